@@ -1,0 +1,1201 @@
+/* check.c — the type checker. Walks the IR, writes a type on every expression and the record type
+ * entering and leaving every step, and reports at the offending span: unknown fields (with a
+ * suggestion), unhandled nullables (with the fix), non-bool conditions, bad operands, settings the
+ * connector table does not know or that have the wrong type, and bad constructor arguments. */
+#include "check.h"
+#include "builtins.h"
+#include "suggest.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the connector settings table (compiler/connectors.def) ---- */
+
+enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
+enum { REQ = 1, OPT = 2, SECRET = 4 };
+static const char *const where_names[] = { "connection", "export", "lookup", "import" };
+
+typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
+enum {
+#define CONN(k) CK_##k,
+#define SET(k, w, n, t, f)
+#include "connectors.def"
+#undef CONN
+#undef SET
+    CK_COUNT
+};
+static const char *const conn_kind_names[] = {
+#define CONN(k) #k,
+#define SET(k, w, n, t, f)
+#include "connectors.def"
+#undef CONN
+#undef SET
+};
+static const SetDef set_defs[] = {
+#define CONN(k)
+#define SET(k, w, n, t, f) { CK_##k, W_##w, #n, t, f },
+#include "connectors.def"
+#undef CONN
+#undef SET
+};
+#define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
+
+/* Flow-level settings: FLOW_SETTINGS(name, type) */
+#define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
+static const struct { const char *name, *type; } flow_sets[] = {
+#define X(n, t) { #n, t },
+    FLOW_SETTINGS(X)
+#undef X
+};
+
+/* ---- state ---- */
+
+typedef struct Fact { const char *key; const struct Fact *next; } Fact;
+
+typedef struct Env {
+    Type *record;              /* NULL: `record` is not available here */
+    const char *no_record;     /* why, for the message */
+    Type *response;            /* NULL: not available */
+    int existing, mapctx, in_map, allow_ctor_words;
+    const Fact *facts;         /* paths known not to be null here */
+    IrFlow *test_flow;         /* checking a test's expectations */
+} Env;
+
+typedef struct C {
+    Arena *ar;
+    Diags *d;
+    const Source *src;
+    IrProgram *p;
+    IrFlow *flow;
+    IrStep *export;
+} C;
+
+#define ERR(sp, ...) diag_error(c->d, c->src, sp, __VA_ARGS__)
+#define WARN(sp, ...) diag_warning(c->d, c->src, sp, __VA_ARGS__)
+
+static Type *ty(C *c, IrExpr *e, const Env *env);
+static Type *check_map(C *c, IrMap *m, const Env *env);
+static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const char *what);
+
+static const char *src_text(C *c, Span sp) {
+    size_t n = sp.end - sp.start;
+    if (n > 60) n = 60;
+    return arena_strndup(c->ar, c->src->text + sp.start, n);
+}
+
+/* The text to show for an expression: its source, unless it came from inside a template string. */
+static const char *expr_text(C *c, const IrExpr *e) {
+    const char *t = src_text(c, e->span);
+    if (t[0] == '"') return "this value";
+    return t;
+}
+
+static const char *tstr(C *c, const Type *t) { return ty_str(c->ar, t); }
+
+/* ---- null facts: which paths a condition proves non-null ---- */
+
+static const char *path_key(C *c, const IrExpr *e) {
+    if (!e) return NULL;
+    switch (e->kind) {
+    case IR_RECORD: return "record";
+    case IR_LOOKUP: return arena_printf(c->ar, "@%s", e->step->name);
+    case IR_VAR: return arena_printf(c->ar, "$%p", (void *)e->var);
+    case IR_PARAM: return arena_printf(c->ar, "param.%s", e->param->name);
+    case IR_RESPONSE: return "response";
+    case IR_FIELD: {
+        const char *k = path_key(c, e->a);
+        return k ? arena_printf(c->ar, "%s.%s", k, e->name) : NULL;
+    }
+    case IR_INDEX: {
+        const char *k = path_key(c, e->a);
+        if (!k || !e->b) return NULL;
+        if (e->b->kind == IR_INT) return arena_printf(c->ar, "%s[%lld]", k, (long long)e->b->ival);
+        if (e->b->kind == IR_STR) return arena_printf(c->ar, "%s[\"%s\"]", k, e->b->str);
+        const char *kb = path_key(c, e->b);
+        return kb ? arena_printf(c->ar, "%s[%s]", k, kb) : NULL;
+    }
+    default: return NULL;
+    }
+}
+
+static int known_non_null(const Fact *f, const char *key) {
+    for (; f && key; f = f->next) if (strcmp(f->key, key) == 0) return 1;
+    return 0;
+}
+
+static const Fact *add_fact(C *c, const Fact *to, const char *key) {
+    if (!key) return to;
+    Fact *f = arena_alloc(c->ar, sizeof *f);
+    f->key = key; f->next = to;
+    return f;
+}
+
+static const Fact *facts_when(C *c, const IrExpr *e, int truth, const Fact *base);
+
+static int is_null_lit(const IrExpr *e) { return e && e->kind == IR_NULL; }
+
+static const Fact *facts_when(C *c, const IrExpr *e, int truth, const Fact *base) {
+    if (!e) return base;
+    if (e->kind == IR_CALL && e->fn && strcmp(e->fn->name, "has") == 0 && truth)
+        return add_fact(c, base, path_key(c, e->kids[0]));
+    if (e->kind == IR_UNARY && e->op == OP_NOT) return facts_when(c, e->a, !truth, base);
+    if (e->kind == IR_BINARY) {
+        if ((e->op == OP_NE && truth) || (e->op == OP_EQ && !truth)) {
+            if (is_null_lit(e->b)) return add_fact(c, base, path_key(c, e->a));
+            if (is_null_lit(e->a)) return add_fact(c, base, path_key(c, e->b));
+        }
+        if (e->op == OP_AND && truth) return facts_when(c, e->b, 1, facts_when(c, e->a, 1, base));
+        if (e->op == OP_OR && !truth) return facts_when(c, e->b, 0, facts_when(c, e->a, 0, base));
+    }
+    return base;
+}
+
+static Env with_facts(const Env *env, const Fact *f) { Env e = *env; e.facts = f; return e; }
+
+/* ---- value requirements ---- */
+
+static const char *default_for(const Type *t) {
+    switch (t->kind) {
+    case TY_STRING: return "\"\"";
+    case TY_INT: case TY_NUMBER: return "0";
+    case TY_BOOL: return "false";
+    case TY_DATETIME: return "now()";
+    case TY_ARRAY: return "[]";
+    default: return "...";
+    }
+}
+
+/* A use that needs a value: a nullable here is an error that says how to handle it. */
+static Type *need_value(C *c, IrExpr *e, const Env *env) {
+    Type *t = e->type;
+    if (t->kind == TY_NULL) { ERR(e->span, "`null` cannot be used here: a value is needed"); return &ty_error; }
+    if (!t->nullable || ty_is_dynamic(t)) return t;
+    const char *x = expr_text(c, e);
+    if (env->in_map)
+        ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `when has(%s)`", x, x, default_for(t), x);
+    else
+        ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `if has(%s) then ... else ...`", x, x, default_for(t), x);
+    return ty_strip(c->ar, t);
+}
+
+static void need_bool(C *c, IrExpr *e, const Env *env, const char *where) {
+    Type *t = ty(c, e, env);
+    if (t->kind == TY_ERROR) return;
+    if (t->kind == TY_BOOL || t->kind == TY_JSON) { need_value(c, e, env); return; }
+    const char *hint = t->kind == TY_STRING ? ": compare it, as in `x != \"\"`"
+                     : ty_is_numeric(t) ? ": compare it, as in `x > 0`"
+                     : t->nullable ? ": test it with `has(x)`" : "";
+    ERR(e->span, "%s must be a bool, but %s is %s (no truthiness)%s", where, expr_text(c, e), tstr(c, t), hint);
+}
+
+/* ---- expressions ---- */
+
+static Type *set(IrExpr *e, Type *t) { e->type = t; return t; }
+
+static Type *narrowed(C *c, IrExpr *e, Type *t, const Env *env) {
+    if (t->nullable && t->kind != TY_NULL && known_non_null(env->facts, path_key(c, e))) return ty_strip(c->ar, t);
+    return t;
+}
+
+static Type *field_type(C *c, IrExpr *e, const Env *env) {
+    Type *bt = ty(c, e->a, env);
+    if (bt->kind == TY_ERROR) return &ty_error;
+    if (bt->kind == TY_JSON) return &ty_json;
+    if (bt->kind == TY_RECORD) {
+        const TypeField *f = ty_field(bt, e->name);
+        if (!f) {
+            Suggest s;
+            sug_init(&s, e->name);
+            for (int i = 0; i < bt->nfields; i++) sug_offer(&s, bt->fields[i].name);
+            const char *on = expr_text(c, e->a);
+            const char *tn = bt->name ? arena_printf(c->ar, " (type %s)", bt->name) : "";
+            Span sp = e->span;
+            if (sp.end - sp.start > strlen(e->name)) sp.start = sp.end - (uint32_t)strlen(e->name);
+            if (expr_text(c, e)[0] == 't' && strcmp(expr_text(c, e), "this value") == 0) sp = e->span;
+            if (sug_best(&s)) ERR(sp, "%s%s has no field `%s`; did you mean `%s`?", on, tn, e->name, sug_best(&s));
+            else if (bt->nfields == 0) ERR(sp, "%s%s has no fields, so `%s` cannot be read", on, tn, e->name);
+            else ERR(sp, "%s%s has no field `%s` (records are open, but only declared fields can be read)", on, tn, e->name);
+            return &ty_error;
+        }
+        return bt->nullable ? ty_nullable(c->ar, f->type) : f->type;
+    }
+    if (bt->kind == TY_ARRAY)
+        ERR(e->span, "%s is an array (%s): take an element (`%s[0].%s`) or map it with `each`", expr_text(c, e->a),
+            tstr(c, bt), expr_text(c, e->a), e->name);
+    else
+        ERR(e->span, "%s is %s; it has no field `%s`", expr_text(c, e->a), tstr(c, bt), e->name);
+    return &ty_error;
+}
+
+static Type *index_type(C *c, IrExpr *e, const Env *env) {
+    if (e->a->kind == IR_TABLE) {
+        e->a->type = &ty_json;
+        Type *kt = ty(c, e->b, env);
+        if (kt->kind != TY_ERROR) need_value(c, e->b, env);
+        if (!ty_assignable(ty_strip(c->ar, kt), &ty_string) && kt->kind != TY_ERROR)
+            ERR(e->b->span, "a table key must be a string, but %s is %s", expr_text(c, e->b), tstr(c, kt));
+        IrTable *t = e->a->table;
+        return ty_nullable(c->ar, t->elem ? t->elem : &ty_json);
+    }
+    Type *bt = ty(c, e->a, env);
+    Type *it = ty(c, e->b, env);
+    if (bt->kind == TY_ERROR || it->kind == TY_ERROR) return &ty_error;
+    if (bt->kind == TY_JSON) { need_value(c, e->b, env); return &ty_json; }
+    if (bt->kind == TY_ARRAY) {
+        if (!ty_is_dynamic(it) && it->kind != TY_INT) {
+            ERR(e->b->span, "an array index must be an int, but %s is %s", expr_text(c, e->b), tstr(c, it));
+            return &ty_error;
+        }
+        need_value(c, e->b, env);
+        return ty_nullable(c->ar, bt->elem);    /* out of range reads null */
+    }
+    if (bt->kind == TY_RECORD && e->b->kind == IR_STR) {
+        const TypeField *f = ty_field(bt, e->b->str);
+        if (f) return bt->nullable ? ty_nullable(c->ar, f->type) : f->type;
+        ERR(e->b->span, "%s has no field \"%s\"", expr_text(c, e->a), e->b->str);
+        return &ty_error;
+    }
+    ERR(e->span, "%s is %s and cannot be indexed", expr_text(c, e->a), tstr(c, bt));
+    return &ty_error;
+}
+
+static Type *parse_result(C *c, const char *r, IrExpr *e) {
+    if (strcmp(r, "string") == 0) return &ty_string;
+    if (strcmp(r, "int") == 0) return &ty_int;
+    if (strcmp(r, "number") == 0) return &ty_number;
+    if (strcmp(r, "bool") == 0) return &ty_bool;
+    if (strcmp(r, "datetime") == 0) return &ty_datetime;
+    if (strcmp(r, "duration") == 0) return &ty_duration;
+    if (strcmp(r, "[string]") == 0) return ty_array(c->ar, &ty_string);
+    if (strcmp(r, "[json]") == 0) return ty_array(c->ar, &ty_json);
+    if (strncmp(r, "ctor:", 5) == 0) return ty_ctor(c->ar, r + 5);
+    IrExpr *a0 = e->nkids ? e->kids[0] : NULL;
+    Type *t0 = a0 && a0->type ? a0->type : &ty_error;
+    if (strcmp(r, "=1") == 0) return ty_strip(c->ar, t0);
+    if (strcmp(r, "elem1?") == 0) return t0->kind == TY_ARRAY ? ty_nullable(c->ar, t0->elem) : &ty_json;
+    if (strcmp(r, "num*") == 0) {
+        for (int i = 0; i < e->nkids; i++)
+            if (e->kids[i] && e->kids[i]->type && e->kids[i]->type->kind != TY_INT) return &ty_number;
+        return &ty_int;
+    }
+    if (strcmp(r, "join*") == 0) {
+        Type *j = NULL;
+        for (int i = 0; i < e->nkids; i++) {
+            if (!e->kids[i] || !e->kids[i]->type) continue;
+            Type *t = e->kids[i]->type;
+            Type *nj = j ? ty_join(c->ar, ty_strip(c->ar, j), ty_strip(c->ar, t)) : ty_strip(c->ar, t);
+            if (!nj) { ERR(e->kids[i]->span, "`%s` arguments must have one type: %s does not go with %s", e->fn->name,
+                           tstr(c, t), tstr(c, j)); return &ty_error; }
+            j = nj;
+        }
+        if (!j) return &ty_json;
+        IrExpr *last = e->kids[e->nkids - 1];
+        return last && last->type && last->type->nullable ? ty_nullable(c->ar, j) : j;
+    }
+    return &ty_json;
+}
+
+static const Builtin *ctor_named(const char *name) {
+    const Builtin *b = bi_lookup(name);
+    return b && b->ctor ? b : NULL;
+}
+
+static void word_error(C *c, IrExpr *e, const char *set, const char *what) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", set);
+    Suggest s;
+    sug_init(&s, e->kind == IR_WORD ? e->name : "");
+    char *list = arena_alloc(c->ar, strlen(set) * 2 + 16);
+    int n = 0;
+    for (char *tok = strtok(buf, "|"); tok; tok = strtok(NULL, "|")) {
+        sug_offer(&s, tok);
+        n++;
+    }
+    snprintf(buf, sizeof buf, "%s", set);
+    int i = 0;
+    for (char *tok = strtok(buf, "|"); tok; tok = strtok(NULL, "|"), i++) {
+        strcat(list, i == 0 ? "" : i == n - 1 ? " or " : ", ");
+        strcat(list, tok);
+    }
+    if (e->kind == IR_WORD && sug_best(&s))
+        ERR(e->span, "`%s` is not a valid %s; did you mean `%s`? (expected %s)", e->name, what, sug_best(&s), list);
+    else if (e->kind == IR_WORD)
+        ERR(e->span, "`%s` is not a valid %s: expected %s", e->name, what, list);
+    else
+        ERR(e->span, "%s must be one of %s, written as a bare word", what, list);
+}
+
+static int word_in(const char *w, const char *set) {
+    size_t n = strlen(w);
+    for (const char *p = set; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, w, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* A constructor value of kind `k` (auth, paginate, mode, ...): a call or a bare zero-argument name. */
+static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const char *what) {
+    if (e->kind == IR_ERROR) return;
+    if (e->kind == IR_WORD) {
+        const Builtin *b = ctor_named(e->name);
+        if (b && strcmp(b->result + 5, k) == 0 && b->nparams == 0) { e->type = ty_ctor(c->ar, k); return; }
+    }
+    if (e->kind == IR_CALL && e->fn->ctor) {
+        if (strcmp(e->fn->result + 5, k) != 0) {
+            ERR(e->span, "`%s(...)` makes a %s, but %s needs a %s", e->fn->name, e->fn->result + 5, what, k);
+            return;
+        }
+        Env inner = *env;
+        /* requests run per record: the record is available inside them */
+        if (strcmp(k, "request") == 0 && !inner.record && c->export) {
+            inner.record = c->export->declared ? c->export->declared : &ty_json;
+        }
+        for (int i = 0; i < e->fn->nparams && i < e->nkids; i++)
+            if (e->kids[i]) check_value(c, e->kids[i], e->fn->params[i].type, &inner,
+                                        arena_printf(c->ar, "argument `%s` of `%s`", e->fn->params[i].name, e->fn->name));
+        e->type = ty_ctor(c->ar, k);
+        /* constructor-specific rules */
+        if (strcmp(e->fn->name, "limit") == 0 && e->kids[0]) {
+            IrExpr *n = e->kids[0];
+            if (n->kind != IR_INT) ERR(n->span, "limit(n) takes a constant number of records");
+            else if (n->ival < 1 || n->ival > 100) ERR(n->span, "limit(n) must be between 1 and 100, got %lld", (long long)n->ival);
+        }
+        if (strcmp(e->fn->name, "delta") == 0 && e->kids[1] && e->kids[1]->kind == IR_DURATION && e->kids[1]->ival < 0)
+            ERR(e->kids[1]->span, "the lag of delta() cannot be negative");
+        if (strcmp(e->fn->name, "every") == 0 && e->kids[0] && e->kids[0]->kind == IR_DURATION && e->kids[0]->ival < 1000)
+            ERR(e->kids[0]->span, "every(...) needs an interval of at least 1s");
+        if (strcmp(e->fn->name, "cron") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR) {
+            int fields = 0, in = 0;
+            for (const char *p = e->kids[0]->str; *p; p++) {
+                if (*p != ' ' && *p != '\t') { if (!in) fields++; in = 1; } else in = 0;
+            }
+            if (fields != 5) ERR(e->kids[0]->span, "a cron expression has 5 fields (minute hour day month weekday), this one has %d", fields);
+        }
+        return;
+    }
+    Type *t = ty(c, e, env);
+    if (t->kind == TY_ERROR) return;
+    const char *examples = strcmp(k, "auth") == 0 ? ": none(), basic(user, password), bearer(token) or api_key(header, value)"
+                         : strcmp(k, "paginate") == 0 ? ": page_number(...), offset(...), cursor(...), next_url(...) or link_header()"
+                         : strcmp(k, "mode") == 0 ? ": all(), delta(field, lag), once(flag, ...) or limit(n)"
+                         : strcmp(k, "schedule") == 0 ? ": cron(\"...\"), every(15m), after(flow) or manual()"
+                         : strcmp(k, "dbmode") == 0 ? ": insert or upsert(key = \"id\")" : "";
+    ERR(e->span, "%s must be a %s%s", what, k, examples);
+}
+
+/* Checks a value against a parameter or setting type spec (see builtins.def / connectors.def). */
+static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const char *what) {
+    int nullable_ok = 0;
+    if (strncmp(spec, "word:", 5) == 0) {
+        const char *set = spec + 5;
+        if (e->kind == IR_WORD && word_in(e->name, set)) { e->type = &ty_string; return; }
+        if (e->kind == IR_NULL && word_in("null", set)) { e->type = &ty_null; return; }
+        if (e->kind == IR_STR && word_in(e->str, set)) { e->type = &ty_string; return; }
+        if (e->kind == IR_ERROR) return;
+        word_error(c, e, set, what);
+        return;
+    }
+    if (strncmp(spec, "ctor:", 5) == 0) { check_ctor(c, e, spec + 5, env, what); return; }
+    if (strcmp(spec, "field") == 0) {
+        if (e->kind != IR_WORD) { ERR(e->span, "%s must name a field of the exported record, as in delta(updated_at)", what); return; }
+        e->type = &ty_string;
+        Type *rt = c->export && c->export->declared ? c->export->declared : NULL;
+        if (!rt || rt->kind != TY_RECORD) return;    /* json: checked at run time */
+        const TypeField *f = ty_field(rt, e->name);
+        if (!f) {
+            Suggest s;
+            sug_init(&s, e->name);
+            for (int i = 0; i < rt->nfields; i++) sug_offer(&s, rt->fields[i].name);
+            if (sug_best(&s)) ERR(e->span, "%s has no field `%s`; did you mean `%s`?", tstr(c, rt), e->name, sug_best(&s));
+            else ERR(e->span, "%s has no field `%s`", tstr(c, rt), e->name);
+            return;
+        }
+        if (ty_strip(c->ar, f->type)->kind != TY_DATETIME && f->type->kind != TY_JSON)
+            ERR(e->span, "the field of delta(...) must be a datetime, but `%s` is %s", e->name, tstr(c, f->type));
+        return;
+    }
+    if (strcmp(spec, "flow") == 0) {
+        if (e->kind != IR_WORD) { ERR(e->span, "%s must name a flow", what); return; }
+        e->type = &ty_string;
+        IrFlow *found = NULL;
+        Suggest s;
+        sug_init(&s, e->name);
+        for (int i = 0; i < c->p->nflows; i++) {
+            if (strcmp(c->p->flows[i]->name, e->name) == 0) found = c->p->flows[i];
+            sug_offer(&s, c->p->flows[i]->name);
+        }
+        if (!found) {
+            if (sug_best(&s)) ERR(e->span, "unknown flow `%s`; did you mean `%s`?", e->name, sug_best(&s));
+            else ERR(e->span, "unknown flow `%s`", e->name);
+        } else if (found == c->flow) ERR(e->span, "a flow cannot run after itself");
+        return;
+    }
+    size_t sl = strlen(spec);
+    char base[32];
+    snprintf(base, sizeof base, "%s", spec);
+    if (sl && base[sl - 1] == '!') { nullable_ok = 1; base[sl - 1] = 0; }
+    Type *t = ty(c, e, env);
+    if (t->kind == TY_ERROR) return;
+    if (t->kind == TY_CTOR) {
+        ERR(e->span, "`%s(...)` is a settings constructor; it cannot be used as %s", e->fn ? e->fn->name : "?", what);
+        return;
+    }
+    if (!nullable_ok && strcmp(base, "any") != 0 && strcmp(base, "cond") != 0) t = need_value(c, e, env);
+    if (strcmp(base, "any") == 0) { if (!nullable_ok) need_value(c, e, env); return; }
+    if (ty_is_dynamic(t)) return;
+    const char *want = NULL;
+    if (strcmp(base, "num") == 0) { if (!ty_is_numeric(t)) want = "a number"; }
+    else if (strcmp(base, "list") == 0) { if (t->kind != TY_ARRAY) want = "an array"; }
+    else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
+    else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
+    else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
+    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "jsonpath") == 0) {
+        if (t->kind != TY_STRING) want = "a JSONPath string";
+        else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
+            ERR(e->span, "%s must be a JSONPath starting with `$`, as in \"$.data\"", what);
+    } else if (strcmp(base, "cond") == 0) {
+        if (t->kind != TY_BOOL) want = "a bool condition";
+        else need_value(c, e, env);
+    } else {
+        Type *w = strcmp(base, "string") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
+                : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
+                : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
+                : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
+        if (w == &ty_datetime && t->kind == TY_STRING) return;   /* ISO-8601 text is read as a datetime */
+        if (!ty_assignable(ty_strip(c->ar, t), w)) want = arena_printf(c->ar, "%s", ty_str(c->ar, w));
+    }
+    if (want) ERR(e->span, "%s must be %s, but %s is %s", what, want, expr_text(c, e), tstr(c, t));
+}
+
+static Type *call_type(C *c, IrExpr *e, const Env *env) {
+    const Builtin *b = e->fn;
+    if (b->ctor) {
+        ERR(e->span, "`%s(...)` is a settings constructor (%s); it can only be the value of a setting", b->name, b->result + 5);
+        for (int i = 0; i < e->nkids; i++) if (e->kids[i] && e->kids[i]->kind != IR_WORD) ty(c, e->kids[i], env);
+        return &ty_error;
+    }
+    for (int i = 0; i < e->nkids; i++) {
+        if (!e->kids[i]) continue;
+        const BiParam *p = &b->params[i < b->nparams ? i : b->nparams - 1];
+        char spec[40];
+        snprintf(spec, sizeof spec, "%s%s", p->type, p->nullable_ok ? "!" : "");
+        check_value(c, e->kids[i], spec, env, arena_printf(c->ar, "argument `%s` of `%s`", p->name, b->name));
+    }
+    if (strcmp(b->name, "contains") == 0 && e->kids[0] && e->kids[0]->type && e->kids[0]->type->kind == TY_STRING &&
+        e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) && e->kids[1]->type->kind != TY_STRING)
+        ERR(e->kids[1]->span, "contains(text, part) looks for a string, but %s is %s", expr_text(c, e->kids[1]), tstr(c, e->kids[1]->type));
+    if (strcmp(b->name, "round") == 0 && !e->kids[1]) return &ty_int;
+    return parse_result(c, b->result, e);
+}
+
+static int comparable(const Type *a, const Type *b) {
+    if (ty_is_dynamic(a) || ty_is_dynamic(b)) return 1;
+    if (ty_is_numeric(a) && ty_is_numeric(b)) return 1;
+    return a->kind == b->kind && (a->kind == TY_STRING || a->kind == TY_DATETIME || a->kind == TY_DURATION || a->kind == TY_SIZE);
+}
+
+static Type *binary_type(C *c, IrExpr *e, const Env *env) {
+    int op = e->op;
+    if (op == OP_AND || op == OP_OR) {
+        const char *w = op == OP_AND ? "the operands of `and`" : "the operands of `or`";
+        need_bool(c, e->a, env, w);
+        Env rhs = with_facts(env, facts_when(c, e->a, op == OP_AND, env->facts));
+        need_bool(c, e->b, &rhs, w);
+        return &ty_bool;
+    }
+    Type *a = ty(c, e->a, env);
+    if (op == OP_COALESCE) {
+        Type *b = ty(c, e->b, env);
+        if (a->kind == TY_ERROR || b->kind == TY_ERROR) return &ty_error;
+        Type *j = ty_join(c->ar, ty_strip(c->ar, a), b);
+        if (!j) { ERR(e->span, "both sides of `??` must have one type: %s ?? %s", tstr(c, a), tstr(c, b)); return &ty_error; }
+        return j;
+    }
+    Type *b = ty(c, e->b, env);
+    if (a->kind == TY_ERROR || b->kind == TY_ERROR) return &ty_error;
+    const char *opname = ast_op_names[op];
+    if (op == OP_EQ || op == OP_NE) {
+        if (a->kind == TY_NULL || b->kind == TY_NULL) return &ty_bool;
+        if (!comparable(ty_strip(c->ar, a), ty_strip(c->ar, b)) && !ty_join(c->ar, a, b))
+            ERR(e->span, "cannot compare %s with %s using `%s`", tstr(c, a), tstr(c, b), opname);
+        return &ty_bool;
+    }
+    if (op == OP_IN) {
+        need_value(c, e->a, env);
+        Type *bt = need_value(c, e->b, env);
+        if (ty_is_dynamic(bt)) return &ty_bool;
+        if (bt->kind == TY_ARRAY) {
+            if (!comparable(ty_strip(c->ar, a), ty_strip(c->ar, bt->elem)))
+                ERR(e->span, "`in` looks for %s in %s: the types do not match", tstr(c, a), tstr(c, bt));
+        } else if (bt->kind == TY_STRING) {
+            if (!ty_is_dynamic(a) && a->kind != TY_STRING) ERR(e->a->span, "`in` a string looks for a string, but %s is %s", expr_text(c, e->a), tstr(c, a));
+        } else ERR(e->b->span, "`in` needs an array or a string on its right, but %s is %s", expr_text(c, e->b), tstr(c, bt));
+        return &ty_bool;
+    }
+    a = need_value(c, e->a, env);
+    b = need_value(c, e->b, env);
+    if (a->kind == TY_ERROR || b->kind == TY_ERROR) return &ty_error;
+    int dyn = ty_is_dynamic(a) || ty_is_dynamic(b);
+    switch (op) {
+    case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+        if (!comparable(a, b)) ERR(e->span, "cannot compare %s with %s using `%s`", tstr(c, a), tstr(c, b), opname);
+        return &ty_bool;
+    case OP_ADD:
+        if (dyn) return &ty_json;
+        if (ty_is_numeric(a) && ty_is_numeric(b)) return a->kind == TY_INT && b->kind == TY_INT ? &ty_int : &ty_number;
+        if (a->kind == TY_STRING && b->kind == TY_STRING) return &ty_string;
+        if (a->kind == TY_DATETIME && b->kind == TY_DURATION) return &ty_datetime;
+        if (a->kind == TY_DURATION && b->kind == TY_DURATION) return &ty_duration;
+        if (a->kind == TY_STRING || b->kind == TY_STRING)
+            ERR(e->span, "cannot add %s and %s: `+` joins two strings; convert with to_string(...)", tstr(c, a), tstr(c, b));
+        else ERR(e->span, "cannot add %s and %s", tstr(c, a), tstr(c, b));
+        return &ty_error;
+    case OP_SUB:
+        if (dyn) return &ty_json;
+        if (a->kind == TY_DATETIME && b->kind == TY_DURATION) return &ty_datetime;
+        if (a->kind == TY_DATETIME && b->kind == TY_DATETIME) return &ty_duration;
+        /* fallthrough */
+    case OP_MUL: case OP_DIV: case OP_MOD:
+        if (dyn) return &ty_json;
+        if (ty_is_numeric(a) && ty_is_numeric(b))
+            return op == OP_DIV || a->kind == TY_NUMBER || b->kind == TY_NUMBER ? &ty_number : &ty_int;
+        ERR(e->span, "`%s` needs numbers, but got %s and %s", opname, tstr(c, a), tstr(c, b));
+        return &ty_error;
+    default:
+        return &ty_error;
+    }
+}
+
+static Type *template_type(C *c, IrExpr *e, const Env *env);
+
+static Type *tpl_part(C *c, IrExpr *p, const Env *env) {
+    switch (p->kind) {
+    case IR_STR: return set(p, &ty_string);
+    case IR_TPL_VALUE: {
+        Type *t = ty(c, p->a, env);
+        if (t->kind == TY_RECORD || t->kind == TY_ARRAY)
+            ERR(p->a->span, "%s is %s and cannot be written into text; use {{jsonSerialize %s}} or pick a field",
+                expr_text(c, p->a), tstr(c, t), expr_text(c, p->a));
+        return set(p, &ty_string);
+    }
+    case IR_TPL_SECTION: {
+        Type *t = ty(c, p->a, env);
+        Env inner = *env;
+        if (strcmp(p->name, "if") == 0 || strcmp(p->name, "unless") == 0)
+            inner.facts = facts_when(c, p->a, strcmp(p->name, "if") == 0, env->facts);
+        if (p->var) {
+            Type *bound = t;
+            if (strcmp(p->name, "each") == 0) {
+                if (t->kind == TY_ARRAY) bound = t->elem;
+                else if (!ty_is_dynamic(t)) {
+                    ERR(p->a->span, "{{#each}} needs an array, but %s is %s", expr_text(c, p->a), tstr(c, t));
+                    bound = &ty_error;
+                } else bound = &ty_json;
+            } else if (t->kind == TY_ARRAY) bound = t->elem;
+            p->var->type = ty_strip(c->ar, bound);
+        }
+        if (p->b) template_type(c, p->b, &inner);
+        if (p->c) template_type(c, p->c, env);
+        return set(p, &ty_string);
+    }
+    default: return ty(c, p, env);
+    }
+}
+
+static Type *template_type(C *c, IrExpr *e, const Env *env) {
+    for (int i = 0; i < e->nkids; i++) tpl_part(c, e->kids[i], env);
+    return set(e, &ty_string);
+}
+
+static Type *each_type(C *c, IrExpr *e, const Env *env) {
+    Type *lt = ty(c, e->a, env);
+    Type *elem = &ty_error;
+    if (lt->kind != TY_ERROR) {
+        lt = need_value(c, e->a, env);
+        if (lt->kind == TY_ARRAY) elem = lt->elem;
+        else if (ty_is_dynamic(lt)) elem = &ty_json;
+        else ERR(e->a->span, "`each` needs an array, but %s is %s", expr_text(c, e->a), tstr(c, lt));
+    }
+    e->var->type = elem;
+    Env inner = *env;
+    if (e->b) {
+        need_bool(c, e->b, env, "the `where` condition");
+        inner.facts = facts_when(c, e->b, 1, env->facts);
+    }
+    Type *body = e->map ? check_map(c, e->map, &inner) : ty(c, e->c, &inner);
+    return ty_array(c->ar, body->kind == TY_ERROR ? &ty_json : body);
+}
+
+static Type *word_type(C *c, IrExpr *e, const Env *env) {
+    if (env->test_flow) {
+        static const char *const test_names[] = { "errors", "ignored", "exported", NULL };
+        for (int i = 0; test_names[i]; i++) if (strcmp(test_names[i], e->name) == 0) return &ty_json;
+        for (int i = 0; i < env->test_flow->nall; i++)
+            if (env->test_flow->all[i]->name && strcmp(env->test_flow->all[i]->name, e->name) == 0) return &ty_json;
+    }
+    Suggest s;
+    sug_init(&s, e->name);
+    if (env->record) sug_offer(&s, "record");
+    if (c->flow) for (int i = 0; i < c->flow->nall; i++) if (c->flow->all[i]->kind == STEP_LOOKUP) sug_offer(&s, c->flow->all[i]->name);
+    for (int i = 0; i < c->p->ntables; i++) sug_offer(&s, c->p->tables[i]->name);
+    if (env->test_flow) {
+        sug_offer(&s, "errors");
+        for (int i = 0; i < env->test_flow->nall; i++) sug_offer(&s, env->test_flow->all[i]->name);
+    }
+    const Builtin *b = bi_lookup(e->name);
+    if (b && b->ctor) ERR(e->span, "`%s` is a settings constructor and is not a value here", e->name);
+    else if (b) ERR(e->span, "`%s` is a function: call it, as in %s(...)", e->name, e->name);
+    else if (sug_best(&s)) ERR(e->span, "unknown name `%s`; did you mean `%s`?", e->name, sug_best(&s));
+    else if (c->flow && !env->record) ERR(e->span, "unknown name `%s`", e->name);
+    else ERR(e->span, "unknown name `%s`: values come from `record`, a lookup, `param.NAME` or `env(\"NAME\")`", e->name);
+    return &ty_error;
+}
+
+static Type *ty(C *c, IrExpr *e, const Env *env) {
+    if (!e) return &ty_error;
+    switch (e->kind) {
+    case IR_NULL: return set(e, &ty_null);
+    case IR_BOOL: return set(e, &ty_bool);
+    case IR_INT: return set(e, &ty_int);
+    case IR_NUM: return set(e, &ty_number);
+    case IR_STR: return set(e, &ty_string);
+    case IR_DURATION: return set(e, &ty_duration);
+    case IR_SIZE: return set(e, &ty_size);
+    case IR_TEMPLATE: return template_type(c, e, env);
+    case IR_TPL_VALUE: case IR_TPL_SECTION: return tpl_part(c, e, env);
+    case IR_RECORD:
+        if (!env->record) {
+            ERR(e->span, "`record` is not available here%s", env->no_record ? env->no_record : "");
+            return set(e, &ty_error);
+        }
+        return set(e, env->record);
+    case IR_LOOKUP:
+        if (!env->record) { ERR(e->span, "lookup `%s` is not available here%s", e->name, env->no_record ? env->no_record : "");
+                            return set(e, &ty_error); }
+        return set(e, narrowed(c, e, e->step->result ? e->step->result : &ty_json, env));
+    case IR_PARAM: return set(e, narrowed(c, e, e->param->type ? e->param->type : &ty_error, env));
+    case IR_ENV: return set(e, &ty_string);
+    case IR_CONTEXT: {
+        static Type *const ctx_types[CTX_COUNT] = {
+            [CTX_DELTA_SINCE] = &ty_datetime, [CTX_DELTA_UNTIL] = &ty_datetime, [CTX_PAGE_NUMBER] = &ty_int,
+            [CTX_PAGE_SIZE] = &ty_int, [CTX_RUN_ID] = &ty_string, [CTX_RUN_STARTED_AT] = &ty_datetime,
+            [CTX_RUN_DATE] = &ty_string, [CTX_FLOW_NAME] = &ty_string };
+        return set(e, ctx_types[e->op]);
+    }
+    case IR_RESPONSE:
+        if (!env->response) { ERR(e->span, "`response` is only available in `stop` and in an import's `response { }` block");
+                              return set(e, &ty_error); }
+        return set(e, narrowed(c, e, env->response, env));
+    case IR_EXISTING:
+        if (!env->existing) { ERR(e->span, "`existing` is only available in the map of an import with `upsert`"); return set(e, &ty_error); }
+        return set(e, &ty_json);
+    case IR_MAPCTX:
+        if (!env->mapctx) { ERR(e->span, "`%s` is only meaningful in an import's map (`when %s`)", e->name, e->name);
+                            return set(e, &ty_error); }
+        return set(e, &ty_bool);
+    case IR_VAR: return set(e, narrowed(c, e, e->var->type ? e->var->type : &ty_json, env));
+    case IR_TABLE:
+        ERR(e->span, "table `%s` is used by key: `%s[record.key]`", e->name, e->name);
+        return set(e, &ty_error);
+    case IR_WORD: return set(e, word_type(c, e, env));
+    case IR_FIELD: return set(e, narrowed(c, e, field_type(c, e, env), env));
+    case IR_INDEX: return set(e, narrowed(c, e, index_type(c, e, env), env));
+    case IR_CALL: return set(e, call_type(c, e, env));
+    case IR_UNARY:
+        if (e->op == OP_NOT) { need_bool(c, e->a, env, "the operand of `not`"); return set(e, &ty_bool); }
+        else {
+            Type *t = ty(c, e->a, env);
+            if (t->kind == TY_ERROR) return set(e, t);
+            t = need_value(c, e->a, env);
+            if (!ty_is_numeric(t) && !ty_is_dynamic(t) && t->kind != TY_DURATION) {
+                ERR(e->span, "unary `-` needs a number, but %s is %s", expr_text(c, e->a), tstr(c, t));
+                return set(e, &ty_error);
+            }
+            return set(e, ty_strip(c->ar, t));
+        }
+    case IR_BINARY: return set(e, binary_type(c, e, env));
+    case IR_IF: {
+        need_bool(c, e->a, env, "the condition of `if`");
+        Env th = with_facts(env, facts_when(c, e->a, 1, env->facts));
+        Env el = with_facts(env, facts_when(c, e->a, 0, env->facts));
+        Type *a = ty(c, e->b, &th), *b = ty(c, e->c, &el);
+        Type *j = ty_join(c->ar, a, b);
+        if (!j) { ERR(e->span, "the branches of `if` have different types: %s and %s", tstr(c, a), tstr(c, b)); return set(e, &ty_error); }
+        return set(e, j);
+    }
+    case IR_EACH: return set(e, each_type(c, e, env));
+    case IR_OBJECT: {
+        Type *r = ty_new(c->ar, TY_RECORD);
+        r->fields = arena_alloc(c->ar, sizeof(TypeField) * (size_t)(e->nkids + 1));
+        for (int i = 0; i < e->nkids; i++) r->fields[r->nfields++] = (TypeField){ e->keys[i], ty(c, e->kids[i], env), e->kids[i]->span };
+        return set(e, r);
+    }
+    case IR_ARRAY: {
+        Type *el = NULL;
+        for (int i = 0; i < e->nkids; i++) {
+            Type *t = ty(c, e->kids[i], env);
+            if (t->kind == TY_ERROR) continue;
+            Type *j = el ? ty_join(c->ar, el, t) : t;
+            if (!j) { ERR(e->kids[i]->span, "array elements must have one type: %s does not go with %s", tstr(c, t), tstr(c, el));
+                      return set(e, &ty_error); }
+            el = j;
+        }
+        return set(e, ty_array(c->ar, el ? el : &ty_json));
+    }
+    case IR_ERROR: default: return set(e, &ty_error);
+    }
+}
+
+/* ---- map blocks: the output shape of an import or an `each { }` ---- */
+
+static int convertible(const Type *from, const Type *to) {
+    if (ty_is_dynamic(from) || ty_is_dynamic(to)) return 1;
+    int scalar_from = from->kind == TY_STRING || ty_is_numeric(from) || from->kind == TY_BOOL || from->kind == TY_DATETIME || from->kind == TY_NULL;
+    int scalar_to = to->kind == TY_STRING || ty_is_numeric(to) || to->kind == TY_BOOL || to->kind == TY_DATETIME;
+    if (scalar_from && scalar_to) return 1;
+    return ty_assignable(from, to);
+}
+
+static Type *check_map(C *c, IrMap *m, const Env *env) {
+    Type *r = ty_new(c->ar, TY_RECORD);
+    r->fields = arena_alloc(c->ar, sizeof(TypeField) * (size_t)(m->n + 1));
+    Env menv = *env;
+    menv.in_map = 1;
+    for (int i = 0; i < m->n; i++) {
+        IrMapEntry *en = &m->entries[i];
+        Env venv = menv;
+        if (en->when) {
+            need_bool(c, en->when, &menv, "a `when` condition");
+            venv.facts = facts_when(c, en->when, 1, menv.facts);
+        }
+        Type *t;
+        if (en->nested) t = check_map(c, en->nested, &venv);
+        else t = ty(c, en->value, &venv);
+        if (en->override && t->kind != TY_ERROR) {
+            if (t->kind == TY_CTOR) ERR(en->value->span, "a settings constructor cannot be mapped");
+            else if (!convertible(ty_strip(c->ar, t), ty_strip(c->ar, en->override)))
+                ERR(en->override_span, "cannot convert %s to %s in `%s`", tstr(c, t), tstr(c, en->override), en->name);
+            t = t->nullable ? ty_nullable(c->ar, en->override) : en->override;
+        }
+        if (t->kind == TY_NULL) t = ty_nullable(c->ar, &ty_json);
+        if (en->when) t = ty_nullable(c->ar, t);
+        r->fields[r->nfields++] = (TypeField){ en->name, t, en->name_span };
+    }
+    return r;
+}
+
+/* ---- settings against the connector table ---- */
+
+static const SetDef *find_setdef(int kind, int where, const char *name) {
+    for (int i = 0; i < NSETDEFS; i++)
+        if (set_defs[i].kind == kind && set_defs[i].where == where && strcmp(set_defs[i].name, name) == 0) return &set_defs[i];
+    return NULL;
+}
+
+static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
+    for (int i = 0; i < n; i++) if (strcmp(s[i].name, name) == 0) return &s[i];
+    return NULL;
+}
+
+/* Range rules for constant settings: RANGE(name, min, max) */
+#define SETTING_RANGES(X) X(page_size, 1, 10000) X(batch, 1, 1000) X(concurrency, 1, 256) X(retries, 0, 20)
+
+static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
+    if (kind < 0) {   /* unknown connection kind: already reported; still type the values */
+        for (int i = 0; i < n; i++) ty(c, s[i].value, env);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const SetDef *d = find_setdef(kind, where, s[i].name);
+        if (!d) {
+            Suggest sg;
+            sug_init(&sg, s[i].name);
+            int any = 0;
+            for (int k = 0; k < NSETDEFS; k++)
+                if (set_defs[k].kind == kind && set_defs[k].where == where) { sug_offer(&sg, set_defs[k].name); any = 1; }
+            if (sug_best(&sg))
+                ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, conn_kind_names[kind],
+                    where_names[where], sug_best(&sg));
+            else if (!any)
+                ERR(s[i].name_span, "%s %ss take no settings, but `%s` is set", conn_kind_names[kind], where_names[where], s[i].name);
+            else
+                ERR(s[i].name_span, "unknown setting `%s` for %s %s", s[i].name, conn_kind_names[kind], where_names[where]);
+            ty(c, s[i].value, env);
+            continue;
+        }
+        s[i].def = (int)(d - set_defs);
+        Env venv = *env;
+        if (strcmp(d->type, "cond") == 0) {   /* stop = <expr over the response> */
+            venv.response = &ty_json;
+            venv.record = NULL;
+            venv.no_record = ": `stop` looks at the response, not at records";
+        }
+        check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
+        IrExpr *v = s[i].value;
+#define X(nm, lo, hi) \
+        if (strcmp(s[i].name, #nm) == 0 && v->kind == IR_INT && (v->ival < lo || v->ival > hi)) \
+            ERR(v->span, "`%s` must be between %d and %d, got %lld", #nm, lo, hi, (long long)v->ival);
+        SETTING_RANGES(X)
+#undef X
+        if (v->kind == IR_DURATION && v->ival <= 0 && strcmp(s[i].name, "timeout") == 0)
+            ERR(v->span, "`timeout` must be positive");
+    }
+    for (int k = 0; k < NSETDEFS; k++) {
+        const SetDef *d = &set_defs[k];
+        if (d->kind == kind && d->where == where && (d->flags & REQ) && !setting(s, n, d->name))
+            ERR(owner, "%s %s%s%s needs `%s`", conn_kind_names[kind], where_names[where], owner_name ? " " : "",
+                owner_name ? arena_printf(c->ar, "`%s`", owner_name) : "", d->name);
+    }
+}
+
+/* ---- steps: the record type evolves from one to the next ---- */
+
+static Type *check_steps(C *c, IrStep **steps, int n, Type *rec);
+
+/* Sets (or removes, when v is NULL) the field at `path` of record type t. */
+static Type *set_path(C *c, Type *t, IrExpr *target, Type *v, int remove) {
+    if (target->kind == IR_RECORD) return v ? v : t;
+    if (target->kind != IR_FIELD) return t;
+    /* collect the parent chain */
+    Type *parent_t = NULL;
+    IrExpr *parent = target->a;
+    if (parent->kind == IR_RECORD) parent_t = t;
+    else {
+        /* find the parent's current type by walking from the root */
+        IrExpr *chain[AST_MAX_DEPTH + 1];
+        int n = 0;
+        for (IrExpr *x = parent; x->kind == IR_FIELD && n < AST_MAX_DEPTH; x = x->a) chain[n++] = x;
+        parent_t = t;
+        for (int i = n - 1; i >= 0 && parent_t; i--) {
+            if (ty_is_dynamic(parent_t)) return t;
+            const TypeField *f = ty_field(parent_t, chain[i]->name);
+            if (!f) {
+                if (remove) { ERR(chain[i]->span, "cannot remove: `%s` has no field `%s`", expr_text(c, chain[i]->a), chain[i]->name); return t; }
+                parent_t = NULL;    /* creates a nested record below */
+                break;
+            }
+            if (f->type->nullable && !ty_is_dynamic(f->type)) {
+                ERR(chain[i]->span, "%s may be null, so a field cannot be set inside it; set the whole of it instead", expr_text(c, chain[i]));
+                return t;
+            }
+            if (f->type->kind != TY_RECORD && !ty_is_dynamic(f->type)) {
+                ERR(chain[i]->span, "%s is %s, not a record", expr_text(c, chain[i]), tstr(c, f->type));
+                return t;
+            }
+            parent_t = f->type;
+        }
+        if (!parent_t) parent_t = ty_new(c->ar, TY_RECORD);
+    }
+    if (ty_is_dynamic(parent_t)) return t;
+    Type *np;
+    if (remove) {
+        if (!ty_field(parent_t, target->name)) {
+            Suggest s;
+            sug_init(&s, target->name);
+            for (int i = 0; i < parent_t->nfields; i++) sug_offer(&s, parent_t->fields[i].name);
+            if (sug_best(&s)) ERR(target->span, "cannot remove `%s`: no such field; did you mean `%s`?", target->name, sug_best(&s));
+            else ERR(target->span, "cannot remove `%s`: no such field", target->name);
+            return t;
+        }
+        np = ty_without_field(c->ar, parent_t, target->name);
+    } else {
+        np = ty_with_field(c->ar, parent_t, target->name, v, target->span);
+    }
+    np->name = NULL;   /* no longer the declared type */
+    if (parent->kind == IR_RECORD) return np;
+    return set_path(c, t, parent, np, 0);
+}
+
+static int is_record_path(const IrExpr *e) {
+    while (e->kind == IR_FIELD) e = e->a;
+    return e->kind == IR_RECORD;
+}
+
+static Type *apply_assigns(C *c, IrAssign *as, int n, Type *rec, const Env *base, const char *what) {
+    for (int i = 0; i < n; i++) {
+        IrExpr *tg = as[i].target;
+        Env env = *base;
+        env.record = rec;
+        Type *v = NULL;
+        if (!as[i].remove) {
+            v = ty(c, as[i].value, &env);
+            if (v->kind == TY_CTOR) { ERR(as[i].value->span, "a settings constructor is not a value"); v = &ty_error; }
+            if (v->kind == TY_NULL) v = ty_nullable(c->ar, &ty_json);
+        }
+        if (!is_record_path(tg) || tg->kind == IR_RECORD) {
+            ERR(tg->span, "%s can only %s fields of the record, as in `%s record.total`", what,
+                as[i].remove ? "remove" : "set", as[i].remove ? "remove" : "record.total =");
+            continue;
+        }
+        if (ty_is_dynamic(rec)) continue;
+        rec = set_path(c, rec, tg, v ? v : &ty_error, as[i].remove);
+    }
+    return rec;
+}
+
+/* After `filter has(record.x)` the record's x is known to be present. */
+static Type *narrow_record(C *c, Type *rec, const Fact *f) {
+    for (; f; f = f->next) {
+        if (strncmp(f->key, "record.", 7) != 0 || strchr(f->key + 7, '.') || strchr(f->key + 7, '[')) continue;
+        const TypeField *fd = ty_field(rec, f->key + 7);
+        if (fd && fd->type->nullable) {
+            const char *nm = rec->name;
+            rec = ty_with_field(c->ar, rec, fd->name, ty_strip(c->ar, fd->type), fd->span);
+            rec->name = nm;
+        }
+    }
+    return rec;
+}
+
+/* The record type after a branch: fields every arm has keep their (joined) type; the others are nullable. */
+static Type *merge(C *c, Type *a, Type *b) {
+    if (!a) return b;
+    if (a == b) return a;
+    if (ty_is_dynamic(a) || ty_is_dynamic(b) || a->kind != TY_RECORD || b->kind != TY_RECORD) return &ty_json;
+    Type *r = ty_record_copy(c->ar, a, b->nfields);
+    r->name = a->name && b->name && strcmp(a->name, b->name) == 0 ? a->name : NULL;
+    for (int i = 0; i < r->nfields; i++) {
+        const TypeField *fb = ty_field(b, r->fields[i].name);
+        Type *j = fb ? ty_join(c->ar, r->fields[i].type, fb->type) : NULL;
+        r->fields[i].type = j ? j : ty_nullable(c->ar, fb ? &ty_json : r->fields[i].type);
+    }
+    for (int i = 0; i < b->nfields; i++)
+        if (!ty_field(a, b->fields[i].name))
+            r->fields[r->nfields++] = (TypeField){ b->fields[i].name, ty_nullable(c->ar, b->fields[i].type), b->fields[i].span };
+    return r;
+}
+
+static void check_hooks(C *c, IrHook *h, int n) {
+    Env env = { 0 };
+    env.no_record = ": hooks are C functions, named with c(\"file.c\", \"function\")";
+    for (int i = 0; i < n; i++) check_value(c, h[i].value, "ctor:hook", &env, "a hook");
+}
+
+static void check_import(C *c, IrStep *st, Type *rec) {
+    Env env = { 0 };
+    env.record = rec;
+    int kind = st->conn ? st->conn->kind : -1;
+    check_settings(c, st->settings, st->nsettings, kind, W_IMPORT, &env, st->name_span, st->name);
+    const IrSetting *up = setting(st->settings, st->nsettings, "upsert");
+    const IrSetting *mode = setting(st->settings, st->nsettings, "mode");
+    int upserting = up || (mode && mode->value->kind == IR_CALL && mode->value->fn && strcmp(mode->value->fn->name, "upsert") == 0);
+    if (st->map) {
+        Env menv = env;
+        menv.mapctx = 1;
+        menv.existing = upserting;
+        Type *out = check_map(c, st->map, &menv);
+        /* the upsert key must be one of the mapped fields */
+        const IrSetting *keyset = up ? up : mode;
+        if (upserting && keyset && keyset->value->kind == IR_CALL && keyset->value->nkids && keyset->value->kids[0] &&
+            keyset->value->kids[0]->kind == IR_STR) {
+            IrExpr *k = keyset->value->kids[0];
+            if (!ty_field(out, k->str)) {
+                Suggest s;
+                sug_init(&s, k->str);
+                for (int i = 0; i < out->nfields; i++) sug_offer(&s, out->fields[i].name);
+                if (sug_best(&s)) ERR(k->span, "the upsert key \"%s\" is not a mapped field; did you mean \"%s\"?", k->str, sug_best(&s));
+                else ERR(k->span, "the upsert key \"%s\" is not a mapped field", k->str);
+            }
+        }
+    }
+    if (st->map && setting(st->settings, st->nsettings, "body"))
+        ERR(setting(st->settings, st->nsettings, "body")->name_span, "an import has either a `map` or a `body` template, not both");
+    check_hooks(c, st->hooks, st->nhooks);
+    st->out = rec;
+    if (st->response) {
+        Env renv = { 0 };
+        renv.response = &ty_json;
+        st->out = apply_assigns(c, st->response, st->nresponse, rec, &renv, "a response mapping");
+    }
+}
+
+static Type *check_step(C *c, IrStep *st, Type *rec) {
+    st->in = rec;
+    Env env = { 0 };
+    env.record = rec;
+    switch (st->kind) {
+    case STEP_EXPORT: {
+        Env xenv = { 0 };
+        xenv.no_record = ": export settings are evaluated before any record is read";
+        check_settings(c, st->settings, st->nsettings, st->conn ? st->conn->kind : -1, W_EXPORT, &xenv, st->name_span, st->name);
+        st->out = st->declared ? st->declared : &ty_json;
+        return st->out;
+    }
+    case STEP_LOOKUP: {
+        check_settings(c, st->settings, st->nsettings, st->conn ? st->conn->kind : -1, W_LOOKUP, &env, st->name_span, st->name);
+        Type *res = st->declared ? st->declared : &ty_json;
+        const IrSetting *om = setting(st->settings, st->nsettings, "on_missing");
+        if (om && om->value->kind == IR_NULL) res = ty_nullable(c->ar, res);
+        st->result = res;
+        st->out = rec;
+        return rec;
+    }
+    case STEP_TRANSFORM:
+        st->out = apply_assigns(c, st->assigns, st->nassigns, rec, &env, "a transform");
+        return st->out;
+    case STEP_FILTER:
+        need_bool(c, st->cond, &env, "a filter condition");
+        st->out = ty_is_dynamic(rec) ? rec : narrow_record(c, rec, facts_when(c, st->cond, 1, NULL));
+        return st->out;
+    case STEP_BRANCH: {
+        Type *out = NULL;
+        for (int i = 0; i < st->narms; i++) {
+            IrArm *arm = &st->arms[i];
+            Type *arm_in = rec;
+            if (arm->cond) {
+                need_bool(c, arm->cond, &env, "a branch condition");
+                if (!ty_is_dynamic(rec)) arm_in = narrow_record(c, rec, facts_when(c, arm->cond, 1, NULL));
+            } else if (i != st->narms - 1) {
+                ERR(arm->name_span, "branch arm `%s` has no `when`, so it takes every record; it must be the last arm", arm->name);
+            }
+            if (arm->nsteps == 0)
+                WARN(arm->name_span, "branch arm `%s` has no steps: records routed to it are dropped (counted as ignored)", arm->name);
+            out = merge(c, out, check_steps(c, arm->steps, arm->nsteps, arm_in));
+        }
+        st->out = out ? out : rec;
+        return st->out;
+    }
+    case STEP_IMPORT:
+        check_import(c, st, rec);
+        return st->out;
+    }
+    return rec;
+}
+
+static Type *check_steps(C *c, IrStep **steps, int n, Type *rec) {
+    for (int i = 0; i < n; i++) rec = check_step(c, steps[i], rec);
+    return rec;
+}
+
+static void check_flow(C *c, IrFlow *f) {
+    c->flow = f;
+    c->export = f->nsteps && f->steps[0]->kind == STEP_EXPORT ? f->steps[0] : NULL;
+    Env env = { 0 };
+    env.no_record = ": flow settings are not evaluated per record";
+    for (int i = 0; i < f->nsettings; i++) {
+        IrSetting *s = &f->settings[i];
+        const char *type = NULL;
+        Suggest sg;
+        sug_init(&sg, s->name);
+        for (size_t k = 0; k < sizeof flow_sets / sizeof flow_sets[0]; k++) {
+            if (strcmp(flow_sets[k].name, s->name) == 0) type = flow_sets[k].type;
+            sug_offer(&sg, flow_sets[k].name);
+        }
+        if (!type) {
+            if (sug_best(&sg)) ERR(s->name_span, "unknown flow setting `%s`; did you mean `%s`?", s->name, sug_best(&sg));
+            else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule` and `trigger`, and steps", s->name);
+            continue;
+        }
+        check_value(c, s->value, type, &env, arena_printf(c->ar, "`%s`", s->name));
+    }
+    check_hooks(c, f->hooks, f->nhooks);
+    check_steps(c, f->steps, f->nsteps, &ty_json);
+    for (int i = 0; i < f->nall; i++) {
+        IrStep *st = f->all[i];
+        if (st->kind == STEP_IMPORT && st->conn && st->conn->kind == CK_http && !st->map &&
+            !setting(st->settings, st->nsettings, "body") && strcmp(conn_kind_names[st->conn->kind], "http") == 0) {
+            /* sending the record as it is: allowed, nothing to check */
+        }
+    }
+    c->flow = NULL;
+    c->export = NULL;
+}
+
+static void check_test(C *c, IrTest *t) {
+    Env env = { 0 };
+    env.no_record = ": a test's expectations look at what the steps produced, by step name";
+    for (int i = 0; i < t->ngivens; i++) {
+        IrGiven *g = &t->givens[i];
+        IrExpr *v = g->value;
+        if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
+        Type *vt = ty(c, v, &env);
+        if (vt->kind == TY_ERROR || !g->step) continue;
+        if (g->step->kind == STEP_EXPORT && vt->kind != TY_ARRAY && !ty_is_dynamic(vt))
+            ERR(v->span, "an export is mocked with an array of records or file(\"...\"), but this is %s", tstr(c, vt));
+        if (g->step->kind == STEP_EXPORT && vt->kind == TY_ARRAY && g->step->declared && g->step->declared->kind == TY_RECORD)
+            for (int k = 0; k < v->nkids; k++) {
+                const Type *rt = g->step->declared;
+                Type *et = v->kids[k]->type;
+                if (et->kind != TY_RECORD) continue;
+                for (int f = 0; f < et->nfields; f++) {
+                    const TypeField *df = ty_field(rt, et->fields[f].name);
+                    if (df && !ty_assignable(et->fields[f].type, df->type) &&
+                        !(ty_strip(c->ar, df->type)->kind == TY_DATETIME && et->fields[f].type->kind == TY_STRING))
+                        ERR(et->fields[f].span, "mock field `%s` is %s, but %s declares it %s", et->fields[f].name,
+                            tstr(c, et->fields[f].type), tstr(c, rt), tstr(c, df->type));
+                }
+            }
+    }
+    Env xenv = env;
+    xenv.test_flow = t->flow;
+    for (int i = 0; i < t->nexpects; i++) need_bool(c, t->expects[i], &xenv, "an expectation");
+}
+
+void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
+    C cs = { ar, diags, p->src, p, NULL, NULL }, *c = &cs;
+    Env konst = { 0 };
+    konst.no_record = ": only constants, params and env(...) can be used outside flows";
+    for (int i = 0; i < p->nparams; i++) {
+        IrParam *x = p->params[i];
+        if (!x->def) continue;
+        Type *t = ty(c, x->def, &konst);
+        if (x->def->kind == IR_PARAM) ERR(x->def->span, "a param's default cannot refer to another param");
+        else if (t->kind != TY_ERROR && !ty_assignable(t, x->type) && !(x->type->kind == TY_DATETIME && t->kind == TY_STRING))
+            ERR(x->def->span, "the default of param `%s` must be %s, but it is %s", x->name, tstr(c, x->type), tstr(c, t));
+    }
+    for (int i = 0; i < p->nenvs; i++)
+        for (int k = 0; k < p->envs[i]->nsettings; k++) {
+            IrSetting *s = &p->envs[i]->settings[k];
+            Type *t = ty(c, s->value, &konst);
+            IrParam *target = NULL;
+            for (int j = 0; j < p->nparams; j++) if (strcmp(p->params[j]->name, s->name) == 0) target = p->params[j];
+            if (target && target->type && t->kind != TY_ERROR && !ty_assignable(t, target->type))
+                ERR(s->value->span, "param `%s` is %s, but env `%s` sets it to %s", s->name, tstr(c, target->type),
+                    p->envs[i]->name, tstr(c, t));
+        }
+    for (int i = 0; i < p->ntables; i++) {
+        IrTable *t = p->tables[i];
+        IrExpr *v = t->value;
+        if (v->kind != IR_OBJECT) { ERR(v->span, "a table is an object of constant entries: { \"key\": \"value\", ... }"); ty(c, v, &konst); continue; }
+        Type *el = NULL;
+        for (int k = 0; k < v->nkids; k++) {
+            IrExprKind vk = v->kids[k]->kind;
+            Type *et = ty(c, v->kids[k], &konst);
+            if (vk != IR_STR && vk != IR_INT && vk != IR_NUM && vk != IR_BOOL) {
+                ERR(v->kids[k]->span, "table entries must be constants");
+                continue;
+            }
+            Type *j = el ? ty_join(ar, el, et) : et;
+            if (!j) { ERR(v->kids[k]->span, "table entries must have one type: %s does not go with %s", tstr(c, et), tstr(c, el)); continue; }
+            el = j;
+        }
+        v->type = &ty_json;
+        t->elem = el ? el : &ty_string;
+    }
+    for (int i = 0; i < p->nconns; i++) {
+        IrConn *x = p->conns[i];
+        check_settings(c, x->settings, x->nsettings, x->kind, W_CONN, &konst, x->name_span, x->name);
+    }
+    for (int i = 0; i < p->nflows; i++) check_flow(c, p->flows[i]);
+    for (int i = 0; i < p->ntests; i++) check_test(c, p->tests[i]);
+    /* warnings: declared and never used */
+    for (int i = 0; i < p->nconns; i++)
+        if (!p->conns[i]->used) WARN(p->conns[i]->name_span, "connection `%s` is never used", p->conns[i]->name);
+    for (int i = 0; i < p->nparams; i++)
+        if (!p->params[i]->used) WARN(p->params[i]->name_span, "param `%s` is never used", p->params[i]->name);
+    for (int i = 0; i < p->ntables; i++)
+        if (!p->tables[i]->used) WARN(p->tables[i]->name_span, "table `%s` is never used", p->tables[i]->name);
+}
+
+Type *chk_eval_expr(Arena *ar, Diags *diags, const Source *src, IrExpr *e) {
+    IrProgram p = { 0 };
+    p.src = src;
+    C cs = { ar, diags, src, &p, NULL, NULL }, *c = &cs;
+    Env env = { 0 };
+    env.record = &ty_json;
+    return ty(c, e, &env);
+}

@@ -1,0 +1,30 @@
+/* frontend.h — runs the front-end stages in order (parse, lower, check) for one file; no printing, no exit. */
+#ifndef FLOWC_FRONTEND_H
+#define FLOWC_FRONTEND_H
+#include <stddef.h>
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "source.h"
+
+struct IrProgram;
+
+typedef enum { FE_PARSE, FE_LOWER, FE_CHECK } FeStage;
+
+typedef struct FeResult {
+    Arena *arena;
+    Source *src;
+    AstNode *ast;
+    struct IrProgram *ir;      /* NULL if parsing failed */
+} FeResult;
+
+/* Runs the stages up to `upto`, appending to diags. Later stages run only when earlier ones succeeded
+ * well enough to give them a tree (lowering runs after syntax errors too, on the recovered tree). */
+void fe_run(FeResult *r, Source *src, Diags *diags, FeStage upto);
+void fe_result_free(FeResult *r);
+
+/* Parse and check a buffer of any bytes; prints nothing, frees everything; returns the error count.
+ * Used by the fuzzer. */
+int fe_check_buffer(const char *name, const char *data, size_t len);
+
+#endif

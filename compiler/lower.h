@@ -1,0 +1,14 @@
+/* lower.h — AST -> IR: name resolution (connections, types, params, tables, steps, lookups, arms)
+ * and desugaring (templates, context names, helper calls). */
+#ifndef FLOWC_LOWER_H
+#define FLOWC_LOWER_H
+#include "ast.h"
+#include "diag.h"
+#include "ir.h"
+
+IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNode *file);
+
+/* Lowers a lone expression for `flowc eval`: `record` and context names resolve; nothing else is declared. */
+IrExpr *lower_eval_expr(Arena *ar, Diags *diags, const Source *src, const AstNode *expr);
+
+#endif

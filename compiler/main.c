@@ -1,0 +1,166 @@
+/* main.c — the flowc command line: parses flags, runs the stages in order, prints diagnostics and
+ * decides exit codes (0 clean, 1 errors in the input, 2 usage or unreadable file). Nothing below
+ * this file exits the process. */
+#include "ast.h"
+#include "diag.h"
+#include "frontend.h"
+#include "ir.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: flowc <command> [options] FILE...\n"
+    "\n"
+    "commands:\n"
+    "  check FILE...          parse and type-check; diagnostics on stderr\n"
+    "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
+    "\n"
+    "options:\n"
+    "  --format text|json     diagnostics as text (default) or as a JSON array on stdout\n"
+    "  --color auto|always|never\n"
+    "                         colour in text diagnostics (default: auto, on a terminal)\n"
+    "  -h, --help             this help\n"
+    "  --version              the version\n"
+    "\n"
+    "exit status: 0 clean (warnings allowed), 1 errors in the input, 2 usage error or unreadable file\n";
+
+typedef struct Opts {
+    int json;
+    int color;
+    const char *files[256];
+    int nfiles;
+    const char *stage;
+} Opts;
+
+static int usage_error(const char *fmt, const char *arg) {
+    fputs("flowc: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nrun `flowc --help` for usage\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Common options after the command name. Returns -1 when fine, else an exit code. */
+static int parse_opts(int argc, char **argv, int start, Opts *o) {
+    const char *color = "auto";
+    for (int i = start; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return usage_error("%s needs a value: text or json", "--format");
+            if (strcmp(v, "json") == 0) o->json = 1;
+            else if (strcmp(v, "text") == 0) o->json = 0;
+            else return usage_error("unknown format `%s`: use text or json", v);
+        } else if (strcmp(a, "--color") == 0 || strncmp(a, "--color=", 8) == 0) {
+            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")))
+                return usage_error("--color takes auto, always or never%s", "");
+            color = v;
+        } else if (strcmp(a, "--no-color") == 0) {
+            color = "never";
+        } else if (strcmp(a, "--") == 0) {
+            for (i++; i < argc; i++) {
+                if (o->nfiles == 256) return usage_error("too many files (limit %s)", "256");
+                o->files[o->nfiles++] = argv[i];
+            }
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option `%s`", a);
+        } else {
+            if (o->nfiles == 256) return usage_error("too many files (limit %s)", "256");
+            o->files[o->nfiles++] = a;
+        }
+    }
+    o->color = strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(2) && !getenv("NO_COLOR"));
+    return -1;
+}
+
+static void print_diags(Diags *d, const Opts *o) {
+    diag_sort(d);
+    if (!o->json) diag_print_text(d, stderr, o->color);
+}
+
+/* check FILE...: all files' diagnostics; in JSON mode one array for all of them. */
+static int cmd_check(const Opts *o) {
+    if (o->nfiles == 0) return usage_error("check needs at least one FILE%s", "");
+    int unreadable = 0, errors = 0;
+    Diags all;
+    diag_init(&all);
+    Source *srcs[256];
+    FeResult results[256];
+    int n = 0;
+    for (int i = 0; i < o->nfiles; i++) {
+        const char *why;
+        Source *src = src_load_file(o->files[i], &why);
+        if (!src) {
+            fprintf(stderr, "flowc: cannot read `%s`: %s\n", o->files[i], why);
+            unreadable = 1;
+            continue;
+        }
+        Diags d;
+        diag_init(&d);
+        fe_run(&results[n], src, &d, FE_CHECK);
+        srcs[n++] = src;
+        errors += d.errors;
+        print_diags(&d, o);
+        diag_move(&all, &d);   /* kept for the JSON array */
+    }
+    if (o->json) diag_print_json(&all, stdout);
+    diag_free(&all);
+    for (int i = 0; i < n; i++) { fe_result_free(&results[i]); src_free(srcs[i]); }
+    return unreadable ? EXIT_USAGE : errors ? EXIT_ERRORS : EXIT_OK;
+}
+
+static int cmd_dump(const Opts *o) {
+    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir")))
+        return usage_error("dump needs a stage: `flowc dump ast FILE` or `flowc dump ir FILE`%s", "");
+    if (o->nfiles != 1) return usage_error("dump takes exactly one FILE%s", "");
+    const char *why;
+    Source *src = src_load_file(o->files[0], &why);
+    if (!src) {
+        fprintf(stderr, "flowc: cannot read `%s`: %s\n", o->files[0], why);
+        return EXIT_USAGE;
+    }
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    int ir = strcmp(o->stage, "ir") == 0;
+    fe_run(&r, src, &d, ir ? FE_CHECK : FE_PARSE);
+    if (ir && r.ir) ir_dump(stdout, r.ir);
+    else if (!ir) ast_dump(stdout, src, r.ast);
+    print_diags(&d, o);
+    if (o->json) diag_print_json(&d, stderr);
+    int rc = d.errors ? EXIT_ERRORS : EXIT_OK;
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("flowc %s\n", FLOWC_VERSION);
+        return EXIT_OK;
+    }
+    Opts o;
+    memset(&o, 0, sizeof o);
+    int start = 2;
+    if (strcmp(cmd, "dump") == 0) {
+        if (argc < 3) return usage_error("dump needs a stage: `flowc dump ast FILE` or `flowc dump ir FILE`%s", "");
+        o.stage = argv[2];
+        start = 3;
+    }
+    int rc = parse_opts(argc, argv, start, &o);
+    if (rc >= 0) return rc;
+    if (strcmp(cmd, "check") == 0) return cmd_check(&o);
+    if (strcmp(cmd, "dump") == 0) return cmd_dump(&o);
+    return usage_error("unknown command `%s`", cmd);
+}

@@ -1,0 +1,32 @@
+/* parse.h — the interface between the generated scanner/parser and the rest of the compiler. */
+#ifndef FLOWC_PARSE_H
+#define FLOWC_PARSE_H
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "source.h"
+
+/* State shared by the scanner and the parser for one file. Only grammar/ and parse.c touch it. */
+typedef struct ParseCtx {
+    Arena *ar;
+    Diags *diags;
+    const Source *src;
+    void *scanner;          /* yyscan_t */
+    void *buf;              /* YY_BUFFER_STATE */
+    uint32_t off;           /* byte offset of the next token */
+    uint32_t comment_start;
+    int depth;              /* open brackets */
+    int stopped;            /* input ended early on purpose (nesting limit) */
+    uint32_t bad_end;       /* end of the last run of bad bytes */
+    int bad_diag;
+    AstNode *root;
+} ParseCtx;
+
+/* Parses a whole file into an AST (AST_FILE). Never NULL; syntax errors go to diags. */
+AstNode *parse_source(Arena *ar, Diags *diags, const Source *src);
+
+/* grammar/lexer.l */
+void flowlex_begin(ParseCtx *c);
+void flowlex_end(ParseCtx *c);
+
+#endif
