@@ -93,17 +93,18 @@ typedef struct AstNode AstNode;
 typedef struct { AstNode **items; int n, cap; } AstList;
 
 struct AstNode {
-    AstKind kind;
+    unsigned kind : 8;         /* AstKind */
+    unsigned op : 8;           /* AstOp (UNARY, BINARY); 1 = template helper (CALL) or raw (TPL_VALUE) */
+    unsigned name_quoted : 1;  /* the name was written as a "string" */
+    unsigned depth : 15;       /* nesting depth of the subtree, to refuse pathological inputs */
     Span span;
-    int op;
-    int depth;             /* nesting depth of the subtree, to refuse pathological inputs */
-    const char *name;      /* identifier-like payload */
     Span name_span;
-    int name_quoted;       /* the name was written as a "string" */
-    const char *str;       /* string payload (decoded) */
-    size_t slen;
-    int64_t ival;
-    double num;
+    const char *name;          /* identifier-like payload */
+    union {
+        struct { const char *str; size_t slen; };   /* string payload (decoded) */
+        int64_t ival;
+        double num;
+    };
     AstNode *a, *b, *c;
     AstList kids;
 };

@@ -109,12 +109,19 @@ static void print_excerpt(FILE *out, const Diag *g, int color) {
         if (span_len > WINDOW) { span_len = WINDOW; to = c0 + span_len; }
     }
     fputs(from ? "..." : "", out);
-    for (size_t i = from; i < to; i++) fputc(shown((unsigned char)text[i]), out);
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = (unsigned char)text[i];
+        int k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        int ok = k > 1 && i + (size_t)k <= to;
+        for (int j = 1; ok && j < k; j++) ok = ((unsigned char)text[i + (size_t)j] & 0xC0) == 0x80;
+        if (ok) { fwrite(text + i, 1, (size_t)k, out); i += (size_t)k - 1; }
+        else fputc(k == 1 ? shown(c) : '?', out);     /* invalid UTF-8 shows as ? (one column each) */
+    }
     fputs(to < len ? "...\n" : "\n", out);
     if (from) fputs("   ", out);
     for (size_t i = from; i < c0; i++) {
         unsigned char c = (unsigned char)text[i];
-        if ((c & 0xC0) == 0x80) continue;           /* UTF-8 continuation: same column */
+        if ((c & 0xC0) == 0x80 && i > from && (unsigned char)text[i - 1] >= 0x80) continue;  /* continuation */
         fputc(c == '\t' ? '\t' : ' ', out);
     }
     if (color) fputs("\033[1;32m", out);

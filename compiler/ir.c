@@ -45,7 +45,7 @@ static void expr(D *d, const IrExpr *e);
 static void map_block(D *d, const IrMap *m, int ind);
 
 static void str(D *d, const char *s, size_t n) { diag_json_string(d->out, s, n); }
-static void type(D *d, const Type *t) { if (t) fprintf(d->out, "%s", ty_str(d->ar, t)); }
+static void type(D *d, const Type *t) { if (t) fprintf(d->out, "%s", ty_str_full(d->ar, t)); }
 static void indent(D *d, int n) { for (int i = 0; i < n; i++) fputs("  ", d->out); }
 
 static void tpl(D *d, const IrExpr *e) {
@@ -216,7 +216,7 @@ static void step(D *d, const IrStep *st, int ind) {
     FILE *o = d->out;
     indent(d, ind);
     fprintf(o, "step %d %s", st->id, ir_step_kind_names[st->kind]);
-    if (st->name) fprintf(o, " %s", st->name);
+    if (st->name && st->kind != STEP_BRANCH) fprintf(o, " %s", st->name);
     if (st->conn) fprintf(o, " %s %s", st->kind == STEP_IMPORT ? "into" : "from", st->conn->name);
     if (st->declared) { fputs(" : ", o); type(d, st->declared); }
     if (st->kind == STEP_BRANCH) fputs(st->all_matching ? " all_matching" : " first_match", o);

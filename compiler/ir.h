@@ -71,23 +71,28 @@ typedef enum {
 struct IrVar { const char *name; Span span; Type *type; int used; };
 
 struct IrExpr {
-    IrExprKind kind;
+    unsigned kind : 8;         /* IrExprKind */
+    unsigned op : 8;           /* AstOp, IrContext, raw flag, map-context flag */
+    unsigned helper : 1;       /* CALL/BINARY came from a template helper */
     Span span;
     Type *type;                /* set by the checker */
-    int op;
     const char *name;
-    const char *str; size_t slen;
-    int64_t ival; double num;
+    union {
+        struct { const char *str; size_t slen; };
+        int64_t ival;
+        double num;
+    };
     IrExpr *a, *b, *c;
     IrExpr **kids; int nkids;
     const char **keys;         /* OBJECT keys */
-    IrStep *step;              /* LOOKUP */
-    IrParam *param;            /* PARAM */
-    IrTable *table;            /* TABLE */
+    union {
+        IrStep *step;          /* LOOKUP */
+        IrParam *param;        /* PARAM */
+        IrTable *table;        /* TABLE */
+        const Builtin *fn;     /* CALL */
+    };
     IrVar *var;                /* VAR, EACH, TPL_SECTION(each/with) */
-    const Builtin *fn;         /* CALL */
     IrMap *map;                /* EACH with an object body */
-    int helper;                /* CALL came from a template helper */
 };
 
 typedef struct IrMapEntry {

@@ -279,9 +279,10 @@ static IrExpr *lower_helper(L *l, const AstNode *e, Scope *sc) {
             { "<=", OP_LE }, { ">", OP_GT }, { ">=", OP_GE } };
         const char *o = e->kids.items[1]->str;
         IrExpr *x = mk(l, IR_BINARY, e->span);
-        x->op = -1;
-        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) if (strcmp(ops[i].s, o) == 0) x->op = ops[i].op;
-        if (x->op < 0) { ERR(e->kids.items[1]->span, "unknown comparison `%s` in `compare`", o); return mk(l, IR_ERROR, e->span); }
+        int op = -1;
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) if (strcmp(ops[i].s, o) == 0) op = ops[i].op;
+        x->op = (unsigned)(op < 0 ? 0 : op);
+        if (op < 0) { ERR(e->kids.items[1]->span, "unknown comparison `%s` in `compare`", o); return mk(l, IR_ERROR, e->span); }
         x->a = lower_expr(l, e->kids.items[0], sc);
         x->b = lower_expr(l, e->kids.items[2], sc);
         return x;

@@ -46,7 +46,7 @@ Source *src_load_file(const char *path, const char **err) {
     char *text = malloc(cap);
     if (!text) abort();
     for (;;) {
-        if (cap - len < 2) {
+        if (cap - len < 4096) {
             if (cap > MAX_FILE) { free(text); fclose(f); *err = "file too large (over 64 MB)"; return NULL; }
             cap *= 2;
             text = realloc(text, cap);

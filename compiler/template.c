@@ -323,6 +323,7 @@ typedef struct {
     Tpl *P;
     size_t i, end;
     int depth;                   /* open subexpressions */
+    int bailed;                  /* gave up on a too-deep tag: no more errors for it */
 } Ex;
 
 static int ex_more(Ex *x) {
@@ -485,6 +486,7 @@ static AstNode *ex_path(Ex *x) {
             i = j;
         } else {
             diag_error(P->diags, P->src, sp(P, sep, sep + 1), "expected a field name after `%c` in template path", t[sep]);
+            while (i < x->end && (is_id_char(t[i]) || t[i] == '.' || t[i] == '/' || t[i] == '[' || t[i] == ']')) i++;
             break;
         }
         if (++segs >= TPL_MAX_EXPR) {
@@ -520,14 +522,16 @@ static int at_block_params(const Ex *x) {
     return j > i + 2 && j < x->end && P->t[j] == '|';
 }
 
-/* Arguments of a helper call up to the end of the tag (or the `)` of a subexpression, not consumed). */
-static void ex_args(Ex *x, AstNode *call, int in_paren) {
+/* Arguments of a helper call up to the end of the tag (or the `)` of a subexpression, not consumed).
+ * Returns the offset just after the last argument (x->i when there is none). */
+static size_t ex_args(Ex *x, AstNode *call, int in_paren) {
     Tpl *P = x->P;
     const char *t = P->t;
+    size_t last = x->i;
     while (ex_more(x)) {
         size_t i = x->i;
         if (t[i] == ')') {
-            if (in_paren) return;
+            if (in_paren) return last;
             diag_error(P->diags, P->src, sp(P, i, i + 1), "unexpected `)` in template tag");
             x->i++;
             continue;
@@ -536,7 +540,7 @@ static void ex_args(Ex *x, AstNode *call, int in_paren) {
             diag_error(P->diags, P->src, sp(P, i, x->end),
                        "block parameters `as |name|` are not supported: use `this` and `@index` inside the block");
             x->i = x->end;
-            return;
+            return last;
         }
         if (is_id_char(t[i])) {                          /* key=value */
             size_t j = i;
@@ -554,11 +558,14 @@ static void ex_args(Ex *x, AstNode *call, int in_paren) {
                 AstNode *na = ast_node1(P->ar, AST_NAMEDARG, sp(P, i, x->i), val);
                 ast_set_name(na, arena_strndup(P->ar, t + i, j - i), sp(P, i, j));
                 ast_push(P->ar, call, na);
+                last = x->i;
                 continue;
             }
         }
         ast_push(P->ar, call, ex_atom(x));
+        last = x->i;
     }
+    return last;
 }
 
 static AstNode *ex_subexpr(Ex *x) {
@@ -567,6 +574,7 @@ static AstNode *ex_subexpr(Ex *x) {
     if (x->depth >= TPL_MAX_EXPR) {
         diag_error(P->diags, P->src, sp(P, open, open + 1), "template expression nested too deeply (more than %d levels)", TPL_MAX_EXPR);
         x->i = x->end;
+        x->bailed = 1;
         return err_node(P, open, x->end);
     }
     if (!ex_more(x)) {
@@ -594,7 +602,7 @@ static AstNode *ex_subexpr(Ex *x) {
     ex_args(x, call, 1);
     x->depth--;
     if (x->i < x->end && P->t[x->i] == ')') x->i++;
-    else diag_error(P->diags, P->src, sp(P, open, open + 1), "unclosed `(` in template tag: add `)`");
+    else if (!x->bailed) diag_error(P->diags, P->src, sp(P, open, open + 1), "unclosed `(` in template tag: add `)`");
     call->span = sp(P, open, x->i);
     return call;
 }
@@ -634,7 +642,7 @@ static AstNode *ex_tag(Ex *x) {
     if (!ex_more(x)) return limit_depth(P, head);
     AstNode *call = ast_new(P->ar, AST_CALL, sp(P, s, x->end));
     call->op = 1;
-    ex_args(x, call, 0);
+    size_t last = ex_args(x, call, 0);
     if (call->kids.n == 0) return limit_depth(P, head);   /* only stray `)`s followed: already reported */
     if (is_helper_name(head)) {
         ast_set_name(call, head->name, head->span);
@@ -645,7 +653,7 @@ static AstNode *ex_tag(Ex *x) {
                        qlen(he - s), P->t + s, ellipsis(he - s));
         ast_set_name(call, "?", head->span);
     }
-    call->span = sp(P, s, trim_end(P, s, x->end));
+    call->span = sp(P, s, last);
     return limit_depth(P, call);
 }
 
@@ -688,6 +696,7 @@ static Frame *push_frame(Tpl *P, Builder *B) {
 static void finalize_top(Tpl *P, Builder *B, size_t part_end, size_t sec_end) {
     Frame *f = &B->v[B->n - 1];
     f->cur->span = sp(P, f->body_s, part_end);
+    if (f->chained) sec_end = part_end;          /* the closing tag belongs to the first section of the chain */
     AstNode *sec = ast_node3(P->ar, AST_TPL_SECTION, sp(P, f->open_s, sec_end), f->a, f->b, f->c);
     ast_set_name(sec, f->name, f->name_span);
     B->n--;
@@ -740,11 +749,11 @@ static const char *helper_section_name(const Tpl *P, size_t s, size_t e) {
 
 /* Fills f->name, a and name_span for block helper word [ws, we) whose arguments run to ce. */
 static void open_helper(Tpl *P, Frame *f, BlockHelper bh, size_t ws, size_t we, size_t ce, size_t tag_s, size_t tag_e) {
-    Ex x = { P, we, ce, 0 };
+    Ex x = { P, we, ce, 0, 0 };
     AstNode *args = ast_new(P->ar, AST_CALL, sp(P, ws, ce));
     args->op = 1;
     ast_set_name(args, arena_strndup(P->ar, P->t + ws, we - ws), sp(P, ws, we));
-    ex_args(&x, args, 0);
+    size_t last = ex_args(&x, args, 0);
     f->name = helper_section_name(P, ws, we);
     f->name_span = sp(P, ws, we);
     int wl = (int)(we - ws);
@@ -752,7 +761,7 @@ static void open_helper(Tpl *P, Frame *f, BlockHelper bh, size_t ws, size_t we, 
     if (bh == BH_CALL) {
         if (args->kids.n == 0)
             diag_error(P->diags, P->src, sp(P, tag_s, tag_e), "`{{#%.*s}}` needs arguments, as in `{{#%.*s a b}}`", wl, w, wl, w);
-        args->span = sp(P, ws, trim_end(P, ws, ce));
+        args->span = sp(P, ws, last > we ? last : we);
         f->a = limit_depth(P, args);
         return;
     }
@@ -785,7 +794,7 @@ static void open_helper(Tpl *P, Frame *f, BlockHelper bh, size_t ws, size_t we, 
 
 /* A Mustache section `{{#path}}` or inverted section `{{^path}}`. */
 static void open_section(Tpl *P, Frame *f, int inverted, size_t cs, size_t ce) {
-    Ex x = { P, cs, ce, 0 };
+    Ex x = { P, cs, ce, 0, 0 };
     AstNode *e = ex_tag(&x);
     size_t ks = skip_ws(P, cs, ce), ke = trim_end(P, ks, ce);
     f->name = inverted ? "inverted" : "section";
@@ -871,14 +880,14 @@ static void on_else(Tpl *P, Builder *B, const Item *it) {
             diag_error(P->diags, P->src, sp(P, ws, e), "`{{else %.*s%s}}`: expected `{{else}}` or a block helper, as in `{{else if x}}`",
                        qlen(e - ws), P->t + ws, ellipsis(e - ws));
         } else if (B->n >= TPL_MAX_NESTING) {
-            report_nesting(P, B, it);
-            bh = BH_NONE;
+            report_nesting(P, B, it);    /* too long a chain: the rest stays in the current part */
+            return;
         }
     }
     f->cur->span = sp(P, f->body_s, it->s);
     f->c = ast_new(P->ar, AST_TEMPLATE, sp(P, it->e, it->e));
     f->cur = f->c;
-    f->body_s = it->e;
+    f->body_s = bh == BH_NONE ? it->e : it->s;   /* an {{else if}} part holds the section that starts at the tag */
     if (bh == BH_NONE) return;
     size_t key_s = r->key_s, key_e = r->key_e;
     char sigil = r->sigil;
@@ -922,7 +931,8 @@ static void on_close(Tpl *P, Builder *B, const Item *it) {
             }
         }
     }
-    while (B->n > target) finalize_top(P, B, it->s, it->e);
+    while (B->n > target + 1) finalize_top(P, B, it->s, it->s);   /* left open: they end where the tag starts */
+    finalize_top(P, B, it->s, it->e);
 }
 
 static AstNode *build(Tpl *P, Span whole) {
@@ -941,7 +951,7 @@ static AstNode *build(Tpl *P, Span whole) {
         if (pending) { flush_text(P, &B, pend, k); pending = 0; }
         switch (it->k) {
         case IT_VALUE: {
-            Ex x = { P, it->cs, it->ce, 0 };
+            Ex x = { P, it->cs, it->ce, 0, 0 };
             AstNode *e = ex_tag(&x);
             if (!e) {
                 diag_error(P->diags, P->src, sp(P, it->s, it->e), "empty template tag `%.*s%s`: put a name inside, as in `{{record.id}}`",

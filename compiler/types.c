@@ -136,22 +136,22 @@ static void put(Arena *a, char **buf, size_t *len, size_t *cap, const char *s) {
     *len += n;
 }
 
-static void str_rec(Arena *a, const Type *t, char **buf, size_t *len, size_t *cap, int depth) {
+static void str_rec(Arena *a, const Type *t, char **buf, size_t *len, size_t *cap, int depth, int full) {
     if (t->name && t->kind != TY_CTOR) put(a, buf, len, cap, t->name);
     else if (t->kind == TY_CTOR) put(a, buf, len, cap, t->name);
     else if (t->kind == TY_ARRAY) {
         put(a, buf, len, cap, "[");
-        str_rec(a, t->elem, buf, len, cap, depth + 1);
+        str_rec(a, t->elem, buf, len, cap, depth + 1, full);
         put(a, buf, len, cap, "]");
     } else if (t->kind == TY_RECORD) {
-        if (depth > 1 || t->nfields > 4) { put(a, buf, len, cap, t->nfields ? "{ ... }" : "{}"); }
+        if (!full && (depth > 1 || t->nfields > 4)) { put(a, buf, len, cap, t->nfields ? "{ ... }" : "{}"); }
         else {
             put(a, buf, len, cap, "{ ");
             for (int i = 0; i < t->nfields; i++) {
                 if (i) put(a, buf, len, cap, ", ");
                 put(a, buf, len, cap, t->fields[i].name);
                 put(a, buf, len, cap, ": ");
-                str_rec(a, t->fields[i].type, buf, len, cap, depth + 1);
+                str_rec(a, t->fields[i].type, buf, len, cap, depth + 1, full);
             }
             put(a, buf, len, cap, " }");
         }
@@ -162,6 +162,13 @@ static void str_rec(Arena *a, const Type *t, char **buf, size_t *len, size_t *ca
 const char *ty_str(Arena *a, const Type *t) {
     size_t cap = 32, len = 0;
     char *buf = arena_alloc(a, cap);
-    str_rec(a, t, &buf, &len, &cap, 0);
+    str_rec(a, t, &buf, &len, &cap, 0, 0);
+    return buf;
+}
+
+const char *ty_str_full(Arena *a, const Type *t) {
+    size_t cap = 64, len = 0;
+    char *buf = arena_alloc(a, cap);
+    str_rec(a, t, &buf, &len, &cap, 0, 1);
     return buf;
 }

@@ -52,5 +52,7 @@ int  ty_assignable(const Type *from, const Type *to);
 Type *ty_join(Arena *a, Type *x, Type *y);
 /* Human text: "string?", "[Item]", "{ id: int, ... }". Allocated in the arena. */
 const char *ty_str(Arena *a, const Type *t);
+/* Same, with every field of every record spelled out (IR dumps). */
+const char *ty_str_full(Arena *a, const Type *t);
 
 #endif
