@@ -63,7 +63,7 @@ static AstNode *binop(ParseCtx *ctx, Span sp, int op, AstNode *a, AstNode *b);
 %type <node> opt_type type type_atom type_fields type_field import_items map_entries map_entry opt_when
 %type <node> transform_items transform_item lvalue arms arm arm_steps test_items test_item hook
 %type <node> expr coalesce or_e and_e not_e cmp add mul unary postfix primary args arglist arg
-%type <node> obj_entries obj_entry elems elemlist opt_where name anyname key soft_kw op_kw opt_name
+%type <node> obj_entries obj_entry elems elemlist opt_where name anyname key soft_kw op_kw opt_name primary_name
 
 %%
 
@@ -187,7 +187,7 @@ transform_item: lvalue '=' expr   { $$ = N2(ASSIGN, @$, $1, $3); }
     | KW_REMOVE lvalue            { $$ = N1(REMOVE, @$, $2); }
     ;
 /* lvalue: NAME ('.' NAME | '[' expr ']')* */
-lvalue: name
+lvalue: primary_name
     | lvalue '.' anyname          { $$ = N1(FIELD, @$, $1); ast_set_name($$, $3->name, $3->span); DEEP($$); }
     | lvalue '[' expr ']'         { $$ = N2(INDEX, @$, $1, $3); DEEP($$); }
     ;
@@ -293,8 +293,8 @@ primary: INT                      { $$ = LEAF(INT, @$); $$->ival = $1; }
     | KW_TRUE                     { $$ = LEAF(BOOL, @$); $$->ival = 1; }
     | KW_FALSE                    { $$ = LEAF(BOOL, @$); $$->ival = 0; }
     | KW_NULL                     { $$ = LEAF(NULL, @$); }
-    | name
-    | name '(' args ')'           { $$ = $3; $$->span = @$; ast_set_name($$, $1->name, $1->span); DEEP($$); }
+    | primary_name
+    | primary_name '(' args ')'   { $$ = $3; $$->span = @$; ast_set_name($$, $1->name, $1->span); DEEP($$); }
     | '(' expr ')'                { $$ = $2; }
     | '{' obj_entries '}'         { $$ = $2; $$->span = @$; DEEP($$); }
     | '[' elems ']'               { $$ = $2; $$->span = @$; DEEP($$); }
@@ -332,6 +332,13 @@ name: IDENT                       { $$ = LEAF(NAME, @$); $$->name = $1.s; }
     | soft_kw
     ;
 anyname: name | op_kw ;
+/* the keywords that also start expressions: param.x, env("X"), flow.name, response.id */
+primary_name: IDENT               { $$ = LEAF(NAME, @$); $$->name = $1.s; }
+    | KW_PARAM                    { $$ = kw_name(ctx, @$); }
+    | KW_ENV                      { $$ = kw_name(ctx, @$); }
+    | KW_FLOW                     { $$ = kw_name(ctx, @$); }
+    | KW_RESPONSE                 { $$ = kw_name(ctx, @$); }
+    ;
 soft_kw: KW_INTEGRATION { $$ = kw_name(ctx, @$); } | KW_VERSION { $$ = kw_name(ctx, @$); } | KW_PARAM { $$ = kw_name(ctx, @$); } | KW_ENV { $$ = kw_name(ctx, @$); }
     | KW_TABLE { $$ = kw_name(ctx, @$); } | KW_TYPE { $$ = kw_name(ctx, @$); } | KW_CONNECTION { $$ = kw_name(ctx, @$); } | KW_FLOW { $$ = kw_name(ctx, @$); }
     | KW_TEST { $$ = kw_name(ctx, @$); } | KW_EXPORT { $$ = kw_name(ctx, @$); } | KW_LOOKUP { $$ = kw_name(ctx, @$); } | KW_TRANSFORM { $$ = kw_name(ctx, @$); }
@@ -424,9 +431,38 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
         m = 0;
         for (int i = 0; i < n && i < 64; i++) shown[m++] = expected[i];
     }
+    /* an expression may start here: say "a value" instead of listing every way one can start */
+    int value_ok = 0;
+    for (int i = 0; i < m; i++) if (shown[i] == YYSYMBOL_INT) value_ok = 1;
+    if (value_ok) {
+        int k = 0;
+        for (int i = 0; i < m; i++) {
+            switch ((int)shown[i]) {
+            case YYSYMBOL_IDENT: case YYSYMBOL_STRING: case YYSYMBOL_INT: case YYSYMBOL_NUMBER: case YYSYMBOL_DURATION:
+            case YYSYMBOL_SIZE: case YYSYMBOL_KW_TRUE: case YYSYMBOL_KW_FALSE: case YYSYMBOL_KW_NULL: case YYSYMBOL_KW_IF:
+            case YYSYMBOL_KW_EACH: case YYSYMBOL_KW_NOT: case YYSYMBOL_KW_PARAM: case YYSYMBOL_KW_ENV: case YYSYMBOL_KW_FLOW:
+            case YYSYMBOL_KW_RESPONSE:
+                break;
+            default: {
+                const char *nm = yysymbol_name(shown[i]);   /* '-' '(' '{' '[' also start values */
+                if (strcmp(nm, "'-'") && strcmp(nm, "'('") && strcmp(nm, "'{'") && strcmp(nm, "'['")) shown[k++] = shown[i];
+            }
+            }
+        }
+        m = k;
+    }
     char msg[1024];
     int len = snprintf(msg, sizeof msg, "unexpected %s", unexpected);
-    if (n > 0 && m <= 8) {
+    if (value_ok && m == 0) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected a value");
+    } else if (value_ok && m <= 6) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected a value or ");
+        for (int i = 0; i < m; i++) {
+            char b[128];
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
+                            i == 0 ? "" : i == m - 1 ? " or " : ", ", tok_desc(shown[i], b, sizeof b));
+        }
+    } else if (n > 0 && m <= 8 && !value_ok) {
         len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
         for (int i = 0; i < m; i++) {
             char b[128];
