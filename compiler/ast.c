@@ -83,7 +83,13 @@ static void dump(FILE *out, const Source *src, const AstNode *n, int indent, con
     case AST_UNARY: case AST_BINARY: fprintf(out, " %s", ast_op_names[n->op]); break;
     default: break;
     }
-    if (n->str) { fputc(' ', out); diag_json_string(out, n->str, n->slen); }
+    switch (n->kind) {   /* kinds whose payload is the string member of the union */
+    case AST_STR: case AST_INTEGRATION: case AST_TEST: case AST_CONNECTION: case AST_EXPORT: case AST_LOOKUP:
+    case AST_IMPORT: case AST_TPL_TEXT:
+        if (n->str) { fputc(' ', out); diag_json_string(out, n->str, n->slen); }
+        break;
+    default: break;
+    }
     fputc('\n', out);
     if (n->a) dump(out, src, n->a, indent + 1, "a");
     if (n->b) dump(out, src, n->b, indent + 1, "b");

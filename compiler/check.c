@@ -101,6 +101,21 @@ static const char *path_key(C *c, const IrExpr *e) {
     case IR_VAR: return arena_printf(c->ar, "$%p", (void *)e->var);
     case IR_PARAM: return arena_printf(c->ar, "param.%s", e->param->name);
     case IR_RESPONSE: return "response";
+    case IR_TABLE: return arena_printf(c->ar, "table.%s", e->table->name);
+    case IR_CALL: {   /* a pure built-in of paths: first(record.tags) */
+        if (!e->fn || e->fn->ctor || strcmp(e->fn->name, "now") == 0) return NULL;
+        const char *k = arena_printf(c->ar, "%s(", e->fn->name);
+        for (int i = 0; i < e->nkids; i++) {
+            const char *ak = e->kids[i] ? path_key(c, e->kids[i]) : "-";
+            if (!ak) {
+                if (e->kids[i]->kind == IR_STR) ak = arena_printf(c->ar, "\"%s\"", e->kids[i]->str);
+                else if (e->kids[i]->kind == IR_INT) ak = arena_printf(c->ar, "%lld", (long long)e->kids[i]->ival);
+                else return NULL;
+            }
+            k = arena_printf(c->ar, "%s%s%s", k, i ? "," : "", ak);
+        }
+        return arena_printf(c->ar, "%s)", k);
+    }
     case IR_FIELD: {
         const char *k = path_key(c, e->a);
         return k ? arena_printf(c->ar, "%s.%s", k, e->name) : NULL;
@@ -206,7 +221,7 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
             Suggest s;
             sug_init(&s, e->name);
             for (int i = 0; i < bt->nfields; i++) sug_offer(&s, bt->fields[i].name);
-            const char *on = expr_text(c, e->a);
+            const char *on = e->a->kind == IR_VAR && strcmp(e->a->var->name, "this") == 0 ? "this" : expr_text(c, e->a);
             const char *tn = bt->name ? arena_printf(c->ar, " (type %s)", bt->name) : "";
             Span sp = e->span;
             if (sp.end - sp.start > strlen(e->name)) sp.start = sp.end - (uint32_t)strlen(e->name);
@@ -294,6 +309,34 @@ static Type *parse_result(C *c, const char *r, IrExpr *e) {
     return &ty_json;
 }
 
+/* How each constructor kind is named in messages: X(kind, description) */
+#define CTOR_KINDS(X) \
+    X(auth, "an auth: none(), basic(user, password), bearer(token) or api_key(header, value)") \
+    X(schedule, "a schedule: cron(\"...\"), every(15m), after(flow) or manual()") \
+    X(trigger, "a trigger: webhook(\"/path\", verify = ...)") \
+    X(verify, "a verification: hmac(...), token(header, value), basic(user, password) or secret_url()") \
+    X(paginate, "a pagination: page_number(...), offset(...), cursor(...), next_url(...) or link_header()") \
+    X(mode, "an export mode: all(), delta(field, lag), once(flag, ...) or limit(n)") \
+    X(request, "a request: get(...), post(...), put(...) or patch(...)") \
+    X(upsert, "an upsert: by(\"key\", exists = get(...))") \
+    X(dbmode, "an SQL import mode: insert or upsert(key = \"id\")") \
+    X(hook, "a hook: c(\"file.c\", \"function\")") \
+    X(data, "test data: file(\"path\") or an inline array")
+
+static const char *ctor_desc(const char *k) {
+#define X(kind, d) if (strcmp(k, #kind) == 0) return d;
+    CTOR_KINDS(X)
+#undef X
+    return k;
+}
+
+/* "an auth", "a mode": the short name with its article */
+static const char *ctor_short(C *c, const char *k) {
+    const char *d = ctor_desc(k);
+    const char *colon = strchr(d, ':');
+    return colon ? arena_strndup(c->ar, d, (size_t)(colon - d)) : d;
+}
+
 static const Builtin *ctor_named(const char *name) {
     const Builtin *b = bi_lookup(name);
     return b && b->ctor ? b : NULL;
@@ -320,6 +363,8 @@ static void word_error(C *c, IrExpr *e, const char *set, const char *what) {
         ERR(e->span, "`%s` is not a valid %s; did you mean `%s`? (expected %s)", e->name, what, sug_best(&s), list);
     else if (e->kind == IR_WORD)
         ERR(e->span, "`%s` is not a valid %s: expected %s", e->name, what, list);
+    else if (e->kind == IR_STR)
+        ERR(e->span, "\"%s\" is not a valid %s: expected %s", e->str, what, list);
     else
         ERR(e->span, "%s must be one of %s, written as a bare word", what, list);
 }
@@ -344,8 +389,9 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         if (b && strcmp(b->result + 5, k) == 0 && b->nparams == 0) { e->type = ty_ctor(c->ar, k); return; }
     }
     if (e->kind == IR_CALL && e->fn->ctor) {
-        if (strcmp(e->fn->result + 5, k) != 0) {
-            ERR(e->span, "`%s(...)` makes a %s, but %s needs a %s", e->fn->name, e->fn->result + 5, what, k);
+        int verify_by_basic = strcmp(k, "verify") == 0 && strcmp(e->fn->name, "basic") == 0;
+        if (strcmp(e->fn->result + 5, k) != 0 && !verify_by_basic) {
+            ERR(e->span, "`%s(...)` makes %s, but %s needs %s", e->fn->name, ctor_short(c, e->fn->result + 5), what, ctor_desc(k));
             return;
         }
         Env inner = *env;
@@ -376,14 +422,10 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         }
         return;
     }
+    if (strcmp(k, "data") == 0 && (e->kind == IR_ARRAY || e->kind == IR_OBJECT)) { ty(c, e, env); return; }
     Type *t = ty(c, e, env);
     if (t->kind == TY_ERROR) return;
-    const char *examples = strcmp(k, "auth") == 0 ? ": none(), basic(user, password), bearer(token) or api_key(header, value)"
-                         : strcmp(k, "paginate") == 0 ? ": page_number(...), offset(...), cursor(...), next_url(...) or link_header()"
-                         : strcmp(k, "mode") == 0 ? ": all(), delta(field, lag), once(flag, ...) or limit(n)"
-                         : strcmp(k, "schedule") == 0 ? ": cron(\"...\"), every(15m), after(flow) or manual()"
-                         : strcmp(k, "dbmode") == 0 ? ": insert or upsert(key = \"id\")" : "";
-    ERR(e->span, "%s must be a %s%s", what, k, examples);
+    ERR(e->span, "%s must be %s", what, ctor_desc(k));
 }
 
 /* Checks a value against a parameter or setting type spec (see builtins.def / connectors.def). */
@@ -587,6 +629,8 @@ static Type *tpl_part(C *c, IrExpr *p, const Env *env) {
         Env inner = *env;
         if (strcmp(p->name, "if") == 0 || strcmp(p->name, "unless") == 0)
             inner.facts = facts_when(c, p->a, strcmp(p->name, "if") == 0, env->facts);
+        if (strcmp(p->name, "if") == 0 || strcmp(p->name, "with") == 0 || strcmp(p->name, "section") == 0)
+            inner.facts = add_fact(c, inner.facts, path_key(c, p->a));   /* a truthy value is present */
         if (p->var) {
             Type *bound = t;
             if (strcmp(p->name, "each") == 0) {
@@ -595,7 +639,7 @@ static Type *tpl_part(C *c, IrExpr *p, const Env *env) {
                     ERR(p->a->span, "{{#each}} needs an array, but %s is %s", expr_text(c, p->a), tstr(c, t));
                     bound = &ty_error;
                 } else bound = &ty_json;
-            } else if (t->kind == TY_ARRAY) bound = t->elem;
+            } else if (strcmp(p->name, "section") == 0 && t->kind == TY_ARRAY) bound = t->elem;
             p->var->type = ty_strip(c->ar, bound);
         }
         if (p->b) template_type(c, p->b, &inner);
@@ -640,12 +684,26 @@ static Type *word_type(C *c, IrExpr *e, const Env *env) {
     Suggest s;
     sug_init(&s, e->name);
     if (env->record) sug_offer(&s, "record");
+    if (e->name[0] == '@') { sug_offer(&s, "@index"); sug_offer(&s, "@first"); sug_offer(&s, "@last"); }
     if (c->flow) for (int i = 0; i < c->flow->nall; i++) if (c->flow->all[i]->kind == STEP_LOOKUP) sug_offer(&s, c->flow->all[i]->name);
     for (int i = 0; i < c->p->ntables; i++) sug_offer(&s, c->p->tables[i]->name);
     if (env->test_flow) {
         sug_offer(&s, "errors");
         for (int i = 0; i < env->test_flow->nall; i++) sug_offer(&s, env->test_flow->all[i]->name);
     }
+    if (c->flow)
+        for (int i = 0; i < c->flow->nall; i++) {
+            IrStep *st = c->flow->all[i];
+            if (st->kind == STEP_LOOKUP && strcmp(st->name, e->name) == 0) {
+                int line, col;
+                src_line_col(c->src, st->span.start, &line, &col);
+                if (st->span.start > e->span.start)
+                    ERR(e->span, "lookup `%s` is not available here: it runs later, on line %d; move it before this step", e->name, line);
+                else
+                    ERR(e->span, "lookup `%s` is not available here: it belongs to a branch arm (line %d) and ends with it", e->name, line);
+                return &ty_error;
+            }
+        }
     const Builtin *b = bi_lookup(e->name);
     if (b && b->ctor) ERR(e->span, "`%s` is a settings constructor and is not a value here", e->name);
     else if (b) ERR(e->span, "`%s` is a function: call it, as in %s(...)", e->name, e->name);
@@ -704,7 +762,7 @@ static Type *ty(C *c, IrExpr *e, const Env *env) {
     case IR_WORD: return set(e, word_type(c, e, env));
     case IR_FIELD: return set(e, narrowed(c, e, field_type(c, e, env), env));
     case IR_INDEX: return set(e, narrowed(c, e, index_type(c, e, env), env));
-    case IR_CALL: return set(e, call_type(c, e, env));
+    case IR_CALL: return set(e, narrowed(c, e, call_type(c, e, env), env));
     case IR_UNARY:
         if (e->op == OP_NOT) { need_bool(c, e->a, env, "the operand of `not`"); return set(e, &ty_bool); }
         else {
@@ -805,10 +863,7 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
 #define SETTING_RANGES(X) X(page_size, 1, 10000) X(batch, 1, 1000) X(concurrency, 1, 256) X(retries, 0, 20)
 
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
-    if (kind < 0) {   /* unknown connection kind: already reported; still type the values */
-        for (int i = 0; i < n; i++) ty(c, s[i].value, env);
-        return;
-    }
+    if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
     for (int i = 0; i < n; i++) {
         const SetDef *d = find_setdef(kind, where, s[i].name);
         if (!d) {
@@ -841,8 +896,12 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             ERR(v->span, "`%s` must be between %d and %d, got %lld", #nm, lo, hi, (long long)v->ival);
         SETTING_RANGES(X)
 #undef X
-        if (v->kind == IR_DURATION && v->ival <= 0 && strcmp(s[i].name, "timeout") == 0)
-            ERR(v->span, "`timeout` must be positive");
+        if (((v->kind == IR_DURATION || v->kind == IR_INT) && v->ival <= 0) || (v->kind == IR_NUM && v->num <= 0)) {
+            if (strcmp(s[i].name, "timeout") == 0 || strcmp(s[i].name, "requests_per_second") == 0)
+                ERR(v->span, "`%s` must be positive", s[i].name);
+        }
+        if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
+            ERR(v->span, "`backoff` cannot be negative");
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];
@@ -952,7 +1011,7 @@ static Type *narrow_record(C *c, Type *rec, const Fact *f) {
 }
 
 /* The record type after a branch: fields every arm has keep their (joined) type; the others are nullable. */
-static Type *merge(C *c, Type *a, Type *b) {
+static Type *merge(C *c, Type *a, Type *b, const IrStep *branch, const IrArm *arm) {
     if (!a) return b;
     if (a == b) return a;
     if (ty_is_dynamic(a) || ty_is_dynamic(b) || a->kind != TY_RECORD || b->kind != TY_RECORD) return &ty_json;
@@ -961,8 +1020,14 @@ static Type *merge(C *c, Type *a, Type *b) {
     for (int i = 0; i < r->nfields; i++) {
         const TypeField *fb = ty_field(b, r->fields[i].name);
         Type *j = fb ? ty_join(c->ar, r->fields[i].type, fb->type) : NULL;
-        r->fields[i].type = j ? j : ty_nullable(c->ar, fb ? &ty_json : r->fields[i].type);
+        if (fb && !j) {
+            ERR(arm->name_span, "after the branch, `record.%s` would be %s from earlier arms but %s from arm `%s`; "
+                "give it one type in every arm", r->fields[i].name, tstr(c, r->fields[i].type), tstr(c, fb->type), arm->name);
+            j = &ty_error;
+        }
+        r->fields[i].type = j ? j : ty_nullable(c->ar, r->fields[i].type);
     }
+    (void)branch;
     for (int i = 0; i < b->nfields; i++)
         if (!ty_field(a, b->fields[i].name))
             r->fields[r->nfields++] = (TypeField){ b->fields[i].name, ty_nullable(c->ar, b->fields[i].type), b->fields[i].span };
@@ -972,7 +1037,7 @@ static Type *merge(C *c, Type *a, Type *b) {
 static void check_hooks(C *c, IrHook *h, int n) {
     Env env = { 0 };
     env.no_record = ": hooks are C functions, named with c(\"file.c\", \"function\")";
-    for (int i = 0; i < n; i++) check_value(c, h[i].value, "ctor:hook", &env, "a hook");
+    for (int i = 0; i < n; i++) check_value(c, h[i].value, "ctor:hook", &env, arena_printf(c->ar, "hook `%s`", h[i].point >= 0 ? ir_hook_names[h[i].point] : "?"));
 }
 
 static void check_import(C *c, IrStep *st, Type *rec) {
@@ -1054,7 +1119,8 @@ static Type *check_step(C *c, IrStep *st, Type *rec) {
             }
             if (arm->nsteps == 0)
                 WARN(arm->name_span, "branch arm `%s` has no steps: records routed to it are dropped (counted as ignored)", arm->name);
-            out = merge(c, out, check_steps(c, arm->steps, arm->nsteps, arm_in));
+            Type *arm_out = check_steps(c, arm->steps, arm->nsteps, arm_in);
+            if (arm->nsteps) out = merge(c, out, arm_out, st, arm);   /* an empty arm's records are dropped */
         }
         st->out = out ? out : rec;
         return st->out;
@@ -1130,6 +1196,7 @@ static void check_test(C *c, IrTest *t) {
                 }
             }
     }
+    if (!t->flow) return;   /* reported: unknown flow */
     Env xenv = env;
     xenv.test_flow = t->flow;
     for (int i = 0; i < t->nexpects; i++) need_bool(c, t->expects[i], &xenv, "an expectation");
@@ -1153,7 +1220,8 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
             Type *t = ty(c, s->value, &konst);
             IrParam *target = NULL;
             for (int j = 0; j < p->nparams; j++) if (strcmp(p->params[j]->name, s->name) == 0) target = p->params[j];
-            if (target && target->type && t->kind != TY_ERROR && !ty_assignable(t, target->type))
+            if (target && target->type && t->kind != TY_ERROR && !ty_assignable(t, target->type) &&
+                !(ty_strip(ar, target->type)->kind == TY_DATETIME && t->kind == TY_STRING))
                 ERR(s->value->span, "param `%s` is %s, but env `%s` sets it to %s", s->name, tstr(c, target->type),
                     p->envs[i]->name, tstr(c, t));
         }
@@ -1182,7 +1250,8 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
     }
     for (int i = 0; i < p->nflows; i++) check_flow(c, p->flows[i]);
     for (int i = 0; i < p->ntests; i++) check_test(c, p->tests[i]);
-    /* warnings: declared and never used */
+    /* warnings: declared and never used (not worth reading while there are errors) */
+    if (diags->errors) return;
     for (int i = 0; i < p->nconns; i++)
         if (!p->conns[i]->used) WARN(p->conns[i]->name_span, "connection `%s` is never used", p->conns[i]->name);
     for (int i = 0; i < p->nparams; i++)

@@ -12,9 +12,8 @@ void fe_run(FeResult *r, Source *src, Diags *diags, FeStage upto) {
     r->src = src;
     int before = diags->errors;
     r->ast = parse_source(r->arena, diags, src);
-    if (upto == FE_PARSE || diag_full(diags)) return;
-    /* a file whose scan stopped early (nesting limit) is not worth checking further */
-    (void)before;
+    /* after a syntax error the tree has holes: checking it would report errors that are not there */
+    if (upto == FE_PARSE || diag_full(diags) || diags->errors > before) return;
     r->ir = lower_program(r->arena, diags, src, r->ast);
     if (upto == FE_LOWER || diag_full(diags) || !r->ir) return;
     chk_program(r->arena, diags, r->ir);

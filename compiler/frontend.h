@@ -18,8 +18,8 @@ typedef struct FeResult {
     struct IrProgram *ir;      /* NULL if parsing failed */
 } FeResult;
 
-/* Runs the stages up to `upto`, appending to diags. Later stages run only when earlier ones succeeded
- * well enough to give them a tree (lowering runs after syntax errors too, on the recovered tree). */
+/* Runs the stages up to `upto`, appending to diags. Lowering and checking run only on a file without
+ * syntax errors: every syntax error is reported, and no false errors follow from the holes they leave. */
 void fe_run(FeResult *r, Source *src, Diags *diags, FeStage upto);
 void fe_result_free(FeResult *r);
 

@@ -6,6 +6,7 @@
 #include "builtins.h"
 #include "suggest.h"
 #include "template.h"
+#include <stddef.h>
 #include <string.h>
 
 /* ---- a string-keyed hash map in the arena (declaration tables can hold thousands of names) ---- */
@@ -179,6 +180,10 @@ static int is_context_root(const char *n) {
  * (left for the checker: `POST`, `ndjson` and field names in settings are words). */
 static IrExpr *lower_name(L *l, const AstNode *e, Scope *sc) {
     const char *n = e->name;
+    if (n[0] == '.') {
+        ERR(e->span, "parent paths (`../x`) are not supported in templates: name the value from its root, as in `record.x`");
+        return mk(l, IR_ERROR, e->span);
+    }
     IrVar *v = find_var(sc, n);
     if (v) { IrExpr *x = mk(l, IR_VAR, e->span); x->var = v; x->name = n; v->used = 1; return x; }
     if (l->tpl_each && n[0] != '@' && strcmp(n, "record") != 0 && !find_lookup(l, n)
@@ -437,13 +442,19 @@ static IrExpr *lower_tpl_part(L *l, const AstNode *p, Scope *sc) {
             inner.var = x->var;
             l->tpl_each = 1;
         }
-        Scope idx = { &inner, NULL };
-        if (binds) {
-            idx.var = arena_alloc(l->ar, sizeof(IrVar));
-            idx.var->name = "@index";
-            idx.var->type = &ty_int;
+        /* @index, @first, @last, @key inside the section */
+        static const char *const loop_vars[] = { "@index", "@first", "@last", "@key" };
+        Scope loops[4];
+        Scope *top = &inner;
+        for (int k = 0; binds && k < 4; k++) {
+            IrVar *v = arena_alloc(l->ar, sizeof(IrVar));
+            v->name = loop_vars[k];
+            v->type = k == 0 ? &ty_int : k == 3 ? &ty_string : &ty_bool;
+            loops[k] = (Scope){ top, v };
+            top = &loops[k];
         }
-        x->b = lower_template(l, p->b, binds ? &idx : sc);
+        Scope *idx = top;
+        x->b = lower_template(l, p->b, binds ? idx : sc);
         l->tpl_each = saved;
         if (p->c) x->c = lower_template(l, p->c, sc);
         return x;
@@ -505,6 +516,12 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
         x = mk(l, IR_UNARY, e->span);
         x->op = e->op;
         x->a = lower_expr(l, e->a, sc);
+        if (e->op == OP_NEG && (x->a->kind == IR_INT || x->a->kind == IR_DURATION || x->a->kind == IR_SIZE)) {
+            x->a->span = e->span;          /* -5, -5s: a negative literal, so range checks see it */
+            x->a->ival = -x->a->ival;
+            return x->a;
+        }
+        if (e->op == OP_NEG && x->a->kind == IR_NUM) { x->a->span = e->span; x->a->num = -x->a->num; return x->a; }
         return x;
     case AST_BINARY:
         x = mk(l, IR_BINARY, e->span);
@@ -570,6 +587,7 @@ static IrMap *lower_map(L *l, const AstNode *m, Scope *sc) {
         int dup = -1;
         for (int k = 0; k < map->n; k++) if (strcmp(map->entries[k].name, en->name) == 0) dup = k;
         if (dup >= 0) { dup_error(l, "map entry", en->name, en->name_span, map->entries[dup].name_span); continue; }
+        if (!en->name[0]) { ERR(en->name_span, "a map entry needs a name; \"\" is empty"); continue; }
         IrMapEntry *out = &map->entries[map->n++];
         out->name = en->name;
         out->span = en->span;
@@ -770,8 +788,7 @@ static IrStep **lower_steps(L *l, const AstNode *const *items, int n, int *out_n
     return steps;
 }
 
-static IrFlow *lower_flow(L *l, const AstNode *f) {
-    IrFlow *fl = map_get(&l->flows, f->name);
+static IrFlow *lower_flow(L *l, const AstNode *f, IrFlow *fl) {
     l->flow = fl;
     memset(&l->steps, 0, sizeof l->steps);
     memset(&l->visible, 0, sizeof l->visible);
@@ -781,7 +798,9 @@ static IrFlow *lower_flow(L *l, const AstNode *f) {
     fl->steps = lower_steps(l, (const AstNode *const *)f->kids.items, f->kids.n, &fl->nsteps, fl, 1);
     fl->all = (IrStep **)l->all.items;
     fl->nall = l->all.n;
-    if (fl->nsteps == 0 || fl->steps[0]->kind != STEP_EXPORT)
+    int has_export = 0;
+    for (int i = 0; i < fl->nall; i++) has_export |= fl->all[i]->kind == STEP_EXPORT;
+    if (!has_export)
         ERR(f->name_span, "flow `%s` has no export: its first step must be `export NAME from CONNECTION { ... }`", f->name);
     return fl;
 }
@@ -827,13 +846,17 @@ static IrTest *lower_test(L *l, const AstNode *t) {
 
 /* ---- the program ---- */
 
-static void declare(L *l, Map *m, const char *what, const char *name, Span sp, Span *first_of, void *v) {
-    (void)first_of;
+/* Every declaration struct begins with `const char *name; Span span, name_span;`, so a duplicate's
+ * first declaration can be named whatever its kind. */
+_Static_assert(offsetof(IrParam, name_span) == offsetof(IrConn, name_span) &&
+               offsetof(IrParam, name_span) == offsetof(IrFlow, name_span) &&
+               offsetof(IrParam, name_span) == offsetof(IrTable, name_span) &&
+               offsetof(IrParam, name_span) == offsetof(IrEnv, name_span), "declaration headers differ");
+
+static void declare(L *l, Map *m, const char *what, const char *name, Span sp, void *v) {
     void *prev = map_get(m, name);
     if (prev) {
-        /* every declaration struct starts its name spans at the same place: name, span, name_span */
-        const Span *pspan = (const Span *)((const char *)prev + sizeof(const char *) + sizeof(Span));
-        dup_error(l, what, name, sp, *pspan);
+        dup_error(l, what, name, sp, *(const Span *)((const char *)prev + offsetof(IrParam, name_span)));
         return;
     }
     map_put(l->ar, m, name, v);
@@ -865,14 +888,14 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
         case AST_PARAM: {
             IrParam *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->params, "param", d->name, d->name_span, NULL, x);
+            declare(l, &l->params, "param", d->name, d->name_span, x);
             p->params[p->nparams++] = x;
             break;
         }
         case AST_TABLE: {
             IrTable *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->tables, "table", d->name, d->name_span, NULL, x);
+            declare(l, &l->tables, "table", d->name, d->name_span, x);
             p->tables[p->ntables++] = x;
             break;
         }
@@ -894,21 +917,21 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
         case AST_CONNECTION: {
             IrConn *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->conns, "connection", d->name, d->name_span, NULL, x);
+            declare(l, &l->conns, "connection", d->name, d->name_span, x);
             p->conns[p->nconns++] = x;
             break;
         }
         case AST_FLOW: {
             IrFlow *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->flows, "flow", d->name, d->name_span, NULL, x);
+            declare(l, &l->flows, "flow", d->name, d->name_span, x);
             p->flows[p->nflows++] = x;
             break;
         }
         case AST_ENV: {
             IrEnv *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->envs, "env", d->name, d->name_span, NULL, x);
+            declare(l, &l->envs, "env", d->name, d->name_span, x);
             p->envs[p->nenvs++] = x;
             break;
         }
@@ -954,15 +977,20 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
                     unknown(l, x->settings[k].name_span, "param", x->settings[k].name, &l->params, NULL);
             break;
         }
-        case AST_FLOW: lower_flow(l, d); iflow++; break;
+        case AST_FLOW: lower_flow(l, d, p->flows[iflow++]); break;
         default: break;
         }
     }
     for (int i = 0; i < n; i++) {
         const AstNode *d = file->kids.items[i];
-        if (d->kind == AST_TEST) p->tests[p->ntests++] = lower_test(l, d);
+        if (d->kind != AST_TEST) continue;
+        for (int k = 0; k < p->ntests; k++)
+            if (strcmp(p->tests[k]->title, d->str) == 0) {
+                ERR(d->span, "duplicate test \"%s\" (first on line %d)", d->str, line_of(l, p->tests[k]->span));
+                break;
+            }
+        p->tests[p->ntests++] = lower_test(l, d);
     }
-    (void)iflow;
     return p;
 }
 

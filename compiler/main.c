@@ -130,6 +130,7 @@ static int cmd_dump(const Opts *o) {
     fe_run(&r, src, &d, ir ? FE_CHECK : FE_PARSE);
     if (ir && r.ir) ir_dump(stdout, r.ir);
     else if (!ir) ast_dump(stdout, src, r.ast);
+    fflush(stdout);      /* the dump first, then the diagnostics: never interleaved */
     print_diags(&d, o);
     if (o->json) diag_print_json(&d, stderr);
     int rc = d.errors ? EXIT_ERRORS : EXIT_OK;

@@ -28,5 +28,6 @@ AstNode *parse_source(Arena *ar, Diags *diags, const Source *src);
 /* grammar/lexer.l */
 void flowlex_begin(ParseCtx *c);
 void flowlex_end(ParseCtx *c);
+int  flowlex_byte_at(ParseCtx *c, uint32_t off);
 
 #endif

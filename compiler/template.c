@@ -31,14 +31,25 @@ typedef struct {
     size_t n;
     int direct;                  /* offsets map to the source one to one */
     uint64_t base;               /* source offset of t[0] when direct */
-    Span whole;                  /* used for every node when not direct */
+    Span whole;                  /* used for every node when neither direct nor mapped */
+    uint32_t *map;               /* when the literal had escapes: source offset of each decoded byte (n + 1) */
     Item *items;
     size_t nitems, cap;
+    /* searches to the end that failed once fail again from any later offset: remember where, so
+     * that thousands of unclosed tags cost linear time, not quadratic */
+    size_t no_cc_from;           /* no `}}` at or after this offset */
+    size_t no_long_close_from;   /* no `--}}` / `--~}}` at or after this offset */
+    size_t no_quote_from[2];     /* no closing `"` / `'` for a quote at or after this offset */
 } Tpl;
 
 /* ---- small helpers ---- */
 
 static Span sp(const Tpl *P, size_t i, size_t j) {
+    if (P->map) {
+        Span m = { P->map[i < P->n ? i : P->n], P->map[j < P->n ? j : P->n] };
+        if (m.end < m.start) m.end = m.start;
+        return m;
+    }
     if (!P->direct) return P->whole;
     uint64_t s = P->base + i, e = P->base + j;
     Span r;
@@ -91,13 +102,25 @@ static size_t find2(const Tpl *P, size_t from, char a, char b) {
     return P->n;
 }
 
-/* The matching quote of the string opening at i (a backslash escapes the quote), or P->n. */
-static size_t find_quote_end(const Tpl *P, size_t i, size_t end) {
+/* First `}}` at or after from, or P->n. */
+static size_t find_cc(Tpl *P, size_t from) {
+    if (from >= P->no_cc_from) return P->n;
+    size_t r = find2(P, from, '}', '}');
+    if (r >= P->n) P->no_cc_from = from;
+    return r;
+}
+
+/* The matching quote of the string opening at i (a backslash escapes the quote), or P->n.
+ * A failed search from i also fails from any later quote: the scans run in step from there. */
+static size_t find_quote_end(Tpl *P, size_t i) {
     char q = P->t[i];
-    for (size_t j = i + 1; j < end; j++) {
-        if (P->t[j] == '\\' && j + 1 < end && P->t[j + 1] == q) { j++; continue; }
+    size_t *fail = &P->no_quote_from[q == '\''];
+    if (i >= *fail) return P->n;
+    for (size_t j = i + 1; j < P->n; j++) {
+        if (P->t[j] == '\\' && j + 1 < P->n && P->t[j + 1] == q) { j++; continue; }
         if (P->t[j] == q) return j;
     }
+    *fail = i;
     return P->n;
 }
 
@@ -123,14 +146,15 @@ static void add_text(Tpl *P, size_t s, size_t e) {
 
 /* Scans a comment tag; p is just after `{{!` (or `{{~!`). Returns the end of the tag. */
 static size_t scan_comment(Tpl *P, size_t q, size_t p, Item *it) {
-    if (at(P, p, '-') && at(P, p + 1, '-')) {          /* {{!-- ... --}} may contain }} */
+    if (at(P, p, '-') && at(P, p + 1, '-') && p + 2 < P->no_long_close_from) {   /* {{!-- ... --}} may contain }} */
         for (size_t r = find2(P, p + 2, '-', '-'); r < P->n; r = find2(P, r + 1, '-', '-')) {
             if (at(P, r + 2, '}') && at(P, r + 3, '}')) { it->ce = r; return r + 4; }
             if (at(P, r + 2, '~') && at(P, r + 3, '}') && at(P, r + 4, '}')) { it->ce = r; it->strip_r = 1; return r + 5; }
         }
+        P->no_long_close_from = p + 2;
         /* no `--}}`: like Handlebars, fall back to a short comment ending at the first }} */
     }
-    size_t r = find2(P, p, '}', '}');
+    size_t r = find_cc(P, p);
     if (r >= P->n) {
         int long_form = at(P, p, '-') && at(P, p + 1, '-');
         diag_error(P->diags, P->src, sp(P, q, p), long_form ? "unclosed comment `{{!--`: add `--}}`"
@@ -147,7 +171,7 @@ static size_t scan_comment(Tpl *P, size_t q, size_t p, Item *it) {
 static size_t scan_tag(Tpl *P, size_t q) {
     size_t p = q + 2;
     if (at(P, p, '{') && at(P, p + 1, '{')) {            /* {{{{raw}}}} blocks */
-        size_t r = find2(P, p + 2, '}', '}');
+        size_t r = find_cc(P, p + 2);
         size_t end = p + 2;
         if (r < P->n && at(P, r + 2, '}') && at(P, r + 3, '}')) end = r + 4;
         diag_error(P->diags, P->src, sp(P, q, q + 4), "raw blocks `{{{{...}}}}` are not supported");
@@ -188,7 +212,7 @@ static size_t scan_tag(Tpl *P, size_t q) {
     while (i < P->n) {
         char c = P->t[i];
         if ((c == '"' || c == '\'') && !unsupported) {
-            size_t j = find_quote_end(P, i, P->n);
+            size_t j = find_quote_end(P, i);
             i = j < P->n ? j + 1 : i + 1;
             continue;
         }
@@ -1005,6 +1029,34 @@ static AstNode *run(Tpl *P, Span whole) {
     return build(P, whole);
 }
 
+/* Maps each byte of the decoded text back to the source, undoing the lexer's escapes (\" \\ \/ \n
+ * \t \r \uXXXX, surrogate pairs). NULL when the raw text does not decode to exactly n bytes. */
+static uint32_t *escape_map(Arena *ar, const char *raw, size_t rn, uint32_t base, size_t n) {
+    uint32_t *m = arena_alloc(ar, sizeof(uint32_t) * (n + 1));
+    size_t o = 0;
+    for (size_t i = 0; i < rn;) {
+        uint32_t at_src = base + (uint32_t)i;
+        size_t out = 1, used = 1;
+        if (raw[i] == '\\' && i + 1 < rn) {
+            used = 2;
+            if (raw[i + 1] == 'u' && i + 6 <= rn) {
+                unsigned cp = (unsigned)strtoul((char[5]){ raw[i + 2], raw[i + 3], raw[i + 4], raw[i + 5], 0 }, NULL, 16);
+                used = 6;
+                if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= rn && raw[i + 6] == '\\' && raw[i + 7] == 'u') { used = 12; cp = 0x10000; }
+                out = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            }
+        }
+        for (size_t k = 0; k < out; k++) {
+            if (o >= n) return NULL;
+            m[o++] = at_src;
+        }
+        i += used;
+    }
+    if (o != n) return NULL;
+    m[n] = base + (uint32_t)rn;
+    return m;
+}
+
 AstNode *tpl_parse(Arena *ar, Diags *diags, const Source *src, const AstNode *str_node) {
     Span whole = str_node ? str_node->span : (Span){ 0, 0 };
     if (!str_node || !str_node->str) return ast_new(ar, AST_TEMPLATE, whole);
@@ -1013,9 +1065,12 @@ AstNode *tpl_parse(Arena *ar, Diags *diags, const Source *src, const AstNode *st
     P.ar = ar; P.diags = diags; P.src = src;
     P.t = str_node->str; P.n = str_node->slen;
     P.whole = whole;
+    P.no_cc_from = P.no_long_close_from = P.no_quote_from[0] = P.no_quote_from[1] = SIZE_MAX;
     P.base = (uint64_t)whole.start + 1;
     P.direct = src && whole.end >= whole.start + 2 && (size_t)(whole.end - whole.start - 2) == P.n
             && whole.end <= src->len && memcmp(src->text + whole.start + 1, P.t, P.n) == 0;
+    if (!P.direct && src && whole.end >= whole.start + 2 && whole.end <= src->len)
+        P.map = escape_map(ar, src->text + whole.start + 1, whole.end - whole.start - 2, whole.start + 1, P.n);
     return run(&P, whole);
 }
 
@@ -1028,6 +1083,7 @@ AstNode *tpl_parse_text(Arena *ar, Diags *diags, const Source *src, const char *
     P.ar = ar; P.diags = diags; P.src = src;
     P.t = text; P.n = len;
     P.whole = whole;
+    P.no_cc_from = P.no_long_close_from = P.no_quote_from[0] = P.no_quote_from[1] = SIZE_MAX;
     P.base = base_offset;
     P.direct = 1;
     return run(&P, whole);

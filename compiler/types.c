@@ -118,6 +118,21 @@ Type *ty_join(Arena *a, Type *x, Type *y) {
     Type *r = NULL;
     if (x->kind == TY_JSON || y->kind == TY_JSON) r = &ty_json;
     else if (ty_is_numeric(x) && ty_is_numeric(y)) r = x->kind == TY_NUMBER || y->kind == TY_NUMBER ? &ty_number : &ty_int;
+    else if (x->kind == TY_RECORD && y->kind == TY_RECORD) {
+        /* two record shapes (array literals, mocks): the union of fields; one-sided fields become nullable */
+        Type *m = ty_record_copy(a, x, y->nfields);
+        for (int i = 0; i < m->nfields; i++) {
+            const TypeField *fy = ty_field(y, m->fields[i].name);
+            Type *j = fy ? ty_join(a, m->fields[i].type, fy->type) : ty_nullable(a, m->fields[i].type);
+            if (!j) return NULL;
+            m->fields[i].type = j;
+        }
+        for (int i = 0; i < y->nfields; i++)
+            if (!ty_field(x, y->fields[i].name))
+                m->fields[m->nfields++] = (TypeField){ y->fields[i].name, ty_nullable(a, y->fields[i].type), y->fields[i].span };
+        m->name = x->name && y->name && strcmp(x->name, y->name) == 0 ? x->name : NULL;
+        r = m;
+    }
     else if (ty_assignable(ty_strip(a, y), ty_strip(a, x))) r = x;
     else if (ty_assignable(ty_strip(a, x), ty_strip(a, y))) r = y;
     else return NULL;

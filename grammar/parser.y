@@ -130,12 +130,12 @@ hook: KW_HOOK name '=' expr       { $$ = named(ctx, AST_HOOK, @$, $2); $$->a = $
  *     | transform '{' ... '}' | filter expr | branch [MODE] '{' arm* '}' */
 step: KW_EXPORT name opt_type KW_FROM name '{' settings '}'
                                   { $$ = $7; $$->kind = AST_EXPORT; $$->span = @$; ast_set_name($$, $2->name, $2->span);
-                                    $$->a = $3; $$->str = $5->name; $$->c = $5; }
+                                    $$->a = $3; $$->str = $5->name; $$->slen = strlen($5->name); $$->c = $5; }
     | KW_LOOKUP name opt_type KW_FROM name '{' settings '}'
                                   { $$ = $7; $$->kind = AST_LOOKUP; $$->span = @$; ast_set_name($$, $2->name, $2->span);
-                                    $$->a = $3; $$->str = $5->name; $$->c = $5; }
+                                    $$->a = $3; $$->str = $5->name; $$->slen = strlen($5->name); $$->c = $5; }
     | KW_IMPORT name KW_INTO name '{' import_items '}'
-                                  { $$ = $6; $$->span = @$; ast_set_name($$, $2->name, $2->span); $$->str = $4->name; $$->c = $4; }
+                                  { $$ = $6; $$->span = @$; ast_set_name($$, $2->name, $2->span); $$->str = $4->name; $$->slen = strlen($4->name); $$->c = $4; }
     | KW_TRANSFORM '{' transform_items '}'
                                   { $$ = $3; $$->span = @$; }
     | KW_FILTER expr              { $$ = N1(FILTER, @$, $2); }
@@ -376,6 +376,7 @@ static AstNode *binop(ParseCtx *ctx, Span sp, int op, AstNode *a, AstNode *b) {
 
 static void yyerror(Span *loc, void *scanner, ParseCtx *ctx, const char *msg) {
     (void)scanner;
+    if (ctx->stopped) return;
     if (strstr(msg, "exhausted"))
         diag_error(ctx->diags, ctx->src, *loc, "input nested too deeply for the parser");
     else
@@ -395,9 +396,8 @@ static const char *tok_desc(yysymbol_kind_t t, char *buf, size_t n) {
     default: break;
     }
     const char *s = yysymbol_name(t);
-    if (s[0] == '"') snprintf(buf, n, "`%.*s`", (int)strlen(s) - 2, s + 1);
-    else if (s[0] == '\'') snprintf(buf, n, "`%c`", s[1]);
-    else snprintf(buf, n, "%s", s);
+    if (s[0] == '\'') snprintf(buf, n, "`%c`", s[1]);
+    else snprintf(buf, n, "`%s`", s);
     return buf;
 }
 
@@ -417,6 +417,9 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
                  ctx->src->text + sp.start);
     else if (got == YYSYMBOL_YYEOF)
         snprintf(unexpected, sizeof unexpected, "end of file");
+    else if (got == YYSYMBOL_STRING || got == YYSYMBOL_INT || got == YYSYMBOL_NUMBER || got == YYSYMBOL_DURATION || got == YYSYMBOL_SIZE)
+        snprintf(unexpected, sizeof unexpected, "%s `%.*s`", tok_desc(got, gotbuf, sizeof gotbuf) + (got == YYSYMBOL_INT ? 3 : 2),
+                 (int)(sp.end - sp.start > 40 ? 40 : sp.end - sp.start), ctx->src->text + sp.start);
     else
         snprintf(unexpected, sizeof unexpected, "%s", tok_desc(got, gotbuf, sizeof gotbuf));
     /* a name slot accepts every soft keyword too: say "a name" once instead of listing them */
@@ -470,6 +473,15 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
                             i == 0 ? "" : i == m - 1 ? " or " : ", ", tok_desc(shown[i], b, sizeof b));
         }
     }
+    /* an operator word followed by `=` or `:` was meant as a name */
+    uint32_t at = sp.end;
+    while (flowlex_byte_at(ctx, at) == ' ' || flowlex_byte_at(ctx, at) == '\t') at++;
+    int nx = flowlex_byte_at(ctx, at);
+    int as_name = (nx == '=' && flowlex_byte_at(ctx, at + 1) != '=') || nx == ':' || nx == '{';
+    if (got >= YYSYMBOL_KW_WHEN && got <= YYSYMBOL_KW_NULL && has_name && as_name)
+        snprintf(msg + len, sizeof msg - (size_t)len, " (`%.*s` is a keyword here; to use it as a name, quote it: \"%.*s\")",
+                 (int)(sp.end - sp.start), ctx->src->text + sp.start, (int)(sp.end - sp.start), ctx->src->text + sp.start);
+    if (ctx->stopped) return 0;           /* the scanner already said why the input ended */
     if (got == YYSYMBOL_YYEOF && sp.start > 0 && sp.start == ctx->src->len) sp.start = sp.end = (uint32_t)ctx->src->len;
     diag_error(ctx->diags, ctx->src, sp, "%s", msg);
     return 0;

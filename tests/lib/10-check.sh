@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Suite `check`: golden diagnostics. For every tests/check/**/X.flow (tests/check/ok and
+# tests/check/errors), X.expected holds exactly
+#   (cd DIR-of-X && flowc check X.flow 2>&1; echo "exit $?")
+# Files under ok/ must exit 0, files under errors/ must exit 1.
+# Executed directly rather than sourced: run this suite through tests/run.sh.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" check
+golden_suite check tests/check 1 check

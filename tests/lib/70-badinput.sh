@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Suite `badinput`: hostile inputs must neither crash nor hang; the cases live in tests/badinput/badinput.sh.
+# Executed directly rather than sourced: run this suite through tests/run.sh.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" badinput
+. tests/badinput/badinput.sh
