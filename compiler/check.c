@@ -55,7 +55,7 @@ typedef struct Env {
     Type *record;              /* NULL: `record` is not available here */
     const char *no_record;     /* why, for the message */
     Type *response;            /* NULL: not available */
-    int existing, mapctx, in_map, allow_ctor_words;
+    int existing, mapctx, in_map, in_cond, allow_ctor_words;
     const Fact *facts;         /* paths known not to be null here */
     IrFlow *test_flow;         /* checking a test's expectations */
 } Env;
@@ -85,7 +85,7 @@ static const char *src_text(C *c, Span sp) {
 /* The text to show for an expression: its source, unless it came from inside a template string. */
 static const char *expr_text(C *c, const IrExpr *e) {
     const char *t = src_text(c, e->span);
-    if (t[0] == '"') return "this value";
+    if (t[0] == '"' && e->kind != IR_STR && e->kind != IR_TEMPLATE) return "this value";
     return t;
 }
 
@@ -187,12 +187,17 @@ static Type *need_value(C *c, IrExpr *e, const Env *env) {
     const char *x = expr_text(c, e);
     if (env->in_map)
         ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `when has(%s)`", x, x, default_for(t), x);
+    else if (env->in_cond)
+        ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `has(%s) and ...`", x, x, default_for(t), x);
     else
         ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `if has(%s) then ... else ...`", x, x, default_for(t), x);
     return ty_strip(c->ar, t);
 }
 
-static void need_bool(C *c, IrExpr *e, const Env *env, const char *where) {
+static void need_bool(C *c, IrExpr *e, const Env *outer, const char *where) {
+    Env cenv = *outer;
+    cenv.in_cond = !outer->in_map;
+    const Env *env = &cenv;
     Type *t = ty(c, e, env);
     if (t->kind == TY_ERROR) return;
     if (t->kind == TY_BOOL || t->kind == TY_JSON) { need_value(c, e, env); return; }
@@ -228,6 +233,8 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
             if (expr_text(c, e)[0] == 't' && strcmp(expr_text(c, e), "this value") == 0) sp = e->span;
             if (sug_best(&s)) ERR(sp, "%s%s has no field `%s`; did you mean `%s`?", on, tn, e->name, sug_best(&s));
             else if (bt->nfields == 0) ERR(sp, "%s%s has no fields, so `%s` cannot be read", on, tn, e->name);
+            else if (e->a->kind == IR_RECORD && c->export && ty_field(c->export->declared, e->name))
+                ERR(sp, "record has no field `%s` here: an earlier `remove record.%s` took it out", e->name, e->name);
             else ERR(sp, "%s%s has no field `%s` (records are open, but only declared fields can be read)", on, tn, e->name);
             return &ty_error;
         }
@@ -236,8 +243,11 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
     if (bt->kind == TY_ARRAY)
         ERR(e->span, "%s is an array (%s): take an element (`%s[0].%s`) or map it with `each`", expr_text(c, e->a),
             tstr(c, bt), expr_text(c, e->a), e->name);
-    else
-        ERR(e->span, "%s is %s; it has no field `%s`", expr_text(c, e->a), tstr(c, bt), e->name);
+    else {
+        Span sp = e->span;
+        if (sp.end - sp.start > strlen(e->name)) sp.start = sp.end - (uint32_t)strlen(e->name);
+        ERR(sp, "%s is %s; it has no field `%s`", expr_text(c, e->a), tstr(c, bt), e->name);
+    }
     return &ty_error;
 }
 
@@ -337,6 +347,49 @@ static const char *ctor_short(C *c, const char *k) {
     return colon ? arena_strndup(c->ar, d, (size_t)(colon - d)) : d;
 }
 
+/* Validates a 5-field cron expression; returns NULL or a message (arena). */
+static const char *cron_problem(C *c, const char *expr) {
+    static const struct { const char *name; int lo, hi; const char *words; } f[5] = {
+        { "minute", 0, 59, NULL }, { "hour", 0, 23, NULL }, { "day of month", 1, 31, NULL },
+        { "month", 1, 12, "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC" },
+        { "day of week", 0, 7, "SUN MON TUE WED THU FRI SAT" } };
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", expr);
+    int i = 0;
+    char *save = NULL;
+    for (char *field = strtok_r(buf, " \t", &save); field; field = strtok_r(NULL, " \t", &save), i++) {
+        if (i >= 5) return arena_printf(c->ar, "a cron expression has 5 fields (minute hour day month weekday), this one has more");
+        char *save2 = NULL;
+        for (char *item = strtok_r(field, ",", &save2); item; item = strtok_r(NULL, ",", &save2)) {
+            char *step = strchr(item, '/');
+            if (step) {
+                *step++ = 0;
+                char *end;
+                long s = strtol(step, &end, 10);
+                if (*end || s < 1 || s > f[i].hi) return arena_printf(c->ar, "cron %s: bad step `/%s`", f[i].name, step);
+            }
+            if (strcmp(item, "*") == 0) continue;
+            char *dash = strchr(item, '-');
+            if (dash) *dash++ = 0;
+            const char *parts[2] = { item, dash };
+            for (int k = 0; k < 2 && parts[k]; k++) {
+                const char *w = parts[k];
+                long v = -1;
+                char *end;
+                if (*w >= '0' && *w <= '9') { v = strtol(w, &end, 10); if (*end) v = -1; }
+                else if (f[i].words && strlen(w) == 3) {
+                    const char *hit = strstr(f[i].words, w);
+                    if (hit) v = (long)(hit - f[i].words) / 4 + f[i].lo;
+                }
+                if (v < f[i].lo || v > f[i].hi)
+                    return arena_printf(c->ar, "cron %s `%s` is out of range %d-%d", f[i].name, w, f[i].lo, f[i].hi);
+            }
+        }
+    }
+    if (i != 5) return arena_printf(c->ar, "a cron expression has 5 fields (minute hour day month weekday), this one has %d", i);
+    return NULL;
+}
+
 static const Builtin *ctor_named(const char *name) {
     const Builtin *b = bi_lookup(name);
     return b && b->ctor ? b : NULL;
@@ -406,7 +459,8 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         /* constructor-specific rules */
         if (strcmp(e->fn->name, "limit") == 0 && e->kids[0]) {
             IrExpr *n = e->kids[0];
-            if (n->kind != IR_INT) ERR(n->span, "limit(n) takes a constant number of records");
+            if (n->kind != IR_INT && n->type && (n->type->kind == TY_INT || ty_is_dynamic(n->type)))
+                ERR(n->span, "limit(n) takes a constant number of records");
             else if (n->ival < 1 || n->ival > 100) ERR(n->span, "limit(n) must be between 1 and 100, got %lld", (long long)n->ival);
         }
         if (strcmp(e->fn->name, "delta") == 0 && e->kids[1] && e->kids[1]->kind == IR_DURATION && e->kids[1]->ival < 0)
@@ -414,11 +468,8 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         if (strcmp(e->fn->name, "every") == 0 && e->kids[0] && e->kids[0]->kind == IR_DURATION && e->kids[0]->ival < 1000)
             ERR(e->kids[0]->span, "every(...) needs an interval of at least 1s");
         if (strcmp(e->fn->name, "cron") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR) {
-            int fields = 0, in = 0;
-            for (const char *p = e->kids[0]->str; *p; p++) {
-                if (*p != ' ' && *p != '\t') { if (!in) fields++; in = 1; } else in = 0;
-            }
-            if (fields != 5) ERR(e->kids[0]->span, "a cron expression has 5 fields (minute hour day month weekday), this one has %d", fields);
+            const char *why = cron_problem(c, e->kids[0]->str);
+            if (why) ERR(e->kids[0]->span, "%s", why);
         }
         return;
     }
@@ -986,8 +1037,8 @@ static Type *apply_assigns(C *c, IrAssign *as, int n, Type *rec, const Env *base
             if (v->kind == TY_NULL) v = ty_nullable(c->ar, &ty_json);
         }
         if (!is_record_path(tg) || tg->kind == IR_RECORD) {
-            ERR(tg->span, "%s can only %s fields of the record, as in `%s record.total`", what,
-                as[i].remove ? "remove" : "set", as[i].remove ? "remove" : "record.total =");
+            ERR(tg->span, "%s can only %s fields of the record, as in `%s`", what,
+                as[i].remove ? "remove" : "set", as[i].remove ? "remove record.total" : "record.total = 0");
             continue;
         }
         if (ty_is_dynamic(rec)) continue;

@@ -33,6 +33,7 @@ static AstNode *binop(ParseCtx *ctx, Span sp, int op, AstNode *a, AstNode *b);
 %define api.location.type {Span}
 %define parse.error custom
 %define lr.type ielr
+%define parse.lac full
 %locations
 %expect 0
 %param {void *scanner}
@@ -449,6 +450,22 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
             default: {
                 const char *nm = yysymbol_name(shown[i]);   /* '-' '(' '{' '[' also start values */
                 if (strcmp(nm, "'-'") && strcmp(nm, "'('") && strcmp(nm, "'{'") && strcmp(nm, "'['")) shown[k++] = shown[i];
+            }
+            }
+        }
+        m = k;
+    }
+    if (m > 6) {   /* long list: operators that could continue an expression say little; keep the rest */
+        int k = 0;
+        for (int i = 0; i < m; i++) {
+            switch ((int)shown[i]) {
+            case YYSYMBOL_QQ: case YYSYMBOL_EQEQ: case YYSYMBOL_NE: case YYSYMBOL_LE: case YYSYMBOL_GE:
+            case YYSYMBOL_KW_AND: case YYSYMBOL_KW_OR: case YYSYMBOL_KW_IN:
+                continue;
+            default: {
+                const char *nm = yysymbol_name(shown[i]);
+                if (nm[0] == '\'' && strchr("+-*/%.[(<>?", nm[1])) continue;
+                shown[k++] = shown[i];
             }
             }
         }
