@@ -12,7 +12,7 @@ struct Arena { Chunk *head; size_t next_size; };
 
 #define CHUNK_MIN ((size_t)256 * 1024)
 #define CHUNK_MAX ((size_t)64 * 1024 * 1024)
-#define ALIGN 16
+#define ALIGN 8
 #define HDR ((sizeof(Chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 #define HUGE_PAGE ((size_t)2 * 1024 * 1024)
 

@@ -20,6 +20,8 @@ typedef struct ParseCtx {
     uint32_t bad_end;       /* end of the last run of bad bytes */
     int bad_diag;
     AstNode *root;
+    const char **names;     /* interned identifiers: open addressing, power-of-two size */
+    uint32_t nnames, cap_names;
 } ParseCtx;
 
 /* Parses a whole file into an AST (AST_FILE). Never NULL; syntax errors go to diags. */
