@@ -87,7 +87,7 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
     return p;
 }
 
-void vec_push(Arena *a, PtrVec *v, void *p) {
+void arena_vec_push(Arena *a, ArenaVec *v, void *p) {
     if (v->n == v->cap) {
         int cap = v->cap ? v->cap * 2 : 4;
         void **items = arena_alloc(a, sizeof(void *) * (size_t)cap);

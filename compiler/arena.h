@@ -13,7 +13,7 @@ char  *arena_strdup(Arena *a, const char *s);
 char  *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A growable array of pointers whose storage lives in an arena. */
-typedef struct { void **items; int n, cap; } PtrVec;
-void vec_push(Arena *a, PtrVec *v, void *p);
+typedef struct { void **items; int n, cap; } ArenaVec;
+void arena_vec_push(Arena *a, ArenaVec *v, void *p);
 
 #endif

@@ -465,6 +465,8 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         }
         if (strcmp(e->fn->name, "delta") == 0 && e->kids[1] && e->kids[1]->kind == IR_DURATION && e->kids[1]->ival < 0)
             ERR(e->kids[1]->span, "the lag of delta() cannot be negative");
+        if (strcmp(e->fn->name, "webhook") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR && e->kids[0]->str[0] != '/')
+            ERR(e->kids[0]->span, "a webhook path starts with `/`, as in \"/hooks/orders\"");
         if (strcmp(e->fn->name, "every") == 0 && e->kids[0] && e->kids[0]->kind == IR_DURATION && e->kids[0]->ival < 1000)
             ERR(e->kids[0]->span, "every(...) needs an interval of at least 1s");
         if (strcmp(e->fn->name, "cron") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR) {
@@ -550,6 +552,18 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
             ERR(e->span, "%s must be a JSONPath starting with `$`, as in \"$.data\"", what);
+        else if (e->kind == IR_STR) {
+            int depth = 0, bad = 0;
+            char q = 0;
+            for (size_t i = 0; i < e->slen && !bad; i++) {
+                char ch = e->str[i];
+                if (q) { if (ch == '\\') i++; else if (ch == q) q = 0; continue; }
+                if (ch == '\'' || ch == '"') q = ch;
+                else if (ch == '[' || ch == '(') depth++;
+                else if (ch == ']' || ch == ')') bad = --depth < 0;
+            }
+            if (bad || depth || q) ERR(e->span, "%s is not a valid JSONPath: %s", what, q ? "a quote is not closed" : "brackets do not match");
+        }
     } else if (strcmp(base, "cond") == 0) {
         if (t->kind != TY_BOOL) want = "a bool condition";
         else need_value(c, e, env);
@@ -591,6 +605,15 @@ static int comparable(const Type *a, const Type *b) {
     return a->kind == b->kind && (a->kind == TY_STRING || a->kind == TY_DATETIME || a->kind == TY_DURATION || a->kind == TY_SIZE);
 }
 
+/* A string literal that reads as an ISO-8601 date: YYYY-MM-DD, optionally with a time. */
+static int iso_literal(const IrExpr *e) {
+    if (e->kind != IR_STR || e->slen < 10) return 0;
+    const char *s = e->str;
+    for (int i = 0; i < 10; i++)
+        if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9')) return 0;
+    return e->slen == 10 || s[10] == 'T' || s[10] == ' ';
+}
+
 static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     int op = e->op;
     if (op == OP_AND || op == OP_OR) {
@@ -611,6 +634,11 @@ static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     Type *b = ty(c, e->b, env);
     if (a->kind == TY_ERROR || b->kind == TY_ERROR) return &ty_error;
     const char *opname = ast_op_names[op];
+    /* a datetime compares with an ISO-8601 literal: record.created_at > "2024-01-01" */
+    if ((ty_strip(c->ar, a)->kind == TY_DATETIME && iso_literal(e->b)) || (ty_strip(c->ar, b)->kind == TY_DATETIME && iso_literal(e->a))) {
+        need_value(c, ty_strip(c->ar, a)->kind == TY_DATETIME ? e->a : e->b, env);
+        return &ty_bool;
+    }
     if (op == OP_EQ || op == OP_NE) {
         if (a->kind == TY_NULL || b->kind == TY_NULL) return &ty_bool;
         if (!comparable(ty_strip(c->ar, a), ty_strip(c->ar, b)) && !ty_join(c->ar, a, b))
@@ -930,8 +958,7 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
                 ERR(s[i].name_span, "%s %ss take no settings, but `%s` is set", conn_kind_names[kind], where_names[where], s[i].name);
             else
                 ERR(s[i].name_span, "unknown setting `%s` for %s %s", s[i].name, conn_kind_names[kind], where_names[where]);
-            ty(c, s[i].value, env);
-            continue;
+            continue;   /* its value means nothing without the setting */
         }
         s[i].def = (int)(d - set_defs);
         Env venv = *env;
@@ -956,7 +983,15 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];
-        if (d->kind == kind && d->where == where && (d->flags & REQ) && !setting(s, n, d->name))
+        int misspelt = 0;   /* `pth = ...` already got "did you mean `path`?" */
+        for (int i = 0; d->kind == kind && d->where == where && i < n; i++) {
+            if (s[i].def >= 0) continue;
+            Suggest sg;
+            sug_init(&sg, s[i].name);
+            sug_offer(&sg, d->name);
+            if (sug_best(&sg)) misspelt = 1;
+        }
+        if (d->kind == kind && d->where == where && (d->flags & REQ) && !setting(s, n, d->name) && !misspelt)
             ERR(owner, "%s %s%s%s needs `%s`", conn_kind_names[kind], where_names[where], owner_name ? " " : "",
                 owner_name ? arena_printf(c->ar, "`%s`", owner_name) : "", d->name);
     }
@@ -1086,6 +1121,13 @@ static Type *merge(C *c, Type *a, Type *b, const IrStep *branch, const IrArm *ar
 }
 
 static void check_hooks(C *c, IrHook *h, int n) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < i; k++)
+            if (h[i].point >= 0 && h[i].point == h[k].point) {
+                int line, col;
+                src_line_col(c->src, h[k].span.start, &line, &col);
+                ERR(h[i].name_span, "hook `%s` is given twice (first on line %d)", ir_hook_names[h[i].point], line);
+            }
     Env env = { 0 };
     env.no_record = ": hooks are C functions, named with c(\"file.c\", \"function\")";
     for (int i = 0; i < n; i++) check_value(c, h[i].value, "ctor:hook", &env, arena_printf(c->ar, "hook `%s`", h[i].point >= 0 ? ir_hook_names[h[i].point] : "?"));
@@ -1122,6 +1164,10 @@ static void check_import(C *c, IrStep *st, Type *rec) {
         ERR(setting(st->settings, st->nsettings, "body")->name_span, "an import has either a `map` or a `body` template, not both");
     check_hooks(c, st->hooks, st->nhooks);
     st->out = rec;
+    if (st->response && kind >= 0 && kind != CK_http) {
+        ERR(st->name_span, "only http imports have a response to map; `%s` writes to a %s connection", st->name, conn_kind_names[kind]);
+        return;
+    }
     if (st->response) {
         Env renv = { 0 };
         renv.response = &ty_json;
@@ -1142,7 +1188,13 @@ static Type *check_step(C *c, IrStep *st, Type *rec) {
         return st->out;
     }
     case STEP_LOOKUP: {
-        check_settings(c, st->settings, st->nsettings, st->conn ? st->conn->kind : -1, W_LOOKUP, &env, st->name_span, st->name);
+        int lk = st->conn ? st->conn->kind : -1;
+        if (lk == CK_file || lk == CK_stdio) {
+            ERR(st->conn_span, "a lookup asks a connection per record: use an http, sqlite or postgres connection; `%s` is a %s connection",
+                st->conn->name, conn_kind_names[lk]);
+            lk = -1;
+        }
+        check_settings(c, st->settings, st->nsettings, lk, W_LOOKUP, &env, st->name_span, st->name);
         Type *res = st->declared ? st->declared : &ty_json;
         const IrSetting *om = setting(st->settings, st->nsettings, "on_missing");
         if (om && om->value->kind == IR_NULL) res = ty_nullable(c->ar, res);
@@ -1300,6 +1352,27 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
         check_settings(c, x->settings, x->nsettings, x->kind, W_CONN, &konst, x->name_span, x->name);
     }
     for (int i = 0; i < p->nflows; i++) check_flow(c, p->flows[i]);
+    /* after(...) chains must start somewhere: a cycle of flows waiting for each other never runs */
+    for (int i = 0; i < p->nflows; i++) {
+        IrFlow *f = p->flows[i];
+        int steps = 0;
+        IrExpr *first_word = NULL;
+        for (IrFlow *cur = f; cur && steps <= p->nflows; steps++) {
+            const IrSetting *s = setting(cur->settings, cur->nsettings, "schedule");
+            IrExpr *v = s ? s->value : NULL;
+            if (!v || v->kind != IR_CALL || !v->fn || strcmp(v->fn->name, "after") != 0 || !v->kids[0] || v->kids[0]->kind != IR_WORD) break;
+            if (!first_word) first_word = v->kids[0];
+            IrFlow *next = NULL;
+            for (int k = 0; k < p->nflows; k++) if (strcmp(p->flows[k]->name, v->kids[0]->name) == 0) next = p->flows[k];
+            if (next == f && cur != f) {
+                ERR(first_word->span, "flow `%s` runs after `%s`, which (through `after`) waits for `%s`: this cycle never starts",
+                    f->name, first_word->name, f->name);
+                break;
+            }
+            if (next == cur) break;   /* after(itself): reported already */
+            cur = next;
+        }
+    }
     for (int i = 0; i < p->ntests; i++) check_test(c, p->tests[i]);
     /* warnings: declared and never used (not worth reading while there are errors) */
     if (diags->errors) return;

@@ -62,8 +62,8 @@ typedef struct L {
     /* per flow */
     IrFlow *flow;
     Map steps;                 /* step names of the current flow */
-    PtrVec visible;            /* lookups visible at this point (IrStep *) */
-    PtrVec all;                /* every step of the flow in source order */
+    ArenaVec visible;            /* lookups visible at this point (IrStep *) */
+    ArenaVec all;                /* every step of the flow in source order */
     int in_env;                /* lowering an env block: param refs are not "uses" */
     int tpl_each;              /* inside a template #each/#with: bare names are fields of `this` */
 } L;
@@ -492,9 +492,9 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
         if (is_context_root(e->name) && !find_var(sc, e->name)) {
             if (strcmp(e->name, "flow") == 0 || strcmp(e->name, "run") == 0 || strcmp(e->name, "delta") == 0 ||
                 strcmp(e->name, "page") == 0 || strcmp(e->name, "param") == 0) {
-                ERR(e->span, "`%s` is not a value by itself; use one of its fields, such as %s", e->name,
+                ERR(e->span, "`%s` is not a value by itself; use one of its fields, such as %s (or quote it for the text: \"%s\")", e->name,
                     strcmp(e->name, "delta") == 0 ? "`delta.since`" : strcmp(e->name, "page") == 0 ? "`page.size`"
-                    : strcmp(e->name, "run") == 0 ? "`run.id`" : strcmp(e->name, "flow") == 0 ? "`flow.name`" : "`param.NAME`");
+                    : strcmp(e->name, "run") == 0 ? "`run.id`" : strcmp(e->name, "flow") == 0 ? "`flow.name`" : "`param.NAME`", e->name);
                 return mk(l, IR_ERROR, e->span);
             }
         }
@@ -669,7 +669,7 @@ static IrStep *new_step(L *l, IrStepKind k, const AstNode *a) {
     st->name = a->name;
     st->name_span = a->name_span;
     st->id = l->all.n;
-    vec_push(l->ar, &l->all, st);
+    arena_vec_push(l->ar, &l->all, st);
     return st;
 }
 
@@ -698,7 +698,7 @@ static IrStep *lower_step(L *l, const AstNode *a, IrFlow *flow) {
         st->conn_span = a->c ? a->c->span : a->span;
         if (a->a) { st->declared = lower_type(l, a->a); st->declared_span = a->a->span; }
         st->settings = lower_settings(l, a, &st->nsettings, 0, "setting");
-        if (st->kind == STEP_LOOKUP) vec_push(l->ar, &l->visible, st);   /* bound from the next step on */
+        if (st->kind == STEP_LOOKUP) arena_vec_push(l->ar, &l->visible, st);   /* bound from the next step on */
         return st;
     case AST_IMPORT: {
         st = new_step(l, STEP_IMPORT, a);

@@ -16,6 +16,8 @@ typedef struct ParseCtx {
     uint32_t off;           /* byte offset of the next token */
     uint32_t comment_start;
     int depth;              /* open brackets */
+    int tok_depth;          /* open brackets before the current token */
+    int quiet, err_depth, min_depth;  /* after a syntax error: quiet until its enclosing block closes */
     int stopped;            /* input ended early on purpose (nesting limit) */
     uint32_t bad_end;       /* end of the last run of bad bytes */
     int bad_diag;

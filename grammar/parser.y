@@ -73,7 +73,7 @@ file: decls                       { $$ = $1; $$->span = (Span){ 0, (uint32_t)ctx
     ;
 
 decls: %empty                     { $$ = LEAF(FILE, @$); }
-     | decls decl                 { ast_push(AR, $1, $2); $$ = $1; }
+     | decls decl                 { ast_push(AR, $1, $2); $$ = $1; if (ctx->err_depth == 0) ctx->quiet = 0; }
      | decls sep                  { $$ = $1; }
      | decls error                { $$ = $1; }
      ;
@@ -496,9 +496,28 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
     int nx = flowlex_byte_at(ctx, at);
     int as_name = (nx == '=' && flowlex_byte_at(ctx, at + 1) != '=') || nx == ':' || nx == '{';
     if (got >= YYSYMBOL_KW_WHEN && got <= YYSYMBOL_KW_NULL && has_name && as_name)
-        snprintf(msg + len, sizeof msg - (size_t)len, " (`%.*s` is a keyword here; to use it as a name, quote it: \"%.*s\")",
+        len += snprintf(msg + len, sizeof msg - (size_t)len, " (`%.*s` is a keyword here; to use it as a name, quote it: \"%.*s\")",
                  (int)(sp.end - sp.start), ctx->src->text + sp.start, (int)(sp.end - sp.start), ctx->src->text + sp.start);
+    int wants_eqeq = 0, wants_qmark = 0, wants_eq = 0;
+    for (int i = 0; i < n && i < 64; i++) {
+        if (expected[i] == YYSYMBOL_EQEQ) wants_eqeq = 1;
+        const char *nm = yysymbol_name(expected[i]);
+        if (strcmp(nm, "'?'") == 0) wants_qmark = 1;
+        if (strcmp(nm, "'='") == 0) wants_eq = 1;
+    }
+    const char *gotnm = yysymbol_name(got);
+    if (strcmp(gotnm, "'='") == 0 && wants_eqeq)
+        len += snprintf(msg + len, sizeof msg - (size_t)len, " (to compare, write `==`)");
+    else if ((strcmp(gotnm, "'.'") == 0 || strcmp(gotnm, "'['") == 0) && wants_qmark && wants_eq)
+        len += snprintf(msg + len, sizeof msg - (size_t)len, " (a map entry is `name = value`; `name: T = value` converts to type T)");
+    (void)len;
     if (ctx->stopped) return 0;           /* the scanner already said why the input ended */
+    /* After a syntax error the parser resynchronises where it can, which may not be where the
+     * author's blocks are: stay quiet until the block around the first error has closed. */
+    if (ctx->quiet && ctx->min_depth >= ctx->err_depth) return 0;
+    ctx->quiet = 1;
+    ctx->err_depth = ctx->tok_depth;
+    ctx->min_depth = ctx->depth;
     if (got == YYSYMBOL_YYEOF && sp.start > 0 && sp.start == ctx->src->len) sp.start = sp.end = (uint32_t)ctx->src->len;
     diag_error(ctx->diags, ctx->src, sp, "%s", msg);
     return 0;

@@ -10,7 +10,8 @@
 #            inputs of the badinput suite also go through it
 # UPDATE=1   rewrite golden .expected files from FLOWC's output instead of comparing
 # SUITE      run only these suites: tests/lib/NN-NAME.sh is suite NAME (e.g. `tests/run.sh cli lang`)
-# T_TIMEOUT  seconds per compiler invocation (default 60)
+# T_TIMEOUT  seconds per compiler invocation (default 60; T_BAD_TIMEOUT for the badinput suite)
+# Scratch files go to build/test/. Sanitizer options are fixed in tests/lib/common.bash.
 set -u
 
 # Resolve the compilers before leaving the caller's directory.
@@ -42,6 +43,13 @@ export FLOWC FLOWC_REL
 
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
+
+for s in "$@"; do
+  if ! ls tests/lib/[0-9][0-9]-"$s".sh >/dev/null 2>&1; then
+    echo "tests/run.sh: no suite '$s' (suites: $(cd tests/lib && ls [0-9][0-9]-*.sh | sed 's/^[0-9][0-9]-//; s/\.sh$//' | tr '\n' ' '))" >&2
+    exit 2
+  fi
+done
 
 # shellcheck source=tests/lib/common.bash
 . tests/lib/common.bash

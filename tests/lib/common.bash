@@ -9,8 +9,8 @@ T_TMP=$ROOT/build/test            # scratch space of every suite
 T_TIMEOUT=${T_TIMEOUT:-60}
 SAN_RE='AddressSanitizer|LeakSanitizer|runtime error:'
 export LC_ALL=C
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 mkdir -p "$T_TMP/cases"
 
 # t_clip: stdin -> at most 30 lines, 200 columns each, other bytes than printable ASCII and tab
