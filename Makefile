@@ -14,14 +14,17 @@ B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DFLOWC_VERSION='"$(VERSION)"' \
-             -Icompiler -Istdlib -I$(B)/gen
+             -Icompiler -Istdlib -Iruntime -I$(B)/gen
 CFLAGS  ?= -O2 -g
 # generated scanner/parser: compiled without -Werror (their code is not ours)
 GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+# the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
+RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
+LIBS          := -lcjson -lm
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
-HDRS          := $(wildcard compiler/*.h compiler/*.def stdlib/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h
+HDRS          := $(wildcard compiler/*.h compiler/*.def stdlib/*.def runtime/*.h) $(B)/gen/parser.h $(B)/gen/lexer.h
 
 .PHONY: all test fuzz bench install clean deps deps-test demo
 all: $(B)/flowc
@@ -49,15 +52,23 @@ $(B)/$(1)/gen_%.o: $(B)/gen/%.c $(HDRS)
 	$$(CC) $(BASEFLAGS) $(GENWARN) $(2) -c $$< -o $$@
 $(B)/$(1)/libflowc.a: $(patsubst compiler/%.c,$(B)/$(1)/%.o,$(COMPILER_SRCS)) $(B)/$(1)/gen_parser.o $(B)/$(1)/gen_lexer.o
 	rm -f $$@; ar rcs $$@ $$^
+$(B)/$(1)/rt/%.o: runtime/%.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
+$(B)/$(1)/rt/std_%.o: stdlib/%.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
+$(B)/$(1)/libflowrt.a: $(patsubst runtime/%.c,$(B)/$(1)/rt/%.o,$(filter runtime/%,$(RUNTIME_SRCS))) $(patsubst stdlib/%.c,$(B)/$(1)/rt/std_%.o,$(filter stdlib/%,$(RUNTIME_SRCS)))
+	rm -f $$@; ar rcs $$@ $$^
 endef
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(eval $(call VARIANT,rel,$(CFLAGS)))
 $(eval $(call VARIANT,asan,$(SANFLAGS)))
 
-$(B)/flowc: $(B)/rel/main.o $(B)/rel/libflowc.a
-	$(CC) $(CFLAGS) -o $@ $^ -lm
-$(B)/asan/flowc: $(B)/asan/main.o $(B)/asan/libflowc.a
-	$(CC) $(SANFLAGS) -o $@ $^ -lm
+$(B)/flowc: $(B)/rel/main.o $(B)/rel/libflowc.a $(B)/rel/libflowrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(B)/asan/flowc: $(B)/asan/main.o $(B)/asan/libflowc.a $(B)/asan/libflowrt.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests: every suite under tests/, run against the sanitized compiler ----
 test: deps-test
@@ -66,10 +77,10 @@ test: deps-test
 
 # ---- fuzzing (clang libFuzzer) ----
 FUZZ_SECONDS ?= 60
-$(B)/fuzz/fuzz_check: tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(GEN_SRCS) $(HDRS)
+$(B)/fuzz/fuzz_check: tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(GENWARN) -o $@ \
-	  tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(GEN_SRCS) -lm
+	  tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS)
 fuzz: deps-test $(B)/fuzz/fuzz_check
 	tests/fuzz/run.sh $(B)/fuzz/fuzz_check $(FUZZ_SECONDS)
 
@@ -82,3 +93,8 @@ install: $(B)/flowc
 
 clean:
 	rm -rf $(B)
+
+# ---- test programs (conformance runners): tests/conformance/NAME.c -> build/tests/NAME ----
+$(B)/tests/%: tests/conformance/%.c
+	@mkdir -p $(B)/tests
+	$(CC) $(BASEFLAGS) $(WARN) -O1 -g -o $@ $< $(LIBS)

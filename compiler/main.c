@@ -3,6 +3,7 @@
  * this file exits the process. */
 #include "ast.h"
 #include "diag.h"
+#include "eval.h"
 #include "frontend.h"
 #include "ir.h"
 #include <stdio.h>
@@ -18,6 +19,10 @@ static const char usage_text[] =
     "commands:\n"
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
     "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
+    "  eval --path JSONPATH [--data FILE]\n"
+    "                         RFC 9535 query; prints the node list as a JSON array\n"
+    "  eval --template TEXT [--data FILE] [--escape none|html|json]\n"
+    "                         renders a template with the JSON object's members as names\n"
     "\n"
     "options:\n"
     "  --format text|json     diagnostics as text (default) or as a JSON array on stdout\n"
@@ -140,6 +145,24 @@ static int cmd_dump(const Opts *o) {
     return rc;
 }
 
+/* eval --path Q | --template T [--escape M] [--data FILE] */
+static int cmd_eval(int argc, char **argv) {
+    const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none";
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = strcmp(a, "--path") == 0 ? &path : strcmp(a, "--template") == 0 ? &tpl
+                          : strcmp(a, "--data") == 0 ? &data : strcmp(a, "--escape") == 0 ? &escape : NULL;
+        if (!slot) return usage_error("eval: unknown argument `%s`", a);
+        if (i + 1 >= argc) return usage_error("eval: %s needs a value", a);
+        *slot = argv[++i];
+    }
+    if (!!path + !!tpl != 1) return usage_error("eval needs exactly one of --path JSONPATH or --template TEXT%s", "");
+    if (strcmp(escape, "none") && strcmp(escape, "html") && strcmp(escape, "json"))
+        return usage_error("--escape takes none, html or json, not `%s`", escape);
+    if (path) return eval_path(path, data, stdout, stderr);
+    return eval_template(tpl, data, escape, stdout, stderr);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -151,6 +174,7 @@ int main(int argc, char **argv) {
         printf("flowc %s\n", FLOWC_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

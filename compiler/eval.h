@@ -1,0 +1,15 @@
+/* eval.h — `flowc eval`: a JSONPath query, a template or an expression against JSON data, printed. */
+#ifndef FLOWC_EVAL_H
+#define FLOWC_EVAL_H
+#include <stdio.h>
+
+/* Every function returns the exit code of CLI.md: 0 done, 1 bad query/template/expression or bad data.
+ * data_file NULL or "-" reads standard input. Errors go to err, results to out. */
+int eval_path(const char *query, const char *data_file, FILE *out, FILE *err);
+int eval_template(const char *text, const char *data_file, const char *escape, FILE *out, FILE *err);
+
+/* Reads and parses the JSON data (eval.c). Returns NULL after printing a message to err.
+ * The result is a cJSON tree the caller frees with cJSON_Delete. */
+struct cJSON *eval_load_data(const char *data_file, FILE *err);
+
+#endif
