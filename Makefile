@@ -98,3 +98,8 @@ clean:
 $(B)/tests/%: tests/conformance/%.c
 	@mkdir -p $(B)/tests
 	$(CC) $(BASEFLAGS) $(WARN) -O1 -g -o $@ $< $(LIBS)
+
+# ---- unit tests of the runtime: tests/unit/NAME.c -> build/tests/unit_NAME (sanitized, linked with libflowrt) ----
+$(B)/tests/unit_%: tests/unit/%.c $(B)/asan/libflowrt.a $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(BASEFLAGS) $(WARN) $(SANFLAGS) -o $@ $< $(B)/asan/libflowrt.a $(LIBS)

@@ -1,0 +1,336 @@
+/* value.c — the run context (scratch memory per record, the current error, the run's clock) and the
+ * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
+#include "flow.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const flow_error_class_names[FLOW_ERR_COUNT] = {
+#define X(id, s) s,
+    FLOW_ERROR_CLASSES(X)
+#undef X
+};
+
+typedef struct Block { struct Block *next; size_t size, used; } Block;
+
+struct FlowCtx {
+    Block *blocks;             /* scratch: the first block is kept across resets */
+    cJSON **kept; size_t nkept, capkept;
+    int failed;
+    FlowErrorClass cls;
+    char msg[512];
+    int64_t now_ms;
+};
+
+#define BLOCK_MIN ((size_t)64 * 1024)
+#define HDR ((sizeof(Block) + 15) & ~(size_t)15)
+
+FlowCtx *flow_ctx_new(void) {
+    FlowCtx *cx = calloc(1, sizeof *cx);
+    if (!cx) abort();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cx->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cx;
+}
+
+void flow_ctx_free(FlowCtx *cx) {
+    if (!cx) return;
+    flow_scratch_reset(cx);
+    for (Block *b = cx->blocks, *n; b; b = n) { n = b->next; free(b); }
+    free(cx->kept);
+    free(cx);
+}
+
+void *flow_scratch_alloc(FlowCtx *cx, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    Block *b = cx->blocks;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > BLOCK_MIN ? n : BLOCK_MIN;
+        Block *nb = malloc(HDR + size);
+        if (!nb) abort();
+        nb->size = size; nb->used = 0;
+        nb->next = cx->blocks;
+        cx->blocks = nb;
+        b = nb;
+    }
+    void *p = (char *)b + HDR + b->used;
+    b->used += n;
+    return memset(p, 0, n);
+}
+
+void flow_scratch_reset(FlowCtx *cx) {
+    /* keep one block (the most recent, usually the largest) and free the rest */
+    if (cx->blocks) {
+        Block *keep = cx->blocks;
+        for (Block *b = keep->next, *n; b; b = n) { n = b->next; free(b); }
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    for (size_t i = 0; i < cx->nkept; i++) cJSON_Delete(cx->kept[i]);
+    cx->nkept = 0;
+}
+
+const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree) {
+    if (!tree) return NULL;
+    if (cx->nkept == cx->capkept) {
+        cx->capkept = cx->capkept ? cx->capkept * 2 : 16;
+        cx->kept = realloc(cx->kept, sizeof(cJSON *) * cx->capkept);
+        if (!cx->kept) abort();
+    }
+    cx->kept[cx->nkept++] = tree;
+    return tree;
+}
+
+FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
+    if (!cx->failed) {
+        cx->failed = 1;
+        cx->cls = cls;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cx->msg, sizeof cx->msg, fmt, ap);
+        va_end(ap);
+    }
+    return flow_null();
+}
+
+int flow_failed(const FlowCtx *cx) { return cx->failed; }
+FlowErrorClass flow_error_class(const FlowCtx *cx) { return cx->cls; }
+const char *flow_error_message(const FlowCtx *cx) { return cx->failed ? cx->msg : ""; }
+void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->msg[0] = 0; }
+void flow_ctx_set_now(FlowCtx *cx, int64_t ms) { cx->now_ms = ms; }
+int64_t flow_ctx_now(const FlowCtx *cx) { return cx->now_ms; }
+
+/* ---- dates: proleptic Gregorian, UTC, milliseconds ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    *y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y += *m <= 2;
+}
+
+static int digits(const char *s, size_t n, size_t at, int count, int *out) {
+    if (at + (size_t)count > n) return 0;
+    int v = 0;
+    for (int i = 0; i < count; i++) {
+        char c = s[at + (size_t)i];
+        if (c < '0' || c > '9') return 0;
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
+    while (n && (s[n - 1] == ' ')) n--;
+    int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
+    if (n && n <= 12) {    /* epoch seconds */
+        size_t i = 0;
+        int neg = s[0] == '-';
+        if (neg) i++;
+        int64_t v = 0;
+        int ok = i < n;
+        for (; i < n && ok; i++) { if (s[i] < '0' || s[i] > '9') ok = 0; else v = v * 10 + (s[i] - '0'); }
+        if (ok) { *ms = (neg ? -v : v) * 1000; return 1; }
+    }
+    if (!digits(s, n, 0, 4, &y) || n < 10 || s[4] != '-' || !digits(s, n, 5, 2, &mo) || s[7] != '-' || !digits(s, n, 8, 2, &d))
+        return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+    size_t i = 10;
+    int64_t offset_min = 0;
+    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        i++;
+        if (!digits(s, n, i, 2, &h) || i + 2 >= n || s[i + 2] != ':' || !digits(s, n, i + 3, 2, &mi)) return 0;
+        i += 5;
+        if (i < n && s[i] == ':') {
+            if (!digits(s, n, i + 1, 2, &sec)) return 0;
+            i += 3;
+            if (i < n && (s[i] == '.' || s[i] == ',')) {
+                i++;
+                int nd = 0, scale = 100;
+                while (i < n && s[i] >= '0' && s[i] <= '9') { if (nd < 3) { frac_ms += (s[i] - '0') * scale; scale /= 10; } nd++; i++; }
+                if (!nd) return 0;
+            }
+        }
+        if (h > 23 || mi > 59 || sec > 60) return 0;
+        if (i < n && (s[i] == 'Z' || s[i] == 'z')) i++;
+        else if (i < n && (s[i] == '+' || s[i] == '-')) {
+            int oh, om = 0;
+            int sign = s[i] == '-' ? -1 : 1;
+            if (!digits(s, n, i + 1, 2, &oh)) return 0;
+            i += 3;
+            if (i < n && s[i] == ':') i++;
+            if (i < n) { if (!digits(s, n, i, 2, &om)) return 0; i += 2; }
+            offset_min = sign * (oh * 60 + om);
+        }
+    }
+    if (i != n) return 0;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *ms = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + frac_ms;
+    return 1;
+}
+
+void flow_format_iso8601(int64_t ms, char out[32]) {
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rem = ms - days * 86400000;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < -9999) y = -9999;
+    if (y > 9999) y = 9999;
+    snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m % 100, d % 100, (unsigned)(rem / 3600000) % 100,
+             (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+}
+
+/* ---- conversions ---- */
+
+cJSON *flow_val_to_json(FlowVal v) {
+    switch (v.kind) {
+    case FLOW_NULL: return cJSON_CreateNull();
+    case FLOW_BOOL: return cJSON_CreateBool(v.b);
+    case FLOW_INT: return cJSON_CreateNumber((double)v.i);
+    case FLOW_NUMBER: return isfinite(v.n) ? cJSON_CreateNumber(v.n) : cJSON_CreateNull();
+    case FLOW_DURATION: return cJSON_CreateNumber((double)v.i);
+    case FLOW_STRING: {
+        char *tmp = malloc(v.s.n + 1);
+        if (!tmp) abort();
+        memcpy(tmp, v.s.p, v.s.n);
+        tmp[v.s.n] = 0;
+        cJSON *j = cJSON_CreateString(tmp);
+        free(tmp);
+        return j;
+    }
+    case FLOW_DATETIME: {
+        char buf[32];
+        flow_format_iso8601(v.i, buf);
+        return cJSON_CreateString(buf);
+    }
+    case FLOW_JSON: return cJSON_Duplicate(v.j, 1);
+    }
+    return cJSON_CreateNull();
+}
+
+static const char *kind_name(const cJSON *j) {
+    return cJSON_IsString(j) ? "a string" : cJSON_IsNumber(j) ? "a number" : cJSON_IsBool(j) ? "a bool"
+         : cJSON_IsArray(j) ? "an array" : cJSON_IsObject(j) ? "an object" : "null";
+}
+
+FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what) {
+    if (!j || cJSON_IsNull(j)) return flow_null();
+    switch (want) {
+    case FLOW_JSON: return flow_json(j);
+    case FLOW_STRING:
+        if (cJSON_IsString(j)) return flow_string(j->valuestring, strlen(j->valuestring));
+        break;
+    case FLOW_BOOL:
+        if (cJSON_IsBool(j)) return flow_bool(cJSON_IsTrue(j));
+        break;
+    case FLOW_INT:
+        if (cJSON_IsNumber(j)) {
+            double d = j->valuedouble;
+            if (d == floor(d) && d >= -9007199254740992.0 && d <= 9007199254740992.0) return flow_int((int64_t)d);
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s must be a whole number, got %.17g", what, d);
+        }
+        break;
+    case FLOW_NUMBER:
+        if (cJSON_IsNumber(j)) return flow_number(j->valuedouble);
+        break;
+    case FLOW_DATETIME: {
+        int64_t ms;
+        if (cJSON_IsString(j) && flow_parse_iso8601(j->valuestring, strlen(j->valuestring), &ms)) return flow_datetime(ms);
+        if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) return flow_datetime((int64_t)(j->valuedouble * 1000));
+        if (cJSON_IsString(j)) return flow_fail(cx, FLOW_ERR_VALUE, "%s must be an ISO-8601 date-time, got \"%.40s\"", what, j->valuestring);
+        break;
+    }
+    case FLOW_DURATION:
+        if (cJSON_IsNumber(j)) return flow_duration((int64_t)j->valuedouble);
+        break;
+    case FLOW_NULL: return flow_null();
+    }
+    return flow_fail(cx, FLOW_ERR_VALUE, "%s must be %s, got %s", what,
+                     want == FLOW_STRING ? "a string" : want == FLOW_BOOL ? "a bool" : want == FLOW_INT ? "an int"
+                     : want == FLOW_NUMBER ? "a number" : want == FLOW_DATETIME ? "a date-time" : "a duration",
+                     kind_name(j));
+}
+
+static FlowStr copy_str(FlowCtx *cx, const char *s, size_t n) {
+    char *p = flow_scratch_alloc(cx, n + 1);
+    memcpy(p, s, n);
+    return (FlowStr){ p, n };
+}
+
+/* shortest text that reads back as the same double */
+static size_t number_text(double d, char *buf, size_t cap) {
+    if (d == floor(d) && fabs(d) < 1e15) return (size_t)snprintf(buf, cap, "%.0f", d);
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    return strlen(buf);
+}
+
+FlowStr flow_val_text(FlowCtx *cx, FlowVal v) {
+    char buf[64];
+    switch (v.kind) {
+    case FLOW_NULL: return (FlowStr){ "", 0 };
+    case FLOW_BOOL: return v.b ? (FlowStr){ "true", 4 } : (FlowStr){ "false", 5 };
+    case FLOW_INT: case FLOW_DURATION: return copy_str(cx, buf, (size_t)snprintf(buf, sizeof buf, "%lld", (long long)v.i));
+    case FLOW_NUMBER: return copy_str(cx, buf, number_text(v.n, buf, sizeof buf));
+    case FLOW_STRING: return v.s;
+    case FLOW_DATETIME: flow_format_iso8601(v.i, buf); return copy_str(cx, buf, strlen(buf));
+    case FLOW_JSON:
+        if (cJSON_IsString(v.j)) return (FlowStr){ v.j->valuestring, strlen(v.j->valuestring) };
+        if (cJSON_IsNumber(v.j)) return copy_str(cx, buf, number_text(v.j->valuedouble, buf, sizeof buf));
+        if (cJSON_IsBool(v.j)) return cJSON_IsTrue(v.j) ? (FlowStr){ "true", 4 } : (FlowStr){ "false", 5 };
+        {
+            char *t = cJSON_PrintUnformatted(v.j);
+            if (!t) return (FlowStr){ "", 0 };
+            FlowStr s = copy_str(cx, t, strlen(t));
+            cJSON_free(t);
+            return s;
+        }
+    }
+    return (FlowStr){ "", 0 };
+}
+
+static int json_equal(const cJSON *a, const cJSON *b) { return cJSON_Compare(a, b, 1); }
+
+int flow_val_equal(FlowVal a, FlowVal b) {
+    if (a.kind == FLOW_NULL || b.kind == FLOW_NULL) return a.kind == b.kind;
+    if ((a.kind == FLOW_INT || a.kind == FLOW_NUMBER) && (b.kind == FLOW_INT || b.kind == FLOW_NUMBER))
+        return (a.kind == FLOW_INT ? (double)a.i : a.n) == (b.kind == FLOW_INT ? (double)b.i : b.n);
+    if (a.kind == FLOW_JSON || b.kind == FLOW_JSON) {
+        cJSON *x = a.kind == FLOW_JSON ? NULL : flow_val_to_json(a);
+        cJSON *y = b.kind == FLOW_JSON ? NULL : flow_val_to_json(b);
+        int eq = json_equal(x ? x : a.j, y ? y : b.j);
+        cJSON_Delete(x);
+        cJSON_Delete(y);
+        return eq;
+    }
+    if (a.kind != b.kind) return 0;
+    switch (a.kind) {
+    case FLOW_BOOL: return a.b == b.b;
+    case FLOW_STRING: return a.s.n == b.s.n && memcmp(a.s.p, b.s.p, a.s.n) == 0;
+    case FLOW_DATETIME: case FLOW_DURATION: return a.i == b.i;
+    default: return 0;
+    }
+}
