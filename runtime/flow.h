@@ -123,4 +123,145 @@ FLOW_FN1(flow_fn_keys) FLOW_FN1(flow_fn_values)
 FLOW_FN1(flow_fn_has) FLOW_FNV(flow_fn_coalesce)
 FLOW_FN1(flow_fn_env)
 
+/* ---- operators and record access used by generated code (runtime/ops.c) ----
+ * All are total: a null or wrongly-typed operand (possible only through json) fails the record with a
+ * `value` error and yields null. */
+typedef enum { FLOW_OP_ADD, FLOW_OP_SUB, FLOW_OP_MUL, FLOW_OP_DIV, FLOW_OP_MOD } FlowArith;
+typedef enum { FLOW_CMP_EQ, FLOW_CMP_NE, FLOW_CMP_LT, FLOW_CMP_LE, FLOW_CMP_GT, FLOW_CMP_GE } FlowCmp;
+
+FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b);
+FlowVal flow_op_neg(FlowCtx *cx, FlowVal a);
+FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b);
+FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list);
+/* A condition's value: bool true; null, false -> 0. Json holding a non-bool fails (no truthiness). */
+int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
+/* Handlebars truthiness for template sections: null, false, 0, "", [] are false. */
+int     flow_tpl_true(FlowVal v);
+
+/* v.field, converted to the declared kind (FLOW_JSON keeps it dynamic); absent -> null. */
+FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, const char *path);
+/* v[i] (arrays; negative counts from the end; out of range -> null) or v["key"] (objects). */
+FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char *path);
+/* Converts to a declared kind, as a map entry's type override does (text is parsed, numbers cast). */
+FlowVal flow_convert(FlowCtx *cx, FlowVal v, FlowKind want, const char *what);
+/* Sets or removes record.a.b...; missing intermediate objects are created. */
+void    flow_set_path(FlowCtx *cx, cJSON *rec, const char *const *path, int n, FlowVal v);
+void    flow_remove_path(cJSON *rec, const char *const *path, int n);
+/* Adds v under key to an object being built (a map's output). v is copied. */
+void    flow_obj_put(cJSON *obj, const char *key, FlowVal v);
+/* Text buffers in scratch memory, for templates and string concatenation. */
+typedef struct FlowText { char *p; size_t n, cap; } FlowText;
+void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);
+void    flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v);          /* appends the value's text */
+FlowVal flow_text_done(FlowText *t);
+/* Static tables: sorted keys, looked up by binary search. */
+typedef struct FlowTableEntry { const char *key; const char *text; double num; int kind; } FlowTableEntry;
+FlowVal flow_table_get(FlowCtx *cx, const FlowTableEntry *t, int n, FlowVal key);
+
+/* ---- the program: generated code describes each flow as static tables; the engine runs them ----
+ * Settings are values: constants, params and env() are FlowConstFn (evaluated once per run, no
+ * record); those that use the record are FlowRecFn (evaluated per record). A constructor setting
+ * (mode = delta(...), paginate = ..., auth = ..., upsert = ..., a SQL import mode) arrives as a JSON
+ * object {"ctor": "delta", "field": "created_at", "lag": 300000, ...} (durations in ms); a bare word
+ * (method = POST) as a string. A setting marked secret never appears in describe, logs or errors. */
+typedef FlowVal (*FlowConstFn)(FlowCtx *cx);
+typedef FlowVal (*FlowRecFn)(FlowCtx *cx, cJSON *rec);
+/* filter and arm conditions: 1 keep / 0 drop; transforms and response mappings: 0. -1: the record
+ * failed (the error is in cx). */
+typedef int     (*FlowStepFn)(FlowCtx *cx, cJSON *rec);
+/* an import's map: a fresh object owned by the caller; NULL when the record failed (error in cx) */
+typedef cJSON  *(*FlowMapFn)(FlowCtx *cx, cJSON *rec, int updating);
+
+#define FLOW_STEP_KINDS(X) X(EXPORT, "export") X(LOOKUP, "lookup") X(TRANSFORM, "transform") \
+    X(FILTER, "filter") X(BRANCH, "branch") X(IMPORT, "import")
+typedef enum {
+#define X(k, s) FLOW_STEP_##k,
+    FLOW_STEP_KINDS(X)
+#undef X
+} FlowStepKind;
+
+typedef struct FlowSettingDef {
+    const char *name;
+    FlowConstFn konst;          /* exactly one of konst / per_record is set */
+    FlowRecFn per_record;
+    int secret;
+} FlowSettingDef;
+
+/* Declared record types, for validating exported records: a field's kind, nullability and, for
+ * records and arrays, the nested type. */
+typedef struct FlowTypeDef FlowTypeDef;
+typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; } FlowFieldDef;
+struct FlowTypeDef {
+    FlowKind kind;              /* FLOW_JSON for records and arrays too */
+    int nullable;
+    int is_record, is_array;
+    const FlowFieldDef *fields; int nfields;   /* records */
+    const FlowTypeDef *elem;                   /* arrays */
+};
+
+typedef struct FlowStepDef FlowStepDef;
+typedef struct FlowArmDef {
+    const char *name;
+    FlowStepFn cond;            /* NULL: takes every record left */
+    const FlowStepDef *steps; int nsteps;
+} FlowArmDef;
+
+struct FlowStepDef {
+    FlowStepKind kind;
+    int id;                     /* unique in the flow; lookups' results are found by it */
+    const char *name;           /* export, lookup, import */
+    int conn;                   /* index into FlowProgram.conns, or -1 */
+    const FlowSettingDef *settings; int nsettings;
+    const FlowTypeDef *type;    /* export / lookup declared type; NULL = json */
+    FlowStepFn fn;              /* filter condition, transform body */
+    int all_matching;           /* branch */
+    const FlowArmDef *arms; int narms;
+    FlowMapFn map;              /* import; NULL = write the record as it is */
+    FlowStepFn response;        /* import response mapping; NULL = none */
+    int line;                   /* where it is in the .flow file */
+};
+
+typedef struct FlowConnDef { const char *name; const char *kind; const FlowSettingDef *settings; int nsettings; } FlowConnDef;
+typedef struct FlowFlowDef {
+    const char *name;
+    const FlowStepDef *steps; int nsteps;      /* steps[0] is the export */
+    const FlowSettingDef *settings; int nsettings;
+    int nlookups;               /* lookup result slots: ids of lookups are < nslots */
+    int nslots;
+} FlowFlowDef;
+typedef struct FlowParamDef { const char *name; FlowKind kind; int nullable; const char *deflt; } FlowParamDef;
+
+typedef struct FlowProgram {
+    const char *name, *version, *source;       /* integration name, version, .flow file name */
+    const FlowParamDef *params; int nparams;
+    const FlowConnDef *conns; int nconns;
+    const FlowFlowDef *flows; int nflows;
+} FlowProgram;
+
+/* What generated code reads from the engine while a record is processed. */
+#define FLOW_CONTEXTS(X) X(DELTA_SINCE) X(DELTA_UNTIL) X(PAGE_NUMBER) X(PAGE_SIZE) X(RUN_ID) \
+    X(RUN_STARTED_AT) X(RUN_DATE) X(FLOW_NAME)
+typedef enum {
+#define X(id) FLOW_CTX_##id,
+    FLOW_CONTEXTS(X)
+#undef X
+    FLOW_CTX_COUNT
+} FlowContextId;
+
+FlowVal flow_param(FlowCtx *cx, int index);
+FlowVal flow_lookup_result(FlowCtx *cx, int step_id);
+FlowVal flow_context(FlowCtx *cx, FlowContextId id);
+FlowVal flow_response(FlowCtx *cx);
+FlowVal flow_existing(FlowCtx *cx);
+
+/* The engine's side of the same context (runtime/engine.c sets them). */
+void flow_ctx_set_param(FlowCtx *cx, int index, FlowVal v);
+void flow_ctx_set_lookup(FlowCtx *cx, int step_id, const cJSON *result);   /* NULL: null */
+void flow_ctx_set_context(FlowCtx *cx, FlowContextId id, FlowVal v);
+void flow_ctx_set_response(FlowCtx *cx, const cJSON *response);
+void flow_ctx_set_existing(FlowCtx *cx, const cJSON *existing);
+
+/* The built executable's command line (CLI.md): run, describe, --version. Returns the exit code. */
+int flow_main(const FlowProgram *p, int argc, char **argv);
+
 #endif

@@ -23,6 +23,11 @@ struct FlowCtx {
     FlowErrorClass cls;
     char msg[512];
     int64_t now_ms;
+    /* what generated code reads while a record is processed */
+    FlowVal *params; int nparams;
+    const cJSON **lookups; int nlookups;
+    FlowVal contexts[FLOW_CTX_COUNT];
+    const cJSON *response, *existing;
 };
 
 #define BLOCK_MIN ((size_t)64 * 1024)
@@ -42,8 +47,47 @@ void flow_ctx_free(FlowCtx *cx) {
     flow_scratch_reset(cx);
     for (Block *b = cx->blocks, *n; b; b = n) { n = b->next; free(b); }
     free(cx->kept);
+    free(cx->params);
+    free(cx->lookups);
     free(cx);
 }
+
+/* ---- the per-record context ---- */
+
+static void *grow(void *p, int *n, int want, size_t elem) {
+    if (want <= *n) return p;
+    int cap = want < 16 ? 16 : want * 2;
+    char *q = realloc(p, elem * (size_t)cap);
+    if (!q) abort();
+    memset(q + elem * (size_t)*n, 0, elem * (size_t)(cap - *n));
+    *n = cap;
+    return q;
+}
+
+void flow_ctx_set_param(FlowCtx *cx, int i, FlowVal v) {
+    if (i < 0) return;
+    cx->params = grow(cx->params, &cx->nparams, i + 1, sizeof(FlowVal));
+    cx->params[i] = v;
+}
+
+FlowVal flow_param(FlowCtx *cx, int i) { return i >= 0 && i < cx->nparams ? cx->params[i] : flow_null(); }
+
+void flow_ctx_set_lookup(FlowCtx *cx, int id, const cJSON *result) {
+    if (id < 0) return;
+    cx->lookups = grow(cx->lookups, &cx->nlookups, id + 1, sizeof(cJSON *));
+    cx->lookups[id] = result;
+}
+
+FlowVal flow_lookup_result(FlowCtx *cx, int id) {
+    return id >= 0 && id < cx->nlookups && cx->lookups[id] ? flow_json(cx->lookups[id]) : flow_null();
+}
+
+void flow_ctx_set_context(FlowCtx *cx, FlowContextId id, FlowVal v) { if ((unsigned)id < FLOW_CTX_COUNT) cx->contexts[id] = v; }
+FlowVal flow_context(FlowCtx *cx, FlowContextId id) { return (unsigned)id < FLOW_CTX_COUNT ? cx->contexts[id] : flow_null(); }
+void flow_ctx_set_response(FlowCtx *cx, const cJSON *r) { cx->response = r; }
+void flow_ctx_set_existing(FlowCtx *cx, const cJSON *e) { cx->existing = e; }
+FlowVal flow_response(FlowCtx *cx) { return flow_json(cx->response); }
+FlowVal flow_existing(FlowCtx *cx) { return flow_json(cx->existing); }
 
 void *flow_scratch_alloc(FlowCtx *cx, size_t n) {
     n = (n + 15) & ~(size_t)15;
