@@ -3,6 +3,7 @@
  * suggestion), unhandled nullables (with the fix), non-bool conditions, bad operands, settings the
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
+#include "flow.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
@@ -55,7 +56,7 @@ typedef struct Env {
     Type *record;              /* NULL: `record` is not available here */
     const char *no_record;     /* why, for the message */
     Type *response;            /* NULL: not available */
-    int existing, mapctx, in_map, in_cond, allow_ctor_words;
+    int existing, mapctx, in_map, in_cond, in_template, allow_ctor_words;
     const Fact *facts;         /* paths known not to be null here */
     IrFlow *test_flow;         /* checking a test's expectations */
 } Env;
@@ -75,6 +76,7 @@ typedef struct C {
 static Type *ty(C *c, IrExpr *e, const Env *env);
 static Type *check_map(C *c, IrMap *m, const Env *env);
 static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const char *what);
+static void check_iso(C *c, const IrExpr *e);
 
 static const char *src_text(C *c, Span sp) {
     size_t n = sp.end - sp.start;
@@ -175,7 +177,7 @@ static const char *default_for(const Type *t) {
     case TY_BOOL: return "false";
     case TY_DATETIME: return "now()";
     case TY_ARRAY: return "[]";
-    default: return "...";
+    default: return "<default>";
     }
 }
 
@@ -183,9 +185,11 @@ static const char *default_for(const Type *t) {
 static Type *need_value(C *c, IrExpr *e, const Env *env) {
     Type *t = e->type;
     if (t->kind == TY_NULL) { ERR(e->span, "`null` cannot be used here: a value is needed"); return &ty_error; }
-    if (!t->nullable || ty_is_dynamic(t)) return t;
+    if (!t->nullable || t->kind == TY_ERROR) return t;
     const char *x = expr_text(c, e);
-    if (env->in_map)
+    if (env->in_template)
+        ERR(e->span, "%s may be null: use `{{default %s %s}}` or put it inside `{{#if %s}}...{{/if}}`", x, x, default_for(t), x);
+    else if (env->in_map)
         ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `when has(%s)`", x, x, default_for(t), x);
     else if (env->in_cond)
         ERR(e->span, "%s may be null: use `%s ?? %s` or guard with `has(%s) and ...`", x, x, default_for(t), x);
@@ -219,7 +223,7 @@ static Type *narrowed(C *c, IrExpr *e, Type *t, const Env *env) {
 static Type *field_type(C *c, IrExpr *e, const Env *env) {
     Type *bt = ty(c, e->a, env);
     if (bt->kind == TY_ERROR) return &ty_error;
-    if (bt->kind == TY_JSON) return &ty_json;
+    if (bt->kind == TY_JSON) return bt->nullable ? ty_nullable(c->ar, &ty_json) : &ty_json;
     if (bt->kind == TY_RECORD) {
         const TypeField *f = ty_field(bt, e->name);
         if (!f) {
@@ -264,7 +268,7 @@ static Type *index_type(C *c, IrExpr *e, const Env *env) {
     Type *bt = ty(c, e->a, env);
     Type *it = ty(c, e->b, env);
     if (bt->kind == TY_ERROR || it->kind == TY_ERROR) return &ty_error;
-    if (bt->kind == TY_JSON) { need_value(c, e->b, env); return &ty_json; }
+    if (bt->kind == TY_JSON) { need_value(c, e->b, env); return bt->nullable ? ty_nullable(c->ar, &ty_json) : &ty_json; }
     if (bt->kind == TY_ARRAY) {
         if (!ty_is_dynamic(it) && it->kind != TY_INT) {
             ERR(e->b->span, "an array index must be an int, but %s is %s", expr_text(c, e->b), tstr(c, it));
@@ -572,11 +576,13 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
                 : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
                 : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
                 : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
-        if (w == &ty_datetime && t->kind == TY_STRING) return;   /* ISO-8601 text is read as a datetime */
+        if (w == &ty_datetime && t->kind == TY_STRING) { check_iso(c, e); return; }   /* ISO-8601 text is read as a datetime */
         if (!ty_assignable(ty_strip(c->ar, t), w)) want = arena_printf(c->ar, "%s", ty_str(c->ar, w));
     }
     if (want) ERR(e->span, "%s must be %s, but %s is %s", what, want, expr_text(c, e), tstr(c, t));
 }
+
+static int comparable(const Type *a, const Type *b);
 
 static Type *call_type(C *c, IrExpr *e, const Env *env) {
     const Builtin *b = e->fn;
@@ -596,6 +602,21 @@ static Type *call_type(C *c, IrExpr *e, const Env *env) {
         e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) && e->kids[1]->type->kind != TY_STRING)
         ERR(e->kids[1]->span, "contains(text, part) looks for a string, but %s is %s", expr_text(c, e->kids[1]), tstr(c, e->kids[1]->type));
     if (strcmp(b->name, "round") == 0 && !e->kids[1]) return &ty_int;
+    {   /* element types of list functions, as `in` checks them */
+        Type *lt = e->nkids && e->kids[0] && e->kids[0]->type ? e->kids[0]->type : NULL;
+        Type *el = lt && lt->kind == TY_ARRAY ? lt->elem : NULL;
+        if (el && !ty_is_dynamic(el)) {
+            Type *se = ty_strip(c->ar, el);
+            if (strcmp(b->name, "sum") == 0 && !ty_is_numeric(se))
+                ERR(e->kids[0]->span, "sum(list) adds numbers, but %s holds %s", expr_text(c, e->kids[0]), tstr(c, el));
+            if (strcmp(b->name, "join") == 0 && (se->kind == TY_RECORD || se->kind == TY_ARRAY))
+                ERR(e->kids[0]->span, "join(list) joins text, but %s holds %s", expr_text(c, e->kids[0]), tstr(c, el));
+            if (strcmp(b->name, "contains") == 0 && e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) &&
+                !ty_join(c->ar, se, ty_strip(c->ar, e->kids[1]->type)) && !comparable(se, ty_strip(c->ar, e->kids[1]->type)))
+                ERR(e->kids[1]->span, "contains(list, item) looks for %s in %s: the types do not match",
+                    tstr(c, e->kids[1]->type), tstr(c, lt));
+        }
+    }
     return parse_result(c, b->result, e);
 }
 
@@ -612,6 +633,13 @@ static int iso_literal(const IrExpr *e) {
     for (int i = 0; i < 10; i++)
         if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9')) return 0;
     return e->slen == 10 || s[10] == 'T' || s[10] == ' ';
+}
+
+/* A constant string used as a datetime must read as one (the run-time reader decides). */
+static void check_iso(C *c, const IrExpr *e) {
+    int64_t ms;
+    if (e->kind == IR_STR && !flow_parse_iso8601(e->str, e->slen, &ms))
+        ERR(e->span, "\"%s\" is not an ISO-8601 date-time (as in \"2024-01-31\" or \"2024-01-31T12:00:00Z\")", e->str);
 }
 
 static Type *binary_type(C *c, IrExpr *e, const Env *env) {
@@ -636,7 +664,8 @@ static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     const char *opname = ast_op_names[op];
     /* a datetime compares with an ISO-8601 literal: record.created_at > "2024-01-01" */
     if ((ty_strip(c->ar, a)->kind == TY_DATETIME && iso_literal(e->b)) || (ty_strip(c->ar, b)->kind == TY_DATETIME && iso_literal(e->a))) {
-        need_value(c, ty_strip(c->ar, a)->kind == TY_DATETIME ? e->a : e->b, env);
+        check_iso(c, iso_literal(e->b) ? e->b : e->a);
+        if (op != OP_EQ && op != OP_NE) need_value(c, ty_strip(c->ar, a)->kind == TY_DATETIME ? e->a : e->b, env);
         return &ty_bool;
     }
     if (op == OP_EQ || op == OP_NE) {
@@ -729,7 +758,11 @@ static Type *tpl_part(C *c, IrExpr *p, const Env *env) {
     }
 }
 
-static Type *template_type(C *c, IrExpr *e, const Env *env) {
+static Type *template_type(C *c, IrExpr *e, const Env *outer) {
+    Env tenv = *outer;
+    tenv.in_template = 1;
+    tenv.in_map = 0;
+    const Env *env = &tenv;
     for (int i = 0; i < e->nkids; i++) tpl_part(c, e->kids[i], env);
     return set(e, &ty_string);
 }
@@ -1069,7 +1102,11 @@ static Type *apply_assigns(C *c, IrAssign *as, int n, Type *rec, const Env *base
         if (!as[i].remove) {
             v = ty(c, as[i].value, &env);
             if (v->kind == TY_CTOR) { ERR(as[i].value->span, "a settings constructor is not a value"); v = &ty_error; }
-            if (v->kind == TY_NULL) v = ty_nullable(c->ar, &ty_json);
+            if (v->kind == TY_NULL) {   /* record.x = null: x keeps its type, now nullable */
+                const Type *cur = NULL;
+                if (tg->kind == IR_FIELD && tg->a->kind == IR_RECORD) { const TypeField *f = ty_field(rec, tg->name); cur = f ? f->type : NULL; }
+                v = cur ? ty_nullable(c->ar, (Type *)cur) : &ty_null;
+            }
         }
         if (!is_record_path(tg) || tg->kind == IR_RECORD) {
             ERR(tg->span, "%s can only %s fields of the record, as in `%s`", what,
@@ -1281,23 +1318,37 @@ static void check_test(C *c, IrTest *t) {
         IrGiven *g = &t->givens[i];
         IrExpr *v = g->value;
         if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
+        if (v->kind == IR_ARRAY && g->step && g->step->kind == STEP_EXPORT) {
+            /* each mock record on its own against the declared type (they need not share one shape) */
+            const Type *rt = g->step->declared;
+            for (int k = 0; k < v->nkids; k++) {
+                Type *et = ty(c, v->kids[k], &env);
+                if (et->kind == TY_ERROR) continue;
+                if (et->kind != TY_RECORD && !ty_is_dynamic(et)) {
+                    ERR(v->kids[k]->span, "a mock record is an object, as in { id: 1 }; this is %s", tstr(c, et));
+                    continue;
+                }
+                if (!rt || rt->kind != TY_RECORD || et->kind != TY_RECORD) continue;
+                for (int f = 0; f < et->nfields; f++) {
+                    const TypeField *df = ty_field(rt, et->fields[f].name);
+                    Type *mt = et->fields[f].type;
+                    Type *dt = df ? ty_strip(c->ar, df->type) : NULL;
+                    if (!df || ty_assignable(mt, df->type)) continue;
+                    if (dt->kind == TY_DATETIME && (mt->kind == TY_STRING || ty_is_numeric(mt))) {
+                        if (mt->kind == TY_STRING) check_iso(c, v->kids[k]->kids[f]);
+                        continue;   /* read as ISO-8601 text or epoch seconds */
+                    }
+                    ERR(et->fields[f].span, "mock field `%s` is %s, but %s declares it %s", et->fields[f].name,
+                        tstr(c, mt), tstr(c, rt), tstr(c, df->type));
+                }
+            }
+            v->type = ty_array(c->ar, &ty_json);
+            continue;
+        }
         Type *vt = ty(c, v, &env);
         if (vt->kind == TY_ERROR || !g->step) continue;
         if (g->step->kind == STEP_EXPORT && vt->kind != TY_ARRAY && !ty_is_dynamic(vt))
             ERR(v->span, "an export is mocked with an array of records or file(\"...\"), but this is %s", tstr(c, vt));
-        if (g->step->kind == STEP_EXPORT && vt->kind == TY_ARRAY && g->step->declared && g->step->declared->kind == TY_RECORD)
-            for (int k = 0; k < v->nkids; k++) {
-                const Type *rt = g->step->declared;
-                Type *et = v->kids[k]->type;
-                if (et->kind != TY_RECORD) continue;
-                for (int f = 0; f < et->nfields; f++) {
-                    const TypeField *df = ty_field(rt, et->fields[f].name);
-                    if (df && !ty_assignable(et->fields[f].type, df->type) &&
-                        !(ty_strip(c->ar, df->type)->kind == TY_DATETIME && et->fields[f].type->kind == TY_STRING))
-                        ERR(et->fields[f].span, "mock field `%s` is %s, but %s declares it %s", et->fields[f].name,
-                            tstr(c, et->fields[f].type), tstr(c, rt), tstr(c, df->type));
-                }
-            }
     }
     if (!t->flow) return;   /* reported: unknown flow */
     Env xenv = env;
@@ -1314,7 +1365,8 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
         if (!x->def) continue;
         Type *t = ty(c, x->def, &konst);
         if (x->def->kind == IR_PARAM) ERR(x->def->span, "a param's default cannot refer to another param");
-        else if (t->kind != TY_ERROR && !ty_assignable(t, x->type) && !(x->type->kind == TY_DATETIME && t->kind == TY_STRING))
+        else if (ty_strip(ar, x->type)->kind == TY_DATETIME && t->kind == TY_STRING) check_iso(c, x->def);
+        else if (t->kind != TY_ERROR && !ty_assignable(t, x->type))
             ERR(x->def->span, "the default of param `%s` must be %s, but it is %s", x->name, tstr(c, x->type), tstr(c, t));
     }
     for (int i = 0; i < p->nenvs; i++)
@@ -1323,8 +1375,9 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
             Type *t = ty(c, s->value, &konst);
             IrParam *target = NULL;
             for (int j = 0; j < p->nparams; j++) if (strcmp(p->params[j]->name, s->name) == 0) target = p->params[j];
-            if (target && target->type && t->kind != TY_ERROR && !ty_assignable(t, target->type) &&
-                !(ty_strip(ar, target->type)->kind == TY_DATETIME && t->kind == TY_STRING))
+            if (target && target->type && ty_strip(ar, target->type)->kind == TY_DATETIME && t->kind == TY_STRING)
+                check_iso(c, s->value);
+            else if (target && target->type && t->kind != TY_ERROR && !ty_assignable(t, target->type))
                 ERR(s->value->span, "param `%s` is %s, but env `%s` sets it to %s", s->name, tstr(c, target->type),
                     p->envs[i]->name, tstr(c, t));
         }

@@ -25,7 +25,7 @@ struct cJSON *eval_load_data(const char *data_file, FILE *err) {
     if (bad) { free(buf); fprintf(err, "flowc: cannot read `%s`\n", name); return NULL; }
     buf[len] = 0;
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 1);
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);   /* the length includes the NUL */
     if (!j) {
         size_t off = end ? (size_t)(end - buf) : 0, line = 1, col = 1;
         for (size_t i = 0; i < off && i < len; i++) { if (buf[i] == '\n') { line++; col = 1; } else col++; }

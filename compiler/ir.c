@@ -42,6 +42,7 @@ IrExpr *ir_expr(Arena *a, IrExprKind k, Span sp) {
 typedef struct { FILE *out; const IrProgram *p; Arena *ar; } D;
 
 static void expr(D *d, const IrExpr *e);
+static void type(D *d, const Type *t);
 static void map_block(D *d, const IrMap *m, int ind);
 
 static void str(D *d, const char *s, size_t n) { diag_json_string(d->out, s, n); }
@@ -65,6 +66,20 @@ static void tpl(D *d, const IrExpr *e) {
         } else expr(d, p);
     }
     fputs(")", d->out);
+}
+
+/* map entries on one line: { name: T = value when cond, nested { ... } } */
+static void inline_map(D *d, const IrMap *m) {
+    fputs("{", d->out);
+    for (int i = 0; i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        fprintf(d->out, "%s%s", i ? ", " : " ", en->name);
+        if (en->override) { fputs(": ", d->out); type(d, en->override); }
+        if (en->nested) { fputs(" ", d->out); inline_map(d, en->nested); }
+        else { fputs(" = ", d->out); expr(d, en->value); }
+        if (en->when) { fputs(" when ", d->out); expr(d, en->when); }
+    }
+    fputs(m->n ? " }" : "}", d->out);
 }
 
 static void expr(D *d, const IrExpr *e) {
@@ -123,13 +138,8 @@ static void expr(D *d, const IrExpr *e) {
         if (e->b) { fputs(" where ", o); expr(d, e->b); }
         if (e->c) { fputs(" => ", o); expr(d, e->c); }
         else if (e->map) {
-            fputs(" {", o);
-            for (int i = 0; i < e->map->n; i++) {
-                fprintf(o, "%s%s = ", i ? ", " : " ", e->map->entries[i].name);
-                if (e->map->entries[i].value) expr(d, e->map->entries[i].value);
-                else fputs("{...}", o);
-            }
-            fputs(" }", o);
+            fputs(" ", o);
+            inline_map(d, e->map);
         }
         fputs(")", o);
         break;

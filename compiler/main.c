@@ -4,6 +4,8 @@
 #include "ast.h"
 #include "diag.h"
 #include "eval.h"
+#include "build.h"
+#include "emit_c.h"
 #include "frontend.h"
 #include "ir.h"
 #include <stdio.h>
@@ -19,6 +21,9 @@ static const char usage_text[] =
     "commands:\n"
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
     "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
+    "  emit-c FILE            the generated C on stdout\n"
+    "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
+    "                         a native executable (default name: the integration's name)\n"
     "  eval --path JSONPATH [--data FILE]\n"
     "                         RFC 9535 query; prints the node list as a JSON array\n"
     "  eval --template TEXT [--data FILE] [--escape none|html|json]\n"
@@ -145,6 +150,101 @@ static int cmd_dump(const Opts *o) {
     return rc;
 }
 
+/* Front end + emitter for one file; on success *c holds the C text (malloc'd). Returns an exit code. */
+static int emit_file(const char *file, const EmitParam *params, int nparams, const char *env_name, int with_main,
+                     char **c, size_t *clen, const char **integration) {
+    const char *why;
+    Source *src = src_load_file(file, &why);
+    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return EXIT_USAGE; }
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    fe_run(&r, src, &d, FE_CHECK);
+    int rc = EXIT_OK;
+    EmitParam all[512];
+    int nall = 0;
+    if (!d.errors && env_name) {   /* --env NAME: that env block's values, then -P on top */
+        IrEnv *env = NULL;
+        for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, env_name) == 0) env = r.ir->envs[i];
+        if (!env) { fprintf(stderr, "flowc: no env `%s` in %s\n", env_name, file); rc = EXIT_USAGE; }
+        else for (int i = 0; i < env->nsettings && nall < 256; i++) {
+            IrExpr *v = env->settings[i].value;
+            if (v->kind == IR_STR) all[nall++] = (EmitParam){ env->settings[i].name, v->str };
+            else fprintf(stderr, "flowc: env `%s`: only constant strings are applied for now (`%s`)\n", env_name, env->settings[i].name);
+        }
+    }
+    for (int i = 0; i < nparams && nall < 512; i++) all[nall++] = params[i];
+    if (!d.errors && rc == EXIT_OK) {
+        FILE *mem = open_memstream(c, clen);
+        if (!mem) abort();
+        emit_c(mem, &d, r.ir, all, nall, with_main);
+        fclose(mem);
+        if (d.errors) { free(*c); *c = NULL; }
+        if (integration) *integration = r.ir->name ? strdup(r.ir->name) : NULL;
+    }
+    diag_sort(&d);
+    diag_print_text(&d, stderr, isatty(2) && !getenv("NO_COLOR"));
+    if (d.errors) rc = EXIT_ERRORS;
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}
+
+static int cmd_emit(int argc, char **argv) {
+    if (argc != 3) return usage_error("emit-c takes one FILE%s", "");
+    char *c = NULL;
+    size_t n = 0;
+    int rc = emit_file(argv[2], NULL, 0, NULL, 1, &c, &n, NULL);
+    if (c) { fwrite(c, 1, n, stdout); free(c); }
+    return rc;
+}
+
+/* build FILE [-o OUT] [-P name=value]... [--env NAME] */
+static int cmd_build(int argc, char **argv) {
+    const char *file = NULL, *out = NULL, *env_name = NULL;
+    EmitParam params[256];
+    int np = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-o") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "--env") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs a value", a);
+            const char *v = argv[++i];
+            if (a[1] == 'o') out = v;
+            else if (a[1] == '-') env_name = v;
+            else {
+                const char *eq = strchr(v, '=');
+                if (!eq || eq == v) return usage_error("-P takes name=value, not `%s`", v);
+                if (np == 256) return usage_error("too many -P values (limit %s)", "256");
+                params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+            }
+        } else if (a[0] == '-') return usage_error("build: unknown option `%s`", a);
+        else if (file) return usage_error("build takes one FILE%s", "");
+        else file = a;
+    }
+    int rc;
+    if (!file) rc = usage_error("build needs a FILE%s", "");
+    else {
+        char *c = NULL;
+        size_t n = 0;
+        const char *integration = NULL;
+        rc = emit_file(file, params, np, env_name, 1, &c, &n, &integration);
+        if (rc == EXIT_OK) {
+            char def[256];
+            if (!out) {   /* the integration's name, made a safe file name */
+                snprintf(def, sizeof def, "%s", integration && *integration ? integration : "flow");
+                for (char *p = def; *p; p++) if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) *p = '_';
+                out = def;
+            }
+            if (build_native(c, n, out, stderr) < 0) rc = EXIT_ERRORS;
+        }
+        free(c);
+        free((void *)integration);
+    }
+    for (int i = 0; i < np; i++) free((void *)params[i].name);
+    return rc;
+}
+
 /* eval --path Q | --template T [--escape M] [--data FILE] */
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none";
@@ -175,6 +275,8 @@ int main(int argc, char **argv) {
         return EXIT_OK;
     }
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
+    if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
+    if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

@@ -1,6 +1,7 @@
 /* value.c — the run context (scratch memory per record, the current error, the run's clock) and the
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "flow.h"
+#include "template.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,14 +323,10 @@ static FlowStr copy_str(FlowCtx *cx, const char *s, size_t n) {
     return (FlowStr){ p, n };
 }
 
-/* shortest text that reads back as the same double */
+/* numbers print as JavaScript's String(n) does (one definition, shared with templates) */
 static size_t number_text(double d, char *buf, size_t cap) {
-    if (d == floor(d) && fabs(d) < 1e15) return (size_t)snprintf(buf, cap, "%.0f", d);
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    return strlen(buf);
+    (void)cap;
+    return flow_tpl_format_number(d, buf);
 }
 
 FlowStr flow_val_text(FlowCtx *cx, FlowVal v) {

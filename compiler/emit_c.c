@@ -1,0 +1,924 @@
+/* emit_c.c — typed IR -> C. Every expression becomes straight-line C over FlowVal (runtime/flow.h);
+ * every filter, transform, branch condition, mapping and per-record setting becomes a pure function of
+ * (cx, rec); each flow becomes a static table of steps the runtime engine walks. #line directives
+ * point back at the .flow file, so a C compiler's message names the flow source. */
+#include "emit_c.h"
+#include "builtins.h"
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable text buffer ---- */
+
+typedef struct Buf { char *p; size_t n, cap; } Buf;
+
+static void bput(Buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2 + 256;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p) abort();
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static void bputs(Buf *b, const char *s) { bput(b, s, strlen(s)); }
+static void bputc(Buf *b, char c) { bput(b, &c, 1); }
+static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(Buf *b, const char *fmt, ...) {
+    char small[512];
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < (int)sizeof small) { bput(b, small, (size_t)n); va_end(ap2); return; }
+    char *big = malloc((size_t)n + 1);
+    if (!big) abort();
+    vsnprintf(big, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    bput(b, big, (size_t)n);
+    free(big);
+}
+
+/* A C string literal for arbitrary bytes: escapes everything unusual, and `?` (trigraphs). */
+static void bstr(Buf *b, const char *s, size_t n) {
+    bputs(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': bputs(b, "\\\""); break;
+        case '\\': bputs(b, "\\\\"); break;
+        case '\n': bputs(b, "\\n"); break;
+        case '\t': bputs(b, "\\t"); break;
+        case '\r': bputs(b, "\\r"); break;
+        case '?': bputs(b, "\\?"); break;
+        default:
+            if (c < 0x20 || c >= 0x7f) bprintf(b, "\\%03o", c);
+            else bput(b, (const char *)&c, 1);
+        }
+    }
+    bputs(b, "\"");
+}
+
+/* ---- state ---- */
+
+typedef struct VarName { const IrVar *var; int id; } VarName;
+
+typedef struct E {
+    Diags *d;
+    const Source *src;
+    const IrProgram *p;
+    Buf out;             /* finished functions and tables */
+    Buf *body;           /* the function being written */
+    int tmp, fn, errors;
+    VarName *vars; int nvars, capvars;
+    int loop_idx[64]; int nloops;   /* template #each index variables, innermost last */
+    int in_map;          /* the function has `updating` */
+    const IrFlow *flow;
+    int flow_index;
+    const EmitParam *params; int nparams;
+} E;
+
+#define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
+
+static int line_of(E *e, Span sp) { int l, c; src_line_col(e->src, sp.start, &l, &c); return l; }
+
+static void line_directive(E *e, Buf *b, Span sp) {
+    bprintf(b, "#line %d ", line_of(e, sp));
+    bstr(b, e->src->name, strlen(e->src->name));
+    bputs(b, "\n");
+}
+
+static const char *kind_of(const Type *t) {
+    if (!t) return "FLOW_JSON";
+    switch (t->kind) {
+    case TY_STRING: return "FLOW_STRING";
+    case TY_INT: return "FLOW_INT";
+    case TY_NUMBER: return "FLOW_NUMBER";
+    case TY_BOOL: return "FLOW_BOOL";
+    case TY_DATETIME: return "FLOW_DATETIME";
+    case TY_DURATION: return "FLOW_DURATION";
+    case TY_SIZE: return "FLOW_INT";
+    case TY_NULL: return "FLOW_NULL";
+    default: return "FLOW_JSON";
+    }
+}
+
+static int var_id(E *e, const IrVar *v) {
+    for (int i = 0; i < e->nvars; i++) if (e->vars[i].var == v) return e->vars[i].id;
+    if (e->nvars == e->capvars) {
+        e->capvars = e->capvars ? e->capvars * 2 : 32;
+        e->vars = realloc(e->vars, sizeof(VarName) * (size_t)e->capvars);
+        if (!e->vars) abort();
+    }
+    e->vars[e->nvars] = (VarName){ v, e->tmp++ };
+    return e->vars[e->nvars++].id;
+}
+
+/* The source text of a span, for messages the runtime prints ("record.total"). */
+static void bsrc(E *e, Buf *b, Span sp) {
+    size_t n = sp.end - sp.start;
+    if (n > 80) n = 80;
+    bstr(b, e->src->text + sp.start, n);
+}
+
+/* ---- expressions: each returns the number of the temp that holds its value ---- */
+
+static int gen(E *e, const IrExpr *x);
+static int gen_each_array(E *e, const IrExpr *x);
+static void gen_map_into(E *e, const IrMap *m, const char *obj);
+
+static int newtmp(E *e) { return e->tmp++; }
+
+#define B (e->body)
+
+static int gen_template_parts(E *e, const IrExpr *t, int text);
+
+static void gen_tpl_part(E *e, const IrExpr *p, int text) {
+    switch (p->kind) {
+    case IR_STR:
+        bprintf(B, "flow_text_put(cx, &t%d, ", text);
+        bstr(B, p->str, p->slen);
+        bprintf(B, ", %zu);\n", p->slen);
+        break;
+    case IR_TPL_VALUE: {
+        int v = gen(e, p->a);
+        bprintf(B, "flow_text_val(cx, &t%d, t%d);\n", text, v);
+        break;
+    }
+    case IR_TPL_SECTION: {
+        int subj = gen(e, p->a);
+        const char *nm = p->name;
+        if (strcmp(nm, "if") == 0 || strcmp(nm, "unless") == 0 || strcmp(nm, "inverted") == 0) {
+            int neg = strcmp(nm, "if") != 0;
+            bprintf(B, "if (%sflow_tpl_true(t%d)) {\n", neg ? "!" : "", subj);
+            if (p->b) gen_template_parts(e, p->b, text);
+            bputs(B, "}");
+            if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
+            bputs(B, "\n");
+            break;
+        }
+        /* each / with / section: bind `this` (and @index for lists) */
+        int thisv = p->var ? var_id(e, p->var) : newtmp(e);
+        int idx = newtmp(e);
+        const char *ek = p->var && p->var->type ? kind_of(p->var->type) : "FLOW_JSON";
+        int iterate = strcmp(nm, "each") == 0 || strcmp(nm, "section") == 0;
+        if (iterate) {
+            bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) && cJSON_GetArraySize(t%d.j) > 0) {\n", subj, subj, subj);
+            bprintf(B, "int64_t t%d = 0;\nfor (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next, t%d++) {\n",
+                    idx, idx, subj, idx, idx, idx, idx);
+            bprintf(B, "FlowVal t%d = flow_val_from_json(cx, it%d, %s, \"item\");\n", thisv, idx, ek);
+            if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+            if (p->b) gen_template_parts(e, p->b, text);
+            e->nloops--;
+            bputs(B, "}\n}");
+            if (strcmp(nm, "section") == 0) {
+                bprintf(B, " else if (flow_tpl_true(t%d) && !(t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))) {\n", subj, subj, subj);
+                bprintf(B, "int64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", idx, idx, thisv, subj);
+                if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+                if (p->b) gen_template_parts(e, p->b, text);
+                e->nloops--;
+                bputs(B, "}");
+            }
+            if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
+            bputs(B, "\n");
+        } else {   /* with */
+            bprintf(B, "if (flow_tpl_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
+            if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+            if (p->b) gen_template_parts(e, p->b, text);
+            e->nloops--;
+            bputs(B, "}");
+            if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
+            bputs(B, "\n");
+        }
+        break;
+    }
+    default: {
+        int v = gen(e, p);
+        bprintf(B, "flow_text_val(cx, &t%d, t%d);\n", text, v);
+    }
+    }
+}
+
+static int gen_template_parts(E *e, const IrExpr *t, int text) {
+    for (int i = 0; i < t->nkids; i++) gen_tpl_part(e, t->kids[i], text);
+    return text;
+}
+
+static const char *cmp_name(int op) {
+    switch (op) {
+    case OP_EQ: return "FLOW_CMP_EQ"; case OP_NE: return "FLOW_CMP_NE"; case OP_LT: return "FLOW_CMP_LT";
+    case OP_LE: return "FLOW_CMP_LE"; case OP_GT: return "FLOW_CMP_GT"; default: return "FLOW_CMP_GE";
+    }
+}
+
+static const char *arith_name(int op) {
+    switch (op) {
+    case OP_ADD: return "FLOW_OP_ADD"; case OP_SUB: return "FLOW_OP_SUB"; case OP_MUL: return "FLOW_OP_MUL";
+    case OP_DIV: return "FLOW_OP_DIV"; default: return "FLOW_OP_MOD";
+    }
+}
+
+static int gen_call(E *e, const IrExpr *x) {
+    const Builtin *b = x->fn;
+    int r = newtmp(e);
+    if (strcmp(b->name, "has") == 0) {
+        int a = gen(e, x->kids[0]);
+        bprintf(B, "FlowVal t%d = flow_bool(!flow_is_null(t%d));\n", r, a);
+        return r;
+    }
+    int variadic = b->nparams && b->params[b->nparams - 1].variadic;
+    int args[32];
+    int n = x->nkids < 32 ? x->nkids : 32;
+    for (int i = 0; i < n; i++) {
+        if (x->kids[i]) args[i] = gen(e, x->kids[i]);
+        else { args[i] = newtmp(e); bprintf(B, "FlowVal t%d = flow_null();\n", args[i]); }
+    }
+    if (variadic) {
+        int arr = newtmp(e);
+        bprintf(B, "FlowVal t%d[%d] = {", arr, n ? n : 1);
+        for (int i = 0; i < n; i++) bprintf(B, "%st%d", i ? ", " : " ", args[i]);
+        bprintf(B, "%s};\n", n ? " " : " flow_null() ");
+        bprintf(B, "FlowVal t%d = %s(cx, %d, t%d);\n", r, b->csym, n, arr);
+        return r;
+    }
+    bprintf(B, "FlowVal t%d = %s(cx", r, b->csym);
+    for (int i = 0; i < b->nparams; i++) bprintf(B, ", t%d", args[i]);
+    bputs(B, ");\n");
+    return r;
+}
+
+/* A JSON description of a constructor value: {"ctor": "delta", "field": "created_at", "lag": 300000} */
+static int gen_ctor(E *e, const IrExpr *x) {
+    int r = newtmp(e);
+    if (x->kind == IR_WORD) {
+        bprintf(B, "FlowVal t%d = flow_string(", r);
+        bstr(B, x->name, strlen(x->name));
+        bprintf(B, ", %zu);\n", strlen(x->name));
+        return r;
+    }
+    if (x->kind != IR_CALL || !x->fn || !x->fn->ctor) return gen(e, x);
+    int o = newtmp(e);
+    bprintf(B, "cJSON *o%d = cJSON_CreateObject();\ncJSON_AddStringToObject(o%d, \"ctor\", \"%s\");\n", o, o, x->fn->name);
+    for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
+        if (!x->kids[i]) continue;
+        const IrExpr *a = x->kids[i];
+        int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
+        bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
+    }
+    bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
+    return r;
+}
+
+/* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
+static int gen_each_array(E *e, const IrExpr *x) {
+    int arr = newtmp(e);
+    bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n{\n", arr);
+    int list = gen(e, x->a);
+    int v = var_id(e, x->var);
+    int it = newtmp(e);
+    const char *ek = x->var->type ? kind_of(x->var->type) : "FLOW_JSON";
+    bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))\n"
+               "for (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next) {\n"
+               "FlowVal t%d = flow_val_from_json(cx, it%d, %s, ", list, list, it, list, it, it, it, v, it, ek);
+    bstr(B, x->var->name, strlen(x->var->name));
+    bputs(B, ");\n");
+    if (x->b) {
+        int w = gen(e, x->b);
+        bprintf(B, "if (!flow_truth(cx, t%d, ", w);
+        bsrc(e, B, x->b->span);
+        bputs(B, ")) continue;\n");
+    }
+    if (x->map) {
+        int obj = newtmp(e);
+        bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", obj);
+        char name[32];
+        snprintf(name, sizeof name, "o%d", obj);
+        gen_map_into(e, x->map, name);
+        bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
+    } else {
+        int val = gen(e, x->c);
+        bprintf(B, "cJSON_AddItemToArray(o%d, flow_val_to_json(t%d));\n", arr, val);
+    }
+    bputs(B, "}\n}\n");
+    return arr;
+}
+
+static int gen(E *e, const IrExpr *x) {
+    int r;
+    if (!x) { r = newtmp(e); bprintf(B, "FlowVal t%d = flow_null();\n", r); return r; }
+    switch (x->kind) {
+    case IR_NULL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_null();\n", r); return r;
+    case IR_BOOL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_bool(%d);\n", r, (int)!!x->ival); return r;
+    case IR_INT: case IR_SIZE:
+        r = newtmp(e); bprintf(B, "FlowVal t%d = flow_int(INT64_C(%lld));\n", r, (long long)x->ival); return r;
+    case IR_DURATION:
+        r = newtmp(e); bprintf(B, "FlowVal t%d = flow_duration(INT64_C(%lld));\n", r, (long long)x->ival); return r;
+    case IR_NUM: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_number(%.17g);\n", r, x->num); return r;
+    case IR_STR:
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_string(", r);
+        bstr(B, x->str, x->slen);
+        bprintf(B, ", %zu);\n", x->slen);
+        return r;
+    case IR_WORD:
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_string(", r);
+        bstr(B, x->name, strlen(x->name));
+        bprintf(B, ", %zu);\n", strlen(x->name));
+        return r;
+    case IR_TEMPLATE: {
+        int text = newtmp(e);
+        bprintf(B, "FlowText t%d = { 0 };\n", text);
+        gen_template_parts(e, x, text);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_text_done(&t%d);\n", r, text);
+        return r;
+    }
+    case IR_RECORD: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_json(rec);\n", r); return r;
+    case IR_LOOKUP: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_lookup_result(cx, %d);\n", r, x->step->id); return r;
+    case IR_PARAM: {
+        int idx = 0;
+        for (int i = 0; i < e->p->nparams; i++) if (e->p->params[i] == x->param) idx = i;
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_param(cx, %d);\n", r, idx);
+        return r;
+    }
+    case IR_ENV: {
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_fn_env(cx, flow_string(", r);
+        bstr(B, x->name, strlen(x->name));
+        bprintf(B, ", %zu));\n", strlen(x->name));
+        return r;
+    }
+    case IR_CONTEXT: {
+        static const char *const names[] = {
+#define X(id, root, field) "FLOW_CTX_" #id,
+            IR_CONTEXTS(X)
+#undef X
+        };
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_context(cx, %s);\n", r, names[x->op]);
+        return r;
+    }
+    case IR_RESPONSE: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_response(cx);\n", r); return r;
+    case IR_EXISTING: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_existing(cx);\n", r); return r;
+    case IR_MAPCTX:
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_bool(%s);\n", r, !e->in_map ? "0" : x->op ? "updating" : "!updating");
+        return r;
+    case IR_VAR: {
+        r = newtmp(e);
+        const char *nm = x->var ? x->var->name : x->name;
+        if (nm[0] == '@') {
+            int idx = e->nloops ? e->loop_idx[e->nloops - 1] : -1;
+            if (idx < 0) bprintf(B, "FlowVal t%d = flow_null();\n", r);
+            else if (strcmp(nm, "@index") == 0) bprintf(B, "FlowVal t%d = flow_int(t%d);\n", r, idx);
+            else if (strcmp(nm, "@first") == 0) bprintf(B, "FlowVal t%d = flow_bool(t%d == 0);\n", r, idx);
+            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @last, @key: not tracked yet */
+            return r;
+        }
+        bprintf(B, "FlowVal t%d = t%d;\n", r, var_id(e, x->var));
+        return r;
+    }
+    case IR_FIELD: {
+        int base = gen(e, x->a);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_field(cx, t%d, ", r, base);
+        bstr(B, x->name, strlen(x->name));
+        bprintf(B, ", %s, ", kind_of(x->type));
+        bsrc(e, B, x->span);
+        bputs(B, ");\n");
+        return r;
+    }
+    case IR_INDEX: {
+        if (x->a->kind == IR_TABLE) {
+            int key = gen(e, x->b);
+            int ti = 0;
+            for (int i = 0; i < e->p->ntables; i++) if (e->p->tables[i] == x->a->table) ti = i;
+            r = newtmp(e);
+            bprintf(B, "FlowVal t%d = flow_table_get(cx, table%d, (int)(sizeof table%d / sizeof table%d[0]), t%d);\n",
+                    r, ti, ti, ti, key);
+            return r;
+        }
+        int base = gen(e, x->a);
+        int idx = gen(e, x->b);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_index(cx, t%d, t%d, %s, ", r, base, idx, kind_of(x->type));
+        bsrc(e, B, x->span);
+        bputs(B, ");\n");
+        return r;
+    }
+    case IR_CALL:
+        if (x->fn && x->fn->ctor) return gen_ctor(e, x);
+        return gen_call(e, x);
+    case IR_UNARY: {
+        int a = gen(e, x->a);
+        r = newtmp(e);
+        if (x->op == OP_NOT) {
+            bprintf(B, "FlowVal t%d = flow_bool(!flow_truth(cx, t%d, ", r, a);
+            bsrc(e, B, x->a->span);
+            bputs(B, "));\n");
+        } else bprintf(B, "FlowVal t%d = flow_op_neg(cx, t%d);\n", r, a);
+        return r;
+    }
+    case IR_BINARY: {
+        if (x->op == OP_AND || x->op == OP_OR) {
+            r = newtmp(e);
+            int a = gen(e, x->a);
+            bprintf(B, "FlowVal t%d;\nif (%sflow_truth(cx, t%d, ", r, x->op == OP_AND ? "" : "!", a);
+            bsrc(e, B, x->a->span);
+            bputs(B, ")) {\n");
+            int b = gen(e, x->b);
+            bprintf(B, "t%d = flow_bool(flow_truth(cx, t%d, ", r, b);
+            bsrc(e, B, x->b->span);
+            bprintf(B, "));\n} else t%d = flow_bool(%d);\n", r, x->op == OP_OR);
+            return r;
+        }
+        if (x->op == OP_COALESCE) {
+            r = newtmp(e);
+            int a = gen(e, x->a);
+            bprintf(B, "FlowVal t%d = t%d;\nif (flow_is_null(t%d)) {\n", r, a, r);
+            int b = gen(e, x->b);
+            bprintf(B, "t%d = t%d;\n}\n", r, b);
+            return r;
+        }
+        int a = gen(e, x->a), b = gen(e, x->b);
+        r = newtmp(e);
+        switch (x->op) {
+        case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+            bprintf(B, "FlowVal t%d = flow_op_cmp(cx, %s, t%d, t%d);\n", r, cmp_name(x->op), a, b);
+            break;
+        case OP_IN: bprintf(B, "FlowVal t%d = flow_op_in(cx, t%d, t%d);\n", r, a, b); break;
+        default: bprintf(B, "FlowVal t%d = flow_op_arith(cx, %s, t%d, t%d);\n", r, arith_name(x->op), a, b);
+        }
+        return r;
+    }
+    case IR_IF: {
+        r = newtmp(e);
+        int c = gen(e, x->a);
+        bprintf(B, "FlowVal t%d;\nif (flow_truth(cx, t%d, ", r, c);
+        bsrc(e, B, x->a->span);
+        bputs(B, ")) {\n");
+        int a = gen(e, x->b);
+        bprintf(B, "t%d = t%d;\n} else {\n", r, a);
+        int b = gen(e, x->c);
+        bprintf(B, "t%d = t%d;\n}\n", r, b);
+        return r;
+    }
+    case IR_EACH: {
+        int arr = gen_each_array(e, x);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, arr);
+        return r;
+    }
+    case IR_OBJECT: {
+        int o = newtmp(e);
+        bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", o);
+        for (int i = 0; i < x->nkids; i++) {
+            int v = gen(e, x->kids[i]);
+            bprintf(B, "flow_obj_put(o%d, ", o);
+            bstr(B, x->keys[i], strlen(x->keys[i]));
+            bprintf(B, ", t%d);\n", v);
+        }
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
+        return r;
+    }
+    case IR_ARRAY: {
+        int o = newtmp(e);
+        bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n", o);
+        for (int i = 0; i < x->nkids; i++) {
+            int v = gen(e, x->kids[i]);
+            bprintf(B, "cJSON_AddItemToArray(o%d, flow_val_to_json(t%d));\n", o, v);
+        }
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
+        return r;
+    }
+    default:
+        ERR(x->span, "internal error: this expression cannot be compiled yet (%s)", ir_expr_kind_names[x->kind]);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_null();\n", r);
+        return r;
+    }
+}
+
+/* ---- map blocks: build the output object in place ---- */
+
+static void gen_map_into(E *e, const IrMap *m, const char *obj) {
+    for (int i = 0; i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        bputs(B, "{\n");
+        if (en->when) {
+            int w = gen(e, en->when);
+            bprintf(B, "if (flow_truth(cx, t%d, ", w);
+            bsrc(e, B, en->when->span);
+            bputs(B, ")) {\n");
+        }
+        if (en->nested) {
+            int sub = newtmp(e);
+            bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", sub);
+            char name[32];
+            snprintf(name, sizeof name, "o%d", sub);
+            gen_map_into(e, en->nested, name);
+            bprintf(B, "cJSON_AddItemToObject(%s, ", obj);
+            bstr(B, en->name, strlen(en->name));
+            bprintf(B, ", o%d);\n", sub);
+        } else if (en->value->kind == IR_EACH && !en->override) {   /* the array goes straight into the output */
+            int arr = gen_each_array(e, en->value);
+            bprintf(B, "cJSON_AddItemToObject(%s, ", obj);
+            bstr(B, en->name, strlen(en->name));
+            bprintf(B, ", o%d);\n", arr);
+        } else {
+            int v = gen(e, en->value);
+            if (en->override) {
+                int cv = newtmp(e);
+                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
+                bstr(B, en->name, strlen(en->name));
+                bputs(B, ");\n");
+                v = cv;
+            }
+            bprintf(B, "flow_obj_put(%s, ", obj);
+            bstr(B, en->name, strlen(en->name));
+            bprintf(B, ", t%d);\n", v);
+        }
+        if (en->when) bputs(B, "}\n");
+        bputs(B, "}\n");
+    }
+}
+
+/* ---- functions ---- */
+
+static int begin_fn(E *e, Buf *body) {
+    memset(body, 0, sizeof *body);
+    e->body = body;
+    return e->fn++;
+}
+
+static void end_fn(E *e, Buf *body, const char *head, Span sp) {
+    line_directive(e, &e->out, sp);
+    bput(&e->out, head, strlen(head));
+    bputs(&e->out, " {\n");
+    if (body->p) bput(&e->out, body->p, body->n);
+    bputs(&e->out, "}\n\n");
+    free(body->p);
+    e->body = NULL;
+}
+
+static int mentions_record(const IrExpr *x) {
+    if (!x) return 0;
+    if (x->kind == IR_RECORD || x->kind == IR_LOOKUP || x->kind == IR_MAPCTX || x->kind == IR_RESPONSE || x->kind == IR_EXISTING) return 1;
+    if (mentions_record(x->a) || mentions_record(x->b) || mentions_record(x->c)) return 1;
+    for (int i = 0; i < x->nkids; i++) if (mentions_record(x->kids[i])) return 1;
+    if (x->map) for (int i = 0; i < x->map->n; i++) {
+        const IrMapEntry *en = &x->map->entries[i];
+        if (mentions_record(en->value) || mentions_record(en->when)) return 1;
+    }
+    return 0;
+}
+
+static int mentions_env(const IrExpr *x) {
+    if (!x) return 0;
+    if (x->kind == IR_ENV) return 1;
+    if (mentions_env(x->a) || mentions_env(x->b) || mentions_env(x->c)) return 1;
+    for (int i = 0; i < x->nkids; i++) if (mentions_env(x->kids[i])) return 1;
+    return 0;
+}
+
+/* Emits one function per setting and returns the name of the settings array. */
+static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
+    char *names = calloc((size_t)(n ? n : 1), 48);
+    int *per = calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!names || !per) abort();
+    for (int i = 0; i < n; i++) {
+        Buf body;
+        int id = begin_fn(e, &body);
+        per[i] = mentions_record(s[i].value);
+        int v = (s[i].value->kind == IR_CALL && s[i].value->fn && s[i].value->fn->ctor) || s[i].value->kind == IR_WORD
+              ? gen_ctor(e, s[i].value) : gen(e, s[i].value);
+        bprintf(&body, "(void)cx;\nreturn t%d;\n", v);
+        snprintf(names + i * 48, 48, "s%d", id);
+        char head[128];
+        snprintf(head, sizeof head, per[i] ? "static FlowVal s%d(FlowCtx *cx, cJSON *rec)" : "static FlowVal s%d(FlowCtx *cx)", id);
+        end_fn(e, &body, head, s[i].span);
+    }
+    char *arr = malloc(64);
+    if (!arr) abort();
+    snprintf(arr, 64, "%s_settings%d", prefix, e->fn++);
+    bprintf(&e->out, "static const FlowSettingDef %s[] = {\n", arr);
+    for (int i = 0; i < n; i++) {
+        int secret = strcmp(s[i].name, "auth") == 0 || strcmp(s[i].name, "dsn") == 0 || mentions_env(s[i].value);
+        bputs(&e->out, "    { ");
+        bstr(&e->out, s[i].name, strlen(s[i].name));
+        bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret);
+    }
+    if (!n) bputs(&e->out, "    { NULL, NULL, NULL, 0 },\n");
+    bputs(&e->out, "};\n\n");
+    free(names);
+    free(per);
+    return arr;
+}
+
+/* Declared types for validating exported records. Returns the name of the FlowTypeDef. */
+static void gen_type(E *e, const Type *t, char *name, size_t cap) {
+    int id = e->fn++;
+    char elem[80] = "NULL";
+    char fields[64] = "NULL";
+    int nf = 0;
+    if (t->kind == TY_ARRAY && t->elem) {
+        char en[64];
+        gen_type(e, t->elem, en, sizeof en);
+        snprintf(elem, sizeof elem, "&%s", en);
+    }
+    if (t->kind == TY_RECORD && t->nfields) {
+        char (*fn)[64] = calloc((size_t)t->nfields, 64);
+        if (!fn) abort();
+        for (int i = 0; i < t->nfields; i++) gen_type(e, t->fields[i].type, fn[i], 64);
+        snprintf(fields, sizeof fields, "ty%d_fields", id);
+        bprintf(&e->out, "static const FlowFieldDef ty%d_fields[] = {\n", id);
+        for (int i = 0; i < t->nfields; i++) {
+            bputs(&e->out, "    { ");
+            bstr(&e->out, t->fields[i].name, strlen(t->fields[i].name));
+            bprintf(&e->out, ", &%s },\n", fn[i]);
+        }
+        bputs(&e->out, "};\n");
+        nf = t->nfields;
+        free(fn);
+    }
+    snprintf(name, cap, "ty%d", id);
+    bprintf(&e->out, "static const FlowTypeDef ty%d = { %s, %d, %d, %d, %s, %d, %s };\n", id, kind_of(t), t->nullable,
+            t->kind == TY_RECORD, t->kind == TY_ARRAY, fields, nf, elem);
+}
+
+static int conn_index(E *e, const IrConn *c) {
+    for (int i = 0; i < e->p->nconns; i++) if (e->p->conns[i] == c) return i;
+    return -1;
+}
+
+static void gen_assign_stmts(E *e, const IrAssign *as, int n) {
+    for (int i = 0; i < n; i++) {
+        const char *path[AST_MAX_DEPTH];
+        int np = 0;
+        const IrExpr *t = as[i].target;
+        while (t->kind == IR_FIELD && np < AST_MAX_DEPTH) { path[np++] = t->name; t = t->a; }
+        bputs(B, "{\n");
+        int v = as[i].remove ? -1 : gen(e, as[i].value);
+        bputs(B, "static const char *const path[] = {");
+        for (int k = np - 1; k >= 0; k--) { bputs(B, " "); bstr(B, path[k], strlen(path[k])); bput(B, k ? "," : "", k ? 1 : 0); }
+        bputs(B, " };\n");
+        if (as[i].remove) bprintf(B, "flow_remove_path(rec, path, %d);\n", np);
+        else bprintf(B, "flow_set_path(cx, rec, path, %d, t%d);\n", np, v);
+        bputs(B, "}\n");
+    }
+}
+
+static char *gen_steps(E *e, IrStep *const *steps, int n);
+
+static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, char *respname, char *settings, char *type) {
+    strcpy(fnname, "NULL"); strcpy(mapname, "NULL"); strcpy(respname, "NULL"); strcpy(type, "NULL");
+    char *sa = gen_settings(e, st->settings, st->nsettings, "st");
+    strcpy(settings, sa);
+    free(sa);
+    if (st->declared) gen_type(e, st->declared, type, 64);
+    Buf body;
+    char head[160];
+    switch (st->kind) {
+    case STEP_FILTER: {
+        int id = begin_fn(e, &body);
+        int v = gen(e, st->cond);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        snprintf(fnname, 64, "fn%d", id);
+        snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
+        end_fn(e, &body, head, st->span);
+        break;
+    }
+    case STEP_TRANSFORM: {
+        int id = begin_fn(e, &body);
+        gen_assign_stmts(e, st->assigns, st->nassigns);
+        bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+        snprintf(fnname, 64, "fn%d", id);
+        snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
+        end_fn(e, &body, head, st->span);
+        break;
+    }
+    case STEP_IMPORT:
+        if (st->map) {
+            int id = begin_fn(e, &body);
+            e->in_map = 1;
+            bputs(&body, "cJSON *out = cJSON_CreateObject();\n");
+            gen_map_into(e, st->map, "out");
+            bputs(&body, "(void)updating;\nif (flow_failed(cx)) { cJSON_Delete(out); return NULL; }\nreturn out;\n");
+            e->in_map = 0;
+            snprintf(mapname, 64, "map%d", id);
+            snprintf(head, sizeof head, "static cJSON *map%d(FlowCtx *cx, cJSON *rec, int updating)", id);
+            end_fn(e, &body, head, st->map->span);
+        }
+        if (st->response) {
+            int id = begin_fn(e, &body);
+            gen_assign_stmts(e, st->response, st->nresponse);
+            bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+            snprintf(respname, 64, "fn%d", id);
+            snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
+            end_fn(e, &body, head, st->span);
+        }
+        break;
+    default: break;
+    }
+}
+
+typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64]; } StepNames;
+
+static char *gen_steps(E *e, IrStep *const *steps, int n) {
+    StepNames *nm = calloc((size_t)(n ? n : 1), sizeof(StepNames));
+    if (!nm) abort();
+    for (int i = 0; i < n; i++) {
+        const IrStep *st = steps[i];
+        gen_step_fns(e, st, nm[i].fn, nm[i].map, nm[i].resp, nm[i].settings, nm[i].type);
+        strcpy(nm[i].arms, "NULL");
+        if (st->kind == STEP_BRANCH) {
+            char **armsteps = calloc((size_t)(st->narms ? st->narms : 1), sizeof(char *));
+            char (*conds)[64] = calloc((size_t)(st->narms ? st->narms : 1), 64);
+            if (!armsteps || !conds) abort();
+            for (int a = 0; a < st->narms; a++) {
+                armsteps[a] = gen_steps(e, st->arms[a].steps, st->arms[a].nsteps);
+                strcpy(conds[a], "NULL");
+                if (st->arms[a].cond) {
+                    Buf body;
+                    int id = begin_fn(e, &body);
+                    int v = gen(e, st->arms[a].cond);
+                    bprintf(&body, "int yes = flow_truth(cx, t%d, \"the branch condition\");\nreturn flow_failed(cx) ? -1 : yes;\n", v);
+                    snprintf(conds[a], 64, "fn%d", id);
+                    char head[128];
+                    snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
+                    end_fn(e, &body, head, st->arms[a].span);
+                }
+            }
+            snprintf(nm[i].arms, 64, "arms%d", e->fn++);
+            bprintf(&e->out, "static const FlowArmDef %s[] = {\n", nm[i].arms);
+            for (int a = 0; a < st->narms; a++) {
+                bputs(&e->out, "    { ");
+                bstr(&e->out, st->arms[a].name, strlen(st->arms[a].name));
+                bprintf(&e->out, ", %s, %s, %d },\n", conds[a], armsteps[a], st->arms[a].nsteps);
+                free(armsteps[a]);
+            }
+            if (!st->narms) bputs(&e->out, "    { NULL, NULL, NULL, 0 },\n");
+            bputs(&e->out, "};\n\n");
+            free(armsteps);
+            free(conds);
+        }
+    }
+    char *arr = malloc(64);
+    if (!arr) abort();
+    snprintf(arr, 64, "steps%d", e->fn++);
+    bprintf(&e->out, "static const FlowStepDef %s[] = {\n", arr);
+    static const char *const kinds[] = {
+#define X(k, s) "FLOW_STEP_" #k,
+        IR_STEP_KINDS(X)
+#undef X
+    };
+    for (int i = 0; i < n; i++) {
+        const IrStep *st = steps[i];
+        bprintf(&e->out, "    { %s, %d, ", kinds[st->kind], st->id);
+        if (st->name) bstr(&e->out, st->name, strlen(st->name)); else bputs(&e->out, "NULL");
+        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d },\n", st->conn ? conn_index(e, st->conn) : -1,
+                nm[i].settings, st->nsettings, strcmp(nm[i].type, "NULL") ? "&" : "", nm[i].type, nm[i].fn, st->all_matching,
+                nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span));
+    }
+    if (!n) bputs(&e->out, "    { FLOW_STEP_FILTER, 0, NULL, -1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },\n");
+    bputs(&e->out, "};\n\n");
+    free(nm);
+    return arr;
+}
+
+/* The literal text of a param's value: -P at build time, else its constant default. */
+static const char *param_text(E *e, const IrParam *pr, char *buf, size_t cap) {
+    for (int i = 0; i < e->nparams; i++) if (strcmp(e->params[i].name, pr->name) == 0) return e->params[i].value;
+    const IrExpr *d = pr->def;
+    if (!d) return NULL;
+    switch (d->kind) {
+    case IR_STR: return d->str;
+    case IR_INT: snprintf(buf, cap, "%lld", (long long)d->ival); return buf;
+    case IR_NUM: snprintf(buf, cap, "%.17g", d->num); return buf;
+    case IR_BOOL: return d->ival ? "true" : "false";
+    case IR_DURATION: snprintf(buf, cap, "%lld", (long long)d->ival); return buf;
+    default:
+        ERR(d->span, "the default of param `%s` must be a constant for now", pr->name);
+        return NULL;
+    }
+}
+
+static int cmp_keys(const void *a, const void *b) {
+    const char *const *x = a, *const *y = b;
+    return strcmp(x[0], y[0]);
+}
+
+int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params, int nparams, int with_main) {
+    E es, *e = &es;
+    memset(e, 0, sizeof *e);
+    e->d = diags; e->src = p->src; e->p = p; e->params = params; e->nparams = nparams;
+    bprintf(&e->out, "/* Generated by flowc %s from ", FLOWC_VERSION);
+    for (const char *c = p->src->name; *c; c++)   /* inside a comment: keep it printable, never end it */
+        bputc(&e->out, (*c >= 0x20 && *c < 0x7f && *c != '*') ? *c : '_');
+    bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n");
+    /* static tables, sorted for binary search */
+    for (int i = 0; i < p->ntables; i++) {
+        const IrExpr *v = p->tables[i]->value;
+        bprintf(&e->out, "static const FlowTableEntry table%d[] = {\n", i);
+        const char **pairs = calloc((size_t)(v->nkids ? v->nkids : 1) * 2, sizeof(char *));
+        if (!pairs) abort();
+        for (int k = 0; k < v->nkids; k++) { pairs[2 * k] = v->keys[k]; pairs[2 * k + 1] = (const char *)v->kids[k]; }
+        qsort(pairs, (size_t)v->nkids, 2 * sizeof(char *), cmp_keys);
+        for (int k = 0; k < v->nkids; k++) {
+            const IrExpr *x = (const IrExpr *)pairs[2 * k + 1];
+            bputs(&e->out, "    { ");
+            bstr(&e->out, pairs[2 * k], strlen(pairs[2 * k]));
+            if (x->kind == IR_STR) { bputs(&e->out, ", "); bstr(&e->out, x->str, x->slen); bputs(&e->out, ", 0, FLOW_STRING },\n"); }
+            else bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
+                         x->kind == IR_NUM ? "FLOW_NUMBER" : x->kind == IR_BOOL ? "FLOW_BOOL" : "FLOW_INT");
+        }
+        if (!v->nkids) bputs(&e->out, "    { \"\", NULL, 0, FLOW_NULL },\n");
+        bputs(&e->out, "};\n\n");
+        free(pairs);
+    }
+    /* params */
+    bputs(&e->out, "static const FlowParamDef params[] = {\n");
+    for (int i = 0; i < p->nparams; i++) {
+        char buf[64];
+        const char *txt = param_text(e, p->params[i], buf, sizeof buf);
+        bputs(&e->out, "    { ");
+        bstr(&e->out, p->params[i]->name, strlen(p->params[i]->name));
+        bprintf(&e->out, ", %s, %d, ", kind_of(p->params[i]->type), p->params[i]->type ? p->params[i]->type->nullable : 0);
+        if (txt) bstr(&e->out, txt, strlen(txt)); else bputs(&e->out, "NULL");
+        bputs(&e->out, " },\n");
+    }
+    if (!p->nparams) bputs(&e->out, "    { NULL, FLOW_NULL, 0, NULL },\n");
+    bputs(&e->out, "};\n\n");
+    /* connections */
+    char **conn_settings = calloc((size_t)(p->nconns ? p->nconns : 1), sizeof(char *));
+    if (!conn_settings) abort();
+    for (int i = 0; i < p->nconns; i++) conn_settings[i] = gen_settings(e, p->conns[i]->settings, p->conns[i]->nsettings, "conn");
+    static const char *const kinds[] = {
+#define CONN(k) #k,
+#define SET(k, w, n, t, f)
+#include "connectors.def"
+#undef CONN
+#undef SET
+    };
+    bputs(&e->out, "static const FlowConnDef conns[] = {\n");
+    for (int i = 0; i < p->nconns; i++) {
+        bputs(&e->out, "    { ");
+        bstr(&e->out, p->conns[i]->name, strlen(p->conns[i]->name));
+        bprintf(&e->out, ", \"%s\", %s, %d },\n", p->conns[i]->kind >= 0 ? kinds[p->conns[i]->kind] : "?", conn_settings[i],
+                p->conns[i]->nsettings);
+        free(conn_settings[i]);
+    }
+    if (!p->nconns) bputs(&e->out, "    { NULL, NULL, NULL, 0 },\n");
+    bputs(&e->out, "};\n\n");
+    free(conn_settings);
+    /* flows */
+    char **flow_steps = calloc((size_t)(p->nflows ? p->nflows : 1), sizeof(char *));
+    char **flow_sets = calloc((size_t)(p->nflows ? p->nflows : 1), sizeof(char *));
+    if (!flow_steps || !flow_sets) abort();
+    for (int i = 0; i < p->nflows; i++) {
+        e->flow = p->flows[i];
+        e->flow_index = i;
+        for (int h = 0; h < p->flows[i]->nhooks; h++)
+            ERR(p->flows[i]->hooks[h].span, "hooks are not compiled yet (a later issue): remove the hook to build this flow");
+        for (int s = 0; s < p->flows[i]->nall; s++)
+            for (int h = 0; h < p->flows[i]->all[s]->nhooks; h++)
+                ERR(p->flows[i]->all[s]->hooks[h].span, "hooks are not compiled yet (a later issue): remove the hook to build this flow");
+        flow_sets[i] = gen_settings(e, p->flows[i]->settings, p->flows[i]->nsettings, "flow");
+        flow_steps[i] = gen_steps(e, p->flows[i]->steps, p->flows[i]->nsteps);
+    }
+    bputs(&e->out, "static const FlowFlowDef flows[] = {\n");
+    for (int i = 0; i < p->nflows; i++) {
+        bputs(&e->out, "    { ");
+        bstr(&e->out, p->flows[i]->name, strlen(p->flows[i]->name));
+        int nl = 0;
+        for (int s = 0; s < p->flows[i]->nall; s++) nl += p->flows[i]->all[s]->kind == STEP_LOOKUP;
+        bprintf(&e->out, ", %s, %d, %s, %d, %d, %d },\n", flow_steps[i], p->flows[i]->nsteps, flow_sets[i],
+                p->flows[i]->nsettings, nl, p->flows[i]->nall);
+        free(flow_steps[i]);
+        free(flow_sets[i]);
+    }
+    if (!p->nflows) bputs(&e->out, "    { NULL, NULL, 0, NULL, 0, 0, 0 },\n");
+    bputs(&e->out, "};\n\n");
+    free(flow_steps);
+    free(flow_sets);
+    bputs(&e->out, "const FlowProgram flow_program = { ");
+    if (p->name) bstr(&e->out, p->name, strlen(p->name)); else bputs(&e->out, "\"flow\"");
+    bputs(&e->out, ", ");
+    if (p->version) bstr(&e->out, p->version, strlen(p->version)); else bputs(&e->out, "\"0.0.0\"");
+    bputs(&e->out, ", ");
+    bstr(&e->out, p->src->name, strlen(p->src->name));
+    bprintf(&e->out, ", params, %d, conns, %d, flows, %d };\n", p->nparams, p->nconns, p->nflows);
+    if (with_main)
+        bputs(&e->out, "\nint main(int argc, char **argv) { return flow_main(&flow_program, argc, argv); }\n");
+    if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
+    free(e->out.p);
+    free(e->vars);
+    return e->errors;
+}
