@@ -87,9 +87,14 @@ fuzz: deps-test $(B)/fuzz/fuzz_check
 bench: $(B)/flowc
 	bench/run.sh
 
-install: $(B)/flowc
-	install -d $(DESTDIR)$(PREFIX)/bin
+demo:
+	@scripts/demo.sh
+
+install: $(B)/flowc $(B)/rel/libflowrt.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/flowc $(DESTDIR)$(PREFIX)/include/flowc
 	install -m 755 $(B)/flowc $(DESTDIR)$(PREFIX)/bin/flowc
+	install -m 644 $(B)/rel/libflowrt.a $(DESTDIR)$(PREFIX)/lib/flowc/libflowrt.a
+	install -m 644 runtime/flow.h $(DESTDIR)$(PREFIX)/include/flowc/flow.h
 
 clean:
 	rm -rf $(B)

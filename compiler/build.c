@@ -70,8 +70,16 @@ int build_native(const char *c_text, size_t len, const char *out, FILE *err) {
     for (char *tok = strtok(ccbuf, " \t"); tok && argc < 40; tok = strtok(NULL, " \t")) argv[argc++] = tok;
     char incflag[4300];
     snprintf(incflag, sizeof incflag, "-I%s", inc);
-    const char *rest[] = { "-std=c11", "-O2", "-w", incflag, cpath, lib, "-lcjson", "-lsqlite3", "-lm", "-o", out, NULL };
-    for (int i = 0; rest[i] && argc < 63; i++) argv[argc++] = (char *)rest[i];
+    /* FLOWC_RUNTIME_LIB and FLOWC_CFLAGS let the tests build sanitized executables */
+    const char *lib_over = getenv("FLOWC_RUNTIME_LIB");
+    const char *rest1[] = { "-std=c11", "-O2", "-w", incflag, NULL };
+    for (int i = 0; rest1[i] && argc < 63; i++) argv[argc++] = (char *)rest1[i];
+    char flagbuf[1024];
+    const char *extra = getenv("FLOWC_CFLAGS");
+    snprintf(flagbuf, sizeof flagbuf, "%s", extra ? extra : "");
+    for (char *tok = strtok(flagbuf, " \t"); tok && argc < 50; tok = strtok(NULL, " \t")) argv[argc++] = tok;
+    const char *rest2[] = { cpath, lib_over && *lib_over ? lib_over : lib, "-lcjson", "-lsqlite3", "-lm", "-o", out, NULL };
+    for (int i = 0; rest2[i] && argc < 63; i++) argv[argc++] = (char *)rest2[i];
     argv[argc] = NULL;
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
