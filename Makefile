@@ -85,7 +85,9 @@ fuzz: deps-test $(B)/fuzz/fuzz_check
 	tests/fuzz/run.sh $(B)/fuzz/fuzz_check $(FUZZ_SECONDS)
 
 bench: $(B)/flowc
+	@scripts/deps.sh bench
 	bench/run.sh
+	bench/mapping.sh
 
 demo:
 	@scripts/demo.sh

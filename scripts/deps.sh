@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages flowc needs to build and test, if any are missing.
 # Runs apt-get as root, through sudo otherwise; prints what to install when neither works.
-# Usage: scripts/deps.sh build|test|fuzz
+# Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
 want="make gcc flex bison libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev"
 case "${1:-build}" in
   test) want="$want clang libclang-rt-14-dev" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
+  bench) want="$want jq time sqlite3" ;;
 esac
 missing=""
 for p in $want; do
