@@ -235,7 +235,8 @@ int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
 }
 
 void flow_format_iso8601(int64_t ms, char out[32]) {
-    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t days = ms / 86400000;
+    if (ms % 86400000 < 0) days--;
     int64_t rem = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
@@ -258,7 +259,7 @@ cJSON *flow_val_to_json(FlowVal v) {
     case FLOW_STRING: {
         char *tmp = malloc(v.s.n + 1);
         if (!tmp) abort();
-        memcpy(tmp, v.s.p, v.s.n);
+        if (v.s.n) memcpy(tmp, v.s.p, v.s.n);
         tmp[v.s.n] = 0;
         cJSON *j = cJSON_CreateString(tmp);
         free(tmp);

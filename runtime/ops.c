@@ -1,0 +1,794 @@
+/* ops.c — the operators and record access that generated code calls (flow.h, "operators and record
+ * access used by generated code"): arithmetic, negation, comparisons and `in`; condition and template
+ * truthiness; field and index reads; the conversions of a map entry's type override; writes into
+ * records and into objects being built; text buffers; static tables.
+ *
+ * Every function is total. The compiler has checked the operand types, but a json value may hold
+ * anything at run time: json operands are unwrapped (a JSON number is a number, a JSON string a
+ * string, a JSON bool a bool), and what still does not fit, null included, fails the record with a
+ * `value` error naming the operator and the kinds, and yields null. Results computed from json operands
+ * have the kind they have at run time (an int, a number, a string...), never FLOW_JSON. New text lives
+ * in scratch memory (flow_scratch_alloc); nothing here owns a FlowVal (flow.h).
+ *
+ * Arithmetic follows docs/language.md: int op int is an int (overflow is an error) except `/`, which
+ * always gives a number; `%` of numbers is fmod; division or remainder by zero and non-finite results
+ * are errors; datetimes made here stay within +-8.64e15 ms. Comparisons are exact across int and
+ * number; a string next to a datetime is read as ISO-8601, a json number next to a duration as ms. */
+#include "flow.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUOTE_MAX 48                         /* bytes of a text quoted in an error message */
+#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
+#define DESC_BUF (QUOTE_BUF + 16)
+#define INT_LO -9223372036854775808.0        /* the int64 range as doubles: [INT_LO, INT_HI) */
+#define INT_HI 9223372036854775808.0
+#define TEXT_MAX (SIZE_MAX / 4)              /* a text buffer longer than this is refused */
+#define DT_MAX INT64_C(8640000000000000)     /* datetimes made here stay within +-275760 years (as in JavaScript) */
+
+static const char *const arith_sym[] = { "+", "-", "*", "/", "%" };
+static const char *const cmp_sym[] = { "==", "!=", "<", "<=", ">", ">=" };
+
+/* ---- kinds, unwrapping, messages ---- */
+
+static const char *json_kind(const cJSON *j) {
+    if (!j || cJSON_IsNull(j)) return "null";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsBool(j)) return "a bool";
+    if (cJSON_IsArray(j)) return "an array";
+    if (cJSON_IsObject(j)) return "an object";
+    return "an invalid JSON value";
+}
+
+static const char *kind_of(FlowVal v) {
+    switch (v.kind) {
+    case FLOW_NULL: return "null";
+    case FLOW_BOOL: return "a bool";
+    case FLOW_INT: return "an int";
+    case FLOW_NUMBER: return "a number";
+    case FLOW_STRING: return "a string";
+    case FLOW_DATETIME: return "a datetime";
+    case FLOW_DURATION: return "a duration";
+    case FLOW_JSON: return json_kind(v.j);
+    }
+    return "an unknown value";
+}
+
+static const char *want_name(FlowKind k) {
+    switch (k) {
+    case FLOW_NULL: return "null";
+    case FLOW_BOOL: return "a bool";
+    case FLOW_INT: return "an int";
+    case FLOW_NUMBER: return "a number";
+    case FLOW_STRING: return "a string";
+    case FLOW_DATETIME: return "a datetime";
+    case FLOW_DURATION: return "a duration";
+    case FLOW_JSON: return "json";
+    }
+    return "an unknown kind";
+}
+
+/* The value as it is at run time: json numbers, strings and bools become numbers, strings and bools;
+ * JSON null (and a FLOW_JSON without a tree) becomes null; arrays and objects stay FLOW_JSON. A string
+ * without bytes gets a non-NULL pointer. */
+static FlowVal unwrap(FlowVal v) {
+    if (v.kind == FLOW_STRING) return v.s.p ? v : flow_string("", 0);
+    if (v.kind != FLOW_JSON) return v;
+    const cJSON *j = v.j;
+    if (!j || cJSON_IsNull(j)) return flow_null();
+    if (cJSON_IsNumber(j)) return flow_number(j->valuedouble);
+    if (cJSON_IsString(j)) {
+        const char *s = j->valuestring ? j->valuestring : "";
+        return flow_string(s, strlen(s));
+    }
+    if (cJSON_IsBool(j)) return flow_bool(cJSON_IsTrue(j));
+    return v;
+}
+
+static int is_num(FlowVal v) { return v.kind == FLOW_INT || v.kind == FLOW_NUMBER; }
+static double dbl(FlowVal v) { return v.kind == FLOW_INT ? (double)v.i : v.n; }
+static int is_array(FlowVal v) { return v.kind == FLOW_JSON && v.j && cJSON_IsArray(v.j); }
+static int is_object(FlowVal v) { return v.kind == FLOW_JSON && v.j && cJSON_IsObject(v.j); }
+
+/* d as an int64 when it is whole and in range. */
+static int whole(double d, int64_t *out) {
+    if (!(d >= INT_LO && d < INT_HI) || (double)(int64_t)d != d) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+/* The shortest text that reads back as d. */
+static const char *num_text(char buf[40], double d) {
+    if (isnan(d)) return "NaN";
+    if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    return buf;
+}
+
+/* "text" for a message: at most QUOTE_MAX bytes (cut at a character boundary, then ...), control
+ * bytes as \xHH, quotes and backslashes escaped. */
+static const char *quoted(char out[QUOTE_BUF], const char *p, size_t n) {
+    size_t len = n, o = 0;
+    if (len > QUOTE_MAX) {
+        len = QUOTE_MAX;
+        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80) len--;
+    }
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
+        else {
+            if (c == '"' || c == '\\') out[o++] = '\\';
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    if (len < n) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = 0;
+    return out;
+}
+
+/* An unwrapped value for a message: its text for scalars, its kind for the rest. */
+static const char *describe(char out[DESC_BUF], FlowVal v) {
+    char nb[40];
+    switch (v.kind) {
+    case FLOW_BOOL: return v.b ? "true" : "false";
+    case FLOW_INT: snprintf(out, DESC_BUF, "%lld", (long long)v.i); return out;
+    case FLOW_NUMBER: snprintf(out, DESC_BUF, "%s", num_text(nb, v.n)); return out;
+    case FLOW_STRING: return quoted(out, v.s.p, v.s.n);
+    case FLOW_DATETIME: flow_format_iso8601(v.i, nb); snprintf(out, DESC_BUF, "the datetime %s", nb); return out;
+    case FLOW_DURATION: snprintf(out, DESC_BUF, "a duration of %lld ms", (long long)v.i); return out;
+    default: return kind_of(v);
+    }
+}
+
+static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static FlowStr trimmed(FlowStr s) {
+    while (s.n && is_space(*s.p)) { s.p++; s.n--; }
+    while (s.n && is_space(s.p[s.n - 1])) s.n--;
+    return s;
+}
+
+/* A NUL-terminated copy in scratch memory. */
+static char *scratch_cstr(FlowCtx *cx, const char *p, size_t n) {
+    char *z = flow_scratch_alloc(cx, n + 1);
+    if (n) memcpy(z, p, n);
+    return z;
+}
+
+/* ---- arithmetic ---- */
+
+static FlowVal bad_operands(FlowCtx *cx, const char *sym, FlowVal a, FlowVal b) {
+    return flow_fail(cx, FLOW_ERR_VALUE, "cannot use `%s` on %s and %s", sym, kind_of(a), kind_of(b));
+}
+
+static FlowVal div_zero(FlowCtx *cx, FlowArith op) {
+    return flow_fail(cx, FLOW_ERR_VALUE, "division by zero (`%s`)", arith_sym[op]);
+}
+
+static FlowVal int_arith(FlowCtx *cx, FlowArith op, int64_t x, int64_t y) {
+    int64_t r = 0;
+    int over = 0;
+    switch (op) {
+    case FLOW_OP_ADD: over = __builtin_add_overflow(x, y, &r); break;
+    case FLOW_OP_SUB: over = __builtin_sub_overflow(x, y, &r); break;
+    case FLOW_OP_MUL: over = __builtin_mul_overflow(x, y, &r); break;
+    case FLOW_OP_DIV:
+        if (y == 0) return div_zero(cx, op);
+        return flow_number((double)x / (double)y);
+    case FLOW_OP_MOD:
+        if (y == 0) return div_zero(cx, op);
+        r = y == -1 ? 0 : x % y;    /* INT64_MIN % -1 is undefined in C; the answer is 0 */
+        break;
+    }
+    if (over)
+        return flow_fail(cx, FLOW_ERR_VALUE, "integer overflow in %lld %s %lld", (long long)x, arith_sym[op], (long long)y);
+    return flow_int(r);
+}
+
+static FlowVal num_arith(FlowCtx *cx, FlowArith op, double x, double y) {
+    double r = 0;
+    switch (op) {
+    case FLOW_OP_ADD: r = x + y; break;
+    case FLOW_OP_SUB: r = x - y; break;
+    case FLOW_OP_MUL: r = x * y; break;
+    case FLOW_OP_DIV: if (y == 0) return div_zero(cx, op); r = x / y; break;
+    case FLOW_OP_MOD: if (y == 0) return div_zero(cx, op); r = fmod(x, y); break;
+    }
+    if (!isfinite(r)) {
+        char bx[40], by[40];
+        return flow_fail(cx, FLOW_ERR_VALUE, "the result of %s %s %s is not a finite number", num_text(bx, x), arith_sym[op],
+                         num_text(by, y));
+    }
+    return flow_number(r);
+}
+
+/* datetime/duration arithmetic; *handled is cleared when the kinds do not combine */
+static FlowVal time_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b, int *handled) {
+    FlowKind ka = a.kind, kb = b.kind;
+    int64_t r;
+    *handled = 1;
+    if (op == FLOW_OP_ADD && ((ka == FLOW_DATETIME && kb == FLOW_DURATION) || (ka == FLOW_DURATION && kb == FLOW_DATETIME))) {
+        if (__builtin_add_overflow(a.i, b.i, &r) || r > DT_MAX || r < -DT_MAX)
+            return flow_fail(cx, FLOW_ERR_VALUE, "the datetime is out of range after `+`");
+        return flow_datetime(r);
+    }
+    if (op == FLOW_OP_SUB && ka == FLOW_DATETIME && kb == FLOW_DURATION) {
+        if (__builtin_sub_overflow(a.i, b.i, &r) || r > DT_MAX || r < -DT_MAX)
+            return flow_fail(cx, FLOW_ERR_VALUE, "the datetime is out of range after `-`");
+        return flow_datetime(r);
+    }
+    if (op == FLOW_OP_SUB && ka == FLOW_DATETIME && kb == FLOW_DATETIME) {
+        if (__builtin_sub_overflow(a.i, b.i, &r)) return flow_fail(cx, FLOW_ERR_VALUE, "duration overflow in `-`");
+        return flow_duration(r);
+    }
+    if ((op == FLOW_OP_ADD || op == FLOW_OP_SUB) && ka == FLOW_DURATION && kb == FLOW_DURATION) {
+        int over = op == FLOW_OP_ADD ? __builtin_add_overflow(a.i, b.i, &r) : __builtin_sub_overflow(a.i, b.i, &r);
+        if (over) return flow_fail(cx, FLOW_ERR_VALUE, "duration overflow in `%s`", arith_sym[op]);
+        return flow_duration(r);
+    }
+    *handled = 0;
+    return flow_null();
+}
+
+/* A string next to a datetime (json text, or an ISO literal) read as ISO-8601: 1 when one was
+ * converted, 0 when there is no such pair, -1 when the string does not read as a date-time. */
+static int iso_pair(FlowVal *a, FlowVal *b) {
+    FlowVal *s = a->kind == FLOW_STRING && b->kind == FLOW_DATETIME ? a
+               : b->kind == FLOW_STRING && a->kind == FLOW_DATETIME ? b : NULL;
+    if (!s) return 0;
+    int64_t ms;
+    FlowStr t = trimmed(s->s);
+    if (!flow_parse_iso8601(t.p, t.n, &ms)) return -1;
+    *s = flow_datetime(ms);
+    return 1;
+}
+
+/* For comparisons, the unwrapped operands x, y of a, b: a string next to a datetime read as ISO-8601
+ * (-1 when it does not read as one), and a JSON number next to a duration read as milliseconds, as
+ * flow_val_to_json writes durations. */
+static int comparable_pair(FlowVal a, FlowVal b, FlowVal *x, FlowVal *y) {
+    *x = unwrap(a);
+    *y = unwrap(b);
+    int64_t ms;
+    if (x->kind == FLOW_DURATION && b.kind == FLOW_JSON && y->kind == FLOW_NUMBER && whole(y->n, &ms)) *y = flow_duration(ms);
+    if (y->kind == FLOW_DURATION && a.kind == FLOW_JSON && x->kind == FLOW_NUMBER && whole(x->n, &ms)) *x = flow_duration(ms);
+    return iso_pair(x, y);
+}
+
+FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
+    if ((unsigned)op > FLOW_OP_MOD) return flow_fail(cx, FLOW_ERR_VALUE, "unknown arithmetic operator %d", (int)op);
+    FlowVal x = unwrap(a), y = unwrap(b);
+    const char *sym = arith_sym[op];
+    if (x.kind == FLOW_INT && y.kind == FLOW_INT) return int_arith(cx, op, x.i, y.i);
+    if (is_num(x) && is_num(y)) return num_arith(cx, op, dbl(x), dbl(y));
+    if (op == FLOW_OP_ADD && x.kind == FLOW_STRING && y.kind == FLOW_STRING) {
+        if (x.s.n > TEXT_MAX || y.s.n > TEXT_MAX) return flow_fail(cx, FLOW_ERR_VALUE, "the text joined by `+` is too long");
+        size_t n = x.s.n + y.s.n;
+        char *p = flow_scratch_alloc(cx, n + 1);
+        if (x.s.n) memcpy(p, x.s.p, x.s.n);
+        if (y.s.n) memcpy(p + x.s.n, y.s.p, y.s.n);
+        return flow_string(p, n);
+    }
+    if (op == FLOW_OP_SUB) {
+        FlowVal x2 = x, y2 = y;
+        if (iso_pair(&x2, &y2) == 1) { x = x2; y = y2; }
+    }
+    int handled;
+    FlowVal r = time_arith(cx, op, x, y, &handled);
+    if (handled) return r;
+    return bad_operands(cx, sym, x, y);
+}
+
+FlowVal flow_op_neg(FlowCtx *cx, FlowVal a) {
+    FlowVal x = unwrap(a);
+    switch (x.kind) {
+    case FLOW_INT:
+        if (x.i == INT64_MIN) return flow_fail(cx, FLOW_ERR_VALUE, "integer overflow in -(%lld)", (long long)x.i);
+        return flow_int(-x.i);
+    case FLOW_NUMBER: return flow_number(-x.n);
+    case FLOW_DURATION:
+        if (x.i == INT64_MIN) return flow_fail(cx, FLOW_ERR_VALUE, "duration overflow in unary `-`");
+        return flow_duration(-x.i);
+    default:
+        return flow_fail(cx, FLOW_ERR_VALUE, "cannot use unary `-` on %s", kind_of(x));
+    }
+}
+
+/* ---- comparisons ---- */
+
+/* -1, 0, 1; 2 when unordered (NaN). Exact across int and number. */
+static int cmp_int_dbl(int64_t i, double d) {
+    if (isnan(d)) return 2;
+    if (d >= INT_HI) return -1;
+    if (d < INT_LO) return 1;
+    double t = trunc(d);
+    int64_t ti = (int64_t)t;
+    if (i != ti) return i < ti ? -1 : 1;
+    return d > t ? -1 : d < t ? 1 : 0;
+}
+
+static int cmp_num(FlowVal a, FlowVal b) {
+    if (a.kind == FLOW_INT && b.kind == FLOW_INT) return (a.i > b.i) - (a.i < b.i);
+    if (a.kind == FLOW_INT) return cmp_int_dbl(a.i, b.n);
+    if (b.kind == FLOW_INT) { int c = cmp_int_dbl(b.i, a.n); return c == 2 ? 2 : -c; }
+    if (isnan(a.n) || isnan(b.n)) return 2;
+    return (a.n > b.n) - (a.n < b.n);
+}
+
+static int cmp_str(FlowStr a, FlowStr b) {
+    size_t m = a.n < b.n ? a.n : b.n;
+    int c = m ? memcmp(a.p, b.p, m) : 0;
+    if (c) return c < 0 ? -1 : 1;
+    return (a.n > b.n) - (a.n < b.n);
+}
+
+/* Equality of `==`, `!=` and `in`: flow_val_equal's (null equals only null, int/number promotion,
+ * json deep equality, strings by bytes), exact across int and number, with comparable_pair's
+ * readings of strings next to datetimes and of json numbers next to durations. */
+static int values_equal(FlowVal a, FlowVal b) {
+    FlowVal x, y;
+    if (comparable_pair(a, b, &x, &y) < 0) return 0;
+    if (x.kind == FLOW_NULL || y.kind == FLOW_NULL) return x.kind == y.kind;
+    if (is_num(x) && is_num(y)) return cmp_num(x, y) == 0;
+    if (x.kind != y.kind) return 0;
+    switch (x.kind) {
+    case FLOW_BOOL: return x.b == y.b;
+    case FLOW_STRING: return cmp_str(x.s, y.s) == 0;
+    case FLOW_DATETIME: case FLOW_DURATION: return x.i == y.i;
+    case FLOW_JSON: return x.j && y.j && cJSON_Compare(x.j, y.j, 1);
+    default: return 0;
+    }
+}
+
+FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
+    if ((unsigned)op > FLOW_CMP_GE) return flow_fail(cx, FLOW_ERR_VALUE, "unknown comparison operator %d", (int)op);
+    if (op == FLOW_CMP_EQ) return flow_bool(values_equal(a, b));
+    if (op == FLOW_CMP_NE) return flow_bool(!values_equal(a, b));
+    FlowVal x, y;
+    const char *sym = cmp_sym[op];
+    if (comparable_pair(a, b, &x, &y) < 0) {
+        char d[DESC_BUF];
+        return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare a datetime with %s using `%s`: not an ISO-8601 date-time",
+                         describe(d, x.kind == FLOW_STRING ? x : y), sym);
+    }
+    int c;
+    if (is_num(x) && is_num(y)) c = cmp_num(x, y);
+    else if (x.kind == FLOW_STRING && y.kind == FLOW_STRING) c = cmp_str(x.s, y.s);
+    else if ((x.kind == FLOW_DATETIME || x.kind == FLOW_DURATION) && x.kind == y.kind) c = (x.i > y.i) - (x.i < y.i);
+    else return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare %s with %s using `%s`", kind_of(x), kind_of(y), sym);
+    if (c == 2) return flow_bool(0);    /* NaN: unordered */
+    switch (op) {
+    case FLOW_CMP_LT: return flow_bool(c < 0);
+    case FLOW_CMP_LE: return flow_bool(c <= 0);
+    case FLOW_CMP_GT: return flow_bool(c > 0);
+    default: return flow_bool(c >= 0);
+    }
+}
+
+/* Whether needle occurs in hay (bytes; NULs allowed). */
+static int has_substring(FlowStr hay, FlowStr needle) {
+    if (!needle.n) return 1;
+    if (needle.n > hay.n) return 0;
+    const char *p = hay.p, *end = hay.p + (hay.n - needle.n) + 1;
+    while (p < end) {
+        const char *q = memchr(p, (unsigned char)needle.p[0], (size_t)(end - p));
+        if (!q) return 0;
+        if (memcmp(q, needle.p, needle.n) == 0) return 1;
+        p = q + 1;
+    }
+    return 0;
+}
+
+FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list) {
+    FlowVal l = unwrap(list);
+    if (is_array(l)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, l.j)
+            if (values_equal(item, flow_json(e))) return flow_bool(1);
+        return flow_bool(0);
+    }
+    if (l.kind == FLOW_STRING) {
+        FlowVal x = unwrap(item);
+        if (x.kind != FLOW_STRING)
+            return flow_fail(cx, FLOW_ERR_VALUE, "`in` a string looks for a string, got %s", kind_of(x));
+        return flow_bool(has_substring(l.s, x.s));
+    }
+    return flow_fail(cx, FLOW_ERR_VALUE, "`in` needs an array or a string on its right, got %s", kind_of(l));
+}
+
+/* ---- truthiness ---- */
+
+int flow_truth(FlowCtx *cx, FlowVal v, const char *what) {
+    if (v.kind == FLOW_BOOL) return v.b != 0;
+    FlowVal x = unwrap(v);
+    if (x.kind == FLOW_NULL) return 0;
+    if (x.kind == FLOW_BOOL) return x.b != 0;
+    flow_fail(cx, FLOW_ERR_VALUE, "%s must be a bool, got %s", what ? what : "the condition", kind_of(x));
+    return 0;
+}
+
+int flow_tpl_true(FlowVal v) {
+    FlowVal x = unwrap(v);
+    switch (x.kind) {
+    case FLOW_NULL: return 0;
+    case FLOW_BOOL: return x.b != 0;
+    case FLOW_INT: case FLOW_DURATION: return x.i != 0;
+    case FLOW_NUMBER: return x.n != 0 && !isnan(x.n);
+    case FLOW_STRING: return x.s.n != 0;
+    case FLOW_DATETIME: return 1;
+    case FLOW_JSON: return !(cJSON_IsArray(x.j) && !x.j->child);
+    }
+    return 0;
+}
+
+/* ---- reading records ---- */
+
+FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, const char *path) {
+    const char *what = path ? path : name ? name : "a field";
+    FlowVal o = unwrap(obj);
+    if (o.kind == FLOW_NULL) return flow_null();    /* a path through a nullable value is nullable */
+    if (!name) return flow_fail(cx, FLOW_ERR_VALUE, "%s: no field name", what);
+    if (!is_object(o)) return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot read field `%s` of %s", what, name, kind_of(o));
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o.j, name);
+    if (!item || cJSON_IsNull(item)) return flow_null();
+    return flow_val_from_json(cx, item, want, what);
+}
+
+FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char *path) {
+    const char *what = path ? path : "the indexed value";
+    FlowVal c = unwrap(v), k = unwrap(i);
+    if (c.kind == FLOW_NULL) return flow_null();
+    const cJSON *item = NULL;
+    if (is_array(c)) {
+        int64_t ix;
+        if (k.kind == FLOW_INT) ix = k.i;
+        else if (k.kind != FLOW_NUMBER || !whole(k.n, &ix)) {
+            char d[DESC_BUF];
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s: an array index must be an int, got %s", what, describe(d, k));
+        }
+        int64_t size = cJSON_GetArraySize(c.j);
+        if (ix < 0) ix += size;
+        if (ix < 0 || ix >= size) return flow_null();
+        item = cJSON_GetArrayItem(c.j, (int)ix);
+    } else if (is_object(c)) {
+        if (k.kind != FLOW_STRING)
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s: an object is indexed by a string key, got %s", what, kind_of(k));
+        if (memchr(k.s.p, 0, k.s.n)) return flow_null();    /* no JSON key holds a NUL here */
+        item = cJSON_GetObjectItemCaseSensitive(c.j, scratch_cstr(cx, k.s.p, k.s.n));
+    } else {
+        return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot index %s (only arrays and objects)", what, kind_of(c));
+    }
+    if (!item || cJSON_IsNull(item)) return flow_null();
+    return flow_val_from_json(cx, item, want, what);
+}
+
+/* ---- type overrides ---- */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
+static int decimal_syntax(FlowStr t) {
+    size_t i = 0, nd = 0, ne = 0;
+    if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
+    for (; i < t.n && is_digit(t.p[i]); i++) nd++;
+    if (i < t.n && t.p[i] == '.')
+        for (i++; i < t.n && is_digit(t.p[i]); i++) nd++;
+    if (!nd) return 0;
+    if (i < t.n && (t.p[i] == 'e' || t.p[i] == 'E')) {
+        i++;
+        if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
+        for (; i < t.n && is_digit(t.p[i]); i++) ne++;
+        if (!ne) return 0;
+    }
+    return i == t.n;
+}
+
+enum { TXT_OK, TXT_SYNTAX, TXT_RANGE };
+
+/* [+-]?digits as an int64, exactly. */
+static int parse_int(FlowStr t, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (t.n && (t.p[0] == '+' || t.p[0] == '-')) { neg = t.p[0] == '-'; i++; }
+    if (i == t.n) return TXT_SYNTAX;
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < t.n; i++) {
+        if (!is_digit(t.p[i])) return TXT_SYNTAX;
+        unsigned dg = (unsigned)(t.p[i] - '0');
+        if (v > (lim - dg) / 10) return TXT_RANGE;
+        v = v * 10 + dg;
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return TXT_OK;
+}
+
+/* Decimal text as a finite double. */
+static int parse_double(FlowCtx *cx, FlowStr t, double *out) {
+    if (!decimal_syntax(t)) return TXT_SYNTAX;
+    double d = strtod(scratch_cstr(cx, t.p, t.n), NULL);
+    if (!isfinite(d)) return TXT_RANGE;
+    *out = d;
+    return TXT_OK;
+}
+
+static int word_is(FlowStr t, const char *w) {
+    size_t n = strlen(w);
+    if (t.n != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t.p[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != w[i]) return 0;
+    }
+    return 1;
+}
+
+static FlowVal cannot(FlowCtx *cx, const char *what, FlowVal x, FlowKind want, const char *why) {
+    char d[DESC_BUF];
+    return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot convert %s to %s%s%s", what, describe(d, x), want_name(want),
+                     why ? ": " : "", why ? why : "");
+}
+
+static FlowVal to_int(FlowCtx *cx, FlowVal x, const char *what) {
+    int64_t i;
+    double d;
+    switch (x.kind) {
+    case FLOW_INT: return x;
+    case FLOW_BOOL: return flow_int(x.b != 0);
+    case FLOW_DURATION: return flow_int(x.i);                        /* milliseconds */
+    case FLOW_DATETIME: return flow_int(x.i >= 0 ? x.i / 1000 : -((-(x.i + 1)) / 1000) - 1);   /* epoch seconds */
+    case FLOW_NUMBER:
+        if (whole(x.n, &i)) return flow_int(i);
+        return cannot(cx, what, x, FLOW_INT, x.n == floor(x.n) ? "out of the int range" : "not a whole number");
+    case FLOW_STRING: {
+        FlowStr t = trimmed(x.s);
+        int rc = parse_int(t, &i);
+        if (rc == TXT_OK) return flow_int(i);
+        if (rc == TXT_RANGE) return cannot(cx, what, x, FLOW_INT, "out of the int range");
+        rc = parse_double(cx, t, &d);
+        if (rc == TXT_SYNTAX) return cannot(cx, what, x, FLOW_INT, "not a number");
+        if (rc == TXT_OK && whole(d, &i)) return flow_int(i);
+        return cannot(cx, what, x, FLOW_INT, rc == TXT_RANGE || d == floor(d) ? "out of the int range" : "not a whole number");
+    }
+    default: return cannot(cx, what, x, FLOW_INT, NULL);
+    }
+}
+
+static FlowVal to_number(FlowCtx *cx, FlowVal x, const char *what) {
+    double d;
+    switch (x.kind) {
+    case FLOW_NUMBER: return x;
+    case FLOW_INT: return flow_number((double)x.i);
+    case FLOW_BOOL: return flow_number(x.b ? 1 : 0);
+    case FLOW_DURATION: return flow_number((double)x.i);             /* milliseconds */
+    case FLOW_DATETIME: return flow_number((double)x.i / 1000.0);    /* epoch seconds */
+    case FLOW_STRING: {
+        int rc = parse_double(cx, trimmed(x.s), &d);
+        if (rc == TXT_OK) return flow_number(d);
+        return cannot(cx, what, x, FLOW_NUMBER, rc == TXT_RANGE ? "out of range" : "not a number");
+    }
+    default: return cannot(cx, what, x, FLOW_NUMBER, NULL);
+    }
+}
+
+static FlowVal to_bool(FlowCtx *cx, FlowVal x, const char *what) {
+    switch (x.kind) {
+    case FLOW_BOOL: return x;
+    case FLOW_INT:
+        if (x.i == 0 || x.i == 1) return flow_bool(x.i == 1);
+        return cannot(cx, what, x, FLOW_BOOL, "not 0 or 1");
+    case FLOW_NUMBER:
+        if (x.n == 0 || x.n == 1) return flow_bool(x.n == 1);
+        return cannot(cx, what, x, FLOW_BOOL, "not 0 or 1");
+    case FLOW_STRING: {
+        FlowStr t = trimmed(x.s);
+        if (word_is(t, "true") || word_is(t, "yes") || word_is(t, "1")) return flow_bool(1);
+        if (word_is(t, "false") || word_is(t, "no") || word_is(t, "0")) return flow_bool(0);
+        return cannot(cx, what, x, FLOW_BOOL, "expected true/false, yes/no or 1/0");
+    }
+    default: return cannot(cx, what, x, FLOW_BOOL, NULL);
+    }
+}
+
+/* ISO-8601 text or epoch seconds as a datetime */
+static FlowVal to_datetime(FlowCtx *cx, FlowVal x, const char *what) {
+    int64_t ms;
+    switch (x.kind) {
+    case FLOW_DATETIME: return x;
+    case FLOW_INT:
+        if (__builtin_mul_overflow(x.i, (int64_t)1000, &ms) || ms > DT_MAX || ms < -DT_MAX)
+            return cannot(cx, what, x, FLOW_DATETIME, "out of range");
+        return flow_datetime(ms);
+    case FLOW_NUMBER: {
+        double d = floor(x.n * 1000.0 + 0.5);    /* to the nearest millisecond */
+        if (!(d >= -(double)DT_MAX && d <= (double)DT_MAX)) return cannot(cx, what, x, FLOW_DATETIME, "out of range");
+        return flow_datetime((int64_t)d);
+    }
+    case FLOW_STRING: {
+        FlowStr t = trimmed(x.s);
+        if (flow_parse_iso8601(t.p, t.n, &ms)) return flow_datetime(ms);
+        return cannot(cx, what, x, FLOW_DATETIME, "not an ISO-8601 date-time");
+    }
+    default: return cannot(cx, what, x, FLOW_DATETIME, NULL);
+    }
+}
+
+/* milliseconds as a duration */
+static FlowVal to_duration(FlowCtx *cx, FlowVal x, const char *what) {
+    int64_t i;
+    switch (x.kind) {
+    case FLOW_DURATION: return x;
+    case FLOW_INT: return flow_duration(x.i);
+    case FLOW_NUMBER:
+        if (whole(x.n, &i)) return flow_duration(i);
+        return cannot(cx, what, x, FLOW_DURATION, "not a whole number of milliseconds");
+    default: return cannot(cx, what, x, FLOW_DURATION, NULL);
+    }
+}
+
+FlowVal flow_convert(FlowCtx *cx, FlowVal v, FlowKind want, const char *what) {
+    if (!what) what = "value";
+    if (want == FLOW_JSON) return v;
+    FlowVal x = unwrap(v);
+    if (x.kind == FLOW_NULL || want == FLOW_NULL) return flow_null();
+    switch (want) {
+    case FLOW_STRING: {
+        if (x.kind == FLOW_STRING) return x;
+        FlowStr t = flow_val_text(cx, x);
+        return flow_string(t.p ? t.p : "", t.p ? t.n : 0);
+    }
+    case FLOW_INT: return to_int(cx, x, what);
+    case FLOW_NUMBER: return to_number(cx, x, what);
+    case FLOW_BOOL: return to_bool(cx, x, what);
+    case FLOW_DATETIME: return to_datetime(cx, x, what);
+    case FLOW_DURATION: return to_duration(cx, x, what);
+    default: return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot convert to an unknown kind %d", what, (int)want);
+    }
+}
+
+/* ---- writing records and built objects ---- */
+
+/* A copy of v as a fresh cJSON tree (a string without bytes may have no pointer). */
+static cJSON *copy_json(FlowVal v) {
+    if (v.kind == FLOW_STRING && !v.s.p) v = flow_string("", 0);
+    return flow_val_to_json(v);
+}
+
+/* Puts item (owned) under key in obj, replacing the first member of that name. 0 when that failed
+ * (out of memory): item is freed. */
+static int put_member(cJSON *obj, const char *key, cJSON *item) {
+    if (!item) return 0;
+    int ok = cJSON_GetObjectItemCaseSensitive(obj, key) ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item)
+                                                       : cJSON_AddItemToObject(obj, key, item);
+    if (!ok) cJSON_Delete(item);
+    return ok;
+}
+
+void flow_set_path(FlowCtx *cx, cJSON *rec, const char *const *path, int n, FlowVal v) {
+    if (!rec || !path || n <= 0) return;
+    if (!cJSON_IsObject(rec)) {
+        if (cx) flow_fail(cx, FLOW_ERR_VALUE, "cannot set %s...: the record is %s, not an object", path[0] ? path[0] : "a field", json_kind(rec));
+        return;
+    }
+    for (int k = 0; k < n; k++) if (!path[k]) return;
+    cJSON *copy = copy_json(v);    /* first: v may point into the part that is replaced */
+    if (!copy) return;
+    cJSON *cur = rec;
+    for (int k = 0; k + 1 < n; k++) {
+        cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, path[k]);
+        if (!next || !cJSON_IsObject(next)) {
+            next = cJSON_CreateObject();
+            if (!put_member(cur, path[k], next)) { cJSON_Delete(copy); return; }
+        }
+        cur = next;
+    }
+    put_member(cur, path[n - 1], copy);
+}
+
+void flow_remove_path(cJSON *rec, const char *const *path, int n) {
+    if (!rec || !path || n <= 0) return;
+    cJSON *cur = rec;
+    for (int k = 0; k + 1 < n && cur; k++) {
+        if (!path[k] || !cJSON_IsObject(cur)) return;
+        cur = cJSON_GetObjectItemCaseSensitive(cur, path[k]);
+    }
+    if (!cur || !cJSON_IsObject(cur) || !path[n - 1]) return;
+    while (cJSON_GetObjectItemCaseSensitive(cur, path[n - 1]))    /* every duplicate of the key */
+        cJSON_DeleteItemFromObjectCaseSensitive(cur, path[n - 1]);
+}
+
+void flow_obj_put(cJSON *obj, const char *key, FlowVal v) {
+    if (!obj || !key || !cJSON_IsObject(obj)) return;
+    put_member(obj, key, copy_json(v));
+}
+
+/* ---- text buffers ---- */
+
+void flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n) {
+    if (!t || !s || !n) return;
+    if (!t->p) t->n = t->cap = 0;
+    if (n > TEXT_MAX || t->n > TEXT_MAX) {
+        flow_fail(cx, FLOW_ERR_VALUE, "the text is too long");
+        return;
+    }
+    size_t need = t->n + n + 1;    /* always NUL-terminated */
+    if (need > t->cap) {
+        size_t cap = t->cap >= 64 ? t->cap : 64;
+        while (cap < need) cap *= 2;
+        char *p = flow_scratch_alloc(cx, cap);    /* the old buffer stays valid until the reset */
+        if (t->n) memcpy(p, t->p, t->n);
+        t->p = p;
+        t->cap = cap;
+    }
+    memmove(t->p + t->n, s, n);
+    t->n += n;
+    t->p[t->n] = 0;
+}
+
+void flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v) {
+    if (flow_is_null(v) || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j)))) return;
+    FlowStr s = flow_val_text(cx, v);
+    flow_text_put(cx, t, s.p, s.n);
+}
+
+FlowVal flow_text_done(FlowText *t) {
+    if (!t || !t->p) return flow_string("", 0);
+    return flow_string(t->p, t->n);
+}
+
+/* ---- static tables ---- */
+
+/* The text (bytes, maybe with NULs) against a table key, in strcmp order. */
+static int key_cmp(FlowStr text, const char *key) {
+    for (size_t i = 0;; i++) {
+        unsigned char k = (unsigned char)key[i];
+        if (i == text.n) return k ? -1 : 0;
+        if (!k) return 1;
+        unsigned char c = (unsigned char)text.p[i];
+        if (c != k) return c < k ? -1 : 1;
+    }
+}
+
+static FlowVal entry_value(FlowCtx *cx, const FlowTableEntry *e) {
+    const char *text = e->text ? e->text : "";
+    switch (e->kind) {
+    case FLOW_STRING: return flow_string(text, strlen(text));
+    case FLOW_BOOL: return flow_bool(e->num != 0);
+    case FLOW_NUMBER: return flow_number(e->num);
+    case FLOW_INT: case FLOW_DURATION: case FLOW_DATETIME: {
+        int64_t i;
+        if (e->kind == FLOW_DATETIME && e->text && flow_parse_iso8601(text, strlen(text), &i)) return flow_datetime(i);
+        if (!whole(e->num, &i)) return flow_number(e->num);
+        return e->kind == FLOW_INT ? flow_int(i) : e->kind == FLOW_DURATION ? flow_duration(i) : flow_datetime(i);
+    }
+    case FLOW_JSON: {
+        const cJSON *j = e->text ? flow_scratch_keep(cx, cJSON_Parse(e->text)) : NULL;
+        return j ? flow_json(j) : flow_null();
+    }
+    default: return flow_null();
+    }
+}
+
+FlowVal flow_table_get(FlowCtx *cx, const FlowTableEntry *t, int n, FlowVal key) {
+    if (!t || n <= 0) return flow_null();
+    FlowVal k = unwrap(key);
+    if (k.kind == FLOW_NULL || k.kind == FLOW_JSON) return flow_null();    /* arrays and objects name no entry */
+    FlowStr text = k.kind == FLOW_STRING ? k.s : flow_val_text(cx, k);
+    if (!text.p) text = (FlowStr){ "", 0 };
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = t[mid].key ? key_cmp(text, t[mid].key) : 1;
+        if (c == 0) return entry_value(cx, &t[mid]);
+        if (c < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return flow_null();
+}

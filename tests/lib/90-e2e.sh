@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Suite `e2e`: end-to-end flows. Each tests/e2e/NAME/ holds flow.flow, its input files, and the
+# expected results: expected.out (stdout of `run --json` and the exit status), optionally
+# expected.err (stderr), and expected/ (a tree of files the run must write, compared byte by byte).
+# The flow is built with `flowc build` into a sanitized executable (ASan+UBSan runtime) and run in a
+# scratch copy of the case directory. `args` (optional) holds extra arguments for `run`.
+# With UPDATE=1 the expected files are rewritten from the actual run.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" e2e
+
+e2e_case() {
+  local src=$1 name work args rc
+  name=e2e/${src##*/}
+  work=$T_TMP/e2e/${src##*/}
+  rm -rf "$work"; mkdir -p "$work"
+  (cd "$src" && tar cf - --exclude=expected --exclude=expected.out --exclude=expected.err .) | (cd "$work" && tar xf -)
+  args=
+  [ -f "$src/args" ] && args=$(cat "$src/args")
+  if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a \
+        FLOWC_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all" \
+        timeout 120 "$FLOWC" build flow.flow -o prog) >"$work/build.log" 2>&1; then
+    fail "$name" "flowc build failed:" "$(head -n 20 "$work/build.log")"
+    return
+  fi
+  # shellcheck disable=SC2086
+  (cd "$work" && exec timeout -k 5 "$T_TIMEOUT" ./prog run --json $args) </dev/null >"$work/stdout" 2>"$work/stderr"
+  rc=$?
+  echo "exit $rc" >>"$work/stdout"
+  local msgs=()
+  if san_found "$work/stdout" "$work/stderr"; then
+    fail "$name" "sanitizer report:" "$(san_excerpt "$work/stdout" "$work/stderr")"
+    return
+  fi
+  if golden_cmp "$src/expected.out" "$work/stdout"; then :; else msgs+=("stdout:" "${G_MSGS[@]}"); fi
+  if [ -f "$src/expected.err" ] || [ "${UPDATE:-0}" = 1 ] && [ -s "$work/stderr" ]; then
+    if golden_cmp "$src/expected.err" "$work/stderr"; then :; else msgs+=("stderr:" "${G_MSGS[@]}"); fi
+  fi
+  if [ -d "$src/expected" ] || [ "${UPDATE:-0}" = 1 ]; then
+    local f
+    if [ "${UPDATE:-0}" = 1 ]; then
+      # the files the run wrote under out/ become the expectation
+      if [ -d "$work/out" ]; then
+        rm -rf "$src/expected"; mkdir -p "$src/expected"
+        (cd "$work" && find out -type f ! -name '*.db' ! -name '*.db-*' | sort | while IFS= read -r f; do
+           mkdir -p "$src/expected/$(dirname "$f")"; cp "$f" "$src/expected/$f"; done)
+        # databases are compared as SQL dumps
+        (cd "$work" && find out -type f -name '*.db' | sort | while IFS= read -r f; do
+           mkdir -p "$src/expected/$(dirname "$f")"; sqlite3 "$f" .dump > "$src/expected/$f.sql"; done)
+      fi
+    else
+      while IFS= read -r f; do
+        case $f in
+          *.db.sql) if ! sqlite3 "$work/${f%.sql}" .dump 2>/dev/null | cmp -s - "$src/expected/$f"; then
+                      msgs+=("${f%.sql} differs:" "$(sqlite3 "$work/${f%.sql}" .dump 2>&1 | diff -u --label expected --label actual "$src/expected/$f" - | head -n 20)")
+                    fi ;;
+          *) if ! cmp -s "$src/expected/$f" "$work/$f"; then
+               msgs+=("$f differs:" "$(diff -u --label expected --label actual "$src/expected/$f" "$work/$f" 2>&1 | head -n 20)")
+             fi ;;
+        esac
+      done < <(cd "$src/expected" && find . -type f | sed 's|^\./||' | sort)
+    fi
+  fi
+  if [ ${#msgs[@]} -eq 0 ]; then pass "$name"; else fail "$name" "${msgs[@]}"; fi
+}
+
+if [ -d tests/e2e ]; then
+  make -s build/asan/libflowrt.a >/dev/null 2>&1
+  for d in tests/e2e/*/; do
+    [ -f "$d/flow.flow" ] || continue
+    e2e_case "${d%/}"
+  done
+fi
