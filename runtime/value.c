@@ -235,9 +235,8 @@ int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
 }
 
 void flow_format_iso8601(int64_t ms, char out[32]) {
-    int64_t days = ms / 86400000;
-    if (ms % 86400000 < 0) days--;
-    int64_t rem = ms - days * 86400000;
+    int64_t days = ms / 86400000, rem = ms % 86400000;
+    if (rem < 0) { days--; rem += 86400000; }
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
@@ -303,12 +302,12 @@ FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const cha
     case FLOW_DATETIME: {
         int64_t ms;
         if (cJSON_IsString(j) && flow_parse_iso8601(j->valuestring, strlen(j->valuestring), &ms)) return flow_datetime(ms);
-        if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) return flow_datetime((int64_t)(j->valuedouble * 1000));
+        if (cJSON_IsNumber(j) && fabs(j->valuedouble) < 9.0e12) return flow_datetime((int64_t)(j->valuedouble * 1000));
         if (cJSON_IsString(j)) return flow_fail(cx, FLOW_ERR_VALUE, "%s must be an ISO-8601 date-time, got \"%.40s\"", what, j->valuestring);
         break;
     }
     case FLOW_DURATION:
-        if (cJSON_IsNumber(j)) return flow_duration((int64_t)j->valuedouble);
+        if (cJSON_IsNumber(j) && fabs(j->valuedouble) < 9.0e15) return flow_duration((int64_t)j->valuedouble);
         break;
     case FLOW_NULL: return flow_null();
     }

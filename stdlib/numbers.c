@@ -1,0 +1,356 @@
+/* numbers.c — the number built-ins (floor ceil round abs min max to_number to_int) and the conversions to_string and to_bool. */
+#include "flow.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Numbers are int (int64) or number (double). Text is read in the C locale's syntax: an optional sign,
+ * digits with an optional fraction, an optional exponent; ASCII whitespace around it is ignored, and
+ * nothing else (no hex, inf, nan or thousands separators) is accepted. */
+
+#define QUOTE_MAX 48   /* bytes of a text quoted in an error message */
+#define INT_LO -9223372036854775808.0   /* the int64 range as doubles: [INT_LO, INT_HI) */
+#define INT_HI 9223372036854775808.0
+
+/* ---- arguments ---- */
+
+static const char *json_kind(const cJSON *j) {
+    if (!j || cJSON_IsNull(j)) return "null";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsBool(j)) return "a bool";
+    if (cJSON_IsArray(j)) return "an array";
+    if (cJSON_IsObject(j)) return "an object";
+    return "an invalid JSON value";
+}
+
+static const char *kind_of(FlowVal v) {
+    switch (v.kind) {
+    case FLOW_NULL: return "null";
+    case FLOW_BOOL: return "a bool";
+    case FLOW_INT: return "an int";
+    case FLOW_NUMBER: return "a number";
+    case FLOW_STRING: return "a string";
+    case FLOW_DATETIME: return "a datetime";
+    case FLOW_DURATION: return "a duration";
+    case FLOW_JSON: return json_kind(v.j);
+    }
+    return "an unknown value";
+}
+
+static int is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j))); }
+
+/* A numeric argument: an int (*is_int set, *i), a number or a json number (*d). */
+typedef struct { int is_int; int64_t i; double d; } Num;
+
+static int num_of(FlowVal v, Num *out) {
+    if (v.kind == FLOW_INT) { *out = (Num){ 1, v.i, (double)v.i }; return 1; }
+    if (v.kind == FLOW_NUMBER) { *out = (Num){ 0, 0, v.n }; return 1; }
+    if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) { *out = (Num){ 0, 0, v.j->valuedouble }; return 1; }
+    return 0;
+}
+
+/* num_of, or a `value` error naming fn and param. */
+static int arg_num(FlowCtx *cx, FlowVal v, const char *fn, const char *param, Num *out) {
+    if (num_of(v, out)) return 1;
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number for %s, got %s", fn, param, kind_of(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number, got %s", fn, kind_of(v));
+    return 0;
+}
+
+/* d converted to int64 when it is whole and in range. */
+static int whole(double d, int64_t *out) {
+    if (!(d >= INT_LO && d < INT_HI) || (double)(int64_t)d != d) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+/* The shortest text that reads back as d, for messages. */
+static const char *num_text(char buf[40], double d) {
+    if (isnan(d)) return "NaN";
+    if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    return buf;
+}
+
+/* Writes "text" for an error message into out: at most QUOTE_MAX bytes of it (cut at a character
+ * boundary, then "..."), control bytes as \xHH, quotes and backslashes escaped. */
+static const char *quoted(char out[QUOTE_MAX * 4 + 8], const char *p, size_t n) {
+    size_t len = n, o = 0;
+    if (len > QUOTE_MAX) {
+        len = QUOTE_MAX;
+        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80) len--;
+    }
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
+        else {
+            if (c == '"' || c == '\\') out[o++] = '\\';
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    if (len < n) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = 0;
+    return out;
+}
+
+/* The text of a string or of json holding a string, with ASCII whitespace trimmed. */
+static int text_of(FlowVal v, FlowStr *out) {
+    const char *p;
+    size_t n;
+    if (v.kind == FLOW_STRING) { p = v.s.p ? v.s.p : ""; n = v.s.p ? v.s.n : 0; }
+    else if (v.kind == FLOW_JSON && v.j && cJSON_IsString(v.j)) { p = v.j->valuestring ? v.j->valuestring : ""; n = strlen(p); }
+    else return 0;
+    while (n && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) { p++; n--; }
+    while (n && (p[n - 1] == ' ' || (p[n - 1] >= '\t' && p[n - 1] <= '\r'))) n--;
+    *out = (FlowStr){ p, n };
+    return 1;
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
+static int decimal_syntax(const char *p, size_t n) {
+    size_t i = 0, nd = 0, ne = 0;
+    if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+    for (; i < n && is_digit(p[i]); i++) nd++;
+    if (i < n && p[i] == '.')
+        for (i++; i < n && is_digit(p[i]); i++) nd++;
+    if (!nd) return 0;
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+        for (; i < n && is_digit(p[i]); i++) ne++;
+        if (!ne) return 0;
+    }
+    return i == n;
+}
+
+enum { TXT_OK, TXT_SYNTAX, TXT_RANGE };
+
+/* Decimal text (already trimmed) as a double. */
+static int parse_double(FlowCtx *cx, FlowStr t, double *out) {
+    if (!decimal_syntax(t.p, t.n)) return TXT_SYNTAX;
+    char *z = flow_scratch_alloc(cx, t.n + 1);
+    memcpy(z, t.p, t.n);
+    double d = strtod(z, NULL);
+    if (isinf(d)) return TXT_RANGE;
+    *out = d;
+    return TXT_OK;
+}
+
+/* [+-]?digits (already trimmed) as an int64, exactly. */
+static int parse_int(FlowStr t, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (t.n && (t.p[0] == '+' || t.p[0] == '-')) { neg = t.p[0] == '-'; i++; }
+    if (i == t.n) return TXT_SYNTAX;
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < t.n; i++) {
+        if (!is_digit(t.p[i])) return TXT_SYNTAX;
+        unsigned dg = (unsigned)(t.p[i] - '0');
+        if (v > (lim - dg) / 10) return TXT_RANGE;
+        v = v * 10 + dg;
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return TXT_OK;
+}
+
+/* ---- rounding ---- */
+
+static FlowVal to_int_result(FlowCtx *cx, const char *fn, double r) {
+    int64_t i;
+    char buf[40];
+    if (whole(r, &i)) return flow_int(i);
+    return flow_fail(cx, FLOW_ERR_VALUE, "%s: %s is out of the int range", fn, num_text(buf, r));
+}
+
+FlowVal flow_fn_floor(FlowCtx *cx, FlowVal a) {
+    Num x;
+    if (!arg_num(cx, a, "floor", NULL, &x)) return flow_null();
+    return x.is_int ? flow_int(x.i) : to_int_result(cx, "floor", floor(x.d));
+}
+
+FlowVal flow_fn_ceil(FlowCtx *cx, FlowVal a) {
+    Num x;
+    if (!arg_num(cx, a, "ceil", NULL, &x)) return flow_null();
+    return x.is_int ? flow_int(x.i) : to_int_result(cx, "ceil", ceil(x.d));
+}
+
+/* x rounded to `digits` decimals (negative: to tens, hundreds...), half away from zero, working on the
+ * shortest decimal text that reads back as x: 1.005 rounds to 1.01 as it is written, although the
+ * double closest to 1.005 is 1.00499999999999989... */
+static double round_digits(double x, int64_t digits) {
+    if (!isfinite(x) || x == 0 || digits > 400) return x;
+    if (digits < -400) return 0.0;
+    char buf[48];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    /* buf is [-]d[.ddd]e[+-]xx: collect the digits and the exponent */
+    char dig[24];
+    int nd = 0, neg = buf[0] == '-';
+    const char *p = buf + neg;
+    for (; *p && *p != 'e'; p++)
+        if (is_digit(*p) && nd < (int)sizeof dig) dig[nd++] = *p;
+    long e10 = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
+    int64_t keep = (int64_t)e10 + digits + 1;   /* significant digits that stay */
+    if (keep >= nd) return x;
+    if (keep < 0) return 0.0;
+    int up = dig[keep] >= '5';
+    if (keep == 0) {
+        if (!up) return 0.0;
+        snprintf(buf, sizeof buf, "%s1e%ld", neg ? "-" : "", e10 + 1);
+        return strtod(buf, NULL);
+    }
+    nd = (int)keep;
+    if (up) {
+        int i = nd - 1;
+        while (i >= 0 && dig[i] == '9') dig[i--] = '0';
+        if (i >= 0) dig[i]++;
+        else { dig[0] = '1'; nd = 1; e10++; }
+    }
+    int o = 0;
+    if (neg) buf[o++] = '-';
+    buf[o++] = dig[0];
+    buf[o++] = '.';
+    for (int i = 1; i < nd; i++) buf[o++] = dig[i];
+    snprintf(buf + o, sizeof buf - (size_t)o, "e%ld", e10);
+    return strtod(buf, NULL);
+}
+
+/* round(x): an int, half away from zero. round(x, digits): a number with that many decimals. */
+FlowVal flow_fn_round(FlowCtx *cx, FlowVal a, FlowVal b) {
+    Num x, dg;
+    if (!arg_num(cx, a, "round", NULL, &x)) return flow_null();
+    if (is_null(b)) return x.is_int ? flow_int(x.i) : to_int_result(cx, "round", round(x.d));
+    if (!arg_num(cx, b, "round", "digits", &dg)) return flow_null();
+    int64_t digits;
+    char buf[40];
+    if (!dg.is_int && !whole(dg.d, &digits))
+        return flow_fail(cx, FLOW_ERR_VALUE, "round: expected a whole number for digits, got %s", num_text(buf, dg.d));
+    if (dg.is_int) digits = dg.i;
+    double r = round_digits(x.d, digits);
+    if (isinf(r) && !isinf(x.d)) return flow_fail(cx, FLOW_ERR_VALUE, "round: %s rounded to %lld digits is out of range", num_text(buf, x.d), (long long)digits);
+    return flow_number(r);
+}
+
+/* abs keeps the kind: an int stays an int (the one int without a positive counterpart is an error). */
+FlowVal flow_fn_abs(FlowCtx *cx, FlowVal a) {
+    Num x;
+    if (!arg_num(cx, a, "abs", NULL, &x)) return flow_null();
+    if (!x.is_int) return flow_number(fabs(x.d));
+    if (x.i == INT64_MIN) return flow_fail(cx, FLOW_ERR_VALUE, "abs: the absolute value of %lld is out of the int range", (long long)x.i);
+    return flow_int(x.i < 0 ? -x.i : x.i);
+}
+
+/* min / max: an int when every argument is an int, otherwise a number. NaN wins. */
+static FlowVal min_max(FlowCtx *cx, int n, const FlowVal *args, const char *fn, int want_max) {
+    if (n <= 0 || !args) return flow_fail(cx, FLOW_ERR_VALUE, "%s: expected at least one number", fn);
+    Num best = { 0, 0, 0 };
+    int all_int = 1;
+    for (int k = 0; k < n; k++) {
+        Num x;
+        if (!arg_num(cx, args[k], fn, NULL, &x)) return flow_null();
+        all_int &= x.is_int;
+        if (k == 0) { best = x; continue; }
+        if (isnan(best.d)) continue;
+        int better;
+        if (isnan(x.d)) better = 1;
+        else if (x.is_int && best.is_int) better = want_max ? x.i > best.i : x.i < best.i;
+        else better = want_max ? x.d > best.d : x.d < best.d;
+        if (better) best = x;
+    }
+    return all_int ? flow_int(best.i) : flow_number(best.d);
+}
+
+FlowVal flow_fn_min(FlowCtx *cx, int n, const FlowVal *args) { return min_max(cx, n, args, "min", 0); }
+FlowVal flow_fn_max(FlowCtx *cx, int n, const FlowVal *args) { return min_max(cx, n, args, "max", 1); }
+
+/* ---- conversions ---- */
+
+/* to_number: ints and numbers as they are, text parsed whole. Bools, dates and durations are errors. */
+FlowVal flow_fn_to_number(FlowCtx *cx, FlowVal a) {
+    Num x;
+    FlowStr t;
+    char q[QUOTE_MAX * 4 + 8];
+    if (num_of(a, &x)) return flow_number(x.d);
+    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_number: expected a number or a string, got %s", kind_of(a));
+    double d = 0;
+    switch (parse_double(cx, t, &d)) {
+    case TXT_OK: return flow_number(d);
+    case TXT_RANGE: return flow_fail(cx, FLOW_ERR_VALUE, "to_number: %s is out of range", quoted(q, t.p, t.n));
+    default: return flow_fail(cx, FLOW_ERR_VALUE, "to_number: %s is not a number", quoted(q, t.p, t.n));
+    }
+}
+
+/* to_int: ints as they are; numbers and text only when they hold a whole number in the int range
+ * (no rounding: 3.5 is an error). Digit strings are read exactly, so 9007199254740993 stays exact. */
+FlowVal flow_fn_to_int(FlowCtx *cx, FlowVal a) {
+    Num x;
+    FlowStr t;
+    int64_t i;
+    char q[QUOTE_MAX * 4 + 8], buf[40];
+    if (num_of(a, &x)) {
+        if (x.is_int) return flow_int(x.i);
+        if (whole(x.d, &i)) return flow_int(i);
+        if (isfinite(x.d) && x.d == floor(x.d))
+            return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", num_text(buf, x.d));
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", num_text(buf, x.d));
+    }
+    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: expected a number or a string, got %s", kind_of(a));
+    int rc = parse_int(t, &i);
+    if (rc == TXT_OK) return flow_int(i);
+    if (rc == TXT_RANGE) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
+    double d = 0;
+    rc = parse_double(cx, t, &d);
+    if (rc == TXT_SYNTAX) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a number", quoted(q, t.p, t.n));
+    if (rc == TXT_OK && whole(d, &i)) return flow_int(i);
+    if (rc == TXT_RANGE || d == floor(d)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
+    return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", quoted(q, t.p, t.n));
+}
+
+/* to_string: the text templates use (flow_val_text); null is the empty string. Copied to scratch. */
+FlowVal flow_fn_to_string(FlowCtx *cx, FlowVal a) {
+    FlowStr t = flow_val_text(cx, is_null(a) ? flow_null() : a);
+    char *d = flow_scratch_alloc(cx, t.n + 1);
+    if (t.n) memcpy(d, t.p, t.n);
+    return flow_string(d, t.n);
+}
+
+static int word_is(FlowStr t, const char *w) {
+    size_t n = strlen(w);
+    if (t.n != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t.p[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != w[i]) return 0;
+    }
+    return 1;
+}
+
+/* to_bool: bools; the words true/false, yes/no, 1/0 (any case, whitespace around ignored); 0 and 1. */
+FlowVal flow_fn_to_bool(FlowCtx *cx, FlowVal a) {
+    FlowStr t;
+    char q[QUOTE_MAX * 4 + 8], buf[40];
+    if (a.kind == FLOW_BOOL) return flow_bool(a.b);
+    if (a.kind == FLOW_JSON && a.j && cJSON_IsBool(a.j)) return flow_bool(cJSON_IsTrue(a.j));
+    Num x;
+    if (num_of(a, &x)) {
+        if (x.is_int ? x.i == 0 || x.i == 1 : x.d == 0 || x.d == 1) return flow_bool(x.is_int ? x.i == 1 : x.d == 1);
+        if (x.is_int) return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %lld is not 0 or 1", (long long)x.i);
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not 0 or 1", num_text(buf, x.d));
+    }
+    if (!text_of(a, &t))
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: expected a bool, a string or a number, got %s", kind_of(a));
+    if (word_is(t, "true") || word_is(t, "yes") || word_is(t, "1")) return flow_bool(1);
+    if (word_is(t, "false") || word_is(t, "no") || word_is(t, "0")) return flow_bool(0);
+    return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not a bool (expected true/false, yes/no or 1/0)", quoted(q, t.p, t.n));
+}
