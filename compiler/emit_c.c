@@ -247,6 +247,12 @@ static int gen_call(E *e, const IrExpr *x) {
     bprintf(B, "FlowVal t%d = %s(cx", r, b->csym);
     for (int i = 0; i < b->nparams; i++) bprintf(B, ", t%d", args[i]);
     bputs(B, ");\n");
+    if (strcmp(b->result, "elem1?") == 0 && x->type && strcmp(kind_of(x->type), "FLOW_JSON") != 0) {
+        /* first/last hand back the element as JSON: give it the kind the checker typed it with */
+        int c = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, \"%s\");\n", c, r, kind_of(x->type), b->name);
+        return c;
+    }
     return r;
 }
 

@@ -7,6 +7,8 @@
  * data_file NULL or "-" reads standard input. Errors go to err, results to out. */
 int eval_path(const char *query, const char *data_file, FILE *out, FILE *err);
 int eval_template(const char *text, const char *data_file, const char *escape, FILE *out, FILE *err);
+/* A Flow expression with `record` bound to the data; prints the value as JSON. */
+int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err);
 
 /* Reads and parses the JSON data (eval.c). Returns NULL after printing a message to err.
  * The result is a cJSON tree the caller frees with cJSON_Delete. */

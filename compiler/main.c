@@ -24,6 +24,8 @@ static const char usage_text[] =
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
     "                         a native executable (default name: the integration's name)\n"
+    "  eval [--data FILE] EXPR\n"
+    "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
     "                         RFC 9535 query; prints the node list as a JSON array\n"
     "  eval --template TEXT [--data FILE] [--escape none|html|json]\n"
@@ -247,19 +249,26 @@ static int cmd_build(int argc, char **argv) {
 
 /* eval --path Q | --template T [--escape M] [--data FILE] */
 static int cmd_eval(int argc, char **argv) {
-    const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none";
+    const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none", *expr = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0 || a[1] == 0) {
+            if (expr) return usage_error("eval takes one expression; quote it: flowc eval '%s ...'", expr);
+            expr = a;
+            continue;
+        }
         const char **slot = strcmp(a, "--path") == 0 ? &path : strcmp(a, "--template") == 0 ? &tpl
                           : strcmp(a, "--data") == 0 ? &data : strcmp(a, "--escape") == 0 ? &escape : NULL;
         if (!slot) return usage_error("eval: unknown argument `%s`", a);
         if (i + 1 >= argc) return usage_error("eval: %s needs a value", a);
         *slot = argv[++i];
     }
-    if (!!path + !!tpl != 1) return usage_error("eval needs exactly one of --path JSONPATH or --template TEXT%s", "");
+    if (!!path + !!tpl + !!expr != 1)
+        return usage_error("eval needs exactly one of EXPR, --path JSONPATH or --template TEXT%s", "");
     if (strcmp(escape, "none") && strcmp(escape, "html") && strcmp(escape, "json"))
         return usage_error("--escape takes none, html or json, not `%s`", escape);
     if (path) return eval_path(path, data, stdout, stderr);
+    if (expr) return eval_expr(expr, data, stdout, stderr);
     return eval_template(tpl, data, escape, stdout, stderr);
 }
 

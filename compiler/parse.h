@@ -24,10 +24,13 @@ typedef struct ParseCtx {
     AstNode *root;
     const char **names;     /* interned identifiers: open addressing, power-of-two size */
     uint32_t nnames, cap_names;
+    int start_token;        /* returned before the first real token (parse_expression) */
 } ParseCtx;
 
 /* Parses a whole file into an AST (AST_FILE). Never NULL; syntax errors go to diags. */
 AstNode *parse_source(Arena *ar, Diags *diags, const Source *src);
+/* Parses the whole text as one expression (flowc eval). NULL after a syntax error. */
+AstNode *parse_expression(Arena *ar, Diags *diags, const Source *src);
 
 /* grammar/lexer.l */
 void flowlex_begin(ParseCtx *c);

@@ -59,6 +59,7 @@ static AstNode *binop(ParseCtx *ctx, Span sp, int op, AstNode *a, AstNode *b);
 %token KW_WHERE "where" KW_AND "and" KW_OR "or" KW_NOT "not"
 %token KW_TRUE "true" KW_FALSE "false" KW_NULL "null"
 %token QQ "??" ARROW "=>" EQEQ "==" NE "!=" LE "<=" GE ">="
+%token START_EXPR "start of an expression"   /* never in a file: parse_expression() starts with it */
 
 %type <node> file decls decl opt_version opt_default settings setting flow_items flow_item step
 %type <node> opt_type type type_atom type_fields type_field import_items map_entries map_entry opt_when
@@ -68,8 +69,9 @@ static AstNode *binop(ParseCtx *ctx, Span sp, int op, AstNode *a, AstNode *b);
 
 %%
 
-/* file: decl* */
+/* file: decl* ; or, for `flowc eval`, one expression */
 file: decls                       { $$ = $1; $$->span = (Span){ 0, (uint32_t)ctx->src->len }; ctx->root = $$; }
+    | START_EXPR expr             { $$ = $2; ctx->root = $$; }
     ;
 
 decls: %empty                     { $$ = LEAF(FILE, @$); }
@@ -521,6 +523,18 @@ static int yyreport_syntax_error(const yypcontext_t *pc, void *scanner, ParseCtx
     if (got == YYSYMBOL_YYEOF && sp.start > 0 && sp.start == ctx->src->len) sp.start = sp.end = (uint32_t)ctx->src->len;
     diag_error(ctx->diags, ctx->src, sp, "%s", msg);
     return 0;
+}
+
+AstNode *parse_expression(Arena *ar, Diags *diags, const Source *src) {
+    ParseCtx c;
+    memset(&c, 0, sizeof c);
+    c.ar = ar; c.diags = diags; c.src = src;
+    c.bad_diag = -1;
+    c.start_token = START_EXPR;
+    flowlex_begin(&c);
+    flowyyparse(c.scanner, &c);
+    flowlex_end(&c);
+    return c.root && c.root->kind != AST_FILE ? c.root : NULL;
 }
 
 AstNode *parse_source(Arena *ar, Diags *diags, const Source *src) {
