@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Suite `eval`: `flowc eval EXPR` — an expression against JSON data, evaluated through the runtime's
+# own operators and built-ins; exit 0 with the value as JSON, 1 for a bad expression, data or value.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" eval
+
+ev_dir=$T_TMP/eval
+mkdir -p "$ev_dir"
+cat > "$ev_dir/data.json" <<'JSON'
+{"id": 7, "email": " Anna@Example.COM ", "total": 1234.5, "note": null, "tags": ["a", "b"],
+ "items": [{"sku": "A-1", "qty": 2, "price": 1.5}, {"sku": "B-2", "qty": 0, "price": 9}],
+ "customer": {"first": "Anna", "last": "Berg", "vip": true}, "created_at": "2026-11-01T09:30:00Z"}
+JSON
+printf '{"broken": ' > "$ev_dir/bad.json"
+
+# ev_ok NAME EXPR EXPECTED-STDOUT
+ev_ok() {
+  t_case "eval/$1"
+  t_exec "$FLOWC" eval --data "$ev_dir/data.json" "$2"
+  t_expect_rc 0
+  [ "$(cat "$C_OUT")" = "$3" ] || t_note "printed $(cat "$C_OUT"), expected $3"
+  t_done
+}
+# ev_err NAME EXPR STDERR-ERE [DATA]
+ev_err() {
+  t_case "eval/$1"
+  t_exec "$FLOWC" eval --data "${4:-$ev_dir/data.json}" "$2"
+  t_expect_rc 1
+  t_expect_grep "$C_ERR" "$3"
+  t_done
+}
+
+ev_ok lower-trim 'lower(trim(record.email))' '"anna@example.com"'
+ev_ok concat 'record.customer.first + " " + record.customer.last' '"Anna Berg"'
+ev_ok arithmetic 'floor(record.total * 100)' '123450'
+ev_ok int-division 'record.id / 2' '3.5'
+ev_ok nested-if 'if record.total > 1000 then "gold" else if record.customer.vip then "silver" else "bronze"' '"gold"'
+ev_ok coalesce 'record.note ?? "none"' '"none"'
+ev_ok each-where '(each i in record.items where i.qty > 0 => i.sku)' '["A-1"]'
+ev_ok each-object '(each i in record.items { sku = i.sku, amount = i.qty * i.price })' '[{"sku":"A-1","amount":3},{"sku":"B-2","amount":0}]'
+ev_ok template '"order-{{record.id}}: {{#each record.tags}}[{{this}}]{{/each}}"' '"order-7: [a][b]"'
+ev_ok dates 'format_date(add(parse_date("2024-03-05"), 1d), "YYYY/MM/DD")' '"2024/03/06"'
+ev_ok in-array '"b" in record.tags' 'true'
+ev_ok object '{ a = 1, b = [1, 2] }' '{"a":1,"b":[1,2]}'
+ev_ok len-utf8 'len("héllo")' '5'
+ev_err syntax '1 +' '<expression>:1:3: error: unexpected end of file, expected a value'
+ev_err unknown-function 'lowr(record.email)' "unknown function .lowr.; did you mean .lower."
+ev_err bad-data 'record.id' 'invalid JSON data' "$ev_dir/bad.json"
+ev_err runtime-value 'to_number("abc")' 'value error'
+ev_err missing-file 'record.id' 'cannot read' "$ev_dir/nope.json"
