@@ -8,6 +8,7 @@ make --no-print-directory build/flowc >/dev/null
 rm -rf build/demo
 mkdir -p build/demo/out
 cp -r examples/data build/demo/data
+for sql in build/demo/data/*.sql; do sqlite3 "${sql%.sql}.db" < "$sql" 2>/dev/null || true; done
 echo "== flowc check examples/quickstart.flow"
 build/flowc check examples/quickstart.flow
 echo "== flowc build examples/quickstart.flow -o build/demo/quickstart"

@@ -7,12 +7,23 @@
 # With UPDATE=1 the expected files are rewritten from the actual run.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" e2e
 
+# e2e_case SRC [EXAMPLE]: SRC holds the expectations; the flow is SRC/flow.flow, or for an example
+# examples/EXAMPLE.flow run beside a copy of examples/data (SQL files there are loaded into .db files).
 e2e_case() {
-  local src=$1 name work args rc
-  name=e2e/${src##*/}
-  work=$T_TMP/e2e/${src##*/}
-  rm -rf "$work"; mkdir -p "$work"
-  (cd "$src" && tar cf - --exclude=expected --exclude=expected.out --exclude=expected.err .) | (cd "$work" && tar xf -)
+  local src=$1 example=${2:-} name work args rc
+  name=e2e/${src#tests/e2e/}
+  work=$T_TMP/e2e/${src#tests/e2e/}
+  rm -rf "$work"; mkdir -p "$work" "$src"
+  if [ -n "$example" ]; then
+    cp "examples/$example.flow" "$work/flow.flow"
+    cp -r examples/data "$work/data"
+    mkdir -p "$work/out"
+    for sql in "$work"/data/*.sql; do
+      [ -f "$sql" ] && sqlite3 "${sql%.sql}.db" < "$sql"
+    done
+  else
+    (cd "$src" && tar cf - --exclude=expected --exclude=expected.out --exclude=expected.err .) | (cd "$work" && tar xf -)
+  fi
   args=
   [ -f "$src/args" ] && args=$(cat "$src/args")
   if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a \
@@ -62,10 +73,14 @@ e2e_case() {
   if [ ${#msgs[@]} -eq 0 ]; then pass "$name"; else fail "$name" "${msgs[@]}"; fi
 }
 
-if [ -d tests/e2e ]; then
-  make -s build/asan/libflowrt.a >/dev/null 2>&1
-  for d in tests/e2e/*/; do
-    [ -f "$d/flow.flow" ] || continue
-    e2e_case "${d%/}"
-  done
-fi
+make -s build/asan/libflowrt.a >/dev/null 2>&1
+for d in tests/e2e/*/; do
+  [ -f "$d/flow.flow" ] || continue
+  e2e_case "${d%/}"
+done
+# every example is built and run too; its expectations live in tests/e2e/examples/NAME/
+for f in examples/*.flow; do
+  [ -f "$f" ] || continue
+  ex=${f##*/}; ex=${ex%.flow}
+  e2e_case "tests/e2e/examples/$ex" "$ex"
+done
