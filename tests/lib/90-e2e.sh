@@ -50,12 +50,13 @@ e2e_case() {
     if [ "${UPDATE:-0}" = 1 ]; then
       # the files the run wrote under out/ become the expectation
       if [ -d "$work/out" ]; then
-        rm -rf "$src/expected"; mkdir -p "$src/expected"
+        local dst=$ROOT/$src/expected
+        rm -rf "$dst"; mkdir -p "$dst"
         (cd "$work" && find out -type f ! -name '*.db' ! -name '*.db-*' | sort | while IFS= read -r f; do
-           mkdir -p "$src/expected/$(dirname "$f")"; cp "$f" "$src/expected/$f"; done)
+           mkdir -p "$dst/$(dirname "$f")"; cp "$f" "$dst/$f"; done)
         # databases are compared as SQL dumps
         (cd "$work" && find out -type f -name '*.db' | sort | while IFS= read -r f; do
-           mkdir -p "$src/expected/$(dirname "$f")"; sqlite3 "$f" .dump > "$src/expected/$f.sql"; done)
+           mkdir -p "$dst/$(dirname "$f")"; sqlite3 "$f" .dump > "$dst/$f.sql"; done)
       fi
     else
       while IFS= read -r f; do

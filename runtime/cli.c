@@ -1,0 +1,447 @@
+/* cli.c — the built executable's command line (CLI.md): `run [FLOW...]` with params, a summary
+ * per flow on stderr and, with --json, one line per flow on stdout; `describe` (the program as JSON,
+ * secrets redacted); `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the
+ * run finished with record errors, 1 the run failed, 2 usage. */
+#include "engine.h"
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef FLOWC_VERSION
+#define FLOWC_VERSION "0.1.0"
+#endif
+
+static const char *const kind_names[] = {
+#define X(k, s) s,
+    FLOW_VAL_KINDS(X)
+#undef X
+};
+
+static const char *const step_kinds[] = {
+#define X(k, s) s,
+    FLOW_STEP_KINDS(X)
+#undef X
+};
+
+static void usage(FILE *f, const char *prog) {
+    fprintf(f,
+            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--state DIR]\n"
+            "       %s describe [--param k=v]...\n"
+            "       %s --version\n",
+            prog, prog, prog);
+}
+
+typedef struct Opts {
+    const char **flows; int nflows;
+    const char **params; int nparams;     /* "k=v" */
+    int json;
+    const char *state, *since, *until, *now;
+} Opts;
+
+/* 0, or 2 after a usage message */
+static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, Opts *o, int takes_flows) {
+    o->flows = calloc((size_t)argc + 1, sizeof *o->flows);
+    o->params = calloc((size_t)argc + 1, sizeof *o->params);
+    if (!o->flows || !o->params) abort();
+    int dashdash = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (dashdash || a[0] != '-' || !a[1]) {
+            if (!takes_flows) {
+                fprintf(stderr, "%s %s: unexpected argument `%s`\n", prog, cmd, a);
+                usage(stderr, prog);
+                return 2;
+            }
+            o->flows[o->nflows++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) { dashdash = 1; continue; }
+        if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
+        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now" };
+        const char *val = NULL;
+        int which = -1;
+        for (int k = 0; k < 5 && which < 0; k++) {
+            size_t n = strlen(valued[k]);
+            if (strcmp(a, valued[k]) == 0) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "%s %s: %s needs a value\n", prog, cmd, a);
+                    usage(stderr, prog);
+                    return 2;
+                }
+                which = k;
+                val = argv[++i];
+            } else if (strncmp(a, valued[k], n) == 0 && a[n] == '=') {
+                which = k;
+                val = a + n + 1;
+            }
+        }
+        switch (which) {
+        case 0: o->params[o->nparams++] = val; break;
+        case 1: o->state = val; break;
+        case 2: o->since = val; break;
+        case 3: o->until = val; break;
+        case 4: o->now = val; break;
+        default:
+            fprintf(stderr, "%s %s: unknown option `%s`\n", prog, cmd, a);
+            usage(stderr, prog);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static void opts_free(Opts *o) {
+    free(o->flows);
+    free(o->params);
+}
+
+/* ---- params ---- */
+
+static int parse_duration(const char *s, int64_t *ms) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v)) return 0;
+    double unit = strcmp(end, "") == 0 || strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 ? 1e3
+                : strcmp(end, "m") == 0 ? 6e4 : strcmp(end, "h") == 0 ? 3.6e6 : strcmp(end, "d") == 0 ? 8.64e7 : -1;
+    if (unit < 0) return 0;
+    *ms = (int64_t)llround(v * unit);
+    return 1;
+}
+
+/* A param's text as its kind; 0, or -1 with why. JSON values are kept in *own. */
+static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap) {
+    char *end;
+    *own = NULL;
+    if (d->nullable && d->kind != FLOW_STRING && strcmp(text, "null") == 0) { *v = flow_null(); return 0; }
+    switch (d->kind) {
+    case FLOW_STRING: *v = flow_string(text, strlen(text)); return 0;
+    case FLOW_INT: {
+        errno = 0;
+        long long x = strtoll(text, &end, 10);
+        if (!*text || *end || errno) break;
+        *v = flow_int(x);
+        return 0;
+    }
+    case FLOW_NUMBER: {
+        errno = 0;
+        double x = strtod(text, &end);
+        if (!*text || *end || errno || !isfinite(x)) break;
+        *v = flow_number(x);
+        return 0;
+    }
+    case FLOW_BOOL:
+        if (strcmp(text, "true") == 0) { *v = flow_bool(1); return 0; }
+        if (strcmp(text, "false") == 0) { *v = flow_bool(0); return 0; }
+        break;
+    case FLOW_DATETIME: {
+        int64_t ms;
+        if (!flow_parse_iso8601(text, strlen(text), &ms)) break;
+        *v = flow_datetime(ms);
+        return 0;
+    }
+    case FLOW_DURATION: {
+        int64_t ms;
+        if (!parse_duration(text, &ms)) break;
+        *v = flow_duration(ms);
+        return 0;
+    }
+    case FLOW_JSON: {
+        cJSON *j = cJSON_Parse(text);
+        if (!j) break;
+        *own = j;
+        *v = flow_json(j);
+        return 0;
+    }
+    case FLOW_NULL: *v = flow_null(); return 0;
+    }
+    snprintf(why, cap, "`%s` is not %s", text,
+             d->kind == FLOW_INT ? "an int" : d->kind == FLOW_NUMBER ? "a number" : d->kind == FLOW_BOOL ? "true or false"
+             : d->kind == FLOW_DATETIME ? "an ISO-8601 date-time" : d->kind == FLOW_DURATION ? "a duration (250ms, 30s, 15m, 2h, 7d)"
+             : "valid JSON");
+    return -1;
+}
+
+/* Sets every param in cx: --param values, then defaults. strict: a missing required param is an
+ * error (run); otherwise it is null (describe). 0, or 1 after a message. */
+static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int strict, const char *prog, cJSON **owned) {
+    for (int k = 0; k < o->nparams; k++) {
+        const char *eq = strchr(o->params[k], '=');
+        size_t nl = eq ? (size_t)(eq - o->params[k]) : 0;
+        int found = -1;
+        for (int i = 0; eq && i < p->nparams && found < 0; i++)
+            if (strlen(p->params[i].name) == nl && strncmp(p->params[i].name, o->params[k], nl) == 0) found = i;
+        if (!eq || !nl) {
+            fprintf(stderr, "%s: --param needs name=value, got `%s`\n", prog, o->params[k]);
+            return 1;
+        }
+        if (found < 0) {
+            fprintf(stderr, "%s: unknown param `%.*s`", prog, (int)nl, o->params[k]);
+            for (int i = 0; i < p->nparams; i++) fprintf(stderr, "%s%s", i ? ", " : " (params: ", p->params[i].name);
+            fprintf(stderr, "%s\n", p->nparams ? ")" : " (this program has no params)");
+            return 1;
+        }
+    }
+    for (int i = 0; i < p->nparams; i++) {
+        const FlowParamDef *d = &p->params[i];
+        const char *text = NULL;
+        for (int k = 0; k < o->nparams; k++) {
+            size_t nl = strlen(d->name);
+            if (strncmp(o->params[k], d->name, nl) == 0 && o->params[k][nl] == '=') text = o->params[k] + nl + 1;
+        }
+        int from_default = !text;
+        if (!text) text = d->deflt;
+        FlowVal v = flow_null();
+        if (text) {
+            char why[300];
+            if (param_value(d, text, &v, &owned[i], why, sizeof why)) {
+                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "", why);
+                return 1;
+            }
+        } else if (!d->nullable && strict) {
+            fprintf(stderr, "%s: param %s is required (pass --param %s=...)\n", prog, d->name, d->name);
+            return 1;
+        }
+        flow_ctx_set_param(cx, i, v);
+    }
+    return 0;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_time_opt(const char *prog, const char *opt, const char *text, int64_t *ms) {
+    if (!text) return 0;
+    if (!flow_parse_iso8601(text, strlen(text), ms)) {
+        fprintf(stderr, "%s: %s `%s` is not an ISO-8601 date-time\n", prog, opt, text);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- run ---- */
+
+static void print_summary(const FlowRunStats *st) {
+    fprintf(stderr, "flow %s: %sexported %ld, ignored %ld", st->flow, st->failed ? "failed; " : "", st->exported, st->ignored);
+    if (st->nimports) {
+        fputs(", imported", stderr);
+        for (int i = 0; i < st->nimports; i++) fprintf(stderr, " %s=%ld", st->import_names[i], st->imported[i]);
+    }
+    fprintf(stderr, ", errors %ld", st->errors);
+    if (st->errors) {
+        int any = 0;
+        for (int c = 0; c < FLOW_ERR_COUNT; c++)
+            if (st->by_class[c]) fprintf(stderr, "%s%s=%ld", any++ ? " " : " (", flow_error_class_names[c], st->by_class[c]);
+        fputc(')', stderr);
+    }
+    fputc('\n', stderr);
+}
+
+static void print_json(const FlowRunStats *st) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "flow", st->flow);
+    cJSON_AddNumberToObject(o, "exported", (double)st->exported);
+    cJSON_AddNumberToObject(o, "ignored", (double)st->ignored);
+    cJSON_AddNumberToObject(o, "errors", (double)st->errors);
+    cJSON *im = cJSON_AddObjectToObject(o, "imported");
+    for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
+    if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
+    char *t = cJSON_PrintUnformatted(o);
+    if (t) printf("%s\n", t);
+    cJSON_free(t);
+    cJSON_Delete(o);
+}
+
+static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) {
+    int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
+    if (!which) abort();
+    int n = 0;
+    if (!o->nflows) for (int i = 0; i < p->nflows; i++) which[n++] = i;
+    for (int k = 0; k < o->nflows; k++) {
+        int found = -1;
+        for (int i = 0; i < p->nflows && found < 0; i++) if (strcmp(p->flows[i].name, o->flows[k]) == 0) found = i;
+        if (found < 0) {
+            fprintf(stderr, "%s: unknown flow `%s`", prog, o->flows[k]);
+            for (int i = 0; i < p->nflows; i++) fprintf(stderr, "%s%s", i ? ", " : " (flows: ", p->flows[i].name);
+            fprintf(stderr, "%s\n", p->nflows ? ")" : "");
+            free(which);
+            return 1;
+        }
+        which[n++] = found;
+    }
+    int64_t start = now_ms(), since = 0, until = 0;
+    if (parse_time_opt(prog, "--now", o->now, &start) || parse_time_opt(prog, "--since", o->since, &since)
+        || parse_time_opt(prog, "--until", o->until, &until)) {
+        free(which);
+        return 1;
+    }
+    FlowCtx *cx = flow_ctx_new();
+    cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
+    if (!owned) abort();
+    int rc = 0;
+    if (set_params(p, cx, o, 1, prog, owned)) rc = 1;
+    else {
+        FlowRunInfo ri;
+        flow_run_info_init(&ri, start);
+        if (o->since) ri.since_ms = since;
+        if (o->until) ri.until_ms = until;
+        for (int k = 0; k < n; k++) {
+            FlowRunStats st;
+            int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
+            if (r < 0) fprintf(stderr, "error: flow %s: %s\n", p->flows[which[k]].name, st.fail_msg);
+            print_summary(&st);
+            if (o->json) print_json(&st);
+            if (r < 0) rc = 1;
+            else if (st.errors && rc == 0) rc = 3;
+            flow_run_stats_free(&st);
+        }
+        if (fflush(stdout) != 0) {
+            fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
+            rc = 1;
+        }
+    }
+    for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+    free(owned);
+    flow_ctx_free(cx);
+    free(which);
+    return rc;
+}
+
+/* ---- describe ---- */
+
+static cJSON *describe_settings(FlowCtx *cx, const FlowSettingDef *s, int n) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n; i++)
+        if (s[i].name) cJSON_AddItemToObject(o, s[i].name, flow_describe_setting(cx, &s[i]));
+    return o;
+}
+
+static cJSON *describe_steps(const FlowProgram *p, FlowCtx *cx, const FlowStepDef *steps, int n, int depth) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n && depth < 64; i++) {
+        const FlowStepDef *d = &steps[i];
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "kind", (unsigned)d->kind < sizeof step_kinds / sizeof step_kinds[0] ? step_kinds[d->kind] : "?");
+        if (d->name) cJSON_AddStringToObject(s, "name", d->name);
+        if (d->conn >= 0 && d->conn < p->nconns) cJSON_AddStringToObject(s, "connection", p->conns[d->conn].name);
+        if (d->line > 0) cJSON_AddNumberToObject(s, "line", d->line);
+        if (d->nsettings) cJSON_AddItemToObject(s, "settings", describe_settings(cx, d->settings, d->nsettings));
+        if (d->kind == FLOW_STEP_BRANCH) {
+            cJSON_AddStringToObject(s, "match", d->all_matching ? "all_matching" : "first_match");
+            cJSON *arms = cJSON_AddArrayToObject(s, "arms");
+            for (int a = 0; a < d->narms; a++) {
+                cJSON *arm = cJSON_CreateObject();
+                if (d->arms[a].name) cJSON_AddStringToObject(arm, "name", d->arms[a].name);
+                cJSON_AddBoolToObject(arm, "when", d->arms[a].cond != NULL);
+                cJSON_AddItemToObject(arm, "steps", describe_steps(p, cx, d->arms[a].steps, d->arms[a].nsteps, depth + 1));
+                cJSON_AddItemToArray(arms, arm);
+            }
+        }
+        cJSON_AddItemToArray(arr, s);
+    }
+    return arr;
+}
+
+static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
+    FlowCtx *cx = flow_ctx_new();
+    cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
+    if (!owned) abort();
+    int64_t start = now_ms();
+    int rc = parse_time_opt(prog, "--now", o->now, &start) || set_params(p, cx, o, 0, prog, owned);
+    if (!rc) {
+        FlowRunInfo ri;
+        flow_run_info_init(&ri, start);
+        flow_ctx_set_now(cx, start);
+        flow_run_set_contexts(cx, &ri, NULL, 0, FLOW_PAGE_SIZE_DEFAULT);
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "integration", p->name ? p->name : "");
+        if (p->version) cJSON_AddStringToObject(root, "version", p->version);
+        if (p->source) cJSON_AddStringToObject(root, "source", p->source);
+        cJSON *params = cJSON_AddArrayToObject(root, "params");
+        for (int i = 0; i < p->nparams; i++) {
+            const FlowParamDef *d = &p->params[i];
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "name", d->name);
+            char kind[40];
+            snprintf(kind, sizeof kind, "%s%s", (unsigned)d->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[d->kind] : "?",
+                     d->nullable ? "?" : "");
+            cJSON_AddStringToObject(j, "kind", kind);
+            cJSON_AddItemToObject(j, "value", flow_val_to_json(flow_param(cx, i)));
+            cJSON_AddItemToArray(params, j);
+        }
+        cJSON *conns = cJSON_AddArrayToObject(root, "connections");
+        for (int i = 0; i < p->nconns; i++) {
+            const FlowConnDef *d = &p->conns[i];
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "name", d->name);
+            cJSON_AddStringToObject(j, "kind", d->kind);
+            cJSON_AddItemToObject(j, "settings", describe_settings(cx, d->settings, d->nsettings));
+            cJSON_AddItemToArray(conns, j);
+        }
+        cJSON *flows = cJSON_AddArrayToObject(root, "flows");
+        for (int i = 0; i < p->nflows; i++) {
+            const FlowFlowDef *f = &p->flows[i];
+            flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow_string(f->name, strlen(f->name)));
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "name", f->name);
+            if (f->nsettings) cJSON_AddItemToObject(j, "settings", describe_settings(cx, f->settings, f->nsettings));
+            cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
+            cJSON_AddItemToArray(flows, j);
+        }
+        char *t = cJSON_PrintUnformatted(root);
+        if (t) printf("%s\n", t);
+        cJSON_free(t);
+        cJSON_Delete(root);
+        if (fflush(stdout) != 0) {
+            fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
+            rc = 1;
+        }
+    }
+    for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+    free(owned);
+    flow_ctx_free(cx);
+    return rc ? 1 : 0;
+}
+
+int flow_main(const FlowProgram *p, int argc, char **argv) {
+    const char *prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0] : p->name;
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr, prog);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("%s%s%s (flowc %s)\n", p->name ? p->name : prog, p->version ? " " : "", p->version ? p->version : "", FLOWC_VERSION);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout, prog);
+        return 0;
+    }
+    int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
+    if (!is_run && !is_describe) {
+        static const char *const later[] = { "preview", "errors", "state", "serve" };
+        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+            if (strcmp(cmd, later[i]) == 0) {
+                fprintf(stderr, "%s: `%s` is not available in this build yet\n", prog, cmd);
+                return 2;
+            }
+        fprintf(stderr, "%s: unknown command `%s`\n", prog, cmd);
+        usage(stderr, prog);
+        return 2;
+    }
+    Opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, is_run);
+    if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : cmd_describe(p, prog, &o);
+    opts_free(&o);
+    return rc;
+}

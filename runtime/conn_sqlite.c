@@ -1,0 +1,537 @@
+/* conn_sqlite.c — the SQLite connector: exports run `sql` with `args` and hand out rows as objects
+ * (INTEGER and REAL as numbers, TEXT as strings, NULL as null, BLOB as base64 text); lookups run
+ * their `sql` with per-record `args`; imports insert into `table` (or upsert on a key: INSERT ...
+ * ON CONFLICT(key) DO UPDATE) with prepared statements, one transaction per page, creating the
+ * table from the first record when it does not exist. */
+#include "engine.h"
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const FlowSettingSpec sqlite_specs[] = {
+    { FLOW_AT_CONN, "path", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_EXPORT, "sql", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_EXPORT, "args", FLOW_SETT_ARGS, 0, NULL },
+    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
+    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
+    { FLOW_AT_LOOKUP, "sql", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_LOOKUP, "args", FLOW_SETT_ARGS, 0, NULL },
+    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" },
+    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" },
+    { FLOW_AT_IMPORT, "table", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_IMPORT, "mode", FLOW_SETT_CTOR, 0, "insert|upsert" },
+};
+
+#define MAX_CACHED_STMTS 32
+
+static char *xstrdup(const char *s) {
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+/* a growable string for building SQL */
+typedef struct Sb { char *p; size_t n, cap; } Sb;
+static void sb_put(Sb *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p) abort();
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void sb_puts(Sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+/* an identifier in double quotes, "" inside */
+static void sb_ident(Sb *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') sb_put(b, "\"\"", 2);
+        else sb_put(b, p, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
+typedef struct Db { sqlite3 *db; char *path; } Db;
+
+static void *db_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
+    const char *path = flow_setting_str(s, NULL, "path", "");
+    int reads = (uses & (FLOW_USE_EXPORT | FLOW_USE_LOOKUP)) != 0;
+    if (reads && strcmp(path, ":memory:") != 0 && access(path, F_OK) != 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if ((uses & FLOW_USE_IMPORT) && !reads && strcmp(path, ":memory:") != 0 && access(path, F_OK) != 0) {
+        /* a database that is only written to: its directory is made on first use */
+        const char *slash = strrchr(path, '/');
+        if (slash && slash > path) {
+            char *dir = strndup(path, (size_t)(slash - path));
+            if (!dir) abort();
+            int bad = flow_mkdir_p(dir, err);
+            free(dir);
+            if (bad) return NULL;
+        }
+    }
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | ((uses & FLOW_USE_IMPORT) ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    Db *d = calloc(1, sizeof *d);
+    if (!d) abort();
+    d->db = db;
+    d->path = xstrdup(path);
+    return d;
+}
+
+static void db_close(void *h) {
+    Db *d = h;
+    sqlite3_close_v2(d->db);
+    free(d->path);
+    free(d);
+}
+
+/* ---- values ---- */
+
+static char *base64(const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (!out) abort();
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+static cJSON *row_object(sqlite3_stmt *st) {
+    cJSON *o = cJSON_CreateObject();
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        if (!name || cJSON_GetObjectItemCaseSensitive(o, name)) continue;   /* the first of equal names wins */
+        cJSON *v;
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT: v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
+        case SQLITE_TEXT: v = cJSON_CreateString((const char *)sqlite3_column_text(st, i)); break;
+        case SQLITE_BLOB: {
+            const unsigned char *b = sqlite3_column_blob(st, i);
+            char *t = base64(b ? b : (const unsigned char *)"", (size_t)sqlite3_column_bytes(st, i));
+            v = cJSON_CreateString(t);
+            free(t);
+            break;
+        }
+        default: v = cJSON_CreateNull(); break;
+        }
+        cJSON_AddItemToObject(o, name, v);
+    }
+    return o;
+}
+
+static int bind_value(sqlite3_stmt *st, int i, const cJSON *v) {
+    if (!v || cJSON_IsNull(v)) return sqlite3_bind_null(st, i);
+    if (cJSON_IsBool(v)) return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == floor(d) && fabs(d) < 9.2e18) return sqlite3_bind_int64(st, i, (sqlite3_int64)d);
+        return sqlite3_bind_double(st, i, d);
+    }
+    if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
+    char *t = cJSON_PrintUnformatted(v);
+    int rc = sqlite3_bind_text(st, i, t ? t : "null", -1, SQLITE_TRANSIENT);
+    cJSON_free(t);
+    return rc;
+}
+
+static int bind_args(sqlite3_stmt *st, const cJSON *args, FlowErr *err) {
+    int want = sqlite3_bind_parameter_count(st);
+    int have = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0;
+    if (want != have) {
+        flow_err_set(err, FLOW_ERR_VALUE, "the sql has %d parameter%s but args has %d value%s", want, want == 1 ? "" : "s",
+                     have, have == 1 ? "" : "s");
+        return -1;
+    }
+    int i = 1;
+    for (const cJSON *a = have ? args->child : NULL; a; a = a->next, i++)
+        if (bind_value(st, i, a) != SQLITE_OK) {
+            flow_err_set(err, FLOW_ERR_VALUE, "cannot bind argument %d: %s", i, sqlite3_errmsg(sqlite3_db_handle(st)));
+            return -1;
+        }
+    return 0;
+}
+
+/* errors that are about the database rather than one record: the run stops */
+static int fatal_rc(int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: case SQLITE_NOMEM: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_PERM: case SQLITE_AUTH:
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- exports ---- */
+
+typedef struct DbExport { Db *d; sqlite3_stmt *st; } DbExport;
+
+static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    Db *d = conn;
+    sqlite3_stmt *st = NULL;
+    const char *sql = flow_setting_str(s, NULL, "sql", "");
+    if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_VALUE, "%s: %s", d->path, sqlite3_errmsg(d->db));
+        return NULL;
+    }
+    if (!st) {
+        flow_err_set(err, FLOW_ERR_VALUE, "%s: the sql holds no statement", d->path);
+        return NULL;
+    }
+    if (bind_args(st, flow_setting(s, NULL, "args"), err)) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    DbExport *x = calloc(1, sizeof *x);
+    if (!x) abort();
+    x->d = d;
+    x->st = st;
+    return x;
+}
+
+static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
+    DbExport *x = h;
+    int rc = sqlite3_step(x->st);
+    if (rc == SQLITE_ROW) {
+        it->rec = row_object(x->st);
+        return FLOW_NEXT_RECORD;
+    }
+    if (rc == SQLITE_DONE) return FLOW_NEXT_END;
+    flow_err_set(err, FLOW_ERR_CONNECTION, "%s: %s", x->d->path, sqlite3_errmsg(x->d->db));
+    return FLOW_NEXT_FAIL;
+}
+
+static void dx_close(void *h) {
+    DbExport *x = h;
+    sqlite3_finalize(x->st);
+    free(x);
+}
+
+/* ---- lookups ---- */
+
+typedef struct DbLookup { Db *d; const FlowSettings *s; sqlite3_stmt *st; char *sql; } DbLookup;
+
+static void *dl_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    DbLookup *lk = calloc(1, sizeof *lk);
+    if (!lk) abort();
+    lk->d = conn;
+    lk->s = s;
+    return lk;
+}
+
+static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
+    DbLookup *lk = h;
+    const char *sql = flow_setting_str(lk->s, rs, "sql", "");
+    if (!lk->st || strcmp(sql, lk->sql) != 0) {
+        sqlite3_finalize(lk->st);
+        lk->st = NULL;
+        free(lk->sql);
+        lk->sql = NULL;
+        int rc = sqlite3_prepare_v2(lk->d->db, sql, -1, &lk->st, NULL);
+        if (rc != SQLITE_OK || !lk->st) {
+            flow_err_set(err, FLOW_ERR_VALUE, "%s: %s", lk->d->path, rc != SQLITE_OK ? sqlite3_errmsg(lk->d->db) : "the sql holds no statement");
+            sqlite3_finalize(lk->st);
+            lk->st = NULL;
+            return -1;
+        }
+        lk->sql = xstrdup(sql);
+    }
+    sqlite3_reset(lk->st);
+    sqlite3_clear_bindings(lk->st);
+    if (bind_args(lk->st, flow_setting(lk->s, rs, "args"), err)) return -1;
+    cJSON *out = cJSON_CreateArray();
+    int rc;
+    while ((rc = sqlite3_step(lk->st)) == SQLITE_ROW) cJSON_AddItemToArray(out, row_object(lk->st));
+    if (rc != SQLITE_DONE) {
+        flow_err_set(err, fatal_rc(rc) ? FLOW_ERR_CONNECTION : FLOW_ERR_VALUE, "%s: %s", lk->d->path, sqlite3_errmsg(lk->d->db));
+        sqlite3_reset(lk->st);
+        cJSON_Delete(out);
+        return fatal_rc(rc) ? -1 : 1;
+    }
+    sqlite3_reset(lk->st);
+    *rows = out;
+    return 0;
+}
+
+static void dl_close(void *h) {
+    DbLookup *lk = h;
+    sqlite3_finalize(lk->st);
+    free(lk->sql);
+    free(lk);
+}
+
+/* ---- imports ---- */
+
+typedef struct Stmt { struct Stmt *next; char *sig; sqlite3_stmt *st; } Stmt;
+
+typedef struct DbImport {
+    Db *d;
+    char *table;
+    int upsert;
+    char *key;
+    int exists;                /* the table is known to exist */
+    Stmt *stmts; int nstmts;   /* INSERTs by column list */
+    sqlite3_stmt *find;        /* upsert: the existing row by key */
+} DbImport;
+
+static void stmts_clear(DbImport *im) {
+    for (Stmt *s = im->stmts, *n; s; s = n) { n = s->next; sqlite3_finalize(s->st); free(s->sig); free(s); }
+    im->stmts = NULL;
+    im->nstmts = 0;
+}
+
+static void di_close(void *h) {
+    DbImport *im = h;
+    stmts_clear(im);
+    sqlite3_finalize(im->find);
+    free(im->table);
+    free(im->key);
+    free(im);
+}
+
+static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    const char *table = flow_setting_str(s, NULL, "table", NULL);
+    if (!table || !table[0]) {
+        flow_err_set(err, FLOW_ERR_VALUE, "table must be a constant name");
+        return NULL;
+    }
+    DbImport *im = calloc(1, sizeof *im);
+    if (!im) abort();
+    im->d = conn;
+    im->table = xstrdup(table);
+    const char *mode = flow_setting_ctor(s, NULL, "mode", "insert");
+    if (strcmp(mode, "upsert") == 0) {
+        const cJSON *m = flow_setting(s, NULL, "mode");
+        const cJSON *k = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "key") : NULL;
+        if (!cJSON_IsString(k) || !k->valuestring[0]) {
+            flow_err_set(err, FLOW_ERR_VALUE, "upsert needs a key: mode = upsert(key = \"id\")");
+            di_close(im);
+            return NULL;
+        }
+        im->upsert = 1;
+        im->key = xstrdup(k->valuestring);
+    }
+    return im;
+}
+
+static int table_exists(DbImport *im) {
+    if (im->exists) return 1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(im->d->db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, im->table, -1, SQLITE_STATIC);
+    im->exists = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return im->exists;
+}
+
+static const char *column_type(const cJSON *v) {
+    if (cJSON_IsNumber(v)) return v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18 ? " INTEGER" : " REAL";
+    if (cJSON_IsBool(v)) return " INTEGER";
+    if (cJSON_IsNull(v)) return "";
+    return " TEXT";
+}
+
+/* CREATE TABLE from a record's keys; 0, or -1 with a record error */
+static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
+    if (!rec->child) {
+        flow_err_set(e, FLOW_ERR_VALUE, "cannot create table %s from a record without fields", im->table);
+        return -1;
+    }
+    Sb b = { 0 };
+    sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
+    sb_ident(&b, im->table);
+    sb_puts(&b, " (");
+    for (const cJSON *c = rec->child; c; c = c->next) {
+        if (c != rec->child) sb_puts(&b, ", ");
+        sb_ident(&b, c->string);
+        sb_puts(&b, column_type(c));
+    }
+    if (im->upsert) {
+        sb_puts(&b, ", UNIQUE (");
+        sb_ident(&b, im->key);
+        sb_puts(&b, ")");
+    }
+    sb_puts(&b, ")");
+    char *msg = NULL;
+    int rc = sqlite3_exec(im->d->db, b.p, NULL, NULL, &msg);
+    free(b.p);
+    if (rc != SQLITE_OK) {
+        flow_err_set(e, FLOW_ERR_VALUE, "cannot create table %s: %s", im->table, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    im->exists = 1;
+    return 0;
+}
+
+static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
+    Sb sig = { 0 };
+    sb_puts(&sig, "");
+    for (const cJSON *c = rec->child; c; c = c->next) { sb_puts(&sig, c->string); sb_put(&sig, "\x1f", 1); }
+    for (Stmt *s = im->stmts; s; s = s->next)
+        if (strcmp(s->sig, sig.p) == 0) { free(sig.p); return s->st; }
+    if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
+    Sb b = { 0 };
+    sb_puts(&b, "INSERT INTO ");
+    sb_ident(&b, im->table);
+    if (!rec->child) sb_puts(&b, " DEFAULT VALUES");
+    else {
+        sb_puts(&b, " (");
+        for (const cJSON *c = rec->child; c; c = c->next) {
+            if (c != rec->child) sb_puts(&b, ", ");
+            sb_ident(&b, c->string);
+        }
+        sb_puts(&b, ") VALUES (");
+        for (const cJSON *c = rec->child; c; c = c->next) sb_puts(&b, c != rec->child ? ", ?" : "?");
+        sb_puts(&b, ")");
+        if (im->upsert) {
+            sb_puts(&b, " ON CONFLICT (");
+            sb_ident(&b, im->key);
+            sb_puts(&b, ")");
+            int any = 0;
+            for (const cJSON *c = rec->child; c; c = c->next) {
+                if (strcmp(c->string, im->key) == 0) continue;
+                sb_puts(&b, any ? ", " : " DO UPDATE SET ");
+                sb_ident(&b, c->string);
+                sb_puts(&b, " = excluded.");
+                sb_ident(&b, c->string);
+                any = 1;
+            }
+            if (!any) sb_puts(&b, " DO NOTHING");
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(im->d->db, b.p, -1, &st, NULL) != SQLITE_OK) {
+        flow_err_set(e, FLOW_ERR_VALUE, "%s", sqlite3_errmsg(im->d->db));
+        free(b.p);
+        free(sig.p);
+        return NULL;
+    }
+    free(b.p);
+    Stmt *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->sig = sig.p;
+    s->st = st;
+    s->next = im->stmts;
+    im->stmts = s;
+    im->nstmts++;
+    return st;
+}
+
+static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
+    DbImport *im = h;
+    *existing = NULL;
+    if (!im->upsert || !cJSON_IsObject(out)) return 0;
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(out, im->key);
+    if (!key || !table_exists(im)) return 0;
+    if (!im->find) {
+        Sb b = { 0 };
+        sb_puts(&b, "SELECT * FROM ");
+        sb_ident(&b, im->table);
+        sb_puts(&b, " WHERE ");
+        sb_ident(&b, im->key);
+        sb_puts(&b, " = ? LIMIT 1");
+        int rc = sqlite3_prepare_v2(im->d->db, b.p, -1, &im->find, NULL);
+        free(b.p);
+        if (rc != SQLITE_OK) {
+            flow_err_set(err, FLOW_ERR_VALUE, "%s", sqlite3_errmsg(im->d->db));
+            sqlite3_finalize(im->find);
+            im->find = NULL;
+            return 1;
+        }
+    }
+    sqlite3_reset(im->find);
+    bind_value(im->find, 1, key);
+    int rc = sqlite3_step(im->find);
+    if (rc == SQLITE_ROW) *existing = row_object(im->find);
+    else if (rc != SQLITE_DONE) {
+        flow_err_set(err, fatal_rc(rc) ? FLOW_ERR_CONNECTION : FLOW_ERR_VALUE, "%s", sqlite3_errmsg(im->d->db));
+        sqlite3_reset(im->find);
+        return fatal_rc(rc) ? -1 : 1;
+    }
+    sqlite3_reset(im->find);
+    return 0;
+}
+
+static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    DbImport *im = h;
+    sqlite3 *db = im->d->db;
+    char *msg = NULL;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "%s: cannot start a transaction: %s", im->d->path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        FlowImportItem *it = &items[i];
+        const cJSON *rec = it->out;
+        if (!cJSON_IsObject(rec)) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
+            continue;
+        }
+        if (im->upsert && !cJSON_GetObjectItemCaseSensitive(rec, im->key)) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
+            continue;
+        }
+        if (!table_exists(im) && create_table(im, rec, &it->err)) { it->failed = 1; continue; }
+        sqlite3_stmt *st = insert_stmt(im, rec, &it->err);
+        if (!st) { it->failed = 1; continue; }
+        int k = 1;
+        for (const cJSON *c = rec->child; c; c = c->next, k++) bind_value(st, k, c);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            int ext = sqlite3_extended_errcode(db);
+            if (fatal_rc(rc)) {
+                flow_err_set(err, FLOW_ERR_CONNECTION, "%s: %s", im->d->path, sqlite3_errmsg(db));
+                sqlite3_reset(st);
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+            }
+            it->failed = 1;
+            flow_err_set(&it->err, ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE,
+                         "table %s: %s", im->table, sqlite3_errmsg(db));
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "%s: cannot commit: %s", im->d->path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+const FlowConnector flow_conn_sqlite = {
+    .kind = "sqlite",
+    .specs = sqlite_specs, .nspecs = (int)(sizeof sqlite_specs / sizeof sqlite_specs[0]),
+    .open = db_open, .close = db_close,
+    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close,
+    .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,
+    .import_open = di_open, .import_existing = di_existing, .import_page = di_page, .import_close = di_close,
+};

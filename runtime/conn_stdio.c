@@ -1,0 +1,46 @@
+/* conn_stdio.c — the stdio connector: exports read NDJSON records from standard input, imports
+ * write NDJSON records to standard output (flushed page by page). */
+#include "engine.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const FlowSettingSpec stdio_specs[] = {
+    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
+    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
+    { FLOW_AT_EXPORT, "format", FLOW_SETT_WORD, 0, "ndjson" },
+    { FLOW_AT_IMPORT, "format", FLOW_SETT_WORD, 0, "ndjson" },
+};
+
+static int stdio_state;        /* a connection has no state: a non-NULL token */
+
+static void *sc_open(const FlowSettings *s, unsigned uses, FlowErr *err) { return &stdio_state; }
+static void sc_close(void *h) {}
+
+static void *se_open(void *conn, const FlowSettings *s, FlowErr *err) { return flow_ndjson_open(stdin, "stdin", 0); }
+static int se_next(void *h, FlowExportItem *it, FlowErr *err) { return flow_ndjson_next(h, it, err); }
+static void se_close(void *h) { flow_ndjson_close(h); }
+
+static void *si_open(void *conn, const FlowSettings *s, FlowErr *err) { return &stdio_state; }
+static void si_close(void *h) {}
+
+static int si_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    for (int i = 0; i < n; i++)
+        if (flow_ndjson_write(stdout, items[i].out)) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write to standard output: %s", strerror(errno ? errno : EIO));
+            return -1;
+        }
+    if (fflush(stdout) != 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write to standard output: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+const FlowConnector flow_conn_stdio = {
+    .kind = "stdio",
+    .specs = stdio_specs, .nspecs = (int)(sizeof stdio_specs / sizeof stdio_specs[0]),
+    .open = sc_open, .close = sc_close,
+    .export_open = se_open, .export_next = se_next, .export_close = se_close,
+    .import_open = si_open, .import_page = si_page, .import_close = si_close,
+};

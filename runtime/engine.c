@@ -1,0 +1,1122 @@
+/* engine.c — runs one flow of a program table: opens its connections and steps with their settings
+ * (constants evaluated once per run, per-record ones per record, both checked against the
+ * connector's settings table), pulls pages of records from the export, validates them against the
+ * declared type, and moves each page step by step through filters, transforms, lookups, branches
+ * (whose arms merge again afterwards) and imports. Every record ends imported, ignored or as an
+ * error with a class, a message and the record's data as it entered the failing step; errors are
+ * written one line each, secrets redacted, and counted. */
+#include "engine.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERROR_DATA_MAX 4096      /* record data printed with an error line, in bytes */
+
+void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) {
+    e->cls = cls;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+}
+
+const FlowConnector *flow_connector(const char *kind) {
+    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(all[i]->kind, kind) == 0) return all[i];
+    return NULL;
+}
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) abort();
+    return p;
+}
+
+static char *xstrdup(const char *s) {
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+/* ---- settings ---- */
+
+struct FlowSettings {
+    char owner[160];
+    const FlowSettingDef *defs; int n;
+    cJSON **konst;                      /* evaluated constants (NULL for per-record ones) */
+    const FlowSettingSpec **specs;      /* the table entry each one matched */
+};
+
+const char *flow_settings_owner(const FlowSettings *s) { return s->owner; }
+
+const cJSON *flow_setting(const FlowSettings *s, const cJSON *rs, const char *name) {
+    if (!s) return NULL;
+    for (int i = 0; i < s->n; i++) {
+        if (!s->defs[i].name || strcmp(s->defs[i].name, name) != 0) continue;
+        if (s->defs[i].per_record) return rs ? cJSON_GetObjectItemCaseSensitive(rs, name) : NULL;
+        return s->konst[i];
+    }
+    return NULL;
+}
+
+const char *flow_setting_str(const FlowSettings *s, const cJSON *rs, const char *name, const char *dflt) {
+    const cJSON *j = flow_setting(s, rs, name);
+    return cJSON_IsString(j) ? j->valuestring : dflt;
+}
+
+const char *flow_setting_ctor(const FlowSettings *s, const cJSON *rs, const char *name, const char *dflt) {
+    const cJSON *j = flow_setting(s, rs, name);
+    if (cJSON_IsString(j)) return j->valuestring;
+    if (cJSON_IsObject(j)) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "ctor");
+        if (cJSON_IsString(c)) return c->valuestring;
+    }
+    return dflt;
+}
+
+static void settings_free(FlowSettings *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) cJSON_Delete(s->konst[i]);
+    free(s->konst);
+    free(s->specs);
+    free(s);
+}
+
+static int choice_has(const char *choices, const char *w) {
+    if (!choices) return 1;
+    size_t n = strlen(w);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, w, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* Checks (and normalizes: null as the word "null") one evaluated value; 0, or -1 with why. */
+static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t cap) {
+    cJSON *j = *pj;
+    switch (sp->type) {
+    case FLOW_SETT_STRING:
+        if (cJSON_IsString(j)) return 0;
+        snprintf(why, cap, "must be a string");
+        return -1;
+    case FLOW_SETT_INT:
+        if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble)) return 0;
+        snprintf(why, cap, "must be a whole number");
+        return -1;
+    case FLOW_SETT_WORD:
+        if (cJSON_IsNull(j) && choice_has(sp->choices, "null")) {
+            cJSON_Delete(j);
+            *pj = cJSON_CreateString("null");
+            return 0;
+        }
+        if (cJSON_IsString(j) && choice_has(sp->choices, j->valuestring)) return 0;
+        snprintf(why, cap, "must be one of %s", sp->choices);
+        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        return -1;
+    case FLOW_SETT_CTOR: {
+        const char *name = NULL;
+        if (cJSON_IsString(j)) name = j->valuestring;
+        else if (cJSON_IsObject(j)) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "ctor");
+            if (cJSON_IsString(c)) name = c->valuestring;
+        }
+        if (name && choice_has(sp->choices, name)) return 0;
+        snprintf(why, cap, "must be one of %s", sp->choices);
+        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        return -1;
+    }
+    case FLOW_SETT_ARGS:
+        if (cJSON_IsArray(j)) return 0;
+        snprintf(why, cap, "must be an array");
+        return -1;
+    case FLOW_SETT_ANY:
+        return 0;
+    }
+    return 0;
+}
+
+static const char *place_name(FlowSettingPlace at) {
+    return at == FLOW_AT_CONN ? "connections" : at == FLOW_AT_EXPORT ? "exports" : at == FLOW_AT_LOOKUP ? "lookups" : "imports";
+}
+
+/* ---- one flow's run ---- */
+
+typedef struct ConnRt {
+    const FlowConnDef *def;
+    const FlowConnector *c;
+    FlowSettings *s;
+    void *state;
+    unsigned uses;
+} ConnRt;
+
+typedef struct StepRt {
+    const FlowStepDef *def;
+    ConnRt *conn;
+    FlowSettings *s;
+    void *h;                 /* export / lookup / import handle */
+    int import_index;
+    int on_missing;          /* 0 fail, 1 skip, 2 null */
+    int on_many_first;
+    char label[96];
+} StepRt;
+
+typedef struct Inst {        /* a record (or a copy of it after an all_matching branch) on its way */
+    cJSON *rec;
+    cJSON **lk;              /* lookup results by step id (owned) */
+    long seq;                /* its position in the page: arms merge back in this order */
+    long ord;
+    int imported;
+} Inst;
+
+typedef struct List { Inst **v; int n, cap; } List;
+
+typedef struct Run {
+    const FlowProgram *p;
+    const FlowFlowDef *f;
+    FlowCtx *cx;
+    const FlowRunInfo *ri;
+    FILE *errs;
+    FlowRunStats *st;
+    ConnRt *conns;
+    StepRt *steps; int nsteps;     /* by step id */
+    int nslots;
+    char **secrets; int nsecrets, capsecrets;
+    int failed;
+    int64_t page;
+    long page_size, limit;
+} Run;
+
+static void list_push(List *l, Inst *in) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->v = realloc(l->v, sizeof *l->v * (size_t)l->cap);
+        if (!l->v) abort();
+    }
+    l->v[l->n++] = in;
+}
+
+static Inst *inst_new(Run *R, cJSON *rec, long seq) {
+    Inst *in = xcalloc(1, sizeof *in);
+    in->rec = rec;
+    in->lk = xcalloc((size_t)R->nslots, sizeof *in->lk);
+    in->seq = seq;
+    return in;
+}
+
+static Inst *inst_copy(Run *R, const Inst *src) {
+    Inst *in = inst_new(R, cJSON_Duplicate(src->rec, 1), src->seq);
+    for (int i = 0; i < R->nslots; i++) in->lk[i] = src->lk[i] ? cJSON_Duplicate(src->lk[i], 1) : NULL;
+    in->imported = src->imported;
+    return in;
+}
+
+static void inst_free(Run *R, Inst *in) {
+    if (!in) return;
+    cJSON_Delete(in->rec);
+    for (int i = 0; i < R->nslots; i++) cJSON_Delete(in->lk[i]);
+    free(in->lk);
+    free(in);
+}
+
+static void list_free(Run *R, List *l) {
+    for (int i = 0; i < l->n; i++) inst_free(R, l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* ---- secrets: texts never printed ---- */
+
+static void add_secret(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;
+    for (int i = 0; i < R->nsecrets; i++) if (strcmp(R->secrets[i], s) == 0) return;
+    if (R->nsecrets == R->capsecrets) {
+        R->capsecrets = R->capsecrets ? R->capsecrets * 2 : 8;
+        R->secrets = realloc(R->secrets, sizeof *R->secrets * (size_t)R->capsecrets);
+        if (!R->secrets) abort();
+    }
+    R->secrets[R->nsecrets++] = xstrdup(s);
+}
+
+static void collect_secrets(Run *R, const cJSON *j) {
+    if (!j) return;
+    if (cJSON_IsString(j)) {
+        add_secret(R, j->valuestring);
+        /* as it appears inside printed JSON, too */
+        char *t = cJSON_PrintUnformatted(j);
+        if (t) {
+            size_t n = strlen(t);
+            if (n >= 2) { t[n - 1] = 0; add_secret(R, t + 1); }
+            cJSON_free(t);
+        }
+        return;
+    }
+    for (const cJSON *c = j->child; c; c = c->next) collect_secrets(R, c);
+}
+
+/* A copy of s with every secret replaced by <redacted> (malloc'd). */
+static char *redact(const Run *R, const char *s) {
+    char *out = xstrdup(s);
+    for (int i = 0; i < R->nsecrets; i++) {
+        const char *sec = R->secrets[i];
+        size_t sl = strlen(sec);
+        if (!strstr(out, sec)) continue;
+        size_t cap = strlen(out) * 2 + 64, n = 0;
+        char *buf = xcalloc(1, cap);
+        for (const char *p = out; *p;) {
+            const char *hit = strstr(p, sec);
+            size_t chunk = hit ? (size_t)(hit - p) : strlen(p);
+            size_t need = n + chunk + 16;
+            if (need >= cap) { cap = need * 2; buf = realloc(buf, cap); if (!buf) abort(); }
+            memcpy(buf + n, p, chunk);
+            n += chunk;
+            if (!hit) break;
+            memcpy(buf + n, "<redacted>", 10);
+            n += 10;
+            p = hit + sl;
+        }
+        buf[n] = 0;
+        free(out);
+        out = buf;
+    }
+    return out;
+}
+
+static int run_fail(Run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_fail(Run *R, const char *fmt, ...) {
+    if (R->failed) return -1;
+    R->failed = 1;
+    char buf[sizeof R->st->fail_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *r = redact(R, buf);
+    snprintf(R->st->fail_msg, sizeof R->st->fail_msg, "%s", r);
+    free(r);
+    return -1;
+}
+
+/* A record error: counted, and one line on the error stream. `data` is the record as it entered
+ * the step (or what the source held); NULL prints null. */
+static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data) {
+    R->st->errors++;
+    if ((unsigned)cls < FLOW_ERR_COUNT) R->st->by_class[cls]++;
+    if (!R->errs) return;
+    char *d = data ? cJSON_PrintUnformatted(data) : NULL;
+    const char *dt = d ? d : "null";
+    size_t dl = strlen(dt);
+    char tail[64] = "";
+    if (dl > ERROR_DATA_MAX) {
+        snprintf(tail, sizeof tail, "... (%zu bytes)", dl);
+        dl = ERROR_DATA_MAX;
+    }
+    size_t cap = strlen(msg) + dl + strlen(R->f->name) + strlen(s->label) + 128;
+    char *line = xcalloc(1, cap);
+    snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s\n", R->f->name, s->label,
+             (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value", msg, (int)dl, dt, tail);
+    char *r = redact(R, line);
+    fputs(r, R->errs);
+    free(r);
+    free(line);
+    cJSON_free(d);
+}
+
+/* ---- record sizes and declared types ---- */
+
+static size_t json_size(const cJSON *j) {
+    if (!j) return 4;
+    if (cJSON_IsString(j)) return strlen(j->valuestring) + 2;
+    if (cJSON_IsNumber(j)) {
+        double d = fabs(j->valuedouble);
+        if (d == floor(d) && d < 1e15) { size_t n = 1; while (d >= 10) { d /= 10; n++; } return n + (j->valuedouble < 0); }
+        return 20;
+    }
+    if (cJSON_IsTrue(j) || cJSON_IsNull(j)) return 4;
+    if (cJSON_IsFalse(j)) return 5;
+    if (cJSON_IsRaw(j)) return j->valuestring ? strlen(j->valuestring) : 0;
+    size_t n = 2;
+    int obj = cJSON_IsObject(j);
+    for (const cJSON *c = j->child; c; c = c->next) {
+        n += json_size(c) + (c->next ? 1 : 0);
+        if (obj && c->string) n += strlen(c->string) + 3;
+    }
+    return n;
+}
+
+static size_t list_size(const List *l) {
+    size_t n = 0;
+    for (int i = 0; i < l->n; i++) n += json_size(l->v[i]->rec);
+    return n;
+}
+
+static const char *json_kind(const cJSON *j) {
+    return cJSON_IsString(j) ? "a string" : cJSON_IsNumber(j) ? "a number" : cJSON_IsBool(j) ? "a bool"
+         : cJSON_IsArray(j) ? "an array" : cJSON_IsObject(j) ? "an object" : "null";
+}
+
+static const char *type_desc(const FlowTypeDef *t) {
+    if (t->is_record) return "an object";
+    if (t->is_array) return "an array";
+    switch (t->kind) {
+    case FLOW_STRING: return "a string";
+    case FLOW_INT: return "an int";
+    case FLOW_NUMBER: return "a number";
+    case FLOW_BOOL: return "a bool";
+    case FLOW_DATETIME: return "an ISO-8601 date-time";
+    case FLOW_DURATION: return "a duration";
+    case FLOW_NULL: return "null";
+    case FLOW_JSON: return "JSON";
+    }
+    return "JSON";
+}
+
+static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t len, size_t cap, FlowErr *e) {
+    path[len < cap ? len : cap - 1] = 0;
+    if (!t) return 0;
+    if (!j) {
+        if (t->nullable || (t->kind == FLOW_JSON && !t->is_record && !t->is_array)) return 0;
+        flow_err_set(e, FLOW_ERR_VALUE, "%s is missing", path);
+        return -1;
+    }
+    if (cJSON_IsNull(j)) {
+        if (t->nullable || (t->kind == FLOW_JSON && !t->is_record && !t->is_array) || t->kind == FLOW_NULL) return 0;
+        flow_err_set(e, FLOW_ERR_VALUE, "%s must be %s, got null", path, type_desc(t));
+        return -1;
+    }
+    if (t->is_record) {
+        if (!cJSON_IsObject(j)) goto wrong;
+        for (int i = 0; i < t->nfields; i++) {
+            const FlowFieldDef *fd = &t->fields[i];
+            size_t n = len + (size_t)snprintf(path + (len < cap ? len : cap - 1), len < cap ? cap - len : 1, ".%s", fd->name);
+            if (n >= cap) n = cap - 1;
+            if (check_type(cJSON_GetObjectItemCaseSensitive(j, fd->name), fd->type, path, n, cap, e)) return -1;
+            path[len < cap ? len : cap - 1] = 0;
+        }
+        return 0;
+    }
+    if (t->is_array) {
+        if (!cJSON_IsArray(j)) goto wrong;
+        int i = 0;
+        for (const cJSON *c = j->child; c; c = c->next, i++) {
+            size_t n = len + (size_t)snprintf(path + (len < cap ? len : cap - 1), len < cap ? cap - len : 1, "[%d]", i);
+            if (n >= cap) n = cap - 1;
+            if (check_type(c, t->elem, path, n, cap, e)) return -1;
+            path[len < cap ? len : cap - 1] = 0;
+        }
+        return 0;
+    }
+    switch (t->kind) {
+    case FLOW_STRING: if (!cJSON_IsString(j)) goto wrong; return 0;
+    case FLOW_BOOL: if (!cJSON_IsBool(j)) goto wrong; return 0;
+    case FLOW_NUMBER: case FLOW_DURATION: if (!cJSON_IsNumber(j)) goto wrong; return 0;
+    case FLOW_INT:
+        if (!cJSON_IsNumber(j)) goto wrong;
+        if (j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 9007199254740992.0) {
+            flow_err_set(e, FLOW_ERR_VALUE, "%s must be a whole number, got %.17g", path, j->valuedouble);
+            return -1;
+        }
+        return 0;
+    case FLOW_DATETIME: {
+        int64_t ms;
+        if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) return 0;
+        if (cJSON_IsString(j) && flow_parse_iso8601(j->valuestring, strlen(j->valuestring), &ms)) return 0;
+        if (cJSON_IsString(j)) {
+            flow_err_set(e, FLOW_ERR_VALUE, "%s must be an ISO-8601 date-time, got \"%.40s\"", path, j->valuestring);
+            return -1;
+        }
+        goto wrong;
+    }
+    case FLOW_NULL: goto wrong;
+    case FLOW_JSON: return 0;
+    }
+    return 0;
+wrong:
+    flow_err_set(e, FLOW_ERR_VALUE, "%s must be %s, got %s", path, type_desc(t), json_kind(j));
+    return -1;
+}
+
+static int validate(const cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e) {
+    char path[256];
+    snprintf(path, sizeof path, "%s", root);
+    return check_type(j, t, path, strlen(path), sizeof path, e);
+}
+
+/* ---- calling generated code ---- */
+
+static void ctx_enter(Run *R, const Inst *in) {
+    for (int i = 0; i < R->nslots; i++) flow_ctx_set_lookup(R->cx, i, in ? in->lk[i] : NULL);
+}
+
+static void ctx_leave(Run *R) {
+    flow_scratch_reset(R->cx);
+    flow_clear_error(R->cx);
+    flow_ctx_set_response(R->cx, NULL);
+    flow_ctx_set_existing(R->cx, NULL);
+}
+
+static void take_error(Run *R, FlowErr *e, const char *what) {
+    if (flow_failed(R->cx)) flow_err_set(e, flow_error_class(R->cx), "%s", flow_error_message(R->cx));
+    else flow_err_set(e, FLOW_ERR_VALUE, "%s failed", what);
+}
+
+/* fn on rec with in's lookups: 1 / 0, or -1 with e */
+static int call_step(Run *R, FlowStepFn fn, const Inst *in, cJSON *rec, FlowErr *e, const char *what) {
+    ctx_enter(R, in);
+    int r = fn(R->cx, rec);
+    if (r < 0 || flow_failed(R->cx)) { take_error(R, e, what); r = -1; }
+    ctx_leave(R);
+    return r;
+}
+
+/* A FlowVal from a setting function as a fresh tree, checked against the spec. */
+static cJSON *eval_setting(Run *R, const FlowSettingDef *d, const FlowSettingSpec *sp, const Inst *in, FlowErr *e) {
+    ctx_enter(R, in);
+    FlowVal v = d->konst ? d->konst(R->cx) : d->per_record ? d->per_record(R->cx, in ? in->rec : NULL) : flow_null();
+    if (flow_failed(R->cx)) {
+        take_error(R, e, d->name);
+        ctx_leave(R);
+        return NULL;
+    }
+    cJSON *j = flow_val_to_json(v);
+    ctx_leave(R);
+    char why[256];
+    if (sp && check_value(sp, &j, why, sizeof why)) {
+        flow_err_set(e, FLOW_ERR_VALUE, "setting %s %s", d->name, why);
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDef *defs, int n,
+                                  const FlowConnector *c, FlowSettingPlace at) {
+    FlowSettings *s = xcalloc(1, sizeof *s);
+    snprintf(s->owner, sizeof s->owner, "%s", owner);
+    s->defs = defs;
+    s->n = n;
+    s->konst = xcalloc((size_t)n, sizeof *s->konst);
+    s->specs = xcalloc((size_t)n, sizeof *s->specs);
+    for (int i = 0; i < n; i++) {
+        const FlowSettingDef *d = &defs[i];
+        const FlowSettingSpec *sp = NULL;
+        if (!d->name) continue;
+        for (int k = 0; k < c->nspecs && !sp; k++)
+            if (c->specs[k].at == at && strcmp(c->specs[k].name, d->name) == 0) sp = &c->specs[k];
+        if (!sp) {
+            char known[512] = "";
+            size_t kl = 0;
+            for (int k = 0; k < c->nspecs; k++)
+                if (c->specs[k].at == at && kl < sizeof known)
+                    kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", c->specs[k].name);
+            run_fail(R, "%s: %s %s take no setting `%s` (known: %s)", owner, c->kind, place_name(at), d->name,
+                     kl ? known : "none");
+            goto bad;
+        }
+        s->specs[i] = sp;
+        if (d->per_record) {
+            if (at == FLOW_AT_CONN || at == FLOW_AT_EXPORT) {
+                run_fail(R, "%s: setting %s cannot depend on the record", owner, d->name);
+                goto bad;
+            }
+            continue;
+        }
+        FlowErr e;
+        s->konst[i] = eval_setting(R, d, sp, NULL, &e);
+        if (!s->konst[i]) {
+            run_fail(R, "%s: %s", owner, e.msg);
+            goto bad;
+        }
+        if (d->secret) collect_secrets(R, s->konst[i]);
+    }
+    for (int k = 0; k < c->nspecs; k++) {
+        if (c->specs[k].at != at || !c->specs[k].required) continue;
+        int have = 0;
+        for (int i = 0; i < n && !have; i++) have = defs[i].name && strcmp(defs[i].name, c->specs[k].name) == 0;
+        if (!have) {
+            run_fail(R, "%s: setting %s is required", owner, c->specs[k].name);
+            goto bad;
+        }
+    }
+    return s;
+bad:
+    settings_free(s);
+    return NULL;
+}
+
+/* per-record settings of a step for one record, as an object (NULL when it has none); -1 with e */
+static int eval_rs(Run *R, const StepRt *s, const Inst *in, cJSON **rs, FlowErr *e) {
+    *rs = NULL;
+    if (!s->s) return 0;
+    for (int i = 0; i < s->s->n; i++) {
+        const FlowSettingDef *d = &s->s->defs[i];
+        if (!d->name || !d->per_record) continue;
+        cJSON *j = eval_setting(R, d, s->s->specs[i], in, e);
+        if (!j) { cJSON_Delete(*rs); *rs = NULL; return -1; }
+        if (!*rs) *rs = cJSON_CreateObject();
+        cJSON_AddItemToObject(*rs, d->name, j);
+    }
+    return 0;
+}
+
+/* ---- the steps ---- */
+
+static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L);
+
+static void step_filter(Run *R, const StepRt *s, List *L) {
+    int w = 0;
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        FlowErr e;
+        int r = s->def->fn ? call_step(R, s->def->fn, in, in->rec, &e, "filter") : 1;
+        if (r < 0) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        if (r == 0) { R->st->ignored++; inst_free(R, in); continue; }
+        L->v[w++] = in;
+    }
+    L->n = w;
+}
+
+static void step_transform(Run *R, const StepRt *s, List *L) {
+    int w = 0;
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        if (!s->def->fn) { L->v[w++] = in; continue; }
+        cJSON *work = cJSON_Duplicate(in->rec, 1);
+        FlowErr e;
+        if (call_step(R, s->def->fn, in, work, &e, "transform") < 0) {
+            rec_error(R, s, e.cls, e.msg, in->rec);
+            cJSON_Delete(work);
+            inst_free(R, in);
+            continue;
+        }
+        cJSON_Delete(in->rec);
+        in->rec = work;
+        L->v[w++] = in;
+    }
+    L->n = w;
+}
+
+static void step_lookup(Run *R, const StepRt *s, List *L) {
+    int w = 0, id = s->def->id;
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        if (R->failed) { L->v[w++] = in; continue; }
+        FlowErr e;
+        cJSON *rs = NULL, *rows = NULL;
+        if (eval_rs(R, s, in, &rs, &e)) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        int r = s->conn->c->lookup(s->h, rs, &rows, &e);
+        cJSON_Delete(rs);
+        if (r < 0) { cJSON_Delete(rows); run_fail(R, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
+        if (r > 0) { cJSON_Delete(rows); rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        int nrows = cJSON_IsArray(rows) ? cJSON_GetArraySize(rows) : 0;
+        cJSON *res = NULL;
+        if (nrows == 0) {
+            cJSON_Delete(rows);
+            if (s->on_missing == 0) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "lookup %s matched no rows", s->def->name);
+                rec_error(R, s, FLOW_ERR_MISSING, msg, in->rec);
+                inst_free(R, in);
+                continue;
+            }
+            if (s->on_missing == 1) { R->st->ignored++; inst_free(R, in); continue; }
+        } else {
+            if (nrows > 1 && !s->on_many_first) {
+                cJSON_Delete(rows);
+                char msg[200];
+                snprintf(msg, sizeof msg, "lookup %s matched %d rows", s->def->name, nrows);
+                rec_error(R, s, FLOW_ERR_VALUE, msg, in->rec);
+                inst_free(R, in);
+                continue;
+            }
+            res = cJSON_DetachItemFromArray(rows, 0);
+            cJSON_Delete(rows);
+            if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
+                cJSON_Delete(res);
+                rec_error(R, s, e.cls, e.msg, in->rec);
+                inst_free(R, in);
+                continue;
+            }
+        }
+        if (id >= 0 && id < R->nslots) {
+            cJSON_Delete(in->lk[id]);
+            in->lk[id] = res;
+        } else cJSON_Delete(res);
+        L->v[w++] = in;
+    }
+    L->n = w;
+}
+
+static int cmp_inst(const void *a, const void *b) {
+    const Inst *x = *(Inst *const *)a, *y = *(Inst *const *)b;
+    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static void step_branch(Run *R, const StepRt *s, List *L) {
+    const FlowStepDef *d = s->def;
+    int na = d->narms;
+    List *sub = xcalloc((size_t)na, sizeof *sub);
+    int *hit = xcalloc((size_t)na, sizeof *hit);
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        int nhit = 0, failed = 0;
+        FlowErr e;
+        for (int a = 0; a < na; a++) hit[a] = 0;
+        /* arms with a condition, in order (first_match stops at the first one that holds) */
+        for (int a = 0; a < na && !failed; a++) {
+            const FlowArmDef *arm = &d->arms[a];
+            if (!arm->cond) {
+                if (!d->all_matching && !nhit) { hit[a] = 1; nhit++; break; }
+                continue;
+            }
+            int r = call_step(R, arm->cond, in, in->rec, &e, "branch condition");
+            if (r < 0) { failed = 1; break; }
+            if (r > 0) { hit[a] = 1; nhit++; if (!d->all_matching) break; }
+        }
+        if (failed) {
+            char msg[sizeof e.msg];
+            snprintf(msg, sizeof msg, "%s", e.msg);
+            rec_error(R, s, e.cls, msg, in->rec);
+            inst_free(R, in);
+            continue;
+        }
+        if (d->all_matching && !nhit) /* arms without a condition take the rest */
+            for (int a = 0; a < na; a++) if (!d->arms[a].cond) { hit[a] = 1; nhit++; }
+        if (!nhit) { R->st->ignored++; inst_free(R, in); continue; }
+        int last = -1;
+        for (int a = 0; a < na; a++) if (hit[a]) last = a;
+        for (int a = 0; a < na; a++) {
+            if (!hit[a]) continue;
+            list_push(&sub[a], a == last ? in : inst_copy(R, in));
+        }
+    }
+    L->n = 0;
+    long ord = 0;
+    for (int a = 0; a < na; a++) {
+        if (!R->failed && sub[a].n) run_steps(R, d->arms[a].steps, d->arms[a].nsteps, &sub[a]);
+        for (int k = 0; k < sub[a].n; k++) {
+            sub[a].v[k]->ord = ord++;
+            list_push(L, sub[a].v[k]);
+        }
+        free(sub[a].v);
+    }
+    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    free(sub);
+    free(hit);
+}
+
+static void step_import(Run *R, const StepRt *s, List *L) {
+    const FlowStepDef *d = s->def;
+    const FlowConnector *c = s->conn->c;
+    FlowImportItem *items = xcalloc((size_t)L->n, sizeof *items);
+    Inst **owner = xcalloc((size_t)L->n, sizeof *owner);
+    int n = 0, w = 0;
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        FlowErr e;
+        cJSON *rs = NULL, *out = NULL, *existing = NULL;
+        if (R->failed) { L->v[w++] = in; continue; }
+        if (eval_rs(R, s, in, &rs, &e)) goto rec_fail;
+        for (int pass = 0; pass < 2; pass++) {
+            if (d->map) {
+                ctx_enter(R, in);
+                flow_ctx_set_existing(R->cx, existing);
+                out = d->map(R->cx, in->rec, pass);
+                if (!out || flow_failed(R->cx)) {
+                    take_error(R, &e, "map");
+                    cJSON_Delete(out);
+                    out = NULL;
+                    ctx_leave(R);
+                    goto rec_fail;
+                }
+                ctx_leave(R);
+            } else out = cJSON_Duplicate(in->rec, 1);
+            if (pass == 1 || !c->import_existing) break;
+            int r = c->import_existing(s->h, rs, out, &existing, &e);
+            if (r < 0) { run_fail(R, "import %s: %s", d->name, e.msg); cJSON_Delete(out); cJSON_Delete(rs); L->v[w++] = in; goto next; }
+            if (r > 0) { cJSON_Delete(out); out = NULL; goto rec_fail; }
+            if (!existing) break;
+            cJSON_Delete(out);
+            out = NULL;
+        }
+        cJSON_Delete(existing);
+        items[n].out = out;
+        items[n].rs = rs;
+        owner[n++] = in;
+        continue;
+    rec_fail:
+        cJSON_Delete(existing);
+        cJSON_Delete(rs);
+        rec_error(R, s, e.cls, e.msg, in->rec);
+        inst_free(R, in);
+    next:;
+    }
+    if (n && !R->failed) {
+        FlowErr e;
+        if (c->import_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);
+    }
+    for (int k = 0; k < n; k++) {
+        Inst *in = owner[k];
+        FlowImportItem *it = &items[k];
+        if (!R->failed) {
+            if (it->failed) {
+                rec_error(R, s, it->err.cls, it->err.msg, in->rec);
+                inst_free(R, in);
+                goto done;
+            }
+            R->st->imported[s->import_index]++;
+            in->imported = 1;
+            if (d->response && it->response) {
+                cJSON *work = cJSON_Duplicate(in->rec, 1);
+                FlowErr e;
+                ctx_enter(R, in);
+                flow_ctx_set_response(R->cx, it->response);
+                int r = d->response(R->cx, work);
+                if (r < 0 || flow_failed(R->cx)) {
+                    take_error(R, &e, "response mapping");
+                    ctx_leave(R);
+                    rec_error(R, s, e.cls, e.msg, in->rec);
+                    cJSON_Delete(work);
+                    inst_free(R, in);
+                    goto done;
+                }
+                ctx_leave(R);
+                cJSON_Delete(in->rec);
+                in->rec = work;
+            }
+        }
+        L->v[w++] = in;
+    done:
+        cJSON_Delete((cJSON *)it->out);
+        cJSON_Delete((cJSON *)it->rs);
+        cJSON_Delete(it->response);
+    }
+    /* keep the page order: failed ones were dropped above, the rest go back in their order */
+    L->n = w;
+    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    free(items);
+    free(owner);
+}
+
+static void too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char *where) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "page %lld holds %.1f MB %s, over the 5 MB page limit", (long long)R->page,
+             (double)bytes / (1024.0 * 1024.0), where);
+    for (int i = 0; i < L->n; i++) {
+        rec_error(R, s, FLOW_ERR_TOO_LARGE, msg, L->v[i]->rec);
+        inst_free(R, L->v[i]);
+    }
+    L->n = 0;
+}
+
+static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
+    for (int i = 0; i < n && L->n && !R->failed; i++) {
+        const FlowStepDef *d = &steps[i];
+        StepRt *s = &R->steps[d->id];
+        /* the records' order inside the page is by seq; ord only breaks ties after a branch */
+        for (int k = 0; k < L->n; k++) L->v[k]->ord = k;
+        switch (d->kind) {
+        case FLOW_STEP_FILTER: step_filter(R, s, L); break;
+        case FLOW_STEP_TRANSFORM: step_transform(R, s, L); break;
+        case FLOW_STEP_LOOKUP: step_lookup(R, s, L); break;
+        case FLOW_STEP_BRANCH: step_branch(R, s, L); break;
+        case FLOW_STEP_IMPORT: step_import(R, s, L); break;
+        case FLOW_STEP_EXPORT: run_fail(R, "step %s: an export can only be a flow's first step", s->label); break;
+        }
+        if (R->failed || !L->n) break;
+        size_t bytes = list_size(L);
+        if (bytes > FLOW_PAGE_MAX_BYTES) {
+            char where[140];
+            snprintf(where, sizeof where, "after step %s", s->label);
+            too_large(R, s, L, bytes, where);
+        }
+    }
+}
+
+/* ---- setting up: steps, connections ---- */
+
+static int walk_steps(Run *R, const FlowStepDef *steps, int n, int depth, int (*fn)(Run *, const FlowStepDef *)) {
+    if (depth > 64) return run_fail(R, "branches are nested too deeply");
+    for (int i = 0; i < n; i++) {
+        if (fn(R, &steps[i])) return -1;
+        if (steps[i].kind == FLOW_STEP_BRANCH)
+            for (int a = 0; a < steps[i].narms; a++)
+                if (walk_steps(R, steps[i].arms[a].steps, steps[i].arms[a].nsteps, depth + 1, fn)) return -1;
+    }
+    return 0;
+}
+
+static int max_id(Run *R, const FlowStepDef *d) {
+    if (d->id < 0) return run_fail(R, "step %s has no id", d->name ? d->name : "?");
+    if (d->id >= R->nsteps) R->nsteps = d->id + 1;
+    return 0;
+}
+
+static int count_import(Run *R, const FlowStepDef *d) {
+    if (d->kind == FLOW_STEP_IMPORT) R->st->nimports++;
+    return 0;
+}
+
+static const char *const step_kind_names[] = {
+#define X(k, s) s,
+    FLOW_STEP_KINDS(X)
+#undef X
+};
+
+static int setup_step(Run *R, const FlowStepDef *d) {
+    StepRt *s = &R->steps[d->id];
+    if (s->def) return run_fail(R, "steps %s and %s have the same id %d", s->label, d->name ? d->name : "?", d->id);
+    s->def = d;
+    s->import_index = -1;
+    if (d->name) snprintf(s->label, sizeof s->label, "%s", d->name);
+    else if (d->line > 0) snprintf(s->label, sizeof s->label, "%s (line %d)", step_kind_names[d->kind], d->line);
+    else snprintf(s->label, sizeof s->label, "%s", step_kind_names[d->kind]);
+    if (d->kind == FLOW_STEP_IMPORT) {
+        s->import_index = R->st->nimports;
+        R->st->import_names[R->st->nimports++] = d->name ? d->name : s->label;
+    }
+    if (d->kind == FLOW_STEP_EXPORT || d->kind == FLOW_STEP_LOOKUP || d->kind == FLOW_STEP_IMPORT) {
+        if (d->conn < 0 || d->conn >= R->p->nconns) return run_fail(R, "step %s has no connection", s->label);
+        s->conn = &R->conns[d->conn];
+        s->conn->uses |= d->kind == FLOW_STEP_EXPORT ? FLOW_USE_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_USE_LOOKUP : FLOW_USE_IMPORT;
+    }
+    return 0;
+}
+
+static int open_step(Run *R, const FlowStepDef *d) {
+    StepRt *s = &R->steps[d->id];
+    if (!s->conn) return 0;
+    const FlowConnector *c = s->conn->c;
+    char owner[160];
+    snprintf(owner, sizeof owner, "%s %s", step_kind_names[d->kind], s->label);
+    FlowSettingPlace at = d->kind == FLOW_STEP_EXPORT ? FLOW_AT_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_AT_LOOKUP : FLOW_AT_IMPORT;
+    s->s = settings_new(R, owner, d->settings, d->nsettings, c, at);
+    if (!s->s) return -1;
+    FlowErr e;
+    if (d->kind == FLOW_STEP_LOOKUP) {
+        const char *m = flow_setting_ctor(s->s, NULL, "on_missing", "fail");
+        s->on_missing = strcmp(m, "skip") == 0 ? 1 : strcmp(m, "null") == 0 ? 2 : 0;
+        s->on_many_first = strcmp(flow_setting_ctor(s->s, NULL, "on_many", "fail"), "first") == 0;
+        s->h = c->lookup_open(s->conn->state, s->s, &e);
+    } else if (d->kind == FLOW_STEP_IMPORT) {
+        s->h = c->import_open(s->conn->state, s->s, &e);
+    } else {
+        const cJSON *ps = flow_setting(s->s, NULL, "page_size");
+        if (ps) {
+            if (!cJSON_IsNumber(ps) || ps->valuedouble < 1 || ps->valuedouble > FLOW_PAGE_SIZE_MAX)
+                return run_fail(R, "%s: page_size must be between 1 and %d", owner, FLOW_PAGE_SIZE_MAX);
+            R->page_size = (long)ps->valuedouble;
+        }
+        const char *mode = flow_setting_ctor(s->s, NULL, "mode", "all");
+        if (strcmp(mode, "limit") == 0) {
+            const cJSON *m = flow_setting(s->s, NULL, "mode"), *nv = NULL;
+            for (const cJSON *k = cJSON_IsObject(m) ? m->child : NULL; k && !nv; k = k->next)
+                if (cJSON_IsNumber(k)) nv = k;
+            if (!nv || nv->valuedouble < 1 || nv->valuedouble > 100 || nv->valuedouble != floor(nv->valuedouble))
+                return run_fail(R, "%s: limit(n) needs 1 <= n <= 100", owner);
+            R->limit = (long)nv->valuedouble;
+        } else if (strcmp(mode, "once") == 0) {
+            return run_fail(R, "%s: once() exports need the state store, which this runtime does not have yet", owner);
+        }
+        s->h = c->export_open(s->conn->state, s->s, &e);
+    }
+    if (!s->h) return run_fail(R, "%s: %s", owner, e.msg);
+    return 0;
+}
+
+static void close_step(Run *R, StepRt *s) {
+    if (s->h && s->conn) {
+        const FlowConnector *c = s->conn->c;
+        if (s->def->kind == FLOW_STEP_EXPORT) c->export_close(s->h);
+        else if (s->def->kind == FLOW_STEP_LOOKUP) c->lookup_close(s->h);
+        else if (s->def->kind == FLOW_STEP_IMPORT) c->import_close(s->h);
+    }
+    s->h = NULL;
+    settings_free(s->s);
+    s->s = NULL;
+}
+
+static int open_conn(Run *R, ConnRt *c) {
+    const FlowConnDef *d = c->def;
+    c->c = flow_connector(d->kind);
+    if (!c->c) return run_fail(R, "connection %s: the %s connector is not available in this runtime yet", d->name, d->kind);
+    const char *cant = (c->uses & FLOW_USE_EXPORT) && !c->c->export_open ? "exports"
+                     : (c->uses & FLOW_USE_LOOKUP) && !c->c->lookup_open ? "lookups"
+                     : (c->uses & FLOW_USE_IMPORT) && !c->c->import_open ? "imports" : NULL;
+    if (cant) return run_fail(R, "connection %s: %s connections cannot be used for %s", d->name, d->kind, cant);
+    char owner[160];
+    snprintf(owner, sizeof owner, "connection %s", d->name);
+    c->s = settings_new(R, owner, d->settings, d->nsettings, c->c, FLOW_AT_CONN);
+    if (!c->s) return -1;
+    FlowErr e;
+    c->state = c->c->open(c->s, c->uses, &e);
+    if (!c->state) return run_fail(R, "connection %s: %s", d->name, e.msg);
+    return 0;
+}
+
+/* ---- runs ---- */
+
+void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms) {
+    memset(ri, 0, sizeof *ri);
+    ri->started_ms = started_ms;
+    ri->since_ms = 0;
+    ri->until_ms = started_ms;
+    char iso[32];
+    flow_format_iso8601(started_ms, iso);
+    snprintf(ri->run_date, sizeof ri->run_date, "%.10s", iso);
+    unsigned r = 0;
+    FILE *u = fopen("/dev/urandom", "rb");
+    if (!u || fread(&r, sizeof r, 1, u) != 1) r = (unsigned)getpid() * 2654435761u ^ (unsigned)started_ms;
+    if (u) fclose(u);
+    snprintf(ri->run_id, sizeof ri->run_id, "%.4s%.2s%.2sT%.2s%.2s%.2sZ-%08x", iso, iso + 5, iso + 8, iso + 11, iso + 14,
+             iso + 17, r);
+}
+
+void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow, int64_t page, int64_t page_size) {
+    flow_ctx_set_context(cx, FLOW_CTX_DELTA_SINCE, flow_datetime(ri->since_ms));
+    flow_ctx_set_context(cx, FLOW_CTX_DELTA_UNTIL, flow_datetime(ri->until_ms));
+    flow_ctx_set_context(cx, FLOW_CTX_PAGE_NUMBER, flow_int(page));
+    flow_ctx_set_context(cx, FLOW_CTX_PAGE_SIZE, flow_int(page_size));
+    flow_ctx_set_context(cx, FLOW_CTX_RUN_ID, flow_string(ri->run_id, strlen(ri->run_id)));
+    flow_ctx_set_context(cx, FLOW_CTX_RUN_STARTED_AT, flow_datetime(ri->started_ms));
+    flow_ctx_set_context(cx, FLOW_CTX_RUN_DATE, flow_string(ri->run_date, strlen(ri->run_date)));
+    flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow ? flow_string(flow, strlen(flow)) : flow_null());
+}
+
+void flow_run_stats_free(FlowRunStats *st) {
+    free(st->import_names);
+    free(st->imported);
+    st->import_names = NULL;
+    st->imported = NULL;
+}
+
+static void export_pages(Run *R, StepRt *ex) {
+    const FlowFlowDef *f = R->f;
+    const FlowConnector *c = ex->conn->c;
+    long seq = 0;
+    int end = 0;
+    while (!end && !R->failed) {
+        List page = { 0 };
+        long pulled = 0;
+        size_t bytes = 0;
+        R->page++;
+        flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
+        while (pulled < R->page_size) {
+            if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
+            FlowExportItem it;
+            memset(&it, 0, sizeof it);
+            FlowErr e;
+            int r = c->export_next(ex->h, &it, &e);
+            if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
+            if (r == FLOW_NEXT_FAIL) { cJSON_Delete(it.rec); run_fail(R, "export %s: %s", ex->label, e.msg); break; }
+            pulled++;
+            R->st->exported++;
+            if (r == FLOW_NEXT_ERROR) {
+                rec_error(R, ex, it.err.cls, it.err.msg, it.rec);
+                cJSON_Delete(it.rec);
+                continue;
+            }
+            if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
+                rec_error(R, ex, e.cls, e.msg, it.rec);
+                cJSON_Delete(it.rec);
+                continue;
+            }
+            bytes += it.bytes ? it.bytes : json_size(it.rec);
+            list_push(&page, inst_new(R, it.rec, seq++));
+        }
+        if (R->failed) { list_free(R, &page); break; }
+        if (!pulled) { list_free(R, &page); R->page--; break; }
+        if (bytes > FLOW_PAGE_MAX_BYTES) too_large(R, ex, &page, bytes, "as exported");
+        else run_steps(R, f->steps + 1, f->nsteps - 1, &page);
+        if (!R->failed)
+            for (int i = 0; i < page.n; i++)
+                if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
+        list_free(R, &page);
+        flow_scratch_reset(R->cx);
+    }
+}
+
+int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *ri, FILE *errs, FlowRunStats *st) {
+    memset(st, 0, sizeof *st);
+    Run R0, *R = &R0;
+    memset(R, 0, sizeof *R);
+    R->p = p;
+    R->cx = cx;
+    R->ri = ri;
+    R->errs = errs;
+    R->st = st;
+    R->page_size = FLOW_PAGE_SIZE_DEFAULT;
+    if (fi < 0 || fi >= p->nflows) { snprintf(st->fail_msg, sizeof st->fail_msg, "no flow %d", fi); st->failed = 1; return -1; }
+    const FlowFlowDef *f = R->f = &p->flows[fi];
+    st->flow = f->name;
+    flow_ctx_set_now(cx, ri->started_ms);
+    flow_run_set_contexts(cx, ri, f->name, 0, R->page_size);
+    R->conns = xcalloc((size_t)p->nconns, sizeof *R->conns);
+    for (int i = 0; i < p->nconns; i++) R->conns[i].def = &p->conns[i];
+
+    /* steps by id, imports in source order */
+    walk_steps(R, f->steps, f->nsteps, 0, count_import);
+    st->import_names = xcalloc((size_t)st->nimports, sizeof *st->import_names);
+    st->imported = xcalloc((size_t)st->nimports, sizeof *st->imported);
+    st->nimports = 0;
+    if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, max_id);
+    R->nslots = R->nsteps > f->nslots ? R->nsteps : f->nslots;
+    R->steps = xcalloc((size_t)R->nsteps, sizeof *R->steps);
+    if (!R->failed && (f->nsteps < 1 || f->steps[0].kind != FLOW_STEP_EXPORT))
+        run_fail(R, "flow %s does not start with an export", f->name);
+    if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, setup_step);
+    for (int i = 0; i < p->nconns && !R->failed; i++)
+        if (R->conns[i].uses) open_conn(R, &R->conns[i]);
+    if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, open_step);
+    if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
+
+    /* the end: commit (or discard) what the connections wrote */
+    for (int i = 0; i < R->nsteps; i++) close_step(R, &R->steps[i]);
+    for (int i = 0; i < p->nconns; i++) {
+        ConnRt *c = &R->conns[i];
+        if (!c->state) continue;
+        FlowErr e;
+        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) run_fail(R, "connection %s: %s", c->def->name, e.msg);
+    }
+    for (int i = 0; i < p->nconns; i++) {
+        ConnRt *c = &R->conns[i];
+        if (c->state) c->c->close(c->state);
+        settings_free(c->s);
+    }
+    free(R->conns);
+    free(R->steps);
+    for (int i = 0; i < R->nsecrets; i++) free(R->secrets[i]);
+    free(R->secrets);
+    flow_scratch_reset(cx);
+    flow_clear_error(cx);
+    for (int i = 0; i < R->nslots; i++) flow_ctx_set_lookup(cx, i, NULL);
+    st->failed = R->failed;
+    return R->failed ? -1 : 0;
+}
+
+cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d) {
+    if (d->secret) return cJSON_CreateString("<redacted>");
+    if (d->per_record) return cJSON_CreateString("<per record>");
+    if (!d->konst) return cJSON_CreateNull();
+    FlowVal v = d->konst(cx);
+    cJSON *j;
+    if (flow_failed(cx)) {
+        char buf[700];
+        snprintf(buf, sizeof buf, "<error: %s>", flow_error_message(cx));
+        j = cJSON_CreateString(buf);
+    } else j = flow_val_to_json(v);
+    flow_scratch_reset(cx);
+    flow_clear_error(cx);
+    return j;
+}

@@ -1,0 +1,147 @@
+/* engine.h — the runtime's internal API between the engine (engine.c), the connectors
+ * (conn_*.c) and the executable's CLI (cli.c): evaluated settings, the connector table of callbacks
+ * and the settings each one reads, record errors, and one flow's run with its counters.
+ * Generated code never includes this header; it sees only flow.h. */
+#ifndef FLOW_ENGINE_H
+#define FLOW_ENGINE_H
+#include "flow.h"
+#include <stdio.h>
+
+#define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
+#define FLOW_PAGE_SIZE_DEFAULT 20
+#define FLOW_PAGE_SIZE_MAX 100000
+
+/* ---- record errors and run failures ---- */
+
+typedef struct FlowErr { FlowErrorClass cls; char msg[1024]; } FlowErr;
+void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- settings ----
+ * Each connector declares the settings it reads, per place, Fluent Bit style; the engine rejects
+ * settings the table does not know, checks the evaluated values' types and the required ones, and
+ * hands the connector a FlowSettings. Constant settings are evaluated once per run; per-record ones
+ * arrive per record as a JSON object `rs` (name -> value) next to the record. */
+typedef enum { FLOW_AT_CONN, FLOW_AT_EXPORT, FLOW_AT_LOOKUP, FLOW_AT_IMPORT } FlowSettingPlace;
+typedef enum {
+    FLOW_SETT_STRING,   /* a string */
+    FLOW_SETT_INT,      /* a whole number */
+    FLOW_SETT_WORD,     /* one of `choices` ("a|b|c"); a JSON null reads as the word "null" */
+    FLOW_SETT_CTOR,     /* a constructor {"ctor": one of `choices`, ...} or its bare name */
+    FLOW_SETT_ARGS,     /* a JSON array */
+    FLOW_SETT_ANY
+} FlowSettingType;
+typedef struct FlowSettingSpec {
+    FlowSettingPlace at;
+    const char *name;
+    FlowSettingType type;
+    int required;
+    const char *choices;
+} FlowSettingSpec;
+
+typedef struct FlowSettings FlowSettings;
+/* The value of a setting: this record's (from rs) when it is per record, else the constant one;
+ * NULL when absent. */
+const cJSON *flow_setting(const FlowSettings *s, const cJSON *rs, const char *name);
+const char  *flow_setting_str(const FlowSettings *s, const cJSON *rs, const char *name, const char *dflt);
+/* A constructor or word setting's name ("upsert" for {"ctor":"upsert",...} or "upsert"). */
+const char  *flow_setting_ctor(const FlowSettings *s, const cJSON *rs, const char *name, const char *dflt);
+/* "connection files" or "import deals": for messages */
+const char  *flow_settings_owner(const FlowSettings *s);
+
+/* ---- connectors ---- */
+
+enum { FLOW_USE_EXPORT = 1, FLOW_USE_LOOKUP = 2, FLOW_USE_IMPORT = 4 };
+/* export_next results */
+enum { FLOW_NEXT_RECORD, FLOW_NEXT_ERROR, FLOW_NEXT_END, FLOW_NEXT_FAIL };
+
+typedef struct FlowExportItem {
+    cJSON *rec;        /* RECORD: the record (an object; the engine takes it). ERROR: the data to keep
+                          with the error (e.g. the raw line as a string), or NULL */
+    size_t bytes;      /* the record's size in the source; 0 when unknown */
+    FlowErr err;       /* ERROR: the record error */
+} FlowExportItem;
+
+typedef struct FlowImportItem {
+    const cJSON *out;  /* the object to write (the map's output) */
+    const cJSON *rs;   /* this record's per-record settings, or NULL */
+    int failed;        /* set by the connector for a record that could not be written... */
+    FlowErr err;       /* ...with its error */
+    cJSON *response;   /* optionally set by the connector: what the destination answered (engine frees) */
+} FlowImportItem;
+
+typedef struct FlowConnector {
+    const char *kind;
+    const FlowSettingSpec *specs; int nspecs;
+    /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
+    void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
+    /* the end of a flow's run: ok=1 commits what was written (renames files), ok=0 discards. 0 / -1 */
+    int   (*finish)(void *conn, int ok, FlowErr *err);
+    void  (*close)(void *conn);
+    /* exports: export_next returns FLOW_NEXT_* */
+    void *(*export_open)(void *conn, const FlowSettings *s, FlowErr *err);
+    int   (*export_next)(void *ex, FlowExportItem *it, FlowErr *err);
+    void  (*export_close)(void *ex);
+    /* lookups: 0 with *rows a fresh JSON array (caller owns), 1 a record error in err, -1 the run fails */
+    void *(*lookup_open)(void *conn, const FlowSettings *s, FlowErr *err);
+    int   (*lookup)(void *lk, const cJSON *rs, cJSON **rows, FlowErr *err);
+    void  (*lookup_close)(void *lk);
+    /* imports: import_page writes a page (per-record failures in items), 0, or -1 the run fails.
+     * import_existing (optional) finds the destination's record for an upsert: 0 with *existing a
+     * fresh object or NULL, 1 a record error, -1 the run fails. */
+    void *(*import_open)(void *conn, const FlowSettings *s, FlowErr *err);
+    int   (*import_existing)(void *im, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err);
+    int   (*import_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
+    void  (*import_close)(void *im);
+} FlowConnector;
+
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite;
+const FlowConnector *flow_connector(const char *kind);
+
+/* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are
+ * skipped; a malformed line is a `parse` error naming its line, a line over FLOW_PAGE_MAX_BYTES a
+ * `too_large` error. `name` is used in messages. */
+typedef struct FlowNdjson FlowNdjson;
+FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file);
+int         flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err);
+void        flow_ndjson_close(FlowNdjson *r);
+/* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
+int         flow_ndjson_write(FILE *f, const cJSON *rec);
+
+/* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
+int         flow_mkdir_p(const char *dir, FlowErr *err);
+
+/* ---- runs ---- */
+
+typedef struct FlowRunInfo {
+    int64_t started_ms;        /* run.started_at, delta.until (unless --until), now() */
+    int64_t since_ms, until_ms;
+    char run_id[40];
+    char run_date[16];         /* YYYY-MM-DD */
+} FlowRunInfo;
+/* Fills a run's identity from its start time (ms since the epoch). */
+void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
+/* Sets the run-level contexts (run.*, delta.*, flow.name, page.*) of cx. */
+void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow, int64_t page, int64_t page_size);
+
+typedef struct FlowRunStats {
+    const char *flow;
+    long exported, ignored, errors;
+    long by_class[FLOW_ERR_COUNT];
+    int nimports;
+    const char **import_names;    /* every import of the flow, in source order */
+    long *imported;
+    int failed;                   /* the run failed (settings, input, output) */
+    char fail_msg[1200];
+} FlowRunStats;
+
+/* Runs flows[fi] of p: record errors go to `errs` (one line each, secrets redacted). Params must be
+ * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when
+ * it failed (stats->fail_msg says why). Free stats with flow_run_stats_free. */
+int  flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *ri, FILE *errs, FlowRunStats *stats);
+void flow_run_stats_free(FlowRunStats *stats);
+
+/* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
+ * "<per record>"). A fresh tree. */
+cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
+
+#endif

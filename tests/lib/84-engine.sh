@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Suite `engine`: the unit tests of the engine, the file/stdio/sqlite connectors and the built
+# executable's CLI (tests/unit/engine.c: hand-written program tables run through flow_main on real
+# files and a real SQLite database in a temporary directory), built with ASan+UBSan against
+# build/asan/libflowrt.a by `make build/tests/unit_engine`; every assertion must pass with no
+# sanitizer report. Executed directly rather than sourced: run this suite through tests/run.sh.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" engine
+
+engine_bin=build/tests/unit_engine
+
+# building the sanitized runtime library may take longer than one compiler invocation
+t_case engine/build
+engine_timeout=$T_TIMEOUT
+T_TIMEOUT=${T_BUILD_TIMEOUT:-600}
+t_exec make -s "$engine_bin"
+T_TIMEOUT=$engine_timeout
+t_expect_rc 0
+[ -x "$engine_bin" ] || t_note "no $engine_bin (make $engine_bin failed)"
+engine_built=$([ "$C_RC" = 0 ] && [ -x "$engine_bin" ] && echo 1)
+t_done
+
+t_case engine/unit
+if [ -n "$engine_built" ]; then
+  mkdir -p "$T_TMP/engine"
+  t_exec env TMPDIR="$T_TMP/engine" "$engine_bin"
+  t_expect_rc 0
+  t_expect_grep "$C_OUT" '^engine: [0-9]+ passed, 0 failed$' "not every assertion passed"
+else
+  t_note "not run: $engine_bin was not built"
+fi
+t_done
