@@ -547,7 +547,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
                 bputs(B, ");\n");
                 v = cv;
             }
-            bprintf(B, "flow_obj_put(%s, ", obj);
+            bprintf(B, "flow_obj_add(%s, ", obj);
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", t%d);\n", v);
         }

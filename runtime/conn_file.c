@@ -134,6 +134,10 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
 }
 
 int flow_ndjson_write(FILE *f, const cJSON *rec) {
+    /* most records print into a stack buffer; only big ones need cJSON's growing heap buffer */
+    char small[8192];
+    if (cJSON_PrintPreallocated((cJSON *)rec, small, (int)sizeof small - 8, 0))
+        return fputs(small, f) == EOF || putc('\n', f) == EOF ? -1 : 0;
     char *t = cJSON_PrintUnformatted(rec);
     if (!t) return -1;
     int bad = fputs(t, f) == EOF || putc('\n', f) == EOF;

@@ -381,6 +381,15 @@ static const char *type_desc(const FlowTypeDef *t) {
     return "JSON";
 }
 
+/* Appends a and b (b may be NULL) to the path, cut at cap; cheaper than snprintf on this hot path. */
+static size_t path_put(char *path, size_t len, size_t cap, const char *a, const char *b) {
+    size_t n = len < cap ? len : cap - 1;
+    for (const char *s = a; *s && n + 1 < cap; s++) path[n++] = *s;
+    for (const char *s = b; s && *s && n + 1 < cap; s++) path[n++] = *s;
+    path[n] = 0;
+    return n;
+}
+
 static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t len, size_t cap, FlowErr *e) {
     path[len < cap ? len : cap - 1] = 0;
     if (!t) return 0;
@@ -398,8 +407,7 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
         if (!cJSON_IsObject(j)) goto wrong;
         for (int i = 0; i < t->nfields; i++) {
             const FlowFieldDef *fd = &t->fields[i];
-            size_t n = len + (size_t)snprintf(path + (len < cap ? len : cap - 1), len < cap ? cap - len : 1, ".%s", fd->name);
-            if (n >= cap) n = cap - 1;
+            size_t n = path_put(path, len, cap, ".", fd->name);
             if (check_type(cJSON_GetObjectItemCaseSensitive(j, fd->name), fd->type, path, n, cap, e)) return -1;
             path[len < cap ? len : cap - 1] = 0;
         }
@@ -409,8 +417,12 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
         if (!cJSON_IsArray(j)) goto wrong;
         int i = 0;
         for (const cJSON *c = j->child; c; c = c->next, i++) {
-            size_t n = len + (size_t)snprintf(path + (len < cap ? len : cap - 1), len < cap ? cap - len : 1, "[%d]", i);
-            if (n >= cap) n = cap - 1;
+            char num[24], *q = num + sizeof num - 1;
+            *q = 0;
+            *--q = ']';
+            unsigned u = (unsigned)i;
+            do *--q = (char)('0' + u % 10); while ((u /= 10) && q > num + 1);
+            size_t n = path_put(path, len, cap, "[", q);
             if (check_type(c, t->elem, path, n, cap, e)) return -1;
             path[len < cap ? len : cap - 1] = 0;
         }
@@ -835,6 +847,8 @@ static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
         case FLOW_STEP_EXPORT: run_fail(R, "step %s: an export can only be a flow's first step", s->label); break;
         }
         if (R->failed || !L->n) break;
+        /* only a transform, a lookup or a response mapping can make records bigger */
+        if (d->kind != FLOW_STEP_TRANSFORM && d->kind != FLOW_STEP_LOOKUP && !(d->kind == FLOW_STEP_IMPORT && d->response)) continue;
         size_t bytes = list_size(L);
         if (bytes > FLOW_PAGE_MAX_BYTES) {
             char where[140];

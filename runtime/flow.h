@@ -24,7 +24,9 @@ typedef enum {
 #undef X
 } FlowKind;
 
-typedef struct FlowStr { const char *p; size_t n; } FlowStr;   /* not NUL-terminated in general */
+/* Not NUL-terminated in general, but always readable one byte past the end (p[n]): a string is a
+ * literal, a cJSON valuestring, a piece of one, or scratch text, and all of those keep that byte. */
+typedef struct FlowStr { const char *p; size_t n; } FlowStr;
 
 typedef struct FlowVal {
     FlowKind kind;
@@ -149,6 +151,9 @@ void    flow_set_path(FlowCtx *cx, cJSON *rec, const char *const *path, int n, F
 void    flow_remove_path(cJSON *rec, const char *const *path, int n);
 /* Adds v under key to an object being built (a map's output). v is copied. */
 void    flow_obj_put(cJSON *obj, const char *key, FlowVal v);
+/* The same for generated maps, whose keys are distinct string literals: the key is not copied (it
+ * must outlive obj) and no existing member is looked for. */
+void    flow_obj_add(cJSON *obj, const char *key, FlowVal v);
 /* Text buffers in scratch memory, for templates and string concatenation. */
 typedef struct FlowText { char *p; size_t n, cap; } FlowText;
 void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);

@@ -709,6 +709,12 @@ void flow_obj_put(cJSON *obj, const char *key, FlowVal v) {
     put_member(obj, key, copy_json(v));
 }
 
+void flow_obj_add(cJSON *obj, const char *key, FlowVal v) {
+    if (!obj || !key || !cJSON_IsObject(obj)) return;
+    cJSON *item = copy_json(v);
+    if (item && !cJSON_AddItemToObjectCS(obj, key, item)) cJSON_Delete(item);
+}
+
 /* ---- text buffers ---- */
 
 void flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n) {

@@ -108,12 +108,23 @@ void *flow_scratch_alloc(FlowCtx *cx, size_t n) {
 }
 
 void flow_scratch_reset(FlowCtx *cx) {
-    /* keep one block (the most recent, usually the largest) and free the rest */
+    /* keep one block; if the last round needed several, the kept one grows to hold them all, so the
+     * next round fits in a single block and malloc is not asked again */
     if (cx->blocks) {
-        Block *keep = cx->blocks;
-        for (Block *b = keep->next, *n; b; b = n) { n = b->next; free(b); }
-        keep->next = NULL;
-        keep->used = 0;
+        size_t total = 0;
+        int n = 0;
+        for (Block *b = cx->blocks; b; b = b->next) { total += b->used; n++; }
+        if (n > 1) {
+            for (Block *b = cx->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
+            size_t size = total + total / 2 > BLOCK_MIN ? total + total / 2 : BLOCK_MIN;
+            if (size > (size_t)64 * 1024 * 1024) size = (size_t)64 * 1024 * 1024;
+            Block *nb = malloc(HDR + size);
+            if (!nb) abort();
+            nb->size = size;
+            nb->next = NULL;
+            cx->blocks = nb;
+        }
+        cx->blocks->used = 0;
     }
     for (size_t i = 0; i < cx->nkept; i++) cJSON_Delete(cx->kept[i]);
     cx->nkept = 0;
@@ -256,6 +267,8 @@ cJSON *flow_val_to_json(FlowVal v) {
     case FLOW_NUMBER: return isfinite(v.n) ? cJSON_CreateNumber(v.n) : cJSON_CreateNull();
     case FLOW_DURATION: return cJSON_CreateNumber((double)v.i);
     case FLOW_STRING: {
+        /* every FlowStr is readable one byte past its end (flow.h): most are NUL-terminated there */
+        if (v.s.p && v.s.p[v.s.n] == 0) return cJSON_CreateString(v.s.p);
         char *tmp = malloc(v.s.n + 1);
         if (!tmp) abort();
         if (v.s.n) memcpy(tmp, v.s.p, v.s.n);
