@@ -85,3 +85,17 @@ for f in examples/*.flow; do
   ex=${f##*/}; ex=${ex%.flow}
   e2e_case "tests/e2e/examples/$ex" "$ex"
 done
+
+# One end-to-end run under valgrind (a plain -O2 build, no sanitizers): no invalid access, no leak.
+if command -v valgrind >/dev/null 2>&1 && [ -n "${FLOWC_REL:-}" ]; then
+  t_case "e2e/valgrind-quickstart"
+  vg=$T_TMP/e2e/valgrind
+  rm -rf "$vg"; mkdir -p "$vg/out"
+  cp examples/quickstart.flow "$vg/flow.flow"; cp -r examples/data "$vg/data"
+  t_exec -C "$vg" "$FLOWC_REL" build flow.flow -o prog
+  t_expect_rc 0
+  t_exec -C "$vg" valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect ./prog run --json
+  t_expect_rc 0
+  t_expect_nogrep "$C_ERR" '== (Invalid|Conditional|.*definitely lost)' "valgrind reported a problem"
+  t_done
+fi
