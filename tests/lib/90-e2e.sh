@@ -23,6 +23,9 @@ e2e_case() {
     done
   else
     (cd "$src" && tar cf - --exclude=expected --exclude=expected.out --exclude=expected.err .) | (cd "$work" && tar xf -)
+    for sql in "$work"/data/*.sql; do
+      [ -f "$sql" ] && sqlite3 "${sql%.sql}.db" < "$sql"
+    done
   fi
   args=
   [ -f "$src/args" ] && args=$(cat "$src/args")
@@ -48,14 +51,14 @@ e2e_case() {
   if [ -d "$src/expected" ] || [ "${UPDATE:-0}" = 1 ]; then
     local f
     if [ "${UPDATE:-0}" = 1 ]; then
-      # the files the run wrote under out/ become the expectation
-      if [ -d "$work/out" ]; then
+      # the files the run wrote under out/, and every database, become the expectation
+      if [ -d "$work/out" ] || ls "$work"/data/*.db >/dev/null 2>&1; then
         local dst=$ROOT/$src/expected
         rm -rf "$dst"; mkdir -p "$dst"
-        (cd "$work" && find out -type f ! -name '*.db' ! -name '*.db-*' | sort | while IFS= read -r f; do
+        (cd "$work" && find out -type f ! -name '*.db' ! -name '*.db-*' 2>/dev/null | sort | while IFS= read -r f; do
            mkdir -p "$dst/$(dirname "$f")"; cp "$f" "$dst/$f"; done)
         # databases are compared as SQL dumps
-        (cd "$work" && find out -type f -name '*.db' | sort | while IFS= read -r f; do
+        (cd "$work" && find out data -type f -name '*.db' 2>/dev/null | sort | while IFS= read -r f; do
            mkdir -p "$dst/$(dirname "$f")"; sqlite3 "$f" .dump > "$dst/$f.sql"; done)
       fi
     else

@@ -1,0 +1,14 @@
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE orders (id INTEGER PRIMARY KEY, email TEXT, total REAL);
+INSERT INTO orders VALUES(1,'a@x.io',50.0);
+INSERT INTO orders VALUES(2,'b@x.io',5.0);
+INSERT INTO orders VALUES(3,'c@x.io',75.0);
+INSERT INTO orders VALUES(4,'zz@x.io',99.0);
+CREATE TABLE accounts (email TEXT PRIMARY KEY, tier TEXT);
+INSERT INTO accounts VALUES('a@x.io','gold');
+INSERT INTO accounts VALUES('c@x.io','silver');
+CREATE TABLE customers (email TEXT UNIQUE, tier TEXT, orders_seen INTEGER, updated INTEGER);
+INSERT INTO customers VALUES('a@x.io','gold',7,1);
+INSERT INTO customers VALUES('c@x.io','silver',1,NULL);
+COMMIT;
