@@ -102,3 +102,64 @@ if command -v valgrind >/dev/null 2>&1 && [ -n "${FLOWC_REL:-}" ]; then
   t_expect_nogrep "$C_ERR" '== (Invalid|Conditional|.*definitely lost)' "valgrind reported a problem"
   t_done
 fi
+
+# The built executable's own CLI: --version, describe with secrets redacted, required params.
+ex=$T_TMP/e2e/exe-cli
+rm -rf "$ex"; mkdir -p "$ex/data"
+echo '{"id":1}' > "$ex/data/in.ndjson"
+cat > "$ex/flow.flow" <<'FLOW'
+integration "exe-cli" version "2.1.0"
+param region: string
+param limit_to: int = 5
+connection input = file { dir = "data" }
+connection pg = postgres { dsn = env("PG_DSN_SECRET") }
+connection api = http { base_url = "http://127.0.0.1:9", auth = bearer(env("API_TOKEN_SECRET")) }
+flow copy {
+  export rows from input { file = "in.ndjson" }
+  import out into input { file = "out-{{param.region}}.ndjson" }
+}
+flow unused_pg { export r from pg { sql = "select 1" } import x into api { path = "/x" } }
+FLOW
+t_case "e2e/exe-cli/build"
+t_exec -C "$ex" "$FLOWC" build flow.flow -o prog
+t_expect_rc 0
+t_done
+t_case "e2e/exe-cli/version"
+t_exec -C "$ex" ./prog --version
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^exe-cli 2\.1\.0 \(flowc [0-9.]+\)$'
+t_done
+t_case "e2e/exe-cli/describe-redacts-secrets"
+t_exec -C "$ex" env PG_DSN_SECRET=host=db.internal-s3cr3t API_TOKEN_SECRET=tok-s3cr3t ./prog describe --param region=EU
+t_expect_rc 0
+t_expect_grep "$C_OUT" '"integration":"exe-cli"'
+t_expect_nogrep "$C_OUT" 's3cr3t' "a secret appears in describe"
+t_expect_nogrep "$C_ERR" 's3cr3t' "a secret appears on stderr"
+t_done
+t_case "e2e/exe-cli/required-param"
+t_exec -C "$ex" ./prog run copy
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'region'
+t_done
+t_case "e2e/exe-cli/param-and-json"
+t_exec -C "$ex" ./prog run copy --param region=EU --json
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^\{"flow":"copy","exported":1,"ignored":0,"errors":0,"imported":\{"out":1\}\}$'
+[ -f "$ex/data/out-EU.ndjson" ] || t_note "data/out-EU.ndjson was not written"
+t_done
+
+# flowc installed elsewhere finds its runtime relative to itself
+if [ -n "${FLOWC_REL:-}" ]; then
+  t_case "e2e/install-prefix"
+  inst=$T_TMP/e2e/install
+  rm -rf "$inst"
+  t_exec make -s install PREFIX="$inst/prefix"
+  t_expect_rc 0
+  mkdir -p "$inst/run/out"; cp -r examples/data "$inst/run/data"
+  t_exec -C "$inst/run" "$inst/prefix/bin/flowc" build "$ROOT/examples/quickstart.flow" -o q
+  t_expect_rc 0
+  t_exec -C "$inst/run" ./q run --json
+  t_expect_rc 0
+  t_expect_grep "$C_OUT" '"imported":\{"big_orders":2,"small_orders":2\}'
+  t_done
+fi
