@@ -74,7 +74,7 @@ typedef struct E {
     Buf *body;           /* the function being written */
     int tmp, fn, errors;
     VarName *vars; int nvars, capvars;
-    int loop_idx[64]; int nloops;   /* template #each index variables, innermost last */
+    int loop_idx[64]; int loop_it[64]; int nloops;   /* template #each index (and iterator, or -1) variables, innermost last */
     int in_map;          /* the function has `updating` */
     const IrFlow *flow;
     int flow_index;
@@ -153,7 +153,7 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
         const char *nm = p->name;
         if (strcmp(nm, "if") == 0 || strcmp(nm, "unless") == 0 || strcmp(nm, "inverted") == 0) {
             int neg = strcmp(nm, "if") != 0;
-            bprintf(B, "if (%sflow_tpl_true(t%d)) {\n", neg ? "!" : "", subj);
+            bprintf(B, "if (%s%s(t%d)) {\n", neg ? "!" : "", strcmp(nm, "inverted") == 0 ? "flow_tpl_section_true" : "flow_tpl_true", subj);
             if (p->b) gen_template_parts(e, p->b, text);
             bputs(B, "}");
             if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
@@ -170,14 +170,14 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
             bprintf(B, "int64_t t%d = 0;\nfor (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next, t%d++) {\n",
                     idx, idx, subj, idx, idx, idx, idx);
             bprintf(B, "FlowVal t%d = flow_val_from_json(cx, it%d, %s, \"item\");\n", thisv, idx, ek);
-            if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+            if (e->nloops < 64) { e->loop_it[e->nloops] = idx; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
             e->nloops--;
             bputs(B, "}\n}");
             if (strcmp(nm, "section") == 0) {
-                bprintf(B, " else if (flow_tpl_true(t%d) && !(t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))) {\n", subj, subj, subj);
+                bprintf(B, " else if (flow_tpl_section_true(t%d) && !(t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))) {\n", subj, subj, subj);
                 bprintf(B, "int64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", idx, idx, thisv, subj);
-                if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+                if (e->nloops < 64) { e->loop_it[e->nloops] = -1; e->loop_idx[e->nloops++] = idx; }
                 if (p->b) gen_template_parts(e, p->b, text);
                 e->nloops--;
                 bputs(B, "}");
@@ -186,7 +186,7 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
             bputs(B, "\n");
         } else {   /* with */
             bprintf(B, "if (flow_tpl_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
-            if (e->nloops < 64) e->loop_idx[e->nloops++] = idx;
+            if (e->nloops < 64) { e->loop_it[e->nloops] = -1; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
             e->nloops--;
             bputs(B, "}");
@@ -383,7 +383,10 @@ static int gen(E *e, const IrExpr *x) {
             if (idx < 0) bprintf(B, "FlowVal t%d = flow_null();\n", r);
             else if (strcmp(nm, "@index") == 0) bprintf(B, "FlowVal t%d = flow_int(t%d);\n", r, idx);
             else if (strcmp(nm, "@first") == 0) bprintf(B, "FlowVal t%d = flow_bool(t%d == 0);\n", r, idx);
-            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @last, @key: not tracked yet */
+            else if (strcmp(nm, "@last") == 0 && e->loop_it[e->nloops - 1] >= 0)
+                bprintf(B, "FlowVal t%d = flow_bool(it%d->next == NULL);\n", r, e->loop_it[e->nloops - 1]);
+            else if (strcmp(nm, "@last") == 0) bprintf(B, "FlowVal t%d = flow_bool(1);\n", r);
+            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key: objects are not iterated here */
             return r;
         }
         bprintf(B, "FlowVal t%d = t%d;\n", r, var_id(e, x->var));

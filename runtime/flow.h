@@ -139,6 +139,8 @@ FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list);
 int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
 /* Handlebars truthiness for template sections: null, false, 0, "", [] are false. */
 int     flow_tpl_true(FlowVal v);
+/* Mustache truthiness for {{#name}} / {{^name}}: only null, false and [] are false (0 and "" are true). */
+int     flow_tpl_section_true(FlowVal v);
 
 /* v.field, converted to the declared kind (FLOW_JSON keeps it dynamic); absent -> null. */
 FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, const char *path);

@@ -798,3 +798,13 @@ FlowVal flow_table_get(FlowCtx *cx, const FlowTableEntry *t, int n, FlowVal key)
     }
     return flow_null();
 }
+
+int flow_tpl_section_true(FlowVal v) {
+    if (v.kind == FLOW_NULL) return 0;
+    if (v.kind == FLOW_BOOL) return v.b;
+    if (v.kind == FLOW_JSON) {
+        if (!v.j || cJSON_IsNull(v.j) || cJSON_IsFalse(v.j)) return 0;
+        if (cJSON_IsArray(v.j)) return cJSON_GetArraySize(v.j) > 0;
+    }
+    return 1;
+}
