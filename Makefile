@@ -23,6 +23,7 @@ COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lm
+FLOWC_LIBS    := -ltcc -ldl -lpthread
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h compiler/*.def stdlib/*.def runtime/*.h) $(B)/gen/parser.h $(B)/gen/lexer.h
 
@@ -66,9 +67,9 @@ $(eval $(call VARIANT,rel,$(CFLAGS)))
 $(eval $(call VARIANT,asan,$(SANFLAGS)))
 
 $(B)/flowc: $(B)/rel/main.o $(B)/rel/libflowc.a $(B)/rel/libflowrt.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(FLOWC_LIBS)
 $(B)/asan/flowc: $(B)/asan/main.o $(B)/asan/libflowc.a $(B)/asan/libflowrt.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(FLOWC_LIBS)
 
 # ---- tests: every suite under tests/, run against the sanitized compiler ----
 test: deps-test
@@ -80,7 +81,7 @@ FUZZ_SECONDS ?= 60
 $(B)/fuzz/fuzz_check: tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(GENWARN) -o $@ \
-	  tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS)
+	  tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
 fuzz: deps-test $(B)/fuzz/fuzz_check
 	tests/fuzz/run.sh $(B)/fuzz/fuzz_check $(FUZZ_SECONDS)
 

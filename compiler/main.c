@@ -6,6 +6,7 @@
 #include "eval.h"
 #include "build.h"
 #include "emit_c.h"
+#include "jit.h"
 #include "frontend.h"
 #include "ir.h"
 #include <stdio.h>
@@ -24,6 +25,8 @@ static const char usage_text[] =
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
     "                         a native executable (default name: the integration's name)\n"
+    "  run FILE [--flow NAME] [run options]\n"
+    "                         compiles in memory (libtcc) and runs, as the executable's `run` would\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -247,6 +250,52 @@ static int cmd_build(int argc, char **argv) {
     return rc;
 }
 
+/* run FILE [--flow NAME]... [-P name=value]... [--env NAME] [run options]: compiled in memory and run
+ * exactly as the built executable's `run` (same options, summary and exit codes). */
+static int cmd_run(int argc, char **argv) {
+    if (argc < 3 || argv[2][0] == '-') return usage_error("run needs a FILE: flowc run FILE [--flow NAME] [run options]%s", "");
+    const char *file = argv[2], *env_name = NULL;
+    EmitParam params[256];
+    int np = 0;
+    char **rargv = calloc((size_t)argc + 2, sizeof(char *));
+    if (!rargv) abort();
+    int rargc = 0;
+    rargv[rargc++] = "flowc";
+    rargv[rargc++] = "run";
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--flow") == 0 && i + 1 < argc) rargv[rargc++] = argv[++i];
+        else if (strcmp(argv[i], "-P") == 0 && i + 1 < argc) {
+            const char *v = argv[++i], *eq = strchr(v, '=');
+            if (!eq || eq == v || np == 256) { free(rargv); return usage_error("-P takes name=value, not `%s`", v); }
+            params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env_name = argv[++i];
+        else rargv[rargc++] = argv[i];
+    }
+    char *c = NULL;
+    size_t n = 0;
+    int rc = emit_file(file, params, np, env_name, 0, &c, &n, NULL);
+    if (rc == EXIT_OK) {
+        const char *why;
+        Source *src = src_load_file(file, &why);
+        Diags d;
+        diag_init(&d);
+        JitProgram *j = src ? jit_compile(c, src, &d) : NULL;
+        diag_print_text(&d, stderr, 0);
+        if (!j) rc = EXIT_ERRORS;
+        else {
+            fflush(stdout);
+            rc = flow_main(jit_program(j), rargc, rargv);
+            jit_free(j);
+        }
+        diag_free(&d);
+        src_free(src);
+    }
+    free(c);
+    free(rargv);
+    for (int i = 0; i < np; i++) free((void *)params[i].name);
+    return rc;
+}
+
 /* eval --path Q | --template T [--escape M] [--data FILE] */
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none", *expr = NULL;
@@ -286,6 +335,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

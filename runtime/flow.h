@@ -271,4 +271,20 @@ void flow_ctx_set_existing(FlowCtx *cx, const cJSON *existing);
 /* The built executable's command line (CLI.md): run, describe, --version. Returns the exit code. */
 int flow_main(const FlowProgram *p, int argc, char **argv);
 
+/* Every runtime function generated code may call besides the built-ins (stdlib/builtins.def) and
+ * cJSON: the JIT registers exactly these (compiler/jit.c). Keep it in step with the declarations. */
+#define FLOW_ABI(X) \
+    X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_ctx_now) \
+    X(flow_val_to_json) X(flow_val_from_json) X(flow_val_text) X(flow_val_equal) \
+    X(flow_parse_iso8601) X(flow_format_iso8601) \
+    X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
+    X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
+    X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) \
+    X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
+    X(flow_response) X(flow_existing)
+/* The cJSON functions generated code calls. */
+#define FLOW_CJSON_ABI(X) \
+    X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \
+    X(cJSON_AddStringToObject) X(cJSON_Delete) X(cJSON_IsArray) X(cJSON_IsNull) X(cJSON_GetArraySize)
+
 #endif

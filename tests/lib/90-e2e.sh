@@ -9,10 +9,9 @@
 
 # e2e_case SRC [EXAMPLE]: SRC holds the expectations; the flow is SRC/flow.flow, or for an example
 # examples/EXAMPLE.flow run beside a copy of examples/data (SQL files there are loaded into .db files).
-e2e_case() {
-  local src=$1 example=${2:-} name work args rc
-  name=e2e/${src#tests/e2e/}
-  work=$T_TMP/e2e/${src#tests/e2e/}
+# e2e_setup SRC EXAMPLE WORK: a fresh scratch copy of the case (or of the example) in WORK
+e2e_setup() {
+  local src=$1 example=$2 work=$3
   rm -rf "$work"; mkdir -p "$work" "$src"
   if [ -n "$example" ]; then
     cp "examples/$example.flow" "$work/flow.flow"
@@ -27,6 +26,23 @@ e2e_case() {
       [ -f "$sql" ] && sqlite3 "${sql%.sql}.db" < "$sql"
     done
   fi
+}
+
+# e2e_tree DIR: every output as text (files under out/, databases as SQL dumps), for comparing runs
+e2e_tree() {
+  (cd "$1" && find out data -type f 2>/dev/null | sort | while IFS= read -r f; do
+     case $f in
+       *.db) echo "== $f"; sqlite3 "$f" .dump ;;
+       out/*) echo "== $f"; cat "$f" ;;
+     esac
+   done)
+}
+
+e2e_case() {
+  local src=$1 example=${2:-} name work args rc
+  name=e2e/${src#tests/e2e/}
+  work=$T_TMP/e2e/${src#tests/e2e/}
+  e2e_setup "$src" "$example" "$work"
   args=
   [ -f "$src/args" ] && args=$(cat "$src/args")
   if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a \
@@ -75,6 +91,21 @@ e2e_case() {
     fi
   fi
   if [ ${#msgs[@]} -eq 0 ]; then pass "$name"; else fail "$name" "${msgs[@]}"; fi
+
+  # the same flow through the JIT (`flowc run`): everything it prints and writes must be identical
+  local jit=$work.jit
+  e2e_setup "$src" "$example" "$jit"
+  # shellcheck disable=SC2086
+  (cd "$jit" && exec timeout -k 5 "$T_TIMEOUT" "$FLOWC" run flow.flow --json $args) </dev/null >"$jit/stdout" 2>"$jit/stderr"
+  echo "exit $?" >>"$jit/stdout"
+  msgs=()
+  if san_found "$jit/stdout" "$jit/stderr"; then msgs+=("sanitizer report:" "$(san_excerpt "$jit/stdout" "$jit/stderr")"); fi
+  cmp -s "$work/stdout" "$jit/stdout" || msgs+=("stdout differs from the native build:" "$(diff -u --label native --label jit "$work/stdout" "$jit/stdout" | head -n 15)")
+  cmp -s "$work/stderr" "$jit/stderr" || msgs+=("stderr differs from the native build:" "$(diff -u --label native --label jit "$work/stderr" "$jit/stderr" | head -n 15)")
+  if ! cmp -s <(e2e_tree "$work") <(e2e_tree "$jit"); then
+    msgs+=("written files differ from the native build:" "$(diff -u --label native --label jit <(e2e_tree "$work") <(e2e_tree "$jit") | head -n 15)")
+  fi
+  if [ ${#msgs[@]} -eq 0 ]; then pass "$name (jit)"; else fail "$name (jit)" "${msgs[@]}"; fi
 }
 
 make -s build/asan/libflowrt.a >/dev/null 2>&1

@@ -1,0 +1,99 @@
+/* jit.c — the only libtcc user: compiles the emitted C in memory, registers the runtime's symbols
+ * from one table (FLOW_ABI in flow.h, the built-ins of builtins.def, FLOW_CJSON_ABI), sets the
+ * include and library paths explicitly, serialises compiles behind a mutex (libtcc is not
+ * re-entrant), and keeps the TCCState alive while its code runs. */
+#include "jit.h"
+#include "build.h"
+#include <libtcc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TCC_DIR "/usr/lib/x86_64-linux-gnu/tcc"
+
+struct JitProgram { TCCState *s; const FlowProgram *prog; };
+
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct { const char *name; const void *addr; } Sym;
+
+#define X(fn) { #fn, (const void *)fn },
+#define B(name, kind, params, result, csym) B_##kind(csym)
+#define B_FN(csym) { #csym, (const void *)csym },
+#define B_CTOR(csym)
+static const Sym symbols[] = {
+    X(memcpy) X(memmove) X(memset)          /* tcc emits these for struct copies (FlowVal) */
+    FLOW_ABI(X)
+    FLOW_CJSON_ABI(X)
+#include "builtins.def"
+};
+#undef X
+#undef B
+#undef B_FN
+#undef B_CTOR
+
+typedef struct { const Source *src; Diags *d; int reported; } ErrSink;
+
+/* tcc says "file.flow:LINE: error: ..." thanks to #line: report it at that line of the .flow file. */
+static void on_error(void *opaque, const char *msg) {
+    ErrSink *sink = opaque;
+    if (sink->reported++ >= 5) return;
+    const Source *src = sink->src;
+    size_t nl = strlen(src->name);
+    Span sp = { 0, 0 };
+    if (strncmp(msg, src->name, nl) == 0 && msg[nl] == ':') {
+        int line = atoi(msg + nl + 1);
+        if (line >= 1 && line <= src->nlines) {
+            size_t len;
+            const char *text = src_line_text(src, line, &len);
+            sp.start = (uint32_t)(text - src->text);
+            sp.end = sp.start + (uint32_t)len;
+        }
+    }
+    diag_error(sink->d, src, sp, "internal error: the C generated for this step does not compile in memory: %s", msg);
+}
+
+JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
+    char inc[4200], lib[4200];
+    if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) {
+        diag_error(diags, NULL, (Span){ 0, 0 }, "cannot find the runtime's header (flow.h) for the JIT");
+        return NULL;
+    }
+    pthread_mutex_lock(&jit_lock);
+    ErrSink sink = { src, diags, 0 };
+    TCCState *s = tcc_new();
+    JitProgram *j = NULL;
+    if (!s) goto out;
+    tcc_set_error_func(s, &sink, on_error);
+    tcc_set_lib_path(s, TCC_DIR);
+    tcc_add_sysinclude_path(s, TCC_DIR "/include");
+    tcc_add_sysinclude_path(s, "/usr/include/x86_64-linux-gnu");
+    tcc_add_sysinclude_path(s, "/usr/include");
+    tcc_add_include_path(s, inc);
+    tcc_set_options(s, "-nostdlib");
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    if (tcc_compile_string(s, c_text) < 0) goto fail;
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
+    if (tcc_relocate(s, TCC_RELOCATE_AUTO) < 0) goto fail;
+    const FlowProgram *prog = tcc_get_symbol(s, "flow_program");
+    if (!prog) { diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT found no flow_program"); goto fail; }
+    j = calloc(1, sizeof *j);
+    if (!j) abort();
+    j->s = s;
+    j->prog = prog;
+    goto out;
+fail:
+    if (!sink.reported) diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT could not compile the generated C");
+    tcc_delete(s);
+out:
+    pthread_mutex_unlock(&jit_lock);
+    return j;
+}
+
+const FlowProgram *jit_program(const JitProgram *j) { return j ? j->prog : NULL; }
+
+void jit_free(JitProgram *j) {
+    if (!j) return;
+    tcc_delete(j->s);
+    free(j);
+}

@@ -1,0 +1,16 @@
+/* jit.h — compiles emitted C in memory with libtcc and hands back the flow program it describes. */
+#ifndef FLOWC_JIT_H
+#define FLOWC_JIT_H
+#include "diag.h"
+#include "flow.h"
+
+typedef struct JitProgram JitProgram;
+
+/* Compiles c_text (emitted without main) in memory. On a tcc error, returns NULL and reports an
+ * internal-error diagnostic at the .flow line the C came from (via #line), naming the flow and step. */
+JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags);
+/* The program table; valid until jit_free (the TCCState stays alive while its code runs). */
+const FlowProgram *jit_program(const JitProgram *j);
+void jit_free(JitProgram *j);
+
+#endif
