@@ -458,7 +458,39 @@ wrong:
     return -1;
 }
 
+/* The fast pass: does the value fit the type? No paths, no messages (check_type explains a misfit). */
+static int fits(const cJSON *j, const FlowTypeDef *t) {
+    if (!t) return 1;
+    if (!j || (j->type & 0xFF) == cJSON_NULL)
+        return t->nullable || (t->kind == FLOW_JSON && !t->is_record && !t->is_array);
+    if (t->is_record) {
+        if (!cJSON_IsObject(j)) return 0;
+        for (int i = 0; i < t->nfields; i++)
+            if (!fits(cJSON_GetObjectItemCaseSensitive(j, t->fields[i].name), t->fields[i].type)) return 0;
+        return 1;
+    }
+    if (t->is_array) {
+        if (!cJSON_IsArray(j)) return 0;
+        for (const cJSON *c = j->child; c; c = c->next) if (!fits(c, t->elem)) return 0;
+        return 1;
+    }
+    switch (t->kind) {
+    case FLOW_STRING: return cJSON_IsString(j);
+    case FLOW_BOOL: return cJSON_IsBool(j);
+    case FLOW_NUMBER: case FLOW_DURATION: return cJSON_IsNumber(j);
+    case FLOW_INT: return cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) && fabs(j->valuedouble) <= 9007199254740992.0;
+    case FLOW_DATETIME: {
+        int64_t ms;
+        return (cJSON_IsNumber(j) && isfinite(j->valuedouble)) ||
+               (cJSON_IsString(j) && flow_parse_iso8601(j->valuestring, strlen(j->valuestring), &ms));
+    }
+    case FLOW_JSON: return 1;
+    default: return 0;
+    }
+}
+
 static int validate(const cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e) {
+    if (fits(j, t)) return 0;
     char path[256];
     snprintf(path, sizeof path, "%s", root);
     return check_type(j, t, path, strlen(path), sizeof path, e);

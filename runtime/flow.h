@@ -46,7 +46,7 @@ static inline FlowVal flow_number(double n) { FlowVal v; v.kind = FLOW_NUMBER; v
 static inline FlowVal flow_string(const char *p, size_t n) { FlowVal v; v.kind = FLOW_STRING; v.s.p = p; v.s.n = n; return v; }
 static inline FlowVal flow_datetime(int64_t ms) { FlowVal v; v.kind = FLOW_DATETIME; v.i = ms; return v; }
 static inline FlowVal flow_duration(int64_t ms) { FlowVal v; v.kind = FLOW_DURATION; v.i = ms; return v; }
-static inline FlowVal flow_json(const cJSON *j) { FlowVal v; if (!j || cJSON_IsNull(j)) return flow_null(); v.kind = FLOW_JSON; v.j = j; return v; }
+static inline FlowVal flow_json(const cJSON *j) { FlowVal v; if (!j || (j->type & 0xFF) == cJSON_NULL) return flow_null(); v.kind = FLOW_JSON; v.j = j; return v; }
 static inline int flow_is_null(FlowVal v) { return v.kind == FLOW_NULL; }
 
 /* ---- the context of one run: scratch memory per record, the current error ---- */
