@@ -75,10 +75,6 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
-static const char *kind_of(const cJSON *j) {
-    return cJSON_IsString(j) ? "a string" : cJSON_IsNumber(j) ? "a number" : cJSON_IsBool(j) ? "a bool"
-         : cJSON_IsArray(j) ? "an array" : cJSON_IsNull(j) ? "null" : "an object";
-}
 
 int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
     for (;;) {
@@ -124,7 +120,7 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
         }
         if (!cJSON_IsObject(j)) {
             flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: a record must be a JSON object, got %s", r->lineno,
-                         r->name, kind_of(j));
+                         r->name, flow_json_desc(j));
             it->rec = j;
             return FLOW_NEXT_ERROR;
         }
@@ -413,7 +409,7 @@ static int open_current(FileExport *x, FlowErr *err) {
         }
         free(buf);
         if (!cJSON_IsArray(x->arr)) {
-            flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, kind_of(x->arr));
+            flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, flow_json_desc(x->arr));
             return -1;
         }
         x->elem = 0;
@@ -459,7 +455,7 @@ static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
         x->elem++;
         if (!cJSON_IsObject(e)) {
             flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
-                         x->cur, kind_of(e));
+                         x->cur, flow_json_desc(e));
             it->rec = e;
             return FLOW_NEXT_ERROR;
         }
@@ -711,7 +707,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         if (format == FMT_CSV && !cJSON_IsObject(it->out)) {
             it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", kind_of(it->out));
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", flow_json_desc(it->out));
             continue;
         }
         char *path = join_path(fc->dir, name);

@@ -360,10 +360,6 @@ static size_t list_size(const List *l) {
     return n;
 }
 
-static const char *json_kind(const cJSON *j) {
-    return cJSON_IsString(j) ? "a string" : cJSON_IsNumber(j) ? "a number" : cJSON_IsBool(j) ? "a bool"
-         : cJSON_IsArray(j) ? "an array" : cJSON_IsObject(j) ? "an object" : "null";
-}
 
 static const char *type_desc(const FlowTypeDef *t) {
     if (t->is_record) return "an object";
@@ -454,7 +450,7 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
     }
     return 0;
 wrong:
-    flow_err_set(e, FLOW_ERR_VALUE, "%s must be %s, got %s", path, type_desc(t), json_kind(j));
+    flow_err_set(e, FLOW_ERR_VALUE, "%s must be %s, got %s", path, type_desc(t), flow_json_desc(j));
     return -1;
 }
 

@@ -99,6 +99,11 @@ FlowStr  flow_val_text(FlowCtx *cx, FlowVal v);
 int      flow_parse_iso8601(const char *s, size_t n, int64_t *ms);
 /* Writes ISO-8601 UTC with milliseconds: 2024-01-02T03:04:05.678Z (24 chars + NUL). */
 void     flow_format_iso8601(int64_t ms, char out[32]);
+/* How a value is named in messages: "a string", "an int", "an object", "null", ... */
+const char *flow_json_desc(const cJSON *j);
+const char *flow_val_desc(FlowVal v);
+/* null, or json holding JSON null */
+static inline int flow_val_is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || (v.j->type & 0xFF) == cJSON_NULL)); }
 /* Deep equality with int/number promotion; strings by bytes. */
 int      flow_val_equal(FlowVal a, FlowVal b);
 

@@ -33,29 +33,7 @@ static const char *const cmp_sym[] = { "==", "!=", "<", "<=", ">", ">=" };
 
 /* ---- kinds, unwrapping, messages ---- */
 
-static const char *json_kind(const cJSON *j) {
-    if (!j || cJSON_IsNull(j)) return "null";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a bool";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid JSON value";
-}
 
-static const char *kind_of(FlowVal v) {
-    switch (v.kind) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return json_kind(v.j);
-    }
-    return "an unknown value";
-}
 
 static const char *want_name(FlowKind k) {
     switch (k) {
@@ -144,7 +122,7 @@ static const char *describe(char out[DESC_BUF], FlowVal v) {
     case FLOW_STRING: return quoted(out, v.s.p, v.s.n);
     case FLOW_DATETIME: flow_format_iso8601(v.i, nb); snprintf(out, DESC_BUF, "the datetime %s", nb); return out;
     case FLOW_DURATION: snprintf(out, DESC_BUF, "a duration of %lld ms", (long long)v.i); return out;
-    default: return kind_of(v);
+    default: return flow_val_desc(v);
     }
 }
 
@@ -166,7 +144,7 @@ static char *scratch_cstr(FlowCtx *cx, const char *p, size_t n) {
 /* ---- arithmetic ---- */
 
 static FlowVal bad_operands(FlowCtx *cx, const char *sym, FlowVal a, FlowVal b) {
-    return flow_fail(cx, FLOW_ERR_VALUE, "cannot use `%s` on %s and %s", sym, kind_of(a), kind_of(b));
+    return flow_fail(cx, FLOW_ERR_VALUE, "cannot use `%s` on %s and %s", sym, flow_val_desc(a), flow_val_desc(b));
 }
 
 static FlowVal div_zero(FlowCtx *cx, FlowArith op) {
@@ -298,7 +276,7 @@ FlowVal flow_op_neg(FlowCtx *cx, FlowVal a) {
         if (x.i == INT64_MIN) return flow_fail(cx, FLOW_ERR_VALUE, "duration overflow in unary `-`");
         return flow_duration(-x.i);
     default:
-        return flow_fail(cx, FLOW_ERR_VALUE, "cannot use unary `-` on %s", kind_of(x));
+        return flow_fail(cx, FLOW_ERR_VALUE, "cannot use unary `-` on %s", flow_val_desc(x));
     }
 }
 
@@ -363,7 +341,7 @@ FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
     if (is_num(x) && is_num(y)) c = cmp_num(x, y);
     else if (x.kind == FLOW_STRING && y.kind == FLOW_STRING) c = cmp_str(x.s, y.s);
     else if ((x.kind == FLOW_DATETIME || x.kind == FLOW_DURATION) && x.kind == y.kind) c = (x.i > y.i) - (x.i < y.i);
-    else return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare %s with %s using `%s`", kind_of(x), kind_of(y), sym);
+    else return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare %s with %s using `%s`", flow_val_desc(x), flow_val_desc(y), sym);
     if (c == 2) return flow_bool(0);    /* NaN: unordered */
     switch (op) {
     case FLOW_CMP_LT: return flow_bool(c < 0);
@@ -398,10 +376,10 @@ FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list) {
     if (l.kind == FLOW_STRING) {
         FlowVal x = unwrap(item);
         if (x.kind != FLOW_STRING)
-            return flow_fail(cx, FLOW_ERR_VALUE, "`in` a string looks for a string, got %s", kind_of(x));
+            return flow_fail(cx, FLOW_ERR_VALUE, "`in` a string looks for a string, got %s", flow_val_desc(x));
         return flow_bool(has_substring(l.s, x.s));
     }
-    return flow_fail(cx, FLOW_ERR_VALUE, "`in` needs an array or a string on its right, got %s", kind_of(l));
+    return flow_fail(cx, FLOW_ERR_VALUE, "`in` needs an array or a string on its right, got %s", flow_val_desc(l));
 }
 
 /* ---- truthiness ---- */
@@ -411,7 +389,7 @@ int flow_truth(FlowCtx *cx, FlowVal v, const char *what) {
     FlowVal x = unwrap(v);
     if (x.kind == FLOW_NULL) return 0;
     if (x.kind == FLOW_BOOL) return x.b != 0;
-    flow_fail(cx, FLOW_ERR_VALUE, "%s must be a bool, got %s", what ? what : "the condition", kind_of(x));
+    flow_fail(cx, FLOW_ERR_VALUE, "%s must be a bool, got %s", what ? what : "the condition", flow_val_desc(x));
     return 0;
 }
 
@@ -436,7 +414,7 @@ FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, co
     FlowVal o = unwrap(obj);
     if (o.kind == FLOW_NULL) return flow_null();    /* a path through a nullable value is nullable */
     if (!name) return flow_fail(cx, FLOW_ERR_VALUE, "%s: no field name", what);
-    if (!is_object(o)) return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot read field `%s` of %s", what, name, kind_of(o));
+    if (!is_object(o)) return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot read field `%s` of %s", what, name, flow_val_desc(o));
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(o.j, name);
     if (!item || cJSON_IsNull(item)) return flow_null();
     return flow_val_from_json(cx, item, want, what);
@@ -460,11 +438,11 @@ FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char 
         item = cJSON_GetArrayItem(c.j, (int)ix);
     } else if (is_object(c)) {
         if (k.kind != FLOW_STRING)
-            return flow_fail(cx, FLOW_ERR_VALUE, "%s: an object is indexed by a string key, got %s", what, kind_of(k));
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s: an object is indexed by a string key, got %s", what, flow_val_desc(k));
         if (memchr(k.s.p, 0, k.s.n)) return flow_null();    /* no JSON key holds a NUL here */
         item = cJSON_GetObjectItemCaseSensitive(c.j, scratch_cstr(cx, k.s.p, k.s.n));
     } else {
-        return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot index %s (only arrays and objects)", what, kind_of(c));
+        return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot index %s (only arrays and objects)", what, flow_val_desc(c));
     }
     if (!item || cJSON_IsNull(item)) return flow_null();
     return flow_val_from_json(cx, item, want, what);
@@ -674,7 +652,7 @@ static int put_member(cJSON *obj, const char *key, cJSON *item) {
 void flow_set_path(FlowCtx *cx, cJSON *rec, const char *const *path, int n, FlowVal v) {
     if (!rec || !path || n <= 0) return;
     if (!cJSON_IsObject(rec)) {
-        if (cx) flow_fail(cx, FLOW_ERR_VALUE, "cannot set %s...: the record is %s, not an object", path[0] ? path[0] : "a field", json_kind(rec));
+        if (cx) flow_fail(cx, FLOW_ERR_VALUE, "cannot set %s...: the record is %s, not an object", path[0] ? path[0] : "a field", flow_json_desc(rec));
         return;
     }
     for (int k = 0; k < n; k++) if (!path[k]) return;

@@ -287,9 +287,28 @@ cJSON *flow_val_to_json(FlowVal v) {
     return cJSON_CreateNull();
 }
 
-static const char *kind_name(const cJSON *j) {
-    return cJSON_IsString(j) ? "a string" : cJSON_IsNumber(j) ? "a number" : cJSON_IsBool(j) ? "a bool"
-         : cJSON_IsArray(j) ? "an array" : cJSON_IsObject(j) ? "an object" : "null";
+const char *flow_json_desc(const cJSON *j) {
+    if (!j || cJSON_IsNull(j)) return "null";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsBool(j)) return "a bool";
+    if (cJSON_IsArray(j)) return "an array";
+    if (cJSON_IsObject(j)) return "an object";
+    return "an invalid JSON value";
+}
+
+const char *flow_val_desc(FlowVal v) {
+    switch (v.kind) {
+    case FLOW_NULL: return "null";
+    case FLOW_BOOL: return "a bool";
+    case FLOW_INT: return "an int";
+    case FLOW_NUMBER: return "a number";
+    case FLOW_STRING: return "a string";
+    case FLOW_DATETIME: return "a datetime";
+    case FLOW_DURATION: return "a duration";
+    case FLOW_JSON: return flow_json_desc(v.j);
+    }
+    return "an unknown value";
 }
 
 FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what) {
@@ -327,7 +346,7 @@ FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const cha
     return flow_fail(cx, FLOW_ERR_VALUE, "%s must be %s, got %s", what,
                      want == FLOW_STRING ? "a string" : want == FLOW_BOOL ? "a bool" : want == FLOW_INT ? "an int"
                      : want == FLOW_NUMBER ? "a number" : want == FLOW_DATETIME ? "a date-time" : "a duration",
-                     kind_name(j));
+                     flow_json_desc(j));
 }
 
 static FlowStr copy_str(FlowCtx *cx, const char *s, size_t n) {

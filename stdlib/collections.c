@@ -6,43 +6,20 @@
 /* Arrays and objects are json values (cJSON trees). New arrays are built with cJSON and handed to the
  * scratch arena (flow_scratch_keep); elements returned by first and last point into the argument. */
 
-static const char *json_kind(const cJSON *j) {
-    if (!j || cJSON_IsNull(j)) return "null";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a bool";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid JSON value";
-}
 
-static const char *kind_of(FlowVal v) {
-    switch (v.kind) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return json_kind(v.j);
-    }
-    return "an unknown value";
-}
 
 /* null, and json holding JSON null, are both null */
-static int is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j))); }
 
 /* The array a list argument holds; otherwise a `value` error naming fn. */
 static const cJSON *arg_array(FlowCtx *cx, FlowVal v, const char *fn) {
     if (v.kind == FLOW_JSON && v.j && cJSON_IsArray(v.j)) return v.j;
-    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an array, got %s", fn, kind_of(v));
+    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an array, got %s", fn, flow_val_desc(v));
     return NULL;
 }
 
 static const cJSON *arg_object(FlowCtx *cx, FlowVal v, const char *fn) {
     if (v.kind == FLOW_JSON && v.j && cJSON_IsObject(v.j)) return v.j;
-    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an object, got %s", fn, kind_of(v));
+    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an object, got %s", fn, flow_val_desc(v));
     return NULL;
 }
 
@@ -61,7 +38,7 @@ FlowVal flow_fn_sum(FlowCtx *cx, FlowVal a) {
     double total = 0;
     long long k = 0;
     for (const cJSON *e = arr->child; e; e = e->next, k++) {
-        if (!cJSON_IsNumber(e)) return flow_fail(cx, FLOW_ERR_VALUE, "sum: expected numbers, element %lld is %s", k, json_kind(e));
+        if (!cJSON_IsNumber(e)) return flow_fail(cx, FLOW_ERR_VALUE, "sum: expected numbers, element %lld is %s", k, flow_json_desc(e));
         total += e->valuedouble;
     }
     if (!isfinite(total)) return flow_fail(cx, FLOW_ERR_VALUE, "sum: the total is out of range");
@@ -121,11 +98,11 @@ FlowVal flow_fn_values(FlowCtx *cx, FlowVal a) {
 }
 
 /* has(x): x is not null (json holding JSON null is null). */
-FlowVal flow_fn_has(FlowCtx *cx, FlowVal a) { return flow_bool(!is_null(a)); }
+FlowVal flow_fn_has(FlowCtx *cx, FlowVal a) { return flow_bool(!flow_val_is_null(a)); }
 
 /* coalesce(a, b, ...): the first argument that is not null, or null. */
 FlowVal flow_fn_coalesce(FlowCtx *cx, int n, const FlowVal *args) {
     for (int k = 0; args && k < n; k++)
-        if (!is_null(args[k])) return args[k];
+        if (!flow_val_is_null(args[k])) return args[k];
     return flow_null();
 }

@@ -23,31 +23,8 @@
 
 /* ---- arguments ---- */
 
-static const char *json_kind(const cJSON *j) {
-    if (!j || cJSON_IsNull(j)) return "null";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a bool";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid JSON value";
-}
 
-static const char *kind_of(FlowVal v) {
-    switch (v.kind) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return json_kind(v.j);
-    }
-    return "an unknown value";
-}
 
-static int is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j))); }
 
 /* Writes "text" for an error message into out: at most QUOTE_MAX bytes of it (cut at a character
  * boundary, then "..."), control bytes as \xHH, quotes and backslashes escaped. */
@@ -84,8 +61,8 @@ static int text_of(FlowVal v, FlowStr *out) {
 
 static int arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out) {
     if (text_of(v, out)) return 1;
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, kind_of(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, kind_of(v));
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, flow_val_desc(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, flow_val_desc(v));
     return 0;
 }
 
@@ -103,8 +80,8 @@ static int arg_datetime(FlowCtx *cx, FlowVal v, const char *fn, const char *para
         *ms = (int64_t)(v.j->valuedouble * 1000);
         return 1;
     }
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a datetime for %s, got %s", fn, param, kind_of(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a datetime, got %s", fn, kind_of(v));
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a datetime for %s, got %s", fn, param, flow_val_desc(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a datetime, got %s", fn, flow_val_desc(v));
     return 0;
 }
 
@@ -115,7 +92,7 @@ static int arg_duration(FlowCtx *cx, FlowVal v, const char *fn, const char *para
         *ms = (int64_t)v.j->valuedouble;
         return 1;
     }
-    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a duration for %s, got %s", fn, param, kind_of(v));
+    flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a duration for %s, got %s", fn, param, flow_val_desc(v));
     return 0;
 }
 
@@ -331,7 +308,7 @@ FlowVal flow_fn_parse_date(FlowCtx *cx, FlowVal a, FlowVal b) {
     int64_t ms;
     char q1[QUOTE_MAX * 4 + 8], q2[QUOTE_MAX * 4 + 8], why[128];
     if (!arg_str(cx, a, "parse_date", NULL, &s)) return flow_null();
-    if (is_null(b)) {
+    if (flow_val_is_null(b)) {
         if (flow_parse_iso8601(s.p, s.n, &ms)) return flow_datetime(ms);
         return flow_fail(cx, FLOW_ERR_VALUE, "parse_date: %s is not an ISO-8601 date-time (give a format, e.g. \"DD/MM/YYYY\")",
                          quoted(q1, s.p, s.n));

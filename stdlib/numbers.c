@@ -15,31 +15,8 @@
 
 /* ---- arguments ---- */
 
-static const char *json_kind(const cJSON *j) {
-    if (!j || cJSON_IsNull(j)) return "null";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a bool";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid JSON value";
-}
 
-static const char *kind_of(FlowVal v) {
-    switch (v.kind) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return json_kind(v.j);
-    }
-    return "an unknown value";
-}
 
-static int is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j))); }
 
 /* A numeric argument: an int (*is_int set, *i), a number or a json number (*d). */
 typedef struct { int is_int; int64_t i; double d; } Num;
@@ -54,8 +31,8 @@ static int num_of(FlowVal v, Num *out) {
 /* num_of, or a `value` error naming fn and param. */
 static int arg_num(FlowCtx *cx, FlowVal v, const char *fn, const char *param, Num *out) {
     if (num_of(v, out)) return 1;
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number for %s, got %s", fn, param, kind_of(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number, got %s", fn, kind_of(v));
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number for %s, got %s", fn, param, flow_val_desc(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a number, got %s", fn, flow_val_desc(v));
     return 0;
 }
 
@@ -230,7 +207,7 @@ static double round_digits(double x, int64_t digits) {
 FlowVal flow_fn_round(FlowCtx *cx, FlowVal a, FlowVal b) {
     Num x, dg;
     if (!arg_num(cx, a, "round", NULL, &x)) return flow_null();
-    if (is_null(b)) return x.is_int ? flow_int(x.i) : to_int_result(cx, "round", round(x.d));
+    if (flow_val_is_null(b)) return x.is_int ? flow_int(x.i) : to_int_result(cx, "round", round(x.d));
     if (!arg_num(cx, b, "round", "digits", &dg)) return flow_null();
     int64_t digits;
     char buf[40];
@@ -282,7 +259,7 @@ FlowVal flow_fn_to_number(FlowCtx *cx, FlowVal a) {
     FlowStr t;
     char q[QUOTE_MAX * 4 + 8];
     if (num_of(a, &x)) return flow_number(x.d);
-    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_number: expected a number or a string, got %s", kind_of(a));
+    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_number: expected a number or a string, got %s", flow_val_desc(a));
     double d = 0;
     switch (parse_double(cx, t, &d)) {
     case TXT_OK: return flow_number(d);
@@ -305,7 +282,7 @@ FlowVal flow_fn_to_int(FlowCtx *cx, FlowVal a) {
             return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", num_text(buf, x.d));
         return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", num_text(buf, x.d));
     }
-    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: expected a number or a string, got %s", kind_of(a));
+    if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: expected a number or a string, got %s", flow_val_desc(a));
     int rc = parse_int(t, &i);
     if (rc == TXT_OK) return flow_int(i);
     if (rc == TXT_RANGE) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
@@ -319,7 +296,7 @@ FlowVal flow_fn_to_int(FlowCtx *cx, FlowVal a) {
 
 /* to_string: the text templates use (flow_val_text); null is the empty string. Copied to scratch. */
 FlowVal flow_fn_to_string(FlowCtx *cx, FlowVal a) {
-    FlowStr t = flow_val_text(cx, is_null(a) ? flow_null() : a);
+    FlowStr t = flow_val_text(cx, flow_val_is_null(a) ? flow_null() : a);
     char *d = flow_scratch_alloc(cx, t.n + 1);
     if (t.n) memcpy(d, t.p, t.n);
     return flow_string(d, t.n);
@@ -349,7 +326,7 @@ FlowVal flow_fn_to_bool(FlowCtx *cx, FlowVal a) {
         return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not 0 or 1", num_text(buf, x.d));
     }
     if (!text_of(a, &t))
-        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: expected a bool, a string or a number, got %s", kind_of(a));
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: expected a bool, a string or a number, got %s", flow_val_desc(a));
     if (word_is(t, "true") || word_is(t, "yes") || word_is(t, "1")) return flow_bool(1);
     if (word_is(t, "false") || word_is(t, "no") || word_is(t, "0")) return flow_bool(0);
     return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not a bool (expected true/false, yes/no or 1/0)", quoted(q, t.p, t.n));

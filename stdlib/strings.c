@@ -19,32 +19,9 @@
 
 /* ---- arguments ---- */
 
-static const char *json_kind(const cJSON *j) {
-    if (!j || cJSON_IsNull(j)) return "null";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a bool";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid JSON value";
-}
 
-static const char *kind_of(FlowVal v) {
-    switch (v.kind) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return json_kind(v.j);
-    }
-    return "an unknown value";
-}
 
 /* null, and json holding JSON null, are both null */
-static int is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j))); }
 
 /* The bytes of a string or of json holding a string; 0 for anything else. */
 static int text_of(FlowVal v, FlowStr *out) {
@@ -63,8 +40,8 @@ static int text_of(FlowVal v, FlowStr *out) {
 /* text_of, or a `value` error naming fn and param. */
 static int arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out) {
     if (text_of(v, out)) return 1;
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, kind_of(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, kind_of(v));
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, flow_val_desc(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, flow_val_desc(v));
     return 0;
 }
 
@@ -75,7 +52,7 @@ static int arg_int(FlowCtx *cx, FlowVal v, const char *fn, const char *param, in
     if (v.kind == FLOW_NUMBER) d = v.n;
     else if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) d = v.j->valuedouble;
     else {
-        flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an int for %s, got %s", fn, param, kind_of(v));
+        flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an int for %s, got %s", fn, param, flow_val_desc(v));
         return 0;
     }
     if (d == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0 && (double)(int64_t)d == d) {
@@ -226,7 +203,7 @@ FlowVal flow_fn_len(FlowCtx *cx, FlowVal a) {
     }
     FlowStr s;
     if (text_of(a, &s)) return flow_int((int64_t)u8_count(s.p, s.n));
-    return flow_fail(cx, FLOW_ERR_VALUE, "len: expected a string, an array or an object, got %s", kind_of(a));
+    return flow_fail(cx, FLOW_ERR_VALUE, "len: expected a string, an array or an object, got %s", flow_val_desc(a));
 }
 
 /* substr(s, start, length?): characters from start (0-based; negative counts from the end), at most
@@ -235,7 +212,7 @@ FlowVal flow_fn_substr(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s;
     int64_t start, length = INT64_MAX;
     if (!arg_str(cx, a, "substr", NULL, &s) || !arg_int(cx, b, "substr", "start", &start)) return flow_null();
-    if (!is_null(c) && !arg_int(cx, c, "substr", "length", &length)) return flow_null();
+    if (!flow_val_is_null(c) && !arg_int(cx, c, "substr", "length", &length)) return flow_null();
     size_t total = u8_count(s.p, s.n), from;
     if (start < 0) {
         uint64_t back = (uint64_t)(-(start + 1)) + 1;
@@ -422,8 +399,8 @@ FlowVal flow_fn_split(FlowCtx *cx, FlowVal a, FlowVal b) {
 FlowVal flow_fn_join(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr sep = { ",", 1 };
     if (!(a.kind == FLOW_JSON && a.j && cJSON_IsArray(a.j)))
-        return flow_fail(cx, FLOW_ERR_VALUE, "join: expected an array, got %s", kind_of(a));
-    if (!is_null(b) && !arg_str(cx, b, "join", "sep", &sep)) return flow_null();
+        return flow_fail(cx, FLOW_ERR_VALUE, "join: expected an array, got %s", flow_val_desc(a));
+    if (!flow_val_is_null(b) && !arg_str(cx, b, "join", "sep", &sep)) return flow_null();
     Buf out = { 0 };
     for (const cJSON *e = a.j->child; e && !out.over; e = e->next) {
         if (e != a.j->child) buf_put(&out, sep.p, sep.n);
@@ -440,7 +417,7 @@ FlowVal flow_fn_join(FlowCtx *cx, FlowVal a, FlowVal b) {
 FlowVal flow_fn_contains(FlowCtx *cx, FlowVal a, FlowVal b) {
     if (a.kind == FLOW_JSON && a.j && cJSON_IsArray(a.j)) {
         FlowStr t;
-        FlowVal item = is_null(b) ? flow_null() : text_of(b, &t) && b.kind == FLOW_STRING ? flow_string(t.p, t.n) : b;
+        FlowVal item = flow_val_is_null(b) ? flow_null() : text_of(b, &t) && b.kind == FLOW_STRING ? flow_string(t.p, t.n) : b;
         for (const cJSON *e = a.j->child; e; e = e->next)
             if (flow_val_equal(flow_json(e), item)) return flow_bool(1);
         return flow_bool(0);
@@ -449,10 +426,10 @@ FlowVal flow_fn_contains(FlowCtx *cx, FlowVal a, FlowVal b) {
     size_t at;
     if (text_of(a, &s)) {
         if (!text_of(b, &item))
-            return flow_fail(cx, FLOW_ERR_VALUE, "contains: expected a string to look for in a string, got %s", kind_of(b));
+            return flow_fail(cx, FLOW_ERR_VALUE, "contains: expected a string to look for in a string, got %s", flow_val_desc(b));
         return flow_bool(item.n == 0 || find(s.p, s.n, item.p, item.n, 0, &at));
     }
-    return flow_fail(cx, FLOW_ERR_VALUE, "contains: expected a string or an array, got %s", kind_of(a));
+    return flow_fail(cx, FLOW_ERR_VALUE, "contains: expected a string or an array, got %s", flow_val_desc(a));
 }
 
 FlowVal flow_fn_starts_with(FlowCtx *cx, FlowVal a, FlowVal b) {
@@ -473,7 +450,7 @@ FlowVal flow_fn_pad_left(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, fill = { " ", 1 };
     int64_t width;
     if (!arg_str(cx, a, "pad_left", NULL, &s) || !arg_int(cx, b, "pad_left", "width", &width)) return flow_null();
-    if (!is_null(c) && !arg_str(cx, c, "pad_left", "fill", &fill)) return flow_null();
+    if (!flow_val_is_null(c) && !arg_str(cx, c, "pad_left", "fill", &fill)) return flow_null();
     if (width > PAD_MAX)
         return flow_fail(cx, FLOW_ERR_VALUE, "pad_left: width %lld is over the limit of %lld", (long long)width, (long long)PAD_MAX);
     size_t have = u8_count(s.p, s.n);
