@@ -4,6 +4,7 @@
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
 #include "flow.h"
+#include "jsonpath.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
@@ -556,17 +557,11 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
             ERR(e->span, "%s must be a JSONPath starting with `$`, as in \"$.data\"", what);
-        else if (e->kind == IR_STR) {
-            int depth = 0, bad = 0;
-            char q = 0;
-            for (size_t i = 0; i < e->slen && !bad; i++) {
-                char ch = e->str[i];
-                if (q) { if (ch == '\\') i++; else if (ch == q) q = 0; continue; }
-                if (ch == '\'' || ch == '"') q = ch;
-                else if (ch == '[' || ch == '(') depth++;
-                else if (ch == ']' || ch == ')') bad = --depth < 0;
-            }
-            if (bad || depth || q) ERR(e->span, "%s is not a valid JSONPath: %s", what, q ? "a quote is not closed" : "brackets do not match");
+        else if (e->kind == IR_STR) {   /* the runtime's own RFC 9535 parser decides */
+            char why[256];
+            FlowJsonPath *jp = flow_jsonpath_compile(e->str, why, sizeof why);
+            if (!jp) ERR(e->span, "%s is not a valid JSONPath: %s", what, why);
+            flow_jsonpath_free(jp);
         }
     } else if (strcmp(base, "cond") == 0) {
         if (t->kind != TY_BOOL) want = "a bool condition";
