@@ -174,8 +174,14 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         if (!env) { fprintf(stderr, "flowc: no env `%s` in %s\n", env_name, file); rc = EXIT_USAGE; }
         else for (int i = 0; i < env->nsettings && nall < 256; i++) {
             IrExpr *v = env->settings[i].value;
-            if (v->kind == IR_STR) all[nall++] = (EmitParam){ env->settings[i].name, v->str };
-            else fprintf(stderr, "flowc: env `%s`: only constant strings are applied for now (`%s`)\n", env_name, env->settings[i].name);
+            const char *text = NULL;
+            static char bufs[256][32];   /* the text of numeric values, alive until the emitter ran */
+            if (v->kind == IR_STR) text = v->str;
+            else if (v->kind == IR_BOOL) text = v->ival ? "true" : "false";
+            else if (v->kind == IR_INT || v->kind == IR_DURATION) { snprintf(bufs[nall], 32, "%lld", (long long)v->ival); text = bufs[nall]; }
+            else if (v->kind == IR_NUM) { snprintf(bufs[nall], 32, "%.17g", v->num); text = bufs[nall]; }
+            if (text) all[nall++] = (EmitParam){ env->settings[i].name, text };
+            else fprintf(stderr, "flowc: env `%s`: `%s` must be a constant to be applied at build time\n", env_name, env->settings[i].name);
         }
     }
     for (int i = 0; i < nparams && nall < 512; i++) all[nall++] = params[i];

@@ -496,6 +496,7 @@ static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
             if (open_current(x, err)) return FLOW_NEXT_FAIL;
         }
         int r = next_in_current(x, it, err);
+        if (r == FLOW_NEXT_RECORD && x->format == FMT_CSV) it->text_values = 1;
         if (r != FLOW_NEXT_END) return r;
         fe_close_current(x);
     }

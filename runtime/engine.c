@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -452,6 +453,30 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
 wrong:
     flow_err_set(e, FLOW_ERR_VALUE, "%s must be %s, got %s", path, type_desc(t), flow_json_desc(j));
     return -1;
+}
+
+/* CSV cells are text: read those of declared number, int and bool fields as such (a cell that does
+ * not read stays text, and validation names it); an empty cell of a nullable field is null. */
+static void coerce_text(cJSON *rec, const FlowTypeDef *t) {
+    if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
+    for (int i = 0; i < t->nfields; i++) {
+        const FlowTypeDef *ft = t->fields[i].type;
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
+        if (!v || !cJSON_IsString(v) || !ft) continue;
+        const char *s = v->valuestring;
+        cJSON *nv = NULL;
+        if (!s[0] && ft->nullable) nv = cJSON_CreateNull();
+        else if (ft->kind == FLOW_INT || ft->kind == FLOW_NUMBER) {
+            char *end;
+            double d = strtod(s, &end);
+            while (*end == ' ') end++;
+            if (end != s && !*end && isfinite(d)) nv = cJSON_CreateNumber(d);
+        } else if (ft->kind == FLOW_BOOL) {
+            if (!strcasecmp(s, "true") || !strcmp(s, "1")) nv = cJSON_CreateTrue();
+            else if (!strcasecmp(s, "false") || !strcmp(s, "0")) nv = cJSON_CreateFalse();
+        }
+        if (nv) cJSON_ReplaceItemInObjectCaseSensitive(rec, t->fields[i].name, nv);
+    }
 }
 
 /* The fast pass: does the value fit the type? No paths, no messages (check_type explains a misfit). */
@@ -1069,6 +1094,7 @@ static void export_pages(Run *R, StepRt *ex) {
                 cJSON_Delete(it.rec);
                 continue;
             }
+            if (it.text_values) coerce_text(it.rec, ex->def->type);
             if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
                 rec_error(R, ex, e.cls, e.msg, it.rec);
                 cJSON_Delete(it.rec);

@@ -58,6 +58,7 @@ typedef struct FlowExportItem {
     cJSON *rec;        /* RECORD: the record (an object; the engine takes it). ERROR: the data to keep
                           with the error (e.g. the raw line as a string), or NULL */
     size_t bytes;      /* the record's size in the source; 0 when unknown */
+    int text_values;   /* every value arrived as text (CSV): the engine reads them as the declared types */
     FlowErr err;       /* ERROR: the record error */
 } FlowExportItem;
 
