@@ -167,6 +167,7 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
     fe_run(&r, src, &d, FE_CHECK);
     int rc = EXIT_OK;
     EmitParam all[512];
+    char bufs[256][32];   /* the text of an env block's numeric values, alive until the emitter ran */
     int nall = 0;
     if (!d.errors && env_name) {   /* --env NAME: that env block's values, then -P on top */
         IrEnv *env = NULL;
@@ -175,7 +176,6 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         else for (int i = 0; i < env->nsettings && nall < 256; i++) {
             IrExpr *v = env->settings[i].value;
             const char *text = NULL;
-            static char bufs[256][32];   /* the text of numeric values, alive until the emitter ran */
             if (v->kind == IR_STR) text = v->str;
             else if (v->kind == IR_BOOL) text = v->ival ? "true" : "false";
             else if (v->kind == IR_INT || v->kind == IR_DURATION) { snprintf(bufs[nall], 32, "%lld", (long long)v->ival); text = bufs[nall]; }
