@@ -4,6 +4,8 @@
  * point back at the .flow file, so a C compiler's message names the flow source. */
 #include "emit_c.h"
 #include "builtins.h"
+#include "build.h"
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,6 +664,20 @@ static void gen_type(E *e, const Type *t, char *name, size_t cap) {
             t->kind == TY_RECORD, t->kind == TY_ARRAY, fields, nf, elem);
 }
 
+/* The C function a hook names: c("file.c", "function") -> "function" (checked by the type checker). */
+static const char *hook_fn(const IrHook *h) {
+    const IrExpr *v = h->value;
+    if (v && v->kind == IR_CALL && v->nkids >= 2 && v->kids[1] && v->kids[1]->kind == IR_STR) return v->kids[1]->str;
+    return NULL;
+}
+
+/* hook functions of a list, by point: "fn" or "NULL" */
+static void hook_names(const IrHook *h, int n, const char *names[HOOK_COUNT]) {
+    for (int k = 0; k < HOOK_COUNT; k++) names[k] = "NULL";
+    for (int i = 0; i < n; i++)
+        if (h[i].point >= 0 && hook_fn(&h[i])) names[h[i].point] = hook_fn(&h[i]);
+}
+
 static int conn_index(E *e, const IrConn *c) {
     for (int i = 0; i < e->p->nconns; i++) if (e->p->conns[i] == c) return i;
     return -1;
@@ -792,9 +808,12 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         const IrStep *st = steps[i];
         bprintf(&e->out, "    { %s, %d, ", kinds[st->kind], st->id);
         if (st->name) bstr(&e->out, st->name, strlen(st->name)); else bputs(&e->out, "NULL");
-        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d },\n", st->conn ? conn_index(e, st->conn) : -1,
+        const char *hk[HOOK_COUNT];
+        hook_names(st->hooks, st->nhooks, hk);
+        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s },\n", st->conn ? conn_index(e, st->conn) : -1,
                 nm[i].settings, st->nsettings, strcmp(nm[i].type, "NULL") ? "&" : "", nm[i].type, nm[i].fn, st->all_matching,
-                nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span));
+                nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span),
+                hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map]);
     }
     if (!n) bputs(&e->out, "    { FLOW_STEP_FILTER, 0, NULL, -1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
@@ -819,6 +838,39 @@ static const char *param_text(E *e, const IrParam *pr, char *buf, size_t cap) {
     }
 }
 
+/* Hook sources are compiled into the same translation unit: each file once, by its absolute path,
+ * resolved relative to the .flow file. A missing file is an error at the hook. */
+static void gen_hook_includes(E *e, const IrProgram *p) {
+    char (*seen)[PATH_MAX] = calloc(64, PATH_MAX);
+    if (!seen) abort();
+    int nseen = 0;
+    for (int f = 0; f < p->nflows; f++) {
+        const IrFlow *fl = p->flows[f];
+        for (int s = -1; s < fl->nall; s++) {
+            const IrHook *hs = s < 0 ? fl->hooks : fl->all[s]->hooks;
+            int nh = s < 0 ? fl->nhooks : fl->all[s]->nhooks;
+            for (int i = 0; i < nh; i++) {
+                const IrExpr *v = hs[i].value;
+                if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || v->kids[0]->kind != IR_STR) continue;
+                char path[PATH_MAX];
+                if (!build_hook_path(p->src->name, v->kids[0]->str, path, sizeof path)) {
+                    ERR(v->kids[0]->span, "hook file \"%s\" not found (looked for %s)", v->kids[0]->str, path);
+                    continue;
+                }
+                int dup = 0;
+                for (int k = 0; k < nseen; k++) dup |= strcmp(seen[k], path) == 0;
+                if (dup || nseen == 64) continue;
+                snprintf(seen[nseen++], PATH_MAX, "%s", path);
+                bputs(&e->out, "#include ");
+                bstr(&e->out, path, strlen(path));
+                bputs(&e->out, "\n");
+            }
+        }
+    }
+    if (nseen) bputs(&e->out, "\n");
+    free(seen);
+}
+
 static int cmp_keys(const void *a, const void *b) {
     const char *const *x = a, *const *y = b;
     return strcmp(x[0], y[0]);
@@ -832,6 +884,7 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (const char *c = p->src->name; *c; c++)   /* inside a comment: keep it printable, never end it */
         bputc(&e->out, (*c >= 0x20 && *c < 0x7f && *c != '*') ? *c : '_');
     bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n");
+    gen_hook_includes(e, p);
     /* static tables, sorted for binary search */
     for (int i = 0; i < p->ntables; i++) {
         const IrExpr *v = p->tables[i]->value;
@@ -894,11 +947,6 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (int i = 0; i < p->nflows; i++) {
         e->flow = p->flows[i];
         e->flow_index = i;
-        for (int h = 0; h < p->flows[i]->nhooks; h++)
-            ERR(p->flows[i]->hooks[h].span, "hooks are not compiled yet (a later issue): remove the hook to build this flow");
-        for (int s = 0; s < p->flows[i]->nall; s++)
-            for (int h = 0; h < p->flows[i]->all[s]->nhooks; h++)
-                ERR(p->flows[i]->all[s]->hooks[h].span, "hooks are not compiled yet (a later issue): remove the hook to build this flow");
         flow_sets[i] = gen_settings(e, p->flows[i]->settings, p->flows[i]->nsettings, "flow");
         flow_steps[i] = gen_steps(e, p->flows[i]->steps, p->flows[i]->nsteps);
     }
@@ -908,8 +956,11 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
         bstr(&e->out, p->flows[i]->name, strlen(p->flows[i]->name));
         int nl = 0;
         for (int s = 0; s < p->flows[i]->nall; s++) nl += p->flows[i]->all[s]->kind == STEP_LOOKUP;
-        bprintf(&e->out, ", %s, %d, %s, %d, %d, %d },\n", flow_steps[i], p->flows[i]->nsteps, flow_sets[i],
-                p->flows[i]->nsettings, nl, p->flows[i]->nall);
+        const char *hk[HOOK_COUNT];
+        hook_names(p->flows[i]->hooks, p->flows[i]->nhooks, hk);
+        bprintf(&e->out, ", %s, %d, %s, %d, %d, %d, %s, %s, %s, %s, %s },\n", flow_steps[i], p->flows[i]->nsteps, flow_sets[i],
+                p->flows[i]->nsettings, nl, p->flows[i]->nall, hk[HOOK_pre_save_page], hk[HOOK_pre_map], hk[HOOK_post_map],
+                hk[HOOK_post_submit], hk[HOOK_post_response_map]);
         free(flow_steps[i]);
         free(flow_sets[i]);
     }

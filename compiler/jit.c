@@ -25,6 +25,7 @@ static const Sym symbols[] = {
     X(memcpy) X(memmove) X(memset)          /* tcc emits these for struct copies (FlowVal) */
     FLOW_ABI(X)
     FLOW_CJSON_ABI(X)
+    X(flow_hook_error)
 #include "builtins.def"
 };
 #undef X
@@ -53,6 +54,57 @@ static void on_error(void *opaque, const char *msg) {
     diag_error(sink->d, src, sp, "internal error: the C generated for this step does not compile in memory: %s", msg);
 }
 
+static void setup(TCCState *s, const char *inc) {
+    tcc_set_lib_path(s, TCC_DIR);
+    tcc_add_sysinclude_path(s, TCC_DIR "/include");
+    tcc_add_sysinclude_path(s, "/usr/include/x86_64-linux-gnu");
+    tcc_add_sysinclude_path(s, "/usr/include");
+    tcc_add_include_path(s, inc);
+    tcc_add_library_path(s, "/usr/lib/x86_64-linux-gnu");
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    /* hooks are ordinary C: they may call libc and cJSON, which tcc resolves from these */
+    tcc_add_library(s, "cjson");
+    tcc_add_library(s, "m");
+}
+
+typedef struct { Diags *d; const Source *src; Span at; const char *fn; int reported; } HookSink;
+
+static void on_hook_error(void *opaque, const char *msg) {
+    HookSink *k = opaque;
+    if (k->reported++ >= 5) return;
+    /* tcc says "In file included from <string>:2:\n/path/hook.c:5: error: ...": keep the last line */
+    const char *nl = strrchr(msg, '\n');
+    diag_error(k->d, k->src, k->at, "hook `%s` does not compile: %s", k->fn, nl ? nl + 1 : msg);
+}
+
+int jit_check_hook(const char *path, const char *fn, const Source *src, Span at, Diags *diags) {
+    char inc[4200], lib[4200];
+    if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) return -1;
+    pthread_mutex_lock(&jit_lock);
+    HookSink sink = { diags, src, at, fn, 0 };
+    TCCState *s = tcc_new();
+    int ok = 0;
+    if (s) {
+        tcc_set_error_func(s, &sink, on_hook_error);
+        setup(s, inc);
+        size_t n = strlen(path) + 64;
+        char *text = malloc(n);
+        if (!text) abort();
+        snprintf(text, n, "#include \"flow.h\"\n#include \"%s\"\n", path);
+        if (tcc_compile_string(s, text) == 0) {
+            for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
+            if (tcc_relocate(s, TCC_RELOCATE_AUTO) == 0) {
+                if (tcc_get_symbol(s, fn)) ok = 1;
+                else diag_error(diags, src, at, "hook file %s has no function `%s`", path, fn);
+            }
+        }
+        free(text);
+        tcc_delete(s);
+    }
+    pthread_mutex_unlock(&jit_lock);
+    return ok ? 0 : -1;
+}
+
 JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
     char inc[4200], lib[4200];
     if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) {
@@ -65,13 +117,7 @@ JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
     JitProgram *j = NULL;
     if (!s) goto out;
     tcc_set_error_func(s, &sink, on_error);
-    tcc_set_lib_path(s, TCC_DIR);
-    tcc_add_sysinclude_path(s, TCC_DIR "/include");
-    tcc_add_sysinclude_path(s, "/usr/include/x86_64-linux-gnu");
-    tcc_add_sysinclude_path(s, "/usr/include");
-    tcc_add_include_path(s, inc);
-    tcc_set_options(s, "-nostdlib");
-    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    setup(s, inc);
     if (tcc_compile_string(s, c_text) < 0) goto fail;
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
     if (tcc_relocate(s, TCC_RELOCATE_AUTO) < 0) goto fail;

@@ -638,6 +638,50 @@ static int eval_rs(Run *R, const StepRt *s, const Inst *in, cJSON **rs, FlowErr 
 
 static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L);
 
+/* ---- hooks ---- */
+
+/* Calls a hook on n records; the verdicts and messages come back in ver/msg and replaced records in
+ * recs. Returns the page's abort flag. A hook that returns non-zero fails the run. */
+static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, cJSON **recs, int n,
+                     FlowHookVerdict *ver, char (*msg)[256]) {
+    FlowHookPage pg = { R->f->name, s ? s->label : "", point, n, recs, ver, msg, 0 };
+    for (int i = 0; i < n; i++) { ver[i] = FLOW_HOOK_KEEP; msg[i][0] = 0; }
+    int rc = fn(&pg);
+    if (rc) run_fail(R, "hook %s of %s failed (it returned %d)", point, s ? s->label : R->f->name, rc);
+    return pg.abort;
+}
+
+/* A hook over the records of a list: skipped ones are ignored, rejected ones become record errors,
+ * replaced ones are taken over. Returns the abort flag. */
+static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L) {
+    if (!fn || !L->n || R->failed) return 0;
+    int n = L->n;
+    cJSON **recs = xcalloc((size_t)n, sizeof *recs);
+    FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
+    char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
+    for (int i = 0; i < n; i++) recs[i] = L->v[i]->rec;
+    int abort_export = hook_call(R, s, fn, point, recs, n, ver, msg);
+    int w = 0;
+    for (int i = 0; i < n; i++) {
+        Inst *in = L->v[i];
+        if (recs[i] && recs[i] != in->rec) in->rec = recs[i];   /* replaced (the hook freed the old one) */
+        if (ver[i] == FLOW_HOOK_SKIP) { R->st->ignored++; inst_free(R, in); continue; }
+        if (ver[i] == FLOW_HOOK_ERROR) {
+            char m[400];
+            snprintf(m, sizeof m, "hook %s: %s", point, msg[i][0] ? msg[i] : "rejected the record");
+            rec_error(R, s, FLOW_ERR_VALUE, m, in->rec);
+            inst_free(R, in);
+            continue;
+        }
+        L->v[w++] = in;
+    }
+    L->n = w;
+    free(recs);
+    free(ver);
+    free(msg);
+    return abort_export;
+}
+
 static void step_filter(Run *R, const StepRt *s, List *L) {
     int w = 0;
     for (int i = 0; i < L->n; i++) {
@@ -784,6 +828,9 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->conn->c;
+    const FlowFlowDef *fd = R->f;
+    hook_list(R, s, fd->pre_map, "pre_map", L);
+    hook_list(R, s, d->pre_map, "pre_map", L);
     FlowImportItem *items = xcalloc((size_t)L->n, sizeof *items);
     Inst **owner = xcalloc((size_t)L->n, sizeof *owner);
     int n = 0, w = 0;
@@ -827,9 +874,61 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         inst_free(R, in);
     next:;
     }
+    /* post_map: the mapped outputs, before they are written */
+    FlowHookFn post_maps[2] = { fd->post_map, d->post_map };
+    for (int h = 0; h < 2 && n && !R->failed; h++) {
+        if (!post_maps[h]) continue;
+        cJSON **outs = xcalloc((size_t)n, sizeof *outs);
+        FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
+        char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
+        for (int k = 0; k < n; k++) outs[k] = (cJSON *)items[k].out;
+        hook_call(R, s, post_maps[h], "post_map", outs, n, ver, msg);
+        int keep = 0;
+        for (int k = 0; k < n; k++) {
+            if (outs[k]) items[k].out = outs[k];
+            if (ver[k] == FLOW_HOOK_KEEP) { items[keep] = items[k]; owner[keep++] = owner[k]; continue; }
+            if (ver[k] == FLOW_HOOK_SKIP) R->st->ignored++;
+            else {
+                char m[400];
+                snprintf(m, sizeof m, "hook post_map: %s", msg[k][0] ? msg[k] : "rejected the record");
+                rec_error(R, s, FLOW_ERR_VALUE, m, owner[k]->rec);
+            }
+            cJSON_Delete((cJSON *)items[k].out);
+            cJSON_Delete((cJSON *)items[k].rs);
+            inst_free(R, owner[k]);
+        }
+        n = keep;
+        free(outs);
+        free(ver);
+        free(msg);
+    }
     if (n && !R->failed) {
         FlowErr e;
         if (c->import_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);
+    }
+    /* post_submit: what was written; an error verdict makes the record an error */
+    FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };
+    for (int h = 0; h < 2 && n && !R->failed; h++) {
+        if (!post_submits[h]) continue;
+        cJSON **outs = xcalloc((size_t)n, sizeof *outs);
+        FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
+        char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
+        int *idx = xcalloc((size_t)n, sizeof *idx);
+        int m = 0;
+        for (int k = 0; k < n; k++) if (!items[k].failed) { idx[m] = k; outs[m++] = (cJSON *)items[k].out; }
+        if (m) hook_call(R, s, post_submits[h], "post_submit", outs, m, ver, msg);
+        for (int k = 0; k < m; k++) {
+            FlowImportItem *it = &items[idx[k]];
+            if (outs[k] && outs[k] != it->out) { cJSON_Delete((cJSON *)it->out); it->out = outs[k]; }
+            if (ver[k] == FLOW_HOOK_ERROR) {
+                it->failed = 1;
+                flow_err_set(&it->err, FLOW_ERR_VALUE, "hook post_submit: %s", msg[k][0] ? msg[k] : "rejected the record");
+            }
+        }
+        free(outs);
+        free(ver);
+        free(msg);
+        free(idx);
     }
     for (int k = 0; k < n; k++) {
         Inst *in = owner[k];
@@ -869,6 +968,10 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     }
     /* keep the page order: failed ones were dropped above, the rest go back in their order */
     L->n = w;
+    if (d->response) {
+        hook_list(R, s, fd->post_response_map, "post_response_map", L);
+        hook_list(R, s, d->post_response_map, "post_response_map", L);
+    }
     if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
     free(items);
     free(owner);
@@ -1106,7 +1209,10 @@ static void export_pages(Run *R, StepRt *ex) {
         if (R->failed) { list_free(R, &page); break; }
         if (!pulled) { list_free(R, &page); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) too_large(R, ex, &page, bytes, "as exported");
-        else run_steps(R, f->steps + 1, f->nsteps - 1, &page);
+        else {
+            if (hook_list(R, ex, f->pre_save_page, "pre_save_page", &page)) end = 1;   /* abort: no more pages */
+            run_steps(R, f->steps + 1, f->nsteps - 1, &page);
+        }
         if (!R->failed)
             for (int i = 0; i < page.n; i++)
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */

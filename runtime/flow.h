@@ -211,6 +211,27 @@ struct FlowTypeDef {
     const FlowTypeDef *elem;                   /* arrays */
 };
 
+/* ---- hooks: C functions a flow names with c("file.c", "function") ----
+ * A hook gets a page and decides, for each record, keep (the default), skip (the record is ignored
+ * and counted) or error (a record error with the hook's message); it may change the records in
+ * place or replace records[i] (cJSON_Delete the old one). pre_save_page runs on each exported page
+ * before any step and may set abort to stop the export after that page. pre_map sees the records
+ * entering an import, post_map and post_submit its mapped outputs (before and after they are
+ * written), post_response_map the records after the response mapping. Return 0; anything else fails
+ * the run. */
+typedef enum { FLOW_HOOK_KEEP, FLOW_HOOK_SKIP, FLOW_HOOK_ERROR } FlowHookVerdict;
+typedef struct FlowHookPage {
+    const char *flow, *step, *point;
+    int n;
+    cJSON **records;
+    FlowHookVerdict *verdict;
+    char (*message)[256];
+    int abort;
+} FlowHookPage;
+typedef int (*FlowHookFn)(FlowHookPage *page);
+/* Marks record i as an error with a message (printf-style). */
+void flow_hook_error(FlowHookPage *page, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 typedef struct FlowStepDef FlowStepDef;
 typedef struct FlowArmDef {
     const char *name;
@@ -231,6 +252,7 @@ struct FlowStepDef {
     FlowMapFn map;              /* import; NULL = write the record as it is */
     FlowStepFn response;        /* import response mapping; NULL = none */
     int line;                   /* where it is in the .flow file */
+    FlowHookFn pre_map, post_map, post_submit, post_response_map;   /* import hooks */
 };
 
 typedef struct FlowConnDef { const char *name; const char *kind; const FlowSettingDef *settings; int nsettings; } FlowConnDef;
@@ -240,6 +262,8 @@ typedef struct FlowFlowDef {
     const FlowSettingDef *settings; int nsettings;
     int nlookups;               /* lookup result slots: ids of lookups are < nslots */
     int nslots;
+    FlowHookFn pre_save_page;   /* flow-level hooks; the import hooks here apply to every import */
+    FlowHookFn pre_map, post_map, post_submit, post_response_map;
 } FlowFlowDef;
 typedef struct FlowParamDef { const char *name; FlowKind kind; int nullable; const char *deflt; } FlowParamDef;
 

@@ -407,3 +407,12 @@ int flow_val_equal(FlowVal a, FlowVal b) {
     default: return 0;
     }
 }
+
+void flow_hook_error(FlowHookPage *page, int i, const char *fmt, ...) {
+    if (!page || i < 0 || i >= page->n) return;
+    page->verdict[i] = FLOW_HOOK_ERROR;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(page->message[i], sizeof page->message[i], fmt, ap);
+    va_end(ap);
+}

@@ -194,3 +194,24 @@ if [ -n "${FLOWC_REL:-}" ]; then
   t_expect_grep "$C_OUT" '"imported":\{"big_orders":2,"small_orders":2\}'
   t_done
 fi
+
+# A hook that does not compile is reported at the hook's line in the .flow file, by build and run.
+hb=$T_TMP/e2e/bad-hook
+rm -rf "$hb"; mkdir -p "$hb/data"
+echo '{"id":1}' > "$hb/data/in.ndjson"
+printf '#include "flow.h"\nint broken(FlowHookPage *page) { return page->nope + ; }\n' > "$hb/hook.c"
+cat > "$hb/flow.flow" <<'FLOW'
+integration "bad-hook" version "1"
+connection input = file { dir = "data" }
+flow f {
+  export rows from input { file = "in.ndjson" }
+  import out into input { file = "out.ndjson", hook post_map = c("hook.c", "broken") }
+}
+FLOW
+for how in build run; do
+  t_case "e2e/bad-hook/$how"
+  if [ $how = build ]; then t_exec -C "$hb" "$FLOWC" build flow.flow -o prog; else t_exec -C "$hb" "$FLOWC" run flow.flow; fi
+  t_expect_rc 1
+  t_expect_grep "$C_ERR" '^flow\.flow:5:48: error: hook `broken` does not compile: .*hook\.c:2: error: field not found: nope$'
+  t_done
+done

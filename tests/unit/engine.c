@@ -596,7 +596,7 @@ static const FlowStepDef many_steps[] = {
     { .kind = FLOW_STEP_IMPORT, .id = 1, .name = "spread", .conn = C_FILES, .settings = spread_set, .nsettings = 2 },
 };
 
-#define FLOW(name, steps) { name, steps, (int)(sizeof steps / sizeof steps[0]), NULL, 0, 0, 0 }
+#define FLOW(name, steps) { name, steps, (int)(sizeof steps / sizeof steps[0]), NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
 static const FlowFlowDef shop_flows[] = {
     FLOW("orders", orders_steps), FLOW("fan", fan_steps), FLOW("pick", pick_steps),
     FLOW("csv_in", csv_in_steps), FLOW("csv_out", csv_out_steps), FLOW("json_in", json_steps), FLOW("glob_in", glob_steps),
@@ -661,8 +661,8 @@ static const FlowStepDef two_steps[] = {
     { .kind = FLOW_STEP_IMPORT, .id = 1, .name = "two", .conn = 0, .settings = two_set, .nsettings = 1, .line = 11 },
 };
 static const FlowFlowDef tiny_flows[] = {
-    { "one", one_steps, 3, one_flow_set, 1, 0, 3 },
-    { "two", two_steps, 2, NULL, 0, 0, 2 },
+    { "one", one_steps, 3, one_flow_set, 1, 0, 3, NULL, NULL, NULL, NULL, NULL },
+    { "two", two_steps, 2, NULL, 0, 0, 2, NULL, NULL, NULL, NULL, NULL },
 };
 static const FlowProgram tiny = { "tiny", "0.0.1", "tiny.flow", tiny_params, 2, tiny_conns, 2, tiny_flows, 2 };
 
