@@ -37,3 +37,9 @@ int confirm(FlowHookPage *page) {
     }
     return 0;
 }
+
+/* pre_save_page: stops the export after the first page */
+int first_page_only(FlowHookPage *page) {
+    page->abort = 1;
+    return 0;
+}
