@@ -297,6 +297,28 @@ const char *flow_json_desc(const cJSON *j) {
     return "an invalid JSON value";
 }
 
+const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max) {
+    if (cap < max * 4 + 8) max = cap > 8 ? (cap - 8) / 4 : 0;
+    size_t len = n, o = 0;
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80) len--;
+    }
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
+        else {
+            if (c == '"' || c == '\\') out[o++] = '\\';
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    if (len < n) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = 0;
+    return out;
+}
+
 const char *flow_val_desc(FlowVal v) {
     switch (v.kind) {
     case FLOW_NULL: return "null";

@@ -26,28 +26,8 @@
 
 
 
-/* Writes "text" for an error message into out: at most QUOTE_MAX bytes of it (cut at a character
- * boundary, then "..."), control bytes as \xHH, quotes and backslashes escaped. */
-static const char *quoted(char out[QUOTE_MAX * 4 + 8], const char *p, size_t n) {
-    size_t len = n, o = 0;
-    if (len > QUOTE_MAX) {
-        len = QUOTE_MAX;
-        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80) len--;
-    }
-    out[o++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
-        else {
-            if (c == '"' || c == '\\') out[o++] = '\\';
-            out[o++] = (char)c;
-        }
-    }
-    out[o++] = '"';
-    if (len < n) { memcpy(out + o, "...", 3); o += 3; }
-    out[o] = 0;
-    return out;
-}
+/* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
+#define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
 
 static int text_of(FlowVal v, FlowStr *out) {
     if (v.kind == FLOW_STRING) { *out = v.s.p ? v.s : (FlowStr){ "", 0 }; return 1; }
