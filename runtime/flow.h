@@ -107,6 +107,11 @@ const char *flow_val_desc(FlowVal v);
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max);
 /* null, or json holding JSON null */
 static inline int flow_val_is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || (v.j->type & 0xFF) == cJSON_NULL)); }
+/* The proleptic Gregorian calendar: days since 1970-01-01 <-> year, month 1..12, day 1..31. */
+int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d);
+void    flow_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* The shortest text that reads back as d (NaN, Infinity as such), for messages. Returns buf. */
+const char *flow_num_text(char buf[40], double d);
 /* Deep equality with int/number promotion; strings by bytes. */
 int      flow_val_equal(FlowVal a, FlowVal b);
 

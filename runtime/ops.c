@@ -78,16 +78,6 @@ static int whole(double d, int64_t *out) {
     return 1;
 }
 
-/* The shortest text that reads back as d. */
-static const char *num_text(char buf[40], double d) {
-    if (isnan(d)) return "NaN";
-    if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    return buf;
-}
 
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
@@ -98,7 +88,7 @@ static const char *describe(char out[DESC_BUF], FlowVal v) {
     switch (v.kind) {
     case FLOW_BOOL: return v.b ? "true" : "false";
     case FLOW_INT: snprintf(out, DESC_BUF, "%lld", (long long)v.i); return out;
-    case FLOW_NUMBER: snprintf(out, DESC_BUF, "%s", num_text(nb, v.n)); return out;
+    case FLOW_NUMBER: snprintf(out, DESC_BUF, "%s", flow_num_text(nb, v.n)); return out;
     case FLOW_STRING: return quoted(out, v.s.p, v.s.n);
     case FLOW_DATETIME: flow_format_iso8601(v.i, nb); snprintf(out, DESC_BUF, "the datetime %s", nb); return out;
     case FLOW_DURATION: snprintf(out, DESC_BUF, "a duration of %lld ms", (long long)v.i); return out;
@@ -162,8 +152,8 @@ static FlowVal num_arith(FlowCtx *cx, FlowArith op, double x, double y) {
     }
     if (!isfinite(r)) {
         char bx[40], by[40];
-        return flow_fail(cx, FLOW_ERR_VALUE, "the result of %s %s %s is not a finite number", num_text(bx, x), arith_sym[op],
-                         num_text(by, y));
+        return flow_fail(cx, FLOW_ERR_VALUE, "the result of %s %s %s is not a finite number", flow_num_text(bx, x), arith_sym[op],
+                         flow_num_text(by, y));
     }
     return flow_number(r);
 }

@@ -162,7 +162,7 @@ int64_t flow_ctx_now(const FlowCtx *cx) { return cx->now_ms; }
 
 /* ---- dates: proleptic Gregorian, UTC, milliseconds ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
@@ -171,7 +171,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void flow_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
@@ -240,7 +240,7 @@ int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
         }
     }
     if (i != n) return 0;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = flow_days_from_civil(y, (unsigned)mo, (unsigned)d);
     *ms = ((days * 24 + h) * 60 + mi - offset_min) * 60000 + (int64_t)sec * 1000 + frac_ms;
     return 1;
 }
@@ -250,7 +250,7 @@ void flow_format_iso8601(int64_t ms, char out[32]) {
     if (rem < 0) { days--; rem += 86400000; }
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    flow_civil_from_days(days, &y, &m, &d);
     if (y < -9999) y = -9999;
     if (y > 9999) y = 9999;
     snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m % 100, d % 100, (unsigned)(rem / 3600000) % 100,
@@ -295,6 +295,16 @@ const char *flow_json_desc(const cJSON *j) {
     if (cJSON_IsArray(j)) return "an array";
     if (cJSON_IsObject(j)) return "an object";
     return "an invalid JSON value";
+}
+
+const char *flow_num_text(char buf[40], double d) {
+    if (isnan(d)) return "NaN";
+    if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    return buf;
 }
 
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max) {

@@ -78,27 +78,6 @@ static int arg_duration(FlowCtx *cx, FlowVal v, const char *fn, const char *para
 
 /* ---- the calendar ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    *y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y += *m <= 2;
-}
 
 static int days_in_month(int64_t y, int m) {
     static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -275,7 +254,7 @@ static int parse_with(const char *s, size_t n, const char *f, size_t fn, int64_t
     if (hour > 23) { snprintf(why, 128, "hour %d is out of range", hour); return 0; }
     if (minute > 59) { snprintf(why, 128, "minute %d is out of range", minute); return 0; }
     if (second > 59) { snprintf(why, 128, "second %d is out of range", second); return 0; }
-    int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
+    int64_t days = flow_days_from_civil(year, (unsigned)month, (unsigned)day);
     *ms = ((days * 24 + hour) * 60 + minute - offset) * 60000 + (int64_t)second * 1000 + milli;
     return 1;
 }
@@ -310,7 +289,7 @@ FlowVal flow_fn_format_date(FlowCtx *cx, FlowVal a, FlowVal b) {
     if (rem < 0) { days--; rem += DAY_MS; }
     int64_t y;
     unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    flow_civil_from_days(days, &y, &mo, &d);
     int wd = (int)(((days + 4) % 7 + 7) % 7);
     int hour = (int)(rem / 3600000), minute = (int)(rem / 60000 % 60), second = (int)(rem / 1000 % 60), milli = (int)(rem % 1000);
     int h12 = hour % 12 ? hour % 12 : 12;

@@ -43,16 +43,6 @@ static int whole(double d, int64_t *out) {
     return 1;
 }
 
-/* The shortest text that reads back as d, for messages. */
-static const char *num_text(char buf[40], double d) {
-    if (isnan(d)) return "NaN";
-    if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    return buf;
-}
 
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
@@ -125,7 +115,7 @@ static FlowVal to_int_result(FlowCtx *cx, const char *fn, double r) {
     int64_t i;
     char buf[40];
     if (whole(r, &i)) return flow_int(i);
-    return flow_fail(cx, FLOW_ERR_VALUE, "%s: %s is out of the int range", fn, num_text(buf, r));
+    return flow_fail(cx, FLOW_ERR_VALUE, "%s: %s is out of the int range", fn, flow_num_text(buf, r));
 }
 
 FlowVal flow_fn_floor(FlowCtx *cx, FlowVal a) {
@@ -192,10 +182,10 @@ FlowVal flow_fn_round(FlowCtx *cx, FlowVal a, FlowVal b) {
     int64_t digits;
     char buf[40];
     if (!dg.is_int && !whole(dg.d, &digits))
-        return flow_fail(cx, FLOW_ERR_VALUE, "round: expected a whole number for digits, got %s", num_text(buf, dg.d));
+        return flow_fail(cx, FLOW_ERR_VALUE, "round: expected a whole number for digits, got %s", flow_num_text(buf, dg.d));
     if (dg.is_int) digits = dg.i;
     double r = round_digits(x.d, digits);
-    if (isinf(r) && !isinf(x.d)) return flow_fail(cx, FLOW_ERR_VALUE, "round: %s rounded to %lld digits is out of range", num_text(buf, x.d), (long long)digits);
+    if (isinf(r) && !isinf(x.d)) return flow_fail(cx, FLOW_ERR_VALUE, "round: %s rounded to %lld digits is out of range", flow_num_text(buf, x.d), (long long)digits);
     return flow_number(r);
 }
 
@@ -259,8 +249,8 @@ FlowVal flow_fn_to_int(FlowCtx *cx, FlowVal a) {
         if (x.is_int) return flow_int(x.i);
         if (whole(x.d, &i)) return flow_int(i);
         if (isfinite(x.d) && x.d == floor(x.d))
-            return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", num_text(buf, x.d));
-        return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", num_text(buf, x.d));
+            return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", flow_num_text(buf, x.d));
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", flow_num_text(buf, x.d));
     }
     if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: expected a number or a string, got %s", flow_val_desc(a));
     int rc = parse_int(t, &i);
@@ -303,7 +293,7 @@ FlowVal flow_fn_to_bool(FlowCtx *cx, FlowVal a) {
     if (num_of(a, &x)) {
         if (x.is_int ? x.i == 0 || x.i == 1 : x.d == 0 || x.d == 1) return flow_bool(x.is_int ? x.i == 1 : x.d == 1);
         if (x.is_int) return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %lld is not 0 or 1", (long long)x.i);
-        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not 0 or 1", num_text(buf, x.d));
+        return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not 0 or 1", flow_num_text(buf, x.d));
     }
     if (!text_of(a, &t))
         return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: expected a bool, a string or a number, got %s", flow_val_desc(a));
