@@ -10,6 +10,13 @@ int eval_template(const char *text, const char *data_file, const char *escape, F
 /* A Flow expression with `record` bound to the data; prints the value as JSON. */
 int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err);
 
+/* Evaluates a checked IR expression (eval_expr.c): `record` is record; bare names (test
+ * expectations) are looked up in names, where `xs.count` of an array is its length. */
+struct IrExpr;
+struct FlowCtx;
+#include "flow.h"
+FlowVal eval_ir(FlowCtx *cx, const struct IrExpr *x, const cJSON *record, const cJSON *names);
+
 /* Reads and parses the JSON data (eval.c). Returns NULL after printing a message to err.
  * The result is a cJSON tree the caller frees with cJSON_Delete. */
 struct cJSON *eval_load_data(const char *data_file, FILE *err);

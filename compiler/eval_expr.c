@@ -32,6 +32,7 @@ static const FnEntry fns[] = {
 typedef struct Ev {
     FlowCtx *cx;
     const cJSON *data;
+    const cJSON *names;        /* flowc test: what step names and errors/ignored/exported stand for */
     struct { const IrVar *var; FlowVal val; } vars[64];
     int nvars;
 } Ev;
@@ -135,7 +136,16 @@ static FlowVal ev(Ev *v, const IrExpr *x) {
     case IR_VAR:
         for (int i = v->nvars - 1; i >= 0; i--) if (v->vars[i].var == x->var) return v->vars[i].val;
         return flow_null();
-    case IR_FIELD: return flow_field(v->cx, ev(v, x->a), x->name, kind_of(x->type), path_text(x, path, sizeof path));
+    case IR_WORD:
+        if (v->names) return flow_json(cJSON_GetObjectItemCaseSensitive(v->names, x->name));
+        return flow_null();
+    case IR_FIELD: {
+        FlowVal base = ev(v, x->a);
+        /* in a test, `deals.count` counts what the import `deals` wrote */
+        if (v->names && strcmp(x->name, "count") == 0 && base.kind == FLOW_JSON && cJSON_IsArray(base.j))
+            return flow_int(cJSON_GetArraySize(base.j));
+        return flow_field(v->cx, base, x->name, kind_of(x->type), path_text(x, path, sizeof path));
+    }
     case IR_INDEX: return flow_index(v->cx, ev(v, x->a), ev(v, x->b), kind_of(x->type), path_text(x->a, path, sizeof path));
     case IR_CALL: return call(v, x);
     case IR_UNARY:
@@ -203,6 +213,15 @@ static FlowVal ev(Ev *v, const IrExpr *x) {
     }
 }
 
+FlowVal eval_ir(FlowCtx *cx, const IrExpr *x, const cJSON *record, const cJSON *names) {
+    Ev v;
+    memset(&v, 0, sizeof v);
+    v.cx = cx;
+    v.data = record;
+    v.names = names;
+    return ev(&v, x);
+}
+
 int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err) {
     Source *src = src_from_buffer("<expression>", text, strlen(text));
     Arena *ar = arena_new();
@@ -219,7 +238,10 @@ int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err) {
         cJSON *data = eval_load_data(data_file, err);
         if (data) {
             FlowCtx *cx = flow_ctx_new();
-            Ev v = { cx, data, { { 0 } }, 0 };
+            Ev v;
+            memset(&v, 0, sizeof v);
+            v.cx = cx;
+            v.data = data;
             FlowVal r = ev(&v, ir);
             if (flow_failed(cx)) {
                 fprintf(err, "flowc: %s error: %s\n", flow_error_class_names[flow_error_class(cx)], flow_error_message(cx));

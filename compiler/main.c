@@ -7,6 +7,7 @@
 #include "build.h"
 #include "emit_c.h"
 #include "jit.h"
+#include "test_run.h"
 #include "frontend.h"
 #include "ir.h"
 #include <stdio.h>
@@ -25,6 +26,7 @@ static const char usage_text[] =
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
     "                         a native executable (default name: the integration's name)\n"
+    "  test FILE...           runs the test blocks in memory; ends with `N passed, N failed`\n"
     "  run FILE [--flow NAME] [run options]\n"
     "                         compiles in memory (libtcc) and runs, as the executable's `run` would\n"
     "  eval [--data FILE] EXPR\n"
@@ -318,6 +320,23 @@ static int cmd_run(int argc, char **argv) {
     return rc;
 }
 
+/* test FILE...: every test block, in memory; the last line is `N passed, N failed` */
+static int cmd_test(int argc, char **argv) {
+    if (argc < 3) return usage_error("test needs at least one FILE%s", "");
+    int passed = 0, failed = 0, worst = EXIT_OK;
+    for (int i = 2; i < argc; i++) {
+        char *c = NULL;
+        size_t n = 0;
+        int rc = emit_file(argv[i], NULL, 0, NULL, 0, &c, &n, NULL);
+        if (rc == EXIT_OK) rc = test_file(argv[i], c, stdout, &passed, &failed);
+        free(c);
+        if (rc > worst) worst = rc;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    if (worst == EXIT_USAGE) return EXIT_USAGE;
+    return failed || worst ? EXIT_ERRORS : EXIT_OK;
+}
+
 /* eval --path Q | --template T [--escape M] [--data FILE] */
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL, *tpl = NULL, *data = NULL, *escape = "none", *expr = NULL;
@@ -358,6 +377,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
+    if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

@@ -72,6 +72,7 @@ typedef struct FlowImportItem {
 
 typedef struct FlowConnector {
     const char *kind;
+    int any_setting;   /* accepts every setting (the test mock): nothing is checked against specs */
     const FlowSettingSpec *specs; int nspecs;
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
@@ -95,7 +96,7 @@ typedef struct FlowConnector {
     void  (*import_close)(void *im);
 } FlowConnector;
 
-extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite;
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
 /* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are
@@ -113,7 +114,14 @@ int         flow_mkdir_p(const char *dir, FlowErr *err);
 
 /* ---- runs ---- */
 
+/* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
+ * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds
+ * nothing), imports write nothing and append their outputs to `captured` (import name -> array),
+ * and record errors are appended to captured["errors"] as {step, class, message, record}. */
+typedef struct FlowMocks { const cJSON *given; cJSON *captured; } FlowMocks;
+
 typedef struct FlowRunInfo {
+    const FlowMocks *mocks;    /* NULL: real connections */
     int64_t started_ms;        /* run.started_at, delta.until (unless --until), now() */
     int64_t since_ms, until_ms;
     char run_id[40];

@@ -1,0 +1,196 @@
+/* test_run.c — `flowc test`: runs a file's `test` blocks in memory. The flows are compiled once by
+ * the JIT; each test runs its flow with every connection replaced by the mock connector (the
+ * export and lookups answer with the `given` data, imports capture what they would write), then
+ * evaluates its `expect` lines over what the steps produced. */
+#include "test_run.h"
+#include "build.h"
+#include "builtins.h"
+#include "engine.h"
+#include "eval.h"
+#include "frontend.h"
+#include "ir.h"
+#include "jit.h"
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* file("path"): a JSON array, or NDJSON, read relative to the .flow file */
+static cJSON *load_given_file(const char *flow_file, const char *path, char *why, size_t cap) {
+    char full[4096];
+    if (path[0] == '/') snprintf(full, sizeof full, "%s", path);
+    else {
+        const char *slash = strrchr(flow_file, '/');
+        snprintf(full, sizeof full, "%.*s%s", slash ? (int)(slash - flow_file + 1) : 0, flow_file, path);
+    }
+    FILE *f = fopen(full, "rb");
+    if (!f) { snprintf(why, cap, "cannot read %.400s", full); return NULL; }
+    size_t len = 0, bufcap = 65536;
+    char *buf = malloc(bufcap);
+    if (!buf) abort();
+    for (size_t n; (n = fread(buf + len, 1, bufcap - len - 1, f)) > 0;) {
+        len += n;
+        if (bufcap - len < 4096) { bufcap *= 2; buf = realloc(buf, bufcap); if (!buf) abort(); }
+    }
+    fclose(f);
+    buf[len] = 0;
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    if (!j || !cJSON_IsArray(j)) {   /* NDJSON: one record per line */
+        cJSON_Delete(j);
+        j = cJSON_CreateArray();
+        int line = 0;
+        for (char *p = buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+            nl = strchr(p, '\n');
+            line++;
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            if (!n || (n == 1 && p[0] == '\r')) continue;
+            cJSON *r = cJSON_ParseWithLength(p, n);
+            if (!r) { snprintf(why, cap, "%.400s:%d is not JSON", full, line); cJSON_Delete(j); free(buf); return NULL; }
+            cJSON_AddItemToArray(j, r);
+        }
+    }
+    free(buf);
+    return j;
+}
+
+/* A param's value from its default text, as the executable reads --param. */
+static FlowVal param_value(FlowCtx *cx, const FlowParamDef *pd) {
+    if (!pd->deflt) return flow_null();
+    const char *t = pd->deflt;
+    switch (pd->kind) {
+    case FLOW_INT: return flow_int(strtoll(t, NULL, 10));
+    case FLOW_NUMBER: return flow_number(strtod(t, NULL));
+    case FLOW_BOOL: return flow_bool(strcmp(t, "true") == 0);
+    case FLOW_DURATION: return flow_duration(strtoll(t, NULL, 10));
+    case FLOW_DATETIME: { int64_t ms = 0; flow_parse_iso8601(t, strlen(t), &ms); return flow_datetime(ms); }
+    default: { (void)cx; return flow_string(t, strlen(t)); }
+    }
+}
+
+static void print_json(FILE *out, const char *label, FlowVal v) {
+    cJSON *j = flow_val_to_json(v);
+    char *s = cJSON_PrintUnformatted(j);
+    fprintf(out, "      %s: %s\n", label, s ? s : "null");
+    cJSON_free(s);
+    cJSON_Delete(j);
+}
+
+/* One test: 1 passed, 0 failed. */
+static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *t, const Source *src, FILE *out) {
+    int line, col;
+    src_line_col(src, t->span.start, &line, &col);
+    int fi = -1;
+    for (int i = 0; i < prog->nflows; i++) if (t->flow && strcmp(prog->flows[i].name, t->flow->name) == 0) fi = i;
+    if (fi < 0) { fprintf(out, "FAIL %s:%d: test \"%s\": no flow to run\n", src->name, line, t->title); return 0; }
+    FlowCtx *cx = flow_ctx_new();
+    for (int i = 0; i < prog->nparams; i++) flow_ctx_set_param(cx, i, param_value(cx, &prog->params[i]));
+    cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject();
+    int ok = 1;
+    for (int g = 0; g < t->ngivens; g++) {
+        const IrGiven *gv = &t->givens[g];
+        cJSON *val = NULL;
+        char why[512] = "";
+        if (gv->value->kind == IR_CALL && gv->value->fn && strcmp(gv->value->fn->name, "file") == 0 && gv->value->kids[0])
+            val = load_given_file(src->name, gv->value->kids[0]->str, why, sizeof why);
+        else {
+            FlowVal v = eval_ir(cx, gv->value, NULL, NULL);
+            val = flow_failed(cx) ? NULL : flow_val_to_json(v);
+            if (!val) snprintf(why, sizeof why, "%s", flow_error_message(cx));
+            flow_clear_error(cx);
+        }
+        if (!val) {
+            int gl, gc;
+            src_line_col(src, gv->span.start, &gl, &gc);
+            fprintf(out, "FAIL %s:%d: test \"%s\": given %s: %s\n", src->name, gl, t->title, gv->name, why);
+            ok = 0;
+            continue;
+        }
+        cJSON_AddItemToObject(given, gv->name, val);
+    }
+    FlowMocks mocks = { given, captured };
+    FlowRunInfo ri;
+    flow_run_info_init(&ri, (int64_t)time(NULL) * 1000);
+    ri.mocks = &mocks;
+    FlowRunStats st;
+    FILE *errs = fopen("/dev/null", "w");
+    int rc = ok ? flow_run_flow(prog, cx, fi, &ri, errs, &st) : -1;
+    if (errs) fclose(errs);
+    if (ok && rc < 0) {
+        fprintf(out, "FAIL %s:%d: test \"%s\": the flow failed: %s\n", src->name, line, t->title, st.fail_msg);
+        ok = 0;
+    }
+    if (ok) {
+        /* what the names in `expect` stand for */
+        cJSON *names = cJSON_Duplicate(captured, 1);
+        for (int i = 0; i < st.nimports; i++)
+            if (!cJSON_GetObjectItemCaseSensitive(names, st.import_names[i])) cJSON_AddArrayToObject(names, st.import_names[i]);
+        if (!cJSON_GetObjectItemCaseSensitive(names, "errors")) cJSON_AddArrayToObject(names, "errors");
+        cJSON *ign = cJSON_AddObjectToObject(names, "ignored");
+        cJSON_AddNumberToObject(ign, "count", (double)st.ignored);
+        cJSON *exp = cJSON_AddObjectToObject(names, "exported");
+        cJSON_AddNumberToObject(exp, "count", (double)st.exported);
+        for (int x = 0; x < t->nexpects; x++) {
+            const IrExpr *e = t->expects[x];
+            FlowVal v = eval_ir(cx, e, NULL, names);
+            int pass = !flow_failed(cx) && v.kind == FLOW_BOOL && v.b;
+            if (pass) continue;
+            int el, ec;
+            src_line_col(src, e->span.start, &el, &ec);
+            if (ok) fprintf(out, "FAIL %s:%d: test \"%s\"\n", src->name, line, t->title);
+            ok = 0;
+            fprintf(out, "  %s:%d:%d: expect %.*s\n", src->name, el, ec, (int)(e->span.end - e->span.start), src->text + e->span.start);
+            if (flow_failed(cx)) fprintf(out, "      %s error: %s\n", flow_error_class_names[flow_error_class(cx)], flow_error_message(cx));
+            else if (e->kind == IR_BINARY && e->a && e->b) {
+                flow_clear_error(cx);
+                print_json(out, "actual  ", eval_ir(cx, e->a, NULL, names));
+                print_json(out, "expected", eval_ir(cx, e->b, NULL, names));
+            }
+            flow_clear_error(cx);
+        }
+        if (!ok) {   /* the record errors of the run explain most failures */
+            const cJSON *rec_errs = cJSON_GetObjectItemCaseSensitive(captured, "errors");
+            int k = 0;
+            for (const cJSON *er = rec_errs ? rec_errs->child : NULL; er && k < 3; er = er->next, k++) {
+                const cJSON *stp = cJSON_GetObjectItemCaseSensitive(er, "step"), *cls = cJSON_GetObjectItemCaseSensitive(er, "class");
+                const cJSON *msg = cJSON_GetObjectItemCaseSensitive(er, "message");
+                fprintf(out, "      record error in step %s [%s]: %s\n", cJSON_IsString(stp) ? stp->valuestring : "?",
+                        cJSON_IsString(cls) ? cls->valuestring : "?", cJSON_IsString(msg) ? msg->valuestring : "?");
+            }
+        }
+        cJSON_Delete(names);
+    }
+    if (ok) fprintf(out, "PASS %s:%d: test \"%s\"\n", src->name, line, t->title);
+    if (rc == 0) flow_run_stats_free(&st);
+    cJSON_Delete(given);
+    cJSON_Delete(captured);
+    flow_ctx_free(cx);
+    (void)ir;
+    return ok;
+}
+
+int test_file(const char *file, const char *c_text, FILE *out, int *passed, int *failed) {
+    const char *why;
+    Source *src = src_load_file(file, &why);
+    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return 2; }
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    fe_run(&r, src, &d, FE_CHECK);
+    JitProgram *j = !d.errors ? jit_compile(c_text, src, &d) : NULL;
+    diag_sort(&d);
+    diag_print_text(&d, stderr, 0);
+    int rc = 0;
+    if (!j) rc = 1;
+    else {
+        if (!r.ir->ntests) fprintf(out, "%s: no test blocks\n", file);
+        for (int i = 0; i < r.ir->ntests; i++) {
+            if (run_test(jit_program(j), r.ir, r.ir->tests[i], src, out)) (*passed)++;
+            else (*failed)++;
+        }
+        jit_free(j);
+    }
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* conn_mock.c — the connector `flowc test` puts in place of every connection: the export and the
+ * lookups answer with the test's `given` data, imports capture what they would write. */
+#include "engine.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct MockStep { const FlowMocks *m; const cJSON *data; const cJSON *next; char name[128]; } MockStep;
+
+/* "export orders" -> "orders" */
+static const char *step_name(const FlowSettings *s) {
+    const char *o = flow_settings_owner(s);
+    const char *sp = strchr(o, ' ');
+    return sp ? sp + 1 : o;
+}
+
+static void *m_open(const FlowSettings *s, unsigned uses, FlowErr *err) { (void)s; (void)uses; (void)err; return (void *)1; }
+static int m_finish(void *conn, int ok, FlowErr *err) { (void)conn; (void)ok; (void)err; return 0; }
+static void m_close(void *conn) { (void)conn; }
+
+static MockStep *step_new(void *conn, const FlowSettings *s) {
+    MockStep *x = calloc(1, sizeof *x);
+    if (!x) abort();
+    x->m = conn;
+    snprintf(x->name, sizeof x->name, "%s", step_name(s));
+    x->data = x->m && x->m->given ? cJSON_GetObjectItemCaseSensitive(x->m->given, x->name) : NULL;
+    return x;
+}
+
+static void *m_export_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    MockStep *x = step_new(conn, s);
+    if (x->data && !cJSON_IsArray(x->data)) {
+        flow_err_set(err, FLOW_ERR_VALUE, "the test gives export %s something that is not an array of records", x->name);
+        free(x);
+        return NULL;
+    }
+    x->next = x->data ? x->data->child : NULL;
+    return x;
+}
+
+static int m_export_next(void *h, FlowExportItem *it, FlowErr *err) {
+    (void)err;
+    MockStep *x = h;
+    if (!x->next) return FLOW_NEXT_END;
+    const cJSON *r = x->next;
+    x->next = r->next;
+    it->rec = cJSON_Duplicate(r, 1);
+    if (!cJSON_IsObject(r)) {
+        flow_err_set(&it->err, FLOW_ERR_VALUE, "a given record is not an object");
+        return FLOW_NEXT_ERROR;
+    }
+    return FLOW_NEXT_RECORD;
+}
+
+static void m_step_close(void *h) { free(h); }
+
+static void *m_lookup_open(void *conn, const FlowSettings *s, FlowErr *err) { (void)err; return step_new(conn, s); }
+
+static int m_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
+    (void)rs; (void)err;
+    MockStep *x = h;
+    if (!x->data || cJSON_IsNull(x->data)) *rows = cJSON_CreateArray();
+    else if (cJSON_IsArray(x->data)) *rows = cJSON_Duplicate(x->data, 1);
+    else { *rows = cJSON_CreateArray(); cJSON_AddItemToArray(*rows, cJSON_Duplicate(x->data, 1)); }
+    return 0;
+}
+
+static void *m_import_open(void *conn, const FlowSettings *s, FlowErr *err) { (void)err; return step_new(conn, s); }
+
+static int m_import_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    (void)err;
+    MockStep *x = h;
+    if (!x->m || !x->m->captured) return 0;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(x->m->captured, x->name);
+    if (!arr) arr = cJSON_AddArrayToObject(x->m->captured, x->name);
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_Duplicate(items[i].out, 1));
+    return 0;
+}
+
+const FlowConnector flow_conn_mock = {
+    .kind = "mock", .any_setting = 1,
+    .open = m_open, .finish = m_finish, .close = m_close,
+    .export_open = m_export_open, .export_next = m_export_next, .export_close = m_step_close,
+    .lookup_open = m_lookup_open, .lookup = m_lookup, .lookup_close = m_step_close,
+    .import_open = m_import_open, .import_page = m_import_page, .import_close = m_step_close,
+};

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Suite `flowtest`: `flowc test` runs test blocks in memory with mocks (inline and file data, a
+# mocked lookup), checks expectations, prints expected against actual with the location, and ends
+# with `N passed, N failed` (exit 1 when any failed).
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" flowtest
+
+t_case "flowtest/passing"
+t_exec "$FLOWC" test tests/flowtest/pass.flow
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^PASS tests/flowtest/pass\.flow:18: test "big orders go to the crm"$'
+t_expect_grep "$C_OUT" '^PASS tests/flowtest/pass\.flow:29: test "orders from a file, no customer found"$'
+t_expect_grep "$C_OUT" '^2 passed, 0 failed$'
+t_done
+
+t_case "flowtest/failing"
+t_exec "$FLOWC" test tests/flowtest/fail.flow
+t_expect_rc 1
+t_expect_grep "$C_OUT" '^FAIL tests/flowtest/fail\.flow:11: test "counts"$'
+t_expect_grep "$C_OUT" '^  tests/flowtest/fail\.flow:13:10: expect out\.count == 2$'
+t_expect_grep "$C_OUT" '^      actual  : 1$'
+t_expect_grep "$C_OUT" '^      expected: 2$'
+t_expect_grep "$C_OUT" 'record error in step out \[value\]: floor: '
+t_expect_grep "$C_OUT" '^PASS tests/flowtest/fail\.flow:16: test "passes"$'
+t_expect_grep "$C_OUT" '^1 passed, 1 failed$'
+t_done
+
+t_case "flowtest/two-files"
+t_exec "$FLOWC" test tests/flowtest/pass.flow tests/flowtest/fail.flow
+t_expect_rc 1
+t_expect_grep "$C_OUT" '^3 passed, 1 failed$'
+t_done
+
+t_case "flowtest/writes-nothing"
+rm -rf tests/flowtest/out
+t_exec "$FLOWC" test tests/flowtest/pass.flow
+[ ! -e tests/flowtest/out ] && [ ! -e out ] || t_note "a test wrote output files"
+t_done
+
+t_case "flowtest/missing-file"
+t_exec "$FLOWC" test tests/flowtest/nope.flow
+t_expect_rc 2
+t_done
