@@ -27,6 +27,8 @@ static const char usage_text[] =
     "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
     "                         a native executable (default name: the integration's name)\n"
     "  test FILE...           runs the test blocks in memory; ends with `N passed, N failed`\n"
+    "  preview FILE [--flow NAME] [--param k=v] [--limit N] [--mock STEP=FILE] [--live] [--format text|json]\n"
+    "                         the first page through every step; imports do not write unless --live\n"
     "  run FILE [--flow NAME] [run options]\n"
     "                         compiles in memory (libtcc) and runs, as the executable's `run` would\n"
     "  eval [--data FILE] EXPR\n"
@@ -320,6 +322,43 @@ static int cmd_run(int argc, char **argv) {
     return rc;
 }
 
+/* preview FILE [--flow NAME] [--param k=v]... [--limit N] [--mock STEP=FILE]... [--live] [--format text|json] */
+static int cmd_preview(int argc, char **argv) {
+    if (argc < 3 || argv[2][0] == '-') return usage_error("preview needs a FILE%s", "");
+    PreviewOpts o;
+    memset(&o, 0, sizeof o);
+    o.limit = 20;
+    o.color = isatty(1) && !getenv("NO_COLOR");
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--live") == 0) { o.live = 1; continue; }
+        if (!v) return usage_error("preview: %s needs a value (or is unknown)", a);
+        i++;
+        if (strcmp(a, "--flow") == 0) o.flow = v;
+        else if (strcmp(a, "--limit") == 0) {
+            o.limit = atoi(v);
+            if (o.limit < 1 || o.limit > 100) return usage_error("--limit takes 1 to 100 records, not `%s`", v);
+        } else if (strcmp(a, "--format") == 0) {
+            if (strcmp(v, "json") && strcmp(v, "text")) return usage_error("unknown format `%s`: use text or json", v);
+            o.json = strcmp(v, "json") == 0;
+        } else if (strcmp(a, "--mock") == 0 || strcmp(a, "--param") == 0) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v) return usage_error("%s takes NAME=VALUE", a);
+            if (a[2] == 'm' && o.nmocks < 64) { o.mocks[o.nmocks].step = strndup(v, (size_t)(eq - v)); o.mocks[o.nmocks++].file = eq + 1; }
+            else if (a[2] == 'p' && o.nparams < 64) { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
+        } else return usage_error("preview: unknown option `%s`", a);
+    }
+    char *c = NULL;
+    size_t n = 0;
+    int rc = emit_file(argv[2], NULL, 0, NULL, 0, &c, &n, NULL);
+    if (rc == EXIT_OK) rc = preview_file(argv[2], c, &o, stdout);
+    free(c);
+    for (int i = 0; i < o.nmocks; i++) free((void *)o.mocks[i].step);
+    for (int i = 0; i < o.nparams; i++) free((void *)o.params[i].name);
+    return rc;
+}
+
 /* test FILE...: every test block, in memory; the last line is `N passed, N failed` */
 static int cmd_test(int argc, char **argv) {
     if (argc < 3) return usage_error("test needs at least one FILE%s", "");
@@ -378,6 +417,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
     if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
+    if (strcmp(cmd, "preview") == 0) return cmd_preview(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

@@ -1,7 +1,8 @@
-/* test_run.c — `flowc test`: runs a file's `test` blocks in memory. The flows are compiled once by
- * the JIT; each test runs its flow with every connection replaced by the mock connector (the
- * export and lookups answer with the `given` data, imports capture what they would write), then
- * evaluates its `expect` lines over what the steps produced. */
+/* test_run.c — the in-memory runs with mocks: `flowc test` runs a file's `test` blocks (every
+ * connection replaced by the mock connector: the export and lookups answer with the `given` data,
+ * imports capture what they would write; then the `expect` lines are evaluated), and `flowc
+ * preview` runs the first page of a flow for real but with imports captured (unless --live) and
+ * every step's input and output traced. The flows are compiled once by the JIT. */
 #include "test_run.h"
 #include "build.h"
 #include "builtins.h"
@@ -107,7 +108,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
         }
         cJSON_AddItemToObject(given, gv->name, val);
     }
-    FlowMocks mocks = { given, captured };
+    FlowMocks mocks = { given, captured, FLOW_MOCK_TEST, 0, NULL, 0 };
     FlowRunInfo ri;
     flow_run_info_init(&ri, (int64_t)time(NULL) * 1000);
     ri.mocks = &mocks;
@@ -189,6 +190,118 @@ int test_file(const char *file, const char *c_text, FILE *out, int *passed, int 
         }
         jit_free(j);
     }
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}
+
+/* ---- preview ---- */
+
+static void put_records(FILE *out, const char *label, const cJSON *arr, int color) {
+    int n = cJSON_GetArraySize(arr);
+    fprintf(out, "    %s%-8s%s %d record%s\n", color ? "\033[2m" : "", label, color ? "\033[0m" : "", n, n == 1 ? "" : "s");
+    for (const cJSON *r = arr ? arr->child : NULL; r; r = r->next) {
+        char *s = cJSON_PrintUnformatted(r);
+        fprintf(out, "      %s\n", s ? s : "null");
+        cJSON_free(s);
+    }
+}
+
+int preview_file(const char *file, const char *c_text, const PreviewOpts *o, FILE *out) {
+    const char *why;
+    Source *src = src_load_file(file, &why);
+    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return 2; }
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    fe_run(&r, src, &d, FE_CHECK);
+    JitProgram *j = !d.errors ? jit_compile(c_text, src, &d) : NULL;
+    diag_sort(&d);
+    diag_print_text(&d, stderr, 0);
+    int rc = j ? 0 : 1;
+    cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
+    FlowCtx *cx = flow_ctx_new();
+    const FlowProgram *prog = jit_program(j);
+    int fi = prog && prog->nflows ? 0 : -1;
+    if (prog && o->flow) {
+        fi = -1;
+        for (int i = 0; i < prog->nflows; i++) if (strcmp(prog->flows[i].name, o->flow) == 0) fi = i;
+        if (fi < 0) { fprintf(stderr, "flowc: no flow `%s` in %s\n", o->flow, file); rc = 2; }
+    }
+    if (prog && fi < 0 && rc == 0) { fprintf(stderr, "flowc: %s has no flow\n", file); rc = 1; }
+    for (int i = 0; rc == 0 && i < o->nmocks; i++) {   /* --mock STEP=FILE */
+        char err[512] = "";
+        cJSON *data = load_given_file(".", o->mocks[i].file, err, sizeof err);
+        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", o->mocks[i].step, err); rc = 2; break; }
+        cJSON_AddItemToObject(given, o->mocks[i].step, data);
+    }
+    for (int i = 0; rc == 0 && i < prog->nparams; i++) {   /* defaults, then --param */
+        FlowParamDef pd = prog->params[i];
+        for (int k = 0; k < o->nparams; k++) if (strcmp(o->params[k].name, pd.name) == 0) pd.deflt = o->params[k].value;
+        if (!pd.deflt && !pd.nullable) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); rc = 1; }
+        flow_ctx_set_param(cx, i, param_value(cx, &pd));
+    }
+    if (rc == 0) {
+        FlowMocks mocks = { given, captured, FLOW_MOCK_PREVIEW, o->live, trace, o->limit };
+        FlowRunInfo ri;
+        flow_run_info_init(&ri, (int64_t)time(NULL) * 1000);
+        ri.mocks = &mocks;
+        FlowRunStats st;
+        FILE *errs = fopen("/dev/null", "w");
+        int run = flow_run_flow(prog, cx, fi, &ri, errs, &st);
+        if (errs) fclose(errs);
+        cJSON *errors = cJSON_DetachItemFromObjectCaseSensitive(captured, "errors");
+        if (!errors) errors = cJSON_CreateArray();
+        if (o->json) {
+            cJSON *doc = cJSON_CreateObject();
+            cJSON_AddStringToObject(doc, "flow", prog->flows[fi].name);
+            cJSON_AddBoolToObject(doc, "live", o->live);
+            if (run < 0) cJSON_AddStringToObject(doc, "failed", st.fail_msg);
+            cJSON_AddItemToObject(doc, "steps", trace);
+            cJSON_AddItemToObject(doc, "would_write", captured);
+            cJSON_AddItemToObject(doc, "errors", errors);
+            trace = captured = NULL;
+            char *s = cJSON_Print(doc);
+            fprintf(out, "%s\n", s ? s : "{}");
+            cJSON_free(s);
+            cJSON_Delete(doc);
+        } else {
+            int color = o->color;
+            fprintf(out, "%spreview of flow %s%s (first page, at most %d records%s)\n", color ? "\033[1m" : "",
+                    prog->flows[fi].name, color ? "\033[0m" : "", o->limit, o->live ? ", LIVE: imports write" : ", imports do not write");
+            for (const cJSON *e = trace->child; e; e = e->next) {
+                const cJSON *stp = cJSON_GetObjectItemCaseSensitive(e, "step"), *kind = cJSON_GetObjectItemCaseSensitive(e, "kind");
+                const cJSON *arm = cJSON_GetObjectItemCaseSensitive(e, "arm");
+                fprintf(out, "\n%s%s %s%s", color ? "\033[1;36m" : "", kind->valuestring, stp->valuestring, color ? "\033[0m" : "");
+                if (arm) fprintf(out, "  (arm %s)", arm->valuestring);
+                fputc('\n', out);
+                const cJSON *in = cJSON_GetObjectItemCaseSensitive(e, "in"), *outs = cJSON_GetObjectItemCaseSensitive(e, "out");
+                if (in) put_records(out, "in:", in, color);
+                if (strcmp(kind->valuestring, "lookup") == 0) put_records(out, "results:", cJSON_GetObjectItemCaseSensitive(e, "results"), color);
+                if (strcmp(kind->valuestring, "import") == 0)
+                    put_records(out, o->live ? "wrote:" : "would write:", cJSON_GetObjectItemCaseSensitive(captured, stp->valuestring), color);
+                else if (outs) put_records(out, strcmp(kind->valuestring, "filter") == 0 ? "kept:" : "out:", outs, color);
+            }
+            if (cJSON_GetArraySize(errors)) {
+                fprintf(out, "\n%serrors%s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "");
+                for (const cJSON *er = errors->child; er; er = er->next) {
+                    char *s = cJSON_PrintUnformatted(er);
+                    fprintf(out, "      %s\n", s ? s : "");
+                    cJSON_free(s);
+                }
+            }
+            if (run < 0) fprintf(out, "\nthe run failed: %s\n", st.fail_msg);
+            cJSON_Delete(errors);
+        }
+        if (run < 0) rc = 1;
+        else flow_run_stats_free(&st);
+    }
+    cJSON_Delete(given);
+    cJSON_Delete(captured);
+    cJSON_Delete(trace);
+    flow_ctx_free(cx);
+    jit_free(j);
     diag_free(&d);
     fe_result_free(&r);
     src_free(src);

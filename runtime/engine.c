@@ -164,6 +164,7 @@ typedef struct ConnRt {
 typedef struct StepRt {
     const FlowStepDef *def;
     ConnRt *conn;
+    const FlowConnector *c;  /* the connector this step uses: its connection's, or the mock (test, preview) */
     FlowSettings *s;
     void *h;                 /* export / lookup / import handle */
     int import_index;
@@ -196,6 +197,7 @@ typedef struct Run {
     int failed;
     int64_t page;
     long page_size, limit;
+    const char *arm;               /* preview trace: the branch arm whose steps run now */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -736,7 +738,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
         FlowErr e;
         cJSON *rs = NULL, *rows = NULL;
         if (eval_rs(R, s, in, &rs, &e)) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
-        int r = s->conn->c->lookup(s->h, rs, &rows, &e);
+        int r = s->c->lookup(s->h, rs, &rows, &e);
         cJSON_Delete(rs);
         if (r < 0) { cJSON_Delete(rows); run_fail(R, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
         if (r > 0) { cJSON_Delete(rows); rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
@@ -826,7 +828,12 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
     L->n = 0;
     long ord = 0;
     for (int a = 0; a < na; a++) {
-        if (!R->failed && sub[a].n) run_steps(R, d->arms[a].steps, d->arms[a].nsteps, &sub[a]);
+        if (!R->failed && sub[a].n) {
+            const char *outer = R->arm;
+            R->arm = d->arms[a].name;
+            run_steps(R, d->arms[a].steps, d->arms[a].nsteps, &sub[a]);
+            R->arm = outer;
+        }
         for (int k = 0; k < sub[a].n; k++) {
             sub[a].v[k]->ord = ord++;
             list_push(L, sub[a].v[k]);
@@ -842,6 +849,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->conn->c;
     const FlowFlowDef *fd = R->f;
+    c = s->c;
     hook_list(R, s, fd->pre_map, "pre_map", L);
     hook_list(R, s, d->pre_map, "pre_map", L);
     FlowImportItem *items = xcalloc((size_t)L->n, sizeof *items);
@@ -1001,10 +1009,49 @@ static void too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char
     L->n = 0;
 }
 
+static const char *const step_kind_names[] = {
+#define X(k, s) s,
+    FLOW_STEP_KINDS(X)
+#undef X
+};
+
+/* ---- the preview trace: what each step received and passed on ---- */
+
+static cJSON *trace_records(const List *L, int lookup_id) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < L->n; i++) {
+        if (lookup_id >= 0) {
+            const cJSON *res = L->v[i]->lk ? L->v[i]->lk[lookup_id] : NULL;
+            cJSON_AddItemToArray(a, res ? cJSON_Duplicate(res, 1) : cJSON_CreateNull());
+        } else cJSON_AddItemToArray(a, cJSON_Duplicate(L->v[i]->rec, 1));
+    }
+    return a;
+}
+
+static cJSON *trace_begin(Run *R, const StepRt *s, const List *L) {
+    cJSON *t = R->ri->mocks ? R->ri->mocks->trace : NULL;
+    if (!t) return NULL;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "step", s->label);
+    cJSON_AddStringToObject(e, "kind", step_kind_names[s->def->kind]);
+    if (R->arm) cJSON_AddStringToObject(e, "arm", R->arm);
+    cJSON_AddItemToObject(e, "in", trace_records(L, -1));
+    cJSON_AddItemToArray(t, e);
+    return e;
+}
+
+static void trace_end(cJSON *e, const StepRt *s, const List *L) {
+    if (!e) return;
+    cJSON_AddItemToObject(e, "out", trace_records(L, -1));
+    if (s->def->kind == FLOW_STEP_LOOKUP) cJSON_AddItemToObject(e, "results", trace_records(L, s->def->id));
+}
+
 static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
     for (int i = 0; i < n && L->n && !R->failed; i++) {
         const FlowStepDef *d = &steps[i];
         StepRt *s = &R->steps[d->id];
+        cJSON *tr = trace_begin(R, s, L);
+        long errors_before = R->st->errors;
         /* the records' order inside the page is by seq; ord only breaks ties after a branch */
         for (int k = 0; k < L->n; k++) L->v[k]->ord = k;
         switch (d->kind) {
@@ -1015,6 +1062,8 @@ static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
         case FLOW_STEP_IMPORT: step_import(R, s, L); break;
         case FLOW_STEP_EXPORT: run_fail(R, "step %s: an export can only be a flow's first step", s->label); break;
         }
+        trace_end(tr, s, L);
+        if (tr) cJSON_AddNumberToObject(tr, "errors", (double)(R->st->errors - errors_before));
         if (R->failed || !L->n) break;
         /* only a transform, a lookup or a response mapping can make records bigger */
         if (d->kind != FLOW_STEP_TRANSFORM && d->kind != FLOW_STEP_LOOKUP && !(d->kind == FLOW_STEP_IMPORT && d->response)) continue;
@@ -1051,11 +1100,6 @@ static int count_import(Run *R, const FlowStepDef *d) {
     return 0;
 }
 
-static const char *const step_kind_names[] = {
-#define X(k, s) s,
-    FLOW_STEP_KINDS(X)
-#undef X
-};
 
 static int setup_step(Run *R, const FlowStepDef *d) {
     StepRt *s = &R->steps[d->id];
@@ -1083,6 +1127,14 @@ static int open_step(Run *R, const FlowStepDef *d) {
     const FlowConnector *c = s->conn->c;
     char owner[160];
     snprintf(owner, sizeof owner, "%s %s", step_kind_names[d->kind], s->label);
+    /* which connector answers: a test mocks every step; a preview mocks the steps it was given data
+     * for and every import unless it runs live */
+    const FlowMocks *mk = R->ri->mocks;
+    int mocked = mk && (mk->mode == FLOW_MOCK_TEST ||
+                        (d->kind == FLOW_STEP_IMPORT ? !mk->live
+                         : mk->given && cJSON_GetObjectItemCaseSensitive(mk->given, s->label) != NULL));
+    s->c = mocked ? &flow_conn_mock : c;
+    void *cstate = mocked ? (void *)mk : s->conn->state;
     FlowSettingPlace at = d->kind == FLOW_STEP_EXPORT ? FLOW_AT_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_AT_LOOKUP : FLOW_AT_IMPORT;
     s->s = settings_new(R, owner, d->settings, d->nsettings, c, at);
     if (!s->s) return -1;
@@ -1091,9 +1143,9 @@ static int open_step(Run *R, const FlowStepDef *d) {
         const char *m = flow_setting_ctor(s->s, NULL, "on_missing", "fail");
         s->on_missing = strcmp(m, "skip") == 0 ? 1 : strcmp(m, "null") == 0 ? 2 : 0;
         s->on_many_first = strcmp(flow_setting_ctor(s->s, NULL, "on_many", "fail"), "first") == 0;
-        s->h = c->lookup_open(s->conn->state, s->s, &e);
+        s->h = s->c->lookup_open(cstate, s->s, &e);
     } else if (d->kind == FLOW_STEP_IMPORT) {
-        s->h = c->import_open(s->conn->state, s->s, &e);
+        s->h = s->c->import_open(cstate, s->s, &e);
     } else {
         const cJSON *ps = flow_setting(s->s, NULL, "page_size");
         if (ps) {
@@ -1112,7 +1164,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
         } else if (strcmp(mode, "once") == 0) {
             return run_fail(R, "%s: once() exports need the state store, which this runtime does not have yet", owner);
         }
-        s->h = c->export_open(s->conn->state, s->s, &e);
+        s->h = s->c->export_open(cstate, s->s, &e);
     }
     if (!s->h) return run_fail(R, "%s: %s", owner, e.msg);
     return 0;
@@ -1120,7 +1172,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
 
 static void close_step(Run *R, StepRt *s) {
     if (s->h && s->conn) {
-        const FlowConnector *c = s->conn->c;
+        const FlowConnector *c = s->c ? s->c : s->conn->c;
         if (s->def->kind == FLOW_STEP_EXPORT) c->export_close(s->h);
         else if (s->def->kind == FLOW_STEP_LOOKUP) c->lookup_close(s->h);
         else if (s->def->kind == FLOW_STEP_IMPORT) c->import_close(s->h);
@@ -1132,7 +1184,8 @@ static void close_step(Run *R, StepRt *s) {
 
 static int open_conn(Run *R, ConnRt *c) {
     const FlowConnDef *d = c->def;
-    c->c = R->ri->mocks ? &flow_conn_mock : flow_connector(d->kind);
+    int all_mock = R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_TEST;
+    c->c = all_mock ? &flow_conn_mock : flow_connector(d->kind);
     if (!c->c) return run_fail(R, "connection %s: the %s connector is not available in this runtime yet", d->name, d->kind);
     const char *cant = (c->uses & FLOW_USE_EXPORT) && !c->c->export_open ? "exports"
                      : (c->uses & FLOW_USE_LOOKUP) && !c->c->lookup_open ? "lookups"
@@ -1141,12 +1194,20 @@ static int open_conn(Run *R, ConnRt *c) {
     char owner[160];
     snprintf(owner, sizeof owner, "connection %s", d->name);
     /* a test does not touch the connection: its settings (secrets, paths) are not even evaluated */
-    c->s = R->ri->mocks ? settings_new(R, owner, NULL, 0, c->c, FLOW_AT_CONN)
-                        : settings_new(R, owner, d->settings, d->nsettings, c->c, FLOW_AT_CONN);
+    c->s = all_mock ? settings_new(R, owner, NULL, 0, c->c, FLOW_AT_CONN)
+                    : settings_new(R, owner, d->settings, d->nsettings, c->c, FLOW_AT_CONN);
     if (!c->s) return -1;
     FlowErr e;
+    /* a preview that does not write never opens a connection used only by imports (no file, no
+     * database is created): its settings were checked above, its steps use the mock */
+    const FlowMocks *mk = R->ri->mocks;
+    if (mk && mk->mode == FLOW_MOCK_PREVIEW && !mk->live && !(c->uses & (FLOW_USE_EXPORT | FLOW_USE_LOOKUP))) {
+        c->c = &flow_conn_mock;
+        c->state = (void *)mk;
+        return 0;
+    }
     c->state = c->c->open(c->s, c->uses, &e);
-    if (c->state && R->ri->mocks) c->state = (void *)R->ri->mocks;
+    if (c->state && all_mock) c->state = (void *)R->ri->mocks;
     if (!c->state) return run_fail(R, "connection %s: %s", d->name, e.msg);
     return 0;
 }
@@ -1189,9 +1250,11 @@ void flow_run_stats_free(FlowRunStats *st) {
 
 static void export_pages(Run *R, StepRt *ex) {
     const FlowFlowDef *f = R->f;
-    const FlowConnector *c = ex->conn->c;
+    const FlowConnector *c = ex->c;
     long seq = 0;
     int end = 0;
+    if (R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_PREVIEW && R->ri->mocks->limit > 0 && R->page_size > R->ri->mocks->limit)
+        R->page_size = R->ri->mocks->limit;
     while (!end && !R->failed) {
         List page = { 0 };
         long pulled = 0;
@@ -1227,6 +1290,14 @@ static void export_pages(Run *R, StepRt *ex) {
         if (bytes > FLOW_PAGE_MAX_BYTES) too_large(R, ex, &page, bytes, "as exported");
         else {
             if (hook_list(R, ex, f->pre_save_page, "pre_save_page", &page)) end = 1;   /* abort: no more pages */
+            if (R->ri->mocks && R->ri->mocks->trace) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "step", ex->label);
+                cJSON_AddStringToObject(e, "kind", "export");
+                cJSON_AddItemToObject(e, "out", trace_records(&page, -1));
+                cJSON_AddItemToArray(R->ri->mocks->trace, e);
+                end = 1;   /* a preview looks at the first page only */
+            }
             run_steps(R, f->steps + 1, f->nsteps - 1, &page);
         }
         if (!R->failed)

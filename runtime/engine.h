@@ -118,7 +118,16 @@ int         flow_mkdir_p(const char *dir, FlowErr *err);
  * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds
  * nothing), imports write nothing and append their outputs to `captured` (import name -> array),
  * and record errors are appended to captured["errors"] as {step, class, message, record}. */
-typedef struct FlowMocks { const cJSON *given; cJSON *captured; } FlowMocks;
+typedef enum { FLOW_MOCK_TEST, FLOW_MOCK_PREVIEW } FlowMockMode;
+typedef struct FlowMocks {
+    const cJSON *given;
+    cJSON *captured;
+    FlowMockMode mode;   /* TEST: every connection is the mock. PREVIEW: real connections, but the
+                            steps named in `given` and (unless live) every import use the mock */
+    int live;            /* PREVIEW: imports really write */
+    cJSON *trace;        /* PREVIEW: an array the engine fills, one entry per step run (see engine.c) */
+    int limit;           /* PREVIEW: records of the first (and only) page, 1..100 */
+} FlowMocks;
 
 typedef struct FlowRunInfo {
     const FlowMocks *mocks;    /* NULL: real connections */
