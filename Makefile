@@ -89,6 +89,7 @@ bench: $(B)/flowc
 	@scripts/deps.sh bench
 	bench/run.sh
 	bench/mapping.sh
+	bench/preview.sh
 
 demo:
 	@scripts/demo.sh
