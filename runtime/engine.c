@@ -271,8 +271,9 @@ static void collect_secrets(Run *R, const cJSON *j) {
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
     char *out = xstrdup(s);
-    for (int i = 0; i < R->nsecrets; i++) {
-        const char *sec = R->secrets[i];
+    for (int i = 0; i < R->nsecrets + 64; i++) {   /* the settings' secrets, then env() values seen */
+        const char *sec = i < R->nsecrets ? R->secrets[i] : flow_ctx_secret(R->cx, i - R->nsecrets);
+        if (!sec) break;
         size_t sl = strlen(sec);
         if (!strstr(out, sec)) continue;
         size_t cap = strlen(out) * 2 + 64, n = 0;
@@ -1308,6 +1309,18 @@ static void export_pages(Run *R, StepRt *ex) {
     }
 }
 
+/* Every string in a tree, redacted in place (what a preview shows, what a test captured). */
+static void redact_tree(const Run *R, cJSON *j) {
+    for (; j; j = j->next) {
+        if (cJSON_IsString(j) && j->valuestring) {
+            char *r = redact(R, j->valuestring);
+            if (strcmp(r, j->valuestring) != 0) cJSON_SetValuestring(j, r);
+            free(r);
+        }
+        if (j->child) redact_tree(R, j->child);
+    }
+}
+
 int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *ri, FILE *errs, FlowRunStats *st) {
     memset(st, 0, sizeof *st);
     Run R0, *R = &R0;
@@ -1357,6 +1370,10 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     }
     free(R->conns);
     free(R->steps);
+    if (ri->mocks) {   /* a preview's or a test's view of the run never shows a secret */
+        if (ri->mocks->captured) redact_tree(R, ri->mocks->captured->child);
+        if (ri->mocks->trace) redact_tree(R, ri->mocks->trace->child);
+    }
     for (int i = 0; i < R->nsecrets; i++) free(R->secrets[i]);
     free(R->secrets);
     flow_scratch_reset(cx);

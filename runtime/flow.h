@@ -84,6 +84,10 @@ const char *flow_error_message(const FlowCtx *cx);
 void     flow_clear_error(FlowCtx *cx);
 /* The time `now()` returns during this run (fixed per run so previews and tests are repeatable). */
 void     flow_ctx_set_now(FlowCtx *cx, int64_t ms);
+/* Secrets seen during the run (env() values): whatever the engine prints or hands out is redacted
+ * against them. flow_ctx_secret(cx, i) is NULL past the last one. */
+void     flow_ctx_add_secret(FlowCtx *cx, const char *s, size_t n);
+const char *flow_ctx_secret(const FlowCtx *cx, int i);
 int64_t  flow_ctx_now(const FlowCtx *cx);
 
 /* ---- conversions (runtime/value.c) ---- */
@@ -318,7 +322,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
-    X(flow_response) X(flow_existing)
+    X(flow_response) X(flow_existing) X(flow_ctx_add_secret)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

@@ -29,6 +29,7 @@ struct FlowCtx {
     const cJSON **lookups; int nlookups;
     FlowVal contexts[FLOW_CTX_COUNT];
     const cJSON *response, *existing;
+    char **secrets; int nsecrets;
 };
 
 #define BLOCK_MIN ((size_t)64 * 1024)
@@ -50,8 +51,25 @@ void flow_ctx_free(FlowCtx *cx) {
     free(cx->kept);
     free(cx->params);
     free(cx->lookups);
+    for (int i = 0; i < cx->nsecrets; i++) free(cx->secrets[i]);
+    free(cx->secrets);
     free(cx);
 }
+
+void flow_ctx_add_secret(FlowCtx *cx, const char *s, size_t n) {
+    if (!cx || !s || n < 4) return;   /* shorter values would redact ordinary text */
+    for (int i = 0; i < cx->nsecrets; i++) if (strlen(cx->secrets[i]) == n && memcmp(cx->secrets[i], s, n) == 0) return;
+    char **more = realloc(cx->secrets, sizeof(char *) * (size_t)(cx->nsecrets + 1));
+    if (!more) abort();
+    cx->secrets = more;
+    char *copy = malloc(n + 1);
+    if (!copy) abort();
+    memcpy(copy, s, n);
+    copy[n] = 0;
+    cx->secrets[cx->nsecrets++] = copy;
+}
+
+const char *flow_ctx_secret(const FlowCtx *cx, int i) { return cx && i >= 0 && i < cx->nsecrets ? cx->secrets[i] : NULL; }
 
 /* ---- the per-record context ---- */
 

@@ -23,5 +23,6 @@ FlowVal flow_fn_env(FlowCtx *cx, FlowVal a) {
     size_t vn = strlen(v);
     char *d = flow_scratch_alloc(cx, vn + 1);
     memcpy(d, v, vn);
+    flow_ctx_add_secret(cx, v, vn);   /* never to be printed: the engine redacts it */
     return flow_string(d, vn);
 }

@@ -46,3 +46,13 @@ t_exec -C "$pv" "$FLOWC" preview flow.flow --flow nope
 t_expect_rc 2
 t_expect_grep "$C_ERR" 'no flow `nope`'
 t_done
+
+t_case "preview/secrets-redacted"
+mkdir -p "$pv/sec/data"; echo '{"id":1}' > "$pv/sec/data/in.ndjson"; cp tests/preview/secret.flow "$pv/sec/"
+t_exec -C "$pv/sec" env SEC_TOKEN_X=hunter2secret "$FLOWC" preview secret.flow --format json
+t_expect_rc 0
+t_expect_nogrep "$C_OUT" 'hunter2secret' "the secret appears in the preview"
+t_expect_grep "$C_OUT" '"auth":[[:space:]]*"Bearer <redacted>"'
+t_exec -C "$pv/sec" env SEC_TOKEN_X=hunter2secret "$FLOWC" preview secret.flow
+t_expect_nogrep "$C_OUT" 'hunter2secret' "the secret appears in the text preview"
+t_done
