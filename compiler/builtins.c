@@ -1,5 +1,6 @@
 /* builtins.c — loads stdlib/builtins.def into a table and parses each signature once. */
 #include "builtins.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,11 @@ static Builtin table[] = {
 };
 #define NB ((int)(sizeof table / sizeof table[0]))
 
-/* storage for the parsed parameter strings: parsed once, kept for the process */
+/* storage for the parsed parameter strings: parsed once (pthread_once: the JIT may run compiles
+ * from several threads), kept for the process */
 static char pool[8192];
 static size_t pool_used;
-static int parsed;
+static pthread_once_t parsed = PTHREAD_ONCE_INIT;
 
 static const char *keep(const char *s, size_t n) {
     if (pool_used + n + 1 > sizeof pool) abort();     /* the table is static: cannot happen */
@@ -49,18 +51,17 @@ static void parse_all(void) {
             s = end;
         }
     }
-    parsed = 1;
 }
 
 const Builtin *bi_lookup(const char *name) {
-    if (!parsed) parse_all();
+    pthread_once(&parsed, parse_all);
     for (int i = 0; i < NB; i++)
         if (strcmp(table[i].name, name) == 0) return &table[i];
     return NULL;
 }
 
 const Builtin *bi_at(int i) {
-    if (!parsed) parse_all();
+    pthread_once(&parsed, parse_all);
     return i >= 0 && i < NB ? &table[i] : NULL;
 }
 
