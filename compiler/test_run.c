@@ -169,17 +169,25 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     return ok;
 }
 
-int test_file(const char *file, const char *c_text, FILE *out, int *passed, int *failed) {
+/* The file again (its tests and names) and its C compiled in memory. NULL source: unreadable. */
+static Source *load_and_jit(const char *file, const char *c_text, Diags *d, FeResult *r, JitProgram **j) {
     const char *why;
     Source *src = src_load_file(file, &why);
-    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return 2; }
+    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return NULL; }
+    diag_init(d);
+    fe_run(r, src, d, FE_CHECK);
+    *j = !d->errors ? jit_compile(c_text, src, d) : NULL;
+    diag_sort(d);
+    diag_print_text(d, stderr, 0);
+    return src;
+}
+
+int test_file(const char *file, const char *c_text, FILE *out, int *passed, int *failed) {
     Diags d;
-    diag_init(&d);
     FeResult r;
-    fe_run(&r, src, &d, FE_CHECK);
-    JitProgram *j = !d.errors ? jit_compile(c_text, src, &d) : NULL;
-    diag_sort(&d);
-    diag_print_text(&d, stderr, 0);
+    JitProgram *j;
+    Source *src = load_and_jit(file, c_text, &d, &r, &j);
+    if (!src) return 2;
     int rc = 0;
     if (!j) rc = 1;
     else {
@@ -209,16 +217,11 @@ static void put_records(FILE *out, const char *label, const cJSON *arr, int colo
 }
 
 int preview_file(const char *file, const char *c_text, const PreviewOpts *o, FILE *out) {
-    const char *why;
-    Source *src = src_load_file(file, &why);
-    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return 2; }
     Diags d;
-    diag_init(&d);
     FeResult r;
-    fe_run(&r, src, &d, FE_CHECK);
-    JitProgram *j = !d.errors ? jit_compile(c_text, src, &d) : NULL;
-    diag_sort(&d);
-    diag_print_text(&d, stderr, 0);
+    JitProgram *j;
+    Source *src = load_and_jit(file, c_text, &d, &r, &j);
+    if (!src) return 2;
     int rc = j ? 0 : 1;
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
     FlowCtx *cx = flow_ctx_new();
