@@ -111,6 +111,10 @@ const char *flow_val_desc(FlowVal v);
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max);
 /* null, or json holding JSON null */
 static inline int flow_val_is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || (v.j->type & 0xFF) == cJSON_NULL)); }
+/* Text as numbers, exactly (already trimmed): FLOW_TEXT_OK, or why not. */
+enum { FLOW_TEXT_OK, FLOW_TEXT_SYNTAX, FLOW_TEXT_RANGE };
+int flow_text_int(FlowStr t, int64_t *out);                 /* [+-]?digits, no overflow */
+int flow_text_number(FlowCtx *cx, FlowStr t, double *out);  /* decimal [e exponent], finite */
 /* The proleptic Gregorian calendar: days since 1970-01-01 <-> year, month 1..12, day 1..31. */
 int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d);
 void    flow_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);

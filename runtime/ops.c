@@ -420,53 +420,6 @@ FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char 
 
 /* ---- type overrides ---- */
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
-static int decimal_syntax(FlowStr t) {
-    size_t i = 0, nd = 0, ne = 0;
-    if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-    for (; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (i < t.n && t.p[i] == '.')
-        for (i++; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (!nd) return 0;
-    if (i < t.n && (t.p[i] == 'e' || t.p[i] == 'E')) {
-        i++;
-        if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-        for (; i < t.n && is_digit(t.p[i]); i++) ne++;
-        if (!ne) return 0;
-    }
-    return i == t.n;
-}
-
-enum { TXT_OK, TXT_SYNTAX, TXT_RANGE };
-
-/* [+-]?digits as an int64, exactly. */
-static int parse_int(FlowStr t, int64_t *out) {
-    size_t i = 0;
-    int neg = 0;
-    if (t.n && (t.p[0] == '+' || t.p[0] == '-')) { neg = t.p[0] == '-'; i++; }
-    if (i == t.n) return TXT_SYNTAX;
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < t.n; i++) {
-        if (!is_digit(t.p[i])) return TXT_SYNTAX;
-        unsigned dg = (unsigned)(t.p[i] - '0');
-        if (v > (lim - dg) / 10) return TXT_RANGE;
-        v = v * 10 + dg;
-    }
-    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-    return TXT_OK;
-}
-
-/* Decimal text as a finite double. */
-static int parse_double(FlowCtx *cx, FlowStr t, double *out) {
-    if (!decimal_syntax(t)) return TXT_SYNTAX;
-    double d = strtod(scratch_cstr(cx, t.p, t.n), NULL);
-    if (!isfinite(d)) return TXT_RANGE;
-    *out = d;
-    return TXT_OK;
-}
-
 static int word_is(FlowStr t, const char *w) {
     size_t n = strlen(w);
     if (t.n != n) return 0;
@@ -497,13 +450,13 @@ static FlowVal to_int(FlowCtx *cx, FlowVal x, const char *what) {
         return cannot(cx, what, x, FLOW_INT, x.n == floor(x.n) ? "out of the int range" : "not a whole number");
     case FLOW_STRING: {
         FlowStr t = trimmed(x.s);
-        int rc = parse_int(t, &i);
-        if (rc == TXT_OK) return flow_int(i);
-        if (rc == TXT_RANGE) return cannot(cx, what, x, FLOW_INT, "out of the int range");
-        rc = parse_double(cx, t, &d);
-        if (rc == TXT_SYNTAX) return cannot(cx, what, x, FLOW_INT, "not a number");
-        if (rc == TXT_OK && whole(d, &i)) return flow_int(i);
-        return cannot(cx, what, x, FLOW_INT, rc == TXT_RANGE || d == floor(d) ? "out of the int range" : "not a whole number");
+        int rc = flow_text_int(t, &i);
+        if (rc == FLOW_TEXT_OK) return flow_int(i);
+        if (rc == FLOW_TEXT_RANGE) return cannot(cx, what, x, FLOW_INT, "out of the int range");
+        rc = flow_text_number(cx, t, &d);
+        if (rc == FLOW_TEXT_SYNTAX) return cannot(cx, what, x, FLOW_INT, "not a number");
+        if (rc == FLOW_TEXT_OK && whole(d, &i)) return flow_int(i);
+        return cannot(cx, what, x, FLOW_INT, rc == FLOW_TEXT_RANGE || d == floor(d) ? "out of the int range" : "not a whole number");
     }
     default: return cannot(cx, what, x, FLOW_INT, NULL);
     }
@@ -518,9 +471,9 @@ static FlowVal to_number(FlowCtx *cx, FlowVal x, const char *what) {
     case FLOW_DURATION: return flow_number((double)x.i);             /* milliseconds */
     case FLOW_DATETIME: return flow_number((double)x.i / 1000.0);    /* epoch seconds */
     case FLOW_STRING: {
-        int rc = parse_double(cx, trimmed(x.s), &d);
-        if (rc == TXT_OK) return flow_number(d);
-        return cannot(cx, what, x, FLOW_NUMBER, rc == TXT_RANGE ? "out of range" : "not a number");
+        int rc = flow_text_number(cx, trimmed(x.s), &d);
+        if (rc == FLOW_TEXT_OK) return flow_number(d);
+        return cannot(cx, what, x, FLOW_NUMBER, rc == FLOW_TEXT_RANGE ? "out of range" : "not a number");
     }
     default: return cannot(cx, what, x, FLOW_NUMBER, NULL);
     }

@@ -315,6 +315,51 @@ const char *flow_json_desc(const cJSON *j) {
     return "an invalid JSON value";
 }
 
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
+static int decimal_syntax(FlowStr t) {
+    size_t i = 0, nd = 0, ne = 0;
+    if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
+    for (; i < t.n && is_digit(t.p[i]); i++) nd++;
+    if (i < t.n && t.p[i] == '.')
+        for (i++; i < t.n && is_digit(t.p[i]); i++) nd++;
+    if (!nd) return 0;
+    if (i < t.n && (t.p[i] == 'e' || t.p[i] == 'E')) {
+        i++;
+        if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
+        for (; i < t.n && is_digit(t.p[i]); i++) ne++;
+        if (!ne) return 0;
+    }
+    return i == t.n;
+}
+
+int flow_text_int(FlowStr t, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (t.n && (t.p[0] == '+' || t.p[0] == '-')) { neg = t.p[0] == '-'; i++; }
+    if (i == t.n) return FLOW_TEXT_SYNTAX;
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < t.n; i++) {
+        if (!is_digit(t.p[i])) return FLOW_TEXT_SYNTAX;
+        unsigned dg = (unsigned)(t.p[i] - '0');
+        if (v > (lim - dg) / 10) return FLOW_TEXT_RANGE;
+        v = v * 10 + dg;
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return FLOW_TEXT_OK;
+}
+
+int flow_text_number(FlowCtx *cx, FlowStr t, double *out) {
+    if (!decimal_syntax(t)) return FLOW_TEXT_SYNTAX;
+    char *z = flow_scratch_alloc(cx, t.n + 1);
+    memcpy(z, t.p, t.n);
+    double d = strtod(z, NULL);
+    if (!isfinite(d)) return FLOW_TEXT_RANGE;
+    *out = d;
+    return FLOW_TEXT_OK;
+}
+
 const char *flow_num_text(char buf[40], double d) {
     if (isnan(d)) return "NaN";
     if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";

@@ -62,53 +62,6 @@ static int text_of(FlowVal v, FlowStr *out) {
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
-static int decimal_syntax(const char *p, size_t n) {
-    size_t i = 0, nd = 0, ne = 0;
-    if (i < n && (p[i] == '+' || p[i] == '-')) i++;
-    for (; i < n && is_digit(p[i]); i++) nd++;
-    if (i < n && p[i] == '.')
-        for (i++; i < n && is_digit(p[i]); i++) nd++;
-    if (!nd) return 0;
-    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-        i++;
-        if (i < n && (p[i] == '+' || p[i] == '-')) i++;
-        for (; i < n && is_digit(p[i]); i++) ne++;
-        if (!ne) return 0;
-    }
-    return i == n;
-}
-
-enum { TXT_OK, TXT_SYNTAX, TXT_RANGE };
-
-/* Decimal text (already trimmed) as a double. */
-static int parse_double(FlowCtx *cx, FlowStr t, double *out) {
-    if (!decimal_syntax(t.p, t.n)) return TXT_SYNTAX;
-    char *z = flow_scratch_alloc(cx, t.n + 1);
-    memcpy(z, t.p, t.n);
-    double d = strtod(z, NULL);
-    if (isinf(d)) return TXT_RANGE;
-    *out = d;
-    return TXT_OK;
-}
-
-/* [+-]?digits (already trimmed) as an int64, exactly. */
-static int parse_int(FlowStr t, int64_t *out) {
-    size_t i = 0;
-    int neg = 0;
-    if (t.n && (t.p[0] == '+' || t.p[0] == '-')) { neg = t.p[0] == '-'; i++; }
-    if (i == t.n) return TXT_SYNTAX;
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < t.n; i++) {
-        if (!is_digit(t.p[i])) return TXT_SYNTAX;
-        unsigned dg = (unsigned)(t.p[i] - '0');
-        if (v > (lim - dg) / 10) return TXT_RANGE;
-        v = v * 10 + dg;
-    }
-    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-    return TXT_OK;
-}
-
 /* ---- rounding ---- */
 
 static FlowVal to_int_result(FlowCtx *cx, const char *fn, double r) {
@@ -231,9 +184,9 @@ FlowVal flow_fn_to_number(FlowCtx *cx, FlowVal a) {
     if (num_of(a, &x)) return flow_number(x.d);
     if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_number: expected a number or a string, got %s", flow_val_desc(a));
     double d = 0;
-    switch (parse_double(cx, t, &d)) {
-    case TXT_OK: return flow_number(d);
-    case TXT_RANGE: return flow_fail(cx, FLOW_ERR_VALUE, "to_number: %s is out of range", quoted(q, t.p, t.n));
+    switch (flow_text_number(cx, t, &d)) {
+    case FLOW_TEXT_OK: return flow_number(d);
+    case FLOW_TEXT_RANGE: return flow_fail(cx, FLOW_ERR_VALUE, "to_number: %s is out of range", quoted(q, t.p, t.n));
     default: return flow_fail(cx, FLOW_ERR_VALUE, "to_number: %s is not a number", quoted(q, t.p, t.n));
     }
 }
@@ -253,14 +206,14 @@ FlowVal flow_fn_to_int(FlowCtx *cx, FlowVal a) {
         return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", flow_num_text(buf, x.d));
     }
     if (!text_of(a, &t)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: expected a number or a string, got %s", flow_val_desc(a));
-    int rc = parse_int(t, &i);
-    if (rc == TXT_OK) return flow_int(i);
-    if (rc == TXT_RANGE) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
+    int rc = flow_text_int(t, &i);
+    if (rc == FLOW_TEXT_OK) return flow_int(i);
+    if (rc == FLOW_TEXT_RANGE) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
     double d = 0;
-    rc = parse_double(cx, t, &d);
-    if (rc == TXT_SYNTAX) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a number", quoted(q, t.p, t.n));
-    if (rc == TXT_OK && whole(d, &i)) return flow_int(i);
-    if (rc == TXT_RANGE || d == floor(d)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
+    rc = flow_text_number(cx, t, &d);
+    if (rc == FLOW_TEXT_SYNTAX) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a number", quoted(q, t.p, t.n));
+    if (rc == FLOW_TEXT_OK && whole(d, &i)) return flow_int(i);
+    if (rc == FLOW_TEXT_RANGE || d == floor(d)) return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is out of the int range", quoted(q, t.p, t.n));
     return flow_fail(cx, FLOW_ERR_VALUE, "to_int: %s is not a whole number", quoted(q, t.p, t.n));
 }
 
