@@ -160,8 +160,19 @@ static int cmd_dump(const Opts *o) {
 }
 
 /* Front end + emitter for one file; on success *c holds the C text (malloc'd). Returns an exit code. */
+/* A file through the front end and the emitter: its source, its IR and its C, kept together so the
+ * commands that go on (build, run, test, preview) do not parse it again. */
+typedef struct Compiled { Source *src; FeResult r; char *c; size_t n; } Compiled;
+
+static void compiled_free(Compiled *k) {
+    free(k->c);
+    if (k->src) { fe_result_free(&k->r); src_free(k->src); }
+    memset(k, 0, sizeof *k);
+}
+
 static int emit_file(const char *file, const EmitParam *params, int nparams, const char *env_name, int with_main,
-                     char **c, size_t *clen, const char **integration) {
+                     Compiled *k) {
+    memset(k, 0, sizeof *k);
     const char *why;
     Source *src = src_load_file(file, &why);
     if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return EXIT_USAGE; }
@@ -169,6 +180,8 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
     diag_init(&d);
     FeResult r;
     fe_run(&r, src, &d, FE_CHECK);
+    char **c = &k->c;
+    size_t *clen = &k->n;
     int rc = EXIT_OK;
     EmitParam all[512];
     char bufs[256][32];   /* the text of an env block's numeric values, alive until the emitter ran */
@@ -211,12 +224,14 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         emit_c(mem, &d, r.ir, all, nall, with_main);
         fclose(mem);
         if (d.errors) { free(*c); *c = NULL; }
-        if (integration) *integration = r.ir->name ? strdup(r.ir->name) : NULL;
     }
     diag_sort(&d);
     diag_print_text(&d, stderr, isatty(2) && !getenv("NO_COLOR"));
-    if (d.errors) rc = EXIT_ERRORS;
+    if (d.errors && rc == EXIT_OK) rc = EXIT_ERRORS;
     diag_free(&d);
+    if (rc == EXIT_OK) { k->src = src; k->r = r; return rc; }
+    free(k->c);
+    k->c = NULL;
     fe_result_free(&r);
     src_free(src);
     return rc;
@@ -224,10 +239,10 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
 
 static int cmd_emit(int argc, char **argv) {
     if (argc != 3) return usage_error("emit-c takes one FILE%s", "");
-    char *c = NULL;
-    size_t n = 0;
-    int rc = emit_file(argv[2], NULL, 0, NULL, 1, &c, &n, NULL);
-    if (c) { fwrite(c, 1, n, stdout); free(c); }
+    Compiled k;
+    int rc = emit_file(argv[2], NULL, 0, NULL, 1, &k);
+    if (k.c) fwrite(k.c, 1, k.n, stdout);
+    compiled_free(&k);
     return rc;
 }
 
@@ -256,21 +271,19 @@ static int cmd_build(int argc, char **argv) {
     int rc;
     if (!file) rc = usage_error("build needs a FILE%s", "");
     else {
-        char *c = NULL;
-        size_t n = 0;
-        const char *integration = NULL;
-        rc = emit_file(file, params, np, env_name, 1, &c, &n, &integration);
+        Compiled k;
+        rc = emit_file(file, params, np, env_name, 1, &k);
         if (rc == EXIT_OK) {
+            const char *integration = k.r.ir->name;
             char def[256];
             if (!out) {   /* the integration's name, made a safe file name */
                 snprintf(def, sizeof def, "%s", integration && *integration ? integration : "flow");
                 for (char *p = def; *p; p++) if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) *p = '_';
                 out = def;
             }
-            if (build_native(c, n, out, stderr) < 0) rc = EXIT_ERRORS;
+            if (build_native(k.c, k.n, out, stderr) < 0) rc = EXIT_ERRORS;
         }
-        free(c);
-        free((void *)integration);
+        compiled_free(&k);
     }
     for (int i = 0; i < np; i++) free((void *)params[i].name);
     return rc;
@@ -297,15 +310,12 @@ static int cmd_run(int argc, char **argv) {
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env_name = argv[++i];
         else rargv[rargc++] = argv[i];
     }
-    char *c = NULL;
-    size_t n = 0;
-    int rc = emit_file(file, params, np, env_name, 0, &c, &n, NULL);
+    Compiled k;
+    int rc = emit_file(file, params, np, env_name, 0, &k);
     if (rc == EXIT_OK) {
-        const char *why;
-        Source *src = src_load_file(file, &why);
         Diags d;
         diag_init(&d);
-        JitProgram *j = src ? jit_compile(c, src, &d) : NULL;
+        JitProgram *j = jit_compile(k.c, k.src, &d);
         diag_print_text(&d, stderr, 0);
         if (!j) rc = EXIT_ERRORS;
         else {
@@ -314,9 +324,8 @@ static int cmd_run(int argc, char **argv) {
             jit_free(j);
         }
         diag_free(&d);
-        src_free(src);
     }
-    free(c);
+    compiled_free(&k);
     free(rargv);
     for (int i = 0; i < np; i++) free((void *)params[i].name);
     return rc;
@@ -349,11 +358,10 @@ static int cmd_preview(int argc, char **argv) {
             else if (a[2] == 'p' && o.nparams < 64) { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
         } else return usage_error("preview: unknown option `%s`", a);
     }
-    char *c = NULL;
-    size_t n = 0;
-    int rc = emit_file(argv[2], NULL, 0, NULL, 0, &c, &n, NULL);
-    if (rc == EXIT_OK) rc = preview_file(argv[2], c, &o, stdout);
-    free(c);
+    Compiled k;
+    int rc = emit_file(argv[2], NULL, 0, NULL, 0, &k);
+    if (rc == EXIT_OK) rc = preview_file(k.src, k.r.ir, k.c, &o, stdout);
+    compiled_free(&k);
     for (int i = 0; i < o.nmocks; i++) free((void *)o.mocks[i].step);
     for (int i = 0; i < o.nparams; i++) free((void *)o.params[i].name);
     return rc;
@@ -364,11 +372,10 @@ static int cmd_test(int argc, char **argv) {
     if (argc < 3) return usage_error("test needs at least one FILE%s", "");
     int passed = 0, failed = 0, worst = EXIT_OK;
     for (int i = 2; i < argc; i++) {
-        char *c = NULL;
-        size_t n = 0;
-        int rc = emit_file(argv[i], NULL, 0, NULL, 0, &c, &n, NULL);
-        if (rc == EXIT_OK) rc = test_file(argv[i], c, stdout, &passed, &failed);
-        free(c);
+        Compiled k;
+        int rc = emit_file(argv[i], NULL, 0, NULL, 0, &k);
+        if (rc == EXIT_OK) rc = test_file(k.src, k.r.ir, k.c, stdout, &passed, &failed);
+        compiled_free(&k);
         if (rc > worst) worst = rc;
     }
     printf("%d passed, %d failed\n", passed, failed);

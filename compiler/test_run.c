@@ -8,7 +8,6 @@
 #include "builtins.h"
 #include "engine.h"
 #include "eval.h"
-#include "frontend.h"
 #include "ir.h"
 #include "jit.h"
 #include <cjson/cJSON.h>
@@ -169,38 +168,30 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     return ok;
 }
 
-/* The file again (its tests and names) and its C compiled in memory. NULL source: unreadable. */
-static Source *load_and_jit(const char *file, const char *c_text, Diags *d, FeResult *r, JitProgram **j) {
-    const char *why;
-    Source *src = src_load_file(file, &why);
-    if (!src) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why); return NULL; }
-    diag_init(d);
-    fe_run(r, src, d, FE_CHECK);
-    *j = !d->errors ? jit_compile(c_text, src, d) : NULL;
-    diag_sort(d);
-    diag_print_text(d, stderr, 0);
-    return src;
+/* The C compiled in memory; its problems printed. */
+static JitProgram *jit_for(const Source *src, const char *c_text) {
+    Diags d;
+    diag_init(&d);
+    JitProgram *j = jit_compile(c_text, src, &d);
+    diag_sort(&d);
+    diag_print_text(&d, stderr, 0);
+    diag_free(&d);
+    return j;
 }
 
-int test_file(const char *file, const char *c_text, FILE *out, int *passed, int *failed) {
-    Diags d;
-    FeResult r;
-    JitProgram *j;
-    Source *src = load_and_jit(file, c_text, &d, &r, &j);
-    if (!src) return 2;
+int test_file(const Source *src, const IrProgram *ir, const char *c_text, FILE *out, int *passed, int *failed) {
+    const char *file = src->name;
+    JitProgram *j = jit_for(src, c_text);
     int rc = 0;
     if (!j) rc = 1;
     else {
-        if (!r.ir->ntests) fprintf(out, "%s: no test blocks\n", file);
-        for (int i = 0; i < r.ir->ntests; i++) {
-            if (run_test(jit_program(j), r.ir, r.ir->tests[i], src, out)) (*passed)++;
+        if (!ir->ntests) fprintf(out, "%s: no test blocks\n", file);
+        for (int i = 0; i < ir->ntests; i++) {
+            if (run_test(jit_program(j), ir, ir->tests[i], src, out)) (*passed)++;
             else (*failed)++;
         }
         jit_free(j);
     }
-    diag_free(&d);
-    fe_result_free(&r);
-    src_free(src);
     return rc;
 }
 
@@ -216,12 +207,10 @@ static void put_records(FILE *out, const char *label, const cJSON *arr, int colo
     }
 }
 
-int preview_file(const char *file, const char *c_text, const PreviewOpts *o, FILE *out) {
-    Diags d;
-    FeResult r;
-    JitProgram *j;
-    Source *src = load_and_jit(file, c_text, &d, &r, &j);
-    if (!src) return 2;
+int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out) {
+    const char *file = src->name;
+    (void)ir;
+    JitProgram *j = jit_for(src, c_text);
     int rc = j ? 0 : 1;
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
     FlowCtx *cx = flow_ctx_new();
@@ -305,8 +294,5 @@ int preview_file(const char *file, const char *c_text, const PreviewOpts *o, FIL
     cJSON_Delete(trace);
     flow_ctx_free(cx);
     jit_free(j);
-    diag_free(&d);
-    fe_result_free(&r);
-    src_free(src);
     return rc;
 }

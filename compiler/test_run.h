@@ -3,9 +3,11 @@
 #define FLOWC_TEST_RUN_H
 #include <stdio.h>
 
-/* Runs every test of `file` (its C already emitted without main); adds to *passed / *failed.
- * Returns 0, 1 when the file does not compile, 2 when it cannot be read. */
-int test_file(const char *file, const char *c_text, FILE *out, int *passed, int *failed);
+#include "ir.h"
+
+/* Runs every test of a checked file (its C emitted without main); adds to *passed / *failed.
+ * Returns 0, or 1 when the C does not compile in memory. */
+int test_file(const Source *src, const IrProgram *ir, const char *c_text, FILE *out, int *passed, int *failed);
 
 typedef struct PreviewOpts {
     const char *flow;                          /* NULL: the first flow */
@@ -16,6 +18,6 @@ typedef struct PreviewOpts {
 
 /* Runs the first page of a flow (at most o->limit records) with imports captured unless live,
  * and prints every step's input and output (text or JSON). 0, 1 errors or a failed run, 2 usage. */
-int preview_file(const char *file, const char *c_text, const PreviewOpts *o, FILE *out);
+int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out);
 
 #endif
