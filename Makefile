@@ -112,3 +112,8 @@ $(B)/tests/%: tests/conformance/%.c
 $(B)/tests/unit_%: tests/unit/%.c $(B)/asan/libflowrt.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(BASEFLAGS) $(WARN) $(SANFLAGS) -o $@ $< $(B)/asan/libflowrt.a $(LIBS)
+
+# ---- the HTTP test server (tests/http/server.c): real HTTP on 127.0.0.1 for the http connector's tests ----
+$(B)/tests/http_server: tests/http/server.c
+	@mkdir -p $(B)/tests
+	$(CC) $(BASEFLAGS) $(WARN) $(SANFLAGS) -o $@ $< -lmicrohttpd -lcjson -lpthread

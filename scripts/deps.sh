@@ -5,7 +5,7 @@
 set -e
 want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq" ;;
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
   bench) want="$want jq time sqlite3" ;;
 esac
