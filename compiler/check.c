@@ -427,18 +427,6 @@ static void word_error(C *c, IrExpr *e, const char *set, const char *what) {
         ERR(e->span, "%s must be one of %s, written as a bare word", what, list);
 }
 
-static int word_in(const char *w, const char *set) {
-    size_t n = strlen(w);
-    for (const char *p = set; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, w, n) == 0) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return 0;
-}
-
 /* A constructor value of kind `k` (auth, paginate, mode, ...): a call or a bare zero-argument name. */
 static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const char *what) {
     if (e->kind == IR_ERROR) return;
@@ -491,9 +479,9 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     int nullable_ok = 0;
     if (strncmp(spec, "word:", 5) == 0) {
         const char *set = spec + 5;
-        if (e->kind == IR_WORD && word_in(e->name, set)) { e->type = &ty_string; return; }
-        if (e->kind == IR_NULL && word_in("null", set)) { e->type = &ty_null; return; }
-        if (e->kind == IR_STR && word_in(e->str, set)) { e->type = &ty_string; return; }
+        if (e->kind == IR_WORD && flow_word_in(e->name, set)) { e->type = &ty_string; return; }
+        if (e->kind == IR_NULL && flow_word_in("null", set)) { e->type = &ty_null; return; }
+        if (e->kind == IR_STR && flow_word_in(e->str, set)) { e->type = &ty_string; return; }
         if (e->kind == IR_ERROR) return;
         word_error(c, e, set, what);
         return;

@@ -75,7 +75,6 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
-
 int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
     for (;;) {
         errno = 0;

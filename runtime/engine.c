@@ -90,19 +90,6 @@ static void settings_free(FlowSettings *s) {
     free(s);
 }
 
-static int choice_has(const char *choices, const char *w) {
-    if (!choices) return 1;
-    size_t n = strlen(w);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, w, n) == 0) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return 0;
-}
-
 /* Checks (and normalizes: null as the word "null") one evaluated value; 0, or -1 with why. */
 static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t cap) {
     cJSON *j = *pj;
@@ -116,12 +103,12 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         snprintf(why, cap, "must be a whole number");
         return -1;
     case FLOW_SETT_WORD:
-        if (cJSON_IsNull(j) && choice_has(sp->choices, "null")) {
+        if (cJSON_IsNull(j) && flow_word_in("null", sp->choices)) {
             cJSON_Delete(j);
             *pj = cJSON_CreateString("null");
             return 0;
         }
-        if (cJSON_IsString(j) && choice_has(sp->choices, j->valuestring)) return 0;
+        if (cJSON_IsString(j) && flow_word_in(j->valuestring, sp->choices)) return 0;
         snprintf(why, cap, "must be one of %s", sp->choices);
         for (char *p = why; *p; p++) if (*p == '|') *p = ',';
         return -1;
@@ -132,7 +119,7 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "ctor");
             if (cJSON_IsString(c)) name = c->valuestring;
         }
-        if (name && choice_has(sp->choices, name)) return 0;
+        if (name && flow_word_in(name, sp->choices)) return 0;
         snprintf(why, cap, "must be one of %s", sp->choices);
         for (char *p = why; *p; p++) if (*p == '|') *p = ',';
         return -1;
@@ -374,7 +361,6 @@ static size_t list_size(const List *l) {
     for (int i = 0; i < l->n; i++) n += json_size(l->v[i]->rec);
     return n;
 }
-
 
 static const char *type_desc(const FlowTypeDef *t) {
     if (t->is_record) return "an object";
@@ -1100,7 +1086,6 @@ static int count_import(Run *R, const FlowStepDef *d) {
     if (d->kind == FLOW_STEP_IMPORT) R->st->nimports++;
     return 0;
 }
-
 
 static int setup_step(Run *R, const FlowStepDef *d) {
     StepRt *s = &R->steps[d->id];

@@ -111,6 +111,14 @@ const char *flow_val_desc(FlowVal v);
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max);
 /* null, or json holding JSON null */
 static inline int flow_val_is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || (v.j->type & 0xFF) == cJSON_NULL)); }
+/* The text of a string, or of json holding a string (0 for anything else). */
+int flow_val_str(FlowVal v, FlowStr *out);
+/* flow_val_str, or a `value` error "FN: expected a string [for PARAM], got ..." (built-ins' arguments). */
+int flow_arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out);
+/* t equals the lower-case word w, ignoring ASCII case. */
+int flow_word_is(FlowStr t, const char *w);
+/* w is one of the words of "a|b|c" (NULL choices: any word). */
+int flow_word_in(const char *w, const char *choices);
 /* Text as numbers, exactly (already trimmed): FLOW_TEXT_OK, or why not. */
 enum { FLOW_TEXT_OK, FLOW_TEXT_SYNTAX, FLOW_TEXT_RANGE };
 int flow_text_int(FlowStr t, int64_t *out);                 /* [+-]?digits, no overflow */

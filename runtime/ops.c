@@ -33,8 +33,6 @@ static const char *const cmp_sym[] = { "==", "!=", "<", "<=", ">", ">=" };
 
 /* ---- kinds, unwrapping, messages ---- */
 
-
-
 static const char *want_name(FlowKind k) {
     switch (k) {
     case FLOW_NULL: return "null";
@@ -77,7 +75,6 @@ static int whole(double d, int64_t *out) {
     *out = (int64_t)d;
     return 1;
 }
-
 
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
@@ -420,17 +417,6 @@ FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char 
 
 /* ---- type overrides ---- */
 
-static int word_is(FlowStr t, const char *w) {
-    size_t n = strlen(w);
-    if (t.n != n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = t.p[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != w[i]) return 0;
-    }
-    return 1;
-}
-
 static FlowVal cannot(FlowCtx *cx, const char *what, FlowVal x, FlowKind want, const char *why) {
     char d[DESC_BUF];
     return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot convert %s to %s%s%s", what, describe(d, x), want_name(want),
@@ -490,8 +476,8 @@ static FlowVal to_bool(FlowCtx *cx, FlowVal x, const char *what) {
         return cannot(cx, what, x, FLOW_BOOL, "not 0 or 1");
     case FLOW_STRING: {
         FlowStr t = trimmed(x.s);
-        if (word_is(t, "true") || word_is(t, "yes") || word_is(t, "1")) return flow_bool(1);
-        if (word_is(t, "false") || word_is(t, "no") || word_is(t, "0")) return flow_bool(0);
+        if (flow_word_is(t, "true") || flow_word_is(t, "yes") || flow_word_is(t, "1")) return flow_bool(1);
+        if (flow_word_is(t, "false") || flow_word_is(t, "no") || flow_word_is(t, "0")) return flow_bool(0);
         return cannot(cx, what, x, FLOW_BOOL, "expected true/false, yes/no or 1/0");
     }
     default: return cannot(cx, what, x, FLOW_BOOL, NULL);

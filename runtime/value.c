@@ -317,6 +317,47 @@ const char *flow_json_desc(const cJSON *j) {
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
+int flow_val_str(FlowVal v, FlowStr *out) {
+    if (v.kind == FLOW_STRING) { *out = v.s.p ? v.s : (FlowStr){ "", 0 }; return 1; }
+    if (v.kind == FLOW_JSON && v.j && cJSON_IsString(v.j)) {
+        const char *p = v.j->valuestring ? v.j->valuestring : "";
+        *out = (FlowStr){ p, strlen(p) };
+        return 1;
+    }
+    return 0;
+}
+
+int flow_arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out) {
+    if (flow_val_str(v, out)) return 1;
+    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, flow_val_desc(v));
+    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, flow_val_desc(v));
+    return 0;
+}
+
+int flow_word_is(FlowStr t, const char *w) {
+    size_t n = strlen(w);
+    if (t.n != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t.p[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != w[i]) return 0;
+    }
+    return 1;
+}
+
+int flow_word_in(const char *w, const char *choices) {
+    if (!choices) return 1;
+    size_t n = strlen(w);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, w, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
 /* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
 static int decimal_syntax(FlowStr t) {
     size_t i = 0, nd = 0, ne = 0;

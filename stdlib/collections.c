@@ -6,10 +6,6 @@
 /* Arrays and objects are json values (cJSON trees). New arrays are built with cJSON and handed to the
  * scratch arena (flow_scratch_keep); elements returned by first and last point into the argument. */
 
-
-
-/* null, and json holding JSON null, are both null */
-
 /* The array a list argument holds; otherwise a `value` error naming fn. */
 static const cJSON *arg_array(FlowCtx *cx, FlowVal v, const char *fn) {
     if (v.kind == FLOW_JSON && v.j && cJSON_IsArray(v.j)) return v.j;

@@ -23,35 +23,15 @@
 
 /* ---- arguments ---- */
 
-
-
-
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
-
-static int text_of(FlowVal v, FlowStr *out) {
-    if (v.kind == FLOW_STRING) { *out = v.s.p ? v.s : (FlowStr){ "", 0 }; return 1; }
-    if (v.kind == FLOW_JSON && v.j && cJSON_IsString(v.j)) {
-        const char *p = v.j->valuestring ? v.j->valuestring : "";
-        *out = (FlowStr){ p, strlen(p) };
-        return 1;
-    }
-    return 0;
-}
-
-static int arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out) {
-    if (text_of(v, out)) return 1;
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, flow_val_desc(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, flow_val_desc(v));
-    return 0;
-}
 
 /* A datetime; json (or text) holding an ISO-8601 string, or a json number of epoch seconds, also do. */
 static int arg_datetime(FlowCtx *cx, FlowVal v, const char *fn, const char *param, int64_t *ms) {
     FlowStr t;
     char q[QUOTE_MAX * 4 + 8];
     if (v.kind == FLOW_DATETIME) { *ms = v.i; return 1; }
-    if (text_of(v, &t)) {
+    if (flow_val_str(v, &t)) {
         if (flow_parse_iso8601(t.p, t.n, ms)) return 1;
         flow_fail(cx, FLOW_ERR_VALUE, "%s: %s is not an ISO-8601 date-time", fn, quoted(q, t.p, t.n));
         return 0;
@@ -77,7 +57,6 @@ static int arg_duration(FlowCtx *cx, FlowVal v, const char *fn, const char *para
 }
 
 /* ---- the calendar ---- */
-
 
 static int days_in_month(int64_t y, int m) {
     static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -266,13 +245,13 @@ FlowVal flow_fn_parse_date(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, f;
     int64_t ms;
     char q1[QUOTE_MAX * 4 + 8], q2[QUOTE_MAX * 4 + 8], why[128];
-    if (!arg_str(cx, a, "parse_date", NULL, &s)) return flow_null();
+    if (!flow_arg_str(cx, a, "parse_date", NULL, &s)) return flow_null();
     if (flow_val_is_null(b)) {
         if (flow_parse_iso8601(s.p, s.n, &ms)) return flow_datetime(ms);
         return flow_fail(cx, FLOW_ERR_VALUE, "parse_date: %s is not an ISO-8601 date-time (give a format, e.g. \"DD/MM/YYYY\")",
                          quoted(q1, s.p, s.n));
     }
-    if (!arg_str(cx, b, "parse_date", "format", &f)) return flow_null();
+    if (!flow_arg_str(cx, b, "parse_date", "format", &f)) return flow_null();
     if (parse_with(s.p, s.n, f.p, f.n, &ms, why)) return flow_datetime(ms);
     return flow_fail(cx, FLOW_ERR_VALUE, "parse_date: %s does not match the format %s: %s", quoted(q1, s.p, s.n),
                      quoted(q2, f.p, f.n), why);
@@ -284,7 +263,7 @@ FlowVal flow_fn_parse_date(FlowCtx *cx, FlowVal a, FlowVal b) {
 FlowVal flow_fn_format_date(FlowCtx *cx, FlowVal a, FlowVal b) {
     int64_t ms;
     FlowStr f;
-    if (!arg_datetime(cx, a, "format_date", NULL, &ms) || !arg_str(cx, b, "format_date", "format", &f)) return flow_null();
+    if (!arg_datetime(cx, a, "format_date", NULL, &ms) || !flow_arg_str(cx, b, "format_date", "format", &f)) return flow_null();
     int64_t days = ms / DAY_MS, rem = ms % DAY_MS;
     if (rem < 0) { days--; rem += DAY_MS; }
     int64_t y;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* env(name): the variable's value, copied to scratch memory. An unset variable is a `missing` error;
  * a name that cannot be one (empty, longer than 255 bytes, holding '=' or a NUL byte) is a `value`
  * error. Messages name the variable, never its value. */

@@ -15,9 +15,6 @@
 
 /* ---- arguments ---- */
 
-
-
-
 /* A numeric argument: an int (*is_int set, *i), a number or a json number (*d). */
 typedef struct { int is_int; int64_t i; double d; } Num;
 
@@ -43,17 +40,15 @@ static int whole(double d, int64_t *out) {
     return 1;
 }
 
-
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
 
 /* The text of a string or of json holding a string, with ASCII whitespace trimmed. */
 static int text_of(FlowVal v, FlowStr *out) {
-    const char *p;
-    size_t n;
-    if (v.kind == FLOW_STRING) { p = v.s.p ? v.s.p : ""; n = v.s.p ? v.s.n : 0; }
-    else if (v.kind == FLOW_JSON && v.j && cJSON_IsString(v.j)) { p = v.j->valuestring ? v.j->valuestring : ""; n = strlen(p); }
-    else return 0;
+    FlowStr t;
+    if (!flow_val_str(v, &t)) return 0;
+    const char *p = t.p;
+    size_t n = t.n;
     while (n && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) { p++; n--; }
     while (n && (p[n - 1] == ' ' || (p[n - 1] >= '\t' && p[n - 1] <= '\r'))) n--;
     *out = (FlowStr){ p, n };
@@ -225,17 +220,6 @@ FlowVal flow_fn_to_string(FlowCtx *cx, FlowVal a) {
     return flow_string(d, t.n);
 }
 
-static int word_is(FlowStr t, const char *w) {
-    size_t n = strlen(w);
-    if (t.n != n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = t.p[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != w[i]) return 0;
-    }
-    return 1;
-}
-
 /* to_bool: bools; the words true/false, yes/no, 1/0 (any case, whitespace around ignored); 0 and 1. */
 FlowVal flow_fn_to_bool(FlowCtx *cx, FlowVal a) {
     FlowStr t;
@@ -250,7 +234,7 @@ FlowVal flow_fn_to_bool(FlowCtx *cx, FlowVal a) {
     }
     if (!text_of(a, &t))
         return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: expected a bool, a string or a number, got %s", flow_val_desc(a));
-    if (word_is(t, "true") || word_is(t, "yes") || word_is(t, "1")) return flow_bool(1);
-    if (word_is(t, "false") || word_is(t, "no") || word_is(t, "0")) return flow_bool(0);
+    if (flow_word_is(t, "true") || flow_word_is(t, "yes") || flow_word_is(t, "1")) return flow_bool(1);
+    if (flow_word_is(t, "false") || flow_word_is(t, "no") || flow_word_is(t, "0")) return flow_bool(0);
     return flow_fail(cx, FLOW_ERR_VALUE, "to_bool: %s is not a bool (expected true/false, yes/no or 1/0)", quoted(q, t.p, t.n));
 }

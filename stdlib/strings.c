@@ -19,32 +19,6 @@
 
 /* ---- arguments ---- */
 
-
-
-/* null, and json holding JSON null, are both null */
-
-/* The bytes of a string or of json holding a string; 0 for anything else. */
-static int text_of(FlowVal v, FlowStr *out) {
-    if (v.kind == FLOW_STRING) {
-        *out = v.s.p ? v.s : (FlowStr){ "", 0 };
-        return 1;
-    }
-    if (v.kind == FLOW_JSON && v.j && cJSON_IsString(v.j)) {
-        const char *p = v.j->valuestring ? v.j->valuestring : "";
-        *out = (FlowStr){ p, strlen(p) };
-        return 1;
-    }
-    return 0;
-}
-
-/* text_of, or a `value` error naming fn and param. */
-static int arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, FlowStr *out) {
-    if (text_of(v, out)) return 1;
-    if (param) flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string for %s, got %s", fn, param, flow_val_desc(v));
-    else flow_fail(cx, FLOW_ERR_VALUE, "%s: expected a string, got %s", fn, flow_val_desc(v));
-    return 0;
-}
-
 /* A whole number: an int, or a number / json number without a fraction inside the int64 range. */
 static int arg_int(FlowCtx *cx, FlowVal v, const char *fn, const char *param, int64_t *out) {
     double d;
@@ -151,7 +125,7 @@ static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r
 /* ASCII letters only: bytes outside A-Z / a-z, including every byte of a multi-byte character, stay. */
 static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
     FlowStr s;
-    if (!arg_str(cx, a, fn, NULL, &s)) return flow_null();
+    if (!flow_arg_str(cx, a, fn, NULL, &s)) return flow_null();
     FlowVal r = str_result(cx, s.p, s.n);
     char *d = (char *)r.s.p;
     for (size_t i = 0; i < s.n; i++) {
@@ -167,7 +141,7 @@ FlowVal flow_fn_upper(FlowCtx *cx, FlowVal a) { return change_case(cx, a, "upper
 /* ASCII whitespace (space, \t \n \v \f \r) off both ends. */
 FlowVal flow_fn_trim(FlowCtx *cx, FlowVal a) {
     FlowStr s;
-    if (!arg_str(cx, a, "trim", NULL, &s)) return flow_null();
+    if (!flow_arg_str(cx, a, "trim", NULL, &s)) return flow_null();
     size_t b = 0, e = s.n;
     while (b < e && is_space((unsigned char)s.p[b])) b++;
     while (e > b && is_space((unsigned char)s.p[e - 1])) e--;
@@ -182,7 +156,7 @@ FlowVal flow_fn_len(FlowCtx *cx, FlowVal a) {
         return flow_int(n);
     }
     FlowStr s;
-    if (text_of(a, &s)) return flow_int((int64_t)u8_count(s.p, s.n));
+    if (flow_val_str(a, &s)) return flow_int((int64_t)u8_count(s.p, s.n));
     return flow_fail(cx, FLOW_ERR_VALUE, "len: expected a string, an array or an object, got %s", flow_val_desc(a));
 }
 
@@ -191,7 +165,7 @@ FlowVal flow_fn_len(FlowCtx *cx, FlowVal a) {
 FlowVal flow_fn_substr(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s;
     int64_t start, length = INT64_MAX;
-    if (!arg_str(cx, a, "substr", NULL, &s) || !arg_int(cx, b, "substr", "start", &start)) return flow_null();
+    if (!flow_arg_str(cx, a, "substr", NULL, &s) || !arg_int(cx, b, "substr", "start", &start)) return flow_null();
     if (!flow_val_is_null(c) && !arg_int(cx, c, "substr", "length", &length)) return flow_null();
     size_t total = u8_count(s.p, s.n), from;
     if (start < 0) {
@@ -211,7 +185,7 @@ FlowVal flow_fn_substr(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
 /* Every occurrence of find, left to right, without overlaps. An empty find changes nothing. */
 FlowVal flow_fn_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, f, w;
-    if (!arg_str(cx, a, "replace", NULL, &s) || !arg_str(cx, b, "replace", "find", &f) || !arg_str(cx, c, "replace", "with", &w))
+    if (!flow_arg_str(cx, a, "replace", NULL, &s) || !flow_arg_str(cx, b, "replace", "find", &f) || !flow_arg_str(cx, c, "replace", "with", &w))
         return flow_null();
     if (f.n == 0) return str_result(cx, s.p, s.n);
     Buf out = { 0 };
@@ -277,7 +251,7 @@ FlowVal flow_fn_regex_match(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, pat;
     regex_t re;
     regmatch_t m[10];
-    if (!arg_str(cx, a, "regex_match", NULL, &s) || !arg_str(cx, b, "regex_match", "pattern", &pat)) return flow_null();
+    if (!flow_arg_str(cx, a, "regex_match", NULL, &s) || !flow_arg_str(cx, b, "regex_match", "pattern", &pat)) return flow_null();
     const char *z = subject(cx, "regex_match", s);
     if (!z || !compile(cx, "regex_match", pat, &re)) return flow_null();
     int found = search(&re, z, s.n, 0, m);
@@ -292,8 +266,8 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, pat, w;
     regex_t re;
     regmatch_t m[10];
-    if (!arg_str(cx, a, "regex_replace", NULL, &s) || !arg_str(cx, b, "regex_replace", "pattern", &pat)
-        || !arg_str(cx, c, "regex_replace", "with", &w))
+    if (!flow_arg_str(cx, a, "regex_replace", NULL, &s) || !flow_arg_str(cx, b, "regex_replace", "pattern", &pat)
+        || !flow_arg_str(cx, c, "regex_replace", "with", &w))
         return flow_null();
     const char *z = subject(cx, "regex_replace", s);
     if (!z || !compile(cx, "regex_replace", pat, &re)) return flow_null();
@@ -346,7 +320,7 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
  * (JSON strings end at a NUL byte, so a piece holding one is cut there.) */
 FlowVal flow_fn_split(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, sep;
-    if (!arg_str(cx, a, "split", NULL, &s) || !arg_str(cx, b, "split", "sep", &sep)) return flow_null();
+    if (!flow_arg_str(cx, a, "split", NULL, &s) || !flow_arg_str(cx, b, "split", "sep", &sep)) return flow_null();
     cJSON *arr = cJSON_CreateArray();
     char *tmp = malloc(s.n + 1);
     if (!arr || !tmp) abort();
@@ -380,7 +354,7 @@ FlowVal flow_fn_join(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr sep = { ",", 1 };
     if (!(a.kind == FLOW_JSON && a.j && cJSON_IsArray(a.j)))
         return flow_fail(cx, FLOW_ERR_VALUE, "join: expected an array, got %s", flow_val_desc(a));
-    if (!flow_val_is_null(b) && !arg_str(cx, b, "join", "sep", &sep)) return flow_null();
+    if (!flow_val_is_null(b) && !flow_arg_str(cx, b, "join", "sep", &sep)) return flow_null();
     Buf out = { 0 };
     for (const cJSON *e = a.j->child; e && !out.over; e = e->next) {
         if (e != a.j->child) buf_put(&out, sep.p, sep.n);
@@ -397,15 +371,15 @@ FlowVal flow_fn_join(FlowCtx *cx, FlowVal a, FlowVal b) {
 FlowVal flow_fn_contains(FlowCtx *cx, FlowVal a, FlowVal b) {
     if (a.kind == FLOW_JSON && a.j && cJSON_IsArray(a.j)) {
         FlowStr t;
-        FlowVal item = flow_val_is_null(b) ? flow_null() : text_of(b, &t) && b.kind == FLOW_STRING ? flow_string(t.p, t.n) : b;
+        FlowVal item = flow_val_is_null(b) ? flow_null() : flow_val_str(b, &t) && b.kind == FLOW_STRING ? flow_string(t.p, t.n) : b;
         for (const cJSON *e = a.j->child; e; e = e->next)
             if (flow_val_equal(flow_json(e), item)) return flow_bool(1);
         return flow_bool(0);
     }
     FlowStr s, item;
     size_t at;
-    if (text_of(a, &s)) {
-        if (!text_of(b, &item))
+    if (flow_val_str(a, &s)) {
+        if (!flow_val_str(b, &item))
             return flow_fail(cx, FLOW_ERR_VALUE, "contains: expected a string to look for in a string, got %s", flow_val_desc(b));
         return flow_bool(item.n == 0 || find(s.p, s.n, item.p, item.n, 0, &at));
     }
@@ -414,13 +388,13 @@ FlowVal flow_fn_contains(FlowCtx *cx, FlowVal a, FlowVal b) {
 
 FlowVal flow_fn_starts_with(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, p;
-    if (!arg_str(cx, a, "starts_with", NULL, &s) || !arg_str(cx, b, "starts_with", "prefix", &p)) return flow_null();
+    if (!flow_arg_str(cx, a, "starts_with", NULL, &s) || !flow_arg_str(cx, b, "starts_with", "prefix", &p)) return flow_null();
     return flow_bool(p.n <= s.n && memcmp(s.p, p.p, p.n) == 0);
 }
 
 FlowVal flow_fn_ends_with(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, p;
-    if (!arg_str(cx, a, "ends_with", NULL, &s) || !arg_str(cx, b, "ends_with", "suffix", &p)) return flow_null();
+    if (!flow_arg_str(cx, a, "ends_with", NULL, &s) || !flow_arg_str(cx, b, "ends_with", "suffix", &p)) return flow_null();
     return flow_bool(p.n <= s.n && memcmp(s.p + (s.n - p.n), p.p, p.n) == 0);
 }
 
@@ -429,8 +403,8 @@ FlowVal flow_fn_ends_with(FlowCtx *cx, FlowVal a, FlowVal b) {
 FlowVal flow_fn_pad_left(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, fill = { " ", 1 };
     int64_t width;
-    if (!arg_str(cx, a, "pad_left", NULL, &s) || !arg_int(cx, b, "pad_left", "width", &width)) return flow_null();
-    if (!flow_val_is_null(c) && !arg_str(cx, c, "pad_left", "fill", &fill)) return flow_null();
+    if (!flow_arg_str(cx, a, "pad_left", NULL, &s) || !arg_int(cx, b, "pad_left", "width", &width)) return flow_null();
+    if (!flow_val_is_null(c) && !flow_arg_str(cx, c, "pad_left", "fill", &fill)) return flow_null();
     if (width > PAD_MAX)
         return flow_fail(cx, FLOW_ERR_VALUE, "pad_left: width %lld is over the limit of %lld", (long long)width, (long long)PAD_MAX);
     size_t have = u8_count(s.p, s.n);
