@@ -130,6 +130,7 @@ static void bsrc(E *e, Buf *b, Span sp) {
 
 static int gen(E *e, const IrExpr *x);
 static int gen_each_array(E *e, const IrExpr *x);
+static int gen_object(E *e, const IrMap *m);
 static void gen_map_into(E *e, const IrMap *m, const char *obj);
 
 static int newtmp(E *e) { return e->tmp++; }
@@ -300,11 +301,7 @@ static int gen_each_array(E *e, const IrExpr *x) {
         bputs(B, ")) continue;\n");
     }
     if (x->map) {
-        int obj = newtmp(e);
-        bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", obj);
-        char name[32];
-        snprintf(name, sizeof name, "o%d", obj);
-        gen_map_into(e, x->map, name);
+        int obj = gen_object(e, x->map);
         bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
     } else {
         int val = gen(e, x->c);
@@ -519,6 +516,16 @@ static int gen(E *e, const IrExpr *x) {
 
 /* ---- map blocks: build the output object in place ---- */
 
+/* A fresh `cJSON *o<N>` holding a map block's entries; returns N. */
+static int gen_object(E *e, const IrMap *m) {
+    int obj = newtmp(e);
+    bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", obj);
+    char name[32];
+    snprintf(name, sizeof name, "o%d", obj);
+    gen_map_into(e, m, name);
+    return obj;
+}
+
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
@@ -530,11 +537,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bputs(B, ")) {\n");
         }
         if (en->nested) {
-            int sub = newtmp(e);
-            bprintf(B, "cJSON *o%d = cJSON_CreateObject();\n", sub);
-            char name[32];
-            snprintf(name, sizeof name, "o%d", sub);
-            gen_map_into(e, en->nested, name);
+            int sub = gen_object(e, en->nested);
             bprintf(B, "cJSON_AddItemToObject(%s, ", obj);
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", o%d);\n", sub);
