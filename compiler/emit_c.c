@@ -281,6 +281,15 @@ static int gen_ctor(E *e, const IrExpr *x) {
     return r;
 }
 
+/* `if (flow_truth(cond))` (or its negation) followed by `then`: a condition as a C branch, with the
+ * condition's source text for the run-time message about a non-bool. */
+static void gen_if(E *e, const IrExpr *cond, int negate, const char *then) {
+    int c = gen(e, cond);
+    bprintf(B, "if (%sflow_truth(cx, t%d, ", negate ? "!" : "", c);
+    bsrc(e, B, cond->span);
+    bprintf(B, "))%s", then);
+}
+
 /* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
 static int gen_each_array(E *e, const IrExpr *x) {
     int arr = newtmp(e);
@@ -294,12 +303,7 @@ static int gen_each_array(E *e, const IrExpr *x) {
                "FlowVal t%d = flow_val_from_json(cx, it%d, %s, ", list, list, it, list, it, it, it, v, it, ek);
     bstr(B, x->var->name, strlen(x->var->name));
     bputs(B, ");\n");
-    if (x->b) {
-        int w = gen(e, x->b);
-        bprintf(B, "if (!flow_truth(cx, t%d, ", w);
-        bsrc(e, B, x->b->span);
-        bputs(B, ")) continue;\n");
-    }
+    if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
         int obj = gen_object(e, x->map);
         bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
@@ -466,10 +470,8 @@ static int gen(E *e, const IrExpr *x) {
     }
     case IR_IF: {
         r = newtmp(e);
-        int c = gen(e, x->a);
-        bprintf(B, "FlowVal t%d;\nif (flow_truth(cx, t%d, ", r, c);
-        bsrc(e, B, x->a->span);
-        bputs(B, ")) {\n");
+        bprintf(B, "FlowVal t%d;\n", r);
+        gen_if(e, x->a, 0, " {\n");
         int a = gen(e, x->b);
         bprintf(B, "t%d = t%d;\n} else {\n", r, a);
         int b = gen(e, x->c);
@@ -530,12 +532,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
         bputs(B, "{\n");
-        if (en->when) {
-            int w = gen(e, en->when);
-            bprintf(B, "if (flow_truth(cx, t%d, ", w);
-            bsrc(e, B, en->when->span);
-            bputs(B, ")) {\n");
-        }
+        if (en->when) gen_if(e, en->when, 0, " {\n");
         if (en->nested) {
             int sub = gen_object(e, en->nested);
             bprintf(B, "cJSON_AddItemToObject(%s, ", obj);
