@@ -27,7 +27,7 @@ void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) {
 }
 
 const FlowConnector *flow_connector(const char *kind) {
-    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite };
+    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite, &flow_conn_http };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->kind, kind) == 0) return all[i];
     return NULL;
@@ -47,11 +47,14 @@ static char *xstrdup(const char *s) {
 
 /* ---- settings ---- */
 
+struct Run;
 struct FlowSettings {
     char owner[160];
     const FlowSettingDef *defs; int n;
     cJSON **konst;                      /* evaluated constants (NULL for per-record ones) */
     const FlowSettingSpec **specs;      /* the table entry each one matched */
+    struct Run *R;                      /* the run, for evaluating settings again */
+    cJSON *log;                         /* a preview: the requests of the step, until its trace takes them */
 };
 
 const char *flow_settings_owner(const FlowSettings *s) { return s->owner; }
@@ -85,6 +88,7 @@ const char *flow_setting_ctor(const FlowSettings *s, const cJSON *rs, const char
 static void settings_free(FlowSettings *s) {
     if (!s) return;
     for (int i = 0; i < s->n; i++) cJSON_Delete(s->konst[i]);
+    cJSON_Delete(s->log);
     free(s->konst);
     free(s->specs);
     free(s);
@@ -129,6 +133,7 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         snprintf(why, cap, "must be an array");
         return -1;
     case FLOW_SETT_ANY:
+    case FLOW_SETT_EXPR:
         return 0;
     }
     return 0;
@@ -252,7 +257,11 @@ static void collect_secrets(Run *R, const cJSON *j) {
         }
         return;
     }
-    for (const cJSON *c = j->child; c; c = c->next) collect_secrets(R, c);
+    for (const cJSON *c = j->child; c; c = c->next) {
+        /* a constructor's name (bearer) and api_key's header name are not secret */
+        if (c->string && (strcmp(c->string, "ctor") == 0 || strcmp(c->string, "header") == 0)) continue;
+        collect_secrets(R, c);
+    }
 }
 
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
@@ -300,8 +309,9 @@ static int run_fail(Run *R, const char *fmt, ...) {
 }
 
 /* A record error: counted, and one line on the error stream. `data` is the record as it entered
- * the step (or what the source held); NULL prints null. */
-static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data) {
+ * the step (or what the source held); NULL prints null. `http`, when not NULL, is the request and
+ * response behind the error (printed after the record, secrets redacted). */
+static void rec_error_http(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data, const cJSON *http) {
     R->st->errors++;
     if ((unsigned)cls < FLOW_ERR_COUNT) R->st->by_class[cls]++;
     if (R->ri->mocks && R->ri->mocks->captured) {
@@ -312,9 +322,11 @@ static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *m
         cJSON_AddStringToObject(e, "class", (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value");
         cJSON_AddStringToObject(e, "message", msg);
         cJSON_AddItemToObject(e, "record", data ? cJSON_Duplicate(data, 1) : cJSON_CreateNull());
+        if (http) cJSON_AddItemToObject(e, "http", cJSON_Duplicate(http, 1));
         cJSON_AddItemToArray(errs, e);
     }
     if (!R->errs) return;
+    char *hx = http ? cJSON_PrintUnformatted(http) : NULL;
     char *d = data ? cJSON_PrintUnformatted(data) : NULL;
     const char *dt = d ? d : "null";
     size_t dl = strlen(dt);
@@ -323,15 +335,21 @@ static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *m
         snprintf(tail, sizeof tail, "... (%zu bytes)", dl);
         dl = ERROR_DATA_MAX;
     }
-    size_t cap = strlen(msg) + dl + strlen(R->f->name) + strlen(s->label) + 128;
+    size_t cap = strlen(msg) + dl + strlen(R->f->name) + strlen(s->label) + (hx ? strlen(hx) : 0) + 128;
     char *line = xcalloc(1, cap);
-    snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s\n", R->f->name, s->label,
-             (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value", msg, (int)dl, dt, tail);
+    snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s%s%s\n", R->f->name, s->label,
+             (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value", msg, (int)dl, dt, tail,
+             hx ? "; http: " : "", hx ? hx : "");
     char *r = redact(R, line);
     fputs(r, R->errs);
     free(r);
     free(line);
     cJSON_free(d);
+    cJSON_free(hx);
+}
+
+static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data) {
+    rec_error_http(R, s, cls, msg, data, NULL);
 }
 
 /* ---- record sizes and declared types ---- */
@@ -567,6 +585,7 @@ static cJSON *eval_setting(Run *R, const FlowSettingDef *d, const FlowSettingSpe
 static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDef *defs, int n,
                                   const FlowConnector *c, FlowSettingPlace at) {
     FlowSettings *s = xcalloc(1, sizeof *s);
+    s->R = R;
     snprintf(s->owner, sizeof s->owner, "%s", owner);
     s->defs = defs;
     s->n = n;
@@ -591,6 +610,7 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
             goto bad;
         }
         s->specs[i] = sp;
+        if (sp->type == FLOW_SETT_EXPR) continue;   /* the connector evaluates it when it needs it */
         if (d->per_record) {
             if (at == FLOW_AT_CONN || at == FLOW_AT_EXPORT) {
                 run_fail(R, "%s: setting %s cannot depend on the record", owner, d->name);
@@ -619,6 +639,43 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
 bad:
     settings_free(s);
     return NULL;
+}
+
+cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, const cJSON *response, FlowErr *err) {
+    err->msg[0] = 0;
+    err->cls = FLOW_ERR_VALUE;
+    if (!s) return NULL;
+    for (int i = 0; i < s->n; i++) {
+        const FlowSettingDef *d = &s->defs[i];
+        if (!d->name || strcmp(d->name, name) != 0) continue;
+        Run *R = s->R;
+        if (page > 0) flow_run_set_contexts(R->cx, R->ri, R->f->name, page, R->page_size);
+        flow_ctx_set_response(R->cx, response);
+        FlowErr e;
+        cJSON *j = eval_setting(R, d, s->specs[i] && s->specs[i]->type != FLOW_SETT_EXPR ? s->specs[i] : NULL, NULL, &e);
+        flow_ctx_set_response(R->cx, NULL);
+        if (page > 0) flow_run_set_contexts(R->cx, R->ri, R->f->name, R->page, R->page_size);
+        if (!j) { flow_err_set(err, e.cls, "setting %s: %s", name, e.msg); return NULL; }
+        if (d->secret) collect_secrets(R, j);
+        return j;
+    }
+    return NULL;
+}
+
+int flow_settings_tracing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
+
+void flow_settings_log(const FlowSettings *s, cJSON *exchange) {
+    if (!flow_settings_tracing(s)) { cJSON_Delete(exchange); return; }
+    FlowSettings *w = (FlowSettings *)s;
+    if (!w->log) w->log = cJSON_CreateArray();
+    cJSON_AddItemToArray(w->log, exchange);
+}
+
+/* The step's logged requests move into its trace entry. */
+static void trace_requests(cJSON *entry, const StepRt *s) {
+    if (!entry || !s->s || !s->s->log) return;
+    cJSON_AddItemToObject(entry, "requests", s->s->log);
+    s->s->log = NULL;
 }
 
 /* per-record settings of a step for one record, as an object (NULL when it has none); -1 with e */
@@ -717,8 +774,84 @@ static void step_transform(Run *R, const StepRt *s, List *L) {
     L->n = w;
 }
 
+/* One record's lookup result (rows: owned, taken): 1 the record goes on, 0 it was dropped (error,
+ * skip; the Inst is freed). */
+static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
+    int id = s->def->id;
+    int nrows = cJSON_IsArray(rows) ? cJSON_GetArraySize(rows) : 0;
+    cJSON *res = NULL;
+    FlowErr e;
+    if (nrows == 0) {
+        cJSON_Delete(rows);
+        if (s->on_missing == 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "lookup %s matched no rows", s->def->name);
+            rec_error(R, s, FLOW_ERR_MISSING, msg, in->rec);
+            inst_free(R, in);
+            return 0;
+        }
+        if (s->on_missing == 1) { R->st->ignored++; inst_free(R, in); return 0; }
+    } else {
+        if (nrows > 1 && !s->on_many_first) {
+            cJSON_Delete(rows);
+            char msg[200];
+            snprintf(msg, sizeof msg, "lookup %s matched %d rows", s->def->name, nrows);
+            rec_error(R, s, FLOW_ERR_VALUE, msg, in->rec);
+            inst_free(R, in);
+            return 0;
+        }
+        res = cJSON_DetachItemFromArray(rows, 0);
+        cJSON_Delete(rows);
+        if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
+            cJSON_Delete(res);
+            rec_error(R, s, e.cls, e.msg, in->rec);
+            inst_free(R, in);
+            return 0;
+        }
+    }
+    if (id >= 0 && id < R->nslots) {
+        cJSON_Delete(in->lk[id]);
+        in->lk[id] = res;
+    } else cJSON_Delete(res);
+    return 1;
+}
+
 static void step_lookup(Run *R, const StepRt *s, List *L) {
-    int w = 0, id = s->def->id;
+    int w = 0;
+    if (s->c->lookup_page) {   /* the whole page at once: the connector runs the requests concurrently */
+        FlowLookupItem *items = xcalloc((size_t)L->n + 1, sizeof *items);
+        Inst **owner = xcalloc((size_t)L->n + 1, sizeof *owner);
+        int n = 0;
+        for (int i = 0; i < L->n; i++) {
+            Inst *in = L->v[i];
+            FlowErr e;
+            cJSON *rs = NULL;
+            if (eval_rs(R, s, in, &rs, &e)) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+            items[n].rs = rs;
+            owner[n++] = in;
+        }
+        FlowErr e;
+        if (n && s->c->lookup_page(s->h, items, n, &e) < 0) run_fail(R, "lookup %s: %s", s->def->name, e.msg);
+        for (int k = 0; k < n; k++) {
+            Inst *in = owner[k];
+            FlowLookupItem *it = &items[k];
+            cJSON_Delete((cJSON *)it->rs);
+            if (R->failed) { cJSON_Delete(it->rows); cJSON_Delete(it->http); L->v[w++] = in; continue; }
+            if (it->failed) {
+                rec_error_http(R, s, it->err.cls, it->err.msg, in->rec, it->http);
+                cJSON_Delete(it->rows);
+                cJSON_Delete(it->http);
+                inst_free(R, in);
+                continue;
+            }
+            cJSON_Delete(it->http);
+            if (lookup_result(R, s, in, it->rows)) L->v[w++] = in;
+        }
+        free(items);
+        free(owner);
+        L->n = w;
+        return;
+    }
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
         if (R->failed) { L->v[w++] = in; continue; }
@@ -729,41 +862,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
         cJSON_Delete(rs);
         if (r < 0) { cJSON_Delete(rows); run_fail(R, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
         if (r > 0) { cJSON_Delete(rows); rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
-        int nrows = cJSON_IsArray(rows) ? cJSON_GetArraySize(rows) : 0;
-        cJSON *res = NULL;
-        if (nrows == 0) {
-            cJSON_Delete(rows);
-            if (s->on_missing == 0) {
-                char msg[200];
-                snprintf(msg, sizeof msg, "lookup %s matched no rows", s->def->name);
-                rec_error(R, s, FLOW_ERR_MISSING, msg, in->rec);
-                inst_free(R, in);
-                continue;
-            }
-            if (s->on_missing == 1) { R->st->ignored++; inst_free(R, in); continue; }
-        } else {
-            if (nrows > 1 && !s->on_many_first) {
-                cJSON_Delete(rows);
-                char msg[200];
-                snprintf(msg, sizeof msg, "lookup %s matched %d rows", s->def->name, nrows);
-                rec_error(R, s, FLOW_ERR_VALUE, msg, in->rec);
-                inst_free(R, in);
-                continue;
-            }
-            res = cJSON_DetachItemFromArray(rows, 0);
-            cJSON_Delete(rows);
-            if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
-                cJSON_Delete(res);
-                rec_error(R, s, e.cls, e.msg, in->rec);
-                inst_free(R, in);
-                continue;
-            }
-        }
-        if (id >= 0 && id < R->nslots) {
-            cJSON_Delete(in->lk[id]);
-            in->lk[id] = res;
-        } else cJSON_Delete(res);
-        L->v[w++] = in;
+        if (lookup_result(R, s, in, rows)) L->v[w++] = in;
     }
     L->n = w;
 }
@@ -832,55 +931,96 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
     free(hit);
 }
 
+/* The import's output for a record: the map's (updating: with `existing` in scope) or a copy of the
+ * record. NULL with e when the record failed. */
+static cJSON *map_record(Run *R, const StepRt *s, const Inst *in, const cJSON *existing, int updating, FlowErr *e) {
+    if (!s->def->map) return cJSON_Duplicate(in->rec, 1);
+    ctx_enter(R, in);
+    flow_ctx_set_existing(R->cx, existing);
+    cJSON *out = s->def->map(R->cx, in->rec, updating);
+    if (!out || flow_failed(R->cx)) {
+        take_error(R, e, "map");
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    flow_ctx_set_existing(R->cx, NULL);
+    ctx_leave(R);
+    return out;
+}
+
+static void import_item_free(FlowImportItem *it) {
+    cJSON_Delete((cJSON *)it->out);
+    cJSON_Delete((cJSON *)it->rs);
+    cJSON_Delete(it->response);
+    cJSON_Delete(it->existing);
+    cJSON_Delete(it->http);
+    memset(it, 0, sizeof *it);
+}
+
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
-    const FlowConnector *c = s->conn->c;
+    const FlowConnector *c = s->c;
     const FlowFlowDef *fd = R->f;
-    c = s->c;
     hook_list(R, s, fd->pre_map, "pre_map", L);
     hook_list(R, s, d->pre_map, "pre_map", L);
-    FlowImportItem *items = xcalloc((size_t)L->n, sizeof *items);
-    Inst **owner = xcalloc((size_t)L->n, sizeof *owner);
+    FlowImportItem *items = xcalloc((size_t)L->n + 1, sizeof *items);
+    Inst **owner = xcalloc((size_t)L->n + 1, sizeof *owner);
     int n = 0, w = 0;
+    /* map every record as if creating */
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
         FlowErr e;
-        cJSON *rs = NULL, *out = NULL, *existing = NULL;
+        cJSON *rs = NULL, *out = NULL;
         if (R->failed) { L->v[w++] = in; continue; }
-        if (eval_rs(R, s, in, &rs, &e)) goto rec_fail;
-        for (int pass = 0; pass < 2; pass++) {
-            if (d->map) {
-                ctx_enter(R, in);
-                flow_ctx_set_existing(R->cx, existing);
-                out = d->map(R->cx, in->rec, pass);
-                if (!out || flow_failed(R->cx)) {
-                    take_error(R, &e, "map");
-                    cJSON_Delete(out);
-                    out = NULL;
-                    ctx_leave(R);
-                    goto rec_fail;
-                }
-                ctx_leave(R);
-            } else out = cJSON_Duplicate(in->rec, 1);
-            if (pass == 1 || !c->import_existing) break;
-            int r = c->import_existing(s->h, rs, out, &existing, &e);
-            if (r < 0) { run_fail(R, "import %s: %s", d->name, e.msg); cJSON_Delete(out); cJSON_Delete(rs); L->v[w++] = in; goto next; }
-            if (r > 0) { cJSON_Delete(out); out = NULL; goto rec_fail; }
-            if (!existing) break;
-            cJSON_Delete(out);
-            out = NULL;
+        if (eval_rs(R, s, in, &rs, &e) || !(out = map_record(R, s, in, NULL, 0, &e))) {
+            cJSON_Delete(rs);
+            rec_error(R, s, e.cls, e.msg, in->rec);
+            inst_free(R, in);
+            continue;
         }
-        cJSON_Delete(existing);
         items[n].out = out;
         items[n].rs = rs;
         owner[n++] = in;
-        continue;
-    rec_fail:
-        cJSON_Delete(existing);
-        cJSON_Delete(rs);
-        rec_error(R, s, e.cls, e.msg, in->rec);
-        inst_free(R, in);
-    next:;
+    }
+    /* upserts: which records exist already (a page at once, or one by one); those are mapped again
+     * as updates, with `existing` in scope */
+    if (n && !R->failed && (c->import_existing_page || c->import_existing)) {
+        FlowErr e;
+        if (c->import_existing_page) {
+            if (c->import_existing_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);
+        } else {
+            for (int k = 0; k < n && !R->failed; k++) {
+                int r = c->import_existing(s->h, items[k].rs, items[k].out, &items[k].existing, &items[k].err);
+                if (r < 0) run_fail(R, "import %s: %s", d->name, items[k].err.msg);
+                else if (r > 0) items[k].failed = 1;
+            }
+        }
+        int keep = 0;
+        for (int k = 0; k < n; k++) {
+            FlowImportItem *it = &items[k];
+            if (!R->failed && it->failed) {
+                rec_error_http(R, s, it->err.cls, it->err.msg, owner[k]->rec, it->http);
+                import_item_free(it);
+                inst_free(R, owner[k]);
+                continue;
+            }
+            if (!R->failed && it->existing) {
+                cJSON *out = map_record(R, s, owner[k], it->existing, 1, &e);
+                if (!out) {
+                    rec_error(R, s, e.cls, e.msg, owner[k]->rec);
+                    import_item_free(it);
+                    inst_free(R, owner[k]);
+                    continue;
+                }
+                cJSON_Delete((cJSON *)it->out);
+                it->out = out;
+            }
+            cJSON_Delete(it->http);
+            it->http = NULL;
+            items[keep] = *it;
+            owner[keep++] = owner[k];
+        }
+        n = keep;
     }
     /* post_map: the mapped outputs, before they are written */
     FlowHookFn post_maps[2] = { fd->post_map, d->post_map };
@@ -901,8 +1041,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                 snprintf(m, sizeof m, "hook post_map: %s", msg[k][0] ? msg[k] : "rejected the record");
                 rec_error(R, s, FLOW_ERR_VALUE, m, owner[k]->rec);
             }
-            cJSON_Delete((cJSON *)items[k].out);
-            cJSON_Delete((cJSON *)items[k].rs);
+            import_item_free(&items[k]);
             inst_free(R, owner[k]);
         }
         n = keep;
@@ -943,7 +1082,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         FlowImportItem *it = &items[k];
         if (!R->failed) {
             if (it->failed) {
-                rec_error(R, s, it->err.cls, it->err.msg, in->rec);
+                rec_error_http(R, s, it->err.cls, it->err.msg, in->rec, it->http);
                 inst_free(R, in);
                 goto done;
             }
@@ -970,9 +1109,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         }
         L->v[w++] = in;
     done:
-        cJSON_Delete((cJSON *)it->out);
-        cJSON_Delete((cJSON *)it->rs);
-        cJSON_Delete(it->response);
+        import_item_free(it);
     }
     /* keep the page order: failed ones were dropped above, the rest go back in their order */
     L->n = w;
@@ -1029,6 +1166,7 @@ static cJSON *trace_begin(Run *R, const StepRt *s, const List *L) {
 
 static void trace_end(cJSON *e, const StepRt *s, const List *L) {
     if (!e) return;
+    trace_requests(e, s);
     cJSON_AddItemToObject(e, "out", trace_records(L, -1));
     if (s->def->kind == FLOW_STEP_LOOKUP) cJSON_AddItemToObject(e, "results", trace_records(L, s->def->id));
 }
@@ -1281,6 +1419,7 @@ static void export_pages(Run *R, StepRt *ex) {
                 cJSON_AddStringToObject(e, "step", ex->label);
                 cJSON_AddStringToObject(e, "kind", "export");
                 cJSON_AddItemToObject(e, "out", trace_records(&page, -1));
+                trace_requests(e, ex);
                 cJSON_AddItemToArray(R->ri->mocks->trace, e);
                 end = 1;   /* a preview looks at the first page only */
             }

@@ -28,7 +28,9 @@ typedef enum {
     FLOW_SETT_WORD,     /* one of `choices` ("a|b|c"); a JSON null reads as the word "null" */
     FLOW_SETT_CTOR,     /* a constructor {"ctor": one of `choices`, ...} or its bare name */
     FLOW_SETT_ARGS,     /* a JSON array */
-    FLOW_SETT_ANY
+    FLOW_SETT_ANY,
+    FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
+                           flow_setting_eval (an export's `stop`, over each response) */
 } FlowSettingType;
 typedef struct FlowSettingSpec {
     FlowSettingPlace at;
@@ -47,6 +49,15 @@ const char  *flow_setting_str(const FlowSettings *s, const cJSON *rs, const char
 const char  *flow_setting_ctor(const FlowSettings *s, const cJSON *rs, const char *name, const char *dflt);
 /* "connection files" or "import deals": for messages */
 const char  *flow_settings_owner(const FlowSettings *s);
+/* Evaluates a setting again now, with page.number = page (when page > 0) and `response` (when not
+ * NULL) in scope: for settings that depend on the page (an export's path and query), on a response
+ * (`stop`) or that are FLOW_SETT_EXPR. A fresh tree; NULL when the setting is absent (err->msg
+ * empty) or its evaluation failed (err says why). */
+cJSON       *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, const cJSON *response, FlowErr *err);
+/* Whether the step's requests are being traced (a preview), and a request to add to its trace
+ * (the engine takes it; secrets are redacted before anyone sees it). */
+int          flow_settings_tracing(const FlowSettings *s);
+void         flow_settings_log(const FlowSettings *s, cJSON *exchange);
 
 /* ---- connectors ---- */
 
@@ -67,8 +78,20 @@ typedef struct FlowImportItem {
     const cJSON *rs;   /* this record's per-record settings, or NULL */
     int failed;        /* set by the connector for a record that could not be written... */
     FlowErr err;       /* ...with its error */
+    cJSON *http;       /* ...and, optionally, the request and response behind it (engine frees) */
     cJSON *response;   /* optionally set by the connector: what the destination answered (engine frees) */
+    cJSON *existing;   /* upsert: the destination's record (import_existing_page sets it; engine frees);
+                          NULL creates */
 } FlowImportItem;
+
+/* One record's lookup, for connectors that look up a page at once */
+typedef struct FlowLookupItem {
+    const cJSON *rs;   /* the record's per-record settings, or NULL */
+    int failed;        /* set by the connector: a record error in err (and http)... */
+    FlowErr err;
+    cJSON *http;
+    cJSON *rows;       /* ...or the rows found: a fresh JSON array (engine frees) */
+} FlowLookupItem;
 
 typedef struct FlowConnector {
     const char *kind;
@@ -86,17 +109,22 @@ typedef struct FlowConnector {
     /* lookups: 0 with *rows a fresh JSON array (caller owns), 1 a record error in err, -1 the run fails */
     void *(*lookup_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*lookup)(void *lk, const cJSON *rs, cJSON **rows, FlowErr *err);
+    /* optional, preferred over lookup: a page's lookups at once (concurrently); 0, or -1 the run fails */
+    int   (*lookup_page)(void *lk, FlowLookupItem *items, int n, FlowErr *err);
     void  (*lookup_close)(void *lk);
     /* imports: import_page writes a page (per-record failures in items), 0, or -1 the run fails.
      * import_existing (optional) finds the destination's record for an upsert: 0 with *existing a
      * fresh object or NULL, 1 a record error, -1 the run fails. */
     void *(*import_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*import_existing)(void *im, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err);
+    /* optional, preferred over import_existing: a page's upsert lookups at once; sets each item's
+     * existing (or failed, err, http). 0, or -1 the run fails */
+    int   (*import_existing_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     void  (*import_close)(void *im);
 } FlowConnector;
 
-extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_mock;
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
 /* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are

@@ -1,0 +1,64 @@
+/* http.h — the HTTP client under the http connector (conn_http.c): libcurl multi running a set of
+ * requests with at most N in flight, retries with exponential backoff and jitter, Retry-After on
+ * 429, a token-bucket rate limit shared by everything on one connection, and the exchange (request
+ * and response) as JSON with credentials redacted, for error records and previews.
+ * The client decides nothing about meaning: a 4xx comes back as a status; the connector judges. */
+#ifndef FLOW_HTTP_H
+#define FLOW_HTTP_H
+#include "engine.h"
+#include <curl/curl.h>
+
+#define FLOW_HTTP_BODY_MAX ((size_t)32 * 1024 * 1024)   /* a response body may not exceed 32 MB */
+#define FLOW_HTTP_RETRY_AFTER_MAX_MS 120000L              /* longest Retry-After honoured */
+#define FLOW_HTTP_BACKOFF_MAX_MS 30000L
+
+typedef struct FlowHttpOpts {
+    long timeout_ms;        /* the whole request */
+    long backoff_ms;        /* the first retry's delay; doubles per retry */
+    int retries;            /* extra attempts on connection errors, 5xx and 429 */
+    double rps;             /* requests started per second; 0 = unlimited */
+    int verify_tls;
+    const char *secret_header;   /* a header whose value is a credential (api_key), or NULL */
+} FlowHttpOpts;
+
+/* One connection's client: its options, rate limiter and reusable curl handles. */
+typedef struct FlowHttp FlowHttp;
+FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err);
+void      flow_http_free(FlowHttp *h);
+
+typedef enum { FLOW_HTTP_OK, FLOW_HTTP_TRANSPORT, FLOW_HTTP_TIMEOUT, FLOW_HTTP_TOO_LARGE } FlowHttpOutcome;
+
+typedef struct FlowHttpReq {
+    /* what to send (owned by the request; flow_http_req_clear frees them) */
+    char *method;
+    char *url;
+    char *body;                  /* NULL: no body */
+    struct curl_slist *headers;  /* "Name: value" lines */
+    /* what came back */
+    FlowHttpOutcome outcome;     /* OK: a response arrived (any status) */
+    long status;
+    char *resp; size_t resp_len; /* the body, NUL-terminated */
+    cJSON *resp_headers;         /* lower-case name -> value (the last one of a name wins) */
+    char curl_msg[256];          /* TRANSPORT / TIMEOUT: what curl said */
+    int attempts;
+    long ms;                     /* from the first start to the end, waits included */
+    /* the client's bookkeeping */
+    int state; int64_t ready_at, started_at, first_at; void *easy;
+} FlowHttpReq;
+
+/* Runs n requests with at most `concurrency` in flight, retrying as configured; returns when every
+ * request has its final outcome. Order of completion is free; each result stays in its request. */
+void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency);
+void flow_http_req_clear(FlowHttpReq *r);
+
+/* The request and response as JSON: method, url, headers (credentials "<redacted>"), a body
+ * excerpt; status, headers, body excerpt; attempts and ms. A fresh tree. */
+cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r);
+/* A failed request's error: class and message ("HTTP 500 from GET URL after 4 attempts: ..."). */
+void   flow_http_error(const FlowHttp *h, const FlowHttpReq *r, FlowErr *e);
+/* A header's value from a response ("link", "content-type"), or NULL. */
+const char *flow_http_header(const FlowHttpReq *r, const char *lower_name);
+/* s percent-encoded for a URL query (a fresh string). */
+char  *flow_http_escape(const char *s);
+
+#endif
