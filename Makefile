@@ -90,6 +90,7 @@ bench: $(B)/flowc
 	bench/run.sh
 	bench/mapping.sh
 	bench/preview.sh
+	bench/http.sh
 
 demo:
 	@scripts/demo.sh

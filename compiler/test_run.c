@@ -207,6 +207,27 @@ static void put_records(FILE *out, const char *label, const cJSON *arr, int colo
     }
 }
 
+/* an HTTP step's requests, one line each: `GET URL -> 200 (12 ms, 10 records)` */
+static void put_requests(FILE *out, const cJSON *reqs, int color) {
+    int n = cJSON_GetArraySize(reqs);
+    if (!n) return;
+    fprintf(out, "    %srequests:%s %d\n", color ? "\033[2m" : "", color ? "\033[0m" : "", n);
+    for (const cJSON *x = reqs->child; x; x = x->next) {
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(x, "request"), *rs = cJSON_GetObjectItemCaseSensitive(x, "response");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(rq, "method"), *u = cJSON_GetObjectItemCaseSensitive(rq, "url");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(rs, "status"), *er = cJSON_GetObjectItemCaseSensitive(x, "error");
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(x, "ms"), *at = cJSON_GetObjectItemCaseSensitive(x, "attempts");
+        const cJSON *nr = cJSON_GetObjectItemCaseSensitive(x, "records");
+        fprintf(out, "      %s %s -> ", cJSON_IsString(m) ? m->valuestring : "?", cJSON_IsString(u) ? u->valuestring : "?");
+        if (cJSON_IsNumber(st)) fprintf(out, "%d", st->valueint);
+        else fprintf(out, "%s", cJSON_IsString(er) ? er->valuestring : "no answer");
+        fprintf(out, " (%d ms", cJSON_IsNumber(ms) ? ms->valueint : 0);
+        if (cJSON_IsNumber(at) && at->valueint > 1) fprintf(out, ", %d attempts", at->valueint);
+        if (cJSON_IsNumber(nr)) fprintf(out, ", %d record%s", nr->valueint, nr->valueint == 1 ? "" : "s");
+        fputs(")\n", out);
+    }
+}
+
 int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out) {
     const char *file = src->name;
     (void)ir;
@@ -268,6 +289,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
                 fprintf(out, "\n%s%s %s%s", color ? "\033[1;36m" : "", kind->valuestring, stp->valuestring, color ? "\033[0m" : "");
                 if (arm) fprintf(out, "  (arm %s)", arm->valuestring);
                 fputc('\n', out);
+                put_requests(out, cJSON_GetObjectItemCaseSensitive(e, "requests"), color);
                 const cJSON *in = cJSON_GetObjectItemCaseSensitive(e, "in"), *outs = cJSON_GetObjectItemCaseSensitive(e, "out");
                 if (in) put_records(out, "in:", in, color);
                 if (strcmp(kind->valuestring, "lookup") == 0) put_records(out, "results:", cJSON_GetObjectItemCaseSensitive(e, "results"), color);

@@ -7,7 +7,7 @@ want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-opens
 case "${1:-build}" in
   test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3" ;;
+  bench) want="$want jq time sqlite3 curl" ;;
 esac
 missing=""
 for p in $want; do
