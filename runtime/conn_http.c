@@ -961,7 +961,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             if (!doc) doc = cJSON_CreateString(r->resp);   /* not JSON: the response mapping sees the text */
         }
         int nb = to[q] - from[q];
-        int per_item = nb > 1 && cJSON_IsArray(doc) && cJSON_GetArraySize(doc) == nb;
+        int per_item = im->batch > 1 && !items[from[q]].existing && cJSON_IsArray(doc) && cJSON_GetArraySize(doc) == nb;
         const cJSON *el = per_item ? doc->child : NULL;
         for (int k = from[q]; k < to[q]; k++) {
             items[k].response = per_item ? cJSON_Duplicate(el, 1) : doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull();

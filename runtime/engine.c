@@ -186,6 +186,7 @@ typedef struct Run {
     StepRt *steps; int nsteps;     /* by step id */
     int nslots;
     char **secrets; int nsecrets, capsecrets;
+    int nctx_secrets;              /* env() values of the context already among `secrets` */
     int failed;
     int64_t page;
     long page_size, limit;
@@ -233,8 +234,23 @@ static void list_free(Run *R, List *l) {
 
 /* ---- secrets: texts never printed ---- */
 
+static void add_secret_text(Run *R, const char *s);
+/* A secret, and the form it takes in a URL's query when it holds characters that get escaped. */
 static void add_secret(Run *R, const char *s) {
     if (!s || strlen(s) < 4) return;
+    add_secret_text(R, s);
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *u = xcalloc(1, n * 3 + 1), *w = u;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
+        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
+    }
+    if (strcmp(u, s) != 0) add_secret_text(R, u);
+    free(u);
+}
+
+static void add_secret_text(Run *R, const char *s) {
     for (int i = 0; i < R->nsecrets; i++) if (strcmp(R->secrets[i], s) == 0) return;
     if (R->nsecrets == R->capsecrets) {
         R->capsecrets = R->capsecrets ? R->capsecrets * 2 : 8;
@@ -267,9 +283,11 @@ static void collect_secrets(Run *R, const cJSON *j) {
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
     char *out = xstrdup(s);
-    for (int i = 0; i < R->nsecrets + 64; i++) {   /* the settings' secrets, then env() values seen */
-        const char *sec = i < R->nsecrets ? R->secrets[i] : flow_ctx_secret(R->cx, i - R->nsecrets);
-        if (!sec) break;
+    /* env() values read so far join the settings' secrets (with their URL-escaped forms) */
+    Run *W = (Run *)R;
+    for (const char *e; (e = flow_ctx_secret(R->cx, W->nctx_secrets)); W->nctx_secrets++) add_secret(W, e);
+    for (int i = 0; i < R->nsecrets; i++) {
+        const char *sec = R->secrets[i];
         size_t sl = strlen(sec);
         if (!strstr(out, sec)) continue;
         size_t cap = strlen(out) * 2 + 64, n = 0;
@@ -1086,8 +1104,6 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                 inst_free(R, in);
                 goto done;
             }
-            R->st->imported[s->import_index]++;
-            in->imported = 1;
             if (d->response && it->response) {
                 cJSON *work = cJSON_Duplicate(in->rec, 1);
                 FlowErr e;
@@ -1097,7 +1113,10 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                 if (r < 0 || flow_failed(R->cx)) {
                     take_error(R, &e, "response mapping");
                     ctx_leave(R);
-                    rec_error(R, s, e.cls, e.msg, in->rec);
+                    /* it was written: the error says so, since a retry would write it again */
+                    char msg[sizeof e.msg + 80];
+                    snprintf(msg, sizeof msg, "written, but the response mapping failed: %s", e.msg);
+                    rec_error(R, s, e.cls, msg, in->rec);
                     cJSON_Delete(work);
                     inst_free(R, in);
                     goto done;
@@ -1106,6 +1125,8 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                 cJSON_Delete(in->rec);
                 in->rec = work;
             }
+            R->st->imported[s->import_index]++;
+            in->imported = 1;
         }
         L->v[w++] = in;
     done:
