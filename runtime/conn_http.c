@@ -8,6 +8,7 @@
 #include "jsonpath.h"
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -689,17 +690,40 @@ static int hx_next(void *h, FlowExportItem *it, FlowErr *err) {
 typedef struct Batch {
     FlowHttpReq *reqs; int n;
     int *of;                   /* item -> its request, or -1 (a record error already) */
+    int *slots; int nslots;    /* hash table of requests (index + 1), for finding identical ones */
 } Batch;
+
+static void batch_init(Batch *b, int n) {
+    memset(b, 0, sizeof *b);
+    b->reqs = xcalloc((size_t)n, sizeof *b->reqs);
+    b->of = xcalloc((size_t)n, sizeof *b->of);
+    b->nslots = 16;
+    while (b->nslots < 2 * n) b->nslots *= 2;
+    b->slots = xcalloc((size_t)b->nslots, sizeof *b->slots);
+}
 
 static void batch_free(Batch *b) {
     for (int i = 0; i < b->n; i++) flow_http_req_clear(&b->reqs[i]);
     free(b->reqs);
     free(b->of);
+    free(b->slots);
+}
+
+static uint64_t fnv(uint64_t h, const char *s) {
+    for (; s && *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull;
 }
 
 /* adds a request unless an identical one (method, URL, body) is there; returns its index */
 static int batch_add(Batch *b, FlowHttpReq *r) {
-    for (int i = 0; i < b->n; i++) {
+    uint64_t h = fnv(fnv(fnv(14695981039346656037ull, r->method), r->url), r->body ? r->body : "\x01");
+    for (size_t k = (size_t)h & (size_t)(b->nslots - 1);; k = (k + 1) & (size_t)(b->nslots - 1)) {
+        int i = b->slots[k] - 1;
+        if (i < 0) {
+            b->slots[k] = b->n + 1;
+            b->reqs[b->n] = *r;
+            return b->n++;
+        }
         FlowHttpReq *o = &b->reqs[i];
         if (strcmp(o->method, r->method) == 0 && strcmp(o->url, r->url) == 0 &&
             ((!o->body && !r->body) || (o->body && r->body && strcmp(o->body, r->body) == 0))) {
@@ -707,8 +731,6 @@ static int batch_add(Batch *b, FlowHttpReq *r) {
             return i;
         }
     }
-    b->reqs[b->n] = *r;
-    return b->n++;
 }
 
 /* a 2xx response's rows (a fresh array), a 404 as none; -1 with err (and *http) otherwise */
@@ -760,7 +782,8 @@ static int record_req(const HttpConn *c, const FlowSettings *s, const cJSON *rs,
 static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     HttpLookup *l = h;
     (void)err;
-    Batch b = { xcalloc((size_t)n, sizeof(FlowHttpReq)), 0, xcalloc((size_t)n, sizeof(int)) };
+    Batch b;
+    batch_init(&b, n);
     for (int i = 0; i < n; i++) {
         FlowHttpReq r;
         b.of[i] = -1;
@@ -806,7 +829,8 @@ static void hi_close(void *h) { free(h); }
 static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
     HttpImport *im = h;
     (void)err;
-    Batch b = { xcalloc((size_t)n, sizeof(FlowHttpReq)), 0, xcalloc((size_t)n, sizeof(int)) };
+    Batch b;
+    batch_init(&b, n);
     for (int i = 0; i < n; i++) {
         b.of[i] = -1;
         const cJSON *up = flow_setting(im->s, items[i].rs, "upsert");
