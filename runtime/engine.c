@@ -1398,6 +1398,7 @@ static void export_pages(Run *R, StepRt *ex) {
     const FlowConnector *c = ex->c;
     long seq = 0;
     int end = 0;
+    char export_fail[sizeof ((FlowErr *)0)->msg] = "";
     if (R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_PREVIEW && R->ri->mocks->limit > 0 && R->page_size > R->ri->mocks->limit)
         R->page_size = R->ri->mocks->limit;
     while (!end && !R->failed) {
@@ -1413,7 +1414,12 @@ static void export_pages(Run *R, StepRt *ex) {
             FlowErr e;
             int r = c->export_next(ex->h, &it, &e);
             if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
-            if (r == FLOW_NEXT_FAIL) { cJSON_Delete(it.rec); run_fail(R, "export %s: %s", ex->label, e.msg); break; }
+            if (r == FLOW_NEXT_FAIL) {   /* the records already pulled still go through the steps */
+                cJSON_Delete(it.rec);
+                snprintf(export_fail, sizeof export_fail, "%s", e.msg);
+                end = 1;
+                break;
+            }
             pulled++;
             R->st->exported++;
             if (r == FLOW_NEXT_ERROR) {
@@ -1452,6 +1458,7 @@ static void export_pages(Run *R, StepRt *ex) {
         list_free(R, &page);
         flow_scratch_reset(R->cx);
     }
+    if (export_fail[0]) run_fail(R, "export %s: %s", ex->label, export_fail);
 }
 
 /* Every string in a tree, redacted in place (what a preview shows, what a test captured). */

@@ -96,7 +96,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     FlowHttpReq *r = ud;
     size_t len = size * n;
     if (r->resp_len + len > FLOW_HTTP_BODY_MAX) { r->outcome = FLOW_HTTP_TOO_LARGE; return 0; }
-    r->resp = xrealloc(r->resp, r->resp_len + len + 1);
+    if (r->resp_len + len + 1 > r->resp_cap) {   /* grows geometrically: bodies arrive in small chunks */
+        size_t cap = r->resp_cap ? r->resp_cap : 16384;
+        while (cap < r->resp_len + len + 1) cap *= 2;
+        r->resp = xrealloc(r->resp, cap);
+        r->resp_cap = cap;
+    }
     memcpy(r->resp + r->resp_len, p, len);
     r->resp_len += len;
     r->resp[r->resp_len] = 0;
@@ -137,7 +142,7 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
     curl_easy_reset(e);
     free(r->resp);
     r->resp = NULL;
-    r->resp_len = 0;
+    r->resp_len = r->resp_cap = 0;
     cJSON_Delete(r->resp_headers);
     r->resp_headers = cJSON_CreateObject();
     r->outcome = FLOW_HTTP_OK;

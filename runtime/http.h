@@ -38,6 +38,7 @@ typedef struct FlowHttpReq {
     FlowHttpOutcome outcome;     /* OK: a response arrived (any status) */
     long status;
     char *resp; size_t resp_len; /* the body, NUL-terminated */
+    size_t resp_cap;
     cJSON *resp_headers;         /* lower-case name -> value (the last one of a name wins) */
     char curl_msg[256];          /* TRANSPORT / TIMEOUT: what curl said */
     int attempts;
