@@ -81,6 +81,7 @@ typedef struct E {
     const IrFlow *flow;
     int flow_index;
     const EmitParam *params; int nparams;
+    int json_body;       /* a `body` template: its {{values}} are JSON-escaped */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -139,6 +140,16 @@ static int newtmp(E *e) { return e->tmp++; }
 
 static int gen_template_parts(E *e, const IrExpr *t, int text);
 
+/* Inside a `body` template, a value is JSON-escaped unless it is raw ({{{x}}}) or JSON text
+ * already ({{jsonSerialize x}} of something that is not a string). */
+static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
+    if (!e->json_body || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_string") == 0 && v->nkids > 0 && v->kids[0] &&
+        v->kids[0]->type && v->kids[0]->type->kind != TY_STRING)
+        return "flow_text_val";
+    return "flow_text_val_json";
+}
+
 static void gen_tpl_part(E *e, const IrExpr *p, int text) {
     switch (p->kind) {
     case IR_STR:
@@ -148,7 +159,7 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
         break;
     case IR_TPL_VALUE: {
         int v = gen(e, p->a);
-        bprintf(B, "flow_text_val(cx, &t%d, t%d);\n", text, v);
+        bprintf(B, "%s(cx, &t%d, t%d);\n", text_fn(e, p, p->a), text, v);
         break;
     }
     case IR_TPL_SECTION: {
@@ -200,7 +211,7 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
     }
     default: {
         int v = gen(e, p);
-        bprintf(B, "flow_text_val(cx, &t%d, t%d);\n", text, v);
+        bprintf(B, "%s(cx, &t%d, t%d);\n", text_fn(e, p, p), text, v);
     }
     }
 }
@@ -274,7 +285,10 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
+        int outer = e->json_body;
+        e->json_body = strcmp(x->fn->params[i].name, "body") == 0;
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
+        e->json_body = outer;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
@@ -608,8 +622,10 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
         Buf body;
         int id = begin_fn(e, &body);
         per[i] = mentions_record(s[i].value);
+        e->json_body = strcmp(s[i].name, "body") == 0;
         int v = (s[i].value->kind == IR_CALL && s[i].value->fn && s[i].value->fn->ctor) || s[i].value->kind == IR_WORD
               ? gen_ctor(e, s[i].value) : gen(e, s[i].value);
+        e->json_body = 0;
         bprintf(&body, "(void)cx;\nreturn t%d;\n", v);
         snprintf(names + i * 48, 48, "s%d", id);
         char head[128];

@@ -631,6 +631,26 @@ void flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v) {
     flow_text_put(cx, t, s.p, s.n);
 }
 
+/* appends the value's text as it goes inside a JSON string literal: \" \\ \n \r \t \b \f, other
+ * control bytes as \u00XX (a `body` template) */
+void flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v) {
+    if (flow_is_null(v) || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j)))) return;
+    FlowStr s = flow_val_text(cx, v);
+    size_t run = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        char esc[8];
+        const char *r = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                      : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (!r && c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); r = esc; }
+        if (!r) continue;
+        flow_text_put(cx, t, s.p + run, i - run);
+        flow_text_put(cx, t, r, strlen(r));
+        run = i + 1;
+    }
+    flow_text_put(cx, t, s.p + run, s.n - run);
+}
+
 FlowVal flow_text_done(FlowText *t) {
     if (!t || !t->p) return flow_string("", 0);
     return flow_string(t->p, t->n);
