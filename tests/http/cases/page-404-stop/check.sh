@@ -1,0 +1,1 @@
+hp_want "requests to /pages/404" "$(hp_by_path /pages/404)" -eq 6

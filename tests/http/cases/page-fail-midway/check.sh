@@ -1,0 +1,2 @@
+hp_want "requests to /pages/offset" "$(hp_by_path /pages/offset)" -eq 4
+hp_accounted
