@@ -434,6 +434,7 @@ typedef struct HttpExport {
     cJSON *recs;                /* the current page's records, handed out from the front */
     long recno;
     int done;
+    FlowErr loop;               /* the next page would repeat one: fails once this page is handed out */
 } HttpExport;
 
 static void hx_close(void *h) {
@@ -644,10 +645,10 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
             if (!next) x->done = 1;
             else {
                 char *key = x->pag == PG_CURSOR ? xstrdup(next) : absolute(c, next);
-                if (seen_before(x, key)) {
-                    flow_err_set(err, FLOW_ERR_VALUE, "paging loops: the %s %s\"%s\" after page %lld of %s %s was already used",
-                                 x->pag == PG_CURSOR ? "cursor" : "next URL", "", key, (long long)x->pageno, r.method, r.url);
-                    rc = -1;
+                if (seen_before(x, key)) {   /* this page's records are new; the next page would not be */
+                    flow_err_set(&x->loop, FLOW_ERR_VALUE, "paging loops: the %s \"%s\" after page %lld of %s %s was already used",
+                                 x->pag == PG_CURSOR ? "cursor" : "next URL", key, (long long)x->pageno, r.method, r.url);
+                    x->done = 1;
                 }
                 free(key);
                 free(x->next);
@@ -670,6 +671,7 @@ out:
 static int hx_next(void *h, FlowExportItem *it, FlowErr *err) {
     HttpExport *x = h;
     while (!x->recs || !x->recs->child) {
+        if (x->loop.msg[0]) { *err = x->loop; return FLOW_NEXT_FAIL; }
         if (x->done) return FLOW_NEXT_END;
         if (hx_fetch(x, err)) return FLOW_NEXT_FAIL;
     }

@@ -251,7 +251,9 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
     while (done < n) {
         int64_t t = now_ms(), wake = t + 200;
         while (first < n && reqs[first].state == ST_DONE) first++;
-        for (int i = first; i < n && active < concurrency; i++) {
+        /* one at a time keeps the order: a request waiting for its retry holds the ones after it */
+        int upto = concurrency == 1 ? (first < n ? first + 1 : n) : n;
+        for (int i = first; i < upto && active < concurrency; i++) {
             FlowHttpReq *r = &reqs[i];
             if (r->state != ST_WAIT) continue;
             if (r->ready_at > t) { if (r->ready_at < wake) wake = r->ready_at; continue; }
@@ -280,7 +282,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
         if (wait < 0) wait = 0;
         if (wait > 200) wait = 200;
         int pending_start = 0;
-        for (int i = first; i < n && active < concurrency && !pending_start; i++)
+        for (int i = first; i < upto && active < concurrency && !pending_start; i++)
             if (reqs[i].state == ST_WAIT && reqs[i].ready_at <= t && (h->o.rps <= 0 || h->next_slot <= t)) pending_start = 1;
         if (pending_start) continue;
         curl_multi_poll(h->multi, NULL, 0, (int)wait, NULL);

@@ -1,5 +1,41 @@
 [
   {
+    "email": "user1@example.com",
+    "id": 1
+  },
+  {
+    "email": "user2@example.com",
+    "id": 2
+  },
+  {
+    "email": "user3@example.com",
+    "id": 3
+  },
+  {
+    "email": "user4@example.com",
+    "id": 4
+  },
+  {
+    "email": "user5@example.com",
+    "id": 5
+  },
+  {
+    "email": "user6@example.com",
+    "id": 6
+  },
+  {
+    "email": "user7@example.com",
+    "id": 7
+  },
+  {
+    "email": "user8@example.com",
+    "id": 8
+  },
+  {
+    "email": "user9@example.com",
+    "id": 9
+  },
+  {
     "email": "user10@example.com",
     "id": 10
   },
@@ -40,10 +76,6 @@
     "id": 19
   },
   {
-    "email": "user1@example.com",
-    "id": 1
-  },
-  {
     "email": "user20@example.com",
     "id": 20
   },
@@ -66,37 +98,5 @@
   {
     "email": "user25@example.com",
     "id": 25
-  },
-  {
-    "email": "user2@example.com",
-    "id": 2
-  },
-  {
-    "email": "user3@example.com",
-    "id": 3
-  },
-  {
-    "email": "user4@example.com",
-    "id": 4
-  },
-  {
-    "email": "user5@example.com",
-    "id": 5
-  },
-  {
-    "email": "user6@example.com",
-    "id": 6
-  },
-  {
-    "email": "user7@example.com",
-    "id": 7
-  },
-  {
-    "email": "user8@example.com",
-    "id": 8
-  },
-  {
-    "email": "user9@example.com",
-    "id": 9
   }
 ]
