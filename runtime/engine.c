@@ -729,8 +729,10 @@ static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
 }
 
 /* A hook over the records of a list: skipped ones are ignored, rejected ones become record errors,
- * replaced ones are taken over. Returns the abort flag. */
-static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L) {
+ * replaced ones are taken over. After a write (post_response_map: `written` is the import's index,
+ * else -1) a skipped record stays counted as imported and only leaves the page, and a rejected one
+ * becomes an error that says it was written instead of an import. Returns the abort flag. */
+static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L, int written) {
     if (!fn || !L->n || R->failed) return 0;
     int n = L->n;
     cJSON **recs = xcalloc((size_t)n, sizeof *recs);
@@ -742,10 +744,11 @@ static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
     for (int i = 0; i < n; i++) {
         Inst *in = L->v[i];
         if (recs[i] && recs[i] != in->rec) in->rec = recs[i];   /* replaced (the hook freed the old one) */
-        if (ver[i] == FLOW_HOOK_SKIP) { R->st->ignored++; inst_free(R, in); continue; }
+        if (ver[i] == FLOW_HOOK_SKIP) { if (written < 0) R->st->ignored++; inst_free(R, in); continue; }
         if (ver[i] == FLOW_HOOK_ERROR) {
             char m[400];
-            snprintf(m, sizeof m, "hook %s: %s", point, msg[i][0] ? msg[i] : "rejected the record");
+            if (written >= 0) R->st->imported[written]--;
+            snprintf(m, sizeof m, "%shook %s: %s", written >= 0 ? "written, but " : "", point, msg[i][0] ? msg[i] : "rejected the record");
             rec_error(R, s, FLOW_ERR_VALUE, m, in->rec);
             inst_free(R, in);
             continue;
@@ -979,8 +982,8 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->c;
     const FlowFlowDef *fd = R->f;
-    hook_list(R, s, fd->pre_map, "pre_map", L);
-    hook_list(R, s, d->pre_map, "pre_map", L);
+    hook_list(R, s, fd->pre_map, "pre_map", L, -1);
+    hook_list(R, s, d->pre_map, "pre_map", L, -1);
     FlowImportItem *items = xcalloc((size_t)L->n + 1, sizeof *items);
     Inst **owner = xcalloc((size_t)L->n + 1, sizeof *owner);
     int n = 0, w = 0;
@@ -1135,8 +1138,8 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     /* keep the page order: failed ones were dropped above, the rest go back in their order */
     L->n = w;
     if (d->response) {
-        hook_list(R, s, fd->post_response_map, "post_response_map", L);
-        hook_list(R, s, d->post_response_map, "post_response_map", L);
+        hook_list(R, s, fd->post_response_map, "post_response_map", L, s->import_index);
+        hook_list(R, s, d->post_response_map, "post_response_map", L, s->import_index);
     }
     if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
     free(items);
@@ -1440,7 +1443,7 @@ static void export_pages(Run *R, StepRt *ex) {
         if (!pulled) { list_free(R, &page); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) too_large(R, ex, &page, bytes, "as exported");
         else {
-            if (hook_list(R, ex, f->pre_save_page, "pre_save_page", &page)) end = 1;   /* abort: no more pages */
+            if (hook_list(R, ex, f->pre_save_page, "pre_save_page", &page, -1)) end = 1;   /* abort: no more pages */
             if (R->ri->mocks && R->ri->mocks->trace) {
                 cJSON *e = cJSON_CreateObject();
                 cJSON_AddStringToObject(e, "step", ex->label);
