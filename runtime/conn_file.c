@@ -30,18 +30,6 @@ static int format_of(const char *s) {
     return strcmp(s, "json") == 0 ? FMT_JSON : strcmp(s, "csv") == 0 ? FMT_CSV : FMT_NDJSON;
 }
 
-static char *xstrdup(const char *s) {
-    char *p = strdup(s);
-    if (!p) abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-    p = realloc(p, n ? n : 1);
-    if (!p) abort();
-    return p;
-}
-
 /* ---- NDJSON (shared with conn_stdio.c) ---- */
 
 struct FlowNdjson {
@@ -56,7 +44,7 @@ FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file) {
     FlowNdjson *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->f = f;
-    r->name = xstrdup(name);
+    r->name = flow_xstrdup(name);
     r->close_file = close_file;
     return r;
 }
@@ -141,7 +129,7 @@ int flow_ndjson_write(FILE *f, const cJSON *rec) {
 }
 
 int flow_mkdir_p(const char *dir, FlowErr *err) {
-    char *p = xstrdup(dir);
+    char *p = flow_xstrdup(dir);
     int rc = 0;
     for (char *q = p + 1;; q++) {
         int end = *q == 0;
@@ -172,12 +160,12 @@ typedef struct Csv {
 } Csv;
 
 static void csv_put(Csv *c, char ch) {
-    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->buf = xrealloc(c->buf, c->cap); }
+    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->buf = flow_xrealloc(c->buf, c->cap); }
     c->buf[c->len++] = ch;
 }
 
 static void csv_field(Csv *c) {
-    if (c->nf == c->capf) { c->capf = c->capf ? c->capf * 2 : 16; c->starts = xrealloc(c->starts, sizeof *c->starts * (size_t)c->capf); }
+    if (c->nf == c->capf) { c->capf = c->capf ? c->capf * 2 : 16; c->starts = flow_xrealloc(c->starts, sizeof *c->starts * (size_t)c->capf); }
     c->starts[c->nf++] = c->len;
 }
 
@@ -257,7 +245,7 @@ typedef struct FileConn {
 } FileConn;
 
 static char *join_path(const char *dir, const char *file) {
-    if (file[0] == '/' || !dir[0] || strcmp(dir, ".") == 0) return xstrdup(file);
+    if (file[0] == '/' || !dir[0] || strcmp(dir, ".") == 0) return flow_xstrdup(file);
     size_t n = strlen(dir) + strlen(file) + 2;
     char *p = malloc(n);
     if (!p) abort();
@@ -268,7 +256,7 @@ static char *join_path(const char *dir, const char *file) {
 static void *fc_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     FileConn *fc = calloc(1, sizeof *fc);
     if (!fc) abort();
-    fc->dir = xstrdup(flow_setting_str(s, NULL, "dir", "."));
+    fc->dir = flow_xstrdup(flow_setting_str(s, NULL, "dir", "."));
     struct stat st;
     int bad = stat(fc->dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (bad == ENOENT && (uses & FLOW_USE_IMPORT) && !(uses & FLOW_USE_EXPORT)) {
@@ -373,7 +361,7 @@ static void fe_close(void *h) {
 
 static int open_current(FileExport *x, FlowErr *err) {
     const char *path = x->paths[x->next++];
-    x->cur = xstrdup(path);
+    x->cur = flow_xstrdup(path);
     x->f = fopen(path, "rb");
     if (!x->f) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
@@ -389,7 +377,7 @@ static int open_current(FileExport *x, FlowErr *err) {
         if (!buf) abort();
         while ((got = fread(buf + n, 1, cap - n - 1, x->f)) > 0) {
             n += got;
-            if (n + 1 >= cap) { cap *= 2; buf = xrealloc(buf, cap); }
+            if (n + 1 >= cap) { cap *= 2; buf = flow_xrealloc(buf, cap); }
         }
         if (ferror(x->f)) {
             flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
@@ -435,7 +423,7 @@ static int open_current(FileExport *x, FlowErr *err) {
     c->hdr = calloc((size_t)c->nf, sizeof *c->hdr);
     if (!c->hdr) abort();
     for (int i = 0; i < c->nf; i++) {
-        c->hdr[i] = xstrdup(c->buf + c->starts[i]);
+        c->hdr[i] = flow_xstrdup(c->buf + c->starts[i]);
         for (int k = 0; k < i; k++)
             if (strcmp(c->hdr[k], c->hdr[i]) == 0) {
                 flow_err_set(err, FLOW_ERR_PARSE, "%s: the header has column `%s` twice", path, c->hdr[i]);
@@ -520,7 +508,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
         }
         x->paths = calloc(g.gl_pathc, sizeof *x->paths);
         if (!x->paths) abort();
-        for (size_t i = 0; i < g.gl_pathc; i++) x->paths[x->npaths++] = xstrdup(g.gl_pathv[i]);
+        for (size_t i = 0; i < g.gl_pathc; i++) x->paths[x->npaths++] = flow_xstrdup(g.gl_pathv[i]);
         globfree(&g);
         free(path);
     } else {
@@ -600,7 +588,7 @@ static Out *out_get(FileConn *fc, const char *path, int format, FlowErr *err) {
         if (strcmp(o->path, path) == 0) return out_reopen(fc, o, err) ? NULL : o;
     Out *o = calloc(1, sizeof *o);
     if (!o) abort();
-    o->path = xstrdup(path);
+    o->path = flow_xstrdup(path);
     o->format = format;
     const char *slash = strrchr(path, '/');
     size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
@@ -733,7 +721,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
                 if (!o->cols) abort();
                 int k = 0;
                 for (const cJSON *c = it->out->child; c; c = c->next, k++) {
-                    o->cols[k] = xstrdup(c->string);
+                    o->cols[k] = flow_xstrdup(c->string);
                     bad |= (k && putc(',', o->f) == EOF) || csv_put_text(o->f, c->string);
                 }
                 bad |= putc('\n', o->f) == EOF;

@@ -54,32 +54,6 @@ static const FlowSettingSpec http_specs[] = {
     { FLOW_AT_IMPORT, "concurrency", FLOW_SETT_INT, 0, NULL },
 };
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrdup(const char *s) {
-    char *p = strdup(s);
-    if (!p) abort();
-    return p;
-}
-
-typedef struct Sb { char *p; size_t n, cap; } Sb;
-static void sb_put(Sb *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort();
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void sb_puts(Sb *b, const char *s) { sb_put(b, s, strlen(s)); }
-static char *sb_take(Sb *b) { if (!b->p) sb_put(b, "", 0); return b->p; }
-
 /* ---- the connection ---- */
 
 typedef struct HttpConn {
@@ -118,7 +92,7 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
             return -1;
         }
         size_t n = strlen(h->string) + strlen(v) + 3;
-        char *line = xcalloc(1, n);
+        char *line = flow_xcalloc(1, n);
         snprintf(line, n, "%s: %s", h->string, v);
         *l = curl_slist_append(*l, line);
         free(line);
@@ -129,7 +103,7 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
 static char *base64(const char *s) {
     static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t n = strlen(s);
-    char *o = xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
+    char *o = flow_xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
@@ -157,17 +131,17 @@ static void conn_free(HttpConn *c) {
 
 static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     (void)uses;
-    HttpConn *c = xcalloc(1, sizeof *c);
+    HttpConn *c = flow_xcalloc(1, sizeof *c);
     const char *base = flow_setting_str(s, NULL, "base_url", "");
     if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
         flow_err_set(err, FLOW_ERR_VALUE, "base_url must start with http:// or https:// (it is \"%s\")", base);
         goto bad;
     }
-    c->base = xstrdup(base);
+    c->base = flow_xstrdup(base);
     for (size_t n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--) c->base[n - 1] = 0;
     const char *hs = strstr(c->base, "://") + 3;
     const char *slash = strchr(hs, '/');
-    c->origin = slash ? strndup(c->base, (size_t)(slash - c->base)) : xstrdup(c->base);
+    c->origin = slash ? strndup(c->base, (size_t)(slash - c->base)) : flow_xstrdup(c->base);
     if (!c->origin) abort();
     c->hdrs = curl_slist_append(NULL, "Accept: application/json");
     if (add_headers(&c->hdrs, flow_setting(s, NULL, "headers"), err)) goto bad;
@@ -193,17 +167,17 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     if (strcmp(kind, "basic") == 0) {
         const char *u = arg_str(auth, "user"), *p = arg_str(auth, "password");
         size_t n = strlen(u ? u : "") + strlen(p ? p : "") + 2;
-        char *up = xcalloc(1, n);
+        char *up = flow_xcalloc(1, n);
         snprintf(up, n, "%s:%s", u ? u : "", p ? p : "");
         char *b = base64(up);
         free(up);
-        line = xcalloc(1, strlen(b) + 32);
+        line = flow_xcalloc(1, strlen(b) + 32);
         sprintf(line, "Authorization: Basic %s", b);
         free(b);
     } else if (strcmp(kind, "bearer") == 0) {
         const char *t = arg_str(auth, "token");
         if (!t || !*t) { flow_err_set(err, FLOW_ERR_VALUE, "bearer(token): the token is empty"); goto bad; }
-        line = xcalloc(1, strlen(t) + 32);
+        line = flow_xcalloc(1, strlen(t) + 32);
         sprintf(line, "Authorization: Bearer %s", t);
     } else if (strcmp(kind, "api_key") == 0) {
         const char *hn = arg_str(auth, "header"), *hv = arg_str(auth, "value");
@@ -211,7 +185,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
             flow_err_set(err, FLOW_ERR_VALUE, "api_key(header, value) needs a header name and a value on one line");
             goto bad;
         }
-        line = xcalloc(1, strlen(hn) + strlen(hv) + 4);
+        line = flow_xcalloc(1, strlen(hn) + strlen(hv) + 4);
         sprintf(line, "%s: %s", hn, hv);
         o.secret_header = hn;
     }
@@ -230,18 +204,18 @@ static void h_close(void *conn) { conn_free(conn); }
 
 /* ---- building requests ---- */
 
-static void put_param(Sb *b, int *first, const char *k, const char *v) {
+static void put_param(FlowSb *b, int *first, const char *k, const char *v) {
     char *ek = flow_http_escape(k), *ev = flow_http_escape(v);
-    sb_puts(b, *first ? "" : "&");
-    sb_puts(b, ek);
-    sb_puts(b, "=");
-    sb_puts(b, ev);
+    flow_sb_puts(b, *first ? "" : "&");
+    flow_sb_puts(b, ek);
+    flow_sb_puts(b, "=");
+    flow_sb_puts(b, ev);
     *first = 0;
     free(ek);
     free(ev);
 }
 
-static void put_value(Sb *b, int *first, const char *k, const cJSON *v) {
+static void put_value(FlowSb *b, int *first, const char *k, const cJSON *v) {
     char num[64];
     if (cJSON_IsNull(v) || !v) return;
     if (cJSON_IsArray(v)) { for (const cJSON *e = v->child; e; e = e->next) put_value(b, first, k, e); return; }
@@ -262,31 +236,31 @@ static void put_value(Sb *b, int *first, const char *k, const cJSON *v) {
 /* base_url + path (a full URL is taken as it is) + the query, with `pname`=`pval` added last (it
  * replaces a query member of the same name) */
 static char *build_url(const HttpConn *c, const char *path, const cJSON *query, const char *pname, const char *pval) {
-    Sb b = { 0 };
-    if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) sb_puts(&b, path);
+    FlowSb b = { 0 };
+    if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) flow_sb_puts(&b, path);
     else {
-        sb_puts(&b, c->base);
-        if (*path && *path != '/' && *path != '?') sb_puts(&b, "/");
-        sb_puts(&b, path);
+        flow_sb_puts(&b, c->base);
+        if (*path && *path != '/' && *path != '?') flow_sb_puts(&b, "/");
+        flow_sb_puts(&b, path);
     }
     int first = strchr(b.p, '?') == NULL;
-    Sb q = { 0 };
+    FlowSb q = { 0 };
     int qfirst = 1;
     for (const cJSON *m = cJSON_IsObject(query) ? query->child : NULL; m; m = m->next)
         if (!pname || strcmp(m->string, pname) != 0) put_value(&q, &qfirst, m->string, m);
     if (pname && pval) put_param(&q, &qfirst, pname, pval);
     if (q.n) {
-        sb_puts(&b, first ? "?" : "&");
-        sb_puts(&b, q.p);
+        flow_sb_puts(&b, first ? "?" : "&");
+        flow_sb_puts(&b, q.p);
     }
     free(q.p);
-    return sb_take(&b);
+    return flow_sb_take(&b);
 }
 
 /* a request with the connection's headers, the step's and, with a body, the content type */
 static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
     memset(r, 0, sizeof *r);
-    r->method = xstrdup(method);
+    r->method = flow_xstrdup(method);
     r->url = url;
     r->body = body;
     for (const struct curl_slist *l = c->hdrs; l; l = l->next) r->headers = curl_slist_append(r->headers, l->data);
@@ -296,9 +270,9 @@ static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char 
 
 static char *body_text(const cJSON *body) {
     if (!body || cJSON_IsNull(body)) return NULL;
-    if (cJSON_IsString(body)) return xstrdup(body->valuestring);
+    if (cJSON_IsString(body)) return flow_xstrdup(body->valuestring);
     char *t = cJSON_PrintUnformatted(body);
-    char *r = xstrdup(t ? t : "null");
+    char *r = flow_xstrdup(t ? t : "null");
     cJSON_free(t);
     return r;
 }
@@ -452,7 +426,7 @@ static void hx_close(void *h) {
 }
 
 static void *hx_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    HttpExport *x = xcalloc(1, sizeof *x);
+    HttpExport *x = flow_xcalloc(1, sizeof *x);
     x->c = conn;
     x->s = s;
     int bad;
@@ -465,7 +439,7 @@ static void *hx_open(void *conn, const FlowSettings *s, FlowErr *err) {
            : strcmp(pg, "cursor") == 0 ? PG_CURSOR : strcmp(pg, "next_url") == 0 ? PG_NEXT_URL
            : strcmp(pg, "link_header") == 0 ? PG_LINK : PG_NONE;
     const char *param = arg_str(pj, "param");
-    x->param = xstrdup(param ? param : x->pag == PG_NUMBER ? "page" : x->pag == PG_OFFSET ? "offset" : "cursor");
+    x->param = flow_xstrdup(param ? param : x->pag == PG_NUMBER ? "page" : x->pag == PG_OFFSET ? "offset" : "cursor");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(pj, "start");
     x->start = cJSON_IsNumber(st) ? (long)st->valuedouble : 1;
     if (x->pag == PG_CURSOR || x->pag == PG_NEXT_URL) {
@@ -487,16 +461,16 @@ static int seen_before(HttpExport *x, const char *v) {
     for (int i = 0; i < x->nseen; i++) if (strcmp(x->seen[i], v) == 0) return 1;
     x->seen = realloc(x->seen, sizeof *x->seen * (size_t)(x->nseen + 1));
     if (!x->seen) abort();
-    x->seen[x->nseen++] = xstrdup(v);
+    x->seen[x->nseen++] = flow_xstrdup(v);
     return 0;
 }
 
 /* a next URL as an absolute one: "/x" against the origin, "x" against base_url */
 static char *absolute(const HttpConn *c, const char *u) {
-    if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0) return xstrdup(u);
+    if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0) return flow_xstrdup(u);
     const char *root = *u == '/' ? c->origin : c->base;
     size_t n = strlen(root) + strlen(u) + 2;
-    char *r = xcalloc(1, n);
+    char *r = flow_xcalloc(1, n);
     snprintf(r, n, "%s%s%s", root, *u == '/' ? "" : "/", u);
     return r;
 }
@@ -635,8 +609,8 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
         case PG_NEXT_URL: {
             const cJSON *v = first_node(x->next_path, doc);
             char num[64];
-            if (cJSON_IsString(v) && *v->valuestring) next = xstrdup(v->valuestring);
-            else if (cJSON_IsNumber(v)) { snprintf(num, sizeof num, "%.17g", v->valuedouble); next = xstrdup(num); }
+            if (cJSON_IsString(v) && *v->valuestring) next = flow_xstrdup(v->valuestring);
+            else if (cJSON_IsNumber(v)) { snprintf(num, sizeof num, "%.17g", v->valuedouble); next = flow_xstrdup(num); }
             break;
         }
         case PG_LINK: next = link_next(flow_http_header(&r, "link")); break;
@@ -644,7 +618,7 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
         if ((x->pag == PG_CURSOR || x->pag == PG_NEXT_URL || x->pag == PG_LINK)) {
             if (!next) x->done = 1;
             else {
-                char *key = x->pag == PG_CURSOR ? xstrdup(next) : absolute(c, next);
+                char *key = x->pag == PG_CURSOR ? flow_xstrdup(next) : absolute(c, next);
                 if (seen_before(x, key)) {   /* this page's records are new; the next page would not be */
                     flow_err_set(&x->loop, FLOW_ERR_VALUE, "paging loops: the %s \"%s\" after page %lld of %s %s was already used",
                                  x->pag == PG_CURSOR ? "cursor" : "next URL", key, (long long)x->pageno, r.method, r.url);
@@ -697,11 +671,11 @@ typedef struct Batch {
 
 static void batch_init(Batch *b, int n) {
     memset(b, 0, sizeof *b);
-    b->reqs = xcalloc((size_t)n, sizeof *b->reqs);
-    b->of = xcalloc((size_t)n, sizeof *b->of);
+    b->reqs = flow_xcalloc((size_t)n, sizeof *b->reqs);
+    b->of = flow_xcalloc((size_t)n, sizeof *b->of);
     b->nslots = 16;
     while (b->nslots < 2 * n) b->nslots *= 2;
-    b->slots = xcalloc((size_t)b->nslots, sizeof *b->slots);
+    b->slots = flow_xcalloc((size_t)b->nslots, sizeof *b->slots);
 }
 
 static void batch_free(Batch *b) {
@@ -763,7 +737,7 @@ static void *hl_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FlowJsonPath *p = compile_records(s, NULL, err, &bad);   /* checked once when constant */
     flow_jsonpath_free(p);
     if (bad) return NULL;
-    HttpLookup *l = xcalloc(1, sizeof *l);
+    HttpLookup *l = flow_xcalloc(1, sizeof *l);
     l->c = conn;
     l->s = s;
     return l;
@@ -813,7 +787,7 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
 typedef struct HttpImport { HttpConn *c; const FlowSettings *s; int conc, batch; } HttpImport;
 
 static void *hi_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    HttpImport *im = xcalloc(1, sizeof *im);
+    HttpImport *im = flow_xcalloc(1, sizeof *im);
     im->c = conn;
     im->s = s;
     double v;
@@ -897,27 +871,27 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
 /* the body for items[from..to): the rendered `body` template(s) or the mapped output(s); an array
  * when the request carries a batch */
 static char *import_body(const HttpImport *im, FlowImportItem *items, int from, int to, int array) {
-    Sb b = { 0 };
-    if (array) sb_puts(&b, "[");
+    FlowSb b = { 0 };
+    if (array) flow_sb_puts(&b, "[");
     for (int i = from; i < to; i++) {
-        if (i > from) sb_puts(&b, ",");
+        if (i > from) flow_sb_puts(&b, ",");
         const char *tpl = flow_setting_str(im->s, items[i].rs, "body", NULL);
-        if (tpl) sb_puts(&b, tpl);
+        if (tpl) flow_sb_puts(&b, tpl);
         else {
             char *t = cJSON_PrintUnformatted(items[i].out);
-            sb_puts(&b, t ? t : "null");
+            flow_sb_puts(&b, t ? t : "null");
             cJSON_free(t);
         }
     }
-    if (array) sb_puts(&b, "]");
-    return sb_take(&b);
+    if (array) flow_sb_puts(&b, "]");
+    return flow_sb_take(&b);
 }
 
 static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     HttpImport *im = h;
     (void)err;
-    FlowHttpReq *reqs = xcalloc((size_t)n, sizeof *reqs);
-    int *from = xcalloc((size_t)n + 1, sizeof *from), *to = xcalloc((size_t)n + 1, sizeof *to);
+    FlowHttpReq *reqs = flow_xcalloc((size_t)n, sizeof *reqs);
+    int *from = flow_xcalloc((size_t)n + 1, sizeof *from), *to = flow_xcalloc((size_t)n + 1, sizeof *to);
     int nreq = 0;
     for (int i = 0; i < n;) {
         FlowImportItem *it = &items[i];
@@ -943,7 +917,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             }
             char *eid = flow_http_escape(ids);
             size_t pl = strlen(path) + strlen(eid) + 2;
-            char *p2 = xcalloc(1, pl);
+            char *p2 = flow_xcalloc(1, pl);
             snprintf(p2, pl, "%s%s%s", path, *path && path[strlen(path) - 1] == '/' ? "" : "/", eid);
             free(eid);
             url = build_url(im->c, p2, query, NULL, NULL);

@@ -27,33 +27,14 @@ static const FlowSettingSpec sqlite_specs[] = {
 
 #define MAX_CACHED_STMTS 32
 
-static char *xstrdup(const char *s) {
-    char *p = strdup(s);
-    if (!p) abort();
-    return p;
-}
-
-/* a growable string for building SQL */
-typedef struct Sb { char *p; size_t n, cap; } Sb;
-static void sb_put(Sb *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort();
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void sb_puts(Sb *b, const char *s) { sb_put(b, s, strlen(s)); }
 /* an identifier in double quotes, "" inside */
-static void sb_ident(Sb *b, const char *s) {
-    sb_put(b, "\"", 1);
+static void sb_ident(FlowSb *b, const char *s) {
+    flow_sb_put(b, "\"", 1);
     for (const char *p = s; *p; p++) {
-        if (*p == '"') sb_put(b, "\"\"", 2);
-        else sb_put(b, p, 1);
+        if (*p == '"') flow_sb_put(b, "\"\"", 2);
+        else flow_sb_put(b, p, 1);
     }
-    sb_put(b, "\"", 1);
+    flow_sb_put(b, "\"", 1);
 }
 
 typedef struct Db { sqlite3 *db; char *path; } Db;
@@ -87,7 +68,7 @@ static void *db_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     Db *d = calloc(1, sizeof *d);
     if (!d) abort();
     d->db = db;
-    d->path = xstrdup(path);
+    d->path = flow_xstrdup(path);
     return d;
 }
 
@@ -255,7 +236,7 @@ static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
             lk->st = NULL;
             return -1;
         }
-        lk->sql = xstrdup(sql);
+        lk->sql = flow_xstrdup(sql);
     }
     sqlite3_reset(lk->st);
     sqlite3_clear_bindings(lk->st);
@@ -319,7 +300,7 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
     DbImport *im = calloc(1, sizeof *im);
     if (!im) abort();
     im->d = conn;
-    im->table = xstrdup(table);
+    im->table = flow_xstrdup(table);
     const char *mode = flow_setting_ctor(s, NULL, "mode", "insert");
     if (strcmp(mode, "upsert") == 0) {
         const cJSON *m = flow_setting(s, NULL, "mode");
@@ -330,7 +311,7 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
             return NULL;
         }
         im->upsert = 1;
-        im->key = xstrdup(k->valuestring);
+        im->key = flow_xstrdup(k->valuestring);
     }
     return im;
 }
@@ -359,21 +340,21 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
         flow_err_set(e, FLOW_ERR_VALUE, "cannot create table %s from a record without fields", im->table);
         return -1;
     }
-    Sb b = { 0 };
-    sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
     sb_ident(&b, im->table);
-    sb_puts(&b, " (");
+    flow_sb_puts(&b, " (");
     for (const cJSON *c = rec->child; c; c = c->next) {
-        if (c != rec->child) sb_puts(&b, ", ");
+        if (c != rec->child) flow_sb_puts(&b, ", ");
         sb_ident(&b, c->string);
-        sb_puts(&b, column_type(c));
+        flow_sb_puts(&b, column_type(c));
     }
     if (im->upsert) {
-        sb_puts(&b, ", UNIQUE (");
+        flow_sb_puts(&b, ", UNIQUE (");
         sb_ident(&b, im->key);
-        sb_puts(&b, ")");
+        flow_sb_puts(&b, ")");
     }
-    sb_puts(&b, ")");
+    flow_sb_puts(&b, ")");
     char *msg = NULL;
     int rc = sqlite3_exec(im->d->db, b.p, NULL, NULL, &msg);
     free(b.p);
@@ -387,39 +368,39 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
 }
 
 static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
-    Sb sig = { 0 };
-    sb_puts(&sig, "");
-    for (const cJSON *c = rec->child; c; c = c->next) { sb_puts(&sig, c->string); sb_put(&sig, "\x1f", 1); }
+    FlowSb sig = { 0 };
+    flow_sb_puts(&sig, "");
+    for (const cJSON *c = rec->child; c; c = c->next) { flow_sb_puts(&sig, c->string); flow_sb_put(&sig, "\x1f", 1); }
     for (Stmt *s = im->stmts; s; s = s->next)
         if (strcmp(s->sig, sig.p) == 0) { free(sig.p); return s->st; }
     if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
-    Sb b = { 0 };
-    sb_puts(&b, "INSERT INTO ");
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "INSERT INTO ");
     sb_ident(&b, im->table);
-    if (!rec->child) sb_puts(&b, " DEFAULT VALUES");
+    if (!rec->child) flow_sb_puts(&b, " DEFAULT VALUES");
     else {
-        sb_puts(&b, " (");
+        flow_sb_puts(&b, " (");
         for (const cJSON *c = rec->child; c; c = c->next) {
-            if (c != rec->child) sb_puts(&b, ", ");
+            if (c != rec->child) flow_sb_puts(&b, ", ");
             sb_ident(&b, c->string);
         }
-        sb_puts(&b, ") VALUES (");
-        for (const cJSON *c = rec->child; c; c = c->next) sb_puts(&b, c != rec->child ? ", ?" : "?");
-        sb_puts(&b, ")");
+        flow_sb_puts(&b, ") VALUES (");
+        for (const cJSON *c = rec->child; c; c = c->next) flow_sb_puts(&b, c != rec->child ? ", ?" : "?");
+        flow_sb_puts(&b, ")");
         if (im->upsert) {
-            sb_puts(&b, " ON CONFLICT (");
+            flow_sb_puts(&b, " ON CONFLICT (");
             sb_ident(&b, im->key);
-            sb_puts(&b, ")");
+            flow_sb_puts(&b, ")");
             int any = 0;
             for (const cJSON *c = rec->child; c; c = c->next) {
                 if (strcmp(c->string, im->key) == 0) continue;
-                sb_puts(&b, any ? ", " : " DO UPDATE SET ");
+                flow_sb_puts(&b, any ? ", " : " DO UPDATE SET ");
                 sb_ident(&b, c->string);
-                sb_puts(&b, " = excluded.");
+                flow_sb_puts(&b, " = excluded.");
                 sb_ident(&b, c->string);
                 any = 1;
             }
-            if (!any) sb_puts(&b, " DO NOTHING");
+            if (!any) flow_sb_puts(&b, " DO NOTHING");
         }
     }
     sqlite3_stmt *st = NULL;
@@ -447,12 +428,12 @@ static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **exist
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(out, im->key);
     if (!key || !table_exists(im)) return 0;
     if (!im->find) {
-        Sb b = { 0 };
-        sb_puts(&b, "SELECT * FROM ");
+        FlowSb b = { 0 };
+        flow_sb_puts(&b, "SELECT * FROM ");
         sb_ident(&b, im->table);
-        sb_puts(&b, " WHERE ");
+        flow_sb_puts(&b, " WHERE ");
         sb_ident(&b, im->key);
-        sb_puts(&b, " = ? LIMIT 1");
+        flow_sb_puts(&b, " = ? LIMIT 1");
         int rc = sqlite3_prepare_v2(im->d->db, b.p, -1, &im->find, NULL);
         free(b.p);
         if (rc != SQLITE_OK) {

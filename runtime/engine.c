@@ -33,18 +33,6 @@ const FlowConnector *flow_connector(const char *kind) {
     return NULL;
 }
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrdup(const char *s) {
-    char *p = strdup(s);
-    if (!p) abort();
-    return p;
-}
-
 /* ---- settings ---- */
 
 struct Run;
@@ -203,9 +191,9 @@ static void list_push(List *l, Inst *in) {
 }
 
 static Inst *inst_new(Run *R, cJSON *rec, long seq) {
-    Inst *in = xcalloc(1, sizeof *in);
+    Inst *in = flow_xcalloc(1, sizeof *in);
     in->rec = rec;
-    in->lk = xcalloc((size_t)R->nslots, sizeof *in->lk);
+    in->lk = flow_xcalloc((size_t)R->nslots, sizeof *in->lk);
     in->seq = seq;
     return in;
 }
@@ -241,7 +229,7 @@ static void add_secret(Run *R, const char *s) {
     add_secret_text(R, s);
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
-    char *u = xcalloc(1, n * 3 + 1), *w = u;
+    char *u = flow_xcalloc(1, n * 3 + 1), *w = u;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
         else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
@@ -257,7 +245,7 @@ static void add_secret_text(Run *R, const char *s) {
         R->secrets = realloc(R->secrets, sizeof *R->secrets * (size_t)R->capsecrets);
         if (!R->secrets) abort();
     }
-    R->secrets[R->nsecrets++] = xstrdup(s);
+    R->secrets[R->nsecrets++] = flow_xstrdup(s);
 }
 
 static void collect_secrets(Run *R, const cJSON *j) {
@@ -282,7 +270,7 @@ static void collect_secrets(Run *R, const cJSON *j) {
 
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
-    char *out = xstrdup(s);
+    char *out = flow_xstrdup(s);
     /* env() values read so far join the settings' secrets (with their URL-escaped forms) */
     Run *W = (Run *)R;
     for (const char *e; (e = flow_ctx_secret(R->cx, W->nctx_secrets)); W->nctx_secrets++) add_secret(W, e);
@@ -291,7 +279,7 @@ static char *redact(const Run *R, const char *s) {
         size_t sl = strlen(sec);
         if (!strstr(out, sec)) continue;
         size_t cap = strlen(out) * 2 + 64, n = 0;
-        char *buf = xcalloc(1, cap);
+        char *buf = flow_xcalloc(1, cap);
         for (const char *p = out; *p;) {
             const char *hit = strstr(p, sec);
             size_t chunk = hit ? (size_t)(hit - p) : strlen(p);
@@ -354,7 +342,7 @@ static void rec_error_http(Run *R, const StepRt *s, FlowErrorClass cls, const ch
         dl = ERROR_DATA_MAX;
     }
     size_t cap = strlen(msg) + dl + strlen(R->f->name) + strlen(s->label) + (hx ? strlen(hx) : 0) + 128;
-    char *line = xcalloc(1, cap);
+    char *line = flow_xcalloc(1, cap);
     snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s%s%s\n", R->f->name, s->label,
              (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value", msg, (int)dl, dt, tail,
              hx ? "; http: " : "", hx ? hx : "");
@@ -602,13 +590,13 @@ static cJSON *eval_setting(Run *R, const FlowSettingDef *d, const FlowSettingSpe
 
 static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDef *defs, int n,
                                   const FlowConnector *c, FlowSettingPlace at) {
-    FlowSettings *s = xcalloc(1, sizeof *s);
+    FlowSettings *s = flow_xcalloc(1, sizeof *s);
     s->R = R;
     snprintf(s->owner, sizeof s->owner, "%s", owner);
     s->defs = defs;
     s->n = n;
-    s->konst = xcalloc((size_t)n, sizeof *s->konst);
-    s->specs = xcalloc((size_t)n, sizeof *s->specs);
+    s->konst = flow_xcalloc((size_t)n, sizeof *s->konst);
+    s->specs = flow_xcalloc((size_t)n, sizeof *s->specs);
     for (int i = 0; i < n; i++) {
         const FlowSettingDef *d = &defs[i];
         const FlowSettingSpec *sp = NULL;
@@ -735,9 +723,9 @@ static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
 static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L, int written) {
     if (!fn || !L->n || R->failed) return 0;
     int n = L->n;
-    cJSON **recs = xcalloc((size_t)n, sizeof *recs);
-    FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
-    char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
+    cJSON **recs = flow_xcalloc((size_t)n, sizeof *recs);
+    FlowHookVerdict *ver = flow_xcalloc((size_t)n, sizeof *ver);
+    char (*msg)[256] = flow_xcalloc((size_t)n, sizeof *msg);
     for (int i = 0; i < n; i++) recs[i] = L->v[i]->rec;
     int abort_export = hook_call(R, s, fn, point, recs, n, ver, msg);
     int w = 0;
@@ -840,8 +828,8 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
 static void step_lookup(Run *R, const StepRt *s, List *L) {
     int w = 0;
     if (s->c->lookup_page) {   /* the whole page at once: the connector runs the requests concurrently */
-        FlowLookupItem *items = xcalloc((size_t)L->n + 1, sizeof *items);
-        Inst **owner = xcalloc((size_t)L->n + 1, sizeof *owner);
+        FlowLookupItem *items = flow_xcalloc((size_t)L->n + 1, sizeof *items);
+        Inst **owner = flow_xcalloc((size_t)L->n + 1, sizeof *owner);
         int n = 0;
         for (int i = 0; i < L->n; i++) {
             Inst *in = L->v[i];
@@ -897,8 +885,8 @@ static int cmp_inst(const void *a, const void *b) {
 static void step_branch(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     int na = d->narms;
-    List *sub = xcalloc((size_t)na, sizeof *sub);
-    int *hit = xcalloc((size_t)na, sizeof *hit);
+    List *sub = flow_xcalloc((size_t)na, sizeof *sub);
+    int *hit = flow_xcalloc((size_t)na, sizeof *hit);
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
         int nhit = 0, failed = 0;
@@ -984,8 +972,8 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowFlowDef *fd = R->f;
     hook_list(R, s, fd->pre_map, "pre_map", L, -1);
     hook_list(R, s, d->pre_map, "pre_map", L, -1);
-    FlowImportItem *items = xcalloc((size_t)L->n + 1, sizeof *items);
-    Inst **owner = xcalloc((size_t)L->n + 1, sizeof *owner);
+    FlowImportItem *items = flow_xcalloc((size_t)L->n + 1, sizeof *items);
+    Inst **owner = flow_xcalloc((size_t)L->n + 1, sizeof *owner);
     int n = 0, w = 0;
     /* map every record as if creating */
     for (int i = 0; i < L->n; i++) {
@@ -1047,9 +1035,9 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     FlowHookFn post_maps[2] = { fd->post_map, d->post_map };
     for (int h = 0; h < 2 && n && !R->failed; h++) {
         if (!post_maps[h]) continue;
-        cJSON **outs = xcalloc((size_t)n, sizeof *outs);
-        FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
-        char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
+        cJSON **outs = flow_xcalloc((size_t)n, sizeof *outs);
+        FlowHookVerdict *ver = flow_xcalloc((size_t)n, sizeof *ver);
+        char (*msg)[256] = flow_xcalloc((size_t)n, sizeof *msg);
         for (int k = 0; k < n; k++) outs[k] = (cJSON *)items[k].out;
         hook_call(R, s, post_maps[h], "post_map", outs, n, ver, msg);
         int keep = 0;
@@ -1078,10 +1066,10 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };
     for (int h = 0; h < 2 && n && !R->failed; h++) {
         if (!post_submits[h]) continue;
-        cJSON **outs = xcalloc((size_t)n, sizeof *outs);
-        FlowHookVerdict *ver = xcalloc((size_t)n, sizeof *ver);
-        char (*msg)[256] = xcalloc((size_t)n, sizeof *msg);
-        int *idx = xcalloc((size_t)n, sizeof *idx);
+        cJSON **outs = flow_xcalloc((size_t)n, sizeof *outs);
+        FlowHookVerdict *ver = flow_xcalloc((size_t)n, sizeof *ver);
+        char (*msg)[256] = flow_xcalloc((size_t)n, sizeof *msg);
+        int *idx = flow_xcalloc((size_t)n, sizeof *idx);
         int m = 0;
         for (int k = 0; k < n; k++) if (!items[k].failed) { idx[m] = k; outs[m++] = (cJSON *)items[k].out; }
         if (m) hook_call(R, s, post_submits[h], "post_submit", outs, m, ver, msg);
@@ -1491,17 +1479,17 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     st->flow = f->name;
     flow_ctx_set_now(cx, ri->started_ms);
     flow_run_set_contexts(cx, ri, f->name, 0, R->page_size);
-    R->conns = xcalloc((size_t)p->nconns, sizeof *R->conns);
+    R->conns = flow_xcalloc((size_t)p->nconns, sizeof *R->conns);
     for (int i = 0; i < p->nconns; i++) R->conns[i].def = &p->conns[i];
 
     /* steps by id, imports in source order */
     walk_steps(R, f->steps, f->nsteps, 0, count_import);
-    st->import_names = xcalloc((size_t)st->nimports, sizeof *st->import_names);
-    st->imported = xcalloc((size_t)st->nimports, sizeof *st->imported);
+    st->import_names = flow_xcalloc((size_t)st->nimports, sizeof *st->import_names);
+    st->imported = flow_xcalloc((size_t)st->nimports, sizeof *st->imported);
     st->nimports = 0;
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, max_id);
     R->nslots = R->nsteps > f->nslots ? R->nsteps : f->nslots;
-    R->steps = xcalloc((size_t)R->nsteps, sizeof *R->steps);
+    R->steps = flow_xcalloc((size_t)R->nsteps, sizeof *R->steps);
     if (!R->failed && (f->nsteps < 1 || f->steps[0].kind != FLOW_STEP_EXPORT))
         run_fail(R, "flow %s does not start with an export", f->name);
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, setup_step);

@@ -11,6 +11,16 @@
 #define FLOW_PAGE_SIZE_DEFAULT 20
 #define FLOW_PAGE_SIZE_MAX 100000
 
+/* ---- memory (mem.c): these abort when memory runs out; a growing NUL-terminated string ---- */
+
+void *flow_xcalloc(size_t n, size_t size);
+void *flow_xrealloc(void *p, size_t n);
+char *flow_xstrdup(const char *s);
+typedef struct FlowSb { char *p; size_t n, cap; } FlowSb;
+void  flow_sb_put(FlowSb *b, const char *s, size_t n);
+void  flow_sb_puts(FlowSb *b, const char *s);
+char *flow_sb_take(FlowSb *b);   /* the string (owned by the caller; "" when nothing was put); b is emptied */
+
 /* ---- record errors and run failures ---- */
 
 typedef struct FlowErr { FlowErrorClass cls; char msg[1024]; } FlowErr;

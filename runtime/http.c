@@ -33,24 +33,12 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *xrealloc(void *p, size_t n) {
-    p = realloc(p, n ? n : 1);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrdup(const char *s) {
-    char *p = strdup(s);
-    if (!p) abort();
-    return p;
-}
-
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err) {
     pthread_once(&curl_once, curl_init);
     FlowHttp *h = calloc(1, sizeof *h);
     if (!h) abort();
     h->o = *o;
-    h->secret_header = o->secret_header ? xstrdup(o->secret_header) : NULL;
+    h->secret_header = o->secret_header ? flow_xstrdup(o->secret_header) : NULL;
     h->o.secret_header = h->secret_header;
     h->multi = curl_multi_init();
     if (!h->multi) {
@@ -99,7 +87,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     if (r->resp_len + len + 1 > r->resp_cap) {   /* grows geometrically: bodies arrive in small chunks */
         size_t cap = r->resp_cap ? r->resp_cap : 16384;
         while (cap < r->resp_len + len + 1) cap *= 2;
-        r->resp = xrealloc(r->resp, cap);
+        r->resp = flow_xrealloc(r->resp, cap);
         r->resp_cap = cap;
     }
     memcpy(r->resp + r->resp_len, p, len);
@@ -218,7 +206,7 @@ static void finish(FlowHttp *h, CURL *e, CURLcode rc, int64_t t) {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (h->npool == h->cappool) {
         h->cappool = h->cappool ? h->cappool * 2 : 8;
-        h->pool = xrealloc(h->pool, sizeof *h->pool * (size_t)h->cappool);
+        h->pool = flow_xrealloc(h->pool, sizeof *h->pool * (size_t)h->cappool);
     }
     h->pool[h->npool++] = e;
     if (!r) return;

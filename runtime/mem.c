@@ -1,0 +1,43 @@
+/* mem.c — the runtime's allocation helpers, which abort when memory runs out (no step can go on
+ * without it, and a half-built record must never be written), and a growing string for building
+ * URLs, bodies and SQL. Used by the engine, the connectors and the HTTP client. */
+#include "engine.h"
+#include <stdlib.h>
+#include <string.h>
+
+void *flow_xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) abort();
+    return p;
+}
+
+void *flow_xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+char *flow_xstrdup(const char *s) {
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+void flow_sb_put(FlowSb *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = flow_xrealloc(b->p, b->cap);
+    }
+    if (n) memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+void flow_sb_puts(FlowSb *b, const char *s) { flow_sb_put(b, s, strlen(s)); }
+
+char *flow_sb_take(FlowSb *b) {
+    if (!b->p) flow_sb_put(b, "", 0);
+    char *p = b->p;
+    memset(b, 0, sizeof *b);
+    return p;
+}
