@@ -27,7 +27,7 @@ void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) {
 }
 
 const FlowConnector *flow_connector(const char *kind) {
-    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite, &flow_conn_http };
+    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite, &flow_conn_http, &flow_conn_postgres };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->kind, kind) == 0) return all[i];
     return NULL;

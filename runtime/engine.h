@@ -134,7 +134,7 @@ typedef struct FlowConnector {
     void  (*import_close)(void *im);
 } FlowConnector;
 
-extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_mock;
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
 /* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are

@@ -5,9 +5,9 @@
 set -e
 want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl" ;;
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3 curl" ;;
+  bench) want="$want jq time sqlite3 curl postgresql" ;;
 esac
 missing=""
 for p in $want; do
