@@ -31,6 +31,8 @@ static const char usage_text[] =
     "                         the first page through every step; imports do not write unless --live\n"
     "  run FILE [--flow NAME] [run options]\n"
     "                         compiles in memory (libtcc) and runs, as the executable's `run` would\n"
+    "  errors FILE list|retry|resolve ...   state FILE show|reset [FLOW]\n"
+    "                         the executable's error store and state commands, on FILE's state\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -290,9 +292,11 @@ static int cmd_build(int argc, char **argv) {
 }
 
 /* run FILE [--flow NAME]... [-P name=value]... [--env NAME] [run options]: compiled in memory and run
- * exactly as the built executable's `run` (same options, summary and exit codes). */
+ * exactly as the built executable's `run` (same options, summary and exit codes). `errors FILE ...`
+ * and `state FILE ...` are the executable's `errors` and `state` the same way. */
 static int cmd_run(int argc, char **argv) {
-    if (argc < 3 || argv[2][0] == '-') return usage_error("run needs a FILE: flowc run FILE [--flow NAME] [run options]%s", "");
+    if (argc < 3 || argv[2][0] == '-')
+        return usage_error("%s needs a FILE: flowc run FILE [--flow NAME] [run options]", argv[1]);
     const char *file = argv[2], *env_name = NULL;
     EmitParam params[256];
     int np = 0;
@@ -300,7 +304,7 @@ static int cmd_run(int argc, char **argv) {
     if (!rargv) abort();
     int rargc = 0;
     rargv[rargc++] = "flowc";
-    rargv[rargc++] = "run";
+    rargv[rargc++] = argv[1];
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--flow") == 0 && i + 1 < argc) rargv[rargc++] = argv[++i];
         else if (strcmp(argv[i], "-P") == 0 && i + 1 < argc) {
@@ -422,7 +426,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
-    if (strcmp(cmd, "run") == 0) return cmd_run(argc, argv);
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);
     if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
     if (strcmp(cmd, "preview") == 0) return cmd_preview(argc, argv);
     Opts o;

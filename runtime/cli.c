@@ -1,7 +1,8 @@
 /* cli.c — the built executable's command line (CLI.md): `run [FLOW...]` with params, a summary
- * per flow on stderr and, with --json, one line per flow on stdout; `describe` (the program as JSON,
- * secrets redacted); `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the
- * run finished with record errors, 1 the run failed, 2 usage. */
+ * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
+ * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
+ * `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the run finished with
+ * record errors, 1 the run failed, 2 usage. */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -30,16 +31,21 @@ static const char *const step_kinds[] = {
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
             "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--state DIR]\n"
+            "       %s errors list [--json] [--flow F] [--class C] [--all] [--state DIR]\n"
+            "       %s errors retry ID...|--all [--param k=v]... [--json] [--state DIR]\n"
+            "       %s errors resolve ID... [--state DIR]\n"
+            "       %s state show [FLOW] [--json] [--state DIR]\n"
+            "       %s state reset [FLOW] [--state DIR]\n"
             "       %s describe [--param k=v]...\n"
             "       %s --version\n",
-            prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
     const char **flows; int nflows;
     const char **params; int nparams;     /* "k=v" */
-    int json;
-    const char *state, *since, *until, *now;
+    int json, all;
+    const char *state, *since, *until, *now, *flow, *cls;
 } Opts;
 
 /* 0, or 2 after a usage message */
@@ -61,10 +67,11 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         }
         if (strcmp(a, "--") == 0) { dashdash = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
-        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now" };
+        if (strcmp(a, "--all") == 0) { o->all = 1; continue; }
+        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class" };
         const char *val = NULL;
         int which = -1;
-        for (int k = 0; k < 5 && which < 0; k++) {
+        for (int k = 0; k < 7 && which < 0; k++) {
             size_t n = strlen(valued[k]);
             if (strcmp(a, valued[k]) == 0) {
                 if (i + 1 >= argc) {
@@ -85,6 +92,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         case 2: o->since = val; break;
         case 3: o->until = val; break;
         case 4: o->now = val; break;
+        case 5: o->flow = val; break;
+        case 6: o->cls = val; break;
         default:
             fprintf(stderr, "%s %s: unknown option `%s`\n", prog, cmd, a);
             usage(stderr, prog);
@@ -226,6 +235,16 @@ static int parse_time_opt(const char *prog, const char *opt, const char *text, i
     return 0;
 }
 
+/* ---- the state store ---- */
+
+static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o) {
+    const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
+    FlowErr e;
+    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, &e);
+    if (!st) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    return st;
+}
+
 /* ---- run ---- */
 
 static void print_summary(const FlowRunStats *st) {
@@ -259,7 +278,7 @@ static void print_json(const FlowRunStats *st) {
     cJSON_Delete(o);
 }
 
-static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) {
+static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();
     int n = 0;
@@ -286,12 +305,16 @@ static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) {
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
     if (!owned) abort();
     int rc = 0;
+    FlowState *state = NULL;
     if (set_params(p, cx, o, 1, prog, owned)) rc = 1;
+    else if (!(state = open_state(p, prog, o))) rc = 1;
     else {
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
-        if (o->since) ri.since_ms = since;
-        if (o->until) ri.until_ms = until;
+        ri.state = state;
+        ri.retry = retry;
+        if (o->since) { ri.since_ms = since; ri.since_set = 1; }
+        if (o->until) { ri.until_ms = until; ri.until_set = 1; }
         for (int k = 0; k < n; k++) {
             FlowRunStats st;
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
@@ -311,8 +334,158 @@ static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) {
     free(owned);
     flow_ctx_free(cx);
     free(which);
+    flow_state_close(state);
     return rc;
 }
+
+/* ---- errors and state ---- */
+
+static int parse_ids(const char *prog, const Opts *o, int from, long **ids) {
+    int n = 0;
+    *ids = calloc((size_t)o->nflows + 1, sizeof **ids);
+    if (!*ids) abort();
+    for (int i = from; i < o->nflows; i++) {
+        char *end;
+        long v = strtol(o->flows[i], &end, 10);
+        if (!*o->flows[i] || *end || v <= 0) {
+            fprintf(stderr, "%s: `%s` is not an error id\n", prog, o->flows[i]);
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+        (*ids)[n++] = v;
+    }
+    return n;
+}
+
+static void print_error_line(const cJSON *e) {
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(e, "record");
+    char *r = cJSON_PrintUnformatted(rec);
+    printf("%d  %s  %s  [%s]  %s  (%s, %s%s%s)\n  record: %.300s%s\n", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "id")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow")), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "step")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "class")), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message")),
+           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "at")), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "status")),
+           cJSON_GetObjectItemCaseSensitive(e, "resolved_by") ? " by " : "",
+           cJSON_GetObjectItemCaseSensitive(e, "resolved_by") ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "resolved_by")) : "",
+           r ? r : "null", r && strlen(r) > 300 ? "..." : "");
+    cJSON_free(r);
+}
+
+static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
+    const char *sub = o->nflows ? o->flows[0] : "list";
+    if (strcmp(sub, "list") && strcmp(sub, "retry") && strcmp(sub, "resolve")) {
+        fprintf(stderr, "%s errors: unknown subcommand `%s` (list, retry, resolve)\n", prog, sub);
+        return 2;
+    }
+    long *ids = NULL;
+    int nids = parse_ids(prog, o, 1, &ids);
+    if (nids < 0) return 2;
+    if (strcmp(sub, "list") == 0 && nids) { fprintf(stderr, "%s errors list: takes no ids (use --flow, --class)\n", prog); free(ids); return 2; }
+    if (strcmp(sub, "retry") == 0 && !nids && !o->all) { fprintf(stderr, "%s errors retry: give error ids or --all\n", prog); free(ids); return 2; }
+    if (strcmp(sub, "resolve") == 0 && !nids) { fprintf(stderr, "%s errors resolve: give error ids\n", prog); free(ids); return 2; }
+    FlowState *st = open_state(p, prog, o);
+    if (!st) { free(ids); return 1; }
+    FlowErr e;
+    int rc = 0;
+    if (strcmp(sub, "list") == 0) {
+        cJSON *list = flow_state_errors(st, o->flow, o->cls, NULL, 0, !o->all, &e);
+        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (o->json) {
+            char *t = cJSON_PrintUnformatted(list);
+            printf("%s\n", t ? t : "[]");
+            cJSON_free(t);
+        } else {
+            for (const cJSON *x = list->child; x; x = x->next) print_error_line(x);
+            fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(list), o->all ? "" : "open ", cJSON_GetArraySize(list) == 1 ? "" : "s");
+        }
+        cJSON_Delete(list);
+    } else if (strcmp(sub, "resolve") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (int i = 0; i < nids; i++) {
+            int r = flow_state_error_resolve(st, ids[i], "errors resolve", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e);
+            if (r < 0) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; break; }
+            if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, ids[i]); rc = 1; }
+            else fprintf(stderr, "resolved %ld\n", ids[i]);
+        }
+    } else {   /* retry: the kept errors run again, flow by flow, from their failing steps */
+        cJSON *list = flow_state_errors(st, o->flow, o->cls, nids ? ids : NULL, nids, 1, &e);
+        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (nids && cJSON_GetArraySize(list) < nids) {
+            fprintf(stderr, "%s: %d of the %d ids are not open errors\n", prog, nids - cJSON_GetArraySize(list), nids);
+            rc = 1;
+        }
+        if (list && !rc) {
+            if (!cJSON_GetArraySize(list)) fprintf(stderr, "no open errors to retry\n");
+            Opts ro = *o;
+            ro.nflows = 0;
+            const char **fl = calloc((size_t)p->nflows + 1, sizeof *fl);
+            if (!fl) abort();
+            for (int i = 0; i < p->nflows; i++) {
+                int any = 0;
+                for (const cJSON *x = list->child; x && !any; x = x->next)
+                    any = strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), p->flows[i].name) == 0;
+                if (any) fl[ro.nflows++] = p->flows[i].name;
+            }
+            ro.flows = fl;
+            flow_state_close(st);
+            st = NULL;
+            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, list);
+            free(fl);
+        }
+        cJSON_Delete(list);
+    }
+    flow_state_close(st);
+    free(ids);
+    return rc;
+}
+
+static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
+    const char *sub = o->nflows ? o->flows[0] : "show";
+    const char *flow = o->nflows > 1 ? o->flows[1] : NULL;
+    if ((strcmp(sub, "show") && strcmp(sub, "reset")) || o->nflows > 2) {
+        fprintf(stderr, "%s state: use `state show [FLOW]` or `state reset [FLOW]`\n", prog);
+        return 2;
+    }
+    if (flow) {
+        int found = 0;
+        for (int i = 0; i < p->nflows; i++) found |= strcmp(p->flows[i].name, flow) == 0;
+        if (!found) { fprintf(stderr, "%s: unknown flow `%s`\n", prog, flow); return 1; }
+    }
+    FlowState *st = open_state(p, prog, o);
+    if (!st) return 1;
+    FlowErr e;
+    int rc = 0;
+    if (strcmp(sub, "reset") == 0) {
+        if (flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
+    } else {
+        cJSON *s = flow_state_show(st, flow, &e);
+        if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (o->json) {
+            char *t = cJSON_PrintUnformatted(s);
+            printf("%s\n", t ? t : "[]");
+            cJSON_free(t);
+        } else {
+            printf("state store %s\n", flow_state_path(st));
+            for (const cJSON *x = s->child; x; x = x->next) {
+                const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
+                printf("%s: delta since %s; last run %s (%s); %d open error%s\n",
+                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")),
+                       cJSON_IsString(ds) ? ds->valuestring : "(never succeeded)",
+                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
+                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")),
+                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")) == 1 ? "" : "s");
+            }
+        }
+        cJSON_Delete(s);
+    }
+    flow_state_close(st);
+    return rc;
+}
+
+static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) { return cmd_run_with(p, prog, o, NULL); }
 
 /* ---- describe ---- */
 
@@ -427,8 +600,9 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
         return 0;
     }
     int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
-    if (!is_run && !is_describe) {
-        static const char *const later[] = { "preview", "errors", "state", "serve" };
+    int is_errors = strcmp(cmd, "errors") == 0, is_state = strcmp(cmd, "state") == 0;
+    if (!is_run && !is_describe && !is_errors && !is_state) {
+        static const char *const later[] = { "preview", "serve" };
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (strcmp(cmd, later[i]) == 0) {
                 fprintf(stderr, "%s: `%s` is not available in this build yet\n", prog, cmd);
@@ -440,8 +614,9 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     }
     Opts o;
     memset(&o, 0, sizeof o);
-    int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, is_run);
-    if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : cmd_describe(p, prog, &o);
+    int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, !is_describe);
+    if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : is_errors ? cmd_errors(p, prog, &o) : is_state ? cmd_state(p, prog, &o)
+                    : cmd_describe(p, prog, &o);
     opts_free(&o);
     return rc;
 }

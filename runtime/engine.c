@@ -155,6 +155,7 @@ typedef struct StepRt {
 
 typedef struct Inst {        /* a record (or a copy of it after an all_matching branch) on its way */
     cJSON *rec;
+    char *trace;             /* its trace key (owned), when the run keeps state */
     cJSON **lk;              /* lookup results by step id (owned) */
     long seq;                /* its position in the page: arms merge back in this order */
     long ord;
@@ -179,6 +180,9 @@ typedef struct Run {
     int64_t page;
     long page_size, limit;
     const char *arm;               /* preview trace: the branch arm whose steps run now */
+    FlowRunInfo rl;                /* this run's info (ri points here): the delta window is set per flow */
+    char *delta_field;             /* delta(field): records outside the window are dropped */
+    long open_errors;              /* open errors of the flow when the run began (auto-resolve needs any) */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -202,6 +206,7 @@ static Inst *inst_copy(Run *R, const Inst *src) {
     Inst *in = inst_new(R, cJSON_Duplicate(src->rec, 1), src->seq);
     for (int i = 0; i < R->nslots; i++) in->lk[i] = src->lk[i] ? cJSON_Duplicate(src->lk[i], 1) : NULL;
     in->imported = src->imported;
+    in->trace = src->trace ? flow_xstrdup(src->trace) : NULL;
     return in;
 }
 
@@ -210,6 +215,7 @@ static void inst_free(Run *R, Inst *in) {
     cJSON_Delete(in->rec);
     for (int i = 0; i < R->nslots; i++) cJSON_Delete(in->lk[i]);
     free(in->lk);
+    free(in->trace);
     free(in);
 }
 
@@ -314,22 +320,84 @@ static int run_fail(Run *R, const char *fmt, ...) {
     return -1;
 }
 
-/* A record error: counted, and one line on the error stream. `data` is the record as it entered
- * the step (or what the source held); NULL prints null. `http`, when not NULL, is the request and
- * response behind the error (printed after the record, secrets redacted). */
-static void rec_error_http(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data, const cJSON *http) {
+/* A record's trace key, which finds its open errors again in later runs: its `id` when it has one,
+ * otherwise a hash of the record as exported. Malloc'd. */
+static char *trace_key_of(const cJSON *rec) {
+    const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "id") : NULL;
+    char buf[160];
+    if (cJSON_IsString(id) && *id->valuestring && strlen(id->valuestring) < 120) snprintf(buf, sizeof buf, "id:%s", id->valuestring);
+    else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%.17g", id->valuedouble);
+    else {
+        char *t = rec ? cJSON_PrintUnformatted(rec) : NULL;
+        uint64_t h = 14695981039346656037ull;
+        for (const char *p = t ? t : "null"; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        cJSON_free(t);
+        snprintf(buf, sizeof buf, "h:%016llx", (unsigned long long)h);
+    }
+    return flow_xstrdup(buf);
+}
+
+/* a JSON text with every secret redacted (malloc'd), or NULL */
+static char *redacted_json(const Run *R, const cJSON *j) {
+    if (!j) return NULL;
+    char *t = cJSON_PrintUnformatted(j);
+    if (!t) return NULL;
+    char *r = redact(R, t);
+    cJSON_free(t);
+    return r;
+}
+
+/* the lookup results an Inst carries, for a retry (NULL when none) */
+static cJSON *inst_context(const Run *R, const Inst *in) {
+    cJSON *lk = NULL;
+    for (int i = 0; in && i < R->nslots; i++) {
+        if (!in->lk[i]) continue;
+        if (!lk) lk = cJSON_CreateObject();
+        char k[16];
+        snprintf(k, sizeof k, "%d", i);
+        cJSON_AddItemToObject(lk, k, cJSON_Duplicate(in->lk[i], 1));
+    }
+    if (!lk) return NULL;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToObject(c, "lookups", lk);
+    return c;
+}
+
+/* A record error: counted, one line on the error stream, and kept in the error store. `data` is
+ * the record as it entered the step (or what the source held); NULL prints null. `http`, when not
+ * NULL, is the request and response behind the error (printed after the record, secrets redacted).
+ * `in` (when the record is on its way) gives its trace key and lookup results. */
+static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data, const cJSON *http,
+                           const Inst *in) {
     R->st->errors++;
     if ((unsigned)cls < FLOW_ERR_COUNT) R->st->by_class[cls]++;
+    const char *cname = (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value";
     if (R->ri->mocks && R->ri->mocks->captured) {
         cJSON *errs = cJSON_GetObjectItemCaseSensitive(R->ri->mocks->captured, "errors");
         if (!errs) errs = cJSON_AddArrayToObject(R->ri->mocks->captured, "errors");
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "step", s->label);
-        cJSON_AddStringToObject(e, "class", (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value");
+        cJSON_AddStringToObject(e, "class", cname);
         cJSON_AddStringToObject(e, "message", msg);
         cJSON_AddItemToObject(e, "record", data ? cJSON_Duplicate(data, 1) : cJSON_CreateNull());
         if (http) cJSON_AddItemToObject(e, "http", cJSON_Duplicate(http, 1));
         cJSON_AddItemToArray(errs, e);
+    }
+    if (R->ri->state && !R->failed) {   /* kept with its data for a retry; a store that cannot keep it fails the run */
+        char *rec = redacted_json(R, data), *hx = redacted_json(R, http), *m = redact(R, msg);
+        cJSON *cj = inst_context(R, in);
+        char *ctx = redacted_json(R, cj);
+        cJSON_Delete(cj);
+        char *key = in && in->trace ? NULL : trace_key_of(data);
+        FlowStateError se = { R->f->name, s->label, cname, m, rec, ctx, hx, R->ri->run_id, R->ri->started_ms,
+                              in && in->trace ? in->trace : key };
+        FlowErr e;
+        if (flow_state_error_add(R->ri->state, &se, &e) < 0) run_fail(R, "cannot keep a record error: %s", e.msg);
+        free(rec);
+        free(hx);
+        free(m);
+        free(ctx);
+        free(key);
     }
     if (!R->errs) return;
     char *hx = http ? cJSON_PrintUnformatted(http) : NULL;
@@ -343,9 +411,8 @@ static void rec_error_http(Run *R, const StepRt *s, FlowErrorClass cls, const ch
     }
     size_t cap = strlen(msg) + dl + strlen(R->f->name) + strlen(s->label) + (hx ? strlen(hx) : 0) + 128;
     char *line = flow_xcalloc(1, cap);
-    snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s%s%s\n", R->f->name, s->label,
-             (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value", msg, (int)dl, dt, tail,
-             hx ? "; http: " : "", hx ? hx : "");
+    snprintf(line, cap, "error: flow %s step %s [%s] %s; record: %.*s%s%s%s\n", R->f->name, s->label, cname, msg, (int)dl, dt,
+             tail, hx ? "; http: " : "", hx ? hx : "");
     char *r = redact(R, line);
     fputs(r, R->errs);
     free(r);
@@ -355,7 +422,13 @@ static void rec_error_http(Run *R, const StepRt *s, FlowErrorClass cls, const ch
 }
 
 static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data) {
-    rec_error_http(R, s, cls, msg, data, NULL);
+    rec_error_core(R, s, cls, msg, data, NULL, NULL);
+}
+static void rec_error_in(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const Inst *in) {
+    rec_error_core(R, s, cls, msg, in->rec, NULL, in);
+}
+static void rec_error_in_http(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const Inst *in, const cJSON *http) {
+    rec_error_core(R, s, cls, msg, in->rec, http, in);
 }
 
 /* ---- record sizes and declared types ---- */
@@ -737,7 +810,7 @@ static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
             char m[400];
             if (written >= 0) R->st->imported[written]--;
             snprintf(m, sizeof m, "%shook %s: %s", written >= 0 ? "written, but " : "", point, msg[i][0] ? msg[i] : "rejected the record");
-            rec_error(R, s, FLOW_ERR_VALUE, m, in->rec);
+            rec_error_in(R, s, FLOW_ERR_VALUE, m, in);
             inst_free(R, in);
             continue;
         }
@@ -756,7 +829,7 @@ static void step_filter(Run *R, const StepRt *s, List *L) {
         Inst *in = L->v[i];
         FlowErr e;
         int r = s->def->fn ? call_step(R, s->def->fn, in, in->rec, &e, "filter") : 1;
-        if (r < 0) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        if (r < 0) { rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         if (r == 0) { R->st->ignored++; inst_free(R, in); continue; }
         L->v[w++] = in;
     }
@@ -771,7 +844,7 @@ static void step_transform(Run *R, const StepRt *s, List *L) {
         cJSON *work = cJSON_Duplicate(in->rec, 1);
         FlowErr e;
         if (call_step(R, s->def->fn, in, work, &e, "transform") < 0) {
-            rec_error(R, s, e.cls, e.msg, in->rec);
+            rec_error_in(R, s, e.cls, e.msg, in);
             cJSON_Delete(work);
             inst_free(R, in);
             continue;
@@ -795,7 +868,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
         if (s->on_missing == 0) {
             char msg[200];
             snprintf(msg, sizeof msg, "lookup %s matched no rows", s->def->name);
-            rec_error(R, s, FLOW_ERR_MISSING, msg, in->rec);
+            rec_error_in(R, s, FLOW_ERR_MISSING, msg, in);
             inst_free(R, in);
             return 0;
         }
@@ -805,7 +878,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
             cJSON_Delete(rows);
             char msg[200];
             snprintf(msg, sizeof msg, "lookup %s matched %d rows", s->def->name, nrows);
-            rec_error(R, s, FLOW_ERR_VALUE, msg, in->rec);
+            rec_error_in(R, s, FLOW_ERR_VALUE, msg, in);
             inst_free(R, in);
             return 0;
         }
@@ -813,7 +886,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
         cJSON_Delete(rows);
         if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
             cJSON_Delete(res);
-            rec_error(R, s, e.cls, e.msg, in->rec);
+            rec_error_in(R, s, e.cls, e.msg, in);
             inst_free(R, in);
             return 0;
         }
@@ -835,7 +908,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
             Inst *in = L->v[i];
             FlowErr e;
             cJSON *rs = NULL;
-            if (eval_rs(R, s, in, &rs, &e)) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+            if (eval_rs(R, s, in, &rs, &e)) { rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
             items[n].rs = rs;
             owner[n++] = in;
         }
@@ -847,7 +920,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
             cJSON_Delete((cJSON *)it->rs);
             if (R->failed) { cJSON_Delete(it->rows); cJSON_Delete(it->http); L->v[w++] = in; continue; }
             if (it->failed) {
-                rec_error_http(R, s, it->err.cls, it->err.msg, in->rec, it->http);
+                rec_error_in_http(R, s, it->err.cls, it->err.msg, in, it->http);
                 cJSON_Delete(it->rows);
                 cJSON_Delete(it->http);
                 inst_free(R, in);
@@ -866,11 +939,11 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
         if (R->failed) { L->v[w++] = in; continue; }
         FlowErr e;
         cJSON *rs = NULL, *rows = NULL;
-        if (eval_rs(R, s, in, &rs, &e)) { rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        if (eval_rs(R, s, in, &rs, &e)) { rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         int r = s->c->lookup(s->h, rs, &rows, &e);
         cJSON_Delete(rs);
         if (r < 0) { cJSON_Delete(rows); run_fail(R, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
-        if (r > 0) { cJSON_Delete(rows); rec_error(R, s, e.cls, e.msg, in->rec); inst_free(R, in); continue; }
+        if (r > 0) { cJSON_Delete(rows); rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         if (lookup_result(R, s, in, rows)) L->v[w++] = in;
     }
     L->n = w;
@@ -906,7 +979,7 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
         if (failed) {
             char msg[sizeof e.msg];
             snprintf(msg, sizeof msg, "%s", e.msg);
-            rec_error(R, s, e.cls, msg, in->rec);
+            rec_error_in(R, s, e.cls, msg, in);
             inst_free(R, in);
             continue;
         }
@@ -983,7 +1056,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         if (R->failed) { L->v[w++] = in; continue; }
         if (eval_rs(R, s, in, &rs, &e) || !(out = map_record(R, s, in, NULL, 0, &e))) {
             cJSON_Delete(rs);
-            rec_error(R, s, e.cls, e.msg, in->rec);
+            rec_error_in(R, s, e.cls, e.msg, in);
             inst_free(R, in);
             continue;
         }
@@ -1008,7 +1081,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         for (int k = 0; k < n; k++) {
             FlowImportItem *it = &items[k];
             if (!R->failed && it->failed) {
-                rec_error_http(R, s, it->err.cls, it->err.msg, owner[k]->rec, it->http);
+                rec_error_in_http(R, s, it->err.cls, it->err.msg, owner[k], it->http);
                 import_item_free(it);
                 inst_free(R, owner[k]);
                 continue;
@@ -1016,7 +1089,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
             if (!R->failed && it->existing) {
                 cJSON *out = map_record(R, s, owner[k], it->existing, 1, &e);
                 if (!out) {
-                    rec_error(R, s, e.cls, e.msg, owner[k]->rec);
+                    rec_error_in(R, s, e.cls, e.msg, owner[k]);
                     import_item_free(it);
                     inst_free(R, owner[k]);
                     continue;
@@ -1048,7 +1121,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
             else {
                 char m[400];
                 snprintf(m, sizeof m, "hook post_map: %s", msg[k][0] ? msg[k] : "rejected the record");
-                rec_error(R, s, FLOW_ERR_VALUE, m, owner[k]->rec);
+                rec_error_in(R, s, FLOW_ERR_VALUE, m, owner[k]);
             }
             import_item_free(&items[k]);
             inst_free(R, owner[k]);
@@ -1091,7 +1164,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         FlowImportItem *it = &items[k];
         if (!R->failed) {
             if (it->failed) {
-                rec_error_http(R, s, it->err.cls, it->err.msg, in->rec, it->http);
+                rec_error_in_http(R, s, it->err.cls, it->err.msg, in, it->http);
                 inst_free(R, in);
                 goto done;
             }
@@ -1107,7 +1180,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                     /* it was written: the error says so, since a retry would write it again */
                     char msg[sizeof e.msg + 80];
                     snprintf(msg, sizeof msg, "written, but the response mapping failed: %s", e.msg);
-                    rec_error(R, s, e.cls, msg, in->rec);
+                    rec_error_in(R, s, e.cls, msg, in);
                     cJSON_Delete(work);
                     inst_free(R, in);
                     goto done;
@@ -1139,7 +1212,7 @@ static void too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char
     snprintf(msg, sizeof msg, "page %lld holds %.1f MB %s, over the 5 MB page limit", (long long)R->page,
              (double)bytes / (1024.0 * 1024.0), where);
     for (int i = 0; i < L->n; i++) {
-        rec_error(R, s, FLOW_ERR_TOO_LARGE, msg, L->v[i]->rec);
+        rec_error_in(R, s, FLOW_ERR_TOO_LARGE, msg, L->v[i]);
         inst_free(R, L->v[i]);
     }
     L->n = 0;
@@ -1257,6 +1330,42 @@ static int setup_step(Run *R, const FlowStepDef *d) {
     return 0;
 }
 
+/* delta(field, lag, start): the window is (last successful run's start - lag, this run's start],
+ * unless --since / --until give it; the first run starts at `start` or the epoch. The export's
+ * settings are evaluated again, since they may use delta.since. */
+static int delta_window(Run *R, StepRt *s, const char *owner) {
+    const cJSON *m = flow_setting(s->s, NULL, "mode");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "field"), *lag = cJSON_GetObjectItemCaseSensitive(m, "lag");
+    const cJSON *start = cJSON_GetObjectItemCaseSensitive(m, "start");
+    int64_t lag_ms = cJSON_IsNumber(lag) ? (int64_t)lag->valuedouble : 0, start_ms = 0;
+    if (cJSON_IsString(start) && !flow_parse_iso8601(start->valuestring, strlen(start->valuestring), &start_ms))
+        return run_fail(R, "%s: delta(start) \"%s\" is not an ISO-8601 date-time", owner, start->valuestring);
+    if (cJSON_IsNumber(start)) start_ms = (int64_t)start->valuedouble;
+    if (cJSON_IsString(f) && *f->valuestring) R->delta_field = flow_xstrdup(f->valuestring);
+    if (!R->rl.since_set) {
+        int64_t last = 0;
+        int have = 0;
+        FlowErr e;
+        if (R->rl.state && flow_state_last_success(R->rl.state, R->f->name, &last, &have, &e)) return run_fail(R, "%s", e.msg);
+        R->rl.since_ms = have ? last - lag_ms : start_ms;
+    }
+    if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
+    flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+    settings_free(s->s);
+    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+    return s->s ? 0 : -1;
+}
+
+/* delta(field): whether a record's field lies in the window (a record without it is kept) */
+static int in_window(const Run *R, const cJSON *rec) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
+    int64_t t;
+    if (cJSON_IsString(v) && flow_parse_iso8601(v->valuestring, strlen(v->valuestring), &t)) {}
+    else if (cJSON_IsNumber(v)) t = (int64_t)(v->valuedouble * 1000);
+    else return 1;
+    return t > R->rl.since_ms && t <= R->rl.until_ms;
+}
+
 static int open_step(Run *R, const FlowStepDef *d) {
     StepRt *s = &R->steps[d->id];
     if (!s->conn) return 0;
@@ -1298,8 +1407,11 @@ static int open_step(Run *R, const FlowStepDef *d) {
                 return run_fail(R, "%s: limit(n) needs 1 <= n <= 100", owner);
             R->limit = (long)nv->valuedouble;
         } else if (strcmp(mode, "once") == 0) {
-            return run_fail(R, "%s: once() exports need the state store, which this runtime does not have yet", owner);
+            return run_fail(R, "%s: once() exports are not available in this runtime yet", owner);
+        } else if (strcmp(mode, "delta") == 0 && delta_window(R, s, owner)) {
+            return -1;
         }
+        if (R->rl.retry) return 0;   /* errors retry: the kept records take the export's place */
         s->h = s->c->export_open(cstate, s->s, &e);
     }
     if (!s->h) return run_fail(R, "%s: %s", owner, e.msg);
@@ -1384,6 +1496,100 @@ void flow_run_stats_free(FlowRunStats *st) {
     st->imported = NULL;
 }
 
+/* A page's error-store writes go in one transaction; the records that came through resolve their
+ * open errors (by trace key). */
+static void page_begin(Run *R) {
+    FlowErr e;
+    if (R->rl.state && !R->failed && flow_state_begin(R->rl.state, &e)) run_fail(R, "%s", e.msg);
+}
+
+static void page_end(Run *R, const List *page) {
+    FlowErr e;
+    if (!R->rl.state) return;
+    if (!R->failed && R->open_errors > 0)
+        for (int i = 0; i < page->n && !R->failed; i++) {
+            if (!page->v[i]->trace) continue;
+            char by[96];
+            snprintf(by, sizeof by, "run %s", R->rl.run_id);
+            if (flow_state_resolve_key(R->rl.state, R->f->name, page->v[i]->trace, by, R->rl.started_ms, &e)) run_fail(R, "%s", e.msg);
+        }
+    if (flow_state_commit(R->rl.state, &e)) run_fail(R, "%s", e.msg);
+}
+
+/* runs the steps of a list from step `id` on: when it is inside a branch arm, the rest of that arm,
+ * then the steps after the branch. 1 when the step was found. */
+static int run_from(Run *R, const FlowStepDef *steps, int n, int id, List *L) {
+    for (int i = 0; i < n; i++) {
+        if (steps[i].id == id) { run_steps(R, steps + i, n - i, L); return 1; }
+        if (steps[i].kind != FLOW_STEP_BRANCH) continue;
+        for (int a = 0; a < steps[i].narms; a++)
+            if (run_from(R, steps[i].arms[a].steps, steps[i].arms[a].nsteps, id, L)) {
+                if (L->n && !R->failed) run_steps(R, steps + i + 1, n - i - 1, L);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* `errors retry`: every kept error of this flow runs again from its failing step, with the record
+ * and lookup results as they were; one page per step. An entry whose step no longer exists stays
+ * open. */
+static void retry_pages(Run *R) {
+    const FlowFlowDef *f = R->f;
+    int n = cJSON_GetArraySize(R->rl.retry);
+    int *done = flow_xcalloc((size_t)n + 1, sizeof *done);
+    long seq = 0;
+    for (int i = 0; i < n && !R->failed; i++) {
+        const cJSON *e = cJSON_GetArrayItem(R->rl.retry, i);
+        const char *step = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "step"));
+        const char *flow = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
+        if (done[i] || !step || !flow || strcmp(flow, f->name) != 0) continue;
+        StepRt *target = NULL;
+        for (int k = 0; k < R->nsteps && !target; k++) if (R->steps[k].def && strcmp(R->steps[k].label, step) == 0) target = &R->steps[k];
+        if (!target) continue;
+        List page = { 0 };
+        R->page++;
+        flow_run_set_contexts(R->cx, &R->rl, f->name, R->page, R->page_size);
+        page_begin(R);
+        for (int j = i; j < n; j++) {   /* every entry of this step */
+            const cJSON *x = cJSON_GetArrayItem(R->rl.retry, j);
+            const char *sj = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "step"));
+            const char *fj = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow"));
+            if (done[j] || !sj || !fj || strcmp(sj, step) != 0 || strcmp(fj, f->name) != 0) continue;
+            done[j] = 1;
+            R->st->retried++;
+            R->st->exported++;
+            const cJSON *rec = cJSON_GetObjectItemCaseSensitive(x, "record");
+            const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "trace_key"));
+            Inst *in = inst_new(R, cJSON_Duplicate(rec, 1), seq++);
+            in->trace = flow_xstrdup(key ? key : "");
+            const cJSON *lk = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(x, "context"), "lookups");
+            for (const cJSON *l = lk ? lk->child : NULL; l; l = l->next) {
+                int slot = atoi(l->string);
+                if (slot >= 0 && slot < R->nslots) in->lk[slot] = cJSON_Duplicate(l, 1);
+            }
+            FlowErr ve;
+            if (target->def->kind == FLOW_STEP_EXPORT && (!cJSON_IsObject(in->rec) ||
+                (target->def->type && validate(in->rec, target->def->type, "record", &ve)))) {
+                if (!cJSON_IsObject(in->rec)) flow_err_set(&ve, FLOW_ERR_PARSE, "the kept data is not a record");
+                rec_error_in(R, target, ve.cls, ve.msg, in);
+                inst_free(R, in);
+                continue;
+            }
+            list_push(&page, in);
+        }
+        if (target->def->kind == FLOW_STEP_EXPORT) run_steps(R, f->steps + 1, f->nsteps - 1, &page);
+        else run_from(R, f->steps, f->nsteps, target->def->id, &page);
+        if (!R->failed)
+            for (int k = 0; k < page.n; k++)
+                if (!page.v[k]->imported) R->st->ignored++;
+        page_end(R, &page);
+        list_free(R, &page);
+        flow_scratch_reset(R->cx);
+    }
+    free(done);
+}
+
 static void export_pages(Run *R, StepRt *ex) {
     const FlowFlowDef *f = R->f;
     const FlowConnector *c = ex->c;
@@ -1398,6 +1604,7 @@ static void export_pages(Run *R, StepRt *ex) {
         size_t bytes = 0;
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
+        page_begin(R);
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
             FlowExportItem it;
@@ -1424,8 +1631,15 @@ static void export_pages(Run *R, StepRt *ex) {
                 cJSON_Delete(it.rec);
                 continue;
             }
+            if (R->delta_field && !in_window(R, it.rec)) {   /* outside the delta window */
+                R->st->ignored++;
+                cJSON_Delete(it.rec);
+                continue;
+            }
             bytes += it.bytes ? it.bytes : json_size(it.rec);
-            list_push(&page, inst_new(R, it.rec, seq++));
+            Inst *in = inst_new(R, it.rec, seq++);
+            if (R->rl.state) in->trace = trace_key_of(in->rec);
+            list_push(&page, in);
         }
         if (R->failed) { list_free(R, &page); break; }
         if (!pulled) { list_free(R, &page); R->page--; break; }
@@ -1446,9 +1660,12 @@ static void export_pages(Run *R, StepRt *ex) {
         if (!R->failed)
             for (int i = 0; i < page.n; i++)
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
+        page_end(R, &page);
         list_free(R, &page);
         flow_scratch_reset(R->cx);
     }
+    FlowErr e;
+    if (R->rl.state && flow_state_commit(R->rl.state, &e)) run_fail(R, "%s", e.msg);
     if (export_fail[0]) run_fail(R, "export %s: %s", ex->label, export_fail);
 }
 
@@ -1470,7 +1687,9 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     memset(R, 0, sizeof *R);
     R->p = p;
     R->cx = cx;
-    R->ri = ri;
+    R->rl = *ri;
+    if (ri->mocks) R->rl.state = NULL;   /* a test or a preview moves no state */
+    R->ri = ri = &R->rl;
     R->errs = errs;
     R->st = st;
     R->page_size = FLOW_PAGE_SIZE_DEFAULT;
@@ -1495,8 +1714,14 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, setup_step);
     for (int i = 0; i < p->nconns && !R->failed; i++)
         if (R->conns[i].uses) open_conn(R, &R->conns[i]);
+    FlowErr se;
+    if (!R->failed && R->rl.state) {
+        if (flow_state_run_begin(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, &se)) run_fail(R, "%s", se.msg);
+        R->open_errors = flow_state_open_errors(R->rl.state, f->name);
+    }
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, open_step);
-    if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
+    if (!R->failed && R->rl.retry) retry_pages(R);
+    else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
 
     /* the end: commit (or discard) what the connections wrote */
     for (int i = 0; i < R->nsteps; i++) close_step(R, &R->steps[i]);
@@ -1513,6 +1738,29 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     }
     free(R->conns);
     free(R->steps);
+    /* the state: the run's end; the delta time moves only after a whole run that was not given a
+     * window; retried entries that came through (or were ignored) are resolved */
+    if (R->rl.state) {
+        char by[96];
+        snprintf(by, sizeof by, "retry %s", R->rl.run_id);
+        for (const cJSON *e = R->rl.retry ? R->rl.retry->child : NULL; e && !R->failed; e = e->next) {
+            const char *fl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+            if (fl && strcmp(fl, f->name) == 0 && cJSON_IsNumber(id) &&
+                flow_state_error_resolve(R->rl.state, (long)id->valuedouble, by, R->rl.started_ms, &se) < 0)
+                run_fail(R, "%s", se.msg);
+        }
+        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        st->failed = R->failed;
+        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail(R, "%s", se.msg);
+        const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
+        double d = days && *days ? atof(days) : 30;
+        if (d > 0 && flow_state_purge(R->rl.state, now - (int64_t)(d * 86400000.0), &se)) run_fail(R, "%s", se.msg);
+    }
+    free(R->delta_field);
     if (ri->mocks) {   /* a preview's or a test's view of the run never shows a secret */
         if (ri->mocks->captured) redact_tree(R, ri->mocks->captured->child);
         if (ri->mocks->trace) redact_tree(R, ri->mocks->trace->child);

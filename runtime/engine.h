@@ -150,6 +150,43 @@ int         flow_ndjson_write(FILE *f, const cJSON *rec);
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 
+/* ---- the state store (state.c): runs, delta times and the error store, one SQLite file per
+ * integration (DIR/<integration>.state.db) ---- */
+
+typedef struct FlowState FlowState;
+/* NULL with err when the file cannot be created, is damaged, or is not a flowc state store (it is
+ * never reset). dir NULL: ./.flowstate */
+FlowState  *flow_state_open(const char *dir, const char *integration, FlowErr *err);
+void        flow_state_close(FlowState *st);
+const char *flow_state_path(const FlowState *st);
+int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
+int         flow_state_commit(FlowState *st, FlowErr *err);
+/* the start (ms) of the flow's last successful run; *have = 0 when it never succeeded */
+int         flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err);
+int         flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err);
+/* the run's end; advance = 1 moves the flow's delta time to started_ms */
+struct FlowRunStats;
+int         flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
+                               const struct FlowRunStats *s, int advance, FlowErr *err);
+typedef struct FlowStateError {
+    const char *flow, *step, *cls, *message;
+    const char *record, *context, *http;    /* JSON texts (secrets redacted), or NULL */
+    const char *run_id;
+    int64_t at_ms;
+    const char *trace_key;
+} FlowStateError;
+/* adds an error (an older open one with the same trace key is superseded); its id, or -1 */
+long        flow_state_error_add(FlowState *st, const FlowStateError *e, FlowErr *err);
+long        flow_state_open_errors(FlowState *st, const char *flow);      /* flow NULL: all */
+int         flow_state_resolve_key(FlowState *st, const char *flow, const char *trace_key, const char *by, int64_t at_ms, FlowErr *err);
+/* 0 resolved, 1 no such open error, -1 with err */
+int         flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_ms, FlowErr *err);
+/* the errors as a JSON array (filters may be NULL; ids: only those) */
+cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const long *ids, int nids, int open_only, FlowErr *err);
+int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
+cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
+int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
+
 /* ---- runs ---- */
 
 /* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
@@ -171,6 +208,9 @@ typedef struct FlowRunInfo {
     const FlowMocks *mocks;    /* NULL: real connections */
     int64_t started_ms;        /* run.started_at, delta.until (unless --until), now() */
     int64_t since_ms, until_ms;
+    int since_set, until_set;  /* --since / --until: the window is given; the saved delta time does not move */
+    FlowState *state;          /* NULL: no state (tests, previews) */
+    const cJSON *retry;        /* `errors retry`: the kept errors to run again (flow_state_errors entries) */
     char run_id[40];
     char run_date[16];         /* YYYY-MM-DD */
 } FlowRunInfo;
@@ -180,6 +220,7 @@ void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
 void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow, int64_t page, int64_t page_size);
 
 typedef struct FlowRunStats {
+    long retried;                 /* errors retry: kept records run again */
     const char *flow;
     long exported, ignored, errors;
     long by_class[FLOW_ERR_COUNT];
