@@ -661,6 +661,45 @@ static int hx_next(void *h, FlowExportItem *it, FlowErr *err) {
     return FLOW_NEXT_RECORD;
 }
 
+/* once(flag, mark = patch("/orders/{{record.id}}", body = {...})): the mark request of every record
+ * of the page, `concurrency` at a time; any that still fails after its retries fails the run (its
+ * record would be exported again) */
+static int hx_mark(void *h, const cJSON *marks, FlowErr *err) {
+    HttpExport *x = h;
+    int n = cJSON_GetArraySize(marks), nreq = 0;
+    FlowHttpReq *reqs = flow_xcalloc((size_t)n + 1, sizeof *reqs);
+    int rc = 0;
+    for (const cJSON *m = marks->child; m && !rc; m = m->next) {
+        const cJSON *req = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "mode"), "mark");
+        const char *ctor = arg_str(req, "ctor"), *path = arg_str(req, "path");
+        if (!ctor || !path) {
+            flow_err_set(err, FLOW_ERR_VALUE, "once() over http needs mark = patch(\"/path/{{record.id}}\", body = {...})");
+            rc = -1;
+            break;
+        }
+        char method[16];
+        size_t k = 0;
+        for (; ctor[k] && k < sizeof method - 1; k++) method[k] = (char)toupper((unsigned char)ctor[k]);
+        method[k] = 0;
+        char *url = build_url(x->c, path, cJSON_GetObjectItemCaseSensitive(req, "query"), NULL, NULL);
+        if (req_init(&reqs[nreq], x->c, method, url, body_text(cJSON_GetObjectItemCaseSensitive(req, "body")), NULL, err)) rc = -1;
+        nreq++;
+    }
+    if (!rc) {
+        flow_http_run(x->c->h, reqs, nreq, x->c->concurrency);
+        for (int i = 0; i < nreq; i++) {
+            log_req(x->s, x->c, &reqs[i], -1);
+            if (!rc && (reqs[i].outcome != FLOW_HTTP_OK || !ok_status(reqs[i].status))) {
+                flow_http_error(x->c->h, &reqs[i], err);
+                rc = -1;
+            }
+        }
+    }
+    for (int i = 0; i < nreq; i++) flow_http_req_clear(&reqs[i]);
+    free(reqs);
+    return rc;
+}
+
 /* ---- requests for many records at once: identical ones sent once ---- */
 
 typedef struct Batch {
@@ -980,7 +1019,7 @@ const FlowConnector flow_conn_http = {
     .kind = "http",
     .specs = http_specs, .nspecs = (int)(sizeof http_specs / sizeof http_specs[0]),
     .open = h_open, .finish = h_finish, .close = h_close,
-    .export_open = hx_open, .export_next = hx_next, .export_close = hx_close,
+    .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,
     .lookup_open = hl_open, .lookup_page = hl_page, .lookup_close = hl_close,
     .import_open = hi_open, .import_existing_page = hi_existing, .import_page = hi_page, .import_close = hi_close,
 };

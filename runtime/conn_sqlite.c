@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const FlowSettingSpec sqlite_specs[] = {
@@ -166,7 +168,7 @@ static int fatal_rc(int rc) {
 
 /* ---- exports ---- */
 
-typedef struct DbExport { Db *d; sqlite3_stmt *st; } DbExport;
+typedef struct DbExport { Db *d; sqlite3_stmt *st, *mark; char *sql; } DbExport;
 
 static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     Db *d = conn;
@@ -188,7 +190,73 @@ static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     if (!x) abort();
     x->d = d;
     x->st = st;
+    x->sql = flow_xstrdup(sql);
     return x;
+}
+
+/* the table an export's sql reads: the name after its first FROM (for once()); NULL if none */
+static char *from_table(const char *sql) {
+    for (const char *p = sql; *p; p++) {
+        if (strncasecmp(p, "from", 4) != 0 || (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) continue;
+        const char *q = p + 4;
+        if (!isspace((unsigned char)*q)) continue;
+        while (isspace((unsigned char)*q)) q++;
+        const char *b = q;
+        if (*q == '"') { q = strchr(q + 1, '"'); if (!q) return NULL; return strndup(b + 1, (size_t)(q - b - 1)); }
+        while (isalnum((unsigned char)*q) || *q == '_' || *q == '.') q++;
+        return q > b ? strndup(b, (size_t)(q - b)) : NULL;
+    }
+    return NULL;
+}
+
+/* once(flag, key = "id"): UPDATE <the table> SET flag = 1 WHERE key = <the record's key>, a page in one savepoint */
+static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
+    DbExport *x = h;
+    const cJSON *first = cJSON_GetObjectItemCaseSensitive(marks->child, "mode");
+    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "flag"));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "key"));
+    if (!key) key = "id";
+    if (!x->mark) {
+        char *table = from_table(x->sql);
+        if (!table || !flag) {
+            free(table);
+            flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");
+            return -1;
+        }
+        FlowSb b = { 0 };
+        flow_sb_puts(&b, "UPDATE ");
+        sb_ident(&b, table);
+        flow_sb_puts(&b, " SET ");
+        sb_ident(&b, flag);
+        flow_sb_puts(&b, " = 1 WHERE ");
+        sb_ident(&b, key);
+        flow_sb_puts(&b, " = ?");
+        free(table);
+        int rc = sqlite3_prepare_v2(x->d->db, b.p, -1, &x->mark, NULL);
+        free(b.p);
+        if (rc != SQLITE_OK) { flow_err_set(err, FLOW_ERR_VALUE, "once(): %s", sqlite3_errmsg(x->d->db)); return -1; }
+    }
+    if (sqlite3_exec(x->d->db, "SAVEPOINT flow_once", NULL, NULL, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "once(): %s", sqlite3_errmsg(x->d->db));
+        return -1;
+    }
+    for (const cJSON *m = marks->child; m; m = m->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "record"), key);
+        if (!v || cJSON_IsNull(v)) continue;   /* no key: nothing to mark */
+        sqlite3_reset(x->mark);
+        bind_value(x->mark, 1, v);
+        if (sqlite3_step(x->mark) != SQLITE_DONE) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "once(): %s", sqlite3_errmsg(x->d->db));
+            sqlite3_exec(x->d->db, "ROLLBACK TO flow_once; RELEASE flow_once", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    sqlite3_reset(x->mark);
+    if (sqlite3_exec(x->d->db, "RELEASE flow_once", NULL, NULL, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "once(): %s", sqlite3_errmsg(x->d->db));
+        return -1;
+    }
+    return 0;
 }
 
 static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
@@ -206,6 +274,8 @@ static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
 static void dx_close(void *h) {
     DbExport *x = h;
     sqlite3_finalize(x->st);
+    sqlite3_finalize(x->mark);
+    free(x->sql);
     free(x);
 }
 
@@ -512,7 +582,7 @@ const FlowConnector flow_conn_sqlite = {
     .kind = "sqlite",
     .specs = sqlite_specs, .nspecs = (int)(sizeof sqlite_specs / sizeof sqlite_specs[0]),
     .open = db_open, .close = db_close,
-    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close,
+    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,
     .import_open = di_open, .import_existing = di_existing, .import_page = di_page, .import_close = di_close,
 };

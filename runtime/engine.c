@@ -182,6 +182,9 @@ typedef struct Run {
     const char *arm;               /* preview trace: the branch arm whose steps run now */
     FlowRunInfo rl;                /* this run's info (ri points here): the delta window is set per flow */
     char *delta_field;             /* delta(field): records outside the window are dropped */
+    char *once_flag;               /* once(flag): records whose flag is true are not exported; the rest
+                                      get it set, page by page */
+    const FlowSettingDef *mode_def;   /* the export's mode setting (evaluated per record for once) */
     long open_errors;              /* open errors of the flow when the run began (auto-resolve needs any) */
 } Run;
 
@@ -691,7 +694,8 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
         s->specs[i] = sp;
         if (sp->type == FLOW_SETT_EXPR) continue;   /* the connector evaluates it when it needs it */
         if (d->per_record) {
-            if (at == FLOW_AT_CONN || at == FLOW_AT_EXPORT) {
+            /* an export's mode may use the record: once(flag, mark = patch("/orders/{{record.id}}")) */
+            if (at == FLOW_AT_CONN || (at == FLOW_AT_EXPORT && strcmp(d->name, "mode") != 0)) {
                 run_fail(R, "%s: setting %s cannot depend on the record", owner, d->name);
                 goto bad;
             }
@@ -1356,6 +1360,42 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
     return s->s ? 0 : -1;
 }
 
+static const FlowSettingDef *mode_def(const FlowStepDef *d) {
+    for (int i = 0; i < d->nsettings; i++) if (d->settings[i].name && strcmp(d->settings[i].name, "mode") == 0) return &d->settings[i];
+    return NULL;
+}
+
+static int mode_per_record(const FlowStepDef *d) {
+    const FlowSettingDef *m = mode_def(d);
+    return m && m->per_record;
+}
+
+/* once(flag, key, mark): the flag's name; the connector must be able to set it */
+static int once_setup(Run *R, StepRt *s, const char *owner) {
+    R->mode_def = mode_def(s->def);
+    if (R->rl.mocks && R->rl.mocks->mode == FLOW_MOCK_PREVIEW) { R->mode_def = NULL; return 0; }   /* a preview sets no flag */
+    if (!s->c->export_mark && !(R->rl.mocks && R->rl.mocks->mode == FLOW_MOCK_TEST))
+        return run_fail(R, "%s: %s exports cannot set a once() flag", owner, s->conn->c->kind);
+    FlowErr e;
+    cJSON *m = R->mode_def->per_record ? NULL : flow_setting_eval(s->s, "mode", 0, NULL, &e);
+    if (!m && R->mode_def->konst) return run_fail(R, "%s: %s", owner, e.msg);
+    if (!m) {   /* per record: the flag's name does not depend on the record; read it from any record */
+        ctx_enter(R, NULL);
+        cJSON *empty = cJSON_CreateObject();
+        FlowVal v = R->mode_def->per_record(R->cx, empty);
+        m = flow_failed(R->cx) ? NULL : flow_val_to_json(v);
+        flow_clear_error(R->cx);
+        ctx_leave(R);
+        cJSON_Delete(empty);
+    }
+    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "flag"));
+    if (!flag || !*flag) { cJSON_Delete(m); return run_fail(R, "%s: once() needs a flag", owner); }
+    R->once_flag = flow_xstrdup(flag);
+    cJSON_Delete(m);
+    if (R->rl.mocks) R->mode_def = NULL;   /* a test sets no flag */
+    return 0;
+}
+
 /* delta(field): whether a record's field lies in the window (a record without it is kept) */
 static int in_window(const Run *R, const cJSON *rec) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
@@ -1406,8 +1446,8 @@ static int open_step(Run *R, const FlowStepDef *d) {
             if (!nv || nv->valuedouble < 1 || nv->valuedouble > 100 || nv->valuedouble != floor(nv->valuedouble))
                 return run_fail(R, "%s: limit(n) needs 1 <= n <= 100", owner);
             R->limit = (long)nv->valuedouble;
-        } else if (strcmp(mode, "once") == 0) {
-            return run_fail(R, "%s: once() exports are not available in this runtime yet", owner);
+        } else if (strcmp(mode, "once") == 0 || mode_per_record(d)) {
+            if (once_setup(R, s, owner)) return -1;
         } else if (strcmp(mode, "delta") == 0 && delta_window(R, s, owner)) {
             return -1;
         }
@@ -1590,6 +1630,40 @@ static void retry_pages(Run *R) {
     free(done);
 }
 
+/* a once() flag is set when it is true, a number other than 0 (SQL booleans) or "true" */
+static int flag_set(const cJSON *v) {
+    return cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0) || (cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0);
+}
+
+/* declared bool fields that arrive as 0 / 1 (SQL has no booleans) are read as false / true */
+static void coerce_bools(cJSON *rec, const FlowTypeDef *t) {
+    if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
+    for (int i = 0; i < t->nfields; i++) {
+        if (!t->fields[i].type || t->fields[i].type->kind != FLOW_BOOL) continue;
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
+        if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1))
+            cJSON_ReplaceItemViaPointer(rec, v, cJSON_CreateBool(v->valuedouble == 1));
+    }
+}
+
+/* once(): what setting the flag of an exported record needs: the record and the mode evaluated for it */
+static int add_mark(Run *R, cJSON **marks, const cJSON *rec) {
+    cJSON *m;
+    if (R->mode_def->per_record) {
+        ctx_enter(R, NULL);
+        FlowVal v = R->mode_def->per_record(R->cx, (cJSON *)rec);
+        m = flow_failed(R->cx) ? NULL : flow_val_to_json(v);
+        if (!m) { FlowErr e; take_error(R, &e, "mode"); ctx_leave(R); return run_fail(R, "once(): %s", e.msg); }
+        ctx_leave(R);
+    } else m = flow_val_to_json(R->mode_def->konst(R->cx));
+    if (!*marks) *marks = cJSON_CreateArray();
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddItemToObject(x, "record", cJSON_Duplicate(rec, 1));
+    cJSON_AddItemToObject(x, "mode", m);
+    cJSON_AddItemToArray(*marks, x);
+    return 0;
+}
+
 static void export_pages(Run *R, StepRt *ex) {
     const FlowFlowDef *f = R->f;
     const FlowConnector *c = ex->c;
@@ -1605,6 +1679,7 @@ static void export_pages(Run *R, StepRt *ex) {
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
         page_begin(R);
+        cJSON *marks = NULL;
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
             FlowExportItem it;
@@ -1625,7 +1700,15 @@ static void export_pages(Run *R, StepRt *ex) {
                 cJSON_Delete(it.rec);
                 continue;
             }
+            if (R->once_flag && flag_set(cJSON_GetObjectItemCaseSensitive(it.rec, R->once_flag))) {
+                R->st->exported--;   /* exported once already: not part of this run */
+                cJSON_Delete(it.rec);
+                continue;
+            }
+            /* once(): the record gets its flag after this page, whatever becomes of it (an error keeps it) */
+            if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
             if (it.text_values) coerce_text(it.rec, ex->def->type);
+            coerce_bools(it.rec, ex->def->type);
             if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
                 rec_error(R, ex, e.cls, e.msg, it.rec);
                 cJSON_Delete(it.rec);
@@ -1641,8 +1724,8 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->rl.state) in->trace = trace_key_of(in->rec);
             list_push(&page, in);
         }
-        if (R->failed) { list_free(R, &page); break; }
-        if (!pulled) { list_free(R, &page); R->page--; break; }
+        if (R->failed) { list_free(R, &page); cJSON_Delete(marks); break; }
+        if (!pulled) { list_free(R, &page); cJSON_Delete(marks); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) too_large(R, ex, &page, bytes, "as exported");
         else {
             if (hook_list(R, ex, f->pre_save_page, "pre_save_page", &page, -1)) end = 1;   /* abort: no more pages */
@@ -1660,6 +1743,12 @@ static void export_pages(Run *R, StepRt *ex) {
         if (!R->failed)
             for (int i = 0; i < page.n; i++)
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
+        if (marks && !R->failed && cJSON_GetArraySize(marks)) {   /* once(): the page's records get their flag */
+            FlowErr e;
+            if (c->export_mark(ex->h, marks, &e)) run_fail(R, "export %s: setting the once() flag: %s", ex->label, e.msg);
+        }
+        cJSON_Delete(marks);
+        marks = NULL;
         page_end(R, &page);
         list_free(R, &page);
         flow_scratch_reset(R->cx);
@@ -1761,6 +1850,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (d > 0 && flow_state_purge(R->rl.state, now - (int64_t)(d * 86400000.0), &se)) run_fail(R, "%s", se.msg);
     }
     free(R->delta_field);
+    free(R->once_flag);
     if (ri->mocks) {   /* a preview's or a test's view of the run never shows a secret */
         if (ri->mocks->captured) redact_tree(R, ri->mocks->captured->child);
         if (ri->mocks->trace) redact_tree(R, ri->mocks->trace->child);

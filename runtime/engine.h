@@ -116,6 +116,10 @@ typedef struct FlowConnector {
     void *(*export_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*export_next)(void *ex, FlowExportItem *it, FlowErr *err);
     void  (*export_close)(void *ex);
+    /* once(flag, ...): after a page went through the flow, sets the flag in the source for its
+     * records. marks: an array, one per record, of {"record": the record as exported, "mode": the
+     * mode setting evaluated for it}. Optional (a connector without it refuses once()); 0 or -1 */
+    int   (*export_mark)(void *ex, const cJSON *marks, FlowErr *err);
     /* lookups: 0 with *rows a fresh JSON array (caller owns), 1 a record error in err, -1 the run fails */
     void *(*lookup_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*lookup)(void *lk, const cJSON *rs, cJSON **rows, FlowErr *err);
