@@ -470,13 +470,14 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
             printf("state store %s\n", flow_state_path(st));
             for (const cJSON *x = s->child; x; x = x->next) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
-                printf("%s: delta since %s; last run %s (%s); %d open error%s\n",
+                printf("%s: delta from %s; last run %s (%s); %d open error%s; once() flags set: %d\n",
                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")),
                        cJSON_IsString(ds) ? ds->valuestring : "(never succeeded)",
                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")),
                        (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")),
-                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")) == 1 ? "" : "s");
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")) == 1 ? "" : "s",
+                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
             }
         }
         cJSON_Delete(s);

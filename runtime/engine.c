@@ -1746,6 +1746,7 @@ static void export_pages(Run *R, StepRt *ex) {
         if (marks && !R->failed && cJSON_GetArraySize(marks)) {   /* once(): the page's records get their flag */
             FlowErr e;
             if (c->export_mark(ex->h, marks, &e)) run_fail(R, "export %s: setting the once() flag: %s", ex->label, e.msg);
+            else R->st->marked += cJSON_GetArraySize(marks);
         }
         cJSON_Delete(marks);
         marks = NULL;

@@ -225,6 +225,7 @@ void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow,
 
 typedef struct FlowRunStats {
     long retried;                 /* errors retry: kept records run again */
+    long marked;                  /* once(): records whose flag was set */
     const char *flow;
     long exported, ignored, errors;
     long by_class[FLOW_ERR_COUNT];

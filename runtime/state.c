@@ -21,7 +21,7 @@ struct FlowState {
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS flows (flow TEXT PRIMARY KEY, last_success_ms INTEGER, last_run_id TEXT,"
-    "  last_run_ms INTEGER, last_status TEXT);"
+    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
     "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
     "  PRIMARY KEY (run_id, flow));"
@@ -184,10 +184,11 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     int rc = exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, exported = ?, ignored = ?, imported = ?, errors = ? "
                            "WHERE run_id = ? AND flow = ?", "isiiiiss", a, err, NULL);
     if (!rc) {
-        const void *b[] = { flow, run_id, &finished_ms, status };
-        rc = exec_args(st, "INSERT INTO flows (flow, last_run_id, last_run_ms, last_status) VALUES (?, ?, ?, ?) "
+        int64_t marked = s->marked;
+        const void *b[] = { flow, run_id, &finished_ms, status, &marked };
+        rc = exec_args(st, "INSERT INTO flows (flow, last_run_id, last_run_ms, last_status, once_marked) VALUES (?, ?, ?, ?, ?) "
                            "ON CONFLICT (flow) DO UPDATE SET last_run_id = excluded.last_run_id, last_run_ms = excluded.last_run_ms, "
-                           "last_status = excluded.last_status", "ssis", b, err, NULL);
+                           "last_status = excluded.last_status, once_marked = once_marked + excluded.once_marked", "ssisi", b, err, NULL);
     }
     if (!rc && advance) {
         const void *c[] = { &started_ms, flow };
@@ -308,7 +309,7 @@ int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
 cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
     sqlite3_stmt *q;
     const char *sql = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
-                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open') "
+                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked "
                       "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
     if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
@@ -328,6 +329,7 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
         }
         str_col(o, "last_status", q, 4);
         cJSON_AddNumberToObject(o, "open_errors", (double)sqlite3_column_int64(q, 5));
+        cJSON_AddNumberToObject(o, "once_marked", (double)sqlite3_column_int64(q, 6));
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(q);
