@@ -306,7 +306,7 @@ static int cmd_run(int argc, char **argv) {
     rargv[rargc++] = "flowc";
     rargv[rargc++] = argv[1];
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--flow") == 0 && i + 1 < argc) rargv[rargc++] = argv[++i];
+        if (strcmp(argv[i], "--flow") == 0 && i + 1 < argc && strcmp(argv[1], "run") == 0) rargv[rargc++] = argv[++i];
         else if (strcmp(argv[i], "-P") == 0 && i + 1 < argc) {
             const char *v = argv[++i], *eq = strchr(v, '=');
             if (!eq || eq == v || np == 256) { free(rargv); return usage_error("-P takes name=value, not `%s`", v); }

@@ -1546,7 +1546,7 @@ static void page_begin(Run *R) {
 static void page_end(Run *R, const List *page) {
     FlowErr e;
     if (!R->rl.state) return;
-    if (!R->failed && R->open_errors > 0)
+    if (!R->failed && R->open_errors > 0 && !R->rl.retry)   /* a retry resolves its entries by id at the end */
         for (int i = 0; i < page->n && !R->failed; i++) {
             if (!page->v[i]->trace) continue;
             char by[96];
@@ -1840,7 +1840,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
                 flow_state_error_resolve(R->rl.state, (long)id->valuedouble, by, R->rl.started_ms, &se) < 0)
                 run_fail(R, "%s", se.msg);
         }
-        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry;
+        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry && !R->limit;   /* limit(n) keeps no state */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -1848,7 +1848,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail(R, "%s", se.msg);
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
-        if (d > 0 && flow_state_purge(R->rl.state, now - (int64_t)(d * 86400000.0), &se)) run_fail(R, "%s", se.msg);
+        if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail(R, "%s", se.msg);
     }
     free(R->delta_field);
     free(R->once_flag);

@@ -1,0 +1,2 @@
+create table lim (id integer not null, since text);
+create table del (id integer not null, since text);

@@ -1,0 +1,10 @@
+begin;
+create table items_new (id integer primary key, qty integer not null);
+insert into items_new select * from items;
+drop table items;
+alter table items_new rename to items;
+create table codes_new (code text primary key, qty integer not null);
+insert into codes_new select * from codes;
+drop table codes;
+alter table codes_new rename to codes;
+commit;
