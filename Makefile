@@ -91,6 +91,8 @@ bench: $(B)/flowc
 	bench/mapping.sh
 	bench/preview.sh
 	bench/http.sh
+	bench/sqlite.sh
+	bench/postgres.sh
 
 demo:
 	@scripts/demo.sh

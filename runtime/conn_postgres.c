@@ -1,11 +1,1571 @@
-/* conn_postgres.c — the postgres connector (libpq): not written yet; a flow that uses it fails
- * with a clear message. */
+/* conn_postgres.c — the PostgreSQL connector (libpq). Exports run `sql` with `$1..$n` `args` through
+ * a server-side cursor (FETCH in batches, so memory stays flat) and hand out rows as JSON objects
+ * (ints, floats and numeric as numbers, bool, json/jsonb parsed, timestamps as ISO-8601 UTC, the
+ * rest as text); lookups run a prepared `sql` per record; imports insert into `table` (or upsert on
+ * a key: INSERT ... ON CONFLICT (key) DO UPDATE) with multi-row statements, one transaction per
+ * page, replaying a page row by row under savepoints when a statement fails so that only the bad
+ * records become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
+ * secret: its password is stripped from every message. */
 #include "engine.h"
+#include <math.h>
+#include <postgresql/libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-static void *pg_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
-    (void)s; (void)uses;
-    flow_err_set(err, FLOW_ERR_CONNECTION, "the postgres connector is not available in this runtime yet");
+static const FlowSettingSpec pg_specs[] = {
+    { FLOW_AT_CONN, "dsn", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_EXPORT, "sql", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_EXPORT, "args", FLOW_SETT_ARGS, 0, NULL },
+    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
+    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
+    { FLOW_AT_LOOKUP, "sql", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_LOOKUP, "args", FLOW_SETT_ARGS, 0, NULL },
+    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" },
+    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" },
+    { FLOW_AT_IMPORT, "table", FLOW_SETT_STRING, 1, NULL },
+    { FLOW_AT_IMPORT, "mode", FLOW_SETT_CTOR, 0, "insert|upsert" },
+};
+
+#define PG_ATTEMPTS 3                 /* tries of a connection, a lookup or a page on connection errors */
+#define PG_BACKOFF_MS 200             /* the first wait; doubled each time */
+#define PG_FETCH_ROWS 1000            /* rows per FETCH from an export's cursor... */
+#define PG_FETCH_BYTES (4u << 20)     /* ...fewer when rows are large */
+#define PG_CHUNK_ROWS 1000            /* rows per INSERT statement */
+#define PG_MAX_PARAMS 65535           /* the protocol's limit of parameters per statement */
+
+/* type oids (catalog/pg_type_d.h, which libpq-dev does not ship) */
+enum {
+    OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26, OID_JSON = 114,
+    OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184, OID_NUMERIC = 1700,
+    OID_JSONB = 3802
+};
+
+/* ---- messages ---- */
+
+typedef struct Pg {
+    PGconn *pc;        /* the connection lookups and imports share (and an export, when alone) */
+    char *dsn;
+    char *password;    /* the dsn's password, never printed (NULL when it has none) */
+    char *host;        /* its host and hostaddr: what libpq's own complaints may quote */
+    char *hostaddr;
+    unsigned uses;
+    int export_on_pc;  /* an export holds pc's transaction */
+    int generation;    /* counts reconnections of pc: prepared statements are gone after one */
+    int nstmt;         /* names handed out to prepared statements */
+} Pg;
+
+/* s with every occurrence of the secret `sec` replaced by <redacted>, in place (buffer of cap;
+ * what no longer fits is cut) */
+static void strip_secret(char *s, size_t cap, const char *sec) {
+    if (!sec || !sec[0]) return;
+    static const char r[] = "<redacted>";
+    size_t sl = strlen(sec), rl = sizeof r - 1;
+    for (char *p = s; (p = strstr(p, sec)) != NULL; p += rl) {
+        size_t at = (size_t)(p - s);
+        if (at + rl + 1 > cap) { *p = 0; return; }
+        size_t tail = strlen(p + sl);
+        if (at + rl + tail + 1 > cap) tail = cap - 1 - at - rl;
+        memmove(p + rl, p + sl, tail);
+        p[rl + tail] = 0;
+        memcpy(p, r, rl);
+    }
+}
+
+/* A libpq message made fit for one line: whitespace runs (its newlines and tabs) become one space,
+ * a trailing period goes, and neither the dsn nor its password survive. */
+static void clean_msg(const Pg *p, const char *in, char *out, size_t cap) {
+    size_t o = 0;
+    int space = 0;
+    for (const char *s = in ? in : ""; *s && o + 2 < cap; s++) {
+        if (*s == '\n' || *s == '\t' || *s == '\r' || *s == ' ') { space = o > 0; continue; }
+        if (space) out[o++] = ' ';
+        space = 0;
+        out[o++] = *s;
+    }
+    out[o] = 0;
+    while (o > 0 && out[o - 1] == '.') out[--o] = 0;
+    if (!o) snprintf(out, cap, "no message from libpq");
+    if (p) {
+        strip_secret(out, cap, p->dsn);
+        strip_secret(out, cap, p->password);
+    }
+}
+
+/* a sentence's length without its final period */
+static int sentence_len(const char *s) {
+    size_t n = strlen(s);
+    return (int)(n && s[n - 1] == '.' ? n - 1 : n);
+}
+
+/* What a failed command says: its primary message, the detail and hint, and where in `sql` the
+ * error is when the server says (pos_base: characters of ours before the user's sql). */
+static void result_msg(const Pg *p, PGconn *pc, const PGresult *r, int pos_base, char *out, size_t cap) {
+    const char *prim = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!prim) {
+        clean_msg(p, r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(pc), out, cap);
+        return;
+    }
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+    const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+    int bind_have;
+    const char *req = strstr(prim, " requires ");
+    char buf[1400];
+    if (sscanf(prim, "bind message supplies %d parameters", &bind_have) == 1 && req) {
+        int bind_want = atoi(req + 10);
+        snprintf(buf, sizeof buf, "the sql has %d parameter%s but args has %d value%s", bind_want, bind_want == 1 ? "" : "s",
+                 bind_have, bind_have == 1 ? "" : "s");
+    } else {
+        int n = snprintf(buf, sizeof buf, "%s", prim);
+        if (pos && pos_base >= 0 && atoi(pos) > pos_base && n >= 0 && (size_t)n < sizeof buf)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, " at character %d of the sql", atoi(pos) - pos_base);
+        /* the detail and the hint are sentences: in parentheses, without their final period */
+        if (detail && n >= 0 && (size_t)n < sizeof buf)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, " (%.*s)", sentence_len(detail), detail);
+        if (hint && n >= 0 && (size_t)n < sizeof buf)
+            snprintf(buf + n, sizeof buf - (size_t)n, " (hint: %.*s)", sentence_len(hint), hint);
+    }
+    clean_msg(p, buf, out, cap);
+}
+
+/* How a failure is handled */
+typedef enum {
+    FAIL_RECORD,   /* about the data of one record (a bad value, a constraint): that record's error */
+    FAIL_CONN,     /* the connection is gone (or the server is going away): reconnect and try again */
+    FAIL_RETRY,    /* a serialization failure or a deadlock: try again */
+    FAIL_RUN       /* anything else (bad sql, permissions, ...): the run stops */
+} FailKind;
+
+static FailKind fail_kind(PGconn *pc, const PGresult *r) {
+    if (PQstatus(pc) != CONNECTION_OK) return FAIL_CONN;
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!st) return FAIL_CONN;   /* libpq's own failure: no answer from the server */
+    const char *prim = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (prim && strncmp(prim, "bind message supplies", 21) == 0) return FAIL_RUN;   /* 08P01, but about args */
+    if (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0)
+        return FAIL_CONN;
+    if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0) return FAIL_RETRY;
+    if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 || strcmp(st, "42703") == 0 || strcmp(st, "42701") == 0 ||
+        strcmp(st, "42804") == 0 || strcmp(st, "42846") == 0 || strcmp(st, "54000") == 0 || strcmp(st, "21000") == 0 ||
+        strcmp(st, "2BP01") == 0)
+        return FAIL_RECORD;
+    return FAIL_RUN;
+}
+
+static int is_sqlstate(const PGresult *r, const char *code) {
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return st && strcmp(st, code) == 0;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) { }
+}
+
+/* ---- connections ---- */
+
+static void quiet_notices(void *arg, const char *msg) { (void)arg; (void)msg; }
+
+/* the session every query of the connector assumes: UTC, ISO dates, shortest exact floats */
+static int session_setup(PGconn *pc) {
+    PQsetNoticeProcessor(pc, quiet_notices, NULL);
+    PGresult *r = PQexec(pc, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; "
+                             "SET extra_float_digits = 1");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* whether a failed connection attempt is worth another: not when libpq rejected the dsn's values
+ * itself, nor when the server answered and refused (authentication, an unknown database or role),
+ * unless it is starting, stopping or full */
+static int connect_retryable(const char *msg) {
+    if (strncmp(msg, "invalid ", 8) == 0) return 0;
+    if (!strstr(msg, "FATAL")) return 1;
+    return strstr(msg, "starting up") || strstr(msg, "shutting down") || strstr(msg, "too many clients") ||
+           strstr(msg, "recovery mode");
+}
+
+/* whether t is the n bytes at s */
+static int same_text(const char *t, const char *s, size_t n) { return t && strlen(t) == n && strncmp(t, s, n) == 0; }
+
+static int is_option_name(const char *s, size_t n) {
+    PQconninfoOption *all = PQconndefaults();
+    int yes = 0;
+    for (PQconninfoOption *o = all; o && o->keyword && !yes; o++) yes = same_text(o->keyword, s, n);
+    PQconninfoFree(all);
+    return yes;
+}
+
+/* libpq's complaints about the dsn's values quote them, and a malformed dsn can put a password
+ * where a value goes: in a message that is not the server's, a quoted text stays only when it is
+ * an option's name or the host (when that holds no `=`); others become "..." */
+static void connect_msg(const Pg *p, const char *in, char *out, size_t cap) {
+    clean_msg(p, in, out, cap);
+    if (strncmp(out, "connection to server", 20) == 0) return;
+    char *t = flow_xstrdup(out);
+    size_t o = 0;
+    for (const char *q = t; *q && o + 1 < cap;) {
+        const char *end = *q == '"' ? strchr(q + 1, '"') : NULL;
+        if (!end) { out[o++] = *q++; continue; }
+        size_t n = (size_t)(end - q - 1);
+        int keep = is_option_name(q + 1, n) ||
+                   (!memchr(q + 1, '=', n) && (same_text(p->host, q + 1, n) || same_text(p->hostaddr, q + 1, n)));
+        const char *put = keep ? q : "\"...\"";
+        size_t pn = keep ? n + 2 : 5;
+        if (o + pn + 1 > cap) break;
+        memcpy(out + o, put, pn);
+        o += pn;
+        q = end + 1;
+    }
+    out[o] = 0;
+    free(t);
+}
+
+/* A new connection with the connector's session, tried PG_ATTEMPTS times; NULL with err */
+static PGconn *pg_connect(Pg *p, FlowErr *err) {
+    const char *keys[] = { "connect_timeout", "application_name", "dbname", "client_encoding", NULL };
+    const char *vals[] = { "10", "flowc", p->dsn, "UTF8", NULL };
+    char msg[900] = "";
+    int attempt;
+    for (attempt = 1; attempt <= PG_ATTEMPTS; attempt++) {
+        if (attempt > 1) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
+        PGconn *pc = PQconnectdbParams(keys, vals, 1);
+        if (pc && PQstatus(pc) == CONNECTION_OK) {
+            if (session_setup(pc) == 0) return pc;
+            clean_msg(p, PQerrorMessage(pc), msg, sizeof msg);
+            PQfinish(pc);
+            break;
+        }
+        connect_msg(p, pc ? PQerrorMessage(pc) : "out of memory", msg, sizeof msg);
+        PQfinish(pc);
+        if (!connect_retryable(msg)) break;
+    }
+    if (attempt > PG_ATTEMPTS) attempt = PG_ATTEMPTS;
+    flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: cannot connect to PostgreSQL (%d attempt%s): %s", attempt,
+                 attempt == 1 ? "" : "s", msg);
     return NULL;
 }
 
-const FlowConnector flow_conn_postgres = { .kind = "postgres", .any_setting = 1, .open = pg_open };
+/* pc again after a lost connection (PG_ATTEMPTS tries with backoff); 0, or -1 with err */
+static int pg_reconnect(Pg *p, FlowErr *err) {
+    char msg[900] = "";
+    for (int attempt = 1; attempt <= PG_ATTEMPTS; attempt++) {
+        sleep_ms((long)PG_BACKOFF_MS << (attempt - 1));
+        PQreset(p->pc);
+        if (PQstatus(p->pc) == CONNECTION_OK && session_setup(p->pc) == 0) {
+            p->generation++;
+            return 0;
+        }
+        connect_msg(p, PQerrorMessage(p->pc), msg, sizeof msg);
+    }
+    flow_err_set(err, FLOW_ERR_CONNECTION,
+                 "connection error: lost the connection to PostgreSQL and could not reconnect (%d attempts): %s", PG_ATTEMPTS, msg);
+    return -1;
+}
+
+static void pg_close(void *h) {
+    Pg *p = h;
+    PQfinish(p->pc);
+    free(p->dsn);
+    free(p->password);
+    free(p->host);
+    free(p->hostaddr);
+    free(p);
+}
+
+/* pc closed and opened again at once (its state is unknown); when that fails, the next use
+ * reconnects with backoff */
+static void pg_reset_now(Pg *p) {
+    PQreset(p->pc);
+    if (PQstatus(p->pc) == CONNECTION_OK) session_setup(p->pc);
+    p->generation++;
+}
+
+static void *pg_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
+    const char *dsn = flow_setting_str(s, NULL, "dsn", "");
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    if (!opts) {
+        /* libpq quotes pieces of the dsn in these messages: only an unknown option's name is kept */
+        char name[80] = "";
+        if (perr && sscanf(perr, "invalid connection option \"%79[^\"]\"", name) == 1) {
+            if (!strstr(dsn, "password") && strlen(name) < 40)
+                flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: the dsn has an unknown option \"%s\"", name);
+            else   /* in a dsn with a password, the "option" may be a piece of it */
+                flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: the dsn has an unknown option (its name is not "
+                                                       "shown: the dsn holds a password)");
+        } else
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: the dsn is not a PostgreSQL connection string "
+                                                   "(key=value pairs, or a postgresql:// URI)");
+        PQfreemem(perr);
+        return NULL;
+    }
+    Pg *p = flow_xcalloc(1, sizeof *p);
+    p->dsn = flow_xstrdup(dsn);
+    p->uses = uses;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val && o->val[0]) {
+            if (strcmp(o->keyword, "password") == 0) p->password = flow_xstrdup(o->val);
+            else if (strcmp(o->keyword, "host") == 0) p->host = flow_xstrdup(o->val);
+            else if (strcmp(o->keyword, "hostaddr") == 0) p->hostaddr = flow_xstrdup(o->val);
+        }
+    PQconninfoFree(opts);
+    p->pc = pg_connect(p, err);
+    if (!p->pc) {
+        pg_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- values: JSON -> text parameters ---- */
+
+/* a number as PostgreSQL reads it: whole numbers without a fraction, others shortest exact */
+static void number_text(double d, char out[40]) {
+    if (d == floor(d) && fabs(d) < 9.2e18) { snprintf(out, 40, "%lld", (long long)d); return; }
+    snprintf(out, 40, "%.15g", d);
+    if (strtod(out, NULL) != d) snprintf(out, 40, "%.17g", d);
+}
+
+/* A JSON value as a text parameter (NULL for null). The text is v's own string or, for the other
+ * kinds, a fresh one the caller frees (*own). */
+static const char *param_text(const cJSON *v, char **own) {
+    *own = NULL;
+    if (!v || cJSON_IsNull(v)) return NULL;
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (cJSON_IsTrue(v)) return "true";
+    if (cJSON_IsFalse(v)) return "false";
+    if (cJSON_IsNumber(v)) {
+        char b[40];
+        number_text(v->valuedouble, b);
+        return *own = flow_xstrdup(b);
+    }
+    char *t = cJSON_PrintUnformatted(v);
+    if (!t) abort();
+    *own = flow_xstrdup(t);
+    cJSON_free(t);
+    return *own;
+}
+
+/* A set of text parameters */
+typedef struct Params { int n, cap; const char **v; char **own; } Params;
+
+static void params_grow(Params *ps) {
+    if (ps->n < ps->cap) return;
+    ps->cap = ps->cap ? ps->cap * 2 : 16;
+    ps->v = flow_xrealloc(ps->v, sizeof *ps->v * (size_t)ps->cap);
+    ps->own = flow_xrealloc(ps->own, sizeof *ps->own * (size_t)ps->cap);
+}
+
+static void params_add(Params *ps, const cJSON *v) {
+    params_grow(ps);
+    ps->v[ps->n] = param_text(v, &ps->own[ps->n]);
+    ps->n++;
+}
+
+/* a text the parameters take (and free) */
+static void params_take(Params *ps, char *text) {
+    params_grow(ps);
+    ps->v[ps->n] = ps->own[ps->n] = text;
+    ps->n++;
+}
+
+static void params_clear(Params *ps) {
+    for (int i = 0; i < ps->n; i++) free(ps->own[i]);
+    ps->n = 0;
+}
+
+static void params_free(Params *ps) {
+    params_clear(ps);
+    free(ps->v);
+    free(ps->own);
+    memset(ps, 0, sizeof *ps);
+}
+
+static void args_params(Params *ps, const cJSON *args) {
+    for (const cJSON *a = cJSON_IsArray(args) ? args->child : NULL; a; a = a->next) params_add(ps, a);
+}
+
+/* ---- values: rows -> JSON ---- */
+
+typedef enum { K_TEXT, K_NUMBER, K_BOOL, K_JSON, K_TS, K_TSTZ } Kind;
+
+static Kind oid_kind(Oid t) {
+    switch (t) {
+    case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID: case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC:
+        return K_NUMBER;
+    case OID_BOOL: return K_BOOL;
+    case OID_JSON: case OID_JSONB: return K_JSON;
+    case OID_TIMESTAMP: return K_TS;
+    case OID_TIMESTAMPTZ: return K_TSTZ;
+    default: return K_TEXT;
+    }
+}
+
+static int digits(const char *s, int n) {
+    for (int i = 0; i < n; i++) if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+/* A timestamp's text (ISO DateStyle: `2026-11-01 01:00:00[.ffffff][+00]`) as ISO-8601 UTC:
+ * `2026-11-01T01:00:00[.ffffff]Z`. A timestamp without time zone is taken as UTC; an offset other
+ * than +00 is converted through the runtime's parser (to milliseconds). Anything else (infinity,
+ * BC dates, years past 9999) is kept as PostgreSQL wrote it. */
+static cJSON *ts_json(const char *s, int tz) {
+    size_t n = strlen(s);
+    if (n < 19 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) || s[10] != ' ' ||
+        !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+        return cJSON_CreateString(s);
+    size_t i = 19;
+    if (s[i] == '.') { i++; while (s[i] >= '0' && s[i] <= '9') i++; }
+    char out[48];
+    const char *off = s + i;
+    if (!*off || (tz && strcmp(off, "+00") == 0)) {
+        snprintf(out, sizeof out, "%.10sT%.*sZ", s, (int)(i - 11), s + 11);
+        return cJSON_CreateString(out);
+    }
+    if (tz && (off[0] == '+' || off[0] == '-')) {
+        char iso[64];
+        snprintf(iso, sizeof iso, "%.10sT%s", s, s + 11);
+        int64_t ms;
+        if (flow_parse_iso8601(iso, strlen(iso), &ms)) {
+            flow_format_iso8601(ms, out);
+            return cJSON_CreateString(out);
+        }
+    }
+    return cJSON_CreateString(s);
+}
+
+static cJSON *value_json(const char *s, int len, Kind k) {
+    switch (k) {
+    case K_NUMBER: {
+        char *end;
+        double d = strtod(s, &end);
+        /* whole numbers past 2^53 would not come back exact: they stay text, as do NaN, Infinity
+         * and numerics past a double's range */
+        if (*s && !*end && isfinite(d) && (fabs(d) <= 9007199254740992.0 || strpbrk(s, ".eE")))
+            return cJSON_CreateNumber(d);
+        return cJSON_CreateString(s);
+    }
+    case K_BOOL: return cJSON_CreateBool(s[0] == 't');
+    case K_JSON: {
+        cJSON *j = cJSON_ParseWithLength(s, (size_t)len);
+        return j ? j : cJSON_CreateString(s);   /* deeper than cJSON nests: the text */
+    }
+    case K_TS: return ts_json(s, 0);
+    case K_TSTZ: return ts_json(s, 1);
+    case K_TEXT: break;
+    }
+    return cJSON_CreateString(s);
+}
+
+/* the columns of a result, once per result: each one's kind, and whether an earlier column has
+ * its name (the first of equal names wins) */
+typedef struct Cols { int n, cap; Kind *kind; char *dup; } Cols;
+
+static void cols_of(Cols *c, const PGresult *r) {
+    int n = PQnfields(r);
+    if (n > c->cap) {
+        c->kind = flow_xrealloc(c->kind, sizeof *c->kind * (size_t)n);
+        c->dup = flow_xrealloc(c->dup, (size_t)n);
+        c->cap = n;
+    }
+    c->n = n;
+    for (int i = 0; i < n; i++) {
+        c->kind[i] = oid_kind(PQftype(r, i));
+        c->dup[i] = 0;
+        for (int k = 0; k < i && !c->dup[i]; k++) c->dup[i] = strcmp(PQfname(r, k), PQfname(r, i)) == 0;
+    }
+}
+
+static void cols_free(Cols *c) {
+    free(c->kind);
+    free(c->dup);
+    memset(c, 0, sizeof *c);
+}
+
+/* row `row` of r as an object; *bytes its size as sent */
+static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *bytes) {
+    cJSON *o = cJSON_CreateObject();
+    size_t b = 2;
+    for (int i = 0; i < c->n; i++) {
+        const char *name = PQfname(r, i);
+        if (!name || c->dup[i]) continue;
+        int len = PQgetlength(r, row, i);
+        b += strlen(name) + 4 + (size_t)len;
+        cJSON *v = PQgetisnull(r, row, i) ? cJSON_CreateNull() : value_json(PQgetvalue(r, row, i), len, c->kind[i]);
+        cJSON_AddItemToObject(o, name, v);
+    }
+    if (bytes) *bytes = b;
+    return o;
+}
+
+/* ---- SQL text ---- */
+
+/* an identifier in double quotes, "" inside */
+static void sb_ident(FlowSb *b, const char *s) {
+    flow_sb_put(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') flow_sb_put(b, "\"\"", 2);
+        else flow_sb_put(b, p, 1);
+    }
+    flow_sb_put(b, "\"", 1);
+}
+
+/* a table name: `schema.table` (one dot) or `table`, each part quoted */
+static void sb_table(FlowSb *b, const char *t) {
+    const char *dot = strchr(t, '.');
+    if (dot && dot > t && dot[1] && !strchr(dot + 1, '.')) {
+        char *schema = flow_xcalloc(1, (size_t)(dot - t) + 1);
+        memcpy(schema, t, (size_t)(dot - t));
+        sb_ident(b, schema);
+        free(schema);
+        flow_sb_put(b, ".", 1);
+        sb_ident(b, dot + 1);
+    } else sb_ident(b, t);
+}
+
+static void sb_int(FlowSb *b, long v) {
+    char t[24];
+    snprintf(t, sizeof t, "%ld", v);
+    flow_sb_puts(b, t);
+}
+
+/* an array literal's element: NULL, or the text in double quotes with \ and " escaped */
+static void sb_element(FlowSb *b, const char *t) {
+    if (!t) { flow_sb_put(b, "NULL", 4); return; }
+    flow_sb_put(b, "\"", 1);
+    for (const char *p = t, *run = t;; p++) {
+        if (*p == '"' || *p == '\\' || !*p) {
+            flow_sb_put(b, run, (size_t)(p - run));
+            if (!*p) break;
+            flow_sb_put(b, "\\", 1);
+            flow_sb_put(b, p, 1);
+            run = p + 1;
+        }
+    }
+    flow_sb_put(b, "\"", 1);
+}
+
+/* the user's sql without trailing blanks and semicolons (it is wrapped in DECLARE ... CURSOR) */
+static char *trim_sql(const char *sql) {
+    size_t n = strlen(sql);
+    while (n > 0 && strchr("; \n\t\r", sql[n - 1])) n--;
+    char *t = flow_xcalloc(1, n + 1);
+    memcpy(t, sql, n);
+    return t;
+}
+
+/* runs a command without parameters on pc; 1 when it succeeded */
+static int exec_ok(PGconn *pc, const char *sql) {
+    PGresult *r = PQexec(pc, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* ---- exports ---- */
+
+typedef struct PgExport {
+    Pg *p;
+    PGconn *pc;        /* p->pc, or a connection of its own when lookups or imports share p->pc */
+    PGresult *res;     /* the current batch */
+    Cols cols;
+    int row, nrows;
+    int fetch;         /* rows per FETCH */
+    int done;          /* the cursor gave its last row */
+    int in_tx;
+    int pending;       /* rows asked by the FETCH in flight, 0 when none is */
+    long total;        /* rows handed out */
+} PgExport;
+
+/* the result of the FETCH in flight (every result of it read) */
+static PGresult *dx_result(PgExport *x) {
+    PGresult *r = PQgetResult(x->pc), *more;
+    while ((more = PQgetResult(x->pc)) != NULL) PQclear(more);
+    x->pending = 0;
+    return r;
+}
+
+static void dx_close(void *h) {
+    PgExport *x = h;
+    PQclear(x->res);
+    if (x->pending) PQclear(dx_result(x));
+    if (x->pc == x->p->pc) {
+        if (x->in_tx && PQstatus(x->pc) == CONNECTION_OK) exec_ok(x->pc, "ROLLBACK");
+        x->p->export_on_pc = 0;
+    } else PQfinish(x->pc);
+    cols_free(&x->cols);
+    free(x);
+}
+
+#define DECLARE_PREFIX "DECLARE flow_export NO SCROLL CURSOR FOR "
+
+static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    Pg *p = conn;
+    PgExport *x = flow_xcalloc(1, sizeof *x);
+    x->p = p;
+    x->fetch = PG_FETCH_ROWS;
+    if ((p->uses & (FLOW_USE_LOOKUP | FLOW_USE_IMPORT)) || p->export_on_pc) {
+        x->pc = pg_connect(p, err);
+        if (!x->pc) { free(x); return NULL; }
+    } else {
+        x->pc = p->pc;
+        p->export_on_pc = 1;
+    }
+    char *sql = trim_sql(flow_setting_str(s, NULL, "sql", ""));
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, DECLARE_PREFIX);
+    flow_sb_puts(&b, sql);
+    free(sql);
+    Params ps = { 0 };
+    args_params(&ps, flow_setting(s, NULL, "args"));
+    int ok = 0;
+    for (int attempt = 1; attempt <= PG_ATTEMPTS && !ok; attempt++) {
+        PGresult *r = PQexec(x->pc, "BEGIN");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            x->in_tx = 1;
+            r = PQexecParams(x->pc, b.p, ps.n, NULL, ps.v, NULL, NULL, 0);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) { ok = 1; PQclear(r); break; }
+        }
+        char msg[1000];
+        result_msg(p, x->pc, r, (int)strlen(DECLARE_PREFIX), msg, sizeof msg);
+        FailKind k = fail_kind(x->pc, r);
+        PQclear(r);
+        if (x->in_tx && PQstatus(x->pc) == CONNECTION_OK) exec_ok(x->pc, "ROLLBACK");
+        x->in_tx = 0;
+        if (k != FAIL_CONN && k != FAIL_RETRY) {
+            if (strncmp(msg, "the sql has ", 12) == 0) flow_err_set(err, FLOW_ERR_VALUE, "%s", msg);
+            else flow_err_set(err, FLOW_ERR_VALUE, "the sql failed: %s", msg);
+            break;
+        }
+        if (attempt == PG_ATTEMPTS) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: the sql could not run (%d attempts): %s", PG_ATTEMPTS,
+                         msg);
+            break;
+        }
+        sleep_ms((long)PG_BACKOFF_MS << (attempt - 1));
+        if (k == FAIL_CONN) {
+            PQreset(x->pc);
+            if (PQstatus(x->pc) != CONNECTION_OK || session_setup(x->pc) != 0) continue;
+            if (x->pc == p->pc) p->generation++;
+        }
+    }
+    free(b.p);
+    params_free(&ps);
+    if (!ok) { dx_close(x); return NULL; }
+    return x;
+}
+
+/* the next batch from the cursor; 0, or -1 with err. The FETCH after it is sent at once, so the
+ * server reads it while the steps work on this one. */
+static int dx_fetch(PgExport *x, FlowErr *err) {
+    PQclear(x->res);
+    x->res = NULL;
+    x->row = x->nrows = 0;
+    char q[64];
+    int asked = x->fetch;
+    snprintf(q, sizeof q, "FETCH %d FROM flow_export", x->fetch);
+    PGresult *r;
+    if (x->pending) { asked = x->pending; r = dx_result(x); }
+    else r = PQexec(x->pc, q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char msg[1000];
+        result_msg(x->p, x->pc, r, -1, msg, sizeof msg);
+        if (fail_kind(x->pc, r) == FAIL_CONN)
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: lost the connection to PostgreSQL after %ld rows: %s",
+                         x->total, msg);
+        else flow_err_set(err, FLOW_ERR_VALUE, "the sql failed after %ld rows: %s", x->total, msg);
+        PQclear(r);
+        return -1;
+    }
+    x->res = r;
+    x->nrows = PQntuples(r);
+    if (x->nrows < asked) x->done = 1;
+    cols_of(&x->cols, r);
+    /* rows of a few megabytes each are fetched a few at a time */
+    size_t bytes = 0;
+    for (int i = 0; i < x->nrows; i++)
+        for (int c = 0; c < x->cols.n; c++) bytes += (size_t)PQgetlength(r, i, c);
+    if (x->nrows && bytes > PG_FETCH_BYTES) {
+        size_t per = bytes / (size_t)x->nrows + 1;
+        x->fetch = (int)(PG_FETCH_BYTES / per);
+        if (x->fetch < 1) x->fetch = 1;
+    } else if (x->nrows && x->fetch < PG_FETCH_ROWS && bytes < PG_FETCH_BYTES / 4) {
+        x->fetch = x->fetch * 2 > PG_FETCH_ROWS ? PG_FETCH_ROWS : x->fetch * 2;
+    }
+    if (!x->done) {
+        snprintf(q, sizeof q, "FETCH %d FROM flow_export", x->fetch);
+        if (PQsendQuery(x->pc, q)) x->pending = x->fetch;   /* else the next FETCH fails and says why */
+    }
+    return 0;
+}
+
+static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
+    PgExport *x = h;
+    if (x->row >= x->nrows) {
+        if (x->done || (x->res && x->nrows == 0)) goto end;
+        if (dx_fetch(x, err)) return FLOW_NEXT_FAIL;
+        if (x->nrows == 0) goto end;
+    }
+    it->rec = row_object(x->res, &x->cols, x->row++, &it->bytes);
+    x->total++;
+    return FLOW_NEXT_RECORD;
+end:
+    if (x->in_tx) {
+        x->in_tx = 0;
+        if (!exec_ok(x->pc, "COMMIT")) {
+            char msg[1000];
+            clean_msg(x->p, PQerrorMessage(x->pc), msg, sizeof msg);
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: cannot end the export's transaction: %s", msg);
+            return FLOW_NEXT_FAIL;
+        }
+    }
+    return FLOW_NEXT_END;
+}
+
+/* ---- lookups ---- */
+
+typedef struct PgLookup {
+    Pg *p;
+    const FlowSettings *s;
+    char name[32];     /* the prepared statement */
+    char *sql;         /* its text */
+    int generation;    /* p->generation when it was prepared */
+    Cols cols;
+    Params ps;
+} PgLookup;
+
+static void *dl_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    (void)err;
+    Pg *p = conn;
+    PgLookup *lk = flow_xcalloc(1, sizeof *lk);
+    lk->p = p;
+    lk->s = s;
+    snprintf(lk->name, sizeof lk->name, "flow_lookup_%d", ++p->nstmt);
+    return lk;
+}
+
+static void dl_close(void *h) {
+    PgLookup *lk = h;
+    free(lk->sql);
+    cols_free(&lk->cols);
+    params_free(&lk->ps);
+    free(lk);
+}
+
+/* the statement prepared for `sql` on the current connection: 0, -1 the run fails, 2 the
+ * connection failed (err says why) */
+static int dl_prepare(PgLookup *lk, const char *sql, FlowErr *err) {
+    Pg *p = lk->p;
+    if (lk->sql && strcmp(sql, lk->sql) == 0 && lk->generation == p->generation) return 0;
+    if (lk->sql && lk->generation == p->generation) {
+        char q[64];
+        snprintf(q, sizeof q, "DEALLOCATE %s", lk->name);
+        exec_ok(p->pc, q);
+    }
+    free(lk->sql);
+    lk->sql = NULL;
+    PGresult *r = PQprepare(p->pc, lk->name, sql, 0, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char msg[1000];
+        result_msg(p, p->pc, r, 0, msg, sizeof msg);
+        FailKind k = fail_kind(p->pc, r);
+        PQclear(r);
+        if (k == FAIL_CONN || k == FAIL_RETRY) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s", msg);
+            return 2;
+        }
+        flow_err_set(err, FLOW_ERR_VALUE, "the sql failed: %s", msg);
+        return -1;
+    }
+    PQclear(r);
+    lk->sql = flow_xstrdup(sql);
+    lk->generation = p->generation;
+    return 0;
+}
+
+/* the outcome of one lookup's result: 0 rows set, 1 a record error, -1 the run fails, 2 try again
+ * (the connection was lost, or a serialization failure); err says why for the last three */
+static int dl_result(PgLookup *lk, PGresult *r, cJSON **rows, FlowErr *err) {
+    Pg *p = lk->p;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
+        cJSON *out = cJSON_CreateArray();
+        cols_of(&lk->cols, r);
+        int n = PQntuples(r);
+        for (int i = 0; i < n; i++) cJSON_AddItemToArray(out, row_object(r, &lk->cols, i, NULL));
+        *rows = out;
+        return 0;
+    }
+    char msg[1000];
+    result_msg(p, p->pc, r, 0, msg, sizeof msg);
+    FailKind k = fail_kind(p->pc, r);
+    if (strncmp(msg, "the sql has ", 12) == 0) { flow_err_set(err, FLOW_ERR_VALUE, "%s", msg); return -1; }
+    if (k == FAIL_RECORD) { flow_err_set(err, FLOW_ERR_VALUE, "the sql failed: %s", msg); return 1; }
+    if (k == FAIL_RUN) { flow_err_set(err, FLOW_ERR_VALUE, "the sql failed: %s", msg); return -1; }
+    flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s", msg);
+    return 2;
+}
+
+/* err after the last try: the connection error and how many tries it had */
+static void attempts_err(FlowErr *err) {
+    char m[sizeof err->msg];
+    snprintf(m, sizeof m, "%s", err->msg);
+    flow_err_set(err, FLOW_ERR_CONNECTION, "%s (%d attempts)", m, PG_ATTEMPTS);
+}
+
+static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
+    PgLookup *lk = h;
+    Pg *p = lk->p;
+    const char *sql = flow_setting_str(lk->s, rs, "sql", "");
+    for (int attempt = 1;; attempt++) {
+        if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
+        int t = dl_prepare(lk, sql, err);
+        if (t < 0) return -1;
+        if (t == 0) {
+            params_clear(&lk->ps);
+            args_params(&lk->ps, flow_setting(lk->s, rs, "args"));
+            PGresult *r = PQexecPrepared(p->pc, lk->name, lk->ps.n, lk->ps.v, NULL, NULL, 0);
+            params_clear(&lk->ps);
+            t = dl_result(lk, r, rows, err);
+            PQclear(r);
+            if (t < 2) return t;
+        }
+        if (attempt >= PG_ATTEMPTS) { attempts_err(err); return -1; }
+        if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 1));
+    }
+}
+
+#define PG_PIPE_QUERIES 128          /* lookups sent before their results are read... */
+#define PG_PIPE_BYTES (64u << 10)    /* ...and their parameters' bytes: far below a socket's buffers,
+                                        so sending can never wait for the server to be read */
+
+/* One batch of a page's lookups through libpq's pipeline mode: the queries of items[from..] are
+ * sent at once, then their results read. Returns 0 (items resolved as far as it went: the ones
+ * after a failed query come back aborted and stay unresolved), -1 the run fails, 2 the connection
+ * failed (err says why). */
+static int dl_batch(PgLookup *lk, FlowLookupItem *items, int from, int n, FlowErr *err) {
+    Pg *p = lk->p;
+    PGconn *pc = p->pc;
+    if (!PQenterPipelineMode(pc)) {
+        char msg[1000];
+        clean_msg(p, PQerrorMessage(pc), msg, sizeof msg);
+        flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s", msg);
+        return 2;
+    }
+    int end = from;
+    size_t bytes = 0;
+    while (end < n && end - from < PG_PIPE_QUERIES && bytes < PG_PIPE_BYTES) {
+        params_clear(&lk->ps);
+        args_params(&lk->ps, flow_setting(lk->s, items[end].rs, "args"));
+        for (int i = 0; i < lk->ps.n; i++) bytes += lk->ps.v[i] ? strlen(lk->ps.v[i]) : 0;
+        if (!PQsendQueryPrepared(pc, lk->name, lk->ps.n, lk->ps.v, NULL, NULL, 0)) break;
+        end++;
+    }
+    params_clear(&lk->ps);
+    int out = 0;
+    if (end == from || !PQpipelineSync(pc)) out = 2;
+    /* one result per query (then a NULL), a PIPELINE_SYNC at the end */
+    for (int q = from, got = 0; out != 2;) {
+        PGresult *r = PQgetResult(pc);
+        if (!r) {
+            if (PQstatus(pc) != CONNECTION_OK || !got) { out = 2; break; }
+            q++;
+            got = 0;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) { PQclear(r); break; }
+        if (!got && q < end && st != PGRES_PIPELINE_ABORTED && out == 0) {
+            FlowLookupItem *it = &items[q];
+            int t = dl_result(lk, r, &it->rows, &it->err);
+            if (t == 1) it->failed = 1;
+            else if (t < 0 || t == 2) {
+                *err = it->err;
+                memset(&it->err, 0, sizeof it->err);
+                out = t;   /* -1: the rest is read (aborted) up to the sync; 2: the connection is gone */
+            }
+        }
+        got = 1;
+        PQclear(r);
+    }
+    if (out == 2) {
+        if (!err->msg[0]) {
+            char msg[1000];
+            clean_msg(p, PQerrorMessage(pc), msg, sizeof msg);
+            flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s", msg);
+        }
+        if (PQstatus(pc) == CONNECTION_OK) pg_reset_now(p);   /* a pipeline left half read: start afresh */
+        return 2;
+    }
+    if (!PQexitPipelineMode(pc)) {
+        char msg[1000];
+        clean_msg(p, PQerrorMessage(pc), msg, sizeof msg);
+        flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s", msg);
+        pg_reset_now(p);
+        return 2;
+    }
+    return out;
+}
+
+/* A page's lookups: pipelined in batches when they share one sql (the usual case), one by one
+ * otherwise. Record errors go to their items; 0, or -1 the run fails. */
+static int dl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
+    PgLookup *lk = h;
+    Pg *p = lk->p;
+    const char *sql = flow_setting_str(lk->s, items[0].rs, "sql", "");
+    int same = 1;
+    for (int i = 1; i < n && same; i++) same = strcmp(flow_setting_str(lk->s, items[i].rs, "sql", ""), sql) == 0;
+    if (!same || n == 1) {
+        for (int i = 0; i < n; i++) {
+            int t = dl_lookup(lk, items[i].rs, &items[i].rows, &items[i].err);
+            if (t < 0) { *err = items[i].err; return -1; }
+            if (t > 0) items[i].failed = 1;
+        }
+        return 0;
+    }
+    int from = 0, attempt = 1;
+    while (from < n) {
+        memset(err, 0, sizeof *err);
+        int t = PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err) ? -1 : dl_prepare(lk, sql, err);
+        if (t < 0) return -1;
+        if (t == 0) t = dl_batch(lk, items, from, n, err);
+        if (t < 0) return -1;
+        int before = from;
+        while (from < n && (items[from].failed || items[from].rows)) from++;
+        if (t == 0 && from > before) { attempt = 1; continue; }
+        if (attempt >= PG_ATTEMPTS) {
+            if (!err->msg[0]) flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: the lookups made no progress");
+            attempts_err(err);
+            return -1;
+        }
+        sleep_ms((long)PG_BACKOFF_MS << (attempt - 1));
+        attempt++;
+    }
+    return 0;
+}
+
+/* ---- imports ---- */
+
+/* a column of the destination table: its name, its type as SQL writes it, whether rows can reach
+ * it through unnest() (not an array, not generated) */
+typedef struct TCol { char *name; char *type; int unnest, json, array; } TCol;
+
+typedef struct PgImport {
+    Pg *p;
+    char *table;
+    char *key;         /* upsert: the key column */
+    int exists;        /* the table is known to exist */
+    int known;         /* its columns were read */
+    char why[1000];    /* why a key did not fit its column (existing_chunk) */
+    TCol *tcols; int ntcols;
+    Params ps;
+    Cols cols;
+} PgImport;
+
+static void tcols_free(PgImport *im) {
+    for (int i = 0; i < im->ntcols; i++) { free(im->tcols[i].name); free(im->tcols[i].type); }
+    free(im->tcols);
+    im->tcols = NULL;
+    im->ntcols = 0;
+    im->known = 0;
+}
+
+static void di_close(void *h) {
+    PgImport *im = h;
+    tcols_free(im);
+    free(im->table);
+    free(im->key);
+    params_free(&im->ps);
+    cols_free(&im->cols);
+    free(im);
+}
+
+static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    const char *table = flow_setting_str(s, NULL, "table", NULL);
+    if (!table || !table[0]) {
+        flow_err_set(err, FLOW_ERR_VALUE, "table must be a constant name");
+        return NULL;
+    }
+    PgImport *im = flow_xcalloc(1, sizeof *im);
+    im->p = conn;
+    im->table = flow_xstrdup(table);
+    if (strcmp(flow_setting_ctor(s, NULL, "mode", "insert"), "upsert") == 0) {
+        const cJSON *m = flow_setting(s, NULL, "mode");
+        const cJSON *k = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "key") : NULL;
+        if (!cJSON_IsString(k) || !k->valuestring[0]) {
+            flow_err_set(err, FLOW_ERR_VALUE, "upsert needs a key: mode = upsert(key = \"id\")");
+            di_close(im);
+            return NULL;
+        }
+        im->key = flow_xstrdup(k->valuestring);
+    }
+    return im;
+}
+
+/* An outcome of the page's work that stops it: how, and why in err */
+enum { PAGE_OK = 0, PAGE_AGAIN = 1, PAGE_FAIL = -1 };
+
+/* the outcome for a failed command outside the records (BEGIN, COMMIT, a catalog query) */
+static int page_failure(PgImport *im, PGresult *r, const char *what, FlowErr *err) {
+    char msg[1000];
+    result_msg(im->p, im->p->pc, r, -1, msg, sizeof msg);
+    FailKind k = fail_kind(im->p->pc, r);
+    if (k == FAIL_CONN || k == FAIL_RETRY) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: %s: %s", what, msg);
+        return PAGE_AGAIN;
+    }
+    flow_err_set(err, FLOW_ERR_VALUE, "table %s: %s: %s", im->table, what, msg);
+    return PAGE_FAIL;
+}
+
+/* whether the table exists (asked until it does); 1, 0, or a PAGE_ outcome < 0 / PAGE_AGAIN + 1 */
+static int table_exists(PgImport *im, FlowErr *err) {
+    if (im->exists) return 1;
+    FlowSb b = { 0 };
+    sb_table(&b, im->table);
+    const char *v[1] = { b.p };
+    PGresult *r = PQexecParams(im->p->pc, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, v, NULL, NULL, 0);
+    free(b.p);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        int o = page_failure(im, r, "cannot look the table up", err);
+        PQclear(r);
+        return o == PAGE_AGAIN ? 2 : -1;
+    }
+    im->exists = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return im->exists;
+}
+
+/* reads the table's columns (once it exists); PAGE_OK, or PAGE_AGAIN / PAGE_FAIL with err */
+static int load_columns(PgImport *im, FlowErr *err) {
+    if (im->known || !im->exists) return PAGE_OK;
+    FlowSb b = { 0 };
+    sb_table(&b, im->table);
+    const char *v[1] = { b.p };
+    PGresult *r = PQexecParams(im->p->pc,
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory <> 'A' AND a.attgenerated = '', "
+        "a.atttypid IN (114, 3802), t.typcategory = 'A' "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        1, NULL, v, NULL, NULL, 0);
+    free(b.p);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int o = page_failure(im, r, "cannot read the table's columns", err);
+        PQclear(r);
+        return o;
+    }
+    tcols_free(im);
+    im->ntcols = PQntuples(r);
+    im->tcols = flow_xcalloc((size_t)im->ntcols + 1, sizeof *im->tcols);
+    for (int i = 0; i < im->ntcols; i++) {
+        im->tcols[i].name = flow_xstrdup(PQgetvalue(r, i, 0));
+        im->tcols[i].type = flow_xstrdup(PQgetvalue(r, i, 1));
+        im->tcols[i].unnest = PQgetvalue(r, i, 2)[0] == 't';
+        im->tcols[i].json = PQgetvalue(r, i, 3)[0] == 't';
+        im->tcols[i].array = PQgetvalue(r, i, 4)[0] == 't';
+    }
+    im->known = 1;
+    PQclear(r);
+    return PAGE_OK;
+}
+
+static const TCol *tcol(const PgImport *im, const char *name) {
+    for (int i = 0; i < im->ntcols; i++) if (strcmp(im->tcols[i].name, name) == 0) return &im->tcols[i];
+    return NULL;
+}
+
+/* a JSON array as an array literal: {1,"a",NULL,{2,3}} */
+static void sb_array(FlowSb *b, const cJSON *a) {
+    flow_sb_put(b, "{", 1);
+    for (const cJSON *e = a->child; e; e = e->next) {
+        if (e != a->child) flow_sb_put(b, ",", 1);
+        if (cJSON_IsArray(e)) { sb_array(b, e); continue; }
+        char *own;
+        const char *t = param_text(e, &own);
+        sb_element(b, t);
+        free(own);
+    }
+    flow_sb_put(b, "}", 1);
+}
+
+/* A field's value as the text its column reads (NULL for null; *own to free): a json or jsonb
+ * column gets the value's JSON text (a string too), an array column an array literal from a JSON
+ * array; otherwise as param_text. */
+static const char *col_text(const TCol *t, const cJSON *v, char **own) {
+    *own = NULL;
+    if (t && t->json && v && !cJSON_IsNull(v)) {
+        char *j = cJSON_PrintUnformatted(v);
+        if (!j) abort();
+        *own = flow_xstrdup(j);
+        cJSON_free(j);
+        return *own;
+    }
+    if (t && t->array && cJSON_IsArray(v)) {
+        FlowSb b = { 0 };
+        sb_array(&b, v);
+        return *own = flow_sb_take(&b);
+    }
+    return param_text(v, own);
+}
+
+static const char *column_type(const cJSON *v) {
+    if (cJSON_IsNumber(v)) return " numeric";
+    if (cJSON_IsBool(v)) return " boolean";
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) return " jsonb";
+    return " text";
+}
+
+/* CREATE TABLE IF NOT EXISTS from a record's fields (the upsert key its primary key): PAGE_OK,
+ * PAGE_AGAIN / PAGE_FAIL with err, or 2: the record cannot make a table (its error in rerr) */
+static int create_table(PgImport *im, const cJSON *rec, FlowErr *rerr, FlowErr *err) {
+    if (!rec->child) {
+        flow_err_set(rerr, FLOW_ERR_VALUE, "cannot create table %s from a record without fields", im->table);
+        return 2;
+    }
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
+    sb_table(&b, im->table);
+    flow_sb_puts(&b, " (");
+    for (const cJSON *c = rec->child; c; c = c->next) {
+        if (c != rec->child) flow_sb_puts(&b, ", ");
+        sb_ident(&b, c->string);
+        flow_sb_puts(&b, column_type(c));
+        if (im->key && strcmp(c->string, im->key) == 0) flow_sb_puts(&b, " PRIMARY KEY");
+    }
+    flow_sb_puts(&b, ")");
+    PGresult *r = PQexec(im->p->pc, b.p);
+    free(b.p);
+    int o = PAGE_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        FailKind k = fail_kind(im->p->pc, r);
+        if (k == FAIL_CONN || k == FAIL_RETRY || is_sqlstate(r, "42501") || is_sqlstate(r, "3F000"))
+            o = page_failure(im, r, "cannot create the table", err);
+        else {
+            char msg[1000];
+            result_msg(im->p, im->p->pc, r, -1, msg, sizeof msg);
+            flow_err_set(rerr, FLOW_ERR_VALUE, "cannot create table %s from this record: %s", im->table, msg);
+            o = 2;
+        }
+    } else im->exists = 1;
+    PQclear(r);
+    return o;
+}
+
+/* whether two outputs have the same fields in the same order */
+static int same_fields(const cJSON *a, const cJSON *b) {
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next)
+        if (strcmp(x->string, y->string) != 0) return 0;
+    return !x && !y;
+}
+
+/* ON CONFLICT ... for an upsert of rows with first's fields */
+static void sb_conflict(FlowSb *b, const PgImport *im, const cJSON *first) {
+    if (!im->key) return;
+    flow_sb_puts(b, " ON CONFLICT (");
+    sb_ident(b, im->key);
+    flow_sb_puts(b, ")");
+    int any = 0;
+    for (const cJSON *c = first->child; c; c = c->next) {
+        if (strcmp(c->string, im->key) == 0) continue;
+        flow_sb_puts(b, any ? ", " : " DO UPDATE SET ");
+        sb_ident(b, c->string);
+        flow_sb_puts(b, " = EXCLUDED.");
+        sb_ident(b, c->string);
+        any = 1;
+    }
+    if (!any) flow_sb_puts(b, " DO NOTHING");
+}
+
+/* INSERT of the rows items[idx[0..nrows)] (valid, with the same fields) as one statement: one
+ * array parameter per column through unnest() when the table's columns allow (the server parses a
+ * few parameters instead of rows x columns), else VALUES (...), (...). The PGresult. */
+static PGresult *insert_rows(PgImport *im, FlowImportItem *items, const int *idx, int nrows) {
+    const cJSON *first = items[idx[0]].out;
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "INSERT INTO ");
+    sb_table(&b, im->table);
+    params_clear(&im->ps);
+    int ncols = cJSON_GetArraySize(first), unnest = nrows > 1 && im->known, ci = 0;
+    const TCol **tc = flow_xcalloc((size_t)ncols + 1, sizeof *tc);   /* each field's column */
+    for (const cJSON *c = first->child; c; c = c->next, ci++) {
+        tc[ci] = im->known ? tcol(im, c->string) : NULL;
+        if (!tc[ci] || !tc[ci]->unnest) unnest = 0;
+    }
+    if (!first->child) {
+        flow_sb_puts(&b, " DEFAULT VALUES");
+    } else {
+        flow_sb_puts(&b, " (");
+        for (const cJSON *c = first->child; c; c = c->next) {
+            if (c != first->child) flow_sb_puts(&b, ", ");
+            sb_ident(&b, c->string);
+        }
+        flow_sb_puts(&b, ")");
+        if (unnest) {
+            FlowSb *arr = flow_xcalloc((size_t)ncols, sizeof *arr);
+            for (int k = 0; k < nrows; k++) {
+                ci = 0;
+                for (const cJSON *c = items[idx[k]].out->child; c; c = c->next, ci++) {
+                    char *own;
+                    const char *t = col_text(tc[ci], c, &own);
+                    flow_sb_put(&arr[ci], k ? "," : "{", 1);
+                    sb_element(&arr[ci], t);
+                    free(own);
+                }
+            }
+            flow_sb_puts(&b, " SELECT * FROM unnest(");
+            for (ci = 0; ci < ncols; ci++) {
+                flow_sb_put(&arr[ci], "}", 1);
+                params_take(&im->ps, flow_sb_take(&arr[ci]));
+                flow_sb_puts(&b, ci ? ", $" : "$");
+                sb_int(&b, ci + 1);
+                flow_sb_puts(&b, "::");
+                flow_sb_puts(&b, tc[ci]->type);
+                flow_sb_puts(&b, "[]");
+            }
+            free(arr);
+            flow_sb_puts(&b, ")");
+        } else {
+            flow_sb_puts(&b, " VALUES ");
+            for (int k = 0; k < nrows; k++) {
+                flow_sb_puts(&b, k ? ", (" : "(");
+                ci = 0;
+                for (const cJSON *c = items[idx[k]].out->child; c; c = c->next, ci++) {
+                    char *own;
+                    const char *t = col_text(tc[ci], c, &own);
+                    params_grow(&im->ps);
+                    im->ps.v[im->ps.n] = t;
+                    im->ps.own[im->ps.n++] = own;
+                    if (c != items[idx[k]].out->child) flow_sb_puts(&b, ", ");
+                    flow_sb_puts(&b, "$");
+                    sb_int(&b, im->ps.n);
+                }
+                flow_sb_puts(&b, ")");
+            }
+        }
+        sb_conflict(&b, im, first);
+    }
+    free(tc);
+    PGresult *r = PQexecParams(im->p->pc, b.p, im->ps.n, NULL, im->ps.v, NULL, NULL, 0);
+    params_clear(&im->ps);
+    free(b.p);
+    return r;
+}
+
+/* A record error from a failed row (class duplicate for unique violations) */
+static void row_error(PgImport *im, FlowImportItem *it, PGresult *r) {
+    char msg[1000];
+    result_msg(im->p, im->p->pc, r, -1, msg, sizeof msg);
+    it->failed = 1;
+    flow_err_set(&it->err, is_sqlstate(r, "23505") ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE, "table %s: %s", im->table, msg);
+}
+
+/* the failure of a statement that writes rows: PAGE_AGAIN / PAGE_FAIL with err, or PAGE_OK when it
+ * is about the records (FAIL_RECORD) */
+static int rows_failure(PgImport *im, PGresult *r, FlowErr *err) {
+    FailKind k = fail_kind(im->p->pc, r);
+    if (k == FAIL_RECORD) return PAGE_OK;
+    char msg[1000];
+    result_msg(im->p, im->p->pc, r, -1, msg, sizeof msg);
+    if (k == FAIL_CONN || k == FAIL_RETRY) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "connection error: while writing to table %s: %s", im->table, msg);
+        return PAGE_AGAIN;
+    }
+    if (is_sqlstate(r, "42P10"))
+        flow_err_set(err, FLOW_ERR_VALUE,
+                     "table %s: the upsert key `%s` needs a unique index or primary key on that column (%s)", im->table,
+                     im->key ? im->key : "", msg);
+    else flow_err_set(err, FLOW_ERR_VALUE, "table %s: %s", im->table, msg);
+    return PAGE_FAIL;
+}
+
+/* One try at a page. careful = 0: multi-row statements; a record's failure anywhere makes it
+ * return 3 (replay the page carefully). careful = 1: each row under a savepoint. */
+static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, FlowErr *err) {
+    PGconn *pc = im->p->pc;
+    /* the records that can be written at all, and the table */
+    for (int i = 0; i < n; i++) {
+        FlowImportItem *it = &items[i];
+        it->failed = 0;
+        memset(&it->err, 0, sizeof it->err);
+        if (!cJSON_IsObject(it->out)) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
+        } else if (im->key && !cJSON_GetObjectItemCaseSensitive(it->out, im->key)) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
+        }
+    }
+    int ex = table_exists(im, err);
+    if (ex < 0) return PAGE_FAIL;
+    if (ex == 2) return PAGE_AGAIN;
+    for (int i = 0; i < n && !im->exists; i++) {
+        if (items[i].failed) continue;
+        int o = create_table(im, items[i].out, &items[i].err, err);
+        if (o == 2) items[i].failed = 1;
+        else if (o != PAGE_OK) return o;
+    }
+    int lo = load_columns(im, err);
+    if (lo != PAGE_OK) return lo;
+    PGresult *r = PQexec(pc, "BEGIN");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        int o = page_failure(im, r, "cannot start a transaction", err);
+        PQclear(r);
+        return o;
+    }
+    PQclear(r);
+    int *idx = flow_xcalloc((size_t)n + 1, sizeof *idx);
+    int o = PAGE_OK;
+    for (int i = 0; i < n && o == PAGE_OK;) {
+        if (items[i].failed) { i++; continue; }
+        int nr = 0;
+        if (careful) idx[nr++] = i++;
+        else {
+            int ncols = cJSON_GetArraySize(items[i].out);
+            int maxrows = ncols ? PG_MAX_PARAMS / ncols : 1;
+            if (maxrows > PG_CHUNK_ROWS) maxrows = PG_CHUNK_ROWS;
+            const cJSON *first = items[i].out;
+            idx[nr++] = i++;
+            for (; i < n && nr < maxrows; i++) {
+                if (items[i].failed) continue;
+                if (!same_fields(first, items[i].out)) break;
+                idx[nr++] = i;
+            }
+        }
+        if (careful) {
+            r = PQexec(pc, "SAVEPOINT flow_row");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                o = page_failure(im, r, "cannot set a savepoint", err);
+                PQclear(r);
+                break;
+            }
+            PQclear(r);
+        }
+        r = insert_rows(im, items, idx, nr);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            if (careful) {
+                r = PQexec(pc, "RELEASE SAVEPOINT flow_row");
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot release a savepoint", err);
+                PQclear(r);
+            }
+            continue;
+        }
+        o = rows_failure(im, r, err);
+        if (o == PAGE_OK) {
+            if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
+            else {
+                row_error(im, &items[idx[0]], r);
+                PQclear(r);
+                r = PQexec(pc, "ROLLBACK TO SAVEPOINT flow_row");
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot roll back to a savepoint", err);
+            }
+        }
+        PQclear(r);
+    }
+    free(idx);
+    if (o != PAGE_OK) {
+        if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
+        return o;
+    }
+    r = PQexec(pc, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        FailKind k = fail_kind(pc, r);
+        if (k == FAIL_RECORD && !careful) o = 3;
+        else if (k == FAIL_RECORD) {   /* a deferred constraint: every row of the page shares the blame */
+            for (int i = 0; i < n; i++) if (!items[i].failed) row_error(im, &items[i], r);
+        } else o = page_failure(im, r, "cannot commit", err);
+        PQclear(r);
+        if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
+        return o;
+    }
+    PQclear(r);
+    return PAGE_OK;
+}
+
+static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    PgImport *im = h;
+    Pg *p = im->p;
+    int careful = 0;
+    for (int attempt = 1;;) {
+        if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
+        int o = page_once(im, items, n, careful, err);
+        if (o == PAGE_OK) return 0;
+        if (o == PAGE_FAIL) return -1;
+        if (o == 3) { careful = 1; continue; }
+        /* PAGE_AGAIN: nothing of this page was committed */
+        if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
+        if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
+    }
+}
+
+/* ---- upserts: the existing rows of a page ---- */
+
+/* a key's text as the table writes it (numbers in one form), for matching rows to records */
+static char *key_text(const char *s, Kind k) {
+    if (k == K_NUMBER) {
+        char *end;
+        double d = strtod(s, &end);
+        if (*s && !*end && isfinite(d)) {
+            char b[40];
+            number_text(d, b);
+            return flow_xstrdup(b);
+        }
+    }
+    return flow_xstrdup(s);
+}
+
+static unsigned hash_text(const char *s) {
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* SELECT * ... WHERE key IN (...) for items idx[0..nk); matches set items' existing. PAGE_OK or
+ * PAGE_AGAIN / PAGE_FAIL with err, or 3: a key's value does not fit the column (ask one by one). */
+static int existing_chunk(PgImport *im, FlowImportItem *items, const int *idx, int nk, FlowErr *err) {
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "SELECT * FROM ");
+    sb_table(&b, im->table);
+    flow_sb_puts(&b, " WHERE ");
+    sb_ident(&b, im->key);
+    params_clear(&im->ps);
+    for (int k = 0; k < nk; k++) params_add(&im->ps, cJSON_GetObjectItemCaseSensitive(items[idx[k]].out, im->key));
+    const TCol *kc0 = im->known ? tcol(im, im->key) : NULL;
+    char *arr = NULL;
+    if (kc0 && kc0->unnest && nk > 1) {   /* one array parameter: = ANY($1::type[]) */
+        FlowSb a = { 0 };
+        for (int k = 0; k < nk; k++) {
+            flow_sb_put(&a, k ? "," : "{", 1);
+            sb_element(&a, im->ps.v[k]);
+        }
+        flow_sb_put(&a, "}", 1);
+        arr = flow_sb_take(&a);
+        flow_sb_puts(&b, " = ANY($1::");
+        flow_sb_puts(&b, kc0->type);
+        flow_sb_puts(&b, "[])");
+    } else {
+        flow_sb_puts(&b, " IN (");
+        for (int k = 0; k < nk; k++) {
+            flow_sb_puts(&b, k ? ", $" : "$");
+            sb_int(&b, k + 1);
+        }
+        flow_sb_puts(&b, ")");
+    }
+    const char *one[1] = { arr };
+    PGresult *r = arr ? PQexecParams(im->p->pc, b.p, 1, NULL, one, NULL, NULL, 0)
+                      : PQexecParams(im->p->pc, b.p, im->ps.n, NULL, im->ps.v, NULL, NULL, 0);
+    free(arr);
+    free(b.p);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        params_clear(&im->ps);
+        FailKind k = fail_kind(im->p->pc, r);
+        int o = 3;
+        if (k == FAIL_RECORD && !is_sqlstate(r, "42703")) result_msg(im->p, im->p->pc, r, -1, im->why, sizeof im->why);
+        else o = page_failure(im, r, "cannot read the existing rows", err);
+        PQclear(r);
+        return o;
+    }
+    cols_of(&im->cols, r);
+    int kc = -1;
+    for (int c = 0; c < PQnfields(r) && kc < 0; c++) if (strcmp(PQfname(r, c), im->key) == 0) kc = c;
+    int rows = PQntuples(r);
+    if (kc >= 0 && rows) {
+        /* the records' keys in a hash table, then each row finds its records */
+        unsigned cap = 16;
+        while (cap < (unsigned)nk * 2) cap *= 2;
+        int *head = flow_xcalloc(cap, sizeof *head), *next = flow_xcalloc((size_t)nk, sizeof *next);
+        char **kt = flow_xcalloc((size_t)nk, sizeof *kt);
+        for (int k = 0; k < nk; k++) {
+            kt[k] = im->ps.v[k] ? key_text(im->ps.v[k], im->cols.kind[kc]) : NULL;
+            if (!kt[k]) continue;
+            unsigned hh = hash_text(kt[k]) & (cap - 1);
+            next[k] = head[hh];
+            head[hh] = k + 1;
+        }
+        for (int row = 0; row < rows; row++) {
+            if (PQgetisnull(r, row, kc)) continue;
+            char *t = key_text(PQgetvalue(r, row, kc), im->cols.kind[kc]);
+            for (int k = head[hash_text(t) & (cap - 1)]; k; k = next[k - 1]) {
+                FlowImportItem *it = &items[idx[k - 1]];
+                if (strcmp(kt[k - 1], t) == 0 && !it->existing) it->existing = row_object(r, &im->cols, row, NULL);
+            }
+            free(t);
+        }
+        for (int k = 0; k < nk; k++) free(kt[k]);
+        free(kt);
+        free(head);
+        free(next);
+    }
+    params_clear(&im->ps);
+    PQclear(r);
+    return PAGE_OK;
+}
+
+static int existing_once(PgImport *im, FlowImportItem *items, int n, FlowErr *err) {
+    int ex = table_exists(im, err);
+    if (ex < 0) return PAGE_FAIL;
+    if (ex == 2) return PAGE_AGAIN;
+    if (!ex) return PAGE_OK;
+    int lo = load_columns(im, err);
+    if (lo != PAGE_OK) return lo;
+    int *idx = flow_xcalloc((size_t)n + 1, sizeof *idx);
+    int nk = 0, o = PAGE_OK;
+    for (int i = 0; i <= n && o == PAGE_OK; i++) {
+        if (i < n) {
+            const cJSON *key = cJSON_IsObject(items[i].out) ? cJSON_GetObjectItemCaseSensitive(items[i].out, im->key) : NULL;
+            if (!key || cJSON_IsNull(key) || items[i].failed) continue;
+            idx[nk++] = i;
+        }
+        if (nk && (i == n || nk == PG_CHUNK_ROWS)) {
+            o = existing_chunk(im, items, idx, nk, err);
+            if (o == 3) {   /* one at a time: the key that does not fit its column is that record's error */
+                o = PAGE_OK;
+                for (int k = 0; k < nk && o == PAGE_OK; k++) {
+                    o = existing_chunk(im, items, idx + k, 1, err);
+                    if (o == 3) {
+                        FlowImportItem *it = &items[idx[k]];
+                        it->failed = 1;
+                        flow_err_set(&it->err, FLOW_ERR_VALUE, "table %s: the upsert key `%s` does not fit its column: %s",
+                                     im->table, im->key, im->why);
+                        o = PAGE_OK;
+                    }
+                }
+            }
+            nk = 0;
+        }
+    }
+    free(idx);
+    return o;
+}
+
+static int di_existing_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    PgImport *im = h;
+    if (!im->key) return 0;
+    for (int attempt = 1;; attempt++) {
+        if (PQstatus(im->p->pc) != CONNECTION_OK && pg_reconnect(im->p, err)) return -1;
+        for (int i = 0; i < n; i++) {
+            cJSON_Delete(items[i].existing);
+            items[i].existing = NULL;
+        }
+        int o = existing_once(im, items, n, err);
+        if (o == PAGE_OK) return 0;
+        if (o == PAGE_FAIL) return -1;
+        if (attempt >= PG_ATTEMPTS) { attempts_err(err); return -1; }
+        if (PQstatus(im->p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 1));
+    }
+}
+
+const FlowConnector flow_conn_postgres = {
+    .kind = "postgres",
+    .specs = pg_specs, .nspecs = (int)(sizeof pg_specs / sizeof pg_specs[0]),
+    .open = pg_open, .close = pg_close,
+    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close,
+    .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
+    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page, .import_close = di_close,
+};

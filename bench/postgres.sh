@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The postgres connector benchmark: 1M rows PostgreSQL -> PostgreSQL through a small mapping
+# (bench/postgres/upsert.flow, `flowc build`, native), upserted into an empty table (every row
+# inserted) and again (every row updated), against the physical floor: `psql \copy` of the same
+# rows out of the source and into a table of the same shape (two psql processes, a pipe between).
+# Prints rows/s of each and the ratio, and flowc's peak RSS at 100k and 1M rows (it must stay flat).
+# The server is a throwaway one (scripts/pg.sh) under build/bench/postgres, stopped at the end.
+# BENCH_PG_ROWS (default 1000000) and BENCH_PG_RSS_ROWS (default 100000) change the sizes.
+set -u
+export LC_ALL=C
+cd "$(dirname "$0")/.." || exit 2
+n=${BENCH_PG_ROWS:-1000000}
+small=${BENCH_PG_RSS_ROWS:-100000}
+out=build/bench/postgres
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+flowc=build/flowc
+[ -x "$flowc" ] || { echo "bench: $flowc missing (make first)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+[ -x "$PG_BIN/psql" ] || { echo "bench: PostgreSQL 15 is missing ($PG_BIN; scripts/deps.sh bench installs it)" >&2; exit 2; }
+rm -rf "$out"; mkdir -p "$out"
+trap 'scripts/pg.sh stop "$out/server" >/dev/null 2>&1' EXIT
+port=$(PG_BIN=$PG_BIN scripts/pg.sh start "$out/server") || exit 1
+dsn="host=127.0.0.1 port=$port user=flowtest dbname=flowtest"
+psql_() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U flowtest -d flowtest "$@"; }
+
+# the source rows and the destinations (same shape: the mapping's output)
+psql_ >/dev/null <<SQL || exit 1
+CREATE TABLE src (id bigint PRIMARY KEY, email text, name text, amount numeric(12,4), created_at timestamptz, active boolean);
+INSERT INTO src SELECT i, 'User' || i || '@Example.COM', 'Name ' || i, (i % 100000) / 7.0,
+  timestamptz '2026-01-01' + i * interval '1 second', i % 3 = 0 FROM generate_series(1, $n) i;
+CREATE TABLE dst (id bigint PRIMARY KEY, email text, name text, amount numeric(12,2), created_at timestamptz, active boolean, source text);
+CREATE TABLE dst_copy (LIKE dst INCLUDING ALL);
+CREATE TABLE dst_small (LIKE dst INCLUDING ALL);
+VACUUM ANALYZE;
+SQL
+"$flowc" build bench/postgres/upsert.flow -o "$out/upsert" || exit 1
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# flow_run N TABLE LABEL: one native run; sets F_MS and F_RSS (KB)
+flow_run() {
+  local t0 t1
+  sed "s/table = \"dst\"/table = \"$2\"/" bench/postgres/upsert.flow > "$out/$3.flow"
+  if [ "$2" != dst ]; then "$flowc" build "$out/$3.flow" -o "$out/$3" >/dev/null || exit 1; else cp "$out/upsert" "$out/$3"; fi
+  t0=$(now_ms)
+  (cd "$out" && PG_DSN=$dsn exec /usr/bin/time -f 'maxrss %M' "./$3" run --json --param "n=$1") >"$out/$3.out" 2>"$out/$3.err" ||
+    { echo "bench: the flowc run failed:"; tail -n 5 "$out/$3.err"; exit 1; }
+  t1=$(now_ms)
+  F_MS=$((t1 - t0))
+  F_RSS=$(sed -n 's/^maxrss //p' "$out/$3.err")
+  grep -q "\"imported\":{\"people\":$1}" "$out/$3.out" || { echo "bench: unexpected result: $(cat "$out/$3.out")"; exit 1; }
+}
+
+flow_run "$n" dst insert;  ins_ms=$F_MS; rss_big=$F_RSS
+flow_run "$n" dst update;  upd_ms=$F_MS
+flow_run "$small" dst_small small; rss_small=$F_RSS
+
+# the floor: the same rows, mapped by the server, copied out and in by psql
+t0=$(now_ms)
+psql_ -c "\\copy (SELECT id, lower(email), name, round(amount, 2), created_at, active, 'bench' FROM src WHERE id <= $n ORDER BY id) TO STDOUT" |
+  psql_ -c "\\copy dst_copy FROM STDIN" || exit 1
+t1=$(now_ms)
+copy_ms=$((t1 - t0))
+same=$(psql_ -At -c "SELECT count(*) FROM (SELECT * FROM dst EXCEPT SELECT * FROM dst_copy) d")
+rows=$(psql_ -At -c "SELECT count(*) FROM dst")
+
+awk -v n="$n" -v i="$ins_ms" -v u="$upd_ms" -v c="$copy_ms" -v r1="$rss_small" -v r2="$rss_big" -v small="$small" \
+    -v rows="$rows" -v diff="$same" 'BEGIN {
+  printf "postgres benchmark: %d rows PostgreSQL -> PostgreSQL (dst holds %d rows, %d differ from the copy)\n", n, rows, diff
+  printf "%-34s %10s %12s %10s\n", "", "seconds", "rows/s", "vs copy"
+  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row new", i / 1000, n / (i / 1000), i / c
+  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row updated", u / 1000, n / (u / 1000), u / c
+  printf "%-34s %10.2f %12.0f %9s\n", "psql \\copy out | \\copy in (floor)", c / 1000, n / (c / 1000), "1.0x"
+  printf "flowc peak RSS: %.1f MB at %d rows, %.1f MB at %d rows (flat: %s)\n", r1 / 1024, small, r2 / 1024, n,
+         (r2 < r1 * 1.5 + 4096) ? "yes" : "NO"
+}'

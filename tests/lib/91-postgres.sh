@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Suite `postgres`: the postgres connector end to end, against a real PostgreSQL 15 server started
+# for the suite (scripts/pg.sh: a cluster under build/test/postgres, 127.0.0.1 on a free port, trust
+# authentication, fsync off) and stopped at its end, even when a case fails. Each case
+# tests/postgres/cases/NAME/ runs twice, as a sanitized native executable (ASan+UBSan runtime) and
+# through the JIT (`flowc run`), each in a fresh database; both must meet every expectation and
+# print and store the same. The case format is in tests/postgres/cases/README.md. Every dsn holds a
+# password with S3CRET in it: no output may show it. With UPDATE=1, expected.out, expected.err and
+# expected.db are rewritten from the native run.
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" postgres
+
+pg=$T_TMP/postgres
+PG_SECRET=pw-S3CRET-4d1e
+PG_RUN_TIMEOUT=${PG_RUN_TIMEOUT:-60}   # seconds per run of a case
+PG_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# pg_sql DB [PSQL ARGS...]: psql on the suite's server, unaligned, no headers' decorations
+pg_sql() {
+  local db=$1; shift
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U flowtest -d "$db" "$@"
+}
+
+# pg_norm: stdin -> stdout with the server's port and the case's database replaced
+pg_norm() { sed -e "s/\([^0-9]\)$PG_PORT\([^0-9]\|$\)/\1PORT\2/g" -e "s/\bc_[a-z0-9_]*_\(native\|jit\)\b/DB/g"; }
+
+# pg_mode SRC WORK MODE: one mode of a case (native: WORK/prog; jit: flowc run) in a fresh database:
+# setup.sql, the runs (between.sql before each one after the first), then WORK/stdout and
+# WORK/stderr (normalized, `exit N` after each run) and WORK/db (check.sql's output).
+pg_mode() {
+  local src=$1 work=$2 mode=$3 runs=1 i db envs=() args=() cmd in=/dev/null line
+  db=c_$(printf '%s' "${src##*/}" | tr -c 'a-z0-9' '_')_$mode
+  [ -f "$src/runs" ] && runs=$(cat "$src/runs")
+  [ -f "$src/args" ] && read -ra args < <(tr '\n' ' ' < "$src/args")
+  [ -f "$src/stdin" ] && in=$src/stdin
+  envs=("PG_DSN=host=127.0.0.1 port=$PG_PORT user=flowtest dbname=$db password=$PG_SECRET")
+  if [ -f "$src/env" ]; then
+    while IFS= read -r line; do
+      case $line in '' | '#'*) continue ;; esac
+      line=${line//@PORT@/$PG_PORT}; line=${line//@DB@/$db}; line=${line//@SECRET@/$PG_SECRET}
+      envs+=("$line")
+    done <"$src/env"
+  fi
+  : >"$work/setup.log"
+  pg_sql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >>"$work/setup.log" 2>&1
+  [ -f "$src/setup.sql" ] && pg_sql "$db" -f "$src/setup.sql" >>"$work/setup.log" 2>&1
+  : >"$work/stdout.raw"; : >"$work/stderr.raw"
+  for ((i = 1; i <= runs; i++)); do
+    [ "$i" -gt 1 ] && [ -f "$src/between.sql" ] && pg_sql "$db" -f "$src/between.sql" >>"$work/setup.log" 2>&1
+    if [ "$mode" = native ]; then cmd=(./prog run --json "${args[@]}")
+    else cmd=("$FLOWC" run flow.flow --json "${args[@]}"); fi
+    (cd "$work" && exec env "${envs[@]}" timeout -k 5 "$PG_RUN_TIMEOUT" "${cmd[@]}") <"$in" >>"$work/stdout.raw" 2>>"$work/stderr.raw"
+    echo "exit $?" >>"$work/stdout.raw"
+  done
+  pg_norm <"$work/stdout.raw" >"$work/stdout"
+  pg_norm <"$work/stderr.raw" >"$work/stderr"
+  if [ -f "$src/check.sql" ]; then
+    pg_sql "$db" -A -F '|' -P footer=off -f "$src/check.sql" >"$work/db" 2>&1
+  fi
+  PG_DB=$db
+}
+
+# pg_expect SRC WORK MODE: every expectation of the case for one mode; the problems go to PG_MSGS
+pg_expect() {
+  local src=$1 work=$2 mode=$3 upd=0 out f
+  PG_MSGS=()
+  [ "$mode" = native ] && upd=${UPDATE:-0}
+  if grep -q 'ERROR' "$work/setup.log"; then PG_MSGS+=("setup.sql or between.sql failed:" "$(head -n 5 "$work/setup.log")"); fi
+  case $(grep '^exit ' "$work/stdout" | sort -u | tr '\n' ' ') in
+    *"exit 124"*) PG_MSGS+=("a run timed out after ${PG_RUN_TIMEOUT}s") ;;
+    *"exit 1"[3-9][0-9]* | *"exit 2"[0-9][0-9]*) PG_MSGS+=("a run crashed:" "$(tail -n 12 "$work/stderr")") ;;
+  esac
+  if san_found "$work/stdout.raw" "$work/stderr.raw"; then
+    PG_MSGS+=("sanitizer report:" "$(san_excerpt "$work/stdout.raw" "$work/stderr.raw")")
+    return
+  fi
+  for f in out err db; do
+    [ "$f" = db ] && [ ! -f "$src/check.sql" ] && continue
+    local act=$work/std$f
+    [ "$f" = db ] && act=$work/db
+    if ! UPDATE=$upd golden_cmp "$src/expected.$f" "$act"; then PG_MSGS+=("expected.$f:" "${G_MSGS[@]}"); fi
+    [ -z "$G_NOTE" ] || PG_NOTE=" (updated)"
+  done
+  if [ -f "$src/check.sh" ]; then
+    # shellcheck disable=SC1091,SC2034  # the variables are for check.sh
+    out=$(cd "$work" && WORK=$work MODE=$mode DB=$PG_DB; . "$src/check.sh" 2>&1)
+    [ -z "$out" ] || PG_MSGS+=("check.sh:" "$out")
+  fi
+  # the dsn's password appears nowhere: not on stdout, not on stderr, not in a written file
+  local leaks=()
+  mapfile -t leaks < <(grep -rlaE 'S3CRET' "$work" --exclude=flow.flow --exclude=env --exclude=prog --exclude=build.log 2>/dev/null)
+  [ ${#leaks[@]} -eq 0 ] || PG_MSGS+=("the dsn's password appears in:" "${leaks[*]}" "$(grep -ahoE '.{0,60}S3CRET.{0,20}' "${leaks[@]}" | head -n 3)")
+}
+
+pg_case() {
+  local src=$1 name work jit msgs=() f
+  name=postgres/${src##*/}
+  work=$pg/cases/${src##*/}
+  jit=$work.jit
+  rm -rf "$work" "$jit"; mkdir -p "$work" "$jit"
+  cp "$src/flow.flow" "$work/"; cp "$src/flow.flow" "$jit/"
+  PG_NOTE=
+  if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$PG_CFLAGS \
+        timeout 120 "$FLOWC" build flow.flow -o prog) >"$work/build.log" 2>&1; then
+    fail "$name" "flowc build failed:" "$(head -n 20 "$work/build.log")"
+  else
+    pg_mode "$src" "$work" native
+    pg_expect "$src" "$work" native
+    if [ ${#PG_MSGS[@]} -eq 0 ]; then pass "$name$PG_NOTE"; else fail "$name" "${PG_MSGS[@]}"; fi
+  fi
+
+  # the JIT: the same expectations, and the same stdout, stderr and database as the native build
+  pg_mode "$src" "$jit" jit
+  pg_expect "$src" "$jit" jit
+  msgs=("${PG_MSGS[@]}")
+  if [ -f "$work/stdout" ]; then
+    for f in stdout stderr db; do
+      [ -f "$work/$f" ] || [ -f "$jit/$f" ] || continue
+      cmp -s "$work/$f" "$jit/$f" || msgs+=("$f differs from the native build:" "$(diff -u --label native --label jit "$work/$f" "$jit/$f" 2>&1 | head -n 15)")
+    done
+  fi
+  if [ ${#msgs[@]} -eq 0 ]; then pass "$name (jit)"; else fail "$name (jit)" "${msgs[@]}"; fi
+}
+
+[ -f "$pg/server/data/postmaster.pid" ] && scripts/pg.sh stop "$pg/server" >/dev/null 2>&1   # left by a killed run
+rm -rf "$pg"; mkdir -p "$pg"
+make -s build/asan/libflowrt.a >/dev/null 2>&1
+PG_PORT=
+if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ] || [ ! -x "$PG_BIN/postgres" ] || [ ! -x "$PG_BIN/psql" ]; then
+  fail "postgres/server" "PostgreSQL 15 is not installed: $PG_BIN/{initdb,pg_ctl,postgres,psql} are missing" \
+    "(scripts/deps.sh test installs the postgresql package)"
+else
+  trap 'scripts/pg.sh stop "$pg/server" >/dev/null 2>&1' EXIT
+  if ! PG_PORT=$(PG_BIN=$PG_BIN scripts/pg.sh start "$pg/server" 2>"$pg/start.err"); then
+    fail "postgres/server" "the test server did not start:" "$(cat "$pg/start.err")"
+    PG_PORT=
+  fi
+fi
+
+if [ -n "$PG_PORT" ]; then
+  for d in tests/postgres/cases/*/; do
+    [ -f "$d/flow.flow" ] || continue
+    pg_case "${d%/}"
+  done
+
+  # Peak memory of a 100k-row export through the release build stays small: rows are streamed
+  # through the cursor, not held.
+  if [ -n "${FLOWC_REL:-}" ] && [ -x /usr/bin/time ]; then
+    t_case "postgres/export-100k-rss"
+    rw=$pg/rss
+    rm -rf "$rw"; mkdir -p "$rw"
+    cp tests/postgres/cases/export-100k/flow.flow "$rw/"
+    pg_sql postgres -c "DROP DATABASE IF EXISTS c_rss" -c "CREATE DATABASE c_rss" >/dev/null 2>&1
+    t_exec -C "$rw" "$FLOWC_REL" build flow.flow -o prog
+    t_expect_rc 0
+    t_exec -C "$rw" env "PG_DSN=host=127.0.0.1 port=$PG_PORT user=flowtest dbname=c_rss password=$PG_SECRET" \
+      /usr/bin/time -f 'maxrss %M' ./prog run --json
+    t_expect_rc 0
+    t_expect_grep "$C_OUT" '"exported":100000,' "not every row was exported"
+    rss=$(sed -n 's/^maxrss //p' "$C_ERR")
+    if [ -z "$rss" ] || [ "$rss" -gt 61440 ]; then t_note "peak RSS ${rss:-?} KB, expected under 60 MB"; fi
+    t_expect_nogrep "$C_ERR" 'S3CRET' "the dsn's password was printed"
+    t_done
+  fi
+
+  # Nothing stays behind: the server stops, and no postgres process of this cluster remains.
+  t_case "postgres/server-stops"
+  t_exec scripts/pg.sh stop "$pg/server"
+  t_expect_rc 0
+  if pgrep -f -- "-D $pg/server/data" >/dev/null 2>&1; then t_note "a postgres process of the test cluster still runs"; fi
+  t_done
+  trap - EXIT
+fi

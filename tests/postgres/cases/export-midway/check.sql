@@ -1,0 +1,1 @@
+SELECT count(*), min(n), max(n) FROM copied;

@@ -1,0 +1,1 @@
+CREATE TABLE copied (n int PRIMARY KEY, inv numeric);
