@@ -69,6 +69,7 @@ typedef struct C {
     IrProgram *p;
     IrFlow *flow;
     IrStep *export;
+    IrExpr *args_array;   /* an `args` setting's array literal: its elements may differ (SQL parameters) */
 } C;
 
 #define ERR(sp, ...) diag_error(c->d, c->src, sp, __VA_ARGS__)
@@ -525,7 +526,9 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     char base[32];
     snprintf(base, sizeof base, "%s", spec);
     if (sl && base[sl - 1] == '!') { nullable_ok = 1; base[sl - 1] = 0; }
+    if (strcmp(base, "args") == 0 && e->kind == IR_ARRAY) c->args_array = e;
     Type *t = ty(c, e, env);
+    c->args_array = NULL;
     if (t->kind == TY_ERROR) return;
     if (t->kind == TY_CTOR) {
         ERR(e->span, "`%s(...)` is a settings constructor; it cannot be used as %s", e->fn ? e->fn->name : "?", what);
@@ -893,6 +896,7 @@ static Type *ty(C *c, IrExpr *e, const Env *env) {
             Type *t = ty(c, e->kids[i], env);
             if (t->kind == TY_ERROR) continue;
             Type *j = el ? ty_join(c->ar, el, t) : t;
+            if (!j && e == c->args_array) j = &ty_json;   /* SQL parameters: each its own type */
             if (!j) { ERR(e->kids[i]->span, "array elements must have one type: %s does not go with %s", tstr(c, t), tstr(c, el));
                       return set(e, &ty_error); }
             el = j;
@@ -1340,7 +1344,7 @@ static void check_test(C *c, IrTest *t) {
 }
 
 void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
-    C cs = { ar, diags, p->src, p, NULL, NULL }, *c = &cs;
+    C cs = { ar, diags, p->src, p, NULL, NULL, NULL }, *c = &cs;
     Env konst = { 0 };
     konst.no_record = ": only constants, params and env(...) can be used outside flows";
     for (int i = 0; i < p->nparams; i++) {
@@ -1423,7 +1427,7 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
 Type *chk_eval_expr(Arena *ar, Diags *diags, const Source *src, IrExpr *e) {
     IrProgram p = { 0 };
     p.src = src;
-    C cs = { ar, diags, src, &p, NULL, NULL }, *c = &cs;
+    C cs = { ar, diags, src, &p, NULL, NULL, NULL }, *c = &cs;
     Env env = { 0 };
     env.record = &ty_json;
     return ty(c, e, &env);
