@@ -580,6 +580,8 @@ typedef struct PgExport {
     int in_tx;
     int pending;       /* rows asked by the FETCH in flight, 0 when none is */
     long total;        /* rows handed out */
+    char *sql;         /* the export's sql (once(): the table it reads) */
+    PGconn *mark;      /* once(): a connection of its own, so each page's flags commit at once */
 } PgExport;
 
 /* the result of the FETCH in flight (every result of it read) */
@@ -598,8 +600,67 @@ static void dx_close(void *h) {
         if (x->in_tx && PQstatus(x->pc) == CONNECTION_OK) exec_ok(x->pc, "ROLLBACK");
         x->p->export_on_pc = 0;
     } else PQfinish(x->pc);
+    if (x->mark) PQfinish(x->mark);
     cols_free(&x->cols);
+    free(x->sql);
     free(x);
+}
+
+/* once(flag, key = "id"): UPDATE <the table> SET flag = true WHERE key = <each record's key>, a
+ * page in one transaction on a connection of its own (the export's cursor holds its own) */
+static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
+    PgExport *x = h;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(marks->child, "mode");
+    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "flag"));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "key"));
+    if (!key) key = "id";
+    char *table = flow_sql_from_table(x->sql ? x->sql : "");
+    if (!table || !flag) {
+        free(table);
+        flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");
+        return -1;
+    }
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "UPDATE ");
+    sb_ident(&b, table);
+    flow_sb_puts(&b, " SET ");
+    sb_ident(&b, flag);
+    flow_sb_puts(&b, " = true WHERE ");
+    sb_ident(&b, key);
+    flow_sb_puts(&b, " = $1");
+    free(table);
+    int rc = -1;
+    for (int attempt = 1; attempt <= PG_ATTEMPTS && rc; attempt++) {
+        if (!x->mark || PQstatus(x->mark) != CONNECTION_OK) {
+            if (x->mark) PQfinish(x->mark);
+            x->mark = pg_connect(x->p, err);
+            if (!x->mark) continue;
+        }
+        if (!exec_ok(x->mark, "BEGIN")) continue;
+        int ok = 1;
+        for (const cJSON *m = marks->child; m && ok; m = m->next) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "record"), key);
+            if (!v || cJSON_IsNull(v)) continue;   /* no key: nothing to mark */
+            char *own = NULL;
+            const char *val = param_text(v, &own);
+            PGresult *r = PQexecParams(x->mark, b.p, 1, NULL, &val, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                char msg[1000];
+                result_msg(x->p, x->mark, r, 0, msg, sizeof msg);
+                flow_err_set(err, FLOW_ERR_VALUE, "once(): %s", msg);
+                ok = 0;
+            }
+            PQclear(r);
+            free(own);
+        }
+        if (ok && exec_ok(x->mark, "COMMIT")) rc = 0;
+        else {
+            if (PQstatus(x->mark) == CONNECTION_OK) exec_ok(x->mark, "ROLLBACK");
+            if (PQstatus(x->mark) == CONNECTION_OK) break;   /* the statement failed, not the connection */
+        }
+    }
+    free(b.p);
+    return rc;
 }
 
 #define DECLARE_PREFIX "DECLARE flow_export NO SCROLL CURSOR FOR "
@@ -617,6 +678,7 @@ static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
         p->export_on_pc = 1;
     }
     char *sql = trim_sql(flow_setting_str(s, NULL, "sql", ""));
+    x->sql = flow_xstrdup(sql);
     FlowSb b = { 0 };
     flow_sb_puts(&b, DECLARE_PREFIX);
     flow_sb_puts(&b, sql);
@@ -1565,7 +1627,7 @@ const FlowConnector flow_conn_postgres = {
     .kind = "postgres",
     .specs = pg_specs, .nspecs = (int)(sizeof pg_specs / sizeof pg_specs[0]),
     .open = pg_open, .close = pg_close,
-    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close,
+    .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
     .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page, .import_close = di_close,
 };

@@ -194,8 +194,7 @@ static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     return x;
 }
 
-/* the table an export's sql reads: the name after its first FROM (for once()); NULL if none */
-static char *from_table(const char *sql) {
+char *flow_sql_from_table(const char *sql) {
     for (const char *p = sql; *p; p++) {
         if (strncasecmp(p, "from", 4) != 0 || (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) continue;
         const char *q = p + 4;
@@ -217,7 +216,7 @@ static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
     const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "key"));
     if (!key) key = "id";
     if (!x->mark) {
-        char *table = from_table(x->sql);
+        char *table = flow_sql_from_table(x->sql);
         if (!table || !flag) {
             free(table);
             flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");

@@ -151,6 +151,9 @@ void        flow_ndjson_close(FlowNdjson *r);
 /* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
 int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
+/* The table an SQL export reads: the name after its first FROM (for once()); malloc'd, or NULL. */
+char       *flow_sql_from_table(const char *sql);
+
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 

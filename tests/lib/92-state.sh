@@ -630,3 +630,28 @@ st_x "$st_lw" state show --json
 t_expect_rc 0
 st_jq "delta times" "$C_OUT" '[.[] | [.flow, .delta_since]]' '[["del","2024-01-08T00:00:00.000Z"],["lim",null]]'
 t_done
+
+# ===================================================================================================
+# 9. once(flag, key): never exported twice; flags set page by page; flagged rows skipped; state show
+#    counts the flags set
+
+st_ow=$st_root/once
+st_setup once "$st_ow"
+t_case "state/once/never-twice"
+ST_MODE=native
+st_build "$st_ow"
+st_x "$st_ow" run --json
+t_expect_rc 0
+st_out '{"flow":"items","exported":5,"ignored":1,"errors":0,"imported":{"copy":4}}'
+st_sql "source flags after run 1" "$st_ow/data/src.db" "select group_concat(done, ',') from (select done from items order by id)" "1,1,1,1,1,1"
+st_x "$st_ow" run --json
+t_expect_rc 0
+st_out '{"flow":"items","exported":0,"ignored":0,"errors":0,"imported":{"copy":0}}'
+sqlite3 "$st_ow/data/src.db" "INSERT INTO items (id, qty) VALUES (7, 3)"
+st_x "$st_ow" run --json
+t_expect_rc 0
+st_out '{"flow":"items","exported":1,"ignored":0,"errors":0,"imported":{"copy":1}}'
+st_sql "destination" "$st_ow/data/dst.db" "select count(*), group_concat(id, ',') from (select id from copy order by id)" "5|1,3,4,5,7"
+st_x "$st_ow" state show --json
+st_jq "once progress" "$C_OUT" '[.[] | [.flow, .once_marked]]' '[["items",6]]'
+t_done
