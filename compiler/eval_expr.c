@@ -247,7 +247,7 @@ int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err) {
                 fprintf(err, "flowc: %s error: %s\n", flow_error_class_names[flow_error_class(cx)], flow_error_message(cx));
             } else {
                 cJSON *j = flow_val_to_json(r);
-                char *s = cJSON_PrintUnformatted(j);
+                char *s = flow_json_print(j);
                 fprintf(out, "%s\n", s ? s : "null");
                 cJSON_free(s);
                 cJSON_Delete(j);

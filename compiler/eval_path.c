@@ -49,7 +49,7 @@ int eval_path(const char *query, const char *data_file, FILE *out, FILE *err) {
         /* one compact JSON array: each node printed by cJSON, so numbers round-trip */
         fputc('[', out);
         for (size_t i = 0; i < ns.n && rc == 0; i++) {
-            char *text = cJSON_PrintUnformatted(ns.v[i]);
+            char *text = flow_json_print(ns.v[i]);
             if (!text) { fputs("flowc: JSONPath: out of memory\n", err); rc = 1; break; }
             if (i) fputc(',', out);
             fputs(text, out);

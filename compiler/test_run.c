@@ -69,7 +69,7 @@ static FlowVal param_value(FlowCtx *cx, const FlowParamDef *pd) {
 
 static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON *j = flow_val_to_json(v);
-    char *s = cJSON_PrintUnformatted(j);
+    char *s = flow_json_print(j);
     fprintf(out, "      %s: %s\n", label, s ? s : "null");
     cJSON_free(s);
     cJSON_Delete(j);
@@ -201,7 +201,7 @@ static void put_records(FILE *out, const char *label, const cJSON *arr, int colo
     int n = cJSON_GetArraySize(arr);
     fprintf(out, "    %s%-8s%s %d record%s\n", color ? "\033[2m" : "", label, color ? "\033[0m" : "", n, n == 1 ? "" : "s");
     for (const cJSON *r = arr ? arr->child : NULL; r; r = r->next) {
-        char *s = cJSON_PrintUnformatted(r);
+        char *s = flow_json_print(r);
         fprintf(out, "      %s\n", s ? s : "null");
         cJSON_free(s);
     }
@@ -300,7 +300,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             if (cJSON_GetArraySize(errors)) {
                 fprintf(out, "\n%serrors%s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "");
                 for (const cJSON *er = errors->child; er; er = er->next) {
-                    char *s = cJSON_PrintUnformatted(er);
+                    char *s = flow_json_print(er);
                     fprintf(out, "      %s\n", s ? s : "");
                     cJSON_free(s);
                 }

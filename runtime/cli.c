@@ -272,7 +272,7 @@ static void print_json(const FlowRunStats *st) {
     cJSON *im = cJSON_AddObjectToObject(o, "imported");
     for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
     if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
-    char *t = cJSON_PrintUnformatted(o);
+    char *t = flow_json_print(o);
     if (t) printf("%s\n", t);
     cJSON_free(t);
     cJSON_Delete(o);
@@ -360,7 +360,7 @@ static int parse_ids(const char *prog, const Opts *o, int from, long **ids) {
 
 static void print_error_line(const cJSON *e) {
     const cJSON *rec = cJSON_GetObjectItemCaseSensitive(e, "record");
-    char *r = cJSON_PrintUnformatted(rec);
+    char *r = flow_json_print(rec);
     printf("%d  %s  %s  [%s]  %s  (%s, %s%s%s)\n  record: %.300s%s\n", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "id")),
            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow")), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "step")),
            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "class")), cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message")),
@@ -391,7 +391,7 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON *list = flow_state_errors(st, o->flow, o->cls, NULL, 0, !o->all, &e);
         if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
-            char *t = cJSON_PrintUnformatted(list);
+            char *t = flow_json_print(list);
             printf("%s\n", t ? t : "[]");
             cJSON_free(t);
         } else {
@@ -463,7 +463,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON *s = flow_state_show(st, flow, &e);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
-            char *t = cJSON_PrintUnformatted(s);
+            char *t = flow_json_print(s);
             printf("%s\n", t ? t : "[]");
             cJSON_free(t);
         } else {
@@ -569,7 +569,7 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
             cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
             cJSON_AddItemToArray(flows, j);
         }
-        char *t = cJSON_PrintUnformatted(root);
+        char *t = flow_json_print(root);
         if (t) printf("%s\n", t);
         cJSON_free(t);
         cJSON_Delete(root);

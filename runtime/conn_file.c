@@ -121,7 +121,7 @@ int flow_ndjson_write(FILE *f, const cJSON *rec) {
     char small[8192];
     if (cJSON_PrintPreallocated((cJSON *)rec, small, (int)sizeof small - 8, 0))
         return fputs(small, f) == EOF || putc('\n', f) == EOF ? -1 : 0;
-    char *t = cJSON_PrintUnformatted(rec);
+    char *t = flow_json_print(rec);
     if (!t) return -1;
     int bad = fputs(t, f) == EOF || putc('\n', f) == EOF;
     cJSON_free(t);
@@ -674,7 +674,7 @@ static int csv_put_value(FILE *f, const cJSON *v) {
     else if (cJSON_IsString(v)) s = v->valuestring;
     else if (cJSON_IsNumber(v)) { number_text(v->valuedouble, num, sizeof num); s = num; }
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
-    else s = owned = cJSON_PrintUnformatted(v);
+    else s = owned = flow_json_print(v);
     if (!s) return -1;
     int bad = csv_put_text(f, s);
     cJSON_free(owned);
@@ -711,7 +711,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         int bad = 0;
         if (format == FMT_NDJSON) bad = flow_ndjson_write(o->f, it->out);
         else if (format == FMT_JSON) {
-            char *t = cJSON_PrintUnformatted(it->out);
+            char *t = flow_json_print(it->out);
             bad = !t || fputs(o->count ? ",\n" : "[\n", o->f) == EOF || fputs(t, o->f) == EOF;
             cJSON_free(t);
         } else {

@@ -228,7 +228,7 @@ static void put_value(FlowSb *b, int *first, const char *k, const cJSON *v) {
         put_param(b, first, k, num);
         return;
     }
-    char *t = cJSON_PrintUnformatted(v);
+    char *t = flow_json_print(v);
     put_param(b, first, k, t ? t : "");
     cJSON_free(t);
 }
@@ -271,7 +271,7 @@ static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char 
 static char *body_text(const cJSON *body) {
     if (!body || cJSON_IsNull(body)) return NULL;
     if (cJSON_IsString(body)) return flow_xstrdup(body->valuestring);
-    char *t = cJSON_PrintUnformatted(body);
+    char *t = flow_json_print(body);
     char *r = flow_xstrdup(t ? t : "null");
     cJSON_free(t);
     return r;
@@ -917,7 +917,7 @@ static char *import_body(const HttpImport *im, FlowImportItem *items, int from, 
         const char *tpl = flow_setting_str(im->s, items[i].rs, "body", NULL);
         if (tpl) flow_sb_puts(&b, tpl);
         else {
-            char *t = cJSON_PrintUnformatted(items[i].out);
+            char *t = flow_json_print(items[i].out);
             flow_sb_puts(&b, t ? t : "null");
             cJSON_free(t);
         }

@@ -343,7 +343,7 @@ static const char *param_text(const cJSON *v, char **own) {
         number_text(v->valuedouble, b);
         return *own = flow_xstrdup(b);
     }
-    char *t = cJSON_PrintUnformatted(v);
+    char *t = flow_json_print(v);
     if (!t) abort();
     *own = flow_xstrdup(t);
     cJSON_free(t);
@@ -1161,7 +1161,7 @@ static void sb_array(FlowSb *b, const cJSON *a) {
 static const char *col_text(const TCol *t, const cJSON *v, char **own) {
     *own = NULL;
     if (t && t->json && v && !cJSON_IsNull(v)) {
-        char *j = cJSON_PrintUnformatted(v);
+        char *j = flow_json_print(v);
         if (!j) abort();
         *own = flow_xstrdup(j);
         cJSON_free(j);

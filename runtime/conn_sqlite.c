@@ -133,7 +133,7 @@ static int bind_value(sqlite3_stmt *st, int i, const cJSON *v) {
         return sqlite3_bind_double(st, i, d);
     }
     if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
-    char *t = cJSON_PrintUnformatted(v);
+    char *t = flow_json_print(v);
     int rc = sqlite3_bind_text(st, i, t ? t : "null", -1, SQLITE_TRANSIENT);
     cJSON_free(t);
     return rc;

@@ -262,7 +262,7 @@ static void collect_secrets(Run *R, const cJSON *j) {
     if (cJSON_IsString(j)) {
         add_secret(R, j->valuestring);
         /* as it appears inside printed JSON, too */
-        char *t = cJSON_PrintUnformatted(j);
+        char *t = flow_json_print(j);
         if (t) {
             size_t n = strlen(t);
             if (n >= 2) { t[n - 1] = 0; add_secret(R, t + 1); }
@@ -331,7 +331,7 @@ static char *trace_key_of(const cJSON *rec) {
     if (cJSON_IsString(id) && *id->valuestring && strlen(id->valuestring) < 120) snprintf(buf, sizeof buf, "id:%s", id->valuestring);
     else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%.17g", id->valuedouble);
     else {
-        char *t = rec ? cJSON_PrintUnformatted(rec) : NULL;
+        char *t = rec ? flow_json_print(rec) : NULL;
         uint64_t h = 14695981039346656037ull;
         for (const char *p = t ? t : "null"; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
         cJSON_free(t);
@@ -343,7 +343,7 @@ static char *trace_key_of(const cJSON *rec) {
 /* a JSON text with every secret redacted (malloc'd), or NULL */
 static char *redacted_json(const Run *R, const cJSON *j) {
     if (!j) return NULL;
-    char *t = cJSON_PrintUnformatted(j);
+    char *t = flow_json_print(j);
     if (!t) return NULL;
     char *r = redact(R, t);
     cJSON_free(t);
@@ -403,8 +403,8 @@ static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const ch
         free(key);
     }
     if (!R->errs) return;
-    char *hx = http ? cJSON_PrintUnformatted(http) : NULL;
-    char *d = data ? cJSON_PrintUnformatted(data) : NULL;
+    char *hx = http ? flow_json_print(http) : NULL;
+    char *d = data ? flow_json_print(data) : NULL;
     const char *dt = d ? d : "null";
     size_t dl = strlen(dt);
     char tail[64] = "";

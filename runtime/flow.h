@@ -94,6 +94,10 @@ int64_t  flow_ctx_now(const FlowCtx *cx);
 
 /* A FlowVal as a fresh cJSON tree owned by the caller (datetimes as ISO-8601 UTC strings). */
 cJSON   *flow_val_to_json(FlowVal v);
+/* JSON text of a tree with exact numbers (whole numbers with all their digits); free with
+ * cJSON_free. NULL when out of memory. flow_json_number: one number's text. */
+char    *flow_json_print(const cJSON *j);
+void     flow_json_number(double d, char buf[32]);
 /* A JSON value as the declared kind: FLOW_JSON keeps it dynamic. Wrong types fail with a `value` error. */
 FlowVal  flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what);
 /* Text of a scalar for templates and to_string(): ints without decimals, numbers shortest round-trip,

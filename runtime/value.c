@@ -511,7 +511,7 @@ FlowStr flow_val_text(FlowCtx *cx, FlowVal v) {
         if (cJSON_IsNumber(v.j)) return copy_str(cx, buf, number_text(v.j->valuedouble, buf, sizeof buf));
         if (cJSON_IsBool(v.j)) return cJSON_IsTrue(v.j) ? (FlowStr){ "true", 4 } : (FlowStr){ "false", 5 };
         {
-            char *t = cJSON_PrintUnformatted(v.j);
+            char *t = flow_json_print(v.j);
             if (!t) return (FlowStr){ "", 0 };
             FlowStr s = copy_str(cx, t, strlen(t));
             cJSON_free(t);

@@ -32,6 +32,10 @@ ev_err() {
 ev_ok lower-trim 'lower(trim(record.email))' '"anna@example.com"'
 ev_ok concat 'record.customer.first + " " + record.customer.last' '"Anna Berg"'
 ev_ok arithmetic 'floor(record.total * 100)' '123450'
+# numbers print exactly: whole numbers with every digit (cJSON's own printer rounds 2^53-1), others
+# in the shortest form that reads back the same
+ev_ok big-int '[9007199254740991, 4503599627370497, 10000000000000000, -3]' '[9007199254740991,4503599627370497,10000000000000000,-3]'
+ev_ok fractions '[0.1, 1 / 3, 1.5e300, 2.5]' '[0.1,0.3333333333333333,1.5e+300,2.5]'
 ev_ok int-division 'record.id / 2' '3.5'
 ev_ok nested-if 'if record.total > 1000 then "gold" else if record.customer.vip then "silver" else "bronze"' '"gold"'
 ev_ok coalesce 'record.note ?? "none"' '"none"'
