@@ -82,6 +82,7 @@ typedef struct E {
     int flow_index;
     const EmitParam *params; int nparams;
     int json_body;       /* a `body` template: its {{values}} are JSON-escaped */
+    int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -387,9 +388,10 @@ static int gen(E *e, const IrExpr *x) {
         return r;
     }
     case IR_RESPONSE: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_response(cx);\n", r); return r;
-    case IR_EXISTING: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_existing(cx);\n", r); return r;
+    case IR_EXISTING: e->map_existing = 1; r = newtmp(e); bprintf(B, "FlowVal t%d = flow_existing(cx);\n", r); return r;
     case IR_MAPCTX:
         r = newtmp(e);
+        if (e->in_map) e->map_existing = 1;
         bprintf(B, "FlowVal t%d = flow_bool(%s);\n", r, !e->in_map ? "0" : x->op ? "updating" : "!updating");
         return r;
     case IR_VAR: {
@@ -770,14 +772,16 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     }
 }
 
-typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64]; } StepNames;
+typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64]; int map_existing; } StepNames;
 
 static char *gen_steps(E *e, IrStep *const *steps, int n) {
     StepNames *nm = calloc((size_t)(n ? n : 1), sizeof(StepNames));
     if (!nm) abort();
     for (int i = 0; i < n; i++) {
         const IrStep *st = steps[i];
+        e->map_existing = 0;
         gen_step_fns(e, st, nm[i].fn, nm[i].map, nm[i].resp, nm[i].settings, nm[i].type);
+        nm[i].map_existing = e->map_existing;
         strcpy(nm[i].arms, "NULL");
         if (st->kind == STEP_BRANCH) {
             char **armsteps = calloc((size_t)(st->narms ? st->narms : 1), sizeof(char *));
@@ -826,10 +830,10 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         if (st->name) bstr(&e->out, st->name, strlen(st->name)); else bputs(&e->out, "NULL");
         const char *hk[HOOK_COUNT];
         hook_names(st->hooks, st->nhooks, hk);
-        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s },\n", st->conn ? conn_index(e, st->conn) : -1,
+        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s, %d },\n", st->conn ? conn_index(e, st->conn) : -1,
                 nm[i].settings, st->nsettings, strcmp(nm[i].type, "NULL") ? "&" : "", nm[i].type, nm[i].fn, st->all_matching,
                 nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span),
-                hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map]);
+                hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map], nm[i].map_existing);
     }
     if (!n) bputs(&e->out, "    { FLOW_STEP_FILTER, 0, NULL, -1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");

@@ -1017,6 +1017,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_http = {
     .kind = "http",
+    .upsert_by_lookup = 1,
     .specs = http_specs, .nspecs = (int)(sizeof http_specs / sizeof http_specs[0]),
     .open = h_open, .finish = h_finish, .close = h_close,
     .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,

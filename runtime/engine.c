@@ -1070,7 +1070,9 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     }
     /* upserts: which records exist already (a page at once, or one by one); those are mapped again
      * as updates, with `existing` in scope */
-    if (n && !R->failed && (c->import_existing_page || c->import_existing)) {
+    /* an http upsert's exists request decides the request; a database upsert decides itself, and is
+     * looked up first only when the map needs `existing` or `when creating/updating` */
+    if (n && !R->failed && (c->import_existing_page || c->import_existing) && (c->upsert_by_lookup || d->map_existing)) {
         FlowErr e;
         if (c->import_existing_page) {
             if (c->import_existing_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);

@@ -106,6 +106,8 @@ typedef struct FlowLookupItem {
 typedef struct FlowConnector {
     const char *kind;
     int any_setting;   /* accepts every setting (the test mock): nothing is checked against specs */
+    int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
+                               so the lookup runs whatever the map needs */
     const FlowSettingSpec *specs; int nspecs;
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);

@@ -282,6 +282,8 @@ struct FlowStepDef {
     FlowStepFn response;        /* import response mapping; NULL = none */
     int line;                   /* where it is in the .flow file */
     FlowHookFn pre_map, post_map, post_submit, post_response_map;   /* import hooks */
+    int map_existing;           /* the map reads `existing` or `when creating/updating`: a database
+                                   upsert looks each record up before mapping it */
 };
 
 typedef struct FlowConnDef { const char *name; const char *kind; const FlowSettingDef *settings; int nsettings; } FlowConnDef;

@@ -284,7 +284,7 @@ static const FlowSettingDef deals_set[] = { { "table", k_deals, NULL, 0 }, { "mo
 static const FlowSettingDef archive_set[] = { { "file", NULL, r_archive_file, 0 } };
 static const FlowSettingDef all_set[] = { { "file", k_all_file, NULL, 0 }, { "format", k_json, NULL, 0 } };
 static const FlowStepDef big_steps[] = {
-    { .kind = FLOW_STEP_IMPORT, .id = 4, .name = "deals", .conn = C_DB, .settings = deals_set, .nsettings = 2, .map = m_deal, .line = 21 },
+    { .kind = FLOW_STEP_IMPORT, .id = 4, .name = "deals", .conn = C_DB, .settings = deals_set, .nsettings = 2, .map = m_deal, .line = 21, .map_existing = 1 },
 };
 static const FlowStepDef rest_steps[] = {
     { .kind = FLOW_STEP_IMPORT, .id = 5, .name = "archive", .conn = C_FILES, .settings = archive_set, .nsettings = 1, .map = m_archive, .line = 25 },
