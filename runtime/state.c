@@ -15,6 +15,7 @@
 struct FlowState {
     sqlite3 *db;
     char *path;
+    int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
 };
 
@@ -118,14 +119,15 @@ FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *er
 
 /* ---- transactions: the engine writes a page's errors in one ---- */
 
+/* a page's writes share one transaction, begun by the first of them (most pages write nothing) */
 int flow_state_begin(FlowState *st, FlowErr *err) {
-    if (!st || st->in_tx) return 0;
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
-    st->in_tx = 1;
+    (void)err;
+    if (st) st->want_tx = 1;
     return 0;
 }
 
 int flow_state_commit(FlowState *st, FlowErr *err) {
+    if (st) st->want_tx = 0;
     if (!st || !st->in_tx) return 0;
     st->in_tx = 0;
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -139,6 +141,10 @@ int flow_state_commit(FlowState *st, FlowErr *err) {
 /* runs one statement with text/int64 arguments given as a format: 's' text (NULL = null), 'i' int64 */
 static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, sqlite3_int64 *changes) {
     sqlite3_stmt *q;
+    if (st->want_tx && !st->in_tx) {
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
+        st->in_tx = 1;
+    }
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, err, "prepare");
     for (int i = 0; fmt[i]; i++) {
         if (fmt[i] == 's') {
