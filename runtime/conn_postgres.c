@@ -506,26 +506,17 @@ static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *byte
 /* ---- SQL text ---- */
 
 /* an identifier in double quotes, "" inside */
-static void sb_ident(FlowSb *b, const char *s) {
-    flow_sb_put(b, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') flow_sb_put(b, "\"\"", 2);
-        else flow_sb_put(b, p, 1);
-    }
-    flow_sb_put(b, "\"", 1);
-}
-
 /* a table name: `schema.table` (one dot) or `table`, each part quoted */
 static void sb_table(FlowSb *b, const char *t) {
     const char *dot = strchr(t, '.');
     if (dot && dot > t && dot[1] && !strchr(dot + 1, '.')) {
         char *schema = flow_xcalloc(1, (size_t)(dot - t) + 1);
         memcpy(schema, t, (size_t)(dot - t));
-        sb_ident(b, schema);
+        flow_sql_ident(b, schema);
         free(schema);
         flow_sb_put(b, ".", 1);
-        sb_ident(b, dot + 1);
-    } else sb_ident(b, t);
+        flow_sql_ident(b, dot + 1);
+    } else flow_sql_ident(b, t);
 }
 
 static void sb_int(FlowSb *b, long v) {
@@ -610,25 +601,9 @@ static void dx_close(void *h) {
  * page in one transaction on a connection of its own (the export's cursor holds its own) */
 static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
     PgExport *x = h;
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(marks->child, "mode");
-    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "flag"));
-    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "key"));
-    if (!key) key = "id";
-    char *table = flow_sql_from_table(x->sql ? x->sql : "");
-    if (!table || !flag) {
-        free(table);
-        flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");
-        return -1;
-    }
-    FlowSb b = { 0 };
-    flow_sb_puts(&b, "UPDATE ");
-    sb_ident(&b, table);
-    flow_sb_puts(&b, " SET ");
-    sb_ident(&b, flag);
-    flow_sb_puts(&b, " = true WHERE ");
-    sb_ident(&b, key);
-    flow_sb_puts(&b, " = $1");
-    free(table);
+    const char *key;
+    char *upd = flow_sql_once_update(x->sql, marks, "true", "$1", &key, err);
+    if (!upd) return -1;
     int rc = -1;
     for (int attempt = 1; attempt <= PG_ATTEMPTS && rc; attempt++) {
         if (!x->mark || PQstatus(x->mark) != CONNECTION_OK) {
@@ -643,7 +618,7 @@ static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
             if (!v || cJSON_IsNull(v)) continue;   /* no key: nothing to mark */
             char *own = NULL;
             const char *val = param_text(v, &own);
-            PGresult *r = PQexecParams(x->mark, b.p, 1, NULL, &val, NULL, NULL, 0);
+            PGresult *r = PQexecParams(x->mark, upd, 1, NULL, &val, NULL, NULL, 0);
             if (PQresultStatus(r) != PGRES_COMMAND_OK) {
                 char msg[1000];
                 result_msg(x->p, x->mark, r, 0, msg, sizeof msg);
@@ -659,7 +634,7 @@ static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
             if (PQstatus(x->mark) == CONNECTION_OK) break;   /* the statement failed, not the connection */
         }
     }
-    free(b.p);
+    free(upd);
     return rc;
 }
 
@@ -1195,7 +1170,7 @@ static int create_table(PgImport *im, const cJSON *rec, FlowErr *rerr, FlowErr *
     flow_sb_puts(&b, " (");
     for (const cJSON *c = rec->child; c; c = c->next) {
         if (c != rec->child) flow_sb_puts(&b, ", ");
-        sb_ident(&b, c->string);
+        flow_sql_ident(&b, c->string);
         flow_sb_puts(&b, column_type(c));
         if (im->key && strcmp(c->string, im->key) == 0) flow_sb_puts(&b, " PRIMARY KEY");
     }
@@ -1230,15 +1205,15 @@ static int same_fields(const cJSON *a, const cJSON *b) {
 static void sb_conflict(FlowSb *b, const PgImport *im, const cJSON *first) {
     if (!im->key) return;
     flow_sb_puts(b, " ON CONFLICT (");
-    sb_ident(b, im->key);
+    flow_sql_ident(b, im->key);
     flow_sb_puts(b, ")");
     int any = 0;
     for (const cJSON *c = first->child; c; c = c->next) {
         if (strcmp(c->string, im->key) == 0) continue;
         flow_sb_puts(b, any ? ", " : " DO UPDATE SET ");
-        sb_ident(b, c->string);
+        flow_sql_ident(b, c->string);
         flow_sb_puts(b, " = EXCLUDED.");
-        sb_ident(b, c->string);
+        flow_sql_ident(b, c->string);
         any = 1;
     }
     if (!any) flow_sb_puts(b, " DO NOTHING");
@@ -1265,7 +1240,7 @@ static PGresult *insert_rows(PgImport *im, FlowImportItem *items, const int *idx
         flow_sb_puts(&b, " (");
         for (const cJSON *c = first->child; c; c = c->next) {
             if (c != first->child) flow_sb_puts(&b, ", ");
-            sb_ident(&b, c->string);
+            flow_sql_ident(&b, c->string);
         }
         flow_sb_puts(&b, ")");
         if (unnest) {
@@ -1495,7 +1470,7 @@ static int existing_chunk(PgImport *im, FlowImportItem *items, const int *idx, i
     flow_sb_puts(&b, "SELECT * FROM ");
     sb_table(&b, im->table);
     flow_sb_puts(&b, " WHERE ");
-    sb_ident(&b, im->key);
+    flow_sql_ident(&b, im->key);
     params_clear(&im->ps);
     for (int k = 0; k < nk; k++) params_add(&im->ps, cJSON_GetObjectItemCaseSensitive(items[idx[k]].out, im->key));
     const TCol *kc0 = im->known ? tcol(im, im->key) : NULL;

@@ -30,15 +30,6 @@ static const FlowSettingSpec sqlite_specs[] = {
 #define MAX_CACHED_STMTS 32
 
 /* an identifier in double quotes, "" inside */
-static void sb_ident(FlowSb *b, const char *s) {
-    flow_sb_put(b, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') flow_sb_put(b, "\"\"", 2);
-        else flow_sb_put(b, p, 1);
-    }
-    flow_sb_put(b, "\"", 1);
-}
-
 typedef struct Db { sqlite3 *db; char *path; } Db;
 
 static void *db_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
@@ -194,47 +185,17 @@ static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     return x;
 }
 
-char *flow_sql_from_table(const char *sql) {
-    for (const char *p = sql; *p; p++) {
-        if (strncasecmp(p, "from", 4) != 0 || (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) continue;
-        const char *q = p + 4;
-        if (!isspace((unsigned char)*q)) continue;
-        while (isspace((unsigned char)*q)) q++;
-        const char *b = q;
-        if (*q == '"') { q = strchr(q + 1, '"'); if (!q) return NULL; return strndup(b + 1, (size_t)(q - b - 1)); }
-        while (isalnum((unsigned char)*q) || *q == '_' || *q == '.') q++;
-        return q > b ? strndup(b, (size_t)(q - b)) : NULL;
-    }
-    return NULL;
-}
-
 /* once(flag, key = "id"): UPDATE <the table> SET flag = 1 WHERE key = <the record's key>, a page in one savepoint */
 static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
     DbExport *x = h;
-    const cJSON *first = cJSON_GetObjectItemCaseSensitive(marks->child, "mode");
-    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "flag"));
-    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "key"));
-    if (!key) key = "id";
+    const char *key;
+    char *upd = flow_sql_once_update(x->sql, marks, "1", "?", &key, err);
+    if (!upd) return -1;
     if (!x->mark) {
-        char *table = flow_sql_from_table(x->sql);
-        if (!table || !flag) {
-            free(table);
-            flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");
-            return -1;
-        }
-        FlowSb b = { 0 };
-        flow_sb_puts(&b, "UPDATE ");
-        sb_ident(&b, table);
-        flow_sb_puts(&b, " SET ");
-        sb_ident(&b, flag);
-        flow_sb_puts(&b, " = 1 WHERE ");
-        sb_ident(&b, key);
-        flow_sb_puts(&b, " = ?");
-        free(table);
-        int rc = sqlite3_prepare_v2(x->d->db, b.p, -1, &x->mark, NULL);
-        free(b.p);
-        if (rc != SQLITE_OK) { flow_err_set(err, FLOW_ERR_VALUE, "once(): %s", sqlite3_errmsg(x->d->db)); return -1; }
+        int rc = sqlite3_prepare_v2(x->d->db, upd, -1, &x->mark, NULL);
+        if (rc != SQLITE_OK) { free(upd); flow_err_set(err, FLOW_ERR_VALUE, "once(): %s", sqlite3_errmsg(x->d->db)); return -1; }
     }
+    free(upd);
     if (sqlite3_exec(x->d->db, "SAVEPOINT flow_once", NULL, NULL, NULL) != SQLITE_OK) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "once(): %s", sqlite3_errmsg(x->d->db));
         return -1;
@@ -411,16 +372,16 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
     }
     FlowSb b = { 0 };
     flow_sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
-    sb_ident(&b, im->table);
+    flow_sql_ident(&b, im->table);
     flow_sb_puts(&b, " (");
     for (const cJSON *c = rec->child; c; c = c->next) {
         if (c != rec->child) flow_sb_puts(&b, ", ");
-        sb_ident(&b, c->string);
+        flow_sql_ident(&b, c->string);
         flow_sb_puts(&b, column_type(c));
     }
     if (im->upsert) {
         flow_sb_puts(&b, ", UNIQUE (");
-        sb_ident(&b, im->key);
+        flow_sql_ident(&b, im->key);
         flow_sb_puts(&b, ")");
     }
     flow_sb_puts(&b, ")");
@@ -445,28 +406,28 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
     if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
     FlowSb b = { 0 };
     flow_sb_puts(&b, "INSERT INTO ");
-    sb_ident(&b, im->table);
+    flow_sql_ident(&b, im->table);
     if (!rec->child) flow_sb_puts(&b, " DEFAULT VALUES");
     else {
         flow_sb_puts(&b, " (");
         for (const cJSON *c = rec->child; c; c = c->next) {
             if (c != rec->child) flow_sb_puts(&b, ", ");
-            sb_ident(&b, c->string);
+            flow_sql_ident(&b, c->string);
         }
         flow_sb_puts(&b, ") VALUES (");
         for (const cJSON *c = rec->child; c; c = c->next) flow_sb_puts(&b, c != rec->child ? ", ?" : "?");
         flow_sb_puts(&b, ")");
         if (im->upsert) {
             flow_sb_puts(&b, " ON CONFLICT (");
-            sb_ident(&b, im->key);
+            flow_sql_ident(&b, im->key);
             flow_sb_puts(&b, ")");
             int any = 0;
             for (const cJSON *c = rec->child; c; c = c->next) {
                 if (strcmp(c->string, im->key) == 0) continue;
                 flow_sb_puts(&b, any ? ", " : " DO UPDATE SET ");
-                sb_ident(&b, c->string);
+                flow_sql_ident(&b, c->string);
                 flow_sb_puts(&b, " = excluded.");
-                sb_ident(&b, c->string);
+                flow_sql_ident(&b, c->string);
                 any = 1;
             }
             if (!any) flow_sb_puts(&b, " DO NOTHING");
@@ -499,9 +460,9 @@ static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **exist
     if (!im->find) {
         FlowSb b = { 0 };
         flow_sb_puts(&b, "SELECT * FROM ");
-        sb_ident(&b, im->table);
+        flow_sql_ident(&b, im->table);
         flow_sb_puts(&b, " WHERE ");
-        sb_ident(&b, im->key);
+        flow_sql_ident(&b, im->key);
         flow_sb_puts(&b, " = ? LIMIT 1");
         int rc = sqlite3_prepare_v2(im->d->db, b.p, -1, &im->find, NULL);
         free(b.p);

@@ -153,8 +153,14 @@ void        flow_ndjson_close(FlowNdjson *r);
 /* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
 int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
-/* The table an SQL export reads: the name after its first FROM (for once()); malloc'd, or NULL. */
+/* SQL text (sql.c) for the sqlite and postgres connectors: an identifier in double quotes; the table
+ * an export reads (the name after its first FROM; malloc'd, or NULL); once()'s
+ * `UPDATE table SET flag = TRUE_TEXT WHERE key = PARAM` for a page of marks (*key: the key field),
+ * malloc'd, or NULL with err. */
+void        flow_sql_ident(FlowSb *b, const char *s);
 char       *flow_sql_from_table(const char *sql);
+char       *flow_sql_once_update(const char *sql, const cJSON *marks, const char *true_text, const char *param,
+                                 const char **key, FlowErr *err);
 
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);

@@ -1,0 +1,57 @@
+/* sql.c — SQL text shared by the sqlite and postgres connectors: quoted identifiers, the table an
+ * export's query reads, and the UPDATE that sets a once() flag. */
+#include "engine.h"
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void flow_sql_ident(FlowSb *b, const char *s) {
+    flow_sb_put(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') flow_sb_put(b, "\"\"", 2);
+        else flow_sb_put(b, p, 1);
+    }
+    flow_sb_put(b, "\"", 1);
+}
+
+char *flow_sql_from_table(const char *sql) {
+    for (const char *p = sql; *p; p++) {
+        if (strncasecmp(p, "from", 4) != 0 || (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) continue;
+        const char *q = p + 4;
+        if (!isspace((unsigned char)*q)) continue;
+        while (isspace((unsigned char)*q)) q++;
+        const char *b = q;
+        if (*q == '"') { q = strchr(q + 1, '"'); if (!q) return NULL; return strndup(b + 1, (size_t)(q - b - 1)); }
+        while (isalnum((unsigned char)*q) || *q == '_' || *q == '.') q++;
+        return q > b ? strndup(b, (size_t)(q - b)) : NULL;
+    }
+    return NULL;
+}
+
+char *flow_sql_once_update(const char *sql, const cJSON *marks, const char *true_text, const char *param, const char **key,
+                           FlowErr *err) {
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(marks ? marks->child : NULL, "mode");
+    const char *flag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "flag"));
+    *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mode, "key"));
+    if (!*key) *key = "id";
+    char *table = flow_sql_from_table(sql ? sql : "");
+    if (!table || !flag) {
+        free(table);
+        flow_err_set(err, FLOW_ERR_VALUE, "once(): cannot tell which table the sql reads (it needs `from TABLE`)");
+        return NULL;
+    }
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "UPDATE ");
+    flow_sql_ident(&b, table);
+    flow_sb_puts(&b, " SET ");
+    flow_sql_ident(&b, flag);
+    flow_sb_puts(&b, " = ");
+    flow_sb_puts(&b, true_text);
+    flow_sb_puts(&b, " WHERE ");
+    flow_sql_ident(&b, *key);
+    flow_sb_puts(&b, " = ");
+    flow_sb_puts(&b, param);
+    free(table);
+    return flow_sb_take(&b);
+}
