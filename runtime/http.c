@@ -270,6 +270,8 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
         if (wait < 0) wait = 0;
         if (wait > 200) wait = 200;
         int pending_start = 0;
+        while (first < n && reqs[first].state == ST_DONE) first++;
+        upto = concurrency == 1 ? (first < n ? first + 1 : n) : n;
         for (int i = first; i < upto && active < concurrency && !pending_start; i++)
             if (reqs[i].state == ST_WAIT && reqs[i].ready_at <= t && (h->o.rps <= 0 || h->next_slot <= t)) pending_start = 1;
         if (pending_start) continue;
