@@ -84,6 +84,13 @@ FlowVal flow_fn_ceil(FlowCtx *cx, FlowVal a) {
 static double round_digits(double x, int64_t digits) {
     if (!isfinite(x) || x == 0 || digits > 400) return x;
     if (digits < -400) return 0.0;
+    /* the common case: x has no more than `digits` decimals already (x * 10^digits is a whole number
+     * exactly), and the nearest double to that decimal is the answer */
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+    if (digits >= 0 && digits <= 15) {
+        double s = x * pow10[digits];
+        if (fabs(s) < 9e15 && s == nearbyint(s)) return s / pow10[digits];
+    }
     char buf[48];
     for (int prec = 0; prec <= 16; prec++) {
         snprintf(buf, sizeof buf, "%.*e", prec, x);
