@@ -13,7 +13,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: scripts/pg.sh start|stop|dsn DIR" >&2; exit 2; fi
-mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || exit 2
+mkdir -p "$dir" && dir=$(cd "$dir" && pwd -P) || exit 2   # -P: a link made below is followed
 
 # as_pg CMD...: CMD as the unprivileged user when we are root
 pg_user=
@@ -37,6 +37,14 @@ case $cmd in
     done
     if [ -s "$dir/port" ] && as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       cat "$dir/port"; exit 0
+    fi
+    # a DIR the server's user cannot reach (a checkout under /root) becomes a link to a directory
+    # under $TMPDIR (or /tmp) that it can
+    if [ -n "$pg_user" ] && ! as_pg test -x "$dir" 2>/dev/null; then
+      tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowc-pg.XXXXXX") || exit 1
+      chmod 755 "$tmp"
+      rm -rf "$dir" && ln -s "$tmp" "$dir" || exit 1
+      dir=$tmp
     fi
     mkdir -p "$dir/sock"
     if [ -n "$pg_user" ]; then
@@ -76,6 +84,7 @@ case $cmd in
       [ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null
     }
     rm -f "$dir/port"
+    case $dir in */flowc-pg.*) rm -rf "$dir" ;; esac   # the stand-in made by start under $TMPDIR
     ;;
   dsn)
     [ -s "$dir/port" ] || { echo "pg.sh: no server runs in $dir" >&2; exit 1; }
