@@ -272,6 +272,7 @@ static void print_json(const FlowRunStats *st) {
     cJSON *im = cJSON_AddObjectToObject(o, "imported");
     for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
     if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
+    if (st->failed && st->fail_class) cJSON_AddStringToObject(o, "class", st->fail_class);
     char *t = flow_json_print(o);
     if (t) printf("%s\n", t);
     cJSON_free(t);

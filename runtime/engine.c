@@ -308,19 +308,36 @@ static char *redact(const Run *R, const char *s) {
     return out;
 }
 
-static int run_fail(Run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_fail(Run *R, const char *fmt, ...) {
+static int run_failv(Run *R, FlowErrorClass cls, const char *fmt, va_list ap) {
     if (R->failed) return -1;
     R->failed = 1;
+    R->st->fail_class = (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value";
     char buf[sizeof R->st->fail_msg];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     char *r = redact(R, buf);
     snprintf(R->st->fail_msg, sizeof R->st->fail_msg, "%s", r);
     free(r);
     return -1;
+}
+
+/* The run fails (the first failure is the one reported): with the class of the error behind it... */
+static int run_fail_cls(Run *R, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run_fail_cls(Run *R, FlowErrorClass cls, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = run_failv(R, cls, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* ...or, for a flow that cannot run as written (settings, setup), `value`. */
+static int run_fail(Run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_fail(Run *R, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int r = run_failv(R, FLOW_ERR_VALUE, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 /* A record's trace key, which finds its open errors again in later runs: its `id` when it has one,
@@ -395,7 +412,7 @@ static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const ch
         FlowStateError se = { R->f->name, s->label, cname, m, rec, ctx, hx, R->ri->run_id, R->ri->started_ms,
                               in && in->trace ? in->trace : key };
         FlowErr e;
-        if (flow_state_error_add(R->ri->state, &se, &e) < 0) run_fail(R, "cannot keep a record error: %s", e.msg);
+        if (flow_state_error_add(R->ri->state, &se, &e) < 0) run_fail_cls(R, e.cls, "cannot keep a record error: %s", e.msg);
         free(rec);
         free(hx);
         free(m);
@@ -704,7 +721,7 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
         FlowErr e;
         s->konst[i] = eval_setting(R, d, sp, NULL, &e);
         if (!s->konst[i]) {
-            run_fail(R, "%s: %s", owner, e.msg);
+            run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
             goto bad;
         }
         if (d->secret) collect_secrets(R, s->konst[i]);
@@ -917,7 +934,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
             owner[n++] = in;
         }
         FlowErr e;
-        if (n && s->c->lookup_page(s->h, items, n, &e) < 0) run_fail(R, "lookup %s: %s", s->def->name, e.msg);
+        if (n && s->c->lookup_page(s->h, items, n, &e) < 0) run_fail_cls(R, e.cls, "lookup %s: %s", s->def->name, e.msg);
         for (int k = 0; k < n; k++) {
             Inst *in = owner[k];
             FlowLookupItem *it = &items[k];
@@ -946,7 +963,7 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
         if (eval_rs(R, s, in, &rs, &e)) { rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         int r = s->c->lookup(s->h, rs, &rows, &e);
         cJSON_Delete(rs);
-        if (r < 0) { cJSON_Delete(rows); run_fail(R, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
+        if (r < 0) { cJSON_Delete(rows); run_fail_cls(R, e.cls, "lookup %s: %s", s->def->name, e.msg); L->v[w++] = in; continue; }
         if (r > 0) { cJSON_Delete(rows); rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         if (lookup_result(R, s, in, rows)) L->v[w++] = in;
     }
@@ -1075,7 +1092,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     if (n && !R->failed && (c->import_existing_page || c->import_existing) && (c->upsert_by_lookup || d->map_existing)) {
         FlowErr e;
         if (c->import_existing_page) {
-            if (c->import_existing_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);
+            if (c->import_existing_page(s->h, items, n, &e) < 0) run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
         } else {
             for (int k = 0; k < n && !R->failed; k++) {
                 int r = c->import_existing(s->h, items[k].rs, items[k].out, &items[k].existing, &items[k].err);
@@ -1139,7 +1156,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     }
     if (n && !R->failed) {
         FlowErr e;
-        if (c->import_page(s->h, items, n, &e) < 0) run_fail(R, "import %s: %s", d->name, e.msg);
+        if (c->import_page(s->h, items, n, &e) < 0) run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
     }
     /* post_submit: what was written; an error verdict makes the record an error */
     FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };
@@ -1352,7 +1369,7 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
         int64_t last = 0;
         int have = 0;
         FlowErr e;
-        if (R->rl.state && flow_state_last_success(R->rl.state, R->f->name, &last, &have, &e)) return run_fail(R, "%s", e.msg);
+        if (R->rl.state && flow_state_last_success(R->rl.state, R->f->name, &last, &have, &e)) return run_fail_cls(R, e.cls, "%s", e.msg);
         R->rl.since_ms = have ? last - lag_ms : start_ms;
     }
     if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
@@ -1380,7 +1397,7 @@ static int once_setup(Run *R, StepRt *s, const char *owner) {
         return run_fail(R, "%s: %s exports cannot set a once() flag", owner, s->conn->c->kind);
     FlowErr e;
     cJSON *m = R->mode_def->per_record ? NULL : flow_setting_eval(s->s, "mode", 0, NULL, &e);
-    if (!m && R->mode_def->konst) return run_fail(R, "%s: %s", owner, e.msg);
+    if (!m && R->mode_def->konst) return run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
     if (!m) {   /* per record: the flag's name does not depend on the record; read it from any record */
         ctx_enter(R, NULL);
         cJSON *empty = cJSON_CreateObject();
@@ -1456,7 +1473,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
         if (R->rl.retry) return 0;   /* errors retry: the kept records take the export's place */
         s->h = s->c->export_open(cstate, s->s, &e);
     }
-    if (!s->h) return run_fail(R, "%s: %s", owner, e.msg);
+    if (!s->h) return run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
     return 0;
 }
 
@@ -1498,7 +1515,7 @@ static int open_conn(Run *R, ConnRt *c) {
     }
     c->state = c->c->open(c->s, c->uses, &e);
     if (c->state && all_mock) c->state = (void *)R->ri->mocks;
-    if (!c->state) return run_fail(R, "connection %s: %s", d->name, e.msg);
+    if (!c->state) return run_fail_cls(R, e.cls, "connection %s: %s", d->name, e.msg);
     return 0;
 }
 
@@ -1542,7 +1559,7 @@ void flow_run_stats_free(FlowRunStats *st) {
  * open errors (by trace key). */
 static void page_begin(Run *R) {
     FlowErr e;
-    if (R->rl.state && !R->failed && flow_state_begin(R->rl.state, &e)) run_fail(R, "%s", e.msg);
+    if (R->rl.state && !R->failed && flow_state_begin(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
 static void page_end(Run *R, const List *page) {
@@ -1553,9 +1570,9 @@ static void page_end(Run *R, const List *page) {
             if (!page->v[i]->trace) continue;
             char by[96];
             snprintf(by, sizeof by, "run %s", R->rl.run_id);
-            if (flow_state_resolve_key(R->rl.state, R->f->name, page->v[i]->trace, by, R->rl.started_ms, &e)) run_fail(R, "%s", e.msg);
+            if (flow_state_resolve_key(R->rl.state, R->f->name, page->v[i]->trace, by, R->rl.started_ms, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
         }
-    if (flow_state_commit(R->rl.state, &e)) run_fail(R, "%s", e.msg);
+    if (flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
 /* runs the steps of a list from step `id` on: when it is inside a branch arm, the rest of that arm,
@@ -1655,7 +1672,7 @@ static int add_mark(Run *R, cJSON **marks, const cJSON *rec) {
         ctx_enter(R, NULL);
         FlowVal v = R->mode_def->per_record(R->cx, (cJSON *)rec);
         m = flow_failed(R->cx) ? NULL : flow_val_to_json(v);
-        if (!m) { FlowErr e; take_error(R, &e, "mode"); ctx_leave(R); return run_fail(R, "once(): %s", e.msg); }
+        if (!m) { FlowErr e; take_error(R, &e, "mode"); ctx_leave(R); return run_fail_cls(R, e.cls, "once(): %s", e.msg); }
         ctx_leave(R);
     } else m = flow_val_to_json(R->mode_def->konst(R->cx));
     if (!*marks) *marks = cJSON_CreateArray();
@@ -1672,6 +1689,7 @@ static void export_pages(Run *R, StepRt *ex) {
     long seq = 0;
     int end = 0;
     char export_fail[sizeof ((FlowErr *)0)->msg] = "";
+    FlowErrorClass export_cls = FLOW_ERR_VALUE;
     if (R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_PREVIEW && R->ri->mocks->limit > 0 && R->page_size > R->ri->mocks->limit)
         R->page_size = R->ri->mocks->limit;
     while (!end && !R->failed) {
@@ -1692,6 +1710,7 @@ static void export_pages(Run *R, StepRt *ex) {
             if (r == FLOW_NEXT_FAIL) {   /* the records already pulled still go through the steps */
                 cJSON_Delete(it.rec);
                 snprintf(export_fail, sizeof export_fail, "%s", e.msg);
+                export_cls = e.cls;
                 end = 1;
                 break;
             }
@@ -1747,7 +1766,7 @@ static void export_pages(Run *R, StepRt *ex) {
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
         if (marks && !R->failed && cJSON_GetArraySize(marks)) {   /* once(): the page's records get their flag */
             FlowErr e;
-            if (c->export_mark(ex->h, marks, &e)) run_fail(R, "export %s: setting the once() flag: %s", ex->label, e.msg);
+            if (c->export_mark(ex->h, marks, &e)) run_fail_cls(R, e.cls, "export %s: setting the once() flag: %s", ex->label, e.msg);
             else R->st->marked += cJSON_GetArraySize(marks);
         }
         cJSON_Delete(marks);
@@ -1757,8 +1776,8 @@ static void export_pages(Run *R, StepRt *ex) {
         flow_scratch_reset(R->cx);
     }
     FlowErr e;
-    if (R->rl.state && flow_state_commit(R->rl.state, &e)) run_fail(R, "%s", e.msg);
-    if (export_fail[0]) run_fail(R, "export %s: %s", ex->label, export_fail);
+    if (R->rl.state && flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
+    if (export_fail[0]) run_fail_cls(R, export_cls, "export %s: %s", ex->label, export_fail);
 }
 
 /* Every string in a tree, redacted in place (what a preview shows, what a test captured). */
@@ -1808,7 +1827,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (R->conns[i].uses) open_conn(R, &R->conns[i]);
     FlowErr se;
     if (!R->failed && R->rl.state) {
-        if (flow_state_run_begin(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, &se)) run_fail(R, "%s", se.msg);
+        if (flow_state_run_begin(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, &se)) run_fail_cls(R, se.cls, "%s", se.msg);
         R->open_errors = flow_state_open_errors(R->rl.state, f->name);
     }
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, open_step);
@@ -1821,7 +1840,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         ConnRt *c = &R->conns[i];
         if (!c->state) continue;
         FlowErr e;
-        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) run_fail(R, "connection %s: %s", c->def->name, e.msg);
+        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) run_fail_cls(R, e.cls, "connection %s: %s", c->def->name, e.msg);
     }
     for (int i = 0; i < p->nconns; i++) {
         ConnRt *c = &R->conns[i];
@@ -1840,17 +1859,17 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
             if (fl && strcmp(fl, f->name) == 0 && cJSON_IsNumber(id) &&
                 flow_state_error_resolve(R->rl.state, (long)id->valuedouble, by, R->rl.started_ms, &se) < 0)
-                run_fail(R, "%s", se.msg);
+                run_fail_cls(R, se.cls, "%s", se.msg);
         }
         int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry && !R->limit;   /* limit(n) keeps no state */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         st->failed = R->failed;
-        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail(R, "%s", se.msg);
+        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail_cls(R, se.cls, "%s", se.msg);
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
-        if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail(R, "%s", se.msg);
+        if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);
     }
     free(R->delta_field);
     free(R->once_flag);

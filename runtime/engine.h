@@ -244,6 +244,7 @@ typedef struct FlowRunStats {
     const char **import_names;    /* every import of the flow, in source order */
     long *imported;
     int failed;                   /* the run failed (settings, input, output) */
+    const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;
 

@@ -125,7 +125,7 @@ st_delta() {
     insert into items (id, name, updated_at) values (8, 'h', '2024-01-04T12:00:00Z')"
   st_x "$w" run --json --now 2024-01-05T00:00:00Z
   t_expect_rc 1
-  st_out '{"flow":"items","exported":5,"ignored":4,"errors":0,"imported":{"copy":1},"failed":"export rows: data/src.db: malformed JSON"}'
+  st_out '{"flow":"items","exported":5,"ignored":4,"errors":0,"imported":{"copy":1},"failed":"export rows: data/src.db: malformed JSON","class":"connection"}'
   st_x "$w" state show --json
   st_jq "state after a run that failed part-way" "$C_OUT" "$st_state_filter" \
     '[{"flow":"items","delta_since":"2024-01-03T00:00:00.000Z","last_status":"failed","open_errors":0}]'

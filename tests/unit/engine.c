@@ -819,7 +819,7 @@ static void case_failures(void) {
         "flow missing_in: failed; exported 0, ignored 0, imported good=0, errors 0\n");
     expect_text("stdout", cap_out,
         "{\"flow\":\"missing_in\",\"exported\":0,\"ignored\":0,\"errors\":0,\"imported\":{\"good\":0},"
-        "\"failed\":\"export gone: cannot read data/missing.ndjson: No such file or directory\"}\n");
+        "\"failed\":\"export gone: cannot read data/missing.ndjson: No such file or directory\",\"class\":\"connection\"}\n");
     check(!exists("data/good.ndjson"), "good.ndjson written by a failed run");
 
     cur_case = "unwritable-output";
