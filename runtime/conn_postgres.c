@@ -16,16 +16,7 @@
 
 static const FlowSettingSpec pg_specs[] = {
     { FLOW_AT_CONN, "dsn", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "sql", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "args", FLOW_SETT_ARGS, 0, NULL },
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_LOOKUP, "sql", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_LOOKUP, "args", FLOW_SETT_ARGS, 0, NULL },
-    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" },
-    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" },
-    { FLOW_AT_IMPORT, "table", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_IMPORT, "mode", FLOW_SETT_CTOR, 0, "insert|upsert" },
+    FLOW_SQL_STEP_SPECS,
 };
 
 #define PG_ATTEMPTS 3                 /* tries of a connection, a lookup or a page on connection errors */
