@@ -1417,12 +1417,10 @@ static int once_setup(Run *R, StepRt *s, const char *owner) {
 
 /* delta(field): whether a record's field lies in the window (a record without it is kept) */
 static int in_window(const Run *R, const cJSON *rec) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
-    int64_t t;
-    if (cJSON_IsString(v) && flow_parse_iso8601(v->valuestring, strlen(v->valuestring), &t)) {}
-    else if (cJSON_IsNumber(v)) t = (int64_t)(v->valuedouble * 1000);
-    else return 1;
-    return t > R->rl.since_ms && t <= R->rl.until_ms;
+    /* read as every datetime field is: ISO-8601 or epoch seconds */
+    FlowVal t = flow_val_from_json(R->cx, cJSON_GetObjectItemCaseSensitive(rec, R->delta_field), FLOW_DATETIME, R->delta_field);
+    if (flow_failed(R->cx)) { flow_clear_error(R->cx); return 1; }
+    return t.kind != FLOW_DATETIME || (t.i > R->rl.since_ms && t.i <= R->rl.until_ms);
 }
 
 static int open_step(Run *R, const FlowStepDef *d) {

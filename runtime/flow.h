@@ -110,6 +110,7 @@ void     flow_format_iso8601(int64_t ms, char out[32]);
 /* How a value is named in messages: "a string", "an int", "an object", "null", ... */
 const char *flow_json_desc(const cJSON *j);
 const char *flow_val_desc(FlowVal v);
+const char *flow_kind_desc(FlowKind k);   /* "an int", ...; json: "json" */
 /* Text quoted for a message into out (cap >= max * 4 + 8): at most max bytes (cut at a character
  * boundary, then "..."), control bytes as \xHH, quotes and backslashes escaped. Returns out. */
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max);

@@ -33,20 +33,6 @@ static const char *const cmp_sym[] = { "==", "!=", "<", "<=", ">", ">=" };
 
 /* ---- kinds, unwrapping, messages ---- */
 
-static const char *want_name(FlowKind k) {
-    switch (k) {
-    case FLOW_NULL: return "null";
-    case FLOW_BOOL: return "a bool";
-    case FLOW_INT: return "an int";
-    case FLOW_NUMBER: return "a number";
-    case FLOW_STRING: return "a string";
-    case FLOW_DATETIME: return "a datetime";
-    case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return "json";
-    }
-    return "an unknown kind";
-}
-
 /* The value as it is at run time: json numbers, strings and bools become numbers, strings and bools;
  * JSON null (and a FLOW_JSON without a tree) becomes null; arrays and objects stay FLOW_JSON. A string
  * without bytes gets a non-NULL pointer. */
@@ -419,7 +405,7 @@ FlowVal flow_index(FlowCtx *cx, FlowVal v, FlowVal i, FlowKind want, const char 
 
 static FlowVal cannot(FlowCtx *cx, const char *what, FlowVal x, FlowKind want, const char *why) {
     char d[DESC_BUF];
-    return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot convert %s to %s%s%s", what, describe(d, x), want_name(want),
+    return flow_fail(cx, FLOW_ERR_VALUE, "%s: cannot convert %s to %s%s%s", what, describe(d, x), flow_kind_desc(want),
                      why ? ": " : "", why ? why : "");
 }
 

@@ -433,8 +433,8 @@ const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t ma
     return out;
 }
 
-const char *flow_val_desc(FlowVal v) {
-    switch (v.kind) {
+const char *flow_kind_desc(FlowKind k) {
+    switch (k) {
     case FLOW_NULL: return "null";
     case FLOW_BOOL: return "a bool";
     case FLOW_INT: return "an int";
@@ -442,9 +442,13 @@ const char *flow_val_desc(FlowVal v) {
     case FLOW_STRING: return "a string";
     case FLOW_DATETIME: return "a datetime";
     case FLOW_DURATION: return "a duration";
-    case FLOW_JSON: return flow_json_desc(v.j);
+    case FLOW_JSON: return "json";
     }
-    return "an unknown value";
+    return "an unknown kind";
+}
+
+const char *flow_val_desc(FlowVal v) {
+    return v.kind == FLOW_JSON ? flow_json_desc(v.j) : flow_kind_desc(v.kind);
 }
 
 FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what) {
