@@ -235,6 +235,13 @@ static int parse_time_opt(const char *prog, const char *opt, const char *text, i
     return 0;
 }
 
+/* stdout written out: 0, or 1 after saying why it could not be */
+static int flush_stdout(const char *prog) {
+    if (fflush(stdout) == 0) return 0;
+    fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
+    return 1;
+}
+
 /* ---- the state store ---- */
 
 static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o) {
@@ -326,10 +333,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             else if (st.errors && rc == 0) rc = 3;
             flow_run_stats_free(&st);
         }
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
-            rc = 1;
-        }
+        if (flush_stdout(prog)) rc = 1;
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
@@ -574,10 +578,7 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
         if (t) printf("%s\n", t);
         cJSON_free(t);
         cJSON_Delete(root);
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "%s: cannot write to standard output: %s\n", prog, strerror(errno));
-            rc = 1;
-        }
+        if (flush_stdout(prog)) rc = 1;
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);

@@ -252,7 +252,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
             start(h, r, t);
             active++;
         }
-        int running = 0;
+        int running = 0, finished = 0;
         curl_multi_perform(h->multi, &running);
         CURLMsg *m;
         int left;
@@ -262,19 +262,13 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
             finish(h, m->easy_handle, m->data.result, now_ms());
             active--;
+            finished++;
             if (r && r->state == ST_DONE) done++;
         }
-        if (done >= n) break;
-        t = now_ms();
-        long wait = (long)(wake - t);
+        if (finished) continue;   /* a slot is free: start the next request before waiting */
+        long wait = (long)(wake - now_ms());
         if (wait < 0) wait = 0;
         if (wait > 200) wait = 200;
-        int pending_start = 0;
-        while (first < n && reqs[first].state == ST_DONE) first++;
-        upto = concurrency == 1 ? (first < n ? first + 1 : n) : n;
-        for (int i = first; i < upto && active < concurrency && !pending_start; i++)
-            if (reqs[i].state == ST_WAIT && reqs[i].ready_at <= t && (h->o.rps <= 0 || h->next_slot <= t)) pending_start = 1;
-        if (pending_start) continue;
         curl_multi_poll(h->multi, NULL, 0, (int)wait, NULL);
     }
 }
