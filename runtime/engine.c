@@ -1614,7 +1614,6 @@ static void retry_pages(Run *R) {
             const char *fj = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow"));
             if (done[j] || !sj || !fj || strcmp(sj, step) != 0 || strcmp(fj, f->name) != 0) continue;
             done[j] = 1;
-            R->st->retried++;
             R->st->exported++;
             const cJSON *rec = cJSON_GetObjectItemCaseSensitive(x, "record");
             const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "trace_key"));

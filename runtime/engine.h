@@ -248,7 +248,6 @@ void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
 void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow, int64_t page, int64_t page_size);
 
 typedef struct FlowRunStats {
-    long retried;                 /* errors retry: kept records run again */
     long marked;                  /* once(): records whose flag was set */
     const char *flow;
     long exported, ignored, errors;
