@@ -7,18 +7,10 @@
 
 ops_bin=build/tests/unit_ops
 
-# building the sanitized runtime library may take longer than one compiler invocation
-t_case ops/build
-ops_timeout=$T_TIMEOUT
-T_TIMEOUT=${T_BUILD_TIMEOUT:-600}
-t_exec make -s "$ops_bin"
-T_TIMEOUT=$ops_timeout
-t_expect_rc 0
-[ -x "$ops_bin" ] || t_note "no $ops_bin (make $ops_bin failed)"
-t_done
+t_build_unit ops "$ops_bin"
 
 t_case ops/unit
-if [ -x "$ops_bin" ] && [ "$C_RC" = 0 ]; then
+if [ -n "$T_BUILT" ]; then
   t_exec "$ops_bin"
   t_expect_rc 0
   t_expect_grep "$C_OUT" '^ops: [0-9]+ passed, 0 failed$' "not every assertion passed"

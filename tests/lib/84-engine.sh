@@ -8,19 +8,10 @@
 
 engine_bin=build/tests/unit_engine
 
-# building the sanitized runtime library may take longer than one compiler invocation
-t_case engine/build
-engine_timeout=$T_TIMEOUT
-T_TIMEOUT=${T_BUILD_TIMEOUT:-600}
-t_exec make -s "$engine_bin"
-T_TIMEOUT=$engine_timeout
-t_expect_rc 0
-[ -x "$engine_bin" ] || t_note "no $engine_bin (make $engine_bin failed)"
-engine_built=$([ "$C_RC" = 0 ] && [ -x "$engine_bin" ] && echo 1)
-t_done
+t_build_unit engine "$engine_bin"
 
 t_case engine/unit
-if [ -n "$engine_built" ]; then
+if [ -n "$T_BUILT" ]; then
   mkdir -p "$T_TMP/engine"
   t_exec env TMPDIR="$T_TMP/engine" "$engine_bin"
   t_expect_rc 0

@@ -201,3 +201,17 @@ golden_suite() {
     pass "$name$G_NOTE"
   done < <(find "$src" -type f -name '*.flow' | sort)
 }
+
+# t_build_unit SUITE BIN: the case SUITE/build, `make BIN` with the longer build timeout (building the
+# sanitized runtime library may take longer than one compiler invocation); T_BUILT=1 when BIN is there
+t_build_unit() {
+  local saved=$T_TIMEOUT
+  t_case "$1/build"
+  T_TIMEOUT=${T_BUILD_TIMEOUT:-600}
+  t_exec make -s "$2"
+  T_TIMEOUT=$saved
+  t_expect_rc 0
+  [ -x "$2" ] || t_note "no $2 (make $2 failed)"
+  T_BUILT=$([ "$C_RC" = 0 ] && [ -x "$2" ] && echo 1)
+  t_done
+}
