@@ -23,7 +23,6 @@ for cred in "$HP_USER:$HP_PASS" "$HP_USER:bad-S3CRET-5e5e"; do
 done
 HP_RUN_TIMEOUT=${HP_RUN_TIMEOUT:-20}   # seconds per run of a case
 # HP_ONLY=REGEX runs only the cases whose directory name matches (the preview checks: "preview")
-HP_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 hp_curl() { curl -s --max-time 20 "$@"; }
 
@@ -165,8 +164,7 @@ hp_case() {
   (cd "$src" && tar cf - --exclude='expected*' --exclude=check.sh .) | (cd "$work" && tar xf -)
   (cd "$src" && tar cf - --exclude='expected*' --exclude=check.sh .) | (cd "$jit" && tar xf -)
   HP_NOTE=
-  if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$HP_CFLAGS \
-        timeout 120 "$FLOWC" build flow.flow -o prog) >"$work/build.log" 2>&1; then
+  if ! san_build "$work"; then
     fail "$name" "flowc build failed:" "$(head -n 20 "$work/build.log")"
   else
     hp_mode "$src" "$work" native

@@ -45,9 +45,7 @@ e2e_case() {
   e2e_setup "$src" "$example" "$work"
   args=
   [ -f "$src/args" ] && args=$(cat "$src/args")
-  if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a \
-        FLOWC_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all" \
-        timeout 120 "$FLOWC" build flow.flow -o prog) >"$work/build.log" 2>&1; then
+  if ! san_build "$work"; then
     fail "$name" "flowc build failed:" "$(head -n 20 "$work/build.log")"
     return
   fi

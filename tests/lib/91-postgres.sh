@@ -12,7 +12,6 @@
 pg=$T_TMP/postgres
 PG_SECRET=pw-S3CRET-4d1e
 PG_RUN_TIMEOUT=${PG_RUN_TIMEOUT:-60}   # seconds per run of a case
-PG_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # pg_sql DB [PSQL ARGS...]: psql on the suite's server, unaligned, no headers' decorations
@@ -100,8 +99,7 @@ pg_case() {
   rm -rf "$work" "$jit"; mkdir -p "$work" "$jit"
   cp "$src/flow.flow" "$work/"; cp "$src/flow.flow" "$jit/"
   PG_NOTE=
-  if ! (cd "$work" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$PG_CFLAGS \
-        timeout 120 "$FLOWC" build flow.flow -o prog) >"$work/build.log" 2>&1; then
+  if ! san_build "$work"; then
     fail "$name" "flowc build failed:" "$(head -n 20 "$work/build.log")"
   else
     pg_mode "$src" "$work" native

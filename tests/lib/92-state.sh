@@ -10,7 +10,6 @@
 
 st_root=$T_TMP/state
 rm -rf "$st_root"; mkdir -p "$st_root"
-ST_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 make -s build/asan/libflowrt.a >/dev/null 2>&1
 
@@ -27,7 +26,7 @@ st_setup() {
 
 # st_build WORK: (inside a case) flowc build WORK/flow.flow -o WORK/prog, sanitized runtime
 st_build() {
-  t_exec -C "$1" env FLOWC_RUNTIME_LIB="$ROOT/build/asan/libflowrt.a" FLOWC_CFLAGS="$ST_CFLAGS" \
+  t_exec -C "$1" env FLOWC_RUNTIME_LIB="$ROOT/build/asan/libflowrt.a" FLOWC_CFLAGS="$T_SAN_CFLAGS" \
     "$FLOWC" build flow.flow -o prog
   t_expect_rc 0
 }

@@ -215,3 +215,12 @@ t_build_unit() {
   T_BUILT=$([ "$C_RC" = 0 ] && [ -x "$2" ] && echo 1)
   t_done
 }
+
+# san_build DIR: `flowc build flow.flow -o prog` in DIR against the sanitized runtime
+# (build/asan/libflowrt.a, ASan+UBSan, no recovery), the way every end-to-end suite builds its flows;
+# its output in DIR/build.log. The build's exit status.
+T_SAN_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+san_build() {
+  (cd "$1" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$T_SAN_CFLAGS \
+     timeout 120 "$FLOWC" build flow.flow -o prog) >"$1/build.log" 2>&1
+}
