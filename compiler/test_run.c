@@ -275,7 +275,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON_AddItemToObject(doc, "would_write", captured);
             cJSON_AddItemToObject(doc, "errors", errors);
             trace = captured = NULL;
-            char *s = cJSON_Print(doc);
+            char *s = flow_json_print_pretty(doc);
             fprintf(out, "%s\n", s ? s : "{}");
             cJSON_free(s);
             cJSON_Delete(doc);

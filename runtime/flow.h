@@ -97,6 +97,7 @@ cJSON   *flow_val_to_json(FlowVal v);
 /* JSON text of a tree with exact numbers (whole numbers with all their digits); free with
  * cJSON_free. NULL when out of memory. flow_json_number: one number's text. */
 char    *flow_json_print(const cJSON *j);
+char    *flow_json_print_pretty(const cJSON *j);   /* the same, laid out as cJSON_Print does */
 void     flow_json_number(double d, char buf[32]);
 /* A JSON value as the declared kind: FLOW_JSON keeps it dynamic. Wrong types fail with a `value` error. */
 FlowVal  flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what);

@@ -64,7 +64,11 @@ static void str(Out *o, const char *s) {
     puts_(o, "\"");
 }
 
-static void value(Out *o, const cJSON *j, int depth) {
+static void tabs(Out *o, int n) { while (n-- > 0) puts_(o, "\t"); }
+
+/* pretty: cJSON_Print's layout (objects one member per line, indented by tabs, `"key":\tvalue`;
+ * arrays on one line, `, ` between elements), so what was printed before reads the same */
+static void value(Out *o, const cJSON *j, int depth, int pretty) {
     char num[32];
     if (!j || depth > 10000) { puts_(o, "null"); return; }
     switch (j->type & 0xFF) {
@@ -77,28 +81,34 @@ static void value(Out *o, const cJSON *j, int depth) {
     case cJSON_Array:
         puts_(o, "[");
         for (const cJSON *c = j->child; c; c = c->next) {
-            value(o, c, depth + 1);
-            if (c->next) puts_(o, ",");
+            value(o, c, depth + 1, pretty);
+            if (c->next) puts_(o, pretty ? ", " : ",");
         }
         puts_(o, "]");
         return;
     case cJSON_Object:
-        puts_(o, "{");
+        puts_(o, pretty ? "{\n" : "{");
         for (const cJSON *c = j->child; c; c = c->next) {
+            if (pretty) tabs(o, depth + 1);
             str(o, c->string ? c->string : "");
-            puts_(o, ":");
-            value(o, c, depth + 1);
+            puts_(o, pretty ? ":\t" : ":");
+            value(o, c, depth + 1, pretty);
             if (c->next) puts_(o, ",");
+            if (pretty) puts_(o, "\n");
         }
+        if (pretty) tabs(o, depth);
         puts_(o, "}");
         return;
     default: puts_(o, "null");
     }
 }
 
-char *flow_json_print(const cJSON *j) {
+static char *print(const cJSON *j, int pretty) {
     Out o = { 0 };
-    value(&o, j, 0);
+    value(&o, j, 0, pretty);
     if (o.oom) { cJSON_free(o.p); return NULL; }
     return o.p;
 }
+
+char *flow_json_print(const cJSON *j) { return print(j, 0); }
+char *flow_json_print_pretty(const cJSON *j) { return print(j, 1); }
