@@ -1014,24 +1014,12 @@ static void di_close(void *h) {
 }
 
 static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    const char *table = flow_setting_str(s, NULL, "table", NULL);
-    if (!table || !table[0]) {
-        flow_err_set(err, FLOW_ERR_VALUE, "table must be a constant name");
-        return NULL;
-    }
+    char *table, *key;
+    if (flow_sql_import_target(s, &table, &key, err)) return NULL;
     PgImport *im = flow_xcalloc(1, sizeof *im);
     im->p = conn;
-    im->table = flow_xstrdup(table);
-    if (strcmp(flow_setting_ctor(s, NULL, "mode", "insert"), "upsert") == 0) {
-        const cJSON *m = flow_setting(s, NULL, "mode");
-        const cJSON *k = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "key") : NULL;
-        if (!cJSON_IsString(k) || !k->valuestring[0]) {
-            flow_err_set(err, FLOW_ERR_VALUE, "upsert needs a key: mode = upsert(key = \"id\")");
-            di_close(im);
-            return NULL;
-        }
-        im->key = flow_xstrdup(k->valuestring);
-    }
+    im->table = table;
+    im->key = key;
     return im;
 }
 

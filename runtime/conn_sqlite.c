@@ -290,8 +290,7 @@ typedef struct Stmt { struct Stmt *next; char *sig; sqlite3_stmt *st; } Stmt;
 typedef struct DbImport {
     Db *d;
     char *table;
-    int upsert;
-    char *key;
+    char *key;                 /* upsert(key); NULL inserts */
     int exists;                /* the table is known to exist */
     Stmt *stmts; int nstmts;   /* INSERTs by column list */
     sqlite3_stmt *find;        /* upsert: the existing row by key */
@@ -313,27 +312,12 @@ static void di_close(void *h) {
 }
 
 static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    const char *table = flow_setting_str(s, NULL, "table", NULL);
-    if (!table || !table[0]) {
-        flow_err_set(err, FLOW_ERR_VALUE, "table must be a constant name");
-        return NULL;
-    }
-    DbImport *im = calloc(1, sizeof *im);
-    if (!im) abort();
+    char *table, *key;
+    if (flow_sql_import_target(s, &table, &key, err)) return NULL;
+    DbImport *im = flow_xcalloc(1, sizeof *im);
     im->d = conn;
-    im->table = flow_xstrdup(table);
-    const char *mode = flow_setting_ctor(s, NULL, "mode", "insert");
-    if (strcmp(mode, "upsert") == 0) {
-        const cJSON *m = flow_setting(s, NULL, "mode");
-        const cJSON *k = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "key") : NULL;
-        if (!cJSON_IsString(k) || !k->valuestring[0]) {
-            flow_err_set(err, FLOW_ERR_VALUE, "upsert needs a key: mode = upsert(key = \"id\")");
-            di_close(im);
-            return NULL;
-        }
-        im->upsert = 1;
-        im->key = flow_xstrdup(k->valuestring);
-    }
+    im->table = table;
+    im->key = key;
     return im;
 }
 
@@ -370,7 +354,7 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
         flow_sql_ident(&b, c->string);
         flow_sb_puts(&b, column_type(c));
     }
-    if (im->upsert) {
+    if (im->key) {
         flow_sb_puts(&b, ", UNIQUE (");
         flow_sql_ident(&b, im->key);
         flow_sb_puts(&b, ")");
@@ -408,7 +392,7 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
         flow_sb_puts(&b, ") VALUES (");
         for (const cJSON *c = rec->child; c; c = c->next) flow_sb_puts(&b, c != rec->child ? ", ?" : "?");
         flow_sb_puts(&b, ")");
-        if (im->upsert) {
+        if (im->key) {
             flow_sb_puts(&b, " ON CONFLICT (");
             flow_sql_ident(&b, im->key);
             flow_sb_puts(&b, ")");
@@ -445,7 +429,7 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
 static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
     DbImport *im = h;
     *existing = NULL;
-    if (!im->upsert || !cJSON_IsObject(out)) return 0;
+    if (!im->key || !cJSON_IsObject(out)) return 0;
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(out, im->key);
     if (!key || !table_exists(im)) return 0;
     if (!im->find) {
@@ -494,7 +478,7 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
             continue;
         }
-        if (im->upsert && !cJSON_GetObjectItemCaseSensitive(rec, im->key)) {
+        if (im->key && !cJSON_GetObjectItemCaseSensitive(rec, im->key)) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
             continue;

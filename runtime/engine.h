@@ -174,6 +174,9 @@ void        flow_sql_ident(FlowSb *b, const char *s);
 char       *flow_sql_from_table(const char *sql);
 char       *flow_sql_once_update(const char *sql, const cJSON *marks, const char *true_text, const char *param,
                                  const char **key, FlowErr *err);
+/* an SQL import's `table` and, for mode = upsert(key), its key (NULL for insert); both malloc'd.
+ * 0, or -1 with err */
+int         flow_sql_import_target(const FlowSettings *s, char **table, char **key, FlowErr *err);
 
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);

@@ -55,3 +55,23 @@ char *flow_sql_once_update(const char *sql, const cJSON *marks, const char *true
     free(table);
     return flow_sb_take(&b);
 }
+
+int flow_sql_import_target(const FlowSettings *s, char **table, char **key, FlowErr *err) {
+    *table = *key = NULL;
+    const char *t = flow_setting_str(s, NULL, "table", NULL);
+    if (!t || !t[0]) {
+        flow_err_set(err, FLOW_ERR_VALUE, "table must be a constant name");
+        return -1;
+    }
+    if (strcmp(flow_setting_ctor(s, NULL, "mode", "insert"), "upsert") == 0) {
+        const cJSON *m = flow_setting(s, NULL, "mode");
+        const cJSON *k = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "key") : NULL;
+        if (!cJSON_IsString(k) || !k->valuestring[0]) {
+            flow_err_set(err, FLOW_ERR_VALUE, "upsert needs a key: mode = upsert(key = \"id\")");
+            return -1;
+        }
+        *key = flow_xstrdup(k->valuestring);
+    }
+    *table = flow_xstrdup(t);
+    return 0;
+}
