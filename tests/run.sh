@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The single test runner: sources tests/lib/common.bash (helpers), then every suite tests/lib/*.sh in
-# name order. Each case prints `PASS name` or `FAIL name` (plus a short indented excerpt); the last
-# line is `N passed, N failed`; the exit status is 1 when any case failed.
+# name order. Each case prints `PASS name`, `FAIL name` (plus a short indented excerpt) or `SKIP name`
+# (with the reason: something it needs is not here); the last line is `N passed, N failed`, followed by
+# `, N skipped` when any case was skipped; the exit status is 1 when any case failed.
 #
 #   FLOWC=build/asan/flowc [FLOWC_REL=build/flowc] [UPDATE=1] tests/run.sh [SUITE...]
 #
@@ -68,5 +69,9 @@ for suite_file in tests/lib/*.sh; do
 done
 cd "$ROOT" || exit 2
 
-echo "$T_PASS passed, $T_FAIL failed"
+if [ "$T_SKIP" -gt 0 ]; then
+  echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+else
+  echo "$T_PASS passed, $T_FAIL failed"
+fi
 [ "$T_FAIL" -eq 0 ]

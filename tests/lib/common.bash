@@ -5,6 +5,7 @@
 
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_TMP=$ROOT/build/test            # scratch space of every suite
 T_TIMEOUT=${T_TIMEOUT:-60}
 SAN_RE='AddressSanitizer|LeakSanitizer|runtime error:'
@@ -32,6 +33,20 @@ t_clip() {
 }
 
 pass() { T_PASS=$((T_PASS + 1)); printf 'PASS %s\n' "$*"; }
+
+# skip NAME REASON: a case that cannot run here (counted as skipped, never as passed).
+skip() { T_SKIP=$((T_SKIP + 1)); printf 'SKIP %s\n    %s\n' "$1" "$2"; }
+
+# t_find_suite FILE: the path of a public conformance or design file, relative to the repo root: the
+# one under ${SHARED_DIR:-../shared} when it exists (the contract's copy), else the repository's own
+# copy under tests/conformance/suites/ (for conformance/ files); empty when neither exists.
+t_find_suite() {
+  local shared=${SHARED_DIR:-../shared}/$1
+  if [ -f "$shared" ]; then printf '%s\n' "$shared"
+  elif [ -f "tests/conformance/suites/${1##*/}" ] && [ "${1%%/*}" = conformance ]; then
+    printf '%s\n' "tests/conformance/suites/${1##*/}"
+  fi
+}
 
 # fail NAME [DETAIL...]: each DETAIL argument may span several lines; 30 lines are shown at most.
 fail() {
