@@ -2,7 +2,7 @@
 #
 #   make            build/flowc (release, -O2)
 #   make test       installs missing packages, builds an ASan+UBSan flowc, runs every test
-#   make fuzz       libFuzzer target over parse+check (FUZZ_SECONDS, default 60)
+#   make fuzz       every libFuzzer target in tests/fuzz/ (FUZZ_SECONDS each, default 60)
 #   make bench      benchmarks (each prints its figures)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -76,14 +76,15 @@ test: deps-test
 	@$(MAKE) --no-print-directory $(B)/flowc $(B)/asan/flowc
 	@FLOWC=$(B)/asan/flowc FLOWC_REL=$(B)/flowc tests/run.sh
 
-# ---- fuzzing (clang libFuzzer) ----
+# ---- fuzzing (clang libFuzzer): one target per tests/fuzz/fuzz_NAME.c, each run FUZZ_SECONDS ----
 FUZZ_SECONDS ?= 60
-$(B)/fuzz/fuzz_check: tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(GENWARN) -o $@ \
-	  tests/fuzz/fuzz_check.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
-fuzz: deps-test $(B)/fuzz/fuzz_check
-	tests/fuzz/run.sh $(B)/fuzz/fuzz_check $(FUZZ_SECONDS)
+	  $< $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
+fuzz: deps-test $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $(B)/fuzz/fuzz_$$t $(FUZZ_SECONDS) || exit 1; done
 
 bench: $(B)/flowc
 	@scripts/deps.sh bench
