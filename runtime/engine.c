@@ -139,6 +139,7 @@ typedef struct ConnRt {
     FlowSettings *s;
     void *state;
     unsigned uses;
+    int committed;           /* its finish committed what the run wrote */
 } ConnRt;
 
 typedef struct StepRt {
@@ -1837,7 +1838,20 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         ConnRt *c = &R->conns[i];
         if (!c->state) continue;
         FlowErr e;
-        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) run_fail_cls(R, e.cls, "connection %s: %s", c->def->name, e.msg);
+        c->committed = !R->failed;
+        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) {
+            c->committed = 0;
+            run_fail_cls(R, e.cls, "connection %s: %s", c->def->name, e.msg);
+        }
+    }
+    /* what an import wrote through a connection that did not commit it (a failed run's files) was
+     * not written: the summary counts it as such, not as imported */
+    for (int i = 0; i < R->nsteps; i++) {
+        const StepRt *s = &R->steps[i];
+        if (s->def && s->import_index >= 0 && s->conn && s->c && s->c == s->conn->c && s->c->commit_at_finish && !s->conn->committed) {
+            st->not_written += st->imported[s->import_index];
+            st->imported[s->import_index] = 0;
+        }
     }
     for (int i = 0; i < p->nconns; i++) {
         ConnRt *c = &R->conns[i];

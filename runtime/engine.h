@@ -121,6 +121,8 @@ typedef struct FlowConnector {
     int any_setting;   /* accepts every setting (the test mock): nothing is checked against specs */
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
+    int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
+                               connection did not commit counts none of its imports' records */
     const FlowSettingSpec *specs; int nspecs;
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
@@ -258,6 +260,7 @@ typedef struct FlowRunStats {
     int nimports;
     const char **import_names;    /* every import of the flow, in source order */
     long *imported;
+    long not_written;             /* records imports had written that a failed run discarded (files) */
     int failed;                   /* the run failed (settings, input, output) */
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];

@@ -828,7 +828,7 @@ static void case_failures(void) {
     expect_rc(rc, 1);
     expect_text("stderr", cap_err,
         "error: flow bad_out: import by_region: cannot write data/sub/EU.ndjson: Not a directory\n"
-        "flow bad_out: failed; exported 3, ignored 0, imported good=3 by_region=0, errors 0\n");
+        "flow bad_out: failed; exported 3, ignored 0, imported good=0 by_region=0, not written 3, errors 0\n");
     check(!exists("data/good.ndjson"), "good.ndjson kept after a failed run");
     check(leftover_temp_files() == 0, "temporary files left in data/");
     unlink("data/sub");
