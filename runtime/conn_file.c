@@ -1,13 +1,16 @@
 /* conn_file.c — the file connector: exports read `file` (a path relative to the connection's
  * `dir`, or a glob) as NDJSON, a JSON array or CSV; imports write records grouped by their resolved
  * `file` name, each into a temporary file in the same directory that is renamed over the target at
- * the end of a successful run (and removed after a failed one). Also the NDJSON reader and writer
- * that the stdio connector shares. */
+ * the end of a successful run (and removed after a failed one). Also the readers every record
+ * source shares: NDJSON lines (the stdio connector's too) and CSV rows, both through one buffered
+ * reader that tells a read error from the end, and the NDJSON writer. */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,31 +33,90 @@ static int format_of(const char *s) {
     return strcmp(s, "json") == 0 ? FMT_JSON : strcmp(s, "csv") == 0 ? FMT_CSV : FMT_NDJSON;
 }
 
-/* ---- NDJSON (shared with conn_stdio.c) ---- */
+/* ---- reading: a descriptor through our own buffer ----
+ * read() into a buffer that keeps only what the record being read needs (bounded by the page limit
+ * for lines and rows), so that a huge line costs no memory, a read error or a failed allocation is
+ * an error (never taken for the end of the input), and a CSV row can be read again from its start. */
 
-struct FlowNdjson {
-    FILE *f;
-    char *name;
-    int close_file;
-    char *line; size_t cap;
-    long lineno;
-};
+typedef struct In {
+    int fd, close_fd;
+    char *buf;
+    size_t cap;
+    size_t mark;    /* buf[mark..end) is kept when more is read (the record being read) */
+    size_t pos;     /* buf[pos..end) is not consumed yet */
+    size_t end;
+    int eof;        /* read() said the end */
+    int err;        /* the errno of a failed read or allocation */
+} In;
 
-FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file) {
-    FlowNdjson *r = calloc(1, sizeof *r);
-    if (!r) abort();
-    r->f = f;
-    r->name = flow_xstrdup(name);
-    r->close_file = close_file;
-    return r;
+static size_t read_limit;   /* at most this many bytes per read() (0: as many as fit); for the fuzz targets */
+void flow_read_limit(size_t n) { read_limit = n; }
+
+#define IN_CHUNK ((size_t)65536)
+
+static void in_init(In *in, int fd, int close_fd) {
+    memset(in, 0, sizeof *in);
+    in->fd = fd;
+    in->close_fd = close_fd;
 }
 
-void flow_ndjson_close(FlowNdjson *r) {
-    if (!r) return;
-    if (r->close_file && r->f) fclose(r->f);
-    free(r->line);
-    free(r->name);
-    free(r);
+static void in_free(In *in) {
+    if (in->close_fd && in->fd >= 0) close(in->fd);
+    in->fd = -1;
+    free(in->buf);
+    in->buf = NULL;
+}
+
+/* Reads more after end; bytes before mark are let go. 1 read some, 0 the end, -1 an error (in->err).
+ * There is always a spare byte after end (for a terminating NUL). */
+static int in_fill(In *in) {
+    if (in->err) return -1;
+    if (in->eof) return 0;
+    if (in->mark > 0) {
+        memmove(in->buf, in->buf + in->mark, in->end - in->mark);
+        in->pos -= in->mark;
+        in->end -= in->mark;
+        in->mark = 0;
+    }
+    if (in->cap - in->end < IN_CHUNK / 4 + 1) {
+        size_t ncap = in->cap ? in->cap * 2 : IN_CHUNK;
+        char *nb = realloc(in->buf, ncap);
+        if (!nb) { in->err = ENOMEM; return -1; }
+        in->buf = nb;
+        in->cap = ncap;
+    }
+    size_t want = in->cap - in->end - 1;
+    if (read_limit && want > read_limit) want = read_limit;
+    for (;;) {
+        ssize_t r = read(in->fd, in->buf + in->end, want);
+        if (r > 0) { in->end += (size_t)r; return 1; }
+        if (r == 0) { in->eof = 1; return 0; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {   /* a non-blocking descriptor: wait for data */
+            struct pollfd p = { .fd = in->fd, .events = POLLIN };
+            if (poll(&p, 1, -1) >= 0 || errno == EINTR) continue;
+        }
+        in->err = errno ? errno : EIO;
+        return -1;
+    }
+}
+
+/* the whole input (a JSON array file): *n bytes, NUL-terminated; -1 on a read error (in->err) */
+static char *in_all(In *in, size_t *n) {
+    in->mark = 0;
+    int r;
+    while ((r = in_fill(in)) > 0) {}
+    if (r < 0) return NULL;
+    in->buf[in->end] = 0;
+    *n = in->end;
+    return in->buf;
+}
+
+/* skips a UTF-8 byte order mark at the start; -1 on a read error */
+static int in_skip_bom(In *in) {
+    while (in->end - in->pos < 3 && !in->eof) if (in_fill(in) < 0) return -1;
+    if (in->end - in->pos >= 3 && memcmp(in->buf + in->pos, "\xEF\xBB\xBF", 3) == 0) in->pos += 3;
+    return 0;
 }
 
 static int only_space(const char *s, size_t n) {
@@ -63,21 +125,91 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
+/* Text kept with a record error (a malformed line or row): valid UTF-8, a NUL byte or an invalid
+ * sequence shown as U+FFFD, at most 64 KB. A fresh JSON string. */
+static cJSON *error_text(const char *s, size_t n) {
+    if (n > 65536) n = 65536;
+    FlowSb b = { 0 };
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        int ok = c != 0 && len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 2) ok = c >= 0xC2;
+        if (ok && len == 3) {
+            unsigned c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+        }
+        if (ok && len == 4) {
+            unsigned c1 = (unsigned char)s[i + 1];
+            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+        }
+        if (ok) { flow_sb_put(&b, s + i, len); i += len; }
+        else { flow_sb_puts(&b, "\xEF\xBF\xBD"); i++; }
+    }
+    char *t = flow_sb_take(&b);
+    cJSON *j = cJSON_CreateString(t);
+    free(t);
+    return j;
+}
+
+/* ---- NDJSON (shared with conn_stdio.c) ---- */
+
+struct FlowNdjson {
+    In in;
+    char *name;
+    long lineno;
+};
+
+FlowNdjson *flow_ndjson_open(int fd, const char *name, int close_fd) {
+    FlowNdjson *r = flow_xcalloc(1, sizeof *r);
+    in_init(&r->in, fd, close_fd);
+    r->name = flow_xstrdup(name);
+    return r;
+}
+
+void flow_ndjson_close(FlowNdjson *r) {
+    if (!r) return;
+    in_free(&r->in);
+    free(r->name);
+    free(r);
+}
+
 int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
+    In *in = &r->in;
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&r->line, &r->cap, r->f);
-        if (got < 0) {
-            if (ferror(r->f)) {
-                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", r->name, strerror(errno ? errno : EIO));
+        /* the next line: up to a newline or the end; one over the page limit is counted, not kept */
+        in->mark = in->pos;
+        size_t seen = 0, dropped = 0;
+        char *nl = NULL;
+        for (;;) {
+            if (in->end > in->pos + seen && (nl = memchr(in->buf + in->pos + seen, '\n', in->end - in->pos - seen))) break;
+            seen = in->end - in->pos;
+            if (seen > FLOW_PAGE_MAX_BYTES) {
+                dropped += seen;
+                in->pos = in->mark = in->end;
+                seen = 0;
+            }
+            int f = in_fill(in);
+            if (f < 0) {
+                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s after line %ld: %s", r->name, r->lineno, strerror(in->err));
                 return FLOW_NEXT_FAIL;
             }
-            return FLOW_NEXT_END;
+            if (f == 0) break;
         }
+        size_t n = nl ? (size_t)(nl - (in->buf + in->pos)) : in->end - in->pos;
+        if (!nl && !n && !dropped) return FLOW_NEXT_END;
+        char *s = in->buf + in->pos;
+        in->pos += n + (nl ? 1 : 0);
         r->lineno++;
-        size_t n = (size_t)got;
-        char *s = r->line;
-        if (r->lineno == 1 && n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF) {
+        if (dropped || n > FLOW_PAGE_MAX_BYTES) {
+            it->bytes = dropped + n;
+            flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s is %.1f MB, over the 5 MB page limit", r->lineno,
+                         r->name, (double)it->bytes / (1024.0 * 1024.0));
+            return FLOW_NEXT_ERROR;
+        }
+        if (r->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             s += 3;
             n -= 3;
         }
@@ -85,11 +217,6 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
         s[n] = 0;
         if (only_space(s, n)) continue;
         it->bytes = n;
-        if (n > FLOW_PAGE_MAX_BYTES) {
-            flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s is %.1f MB, over the 5 MB page limit", r->lineno,
-                         r->name, (double)n / (1024.0 * 1024.0));
-            return FLOW_NEXT_ERROR;
-        }
         const char *end = NULL;
         cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
         if (!j) {
@@ -146,81 +273,279 @@ int flow_mkdir_p(const char *dir, FlowErr *err) {
         *q = '/';
     }
     free(p);
+    errno = rc;
     return rc ? -1 : 0;
 }
 
-/* ---- CSV reading (RFC 4180: quoted fields, "" escapes, CRLF or LF, newlines inside quotes) ---- */
+/* ---- CSV reading ----
+ * RFC 4180: fields separated by commas, rows by LF, CRLF or CR; a field that starts with a quote is
+ * quoted (`""` is a quote, and it may hold commas and line breaks); a quote anywhere else, or text
+ * after a quoted field's closing quote, is malformed. A malformed row is one record error and the
+ * reader goes back to the row's start and resumes at the line after its first line, so one stray
+ * quote costs one row, not the rest of the file. A row over the page limit is a `too_large` error;
+ * when such a row is also malformed past its first line, there is no telling where the next row
+ * starts, and the read fails. */
 
-typedef struct Csv {
-    FILE *f;
-    long line;               /* the physical line being read, 1-based */
-    char *buf; size_t len, cap;
+enum { CS_START, CS_UNQ, CS_QUO, CS_QQ };   /* at a field's start, in an unquoted field, in a quoted one, after a quote in it */
+enum { ROW_OK, ROW_END, ROW_BAD, ROW_BIG, ROW_FAIL };
+
+struct FlowCsv {
+    In in;
+    char *name;
+    long line;                 /* the physical line at in.pos, 1-based */
+    int last_cr;               /* the byte before in.pos was a CR (a LF right after it ends no other line) */
+    char *out; size_t len, cap;    /* the row's fields, each NUL-terminated */
     size_t *starts; int nf, capf;
     char **hdr; int nhdr;
-} Csv;
+    /* the last row */
+    long row_line;             /* its first line */
+    size_t row_bytes;
+    char why[200];             /* ROW_BAD: what is wrong */
+    cJSON *bad_text;           /* ROW_BAD: its first line (owned until taken) */
+};
 
-static void csv_put(Csv *c, char ch) {
-    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->buf = flow_xrealloc(c->buf, c->cap); }
-    c->buf[c->len++] = ch;
+static void csv_put(FlowCsv *c, char ch) {
+    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->out = flow_xrealloc(c->out, c->cap); }
+    c->out[c->len++] = ch;
 }
 
-static void csv_field(Csv *c) {
+static void csv_field(FlowCsv *c) {
     if (c->nf == c->capf) { c->capf = c->capf ? c->capf * 2 : 16; c->starts = flow_xrealloc(c->starts, sizeof *c->starts * (size_t)c->capf); }
     c->starts[c->nf++] = c->len;
 }
 
-/* 1 a row (fields NUL-separated in buf), 0 the end, -1 an unterminated quote, -2 a read error */
-static int csv_row(Csv *c, long *start) {
-    for (;;) {
-        c->len = 0;
-        c->nf = 0;
-        int ch = getc(c->f);
-        if (ch == EOF) return ferror(c->f) ? -2 : 0;
-        *start = c->line;
-        int inq = 0, quoted = 0;
-        csv_field(c);
-        for (;;) {
-            if (inq) {
-                if (ch == EOF) return ferror(c->f) ? -2 : -1;
-                if (ch == '"') {
-                    int nx = getc(c->f);
-                    if (nx == '"') csv_put(c, '"');
-                    else { inq = 0; ch = nx; continue; }
-                } else {
-                    if (ch == '\n') c->line++;
-                    csv_put(c, (char)ch);
-                }
-                ch = getc(c->f);
-                continue;
-            }
-            if (ch == ',') { csv_put(c, 0); csv_field(c); ch = getc(c->f); continue; }
-            if (ch == '\r') {
-                int nx = getc(c->f);
-                if (nx != '\n' && nx != EOF) ungetc(nx, c->f);
-                ch = '\n';
-            }
-            if (ch == '\n' || ch == EOF) {
-                csv_put(c, 0);
-                if (ch == '\n') c->line++;
-                break;
-            }
-            if (ch == '"' && c->len == c->starts[c->nf - 1]) { inq = 1; quoted = 1; ch = getc(c->f); continue; }
-            csv_put(c, (char)ch);
-            ch = getc(c->f);
-        }
-        if (ferror(c->f)) return -2;
-        if (c->nf == 1 && c->len == 1 && !quoted) continue;    /* a blank line */
-        return 1;
-    }
+static int csv_read_fail(FlowCsv *c, FlowErr *err) {
+    flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s at line %ld: %s", c->name, c->line, strerror(c->in.err));
+    return ROW_FAIL;
 }
 
-static void csv_free(Csv *c) {
+/* consumes the rest of the current line and its line break; its text becomes bad_text */
+static int csv_skip_line(FlowCsv *c, FlowErr *err) {
+    In *in = &c->in;
+    FlowSb b = { 0 };
+    for (;;) {
+        if (in->pos == in->end) {
+            in->mark = in->pos;
+            int f = in_fill(in);
+            if (f < 0) { free(b.p); return csv_read_fail(c, err); }
+            if (f == 0) break;
+        }
+        char ch = in->buf[in->pos++];
+        if (ch == '\n' || ch == '\r') {
+            c->line++;
+            c->last_cr = ch == '\r';
+            break;
+        }
+        if (b.n < 65536) flow_sb_put(&b, &ch, 1);
+    }
+    cJSON_Delete(c->bad_text);
+    c->bad_text = error_text(b.p ? b.p : "", b.n);
+    free(b.p);
+    return ROW_BAD;
+}
+
+/* a row over the page limit whose quoted field spans lines: its start is gone, so there is no going
+ * back, and a missing quote may have taken any number of rows for its text */
+static int csv_lost(FlowCsv *c, FlowErr *err) {
+    flow_err_set(err, FLOW_ERR_PARSE,
+                 "line %ld of %s: a quoted field runs over the 5 MB page limit across several lines: a quote may be missing, "
+                 "so there is no telling where the next row starts", c->row_line, c->name);
+    return ROW_FAIL;
+}
+
+/* The next row: ROW_OK (its fields in out/starts), ROW_END, ROW_BAD (why; the reader is past it),
+ * ROW_BIG (over the page limit; past it) or ROW_FAIL (err: a read error, or no way to resume). */
+static int csv_row(FlowCsv *c, FlowErr *err) {
+    In *in = &c->in;
+again:
+    c->len = 0;
+    c->nf = 0;
+    c->why[0] = 0;
+    in->mark = in->pos;
+    if (in->pos == in->end) {
+        int f = in_fill(in);
+        if (f < 0) return csv_read_fail(c, err);
+        if (f == 0) return ROW_END;
+    }
+    if (c->last_cr && in->buf[in->pos] == '\n') {   /* the LF of a CRLF */
+        in->pos++;
+        c->last_cr = 0;
+        goto again;
+    }
+    in->mark = in->pos;        /* the row's start, kept while the row is not too big */
+    c->row_line = c->line;
+    int state = CS_START, quoted = 0, big = 0, nul = 0, spans = 0;   /* spans: a quoted line break so far */
+    size_t raw = 0;
+    csv_field(c);
+    for (;;) {
+        if (in->pos == in->end) {
+            if (big) in->mark = in->pos;
+            int f = in_fill(in);
+            if (f < 0) return csv_read_fail(c, err);
+            if (f > 0) continue;
+            if (state == CS_QUO) {   /* the end of the input inside a quoted field */
+                snprintf(c->why, sizeof c->why, "the quoted field %d is never closed", c->nf);
+                goto malformed;
+            }
+            if (!big) csv_put(c, 0);
+            break;
+        }
+        char ch = in->buf[in->pos];
+        switch (state) {
+        case CS_START:
+            if (ch == '"') { state = CS_QUO; quoted = 1; break; }
+            state = CS_UNQ;
+            /* fall through */
+        case CS_UNQ:
+            if (ch == ',') {
+                if (!big) { csv_put(c, 0); csv_field(c); }
+                state = CS_START;
+            } else if (ch == '\n' || ch == '\r') {
+                goto line_end;
+            } else if (ch == '"') {
+                snprintf(c->why, sizeof c->why, "a quote inside the unquoted field %d", c->nf);
+                goto malformed;
+            } else {
+                if (!ch && !nul) nul = c->nf;
+                if (!big) csv_put(c, ch);
+            }
+            break;
+        case CS_QUO:
+            if (ch == '"') { state = CS_QQ; break; }
+            if (ch == '\r' || (ch == '\n' && !c->last_cr)) { c->line++; spans = 1; }
+            if (!ch && !nul) nul = c->nf;
+            if (!big) csv_put(c, ch);
+            break;
+        case CS_QQ:
+            if (ch == '"') { if (!big) csv_put(c, '"'); state = CS_QUO; }
+            else if (ch == ',') { if (!big) { csv_put(c, 0); csv_field(c); } state = CS_START; }
+            else if (ch == '\n' || ch == '\r') goto line_end;
+            else {
+                snprintf(c->why, sizeof c->why, "text after the closing quote of field %d", c->nf);
+                goto malformed;
+            }
+            break;
+        }
+        in->pos++;
+        c->last_cr = ch == '\r';
+        if (++raw > FLOW_PAGE_MAX_BYTES && !big) big = 1;
+        if (big) in->mark = in->pos;
+        continue;
+    line_end:
+        in->pos++;
+        raw++;
+        c->line++;
+        c->last_cr = ch == '\r';
+        if (!big) csv_put(c, 0);
+        break;
+    }
+    c->row_bytes = raw;
+    if (big && spans) return csv_lost(c, err);
+    if (big) return ROW_BIG;
+    if (c->nf == 1 && c->len == 1 && !quoted) goto again;   /* a blank line */
+    if (nul) {
+        snprintf(c->why, sizeof c->why, "a NUL byte in field %d", nul);
+        cJSON_Delete(c->bad_text);
+        c->bad_text = NULL;
+        return ROW_BAD;
+    }
+    return ROW_OK;
+
+malformed:
+    if (big) {
+        /* its start is gone: only a row still on its first line can be skipped */
+        if (spans) return csv_lost(c, err);
+    } else {
+        in->pos = in->mark;    /* back to the row's start: what follows its first line is read again */
+        c->line = c->row_line;
+    }
+    c->last_cr = 0;
+    return csv_skip_line(c, err);
+}
+
+void flow_csv_close(FlowCsv *c) {
     if (!c) return;
+    in_free(&c->in);
     for (int i = 0; i < c->nhdr; i++) free(c->hdr[i]);
     free(c->hdr);
-    free(c->buf);
+    free(c->out);
     free(c->starts);
+    free(c->name);
+    cJSON_Delete(c->bad_text);
     free(c);
+}
+
+FlowCsv *flow_csv_open(int fd, const char *name, int close_fd, FlowErr *err) {
+    FlowCsv *c = flow_xcalloc(1, sizeof *c);
+    in_init(&c->in, fd, close_fd);
+    c->name = flow_xstrdup(name);
+    c->line = 1;
+    if (in_skip_bom(&c->in)) {
+        csv_read_fail(c, err);
+        flow_csv_close(c);
+        return NULL;
+    }
+    int r = csv_row(c, err);
+    if (r == ROW_END) return c;    /* an empty file: no records */
+    if (r == ROW_BAD || r == ROW_BIG) {
+        if (r == ROW_BIG) snprintf(c->why, sizeof c->why, "is over the 5 MB page limit");
+        flow_err_set(err, FLOW_ERR_PARSE, "%s: the header (line %ld): %s", name, c->row_line, c->why);
+    }
+    if (r != ROW_OK) {
+        flow_csv_close(c);
+        return NULL;
+    }
+    c->hdr = flow_xcalloc((size_t)c->nf, sizeof *c->hdr);
+    for (int i = 0; i < c->nf; i++) {
+        c->hdr[c->nhdr++] = flow_xstrdup(c->out + c->starts[i]);
+        for (int k = 0; k < i; k++)
+            if (strcmp(c->hdr[k], c->hdr[i]) == 0) {
+                flow_err_set(err, FLOW_ERR_PARSE, "%s: the header has column `%s` twice", name, c->hdr[i]);
+                flow_csv_close(c);
+                return NULL;
+            }
+    }
+    return c;
+}
+
+int flow_csv_columns(const FlowCsv *c, const char *const **cols) {
+    *cols = (const char *const *)c->hdr;
+    return c->nhdr;
+}
+
+static cJSON *csv_fields_array(const FlowCsv *c) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < c->nf && i < 1000; i++) cJSON_AddItemToArray(a, cJSON_CreateString(c->out + c->starts[i]));
+    return a;
+}
+
+int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
+    if (!c->nhdr) return FLOW_NEXT_END;
+    int r = csv_row(c, err);
+    switch (r) {
+    case ROW_END: return FLOW_NEXT_END;
+    case ROW_FAIL: return FLOW_NEXT_FAIL;
+    case ROW_BIG:
+        it->bytes = c->row_bytes;
+        flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s: the row is %.1f MB, over the 5 MB page limit", c->row_line,
+                     c->name, (double)c->row_bytes / (1024.0 * 1024.0));
+        return FLOW_NEXT_ERROR;
+    case ROW_BAD:
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %s", c->row_line, c->name, c->why);
+        it->rec = c->bad_text ? c->bad_text : csv_fields_array(c);
+        c->bad_text = NULL;
+        return FLOW_NEXT_ERROR;
+    }
+    if (c->nf != c->nhdr) {
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %d fields, but the header has %d", c->row_line, c->name, c->nf, c->nhdr);
+        it->rec = csv_fields_array(c);
+        return FLOW_NEXT_ERROR;
+    }
+    it->rec = cJSON_CreateObject();
+    for (int i = 0; i < c->nf; i++) cJSON_AddItemToObject(it->rec, c->hdr[i], cJSON_CreateString(c->out + c->starts[i]));
+    it->bytes = c->row_bytes;
+    it->text_values = 1;
+    return FLOW_NEXT_RECORD;
 }
 
 /* ---- the connection ---- */
@@ -330,22 +655,19 @@ typedef struct FileExport {
     FileConn *fc;
     int format;
     char **paths; size_t npaths, next;
-    char *cur;                 /* the file being read */
-    FILE *f;
+    char *cur;                 /* the file being read, or NULL */
     FlowNdjson *nd;
+    FlowCsv *csv;
     cJSON *arr; long elem;     /* JSON: the array, the next element's number */
-    Csv *csv;
 } FileExport;
 
 static void fe_close_current(FileExport *x) {
-    if (x->nd) { flow_ndjson_close(x->nd); x->f = NULL; }
-    if (x->f) fclose(x->f);
+    flow_ndjson_close(x->nd);
     x->nd = NULL;
-    x->f = NULL;
+    flow_csv_close(x->csv);
+    x->csv = NULL;
     cJSON_Delete(x->arr);
     x->arr = NULL;
-    csv_free(x->csv);
-    x->csv = NULL;
     free(x->cur);
     x->cur = NULL;
 }
@@ -362,128 +684,78 @@ static void fe_close(void *h) {
 static int open_current(FileExport *x, FlowErr *err) {
     const char *path = x->paths[x->next++];
     x->cur = flow_xstrdup(path);
-    x->f = fopen(path, "rb");
-    if (!x->f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        errno = EISDIR;
+    }
+    if (fd < 0) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
     if (x->format == FMT_NDJSON) {
-        x->nd = flow_ndjson_open(x->f, path, 1);
+        x->nd = flow_ndjson_open(fd, path, 1);
         return 0;
     }
-    if (x->format == FMT_JSON) {
-        size_t cap = 65536, n = 0, got;
-        char *buf = malloc(cap);
-        if (!buf) abort();
-        while ((got = fread(buf + n, 1, cap - n - 1, x->f)) > 0) {
-            n += got;
-            if (n + 1 >= cap) { cap *= 2; buf = flow_xrealloc(buf, cap); }
-        }
-        if (ferror(x->f)) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
-            free(buf);
-            return -1;
-        }
-        buf[n] = 0;
-        const char *end = NULL;
-        x->arr = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
-        if (!x->arr || (end && !only_space(end, n - (size_t)(end - buf)))) {
-            long line = 1, col = 1;
-            for (const char *p = buf; end && p < end && p < buf + n; p++) { if (*p == '\n') { line++; col = 1; } else col++; }
-            flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON near line %ld, column %ld", path, line, col);
-            free(buf);
-            return -1;
-        }
-        free(buf);
-        if (!cJSON_IsArray(x->arr)) {
-            flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, flow_json_desc(x->arr));
-            return -1;
-        }
-        x->elem = 0;
-        return 0;
+    if (x->format == FMT_CSV) {
+        x->csv = flow_csv_open(fd, path, 1, err);
+        return x->csv ? 0 : -1;
     }
-    /* CSV: the header row */
-    Csv *c = x->csv = calloc(1, sizeof *c);
-    if (!c) abort();
-    c->f = x->f;
-    c->line = 1;
-    int b0 = getc(c->f);
-    if (b0 == 0xEF) {
-        int b1 = getc(c->f), b2 = getc(c->f);
-        if (b1 != 0xBB || b2 != 0xBF) { rewind(c->f); }
-    } else if (b0 != EOF) ungetc(b0, c->f);
-    long start;
-    int r = csv_row(c, &start);
-    if (r < 0) {
-        flow_err_set(err, FLOW_ERR_PARSE, r == -1 ? "%s: unterminated quoted field in the header" : "cannot read %s", path);
+    In in;
+    in_init(&in, fd, 1);
+    size_t n = 0;
+    char *buf = in_all(&in, &n);
+    if (!buf) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(in.err));
+        in_free(&in);
         return -1;
     }
-    if (r == 0) return 0;    /* an empty file: no records */
-    c->nhdr = c->nf;
-    c->hdr = calloc((size_t)c->nf, sizeof *c->hdr);
-    if (!c->hdr) abort();
-    for (int i = 0; i < c->nf; i++) {
-        c->hdr[i] = flow_xstrdup(c->buf + c->starts[i]);
-        for (int k = 0; k < i; k++)
-            if (strcmp(c->hdr[k], c->hdr[i]) == 0) {
-                flow_err_set(err, FLOW_ERR_PARSE, "%s: the header has column `%s` twice", path, c->hdr[i]);
-                return -1;
-            }
+    const char *end = NULL;
+    x->arr = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
+    if (!x->arr || (end && !only_space(end, n - (size_t)(end - buf)))) {
+        long line = 1, col = 1;
+        for (const char *p = buf; end && p < end && p < buf + n; p++) { if (*p == '\n') { line++; col = 1; } else col++; }
+        flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON near line %ld, column %ld", path, line, col);
+        in_free(&in);
+        return -1;
     }
+    in_free(&in);
+    if (!cJSON_IsArray(x->arr)) {
+        flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, flow_json_desc(x->arr));
+        return -1;
+    }
+    x->elem = 0;
     return 0;
 }
 
 static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
     if (x->nd) return flow_ndjson_next(x->nd, it, err);
-    if (x->arr) {
-        cJSON *e = x->arr->child;
-        if (!e) return FLOW_NEXT_END;
-        cJSON_DetachItemViaPointer(x->arr, e);
-        x->elem++;
-        if (!cJSON_IsObject(e)) {
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
-                         x->cur, flow_json_desc(e));
-            it->rec = e;
-            return FLOW_NEXT_ERROR;
-        }
+    if (x->csv) return flow_csv_next(x->csv, it, err);
+    if (!x->arr) return FLOW_NEXT_END;
+    cJSON *e = x->arr->child;
+    if (!e) return FLOW_NEXT_END;
+    cJSON_DetachItemViaPointer(x->arr, e);
+    x->elem++;
+    if (!cJSON_IsObject(e)) {
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
+                     x->cur, flow_json_desc(e));
         it->rec = e;
-        return FLOW_NEXT_RECORD;
-    }
-    Csv *c = x->csv;
-    if (!c || !c->hdr) return FLOW_NEXT_END;
-    long start = 0;
-    int r = csv_row(c, &start);
-    if (r == 0) return FLOW_NEXT_END;
-    if (r == -2) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", x->cur, strerror(errno ? errno : EIO));
-        return FLOW_NEXT_FAIL;
-    }
-    if (r == -1) {
-        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: unterminated quoted field", start, x->cur);
         return FLOW_NEXT_ERROR;
     }
-    size_t bytes = c->len;
-    if (c->nf != c->nhdr) {
-        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %d fields, but the header has %d", start, x->cur, c->nf, c->nhdr);
-        it->rec = cJSON_CreateArray();
-        for (int i = 0; i < c->nf; i++) cJSON_AddItemToArray(it->rec, cJSON_CreateString(c->buf + c->starts[i]));
-        return FLOW_NEXT_ERROR;
-    }
-    it->rec = cJSON_CreateObject();
-    for (int i = 0; i < c->nf; i++) cJSON_AddItemToObject(it->rec, c->hdr[i], cJSON_CreateString(c->buf + c->starts[i]));
-    it->bytes = bytes;
+    it->rec = e;
     return FLOW_NEXT_RECORD;
 }
 
 static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
     FileExport *x = h;
     for (;;) {
-        if (!x->f && !x->nd) {
+        if (!x->cur) {
             if (x->next >= x->npaths) return FLOW_NEXT_END;
             if (open_current(x, err)) return FLOW_NEXT_FAIL;
         }
         int r = next_in_current(x, it, err);
-        if (r == FLOW_NEXT_RECORD && x->format == FMT_CSV) it->text_values = 1;
         if (r != FLOW_NEXT_END) return r;
         fe_close_current(x);
     }
@@ -491,8 +763,7 @@ static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
 
 static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FileConn *fc = conn;
-    FileExport *x = calloc(1, sizeof *x);
-    if (!x) abort();
+    FileExport *x = flow_xcalloc(1, sizeof *x);
     x->fc = fc;
     x->format = format_of(flow_setting_str(s, NULL, "format", "ndjson"));
     char *path = join_path(fc->dir, flow_setting_str(s, NULL, "file", ""));
@@ -506,8 +777,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
             free(x);
             return NULL;
         }
-        x->paths = calloc(g.gl_pathc, sizeof *x->paths);
-        if (!x->paths) abort();
+        x->paths = flow_xcalloc(g.gl_pathc, sizeof *x->paths);
         for (size_t i = 0; i < g.gl_pathc; i++) x->paths[x->npaths++] = flow_xstrdup(g.gl_pathv[i]);
         globfree(&g);
         free(path);
@@ -519,8 +789,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
             free(x);
             return NULL;
         }
-        x->paths = calloc(1, sizeof *x->paths);
-        if (!x->paths) abort();
+        x->paths = flow_xcalloc(1, sizeof *x->paths);
         x->paths[x->npaths++] = path;
     }
     return x;

@@ -158,13 +158,24 @@ typedef struct FlowConnector {
 extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
-/* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are
- * skipped; a malformed line is a `parse` error naming its line, a line over FLOW_PAGE_MAX_BYTES a
- * `too_large` error. `name` is used in messages. */
+/* Record readers (conn_file.c) over a file descriptor, read through a buffer of their own: a read
+ * error (or memory running out) fails the read with FLOW_NEXT_FAIL, never looks like the end.
+ * NDJSON, shared by the file and stdio connectors: one record per line; blank lines are skipped; a
+ * malformed line is a `parse` error naming its line, a line over FLOW_PAGE_MAX_BYTES a `too_large`
+ * error (it is counted, not kept in memory). `name` is used in messages. */
 typedef struct FlowNdjson FlowNdjson;
-FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file);
+FlowNdjson *flow_ndjson_open(int fd, const char *name, int close_fd);
 int         flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err);
 void        flow_ndjson_close(FlowNdjson *r);
+/* CSV (RFC 4180) with a header row: each row an object of strings (text_values); a malformed row
+ * is one `parse` error and reading resumes at the line after its first line (see conn_file.c).
+ * flow_csv_open reads the header: NULL with err when it cannot be read or is malformed. */
+typedef struct FlowCsv FlowCsv;
+FlowCsv    *flow_csv_open(int fd, const char *name, int close_fd, FlowErr *err);
+int         flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err);
+void        flow_csv_close(FlowCsv *c);
+/* For the fuzz targets: at most n bytes per read() (0: no limit), so buffer refills are exercised. */
+void        flow_read_limit(size_t n);
 /* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
 int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
