@@ -1,9 +1,10 @@
 /* conn_file.c — the file connector: exports read `file` (a path relative to the connection's
  * `dir`, or a glob) as NDJSON, a JSON array or CSV; imports write records grouped by their resolved
  * `file` name, each into a temporary file in the same directory that is renamed over the target at
- * the end of a successful run (and removed after a failed one). Also the readers every record
- * source shares: NDJSON lines (the stdio connector's too) and CSV rows, both through one buffered
- * reader that tells a read error from the end, and the NDJSON writer. */
+ * the end of a successful run (and removed after a failed one); `write = append` (the default) first
+ * copies what the target held. Also the readers every record source shares: NDJSON lines (the stdio
+ * connector's too) and CSV rows, both through one buffered reader that tells a read error from the
+ * end, and the NDJSON writer. */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ static const FlowSettingSpec file_specs[] = {
     { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
     { FLOW_AT_IMPORT, "file", FLOW_SETT_STRING, 1, NULL },
     { FLOW_AT_IMPORT, "format", FLOW_SETT_WORD, 0, "ndjson|json|csv" },
+    { FLOW_AT_IMPORT, "write", FLOW_SETT_WORD, 0, "append|replace" },
+    { FLOW_AT_IMPORT, "csv_formulas", FLOW_SETT_BOOL, 0, NULL },
 };
 
 enum { FMT_NDJSON, FMT_JSON, FMT_CSV };
@@ -32,6 +36,8 @@ enum { FMT_NDJSON, FMT_JSON, FMT_CSV };
 static int format_of(const char *s) {
     return strcmp(s, "json") == 0 ? FMT_JSON : strcmp(s, "csv") == 0 ? FMT_CSV : FMT_NDJSON;
 }
+
+static const char *format_name(int f) { return f == FMT_JSON ? "json" : f == FMT_CSV ? "csv" : "ndjson"; }
 
 /* ---- reading: a descriptor through our own buffer ----
  * read() into a buffer that keeps only what the record being read needs (bounded by the page limit
@@ -548,19 +554,45 @@ int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
     return FLOW_NEXT_RECORD;
 }
 
+/* ---- file names ----
+ * The one rule for `file`, on exports (a name or a glob) and imports (a name, constant or per
+ * record): a path relative to the connection's dir, its parts separated by `/`; `.` and empty parts
+ * are dropped. Refused: an absolute path, a `..` part, a name that ends in `/` or `/.` (a directory),
+ * and one that is nothing but the dir itself. NULL with the cleaned name in *clean (malloc'd), or
+ * why not. */
+static const char *file_name_rule(const char *name, char **clean) {
+    *clean = NULL;
+    if (!name[0]) return "is empty";
+    if (name[0] == '/') return "is an absolute path: it must be relative to the connection's dir";
+    FlowSb b = { 0 };
+    const char *last = name;
+    for (const char *p = name;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            free(b.p);
+            return "has a `..` part: it may not leave the connection's dir";
+        }
+        if (len && !(len == 1 && p[0] == '.')) {
+            if (b.n) flow_sb_put(&b, "/", 1);
+            flow_sb_put(&b, p, len);
+        }
+        last = p;
+        if (!slash) break;
+        p = slash + 1;
+    }
+    if (!b.n) return "names the connection's dir itself, not a file";
+    if (!last[0] || strcmp(last, ".") == 0) {
+        free(b.p);
+        return "ends with `/`: it names a directory, not a file";
+    }
+    *clean = flow_sb_take(&b);
+    return NULL;
+}
+
 /* ---- the connection ---- */
 
-typedef struct Out {           /* one file being written */
-    struct Out *next;          /* in creation order */
-    char *path, *tmp;
-    FILE *f;
-    int format;
-    long count;
-    char **cols; int ncols;    /* CSV header */
-    unsigned long used;        /* for closing the least recently used when too many are open */
-} Out;
-
-#define MAX_OPEN_OUTS 64
+typedef struct Out Out;
 
 typedef struct FileConn {
     char *dir;
@@ -570,17 +602,15 @@ typedef struct FileConn {
 } FileConn;
 
 static char *join_path(const char *dir, const char *file) {
-    if (file[0] == '/' || !dir[0] || strcmp(dir, ".") == 0) return flow_xstrdup(file);
+    if (!dir[0] || strcmp(dir, ".") == 0) return flow_xstrdup(file);
     size_t n = strlen(dir) + strlen(file) + 2;
-    char *p = malloc(n);
-    if (!p) abort();
+    char *p = flow_xcalloc(1, n);
     snprintf(p, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file);
     return p;
 }
 
 static void *fc_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
-    FileConn *fc = calloc(1, sizeof *fc);
-    if (!fc) abort();
+    FileConn *fc = flow_xcalloc(1, sizeof *fc);
     fc->dir = flow_xstrdup(flow_setting_str(s, NULL, "dir", "."));
     struct stat st;
     int bad = stat(fc->dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
@@ -600,53 +630,6 @@ static void *fc_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         return NULL;
     }
     return fc;
-}
-
-static void out_free(Out *o, int remove_tmp) {
-    if (o->f) fclose(o->f);
-    if (remove_tmp && o->tmp) unlink(o->tmp);
-    for (int i = 0; i < o->ncols; i++) free(o->cols[i]);
-    free(o->cols);
-    free(o->path);
-    free(o->tmp);
-    free(o);
-}
-
-static int fc_finish(void *h, int ok, FlowErr *err) {
-    FileConn *fc = h;
-    int rc = 0;
-    for (Out *o = fc->outs, *next; o; o = next) {
-        next = o->next;
-        if (ok && rc == 0) {
-            if (!o->f && !(o->f = fopen(o->tmp, "a"))) {
-                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
-                rc = -1;
-            } else {
-                int bad = o->format == FMT_JSON && fputs("\n]\n", o->f) == EOF;
-                bad = bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-                bad = fclose(o->f) != 0 || bad;
-                o->f = NULL;
-                if (bad || rename(o->tmp, o->path) != 0) {
-                    flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
-                    rc = -1;
-                } else {
-                    free(o->tmp);
-                    o->tmp = NULL;
-                }
-            }
-        }
-        out_free(o, 1);
-    }
-    fc->outs = fc->last = NULL;
-    fc->nopen = 0;
-    return rc;
-}
-
-static void fc_close(void *h) {
-    FileConn *fc = h;
-    for (Out *o = fc->outs, *next; o; o = next) { next = o->next; out_free(o, 1); }
-    free(fc->dir);
-    free(fc);
 }
 
 /* ---- exports ---- */
@@ -763,10 +746,18 @@ static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
 
 static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FileConn *fc = conn;
+    const char *file = flow_setting_str(s, NULL, "file", "");
+    char *clean;
+    const char *why = file_name_rule(file, &clean);
+    if (why) {
+        flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", file, why);
+        return NULL;
+    }
     FileExport *x = flow_xcalloc(1, sizeof *x);
     x->fc = fc;
     x->format = format_of(flow_setting_str(s, NULL, "format", "ndjson"));
-    char *path = join_path(fc->dir, flow_setting_str(s, NULL, "file", ""));
+    char *path = join_path(fc->dir, clean);
+    free(clean);
     if (strpbrk(path, "*?[")) {
         glob_t g;
         int r = glob(path, GLOB_ERR, NULL, &g);
@@ -795,31 +786,76 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     return x;
 }
 
-/* ---- imports ---- */
+/* ---- imports ----
+ * Each target the run writes is an Out: a temporary file beside it (`.NAME.XXXXXX`) that becomes the
+ * target at the end of a successful run. write = replace starts it empty; write = append (the
+ * default) and every `errors retry` start it with a copy of what the target holds (a JSON array
+ * gains elements; a CSV target keeps its header, which must be the one this run writes), and the
+ * rename happens only if the target did not change meanwhile. So a target holds what it held before
+ * or that and all of the run's records: never a part of them. A target that cannot be written (a
+ * directory of that name, a file it cannot be appended to) fails each record sent to it, or the run
+ * when the file name is a constant. */
 
-typedef struct FileImport { FileConn *fc; const FlowSettings *s; } FileImport;
+struct Out {
+    Out *next;                 /* in creation order */
+    char *path, *tmp;
+    FILE *f;
+    int format;
+    char *bad;                 /* why the target cannot be written: every record for it fails with this */
+    long count;
+    int elems;                 /* JSON: the array holds elements (copied or written) */
+    char **cols; int ncols;    /* CSV: the columns */
+    int append, existed;
+    struct stat was;           /* append: the target as it was when copied */
+    unsigned long used;        /* for closing the least recently used when too many are open */
+};
 
-static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    FileImport *im = calloc(1, sizeof *im);
-    if (!im) abort();
-    im->fc = conn;
-    im->s = s;
-    return im;
+#define MAX_OPEN_OUTS 64
+
+typedef struct FileImport {
+    FileConn *fc;
+    const FlowSettings *s;
+    int const_file;            /* `file` is a constant: a target that cannot be written fails the run */
+    int retry;                 /* `errors retry`: records are added to what the targets hold */
+} FileImport;
+
+static void out_free(Out *o, int remove_tmp) {
+    if (o->f) fclose(o->f);
+    if (remove_tmp && o->tmp) unlink(o->tmp);
+    for (int i = 0; i < o->ncols; i++) free(o->cols[i]);
+    free(o->cols);
+    free(o->path);
+    free(o->tmp);
+    free(o->bad);
+    free(o);
 }
 
-static void fi_close(void *h) { free(h); }
+static void fc_close(void *h) {
+    FileConn *fc = h;
+    for (Out *o = fc->outs, *next; o; o = next) { next = o->next; out_free(o, 1); }
+    free(fc->dir);
+    free(fc);
+}
 
-/* a resolved file name must stay inside the connection's dir */
-static int name_ok(const char *name) {
-    if (!name[0] || name[0] == '/' || name[strlen(name) - 1] == '/') return 0;
-    for (const char *p = name; *p;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
-        if (!slash) break;
-        p = slash + 1;
-    }
-    return 1;
+static void out_link(FileConn *fc, Out *o) {
+    if (fc->last) fc->last->next = o;
+    else fc->outs = o;
+    fc->last = o;
+}
+
+/* the target cannot be written: its temporary file goes, and every record for it gets this error */
+static void out_bad(Out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_bad(Out *o, const char *fmt, ...) {
+    char msg[sizeof ((FlowErr *)0)->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o->tmp) unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    free(o->bad);
+    o->bad = flow_xstrdup(msg);
 }
 
 /* closes the least recently used output when too many are open; 0, or -1 with err */
@@ -852,62 +888,43 @@ static int out_reopen(FileConn *fc, Out *o, FlowErr *err) {
     return 0;
 }
 
-static Out *out_get(FileConn *fc, const char *path, int format, FlowErr *err) {
-    for (Out *o = fc->outs; o; o = o->next)
-        if (strcmp(o->path, path) == 0) return out_reopen(fc, o, err) ? NULL : o;
-    Out *o = calloc(1, sizeof *o);
-    if (!o) abort();
-    o->path = flow_xstrdup(path);
-    o->format = format;
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t tl = strlen(path) + 16;
-    o->tmp = malloc(tl);
-    if (!o->tmp) abort();
-    snprintf(o->tmp, tl, "%.*s.%s.XXXXXX", (int)dl, path, path + dl);
-    if (make_room(fc, err)) {
-        out_free(o, 0);
-        return NULL;
+/* whether a text would start a spreadsheet formula: `=`, `+`, `-`, `@`, a tab or a CR first, and it
+ * is not a plain number (-5, +3.25, -1e3 stay as they are) */
+static int formula_like(const char *s) {
+    if (!s[0] || !strchr("=+-@\t\r", s[0])) return 0;
+    const char *p = s + (s[0] == '+' || s[0] == '-');
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') { p++; digits++; }
+    if (*p == '.') for (p++; *p >= '0' && *p <= '9'; p++) digits++;
+    if (!digits) return 1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 1;
+        while (*p >= '0' && *p <= '9') p++;
     }
-    if (dl > 1) {   /* subdirectories a per-record name asks for */
-        char *sub = malloc(dl);
-        if (!sub) abort();
-        memcpy(sub, path, dl - 1);
-        sub[dl - 1] = 0;
-        struct stat st;
-        FlowErr e;
-        int bad = stat(sub, &st) != 0 && flow_mkdir_p(sub, &e);
-        free(sub);
-        if (bad) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, e.msg);
-            out_free(o, 0);
-            return NULL;
+    return *p != 0;
+}
+
+/* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces; unless formulas
+ * are allowed, a text that would start a formula gets a leading `'` (OWASP's advice) */
+static int csv_put_text(FILE *f, const char *s, int formulas) {
+    int bad = 0;
+    size_t n = strlen(s);
+    int tick = !formulas && formula_like(s);
+    if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
+        bad |= putc('"', f) == EOF;
+        if (tick) bad |= putc('\'', f) == EOF;
+        for (const char *p = s; *p && !bad; p++) {
+            if (*p == '"') bad |= putc('"', f) == EOF;
+            bad |= putc(*p, f) == EOF;
         }
+        bad |= putc('"', f) == EOF;
+    } else {
+        if (tick) bad |= putc('\'', f) == EOF;
+        if (n) bad |= fputs(s, f) == EOF;
     }
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
-        out_free(o, 0);
-        return NULL;
-    }
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* the file stays 0600: not an error */ }
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        out_free(o, 1);
-        return NULL;
-    }
-    fc->nopen++;
-    o->used = ++fc->tick;
-    if (fc->last) fc->last->next = o;
-    else fc->outs = o;
-    fc->last = o;
-    return o;
+    return bad ? -1 : 0;
 }
 
 /* shortest text that reads back as the same double */
@@ -920,35 +937,324 @@ static void number_text(double d, char *buf, size_t cap) {
     }
 }
 
-/* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces */
-static int csv_put_text(FILE *f, const char *s) {
-    int bad = 0;
-    size_t n = strlen(s);
-    if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
-        bad |= putc('"', f) == EOF;
-        for (const char *p = s; *p && !bad; p++) {
-            if (*p == '"') bad |= putc('"', f) == EOF;
-            bad |= putc(*p, f) == EOF;
-        }
-        bad |= putc('"', f) == EOF;
-    } else if (n) bad |= fputs(s, f) == EOF;
-    return bad ? -1 : 0;
-}
-
-static int csv_put_value(FILE *f, const cJSON *v) {
+static int csv_put_value(FILE *f, const cJSON *v, int formulas) {
     char num[40];
     char *owned = NULL;
     const char *s;
     if (!v || cJSON_IsNull(v)) s = "";
     else if (cJSON_IsString(v)) s = v->valuestring;
-    else if (cJSON_IsNumber(v)) { number_text(v->valuedouble, num, sizeof num); s = num; }
+    else if (cJSON_IsNumber(v)) { number_text(v->valuedouble, num, sizeof num); s = num; formulas = 1; }
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
     else s = owned = flow_json_print(v);
     if (!s) return -1;
-    int bad = csv_put_text(f, s);
+    int bad = csv_put_text(f, s, formulas);
     cJSON_free(owned);
     return bad;
 }
+
+/* ---- appending: what the target holds, checked and copied ---- */
+
+/* reads the target in chunks, calling fn on each; 0, or -1 with errno */
+static int read_chunks(int fd, off_t size, int (*fn)(void *st, const char *p, size_t n, off_t at), void *st) {
+    char buf[65536];
+    for (off_t at = 0; at < size;) {
+        size_t want = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) { errno = EIO; return -1; }   /* shorter than it was a moment ago */
+        if (fn && fn(st, buf, (size_t)r, at)) return 1;
+        at += r;
+    }
+    return 0;
+}
+
+typedef struct JsonScan {
+    int phase;                 /* 0 before the array, 1 in it, 2 after it, 3 not an array */
+    int depth, in_str, esc;
+    off_t open, last;          /* the array's `[`, its last byte before the closing `]` */
+} JsonScan;
+
+static int json_scan(void *sv, const char *p, size_t n, off_t at) {
+    JsonScan *s = sv;
+    for (size_t i = 0; i < n && s->phase != 3; i++) {
+        unsigned char c = (unsigned char)p[i];
+        off_t off = at + (off_t)i;
+        int space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+        if (s->phase == 0) {
+            if (off < 3 && (c == 0xEF || c == 0xBB || c == 0xBF)) continue;   /* a byte order mark */
+            if (space) continue;
+            if (c != '[') { s->phase = 3; break; }
+            s->phase = 1;
+            s->depth = 1;
+            s->open = s->last = off;
+            continue;
+        }
+        if (s->phase == 2) {
+            if (!space) s->phase = 3;
+            continue;
+        }
+        if (s->in_str) {
+            if (s->esc) s->esc = 0;
+            else if (c == '\\') s->esc = 1;
+            else if (c == '"') { s->in_str = 0; s->last = off; }
+            continue;
+        }
+        if (space) continue;
+        if (c == '"') s->in_str = 1;
+        else if (c == '[' || c == '{') s->depth++;
+        else if (c == ']' || c == '}') {
+            if (--s->depth == 0) {
+                s->phase = c == ']' ? 2 : 3;
+                continue;
+            }
+        }
+        s->last = off;
+    }
+    return s->phase == 3;
+}
+
+static int quote_scan(void *sv, const char *p, size_t n, off_t at) {
+    (void)at;
+    long *q = sv;
+    for (const char *e = p + n; (p = memchr(p, '"', (size_t)(e - p))); p++) (*q)++;
+    return 0;
+}
+
+/* writes all of buf to fd; 0, or -1 with errno */
+static int write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int copy_prefix(int from, int to, off_t len) {
+    char buf[65536];
+    for (off_t at = 0; at < len;) {
+        size_t want = len - at < (off_t)sizeof buf ? (size_t)(len - at) : sizeof buf;
+        ssize_t r = pread(from, buf, want, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) { errno = EIO; return -1; }
+        if (write_all(to, buf, (size_t)r)) return -1;
+        at += r;
+    }
+    return 0;
+}
+
+/* The columns this run writes to a CSV target: the first record's fields. */
+static char **record_columns(const cJSON *rec, int *n) {
+    *n = 0;
+    for (const cJSON *c = rec->child; c; c = c->next) (*n)++;
+    char **cols = flow_xcalloc((size_t)*n + 1, sizeof *cols);
+    int k = 0;
+    for (const cJSON *c = rec->child; c; c = c->next) cols[k++] = flow_xstrdup(c->string);
+    return cols;
+}
+
+static void columns_text(FlowSb *b, char *const *cols, int n) {
+    for (int i = 0; i < n && b->n < 400; i++) {
+        if (i) flow_sb_puts(b, ",");
+        flow_sb_puts(b, cols[i]);
+    }
+    if (b->n >= 400) flow_sb_puts(b, ",...");
+}
+
+/* append: starts the temporary file (fd) with what the target holds. 0; 1 the target cannot be
+ * appended to (o->bad); -1 the run fails (err) */
+static int start_from_target(Out *o, int fd, const cJSON *first, FlowErr *err) {
+    int src = open(o->path, O_RDONLY | O_CLOEXEC);
+    if (src < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s to append to it: %s", o->path, strerror(errno));
+        return -1;
+    }
+    off_t size = o->was.st_size, len = size;
+    int rc = 0, need_nl = 0;
+    char lastc = 0;
+    if (pread(src, &lastc, 1, size - 1) != 1) rc = -1;
+    else need_nl = lastc != '\n' && lastc != '\r';
+    if (!rc && o->format == FMT_JSON) {
+        JsonScan s = { 0 };
+        int r = read_chunks(src, size, json_scan, &s);
+        if (r < 0) rc = -1;
+        else if (r > 0 || s.phase != 2) {
+            out_bad(o, "cannot append to %s: it does not hold a JSON array (write = replace overwrites it)", o->path);
+            rc = 1;
+        } else {
+            len = s.last + 1;
+            o->elems = s.last != s.open;
+            need_nl = 0;
+        }
+    } else if (!rc && o->format == FMT_CSV) {
+        long quotes = 0;
+        if (read_chunks(src, size, quote_scan, &quotes)) rc = -1;
+        else if (quotes % 2) {
+            out_bad(o, "cannot append to %s: it ends inside a quoted field", o->path);
+            rc = 1;
+        } else {
+            FlowErr he;
+            int hfd = open(o->path, O_RDONLY | O_CLOEXEC);
+            FlowCsv *h = hfd < 0 ? NULL : flow_csv_open(hfd, o->path, 1, &he);
+            if (hfd < 0) rc = -1;
+            else if (!h) {
+                out_bad(o, "cannot append to %s: %s", o->path, he.msg);
+                rc = 1;
+            } else {
+                int nc;
+                char **mine = record_columns(first, &nc);
+                int same = nc == h->nhdr;
+                for (int i = 0; same && i < nc; i++) same = strcmp(mine[i], h->hdr[i]) == 0;
+                if (!same) {
+                    FlowSb a = { 0 }, b = { 0 };
+                    columns_text(&a, h->hdr, h->nhdr);
+                    columns_text(&b, mine, nc);
+                    out_bad(o, "cannot append to %s: its header is `%s`, but this run writes `%s` (write = replace overwrites it)",
+                            o->path, a.p ? a.p : "", b.p ? b.p : "");
+                    free(a.p);
+                    free(b.p);
+                    rc = 1;
+                }
+                for (int i = 0; i < nc; i++) free(mine[i]);
+                free(mine);
+                if (!rc) {
+                    o->cols = h->hdr;
+                    o->ncols = h->nhdr;
+                    h->hdr = NULL;
+                    h->nhdr = 0;
+                }
+                flow_csv_close(h);
+            }
+        }
+    }
+    if (!rc && (copy_prefix(src, fd, len) || (need_nl && write_all(fd, "\n", 1)))) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
+        rc = -1;
+    } else if (rc < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s to append to it: %s", o->path, strerror(errno ? errno : EIO));
+    }
+    close(src);
+    return rc;
+}
+
+/* A new Out for a target (linked into fc's list, bad or not); NULL when the run fails (err). */
+static Out *out_new(FileConn *fc, const char *path, int format, int append, const cJSON *first, int formulas, FlowErr *err) {
+    Out *o = flow_xcalloc(1, sizeof *o);
+    o->path = flow_xstrdup(path);
+    o->format = format;
+    o->append = append;
+    out_link(fc, o);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            out_bad(o, "cannot write %s: it is %s", path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+            return o;
+        }
+        o->existed = 1;
+        o->was = st;
+    } else if (errno == ENOTDIR || errno == ENAMETOOLONG || errno == ELOOP) {
+        out_bad(o, "cannot write %s: %s", path, strerror(errno));
+        return o;
+    } else if (errno != ENOENT) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    if (dl > 1 && !o->existed) {   /* subdirectories a per-record name asks for */
+        char *sub = flow_xcalloc(1, dl);
+        memcpy(sub, path, dl - 1);
+        FlowErr e;
+        int bad = stat(sub, &st) != 0 && flow_mkdir_p(sub, &e) ? errno : 0;
+        free(sub);
+        if (bad == ENOTDIR || bad == EEXIST || bad == ENAMETOOLONG) {
+            out_bad(o, "cannot write %s: %s", path, e.msg);
+            return o;
+        }
+        if (bad) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, e.msg);
+            return NULL;
+        }
+    }
+    size_t tl = strlen(path) + 16;
+    o->tmp = flow_xcalloc(1, tl);
+    snprintf(o->tmp, tl, "%.*s.%s.XXXXXX", (int)dl, path, path + dl);
+    if (make_room(fc, err)) return NULL;
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        if (e == ENAMETOOLONG) { out_bad(o, "cannot write %s: %s", path, strerror(e)); return o; }
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(e));
+        return NULL;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* the file stays 0600: not an error */ }
+    if (append && o->existed && o->was.st_size > 0) {
+        int r = start_from_target(o, fd, first, err);
+        if (r) {
+            close(fd);
+            if (r < 0) return NULL;
+            return o;   /* bad: out_bad removed the temporary file */
+        }
+    } else o->append = 0;   /* nothing to keep: the target is written as new */
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    fc->nopen++;
+    o->used = ++fc->tick;
+    int bad = 0;
+    errno = 0;
+    if (format == FMT_JSON && !o->append) bad = fputs("[", o->f) == EOF;
+    if (format == FMT_CSV && !o->append) {   /* the header: the first record's fields */
+        o->cols = record_columns(first, &o->ncols);
+        for (int k = 0; k < o->ncols && !bad; k++)
+            bad = (k && putc(',', o->f) == EOF) || csv_put_text(o->f, o->cols[k], formulas);
+        bad = bad || putc('\n', o->f) == EOF;
+    }
+    if (bad) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        return NULL;
+    }
+    return o;
+}
+
+static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    FileConn *fc = conn;
+    const cJSON *file = flow_setting(s, NULL, "file");
+    if (file) {   /* a constant name: checked once, before any record */
+        char *clean;
+        const char *why = file_name_rule(cJSON_GetStringValue(file), &clean);
+        if (why) {
+            flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", cJSON_GetStringValue(file), why);
+            return NULL;
+        }
+        char *path = join_path(fc->dir, clean);
+        free(clean);
+        struct stat st;
+        int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (dir) flow_err_set(err, FLOW_ERR_VALUE, "cannot write %s: it is a directory", path);
+        free(path);
+        if (dir) return NULL;
+    }
+    FileImport *im = flow_xcalloc(1, sizeof *im);
+    im->fc = fc;
+    im->s = s;
+    im->const_file = file != NULL;
+    im->retry = flow_settings_retrying(s);
+    return im;
+}
+
+static void fi_close(void *h) { free(h); }
 
 static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     FileImport *im = h;
@@ -957,44 +1263,52 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         FlowImportItem *it = &items[i];
         const char *name = flow_setting_str(im->s, it->rs, "file", "");
         int format = format_of(flow_setting_str(im->s, it->rs, "format", "ndjson"));
-        if (!name_ok(name)) {
+        int append = im->retry || strcmp(flow_setting_str(im->s, it->rs, "write", "append"), "append") == 0;
+        int formulas = cJSON_IsTrue(flow_setting(im->s, it->rs, "csv_formulas"));
+        char *clean;
+        const char *why = file_name_rule(name, &clean);
+        if (why) {
             it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "file name \"%.200s\" must be a relative path inside the connection's dir", name);
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);
             continue;
         }
         if (format == FMT_CSV && !cJSON_IsObject(it->out)) {
+            free(clean);
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", flow_json_desc(it->out));
             continue;
         }
-        char *path = join_path(fc->dir, name);
-        Out *o = out_get(fc, path, format, err);
+        char *path = join_path(fc->dir, clean);
+        free(clean);
+        Out *o = NULL;
+        for (Out *p = fc->outs; p && !o; p = p->next)
+            if (strcmp(p->path, path) == 0) o = p;
+        if (!o && !(o = out_new(fc, path, format, append, it->out, formulas, err))) {
+            free(path);
+            return -1;
+        }
         free(path);
-        if (!o) return -1;
-        if (o->format != format) {
+        if (o->bad) {
+            if (im->const_file) { flow_err_set(err, FLOW_ERR_VALUE, "%s", o->bad); return -1; }
             it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s is already written as %s", o->path,
-                         o->format == FMT_JSON ? "json" : o->format == FMT_CSV ? "csv" : "ndjson");
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s", o->bad);
             continue;
         }
+        if (o->format != format) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s is already written as %s", o->path, format_name(o->format));
+            continue;
+        }
+        if (out_reopen(fc, o, err)) return -1;
         int bad = 0;
+        errno = 0;
         if (format == FMT_NDJSON) bad = flow_ndjson_write(o->f, it->out);
         else if (format == FMT_JSON) {
             char *t = flow_json_print(it->out);
-            bad = !t || fputs(o->count ? ",\n" : "[\n", o->f) == EOF || fputs(t, o->f) == EOF;
+            bad = !t || fputs(o->elems ? ",\n" : "\n", o->f) == EOF || fputs(t, o->f) == EOF;
             cJSON_free(t);
+            o->elems = 1;
         } else {
-            if (!o->count) {
-                for (const cJSON *c = it->out->child; c; c = c->next) o->ncols++;
-                o->cols = calloc((size_t)o->ncols + 1, sizeof *o->cols);
-                if (!o->cols) abort();
-                int k = 0;
-                for (const cJSON *c = it->out->child; c; c = c->next, k++) {
-                    o->cols[k] = flow_xstrdup(c->string);
-                    bad |= (k && putc(',', o->f) == EOF) || csv_put_text(o->f, c->string);
-                }
-                bad |= putc('\n', o->f) == EOF;
-            }
             const cJSON *extra = NULL;
             for (const cJSON *c = it->out->child; c && !extra; c = c->next) {
                 int found = 0;
@@ -1009,7 +1323,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             }
             for (int k = 0; k < o->ncols && !bad; k++) {
                 if (k) bad |= putc(',', o->f) == EOF;
-                bad |= csv_put_value(o->f, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]));
+                bad |= csv_put_value(o->f, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]), formulas);
             }
             bad |= putc('\n', o->f) == EOF;
         }
@@ -1019,12 +1333,99 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         o->count++;
     }
-    for (Out *o = fc->outs; o; o = o->next)
+    for (Out *o = fc->outs; o; o = o->next) {
+        errno = 0;
         if (o->f && fflush(o->f) != 0) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
             return -1;
         }
+    }
     return 0;
+}
+
+/* ---- the end of a run ---- */
+
+/* an Out's temporary file complete and on disk, and (append) its target as it was; 0, or -1 with err */
+static int out_complete(FileConn *fc, Out *o, FlowErr *err) {
+    if (out_reopen(fc, o, err)) return -1;
+    errno = 0;
+    int bad = o->format == FMT_JSON && fputs(o->elems ? "\n]\n" : "]\n", o->f) == EOF;
+    bad = bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
+    int e = errno;
+    if (fclose(o->f) != 0 && !bad) { bad = 1; e = errno; }
+    o->f = NULL;
+    fc->nopen--;
+    if (bad) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(e ? e : EIO));
+        return -1;
+    }
+    if (o->append) {
+        struct stat st;
+        int same = stat(o->path, &st) == 0 && st.st_dev == o->was.st_dev && st.st_ino == o->was.st_ino &&
+                   st.st_size == o->was.st_size && st.st_mtim.tv_sec == o->was.st_mtim.tv_sec &&
+                   st.st_mtim.tv_nsec == o->was.st_mtim.tv_nsec;
+        if (!same) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "%s changed while this run was appending to it: it was left as it was", o->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* a directory synced, so that a rename in it survives a crash; 0, or -1 with err */
+static int sync_dir(const char *dir, FlowErr *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot sync directory %s: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+static int fc_finish(void *h, int ok, FlowErr *err) {
+    FileConn *fc = h;
+    int rc = 0, done = 0;
+    /* every temporary file complete, and every target as it was, before the first rename */
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next)
+        if (!o->bad) rc = out_complete(fc, o, err);
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next) {
+        if (o->bad) continue;
+        if (rename(o->tmp, o->path) != 0) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s%s", o->path, strerror(errno),
+                         done ? " (files written before it stay written)" : "");
+            rc = -1;
+            break;
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+        done++;
+    }
+    /* the renames on disk: each directory once */
+    char **dirs = NULL;
+    int ndirs = 0;
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next) {
+        if (o->bad || o->tmp) continue;
+        const char *slash = strrchr(o->path, '/');
+        char *d = slash ? flow_xcalloc(1, (size_t)(slash - o->path) + 2) : flow_xstrdup(".");
+        if (slash) memcpy(d, o->path, slash == o->path ? 1 : (size_t)(slash - o->path));
+        int seen = 0;
+        for (int k = 0; k < ndirs && !seen; k++) seen = strcmp(dirs[k], d) == 0;
+        if (seen) { free(d); continue; }
+        dirs = flow_xrealloc(dirs, sizeof *dirs * (size_t)(ndirs + 1));
+        dirs[ndirs++] = d;
+        rc = sync_dir(d, err);
+    }
+    for (int k = 0; k < ndirs; k++) free(dirs[k]);
+    free(dirs);
+    for (Out *o = fc->outs, *next; o; o = next) {
+        next = o->next;
+        out_free(o, 1);
+    }
+    fc->outs = fc->last = NULL;
+    fc->nopen = 0;
+    return rc;
 }
 
 const FlowConnector flow_conn_file = {

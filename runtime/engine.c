@@ -120,6 +120,10 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         if (cJSON_IsArray(j)) return 0;
         snprintf(why, cap, "must be an array");
         return -1;
+    case FLOW_SETT_BOOL:
+        if (cJSON_IsBool(j)) return 0;
+        snprintf(why, cap, "must be true or false");
+        return -1;
     case FLOW_SETT_ANY:
     case FLOW_SETT_EXPR:
         return 0;
@@ -762,6 +766,8 @@ cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, 
     }
     return NULL;
 }
+
+int flow_settings_retrying(const FlowSettings *s) { return s && s->R->ri->retry != NULL; }
 
 int flow_settings_tracing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
 

@@ -38,6 +38,7 @@ typedef enum {
     FLOW_SETT_WORD,     /* one of `choices` ("a|b|c"); a JSON null reads as the word "null" */
     FLOW_SETT_CTOR,     /* a constructor {"ctor": one of `choices`, ...} or its bare name */
     FLOW_SETT_ARGS,     /* a JSON array */
+    FLOW_SETT_BOOL,     /* true or false */
     FLOW_SETT_ANY,
     FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
                            flow_setting_eval (an export's `stop`, over each response) */
@@ -77,6 +78,8 @@ const char  *flow_settings_owner(const FlowSettings *s);
  * (`stop`) or that are FLOW_SETT_EXPR. A fresh tree; NULL when the setting is absent (err->msg
  * empty) or its evaluation failed (err says why). */
 cJSON       *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, const cJSON *response, FlowErr *err);
+/* Whether the run is an `errors retry` (a file import then adds to what its files hold). */
+int          flow_settings_retrying(const FlowSettings *s);
 /* Whether the step's requests are being traced (a preview), and a request to add to its trace
  * (the engine takes it; secrets are redacted before anyone sees it). */
 int          flow_settings_tracing(const FlowSettings *s);
