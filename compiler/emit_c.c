@@ -5,6 +5,7 @@
 #include "emit_c.h"
 #include "builtins.h"
 #include "build.h"
+#include "check.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -639,7 +640,7 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     snprintf(arr, 64, "%s_settings%d", prefix, e->fn++);
     bprintf(&e->out, "static const FlowSettingDef %s[] = {\n", arr);
     for (int i = 0; i < n; i++) {
-        int secret = strcmp(s[i].name, "auth") == 0 || strcmp(s[i].name, "dsn") == 0 || mentions_env(s[i].value);
+        int secret = chk_setting_secret(s[i].def) || mentions_env(s[i].value);   /* SECRET in connectors.def */
         bputs(&e->out, "    { ");
         bstr(&e->out, s[i].name, strlen(s[i].name));
         bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret);
@@ -944,10 +945,12 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (int i = 0; i < p->nconns; i++) conn_settings[i] = gen_settings(e, p->conns[i]->settings, p->conns[i]->nsettings, "conn");
     static const char *const kinds[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     };
     bputs(&e->out, "static const FlowConnDef conns[] = {\n");
     for (int i = 0; i < p->nconns; i++) {

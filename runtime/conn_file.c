@@ -19,18 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const FlowSettingSpec file_specs[] = {
-    { FLOW_AT_CONN, "dir", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "file", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "format", FLOW_SETT_WORD, 0, "ndjson|json|csv" },
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_IMPORT, "file", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_IMPORT, "format", FLOW_SETT_WORD, 0, "ndjson|json|csv" },
-    { FLOW_AT_IMPORT, "write", FLOW_SETT_WORD, 0, "append|replace" },
-    { FLOW_AT_IMPORT, "csv_formulas", FLOW_SETT_BOOL, 0, NULL },
-};
-
 enum { FMT_NDJSON, FMT_JSON, FMT_CSV };
 
 static int format_of(const char *s) {
@@ -1430,7 +1418,6 @@ static int fc_finish(void *h, int ok, FlowErr *err) {
 
 const FlowConnector flow_conn_file = {
     .kind = "file",
-    .specs = file_specs, .nspecs = (int)(sizeof file_specs / sizeof file_specs[0]),
     .commit_at_finish = 1,
     .open = fc_open, .finish = fc_finish, .close = fc_close,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
