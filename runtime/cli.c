@@ -252,6 +252,18 @@ static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts 
     return st;
 }
 
+/* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
+ * the lock file cannot be had). */
+static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk) {
+    long holder = 0;
+    FlowErr e;
+    int r = flow_state_lock(st, flow, lk, &holder, &e);
+    if (r > 0 && holder) fprintf(stderr, "%s: flow %s is already running (pid %ld)\n", prog, flow, holder);
+    else if (r > 0) fprintf(stderr, "%s: flow %s is already running\n", prog, flow);
+    else if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    return r ? 1 : 0;
+}
+
 /* ---- run ---- */
 
 static void print_summary(const FlowRunStats *st) {
@@ -324,8 +336,11 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
         if (o->until) { ri.until_ms = until; ri.until_set = 1; }
         for (int k = 0; k < n; k++) {
+            FlowLock *lk = NULL;
+            if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
             FlowRunStats st;
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
+            flow_state_unlock(lk);
             if (r < 0) fprintf(stderr, "error: flow %s: %s\n", p->flows[which[k]].name, st.fail_msg);
             print_summary(&st);
             if (o->json) print_json(&st);
@@ -461,9 +476,14 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     if (!st) return 1;
     FlowErr e;
     int rc = 0;
-    if (strcmp(sub, "reset") == 0) {
-        if (flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
+    if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
+        FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
+        for (int i = 0; i < p->nflows && !rc; i++)
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i]);
+        if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
+        for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);
+        free(lks);
     } else {
         cJSON *s = flow_state_show(st, flow, &e);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }

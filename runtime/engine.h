@@ -190,6 +190,12 @@ typedef struct FlowState FlowState;
 FlowState  *flow_state_open(const char *dir, const char *integration, FlowErr *err);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
+/* One run of a flow at a time per state directory, in every process: 0 with *lock held (release it
+ * with flow_state_unlock), 1 when another process holds it (*holder: its pid, 0 when unknown), -1
+ * with err. A lock whose process ended, however it ended, is free. */
+typedef struct FlowLock FlowLock;
+int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
+void        flow_state_unlock(FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
 int         flow_state_commit(FlowState *st, FlowErr *err);
 /* the start (ms) of the flow's last successful run; *have = 0 when it never succeeded */

@@ -4,10 +4,15 @@
  * resolved or superseded). A file that is not a flowc state store is refused, never reset. */
 #include "engine.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define STATE_APP_ID 0x464c4f57      /* "FLOW" in PRAGMA application_id */
 #define STATE_FORMAT 1
@@ -15,6 +20,7 @@
 struct FlowState {
     sqlite3 *db;
     char *path;
+    char *stem;    /* DIR/<integration>: the store is STEM.state.db, a flow's run lock STEM.<flow>.lock */
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
 };
@@ -43,6 +49,7 @@ void flow_state_close(FlowState *st) {
     if (st->in_tx) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(st->db);
     free(st->path);
+    free(st->stem);
     free(st);
 }
 
@@ -62,6 +69,7 @@ FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *er
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         flow_sb_put(&b, ok ? &c : "_", 1);
     }
+    st->stem = flow_xstrdup(b.p);
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);
     struct stat sb;
@@ -115,6 +123,74 @@ FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *er
         if (rc != SQLITE_DONE) { fail_db(st, err, "meta"); flow_state_close(st); return NULL; }
     }
     return st;
+}
+
+/* ---- one run of a flow at a time: an flock on STEM.<flow>.lock, which holds the runner's pid ----
+ * The kernel drops the lock when its process ends, however it ends, so a killed run's lock is taken
+ * over by the next run. The file stays (removing it would let two processes lock two different
+ * files of one name). */
+
+struct FlowLock { int fd; };
+
+int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holder, FlowErr *err) {
+    *out = NULL;
+    *holder = 0;
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, st->stem);
+    flow_sb_puts(&b, ".");
+    for (const char *p = flow; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        flow_sb_put(&b, ok ? &c : "_", 1);
+    }
+    flow_sb_puts(&b, ".lock");
+    char *path = flow_sb_take(&b);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the run lock %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    int rc;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {}
+    if (rc != 0) {
+        int e = errno;
+        if (e != EWOULDBLOCK) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot lock %s: %s", path, strerror(e));
+            close(fd);
+            free(path);
+            return -1;
+        }
+        /* the holder writes its pid right after it took the lock: wait a moment for it */
+        for (int i = 0; i < 200 && !*holder; i++) {
+            char buf[32] = "";
+            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+            if (n > 0) { buf[n] = 0; *holder = strtol(buf, NULL, 10); }
+            if (!*holder) nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+        }
+        close(fd);
+        free(path);
+        return 1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write the run lock %s: %s", path, strerror(errno));
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    *out = flow_xcalloc(1, sizeof **out);
+    (*out)->fd = fd;
+    return 0;
+}
+
+void flow_state_unlock(FlowLock *l) {
+    if (!l) return;
+    if (ftruncate(l->fd, 0) != 0) {}   /* the pid goes before the lock does; a stale pid is only a message */
+    close(l->fd);
+    free(l);
 }
 
 /* ---- transactions: the engine writes a page's errors in one ---- */
