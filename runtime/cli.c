@@ -321,6 +321,15 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         free(which);
         return 1;
     }
+    /* an inverted window would export nothing, and say nothing about it */
+    if (o->since && since > (o->until ? until : start)) {
+        char a[32];
+        flow_format_iso8601(start, a);
+        if (o->until) fprintf(stderr, "%s: --since %s is later than --until %s: the window would be empty\n", prog, o->since, o->until);
+        else fprintf(stderr, "%s: --since %s is later than the run's start %s: the window would be empty\n", prog, o->since, a);
+        free(which);
+        return 2;
+    }
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
     if (!owned) abort();
@@ -335,6 +344,10 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         ri.retry = retry;
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
         if (o->until) { ri.until_ms = until; ri.until_set = 1; }
+        /* --now is a testing aid: the run moves no saved time, unless a test suite asks for runs at
+         * fixed times that do (FLOW_TEST_CLOCK=1) */
+        const char *tc = getenv("FLOW_TEST_CLOCK");
+        if (o->now && !(tc && strcmp(tc, "1") == 0)) ri.now_set = 1;
         for (int k = 0; k < n; k++) {
             FlowLock *lk = NULL;
             if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
@@ -344,7 +357,8 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             if (r < 0) fprintf(stderr, "error: flow %s: %s\n", p->flows[which[k]].name, st.fail_msg);
             print_summary(&st);
             if (o->json) print_json(&st);
-            if (r < 0) rc = 1;
+            if (r < 0 && st.refused) rc = 2;
+            else if (r < 0 && rc != 2) rc = 1;
             else if (st.errors && rc == 0) rc = 3;
             flow_run_stats_free(&st);
         }

@@ -1371,8 +1371,26 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
         FlowErr e;
         if (R->rl.state && flow_state_last_success(R->rl.state, R->f->name, &last, &have, &e)) return run_fail_cls(R, e.cls, "%s", e.msg);
         R->rl.since_ms = have ? last - lag_ms : start_ms;
+        if (!R->rl.until_set && R->rl.since_ms > R->rl.started_ms) {   /* an inverted window would export nothing, silently */
+            char a[32], b[32];
+            flow_format_iso8601(have ? last : start_ms, a);
+            flow_format_iso8601(R->rl.started_ms, b);
+            if (have)
+                return run_fail(R, "the saved delta time %s is later than this run's start %s: nothing would be exported (a run "
+                                   "saved a time in the future, or the clock went back); `state reset %s` exports everything again, "
+                                   "--since T from T", a, b, R->f->name);
+            return run_fail(R, "%s: delta(start) %s is later than this run's start %s: there is nothing to export yet", owner, a, b);
+        }
     }
     if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
+    if (R->rl.since_ms > R->rl.until_ms) {   /* --until before the saved time (the CLI refuses the other inversions) */
+        char a[32], b[32];
+        flow_format_iso8601(R->rl.since_ms, a);
+        flow_format_iso8601(R->rl.until_ms, b);
+        R->st->refused = 1;
+        return run_fail(R, "the delta window is empty: its start %s (%s) is later than --until %s", a,
+                        R->rl.since_set ? "--since" : "the saved delta time", b);
+    }
     flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
     settings_free(s->s);
     s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
@@ -1858,7 +1876,8 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
                 flow_state_error_resolve(R->rl.state, (long)id->valuedouble, by, R->rl.started_ms, &se) < 0)
                 run_fail_cls(R, se.cls, "%s", se.msg);
         }
-        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry && !R->limit;   /* limit(n) keeps no state */
+        /* limit(n) keeps no state; a run given its window or its clock moves no saved time */
+        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.now_set && !R->rl.retry && !R->limit;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

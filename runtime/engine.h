@@ -246,6 +246,7 @@ typedef struct FlowRunInfo {
     int64_t started_ms;        /* run.started_at, delta.until (unless --until), now() */
     int64_t since_ms, until_ms;
     int since_set, until_set;  /* --since / --until: the window is given; the saved delta time does not move */
+    int now_set;               /* --now: the clock is given (a testing aid); the saved delta time does not move */
     FlowState *state;          /* NULL: no state (tests, previews) */
     const cJSON *retry;        /* `errors retry`: the kept errors to run again (flow_state_errors entries) */
     char run_id[40];
@@ -265,6 +266,7 @@ typedef struct FlowRunStats {
     const char **import_names;    /* every import of the flow, in source order */
     long *imported;
     int failed;                   /* the run failed (settings, input, output) */
+    int refused;                  /* ...before it began, for what it was asked: --since/--until give an inverted window */
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;

@@ -6,7 +6,9 @@
 # killed with SIGKILL part-way, limit(n). Data: tests/state/ (see its README.md). Flows are built
 # with `flowc build` against the sanitized runtime (as the e2e suite does); the delta scenario, and
 # the error listing, also go through the JIT (`flowc run|errors|state FILE ...`), which must print
-# and store the same. Run times are fixed with the executable's `--now T` option.
+# and store the same. Run times are fixed with the executable's `--now T` option, under
+# FLOW_TEST_CLOCK=1 (which lets a --now run save its time as a real run would: a sequence of runs at
+# fixed times).
 
 st_root=$T_TMP/state
 rm -rf "$st_root"; mkdir -p "$st_root"
@@ -40,8 +42,8 @@ ST_MODE=native
 ST_RUNID_RE='[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}'
 st_x() {
   local work=$1; shift
-  local ret=(env FLOW_ERROR_RETENTION_DAYS="${ST_RETENTION:-36500}")
-  [ "${ST_RETENTION:-}" = default ] && ret=(env -u FLOW_ERROR_RETENTION_DAYS)
+  local ret=(env FLOW_TEST_CLOCK=1 FLOW_ERROR_RETENTION_DAYS="${ST_RETENTION:-36500}")
+  [ "${ST_RETENTION:-}" = default ] && ret=(env -u FLOW_ERROR_RETENTION_DAYS FLOW_TEST_CLOCK=1)
   if [ "$ST_MODE" = jit ]; then t_exec -C "$work" "${ret[@]}" "$FLOWC" "$1" flow.flow "${@:2}"
   else t_exec -C "$work" "${ret[@]}" ./prog "$@"; fi
   { echo "== $*"; cat "$C_OUT"; sed 's/^prog: /PROG: /; s/^flowc: /PROG: /' "$C_ERR"; echo "exit $C_RC"; } |
@@ -471,7 +473,7 @@ st_x "$st_fw" run --json --now 2024-01-02T00:00:00Z --state optdir
 t_expect_rc 0
 [ -f "$st_fw/optdir/state-delta.state.db" ] || t_note "--state optdir: no optdir/state-delta.state.db"
 [ -e "$st_fw/.flowstate" ] && t_note "--state optdir: .flowstate was created as well"
-t_exec -C "$st_fw" env FLOW_STATE_DIR=envdir ./prog run --json --now 2024-01-03T00:00:00Z
+t_exec -C "$st_fw" env FLOW_TEST_CLOCK=1 FLOW_STATE_DIR=envdir ./prog run --json --now 2024-01-03T00:00:00Z
 t_expect_rc 0
 [ -f "$st_fw/envdir/state-delta.state.db" ] || t_note "FLOW_STATE_DIR=envdir: no envdir/state-delta.state.db"
 [ -e "$st_fw/.flowstate" ] && t_note "FLOW_STATE_DIR=envdir: .flowstate was created as well"
@@ -497,7 +499,7 @@ t_expect_rc 0
 [ -e "$st_nw/.flowstate" ] && t_note "a preview created .flowstate"
 t_exec -C "$st_nw" "$FLOWC" run flow.flow --json
 t_expect_rc 0
-st_eq "state file names" "$(cd "$st_nw/.flowstate" 2>&1 && find . -mindepth 1 | sed 's|^\./||' | sort | paste -sd ' ' -)" "odd_name___.1.state.db"
+st_eq "state file names" "$(cd "$st_nw/.flowstate" 2>&1 && find . -mindepth 1 | sed 's|^\./||' | sort | paste -sd ' ' -)" "odd_name___.1.one.lock odd_name___.1.state.db"
 t_done
 
 # ===================================================================================================
@@ -557,10 +559,10 @@ if [ -n "${FLOWC_REL:-}" ]; then
   t_exec -C "$st_cw" "$FLOWC_REL" build flow.flow -o prog
   t_expect_rc 0
   # run 0: every row lies after its start, so nothing is written, but the delta time is saved
-  t_exec -C "$st_cw" ./prog run --json --now 2024-02-01T00:00:00Z
+  t_exec -C "$st_cw" env FLOW_TEST_CLOCK=1 ./prog run --json --now 2024-02-01T00:00:00Z
   t_expect_rc 0
   st_out '{"flow":"bulk","exported":300000,"ignored":300000,"errors":0,"imported":{"copy":0}}'
-  (cd "$st_cw" && exec ./prog run --json --now 2024-06-01T00:00:00Z) </dev/null >"$st_cw/killed.out" 2>"$st_cw/killed.err" &
+  (cd "$st_cw" && FLOW_TEST_CLOCK=1 exec ./prog run --json --now 2024-06-01T00:00:00Z) </dev/null >"$st_cw/killed.out" 2>"$st_cw/killed.err" &
   st_pid=$!
   st_n=0
   for _ in $(seq 600); do
@@ -585,7 +587,7 @@ if [ -n "${FLOWC_REL:-}" ]; then
   st_jq "the delta time after the killed run (run 0's start)" "$C_OUT" '[.[] | [.flow, .delta_since, .last_status]]' \
     '[["bulk","2024-02-01T00:00:00.000Z","ok"]]'
   st_sql "integrity of the state store after the kill" "$st_sp" "pragma integrity_check" ok
-  t_exec -C "$st_cw" ./prog run --json --now 2024-06-01T00:00:00Z
+  t_exec -C "$st_cw" env FLOW_TEST_CLOCK=1 ./prog run --json --now 2024-06-01T00:00:00Z
   t_expect_rc 0
   st_out '{"flow":"bulk","exported":300000,"ignored":0,"errors":0,"imported":{"copy":300000}}'
   st_sql "destination after the rerun" "$st_cw/data/dst.db" \
