@@ -30,7 +30,7 @@ static const char *const step_kinds[] = {
 
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
-            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--state DIR]\n"
+            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
             "       %s errors list [--json] [--flow F] [--class C] [--all] [--state DIR]\n"
             "       %s errors retry ID...|--all [--param k=v]... [--json] [--state DIR]\n"
             "       %s errors resolve ID... [--state DIR]\n"
@@ -244,10 +244,11 @@ static int flush_stdout(const char *prog) {
 
 /* ---- the state store ---- */
 
-static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o) {
+/* read_only: the command only reads the store (state show, errors list) */
+static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o, int read_only) {
     const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
     FlowErr e;
-    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, &e);
+    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, read_only, &e);
     if (!st) fprintf(stderr, "%s: %s\n", prog, e.msg);
     return st;
 }
@@ -336,7 +337,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
     int rc = 0;
     FlowState *state = NULL;
     if (set_params(p, cx, o, 1, prog, owned)) rc = 1;
-    else if (!(state = open_state(p, prog, o))) rc = 1;
+    else if (!(state = open_state(p, prog, o, 0))) rc = 1;
     else {
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
@@ -417,7 +418,7 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     if (strcmp(sub, "list") == 0 && nids) { fprintf(stderr, "%s errors list: takes no ids (use --flow, --class)\n", prog); free(ids); return 2; }
     if (strcmp(sub, "retry") == 0 && !nids && !o->all) { fprintf(stderr, "%s errors retry: give error ids or --all\n", prog); free(ids); return 2; }
     if (strcmp(sub, "resolve") == 0 && !nids) { fprintf(stderr, "%s errors resolve: give error ids\n", prog); free(ids); return 2; }
-    FlowState *st = open_state(p, prog, o);
+    FlowState *st = open_state(p, prog, o, strcmp(sub, "list") == 0);
     if (!st) { free(ids); return 1; }
     FlowErr e;
     int rc = 0;
@@ -474,6 +475,29 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     return rc;
 }
 
+/* A flow's export mode: all, delta, once or limit (a mode that needs the record is once's); NULL
+ * for a flow the program does not have. cx has the params. */
+static const char *export_mode(const FlowProgram *p, FlowCtx *cx, const char *flow) {
+    static const char *const modes[] = { "all", "delta", "once", "limit" };
+    for (int fi = 0; fi < p->nflows; fi++) {
+        const FlowFlowDef *f = &p->flows[fi];
+        if (strcmp(f->name, flow) != 0) continue;
+        const FlowStepDef *d = f->nsteps ? &f->steps[0] : NULL;
+        for (int i = 0; d && i < d->nsettings; i++) {
+            if (!d->settings[i].name || strcmp(d->settings[i].name, "mode") != 0) continue;
+            if (d->settings[i].per_record) return "once";
+            cJSON *m = flow_describe_setting(cx, &d->settings[i]);
+            const char *c = cJSON_IsString(m) ? m->valuestring : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "ctor"));
+            const char *r = modes[0];
+            for (size_t k = 0; c && k < sizeof modes / sizeof modes[0]; k++) if (strcmp(c, modes[k]) == 0) r = modes[k];
+            cJSON_Delete(m);
+            return r;
+        }
+        return modes[0];
+    }
+    return NULL;
+}
+
 static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     const char *sub = o->nflows ? o->flows[0] : "show";
     const char *flow = o->nflows > 1 ? o->flows[1] : NULL;
@@ -486,7 +510,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         for (int i = 0; i < p->nflows; i++) found |= strcmp(p->flows[i].name, flow) == 0;
         if (!found) { fprintf(stderr, "%s: unknown flow `%s`\n", prog, flow); return 1; }
     }
-    FlowState *st = open_state(p, prog, o);
+    FlowState *st = open_state(p, prog, o, strcmp(sub, "show") == 0);
     if (!st) return 1;
     FlowErr e;
     int rc = 0;
@@ -500,6 +524,22 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         free(lks);
     } else {
         cJSON *s = flow_state_show(st, flow, &e);
+        /* each flow's mode, for what its state means: only a delta flow has a delta window */
+        FlowCtx *cx = flow_ctx_new();
+        cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
+        if (s && set_params(p, cx, o, 0, prog, owned) == 0) {
+            FlowRunInfo ri;
+            flow_run_info_init(&ri, now_ms());
+            flow_ctx_set_now(cx, ri.started_ms);
+            flow_run_set_contexts(cx, &ri, NULL, 0, FLOW_PAGE_SIZE_DEFAULT);
+            for (cJSON *x = s->child; x; x = x->next) {
+                const char *m = export_mode(p, cx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")));
+                cJSON_AddItemToObject(x, "mode", m ? cJSON_CreateString(m) : cJSON_CreateNull());
+            }
+        }
+        for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+        free(owned);
+        flow_ctx_free(cx);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
             char *t = flow_json_print(s);
@@ -509,14 +549,15 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
             printf("state store %s\n", flow_state_path(st));
             for (const cJSON *x = s->child; x; x = x->next) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
-                printf("%s: delta from %s; last run %s (%s); %d open error%s; once() flags set: %d\n",
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")),
-                       cJSON_IsString(ds) ? ds->valuestring : "(never succeeded)",
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")),
-                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")),
-                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")) == 1 ? "" : "s",
-                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
+                const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "mode"));
+                printf("%s: ", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")));
+                if (mode && strcmp(mode, "delta") == 0)
+                    printf("delta from %s; ", cJSON_IsString(ds) ? ds->valuestring : "the beginning (never succeeded)");
+                else if (mode && strcmp(mode, "once") == 0)
+                    printf("once() flags set: %d; ", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
+                double nerr = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors"));
+                printf("last run %s (%s); %d open error%s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
+                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")), (int)nerr, nerr == 1 ? "" : "s");
             }
         }
         cJSON_Delete(s);

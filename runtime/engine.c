@@ -1745,13 +1745,15 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
             if (it.text_values) coerce_text(it.rec, ex->def->type);
             coerce_bools(it.rec, ex->def->type);
-            if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
-                rec_error(R, ex, e.cls, e.msg, it.rec);
+            /* outside the delta window: ignored before its type is checked, or a record that fails its
+             * type would be raised again by every run whose query returns it */
+            if (R->delta_field && !in_window(R, it.rec)) {
+                R->st->ignored++;
                 cJSON_Delete(it.rec);
                 continue;
             }
-            if (R->delta_field && !in_window(R, it.rec)) {   /* outside the delta window */
-                R->st->ignored++;
+            if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
+                rec_error(R, ex, e.cls, e.msg, it.rec);
                 cJSON_Delete(it.rec);
                 continue;
             }

@@ -186,8 +186,9 @@ int         flow_mkdir_p(const char *dir, FlowErr *err);
 
 typedef struct FlowState FlowState;
 /* NULL with err when the file cannot be created, is damaged, or is not a flowc state store (it is
- * never reset). dir NULL: ./.flowstate */
-FlowState  *flow_state_open(const char *dir, const char *integration, FlowErr *err);
+ * never reset), or cannot be written unless read_only (the command only reads: a store on a
+ * read-only file system is opened as it is). dir NULL: ./.flowstate */
+FlowState  *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
 /* One run of a flow at a time per state directory, in every process: 0 with *lock held (release it

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct FlowState {
     sqlite3 *db;
     char *path;
     char *stem;    /* DIR/<integration>: the store is STEM.state.db, a flow's run lock STEM.<flow>.lock */
+    int read_only; /* on a read-only file system: opened immutable, for reading */
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
 };
@@ -55,9 +57,101 @@ void flow_state_close(FlowState *st) {
 
 const char *flow_state_path(const FlowState *st) { return st ? st->path : ""; }
 
-FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *err) {
+/* the file's application_id, or -1 when it cannot be read as SQLite (not a database, unreadable) */
+static int app_id(sqlite3 *db) {
+    sqlite3_stmt *q = NULL;
+    int app = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        app = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return app;
+}
+
+/* the number of tables, views, ... in the file; -1 when it cannot be read */
+static int objects(sqlite3 *db) {
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+static FlowState *refuse(FlowState *st, FlowErr *err, int app) {
+    if (app < 0)
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is not a flowc state store (%s); move it away, it is not reset", st->path,
+                     sqlite3_errmsg(st->db));
+    else
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset",
+                     st->path);
+    flow_state_close(st);
+    return NULL;
+}
+
+/* the format this runtime writes; a newer one is refused. 0, or -1 with err */
+static int check_format(FlowState *st, FlowErr *err) {
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        int fmt = sqlite3_column_int(q, 0);
+        if (fmt > STATE_FORMAT) {
+            flow_err_set(err, FLOW_ERR_VALUE, "%s was written by a newer flowc (format %d; this one reads %d)", st->path, fmt, STATE_FORMAT);
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* A new (empty) file becomes a state store, in one transaction: a second process opening it at the
+ * same time waits, then finds it made. 0, or -1 with err. */
+static int create_store(FlowState *st, const char *name, FlowErr *err) {
+    /* WAL is set outside a transaction; setting it twice is harmless */
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
+    int app = app_id(st->db), n = objects(st->db);
+    if (app == STATE_APP_ID) return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_db(st, err, "commit");
+    if (app != 0 || n != 0) {   /* someone else's, made meanwhile */
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset", st->path);
+        return -1;
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", STATE_APP_ID);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK;
+    if (!rc) {
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('format', '%d'), ('integration', ?)", STATE_FORMAT);
+        rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK;
+        if (!rc) {
+            sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(q) != SQLITE_DONE;
+        }
+        sqlite3_finalize(q);
+    }
+    if (rc || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(st, err, "cannot create the tables");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* path as an SQLite URI file name for a read-only, immutable open (%, ? and # escaped) */
+static char *ro_uri(const char *path) {
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "file:");
+    for (const char *p = path; *p; p++) {
+        char esc[4];
+        if (*p == '%' || *p == '?' || *p == '#') { snprintf(esc, sizeof esc, "%%%02X", (unsigned char)*p); flow_sb_puts(&b, esc); }
+        else flow_sb_put(&b, p, 1);
+    }
+    flow_sb_puts(&b, "?mode=ro&immutable=1");
+    return flow_sb_take(&b);
+}
+
+FlowState *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err) {
     if (!dir || !*dir) dir = ".flowstate";
-    if (flow_mkdir_p(dir, err)) return NULL;
     FlowState *st = flow_xcalloc(1, sizeof *st);
     /* the file is named for the integration, with anything unusual in the name as _ */
     FlowSb b = { 0 };
@@ -73,55 +167,58 @@ FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *er
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);
     struct stat sb;
-    int existed = stat(st->path, &sb) == 0 && sb.st_size > 0;
+    int exists = stat(st->path, &sb) == 0;
+    /* a store on a read-only file system can be read (state show, errors list), not run on */
+    struct statvfs vf;
+    if (statvfs(exists ? st->path : dir, &vf) == 0 && (vf.f_flag & ST_RDONLY)) {
+        if (!read_only || !exists) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, exists ? "the state store %s is on a read-only file system: a run records its state "
+                                                            "there; give --state (or FLOW_STATE_DIR) a writable directory"
+                                                          : "there is no state store %s and its file system is read-only", st->path);
+            flow_state_close(st);
+            return NULL;
+        }
+        char *uri = ro_uri(st->path);
+        int orc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        free(uri);
+        if (orc != SQLITE_OK) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+            flow_state_close(st);
+            return NULL;
+        }
+        st->read_only = 1;
+        int app = app_id(st->db);
+        if (app != STATE_APP_ID) return refuse(st, err, app);
+        if (check_format(st, err)) { flow_state_close(st); return NULL; }
+        return st;
+    }
+    if (flow_mkdir_p(dir, err)) { flow_state_close(st); return NULL; }
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         flow_state_close(st);
         return NULL;
     }
     sqlite3_busy_timeout(st->db, 10000);
-    sqlite3_stmt *q = NULL;
-    int app = -1;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA application_id", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
-        flow_err_set(err, FLOW_ERR_VALUE, "%s is not a flowc state store (%s); move it away, it is not reset",
-                     st->path, sqlite3_errmsg(st->db));
-        sqlite3_finalize(q);
+    if (sqlite3_db_readonly(st->db, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s cannot be written (%s): a run records its state there", st->path,
+                     access(st->path, W_OK) != 0 ? strerror(errno) : "read-only");
         flow_state_close(st);
         return NULL;
     }
-    app = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    if (existed && app != STATE_APP_ID) {
-        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset",
-                     st->path);
+    int app = app_id(st->db);
+    if (app < 0) return refuse(st, err, app);
+    if (app == 0) {   /* new, or being made by another process right now, or someone else's */
+        if (objects(st->db) != 0) return refuse(st, err, app);
+        if (create_store(st, name, err)) { flow_state_close(st); return NULL; }
+    } else if (app != STATE_APP_ID) return refuse(st, err, app);
+    if (!st->read_only && sqlite3_db_readonly(st->db, "main") != 1 &&
+        (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+        fail_db(st, err, "the file is damaged or not a flowc state store (it is not reset)");
         flow_state_close(st);
         return NULL;
     }
-    char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA application_id=%d;", STATE_APP_ID);
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        fail_db(st, err, existed ? "the file is damaged or not a flowc state store (it is not reset)" : "cannot create the tables");
-        flow_state_close(st);
-        return NULL;
-    }
-    /* the format this runtime writes; a newer one is refused */
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
-        int fmt = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
-        if (fmt > STATE_FORMAT) {
-            flow_err_set(err, FLOW_ERR_VALUE, "%s was written by a newer flowc (format %d; this one reads %d)", st->path, fmt, STATE_FORMAT);
-            flow_state_close(st);
-            return NULL;
-        }
-    } else {
-        sqlite3_finalize(q);
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('format', '%d'), ('integration', ?)", STATE_FORMAT);
-        if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "meta"); flow_state_close(st); return NULL; }
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE) { fail_db(st, err, "meta"); flow_state_close(st); return NULL; }
-    }
+    if (check_format(st, err)) { flow_state_close(st); return NULL; }
     return st;
 }
 
