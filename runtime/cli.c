@@ -3,6 +3,7 @@
  * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
  * `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the run finished with
  * record errors, 1 the run failed, 2 usage. */
+#define _DEFAULT_SOURCE   /* mkstemps */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef FLOWC_VERSION
 #define FLOWC_VERSION "0.1.0"
@@ -31,21 +34,23 @@ static const char *const step_kinds[] = {
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
             "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
-            "       %s errors list [--json] [--flow F] [--class C] [--all] [--state DIR]\n"
-            "       %s errors retry ID...|--all [--param k=v]... [--json] [--state DIR]\n"
-            "       %s errors resolve ID... [--state DIR]\n"
+            "       %s errors list [--json] [--flow F] [--class C] [--step S] [--all] [--state DIR]\n"
+            "       %s errors retry ID...|--all [--flow F] [--class C] [--step S] [--param k=v]... [--json] [--state DIR]\n"
+            "       %s errors retry ID --data FILE [--param k=v]... [--json] [--state DIR]\n"
+            "       %s errors resolve ID...|--all [--flow F] [--class C] [--step S] [--state DIR]\n"
+            "       %s errors edit ID [--state DIR]   (the record in $VISUAL or $EDITOR)\n"
             "       %s state show [FLOW] [--json] [--state DIR]\n"
             "       %s state reset [FLOW] [--state DIR]\n"
             "       %s describe [--param k=v]...\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
     const char **flows; int nflows;
     const char **params; int nparams;     /* "k=v" */
     int json, all;
-    const char *state, *since, *until, *now, *flow, *cls;
+    const char *state, *since, *until, *now, *flow, *cls, *step, *data;
 } Opts;
 
 /* 0, or 2 after a usage message */
@@ -68,10 +73,10 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         if (strcmp(a, "--") == 0) { dashdash = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--all") == 0) { o->all = 1; continue; }
-        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class" };
+        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data" };
         const char *val = NULL;
         int which = -1;
-        for (int k = 0; k < 7 && which < 0; k++) {
+        for (int k = 0; k < (int)(sizeof valued / sizeof valued[0]) && which < 0; k++) {
             size_t n = strlen(valued[k]);
             if (strcmp(a, valued[k]) == 0) {
                 if (i + 1 >= argc) {
@@ -94,6 +99,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         case 4: o->now = val; break;
         case 5: o->flow = val; break;
         case 6: o->cls = val; break;
+        case 7: o->step = val; break;
+        case 8: o->data = val; break;
         default:
             fprintf(stderr, "%s %s: unknown option `%s`\n", prog, cmd, a);
             usage(stderr, prog);
@@ -406,69 +413,269 @@ static void print_error_line(const cJSON *e) {
     cJSON_free(r);
 }
 
+/* ---- the error store's filters: a value that names nothing is a usage error, not "0 errors" ---- */
+
+/* the labels of the steps that can keep errors (exports, lookups, imports, unnamed transforms and
+ * filters), branch arms included, each once, into names; *found when want is among them */
+static void step_names(const FlowStepDef *steps, int n, cJSON *names, const char *want, int *found, int depth) {
+    for (int i = 0; i < n && depth < 64; i++) {
+        char label[96];
+        flow_step_label(&steps[i], label, sizeof label);
+        if (steps[i].kind != FLOW_STEP_BRANCH) {
+            if (want && strcmp(label, want) == 0) *found = 1;
+            int seen = 0;
+            for (const cJSON *x = names->child; x && !seen; x = x->next) seen = strcmp(x->valuestring, label) == 0;
+            if (!seen) cJSON_AddItemToArray(names, cJSON_CreateString(label));
+        }
+        for (int a = 0; a < steps[i].narms; a++) step_names(steps[i].arms[a].steps, steps[i].arms[a].nsteps, names, want, found, depth + 1);
+    }
+}
+
+/* --flow, --class, --step name a flow, a class, a step (of the program, or of kept errors): 0, or 2
+ * after saying what they could be */
+static int check_filters(const FlowProgram *p, const char *prog, const Opts *o, FlowState *st) {
+    if (o->cls) {
+        int ok = 0;
+        for (int c = 0; c < FLOW_ERR_COUNT; c++) ok |= strcmp(o->cls, flow_error_class_names[c]) == 0;
+        if (!ok) {
+            fprintf(stderr, "%s errors: unknown class `%s` (classes:", prog, o->cls);
+            for (int c = 0; c < FLOW_ERR_COUNT; c++) fprintf(stderr, "%s %s", c ? "," : "", flow_error_class_names[c]);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+    }
+    int fi = -1;
+    if (o->flow) {
+        for (int i = 0; i < p->nflows && fi < 0; i++) if (strcmp(p->flows[i].name, o->flow) == 0) fi = i;
+        if (fi < 0 && !flow_state_knows(st, 0, NULL, o->flow)) {
+            fprintf(stderr, "%s errors: unknown flow `%s` (flows:", prog, o->flow);
+            for (int i = 0; i < p->nflows; i++) fprintf(stderr, "%s %s", i ? "," : "", p->flows[i].name);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+    }
+    if (o->step) {
+        cJSON *names = cJSON_CreateArray();
+        int found = 0;
+        for (int i = 0; i < p->nflows; i++)
+            if (fi < 0 ? !o->flow : i == fi) step_names(p->flows[i].steps, p->flows[i].nsteps, names, o->step, &found, 0);
+        int rc = 0;
+        if (!found && !flow_state_knows(st, 1, o->flow, o->step)) {
+            fprintf(stderr, "%s errors: unknown step `%s`", prog, o->step);
+            if (o->flow) fprintf(stderr, " in flow %s", o->flow);
+            for (const cJSON *x = names->child; x; x = x->next) fprintf(stderr, "%s%s", x == names->child ? " (steps: " : ", ", x->valuestring);
+            fprintf(stderr, "%s\n", names->child ? ")" : "");
+            rc = 2;
+        }
+        cJSON_Delete(names);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* A JSON record (an object) from text: the tree, or NULL after saying why (what: where it came from) */
+static cJSON *record_text(const char *prog, const char *text, const char *what, long id, const char *kept) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+    char tail[600] = "";
+    if (kept) snprintf(tail, sizeof tail, "; the edit is in %s", kept);
+    if (!j) {
+        fprintf(stderr, "%s: %s is not valid JSON (at byte %ld); error %ld keeps its record%s\n", prog, what,
+                end ? (long)(end - text) : 0L, id, tail);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        fprintf(stderr, "%s: %s must be a JSON object (a record), not %s; error %ld keeps its record%s\n", prog, what,
+                flow_json_desc(j), id, tail);
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* a file's whole text (malloc'd), or NULL with errno */
+static char *slurp(const char *path, size_t max) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    FlowSb b = { 0 };
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.n <= max) flow_sb_put(&b, buf, n);
+    int bad = ferror(f) || b.n > max;
+    fclose(f);
+    if (bad) { free(b.p); errno = b.n > max ? EFBIG : EIO; return NULL; }
+    return flow_sb_take(&b);
+}
+
+/* stores rec as error id's record, its old one kept in its history: 0, or 1 after a message */
+static int store_record(const char *prog, FlowState *st, long id, const cJSON *rec, const char *by) {
+    char *t = flow_json_print(rec);
+    FlowErr e;
+    int r = flow_state_error_edit(st, id, t ? t : "null", by, now_ms(), &e);
+    cJSON_free(t);
+    if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    else if (r > 0) fprintf(stderr, "%s: no open error %ld\n", prog, id);
+    return r ? 1 : 0;
+}
+
+/* errors edit ID: the record in $VISUAL / $EDITOR (vi), as git does: `sh -c '$EDITOR "$@"' FILE`.
+ * The text that comes back must be a JSON object; the old record stays in the error's history. */
+static int edit_error(const char *prog, FlowState *st, long id) {
+    FlowErr e;
+    cJSON *list = flow_state_errors(st, NULL, NULL, NULL, &id, 1, 1, &e);
+    if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); return 1; }
+    if (!list->child) { fprintf(stderr, "%s: no open error %ld\n", prog, id); cJSON_Delete(list); return 1; }
+    char *text = flow_json_print_pretty(cJSON_GetObjectItemCaseSensitive(list->child, "record"));
+    cJSON_Delete(list);
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/flowc-error-%ld-XXXXXX.json", tmp && *tmp ? tmp : "/tmp", id);
+    int fd = mkstemps(path, 5);   /* mode 0600 */
+    if (fd < 0) { fprintf(stderr, "%s: cannot make a file to edit in: %s: %s\n", prog, path, strerror(errno)); cJSON_free(text); return 1; }
+    size_t len = strlen(text ? text : "null");
+    int bad = write(fd, text ? text : "null", len) != (ssize_t)len || write(fd, "\n", 1) != 1;
+    bad |= close(fd) != 0;
+    if (bad) { fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno)); unlink(path); cJSON_free(text); return 1; }
+    const char *ed = getenv("VISUAL");
+    if (!ed || !*ed) ed = getenv("EDITOR");
+    if (!ed || !*ed) ed = "vi";
+    char *cmd = flow_xcalloc(1, strlen(ed) + 16);
+    sprintf(cmd, "%s \"$@\"", ed);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, ed, path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    free(cmd);
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: the editor `%s` failed (%s %d); error %ld keeps its record\n", prog, ed,
+                pid < 0 ? "fork" : WIFEXITED(status) ? "exit" : "signal", pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), id);
+        unlink(path);
+        cJSON_free(text);
+        return 1;
+    }
+    char *edited = slurp(path, FLOW_PAGE_MAX_BYTES);
+    if (!edited) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); cJSON_free(text); return 1; }
+    int rc = 0;
+    size_t el = strlen(edited);
+    if (el == len + 1 && strncmp(edited, text ? text : "null", len) == 0) {
+        fprintf(stderr, "error %ld: the record was not changed\n", id);
+        unlink(path);
+    } else {
+        cJSON *rec = record_text(prog, edited, "the edited record", id, path);
+        if (!rec) rc = 1;   /* the edit stays where it is, for another go */
+        else {
+            rc = store_record(prog, st, id, rec, "errors edit");
+            if (!rc) fprintf(stderr, "error %ld: record replaced (the old one is kept in its history); `errors retry %ld` runs it again\n", id, id);
+            unlink(path);
+        }
+        cJSON_Delete(rec);
+    }
+    free(edited);
+    cJSON_free(text);
+    return rc;
+}
+
 static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     const char *sub = o->nflows ? o->flows[0] : "list";
-    if (strcmp(sub, "list") && strcmp(sub, "retry") && strcmp(sub, "resolve")) {
-        fprintf(stderr, "%s errors: unknown subcommand `%s` (list, retry, resolve)\n", prog, sub);
+    int list = strcmp(sub, "list") == 0, retry = strcmp(sub, "retry") == 0, resolve = strcmp(sub, "resolve") == 0;
+    int edit = strcmp(sub, "edit") == 0;
+    if (!list && !retry && !resolve && !edit) {
+        fprintf(stderr, "%s errors: unknown subcommand `%s` (list, retry, resolve, edit)\n", prog, sub);
         return 2;
     }
     long *ids = NULL;
     int nids = parse_ids(prog, o, 1, &ids);
     if (nids < 0) return 2;
-    if (strcmp(sub, "list") == 0 && nids) { fprintf(stderr, "%s errors list: takes no ids (use --flow, --class)\n", prog); free(ids); return 2; }
-    if (strcmp(sub, "retry") == 0 && !nids && !o->all) { fprintf(stderr, "%s errors retry: give error ids or --all\n", prog); free(ids); return 2; }
-    if (strcmp(sub, "resolve") == 0 && !nids) { fprintf(stderr, "%s errors resolve: give error ids\n", prog); free(ids); return 2; }
-    FlowState *st = open_state(p, prog, o, strcmp(sub, "list") == 0);
+    const char *why = NULL;
+    int filters = o->flow || o->cls || o->step;
+    if (list && nids) why = "errors list: takes no ids (use --flow, --class, --step)";
+    else if ((retry || resolve) && !nids && !o->all) why = retry ? "errors retry: give error ids or --all" : "errors resolve: give error ids or --all";
+    else if ((retry || resolve) && nids && (o->all || filters)) why = "give error ids, or --all narrowed by --flow, --class, --step; not both";
+    else if (edit && (nids != 1 || o->all || filters)) why = "errors edit: give one error id";
+    else if (o->data && (!retry || nids != 1)) why = "--data FILE goes with `errors retry ID` (one id)";
+    if (why) { fprintf(stderr, "%s %s\n", prog, why); free(ids); return 2; }
+    FlowState *st = open_state(p, prog, o, list);
     if (!st) { free(ids); return 1; }
     FlowErr e;
-    int rc = 0;
-    if (strcmp(sub, "list") == 0) {
-        cJSON *list = flow_state_errors(st, o->flow, o->cls, NULL, 0, !o->all, &e);
-        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+    int rc = check_filters(p, prog, o, st);
+    if (rc) {
+    } else if (list) {
+        cJSON *l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, !o->all, &e);
+        if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
-            char *t = flow_json_print(list);
+            char *t = flow_json_print(l);
             printf("%s\n", t ? t : "[]");
             cJSON_free(t);
         } else {
-            for (const cJSON *x = list->child; x; x = x->next) print_error_line(x);
-            fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(list), o->all ? "" : "open ", cJSON_GetArraySize(list) == 1 ? "" : "s");
+            for (const cJSON *x = l->child; x; x = x->next) print_error_line(x);
+            fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(l), o->all ? "" : "open ", cJSON_GetArraySize(l) == 1 ? "" : "s");
         }
-        cJSON_Delete(list);
-    } else if (strcmp(sub, "resolve") == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        for (int i = 0; i < nids; i++) {
-            int r = flow_state_error_resolve(st, ids[i], "errors resolve", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e);
+        cJSON_Delete(l);
+    } else if (edit) {
+        rc = edit_error(prog, st, ids[0]);
+    } else if (resolve) {
+        long *which = ids;
+        int n = nids;
+        cJSON *l = NULL;
+        if (o->all) {   /* every open error the filters select */
+            l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, 1, &e);
+            if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+            n = l ? cJSON_GetArraySize(l) : 0;
+            which = flow_xcalloc((size_t)n + 1, sizeof *which);
+            int k = 0;
+            for (const cJSON *x = l ? l->child : NULL; x; x = x->next)
+                which[k++] = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "id"));
+            if (l && !n) fprintf(stderr, "no open errors to resolve\n");
+        }
+        for (int i = 0; i < n && !rc; i++) {
+            int r = flow_state_error_resolve(st, which[i], "errors resolve", now_ms(), &e);
             if (r < 0) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; break; }
-            if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, ids[i]); rc = 1; }
-            else fprintf(stderr, "resolved %ld\n", ids[i]);
+            if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, which[i]); rc = 1; }
+            else fprintf(stderr, "resolved %ld\n", which[i]);
         }
+        if (which != ids) free(which);
+        cJSON_Delete(l);
     } else {   /* retry: the kept errors run again, flow by flow, from their failing steps */
-        cJSON *list = flow_state_errors(st, o->flow, o->cls, nids ? ids : NULL, nids, 1, &e);
-        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (nids && cJSON_GetArraySize(list) < nids) {
-            fprintf(stderr, "%s: %d of the %d ids are not open errors\n", prog, nids - cJSON_GetArraySize(list), nids);
+        if (o->data) {   /* with this record instead of the kept one, which goes to the history */
+            char *text = slurp(o->data, FLOW_PAGE_MAX_BYTES);
+            cJSON *rec = NULL;
+            char what[600];
+            snprintf(what, sizeof what, "--data %s", o->data);
+            if (!text) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, o->data, strerror(errno)); rc = 1; }
+            else if (!(rec = record_text(prog, text, what, ids[0], NULL))) rc = 1;
+            else rc = store_record(prog, st, ids[0], rec, "errors retry --data");
+            cJSON_Delete(rec);
+            free(text);
+        }
+        cJSON *l = rc ? NULL : flow_state_errors(st, o->flow, o->cls, o->step, nids ? ids : NULL, nids, 1, &e);
+        if (!l && !rc) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (l && nids && cJSON_GetArraySize(l) < nids) {
+            fprintf(stderr, "%s: %d of the %d ids are not open errors\n", prog, nids - cJSON_GetArraySize(l), nids);
             rc = 1;
         }
-        if (list && !rc) {
-            if (!cJSON_GetArraySize(list)) fprintf(stderr, "no open errors to retry\n");
+        if (l && !rc) {
+            if (!cJSON_GetArraySize(l)) fprintf(stderr, "no open errors to retry\n");
             Opts ro = *o;
             ro.nflows = 0;
             const char **fl = calloc((size_t)p->nflows + 1, sizeof *fl);
             if (!fl) abort();
             for (int i = 0; i < p->nflows; i++) {
                 int any = 0;
-                for (const cJSON *x = list->child; x && !any; x = x->next)
+                for (const cJSON *x = l->child; x && !any; x = x->next)
                     any = strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), p->flows[i].name) == 0;
                 if (any) fl[ro.nflows++] = p->flows[i].name;
             }
             ro.flows = fl;
             flow_state_close(st);
             st = NULL;
-            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, list);
+            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, l);
             free(fl);
         }
-        cJSON_Delete(list);
+        cJSON_Delete(l);
     }
     flow_state_close(st);
     free(ids);

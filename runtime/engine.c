@@ -1333,14 +1333,18 @@ static int count_import(Run *R, const FlowStepDef *d) {
     return 0;
 }
 
+void flow_step_label(const FlowStepDef *d, char *out, size_t cap) {
+    if (d->name) snprintf(out, cap, "%s", d->name);
+    else if (d->line > 0) snprintf(out, cap, "%s (line %d)", step_kind_names[d->kind], d->line);
+    else snprintf(out, cap, "%s", step_kind_names[d->kind]);
+}
+
 static int setup_step(Run *R, const FlowStepDef *d) {
     StepRt *s = &R->steps[d->id];
     if (s->def) return run_fail(R, "steps %s and %s have the same id %d", s->label, d->name ? d->name : "?", d->id);
     s->def = d;
     s->import_index = -1;
-    if (d->name) snprintf(s->label, sizeof s->label, "%s", d->name);
-    else if (d->line > 0) snprintf(s->label, sizeof s->label, "%s (line %d)", step_kind_names[d->kind], d->line);
-    else snprintf(s->label, sizeof s->label, "%s", step_kind_names[d->kind]);
+    flow_step_label(d, s->label, sizeof s->label);
     if (d->kind == FLOW_STEP_IMPORT) {
         s->import_index = R->st->nimports;
         R->st->import_names[R->st->nimports++] = d->name ? d->name : s->label;

@@ -219,13 +219,24 @@ long        flow_state_open_errors(FlowState *st, const char *flow);      /* flo
 int         flow_state_resolve_key(FlowState *st, const char *flow, const char *trace_key, const char *by, int64_t at_ms, FlowErr *err);
 /* 0 resolved, 1 no such open error, -1 with err */
 int         flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_ms, FlowErr *err);
-/* the errors as a JSON array (filters may be NULL; ids: only those) */
-cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const long *ids, int nids, int open_only, FlowErr *err);
+/* the errors as a JSON array (filters may be NULL; ids: only those); an edited error carries its
+ * "history": the records it held before, oldest first */
+cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids,
+                              int open_only, FlowErr *err);
+/* replaces an open error's record (JSON text), keeping the old one in its history: 0, 1 no such
+ * open error, -1 with err */
+int         flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err);
+/* whether some kept error names this flow (step = 0) or this step (of flow, when not NULL) */
+int         flow_state_knows(FlowState *st, int step, const char *flow, const char *name);
 int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
 
 /* ---- runs ---- */
+
+/* A step's name in messages and in the error store: its name, else its kind and line
+ * ("transform (line 12)"). */
+void flow_step_label(const FlowStepDef *d, char *out, size_t cap);
 
 /* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
  * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds

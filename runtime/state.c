@@ -38,6 +38,7 @@ static const char *const schema =
     "  class TEXT NOT NULL, message TEXT NOT NULL, record TEXT, context TEXT, http TEXT, run_id TEXT,"
     "  at_ms INTEGER NOT NULL, trace_key TEXT, status TEXT NOT NULL DEFAULT 'open', resolved_ms INTEGER,"
     "  resolved_by TEXT);"
+    "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);";
 
@@ -438,11 +439,34 @@ static void str_col(cJSON *o, const char *name, sqlite3_stmt *q, int i) {
     else cJSON_AddNullToObject(o, name);
 }
 
-cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const long *ids, int nids, int open_only, FlowErr *err) {
+/* an error's edits, oldest first: [{"at", "by", "record"}], or NULL (none, or a store from before
+ * edits, read as it is) */
+static cJSON *edit_history(FlowState *st, sqlite3_int64 id) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT at_ms, by, record FROM error_edits WHERE error_id = ? ORDER BY rowid", -1, &q, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(q, 1, id);
+    cJSON *h = NULL;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (!h) h = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject();
+        char iso[40];
+        flow_format_iso8601(sqlite3_column_int64(q, 0), iso);
+        cJSON_AddStringToObject(o, "at", iso);
+        str_col(o, "by", q, 1);
+        cJSON_AddItemToObject(o, "record", json_col(q, 2));
+        cJSON_AddItemToArray(h, o);
+    }
+    sqlite3_finalize(q);
+    return h;
+}
+
+cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids, int open_only,
+                         FlowErr *err) {
     sqlite3_stmt *q;
     const char *sql = "SELECT id, flow, step, class, message, record, context, http, run_id, at_ms, trace_key, status, resolved_ms, resolved_by "
                       "FROM errors WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR class = ?2) AND (?3 = 0 OR status = 'open') "
-                      "AND (?4 IS NULL OR id = ?4) ORDER BY id";
+                      "AND (?4 IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; k < (nids ? nids : 1); k++) {
@@ -452,6 +476,7 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
         if (cls) sqlite3_bind_text(q, 2, cls, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(q, 3, open_only);
         if (nids) sqlite3_bind_int64(q, 4, ids[k]);
+        if (step) sqlite3_bind_text(q, 5, step, -1, SQLITE_TRANSIENT);
         while (sqlite3_step(q) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(q, 0));
@@ -473,11 +498,44 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
                 cJSON_AddStringToObject(o, "resolved_at", iso);
                 str_col(o, "resolved_by", q, 13);
             }
+            cJSON *h = edit_history(st, sqlite3_column_int64(q, 0));
+            if (h) cJSON_AddItemToObject(o, "history", h);
             cJSON_AddItemToArray(arr, o);
         }
     }
     sqlite3_finalize(q);
     return arr;
+}
+
+int flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err) {
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
+    int64_t lid = id;
+    const void *a[] = { &lid, &at_ms, by, &lid };
+    sqlite3_int64 n = 0;
+    int rc = exec_args(st, "INSERT INTO error_edits (error_id, at_ms, by, record) SELECT ?, ?, ?, record FROM errors "
+                           "WHERE id = ? AND status = 'open'", "iisi", a, err, &n);
+    if (!rc && n) {
+        const void *b[] = { record, &lid };
+        rc = exec_args(st, "UPDATE errors SET record = ? WHERE id = ?", "si", b, err, NULL);
+    }
+    if (rc || !n) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc ? -1 : 1; }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = fail_db(st, err, "commit");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int flow_state_knows(FlowState *st, int step, const char *flow, const char *name) {
+    sqlite3_stmt *q;
+    const char *sql = step ? "SELECT 1 FROM errors WHERE step = ?1 AND (?2 IS NULL OR flow = ?2) LIMIT 1"
+                           : "SELECT 1 FROM errors WHERE flow = ?1 LIMIT 1";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    if (step && flow) sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
 }
 
 int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
