@@ -275,7 +275,8 @@ static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock
 /* ---- run ---- */
 
 static void print_summary(const FlowRunStats *st) {
-    fprintf(stderr, "flow %s: %sexported %ld, ignored %ld", st->flow, st->failed ? "failed; " : "", st->exported, st->ignored);
+    fprintf(stderr, "flow %s: %sexported %ld, ignored %ld", st->flow, st->interrupted ? "interrupted; " : st->failed ? "failed; " : "",
+            st->exported, st->ignored);
     if (st->nimports) {
         fputs(", imported", stderr);
         for (int i = 0; i < st->nimports; i++) fprintf(stderr, " %s=%ld", st->import_names[i], st->imported[i]);
@@ -299,11 +300,34 @@ static void print_json(const FlowRunStats *st) {
     cJSON *im = cJSON_AddObjectToObject(o, "imported");
     for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
     if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
-    if (st->failed && st->fail_class) cJSON_AddStringToObject(o, "class", st->fail_class);
+    if (st->failed && st->fail_class && !st->interrupted) cJSON_AddStringToObject(o, "class", st->fail_class);
+    if (st->interrupted) cJSON_AddStringToObject(o, "interrupted", st->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     char *t = flow_json_print(o);
     if (t) printf("%s\n", t);
     cJSON_free(t);
     cJSON_Delete(o);
+}
+
+/* SIGTERM and SIGINT stop a run at its next safe point (engine.c); the same signal again ends the
+ * process at once (SA_RESETHAND). */
+static void on_signal(int sig) { flow_interrupt(sig); }
+
+typedef struct Handlers { struct sigaction term, intr; } Handlers;
+
+static void catch_signals(Handlers *old) {
+    flow_interrupt(0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old->term);
+    sigaction(SIGINT, &sa, &old->intr);
+}
+
+static void release_signals(const Handlers *old) {
+    sigaction(SIGTERM, &old->term, NULL);
+    sigaction(SIGINT, &old->intr, NULL);
 }
 
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
@@ -356,12 +380,32 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
          * fixed times that do (FLOW_TEST_CLOCK=1) */
         const char *tc = getenv("FLOW_TEST_CLOCK");
         if (o->now && !(tc && strcmp(tc, "1") == 0)) ri.now_set = 1;
+        Handlers old;
+        catch_signals(&old);
         for (int k = 0; k < n; k++) {
+            if (flow_interrupted()) {   /* between flows: the rest do not start */
+                int sig = flow_interrupted();
+                fprintf(stderr, "%s: interrupted by %s: flow %s and the ones after it did not run\n", prog,
+                        sig == SIGINT ? "SIGINT" : "SIGTERM", p->flows[which[k]].name);
+                rc = 128 + sig;
+                break;
+            }
             FlowLock *lk = NULL;
             if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
             FlowRunStats st;
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
             flow_state_unlock(lk);
+            if (st.interrupted) {   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
+                fprintf(stderr, "error: flow %s: interrupted by %s: the page being read was dropped and what the connections "
+                                "wrote in this run discarded as for any failed run; the delta time did not move\n",
+                        p->flows[which[k]].name, st.interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+                print_summary(&st);
+                if (o->json) print_json(&st);
+                rc = 128 + st.interrupted;
+                flow_run_stats_free(&st);
+                for (int j = k + 1; j < n; j++) fprintf(stderr, "%s: flow %s did not run\n", prog, p->flows[which[j]].name);
+                break;
+            }
             if (r < 0) fprintf(stderr, "error: flow %s: %s\n", p->flows[which[k]].name, st.fail_msg);
             print_summary(&st);
             if (o->json) print_json(&st);
@@ -370,7 +414,8 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             else if (st.errors && rc == 0) rc = 3;
             flow_run_stats_free(&st);
         }
-        if (flush_stdout(prog)) rc = 1;
+        release_signals(&old);
+        if (flush_stdout(prog) && rc < 128) rc = 1;
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
@@ -871,6 +916,7 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
 int flow_main(const FlowProgram *p, int argc, char **argv) {
     const char *prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0] : p->name;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* a write past RLIMIT_FSIZE fails with EFBIG, and the run with it, cleanly */
     if (argc < 2) {
         usage(stderr, prog);
         return 2;

@@ -7,6 +7,7 @@
  * written one line each, secrets redacted, and counted. */
 #include "engine.h"
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1595,6 +1596,21 @@ static void page_end(Run *R, const List *page) {
     if (flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
+/* ---- interruption ---- */
+
+static volatile sig_atomic_t interrupt_sig;
+void flow_interrupt(int sig) { interrupt_sig = sig; }
+int flow_interrupted(void) { return interrupt_sig; }
+
+/* the run stops here when a signal came: 1 (R failed as interrupted), else 0 */
+static int stop_here(Run *R) {
+    int sig = interrupt_sig;
+    if (!sig || R->failed) return R->failed;
+    run_fail(R, "interrupted by %s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+    R->st->interrupted = sig;
+    return 1;
+}
+
 /* runs the steps of a list from step `id` on: when it is inside a branch arm, the rest of that arm,
  * then the steps after the branch. 1 when the step was found. */
 static int run_from(Run *R, const FlowStepDef *steps, int n, int id, List *L) {
@@ -1623,6 +1639,7 @@ static void retry_pages(Run *R) {
         const char *step = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "step"));
         const char *flow = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
         if (done[i] || !step || !flow || strcmp(flow, f->name) != 0) continue;
+        if (stop_here(R)) break;
         StepRt *target = NULL;
         for (int k = 0; k < R->nsteps && !target; k++) if (R->steps[k].def && strcmp(R->steps[k].label, step) == 0) target = &R->steps[k];
         if (!target) continue;
@@ -1711,16 +1728,29 @@ static void export_pages(Run *R, StepRt *ex) {
     FlowErrorClass export_cls = FLOW_ERR_VALUE;
     if (R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_PREVIEW && R->ri->mocks->limit > 0 && R->page_size > R->ri->mocks->limit)
         R->page_size = R->ri->mocks->limit;
-    while (!end && !R->failed) {
+    while (!end && !R->failed && !stop_here(R)) {
         List page = { 0 };
         long pulled = 0;
         size_t bytes = 0;
+        /* the counters as the page began: a page dropped by an interruption is not counted */
+        long was_exported = R->st->exported, was_ignored = R->st->ignored, was_errors = R->st->errors;
+        long was_by_class[FLOW_ERR_COUNT];
+        memcpy(was_by_class, R->st->by_class, sizeof was_by_class);
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
         page_begin(R);
         cJSON *marks = NULL;
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
+            if (interrupt_sig && !R->failed && stop_here(R)) {   /* no step has seen this page: it is dropped whole */
+                R->st->exported = was_exported;
+                R->st->ignored = was_ignored;
+                R->st->errors = was_errors;
+                memcpy(R->st->by_class, was_by_class, sizeof was_by_class);
+                flow_state_rollback(R->rl.state);
+                R->page--;
+                break;
+            }
             FlowExportItem it;
             memset(&it, 0, sizeof it);
             FlowErr e;

@@ -199,6 +199,7 @@ int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, lo
 void        flow_state_unlock(FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
 int         flow_state_commit(FlowState *st, FlowErr *err);
+void        flow_state_rollback(FlowState *st);                 /* drops the page's writes */
 /* the start (ms) of the flow's last successful run; *have = 0 when it never succeeded */
 int         flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err);
 int         flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err);
@@ -279,9 +280,16 @@ typedef struct FlowRunStats {
     long *imported;
     int failed;                   /* the run failed (settings, input, output) */
     int refused;                  /* ...before it began, for what it was asked: --since/--until give an inverted window */
+    int interrupted;              /* ...stopped by this signal (SIGTERM, SIGINT) at a safe point: the page being read
+                                     was dropped, what the connections wrote discarded as for any failed run */
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;
+
+/* SIGTERM / SIGINT: the CLI's handler calls flow_interrupt(sig) (async-signal-safe); a run stops at
+ * its next safe point (before a page's steps run, or between pages). flow_interrupt(0) clears it. */
+void flow_interrupt(int sig);
+int  flow_interrupted(void);
 
 /* Runs flows[fi] of p: record errors go to `errs` (one line each, secrets redacted). Params must be
  * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when

@@ -312,6 +312,14 @@ int flow_state_commit(FlowState *st, FlowErr *err) {
     return 0;
 }
 
+void flow_state_rollback(FlowState *st) {
+    if (!st) return;
+    st->want_tx = 0;
+    if (!st->in_tx) return;
+    st->in_tx = 0;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* runs one statement with text/int64 arguments given as a format: 's' text (NULL = null), 'i' int64 */
 static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, sqlite3_int64 *changes) {
     sqlite3_stmt *q;
@@ -358,7 +366,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     long imported = 0;
     for (int i = 0; i < s->nimports; i++) imported += s->imported[i];
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
-    const char *status = s->failed ? "failed" : s->errors ? "errors" : "ok";
+    const char *status = s->interrupted ? "interrupted" : s->failed ? "failed" : s->errors ? "errors" : "ok";
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
     const void *a[] = { &finished_ms, status, &ex, &ig, &im, &er, run_id, flow };
     int rc = exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, exported = ?, ignored = ?, imported = ?, errors = ? "
