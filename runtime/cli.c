@@ -728,8 +728,9 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
 }
 
 /* A flow's export mode: all, delta, once or limit (a mode that needs the record is once's); NULL
- * for a flow the program does not have. cx has the params. */
-static const char *export_mode(const FlowProgram *p, FlowCtx *cx, const char *flow) {
+ * for a flow the program does not have. cx has the params. *field: delta(field)'s field, or "". */
+static const char *export_mode(const FlowProgram *p, FlowCtx *cx, const char *flow, char *field, size_t cap) {
+    field[0] = 0;
     static const char *const modes[] = { "all", "delta", "once", "limit" };
     for (int fi = 0; fi < p->nflows; fi++) {
         const FlowFlowDef *f = &p->flows[fi];
@@ -742,6 +743,8 @@ static const char *export_mode(const FlowProgram *p, FlowCtx *cx, const char *fl
             const char *c = cJSON_IsString(m) ? m->valuestring : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "ctor"));
             const char *r = modes[0];
             for (size_t k = 0; c && k < sizeof modes / sizeof modes[0]; k++) if (strcmp(c, modes[k]) == 0) r = modes[k];
+            const char *fd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "field"));
+            if (fd) snprintf(field, cap, "%s", fd);
             cJSON_Delete(m);
             return r;
         }
@@ -785,8 +788,10 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
             flow_ctx_set_now(cx, ri.started_ms);
             flow_run_set_contexts(cx, &ri, NULL, 0, FLOW_PAGE_SIZE_DEFAULT);
             for (cJSON *x = s->child; x; x = x->next) {
-                const char *m = export_mode(p, cx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")));
+                char field[128];
+                const char *m = export_mode(p, cx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), field, sizeof field);
                 cJSON_AddItemToObject(x, "mode", m ? cJSON_CreateString(m) : cJSON_CreateNull());
+                if (field[0]) cJSON_AddStringToObject(x, "delta_field", field);
             }
         }
         for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
@@ -803,8 +808,13 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
                 const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "mode"));
                 printf("%s: ", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")));
-                if (mode && strcmp(mode, "delta") == 0)
-                    printf("delta from %s; ", cJSON_IsString(ds) ? ds->valuestring : "the beginning (never succeeded)");
+                const char *lay = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "delta_layout"));
+                const char *fd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "delta_field"));
+                if (mode && strcmp(mode, "delta") == 0) {
+                    printf("delta from %s", cJSON_IsString(ds) ? ds->valuestring : "the beginning (never succeeded)");
+                    if (lay && fd) printf(" (%s written as %s)", fd, lay);
+                    printf("; ");
+                }
                 else if (mode && strcmp(mode, "once") == 0)
                     printf("once() flags set: %d; ", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
                 double nerr = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors"));

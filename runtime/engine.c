@@ -187,6 +187,11 @@ typedef struct Run {
                                       get it set, page by page */
     const FlowSettingDef *mode_def;   /* the export's mode setting (evaluated per record for once) */
     long open_errors;              /* open errors of the flow when the run began (auto-resolve needs any) */
+    FlowTimeLayout bound;          /* delta(field): the field's layout kept with the delta time, which an SQL
+                                      export's window was bound in (unknown: two days either side) */
+    FlowTimeLayout seen;           /* ...the layout the records show this run */
+    int layout_mixed;              /* ...they show two */
+    int sql_bound;                 /* the export's settings saw the window as the source compares it */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -1358,6 +1363,13 @@ static int setup_step(Run *R, const FlowStepDef *d) {
     return 0;
 }
 
+/* a connector whose exports take `args` (the SQL ones): the source compares them itself */
+static int sql_args(const FlowConnector *c) {
+    for (int i = 0; c && i < c->nspecs; i++)
+        if (c->specs[i].at == FLOW_AT_EXPORT && c->specs[i].type == FLOW_SETT_ARGS) return 1;
+    return 0;
+}
+
 /* delta(field, lag, start): the window is (last successful run's start - lag, this run's start],
  * unless --since / --until give it; the first run starts at `start` or the epoch. The export's
  * settings are evaluated again, since they may use delta.since. */
@@ -1396,9 +1408,30 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
         return run_fail(R, "the delta window is empty: its start %s (%s) is later than --until %s", a,
                         R->rl.since_set ? "--since" : "the saved delta time", b);
     }
-    flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+    if (R->rl.state && R->delta_field) {   /* the field's layout, kept with the delta time */
+        char lt[64];
+        flow_state_delta_layout(R->rl.state, R->f->name, lt, sizeof lt);
+        flow_time_layout_parse(lt, &R->bound);
+    }
     settings_free(s->s);
-    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+    if (R->delta_field && sql_args(s->c)) {
+        /* An SQL source compares the field as the text it holds: its settings see the window's bounds
+         * in the field's layout, widened to whole units (the records outside are dropped below) */
+        FlowRunInfo w = R->rl;
+        char ta[48], tb[48];
+        flow_time_bind_window(&R->bound, R->rl.since_ms, R->rl.until_ms, &w.since_ms, ta, &w.until_ms, tb, sizeof ta);
+        flow_run_set_contexts(R->cx, &w, R->f->name, 0, R->page_size);
+        const int64_t ms[2] = { w.since_ms, w.until_ms };
+        const char *const tx[2] = { ta, tb };
+        flow_datetime_texts(2, ms, tx);
+        s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+        flow_datetime_texts(0, NULL, NULL);
+        R->sql_bound = 1;
+    } else {
+        flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+        s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+    }
+    flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
     return s->s ? 0 : -1;
 }
 
@@ -1438,12 +1471,39 @@ static int once_setup(Run *R, StepRt *s, const char *owner) {
     return 0;
 }
 
-/* delta(field): whether a record's field lies in the window (a record without it is kept) */
+/* delta(field): whether a record's field lies in the window (a record without it is kept). A value
+ * names a unit — 22:03:55 the second from 22:03:55 to 22:03:56, .123 a millisecond, a date its
+ * day — and the record belongs to the window that holds the unit's end: a record written during
+ * the second a run started in (after it read the source, perhaps) comes with the next run, and
+ * consecutive windows share no record. */
 static int in_window(const Run *R, const cJSON *rec) {
     /* read as every datetime field is: ISO-8601 or epoch seconds */
-    FlowVal t = flow_val_from_json(R->cx, cJSON_GetObjectItemCaseSensitive(rec, R->delta_field), FLOW_DATETIME, R->delta_field);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
+    FlowVal t = flow_val_from_json(R->cx, f, FLOW_DATETIME, R->delta_field);
     if (flow_failed(R->cx)) { flow_clear_error(R->cx); return 1; }
-    return t.kind != FLOW_DATETIME || (t.i > R->rl.since_ms && t.i <= R->rl.until_ms);
+    if (t.kind != FLOW_DATETIME) return 1;
+    int64_t unit = cJSON_IsString(f) ? flow_time_unit(f->valuestring, strlen(f->valuestring))
+                 : cJSON_IsNumber(f) && f->valuedouble == floor(f->valuedouble) ? 1000 : 1;
+    int64_t end = t.i + unit;
+    return end > R->rl.since_ms && end <= R->rl.until_ms;
+}
+
+/* delta(field): the layout of the record's field joins what this run has seen; two layouts are
+ * warned about once per run (the source cannot order them as text) */
+static void learn_layout(Run *R, const StepRt *ex, const cJSON *rec) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
+    FlowTimeLayout l;
+    if (!cJSON_IsString(v) || !flow_time_layout_of(v->valuestring, strlen(v->valuestring), &l)) return;
+    if (!R->seen.known || flow_time_layout_same(&R->seen, &l)) { flow_time_layout_merge(&R->seen, &l); return; }
+    if (R->layout_mixed) return;
+    R->layout_mixed = 1;
+    if (!R->errs) return;
+    char a[64], b[64];
+    flow_time_layout_text(&R->seen, a, sizeof a);
+    flow_time_layout_text(&l, b, sizeof b);
+    fprintf(R->errs, "warning: flow %s export %s: the delta field %s mixes layouts on page %lld (%s and %s, e.g. `%.40s`): a "
+                     "source comparing it as text cannot order them; the next run asks for whole days around its window\n",
+            R->f->name, ex->label, R->delta_field, (long long)R->page, a, b, v->valuestring);
 }
 
 static int open_step(Run *R, const FlowStepDef *d) {
@@ -1779,6 +1839,7 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
             if (it.text_values) coerce_text(it.rec, ex->def->type);
             coerce_bools(it.rec, ex->def->type);
+            if (R->delta_field) learn_layout(R, ex, it.rec);
             /* outside the delta window: ignored before its type is checked, or a record that fails its
              * type would be raised again by every run whose query returns it */
             if (R->delta_field && !in_window(R, it.rec)) {
@@ -1904,7 +1965,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
      * window; retried entries that came through (or were ignored) are resolved */
     if (R->rl.state) {
         char by[96];
-        snprintf(by, sizeof by, "retry %s", R->rl.run_id);
+        snprintf(by, sizeof by, "retry %.39s", R->rl.run_id);
         for (const cJSON *e = R->rl.retry ? R->rl.retry->child : NULL; e && !R->failed; e = e->next) {
             const char *fl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
@@ -1914,11 +1975,33 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         }
         /* limit(n) keeps no state; a run given its window or its clock moves no saved time */
         int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.now_set && !R->rl.retry && !R->limit;
+        /* the delta field's layout goes with the time: unknown when the records mixed two. When the
+         * records show another layout than the one the window was bound in, the source may have left
+         * records out: the time stays, and the next run reads this window again in the new layout */
+        char lt[64] = "";
+        const char *layout = NULL;
+        if (advance && R->delta_field && (R->seen.known || R->layout_mixed)) {
+            if (!R->layout_mixed) flow_time_layout_text(&R->seen, lt, sizeof lt);
+            layout = lt;
+            /* (fewer fraction digits than the window was bound with sort before it, unless a Z follows:
+             * `22:03:50` < `22:03:50.558`, but `22:03:50Z` > `22:03:50.558Z`) */
+            int coarser = R->seen.min_digits < R->bound.min_digits && strcmp(R->bound.zone, "Z") != 0 && strcmp(R->bound.zone, "z") != 0;
+            if (R->sql_bound && R->bound.known && (R->layout_mixed || !flow_time_layout_same(&R->bound, &R->seen) || coarser)) {
+                char was[64];
+                flow_time_layout_text(&R->bound, was, sizeof was);
+                if (R->errs)
+                    fprintf(R->errs, "warning: flow %s: the delta field %s is written as %s now, not %s as before: the query may have "
+                                     "left records out, so the delta time stays and the next run reads this window again\n",
+                            f->name, R->delta_field, R->layout_mixed ? "two layouts" : lt, was);
+                advance = 0;
+            }
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         st->failed = R->failed;
-        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail_cls(R, se.cls, "%s", se.msg);
+        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, layout, &se))
+            run_fail_cls(R, se.cls, "%s", se.msg);
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
         if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);

@@ -178,6 +178,42 @@ char       *flow_sql_once_update(const char *sql, const cJSON *marks, const char
  * 0, or -1 with err */
 int         flow_sql_import_target(const FlowSettings *s, char **table, char **key, FlowErr *err);
 
+/* ---- the text layouts of datetimes (timelayout.c) ----
+ * A delta field written as text is compared as text by the source: `updated_at > ?` with
+ * `2026-12-05T22:03:50.559Z` misses `2026-12-05 22:03:55` (a space sorts before T). The engine learns
+ * the field's layout from the records, keeps it with the delta time, and binds the window in it. */
+typedef struct FlowTimeLayout {
+    char known;                /* 0: nothing learned (or layouts mixed): bind loosely */
+    char date_only;            /* YYYY-MM-DD */
+    char sep;                  /* between date and time: 'T', 't' or ' ' */
+    char seconds;              /* HH:MM:SS (else HH:MM) */
+    char frac;                 /* '.' or ',' before a fraction (when max_digits) */
+    unsigned char min_digits, max_digits;   /* fraction digits seen, 0..9 */
+    char zone[8];              /* "" (read as UTC), "Z", "z", or an offset as written: "+01:00", "-0500", "+01" */
+} FlowTimeLayout;
+/* the layout of one value's text (1), or 0 when it is not a date or date-time text */
+int     flow_time_layout_of(const char *s, size_t n, FlowTimeLayout *l);
+/* the same layout as far as text order goes (fraction digits may differ) */
+int     flow_time_layout_same(const FlowTimeLayout *a, const FlowTimeLayout *b);
+void    flow_time_layout_merge(FlowTimeLayout *acc, const FlowTimeLayout *v);
+/* the unit a value's text names, in ms: a day for a date, a second for HH:MM:SS, 1 ms for .123 */
+int64_t flow_time_unit(const char *s, size_t n);
+/* an instant in a layout (the layout's zone, its finest fraction); unknown: ISO 8601 UTC with ms */
+void    flow_time_format(int64_t ms, const FlowTimeLayout *l, char *out, size_t cap);
+/* The window (since, until] as an SQL export binds it, so that `field > ?` and `field <= ?` (or `<`)
+ * compared as text in the layout return every record the window holds: since as the start of its
+ * unit less one unit, until as the start of its (finest) unit; unknown layout: two days either
+ * side, in ISO 8601. The engine drops what lies outside. */
+void    flow_time_bind_window(const FlowTimeLayout *l, int64_t since, int64_t until, int64_t *a, char *ta, int64_t *b, char *tb,
+                              size_t cap);
+/* a layout as a pattern (`YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS.fffZ`, `...SS[.ffffff]Z`) and back */
+int     flow_time_layout_text(const FlowTimeLayout *l, char *out, size_t cap);
+int     flow_time_layout_parse(const char *text, FlowTimeLayout *l);
+
+/* While the engine evaluates an SQL export's settings in delta mode, flow_val_to_json writes the
+ * window's two bound instants as these texts (value.c; per thread; n = 0 ends it). */
+void    flow_datetime_texts(int n, const int64_t *ms, const char *const *text);
+
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 
@@ -203,10 +239,13 @@ void        flow_state_rollback(FlowState *st);                 /* drops the pag
 /* the start (ms) of the flow's last successful run; *have = 0 when it never succeeded */
 int         flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err);
 int         flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err);
-/* the run's end; advance = 1 moves the flow's delta time to started_ms */
+/* the run's end; advance = 1 moves the flow's delta time to started_ms; layout (when not NULL) is
+ * the delta field's layout to keep ("" forgets it) */
 struct FlowRunStats;
 int         flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
-                               const struct FlowRunStats *s, int advance, FlowErr *err);
+                               const struct FlowRunStats *s, int advance, const char *layout, FlowErr *err);
+/* the layout kept for the flow's delta field (a flow_time_layout_text pattern), "" when none */
+int         flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t cap);
 typedef struct FlowStateError {
     const char *flow, *step, *cls, *message;
     const char *record, *context, *http;    /* JSON texts (secrets redacted), or NULL */

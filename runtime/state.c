@@ -30,7 +30,7 @@ struct FlowState {
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS flows (flow TEXT PRIMARY KEY, last_success_ms INTEGER, last_run_id TEXT,"
-    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0);"
+    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0, delta_layout TEXT);"
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
     "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
     "  PRIMARY KEY (run_id, flow));"
@@ -220,6 +220,12 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
         return NULL;
     }
     if (check_format(st, err)) { flow_state_close(st); return NULL; }
+    /* a store made before the delta field's layout was kept gets its column (a second process doing
+     * the same at once fails harmlessly) */
+    sqlite3_stmt *q = NULL;
+    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(st->db, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
+    sqlite3_finalize(q);
     return st;
 }
 
@@ -356,13 +362,25 @@ int flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *h
     return 0;
 }
 
+int flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t cap) {
+    sqlite3_stmt *q;
+    out[0] = 0;
+    /* (a store read as it is may be older than the column: no layout) */
+    if (sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows WHERE flow = ? AND delta_layout IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return 0;
+}
+
 int flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err) {
     const void *a[] = { run_id, flow, &started_ms };
     return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running')", "ssi", a, err, NULL);
 }
 
 int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
-                       const FlowRunStats *s, int advance, FlowErr *err) {
+                       const FlowRunStats *s, int advance, const char *layout, FlowErr *err) {
     long imported = 0;
     for (int i = 0; i < s->nimports; i++) imported += s->imported[i];
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
@@ -381,6 +399,10 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     if (!rc && advance) {
         const void *c[] = { &started_ms, flow };
         rc = exec_args(st, "UPDATE flows SET last_success_ms = ? WHERE flow = ?", "is", c, err, NULL);
+    }
+    if (!rc && layout) {
+        const void *c[] = { *layout ? layout : NULL, flow };
+        rc = exec_args(st, "UPDATE flows SET delta_layout = ? WHERE flow = ?", "ss", c, err, NULL);
     }
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -554,9 +576,16 @@ int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
 cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
     sqlite3_stmt *q;
     const char *sql = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
-                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked "
+                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, f.delta_layout "
                       "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
+    /* (a store read as it is may be older than the delta_layout column) */
+    const char *old = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
+                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, NULL "
+                      "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK && sqlite3_prepare_v2(st->db, old, -1, &q, NULL) != SQLITE_OK) {
+        fail_db(st, err, "read");
+        return NULL;
+    }
     if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
     cJSON *arr = cJSON_CreateArray();
     char iso[40];
@@ -575,6 +604,7 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
         str_col(o, "last_status", q, 4);
         cJSON_AddNumberToObject(o, "open_errors", (double)sqlite3_column_int64(q, 5));
         cJSON_AddNumberToObject(o, "once_marked", (double)sqlite3_column_int64(q, 6));
+        str_col(o, "delta_layout", q, 7);
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(q);

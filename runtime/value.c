@@ -1,6 +1,6 @@
 /* value.c — the run context (scratch memory per record, the current error, the run's clock) and the
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
-#include "flow.h"
+#include "engine.h"
 #include "template.h"
 #include <math.h>
 #include <stdarg.h>
@@ -277,6 +277,17 @@ void flow_format_iso8601(int64_t ms, char out[32]) {
 
 /* ---- conversions ---- */
 
+/* The delta window's bounds as an SQL export binds them: while the engine evaluates the export's
+ * settings, these instants are written as these texts (the delta field's layout, see engine.c). */
+static _Thread_local int dt_n;
+static _Thread_local int64_t dt_ms[2];
+static _Thread_local const char *dt_text[2];
+
+void flow_datetime_texts(int n, const int64_t *ms, const char *const *text) {
+    dt_n = n < 0 ? 0 : n > 2 ? 2 : n;
+    for (int i = 0; i < dt_n; i++) { dt_ms[i] = ms[i]; dt_text[i] = text[i]; }
+}
+
 cJSON *flow_val_to_json(FlowVal v) {
     switch (v.kind) {
     case FLOW_NULL: return cJSON_CreateNull();
@@ -296,6 +307,7 @@ cJSON *flow_val_to_json(FlowVal v) {
         return j;
     }
     case FLOW_DATETIME: {
+        for (int i = 0; i < dt_n; i++) if (v.i == dt_ms[i]) return cJSON_CreateString(dt_text[i]);
         char buf[32];
         flow_format_iso8601(v.i, buf);
         return cJSON_CreateString(buf);

@@ -45,13 +45,15 @@ adv22s_check() {
   [ "$(./prog state show bulk --json | jq -r '.[0].last_status')" = interrupted ] || t_note "last status: $(./prog state show bulk --json | jq -r '.[0].last_status')"
   [ "$(sqlite3 .flowstate/adv-signals.state.db 'pragma integrity_check')" = ok ] || t_note "the state store is damaged"
   # whole pages only: the table holds pages 1..k (200 ids each, the 1000th ones being errors), and
-  # the error store exactly the errors of those pages
+  # the error store exactly the errors of those pages from this run
   local c e max
   c=$(sqlite3 data/dst.db "select count(*) from items")
   max=$(sqlite3 data/dst.db "select coalesce(max(id), 0) from items")
   local end=$(( (max + 199) / 200 * 200 ))
   [ "$c" = $(( end - end / 1000 )) ] || t_note "the table holds $c rows up to id $max: not whole pages"
-  e=$(./prog errors list --json | jq '[.[] | select(.flow == "bulk")] | length')
+  local run
+  run=$(./prog state show bulk --json | jq -r '.[0].last_run_id')
+  e=$(./prog errors list --json | jq --arg r "$run" '[.[] | select(.flow == "bulk" and .run_id == $r)] | length')
   [ "$e" = $(( end / 1000 )) ] || t_note "$e open errors for $c rows in whole pages up to id $end (expected $(( end / 1000 )))"
 }
 

@@ -11,7 +11,7 @@ t_exec ./prog run --json
 t_expect_rc 0
 t_exec ./prog state show
 t_expect_rc 0
-t_expect_grep "$C_OUT" '^changes: delta from 20[0-9-]+T[0-9:.]+Z; last run [0-9]{8}T[0-9]{6}Z-[0-9a-f]{8} \(ok\); 0 open errors$'
+t_expect_grep "$C_OUT" '^changes: delta from 20[0-9-]+T[0-9:.]+Z \(updated_at written as YYYY-MM-DDTHH:MM:SSZ\); last run [0-9]{8}T[0-9]{6}Z-[0-9a-f]{8} \(ok\); 0 open errors$'
 t_expect_grep "$C_OUT" '^plain: last run [0-9]{8}T[0-9]{6}Z-[0-9a-f]{8} \(ok\); 0 open errors$'
 t_expect_grep "$C_OUT" '^marked: once\(\) flags set: 2; last run [0-9]{8}T[0-9]{6}Z-[0-9a-f]{8} \(ok\); 0 open errors$'
 t_expect_grep "$C_OUT" '^sample: last run [0-9]{8}T[0-9]{6}Z-[0-9a-f]{8} \(ok\); 0 open errors$'
