@@ -1105,7 +1105,7 @@ static void case_settings_table(void) {
         check(ctor == (sp->type == FLOW_SETT_CTOR), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
         check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
         check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
-        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0)
+        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0)
             check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
         if (strcmp(t, "int") == 0 || strcmp(t, "duration") == 0)
             check(sp->type == FLOW_SETT_INT, "%s %s: type %s is a whole number at run time", sp->kind, sp->name, t);
