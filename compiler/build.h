@@ -12,8 +12,4 @@ int build_find_runtime(char *inc, size_t inclen, char *lib, size_t liblen, FILE 
  * compiler's complaint to err. */
 int build_native(const char *c_text, size_t len, const char *out, FILE *err);
 
-/* The absolute path of a hook's C file named relative to the .flow file. 1 if it exists (out holds
- * the path either way). */
-int build_hook_path(const char *flow_file, const char *hook_file, char *out, size_t cap);
-
 #endif

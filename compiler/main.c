@@ -9,6 +9,7 @@
 #include "jit.h"
 #include "test_run.h"
 #include "frontend.h"
+#include "hooks.h"
 #include "ir.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,7 @@ static int cmd_check(const Opts *o) {
         Diags d;
         diag_init(&d);
         fe_run(&results[n], src, &d, FE_CHECK);
+        hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
@@ -204,22 +206,7 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         }
     }
     for (int i = 0; i < nparams && nall < 512; i++) all[nall++] = params[i];
-    if (!d.errors && rc == EXIT_OK) {   /* hooks: each C file must compile and define its function */
-        for (int f = 0; f < r.ir->nflows; f++) {
-            IrFlow *fl = r.ir->flows[f];
-            for (int s = -1; s < fl->nall; s++) {
-                IrHook *hs = s < 0 ? fl->hooks : fl->all[s]->hooks;
-                int nh = s < 0 ? fl->nhooks : fl->all[s]->nhooks;
-                for (int i = 0; i < nh; i++) {
-                    IrExpr *v = hs[i].value;
-                    if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || !v->kids[1]) continue;
-                    char path[4096];
-                    if (build_hook_path(src->name, v->kids[0]->str, path, sizeof path))
-                        jit_check_hook(path, v->kids[1]->str, src, hs[i].span, &d);
-                }
-            }
-        }
-    }
+    if (!d.errors && rc == EXIT_OK) hooks_check(r.ir, src, &d);   /* each hook file is checked before anything reads it */
     if (!d.errors && rc == EXIT_OK) {
         FILE *mem = open_memstream(c, clen);
         if (!mem) abort();
