@@ -1342,6 +1342,23 @@ static void check_test(C *c, IrTest *t) {
     for (int i = 0; i < t->ngivens; i++) {
         IrGiven *g = &t->givens[i];
         IrExpr *v = g->value;
+        if (g->existing) {   /* given existing = { ... }: what every upsert of the flow finds at the destination */
+            Type *et = ty(c, v, &env);
+            if (et->kind != TY_ERROR && et->kind != TY_RECORD && !ty_is_dynamic(et))
+                ERR(v->span, "`given existing` is the destination's record an upsert finds, an object as in { id: 1 }; this is %s",
+                    tstr(c, et));
+            int upserts = 0;
+            for (int k = 0; t->flow && k < t->flow->nall && !upserts; k++) {
+                const IrStep *st = t->flow->all[k];
+                const IrSetting *m = st->kind == STEP_IMPORT ? setting(st->settings, st->nsettings, "mode") : NULL;
+                upserts = st->kind == STEP_IMPORT && (setting(st->settings, st->nsettings, "upsert") ||
+                          (m && m->value->kind == IR_CALL && m->value->fn && strcmp(m->value->fn->name, "upsert") == 0));
+            }
+            if (t->flow && !upserts)
+                ERR(g->name_span, "`given existing` is the record an upsert finds at the destination, but flow `%s` has no "
+                    "import with `upsert = by(...)` or `mode = upsert(...)`", t->flow->name);
+            continue;
+        }
         if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
         if (v->kind == IR_ARRAY && g->step && g->step->kind == STEP_EXPORT) {
             /* each mock record on its own against the declared type (they need not share one shape) */

@@ -1,12 +1,20 @@
 /* conn_mock.c — the connector `flowc test` puts in place of every connection (and `flowc preview`
  * in place of mocked steps and imports that do not write): the export and the lookups answer with
- * the given data, imports capture what they would write. Its steps' settings are matched, checked
+ * the given data, imports capture what they would write (an upsert finds `given existing`, when the
+ * test gives one, as the destination's record). Its steps' settings are matched, checked
  * and evaluated by the settings table of the connection kind it stands in for (engine.c). */
 #include "engine.h"
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct MockStep { const FlowMocks *m; const cJSON *data; const cJSON *next; char name[128]; } MockStep;
+typedef struct MockStep {
+    const FlowMocks *m;
+    const FlowSettings *s;
+    const cJSON *data;       /* given[name]: the export's records, a lookup's rows */
+    const cJSON *next;
+    const cJSON *existing;   /* given["existing"]: the record an upsert finds at the destination */
+    char name[128];
+} MockStep;
 
 /* "export orders" -> "orders" */
 static const char *step_name(const FlowSettings *s) {
@@ -23,8 +31,10 @@ static MockStep *step_new(void *conn, const FlowSettings *s) {
     MockStep *x = calloc(1, sizeof *x);
     if (!x) abort();
     x->m = conn;
+    x->s = s;
     snprintf(x->name, sizeof x->name, "%s", step_name(s));
     x->data = x->m && x->m->given ? cJSON_GetObjectItemCaseSensitive(x->m->given, x->name) : NULL;
+    x->existing = x->m && x->m->given ? cJSON_GetObjectItemCaseSensitive(x->m->given, "existing") : NULL;
     return x;
 }
 
@@ -68,6 +78,16 @@ static int m_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
 
 static void *m_import_open(void *conn, const FlowSettings *s, FlowErr *err) { (void)err; return step_new(conn, s); }
 
+/* An upsert (http `upsert = by(...)`, sql `mode = upsert(...)`) finds the given existing record for
+ * every record; other imports, and tests that give none, create. */
+static int m_import_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
+    (void)out; (void)err;
+    MockStep *x = h;
+    int upsert = flow_setting(x->s, rs, "upsert") != NULL || strcmp(flow_setting_ctor(x->s, rs, "mode", ""), "upsert") == 0;
+    *existing = upsert && cJSON_IsObject(x->existing) ? cJSON_Duplicate(x->existing, 1) : NULL;
+    return 0;
+}
+
 static int m_import_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     (void)err;
     MockStep *x = h;
@@ -83,5 +103,6 @@ const FlowConnector flow_conn_mock = {
     .open = m_open, .finish = m_finish, .close = m_close,
     .export_open = m_export_open, .export_next = m_export_next, .export_close = m_step_close,
     .lookup_open = m_lookup_open, .lookup = m_lookup, .lookup_close = m_step_close,
-    .import_open = m_import_open, .import_page = m_import_page, .import_close = m_step_close,
+    .import_open = m_import_open, .import_existing = m_import_existing, .import_page = m_import_page,
+    .import_close = m_step_close,
 };
