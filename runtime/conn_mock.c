@@ -1,8 +1,9 @@
 /* conn_mock.c — the connector `flowc test` puts in place of every connection (and `flowc preview`
  * in place of mocked steps and imports that do not write): the export and the lookups answer with
- * the given data, imports capture what they would write (an upsert finds `given existing`, when the
- * test gives one, as the destination's record). Its steps' settings are matched, checked
- * and evaluated by the settings table of the connection kind it stands in for (engine.c). */
+ * the given data; imports capture what they would write — an http import's rendered `body`, else
+ * the mapped output — and an upsert finds `given existing`, when there is one, as the destination's
+ * record. Its steps' settings are matched, checked and evaluated by the settings table of the
+ * connection kind it stands in for (engine.c). */
 #include "engine.h"
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,13 @@ static int m_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
 
 static void *m_import_open(void *conn, const FlowSettings *s, FlowErr *err) { (void)err; return step_new(conn, s); }
 
+cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it) {
+    const char *body = flow_setting_str(s, it->rs, "body", NULL);
+    cJSON *b = body ? cJSON_Parse(body) : NULL;
+    if (body && !b) b = cJSON_CreateString(body);
+    return b ? b : cJSON_Duplicate(it->out, 1);
+}
+
 /* An upsert (http `upsert = by(...)`, sql `mode = upsert(...)`) finds the given existing record for
  * every record; other imports, and tests that give none, create. */
 static int m_import_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
@@ -94,7 +102,7 @@ static int m_import_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     if (!x->m || !x->m->captured) return 0;
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(x->m->captured, x->name);
     if (!arr) arr = cJSON_AddArrayToObject(x->m->captured, x->name);
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_Duplicate(items[i].out, 1));
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, flow_import_sent(x->s, &items[i]));
     return 0;
 }
 

@@ -150,6 +150,10 @@ typedef struct FlowConnector {
     void  (*import_close)(void *im);
 } FlowConnector;
 
+/* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
+ * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */
+cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it);
+
 extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 

@@ -1069,11 +1069,11 @@ static void case_cli(void) {
         "\"params\":[{\"name\":\"region\",\"kind\":\"string\",\"value\":\"EU\"},{\"name\":\"limit\",\"kind\":\"int\",\"value\":5}],"
         "\"connections\":[{\"name\":\"files\",\"kind\":\"file\",\"settings\":{\"dir\":\"data\"}},"
         "{\"name\":\"pg\",\"kind\":\"postgres\",\"settings\":{\"dsn\":\"<redacted>\"}}],"
-        "\"flows\":[{\"name\":\"one\",\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
+        "\"flows\":[{\"name\":\"one\",\"page_size\":20,\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
         "{\"kind\":\"export\",\"name\":\"a\",\"connection\":\"files\",\"line\":5,\"settings\":{\"file\":\"fan.ndjson\"}},"
         "{\"kind\":\"filter\",\"line\":6},"
         "{\"kind\":\"import\",\"name\":\"one\",\"connection\":\"files\",\"line\":7,\"settings\":{\"file\":\"<per record>\"}}]},"
-        "{\"name\":\"two\",\"steps\":["
+        "{\"name\":\"two\",\"page_size\":20,\"steps\":["
         "{\"kind\":\"export\",\"name\":\"b\",\"connection\":\"files\",\"line\":10,\"settings\":{\"file\":\"fan.ndjson\",\"mode\":{\"ctor\":\"limit\",\"n\":2}}},"
         "{\"kind\":\"import\",\"name\":\"two\",\"connection\":\"files\",\"line\":11,\"settings\":{\"file\":\"two.ndjson\"}}]}]}\n");
     check(!strstr(cap_out, "hunter2"), "describe shows the secret");
