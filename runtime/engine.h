@@ -223,8 +223,9 @@ int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
 
 /* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
  * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds
- * nothing), imports write nothing and append their outputs to `captured` (import name -> array),
- * and record errors are appended to captured["errors"] as {step, class, message, record}. */
+ * nothing; "existing" -> the record every upsert finds), imports write nothing and append what they
+ * would send to `captured` (import name -> array; flow_import_sent), and record errors are
+ * appended to captured["errors"] as {step, class, message, record}. */
 typedef enum { FLOW_MOCK_TEST, FLOW_MOCK_PREVIEW } FlowMockMode;
 typedef struct FlowMocks {
     const cJSON *given;
