@@ -41,6 +41,9 @@ static const SetDef set_defs[] = {
 };
 #define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
 
+int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
+const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
+
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
 #define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
 static const struct { const char *name, *type; } flow_sets[] = {
@@ -543,7 +546,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
     else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
     else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
-    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "template") == 0 || strcmp(base, "urlpath") == 0) { if (t->kind != TY_STRING) want = "a string"; }
     else if (strcmp(base, "jsonpath") == 0) {
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))

@@ -5,6 +5,7 @@
 #include "emit_c.h"
 #include "builtins.h"
 #include "build.h"
+#include "check.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@ static void bstr(Buf *b, const char *s, size_t n) {
 
 /* ---- state ---- */
 
+enum { TPL_TEXT, TPL_JSON, TPL_URL };
+
 typedef struct VarName { const IrVar *var; int id; } VarName;
 
 typedef struct E {
@@ -81,7 +84,8 @@ typedef struct E {
     const IrFlow *flow;
     int flow_index;
     const EmitParam *params; int nparams;
-    int json_body;       /* a `body` template: its {{values}} are JSON-escaped */
+    int tpl_esc;         /* how a template's {{values}} are escaped here: TPL_TEXT, TPL_JSON (a `body`),
+                            TPL_URL (an http `path`: a `urlpath` setting or constructor argument) */
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
 } E;
 
@@ -142,9 +146,11 @@ static int newtmp(E *e) { return e->tmp++; }
 static int gen_template_parts(E *e, const IrExpr *t, int text);
 
 /* Inside a `body` template, a value is JSON-escaped unless it is raw ({{{x}}}) or JSON text
- * already ({{jsonSerialize x}} of something that is not a string). */
+ * already ({{jsonSerialize x}} of something that is not a string). Inside an http `path`, every
+ * value but a raw one is percent-encoded. */
 static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
-    if (!e->json_body || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_TEXT || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_URL) return "flow_text_val_url";
     if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_string") == 0 && v->nkids > 0 && v->kids[0] &&
         v->kids[0]->type && v->kids[0]->type->kind != TY_STRING)
         return "flow_text_val";
@@ -286,10 +292,10 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
-        int outer = e->json_body;
-        e->json_body = strcmp(x->fn->params[i].name, "body") == 0;
+        int outer = e->tpl_esc;
+        e->tpl_esc = strcmp(x->fn->params[i].name, "body") == 0 ? TPL_JSON : strcmp(x->fn->params[i].type, "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
-        e->json_body = outer;
+        e->tpl_esc = outer;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
@@ -624,10 +630,10 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
         Buf body;
         int id = begin_fn(e, &body);
         per[i] = mentions_record(s[i].value);
-        e->json_body = strcmp(s[i].name, "body") == 0;
+        e->tpl_esc = strcmp(s[i].name, "body") == 0 ? TPL_JSON : strcmp(chk_setting_type(s[i].def), "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (s[i].value->kind == IR_CALL && s[i].value->fn && s[i].value->fn->ctor) || s[i].value->kind == IR_WORD
               ? gen_ctor(e, s[i].value) : gen(e, s[i].value);
-        e->json_body = 0;
+        e->tpl_esc = TPL_TEXT;
         bprintf(&body, "(void)cx;\nreturn t%d;\n", v);
         snprintf(names + i * 48, 48, "s%d", id);
         char head[128];
@@ -639,7 +645,7 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     snprintf(arr, 64, "%s_settings%d", prefix, e->fn++);
     bprintf(&e->out, "static const FlowSettingDef %s[] = {\n", arr);
     for (int i = 0; i < n; i++) {
-        int secret = strcmp(s[i].name, "auth") == 0 || strcmp(s[i].name, "dsn") == 0 || mentions_env(s[i].value);
+        int secret = chk_setting_secret(s[i].def) || mentions_env(s[i].value);   /* SECRET in connectors.def */
         bputs(&e->out, "    { ");
         bstr(&e->out, s[i].name, strlen(s[i].name));
         bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret);

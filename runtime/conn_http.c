@@ -26,6 +26,7 @@ static const FlowSettingSpec http_specs[] = {
     { FLOW_AT_CONN, "requests_per_second", FLOW_SETT_ANY, 0, NULL },
     { FLOW_AT_CONN, "concurrency", FLOW_SETT_INT, 0, NULL },
     { FLOW_AT_CONN, "verify_tls", FLOW_SETT_ANY, 0, NULL },
+    { FLOW_AT_CONN, "allowed_origins", FLOW_SETT_ANY, 0, NULL },
     { FLOW_AT_EXPORT, "method", FLOW_SETT_WORD, 0, "GET|POST" },
     { FLOW_AT_EXPORT, "path", FLOW_SETT_STRING, 1, NULL },
     { FLOW_AT_EXPORT, "query", FLOW_SETT_ANY, 0, NULL },
@@ -60,7 +61,7 @@ typedef struct HttpConn {
     FlowHttp *h;
     char *base;                 /* base_url without a trailing / */
     char *origin;               /* scheme://host[:port] of base_url */
-    struct curl_slist *hdrs;    /* Accept, the connection's headers, auth */
+    struct curl_slist *cred;    /* the connection's headers and auth: sent to trusted origins only */
     int concurrency;
 } HttpConn;
 
@@ -120,12 +121,21 @@ static const char *arg_str(const cJSON *o, const char *name) {
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
+/* scheme://host[:port] with nothing after but an optional "/": what allowed_origins lists */
+static int is_origin(const char *u) {
+    const char *p = strncasecmp(u, "http://", 7) == 0 ? u + 7 : strncasecmp(u, "https://", 8) == 0 ? u + 8 : NULL;
+    if (!p || !*p || *p == '/' || *p == ':') return 0;
+    for (; *p && *p != '/'; p++)
+        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || (unsigned char)*p <= ' ') return 0;
+    return !*p || strcmp(p, "/") == 0;
+}
+
 static void conn_free(HttpConn *c) {
     if (!c) return;
     flow_http_free(c->h);
     free(c->base);
     free(c->origin);
-    curl_slist_free_all(c->hdrs);
+    curl_slist_free_all(c->cred);
     free(c);
 }
 
@@ -143,9 +153,28 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     const char *slash = strchr(hs, '/');
     c->origin = slash ? strndup(c->base, (size_t)(slash - c->base)) : flow_xstrdup(c->base);
     if (!c->origin) abort();
-    c->hdrs = curl_slist_append(NULL, "Accept: application/json");
-    if (add_headers(&c->hdrs, flow_setting(s, NULL, "headers"), err)) goto bad;
-    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL };
+    if (add_headers(&c->cred, flow_setting(s, NULL, "headers"), err)) goto bad;
+    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL, NULL, 0 };
+    /* the origins credentials may go to: base_url's and allowed_origins */
+    const cJSON *ao = flow_setting(s, NULL, "allowed_origins");
+    if (ao && !cJSON_IsNull(ao) && !cJSON_IsArray(ao)) {
+        flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins must be a list of origins, as in [\"https://files.example.com\"]");
+        goto bad;
+    }
+    const char *origins[65];
+    origins[o.norigins++] = c->base;
+    for (const cJSON *a = ao ? ao->child : NULL; a; a = a->next) {
+        if (!cJSON_IsString(a) || !is_origin(a->valuestring)) {
+            char *t = flow_json_print(a);
+            flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins: %s is not an origin (scheme://host[:port], as in \"https://files.example.com:8443\")",
+                         t ? t : "?");
+            cJSON_free(t);
+            goto bad;
+        }
+        if (o.norigins == 65) { flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins holds more than 64 origins"); goto bad; }
+        origins[o.norigins++] = a->valuestring;
+    }
+    o.origins = origins;
     double v;
     if (num_setting(s, "timeout", 30000, 1, 3600000, &v, err)) goto bad;
     o.timeout_ms = (long)v;
@@ -190,7 +219,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         o.secret_header = hn;
     }
     if (line && strpbrk(line, "\r\n")) { free(line); flow_err_set(err, FLOW_ERR_VALUE, "the auth value holds a line break"); goto bad; }
-    if (line) { c->hdrs = curl_slist_append(c->hdrs, line); free(line); }
+    if (line) { c->cred = curl_slist_append(c->cred, line); free(line); }
     c->h = flow_http_new(&o, err);
     if (!c->h) goto bad;
     return c;
@@ -257,15 +286,18 @@ static char *build_url(const HttpConn *c, const char *path, const cJSON *query, 
     return flow_sb_take(&b);
 }
 
-/* a request with the connection's headers, the step's and, with a body, the content type */
+/* A request: Accept and, with a body, the content type go wherever it goes; auth, the connection's
+ * headers and the step's are its credentials, which http.c sends only to trusted origins (every
+ * request of the connector is made here). */
 static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
     memset(r, 0, sizeof *r);
     r->method = flow_xstrdup(method);
     r->url = url;
     r->body = body;
-    for (const struct curl_slist *l = c->hdrs; l; l = l->next) r->headers = curl_slist_append(r->headers, l->data);
+    r->headers = curl_slist_append(NULL, "Accept: application/json");
     if (body) r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-    return add_headers(&r->headers, step_headers, err);
+    for (const struct curl_slist *l = c->cred; l; l = l->next) r->cred = curl_slist_append(r->cred, l->data);
+    return add_headers(&r->cred, step_headers, err);
 }
 
 static char *body_text(const cJSON *body) {
@@ -947,6 +979,13 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             char num[64];
             const char *ids = cJSON_IsString(idv) ? idv->valuestring : NULL;
             if (cJSON_IsNumber(idv)) { snprintf(num, sizeof num, "%.17g", idv->valuedouble); ids = num; }
+            if (ids && (strcmp(ids, ".") == 0 || strcmp(ids, "..") == 0)) {   /* a dot segment would move up the path */
+                it->failed = 1;
+                flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
+                             idf ? idf : "id", ids);
+                i++;
+                continue;
+            }
             if (!ids || !*ids) {
                 it->failed = 1;
                 flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record has no `%s` to address the update with",

@@ -236,13 +236,9 @@ static void add_secret_text(Run *R, const char *s);
 static void add_secret(Run *R, const char *s) {
     if (!s || strlen(s) < 4) return;
     add_secret_text(R, s);
-    static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
-    char *u = flow_xcalloc(1, n * 3 + 1), *w = u;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
-        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
-    }
+    char *u = flow_xcalloc(1, n * 3 + 1);
+    flow_pct_encode(u, s, n);
     if (strcmp(u, s) != 0) add_secret_text(R, u);
     free(u);
 }

@@ -196,6 +196,11 @@ typedef struct FlowText { char *p; size_t n, cap; } FlowText;
 void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);
 void    flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v);          /* appends the value's text */
 void    flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...JSON-escaped (body templates) */
+void    flow_text_val_url(FlowCtx *cx, FlowText *t, FlowVal v);      /* ...percent-encoded (http path templates) */
+/* s[0..n) percent-encoded into out (room for 3n + 1): every byte but the unreserved A-Z a-z 0-9
+ * - . _ ~ (RFC 3986) as %XX. The one encoder of URLs: path templates, queries, redaction. Returns
+ * the length written (NUL-terminated). */
+size_t  flow_pct_encode(char *out, const char *s, size_t n);
 FlowVal flow_text_done(FlowText *t);
 /* Static tables: sorted keys, looked up by binary search. */
 typedef struct FlowTableEntry { const char *key; const char *text; double num; int kind; } FlowTableEntry;
@@ -341,7 +346,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_parse_iso8601) X(flow_format_iso8601) \
     X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
-    X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) \
+    X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret)
 /* The cJSON functions generated code calls. */
