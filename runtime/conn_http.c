@@ -101,21 +101,6 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
     return 0;
 }
 
-static char *base64(const char *s) {
-    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(s);
-    char *o = flow_xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        *w++ = tb[v >> 18 & 63];
-        *w++ = tb[v >> 12 & 63];
-        *w++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
-        *w++ = i + 2 < n ? tb[v & 63] : '=';
-    }
-    return o;
-}
-
 static const char *arg_str(const cJSON *o, const char *name) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(j) ? j->valuestring : NULL;
@@ -198,7 +183,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         size_t n = strlen(u ? u : "") + strlen(p ? p : "") + 2;
         char *up = flow_xcalloc(1, n);
         snprintf(up, n, "%s:%s", u ? u : "", p ? p : "");
-        char *b = base64(up);
+        char *b = flow_base64(up, strlen(up));
         free(up);
         line = flow_xcalloc(1, strlen(b) + 32);
         sprintf(line, "Authorization: Basic %s", b);

@@ -637,6 +637,14 @@ void flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v) {
     flow_text_put(cx, t, s.p + run, s.n - run);
 }
 
+FlowVal flow_unmask(FlowCtx *cx, const char *masked, size_t n) {
+    char *t = flow_scratch_alloc(cx, n + 1);
+    for (size_t i = 0; i < n; i++) t[i] = (char)(masked[n + i] ^ masked[i]);
+    /* the engine redacts it as part of its secret setting's value (an api_key's header name, also
+     * stored masked, is not itself secret) */
+    return flow_string(t, n);
+}
+
 size_t flow_pct_encode(char *out, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
     char *w = out;

@@ -207,7 +207,7 @@ static const FlowConnDef shop_conns[] = {
 };
 
 /* param min_total: number = 0 */
-static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0" } };
+static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0", 0, NULL, 0 } };
 
 /* ---- flow orders ----
  * export orders: Order from files { file = "orders.ndjson", page_size = 3 }
@@ -619,7 +619,7 @@ static const FlowProgram shop = {
  * flow one { schedule = every(15m); export a from files { file = "fan.ndjson" }
  *            filter record.region == param.region; import one into files { file = "one-{{record.id}}.ndjson" } }
  * flow two { export b from files { file = "fan.ndjson", mode = limit(2) } import two into files { file = "two.ndjson" } } */
-static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL }, { "limit", FLOW_INT, 0, "5" } };
+static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL, 0, NULL, 0 }, { "limit", FLOW_INT, 0, "5", 0, NULL, 0 } };
 KSTR(k_dsn, "postgres://admin:hunter2@db.internal/prod")
 static const FlowSettingDef pg_set[] = { { "dsn", k_dsn, NULL, 1 } };
 static const FlowConnDef tiny_conns[] = { { "files", "file", files_set, 1 }, { "pg", "postgres", pg_set, 1 } };
