@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the connector settings table (compiler/connectors.def) ---- */
+/* ---- the connector settings table (runtime/connectors.def, which the runtime reads too) ---- */
 
 enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
 enum { REQ = 1, OPT = 2, SECRET = 4 };
@@ -19,27 +19,42 @@ static const char *const where_names[] = { "connection", "export", "lookup", "im
 typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
 enum {
 #define CONN(k) CK_##k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     CK_COUNT
 };
 static const char *const conn_kind_names[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 static const SetDef set_defs[] = {
 #define CONN(k)
-#define SET(k, w, n, t, f) { CK_##k, W_##w, #n, t, f },
+#define SET(k, w, n, t, rt, f) { CK_##k, W_##w, #n, t, f },
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 #define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
+static const struct { const char *name; long long lo, hi; } set_ranges[] = {
+#define CONN(k)
+#define SET(...)
+#define RANGE(n, lo, hi) { #n, lo, hi },
+#include "connectors.def"
+#undef CONN
+#undef SET
+#undef RANGE
+};
 
 int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
 const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
@@ -961,9 +976,6 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
     return NULL;
 }
 
-/* Range rules for constant settings: RANGE(name, min, max) */
-#define SETTING_RANGES(X) X(page_size, 1, 10000) X(batch, 1, 1000) X(concurrency, 1, 256) X(retries, 0, 20)
-
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
     if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
     for (int i = 0; i < n; i++) {
@@ -992,11 +1004,10 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
-#define X(nm, lo, hi) \
-        if (strcmp(s[i].name, #nm) == 0 && v->kind == IR_INT && (v->ival < lo || v->ival > hi)) \
-            ERR(v->span, "`%s` must be between %d and %d, got %lld", #nm, lo, hi, (long long)v->ival);
-        SETTING_RANGES(X)
-#undef X
+        for (size_t r = 0; r < sizeof set_ranges / sizeof set_ranges[0]; r++)   /* RANGE lines of connectors.def */
+            if (strcmp(s[i].name, set_ranges[r].name) == 0 && v->kind == IR_INT && (v->ival < set_ranges[r].lo || v->ival > set_ranges[r].hi))
+                ERR(v->span, "`%s` must be between %lld and %lld, got %lld", s[i].name, set_ranges[r].lo, set_ranges[r].hi,
+                    (long long)v->ival);
         if (((v->kind == IR_DURATION || v->kind == IR_INT) && v->ival <= 0) || (v->kind == IR_NUM && v->num <= 0)) {
             if (strcmp(s[i].name, "timeout") == 0 || strcmp(s[i].name, "requests_per_second") == 0)
                 ERR(v->span, "`%s` must be positive", s[i].name);

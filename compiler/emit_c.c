@@ -1077,10 +1077,12 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (int i = 0; i < p->nconns; i++) conn_settings[i] = gen_settings(e, p->conns[i]->settings, p->conns[i]->nsettings, "conn");
     static const char *const kinds[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     };
     bputs(&e->out, "static const FlowConnDef conns[] = {\n");
     for (int i = 0; i < p->nconns; i++) {

@@ -16,45 +16,6 @@
 #define CONCURRENCY_MAX 256
 #define BATCH_MAX 1000
 
-static const FlowSettingSpec http_specs[] = {
-    { FLOW_AT_CONN, "base_url", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_CONN, "auth", FLOW_SETT_CTOR, 0, "none|basic|bearer|api_key" },
-    { FLOW_AT_CONN, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_CONN, "timeout", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "retries", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "backoff", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "requests_per_second", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_CONN, "concurrency", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "verify_tls", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_CONN, "allowed_origins", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "method", FLOW_SETT_WORD, 0, "GET|POST" },
-    { FLOW_AT_EXPORT, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "body", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "records", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_EXPORT, "paginate", FLOW_SETT_CTOR, 0, "page_number|offset|cursor|next_url|link_header" },
-    { FLOW_AT_EXPORT, "stop", FLOW_SETT_EXPR, 0, NULL },
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|limit|once" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_LOOKUP, "method", FLOW_SETT_WORD, 0, "GET|POST" },
-    { FLOW_AT_LOOKUP, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_LOOKUP, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "body", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "records", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" },
-    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" },
-    { FLOW_AT_IMPORT, "method", FLOW_SETT_WORD, 0, "POST|PUT|PATCH|DELETE" },
-    { FLOW_AT_IMPORT, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_IMPORT, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_IMPORT, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_IMPORT, "batch", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_IMPORT, "body", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_IMPORT, "upsert", FLOW_SETT_CTOR, 0, "by" },
-    { FLOW_AT_IMPORT, "concurrency", FLOW_SETT_INT, 0, NULL },
-};
-
 /* ---- the connection ---- */
 
 typedef struct HttpConn {
@@ -1042,7 +1003,6 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 const FlowConnector flow_conn_http = {
     .kind = "http",
     .upsert_by_lookup = 1,
-    .specs = http_specs, .nspecs = (int)(sizeof http_specs / sizeof http_specs[0]),
     .open = h_open, .finish = h_finish, .close = h_close,
     .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,
     .lookup_open = hl_open, .lookup_page = hl_page, .lookup_close = hl_close,

@@ -86,24 +86,33 @@ static void settings_free(FlowSettings *s) {
 /* Checks (and normalizes: null as the word "null") one evaluated value; 0, or -1 with why. */
 static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t cap) {
     cJSON *j = *pj;
+    char choices[200];
     switch (sp->type) {
     case FLOW_SETT_STRING:
         if (cJSON_IsString(j)) return 0;
         snprintf(why, cap, "must be a string");
         return -1;
-    case FLOW_SETT_INT:
-        if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble)) return 0;
-        snprintf(why, cap, "must be a whole number");
-        return -1;
+    case FLOW_SETT_INT: {
+        long long lo, hi;
+        if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble)) {
+            snprintf(why, cap, "must be a whole number");
+            return -1;
+        }
+        if (flow_setting_range(sp, &lo, &hi) && (j->valuedouble < (double)lo || j->valuedouble > (double)hi)) {
+            snprintf(why, cap, "must be between %lld and %lld, got %.17g", lo, hi, j->valuedouble);
+            return -1;
+        }
+        return 0;
+    }
     case FLOW_SETT_WORD:
-        if (cJSON_IsNull(j) && flow_word_in("null", sp->choices)) {
+        if (cJSON_IsNull(j) && flow_setting_accepts(sp, "null")) {
             cJSON_Delete(j);
             *pj = cJSON_CreateString("null");
             return 0;
         }
-        if (cJSON_IsString(j) && flow_word_in(j->valuestring, sp->choices)) return 0;
-        snprintf(why, cap, "must be one of %s", sp->choices);
-        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        if (cJSON_IsString(j) && flow_setting_accepts(sp, j->valuestring)) return 0;
+        flow_setting_choices(sp, choices, sizeof choices);
+        snprintf(why, cap, "must be one of %s", choices);
         return -1;
     case FLOW_SETT_CTOR: {
         const char *name = NULL;
@@ -112,9 +121,9 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "ctor");
             if (cJSON_IsString(c)) name = c->valuestring;
         }
-        if (name && flow_word_in(name, sp->choices)) return 0;
-        snprintf(why, cap, "must be one of %s", sp->choices);
-        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        if (name && flow_setting_accepts(sp, name)) return 0;
+        flow_setting_choices(sp, choices, sizeof choices);
+        snprintf(why, cap, "must be one of %s", choices);
         return -1;
     }
     case FLOW_SETT_ARGS:
@@ -727,8 +736,11 @@ static cJSON *eval_setting(Run *R, const FlowSettingDef *d, const FlowSettingSpe
     return j;
 }
 
+/* A FlowSettings for `owner` (a connection or a step) of a connection of `kind`, checked against the
+ * settings table of that kind whichever connector answers (a test's or preview's mock is checked as
+ * the kind it stands in for). kind NULL: no settings (a test's connections are not touched). */
 static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDef *defs, int n,
-                                  const FlowConnector *c, FlowSettingPlace at) {
+                                  const char *kind, FlowSettingPlace at) {
     FlowSettings *s = flow_xcalloc(1, sizeof *s);
     s->R = R;
     snprintf(s->owner, sizeof s->owner, "%s", owner);
@@ -738,19 +750,17 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
     s->specs = flow_xcalloc((size_t)n, sizeof *s->specs);
     for (int i = 0; i < n; i++) {
         const FlowSettingDef *d = &defs[i];
-        const FlowSettingSpec *sp = NULL;
         if (!d->name) continue;
-        static const FlowSettingSpec any = { FLOW_AT_CONN, "", FLOW_SETT_ANY, 0, NULL };
-        for (int k = 0; k < c->nspecs && !sp; k++)
-            if (c->specs[k].at == at && strcmp(c->specs[k].name, d->name) == 0) sp = &c->specs[k];
-        if (!sp && c->any_setting) sp = &any;
+        const FlowSettingSpec *sp = flow_setting_spec(kind, at, d->name);
         if (!sp) {
             char known[512] = "";
             size_t kl = 0;
-            for (int k = 0; k < c->nspecs; k++)
-                if (c->specs[k].at == at && kl < sizeof known)
-                    kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", c->specs[k].name);
-            run_fail(R, "%s: %s %s take no setting `%s` (known: %s)", owner, c->kind, place_name(at), d->name,
+            for (int k = 0; k < flow_nsetting_specs; k++) {
+                const FlowSettingSpec *o = &flow_setting_specs[k];
+                if (kind && o->at == at && strcmp(o->kind, kind) == 0 && kl < sizeof known)
+                    kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", o->name);
+            }
+            run_fail(R, "%s: %s %s take no setting `%s` (known: %s)", owner, kind ? kind : "these", place_name(at), d->name,
                      kl ? known : "none");
             goto bad;
         }
@@ -770,14 +780,15 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
             run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
             goto bad;
         }
-        if (d->secret) collect_secrets(R, s->konst[i]);
+        if (d->secret || sp->secret) collect_secrets(R, s->konst[i]);
     }
-    for (int k = 0; k < c->nspecs; k++) {
-        if (c->specs[k].at != at || !c->specs[k].required) continue;
+    for (int k = 0; kind && k < flow_nsetting_specs; k++) {
+        const FlowSettingSpec *sp = &flow_setting_specs[k];
+        if (sp->at != at || !sp->required || strcmp(sp->kind, kind) != 0) continue;
         int have = 0;
-        for (int i = 0; i < n && !have; i++) have = defs[i].name && strcmp(defs[i].name, c->specs[k].name) == 0;
+        for (int i = 0; i < n && !have; i++) have = defs[i].name && strcmp(defs[i].name, sp->name) == 0;
         if (!have) {
-            run_fail(R, "%s: setting %s is required", owner, c->specs[k].name);
+            run_fail(R, "%s: setting %s is required", owner, sp->name);
             goto bad;
         }
     }
@@ -802,7 +813,7 @@ cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, 
         flow_ctx_set_response(R->cx, NULL);
         if (page > 0) flow_run_set_contexts(R->cx, R->ri, R->f->name, R->page, R->page_size);
         if (!j) { flow_err_set(err, e.cls, "setting %s: %s", name, e.msg); return NULL; }
-        if (d->secret) collect_secrets(R, j);
+        if (d->secret || (s->specs[i] && s->specs[i]->secret)) collect_secrets(R, j);
         return j;
     }
     return NULL;
@@ -1421,7 +1432,7 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
     if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
     flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
     settings_free(s->s);
-    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
     return s->s ? 0 : -1;
 }
 
@@ -1484,7 +1495,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
     s->c = mocked ? &flow_conn_mock : c;
     void *cstate = mocked ? (void *)mk : s->conn->state;
     FlowSettingPlace at = d->kind == FLOW_STEP_EXPORT ? FLOW_AT_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_AT_LOOKUP : FLOW_AT_IMPORT;
-    s->s = settings_new(R, owner, d->settings, d->nsettings, c, at);
+    s->s = settings_new(R, owner, d->settings, d->nsettings, s->conn->def->kind, at);
     if (!s->s) return -1;
     FlowErr e;
     if (d->kind == FLOW_STEP_LOOKUP) {
@@ -1495,12 +1506,8 @@ static int open_step(Run *R, const FlowStepDef *d) {
     } else if (d->kind == FLOW_STEP_IMPORT) {
         s->h = s->c->import_open(cstate, s->s, &e);
     } else {
-        const cJSON *ps = flow_setting(s->s, NULL, "page_size");
-        if (ps) {
-            if (!cJSON_IsNumber(ps) || ps->valuedouble < 1 || ps->valuedouble > FLOW_PAGE_SIZE_MAX)
-                return run_fail(R, "%s: page_size must be between 1 and %d", owner, FLOW_PAGE_SIZE_MAX);
-            R->page_size = (long)ps->valuedouble;
-        }
+        const cJSON *ps = flow_setting(s->s, NULL, "page_size");   /* checked against its RANGE */
+        if (ps) R->page_size = (long)ps->valuedouble;
         const char *mode = flow_setting_ctor(s->s, NULL, "mode", "all");
         if (strcmp(mode, "limit") == 0) {
             const cJSON *m = flow_setting(s->s, NULL, "mode"), *nv = NULL;
@@ -1545,8 +1552,8 @@ static int open_conn(Run *R, ConnRt *c) {
     char owner[160];
     snprintf(owner, sizeof owner, "connection %s", d->name);
     /* a test does not touch the connection: its settings (secrets, paths) are not even evaluated */
-    c->s = all_mock ? settings_new(R, owner, NULL, 0, c->c, FLOW_AT_CONN)
-                    : settings_new(R, owner, d->settings, d->nsettings, c->c, FLOW_AT_CONN);
+    c->s = all_mock ? settings_new(R, owner, NULL, 0, NULL, FLOW_AT_CONN)
+                    : settings_new(R, owner, d->settings, d->nsettings, d->kind, FLOW_AT_CONN);
     if (!c->s) return -1;
     FlowErr e;
     /* a preview that does not write never opens a connection used only by imports (no file, no
