@@ -5,6 +5,7 @@
 #include "check.h"
 #include "flow.h"
 #include "jsonpath.h"
+#include "http.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
@@ -1014,6 +1015,11 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
             ERR(v->span, "`backoff` cannot be negative");
+        if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
+            for (int k = 0; k < v->nkids; k++)
+                if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))
+                    ERR(v->kids[k]->span, "`allowed_origins` lists origins (scheme://host[:port], as in \"https://files.example.com\"), "
+                        "not \"%s\"", v->kids[k]->str);
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];

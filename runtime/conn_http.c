@@ -67,15 +67,6 @@ static const char *arg_str(const cJSON *o, const char *name) {
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
-/* scheme://host[:port] with nothing after but an optional "/": what allowed_origins lists */
-static int is_origin(const char *u) {
-    const char *p = strncasecmp(u, "http://", 7) == 0 ? u + 7 : strncasecmp(u, "https://", 8) == 0 ? u + 8 : NULL;
-    if (!p || !*p || *p == '/' || *p == ':') return 0;
-    for (; *p && *p != '/'; p++)
-        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || (unsigned char)*p <= ' ') return 0;
-    return !*p || strcmp(p, "/") == 0;
-}
-
 static void conn_free(HttpConn *c) {
     if (!c) return;
     flow_http_free(c->h);
@@ -110,7 +101,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     const char *origins[65];
     origins[o.norigins++] = c->base;
     for (const cJSON *a = ao ? ao->child : NULL; a; a = a->next) {
-        if (!cJSON_IsString(a) || !is_origin(a->valuestring)) {
+        if (!cJSON_IsString(a) || !flow_http_is_origin(a->valuestring)) {
             char *t = flow_json_print(a);
             flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins: %s is not an origin (scheme://host[:port], as in \"https://files.example.com:8443\")",
                          t ? t : "?");

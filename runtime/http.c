@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,14 @@ int flow_http_trusted(const FlowHttp *h, const char *url) {
         ok = strcmp(h->origins[i].scheme, o.scheme) == 0 && strcmp(h->origins[i].host, o.host) == 0 && h->origins[i].port == o.port;
     origin_free(&o);
     return ok;
+}
+
+int flow_http_is_origin(const char *u) {
+    const char *p = strncasecmp(u, "http://", 7) == 0 ? u + 7 : strncasecmp(u, "https://", 8) == 0 ? u + 8 : NULL;
+    if (!p || !*p || *p == '/' || *p == ':') return 0;
+    for (; *p && *p != '/'; p++)
+        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || (unsigned char)*p <= ' ') return 0;
+    return !*p || strcmp(p, "/") == 0;
 }
 
 void flow_http_origin(const char *url, char *out, size_t cap) {

@@ -77,6 +77,8 @@ char  *flow_http_escape(const char *s);
 /* Whether credentials may go to url: its scheme, host (ignoring case) and port (80 and 443 by
  * default) equal those of one of the client's origins. */
 int    flow_http_trusted(const FlowHttp *h, const char *url);
+/* u is an origin as allowed_origins lists them: http(s)://host[:port], at most a "/" after. */
+int    flow_http_is_origin(const char *u);
 /* "scheme://host:port" of url into out (the URL itself when it cannot be parsed). */
 void   flow_http_origin(const char *url, char *out, size_t cap);
 

@@ -41,3 +41,11 @@ creds=$(jq -c '.credentials' <<<"$stats")
 leaks=$(grep -rlaE 'S3CRET' "$ADV_NATIVE" "$ADV_JIT" "$C_OUT" "$C_ERR" --exclude=prog --exclude=build.log 2>/dev/null)
 [ -z "$leaks" ] || t_note "the token appears in: $leaks"
 t_done
+
+# an allowed_origins entry that is not an origin (here from a param: literals are checked by flowc
+# check) fails the run before any request
+t_case adversarial/12-credentials-other-origin/bad-allowed-origin
+t_exec -C "$ADV_JIT" "$FLOWC" run flow.flow allowed --param "base=$a_base" --param "other=$b_base/echo"
+t_expect_rc 1
+t_expect_grep "$C_ERR" "allowed_origins: \"$b_base/echo\" is not an origin \(scheme://host\[:port\]" "no clear error for an allowed_origins entry with a path"
+t_done
