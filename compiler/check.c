@@ -5,6 +5,7 @@
 #include "check.h"
 #include "flow.h"
 #include "jsonpath.h"
+#include "http.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
@@ -57,6 +58,7 @@ static const struct { const char *name; long long lo, hi; } set_ranges[] = {
 };
 
 int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
+const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
 #define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
@@ -560,7 +562,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
     else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
     else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
-    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "template") == 0 || strcmp(base, "urlpath") == 0) { if (t->kind != TY_STRING) want = "a string"; }
     else if (strcmp(base, "jsonpath") == 0) {
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
@@ -1038,6 +1040,11 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
             ERR(v->span, "`backoff` cannot be negative");
+        if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
+            for (int k = 0; k < v->nkids; k++)
+                if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))
+                    ERR(v->kids[k]->span, "`allowed_origins` lists origins (scheme://host[:port], as in \"https://files.example.com\"), "
+                        "not \"%s\"", v->kids[k]->str);
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];

@@ -6,6 +6,7 @@
  * error with a class, a message and the record's data as it entered the failing step; errors are
  * written one line each, secrets redacted, and counted. */
 #include "engine.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -238,58 +239,103 @@ static void list_free(Run *R, List *l) {
     l->n = l->cap = 0;
 }
 
-/* ---- secrets: texts never printed ---- */
-
-static void add_secret_text(Run *R, const char *s);
-/* A secret, and the form it takes in a URL's query when it holds characters that get escaped. */
-static void add_secret(Run *R, const char *s) {
-    if (!s || strlen(s) < 4) return;
-    add_secret_text(R, s);
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *u = flow_xcalloc(1, n * 3 + 1), *w = u;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
-        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
-    }
-    if (strcmp(u, s) != 0) add_secret_text(R, u);
-    free(u);
-}
+/* ---- secrets: texts never printed ----
+ * Every secret (the values of secret settings, secret params, env() values, masked literals) is
+ * kept in every form it can take in what the engine prints: as it is, percent-encoded (upper- and
+ * lower-case hex), JSON-escaped once and twice (a secret inside a response body inside an exchange
+ * inside an error line), and for basic(user, password) the base64 of user:password that an
+ * Authorization header (or a server echoing it) carries. redact() replaces them all, longest first,
+ * so a secret that contains another never leaves a piece behind. */
 
 static void add_secret_text(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;   /* shorter texts would redact ordinary words */
     for (int i = 0; i < R->nsecrets; i++) if (strcmp(R->secrets[i], s) == 0) return;
     if (R->nsecrets == R->capsecrets) {
         R->capsecrets = R->capsecrets ? R->capsecrets * 2 : 8;
         R->secrets = realloc(R->secrets, sizeof *R->secrets * (size_t)R->capsecrets);
         if (!R->secrets) abort();
     }
-    R->secrets[R->nsecrets++] = flow_xstrdup(s);
+    size_t n = strlen(s);
+    int at = R->nsecrets;   /* kept longest first */
+    while (at > 0 && strlen(R->secrets[at - 1]) < n) { R->secrets[at] = R->secrets[at - 1]; at--; }
+    R->secrets[at] = flow_xstrdup(s);
+    R->nsecrets++;
 }
 
+/* s as it appears inside a JSON string literal (flow_json_print's escaping), malloc'd */
+static char *json_escaped(const char *s) {
+    cJSON *j = cJSON_CreateString(s);
+    char *t = j ? flow_json_print(j) : NULL;
+    cJSON_Delete(j);
+    if (!t) return flow_xstrdup(s);
+    size_t n = strlen(t);
+    char *r = n >= 2 ? strndup(t + 1, n - 2) : flow_xstrdup("");
+    cJSON_free(t);
+    if (!r) abort();
+    return r;
+}
+
+/* A secret in every encoding the engine may print it in. */
+static void add_secret(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;
+    add_secret_text(R, s);
+    size_t n = strlen(s);
+    char *u = flow_xcalloc(1, n * 3 + 1);
+    flow_pct_encode(u, s, n);
+    add_secret_text(R, u);
+    for (char *p = u; *p; p++) if (*p == '%') { p[1] = (char)tolower((unsigned char)p[1]); p[2] = (char)tolower((unsigned char)p[2]); }
+    add_secret_text(R, u);
+    free(u);
+    char *j1 = json_escaped(s), *j2 = json_escaped(j1);
+    add_secret_text(R, j1);
+    add_secret_text(R, j2);
+    free(j1);
+    free(j2);
+}
+
+/* The secrets in a secret setting's value: its strings (a constructor's name and api_key's header
+ * name are not secret), and for basic(user, password) the credential as base64. */
 static void collect_secrets(Run *R, const cJSON *j) {
     if (!j) return;
-    if (cJSON_IsString(j)) {
-        add_secret(R, j->valuestring);
-        /* as it appears inside printed JSON, too */
-        char *t = flow_json_print(j);
-        if (t) {
-            size_t n = strlen(t);
-            if (n >= 2) { t[n - 1] = 0; add_secret(R, t + 1); }
-            cJSON_free(t);
+    if (cJSON_IsString(j)) { add_secret(R, j->valuestring); return; }
+    const cJSON *ctor = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "ctor") : NULL;
+    if (cJSON_IsString(ctor) && strcmp(ctor->valuestring, "basic") == 0) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user"), *pw = cJSON_GetObjectItemCaseSensitive(j, "password");
+        if (cJSON_IsString(pw) && *pw->valuestring) {
+            const char *us = cJSON_IsString(u) ? u->valuestring : "";
+            size_t n = strlen(us) + strlen(pw->valuestring) + 2;
+            char *up = flow_xcalloc(1, n);
+            snprintf(up, n, "%s:%s", us, pw->valuestring);
+            char *b = flow_base64(up, strlen(up));
+            add_secret(R, b);
+            free(b);
+            free(up);
         }
-        return;
     }
     for (const cJSON *c = j->child; c; c = c->next) {
-        /* a constructor's name (bearer) and api_key's header name are not secret */
         if (c->string && (strcmp(c->string, "ctor") == 0 || strcmp(c->string, "header") == 0)) continue;
         collect_secrets(R, c);
+    }
+}
+
+/* The values of the params the compiler marked secret (they feed a secret setting). */
+static void collect_param_secrets(Run *R) {
+    for (int i = 0; i < R->p->nparams; i++) {
+        if (!R->p->params[i].secret) continue;
+        FlowVal v = flow_param(R->cx, i);
+        if (flow_is_null(v)) continue;
+        FlowStr t = flow_val_text(R->cx, v);
+        char *c = strndup(t.p, t.n);
+        if (!c) abort();
+        add_secret(R, c);
+        free(c);
     }
 }
 
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
     char *out = flow_xstrdup(s);
-    /* env() values read so far join the settings' secrets (with their URL-escaped forms) */
+    /* env() values and masked literals read so far join the secrets, in all their forms */
     Run *W = (Run *)R;
     for (const char *e; (e = flow_ctx_secret(R->cx, W->nctx_secrets)); W->nctx_secrets++) add_secret(W, e);
     for (int i = 0; i < R->nsecrets; i++) {
@@ -1825,6 +1871,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     st->flow = f->name;
     flow_ctx_set_now(cx, ri->started_ms);
     flow_run_set_contexts(cx, ri, f->name, 0, R->page_size);
+    collect_param_secrets(R);
     R->conns = flow_xcalloc((size_t)p->nconns, sizeof *R->conns);
     for (int i = 0; i < p->nconns; i++) R->conns[i].def = &p->conns[i];
 

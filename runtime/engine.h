@@ -19,6 +19,9 @@ typedef struct FlowSb { char *p; size_t n, cap; } FlowSb;
 void  flow_sb_put(FlowSb *b, const char *s, size_t n);
 void  flow_sb_puts(FlowSb *b, const char *s);
 char *flow_sb_take(FlowSb *b);   /* the string (owned by the caller; "" when nothing was put); b is emptied */
+/* s[0..n) in base64 (RFC 4648, with padding), malloc'd: a basic credential, in one place for the
+ * http connector that sends it and the engine that redacts it. */
+char *flow_base64(const char *s, size_t n);
 
 /* ---- record errors and run failures ---- */
 
@@ -274,5 +277,14 @@ void flow_run_stats_free(FlowRunStats *stats);
 /* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
  * "<per record>"). A fresh tree. */
 cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
+
+/* ---- process setup and params (cli.c) ---- */
+
+/* A param's default (or -P) text, unmasked when it is a secret; malloc'd, NULL when it has none. */
+char *flow_param_default(const FlowParamDef *d);
+/* No core dump can hold a secret: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps other
+ * processes of the user from attaching or reading /proc/PID/mem). Called first by every command of a
+ * built executable and by flowc before it reads -P values, env() or runs a flow. */
+void flow_no_core_dumps(void);
 
 #endif

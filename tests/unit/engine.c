@@ -208,7 +208,7 @@ static const FlowConnDef shop_conns[] = {
 };
 
 /* param min_total: number = 0 */
-static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0" } };
+static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0", 0, NULL, 0 } };
 
 /* ---- flow orders ----
  * export orders: Order from files { file = "orders.ndjson", page_size = 3 }
@@ -620,7 +620,7 @@ static const FlowProgram shop = {
  * flow one { schedule = every(15m); export a from files { file = "fan.ndjson" }
  *            filter record.region == param.region; import one into files { file = "one-{{record.id}}.ndjson" } }
  * flow two { export b from files { file = "fan.ndjson", mode = limit(2) } import two into files { file = "two.ndjson" } } */
-static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL }, { "limit", FLOW_INT, 0, "5" } };
+static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL, 0, NULL, 0 }, { "limit", FLOW_INT, 0, "5", 0, NULL, 0 } };
 KSTR(k_dsn, "postgres://admin:hunter2@db.internal/prod")
 static const FlowSettingDef pg_set[] = { { "dsn", k_dsn, NULL, 1 } };
 static const FlowConnDef tiny_conns[] = { { "files", "file", files_set, 1 }, { "pg", "postgres", pg_set, 1 } };
@@ -1105,7 +1105,8 @@ static void case_settings_table(void) {
         check(ctor == (sp->type == FLOW_SETT_CTOR), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
         check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
         check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
-        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0)
+        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0 ||
+            strcmp(t, "urlpath") == 0)
             check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
         if (strcmp(t, "int") == 0 || strcmp(t, "duration") == 0)
             check(sp->type == FLOW_SETT_INT, "%s %s: type %s is a whole number at run time", sp->kind, sp->name, t);
