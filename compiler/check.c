@@ -5,12 +5,13 @@
 #include "check.h"
 #include "flow.h"
 #include "jsonpath.h"
+#include "http.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the connector settings table (compiler/connectors.def) ---- */
+/* ---- the connector settings table (runtime/connectors.def, which the runtime reads too) ---- */
 
 enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
 enum { REQ = 1, OPT = 2, SECRET = 4 };
@@ -19,27 +20,45 @@ static const char *const where_names[] = { "connection", "export", "lookup", "im
 typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
 enum {
 #define CONN(k) CK_##k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     CK_COUNT
 };
 static const char *const conn_kind_names[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 static const SetDef set_defs[] = {
 #define CONN(k)
-#define SET(k, w, n, t, f) { CK_##k, W_##w, #n, t, f },
+#define SET(k, w, n, t, rt, f) { CK_##k, W_##w, #n, t, f },
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 #define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
+static const struct { const char *name; long long lo, hi; } set_ranges[] = {
+#define CONN(k)
+#define SET(...)
+#define RANGE(n, lo, hi) { #n, lo, hi },
+#include "connectors.def"
+#undef CONN
+#undef SET
+#undef RANGE
+};
+
+int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
+const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
 #define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
@@ -543,7 +562,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
     else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
     else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
-    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "template") == 0 || strcmp(base, "urlpath") == 0) { if (t->kind != TY_STRING) want = "a string"; }
     else if (strcmp(base, "jsonpath") == 0) {
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
@@ -558,7 +577,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_BOOL) want = "a bool condition";
         else need_value(c, e, env);
     } else {
-        Type *w = strcmp(base, "string") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
+        Type *w = strcmp(base, "string") == 0 || strcmp(base, "sql") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
                 : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
                 : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
                 : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
@@ -958,8 +977,18 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
     return NULL;
 }
 
-/* Range rules for constant settings: RANGE(name, min, max) */
-#define SETTING_RANGES(X) X(page_size, 1, 10000) X(batch, 1, 1000) X(concurrency, 1, 256) X(retries, 0, 20)
+/* The first interpolation or section of a template anywhere in e (text-only parts do not count). */
+static const IrExpr *template_tag(const IrExpr *e) {
+    if (!e) return NULL;
+    if (e->kind == IR_TEMPLATE)
+        for (int i = 0; i < e->nkids; i++)
+            if (e->kids[i] && e->kids[i]->kind != IR_STR) return e->kids[i];
+    const IrExpr *t = template_tag(e->a);
+    if (!t) t = template_tag(e->b);
+    if (!t) t = template_tag(e->c);
+    for (int i = 0; !t && e->kind != IR_TEMPLATE && i < e->nkids; i++) t = template_tag(e->kids[i]);
+    return t;
+}
 
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
     if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
@@ -987,19 +1016,35 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             venv.record = NULL;
             venv.no_record = ": `stop` looks at the response, not at records";
         }
+        if (strcmp(d->type, "sql") == 0) {    /* SQL text: values are bound through `args`, never spliced */
+            const IrExpr *tag = template_tag(s[i].value);
+            if (tag) {
+                ERR(tag->span, "`%s` cannot hold a template: a value spliced into SQL text can change the query (SQL injection); "
+                    "write a placeholder (`?` in sqlite, `$1` in postgres) and pass the value in `args = [%s]`", s[i].name,
+                    tag->kind == IR_TPL_VALUE && tag->a ? expr_text(c, tag->a) : "...");
+                continue;
+            }
+            venv.record = NULL;
+            venv.no_record = ": SQL text cannot hold record values; write a placeholder (`?` in sqlite, `$1` in postgres) "
+                             "and pass the value in `args = [...]`";
+        }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
-#define X(nm, lo, hi) \
-        if (strcmp(s[i].name, #nm) == 0 && v->kind == IR_INT && (v->ival < lo || v->ival > hi)) \
-            ERR(v->span, "`%s` must be between %d and %d, got %lld", #nm, lo, hi, (long long)v->ival);
-        SETTING_RANGES(X)
-#undef X
+        for (size_t r = 0; r < sizeof set_ranges / sizeof set_ranges[0]; r++)   /* RANGE lines of connectors.def */
+            if (strcmp(s[i].name, set_ranges[r].name) == 0 && v->kind == IR_INT && (v->ival < set_ranges[r].lo || v->ival > set_ranges[r].hi))
+                ERR(v->span, "`%s` must be between %lld and %lld, got %lld", s[i].name, set_ranges[r].lo, set_ranges[r].hi,
+                    (long long)v->ival);
         if (((v->kind == IR_DURATION || v->kind == IR_INT) && v->ival <= 0) || (v->kind == IR_NUM && v->num <= 0)) {
             if (strcmp(s[i].name, "timeout") == 0 || strcmp(s[i].name, "requests_per_second") == 0)
                 ERR(v->span, "`%s` must be positive", s[i].name);
         }
         if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
             ERR(v->span, "`backoff` cannot be negative");
+        if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
+            for (int k = 0; k < v->nkids; k++)
+                if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))
+                    ERR(v->kids[k]->span, "`allowed_origins` lists origins (scheme://host[:port], as in \"https://files.example.com\"), "
+                        "not \"%s\"", v->kids[k]->str);
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];
@@ -1304,6 +1349,23 @@ static void check_test(C *c, IrTest *t) {
     for (int i = 0; i < t->ngivens; i++) {
         IrGiven *g = &t->givens[i];
         IrExpr *v = g->value;
+        if (g->existing) {   /* given existing = { ... }: what every upsert of the flow finds at the destination */
+            Type *et = ty(c, v, &env);
+            if (et->kind != TY_ERROR && et->kind != TY_RECORD && !ty_is_dynamic(et))
+                ERR(v->span, "`given existing` is the destination's record an upsert finds, an object as in { id: 1 }; this is %s",
+                    tstr(c, et));
+            int upserts = 0;
+            for (int k = 0; t->flow && k < t->flow->nall && !upserts; k++) {
+                const IrStep *st = t->flow->all[k];
+                const IrSetting *m = st->kind == STEP_IMPORT ? setting(st->settings, st->nsettings, "mode") : NULL;
+                upserts = st->kind == STEP_IMPORT && (setting(st->settings, st->nsettings, "upsert") ||
+                          (m && m->value->kind == IR_CALL && m->value->fn && strcmp(m->value->fn->name, "upsert") == 0));
+            }
+            if (t->flow && !upserts)
+                ERR(g->name_span, "`given existing` is the record an upsert finds at the destination, but flow `%s` has no "
+                    "import with `upsert = by(...)` or `mode = upsert(...)`", t->flow->name);
+            continue;
+        }
         if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
         if (v->kind == IR_ARRAY && g->step && g->step->kind == STEP_EXPORT) {
             /* each mock record on its own against the declared type (they need not share one shape) */

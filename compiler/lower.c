@@ -832,8 +832,9 @@ static IrTest *lower_test(L *l, const AstNode *t) {
                     ERR(k->name_span, "`%s` is given twice in this test", k->name);
                     break;
                 }
-            g->step = out->flow ? map_get(&l->steps, k->name) : NULL;
-            if (out->flow && !g->step) unknown(l, k->name_span, "export or lookup", k->name, &l->steps, NULL);
+            g->existing = strcmp(k->name, "existing") == 0;   /* the upserts' existing record, not a step */
+            g->step = out->flow && !g->existing ? map_get(&l->steps, k->name) : NULL;
+            if (out->flow && !g->step && !g->existing) unknown(l, k->name_span, "export or lookup", k->name, &l->steps, NULL);
             else if (g->step && g->step->kind != STEP_EXPORT && g->step->kind != STEP_LOOKUP)
                 ERR(k->name_span, "`given` mocks an export or a lookup; `%s` is an %s", k->name, ir_step_kind_names[g->step->kind]);
             g->value = lower_expr(l, k->a, NULL);
@@ -957,10 +958,12 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
             x->kind_span = d->c ? d->c->span : d->span;
             static const char *const kinds[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
                 NULL };
             for (int k = 0; kinds[k]; k++) if (strcmp(kinds[k], d->str) == 0) x->kind = k;
             if (x->kind < 0) unknown(l, x->kind_span, "connection kind", d->str, NULL, kinds);

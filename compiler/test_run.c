@@ -10,6 +10,7 @@
 #include "eval.h"
 #include "ir.h"
 #include "jit.h"
+#include "suggest.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,27 @@ static FlowVal param_value(FlowCtx *cx, const FlowParamDef *pd) {
     }
 }
 
+/* Every param set from its default (unmasked when it is a secret), with `over` (--param) values
+ * on top; the texts the values point into, to free with free_texts once the run is over. NULL with
+ * a message (and *rc = 1) when a required param has no value. */
+static char **set_params(FlowCtx *cx, const FlowProgram *prog, const PreviewOpts *over, int *rc) {
+    char **texts = calloc((size_t)prog->nparams + 1, sizeof *texts);
+    if (!texts) abort();
+    for (int i = 0; i < prog->nparams; i++) {
+        FlowParamDef pd = prog->params[i];
+        pd.deflt = texts[i] = flow_param_default(&pd);
+        for (int k = 0; over && k < over->nparams; k++) if (strcmp(over->params[k].name, pd.name) == 0) pd.deflt = over->params[k].value;
+        if (!pd.deflt && !pd.nullable && rc) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); *rc = 1; }
+        flow_ctx_set_param(cx, i, param_value(cx, &pd));
+    }
+    return texts;
+}
+
+static void free_texts(char **texts, int n) {
+    for (int i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
+}
+
 static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON *j = flow_val_to_json(v);
     char *s = flow_json_print(j);
@@ -83,7 +105,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     for (int i = 0; i < prog->nflows; i++) if (t->flow && strcmp(prog->flows[i].name, t->flow->name) == 0) fi = i;
     if (fi < 0) { fprintf(out, "FAIL %s:%d: test \"%s\": no flow to run\n", src->name, line, t->title); return 0; }
     FlowCtx *cx = flow_ctx_new();
-    for (int i = 0; i < prog->nparams; i++) flow_ctx_set_param(cx, i, param_value(cx, &prog->params[i]));
+    char **texts = set_params(cx, prog, NULL, NULL);
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject();
     int ok = 1;
     for (int g = 0; g < t->ngivens; g++) {
@@ -164,6 +186,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     cJSON_Delete(given);
     cJSON_Delete(captured);
     flow_ctx_free(cx);
+    free_texts(texts, prog->nparams);
     (void)ir;
     return ok;
 }
@@ -228,9 +251,34 @@ static void put_requests(FILE *out, const cJSON *reqs, int color) {
     }
 }
 
+/* --mock NAME: NAME is the flow's export, one of its lookups, or `existing` (the record upserts
+ * find); 0, or -1 after saying why (with the closest step's name) */
+static int mock_target(const IrProgram *ir, const char *flow, const char *step, const char *file) {
+    if (strcmp(step, "existing") == 0) return 0;
+    const IrFlow *fl = NULL;
+    for (int i = 0; ir && i < ir->nflows && !fl; i++) if (strcmp(ir->flows[i]->name, flow) == 0) fl = ir->flows[i];
+    Suggest sg;
+    sug_init(&sg, step);
+    for (int i = 0; fl && i < fl->nall; i++) {
+        const IrStep *st = fl->all[i];
+        if (!st->name) continue;
+        if (strcmp(st->name, step) == 0) {
+            if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) return 0;
+            fprintf(stderr, "flowc: --mock %s: `%s` is an %s of flow %s; only the export and lookups are mocked (imports do "
+                    "not write unless --live)\n", step, step, ir_step_kind_names[st->kind], flow);
+            return -1;
+        }
+        if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) sug_offer(&sg, st->name);
+    }
+    if (sug_best(&sg))
+        fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`; did you mean `%s`?\n", step, flow, file, step,
+                sug_best(&sg));
+    else fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`\n", step, flow, file, step);
+    return -1;
+}
+
 int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out) {
     const char *file = src->name;
-    (void)ir;
     JitProgram *j = jit_for(src, c_text);
     int rc = j ? 0 : 1;
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
@@ -244,17 +292,25 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     }
     if (prog && fi < 0 && rc == 0) { fprintf(stderr, "flowc: %s has no flow\n", file); rc = 1; }
     for (int i = 0; rc == 0 && i < o->nmocks; i++) {   /* --mock STEP=FILE */
+        const char *step = o->mocks[i].step;
+        if (mock_target(ir, prog->flows[fi].name, step, file)) { rc = 2; break; }
+        if (cJSON_GetObjectItemCaseSensitive(given, step)) { fprintf(stderr, "flowc: --mock %s is given twice\n", step); rc = 2; break; }
         char err[512] = "";
         cJSON *data = load_given_file(".", o->mocks[i].file, err, sizeof err);
-        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", o->mocks[i].step, err); rc = 2; break; }
-        cJSON_AddItemToObject(given, o->mocks[i].step, data);
+        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", step, err); rc = 2; break; }
+        if (strcmp(step, "existing") == 0) {   /* one record: a JSON object, or a file holding one */
+            cJSON *one = cJSON_IsArray(data) && cJSON_GetArraySize(data) == 1 ? cJSON_DetachItemFromArray(data, 0) : NULL;
+            if (one) { cJSON_Delete(data); data = one; }
+            if (!cJSON_IsObject(data)) {
+                fprintf(stderr, "flowc: --mock existing: %s must hold one record (a JSON object)\n", o->mocks[i].file);
+                cJSON_Delete(data);
+                rc = 2;
+                break;
+            }
+        }
+        cJSON_AddItemToObject(given, step, data);
     }
-    for (int i = 0; rc == 0 && i < prog->nparams; i++) {   /* defaults, then --param */
-        FlowParamDef pd = prog->params[i];
-        for (int k = 0; k < o->nparams; k++) if (strcmp(o->params[k].name, pd.name) == 0) pd.deflt = o->params[k].value;
-        if (!pd.deflt && !pd.nullable) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); rc = 1; }
-        flow_ctx_set_param(cx, i, param_value(cx, &pd));
-    }
+    char **texts = rc == 0 ? set_params(cx, prog, o, &rc) : NULL;   /* defaults, then --param */
     if (rc == 0) {
         FlowMocks mocks = { given, captured, FLOW_MOCK_PREVIEW, o->live, trace, o->limit };
         FlowRunInfo ri;
@@ -272,7 +328,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON_AddBoolToObject(doc, "live", o->live);
             if (run < 0) cJSON_AddStringToObject(doc, "failed", st.fail_msg);
             cJSON_AddItemToObject(doc, "steps", trace);
-            cJSON_AddItemToObject(doc, "would_write", captured);
+            cJSON_AddItemToObject(doc, o->live ? "wrote" : "would_write", captured);
             cJSON_AddItemToObject(doc, "errors", errors);
             trace = captured = NULL;
             char *s = flow_json_print_pretty(doc);
@@ -315,6 +371,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     cJSON_Delete(captured);
     cJSON_Delete(trace);
     flow_ctx_free(cx);
+    free_texts(texts, prog ? prog->nparams : 0);
     jit_free(j);
     return rc;
 }
