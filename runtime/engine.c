@@ -1544,34 +1544,34 @@ static int once_setup(Run *R, StepRt *s, const char *owner) {
  * day — and the record belongs to the window that holds the unit's end: a record written during
  * the second a run started in (after it read the source, perhaps) comes with the next run, and
  * consecutive windows share no record. */
-static int in_window(const Run *R, const cJSON *rec) {
+static int in_window(const Run *R, const cJSON *rec, const FlowTimeLayout *l) {
     /* read as every datetime field is: ISO-8601 or epoch seconds */
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
     FlowVal t = flow_val_from_json(R->cx, f, FLOW_DATETIME, R->delta_field);
     if (flow_failed(R->cx)) { flow_clear_error(R->cx); return 1; }
     if (t.kind != FLOW_DATETIME) return 1;
-    int64_t unit = cJSON_IsString(f) ? flow_time_unit(f->valuestring, strlen(f->valuestring))
+    int64_t unit = l ? flow_time_layout_unit(l) : cJSON_IsString(f) ? flow_time_unit(f->valuestring, strlen(f->valuestring))
                  : cJSON_IsNumber(f) && f->valuedouble == floor(f->valuedouble) ? 1000 : 1;
     int64_t end = t.i + unit;
     return end > R->rl.since_ms && end <= R->rl.until_ms;
 }
 
-/* delta(field): the layout of the record's field joins what this run has seen; two layouts are
- * warned about once per run (the source cannot order them as text) */
-static void learn_layout(Run *R, const StepRt *ex, const cJSON *rec) {
+/* delta(field): the layout of the record's field (into *l: 1, or 0 when it has none) joins what
+ * this run has seen; two layouts are warned about once per run (the source cannot order them as text) */
+static int learn_layout(Run *R, const StepRt *ex, const cJSON *rec, FlowTimeLayout *l) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
-    FlowTimeLayout l;
-    if (!cJSON_IsString(v) || !flow_time_layout_of(v->valuestring, strlen(v->valuestring), &l)) return;
-    if (!R->seen.known || flow_time_layout_same(&R->seen, &l)) { flow_time_layout_merge(&R->seen, &l); return; }
-    if (R->layout_mixed) return;
+    if (!cJSON_IsString(v) || !flow_time_layout_of(v->valuestring, strlen(v->valuestring), l)) return 0;
+    if (!R->seen.known || flow_time_layout_same(&R->seen, l)) { flow_time_layout_merge(&R->seen, l); return 1; }
+    if (R->layout_mixed) return 1;
     R->layout_mixed = 1;
-    if (!R->errs) return;
+    if (!R->errs) return 1;
     char a[64], b[64];
     flow_time_layout_text(&R->seen, a, sizeof a);
-    flow_time_layout_text(&l, b, sizeof b);
+    flow_time_layout_text(l, b, sizeof b);
     fprintf(R->errs, "warning: flow %s export %s: the delta field %s mixes layouts on page %lld (%s and %s, e.g. `%.40s`): a "
                      "source comparing it as text cannot order them; the next run asks for whole days around its window\n",
             R->f->name, ex->label, R->delta_field, (long long)R->page, a, b, v->valuestring);
+    return 1;
 }
 
 static int open_step(Run *R, const FlowStepDef *d) {
@@ -1903,10 +1903,11 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
             if (it.text_values) coerce_text(it.rec, ex->def->type);
             coerce_bools(it.rec, ex->def->type);
-            if (R->delta_field) learn_layout(R, ex, it.rec);
+            FlowTimeLayout lay;
+            int has_lay = R->delta_field && learn_layout(R, ex, it.rec, &lay);
             /* outside the delta window: ignored before its type is checked, or a record that fails its
              * type would be raised again by every run whose query returns it */
-            if (R->delta_field && !in_window(R, it.rec)) {
+            if (R->delta_field && !in_window(R, it.rec, has_lay ? &lay : NULL)) {
                 R->st->ignored++;
                 cJSON_Delete(it.rec);
                 continue;

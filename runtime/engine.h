@@ -200,8 +200,10 @@ int     flow_time_layout_of(const char *s, size_t n, FlowTimeLayout *l);
 /* the same layout as far as text order goes (fraction digits may differ) */
 int     flow_time_layout_same(const FlowTimeLayout *a, const FlowTimeLayout *b);
 void    flow_time_layout_merge(FlowTimeLayout *acc, const FlowTimeLayout *v);
-/* the unit a value's text names, in ms: a day for a date, a second for HH:MM:SS, 1 ms for .123 */
+/* the unit a value's text names, in ms: a day for a date, a second for HH:MM:SS, 1 ms for .123;
+ * flow_time_layout_unit: the unit of the value a layout was read from (its finest) */
 int64_t flow_time_unit(const char *s, size_t n);
+int64_t flow_time_layout_unit(const FlowTimeLayout *l);
 /* an instant in a layout (the layout's zone, its finest fraction); unknown: ISO 8601 UTC with ms */
 void    flow_time_format(int64_t ms, const FlowTimeLayout *l, char *out, size_t cap);
 /* The window (since, until] as an SQL export binds it, so that `field > ?` and `field <= ?` (or `<`)

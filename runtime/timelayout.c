@@ -81,6 +81,8 @@ static int64_t unit_of(const FlowTimeLayout *l, int digits) {
     return digits <= 0 ? 1000 : digits == 1 ? 100 : digits == 2 ? 10 : 1;
 }
 
+int64_t flow_time_layout_unit(const FlowTimeLayout *l) { return unit_of(l, l->max_digits); }
+
 int64_t flow_time_unit(const char *s, size_t n) {
     FlowTimeLayout l;
     if (flow_time_layout_of(s, n, &l)) return unit_of(&l, l.max_digits);
