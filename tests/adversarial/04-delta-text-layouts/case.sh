@@ -29,7 +29,9 @@ adv04_eq() { [ "$2" = "$3" ] || t_note "$1:
 t_case adversarial/04-delta-text-layouts/sqlite-datetime-layout
 sqlite3 data/src.db "insert into s_items values (1, 'a', '2026-12-04 23:59:59'), (2, 'b', '2026-12-05 10:00:00'),
   (3, 'c', '2026-12-05 22:03:49'), (4, 'd', '2026-12-05 22:03:50'), (5, 'e', '2026-12-05 22:03:51');"
-t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt s_win --json --now 2026-12-05T22:03:50.559Z
+t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt --json --now 2026-12-05T22:03:50.559Z
+t_expect_rc 0
+t_exec env FLOW_TEST_CLOCK=1 "$FLOWC" run flow.flow s_win --json --now 2026-12-05T22:03:50.559Z
 t_expect_rc 0
 # row 4 was written during the second the run started in (22:03:50 is 22:03:50.000 to 22:03:51): it
 # comes with the next run; row 5 lies after the start
@@ -37,15 +39,19 @@ adv04_eq "s_gt after run 1" "$(adv04_log s_gt)" "1:a@22:03:50.559 2:b@22:03:50.5
 # between the runs, within the second run 1 started in: row 3 changes; row 6 is new
 sqlite3 data/src.db "update s_items set name = 'c2', updated_at = '2026-12-05 22:03:50' where id = 3;
   insert into s_items values (6, 'f', '2026-12-05 22:03:55');"
-t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt s_win --json --now 2026-12-05T22:04:00Z
+t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt --json --now 2026-12-05T22:04:00Z
+t_expect_rc 0
+t_exec env FLOW_TEST_CLOCK=1 "$FLOWC" run flow.flow s_win --json --now 2026-12-05T22:04:00Z
 t_expect_rc 0
 adv04_eq "s_gt after run 2" "$(adv04_log s_gt)" \
   "1:a@22:03:50.559 2:b@22:03:50.559 3:c@22:03:50.559 3:c2@22:04:00.000 4:d@22:04:00.000 5:e@22:04:00.000 6:f@22:04:00.000"
 adv04_eq "s_win after run 2" "$(adv04_log s_win)" "$(adv04_log s_gt)"
 adv04_eq "s_gt repeats" "$(adv04_once s_gt)" ok
-t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt s_win --json --now 2026-12-05T22:05:00Z
+t_exec env FLOW_TEST_CLOCK=1 ./prog run s_gt --json --now 2026-12-05T22:05:00Z
 t_expect_rc 0
 t_expect_grep "$C_OUT" '^\{"flow":"s_gt","exported":0,'
+t_exec env FLOW_TEST_CLOCK=1 "$FLOWC" run flow.flow s_win --json --now 2026-12-05T22:05:00Z
+t_expect_rc 0
 t_expect_grep "$C_OUT" '^\{"flow":"s_win","exported":0,'
 t_exec ./prog state show s_gt
 t_expect_grep "$C_OUT" '^s_gt: delta from 2026-12-05T22:05:00.000Z \(updated_at written as YYYY-MM-DD HH:MM:SS\); '
@@ -56,12 +62,16 @@ t_done
 t_case adversarial/04-delta-text-layouts/iso-layout
 sqlite3 data/src.db "insert into i_items values (1, 'a', '2026-12-04T23:59:59.000Z'), (2, 'b', '2026-12-05T10:00:00.000Z'),
   (3, 'c', '2026-12-05T22:03:50.000Z'), (4, 'd', '2026-12-05T22:03:50.559Z'), (5, 'e', '2026-12-05T22:03:50.700Z');"
-t_exec env FLOW_TEST_CLOCK=1 ./prog run i_gt i_win --json --now 2026-12-05T22:03:50.559Z
+t_exec env FLOW_TEST_CLOCK=1 ./prog run i_gt --json --now 2026-12-05T22:03:50.559Z
+t_expect_rc 0
+t_exec env FLOW_TEST_CLOCK=1 "$FLOWC" run flow.flow i_win --json --now 2026-12-05T22:03:50.559Z
 t_expect_rc 0
 adv04_eq "i_gt after run 1" "$(adv04_log i_gt)" "1:a@22:03:50.559 2:b@22:03:50.559 3:c@22:03:50.559"
 sqlite3 data/src.db "update i_items set name = 'b2', updated_at = '2026-12-05T22:03:50.800Z' where id = 2;
   insert into i_items values (6, 'f', '2026-12-05T22:03:59.999Z');"
-t_exec env FLOW_TEST_CLOCK=1 ./prog run i_gt i_win --json --now 2026-12-05T22:04:00Z
+t_exec env FLOW_TEST_CLOCK=1 ./prog run i_gt --json --now 2026-12-05T22:04:00Z
+t_expect_rc 0
+t_exec env FLOW_TEST_CLOCK=1 "$FLOWC" run flow.flow i_win --json --now 2026-12-05T22:04:00Z
 t_expect_rc 0
 adv04_eq "i_gt after run 2" "$(adv04_log i_gt)" \
   "1:a@22:03:50.559 2:b@22:03:50.559 3:c@22:03:50.559 2:b2@22:04:00.000 4:d@22:04:00.000 5:e@22:04:00.000 6:f@22:04:00.000"
