@@ -1,8 +1,8 @@
 /* strings.c — the string built-ins over UTF-8 text: lower upper trim len substr replace regex_match regex_replace split join
  * contains starts_with ends_with pad_left. */
 #include "flow.h"
+#include "flow_re.h"
 #include <limits.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #define MAX_RESULT ((size_t)16 << 20)   /* longest text replace, regex_replace and join build */
 #define PAD_MAX ((int64_t)1 << 20)      /* widest pad_left, in characters */
 #define QUOTE_MAX 48                    /* bytes of a text quoted in an error message */
+#define REGEX_WORK 100000000ULL         /* steps of one regex_match or regex_replace (the engine is linear) */
 
 /* ---- arguments ---- */
 
@@ -199,101 +200,82 @@ FlowVal flow_fn_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     return buf_result(cx, &out, "replace");
 }
 
-/* Compiles a POSIX extended regex; an invalid pattern is a `value` error that names it. */
-static int compile(FlowCtx *cx, const char *fn, FlowStr pat, regex_t *re) {
-    char q[QUOTE_MAX * 4 + 8];
+/* Compiles a pattern of the Flow dialect (runtime/regex.c); an invalid one is a `value` error that
+ * names it and says why. */
+static FlowRegex *compile(FlowCtx *cx, const char *fn, FlowStr pat) {
+    char q[QUOTE_MAX * 4 + 8], why[200];
     if (memchr(pat.p, 0, pat.n)) {
         flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: it contains a NUL byte", fn, quoted(q, pat.p, pat.n));
-        return 0;
-    }
-    char *z = flow_scratch_alloc(cx, pat.n + 1);
-    memcpy(z, pat.p, pat.n);
-    int rc = regcomp(re, z, REG_EXTENDED);
-    if (rc != 0) {
-        char why[128];
-        regerror(rc, re, why, sizeof why);
-        flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: %s", fn, quoted(q, pat.p, pat.n), why);
-        return 0;
-    }
-    return 1;
-}
-
-/* The subject of a regex as a NUL-terminated scratch copy; over INT_MAX bytes is a `value` error. */
-static const char *subject(FlowCtx *cx, const char *fn, FlowStr s) {
-    if (s.n > (size_t)INT_MAX) {
-        flow_fail(cx, FLOW_ERR_VALUE, "%s: the text is too long", fn);
         return NULL;
     }
-    char *z = flow_scratch_alloc(cx, s.n + 1);
-    if (s.n) memcpy(z, s.p, s.n);
-    return z;
+    FlowRegex *re = flow_re_compile(pat.p, pat.n, FLOW_RE_FLOW, why, sizeof why);
+    if (!re) flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: %s", fn, quoted(q, pat.p, pat.n), why);
+    return re;
 }
 
-/* Searches s[from..n); on a match fills m[0..9] with offsets from the start of s and returns 1.
- * With REG_STARTEND (glibc, the BSDs) NUL bytes inside the text are searched too; without it the
- * search stops at the first NUL. */
-static int search(const regex_t *re, const char *s, size_t n, size_t from, regmatch_t m[10]) {
-#ifdef REG_STARTEND
-    m[0].rm_so = (regoff_t)from;
-    m[0].rm_eo = (regoff_t)n;
-    return regexec(re, s, 10, m, REG_STARTEND | (from ? REG_NOTBOL : 0)) == 0;
-#else
-    (void)n;
-    if (regexec(re, s + from, 10, m, from ? REG_NOTBOL : 0) != 0) return 0;
-    for (int i = 0; i < 10; i++)
-        if (m[i].rm_so >= 0) { m[i].rm_so += (regoff_t)from; m[i].rm_eo += (regoff_t)from; }
-    return 1;
-#endif
+/* A run that spent its budget (or found no memory) is a `value` error: the pattern is too costly for
+ * this text. Returns the run's answer otherwise. */
+static int ran(FlowCtx *cx, const char *fn, int r) {
+    if (r == -1) flow_fail(cx, FLOW_ERR_VALUE, "%s: the pattern needs more than %llu steps on this text", fn, REGEX_WORK);
+    else if (r < -1) flow_fail(cx, FLOW_ERR_VALUE, "%s: out of memory", fn);
+    return r;
 }
 
-/* regex_match(s, pattern): true when the pattern matches anywhere in s. */
+/* regex_match(s, pattern): true when the pattern matches anywhere in s (`^` and `$` anchor it at the
+ * start and end of s). */
 FlowVal flow_fn_regex_match(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, pat;
-    regex_t re;
-    regmatch_t m[10];
     if (!flow_arg_str(cx, a, "regex_match", NULL, &s) || !flow_arg_str(cx, b, "regex_match", "pattern", &pat)) return flow_null();
-    const char *z = subject(cx, "regex_match", s);
-    if (!z || !compile(cx, "regex_match", pat, &re)) return flow_null();
-    int found = search(&re, z, s.n, 0, m);
-    regfree(&re);
-    return flow_bool(found);
+    FlowRegex *re = compile(cx, "regex_match", pat);
+    if (!re) return flow_null();
+    unsigned long long work = 0;
+    int r = ran(cx, "regex_match", flow_re_match(re, s.p, s.n, 0, &work, REGEX_WORK));
+    flow_re_free(re);
+    return r < 0 ? flow_null() : flow_bool(r);
 }
 
-/* regex_replace(s, pattern, with): every match replaced by `with`, in which \1..\9 stand for the
- * groups (empty when a group took no part), \0 for the whole match and \\ for one backslash; any other
- * backslash is kept. An empty match inserts `with` and the search moves on by one character. */
+/* regex_replace(s, pattern, with): every match, left to right, replaced by `with`, in which $1..$9 (or
+ * \1..\9) stand for the groups (empty when a group took no part), $0 / $& (or \0) for the whole
+ * match, $$ for `$` and \\ for `\`; any other `$` or backslash is kept. An empty match inserts `with`
+ * and the search moves on by one character. */
 FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, pat, w;
-    regex_t re;
-    regmatch_t m[10];
     if (!flow_arg_str(cx, a, "regex_replace", NULL, &s) || !flow_arg_str(cx, b, "regex_replace", "pattern", &pat)
         || !flow_arg_str(cx, c, "regex_replace", "with", &w))
         return flow_null();
-    const char *z = subject(cx, "regex_replace", s);
-    if (!z || !compile(cx, "regex_replace", pat, &re)) return flow_null();
+    FlowRegex *re = compile(cx, "regex_replace", pat);
+    if (!re) return flow_null();
+    int groups = flow_re_groups(re);
     for (size_t i = 0; i + 1 < w.n; i++) {
-        if (w.p[i] != '\\') continue;
-        i++;
-        if (w.p[i] >= '1' && w.p[i] <= '9' && (size_t)(w.p[i] - '0') > re.re_nsub) {
+        if (w.p[i] != '\\' && w.p[i] != '$') continue;
+        char lead = w.p[i++];
+        if (lead == '$' && w.p[i] == '$') continue;
+        if (w.p[i] >= '1' && w.p[i] <= '9' && w.p[i] - '0' > groups) {
             char q[QUOTE_MAX * 4 + 8];
-            size_t groups = re.re_nsub;
-            regfree(&re);
-            return flow_fail(cx, FLOW_ERR_VALUE, "regex_replace: the replacement refers to group %d but the pattern %s has %zu",
-                             w.p[i] - '0', quoted(q, pat.p, pat.n), groups);
+            int g = w.p[i] - '0';
+            flow_re_free(re);
+            return flow_fail(cx, FLOW_ERR_VALUE, "regex_replace: the replacement refers to group %d but the pattern %s has %d",
+                             g, quoted(q, pat.p, pat.n), groups);
         }
     }
     Buf out = { 0 };
     size_t pos = 0;
-    while (!out.over && pos <= s.n && search(&re, z, s.n, pos, m)) {
-        size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+    long long m[2 * (FLOW_RE_MAX_GROUPS + 1)];
+    unsigned long long work = 0;
+    int r = 0;
+    while (!out.over && pos <= s.n && (r = ran(cx, "regex_replace", flow_re_search(re, s.p, s.n, pos, m, &work, REGEX_WORK))) == 1) {
+        size_t so = (size_t)m[0], eo = (size_t)m[1];
         buf_put(&out, s.p + pos, so - pos);
         for (size_t i = 0; i < w.n; i++) {
-            char ch = w.p[i];
-            if (ch == '\\' && i + 1 < w.n && w.p[i + 1] >= '0' && w.p[i + 1] <= '9') {
-                const regmatch_t *g = &m[w.p[++i] - '0'];
-                if (g->rm_so >= 0 && g->rm_eo >= g->rm_so) buf_put(&out, s.p + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
-            } else if (ch == '\\' && i + 1 < w.n && w.p[i + 1] == '\\') {
-                buf_put(&out, "\\", 1);
+            char ch = w.p[i], next = i + 1 < w.n ? w.p[i + 1] : 0;
+            int g = -1;
+            if ((ch == '\\' || ch == '$') && next >= '0' && next <= '9') g = next - '0';
+            else if (ch == '$' && next == '&') g = 0;
+            if (g >= 0) {
+                i++;
+                if (m[2 * g] >= 0 && m[2 * g + 1] >= m[2 * g]) buf_put(&out, s.p + m[2 * g], (size_t)(m[2 * g + 1] - m[2 * g]));
+            } else if ((ch == '\\' || ch == '$') && next == ch) {
+                buf_put(&out, &ch, 1);
                 i++;
             } else {
                 buf_put(&out, &w.p[i], 1);
@@ -309,8 +291,9 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
             pos = s.n + 1;
         }
     }
+    flow_re_free(re);
+    if (r < 0) { free(out.p); return flow_null(); }
     if (pos < s.n) buf_put(&out, s.p + pos, s.n - pos);
-    regfree(&re);
     return buf_result(cx, &out, "regex_replace");
 }
 

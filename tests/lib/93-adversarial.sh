@@ -50,6 +50,6 @@ for adv_case_sh in tests/adversarial/*/case.sh; do
   adv_copy "$ADV_WORK"
   cd "$ADV_WORK" || { fail "$ADV_NAME" "cannot enter $ADV_WORK"; continue; }
   # shellcheck disable=SC1090
-  . "$adv_case_sh"
+  . "$ADV_SRC/case.sh"
   cd "$ROOT" || exit 2
 done

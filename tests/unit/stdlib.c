@@ -379,27 +379,71 @@ static void test_regex(void) {
     FALSE(flow_fn_regex_match(cx, S("a\nb"), S("^b")));
     TRUE(flow_fn_regex_match(cx, S("x@example.org"), S("^[a-z]+@[a-z]+\\.(org|com)$")));
     FALSE(flow_fn_regex_match(cx, S("x@example.net"), S("^[a-z]+@[a-z]+\\.(org|com)$")));
-    TRUE(flow_fn_regex_match(cx, S("ABC"), S("[[:upper:]]{3}")));
     TRUE(flow_fn_regex_match(cx, S("a\0b"), S("b")));                 /* text after a NUL byte is searched */
-    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h..llo$")));  /* bytes: é is two */
-    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("\xC3\xA9")));
     TRUE(flow_fn_regex_match(cx, J("\"order-42\""), J("\"[0-9]+\"")));
+    /* one engine with JSONPath's match(): code points, not bytes */
+    TRUE(flow_fn_regex_match(cx, S("\xC3\xA9"), S("^.$")));
+    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h.llo$")));
+    FALSE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h..llo$")));
+    TRUE(flow_fn_regex_match(cx, S("\xF0\x9F\x98\x80"), S("^.$")));    /* an emoji is one character */
+    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("\xC3\xA9")));
+    TRUE(flow_fn_regex_match(cx, S("caf\xC3\xA9"), S("^caf[\xC3\xA0-\xC3\xBF]$")));   /* a class range of code points */
+    FALSE(flow_fn_regex_match(cx, S("\n"), S(".")));                  /* `.` is not a line end */
+    /* Unicode categories (RFC 9485) */
+    TRUE(flow_fn_regex_match(cx, S("\xC3\x89T\xC3\x89"), S("^\\p{Lu}{3}$")));
+    FALSE(flow_fn_regex_match(cx, S("\xC3\xA9t\xC3\xA9"), S("\\p{Lu}")));
+    TRUE(flow_fn_regex_match(cx, S("\xC3\xA9t\xC3\xA9"), S("^\\P{Lu}+$")));
+    TRUE(flow_fn_regex_match(cx, S("\xD9\xA3"), S("^\\p{Nd}$")));      /* ARABIC-INDIC DIGIT THREE */
+    ERR(VALUE, "regex_match: invalid pattern \"\\\\p{Xx}\"", flow_fn_regex_match(cx, S("a"), S("\\p{Xx}")));
+    /* the Flow dialect's extensions: \d \w \s (ASCII), \b, (?:), lazy quantifiers, escaped punctuation */
+    TRUE(flow_fn_regex_match(cx, S("order 42"), S("^\\w+\\s\\d+$")));
+    FALSE(flow_fn_regex_match(cx, S("\xD9\xA3"), S("\\d")));           /* \d is [0-9] */
+    TRUE(flow_fn_regex_match(cx, S("a-b"), S("^\\W*[\\w-]+\\S$")));
+    TRUE(flow_fn_regex_match(cx, S("foo bar"), S("\\bbar\\b")));
+    FALSE(flow_fn_regex_match(cx, S("foobar"), S("\\bbar")));
+    TRUE(flow_fn_regex_match(cx, S("foobar"), S("\\Bbar")));
+    TRUE(flow_fn_regex_match(cx, S("ab-ab"), S("^(?:ab)-(?:ab)$")));
+    TRUE(flow_fn_regex_match(cx, S("$5/2"), S("^\\$\\d\\/\\d$")));
+    ERR(VALUE, "back-references", flow_fn_regex_match(cx, S("aa"), S("(a)\\1")));
+    ERR(VALUE, "regex_match: invalid pattern \"[[:upper:]]\"", flow_fn_regex_match(cx, S("ABC"), S("[[:upper:]]")));
+    /* linear time: no catastrophic backtracking */
+    {
+        size_t n = 100000;
+        char *s = malloc(n + 1);
+        memset(s, 'a', n);
+        s[n] = 'b';
+        FALSE(flow_fn_regex_match(cx, flow_string(s, n + 1), S("^(a+)+$")));
+        FALSE(flow_fn_regex_match(cx, flow_string(s, n + 1), S("(a|aa)*c")));
+        STR("x", flow_fn_regex_replace(cx, flow_string(s, n), S("^(a*)*$"), S("x")));
+        free(s);
+    }
     ERR(VALUE, "regex_match: invalid pattern \"(\"", flow_fn_regex_match(cx, S("abc"), S("(")));
     ERR(VALUE, "regex_match: invalid pattern \"a[\"", flow_fn_regex_match(cx, S("abc"), S("a[")));
     ERR(VALUE, "regex_match: invalid pattern \"x{2,1}\"", flow_fn_regex_match(cx, S("abc"), S("x{2,1}")));
+    ERR(VALUE, "`*` has nothing to repeat (at character 1)", flow_fn_regex_match(cx, S("abc"), S("*a")));
     ERRX(VALUE, "regex_match: invalid pattern \"a\\x00b\": it contains a NUL byte", flow_fn_regex_match(cx, S("abc"), S("a\0b")));
     ERRX(VALUE, "regex_match: expected a string for pattern, got an int", flow_fn_regex_match(cx, S("abc"), I(1)));
     ERRX(VALUE, "regex_match: expected a string, got an object", flow_fn_regex_match(cx, J("{}"), S("a")));
 
     STR("a#b#c#", flow_fn_regex_replace(cx, S("a1b22c333"), S("[0-9]+"), S("#")));
     STR("Smith, John", flow_fn_regex_replace(cx, S("John Smith"), S("([A-Za-z]+) ([A-Za-z]+)"), S("\\2, \\1")));
+    STR("Smith, John", flow_fn_regex_replace(cx, S("John Smith"), S("(\\w+) (\\w+)"), S("$2, $1")));
+    STR("M\xC3\xBCller, J\xC3\xB6rg", flow_fn_regex_replace(cx, S("J\xC3\xB6rg M\xC3\xBCller"), S("(\\p{L}+) (\\p{L}+)"), S("$2, $1")));
     STR("-a-b-c-", flow_fn_regex_replace(cx, S("abc"), S("x*"), S("-")));
     STR("-\xC3\xA9-", flow_fn_regex_replace(cx, S("\xC3\xA9"), S("x*"), S("-")));   /* never splits a character */
     STR("aaaaaa", flow_fn_regex_replace(cx, S("aaa"), S("a"), S("\\0\\0")));
+    STR("[a][a]", flow_fn_regex_replace(cx, S("aa"), S("a"), S("[$&]")));
+    STR("[a][a]", flow_fn_regex_replace(cx, S("aa"), S("a"), S("[$0]")));
+    STR("$5 x $", flow_fn_regex_replace(cx, S("N x $"), S("N"), S("$$5")));   /* $$ is $; a lone $ stays */
     STR("a\\b", flow_fn_regex_replace(cx, S("a.b"), S("\\."), S("\\\\")));
     STR("a\\1c", flow_fn_regex_replace(cx, S("abc"), S("b"), S("\\\\1")));
     STR("a[]c", flow_fn_regex_replace(cx, S("abc"), S("(x)?b"), S("[\\1]")));
+    STR("a[]c", flow_fn_regex_replace(cx, S("abc"), S("(x)?b"), S("[$1]")));
+    STR("XX", flow_fn_regex_replace(cx, S("<a><b>"), S("<.+?>"), S("X")));         /* lazy */
+    STR("X", flow_fn_regex_replace(cx, S("<a><b>"), S("<.+>"), S("X")));           /* greedy */
+    STR("[a][]bc", flow_fn_regex_replace(cx, S("abc"), S("(a|ab)(c|bcd)?"), S("[$1][$2]")));   /* the first alternative that matches */
     STR("hello", flow_fn_regex_replace(cx, S("h\xC3\xA9llo"), S("\xC3\xA9"), S("e")));
+    STR("h_llo", flow_fn_regex_replace(cx, S("h\xC3\xA9llo"), S("[^a-z]"), S("_")));   /* one character, not two bytes */
     STR("a\0c", flow_fn_regex_replace(cx, S("a\0b"), S("b"), S("c")));
     STR("unchanged", flow_fn_regex_replace(cx, S("unchanged"), S("[0-9]"), S("#")));
     STR("", flow_fn_regex_replace(cx, S(""), S("a"), S("b")));
@@ -408,8 +452,11 @@ static void test_regex(void) {
     STR("\\q", flow_fn_regex_replace(cx, S("a"), S("a"), S("\\q")));
     STR("b", flow_fn_regex_replace(cx, S("a"), S("^a"), S("b")));
     STR("ba", flow_fn_regex_replace(cx, S("aa"), S("^a"), S("b")));     /* ^ only at the start */
+    STR("aX", flow_fn_regex_replace(cx, S("aa"), S("a$"), S("X")));     /* $ only at the end */
     ERRX(VALUE, "regex_replace: the replacement refers to group 2 but the pattern \"(b)\" has 1",
          flow_fn_regex_replace(cx, S("abc"), S("(b)"), S("\\2")));
+    ERRX(VALUE, "regex_replace: the replacement refers to group 2 but the pattern \"(b)\" has 1",
+         flow_fn_regex_replace(cx, S("abc"), S("(b)"), S("$2")));
     ERR(VALUE, "regex_replace: invalid pattern \"*(\"", flow_fn_regex_replace(cx, S("abc"), S("*("), S("x")));
     ERRX(VALUE, "regex_replace: expected a string for with, got a number", flow_fn_regex_replace(cx, S("abc"), S("b"), N(1)));
     {
