@@ -2,16 +2,17 @@
  * contains starts_with ends_with pad_left. */
 #include "flow.h"
 #include "flow_re.h"
+#include <utf8proc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Text is UTF-8. len, substr and pad_left count code points; a byte that does not start a valid
- * UTF-8 sequence counts as one character on its own. Everything else works on bytes: lower and upper
- * change the ASCII letters A-Z / a-z only and leave every other byte (so all non-ASCII text) as it is;
- * trim removes ASCII whitespace; regexes are POSIX extended regexes over bytes (`.` matches one byte).
- * Results are copied into scratch memory and NUL-terminated. */
+ * UTF-8 sequence counts as one character on its own. lower and upper map case by the Unicode rules
+ * (utf8proc) and return NFC; regexes run the one engine of runtime/regex.c, by code point; trim
+ * removes ASCII whitespace; replace, split and the tests compare bytes. Results are copied into
+ * scratch memory and NUL-terminated. */
 
 #define MAX_RESULT ((size_t)16 << 20)   /* longest text replace, regex_replace and join build */
 #define PAD_MAX ((int64_t)1 << 20)      /* widest pad_left, in characters */
@@ -123,16 +124,109 @@ static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r
 
 /* ---- case, trim, length ---- */
 
-/* ASCII letters only: bytes outside A-Z / a-z, including every byte of a multi-byte character, stay. */
+/* Cased and case-ignorable characters (Unicode §3.13), for the final sigma: cased letters are Lu, Ll
+ * and Lt (and the few others utf8proc calls upper or lower); case-ignorable are marks, format
+ * controls, modifiers and the apostrophes, dots and colons that may sit inside a word. */
+static int is_cased(utf8proc_int32_t c) {
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT || utf8proc_islower(c) || utf8proc_isupper(c);
+}
+
+static int is_case_ignorable(utf8proc_int32_t c) {
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_SK: return 1;
+    default: break;
+    }
+    switch (c) {
+    case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x5F4: case 0x2018: case 0x2019: case 0x2024:
+    case 0x2027: case 0xFE13: case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A: return 1;
+    default: return 0;
+    }
+}
+
+/* Σ at cps[i] is final (ς) when a cased letter comes before it and none after it, skipping
+ * case-ignorable characters on both sides (SpecialCasing.txt's Final_Sigma). */
+static int final_sigma(const utf8proc_int32_t *cps, size_t n, size_t i) {
+    size_t j = i;
+    while (j > 0 && is_case_ignorable(cps[j - 1])) j--;
+    if (j == 0 || !is_cased(cps[j - 1])) return 0;
+    j = i + 1;
+    while (j < n && is_case_ignorable(cps[j])) j++;
+    return j == n || !is_cased(cps[j]);
+}
+
+/* The full uppercase of c into out (at most 3 code points; returns how many): a letter whose case
+ * folding is several characters (ß -> ss, ﬀ -> ff, ŉ -> ʼn, ᾳ -> αι) uppercases them one by one
+ * (SS, FF, ʼN, ΑΙ: SpecialCasing.txt's unconditional mappings); any other character takes its simple
+ * mapping. An uppercase letter stays as it is (İ, ẞ). */
+static int upper_of(utf8proc_int32_t c, utf8proc_int32_t out[3]) {
+    if (utf8proc_category(c) != UTF8PROC_CATEGORY_LU) {
+        utf8proc_int32_t fold[8];
+        int last = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char(c, fold, 8, UTF8PROC_CASEFOLD, &last);
+        if (k > 1 && k <= 3) {
+            for (utf8proc_ssize_t i = 0; i < k; i++) out[i] = utf8proc_toupper(fold[i]);
+            return (int)k;
+        }
+    }
+    out[0] = utf8proc_toupper(c);
+    return 1;
+}
+
+/* upper and lower: full Unicode case mapping (utf8proc's tables and the rules above; no locale, so
+ * no Turkish or Lithuanian tailoring), returned in NFC. ASCII text takes a fast path. Text that is
+ * not valid UTF-8 is a `value` error. */
 static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
     FlowStr s;
     if (!flow_arg_str(cx, a, fn, NULL, &s)) return flow_null();
-    FlowVal r = str_result(cx, s.p, s.n);
-    char *d = (char *)r.s.p;
-    for (size_t i = 0; i < s.n; i++) {
-        if (up && d[i] >= 'a' && d[i] <= 'z') d[i] = (char)(d[i] - 'a' + 'A');
-        else if (!up && d[i] >= 'A' && d[i] <= 'Z') d[i] = (char)(d[i] - 'A' + 'a');
+    size_t i = 0;
+    while (i < s.n && (unsigned char)s.p[i] < 0x80) i++;
+    if (i == s.n) {
+        FlowVal r = str_result(cx, s.p, s.n);
+        char *d = (char *)r.s.p;
+        for (size_t k = 0; k < s.n; k++) {
+            if (up && d[k] >= 'a' && d[k] <= 'z') d[k] = (char)(d[k] - 'a' + 'A');
+            else if (!up && d[k] >= 'A' && d[k] <= 'Z') d[k] = (char)(d[k] - 'A' + 'a');
+        }
+        return r;
     }
+    /* the code points (at most one per byte) */
+    utf8proc_int32_t *cps = malloc(s.n * sizeof *cps);
+    if (!cps) abort();
+    size_t n = 0;
+    for (size_t at = 0; at < s.n;) {
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p + at, (utf8proc_ssize_t)(s.n - at), &cps[n]);
+        if (k <= 0) {
+            free(cps);
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s: the text is not valid UTF-8 (at byte %zu)", fn, at);
+        }
+        at += (size_t)k;
+        n++;
+    }
+    Buf out = { 0 };
+    for (size_t k = 0; k < n; k++) {
+        utf8proc_int32_t m[3];
+        int nm = 1;
+        if (up) nm = upper_of(cps[k], m);
+        else if (cps[k] == 0x3A3) m[0] = final_sigma(cps, n, k) ? 0x3C2 : 0x3C3;   /* Σ -> ς or σ */
+        else if (cps[k] == 0x130) { m[0] = 'i'; m[1] = 0x307; nm = 2; }          /* İ -> i̇ */
+        else m[0] = utf8proc_tolower(cps[k]);
+        for (int j = 0; j < nm; j++) {
+            utf8proc_uint8_t enc[4];
+            utf8proc_ssize_t len = utf8proc_encode_char(m[j], enc);
+            buf_put(&out, (const char *)enc, (size_t)len);
+        }
+    }
+    free(cps);
+    if (out.over) return buf_result(cx, &out, fn);
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)(out.p ? out.p : ""), (utf8proc_ssize_t)out.n, &nfc,
+                                        UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    free(out.p);
+    if (len < 0) return flow_fail(cx, FLOW_ERR_VALUE, "%s: %s", fn, utf8proc_errmsg(len));
+    FlowVal r = str_result(cx, (const char *)nfc, (size_t)len);
+    free(nfc);
     return r;
 }
 

@@ -193,14 +193,58 @@ static FlowVal args2(FlowVal *buf, FlowVal a, FlowVal b) { buf[0] = a; buf[1] = 
 /* ---- groups ---- */
 
 static void test_strings(void) {
-    /* lower / upper: ASCII letters only */
+    /* lower / upper */
     STR("hello world", flow_fn_lower(cx, S("Hello WORLD")));
     STR("", flow_fn_lower(cx, S("")));
-    STR("\xC3\x80" "bc", flow_fn_lower(cx, S("\xC3\x80" "BC")));          /* À stays */
-    STR("STRA\xC3\x9F" "E", flow_fn_upper(cx, S("stra\xC3\x9F" "e")));    /* ß stays */
     STR("a\0b", flow_fn_lower(cx, S("A\0B")));
     STR("ABC", flow_fn_upper(cx, J("\"abc\"")));
-    STR("\xFF" "A", flow_fn_upper(cx, S("\xFF" "a")));
+    {   /* full Unicode case mapping, results in NFC: a table of cases */
+        static const struct { int up; const char *in, *want; } cases[] = {
+            { 1, "m\xC3\xBCller", "M\xC3\x9CLLER" },                           /* müller */
+            { 0, "GARC\xC3\x8D" "A", "garc\xC3\xAD" "a" },                       /* GARCÍA */
+            { 0, "\xC3\x80" "BC", "\xC3\xA0" "bc" },                               /* À */
+            { 1, "stra\xC3\x9F" "e", "STRASSE" },                                 /* German ß has no one-letter capital */
+            { 0, "STRASSE", "strasse" },
+            { 1, "\xE1\xBA\x9E", "\xE1\xBA\x9E" },                                /* ẞ (capital sharp s) stays */
+            { 0, "\xE1\xBA\x9E", "\xC3\x9F" },                                     /* and lowers to ß */
+            { 1, "\xC4\xB1", "I" },                                               /* Turkish dotless ı */
+            { 0, "I", "i" },                                                       /* no Turkish tailoring */
+            { 0, "\xC4\xB0", "i\xCC\x87" },                                        /* İ -> i + combining dot above */
+            { 1, "i", "I" },
+            { 0, "\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3", "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82" },   /* ΟΔΟΣ -> οδος: final sigma */
+            { 0, "\xCE\xA3\xCE\x91\xCE\xA3 \xCE\xA3", "\xCF\x83\xCE\xB1\xCF\x82 \xCF\x83" },  /* ΣΑΣ Σ -> σας σ */
+            { 0, "\xCE\x9F\xCE\xA3'", "\xCE\xBF\xCF\x82'" },                        /* ΟΣ' : final before an apostrophe */
+            { 1, "\xCF\x82", "\xCE\xA3" },                                          /* ς -> Σ */
+            { 1, "\xCE\xAC", "\xCE\x86" },                                          /* ά -> Ά */
+            { 1, "\xE1\xBE\xB3", "\xCE\x91\xCE\x99" },                              /* ᾳ -> ΑΙ */
+            { 1, "\xEF\xAC\x80", "FF" },                                          /* the ﬀ ligature */
+            { 1, "\xC5\x89", "\xCA\xBCN" },                                         /* ŉ -> ʼN */
+            { 1, "e\xCC\x81", "\xC3\x89" },                                         /* e + combining acute -> É (NFC) */
+            { 0, "E\xCC\x81", "\xC3\xA9" },                                         /* E + combining acute -> é (NFC) */
+            { 0, "\xC3\x89", "\xC3\xA9" },                                          /* É precomposed: the same */
+            { 1, "q\xCC\x83", "Q\xCC\x83" },                                        /* no precomposed form: the mark stays */
+            { 1, "\xF0\x9F\x98\x80ok", "\xF0\x9F\x98\x80OK" },                      /* an emoji is left alone */
+            { 0, "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD" },  /* with a skin tone */
+            { 0, "\xF0\x90\x90\x80", "\xF0\x90\x90\xA8" },                          /* Deseret 𐐀 -> 𐐨 (4 bytes) */
+            { 1, "\xD5\xA5\xD6\x82", "\xD4\xB5\xD5\x92" },                          /* Armenian եւ */
+            { 1, "\xE6\x97\xA5\xE6\x9C\xAC", "\xE6\x97\xA5\xE6\x9C\xAC" },          /* 日本: no case */
+            { 0, "ANNA@EXAMPLE.COM", "anna@example.com" },
+        };
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            FlowVal in = flow_string(cases[k].in, strlen(cases[k].in));
+            FlowVal r = cases[k].up ? flow_fn_upper(cx, in) : flow_fn_lower(cx, in);
+            int ok = !flow_failed(cx) && r.kind == FLOW_STRING && r.s.n == strlen(cases[k].want) && memcmp(r.s.p, cases[k].want, r.s.n) == 0;
+            report(ok, __LINE__, "%s(%s): expected %s, got %s", cases[k].up ? "upper" : "lower", show(cases[k].in, strlen(cases[k].in)),
+                   show(cases[k].want, strlen(cases[k].want)), desc(r));
+            flow_clear_error(cx);
+        }
+    }
+    ERRX(VALUE, "upper: the text is not valid UTF-8 (at byte 0)", flow_fn_upper(cx, S("\xFF" "a")));
+    ERRX(VALUE, "lower: the text is not valid UTF-8 (at byte 2)", flow_fn_lower(cx, S("\xC3\xA9\xC3")));
+    INT(2, flow_fn_len(cx, S("e\xCC\x81")));                        /* code points: the mark counts */
+    INT(1, flow_fn_len(cx, flow_fn_lower(cx, S("E\xCC\x81"))));     /* ...lower gives NFC: one */
+    STR("\xC2\xB7\xC2\xB7\xC3\xA9", flow_fn_pad_left(cx, S("\xC3\xA9"), I(3), S("\xC2\xB7")));   /* pads by characters */
+    STR("\xF0\x9F\x98\x80", flow_fn_substr(cx, S("a\xF0\x9F\x98\x80" "b"), I(1), I(1)));
     ERRX(VALUE, "lower: expected a string, got a number", flow_fn_lower(cx, J("5")));
     ERRX(VALUE, "lower: expected a string, got an int", flow_fn_lower(cx, I(5)));
     ERRX(VALUE, "upper: expected a string, got an array", flow_fn_upper(cx, J("[\"a\"]")));
