@@ -257,6 +257,31 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
     return &ty_error;
 }
 
+/* A bare template name (IR_TPL_NAME, Mustache): only the contexts that may have it are kept, in
+ * order: json values, and the first record type that declares it (it always has it, so the search
+ * ends there); a typed value without it is looked past. When that leaves the innermost context's
+ * declared field, or nothing at all, it is a plain field of the innermost context (whose check
+ * reports an unknown name as before); otherwise the runtime looks it up and it is json. */
+static Type *tpl_name_type(C *c, IrExpr *e, const Env *env) {
+    int keep = 0;
+    IrExpr *first = e->nkids ? e->kids[0] : NULL;
+    for (int i = 0; i < e->nkids; i++) {
+        Type *t = ty(c, e->kids[i], env);
+        if (t->kind == TY_ERROR) return &ty_error;
+        if (ty_is_dynamic(t)) { e->kids[keep++] = e->kids[i]; continue; }
+        if (t->kind == TY_RECORD && ty_field(t, e->name)) { e->kids[keep++] = e->kids[i]; break; }
+    }
+    if (!first) return &ty_error;
+    if (keep == 0 || (keep == 1 && e->kids[0] == first && !ty_is_dynamic(first->type))) {
+        e->kind = IR_FIELD;
+        e->a = first;
+        e->nkids = 0;
+        return narrowed(c, e, field_type(c, e, env), env);
+    }
+    e->nkids = keep;
+    return &ty_json;
+}
+
 static Type *index_type(C *c, IrExpr *e, const Env *env) {
     if (e->a->kind == IR_TABLE) {
         e->a->type = &ty_json;
@@ -630,6 +655,12 @@ static void check_iso(C *c, const IrExpr *e) {
 
 static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     int op = e->op;
+    if ((op == OP_AND || op == OP_OR) && e->helper) {   /* {{and a b}}: Handlebars truthiness, as {{#if}} */
+        ty(c, e->a, env);
+        Env rhs = with_facts(env, facts_when(c, e->a, op == OP_AND, env->facts));
+        ty(c, e->b, &rhs);
+        return &ty_bool;
+    }
     if (op == OP_AND || op == OP_OR) {
         const char *w = op == OP_AND ? "the operands of `and`" : "the operands of `or`";
         need_bool(c, e->a, env, w);
@@ -859,9 +890,11 @@ static Type *ty(C *c, IrExpr *e, const Env *env) {
         return set(e, &ty_error);
     case IR_WORD: return set(e, word_type(c, e, env));
     case IR_FIELD: return set(e, narrowed(c, e, field_type(c, e, env), env));
+    case IR_TPL_NAME: return set(e, tpl_name_type(c, e, env));
     case IR_INDEX: return set(e, narrowed(c, e, index_type(c, e, env), env));
     case IR_CALL: return set(e, narrowed(c, e, call_type(c, e, env), env));
     case IR_UNARY:
+        if (e->op == OP_NOT && e->helper) { ty(c, e->a, env); return set(e, &ty_bool); }   /* {{not x}}: truthiness */
         if (e->op == OP_NOT) { need_bool(c, e->a, env, "the operand of `not`"); return set(e, &ty_bool); }
         else {
             Type *t = ty(c, e->a, env);

@@ -1,5 +1,5 @@
 /* strings.c — the string built-ins over UTF-8 text: lower upper trim len substr replace regex_match regex_replace split join
- * contains starts_with ends_with pad_left. */
+ * contains starts_with ends_with pad_left, and to_json. */
 #include "flow.h"
 #include "flow_re.h"
 #include <utf8proc.h>
@@ -389,6 +389,19 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     if (r < 0) { free(out.p); return flow_null(); }
     if (pos < s.n) buf_put(&out, s.p + pos, s.n - pos);
     return buf_result(cx, &out, "regex_replace");
+}
+
+/* ---- JSON text ---- */
+
+/* to_json(x) (the template helper jsonSerialize): x as compact JSON text, as a flow writes it:
+ * "Ada" with its quotes, 1547.92, true, null, [1,2], {"a":1}; a date-time as its ISO-8601 string. */
+FlowVal flow_fn_to_json(FlowCtx *cx, FlowVal a) {
+    cJSON *j = flow_val_to_json(a);
+    char *t = j ? flow_json_print(j) : NULL;
+    cJSON_Delete(j);
+    FlowVal r = str_result(cx, t ? t : "null", t ? strlen(t) : 4);
+    cJSON_free(t);
+    return r;
 }
 
 /* ---- split and join ---- */
