@@ -4,6 +4,7 @@
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
 #include "flow.h"
+#include "flow_re.h"
 #include "jsonpath.h"
 #include "builtins.h"
 #include "suggest.h"
@@ -595,6 +596,32 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
 
 static int comparable(const Type *a, const Type *b);
 
+/* A constant pattern of regex_match / regex_replace is compiled now (by the engine that runs it,
+ * runtime/regex.c): an invalid one, or a replacement naming a group the pattern does not have, is an
+ * error here rather than on every record. */
+static void check_pattern(C *c, const IrExpr *e) {
+    const IrExpr *pat = e->kids[1];
+    if (pat->kind != IR_STR) return;
+    char why[200];
+    FlowRegex *re = flow_re_compile(pat->str, pat->slen, FLOW_RE_FLOW, why, sizeof why);
+    if (!re) { ERR(pat->span, "invalid pattern for `%s`: %s", e->fn->name, why); return; }
+    const IrExpr *with = e->nkids > 2 ? e->kids[2] : NULL;
+    if (with && with->kind == IR_STR) {
+        for (size_t i = 0; i + 1 < with->slen; i++) {
+            char lead = with->str[i];
+            if (lead != '$' && lead != '\\') continue;
+            char next = with->str[++i];
+            if (next == lead) continue;
+            if (next >= '1' && next <= '9' && next - '0' > flow_re_groups(re)) {
+                ERR(with->span, "the replacement refers to group %c%c, but the pattern has %d group%s", lead, next,
+                    flow_re_groups(re), flow_re_groups(re) == 1 ? "" : "s");
+                break;
+            }
+        }
+    }
+    flow_re_free(re);
+}
+
 static Type *call_type(C *c, IrExpr *e, const Env *env) {
     const Builtin *b = e->fn;
     if (b->ctor) {
@@ -612,6 +639,8 @@ static Type *call_type(C *c, IrExpr *e, const Env *env) {
     if (strcmp(b->name, "contains") == 0 && e->kids[0] && e->kids[0]->type && e->kids[0]->type->kind == TY_STRING &&
         e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) && e->kids[1]->type->kind != TY_STRING)
         ERR(e->kids[1]->span, "contains(text, part) looks for a string, but %s is %s", expr_text(c, e->kids[1]), tstr(c, e->kids[1]->type));
+    if ((strcmp(b->name, "regex_match") == 0 || strcmp(b->name, "regex_replace") == 0) && e->nkids > 1 && e->kids[1])
+        check_pattern(c, e);
     if (strcmp(b->name, "round") == 0 && !e->kids[1]) return &ty_int;
     {   /* element types of list functions, as `in` checks them */
         Type *lt = e->nkids && e->kids[0] && e->kids[0]->type ? e->kids[0]->type : NULL;
