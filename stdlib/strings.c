@@ -174,6 +174,33 @@ static int upper_of(utf8proc_int32_t c, utf8proc_int32_t out[3]) {
     return 1;
 }
 
+/* Puts each run of combining marks in canonical order (stable, by combining class) with a merge
+ * sort: O(n log n) whatever the text. utf8proc's own reordering is an insertion sort, quadratic in a
+ * run's length, so a hostile string of 100,000 alternating marks would take minutes; given text
+ * already in order it does no more than check it. */
+static void canonical_order(utf8proc_int32_t *cp, size_t n) {
+    utf8proc_int32_t *tmp = NULL;
+    for (size_t i = 0; i < n;) {
+        if (utf8proc_get_property(cp[i])->combining_class == 0) { i++; continue; }
+        size_t j = i;
+        while (j < n && utf8proc_get_property(cp[j])->combining_class != 0) j++;
+        if (j - i > 1) {
+            if (!tmp && !(tmp = malloc(n * sizeof *tmp))) abort();
+            for (size_t w = 1; w < j - i; w *= 2)   /* bottom-up merge sort of cp[i..j) */
+                for (size_t lo = i; lo < j - w; lo += 2 * w) {
+                    size_t mid = lo + w, hi = lo + 2 * w < j ? lo + 2 * w : j, a = lo, b = mid, o = 0;
+                    while (a < mid && b < hi)
+                        tmp[o++] = utf8proc_get_property(cp[b])->combining_class < utf8proc_get_property(cp[a])->combining_class ? cp[b++] : cp[a++];
+                    while (a < mid) tmp[o++] = cp[a++];
+                    while (b < hi) tmp[o++] = cp[b++];
+                    memcpy(cp + lo, tmp, o * sizeof *cp);
+                }
+        }
+        i = j;
+    }
+    free(tmp);
+}
+
 /* upper and lower: full Unicode case mapping (utf8proc's tables and the rules above; no locale, so
  * no Turkish or Lithuanian tailoring), returned in NFC. ASCII text takes a fast path. Text that is
  * not valid UTF-8 is a `value` error. */
@@ -204,7 +231,10 @@ static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
         at += (size_t)k;
         n++;
     }
-    Buf out = { 0 };
+    /* the mapped text, canonically decomposed (NFD) */
+    size_t nd = 0, capd = n + 16;
+    utf8proc_int32_t *dec = malloc(capd * sizeof *dec);
+    if (!dec) abort();
     for (size_t k = 0; k < n; k++) {
         utf8proc_int32_t m[3];
         int nm = 1;
@@ -213,12 +243,21 @@ static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
         else if (cps[k] == 0x130) { m[0] = 'i'; m[1] = 0x307; nm = 2; }          /* İ -> i̇ */
         else m[0] = utf8proc_tolower(cps[k]);
         for (int j = 0; j < nm; j++) {
-            utf8proc_uint8_t enc[4];
-            utf8proc_ssize_t len = utf8proc_encode_char(m[j], enc);
-            buf_put(&out, (const char *)enc, (size_t)len);
+            if (capd - nd < 8) { capd *= 2; dec = realloc(dec, capd * sizeof *dec); if (!dec) abort(); }
+            int last = 0;
+            utf8proc_ssize_t k2 = utf8proc_decompose_char(m[j], dec + nd, (utf8proc_ssize_t)(capd - nd), UTF8PROC_DECOMPOSE, &last);
+            if (k2 > 0) nd += (size_t)k2;   /* a canonical decomposition is at most 4 code points */
         }
     }
     free(cps);
+    canonical_order(dec, nd);
+    Buf out = { 0 };
+    for (size_t k = 0; k < nd && !out.over; k++) {
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t len = utf8proc_encode_char(dec[k], enc);
+        buf_put(&out, (const char *)enc, (size_t)len);
+    }
+    free(dec);
     if (out.over) return buf_result(cx, &out, fn);
     utf8proc_uint8_t *nfc = NULL;
     utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)(out.p ? out.p : ""), (utf8proc_ssize_t)out.n, &nfc,
