@@ -24,4 +24,9 @@ int emit_c_expr(FILE *out, Diags *diags, const Source *src, const IrExpr *x, con
  * name is a member of `names` and `xs.count` of an array is its length. */
 int emit_c_tests(FILE *out, Diags *diags, const IrProgram *p);
 
+/* Whether the program emit_c writes for these -P values bakes in a secret: the value or default of
+ * a param that feeds a secret setting, or a string literal inside a secret setting. Such text is
+ * stored masked, and `flowc build` writes the executable mode 0700. */
+int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams);
+
 #endif

@@ -41,7 +41,28 @@ adv_both() {
   [ "$tn" = "$tj" ] || t_note "written files differ between native and JIT:" "$(diff <(echo "$tn") <(echo "$tj") | head -n 12)"
 }
 
-make -s build/asan/libflowrt.a >/dev/null 2>&1
+# adv_server [ARGS...]: starts the HTTP test server (tests/http/server.c) on a free 127.0.0.1 port
+# with ARGS (--token, --user, ...); sets ADV_PORT and ADV_BASE. Every server a case starts is stopped
+# (SIGTERM, by its pid) once the case's script has run.
+ADV_PIDS=()
+adv_server() {
+  local ready
+  ready=$(mktemp -u "$T_TMP/adversarial/server.XXXXXX")
+  "$ROOT/build/tests/http_server" --port 0 --ready "$ready" "$@" >"$ready.log" 2>&1 &
+  ADV_PIDS+=($!)
+  for _ in $(seq 200); do [ -s "$ready" ] && break; sleep 0.05; done
+  ADV_PORT=$(cat "$ready" 2>/dev/null)
+  ADV_BASE=http://127.0.0.1:$ADV_PORT
+  [ -n "$ADV_PORT" ] || t_note "the test server did not start: $(cat "$ready.log")"
+}
+adv_stop_servers() {
+  local p
+  for p in "${ADV_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  ADV_PIDS=()
+}
+trap adv_stop_servers EXIT
+
+make -s build/asan/libflowrt.a build/tests/http_server >/dev/null 2>&1
 for adv_case_sh in tests/adversarial/*/case.sh; do
   [ -f "$adv_case_sh" ] || continue
   ADV_SRC=$ROOT/${adv_case_sh%/case.sh}
@@ -51,5 +72,7 @@ for adv_case_sh in tests/adversarial/*/case.sh; do
   cd "$ADV_WORK" || { fail "$ADV_NAME" "cannot enter $ADV_WORK"; continue; }
   # shellcheck disable=SC1090
   . "$ADV_SRC/case.sh"
+  adv_stop_servers
   cd "$ROOT" || exit 2
 done
+trap - EXIT
