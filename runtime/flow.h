@@ -152,7 +152,7 @@ FLOW_FN2(flow_fn_split) FLOW_FN2(flow_fn_join) FLOW_FN2(flow_fn_contains) FLOW_F
 FLOW_FN2(flow_fn_ends_with) FLOW_FN3(flow_fn_pad_left)
 FLOW_FN1(flow_fn_floor) FLOW_FN1(flow_fn_ceil) FLOW_FN2(flow_fn_round) FLOW_FN1(flow_fn_abs)
 FLOW_FNV(flow_fn_min) FLOW_FNV(flow_fn_max) FLOW_FN1(flow_fn_to_number) FLOW_FN1(flow_fn_to_int)
-FLOW_FN1(flow_fn_to_string) FLOW_FN1(flow_fn_to_bool)
+FLOW_FN1(flow_fn_to_string) FLOW_FN1(flow_fn_to_json) FLOW_FN1(flow_fn_to_bool)
 FlowVal flow_fn_now(FlowCtx *cx);
 FLOW_FN2(flow_fn_parse_date) FLOW_FN2(flow_fn_format_date) FLOW_FN2(flow_fn_add) FLOW_FN2(flow_fn_date_diff)
 FLOW_FN1(flow_fn_count) FLOW_FN1(flow_fn_sum) FLOW_FN1(flow_fn_first) FLOW_FN1(flow_fn_last)
@@ -176,6 +176,18 @@ int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
 int     flow_tpl_true(FlowVal v);
 /* Mustache truthiness for {{#name}} / {{^name}}: only null, false and [] are false (0 and "" are true). */
 int     flow_tpl_section_true(FlowVal v);
+/* Handlebars {{#with}}: as flow_tpl_true, but 0 is true (runtime/template.c, as the three below). */
+int     flow_tpl_with_true(FlowVal v);
+/* A bare template name, Mustache's way: the first of ctx[0..n) (innermost section first, then the
+ * sections around it, then the root) that is an object with that member gives it (null when its
+ * value is null); none: null. */
+FlowVal flow_tpl_lookup(FlowCtx *cx, const FlowVal *ctx, int n, const char *name);
+/* @key of a {{#each}} over an object: the member's name. */
+FlowVal flow_tpl_key(const cJSON *member);
+/* Generated code counts the iterations of a template's sections in *steps and calls this once the
+ * count passes limit: a `value` error (once) and 0, so the loops stop; sections nested over large
+ * lists would otherwise run for hours. */
+int     flow_tpl_step(FlowCtx *cx, int64_t *steps, int64_t limit);
 
 /* v.field, converted to the declared kind (FLOW_JSON keeps it dynamic); absent -> null. */
 FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, const char *path);
@@ -199,6 +211,7 @@ typedef struct FlowText { char *p; size_t n, cap; } FlowText;
 void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);
 void    flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v);          /* appends the value's text */
 void    flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...JSON-escaped (body templates) */
+void    flow_text_val_html(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...HTML-escaped (& < > " ') */
 void    flow_text_val_url(FlowCtx *cx, FlowText *t, FlowVal v);      /* ...percent-encoded (http path templates) */
 /* s[0..n) percent-encoded into out (room for 3n + 1): every byte but the unreserved A-Z a-z 0-9
  * - . _ ~ (RFC 3986) as %XX. The one encoder of URLs: path templates, queries, redaction. Returns
@@ -356,6 +369,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
+    X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask)
 /* The cJSON functions generated code calls. */
