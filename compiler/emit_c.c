@@ -918,8 +918,10 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
             bputs(&e->out, "    { ");
             bstr(&e->out, pairs[2 * k], strlen(pairs[2 * k]));
             if (x->kind == IR_STR) { bputs(&e->out, ", "); bstr(&e->out, x->str, x->slen); bputs(&e->out, ", 0, FLOW_STRING },\n"); }
-            else bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
-                         x->kind == IR_NUM ? "FLOW_NUMBER" : x->kind == IR_BOOL ? "FLOW_BOOL" : "FLOW_INT");
+            else if (x->kind == IR_NUM || x->kind == IR_BOOL)
+                bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
+                        x->kind == IR_NUM ? "FLOW_NUMBER" : "FLOW_BOOL");
+            else bprintf(&e->out, ", \"%lld\", %.17g, FLOW_INT },\n", (long long)x->ival, (double)x->ival);   /* exact digits */
         }
         if (!v->nkids) bputs(&e->out, "    { \"\", NULL, 0, FLOW_NULL },\n");
         bputs(&e->out, "};\n\n");

@@ -1,6 +1,6 @@
 /* eval.c — what every `flowc eval` form shares: reading the JSON data from a file or stdin. */
 #include "eval.h"
-#include <cjson/cJSON.h>
+#include "flow.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +24,11 @@ struct cJSON *eval_load_data(const char *data_file, FILE *err) {
     if (f != stdin) fclose(f);
     if (bad) { free(buf); fprintf(err, "flowc: cannot read `%s`\n", name); return NULL; }
     buf[len] = 0;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);   /* the length includes the NUL */
-    if (!j) {
-        size_t off = end ? (size_t)(end - buf) : 0, line = 1, col = 1;
-        for (size_t i = 0; i < off && i < len; i++) { if (buf[i] == '\n') { line++; col = 1; } else col++; }
-        fprintf(err, "flowc: %s:%zu:%zu: invalid JSON data\n", data_file && strcmp(data_file, "-") ? data_file : "<stdin>", line, col);
-    }
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(buf, len, &je);   /* the runtime's one reader: ints exact, strict text */
+    if (!j)
+        fprintf(err, "flowc: %s:%ld:%ld: invalid JSON data: %s\n", data_file && strcmp(data_file, "-") ? data_file : "<stdin>",
+                je.line, je.col, je.msg);
     free(buf);
     return j;
 }

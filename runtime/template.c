@@ -1,5 +1,6 @@
 /* template.c — template rendering helpers shared by `flowc eval --template` and generated code: a growable text buffer, the escaping modes, Mustache/Handlebars truthiness, value-to-text and context-stack name resolution over cJSON values. */
 #include "template.h"
+#include "flow.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -194,6 +195,13 @@ static int put_json_string(FlowBuf *b, const char *s) {
     return flow_buf_putc(b, '"');
 }
 
+/* a number's text in a template: an exact int's digits (flow.h), else as JavaScript's String(n) */
+static size_t tpl_number(const cJSON *v, char num[32]) {
+    int64_t i;
+    if (v->valuestring && flow_json_big_int(v, &i)) return strlen(flow_json_num_text(v, num));   /* the digits, in num */
+    return flow_tpl_format_number(v->valuedouble, num);
+}
+
 static int put_json(FlowBuf *b, const cJSON *v) {
     char num[32];
     if (!v || cJSON_IsNull(v)) return flow_buf_puts(b, "null");
@@ -201,7 +209,7 @@ static int put_json(FlowBuf *b, const cJSON *v) {
     if (cJSON_IsTrue(v)) return flow_buf_puts(b, "true");
     if (cJSON_IsNumber(v)) {
         if (!isfinite(v->valuedouble)) return flow_buf_puts(b, "null");
-        size_t l = flow_tpl_format_number(v->valuedouble, num);
+        size_t l = tpl_number(v, num);
         return flow_buf_put(b, num, l);
     }
     if (cJSON_IsString(v)) return put_json_string(b, v->valuestring ? v->valuestring : "");
@@ -236,7 +244,7 @@ int flow_tpl_put_value(FlowBuf *b, FlowEscape mode, const cJSON *v) {
         return flow_tpl_put_escaped(b, mode, s, strlen(s));
     }
     if (cJSON_IsNumber(v)) {
-        size_t l = flow_tpl_format_number(v->valuedouble, num);
+        size_t l = tpl_number(v, num);
         return flow_buf_put(b, num, l);            /* digits, signs, '.', 'e', letters: nothing to escape */
     }
     if (cJSON_IsTrue(v)) return flow_buf_puts(b, "true");
