@@ -25,7 +25,7 @@ RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lm
 FLOWC_LIBS    := -ltcc -ldl -lpthread
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
-HDRS          := $(wildcard compiler/*.h compiler/*.def stdlib/*.def runtime/*.h) $(B)/gen/parser.h $(B)/gen/lexer.h
+HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h
 
 .PHONY: all test fuzz bench install clean deps deps-test demo
 all: $(B)/flowc

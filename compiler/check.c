@@ -5,12 +5,13 @@
 #include "check.h"
 #include "flow.h"
 #include "jsonpath.h"
+#include "http.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the connector settings table (compiler/connectors.def) ---- */
+/* ---- the connector settings table (runtime/connectors.def, which the runtime reads too) ---- */
 
 enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
 enum { REQ = 1, OPT = 2, SECRET = 4 };
@@ -19,27 +20,45 @@ static const char *const where_names[] = { "connection", "export", "lookup", "im
 typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
 enum {
 #define CONN(k) CK_##k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     CK_COUNT
 };
 static const char *const conn_kind_names[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 static const SetDef set_defs[] = {
 #define CONN(k)
-#define SET(k, w, n, t, f) { CK_##k, W_##w, #n, t, f },
+#define SET(k, w, n, t, rt, f) { CK_##k, W_##w, #n, t, f },
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
 };
 #define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
+static const struct { const char *name; long long lo, hi; } set_ranges[] = {
+#define CONN(k)
+#define SET(...)
+#define RANGE(n, lo, hi) { #n, lo, hi },
+#include "connectors.def"
+#undef CONN
+#undef SET
+#undef RANGE
+};
+
+int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
+const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
 #define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
@@ -543,7 +562,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
     else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
     else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
-    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "template") == 0 || strcmp(base, "urlpath") == 0) { if (t->kind != TY_STRING) want = "a string"; }
     else if (strcmp(base, "jsonpath") == 0) {
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
@@ -958,9 +977,6 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
     return NULL;
 }
 
-/* Range rules for constant settings: RANGE(name, min, max) */
-#define SETTING_RANGES(X) X(page_size, 1, 10000) X(batch, 1, 1000) X(concurrency, 1, 256) X(retries, 0, 20)
-
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
     if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
     for (int i = 0; i < n; i++) {
@@ -989,17 +1005,21 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
-#define X(nm, lo, hi) \
-        if (strcmp(s[i].name, #nm) == 0 && v->kind == IR_INT && (v->ival < lo || v->ival > hi)) \
-            ERR(v->span, "`%s` must be between %d and %d, got %lld", #nm, lo, hi, (long long)v->ival);
-        SETTING_RANGES(X)
-#undef X
+        for (size_t r = 0; r < sizeof set_ranges / sizeof set_ranges[0]; r++)   /* RANGE lines of connectors.def */
+            if (strcmp(s[i].name, set_ranges[r].name) == 0 && v->kind == IR_INT && (v->ival < set_ranges[r].lo || v->ival > set_ranges[r].hi))
+                ERR(v->span, "`%s` must be between %lld and %lld, got %lld", s[i].name, set_ranges[r].lo, set_ranges[r].hi,
+                    (long long)v->ival);
         if (((v->kind == IR_DURATION || v->kind == IR_INT) && v->ival <= 0) || (v->kind == IR_NUM && v->num <= 0)) {
             if (strcmp(s[i].name, "timeout") == 0 || strcmp(s[i].name, "requests_per_second") == 0)
                 ERR(v->span, "`%s` must be positive", s[i].name);
         }
         if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
             ERR(v->span, "`backoff` cannot be negative");
+        if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
+            for (int k = 0; k < v->nkids; k++)
+                if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))
+                    ERR(v->kids[k]->span, "`allowed_origins` lists origins (scheme://host[:port], as in \"https://files.example.com\"), "
+                        "not \"%s\"", v->kids[k]->str);
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];

@@ -5,8 +5,11 @@
 #include "emit_c.h"
 #include "builtins.h"
 #include "build.h"
+#include "check.h"
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +69,8 @@ static void bstr(Buf *b, const char *s, size_t n) {
 
 /* ---- state ---- */
 
+enum { TPL_TEXT, TPL_JSON, TPL_URL };
+
 typedef struct VarName { const IrVar *var; int id; } VarName;
 
 typedef struct E {
@@ -81,8 +86,11 @@ typedef struct E {
     const IrFlow *flow;
     int flow_index;
     const EmitParam *params; int nparams;
-    int json_body;       /* a `body` template: its {{values}} are JSON-escaped */
+    int tpl_esc;         /* how a template's {{values}} are escaped here: TPL_TEXT, TPL_JSON (a `body`),
+                            TPL_URL (an http `path`: a `urlpath` setting or constructor argument) */
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
+    int *secret_param;   /* per param: it feeds a secret setting (secret_params) */
+    int mask;            /* inside a secret setting: string literals are stored masked */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -128,6 +136,109 @@ static void bsrc(E *e, Buf *b, Span sp) {
     bstr(b, e->src->text + sp.start, n);
 }
 
+/* ---- secrets ----
+ * A param that feeds a setting marked SECRET in connectors.def (auth, dsn) is a secret wherever it
+ * appears: its table entry says so (describe masks it, the engine redacts it), and every setting that
+ * mentions it (or env()) is secret too. Text baked into the program for a secret (the param's -P
+ * value or default, string literals inside a secret setting) is stored masked: XORed with random
+ * bytes drawn per build and stored beside it, so it does not show in `strings`; flow_unmask
+ * (runtime) restores it. Masking hides, it does not encrypt: the binary is written 0700. */
+
+/* Calls fn on every expression in x (maps of each-bodies included); stops when fn returns 1. */
+static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud);
+static int any_map(const IrMap *m, int (*fn)(const IrExpr *, void *), void *ud) {
+    for (int i = 0; m && i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        if (any_expr(en->value, fn, ud) || any_expr(en->when, fn, ud) || any_map(en->nested, fn, ud)) return 1;
+    }
+    return 0;
+}
+static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) {
+    if (!x) return 0;
+    if (fn(x, ud)) return 1;
+    if (any_expr(x->a, fn, ud) || any_expr(x->b, fn, ud) || any_expr(x->c, fn, ud)) return 1;
+    for (int i = 0; i < x->nkids; i++) if (any_expr(x->kids[i], fn, ud)) return 1;
+    return any_map(x->map, fn, ud);
+}
+
+typedef struct { const IrProgram *p; int *secret; } ParamMarks;
+static int mark_param(const IrExpr *x, void *ud) {
+    ParamMarks *m = ud;
+    if (x->kind == IR_PARAM)
+        for (int i = 0; i < m->p->nparams; i++) if (m->p->params[i] == x->param) m->secret[i] = 1;
+    return 0;
+}
+
+/* secret[i] = params[i] feeds a SECRET setting (of a connection, a flow or any step) */
+static void secret_params(const IrProgram *p, int *secret) {
+    ParamMarks m = { p, secret };
+    for (int i = 0; i < p->nparams; i++) secret[i] = 0;
+    for (int c = 0; c < p->nconns; c++)
+        for (int i = 0; i < p->conns[c]->nsettings; i++)
+            if (chk_setting_secret(p->conns[c]->settings[i].def)) any_expr(p->conns[c]->settings[i].value, mark_param, &m);
+    for (int f = 0; f < p->nflows; f++) {
+        const IrFlow *fl = p->flows[f];
+        for (int i = 0; i < fl->nsettings; i++)
+            if (chk_setting_secret(fl->settings[i].def)) any_expr(fl->settings[i].value, mark_param, &m);
+        for (int s = 0; s < fl->nall; s++)
+            for (int i = 0; i < fl->all[s]->nsettings; i++)
+                if (chk_setting_secret(fl->all[s]->settings[i].def)) any_expr(fl->all[s]->settings[i].value, mark_param, &m);
+    }
+}
+
+static int is_env(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_ENV; }
+static int is_secret_param(const IrExpr *x, void *ud) {
+    const E *e = ud;
+    if (x->kind != IR_PARAM) return 0;
+    for (int i = 0; i < e->p->nparams; i++) if (e->p->params[i] == x->param) return e->secret_param[i];
+    return 0;
+}
+static int is_str(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_STR && x->slen > 0; }
+
+/* A setting is secret when the table says so, or it mentions env() or a secret param. */
+static int setting_secret(E *e, const IrSetting *s) {
+    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e);
+}
+
+/* A C string literal of 2n bytes: n random bytes, then text XOR those bytes. */
+static void bmasked(Buf *b, const char *text, size_t n) {
+    unsigned char *m = malloc(2 * n + 1);
+    if (!m) abort();
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(m + got, n - got, 0);
+        if (r > 0) got += (size_t)r;
+        else if (r < 0 && errno != EINTR) {   /* no getrandom: a weaker pad still hides the text from `strings` */
+            for (size_t i = got; i < n; i++) m[i] = (unsigned char)(rand() >> 3);
+            got = n;
+        }
+    }
+    for (size_t i = 0; i < n; i++) m[n + i] = (unsigned char)text[i] ^ m[i];
+    bstr(b, (const char *)m, 2 * n);
+    free(m);
+}
+
+int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams) {
+    int *secret = calloc((size_t)p->nparams + 1, sizeof *secret);
+    if (!secret) abort();
+    secret_params(p, secret);
+    int baked = 0;
+    for (int i = 0; i < p->nparams && !baked; i++) {
+        if (!secret[i]) continue;
+        baked = p->params[i]->def != NULL;
+        for (int k = 0; k < nparams && !baked; k++) baked = strcmp(params[k].name, p->params[i]->name) == 0;
+    }
+    for (int c = 0; c < p->nconns && !baked; c++)
+        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++)
+            baked = chk_setting_secret(p->conns[c]->settings[i].def) && any_expr(p->conns[c]->settings[i].value, is_str, NULL);
+    for (int f = 0; f < p->nflows && !baked; f++)
+        for (int s = 0; s < p->flows[f]->nall && !baked; s++)
+            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++)
+                baked = chk_setting_secret(p->flows[f]->all[s]->settings[i].def) && any_expr(p->flows[f]->all[s]->settings[i].value, is_str, NULL);
+    free(secret);
+    return baked;
+}
+
 /* ---- expressions: each returns the number of the temp that holds its value ---- */
 
 static int gen(E *e, const IrExpr *x);
@@ -142,9 +253,11 @@ static int newtmp(E *e) { return e->tmp++; }
 static int gen_template_parts(E *e, const IrExpr *t, int text);
 
 /* Inside a `body` template, a value is JSON-escaped unless it is raw ({{{x}}}) or JSON text
- * already ({{jsonSerialize x}} of something that is not a string). */
+ * already ({{jsonSerialize x}} of something that is not a string). Inside an http `path`, every
+ * value but a raw one is percent-encoded. */
 static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
-    if (!e->json_body || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_TEXT || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_URL) return "flow_text_val_url";
     if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_string") == 0 && v->nkids > 0 && v->kids[0] &&
         v->kids[0]->type && v->kids[0]->type->kind != TY_STRING)
         return "flow_text_val";
@@ -154,6 +267,13 @@ static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
 static void gen_tpl_part(E *e, const IrExpr *p, int text) {
     switch (p->kind) {
     case IR_STR:
+        if (e->mask && p->slen) {
+            int m = newtmp(e);
+            bprintf(B, "FlowVal t%d = flow_unmask(cx, ", m);
+            bmasked(B, p->str, p->slen);
+            bprintf(B, ", %zu);\nflow_text_put(cx, &t%d, t%d.s.p, t%d.s.n);\n", p->slen, text, m, m);
+            break;
+        }
         bprintf(B, "flow_text_put(cx, &t%d, ", text);
         bstr(B, p->str, p->slen);
         bprintf(B, ", %zu);\n", p->slen);
@@ -286,10 +406,10 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
-        int outer = e->json_body;
-        e->json_body = strcmp(x->fn->params[i].name, "body") == 0;
+        int outer = e->tpl_esc;
+        e->tpl_esc = strcmp(x->fn->params[i].name, "body") == 0 ? TPL_JSON : strcmp(x->fn->params[i].type, "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
-        e->json_body = outer;
+        e->tpl_esc = outer;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
@@ -343,6 +463,12 @@ static int gen(E *e, const IrExpr *x) {
     case IR_NUM: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_number(%.17g);\n", r, x->num); return r;
     case IR_STR:
         r = newtmp(e);
+        if (e->mask && x->slen) {
+            bprintf(B, "FlowVal t%d = flow_unmask(cx, ", r);
+            bmasked(B, x->str, x->slen);
+            bprintf(B, ", %zu);\n", x->slen);
+            return r;
+        }
         bprintf(B, "FlowVal t%d = flow_string(", r);
         bstr(B, x->str, x->slen);
         bprintf(B, ", %zu);\n", x->slen);
@@ -607,27 +733,24 @@ static int mentions_record(const IrExpr *x) {
     return 0;
 }
 
-static int mentions_env(const IrExpr *x) {
-    if (!x) return 0;
-    if (x->kind == IR_ENV) return 1;
-    if (mentions_env(x->a) || mentions_env(x->b) || mentions_env(x->c)) return 1;
-    for (int i = 0; i < x->nkids; i++) if (mentions_env(x->kids[i])) return 1;
-    return 0;
-}
-
 /* Emits one function per setting and returns the name of the settings array. */
 static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     char *names = calloc((size_t)(n ? n : 1), 48);
     int *per = calloc((size_t)(n ? n : 1), sizeof(int));
     if (!names || !per) abort();
+    int *secret = calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!secret) abort();
     for (int i = 0; i < n; i++) {
         Buf body;
         int id = begin_fn(e, &body);
         per[i] = mentions_record(s[i].value);
-        e->json_body = strcmp(s[i].name, "body") == 0;
+        secret[i] = setting_secret(e, &s[i]);
+        e->mask = secret[i];
+        e->tpl_esc = strcmp(s[i].name, "body") == 0 ? TPL_JSON : strcmp(chk_setting_type(s[i].def), "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (s[i].value->kind == IR_CALL && s[i].value->fn && s[i].value->fn->ctor) || s[i].value->kind == IR_WORD
               ? gen_ctor(e, s[i].value) : gen(e, s[i].value);
-        e->json_body = 0;
+        e->tpl_esc = TPL_TEXT;
+        e->mask = 0;
         bprintf(&body, "(void)cx;\nreturn t%d;\n", v);
         snprintf(names + i * 48, 48, "s%d", id);
         char head[128];
@@ -639,15 +762,15 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     snprintf(arr, 64, "%s_settings%d", prefix, e->fn++);
     bprintf(&e->out, "static const FlowSettingDef %s[] = {\n", arr);
     for (int i = 0; i < n; i++) {
-        int secret = strcmp(s[i].name, "auth") == 0 || strcmp(s[i].name, "dsn") == 0 || mentions_env(s[i].value);
         bputs(&e->out, "    { ");
         bstr(&e->out, s[i].name, strlen(s[i].name));
-        bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret);
+        bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret[i]);
     }
     if (!n) bputs(&e->out, "    { NULL, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
     free(names);
     free(per);
+    free(secret);
     return arr;
 }
 
@@ -900,6 +1023,9 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     E es, *e = &es;
     memset(e, 0, sizeof *e);
     e->d = diags; e->src = p->src; e->p = p; e->params = params; e->nparams = nparams;
+    e->secret_param = calloc((size_t)p->nparams + 1, sizeof *e->secret_param);
+    if (!e->secret_param) abort();
+    secret_params(p, e->secret_param);
     bprintf(&e->out, "/* Generated by flowc %s from ", FLOWC_VERSION);
     for (const char *c = p->src->name; *c; c++)   /* inside a comment: keep it printable, never end it */
         bputc(&e->out, (*c >= 0x20 && *c < 0x7f && *c != '*') ? *c : '_');
@@ -935,10 +1061,17 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
         bputs(&e->out, "    { ");
         bstr(&e->out, p->params[i]->name, strlen(p->params[i]->name));
         bprintf(&e->out, ", %s, %d, ", kind_of(p->params[i]->type), p->params[i]->type ? p->params[i]->type->nullable : 0);
-        if (txt) bstr(&e->out, txt, strlen(txt)); else bputs(&e->out, "NULL");
+        if (e->secret_param[i]) {   /* the text masked, never the literal */
+            bputs(&e->out, "NULL, 1, ");
+            if (txt) { bmasked(&e->out, txt, strlen(txt)); bprintf(&e->out, ", %zu", strlen(txt)); }
+            else bputs(&e->out, "NULL, 0");
+        } else if (txt) {
+            bstr(&e->out, txt, strlen(txt));
+            bputs(&e->out, ", 0, NULL, 0");
+        } else bputs(&e->out, "NULL, 0, NULL, 0");
         bputs(&e->out, " },\n");
     }
-    if (!p->nparams) bputs(&e->out, "    { NULL, FLOW_NULL, 0, NULL },\n");
+    if (!p->nparams) bputs(&e->out, "    { NULL, FLOW_NULL, 0, NULL, 0, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
     /* connections */
     char **conn_settings = calloc((size_t)(p->nconns ? p->nconns : 1), sizeof(char *));
@@ -946,10 +1079,12 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (int i = 0; i < p->nconns; i++) conn_settings[i] = gen_settings(e, p->conns[i]->settings, p->conns[i]->nsettings, "conn");
     static const char *const kinds[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
     };
     bputs(&e->out, "static const FlowConnDef conns[] = {\n");
     for (int i = 0; i < p->nconns; i++) {
@@ -1002,5 +1137,6 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
     free(e->out.p);
     free(e->vars);
+    free(e->secret_param);
     return e->errors;
 }

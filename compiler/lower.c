@@ -957,10 +957,12 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
             x->kind_span = d->c ? d->c->span : d->span;
             static const char *const kinds[] = {
 #define CONN(k) #k,
-#define SET(k, w, n, t, f)
+#define SET(...)
+#define RANGE(...)
 #include "connectors.def"
 #undef CONN
 #undef SET
+#undef RANGE
                 NULL };
             for (int k = 0; kinds[k]; k++) if (strcmp(kinds[k], d->str) == 0) x->kind = k;
             if (x->kind < 0) unknown(l, x->kind_span, "connection kind", d->str, NULL, kinds);

@@ -10,6 +10,7 @@
 #include "test_run.h"
 #include "frontend.h"
 #include "ir.h"
+#include "engine.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static const char usage_text[] =
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
     "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
     "  emit-c FILE            the generated C on stdout\n"
-    "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
+    "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
     "  test FILE...           runs the test blocks in memory; ends with `N passed, N failed`\n"
     "  preview FILE [--flow NAME] [--param k=v] [--limit N] [--mock STEP=FILE] [--live] [--format text|json]\n"
@@ -164,7 +165,7 @@ static int cmd_dump(const Opts *o) {
 /* Front end + emitter for one file; on success *c holds the C text (malloc'd). Returns an exit code. */
 /* A file through the front end and the emitter: its source, its IR and its C, kept together so the
  * commands that go on (build, run, test, preview) do not parse it again. */
-typedef struct Compiled { Source *src; FeResult r; char *c; size_t n; } Compiled;
+typedef struct Compiled { Source *src; FeResult r; char *c; size_t n; int secret; /* bakes in a secret */ } Compiled;
 
 static void compiled_free(Compiled *k) {
     free(k->c);
@@ -225,6 +226,7 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         if (!mem) abort();
         emit_c(mem, &d, r.ir, all, nall, with_main);
         fclose(mem);
+        k->secret = emit_bakes_secrets(r.ir, all, nall);
         if (d.errors) { free(*c); *c = NULL; }
     }
     diag_sort(&d);
@@ -248,13 +250,14 @@ static int cmd_emit(int argc, char **argv) {
     return rc;
 }
 
-/* build FILE [-o OUT] [-P name=value]... [--env NAME] */
+/* build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c] */
 static int cmd_build(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *env_name = NULL;
     EmitParam params[256];
-    int np = 0;
+    int np = 0, keep_c = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--keep-c") == 0) { keep_c = 1; continue; }
         if (strcmp(a, "-o") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "--env") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             const char *v = argv[++i];
@@ -283,7 +286,7 @@ static int cmd_build(int argc, char **argv) {
                 for (char *p = def; *p; p++) if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) *p = '_';
                 out = def;
             }
-            if (build_native(k.c, k.n, out, stderr) < 0) rc = EXIT_ERRORS;
+            if (build_native(k.c, k.n, out, k.secret, keep_c, stderr) < 0) rc = EXIT_ERRORS;
         }
         compiled_free(&k);
     }
@@ -415,6 +418,9 @@ static int cmd_eval(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
+    /* -P values, env() values and the secrets in a flow's settings pass through this process: no
+     * core dump may hold them */
+    flow_no_core_dumps();
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return EXIT_OK;

@@ -74,6 +74,27 @@ static FlowVal param_value(FlowCtx *cx, const FlowParamDef *pd) {
     }
 }
 
+/* Every param set from its default (unmasked when it is a secret), with `over` (--param) values
+ * on top; the texts the values point into, to free with free_texts once the run is over. NULL with
+ * a message (and *rc = 1) when a required param has no value. */
+static char **set_params(FlowCtx *cx, const FlowProgram *prog, const PreviewOpts *over, int *rc) {
+    char **texts = calloc((size_t)prog->nparams + 1, sizeof *texts);
+    if (!texts) abort();
+    for (int i = 0; i < prog->nparams; i++) {
+        FlowParamDef pd = prog->params[i];
+        pd.deflt = texts[i] = flow_param_default(&pd);
+        for (int k = 0; over && k < over->nparams; k++) if (strcmp(over->params[k].name, pd.name) == 0) pd.deflt = over->params[k].value;
+        if (!pd.deflt && !pd.nullable && rc) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); *rc = 1; }
+        flow_ctx_set_param(cx, i, param_value(cx, &pd));
+    }
+    return texts;
+}
+
+static void free_texts(char **texts, int n) {
+    for (int i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
+}
+
 static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON *j = flow_val_to_json(v);
     char *s = flow_json_print(j);
@@ -90,7 +111,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     for (int i = 0; i < prog->nflows; i++) if (t->flow && strcmp(prog->flows[i].name, t->flow->name) == 0) fi = i;
     if (fi < 0) { fprintf(out, "FAIL %s:%d: test \"%s\": no flow to run\n", src->name, line, t->title); return 0; }
     FlowCtx *cx = flow_ctx_new();
-    for (int i = 0; i < prog->nparams; i++) flow_ctx_set_param(cx, i, param_value(cx, &prog->params[i]));
+    char **texts = set_params(cx, prog, NULL, NULL);
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject();
     int ok = 1;
     for (int g = 0; g < t->ngivens; g++) {
@@ -171,6 +192,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     cJSON_Delete(given);
     cJSON_Delete(captured);
     flow_ctx_free(cx);
+    free_texts(texts, prog->nparams);
     (void)ir;
     return ok;
 }
@@ -256,12 +278,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
         if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", o->mocks[i].step, err); rc = 2; break; }
         cJSON_AddItemToObject(given, o->mocks[i].step, data);
     }
-    for (int i = 0; rc == 0 && i < prog->nparams; i++) {   /* defaults, then --param */
-        FlowParamDef pd = prog->params[i];
-        for (int k = 0; k < o->nparams; k++) if (strcmp(o->params[k].name, pd.name) == 0) pd.deflt = o->params[k].value;
-        if (!pd.deflt && !pd.nullable) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); rc = 1; }
-        flow_ctx_set_param(cx, i, param_value(cx, &pd));
-    }
+    char **texts = rc == 0 ? set_params(cx, prog, o, &rc) : NULL;   /* defaults, then --param */
     if (rc == 0) {
         FlowMocks mocks = { given, captured, FLOW_MOCK_PREVIEW, o->live, trace, o->limit };
         FlowRunInfo ri;
@@ -322,6 +339,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     cJSON_Delete(captured);
     cJSON_Delete(trace);
     flow_ctx_free(cx);
+    free_texts(texts, prog ? prog->nparams : 0);
     jit_free(j);
     return rc;
 }

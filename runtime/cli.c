@@ -2,7 +2,8 @@
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
  * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
  * `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the run finished with
- * record errors, 1 the run failed, 2 usage. */
+ * record errors, 1 the run failed, 2 usage. Sets the process up so secrets cannot leave it in a
+ * core dump. */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #ifndef FLOWC_VERSION
@@ -175,6 +178,23 @@ static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSO
     return -1;
 }
 
+char *flow_param_default(const FlowParamDef *d) {
+    if (d->masked) {
+        char *t = malloc(d->nmasked + 1);
+        if (!t) abort();
+        for (size_t i = 0; i < d->nmasked; i++) t[i] = (char)(d->masked[d->nmasked + i] ^ d->masked[i]);
+        t[d->nmasked] = 0;
+        return t;
+    }
+    return d->deflt ? flow_xstrdup(d->deflt) : NULL;
+}
+
+void flow_no_core_dumps(void) {
+    struct rlimit none = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 /* Sets every param in cx: --param values, then defaults. strict: a missing required param is an
  * error (run); otherwise it is null (describe). 0, or 1 after a message. */
 static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int strict, const char *prog, cJSON **owned) {
@@ -203,14 +223,25 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
             if (strncmp(o->params[k], d->name, nl) == 0 && o->params[k][nl] == '=') text = o->params[k] + nl + 1;
         }
         int from_default = !text;
-        if (!text) text = d->deflt;
+        char *dflt = text ? NULL : flow_param_default(d);
+        if (!text) text = dflt;
         FlowVal v = flow_null();
         if (text) {
             char why[300];
-            if (param_value(d, text, &v, &owned[i], why, sizeof why)) {
-                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "", why);
+            int bad = param_value(d, text, &v, &owned[i], why, sizeof why);
+            if (!bad && v.kind == FLOW_STRING && from_default) {   /* the value outlives dflt: keep it in the context */
+                cJSON *keep = cJSON_CreateString(text);
+                if (!keep) abort();
+                owned[i] = keep;
+                v = flow_string(keep->valuestring, strlen(keep->valuestring));
+            }
+            if (bad) {
+                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "",
+                        d->secret ? "the value is not valid for its type (it is a secret: not shown)" : why);
+                free(dflt);
                 return 1;
             }
+            free(dflt);
         } else if (!d->nullable && strict) {
             fprintf(stderr, "%s: param %s is required (pass --param %s=...)\n", prog, d->name, d->name);
             return 1;
@@ -552,7 +583,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
             snprintf(kind, sizeof kind, "%s%s", (unsigned)d->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[d->kind] : "?",
                      d->nullable ? "?" : "");
             cJSON_AddStringToObject(j, "kind", kind);
-            cJSON_AddItemToObject(j, "value", flow_val_to_json(flow_param(cx, i)));
+            if (d->secret) cJSON_AddStringToObject(j, "value", "<redacted>");   /* it feeds a secret setting */
+            else cJSON_AddItemToObject(j, "value", flow_val_to_json(flow_param(cx, i)));
             cJSON_AddItemToArray(params, j);
         }
         cJSON *conns = cJSON_AddArrayToObject(root, "connections");
@@ -589,6 +621,7 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
 int flow_main(const FlowProgram *p, int argc, char **argv) {
     const char *prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0] : p->name;
     signal(SIGPIPE, SIG_IGN);
+    flow_no_core_dumps();   /* tokens, passwords and env() values are in memory from here on */
     if (argc < 2) {
         usage(stderr, prog);
         return 2;

@@ -14,16 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const FlowSettingSpec file_specs[] = {
-    { FLOW_AT_CONN, "dir", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "file", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "format", FLOW_SETT_WORD, 0, "ndjson|json|csv" },
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_IMPORT, "file", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_IMPORT, "format", FLOW_SETT_WORD, 0, "ndjson|json|csv" },
-};
-
 enum { FMT_NDJSON, FMT_JSON, FMT_CSV };
 
 static int format_of(const char *s) {
@@ -739,7 +729,6 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_file = {
     .kind = "file",
-    .specs = file_specs, .nspecs = (int)(sizeof file_specs / sizeof file_specs[0]),
     .open = fc_open, .finish = fc_finish, .close = fc_close,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
     .import_open = fi_open, .import_page = fi_page, .import_close = fi_close,

@@ -16,51 +16,13 @@
 #define CONCURRENCY_MAX 256
 #define BATCH_MAX 1000
 
-static const FlowSettingSpec http_specs[] = {
-    { FLOW_AT_CONN, "base_url", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_CONN, "auth", FLOW_SETT_CTOR, 0, "none|basic|bearer|api_key" },
-    { FLOW_AT_CONN, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_CONN, "timeout", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "retries", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "backoff", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "requests_per_second", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_CONN, "concurrency", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_CONN, "verify_tls", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "method", FLOW_SETT_WORD, 0, "GET|POST" },
-    { FLOW_AT_EXPORT, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_EXPORT, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "body", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_EXPORT, "records", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_EXPORT, "paginate", FLOW_SETT_CTOR, 0, "page_number|offset|cursor|next_url|link_header" },
-    { FLOW_AT_EXPORT, "stop", FLOW_SETT_EXPR, 0, NULL },
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|limit|once" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_LOOKUP, "method", FLOW_SETT_WORD, 0, "GET|POST" },
-    { FLOW_AT_LOOKUP, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_LOOKUP, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "body", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_LOOKUP, "records", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" },
-    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" },
-    { FLOW_AT_IMPORT, "method", FLOW_SETT_WORD, 0, "POST|PUT|PATCH|DELETE" },
-    { FLOW_AT_IMPORT, "path", FLOW_SETT_STRING, 1, NULL },
-    { FLOW_AT_IMPORT, "query", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_IMPORT, "headers", FLOW_SETT_ANY, 0, NULL },
-    { FLOW_AT_IMPORT, "batch", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_IMPORT, "body", FLOW_SETT_STRING, 0, NULL },
-    { FLOW_AT_IMPORT, "upsert", FLOW_SETT_CTOR, 0, "by" },
-    { FLOW_AT_IMPORT, "concurrency", FLOW_SETT_INT, 0, NULL },
-};
-
 /* ---- the connection ---- */
 
 typedef struct HttpConn {
     FlowHttp *h;
     char *base;                 /* base_url without a trailing / */
     char *origin;               /* scheme://host[:port] of base_url */
-    struct curl_slist *hdrs;    /* Accept, the connection's headers, auth */
+    struct curl_slist *cred;    /* the connection's headers and auth: sent to trusted origins only */
     int concurrency;
 } HttpConn;
 
@@ -100,21 +62,6 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
     return 0;
 }
 
-static char *base64(const char *s) {
-    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(s);
-    char *o = flow_xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        *w++ = tb[v >> 18 & 63];
-        *w++ = tb[v >> 12 & 63];
-        *w++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
-        *w++ = i + 2 < n ? tb[v & 63] : '=';
-    }
-    return o;
-}
-
 static const char *arg_str(const cJSON *o, const char *name) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(j) ? j->valuestring : NULL;
@@ -125,7 +72,7 @@ static void conn_free(HttpConn *c) {
     flow_http_free(c->h);
     free(c->base);
     free(c->origin);
-    curl_slist_free_all(c->hdrs);
+    curl_slist_free_all(c->cred);
     free(c);
 }
 
@@ -143,9 +90,28 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     const char *slash = strchr(hs, '/');
     c->origin = slash ? strndup(c->base, (size_t)(slash - c->base)) : flow_xstrdup(c->base);
     if (!c->origin) abort();
-    c->hdrs = curl_slist_append(NULL, "Accept: application/json");
-    if (add_headers(&c->hdrs, flow_setting(s, NULL, "headers"), err)) goto bad;
-    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL };
+    if (add_headers(&c->cred, flow_setting(s, NULL, "headers"), err)) goto bad;
+    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL, NULL, 0 };
+    /* the origins credentials may go to: base_url's and allowed_origins */
+    const cJSON *ao = flow_setting(s, NULL, "allowed_origins");
+    if (ao && !cJSON_IsNull(ao) && !cJSON_IsArray(ao)) {
+        flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins must be a list of origins, as in [\"https://files.example.com\"]");
+        goto bad;
+    }
+    const char *origins[65];
+    origins[o.norigins++] = c->base;
+    for (const cJSON *a = ao ? ao->child : NULL; a; a = a->next) {
+        if (!cJSON_IsString(a) || !flow_http_is_origin(a->valuestring)) {
+            char *t = flow_json_print(a);
+            flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins: %s is not an origin (scheme://host[:port], as in \"https://files.example.com:8443\")",
+                         t ? t : "?");
+            cJSON_free(t);
+            goto bad;
+        }
+        if (o.norigins == 65) { flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins holds more than 64 origins"); goto bad; }
+        origins[o.norigins++] = a->valuestring;
+    }
+    o.origins = origins;
     double v;
     if (num_setting(s, "timeout", 30000, 1, 3600000, &v, err)) goto bad;
     o.timeout_ms = (long)v;
@@ -169,7 +135,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         size_t n = strlen(u ? u : "") + strlen(p ? p : "") + 2;
         char *up = flow_xcalloc(1, n);
         snprintf(up, n, "%s:%s", u ? u : "", p ? p : "");
-        char *b = base64(up);
+        char *b = flow_base64(up, strlen(up));
         free(up);
         line = flow_xcalloc(1, strlen(b) + 32);
         sprintf(line, "Authorization: Basic %s", b);
@@ -190,7 +156,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         o.secret_header = hn;
     }
     if (line && strpbrk(line, "\r\n")) { free(line); flow_err_set(err, FLOW_ERR_VALUE, "the auth value holds a line break"); goto bad; }
-    if (line) { c->hdrs = curl_slist_append(c->hdrs, line); free(line); }
+    if (line) { c->cred = curl_slist_append(c->cred, line); free(line); }
     c->h = flow_http_new(&o, err);
     if (!c->h) goto bad;
     return c;
@@ -251,15 +217,18 @@ static char *build_url(const HttpConn *c, const char *path, const cJSON *query, 
     return flow_sb_take(&b);
 }
 
-/* a request with the connection's headers, the step's and, with a body, the content type */
+/* A request: Accept and, with a body, the content type go wherever it goes; auth, the connection's
+ * headers and the step's are its credentials, which http.c sends only to trusted origins (every
+ * request of the connector is made here). */
 static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
     memset(r, 0, sizeof *r);
     r->method = flow_xstrdup(method);
     r->url = url;
     r->body = body;
-    for (const struct curl_slist *l = c->hdrs; l; l = l->next) r->headers = curl_slist_append(r->headers, l->data);
+    r->headers = curl_slist_append(NULL, "Accept: application/json");
     if (body) r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-    return add_headers(&r->headers, step_headers, err);
+    for (const struct curl_slist *l = c->cred; l; l = l->next) r->cred = curl_slist_append(r->cred, l->data);
+    return add_headers(&r->cred, step_headers, err);
 }
 
 static char *body_text(const cJSON *body) {
@@ -947,7 +916,14 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             const cJSON *idv = cJSON_GetObjectItemCaseSensitive(it->existing, idf ? idf : "id");
             char num[64];
             const char *ids = cJSON_IsString(idv) ? idv->valuestring : NULL;
-            if (cJSON_IsNumber(idv)) ids = flow_json_num_text(idv, num);
+            if (cJSON_IsNumber(idv)) ids = flow_json_num_text(idv, num);   /* exact */
+            if (ids && (strcmp(ids, ".") == 0 || strcmp(ids, "..") == 0)) {   /* a dot segment would move up the path */
+                it->failed = 1;
+                flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
+                             idf ? idf : "id", ids);
+                i++;
+                continue;
+            }
             if (!ids || !*ids) {
                 it->failed = 1;
                 flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record has no `%s` to address the update with",
@@ -1020,7 +996,6 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 const FlowConnector flow_conn_http = {
     .kind = "http",
     .upsert_by_lookup = 1,
-    .specs = http_specs, .nspecs = (int)(sizeof http_specs / sizeof http_specs[0]),
     .open = h_open, .finish = h_finish, .close = h_close,
     .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,
     .lookup_open = hl_open, .lookup_page = hl_page, .lookup_close = hl_close,

@@ -1,5 +1,7 @@
-/* conn_mock.c — the connector `flowc test` puts in place of every connection: the export and the
- * lookups answer with the test's `given` data, imports capture what they would write. */
+/* conn_mock.c — the connector `flowc test` puts in place of every connection (and `flowc preview`
+ * in place of mocked steps and imports that do not write): the export and the lookups answer with
+ * the given data, imports capture what they would write. Its steps' settings are matched, checked
+ * and evaluated by the settings table of the connection kind it stands in for (engine.c). */
 #include "engine.h"
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,7 @@ static int m_import_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 }
 
 const FlowConnector flow_conn_mock = {
-    .kind = "mock", .any_setting = 1,
+    .kind = "mock",
     .open = m_open, .finish = m_finish, .close = m_close,
     .export_open = m_export_open, .export_next = m_export_next, .export_close = m_step_close,
     .lookup_open = m_lookup_open, .lookup = m_lookup, .lookup_close = m_step_close,

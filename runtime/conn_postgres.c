@@ -14,11 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-static const FlowSettingSpec pg_specs[] = {
-    { FLOW_AT_CONN, "dsn", FLOW_SETT_STRING, 1, NULL },
-    FLOW_SQL_STEP_SPECS,
-};
-
 #define PG_ATTEMPTS 3                 /* tries of a connection, a lookup or a page on connection errors */
 #define PG_BACKOFF_MS 200             /* the first wait; doubled each time */
 #define PG_FETCH_ROWS 1000            /* rows per FETCH from an export's cursor... */
@@ -1611,7 +1606,6 @@ static int di_existing_page(void *h, FlowImportItem *items, int n, FlowErr *err)
 
 const FlowConnector flow_conn_postgres = {
     .kind = "postgres",
-    .specs = pg_specs, .nspecs = (int)(sizeof pg_specs / sizeof pg_specs[0]),
     .open = pg_open, .close = pg_close,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,

@@ -13,11 +13,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const FlowSettingSpec sqlite_specs[] = {
-    { FLOW_AT_CONN, "path", FLOW_SETT_STRING, 1, NULL },
-    FLOW_SQL_STEP_SPECS,
-};
-
 #define MAX_CACHED_STMTS 32
 
 /* an identifier in double quotes, "" inside */
@@ -565,7 +560,6 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_sqlite = {
     .kind = "sqlite",
-    .specs = sqlite_specs, .nspecs = (int)(sizeof sqlite_specs / sizeof sqlite_specs[0]),
     .open = db_open, .close = db_close,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,

@@ -5,13 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const FlowSettingSpec stdio_specs[] = {
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" },
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL },
-    { FLOW_AT_EXPORT, "format", FLOW_SETT_WORD, 0, "ndjson" },
-    { FLOW_AT_IMPORT, "format", FLOW_SETT_WORD, 0, "ndjson" },
-};
-
 static int stdio_state;        /* a connection has no state: a non-NULL token */
 
 static void *sc_open(const FlowSettings *s, unsigned uses, FlowErr *err) { return &stdio_state; }
@@ -39,7 +32,6 @@ static int si_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_stdio = {
     .kind = "stdio",
-    .specs = stdio_specs, .nspecs = (int)(sizeof stdio_specs / sizeof stdio_specs[0]),
     .open = sc_open, .close = sc_close,
     .export_open = se_open, .export_next = se_next, .export_close = se_close,
     .import_open = si_open, .import_page = si_page, .import_close = si_close,

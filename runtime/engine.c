@@ -6,6 +6,7 @@
  * error with a class, a message and the record's data as it entered the failing step; errors are
  * written one line each, secrets redacted, and counted. */
 #include "engine.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -85,24 +86,33 @@ static void settings_free(FlowSettings *s) {
 /* Checks (and normalizes: null as the word "null") one evaluated value; 0, or -1 with why. */
 static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t cap) {
     cJSON *j = *pj;
+    char choices[200];
     switch (sp->type) {
     case FLOW_SETT_STRING:
         if (cJSON_IsString(j)) return 0;
         snprintf(why, cap, "must be a string");
         return -1;
-    case FLOW_SETT_INT:
-        if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble)) return 0;
-        snprintf(why, cap, "must be a whole number");
-        return -1;
+    case FLOW_SETT_INT: {
+        long long lo, hi;
+        if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble)) {
+            snprintf(why, cap, "must be a whole number");
+            return -1;
+        }
+        if (flow_setting_range(sp, &lo, &hi) && (j->valuedouble < (double)lo || j->valuedouble > (double)hi)) {
+            snprintf(why, cap, "must be between %lld and %lld, got %.17g", lo, hi, j->valuedouble);
+            return -1;
+        }
+        return 0;
+    }
     case FLOW_SETT_WORD:
-        if (cJSON_IsNull(j) && flow_word_in("null", sp->choices)) {
+        if (cJSON_IsNull(j) && flow_setting_accepts(sp, "null")) {
             cJSON_Delete(j);
             *pj = cJSON_CreateString("null");
             return 0;
         }
-        if (cJSON_IsString(j) && flow_word_in(j->valuestring, sp->choices)) return 0;
-        snprintf(why, cap, "must be one of %s", sp->choices);
-        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        if (cJSON_IsString(j) && flow_setting_accepts(sp, j->valuestring)) return 0;
+        flow_setting_choices(sp, choices, sizeof choices);
+        snprintf(why, cap, "must be one of %s", choices);
         return -1;
     case FLOW_SETT_CTOR: {
         const char *name = NULL;
@@ -111,9 +121,9 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "ctor");
             if (cJSON_IsString(c)) name = c->valuestring;
         }
-        if (name && flow_word_in(name, sp->choices)) return 0;
-        snprintf(why, cap, "must be one of %s", sp->choices);
-        for (char *p = why; *p; p++) if (*p == '|') *p = ',';
+        if (name && flow_setting_accepts(sp, name)) return 0;
+        flow_setting_choices(sp, choices, sizeof choices);
+        snprintf(why, cap, "must be one of %s", choices);
         return -1;
     }
     case FLOW_SETT_ARGS:
@@ -229,58 +239,103 @@ static void list_free(Run *R, List *l) {
     l->n = l->cap = 0;
 }
 
-/* ---- secrets: texts never printed ---- */
-
-static void add_secret_text(Run *R, const char *s);
-/* A secret, and the form it takes in a URL's query when it holds characters that get escaped. */
-static void add_secret(Run *R, const char *s) {
-    if (!s || strlen(s) < 4) return;
-    add_secret_text(R, s);
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *u = flow_xcalloc(1, n * 3 + 1), *w = u;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
-        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
-    }
-    if (strcmp(u, s) != 0) add_secret_text(R, u);
-    free(u);
-}
+/* ---- secrets: texts never printed ----
+ * Every secret (the values of secret settings, secret params, env() values, masked literals) is
+ * kept in every form it can take in what the engine prints: as it is, percent-encoded (upper- and
+ * lower-case hex), JSON-escaped once and twice (a secret inside a response body inside an exchange
+ * inside an error line), and for basic(user, password) the base64 of user:password that an
+ * Authorization header (or a server echoing it) carries. redact() replaces them all, longest first,
+ * so a secret that contains another never leaves a piece behind. */
 
 static void add_secret_text(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;   /* shorter texts would redact ordinary words */
     for (int i = 0; i < R->nsecrets; i++) if (strcmp(R->secrets[i], s) == 0) return;
     if (R->nsecrets == R->capsecrets) {
         R->capsecrets = R->capsecrets ? R->capsecrets * 2 : 8;
         R->secrets = realloc(R->secrets, sizeof *R->secrets * (size_t)R->capsecrets);
         if (!R->secrets) abort();
     }
-    R->secrets[R->nsecrets++] = flow_xstrdup(s);
+    size_t n = strlen(s);
+    int at = R->nsecrets;   /* kept longest first */
+    while (at > 0 && strlen(R->secrets[at - 1]) < n) { R->secrets[at] = R->secrets[at - 1]; at--; }
+    R->secrets[at] = flow_xstrdup(s);
+    R->nsecrets++;
 }
 
+/* s as it appears inside a JSON string literal (flow_json_print's escaping), malloc'd */
+static char *json_escaped(const char *s) {
+    cJSON *j = cJSON_CreateString(s);
+    char *t = j ? flow_json_print(j) : NULL;
+    cJSON_Delete(j);
+    if (!t) return flow_xstrdup(s);
+    size_t n = strlen(t);
+    char *r = n >= 2 ? strndup(t + 1, n - 2) : flow_xstrdup("");
+    cJSON_free(t);
+    if (!r) abort();
+    return r;
+}
+
+/* A secret in every encoding the engine may print it in. */
+static void add_secret(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;
+    add_secret_text(R, s);
+    size_t n = strlen(s);
+    char *u = flow_xcalloc(1, n * 3 + 1);
+    flow_pct_encode(u, s, n);
+    add_secret_text(R, u);
+    for (char *p = u; *p; p++) if (*p == '%') { p[1] = (char)tolower((unsigned char)p[1]); p[2] = (char)tolower((unsigned char)p[2]); }
+    add_secret_text(R, u);
+    free(u);
+    char *j1 = json_escaped(s), *j2 = json_escaped(j1);
+    add_secret_text(R, j1);
+    add_secret_text(R, j2);
+    free(j1);
+    free(j2);
+}
+
+/* The secrets in a secret setting's value: its strings (a constructor's name and api_key's header
+ * name are not secret), and for basic(user, password) the credential as base64. */
 static void collect_secrets(Run *R, const cJSON *j) {
     if (!j) return;
-    if (cJSON_IsString(j)) {
-        add_secret(R, j->valuestring);
-        /* as it appears inside printed JSON, too */
-        char *t = flow_json_print(j);
-        if (t) {
-            size_t n = strlen(t);
-            if (n >= 2) { t[n - 1] = 0; add_secret(R, t + 1); }
-            cJSON_free(t);
+    if (cJSON_IsString(j)) { add_secret(R, j->valuestring); return; }
+    const cJSON *ctor = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "ctor") : NULL;
+    if (cJSON_IsString(ctor) && strcmp(ctor->valuestring, "basic") == 0) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user"), *pw = cJSON_GetObjectItemCaseSensitive(j, "password");
+        if (cJSON_IsString(pw) && *pw->valuestring) {
+            const char *us = cJSON_IsString(u) ? u->valuestring : "";
+            size_t n = strlen(us) + strlen(pw->valuestring) + 2;
+            char *up = flow_xcalloc(1, n);
+            snprintf(up, n, "%s:%s", us, pw->valuestring);
+            char *b = flow_base64(up, strlen(up));
+            add_secret(R, b);
+            free(b);
+            free(up);
         }
-        return;
     }
     for (const cJSON *c = j->child; c; c = c->next) {
-        /* a constructor's name (bearer) and api_key's header name are not secret */
         if (c->string && (strcmp(c->string, "ctor") == 0 || strcmp(c->string, "header") == 0)) continue;
         collect_secrets(R, c);
+    }
+}
+
+/* The values of the params the compiler marked secret (they feed a secret setting). */
+static void collect_param_secrets(Run *R) {
+    for (int i = 0; i < R->p->nparams; i++) {
+        if (!R->p->params[i].secret) continue;
+        FlowVal v = flow_param(R->cx, i);
+        if (flow_is_null(v)) continue;
+        FlowStr t = flow_val_text(R->cx, v);
+        char *c = strndup(t.p, t.n);
+        if (!c) abort();
+        add_secret(R, c);
+        free(c);
     }
 }
 
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
     char *out = flow_xstrdup(s);
-    /* env() values read so far join the settings' secrets (with their URL-escaped forms) */
+    /* env() values and masked literals read so far join the secrets, in all their forms */
     Run *W = (Run *)R;
     for (const char *e; (e = flow_ctx_secret(R->cx, W->nctx_secrets)); W->nctx_secrets++) add_secret(W, e);
     for (int i = 0; i < R->nsecrets; i++) {
@@ -821,8 +876,11 @@ static cJSON *eval_setting(Run *R, const FlowSettingDef *d, const FlowSettingSpe
     return j;
 }
 
+/* A FlowSettings for `owner` (a connection or a step) of a connection of `kind`, checked against the
+ * settings table of that kind whichever connector answers (a test's or preview's mock is checked as
+ * the kind it stands in for). kind NULL: no settings (a test's connections are not touched). */
 static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDef *defs, int n,
-                                  const FlowConnector *c, FlowSettingPlace at) {
+                                  const char *kind, FlowSettingPlace at) {
     FlowSettings *s = flow_xcalloc(1, sizeof *s);
     s->R = R;
     snprintf(s->owner, sizeof s->owner, "%s", owner);
@@ -832,19 +890,17 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
     s->specs = flow_xcalloc((size_t)n, sizeof *s->specs);
     for (int i = 0; i < n; i++) {
         const FlowSettingDef *d = &defs[i];
-        const FlowSettingSpec *sp = NULL;
         if (!d->name) continue;
-        static const FlowSettingSpec any = { FLOW_AT_CONN, "", FLOW_SETT_ANY, 0, NULL };
-        for (int k = 0; k < c->nspecs && !sp; k++)
-            if (c->specs[k].at == at && strcmp(c->specs[k].name, d->name) == 0) sp = &c->specs[k];
-        if (!sp && c->any_setting) sp = &any;
+        const FlowSettingSpec *sp = flow_setting_spec(kind, at, d->name);
         if (!sp) {
             char known[512] = "";
             size_t kl = 0;
-            for (int k = 0; k < c->nspecs; k++)
-                if (c->specs[k].at == at && kl < sizeof known)
-                    kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", c->specs[k].name);
-            run_fail(R, "%s: %s %s take no setting `%s` (known: %s)", owner, c->kind, place_name(at), d->name,
+            for (int k = 0; k < flow_nsetting_specs; k++) {
+                const FlowSettingSpec *o = &flow_setting_specs[k];
+                if (kind && o->at == at && strcmp(o->kind, kind) == 0 && kl < sizeof known)
+                    kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", kl ? ", " : "", o->name);
+            }
+            run_fail(R, "%s: %s %s take no setting `%s` (known: %s)", owner, kind ? kind : "these", place_name(at), d->name,
                      kl ? known : "none");
             goto bad;
         }
@@ -864,14 +920,15 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
             run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
             goto bad;
         }
-        if (d->secret) collect_secrets(R, s->konst[i]);
+        if (d->secret || sp->secret) collect_secrets(R, s->konst[i]);
     }
-    for (int k = 0; k < c->nspecs; k++) {
-        if (c->specs[k].at != at || !c->specs[k].required) continue;
+    for (int k = 0; kind && k < flow_nsetting_specs; k++) {
+        const FlowSettingSpec *sp = &flow_setting_specs[k];
+        if (sp->at != at || !sp->required || strcmp(sp->kind, kind) != 0) continue;
         int have = 0;
-        for (int i = 0; i < n && !have; i++) have = defs[i].name && strcmp(defs[i].name, c->specs[k].name) == 0;
+        for (int i = 0; i < n && !have; i++) have = defs[i].name && strcmp(defs[i].name, sp->name) == 0;
         if (!have) {
-            run_fail(R, "%s: setting %s is required", owner, c->specs[k].name);
+            run_fail(R, "%s: setting %s is required", owner, sp->name);
             goto bad;
         }
     }
@@ -896,7 +953,7 @@ cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, 
         flow_ctx_set_response(R->cx, NULL);
         if (page > 0) flow_run_set_contexts(R->cx, R->ri, R->f->name, R->page, R->page_size);
         if (!j) { flow_err_set(err, e.cls, "setting %s: %s", name, e.msg); return NULL; }
-        if (d->secret) collect_secrets(R, j);
+        if (d->secret || (s->specs[i] && s->specs[i]->secret)) collect_secrets(R, j);
         return j;
     }
     return NULL;
@@ -1515,7 +1572,7 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
     if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
     flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
     settings_free(s->s);
-    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->c, FLOW_AT_EXPORT);
+    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
     return s->s ? 0 : -1;
 }
 
@@ -1578,7 +1635,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
     s->c = mocked ? &flow_conn_mock : c;
     void *cstate = mocked ? (void *)mk : s->conn->state;
     FlowSettingPlace at = d->kind == FLOW_STEP_EXPORT ? FLOW_AT_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_AT_LOOKUP : FLOW_AT_IMPORT;
-    s->s = settings_new(R, owner, d->settings, d->nsettings, c, at);
+    s->s = settings_new(R, owner, d->settings, d->nsettings, s->conn->def->kind, at);
     if (!s->s) return -1;
     FlowErr e;
     if (d->kind == FLOW_STEP_LOOKUP) {
@@ -1589,12 +1646,8 @@ static int open_step(Run *R, const FlowStepDef *d) {
     } else if (d->kind == FLOW_STEP_IMPORT) {
         s->h = s->c->import_open(cstate, s->s, &e);
     } else {
-        const cJSON *ps = flow_setting(s->s, NULL, "page_size");
-        if (ps) {
-            if (!cJSON_IsNumber(ps) || ps->valuedouble < 1 || ps->valuedouble > FLOW_PAGE_SIZE_MAX)
-                return run_fail(R, "%s: page_size must be between 1 and %d", owner, FLOW_PAGE_SIZE_MAX);
-            R->page_size = (long)ps->valuedouble;
-        }
+        const cJSON *ps = flow_setting(s->s, NULL, "page_size");   /* checked against its RANGE */
+        if (ps) R->page_size = (long)ps->valuedouble;
         const char *mode = flow_setting_ctor(s->s, NULL, "mode", "all");
         if (strcmp(mode, "limit") == 0) {
             const cJSON *m = flow_setting(s->s, NULL, "mode"), *nv = NULL;
@@ -1639,8 +1692,8 @@ static int open_conn(Run *R, ConnRt *c) {
     char owner[160];
     snprintf(owner, sizeof owner, "connection %s", d->name);
     /* a test does not touch the connection: its settings (secrets, paths) are not even evaluated */
-    c->s = all_mock ? settings_new(R, owner, NULL, 0, c->c, FLOW_AT_CONN)
-                    : settings_new(R, owner, d->settings, d->nsettings, c->c, FLOW_AT_CONN);
+    c->s = all_mock ? settings_new(R, owner, NULL, 0, NULL, FLOW_AT_CONN)
+                    : settings_new(R, owner, d->settings, d->nsettings, d->kind, FLOW_AT_CONN);
     if (!c->s) return -1;
     FlowErr e;
     /* a preview that does not write never opens a connection used only by imports (no file, no
@@ -1937,6 +1990,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     st->flow = f->name;
     flow_ctx_set_now(cx, ri->started_ms);
     flow_run_set_contexts(cx, ri, f->name, 0, R->page_size);
+    collect_param_secrets(R);
     R->conns = flow_xcalloc((size_t)p->nconns, sizeof *R->conns);
     for (int i = 0; i < p->nconns; i++) R->conns[i].def = &p->conns[i];
 

@@ -9,7 +9,6 @@
 
 #define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
 #define FLOW_PAGE_SIZE_DEFAULT 20
-#define FLOW_PAGE_SIZE_MAX 100000
 
 /* ---- memory (mem.c): these abort when memory runs out; a growing NUL-terminated string ---- */
 
@@ -20,6 +19,9 @@ typedef struct FlowSb { char *p; size_t n, cap; } FlowSb;
 void  flow_sb_put(FlowSb *b, const char *s, size_t n);
 void  flow_sb_puts(FlowSb *b, const char *s);
 char *flow_sb_take(FlowSb *b);   /* the string (owned by the caller; "" when nothing was put); b is emptied */
+/* s[0..n) in base64 (RFC 4648, with padding), malloc'd: a basic credential, in one place for the
+ * http connector that sends it and the engine that redacts it. */
+char *flow_base64(const char *s, size_t n);
 
 /* ---- record errors and run failures ---- */
 
@@ -27,41 +29,41 @@ typedef struct FlowErr { FlowErrorClass cls; char msg[1024]; } FlowErr;
 void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- settings ----
- * Each connector declares the settings it reads, per place, Fluent Bit style; the engine rejects
- * settings the table does not know, checks the evaluated values' types and the required ones, and
- * hands the connector a FlowSettings. Constant settings are evaluated once per run; per-record ones
- * arrive per record as a JSON object `rs` (name -> value) next to the record. */
+ * Every connection kind's settings, per place, are in one table (runtime/connectors.def, which the
+ * checker reads too; runtime/connectors.c): the engine rejects settings the table does not know for
+ * the connection's kind, checks the evaluated values' types and the required ones, and hands the
+ * connector a FlowSettings. The mock connector of tests and previews is checked by the table of the
+ * kind it stands in for. Constant settings are evaluated once per run; per-record ones arrive per
+ * record as a JSON object `rs` (name -> value) next to the record. */
 typedef enum { FLOW_AT_CONN, FLOW_AT_EXPORT, FLOW_AT_LOOKUP, FLOW_AT_IMPORT } FlowSettingPlace;
 typedef enum {
     FLOW_SETT_STRING,   /* a string */
-    FLOW_SETT_INT,      /* a whole number */
-    FLOW_SETT_WORD,     /* one of `choices` ("a|b|c"); a JSON null reads as the word "null" */
-    FLOW_SETT_CTOR,     /* a constructor {"ctor": one of `choices`, ...} or its bare name */
+    FLOW_SETT_INT,      /* a whole number (within its RANGE, if it has one) */
+    FLOW_SETT_WORD,     /* one of the words of its `word:a|b` type; a JSON null reads as the word "null" */
+    FLOW_SETT_CTOR,     /* a constructor {"ctor": NAME, ...} or its bare NAME, of its `ctor:K` type */
     FLOW_SETT_ARGS,     /* a JSON array */
     FLOW_SETT_ANY,
     FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
                            flow_setting_eval (an export's `stop`, over each response) */
 } FlowSettingType;
 typedef struct FlowSettingSpec {
+    const char *kind;       /* the connection kind: "http", "file", ... */
     FlowSettingPlace at;
     const char *name;
     FlowSettingType type;
-    int required;
-    const char *choices;
+    const char *ctype;      /* the checker's type ("string", "word:GET|POST", "ctor:mode", ...) */
+    int required, secret;
 } FlowSettingSpec;
-
-/* The step settings both SQL connectors (sqlite, postgres) take; each adds its connection's own. */
-#define FLOW_SQL_STEP_SPECS \
-    { FLOW_AT_EXPORT, "sql", FLOW_SETT_STRING, 1, NULL }, \
-    { FLOW_AT_EXPORT, "args", FLOW_SETT_ARGS, 0, NULL }, \
-    { FLOW_AT_EXPORT, "mode", FLOW_SETT_CTOR, 0, "all|delta|once|limit" }, \
-    { FLOW_AT_EXPORT, "page_size", FLOW_SETT_INT, 0, NULL }, \
-    { FLOW_AT_LOOKUP, "sql", FLOW_SETT_STRING, 1, NULL }, \
-    { FLOW_AT_LOOKUP, "args", FLOW_SETT_ARGS, 0, NULL }, \
-    { FLOW_AT_LOOKUP, "on_missing", FLOW_SETT_WORD, 0, "fail|skip|null" }, \
-    { FLOW_AT_LOOKUP, "on_many", FLOW_SETT_WORD, 0, "fail|first" }, \
-    { FLOW_AT_IMPORT, "table", FLOW_SETT_STRING, 1, NULL }, \
-    { FLOW_AT_IMPORT, "mode", FLOW_SETT_CTOR, 0, "insert|upsert" }
+extern const FlowSettingSpec flow_setting_specs[];   /* every kind's, in connectors.def's order */
+extern const int flow_nsetting_specs;
+/* The entry for a setting of a kind at a place; NULL when the kind takes no such setting there. */
+const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, const char *name);
+/* Whether a WORD or CTOR setting accepts the word / the constructor's name. */
+int  flow_setting_accepts(const FlowSettingSpec *sp, const char *word);
+/* What it accepts, for messages: "a,b,c" */
+void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap);
+/* A whole-number setting's bounds (RANGE in connectors.def): 1 with *lo, *hi, or 0 when unbounded. */
+int  flow_setting_range(const FlowSettingSpec *sp, long long *lo, long long *hi);
 
 typedef struct FlowSettings FlowSettings;
 /* The value of a setting: this record's (from rs) when it is per record, else the constant one;
@@ -118,10 +120,8 @@ typedef struct FlowLookupItem {
 
 typedef struct FlowConnector {
     const char *kind;
-    int any_setting;   /* accepts every setting (the test mock): nothing is checked against specs */
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
-    const FlowSettingSpec *specs; int nspecs;
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
     /* the end of a flow's run: ok=1 commits what was written (renames files), ok=0 discards. 0 / -1 */
@@ -272,5 +272,14 @@ void flow_run_stats_free(FlowRunStats *stats);
 /* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
  * "<per record>"). A fresh tree. */
 cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
+
+/* ---- process setup and params (cli.c) ---- */
+
+/* A param's default (or -P) text, unmasked when it is a secret; malloc'd, NULL when it has none. */
+char *flow_param_default(const FlowParamDef *d);
+/* No core dump can hold a secret: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps other
+ * processes of the user from attaching or reading /proc/PID/mem). Called first by every command of a
+ * built executable and by flowc before it reads -P values, env() or runs a flow. */
+void flow_no_core_dumps(void);
 
 #endif

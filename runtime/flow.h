@@ -251,11 +251,19 @@ void    flow_obj_put(cJSON *obj, const char *key, FlowVal v);
 /* The same for generated maps, whose keys are distinct string literals: the key is not copied (it
  * must outlive obj) and no existing member is looked for. */
 void    flow_obj_add(cJSON *obj, const char *key, FlowVal v);
+/* A string literal stored masked (a secret baked into the program): masked[n..2n) XOR masked[0..n),
+ * as a string in scratch memory. */
+FlowVal flow_unmask(FlowCtx *cx, const char *masked, size_t n);
 /* Text buffers in scratch memory, for templates and string concatenation. */
 typedef struct FlowText { char *p; size_t n, cap; } FlowText;
 void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);
 void    flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v);          /* appends the value's text */
 void    flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...JSON-escaped (body templates) */
+void    flow_text_val_url(FlowCtx *cx, FlowText *t, FlowVal v);      /* ...percent-encoded (http path templates) */
+/* s[0..n) percent-encoded into out (room for 3n + 1): every byte but the unreserved A-Z a-z 0-9
+ * - . _ ~ (RFC 3986) as %XX. The one encoder of URLs: path templates, queries, redaction. Returns
+ * the length written (NUL-terminated). */
+size_t  flow_pct_encode(char *out, const char *s, size_t n);
 FlowVal flow_text_done(FlowText *t);
 /* Static tables: sorted keys, looked up by binary search. */
 typedef struct FlowTableEntry { const char *key; const char *text; double num; int kind; } FlowTableEntry;
@@ -358,7 +366,13 @@ typedef struct FlowFlowDef {
     FlowHookFn pre_save_page;   /* flow-level hooks; the import hooks here apply to every import */
     FlowHookFn pre_map, post_map, post_submit, post_response_map;
 } FlowFlowDef;
-typedef struct FlowParamDef { const char *name; FlowKind kind; int nullable; const char *deflt; } FlowParamDef;
+/* A param: its default (or -P) text in deflt, unless it is a secret (it feeds a secret setting such as
+ * auth): then deflt is NULL and the text is masked[n..2n) XOR masked[0..n) (flow_param_default reads
+ * it), so the executable never holds it in plain text. */
+typedef struct FlowParamDef {
+    const char *name; FlowKind kind; int nullable; const char *deflt;
+    int secret; const char *masked; size_t nmasked;
+} FlowParamDef;
 
 typedef struct FlowProgram {
     const char *name, *version, *source;       /* integration name, version, .flow file name */
@@ -401,9 +415,9 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_parse_iso8601) X(flow_format_iso8601) \
     X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
-    X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) \
+    X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
-    X(flow_response) X(flow_existing) X(flow_ctx_add_secret)
+    X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

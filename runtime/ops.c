@@ -642,6 +642,44 @@ void flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v) {
     flow_text_put(cx, t, s.p + run, s.n - run);
 }
 
+FlowVal flow_unmask(FlowCtx *cx, const char *masked, size_t n) {
+    char *t = flow_scratch_alloc(cx, n + 1);
+    for (size_t i = 0; i < n; i++) t[i] = (char)(masked[n + i] ^ masked[i]);
+    /* the engine redacts it as part of its secret setting's value (an api_key's header name, also
+     * stored masked, is not itself secret) */
+    return flow_string(t, n);
+}
+
+size_t flow_pct_encode(char *out, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    char *w = out;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+            *w++ = (char)c;
+        else { *w++ = '%'; *w++ = hex[c >> 4]; *w++ = hex[c & 15]; }
+    }
+    *w = 0;
+    return (size_t)(w - out);
+}
+
+/* appends the value's text percent-encoded (an http `path` template): nothing in it can end the
+ * segment or start a query or fragment, and a value that is `.` or `..` (a dot segment, which
+ * would move up the path) fails the record */
+void flow_text_val_url(FlowCtx *cx, FlowText *t, FlowVal v) {
+    if (flow_is_null(v) || (v.kind == FLOW_JSON && (!v.j || cJSON_IsNull(v.j)))) return;
+    FlowStr s = flow_val_text(cx, v);
+    if ((s.n == 1 && s.p[0] == '.') || (s.n == 2 && s.p[0] == '.' && s.p[1] == '.')) {
+        flow_fail(cx, FLOW_ERR_VALUE, "path: the value `%.*s` is a dot segment, which would move the request up the path",
+                  (int)s.n, s.p);
+        return;
+    }
+    if (s.n > TEXT_MAX / 3) { flow_fail(cx, FLOW_ERR_VALUE, "the text is too long"); return; }
+    char *e = flow_scratch_alloc(cx, s.n * 3 + 1);
+    size_t n = flow_pct_encode(e, s.p, s.n);
+    flow_text_put(cx, t, e, n);
+}
+
 FlowVal flow_text_done(FlowText *t) {
     if (!t || !t->p) return flow_string("", 0);
     return flow_string(t->p, t->n);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The language contract: every ```flow block of LANGUAGE.md must keep compiling. Sourced by
-# tests/run.sh (suite `lang`); alone: `FLOWC=build/asan/flowc tests/run.sh lang`.
+# The language contract: every ```flow block of LANGUAGE.md must keep compiling, and its test blocks
+# must pass. Sourced by tests/run.sh (suite `lang`); alone: `FLOWC=build/asan/flowc tests/run.sh lang`.
 #
 # The blocks are extracted in order into build/test/lang/block-NN.flow, then:
 #  - all.flow   = every block except the one whose first line is a `// error:` comment;
@@ -10,6 +10,15 @@
 #                 "may be null", at the line:col of `record.note` in `lower(record.note)` (computed
 #                 from the generated file), its caret line underlining those 11 characters
 #                 (`^` and ten `~`).
+#  - the files all.flow names, written beside it: the hook file (hooks/orders.c, drop_test_orders:
+#    skips orders from test accounts) and the test fixture (tests/fixtures/orders.json), made so
+#    that §8's expectations hold for §4's flow: of five orders one is a test account's (the hook
+#    drops it), one is cancelled (the filter drops it), two are over 1000 (the `deals` import, the
+#    first order-1) and one is small (`archive`);
+#  - `flowc test all.flow` runs every test block: all must pass;
+#  - the same test against fixtures and a hook that make each expectation false must fail: a
+#    third big order, the big orders in the other order, no small order, an order that is not an
+#    Order (a record error), a hook that keeps test accounts.
 # LANGUAGE.md is ${SHARED_DIR:-../shared}/design/LANGUAGE.md, relative to the repo root: the contract
 # lives beside the repository, not in it, so a clone without it skips this suite (and says so).
 # Executed directly rather than sourced: run this suite through tests/run.sh.
@@ -33,6 +42,49 @@ awk -v dir="$lang_dir" '
   inb                       { print > f }
   END { if (inb) { print "unterminated ```flow block starting at line " NR > "/dev/stderr"; exit 1 } }
 ' "$lang_md" 2>"$lang_dir/extract.err" || t_note "$(cat "$lang_dir/extract.err")"
+# lang_orders DIR ORDER...: writes DIR/tests/fixtures/orders.json, one ORDER (id:email:status:total)
+# each; the other fields are those §2's Order declares. A total that is not a number is written as
+# a string (the record is then not an Order).
+lang_orders() {
+  local dir=$1; shift
+  mkdir -p "$dir/tests/fixtures"
+  local o sep='' id email status total
+  {
+    printf '[\n'
+    for o in "$@"; do
+      IFS=: read -r id email status total <<<"$o"
+      case $total in *[!0-9.]*) total="\"$total\"" ;; esac
+      printf '%s  {"id": %s, "email": "%s", "status": "%s", "total": %s, "created_at": "2024-05-01T10:00:00Z",\n' \
+        "$sep" "$id" "$email" "$status" "$total"
+      printf '   "customer": {"first": "Ann", "last": "Lee", "vip": true}, "items": [{"sku": "S-%s", "qty": 2, "price": 10.5}],\n' "$id"
+      printf '   "region": "EU", "currency": "EUR", "note": null}\n'
+      sep=','
+    done
+    printf ']\n'
+  } >"$dir/tests/fixtures/orders.json"
+}
+# lang_hook DIR [keep]: DIR/hooks/orders.c with drop_test_orders (skips emails @test.example, or
+# with `keep`, skips nothing)
+lang_hook() {
+  mkdir -p "$1/hooks"
+  {
+    printf '/* the hook §4 names: orders from test accounts are skipped */\n#include "flow.h"\n#include <string.h>\n'
+    printf 'int drop_test_orders(FlowHookPage *page) {\n'
+    if [ "${2:-}" != keep ]; then
+      printf '    for (int i = 0; i < page->n; i++) {\n'
+      printf '        const cJSON *e = cJSON_GetObjectItemCaseSensitive(page->records[i], "email");\n'
+      printf '        if (cJSON_IsString(e) && strstr(e->valuestring, "@test.example")) page->verdict[i] = FLOW_HOOK_SKIP;\n'
+      printf '    }\n'
+    fi
+    printf '    return 0;\n}\n'
+  } >"$1/hooks/orders.c"
+}
+# the orders that make §8's expectations true: 2 deals (order-1 first), 1 archive, 0 errors
+lang_good=(1:anna@shop.example:paid:1500.5 2:qa@test.example:paid:5000 3:bo@shop.example:cancelled:3000
+           4:cy@shop.example:open:2000 5:di@shop.example:paid:20)
+lang_hook "$lang_dir"
+lang_orders "$lang_dir" "${lang_good[@]}"
+
 lang_blocks=()   # every block file, in order
 lang_err=''      # the `// error:` block
 lang_decl2=''    # the block declaring `type Order`
@@ -137,3 +189,41 @@ else
   fi
 fi
 t_done
+
+# every test block of LANGUAGE.md passes against the flows it names
+t_case lang/test-blocks
+lang_ntests=$(grep -cE '^[[:space:]]*test[[:space:]]+"' "$lang_dir/all.flow")
+if [ "$lang_ntests" -eq 0 ]; then
+  t_note "no test blocks in $lang_md"
+else
+  t_exec -C "$lang_dir" "$FLOWC" test all.flow
+  t_expect_rc 0
+  t_expect_grep "$C_OUT" "^$lang_ntests passed, 0 failed\$" "not all $lang_ntests test blocks passed (see $lang_dir/all.flow)"
+fi
+t_done
+
+# ...and they can fail: each fixture (or hook) below makes one of §8's expectations false
+# lang_must_fail NAME [keep] -- ORDER...: the test in a copy whose fixture holds ORDERs must fail
+lang_must_fail() {
+  local name=$1 hook=; shift
+  [ "$1" = keep ] && { hook=keep; shift; }
+  [ "$1" = -- ] && shift
+  local d=$lang_dir/neg-$name
+  rm -rf "$d"; mkdir -p "$d"
+  cp "$lang_dir/all.flow" "$d/"
+  lang_hook "$d" $hook
+  lang_orders "$d" "$@"
+  t_case "lang/test-blocks-fail-$name"
+  t_exec -C "$d" "$FLOWC" test all.flow
+  t_expect_rc 1
+  t_expect_grep "$C_OUT" '^FAIL ' "the test passed although $name"
+  t_expect_grep "$C_OUT" "^0 passed, $lang_ntests failed\$"
+  t_done
+}
+if [ "$lang_ntests" -gt 0 ]; then
+  lang_must_fail three-deals -- "${lang_good[@]}" 6:ed@shop.example:paid:1200
+  lang_must_fail deals-order -- 4:cy@shop.example:open:2000 "${lang_good[@]:0:3}" 5:di@shop.example:paid:20
+  lang_must_fail no-archive -- "${lang_good[@]:0:4}"
+  lang_must_fail record-error -- "${lang_good[@]}" 6:fe@shop.example:paid:lots
+  lang_must_fail hook-keeps keep -- "${lang_good[@]}"
+fi

@@ -24,6 +24,15 @@ t_expect_grep "$C_OUT" '^PASS tests/flowtest/fail\.flow:16: test "passes"$'
 t_expect_grep "$C_OUT" '^1 passed, 1 failed$'
 t_done
 
+# the mock checks settings by the table of the kind it stands in for: an http export's `stop` is an
+# expression over each response (never evaluated up front), not a setting that "depends on the record"
+t_case "flowtest/http-settings"
+t_exec "$FLOWC" test tests/flowtest/http_stop.flow
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^PASS tests/flowtest/http_stop\.flow:24: test "an http export with stop runs under the mock"$'
+t_expect_grep "$C_OUT" '^1 passed, 0 failed$'
+t_done
+
 t_case "flowtest/two-files"
 t_exec "$FLOWC" test tests/flowtest/pass.flow tests/flowtest/fail.flow
 t_expect_rc 1

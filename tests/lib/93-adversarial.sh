@@ -51,31 +51,31 @@ adv_both() {
   [ "$tn" = "$tj" ] || t_note "written files differ between native and JIT:" "$(diff <(echo "$tn") <(echo "$tj") | head -n 12)"
 }
 
-# adv_server_start: the HTTP test server (tests/http/server.c, sanitized; see tests/http/README.md) on
-# a free port of 127.0.0.1, for the current case: ADV_BASE is its URL. adv_server_stop stops it
-# (SIGTERM) and notes a sanitizer report or a bad exit on the current case.
-adv_server_start() {
-  local i
-  ADV_SERVER_PID=; ADV_BASE=http://127.0.0.1:1
-  make -s -C "$ROOT" build/tests/http_server >/dev/null 2>&1 || { t_note "cannot build build/tests/http_server"; return 1; }
-  rm -f "$ADV_WORK/server.port"
-  "$ROOT/build/tests/http_server" --port 0 --ready "$ADV_WORK/server.port" >"$ADV_WORK/server.log" 2>&1 &
-  ADV_SERVER_PID=$!
-  for i in $(seq 200); do [ -s "$ADV_WORK/server.port" ] && break; sleep 0.05; done
-  [ -s "$ADV_WORK/server.port" ] || { t_note "the test server did not start"; return 1; }
-  ADV_BASE=http://127.0.0.1:$(cat "$ADV_WORK/server.port")
-}
-adv_server_stop() {
-  [ -n "$ADV_SERVER_PID" ] || return 0
-  kill -TERM "$ADV_SERVER_PID" 2>/dev/null
-  wait "$ADV_SERVER_PID" || t_note "the test server exited $?"
-  san_found "$ADV_WORK/server.log" && t_note "the test server's sanitizer report:" "$(head -n 20 "$ADV_WORK/server.log")"
-  ADV_SERVER_PID=
-}
-# adv_hex TEXT: TEXT's bytes as hex (for the server's /raw?hex=)
+# adv_hex TEXT: TEXT's bytes as hex (for the test server's /raw?hex=)
 adv_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 
-make -s build/asan/libflowrt.a >/dev/null 2>&1
+# adv_server [ARGS...]: starts the HTTP test server (tests/http/server.c) on a free 127.0.0.1 port
+# with ARGS (--token, --user, ...); sets ADV_PORT and ADV_BASE. Every server a case starts is stopped
+# (SIGTERM, by its pid) once the case's script has run.
+ADV_PIDS=()
+adv_server() {
+  local ready
+  ready=$(mktemp -u "$T_TMP/adversarial/server.XXXXXX")
+  "$ROOT/build/tests/http_server" --port 0 --ready "$ready" "$@" >"$ready.log" 2>&1 &
+  ADV_PIDS+=($!)
+  for _ in $(seq 200); do [ -s "$ready" ] && break; sleep 0.05; done
+  ADV_PORT=$(cat "$ready" 2>/dev/null)
+  ADV_BASE=http://127.0.0.1:$ADV_PORT
+  [ -n "$ADV_PORT" ] || t_note "the test server did not start: $(cat "$ready.log")"
+}
+adv_stop_servers() {
+  local p
+  for p in "${ADV_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  ADV_PIDS=()
+}
+trap adv_stop_servers EXIT
+
+make -s build/asan/libflowrt.a build/tests/http_server >/dev/null 2>&1
 for adv_case_sh in tests/adversarial/*/case.sh; do
   [ -f "$adv_case_sh" ] || continue
   ADV_SRC=$ROOT/${adv_case_sh%/case.sh}
@@ -84,6 +84,8 @@ for adv_case_sh in tests/adversarial/*/case.sh; do
   adv_copy "$ADV_WORK"
   cd "$ADV_WORK" || { fail "$ADV_NAME" "cannot enter $ADV_WORK"; continue; }
   # shellcheck disable=SC1090
-  . "$ROOT/$adv_case_sh"
+  . "$ADV_SRC/case.sh"
+  adv_stop_servers
   cd "$ROOT" || exit 2
 done
+trap - EXIT

@@ -5,6 +5,7 @@
  * byte. Uses only flow.h's value ABI (runtime/value.c) and cJSON in the step functions, so it also
  * builds against just the engine's files. Prints `engine: N passed, N failed`. */
 #include "flow.h"
+#include "engine.h"     /* the settings table (runtime/connectors.def) */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -207,7 +208,7 @@ static const FlowConnDef shop_conns[] = {
 };
 
 /* param min_total: number = 0 */
-static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0" } };
+static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0", 0, NULL, 0 } };
 
 /* ---- flow orders ----
  * export orders: Order from files { file = "orders.ndjson", page_size = 3 }
@@ -619,7 +620,7 @@ static const FlowProgram shop = {
  * flow one { schedule = every(15m); export a from files { file = "fan.ndjson" }
  *            filter record.region == param.region; import one into files { file = "one-{{record.id}}.ndjson" } }
  * flow two { export b from files { file = "fan.ndjson", mode = limit(2) } import two into files { file = "two.ndjson" } } */
-static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL }, { "limit", FLOW_INT, 0, "5" } };
+static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL, 0, NULL, 0 }, { "limit", FLOW_INT, 0, "5", 0, NULL, 0 } };
 KSTR(k_dsn, "postgres://admin:hunter2@db.internal/prod")
 static const FlowSettingDef pg_set[] = { { "dsn", k_dsn, NULL, 1 } };
 static const FlowConnDef tiny_conns[] = { { "files", "file", files_set, 1 }, { "pg", "postgres", pg_set, 1 } };
@@ -1091,6 +1092,40 @@ static void case_cli(void) {
     cJSON_Delete(j);
 }
 
+/* ---- the settings table: the checker's type and the runtime's agree on every line ---- */
+
+static void case_settings_table(void) {
+    cur_case = "settings-table";
+    check(flow_nsetting_specs > 0, "the table is empty");
+    for (int i = 0; i < flow_nsetting_specs; i++) {
+        const FlowSettingSpec *sp = &flow_setting_specs[i];
+        const char *t = sp->ctype;
+        int word = starts_with(t, "word:"), ctor = starts_with(t, "ctor:");
+        check(word == (sp->type == FLOW_SETT_WORD), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
+        check(ctor == (sp->type == FLOW_SETT_CTOR), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
+        check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
+        check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
+        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0)
+            check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
+        if (strcmp(t, "int") == 0 || strcmp(t, "duration") == 0)
+            check(sp->type == FLOW_SETT_INT, "%s %s: type %s is a whole number at run time", sp->kind, sp->name, t);
+        char choices[200];
+        flow_setting_choices(sp, choices, sizeof choices);
+        if (word || ctor) check(choices[0] != 0, "%s %s: %s accepts nothing", sp->kind, sp->name, t);
+        check(flow_setting_spec(sp->kind, sp->at, sp->name) == sp, "%s %s is listed twice at one place", sp->kind, sp->name);
+    }
+    const FlowSettingSpec *stop = flow_setting_spec("http", FLOW_AT_EXPORT, "stop");
+    check(stop && stop->type == FLOW_SETT_EXPR, "http exports' stop is evaluated by the connector");
+    const FlowSettingSpec *mode = flow_setting_spec("file", FLOW_AT_EXPORT, "mode");
+    check(mode && flow_setting_accepts(mode, "once") && flow_setting_accepts(mode, "delta") && !flow_setting_accepts(mode, "insert"),
+          "file exports' mode takes the mode constructors");
+    const FlowSettingSpec *dsn = flow_setting_spec("postgres", FLOW_AT_CONN, "dsn");
+    check(dsn && dsn->secret && dsn->required, "postgres dsn is a required secret");
+    long long lo = 0, hi = 0;
+    check(flow_setting_range(flow_setting_spec("http", FLOW_AT_EXPORT, "page_size"), &lo, &hi) && lo == 1 && hi == 10000,
+          "page_size is 1..10000");
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     char tmpl[4096];
@@ -1101,6 +1136,7 @@ int main(void) {
     mkdir("data", 0755);
     write_file("data/fan.ndjson", fan_ndjson);
 
+    case_settings_table();
     case_orders();
     case_branches();
     case_formats();

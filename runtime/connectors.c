@@ -1,0 +1,76 @@
+/* connectors.c — the settings table every connector's settings are matched against, built from
+ * runtime/connectors.def (the table the checker reads too), and what a word or constructor setting
+ * accepts: the words of its `word:a|b` type, or the constructors of builtins.def whose result is its
+ * `ctor:K` type. */
+#include "engine.h"
+#include <stdio.h>
+#include <string.h>
+
+enum { REQ = 1, OPT = 2, SECRET = 4 };
+
+const FlowSettingSpec flow_setting_specs[] = {
+#define CONN(k)
+#define RANGE(n, lo, hi)
+#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0 },
+#include "connectors.def"
+#undef CONN
+#undef RANGE
+#undef SET
+};
+const int flow_nsetting_specs = (int)(sizeof flow_setting_specs / sizeof flow_setting_specs[0]);
+
+static const struct { const char *name; long long lo, hi; } ranges[] = {
+#define CONN(k)
+#define SET(k, w, n, t, rt, f)
+#define RANGE(n, lo, hi) { #n, lo, hi },
+#include "connectors.def"
+#undef CONN
+#undef RANGE
+#undef SET
+};
+
+/* the constructors of builtins.def: name and result ("ctor:mode"); functions have kind FN */
+static const struct { const char *name, *kind, *result; } builtins[] = {
+#define B(n, k, params, r, sym) { #n, #k, r },
+#include "builtins.def"
+#undef B
+};
+
+const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, const char *name) {
+    if (!kind || !name) return NULL;
+    for (int i = 0; i < flow_nsetting_specs; i++) {
+        const FlowSettingSpec *sp = &flow_setting_specs[i];
+        if (sp->at == at && strcmp(sp->kind, kind) == 0 && strcmp(sp->name, name) == 0) return sp;
+    }
+    return NULL;
+}
+
+int flow_setting_range(const FlowSettingSpec *sp, long long *lo, long long *hi) {
+    for (size_t i = 0; sp && i < sizeof ranges / sizeof ranges[0]; i++)
+        if (strcmp(ranges[i].name, sp->name) == 0) { *lo = ranges[i].lo; *hi = ranges[i].hi; return 1; }
+    return 0;
+}
+
+int flow_setting_accepts(const FlowSettingSpec *sp, const char *word) {
+    if (!sp || !word) return 0;
+    if (sp->type == FLOW_SETT_WORD && strncmp(sp->ctype, "word:", 5) == 0) return flow_word_in(word, sp->ctype + 5);
+    if (sp->type == FLOW_SETT_CTOR && strncmp(sp->ctype, "ctor:", 5) == 0)
+        for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+            if (strcmp(builtins[i].kind, "CTOR") == 0 && strcmp(builtins[i].result, sp->ctype) == 0 &&
+                strcmp(builtins[i].name, word) == 0) return 1;
+    return 0;
+}
+
+void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap) {
+    size_t n = 0;
+    if (cap) buf[0] = 0;
+    if (!sp || cap == 0) return;
+    if (sp->type == FLOW_SETT_WORD && strncmp(sp->ctype, "word:", 5) == 0) {
+        snprintf(buf, cap, "%s", sp->ctype + 5);
+        for (char *p = buf; *p; p++) if (*p == '|') *p = ',';
+        return;
+    }
+    for (size_t i = 0; sp->type == FLOW_SETT_CTOR && i < sizeof builtins / sizeof builtins[0] && n < cap; i++)
+        if (strcmp(builtins[i].kind, "CTOR") == 0 && strcmp(builtins[i].result, sp->ctype) == 0)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", builtins[i].name);
+}
