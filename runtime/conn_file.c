@@ -449,8 +449,21 @@ static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
         return FLOW_NEXT_ERROR;
     }
     it->rec = cJSON_CreateObject();
-    for (int i = 0; i < c->nf; i++) cJSON_AddItemToObject(it->rec, c->hdr[i], cJSON_CreateString(c->buf + c->starts[i]));
+    int nul = -1;    /* a cell holding a NUL byte cannot be carried as text (the engine checks the rest) */
+    for (int i = 0; i < c->nf; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        int has_nul = strlen(c->buf + c->starts[i]) != n;
+        if (has_nul && nul < 0) nul = i;
+        cJSON_AddItemToObject(it->rec, c->hdr[i], has_nul ? flow_json_raw_text(c->buf + c->starts[i], n)
+                                                         : cJSON_CreateString(c->buf + c->starts[i]));
+    }
     it->bytes = bytes;
+    if (nul >= 0) {   /* kept as its JSON text (the NUL as U+FFFD), not as a record */
+        flow_err_set(&it->err, FLOW_ERR_VALUE, "line %ld of %s: column `%s` holds a NUL byte, which text cannot carry", start,
+                     x->cur, c->hdr[nul]);
+        it->rec = flow_json_to_text(it->rec);
+        return FLOW_NEXT_ERROR;
+    }
     return FLOW_NEXT_RECORD;
 }
 

@@ -3,10 +3,13 @@
 # bytes written through; the good records around them are imported; previews stay valid JSON.
 adv_server
 ADV_NORM='s/"date":"[^"]*"/"date":"-"/g; s/"ms":[0-9]*/"ms":0/g'
-adv_both adversarial/06-bad-values/records --json --param "base=$ADV_BASE" from_ndjson from_sqlite lookups
+adv_both adversarial/06-bad-values/records --json --param "base=$ADV_BASE" from_ndjson from_sqlite from_csv lookups
 t_expect_rc 3
 t_expect_grep "$C_OUT" '"flow":"from_ndjson","exported":6,"ignored":0,"errors":4,"imported":\{"o":2\}' "from_ndjson: 2 imported, 4 errors"
 t_expect_grep "$C_OUT" '"flow":"from_sqlite","exported":5,"ignored":0,"errors":3,"imported":\{"o":2\}' "from_sqlite: 2 imported, 3 errors"
+t_expect_grep "$C_OUT" '"flow":"from_csv","exported":4,"ignored":0,"errors":2,"imported":\{"o":2\}' "from_csv: 2 imported, 2 errors"
+t_expect_grep "$C_ERR" 'step rows \[value\] line 3 of data/in.csv: column `name` holds a NUL byte' "a NUL in a CSV cell"
+t_expect_grep "$C_ERR" 'step rows \[value\] record.name is not valid UTF-8 text \(byte 0xFF at offset 1\): "c\\xFFd"' "invalid UTF-8 in a CSV cell"
 t_expect_grep "$C_OUT" '"flow":"lookups","exported":5,"ignored":0,"errors":4,"imported":\{"o":1\}' "lookups: 1 imported, 4 errors"
 t_expect_grep "$C_ERR" '\[parse\] line 2 of data/in.ndjson: malformed JSON at column 17: number out of range: 1e400' "1e400 in NDJSON"
 t_expect_grep "$C_ERR" '\[parse\] line 3 of data/in.ndjson: malformed JSON at column 18: \\u0000 in a string' "\\u0000 in NDJSON"
@@ -24,6 +27,8 @@ o=$ADV_NATIVE/out
 {"id":6,"total":null,"name":"café é"}' ] || t_note "out/ndjson.ndjson:" "$(cat "$o/ndjson.ndjson")"
 [ "$(cat "$o/sqlite.ndjson")" = '{"id":1,"total":1.5,"name":"ok"}
 {"id":5,"total":4,"name":"fine é"}' ] || t_note "out/sqlite.ndjson:" "$(cat "$o/sqlite.ndjson")"
+[ "$(cat "$o/csv.ndjson")" = '{"id":1,"name":"ok"}
+{"id":4,"name":"fine"}' ] || t_note "out/csv.ndjson:" "$(cat "$o/csv.ndjson")"
 [ "$(cat "$o/lookups.ndjson")" = '{"id":1,"tier":"gold"}' ] || t_note "out/lookups.ndjson:" "$(cat "$o/lookups.ndjson")"
 for f in "$C_OUT" "$C_ERR" "$o"/*; do
   iconv -f UTF-8 -t UTF-8 "$f" >/dev/null 2>&1 || t_note "$(basename "$f") is not valid UTF-8"
@@ -39,7 +44,7 @@ t_expect_grep "$C_OUT" '"failed":"export rows: GET .* answered with a body that 
 t_done
 
 # previews of the bad records are valid JSON (jq reads them; every byte is UTF-8)
-for f in from_ndjson from_sqlite lookups; do
+for f in from_ndjson from_sqlite from_csv lookups; do
   t_case "adversarial/06-bad-values/preview-$f"
   t_exec -C "$ADV_NATIVE" "$FLOWC" preview flow.flow --flow "$f" --format json --param "base=$ADV_BASE"
   jq -e . "$C_OUT" >/dev/null 2>&1 || t_note "preview --format json is not JSON (jq)"
