@@ -79,6 +79,9 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree);
  * `return flow_fail(cx, FLOW_ERR_VALUE, "...")`. */
 FlowVal  flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int      flow_failed(const FlowCtx *cx);
+/* Names where the current error happened (a map entry: "customer.name"), once: the message becomes
+ * "customer.name: ..." unless it already starts so. */
+void     flow_fail_at(FlowCtx *cx, const char *where);
 FlowErrorClass flow_error_class(const FlowCtx *cx);
 const char *flow_error_message(const FlowCtx *cx);
 void     flow_clear_error(FlowCtx *cx);
@@ -410,7 +413,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
 /* Every runtime function generated code may call besides the built-ins (stdlib/builtins.def) and
  * cJSON: the JIT registers exactly these (compiler/jit.c). Keep it in step with the declarations. */
 #define FLOW_ABI(X) \
-    X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_ctx_now) \
+    X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_fail_at) X(flow_ctx_now) \
     X(flow_val_to_json) X(flow_val_from_json) X(flow_val_text) X(flow_val_equal) \
     X(flow_parse_iso8601) X(flow_format_iso8601) \
     X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \

@@ -21,7 +21,7 @@ typedef struct Block { struct Block *next; size_t size, used; } Block;
 struct FlowCtx {
     Block *blocks;             /* scratch: the first block is kept across resets */
     cJSON **kept; size_t nkept, capkept;
-    int failed;
+    int failed, located;
     FlowErrorClass cls;
     char msg[512];
     int64_t now_ms;
@@ -163,6 +163,7 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree) {
 FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
     if (!cx->failed) {
         cx->failed = 1;
+        cx->located = 0;
         cx->cls = cls;
         va_list ap;
         va_start(ap, fmt);
@@ -173,9 +174,25 @@ FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
 }
 
 int flow_failed(const FlowCtx *cx) { return cx->failed; }
+
+void flow_fail_at(FlowCtx *cx, const char *where) {
+    if (!cx->failed || cx->located || !where || !*where) return;
+    cx->located = 1;
+    size_t n = strlen(where);
+    if (strncmp(cx->msg, where, n) == 0 && cx->msg[n] == ':') return;
+    char m[sizeof cx->msg];
+    memcpy(m, cx->msg, sizeof m);
+    size_t w = n < sizeof cx->msg - 3 ? n : sizeof cx->msg - 3;
+    memcpy(cx->msg, where, w);
+    memcpy(cx->msg + w, ": ", 2);
+    size_t rest = strlen(m), room = sizeof cx->msg - w - 3;
+    if (rest > room) rest = room;
+    memcpy(cx->msg + w + 2, m, rest);
+    cx->msg[w + 2 + rest] = 0;
+}
 FlowErrorClass flow_error_class(const FlowCtx *cx) { return cx->cls; }
 const char *flow_error_message(const FlowCtx *cx) { return cx->failed ? cx->msg : ""; }
-void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->msg[0] = 0; }
+void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->located = 0; cx->msg[0] = 0; }
 void flow_ctx_set_now(FlowCtx *cx, int64_t ms) { cx->now_ms = ms; }
 int64_t flow_ctx_now(const FlowCtx *cx) { return cx->now_ms; }
 

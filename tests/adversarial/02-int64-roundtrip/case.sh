@@ -8,7 +8,7 @@ t_expect_grep "$C_OUT" '"flow":"from_ndjson","exported":4,"ignored":0,"errors":1
 for f in json csv sqlite http; do
   t_expect_grep "$C_OUT" "\"flow\":\"from_$f\",\"exported\":[34],\"ignored\":0,\"errors\":[01],\"imported\":\{\"o\":3\}" "from_$f: 3 rows"
 done
-[ "$(grep -c 'record.n is out of the int range, got 9223372036854775808' "$C_ERR")" = 2 ] || t_note "2^63 is not one error each from NDJSON and CSV"
+[ "$(grep -c "step rows \[value\] record.n is out of the int range, got 9223372036854775808" "$C_ERR")" = 3 ] || t_note "2^63 is not one error each from the NDJSON and CSV exports"
 for f in json csv sqlite http; do
   for row in '"id":1,"n":9223372036854775807' '"id":2,"n":-9223372036854775808' '"id":3,"n":5000000000000001'; do
     t_expect_grep "$C_OUT" "^\{\"src\":\"$f\",$row\}$" "from_$f: no line with $row"
@@ -30,4 +30,8 @@ kept=$(curl -s "$ADV_BASE/keep")
 for row in 'tag=9223372036854775807 {"id":1,"n":9223372036854775807}' 'tag=-9223372036854775808 {"id":2,"n":-9223372036854775808}' 'tag=5000000000000001 {"id":3,"n":5000000000000001}'; do
   [ "$(grep -cxF "$row" <<<"$kept")" = 2 ] || t_note "the server did not get \`$row\` from each run:" "$kept"
 done
+t_expect_grep "$C_OUT" '"flow":"overflow","exported":4,"ignored":0,"errors":3,"imported":\{"o":1\}' "overflow: 1 imported, 3 errors"
+t_expect_grep "$C_ERR" 'flow overflow step o \[value\] up: integer overflow in 9223372036854775807 \+ 1;' "2^63 - 1 + 1 names the entry"
+t_expect_grep "$C_ERR" 'flow overflow step o \[value\] big: to_int: 1e\+19 is out of the int range;' "to_int of 1e19 names the entry"
+t_expect_grep "$C_OUT" '^\{"src":"overflow","id":2,"up":-9223372036854775807,"big":0\}$' "-2^63 + 1 and to_int(0)"
 t_done
