@@ -5,6 +5,7 @@
  * Prints `values: N passed, N failed`; exits 1 when an assertion failed. Built sanitized by
  * `make build/tests/unit_values`; run by the `values` suite (tests/lib/83-values.sh). */
 #include "flow.h"
+#include "jsonpath.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,12 +228,37 @@ static void test_printer_and_text(void) {
     cJSON_Delete(k);
 }
 
+static void count_node(const cJSON *node, void *ud) { (void)node; ++*(int *)ud; }
+
+/* how many nodes a JSONPath query selects from text */
+static int selects(const char *query, const char *text) {
+    char err[200];
+    FlowJsonPath *q = flow_jsonpath_compile(query, err, sizeof err);
+    cJSON *doc = flow_json_parse(text, strlen(text), NULL);
+    int n = 0;
+    if (!q || !doc || flow_jsonpath_eval(q, doc, count_node, &n, err, sizeof err) != 0) n = -1;
+    flow_jsonpath_free(q);
+    cJSON_Delete(doc);
+    return n;
+}
+
+static void test_jsonpath(void) {
+    /* filters compare ints exactly, past 2^53 too */
+    const char *ids = "[{\"id\":9007199254740992},{\"id\":9007199254740993},{\"id\":9223372036854775807}]";
+    CHECK(selects("$[?@.id == 9007199254740993]", ids) == 1);
+    CHECK(selects("$[?@.id > 9007199254740992]", ids) == 2);
+    CHECK(selects("$[?@.id < 9223372036854775807]", ids) == 2);
+    CHECK(selects("$[?@.id == 9007199254740992.0]", ids) == 1);
+    CHECK(selects("$[?@.id == 9007199254740993.5]", ids) == 0);
+}
+
 int main(void) {
     cx = flow_ctx_new();
     test_reader();
     test_exact_ints();
     test_conversions();
     test_printer_and_text();
+    test_jsonpath();
     flow_ctx_free(cx);
     printf("values: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
