@@ -158,19 +158,3 @@ out:
     sigaction(SIGHUP, &old_hup, NULL);
     return rc;
 }
-
-int build_hook_path(const char *flow_file, const char *hook_file, char *out, size_t cap) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", flow_file);
-    char *slash = strrchr(dir, '/');
-    if (hook_file[0] == '/') snprintf(dir, sizeof dir, "%s", "");
-    else if (slash) slash[1] = 0;
-    else snprintf(dir, sizeof dir, "./");
-    char joined[8300];
-    snprintf(joined, sizeof joined, "%s%s", dir, hook_file);
-    char *real = realpath(joined, NULL);
-    if (!real) { snprintf(out, cap, "%s", joined); return 0; }
-    snprintf(out, cap, "%s", real);
-    free(real);
-    return 1;
-}

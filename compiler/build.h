@@ -14,8 +14,4 @@ int build_find_runtime(char *inc, size_t inclen, char *lib, size_t liblen, FILE 
  * (mode 0600) and says so. 0, or -1 after printing the compiler's complaint to err. */
 int build_native(const char *c_text, size_t len, const char *out, int private_out, int keep_c, FILE *err);
 
-/* The absolute path of a hook's C file named relative to the .flow file. 1 if it exists (out holds
- * the path either way). */
-int build_hook_path(const char *flow_file, const char *hook_file, char *out, size_t cap);
-
 #endif

@@ -577,7 +577,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_BOOL) want = "a bool condition";
         else need_value(c, e, env);
     } else {
-        Type *w = strcmp(base, "string") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
+        Type *w = strcmp(base, "string") == 0 || strcmp(base, "sql") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
                 : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
                 : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
                 : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
@@ -977,6 +977,19 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
     return NULL;
 }
 
+/* The first interpolation or section of a template anywhere in e (text-only parts do not count). */
+static const IrExpr *template_tag(const IrExpr *e) {
+    if (!e) return NULL;
+    if (e->kind == IR_TEMPLATE)
+        for (int i = 0; i < e->nkids; i++)
+            if (e->kids[i] && e->kids[i]->kind != IR_STR) return e->kids[i];
+    const IrExpr *t = template_tag(e->a);
+    if (!t) t = template_tag(e->b);
+    if (!t) t = template_tag(e->c);
+    for (int i = 0; !t && e->kind != IR_TEMPLATE && i < e->nkids; i++) t = template_tag(e->kids[i]);
+    return t;
+}
+
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
     if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
     for (int i = 0; i < n; i++) {
@@ -1002,6 +1015,18 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             venv.response = &ty_json;
             venv.record = NULL;
             venv.no_record = ": `stop` looks at the response, not at records";
+        }
+        if (strcmp(d->type, "sql") == 0) {    /* SQL text: values are bound through `args`, never spliced */
+            const IrExpr *tag = template_tag(s[i].value);
+            if (tag) {
+                ERR(tag->span, "`%s` cannot hold a template: a value spliced into SQL text can change the query (SQL injection); "
+                    "write a placeholder (`?` in sqlite, `$1` in postgres) and pass the value in `args = [%s]`", s[i].name,
+                    tag->kind == IR_TPL_VALUE && tag->a ? expr_text(c, tag->a) : "...");
+                continue;
+            }
+            venv.record = NULL;
+            venv.no_record = ": SQL text cannot hold record values; write a placeholder (`?` in sqlite, `$1` in postgres) "
+                             "and pass the value in `args = [...]`";
         }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
@@ -1324,6 +1349,23 @@ static void check_test(C *c, IrTest *t) {
     for (int i = 0; i < t->ngivens; i++) {
         IrGiven *g = &t->givens[i];
         IrExpr *v = g->value;
+        if (g->existing) {   /* given existing = { ... }: what every upsert of the flow finds at the destination */
+            Type *et = ty(c, v, &env);
+            if (et->kind != TY_ERROR && et->kind != TY_RECORD && !ty_is_dynamic(et))
+                ERR(v->span, "`given existing` is the destination's record an upsert finds, an object as in { id: 1 }; this is %s",
+                    tstr(c, et));
+            int upserts = 0;
+            for (int k = 0; t->flow && k < t->flow->nall && !upserts; k++) {
+                const IrStep *st = t->flow->all[k];
+                const IrSetting *m = st->kind == STEP_IMPORT ? setting(st->settings, st->nsettings, "mode") : NULL;
+                upserts = st->kind == STEP_IMPORT && (setting(st->settings, st->nsettings, "upsert") ||
+                          (m && m->value->kind == IR_CALL && m->value->fn && strcmp(m->value->fn->name, "upsert") == 0));
+            }
+            if (t->flow && !upserts)
+                ERR(g->name_span, "`given existing` is the record an upsert finds at the destination, but flow `%s` has no "
+                    "import with `upsert = by(...)` or `mode = upsert(...)`", t->flow->name);
+            continue;
+        }
         if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
         if (v->kind == IR_ARRAY && g->step && g->step->kind == STEP_EXPORT) {
             /* each mock record on its own against the declared type (they need not share one shape) */

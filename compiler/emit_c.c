@@ -6,6 +6,7 @@
 #include "builtins.h"
 #include "build.h"
 #include "check.h"
+#include "hooks.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -994,7 +995,7 @@ static const char *param_text(E *e, const IrParam *pr, char *buf, size_t cap) {
 }
 
 /* Hook sources are compiled into the same translation unit: each file once, by its absolute path,
- * resolved relative to the .flow file. A missing file is an error at the hook. */
+ * resolved relative to the .flow file by hook_resolve (a regular file inside the .flow file's tree). */
 static void gen_hook_includes(E *e, const IrProgram *p) {
     char (*seen)[PATH_MAX] = calloc(64, PATH_MAX);
     if (!seen) abort();
@@ -1007,9 +1008,9 @@ static void gen_hook_includes(E *e, const IrProgram *p) {
             for (int i = 0; i < nh; i++) {
                 const IrExpr *v = hs[i].value;
                 if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || v->kids[0]->kind != IR_STR) continue;
-                char path[PATH_MAX];
-                if (!build_hook_path(p->src->name, v->kids[0]->str, path, sizeof path)) {
-                    ERR(v->kids[0]->span, "hook file \"%s\" not found (looked for %s)", v->kids[0]->str, path);
+                char path[PATH_MAX], why[PATH_MAX + 512];
+                if (hook_resolve(p->src->name, v->kids[0]->str, path, sizeof path, why, sizeof why) < 0) {
+                    ERR(v->kids[0]->span, "%s", why);
                     continue;
                 }
                 int dup = 0;

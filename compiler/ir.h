@@ -174,7 +174,12 @@ struct IrParam { const char *name; Span span, name_span; Type *type; IrExpr *def
 struct IrTable { const char *name; Span span, name_span; IrExpr *value; Type *elem; int used; };
 typedef struct IrTypeDecl { const char *name; Span span, name_span; Type *type; } IrTypeDecl;
 typedef struct IrEnv { const char *name; Span span, name_span; IrSetting *settings; int nsettings; } IrEnv;
-typedef struct IrGiven { const char *name; Span span, name_span; IrStep *step; IrExpr *value; } IrGiven;
+typedef struct IrGiven {
+    const char *name; Span span, name_span;
+    IrStep *step;              /* the export or lookup it mocks; NULL for `given existing` */
+    int existing;              /* `given existing = {...}`: the destination's record every upsert finds */
+    IrExpr *value;
+} IrGiven;
 typedef struct IrTest {
     const char *title; Span span;
     IrFlow *flow; Span flow_span;

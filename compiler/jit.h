@@ -12,8 +12,10 @@ JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags);
 /* The program table; valid until jit_free (the TCCState stays alive while its code runs). */
 const FlowProgram *jit_program(const JitProgram *j);
 void jit_free(JitProgram *j);
-/* Compiles a hook's C file on its own and checks it defines `fn`; problems are errors at `at` (the
- * hook's place in the .flow file). 0 ok, -1 not. */
-int jit_check_hook(const char *path, const char *fn, const Source *src, Span at, Diags *diags);
+/* Compiles a hook's C file (path: resolved by hook_resolve; shown: as the .flow file names it) on its
+ * own and checks it defines each of fns: compile errors are reported at `at` (the file's string in
+ * the .flow file), a missing function at its span. 0 ok, -1 not. */
+int jit_check_hook(const char *path, const char *shown, const char *const *fns, const Span *fn_spans, int nfns,
+                   const Source *src, Span at, Diags *diags);
 
 #endif

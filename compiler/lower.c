@@ -832,8 +832,9 @@ static IrTest *lower_test(L *l, const AstNode *t) {
                     ERR(k->name_span, "`%s` is given twice in this test", k->name);
                     break;
                 }
-            g->step = out->flow ? map_get(&l->steps, k->name) : NULL;
-            if (out->flow && !g->step) unknown(l, k->name_span, "export or lookup", k->name, &l->steps, NULL);
+            g->existing = strcmp(k->name, "existing") == 0;   /* the upserts' existing record, not a step */
+            g->step = out->flow && !g->existing ? map_get(&l->steps, k->name) : NULL;
+            if (out->flow && !g->step && !g->existing) unknown(l, k->name_span, "export or lookup", k->name, &l->steps, NULL);
             else if (g->step && g->step->kind != STEP_EXPORT && g->step->kind != STEP_LOOKUP)
                 ERR(k->name_span, "`given` mocks an export or a lookup; `%s` is an %s", k->name, ir_step_kind_names[g->step->kind]);
             g->value = lower_expr(l, k->a, NULL);

@@ -10,6 +10,7 @@
 #include "eval.h"
 #include "ir.h"
 #include "jit.h"
+#include "suggest.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +258,34 @@ static void put_requests(FILE *out, const cJSON *reqs, int color) {
     }
 }
 
+/* --mock NAME: NAME is the flow's export, one of its lookups, or `existing` (the record upserts
+ * find); 0, or -1 after saying why (with the closest step's name) */
+static int mock_target(const IrProgram *ir, const char *flow, const char *step, const char *file) {
+    if (strcmp(step, "existing") == 0) return 0;
+    const IrFlow *fl = NULL;
+    for (int i = 0; ir && i < ir->nflows && !fl; i++) if (strcmp(ir->flows[i]->name, flow) == 0) fl = ir->flows[i];
+    Suggest sg;
+    sug_init(&sg, step);
+    for (int i = 0; fl && i < fl->nall; i++) {
+        const IrStep *st = fl->all[i];
+        if (!st->name) continue;
+        if (strcmp(st->name, step) == 0) {
+            if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) return 0;
+            fprintf(stderr, "flowc: --mock %s: `%s` is an %s of flow %s; only the export and lookups are mocked (imports do "
+                    "not write unless --live)\n", step, step, ir_step_kind_names[st->kind], flow);
+            return -1;
+        }
+        if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) sug_offer(&sg, st->name);
+    }
+    if (sug_best(&sg))
+        fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`; did you mean `%s`?\n", step, flow, file, step,
+                sug_best(&sg));
+    else fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`\n", step, flow, file, step);
+    return -1;
+}
+
 int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out) {
     const char *file = src->name;
-    (void)ir;
     JitProgram *j = jit_for(src, c_text);
     int rc = j ? 0 : 1;
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
@@ -273,10 +299,23 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     }
     if (prog && fi < 0 && rc == 0) { fprintf(stderr, "flowc: %s has no flow\n", file); rc = 1; }
     for (int i = 0; rc == 0 && i < o->nmocks; i++) {   /* --mock STEP=FILE */
+        const char *step = o->mocks[i].step;
+        if (mock_target(ir, prog->flows[fi].name, step, file)) { rc = 2; break; }
+        if (cJSON_GetObjectItemCaseSensitive(given, step)) { fprintf(stderr, "flowc: --mock %s is given twice\n", step); rc = 2; break; }
         char err[512] = "";
         cJSON *data = load_given_file(".", o->mocks[i].file, err, sizeof err);
-        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", o->mocks[i].step, err); rc = 2; break; }
-        cJSON_AddItemToObject(given, o->mocks[i].step, data);
+        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", step, err); rc = 2; break; }
+        if (strcmp(step, "existing") == 0) {   /* one record: a JSON object, or a file holding one */
+            cJSON *one = cJSON_IsArray(data) && cJSON_GetArraySize(data) == 1 ? cJSON_DetachItemFromArray(data, 0) : NULL;
+            if (one) { cJSON_Delete(data); data = one; }
+            if (!cJSON_IsObject(data)) {
+                fprintf(stderr, "flowc: --mock existing: %s must hold one record (a JSON object)\n", o->mocks[i].file);
+                cJSON_Delete(data);
+                rc = 2;
+                break;
+            }
+        }
+        cJSON_AddItemToObject(given, step, data);
     }
     char **texts = rc == 0 ? set_params(cx, prog, o, &rc) : NULL;   /* defaults, then --param */
     if (rc == 0) {
@@ -296,7 +335,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON_AddBoolToObject(doc, "live", o->live);
             if (run < 0) cJSON_AddStringToObject(doc, "failed", st.fail_msg);
             cJSON_AddItemToObject(doc, "steps", trace);
-            cJSON_AddItemToObject(doc, "would_write", captured);
+            cJSON_AddItemToObject(doc, o->live ? "wrote" : "would_write", captured);
             cJSON_AddItemToObject(doc, "errors", errors);
             trace = captured = NULL;
             char *s = flow_json_print_pretty(doc);

@@ -559,6 +559,21 @@ static cJSON *describe_steps(const FlowProgram *p, FlowCtx *cx, const FlowStepDe
     return arr;
 }
 
+/* A flow's page size: its export's constant page_size, else the default (as a run uses them). */
+static int64_t describe_page_size(FlowCtx *cx, const FlowFlowDef *f) {
+    const FlowStepDef *ex = f->nsteps && f->steps[0].kind == FLOW_STEP_EXPORT ? &f->steps[0] : NULL;
+    for (int i = 0; ex && i < ex->nsettings; i++) {
+        const FlowSettingDef *d = &ex->settings[i];
+        if (!d->name || strcmp(d->name, "page_size") != 0 || !d->konst) continue;
+        FlowVal v = d->konst(cx);
+        int64_t n = !flow_failed(cx) && v.kind == FLOW_INT ? v.i : 0;
+        flow_scratch_reset(cx);
+        flow_clear_error(cx);
+        if (n >= 1) return n;
+    }
+    return FLOW_PAGE_SIZE_DEFAULT;
+}
+
 static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
@@ -599,9 +614,12 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON *flows = cJSON_AddArrayToObject(root, "flows");
         for (int i = 0; i < p->nflows; i++) {
             const FlowFlowDef *f = &p->flows[i];
-            flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow_string(f->name, strlen(f->name)));
+            /* settings are shown as the first page uses them: page.number 1, page.size the export's */
+            int64_t page_size = describe_page_size(cx, f);
+            flow_run_set_contexts(cx, &ri, f->name, 1, page_size);
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "name", f->name);
+            cJSON_AddNumberToObject(j, "page_size", (double)page_size);
             if (f->nsettings) cJSON_AddItemToObject(j, "settings", describe_settings(cx, f->settings, f->nsettings));
             cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
             cJSON_AddItemToArray(flows, j);

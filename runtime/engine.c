@@ -1257,6 +1257,17 @@ static void import_item_free(FlowImportItem *it) {
     memset(it, 0, sizeof *it);
 }
 
+/* A live preview: what a real import wrote (the records its destination took) goes where the mock
+ * puts what it would write, so the preview shows it. */
+static void preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int n) {
+    const FlowMocks *mk = R->ri->mocks;
+    if (!mk || mk->mode != FLOW_MOCK_PREVIEW || !mk->live || !mk->captured) return;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(mk->captured, s->def->name);
+    if (!arr) arr = cJSON_AddArrayToObject(mk->captured, s->def->name);
+    for (int k = 0; k < n; k++)
+        if (!items[k].failed) cJSON_AddItemToArray(arr, flow_import_sent(s->s, &items[k]));
+}
+
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->c;
@@ -1354,6 +1365,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     if (n && !R->failed) {
         FlowErr e;
         if (c->import_page(s->h, items, n, &e) < 0) run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
+        else if (c != &flow_conn_mock) preview_wrote(R, s, items, n);
     }
     /* post_submit: what was written; an error verdict makes the record an error */
     FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };

@@ -153,6 +153,10 @@ typedef struct FlowConnector {
     void  (*import_close)(void *im);
 } FlowConnector;
 
+/* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
+ * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */
+cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it);
+
 extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
@@ -222,8 +226,9 @@ int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
 
 /* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
  * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds
- * nothing), imports write nothing and append their outputs to `captured` (import name -> array),
- * and record errors are appended to captured["errors"] as {step, class, message, record}. */
+ * nothing; "existing" -> the record every upsert finds), imports write nothing and append what they
+ * would send to `captured` (import name -> array; flow_import_sent), and record errors are
+ * appended to captured["errors"] as {step, class, message, record}. */
 typedef enum { FLOW_MOCK_TEST, FLOW_MOCK_PREVIEW } FlowMockMode;
 typedef struct FlowMocks {
     const cJSON *given;

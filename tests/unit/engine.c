@@ -1069,11 +1069,11 @@ static void case_cli(void) {
         "\"params\":[{\"name\":\"region\",\"kind\":\"string\",\"value\":\"EU\"},{\"name\":\"limit\",\"kind\":\"int\",\"value\":5}],"
         "\"connections\":[{\"name\":\"files\",\"kind\":\"file\",\"settings\":{\"dir\":\"data\"}},"
         "{\"name\":\"pg\",\"kind\":\"postgres\",\"settings\":{\"dsn\":\"<redacted>\"}}],"
-        "\"flows\":[{\"name\":\"one\",\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
+        "\"flows\":[{\"name\":\"one\",\"page_size\":20,\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
         "{\"kind\":\"export\",\"name\":\"a\",\"connection\":\"files\",\"line\":5,\"settings\":{\"file\":\"fan.ndjson\"}},"
         "{\"kind\":\"filter\",\"line\":6},"
         "{\"kind\":\"import\",\"name\":\"one\",\"connection\":\"files\",\"line\":7,\"settings\":{\"file\":\"<per record>\"}}]},"
-        "{\"name\":\"two\",\"steps\":["
+        "{\"name\":\"two\",\"page_size\":20,\"steps\":["
         "{\"kind\":\"export\",\"name\":\"b\",\"connection\":\"files\",\"line\":10,\"settings\":{\"file\":\"fan.ndjson\",\"mode\":{\"ctor\":\"limit\",\"n\":2}}},"
         "{\"kind\":\"import\",\"name\":\"two\",\"connection\":\"files\",\"line\":11,\"settings\":{\"file\":\"two.ndjson\"}}]}]}\n");
     check(!strstr(cap_out, "hunter2"), "describe shows the secret");
@@ -1105,7 +1105,8 @@ static void case_settings_table(void) {
         check(ctor == (sp->type == FLOW_SETT_CTOR), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
         check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
         check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
-        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0)
+        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0 ||
+            strcmp(t, "urlpath") == 0)
             check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
         if (strcmp(t, "int") == 0 || strcmp(t, "duration") == 0)
             check(sp->type == FLOW_SETT_INT, "%s %s: type %s is a whole number at run time", sp->kind, sp->name, t);
