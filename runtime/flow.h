@@ -5,7 +5,9 @@
  * either to the record being processed (cJSON trees the engine owns) or to the context's scratch
  * arena, which lives until the current record is finished (flow_scratch_reset). Functions that
  * build new text allocate it with flow_scratch_alloc; nobody frees a FlowVal. To keep a value past
- * the record, copy it out (flow_val_to_json makes a fresh cJSON tree owned by the caller). */
+ * the record, copy it out (flow_val_to_json makes a fresh cJSON tree owned by the caller).
+ * Numbers in those trees follow EXACT NUMBERS below (an int past 2^53 carries its digits); outside
+ * JSON is read only by flow_json_parse (THE JSON READER below). */
 #ifndef FLOW_H
 #define FLOW_H
 #include <stddef.h>
