@@ -99,6 +99,7 @@ typedef struct E {
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
     int *secret_param;   /* per param: it feeds a secret setting (secret_params) */
     int mask;            /* inside a secret setting: string literals are stored masked */
+    char map_path[256];  /* the map entry being written (`customer.name`, `lines[].sku`): its errors name it */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -459,7 +460,10 @@ static int gen_each_array(E *e, const IrExpr *x) {
     bputs(B, ");\n");
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
+        size_t len = strlen(e->map_path);
+        if (len && len + 2 < sizeof e->map_path) strcat(e->map_path, "[]");
         int obj = gen_object(e, x->map);
+        e->map_path[len] = 0;
         bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
     } else {
         int val = gen(e, x->c);
@@ -730,9 +734,14 @@ static int gen_object(E *e, const IrMap *m) {
     return obj;
 }
 
+/* Each entry's error names it: `flow_fail_at(cx, "customer.name")` after it (the first failure of the
+ * record gets the name of the entry it happened in). */
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
+        size_t len = strlen(e->map_path);
+        snprintf(e->map_path + len, sizeof e->map_path - len, "%s%s", len ? "." : "", en->name);
+        const char *path = e->map_path;
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
         if (en->nested) {
@@ -750,7 +759,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             if (en->override) {
                 int cv = newtmp(e);
                 bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, en->name, strlen(en->name));
+                bstr(B, path, strlen(path));
                 bputs(B, ");\n");
                 v = cv;
             }
@@ -759,7 +768,10 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bprintf(B, ", t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "}\n");
+        bputs(B, "if (flow_failed(cx)) flow_fail_at(cx, ");
+        bstr(B, path, strlen(path));
+        bputs(B, ");\n}\n");
+        e->map_path[len] = 0;
     }
 }
 
@@ -1104,8 +1116,10 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
             bputs(&e->out, "    { ");
             bstr(&e->out, pairs[2 * k], strlen(pairs[2 * k]));
             if (x->kind == IR_STR) { bputs(&e->out, ", "); bstr(&e->out, x->str, x->slen); bputs(&e->out, ", 0, FLOW_STRING },\n"); }
-            else bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
-                         x->kind == IR_NUM ? "FLOW_NUMBER" : x->kind == IR_BOOL ? "FLOW_BOOL" : "FLOW_INT");
+            else if (x->kind == IR_NUM || x->kind == IR_BOOL)
+                bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
+                        x->kind == IR_NUM ? "FLOW_NUMBER" : "FLOW_BOOL");
+            else bprintf(&e->out, ", \"%lld\", %.17g, FLOW_INT },\n", (long long)x->ival, (double)x->ival);   /* exact digits */
         }
         if (!v->nkids) bputs(&e->out, "    { \"\", NULL, 0, FLOW_NULL },\n");
         bputs(&e->out, "};\n\n");

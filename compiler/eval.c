@@ -52,13 +52,10 @@ int eval_load_data(const char *data_file, cJSON **out, FILE *err) {
     size_t i = 0;
     while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')) i++;
     if (i == len && !data_file) { free(buf); return 0; }   /* empty standard input: no record */
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);   /* the length includes the NUL */
-    if (!j) {
-        size_t off = end ? (size_t)(end - buf) : 0, line = 1, col = 1;
-        for (size_t k = 0; k < off && k < len; k++) { if (buf[k] == '\n') { line++; col = 1; } else col++; }
-        fprintf(err, "flowc: %s:%zu:%zu: invalid JSON data\n", from_stdin ? "<stdin>" : data_file, line, col);
-    }
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(buf, len, &je);   /* the runtime's one reader: ints exact, strict text */
+    if (!j)
+        fprintf(err, "flowc: %s:%ld:%ld: invalid JSON data: %s\n", from_stdin ? "<stdin>" : data_file, je.line, je.col, je.msg);
     free(buf);
     *out = j;
     return j ? 0 : -1;

@@ -36,18 +36,25 @@ static cJSON *load_given_file(const char *flow_file, const char *path, char *why
     }
     fclose(f);
     buf[len] = 0;
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    if (!j || !cJSON_IsArray(j)) {   /* NDJSON: one record per line */
+    /* one JSON array, or NDJSON: one record per line (the runtime's one reader either way) */
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(buf, len, &je);
+    if (!j || !cJSON_IsArray(j)) {
         cJSON_Delete(j);
         j = cJSON_CreateArray();
         int line = 0;
-        for (char *p = buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
+        for (char *p = buf, *nl; p && p < buf + len; p = nl ? nl + 1 : NULL) {
+            nl = memchr(p, '\n', (size_t)(buf + len - p));
             line++;
-            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
             if (!n || (n == 1 && p[0] == '\r')) continue;
-            cJSON *r = cJSON_ParseWithLength(p, n);
-            if (!r) { snprintf(why, cap, "%.400s:%d is not JSON", full, line); cJSON_Delete(j); free(buf); return NULL; }
+            cJSON *r = flow_json_parse(p, n, &je);
+            if (!r) {
+                snprintf(why, cap, "%.300s:%d:%ld: %.150s", full, line, je.col, je.msg);
+                cJSON_Delete(j);
+                free(buf);
+                return NULL;
+            }
             cJSON_AddItemToArray(j, r);
         }
     }

@@ -170,7 +170,7 @@ static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSO
         return 0;
     }
     case FLOW_JSON: {
-        cJSON *j = cJSON_Parse(text);
+        cJSON *j = flow_json_parse(text, strlen(text), NULL);
         if (!j) break;
         *own = j;
         *v = flow_json(j);
@@ -549,15 +549,16 @@ static int check_filters(const FlowProgram *p, const char *prog, const Opts *o, 
     return 0;
 }
 
-/* A JSON record (an object) from text: the tree, or NULL after saying why (what: where it came from) */
-static cJSON *record_text(const char *prog, const char *text, const char *what, long id, const char *kept) {
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+/* A JSON record (an object) from text, through the one JSON reader: the tree, or NULL after saying
+ * why (what: where it came from) */
+static cJSON *record_text(const char *prog, const char *text, size_t n, const char *what, long id, const char *kept) {
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(text, n, &je);
     char tail[600] = "";
     if (kept) snprintf(tail, sizeof tail, "; the edit is in %s", kept);
     if (!j) {
-        fprintf(stderr, "%s: %s is not valid JSON (at byte %ld); error %ld keeps its record%s\n", prog, what,
-                end ? (long)(end - text) : 0L, id, tail);
+        fprintf(stderr, "%s: %s is not valid JSON (line %ld, column %ld: %s); error %ld keeps its record%s\n", prog, what, je.line,
+                je.col, je.msg, id, tail);
         return NULL;
     }
     if (!cJSON_IsObject(j)) {
@@ -569,8 +570,8 @@ static cJSON *record_text(const char *prog, const char *text, const char *what, 
     return j;
 }
 
-/* a file's whole text (malloc'd), or NULL with errno */
-static char *slurp(const char *path, size_t max) {
+/* a file's whole text (malloc'd, *n bytes), or NULL with errno */
+static char *slurp(const char *path, size_t max, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     FlowSb b = { 0 };
@@ -580,6 +581,7 @@ static char *slurp(const char *path, size_t max) {
     int bad = ferror(f) || b.n > max;
     fclose(f);
     if (bad) { free(b.p); errno = b.n > max ? EFBIG : EIO; return NULL; }
+    *len = b.n;
     return flow_sb_take(&b);
 }
 
@@ -633,15 +635,15 @@ static int edit_error(const char *prog, FlowState *st, long id) {
         cJSON_free(text);
         return 1;
     }
-    char *edited = slurp(path, FLOW_PAGE_MAX_BYTES);
+    size_t el = 0;
+    char *edited = slurp(path, FLOW_PAGE_MAX_BYTES, &el);
     if (!edited) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); cJSON_free(text); return 1; }
     int rc = 0;
-    size_t el = strlen(edited);
     if (el == len + 1 && strncmp(edited, text ? text : "null", len) == 0) {
         fprintf(stderr, "error %ld: the record was not changed\n", id);
         unlink(path);
     } else {
-        cJSON *rec = record_text(prog, edited, "the edited record", id, path);
+        cJSON *rec = record_text(prog, edited, el, "the edited record", id, path);
         if (!rec) rc = 1;   /* the edit stays where it is, for another go */
         else {
             rc = store_record(prog, st, id, rec, "errors edit");
@@ -717,12 +719,13 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON_Delete(l);
     } else {   /* retry: the kept errors run again, flow by flow, from their failing steps */
         if (o->data) {   /* with this record instead of the kept one, which goes to the history */
-            char *text = slurp(o->data, FLOW_PAGE_MAX_BYTES);
+            size_t tl = 0;
+            char *text = slurp(o->data, FLOW_PAGE_MAX_BYTES, &tl);
             cJSON *rec = NULL;
             char what[600];
             snprintf(what, sizeof what, "--data %s", o->data);
             if (!text) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, o->data, strerror(errno)); rc = 1; }
-            else if (!(rec = record_text(prog, text, what, ids[0], NULL))) rc = 1;
+            else if (!(rec = record_text(prog, text, tl, what, ids[0], NULL))) rc = 1;
             else rc = store_record(prog, st, ids[0], rec, "errors retry --data");
             cJSON_Delete(rec);
             free(text);

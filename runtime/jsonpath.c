@@ -1,7 +1,9 @@
 /* jsonpath.c — RFC 9535 JSONPath: the query parser (with the well-typedness rules) and the evaluator.
  * match() and search() run the I-Regexp dialect of the one regex engine (regex.c). */
 #include "jsonpath.h"
+#include "flow.h"
 #include "flow_re.h"
+#include <math.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -124,6 +126,7 @@ typedef enum { V_NOTHING, V_NUM, V_STR, V_TRUE, V_FALSE, V_NULL, V_NODE } VKind;
 typedef struct {
     VKind k;
     double num;
+    int exact; int64_t i;        /* V_NUM: num is the whole number i exactly (flow.h's exact ints) */
     const char *str;             /* V_STR */
     size_t len;
     const cJSON *node;           /* V_NODE: an array or object (or a cJSON raw value) */
@@ -554,6 +557,9 @@ static Expr *parse_number(Parser *p) {
     if (!e) return NULL;
     e->lit.k = V_NUM;
     e->lit.num = strtod(tmp, NULL);
+    cJSON *exact = flow_json_parse(p->s + start, n, NULL);   /* an int literal keeps its exact value */
+    e->lit.exact = flow_json_get_int(exact, &e->lit.i);
+    cJSON_Delete(exact);
     return e;
 }
 
@@ -972,7 +978,7 @@ static Val val_of(const cJSON *x) {
     Val v;
     memset(&v, 0, sizeof v);
     switch (jtype(x)) {
-    case cJSON_Number: v.k = V_NUM; v.num = x->valuedouble; break;
+    case cJSON_Number: v.k = V_NUM; v.num = x->valuedouble; v.exact = flow_json_get_int(x, &v.i); break;
     case cJSON_String: v.k = V_STR; v.str = x->valuestring ? x->valuestring : ""; v.len = strlen(v.str); break;
     case cJSON_True: v.k = V_TRUE; break;
     case cJSON_False: v.k = V_FALSE; break;
@@ -988,6 +994,27 @@ static bool key_is(const cJSON *m, const char *name, size_t len) {
     return strncmp(m->string, name, len) == 0 && m->string[len] == 0;
 }
 
+/* Two numbers exactly (ints past 2^53 by their exact value): -1, 0, 1, or 2 when unordered (NaN). */
+static int num_cmp(const Val *a, const Val *b) {
+    if (a->exact && b->exact) return (a->i > b->i) - (a->i < b->i);
+    if (a->exact || b->exact) {
+        const Val *iv = a->exact ? a : b;
+        double d = a->exact ? b->num : a->num;
+        int r;
+        if (isnan(d)) return 2;
+        if (d >= 9223372036854775808.0) r = -1;
+        else if (d < -9223372036854775808.0) r = 1;
+        else {
+            double t = trunc(d);
+            int64_t ti = (int64_t)t;
+            r = iv->i != ti ? (iv->i < ti ? -1 : 1) : d > t ? -1 : d < t ? 1 : 0;
+        }
+        return a->exact ? r : -r;
+    }
+    if (isnan(a->num) || isnan(b->num)) return 2;
+    return (a->num > b->num) - (a->num < b->num);
+}
+
 /* Deep equality of two document values (RFC 9535 §2.3.5.2.2). */
 static bool json_eq(Ctx *c, const cJSON *a, const cJSON *b, int depth) {
     if (depth > FLOW_JSONPATH_MAX_DEPTH) {
@@ -996,8 +1023,10 @@ static bool json_eq(Ctx *c, const cJSON *a, const cJSON *b, int depth) {
     }
     if (!spend(c, 1) || jtype(a) != jtype(b)) return false;
     switch (jtype(a)) {
-    case cJSON_Number:
-        return a->valuedouble == b->valuedouble;
+    case cJSON_Number: {
+        Val x = val_of(a), y = val_of(b);
+        return num_cmp(&x, &y) == 0;
+    }
     case cJSON_String: case cJSON_Raw:
         return strcmp(a->valuestring ? a->valuestring : "", b->valuestring ? b->valuestring : "") == 0;
     case cJSON_Array: {
@@ -1031,7 +1060,7 @@ static bool val_eq(Ctx *c, const Val *a, const Val *b) {
     if (a->k == V_NOTHING || b->k == V_NOTHING) return a->k == b->k;
     if (a->k != b->k) return false;
     switch (a->k) {
-    case V_NUM: return a->num == b->num;
+    case V_NUM: return num_cmp(a, b) == 0;
     case V_STR: return a->len == b->len && (a->len == 0 || memcmp(a->str, b->str, a->len) == 0);
     case V_NODE: return json_eq(c, a->node, b->node, 0);
     default: return true;
@@ -1040,7 +1069,7 @@ static bool val_eq(Ctx *c, const Val *a, const Val *b) {
 
 /* Numbers by value, strings by Unicode scalar values (UTF-8 byte order is code point order). */
 static bool val_lt(const Val *a, const Val *b) {
-    if (a->k == V_NUM && b->k == V_NUM) return a->num < b->num;
+    if (a->k == V_NUM && b->k == V_NUM) return num_cmp(a, b) == -1;
     if (a->k == V_STR && b->k == V_STR) {
         size_t n = a->len < b->len ? a->len : b->len;
         int r = n ? memcmp(a->str, b->str, n) : 0;

@@ -26,8 +26,10 @@ static int arg_int(FlowCtx *cx, FlowVal v, const char *fn, const char *param, in
     double d;
     if (v.kind == FLOW_INT) { *out = v.i; return 1; }
     if (v.kind == FLOW_NUMBER) d = v.n;
-    else if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) d = v.j->valuedouble;
-    else {
+    else if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) {
+        if (flow_json_get_int(v.j, out)) return 1;    /* exact, past 2^53 too */
+        d = v.j->valuedouble;
+    } else {
         flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an int for %s, got %s", fn, param, flow_val_desc(v));
         return 0;
     }
