@@ -4,7 +4,9 @@
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
 #include "flow.h"
+#include "flow_re.h"
 #include "jsonpath.h"
+#include "http.h"
 #include "builtins.h"
 #include "suggest.h"
 #include <stdlib.h>
@@ -57,6 +59,7 @@ static const struct { const char *name; long long lo, hi; } set_ranges[] = {
 };
 
 int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
+const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
 #define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
@@ -272,6 +275,31 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
         ERR(sp, "%s is %s; it has no field `%s`", expr_text(c, e->a), tstr(c, bt), e->name);
     }
     return &ty_error;
+}
+
+/* A bare template name (IR_TPL_NAME, Mustache): only the contexts that may have it are kept, in
+ * order: json values, and the first record type that declares it (it always has it, so the search
+ * ends there); a typed value without it is looked past. When that leaves the innermost context's
+ * declared field, or nothing at all, it is a plain field of the innermost context (whose check
+ * reports an unknown name as before); otherwise the runtime looks it up and it is json. */
+static Type *tpl_name_type(C *c, IrExpr *e, const Env *env) {
+    int keep = 0;
+    IrExpr *first = e->nkids ? e->kids[0] : NULL;
+    for (int i = 0; i < e->nkids; i++) {
+        Type *t = ty(c, e->kids[i], env);
+        if (t->kind == TY_ERROR) return &ty_error;
+        if (ty_is_dynamic(t)) { e->kids[keep++] = e->kids[i]; continue; }
+        if (t->kind == TY_RECORD && ty_field(t, e->name)) { e->kids[keep++] = e->kids[i]; break; }
+    }
+    if (!first) return &ty_error;
+    if (keep == 0 || (keep == 1 && e->kids[0] == first && !ty_is_dynamic(first->type))) {
+        e->kind = IR_FIELD;
+        e->a = first;
+        e->nkids = 0;
+        return narrowed(c, e, field_type(c, e, env), env);
+    }
+    e->nkids = keep;
+    return &ty_json;
 }
 
 static Type *index_type(C *c, IrExpr *e, const Env *env) {
@@ -560,7 +588,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     else if (strcmp(base, "seq") == 0) { if (t->kind != TY_ARRAY && t->kind != TY_STRING) want = "a string or an array"; }
     else if (strcmp(base, "object") == 0) { if (t->kind != TY_RECORD) want = "an object, as in { key: value }"; }
     else if (strcmp(base, "args") == 0) { if (t->kind != TY_ARRAY) want = "an array of values, as in [record.id]"; }
-    else if (strcmp(base, "template") == 0) { if (t->kind != TY_STRING) want = "a string"; }
+    else if (strcmp(base, "template") == 0 || strcmp(base, "urlpath") == 0) { if (t->kind != TY_STRING) want = "a string"; }
     else if (strcmp(base, "jsonpath") == 0) {
         if (t->kind != TY_STRING) want = "a JSONPath string";
         else if (e->kind == IR_STR && (e->slen == 0 || e->str[0] != '$'))
@@ -575,7 +603,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_BOOL) want = "a bool condition";
         else need_value(c, e, env);
     } else {
-        Type *w = strcmp(base, "string") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
+        Type *w = strcmp(base, "string") == 0 || strcmp(base, "sql") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
                 : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
                 : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
                 : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
@@ -586,6 +614,32 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
 }
 
 static int comparable(const Type *a, const Type *b);
+
+/* A constant pattern of regex_match / regex_replace is compiled now (by the engine that runs it,
+ * runtime/regex.c): an invalid one, or a replacement naming a group the pattern does not have, is an
+ * error here rather than on every record. */
+static void check_pattern(C *c, const IrExpr *e) {
+    const IrExpr *pat = e->kids[1];
+    if (pat->kind != IR_STR) return;
+    char why[200];
+    FlowRegex *re = flow_re_compile(pat->str, pat->slen, FLOW_RE_FLOW, why, sizeof why);
+    if (!re) { ERR(pat->span, "invalid pattern for `%s`: %s", e->fn->name, why); return; }
+    const IrExpr *with = e->nkids > 2 ? e->kids[2] : NULL;
+    if (with && with->kind == IR_STR) {
+        for (size_t i = 0; i + 1 < with->slen; i++) {
+            char lead = with->str[i];
+            if (lead != '$' && lead != '\\') continue;
+            char next = with->str[++i];
+            if (next == lead) continue;
+            if (next >= '1' && next <= '9' && next - '0' > flow_re_groups(re)) {
+                ERR(with->span, "the replacement refers to group %c%c, but the pattern has %d group%s", lead, next,
+                    flow_re_groups(re), flow_re_groups(re) == 1 ? "" : "s");
+                break;
+            }
+        }
+    }
+    flow_re_free(re);
+}
 
 static Type *call_type(C *c, IrExpr *e, const Env *env) {
     const Builtin *b = e->fn;
@@ -604,6 +658,8 @@ static Type *call_type(C *c, IrExpr *e, const Env *env) {
     if (strcmp(b->name, "contains") == 0 && e->kids[0] && e->kids[0]->type && e->kids[0]->type->kind == TY_STRING &&
         e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) && e->kids[1]->type->kind != TY_STRING)
         ERR(e->kids[1]->span, "contains(text, part) looks for a string, but %s is %s", expr_text(c, e->kids[1]), tstr(c, e->kids[1]->type));
+    if ((strcmp(b->name, "regex_match") == 0 || strcmp(b->name, "regex_replace") == 0) && e->nkids > 1 && e->kids[1])
+        check_pattern(c, e);
     if (strcmp(b->name, "round") == 0 && !e->kids[1]) return &ty_int;
     {   /* element types of list functions, as `in` checks them */
         Type *lt = e->nkids && e->kids[0] && e->kids[0]->type ? e->kids[0]->type : NULL;
@@ -647,6 +703,12 @@ static void check_iso(C *c, const IrExpr *e) {
 
 static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     int op = e->op;
+    if ((op == OP_AND || op == OP_OR) && e->helper) {   /* {{and a b}}: Handlebars truthiness, as {{#if}} */
+        ty(c, e->a, env);
+        Env rhs = with_facts(env, facts_when(c, e->a, op == OP_AND, env->facts));
+        ty(c, e->b, &rhs);
+        return &ty_bool;
+    }
     if (op == OP_AND || op == OP_OR) {
         const char *w = op == OP_AND ? "the operands of `and`" : "the operands of `or`";
         need_bool(c, e->a, env, w);
@@ -876,9 +938,11 @@ static Type *ty(C *c, IrExpr *e, const Env *env) {
         return set(e, &ty_error);
     case IR_WORD: return set(e, word_type(c, e, env));
     case IR_FIELD: return set(e, narrowed(c, e, field_type(c, e, env), env));
+    case IR_TPL_NAME: return set(e, tpl_name_type(c, e, env));
     case IR_INDEX: return set(e, narrowed(c, e, index_type(c, e, env), env));
     case IR_CALL: return set(e, narrowed(c, e, call_type(c, e, env), env));
     case IR_UNARY:
+        if (e->op == OP_NOT && e->helper) { ty(c, e->a, env); return set(e, &ty_bool); }   /* {{not x}}: truthiness */
         if (e->op == OP_NOT) { need_bool(c, e->a, env, "the operand of `not`"); return set(e, &ty_bool); }
         else {
             Type *t = ty(c, e->a, env);
@@ -975,6 +1039,19 @@ static const IrSetting *setting(const IrSetting *s, int n, const char *name) {
     return NULL;
 }
 
+/* The first interpolation or section of a template anywhere in e (text-only parts do not count). */
+static const IrExpr *template_tag(const IrExpr *e) {
+    if (!e) return NULL;
+    if (e->kind == IR_TEMPLATE)
+        for (int i = 0; i < e->nkids; i++)
+            if (e->kids[i] && e->kids[i]->kind != IR_STR) return e->kids[i];
+    const IrExpr *t = template_tag(e->a);
+    if (!t) t = template_tag(e->b);
+    if (!t) t = template_tag(e->c);
+    for (int i = 0; !t && e->kind != IR_TEMPLATE && i < e->nkids; i++) t = template_tag(e->kids[i]);
+    return t;
+}
+
 static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const Env *env, Span owner, const char *owner_name) {
     if (kind < 0) return;   /* unknown connection or kind: reported already; its settings mean nothing yet */
     for (int i = 0; i < n; i++) {
@@ -1001,6 +1078,18 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             venv.record = NULL;
             venv.no_record = ": `stop` looks at the response, not at records";
         }
+        if (strcmp(d->type, "sql") == 0) {    /* SQL text: values are bound through `args`, never spliced */
+            const IrExpr *tag = template_tag(s[i].value);
+            if (tag) {
+                ERR(tag->span, "`%s` cannot hold a template: a value spliced into SQL text can change the query (SQL injection); "
+                    "write a placeholder (`?` in sqlite, `$1` in postgres) and pass the value in `args = [%s]`", s[i].name,
+                    tag->kind == IR_TPL_VALUE && tag->a ? expr_text(c, tag->a) : "...");
+                continue;
+            }
+            venv.record = NULL;
+            venv.no_record = ": SQL text cannot hold record values; write a placeholder (`?` in sqlite, `$1` in postgres) "
+                             "and pass the value in `args = [...]`";
+        }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
         for (size_t r = 0; r < sizeof set_ranges / sizeof set_ranges[0]; r++)   /* RANGE lines of connectors.def */
@@ -1013,6 +1102,11 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
             ERR(v->span, "`backoff` cannot be negative");
+        if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
+            for (int k = 0; k < v->nkids; k++)
+                if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))
+                    ERR(v->kids[k]->span, "`allowed_origins` lists origins (scheme://host[:port], as in \"https://files.example.com\"), "
+                        "not \"%s\"", v->kids[k]->str);
     }
     for (int k = 0; k < NSETDEFS; k++) {
         const SetDef *d = &set_defs[k];
@@ -1317,6 +1411,23 @@ static void check_test(C *c, IrTest *t) {
     for (int i = 0; i < t->ngivens; i++) {
         IrGiven *g = &t->givens[i];
         IrExpr *v = g->value;
+        if (g->existing) {   /* given existing = { ... }: what every upsert of the flow finds at the destination */
+            Type *et = ty(c, v, &env);
+            if (et->kind != TY_ERROR && et->kind != TY_RECORD && !ty_is_dynamic(et))
+                ERR(v->span, "`given existing` is the destination's record an upsert finds, an object as in { id: 1 }; this is %s",
+                    tstr(c, et));
+            int upserts = 0;
+            for (int k = 0; t->flow && k < t->flow->nall && !upserts; k++) {
+                const IrStep *st = t->flow->all[k];
+                const IrSetting *m = st->kind == STEP_IMPORT ? setting(st->settings, st->nsettings, "mode") : NULL;
+                upserts = st->kind == STEP_IMPORT && (setting(st->settings, st->nsettings, "upsert") ||
+                          (m && m->value->kind == IR_CALL && m->value->fn && strcmp(m->value->fn->name, "upsert") == 0));
+            }
+            if (t->flow && !upserts)
+                ERR(g->name_span, "`given existing` is the record an upsert finds at the destination, but flow `%s` has no "
+                    "import with `upsert = by(...)` or `mode = upsert(...)`", t->flow->name);
+            continue;
+        }
         if (v->kind == IR_CALL && v->fn && v->fn->ctor) { check_value(c, v, "ctor:data", &env, "a given value"); continue; }
         if (v->kind == IR_ARRAY && g->step && g->step->kind == STEP_EXPORT) {
             /* each mock record on its own against the declared type (they need not share one shape) */

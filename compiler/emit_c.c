@@ -6,8 +6,11 @@
 #include "builtins.h"
 #include "build.h"
 #include "check.h"
+#include "hooks.h"
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +68,13 @@ static void bstr(Buf *b, const char *s, size_t n) {
     bputs(b, "\"");
 }
 
+/* Iterations of template sections in one rendering before it is stopped with an error (nested
+ * sections over large lists multiply; flow_tpl_step). Defined in every emitted file. */
+#define TPL_MAX_STEPS_DEF "#define TPL_MAX_STEPS 5000000\n\n"
+
 /* ---- state ---- */
+
+enum { TPL_TEXT, TPL_JSON, TPL_URL, TPL_HTML };
 
 typedef struct VarName { const IrVar *var; int id; } VarName;
 
@@ -82,8 +91,15 @@ typedef struct E {
     const IrFlow *flow;
     int flow_index;
     const EmitParam *params; int nparams;
-    int json_body;       /* a `body` template: its {{values}} are JSON-escaped */
+    int tpl_esc;         /* how a template's {{values}} are escaped here: TPL_TEXT, TPL_JSON (a `body`),
+                            TPL_URL (an http `path`: a `urlpath` setting or constructor argument), TPL_HTML
+                            (flowc eval --escape html) */
+    int test_names;      /* a test's given or expect: bare words are the names of what the run produced */
+    int tpl_steps[64]; int ntpl;                     /* the iteration counter of each template being written, innermost last */
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
+    int *secret_param;   /* per param: it feeds a secret setting (secret_params) */
+    int mask;            /* inside a secret setting: string literals are stored masked */
+    char map_path[256];  /* the map entry being written (`customer.name`, `lines[].sku`): its errors name it */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -129,6 +145,109 @@ static void bsrc(E *e, Buf *b, Span sp) {
     bstr(b, e->src->text + sp.start, n);
 }
 
+/* ---- secrets ----
+ * A param that feeds a setting marked SECRET in connectors.def (auth, dsn) is a secret wherever it
+ * appears: its table entry says so (describe masks it, the engine redacts it), and every setting that
+ * mentions it (or env()) is secret too. Text baked into the program for a secret (the param's -P
+ * value or default, string literals inside a secret setting) is stored masked: XORed with random
+ * bytes drawn per build and stored beside it, so it does not show in `strings`; flow_unmask
+ * (runtime) restores it. Masking hides, it does not encrypt: the binary is written 0700. */
+
+/* Calls fn on every expression in x (maps of each-bodies included); stops when fn returns 1. */
+static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud);
+static int any_map(const IrMap *m, int (*fn)(const IrExpr *, void *), void *ud) {
+    for (int i = 0; m && i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        if (any_expr(en->value, fn, ud) || any_expr(en->when, fn, ud) || any_map(en->nested, fn, ud)) return 1;
+    }
+    return 0;
+}
+static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) {
+    if (!x) return 0;
+    if (fn(x, ud)) return 1;
+    if (any_expr(x->a, fn, ud) || any_expr(x->b, fn, ud) || any_expr(x->c, fn, ud)) return 1;
+    for (int i = 0; i < x->nkids; i++) if (any_expr(x->kids[i], fn, ud)) return 1;
+    return any_map(x->map, fn, ud);
+}
+
+typedef struct { const IrProgram *p; int *secret; } ParamMarks;
+static int mark_param(const IrExpr *x, void *ud) {
+    ParamMarks *m = ud;
+    if (x->kind == IR_PARAM)
+        for (int i = 0; i < m->p->nparams; i++) if (m->p->params[i] == x->param) m->secret[i] = 1;
+    return 0;
+}
+
+/* secret[i] = params[i] feeds a SECRET setting (of a connection, a flow or any step) */
+static void secret_params(const IrProgram *p, int *secret) {
+    ParamMarks m = { p, secret };
+    for (int i = 0; i < p->nparams; i++) secret[i] = 0;
+    for (int c = 0; c < p->nconns; c++)
+        for (int i = 0; i < p->conns[c]->nsettings; i++)
+            if (chk_setting_secret(p->conns[c]->settings[i].def)) any_expr(p->conns[c]->settings[i].value, mark_param, &m);
+    for (int f = 0; f < p->nflows; f++) {
+        const IrFlow *fl = p->flows[f];
+        for (int i = 0; i < fl->nsettings; i++)
+            if (chk_setting_secret(fl->settings[i].def)) any_expr(fl->settings[i].value, mark_param, &m);
+        for (int s = 0; s < fl->nall; s++)
+            for (int i = 0; i < fl->all[s]->nsettings; i++)
+                if (chk_setting_secret(fl->all[s]->settings[i].def)) any_expr(fl->all[s]->settings[i].value, mark_param, &m);
+    }
+}
+
+static int is_env(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_ENV; }
+static int is_secret_param(const IrExpr *x, void *ud) {
+    const E *e = ud;
+    if (x->kind != IR_PARAM) return 0;
+    for (int i = 0; i < e->p->nparams; i++) if (e->p->params[i] == x->param) return e->secret_param[i];
+    return 0;
+}
+static int is_str(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_STR && x->slen > 0; }
+
+/* A setting is secret when the table says so, or it mentions env() or a secret param. */
+static int setting_secret(E *e, const IrSetting *s) {
+    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e);
+}
+
+/* A C string literal of 2n bytes: n random bytes, then text XOR those bytes. */
+static void bmasked(Buf *b, const char *text, size_t n) {
+    unsigned char *m = malloc(2 * n + 1);
+    if (!m) abort();
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(m + got, n - got, 0);
+        if (r > 0) got += (size_t)r;
+        else if (r < 0 && errno != EINTR) {   /* no getrandom: a weaker pad still hides the text from `strings` */
+            for (size_t i = got; i < n; i++) m[i] = (unsigned char)(rand() >> 3);
+            got = n;
+        }
+    }
+    for (size_t i = 0; i < n; i++) m[n + i] = (unsigned char)text[i] ^ m[i];
+    bstr(b, (const char *)m, 2 * n);
+    free(m);
+}
+
+int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams) {
+    int *secret = calloc((size_t)p->nparams + 1, sizeof *secret);
+    if (!secret) abort();
+    secret_params(p, secret);
+    int baked = 0;
+    for (int i = 0; i < p->nparams && !baked; i++) {
+        if (!secret[i]) continue;
+        baked = p->params[i]->def != NULL;
+        for (int k = 0; k < nparams && !baked; k++) baked = strcmp(params[k].name, p->params[i]->name) == 0;
+    }
+    for (int c = 0; c < p->nconns && !baked; c++)
+        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++)
+            baked = chk_setting_secret(p->conns[c]->settings[i].def) && any_expr(p->conns[c]->settings[i].value, is_str, NULL);
+    for (int f = 0; f < p->nflows && !baked; f++)
+        for (int s = 0; s < p->flows[f]->nall && !baked; s++)
+            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++)
+                baked = chk_setting_secret(p->flows[f]->all[s]->settings[i].def) && any_expr(p->flows[f]->all[s]->settings[i].value, is_str, NULL);
+    free(secret);
+    return baked;
+}
+
 /* ---- expressions: each returns the number of the temp that holds its value ---- */
 
 static int gen(E *e, const IrExpr *x);
@@ -143,9 +262,13 @@ static int newtmp(E *e) { return e->tmp++; }
 static int gen_template_parts(E *e, const IrExpr *t, int text);
 
 /* Inside a `body` template, a value is JSON-escaped unless it is raw ({{{x}}}) or JSON text
- * already ({{jsonSerialize x}} of something that is not a string). */
+ * already ({{jsonSerialize x}}, or {{toString x}} of something that is not a string). Inside an http
+ * `path`, every value but a raw one is percent-encoded; for `flowc eval --escape html`, HTML-escaped. */
 static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
-    if (!e->json_body || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_TEXT || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
+    if (e->tpl_esc == TPL_URL) return "flow_text_val_url";
+    if (e->tpl_esc == TPL_HTML) return "flow_text_val_html";
+    if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_json") == 0) return "flow_text_val";   /* JSON text already */
     if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_string") == 0 && v->nkids > 0 && v->kids[0] &&
         v->kids[0]->type && v->kids[0]->type->kind != TY_STRING)
         return "flow_text_val";
@@ -155,6 +278,13 @@ static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
 static void gen_tpl_part(E *e, const IrExpr *p, int text) {
     switch (p->kind) {
     case IR_STR:
+        if (e->mask && p->slen) {
+            int m = newtmp(e);
+            bprintf(B, "FlowVal t%d = flow_unmask(cx, ", m);
+            bmasked(B, p->str, p->slen);
+            bprintf(B, ", %zu);\nflow_text_put(cx, &t%d, t%d.s.p, t%d.s.n);\n", p->slen, text, m, m);
+            break;
+        }
         bprintf(B, "flow_text_put(cx, &t%d, ", text);
         bstr(B, p->str, p->slen);
         bprintf(B, ", %zu);\n", p->slen);
@@ -182,9 +312,18 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
         const char *ek = p->var && p->var->type ? kind_of(p->var->type) : "FLOW_JSON";
         int iterate = strcmp(nm, "each") == 0 || strcmp(nm, "section") == 0;
         if (iterate) {
-            bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) && cJSON_GetArraySize(t%d.j) > 0) {\n", subj, subj, subj);
+            /* #each goes through an array's elements or an object's members (@key); a Mustache section
+             * through an array (an object is one context, below) */
+            if (strcmp(nm, "each") == 0)
+                bprintf(B, "if (t%d.kind == FLOW_JSON && (cJSON_IsArray(t%d.j) || (t%d.j->type & 0xFF) == cJSON_Object) && t%d.j->child) {\n",
+                        subj, subj, subj, subj);
+            else bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) && cJSON_GetArraySize(t%d.j) > 0) {\n", subj, subj, subj);
             bprintf(B, "int64_t t%d = 0;\nfor (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next, t%d++) {\n",
                     idx, idx, subj, idx, idx, idx, idx);
+            if (e->ntpl) {
+                int sc = e->tpl_steps[e->ntpl < 64 ? e->ntpl - 1 : 63];
+                bprintf(B, "if (++s%d > TPL_MAX_STEPS && !flow_tpl_step(cx, &s%d, TPL_MAX_STEPS)) break;\n", sc, sc);
+            }
             bprintf(B, "FlowVal t%d = flow_val_from_json(cx, it%d, %s, \"item\");\n", thisv, idx, ek);
             if (e->nloops < 64) { e->loop_it[e->nloops] = idx; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
@@ -200,8 +339,8 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
             }
             if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
             bputs(B, "\n");
-        } else {   /* with */
-            bprintf(B, "if (flow_tpl_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
+        } else {   /* with: Handlebars renders it for 0 too */
+            bprintf(B, "if (flow_tpl_with_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
             if (e->nloops < 64) { e->loop_it[e->nloops] = -1; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
             e->nloops--;
@@ -287,10 +426,10 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
-        int outer = e->json_body;
-        e->json_body = strcmp(x->fn->params[i].name, "body") == 0;
+        int outer = e->tpl_esc;
+        e->tpl_esc = strcmp(x->fn->params[i].name, "body") == 0 ? TPL_JSON : strcmp(x->fn->params[i].type, "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
-        e->json_body = outer;
+        e->tpl_esc = outer;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
@@ -321,7 +460,10 @@ static int gen_each_array(E *e, const IrExpr *x) {
     bputs(B, ");\n");
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
+        size_t len = strlen(e->map_path);
+        if (len && len + 2 < sizeof e->map_path) strcat(e->map_path, "[]");
         int obj = gen_object(e, x->map);
+        e->map_path[len] = 0;
         bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
     } else {
         int val = gen(e, x->c);
@@ -344,20 +486,37 @@ static int gen(E *e, const IrExpr *x) {
     case IR_NUM: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_number(%.17g);\n", r, x->num); return r;
     case IR_STR:
         r = newtmp(e);
+        if (e->mask && x->slen) {
+            bprintf(B, "FlowVal t%d = flow_unmask(cx, ", r);
+            bmasked(B, x->str, x->slen);
+            bprintf(B, ", %zu);\n", x->slen);
+            return r;
+        }
         bprintf(B, "FlowVal t%d = flow_string(", r);
         bstr(B, x->str, x->slen);
         bprintf(B, ", %zu);\n", x->slen);
         return r;
     case IR_WORD:
         r = newtmp(e);
+        if (e->test_names) {   /* a test's expectation: what the run produced under that name */
+            bprintf(B, "FlowVal t%d = flow_field(cx, flow_json(names), ", r);
+            bstr(B, x->name, strlen(x->name));
+            bputs(B, ", FLOW_JSON, ");
+            bstr(B, x->name, strlen(x->name));
+            bputs(B, ");\n");
+            return r;
+        }
         bprintf(B, "FlowVal t%d = flow_string(", r);
         bstr(B, x->name, strlen(x->name));
         bprintf(B, ", %zu);\n", strlen(x->name));
         return r;
     case IR_TEMPLATE: {
         int text = newtmp(e);
-        bprintf(B, "FlowText t%d = { 0 };\n", text);
+        bprintf(B, "FlowText t%d = { 0 };\nint64_t s%d = 0; (void)s%d;\n", text, text, text);
+        if (e->ntpl < 64) e->tpl_steps[e->ntpl] = text;
+        e->ntpl++;
         gen_template_parts(e, x, text);
+        e->ntpl--;
         r = newtmp(e);
         bprintf(B, "FlowVal t%d = flow_text_done(&t%d);\n", r, text);
         return r;
@@ -406,16 +565,36 @@ static int gen(E *e, const IrExpr *x) {
             else if (strcmp(nm, "@last") == 0 && e->loop_it[e->nloops - 1] >= 0)
                 bprintf(B, "FlowVal t%d = flow_bool(it%d->next == NULL);\n", r, e->loop_it[e->nloops - 1]);
             else if (strcmp(nm, "@last") == 0) bprintf(B, "FlowVal t%d = flow_bool(1);\n", r);
-            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key: objects are not iterated here */
+            else if (strcmp(nm, "@key") == 0 && e->loop_it[e->nloops - 1] >= 0)
+                bprintf(B, "FlowVal t%d = flow_tpl_key(it%d);\n", r, e->loop_it[e->nloops - 1]);
+            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key outside an iteration */
             return r;
         }
         bprintf(B, "FlowVal t%d = t%d;\n", r, var_id(e, x->var));
         return r;
     }
+    case IR_TPL_NAME: {
+        int *ctx = malloc(sizeof(int) * (size_t)(x->nkids ? x->nkids : 1));
+        if (!ctx) abort();
+        for (int i = 0; i < x->nkids; i++) ctx[i] = gen(e, x->kids[i]);
+        int arr = newtmp(e);
+        bprintf(B, "FlowVal t%d[%d] = {", arr, x->nkids ? x->nkids : 1);
+        for (int i = 0; i < x->nkids; i++) bprintf(B, "%st%d", i ? ", " : " ", ctx[i]);
+        bputs(B, x->nkids ? " };\n" : " flow_null() };\n");
+        free(ctx);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_tpl_lookup(cx, t%d, %d, ", r, arr, x->nkids);
+        bstr(B, x->name, strlen(x->name));
+        bputs(B, ");\n");
+        return r;
+    }
     case IR_FIELD: {
         int base = gen(e, x->a);
         r = newtmp(e);
-        bprintf(B, "FlowVal t%d = flow_field(cx, t%d, ", r, base);
+        if (e->test_names && strcmp(x->name, "count") == 0)   /* in a test, `deals.count` counts what `deals` wrote */
+            bprintf(B, "FlowVal t%d = t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) ? flow_int(cJSON_GetArraySize(t%d.j)) : flow_field(cx, t%d, ",
+                    r, base, base, base, base);
+        else bprintf(B, "FlowVal t%d = flow_field(cx, t%d, ", r, base);
         bstr(B, x->name, strlen(x->name));
         bprintf(B, ", %s, ", kind_of(x->type));
         bsrc(e, B, x->span);
@@ -446,7 +625,9 @@ static int gen(E *e, const IrExpr *x) {
     case IR_UNARY: {
         int a = gen(e, x->a);
         r = newtmp(e);
-        if (x->op == OP_NOT) {
+        if (x->op == OP_NOT && x->helper) {   /* {{not x}}: Handlebars truthiness */
+            bprintf(B, "FlowVal t%d = flow_bool(!flow_tpl_true(t%d));\n", r, a);
+        } else if (x->op == OP_NOT) {
             bprintf(B, "FlowVal t%d = flow_bool(!flow_truth(cx, t%d, ", r, a);
             bsrc(e, B, x->a->span);
             bputs(B, "));\n");
@@ -454,6 +635,14 @@ static int gen(E *e, const IrExpr *x) {
         return r;
     }
     case IR_BINARY: {
+        if ((x->op == OP_AND || x->op == OP_OR) && x->helper) {   /* {{and a b}}, {{or a b}}: truthiness, short-circuit */
+            r = newtmp(e);
+            int a = gen(e, x->a);
+            bprintf(B, "FlowVal t%d;\nif (%sflow_tpl_true(t%d)) {\n", r, x->op == OP_AND ? "" : "!", a);
+            int b = gen(e, x->b);
+            bprintf(B, "t%d = flow_bool(flow_tpl_true(t%d));\n} else t%d = flow_bool(%d);\n", r, b, r, x->op == OP_OR);
+            return r;
+        }
         if (x->op == OP_AND || x->op == OP_OR) {
             r = newtmp(e);
             int a = gen(e, x->a);
@@ -545,9 +734,14 @@ static int gen_object(E *e, const IrMap *m) {
     return obj;
 }
 
+/* Each entry's error names it: `flow_fail_at(cx, "customer.name")` after it (the first failure of the
+ * record gets the name of the entry it happened in). */
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
+        size_t len = strlen(e->map_path);
+        snprintf(e->map_path + len, sizeof e->map_path - len, "%s%s", len ? "." : "", en->name);
+        const char *path = e->map_path;
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
         if (en->nested) {
@@ -565,7 +759,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             if (en->override) {
                 int cv = newtmp(e);
                 bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, en->name, strlen(en->name));
+                bstr(B, path, strlen(path));
                 bputs(B, ");\n");
                 v = cv;
             }
@@ -574,7 +768,10 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bprintf(B, ", t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "}\n");
+        bputs(B, "if (flow_failed(cx)) flow_fail_at(cx, ");
+        bstr(B, path, strlen(path));
+        bputs(B, ");\n}\n");
+        e->map_path[len] = 0;
     }
 }
 
@@ -608,27 +805,24 @@ static int mentions_record(const IrExpr *x) {
     return 0;
 }
 
-static int mentions_env(const IrExpr *x) {
-    if (!x) return 0;
-    if (x->kind == IR_ENV) return 1;
-    if (mentions_env(x->a) || mentions_env(x->b) || mentions_env(x->c)) return 1;
-    for (int i = 0; i < x->nkids; i++) if (mentions_env(x->kids[i])) return 1;
-    return 0;
-}
-
 /* Emits one function per setting and returns the name of the settings array. */
 static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     char *names = calloc((size_t)(n ? n : 1), 48);
     int *per = calloc((size_t)(n ? n : 1), sizeof(int));
     if (!names || !per) abort();
+    int *secret = calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!secret) abort();
     for (int i = 0; i < n; i++) {
         Buf body;
         int id = begin_fn(e, &body);
         per[i] = mentions_record(s[i].value);
-        e->json_body = strcmp(s[i].name, "body") == 0;
+        secret[i] = setting_secret(e, &s[i]);
+        e->mask = secret[i];
+        e->tpl_esc = strcmp(s[i].name, "body") == 0 ? TPL_JSON : strcmp(chk_setting_type(s[i].def), "urlpath") == 0 ? TPL_URL : TPL_TEXT;
         int v = (s[i].value->kind == IR_CALL && s[i].value->fn && s[i].value->fn->ctor) || s[i].value->kind == IR_WORD
               ? gen_ctor(e, s[i].value) : gen(e, s[i].value);
-        e->json_body = 0;
+        e->tpl_esc = TPL_TEXT;
+        e->mask = 0;
         bprintf(&body, "(void)cx;\nreturn t%d;\n", v);
         snprintf(names + i * 48, 48, "s%d", id);
         char head[128];
@@ -640,15 +834,15 @@ static char *gen_settings(E *e, const IrSetting *s, int n, const char *prefix) {
     snprintf(arr, 64, "%s_settings%d", prefix, e->fn++);
     bprintf(&e->out, "static const FlowSettingDef %s[] = {\n", arr);
     for (int i = 0; i < n; i++) {
-        int secret = chk_setting_secret(s[i].def) || mentions_env(s[i].value);   /* SECRET in connectors.def */
         bputs(&e->out, "    { ");
         bstr(&e->out, s[i].name, strlen(s[i].name));
-        bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret);
+        bprintf(&e->out, ", %s, %s, %d },\n", per[i] ? "NULL" : names + i * 48, per[i] ? names + i * 48 : "NULL", secret[i]);
     }
     if (!n) bputs(&e->out, "    { NULL, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
     free(names);
     free(per);
+    free(secret);
     return arr;
 }
 
@@ -860,7 +1054,7 @@ static const char *param_text(E *e, const IrParam *pr, char *buf, size_t cap) {
 }
 
 /* Hook sources are compiled into the same translation unit: each file once, by its absolute path,
- * resolved relative to the .flow file. A missing file is an error at the hook. */
+ * resolved relative to the .flow file by hook_resolve (a regular file inside the .flow file's tree). */
 static void gen_hook_includes(E *e, const IrProgram *p) {
     char (*seen)[PATH_MAX] = calloc(64, PATH_MAX);
     if (!seen) abort();
@@ -873,9 +1067,9 @@ static void gen_hook_includes(E *e, const IrProgram *p) {
             for (int i = 0; i < nh; i++) {
                 const IrExpr *v = hs[i].value;
                 if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || v->kids[0]->kind != IR_STR) continue;
-                char path[PATH_MAX];
-                if (!build_hook_path(p->src->name, v->kids[0]->str, path, sizeof path)) {
-                    ERR(v->kids[0]->span, "hook file \"%s\" not found (looked for %s)", v->kids[0]->str, path);
+                char path[PATH_MAX], why[PATH_MAX + 512];
+                if (hook_resolve(p->src->name, v->kids[0]->str, path, sizeof path, why, sizeof why) < 0) {
+                    ERR(v->kids[0]->span, "%s", why);
                     continue;
                 }
                 int dup = 0;
@@ -901,10 +1095,13 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     E es, *e = &es;
     memset(e, 0, sizeof *e);
     e->d = diags; e->src = p->src; e->p = p; e->params = params; e->nparams = nparams;
+    e->secret_param = calloc((size_t)p->nparams + 1, sizeof *e->secret_param);
+    if (!e->secret_param) abort();
+    secret_params(p, e->secret_param);
     bprintf(&e->out, "/* Generated by flowc %s from ", FLOWC_VERSION);
     for (const char *c = p->src->name; *c; c++)   /* inside a comment: keep it printable, never end it */
         bputc(&e->out, (*c >= 0x20 && *c < 0x7f && *c != '*') ? *c : '_');
-    bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n");
+    bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n" TPL_MAX_STEPS_DEF);
     gen_hook_includes(e, p);
     /* static tables, sorted for binary search */
     for (int i = 0; i < p->ntables; i++) {
@@ -919,8 +1116,10 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
             bputs(&e->out, "    { ");
             bstr(&e->out, pairs[2 * k], strlen(pairs[2 * k]));
             if (x->kind == IR_STR) { bputs(&e->out, ", "); bstr(&e->out, x->str, x->slen); bputs(&e->out, ", 0, FLOW_STRING },\n"); }
-            else bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
-                         x->kind == IR_NUM ? "FLOW_NUMBER" : x->kind == IR_BOOL ? "FLOW_BOOL" : "FLOW_INT");
+            else if (x->kind == IR_NUM || x->kind == IR_BOOL)
+                bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
+                        x->kind == IR_NUM ? "FLOW_NUMBER" : "FLOW_BOOL");
+            else bprintf(&e->out, ", \"%lld\", %.17g, FLOW_INT },\n", (long long)x->ival, (double)x->ival);   /* exact digits */
         }
         if (!v->nkids) bputs(&e->out, "    { \"\", NULL, 0, FLOW_NULL },\n");
         bputs(&e->out, "};\n\n");
@@ -934,10 +1133,17 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
         bputs(&e->out, "    { ");
         bstr(&e->out, p->params[i]->name, strlen(p->params[i]->name));
         bprintf(&e->out, ", %s, %d, ", kind_of(p->params[i]->type), p->params[i]->type ? p->params[i]->type->nullable : 0);
-        if (txt) bstr(&e->out, txt, strlen(txt)); else bputs(&e->out, "NULL");
+        if (e->secret_param[i]) {   /* the text masked, never the literal */
+            bputs(&e->out, "NULL, 1, ");
+            if (txt) { bmasked(&e->out, txt, strlen(txt)); bprintf(&e->out, ", %zu", strlen(txt)); }
+            else bputs(&e->out, "NULL, 0");
+        } else if (txt) {
+            bstr(&e->out, txt, strlen(txt));
+            bputs(&e->out, ", 0, NULL, 0");
+        } else bputs(&e->out, "NULL, 0, NULL, 0");
         bputs(&e->out, " },\n");
     }
-    if (!p->nparams) bputs(&e->out, "    { NULL, FLOW_NULL, 0, NULL },\n");
+    if (!p->nparams) bputs(&e->out, "    { NULL, FLOW_NULL, 0, NULL, 0, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
     /* connections */
     char **conn_settings = calloc((size_t)(p->nconns ? p->nconns : 1), sizeof(char *));
@@ -1000,6 +1206,75 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     bprintf(&e->out, ", params, %d, conns, %d, flows, %d };\n", p->nparams, p->nconns, p->nflows);
     if (with_main)
         bputs(&e->out, "\nint main(int argc, char **argv) { return flow_main(&flow_program, argc, argv); }\n");
+    if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
+    free(e->out.p);
+    free(e->vars);
+    free(e->secret_param);
+    return e->errors;
+}
+
+/* ---- flowc eval and flowc test: single expressions as functions ---- */
+
+static void emit_header(E *e, const char *what) {
+    bprintf(&e->out, "/* Generated by flowc %s for %s. Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n", FLOWC_VERSION, what);
+    bputs(&e->out, TPL_MAX_STEPS_DEF);
+}
+
+int emit_c_expr(FILE *out, Diags *diags, const Source *src, const IrExpr *x, const char *name, EmitEscape escape) {
+    E es, *e = &es;
+    IrProgram p;
+    memset(e, 0, sizeof *e);
+    memset(&p, 0, sizeof p);
+    p.src = src;
+    e->d = diags; e->src = src; e->p = &p;
+    e->tpl_esc = escape == EMIT_ESC_JSON ? TPL_JSON : escape == EMIT_ESC_HTML ? TPL_HTML : TPL_TEXT;
+    emit_header(e, "flowc eval");
+    Buf body;
+    begin_fn(e, &body);
+    int v = gen(e, x);
+    bprintf(&body, "(void)cx; (void)rec;\nreturn t%d;\n", v);
+    char head[256];
+    snprintf(head, sizeof head, "FlowVal %s(FlowCtx *cx, cJSON *rec)", name);
+    end_fn(e, &body, head, x->span);
+    if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
+    free(e->out.p);
+    free(e->vars);
+    return e->errors;
+}
+
+/* One test function: FlowVal flow_test_T_WHAT(FlowCtx *cx, cJSON *names). */
+static void test_fn(E *e, const IrExpr *x, int t, const char *what, int k) {
+    Buf body;
+    begin_fn(e, &body);
+    bputs(&body, "cJSON *rec = NULL; (void)rec; (void)names;\n");
+    int v = gen(e, x);
+    bprintf(&body, "return t%d;\n", v);
+    char head[160];
+    snprintf(head, sizeof head, "FlowVal flow_test_%d_%s_%d(FlowCtx *cx, cJSON *names)", t, what, k);
+    end_fn(e, &body, head, x->span);
+}
+
+int emit_c_tests(FILE *out, Diags *diags, const IrProgram *p) {
+    E es, *e = &es;
+    memset(e, 0, sizeof *e);
+    e->d = diags; e->src = p->src; e->p = p;
+    e->test_names = 1;
+    bputs(&e->out, "\n/* flowc test: the givens and expectations of the test blocks */\n");
+    for (int t = 0; t < p->ntests; t++) {
+        const IrTest *ts = p->tests[t];
+        for (int g = 0; g < ts->ngivens; g++) {
+            const IrExpr *v = ts->givens[g].value;
+            if (v && !(v->kind == IR_CALL && v->fn && v->fn->ctor)) test_fn(e, v, t, "given", g);
+        }
+        for (int x = 0; x < ts->nexpects; x++) {
+            const IrExpr *v = ts->expects[x];
+            test_fn(e, v, t, "expect", x);
+            if (v->kind == IR_BINARY && v->a && v->b) {   /* its two sides, printed when it fails */
+                test_fn(e, v->a, t, "actual", x);
+                test_fn(e, v->b, t, "expected", x);
+            }
+        }
+    }
     if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
     free(e->out.p);
     free(e->vars);

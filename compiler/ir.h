@@ -25,6 +25,8 @@ typedef struct Builtin Builtin;
     X(TEMPLATE, "template")     /* kids: parts (STR, TPL_VALUE, TPL_SECTION) */ \
     X(TPL_VALUE, "tpl-value")   /* a: value; op: 1 raw */ \
     X(TPL_SECTION, "tpl-section") /* name: if|unless|each|with|section|inverted; a: subject; var: this; b, c: TEMPLATE */ \
+    X(TPL_NAME, "tpl-name")     /* name: a bare name in a template, looked up Mustache's way in kids: the contexts \
+                                 * (section values innermost first, then the root); the first that has it wins */ \
     X(RECORD, "record")         /* the current record */ \
     X(LOOKUP, "lookup")         /* step: the lookup whose result this is */ \
     X(PARAM, "param")           /* param */ \
@@ -174,7 +176,12 @@ struct IrParam { const char *name; Span span, name_span; Type *type; IrExpr *def
 struct IrTable { const char *name; Span span, name_span; IrExpr *value; Type *elem; int used; };
 typedef struct IrTypeDecl { const char *name; Span span, name_span; Type *type; } IrTypeDecl;
 typedef struct IrEnv { const char *name; Span span, name_span; IrSetting *settings; int nsettings; } IrEnv;
-typedef struct IrGiven { const char *name; Span span, name_span; IrStep *step; IrExpr *value; } IrGiven;
+typedef struct IrGiven {
+    const char *name; Span span, name_span;
+    IrStep *step;              /* the export or lookup it mocks; NULL for `given existing` */
+    int existing;              /* `given existing = {...}`: the destination's record every upsert finds */
+    IrExpr *value;
+} IrGiven;
 typedef struct IrTest {
     const char *title; Span span;
     IrFlow *flow; Span flow_span;

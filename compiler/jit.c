@@ -67,21 +67,29 @@ static void setup(TCCState *s, const char *inc) {
     tcc_add_library(s, "m");
 }
 
-typedef struct { Diags *d; const Source *src; Span at; const char *fn; int reported; } HookSink;
+typedef struct { Diags *d; const Source *src; Span at; const char *path, *shown; int reported; } HookSink;
 
 static void on_hook_error(void *opaque, const char *msg) {
     HookSink *k = opaque;
     if (k->reported++ >= 5) return;
-    /* tcc says "In file included from <string>:2:\n/path/hook.c:5: error: ...": keep the last line */
+    /* tcc says "In file included from <string>:2:\n/path/hook.c:5: error: ...": keep the last line,
+     * naming the file as the .flow file does */
     const char *nl = strrchr(msg, '\n');
-    diag_error(k->d, k->src, k->at, "hook `%s` does not compile: %s", k->fn, nl ? nl + 1 : msg);
+    const char *line = nl ? nl + 1 : msg;
+    size_t pl = strlen(k->path);
+    if (strncmp(line, k->path, pl) == 0 && line[pl] == ':')
+        diag_error(k->d, k->src, k->at, "hook file \"%s\" does not compile: %s%s", k->shown, k->shown, line + pl);
+    else
+        diag_error(k->d, k->src, k->at, "hook file \"%s\" does not compile: %s", k->shown, line);
 }
 
-int jit_check_hook(const char *path, const char *fn, const Source *src, Span at, Diags *diags) {
+int jit_check_hook(const char *path, const char *shown, const char *const *fns, const Span *fn_spans, int nfns,
+                   const Source *src, Span at, Diags *diags) {
     char inc[4200], lib[4200];
     if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) return -1;
     pthread_mutex_lock(&jit_lock);
-    HookSink sink = { diags, src, at, fn, 0 };
+    HookSink sink = { diags, src, at, path, shown, 0 };
+    int before = diags->errors;
     TCCState *s = tcc_new();
     int ok = 0;
     if (s) {
@@ -90,14 +98,20 @@ int jit_check_hook(const char *path, const char *fn, const Source *src, Span at,
         size_t n = strlen(path) + 64;
         char *text = malloc(n);
         if (!text) abort();
-        snprintf(text, n, "#include \"flow.h\"\n#include \"%s\"\n", path);
+        snprintf(text, n, "#include \"flow.h\"\n#include \"%s\"\n", path);   /* hook_resolve refused quotes and backslashes */
         if (tcc_compile_string(s, text) == 0) {
             for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
             if (tcc_relocate(s, TCC_RELOCATE_AUTO) == 0) {
-                if (tcc_get_symbol(s, fn)) ok = 1;
-                else diag_error(diags, src, at, "hook file %s has no function `%s`", path, fn);
+                ok = 1;
+                for (int i = 0; i < nfns; i++)
+                    if (!tcc_get_symbol(s, fns[i])) {
+                        diag_error(diags, src, fn_spans[i], "hook file \"%s\" has no function `%s` (a hook is a function "
+                                   "`int %s(FlowHookPage *page)`, not static)", shown, fns[i], fns[i]);
+                        ok = 0;
+                    }
             }
         }
+        if (!ok && diags->errors == before) diag_error(diags, src, at, "hook file \"%s\" does not compile", shown);
         free(text);
         tcc_delete(s);
     }
@@ -105,7 +119,8 @@ int jit_check_hook(const char *path, const char *fn, const Source *src, Span at,
     return ok ? 0 : -1;
 }
 
-JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
+/* Compiles c_text; with need_program, its flow_program must be there. */
+static JitProgram *compile(const char *c_text, const Source *src, Diags *diags, int need_program) {
     char inc[4200], lib[4200];
     if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) {
         diag_error(diags, NULL, (Span){ 0, 0 }, "cannot find the runtime's header (flow.h) for the JIT");
@@ -122,7 +137,7 @@ JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
     if (tcc_relocate(s, TCC_RELOCATE_AUTO) < 0) goto fail;
     const FlowProgram *prog = tcc_get_symbol(s, "flow_program");
-    if (!prog) { diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT found no flow_program"); goto fail; }
+    if (!prog && need_program) { diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT found no flow_program"); goto fail; }
     j = calloc(1, sizeof *j);
     if (!j) abort();
     j->s = s;
@@ -136,7 +151,12 @@ out:
     return j;
 }
 
+JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) { return compile(c_text, src, diags, 1); }
+JitProgram *jit_compile_unit(const char *c_text, const Source *src, Diags *diags) { return compile(c_text, src, diags, 0); }
+
 const FlowProgram *jit_program(const JitProgram *j) { return j ? j->prog : NULL; }
+
+void *jit_symbol(const JitProgram *j, const char *name) { return j ? tcc_get_symbol(j->s, name) : NULL; }
 
 void jit_free(JitProgram *j) {
     if (!j) return;

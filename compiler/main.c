@@ -9,7 +9,10 @@
 #include "jit.h"
 #include "test_run.h"
 #include "frontend.h"
+#include "hooks.h"
 #include "ir.h"
+#include "suggest.h"
+#include "engine.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +27,17 @@ static const char usage_text[] =
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
     "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
     "  emit-c FILE            the generated C on stdout\n"
-    "  build FILE [-o OUT] [-P name=value]... [--env NAME]\n"
+    "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
     "  test FILE...           runs the test blocks in memory; ends with `N passed, N failed`\n"
-    "  preview FILE [--flow NAME] [--param k=v] [--limit N] [--mock STEP=FILE] [--live] [--format text|json]\n"
+    "  preview FILE [--flow NAME] [-P name=value]... [--limit N] [--mock STEP=FILE]... [--live] [--format text|json]\n"
     "                         the first page through every step; imports do not write unless --live\n"
-    "  run FILE [--flow NAME] [run options]\n"
-    "                         compiles in memory (libtcc) and runs, as the executable's `run` would\n"
-    "  errors FILE list|retry|resolve ...   state FILE show|reset [FLOW]\n"
+    "                         (--param is -P; --mock names the export, a lookup, or `existing`)\n"
+    "  run FILE [--flow NAME] [-P name=value]... [--env NAME] [run options]\n"
+    "                         compiles in memory (libtcc) and runs, as the executable's `run` would;\n"
+    "                         run options: [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
+    "                         (--now T: as if the clock read T, a testing aid: the saved delta time stays)\n"
+    "  errors FILE list|retry|resolve|edit ...   state FILE show|reset [FLOW]\n"
     "                         the executable's error store and state commands, on FILE's state\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
@@ -123,6 +129,7 @@ static int cmd_check(const Opts *o) {
         Diags d;
         diag_init(&d);
         fe_run(&results[n], src, &d, FE_CHECK);
+        hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
@@ -164,12 +171,33 @@ static int cmd_dump(const Opts *o) {
 /* Front end + emitter for one file; on success *c holds the C text (malloc'd). Returns an exit code. */
 /* A file through the front end and the emitter: its source, its IR and its C, kept together so the
  * commands that go on (build, run, test, preview) do not parse it again. */
-typedef struct Compiled { Source *src; FeResult r; char *c; size_t n; } Compiled;
+typedef struct Compiled { Source *src; FeResult r; char *c; size_t n; int secret; /* bakes in a secret */ } Compiled;
 
 static void compiled_free(Compiled *k) {
     free(k->c);
     if (k->src) { fe_result_free(&k->r); src_free(k->src); }
     memset(k, 0, sizeof *k);
+}
+
+/* -P / --param names the file does not declare: each is refused (with the closest declared name);
+ * the value is never printed (it may be a secret). EXIT_USAGE, or EXIT_OK when all are declared. */
+static int unknown_params(const IrProgram *ir, const char *file, const char *opt, const char *const *names, int n) {
+    int rc = EXIT_OK;
+    for (int i = 0; ir && i < n; i++) {
+        Suggest sg;
+        sug_init(&sg, names[i]);
+        int found = 0;
+        for (int k = 0; k < ir->nparams && !found; k++) {
+            found = strcmp(ir->params[k]->name, names[i]) == 0;
+            sug_offer(&sg, ir->params[k]->name);
+        }
+        if (found) continue;
+        if (sug_best(&sg)) fprintf(stderr, "flowc: %s %s=...: %s declares no param `%s`; did you mean `%s`?\n", opt, names[i], file, names[i], sug_best(&sg));
+        else if (ir->nparams) fprintf(stderr, "flowc: %s %s=...: %s declares no param `%s`\n", opt, names[i], file, names[i]);
+        else fprintf(stderr, "flowc: %s %s=...: %s declares no params\n", opt, names[i], file);
+        rc = EXIT_USAGE;
+    }
+    return rc;
 }
 
 static int emit_file(const char *file, const EmitParam *params, int nparams, const char *env_name, int with_main,
@@ -203,28 +231,19 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
             else fprintf(stderr, "flowc: env `%s`: `%s` must be a constant to be applied at build time\n", env_name, env->settings[i].name);
         }
     }
-    for (int i = 0; i < nparams && nall < 512; i++) all[nall++] = params[i];
-    if (!d.errors && rc == EXIT_OK) {   /* hooks: each C file must compile and define its function */
-        for (int f = 0; f < r.ir->nflows; f++) {
-            IrFlow *fl = r.ir->flows[f];
-            for (int s = -1; s < fl->nall; s++) {
-                IrHook *hs = s < 0 ? fl->hooks : fl->all[s]->hooks;
-                int nh = s < 0 ? fl->nhooks : fl->all[s]->nhooks;
-                for (int i = 0; i < nh; i++) {
-                    IrExpr *v = hs[i].value;
-                    if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || !v->kids[1]) continue;
-                    char path[4096];
-                    if (build_hook_path(src->name, v->kids[0]->str, path, sizeof path))
-                        jit_check_hook(path, v->kids[1]->str, src, hs[i].span, &d);
-                }
-            }
-        }
+    if (!d.errors && rc == EXIT_OK && nparams) {   /* -P NAME=...: NAME must be declared */
+        const char *names[256];
+        for (int i = 0; i < nparams && i < 256; i++) names[i] = params[i].name;
+        rc = unknown_params(r.ir, file, "-P", names, nparams < 256 ? nparams : 256);
     }
+    for (int i = 0; i < nparams && nall < 512; i++) all[nall++] = params[i];
+    if (!d.errors && rc == EXIT_OK) hooks_check(r.ir, src, &d);   /* each hook file is checked before anything reads it */
     if (!d.errors && rc == EXIT_OK) {
         FILE *mem = open_memstream(c, clen);
         if (!mem) abort();
         emit_c(mem, &d, r.ir, all, nall, with_main);
         fclose(mem);
+        k->secret = emit_bakes_secrets(r.ir, all, nall);
         if (d.errors) { free(*c); *c = NULL; }
     }
     diag_sort(&d);
@@ -248,13 +267,14 @@ static int cmd_emit(int argc, char **argv) {
     return rc;
 }
 
-/* build FILE [-o OUT] [-P name=value]... [--env NAME] */
+/* build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c] */
 static int cmd_build(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *env_name = NULL;
     EmitParam params[256];
-    int np = 0;
+    int np = 0, keep_c = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--keep-c") == 0) { keep_c = 1; continue; }
         if (strcmp(a, "-o") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "--env") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             const char *v = argv[++i];
@@ -266,7 +286,7 @@ static int cmd_build(int argc, char **argv) {
                 if (np == 256) return usage_error("too many -P values (limit %s)", "256");
                 params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
             }
-        } else if (a[0] == '-') return usage_error("build: unknown option `%s`", a);
+        } else if (a[0] == '-' && a[1]) return usage_error("build: unknown option `%s`", a);
         else if (file) return usage_error("build takes one FILE%s", "");
         else file = a;
     }
@@ -283,7 +303,7 @@ static int cmd_build(int argc, char **argv) {
                 for (char *p = def; *p; p++) if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) *p = '_';
                 out = def;
             }
-            if (build_native(k.c, k.n, out, stderr) < 0) rc = EXIT_ERRORS;
+            if (build_native(k.c, k.n, out, k.secret, keep_c, stderr) < 0) rc = EXIT_ERRORS;
         }
         compiled_free(&k);
     }
@@ -295,7 +315,7 @@ static int cmd_build(int argc, char **argv) {
  * exactly as the built executable's `run` (same options, summary and exit codes). `errors FILE ...`
  * and `state FILE ...` are the executable's `errors` and `state` the same way. */
 static int cmd_run(int argc, char **argv) {
-    if (argc < 3 || argv[2][0] == '-')
+    if (argc < 3 || (argv[2][0] == '-' && argv[2][1]))   /* "-": the flow on standard input */
         return usage_error("%s needs a FILE: flowc run FILE [--flow NAME] [run options]", argv[1]);
     const char *file = argv[2], *env_name = NULL;
     EmitParam params[256];
@@ -335,9 +355,9 @@ static int cmd_run(int argc, char **argv) {
     return rc;
 }
 
-/* preview FILE [--flow NAME] [--param k=v]... [--limit N] [--mock STEP=FILE]... [--live] [--format text|json] */
+/* preview FILE [--flow NAME] [-P|--param k=v]... [--limit N] [--mock STEP=FILE]... [--live] [--format text|json] */
 static int cmd_preview(int argc, char **argv) {
-    if (argc < 3 || argv[2][0] == '-') return usage_error("preview needs a FILE%s", "");
+    if (argc < 3 || (argv[2][0] == '-' && argv[2][1])) return usage_error("preview needs a FILE%s", "");
     PreviewOpts o;
     memset(&o, 0, sizeof o);
     o.limit = 20;
@@ -355,15 +375,22 @@ static int cmd_preview(int argc, char **argv) {
         } else if (strcmp(a, "--format") == 0) {
             if (strcmp(v, "json") && strcmp(v, "text")) return usage_error("unknown format `%s`: use text or json", v);
             o.json = strcmp(v, "json") == 0;
-        } else if (strcmp(a, "--mock") == 0 || strcmp(a, "--param") == 0) {
+        } else if (strcmp(a, "--mock") == 0 || strcmp(a, "--param") == 0 || strcmp(a, "-P") == 0) {
             const char *eq = strchr(v, '=');
             if (!eq || eq == v) return usage_error("%s takes NAME=VALUE", a);
-            if (a[2] == 'm' && o.nmocks < 64) { o.mocks[o.nmocks].step = strndup(v, (size_t)(eq - v)); o.mocks[o.nmocks++].file = eq + 1; }
-            else if (a[2] == 'p' && o.nparams < 64) { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
+            int mock = strcmp(a, "--mock") == 0;
+            if ((mock ? o.nmocks : o.nparams) == 64) return usage_error("too many %s values (limit 64)", a);
+            if (mock) { o.mocks[o.nmocks].step = strndup(v, (size_t)(eq - v)); o.mocks[o.nmocks++].file = eq + 1; }
+            else { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
         } else return usage_error("preview: unknown option `%s`", a);
     }
     Compiled k;
     int rc = emit_file(argv[2], NULL, 0, NULL, 0, &k);
+    if (rc == EXIT_OK) {   /* -P / --param NAME=...: NAME must be declared */
+        const char *names[64];
+        for (int i = 0; i < o.nparams; i++) names[i] = o.params[i].name;
+        rc = unknown_params(k.r.ir, argv[2], "-P", names, o.nparams);
+    }
     if (rc == EXIT_OK) rc = preview_file(k.src, k.r.ir, k.c, &o, stdout);
     compiled_free(&k);
     for (int i = 0; i < o.nmocks; i++) free((void *)o.mocks[i].step);
@@ -415,6 +442,9 @@ static int cmd_eval(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
+    /* -P values, env() values and the secrets in a flow's settings pass through this process: no
+     * core dump may hold them */
+    flow_no_core_dumps();
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return EXIT_OK;

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define MAX_FILE (64u * 1024 * 1024)   /* spans are 32-bit; refuse absurd inputs cleanly */
+#define MAX_FILE (64u * 1024 * 1024)   /* sources over 64 MB are refused, however they are read (spans are 32-bit) */
 
 static Source *build(const char *name, char *text, size_t len) {
     Source *s = calloc(1, sizeof *s);
@@ -40,27 +41,42 @@ Source *src_from_buffer(const char *name, const char *data, size_t len) {
 }
 
 Source *src_load_file(const char *path, const char **err) {
-    FILE *f = fopen(path, "rb");
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) { *err = strerror(errno); return NULL; }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0) {   /* a file's size is known before reading it; a pipe's is not */
+        const char *why = S_ISDIR(st.st_mode) ? "it is a directory"
+                        : S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE ? "file too large (over 64 MB)" : NULL;
+        if (why) { if (!is_stdin) fclose(f); *err = why; return NULL; }
+    }
+    /* read at most MAX_FILE + 1 bytes, whatever the file claims: one byte more means too large */
     size_t cap = 65536, len = 0;
     char *text = malloc(cap);
     if (!text) abort();
     for (;;) {
-        if (cap - len < 4096) {
-            if (cap > MAX_FILE) { free(text); fclose(f); *err = "file too large (over 64 MB)"; return NULL; }
-            cap *= 2;
+        if (cap - len < 4096 && cap < (size_t)MAX_FILE + 4096) {
+            cap = cap * 2 < (size_t)MAX_FILE + 4096 ? cap * 2 : (size_t)MAX_FILE + 4096;
             text = realloc(text, cap);
             if (!text) abort();
         }
-        size_t n = fread(text + len, 1, cap - len - 2, f);
+        size_t want = cap - len - 2;
+        if (len + want > (size_t)MAX_FILE + 1) want = (size_t)MAX_FILE + 1 - len;
+        size_t n = want ? fread(text + len, 1, want, f) : 0;
         len += n;
+        if (len > MAX_FILE) {
+            free(text);
+            if (!is_stdin) fclose(f);
+            *err = "file too large (over 64 MB)";
+            return NULL;
+        }
         if (n == 0) break;
     }
     int bad = ferror(f);
-    fclose(f);
+    if (!is_stdin) fclose(f);
     if (bad) { free(text); *err = "read error (is it a directory?)"; return NULL; }
     text[len] = 0; text[len + 1] = 0;
-    return build(path, text, len);
+    return build(is_stdin ? "<stdin>" : path, text, len);
 }
 
 void src_free(Source *s) {

@@ -15,7 +15,8 @@ typedef struct Source {
     int nlines;
 } Source;
 
-/* Reads a file; returns NULL and sets *err (static text) when it cannot be read. */
+/* Reads a file ("-": standard input, named <stdin>); returns NULL and sets *err (static text) when
+ * it cannot be read, is a directory, or holds more than 64 MB (never more is read). */
 Source *src_load_file(const char *path, const char **err);
 Source *src_from_buffer(const char *name, const char *data, size_t len);
 void    src_free(Source *s);

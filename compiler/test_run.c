@@ -1,15 +1,17 @@
 /* test_run.c — the in-memory runs with mocks: `flowc test` runs a file's `test` blocks (every
  * connection replaced by the mock connector: the export and lookups answer with the `given` data,
- * imports capture what they would write; then the `expect` lines are evaluated), and `flowc
+ * imports capture what they would write; then the `expect` lines are evaluated: the givens and
+ * expectations are emitted as C functions beside the flow's, emit_c_tests), and `flowc
  * preview` runs the first page of a flow for real but with imports captured (unless --live) and
  * every step's input and output traced. The flows are compiled once by the JIT. */
 #include "test_run.h"
 #include "build.h"
 #include "builtins.h"
+#include "emit_c.h"
 #include "engine.h"
-#include "eval.h"
 #include "ir.h"
 #include "jit.h"
+#include "suggest.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +36,25 @@ static cJSON *load_given_file(const char *flow_file, const char *path, char *why
     }
     fclose(f);
     buf[len] = 0;
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    if (!j || !cJSON_IsArray(j)) {   /* NDJSON: one record per line */
+    /* one JSON array, or NDJSON: one record per line (the runtime's one reader either way) */
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(buf, len, &je);
+    if (!j || !cJSON_IsArray(j)) {
         cJSON_Delete(j);
         j = cJSON_CreateArray();
         int line = 0;
-        for (char *p = buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
+        for (char *p = buf, *nl; p && p < buf + len; p = nl ? nl + 1 : NULL) {
+            nl = memchr(p, '\n', (size_t)(buf + len - p));
             line++;
-            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
             if (!n || (n == 1 && p[0] == '\r')) continue;
-            cJSON *r = cJSON_ParseWithLength(p, n);
-            if (!r) { snprintf(why, cap, "%.400s:%d is not JSON", full, line); cJSON_Delete(j); free(buf); return NULL; }
+            cJSON *r = flow_json_parse(p, n, &je);
+            if (!r) {
+                snprintf(why, cap, "%.300s:%d:%ld: %.150s", full, line, je.col, je.msg);
+                cJSON_Delete(j);
+                free(buf);
+                return NULL;
+            }
             cJSON_AddItemToArray(j, r);
         }
     }
@@ -67,6 +76,27 @@ static FlowVal param_value(FlowCtx *cx, const FlowParamDef *pd) {
     }
 }
 
+/* Every param set from its default (unmasked when it is a secret), with `over` (--param) values
+ * on top; the texts the values point into, to free with free_texts once the run is over. NULL with
+ * a message (and *rc = 1) when a required param has no value. */
+static char **set_params(FlowCtx *cx, const FlowProgram *prog, const PreviewOpts *over, int *rc) {
+    char **texts = calloc((size_t)prog->nparams + 1, sizeof *texts);
+    if (!texts) abort();
+    for (int i = 0; i < prog->nparams; i++) {
+        FlowParamDef pd = prog->params[i];
+        pd.deflt = texts[i] = flow_param_default(&pd);
+        for (int k = 0; over && k < over->nparams; k++) if (strcmp(over->params[k].name, pd.name) == 0) pd.deflt = over->params[k].value;
+        if (!pd.deflt && !pd.nullable && rc) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); *rc = 1; }
+        flow_ctx_set_param(cx, i, param_value(cx, &pd));
+    }
+    return texts;
+}
+
+static void free_texts(char **texts, int n) {
+    for (int i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
+}
+
 static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON *j = flow_val_to_json(v);
     char *s = flow_json_print(j);
@@ -75,15 +105,27 @@ static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON_Delete(j);
 }
 
-/* One test: 1 passed, 0 failed. */
-static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *t, const Source *src, FILE *out) {
+typedef FlowVal (*TestFn)(FlowCtx *cx, cJSON *names);
+
+/* A test's emitted given or expectation: flow_test_T_WHAT_K. */
+static FlowVal call_test_fn(const JitProgram *j, int t, const char *what, int k, FlowCtx *cx, cJSON *names) {
+    char name[96];
+    snprintf(name, sizeof name, "flow_test_%d_%s_%d", t, what, k);
+    TestFn fn = (TestFn)jit_symbol(j, name);
+    if (!fn) return flow_fail(cx, FLOW_ERR_VALUE, "internal error: no %s in the compiled test", name);
+    return fn(cx, names);
+}
+
+/* One test (number ti of the file): 1 passed, 0 failed. */
+static int run_test(const JitProgram *j, int ti, const IrProgram *ir, const IrTest *t, const Source *src, FILE *out) {
+    const FlowProgram *prog = jit_program(j);
     int line, col;
     src_line_col(src, t->span.start, &line, &col);
     int fi = -1;
     for (int i = 0; i < prog->nflows; i++) if (t->flow && strcmp(prog->flows[i].name, t->flow->name) == 0) fi = i;
     if (fi < 0) { fprintf(out, "FAIL %s:%d: test \"%s\": no flow to run\n", src->name, line, t->title); return 0; }
     FlowCtx *cx = flow_ctx_new();
-    for (int i = 0; i < prog->nparams; i++) flow_ctx_set_param(cx, i, param_value(cx, &prog->params[i]));
+    char **texts = set_params(cx, prog, NULL, NULL);
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject();
     int ok = 1;
     for (int g = 0; g < t->ngivens; g++) {
@@ -93,7 +135,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
         if (gv->value->kind == IR_CALL && gv->value->fn && strcmp(gv->value->fn->name, "file") == 0 && gv->value->kids[0])
             val = load_given_file(src->name, gv->value->kids[0]->str, why, sizeof why);
         else {
-            FlowVal v = eval_ir(cx, gv->value, NULL, NULL);
+            FlowVal v = call_test_fn(j, ti, "given", g, cx, NULL);
             val = flow_failed(cx) ? NULL : flow_val_to_json(v);
             if (!val) snprintf(why, sizeof why, "%s", flow_error_message(cx));
             flow_clear_error(cx);
@@ -131,7 +173,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
         cJSON_AddNumberToObject(exp, "count", (double)st.exported);
         for (int x = 0; x < t->nexpects; x++) {
             const IrExpr *e = t->expects[x];
-            FlowVal v = eval_ir(cx, e, NULL, names);
+            FlowVal v = call_test_fn(j, ti, "expect", x, cx, names);
             int pass = !flow_failed(cx) && v.kind == FLOW_BOOL && v.b;
             if (pass) continue;
             int el, ec;
@@ -142,8 +184,8 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
             if (flow_failed(cx)) fprintf(out, "      %s error: %s\n", flow_error_class_names[flow_error_class(cx)], flow_error_message(cx));
             else if (e->kind == IR_BINARY && e->a && e->b) {
                 flow_clear_error(cx);
-                print_json(out, "actual  ", eval_ir(cx, e->a, NULL, names));
-                print_json(out, "expected", eval_ir(cx, e->b, NULL, names));
+                print_json(out, "actual  ", call_test_fn(j, ti, "actual", x, cx, names));
+                print_json(out, "expected", call_test_fn(j, ti, "expected", x, cx, names));
             }
             flow_clear_error(cx);
         }
@@ -164,6 +206,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
     cJSON_Delete(given);
     cJSON_Delete(captured);
     flow_ctx_free(cx);
+    free_texts(texts, prog->nparams);
     (void)ir;
     return ok;
 }
@@ -181,13 +224,27 @@ static JitProgram *jit_for(const Source *src, const char *c_text) {
 
 int test_file(const Source *src, const IrProgram *ir, const char *c_text, FILE *out, int *passed, int *failed) {
     const char *file = src->name;
-    JitProgram *j = jit_for(src, c_text);
+    /* the flow's C, then its tests' givens and expectations as functions of the same file */
+    char *all = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&all, &n);
+    if (!mem) abort();
+    fputs(c_text, mem);
+    Diags d;
+    diag_init(&d);
+    emit_c_tests(mem, &d, ir);
+    fclose(mem);
+    diag_sort(&d);
+    diag_print_text(&d, stderr, 0);
+    JitProgram *j = d.errors ? NULL : jit_for(src, all);
+    diag_free(&d);
+    free(all);
     int rc = 0;
     if (!j) rc = 1;
     else {
         if (!ir->ntests) fprintf(out, "%s: no test blocks\n", file);
         for (int i = 0; i < ir->ntests; i++) {
-            if (run_test(jit_program(j), ir, ir->tests[i], src, out)) (*passed)++;
+            if (run_test(j, i, ir, ir->tests[i], src, out)) (*passed)++;
             else (*failed)++;
         }
         jit_free(j);
@@ -228,9 +285,34 @@ static void put_requests(FILE *out, const cJSON *reqs, int color) {
     }
 }
 
+/* --mock NAME: NAME is the flow's export, one of its lookups, or `existing` (the record upserts
+ * find); 0, or -1 after saying why (with the closest step's name) */
+static int mock_target(const IrProgram *ir, const char *flow, const char *step, const char *file) {
+    if (strcmp(step, "existing") == 0) return 0;
+    const IrFlow *fl = NULL;
+    for (int i = 0; ir && i < ir->nflows && !fl; i++) if (strcmp(ir->flows[i]->name, flow) == 0) fl = ir->flows[i];
+    Suggest sg;
+    sug_init(&sg, step);
+    for (int i = 0; fl && i < fl->nall; i++) {
+        const IrStep *st = fl->all[i];
+        if (!st->name) continue;
+        if (strcmp(st->name, step) == 0) {
+            if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) return 0;
+            fprintf(stderr, "flowc: --mock %s: `%s` is an %s of flow %s; only the export and lookups are mocked (imports do "
+                    "not write unless --live)\n", step, step, ir_step_kind_names[st->kind], flow);
+            return -1;
+        }
+        if (st->kind == STEP_EXPORT || st->kind == STEP_LOOKUP) sug_offer(&sg, st->name);
+    }
+    if (sug_best(&sg))
+        fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`; did you mean `%s`?\n", step, flow, file, step,
+                sug_best(&sg));
+    else fprintf(stderr, "flowc: --mock %s: flow %s in %s has no export or lookup `%s`\n", step, flow, file, step);
+    return -1;
+}
+
 int preview_file(const Source *src, const IrProgram *ir, const char *c_text, const PreviewOpts *o, FILE *out) {
     const char *file = src->name;
-    (void)ir;
     JitProgram *j = jit_for(src, c_text);
     int rc = j ? 0 : 1;
     cJSON *given = cJSON_CreateObject(), *captured = cJSON_CreateObject(), *trace = cJSON_CreateArray();
@@ -244,17 +326,25 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     }
     if (prog && fi < 0 && rc == 0) { fprintf(stderr, "flowc: %s has no flow\n", file); rc = 1; }
     for (int i = 0; rc == 0 && i < o->nmocks; i++) {   /* --mock STEP=FILE */
+        const char *step = o->mocks[i].step;
+        if (mock_target(ir, prog->flows[fi].name, step, file)) { rc = 2; break; }
+        if (cJSON_GetObjectItemCaseSensitive(given, step)) { fprintf(stderr, "flowc: --mock %s is given twice\n", step); rc = 2; break; }
         char err[512] = "";
         cJSON *data = load_given_file(".", o->mocks[i].file, err, sizeof err);
-        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", o->mocks[i].step, err); rc = 2; break; }
-        cJSON_AddItemToObject(given, o->mocks[i].step, data);
+        if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", step, err); rc = 2; break; }
+        if (strcmp(step, "existing") == 0) {   /* one record: a JSON object, or a file holding one */
+            cJSON *one = cJSON_IsArray(data) && cJSON_GetArraySize(data) == 1 ? cJSON_DetachItemFromArray(data, 0) : NULL;
+            if (one) { cJSON_Delete(data); data = one; }
+            if (!cJSON_IsObject(data)) {
+                fprintf(stderr, "flowc: --mock existing: %s must hold one record (a JSON object)\n", o->mocks[i].file);
+                cJSON_Delete(data);
+                rc = 2;
+                break;
+            }
+        }
+        cJSON_AddItemToObject(given, step, data);
     }
-    for (int i = 0; rc == 0 && i < prog->nparams; i++) {   /* defaults, then --param */
-        FlowParamDef pd = prog->params[i];
-        for (int k = 0; k < o->nparams; k++) if (strcmp(o->params[k].name, pd.name) == 0) pd.deflt = o->params[k].value;
-        if (!pd.deflt && !pd.nullable) { fprintf(stderr, "flowc: param %s is required: --param %s=...\n", pd.name, pd.name); rc = 1; }
-        flow_ctx_set_param(cx, i, param_value(cx, &pd));
-    }
+    char **texts = rc == 0 ? set_params(cx, prog, o, &rc) : NULL;   /* defaults, then --param */
     if (rc == 0) {
         FlowMocks mocks = { given, captured, FLOW_MOCK_PREVIEW, o->live, trace, o->limit };
         FlowRunInfo ri;
@@ -272,7 +362,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON_AddBoolToObject(doc, "live", o->live);
             if (run < 0) cJSON_AddStringToObject(doc, "failed", st.fail_msg);
             cJSON_AddItemToObject(doc, "steps", trace);
-            cJSON_AddItemToObject(doc, "would_write", captured);
+            cJSON_AddItemToObject(doc, o->live ? "wrote" : "would_write", captured);
             cJSON_AddItemToObject(doc, "errors", errors);
             trace = captured = NULL;
             char *s = flow_json_print_pretty(doc);
@@ -315,6 +405,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
     cJSON_Delete(captured);
     cJSON_Delete(trace);
     flow_ctx_free(cx);
+    free_texts(texts, prog ? prog->nparams : 0);
     jit_free(j);
     return rc;
 }

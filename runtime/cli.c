@@ -2,7 +2,9 @@
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
  * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
  * `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the run finished with
- * record errors, 1 the run failed, 2 usage. */
+ * record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets
+ * cannot leave it in a core dump. */
+#define _DEFAULT_SOURCE   /* mkstemps */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -10,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef FLOWC_VERSION
 #define FLOWC_VERSION "0.1.0"
@@ -30,22 +36,24 @@ static const char *const step_kinds[] = {
 
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
-            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--state DIR]\n"
-            "       %s errors list [--json] [--flow F] [--class C] [--all] [--state DIR]\n"
-            "       %s errors retry ID...|--all [--param k=v]... [--json] [--state DIR]\n"
-            "       %s errors resolve ID... [--state DIR]\n"
+            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
+            "       %s errors list [--json] [--flow F] [--class C] [--step S] [--all] [--state DIR]\n"
+            "       %s errors retry ID...|--all [--flow F] [--class C] [--step S] [--param k=v]... [--json] [--state DIR]\n"
+            "       %s errors retry ID --data FILE [--param k=v]... [--json] [--state DIR]\n"
+            "       %s errors resolve ID...|--all [--flow F] [--class C] [--step S] [--state DIR]\n"
+            "       %s errors edit ID [--state DIR]   (the record in $VISUAL or $EDITOR)\n"
             "       %s state show [FLOW] [--json] [--state DIR]\n"
             "       %s state reset [FLOW] [--state DIR]\n"
             "       %s describe [--param k=v]...\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
     const char **flows; int nflows;
     const char **params; int nparams;     /* "k=v" */
     int json, all;
-    const char *state, *since, *until, *now, *flow, *cls;
+    const char *state, *since, *until, *now, *flow, *cls, *step, *data;
 } Opts;
 
 /* 0, or 2 after a usage message */
@@ -68,10 +76,10 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         if (strcmp(a, "--") == 0) { dashdash = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--all") == 0) { o->all = 1; continue; }
-        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class" };
+        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data" };
         const char *val = NULL;
         int which = -1;
-        for (int k = 0; k < 7 && which < 0; k++) {
+        for (int k = 0; k < (int)(sizeof valued / sizeof valued[0]) && which < 0; k++) {
             size_t n = strlen(valued[k]);
             if (strcmp(a, valued[k]) == 0) {
                 if (i + 1 >= argc) {
@@ -94,6 +102,8 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         case 4: o->now = val; break;
         case 5: o->flow = val; break;
         case 6: o->cls = val; break;
+        case 7: o->step = val; break;
+        case 8: o->data = val; break;
         default:
             fprintf(stderr, "%s %s: unknown option `%s`\n", prog, cmd, a);
             usage(stderr, prog);
@@ -160,7 +170,7 @@ static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSO
         return 0;
     }
     case FLOW_JSON: {
-        cJSON *j = cJSON_Parse(text);
+        cJSON *j = flow_json_parse(text, strlen(text), NULL);
         if (!j) break;
         *own = j;
         *v = flow_json(j);
@@ -173,6 +183,23 @@ static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSO
              : d->kind == FLOW_DATETIME ? "an ISO-8601 date-time" : d->kind == FLOW_DURATION ? "a duration (250ms, 30s, 15m, 2h, 7d)"
              : "valid JSON");
     return -1;
+}
+
+char *flow_param_default(const FlowParamDef *d) {
+    if (d->masked) {
+        char *t = malloc(d->nmasked + 1);
+        if (!t) abort();
+        for (size_t i = 0; i < d->nmasked; i++) t[i] = (char)(d->masked[d->nmasked + i] ^ d->masked[i]);
+        t[d->nmasked] = 0;
+        return t;
+    }
+    return d->deflt ? flow_xstrdup(d->deflt) : NULL;
+}
+
+void flow_no_core_dumps(void) {
+    struct rlimit none = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 /* Sets every param in cx: --param values, then defaults. strict: a missing required param is an
@@ -203,14 +230,25 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
             if (strncmp(o->params[k], d->name, nl) == 0 && o->params[k][nl] == '=') text = o->params[k] + nl + 1;
         }
         int from_default = !text;
-        if (!text) text = d->deflt;
+        char *dflt = text ? NULL : flow_param_default(d);
+        if (!text) text = dflt;
         FlowVal v = flow_null();
         if (text) {
             char why[300];
-            if (param_value(d, text, &v, &owned[i], why, sizeof why)) {
-                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "", why);
+            int bad = param_value(d, text, &v, &owned[i], why, sizeof why);
+            if (!bad && v.kind == FLOW_STRING && from_default) {   /* the value outlives dflt: keep it in the context */
+                cJSON *keep = cJSON_CreateString(text);
+                if (!keep) abort();
+                owned[i] = keep;
+                v = flow_string(keep->valuestring, strlen(keep->valuestring));
+            }
+            if (bad) {
+                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "",
+                        d->secret ? "the value is not valid for its type (it is a secret: not shown)" : why);
+                free(dflt);
                 return 1;
             }
+            free(dflt);
         } else if (!d->nullable && strict) {
             fprintf(stderr, "%s: param %s is required (pass --param %s=...)\n", prog, d->name, d->name);
             return 1;
@@ -244,18 +282,32 @@ static int flush_stdout(const char *prog) {
 
 /* ---- the state store ---- */
 
-static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o) {
+/* read_only: the command only reads the store (state show, errors list) */
+static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o, int read_only) {
     const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
     FlowErr e;
-    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, &e);
+    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, read_only, &e);
     if (!st) fprintf(stderr, "%s: %s\n", prog, e.msg);
     return st;
+}
+
+/* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
+ * the lock file cannot be had). */
+static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk) {
+    long holder = 0;
+    FlowErr e;
+    int r = flow_state_lock(st, flow, lk, &holder, &e);
+    if (r > 0 && holder) fprintf(stderr, "%s: flow %s is already running (pid %ld)\n", prog, flow, holder);
+    else if (r > 0) fprintf(stderr, "%s: flow %s is already running\n", prog, flow);
+    else if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    return r ? 1 : 0;
 }
 
 /* ---- run ---- */
 
 static void print_summary(const FlowRunStats *st) {
-    fprintf(stderr, "flow %s: %sexported %ld, ignored %ld", st->flow, st->failed ? "failed; " : "", st->exported, st->ignored);
+    fprintf(stderr, "flow %s: %sexported %ld, ignored %ld", st->flow, st->interrupted ? "interrupted; " : st->failed ? "failed; " : "",
+            st->exported, st->ignored);
     if (st->nimports) {
         fputs(", imported", stderr);
         for (int i = 0; i < st->nimports; i++) fprintf(stderr, " %s=%ld", st->import_names[i], st->imported[i]);
@@ -281,11 +333,34 @@ static void print_json(const FlowRunStats *st) {
     for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
     if (st->not_written) cJSON_AddNumberToObject(o, "not_written", (double)st->not_written);
     if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
-    if (st->failed && st->fail_class) cJSON_AddStringToObject(o, "class", st->fail_class);
+    if (st->failed && st->fail_class && !st->interrupted) cJSON_AddStringToObject(o, "class", st->fail_class);
+    if (st->interrupted) cJSON_AddStringToObject(o, "interrupted", st->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     char *t = flow_json_print(o);
     if (t) printf("%s\n", t);
     cJSON_free(t);
     cJSON_Delete(o);
+}
+
+/* SIGTERM and SIGINT stop a run at its next safe point (engine.c); the same signal again ends the
+ * process at once (SA_RESETHAND). */
+static void on_signal(int sig) { flow_interrupt(sig); }
+
+typedef struct Handlers { struct sigaction term, intr; } Handlers;
+
+static void catch_signals(Handlers *old) {
+    flow_interrupt(0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old->term);
+    sigaction(SIGINT, &sa, &old->intr);
+}
+
+static void release_signals(const Handlers *old) {
+    sigaction(SIGTERM, &old->term, NULL);
+    sigaction(SIGINT, &old->intr, NULL);
 }
 
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
@@ -311,13 +386,22 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         free(which);
         return 1;
     }
+    /* an inverted window would export nothing, and say nothing about it */
+    if (o->since && since > (o->until ? until : start)) {
+        char a[32];
+        flow_format_iso8601(start, a);
+        if (o->until) fprintf(stderr, "%s: --since %s is later than --until %s: the window would be empty\n", prog, o->since, o->until);
+        else fprintf(stderr, "%s: --since %s is later than the run's start %s: the window would be empty\n", prog, o->since, a);
+        free(which);
+        return 2;
+    }
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
     if (!owned) abort();
     int rc = 0;
     FlowState *state = NULL;
     if (set_params(p, cx, o, 1, prog, owned)) rc = 1;
-    else if (!(state = open_state(p, prog, o))) rc = 1;
+    else if (!(state = open_state(p, prog, o, 0))) rc = 1;
     else {
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
@@ -325,17 +409,46 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         ri.retry = retry;
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
         if (o->until) { ri.until_ms = until; ri.until_set = 1; }
+        /* --now is a testing aid: the run moves no saved time, unless a test suite asks for runs at
+         * fixed times that do (FLOW_TEST_CLOCK=1) */
+        const char *tc = getenv("FLOW_TEST_CLOCK");
+        if (o->now && !(tc && strcmp(tc, "1") == 0)) ri.now_set = 1;
+        Handlers old;
+        catch_signals(&old);
         for (int k = 0; k < n; k++) {
+            if (flow_interrupted()) {   /* between flows: the rest do not start */
+                int sig = flow_interrupted();
+                fprintf(stderr, "%s: interrupted by %s: flow %s and the ones after it did not run\n", prog,
+                        sig == SIGINT ? "SIGINT" : "SIGTERM", p->flows[which[k]].name);
+                rc = 128 + sig;
+                break;
+            }
+            FlowLock *lk = NULL;
+            if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
             FlowRunStats st;
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
+            flow_state_unlock(lk);
+            if (st.interrupted) {   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
+                fprintf(stderr, "error: flow %s: interrupted by %s: the page being read was dropped and what the connections "
+                                "wrote in this run discarded as for any failed run; the delta time did not move\n",
+                        p->flows[which[k]].name, st.interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+                print_summary(&st);
+                if (o->json) print_json(&st);
+                rc = 128 + st.interrupted;
+                flow_run_stats_free(&st);
+                for (int j = k + 1; j < n; j++) fprintf(stderr, "%s: flow %s did not run\n", prog, p->flows[which[j]].name);
+                break;
+            }
             if (r < 0) fprintf(stderr, "error: flow %s: %s\n", p->flows[which[k]].name, st.fail_msg);
             print_summary(&st);
             if (o->json) print_json(&st);
-            if (r < 0) rc = 1;
+            if (r < 0 && st.refused) rc = 2;
+            else if (r < 0 && rc != 2) rc = 1;
             else if (st.errors && rc == 0) rc = 3;
             flow_run_stats_free(&st);
         }
-        if (flush_stdout(prog)) rc = 1;
+        release_signals(&old);
+        if (flush_stdout(prog) && rc < 128) rc = 1;
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
@@ -378,73 +491,302 @@ static void print_error_line(const cJSON *e) {
     cJSON_free(r);
 }
 
+/* ---- the error store's filters: a value that names nothing is a usage error, not "0 errors" ---- */
+
+/* the labels of the steps that can keep errors (exports, lookups, imports, unnamed transforms and
+ * filters), branch arms included, each once, into names; *found when want is among them */
+static void step_names(const FlowStepDef *steps, int n, cJSON *names, const char *want, int *found, int depth) {
+    for (int i = 0; i < n && depth < 64; i++) {
+        char label[96];
+        flow_step_label(&steps[i], label, sizeof label);
+        if (steps[i].kind != FLOW_STEP_BRANCH) {
+            if (want && strcmp(label, want) == 0) *found = 1;
+            int seen = 0;
+            for (const cJSON *x = names->child; x && !seen; x = x->next) seen = strcmp(x->valuestring, label) == 0;
+            if (!seen) cJSON_AddItemToArray(names, cJSON_CreateString(label));
+        }
+        for (int a = 0; a < steps[i].narms; a++) step_names(steps[i].arms[a].steps, steps[i].arms[a].nsteps, names, want, found, depth + 1);
+    }
+}
+
+/* --flow, --class, --step name a flow, a class, a step (of the program, or of kept errors): 0, or 2
+ * after saying what they could be */
+static int check_filters(const FlowProgram *p, const char *prog, const Opts *o, FlowState *st) {
+    if (o->cls) {
+        int ok = 0;
+        for (int c = 0; c < FLOW_ERR_COUNT; c++) ok |= strcmp(o->cls, flow_error_class_names[c]) == 0;
+        if (!ok) {
+            fprintf(stderr, "%s errors: unknown class `%s` (classes:", prog, o->cls);
+            for (int c = 0; c < FLOW_ERR_COUNT; c++) fprintf(stderr, "%s %s", c ? "," : "", flow_error_class_names[c]);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+    }
+    int fi = -1;
+    if (o->flow) {
+        for (int i = 0; i < p->nflows && fi < 0; i++) if (strcmp(p->flows[i].name, o->flow) == 0) fi = i;
+        if (fi < 0 && !flow_state_knows(st, 0, NULL, o->flow)) {
+            fprintf(stderr, "%s errors: unknown flow `%s` (flows:", prog, o->flow);
+            for (int i = 0; i < p->nflows; i++) fprintf(stderr, "%s %s", i ? "," : "", p->flows[i].name);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+    }
+    if (o->step) {
+        cJSON *names = cJSON_CreateArray();
+        int found = 0;
+        for (int i = 0; i < p->nflows; i++)
+            if (fi < 0 ? !o->flow : i == fi) step_names(p->flows[i].steps, p->flows[i].nsteps, names, o->step, &found, 0);
+        int rc = 0;
+        if (!found && !flow_state_knows(st, 1, o->flow, o->step)) {
+            fprintf(stderr, "%s errors: unknown step `%s`", prog, o->step);
+            if (o->flow) fprintf(stderr, " in flow %s", o->flow);
+            for (const cJSON *x = names->child; x; x = x->next) fprintf(stderr, "%s%s", x == names->child ? " (steps: " : ", ", x->valuestring);
+            fprintf(stderr, "%s\n", names->child ? ")" : "");
+            rc = 2;
+        }
+        cJSON_Delete(names);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* A JSON record (an object) from text, through the one JSON reader: the tree, or NULL after saying
+ * why (what: where it came from) */
+static cJSON *record_text(const char *prog, const char *text, size_t n, const char *what, long id, const char *kept) {
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(text, n, &je);
+    char tail[600] = "";
+    if (kept) snprintf(tail, sizeof tail, "; the edit is in %s", kept);
+    if (!j) {
+        fprintf(stderr, "%s: %s is not valid JSON (line %ld, column %ld: %s); error %ld keeps its record%s\n", prog, what, je.line,
+                je.col, je.msg, id, tail);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        fprintf(stderr, "%s: %s must be a JSON object (a record), not %s; error %ld keeps its record%s\n", prog, what,
+                flow_json_desc(j), id, tail);
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* a file's whole text (malloc'd, *n bytes), or NULL with errno */
+static char *slurp(const char *path, size_t max, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    FlowSb b = { 0 };
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.n <= max) flow_sb_put(&b, buf, n);
+    int bad = ferror(f) || b.n > max;
+    fclose(f);
+    if (bad) { free(b.p); errno = b.n > max ? EFBIG : EIO; return NULL; }
+    *len = b.n;
+    return flow_sb_take(&b);
+}
+
+/* stores rec as error id's record, its old one kept in its history: 0, or 1 after a message */
+static int store_record(const char *prog, FlowState *st, long id, const cJSON *rec, const char *by) {
+    char *t = flow_json_print(rec);
+    FlowErr e;
+    int r = flow_state_error_edit(st, id, t ? t : "null", by, now_ms(), &e);
+    cJSON_free(t);
+    if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    else if (r > 0) fprintf(stderr, "%s: no open error %ld\n", prog, id);
+    return r ? 1 : 0;
+}
+
+/* errors edit ID: the record in $VISUAL / $EDITOR (vi), as git does: `sh -c '$EDITOR "$@"' FILE`.
+ * The text that comes back must be a JSON object; the old record stays in the error's history. */
+static int edit_error(const char *prog, FlowState *st, long id) {
+    FlowErr e;
+    cJSON *list = flow_state_errors(st, NULL, NULL, NULL, &id, 1, 1, &e);
+    if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); return 1; }
+    if (!list->child) { fprintf(stderr, "%s: no open error %ld\n", prog, id); cJSON_Delete(list); return 1; }
+    char *text = flow_json_print_pretty(cJSON_GetObjectItemCaseSensitive(list->child, "record"));
+    cJSON_Delete(list);
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/flowc-error-%ld-XXXXXX.json", tmp && *tmp ? tmp : "/tmp", id);
+    int fd = mkstemps(path, 5);   /* mode 0600 */
+    if (fd < 0) { fprintf(stderr, "%s: cannot make a file to edit in: %s: %s\n", prog, path, strerror(errno)); cJSON_free(text); return 1; }
+    size_t len = strlen(text ? text : "null");
+    int bad = write(fd, text ? text : "null", len) != (ssize_t)len || write(fd, "\n", 1) != 1;
+    bad |= close(fd) != 0;
+    if (bad) { fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno)); unlink(path); cJSON_free(text); return 1; }
+    const char *ed = getenv("VISUAL");
+    if (!ed || !*ed) ed = getenv("EDITOR");
+    if (!ed || !*ed) ed = "vi";
+    char *cmd = flow_xcalloc(1, strlen(ed) + 16);
+    sprintf(cmd, "%s \"$@\"", ed);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, ed, path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    free(cmd);
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: the editor `%s` failed (%s %d); error %ld keeps its record\n", prog, ed,
+                pid < 0 ? "fork" : WIFEXITED(status) ? "exit" : "signal", pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), id);
+        unlink(path);
+        cJSON_free(text);
+        return 1;
+    }
+    size_t el = 0;
+    char *edited = slurp(path, FLOW_PAGE_MAX_BYTES, &el);
+    if (!edited) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno)); cJSON_free(text); return 1; }
+    int rc = 0;
+    if (el == len + 1 && strncmp(edited, text ? text : "null", len) == 0) {
+        fprintf(stderr, "error %ld: the record was not changed\n", id);
+        unlink(path);
+    } else {
+        cJSON *rec = record_text(prog, edited, el, "the edited record", id, path);
+        if (!rec) rc = 1;   /* the edit stays where it is, for another go */
+        else {
+            rc = store_record(prog, st, id, rec, "errors edit");
+            if (!rc) fprintf(stderr, "error %ld: record replaced (the old one is kept in its history); `errors retry %ld` runs it again\n", id, id);
+            unlink(path);
+        }
+        cJSON_Delete(rec);
+    }
+    free(edited);
+    cJSON_free(text);
+    return rc;
+}
+
 static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     const char *sub = o->nflows ? o->flows[0] : "list";
-    if (strcmp(sub, "list") && strcmp(sub, "retry") && strcmp(sub, "resolve")) {
-        fprintf(stderr, "%s errors: unknown subcommand `%s` (list, retry, resolve)\n", prog, sub);
+    int list = strcmp(sub, "list") == 0, retry = strcmp(sub, "retry") == 0, resolve = strcmp(sub, "resolve") == 0;
+    int edit = strcmp(sub, "edit") == 0;
+    if (!list && !retry && !resolve && !edit) {
+        fprintf(stderr, "%s errors: unknown subcommand `%s` (list, retry, resolve, edit)\n", prog, sub);
         return 2;
     }
     long *ids = NULL;
     int nids = parse_ids(prog, o, 1, &ids);
     if (nids < 0) return 2;
-    if (strcmp(sub, "list") == 0 && nids) { fprintf(stderr, "%s errors list: takes no ids (use --flow, --class)\n", prog); free(ids); return 2; }
-    if (strcmp(sub, "retry") == 0 && !nids && !o->all) { fprintf(stderr, "%s errors retry: give error ids or --all\n", prog); free(ids); return 2; }
-    if (strcmp(sub, "resolve") == 0 && !nids) { fprintf(stderr, "%s errors resolve: give error ids\n", prog); free(ids); return 2; }
-    FlowState *st = open_state(p, prog, o);
+    const char *why = NULL;
+    int filters = o->flow || o->cls || o->step;
+    if (list && nids) why = "errors list: takes no ids (use --flow, --class, --step)";
+    else if ((retry || resolve) && !nids && !o->all) why = retry ? "errors retry: give error ids or --all" : "errors resolve: give error ids or --all";
+    else if ((retry || resolve) && nids && (o->all || filters)) why = "give error ids, or --all narrowed by --flow, --class, --step; not both";
+    else if (edit && (nids != 1 || o->all || filters)) why = "errors edit: give one error id";
+    else if (o->data && (!retry || nids != 1)) why = "--data FILE goes with `errors retry ID` (one id)";
+    if (why) { fprintf(stderr, "%s %s\n", prog, why); free(ids); return 2; }
+    FlowState *st = open_state(p, prog, o, list);
     if (!st) { free(ids); return 1; }
     FlowErr e;
-    int rc = 0;
-    if (strcmp(sub, "list") == 0) {
-        cJSON *list = flow_state_errors(st, o->flow, o->cls, NULL, 0, !o->all, &e);
-        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+    int rc = check_filters(p, prog, o, st);
+    if (rc) {
+    } else if (list) {
+        cJSON *l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, !o->all, &e);
+        if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
-            char *t = flow_json_print(list);
+            char *t = flow_json_print(l);
             printf("%s\n", t ? t : "[]");
             cJSON_free(t);
         } else {
-            for (const cJSON *x = list->child; x; x = x->next) print_error_line(x);
-            fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(list), o->all ? "" : "open ", cJSON_GetArraySize(list) == 1 ? "" : "s");
+            for (const cJSON *x = l->child; x; x = x->next) print_error_line(x);
+            fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(l), o->all ? "" : "open ", cJSON_GetArraySize(l) == 1 ? "" : "s");
         }
-        cJSON_Delete(list);
-    } else if (strcmp(sub, "resolve") == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        for (int i = 0; i < nids; i++) {
-            int r = flow_state_error_resolve(st, ids[i], "errors resolve", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e);
+        cJSON_Delete(l);
+    } else if (edit) {
+        rc = edit_error(prog, st, ids[0]);
+    } else if (resolve) {
+        long *which = ids;
+        int n = nids;
+        cJSON *l = NULL;
+        if (o->all) {   /* every open error the filters select */
+            l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, 1, &e);
+            if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+            n = l ? cJSON_GetArraySize(l) : 0;
+            which = flow_xcalloc((size_t)n + 1, sizeof *which);
+            int k = 0;
+            for (const cJSON *x = l ? l->child : NULL; x; x = x->next)
+                which[k++] = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "id"));
+            if (l && !n) fprintf(stderr, "no open errors to resolve\n");
+        }
+        for (int i = 0; i < n && !rc; i++) {
+            int r = flow_state_error_resolve(st, which[i], "errors resolve", now_ms(), &e);
             if (r < 0) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; break; }
-            if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, ids[i]); rc = 1; }
-            else fprintf(stderr, "resolved %ld\n", ids[i]);
+            if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, which[i]); rc = 1; }
+            else fprintf(stderr, "resolved %ld\n", which[i]);
         }
+        if (which != ids) free(which);
+        cJSON_Delete(l);
     } else {   /* retry: the kept errors run again, flow by flow, from their failing steps */
-        cJSON *list = flow_state_errors(st, o->flow, o->cls, nids ? ids : NULL, nids, 1, &e);
-        if (!list) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (nids && cJSON_GetArraySize(list) < nids) {
-            fprintf(stderr, "%s: %d of the %d ids are not open errors\n", prog, nids - cJSON_GetArraySize(list), nids);
+        if (o->data) {   /* with this record instead of the kept one, which goes to the history */
+            size_t tl = 0;
+            char *text = slurp(o->data, FLOW_PAGE_MAX_BYTES, &tl);
+            cJSON *rec = NULL;
+            char what[600];
+            snprintf(what, sizeof what, "--data %s", o->data);
+            if (!text) { fprintf(stderr, "%s: cannot read %s: %s\n", prog, o->data, strerror(errno)); rc = 1; }
+            else if (!(rec = record_text(prog, text, tl, what, ids[0], NULL))) rc = 1;
+            else rc = store_record(prog, st, ids[0], rec, "errors retry --data");
+            cJSON_Delete(rec);
+            free(text);
+        }
+        cJSON *l = rc ? NULL : flow_state_errors(st, o->flow, o->cls, o->step, nids ? ids : NULL, nids, 1, &e);
+        if (!l && !rc) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (l && nids && cJSON_GetArraySize(l) < nids) {
+            fprintf(stderr, "%s: %d of the %d ids are not open errors\n", prog, nids - cJSON_GetArraySize(l), nids);
             rc = 1;
         }
-        if (list && !rc) {
-            if (!cJSON_GetArraySize(list)) fprintf(stderr, "no open errors to retry\n");
+        if (l && !rc) {
+            if (!cJSON_GetArraySize(l)) fprintf(stderr, "no open errors to retry\n");
             Opts ro = *o;
             ro.nflows = 0;
             const char **fl = calloc((size_t)p->nflows + 1, sizeof *fl);
             if (!fl) abort();
             for (int i = 0; i < p->nflows; i++) {
                 int any = 0;
-                for (const cJSON *x = list->child; x && !any; x = x->next)
+                for (const cJSON *x = l->child; x && !any; x = x->next)
                     any = strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), p->flows[i].name) == 0;
                 if (any) fl[ro.nflows++] = p->flows[i].name;
             }
             ro.flows = fl;
             flow_state_close(st);
             st = NULL;
-            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, list);
+            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, l);
             free(fl);
         }
-        cJSON_Delete(list);
+        cJSON_Delete(l);
     }
     flow_state_close(st);
     free(ids);
     return rc;
+}
+
+/* A flow's export mode: all, delta, once or limit (a mode that needs the record is once's); NULL
+ * for a flow the program does not have. cx has the params. *field: delta(field)'s field, or "". */
+static const char *export_mode(const FlowProgram *p, FlowCtx *cx, const char *flow, char *field, size_t cap) {
+    field[0] = 0;
+    static const char *const modes[] = { "all", "delta", "once", "limit" };
+    for (int fi = 0; fi < p->nflows; fi++) {
+        const FlowFlowDef *f = &p->flows[fi];
+        if (strcmp(f->name, flow) != 0) continue;
+        const FlowStepDef *d = f->nsteps ? &f->steps[0] : NULL;
+        for (int i = 0; d && i < d->nsettings; i++) {
+            if (!d->settings[i].name || strcmp(d->settings[i].name, "mode") != 0) continue;
+            if (d->settings[i].per_record) return "once";
+            cJSON *m = flow_describe_setting(cx, &d->settings[i]);
+            const char *c = cJSON_IsString(m) ? m->valuestring : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "ctor"));
+            const char *r = modes[0];
+            for (size_t k = 0; c && k < sizeof modes / sizeof modes[0]; k++) if (strcmp(c, modes[k]) == 0) r = modes[k];
+            const char *fd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "field"));
+            if (fd) snprintf(field, cap, "%s", fd);
+            cJSON_Delete(m);
+            return r;
+        }
+        return modes[0];
+    }
+    return NULL;
 }
 
 static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
@@ -459,15 +801,38 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         for (int i = 0; i < p->nflows; i++) found |= strcmp(p->flows[i].name, flow) == 0;
         if (!found) { fprintf(stderr, "%s: unknown flow `%s`\n", prog, flow); return 1; }
     }
-    FlowState *st = open_state(p, prog, o);
+    FlowState *st = open_state(p, prog, o, strcmp(sub, "show") == 0);
     if (!st) return 1;
     FlowErr e;
     int rc = 0;
-    if (strcmp(sub, "reset") == 0) {
-        if (flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
+    if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
+        FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
+        for (int i = 0; i < p->nflows && !rc; i++)
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i]);
+        if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+        else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
+        for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);
+        free(lks);
     } else {
         cJSON *s = flow_state_show(st, flow, &e);
+        /* each flow's mode, for what its state means: only a delta flow has a delta window */
+        FlowCtx *cx = flow_ctx_new();
+        cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
+        if (s && set_params(p, cx, o, 0, prog, owned) == 0) {
+            FlowRunInfo ri;
+            flow_run_info_init(&ri, now_ms());
+            flow_ctx_set_now(cx, ri.started_ms);
+            flow_run_set_contexts(cx, &ri, NULL, 0, FLOW_PAGE_SIZE_DEFAULT);
+            for (cJSON *x = s->child; x; x = x->next) {
+                char field[128];
+                const char *m = export_mode(p, cx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), field, sizeof field);
+                cJSON_AddItemToObject(x, "mode", m ? cJSON_CreateString(m) : cJSON_CreateNull());
+                if (field[0]) cJSON_AddStringToObject(x, "delta_field", field);
+            }
+        }
+        for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+        free(owned);
+        flow_ctx_free(cx);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (o->json) {
             char *t = flow_json_print(s);
@@ -477,14 +842,20 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
             printf("state store %s\n", flow_state_path(st));
             for (const cJSON *x = s->child; x; x = x->next) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
-                printf("%s: delta from %s; last run %s (%s); %d open error%s; once() flags set: %d\n",
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")),
-                       cJSON_IsString(ds) ? ds->valuestring : "(never succeeded)",
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")),
-                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")),
-                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors")) == 1 ? "" : "s",
-                       (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
+                const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "mode"));
+                printf("%s: ", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")));
+                const char *lay = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "delta_layout"));
+                const char *fd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "delta_field"));
+                if (mode && strcmp(mode, "delta") == 0) {
+                    printf("delta from %s", cJSON_IsString(ds) ? ds->valuestring : "the beginning (never succeeded)");
+                    if (lay && fd) printf(" (%s written as %s)", fd, lay);
+                    printf("; ");
+                }
+                else if (mode && strcmp(mode, "once") == 0)
+                    printf("once() flags set: %d; ", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "once_marked")));
+                double nerr = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "open_errors"));
+                printf("last run %s (%s); %d open error%s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_run_id")),
+                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "last_status")), (int)nerr, nerr == 1 ? "" : "s");
             }
         }
         cJSON_Delete(s);
@@ -530,6 +901,21 @@ static cJSON *describe_steps(const FlowProgram *p, FlowCtx *cx, const FlowStepDe
     return arr;
 }
 
+/* A flow's page size: its export's constant page_size, else the default (as a run uses them). */
+static int64_t describe_page_size(FlowCtx *cx, const FlowFlowDef *f) {
+    const FlowStepDef *ex = f->nsteps && f->steps[0].kind == FLOW_STEP_EXPORT ? &f->steps[0] : NULL;
+    for (int i = 0; ex && i < ex->nsettings; i++) {
+        const FlowSettingDef *d = &ex->settings[i];
+        if (!d->name || strcmp(d->name, "page_size") != 0 || !d->konst) continue;
+        FlowVal v = d->konst(cx);
+        int64_t n = !flow_failed(cx) && v.kind == FLOW_INT ? v.i : 0;
+        flow_scratch_reset(cx);
+        flow_clear_error(cx);
+        if (n >= 1) return n;
+    }
+    return FLOW_PAGE_SIZE_DEFAULT;
+}
+
 static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
@@ -554,7 +940,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
             snprintf(kind, sizeof kind, "%s%s", (unsigned)d->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[d->kind] : "?",
                      d->nullable ? "?" : "");
             cJSON_AddStringToObject(j, "kind", kind);
-            cJSON_AddItemToObject(j, "value", flow_val_to_json(flow_param(cx, i)));
+            if (d->secret) cJSON_AddStringToObject(j, "value", "<redacted>");   /* it feeds a secret setting */
+            else cJSON_AddItemToObject(j, "value", flow_val_to_json(flow_param(cx, i)));
             cJSON_AddItemToArray(params, j);
         }
         cJSON *conns = cJSON_AddArrayToObject(root, "connections");
@@ -569,9 +956,12 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON *flows = cJSON_AddArrayToObject(root, "flows");
         for (int i = 0; i < p->nflows; i++) {
             const FlowFlowDef *f = &p->flows[i];
-            flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow_string(f->name, strlen(f->name)));
+            /* settings are shown as the first page uses them: page.number 1, page.size the export's */
+            int64_t page_size = describe_page_size(cx, f);
+            flow_run_set_contexts(cx, &ri, f->name, 1, page_size);
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "name", f->name);
+            cJSON_AddNumberToObject(j, "page_size", (double)page_size);
             if (f->nsettings) cJSON_AddItemToObject(j, "settings", describe_settings(cx, f->settings, f->nsettings));
             cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
             cJSON_AddItemToArray(flows, j);
@@ -591,6 +981,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
 int flow_main(const FlowProgram *p, int argc, char **argv) {
     const char *prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0] : p->name;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* a write past RLIMIT_FSIZE fails with EFBIG, and the run with it, cleanly */
+    flow_no_core_dumps();   /* tokens, passwords and env() values are in memory from here on */
     if (argc < 2) {
         usage(stderr, prog);
         return 2;

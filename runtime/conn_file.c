@@ -119,35 +119,6 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
-/* Text kept with a record error (a malformed line or row): valid UTF-8, a NUL byte or an invalid
- * sequence shown as U+FFFD, at most 64 KB. A fresh JSON string. */
-static cJSON *error_text(const char *s, size_t n) {
-    if (n > 65536) n = 65536;
-    FlowSb b = { 0 };
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        int ok = c != 0 && len && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
-        if (ok && len == 2) ok = c >= 0xC2;
-        if (ok && len == 3) {
-            unsigned c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-        }
-        if (ok && len == 4) {
-            unsigned c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-        }
-        if (ok) { flow_sb_put(&b, s + i, len); i += len; }
-        else { flow_sb_puts(&b, "\xEF\xBF\xBD"); i++; }
-    }
-    char *t = flow_sb_take(&b);
-    cJSON *j = cJSON_CreateString(t);
-    free(t);
-    return j;
-}
-
 /* ---- NDJSON (shared with conn_stdio.c) ---- */
 
 struct FlowNdjson {
@@ -211,19 +182,11 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
         s[n] = 0;
         if (only_space(s, n)) continue;
         it->bytes = n;
-        const char *end = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+        FlowJsonError je;
+        cJSON *j = flow_json_parse(s, n, &je);
         if (!j) {
-            size_t col = end && end >= s && end <= s + n ? (size_t)(end - s) + 1 : 1;
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: malformed JSON near column %zu", r->lineno, r->name, col);
-            it->rec = cJSON_CreateString(s);
-            return FLOW_NEXT_ERROR;
-        }
-        if (end && !only_space(end, n - (size_t)(end - s))) {
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: unexpected text after the record at column %zu",
-                         r->lineno, r->name, (size_t)(end - s) + 1);
-            cJSON_Delete(j);
-            it->rec = cJSON_CreateString(s);
+            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: malformed JSON at column %ld: %s", r->lineno, r->name, je.col, je.msg);
+            it->rec = flow_json_raw_text(s, n);
             return FLOW_NEXT_ERROR;
         }
         if (!cJSON_IsObject(j)) {
@@ -238,14 +201,13 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
 }
 
 int flow_ndjson_write(FILE *f, const cJSON *rec) {
-    /* most records print into a stack buffer; only big ones need cJSON's growing heap buffer */
+    /* most records print into a stack buffer; only big ones need a heap buffer (the same exact printer) */
     char small[8192];
-    if (cJSON_PrintPreallocated((cJSON *)rec, small, (int)sizeof small - 8, 0))
-        return fputs(small, f) == EOF || putc('\n', f) == EOF ? -1 : 0;
-    char *t = flow_json_print(rec);
+    size_t n;
+    char *t = flow_json_print_into(rec, small, sizeof small, &n);
     if (!t) return -1;
-    int bad = fputs(t, f) == EOF || putc('\n', f) == EOF;
-    cJSON_free(t);
+    int bad = fwrite(t, 1, n, f) != n || putc('\n', f) == EOF;
+    if (t != small) cJSON_free(t);
     return bad ? -1 : 0;
 }
 
@@ -274,7 +236,8 @@ int flow_mkdir_p(const char *dir, FlowErr *err) {
 /* ---- CSV reading ----
  * RFC 4180: fields separated by commas, rows by LF, CRLF or CR; a field that starts with a quote is
  * quoted (`""` is a quote, and it may hold commas and line breaks); a quote anywhere else, or text
- * after a quoted field's closing quote, is malformed. A malformed row is one record error and the
+ * after a quoted field's closing quote, is malformed. (A NUL byte in a cell is that record's `value`
+ * error: text cannot carry it; invalid UTF-8 is left to the engine's check of every text.) A malformed row is one record error and the
  * reader goes back to the row's start and resumes at the line after its first line, so one stray
  * quote costs one row, not the rest of the file. A row over the page limit is a `too_large` error;
  * when such a row is also malformed past its first line, there is no telling where the next row
@@ -333,7 +296,7 @@ static int csv_skip_line(FlowCsv *c, FlowErr *err) {
         if (b.n < 65536) flow_sb_put(&b, &ch, 1);
     }
     cJSON_Delete(c->bad_text);
-    c->bad_text = error_text(b.p ? b.p : "", b.n);
+    c->bad_text = flow_json_raw_text(b.p ? b.p : "", b.n);
     free(b.p);
     return ROW_BAD;
 }
@@ -368,7 +331,7 @@ again:
     }
     in->mark = in->pos;        /* the row's start, kept while the row is not too big */
     c->row_line = c->line;
-    int state = CS_START, quoted = 0, big = 0, nul = 0, spans = 0;   /* spans: a quoted line break so far */
+    int state = CS_START, quoted = 0, big = 0, spans = 0;   /* spans: a quoted line break so far */
     size_t raw = 0;
     csv_field(c);
     for (;;) {
@@ -399,15 +362,11 @@ again:
             } else if (ch == '"') {
                 snprintf(c->why, sizeof c->why, "a quote inside the unquoted field %d", c->nf);
                 goto malformed;
-            } else {
-                if (!ch && !nul) nul = c->nf;
-                if (!big) csv_put(c, ch);
-            }
+            } else if (!big) csv_put(c, ch);
             break;
         case CS_QUO:
             if (ch == '"') { state = CS_QQ; break; }
             if (ch == '\r' || (ch == '\n' && !c->last_cr)) { c->line++; spans = 1; }
-            if (!ch && !nul) nul = c->nf;
             if (!big) csv_put(c, ch);
             break;
         case CS_QQ:
@@ -437,12 +396,6 @@ again:
     if (big && spans) return csv_lost(c, err);
     if (big) return ROW_BIG;
     if (c->nf == 1 && c->len == 1 && !quoted) goto again;   /* a blank line */
-    if (nul) {
-        snprintf(c->why, sizeof c->why, "a NUL byte in field %d", nul);
-        cJSON_Delete(c->bad_text);
-        c->bad_text = NULL;
-        return ROW_BAD;
-    }
     return ROW_OK;
 
 malformed:
@@ -507,9 +460,13 @@ int flow_csv_columns(const FlowCsv *c, const char *const **cols) {
     return c->nhdr;
 }
 
+/* a row's cells as an array of texts (kept with its error when it does not match the header) */
 static cJSON *csv_fields_array(const FlowCsv *c) {
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < c->nf && i < 1000; i++) cJSON_AddItemToArray(a, cJSON_CreateString(c->out + c->starts[i]));
+    for (int i = 0; i < c->nf && i < 1000; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        cJSON_AddItemToArray(a, flow_json_raw_text(c->out + c->starts[i], n));
+    }
     return a;
 }
 
@@ -526,7 +483,7 @@ int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
         return FLOW_NEXT_ERROR;
     case ROW_BAD:
         flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %s", c->row_line, c->name, c->why);
-        it->rec = c->bad_text ? c->bad_text : csv_fields_array(c);
+        it->rec = c->bad_text;
         c->bad_text = NULL;
         return FLOW_NEXT_ERROR;
     }
@@ -536,8 +493,21 @@ int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
         return FLOW_NEXT_ERROR;
     }
     it->rec = cJSON_CreateObject();
-    for (int i = 0; i < c->nf; i++) cJSON_AddItemToObject(it->rec, c->hdr[i], cJSON_CreateString(c->out + c->starts[i]));
     it->bytes = c->row_bytes;
+    int nul = -1;    /* a cell holding a NUL byte cannot be carried as text (the engine checks the rest) */
+    for (int i = 0; i < c->nf; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        int has_nul = strlen(c->out + c->starts[i]) != n;
+        if (has_nul && nul < 0) nul = i;
+        cJSON_AddItemToObject(it->rec, c->hdr[i], has_nul ? flow_json_raw_text(c->out + c->starts[i], n)
+                                                         : cJSON_CreateString(c->out + c->starts[i]));
+    }
+    if (nul >= 0) {   /* kept as its JSON text (the NUL as U+FFFD), not as a record */
+        flow_err_set(&it->err, FLOW_ERR_VALUE, "line %ld of %s: column `%s` holds a NUL byte, which text cannot carry", c->row_line,
+                     c->name, c->hdr[nul]);
+        it->rec = flow_json_to_text(it->rec);
+        return FLOW_NEXT_ERROR;
+    }
     it->text_values = 1;
     return FLOW_NEXT_RECORD;
 }
@@ -683,12 +653,10 @@ static int open_current(FileExport *x, FlowErr *err) {
         in_free(&in);
         return -1;
     }
-    const char *end = NULL;
-    x->arr = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
-    if (!x->arr || (end && !only_space(end, n - (size_t)(end - buf)))) {
-        long line = 1, col = 1;
-        for (const char *p = buf; end && p < end && p < buf + n; p++) { if (*p == '\n') { line++; col = 1; } else col++; }
-        flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON near line %ld, column %ld", path, line, col);
+    FlowJsonError je;
+    x->arr = flow_json_parse(buf, n, &je);
+    if (!x->arr) {
+        flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON at line %ld, column %ld: %s", path, je.line, je.col, je.msg);
         in_free(&in);
         return -1;
     }
@@ -915,23 +883,13 @@ static int csv_put_text(FILE *f, const char *s, int formulas) {
     return bad ? -1 : 0;
 }
 
-/* shortest text that reads back as the same double */
-static void number_text(double d, char *buf, size_t cap) {
-    if (!isfinite(d)) { snprintf(buf, cap, "%s", ""); return; }
-    if (d == floor(d) && fabs(d) < 1e15) { snprintf(buf, cap, "%.0f", d); return; }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-}
-
 static int csv_put_value(FILE *f, const cJSON *v, int formulas) {
     char num[40];
     char *owned = NULL;
     const char *s;
     if (!v || cJSON_IsNull(v)) s = "";
     else if (cJSON_IsString(v)) s = v->valuestring;
-    else if (cJSON_IsNumber(v)) { number_text(v->valuedouble, num, sizeof num); s = num; formulas = 1; }
+    else if (cJSON_IsNumber(v)) { s = flow_json_num_text(v, num); formulas = 1; }   /* as in JSON: ints with all their digits */
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
     else s = owned = flow_json_print(v);
     if (!s) return -1;

@@ -22,7 +22,7 @@ typedef struct HttpConn {
     FlowHttp *h;
     char *base;                 /* base_url without a trailing / */
     char *origin;               /* scheme://host[:port] of base_url */
-    struct curl_slist *hdrs;    /* Accept, the connection's headers, auth */
+    struct curl_slist *cred;    /* the connection's headers and auth: sent to trusted origins only */
     int concurrency;
 } HttpConn;
 
@@ -45,7 +45,7 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
     for (const cJSON *h = obj->child; h; h = h->next) {
         char num[64];
         const char *v = cJSON_IsString(h) ? h->valuestring : NULL;
-        if (cJSON_IsNumber(h)) { snprintf(num, sizeof num, "%.15g", h->valuedouble); v = num; }
+        if (cJSON_IsNumber(h)) v = flow_json_num_text(h, num);
         if (cJSON_IsBool(h)) v = cJSON_IsTrue(h) ? "true" : "false";
         if (cJSON_IsNull(h)) continue;
         if (!v) { flow_err_set(err, FLOW_ERR_VALUE, "header %s must be a string", h->string); return -1; }
@@ -62,21 +62,6 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
     return 0;
 }
 
-static char *base64(const char *s) {
-    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(s);
-    char *o = flow_xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        *w++ = tb[v >> 18 & 63];
-        *w++ = tb[v >> 12 & 63];
-        *w++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
-        *w++ = i + 2 < n ? tb[v & 63] : '=';
-    }
-    return o;
-}
-
 static const char *arg_str(const cJSON *o, const char *name) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(j) ? j->valuestring : NULL;
@@ -87,7 +72,7 @@ static void conn_free(HttpConn *c) {
     flow_http_free(c->h);
     free(c->base);
     free(c->origin);
-    curl_slist_free_all(c->hdrs);
+    curl_slist_free_all(c->cred);
     free(c);
 }
 
@@ -105,9 +90,28 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     const char *slash = strchr(hs, '/');
     c->origin = slash ? strndup(c->base, (size_t)(slash - c->base)) : flow_xstrdup(c->base);
     if (!c->origin) abort();
-    c->hdrs = curl_slist_append(NULL, "Accept: application/json");
-    if (add_headers(&c->hdrs, flow_setting(s, NULL, "headers"), err)) goto bad;
-    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL };
+    if (add_headers(&c->cred, flow_setting(s, NULL, "headers"), err)) goto bad;
+    FlowHttpOpts o = { 30000, 200, 3, 0, 1, NULL, NULL, 0 };
+    /* the origins credentials may go to: base_url's and allowed_origins */
+    const cJSON *ao = flow_setting(s, NULL, "allowed_origins");
+    if (ao && !cJSON_IsNull(ao) && !cJSON_IsArray(ao)) {
+        flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins must be a list of origins, as in [\"https://files.example.com\"]");
+        goto bad;
+    }
+    const char *origins[65];
+    origins[o.norigins++] = c->base;
+    for (const cJSON *a = ao ? ao->child : NULL; a; a = a->next) {
+        if (!cJSON_IsString(a) || !flow_http_is_origin(a->valuestring)) {
+            char *t = flow_json_print(a);
+            flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins: %s is not an origin (scheme://host[:port], as in \"https://files.example.com:8443\")",
+                         t ? t : "?");
+            cJSON_free(t);
+            goto bad;
+        }
+        if (o.norigins == 65) { flow_err_set(err, FLOW_ERR_VALUE, "allowed_origins holds more than 64 origins"); goto bad; }
+        origins[o.norigins++] = a->valuestring;
+    }
+    o.origins = origins;
     double v;
     if (num_setting(s, "timeout", 30000, 1, 3600000, &v, err)) goto bad;
     o.timeout_ms = (long)v;
@@ -131,7 +135,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         size_t n = strlen(u ? u : "") + strlen(p ? p : "") + 2;
         char *up = flow_xcalloc(1, n);
         snprintf(up, n, "%s:%s", u ? u : "", p ? p : "");
-        char *b = base64(up);
+        char *b = flow_base64(up, strlen(up));
         free(up);
         line = flow_xcalloc(1, strlen(b) + 32);
         sprintf(line, "Authorization: Basic %s", b);
@@ -152,7 +156,7 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         o.secret_header = hn;
     }
     if (line && strpbrk(line, "\r\n")) { free(line); flow_err_set(err, FLOW_ERR_VALUE, "the auth value holds a line break"); goto bad; }
-    if (line) { c->hdrs = curl_slist_append(c->hdrs, line); free(line); }
+    if (line) { c->cred = curl_slist_append(c->cred, line); free(line); }
     c->h = flow_http_new(&o, err);
     if (!c->h) goto bad;
     return c;
@@ -183,13 +187,7 @@ static void put_value(FlowSb *b, int *first, const char *k, const cJSON *v) {
     if (cJSON_IsArray(v)) { for (const cJSON *e = v->child; e; e = e->next) put_value(b, first, k, e); return; }
     if (cJSON_IsString(v)) { put_param(b, first, k, v->valuestring); return; }
     if (cJSON_IsBool(v)) { put_param(b, first, k, cJSON_IsTrue(v) ? "true" : "false"); return; }
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d == floor(d) && fabs(d) < 9e15) snprintf(num, sizeof num, "%.0f", d);
-        else snprintf(num, sizeof num, "%.17g", d);
-        put_param(b, first, k, num);
-        return;
-    }
+    if (cJSON_IsNumber(v)) { put_param(b, first, k, flow_json_num_text(v, num)); return; }   /* ints exact */
     char *t = flow_json_print(v);
     put_param(b, first, k, t ? t : "");
     cJSON_free(t);
@@ -219,15 +217,18 @@ static char *build_url(const HttpConn *c, const char *path, const cJSON *query, 
     return flow_sb_take(&b);
 }
 
-/* a request with the connection's headers, the step's and, with a body, the content type */
+/* A request: Accept and, with a body, the content type go wherever it goes; auth, the connection's
+ * headers and the step's are its credentials, which http.c sends only to trusted origins (every
+ * request of the connector is made here). */
 static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
     memset(r, 0, sizeof *r);
     r->method = flow_xstrdup(method);
     r->url = url;
     r->body = body;
-    for (const struct curl_slist *l = c->hdrs; l; l = l->next) r->headers = curl_slist_append(r->headers, l->data);
+    r->headers = curl_slist_append(NULL, "Accept: application/json");
     if (body) r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-    return add_headers(&r->headers, step_headers, err);
+    for (const struct curl_slist *l = c->cred; l; l = l->next) r->cred = curl_slist_append(r->cred, l->data);
+    return add_headers(&r->cred, step_headers, err);
 }
 
 static char *body_text(const cJSON *body) {
@@ -329,17 +330,24 @@ static cJSON *take_records(const cJSON *doc, const FlowJsonPath *path, const cha
 static int parse_body(const FlowHttpReq *r, cJSON **doc, FlowErr *err) {
     *doc = NULL;
     if (!r->resp || blank(r->resp, r->resp_len)) return 0;
-    const char *end = NULL;
-    *doc = strlen(r->resp) == r->resp_len ? cJSON_ParseWithOpts(r->resp, &end, 1) : NULL;
+    FlowJsonError je;
+    *doc = flow_json_parse(r->resp, r->resp_len, &je);
     if (*doc) return 0;
     const char *ct = flow_http_header(r, "content-type");
     char hint[120];
     size_t n = r->resp_len < 80 ? r->resp_len : 80, w = 0;
-    for (size_t i = 0; i < n; i++) hint[w++] = r->resp[i] == '\n' || r->resp[i] == '\r' ? ' ' : r->resp[i];
-    while (w > 0 && ((unsigned char)hint[w - 1] & 0x80) && r->resp_len > n) w--;
+    for (size_t i = 0; i < n;) {   /* line breaks and NULs as spaces, bytes that are not UTF-8 as '?' */
+        unsigned char c = (unsigned char)r->resp[i];
+        size_t k = c >= 0x80 ? flow_utf8_seq((const unsigned char *)r->resp + i, r->resp_len - i) : 1;
+        if (k > 1 && i + k <= n) { memcpy(hint + w, r->resp + i, k); w += k; i += k; continue; }
+        if (k > 1) break;    /* a character cut by the 80 bytes */
+        hint[w++] = c == '\n' || c == '\r' || c == 0 ? ' ' : c >= 0x80 ? '?' : (char)c;
+        i++;
+    }
     hint[w] = 0;
-    flow_err_set(err, FLOW_ERR_PARSE, "%s %s answered with a body that is not JSON (content-type %s, %zu bytes): %s%s",
-                 r->method, r->url, ct ? ct : "none", r->resp_len, hint, r->resp_len > n ? "..." : "");
+    flow_err_set(err, FLOW_ERR_PARSE, "%s %s answered with a body that is not JSON (content-type %s, %zu bytes; line %ld, column %ld: "
+                 "%s): %s%s", r->method, r->url, ct ? ct : "none", r->resp_len, je.line, je.col, je.msg, hint,
+                 r->resp_len > n ? "..." : "");
     return -1;
 }
 
@@ -572,7 +580,7 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
             const cJSON *v = first_node(x->next_path, doc);
             char num[64];
             if (cJSON_IsString(v) && *v->valuestring) next = flow_xstrdup(v->valuestring);
-            else if (cJSON_IsNumber(v)) { snprintf(num, sizeof num, "%.17g", v->valuedouble); next = flow_xstrdup(num); }
+            else if (cJSON_IsNumber(v)) next = flow_xstrdup(flow_json_num_text(v, num));
             break;
         }
         case PG_LINK: next = link_next(flow_http_header(&r, "link")); break;
@@ -908,7 +916,14 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             const cJSON *idv = cJSON_GetObjectItemCaseSensitive(it->existing, idf ? idf : "id");
             char num[64];
             const char *ids = cJSON_IsString(idv) ? idv->valuestring : NULL;
-            if (cJSON_IsNumber(idv)) { snprintf(num, sizeof num, "%.17g", idv->valuedouble); ids = num; }
+            if (cJSON_IsNumber(idv)) ids = flow_json_num_text(idv, num);   /* exact */
+            if (ids && (strcmp(ids, ".") == 0 || strcmp(ids, "..") == 0)) {   /* a dot segment would move up the path */
+                it->failed = 1;
+                flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
+                             idf ? idf : "id", ids);
+                i++;
+                continue;
+            }
             if (!ids || !*ids) {
                 it->failed = 1;
                 flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record has no `%s` to address the update with",
@@ -958,8 +973,9 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         cJSON *doc = NULL;
         if (r->resp && !blank(r->resp, r->resp_len)) {
-            doc = cJSON_ParseWithLength(r->resp, r->resp_len);
-            if (!doc) doc = cJSON_CreateString(r->resp);   /* not JSON: the response mapping sees the text */
+            doc = flow_json_parse(r->resp, r->resp_len, NULL);
+            /* not JSON: the response mapping sees the text (bytes that are not text as U+FFFD) */
+            if (!doc) doc = flow_json_raw_text(r->resp, r->resp_len);
         }
         int nb = to[q] - from[q];
         int per_item = im->batch > 1 && !items[from[q]].existing && cJSON_IsArray(doc) && cJSON_GetArraySize(doc) == nb;

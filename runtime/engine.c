@@ -6,7 +6,9 @@
  * error with a class, a message and the record's data as it entered the failing step; errors are
  * written one line each, secrets redacted, and counted. */
 #include "engine.h"
+#include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,6 +202,11 @@ typedef struct Run {
                                       get it set, page by page */
     const FlowSettingDef *mode_def;   /* the export's mode setting (evaluated per record for once) */
     long open_errors;              /* open errors of the flow when the run began (auto-resolve needs any) */
+    FlowTimeLayout bound;          /* delta(field): the field's layout kept with the delta time, which an SQL
+                                      export's window was bound in (unknown: two days either side) */
+    FlowTimeLayout seen;           /* ...the layout the records show this run */
+    int layout_mixed;              /* ...they show two */
+    int sql_bound;                 /* the export's settings saw the window as the source compares it */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -243,58 +250,103 @@ static void list_free(Run *R, List *l) {
     l->n = l->cap = 0;
 }
 
-/* ---- secrets: texts never printed ---- */
-
-static void add_secret_text(Run *R, const char *s);
-/* A secret, and the form it takes in a URL's query when it holds characters that get escaped. */
-static void add_secret(Run *R, const char *s) {
-    if (!s || strlen(s) < 4) return;
-    add_secret_text(R, s);
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *u = flow_xcalloc(1, n * 3 + 1), *w = u;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) *w++ = (char)*p;
-        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
-    }
-    if (strcmp(u, s) != 0) add_secret_text(R, u);
-    free(u);
-}
+/* ---- secrets: texts never printed ----
+ * Every secret (the values of secret settings, secret params, env() values, masked literals) is
+ * kept in every form it can take in what the engine prints: as it is, percent-encoded (upper- and
+ * lower-case hex), JSON-escaped once and twice (a secret inside a response body inside an exchange
+ * inside an error line), and for basic(user, password) the base64 of user:password that an
+ * Authorization header (or a server echoing it) carries. redact() replaces them all, longest first,
+ * so a secret that contains another never leaves a piece behind. */
 
 static void add_secret_text(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;   /* shorter texts would redact ordinary words */
     for (int i = 0; i < R->nsecrets; i++) if (strcmp(R->secrets[i], s) == 0) return;
     if (R->nsecrets == R->capsecrets) {
         R->capsecrets = R->capsecrets ? R->capsecrets * 2 : 8;
         R->secrets = realloc(R->secrets, sizeof *R->secrets * (size_t)R->capsecrets);
         if (!R->secrets) abort();
     }
-    R->secrets[R->nsecrets++] = flow_xstrdup(s);
+    size_t n = strlen(s);
+    int at = R->nsecrets;   /* kept longest first */
+    while (at > 0 && strlen(R->secrets[at - 1]) < n) { R->secrets[at] = R->secrets[at - 1]; at--; }
+    R->secrets[at] = flow_xstrdup(s);
+    R->nsecrets++;
 }
 
+/* s as it appears inside a JSON string literal (flow_json_print's escaping), malloc'd */
+static char *json_escaped(const char *s) {
+    cJSON *j = cJSON_CreateString(s);
+    char *t = j ? flow_json_print(j) : NULL;
+    cJSON_Delete(j);
+    if (!t) return flow_xstrdup(s);
+    size_t n = strlen(t);
+    char *r = n >= 2 ? strndup(t + 1, n - 2) : flow_xstrdup("");
+    cJSON_free(t);
+    if (!r) abort();
+    return r;
+}
+
+/* A secret in every encoding the engine may print it in. */
+static void add_secret(Run *R, const char *s) {
+    if (!s || strlen(s) < 4) return;
+    add_secret_text(R, s);
+    size_t n = strlen(s);
+    char *u = flow_xcalloc(1, n * 3 + 1);
+    flow_pct_encode(u, s, n);
+    add_secret_text(R, u);
+    for (char *p = u; *p; p++) if (*p == '%') { p[1] = (char)tolower((unsigned char)p[1]); p[2] = (char)tolower((unsigned char)p[2]); }
+    add_secret_text(R, u);
+    free(u);
+    char *j1 = json_escaped(s), *j2 = json_escaped(j1);
+    add_secret_text(R, j1);
+    add_secret_text(R, j2);
+    free(j1);
+    free(j2);
+}
+
+/* The secrets in a secret setting's value: its strings (a constructor's name and api_key's header
+ * name are not secret), and for basic(user, password) the credential as base64. */
 static void collect_secrets(Run *R, const cJSON *j) {
     if (!j) return;
-    if (cJSON_IsString(j)) {
-        add_secret(R, j->valuestring);
-        /* as it appears inside printed JSON, too */
-        char *t = flow_json_print(j);
-        if (t) {
-            size_t n = strlen(t);
-            if (n >= 2) { t[n - 1] = 0; add_secret(R, t + 1); }
-            cJSON_free(t);
+    if (cJSON_IsString(j)) { add_secret(R, j->valuestring); return; }
+    const cJSON *ctor = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "ctor") : NULL;
+    if (cJSON_IsString(ctor) && strcmp(ctor->valuestring, "basic") == 0) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user"), *pw = cJSON_GetObjectItemCaseSensitive(j, "password");
+        if (cJSON_IsString(pw) && *pw->valuestring) {
+            const char *us = cJSON_IsString(u) ? u->valuestring : "";
+            size_t n = strlen(us) + strlen(pw->valuestring) + 2;
+            char *up = flow_xcalloc(1, n);
+            snprintf(up, n, "%s:%s", us, pw->valuestring);
+            char *b = flow_base64(up, strlen(up));
+            add_secret(R, b);
+            free(b);
+            free(up);
         }
-        return;
     }
     for (const cJSON *c = j->child; c; c = c->next) {
-        /* a constructor's name (bearer) and api_key's header name are not secret */
         if (c->string && (strcmp(c->string, "ctor") == 0 || strcmp(c->string, "header") == 0)) continue;
         collect_secrets(R, c);
+    }
+}
+
+/* The values of the params the compiler marked secret (they feed a secret setting). */
+static void collect_param_secrets(Run *R) {
+    for (int i = 0; i < R->p->nparams; i++) {
+        if (!R->p->params[i].secret) continue;
+        FlowVal v = flow_param(R->cx, i);
+        if (flow_is_null(v)) continue;
+        FlowStr t = flow_val_text(R->cx, v);
+        char *c = strndup(t.p, t.n);
+        if (!c) abort();
+        add_secret(R, c);
+        free(c);
     }
 }
 
 /* A copy of s with every secret replaced by <redacted> (malloc'd). */
 static char *redact(const Run *R, const char *s) {
     char *out = flow_xstrdup(s);
-    /* env() values read so far join the settings' secrets (with their URL-escaped forms) */
+    /* env() values and masked literals read so far join the secrets, in all their forms */
     Run *W = (Run *)R;
     for (const char *e; (e = flow_ctx_secret(R->cx, W->nctx_secrets)); W->nctx_secrets++) add_secret(W, e);
     for (int i = 0; i < R->nsecrets; i++) {
@@ -359,8 +411,9 @@ static int run_fail(Run *R, const char *fmt, ...) {
 static char *trace_key_of(const cJSON *rec) {
     const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "id") : NULL;
     char buf[160];
+    char num[32];
     if (cJSON_IsString(id) && *id->valuestring && strlen(id->valuestring) < 120) snprintf(buf, sizeof buf, "id:%s", id->valuestring);
-    else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%.17g", id->valuedouble);
+    else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%s", flow_json_num_text(id, num));   /* exact, as printed */
     else {
         char *t = rec ? flow_json_print(rec) : NULL;
         uint64_t h = 14695981039346656037ull;
@@ -560,13 +613,15 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
     case FLOW_STRING: if (!cJSON_IsString(j)) goto wrong; return 0;
     case FLOW_BOOL: if (!cJSON_IsBool(j)) goto wrong; return 0;
     case FLOW_NUMBER: case FLOW_DURATION: if (!cJSON_IsNumber(j)) goto wrong; return 0;
-    case FLOW_INT:
+    case FLOW_INT: {
+        int64_t i;
+        char nb[40];
         if (!cJSON_IsNumber(j)) goto wrong;
-        if (j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 9007199254740992.0) {
-            flow_err_set(e, FLOW_ERR_VALUE, "%s must be a whole number, got %.17g", path, j->valuedouble);
-            return -1;
-        }
-        return 0;
+        if (flow_json_get_int(j, &i)) return 0;
+        flow_err_set(e, FLOW_ERR_VALUE, fabs(j->valuedouble) >= 9223372036854775808.0 ? "%s is out of the int range, got %.60s"
+                     : "%s must be a whole number, got %.60s", path, flow_json_num_text(j, nb));
+        return -1;
+    }
     case FLOW_DATETIME: {
         int64_t ms;
         if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) return 0;
@@ -586,28 +641,165 @@ wrong:
     return -1;
 }
 
-/* CSV cells are text: read those of declared number, int and bool fields as such (a cell that does
- * not read stays text, and validation names it); an empty cell of a nullable field is null. */
-static void coerce_text(cJSON *rec, const FlowTypeDef *t) {
+static int validate(const cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e);
+
+/* A scalar item changed in place into another kind (so an object member keeps its name and place:
+ * replacing the item instead loses the name, which is how `vip` once became ""). */
+static void set_kind(cJSON *v, int type) {
+    if (v->valuestring && !(v->type & cJSON_IsReference)) cJSON_free(v->valuestring);
+    v->valuestring = NULL;
+    v->type = (v->type & ~0xFF) | type;
+    v->valueint = type == cJSON_True;
+    v->valuedouble = type == cJSON_True;
+}
+
+/* CSV cells are text: read those of declared number, int and bool fields as such, ints exactly (a
+ * cell that does not read, 1e400 included, stays text, and validation names it); an empty cell of a
+ * nullable field is null. In place. */
+static void coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t) {
     if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
     for (int i = 0; i < t->nfields; i++) {
         const FlowTypeDef *ft = t->fields[i].type;
         cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
         if (!v || !cJSON_IsString(v) || !ft) continue;
-        const char *s = v->valuestring;
-        cJSON *nv = NULL;
-        if (!s[0] && ft->nullable) nv = cJSON_CreateNull();
+        FlowStr c = { v->valuestring, strlen(v->valuestring) };
+        while (c.n && c.p[0] == ' ') { c.p++; c.n--; }
+        while (c.n && c.p[c.n - 1] == ' ') c.n--;
+        double d;
+        if (!v->valuestring[0] && ft->nullable) set_kind(v, cJSON_NULL);
         else if (ft->kind == FLOW_INT || ft->kind == FLOW_NUMBER) {
-            char *end;
-            double d = strtod(s, &end);
-            while (*end == ' ') end++;
-            if (end != s && !*end && isfinite(d)) nv = cJSON_CreateNumber(d);
+            /* JSON number text reads as the JSON reader reads it (ints exact, past int64 kept as
+             * text); other decimal forms (+1, .5, 1.) as their double */
+            cJSON *n = c.n ? flow_json_parse(c.p, c.n, NULL) : NULL;
+            if (cJSON_IsNumber(n)) {
+                char *text = n->valuestring;
+                set_kind(v, cJSON_Number);
+                v->valuedouble = n->valuedouble;
+                v->valueint = n->valueint;
+                v->valuestring = text;    /* an exact int's digits or the text as read, moved over */
+                n->valuestring = NULL;
+            } else if (!n && flow_text_number(R->cx, c, &d) == FLOW_TEXT_OK) {
+                set_kind(v, cJSON_Number);
+                v->valuedouble = d;
+            }
+            cJSON_Delete(n);
         } else if (ft->kind == FLOW_BOOL) {
-            if (!strcasecmp(s, "true") || !strcmp(s, "1")) nv = cJSON_CreateTrue();
-            else if (!strcasecmp(s, "false") || !strcmp(s, "0")) nv = cJSON_CreateFalse();
+            const char *s = v->valuestring;
+            if (!strcasecmp(s, "true") || !strcmp(s, "1")) set_kind(v, cJSON_True);
+            else if (!strcasecmp(s, "false") || !strcmp(s, "0")) set_kind(v, cJSON_False);
         }
-        if (nv) cJSON_ReplaceItemInObjectCaseSensitive(rec, t->fields[i].name, nv);
     }
+}
+
+static int type_has_bool(const FlowTypeDef *t) {
+    if (!t) return 0;
+    if (t->is_record) {
+        for (int i = 0; i < t->nfields; i++) if (type_has_bool(t->fields[i].type)) return 1;
+        return 0;
+    }
+    if (t->is_array) return type_has_bool(t->elem);
+    return t->kind == FLOW_BOOL;
+}
+
+/* Declared bool fields, at any depth (nested records, arrays of records), that arrive as 0 / 1 (SQL
+ * has no booleans) are read as false / true, in place. */
+static void coerce_bools(cJSON *j, const FlowTypeDef *t) {
+    if (!j || !t) return;
+    if (t->is_record) {
+        if (!cJSON_IsObject(j)) return;
+        for (int i = 0; i < t->nfields; i++)
+            if (t->fields[i].type && type_has_bool(t->fields[i].type))
+                coerce_bools(cJSON_GetObjectItemCaseSensitive(j, t->fields[i].name), t->fields[i].type);
+        return;
+    }
+    if (t->is_array) {
+        if (!cJSON_IsArray(j) || !type_has_bool(t->elem)) return;
+        for (cJSON *c = j->child; c; c = c->next) coerce_bools(c, t->elem);
+        return;
+    }
+    if (t->kind == FLOW_BOOL && cJSON_IsNumber(j) && (j->valuedouble == 0 || j->valuedouble == 1))
+        set_kind(j, j->valuedouble == 1 ? cJSON_True : cJSON_False);
+}
+
+/* The engine's one check of the values every exported record and lookup result holds, whatever
+ * their source, before any step: text must be valid UTF-8 (member names too; a NUL cannot be in a
+ * cJSON string, so the sources that can meet one refuse it themselves) and numbers finite. A value
+ * that fails is a `value` error naming the field. 0, or -1 with e. */
+static int check_values(const cJSON *j, char *path, size_t len, size_t cap, FlowErr *e) {
+    path[len < cap ? len : cap - 1] = 0;
+    size_t at;
+    char q[64];
+    switch (j->type & 0xFF) {
+    case cJSON_String:
+        if (j->valuestring && flow_text_check(j->valuestring, strlen(j->valuestring), &at) != FLOW_TEXT_OK) {
+            flow_err_set(e, FLOW_ERR_VALUE, "%s is not valid UTF-8 text (byte 0x%02X at offset %zu): %s", path,
+                         (unsigned char)j->valuestring[at], at, flow_quote(q, sizeof q, j->valuestring, strlen(j->valuestring), 12));
+            return -1;
+        }
+        return 0;
+    case cJSON_Number:
+        if (!isfinite(j->valuedouble)) {
+            char nb[40];
+            flow_err_set(e, FLOW_ERR_VALUE, "%s is %s, which is not a finite number", path, flow_num_text(nb, j->valuedouble));
+            return -1;
+        }
+        return 0;
+    case cJSON_Array: {
+        int i = 0;
+        for (const cJSON *c = j->child; c; c = c->next, i++) {
+            char num[24];
+            snprintf(num, sizeof num, "[%d]", i);
+            size_t n = path_put(path, len, cap, num, NULL);
+            if (check_values(c, path, n, cap, e)) return -1;
+        }
+        path[len < cap ? len : cap - 1] = 0;
+        return 0;
+    }
+    case cJSON_Object:
+        for (const cJSON *c = j->child; c; c = c->next) {
+            const char *k = c->string ? c->string : "";
+            if (flow_text_check(k, strlen(k), &at) != FLOW_TEXT_OK) {
+                flow_err_set(e, FLOW_ERR_VALUE, "%s has a member name that is not valid UTF-8 text (byte 0x%02X at offset %zu): %s",
+                             path, (unsigned char)k[at], at, flow_quote(q, sizeof q, k, strlen(k), 12));
+                return -1;
+            }
+            size_t n = path_put(path, len, cap, ".", k);
+            if (check_values(c, path, n, cap, e)) return -1;
+        }
+        path[len < cap ? len : cap - 1] = 0;
+        return 0;
+    default: return 0;
+    }
+}
+
+/* The fast pass of check_values: 1 when every value is fine. */
+static int values_ok(const cJSON *j) {
+    for (; j; j = j->next) {
+        int t = j->type & 0xFF;
+        if (t == cJSON_String) { if (j->valuestring && flow_text_check(j->valuestring, strlen(j->valuestring), NULL)) return 0; }
+        else if (t == cJSON_Number) { if (!isfinite(j->valuedouble)) return 0; }
+        else if (t == cJSON_Object || t == cJSON_Array) {
+            if (t == cJSON_Object)
+                for (const cJSON *c = j->child; c; c = c->next)
+                    if (c->string && flow_text_check(c->string, strlen(c->string), NULL)) return 0;
+            if (j->child && !values_ok(j->child)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* A record (or lookup result) as the steps may see it: values checked, bools read from 0 / 1, and
+ * the declared type validated. 0; -1 with e (a value that does not fit the type); -2 with e (a value
+ * flowc cannot hold: such a record is kept with its error as its JSON text, not as a record, so that
+ * a retry cannot write what printing it had to change). */
+static int accept_values(cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e) {
+    if (j && !values_ok(j)) {
+        char path[256];
+        snprintf(path, sizeof path, "%s", root);
+        if (check_values(j, path, strlen(path), sizeof path, e)) return -2;
+    }
+    coerce_bools(j, t);
+    return t ? validate(j, t, root, e) : 0;
 }
 
 /* The fast pass: does the value fit the type? No paths, no messages (check_type explains a misfit). */
@@ -630,7 +822,7 @@ static int fits(const cJSON *j, const FlowTypeDef *t) {
     case FLOW_STRING: return cJSON_IsString(j);
     case FLOW_BOOL: return cJSON_IsBool(j);
     case FLOW_NUMBER: case FLOW_DURATION: return cJSON_IsNumber(j);
-    case FLOW_INT: return cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) && fabs(j->valuedouble) <= 9007199254740992.0;
+    case FLOW_INT: { int64_t i; return flow_json_get_int(j, &i); }
     case FLOW_DATETIME: {
         int64_t ms;
         return (cJSON_IsNumber(j) && isfinite(j->valuedouble)) ||
@@ -923,7 +1115,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
         }
         res = cJSON_DetachItemFromArray(rows, 0);
         cJSON_Delete(rows);
-        if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
+        if (accept_values(res, s->def->type, s->def->name, &e)) {
             cJSON_Delete(res);
             rec_error_in(R, s, e.cls, e.msg, in);
             inst_free(R, in);
@@ -1078,6 +1270,17 @@ static void import_item_free(FlowImportItem *it) {
     memset(it, 0, sizeof *it);
 }
 
+/* A live preview: what a real import wrote (the records its destination took) goes where the mock
+ * puts what it would write, so the preview shows it. */
+static void preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int n) {
+    const FlowMocks *mk = R->ri->mocks;
+    if (!mk || mk->mode != FLOW_MOCK_PREVIEW || !mk->live || !mk->captured) return;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(mk->captured, s->def->name);
+    if (!arr) arr = cJSON_AddArrayToObject(mk->captured, s->def->name);
+    for (int k = 0; k < n; k++)
+        if (!items[k].failed) cJSON_AddItemToArray(arr, flow_import_sent(s->s, &items[k]));
+}
+
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->c;
@@ -1175,6 +1378,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     if (n && !R->failed) {
         FlowErr e;
         if (c->import_page(s->h, items, n, &e) < 0) run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
+        else if (c != &flow_conn_mock) preview_wrote(R, s, items, n);
     }
     /* post_submit: what was written; an error verdict makes the record an error */
     FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };
@@ -1351,14 +1555,18 @@ static int count_import(Run *R, const FlowStepDef *d) {
     return 0;
 }
 
+void flow_step_label(const FlowStepDef *d, char *out, size_t cap) {
+    if (d->name) snprintf(out, cap, "%s", d->name);
+    else if (d->line > 0) snprintf(out, cap, "%s (line %d)", step_kind_names[d->kind], d->line);
+    else snprintf(out, cap, "%s", step_kind_names[d->kind]);
+}
+
 static int setup_step(Run *R, const FlowStepDef *d) {
     StepRt *s = &R->steps[d->id];
     if (s->def) return run_fail(R, "steps %s and %s have the same id %d", s->label, d->name ? d->name : "?", d->id);
     s->def = d;
     s->import_index = -1;
-    if (d->name) snprintf(s->label, sizeof s->label, "%s", d->name);
-    else if (d->line > 0) snprintf(s->label, sizeof s->label, "%s (line %d)", step_kind_names[d->kind], d->line);
-    else snprintf(s->label, sizeof s->label, "%s", step_kind_names[d->kind]);
+    flow_step_label(d, s->label, sizeof s->label);
     if (d->kind == FLOW_STEP_IMPORT) {
         s->import_index = R->st->nimports;
         R->st->import_names[R->st->nimports++] = d->name ? d->name : s->label;
@@ -1369,6 +1577,12 @@ static int setup_step(Run *R, const FlowStepDef *d) {
         s->conn->uses |= d->kind == FLOW_STEP_EXPORT ? FLOW_USE_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_USE_LOOKUP : FLOW_USE_IMPORT;
     }
     return 0;
+}
+
+/* an export whose source takes `args` (the SQL ones: it compares them itself), not the mock */
+static int sql_args(const StepRt *s) {
+    const FlowSettingSpec *sp = flow_setting_spec(s->conn->def->kind, FLOW_AT_EXPORT, "args");
+    return s->c != &flow_conn_mock && sp && sp->type == FLOW_SETT_ARGS;
 }
 
 /* delta(field, lag, start): the window is (last successful run's start - lag, this run's start],
@@ -1389,11 +1603,50 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
         FlowErr e;
         if (R->rl.state && flow_state_last_success(R->rl.state, R->f->name, &last, &have, &e)) return run_fail_cls(R, e.cls, "%s", e.msg);
         R->rl.since_ms = have ? last - lag_ms : start_ms;
+        if (!R->rl.until_set && R->rl.since_ms > R->rl.started_ms) {   /* an inverted window would export nothing, silently */
+            char a[32], b[32];
+            flow_format_iso8601(have ? last : start_ms, a);
+            flow_format_iso8601(R->rl.started_ms, b);
+            if (have)
+                return run_fail(R, "the saved delta time %s is later than this run's start %s: nothing would be exported (a run "
+                                   "saved a time in the future, or the clock went back); `state reset %s` exports everything again, "
+                                   "--since T from T", a, b, R->f->name);
+            return run_fail(R, "%s: delta(start) %s is later than this run's start %s: there is nothing to export yet", owner, a, b);
+        }
     }
     if (!R->rl.until_set) R->rl.until_ms = R->rl.started_ms;
-    flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+    if (R->rl.since_ms > R->rl.until_ms) {   /* --until before the saved time (the CLI refuses the other inversions) */
+        char a[32], b[32];
+        flow_format_iso8601(R->rl.since_ms, a);
+        flow_format_iso8601(R->rl.until_ms, b);
+        R->st->refused = 1;
+        return run_fail(R, "the delta window is empty: its start %s (%s) is later than --until %s", a,
+                        R->rl.since_set ? "--since" : "the saved delta time", b);
+    }
+    if (R->rl.state && R->delta_field) {   /* the field's layout, kept with the delta time */
+        char lt[64];
+        flow_state_delta_layout(R->rl.state, R->f->name, lt, sizeof lt);
+        flow_time_layout_parse(lt, &R->bound);
+    }
     settings_free(s->s);
-    s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
+    if (R->delta_field && sql_args(s)) {
+        /* An SQL source compares the field as the text it holds: its settings see the window's bounds
+         * in the field's layout, widened to whole units (the records outside are dropped below) */
+        FlowRunInfo w = R->rl;
+        char ta[48], tb[48];
+        flow_time_bind_window(&R->bound, R->rl.since_ms, R->rl.until_ms, &w.since_ms, ta, &w.until_ms, tb, sizeof ta);
+        flow_run_set_contexts(R->cx, &w, R->f->name, 0, R->page_size);
+        const int64_t ms[2] = { w.since_ms, w.until_ms };
+        const char *const tx[2] = { ta, tb };
+        flow_datetime_texts(2, ms, tx);
+        s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
+        flow_datetime_texts(0, NULL, NULL);
+        R->sql_bound = 1;
+    } else {
+        flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+        s->s = settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
+    }
+    flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
     return s->s ? 0 : -1;
 }
 
@@ -1433,12 +1686,39 @@ static int once_setup(Run *R, StepRt *s, const char *owner) {
     return 0;
 }
 
-/* delta(field): whether a record's field lies in the window (a record without it is kept) */
-static int in_window(const Run *R, const cJSON *rec) {
+/* delta(field): whether a record's field lies in the window (a record without it is kept). A value
+ * names a unit — 22:03:55 the second from 22:03:55 to 22:03:56, .123 a millisecond, a date its
+ * day — and the record belongs to the window that holds the unit's end: a record written during
+ * the second a run started in (after it read the source, perhaps) comes with the next run, and
+ * consecutive windows share no record. */
+static int in_window(const Run *R, const cJSON *rec, const FlowTimeLayout *l) {
     /* read as every datetime field is: ISO-8601 or epoch seconds */
-    FlowVal t = flow_val_from_json(R->cx, cJSON_GetObjectItemCaseSensitive(rec, R->delta_field), FLOW_DATETIME, R->delta_field);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
+    FlowVal t = flow_val_from_json(R->cx, f, FLOW_DATETIME, R->delta_field);
     if (flow_failed(R->cx)) { flow_clear_error(R->cx); return 1; }
-    return t.kind != FLOW_DATETIME || (t.i > R->rl.since_ms && t.i <= R->rl.until_ms);
+    if (t.kind != FLOW_DATETIME) return 1;
+    int64_t unit = l ? flow_time_layout_unit(l) : cJSON_IsString(f) ? flow_time_unit(f->valuestring, strlen(f->valuestring))
+                 : cJSON_IsNumber(f) && f->valuedouble == floor(f->valuedouble) ? 1000 : 1;
+    int64_t end = t.i + unit;
+    return end > R->rl.since_ms && end <= R->rl.until_ms;
+}
+
+/* delta(field): the layout of the record's field (into *l: 1, or 0 when it has none) joins what
+ * this run has seen; two layouts are warned about once per run (the source cannot order them as text) */
+static int learn_layout(Run *R, const StepRt *ex, const cJSON *rec, FlowTimeLayout *l) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, R->delta_field);
+    if (!cJSON_IsString(v) || !flow_time_layout_of(v->valuestring, strlen(v->valuestring), l)) return 0;
+    if (!R->seen.known || flow_time_layout_same(&R->seen, l)) { flow_time_layout_merge(&R->seen, l); return 1; }
+    if (R->layout_mixed) return 1;
+    R->layout_mixed = 1;
+    if (!R->errs) return 1;
+    char a[64], b[64];
+    flow_time_layout_text(&R->seen, a, sizeof a);
+    flow_time_layout_text(l, b, sizeof b);
+    fprintf(R->errs, "warning: flow %s export %s: the delta field %s mixes layouts on page %lld (%s and %s, e.g. `%.40s`): a "
+                     "source comparing it as text cannot order them; the next run asks for whole days around its window\n",
+            R->f->name, ex->label, R->delta_field, (long long)R->page, a, b, v->valuestring);
+    return 1;
 }
 
 static int open_step(Run *R, const FlowStepDef *d) {
@@ -1587,6 +1867,21 @@ static void page_end(Run *R, const List *page) {
     if (flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
+/* ---- interruption ---- */
+
+static volatile sig_atomic_t interrupt_sig;
+void flow_interrupt(int sig) { interrupt_sig = sig; }
+int flow_interrupted(void) { return interrupt_sig; }
+
+/* the run stops here when a signal came: 1 (R failed as interrupted), else 0 */
+static int stop_here(Run *R) {
+    int sig = interrupt_sig;
+    if (!sig || R->failed) return R->failed;
+    run_fail(R, "interrupted by %s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+    R->st->interrupted = sig;
+    return 1;
+}
+
 /* runs the steps of a list from step `id` on: when it is inside a branch arm, the rest of that arm,
  * then the steps after the branch. 1 when the step was found. */
 static int run_from(Run *R, const FlowStepDef *steps, int n, int id, List *L) {
@@ -1615,6 +1910,7 @@ static void retry_pages(Run *R) {
         const char *step = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "step"));
         const char *flow = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
         if (done[i] || !step || !flow || strcmp(flow, f->name) != 0) continue;
+        if (stop_here(R)) break;
         StepRt *target = NULL;
         for (int k = 0; k < R->nsteps && !target; k++) if (R->steps[k].def && strcmp(R->steps[k].label, step) == 0) target = &R->steps[k];
         if (!target) continue;
@@ -1640,7 +1936,7 @@ static void retry_pages(Run *R) {
             }
             FlowErr ve;
             if (target->def->kind == FLOW_STEP_EXPORT && (!cJSON_IsObject(in->rec) ||
-                (target->def->type && validate(in->rec, target->def->type, "record", &ve)))) {
+                accept_values(in->rec, target->def->type, "record", &ve))) {
                 if (!cJSON_IsObject(in->rec)) flow_err_set(&ve, FLOW_ERR_PARSE, "the kept data is not a record");
                 rec_error_in(R, target, ve.cls, ve.msg, in);
                 inst_free(R, in);
@@ -1663,17 +1959,6 @@ static void retry_pages(Run *R) {
 /* a once() flag is set when it is true, a number other than 0 (SQL booleans) or "true" */
 static int flag_set(const cJSON *v) {
     return cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0) || (cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0);
-}
-
-/* declared bool fields that arrive as 0 / 1 (SQL has no booleans) are read as false / true */
-static void coerce_bools(cJSON *rec, const FlowTypeDef *t) {
-    if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
-    for (int i = 0; i < t->nfields; i++) {
-        if (!t->fields[i].type || t->fields[i].type->kind != FLOW_BOOL) continue;
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
-        if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1))
-            cJSON_ReplaceItemViaPointer(rec, v, cJSON_CreateBool(v->valuedouble == 1));
-    }
 }
 
 /* once(): what setting the flag of an exported record needs: the record and the mode evaluated for it */
@@ -1703,16 +1988,29 @@ static void export_pages(Run *R, StepRt *ex) {
     FlowErrorClass export_cls = FLOW_ERR_VALUE;
     if (R->ri->mocks && R->ri->mocks->mode == FLOW_MOCK_PREVIEW && R->ri->mocks->limit > 0 && R->page_size > R->ri->mocks->limit)
         R->page_size = R->ri->mocks->limit;
-    while (!end && !R->failed) {
+    while (!end && !R->failed && !stop_here(R)) {
         List page = { 0 };
         long pulled = 0;
         size_t bytes = 0;
+        /* the counters as the page began: a page dropped by an interruption is not counted */
+        long was_exported = R->st->exported, was_ignored = R->st->ignored, was_errors = R->st->errors;
+        long was_by_class[FLOW_ERR_COUNT];
+        memcpy(was_by_class, R->st->by_class, sizeof was_by_class);
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
         page_begin(R);
         cJSON *marks = NULL;
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
+            if (interrupt_sig && !R->failed && stop_here(R)) {   /* no step has seen this page: it is dropped whole */
+                R->st->exported = was_exported;
+                R->st->ignored = was_ignored;
+                R->st->errors = was_errors;
+                memcpy(R->st->by_class, was_by_class, sizeof was_by_class);
+                flow_state_rollback(R->rl.state);
+                R->page--;
+                break;
+            }
             FlowExportItem it;
             memset(&it, 0, sizeof it);
             FlowErr e;
@@ -1739,15 +2037,21 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             /* once(): the record gets its flag after this page, whatever becomes of it (an error keeps it) */
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
-            if (it.text_values) coerce_text(it.rec, ex->def->type);
-            coerce_bools(it.rec, ex->def->type);
-            if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
-                rec_error(R, ex, e.cls, e.msg, it.rec);
+            if (it.text_values) coerce_text(R, it.rec, ex->def->type);
+            FlowTimeLayout lay;
+            int has_lay = R->delta_field && learn_layout(R, ex, it.rec, &lay);
+            /* outside the delta window: ignored before its values and type are checked, or a record
+             * that fails them would be raised again by every run whose query returns it */
+            if (R->delta_field && !in_window(R, it.rec, has_lay ? &lay : NULL)) {
+                R->st->ignored++;
                 cJSON_Delete(it.rec);
                 continue;
             }
-            if (R->delta_field && !in_window(R, it.rec)) {   /* outside the delta window */
-                R->st->ignored++;
+            int av = accept_values(it.rec, ex->def->type, "record", &e);
+            if (av) {
+                cJSON *kept = av == -2 ? flow_json_to_text(cJSON_Duplicate(it.rec, 1)) : NULL;
+                rec_error(R, ex, e.cls, e.msg, kept ? kept : it.rec);
+                cJSON_Delete(kept);
                 cJSON_Delete(it.rec);
                 continue;
             }
@@ -1820,6 +2124,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     st->flow = f->name;
     flow_ctx_set_now(cx, ri->started_ms);
     flow_run_set_contexts(cx, ri, f->name, 0, R->page_size);
+    collect_param_secrets(R);
     R->conns = flow_xcalloc((size_t)p->nconns, sizeof *R->conns);
     for (int i = 0; i < p->nconns; i++) R->conns[i].def = &p->conns[i];
 
@@ -1877,7 +2182,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
      * window; retried entries that came through (or were ignored) are resolved */
     if (R->rl.state) {
         char by[96];
-        snprintf(by, sizeof by, "retry %s", R->rl.run_id);
+        snprintf(by, sizeof by, "retry %.39s", R->rl.run_id);
         for (const cJSON *e = R->rl.retry ? R->rl.retry->child : NULL; e && !R->failed; e = e->next) {
             const char *fl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "flow"));
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
@@ -1885,12 +2190,35 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
                 flow_state_error_resolve(R->rl.state, (long)id->valuedouble, by, R->rl.started_ms, &se) < 0)
                 run_fail_cls(R, se.cls, "%s", se.msg);
         }
-        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.retry && !R->limit;   /* limit(n) keeps no state */
+        /* limit(n) keeps no state; a run given its window or its clock moves no saved time */
+        int advance = !R->failed && !R->rl.since_set && !R->rl.until_set && !R->rl.now_set && !R->rl.retry && !R->limit;
+        /* the delta field's layout goes with the time: unknown when the records mixed two. When the
+         * records show another layout than the one the window was bound in, the source may have left
+         * records out: the time stays, and the next run reads this window again in the new layout */
+        char lt[64] = "";
+        const char *layout = NULL;
+        if (advance && R->delta_field && (R->seen.known || R->layout_mixed)) {
+            if (!R->layout_mixed) flow_time_layout_text(&R->seen, lt, sizeof lt);
+            layout = lt;
+            /* (fewer fraction digits than the window was bound with sort before it, unless a Z follows:
+             * `22:03:50` < `22:03:50.558`, but `22:03:50Z` > `22:03:50.558Z`) */
+            int coarser = R->seen.min_digits < R->bound.min_digits && strcmp(R->bound.zone, "Z") != 0 && strcmp(R->bound.zone, "z") != 0;
+            if (R->sql_bound && R->bound.known && (R->layout_mixed || !flow_time_layout_same(&R->bound, &R->seen) || coarser)) {
+                char was[64];
+                flow_time_layout_text(&R->bound, was, sizeof was);
+                if (R->errs)
+                    fprintf(R->errs, "warning: flow %s: the delta field %s is written as %s now, not %s as before: the query may have "
+                                     "left records out, so the delta time stays and the next run reads this window again\n",
+                            f->name, R->delta_field, R->layout_mixed ? "two layouts" : lt, was);
+                advance = 0;
+            }
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         st->failed = R->failed;
-        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, &se)) run_fail_cls(R, se.cls, "%s", se.msg);
+        if (flow_state_run_end(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, now, st, advance, layout, &se))
+            run_fail_cls(R, se.cls, "%s", se.msg);
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
         if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);

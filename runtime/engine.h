@@ -19,6 +19,9 @@ typedef struct FlowSb { char *p; size_t n, cap; } FlowSb;
 void  flow_sb_put(FlowSb *b, const char *s, size_t n);
 void  flow_sb_puts(FlowSb *b, const char *s);
 char *flow_sb_take(FlowSb *b);   /* the string (owned by the caller; "" when nothing was put); b is emptied */
+/* s[0..n) in base64 (RFC 4648, with padding), malloc'd: a basic credential, in one place for the
+ * http connector that sends it and the engine that redacts it. */
+char *flow_base64(const char *s, size_t n);
 
 /* ---- record errors and run failures ---- */
 
@@ -155,6 +158,10 @@ typedef struct FlowConnector {
     void  (*import_close)(void *im);
 } FlowConnector;
 
+/* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
+ * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */
+cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it);
+
 extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
 const FlowConnector *flow_connector(const char *kind);
 
@@ -191,6 +198,44 @@ char       *flow_sql_once_update(const char *sql, const cJSON *marks, const char
  * 0, or -1 with err */
 int         flow_sql_import_target(const FlowSettings *s, char **table, char **key, FlowErr *err);
 
+/* ---- the text layouts of datetimes (timelayout.c) ----
+ * A delta field written as text is compared as text by the source: `updated_at > ?` with
+ * `2026-12-05T22:03:50.559Z` misses `2026-12-05 22:03:55` (a space sorts before T). The engine learns
+ * the field's layout from the records, keeps it with the delta time, and binds the window in it. */
+typedef struct FlowTimeLayout {
+    char known;                /* 0: nothing learned (or layouts mixed): bind loosely */
+    char date_only;            /* YYYY-MM-DD */
+    char sep;                  /* between date and time: 'T', 't' or ' ' */
+    char seconds;              /* HH:MM:SS (else HH:MM) */
+    char frac;                 /* '.' or ',' before a fraction (when max_digits) */
+    unsigned char min_digits, max_digits;   /* fraction digits seen, 0..9 */
+    char zone[8];              /* "" (read as UTC), "Z", "z", or an offset as written: "+01:00", "-0500", "+01" */
+} FlowTimeLayout;
+/* the layout of one value's text (1), or 0 when it is not a date or date-time text */
+int     flow_time_layout_of(const char *s, size_t n, FlowTimeLayout *l);
+/* the same layout as far as text order goes (fraction digits may differ) */
+int     flow_time_layout_same(const FlowTimeLayout *a, const FlowTimeLayout *b);
+void    flow_time_layout_merge(FlowTimeLayout *acc, const FlowTimeLayout *v);
+/* the unit a value's text names, in ms: a day for a date, a second for HH:MM:SS, 1 ms for .123;
+ * flow_time_layout_unit: the unit of the value a layout was read from (its finest) */
+int64_t flow_time_unit(const char *s, size_t n);
+int64_t flow_time_layout_unit(const FlowTimeLayout *l);
+/* an instant in a layout (the layout's zone, its finest fraction); unknown: ISO 8601 UTC with ms */
+void    flow_time_format(int64_t ms, const FlowTimeLayout *l, char *out, size_t cap);
+/* The window (since, until] as an SQL export binds it, so that `field > ?` and `field <= ?` (or `<`)
+ * compared as text in the layout return every record the window holds: since as the start of its
+ * unit less one unit, until as the start of its (finest) unit; unknown layout: two days either
+ * side, in ISO 8601. The engine drops what lies outside. */
+void    flow_time_bind_window(const FlowTimeLayout *l, int64_t since, int64_t until, int64_t *a, char *ta, int64_t *b, char *tb,
+                              size_t cap);
+/* a layout as a pattern (`YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS.fffZ`, `...SS[.ffffff]Z`) and back */
+int     flow_time_layout_text(const FlowTimeLayout *l, char *out, size_t cap);
+int     flow_time_layout_parse(const char *text, FlowTimeLayout *l);
+
+/* While the engine evaluates an SQL export's settings in delta mode, flow_val_to_json writes the
+ * window's two bound instants as these texts (value.c; per thread; n = 0 ends it). */
+void    flow_datetime_texts(int n, const int64_t *ms, const char *const *text);
+
 /* Creates a directory and its missing parents (mkdir -p); 0, or -1 with err. */
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 
@@ -199,19 +244,30 @@ int         flow_mkdir_p(const char *dir, FlowErr *err);
 
 typedef struct FlowState FlowState;
 /* NULL with err when the file cannot be created, is damaged, or is not a flowc state store (it is
- * never reset). dir NULL: ./.flowstate */
-FlowState  *flow_state_open(const char *dir, const char *integration, FlowErr *err);
+ * never reset), or cannot be written unless read_only (the command only reads: a store on a
+ * read-only file system is opened as it is). dir NULL: ./.flowstate */
+FlowState  *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
+/* One run of a flow at a time per state directory, in every process: 0 with *lock held (release it
+ * with flow_state_unlock), 1 when another process holds it (*holder: its pid, 0 when unknown), -1
+ * with err. A lock whose process ended, however it ended, is free. */
+typedef struct FlowLock FlowLock;
+int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
+void        flow_state_unlock(FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
 int         flow_state_commit(FlowState *st, FlowErr *err);
+void        flow_state_rollback(FlowState *st);                 /* drops the page's writes */
 /* the start (ms) of the flow's last successful run; *have = 0 when it never succeeded */
 int         flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err);
 int         flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err);
-/* the run's end; advance = 1 moves the flow's delta time to started_ms */
+/* the run's end; advance = 1 moves the flow's delta time to started_ms; layout (when not NULL) is
+ * the delta field's layout to keep ("" forgets it) */
 struct FlowRunStats;
 int         flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
-                               const struct FlowRunStats *s, int advance, FlowErr *err);
+                               const struct FlowRunStats *s, int advance, const char *layout, FlowErr *err);
+/* the layout kept for the flow's delta field (a flow_time_layout_text pattern), "" when none */
+int         flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t cap);
 typedef struct FlowStateError {
     const char *flow, *step, *cls, *message;
     const char *record, *context, *http;    /* JSON texts (secrets redacted), or NULL */
@@ -225,18 +281,30 @@ long        flow_state_open_errors(FlowState *st, const char *flow);      /* flo
 int         flow_state_resolve_key(FlowState *st, const char *flow, const char *trace_key, const char *by, int64_t at_ms, FlowErr *err);
 /* 0 resolved, 1 no such open error, -1 with err */
 int         flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_ms, FlowErr *err);
-/* the errors as a JSON array (filters may be NULL; ids: only those) */
-cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const long *ids, int nids, int open_only, FlowErr *err);
+/* the errors as a JSON array (filters may be NULL; ids: only those); an edited error carries its
+ * "history": the records it held before, oldest first */
+cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids,
+                              int open_only, FlowErr *err);
+/* replaces an open error's record (JSON text), keeping the old one in its history: 0, 1 no such
+ * open error, -1 with err */
+int         flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err);
+/* whether some kept error names this flow (step = 0) or this step (of flow, when not NULL) */
+int         flow_state_knows(FlowState *st, int step, const char *flow, const char *name);
 int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
 
 /* ---- runs ---- */
 
+/* A step's name in messages and in the error store: its name, else its kind and line
+ * ("transform (line 12)"). */
+void flow_step_label(const FlowStepDef *d, char *out, size_t cap);
+
 /* `flowc test`: every connection is the mock. The export and lookups take their data from `given`
  * (step name -> an array of records for the export, the rows for a lookup; a lookup not given finds
- * nothing), imports write nothing and append their outputs to `captured` (import name -> array),
- * and record errors are appended to captured["errors"] as {step, class, message, record}. */
+ * nothing; "existing" -> the record every upsert finds), imports write nothing and append what they
+ * would send to `captured` (import name -> array; flow_import_sent), and record errors are
+ * appended to captured["errors"] as {step, class, message, record}. */
 typedef enum { FLOW_MOCK_TEST, FLOW_MOCK_PREVIEW } FlowMockMode;
 typedef struct FlowMocks {
     const cJSON *given;
@@ -253,6 +321,7 @@ typedef struct FlowRunInfo {
     int64_t started_ms;        /* run.started_at, delta.until (unless --until), now() */
     int64_t since_ms, until_ms;
     int since_set, until_set;  /* --since / --until: the window is given; the saved delta time does not move */
+    int now_set;               /* --now: the clock is given (a testing aid); the saved delta time does not move */
     FlowState *state;          /* NULL: no state (tests, previews) */
     const cJSON *retry;        /* `errors retry`: the kept errors to run again (flow_state_errors entries) */
     char run_id[40];
@@ -273,9 +342,17 @@ typedef struct FlowRunStats {
     long *imported;
     long not_written;             /* records imports had written that a failed run discarded (files) */
     int failed;                   /* the run failed (settings, input, output) */
+    int refused;                  /* ...before it began, for what it was asked: --since/--until give an inverted window */
+    int interrupted;              /* ...stopped by this signal (SIGTERM, SIGINT) at a safe point: the page being read
+                                     was dropped, what the connections wrote discarded as for any failed run */
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;
+
+/* SIGTERM / SIGINT: the CLI's handler calls flow_interrupt(sig) (async-signal-safe); a run stops at
+ * its next safe point (before a page's steps run, or between pages). flow_interrupt(0) clears it. */
+void flow_interrupt(int sig);
+int  flow_interrupted(void);
 
 /* Runs flows[fi] of p: record errors go to `errs` (one line each, secrets redacted). Params must be
  * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when
@@ -286,5 +363,14 @@ void flow_run_stats_free(FlowRunStats *stats);
 /* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
  * "<per record>"). A fresh tree. */
 cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
+
+/* ---- process setup and params (cli.c) ---- */
+
+/* A param's default (or -P) text, unmasked when it is a secret; malloc'd, NULL when it has none. */
+char *flow_param_default(const FlowParamDef *d);
+/* No core dump can hold a secret: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps other
+ * processes of the user from attaching or reading /proc/PID/mem). Called first by every command of a
+ * built executable and by flowc before it reads -P values, env() or runs a flow. */
+void flow_no_core_dumps(void);
 
 #endif

@@ -9,15 +9,19 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_WAIT, ST_RUN, ST_DONE };
+enum { ST_WAIT, ST_RUN, ST_DONE, ST_HOP };   /* ST_HOP: waiting to follow a redirect (not a new attempt) */
 #define EXCERPT_MAX 1000
+
+typedef struct Origin { char *scheme, *host; long port; } Origin;
 
 struct FlowHttp {
     FlowHttpOpts o;
     char *secret_header;
+    Origin *origins; int norigins;
     CURLM *multi;
     CURL **pool; int npool, cappool;   /* idle easy handles (their connections stay in the multi's cache) */
     int64_t next_slot;                 /* the rate limiter: the earliest time the next request may start */
@@ -33,18 +37,85 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- origins ---- */
+
+/* The scheme (lower case), host (lower case) and port (the scheme's default when none is given) of
+ * url, parsed by libcurl's own URL parser with the flags libcurl uses for a request's URL, so the
+ * origin judged is the one libcurl connects to. 0, or -1 when url has no http(s) scheme or no host. */
+static int origin_of(const char *url, Origin *o) {
+    memset(o, 0, sizeof *o);
+    CURLU *u = curl_url();
+    if (!u) abort();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && *host) {
+        for (char *p = scheme; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = host; *p; p++) *p = (char)tolower((unsigned char)*p);
+        if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) {
+            o->scheme = flow_xstrdup(scheme);
+            o->host = flow_xstrdup(host);
+            o->port = strtol(port, NULL, 10);
+            rc = 0;
+        }
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static void origin_free(Origin *o) { free(o->scheme); free(o->host); }
+
+int flow_http_trusted(const FlowHttp *h, const char *url) {
+    Origin o;
+    if (!url || origin_of(url, &o) < 0) return 0;
+    int ok = 0;
+    for (int i = 0; i < h->norigins && !ok; i++)
+        ok = strcmp(h->origins[i].scheme, o.scheme) == 0 && strcmp(h->origins[i].host, o.host) == 0 && h->origins[i].port == o.port;
+    origin_free(&o);
+    return ok;
+}
+
+int flow_http_is_origin(const char *u) {
+    const char *p = strncasecmp(u, "http://", 7) == 0 ? u + 7 : strncasecmp(u, "https://", 8) == 0 ? u + 8 : NULL;
+    if (!p || !*p || *p == '/' || *p == ':') return 0;
+    for (; *p && *p != '/'; p++)
+        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || (unsigned char)*p <= ' ') return 0;
+    return !*p || strcmp(p, "/") == 0;
+}
+
+void flow_http_origin(const char *url, char *out, size_t cap) {
+    Origin o;
+    if (!url || origin_of(url, &o) < 0) { snprintf(out, cap, "%s", url ? url : ""); return; }
+    snprintf(out, cap, "%s://%s:%ld", o.scheme, o.host, o.port);
+    origin_free(&o);
+}
+
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err) {
     pthread_once(&curl_once, curl_init);
     FlowHttp *h = calloc(1, sizeof *h);
     if (!h) abort();
     h->o = *o;
+    h->o.origins = NULL;
+    h->o.norigins = 0;
     h->secret_header = o->secret_header ? flow_xstrdup(o->secret_header) : NULL;
     h->o.secret_header = h->secret_header;
+    h->origins = flow_xcalloc((size_t)o->norigins + 1, sizeof *h->origins);
+    for (int i = 0; i < o->norigins; i++) {
+        if (origin_of(o->origins[i], &h->origins[h->norigins]) < 0) {
+            flow_err_set(err, FLOW_ERR_VALUE, "\"%s\" is not an http:// or https:// URL with a host", o->origins[i]);
+            flow_http_free(h);
+            return NULL;
+        }
+        h->norigins++;
+    }
     h->multi = curl_multi_init();
     if (!h->multi) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot start the HTTP client (curl_multi_init failed)");
-        free(h->secret_header);
-        free(h);
+        flow_http_free(h);
         return NULL;
     }
     h->rng = (uint64_t)time(NULL) * 6364136223846793005ull ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
@@ -56,7 +127,9 @@ void flow_http_free(FlowHttp *h) {
     if (!h) return;
     for (int i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);
     free(h->pool);
-    curl_multi_cleanup(h->multi);
+    if (h->multi) curl_multi_cleanup(h->multi);
+    for (int i = 0; i < h->norigins; i++) origin_free(&h->origins[i]);
+    free(h->origins);
     free(h->secret_header);
     free(h);
 }
@@ -66,6 +139,9 @@ void flow_http_req_clear(FlowHttpReq *r) {
     free(r->url);
     free(r->body);
     curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->cred);
+    curl_slist_free_all(r->sent);
+    free(r->final_url);
     free(r->resp);
     cJSON_Delete(r->resp_headers);
     memset(r, 0, sizeof *r);
@@ -136,7 +212,15 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
     r->outcome = FLOW_HTTP_OK;
     r->status = 0;
     r->curl_msg[0] = 0;
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    /* the one place credentials are attached: to this transfer's URL when its origin is trusted */
+    const char *url = r->final_url ? r->final_url : r->url;
+    int trusted = flow_http_trusted(h, url);
+    curl_slist_free_all(r->sent);
+    r->sent = NULL;
+    for (const struct curl_slist *l = r->headers; l; l = l->next) r->sent = curl_slist_append(r->sent, l->data);
+    if (trusted) for (const struct curl_slist *l = r->cred; l; l = l->next) r->sent = curl_slist_append(r->sent, l->data);
+    r->withheld = !trusted && r->cred;
+    curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -151,7 +235,9 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->o.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->o.verify_tls ? 2L : 0L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);   /* redirects are followed in finish(), judged again */
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->sent);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -159,8 +245,6 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
     curl_easy_setopt(e, CURLOPT_USERAGENT, "flowc/" FLOWC_VERSION);
     if (strcmp(r->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     } else {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     }
@@ -172,8 +256,8 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
     }
     r->easy = e;
+    if (r->state != ST_HOP) r->attempts++;
     r->state = ST_RUN;
-    r->attempts++;
     r->started_at = t;
     if (!r->first_at) r->first_at = t;
     curl_multi_add_handle(h->multi, e);
@@ -217,6 +301,33 @@ static void finish(FlowHttp *h, CURL *e, CURLcode rc, int64_t t) {
     }
     r->status = r->outcome == FLOW_HTTP_OK ? status : 0;
     r->ms = (long)(t - r->first_at);
+    if (r->outcome == FLOW_HTTP_OK && strcmp(r->method, "GET") == 0 &&
+        (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
+        char *to = NULL;
+        curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &to);   /* the Location, resolved against the URL */
+        Origin o;
+        if (to && origin_of(to, &o) == 0) {
+            origin_free(&o);
+            if (r->hops < FLOW_HTTP_REDIRECTS_MAX) {   /* the next hop, judged again in start() */
+                char *next = flow_xstrdup(to);
+                free(r->final_url);
+                r->final_url = next;
+                r->hops++;
+                r->state = ST_HOP;
+                r->ready_at = t;
+                return;
+            }
+            snprintf(r->curl_msg, sizeof r->curl_msg, "more than %d redirects", FLOW_HTTP_REDIRECTS_MAX);
+        } else if (to) {
+            snprintf(r->curl_msg, sizeof r->curl_msg, "a redirect to a URL that is not http:// or https:// was not followed");
+        }
+        if (to) {   /* final: trying again would be redirected the same way */
+            r->outcome = FLOW_HTTP_TRANSPORT;
+            r->status = 0;
+            r->state = ST_DONE;
+            return;
+        }
+    }
     if (retriable(r) && r->attempts <= h->o.retries) {
         long wait = r->status == 429 ? retry_after_ms(r) : -1;
         if (wait < 0) {
@@ -235,7 +346,11 @@ static void finish(FlowHttp *h, CURL *e, CURLcode rc, int64_t t) {
 void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
     if (concurrency < 1) concurrency = 1;
     int active = 0, done = 0, first = 0;
-    for (int i = 0; i < n; i++) { reqs[i].state = ST_WAIT; reqs[i].ready_at = 0; reqs[i].attempts = 0; reqs[i].first_at = 0; }
+    for (int i = 0; i < n; i++) {
+        reqs[i].state = ST_WAIT; reqs[i].ready_at = 0; reqs[i].attempts = 0; reqs[i].first_at = 0; reqs[i].hops = 0;
+        free(reqs[i].final_url);
+        reqs[i].final_url = NULL;
+    }
     while (done < n) {
         int64_t t = now_ms(), wake = t + 200;
         while (first < n && reqs[first].state == ST_DONE) first++;
@@ -243,7 +358,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
         int upto = concurrency == 1 ? (first < n ? first + 1 : n) : n;
         for (int i = first; i < upto && active < concurrency; i++) {
             FlowHttpReq *r = &reqs[i];
-            if (r->state != ST_WAIT) continue;
+            if (r->state != ST_WAIT && r->state != ST_HOP) continue;
             if (r->ready_at > t) { if (r->ready_at < wake) wake = r->ready_at; continue; }
             if (h->o.rps > 0) {
                 if (h->next_slot > t) { if (h->next_slot < wake) wake = h->next_slot; break; }
@@ -281,15 +396,9 @@ const char *flow_http_header(const FlowHttpReq *r, const char *lower_name) {
 }
 
 char *flow_http_escape(const char *s) {
-    static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
-    char *o = malloc(n * 3 + 1), *w = o;
-    if (!o) abort();
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') *w++ = (char)*p;
-        else { *w++ = '%'; *w++ = hex[*p >> 4]; *w++ = hex[*p & 15]; }
-    }
-    *w = 0;
+    char *o = flow_xcalloc(1, n * 3 + 1);
+    flow_pct_encode(o, s, n);
     return o;
 }
 
@@ -300,26 +409,40 @@ static int sensitive(const FlowHttp *h, const char *name, size_t n) {
     return h->secret_header && strlen(h->secret_header) == n && strncasecmp(h->secret_header, name, n) == 0;
 }
 
+/* a body as text to keep: whole (NUL bytes and bytes that are not UTF-8 as U+FFFD, flow_json_raw_text) */
 static cJSON *excerpt(const char *p, size_t n) {
     if (!p) return cJSON_CreateString("");
-    if (n <= EXCERPT_MAX) return cJSON_CreateString(p);
+    if (n <= EXCERPT_MAX) return flow_json_raw_text(p, n);
     size_t cut = EXCERPT_MAX;
     while (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80) cut--;   /* not inside a UTF-8 sequence */
     char *s = malloc(cut + 64);
     if (!s) abort();
     memcpy(s, p, cut);
-    snprintf(s + cut, 64, "... (%zu bytes)", n);
-    cJSON *j = cJSON_CreateString(s);
+    int tail = snprintf(s + cut, 64, "... (%zu bytes)", n);
+    cJSON *j = flow_json_raw_text(s, cut + (size_t)tail);
     free(s);
     return j;
+}
+
+/* why a request went without its credentials, for the exchange and the error message */
+static void withheld_note(const FlowHttpReq *r, char *out, size_t cap) {
+    char o[300];
+    flow_http_origin(r->final_url ? r->final_url : r->url, o, sizeof o);
+    snprintf(out, cap, "not sent: %s is not the origin of base_url or one of allowed_origins", o);
 }
 
 cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r) {
     cJSON *x = cJSON_CreateObject(), *rq = cJSON_AddObjectToObject(x, "request");
     cJSON_AddStringToObject(rq, "method", r->method ? r->method : "");
     cJSON_AddStringToObject(rq, "url", r->url ? r->url : "");
+    if (r->final_url) cJSON_AddStringToObject(rq, "redirected_to", r->final_url);
+    if (r->withheld) {
+        char why[600];
+        withheld_note(r, why, sizeof why);
+        cJSON_AddStringToObject(rq, "credentials", why);
+    }
     cJSON *hd = cJSON_AddObjectToObject(rq, "headers");
-    for (const struct curl_slist *l = r->headers; l; l = l->next) {
+    for (const struct curl_slist *l = r->sent ? r->sent : r->headers; l; l = l->next) {
         const char *c = strchr(l->data, ':');
         if (!c) continue;
         char name[201];
@@ -361,15 +484,21 @@ static void body_hint(const FlowHttpReq *r, char *out, size_t cap) {
 }
 
 void flow_http_error(const FlowHttp *h, const FlowHttpReq *r, FlowErr *e) {
-    char after[48] = "";
-    if (r->attempts > 1) snprintf(after, sizeof after, " after %d attempts", r->attempts);
+    char after[1200] = "";
+    size_t al = 0;
+    if (r->attempts > 1) al += (size_t)snprintf(after, sizeof after, " after %d attempts", r->attempts);
+    if (r->final_url && al < sizeof after) al += (size_t)snprintf(after + al, sizeof after - al, " (redirected to %.400s)", r->final_url);
+    if (r->withheld && al < sizeof after) {
+        char why[600];
+        withheld_note(r, why, sizeof why);
+        snprintf(after + al, sizeof after - al, " (credentials %s)", why);
+    }
     if (r->outcome == FLOW_HTTP_TOO_LARGE) {
         flow_err_set(e, FLOW_ERR_TOO_LARGE, "the response from %s %s is over the 32 MB limit", r->method, r->url);
         return;
     }
     if (r->outcome == FLOW_HTTP_TIMEOUT) {
-        flow_err_set(e, FLOW_ERR_CONNECTION, "no answer from %s %s within %ld ms%s", r->method, r->url, h->o.timeout_ms,
-                     r->attempts > 1 ? after : "");
+        flow_err_set(e, FLOW_ERR_CONNECTION, "no answer from %s %s within %ld ms%s", r->method, r->url, h->o.timeout_ms, after);
         return;
     }
     if (r->outcome == FLOW_HTTP_TRANSPORT) {

@@ -1,7 +1,8 @@
 /* http.h — the HTTP client under the http connector (conn_http.c): libcurl multi running a set of
  * requests with at most N in flight, retries with exponential backoff and jitter, Retry-After on
- * 429, a token-bucket rate limit shared by everything on one connection, and the exchange (request
- * and response) as JSON with credentials redacted, for error records and previews.
+ * 429, a token-bucket rate limit shared by everything on one connection, redirects followed by the
+ * client itself, credentials sent only to the connection's trusted origins, and the exchange
+ * (request and response) as JSON with credentials redacted, for error records and previews.
  * The client decides nothing about meaning: a 4xx comes back as a status; the connector judges. */
 #ifndef FLOW_HTTP_H
 #define FLOW_HTTP_H
@@ -11,6 +12,7 @@
 #define FLOW_HTTP_BODY_MAX ((size_t)32 * 1024 * 1024)   /* a response body may not exceed 32 MB */
 #define FLOW_HTTP_RETRY_AFTER_MAX_MS 120000L              /* longest Retry-After honoured */
 #define FLOW_HTTP_BACKOFF_MAX_MS 30000L
+#define FLOW_HTTP_REDIRECTS_MAX 5                         /* a GET follows at most 5 redirects */
 
 typedef struct FlowHttpOpts {
     long timeout_ms;        /* the whole request */
@@ -19,10 +21,15 @@ typedef struct FlowHttpOpts {
     double rps;             /* requests started per second; 0 = unlimited */
     int verify_tls;
     const char *secret_header;   /* a header whose value is a credential (api_key), or NULL */
+    /* The origins credentials may go to: base_url and the allowed_origins, as URLs whose scheme,
+     * host and port count (the rest is ignored). A request to any other origin, or a redirect
+     * there, is sent without its `cred` headers. */
+    const char *const *origins; int norigins;
 } FlowHttpOpts;
 
 /* One connection's client: its options, rate limiter and reusable curl handles. */
 typedef struct FlowHttp FlowHttp;
+/* NULL with err when an origin is not an http(s) URL. */
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err);
 void      flow_http_free(FlowHttp *h);
 
@@ -33,7 +40,8 @@ typedef struct FlowHttpReq {
     char *method;
     char *url;
     char *body;                  /* NULL: no body */
-    struct curl_slist *headers;  /* "Name: value" lines */
+    struct curl_slist *headers;  /* "Name: value" lines sent wherever the request goes (Accept, Content-Type) */
+    struct curl_slist *cred;     /* lines sent only to a trusted origin: auth and the flow's `headers` */
     /* what came back */
     FlowHttpOutcome outcome;     /* OK: a response arrived (any status) */
     long status;
@@ -41,10 +49,14 @@ typedef struct FlowHttpReq {
     size_t resp_cap;
     cJSON *resp_headers;         /* lower-case name -> value (the last one of a name wins) */
     char curl_msg[256];          /* TRANSPORT / TIMEOUT: what curl said */
+    char *final_url;             /* after redirects: the URL that answered (NULL: url) */
+    int withheld;                /* the last transfer went to an untrusted origin without `cred` */
     int attempts;
     long ms;                     /* from the first start to the end, waits included */
     /* the client's bookkeeping */
     int state; int64_t ready_at, started_at, first_at; void *easy;
+    int hops;                    /* redirects followed */
+    struct curl_slist *sent;     /* the headers of the transfer under way */
 } FlowHttpReq;
 
 /* Runs n requests with at most `concurrency` in flight, retrying as configured; returns when every
@@ -59,7 +71,15 @@ cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r);
 void   flow_http_error(const FlowHttp *h, const FlowHttpReq *r, FlowErr *e);
 /* A header's value from a response ("link", "content-type"), or NULL. */
 const char *flow_http_header(const FlowHttpReq *r, const char *lower_name);
-/* s percent-encoded for a URL query (a fresh string). */
+/* s percent-encoded for a URL path segment or query (a fresh string): every byte but the
+ * unreserved A-Z a-z 0-9 - . _ ~ (flow_pct_encode). */
 char  *flow_http_escape(const char *s);
+/* Whether credentials may go to url: its scheme, host (ignoring case) and port (80 and 443 by
+ * default) equal those of one of the client's origins. */
+int    flow_http_trusted(const FlowHttp *h, const char *url);
+/* u is an origin as allowed_origins lists them: http(s)://host[:port], at most a "/" after. */
+int    flow_http_is_origin(const char *u);
+/* "scheme://host:port" of url into out (the URL itself when it cannot be parsed). */
+void   flow_http_origin(const char *url, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /* mem.c — the runtime's allocation helpers, which abort when memory runs out (no step can go on
- * without it, and a half-built record must never be written), and a growing string for building
- * URLs, bodies and SQL. Used by the engine, the connectors and the HTTP client. */
+ * without it, and a half-built record must never be written), a growing string for building
+ * URLs, bodies and SQL, and base64 (a basic credential). Used by the engine, the connectors and the
+ * HTTP client. */
 #include "engine.h"
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +41,18 @@ char *flow_sb_take(FlowSb *b) {
     char *p = b->p;
     memset(b, 0, sizeof *b);
     return p;
+}
+
+char *flow_base64(const char *s, size_t n) {
+    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = flow_xcalloc(1, (n + 2) / 3 * 4 + 1), *w = o;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        *w++ = tb[v >> 18 & 63];
+        *w++ = tb[v >> 12 & 63];
+        *w++ = i + 1 < n ? tb[v >> 6 & 63] : '=';
+        *w++ = i + 2 < n ? tb[v & 63] : '=';
+    }
+    return o;
 }

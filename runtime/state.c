@@ -4,10 +4,16 @@
  * resolved or superseded). A file that is not a flowc state store is refused, never reset. */
 #include "engine.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #define STATE_APP_ID 0x464c4f57      /* "FLOW" in PRAGMA application_id */
 #define STATE_FORMAT 1
@@ -15,6 +21,8 @@
 struct FlowState {
     sqlite3 *db;
     char *path;
+    char *stem;    /* DIR/<integration>: the store is STEM.state.db, a flow's run lock STEM.<flow>.lock */
+    int read_only; /* on a read-only file system: opened immutable, for reading */
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
 };
@@ -22,7 +30,7 @@ struct FlowState {
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS flows (flow TEXT PRIMARY KEY, last_success_ms INTEGER, last_run_id TEXT,"
-    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0);"
+    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0, delta_layout TEXT);"
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
     "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
     "  PRIMARY KEY (run_id, flow));"
@@ -30,6 +38,7 @@ static const char *const schema =
     "  class TEXT NOT NULL, message TEXT NOT NULL, record TEXT, context TEXT, http TEXT, run_id TEXT,"
     "  at_ms INTEGER NOT NULL, trace_key TEXT, status TEXT NOT NULL DEFAULT 'open', resolved_ms INTEGER,"
     "  resolved_by TEXT);"
+    "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);";
 
@@ -43,14 +52,107 @@ void flow_state_close(FlowState *st) {
     if (st->in_tx) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(st->db);
     free(st->path);
+    free(st->stem);
     free(st);
 }
 
 const char *flow_state_path(const FlowState *st) { return st ? st->path : ""; }
 
-FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *err) {
+/* the file's application_id, or -1 when it cannot be read as SQLite (not a database, unreadable) */
+static int app_id(sqlite3 *db) {
+    sqlite3_stmt *q = NULL;
+    int app = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        app = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return app;
+}
+
+/* the number of tables, views, ... in the file; -1 when it cannot be read */
+static int objects(sqlite3 *db) {
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+static FlowState *refuse(FlowState *st, FlowErr *err, int app) {
+    if (app < 0)
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is not a flowc state store (%s); move it away, it is not reset", st->path,
+                     sqlite3_errmsg(st->db));
+    else
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset",
+                     st->path);
+    flow_state_close(st);
+    return NULL;
+}
+
+/* the format this runtime writes; a newer one is refused. 0, or -1 with err */
+static int check_format(FlowState *st, FlowErr *err) {
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        int fmt = sqlite3_column_int(q, 0);
+        if (fmt > STATE_FORMAT) {
+            flow_err_set(err, FLOW_ERR_VALUE, "%s was written by a newer flowc (format %d; this one reads %d)", st->path, fmt, STATE_FORMAT);
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* A new (empty) file becomes a state store, in one transaction: a second process opening it at the
+ * same time waits, then finds it made. 0, or -1 with err. */
+static int create_store(FlowState *st, const char *name, FlowErr *err) {
+    /* WAL is set outside a transaction; setting it twice is harmless */
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
+    int app = app_id(st->db), n = objects(st->db);
+    if (app == STATE_APP_ID) return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_db(st, err, "commit");
+    if (app != 0 || n != 0) {   /* someone else's, made meanwhile */
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset", st->path);
+        return -1;
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", STATE_APP_ID);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK;
+    if (!rc) {
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('format', '%d'), ('integration', ?)", STATE_FORMAT);
+        rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK;
+        if (!rc) {
+            sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(q) != SQLITE_DONE;
+        }
+        sqlite3_finalize(q);
+    }
+    if (rc || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(st, err, "cannot create the tables");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* path as an SQLite URI file name for a read-only, immutable open (%, ? and # escaped) */
+static char *ro_uri(const char *path) {
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "file:");
+    for (const char *p = path; *p; p++) {
+        char esc[4];
+        if (*p == '%' || *p == '?' || *p == '#') { snprintf(esc, sizeof esc, "%%%02X", (unsigned char)*p); flow_sb_puts(&b, esc); }
+        else flow_sb_put(&b, p, 1);
+    }
+    flow_sb_puts(&b, "?mode=ro&immutable=1");
+    return flow_sb_take(&b);
+}
+
+FlowState *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err) {
     if (!dir || !*dir) dir = ".flowstate";
-    if (flow_mkdir_p(dir, err)) return NULL;
     FlowState *st = flow_xcalloc(1, sizeof *st);
     /* the file is named for the integration, with anything unusual in the name as _ */
     FlowSb b = { 0 };
@@ -62,59 +164,137 @@ FlowState *flow_state_open(const char *dir, const char *integration, FlowErr *er
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         flow_sb_put(&b, ok ? &c : "_", 1);
     }
+    st->stem = flow_xstrdup(b.p);
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);
     struct stat sb;
-    int existed = stat(st->path, &sb) == 0 && sb.st_size > 0;
+    int exists = stat(st->path, &sb) == 0;
+    /* a store on a read-only file system can be read (state show, errors list), not run on */
+    struct statvfs vf;
+    if (statvfs(exists ? st->path : dir, &vf) == 0 && (vf.f_flag & ST_RDONLY)) {
+        if (!read_only || !exists) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, exists ? "the state store %s is on a read-only file system: a run records its state "
+                                                            "there; give --state (or FLOW_STATE_DIR) a writable directory"
+                                                          : "there is no state store %s and its file system is read-only", st->path);
+            flow_state_close(st);
+            return NULL;
+        }
+        char *uri = ro_uri(st->path);
+        int orc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        free(uri);
+        if (orc != SQLITE_OK) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+            flow_state_close(st);
+            return NULL;
+        }
+        st->read_only = 1;
+        int app = app_id(st->db);
+        if (app != STATE_APP_ID) return refuse(st, err, app);
+        if (check_format(st, err)) { flow_state_close(st); return NULL; }
+        return st;
+    }
+    if (flow_mkdir_p(dir, err)) { flow_state_close(st); return NULL; }
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         flow_state_close(st);
         return NULL;
     }
     sqlite3_busy_timeout(st->db, 10000);
+    if (sqlite3_db_readonly(st->db, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s cannot be written (%s): a run records its state there", st->path,
+                     access(st->path, W_OK) != 0 ? strerror(errno) : "read-only");
+        flow_state_close(st);
+        return NULL;
+    }
+    int app = app_id(st->db);
+    if (app < 0) return refuse(st, err, app);
+    if (app == 0) {   /* new, or being made by another process right now, or someone else's */
+        if (objects(st->db) != 0) return refuse(st, err, app);
+        if (create_store(st, name, err)) { flow_state_close(st); return NULL; }
+    } else if (app != STATE_APP_ID) return refuse(st, err, app);
+    if (!st->read_only && sqlite3_db_readonly(st->db, "main") != 1 &&
+        (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+        fail_db(st, err, "the file is damaged or not a flowc state store (it is not reset)");
+        flow_state_close(st);
+        return NULL;
+    }
+    if (check_format(st, err)) { flow_state_close(st); return NULL; }
+    /* a store made before the delta field's layout was kept gets its column (a second process doing
+     * the same at once fails harmlessly) */
     sqlite3_stmt *q = NULL;
-    int app = -1;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA application_id", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
-        flow_err_set(err, FLOW_ERR_VALUE, "%s is not a flowc state store (%s); move it away, it is not reset",
-                     st->path, sqlite3_errmsg(st->db));
-        sqlite3_finalize(q);
-        flow_state_close(st);
-        return NULL;
-    }
-    app = sqlite3_column_int(q, 0);
+    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(st->db, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
     sqlite3_finalize(q);
-    if (existed && app != STATE_APP_ID) {
-        flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset",
-                     st->path);
-        flow_state_close(st);
-        return NULL;
-    }
-    char sql[256];
-    snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA application_id=%d;", STATE_APP_ID);
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        fail_db(st, err, existed ? "the file is damaged or not a flowc state store (it is not reset)" : "cannot create the tables");
-        flow_state_close(st);
-        return NULL;
-    }
-    /* the format this runtime writes; a newer one is refused */
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
-        int fmt = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
-        if (fmt > STATE_FORMAT) {
-            flow_err_set(err, FLOW_ERR_VALUE, "%s was written by a newer flowc (format %d; this one reads %d)", st->path, fmt, STATE_FORMAT);
-            flow_state_close(st);
-            return NULL;
-        }
-    } else {
-        sqlite3_finalize(q);
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('format', '%d'), ('integration', ?)", STATE_FORMAT);
-        if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "meta"); flow_state_close(st); return NULL; }
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE) { fail_db(st, err, "meta"); flow_state_close(st); return NULL; }
-    }
     return st;
+}
+
+/* ---- one run of a flow at a time: an flock on STEM.<flow>.lock, which holds the runner's pid ----
+ * The kernel drops the lock when its process ends, however it ends, so a killed run's lock is taken
+ * over by the next run. The file stays (removing it would let two processes lock two different
+ * files of one name). */
+
+struct FlowLock { int fd; };
+
+int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holder, FlowErr *err) {
+    *out = NULL;
+    *holder = 0;
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, st->stem);
+    flow_sb_puts(&b, ".");
+    for (const char *p = flow; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        flow_sb_put(&b, ok ? &c : "_", 1);
+    }
+    flow_sb_puts(&b, ".lock");
+    char *path = flow_sb_take(&b);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the run lock %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    int rc;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {}
+    if (rc != 0) {
+        int e = errno;
+        if (e != EWOULDBLOCK) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot lock %s: %s", path, strerror(e));
+            close(fd);
+            free(path);
+            return -1;
+        }
+        /* the holder writes its pid right after it took the lock: wait a moment for it */
+        for (int i = 0; i < 200 && !*holder; i++) {
+            char buf[32] = "";
+            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+            if (n > 0) { buf[n] = 0; *holder = strtol(buf, NULL, 10); }
+            if (!*holder) nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+        }
+        close(fd);
+        free(path);
+        return 1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write the run lock %s: %s", path, strerror(errno));
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    *out = flow_xcalloc(1, sizeof **out);
+    (*out)->fd = fd;
+    return 0;
+}
+
+void flow_state_unlock(FlowLock *l) {
+    if (!l) return;
+    if (ftruncate(l->fd, 0) != 0) {}   /* the pid goes before the lock does; a stale pid is only a message */
+    close(l->fd);
+    free(l);
 }
 
 /* ---- transactions: the engine writes a page's errors in one ---- */
@@ -136,6 +316,14 @@ int flow_state_commit(FlowState *st, FlowErr *err) {
         return r;
     }
     return 0;
+}
+
+void flow_state_rollback(FlowState *st) {
+    if (!st) return;
+    st->want_tx = 0;
+    if (!st->in_tx) return;
+    st->in_tx = 0;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* runs one statement with text/int64 arguments given as a format: 's' text (NULL = null), 'i' int64 */
@@ -174,17 +362,29 @@ int flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *h
     return 0;
 }
 
+int flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t cap) {
+    sqlite3_stmt *q;
+    out[0] = 0;
+    /* (a store read as it is may be older than the column: no layout) */
+    if (sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows WHERE flow = ? AND delta_layout IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return 0;
+}
+
 int flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err) {
     const void *a[] = { run_id, flow, &started_ms };
     return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running')", "ssi", a, err, NULL);
 }
 
 int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
-                       const FlowRunStats *s, int advance, FlowErr *err) {
+                       const FlowRunStats *s, int advance, const char *layout, FlowErr *err) {
     long imported = 0;
     for (int i = 0; i < s->nimports; i++) imported += s->imported[i];
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
-    const char *status = s->failed ? "failed" : s->errors ? "errors" : "ok";
+    const char *status = s->interrupted ? "interrupted" : s->failed ? "failed" : s->errors ? "errors" : "ok";
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
     const void *a[] = { &finished_ms, status, &ex, &ig, &im, &er, run_id, flow };
     int rc = exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, exported = ?, ignored = ?, imported = ?, errors = ? "
@@ -199,6 +399,10 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     if (!rc && advance) {
         const void *c[] = { &started_ms, flow };
         rc = exec_args(st, "UPDATE flows SET last_success_ms = ? WHERE flow = ?", "is", c, err, NULL);
+    }
+    if (!rc && layout) {
+        const void *c[] = { *layout ? layout : NULL, flow };
+        rc = exec_args(st, "UPDATE flows SET delta_layout = ? WHERE flow = ?", "ss", c, err, NULL);
     }
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -255,8 +459,8 @@ int flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_
 static cJSON *json_col(sqlite3_stmt *q, int i) {
     const char *t = (const char *)sqlite3_column_text(q, i);
     if (!t) return cJSON_CreateNull();
-    cJSON *j = cJSON_Parse(t);
-    return j ? j : cJSON_CreateString(t);
+    cJSON *j = flow_json_parse(t, (size_t)sqlite3_column_bytes(q, i), NULL);
+    return j ? j : flow_json_raw_text(t, (size_t)sqlite3_column_bytes(q, i));
 }
 
 static void str_col(cJSON *o, const char *name, sqlite3_stmt *q, int i) {
@@ -265,11 +469,34 @@ static void str_col(cJSON *o, const char *name, sqlite3_stmt *q, int i) {
     else cJSON_AddNullToObject(o, name);
 }
 
-cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const long *ids, int nids, int open_only, FlowErr *err) {
+/* an error's edits, oldest first: [{"at", "by", "record"}], or NULL (none, or a store from before
+ * edits, read as it is) */
+static cJSON *edit_history(FlowState *st, sqlite3_int64 id) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT at_ms, by, record FROM error_edits WHERE error_id = ? ORDER BY rowid", -1, &q, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(q, 1, id);
+    cJSON *h = NULL;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (!h) h = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject();
+        char iso[40];
+        flow_format_iso8601(sqlite3_column_int64(q, 0), iso);
+        cJSON_AddStringToObject(o, "at", iso);
+        str_col(o, "by", q, 1);
+        cJSON_AddItemToObject(o, "record", json_col(q, 2));
+        cJSON_AddItemToArray(h, o);
+    }
+    sqlite3_finalize(q);
+    return h;
+}
+
+cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids, int open_only,
+                         FlowErr *err) {
     sqlite3_stmt *q;
     const char *sql = "SELECT id, flow, step, class, message, record, context, http, run_id, at_ms, trace_key, status, resolved_ms, resolved_by "
                       "FROM errors WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR class = ?2) AND (?3 = 0 OR status = 'open') "
-                      "AND (?4 IS NULL OR id = ?4) ORDER BY id";
+                      "AND (?4 IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
     cJSON *arr = cJSON_CreateArray();
     for (int k = 0; k < (nids ? nids : 1); k++) {
@@ -279,6 +506,7 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
         if (cls) sqlite3_bind_text(q, 2, cls, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(q, 3, open_only);
         if (nids) sqlite3_bind_int64(q, 4, ids[k]);
+        if (step) sqlite3_bind_text(q, 5, step, -1, SQLITE_TRANSIENT);
         while (sqlite3_step(q) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(q, 0));
@@ -300,11 +528,44 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
                 cJSON_AddStringToObject(o, "resolved_at", iso);
                 str_col(o, "resolved_by", q, 13);
             }
+            cJSON *h = edit_history(st, sqlite3_column_int64(q, 0));
+            if (h) cJSON_AddItemToObject(o, "history", h);
             cJSON_AddItemToArray(arr, o);
         }
     }
     sqlite3_finalize(q);
     return arr;
+}
+
+int flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err) {
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
+    int64_t lid = id;
+    const void *a[] = { &lid, &at_ms, by, &lid };
+    sqlite3_int64 n = 0;
+    int rc = exec_args(st, "INSERT INTO error_edits (error_id, at_ms, by, record) SELECT ?, ?, ?, record FROM errors "
+                           "WHERE id = ? AND status = 'open'", "iisi", a, err, &n);
+    if (!rc && n) {
+        const void *b[] = { record, &lid };
+        rc = exec_args(st, "UPDATE errors SET record = ? WHERE id = ?", "si", b, err, NULL);
+    }
+    if (rc || !n) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc ? -1 : 1; }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = fail_db(st, err, "commit");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int flow_state_knows(FlowState *st, int step, const char *flow, const char *name) {
+    sqlite3_stmt *q;
+    const char *sql = step ? "SELECT 1 FROM errors WHERE step = ?1 AND (?2 IS NULL OR flow = ?2) LIMIT 1"
+                           : "SELECT 1 FROM errors WHERE flow = ?1 LIMIT 1";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    if (step && flow) sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
 }
 
 int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
@@ -315,9 +576,16 @@ int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
 cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
     sqlite3_stmt *q;
     const char *sql = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
-                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked "
+                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, f.delta_layout "
                       "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
+    /* (a store read as it is may be older than the delta_layout column) */
+    const char *old = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
+                      "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, NULL "
+                      "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK && sqlite3_prepare_v2(st->db, old, -1, &q, NULL) != SQLITE_OK) {
+        fail_db(st, err, "read");
+        return NULL;
+    }
     if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
     cJSON *arr = cJSON_CreateArray();
     char iso[40];
@@ -336,6 +604,7 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
         str_col(o, "last_status", q, 4);
         cJSON_AddNumberToObject(o, "open_errors", (double)sqlite3_column_int64(q, 5));
         cJSON_AddNumberToObject(o, "once_marked", (double)sqlite3_column_int64(q, 6));
+        str_col(o, "delta_layout", q, 7);
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(q);

@@ -3,7 +3,7 @@
 # Runs apt-get as root, through sudo otherwise; prints what to install when neither works.
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
-want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev"
+want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
 case "${1:-build}" in
   test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;

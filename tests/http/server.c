@@ -3,7 +3,7 @@
  *
  * Its job: listen on 127.0.0.1, serve a generated record collection through every pagination
  * style the connector supports (page number, offset, cursor, next URL, Link header, 404 end,
- * a self-loop), fail on purpose (500, 429 + Retry-After, slow answers, malformed JSON, huge
+ * a self-loop, next links to another server), redirect, echo the credentials a request carried, fail on purpose (500, 429 + Retry-After, slow answers, malformed JSON, huge
  * bodies, HTML), check bearer / basic / API-key auth, accept imports into in-memory sinks, and
  * measure what the client did (request counts, peak concurrency, peak requests per second).
  * It runs until SIGTERM or SIGINT and then exits 0 after freeing everything.
@@ -79,11 +79,14 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static long long g_requests;
 static long long g_in_flight, g_max_in_flight, g_max_per_second;
 static cJSON *g_by_path; /* object: path -> count */
+static cJSON *g_creds;   /* object: path -> requests that carried Authorization or X-Api-Key */
 static int g_paths;
 static struct counter *g_counters;
 static int g_ncounters;
 static struct sink *g_sinks;
 static int g_nsinks;
+static char *g_keep; /* the bodies POSTed to /keep, as received, one per line */
+static size_t g_keep_len;
 static long long g_ring[RATE_RING]; /* request start times in ms, oldest at g_ring_head */
 static size_t g_ring_head, g_ring_len;
 
@@ -248,6 +251,17 @@ static int page_args(struct MHD_Connection *c, long long first, long long *page,
 }
 
 /* ---- pagination endpoints -------------------------------------------------------------- */
+/* Where next links point: `next_base` (a scheme://host:port, e.g. a second server) or this server.
+ * The link does not repeat next_base, so the page it names is served as usual. */
+static void next_base(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const char *nb = arg(c, "next_base");
+    if (nb != NULL && *nb != '\0' && strlen(nb) < cap)
+        snprintf(out, cap, "%s", nb);
+    else
+        snprintf(out, cap, "http://127.0.0.1:%u", g_port);
+}
+
 static enum MHD_Result pages_number(struct MHD_Connection *c)
 {
     const char *s0 = arg(c, "start0");
@@ -315,9 +329,9 @@ static enum MHD_Result pages_next(struct MHD_Connection *c)
     cJSON_AddItemToObject(o, "data", make_slice(off, per));
     cJSON *links = cJSON_AddObjectToObject(o, "links");
     if (off + per < g_records) {
-        char url[160];
-        snprintf(url, sizeof url, "http://127.0.0.1:%u/pages/next?page=%lld&per_page=%lld",
-                 g_port, page + 1, per);
+        char url[400], base[200];
+        next_base(c, base, sizeof base);
+        snprintf(url, sizeof url, "%s/pages/next?page=%lld&per_page=%lld", base, page + 1, per);
         cJSON_AddStringToObject(links, "next", url);
     } else {
         cJSON_AddNullToObject(links, "next");
@@ -330,11 +344,11 @@ static enum MHD_Result pages_link(struct MHD_Connection *c)
     long long page, per, off;
     if (page_args(c, 1, &page, &per, &off) != 0)
         return send_error(c, 400, "bad page or per_page");
-    char link[200];
+    char link[500], base[200];
     int more = off + per < g_records;
+    next_base(c, base, sizeof base);
     if (more)
-        snprintf(link, sizeof link,
-                 "<http://127.0.0.1:%u/pages/link?page=%lld&per_page=%lld>; rel=\"next\"", g_port,
+        snprintf(link, sizeof link, "<%s/pages/link?page=%lld&per_page=%lld>; rel=\"next\"", base,
                  page + 1, per);
     return send_json_h(c, 200, make_slice(off, per), more ? "Link" : NULL, more ? link : NULL);
 }
@@ -554,6 +568,43 @@ static enum MHD_Result auth(struct MHD_Connection *c, const char *kind)
         return auth_ok(c, kind);
     }
     return send_error(c, 404, "no such auth endpoint");
+}
+
+/* ---- redirects and echoes --------------------------------------------------------------- */
+/* /redirect?to=URL[&status=S]: S (default 302) with Location: URL */
+static enum MHD_Result redirect(struct MHD_Connection *c)
+{
+    const char *to = arg(c, "to");
+    long long st;
+    if (to == NULL || *to == '\0' || arg_ll(c, "status", 300, 399, 302, &st) != 0)
+        return send_error(c, 400, "bad to or status");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "redirect", to);
+    return send_json_h(c, (unsigned)st, o, "Location", to);
+}
+
+/* /echo[/...][?status=S]: answers S (default 200) with the credentials the request carried, as a
+ * server that echoes them would: {"data":[{"id":1,"path":..,"authorization":..,"x_api_key":..}]} */
+static enum MHD_Result echo(struct MHD_Connection *c, const char *url)
+{
+    long long st;
+    if (arg_ll(c, "status", 200, 599, 200, &st) != 0)
+        return send_error(c, 400, "bad status");
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+    cJSON *o = cJSON_CreateObject(), *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "id", 1);
+    cJSON_AddStringToObject(r, "path", url);
+    if (a != NULL)
+        cJSON_AddStringToObject(r, "authorization", a);
+    else
+        cJSON_AddNullToObject(r, "authorization");
+    if (k != NULL)
+        cJSON_AddStringToObject(r, "x_api_key", k);
+    else
+        cJSON_AddNullToObject(r, "x_api_key");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "data"), r);
+    return send_json(c, (unsigned)st, o);
 }
 
 /* ---- sinks ----------------------------------------------------------------------------- */
@@ -784,9 +835,94 @@ static enum MHD_Result sink_read(struct MHD_Connection *c, const char *url)
     return send_json(c, 200, arr);
 }
 
+static int is_get(const char *m)
+{
+    return strcmp(m, "GET") == 0;
+}
+
+/* ---- raw bodies: /raw answers given bytes, /keep keeps bodies as they came ---------------- */
+
+/* GET /raw?hex=HEX[&type=T]: 200 with the bytes HEX spells (any bytes: NUL, invalid UTF-8) */
+static enum MHD_Result raw_body(struct MHD_Connection *c)
+{
+    const char *hex = arg(c, "hex");
+    const char *type = arg(c, "type");
+    size_t n = hex ? strlen(hex) : 0;
+    if (n % 2 != 0 || n > 2 * 65536)
+        return send_error(c, 400, "bad hex");
+    char *b = malloc(n / 2 + 1);
+    if (b == NULL)
+        return send_error(c, 500, "out of memory");
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            free(b);
+            return send_error(c, 400, "bad hex");
+        }
+        b[i] = (char)v;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(n / 2, b, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* POST /keep[?tag=X]: keeps the body byte for byte, after `tag=X ` when given (the query as the
+ * server read it) → 200 {"ok":true}; GET /keep: every kept body, one per line, as text */
+static enum MHD_Result keep(struct MHD_Connection *c, const char *method, struct req *rq)
+{
+    if (strcmp(method, "POST") == 0) {
+        if (rq->too_big)
+            return send_error(c, 413, "body too large");
+        const char *tag = arg(c, "tag");
+        size_t tn = tag ? strlen(tag) + 5 : 0;
+        pthread_mutex_lock(&g_lock);
+        char *more = realloc(g_keep, g_keep_len + tn + rq->len + 2);
+        if (more != NULL) {
+            g_keep = more;
+            if (tag)
+                g_keep_len += (size_t)sprintf(g_keep + g_keep_len, "tag=%s ", tag);
+            if (rq->len)
+                memcpy(g_keep + g_keep_len, rq->body, rq->len);
+            g_keep_len += rq->len;
+            g_keep[g_keep_len++] = '\n';
+            g_keep[g_keep_len] = 0;
+        }
+        pthread_mutex_unlock(&g_lock);
+        return more ? send_ok(c) : send_error(c, 500, "out of memory");
+    }
+    if (!is_get(method))
+        return send_error(c, 405, "use GET or POST");
+    pthread_mutex_lock(&g_lock);
+    size_t n = g_keep_len;
+    char *copy = malloc(n + 1);
+    if (copy != NULL && n)
+        memcpy(copy, g_keep, n);
+    pthread_mutex_unlock(&g_lock);
+    if (copy == NULL)
+        return send_error(c, 500, "out of memory");
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, copy, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(copy);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- measurements ---------------------------------------------------------------------- */
 static void free_sinks_and_counters(void) /* caller holds g_lock (or is single-threaded) */
 {
+    free(g_keep);
+    g_keep = NULL;
+    g_keep_len = 0;
     while (g_sinks != NULL) {
         struct sink *n = g_sinks->next;
         sink_clear(g_sinks);
@@ -808,12 +944,20 @@ static int is_stats_path(const char *url)
     return strcmp(url, "/stats") == 0 || strcmp(url, "/stats/reset") == 0;
 }
 
-/* Counts a request by path; measured requests also count toward the totals and peaks. */
-static void note_start(const char *url, int measured)
+/* Counts a request by path; measured requests also count toward the totals and peaks. cred: the
+ * request carried a credential header (counted in `credentials`). */
+static void note_start(const char *url, int measured, int cred)
 {
     char key[201];
     snprintf(key, sizeof key, "%s", url);
     pthread_mutex_lock(&g_lock);
+    if (cred && g_paths < MAX_PATHS) {
+        cJSON *k = cJSON_GetObjectItemCaseSensitive(g_creds, key);
+        if (k != NULL)
+            cJSON_SetNumberValue(k, k->valuedouble + 1);
+        else
+            cJSON_AddNumberToObject(g_creds, key, 1);
+    }
     cJSON *n = cJSON_GetObjectItemCaseSensitive(g_by_path, key);
     if (n != NULL) {
         cJSON_SetNumberValue(n, n->valuedouble + 1);
@@ -854,6 +998,7 @@ static enum MHD_Result stats_get(struct MHD_Connection *c)
     pthread_mutex_lock(&g_lock);
     cJSON_AddNumberToObject(o, "requests", (double)g_requests);
     cJSON_AddItemToObject(o, "by_path", cJSON_Duplicate(g_by_path, 1));
+    cJSON_AddItemToObject(o, "credentials", cJSON_Duplicate(g_creds, 1));
     cJSON_AddNumberToObject(o, "max_in_flight", (double)g_max_in_flight);
     cJSON_AddNumberToObject(o, "max_per_second", (double)g_max_per_second);
     cJSON_AddNumberToObject(o, "in_flight", (double)g_in_flight);
@@ -863,10 +1008,15 @@ static enum MHD_Result stats_get(struct MHD_Connection *c)
 
 static enum MHD_Result stats_reset(struct MHD_Connection *c)
 {
-    cJSON *fresh = cJSON_CreateObject();
-    if (fresh == NULL)
+    cJSON *fresh = cJSON_CreateObject(), *fresh_creds = cJSON_CreateObject();
+    if (fresh == NULL || fresh_creds == NULL) {
+        cJSON_Delete(fresh);
+        cJSON_Delete(fresh_creds);
         return send_error(c, 500, "out of memory");
+    }
     pthread_mutex_lock(&g_lock);
+    cJSON_Delete(g_creds);
+    g_creds = fresh_creds;
     g_requests = 0;
     g_max_in_flight = g_in_flight;
     g_max_per_second = 0;
@@ -880,10 +1030,6 @@ static enum MHD_Result stats_reset(struct MHD_Connection *c)
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
-static int is_get(const char *m)
-{
-    return strcmp(m, "GET") == 0;
-}
 
 static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
                              struct req *rq)
@@ -906,9 +1052,17 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
             return sink_read(c, url);
         return send_error(c, 405, "method not allowed");
     }
+    if (strcmp(url, "/echo") == 0 || strncmp(url, "/echo/", 6) == 0)
+        return echo(c, url);
+    if (strcmp(url, "/keep") == 0)
+        return keep(c, method, rq);
     if (!is_get(method))
         return send_error(c, 405, "use GET");
 
+    if (strcmp(url, "/redirect") == 0)
+        return redirect(c);
+    if (strcmp(url, "/raw") == 0 || strncmp(url, "/raw/", 5) == 0)
+        return raw_body(c);
     if (strcmp(url, "/pages/number") == 0)
         return pages_number(c);
     if (strcmp(url, "/pages/offset") == 0)
@@ -959,7 +1113,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rq == NULL)
             return MHD_NO;
         rq->measured = !is_stats_path(url);
-        note_start(url, rq->measured);
+        note_start(url, rq->measured,
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL ||
+                       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key") != NULL);
         *con_cls = rq;
         return MHD_YES;
     }
@@ -1081,7 +1237,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     g_by_path = cJSON_CreateObject();
-    if (g_by_path == NULL)
+    g_creds = cJSON_CreateObject();
+    if (g_by_path == NULL || g_creds == NULL)
         return 1;
 
     struct sockaddr_in sa;
@@ -1099,6 +1256,7 @@ int main(int argc, char **argv)
     if (d == NULL) {
         fprintf(stderr, "http_server: cannot listen on 127.0.0.1:%lld\n", port);
         cJSON_Delete(g_by_path);
+        cJSON_Delete(g_creds);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -1107,6 +1265,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "http_server: cannot report the port to %s\n", ready);
         MHD_stop_daemon(d);
         cJSON_Delete(g_by_path);
+        cJSON_Delete(g_creds);
         return 1;
     }
 
@@ -1117,5 +1276,6 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     free_sinks_and_counters();
     cJSON_Delete(g_by_path);
+    cJSON_Delete(g_creds);
     return 0;
 }

@@ -66,6 +66,18 @@ if [ -x build/tests/http_server ] && command -v curl >/dev/null 2>&1; then
   [ "$req" -ge 3 ] 2>/dev/null || t_note "stats counted $req requests"
   t_done
 
+  t_case "httpserver/redirect-echo-credentials"
+  curl -s -o /dev/null -X POST "$base/stats/reset"
+  loc=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$base/redirect?to=http://127.0.0.1:9/x&status=307")
+  [ "$loc" = "307 http://127.0.0.1:9/x" ] || t_note "/redirect answered $loc"
+  got=$(hs_get -H 'X-Api-Key: k1' "$base/echo/a?status=400" -w ' %{http_code}')
+  [ "$got" = '{"data":[{"id":1,"path":"/echo/a","authorization":null,"x_api_key":"k1"}]} 400' ] || t_note "/echo answered $got"
+  creds=$(hs_get "$base/stats" | jq -c '.credentials')
+  [ "$creds" = '{"/echo/a":1}' ] || t_note "stats counted credentials as $creds"
+  next=$(hs_get "$base/pages/next?per_page=10&next_base=http://127.0.0.1:9" | jq -r '.links.next')
+  [ "$next" = "http://127.0.0.1:9/pages/next?page=2&per_page=10" ] || t_note "next_base gave the next link $next"
+  t_done
+
   t_case "httpserver/stops-cleanly"
   kill -TERM "$hs_pid" 2>/dev/null
   wait "$hs_pid"; rc=$?

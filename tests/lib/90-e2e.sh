@@ -193,7 +193,8 @@ if [ -n "${FLOWC_REL:-}" ]; then
   t_done
 fi
 
-# A hook that does not compile is reported at the hook's line in the .flow file, by build and run.
+# A hook that does not compile is reported at the hook's file in the .flow file, with the line in the
+# hook file named as the flow names it, by build and run.
 hb=$T_TMP/e2e/bad-hook
 rm -rf "$hb"; mkdir -p "$hb/data"
 echo '{"id":1}' > "$hb/data/in.ndjson"
@@ -210,6 +211,6 @@ for how in build run; do
   t_case "e2e/bad-hook/$how"
   if [ $how = build ]; then t_exec -C "$hb" "$FLOWC" build flow.flow -o prog; else t_exec -C "$hb" "$FLOWC" run flow.flow; fi
   t_expect_rc 1
-  t_expect_grep "$C_ERR" '^flow\.flow:5:48: error: hook `broken` does not compile: .*hook\.c:2: error: field not found: nope$'
+  t_expect_grep "$C_ERR" '^flow\.flow:5:66: error: hook file "hook\.c" does not compile: hook\.c:2: error: field not found: nope$'
   t_done
 done

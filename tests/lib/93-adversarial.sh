@@ -5,11 +5,19 @@
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" adversarial
 
-# adv_copy DIR: a fresh copy of the case's folder (ADV_SRC) in DIR
+# adv_copy DIR: a fresh copy of the case's folder (ADV_SRC) in DIR; data/NAME.sql files become SQLite
+# databases data/NAME.db (as in the e2e suite)
 adv_copy() {
+  local sql
   rm -rf "$1"; mkdir -p "$1"
   (cd "$ADV_SRC" && tar cf - --exclude=case.sh .) | (cd "$1" && tar xf -)
+  for sql in "$1"/data/*.sql; do
+    [ -f "$sql" ] && sqlite3 "${sql%.sql}.db" < "$sql"
+  done
 }
+
+adv_norm() { if [ -n "${ADV_NORM:-}" ]; then sed -e "$ADV_NORM" "$1"; else cat "$1"; fi; }
+adv_same() { cmp -s <(adv_norm "$1") <(adv_norm "$2"); }
 
 # adv_build [DIR]: builds DIR/flow.flow (DIR defaults to the current directory) into DIR/prog against
 # the sanitized runtime, as the e2e suites do; a failure is noted on the current case.
@@ -22,7 +30,9 @@ adv_build() {
 # ARGS` (the JIT), each in a fresh copy of the folder (./native and ./jit under the scratch copy),
 # and requires the same exit status, stdout, stderr and written files. Leaves the two directories in
 # ADV_NATIVE and ADV_JIT and the native run's outputs in C_OUT / C_ERR / C_RC for more assertions;
-# ends with the case still open (the caller adds assertions, then t_done).
+# ends with the case still open (the caller adds assertions, then t_done). ADV_NORM, when set, is a
+# sed script both outputs go through before they are compared (for what differs by time, such as an
+# HTTP Date header in an error's exchange).
 adv_both() {
   local name=$1; shift
   ADV_NATIVE=$ADV_WORK/native; ADV_JIT=$ADV_WORK/jit
@@ -32,8 +42,8 @@ adv_both() {
   t_exec -C "$ADV_JIT" "$FLOWC" run flow.flow "$@"
   local jo=$C_OUT je=$C_ERR jr=$C_RC
   t_exec -C "$ADV_NATIVE" ./prog run "$@"
-  cmp -s "$jo" "$C_OUT" || t_note "stdout differs between native and JIT:" "$(diff -u --label native --label jit "$C_OUT" "$jo" | head -n 12)"
-  cmp -s "$je" "$C_ERR" || t_note "stderr differs between native and JIT:" "$(diff -u --label native --label jit "$C_ERR" "$je" | head -n 12)"
+  adv_same "$jo" "$C_OUT" || t_note "stdout differs between native and JIT:" "$(diff -u --label native --label jit <(adv_norm "$C_OUT") <(adv_norm "$jo") | head -n 12)"
+  adv_same "$je" "$C_ERR" || t_note "stderr differs between native and JIT:" "$(diff -u --label native --label jit <(adv_norm "$C_ERR") <(adv_norm "$je") | head -n 12)"
   [ "$jr" = "$C_RC" ] || t_note "exit $C_RC native, $jr JIT"
   local tn tj
   tn=$(cd "$ADV_NATIVE" && find . -type f ! -name prog ! -name build.log ! -path './.flowstate/*' | sort | xargs -r md5sum)
@@ -41,7 +51,31 @@ adv_both() {
   [ "$tn" = "$tj" ] || t_note "written files differ between native and JIT:" "$(diff <(echo "$tn") <(echo "$tj") | head -n 12)"
 }
 
-make -s build/asan/libflowrt.a >/dev/null 2>&1
+# adv_hex TEXT: TEXT's bytes as hex (for the test server's /raw?hex=)
+adv_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# adv_server [ARGS...]: starts the HTTP test server (tests/http/server.c) on a free 127.0.0.1 port
+# with ARGS (--token, --user, ...); sets ADV_PORT and ADV_BASE. Every server a case starts is stopped
+# (SIGTERM, by its pid) once the case's script has run.
+ADV_PIDS=()
+adv_server() {
+  local ready
+  ready=$(mktemp -u "$T_TMP/adversarial/server.XXXXXX")
+  "$ROOT/build/tests/http_server" --port 0 --ready "$ready" "$@" >"$ready.log" 2>&1 &
+  ADV_PIDS+=($!)
+  for _ in $(seq 200); do [ -s "$ready" ] && break; sleep 0.05; done
+  ADV_PORT=$(cat "$ready" 2>/dev/null)
+  ADV_BASE=http://127.0.0.1:$ADV_PORT
+  [ -n "$ADV_PORT" ] || t_note "the test server did not start: $(cat "$ready.log")"
+}
+adv_stop_servers() {
+  local p
+  for p in "${ADV_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  ADV_PIDS=()
+}
+trap adv_stop_servers EXIT
+
+make -s build/asan/libflowrt.a build/tests/http_server >/dev/null 2>&1
 for adv_case_sh in tests/adversarial/*/case.sh; do
   [ -f "$adv_case_sh" ] || continue
   ADV_SRC=$ROOT/${adv_case_sh%/case.sh}
@@ -50,6 +84,8 @@ for adv_case_sh in tests/adversarial/*/case.sh; do
   adv_copy "$ADV_WORK"
   cd "$ADV_WORK" || { fail "$ADV_NAME" "cannot enter $ADV_WORK"; continue; }
   # shellcheck disable=SC1090
-  . "$ROOT/$adv_case_sh"
+  . "$ADV_SRC/case.sh"
+  adv_stop_servers
   cd "$ROOT" || exit 2
 done
+trap - EXIT

@@ -208,7 +208,7 @@ static const FlowConnDef shop_conns[] = {
 };
 
 /* param min_total: number = 0 */
-static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0" } };
+static const FlowParamDef shop_params[] = { { "min_total", FLOW_NUMBER, 0, "0", 0, NULL, 0 } };
 
 /* ---- flow orders ----
  * export orders: Order from files { file = "orders.ndjson", page_size = 3 }
@@ -620,7 +620,7 @@ static const FlowProgram shop = {
  * flow one { schedule = every(15m); export a from files { file = "fan.ndjson" }
  *            filter record.region == param.region; import one into files { file = "one-{{record.id}}.ndjson" } }
  * flow two { export b from files { file = "fan.ndjson", mode = limit(2) } import two into files { file = "two.ndjson" } } */
-static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL }, { "limit", FLOW_INT, 0, "5" } };
+static const FlowParamDef tiny_params[] = { { "region", FLOW_STRING, 0, NULL, 0, NULL, 0 }, { "limit", FLOW_INT, 0, "5", 0, NULL, 0 } };
 KSTR(k_dsn, "postgres://admin:hunter2@db.internal/prod")
 static const FlowSettingDef pg_set[] = { { "dsn", k_dsn, NULL, 1 } };
 static const FlowConnDef tiny_conns[] = { { "files", "file", files_set, 1 }, { "pg", "postgres", pg_set, 1 } };
@@ -689,7 +689,7 @@ static void case_orders(void) {
     expect_text("stdout", cap_out, "{\"flow\":\"orders\",\"exported\":9,\"ignored\":1,\"errors\":4,\"imported\":{\"deals\":2,\"archive\":2,\"all\":4}}\n");
     expect_text("stderr", cap_err,
         "error: flow orders step orders [value] record.total must be a number, got a string; record: {\"id\":4,\"email\":\"d@x.com\",\"status\":\"open\",\"total\":\"abc\",\"region\":\"EU\"}\n"
-        "error: flow orders step orders [parse] line 5 of data/orders.ndjson: malformed JSON near column 11; record: \"{\\\"id\\\":5, oops\"\n"
+        "error: flow orders step orders [parse] line 5 of data/orders.ndjson: malformed JSON at column 10: expected a quoted member name; record: \"{\\\"id\\\":5, oops\"\n"
         "error: flow orders step transform (line 14) [value] record.email has no @; record: {\"id\":6,\"email\":\"noat\",\"status\":\"open\",\"total\":5,\"region\":\"EU\"}\n"
         "error: flow orders step orders [value] record.total is missing; record: {\"id\":8,\"email\":\"h@x.com\",\"status\":\"paid\",\"region\":\"EU\"}\n"
         "flow orders: exported 9, ignored 1, imported deals=2 archive=2 all=4, errors 4 (parse=1 value=3)\n");
@@ -810,7 +810,7 @@ static void case_formats(void) {
     rc = run_cli(&shop, NULL, "run", "json_in", NULL);
     expect_rc(rc, 1);
     expect_text("stderr", cap_err,
-        "error: flow json_in: export list: data/list.json: malformed JSON near line 2, column 10\n"
+        "error: flow json_in: export list: data/list.json: malformed JSON at line 2, column 10: unexpected `]`\n"
         "flow json_in: failed; exported 0, ignored 0, imported list_out=0, errors 0\n");
     expect_file("data/list_out.json", "[\n{\"id\":1,\"n\":\"a\"},\n{\"id\":2}\n]\n");   /* untouched */
 
@@ -1018,7 +1018,7 @@ static void case_stdio(void) {
                 "{\"a\":1,\"flow\":\"std\"}\n{\"a\":2,\"flow\":\"std\"}\n"
                 "{\"flow\":\"std\",\"exported\":3,\"ignored\":0,\"errors\":1,\"imported\":{\"output\":2}}\n");
     expect_text("stderr", cap_err,
-        "error: flow std step input [parse] line 4 of stdin: malformed JSON near column 1; record: \"not json\"\n"
+        "error: flow std step input [parse] line 4 of stdin: malformed JSON at column 1: unexpected `n`; record: \"not json\"\n"
         "flow std: exported 3, ignored 0, imported output=2, errors 1 (parse=1)\n");
 }
 
@@ -1088,11 +1088,11 @@ static void case_cli(void) {
         "\"params\":[{\"name\":\"region\",\"kind\":\"string\",\"value\":\"EU\"},{\"name\":\"limit\",\"kind\":\"int\",\"value\":5}],"
         "\"connections\":[{\"name\":\"files\",\"kind\":\"file\",\"settings\":{\"dir\":\"data\"}},"
         "{\"name\":\"pg\",\"kind\":\"postgres\",\"settings\":{\"dsn\":\"<redacted>\"}}],"
-        "\"flows\":[{\"name\":\"one\",\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
+        "\"flows\":[{\"name\":\"one\",\"page_size\":20,\"settings\":{\"schedule\":{\"ctor\":\"every\",\"interval\":900000}},\"steps\":["
         "{\"kind\":\"export\",\"name\":\"a\",\"connection\":\"files\",\"line\":5,\"settings\":{\"file\":\"fan.ndjson\"}},"
         "{\"kind\":\"filter\",\"line\":6},"
         "{\"kind\":\"import\",\"name\":\"one\",\"connection\":\"files\",\"line\":7,\"settings\":{\"file\":\"<per record>\"}}]},"
-        "{\"name\":\"two\",\"steps\":["
+        "{\"name\":\"two\",\"page_size\":20,\"steps\":["
         "{\"kind\":\"export\",\"name\":\"b\",\"connection\":\"files\",\"line\":10,\"settings\":{\"file\":\"fan.ndjson\",\"mode\":{\"ctor\":\"limit\",\"n\":2}}},"
         "{\"kind\":\"import\",\"name\":\"two\",\"connection\":\"files\",\"line\":11,\"settings\":{\"file\":\"two.ndjson\"}}]}]}\n");
     check(!strstr(cap_out, "hunter2"), "describe shows the secret");
@@ -1125,7 +1125,8 @@ static void case_settings_table(void) {
         check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
         check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
         check((strcmp(t, "bool") == 0) == (sp->type == FLOW_SETT_BOOL), "%s %s: `bool` is true or false at run time", sp->kind, sp->name);
-        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0)
+        if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0 ||
+            strcmp(t, "urlpath") == 0)
             check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
         if (strcmp(t, "int") == 0 || strcmp(t, "duration") == 0)
             check(sp->type == FLOW_SETT_INT, "%s %s: type %s is a whole number at run time", sp->kind, sp->name, t);

@@ -1,0 +1,143 @@
+/* hooks.c — the C files hooks name, c("file.c", "function"). A hook file is resolved relative to the
+ * .flow file and accepted only as a regular file inside that file's directory tree (symlinks
+ * resolved), of at most HOOK_MAX_BYTES, whose path can be #included; it is typed before it is
+ * opened, so a FIFO or a device is never read. hooks_check then compiles each file once with libtcc
+ * (jit_check_hook) and requires every function named from it. */
+#define _DEFAULT_SOURCE 1   /* realpath */
+#include "hooks.h"
+#include "jit.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* a character that cannot stand in `#include "..."` (no escapes there) */
+static int bad_path_char(const char *s) {
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+         : S_ISCHR(m) || S_ISBLK(m) ? "a device" : "not a regular file";
+}
+
+int hook_resolve(const char *flow_file, const char *hook_file, char *out, size_t cap, char *why, size_t whycap) {
+    out[0] = 0;
+    why[0] = 0;
+    if (!*hook_file) { snprintf(why, whycap, "a hook file name cannot be empty"); return -1; }
+    if (bad_path_char(hook_file)) {
+        snprintf(why, whycap, "hook file \"%s\": a hook file's name cannot hold a quote, a backslash or a control character",
+                 hook_file);
+        return -1;
+    }
+    /* the .flow file's directory, as written (for messages) and resolved (the tree hooks must be in) */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", flow_file);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir ? 1 : 0] = 0;
+    else snprintf(dir, sizeof dir, ".");
+    char *base = realpath(dir, NULL);
+    if (!base) { snprintf(why, whycap, "hook file \"%s\": the directory of the .flow file cannot be resolved: %s", hook_file, strerror(errno)); return -1; }
+    char joined[2 * PATH_MAX + 2];
+    if (hook_file[0] == '/') snprintf(joined, sizeof joined, "%s", hook_file);
+    else snprintf(joined, sizeof joined, "%s/%s", dir, hook_file);
+    char *real = realpath(joined, NULL);
+    int rc = -1;
+    if (!real) {
+        if (errno == ENOENT || errno == ENOTDIR) snprintf(why, whycap, "hook file \"%s\" not found (looked for %s)", hook_file, joined);
+        else snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno));
+        goto out;
+    }
+    size_t bl = strlen(base);
+    int inside = strcmp(base, "/") == 0 || (strncmp(real, base, bl) == 0 && real[bl] == '/');
+    if (!inside) {
+        snprintf(why, whycap, "hook file \"%s\" is outside the directory of %s: hook files must be inside the .flow file's "
+                 "directory tree (symlinks are followed)", hook_file, flow_file);
+        goto out;
+    }
+    if (bad_path_char(real)) {
+        snprintf(why, whycap, "hook file \"%s\": its path holds a quote, a backslash or a control character, which cannot be #included",
+                 hook_file);
+        goto out;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0) { snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno)); goto out; }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, whycap, "hook file \"%s\" is %s, not a C file", hook_file, file_kind(st.st_mode));
+        goto out;
+    }
+    if (st.st_size > HOOK_MAX_BYTES) {
+        snprintf(why, whycap, "hook file \"%s\" is too large (%lld bytes; at most %d)", hook_file, (long long)st.st_size, HOOK_MAX_BYTES);
+        goto out;
+    }
+    if (access(real, R_OK) != 0) { snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno)); goto out; }
+    if (strlen(real) >= cap) { snprintf(why, whycap, "hook file \"%s\": its path is too long", hook_file); goto out; }
+    snprintf(out, cap, "%s", real);
+    rc = 0;
+out:
+    free(real);
+    free(base);
+    return rc;
+}
+
+/* every c("file", "function") hook of the program with literal arguments, by file */
+typedef struct HookFile {
+    const IrExpr *file;          /* the first hook naming it: its file string */
+    char path[PATH_MAX];
+    const char *fns[64];
+    Span spans[64];
+    int nfns;
+} HookFile;
+
+static void collect(const IrHook *hs, int n, HookFile **files, int *nfiles, int *cap, const IrProgram *p, Diags *d) {
+    for (int i = 0; i < n; i++) {
+        const IrExpr *v = hs[i].value;
+        if (!v || v->kind != IR_CALL || v->nkids < 2 || !v->kids[0] || !v->kids[1]) continue;
+        const IrExpr *f = v->kids[0], *fn = v->kids[1];
+        if (f->kind != IR_STR || fn->kind != IR_STR) {
+            diag_error(d, p->src, f->kind != IR_STR ? f->span : fn->span,
+                       "a hook's file and function are written as strings, as in c(\"hooks/orders.c\", \"drop_test_orders\")");
+            continue;
+        }
+        char path[PATH_MAX], why[PATH_MAX + 512];
+        if (hook_resolve(p->src->name, f->str, path, sizeof path, why, sizeof why) < 0) {
+            diag_error(d, p->src, f->span, "%s", why);
+            continue;
+        }
+        HookFile *hf = NULL;
+        for (int k = 0; k < *nfiles && !hf; k++) if (strcmp((*files)[k].path, path) == 0) hf = &(*files)[k];
+        if (!hf) {
+            if (*nfiles == *cap) {
+                *cap = *cap ? *cap * 2 : 8;
+                *files = realloc(*files, sizeof **files * (size_t)*cap);
+                if (!*files) abort();
+            }
+            hf = &(*files)[(*nfiles)++];
+            memset(hf, 0, sizeof *hf);
+            hf->file = f;
+            snprintf(hf->path, sizeof hf->path, "%s", path);
+        }
+        int dup = 0;
+        for (int k = 0; k < hf->nfns; k++) dup |= strcmp(hf->fns[k], fn->str) == 0;
+        if (!dup && hf->nfns < 64) { hf->fns[hf->nfns] = fn->str; hf->spans[hf->nfns++] = fn->span; }
+    }
+}
+
+void hooks_check(const IrProgram *p, const Source *src, Diags *d) {
+    if (!p) return;
+    HookFile *files = NULL;
+    int nfiles = 0, cap = 0;
+    for (int f = 0; f < p->nflows; f++) {
+        const IrFlow *fl = p->flows[f];
+        collect(fl->hooks, fl->nhooks, &files, &nfiles, &cap, p, d);
+        for (int s = 0; s < fl->nall; s++) collect(fl->all[s]->hooks, fl->all[s]->nhooks, &files, &nfiles, &cap, p, d);
+    }
+    for (int i = 0; i < nfiles; i++)
+        jit_check_hook(files[i].path, files[i].file->str, files[i].fns, files[i].spans, files[i].nfns, src, files[i].file->span, d);
+    free(files);
+}

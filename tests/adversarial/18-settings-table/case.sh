@@ -1,0 +1,14 @@
+# Item 18: one settings table for the checker and the runtime. A setting computed from a param is
+# checked at run time against the same RANGE the checker uses for constants (page_size
+# 1..10000: the runtime allowed up to 100000), natively and by the JIT alike.
+
+adv_both adversarial/18-settings-table/page-size-range --param size=50000
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'export rows: setting page_size must be between 1 and 10000, got 50000'
+[ ! -e "$ADV_NATIVE/data/out.ndjson" ] || t_note "the flow ran with page_size 50000"
+t_done
+
+adv_both adversarial/18-settings-table/in-range --param size=10000
+t_expect_rc 0
+[ "$(cat "$ADV_NATIVE/data/out.ndjson" 2>/dev/null)" = '{"id":1}' ] || t_note "out.ndjson: $(cat "$ADV_NATIVE/data/out.ndjson" 2>&1)"
+t_done
