@@ -82,14 +82,19 @@ static int in_fill(In *in) {
     size_t want = in->cap - in->end - 1;
     if (read_limit && want > read_limit) want = read_limit;
     for (;;) {
+        /* wait for data with poll(), which a signal always interrupts (read() is restarted): a run
+         * told to stop (SIGTERM, SIGINT) while its input is a quiet pipe stops, as a read error */
+        if (flow_interrupted()) { in->err = EINTR; return -1; }
+        struct pollfd p = { .fd = in->fd, .events = POLLIN };
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            in->err = errno;
+            return -1;
+        }
         ssize_t r = read(in->fd, in->buf + in->end, want);
         if (r > 0) { in->end += (size_t)r; return 1; }
         if (r == 0) { in->eof = 1; return 0; }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {   /* a non-blocking descriptor: wait for data */
-            struct pollfd p = { .fd = in->fd, .events = POLLIN };
-            if (poll(&p, 1, -1) >= 0 || errno == EINTR) continue;
-        }
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
         in->err = errno ? errno : EIO;
         return -1;
     }

@@ -2016,6 +2016,7 @@ static void export_pages(Run *R, StepRt *ex) {
             FlowErr e;
             int r = c->export_next(ex->h, &it, &e);
             if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
+            if (r == FLOW_NEXT_FAIL && interrupt_sig && !R->failed) { cJSON_Delete(it.rec); continue; }   /* a read a signal stopped */
             if (r == FLOW_NEXT_FAIL) {   /* the records already pulled still go through the steps */
                 cJSON_Delete(it.rec);
                 snprintf(export_fail, sizeof export_fail, "%s", e.msg);

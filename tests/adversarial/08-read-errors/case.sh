@@ -54,3 +54,30 @@ t_exec sh -c 'exec ./prog run from_stdin --json 0>/dev/null'
 t_expect_rc 1
 t_expect_grep "$C_ERR" '^error: flow from_stdin: export rows: cannot read stdin after line 0: Bad file descriptor$'
 t_done
+
+# a read blocked on a quiet pipe: SIGTERM stops the run (read(2) is restarted after the signal, so the
+# reader waits in poll(2), which is not); before, the run went on reading until the writer closed
+for adv_how in native jit; do
+  t_case adversarial/08-read-errors/sigterm-during-a-blocked-read-$adv_how
+  rm -rf out .flowstate in.fifo; mkfifo in.fifo
+  [ $adv_how = native ] && [ ! -x prog ] && adv_build
+  if [ $adv_how = native ]; then ./prog run from_stdin --json <in.fifo >run.out 2>run.err &
+  else "$FLOWC" run flow.flow from_stdin --json <in.fifo >run.out 2>run.err &
+  fi
+  adv_pid=$!
+  exec 3>in.fifo
+  echo '{"id":1}' >&3
+  for _ in $(seq 200); do [ -n "$(ls -A out 2>/dev/null)" ] && break; sleep 0.05; done   # the record is taken
+  sleep 0.3
+  kill -TERM "$adv_pid"
+  for _ in $(seq 100); do kill -0 "$adv_pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$adv_pid" 2>/dev/null; then t_note "the run did not stop on SIGTERM"; fi
+  exec 3>&-
+  wait "$adv_pid"; adv_rc=$?
+  C_FILES+=("$PWD/run.out" "$PWD/run.err")
+  [ "$adv_rc" = 143 ] || t_note "exit $adv_rc, expected 143: $(head -c 300 run.err)"
+  grep -q '^error: flow from_stdin: interrupted by SIGTERM' run.err || t_note "no 'interrupted by SIGTERM': $(head -c 300 run.err)"
+  grep -q '"not_written":1,' run.out || t_note "the summary does not count the taken record as not written: $(head -c 300 run.out)"
+  [ -z "$(ls -A out 2>/dev/null)" ] || t_note "files left in out/: $(ls -A out)"
+  t_done
+done
