@@ -531,6 +531,15 @@ static int32_t clock_time(const char *t) {
     return h * 3600 + m * 60 + sec;
 }
 
+/* 7h, 15m, 90s, 2d, 1w: an interval as the language writes it */
+static const char *interval_text(int64_t sec, char buf[32]) {
+    static const struct { const char *u; int64_t n; } units[] = { { "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (sec % units[i].n == 0) { snprintf(buf, 32, "%lld%s", (long long)(sec / units[i].n), units[i].u); return buf; }
+    snprintf(buf, 32, "%llds", (long long)sec);
+    return buf;
+}
+
 FlowSched *flow_sched_every(int64_t interval_ms, const char *from, const char *to, unsigned days, const char *tz,
                             char *err, size_t errlen) {
     if (interval_ms < 1000 || interval_ms % 1000) { seterr(err, errlen, "every(...) takes whole seconds, at least 1s"); return NULL; }
@@ -563,8 +572,9 @@ FlowSched *flow_sched_every(int64_t interval_ms, const char *from, const char *t
         uint32_t hours = 0;
         for (int64_t x = 0; x < 86400; x += e) if (in_window(s, x)) hours |= 1u << (x / 3600);
         if (!hours) {
-            seterr(err, errlen, "every(%llds) never fires between %s and %s: no multiple of the interval from midnight falls in it",
-                   (long long)e, from, to);
+            char it[32];
+            seterr(err, errlen, "every(%s) never fires between %s and %s: no multiple of %s from midnight falls in it",
+                   interval_text(e, it), from, to, it);
             flow_sched_free(s);
             return NULL;
         }

@@ -1,7 +1,8 @@
 /* tz.c — IANA time zones from the system's tzdata, by our own reader: TZif files (RFC 8536; the
  * version 2+ 64-bit data, and the POSIX TZ footer for instants after the last transition) under
  * $TZDIR or /usr/share/zoneinfo. A zone is a table of offset changes; nothing here uses TZ= or
- * localtime, so zones are plain values any thread may use. Leap-second ("right/") zones are refused. */
+ * localtime, so zones are plain values any thread may use. Leap-second ("right/") zones are refused.
+ * Instants are Unix seconds (int64); offsets are seconds east of UTC; years 1 to 9999. */
 #include "cron.h"
 #include "flow.h"
 #include <errno.h>
@@ -373,7 +374,7 @@ FlowTz *flow_tz_load(const char *name, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
-            seterr(err, errlen, "unknown time zone \"%s\" (no such zone in %s)", name, dir);
+            seterr(err, errlen, "unknown time zone \"%s\"", name);
         else
             seterr(err, errlen, "time zone \"%s\": cannot read %s: %s", name, path, strerror(errno));
         return NULL;
@@ -381,7 +382,7 @@ FlowTz *flow_tz_load(const char *name, char *err, size_t errlen) {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        seterr(err, errlen, "unknown time zone \"%s\" (not a zone file in %s)", name, dir);
+        seterr(err, errlen, "unknown time zone \"%s\"", name);
         return NULL;
     }
     if (st.st_size > TZ_FILE_MAX) { close(fd); seterr(err, errlen, "time zone \"%s\": %s is too large for a TZif file", name, path); return NULL; }
