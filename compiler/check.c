@@ -4,6 +4,7 @@
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
 #include "flow.h"
+#include "flow_re.h"
 #include "jsonpath.h"
 #include "http.h"
 #include "builtins.h"
@@ -276,6 +277,31 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
         ERR(sp, "%s is %s; it has no field `%s`", expr_text(c, e->a), tstr(c, bt), e->name);
     }
     return &ty_error;
+}
+
+/* A bare template name (IR_TPL_NAME, Mustache): only the contexts that may have it are kept, in
+ * order: json values, and the first record type that declares it (it always has it, so the search
+ * ends there); a typed value without it is looked past. When that leaves the innermost context's
+ * declared field, or nothing at all, it is a plain field of the innermost context (whose check
+ * reports an unknown name as before); otherwise the runtime looks it up and it is json. */
+static Type *tpl_name_type(C *c, IrExpr *e, const Env *env) {
+    int keep = 0;
+    IrExpr *first = e->nkids ? e->kids[0] : NULL;
+    for (int i = 0; i < e->nkids; i++) {
+        Type *t = ty(c, e->kids[i], env);
+        if (t->kind == TY_ERROR) return &ty_error;
+        if (ty_is_dynamic(t)) { e->kids[keep++] = e->kids[i]; continue; }
+        if (t->kind == TY_RECORD && ty_field(t, e->name)) { e->kids[keep++] = e->kids[i]; break; }
+    }
+    if (!first) return &ty_error;
+    if (keep == 0 || (keep == 1 && e->kids[0] == first && !ty_is_dynamic(first->type))) {
+        e->kind = IR_FIELD;
+        e->a = first;
+        e->nkids = 0;
+        return narrowed(c, e, field_type(c, e, env), env);
+    }
+    e->nkids = keep;
+    return &ty_json;
 }
 
 static Type *index_type(C *c, IrExpr *e, const Env *env) {
@@ -636,6 +662,32 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
 
 static int comparable(const Type *a, const Type *b);
 
+/* A constant pattern of regex_match / regex_replace is compiled now (by the engine that runs it,
+ * runtime/regex.c): an invalid one, or a replacement naming a group the pattern does not have, is an
+ * error here rather than on every record. */
+static void check_pattern(C *c, const IrExpr *e) {
+    const IrExpr *pat = e->kids[1];
+    if (pat->kind != IR_STR) return;
+    char why[200];
+    FlowRegex *re = flow_re_compile(pat->str, pat->slen, FLOW_RE_FLOW, why, sizeof why);
+    if (!re) { ERR(pat->span, "invalid pattern for `%s`: %s", e->fn->name, why); return; }
+    const IrExpr *with = e->nkids > 2 ? e->kids[2] : NULL;
+    if (with && with->kind == IR_STR) {
+        for (size_t i = 0; i + 1 < with->slen; i++) {
+            char lead = with->str[i];
+            if (lead != '$' && lead != '\\') continue;
+            char next = with->str[++i];
+            if (next == lead) continue;
+            if (next >= '1' && next <= '9' && next - '0' > flow_re_groups(re)) {
+                ERR(with->span, "the replacement refers to group %c%c, but the pattern has %d group%s", lead, next,
+                    flow_re_groups(re), flow_re_groups(re) == 1 ? "" : "s");
+                break;
+            }
+        }
+    }
+    flow_re_free(re);
+}
+
 static Type *call_type(C *c, IrExpr *e, const Env *env) {
     const Builtin *b = e->fn;
     if (b->ctor) {
@@ -653,6 +705,8 @@ static Type *call_type(C *c, IrExpr *e, const Env *env) {
     if (strcmp(b->name, "contains") == 0 && e->kids[0] && e->kids[0]->type && e->kids[0]->type->kind == TY_STRING &&
         e->kids[1] && e->kids[1]->type && !ty_is_dynamic(e->kids[1]->type) && e->kids[1]->type->kind != TY_STRING)
         ERR(e->kids[1]->span, "contains(text, part) looks for a string, but %s is %s", expr_text(c, e->kids[1]), tstr(c, e->kids[1]->type));
+    if ((strcmp(b->name, "regex_match") == 0 || strcmp(b->name, "regex_replace") == 0) && e->nkids > 1 && e->kids[1])
+        check_pattern(c, e);
     if (strcmp(b->name, "round") == 0 && !e->kids[1]) return &ty_int;
     {   /* element types of list functions, as `in` checks them */
         Type *lt = e->nkids && e->kids[0] && e->kids[0]->type ? e->kids[0]->type : NULL;
@@ -696,6 +750,12 @@ static void check_iso(C *c, const IrExpr *e) {
 
 static Type *binary_type(C *c, IrExpr *e, const Env *env) {
     int op = e->op;
+    if ((op == OP_AND || op == OP_OR) && e->helper) {   /* {{and a b}}: Handlebars truthiness, as {{#if}} */
+        ty(c, e->a, env);
+        Env rhs = with_facts(env, facts_when(c, e->a, op == OP_AND, env->facts));
+        ty(c, e->b, &rhs);
+        return &ty_bool;
+    }
     if (op == OP_AND || op == OP_OR) {
         const char *w = op == OP_AND ? "the operands of `and`" : "the operands of `or`";
         need_bool(c, e->a, env, w);
@@ -925,9 +985,11 @@ static Type *ty(C *c, IrExpr *e, const Env *env) {
         return set(e, &ty_error);
     case IR_WORD: return set(e, word_type(c, e, env));
     case IR_FIELD: return set(e, narrowed(c, e, field_type(c, e, env), env));
+    case IR_TPL_NAME: return set(e, tpl_name_type(c, e, env));
     case IR_INDEX: return set(e, narrowed(c, e, index_type(c, e, env), env));
     case IR_CALL: return set(e, narrowed(c, e, call_type(c, e, env), env));
     case IR_UNARY:
+        if (e->op == OP_NOT && e->helper) { ty(c, e->a, env); return set(e, &ty_bool); }   /* {{not x}}: truthiness */
         if (e->op == OP_NOT) { need_bool(c, e->a, env, "the operand of `not`"); return set(e, &ty_bool); }
         else {
             Type *t = ty(c, e->a, env);

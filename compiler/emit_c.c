@@ -68,9 +68,13 @@ static void bstr(Buf *b, const char *s, size_t n) {
     bputs(b, "\"");
 }
 
+/* Iterations of template sections in one rendering before it is stopped with an error (nested
+ * sections over large lists multiply; flow_tpl_step). Defined in every emitted file. */
+#define TPL_MAX_STEPS_DEF "#define TPL_MAX_STEPS 5000000\n\n"
+
 /* ---- state ---- */
 
-enum { TPL_TEXT, TPL_JSON, TPL_URL };
+enum { TPL_TEXT, TPL_JSON, TPL_URL, TPL_HTML };
 
 typedef struct VarName { const IrVar *var; int id; } VarName;
 
@@ -88,10 +92,14 @@ typedef struct E {
     int flow_index;
     const EmitParam *params; int nparams;
     int tpl_esc;         /* how a template's {{values}} are escaped here: TPL_TEXT, TPL_JSON (a `body`),
-                            TPL_URL (an http `path`: a `urlpath` setting or constructor argument) */
+                            TPL_URL (an http `path`: a `urlpath` setting or constructor argument), TPL_HTML
+                            (flowc eval --escape html) */
+    int test_names;      /* a test's given or expect: bare words are the names of what the run produced */
+    int tpl_steps[64]; int ntpl;                     /* the iteration counter of each template being written, innermost last */
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
     int *secret_param;   /* per param: it feeds a secret setting (secret_params) */
     int mask;            /* inside a secret setting: string literals are stored masked */
+    char map_path[256];  /* the map entry being written (`customer.name`, `lines[].sku`): its errors name it */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -254,11 +262,13 @@ static int newtmp(E *e) { return e->tmp++; }
 static int gen_template_parts(E *e, const IrExpr *t, int text);
 
 /* Inside a `body` template, a value is JSON-escaped unless it is raw ({{{x}}}) or JSON text
- * already ({{jsonSerialize x}} of something that is not a string). Inside an http `path`, every
- * value but a raw one is percent-encoded. */
+ * already ({{jsonSerialize x}}, or {{toString x}} of something that is not a string). Inside an http
+ * `path`, every value but a raw one is percent-encoded; for `flowc eval --escape html`, HTML-escaped. */
 static const char *text_fn(E *e, const IrExpr *p, const IrExpr *v) {
     if (e->tpl_esc == TPL_TEXT || (p->kind == IR_TPL_VALUE && (p->op & 1))) return "flow_text_val";
     if (e->tpl_esc == TPL_URL) return "flow_text_val_url";
+    if (e->tpl_esc == TPL_HTML) return "flow_text_val_html";
+    if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_json") == 0) return "flow_text_val";   /* JSON text already */
     if (v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "to_string") == 0 && v->nkids > 0 && v->kids[0] &&
         v->kids[0]->type && v->kids[0]->type->kind != TY_STRING)
         return "flow_text_val";
@@ -302,9 +312,18 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
         const char *ek = p->var && p->var->type ? kind_of(p->var->type) : "FLOW_JSON";
         int iterate = strcmp(nm, "each") == 0 || strcmp(nm, "section") == 0;
         if (iterate) {
-            bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) && cJSON_GetArraySize(t%d.j) > 0) {\n", subj, subj, subj);
+            /* #each goes through an array's elements or an object's members (@key); a Mustache section
+             * through an array (an object is one context, below) */
+            if (strcmp(nm, "each") == 0)
+                bprintf(B, "if (t%d.kind == FLOW_JSON && (cJSON_IsArray(t%d.j) || (t%d.j->type & 0xFF) == cJSON_Object) && t%d.j->child) {\n",
+                        subj, subj, subj, subj);
+            else bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) && cJSON_GetArraySize(t%d.j) > 0) {\n", subj, subj, subj);
             bprintf(B, "int64_t t%d = 0;\nfor (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next, t%d++) {\n",
                     idx, idx, subj, idx, idx, idx, idx);
+            if (e->ntpl) {
+                int sc = e->tpl_steps[e->ntpl < 64 ? e->ntpl - 1 : 63];
+                bprintf(B, "if (++s%d > TPL_MAX_STEPS && !flow_tpl_step(cx, &s%d, TPL_MAX_STEPS)) break;\n", sc, sc);
+            }
             bprintf(B, "FlowVal t%d = flow_val_from_json(cx, it%d, %s, \"item\");\n", thisv, idx, ek);
             if (e->nloops < 64) { e->loop_it[e->nloops] = idx; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
@@ -320,8 +339,8 @@ static void gen_tpl_part(E *e, const IrExpr *p, int text) {
             }
             if (p->c) { bputs(B, " else {\n"); gen_template_parts(e, p->c, text); bputs(B, "}"); }
             bputs(B, "\n");
-        } else {   /* with */
-            bprintf(B, "if (flow_tpl_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
+        } else {   /* with: Handlebars renders it for 0 too */
+            bprintf(B, "if (flow_tpl_with_true(t%d)) {\nint64_t t%d = 0; (void)t%d;\nFlowVal t%d = t%d;\n", subj, idx, idx, thisv, subj);
             if (e->nloops < 64) { e->loop_it[e->nloops] = -1; e->loop_idx[e->nloops++] = idx; }
             if (p->b) gen_template_parts(e, p->b, text);
             e->nloops--;
@@ -441,7 +460,10 @@ static int gen_each_array(E *e, const IrExpr *x) {
     bputs(B, ");\n");
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
+        size_t len = strlen(e->map_path);
+        if (len && len + 2 < sizeof e->map_path) strcat(e->map_path, "[]");
         int obj = gen_object(e, x->map);
+        e->map_path[len] = 0;
         bprintf(B, "cJSON_AddItemToArray(o%d, o%d);\n", arr, obj);
     } else {
         int val = gen(e, x->c);
@@ -476,14 +498,25 @@ static int gen(E *e, const IrExpr *x) {
         return r;
     case IR_WORD:
         r = newtmp(e);
+        if (e->test_names) {   /* a test's expectation: what the run produced under that name */
+            bprintf(B, "FlowVal t%d = flow_field(cx, flow_json(names), ", r);
+            bstr(B, x->name, strlen(x->name));
+            bputs(B, ", FLOW_JSON, ");
+            bstr(B, x->name, strlen(x->name));
+            bputs(B, ");\n");
+            return r;
+        }
         bprintf(B, "FlowVal t%d = flow_string(", r);
         bstr(B, x->name, strlen(x->name));
         bprintf(B, ", %zu);\n", strlen(x->name));
         return r;
     case IR_TEMPLATE: {
         int text = newtmp(e);
-        bprintf(B, "FlowText t%d = { 0 };\n", text);
+        bprintf(B, "FlowText t%d = { 0 };\nint64_t s%d = 0; (void)s%d;\n", text, text, text);
+        if (e->ntpl < 64) e->tpl_steps[e->ntpl] = text;
+        e->ntpl++;
         gen_template_parts(e, x, text);
+        e->ntpl--;
         r = newtmp(e);
         bprintf(B, "FlowVal t%d = flow_text_done(&t%d);\n", r, text);
         return r;
@@ -532,16 +565,36 @@ static int gen(E *e, const IrExpr *x) {
             else if (strcmp(nm, "@last") == 0 && e->loop_it[e->nloops - 1] >= 0)
                 bprintf(B, "FlowVal t%d = flow_bool(it%d->next == NULL);\n", r, e->loop_it[e->nloops - 1]);
             else if (strcmp(nm, "@last") == 0) bprintf(B, "FlowVal t%d = flow_bool(1);\n", r);
-            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key: objects are not iterated here */
+            else if (strcmp(nm, "@key") == 0 && e->loop_it[e->nloops - 1] >= 0)
+                bprintf(B, "FlowVal t%d = flow_tpl_key(it%d);\n", r, e->loop_it[e->nloops - 1]);
+            else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key outside an iteration */
             return r;
         }
         bprintf(B, "FlowVal t%d = t%d;\n", r, var_id(e, x->var));
         return r;
     }
+    case IR_TPL_NAME: {
+        int *ctx = malloc(sizeof(int) * (size_t)(x->nkids ? x->nkids : 1));
+        if (!ctx) abort();
+        for (int i = 0; i < x->nkids; i++) ctx[i] = gen(e, x->kids[i]);
+        int arr = newtmp(e);
+        bprintf(B, "FlowVal t%d[%d] = {", arr, x->nkids ? x->nkids : 1);
+        for (int i = 0; i < x->nkids; i++) bprintf(B, "%st%d", i ? ", " : " ", ctx[i]);
+        bputs(B, x->nkids ? " };\n" : " flow_null() };\n");
+        free(ctx);
+        r = newtmp(e);
+        bprintf(B, "FlowVal t%d = flow_tpl_lookup(cx, t%d, %d, ", r, arr, x->nkids);
+        bstr(B, x->name, strlen(x->name));
+        bputs(B, ");\n");
+        return r;
+    }
     case IR_FIELD: {
         int base = gen(e, x->a);
         r = newtmp(e);
-        bprintf(B, "FlowVal t%d = flow_field(cx, t%d, ", r, base);
+        if (e->test_names && strcmp(x->name, "count") == 0)   /* in a test, `deals.count` counts what `deals` wrote */
+            bprintf(B, "FlowVal t%d = t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j) ? flow_int(cJSON_GetArraySize(t%d.j)) : flow_field(cx, t%d, ",
+                    r, base, base, base, base);
+        else bprintf(B, "FlowVal t%d = flow_field(cx, t%d, ", r, base);
         bstr(B, x->name, strlen(x->name));
         bprintf(B, ", %s, ", kind_of(x->type));
         bsrc(e, B, x->span);
@@ -572,7 +625,9 @@ static int gen(E *e, const IrExpr *x) {
     case IR_UNARY: {
         int a = gen(e, x->a);
         r = newtmp(e);
-        if (x->op == OP_NOT) {
+        if (x->op == OP_NOT && x->helper) {   /* {{not x}}: Handlebars truthiness */
+            bprintf(B, "FlowVal t%d = flow_bool(!flow_tpl_true(t%d));\n", r, a);
+        } else if (x->op == OP_NOT) {
             bprintf(B, "FlowVal t%d = flow_bool(!flow_truth(cx, t%d, ", r, a);
             bsrc(e, B, x->a->span);
             bputs(B, "));\n");
@@ -580,6 +635,14 @@ static int gen(E *e, const IrExpr *x) {
         return r;
     }
     case IR_BINARY: {
+        if ((x->op == OP_AND || x->op == OP_OR) && x->helper) {   /* {{and a b}}, {{or a b}}: truthiness, short-circuit */
+            r = newtmp(e);
+            int a = gen(e, x->a);
+            bprintf(B, "FlowVal t%d;\nif (%sflow_tpl_true(t%d)) {\n", r, x->op == OP_AND ? "" : "!", a);
+            int b = gen(e, x->b);
+            bprintf(B, "t%d = flow_bool(flow_tpl_true(t%d));\n} else t%d = flow_bool(%d);\n", r, b, r, x->op == OP_OR);
+            return r;
+        }
         if (x->op == OP_AND || x->op == OP_OR) {
             r = newtmp(e);
             int a = gen(e, x->a);
@@ -671,9 +734,14 @@ static int gen_object(E *e, const IrMap *m) {
     return obj;
 }
 
+/* Each entry's error names it: `flow_fail_at(cx, "customer.name")` after it (the first failure of the
+ * record gets the name of the entry it happened in). */
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
+        size_t len = strlen(e->map_path);
+        snprintf(e->map_path + len, sizeof e->map_path - len, "%s%s", len ? "." : "", en->name);
+        const char *path = e->map_path;
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
         if (en->nested) {
@@ -691,7 +759,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             if (en->override) {
                 int cv = newtmp(e);
                 bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, en->name, strlen(en->name));
+                bstr(B, path, strlen(path));
                 bputs(B, ");\n");
                 v = cv;
             }
@@ -700,7 +768,10 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bprintf(B, ", t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "}\n");
+        bputs(B, "if (flow_failed(cx)) flow_fail_at(cx, ");
+        bstr(B, path, strlen(path));
+        bputs(B, ");\n}\n");
+        e->map_path[len] = 0;
     }
 }
 
@@ -1030,7 +1101,7 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     bprintf(&e->out, "/* Generated by flowc %s from ", FLOWC_VERSION);
     for (const char *c = p->src->name; *c; c++)   /* inside a comment: keep it printable, never end it */
         bputc(&e->out, (*c >= 0x20 && *c < 0x7f && *c != '*') ? *c : '_');
-    bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n");
+    bputs(&e->out, ". Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n" TPL_MAX_STEPS_DEF);
     gen_hook_includes(e, p);
     /* static tables, sorted for binary search */
     for (int i = 0; i < p->ntables; i++) {
@@ -1045,8 +1116,10 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
             bputs(&e->out, "    { ");
             bstr(&e->out, pairs[2 * k], strlen(pairs[2 * k]));
             if (x->kind == IR_STR) { bputs(&e->out, ", "); bstr(&e->out, x->str, x->slen); bputs(&e->out, ", 0, FLOW_STRING },\n"); }
-            else bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
-                         x->kind == IR_NUM ? "FLOW_NUMBER" : x->kind == IR_BOOL ? "FLOW_BOOL" : "FLOW_INT");
+            else if (x->kind == IR_NUM || x->kind == IR_BOOL)
+                bprintf(&e->out, ", NULL, %.17g, %s },\n", x->kind == IR_NUM ? x->num : (double)x->ival,
+                        x->kind == IR_NUM ? "FLOW_NUMBER" : "FLOW_BOOL");
+            else bprintf(&e->out, ", \"%lld\", %.17g, FLOW_INT },\n", (long long)x->ival, (double)x->ival);   /* exact digits */
         }
         if (!v->nkids) bputs(&e->out, "    { \"\", NULL, 0, FLOW_NULL },\n");
         bputs(&e->out, "};\n\n");
@@ -1137,5 +1210,73 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     free(e->out.p);
     free(e->vars);
     free(e->secret_param);
+    return e->errors;
+}
+
+/* ---- flowc eval and flowc test: single expressions as functions ---- */
+
+static void emit_header(E *e, const char *what) {
+    bprintf(&e->out, "/* Generated by flowc %s for %s. Do not edit. */\n#include \"flow.h\"\n#include <stdint.h>\n\n", FLOWC_VERSION, what);
+    bputs(&e->out, TPL_MAX_STEPS_DEF);
+}
+
+int emit_c_expr(FILE *out, Diags *diags, const Source *src, const IrExpr *x, const char *name, EmitEscape escape) {
+    E es, *e = &es;
+    IrProgram p;
+    memset(e, 0, sizeof *e);
+    memset(&p, 0, sizeof p);
+    p.src = src;
+    e->d = diags; e->src = src; e->p = &p;
+    e->tpl_esc = escape == EMIT_ESC_JSON ? TPL_JSON : escape == EMIT_ESC_HTML ? TPL_HTML : TPL_TEXT;
+    emit_header(e, "flowc eval");
+    Buf body;
+    begin_fn(e, &body);
+    int v = gen(e, x);
+    bprintf(&body, "(void)cx; (void)rec;\nreturn t%d;\n", v);
+    char head[256];
+    snprintf(head, sizeof head, "FlowVal %s(FlowCtx *cx, cJSON *rec)", name);
+    end_fn(e, &body, head, x->span);
+    if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
+    free(e->out.p);
+    free(e->vars);
+    return e->errors;
+}
+
+/* One test function: FlowVal flow_test_T_WHAT(FlowCtx *cx, cJSON *names). */
+static void test_fn(E *e, const IrExpr *x, int t, const char *what, int k) {
+    Buf body;
+    begin_fn(e, &body);
+    bputs(&body, "cJSON *rec = NULL; (void)rec; (void)names;\n");
+    int v = gen(e, x);
+    bprintf(&body, "return t%d;\n", v);
+    char head[160];
+    snprintf(head, sizeof head, "FlowVal flow_test_%d_%s_%d(FlowCtx *cx, cJSON *names)", t, what, k);
+    end_fn(e, &body, head, x->span);
+}
+
+int emit_c_tests(FILE *out, Diags *diags, const IrProgram *p) {
+    E es, *e = &es;
+    memset(e, 0, sizeof *e);
+    e->d = diags; e->src = p->src; e->p = p;
+    e->test_names = 1;
+    bputs(&e->out, "\n/* flowc test: the givens and expectations of the test blocks */\n");
+    for (int t = 0; t < p->ntests; t++) {
+        const IrTest *ts = p->tests[t];
+        for (int g = 0; g < ts->ngivens; g++) {
+            const IrExpr *v = ts->givens[g].value;
+            if (v && !(v->kind == IR_CALL && v->fn && v->fn->ctor)) test_fn(e, v, t, "given", g);
+        }
+        for (int x = 0; x < ts->nexpects; x++) {
+            const IrExpr *v = ts->expects[x];
+            test_fn(e, v, t, "expect", x);
+            if (v->kind == IR_BINARY && v->a && v->b) {   /* its two sides, printed when it fails */
+                test_fn(e, v->a, t, "actual", x);
+                test_fn(e, v->b, t, "expected", x);
+            }
+        }
+    }
+    if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);
+    free(e->out.p);
+    free(e->vars);
     return e->errors;
 }

@@ -3,22 +3,19 @@
 #define FLOWC_EVAL_H
 #include <stdio.h>
 
-/* Every function returns the exit code of CLI.md: 0 done, 1 bad query/template/expression or bad data.
- * data_file NULL or "-" reads standard input. Errors go to err, results to out. */
+struct cJSON;
+
+/* Every function returns the exit code of CLI.md: 0 done, 1 bad query/template/expression, bad data
+ * or a failed evaluation. Errors go to err, results to out. */
 int eval_path(const char *query, const char *data_file, FILE *out, FILE *err);
+/* A template rendered as a flow's template setting is (eval.c), with the data as its root context;
+ * escape: none, html or json (as a `body` template). */
 int eval_template(const char *text, const char *data_file, const char *escape, FILE *out, FILE *err);
-/* A Flow expression with `record` bound to the data; prints the value as JSON. */
+/* A Flow expression with `record` bound to the data (eval.c); prints the value as JSON. */
 int eval_expr(const char *text, const char *data_file, FILE *out, FILE *err);
 
-/* Evaluates a checked IR expression (eval_expr.c): `record` is record; bare names (test
- * expectations) are looked up in names, where `xs.count` of an array is its length. */
-struct IrExpr;
-struct FlowCtx;
-#include "flow.h"
-FlowVal eval_ir(FlowCtx *cx, const struct IrExpr *x, const cJSON *record, const cJSON *names);
-
-/* Reads and parses the JSON data (eval.c). Returns NULL after printing a message to err.
- * The result is a cJSON tree the caller frees with cJSON_Delete. */
-struct cJSON *eval_load_data(const char *data_file, FILE *err);
+/* The data (eval.c): data_file, or standard input for NULL or "-". Without --data, a terminal or an
+ * empty standard input is no data: *out NULL (the record is null). 0, or -1 after a message on err. */
+int eval_load_data(const char *data_file, struct cJSON **out, FILE *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* eval_path.c — `flowc eval --path`: an RFC 9535 query over JSON data, printed as a JSON array. */
 #include "eval.h"
+#include "flow.h"
 #include "jsonpath.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -32,11 +33,12 @@ int eval_path(const char *query, const char *data_file, FILE *out, FILE *err) {
         fprintf(err, "flowc: invalid JSONPath: %s\n", msg);
         return 1;
     }
-    cJSON *data = eval_load_data(data_file, err);
-    if (!data) {
+    cJSON *data = NULL;
+    if (eval_load_data(data_file, &data, err) != 0) {
         flow_jsonpath_free(jp);
         return 1;
     }
+    if (!data) data = cJSON_CreateNull();   /* no data: the document is null */
     Nodes ns = {NULL, 0, 0, false};
     int rc = 0;
     if (flow_jsonpath_eval(jp, data, collect, &ns, msg, sizeof msg) != 0) {

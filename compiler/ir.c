@@ -107,6 +107,11 @@ static void expr(D *d, const IrExpr *e) {
     case IR_TABLE: fprintf(o, "table.%s", e->name); break;
     case IR_WORD: fprintf(o, "#%s", e->name); break;
     case IR_FIELD: expr(d, e->a); fprintf(o, ".%s", e->name); break;
+    case IR_TPL_NAME:
+        fprintf(o, "%s@[", e->name);
+        for (int i = 0; i < e->nkids; i++) { if (i) fputs(", ", o); expr(d, e->kids[i]); }
+        fputs("]", o);
+        break;
     case IR_INDEX: expr(d, e->a); fputs("[", o); expr(d, e->b); fputs("]", o); break;
     case IR_CALL: {
         fprintf(o, "%s(", e->name);

@@ -25,6 +25,8 @@ typedef struct Builtin Builtin;
     X(TEMPLATE, "template")     /* kids: parts (STR, TPL_VALUE, TPL_SECTION) */ \
     X(TPL_VALUE, "tpl-value")   /* a: value; op: 1 raw */ \
     X(TPL_SECTION, "tpl-section") /* name: if|unless|each|with|section|inverted; a: subject; var: this; b, c: TEMPLATE */ \
+    X(TPL_NAME, "tpl-name")     /* name: a bare name in a template, looked up Mustache's way in kids: the contexts \
+                                 * (section values innermost first, then the root); the first that has it wins */ \
     X(RECORD, "record")         /* the current record */ \
     X(LOOKUP, "lookup")         /* step: the lookup whose result this is */ \
     X(PARAM, "param")           /* param */ \

@@ -119,7 +119,8 @@ int jit_check_hook(const char *path, const char *shown, const char *const *fns, 
     return ok ? 0 : -1;
 }
 
-JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
+/* Compiles c_text; with need_program, its flow_program must be there. */
+static JitProgram *compile(const char *c_text, const Source *src, Diags *diags, int need_program) {
     char inc[4200], lib[4200];
     if (build_find_runtime(inc, sizeof inc, lib, sizeof lib, stderr) < 0) {
         diag_error(diags, NULL, (Span){ 0, 0 }, "cannot find the runtime's header (flow.h) for the JIT");
@@ -136,7 +137,7 @@ JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) {
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) tcc_add_symbol(s, symbols[i].name, symbols[i].addr);
     if (tcc_relocate(s, TCC_RELOCATE_AUTO) < 0) goto fail;
     const FlowProgram *prog = tcc_get_symbol(s, "flow_program");
-    if (!prog) { diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT found no flow_program"); goto fail; }
+    if (!prog && need_program) { diag_error(diags, src, (Span){ 0, 0 }, "internal error: the JIT found no flow_program"); goto fail; }
     j = calloc(1, sizeof *j);
     if (!j) abort();
     j->s = s;
@@ -150,7 +151,12 @@ out:
     return j;
 }
 
+JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags) { return compile(c_text, src, diags, 1); }
+JitProgram *jit_compile_unit(const char *c_text, const Source *src, Diags *diags) { return compile(c_text, src, diags, 0); }
+
 const FlowProgram *jit_program(const JitProgram *j) { return j ? j->prog : NULL; }
+
+void *jit_symbol(const JitProgram *j, const char *name) { return j ? tcc_get_symbol(j->s, name) : NULL; }
 
 void jit_free(JitProgram *j) {
     if (!j) return;

@@ -9,8 +9,12 @@ typedef struct JitProgram JitProgram;
 /* Compiles c_text (emitted without main) in memory. On a tcc error, returns NULL and reports an
  * internal-error diagnostic at the .flow line the C came from (via #line), naming the flow and step. */
 JitProgram *jit_compile(const char *c_text, const Source *src, Diags *diags);
+/* The same for C that is not a flow program (flowc eval's one function): no flow_program needed. */
+JitProgram *jit_compile_unit(const char *c_text, const Source *src, Diags *diags);
 /* The program table; valid until jit_free (the TCCState stays alive while its code runs). */
 const FlowProgram *jit_program(const JitProgram *j);
+/* The address of a function or table the compiled C defines (not static), or NULL. */
+void *jit_symbol(const JitProgram *j, const char *name);
 void jit_free(JitProgram *j);
 /* Compiles a hook's C file (path: resolved by hook_resolve; shown: as the .flow file names it) on its
  * own and checks it defines each of fns: compile errors are reported at `at` (the file's string in

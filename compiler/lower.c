@@ -66,6 +66,7 @@ typedef struct L {
     ArenaVec all;                /* every step of the flow in source order */
     int in_env;                /* lowering an env block: param refs are not "uses" */
     int tpl_each;              /* inside a template #each/#with: bare names are fields of `this` */
+    int tpl_root;              /* `flowc eval --template`: the record is the template's root context */
 } L;
 
 #define ERR(sp, ...) diag_error(l->d, l->src, sp, __VA_ARGS__)
@@ -176,6 +177,27 @@ static int is_context_root(const char *n) {
     return 0;
 }
 
+/* Mustache: a bare name inside a section is looked up in the section values around it, innermost
+ * first, and for `flowc eval --template` in the record last (the root context). The checker turns
+ * it into a plain field when the innermost value's type declares the name. */
+static IrExpr *tpl_name(L *l, const AstNode *e, Scope *sc) {
+    IrExpr *x = mk(l, IR_TPL_NAME, e->span);
+    x->name = e->name;
+    int n = 1;
+    for (Scope *s = sc; s; s = s->up) n += s->var && strcmp(s->var->name, "this") == 0;
+    x->kids = NEWARR(IrExpr *, n);
+    for (Scope *s = sc; s; s = s->up) {
+        if (!s->var || strcmp(s->var->name, "this") != 0) continue;
+        IrExpr *t = mk(l, IR_VAR, e->span);
+        t->var = s->var;
+        t->name = "this";
+        s->var->used = 1;
+        x->kids[x->nkids++] = t;
+    }
+    if (l->tpl_root) x->kids[x->nkids++] = mk(l, IR_RECORD, e->span);
+    return x;
+}
+
 /* A bare name: a variable, the record, a lookup in scope, a table, a map-context flag, or a word
  * (left for the checker: `POST`, `ndjson` and field names in settings are words). */
 static IrExpr *lower_name(L *l, const AstNode *e, Scope *sc) {
@@ -186,15 +208,11 @@ static IrExpr *lower_name(L *l, const AstNode *e, Scope *sc) {
     }
     IrVar *v = find_var(sc, n);
     if (v) { IrExpr *x = mk(l, IR_VAR, e->span); x->var = v; x->name = n; v->used = 1; return x; }
-    if (l->tpl_each && n[0] != '@' && strcmp(n, "record") != 0 && !find_lookup(l, n)
-        && strcmp(n, "lastExportDateTime") != 0 && strcmp(n, "currentExportDateTime") != 0) {
-        IrVar *this_var = find_var(sc, "this");
-        if (this_var) {   /* Mustache: a bare name inside a section is a field of the current item */
-            IrExpr *t = mk(l, IR_VAR, e->span); t->var = this_var; t->name = "this";
-            IrExpr *f = mk(l, IR_FIELD, e->span); f->a = t; f->name = n;
-            return f;
-        }
-    }
+    if (l->tpl_root && strcmp(n, "this") == 0) return mk(l, IR_RECORD, e->span);   /* `{{.}}` outside sections */
+    if (n[0] != '@' && strcmp(n, "record") != 0
+        && (l->tpl_root || (l->tpl_each && find_var(sc, "this") && !find_lookup(l, n)
+                            && strcmp(n, "lastExportDateTime") != 0 && strcmp(n, "currentExportDateTime") != 0)))
+        return tpl_name(l, e, sc);
     if (strcmp(n, "record") == 0) return mk(l, IR_RECORD, e->span);
     if (strcmp(n, "response") == 0) return mk(l, IR_RESPONSE, e->span);
     if (strcmp(n, "existing") == 0) return mk(l, IR_EXISTING, e->span);
@@ -251,7 +269,7 @@ static const Helper helpers[] = {
     { "substring", "substr", -1, 0 }, { "padLeft", "pad_left", -1, 0 }, { "split", "split", -1, 0 },
     { "floor", "floor", -1, 0 }, { "ceil", "ceil", -1, 0 }, { "round", "round", -1, 0 }, { "abs", "abs", -1, 0 },
     { "regexMatch", "regex_match", -1, 0 }, { "regexReplace", "regex_replace", -1, 0 },
-    { "jsonSerialize", "to_string", -1, 0 }, { "toString", "to_string", -1, 0 },
+    { "jsonSerialize", "to_json", -1, 0 }, { "toString", "to_string", -1, 0 },
     { "default", NULL, OP_COALESCE, 0 }, { "add", NULL, OP_ADD, 0 }, { "subtract", NULL, OP_SUB, 0 },
     { "multiply", NULL, OP_MUL, 0 }, { "divide", NULL, OP_DIV, 0 }, { "eq", NULL, OP_EQ, 0 },
     { "and", NULL, OP_AND, 0 }, { "or", NULL, OP_OR, 0 }, { "not", NULL, OP_NOT, 0 },
@@ -489,7 +507,7 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
         x = mk(l, IR_STR, e->span); x->str = e->str; x->slen = e->slen;
         return x;
     case AST_NAME:
-        if (is_context_root(e->name) && !find_var(sc, e->name)) {
+        if (is_context_root(e->name) && !find_var(sc, e->name) && !l->tpl_root) {
             if (strcmp(e->name, "flow") == 0 || strcmp(e->name, "run") == 0 || strcmp(e->name, "delta") == 0 ||
                 strcmp(e->name, "page") == 0 || strcmp(e->name, "param") == 0) {
                 ERR(e->span, "`%s` is not a value by itself; use one of its fields, such as %s (or quote it for the text: \"%s\")", e->name,
@@ -500,7 +518,7 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
         }
         return lower_name(l, e, sc);
     case AST_FIELD:
-        if (e->a->kind == AST_NAME && is_context_root(e->a->name) && !find_var(sc, e->a->name))
+        if (e->a->kind == AST_NAME && is_context_root(e->a->name) && !find_var(sc, e->a->name) && !l->tpl_root)
             return lower_context(l, e);
         x = mk(l, IR_FIELD, e->span);
         x->a = lower_expr(l, e->a, sc);
@@ -1002,4 +1020,12 @@ IrExpr *lower_eval_expr(Arena *ar, Diags *diags, const Source *src, const AstNod
     memset(l, 0, sizeof *l);
     l->ar = ar; l->d = diags; l->src = src;
     return lower_expr(l, expr, NULL);
+}
+
+IrExpr *lower_eval_template(Arena *ar, Diags *diags, const Source *src, const AstNode *tpl) {
+    L ls, *l = &ls;
+    memset(l, 0, sizeof *l);
+    l->ar = ar; l->d = diags; l->src = src;
+    l->tpl_root = 1;
+    return lower_template(l, tpl, NULL);
 }

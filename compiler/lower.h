@@ -10,5 +10,8 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
 
 /* Lowers a lone expression for `flowc eval`: `record` and context names resolve; nothing else is declared. */
 IrExpr *lower_eval_expr(Arena *ar, Diags *diags, const Source *src, const AstNode *expr);
+/* Lowers a parsed template for `flowc eval --template`: the record is its root context, so a bare
+ * name is a member of the data (looked up through the sections around it, as Mustache does). */
+IrExpr *lower_eval_template(Arena *ar, Diags *diags, const Source *src, const AstNode *tpl);
 
 #endif

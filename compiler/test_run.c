@@ -1,13 +1,14 @@
 /* test_run.c — the in-memory runs with mocks: `flowc test` runs a file's `test` blocks (every
  * connection replaced by the mock connector: the export and lookups answer with the `given` data,
- * imports capture what they would write; then the `expect` lines are evaluated), and `flowc
+ * imports capture what they would write; then the `expect` lines are evaluated: the givens and
+ * expectations are emitted as C functions beside the flow's, emit_c_tests), and `flowc
  * preview` runs the first page of a flow for real but with imports captured (unless --live) and
  * every step's input and output traced. The flows are compiled once by the JIT. */
 #include "test_run.h"
 #include "build.h"
 #include "builtins.h"
+#include "emit_c.h"
 #include "engine.h"
-#include "eval.h"
 #include "ir.h"
 #include "jit.h"
 #include "suggest.h"
@@ -35,18 +36,25 @@ static cJSON *load_given_file(const char *flow_file, const char *path, char *why
     }
     fclose(f);
     buf[len] = 0;
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    if (!j || !cJSON_IsArray(j)) {   /* NDJSON: one record per line */
+    /* one JSON array, or NDJSON: one record per line (the runtime's one reader either way) */
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(buf, len, &je);
+    if (!j || !cJSON_IsArray(j)) {
         cJSON_Delete(j);
         j = cJSON_CreateArray();
         int line = 0;
-        for (char *p = buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
+        for (char *p = buf, *nl; p && p < buf + len; p = nl ? nl + 1 : NULL) {
+            nl = memchr(p, '\n', (size_t)(buf + len - p));
             line++;
-            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
             if (!n || (n == 1 && p[0] == '\r')) continue;
-            cJSON *r = cJSON_ParseWithLength(p, n);
-            if (!r) { snprintf(why, cap, "%.400s:%d is not JSON", full, line); cJSON_Delete(j); free(buf); return NULL; }
+            cJSON *r = flow_json_parse(p, n, &je);
+            if (!r) {
+                snprintf(why, cap, "%.300s:%d:%ld: %.150s", full, line, je.col, je.msg);
+                cJSON_Delete(j);
+                free(buf);
+                return NULL;
+            }
             cJSON_AddItemToArray(j, r);
         }
     }
@@ -97,8 +105,20 @@ static void print_json(FILE *out, const char *label, FlowVal v) {
     cJSON_Delete(j);
 }
 
-/* One test: 1 passed, 0 failed. */
-static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *t, const Source *src, FILE *out) {
+typedef FlowVal (*TestFn)(FlowCtx *cx, cJSON *names);
+
+/* A test's emitted given or expectation: flow_test_T_WHAT_K. */
+static FlowVal call_test_fn(const JitProgram *j, int t, const char *what, int k, FlowCtx *cx, cJSON *names) {
+    char name[96];
+    snprintf(name, sizeof name, "flow_test_%d_%s_%d", t, what, k);
+    TestFn fn = (TestFn)jit_symbol(j, name);
+    if (!fn) return flow_fail(cx, FLOW_ERR_VALUE, "internal error: no %s in the compiled test", name);
+    return fn(cx, names);
+}
+
+/* One test (number ti of the file): 1 passed, 0 failed. */
+static int run_test(const JitProgram *j, int ti, const IrProgram *ir, const IrTest *t, const Source *src, FILE *out) {
+    const FlowProgram *prog = jit_program(j);
     int line, col;
     src_line_col(src, t->span.start, &line, &col);
     int fi = -1;
@@ -115,7 +135,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
         if (gv->value->kind == IR_CALL && gv->value->fn && strcmp(gv->value->fn->name, "file") == 0 && gv->value->kids[0])
             val = load_given_file(src->name, gv->value->kids[0]->str, why, sizeof why);
         else {
-            FlowVal v = eval_ir(cx, gv->value, NULL, NULL);
+            FlowVal v = call_test_fn(j, ti, "given", g, cx, NULL);
             val = flow_failed(cx) ? NULL : flow_val_to_json(v);
             if (!val) snprintf(why, sizeof why, "%s", flow_error_message(cx));
             flow_clear_error(cx);
@@ -153,7 +173,7 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
         cJSON_AddNumberToObject(exp, "count", (double)st.exported);
         for (int x = 0; x < t->nexpects; x++) {
             const IrExpr *e = t->expects[x];
-            FlowVal v = eval_ir(cx, e, NULL, names);
+            FlowVal v = call_test_fn(j, ti, "expect", x, cx, names);
             int pass = !flow_failed(cx) && v.kind == FLOW_BOOL && v.b;
             if (pass) continue;
             int el, ec;
@@ -164,8 +184,8 @@ static int run_test(const FlowProgram *prog, const IrProgram *ir, const IrTest *
             if (flow_failed(cx)) fprintf(out, "      %s error: %s\n", flow_error_class_names[flow_error_class(cx)], flow_error_message(cx));
             else if (e->kind == IR_BINARY && e->a && e->b) {
                 flow_clear_error(cx);
-                print_json(out, "actual  ", eval_ir(cx, e->a, NULL, names));
-                print_json(out, "expected", eval_ir(cx, e->b, NULL, names));
+                print_json(out, "actual  ", call_test_fn(j, ti, "actual", x, cx, names));
+                print_json(out, "expected", call_test_fn(j, ti, "expected", x, cx, names));
             }
             flow_clear_error(cx);
         }
@@ -204,13 +224,27 @@ static JitProgram *jit_for(const Source *src, const char *c_text) {
 
 int test_file(const Source *src, const IrProgram *ir, const char *c_text, FILE *out, int *passed, int *failed) {
     const char *file = src->name;
-    JitProgram *j = jit_for(src, c_text);
+    /* the flow's C, then its tests' givens and expectations as functions of the same file */
+    char *all = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&all, &n);
+    if (!mem) abort();
+    fputs(c_text, mem);
+    Diags d;
+    diag_init(&d);
+    emit_c_tests(mem, &d, ir);
+    fclose(mem);
+    diag_sort(&d);
+    diag_print_text(&d, stderr, 0);
+    JitProgram *j = d.errors ? NULL : jit_for(src, all);
+    diag_free(&d);
+    free(all);
     int rc = 0;
     if (!j) rc = 1;
     else {
         if (!ir->ntests) fprintf(out, "%s: no test blocks\n", file);
         for (int i = 0; i < ir->ntests; i++) {
-            if (run_test(jit_program(j), ir, ir->tests[i], src, out)) (*passed)++;
+            if (run_test(j, i, ir, ir->tests[i], src, out)) (*passed)++;
             else (*failed)++;
         }
         jit_free(j);

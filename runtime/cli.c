@@ -163,7 +163,7 @@ static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSO
         return 0;
     }
     case FLOW_JSON: {
-        cJSON *j = cJSON_Parse(text);
+        cJSON *j = flow_json_parse(text, strlen(text), NULL);
         if (!j) break;
         *own = j;
         *v = flow_json(j);

@@ -80,19 +80,11 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
                          r->name, (double)n / (1024.0 * 1024.0));
             return FLOW_NEXT_ERROR;
         }
-        const char *end = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+        FlowJsonError je;
+        cJSON *j = flow_json_parse(s, n, &je);
         if (!j) {
-            size_t col = end && end >= s && end <= s + n ? (size_t)(end - s) + 1 : 1;
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: malformed JSON near column %zu", r->lineno, r->name, col);
-            it->rec = cJSON_CreateString(s);
-            return FLOW_NEXT_ERROR;
-        }
-        if (end && !only_space(end, n - (size_t)(end - s))) {
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: unexpected text after the record at column %zu",
-                         r->lineno, r->name, (size_t)(end - s) + 1);
-            cJSON_Delete(j);
-            it->rec = cJSON_CreateString(s);
+            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: malformed JSON at column %ld: %s", r->lineno, r->name, je.col, je.msg);
+            it->rec = flow_json_raw_text(s, n);
             return FLOW_NEXT_ERROR;
         }
         if (!cJSON_IsObject(j)) {
@@ -107,14 +99,13 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
 }
 
 int flow_ndjson_write(FILE *f, const cJSON *rec) {
-    /* most records print into a stack buffer; only big ones need cJSON's growing heap buffer */
+    /* most records print into a stack buffer; only big ones need a heap buffer (the same exact printer) */
     char small[8192];
-    if (cJSON_PrintPreallocated((cJSON *)rec, small, (int)sizeof small - 8, 0))
-        return fputs(small, f) == EOF || putc('\n', f) == EOF ? -1 : 0;
-    char *t = flow_json_print(rec);
+    size_t n;
+    char *t = flow_json_print_into(rec, small, sizeof small, &n);
     if (!t) return -1;
-    int bad = fputs(t, f) == EOF || putc('\n', f) == EOF;
-    cJSON_free(t);
+    int bad = fwrite(t, 1, n, f) != n || putc('\n', f) == EOF;
+    if (t != small) cJSON_free(t);
     return bad ? -1 : 0;
 }
 
@@ -375,12 +366,10 @@ static int open_current(FileExport *x, FlowErr *err) {
             return -1;
         }
         buf[n] = 0;
-        const char *end = NULL;
-        x->arr = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
-        if (!x->arr || (end && !only_space(end, n - (size_t)(end - buf)))) {
-            long line = 1, col = 1;
-            for (const char *p = buf; end && p < end && p < buf + n; p++) { if (*p == '\n') { line++; col = 1; } else col++; }
-            flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON near line %ld, column %ld", path, line, col);
+        FlowJsonError je;
+        x->arr = flow_json_parse(buf, n, &je);
+        if (!x->arr) {
+            flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON at line %ld, column %ld: %s", path, je.line, je.col, je.msg);
             free(buf);
             return -1;
         }
@@ -460,8 +449,21 @@ static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
         return FLOW_NEXT_ERROR;
     }
     it->rec = cJSON_CreateObject();
-    for (int i = 0; i < c->nf; i++) cJSON_AddItemToObject(it->rec, c->hdr[i], cJSON_CreateString(c->buf + c->starts[i]));
+    int nul = -1;    /* a cell holding a NUL byte cannot be carried as text (the engine checks the rest) */
+    for (int i = 0; i < c->nf; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        int has_nul = strlen(c->buf + c->starts[i]) != n;
+        if (has_nul && nul < 0) nul = i;
+        cJSON_AddItemToObject(it->rec, c->hdr[i], has_nul ? flow_json_raw_text(c->buf + c->starts[i], n)
+                                                         : cJSON_CreateString(c->buf + c->starts[i]));
+    }
     it->bytes = bytes;
+    if (nul >= 0) {   /* kept as its JSON text (the NUL as U+FFFD), not as a record */
+        flow_err_set(&it->err, FLOW_ERR_VALUE, "line %ld of %s: column `%s` holds a NUL byte, which text cannot carry", start,
+                     x->cur, c->hdr[nul]);
+        it->rec = flow_json_to_text(it->rec);
+        return FLOW_NEXT_ERROR;
+    }
     return FLOW_NEXT_RECORD;
 }
 
@@ -631,16 +633,6 @@ static Out *out_get(FileConn *fc, const char *path, int format, FlowErr *err) {
     return o;
 }
 
-/* shortest text that reads back as the same double */
-static void number_text(double d, char *buf, size_t cap) {
-    if (!isfinite(d)) { snprintf(buf, cap, "%s", ""); return; }
-    if (d == floor(d) && fabs(d) < 1e15) { snprintf(buf, cap, "%.0f", d); return; }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-}
-
 /* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces */
 static int csv_put_text(FILE *f, const char *s) {
     int bad = 0;
@@ -662,7 +654,7 @@ static int csv_put_value(FILE *f, const cJSON *v) {
     const char *s;
     if (!v || cJSON_IsNull(v)) s = "";
     else if (cJSON_IsString(v)) s = v->valuestring;
-    else if (cJSON_IsNumber(v)) { number_text(v->valuedouble, num, sizeof num); s = num; }
+    else if (cJSON_IsNumber(v)) s = flow_json_num_text(v, num);   /* as in JSON: ints with all their digits */
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
     else s = owned = flow_json_print(v);
     if (!s) return -1;

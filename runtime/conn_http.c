@@ -45,7 +45,7 @@ static int add_headers(struct curl_slist **l, const cJSON *obj, FlowErr *err) {
     for (const cJSON *h = obj->child; h; h = h->next) {
         char num[64];
         const char *v = cJSON_IsString(h) ? h->valuestring : NULL;
-        if (cJSON_IsNumber(h)) { snprintf(num, sizeof num, "%.15g", h->valuedouble); v = num; }
+        if (cJSON_IsNumber(h)) v = flow_json_num_text(h, num);
         if (cJSON_IsBool(h)) v = cJSON_IsTrue(h) ? "true" : "false";
         if (cJSON_IsNull(h)) continue;
         if (!v) { flow_err_set(err, FLOW_ERR_VALUE, "header %s must be a string", h->string); return -1; }
@@ -187,13 +187,7 @@ static void put_value(FlowSb *b, int *first, const char *k, const cJSON *v) {
     if (cJSON_IsArray(v)) { for (const cJSON *e = v->child; e; e = e->next) put_value(b, first, k, e); return; }
     if (cJSON_IsString(v)) { put_param(b, first, k, v->valuestring); return; }
     if (cJSON_IsBool(v)) { put_param(b, first, k, cJSON_IsTrue(v) ? "true" : "false"); return; }
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d == floor(d) && fabs(d) < 9e15) snprintf(num, sizeof num, "%.0f", d);
-        else snprintf(num, sizeof num, "%.17g", d);
-        put_param(b, first, k, num);
-        return;
-    }
+    if (cJSON_IsNumber(v)) { put_param(b, first, k, flow_json_num_text(v, num)); return; }   /* ints exact */
     char *t = flow_json_print(v);
     put_param(b, first, k, t ? t : "");
     cJSON_free(t);
@@ -336,17 +330,24 @@ static cJSON *take_records(const cJSON *doc, const FlowJsonPath *path, const cha
 static int parse_body(const FlowHttpReq *r, cJSON **doc, FlowErr *err) {
     *doc = NULL;
     if (!r->resp || blank(r->resp, r->resp_len)) return 0;
-    const char *end = NULL;
-    *doc = strlen(r->resp) == r->resp_len ? cJSON_ParseWithOpts(r->resp, &end, 1) : NULL;
+    FlowJsonError je;
+    *doc = flow_json_parse(r->resp, r->resp_len, &je);
     if (*doc) return 0;
     const char *ct = flow_http_header(r, "content-type");
     char hint[120];
     size_t n = r->resp_len < 80 ? r->resp_len : 80, w = 0;
-    for (size_t i = 0; i < n; i++) hint[w++] = r->resp[i] == '\n' || r->resp[i] == '\r' ? ' ' : r->resp[i];
-    while (w > 0 && ((unsigned char)hint[w - 1] & 0x80) && r->resp_len > n) w--;
+    for (size_t i = 0; i < n;) {   /* line breaks and NULs as spaces, bytes that are not UTF-8 as '?' */
+        unsigned char c = (unsigned char)r->resp[i];
+        size_t k = c >= 0x80 ? flow_utf8_seq((const unsigned char *)r->resp + i, r->resp_len - i) : 1;
+        if (k > 1 && i + k <= n) { memcpy(hint + w, r->resp + i, k); w += k; i += k; continue; }
+        if (k > 1) break;    /* a character cut by the 80 bytes */
+        hint[w++] = c == '\n' || c == '\r' || c == 0 ? ' ' : c >= 0x80 ? '?' : (char)c;
+        i++;
+    }
     hint[w] = 0;
-    flow_err_set(err, FLOW_ERR_PARSE, "%s %s answered with a body that is not JSON (content-type %s, %zu bytes): %s%s",
-                 r->method, r->url, ct ? ct : "none", r->resp_len, hint, r->resp_len > n ? "..." : "");
+    flow_err_set(err, FLOW_ERR_PARSE, "%s %s answered with a body that is not JSON (content-type %s, %zu bytes; line %ld, column %ld: "
+                 "%s): %s%s", r->method, r->url, ct ? ct : "none", r->resp_len, je.line, je.col, je.msg, hint,
+                 r->resp_len > n ? "..." : "");
     return -1;
 }
 
@@ -579,7 +580,7 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
             const cJSON *v = first_node(x->next_path, doc);
             char num[64];
             if (cJSON_IsString(v) && *v->valuestring) next = flow_xstrdup(v->valuestring);
-            else if (cJSON_IsNumber(v)) { snprintf(num, sizeof num, "%.17g", v->valuedouble); next = flow_xstrdup(num); }
+            else if (cJSON_IsNumber(v)) next = flow_xstrdup(flow_json_num_text(v, num));
             break;
         }
         case PG_LINK: next = link_next(flow_http_header(&r, "link")); break;
@@ -915,7 +916,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             const cJSON *idv = cJSON_GetObjectItemCaseSensitive(it->existing, idf ? idf : "id");
             char num[64];
             const char *ids = cJSON_IsString(idv) ? idv->valuestring : NULL;
-            if (cJSON_IsNumber(idv)) { snprintf(num, sizeof num, "%.17g", idv->valuedouble); ids = num; }
+            if (cJSON_IsNumber(idv)) ids = flow_json_num_text(idv, num);   /* exact */
             if (ids && (strcmp(ids, ".") == 0 || strcmp(ids, "..") == 0)) {   /* a dot segment would move up the path */
                 it->failed = 1;
                 flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
@@ -972,8 +973,9 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         cJSON *doc = NULL;
         if (r->resp && !blank(r->resp, r->resp_len)) {
-            doc = cJSON_ParseWithLength(r->resp, r->resp_len);
-            if (!doc) doc = cJSON_CreateString(r->resp);   /* not JSON: the response mapping sees the text */
+            doc = flow_json_parse(r->resp, r->resp_len, NULL);
+            /* not JSON: the response mapping sees the text (bytes that are not text as U+FFFD) */
+            if (!doc) doc = flow_json_raw_text(r->resp, r->resp_len);
         }
         int nb = to[q] - from[q];
         int per_item = im->batch > 1 && !items[from[q]].existing && cJSON_IsArray(doc) && cJSON_GetArraySize(doc) == nb;

@@ -81,7 +81,7 @@ static void *m_import_open(void *conn, const FlowSettings *s, FlowErr *err) { (v
 
 cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it) {
     const char *body = flow_setting_str(s, it->rs, "body", NULL);
-    cJSON *b = body ? cJSON_Parse(body) : NULL;
+    cJSON *b = body ? flow_json_parse(body, strlen(body), NULL) : NULL;   /* the one reader: ints exact */
     if (body && !b) b = cJSON_CreateString(body);
     return b ? b : cJSON_Duplicate(it->out, 1);
 }

@@ -309,13 +309,6 @@ static void *pg_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
 
 /* ---- values: JSON -> text parameters ---- */
 
-/* a number as PostgreSQL reads it: whole numbers without a fraction, others shortest exact */
-static void number_text(double d, char out[40]) {
-    if (d == floor(d) && fabs(d) < 9.2e18) { snprintf(out, 40, "%lld", (long long)d); return; }
-    snprintf(out, 40, "%.15g", d);
-    if (strtod(out, NULL) != d) snprintf(out, 40, "%.17g", d);
-}
-
 /* A JSON value as a text parameter (NULL for null). The text is v's own string or, for the other
  * kinds, a fresh one the caller frees (*own). */
 static const char *param_text(const cJSON *v, char **own) {
@@ -324,10 +317,9 @@ static const char *param_text(const cJSON *v, char **own) {
     if (cJSON_IsString(v)) return v->valuestring;
     if (cJSON_IsTrue(v)) return "true";
     if (cJSON_IsFalse(v)) return "false";
-    if (cJSON_IsNumber(v)) {
-        char b[40];
-        number_text(v->valuedouble, b);
-        return *own = flow_xstrdup(b);
+    if (cJSON_IsNumber(v)) {   /* ints with all their digits, other numbers shortest exact (flow_json_num_text) */
+        char b[32];
+        return *own = flow_xstrdup(flow_json_num_text(v, b));
     }
     char *t = flow_json_print(v);
     if (!t) abort();
@@ -425,21 +417,29 @@ static cJSON *ts_json(const char *s, int tz) {
     return cJSON_CreateString(s);
 }
 
-static cJSON *value_json(const char *s, int len, Kind k) {
+/* A column's text as JSON; NULL (with why) when flowc cannot hold it: a number that is not finite
+ * (NaN, Infinity, a numeric past a double's range) or json text its reader refuses (U+0000, deeper
+ * than it nests). Whole numbers keep their exact value over the whole int64 range (flow.h). */
+static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, char *why, size_t cap) {
     switch (k) {
     case K_NUMBER: {
-        char *end;
-        double d = strtod(s, &end);
-        /* whole numbers past 2^53 would not come back exact: they stay text, as do NaN, Infinity
-         * and numerics past a double's range */
-        if (*s && !*end && isfinite(d) && (fabs(d) <= 9007199254740992.0 || strpbrk(s, ".eE")))
-            return cJSON_CreateNumber(d);
-        return cJSON_CreateString(s);
+        /* int, float and numeric text is JSON number text, except for NaN and Infinity */
+        FlowJsonError je;
+        cJSON *j = flow_json_parse(s, (size_t)len, &je);
+        if (cJSON_IsNumber(j)) return j;
+        cJSON_Delete(j);
+        *cls = FLOW_ERR_VALUE;
+        snprintf(why, cap, "%.60s is not a finite number", s);
+        return NULL;
     }
     case K_BOOL: return cJSON_CreateBool(s[0] == 't');
     case K_JSON: {
-        cJSON *j = cJSON_ParseWithLength(s, (size_t)len);
-        return j ? j : cJSON_CreateString(s);   /* deeper than cJSON nests: the text */
+        FlowJsonError je;
+        cJSON *j = flow_json_parse(s, (size_t)len, &je);
+        if (j) return j;
+        *cls = FLOW_ERR_PARSE;
+        snprintf(why, cap, "its JSON cannot be read (line %ld, column %ld: %s)", je.line, je.col, je.msg);
+        return NULL;
     }
     case K_TS: return ts_json(s, 0);
     case K_TSTZ: return ts_json(s, 1);
@@ -473,20 +473,34 @@ static void cols_free(Cols *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* row `row` of r as an object; *bytes its size as sent */
-static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *bytes) {
+/* row `row` of r as an object; *bytes its size as sent. When a column holds a value flowc cannot
+ * hold (value_json), e says which (e->msg is empty otherwise) and the row is returned as its JSON
+ * text, the column as PostgreSQL wrote it: data to keep with the record error, not a record. */
+static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *bytes, FlowErr *e) {
     cJSON *o = cJSON_CreateObject();
     size_t b = 2;
+    e->msg[0] = 0;
     for (int i = 0; i < c->n; i++) {
         const char *name = PQfname(r, i);
         if (!name || c->dup[i]) continue;
         int len = PQgetlength(r, row, i);
         b += strlen(name) + 4 + (size_t)len;
-        cJSON *v = PQgetisnull(r, row, i) ? cJSON_CreateNull() : value_json(PQgetvalue(r, row, i), len, c->kind[i]);
+        cJSON *v = NULL;
+        if (PQgetisnull(r, row, i)) v = cJSON_CreateNull();
+        else {
+            FlowErrorClass cls = FLOW_ERR_VALUE;
+            char why[300];
+            const char *t = PQgetvalue(r, row, i);
+            v = value_json(t, len, c->kind[i], &cls, why, sizeof why);
+            if (!v) {
+                if (!e->msg[0]) flow_err_set(e, cls, "column %s: %s", name, why);
+                v = cJSON_CreateString(t);
+            }
+        }
         cJSON_AddItemToObject(o, name, v);
     }
     if (bytes) *bytes = b;
-    return o;
+    return e->msg[0] ? flow_json_to_text(o) : o;
 }
 
 /* ---- SQL text ---- */
@@ -735,9 +749,9 @@ static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
         if (dx_fetch(x, err)) return FLOW_NEXT_FAIL;
         if (x->nrows == 0) goto end;
     }
-    it->rec = row_object(x->res, &x->cols, x->row++, &it->bytes);
+    it->rec = row_object(x->res, &x->cols, x->row++, &it->bytes, &it->err);
     x->total++;
-    return FLOW_NEXT_RECORD;
+    return it->err.msg[0] ? FLOW_NEXT_ERROR : FLOW_NEXT_RECORD;
 end:
     if (x->in_tx) {
         x->in_tx = 0;
@@ -820,7 +834,15 @@ static int dl_result(PgLookup *lk, PGresult *r, cJSON **rows, FlowErr *err) {
         cJSON *out = cJSON_CreateArray();
         cols_of(&lk->cols, r);
         int n = PQntuples(r);
-        for (int i = 0; i < n; i++) cJSON_AddItemToArray(out, row_object(r, &lk->cols, i, NULL));
+        for (int i = 0; i < n; i++) {
+            cJSON *o = row_object(r, &lk->cols, i, NULL, err);
+            if (err->msg[0]) {   /* a value the lookup's record cannot take: a record error */
+                cJSON_Delete(o);
+                cJSON_Delete(out);
+                return 1;
+            }
+            cJSON_AddItemToArray(out, o);
+        }
         *rows = out;
         return 0;
     }
@@ -1419,14 +1441,15 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 /* a key's text as the table writes it (numbers in one form), for matching rows to records */
 static char *key_text(const char *s, Kind k) {
-    if (k == K_NUMBER) {
-        char *end;
-        double d = strtod(s, &end);
-        if (*s && !*end && isfinite(d)) {
-            char b[40];
-            number_text(d, b);
-            return flow_xstrdup(b);
+    if (k == K_NUMBER) {   /* exact: two ids past 2^53 never share a text */
+        cJSON *j = flow_json_parse(s, strlen(s), NULL);
+        if (cJSON_IsNumber(j)) {
+            char b[32];
+            char *t = flow_xstrdup(flow_json_num_text(j, b));
+            cJSON_Delete(j);
+            return t;
         }
+        cJSON_Delete(j);
     }
     return flow_xstrdup(s);
 }
@@ -1504,7 +1527,16 @@ static int existing_chunk(PgImport *im, FlowImportItem *items, const int *idx, i
             char *t = key_text(PQgetvalue(r, row, kc), im->cols.kind[kc]);
             for (int k = head[hash_text(t) & (cap - 1)]; k; k = next[k - 1]) {
                 FlowImportItem *it = &items[idx[k - 1]];
-                if (strcmp(kt[k - 1], t) == 0 && !it->existing) it->existing = row_object(r, &im->cols, row, NULL);
+                if (strcmp(kt[k - 1], t) == 0 && !it->existing && !it->failed) {
+                    FlowErr re;
+                    cJSON *o = row_object(r, &im->cols, row, NULL, &re);
+                    if (!re.msg[0]) it->existing = o;
+                    else {   /* the existing row holds a value flowc cannot read: the record cannot be mapped */
+                        cJSON_Delete(o);
+                        it->failed = 1;
+                        flow_err_set(&it->err, re.cls, "the existing row's %s", re.msg);
+                    }
+                }
             }
             free(t);
         }

@@ -76,17 +76,48 @@ static char *base64(const unsigned char *p, size_t n) {
     return out;
 }
 
-static cJSON *row_object(sqlite3_stmt *st) {
+/* TEXT with its NUL bytes as a JSON string literal's text ("a\u0000b"), for the data kept with the
+ * record error that refuses it */
+static cJSON *nul_text(const char *p, size_t n) {
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char u[8];
+        if (c < 0x20 || c == '"' || c == '\\') { snprintf(u, sizeof u, "\\u%04x", c); flow_sb_puts(&b, u); }
+        else flow_sb_put(&b, p + i, 1);
+    }
+    flow_sb_puts(&b, "\"");
+    cJSON *r = cJSON_CreateRaw(b.p);
+    free(b.p);
+    return r;
+}
+
+/* The current row as an object: integers exact over the whole int64 range (flow.h). A TEXT holding
+ * a NUL byte cannot be carried (flowc's text ends at a NUL): e says which column (e->msg is empty
+ * otherwise) and the row comes back as its JSON text, the data kept with the record error. */
+static cJSON *row_object(sqlite3_stmt *st, FlowErr *e) {
     cJSON *o = cJSON_CreateObject();
     int n = sqlite3_column_count(st);
+    e->msg[0] = 0;
     for (int i = 0; i < n; i++) {
         const char *name = sqlite3_column_name(st, i);
         if (!name || cJSON_GetObjectItemCaseSensitive(o, name)) continue;   /* the first of equal names wins */
         cJSON *v;
         switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
-        case SQLITE_FLOAT: v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
-        case SQLITE_TEXT: v = cJSON_CreateString((const char *)sqlite3_column_text(st, i)); break;
+        case SQLITE_INTEGER: v = flow_json_int(sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT: v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;   /* the engine refuses Inf */
+        case SQLITE_TEXT: {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            size_t len = (size_t)sqlite3_column_bytes(st, i);
+            if (t && strlen(t) != len) {
+                if (!e->msg[0])
+                    flow_err_set(e, FLOW_ERR_VALUE, "column %s holds a NUL byte (at byte %zu of %zu), which text cannot carry",
+                                 name, strlen(t), len);
+                v = nul_text(t, len);
+            } else v = cJSON_CreateString(t ? t : "");
+            break;
+        }
         case SQLITE_BLOB: {
             const unsigned char *b = sqlite3_column_blob(st, i);
             char *t = base64(b ? b : (const unsigned char *)"", (size_t)sqlite3_column_bytes(st, i));
@@ -98,16 +129,16 @@ static cJSON *row_object(sqlite3_stmt *st) {
         }
         cJSON_AddItemToObject(o, name, v);
     }
-    return o;
+    return e->msg[0] ? flow_json_to_text(o) : o;
 }
 
 static int bind_value(sqlite3_stmt *st, int i, const cJSON *v) {
     if (!v || cJSON_IsNull(v)) return sqlite3_bind_null(st, i);
     if (cJSON_IsBool(v)) return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
     if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d == floor(d) && fabs(d) < 9.2e18) return sqlite3_bind_int64(st, i, (sqlite3_int64)d);
-        return sqlite3_bind_double(st, i, d);
+        int64_t iv;
+        if (flow_json_get_int(v, &iv)) return sqlite3_bind_int64(st, i, iv);   /* exact over the whole int64 range */
+        return sqlite3_bind_double(st, i, v->valuedouble);
     }
     if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
     char *t = flow_json_print(v);
@@ -209,8 +240,8 @@ static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
     DbExport *x = h;
     int rc = sqlite3_step(x->st);
     if (rc == SQLITE_ROW) {
-        it->rec = row_object(x->st);
-        return FLOW_NEXT_RECORD;
+        it->rec = row_object(x->st, &it->err);
+        return it->err.msg[0] ? FLOW_NEXT_ERROR : FLOW_NEXT_RECORD;
     }
     if (rc == SQLITE_DONE) return FLOW_NEXT_END;
     flow_err_set(err, FLOW_ERR_CONNECTION, "%s: %s", x->d->path, sqlite3_errmsg(x->d->db));
@@ -259,7 +290,16 @@ static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
     if (bind_args(lk->st, flow_setting(lk->s, rs, "args"), err)) return -1;
     cJSON *out = cJSON_CreateArray();
     int rc;
-    while ((rc = sqlite3_step(lk->st)) == SQLITE_ROW) cJSON_AddItemToArray(out, row_object(lk->st));
+    while ((rc = sqlite3_step(lk->st)) == SQLITE_ROW) {
+        cJSON *o = row_object(lk->st, err);
+        if (err->msg[0]) {   /* a value the record cannot take: a record error */
+            cJSON_Delete(o);
+            cJSON_Delete(out);
+            sqlite3_reset(lk->st);
+            return 1;
+        }
+        cJSON_AddItemToArray(out, o);
+    }
     if (rc != SQLITE_DONE) {
         flow_err_set(err, fatal_rc(rc) ? FLOW_ERR_CONNECTION : FLOW_ERR_VALUE, "%s: %s", lk->d->path, sqlite3_errmsg(lk->d->db));
         sqlite3_reset(lk->st);
@@ -328,7 +368,8 @@ static int table_exists(DbImport *im) {
 }
 
 static const char *column_type(const cJSON *v) {
-    if (cJSON_IsNumber(v)) return v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18 ? " INTEGER" : " REAL";
+    int64_t iv;
+    if (cJSON_IsNumber(v)) return flow_json_get_int(v, &iv) ? " INTEGER" : " REAL";
     if (cJSON_IsBool(v)) return " INTEGER";
     if (cJSON_IsNull(v)) return "";
     return " TEXT";
@@ -446,8 +487,17 @@ static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **exist
     sqlite3_reset(im->find);
     bind_value(im->find, 1, key);
     int rc = sqlite3_step(im->find);
-    if (rc == SQLITE_ROW) *existing = row_object(im->find);
-    else if (rc != SQLITE_DONE) {
+    if (rc == SQLITE_ROW) {
+        FlowErr re;
+        cJSON *o = row_object(im->find, &re);
+        if (re.msg[0]) {   /* the existing row holds a value flowc cannot read: the record cannot be mapped */
+            cJSON_Delete(o);
+            flow_err_set(err, re.cls, "the existing row's %s", re.msg);
+            sqlite3_reset(im->find);
+            return 1;
+        }
+        *existing = o;
+    } else if (rc != SQLITE_DONE) {
         flow_err_set(err, fatal_rc(rc) ? FLOW_ERR_CONNECTION : FLOW_ERR_VALUE, "%s", sqlite3_errmsg(im->d->db));
         sqlite3_reset(im->find);
         return fatal_rc(rc) ? -1 : 1;

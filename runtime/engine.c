@@ -400,8 +400,9 @@ static int run_fail(Run *R, const char *fmt, ...) {
 static char *trace_key_of(const cJSON *rec) {
     const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "id") : NULL;
     char buf[160];
+    char num[32];
     if (cJSON_IsString(id) && *id->valuestring && strlen(id->valuestring) < 120) snprintf(buf, sizeof buf, "id:%s", id->valuestring);
-    else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%.17g", id->valuedouble);
+    else if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "id:%s", flow_json_num_text(id, num));   /* exact, as printed */
     else {
         char *t = rec ? flow_json_print(rec) : NULL;
         uint64_t h = 14695981039346656037ull;
@@ -601,13 +602,15 @@ static int check_type(const cJSON *j, const FlowTypeDef *t, char *path, size_t l
     case FLOW_STRING: if (!cJSON_IsString(j)) goto wrong; return 0;
     case FLOW_BOOL: if (!cJSON_IsBool(j)) goto wrong; return 0;
     case FLOW_NUMBER: case FLOW_DURATION: if (!cJSON_IsNumber(j)) goto wrong; return 0;
-    case FLOW_INT:
+    case FLOW_INT: {
+        int64_t i;
+        char nb[40];
         if (!cJSON_IsNumber(j)) goto wrong;
-        if (j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 9007199254740992.0) {
-            flow_err_set(e, FLOW_ERR_VALUE, "%s must be a whole number, got %.17g", path, j->valuedouble);
-            return -1;
-        }
-        return 0;
+        if (flow_json_get_int(j, &i)) return 0;
+        flow_err_set(e, FLOW_ERR_VALUE, fabs(j->valuedouble) >= 9223372036854775808.0 ? "%s is out of the int range, got %.60s"
+                     : "%s must be a whole number, got %.60s", path, flow_json_num_text(j, nb));
+        return -1;
+    }
     case FLOW_DATETIME: {
         int64_t ms;
         if (cJSON_IsNumber(j) && isfinite(j->valuedouble)) return 0;
@@ -627,28 +630,165 @@ wrong:
     return -1;
 }
 
-/* CSV cells are text: read those of declared number, int and bool fields as such (a cell that does
- * not read stays text, and validation names it); an empty cell of a nullable field is null. */
-static void coerce_text(cJSON *rec, const FlowTypeDef *t) {
+static int validate(const cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e);
+
+/* A scalar item changed in place into another kind (so an object member keeps its name and place:
+ * replacing the item instead loses the name, which is how `vip` once became ""). */
+static void set_kind(cJSON *v, int type) {
+    if (v->valuestring && !(v->type & cJSON_IsReference)) cJSON_free(v->valuestring);
+    v->valuestring = NULL;
+    v->type = (v->type & ~0xFF) | type;
+    v->valueint = type == cJSON_True;
+    v->valuedouble = type == cJSON_True;
+}
+
+/* CSV cells are text: read those of declared number, int and bool fields as such, ints exactly (a
+ * cell that does not read, 1e400 included, stays text, and validation names it); an empty cell of a
+ * nullable field is null. In place. */
+static void coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t) {
     if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
     for (int i = 0; i < t->nfields; i++) {
         const FlowTypeDef *ft = t->fields[i].type;
         cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
         if (!v || !cJSON_IsString(v) || !ft) continue;
-        const char *s = v->valuestring;
-        cJSON *nv = NULL;
-        if (!s[0] && ft->nullable) nv = cJSON_CreateNull();
+        FlowStr c = { v->valuestring, strlen(v->valuestring) };
+        while (c.n && c.p[0] == ' ') { c.p++; c.n--; }
+        while (c.n && c.p[c.n - 1] == ' ') c.n--;
+        double d;
+        if (!v->valuestring[0] && ft->nullable) set_kind(v, cJSON_NULL);
         else if (ft->kind == FLOW_INT || ft->kind == FLOW_NUMBER) {
-            char *end;
-            double d = strtod(s, &end);
-            while (*end == ' ') end++;
-            if (end != s && !*end && isfinite(d)) nv = cJSON_CreateNumber(d);
+            /* JSON number text reads as the JSON reader reads it (ints exact, past int64 kept as
+             * text); other decimal forms (+1, .5, 1.) as their double */
+            cJSON *n = c.n ? flow_json_parse(c.p, c.n, NULL) : NULL;
+            if (cJSON_IsNumber(n)) {
+                char *text = n->valuestring;
+                set_kind(v, cJSON_Number);
+                v->valuedouble = n->valuedouble;
+                v->valueint = n->valueint;
+                v->valuestring = text;    /* an exact int's digits or the text as read, moved over */
+                n->valuestring = NULL;
+            } else if (!n && flow_text_number(R->cx, c, &d) == FLOW_TEXT_OK) {
+                set_kind(v, cJSON_Number);
+                v->valuedouble = d;
+            }
+            cJSON_Delete(n);
         } else if (ft->kind == FLOW_BOOL) {
-            if (!strcasecmp(s, "true") || !strcmp(s, "1")) nv = cJSON_CreateTrue();
-            else if (!strcasecmp(s, "false") || !strcmp(s, "0")) nv = cJSON_CreateFalse();
+            const char *s = v->valuestring;
+            if (!strcasecmp(s, "true") || !strcmp(s, "1")) set_kind(v, cJSON_True);
+            else if (!strcasecmp(s, "false") || !strcmp(s, "0")) set_kind(v, cJSON_False);
         }
-        if (nv) cJSON_ReplaceItemInObjectCaseSensitive(rec, t->fields[i].name, nv);
     }
+}
+
+static int type_has_bool(const FlowTypeDef *t) {
+    if (!t) return 0;
+    if (t->is_record) {
+        for (int i = 0; i < t->nfields; i++) if (type_has_bool(t->fields[i].type)) return 1;
+        return 0;
+    }
+    if (t->is_array) return type_has_bool(t->elem);
+    return t->kind == FLOW_BOOL;
+}
+
+/* Declared bool fields, at any depth (nested records, arrays of records), that arrive as 0 / 1 (SQL
+ * has no booleans) are read as false / true, in place. */
+static void coerce_bools(cJSON *j, const FlowTypeDef *t) {
+    if (!j || !t) return;
+    if (t->is_record) {
+        if (!cJSON_IsObject(j)) return;
+        for (int i = 0; i < t->nfields; i++)
+            if (t->fields[i].type && type_has_bool(t->fields[i].type))
+                coerce_bools(cJSON_GetObjectItemCaseSensitive(j, t->fields[i].name), t->fields[i].type);
+        return;
+    }
+    if (t->is_array) {
+        if (!cJSON_IsArray(j) || !type_has_bool(t->elem)) return;
+        for (cJSON *c = j->child; c; c = c->next) coerce_bools(c, t->elem);
+        return;
+    }
+    if (t->kind == FLOW_BOOL && cJSON_IsNumber(j) && (j->valuedouble == 0 || j->valuedouble == 1))
+        set_kind(j, j->valuedouble == 1 ? cJSON_True : cJSON_False);
+}
+
+/* The engine's one check of the values every exported record and lookup result holds, whatever
+ * their source, before any step: text must be valid UTF-8 (member names too; a NUL cannot be in a
+ * cJSON string, so the sources that can meet one refuse it themselves) and numbers finite. A value
+ * that fails is a `value` error naming the field. 0, or -1 with e. */
+static int check_values(const cJSON *j, char *path, size_t len, size_t cap, FlowErr *e) {
+    path[len < cap ? len : cap - 1] = 0;
+    size_t at;
+    char q[64];
+    switch (j->type & 0xFF) {
+    case cJSON_String:
+        if (j->valuestring && flow_text_check(j->valuestring, strlen(j->valuestring), &at) != FLOW_TEXT_OK) {
+            flow_err_set(e, FLOW_ERR_VALUE, "%s is not valid UTF-8 text (byte 0x%02X at offset %zu): %s", path,
+                         (unsigned char)j->valuestring[at], at, flow_quote(q, sizeof q, j->valuestring, strlen(j->valuestring), 12));
+            return -1;
+        }
+        return 0;
+    case cJSON_Number:
+        if (!isfinite(j->valuedouble)) {
+            char nb[40];
+            flow_err_set(e, FLOW_ERR_VALUE, "%s is %s, which is not a finite number", path, flow_num_text(nb, j->valuedouble));
+            return -1;
+        }
+        return 0;
+    case cJSON_Array: {
+        int i = 0;
+        for (const cJSON *c = j->child; c; c = c->next, i++) {
+            char num[24];
+            snprintf(num, sizeof num, "[%d]", i);
+            size_t n = path_put(path, len, cap, num, NULL);
+            if (check_values(c, path, n, cap, e)) return -1;
+        }
+        path[len < cap ? len : cap - 1] = 0;
+        return 0;
+    }
+    case cJSON_Object:
+        for (const cJSON *c = j->child; c; c = c->next) {
+            const char *k = c->string ? c->string : "";
+            if (flow_text_check(k, strlen(k), &at) != FLOW_TEXT_OK) {
+                flow_err_set(e, FLOW_ERR_VALUE, "%s has a member name that is not valid UTF-8 text (byte 0x%02X at offset %zu): %s",
+                             path, (unsigned char)k[at], at, flow_quote(q, sizeof q, k, strlen(k), 12));
+                return -1;
+            }
+            size_t n = path_put(path, len, cap, ".", k);
+            if (check_values(c, path, n, cap, e)) return -1;
+        }
+        path[len < cap ? len : cap - 1] = 0;
+        return 0;
+    default: return 0;
+    }
+}
+
+/* The fast pass of check_values: 1 when every value is fine. */
+static int values_ok(const cJSON *j) {
+    for (; j; j = j->next) {
+        int t = j->type & 0xFF;
+        if (t == cJSON_String) { if (j->valuestring && flow_text_check(j->valuestring, strlen(j->valuestring), NULL)) return 0; }
+        else if (t == cJSON_Number) { if (!isfinite(j->valuedouble)) return 0; }
+        else if (t == cJSON_Object || t == cJSON_Array) {
+            if (t == cJSON_Object)
+                for (const cJSON *c = j->child; c; c = c->next)
+                    if (c->string && flow_text_check(c->string, strlen(c->string), NULL)) return 0;
+            if (j->child && !values_ok(j->child)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* A record (or lookup result) as the steps may see it: values checked, bools read from 0 / 1, and
+ * the declared type validated. 0; -1 with e (a value that does not fit the type); -2 with e (a value
+ * flowc cannot hold: such a record is kept with its error as its JSON text, not as a record, so that
+ * a retry cannot write what printing it had to change). */
+static int accept_values(cJSON *j, const FlowTypeDef *t, const char *root, FlowErr *e) {
+    if (j && !values_ok(j)) {
+        char path[256];
+        snprintf(path, sizeof path, "%s", root);
+        if (check_values(j, path, strlen(path), sizeof path, e)) return -2;
+    }
+    coerce_bools(j, t);
+    return t ? validate(j, t, root, e) : 0;
 }
 
 /* The fast pass: does the value fit the type? No paths, no messages (check_type explains a misfit). */
@@ -671,7 +811,7 @@ static int fits(const cJSON *j, const FlowTypeDef *t) {
     case FLOW_STRING: return cJSON_IsString(j);
     case FLOW_BOOL: return cJSON_IsBool(j);
     case FLOW_NUMBER: case FLOW_DURATION: return cJSON_IsNumber(j);
-    case FLOW_INT: return cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) && fabs(j->valuedouble) <= 9007199254740992.0;
+    case FLOW_INT: { int64_t i; return flow_json_get_int(j, &i); }
     case FLOW_DATETIME: {
         int64_t ms;
         return (cJSON_IsNumber(j) && isfinite(j->valuedouble)) ||
@@ -962,7 +1102,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
         }
         res = cJSON_DetachItemFromArray(rows, 0);
         cJSON_Delete(rows);
-        if (s->def->type && validate(res, s->def->type, s->def->name, &e)) {
+        if (accept_values(res, s->def->type, s->def->name, &e)) {
             cJSON_Delete(res);
             rec_error_in(R, s, e.cls, e.msg, in);
             inst_free(R, in);
@@ -1691,7 +1831,7 @@ static void retry_pages(Run *R) {
             }
             FlowErr ve;
             if (target->def->kind == FLOW_STEP_EXPORT && (!cJSON_IsObject(in->rec) ||
-                (target->def->type && validate(in->rec, target->def->type, "record", &ve)))) {
+                accept_values(in->rec, target->def->type, "record", &ve))) {
                 if (!cJSON_IsObject(in->rec)) flow_err_set(&ve, FLOW_ERR_PARSE, "the kept data is not a record");
                 rec_error_in(R, target, ve.cls, ve.msg, in);
                 inst_free(R, in);
@@ -1714,17 +1854,6 @@ static void retry_pages(Run *R) {
 /* a once() flag is set when it is true, a number other than 0 (SQL booleans) or "true" */
 static int flag_set(const cJSON *v) {
     return cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0) || (cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0);
-}
-
-/* declared bool fields that arrive as 0 / 1 (SQL has no booleans) are read as false / true */
-static void coerce_bools(cJSON *rec, const FlowTypeDef *t) {
-    if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
-    for (int i = 0; i < t->nfields; i++) {
-        if (!t->fields[i].type || t->fields[i].type->kind != FLOW_BOOL) continue;
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
-        if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1))
-            cJSON_ReplaceItemViaPointer(rec, v, cJSON_CreateBool(v->valuedouble == 1));
-    }
 }
 
 /* once(): what setting the flag of an exported record needs: the record and the mode evaluated for it */
@@ -1790,10 +1919,12 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             /* once(): the record gets its flag after this page, whatever becomes of it (an error keeps it) */
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
-            if (it.text_values) coerce_text(it.rec, ex->def->type);
-            coerce_bools(it.rec, ex->def->type);
-            if (ex->def->type && validate(it.rec, ex->def->type, "record", &e)) {
-                rec_error(R, ex, e.cls, e.msg, it.rec);
+            if (it.text_values) coerce_text(R, it.rec, ex->def->type);
+            int av = accept_values(it.rec, ex->def->type, "record", &e);
+            if (av) {
+                cJSON *kept = av == -2 ? flow_json_to_text(cJSON_Duplicate(it.rec, 1)) : NULL;
+                rec_error(R, ex, e.cls, e.msg, kept ? kept : it.rec);
+                cJSON_Delete(kept);
                 cJSON_Delete(it.rec);
                 continue;
             }

@@ -5,7 +5,9 @@
  * either to the record being processed (cJSON trees the engine owns) or to the context's scratch
  * arena, which lives until the current record is finished (flow_scratch_reset). Functions that
  * build new text allocate it with flow_scratch_alloc; nobody frees a FlowVal. To keep a value past
- * the record, copy it out (flow_val_to_json makes a fresh cJSON tree owned by the caller). */
+ * the record, copy it out (flow_val_to_json makes a fresh cJSON tree owned by the caller).
+ * Numbers in those trees follow EXACT NUMBERS below (an int past 2^53 carries its digits); outside
+ * JSON is read only by flow_json_parse (THE JSON READER below). */
 #ifndef FLOW_H
 #define FLOW_H
 #include <stddef.h>
@@ -79,6 +81,9 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree);
  * `return flow_fail(cx, FLOW_ERR_VALUE, "...")`. */
 FlowVal  flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int      flow_failed(const FlowCtx *cx);
+/* Names where the current error happened (a map entry: "customer.name"), once: the message becomes
+ * "customer.name: ..." unless it already starts so. */
+void     flow_fail_at(FlowCtx *cx, const char *where);
 FlowErrorClass flow_error_class(const FlowCtx *cx);
 const char *flow_error_message(const FlowCtx *cx);
 void     flow_clear_error(FlowCtx *cx);
@@ -92,12 +97,70 @@ int64_t  flow_ctx_now(const FlowCtx *cx);
 
 /* ---- conversions (runtime/value.c) ---- */
 
+/* EXACT NUMBERS in cJSON trees (the one representation, used by every reader and writer): a cJSON
+ * number holds a double, exact for whole numbers up to +-2^53 only. So a number may also carry its
+ * exact decimal text in `valuestring`, where the double alone would misstate it:
+ *  - an int64 that no double holds exactly (past +-2^53) carries its digits ("-"? digits, no leading
+ *    zeros); valuedouble is the nearest double (what code that reads only doubles sees);
+ *  - a number the JSON reader met whose double is whole but whose text is not exactly that int64
+ *    (9007199254740993.5, 1e-400, -9223372036854775809, 1e30) carries the text as read: it is no int.
+ * Text that no longer reads as the number's double (a hook changed valuedouble) is ignored. Without
+ * text, a whole double in [-2^63, 2^63) is that int; nothing outside the int64 range is an int.
+ * cJSON_Delete frees and cJSON_Duplicate copies valuestring, so ownership is as for any tree; a
+ * number's valuestring is never a string value (test cJSON_IsString, never valuestring). Make ints
+ * with flow_json_int, read them with flow_json_get_int; flow_json_print, flow_val_text, templates,
+ * CSV, SQL binds and HTTP queries write the digits (flow_json_num_text). */
+cJSON   *flow_json_int(int64_t i);
+void     flow_json_int_set(cJSON *num, int64_t i);        /* makes a number (re)hold i exactly */
+void     flow_json_num_text_set(cJSON *num, const char *text, size_t n);   /* the reader's text */
+/* 1 with *out when j is a number holding a whole value in the int64 range (exactly), else 0. */
+int      flow_json_get_int(const cJSON *j, int64_t *out);
+/* 1 when j is a number carrying an int's digits (an int beyond +-2^53) with *out, else 0. */
+int      flow_json_big_int(const cJSON *j, int64_t *out);
+/* A number's exact JSON text: the int's digits or flow_json_number's text in buf, or the number's
+ * own text as read. Returns buf or that text. */
+const char *flow_json_num_text(const cJSON *j, char buf[32]);
+/* Deep equality of JSON values: numbers exactly (ints by value, never within an epsilon), strings by
+ * bytes, object members by name whatever their order (a repeated name's k-th member against the
+ * other's k-th). */
+int      flow_json_equal(const cJSON *a, const cJSON *b);
+
+/* THE JSON READER for all outside input (runtime/json_read.c): the whole text (n bytes, not
+ * necessarily NUL-terminated; an optional byte order mark and white space around) as one JSON value,
+ * or NULL with err (when not NULL) saying why and where. Strict RFC 8259: numbers must be finite as
+ * doubles (1e400 is refused) and ints keep their exact value; strings must be valid UTF-8 without
+ * raw control characters or U+0000 (`\u0000` included: the runtime's text is NUL-terminated);
+ * nesting deeper than FLOW_JSON_DEPTH is refused. */
+#define FLOW_JSON_DEPTH 1000
+typedef struct FlowJsonError {
+    size_t offset;            /* bytes from the start of the text to the offending byte */
+    long line, col;           /* 1-based; col counts characters */
+    char msg[160];
+} FlowJsonError;
+cJSON   *flow_json_parse(const char *text, size_t n, FlowJsonError *err);
+/* Checks text from any source: FLOW_TEXT_OK, FLOW_TEXT_NUL (a NUL byte) or FLOW_TEXT_UTF8 (not valid
+ * UTF-8), with the byte offset of the first bad byte in *at. */
+int      flow_text_check(const char *p, size_t n, size_t *at);
+/* The length of the valid UTF-8 sequence at p (n >= 1 bytes there), 0 when it is not one (RFC 3629:
+ * no overlong forms, surrogates or code points past U+10FFFF). */
+size_t   flow_utf8_seq(const unsigned char *p, size_t n);
+
+/* Outside text that failed to read, as a string to keep with its record error: whole (NUL bytes and
+ * bytes that are not UTF-8 become U+FFFD, so it prints as valid JSON; the error says what was there). */
+cJSON   *flow_json_raw_text(const char *p, size_t n);
+/* A record that cannot go on as a record (a value in it flowc cannot hold), as its JSON text: the
+ * data kept with its error, which a retry does not take for a record. Takes j. */
+cJSON   *flow_json_to_text(cJSON *j);
+
 /* A FlowVal as a fresh cJSON tree owned by the caller (datetimes as ISO-8601 UTC strings). */
 cJSON   *flow_val_to_json(FlowVal v);
 /* JSON text of a tree with exact numbers (whole numbers with all their digits); free with
  * cJSON_free. NULL when out of memory. flow_json_number: one number's text. */
 char    *flow_json_print(const cJSON *j);
 char    *flow_json_print_pretty(const cJSON *j);   /* the same, laid out as cJSON_Print does */
+/* The same into buf (cap bytes) when it fits, else into a fresh buffer (cJSON_free it when the
+ * result is not buf); the text's length in *len. NULL when out of memory. */
+char    *flow_json_print_into(const cJSON *j, char *buf, size_t cap, size_t *len);
 void     flow_json_number(double d, char buf[32]);
 /* A JSON value as the declared kind: FLOW_JSON keeps it dynamic. Wrong types fail with a `value` error. */
 FlowVal  flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const char *what);
@@ -113,7 +176,8 @@ const char *flow_json_desc(const cJSON *j);
 const char *flow_val_desc(FlowVal v);
 const char *flow_kind_desc(FlowKind k);   /* "an int", ...; json: "json" */
 /* Text quoted for a message into out (cap >= max * 4 + 8): at most max bytes (cut at a character
- * boundary, then "..."), control bytes as \xHH, quotes and backslashes escaped. Returns out. */
+ * boundary, then "..."), control bytes and bytes that are not UTF-8 as \xHH, quotes and backslashes
+ * escaped. Returns out. */
 const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t max);
 /* null, or json holding JSON null */
 static inline int flow_val_is_null(FlowVal v) { return v.kind == FLOW_NULL || (v.kind == FLOW_JSON && (!v.j || (v.j->type & 0xFF) == cJSON_NULL)); }
@@ -125,8 +189,9 @@ int flow_arg_str(FlowCtx *cx, FlowVal v, const char *fn, const char *param, Flow
 int flow_word_is(FlowStr t, const char *w);
 /* w is one of the words of "a|b|c" (NULL choices: any word). */
 int flow_word_in(const char *w, const char *choices);
-/* Text as numbers, exactly (already trimmed): FLOW_TEXT_OK, or why not. */
-enum { FLOW_TEXT_OK, FLOW_TEXT_SYNTAX, FLOW_TEXT_RANGE };
+/* Text as numbers, exactly (already trimmed): FLOW_TEXT_OK, or why not (SYNTAX, RANGE); NUL and UTF8
+ * are flow_text_check's answers. */
+enum { FLOW_TEXT_OK, FLOW_TEXT_SYNTAX, FLOW_TEXT_RANGE, FLOW_TEXT_NUL, FLOW_TEXT_UTF8 };
 int flow_text_int(FlowStr t, int64_t *out);                 /* [+-]?digits, no overflow */
 int flow_text_number(FlowCtx *cx, FlowStr t, double *out);  /* decimal [e exponent], finite */
 /* The proleptic Gregorian calendar: days since 1970-01-01 <-> year, month 1..12, day 1..31. */
@@ -152,7 +217,7 @@ FLOW_FN2(flow_fn_split) FLOW_FN2(flow_fn_join) FLOW_FN2(flow_fn_contains) FLOW_F
 FLOW_FN2(flow_fn_ends_with) FLOW_FN3(flow_fn_pad_left)
 FLOW_FN1(flow_fn_floor) FLOW_FN1(flow_fn_ceil) FLOW_FN2(flow_fn_round) FLOW_FN1(flow_fn_abs)
 FLOW_FNV(flow_fn_min) FLOW_FNV(flow_fn_max) FLOW_FN1(flow_fn_to_number) FLOW_FN1(flow_fn_to_int)
-FLOW_FN1(flow_fn_to_string) FLOW_FN1(flow_fn_to_bool)
+FLOW_FN1(flow_fn_to_string) FLOW_FN1(flow_fn_to_json) FLOW_FN1(flow_fn_to_bool)
 FlowVal flow_fn_now(FlowCtx *cx);
 FLOW_FN2(flow_fn_parse_date) FLOW_FN2(flow_fn_format_date) FLOW_FN2(flow_fn_add) FLOW_FN2(flow_fn_date_diff)
 FLOW_FN1(flow_fn_count) FLOW_FN1(flow_fn_sum) FLOW_FN1(flow_fn_first) FLOW_FN1(flow_fn_last)
@@ -176,6 +241,18 @@ int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
 int     flow_tpl_true(FlowVal v);
 /* Mustache truthiness for {{#name}} / {{^name}}: only null, false and [] are false (0 and "" are true). */
 int     flow_tpl_section_true(FlowVal v);
+/* Handlebars {{#with}}: as flow_tpl_true, but 0 is true (runtime/template.c, as the three below). */
+int     flow_tpl_with_true(FlowVal v);
+/* A bare template name, Mustache's way: the first of ctx[0..n) (innermost section first, then the
+ * sections around it, then the root) that is an object with that member gives it (null when its
+ * value is null); none: null. */
+FlowVal flow_tpl_lookup(FlowCtx *cx, const FlowVal *ctx, int n, const char *name);
+/* @key of a {{#each}} over an object: the member's name. */
+FlowVal flow_tpl_key(const cJSON *member);
+/* Generated code counts the iterations of a template's sections in *steps and calls this once the
+ * count passes limit: a `value` error (once) and 0, so the loops stop; sections nested over large
+ * lists would otherwise run for hours. */
+int     flow_tpl_step(FlowCtx *cx, int64_t *steps, int64_t limit);
 
 /* v.field, converted to the declared kind (FLOW_JSON keeps it dynamic); absent -> null. */
 FlowVal flow_field(FlowCtx *cx, FlowVal obj, const char *name, FlowKind want, const char *path);
@@ -199,6 +276,7 @@ typedef struct FlowText { char *p; size_t n, cap; } FlowText;
 void    flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n);
 void    flow_text_val(FlowCtx *cx, FlowText *t, FlowVal v);          /* appends the value's text */
 void    flow_text_val_json(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...JSON-escaped (body templates) */
+void    flow_text_val_html(FlowCtx *cx, FlowText *t, FlowVal v);     /* ...HTML-escaped (& < > " ') */
 void    flow_text_val_url(FlowCtx *cx, FlowText *t, FlowVal v);      /* ...percent-encoded (http path templates) */
 /* s[0..n) percent-encoded into out (room for 3n + 1): every byte but the unreserved A-Z a-z 0-9
  * - . _ ~ (RFC 3986) as %XX. The one encoder of URLs: path templates, queries, redaction. Returns
@@ -350,12 +428,13 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
 /* Every runtime function generated code may call besides the built-ins (stdlib/builtins.def) and
  * cJSON: the JIT registers exactly these (compiler/jit.c). Keep it in step with the declarations. */
 #define FLOW_ABI(X) \
-    X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_ctx_now) \
+    X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_fail_at) X(flow_ctx_now) \
     X(flow_val_to_json) X(flow_val_from_json) X(flow_val_text) X(flow_val_equal) \
     X(flow_parse_iso8601) X(flow_format_iso8601) \
     X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
+    X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask)
 /* The cJSON functions generated code calls. */

@@ -409,16 +409,17 @@ static int sensitive(const FlowHttp *h, const char *name, size_t n) {
     return h->secret_header && strlen(h->secret_header) == n && strncasecmp(h->secret_header, name, n) == 0;
 }
 
+/* a body as text to keep: whole (NUL bytes and bytes that are not UTF-8 as U+FFFD, flow_json_raw_text) */
 static cJSON *excerpt(const char *p, size_t n) {
     if (!p) return cJSON_CreateString("");
-    if (n <= EXCERPT_MAX) return cJSON_CreateString(p);
+    if (n <= EXCERPT_MAX) return flow_json_raw_text(p, n);
     size_t cut = EXCERPT_MAX;
     while (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80) cut--;   /* not inside a UTF-8 sequence */
     char *s = malloc(cut + 64);
     if (!s) abort();
     memcpy(s, p, cut);
-    snprintf(s + cut, 64, "... (%zu bytes)", n);
-    cJSON *j = cJSON_CreateString(s);
+    int tail = snprintf(s + cut, 64, "... (%zu bytes)", n);
+    cJSON *j = flow_json_raw_text(s, cut + (size_t)tail);
     free(s);
     return j;
 }

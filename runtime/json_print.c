@@ -1,70 +1,111 @@
 /* json_print.c — JSON text out of a cJSON tree, with numbers exact: cJSON prints with %.15g and
  * accepts the result when it is within an epsilon of the value, so an integer near 2^53 (a 16-digit
- * id) could come out changed. Here a whole number prints all its digits and any other number the
- * shortest form that reads back as the same double. Every JSON the runtime writes goes through it. */
+ * id) could come out changed. Here an int prints all its digits (those an exact int carries beyond
+ * 2^53, flow.h), so does any other whole number in the int64 range, and any other number the
+ * shortest form that reads back as the same double. Every JSON the runtime writes goes through it (records,
+ * error data, previews, state), and its output is always valid JSON: text that is not valid UTF-8
+ * (which the readers refuse, so only a hook could make it) has each bad byte written as U+FFFD. */
 #include "flow.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct Out { char *p; size_t n, cap; int oom; } Out;
+typedef struct Out { char *p; size_t n, cap; int oom; char *stack; } Out;
 
-static void put(Out *o, const char *s, size_t n) {
-    if (o->oom) return;
-    if (o->n + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->n + n + 1) cap *= 2;
-        char *p = cJSON_malloc(cap);
-        if (!p) { o->oom = 1; return; }
-        if (o->n) memcpy(p, o->p, o->n);
-        cJSON_free(o->p);
-        o->p = p;
-        o->cap = cap;
-    }
+static int grow(Out *o, size_t need) {
+    if (o->oom) return 0;
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap < o->n + need + 1) cap *= 2;
+    char *p = cJSON_malloc(cap);
+    if (!p) { o->oom = 1; return 0; }
+    if (o->n) memcpy(p, o->p, o->n);
+    if (o->p != o->stack) cJSON_free(o->p);
+    o->p = p;
+    o->cap = cap;
+    return 1;
+}
+
+static inline void put(Out *o, const char *s, size_t n) {
+    if (o->n + n + 1 > o->cap && !grow(o, n)) return;
     memcpy(o->p + o->n, s, n);
     o->n += n;
-    o->p[o->n] = 0;
+}
+static inline void put1(Out *o, char c) {
+    if (o->n + 2 > o->cap && !grow(o, 1)) return;
+    o->p[o->n++] = c;
 }
 static void puts_(Out *o, const char *s) { put(o, s, strlen(s)); }
 
-/* the number's text: "null" for NaN and infinities (JSON has none) */
+/* the number's text: "null" for NaN and infinities (JSON has none; the readers refuse them) */
 void flow_json_number(double d, char buf[32]) {
     if (!isfinite(d)) { strcpy(buf, "null"); return; }
-    if (d == floor(d) && fabs(d) < 1e17) { snprintf(buf, 32, "%.0f", d); return; }
+    if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+        /* whole and in the int64 range: its digits, as the int it is (flow.h) */
+        int64_t i = (int64_t)d;
+        char tmp[24], *q = tmp + sizeof tmp;
+        uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+        do *--q = (char)('0' + u % 10); while (u /= 10);
+        if (i < 0 || (i == 0 && signbit(d))) *--q = '-';
+        size_t n = (size_t)(tmp + sizeof tmp - q);
+        memcpy(buf, q, n);
+        buf[n] = 0;
+        return;
+    }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, 32, "%.*g", prec, d);
         if (strtod(buf, NULL) == d) return;
     }
 }
 
+/* bytes written as they are inside a string: printable ASCII other than '"' and '\\' */
+static const unsigned char plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0),
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    R16(1), R16(1),
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
+#undef R16
+};
+
 static void str(Out *o, const char *s) {
-    puts_(o, "\"");
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        const char *e = NULL;
-        char u[8];
-        switch (*p) {
-        case '"': e = "\\\""; break;
-        case '\\': e = "\\\\"; break;
-        case '\b': e = "\\b"; break;
-        case '\f': e = "\\f"; break;
-        case '\n': e = "\\n"; break;
-        case '\r': e = "\\r"; break;
-        case '\t': e = "\\t"; break;
-        default:
-            if (*p < 0x20) { snprintf(u, sizeof u, "\\u%04x", *p); e = u; }
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    put1(o, '"');
+    for (;;) {
+        while (plain[*p]) p++;
+        unsigned c = *p;
+        if (!c) break;
+        put(o, (const char *)run, (size_t)(p - run));
+        if (c >= 0x80) {
+            size_t k = flow_utf8_seq(p, strnlen((const char *)p, 4));
+            if (k) put(o, (const char *)p, k);
+            else { put(o, "\\ufffd", 6); k = 1; }
+            p += k;
+        } else {
+            char u[8];
+            const char *e;
+            switch (c) {
+            case '"': e = "\\\""; break;
+            case '\\': e = "\\\\"; break;
+            case '\b': e = "\\b"; break;
+            case '\f': e = "\\f"; break;
+            case '\n': e = "\\n"; break;
+            case '\r': e = "\\r"; break;
+            case '\t': e = "\\t"; break;
+            default: snprintf(u, sizeof u, "\\u%04x", c); e = u;
+            }
+            puts_(o, e);
+            p++;
         }
-        if (!e) continue;
-        put(o, run, (size_t)((const char *)p - run));
-        puts_(o, e);
-        run = (const char *)p + 1;
+        run = p;
     }
-    puts_(o, run);
-    puts_(o, "\"");
+    put(o, (const char *)run, (size_t)(p - run));
+    put1(o, '"');
 }
 
-static void tabs(Out *o, int n) { while (n-- > 0) puts_(o, "\t"); }
+static void tabs(Out *o, int n) { while (n-- > 0) put1(o, '\t'); }
 
 /* pretty: cJSON_Print's layout (objects one member per line, indented by tabs, `"key":\tvalue`;
  * arrays on one line, `, ` between elements), so what was printed before reads the same */
@@ -72,43 +113,53 @@ static void value(Out *o, const cJSON *j, int depth, int pretty) {
     char num[32];
     if (!j || depth > 10000) { puts_(o, "null"); return; }
     switch (j->type & 0xFF) {
-    case cJSON_False: puts_(o, "false"); return;
-    case cJSON_True: puts_(o, "true"); return;
-    case cJSON_NULL: puts_(o, "null"); return;
-    case cJSON_Number: flow_json_number(j->valuedouble, num); puts_(o, num); return;
+    case cJSON_False: put(o, "false", 5); return;
+    case cJSON_True: put(o, "true", 4); return;
+    case cJSON_NULL: put(o, "null", 4); return;
+    case cJSON_Number: puts_(o, flow_json_num_text(j, num)); return;
     case cJSON_Raw: puts_(o, j->valuestring ? j->valuestring : "null"); return;
     case cJSON_String: str(o, j->valuestring ? j->valuestring : ""); return;
     case cJSON_Array:
-        puts_(o, "[");
+        put1(o, '[');
         for (const cJSON *c = j->child; c; c = c->next) {
             value(o, c, depth + 1, pretty);
-            if (c->next) puts_(o, pretty ? ", " : ",");
+            if (c->next) { if (pretty) put(o, ", ", 2); else put1(o, ','); }
         }
-        puts_(o, "]");
+        put1(o, ']');
         return;
     case cJSON_Object:
-        puts_(o, pretty ? "{\n" : "{");
+        if (pretty) put(o, "{\n", 2); else put1(o, '{');
         for (const cJSON *c = j->child; c; c = c->next) {
             if (pretty) tabs(o, depth + 1);
             str(o, c->string ? c->string : "");
-            puts_(o, pretty ? ":\t" : ":");
+            if (pretty) put(o, ":\t", 2); else put1(o, ':');
             value(o, c, depth + 1, pretty);
-            if (c->next) puts_(o, ",");
-            if (pretty) puts_(o, "\n");
+            if (c->next) put1(o, ',');
+            if (pretty) put1(o, '\n');
         }
         if (pretty) tabs(o, depth);
-        puts_(o, "}");
+        put1(o, '}');
         return;
     default: puts_(o, "null");
     }
 }
 
-static char *print(const cJSON *j, int pretty) {
-    Out o = { 0 };
-    value(&o, j, 0, pretty);
-    if (o.oom) { cJSON_free(o.p); return NULL; }
-    return o.p;
+static char *print(Out *o, const cJSON *j, int pretty, size_t *len) {
+    value(o, j, 0, pretty);
+    if (!o->oom && o->n + 1 > o->cap) grow(o, 1);
+    if (o->oom) {
+        if (o->p != o->stack) cJSON_free(o->p);
+        return NULL;
+    }
+    o->p[o->n] = 0;
+    if (len) *len = o->n;
+    return o->p;
 }
 
-char *flow_json_print(const cJSON *j) { return print(j, 0); }
-char *flow_json_print_pretty(const cJSON *j) { return print(j, 1); }
+char *flow_json_print(const cJSON *j) { Out o = { 0 }; return print(&o, j, 0, NULL); }
+char *flow_json_print_pretty(const cJSON *j) { Out o = { 0 }; return print(&o, j, 1, NULL); }
+
+char *flow_json_print_into(const cJSON *j, char *buf, size_t cap, size_t *len) {
+    Out o = { buf, 0, cap, 0, buf };
+    return print(&o, j, 0, len);
+}

@@ -7,7 +7,8 @@
  * anything at run time: json operands are unwrapped (a JSON number is a number, a JSON string a
  * string, a JSON bool a bool), and what still does not fit, null included, fails the record with a
  * `value` error naming the operator and the kinds, and yields null. Results computed from json operands
- * have the kind they have at run time (an int, a number, a string...), never FLOW_JSON. New text lives
+ * have the kind they have at run time (an int, a number, a string...), never FLOW_JSON; a JSON number
+ * is a number, or an int when it carries an exact int beyond 2^53 (flow.h). New text lives
  * in scratch memory (flow_scratch_alloc); nothing here owns a FlowVal (flow.h).
  *
  * Arithmetic follows docs/language.md: int op int is an int (overflow is an error) except `/`, which
@@ -41,7 +42,11 @@ static FlowVal unwrap(FlowVal v) {
     if (v.kind != FLOW_JSON) return v;
     const cJSON *j = v.j;
     if (!j || cJSON_IsNull(j)) return flow_null();
-    if (cJSON_IsNumber(j)) return flow_number(j->valuedouble);
+    if (cJSON_IsNumber(j)) {
+        int64_t i;
+        if (j->valuestring && flow_json_big_int(j, &i)) return flow_int(i);    /* an exact int past 2^53 */
+        return flow_number(j->valuedouble);
+    }
     if (cJSON_IsString(j)) {
         const char *s = j->valuestring ? j->valuestring : "";
         return flow_string(s, strlen(s));
@@ -274,7 +279,7 @@ static int values_equal(FlowVal a, FlowVal b) {
     case FLOW_BOOL: return x.b == y.b;
     case FLOW_STRING: return cmp_str(x.s, y.s) == 0;
     case FLOW_DATETIME: case FLOW_DURATION: return x.i == y.i;
-    case FLOW_JSON: return x.j && y.j && cJSON_Compare(x.j, y.j, 1);
+    case FLOW_JSON: return x.j && y.j && flow_json_equal(x.j, y.j);
     default: return 0;
     }
 }
@@ -702,11 +707,12 @@ static FlowVal entry_value(FlowCtx *cx, const FlowTableEntry *e) {
     case FLOW_INT: case FLOW_DURATION: case FLOW_DATETIME: {
         int64_t i;
         if (e->kind == FLOW_DATETIME && e->text && flow_parse_iso8601(text, strlen(text), &i)) return flow_datetime(i);
+        if (e->kind == FLOW_INT && e->text && flow_text_int((FlowStr){ text, strlen(text) }, &i) == FLOW_TEXT_OK) return flow_int(i);
         if (!whole(e->num, &i)) return flow_number(e->num);
         return e->kind == FLOW_INT ? flow_int(i) : e->kind == FLOW_DURATION ? flow_duration(i) : flow_datetime(i);
     }
     case FLOW_JSON: {
-        const cJSON *j = e->text ? flow_scratch_keep(cx, cJSON_Parse(e->text)) : NULL;
+        const cJSON *j = e->text ? flow_scratch_keep(cx, flow_json_parse(e->text, strlen(e->text), NULL)) : NULL;
         return j ? flow_json(j) : flow_null();
     }
     default: return flow_null();

@@ -255,8 +255,8 @@ int flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_
 static cJSON *json_col(sqlite3_stmt *q, int i) {
     const char *t = (const char *)sqlite3_column_text(q, i);
     if (!t) return cJSON_CreateNull();
-    cJSON *j = cJSON_Parse(t);
-    return j ? j : cJSON_CreateString(t);
+    cJSON *j = flow_json_parse(t, (size_t)sqlite3_column_bytes(q, i), NULL);
+    return j ? j : flow_json_raw_text(t, (size_t)sqlite3_column_bytes(q, i));
 }
 
 static void str_col(cJSON *o, const char *name, sqlite3_stmt *q, int i) {

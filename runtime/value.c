@@ -2,6 +2,7 @@
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "flow.h"
 #include "template.h"
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ typedef struct Block { struct Block *next; size_t size, used; } Block;
 struct FlowCtx {
     Block *blocks;             /* scratch: the first block is kept across resets */
     cJSON **kept; size_t nkept, capkept;
-    int failed;
+    int failed, located;
     FlowErrorClass cls;
     char msg[512];
     int64_t now_ms;
@@ -162,6 +163,7 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree) {
 FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
     if (!cx->failed) {
         cx->failed = 1;
+        cx->located = 0;
         cx->cls = cls;
         va_list ap;
         va_start(ap, fmt);
@@ -172,9 +174,25 @@ FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
 }
 
 int flow_failed(const FlowCtx *cx) { return cx->failed; }
+
+void flow_fail_at(FlowCtx *cx, const char *where) {
+    if (!cx->failed || cx->located || !where || !*where) return;
+    cx->located = 1;
+    size_t n = strlen(where);
+    if (strncmp(cx->msg, where, n) == 0 && cx->msg[n] == ':') return;
+    char m[sizeof cx->msg];
+    memcpy(m, cx->msg, sizeof m);
+    size_t w = n < sizeof cx->msg - 3 ? n : sizeof cx->msg - 3;
+    memcpy(cx->msg, where, w);
+    memcpy(cx->msg + w, ": ", 2);
+    size_t rest = strlen(m), room = sizeof cx->msg - w - 3;
+    if (rest > room) rest = room;
+    memcpy(cx->msg + w + 2, m, rest);
+    cx->msg[w + 2 + rest] = 0;
+}
 FlowErrorClass flow_error_class(const FlowCtx *cx) { return cx->cls; }
 const char *flow_error_message(const FlowCtx *cx) { return cx->failed ? cx->msg : ""; }
-void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->msg[0] = 0; }
+void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->located = 0; cx->msg[0] = 0; }
 void flow_ctx_set_now(FlowCtx *cx, int64_t ms) { cx->now_ms = ms; }
 int64_t flow_ctx_now(const FlowCtx *cx) { return cx->now_ms; }
 
@@ -275,15 +293,225 @@ void flow_format_iso8601(int64_t ms, char out[32]) {
              (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
 }
 
+/* ---- exact integers in cJSON trees (flow.h) ---- */
+
+#define TWO53 9007199254740992.0
+#define TWO63 9223372036854775808.0
+
+/* i's decimal text into buf (at least 21 bytes); its length */
+static size_t int_text(int64_t i, char *buf) {
+    char tmp[24], *q = tmp + sizeof tmp;
+    uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+    do *--q = (char)('0' + u % 10); while (u /= 10);
+    if (i < 0) *--q = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - q);
+    memcpy(buf, q, n);
+    buf[n] = 0;
+    return n;
+}
+
+void flow_json_int_set(cJSON *j, int64_t i) {
+    if (!j) return;
+    double d = (double)i;
+    j->type = (j->type & ~0xFF) | cJSON_Number;
+    j->valuedouble = d;
+    j->valueint = d >= 2147483647.0 ? 2147483647 : d <= -2147483648.0 ? (-2147483647 - 1) : (int)i;
+    if (j->valuestring && !(j->type & cJSON_IsReference)) cJSON_free(j->valuestring);
+    j->valuestring = NULL;
+    if (d > -TWO53 && d < TWO53) return;    /* a double holds it exactly */
+    if (d < TWO63 && (int64_t)d == i) return;
+    char buf[24];
+    size_t n = int_text(i, buf);
+    j->valuestring = cJSON_malloc(n + 1);
+    if (!j->valuestring) abort();
+    memcpy(j->valuestring, buf, n + 1);
+}
+
+cJSON *flow_json_int(int64_t i) {
+    cJSON *j = cJSON_CreateNumber((double)i);
+    if (!j) abort();
+    flow_json_int_set(j, i);
+    return j;
+}
+
+/* JSON number text: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static int number_syntax(const char *s) {
+    const char *p = s;
+    if (*p == '-') p++;
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+    else return 0;
+    if (*p == '.') { p++; if (*p < '0' || *p > '9') return 0; while (*p >= '0' && *p <= '9') p++; }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (*p < '0' || *p > '9') return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    return !*p;
+}
+
+/* strtod in the C locale's syntax (a hook may have set another decimal point) */
+static double c_strtod(const char *s) {
+    const struct lconv *lc = localeconv();
+    if (!lc || !lc->decimal_point || lc->decimal_point[0] == '.' || !lc->decimal_point[0] || strlen(s) > 400) return strtod(s, NULL);
+    char t[402];
+    strcpy(t, s);
+    for (char *c = t; *c; c++) if (*c == '.') *c = lc->decimal_point[0];
+    return strtod(t, NULL);
+}
+
+/* What a number's valuestring says (flow.h): NUM_NONE (none, or stale: it no longer reads as the
+ * number's double, so a hook changed the number), NUM_INT (an int's digits, *i), NUM_TEXT (the text
+ * as read, of a whole double that is not that int) */
+enum { NUM_NONE, NUM_INT, NUM_TEXT };
+static int num_text(const cJSON *j, int64_t *i) {
+    if (!j || (j->type & 0xFF) != cJSON_Number || !j->valuestring || (j->type & cJSON_IsReference)) return NUM_NONE;
+    const char *s = j->valuestring;
+    if (flow_text_int((FlowStr){ s, strlen(s) }, i) == FLOW_TEXT_OK && s[0] != '+')
+        return (double)*i == j->valuedouble ? NUM_INT : NUM_NONE;
+    return number_syntax(s) && c_strtod(s) == j->valuedouble ? NUM_TEXT : NUM_NONE;
+}
+
+int flow_json_big_int(const cJSON *j, int64_t *out) { return num_text(j, out) == NUM_INT; }
+
+int flow_json_get_int(const cJSON *j, int64_t *out) {
+    if (!j || (j->type & 0xFF) != cJSON_Number) return 0;
+    if (j->valuestring) {
+        int k = num_text(j, out);
+        if (k == NUM_INT) return 1;
+        if (k == NUM_TEXT) return 0;    /* whole as a double, but its text was no int64 */
+    }
+    double d = j->valuedouble;
+    if (!(d >= -TWO63 && d < TWO63) || d != floor(d)) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+void flow_json_num_text_set(cJSON *j, const char *text, size_t n) {
+    if (j->valuestring && !(j->type & cJSON_IsReference)) cJSON_free(j->valuestring);
+    j->valuestring = cJSON_malloc(n + 1);
+    if (!j->valuestring) abort();
+    memcpy(j->valuestring, text, n);
+    j->valuestring[n] = 0;
+}
+
+const char *flow_json_num_text(const cJSON *j, char buf[32]) {
+    int64_t i;
+    int k = j && j->valuestring ? num_text(j, &i) : NUM_NONE;
+    if (k == NUM_INT) int_text(i, buf);
+    else if (k == NUM_TEXT) return j->valuestring;
+    else flow_json_number(j ? j->valuedouble : 0, buf);
+    return buf;
+}
+
+cJSON *flow_json_raw_text(const char *p, size_t n) {
+    size_t at;
+    char *t;
+    if (flow_text_check(p, n, &at) == FLOW_TEXT_OK) {
+        t = cJSON_malloc(n + 1);
+        if (!t) abort();
+        memcpy(t, p, n);
+        t[n] = 0;
+    } else {
+        t = cJSON_malloc(n * 3 + 1);    /* each bad byte becomes the 3 bytes of U+FFFD */
+        if (!t) abort();
+        size_t o = 0;
+        for (size_t i = 0; i < n;) {
+            size_t k = p[i] ? flow_utf8_seq((const unsigned char *)p + i, n - i) : 0;
+            if (k) { memcpy(t + o, p + i, k); o += k; i += k; }
+            else { memcpy(t + o, "\xEF\xBF\xBD", 3); o += 3; i++; }
+        }
+        t[o] = 0;
+    }
+    cJSON *j = cJSON_CreateNull();
+    if (!j) abort();
+    j->type = cJSON_String;
+    j->valuestring = t;
+    return j;
+}
+
+cJSON *flow_json_to_text(cJSON *j) {
+    char *t = flow_json_print(j);
+    cJSON_Delete(j);
+    if (!t) abort();
+    cJSON *s = cJSON_CreateNull();
+    if (!s) abort();
+    s->type = cJSON_String;
+    s->valuestring = t;
+    return s;
+}
+
+/* -1, 0, 1 (2 unordered) for an int against a double, exactly */
+static int cmp_int_double(int64_t i, double d) {
+    if (isnan(d)) return 2;
+    if (d >= TWO63) return -1;
+    if (d < -TWO63) return 1;
+    double t = trunc(d);
+    int64_t ti = (int64_t)t;
+    if (i != ti) return i < ti ? -1 : 1;
+    return d > t ? -1 : d < t ? 1 : 0;
+}
+
+static int numbers_equal(const cJSON *a, const cJSON *b) {
+    int64_t x, y;
+    int bx = flow_json_big_int(a, &x), by = flow_json_big_int(b, &y);
+    if (bx && by) return x == y;
+    if (bx) return cmp_int_double(x, b->valuedouble) == 0;
+    if (by) return cmp_int_double(y, a->valuedouble) == 0;
+    return a->valuedouble == b->valuedouble;
+}
+
+static int same_key(const cJSON *x, const cJSON *y) {
+    return x->string && y->string ? strcmp(x->string, y->string) == 0 : x->string == y->string;
+}
+
+int flow_json_equal(const cJSON *a, const cJSON *b) {
+    if (!a || !b) return a == b;
+    int ta = a->type & 0xFF, tb = b->type & 0xFF;
+    if (ta != tb) return 0;
+    switch (ta) {
+    case cJSON_False: case cJSON_True: case cJSON_NULL: return 1;
+    case cJSON_Number: return numbers_equal(a, b);
+    case cJSON_String: case cJSON_Raw:
+        return a->valuestring && b->valuestring ? strcmp(a->valuestring, b->valuestring) == 0 : a->valuestring == b->valuestring;
+    case cJSON_Array: {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next) if (!flow_json_equal(x, y)) return 0;
+        return !x && !y;
+    }
+    case cJSON_Object: {
+        /* members in the same order (the usual case): pairwise */
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!same_key(x, y) || !flow_json_equal(x, y)) break;
+        if (!x && !y) return 1;
+        /* otherwise by name, whatever the order; a repeated name's k-th member against the other's k-th */
+        int na = 0, nb = 0;
+        for (x = a->child; x; x = x->next) na++;
+        for (y = b->child; y; y = y->next) nb++;
+        if (na != nb) return 0;
+        for (x = a->child; x; x = x->next) {
+            int k = 0;
+            for (const cJSON *p = a->child; p != x; p = p->next) k += same_key(p, x);
+            for (y = b->child; y; y = y->next) if (same_key(x, y) && k-- == 0) break;
+            if (!y || !flow_json_equal(x, y)) return 0;
+        }
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
 /* ---- conversions ---- */
 
 cJSON *flow_val_to_json(FlowVal v) {
     switch (v.kind) {
     case FLOW_NULL: return cJSON_CreateNull();
     case FLOW_BOOL: return cJSON_CreateBool(v.b);
-    case FLOW_INT: return cJSON_CreateNumber((double)v.i);
+    case FLOW_INT: return flow_json_int(v.i);
     case FLOW_NUMBER: return isfinite(v.n) ? cJSON_CreateNumber(v.n) : cJSON_CreateNull();
-    case FLOW_DURATION: return cJSON_CreateNumber((double)v.i);
+    case FLOW_DURATION: return flow_json_int(v.i);
     case FLOW_STRING: {
         /* every FlowStr is readable one byte past its end (flow.h): most are NUL-terminated there */
         if (v.s.p && v.s.p[v.s.n] == 0) return cJSON_CreateString(v.s.p);
@@ -421,7 +649,9 @@ const char *flow_quote(char *out, size_t cap, const char *p, size_t n, size_t ma
     out[o++] = '"';
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);
+        size_t k = c >= 0x80 ? flow_utf8_seq((const unsigned char *)p + i, len - i) : 1;
+        if (k > 1) { memcpy(out + o, p + i, k); o += k; i += k - 1; }
+        else if (c < 0x20 || c >= 0x7F) o += (size_t)snprintf(out + o, 5, "\\x%02X", c);   /* not UTF-8 either */
         else {
             if (c == '"' || c == '\\') out[o++] = '\\';
             out[o++] = (char)c;
@@ -463,9 +693,11 @@ FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const cha
         break;
     case FLOW_INT:
         if (cJSON_IsNumber(j)) {
-            double d = j->valuedouble;
-            if (d == floor(d) && d >= -9007199254740992.0 && d <= 9007199254740992.0) return flow_int((int64_t)d);
-            return flow_fail(cx, FLOW_ERR_VALUE, "%s must be a whole number, got %.17g", what, d);
+            int64_t i;
+            char nb[40];
+            if (flow_json_get_int(j, &i)) return flow_int(i);
+            return flow_fail(cx, FLOW_ERR_VALUE, fabs(j->valuedouble) >= TWO63 ? "%s is out of the int range, got %.60s"
+                             : "%s must be a whole number, got %.60s", what, flow_json_num_text(j, nb));
         }
         break;
     case FLOW_NUMBER:
@@ -479,7 +711,13 @@ FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const cha
         break;
     }
     case FLOW_DURATION:
-        if (cJSON_IsNumber(j) && fabs(j->valuedouble) < 9.0e15) return flow_duration((int64_t)j->valuedouble);
+        if (cJSON_IsNumber(j)) {
+            int64_t i;
+            char nb[40];
+            if (flow_json_get_int(j, &i)) return flow_duration(i);
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s must be a whole number of milliseconds in the int range, got %.60s", what,
+                             flow_json_num_text(j, nb));
+        }
         break;
     case FLOW_NULL: return flow_null();
     }
@@ -506,13 +744,17 @@ FlowStr flow_val_text(FlowCtx *cx, FlowVal v) {
     switch (v.kind) {
     case FLOW_NULL: return (FlowStr){ "", 0 };
     case FLOW_BOOL: return v.b ? (FlowStr){ "true", 4 } : (FlowStr){ "false", 5 };
-    case FLOW_INT: case FLOW_DURATION: return copy_str(cx, buf, (size_t)snprintf(buf, sizeof buf, "%lld", (long long)v.i));
+    case FLOW_INT: case FLOW_DURATION: return copy_str(cx, buf, int_text(v.i, buf));
     case FLOW_NUMBER: return copy_str(cx, buf, number_text(v.n, buf, sizeof buf));
     case FLOW_STRING: return v.s;
     case FLOW_DATETIME: flow_format_iso8601(v.i, buf); return copy_str(cx, buf, strlen(buf));
     case FLOW_JSON:
         if (cJSON_IsString(v.j)) return (FlowStr){ v.j->valuestring, strlen(v.j->valuestring) };
-        if (cJSON_IsNumber(v.j)) return copy_str(cx, buf, number_text(v.j->valuedouble, buf, sizeof buf));
+        if (cJSON_IsNumber(v.j)) {
+            int64_t i;
+            if (flow_json_big_int(v.j, &i)) return copy_str(cx, buf, int_text(i, buf));
+            return copy_str(cx, buf, number_text(v.j->valuedouble, buf, sizeof buf));
+        }
         if (cJSON_IsBool(v.j)) return cJSON_IsTrue(v.j) ? (FlowStr){ "true", 4 } : (FlowStr){ "false", 5 };
         {
             char *t = flow_json_print(v.j);
@@ -525,16 +767,18 @@ FlowStr flow_val_text(FlowCtx *cx, FlowVal v) {
     return (FlowStr){ "", 0 };
 }
 
-static int json_equal(const cJSON *a, const cJSON *b) { return cJSON_Compare(a, b, 1); }
-
 int flow_val_equal(FlowVal a, FlowVal b) {
     if (a.kind == FLOW_NULL || b.kind == FLOW_NULL) return a.kind == b.kind;
-    if ((a.kind == FLOW_INT || a.kind == FLOW_NUMBER) && (b.kind == FLOW_INT || b.kind == FLOW_NUMBER))
-        return (a.kind == FLOW_INT ? (double)a.i : a.n) == (b.kind == FLOW_INT ? (double)b.i : b.n);
+    if ((a.kind == FLOW_INT || a.kind == FLOW_NUMBER) && (b.kind == FLOW_INT || b.kind == FLOW_NUMBER)) {
+        if (a.kind == FLOW_INT && b.kind == FLOW_INT) return a.i == b.i;
+        if (a.kind == FLOW_INT) return cmp_int_double(a.i, b.n) == 0;
+        if (b.kind == FLOW_INT) return cmp_int_double(b.i, a.n) == 0;
+        return a.n == b.n;
+    }
     if (a.kind == FLOW_JSON || b.kind == FLOW_JSON) {
         cJSON *x = a.kind == FLOW_JSON ? NULL : flow_val_to_json(a);
         cJSON *y = b.kind == FLOW_JSON ? NULL : flow_val_to_json(b);
-        int eq = json_equal(x ? x : a.j, y ? y : b.j);
+        int eq = flow_json_equal(x ? x : a.j, y ? y : b.j);
         cJSON_Delete(x);
         cJSON_Delete(y);
         return eq;

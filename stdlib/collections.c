@@ -27,16 +27,23 @@ FlowVal flow_fn_count(FlowCtx *cx, FlowVal a) {
     return flow_int(n);
 }
 
-/* sum(list): a number; every element must be a number (null included: it is an error, not 0). */
+/* sum(list): a number; every element must be a number (null included: it is an error, not 0). When
+ * every element is a whole number the sum is exact (an int at run time, past 2^53 too) as long as it
+ * stays in the int64 range; otherwise it is the sum of the doubles. */
 FlowVal flow_fn_sum(FlowCtx *cx, FlowVal a) {
     const cJSON *arr = arg_array(cx, a, "sum");
     if (!arr) return flow_null();
     double total = 0;
+    int64_t exact = 0;
+    int ints = 1;
     long long k = 0;
     for (const cJSON *e = arr->child; e; e = e->next, k++) {
         if (!cJSON_IsNumber(e)) return flow_fail(cx, FLOW_ERR_VALUE, "sum: expected numbers, element %lld is %s", k, flow_json_desc(e));
+        int64_t i;
+        if (ints && (!flow_json_get_int(e, &i) || __builtin_add_overflow(exact, i, &exact))) ints = 0;
         total += e->valuedouble;
     }
+    if (ints) return flow_int(exact);
     if (!isfinite(total)) return flow_fail(cx, FLOW_ERR_VALUE, "sum: the total is out of range");
     return flow_number(total);
 }

@@ -21,7 +21,12 @@ typedef struct { int is_int; int64_t i; double d; } Num;
 static int num_of(FlowVal v, Num *out) {
     if (v.kind == FLOW_INT) { *out = (Num){ 1, v.i, (double)v.i }; return 1; }
     if (v.kind == FLOW_NUMBER) { *out = (Num){ 0, 0, v.n }; return 1; }
-    if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) { *out = (Num){ 0, 0, v.j->valuedouble }; return 1; }
+    if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) {
+        int64_t i;
+        if (v.j->valuestring && flow_json_big_int(v.j, &i)) *out = (Num){ 1, i, v.j->valuedouble };   /* an exact int */
+        else *out = (Num){ 0, 0, v.j->valuedouble };
+        return 1;
+    }
     return 0;
 }
 

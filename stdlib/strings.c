@@ -1,21 +1,23 @@
 /* strings.c — the string built-ins over UTF-8 text: lower upper trim len substr replace regex_match regex_replace split join
- * contains starts_with ends_with pad_left. */
+ * contains starts_with ends_with pad_left, and to_json. */
 #include "flow.h"
+#include "flow_re.h"
+#include <utf8proc.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Text is UTF-8. len, substr and pad_left count code points; a byte that does not start a valid
- * UTF-8 sequence counts as one character on its own. Everything else works on bytes: lower and upper
- * change the ASCII letters A-Z / a-z only and leave every other byte (so all non-ASCII text) as it is;
- * trim removes ASCII whitespace; regexes are POSIX extended regexes over bytes (`.` matches one byte).
- * Results are copied into scratch memory and NUL-terminated. */
+ * UTF-8 sequence counts as one character on its own. lower and upper map case by the Unicode rules
+ * (utf8proc) and return NFC; regexes run the one engine of runtime/regex.c, by code point; trim
+ * removes ASCII whitespace; replace, split and the tests compare bytes. Results are copied into
+ * scratch memory and NUL-terminated. */
 
 #define MAX_RESULT ((size_t)16 << 20)   /* longest text replace, regex_replace and join build */
 #define PAD_MAX ((int64_t)1 << 20)      /* widest pad_left, in characters */
 #define QUOTE_MAX 48                    /* bytes of a text quoted in an error message */
+#define REGEX_WORK 100000000ULL         /* steps of one regex_match or regex_replace (the engine is linear) */
 
 /* ---- arguments ---- */
 
@@ -24,8 +26,10 @@ static int arg_int(FlowCtx *cx, FlowVal v, const char *fn, const char *param, in
     double d;
     if (v.kind == FLOW_INT) { *out = v.i; return 1; }
     if (v.kind == FLOW_NUMBER) d = v.n;
-    else if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) d = v.j->valuedouble;
-    else {
+    else if (v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j)) {
+        if (flow_json_get_int(v.j, out)) return 1;    /* exact, past 2^53 too */
+        d = v.j->valuedouble;
+    } else {
         flow_fail(cx, FLOW_ERR_VALUE, "%s: expected an int for %s, got %s", fn, param, flow_val_desc(v));
         return 0;
     }
@@ -122,16 +126,148 @@ static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r
 
 /* ---- case, trim, length ---- */
 
-/* ASCII letters only: bytes outside A-Z / a-z, including every byte of a multi-byte character, stay. */
+/* Cased and case-ignorable characters (Unicode §3.13), for the final sigma: cased letters are Lu, Ll
+ * and Lt (and the few others utf8proc calls upper or lower); case-ignorable are marks, format
+ * controls, modifiers and the apostrophes, dots and colons that may sit inside a word. */
+static int is_cased(utf8proc_int32_t c) {
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT || utf8proc_islower(c) || utf8proc_isupper(c);
+}
+
+static int is_case_ignorable(utf8proc_int32_t c) {
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_SK: return 1;
+    default: break;
+    }
+    switch (c) {
+    case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x5F4: case 0x2018: case 0x2019: case 0x2024:
+    case 0x2027: case 0xFE13: case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A: return 1;
+    default: return 0;
+    }
+}
+
+/* Σ at cps[i] is final (ς) when a cased letter comes before it and none after it, skipping
+ * case-ignorable characters on both sides (SpecialCasing.txt's Final_Sigma). */
+static int final_sigma(const utf8proc_int32_t *cps, size_t n, size_t i) {
+    size_t j = i;
+    while (j > 0 && is_case_ignorable(cps[j - 1])) j--;
+    if (j == 0 || !is_cased(cps[j - 1])) return 0;
+    j = i + 1;
+    while (j < n && is_case_ignorable(cps[j])) j++;
+    return j == n || !is_cased(cps[j]);
+}
+
+/* The full uppercase of c into out (at most 3 code points; returns how many): a letter whose case
+ * folding is several characters (ß -> ss, ﬀ -> ff, ŉ -> ʼn, ᾳ -> αι) uppercases them one by one
+ * (SS, FF, ʼN, ΑΙ: SpecialCasing.txt's unconditional mappings); any other character takes its simple
+ * mapping. An uppercase letter stays as it is (İ, ẞ). */
+static int upper_of(utf8proc_int32_t c, utf8proc_int32_t out[3]) {
+    if (utf8proc_category(c) != UTF8PROC_CATEGORY_LU) {
+        utf8proc_int32_t fold[8];
+        int last = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char(c, fold, 8, UTF8PROC_CASEFOLD, &last);
+        if (k > 1 && k <= 3) {
+            for (utf8proc_ssize_t i = 0; i < k; i++) out[i] = utf8proc_toupper(fold[i]);
+            return (int)k;
+        }
+    }
+    out[0] = utf8proc_toupper(c);
+    return 1;
+}
+
+/* Puts each run of combining marks in canonical order (stable, by combining class) with a merge
+ * sort: O(n log n) whatever the text. utf8proc's own reordering is an insertion sort, quadratic in a
+ * run's length, so a hostile string of 100,000 alternating marks would take minutes; given text
+ * already in order it does no more than check it. */
+static void canonical_order(utf8proc_int32_t *cp, size_t n) {
+    utf8proc_int32_t *tmp = NULL;
+    for (size_t i = 0; i < n;) {
+        if (utf8proc_get_property(cp[i])->combining_class == 0) { i++; continue; }
+        size_t j = i;
+        while (j < n && utf8proc_get_property(cp[j])->combining_class != 0) j++;
+        if (j - i > 1) {
+            if (!tmp && !(tmp = malloc(n * sizeof *tmp))) abort();
+            for (size_t w = 1; w < j - i; w *= 2)   /* bottom-up merge sort of cp[i..j) */
+                for (size_t lo = i; lo < j - w; lo += 2 * w) {
+                    size_t mid = lo + w, hi = lo + 2 * w < j ? lo + 2 * w : j, a = lo, b = mid, o = 0;
+                    while (a < mid && b < hi)
+                        tmp[o++] = utf8proc_get_property(cp[b])->combining_class < utf8proc_get_property(cp[a])->combining_class ? cp[b++] : cp[a++];
+                    while (a < mid) tmp[o++] = cp[a++];
+                    while (b < hi) tmp[o++] = cp[b++];
+                    memcpy(cp + lo, tmp, o * sizeof *cp);
+                }
+        }
+        i = j;
+    }
+    free(tmp);
+}
+
+/* upper and lower: full Unicode case mapping (utf8proc's tables and the rules above; no locale, so
+ * no Turkish or Lithuanian tailoring), returned in NFC. ASCII text takes a fast path. Text that is
+ * not valid UTF-8 is a `value` error. */
 static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
     FlowStr s;
     if (!flow_arg_str(cx, a, fn, NULL, &s)) return flow_null();
-    FlowVal r = str_result(cx, s.p, s.n);
-    char *d = (char *)r.s.p;
-    for (size_t i = 0; i < s.n; i++) {
-        if (up && d[i] >= 'a' && d[i] <= 'z') d[i] = (char)(d[i] - 'a' + 'A');
-        else if (!up && d[i] >= 'A' && d[i] <= 'Z') d[i] = (char)(d[i] - 'A' + 'a');
+    size_t i = 0;
+    while (i < s.n && (unsigned char)s.p[i] < 0x80) i++;
+    if (i == s.n) {
+        FlowVal r = str_result(cx, s.p, s.n);
+        char *d = (char *)r.s.p;
+        for (size_t k = 0; k < s.n; k++) {
+            if (up && d[k] >= 'a' && d[k] <= 'z') d[k] = (char)(d[k] - 'a' + 'A');
+            else if (!up && d[k] >= 'A' && d[k] <= 'Z') d[k] = (char)(d[k] - 'A' + 'a');
+        }
+        return r;
     }
+    /* the code points (at most one per byte) */
+    utf8proc_int32_t *cps = malloc(s.n * sizeof *cps);
+    if (!cps) abort();
+    size_t n = 0;
+    for (size_t at = 0; at < s.n;) {
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p + at, (utf8proc_ssize_t)(s.n - at), &cps[n]);
+        if (k <= 0) {
+            free(cps);
+            return flow_fail(cx, FLOW_ERR_VALUE, "%s: the text is not valid UTF-8 (at byte %zu)", fn, at);
+        }
+        at += (size_t)k;
+        n++;
+    }
+    /* the mapped text, canonically decomposed (NFD) */
+    size_t nd = 0, capd = n + 16;
+    utf8proc_int32_t *dec = malloc(capd * sizeof *dec);
+    if (!dec) abort();
+    for (size_t k = 0; k < n; k++) {
+        utf8proc_int32_t m[3];
+        int nm = 1;
+        if (up) nm = upper_of(cps[k], m);
+        else if (cps[k] == 0x3A3) m[0] = final_sigma(cps, n, k) ? 0x3C2 : 0x3C3;   /* Σ -> ς or σ */
+        else if (cps[k] == 0x130) { m[0] = 'i'; m[1] = 0x307; nm = 2; }          /* İ -> i̇ */
+        else m[0] = utf8proc_tolower(cps[k]);
+        for (int j = 0; j < nm; j++) {
+            if (capd - nd < 8) { capd *= 2; dec = realloc(dec, capd * sizeof *dec); if (!dec) abort(); }
+            int last = 0;
+            utf8proc_ssize_t k2 = utf8proc_decompose_char(m[j], dec + nd, (utf8proc_ssize_t)(capd - nd), UTF8PROC_DECOMPOSE, &last);
+            if (k2 > 0) nd += (size_t)k2;   /* a canonical decomposition is at most 4 code points */
+        }
+    }
+    free(cps);
+    canonical_order(dec, nd);
+    Buf out = { 0 };
+    for (size_t k = 0; k < nd && !out.over; k++) {
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t len = utf8proc_encode_char(dec[k], enc);
+        buf_put(&out, (const char *)enc, (size_t)len);
+    }
+    free(dec);
+    if (out.over) return buf_result(cx, &out, fn);
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)(out.p ? out.p : ""), (utf8proc_ssize_t)out.n, &nfc,
+                                        UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    free(out.p);
+    if (len < 0) return flow_fail(cx, FLOW_ERR_VALUE, "%s: %s", fn, utf8proc_errmsg(len));
+    FlowVal r = str_result(cx, (const char *)nfc, (size_t)len);
+    free(nfc);
     return r;
 }
 
@@ -199,101 +335,82 @@ FlowVal flow_fn_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     return buf_result(cx, &out, "replace");
 }
 
-/* Compiles a POSIX extended regex; an invalid pattern is a `value` error that names it. */
-static int compile(FlowCtx *cx, const char *fn, FlowStr pat, regex_t *re) {
-    char q[QUOTE_MAX * 4 + 8];
+/* Compiles a pattern of the Flow dialect (runtime/regex.c); an invalid one is a `value` error that
+ * names it and says why. */
+static FlowRegex *compile(FlowCtx *cx, const char *fn, FlowStr pat) {
+    char q[QUOTE_MAX * 4 + 8], why[200];
     if (memchr(pat.p, 0, pat.n)) {
         flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: it contains a NUL byte", fn, quoted(q, pat.p, pat.n));
-        return 0;
-    }
-    char *z = flow_scratch_alloc(cx, pat.n + 1);
-    memcpy(z, pat.p, pat.n);
-    int rc = regcomp(re, z, REG_EXTENDED);
-    if (rc != 0) {
-        char why[128];
-        regerror(rc, re, why, sizeof why);
-        flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: %s", fn, quoted(q, pat.p, pat.n), why);
-        return 0;
-    }
-    return 1;
-}
-
-/* The subject of a regex as a NUL-terminated scratch copy; over INT_MAX bytes is a `value` error. */
-static const char *subject(FlowCtx *cx, const char *fn, FlowStr s) {
-    if (s.n > (size_t)INT_MAX) {
-        flow_fail(cx, FLOW_ERR_VALUE, "%s: the text is too long", fn);
         return NULL;
     }
-    char *z = flow_scratch_alloc(cx, s.n + 1);
-    if (s.n) memcpy(z, s.p, s.n);
-    return z;
+    FlowRegex *re = flow_re_compile(pat.p, pat.n, FLOW_RE_FLOW, why, sizeof why);
+    if (!re) flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: %s", fn, quoted(q, pat.p, pat.n), why);
+    return re;
 }
 
-/* Searches s[from..n); on a match fills m[0..9] with offsets from the start of s and returns 1.
- * With REG_STARTEND (glibc, the BSDs) NUL bytes inside the text are searched too; without it the
- * search stops at the first NUL. */
-static int search(const regex_t *re, const char *s, size_t n, size_t from, regmatch_t m[10]) {
-#ifdef REG_STARTEND
-    m[0].rm_so = (regoff_t)from;
-    m[0].rm_eo = (regoff_t)n;
-    return regexec(re, s, 10, m, REG_STARTEND | (from ? REG_NOTBOL : 0)) == 0;
-#else
-    (void)n;
-    if (regexec(re, s + from, 10, m, from ? REG_NOTBOL : 0) != 0) return 0;
-    for (int i = 0; i < 10; i++)
-        if (m[i].rm_so >= 0) { m[i].rm_so += (regoff_t)from; m[i].rm_eo += (regoff_t)from; }
-    return 1;
-#endif
+/* A run that spent its budget (or found no memory) is a `value` error: the pattern is too costly for
+ * this text. Returns the run's answer otherwise. */
+static int ran(FlowCtx *cx, const char *fn, int r) {
+    if (r == -1) flow_fail(cx, FLOW_ERR_VALUE, "%s: the pattern needs more than %llu steps on this text", fn, REGEX_WORK);
+    else if (r < -1) flow_fail(cx, FLOW_ERR_VALUE, "%s: out of memory", fn);
+    return r;
 }
 
-/* regex_match(s, pattern): true when the pattern matches anywhere in s. */
+/* regex_match(s, pattern): true when the pattern matches anywhere in s (`^` and `$` anchor it at the
+ * start and end of s). */
 FlowVal flow_fn_regex_match(FlowCtx *cx, FlowVal a, FlowVal b) {
     FlowStr s, pat;
-    regex_t re;
-    regmatch_t m[10];
     if (!flow_arg_str(cx, a, "regex_match", NULL, &s) || !flow_arg_str(cx, b, "regex_match", "pattern", &pat)) return flow_null();
-    const char *z = subject(cx, "regex_match", s);
-    if (!z || !compile(cx, "regex_match", pat, &re)) return flow_null();
-    int found = search(&re, z, s.n, 0, m);
-    regfree(&re);
-    return flow_bool(found);
+    FlowRegex *re = compile(cx, "regex_match", pat);
+    if (!re) return flow_null();
+    unsigned long long work = 0;
+    int r = ran(cx, "regex_match", flow_re_match(re, s.p, s.n, 0, &work, REGEX_WORK));
+    flow_re_free(re);
+    return r < 0 ? flow_null() : flow_bool(r);
 }
 
-/* regex_replace(s, pattern, with): every match replaced by `with`, in which \1..\9 stand for the
- * groups (empty when a group took no part), \0 for the whole match and \\ for one backslash; any other
- * backslash is kept. An empty match inserts `with` and the search moves on by one character. */
+/* regex_replace(s, pattern, with): every match, left to right, replaced by `with`, in which $1..$9 (or
+ * \1..\9) stand for the groups (empty when a group took no part), $0 / $& (or \0) for the whole
+ * match, $$ for `$` and \\ for `\`; any other `$` or backslash is kept. An empty match inserts `with`
+ * and the search moves on by one character. */
 FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     FlowStr s, pat, w;
-    regex_t re;
-    regmatch_t m[10];
     if (!flow_arg_str(cx, a, "regex_replace", NULL, &s) || !flow_arg_str(cx, b, "regex_replace", "pattern", &pat)
         || !flow_arg_str(cx, c, "regex_replace", "with", &w))
         return flow_null();
-    const char *z = subject(cx, "regex_replace", s);
-    if (!z || !compile(cx, "regex_replace", pat, &re)) return flow_null();
+    FlowRegex *re = compile(cx, "regex_replace", pat);
+    if (!re) return flow_null();
+    int groups = flow_re_groups(re);
     for (size_t i = 0; i + 1 < w.n; i++) {
-        if (w.p[i] != '\\') continue;
-        i++;
-        if (w.p[i] >= '1' && w.p[i] <= '9' && (size_t)(w.p[i] - '0') > re.re_nsub) {
+        if (w.p[i] != '\\' && w.p[i] != '$') continue;
+        char lead = w.p[i++];
+        if (lead == '$' && w.p[i] == '$') continue;
+        if (w.p[i] >= '1' && w.p[i] <= '9' && w.p[i] - '0' > groups) {
             char q[QUOTE_MAX * 4 + 8];
-            size_t groups = re.re_nsub;
-            regfree(&re);
-            return flow_fail(cx, FLOW_ERR_VALUE, "regex_replace: the replacement refers to group %d but the pattern %s has %zu",
-                             w.p[i] - '0', quoted(q, pat.p, pat.n), groups);
+            int g = w.p[i] - '0';
+            flow_re_free(re);
+            return flow_fail(cx, FLOW_ERR_VALUE, "regex_replace: the replacement refers to group %d but the pattern %s has %d",
+                             g, quoted(q, pat.p, pat.n), groups);
         }
     }
     Buf out = { 0 };
     size_t pos = 0;
-    while (!out.over && pos <= s.n && search(&re, z, s.n, pos, m)) {
-        size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+    long long m[2 * (FLOW_RE_MAX_GROUPS + 1)];
+    unsigned long long work = 0;
+    int r = 0;
+    while (!out.over && pos <= s.n && (r = ran(cx, "regex_replace", flow_re_search(re, s.p, s.n, pos, m, &work, REGEX_WORK))) == 1) {
+        size_t so = (size_t)m[0], eo = (size_t)m[1];
         buf_put(&out, s.p + pos, so - pos);
         for (size_t i = 0; i < w.n; i++) {
-            char ch = w.p[i];
-            if (ch == '\\' && i + 1 < w.n && w.p[i + 1] >= '0' && w.p[i + 1] <= '9') {
-                const regmatch_t *g = &m[w.p[++i] - '0'];
-                if (g->rm_so >= 0 && g->rm_eo >= g->rm_so) buf_put(&out, s.p + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
-            } else if (ch == '\\' && i + 1 < w.n && w.p[i + 1] == '\\') {
-                buf_put(&out, "\\", 1);
+            char ch = w.p[i], next = i + 1 < w.n ? w.p[i + 1] : 0;
+            int g = -1;
+            if ((ch == '\\' || ch == '$') && next >= '0' && next <= '9') g = next - '0';
+            else if (ch == '$' && next == '&') g = 0;
+            if (g >= 0) {
+                i++;
+                if (m[2 * g] >= 0 && m[2 * g + 1] >= m[2 * g]) buf_put(&out, s.p + m[2 * g], (size_t)(m[2 * g + 1] - m[2 * g]));
+            } else if ((ch == '\\' || ch == '$') && next == ch) {
+                buf_put(&out, &ch, 1);
                 i++;
             } else {
                 buf_put(&out, &w.p[i], 1);
@@ -309,9 +426,23 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
             pos = s.n + 1;
         }
     }
+    flow_re_free(re);
+    if (r < 0) { free(out.p); return flow_null(); }
     if (pos < s.n) buf_put(&out, s.p + pos, s.n - pos);
-    regfree(&re);
     return buf_result(cx, &out, "regex_replace");
+}
+
+/* ---- JSON text ---- */
+
+/* to_json(x) (the template helper jsonSerialize): x as compact JSON text, as a flow writes it:
+ * "Ada" with its quotes, 1547.92, true, null, [1,2], {"a":1}; a date-time as its ISO-8601 string. */
+FlowVal flow_fn_to_json(FlowCtx *cx, FlowVal a) {
+    cJSON *j = flow_val_to_json(a);
+    char *t = j ? flow_json_print(j) : NULL;
+    cJSON_Delete(j);
+    FlowVal r = str_result(cx, t ? t : "null", t ? strlen(t) : 4);
+    cJSON_free(t);
+    return r;
 }
 
 /* ---- split and join ---- */

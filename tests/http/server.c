@@ -85,6 +85,8 @@ static struct counter *g_counters;
 static int g_ncounters;
 static struct sink *g_sinks;
 static int g_nsinks;
+static char *g_keep; /* the bodies POSTed to /keep, as received, one per line */
+static size_t g_keep_len;
 static long long g_ring[RATE_RING]; /* request start times in ms, oldest at g_ring_head */
 static size_t g_ring_head, g_ring_len;
 
@@ -833,9 +835,94 @@ static enum MHD_Result sink_read(struct MHD_Connection *c, const char *url)
     return send_json(c, 200, arr);
 }
 
+static int is_get(const char *m)
+{
+    return strcmp(m, "GET") == 0;
+}
+
+/* ---- raw bodies: /raw answers given bytes, /keep keeps bodies as they came ---------------- */
+
+/* GET /raw?hex=HEX[&type=T]: 200 with the bytes HEX spells (any bytes: NUL, invalid UTF-8) */
+static enum MHD_Result raw_body(struct MHD_Connection *c)
+{
+    const char *hex = arg(c, "hex");
+    const char *type = arg(c, "type");
+    size_t n = hex ? strlen(hex) : 0;
+    if (n % 2 != 0 || n > 2 * 65536)
+        return send_error(c, 400, "bad hex");
+    char *b = malloc(n / 2 + 1);
+    if (b == NULL)
+        return send_error(c, 500, "out of memory");
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            free(b);
+            return send_error(c, 400, "bad hex");
+        }
+        b[i] = (char)v;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(n / 2, b, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* POST /keep[?tag=X]: keeps the body byte for byte, after `tag=X ` when given (the query as the
+ * server read it) → 200 {"ok":true}; GET /keep: every kept body, one per line, as text */
+static enum MHD_Result keep(struct MHD_Connection *c, const char *method, struct req *rq)
+{
+    if (strcmp(method, "POST") == 0) {
+        if (rq->too_big)
+            return send_error(c, 413, "body too large");
+        const char *tag = arg(c, "tag");
+        size_t tn = tag ? strlen(tag) + 5 : 0;
+        pthread_mutex_lock(&g_lock);
+        char *more = realloc(g_keep, g_keep_len + tn + rq->len + 2);
+        if (more != NULL) {
+            g_keep = more;
+            if (tag)
+                g_keep_len += (size_t)sprintf(g_keep + g_keep_len, "tag=%s ", tag);
+            if (rq->len)
+                memcpy(g_keep + g_keep_len, rq->body, rq->len);
+            g_keep_len += rq->len;
+            g_keep[g_keep_len++] = '\n';
+            g_keep[g_keep_len] = 0;
+        }
+        pthread_mutex_unlock(&g_lock);
+        return more ? send_ok(c) : send_error(c, 500, "out of memory");
+    }
+    if (!is_get(method))
+        return send_error(c, 405, "use GET or POST");
+    pthread_mutex_lock(&g_lock);
+    size_t n = g_keep_len;
+    char *copy = malloc(n + 1);
+    if (copy != NULL && n)
+        memcpy(copy, g_keep, n);
+    pthread_mutex_unlock(&g_lock);
+    if (copy == NULL)
+        return send_error(c, 500, "out of memory");
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, copy, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(copy);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- measurements ---------------------------------------------------------------------- */
 static void free_sinks_and_counters(void) /* caller holds g_lock (or is single-threaded) */
 {
+    free(g_keep);
+    g_keep = NULL;
+    g_keep_len = 0;
     while (g_sinks != NULL) {
         struct sink *n = g_sinks->next;
         sink_clear(g_sinks);
@@ -943,10 +1030,6 @@ static enum MHD_Result stats_reset(struct MHD_Connection *c)
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
-static int is_get(const char *m)
-{
-    return strcmp(m, "GET") == 0;
-}
 
 static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
                              struct req *rq)
@@ -971,11 +1054,15 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     }
     if (strcmp(url, "/echo") == 0 || strncmp(url, "/echo/", 6) == 0)
         return echo(c, url);
+    if (strcmp(url, "/keep") == 0)
+        return keep(c, method, rq);
     if (!is_get(method))
         return send_error(c, 405, "use GET");
 
     if (strcmp(url, "/redirect") == 0)
         return redirect(c);
+    if (strcmp(url, "/raw") == 0 || strncmp(url, "/raw/", 5) == 0)
+        return raw_body(c);
     if (strcmp(url, "/pages/number") == 0)
         return pages_number(c);
     if (strcmp(url, "/pages/offset") == 0)

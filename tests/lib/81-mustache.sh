@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Suite `mustache`: template rendering by `flowc eval --template` — the Mustache spec files
+# Suite `mustache`: template rendering by `flowc eval --template` (the flow's own template code,
+# emitted and run by the JIT, with the data as the root context) — the Mustache spec files
 # (interpolation, sections, inverted, comments) through build/tests/mustache_spec with --escape html,
 # every one of their cases required to pass, then the Handlebars helpers, the escaping modes and the
 # errors of eval. The spec files are ${SHARED_DIR:-../shared}/conformance/mustache-*.json when they
@@ -93,13 +94,17 @@ mu_eval block-helpers "$mu_data" 'eq lt nand or' \
 mu_eval text-helpers "$mu_data" 'ada <l>|ADA <L>|a b|x-y|n/a|"two"' \
   --template '{{lowercase name}}|{{uppercase name}}|{{trim "  a b  "}}|{{join tags "-"}}|{{default n "n/a"}}|{{{jsonSerialize o.j}}}'
 mu_eval subexpressions "$mu_data" 'yes' --template '{{#if (and (eq (add z 1) 1) (not e))}}yes{{/if}}'
+# every helper a flow has, eval has: it runs the flow's own code
+mu_eval all-helpers '{"d":"2024-03-05T10:30:00Z","s":"a,b,c","x":2.567,"name":"Jörg"}' \
+  '2024-03-05|a;b;c|ör|__Jörg|a+b+c|2.57|true|J-rg|JÖRG|"Jörg"' \
+  --template '{{dateFormat "YYYY-MM-DD" d}}|{{replace s "," ";"}}|{{substring name 1 2}}|{{padLeft name 6 "_"}}|{{join (split s ",") "+"}}|{{round x 2}}|{{regexMatch name "^\p{Lu}"}}|{{regexReplace name "[^a-zA-Z]" "-"}}|{{uppercase name}}|{{{jsonSerialize name}}}'
 
 mu_eval_err syntax-error "$mu_data" '^<template>:1:3: error: unclosed `\{\{#x\}\}` section' --template 'a {{#x}} b'
 mu_eval_err unknown-helper "$mu_data" 'unknown template helper `lowercse`; did you mean `lowercase`\?' --template '{{lowercse name}}'
-mu_eval_err date-format-later "$mu_data" '`dateFormat` is not available in eval yet' --template '{{dateFormat "YYYY" n}}'
+mu_eval_err date-format-null "$mu_data" 'value error: format_date: expected a datetime, got null' --template '{{dateFormat "YYYY" n}}'
 mu_eval_err helper-arity "$mu_data" 'template helper `add` takes 2 arguments' --template '{{add 1}}'
 mu_eval_err parent-path "$mu_data" 'parent paths \(`\.\./x`\) are not supported' --template '{{#each items}}{{../name}}{{/each}}'
-mu_eval_err type-error "$mu_data" 'cannot add a string and a number' --template '{{add name 1}}'
+mu_eval_err type-error "$mu_data" 'value error: cannot use `\+` on a string and an int' --template '{{add name 1}}'
 mu_eval_err bad-data '{"a": ' 'invalid JSON data' --template '{{a}}'
 
 # sections nested over a large list multiply: stopped with an error, not a hang

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Suite `eval`: `flowc eval EXPR` — an expression against JSON data, evaluated through the runtime's
-# own operators and built-ins; exit 0 with the value as JSON, 1 for a bad expression, data or value.
+# Suite `eval`: `flowc eval EXPR` — an expression against JSON data, compiled by the flow's own
+# emitter and run by the JIT; exit 0 with the value as JSON (as a flow writes it), 1 for a bad
+# expression, data or value. Without --data, an empty standard input (or a terminal) is no record.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" eval
 
 ev_dir=$T_TMP/eval
@@ -51,3 +52,33 @@ ev_err unknown-function 'lowr(record.email)' "unknown function .lowr.; did you m
 ev_err bad-data 'record.id' 'invalid JSON data' "$ev_dir/bad.json"
 ev_err runtime-value 'to_number("abc")' 'value error'
 ev_err missing-file 'record.id' 'cannot read' "$ev_dir/nope.json"
+ev_ok money '1500 + 47.92' '1547.92'
+ev_ok money-field 'record.total + 313.42' '1547.92'
+ev_ok unicode-upper 'upper(record.customer.first) + upper(" müller straße")' '"ANNA MÜLLER STRASSE"'
+ev_ok regex-code-points 'regex_match("é", "^.$") and regex_match("7", "^\\d$")' 'true'
+ev_ok to-json 'to_json(record.customer)' '"{\"first\":\"Anna\",\"last\":\"Berg\",\"vip\":true}"'
+ev_ok template-helpers '"{{padLeft (toString record.id) 3 \"0\"}} {{dateFormat \"DD.MM.YYYY\" record.created_at}} {{substring record.customer.last 0 2}}"' '"007 01.11.2026 Be"'
+
+# no data: the record is null, whatever standard input is
+t_case eval/no-data-dev-null
+t_exec "$FLOWC" eval '1+1'
+t_expect_rc 0
+[ "$(cat "$C_OUT")" = 2 ] || t_note "printed $(cat "$C_OUT"), expected 2"
+t_done
+t_case eval/no-data-empty-pipe
+t_exec bash -c 'printf "" | "$0" eval "[1 + 1, record]"' "$FLOWC"
+t_expect_rc 0
+[ "$(cat "$C_OUT")" = '[2,null]' ] || t_note "printed $(cat "$C_OUT"), expected [2,null]"
+t_done
+t_case eval/data-on-stdin
+t_exec bash -c 'printf "{\"a\": 2}" | "$0" eval "record.a * 21"' "$FLOWC"
+t_expect_rc 0
+[ "$(cat "$C_OUT")" = 42 ] || t_note "printed $(cat "$C_OUT"), expected 42"
+t_done
+t_case eval/template-no-data
+t_exec "$FLOWC" eval --template 'x{{missing}}y'
+t_expect_rc 0
+[ "$(cat "$C_OUT")" = xy ] || t_note "printed $(cat "$C_OUT"), expected xy"
+t_done
+ev_err data-dash-needs-json 'record' 'invalid JSON data' /dev/null
+ev_err caret-in-template '"{{lowercse record.email}}"' '<expression>:1:4: error: unknown template helper .lowercse.; did you mean .lowercase.'

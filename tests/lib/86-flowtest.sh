@@ -19,7 +19,7 @@ t_expect_grep "$C_OUT" '^FAIL tests/flowtest/fail\.flow:11: test "counts"$'
 t_expect_grep "$C_OUT" '^  tests/flowtest/fail\.flow:13:10: expect out\.count == 2$'
 t_expect_grep "$C_OUT" '^      actual  : 1$'
 t_expect_grep "$C_OUT" '^      expected: 2$'
-t_expect_grep "$C_OUT" 'record error in step out \[value\]: floor: '
+t_expect_grep "$C_OUT" 'record error in step out \[value\]: cents: floor: '
 t_expect_grep "$C_OUT" '^PASS tests/flowtest/fail\.flow:16: test "passes"$'
 t_expect_grep "$C_OUT" '^1 passed, 1 failed$'
 t_done

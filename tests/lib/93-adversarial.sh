@@ -5,11 +5,19 @@
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" adversarial
 
-# adv_copy DIR: a fresh copy of the case's folder (ADV_SRC) in DIR
+# adv_copy DIR: a fresh copy of the case's folder (ADV_SRC) in DIR; data/NAME.sql files become SQLite
+# databases data/NAME.db (as in the e2e suite)
 adv_copy() {
+  local sql
   rm -rf "$1"; mkdir -p "$1"
   (cd "$ADV_SRC" && tar cf - --exclude=case.sh .) | (cd "$1" && tar xf -)
+  for sql in "$1"/data/*.sql; do
+    [ -f "$sql" ] && sqlite3 "${sql%.sql}.db" < "$sql"
+  done
 }
+
+adv_norm() { if [ -n "${ADV_NORM:-}" ]; then sed -e "$ADV_NORM" "$1"; else cat "$1"; fi; }
+adv_same() { cmp -s <(adv_norm "$1") <(adv_norm "$2"); }
 
 # adv_build [DIR]: builds DIR/flow.flow (DIR defaults to the current directory) into DIR/prog against
 # the sanitized runtime, as the e2e suites do; a failure is noted on the current case.
@@ -22,7 +30,9 @@ adv_build() {
 # ARGS` (the JIT), each in a fresh copy of the folder (./native and ./jit under the scratch copy),
 # and requires the same exit status, stdout, stderr and written files. Leaves the two directories in
 # ADV_NATIVE and ADV_JIT and the native run's outputs in C_OUT / C_ERR / C_RC for more assertions;
-# ends with the case still open (the caller adds assertions, then t_done).
+# ends with the case still open (the caller adds assertions, then t_done). ADV_NORM, when set, is a
+# sed script both outputs go through before they are compared (for what differs by time, such as an
+# HTTP Date header in an error's exchange).
 adv_both() {
   local name=$1; shift
   ADV_NATIVE=$ADV_WORK/native; ADV_JIT=$ADV_WORK/jit
@@ -32,14 +42,17 @@ adv_both() {
   t_exec -C "$ADV_JIT" "$FLOWC" run flow.flow "$@"
   local jo=$C_OUT je=$C_ERR jr=$C_RC
   t_exec -C "$ADV_NATIVE" ./prog run "$@"
-  cmp -s "$jo" "$C_OUT" || t_note "stdout differs between native and JIT:" "$(diff -u --label native --label jit "$C_OUT" "$jo" | head -n 12)"
-  cmp -s "$je" "$C_ERR" || t_note "stderr differs between native and JIT:" "$(diff -u --label native --label jit "$C_ERR" "$je" | head -n 12)"
+  adv_same "$jo" "$C_OUT" || t_note "stdout differs between native and JIT:" "$(diff -u --label native --label jit <(adv_norm "$C_OUT") <(adv_norm "$jo") | head -n 12)"
+  adv_same "$je" "$C_ERR" || t_note "stderr differs between native and JIT:" "$(diff -u --label native --label jit <(adv_norm "$C_ERR") <(adv_norm "$je") | head -n 12)"
   [ "$jr" = "$C_RC" ] || t_note "exit $C_RC native, $jr JIT"
   local tn tj
   tn=$(cd "$ADV_NATIVE" && find . -type f ! -name prog ! -name build.log ! -path './.flowstate/*' | sort | xargs -r md5sum)
   tj=$(cd "$ADV_JIT" && find . -type f ! -name prog ! -name build.log ! -path './.flowstate/*' | sort | xargs -r md5sum)
   [ "$tn" = "$tj" ] || t_note "written files differ between native and JIT:" "$(diff <(echo "$tn") <(echo "$tj") | head -n 12)"
 }
+
+# adv_hex TEXT: TEXT's bytes as hex (for the test server's /raw?hex=)
+adv_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 
 # adv_server [ARGS...]: starts the HTTP test server (tests/http/server.c) on a free 127.0.0.1 port
 # with ARGS (--token, --user, ...); sets ADV_PORT and ADV_BASE. Every server a case starts is stopped

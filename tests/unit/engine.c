@@ -689,7 +689,7 @@ static void case_orders(void) {
     expect_text("stdout", cap_out, "{\"flow\":\"orders\",\"exported\":9,\"ignored\":1,\"errors\":4,\"imported\":{\"deals\":2,\"archive\":2,\"all\":4}}\n");
     expect_text("stderr", cap_err,
         "error: flow orders step orders [value] record.total must be a number, got a string; record: {\"id\":4,\"email\":\"d@x.com\",\"status\":\"open\",\"total\":\"abc\",\"region\":\"EU\"}\n"
-        "error: flow orders step orders [parse] line 5 of data/orders.ndjson: malformed JSON near column 11; record: \"{\\\"id\\\":5, oops\"\n"
+        "error: flow orders step orders [parse] line 5 of data/orders.ndjson: malformed JSON at column 10: expected a quoted member name; record: \"{\\\"id\\\":5, oops\"\n"
         "error: flow orders step transform (line 14) [value] record.email has no @; record: {\"id\":6,\"email\":\"noat\",\"status\":\"open\",\"total\":5,\"region\":\"EU\"}\n"
         "error: flow orders step orders [value] record.total is missing; record: {\"id\":8,\"email\":\"h@x.com\",\"status\":\"paid\",\"region\":\"EU\"}\n"
         "flow orders: exported 9, ignored 1, imported deals=2 archive=2 all=4, errors 4 (parse=1 value=3)\n");
@@ -797,7 +797,7 @@ static void case_formats(void) {
     rc = run_cli(&shop, NULL, "run", "json_in", NULL);
     expect_rc(rc, 1);
     expect_text("stderr", cap_err,
-        "error: flow json_in: export list: data/list.json: malformed JSON near line 2, column 10\n"
+        "error: flow json_in: export list: data/list.json: malformed JSON at line 2, column 10: unexpected `]`\n"
         "flow json_in: failed; exported 0, ignored 0, imported list_out=0, errors 0\n");
     expect_file("data/list_out.json", "[\n{\"id\":1,\"n\":\"a\"},\n{\"id\":2}\n]\n");   /* untouched */
 
@@ -999,7 +999,7 @@ static void case_stdio(void) {
                 "{\"a\":1,\"flow\":\"std\"}\n{\"a\":2,\"flow\":\"std\"}\n"
                 "{\"flow\":\"std\",\"exported\":3,\"ignored\":0,\"errors\":1,\"imported\":{\"output\":2}}\n");
     expect_text("stderr", cap_err,
-        "error: flow std step input [parse] line 4 of stdin: malformed JSON near column 1; record: \"not json\"\n"
+        "error: flow std step input [parse] line 4 of stdin: malformed JSON at column 1: unexpected `n`; record: \"not json\"\n"
         "flow std: exported 3, ignored 0, imported output=2, errors 1 (parse=1)\n");
 }
 

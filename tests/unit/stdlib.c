@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int n_pass, n_fail;
 static const char *group = "";
@@ -167,9 +168,9 @@ static void t_err(int line, const char *call, FlowVal v, FlowErrorClass cls, con
 #define NUL flow_null()
 #define DURV(ms) flow_duration(ms)
 
-/* json parsed from text, kept in scratch memory until the group ends */
+/* json parsed from text (by the runtime's reader), kept in scratch memory until the group ends */
 static FlowVal J(const char *text) {
-    cJSON *j = cJSON_Parse(text);
+    cJSON *j = flow_json_parse(text, strlen(text), NULL);
     if (!j) { fprintf(stderr, "bad JSON in a test: %s\n", text); abort(); }
     return flow_json(flow_scratch_keep(cx, j));
 }
@@ -193,14 +194,74 @@ static FlowVal args2(FlowVal *buf, FlowVal a, FlowVal b) { buf[0] = a; buf[1] = 
 /* ---- groups ---- */
 
 static void test_strings(void) {
-    /* lower / upper: ASCII letters only */
+    /* lower / upper */
     STR("hello world", flow_fn_lower(cx, S("Hello WORLD")));
     STR("", flow_fn_lower(cx, S("")));
-    STR("\xC3\x80" "bc", flow_fn_lower(cx, S("\xC3\x80" "BC")));          /* À stays */
-    STR("STRA\xC3\x9F" "E", flow_fn_upper(cx, S("stra\xC3\x9F" "e")));    /* ß stays */
     STR("a\0b", flow_fn_lower(cx, S("A\0B")));
     STR("ABC", flow_fn_upper(cx, J("\"abc\"")));
-    STR("\xFF" "A", flow_fn_upper(cx, S("\xFF" "a")));
+    {   /* full Unicode case mapping, results in NFC: a table of cases */
+        static const struct { int up; const char *in, *want; } cases[] = {
+            { 1, "m\xC3\xBCller", "M\xC3\x9CLLER" },                           /* müller */
+            { 0, "GARC\xC3\x8D" "A", "garc\xC3\xAD" "a" },                       /* GARCÍA */
+            { 0, "\xC3\x80" "BC", "\xC3\xA0" "bc" },                               /* À */
+            { 1, "stra\xC3\x9F" "e", "STRASSE" },                                 /* German ß has no one-letter capital */
+            { 0, "STRASSE", "strasse" },
+            { 1, "\xE1\xBA\x9E", "\xE1\xBA\x9E" },                                /* ẞ (capital sharp s) stays */
+            { 0, "\xE1\xBA\x9E", "\xC3\x9F" },                                     /* and lowers to ß */
+            { 1, "\xC4\xB1", "I" },                                               /* Turkish dotless ı */
+            { 0, "I", "i" },                                                       /* no Turkish tailoring */
+            { 0, "\xC4\xB0", "i\xCC\x87" },                                        /* İ -> i + combining dot above */
+            { 1, "i", "I" },
+            { 0, "\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3", "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82" },   /* ΟΔΟΣ -> οδος: final sigma */
+            { 0, "\xCE\xA3\xCE\x91\xCE\xA3 \xCE\xA3", "\xCF\x83\xCE\xB1\xCF\x82 \xCF\x83" },  /* ΣΑΣ Σ -> σας σ */
+            { 0, "\xCE\x9F\xCE\xA3'", "\xCE\xBF\xCF\x82'" },                        /* ΟΣ' : final before an apostrophe */
+            { 1, "\xCF\x82", "\xCE\xA3" },                                          /* ς -> Σ */
+            { 1, "\xCE\xAC", "\xCE\x86" },                                          /* ά -> Ά */
+            { 1, "\xE1\xBE\xB3", "\xCE\x91\xCE\x99" },                              /* ᾳ -> ΑΙ */
+            { 1, "\xEF\xAC\x80", "FF" },                                          /* the ﬀ ligature */
+            { 1, "\xC5\x89", "\xCA\xBCN" },                                         /* ŉ -> ʼN */
+            { 1, "e\xCC\x81", "\xC3\x89" },                                         /* e + combining acute -> É (NFC) */
+            { 0, "E\xCC\x81", "\xC3\xA9" },                                         /* E + combining acute -> é (NFC) */
+            { 0, "\xC3\x89", "\xC3\xA9" },                                          /* É precomposed: the same */
+            { 1, "q\xCC\x83", "Q\xCC\x83" },                                        /* no precomposed form: the mark stays */
+            { 1, "\xF0\x9F\x98\x80ok", "\xF0\x9F\x98\x80OK" },                      /* an emoji is left alone */
+            { 0, "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD" },  /* with a skin tone */
+            { 0, "\xF0\x90\x90\x80", "\xF0\x90\x90\xA8" },                          /* Deseret 𐐀 -> 𐐨 (4 bytes) */
+            { 1, "\xD5\xA5\xD6\x82", "\xD4\xB5\xD5\x92" },                          /* Armenian եւ */
+            { 1, "\xE6\x97\xA5\xE6\x9C\xAC", "\xE6\x97\xA5\xE6\x9C\xAC" },          /* 日本: no case */
+            { 0, "ANNA@EXAMPLE.COM", "anna@example.com" },
+        };
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            FlowVal in = flow_string(cases[k].in, strlen(cases[k].in));
+            FlowVal r = cases[k].up ? flow_fn_upper(cx, in) : flow_fn_lower(cx, in);
+            int ok = !flow_failed(cx) && r.kind == FLOW_STRING && r.s.n == strlen(cases[k].want) && memcmp(r.s.p, cases[k].want, r.s.n) == 0;
+            report(ok, __LINE__, "%s(%s): expected %s, got %s", cases[k].up ? "upper" : "lower", show(cases[k].in, strlen(cases[k].in)),
+                   show(cases[k].want, strlen(cases[k].want)), desc(r));
+            flow_clear_error(cx);
+        }
+    }
+    {   /* hostile text: a long run of combining marks out of canonical order is put in order in
+         * O(n log n) (utf8proc's own reordering is quadratic: minutes for this string) */
+        size_t pairs = 200000, n = 1 + pairs * 4;
+        char *s = malloc(n);
+        s[0] = 'A';
+        for (size_t i = 0; i < pairs; i++) memcpy(s + 1 + 4 * i, "\xCC\x81\xCC\x96", 4);   /* U+0301 (class 230), U+0316 (220) */
+        clock_t t0 = clock();
+        FlowVal r = flow_fn_lower(cx, flow_string(s, n));
+        double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        /* NFC: a + U+0316 x 200000, and the first U+0301 composes with the a into á */
+        int ok = !flow_failed(cx) && r.kind == FLOW_STRING && r.s.n == n - 1 && memcmp(r.s.p, "\xC3\xA1\xCC\x96", 4) == 0
+              && memcmp(r.s.p + r.s.n - 2, "\xCC\x81", 2) == 0;
+        report(ok && secs < 10, __LINE__, "lower of 400,000 combining marks: %s in %.1f s", ok ? "right" : desc(r), secs);
+        flow_clear_error(cx);
+        free(s);
+    }
+    ERRX(VALUE, "upper: the text is not valid UTF-8 (at byte 0)", flow_fn_upper(cx, S("\xFF" "a")));
+    ERRX(VALUE, "lower: the text is not valid UTF-8 (at byte 2)", flow_fn_lower(cx, S("\xC3\xA9\xC3")));
+    INT(2, flow_fn_len(cx, S("e\xCC\x81")));                        /* code points: the mark counts */
+    INT(1, flow_fn_len(cx, flow_fn_lower(cx, S("E\xCC\x81"))));     /* ...lower gives NFC: one */
+    STR("\xC2\xB7\xC2\xB7\xC3\xA9", flow_fn_pad_left(cx, S("\xC3\xA9"), I(3), S("\xC2\xB7")));   /* pads by characters */
+    STR("\xF0\x9F\x98\x80", flow_fn_substr(cx, S("a\xF0\x9F\x98\x80" "b"), I(1), I(1)));
     ERRX(VALUE, "lower: expected a string, got a number", flow_fn_lower(cx, J("5")));
     ERRX(VALUE, "lower: expected a string, got an int", flow_fn_lower(cx, I(5)));
     ERRX(VALUE, "upper: expected a string, got an array", flow_fn_upper(cx, J("[\"a\"]")));
@@ -379,27 +440,71 @@ static void test_regex(void) {
     FALSE(flow_fn_regex_match(cx, S("a\nb"), S("^b")));
     TRUE(flow_fn_regex_match(cx, S("x@example.org"), S("^[a-z]+@[a-z]+\\.(org|com)$")));
     FALSE(flow_fn_regex_match(cx, S("x@example.net"), S("^[a-z]+@[a-z]+\\.(org|com)$")));
-    TRUE(flow_fn_regex_match(cx, S("ABC"), S("[[:upper:]]{3}")));
     TRUE(flow_fn_regex_match(cx, S("a\0b"), S("b")));                 /* text after a NUL byte is searched */
-    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h..llo$")));  /* bytes: é is two */
-    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("\xC3\xA9")));
     TRUE(flow_fn_regex_match(cx, J("\"order-42\""), J("\"[0-9]+\"")));
+    /* one engine with JSONPath's match(): code points, not bytes */
+    TRUE(flow_fn_regex_match(cx, S("\xC3\xA9"), S("^.$")));
+    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h.llo$")));
+    FALSE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("^h..llo$")));
+    TRUE(flow_fn_regex_match(cx, S("\xF0\x9F\x98\x80"), S("^.$")));    /* an emoji is one character */
+    TRUE(flow_fn_regex_match(cx, S("h\xC3\xA9llo"), S("\xC3\xA9")));
+    TRUE(flow_fn_regex_match(cx, S("caf\xC3\xA9"), S("^caf[\xC3\xA0-\xC3\xBF]$")));   /* a class range of code points */
+    FALSE(flow_fn_regex_match(cx, S("\n"), S(".")));                  /* `.` is not a line end */
+    /* Unicode categories (RFC 9485) */
+    TRUE(flow_fn_regex_match(cx, S("\xC3\x89T\xC3\x89"), S("^\\p{Lu}{3}$")));
+    FALSE(flow_fn_regex_match(cx, S("\xC3\xA9t\xC3\xA9"), S("\\p{Lu}")));
+    TRUE(flow_fn_regex_match(cx, S("\xC3\xA9t\xC3\xA9"), S("^\\P{Lu}+$")));
+    TRUE(flow_fn_regex_match(cx, S("\xD9\xA3"), S("^\\p{Nd}$")));      /* ARABIC-INDIC DIGIT THREE */
+    ERR(VALUE, "regex_match: invalid pattern \"\\\\p{Xx}\"", flow_fn_regex_match(cx, S("a"), S("\\p{Xx}")));
+    /* the Flow dialect's extensions: \d \w \s (ASCII), \b, (?:), lazy quantifiers, escaped punctuation */
+    TRUE(flow_fn_regex_match(cx, S("order 42"), S("^\\w+\\s\\d+$")));
+    FALSE(flow_fn_regex_match(cx, S("\xD9\xA3"), S("\\d")));           /* \d is [0-9] */
+    TRUE(flow_fn_regex_match(cx, S("a-b"), S("^\\W*[\\w-]+\\S$")));
+    TRUE(flow_fn_regex_match(cx, S("foo bar"), S("\\bbar\\b")));
+    FALSE(flow_fn_regex_match(cx, S("foobar"), S("\\bbar")));
+    TRUE(flow_fn_regex_match(cx, S("foobar"), S("\\Bbar")));
+    TRUE(flow_fn_regex_match(cx, S("ab-ab"), S("^(?:ab)-(?:ab)$")));
+    TRUE(flow_fn_regex_match(cx, S("$5/2"), S("^\\$\\d\\/\\d$")));
+    ERR(VALUE, "back-references", flow_fn_regex_match(cx, S("aa"), S("(a)\\1")));
+    ERR(VALUE, "regex_match: invalid pattern \"[[:upper:]]\"", flow_fn_regex_match(cx, S("ABC"), S("[[:upper:]]")));
+    /* linear time: no catastrophic backtracking */
+    {
+        size_t n = 100000;
+        char *s = malloc(n + 1);
+        memset(s, 'a', n);
+        s[n] = 'b';
+        FALSE(flow_fn_regex_match(cx, flow_string(s, n + 1), S("^(a+)+$")));
+        FALSE(flow_fn_regex_match(cx, flow_string(s, n + 1), S("(a|aa)*c")));
+        STR("x", flow_fn_regex_replace(cx, flow_string(s, n), S("^(a*)*$"), S("x")));
+        free(s);
+    }
     ERR(VALUE, "regex_match: invalid pattern \"(\"", flow_fn_regex_match(cx, S("abc"), S("(")));
     ERR(VALUE, "regex_match: invalid pattern \"a[\"", flow_fn_regex_match(cx, S("abc"), S("a[")));
     ERR(VALUE, "regex_match: invalid pattern \"x{2,1}\"", flow_fn_regex_match(cx, S("abc"), S("x{2,1}")));
+    ERR(VALUE, "`*` has nothing to repeat (at character 1)", flow_fn_regex_match(cx, S("abc"), S("*a")));
     ERRX(VALUE, "regex_match: invalid pattern \"a\\x00b\": it contains a NUL byte", flow_fn_regex_match(cx, S("abc"), S("a\0b")));
     ERRX(VALUE, "regex_match: expected a string for pattern, got an int", flow_fn_regex_match(cx, S("abc"), I(1)));
     ERRX(VALUE, "regex_match: expected a string, got an object", flow_fn_regex_match(cx, J("{}"), S("a")));
 
     STR("a#b#c#", flow_fn_regex_replace(cx, S("a1b22c333"), S("[0-9]+"), S("#")));
     STR("Smith, John", flow_fn_regex_replace(cx, S("John Smith"), S("([A-Za-z]+) ([A-Za-z]+)"), S("\\2, \\1")));
+    STR("Smith, John", flow_fn_regex_replace(cx, S("John Smith"), S("(\\w+) (\\w+)"), S("$2, $1")));
+    STR("M\xC3\xBCller, J\xC3\xB6rg", flow_fn_regex_replace(cx, S("J\xC3\xB6rg M\xC3\xBCller"), S("(\\p{L}+) (\\p{L}+)"), S("$2, $1")));
     STR("-a-b-c-", flow_fn_regex_replace(cx, S("abc"), S("x*"), S("-")));
     STR("-\xC3\xA9-", flow_fn_regex_replace(cx, S("\xC3\xA9"), S("x*"), S("-")));   /* never splits a character */
     STR("aaaaaa", flow_fn_regex_replace(cx, S("aaa"), S("a"), S("\\0\\0")));
+    STR("[a][a]", flow_fn_regex_replace(cx, S("aa"), S("a"), S("[$&]")));
+    STR("[a][a]", flow_fn_regex_replace(cx, S("aa"), S("a"), S("[$0]")));
+    STR("$5 x $", flow_fn_regex_replace(cx, S("N x $"), S("N"), S("$$5")));   /* $$ is $; a lone $ stays */
     STR("a\\b", flow_fn_regex_replace(cx, S("a.b"), S("\\."), S("\\\\")));
     STR("a\\1c", flow_fn_regex_replace(cx, S("abc"), S("b"), S("\\\\1")));
     STR("a[]c", flow_fn_regex_replace(cx, S("abc"), S("(x)?b"), S("[\\1]")));
+    STR("a[]c", flow_fn_regex_replace(cx, S("abc"), S("(x)?b"), S("[$1]")));
+    STR("XX", flow_fn_regex_replace(cx, S("<a><b>"), S("<.+?>"), S("X")));         /* lazy */
+    STR("X", flow_fn_regex_replace(cx, S("<a><b>"), S("<.+>"), S("X")));           /* greedy */
+    STR("[a][]bc", flow_fn_regex_replace(cx, S("abc"), S("(a|ab)(c|bcd)?"), S("[$1][$2]")));   /* the first alternative that matches */
     STR("hello", flow_fn_regex_replace(cx, S("h\xC3\xA9llo"), S("\xC3\xA9"), S("e")));
+    STR("h_llo", flow_fn_regex_replace(cx, S("h\xC3\xA9llo"), S("[^a-z]"), S("_")));   /* one character, not two bytes */
     STR("a\0c", flow_fn_regex_replace(cx, S("a\0b"), S("b"), S("c")));
     STR("unchanged", flow_fn_regex_replace(cx, S("unchanged"), S("[0-9]"), S("#")));
     STR("", flow_fn_regex_replace(cx, S(""), S("a"), S("b")));
@@ -408,8 +513,11 @@ static void test_regex(void) {
     STR("\\q", flow_fn_regex_replace(cx, S("a"), S("a"), S("\\q")));
     STR("b", flow_fn_regex_replace(cx, S("a"), S("^a"), S("b")));
     STR("ba", flow_fn_regex_replace(cx, S("aa"), S("^a"), S("b")));     /* ^ only at the start */
+    STR("aX", flow_fn_regex_replace(cx, S("aa"), S("a$"), S("X")));     /* $ only at the end */
     ERRX(VALUE, "regex_replace: the replacement refers to group 2 but the pattern \"(b)\" has 1",
          flow_fn_regex_replace(cx, S("abc"), S("(b)"), S("\\2")));
+    ERRX(VALUE, "regex_replace: the replacement refers to group 2 but the pattern \"(b)\" has 1",
+         flow_fn_regex_replace(cx, S("abc"), S("(b)"), S("$2")));
     ERR(VALUE, "regex_replace: invalid pattern \"*(\"", flow_fn_regex_replace(cx, S("abc"), S("*("), S("x")));
     ERRX(VALUE, "regex_replace: expected a string for with, got a number", flow_fn_regex_replace(cx, S("abc"), S("b"), N(1)));
     {
@@ -723,8 +831,11 @@ static void test_collections(void) {
     ERRX(VALUE, "count: expected an array, got null", flow_fn_count(cx, NUL));
 
     NUM(6.5, flow_fn_sum(cx, J("[1,2,3.5]")));
-    NUM(0, flow_fn_sum(cx, J("[]")));
-    NUM(-1, flow_fn_sum(cx, J("[-1]")));
+    INT(0, flow_fn_sum(cx, J("[]")));              /* whole numbers add up exactly, as an int */
+    INT(-1, flow_fn_sum(cx, J("[-1]")));
+    INT(INT64_C(9007199254740994), flow_fn_sum(cx, J("[9007199254740993,1]")));
+    INT(INT64_MAX, flow_fn_sum(cx, J("[9223372036854775806,1]")));
+    NUM(9223372036854775808.0, flow_fn_sum(cx, J("[9223372036854775807,1]")));   /* past int64: the doubles' sum */
     ERRX(VALUE, "sum: expected numbers, element 1 is a string", flow_fn_sum(cx, J("[1,\"2\"]")));
     ERRX(VALUE, "sum: expected numbers, element 2 is null", flow_fn_sum(cx, J("[1,2,null]")));
     ERRX(VALUE, "sum: expected an array, got a number", flow_fn_sum(cx, J("5")));
@@ -876,7 +987,7 @@ static void test_hostile(void) {
         FV(min, K_INT | K_NUMBER), FV(max, K_INT | K_NUMBER), F1(to_number, K_NUMBER), F1(to_int, K_INT),
         F1(to_string, K_STRING), F1(to_bool, K_BOOL),
         F2(parse_date, K_DATETIME), F2(format_date, K_STRING), F2(add, K_DATETIME), F2(date_diff, K_DURATION),
-        F1(count, K_INT), F1(sum, K_NUMBER), F1(first, ~0), F1(last, ~0), F1(keys, K_JSON), F1(values, K_JSON),
+        F1(count, K_INT), F1(sum, K_INT | K_NUMBER), F1(first, ~0), F1(last, ~0), F1(keys, K_JSON), F1(values, K_JSON),
         F1(has, K_BOOL), FV(coalesce, ~0), F1(env, K_STRING),
     };
     long calls = 0;

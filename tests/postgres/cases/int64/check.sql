@@ -1,0 +1,1 @@
+SELECT id, n, num, created, updated FROM big ORDER BY id;
