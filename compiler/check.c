@@ -9,6 +9,8 @@
 #include "http.h"
 #include "builtins.h"
 #include "suggest.h"
+#include "cron.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,47 +400,25 @@ static const char *ctor_short(C *c, const char *k) {
     return colon ? arena_strndup(c->ar, d, (size_t)(colon - d)) : d;
 }
 
-/* Validates a 5-field cron expression; returns NULL or a message (arena). */
-static const char *cron_problem(C *c, const char *expr) {
-    static const struct { const char *name; int lo, hi; const char *words; } f[5] = {
-        { "minute", 0, 59, NULL }, { "hour", 0, 23, NULL }, { "day of month", 1, 31, NULL },
-        { "month", 1, 12, "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC" },
-        { "day of week", 0, 7, "SUN MON TUE WED THU FRI SAT" } };
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", expr);
-    int i = 0;
-    char *save = NULL;
-    for (char *field = strtok_r(buf, " \t", &save); field; field = strtok_r(NULL, " \t", &save), i++) {
-        if (i >= 5) return arena_printf(c->ar, "a cron expression has 5 fields (minute hour day month weekday), this one has more");
-        char *save2 = NULL;
-        for (char *item = strtok_r(field, ",", &save2); item; item = strtok_r(NULL, ",", &save2)) {
-            char *step = strchr(item, '/');
-            if (step) {
-                *step++ = 0;
-                char *end;
-                long s = strtol(step, &end, 10);
-                if (*end || s < 1 || s > f[i].hi) return arena_printf(c->ar, "cron %s: bad step `/%s`", f[i].name, step);
-            }
-            if (strcmp(item, "*") == 0) continue;
-            char *dash = strchr(item, '-');
-            if (dash) *dash++ = 0;
-            const char *parts[2] = { item, dash };
-            for (int k = 0; k < 2 && parts[k]; k++) {
-                const char *w = parts[k];
-                long v = -1;
-                char *end;
-                if (*w >= '0' && *w <= '9') { v = strtol(w, &end, 10); if (*end) v = -1; }
-                else if (f[i].words && strlen(w) == 3) {
-                    const char *hit = strstr(f[i].words, w);
-                    if (hit) v = (long)(hit - f[i].words) / 4 + f[i].lo;
-                }
-                if (v < f[i].lo || v > f[i].hi)
-                    return arena_printf(c->ar, "cron %s `%s` is out of range %d-%d", f[i].name, w, f[i].lo, f[i].hi);
-            }
-        }
+/* A time zone name the system's tzdata does not have: the runtime's reason, and the closest zone
+ * name of $TZDIR/tzdata.zi (its `Z name` and `L target name` lines), when one is close. */
+static void zone_error(C *c, IrExpr *e, const char *why) {
+    const char *dir = getenv("TZDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tzdata.zi", dir && *dir ? dir : "/usr/share/zoneinfo");
+    Suggest s;
+    sug_init(&s, e->str);
+    FILE *f = fopen(path, "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if ((line[0] != 'Z' && line[0] != 'L') || line[1] != ' ') continue;
+        char *save = NULL, *w = strtok_r(line + 2, " \t\n", &save);
+        if (w && line[0] == 'L') w = strtok_r(NULL, " \t\n", &save);
+        if (w) sug_offer(&s, arena_strndup(c->ar, w, strlen(w)));
     }
-    if (i != 5) return arena_printf(c->ar, "a cron expression has 5 fields (minute hour day month weekday), this one has %d", i);
-    return NULL;
+    if (f) fclose(f);
+    if (sug_best(&s)) ERR(e->span, "%s; did you mean \"%s\"?", why, sug_best(&s));
+    else ERR(e->span, "%s", why);
 }
 
 static const Builtin *ctor_named(const char *name) {
@@ -471,6 +451,29 @@ static void word_error(C *c, IrExpr *e, const char *set, const char *what) {
         ERR(e->span, "\"%s\" is not a valid %s: expected %s", e->str, what, list);
     else
         ERR(e->span, "%s must be one of %s, written as a bare word", what, list);
+}
+
+/* every(interval, between, on_days, timezone): what is constant is checked by the runtime's own
+ * constructor (runtime/cron.c), so the checker and serve cannot disagree: the interval alone, then
+ * with the window (it must hold a multiple of the interval from midnight). */
+static void check_every(C *c, IrExpr *e) {
+    IrExpr *iv = e->nkids > 0 ? e->kids[0] : NULL, *bw = e->nkids > 1 ? e->kids[1] : NULL;
+    if (!iv || iv->kind != IR_DURATION) return;
+    char why[256];
+    FlowSched *s = flow_sched_every(iv->ival, NULL, NULL, 0, NULL, why, sizeof why);
+    if (!s) { ERR(iv->span, "%s", why); return; }
+    flow_sched_free(s);
+    if (!bw || bw->kind != IR_ARRAY || bw->nkids != 2 || !bw->kids[0] || !bw->kids[1] ||
+        bw->kids[0]->kind != IR_STR || bw->kids[1]->kind != IR_STR)
+        return;
+    for (int i = 0; i < 2; i++) {   /* a clock time that is not one is reported on its own (the `clocks` check) */
+        s = flow_sched_every(60000, bw->kids[i]->str, bw->kids[i]->str, 0, NULL, why, sizeof why);
+        if (!s) return;
+        flow_sched_free(s);
+    }
+    s = flow_sched_every(iv->ival, bw->kids[0]->str, bw->kids[1]->str, 0, NULL, why, sizeof why);
+    if (!s) ERR(bw->span, "%s", why);
+    flow_sched_free(s);
 }
 
 /* A constructor value of kind `k` (auth, paginate, mode, ...): a call or a bare zero-argument name. */
@@ -506,12 +509,7 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
             ERR(e->kids[1]->span, "the lag of delta() cannot be negative");
         if (strcmp(e->fn->name, "webhook") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR && e->kids[0]->str[0] != '/')
             ERR(e->kids[0]->span, "a webhook path starts with `/`, as in \"/hooks/orders\"");
-        if (strcmp(e->fn->name, "every") == 0 && e->kids[0] && e->kids[0]->kind == IR_DURATION && e->kids[0]->ival < 1000)
-            ERR(e->kids[0]->span, "every(...) needs an interval of at least 1s");
-        if (strcmp(e->fn->name, "cron") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR) {
-            const char *why = cron_problem(c, e->kids[0]->str);
-            if (why) ERR(e->kids[0]->span, "%s", why);
-        }
+        if (strcmp(e->fn->name, "every") == 0) check_every(c, e);
         return;
     }
     if (strcmp(k, "data") == 0 && (e->kind == IR_ARRAY || e->kind == IR_OBJECT)) { ty(c, e, env); return; }
@@ -533,6 +531,55 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         return;
     }
     if (strncmp(spec, "ctor:", 5) == 0) { check_ctor(c, e, spec + 5, env, what); return; }
+    if (strcmp(spec, "weekdays") == 0) {   /* on_days = [mon, fri]: bare weekday names */
+        if (e->kind == IR_ERROR) return;
+        if (e->kind != IR_ARRAY || e->nkids == 0) { ERR(e->span, "%s must be a list of weekdays, as in [mon, fri]", what); return; }
+        unsigned seen = 0;
+        for (int i = 0; i < e->nkids; i++) {
+            IrExpr *k = e->kids[i];
+            if (!k) continue;
+            int w = k->kind == IR_WORD ? flow_sched_weekday(k->name) : -1;
+            k->type = &ty_string;
+            if (w < 0) {
+                Suggest sg;
+                sug_init(&sg, k->kind == IR_WORD ? k->name : "");
+                static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+                for (int d = 0; d < 7; d++) sug_offer(&sg, days[d]);
+                if (k->kind == IR_WORD && sug_best(&sg))
+                    ERR(k->span, "`%s` is not a weekday; did you mean `%s`? (mon tue wed thu fri sat sun)", k->name, sug_best(&sg));
+                else ERR(k->span, "%s takes weekdays written as bare words: mon tue wed thu fri sat sun", what);
+            } else if (seen >> w & 1) ERR(k->span, "`%s` is listed twice", k->name);
+            else seen |= 1u << w;
+        }
+        e->type = ty_array(c->ar, &ty_string);
+        return;
+    }
+    if (strcmp(spec, "clocks") == 0) {     /* between = ["08:00", "18:00"] */
+        if (e->kind == IR_ARRAY && e->nkids != 2) { ERR(e->span, "%s takes two clock times, as in [\"08:00\", \"18:00\"]", what); return; }
+        check_value(c, e, "list", env, what);
+        for (int i = 0; e->kind == IR_ARRAY && i < e->nkids; i++) {
+            IrExpr *k = e->kids[i];
+            if (!k || k->kind != IR_STR) continue;
+            char why[256];
+            FlowSched *sc = flow_sched_every(60000, k->str, k->str, 0, NULL, why, sizeof why);
+            if (!sc) ERR(k->span, "%s", why);
+            flow_sched_free(sc);
+        }
+        return;
+    }
+    if (strcmp(spec, "cron") == 0 || strcmp(spec, "zone") == 0) {
+        check_value(c, e, "string", env, what);
+        if (e->kind != IR_STR) return;    /* from a param: the run checks it */
+        char why[512];
+        if (spec[0] == 'c') {
+            if (flow_cron_check(e->str, why, sizeof why)) ERR(e->span, "%s", why);
+        } else {
+            FlowTz *z = flow_tz_load(e->str, why, sizeof why);
+            if (!z) zone_error(c, e, why);
+            flow_tz_free(z);
+        }
+        return;
+    }
     if (strcmp(spec, "field") == 0) {
         if (e->kind != IR_WORD) { ERR(e->span, "%s must name a field of the exported record, as in delta(updated_at)", what); return; }
         e->type = &ty_string;

@@ -13,10 +13,12 @@
 #include "ir.h"
 #include "suggest.h"
 #include "engine.h"
+#include "cron.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
 enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2 };
 
@@ -39,6 +41,9 @@ static const char usage_text[] =
     "                         (--now T: as if the clock read T, a testing aid: the saved delta time stays)\n"
     "  errors FILE list|retry|resolve|edit ...   state FILE show|reset [FLOW]\n"
     "                         the executable's error store and state commands, on FILE's state\n"
+    "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
+    "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
+    "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -439,6 +444,168 @@ static int cmd_eval(int argc, char **argv) {
     return eval_template(tpl, data, escape, stdout, stderr);
 }
 
+/* ---- flowc cron ---- */
+
+/* "15m", "1h", "1w", "90s", "1500ms" -> ms; 0 when it is not one */
+static int64_t cli_duration(const char *s) {
+    static const struct { const char *u; int64_t mul; } units[] = {
+        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 } };
+    int64_t v = 0;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9') { if (v > 1000000000) return 0; v = v * 10 + (*p++ - '0'); }
+    if (p == s) return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(p, units[i].u) == 0) return v * units[i].mul;
+    return 0;
+}
+
+/* --from T: ISO 8601 or Unix seconds; a date or time without Z or an offset is a local time in the
+ * zone (one the clocks skip reads as if they had not moved; one that happens twice, its first pass) */
+static int cli_from(const char *s, const FlowTz *tz, int64_t *ms) {
+    size_t n = strlen(s);
+    if (!flow_parse_iso8601(s, n, ms)) return 0;
+    int zoned = 1;
+    if (n >= 10 && s[4] == '-') {
+        zoned = 0;
+        for (size_t i = 10; i < n; i++) if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-') zoned = 1;
+    }
+    if (zoned) return 1;
+    int64_t w = *ms / 1000 - (*ms % 1000 < 0), frac = *ms - w * 1000, guess = w - flow_tz_offset(tz, w);
+    int32_t ob = flow_tz_offset(tz, guess - 86400), oa = flow_tz_offset(tz, guess + 86400);
+    int64_t c1 = w - ob, c2 = w - oa, t;
+    int v1 = flow_tz_offset(tz, c1) == ob, v2 = flow_tz_offset(tz, c2) == oa;
+    if (v1 && v2) t = c1 < c2 ? c1 : c2;
+    else if (v1) t = c1;
+    else if (v2) t = c2;
+    else t = w - ob;
+    *ms = t * 1000 + frac;
+    return 1;
+}
+
+static void cron_print(const FlowSched *s, int64_t after, long n) {
+    for (long i = 0; i < n; i++) {
+        int64_t t = flow_sched_next(s, after);
+        if (t < 0) break;
+        char utc[32], local[48];
+        flow_format_iso8601(t, utc);
+        flow_tz_format(flow_sched_tz(s), t, local);
+        printf("%s\t%s\n", utc, local);
+        after = t;
+    }
+}
+
+/* --batch: lines `EXPR<TAB>ZONE<TAB>FROM_MS<TAB>N` on stdin; per line the N fire times as Unix ms
+ * separated by spaces, or `error: MESSAGE` (the oracle tests compare thousands of cases at once) */
+static int cron_batch(void) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = EXIT_OK;
+    while ((len = getline(&line, &cap, stdin)) > 0) {
+        if (line[len - 1] == '\n') line[--len] = 0;
+        char *f[4] = { line, NULL, NULL, NULL };
+        for (int i = 1; i < 4; i++) {
+            char *tab = f[i - 1] ? strchr(f[i - 1], '\t') : NULL;
+            if (tab) { *tab = 0; f[i] = tab + 1; }
+        }
+        if (!f[3]) { printf("error: a batch line is EXPR<TAB>ZONE<TAB>FROM_MS<TAB>N\n"); rc = EXIT_ERRORS; continue; }
+        char err[512];
+        FlowSched *s = flow_sched_cron(f[0], f[1], err, sizeof err);
+        if (!s) { printf("error: %s\n", err); continue; }
+        int64_t after = strtoll(f[2], NULL, 10);
+        long n = strtol(f[3], NULL, 10);
+        for (long i = 0; i < n && i < 1000; i++) {
+            int64_t t = flow_sched_next(s, after);
+            if (t < 0) break;
+            printf("%s%lld", i ? " " : "", (long long)t);
+            after = t;
+        }
+        putchar('\n');
+        flow_sched_free(s);
+    }
+    free(line);
+    fflush(stdout);
+    return rc;
+}
+
+/* cron EXPR | --every INTERVAL [--between A-B] [--on-days d,d], [--from T] [--tz ZONE] [-n N] */
+static int cmd_cron(int argc, char **argv) {
+    const char *expr = NULL, *from = NULL, *zone = NULL, *count = NULL, *every = NULL, *between = NULL, *days = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--batch") == 0) {
+            if (argc != 3) return usage_error("cron --batch takes no other argument%s", "");
+            return cron_batch();
+        }
+        if (a[0] != '-' || a[1] == 0 || (a[1] >= '0' && a[1] <= '9')) {
+            if (expr) return usage_error("cron takes one expression; quote it: flowc cron '%s ...'", expr);
+            expr = a;
+            continue;
+        }
+        const char **slot = strcmp(a, "--from") == 0 ? &from : strcmp(a, "--tz") == 0 ? &zone
+                          : strcmp(a, "-n") == 0 ? &count : strcmp(a, "--every") == 0 ? &every
+                          : strcmp(a, "--between") == 0 ? &between : strcmp(a, "--on-days") == 0 ? &days : NULL;
+        if (!slot) return usage_error("cron: unknown option `%s`", a);
+        if (i + 1 >= argc) return usage_error("cron: %s needs a value", a);
+        *slot = argv[++i];
+    }
+    if (!!expr + !!every != 1) return usage_error("cron needs an expression, as in flowc cron '*/15 * * * *', or --every 15m%s", "");
+    if ((between || days) && !every) return usage_error("cron: --between and --on-days narrow --every%s", "");
+    long n = 10;
+    if (count) {
+        char *end;
+        n = strtol(count, &end, 10);
+        if (*end || end == count || n < 1 || n > 100000) return usage_error("cron: -n takes 1 to 100000, not `%s`", count);
+    }
+    char err[512];
+    FlowSched *s;
+    if (every) {
+        int64_t ms = cli_duration(every);
+        if (!ms) return usage_error("cron: --every takes an interval such as 15m, 2h, 1d or 1w, not `%s`", every);
+        char a[16] = "", b[16] = "";
+        if (between) {
+            const char *dash = strchr(between, '-');
+            if (!dash || (size_t)(dash - between) >= sizeof a || strlen(dash + 1) >= sizeof b)
+                return usage_error("cron: --between takes HH:MM-HH:MM, not `%s`", between);
+            memcpy(a, between, (size_t)(dash - between));
+            a[dash - between] = 0;
+            snprintf(b, sizeof b, "%s", dash + 1);
+        }
+        unsigned mask = 0;
+        if (days) {
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", days);
+            char *save = NULL;
+            for (char *d = strtok_r(buf, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
+                int w = flow_sched_weekday(d);
+                if (w < 0) return usage_error("cron: --on-days takes weekdays like mon,fri, not `%s`", d);
+                mask |= 1u << w;
+            }
+        }
+        s = flow_sched_every(ms, between ? a : NULL, between ? b : NULL, mask, zone, err, sizeof err);
+    } else {
+        s = flow_sched_cron(expr, zone, err, sizeof err);
+    }
+    if (!s) {
+        fprintf(stderr, "flowc: cron: %s\n", err);
+        return EXIT_ERRORS;
+    }
+    int64_t after;
+    if (from) {
+        if (!cli_from(from, flow_sched_tz(s), &after)) {
+            flow_sched_free(s);
+            return usage_error("cron: --from takes an ISO 8601 time (2026-03-29T01:00:00Z) or Unix seconds, not `%s`", from);
+        }
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        after = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    cron_print(s, after, n);
+    flow_sched_free(s);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -454,6 +621,7 @@ int main(int argc, char **argv) {
         return EXIT_OK;
     }
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
+    if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);

@@ -1,14 +1,36 @@
 #!/bin/sh
 # Installs the Debian packages flowc needs to build and test, if any are missing.
 # Runs apt-get as root, through sudo otherwise; prints what to install when neither works.
+# `test` also installs the cron tests' oracle, the npm package cron-parser (tests/cron/package.json,
+# pinned by its lock file), into build/npm with npm; when npm cannot reach its registry it says so and
+# the oracle tests SKIP. Nothing is downloaded at build time.
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
-want="make gcc flex bison sqlite3 tcc libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
+cd "$(dirname "$0")/.."
+# tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
+want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql" ;;
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql"
+        # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
+        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
   bench) want="$want jq time sqlite3 curl postgresql" ;;
 esac
+# the cron oracle (tests/cron): npm ci into build/npm when it is not there at the pinned version
+npm_oracle() {
+  [ "${1:-build}" = test ] || return 0
+  command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron oracle tests will SKIP" >&2; return 0; }
+  if [ -f build/npm/package-lock.json ] && cmp -s tests/cron/package-lock.json build/npm/package-lock.json &&
+     [ -f build/npm/node_modules/cron-parser/package.json ]; then return 0; fi
+  mkdir -p build/npm
+  cp tests/cron/package.json tests/cron/package-lock.json build/npm/
+  if ! (cd build/npm && timeout 300 npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+    echo "deps: npm could not install cron-parser (see build/npm/npm.log): the cron oracle tests will SKIP" >&2
+    rm -rf build/npm/node_modules
+  fi
+  return 0
+}
+trap 'npm_oracle "$1"' EXIT
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
