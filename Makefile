@@ -23,7 +23,7 @@ COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lm
-FLOWC_LIBS    := -ltcc -ldl -lpthread
+FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive -lcrypto
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h
 

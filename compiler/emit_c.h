@@ -29,4 +29,8 @@ int emit_c_tests(FILE *out, Diags *diags, const IrProgram *p);
  * stored masked, and `flowc build` writes the executable mode 0700. */
 int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams);
 
+/* secret[i] (p->nparams entries) = p->params[i] feeds a secret setting: its value is a secret
+ * (describe and package manifests show it as <redacted>). */
+void emit_secret_params(const IrProgram *p, int *secret);
+
 #endif

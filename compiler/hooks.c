@@ -141,3 +141,17 @@ void hooks_check(const IrProgram *p, const Source *src, Diags *d) {
         jit_check_hook(files[i].path, files[i].file->str, files[i].fns, files[i].spans, files[i].nfns, src, files[i].file->span, d);
     free(files);
 }
+
+void hooks_each_file(const IrProgram *p, void (*fn)(const IrExpr *file, void *ud), void *ud) {
+    for (int f = 0; p && f < p->nflows; f++) {
+        const IrFlow *fl = p->flows[f];
+        for (int s = -1; s < fl->nall; s++) {
+            const IrHook *hs = s < 0 ? fl->hooks : fl->all[s]->hooks;
+            int n = s < 0 ? fl->nhooks : fl->all[s]->nhooks;
+            for (int i = 0; i < n; i++) {
+                const IrExpr *v = hs[i].value;
+                if (v && v->kind == IR_CALL && v->nkids >= 1 && v->kids[0] && v->kids[0]->kind == IR_STR) fn(v->kids[0], ud);
+            }
+        }
+    }
+}

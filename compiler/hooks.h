@@ -18,4 +18,8 @@ int hook_resolve(const char *flow_file, const char *hook_file, char *out, size_t
  * by check, build, run, test and preview before anything else reads a hook file. */
 void hooks_check(const IrProgram *p, const Source *src, Diags *d);
 
+/* Calls fn with the file string of every c("file", "function") hook of p written as a literal, in
+ * source order (a file named twice comes twice). */
+void hooks_each_file(const IrProgram *p, void (*fn)(const IrExpr *file, void *ud), void *ud);
+
 #endif

@@ -327,3 +327,19 @@ void ir_dump(FILE *out, const IrProgram *p) {
     }
     arena_free(d.ar);
 }
+
+static int any_map(const IrMap *m, int (*fn)(const IrExpr *, void *), void *ud) {
+    for (int i = 0; m && i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        if (ir_any_expr(en->value, fn, ud) || ir_any_expr(en->when, fn, ud) || any_map(en->nested, fn, ud)) return 1;
+    }
+    return 0;
+}
+
+int ir_any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) {
+    if (!x) return 0;
+    if (fn(x, ud)) return 1;
+    if (ir_any_expr(x->a, fn, ud) || ir_any_expr(x->b, fn, ud) || ir_any_expr(x->c, fn, ud)) return 1;
+    for (int i = 0; i < x->nkids; i++) if (ir_any_expr(x->kids[i], fn, ud)) return 1;
+    return any_map(x->map, fn, ud);
+}

@@ -193,6 +193,7 @@ typedef struct IrProgram {
     const Source *src;
     const char *name, *version;
     Span name_span;
+    const char *environment;   /* the env block applied at build (--env NAME; describe names it), or NULL */
     IrParam **params; int nparams;
     IrEnv **envs; int nenvs;
     IrTable **tables; int ntables;
@@ -210,5 +211,7 @@ extern const char *const ir_context_roots[], *const ir_context_fields[];
 IrExpr *ir_expr(Arena *a, IrExprKind k, Span sp);
 /* Prints the program; with types when the checker has run. Golden tests diff this. */
 void ir_dump(FILE *out, const IrProgram *p);
+/* Calls fn on every expression in x (maps of each-bodies included); stops when fn returns 1. */
+int ir_any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud);
 
 #endif

@@ -14,6 +14,9 @@
 #include "suggest.h"
 #include "engine.h"
 #include "cron.h"
+#include "package.h"
+#include "install.h"
+#include "clone.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +228,8 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
         IrEnv *env = NULL;
         for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, env_name) == 0) env = r.ir->envs[i];
         if (!env) { fprintf(stderr, "flowc: no env `%s` in %s\n", env_name, file); rc = EXIT_USAGE; }
-        else for (int i = 0; i < env->nsettings && nall < 256; i++) {
+        else r.ir->environment = env->name;   /* the program names it (describe) */
+        if (env) for (int i = 0; i < env->nsettings && nall < 256; i++) {
             IrExpr *v = env->settings[i].value;
             const char *text = NULL;
             if (v->kind == IR_STR) text = v->str;
@@ -280,7 +284,7 @@ static int cmd_build(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--keep-c") == 0) { keep_c = 1; continue; }
-        if (strcmp(a, "-o") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "--env") == 0) {
+        if (strcmp(a, "-o") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "--env") == 0 || strcmp(a, "--environment") == 0) {
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             const char *v = argv[++i];
             if (a[1] == 'o') out = v;
@@ -336,7 +340,7 @@ static int cmd_run(int argc, char **argv) {
             const char *v = argv[++i], *eq = strchr(v, '=');
             if (!eq || eq == v || np == 256) { free(rargv); return usage_error("-P takes name=value, not `%s`", v); }
             params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
-        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env_name = argv[++i];
+        } else if ((strcmp(argv[i], "--env") == 0 || strcmp(argv[i], "--environment") == 0) && i + 1 < argc) env_name = argv[++i];
         else rargv[rargc++] = argv[i];
     }
     Compiled k;
@@ -365,6 +369,7 @@ static int cmd_preview(int argc, char **argv) {
     if (argc < 3 || (argv[2][0] == '-' && argv[2][1])) return usage_error("preview needs a FILE%s", "");
     PreviewOpts o;
     memset(&o, 0, sizeof o);
+    const char *env_name = NULL;
     o.limit = 20;
     o.color = isatty(1) && !getenv("NO_COLOR");
     for (int i = 3; i < argc; i++) {
@@ -374,6 +379,7 @@ static int cmd_preview(int argc, char **argv) {
         if (!v) return usage_error("preview: %s needs a value (or is unknown)", a);
         i++;
         if (strcmp(a, "--flow") == 0) o.flow = v;
+        else if (strcmp(a, "--env") == 0 || strcmp(a, "--environment") == 0) env_name = v;
         else if (strcmp(a, "--limit") == 0) {
             o.limit = atoi(v);
             if (o.limit < 1 || o.limit > 100) return usage_error("--limit takes 1 to 100 records, not `%s`", v);
@@ -390,7 +396,7 @@ static int cmd_preview(int argc, char **argv) {
         } else return usage_error("preview: unknown option `%s`", a);
     }
     Compiled k;
-    int rc = emit_file(argv[2], NULL, 0, NULL, 0, &k);
+    int rc = emit_file(argv[2], NULL, 0, env_name, 0, &k);
     if (rc == EXIT_OK) {   /* -P / --param NAME=...: NAME must be declared */
         const char *names[64];
         for (int i = 0; i < o.nparams; i++) names[i] = o.params[i].name;
@@ -405,11 +411,20 @@ static int cmd_preview(int argc, char **argv) {
 
 /* test FILE...: every test block, in memory; the last line is `N passed, N failed` */
 static int cmd_test(int argc, char **argv) {
-    if (argc < 3) return usage_error("test needs at least one FILE%s", "");
+    const char *env_name = NULL;
+    int nfiles = 0;
+    for (int i = 2; i < argc; i++) {   /* --env NAME: every file's tests run with that env block's values */
+        if (strcmp(argv[i], "--env") == 0 || strcmp(argv[i], "--environment") == 0) {
+            if (i + 1 >= argc) return usage_error("%s needs a NAME", argv[i]);
+            env_name = argv[++i];
+        } else nfiles++;
+    }
+    if (nfiles == 0) return usage_error("test needs at least one FILE%s", "");
     int passed = 0, failed = 0, worst = EXIT_OK;
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--env") == 0 || strcmp(argv[i], "--environment") == 0) { i++; continue; }
         Compiled k;
-        int rc = emit_file(argv[i], NULL, 0, NULL, 0, &k);
+        int rc = emit_file(argv[i], NULL, 0, env_name, 0, &k);
         if (rc == EXIT_OK) rc = test_file(k.src, k.r.ir, k.c, stdout, &passed, &failed);
         compiled_free(&k);
         if (rc > worst) worst = rc;
@@ -627,6 +642,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);
     if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
     if (strcmp(cmd, "preview") == 0) return cmd_preview(argc, argv);
+    if (strcmp(cmd, "package") == 0) return pkg_main(argc, argv);          /* package.c */
+    if (strcmp(cmd, "install") == 0) return install_main(argc, argv);      /* install.c */
+    if (strcmp(cmd, "clone") == 0) return clone_main(argc, argv);          /* clone.c */
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

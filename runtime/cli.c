@@ -931,6 +931,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON_AddStringToObject(root, "integration", p->name ? p->name : "");
         if (p->version) cJSON_AddStringToObject(root, "version", p->version);
         if (p->source) cJSON_AddStringToObject(root, "source", p->source);
+        if (p->environment) cJSON_AddStringToObject(root, "environment", p->environment);   /* built with --env */
+        else cJSON_AddNullToObject(root, "environment");
         cJSON *params = cJSON_AddArrayToObject(root, "params");
         for (int i = 0; i < p->nparams; i++) {
             const FlowParamDef *d = &p->params[i];

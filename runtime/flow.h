@@ -397,6 +397,7 @@ typedef struct FlowProgram {
     const FlowParamDef *params; int nparams;
     const FlowConnDef *conns; int nconns;
     const FlowFlowDef *flows; int nflows;
+    const char *environment;                   /* the env block built in (flowc build --env NAME), or NULL */
 } FlowProgram;
 
 /* What generated code reads from the engine while a record is processed. */

@@ -7,8 +7,9 @@
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
 cd "$(dirname "$0")/.."
+# libarchive-dev, libssl-dev: flowc package/install (tar archives, SHA-256 checksums)
 # tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
-want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
+want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libarchive-dev libssl-dev"
 case "${1:-build}" in
   test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
