@@ -212,13 +212,7 @@ static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len,
     if (c->env) {
         const IrEnv *ev = NULL;
         for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, c->env) == 0) ev = r.ir->envs[i];
-        if (!ev) {
-            fprintf(stderr, "flowc: install: %s has no environment `%s`", c->pkg_file, c->env);
-            for (int i = 0; i < r.ir->nenvs; i++) fprintf(stderr, "%s%s", i ? ", " : " (it has: ", r.ir->envs[i]->name);
-            fprintf(stderr, "%s\n", r.ir->nenvs ? ")" : "");
-            *rc = 2;
-            goto out_local;
-        }
+        if (!ev) { pkg_no_env(c->pkg_file, c->env, r.ir); *rc = 2; goto out_local; }
         for (int i = 0; i < ev->nsettings && n < 1000; i++) {
             owned[no] = pkg_env_value(src, r.ir, c->env, ev->settings[i].name);
             if (!owned[no]) continue;

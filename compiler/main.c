@@ -34,8 +34,9 @@ static const char usage_text[] =
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
-    "  test FILE...           runs the test blocks in memory; ends with `N passed, N failed`\n"
-    "  preview FILE [--flow NAME] [-P name=value]... [--limit N] [--mock STEP=FILE]... [--live] [--format text|json]\n"
+    "  test [--env NAME] FILE...\n"
+    "                         runs the test blocks in memory; ends with `N passed, N failed`\n"
+    "  preview FILE [--flow NAME] [-P name=value]... [--env NAME] [--limit N] [--mock STEP=FILE]... [--live] [--format text|json]\n"
     "                         the first page through every step; imports do not write unless --live\n"
     "                         (--param is -P; --mock names the export, a lookup, or `existing`)\n"
     "  run FILE [--flow NAME] [-P name=value]... [--env NAME] [run options]\n"
@@ -47,6 +48,13 @@ static const char usage_text[] =
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
+    "  package FILE [-o PKG] [--env NAME]   package --list PKG [--format text|json]\n"
+    "                         a reproducible .flowpkg (the .flow file, its hooks and test data, manifest.json)\n"
+    "  install PKG DIR [-P name=value]... [--environment NAME]\n"
+    "                         verifies PKG and writes it into DIR with those values as defaults (or updates it)\n"
+    "  clone FILE FLOW NEW_NAME [-o OUT]\n"
+    "                         a copy of FLOW under a new name: its own webhook path and once flag, manual()\n"
+    "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -227,7 +235,7 @@ static int emit_file(const char *file, const EmitParam *params, int nparams, con
     if (!d.errors && env_name) {   /* --env NAME: that env block's values, then -P on top */
         IrEnv *env = NULL;
         for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, env_name) == 0) env = r.ir->envs[i];
-        if (!env) { fprintf(stderr, "flowc: no env `%s` in %s\n", env_name, file); rc = EXIT_USAGE; }
+        if (!env) { pkg_no_env(file, env_name, r.ir); rc = EXIT_USAGE; }
         else r.ir->environment = env->name;   /* the program names it (describe) */
         if (env) for (int i = 0; i < env->nsettings && nall < 256; i++) {
             IrExpr *v = env->settings[i].value;

@@ -336,6 +336,12 @@ char *pkg_param_literal(const Type *t, const char *v, char *why, size_t cap) {
     }
 }
 
+void pkg_no_env(const char *where, const char *env, const IrProgram *ir) {
+    fprintf(stderr, "flowc: no env `%s` in %s", env, where);
+    for (int i = 0; i < ir->nenvs; i++) fprintf(stderr, "%s%s", i ? ", " : " (envs: ", ir->envs[i]->name);
+    fprintf(stderr, "%s\n", ir->nenvs ? ")" : " (it has no env blocks)");
+}
+
 char *pkg_env_value(const Source *src, const IrProgram *ir, const char *env, const char *name) {
     for (int i = 0; i < ir->nenvs; i++) {
         if (strcmp(ir->envs[i]->name, env) != 0) continue;
@@ -726,7 +732,7 @@ static int cmd_package(const char *file, const char *out, const char *env) {
     if (!d.errors && env) {   /* --env NAME: its values become the packaged params' defaults */
         const IrEnv *ev = NULL;
         for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, env) == 0) ev = r.ir->envs[i];
-        if (!ev) { fprintf(stderr, "flowc: no env `%s` in %s\n", env, file); rc = 2; }
+        if (!ev) { pkg_no_env(file, env, r.ir); rc = 2; }
         else {
             const char **names = calloc((size_t)ev->nsettings + 1, sizeof *names), **texts = calloc((size_t)ev->nsettings + 1, sizeof *texts);
             if (!names || !texts) abort();
@@ -774,8 +780,22 @@ static int cmd_package(const char *file, const char *out, const char *env) {
             cJSON_AddStringToObject(o, "sha256", hex);
             cJSON_AddItemToArray(files, o);
         }
-        cJSON *m = build_manifest(r.ir, src, base, env, files);
-        char *mt = flow_json_print_pretty(m);
+        /* the manifest describes the file as packaged: with --env, its new defaults */
+        Source *psrc = text ? src_from_buffer(file, text, tlen) : NULL;
+        Diags pd;
+        diag_init(&pd);
+        FeResult pr = { 0 };
+        if (psrc) fe_run(&pr, psrc, &pd, FE_CHECK);
+        if (psrc && (!pr.ir || pd.errors)) {   /* an env value that does not stand as a default */
+            diag_sort(&pd);
+            diag_print_text(&pd, stderr, 0);
+            fprintf(stderr, "flowc: package: %s with env `%s` as its defaults does not check\n", file, env);
+            rc = 1;
+        }
+        cJSON *m = rc ? NULL : build_manifest(psrc ? pr.ir : r.ir, psrc ? psrc : src, base, env, files);
+        if (!m) cJSON_Delete(files);
+        if (psrc) { diag_free(&pd); fe_result_free(&pr); src_free(psrc); }
+        char *mt = m ? flow_json_print_pretty(m) : strdup("");
         size_t ml = strlen(mt);
         char *mt2 = malloc(ml + 2);
         if (!mt2) abort();
@@ -791,7 +811,8 @@ static int cmd_package(const char *file, const char *out, const char *env) {
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) *p = '_';
             out = def;
         }
-        if (write_archive(out, &es, mt2, why, sizeof why) < 0) { fprintf(stderr, "flowc: package: %s\n", why); rc = 1; }
+        if (rc) { /* said above */ }
+        else if (write_archive(out, &es, mt2, why, sizeof why) < 0) { fprintf(stderr, "flowc: package: %s\n", why); rc = 1; }
         else fprintf(stderr, "flowc: packaged %s %s (%d file%s) into %s\n", r.ir->name, r.ir->version, es.n, es.n == 1 ? "" : "s", out);
         free(mt2);
     }

@@ -44,6 +44,8 @@ char *pkg_set_defaults(const Source *src, const IrProgram *ir, const char *const
 /* A -P value as Flow source text for a param of type t (a string quoted and escaped; a number,
  * bool, duration or size checked as one; null for a T?). malloc'd, or NULL with why. */
 char *pkg_param_literal(const Type *t, const char *value, char *why, size_t cap);
+/* "flowc: no env `ENV` in WHERE (envs: a, b)" on stderr: the usage error of every --env. */
+void pkg_no_env(const char *where, const char *env, const IrProgram *ir);
 /* The source text of an env block's value for param `name` in env `env` (malloc'd), or NULL. */
 char *pkg_env_value(const Source *src, const IrProgram *ir, const char *env, const char *name);
 
