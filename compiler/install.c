@@ -261,27 +261,41 @@ static Out *add_out(Ctx *c, const char *path) {
     return o;
 }
 
-/* The .flow file on an update. Unedited since install: the new version with the same values.
- * Edited: this is where the three-way merge goes, merge_three_way(base = the base package's .flow,
- * ours = the local file, theirs = the new package's .flow) from flowc merge (compiler/merge.h), the
- * -P and --environment values applied to its result; until it exists the update is refused. */
+/* The .flow file on an update when it was edited since install: the one place the three-way merge
+ * goes. With flowc merge (compiler/merge.h) this is merge(base = the base package's .flow, ours =
+ * local, theirs = the new package's .flow), its conflicts added with conflict() (each at its
+ * resource address), its result checked in the staging copy like any other, and the -P and
+ * --environment values applied to it (pkg_set_defaults on the merged text). Until then an edited
+ * .flow file is a conflict: the update is refused and names the file. 0, or -1 after a message. */
+static int merge_edited(Ctx *c, const PkgFile *base, const char *local, size_t llen, Out *o, int *rc) {
+    (void)base; (void)local; (void)llen; (void)o; (void)rc;
+    conflict(c, "  %s/%s: edited since it was installed: a three-way merge of your edits with the new version is needed "
+                "(flowc merge); copy your edits aside and install again to take the new version as it is\n", c->dir, c->base.flow_file);
+    return 0;
+}
+
+/* The .flow file on an update. Unedited since install: the new version with the same values;
+ * edited: merge_edited. */
 static int update_flow(Ctx *c, Out *o, int *rc) {
     char *local;
     size_t llen;
-    int r = read_under(c->dirfd, c->pkg.flow_file, &local, &llen);
-    const char *sha = installed_sha(c, c->pkg.flow_file);
+    const char *name = c->base.flow_file;   /* the installed one (a new version may rename it) */
+    int r = read_under(c->dirfd, name, &local, &llen);
+    const char *sha = installed_sha(c, name);
     char hex[65] = "";
     if (r == 0) pkg_sha256_hex(local, llen, hex);
-    if (r != 0 || !sha || strcmp(hex, sha) != 0) {
-        conflict(c, "  %s/%s: edited since it was installed: a three-way merge of your edits with the new version is needed "
-                    "(flowc merge); copy your edits aside and install again to take the new version as it is\n", c->dir, c->pkg.flow_file);
-        free(local);
-        return 0;
+    int ret;
+    if (r != 0) {
+        conflict(c, "  %s/%s: removed since it was installed (or unreadable): put it back, or install into an empty directory\n", c->dir, name);
+        ret = 0;
+    } else if (!sha || strcmp(hex, sha) != 0) ret = merge_edited(c, pkg_find(&c->base, c->base.flow_file), local, llen, o, rc);
+    else {
+        o->owned = flow_text(c, local, llen, &o->len, rc);
+        o->data = o->owned;
+        ret = o->owned ? 0 : -1;
     }
-    o->owned = flow_text(c, local, llen, &o->len, rc);
-    o->data = o->owned;
     free(local);
-    return o->owned ? 0 : -1;
+    return ret;
 }
 
 static int plan(Ctx *c, int *rc) {
@@ -299,11 +313,16 @@ static int plan(Ctx *c, int *rc) {
             else { o->data = pf->data; o->len = pf->len; }
             continue;
         }
-        if (is_flow) { if (update_flow(c, o, rc) < 0) return -1; continue; }
         char *local;
         size_t llen;
         int r = read_under(c->dirfd, pf->path, &local, &llen);
         const char *sha = installed_sha(c, pf->path);
+        if (r != 1 && !sha) {   /* not written by install: never overwritten */
+            conflict(c, "  %s/%s: is there already and was not installed from a package: move it away\n", c->dir, pf->path);
+            free(local);
+            continue;
+        }
+        if (is_flow) { free(local); if (update_flow(c, o, rc) < 0) return -1; continue; }
         char hex[65] = "";
         if (r == 0) pkg_sha256_hex(local, llen, hex);
         const PkgFile *old = pkg_find(&c->base, pf->path);

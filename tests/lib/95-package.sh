@@ -226,6 +226,28 @@ cmp -s "$pk_tmp/upd/shop.flow" "$pk_tmp/upd-before.flow" || t_note "the edited f
 t_expect_grep "$pk_tmp/upd/.flowpkg/installed.json" '"version":.*"1.3.0"' "the record of the installed version moved"
 t_done
 
+t_case package/install/update-renamed-flow-file
+mkdir -p "$pk_tmp/v14"
+cp -r "$pk_tmp/v13"/. "$pk_tmp/v14/"
+mv "$pk_tmp/v14/shop.flow" "$pk_tmp/v14/store.flow"
+sed -i 's/version "1.3.0"/version "1.4.0"/' "$pk_tmp/v14/store.flow"
+t_exec -C "$pk_tmp" "$FLOWC" package v14/store.flow
+t_expect_rc 0
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg ren -P region=US
+mkdir -p "$pk_tmp/ren-foreign"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg ren-foreign -P region=US
+echo '// mine' >"$pk_tmp/ren-foreign/store.flow"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.4.0.flowpkg ren-foreign
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'ren-foreign/store.flow: is there already and was not installed' "a file of the user's at the new name is not refused"
+[ "$(cat "$pk_tmp/ren-foreign/store.flow")" = '// mine' ] || t_note "the user's file was overwritten"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.4.0.flowpkg ren
+t_expect_rc 0
+t_expect_grep "$C_OUT" 'removed shop.flow \(not in the new version\)' "the old .flow file's removal is not reported"
+[ -e "$pk_tmp/ren/shop.flow" ] && t_note "the old .flow file is still there"
+t_expect_grep "$pk_tmp/ren/store.flow" '^param region: string = "US"' "the value set at install did not move to the renamed file"
+t_done
+
 t_case package/install/update-other-integration
 t_exec -C "$pk_tmp/bad" sh -c 'printf "integration \"other\" version \"1\"\n" > other.flow && "$1" package other.flow -o ../other.flowpkg' sh "$FLOWC"
 t_exec -C "$pk_tmp" "$FLOWC" install other.flowpkg upd
