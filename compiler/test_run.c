@@ -360,6 +360,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON *doc = cJSON_CreateObject();
             cJSON_AddStringToObject(doc, "flow", prog->flows[fi].name);
             cJSON_AddBoolToObject(doc, "live", o->live);
+            if (prog->environment) cJSON_AddStringToObject(doc, "environment", prog->environment);   /* --env NAME */
             if (run < 0) cJSON_AddStringToObject(doc, "failed", st.fail_msg);
             cJSON_AddItemToObject(doc, "steps", trace);
             cJSON_AddItemToObject(doc, o->live ? "wrote" : "would_write", captured);
@@ -371,8 +372,9 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
             cJSON_Delete(doc);
         } else {
             int color = o->color;
-            fprintf(out, "%spreview of flow %s%s (first page, at most %d records%s)\n", color ? "\033[1m" : "",
-                    prog->flows[fi].name, color ? "\033[0m" : "", o->limit, o->live ? ", LIVE: imports write" : ", imports do not write");
+            fprintf(out, "%spreview of flow %s%s%s%s (first page, at most %d records%s)\n", color ? "\033[1m" : "",
+                    prog->flows[fi].name, prog->environment ? " in environment " : "", prog->environment ? prog->environment : "",
+                    color ? "\033[0m" : "", o->limit, o->live ? ", LIVE: imports write" : ", imports do not write");
             for (const cJSON *e = trace->child; e; e = e->next) {
                 const cJSON *stp = cJSON_GetObjectItemCaseSensitive(e, "step"), *kind = cJSON_GetObjectItemCaseSensitive(e, "kind");
                 const cJSON *arm = cJSON_GetObjectItemCaseSensitive(e, "arm");

@@ -315,6 +315,9 @@ t_case package/env/preview
 t_exec -C "$pk_env" "$FLOWC" preview flow.flow --env quiet --format json
 t_expect_rc 0
 t_expect_grep "$C_OUT" '"text":[[:space:]]*"psst"' "preview --env did not apply the env block"
+t_expect_grep "$C_OUT" '"environment":[[:space:]]*"quiet"' "preview's JSON does not name the environment"
+t_exec -C "$pk_env" "$FLOWC" preview flow.flow --env quiet
+t_expect_grep "$C_OUT" '^preview of flow greet in environment quiet \(' "preview's text does not name the environment"
 t_exec -C "$pk_env" "$FLOWC" preview flow.flow --environment nosuch
 t_expect_rc 2
 t_done
