@@ -442,7 +442,7 @@ static int run_install(Ctx *c) {
     if (!pk) { fprintf(stderr, "flowc: cannot read `%s`: %s\n", c->pkg_file, err); return 2; }
     char why[1024];
     int rc = 0;
-    if (pkg_read(pk->text, pk->len, &c->pkg, why, sizeof why) < 0) {
+    if (pkg_read(pk->text, pk->len, &c->pkg, why, sizeof why) < 0 || pkg_check_manifest(&c->pkg, why, sizeof why) < 0) {
         fprintf(stderr, "flowc: install: %s: %s: nothing was installed\n", c->pkg_file, why);
         src_free(pk);
         return 1;

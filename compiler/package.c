@@ -109,6 +109,8 @@ static int verify_manifest(Pkg *p, char *why, size_t cap) {
     p->flow_file = jstr(p->manifest, "flow_file");
     p->environment = jstr(p->manifest, "environment");
     if (!p->name || !p->version || !p->flow_file) { snprintf(why, cap, "manifest.json lacks \"name\", \"version\" or \"flow_file\""); return -1; }
+    for (const char *q = p->name; *q; q++) if ((unsigned char)*q < 0x20 || *q == 0x7f) { snprintf(why, cap, "manifest.json: \"name\" holds a control character"); return -1; }
+    for (const char *q = p->version; *q; q++) if ((unsigned char)*q < 0x20 || *q == 0x7f) { snprintf(why, cap, "manifest.json: \"version\" holds a control character"); return -1; }
     if (strchr(p->flow_file, '/') || pkg_path_ok(p->flow_file, why, cap) < 0) {
         snprintf(why, cap, "manifest.json: \"flow_file\" must be a plain file name");
         return -1;
@@ -669,7 +671,101 @@ static void add_entry(Entries *es, const IrExpr *ref, const char *rel, const cha
     es->v[es->n++] = (Entry){ norm, data, len, role };
 }
 
-static void add_hook(const IrExpr *file, void *ud) { add_entry(ud, file, file->str, "hook"); }
+/* Every file a package of ir holds besides the .flow file, as written: its hooks' files, then its
+ * tests' file("...") data, in source order (a file named twice comes twice). */
+typedef void (*RefFn)(const IrExpr *ref, const char *role, void *ud);
+typedef struct HookRef { RefFn fn; void *ud; } HookRef;
+static void hook_ref(const IrExpr *file, void *ud) { const HookRef *h = ud; h->fn(file, "hook", h->ud); }
+static void each_ref(const IrProgram *ir, RefFn fn, void *ud) {
+    HookRef h = { fn, ud };
+    hooks_each_file(ir, hook_ref, &h);
+    for (int t = 0; t < ir->ntests; t++)
+        for (int g = 0; g < ir->tests[t]->ngivens; g++) {
+            const IrExpr *v = ir->tests[t]->givens[g].value;
+            if (v && v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "file") == 0 && v->nkids && v->kids[0] && v->kids[0]->kind == IR_STR)
+                fn(v->kids[0], "data", ud);
+        }
+}
+
+static void add_ref(const IrExpr *ref, const char *role, void *ud) { add_entry(ud, ref, ref->str, role); }
+
+/* a manifest's entry for one file */
+static cJSON *file_json(const char *path, const char *role, const char *data, size_t len) {
+    cJSON *o = cJSON_CreateObject();
+    char hex[65];
+    pkg_sha256_hex(data, len, hex);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddStringToObject(o, "role", role);
+    cJSON_AddNumberToObject(o, "size", (double)len);
+    cJSON_AddStringToObject(o, "sha256", hex);
+    return o;
+}
+
+typedef struct Expect { const Pkg *p; const char *paths[PKG_MAX_ENTRIES]; const char *roles[PKG_MAX_ENTRIES]; int n; char *why; size_t cap; int bad; } Expect;
+static void expect_ref(const IrExpr *ref, const char *role, void *ud) {
+    Expect *x = ud;
+    char sb[204];
+    if (x->bad) return;
+    char *norm = normalize(ref->str);
+    const PkgFile *pf = norm ? pkg_find(x->p, norm) : NULL;
+    if (!pf) {
+        snprintf(x->why, x->cap, "its .flow file names %s \"%s\", which the package does not hold", role, shown(ref->str, sb));
+        x->bad = 1;
+    } else {
+        int seen = 0;
+        for (int i = 0; i < x->n && !seen; i++) seen = strcmp(x->paths[i], pf->path) == 0;
+        if (!seen && x->n < PKG_MAX_ENTRIES) { x->paths[x->n] = pf->path; x->roles[x->n++] = role; }
+    }
+    free(norm);
+}
+
+int pkg_check_manifest(const Pkg *p, char *why, size_t cap) {
+    const PkgFile *flow = pkg_find(p, p->flow_file);
+    Source *src = src_from_buffer(p->flow_file, flow->data, flow->len);
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    fe_run(&r, src, &d, FE_CHECK);
+    int rc = -1;
+    char sb[204];
+    Expect *x = calloc(1, sizeof *x);
+    if (!x) abort();
+    x->p = p; x->why = why; x->cap = cap;
+    if (!r.ir || d.errors) {
+        snprintf(why, cap, "its .flow file %s does not check (flowc check it after unpacking)", shown(p->flow_file, sb));
+        goto out;
+    }
+    each_ref(r.ir, expect_ref, x);
+    if (x->bad) goto out;
+    cJSON *files = cJSON_CreateArray();
+    for (int i = 0; i < p->nfiles && !x->bad; i++) {
+        const char *role = strcmp(p->files[i].path, p->flow_file) == 0 ? "flow" : NULL;
+        for (int k = 0; k < x->n && !role; k++) if (strcmp(x->paths[k], p->files[i].path) == 0) role = x->roles[k];
+        if (!role) {
+            snprintf(why, cap, "the package holds \"%s\", which its .flow file does not name", p->files[i].path);
+            x->bad = 1;
+        } else cJSON_AddItemToArray(files, file_json(p->files[i].path, role, p->files[i].data, p->files[i].len));
+    }
+    if (x->bad) { cJSON_Delete(files); goto out; }
+    cJSON *m = build_manifest(r.ir, src, p->flow_file, p->environment, files);
+    const char *fv = jstr(p->manifest, "flowc_version");   /* the flowc that packaged it may differ */
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "flowc_version", cJSON_CreateString(fv ? fv : ""));
+    if (cJSON_Compare(m, p->manifest, 1)) rc = 0;
+    else {
+        const cJSON *it;
+        const char *key = NULL;
+        cJSON_ArrayForEach(it, m) if (!key && !cJSON_Compare(it, cJSON_GetObjectItemCaseSensitive(p->manifest, it->string), 1)) key = it->string;
+        cJSON_ArrayForEach(it, p->manifest) if (!key && !cJSON_GetObjectItemCaseSensitive(m, it->string)) key = it->string;
+        snprintf(why, cap, "manifest.json's \"%s\" does not match the package's files", key ? shown(key, sb) : "?");
+    }
+    cJSON_Delete(m);
+out:
+    free(x);
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}
 
 static int write_archive(const char *out, Entries *es, const char *manifest, char *why, size_t cap) {
     char tmp[PATH_MAX];
@@ -759,27 +855,12 @@ static int cmd_package(const char *file, const char *out, const char *env) {
         if (!ft) abort();
         memcpy(ft, text ? text : src->text, tlen);
         es.v[es.n++] = (Entry){ strdup(base), ft, tlen, "flow" };
-        hooks_each_file(r.ir, add_hook, &es);
-        for (int t = 0; t < r.ir->ntests; t++)
-            for (int g = 0; g < r.ir->tests[t]->ngivens; g++) {
-                const IrExpr *v = r.ir->tests[t]->givens[g].value;
-                if (v && v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "file") == 0 && v->nkids && v->kids[0] && v->kids[0]->kind == IR_STR)
-                    add_entry(&es, v->kids[0], v->kids[0]->str, "data");
-            }
+        each_ref(r.ir, add_ref, &es);
     }
     if (!d.errors && rc == 0 && !es.failed) {
         qsort(es.v, (size_t)es.n, sizeof *es.v, cmp_entry);
         cJSON *files = cJSON_CreateArray();
-        for (int i = 0; i < es.n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            char hex[65];
-            pkg_sha256_hex(es.v[i].data, es.v[i].len, hex);
-            cJSON_AddStringToObject(o, "path", es.v[i].path);
-            cJSON_AddStringToObject(o, "role", es.v[i].role);
-            cJSON_AddNumberToObject(o, "size", (double)es.v[i].len);
-            cJSON_AddStringToObject(o, "sha256", hex);
-            cJSON_AddItemToArray(files, o);
-        }
+        for (int i = 0; i < es.n; i++) cJSON_AddItemToArray(files, file_json(es.v[i].path, es.v[i].role, es.v[i].data, es.v[i].len));
         /* the manifest describes the file as packaged: with --env, its new defaults */
         Source *psrc = text ? src_from_buffer(file, text, tlen) : NULL;
         Diags pd;
@@ -933,6 +1014,7 @@ static int cmd_list(const char *file, int json) {
     char why[1024];
     int rc = 0;
     if (pkg_read(s->text, s->len, &p, why, sizeof why) < 0) { fprintf(stderr, "flowc: %s: %s\n", file, why); rc = 1; }
+    else if (pkg_check_manifest(&p, why, sizeof why) < 0) { fprintf(stderr, "flowc: %s: %s\n", file, why); rc = 1; pkg_free(&p); }
     else { pkg_print_manifest(&p, json, stdout); pkg_free(&p); }
     src_free(s);
     return rc;

@@ -27,6 +27,11 @@ typedef struct Pkg {
  * that is wrong, named. Nothing is written anywhere. */
 int  pkg_read(const void *data, size_t len, Pkg *out, char *why, size_t cap);
 void pkg_free(Pkg *p);
+/* A read package's manifest against what its .flow file says (which must check): the manifest
+ * flowc package would write for these files (flowc_version aside) and the files the .flow file
+ * names (its hooks, its tests' file() data), no more, no fewer. 0, or -1 with why (the first field
+ * that differs). Install and --list run it after pkg_read. */
+int  pkg_check_manifest(const Pkg *p, char *why, size_t cap);
 const PkgFile *pkg_find(const Pkg *p, const char *path);
 
 /* Whether a path may name a file in a package (and so under an install directory): relative, '/'

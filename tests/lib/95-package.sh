@@ -51,6 +51,14 @@ for pk_fmt in text json; do
   if golden_cmp "$pk_exp" "$pk_out" "$pk_out.err"; then pass "package/package/list-$pk_fmt$G_NOTE"; else fail "package/package/list-$pk_fmt" "${G_MSGS[@]}"; fi
 done
 
+t_case package/package/list-verifies
+t_exec python3 "$pk_hostile" "$pk_tmp/shop-sync-1.2.0.flowpkg" lie "$pk_tmp/lie.flowpkg"
+t_exec -C "$pk_tmp" "$FLOWC" package --list lie.flowpkg
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'does not match' "--list prints a manifest that lies"
+t_expect_nogrep "$C_OUT" 'Harmless' "--list printed the lie"
+t_done
+
 t_case package/package/list-json-is-the-manifest
 t_exec -C "$pk_tmp" sh -c '"$1" package --list shop-sync-1.2.0.flowpkg --format json | jq -e ".params[3].default == \"<redacted>\" and .params[3].secret and .params[0].doc == \"The shop'"'"'s base URL. Point it at your shop'"'"'s API.\" and .env == [\"CRM_KEY\",\"HOOK_TOKEN\"] and .connections[0].settings.base_url.params == [\"shop_url\"] and (.flows[0].trigger.path == \"/hooks/orders\")"' sh "$FLOWC"
 t_expect_rc 0
@@ -119,7 +127,7 @@ t_expect_nogrep "$C_ERR" 's3cr3t' "the value of a -P is printed"
 [ -e "$pk_tmp/inst-bad" ] && t_note "a refused install made its directory"
 t_done
 
-pk_kinds="tampered tampered-samesize badhash escape absolute symlink hardlink device fifo dir unlisted missing dup nomanifest dotgit"
+pk_kinds="tampered tampered-samesize badhash escape absolute symlink hardlink device fifo dir unlisted missing dup nomanifest dotgit lie extra"
 for pk_kind in $pk_kinds; do
   t_case "package/install/refuses-$pk_kind"
   t_exec python3 "$pk_hostile" "$pk_tmp/shop-sync-1.2.0.flowpkg" "$pk_kind" "$pk_tmp/h-$pk_kind.flowpkg"
@@ -141,6 +149,8 @@ for pk_kind in $pk_kinds; do
     dup) t_expect_grep "$C_ERR" 'twice' "not reported as a duplicate" ;;
     nomanifest) t_expect_grep "$C_ERR" 'no manifest.json' "not reported as manifest-less" ;;
     dotgit) t_expect_grep "$C_ERR" 'start with `\.`' "not reported as a dot name" ;;
+    lie) t_expect_grep "$C_ERR" 'manifest.json.s "params" does not match the package.s files' "a lying manifest is not refused" ;;
+    extra) t_expect_grep "$C_ERR" 'holds "hooks/sneaky.c", which its .flow file does not name' "a file the .flow file does not name is not refused" ;;
   esac
   [ -e "$pk_tmp/h" ] && t_note "the refused install wrote $(find "$pk_tmp/h" | head -n 5 | tr '\n' ' ')"
   [ -e /tmp/flowpkg-absolute.txt ] || [ -e "$pk_tmp/escaped.txt" ] && t_note "a file landed outside DIR"

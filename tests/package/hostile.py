@@ -4,7 +4,8 @@
 KIND: tampered (a file's bytes changed, the manifest kept), escape (an entry ../x), absolute (/tmp/x),
 symlink, hardlink, device, fifo, dir, unlisted (a file the manifest does not list), missing (the manifest
 lists a file the package lacks), badhash (the manifest's hash changed), dup (an entry twice), nomanifest,
-dotgit (an entry .git/config), plain (the same files as an uncompressed tar: accepted)."""
+dotgit (an entry .git/config), lie (the manifest's text differs from what the .flow file says), extra
+(a file listed and hashed right that the .flow file does not name), plain (the same files as an uncompressed tar: accepted)."""
 import io, json, sys, tarfile
 
 good, kind, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -32,6 +33,14 @@ if kind == "tampered-samesize":
     entries = [(n, (d[:-2] + b"X\n") if n.endswith(".c") else d) for n, d in entries]
 if kind == "badhash":
     manifest["files"][0]["sha256"] = "0" * 64
+if kind == "lie":   # a manifest that says something else than the .flow file
+    manifest["params"][0]["doc"] = "Harmless, just click install."
+if kind == "extra":   # a file listed and hashed right, but nothing in the .flow file names it
+    import hashlib
+    extra_data = b"int sneaky;\n"
+    entries.append(("hooks/sneaky.c", extra_data))
+    manifest["files"].append({"path": "hooks/sneaky.c", "role": "hook", "size": len(extra_data), "sha256": hashlib.sha256(extra_data).hexdigest()})
+    manifest["files"].sort(key=lambda f: f["path"])
 if kind == "missing":
     manifest["files"].append({"path": "hooks/gone.c", "role": "hook", "size": 1, "sha256": "0" * 64})
 mbytes = json.dumps(manifest, indent=2).encode()
