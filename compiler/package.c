@@ -300,6 +300,8 @@ static int has_unit(const char *s, const char *const *units) {
 char *pkg_param_literal(const Type *t, const char *v, char *why, size_t cap) {
     static const char *const dur[] = { "ms", "s", "m", "h", "d", NULL }, *const size[] = { "B", "KB", "MB", "GB", NULL };
     if (t->nullable && strcmp(v, "null") == 0) return strdup("null");
+    size_t at;
+    if (flow_text_check(v, strlen(v), &at) != FLOW_TEXT_OK) { snprintf(why, cap, "the value is not valid UTF-8 (byte %zu)", at + 1); return NULL; }
     switch (t->kind) {
     case TY_STRING: case TY_DATETIME: {
         if (strstr(v, "{{")) { snprintf(why, cap, "a param's value cannot hold `{{` (it would be a template)"); return NULL; }

@@ -124,6 +124,10 @@ t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg inst-bad -P page=s3
 t_expect_rc 2
 t_expect_grep "$C_ERR" 'page=\.\.\.: the value is not an int' "a bad int is not refused"
 t_expect_nogrep "$C_ERR" 's3cr3t' "the value of a -P is printed"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg inst-bad -P "shop_token=s3cr3t$(printf '\377')"
+t_expect_rc 2
+t_expect_grep "$C_ERR" 'shop_token=\.\.\.: the value is not valid UTF-8' "a value that is not UTF-8 is not refused"
+t_expect_nogrep "$C_ERR" 's3cr3t' "the value of a -P is printed"
 [ -e "$pk_tmp/inst-bad" ] && t_note "a refused install made its directory"
 t_done
 
