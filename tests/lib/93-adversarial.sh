@@ -2,6 +2,7 @@
 # Suite `adversarial`: hostile data, servers, files, signals and concurrent runs, one folder each under
 # tests/adversarial/ (see its README.md). Each tests/adversarial/NAME/case.sh is sourced with its
 # current directory a fresh scratch copy of the folder; it reports its cases with t_case ... t_done.
+# ADV_ONLY="NAME..." runs only those folders (e.g. ADV_ONLY=06-bad-values tests/run.sh adversarial).
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" adversarial
 
@@ -78,6 +79,7 @@ trap adv_stop_servers EXIT
 make -s build/asan/libflowrt.a build/tests/http_server >/dev/null 2>&1
 for adv_case_sh in tests/adversarial/*/case.sh; do
   [ -f "$adv_case_sh" ] || continue
+  case " ${ADV_ONLY:-} " in "  ") ;; *" $(basename "$(dirname "$adv_case_sh")") "*) ;; *) continue ;; esac
   ADV_SRC=$ROOT/${adv_case_sh%/case.sh}
   ADV_NAME=adversarial/${ADV_SRC##*/}
   ADV_WORK=$T_TMP/adversarial/${ADV_SRC##*/}
