@@ -480,7 +480,10 @@ static int gen(E *e, const IrExpr *x) {
     case IR_NULL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_null();\n", r); return r;
     case IR_BOOL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_bool(%d);\n", r, (int)!!x->ival); return r;
     case IR_INT: case IR_SIZE:
-        r = newtmp(e); bprintf(B, "FlowVal t%d = flow_int(INT64_C(%lld));\n", r, (long long)x->ival); return r;
+        r = newtmp(e);
+        if (x->ival == INT64_MIN) bprintf(B, "FlowVal t%d = flow_int(INT64_MIN);\n", r);   /* no C literal is -2^63 */
+        else bprintf(B, "FlowVal t%d = flow_int(INT64_C(%lld));\n", r, (long long)x->ival);
+        return r;
     case IR_DURATION:
         r = newtmp(e); bprintf(B, "FlowVal t%d = flow_duration(INT64_C(%lld));\n", r, (long long)x->ival); return r;
     case IR_NUM: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_number(%.17g);\n", r, x->num); return r;
