@@ -292,14 +292,16 @@ static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts 
 }
 
 /* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
- * the lock file cannot be had). */
-static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk) {
+ * the lock file cannot be had) on stderr and, when e is given, in e (class intermittent for a flow
+ * that is running: it can start once that run ends). */
+static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk, FlowErr *why) {
     long holder = 0;
     FlowErr e;
     int r = flow_state_lock(st, flow, lk, &holder, &e);
-    if (r > 0 && holder) fprintf(stderr, "%s: flow %s is already running (pid %ld)\n", prog, flow, holder);
-    else if (r > 0) fprintf(stderr, "%s: flow %s is already running\n", prog, flow);
-    else if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    if (r > 0 && holder) flow_err_set(&e, FLOW_ERR_INTERMITTENT, "flow %s is already running (pid %ld)", flow, holder);
+    else if (r > 0) flow_err_set(&e, FLOW_ERR_INTERMITTENT, "flow %s is already running", flow);
+    if (r) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    if (r && why) *why = e;
     return r ? 1 : 0;
 }
 
@@ -424,8 +426,17 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 break;
             }
             FlowLock *lk = NULL;
-            if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
             FlowRunStats st;
+            FlowErr why;
+            if (lock_flow(state, prog, p->flows[which[k]].name, &lk, &why)) {   /* a failed run, in --json too */
+                if (o->json) {
+                    flow_run_stats_failed(p, which[k], &st, why.cls, why.msg);
+                    print_json(&st);
+                    flow_run_stats_free(&st);
+                }
+                if (rc != 2) rc = 1;
+                continue;
+            }
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
             flow_state_unlock(lk);
             if (st.interrupted) {   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
@@ -808,7 +819,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
         FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
         for (int i = 0; i < p->nflows && !rc; i++)
-            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i]);
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL);
         if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
         for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);

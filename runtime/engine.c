@@ -1850,6 +1850,32 @@ void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow,
     flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow ? flow_string(flow, strlen(flow)) : flow_null());
 }
 
+static int name_import(Run *R, const FlowStepDef *d) {
+    if (d->kind == FLOW_STEP_IMPORT) R->st->import_names[R->st->nimports++] = d->name ? d->name : step_kind_names[d->kind];
+    return 0;
+}
+
+void flow_run_stats_failed(const FlowProgram *p, int fi, FlowRunStats *st, FlowErrorClass cls, const char *msg) {
+    memset(st, 0, sizeof *st);
+    Run R0;
+    memset(&R0, 0, sizeof R0);
+    R0.p = p;
+    R0.st = st;
+    st->failed = 1;
+    st->fail_class = flow_error_class_names[cls];
+    snprintf(st->fail_msg, sizeof st->fail_msg, "%s", msg);
+    if (fi < 0 || fi >= p->nflows) return;
+    const FlowFlowDef *f = &p->flows[fi];
+    st->flow = f->name;
+    walk_steps(&R0, f->steps, f->nsteps, 0, count_import);
+    st->import_names = flow_xcalloc((size_t)st->nimports + 1, sizeof *st->import_names);
+    st->imported = flow_xcalloc((size_t)st->nimports + 1, sizeof *st->imported);
+    st->nimports = 0;
+    walk_steps(&R0, f->steps, f->nsteps, 0, name_import);
+    st->failed = 1;   /* walk_steps may have said why the steps cannot run: the message given stays */
+    snprintf(st->fail_msg, sizeof st->fail_msg, "%s", msg);
+}
+
 void flow_run_stats_free(FlowRunStats *st) {
     free(st->import_names);
     free(st->imported);

@@ -358,6 +358,9 @@ int  flow_interrupted(void);
  * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when
  * it failed (stats->fail_msg says why). Free stats with flow_run_stats_free. */
 int  flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *ri, FILE *errs, FlowRunStats *stats);
+/* The stats of flows[fi] when it did not start (another process runs it): a failed run that counted
+ * nothing, with its imports at 0, failing with cls and msg. Free with flow_run_stats_free. */
+void flow_run_stats_failed(const FlowProgram *p, int fi, FlowRunStats *stats, FlowErrorClass cls, const char *msg);
 void flow_run_stats_free(FlowRunStats *stats);
 
 /* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
