@@ -93,18 +93,13 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         if (cJSON_IsString(j)) return 0;
         snprintf(why, cap, "must be a string");
         return -1;
-    case FLOW_SETT_INT: {
-        long long lo, hi;
-        if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble)) {
-            snprintf(why, cap, "must be a whole number");
+    case FLOW_SETT_INT:
+    case FLOW_SETT_NUMBER:
+        if (!cJSON_IsNumber(j) || (sp->type == FLOW_SETT_INT && j->valuedouble != floor(j->valuedouble))) {
+            snprintf(why, cap, sp->type == FLOW_SETT_INT ? "must be a whole number" : "must be a number");
             return -1;
         }
-        if (flow_setting_range(sp, &lo, &hi) && (j->valuedouble < (double)lo || j->valuedouble > (double)hi)) {
-            snprintf(why, cap, "must be between %lld and %lld, got %.17g", lo, hi, j->valuedouble);
-            return -1;
-        }
-        return 0;
-    }
+        return flow_setting_check_range(sp->name, sp->ctype, j->valuedouble, why, cap) ? -1 : 0;
     case FLOW_SETT_WORD:
         if (cJSON_IsNull(j) && flow_setting_accepts(sp, "null")) {
             cJSON_Delete(j);

@@ -39,6 +39,7 @@ typedef enum { FLOW_AT_CONN, FLOW_AT_EXPORT, FLOW_AT_LOOKUP, FLOW_AT_IMPORT } Fl
 typedef enum {
     FLOW_SETT_STRING,   /* a string */
     FLOW_SETT_INT,      /* a whole number (within its RANGE, if it has one) */
+    FLOW_SETT_NUMBER,   /* a number (within its RANGE, if it has one) */
     FLOW_SETT_WORD,     /* one of the words of its `word:a|b` type; a JSON null reads as the word "null" */
     FLOW_SETT_CTOR,     /* a constructor {"ctor": NAME, ...} or its bare NAME, of its `ctor:K` type */
     FLOW_SETT_ARGS,     /* a JSON array */
@@ -63,8 +64,13 @@ const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, 
 int  flow_setting_accepts(const FlowSettingSpec *sp, const char *word);
 /* What it accepts, for messages: "a,b,c" */
 void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap);
-/* A whole-number setting's bounds (RANGE in connectors.def): 1 with *lo, *hi, or 0 when unbounded. */
-int  flow_setting_range(const FlowSettingSpec *sp, long long *lo, long long *hi);
+/* A number setting's bounds (RANGE in connectors.def, in its unit: ms for a duration): 1 with *lo,
+ * *hi, or 0 when unbounded. */
+int  flow_setting_range(const char *name, double *lo, double *hi);
+/* 1 with why ("must be between 1ms and 1h, got 2h") when v is outside the RANGE of setting `name`;
+ * ctype is the setting's checker type ("duration" says the bounds as durations). 0 when in range or
+ * unbounded. The checker (constants) and the engine (evaluated values) both ask this. */
+int  flow_setting_check_range(const char *name, const char *ctype, double v, char *why, size_t cap);
 
 typedef struct FlowSettings FlowSettings;
 /* The value of a setting: this record's (from rs) when it is per record, else the constant one;
