@@ -135,6 +135,7 @@ static int cmd_check(const Opts *o) {
         diag_init(&d);
         fe_run(&results[n], src, &d, FE_CHECK);
         hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
+        hooks_check_test_files(results[n].ir, src, &d);   /* test blocks' data files: by the same rule */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
