@@ -95,7 +95,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
             }
         }
         switch (which) {
-        case 0: o->params[o->nparams++] = val; break;
+        case 0: o->params[o->nparams++] = flow_arg_take((char *)val); break;
         case 1: o->state = val; break;
         case 2: o->since = val; break;
         case 3: o->until = val; break;
@@ -114,6 +114,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
 }
 
 static void opts_free(Opts *o) {
+    for (int i = 0; i < o->nparams; i++) free((void *)o->params[i]);
     free(o->flows);
     free(o->params);
 }
@@ -194,6 +195,13 @@ char *flow_param_default(const FlowParamDef *d) {
         return t;
     }
     return d->deflt ? flow_xstrdup(d->deflt) : NULL;
+}
+
+char *flow_arg_take(char *arg) {
+    char *copy = flow_xstrdup(arg);
+    char *eq = strchr(arg, '=');
+    if (eq) memset(eq + 1, '*', strlen(eq + 1));
+    return copy;
 }
 
 void flow_no_core_dumps(void) {

@@ -381,5 +381,9 @@ char *flow_param_default(const FlowParamDef *d);
  * processes of the user from attaching or reading /proc/PID/mem). Called first by every command of a
  * built executable and by flowc before it reads -P values, env() or runs a flow. */
 void flow_no_core_dumps(void);
+/* A `name=value` command-line argument (--param, flowc's -P): a malloc'd copy, and the value hidden
+ * from other processes: its bytes in argv are overwritten with '*', so `ps` and /proc/PID/cmdline
+ * show `token=****` for as long as the build or run lasts. */
+char *flow_arg_take(char *arg);
 
 #endif
