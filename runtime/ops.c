@@ -88,14 +88,6 @@ static const char *describe(char out[DESC_BUF], FlowVal v) {
     }
 }
 
-static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-static FlowStr trimmed(FlowStr s) {
-    while (s.n && is_space(*s.p)) { s.p++; s.n--; }
-    while (s.n && is_space(s.p[s.n - 1])) s.n--;
-    return s;
-}
-
 /* A NUL-terminated copy in scratch memory. */
 static char *scratch_cstr(FlowCtx *cx, const char *p, size_t n) {
     char *z = flow_scratch_alloc(cx, n + 1);
@@ -191,7 +183,7 @@ static int iso_pair(FlowVal *a, FlowVal *b) {
                : b->kind == FLOW_STRING && a->kind == FLOW_DATETIME ? b : NULL;
     if (!s) return 0;
     int64_t ms;
-    FlowStr t = trimmed(s->s);
+    FlowStr t = flow_str_trim(s->s);
     if (!flow_parse_iso8601(t.p, t.n, &ms)) return -1;
     *s = flow_datetime(ms);
     return 1;
@@ -438,7 +430,7 @@ static FlowVal to_int(FlowCtx *cx, FlowVal x, const char *what) {
         if (whole(x.n, &i)) return flow_int(i);
         return cannot(cx, what, x, FLOW_INT, x.n == floor(x.n) ? "out of the int range" : "not a whole number");
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         int rc = flow_text_int(t, &i);
         if (rc == FLOW_TEXT_OK) return flow_int(i);
         if (rc == FLOW_TEXT_RANGE) return cannot(cx, what, x, FLOW_INT, "out of the int range");
@@ -460,7 +452,7 @@ static FlowVal to_number(FlowCtx *cx, FlowVal x, const char *what) {
     case FLOW_DURATION: return flow_number((double)x.i);             /* milliseconds */
     case FLOW_DATETIME: return flow_number((double)x.i / 1000.0);    /* epoch seconds */
     case FLOW_STRING: {
-        int rc = flow_text_number(cx, trimmed(x.s), &d);
+        int rc = flow_text_number(cx, flow_str_trim(x.s), &d);
         if (rc == FLOW_TEXT_OK) return flow_number(d);
         return cannot(cx, what, x, FLOW_NUMBER, rc == FLOW_TEXT_RANGE ? "out of range" : "not a number");
     }
@@ -478,7 +470,7 @@ static FlowVal to_bool(FlowCtx *cx, FlowVal x, const char *what) {
         if (x.n == 0 || x.n == 1) return flow_bool(x.n == 1);
         return cannot(cx, what, x, FLOW_BOOL, "not 0 or 1");
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         if (flow_word_is(t, "true") || flow_word_is(t, "yes") || flow_word_is(t, "1")) return flow_bool(1);
         if (flow_word_is(t, "false") || flow_word_is(t, "no") || flow_word_is(t, "0")) return flow_bool(0);
         return cannot(cx, what, x, FLOW_BOOL, "expected true/false, yes/no or 1/0");
@@ -502,7 +494,7 @@ static FlowVal to_datetime(FlowCtx *cx, FlowVal x, const char *what) {
         return flow_datetime((int64_t)d);
     }
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         if (flow_parse_iso8601(t.p, t.n, &ms)) return flow_datetime(ms);
         return cannot(cx, what, x, FLOW_DATETIME, "not an ISO-8601 date-time");
     }
