@@ -1130,6 +1130,12 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
+        if (kind == CK_file && strcmp(s[i].name, "file") == 0 && v->kind == IR_STR) {   /* a constant name: the runtime's rule */
+            char *clean = NULL;
+            const char *bad = flow_file_name_rule(v->str, &clean);
+            free(clean);
+            if (bad) ERR(v->span, "file \"%s\" %s", v->str, bad);
+        }
         char why[160];   /* RANGE lines of connectors.def, by the runtime's own check */
         if ((v->kind == IR_INT || v->kind == IR_DURATION || v->kind == IR_NUM) &&
             flow_setting_check_range(s[i].name, d->type, v->kind == IR_NUM ? v->num : (double)v->ival, why, sizeof why))

@@ -522,8 +522,8 @@ int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
  * record): a path relative to the connection's dir, its parts separated by `/`; `.` and empty parts
  * are dropped. Refused: an absolute path, a `..` part, a name that ends in `/` or `/.` (a directory),
  * and one that is nothing but the dir itself. NULL with the cleaned name in *clean (malloc'd), or
- * why not. */
-static const char *file_name_rule(const char *name, char **clean) {
+ * why not. The checker holds a constant `file` to it too (compiler/check.c). */
+const char *flow_file_name_rule(const char *name, char **clean) {
     *clean = NULL;
     if (!name[0]) return "is empty";
     if (name[0] == '/') return "is an absolute path: it must be relative to the connection's dir";
@@ -709,7 +709,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FileConn *fc = conn;
     const char *file = flow_setting_str(s, NULL, "file", "");
     char *clean;
-    const char *why = file_name_rule(file, &clean);
+    const char *why = flow_file_name_rule(file, &clean);
     if (why) {
         flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", file, why);
         return NULL;
@@ -1184,7 +1184,7 @@ static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
     const cJSON *file = flow_setting(s, NULL, "file");
     if (file) {   /* a constant name: checked once, before any record */
         char *clean;
-        const char *why = file_name_rule(cJSON_GetStringValue(file), &clean);
+        const char *why = flow_file_name_rule(cJSON_GetStringValue(file), &clean);
         if (why) {
             flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", cJSON_GetStringValue(file), why);
             return NULL;
@@ -1217,7 +1217,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         int append = im->retry || strcmp(flow_setting_str(im->s, it->rs, "write", "append"), "append") == 0;
         int formulas = cJSON_IsTrue(flow_setting(im->s, it->rs, "csv_formulas"));
         char *clean;
-        const char *why = file_name_rule(name, &clean);
+        const char *why = flow_file_name_rule(name, &clean);
         if (why) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);

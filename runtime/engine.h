@@ -72,6 +72,11 @@ int  flow_setting_range(const char *name, double *lo, double *hi);
  * unbounded. The checker (constants) and the engine (evaluated values) both ask this. */
 int  flow_setting_check_range(const char *name, const char *ctype, double v, char *why, size_t cap);
 
+/* The file connector's one rule for `file` (export names and globs, import names): NULL with the
+ * cleaned relative name in *clean (malloc'd), or why not ("is an absolute path: ..."), to be said as
+ * `file "NAME" WHY`. The runtime applies it to every name, the checker to constant ones. */
+const char *flow_file_name_rule(const char *name, char **clean);
+
 typedef struct FlowSettings FlowSettings;
 /* The value of a setting: this record's (from rs) when it is per record, else the constant one;
  * NULL when absent. */
