@@ -84,7 +84,8 @@ static int run_cli(const FlowProgram *p, const char *in, ...) {
     argv[argc++] = (char *)"shop";
     va_list ap;
     va_start(ap, in);
-    for (const char *a; (a = va_arg(ap, const char *)) && argc < 39;) argv[argc++] = (char *)a;
+    /* writable copies, as a real argv is: flow_main overwrites --param values there (hidden from ps) */
+    for (const char *a; (a = va_arg(ap, const char *)) && argc < 39;) argv[argc++] = strdup(a);
     va_end(ap);
     argv[argc] = NULL;
     fflush(stdout);
@@ -114,6 +115,7 @@ static int run_cli(const FlowProgram *p, const char *in, ...) {
         close(si);
         clearerr(stdin);
     }
+    for (int i = 1; i < argc; i++) free(argv[i]);
     free(cap_out);
     free(cap_err);
     cap_out = read_file("cap.out");
