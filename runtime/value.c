@@ -208,6 +208,12 @@ int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+int flow_days_in_month(int64_t y, unsigned m) {
+    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m < 1 || m > 12 ? 0 : md[m - 1] + (m == 2 && leap);
+}
+
 void flow_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
