@@ -134,7 +134,7 @@ static int parse_duration(const char *s, int64_t *ms) {
 }
 
 /* A param's text as its kind; 0, or -1 with why. JSON values are kept in *own. */
-static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap) {
+int flow_param_parse(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap) {
     char *end;
     *own = NULL;
     if (d->nullable && d->kind != FLOW_STRING && strcmp(text, "null") == 0) { *v = flow_null(); return 0; }
@@ -243,7 +243,7 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
         FlowVal v = flow_null();
         if (text) {
             char why[300];
-            int bad = param_value(d, text, &v, &owned[i], why, sizeof why);
+            int bad = flow_param_parse(d, text, &v, &owned[i], why, sizeof why);
             if (!bad && v.kind == FLOW_STRING && from_default) {   /* the value outlives dflt: keep it in the context */
                 cJSON *keep = cJSON_CreateString(text);
                 if (!keep) abort();

@@ -380,6 +380,9 @@ cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
 
 /* ---- process setup and params (cli.c) ---- */
 
+/* A param's value from its text (--param, a baked default; flowc build checks -P values by it too):
+ * 0 with *v (and in *own a tree to free with it, for json), or -1 with why ("`abc` is not an int"). */
+int flow_param_parse(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap);
 /* A param's default (or -P) text, unmasked when it is a secret; malloc'd, NULL when it has none. */
 char *flow_param_default(const FlowParamDef *d);
 /* No core dump can hold a secret: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps other

@@ -57,3 +57,18 @@ for how in jit native; do
   case $seen in *"$tok"*) t_note "ps showed the value during the run: $seen" ;; esac
   t_done
 done
+
+# a -P value the param's type refuses ends the build early, said at the param by the executable's own
+# reader of --param values; a secret one is not shown (it built a program that failed every run)
+t_case adversarial/15-params-hidden/build-bad-value
+mkdir -p bad
+t_exec "$FLOWC" build flow.flow -o bad/prog -P "token=$tok" -P pin=s3cr3t-PIN
+t_expect_rc 1
+t_expect_grep "$C_ERR" '^flow\.flow:14:7: error: param `pin`: its -P / --env value is not valid for its type \(it is a secret: not shown\)$'
+t_expect_nogrep "$C_ERR" 's3cr3t-PIN' "the secret value was printed"
+[ -z "$(ls -A bad)" ] || t_note "the refused build left files: $(ls -A bad)"
+t_exec "$FLOWC" run flow.flow -P "token=$tok" -P pin=12x34
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'param `pin`: its -P / --env value is not valid for its type'
+t_expect_nogrep "$C_ERR" '12x34' "the secret value was printed"
+t_done
