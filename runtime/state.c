@@ -47,6 +47,14 @@ static int fail_db(FlowState *st, FlowErr *err, const char *what) {
     return -1;
 }
 
+/* COMMIT the open transaction; one that fails is rolled back: 0, or -1 with err */
+static int commit_tx(FlowState *st, FlowErr *err) {
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    int r = fail_db(st, err, "commit");
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return r;
+}
+
 void flow_state_close(FlowState *st) {
     if (!st) return;
     if (st->in_tx) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -102,7 +110,7 @@ static int create_store(FlowState *st, const char *name, FlowErr *err) {
     if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
     int app = app_id(st->db), n = objects(st->db);
-    if (app == STATE_APP_ID) return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_db(st, err, "commit");
+    if (app == STATE_APP_ID) return commit_tx(st, err);
     if (app != 0 || n != 0) {   /* someone else's, made meanwhile */
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset", st->path);
@@ -319,12 +327,7 @@ int flow_state_commit(FlowState *st, FlowErr *err) {
     if (st) st->want_tx = 0;
     if (!st || !st->in_tx) return 0;
     st->in_tx = 0;
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int r = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
-    }
-    return 0;
+    return commit_tx(st, err);
 }
 
 void flow_state_rollback(FlowState *st) {
@@ -414,11 +417,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
         rc = exec_args(st, "UPDATE flows SET delta_layout = ? WHERE flow = ?", "ss", c, err, NULL);
     }
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return rc;
+    return commit_tx(st, err);
 }
 
 /* ---- the error store ---- */
@@ -558,11 +557,7 @@ int flow_state_error_edit(FlowState *st, long id, const char *record, const char
         rc = exec_args(st, "UPDATE errors SET record = ? WHERE id = ?", "si", b, err, NULL);
     }
     if (rc || !n) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc ? -1 : 1; }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return rc;
+    return commit_tx(st, err);
 }
 
 int flow_state_knows(FlowState *st, int step, const char *flow, const char *name) {
