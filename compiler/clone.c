@@ -184,7 +184,7 @@ int clone_main(int argc, char **argv) {
         diag_init(&nd);
         FeResult nr;
         fe_run(&nr, ns, &nd, FE_CHECK);
-        if (!nd.errors) hooks_check(nr.ir, ns, &nd);
+        if (!nd.errors) { hooks_check(nr.ir, ns, &nd); hooks_check_test_files(nr.ir, ns, &nd); }   /* as flowc check */
         if (nd.errors) {
             diag_sort(&nd);
             diag_print_text(&nd, stderr, 0);

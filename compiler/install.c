@@ -19,6 +19,7 @@
 #include "source.h"
 #include "suggest.h"
 #include "flow.h"
+#include "engine.h"   /* flow_arg_take */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -373,7 +374,7 @@ static int stage_and_check(Ctx *c, char *stage, size_t cap) {
     diag_init(&d);
     FeResult r;
     fe_run(&r, src, &d, FE_CHECK);
-    if (!d.errors) hooks_check(r.ir, src, &d);
+    if (!d.errors) { hooks_check(r.ir, src, &d); hooks_check_test_files(r.ir, src, &d); }   /* as flowc check */
     int rc = d.errors ? 1 : 0;
     if (rc) {
         diag_sort(&d);
@@ -552,8 +553,10 @@ int install_main(int argc, char **argv) {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v) { fprintf(stderr, "flowc: install: -P takes name=value\n"); return 2; }
                 if (c.np == 256) { fprintf(stderr, "flowc: install: too many -P values (limit 256)\n"); return 2; }
-                c.pnames[c.np] = strndup(v, (size_t)(eq - v));
-                c.pvals[c.np++] = eq + 1;
+                char *kv = flow_arg_take(argv[i]);   /* hidden from ps from now on: it may be a token */
+                kv[eq - v] = 0;
+                c.pnames[c.np] = kv;
+                c.pvals[c.np++] = kv + (eq - v) + 1;
             } else c.env = v;
         } else if (a[0] == '-' && a[1]) { fprintf(stderr, "flowc: install: unknown option `%s`\n", a); return 2; }
         else if (!c.pkg_file) c.pkg_file = a;

@@ -290,15 +290,17 @@ static int is_number(const char *s, int integer) {
     return !*s;
 }
 
+/* DIGITS UNIT: a duration's unit from the runtime's one table (flow_duration_unit), a size's from units */
 static int has_unit(const char *s, const char *const *units) {
     size_t d = strspn(s, "0123456789");
     if (!d) return 0;
+    if (!units) return flow_duration_unit(s + d, strlen(s + d)) != 0;
     for (int i = 0; units[i]; i++) if (strcmp(s + d, units[i]) == 0) return 1;
     return 0;
 }
 
 char *pkg_param_literal(const Type *t, const char *v, char *why, size_t cap) {
-    static const char *const dur[] = { "ms", "s", "m", "h", "d", NULL }, *const size[] = { "B", "KB", "MB", "GB", NULL };
+    static const char *const size[] = { "B", "KB", "MB", "GB", NULL };
     if (t->nullable && strcmp(v, "null") == 0) return strdup("null");
     size_t at;
     if (flow_text_check(v, strlen(v), &at) != FLOW_TEXT_OK) { snprintf(why, cap, "the value is not valid UTF-8 (byte %zu)", at + 1); return NULL; }
@@ -331,7 +333,7 @@ char *pkg_param_literal(const Type *t, const char *v, char *why, size_t cap) {
         snprintf(why, cap, "the value is not true or false");
         return NULL;
     case TY_DURATION: case TY_SIZE:
-        if (has_unit(v, t->kind == TY_DURATION ? dur : size)) return strdup(v);
+        if (has_unit(v, t->kind == TY_DURATION ? NULL : size)) return strdup(v);
         snprintf(why, cap, "the value is not a %s (as in %s)", t->kind == TY_DURATION ? "duration" : "size", t->kind == TY_DURATION ? "15m" : "5MB");
         return NULL;
     default:
@@ -683,9 +685,8 @@ static void each_ref(const IrProgram *ir, RefFn fn, void *ud) {
     hooks_each_file(ir, hook_ref, &h);
     for (int t = 0; t < ir->ntests; t++)
         for (int g = 0; g < ir->tests[t]->ngivens; g++) {
-            const IrExpr *v = ir->tests[t]->givens[g].value;
-            if (v && v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "file") == 0 && v->nkids && v->kids[0] && v->kids[0]->kind == IR_STR)
-                fn(v->kids[0], "data", ud);
+            const IrExpr *f = hooks_given_file(&ir->tests[t]->givens[g]);
+            if (f) fn(f, "data", ud);
         }
 }
 
@@ -820,7 +821,7 @@ static int cmd_package(const char *file, const char *out, const char *env) {
     diag_init(&d);
     FeResult r;
     fe_run(&r, src, &d, FE_CHECK);
-    if (!d.errors) hooks_check(r.ir, src, &d);
+    if (!d.errors) { hooks_check(r.ir, src, &d); hooks_check_test_files(r.ir, src, &d); }   /* as flowc check */
     int rc = 0;
     char *text = NULL;
     size_t tlen = src->len;

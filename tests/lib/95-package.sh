@@ -90,8 +90,18 @@ EOF
 echo '[]' >"$pk_tmp/outside.json"
 t_exec -C "$pk_tmp/bad" "$FLOWC" package outside.flow
 t_expect_rc 1
-t_expect_grep "$C_ERR" 'outside.flow:4:.*climbs out' "a file() outside the .flow file's directory is not refused at its place"
+t_expect_grep "$C_ERR" 'outside.flow:4:33: error: test data file "../outside.json" is outside the directory' "a file() outside the .flow file's directory is not refused at its place"
 [ -e "$pk_tmp/bad/o-1.flowpkg" ] && t_note "a package was written anyway"
+# a hook named by an absolute path inside the tree checks, but a package holds relative paths only
+mkdir -p "$pk_tmp/bad/hooks"
+cp "$pk_shop/hooks/hooks.c" "$pk_tmp/bad/hooks/"
+printf 'integration "a" version "1"\nconnection c = file { dir = "." }\nflow f { hook pre_save_page = c("%s/bad/hooks/hooks.c", "drop_test_orders") export e from c { file = "x.ndjson" } import i into c { file = "y.ndjson" } }\n' "$pk_tmp" >"$pk_tmp/bad/abs.flow"
+t_exec -C "$pk_tmp/bad" "$FLOWC" check abs.flow
+t_expect_rc 0
+t_exec -C "$pk_tmp/bad" "$FLOWC" package abs.flow
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'abs.flow:3:[0-9]+: error: a package holds files under the .flow file.s directory: ".*" is absolute' "an absolute hook path is not refused at its place"
+[ -e "$pk_tmp/bad/a-1.flowpkg" ] && t_note "a package was written anyway"
 t_done
 
 # ---- install ----
