@@ -9,6 +9,7 @@
 #include "jit.h"
 #include "test_run.h"
 #include "frontend.h"
+#include "fmt.h"
 #include "hooks.h"
 #include "ir.h"
 #include "suggest.h"
@@ -44,6 +45,9 @@ static const char usage_text[] =
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
+    "  fmt [--check] [--diff] FILE...|-\n"
+    "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
+    "                         the files that would change (exit 1), --diff prints the changes\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -620,6 +624,7 @@ int main(int argc, char **argv) {
         printf("flowc %s\n", FLOWC_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "fmt") == 0) return fmt_command(argc, argv, isatty(2) && !getenv("NO_COLOR"));
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
