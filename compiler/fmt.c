@@ -22,6 +22,7 @@ typedef struct {
     uint8_t comment;       /* holds a comment: one item per line */
     uint8_t wrap;          /* too long on one line (found by a previous pass) */
     uint8_t items;         /* holds at least one item */
+    uint8_t in_parens;     /* inside ( ) or [ ]: an argument, never wrapped for width */
 } Block;
 
 typedef struct {
@@ -127,7 +128,9 @@ static int analyse(Fmt *f, const AstNode *root) {
     f->nl = xrealloc(NULL, (n + 1) * sizeof *f->nl);
     if (!f->flag) abort();
     int32_t *stack = xrealloc(NULL, (n + 1) * sizeof *stack);
-    int sp = 0, cap = 0;
+    int sp = 0, cap = 0, parens = 0;
+    int32_t *pstack = xrealloc(NULL, (n + 1) * sizeof *pstack);   /* open ( and [: the enclosing brace depth */
+    int psp = 0;
     uint32_t prev_end = 0;
     for (size_t i = 0; i < n; i++) {
         f->block[i] = -1;
@@ -138,19 +141,26 @@ static int analyse(Fmt *f, const AstNode *root) {
         prev_end = f->t[i].span.end;
         if (tk(f, i) == '{') {
             if (f->nblocks == cap) { cap = cap ? cap * 2 : 64; f->blocks = xrealloc(f->blocks, (size_t)cap * sizeof *f->blocks); }
-            f->blocks[f->nblocks] = (Block){ (int)i, -1, 0, 0, 0, 0, 0 };
+            f->blocks[f->nblocks] = (Block){ (int)i, -1, 0, 0, 0, 0, 0, parens > 0 };
             f->block[i] = f->nblocks++;
             stack[sp++] = (int32_t)i;
         } else if (tk(f, i) == '}') {
-            if (sp == 0) { free(stack); return -1; }
+            if (sp == 0) { free(stack); free(pstack); return -1; }
             int b = f->block[stack[--sp]];
             f->blocks[b].close = (int)i;
             f->block[i] = b;
+        } else if (tk(f, i) == '(' || tk(f, i) == '[') {
+            pstack[psp++] = sp;
+            parens++;
+        } else if ((tk(f, i) == ')' || tk(f, i) == ']') && psp > 0) {
+            psp--;
+            parens--;
         } else if (tk(f, i) == FLOW_TOK_COMMENT) {
             for (int k = 0; k < sp; k++) f->blocks[f->block[stack[k]]].comment = 1;
         }
     }
     free(stack);
+    free(pstack);
     if (sp != 0) return -1;
     for (int b = 0; b < f->nblocks; b++) {
         Block *bl = &f->blocks[b];
@@ -208,6 +218,26 @@ static int gap(int prev, int cur, int prev_operand, int prev_unary) {
     return 1;
 }
 
+/* a trailing `//` comment starts here: align_comments moves it into its run's column */
+static void mark(Fmt *f) {
+    if (f->nmarks == f->capmarks) {
+        f->capmarks = f->capmarks ? f->capmarks * 2 : 64;
+        f->marks = xrealloc(f->marks, (size_t)f->capmarks * sizeof *f->marks);
+    }
+    f->marks[f->nmarks++] = f->len;
+}
+
+/* comment b (on the line after comment a) hangs to the right of the code of a's line */
+static int hangs(const Fmt *f, size_t a, size_t b) {
+    const char *t = f->src->text;
+    uint32_t sa = f->t[a].span.start, sb = f->t[b].span.start, la = sa, lb = sb;
+    while (la > 0 && t[la - 1] != '\n') la--;
+    while (lb > 0 && t[lb - 1] != '\n') lb--;
+    uint32_t ind = la;
+    while (ind < sa && (t[ind] == ' ' || t[ind] == '\t')) ind++;
+    return sb - lb > ind - la;
+}
+
 typedef struct { int block; int indent; int item_end; int fresh; int broken; int nitems; } Level;
 
 /* A line comment without its trailing blanks (and CR). */
@@ -221,33 +251,37 @@ static size_t comment_len(const Fmt *f, size_t i) {
 
 static void render(Fmt *f) {
     f->len = 0; f->line_start = 0; f->line = 0; f->nmarks = 0;
+    put(f, "", 0);
     Level *lv = xrealloc(NULL, ((size_t)f->nblocks + 2) * sizeof *lv);
     int top = 0;
     lv[0] = (Level){ -1, 0, -1, 1, 1, 0 };
     int prev = 0, prev_operand = 0, prev_unary = 0, after_dot = 0, need_nl = 0, any = 0;
+    int trailing_prev = 0;   /* the last token printed is a `//` comment ending a line of code (or continuing one) */
     for (size_t i = 0; i < f->n; i++) {
         if (f->flag[i] & T_SEP) continue;
         int k = tk(f, i);
         Level *L = &lv[top];
         int blank = f->nl[i] >= 2 && !L->fresh;
         if (k == FLOW_TOK_COMMENT) {
-            int line_comment = ttext(f, i)[1] == '/';
+            int line_comment = ttext(f, i)[1] == '/', trailing = 0;
             if (!any) {
                 /* the file starts with it */
+            } else if (line_comment && f->nl[i] == 1 && trailing_prev && hangs(f, i - 1, i)) {
+                /* a comment hanging under the one ending the previous line continues it, in its column */
+                newline(f, 0, 2);
+                mark(f);
             } else if (f->nl[i] > 0 || need_nl) {
                 newline(f, blank, L->item_end < 0 ? L->indent : L->indent + 4);
             } else if (line_comment) {
                 spaces(f, 2);
-                if (f->nmarks == f->capmarks) {
-                    f->capmarks = f->capmarks ? f->capmarks * 2 : 64;
-                    f->marks = xrealloc(f->marks, (size_t)f->capmarks * sizeof *f->marks);
-                }
-                f->marks[f->nmarks++] = f->len;
+                trailing = 1;
+                mark(f);
             } else {
                 spaces(f, 1);
             }
             put(f, ttext(f, i), comment_len(f, i));
             need_nl = line_comment;
+            trailing_prev = trailing || (trailing_prev && line_comment && f->nl[i] == 1 && hangs(f, i - 1, i));
             L->fresh = 0;
             any = 1;
             continue;   /* comments leave the spacing of the tokens around them as it was */
@@ -275,6 +309,7 @@ static void render(Fmt *f) {
         }
         L->fresh = 0;
         need_nl = 0;
+        trailing_prev = 0;
         put(f, ttext(f, i), tlen(f, i));
         any = 1;
         if ((int32_t)i == L->item_end) L->item_end = -1;
@@ -323,7 +358,7 @@ static int wrap_long_lines(Fmt *f) {
     /* blocks open in order, so the first inline one found on a line is its outermost */
     for (int b = 0; b < f->nblocks; b++) {
         int l = f->bline[b];
-        if (l >= 0 && l < lines && code_end[l] > FMT_WIDTH && best[l] < 0) best[l] = b;
+        if (l >= 0 && l < lines && code_end[l] > FMT_WIDTH && best[l] < 0 && !f->blocks[b].in_parens) best[l] = b;
     }
     int marked = 0;
     for (int l = 0; l < lines; l++)

@@ -84,3 +84,132 @@ done < <(printf '%s\n' "${copies[@]}")
 [ "$formatted" -gt 400 ] || t_note "only $formatted files formatted"
 C_NAME="fmt/property ($formatted files formatted: same IR, idempotent; $refused with syntax errors left as they were)"
 t_done
+
+# ---- the command ----
+cmd=$fmt_dir/cmd
+mkdir -p "$cmd"
+fmt_expected() { sed '$d' "tests/fmt/golden/$1.expected"; }   # the golden's text without its exit line
+
+t_case fmt/in-place
+cp tests/fmt/golden/spacing.flow "$cmd/a.flow"; chmod 640 "$cmd/a.flow"
+ino=$(stat -c %i "$cmd/a.flow")
+t_exec "$FLOWC" fmt "$cmd/a.flow"
+t_expect_rc 0
+fmt_expected spacing | cmp -s - "$cmd/a.flow" || t_note "the file is not the formatted text"
+[ "$(stat -c %a "$cmd/a.flow")" = 640 ] || t_note "mode $(stat -c %a "$cmd/a.flow"), expected 640 kept"
+[ "$(stat -c %i "$cmd/a.flow")" != "$ino" ] || t_note "written in place, not renamed over (same inode)"
+ls -A "$cmd" | grep -q fmt- && t_note "a temporary file is left: $(ls -A "$cmd")"
+ino=$(stat -c %i "$cmd/a.flow")
+t_exec "$FLOWC" fmt "$cmd/a.flow"
+t_expect_rc 0
+[ "$(stat -c %i "$cmd/a.flow")" = "$ino" ] || t_note "a formatted file was written again"
+t_done
+
+t_case fmt/symlink
+cp tests/fmt/golden/spacing.flow "$cmd/target.flow"; ln -sf target.flow "$cmd/link.flow"
+t_exec "$FLOWC" fmt "$cmd/link.flow"
+t_expect_rc 0
+[ -L "$cmd/link.flow" ] || t_note "the symbolic link was replaced by a file"
+fmt_expected spacing | cmp -s - "$cmd/target.flow" || t_note "the link's target is not formatted"
+t_done
+
+t_case fmt/stdin
+t_exec sh -c '"$0" fmt - <"$1"' "$FLOWC" tests/fmt/golden/wrap.flow
+t_expect_rc 0
+fmt_expected wrap | cmp -s - "$C_OUT" || t_note "stdout is not the formatted text"
+t_exec sh -c '"$0" fmt --check - <"$1"' "$FLOWC" tests/fmt/golden/wrap.flow
+t_expect_rc 1
+t_expect_grep "$C_OUT" '^<stdin>$' "--check lists <stdin>"
+t_done
+
+t_case fmt/check
+cp tests/fmt/golden/blocks.flow "$cmd/unformatted.flow"
+fmt_expected blocks >"$cmd/formatted.flow"
+cp "$cmd/unformatted.flow" "$cmd/unformatted.orig"
+t_exec "$FLOWC" fmt --check "$cmd/formatted.flow" "$cmd/unformatted.flow"
+t_expect_rc 1
+[ "$(cat "$C_OUT")" = "$cmd/unformatted.flow" ] || t_note "--check lists exactly the file that would change"
+cmp -s "$cmd/unformatted.flow" "$cmd/unformatted.orig" || t_note "--check changed the file"
+t_exec "$FLOWC" fmt --check "$cmd/formatted.flow"
+t_expect_rc 0
+[ -s "$C_OUT" ] && t_note "--check of a formatted file prints something"
+t_done
+
+t_case fmt/diff
+# fmt_patch DIR FILE DIFF EXPECTED: patch -p1 applies DIFF to DIR/FILE and gives EXPECTED
+fmt_patch() {
+  rm -rf "$1/p"; mkdir -p "$1/p"; cp "$1/$2" "$1/p/"
+  (cd "$1/p" && patch -s -p1 <"$3") >"$1/patch.log" 2>&1 || { t_note "patch -p1 does not apply the diff of $2:" "$(cat "$1/patch.log")"; return; }
+  cmp -s "$1/p/$2" "$4" || t_note "$2 patched with the diff is not the formatted text"
+}
+t_exec -C "$cmd" "$FLOWC" fmt --diff unformatted.flow
+t_expect_rc 0
+cmp -s "$cmd/unformatted.flow" "$cmd/unformatted.orig" || t_note "--diff changed the file"
+[ "$(head -n 2 "$C_OUT" | tr '\n' ' ')" = "--- a/unformatted.flow +++ b/unformatted.flow " ] ||
+  t_note "the diff's header names the file as a/ and b/"
+t_expect_grep "$C_OUT" '^@@ -1,[0-9]+ \+1,[0-9]+ @@$' "a first hunk header as diff -u writes it"
+command -v patch >/dev/null && fmt_patch "$cmd" unformatted.flow "$C_OUT" "$cmd/formatted.flow"
+t_exec "$FLOWC" fmt --check --diff "$cmd/unformatted.flow" "$cmd/formatted.flow"
+t_expect_rc 1
+t_exec "$FLOWC" fmt --diff "$cmd/formatted.flow"
+t_expect_rc 0
+[ -s "$C_OUT" ] && t_note "--diff of a formatted file prints something"
+# every golden (no newline at the end, CRLF, empty files included): patch applies the diff
+if command -v patch >/dev/null; then
+  mkdir -p "$cmd/g"
+  for g in tests/fmt/golden/*.flow; do
+    tail -n 1 "${g%.flow}.expected" | grep -qx 'exit 0' || continue
+    cp "$g" "$cmd/g/"; b=${g##*/}
+    sed '$d' "${g%.flow}.expected" >"$cmd/g/$b.out"
+    (cd "$cmd/g" && "$FLOWC" fmt --diff "$b" >"$b.diff" 2>&1)
+    if cmp -s "$cmd/g/$b" "$cmd/g/$b.out"; then
+      [ -s "$cmd/g/$b.diff" ] && t_note "$b: a diff for a formatted file"
+    else
+      fmt_patch "$cmd/g" "$b" "$cmd/g/$b.diff" "$cmd/g/$b.out"
+    fi
+  done
+fi
+t_done
+
+t_case fmt/does-not-parse
+cp tests/fmt/golden/syntax-error.flow "$cmd/bad.flow"; touch -d '2020-01-01' "$cmd/bad.flow"
+cp tests/fmt/golden/spacing.flow "$cmd/good.flow"
+t_exec "$FLOWC" fmt "$cmd/bad.flow" "$cmd/good.flow"
+t_expect_rc 2
+t_expect_grep "$C_ERR" "^$cmd/bad.flow:3:35: error: unexpected" "the syntax error, at its place"
+t_expect_grep "$C_ERR" "is not formatted: it does not parse; the file is left as it is"
+cmp -s "$cmd/bad.flow" tests/fmt/golden/syntax-error.flow || t_note "the file that does not parse was changed"
+[ "$(stat -c %Y "$cmd/bad.flow")" = "$(date -d 2020-01-01 +%s)" ] || t_note "the file that does not parse was written"
+fmt_expected spacing | cmp -s - "$cmd/good.flow" || t_note "the other file was not formatted"
+t_done
+
+t_case fmt/unreadable
+t_exec "$FLOWC" fmt "$cmd/missing.flow" "$cmd"
+t_expect_rc 2
+t_expect_grep "$C_ERR" "cannot read \`$cmd/missing.flow\`: No such file"
+t_expect_grep "$C_ERR" "cannot read \`$cmd\`: it is a directory"
+t_done
+
+t_case fmt/read-only-directory
+mkdir -p "$cmd/ro"; cp tests/fmt/golden/spacing.flow "$cmd/ro/a.flow"; chmod 644 "$cmd/ro/a.flow"; chmod 555 "$cmd/ro"
+if [ "$(id -u)" = 0 ]; then
+  # root writes anywhere: run as nobody, who may read the file but not write the directory
+  t_exec setpriv --reuid=65534 --regid=65534 --clear-groups "$FLOWC" fmt "$cmd/ro/a.flow"
+else
+  t_exec "$FLOWC" fmt "$cmd/ro/a.flow"
+fi
+t_expect_rc 2
+t_expect_grep "$C_ERR" "cannot write \`$cmd/ro/a.flow\`: Permission denied; the file is left as it is"
+cmp -s "$cmd/ro/a.flow" tests/fmt/golden/spacing.flow || t_note "the file was changed"
+[ "$(ls -A "$cmd/ro")" = a.flow ] || t_note "something was left in the directory: $(ls -A "$cmd/ro")"
+chmod 755 "$cmd/ro"
+t_done
+
+t_case fmt/usage
+t_exec "$FLOWC" fmt
+t_expect_rc 2
+t_expect_grep "$C_ERR" "fmt needs FILE"
+t_exec "$FLOWC" fmt --width=80 "$cmd/a.flow"
+t_expect_rc 2
+t_expect_grep "$C_ERR" "unknown option \`--width=80\`"
+t_done
