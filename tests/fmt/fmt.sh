@@ -85,6 +85,22 @@ done < <(printf '%s\n' "${copies[@]}")
 C_NAME="fmt/property ($formatted files formatted: same IR, idempotent; $refused with syntax errors left as they were)"
 t_done
 
+# ---- the project's own .flow files stay formatted ----
+# Left out: goldens that quote line:col or line numbers of their .flow (diagnostics with carets, AST
+# dumps, JSON diagnostics, test-run failures, preview step names), the syntax errors, and the
+# deliberately unformatted inputs of fmt/golden. They are in fmt/property all the same.
+FMT_KEEP_EXCLUDE='^tests/(check/errors|fmt/golden|ast|json|flowtest|preview)/|^tests/adversarial/14-sql-template/injectable\.flow$'
+t_case fmt/keep-formatted
+find . \( -path ./build -o -path ./.git \) -prune -o -type f -name '*.flow' -print | sed 's|^\./||' |
+  grep -vE "$FMT_KEEP_EXCLUDE" | sort >"$fmt_dir/keep.list"
+mapfile -t keep <"$fmt_dir/keep.list"
+t_exec "$FLOWC" fmt --check "${keep[@]}"
+t_expect_rc 0
+[ -s "$C_OUT" ] && t_note "not formatted (run: build/flowc fmt FILE):" "$(head -n 20 "$C_OUT")"
+[ "${#keep[@]}" -gt 150 ] || t_note "only ${#keep[@]} files kept formatted"
+C_NAME="fmt/keep-formatted (${#keep[@]} files)"
+t_done
+
 # ---- the command ----
 cmd=$fmt_dir/cmd
 mkdir -p "$cmd"
