@@ -91,6 +91,7 @@ bench: $(B)/flowc
 	bench/run.sh
 	bench/mapping.sh
 	bench/preview.sh
+	bench/fmt.sh
 	bench/http.sh
 	bench/sqlite.sh
 	bench/postgres.sh
