@@ -2,6 +2,7 @@
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "engine.h"
 #include "template.h"
+#include <utf8proc.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -205,6 +206,12 @@ int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d) {
     unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + (int64_t)doe - 719468;
+}
+
+int flow_days_in_month(int64_t y, unsigned m) {
+    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m < 1 || m > 12 ? 0 : md[m - 1] + (m == 2 && leap);
 }
 
 void flow_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
@@ -639,6 +646,35 @@ int flow_text_number(FlowCtx *cx, FlowStr t, double *out) {
     if (!isfinite(d)) return FLOW_TEXT_RANGE;
     *out = d;
     return FLOW_TEXT_OK;
+}
+
+int flow_is_space(int32_t c) {
+    if (c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85) return 1;
+    if (c < 0x80) return 0;
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
+}
+
+FlowStr flow_str_trim(FlowStr s) {
+    utf8proc_int32_t c;
+    while (s.n) {
+        if ((unsigned char)s.p[0] < 0x80) {   /* the common case, without utf8proc */
+            if (!flow_is_space((unsigned char)s.p[0])) break;
+            s.p++, s.n--;
+            continue;
+        }
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p, (utf8proc_ssize_t)(s.n < 4 ? s.n : 4), &c);
+        if (k <= 0 || !flow_is_space(c)) break;
+        s.p += k, s.n -= (size_t)k;
+    }
+    while (s.n) {
+        size_t b = s.n - 1;   /* the start of the last character: back over at most 3 continuation bytes */
+        while (b > 0 && s.n - b < 4 && ((unsigned char)s.p[b] & 0xC0) == 0x80) b--;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p + b, (utf8proc_ssize_t)(s.n - b), &c);
+        if (k != (utf8proc_ssize_t)(s.n - b) || !flow_is_space(c)) break;
+        s.n = b;
+    }
+    return s;
 }
 
 const char *flow_num_text(char buf[40], double d) {
