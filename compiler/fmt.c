@@ -368,50 +368,50 @@ static int wrap_long_lines(Fmt *f) {
     return marked;
 }
 
+/* the start of the line holding offset off */
+static size_t line_of(const Fmt *f, size_t off) {
+    while (off > 0 && f->out[off - 1] != '\n') off--;
+    return off;
+}
+
 /* Trailing `//` comments on consecutive lines start in one column: two spaces after the longest code. */
 static void align_comments(Fmt *f) {
     if (f->nmarks == 0) return;
-    char *o = xrealloc(NULL, f->len + 1 + (size_t)f->nmarks * (FMT_WIDTH * 4));
-    size_t olen = 0, from = 0;
-    int i = 0;
-    while (i < f->nmarks) {
-        /* a run: each mark on the line right after the previous one's */
+    int *col = xrealloc(NULL, (size_t)f->nmarks * sizeof *col);
+    size_t extra = 0;
+    for (int i = 0; i < f->nmarks;) {
+        /* a run: each mark on the line right after the previous mark's */
         int j = i, maxw = 0;
-        size_t ls_prev = 0;
         for (; j < f->nmarks; j++) {
-            size_t ls = f->marks[j];
-            while (ls > 0 && f->out[ls - 1] != '\n') ls--;
+            size_t ls = line_of(f, f->marks[j]);
             if (j > i) {
-                /* the previous mark's line must end right before this line */
                 size_t e = f->marks[j - 1];
                 while (e < f->len && f->out[e] != '\n') e++;
                 if (e + 1 != ls) break;
             }
-            size_t ce = f->marks[j] - 2;
-            int w = width(f->out + ls, ce - ls);
+            int w = width(f->out + ls, f->marks[j] - 2 - ls);
             if (w > maxw) maxw = w;
-            ls_prev = ls;
         }
-        (void)ls_prev;
-        if ((size_t)(j - i) * (size_t)(maxw + 2) > (size_t)(j - i) * (FMT_WIDTH * 4)) maxw = 0;   /* keep the buffer bound */
         for (int k = i; k < j; k++) {
-            size_t ls = f->marks[k];
-            while (ls > 0 && f->out[ls - 1] != '\n') ls--;
-            size_t ce = f->marks[k] - 2;
-            int w = width(f->out + ls, ce - ls);
-            memcpy(o + olen, f->out + from, ce - from);
-            olen += ce - from;
-            int pad = maxw - w + 2;
-            if (pad > FMT_WIDTH * 4) pad = 2;
-            memset(o + olen, ' ', (size_t)pad);
-            olen += (size_t)pad;
-            from = f->marks[k];
+            size_t ls = line_of(f, f->marks[k]);
+            col[k] = maxw - width(f->out + ls, f->marks[k] - 2 - ls);   /* spaces to add */
+            extra += (size_t)col[k];
         }
         i = j;
+    }
+    char *o = xrealloc(NULL, f->len + extra + 1);
+    size_t olen = 0, from = 0;
+    for (int k = 0; k < f->nmarks; k++) {
+        memcpy(o + olen, f->out + from, f->marks[k] - from);
+        olen += f->marks[k] - from;
+        memset(o + olen, ' ', (size_t)col[k]);
+        olen += (size_t)col[k];
+        from = f->marks[k];
     }
     memcpy(o + olen, f->out + from, f->len - from);
     olen += f->len - from;
     o[olen] = 0;
+    free(col);
     free(f->out);
     f->out = o;
     f->len = olen;
