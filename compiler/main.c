@@ -465,15 +465,11 @@ static int cmd_eval(int argc, char **argv) {
 
 /* "15m", "1h", "1w", "90s", "1500ms" -> ms; 0 when it is not one */
 static int64_t cli_duration(const char *s) {
-    static const struct { const char *u; int64_t mul; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 } };
     int64_t v = 0;
     const char *p = s;
     while (*p >= '0' && *p <= '9') { if (v > 1000000000) return 0; v = v * 10 + (*p++ - '0'); }
     if (p == s) return 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(p, units[i].u) == 0) return v * units[i].mul;
-    return 0;
+    return v * flow_duration_unit(p, strlen(p));
 }
 
 /* --from T: ISO 8601 or Unix seconds; a date or time without Z or an offset is a local time in the

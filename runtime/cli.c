@@ -126,9 +126,8 @@ static int parse_duration(const char *s, int64_t *ms) {
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || errno || !isfinite(v)) return 0;
-    double unit = strcmp(end, "") == 0 || strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 ? 1e3
-                : strcmp(end, "m") == 0 ? 6e4 : strcmp(end, "h") == 0 ? 3.6e6 : strcmp(end, "d") == 0 ? 8.64e7 : -1;
-    if (unit < 0) return 0;
+    double unit = *end ? (double)flow_duration_unit(end, strlen(end)) : 1;   /* a bare number is ms */
+    if (unit <= 0 || fabs(v * unit) >= 9.2e18) return 0;
     *ms = (int64_t)llround(v * unit);
     return 1;
 }

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { REQ = 1, OPT = 2, SECRET = 4 };
+enum { REQ = FLOW_SETF_REQ, OPT = FLOW_SETF_OPT, SECRET = FLOW_SETF_SECRET, STEP = FLOW_SETF_STEP };
 
 const FlowSettingSpec flow_setting_specs[] = {
 #define CONN(k)
 #define RANGE(n, lo, hi)
-#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0 },
+#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0, ((f) & STEP) != 0 },
 #include "connectors.def"
 #undef CONN
 #undef RANGE
@@ -56,16 +56,7 @@ int flow_setting_range(const char *name, double *lo, double *hi) {
 /* A bound or value as the flow writes it: a duration in its largest whole unit (90s, 1h, 250ms, 0s), a
  * whole number by its digits, any other number by its shortest text. */
 static const char *range_text(char buf[48], const char *ctype, double v) {
-    static const struct { const char *unit; double ms; } units[] = {
-        { "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
-    };
-    if (ctype && strcmp(ctype, "duration") == 0 && v == floor(v) && fabs(v) < 1e15) {
-        if (v == 0) return "0s";
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (fmod(v, units[i].ms) == 0) { snprintf(buf, 48, "%.0f%s", v / units[i].ms, units[i].unit); return buf; }
-        snprintf(buf, 48, "%.0fms", v);
-        return buf;
-    }
+    if (ctype && strcmp(ctype, "duration") == 0 && v == floor(v) && fabs(v) < 1e15) return flow_duration_text(buf, (int64_t)v);
     if (v == floor(v) && fabs(v) < 1e15) { snprintf(buf, 48, "%.0f", v); return buf; }
     return flow_num_text(buf, v);
 }

@@ -517,13 +517,7 @@ static int32_t clock_time(const char *t) {
 }
 
 /* 7h, 15m, 90s, 2d, 1w: an interval as the language writes it */
-static const char *interval_text(int64_t sec, char buf[32]) {
-    static const struct { const char *u; int64_t n; } units[] = { { "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 } };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (sec % units[i].n == 0) { snprintf(buf, 32, "%lld%s", (long long)(sec / units[i].n), units[i].u); return buf; }
-    snprintf(buf, 32, "%llds", (long long)sec);
-    return buf;
-}
+static const char *interval_text(int64_t sec, char buf[32]) { return flow_duration_text(buf, sec * 1000); }
 
 FlowSched *flow_sched_every(int64_t interval_ms, const char *from, const char *to, unsigned days, const char *tz,
                             char *err, size_t errlen) {

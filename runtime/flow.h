@@ -203,6 +203,12 @@ int     flow_days_in_month(int64_t y, unsigned m);   /* 28..31; 0 for a month ou
  * trim of `trim`, the `trim` template helper and the conversions of text to numbers, bools and dates. */
 int     flow_is_space(int32_t c);
 FlowStr flow_str_trim(FlowStr s);
+/* Durations as the language writes them (100ms 90s 15m 2h 1d 1w): the one table of units, for the
+ * lexer, -P/--param values, flowc cron's --every and messages. flow_duration_unit: milliseconds in
+ * the unit u[0..n) (case-sensitive), 0 when it is none; flow_duration_text: ms in its largest whole
+ * unit (90s, 1h, 250ms, 0s; a negative value keeps its sign). Returns buf. */
+int64_t     flow_duration_unit(const char *u, size_t n);
+const char *flow_duration_text(char buf[32], int64_t ms);
 /* The shortest text that reads back as d (NaN, Infinity as such), for messages. Returns buf. */
 const char *flow_num_text(char buf[40], double d);
 /* Deep equality with int/number promotion; strings by bytes. */

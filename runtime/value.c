@@ -300,6 +300,28 @@ void flow_format_iso8601(int64_t ms, char out[32]) {
              (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
 }
 
+/* ---- durations (flow.h) ---- */
+
+static const struct { const char *unit; int64_t ms; } duration_units[] = {   /* largest first */
+    { "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+};
+
+int64_t flow_duration_unit(const char *u, size_t n) {
+    for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (strlen(duration_units[i].unit) == n && memcmp(duration_units[i].unit, u, n) == 0) return duration_units[i].ms;
+    return 0;
+}
+
+const char *flow_duration_text(char buf[32], int64_t ms) {
+    if (ms == 0) return strcpy(buf, "0s");
+    for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (ms % duration_units[i].ms == 0) {
+            snprintf(buf, 32, "%lld%s", (long long)(ms / duration_units[i].ms), duration_units[i].unit);
+            return buf;
+        }
+    return buf;   /* not reached: every ms is a whole number of ms */
+}
+
 /* ---- exact integers in cJSON trees (flow.h) ---- */
 
 #define TWO53 9007199254740992.0

@@ -24,3 +24,10 @@ t_expect_rc 1
 t_expect_grep "$C_ERR" 'setting requests_per_second must be between 0.001 and 100000, got 0'
 t_expect_nogrep "$C_ERR" '127\.0\.0\.1:1' "no request is sent"
 t_done
+
+# a duration param takes every unit the language has, from the one table (value.c's duration_units):
+# -P wait=1w was "not a duration" while `1w` is a literal and `flowc cron --every 1w` took it
+adv_both adversarial/18-settings-table/param-duration-weeks --param wait=1w h
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'setting timeout must be between 1ms and 1h, got 1w'
+t_done
