@@ -14,6 +14,7 @@
 #include "suggest.h"
 #include "engine.h"
 #include "cron.h"
+#include "cli_diff.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,10 @@ static const char usage_text[] =
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
+    "  diff OLD NEW [--format text|json] [--exit-code]   diff --env A --env B FILE\n"
+    "                         what changed, by resource (flow, step, map entry, type field, ...)\n"
+    "  merge BASE OURS THEIRS [-o OUT] [-L OURS-LABEL -L THEIRS-LABEL]\n"
+    "                         three-way merge by resource; conflicts marked around the item\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -622,6 +627,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);
+    if (strcmp(cmd, "diff") == 0) return cli_diff(argc, argv);
+    if (strcmp(cmd, "merge") == 0) return cli_merge(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);

@@ -1,0 +1,184 @@
+/* cli_diff.c — the `flowc diff` and `flowc merge` commands (part of the command line, beside main.c):
+ * flags, loading and checking the files, printing, and the exit codes: diff 0 same (or different
+ * without --exit-code), 1 different with --exit-code, 2 error; merge 0 merged, 1 conflicts, 2 error. */
+#include "cli_diff.h"
+#include "diff.h"
+#include "frontend.h"
+#include "hooks.h"
+#include "merge.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2 };
+
+typedef struct Loaded { Source *src; FeResult r; int ran; Arena *ar; ResModel *m; } Loaded;
+
+static int usage(const char *cmd, const char *msg, const char *arg) {
+    fprintf(stderr, "flowc %s: ", cmd);
+    fprintf(stderr, msg, arg);
+    fputs("\nrun `flowc --help` for usage\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int blank(const Source *s) {
+    for (size_t i = 0; i < s->len; i++)
+        if (s->text[i] != ' ' && s->text[i] != '\t' && s->text[i] != '\n' && s->text[i] != '\r') return 0;
+    return 1;
+}
+
+/* Loads and checks a file; an empty one (a file git adds or deletes) is an integration with nothing
+ * in it. Returns EXIT_OK, or EXIT_USAGE after printing why (unreadable, or its diagnostics). */
+static int load(const char *cmd, const char *path, Loaded *l) {
+    memset(l, 0, sizeof *l);
+    const char *why;
+    l->src = src_load_file(path, &why);
+    if (!l->src) { fprintf(stderr, "flowc %s: cannot read `%s`: %s\n", cmd, path, why); return EXIT_USAGE; }
+    l->ar = arena_new();
+    if (blank(l->src)) { l->m = res_build(l->ar, l->src, NULL, NULL); return EXIT_OK; }
+    Diags d;
+    diag_init(&d);
+    fe_run(&l->r, l->src, &d, FE_CHECK);
+    l->ran = 1;
+    if (!d.errors) hooks_check(l->r.ir, l->src, &d);
+    int rc = EXIT_OK;
+    if (d.errors) {
+        diag_sort(&d);
+        diag_print_text(&d, stderr, isatty(2) && !getenv("NO_COLOR"));
+        fprintf(stderr, "flowc %s: `%s` does not check clean (%d error%s): fix it first\n", cmd, path, d.errors, d.errors == 1 ? "" : "s");
+        rc = EXIT_USAGE;
+    } else l->m = res_build(l->ar, l->src, l->r.ast, l->r.ir);
+    diag_free(&d);
+    return rc;
+}
+
+static void unload(Loaded *l) {
+    if (l->ran) fe_result_free(&l->r);
+    if (l->ar) arena_free(l->ar);
+    if (l->src) src_free(l->src);
+    memset(l, 0, sizeof *l);
+}
+
+/* diff OLD NEW [--format text|json] [--exit-code] | diff --env A --env B FILE
+ * | (git's external diff driver) diff PATH OLD OLD-HEX OLD-MODE NEW NEW-HEX NEW-MODE */
+int cli_diff(int argc, char **argv) {
+    const char *files[8], *envs[2];
+    int nfiles = 0, nenvs = 0, json = 0, exit_code = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--exit-code") == 0) exit_code = 1;
+        else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || (strcmp(v, "text") && strcmp(v, "json"))) return usage("diff", "--format takes text or json%s", "");
+            json = strcmp(v, "json") == 0;
+        } else if (strcmp(a, "--env") == 0) {
+            if (i + 1 >= argc) return usage("diff", "--env needs a NAME%s", "");
+            if (nenvs == 2) return usage("diff", "--env is given twice: --env A --env B FILE%s", "");
+            envs[nenvs++] = argv[++i];
+        } else if (a[0] == '-' && a[1] && strcmp(a, "--")) return usage("diff", "unknown option `%s`", a);
+        else if (strcmp(a, "--") == 0) continue;
+        else {
+            if (nfiles == 8) return usage("diff", "too many files%s", "");
+            files[nfiles++] = a;
+        }
+    }
+    int git = nfiles == 7 && nenvs == 0;   /* git diff with diff.flow.command = "flowc diff" */
+    if (nenvs == 1 || (nenvs == 2 && nfiles != 1)) return usage("diff", "two environments of one file: flowc diff --env A --env B FILE%s", "");
+    if (!nenvs && !git && nfiles != 2) return usage("diff", "diff takes two files: flowc diff OLD NEW%s", "");
+    DiffResult res = { 0 };
+    int rc = EXIT_OK;
+    if (nenvs) {
+        Loaded l;
+        rc = load("diff", files[0], &l);
+        const char *missing = NULL;
+        if (rc == EXIT_OK && diff_envs(l.m, envs[0], envs[1], &res, &missing) < 0) {
+            fprintf(stderr, "flowc diff: %s declares no environment `%s`\n", files[0], missing);
+            rc = EXIT_USAGE;
+        }
+        unload(&l);
+    } else {
+        Loaded a, b;
+        const char *of = git ? files[1] : files[0], *nf = git ? files[4] : files[1];
+        rc = load("diff", of, &a);
+        int rc2 = load("diff", nf, &b);
+        if (rc == EXIT_OK) rc = rc2;
+        if (rc == EXIT_OK) diff_models(a.m, b.m, &res);
+        unload(&a);
+        unload(&b);
+    }
+    if (rc == EXIT_OK) {
+        if (git) printf("flowc diff %s\n", files[0]);
+        if (json) diff_print_json(&res, stdout);
+        else diff_print_text(&res, stdout);
+        if (exit_code && res.n && !git) rc = EXIT_ERRORS;
+    }
+    diff_free(&res);
+    return rc;
+}
+
+/* merge BASE OURS THEIRS [-o OUT] [-L OURS-LABEL [-L THEIRS-LABEL]] */
+int cli_merge(int argc, char **argv) {
+    const char *files[3], *out = NULL, *labels[2] = { NULL, NULL };
+    int nfiles = 0, nlabels = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-o") == 0 || strcmp(a, "-L") == 0) {
+            if (i + 1 >= argc) return usage("merge", "%s needs a value", a);
+            if (a[1] == 'o') out = argv[++i];
+            else if (nlabels == 2) return usage("merge", "-L is given more than twice (ours, theirs)%s", "");
+            else labels[nlabels++] = argv[++i];
+        } else if (a[0] == '-' && a[1]) return usage("merge", "unknown option `%s`", a);
+        else if (nfiles == 3) return usage("merge", "merge takes three files: BASE OURS THEIRS%s", "");
+        else files[nfiles++] = a;
+    }
+    if (nfiles != 3) return usage("merge", "merge takes three files: flowc merge BASE OURS THEIRS [-o OUT]%s", "");
+    Loaded l[3];
+    int rc = EXIT_OK;
+    for (int i = 0; i < 3; i++) {
+        int r = load("merge", files[i], &l[i]);
+        if (r != EXIT_OK) rc = r;
+    }
+    if (rc != EXIT_OK) {
+        for (int i = 0; i < 3; i++) unload(&l[i]);
+        return rc;
+    }
+    MergeResult mr;
+    merge_models(l[0].m, l[1].m, l[2].m, labels[0], labels[1], &mr);
+    const char *name = out ? out : "<merged>";
+    if (!mr.nconflicts && mr.len) {   /* the result must check clean, or it is a conflict too */
+        Source *src = src_from_buffer(name, mr.text, mr.len);
+        Diags d;
+        diag_init(&d);
+        FeResult r;
+        fe_run(&r, src, &d, FE_CHECK);
+        if (d.errors) {
+            diag_sort(&d);
+            diag_print_text(&d, stderr, isatty(2) && !getenv("NO_COLOR"));
+            fprintf(stderr, "flowc merge: conflict: each side merges, but together they do not check (%d error%s above)\n",
+                    d.errors, d.errors == 1 ? "" : "s");
+            rc = EXIT_ERRORS;
+        }
+        fe_result_free(&r);
+        diag_free(&d);
+        src_free(src);
+    }
+    for (int i = 0; i < mr.nconflicts; i++)
+        fprintf(stderr, "flowc merge: conflict: %s: %s\n", mr.conflicts[i].address, mr.conflicts[i].why);
+    if (mr.nconflicts) {
+        fprintf(stderr, "flowc merge: %d conflict%s, marked in %s\n", mr.nconflicts, mr.nconflicts == 1 ? "" : "s", out ? out : "the output");
+        rc = EXIT_ERRORS;
+    }
+    for (int i = 0; i < 3; i++) unload(&l[i]);
+    FILE *f = out ? fopen(out, "wb") : stdout;
+    if (!f) {
+        fprintf(stderr, "flowc merge: cannot write `%s`\n", out);
+        rc = EXIT_USAGE;
+    } else {
+        if (mr.len && fwrite(mr.text, 1, mr.len, f) != mr.len) rc = EXIT_USAGE;
+        if (out && fclose(f) != 0) rc = EXIT_USAGE;
+        if (rc == EXIT_USAGE) fprintf(stderr, "flowc merge: cannot write `%s`\n", name);
+    }
+    merge_free(&mr);
+    return rc;
+}
