@@ -105,6 +105,7 @@ static void notes_changed(D *d, DiffChange *c, const Resource *o, const Resource
     switch (n->kind) {
     case RES_FIELD: case RES_PARAM:
         type_notes(d, c, o->type, n->type);
+        if (o->secret || n->secret) note(c, "a secret: values masked");
         if (n->kind == RES_PARAM && o->node->b && !n->node->b) note(c, "became required: no default any more");
         break;
     case RES_CONNECTION:
@@ -132,9 +133,12 @@ static void notes_changed(D *d, DiffChange *c, const Resource *o, const Resource
         }
         break;
     case RES_ENTRY:
-        if (o->node->a || n->node->a) {
-            /* the type override */
-            if (!o->node->a || !n->node->a || !same(res_hash(o->node->a), res_hash(n->node->a))) note(c, "target type changed");
+        if (o->node->a && !n->node->a) note(c, "target type override removed");
+        else if (n->node->a && (!o->node->a || !same(res_hash(o->node->a), res_hash(n->node->a)))) {
+            Resource ty = { .node = n->node->a, .span = n->node->a->span };
+            char *t = res_text(d->n, &ty);
+            note(c, "target type now %s", t);
+            free(t);
         }
         break;
     case RES_STEP:
@@ -160,7 +164,9 @@ static void notes_removed(D *d, DiffChange *c, const Resource *o) {
     if (o->kind == RES_MAP) note(c, "mapping removed");
     if (o->kind == RES_SETTING && op && op->kind == RES_FLOW && (strcmp(o->name, "schedule") == 0 || strcmp(o->name, "trigger") == 0))
         note(c, "%s removed", o->name);
-    if (o->kind == RES_SETTING && is_step_kind(op, AST_IMPORT) && strcmp(o->name, "upsert") == 0) note(c, "upsert removed: records are inserted");
+    if (o->kind == RES_SETTING && is_step_kind(op, AST_IMPORT)
+        && (strcmp(o->name, "upsert") == 0 || (strcmp(o->name, "mode") == 0 && call_arg(o->node->a, "upsert", "key"))))
+        note(c, "upsert removed: records are inserted");
     if (o->kind == RES_SETTING && op && op->kind == RES_CONNECTION && strcmp(o->name, "auth") == 0) note(c, "auth changed (secrets masked)");
 }
 
@@ -239,8 +245,9 @@ static void walk(D *d, int ni) {
     if (same(o->canon, n->canon) && strcmp(parent_address(d->o, o), parent_address(d->n, n)) == 0) return;
     if (!same(o->own, n->own)) {
         DiffChange *c = emit(d, DIFF_CHANGED, n->address);
-        c->before = res_text(d->o, o);
-        c->after = res_text(d->n, n);
+        int head = o->nkids && n->nkids && same(o->inner, n->inner);   /* only its own part changed: show that */
+        c->before = head ? res_header(d->o, o) : res_text(d->o, o);
+        c->after = head ? res_header(d->n, n) : res_text(d->n, n);
         notes_changed(d, c, o, n);
         return;
     }

@@ -105,6 +105,9 @@ static void delete_ours(M *m, int oi) {
         while (sp.end < m->o->src->len && (t[sp.end] == ' ' || t[sp.end] == '\t')) sp.end++;
         if (sp.end < m->o->src->len && (t[sp.end] == ',' || t[sp.end] == ';')) sp.end++;
         while (sp.end < m->o->src->len && (t[sp.end] == ' ' || t[sp.end] == '\t')) sp.end++;
+    } else {   /* between two blank lines: one of them goes too */
+        const char *t = m->o->src->text;
+        if (sp.start >= 2 && t[sp.start - 1] == '\n' && t[sp.start - 2] == '\n' && sp.end < m->o->src->len && t[sp.end] == '\n') sp.end++;
     }
     edit(m, sp.start, sp.end, NULL);
 }
@@ -206,6 +209,9 @@ static void insert_theirs(M *m, int ti) {
     char *inl = item_text(m->t, ti);
     if (whole) {
         Str block = { 0 };
+        Span sp = item_span(m->t, ti, &whole);
+        const char *t = m->t->src->text;
+        if (sp.start >= 2 && t[sp.start - 1] == '\n' && t[sp.start - 2] == '\n') put(&block, "\n", 1);   /* its blank line above */
         theirs_lines(m, ti, "", &block);
         insert_at_place(m, ti, &block, inl);
         free(block.s);
@@ -324,7 +330,7 @@ void merge_models(const ResModel *base, const ResModel *ours, const ResModel *th
     for (int k = 0; k < ours->ntop; k++) merge_item(&m, ours->items[ours->top[k]].address);
     for (int k = 0; k < theirs->ntop; k++) merge_item(&m, theirs->items[theirs->top[k]].address);
     for (int k = 0; k < base->ntop; k++) merge_item(&m, base->items[base->top[k]].address);
-    qsort(m.edits, (size_t)m.nedits, sizeof *m.edits, editcmp);
+    if (m.nedits) qsort(m.edits, (size_t)m.nedits, sizeof *m.edits, editcmp);
     Str s = { 0 };
     const char *t = ours->src->text;
     uint32_t pos = 0;

@@ -84,6 +84,8 @@ static void canon(H *h, const AstNode *n, const NodeSet *skip, int noname) {
     h_u64(h, 0xfc);
 }
 
+static int is_space(char c);
+
 /* ---- the address index ---- */
 
 static uint64_t str_hash(const char *s) {
@@ -409,6 +411,10 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
             if (c->step) { h_u64(&seq, c->canon.a); h_u64(&seq, c->canon.b); h_str(&seq, c->label, strlen(c->label)); }
             else { ua += mix64(c->canon.a ^ str_hash(c->label)); ub += mix64(c->canon.b + str_hash(c->label)); }
         }
+        H inner;
+        h_init(&inner);
+        h_u64(&inner, ua); h_u64(&inner, ub); h_u64(&inner, seq.a); h_u64(&inner, seq.b);
+        r->inner = h_done(&inner);
         H body = noname, full = own;
         h_u64(&body, ua); h_u64(&body, ub); h_u64(&body, seq.a); h_u64(&body, seq.b);
         h_u64(&full, ua); h_u64(&full, ub); h_u64(&full, seq.a); h_u64(&full, seq.b);
@@ -435,6 +441,19 @@ ResHash res_hash(const AstNode *n) {
     h_init(&h);
     canon(&h, n, &none, 0);
     return h_done(&h);
+}
+
+char *res_header(const ResModel *m, const Resource *r) {
+    if (!r->nkids) return NULL;
+    uint32_t e = m->items[r->kids[0]].span.start;
+    const char *t = m->src->text;
+    while (e > r->span.start && (is_space(t[e - 1]) || t[e - 1] == '\n')) e--;
+    if (e > r->span.start && t[e - 1] == '{') e--;
+    while (e > r->span.start && (is_space(t[e - 1]) || t[e - 1] == '\n')) e--;
+    Resource head = *r;
+    head.span.end = e;
+    head.nkids = 0;
+    return res_text(m, &head);
 }
 
 int res_steps(const ResModel *m, const Resource *r, int *out, int cap) {

@@ -45,6 +45,7 @@ typedef struct Resource {
     ResHash own;               /* the item without its enclosed resources, its name included */
     ResHash body;              /* the whole item (enclosed resources included) without its own name */
     ResHash canon;             /* the whole item */
+    ResHash inner;             /* its enclosed resources only */
     const Type *type;          /* type field, param, typed map entry: its checked type (or NULL) */
 } Resource;
 
@@ -62,6 +63,11 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const str
 int res_find(const ResModel *m, const char *address);
 /* The indices of r's enclosed resources that are steps, in order (count in *n). */
 int res_steps(const ResModel *m, const Resource *r, int *out, int cap);
+
+/* The item's own text when only that changed: from its start to its first enclosed resource, without
+ * the opening brace (`big when record.total > 1000`, `import deals into crm`); NULL when it encloses
+ * none. malloc'd. */
+char *res_header(const ResModel *m, const Resource *r);
 
 /* The canonical hash of any subtree (an expression, a type). */
 ResHash res_hash(const AstNode *n);
