@@ -280,17 +280,13 @@ static int candcmp(const void *x, const void *y) {
     return a->idx - b->idx;
 }
 
-static int renamable(const Resource *r) {
-    return r->name && (r->kind == RES_FLOW || r->kind == RES_STEP || r->kind == RES_CONNECTION || r->kind == RES_TYPE
-                       || r->kind == RES_TABLE || r->kind == RES_ENV || r->kind == RES_ARM || r->kind == RES_PARAM);
-}
 
 static Cand *candidates(const ResModel *m, const ResModel *other, int *count) {
     Cand *c = malloc(sizeof *c * (size_t)(m->n + 1));
     if (!c) abort();
     int n = 0;
     for (int i = 0; i < m->n; i++)
-        if (renamable(&m->items[i]) && res_find(other, m->items[i].address) < 0)
+        if (res_renamable(&m->items[i]) && res_find(other, m->items[i].address) < 0)
             c[n++] = (Cand){ m->items[i].body, (int)m->items[i].kind, i };
     qsort(c, (size_t)n, sizeof *c, candcmp);
     *count = n;

@@ -29,7 +29,11 @@ static void h_bytes(H *h, const void *p, size_t n) {
     h->a = a; h->b = b;
 }
 static void h_str(H *h, const char *s, size_t n) { h_bytes(h, &n, sizeof n); h_bytes(h, s, n); }
-static void h_u64(H *h, uint64_t v) { h_bytes(h, &v, sizeof v); }
+static void h_u64(H *h, uint64_t v) {   /* a word at once */
+    h->a = (h->a ^ v) * 1099511628211ULL;
+    h->b = (h->b + v + 1) * 0x9e3779b97f4a7c15ULL;
+    h->b ^= h->b >> 29;
+}
 static ResHash h_done(const H *h) { return (ResHash){ h->a, h->b }; }
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
@@ -91,22 +95,33 @@ static int is_space(char c);
 static uint64_t str_hash(const char *s) {
     uint64_t x = 1469598103934665603ULL;
     for (; *s; s++) x = (x ^ (unsigned char)*s) * 1099511628211ULL;
-    return x;
+    return mix64(x);
 }
 
-static void index_put(ResModel *m, int i) {
-    if (2 * (i + 1) > m->hcap) {
-        int cap = m->hcap ? m->hcap * 2 : 256;
-        free(m->hash);
-        m->hash = malloc(sizeof(int) * (size_t)cap);
-        if (!m->hash) abort();
-        for (int k = 0; k < cap; k++) m->hash[k] = -1;
-        m->hcap = cap;
-        for (int k = 0; k < i; k++) index_put(m, k);
+static void index_grow(ResModel *m, int cap) {
+    int *old = m->hash, oldcap = m->hcap;
+    m->hash = malloc(sizeof(int) * (size_t)cap);
+    if (!m->hash) abort();
+    for (int k = 0; k < cap; k++) m->hash[k] = -1;
+    m->hcap = cap;
+    for (int k = 0; k < oldcap; k++) {
+        if (old[k] < 0) continue;
+        size_t s = (size_t)str_hash(m->items[old[k]].address) & (size_t)(cap - 1);
+        while (m->hash[s] >= 0) s = (s + 1) & (size_t)(cap - 1);
+        m->hash[s] = old[k];
     }
-    size_t s = (size_t)str_hash(m->items[i].address) & (size_t)(m->hcap - 1);
-    while (m->hash[s] >= 0) s = (s + 1) & (size_t)(m->hcap - 1);
+    free(old);
+}
+
+/* Indexes item i by its address; 0 when another item has that address already (nothing indexed). */
+static int index_put(ResModel *m, int i) {
+    if (2 * (i + 1) > m->hcap) index_grow(m, m->hcap ? m->hcap * 2 : 256);
+    const char *a = m->items[i].address;
+    size_t s = (size_t)str_hash(a) & (size_t)(m->hcap - 1);
+    for (; m->hash[s] >= 0; s = (s + 1) & (size_t)(m->hcap - 1))
+        if (strcmp(m->items[m->hash[s]].address, a) == 0) return 0;
     m->hash[s] = i;
+    return 1;
 }
 
 int res_find(const ResModel *m, const char *address) {
@@ -127,6 +142,26 @@ typedef struct {
     NodeSet secrets;           /* AST SETTING / PARAM nodes whose value is a secret */
 } B;
 
+/* "BASE › LABEL" */
+static const char *join(Arena *ar, const char *base, const char *label) {
+    size_t bl = strlen(base), ll = strlen(label);
+    char *s = arena_alloc(ar, bl + ll + 6);
+    memcpy(s, base, bl);
+    memcpy(s + bl, " \xe2\x80\xba ", 5);
+    memcpy(s + bl + 5, label, ll + 1);
+    return s;
+}
+
+/* "KIND NAME" */
+static const char *label2(Arena *ar, const char *kind, const char *name) {
+    size_t kl = strlen(kind), nl = strlen(name);
+    char *s = arena_alloc(ar, kl + nl + 2);
+    memcpy(s, kind, kl);
+    s[kl] = ' ';
+    memcpy(s + kl + 1, name, nl + 1);
+    return s;
+}
+
 static int add(B *b, ResKind kind, int parent, int addr_parent, const char *label, const char *name, const AstNode *node) {
     ResModel *m = b->m;
     if (m->n == b->cap) {
@@ -135,23 +170,21 @@ static int add(B *b, ResKind kind, int parent, int addr_parent, const char *labe
         if (!m->items) abort();
     }
     const char *base = addr_parent >= 0 ? m->items[addr_parent].address : NULL;
-    const char *addr = base ? arena_printf(b->ar, "%s \xe2\x80\xba %s", base, label) : arena_strdup(b->ar, label);
-    const char *lab = label;
-    for (int k = 2; res_find(m, addr) >= 0; k++) {   /* two unnamed steps of one kind: `transform 2` */
-        lab = arena_printf(b->ar, "%s %d", label, k);
-        addr = base ? arena_printf(b->ar, "%s \xe2\x80\xba %s", base, lab) : lab;
-    }
     Resource *r = &m->items[m->n];
     memset(r, 0, sizeof *r);
+    const char *lab = label;
+    r->address = base ? join(b->ar, base, label) : label;
+    for (int k = 2; !index_put(m, m->n); k++) {   /* two unnamed steps of one kind: `transform 2` */
+        lab = arena_printf(b->ar, "%s %d", label, k);
+        r->address = base ? join(b->ar, base, lab) : lab;
+    }
     r->kind = kind;
-    r->address = addr;
     r->label = lab;
     r->name = name;
     r->node = node;
     r->parent = parent;
     r->span = node->span;
     ns_add(&b->resources, node);
-    index_put(m, m->n);
     return m->n++;
 }
 
@@ -162,7 +195,7 @@ static void add_settings(B *b, int parent, const AstNode *owner) {
             int r = add(b, RES_SETTING, parent, parent, k->name, k->name, k);
             b->m->items[r].secret = ns_has(&b->secrets, k);
         } else if (k->kind == AST_HOOK) {
-            add(b, RES_HOOK, parent, parent, arena_printf(b->ar, "hook %s", k->name), k->name, k);
+            add(b, RES_HOOK, parent, parent, label2(b->ar, "hook", k->name), k->name, k);
         }
     }
 }
@@ -205,7 +238,7 @@ static void add_step(B *b, int flow, int container, const AstNode *s) {
     int named = s->kind == AST_EXPORT || s->kind == AST_LOOKUP || s->kind == AST_IMPORT;
     /* a named step's address is its flow's and its name (unique in the flow): moving it into a branch
      * arm keeps its address; unnamed ones sit under their container */
-    int r = named ? add(b, RES_STEP, container, flow, arena_printf(b->ar, "%s %s", kind, s->name), s->name, s)
+    int r = named ? add(b, RES_STEP, container, flow, label2(b->ar, kind, s->name), s->name, s)
                   : add(b, RES_STEP, container, container, kind, NULL, s);
     b->m->items[r].step = 1;
     if (s->kind == AST_EXPORT || s->kind == AST_LOOKUP) add_settings(b, r, s);
@@ -221,7 +254,7 @@ static void add_step(B *b, int flow, int container, const AstNode *s) {
         for (int i = 0; i < s->kids.n; i++) {
             const AstNode *arm = s->kids.items[i];
             if (arm->kind != AST_ARM) continue;
-            int a = add(b, RES_ARM, r, r, arena_printf(b->ar, "arm %s", arm->name), arm->name, arm);
+            int a = add(b, RES_ARM, r, r, label2(b->ar, "arm", arm->name), arm->name, arm);
             add_flow_items(b, flow, a, arm);
         }
 }
@@ -234,7 +267,7 @@ static void add_flow_items(B *b, int flow, int container, const AstNode *owner) 
             int r = add(b, RES_SETTING, container, container, k->name, k->name, k);
             b->m->items[r].secret = ns_has(&b->secrets, k);
         } else if (k->kind == AST_HOOK) {
-            add(b, RES_HOOK, container, container, arena_printf(b->ar, "hook %s", k->name), k->name, k);
+            add(b, RES_HOOK, container, container, label2(b->ar, "hook", k->name), k->name, k);
         } else if (k->kind == AST_EXPORT || k->kind == AST_LOOKUP || k->kind == AST_IMPORT || k->kind == AST_TRANSFORM
                    || k->kind == AST_FILTER || k->kind == AST_BRANCH) {
             add_step(b, flow, container, k);
@@ -314,8 +347,11 @@ static void mark_secrets(B *b, const AstNode *file, const IrProgram *p) {
     free(secret);
 }
 
-static const IrTypeDecl *ir_type(const IrProgram *ir, const char *name) {
-    for (int i = 0; ir && i < ir->ntypes; i++) if (strcmp(ir->types[i]->name, name) == 0) return ir->types[i];
+/* the IR's type declaration of this name; *cursor: the IR keeps source order, so the next one is
+ * usually it (a file of thousands of types is not searched once per type) */
+static const IrTypeDecl *ir_type(const IrProgram *ir, const char *name, int *cursor) {
+    if (ir && *cursor < ir->ntypes && strcmp(ir->types[*cursor]->name, name) == 0) return ir->types[(*cursor)++];
+    for (int i = 0; ir && i < ir->ntypes; i++) if (strcmp(ir->types[i]->name, name) == 0) { *cursor = i + 1; return ir->types[i]; }
     return NULL;
 }
 
@@ -330,11 +366,23 @@ static void quote(B *b, const char *s, size_t n, char **out) {
     *out = q;
 }
 
+int res_renamable(const Resource *r) {
+    return r->name && (r->kind == RES_FLOW || r->kind == RES_STEP || r->kind == RES_CONNECTION || r->kind == RES_TYPE
+                       || r->kind == RES_TABLE || r->kind == RES_ENV || r->kind == RES_ARM || r->kind == RES_PARAM);
+}
+
 ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrProgram *ir) {
     ResModel *m = arena_alloc(ar, sizeof *m);
     m->src = src;
     m->ir = ir;
     B b = { .ar = ar, .m = m };
+    b.cap = (int)(src->len / 40) + 64;   /* about one resource per 40 bytes: few reallocations */
+    m->items = malloc(sizeof *m->items * (size_t)b.cap);
+    if (!m->items) abort();
+    int hcap = 256;
+    while (hcap < 2 * b.cap) hcap *= 2;
+    index_grow(m, hcap);
+    int type_cursor = 0;
     if (file) mark_secrets(&b, file, ir);
     for (int i = 0; file && i < file->kids.n; i++) {
         const AstNode *d = file->kids.items[i];
@@ -342,30 +390,30 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
         switch (d->kind) {
         case AST_INTEGRATION: add(&b, RES_INTEGRATION, -1, -1, "integration", NULL, d); break;
         case AST_PARAM: {
-            r = add(&b, RES_PARAM, -1, -1, arena_printf(ar, "param %s", d->name), d->name, d);
+            r = add(&b, RES_PARAM, -1, -1, label2(ar, "param", d->name), d->name, d);
             const IrParam *p = ir_param(ir, d->name);
             m->items[r].type = p ? p->type : NULL;
             m->items[r].secret = ns_has(&b.secrets, d);
             break;
         }
         case AST_ENV:
-            r = add(&b, RES_ENV, -1, -1, arena_printf(ar, "environment %s", d->name), d->name, d);
+            r = add(&b, RES_ENV, -1, -1, label2(ar, "environment", d->name), d->name, d);
             add_settings(&b, r, d);
             break;
-        case AST_TABLE: add(&b, RES_TABLE, -1, -1, arena_printf(ar, "table %s", d->name), d->name, d); break;
+        case AST_TABLE: add(&b, RES_TABLE, -1, -1, label2(ar, "table", d->name), d->name, d); break;
         case AST_TYPEDECL: {
-            r = add(&b, RES_TYPE, -1, -1, arena_printf(ar, "type %s", d->name), d->name, d);
-            const IrTypeDecl *t = ir_type(ir, d->name);
+            r = add(&b, RES_TYPE, -1, -1, label2(ar, "type", d->name), d->name, d);
+            const IrTypeDecl *t = ir_type(ir, d->name, &type_cursor);
             m->items[r].type = t ? t->type : NULL;
             add_fields(&b, r, d->a, t ? t->type : NULL);
             break;
         }
         case AST_CONNECTION:
-            r = add(&b, RES_CONNECTION, -1, -1, arena_printf(ar, "connection %s", d->name), d->name, d);
+            r = add(&b, RES_CONNECTION, -1, -1, label2(ar, "connection", d->name), d->name, d);
             add_settings(&b, r, d);
             break;
         case AST_FLOW:
-            r = add(&b, RES_FLOW, -1, -1, arena_printf(ar, "flow %s", d->name), d->name, d);
+            r = add(&b, RES_FLOW, -1, -1, label2(ar, "flow", d->name), d->name, d);
             add_flow_items(&b, r, r, d);
             break;
         case AST_TEST: {
@@ -401,7 +449,9 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
         H own, noname;
         h_init(&own); h_init(&noname);
         canon(&own, r->node, &b.resources, 0);
-        canon(&noname, r->node, &b.resources, 1);
+        /* without the name: only what can be renamed needs it (diff.c pairs renames by it) */
+        if (res_renamable(r)) canon(&noname, r->node, &b.resources, 1);
+        else noname = own;
         r->own = h_done(&own);
         uint64_t ua = 0, ub = 0;      /* enclosed non-steps: order does not matter */
         H seq;                         /* steps: it does */

@@ -59,6 +59,9 @@ typedef struct ResModel {
 
 /* Builds the model of a checked file (ast: the FILE node; ir may be NULL). Everything lives in ar. */
 ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const struct IrProgram *ir);
+/* Whether a change of its name alone is a rename (flows, steps, connections, types, tables, environments,
+ * arms, params); settings, fields, map entries and tests are what their name says. */
+int res_renamable(const Resource *r);
 /* The index of the resource with this address, or -1. */
 int res_find(const ResModel *m, const char *address);
 /* The indices of r's enclosed resources that are steps, in order (count in *n). */
