@@ -4,7 +4,6 @@
 #include "cli_diff.h"
 #include "diff.h"
 #include "frontend.h"
-#include "hooks.h"
 #include "merge.h"
 #include <pthread.h>
 #include <stdio.h>
@@ -33,8 +32,9 @@ static int blank(const Source *s) {
     return 1;
 }
 
-/* Loads and checks a file; an empty one (a file git adds or deletes) is an integration with nothing
- * in it. Prints nothing: the diagnostics stay in l->d. Returns EXIT_OK, or EXIT_USAGE (unreadable, or
+/* Loads and checks a file (its syntax, names and types; not the hook files it names, which belong to
+ * a work tree: git hands diff and merge copies of the .flow file elsewhere); an empty one (a file git
+ * adds or deletes) is an integration with nothing in it. Prints nothing: the diagnostics stay in l->d. Returns EXIT_OK, or EXIT_USAGE (unreadable, or
  * it does not check clean). */
 static int load_quiet(const char *path, Loaded *l) {
     memset(l, 0, sizeof *l);
@@ -46,7 +46,6 @@ static int load_quiet(const char *path, Loaded *l) {
     if (blank(l->src)) { l->m = res_build(l->ar, l->src, NULL, NULL); return l->rc = EXIT_OK; }
     fe_run(&l->r, l->src, &l->d, FE_CHECK);
     l->ran = 1;
-    if (!l->d.errors) hooks_check(l->r.ir, l->src, &l->d);
     if (l->d.errors) return l->rc = EXIT_USAGE;
     l->m = res_build(l->ar, l->src, l->r.ast, l->r.ir);
     return l->rc = EXIT_OK;

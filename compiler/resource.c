@@ -341,7 +341,7 @@ static void mark_secrets(B *b, const AstNode *file, const IrProgram *p) {
             const IrParam *pr = ir_param(p, p->envs[e]->settings[i].name);
             for (int k = 0; pr && k < p->nparams; k++) if (p->params[k] == pr && secret[k]) spans_add(&sp, p->envs[e]->settings[i].span);
         }
-    qsort(sp.k, (size_t)sp.n, sizeof *sp.k, spancmp);
+    if (sp.n) qsort(sp.k, (size_t)sp.n, sizeof *sp.k, spancmp);
     mark_nodes(b, file, &sp);
     free(sp.k);
     free(secret);
