@@ -112,6 +112,24 @@ static void delete_ours(M *m, int oi) {
     edit(m, sp.start, sp.end, NULL);
 }
 
+/* Inserts beside ours' item oi (after it, or before it): whole lines when it stands on its own
+ * lines, else inline with a separator. */
+static void insert_beside(M *m, int oi, int after, Str *block, const char *inline_text) {
+    int whole;
+    Span sp = item_span(m->o, oi, &whole), own = m->o->items[oi].span;
+    Str s = { 0 };
+    if (whole) {
+        if (block) put(&s, block->s, block->n);
+        else { indent_of(m->o->src, own.start, &s); put_line(&s, inline_text, strlen(inline_text)); }
+        edit(m, after ? sp.end : sp.start, after ? sp.end : sp.start, &s);
+    } else {
+        if (after) puts_(&s, ", ");
+        puts_(&s, inline_text);
+        if (!after) puts_(&s, ", ");
+        edit(m, after ? own.end : own.start, after ? own.end : own.start, &s);
+    }
+}
+
 /* Where theirs' item ti goes in ours: after the nearest earlier sibling ours has, else before the
  * nearest later one, else before the closing brace of the parent (or at the end of the file).
  * Writes `block` (whole lines) or `inline_text` there. */
@@ -121,45 +139,15 @@ static void insert_at_place(M *m, int ti, Str *block, const char *inline_text) {
     int ns = x->parent >= 0 ? m->t->items[x->parent].nkids : m->t->ntop, at = 0;
     while (at < ns && sib[at] != ti) at++;
     const Source *src = m->o->src;
-    Str s = { 0 };
     for (int k = at - 1; k >= 0; k--) {
         int oi = res_find(m->o, m->t->items[sib[k]].address);
-        if (oi < 0) continue;
-        int whole;
-        Span sp = item_span(m->o, oi, &whole);
-        if (whole) {
-            Str ind = { 0 };
-            indent_of(src, m->o->items[oi].span.start, &ind);
-            if (block) put(&s, block->s, block->n);
-            else { if (ind.s) put(&s, ind.s, ind.n); put_line(&s, inline_text, strlen(inline_text)); }
-            free(ind.s);
-            edit(m, sp.end, sp.end, &s);
-        } else {
-            puts_(&s, ", ");
-            puts_(&s, inline_text);
-            edit(m, m->o->items[oi].span.end, m->o->items[oi].span.end, &s);
-        }
-        return;
+        if (oi >= 0) { insert_beside(m, oi, 1, block, inline_text); return; }
     }
     for (int k = at + 1; k < ns; k++) {
         int oi = res_find(m->o, m->t->items[sib[k]].address);
-        if (oi < 0) continue;
-        int whole;
-        Span sp = item_span(m->o, oi, &whole);
-        if (whole) {
-            Str ind = { 0 };
-            indent_of(src, m->o->items[oi].span.start, &ind);
-            if (block) put(&s, block->s, block->n);
-            else { if (ind.s) put(&s, ind.s, ind.n); put_line(&s, inline_text, strlen(inline_text)); }
-            free(ind.s);
-            edit(m, sp.start, sp.start, &s);
-        } else {
-            puts_(&s, inline_text);
-            puts_(&s, ", ");
-            edit(m, m->o->items[oi].span.start, m->o->items[oi].span.start, &s);
-        }
-        return;
+        if (oi >= 0) { insert_beside(m, oi, 0, block, inline_text); return; }
     }
+    Str s = { 0 };
     int op = x->parent >= 0 ? res_find(m->o, m->t->items[x->parent].address) : -1;
     if (op < 0) {   /* top level, or a parent ours does not have: the end of the file */
         if (src->len && src->text[src->len - 1] != '\n') puts_(&s, "\n");

@@ -188,16 +188,22 @@ static int add(B *b, ResKind kind, int parent, int addr_parent, const char *labe
     return m->n++;
 }
 
-static void add_settings(B *b, int parent, const AstNode *owner) {
-    for (int i = 0; i < owner->kids.n; i++) {
-        const AstNode *k = owner->kids.items[i];
-        if (k->kind == AST_SETTING) {
-            int r = add(b, RES_SETTING, parent, parent, k->name, k->name, k);
-            b->m->items[r].secret = ns_has(&b->secrets, k);
-        } else if (k->kind == AST_HOOK) {
-            add(b, RES_HOOK, parent, parent, label2(b->ar, "hook", k->name), k->name, k);
-        }
+/* a setting or a hook under parent; 0 when k is neither */
+static int add_setting(B *b, int parent, const AstNode *k) {
+    if (k->kind == AST_SETTING) {
+        int r = add(b, RES_SETTING, parent, parent, k->name, k->name, k);
+        b->m->items[r].secret = ns_has(&b->secrets, k);
+        return 1;
     }
+    if (k->kind == AST_HOOK) {
+        add(b, RES_HOOK, parent, parent, label2(b->ar, "hook", k->name), k->name, k);
+        return 1;
+    }
+    return 0;
+}
+
+static void add_settings(B *b, int parent, const AstNode *owner) {
+    for (int i = 0; i < owner->kids.n; i++) add_setting(b, parent, owner->kids.items[i]);
 }
 
 static const Type *strip_type(const Type *t) {
@@ -263,12 +269,8 @@ static void add_step(B *b, int flow, int container, const AstNode *s) {
 static void add_flow_items(B *b, int flow, int container, const AstNode *owner) {
     for (int i = 0; i < owner->kids.n; i++) {
         const AstNode *k = owner->kids.items[i];
-        if (k->kind == AST_SETTING) {
-            int r = add(b, RES_SETTING, container, container, k->name, k->name, k);
-            b->m->items[r].secret = ns_has(&b->secrets, k);
-        } else if (k->kind == AST_HOOK) {
-            add(b, RES_HOOK, container, container, label2(b->ar, "hook", k->name), k->name, k);
-        } else if (k->kind == AST_EXPORT || k->kind == AST_LOOKUP || k->kind == AST_IMPORT || k->kind == AST_TRANSFORM
+        if (add_setting(b, container, k)) continue;
+        if (k->kind == AST_EXPORT || k->kind == AST_LOOKUP || k->kind == AST_IMPORT || k->kind == AST_TRANSFORM
                    || k->kind == AST_FILTER || k->kind == AST_BRANCH) {
             add_step(b, flow, container, k);
         }
@@ -282,20 +284,20 @@ static const IrParam *ir_param(const IrProgram *ir, const char *name) {
 
 /* Secret settings, found through the IR (connectors.def marks them; a secret param makes its users and
  * its env values secret), recorded by the AST node they came from (same span). */
-typedef struct { uint32_t start, end; } SpanKey;
 static int spancmp(const void *x, const void *y) {
-    const SpanKey *a = x, *b = y;
+    const Span *a = x, *b = y;
     return a->start != b->start ? (a->start < b->start ? -1 : 1) : a->end != b->end ? (a->end < b->end ? -1 : 1) : 0;
 }
 
-typedef struct { SpanKey *k; int n, cap; } Spans;
+/* a growable list of spans (secret settings here; masked strings in res_text) */
+typedef struct { Span *k; int n, cap; } Spans;
 static void spans_add(Spans *s, Span sp) {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 32;
         s->k = realloc(s->k, sizeof *s->k * (size_t)s->cap);
         if (!s->k) abort();
     }
-    s->k[s->n++] = (SpanKey){ sp.start, sp.end };
+    s->k[s->n++] = sp;
 }
 
 static int uses_secret_param(const IrExpr *x, const int *secret, const IrProgram *p) {
@@ -315,7 +317,7 @@ static void secret_settings(const IrSetting *s, int n, const int *secret, const 
 /* every setting or param node of the tree whose span is listed */
 static void mark_nodes(B *b, const AstNode *n, const Spans *sp) {
     if (n->kind == AST_SETTING || n->kind == AST_PARAM) {
-        SpanKey key = { n->span.start, n->span.end };
+        Span key = n->span;
         if (sp->n && bsearch(&key, sp->k, (size_t)sp->n, sizeof *sp->k, spancmp)) ns_add(&b->secrets, n);
         return;
     }
@@ -541,17 +543,6 @@ Span res_line_span(const Source *src, Span sp, int *whole) {
     return (Span){ s, e };
 }
 
-/* string literals to show as "***" */
-typedef struct { Span *s; int n, cap; } Masks;
-static void mask_add(Masks *m, Span sp) {
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 16;
-        m->s = realloc(m->s, sizeof *m->s * (size_t)m->cap);
-        if (!m->s) abort();
-    }
-    m->s[m->n++] = sp;
-}
-
 static int secret_call(const char *name) {
     static const char *const names[] = { "basic", "bearer", "api_key", "token", "hmac" };
     for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++) if (strcmp(name, names[i]) == 0) return 1;
@@ -559,11 +550,11 @@ static int secret_call(const char *name) {
 }
 
 /* api_key(header, value) and token(header, value): the header name is no secret */
-static void collect(const ResModel *m, const AstNode *n, int secret, Masks *out, const NodeSet *secrets) {
+static void collect(const ResModel *m, const AstNode *n, int secret, Spans *out, const NodeSet *secrets) {
     if (!n) return;
     if (ns_has(secrets, n)) secret = 1;
     if (n->kind == AST_CALL && n->name && strcmp(n->name, "env") == 0) return;   /* a variable's name is no secret */
-    if (n->kind == AST_STR && secret && n->slen) { mask_add(out, n->span); return; }
+    if (n->kind == AST_STR && secret && n->slen) { spans_add(out, n->span); return; }
     if (n->kind == AST_CALL && secret_call(n->name)) {
         int header = strcmp(n->name, "api_key") == 0 || strcmp(n->name, "token") == 0;
         for (int i = 0; i < n->kids.n; i++) {
@@ -580,11 +571,6 @@ static void collect(const ResModel *m, const AstNode *n, int secret, Masks *out,
     collect(m, n->b, secret, out, secrets);
     collect(m, n->c, secret, out, secrets);
     for (int i = 0; i < n->kids.n; i++) collect(m, n->kids.items[i], secret, out, secrets);
-}
-
-static int spanstart(const void *x, const void *y) {
-    const Span *a = x, *b = y;
-    return a->start < b->start ? -1 : a->start > b->start;
 }
 
 /* a URL's password: scheme://user:PASSWORD@host */
@@ -610,9 +596,9 @@ char *res_text(const ResModel *m, const Resource *r) {
     NodeSet secrets = { 0 };
     for (int i = 0; i < m->n; i++) if (m->items[i].secret) ns_add(&secrets, m->items[i].node);
     if (r->secret) ns_add(&secrets, r->node);
-    Masks ms = { 0 };
+    Spans ms = { 0 };
     collect(m, r->node, 0, &ms, &secrets);
-    if (ms.n > 1) qsort(ms.s, (size_t)ms.n, sizeof *ms.s, spanstart);
+    if (ms.n > 1) qsort(ms.k, (size_t)ms.n, sizeof *ms.k, spancmp);
     uint32_t col = r->span.start;
     while (col > 0 && src->text[col - 1] != '\n') col--;
     uint32_t indent = r->span.start - col;
@@ -621,11 +607,11 @@ char *res_text(const ResModel *m, const Resource *r) {
     if (!out) abort();
     int mi = 0;
     for (uint32_t i = r->span.start; i < r->span.end;) {
-        while (mi < ms.n && ms.s[mi].end <= i) mi++;
-        if (mi < ms.n && ms.s[mi].start == i) {
+        while (mi < ms.n && ms.k[mi].end <= i) mi++;
+        if (mi < ms.n && ms.k[mi].start == i) {
             memcpy(out + n, "\"***\"", 5);
             n += 5;
-            i = ms.s[mi].end;
+            i = ms.k[mi].end;
             continue;
         }
         char c = src->text[i++];
@@ -635,7 +621,7 @@ char *res_text(const ResModel *m, const Resource *r) {
     }
     out[n] = 0;
     mask_userinfo(out, &n);
-    free(ms.s);
+    free(ms.k);
     free(secrets.slot);
     return out;
 }

@@ -153,12 +153,16 @@ else
     F="$2" T="$3" perl -0pi -e 's/\Q$ENV{F}\E/$ENV{T}/' "$diff_repo/shop.flow"
     diff_git commit -qam "$1"
   }
+  diff_branches() {   # diff_branches A FROM TO B FROM TO: a fresh repository, branches A and B, A checked out
+    diff_setup
+    diff_edit "$1" "$2" "$3"
+    diff_edit "$4" "$5" "$6"
+    diff_git checkout -q "$1"
+  }
 
   t_case diff/git/merge-driver
-  diff_setup
-  diff_edit mapping '          amount = record.total' '          amount: int = floor(record.total * 100)'
-  diff_edit schedule 'schedule = cron("*/15 * * * *")' 'schedule = every(1h)'
-  diff_git checkout -q mapping
+  diff_branches mapping '          amount = record.total' '          amount: int = floor(record.total * 100)' \
+                schedule 'schedule = cron("*/15 * * * *")' 'schedule = every(1h)'
   t_exec "${diff_gitcmd[@]}" merge -q --no-edit schedule
   t_expect_rc 0
   grep -q 'amount: int = floor(record.total \* 100)' "$diff_repo/shop.flow" || t_note "the mapping edit is lost"
@@ -168,10 +172,8 @@ else
   t_done
 
   t_case diff/git/merge-conflict
-  diff_setup
-  diff_edit ours '          amount = record.total' '          amount = record.total * 100'
-  diff_edit theirs '          amount = record.total' '          amount = round(record.total, 2)'
-  diff_git checkout -q ours
+  diff_branches ours '          amount = record.total' '          amount = record.total * 100' \
+                theirs '          amount = record.total' '          amount = round(record.total, 2)'
   t_exec "${diff_gitcmd[@]}" merge -q --no-edit theirs
   t_expect_rc 1
   t_expect_grep "$C_ERR" 'conflict: flow orders › import deals › map › amount' "the conflicting item is listed"
