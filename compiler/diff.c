@@ -192,28 +192,6 @@ static char *step_list(const ResModel *m, const Resource *r) {
     return s;
 }
 
-/* the steps that stay under this container on both sides are in another order */
-static int common_steps(const ResModel *m, const Resource *r, const ResModel *other, int other_parent, int *out) {
-    int k = 0;
-    for (int i = 0; i < r->nkids; i++) {
-        const Resource *c = &m->items[r->kids[i]];
-        int j = c->step ? res_find(other, c->address) : -1;
-        if (j >= 0 && other->items[j].parent == other_parent) out[k++] = r->kids[i];
-    }
-    return k;
-}
-
-static int reordered(D *d, int oi, int ni) {
-    const Resource *o = &d->o->items[oi], *n = &d->n->items[ni];
-    int *a = malloc(sizeof(int) * (size_t)(o->nkids + 1)), *b = malloc(sizeof(int) * (size_t)(n->nkids + 1));
-    if (!a || !b) abort();
-    int na = common_steps(d->o, o, d->n, ni, a), nb = common_steps(d->n, n, d->o, oi, b), diff = na != nb;
-    for (int i = 0; !diff && i < na; i++) diff = strcmp(d->o->items[a[i]].address, d->n->items[b[i]].address) != 0;
-    free(a);
-    free(b);
-    return diff;
-}
-
 static void walk(D *d, int ni);
 
 static void removed(D *d, int oi) {
@@ -258,7 +236,7 @@ static void walk(D *d, int ni) {
         note(c, "moved from %s to %s", parent_address(d->o, o), parent_address(d->n, n));
         if (same(o->canon, n->canon)) return;
     }
-    if (reordered(d, oi, ni)) {
+    if (res_reordered(d->o, oi, d->n, ni)) {
         DiffChange *c = emit(d, DIFF_CHANGED, n->address);
         c->before = step_list(d->o, o);
         c->after = step_list(d->n, n);

@@ -241,19 +241,6 @@ static void mark_conflict(M *m, int oi, int ti, const char *address, const char 
 
 static void merge_item(M *m, const char *address);
 
-/* the order of the steps all three sides keep under this item */
-static int order_changed(const ResModel *x, int xi, const ResModel *y, int yi) {
-    const Resource *a = &x->items[xi], *b = &y->items[yi];
-    int i = 0, j = 0;
-    for (;;) {
-        while (i < a->nkids && !(x->items[a->kids[i]].step && res_find(y, x->items[a->kids[i]].address) >= 0)) i++;
-        while (j < b->nkids && !(y->items[b->kids[j]].step && res_find(x, y->items[b->kids[j]].address) >= 0)) j++;
-        if (i >= a->nkids || j >= b->nkids) return (i < a->nkids) != (j < b->nkids);
-        if (strcmp(x->items[a->kids[i]].address, y->items[b->kids[j]].address)) return 1;
-        i++, j++;
-    }
-}
-
 static void merge_kids(M *m, int bi, int oi, int ti) {
     const Resource *r[3] = { bi >= 0 ? &m->b->items[bi] : NULL, &m->o->items[oi], &m->t->items[ti] };
     const ResModel *mm[3] = { m->b, m->o, m->t };
@@ -265,6 +252,28 @@ static void merge_kids(M *m, int bi, int oi, int ti) {
     }
 }
 
+static const char *parent_address(const ResModel *x, int i) {
+    return x->items[i].parent >= 0 ? x->items[x->items[i].parent].address : "";
+}
+
+/* A named step keeps its address in another arm: theirs moving it is a change of its place. Its new
+ * parent either comes from theirs whole (it is new, or ours left it alone: it brings the step) or is
+ * merged item by item (then the step is inserted there). Returns 1 when it handled the item. */
+static int moved(M *m, int bi, int oi, int ti, const char *address) {
+    const char *pb = parent_address(m->b, bi), *po = parent_address(m->o, oi), *pt = parent_address(m->t, ti);
+    if (!strcmp(pt, pb) || !strcmp(pt, po)) return 0;
+    int op = res_find(m->o, pt), bp = res_find(m->b, pt);
+    int whole = op < 0 || (bp >= 0 && same(m->o->items[op].canon, m->b->items[bp].canon));
+    if (strcmp(po, pb)) mark_conflict(m, oi, ti, address, "moved to different places on both sides");
+    else if (!same(m->o->items[oi].canon, m->b->items[bi].canon))
+        mark_conflict(m, oi, whole ? -1 : ti, address, "changed in ours, moved in theirs");
+    else {
+        delete_ours(m, oi);
+        if (!whole) insert_theirs(m, ti);
+    }
+    return 1;
+}
+
 static void merge_item(M *m, const char *address) {
     int bi = res_find(m->b, address), oi = res_find(m->o, address), ti = res_find(m->t, address);
     if ((bi >= 0 && m->vb[bi]) || (oi >= 0 && m->vo[oi]) || (ti >= 0 && m->vt[ti])) return;
@@ -273,6 +282,7 @@ static void merge_item(M *m, const char *address) {
     if (ti >= 0) m->vt[ti] = 1;
     const Resource *B = bi >= 0 ? &m->b->items[bi] : NULL, *O = oi >= 0 ? &m->o->items[oi] : NULL,
                    *T = ti >= 0 ? &m->t->items[ti] : NULL;
+    if (B && O && T && moved(m, bi, oi, ti, address)) return;
     if (O && T && same(O->canon, T->canon)) return;
     if (!B) {
         if (!O && T) insert_theirs(m, ti);
@@ -293,7 +303,7 @@ static void merge_item(M *m, const char *address) {
     if (same(T->canon, B->canon)) return;
     /* both changed it: combine when theirs left the item's own part (and its steps' order) alone */
     int theirs_own = !same(T->own, B->own) && !same(T->own, O->own);
-    int theirs_order = order_changed(m->b, bi, m->t, ti) && order_changed(m->o, oi, m->t, ti);
+    int theirs_order = res_reordered(m->b, bi, m->t, ti) && res_reordered(m->o, oi, m->t, ti);
     if (theirs_own || theirs_order || (!O->nkids && !T->nkids)) {
         mark_conflict(m, oi, ti, address, "changed on both sides, differently");
         return;

@@ -508,6 +508,28 @@ char *res_header(const ResModel *m, const Resource *r) {
     return res_text(m, &head);
 }
 
+/* the steps of r that are steps of the item oi of `other` too */
+static int common_steps(const ResModel *m, const Resource *r, const ResModel *other, int oi, int *out) {
+    int k = 0;
+    for (int i = 0; i < r->nkids; i++) {
+        const Resource *c = &m->items[r->kids[i]];
+        int j = c->step ? res_find(other, c->address) : -1;
+        if (j >= 0 && other->items[j].parent == oi) out[k++] = r->kids[i];
+    }
+    return k;
+}
+
+int res_reordered(const ResModel *x, int xi, const ResModel *y, int yi) {
+    const Resource *a = &x->items[xi], *b = &y->items[yi];
+    int *p = malloc(sizeof(int) * (size_t)(a->nkids + 1)), *q = malloc(sizeof(int) * (size_t)(b->nkids + 1));
+    if (!p || !q) abort();
+    int np = common_steps(x, a, y, yi, p), nq = common_steps(y, b, x, xi, q), diff = np != nq;
+    for (int i = 0; !diff && i < np; i++) diff = strcmp(x->items[p[i]].address, y->items[q[i]].address) != 0;
+    free(p);
+    free(q);
+    return diff;
+}
+
 int res_steps(const ResModel *m, const Resource *r, int *out, int cap) {
     int n = 0;
     for (int k = 0; k < r->nkids; k++)

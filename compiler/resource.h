@@ -64,6 +64,9 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const str
 int res_renamable(const Resource *r);
 /* The index of the resource with this address, or -1. */
 int res_find(const ResModel *m, const char *address);
+/* Whether the steps that item xi of x and item yi of y both hold (a flow's or an arm's) are in another
+ * order. */
+int res_reordered(const ResModel *x, int xi, const ResModel *y, int yi);
 /* The indices of r's enclosed resources that are steps, in order (count in *n). */
 int res_steps(const ResModel *m, const Resource *r, int *out, int cap);
 
