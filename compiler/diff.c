@@ -116,7 +116,7 @@ static void notes_changed(D *d, DiffChange *c, const Resource *o, const Resource
             note(c, "%s changed", n->name);
         else if (np && np->kind == RES_CONNECTION && strcmp(n->name, "auth") == 0) note(c, "auth changed (secrets masked)");
         else if (np && np->kind == RES_CONNECTION && is_endpoint(n->name)) note(c, "endpoint changed: %s", n->name);
-        else if (np && np->kind == RES_ENV) note(c, "value in environment %s changed", np->name);
+        else if (np && np->kind == RES_ENV) note(c, "value in environment %s changed%s", np->name, o->secret || n->secret ? " (a secret: masked)" : "");
         else if (is_step_kind(np, AST_IMPORT) && (strcmp(n->name, "upsert") == 0 || strcmp(n->name, "mode") == 0)) {
             const char *ko = call_arg(o->node->a, "by", NULL), *kn = call_arg(n->node->a, "by", NULL);
             if (!ko) ko = call_arg(o->node->a, "upsert", "key");

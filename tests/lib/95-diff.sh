@@ -64,6 +64,15 @@ for diff_dir in tests/diff/pairs/*/; do
   pass "diff/pair/$diff_name/json$G_NOTE"
 done
 
+# ---- no secret in any diff: the secret values the pairs change (params that feed auth, env values
+# of such params, basic() passwords, URL passwords, hmac secrets) appear in no output ----
+t_case diff/secrets-masked
+diff_leaks=$(grep -l -e 'tok-123456' -e 'tok-654321' -e 'prod-secret' -e 'hunter2' -e 'whsec-' \
+  tests/diff/pairs/*/text.expected tests/diff/pairs/*/json.expected tests/diff/env/*.expected 2>/dev/null)
+[ -z "$diff_leaks" ] || t_note "a secret value is printed in:" "$diff_leaks"
+grep -q '"\*\*\*"' tests/diff/pairs/connection-auth/text.expected || t_note "connection-auth shows no masked value"
+t_done
+
 # ---- two environments of one file ----
 for diff_args in tests/diff/env/*.args; do
   diff_name=$(basename "$diff_args" .args)
