@@ -9,8 +9,10 @@
 #   diff/env/NAME              `flowc diff --env A --env B tests/diff/base.flow` (tests/diff/env/NAME.args)
 #   diff/merge/NAME            tests/diff/merge/NAME: `flowc merge base.flow ours.flow theirs.flow`: the
 #                              merged text and `exit N` against merged.expected, stderr against
-#                              stderr.expected; a clean merge (exit 0) must check clean and hold no
-#                              conflict marker; a conflict (exit 1) must be listed on stderr.
+#                              stderr.expected; a clean merge (exit 0) must check clean, hold no
+#                              conflict marker, and change in ours exactly what theirs changed since
+#                              base (by `flowc diff`: nothing else, nothing lost but what ours also
+#                              made); a conflict (exit 1) must be listed on stderr.
 #   diff/git/*                 real git on a temporary repository with the documented driver lines
 #                              (docs/cli.md): a merge of two branches through merge.flow.driver, a
 #                              conflict marked around one map entry, git diff through diff.flow.command.
@@ -96,7 +98,16 @@ for diff_dir in tests/diff/merge/*/; do
   case $diff_rc in
     "exit 0")
       if grep -qE '^(<<<<<<<|=======|>>>>>>>)' "$diff_o.flow"; then fail "diff/merge/$diff_name" "a clean merge holds conflict markers"; continue; fi
-      if ! "$FLOWC" check "$diff_o.flow" >"$diff_o.check" 2>&1; then fail "diff/merge/$diff_name" "the merged file does not check:" "$(head -n 10 "$diff_o.check")"; continue; fi ;;
+      if ! "$FLOWC" check "$diff_o.flow" >"$diff_o.check" 2>&1; then fail "diff/merge/$diff_name" "the merged file does not check:" "$(head -n 10 "$diff_o.check")"; continue; fi
+      # what the merge changed in ours is what theirs changed since base (each address and action)
+      (cd "$ROOT/$diff_dir" && "$FLOWC" diff --format json ours.flow "$diff_o.flow") | jq -r '.changes[] | "\(.action) \(.address)"' | sort >"$diff_o.ours"
+      (cd "$ROOT/$diff_dir" && "$FLOWC" diff --format json "$diff_base" theirs.flow) | jq -r '.changes[] | "\(.action) \(.address)"' | sort >"$diff_o.theirs"
+      (cd "$ROOT/$diff_dir" && "$FLOWC" diff --format json "$diff_base" ours.flow) | jq -r '.changes[] | "\(.action) \(.address)"' | sort >"$diff_o.mine"
+      diff_extra=$(comm -23 "$diff_o.ours" "$diff_o.theirs")
+      if [ -n "$diff_extra" ]; then fail "diff/merge/$diff_name" "the merge changed in ours what theirs did not change:" "$diff_extra"; continue; fi
+      # and every change of theirs that ours did not also make is in the merge
+      diff_lost=$(comm -23 "$diff_o.theirs" "$diff_o.mine" | comm -23 - "$diff_o.ours")
+      if [ -n "$diff_lost" ]; then fail "diff/merge/$diff_name" "theirs' changes missing from the merge:" "$diff_lost"; continue; fi ;;
     "exit 1")
       if ! grep -q 'conflict' "$diff_o.err"; then fail "diff/merge/$diff_name" "a conflict must be listed on stderr"; continue; fi ;;
     *) fail "diff/merge/$diff_name" "merge exited ${diff_rc#exit }:" "$(head -n 10 "$diff_o.err")"; continue ;;
