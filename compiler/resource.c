@@ -42,7 +42,6 @@ static uint64_t mix64(uint64_t x) {
 
 /* ---- a set of AST nodes (the ones that are resources of their own, skipped in their parent's own hash) ---- */
 
-typedef struct { const AstNode **slot; size_t cap, n; } NodeSet;
 static size_t ptr_hash(const void *p) { return (size_t)mix64((uint64_t)(uintptr_t)p); }
 static void ns_add(NodeSet *s, const AstNode *p) {
     if (2 * (s->n + 1) > s->cap) {
@@ -63,29 +62,99 @@ static int ns_has(const NodeSet *s, const AstNode *p) {
     return 0;
 }
 
-/* The canonical form of a subtree, fed to a hash: kinds, names, payloads, operators and children in
- * order; no spans, no quoting style. Nodes in `skip` (enclosed resources) are left out; `noname`
- * leaves out the root's own name. */
-static void canon(H *h, const AstNode *n, const NodeSet *skip, int noname) {
+/* The canonical form of a subtree: kinds, names, payloads, operators and children in order; no spans,
+ * no quoting style. Nodes in `skip` (enclosed resources) are left out; `noname` leaves out the root's
+ * own name. One walk feeds the hash and, when asked, the text (so the two cannot disagree). */
+static int spancmp(const void *x, const void *y) {
+    const Span *a = x, *b = y;
+    return a->start != b->start ? (a->start < b->start ? -1 : 1) : a->end != b->end ? (a->end < b->end ? -1 : 1) : 0;
+}
+
+/* a growable list of spans (secret settings here; masked strings in res_text) */
+typedef struct Spans { Span *k; int n, cap; } Spans;
+static void spans_add(Spans *s, Span sp) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        s->k = realloc(s->k, sizeof *s->k * (size_t)s->cap);
+        if (!s->k) abort();
+    }
+    s->k[s->n++] = sp;
+}
+
+typedef struct { H h; char *t; size_t n, cap; int text; const Spans *masks; /* strings shown as "***" */ } Sink;
+
+static void s_put(Sink *s, const char *p, size_t n) {
+    if (!s->text) return;
+    if (s->n + n + 1 > s->cap) {
+        s->cap = 2 * (s->n + n + 1) + 64;
+        s->t = realloc(s->t, s->cap);
+        if (!s->t) abort();
+    }
+    memcpy(s->t + s->n, p, n);
+    s->n += n;
+    s->t[s->n] = 0;
+}
+static void s_puts(Sink *s, const char *p) { s_put(s, p, strlen(p)); }
+static void s_quoted(Sink *s, const char *p, size_t n) {
+    if (!s->text) return;
+    s_put(s, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char esc[8];
+        if (c == '"' || c == '\\') { esc[0] = '\\'; esc[1] = (char)c; s_put(s, esc, 2); }
+        else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); s_put(s, esc, 6); }
+        else s_put(s, (const char *)&p[i], 1);
+    }
+    s_put(s, "\"", 1);
+}
+
+static void canon(Sink *s, const AstNode *n, const NodeSet *skip, int noname) {
+    H *h = &s->h;
     if (!n) { h_u64(h, 0xfe); return; }
     h_u64(h, n->kind + 1);
     h_u64(h, n->op);
-    if (n->name && !noname) h_str(h, n->name, strlen(n->name)); else h_u64(h, 0xff);
+    s_puts(s, "(");
+    s_puts(s, ast_kind_names[n->kind]);
+    if (n->kind == AST_UNARY || n->kind == AST_BINARY) { s_puts(s, " "); s_puts(s, ast_op_names[n->op]); }
+    if (n->name && !noname) {
+        h_str(h, n->name, strlen(n->name));
+        s_puts(s, " ");
+        s_puts(s, n->name);
+    } else h_u64(h, 0xff);
+    char num[40];
     switch (n->kind) {
-    case AST_INT: case AST_DURATION: case AST_SIZE: case AST_BOOL: h_u64(h, (uint64_t)n->ival); break;
-    case AST_NUM: h_bytes(h, &n->num, sizeof n->num); break;
+    case AST_INT: case AST_DURATION: case AST_SIZE: case AST_BOOL:
+        h_u64(h, (uint64_t)n->ival);
+        snprintf(num, sizeof num, " %lld", (long long)n->ival);
+        s_puts(s, num);
+        break;
+    case AST_NUM:
+        h_bytes(h, &n->num, sizeof n->num);
+        snprintf(num, sizeof num, " %.17g", n->num);
+        s_puts(s, num);
+        break;
     case AST_STR: case AST_INTEGRATION: case AST_TEST: case AST_CONNECTION: case AST_EXPORT: case AST_LOOKUP:
     case AST_IMPORT: case AST_TPL_TEXT:
-        if (n->str) h_str(h, n->str, n->slen); else h_u64(h, 0xfd);
+        if (n->str) {
+            h_str(h, n->str, n->slen);
+            s_puts(s, " ");
+            if (s->text && s->masks && s->masks->n && bsearch(&n->span, s->masks->k, (size_t)s->masks->n, sizeof(Span), spancmp))
+                s_puts(s, "\"***\"");
+            else s_quoted(s, n->str, n->slen);
+        }
+        else h_u64(h, 0xfd);
         break;
     default: break;
     }
-    canon(h, n->a, skip, 0);
-    canon(h, n->b, skip, 0);
-    canon(h, n->c, skip, 0);
+    const AstNode *abc[3] = { n->a, n->b, n->c };
+    for (int i = 0; i < 3; i++) {
+        if (abc[i]) s_puts(s, " ");
+        canon(s, abc[i], skip, 0);
+    }
     for (int i = 0; i < n->kids.n; i++)
-        if (!ns_has(skip, n->kids.items[i])) canon(h, n->kids.items[i], skip, 0);
+        if (!ns_has(skip, n->kids.items[i])) { s_puts(s, " "); canon(s, n->kids.items[i], skip, 0); }
     h_u64(h, 0xfc);
+    s_puts(s, ")");
 }
 
 static int is_space(char c);
@@ -249,9 +318,9 @@ static void add_step(B *b, int flow, int container, const AstNode *s) {
     b->m->items[r].step = 1;
     if (s->kind == AST_EXPORT || s->kind == AST_LOOKUP) add_settings(b, r, s);
     if (s->kind == AST_IMPORT) {
-        add_settings(b, r, s);
         for (int i = 0; i < s->kids.n; i++) {
             const AstNode *k = s->kids.items[i];
+            if (add_setting(b, r, k)) continue;
             if (k->kind == AST_MAP) add_entries(b, add(b, RES_MAP, r, r, "map", NULL, k), k);
             else if (k->kind == AST_RESPONSE) add(b, RES_RESPONSE, r, r, "response", NULL, k);
         }
@@ -284,21 +353,6 @@ static const IrParam *ir_param(const IrProgram *ir, const char *name) {
 
 /* Secret settings, found through the IR (connectors.def marks them; a secret param makes its users and
  * its env values secret), recorded by the AST node they came from (same span). */
-static int spancmp(const void *x, const void *y) {
-    const Span *a = x, *b = y;
-    return a->start != b->start ? (a->start < b->start ? -1 : 1) : a->end != b->end ? (a->end < b->end ? -1 : 1) : 0;
-}
-
-/* a growable list of spans (secret settings here; masked strings in res_text) */
-typedef struct { Span *k; int n, cap; } Spans;
-static void spans_add(Spans *s, Span sp) {
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 32;
-        s->k = realloc(s->k, sizeof *s->k * (size_t)s->cap);
-        if (!s->k) abort();
-    }
-    s->k[s->n++] = sp;
-}
 
 static int uses_secret_param(const IrExpr *x, const int *secret, const IrProgram *p) {
     if (!x) return 0;
@@ -448,12 +502,13 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
     /* hashes, enclosed resources first (pre-order reversed) */
     for (int i = m->n - 1; i >= 0; i--) {
         Resource *r = &m->items[i];
-        H own, noname;
-        h_init(&own); h_init(&noname);
-        canon(&own, r->node, &b.resources, 0);
+        Sink so = { 0 }, sn = { 0 };
+        h_init(&so.h); h_init(&sn.h);
+        canon(&so, r->node, &b.resources, 0);
         /* without the name: only what can be renamed needs it (diff.c pairs renames by it) */
-        if (res_renamable(r)) canon(&noname, r->node, &b.resources, 1);
-        else noname = own;
+        if (res_renamable(r)) canon(&sn, r->node, &b.resources, 1);
+        else sn = so;
+        H own = so.h, noname = sn.h;
         r->own = h_done(&own);
         uint64_t ua = 0, ub = 0;      /* enclosed non-steps: order does not matter */
         H seq;                         /* steps: it does */
@@ -482,6 +537,9 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
     if (m->hcap) memcpy(hash, m->hash, sizeof(int) * (size_t)m->hcap);
     free(m->hash);
     m->hash = hash;
+    const AstNode **slot = arena_alloc(ar, sizeof *slot * (b.resources.cap + 1));
+    if (b.resources.cap) memcpy(slot, b.resources.slot, sizeof *slot * b.resources.cap);
+    m->nodes = (NodeSet){ slot, b.resources.cap, b.resources.n };
     free(b.resources.slot);
     free(b.secrets.slot);
     return m;
@@ -489,10 +547,23 @@ ResModel *res_build(Arena *ar, const Source *src, const AstNode *file, const IrP
 
 ResHash res_hash(const AstNode *n) {
     NodeSet none = { 0 };
-    H h;
-    h_init(&h);
-    canon(&h, n, &none, 0);
-    return h_done(&h);
+    Sink s = { 0 };
+    h_init(&s.h);
+    canon(&s, n, &none, 0);
+    return h_done(&s.h);
+}
+
+static Spans secret_strings(const ResModel *m, const Resource *r);
+static void mask_userinfo(char *s, size_t *n);
+
+char *res_canon_text(const ResModel *m, const Resource *r) {
+    Spans masks = secret_strings(m, r);
+    Sink s = { .text = 1, .masks = &masks };
+    h_init(&s.h);
+    canon(&s, r->node, &m->nodes, 0);
+    mask_userinfo(s.t, &s.n);
+    free(masks.k);
+    return s.t;
 }
 
 char *res_header(const ResModel *m, const Resource *r) {
@@ -528,6 +599,18 @@ int res_reordered(const ResModel *x, int xi, const ResModel *y, int yi) {
     free(p);
     free(q);
     return diff;
+}
+
+void res_dump(FILE *out, const ResModel *m) {
+    for (int i = 0; i < m->n; i++) {
+        const Resource *r = &m->items[i];
+        int l1, c1, l2, c2;
+        src_line_col(m->src, r->span.start, &l1, &c1);
+        src_line_col(m->src, r->span.end, &l2, &c2);
+        char *t = res_canon_text(m, r);
+        fprintf(out, "%s\t%s%s\t%d:%d-%d:%d\t%s\n", r->address, res_kind_names[r->kind], r->secret ? " secret" : "", l1, c1, l2, c2, t);
+        free(t);
+    }
 }
 
 int res_steps(const ResModel *m, const Resource *r, int *out, int cap) {
@@ -612,8 +695,8 @@ static void mask_userinfo(char *s, size_t *n) {
     }
 }
 
-char *res_text(const ResModel *m, const Resource *r) {
-    const Source *src = m->src;
+/* the spans of the string literals in r to show as "***", sorted */
+static Spans secret_strings(const ResModel *m, const Resource *r) {
     /* the secret nodes again: the model keeps flags on resources, the tree walk needs the nodes */
     NodeSet secrets = { 0 };
     for (int i = 0; i < m->n; i++) if (m->items[i].secret) ns_add(&secrets, m->items[i].node);
@@ -621,6 +704,13 @@ char *res_text(const ResModel *m, const Resource *r) {
     Spans ms = { 0 };
     collect(m, r->node, 0, &ms, &secrets);
     if (ms.n > 1) qsort(ms.k, (size_t)ms.n, sizeof *ms.k, spancmp);
+    free(secrets.slot);
+    return ms;
+}
+
+char *res_text(const ResModel *m, const Resource *r) {
+    const Source *src = m->src;
+    Spans ms = secret_strings(m, r);
     uint32_t col = r->span.start;
     while (col > 0 && src->text[col - 1] != '\n') col--;
     uint32_t indent = r->span.start - col;
@@ -644,6 +734,5 @@ char *res_text(const ResModel *m, const Resource *r) {
     out[n] = 0;
     mask_userinfo(out, &n);
     free(ms.k);
-    free(secrets.slot);
     return out;
 }

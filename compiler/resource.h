@@ -9,6 +9,7 @@
 #include "source.h"
 #include "types.h"
 #include <stdint.h>
+#include <stdio.h>
 
 struct IrProgram;
 struct IrSetting;
@@ -49,12 +50,16 @@ typedef struct Resource {
     const Type *type;          /* type field, param, typed map entry: its checked type (or NULL) */
 } Resource;
 
+/* a set of syntax-tree nodes (those that are resources) */
+typedef struct { const AstNode **slot; size_t cap, n; } NodeSet;
+
 typedef struct ResModel {
     const Source *src;
     const struct IrProgram *ir;
     Resource *items; int n;    /* in source order (pre-order: a resource before those it encloses) */
     int *top; int ntop;        /* the top-level resources */
     int *hash; int hcap;       /* address index */
+    NodeSet nodes;             /* the nodes that are resources (left out of their parent's own form) */
 } ResModel;
 
 /* Builds the model of a checked file (ast: the FILE node; ir may be NULL). Everything lives in ar. */
@@ -74,6 +79,13 @@ int res_steps(const ResModel *m, const Resource *r, int *out, int cap);
  * the opening brace (`big when record.total > 1000`, `import deals into crm`); NULL when it encloses
  * none. malloc'd. */
 char *res_header(const ResModel *m, const Resource *r);
+
+/* The canonical form of the item without its enclosed resources, as text (the form its `own` hash
+ * reads): `(setting schedule (call cron (string \"0 * * * *\")))`. malloc'd. */
+char *res_canon_text(const ResModel *m, const Resource *r);
+
+/* `flowc dump resources`: per resource, `ADDRESS<TAB>KIND[ secret]<TAB>L:C-L:C<TAB>CANONICAL OWN FORM`. */
+void res_dump(FILE *out, const ResModel *m);
 
 /* The canonical hash of any subtree (an expression, a type). */
 ResHash res_hash(const AstNode *n);

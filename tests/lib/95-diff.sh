@@ -7,6 +7,8 @@
 #                              comments-only, formatting-only, reorder-*) must exit 0, an error-* pair 2,
 #                              any other 1. The release build must print the same.
 #   diff/env/NAME              `flowc diff --env A --env B tests/diff/base.flow` (tests/diff/env/NAME.args)
+#   diff/dump-resources        `flowc dump resources tests/diff/base.flow` against tests/diff/resources.expected
+#   diff/secrets-masked        no secret value of the pairs appears in any golden output
 #   diff/merge/NAME            tests/diff/merge/NAME: `flowc merge base.flow ours.flow theirs.flow`: the
 #                              merged text and `exit N` against merged.expected, stderr against
 #                              stderr.expected; a clean merge (exit 0) must check clean, hold no
@@ -66,11 +68,17 @@ for diff_dir in tests/diff/pairs/*/; do
   pass "diff/pair/$diff_name/json$G_NOTE"
 done
 
+# ---- the resource model itself: every address, kind, span and canonical form of base.flow ----
+if diff_golden diff/dump-resources "$ROOT/tests/diff/resources.expected" "$ROOT/tests/diff" dump resources base.flow; then
+  if [ "$diff_last" != "exit 0" ]; then fail diff/dump-resources "expected exit 0, got $diff_last"
+  else pass "diff/dump-resources$G_NOTE"; fi
+fi
+
 # ---- no secret in any diff: the secret values the pairs change (params that feed auth, env values
 # of such params, basic() passwords, URL passwords, hmac secrets) appear in no output ----
 t_case diff/secrets-masked
 diff_leaks=$(grep -l -e 'tok-123456' -e 'tok-654321' -e 'prod-secret' -e 'hunter2' -e 'whsec-' \
-  tests/diff/pairs/*/text.expected tests/diff/pairs/*/json.expected tests/diff/env/*.expected 2>/dev/null)
+  tests/diff/pairs/*/text.expected tests/diff/pairs/*/json.expected tests/diff/env/*.expected tests/diff/resources.expected 2>/dev/null)
 [ -z "$diff_leaks" ] || t_note "a secret value is printed in:" "$diff_leaks"
 grep -q '"\*\*\*"' tests/diff/pairs/connection-auth/text.expected || t_note "connection-auth shows no masked value"
 t_done
