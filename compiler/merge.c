@@ -18,17 +18,8 @@ typedef struct {
 
 /* ---- text pieces ---- */
 
-typedef struct { char *s; size_t n, cap; } Str;
-static void put(Str *s, const char *p, size_t n) {
-    if (s->n + n + 1 > s->cap) {
-        s->cap = 2 * (s->n + n + 1);
-        s->s = realloc(s->s, s->cap);
-        if (!s->s) abort();
-    }
-    memcpy(s->s + s->n, p, n);
-    s->n += n;
-    s->s[s->n] = 0;
-}
+typedef ResBuf Str;
+static void put(Str *s, const char *p, size_t n) { res_buf_put(s, p, n); }
 static void puts_(Str *s, const char *p) { put(s, p, strlen(p)); }
 static void put_line(Str *s, const char *p, size_t n) {   /* text that ends with a newline */
     put(s, p, n);

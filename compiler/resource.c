@@ -81,18 +81,21 @@ static void spans_add(Spans *s, Span sp) {
     s->k[s->n++] = sp;
 }
 
-typedef struct { H h; char *t; size_t n, cap; int text; const Spans *masks; /* strings shown as "***" */ } Sink;
+typedef struct { H h; ResBuf out; int text; const Spans *masks; /* strings shown as "***" */ } Sink;
+
+void res_buf_put(ResBuf *b, const char *p, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = 2 * (b->n + n + 1) + 64;
+        b->s = realloc(b->s, b->cap);
+        if (!b->s) abort();
+    }
+    memcpy(b->s + b->n, p, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
 
 static void s_put(Sink *s, const char *p, size_t n) {
-    if (!s->text) return;
-    if (s->n + n + 1 > s->cap) {
-        s->cap = 2 * (s->n + n + 1) + 64;
-        s->t = realloc(s->t, s->cap);
-        if (!s->t) abort();
-    }
-    memcpy(s->t + s->n, p, n);
-    s->n += n;
-    s->t[s->n] = 0;
+    if (s->text) res_buf_put(&s->out, p, n);
 }
 static void s_puts(Sink *s, const char *p) { s_put(s, p, strlen(p)); }
 static void s_quoted(Sink *s, const char *p, size_t n) {
@@ -561,9 +564,10 @@ char *res_canon_text(const ResModel *m, const Resource *r) {
     Sink s = { .text = 1, .masks = &masks };
     h_init(&s.h);
     canon(&s, r->node, &m->nodes, 0);
-    mask_userinfo(s.t, &s.n);
+    if (!s.out.s) res_buf_put(&s.out, "", 0);
+    mask_userinfo(s.out.s, &s.out.n);
     free(masks.k);
-    return s.t;
+    return s.out.s;
 }
 
 char *res_header(const ResModel *m, const Resource *r) {

@@ -50,6 +50,10 @@ typedef struct Resource {
     const Type *type;          /* type field, param, typed map entry: its checked type (or NULL) */
 } Resource;
 
+/* a growable byte buffer, NUL-terminated (s is malloc'd; NULL until something is put) */
+typedef struct { char *s; size_t n, cap; } ResBuf;
+void res_buf_put(ResBuf *b, const char *p, size_t n);
+
 /* a set of syntax-tree nodes (those that are resources) */
 typedef struct { const AstNode **slot; size_t cap, n; } NodeSet;
 
