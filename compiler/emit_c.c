@@ -7,6 +7,7 @@
 #include "build.h"
 #include "check.h"
 #include "hooks.h"
+#include "engine.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -112,19 +113,27 @@ static void line_directive(E *e, Buf *b, Span sp) {
     bputs(b, "\n");
 }
 
-static const char *kind_of(const Type *t) {
-    if (!t) return "FLOW_JSON";
+static FlowKind kind_enum(const Type *t) {
+    if (!t) return FLOW_JSON;
     switch (t->kind) {
-    case TY_STRING: return "FLOW_STRING";
-    case TY_INT: return "FLOW_INT";
-    case TY_NUMBER: return "FLOW_NUMBER";
-    case TY_BOOL: return "FLOW_BOOL";
-    case TY_DATETIME: return "FLOW_DATETIME";
-    case TY_DURATION: return "FLOW_DURATION";
-    case TY_SIZE: return "FLOW_INT";
-    case TY_NULL: return "FLOW_NULL";
-    default: return "FLOW_JSON";
+    case TY_STRING: return FLOW_STRING;
+    case TY_INT: return FLOW_INT;
+    case TY_NUMBER: return FLOW_NUMBER;
+    case TY_BOOL: return FLOW_BOOL;
+    case TY_DATETIME: return FLOW_DATETIME;
+    case TY_DURATION: return FLOW_DURATION;
+    case TY_SIZE: return FLOW_INT;
+    case TY_NULL: return FLOW_NULL;
+    default: return FLOW_JSON;
     }
+}
+static const char *kind_of(const Type *t) {   /* its FlowKind as C */
+    static const char *const names[] = {
+#define X(k, str) "FLOW_" #k,
+        FLOW_VAL_KINDS(X)
+#undef X
+    };
+    return names[kind_enum(t)];
 }
 
 static int var_id(E *e, const IrVar *v) {
@@ -480,7 +489,10 @@ static int gen(E *e, const IrExpr *x) {
     case IR_NULL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_null();\n", r); return r;
     case IR_BOOL: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_bool(%d);\n", r, (int)!!x->ival); return r;
     case IR_INT: case IR_SIZE:
-        r = newtmp(e); bprintf(B, "FlowVal t%d = flow_int(INT64_C(%lld));\n", r, (long long)x->ival); return r;
+        r = newtmp(e);
+        if (x->ival == INT64_MIN) bprintf(B, "FlowVal t%d = flow_int(INT64_MIN);\n", r);   /* no C literal is -2^63 */
+        else bprintf(B, "FlowVal t%d = flow_int(INT64_C(%lld));\n", r, (long long)x->ival);
+        return r;
     case IR_DURATION:
         r = newtmp(e); bprintf(B, "FlowVal t%d = flow_duration(INT64_C(%lld));\n", r, (long long)x->ival); return r;
     case IR_NUM: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_number(%.17g);\n", r, x->num); return r;
@@ -1130,6 +1142,19 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     for (int i = 0; i < p->nparams; i++) {
         char buf[64];
         const char *txt = param_text(e, p->params[i], buf, sizeof buf);
+        for (int k = 0; k < e->nparams; k++)   /* a -P / --env value: read as the executable will read it */
+            if (strcmp(e->params[k].name, p->params[i]->name) == 0) {
+                const Type *t = p->params[i]->type;
+                FlowParamDef pd = { p->params[i]->name, kind_enum(t), t ? t->nullable : 0, NULL, 0, NULL, 0 };
+                FlowVal v;
+                cJSON *own = NULL;
+                char why[300];
+                if (flow_param_parse(&pd, e->params[k].value, &v, &own, why, sizeof why))
+                    ERR(p->params[i]->name_span, "param `%s`: its -P / --env value %s%s", p->params[i]->name,
+                        e->secret_param[i] ? "is not valid for its type" : "is not valid: ",
+                        e->secret_param[i] ? " (it is a secret: not shown)" : why);
+                cJSON_Delete(own);
+            }
         bputs(&e->out, "    { ");
         bstr(&e->out, p->params[i]->name, strlen(p->params[i]->name));
         bprintf(&e->out, ", %s, %d, ", kind_of(p->params[i]->type), p->params[i]->type ? p->params[i]->type->nullable : 0);

@@ -142,6 +142,7 @@ static int cmd_check(const Opts *o) {
         diag_init(&d);
         fe_run(&results[n], src, &d, FE_CHECK);
         hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
+        hooks_check_test_files(results[n].ir, src, &d);   /* test blocks' data files: by the same rule */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
@@ -280,6 +281,14 @@ static int cmd_emit(int argc, char **argv) {
     return rc;
 }
 
+/* A checked -P name=value: name and value in one malloc'd string (free the name), and the value
+ * hidden from `ps` for as long as flowc runs (flow_arg_take): it may be a token. */
+static EmitParam take_param(char *arg) {
+    char *kv = flow_arg_take(arg), *eq = strchr(kv, '=');
+    *eq = 0;
+    return (EmitParam){ kv, eq + 1 };
+}
+
 /* build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c] */
 static int cmd_build(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *env_name = NULL;
@@ -297,7 +306,7 @@ static int cmd_build(int argc, char **argv) {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v) return usage_error("-P takes name=value, not `%s`", v);
                 if (np == 256) return usage_error("too many -P values (limit %s)", "256");
-                params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+                params[np++] = take_param(argv[i]);
             }
         } else if (a[0] == '-' && a[1]) return usage_error("build: unknown option `%s`", a);
         else if (file) return usage_error("build takes one FILE%s", "");
@@ -343,7 +352,7 @@ static int cmd_run(int argc, char **argv) {
         else if (strcmp(argv[i], "-P") == 0 && i + 1 < argc) {
             const char *v = argv[++i], *eq = strchr(v, '=');
             if (!eq || eq == v || np == 256) { free(rargv); return usage_error("-P takes name=value, not `%s`", v); }
-            params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+            params[np++] = take_param(argv[i]);
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env_name = argv[++i];
         else rargv[rargc++] = argv[i];
     }
@@ -394,7 +403,11 @@ static int cmd_preview(int argc, char **argv) {
             int mock = strcmp(a, "--mock") == 0;
             if ((mock ? o.nmocks : o.nparams) == 64) return usage_error("too many %s values (limit 64)", a);
             if (mock) { o.mocks[o.nmocks].step = strndup(v, (size_t)(eq - v)); o.mocks[o.nmocks++].file = eq + 1; }
-            else { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
+            else {
+                EmitParam pv = take_param(argv[i]);
+                o.params[o.nparams].name = pv.name;
+                o.params[o.nparams++].value = pv.value;
+            }
         } else return usage_error("preview: unknown option `%s`", a);
     }
     Compiled k;
@@ -456,15 +469,11 @@ static int cmd_eval(int argc, char **argv) {
 
 /* "15m", "1h", "1w", "90s", "1500ms" -> ms; 0 when it is not one */
 static int64_t cli_duration(const char *s) {
-    static const struct { const char *u; int64_t mul; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 } };
     int64_t v = 0;
     const char *p = s;
     while (*p >= '0' && *p <= '9') { if (v > 1000000000) return 0; v = v * 10 + (*p++ - '0'); }
     if (p == s) return 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(p, units[i].u) == 0) return v * units[i].mul;
-    return 0;
+    return v * flow_duration_unit(p, strlen(p));
 }
 
 /* --from T: ISO 8601 or Unix seconds; a date or time without Z or an offset is a local time in the
