@@ -18,7 +18,7 @@
 /* ---- the connector settings table (runtime/connectors.def, which the runtime reads too) ---- */
 
 enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
-enum { REQ = 1, OPT = 2, SECRET = 4 };
+enum { REQ = FLOW_SETF_REQ, OPT = FLOW_SETF_OPT, SECRET = FLOW_SETF_SECRET, STEP = FLOW_SETF_STEP };
 static const char *const where_names[] = { "connection", "export", "lookup", "import" };
 
 typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
@@ -1115,6 +1115,10 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             venv.response = &ty_json;
             venv.record = NULL;
             venv.no_record = ": `stop` looks at the response, not at records";
+        }
+        if (d->flags & STEP) {                /* one value for the step: batch = record.n would mean nothing */
+            venv.record = NULL;
+            venv.no_record = arena_printf(c->ar, ": `%s` is one value for the whole step, not evaluated per record", d->name);
         }
         if (strcmp(d->type, "sql") == 0) {    /* SQL text: values are bound through `args`, never spliced */
             const IrExpr *tag = template_tag(s[i].value);

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { REQ = 1, OPT = 2, SECRET = 4 };
+enum { REQ = FLOW_SETF_REQ, OPT = FLOW_SETF_OPT, SECRET = FLOW_SETF_SECRET, STEP = FLOW_SETF_STEP };
 
 const FlowSettingSpec flow_setting_specs[] = {
 #define CONN(k)
 #define RANGE(n, lo, hi)
-#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0 },
+#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0, ((f) & STEP) != 0 },
 #include "connectors.def"
 #undef CONN
 #undef RANGE

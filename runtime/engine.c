@@ -924,7 +924,7 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
         if (sp->type == FLOW_SETT_EXPR) continue;   /* the connector evaluates it when it needs it */
         if (d->per_record) {
             /* an export's mode may use the record: once(flag, mark = patch("/orders/{{record.id}}")) */
-            if (at == FLOW_AT_CONN || (at == FLOW_AT_EXPORT && strcmp(d->name, "mode") != 0)) {
+            if (at == FLOW_AT_CONN || sp->step || (at == FLOW_AT_EXPORT && strcmp(d->name, "mode") != 0)) {
                 run_fail(R, "%s: setting %s cannot depend on the record", owner, d->name);
                 goto bad;
             }

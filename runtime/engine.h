@@ -48,6 +48,8 @@ typedef enum {
     FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
                            flow_setting_eval (an export's `stop`, over each response) */
 } FlowSettingType;
+/* The flags of a SET line in connectors.def (written there REQ, OPT, SECRET, STEP). */
+enum { FLOW_SETF_REQ = 1, FLOW_SETF_OPT = 2, FLOW_SETF_SECRET = 4, FLOW_SETF_STEP = 8 };
 typedef struct FlowSettingSpec {
     const char *kind;       /* the connection kind: "http", "file", ... */
     FlowSettingPlace at;
@@ -55,6 +57,7 @@ typedef struct FlowSettingSpec {
     FlowSettingType type;
     const char *ctype;      /* the checker's type ("string", "word:GET|POST", "ctor:mode", ...) */
     int required, secret;
+    int step;               /* one value for the whole step: it cannot depend on the record */
 } FlowSettingSpec;
 extern const FlowSettingSpec flow_setting_specs[];   /* every kind's, in connectors.def's order */
 extern const int flow_nsetting_specs;
