@@ -95,6 +95,7 @@ bench: $(B)/flowc
 	bench/http.sh
 	bench/sqlite.sh
 	bench/postgres.sh
+	bench/diff.sh
 
 demo:
 	@scripts/demo.sh
