@@ -173,7 +173,7 @@ static int mark_param(const IrExpr *x, void *ud) {
     return 0;
 }
 
-/* secret[i] = params[i] feeds a SECRET setting (of a connection, a flow or any step) */
+/* the params that feed a SECRET setting (emit_c.h) */
 void emit_secret_params(const IrProgram *p, int *secret) {
     ParamMarks m = { p, secret };
     for (int i = 0; i < p->nparams; i++) secret[i] = 0;

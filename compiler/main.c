@@ -9,6 +9,7 @@
 #include "jit.h"
 #include "test_run.h"
 #include "frontend.h"
+#include "fmt.h"
 #include "hooks.h"
 #include "ir.h"
 #include "suggest.h"
@@ -17,6 +18,8 @@
 #include "package.h"
 #include "install.h"
 #include "clone.h"
+#include "cli_diff.h"
+#include "resource.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +33,8 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
-    "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
+    "  dump ast|ir|resources FILE\n"
+    "                         print the syntax tree, the typed IR, or the addressed resources diff reads\n"
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
@@ -55,6 +59,13 @@ static const char usage_text[] =
     "  clone FILE FLOW NEW_NAME [-o OUT]\n"
     "                         a copy of FLOW under a new name: its own webhook path and once flag, manual()\n"
     "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
+    "  fmt [--check] [--diff] FILE...|-\n"
+    "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
+    "                         the files that would change (exit 1), --diff prints the changes\n"
+    "  diff OLD NEW [--format text|json] [--exit-code]   diff --env A --env B FILE\n"
+    "                         what changed, by resource (flow, step, map entry, type field, ...)\n"
+    "  merge BASE OURS THEIRS [-o OUT] [-L OURS-LABEL -L THEIRS-LABEL]\n"
+    "                         three-way merge by resource; conflicts marked around the item\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -159,8 +170,8 @@ static int cmd_check(const Opts *o) {
 }
 
 static int cmd_dump(const Opts *o) {
-    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir")))
-        return usage_error("dump needs a stage: `flowc dump ast FILE` or `flowc dump ir FILE`%s", "");
+    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir") && strcmp(o->stage, "resources")))
+        return usage_error("dump needs a stage: `flowc dump ast FILE`, `flowc dump ir FILE` or `flowc dump resources FILE`%s", "");
     if (o->nfiles != 1) return usage_error("dump takes exactly one FILE%s", "");
     const char *why;
     Source *src = src_load_file(o->files[0], &why);
@@ -171,10 +182,11 @@ static int cmd_dump(const Opts *o) {
     Diags d;
     diag_init(&d);
     FeResult r;
-    int ir = strcmp(o->stage, "ir") == 0;
-    fe_run(&r, src, &d, ir ? FE_CHECK : FE_PARSE);
+    int ir = strcmp(o->stage, "ir") == 0, res = strcmp(o->stage, "resources") == 0;
+    fe_run(&r, src, &d, ir || res ? FE_CHECK : FE_PARSE);
     if (ir && r.ir) ir_dump(stdout, r.ir);
-    else if (!ir) ast_dump(stdout, src, r.ast);
+    else if (res && r.ir && !d.errors) res_dump(stdout, res_build(r.arena, src, r.ast, r.ir));   /* the model diff and merge read */
+    else if (!ir && !res) ast_dump(stdout, src, r.ast);
     fflush(stdout);      /* the dump first, then the diagnostics: never interleaved */
     print_diags(&d, o);
     if (o->json) diag_print_json(&d, stderr);
@@ -652,8 +664,11 @@ int main(int argc, char **argv) {
         printf("flowc %s\n", FLOWC_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "fmt") == 0) return fmt_command(argc, argv, isatty(2) && !getenv("NO_COLOR"));
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);
+    if (strcmp(cmd, "diff") == 0) return cli_diff(argc, argv);
+    if (strcmp(cmd, "merge") == 0) return cli_merge(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);

@@ -11,11 +11,11 @@ cd "$(dirname "$0")/.."
 # tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
 want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libarchive-dev libssl-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql"
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql git"   # git: the diff suite drives real git
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3 curl postgresql" ;;
+  bench) want="$want jq time sqlite3 curl postgresql git" ;;
 esac
 # the cron oracle (tests/cron): npm ci into build/npm when it is not there at the pinned version
 npm_oracle() {

@@ -209,7 +209,7 @@ t_case package/install/environment
 t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg prod --environment production -P region=US
 t_expect_rc 0
 t_expect_grep "$pk_tmp/prod/shop.flow" '^param shop_url: string = "https://shop.example.com"$' "the production url is not the default"
-t_expect_grep "$pk_tmp/prod/shop.flow" '^param shop_token: string = "prod-secret"   // the shop' "the production token is not the default"
+t_expect_grep "$pk_tmp/prod/shop.flow" '^param shop_token: string = "prod-secret"  // the shop' "the production token is not the default"
 t_expect_grep "$C_OUT" 'params written as defaults: shop_url shop_token region \(environment production\)' "the params written are not listed"
 t_expect_nogrep "$C_OUT" 'prod-secret' "a secret value is printed"
 t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg prod2 --env staging
