@@ -64,7 +64,7 @@ int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs
 const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
-#define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
+#define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger") X(catch_up, "bool")
 static const struct { const char *name, *type; } flow_sets[] = {
 #define X(n, t) { #n, t },
     FLOW_SETTINGS(X)
@@ -1434,10 +1434,20 @@ static void check_flow(C *c, IrFlow *f) {
         }
         if (!type) {
             if (sug_best(&sg)) ERR(s->name_span, "unknown flow setting `%s`; did you mean `%s`?", s->name, sug_best(&sg));
-            else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule` and `trigger`, and steps", s->name);
+            else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule`, `trigger` and `catch_up`, and steps", s->name);
             continue;
         }
         check_value(c, s->value, type, &env, arena_printf(c->ar, "`%s`", s->name));
+    }
+    /* catch_up makes up a fire missed while serve was down: only a schedule with fire times has them */
+    const IrSetting *cu = setting(f->settings, f->nsettings, "catch_up");
+    if (cu && cu->value->kind == IR_BOOL && cu->value->ival) {
+        const IrSetting *sc = setting(f->settings, f->nsettings, "schedule");
+        const IrExpr *v = sc ? sc->value : NULL;
+        const char *fn = v && v->kind == IR_CALL && v->fn ? v->fn->name : v && v->kind == IR_WORD ? v->name : NULL;
+        if (!sc || (fn && strcmp(fn, "cron") != 0 && strcmp(fn, "every") != 0))
+            ERR(cu->value->span, "catch_up = true needs a cron(...) or every(...) schedule (it runs a fire missed while serve was down), "
+                "but flow `%s` has %s", f->name, sc ? arena_printf(c->ar, "`%s`", fn) : "no schedule");
     }
     check_hooks(c, f->hooks, f->nhooks);
     check_steps(c, f->steps, f->nsteps, &ty_json);

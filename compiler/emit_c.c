@@ -237,6 +237,10 @@ int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams)
         baked = p->params[i]->def != NULL;
         for (int k = 0; k < nparams && !baked; k++) baked = strcmp(params[k].name, p->params[i]->name) == 0;
     }
+    /* an env block's value for a secret param is in the executable too (for --env NAME) */
+    for (int i = 0; i < p->nenvs && !baked; i++)
+        for (int k = 0; k < p->envs[i]->nsettings && !baked; k++)
+            for (int j = 0; j < p->nparams && !baked; j++) baked = secret[j] && strcmp(p->params[j]->name, p->envs[i]->settings[k].name) == 0;
     for (int c = 0; c < p->nconns && !baked; c++)
         for (int i = 0; i < p->conns[c]->nsettings && !baked; i++)
             baked = chk_setting_secret(p->conns[c]->settings[i].def) && any_expr(p->conns[c]->settings[i].value, is_str, NULL);
@@ -1197,13 +1201,53 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     bputs(&e->out, "};\n\n");
     free(flow_steps);
     free(flow_sets);
+    /* env blocks, for the executable's --env NAME: each value's text as a -P would give it */
+    for (int i = 0; i < p->nenvs; i++) {
+        const IrEnv *env = p->envs[i];
+        bprintf(&e->out, "static const FlowEnvValue env_values%d[] = {\n", i);
+        int n = 0;
+        for (int k = 0; k < env->nsettings; k++) {
+            int pi = -1;
+            for (int j = 0; j < p->nparams; j++) if (strcmp(p->params[j]->name, env->settings[k].name) == 0) pi = j;
+            if (pi < 0) continue;
+            const IrExpr *v = env->settings[k].value;
+            char buf[64];
+            const char *text = v->kind == IR_STR ? v->str : v->kind == IR_BOOL ? (v->ival ? "true" : "false") : NULL;
+            if (v->kind == IR_INT || v->kind == IR_DURATION) { snprintf(buf, sizeof buf, "%lld", (long long)v->ival); text = buf; }
+            else if (v->kind == IR_NUM) { snprintf(buf, sizeof buf, "%.17g", v->num); text = buf; }
+            bprintf(&e->out, "    { %d, ", pi);
+            if (text && e->secret_param[pi]) {   /* masked, as a secret param's default is */
+                bputs(&e->out, "NULL, ");
+                bmasked(&e->out, text, strlen(text));
+                bprintf(&e->out, ", %zu },\n", strlen(text));
+            } else if (text) {
+                bstr(&e->out, text, strlen(text));
+                bputs(&e->out, ", NULL, 0 },\n");
+            } else bputs(&e->out, "NULL, NULL, 0 },\n");
+            n++;
+        }
+        if (!n) bputs(&e->out, "    { -1, NULL, NULL, 0 },\n");
+        bputs(&e->out, "};\n");
+        (void)n;
+    }
+    bputs(&e->out, "static const FlowEnvDef envs[] = {\n");
+    for (int i = 0; i < p->nenvs; i++) {
+        int n = 0;
+        for (int k = 0; k < p->envs[i]->nsettings; k++)
+            for (int j = 0; j < p->nparams; j++) n += strcmp(p->params[j]->name, p->envs[i]->settings[k].name) == 0;
+        bputs(&e->out, "    { ");
+        bstr(&e->out, p->envs[i]->name, strlen(p->envs[i]->name));
+        bprintf(&e->out, ", env_values%d, %d },\n", i, n);
+    }
+    if (!p->nenvs) bputs(&e->out, "    { NULL, NULL, 0 },\n");
+    bputs(&e->out, "};\n\n");
     bputs(&e->out, "const FlowProgram flow_program = { ");
     if (p->name) bstr(&e->out, p->name, strlen(p->name)); else bputs(&e->out, "\"flow\"");
     bputs(&e->out, ", ");
     if (p->version) bstr(&e->out, p->version, strlen(p->version)); else bputs(&e->out, "\"0.0.0\"");
     bputs(&e->out, ", ");
     bstr(&e->out, p->src->name, strlen(p->src->name));
-    bprintf(&e->out, ", params, %d, conns, %d, flows, %d };\n", p->nparams, p->nconns, p->nflows);
+    bprintf(&e->out, ", params, %d, conns, %d, flows, %d, envs, %d };\n", p->nparams, p->nconns, p->nflows, p->nenvs);
     if (with_main)
         bputs(&e->out, "\nint main(int argc, char **argv) { return flow_main(&flow_program, argc, argv); }\n");
     if (e->out.p) fwrite(e->out.p, 1, e->out.n, out);

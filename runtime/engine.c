@@ -481,7 +481,7 @@ static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const ch
         free(ctx);
         free(key);
     }
-    if (!R->errs) return;
+    if (!R->errs || R->rl.quiet_records) return;
     char *hx = http ? flow_json_print(http) : NULL;
     char *d = data ? flow_json_print(data) : NULL;
     const char *dt = d ? d : "null";
@@ -2082,6 +2082,7 @@ static void export_pages(Run *R, StepRt *ex) {
         page_end(R, &page);
         list_free(R, &page);
         flow_scratch_reset(R->cx);
+        if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
     }
     FlowErr e;
     if (R->rl.state && flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);

@@ -239,6 +239,10 @@ const char *flow_state_path(const FlowState *st);
 typedef struct FlowLock FlowLock;
 int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
 void        flow_state_unlock(FlowLock *lock);
+/* the pid the lock names (serve's child runs the flow under the lock serve took); the lock's file
+ * descriptor (a child keeps it open, and the lock with it, even when serve is gone) */
+void        flow_state_lock_pid(FlowLock *lock, long pid);
+int         flow_state_lock_fd(const FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
 int         flow_state_commit(FlowState *st, FlowErr *err);
 void        flow_state_rollback(FlowState *st);                 /* drops the page's writes */
@@ -310,6 +314,11 @@ typedef struct FlowRunInfo {
     const cJSON *retry;        /* `errors retry`: the kept errors to run again (flow_state_errors entries) */
     char run_id[40];
     char run_date[16];         /* YYYY-MM-DD */
+    int quiet_records;         /* record errors go to the error store only, not to `errs` (serve) */
+    /* called after each page that went through the flow (the live progress line): the counters so
+     * far and the pages done */
+    void (*on_page)(void *arg, const struct FlowRunStats *st, long pages);
+    void *on_page_arg;
 } FlowRunInfo;
 /* Fills a run's identity from its start time (ms since the epoch). */
 void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
@@ -331,6 +340,49 @@ typedef struct FlowRunStats {
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;
+
+/* A run's status in the history (the state store's runs, `OUT runs`, serve's log and metrics):
+ * X(id, name). running: not ended yet; skipped: not started, the flow was already running; crashed:
+ * its process ended without recording its end (a crash in a hook or the runtime, kill -9). */
+#define FLOW_RUN_STATUSES(X) X(RUNNING, "running") X(OK, "ok") X(RECORD_ERRORS, "record_errors") X(FAILED, "failed") \
+    X(INTERRUPTED, "interrupted") X(SKIPPED, "skipped") X(CRASHED, "crashed")
+typedef enum {
+#define X(id, s) FLOW_RUN_##id,
+    FLOW_RUN_STATUSES(X)
+#undef X
+    FLOW_RUN_STATUS_COUNT
+} FlowRunStatus;
+extern const char *const flow_run_status_names[FLOW_RUN_STATUS_COUNT];
+FlowRunStatus flow_run_status_of(const FlowRunStats *s);   /* of a run that ended */
+int           flow_run_status_parse(const char *name);      /* -1 for none */
+
+/* ---- the run history (state.c) ----
+ * serve writes a run's row before its process starts (why it runs: schedule, after, catch_up,
+ * webhook, admin; when it was due, -1 for none; how late it started), then the run writes its
+ * begin and end as any run does. */
+int    flow_state_run_planned(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, const char *trigger,
+                              int64_t due_ms, int64_t drift_us, FlowErr *err);
+int    flow_state_run_pid(FlowState *st, const char *flow, const char *run_id, long pid, FlowErr *err);
+/* a start that did not happen (status skipped: the flow was already running; failed: its lock or
+ * process could not be had): its row, with why */
+int    flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, int64_t at_ms, const char *status,
+                              const char *trigger, int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err);
+/* the run's process ended without recording its end: status crashed (or interrupted, or failed:
+ * serve killed it, or could not start it), with why. 1 recorded, 0 the run had recorded its end,
+ * -1 with err */
+int    flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status,
+                            const char *message, FlowErr *err);
+/* the flow's rows still `running` are marked crashed: called under the flow's lock, so no process
+ * runs them. How many, or -1 with err */
+int    flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, FlowErr *err);
+/* one run as JSON ({run_id, flow, status, started_at, finished_at, duration_ms, exported, ignored,
+ * imported, errors, trigger, due_at, drift_ms, pid, message}); NULL when there is none (err->msg
+ * empty) or with err */
+cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err);
+/* the history, newest first, at most limit runs (<= 0: all); flow NULL: every flow's */
+cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err);
+/* the start and end of the flow's last run that did not fail (ok or record_errors); *have 0: none */
+int    flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err);
 
 /* SIGTERM / SIGINT: the CLI's handler calls flow_interrupt(sig) (async-signal-safe); a run stops at
  * its next safe point (before a page's steps run, or between pages). flow_interrupt(0) clears it. */

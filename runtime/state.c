@@ -33,6 +33,7 @@ static const char *const schema =
     "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0, delta_layout TEXT);"
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
     "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
+    "  trigger TEXT, due_ms INTEGER, drift_us INTEGER, pid INTEGER, message TEXT,"
     "  PRIMARY KEY (run_id, flow));"
     "CREATE TABLE IF NOT EXISTS errors (id INTEGER PRIMARY KEY, flow TEXT NOT NULL, step TEXT NOT NULL,"
     "  class TEXT NOT NULL, message TEXT NOT NULL, record TEXT, context TEXT, http TEXT, run_id TEXT,"
@@ -40,7 +41,8 @@ static const char *const schema =
     "  resolved_by TEXT);"
     "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
-    "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);";
+    "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
+    "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);";
 
 static int fail_db(FlowState *st, FlowErr *err, const char *what) {
     flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
@@ -226,6 +228,13 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
         sqlite3_exec(st->db, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
     sqlite3_finalize(q);
+    q = NULL;
+    /* ...and one made before the run history kept why and when each run started, its columns */
+    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT trigger FROM runs LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN trigger TEXT; ALTER TABLE runs ADD COLUMN due_ms INTEGER; "
+                             "ALTER TABLE runs ADD COLUMN drift_us INTEGER; ALTER TABLE runs ADD COLUMN pid INTEGER; "
+                             "ALTER TABLE runs ADD COLUMN message TEXT", NULL, NULL, NULL);
+    sqlite3_finalize(q);
     return st;
 }
 
@@ -289,6 +298,14 @@ int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holde
     (*out)->fd = fd;
     return 0;
 }
+
+void flow_state_lock_pid(FlowLock *l, long pid) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", pid);
+    if (l && (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, buf, (size_t)n, 0) != n)) {}   /* only a message would be wrong */
+}
+
+int flow_state_lock_fd(const FlowLock *l) { return l ? l->fd : -1; }
 
 void flow_state_unlock(FlowLock *l) {
     if (!l) return;
@@ -374,9 +391,12 @@ int flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t c
     return 0;
 }
 
+/* (the row may be there already: serve writes it before the run's process starts) */
 int flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err) {
     const void *a[] = { run_id, flow, &started_ms };
-    return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running')", "ssi", a, err, NULL);
+    return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running') "
+                         "ON CONFLICT (run_id, flow) DO UPDATE SET started_ms = excluded.started_ms, status = 'running'",
+                     "ssi", a, err, NULL);
 }
 
 int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
@@ -384,11 +404,16 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     long imported = 0;
     for (int i = 0; i < s->nimports; i++) imported += s->imported[i];
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
-    const char *status = s->interrupted ? "interrupted" : s->failed ? "failed" : s->errors ? "errors" : "ok";
+    const char *status = flow_run_status_names[flow_run_status_of(s)];
+    const char *msg = s->failed && s->fail_msg[0] ? s->fail_msg : NULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
-    const void *a[] = { &finished_ms, status, &ex, &ig, &im, &er, run_id, flow };
-    int rc = exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, exported = ?, ignored = ?, imported = ?, errors = ? "
-                           "WHERE run_id = ? AND flow = ?", "isiiiiss", a, err, NULL);
+    /* (a run that failed before it began has no row yet: it gets one) */
+    const void *a[] = { run_id, flow, &started_ms, &finished_ms, status, &ex, &ig, &im, &er, msg };
+    int rc = exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, finished_ms, status, exported, ignored, imported, errors, message) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, flow) DO UPDATE SET finished_ms = excluded.finished_ms, "
+                           "status = excluded.status, exported = excluded.exported, ignored = excluded.ignored, "
+                           "imported = excluded.imported, errors = excluded.errors, message = excluded.message",
+                       "ssiisiiiis", a, err, NULL);
     if (!rc) {
         int64_t marked = s->marked;
         const void *b[] = { flow, run_id, &finished_ms, status, &marked };
@@ -614,4 +639,164 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
 int flow_state_reset(FlowState *st, const char *flow, FlowErr *err) {
     const void *a[] = { flow };
     return exec_args(st, "UPDATE flows SET last_success_ms = NULL WHERE (?1 IS NULL OR flow = ?1)", "s", a, err, NULL);
+}
+
+/* ---- the run history: every run's start, end, status, counts, and for serve why it ran (its
+ * trigger), when it was due and how late it started; skipped starts and crashed runs too ---- */
+
+const char *const flow_run_status_names[FLOW_RUN_STATUS_COUNT] = {
+#define X(id, s) s,
+    FLOW_RUN_STATUSES(X)
+#undef X
+};
+
+FlowRunStatus flow_run_status_of(const FlowRunStats *s) {
+    return s->interrupted ? FLOW_RUN_INTERRUPTED : s->failed ? FLOW_RUN_FAILED : s->errors ? FLOW_RUN_RECORD_ERRORS : FLOW_RUN_OK;
+}
+
+int flow_run_status_parse(const char *name) {
+    for (int i = 0; name && i < FLOW_RUN_STATUS_COUNT; i++)
+        if (strcmp(flow_run_status_names[i], name) == 0) return i;
+    return -1;
+}
+
+int flow_state_run_planned(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, const char *trigger,
+                           int64_t due_ms, int64_t drift_us, FlowErr *err) {
+    const void *a[] = { run_id, flow, &started_ms, trigger, &due_ms, &drift_us };
+    return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, status, trigger, due_ms, drift_us) "
+                         "VALUES (?, ?, ?, 'running', ?, nullif(?, -1), ?) ON CONFLICT (run_id, flow) DO UPDATE SET "
+                         "trigger = excluded.trigger, due_ms = excluded.due_ms, drift_us = excluded.drift_us",
+                     "ssisii", a, err, NULL);
+}
+
+int flow_state_run_pid(FlowState *st, const char *flow, const char *run_id, long pid, FlowErr *err) {
+    int64_t p = pid;
+    const void *a[] = { &p, run_id, flow };
+    return exec_args(st, "UPDATE runs SET pid = ? WHERE run_id = ? AND flow = ?", "iss", a, err, NULL);
+}
+
+int flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, int64_t at_ms, const char *status, const char *trigger,
+                           int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err) {
+    const void *a[] = { run_id, flow, &at_ms, &at_ms, status, trigger, &due_ms, &drift_us, message };
+    return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, finished_ms, status, trigger, due_ms, drift_us, message) "
+                         "VALUES (?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?)", "ssiissiis", a, err, NULL);
+}
+
+int flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status, const char *message,
+                         FlowErr *err) {
+    sqlite3_int64 n = 0;
+    const void *a[] = { &finished_ms, status, message, run_id, flow };
+    if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, message = ? WHERE run_id = ? AND flow = ? AND status = 'running'",
+                  "issss", a, err, &n)) return -1;
+    if (!n) return 0;
+    /* the flow's last run is this one, and it did not succeed */
+    const void *b[] = { flow, run_id, &finished_ms, status };
+    if (exec_args(st, "INSERT INTO flows (flow, last_run_id, last_run_ms, last_status) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (flow) DO UPDATE SET last_run_id = excluded.last_run_id, last_run_ms = excluded.last_run_ms, "
+                      "last_status = excluded.last_status", "ssis", b, err, NULL)) return -1;
+    return 1;
+}
+
+int flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, FlowErr *err) {
+    sqlite3_int64 n = 0;
+    const void *a[] = { &now_ms, flow };
+    if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = 'crashed', message = coalesce(message, "
+                      "'its process ended without recording the end of the run (killed, or the machine stopped)') "
+                      "WHERE flow = ? AND status = 'running'", "is", a, err, &n)) return -1;
+    return (int)n;
+}
+
+/* one row of runs as JSON: the columns of RUN_COLS in that order */
+#define RUN_COLS "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, trigger, due_ms, drift_us, pid, message"
+#define RUN_COLS_OLD "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, NULL, NULL, NULL, NULL, NULL"
+static cJSON *run_row(sqlite3_stmt *q) {
+    cJSON *o = cJSON_CreateObject();
+    char iso[40];
+    str_col(o, "run_id", q, 0);
+    str_col(o, "flow", q, 1);
+    str_col(o, "status", q, 2);
+    int64_t start = sqlite3_column_int64(q, 3);
+    flow_format_iso8601(start, iso);
+    cJSON_AddStringToObject(o, "started_at", iso);
+    if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
+        int64_t end = sqlite3_column_int64(q, 4);
+        flow_format_iso8601(end, iso);
+        cJSON_AddStringToObject(o, "finished_at", iso);
+        cJSON_AddNumberToObject(o, "duration_ms", (double)(end - start));
+    } else {
+        cJSON_AddNullToObject(o, "finished_at");
+        cJSON_AddNullToObject(o, "duration_ms");
+    }
+    static const char *const counts[] = { "exported", "ignored", "imported", "errors" };
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_column_type(q, 5 + i) != SQLITE_NULL) cJSON_AddItemToObject(o, counts[i], flow_json_int(sqlite3_column_int64(q, 5 + i)));
+        else cJSON_AddNullToObject(o, counts[i]);
+    str_col(o, "trigger", q, 9);
+    if (sqlite3_column_type(q, 10) != SQLITE_NULL) {
+        flow_format_iso8601(sqlite3_column_int64(q, 10), iso);
+        cJSON_AddStringToObject(o, "due_at", iso);
+    } else cJSON_AddNullToObject(o, "due_at");
+    if (sqlite3_column_type(q, 11) != SQLITE_NULL) cJSON_AddNumberToObject(o, "drift_ms", (double)sqlite3_column_int64(q, 11) / 1000.0);
+    else cJSON_AddNullToObject(o, "drift_ms");
+    if (sqlite3_column_type(q, 12) != SQLITE_NULL) cJSON_AddItemToObject(o, "pid", flow_json_int(sqlite3_column_int64(q, 12)));
+    else cJSON_AddNullToObject(o, "pid");
+    str_col(o, "message", q, 13);
+    return o;
+}
+
+/* prepares sql (with %s for the columns) with the columns of this store: an older one read as it is
+ * lacks the columns of the history */
+static int prepare_runs(FlowState *st, const char *fmt, sqlite3_stmt **q) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, fmt, RUN_COLS);
+    if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
+    snprintf(sql, sizeof sql, fmt, RUN_COLS_OLD);
+    return sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (prepare_runs(st, "SELECT %s FROM runs WHERE run_id = ? AND flow = ?", &q)) { fail_db(st, err, "read"); return NULL; }
+    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
+    cJSON *o = NULL;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) o = run_row(q);
+    else if (rc != SQLITE_DONE) fail_db(st, err, "read");
+    else err->msg[0] = 0;
+    sqlite3_finalize(q);
+    return o;
+}
+
+cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (prepare_runs(st, "SELECT %s FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms DESC, rowid DESC LIMIT ?2", &q)) {
+        fail_db(st, err, "read");
+        return NULL;
+    }
+    if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+    cJSON *arr = cJSON_CreateArray();
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) cJSON_AddItemToArray(arr, run_row(q));
+    if (rc != SQLITE_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); arr = NULL; }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+int flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err) {
+    *have = 0;
+    *started_ms = *finished_ms = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT started_ms, coalesce(finished_ms, started_ms) FROM runs WHERE flow = ? "
+                                   "AND status IN ('ok', 'record_errors', 'errors') ORDER BY started_ms DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+        return fail_db(st, err, "read");
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *started_ms = sqlite3_column_int64(q, 0);
+        *finished_ms = sqlite3_column_int64(q, 1);
+        *have = 1;
+    }
+    sqlite3_finalize(q);
+    return 0;
 }
