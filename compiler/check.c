@@ -1447,7 +1447,7 @@ static void check_flow(C *c, IrFlow *f) {
         const char *fn = v && v->kind == IR_CALL && v->fn ? v->fn->name : v && v->kind == IR_WORD ? v->name : NULL;
         if (!sc || (fn && strcmp(fn, "cron") != 0 && strcmp(fn, "every") != 0))
             ERR(cu->value->span, "catch_up = true needs a cron(...) or every(...) schedule (it runs a fire missed while serve was down), "
-                "but flow `%s` has %s", f->name, sc ? arena_printf(c->ar, "`%s`", fn) : "no schedule");
+                "but flow `%s` has %s", f->name, sc ? arena_printf(c->ar, "`%s(...)`", fn ? fn : "?") : "no schedule");
     }
     check_hooks(c, f->hooks, f->nhooks);
     check_steps(c, f->steps, f->nsteps, &ty_json);
