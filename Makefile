@@ -94,6 +94,7 @@ bench: $(B)/flowc
 	bench/http.sh
 	bench/sqlite.sh
 	bench/postgres.sh
+	bench/serve.sh
 
 demo:
 	@scripts/demo.sh

@@ -130,8 +130,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
     return 0;
 }
 
-/* since and until from the query: 0, or -1 with why */
-static int admin_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap) {
+int flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap) {
     since[0] = until[0] = 0;
     while (q && *q) {
         const char *amp = strchr(q, '&');
@@ -182,7 +181,7 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
                            NULL);
     }
     char since[128], until[128], why[300];
-    if (admin_query(query, since, until, sizeof since, why, sizeof why))
+    if (flow_listen_query(query, since, until, sizeof since, why, sizeof why))
         return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 400, why, NULL, NULL, NULL);
     int64_t s = 0, u = 0;
     if (since[0] && !flow_parse_iso8601(since, strlen(since), &s)) {

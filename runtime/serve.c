@@ -785,10 +785,10 @@ static void fire_due(Serve *S, int clock_changed) {
             r->next_ms = sched_next(r, now);
         } else if (r->next_ms <= now) {
             int64_t due = r->next_ms;
-            /* missed fires are not made up: the next one is after now */
-            r->next_ms = sched_next(r, now > due ? now : due);
             start(S, fi, "schedule", due, NULL);
+            /* missed fires are not made up: the next one is after now */
             now = real_ms();
+            r->next_ms = sched_next(r, now > due ? now : due);
         }
         flow_metrics_next_run(S->m, fi, r->next_ms);
     }

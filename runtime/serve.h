@@ -88,7 +88,10 @@ void          flow_listen_quiesce(FlowListener *l);
 /* connections still open */
 unsigned      flow_listen_connections(const FlowListener *l);
 void          flow_listen_stop(FlowListener *l);
-/* the listening socket (a run's child process closes it) */
+/* the listening socket */
 int           flow_listen_fd(const FlowListener *l);
+/* POST /flows/F/run's query string: since and until (percent-decoded; '+' stays '+'), each "" when
+ * absent; 0, or -1 with why (an unknown parameter, an empty or undecodable value) */
+int           flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap);
 
 #endif

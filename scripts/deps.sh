@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
 want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql"
+  # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql python3-prometheus-client bsdutils procps"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
