@@ -557,6 +557,13 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             if (gone > 0)
                 fprintf(stderr, "%s: flow %s: %d earlier run%s left running by a process that ended without recording it: marked crashed\n",
                         prog, p->flows[which[k]].name, gone, gone == 1 ? " was" : "s were");
+            /* the history says why it ran (the engine writes the rest) */
+            if (flow_state_run_planned(state, p->flows[which[k]].name, ri.run_id, ri.started_ms, retry ? "retry" : "run", -1, 0, &ae)) {
+                fprintf(stderr, "%s: %s\n", prog, ae.msg);
+                flow_state_unlock(lk);
+                rc = 1;
+                continue;
+            }
             FlowRunStats st;
             Progress pg = { p->flows[which[k]].name, { 0, 0 }, { 0, 0 }, 0 };
             clock_gettime(CLOCK_MONOTONIC, &pg.t0);
@@ -1031,11 +1038,14 @@ static int cmd_serve(const FlowProgram *p, const char *prog, const Opts *o) {
         fprintf(stderr, "%s serve: serves every flow of the program; it takes no flow names\n", prog);
         return 2;
     }
-    const char *token = o->admin_token ? o->admin_token : getenv("FLOW_ADMIN_TOKEN");
-    if (token && !*token) {
-        fprintf(stderr, "%s serve: the admin token is empty\n", prog);
+    const char *env_token = getenv("FLOW_ADMIN_TOKEN");
+    if (o->admin_token && !*o->admin_token) {
+        fprintf(stderr, "%s serve: --admin-token is empty\n", prog);
         return 2;
     }
+    /* the token is kept here and wiped from the command line, which `ps` shows to everyone */
+    char *token = o->admin_token ? flow_xstrdup(o->admin_token) : env_token && *env_token ? flow_xstrdup(env_token) : NULL;
+    if (o->admin_token) memset((char *)o->admin_token, 'x', strlen(o->admin_token));
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
     int rc = set_params(p, cx, o, 1, prog, owned);
@@ -1050,6 +1060,8 @@ static int cmd_serve(const FlowProgram *p, const char *prog, const Opts *o) {
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
     flow_ctx_free(cx);
+    if (token) memset(token, 0, strlen(token));
+    free(token);
     return rc;
 }
 
@@ -1102,7 +1114,7 @@ static int cmd_runs(const FlowProgram *p, const char *prog, const Opts *o) {
             const char *trig = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "trigger"));
             printf("%s  %s  %s  %s  %s  %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "run_id")),
                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), status ? status : "?",
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "started_at")), dur, trig ? trig : "run");
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "started_at")), dur, trig ? trig : "-");
             if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "exported")))
                 printf("  exported %.0f, ignored %.0f, imported %.0f, errors %.0f",
                        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "exported")),

@@ -27,7 +27,8 @@ struct FlowListener {
     char *token;               /* --admin-token, or NULL */
     size_t ntoken;
     char addr[160];
-    int fd;
+    int fd;                    /* the listening socket; MHD closes it on stop unless quiesced */
+    int quiesced;
 };
 
 /* one request: the raw URI (MHD hands the handler a decoded path; the webhook side wants it as
@@ -420,7 +421,7 @@ const char *flow_listen_address(const FlowListener *l) { return l ? l->addr : ""
 int flow_listen_fd(const FlowListener *l) { return l ? l->fd : -1; }
 
 void flow_listen_quiesce(FlowListener *l) {
-    if (l && l->d) MHD_quiesce_daemon(l->d);
+    if (l && l->d && !l->quiesced && MHD_quiesce_daemon(l->d) != MHD_INVALID_SOCKET) l->quiesced = 1;
 }
 
 unsigned flow_listen_connections(const FlowListener *l) {
@@ -432,7 +433,7 @@ unsigned flow_listen_connections(const FlowListener *l) {
 void flow_listen_stop(FlowListener *l) {
     if (!l) return;
     if (l->d) MHD_stop_daemon(l->d);
-    if (l->fd >= 0) close(l->fd);
+    if (l->quiesced && l->fd >= 0) close(l->fd);   /* (else MHD closed it) */
     if (l->token) {
         memset(l->token, 0, l->ntoken);
         free(l->token);

@@ -664,7 +664,8 @@ int flow_state_run_planned(FlowState *st, const char *flow, const char *run_id, 
                            int64_t due_ms, int64_t drift_us, FlowErr *err) {
     const void *a[] = { run_id, flow, &started_ms, trigger, &due_ms, &drift_us };
     return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, status, trigger, due_ms, drift_us) "
-                         "VALUES (?, ?, ?, 'running', ?, nullif(?, -1), ?) ON CONFLICT (run_id, flow) DO UPDATE SET "
+                         "VALUES (?1, ?2, ?3, 'running', ?4, nullif(?5, -1), CASE WHEN ?5 = -1 THEN NULL ELSE ?6 END) "
+                         "ON CONFLICT (run_id, flow) DO UPDATE SET "
                          "trigger = excluded.trigger, due_ms = excluded.due_ms, drift_us = excluded.drift_us",
                      "ssisii", a, err, NULL);
 }
@@ -679,7 +680,7 @@ int flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, 
                            int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err) {
     const void *a[] = { run_id, flow, &at_ms, &at_ms, status, trigger, &due_ms, &drift_us, message };
     return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, finished_ms, status, trigger, due_ms, drift_us, message) "
-                         "VALUES (?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?)", "ssiissiis", a, err, NULL);
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, -1), CASE WHEN ?7 = -1 THEN NULL ELSE ?8 END, ?9)", "ssiissiis", a, err, NULL);
 }
 
 int flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status, const char *message,

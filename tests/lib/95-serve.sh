@@ -333,6 +333,7 @@ rm -rf "$sv_ro/out"; mkdir -p "$sv_ro/out"
 t_exec -C "$sv_ro" ./prog run tick --no-chain --env sandbox
 t_expect_rc 0
 [ "$(jq -r .label "$sv_ro/out/tick.ndjson" | sort -u)" = sandboxed ] || t_note "--env sandbox: $(head -c 200 "$sv_ro/out/tick.ndjson")"
+rm -f "$sv_ro/out/tick.ndjson"
 t_exec -C "$sv_ro" ./prog run tick --no-chain --env sandbox --param label=given
 [ "$(jq -r .label "$sv_ro/out/tick.ndjson" | sort -u)" = given ] || t_note "--param over --env: $(head -c 200 "$sv_ro/out/tick.ndjson")"
 t_exec -C "$sv_ro" ./prog run tick --env nope
@@ -500,6 +501,7 @@ sv_ad=$sv_root/admin
 t_case serve/admin/token-required-from-anywhere
 sv_prepare chain "$sv_ad"
 if FLOW_ADMIN_TOKEN= sv_start "$sv_ad" native --admin-token s3cr3t-t0ken; then
+  tr '\0' ' ' <"/proc/$SV_PID/cmdline" | grep -q s3cr3t && t_note "the token shows in the command line: $(tr '\0' ' ' <"/proc/$SV_PID/cmdline")"
   sv_curl -X POST "http://127.0.0.1:$SV_PORT/flows/yearly_plain/run"
   [ "$SV_CODE" = 401 ] || t_note "no token from loopback: $SV_CODE"
   sv_curl -X POST -H 'Authorization: Bearer wrong' "http://127.0.0.1:$SV_PORT/flows/yearly_plain/run"
