@@ -494,6 +494,37 @@ sv_term() {
 sv_term native
 sv_term jit
 
+t_case serve/bulk/admin-window-keeps-the-delta-time
+# POST /flows/F/run?since=&until= runs the window given, as run --since/--until does: the saved
+# delta time stays, and the next run goes on from it
+sv_aw=$sv_root/window
+sv_prepare bulk "$sv_aw"
+mkdir -p "$sv_aw/data"
+sqlite3 "$sv_aw/data/src.db" "create table items (id integer primary key, qty, updated_at text not null);
+  with recursive n(i) as (select 1 union all select i + 1 from n where i < 100)
+  insert into items select i, i, '2020-06-01T00:00:00.000Z' from n;"
+t_exec -C "$sv_aw" ./prog run bulk --json
+t_expect_rc 0
+[ "$(jq -c '[.exported, .imported.copy]' "$C_OUT")" = '[100,100]' ] || t_note "the first run: $(cat "$C_OUT")"
+sv_t0=$(cd "$sv_aw" && ./prog state show bulk --json | jq -r '.[0].delta_since')
+sqlite3 "$sv_aw/data/dst.db" "delete from items"
+if sv_start "$sv_aw" native; then
+  sv_curl -X POST "http://127.0.0.1:$SV_PORT/flows/bulk/run?since=2019-01-01T00:00:00Z&until=2021-01-01T00:00:00%2B00:00"
+  [ "$SV_CODE" = 202 ] || t_note "POST with a window: $SV_CODE $(head -c 200 "$SV_BODY")"
+  [ "$(jq -c '[.since, .until]' "$SV_BODY")" = '["2019-01-01T00:00:00Z","2021-01-01T00:00:00+00:00"]' ] || t_note "answer: $(cat "$SV_BODY")"
+  sv_until 10 sv_ran "$sv_aw" native bulk 2 || t_note "the windowed run did not happen"
+  sv_stop TERM
+  sv_runs "$sv_aw" native
+  [ "$(jq -c '[.[] | select(.trigger == "admin") | [.status, .exported, .imported]]' "$SV_RUNS")" = '[["ok",100,200]]' ] ||
+    t_note "the windowed run: $(jq -c '[.[] | select(.trigger == "admin")]' "$SV_RUNS")"
+fi
+[ "$(cd "$sv_aw" && ./prog state show bulk --json | jq -r '.[0].delta_since')" = "$sv_t0" ] || t_note "the delta time moved after the windowed run"
+[ "$(sqlite3 "$sv_aw/data/dst.db" 'select count(*) from items')" = 100 ] || t_note "the windowed run wrote $(sqlite3 "$sv_aw/data/dst.db" 'select count(*) from items') rows"
+t_exec -C "$sv_aw" ./prog run bulk --json
+t_expect_rc 0
+[ "$(jq -c '[.exported, .ignored, .imported.copy]' "$C_OUT")" = '[100,100,0]' ] || t_note "the run after it did not go on from the saved time: $(cat "$C_OUT")"
+t_done
+
 # ===================================================================================================
 # 5. the admin token, a second signal, what serve refuses to start with
 
