@@ -334,14 +334,15 @@ static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts 
 
 /* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
  * the lock file cannot be had). */
-static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk) {
+static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk, char *why, size_t cap) {
     long holder = 0;
     FlowErr e;
     int r = flow_state_lock(st, flow, lk, &holder, &e);
-    if (r > 0 && holder) fprintf(stderr, "%s: flow %s is already running (pid %ld)\n", prog, flow, holder);
-    else if (r > 0) fprintf(stderr, "%s: flow %s is already running\n", prog, flow);
-    else if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
-    return r ? 1 : 0;
+    if (r > 0 && holder) snprintf(e.msg, sizeof e.msg, "flow %s is already running (pid %ld)", flow, holder);
+    else if (r > 0) snprintf(e.msg, sizeof e.msg, "flow %s is already running", flow);
+    if (r) fprintf(stderr, "%s: %s\n", prog, e.msg);
+    if (r && why) snprintf(why, cap, "%.300s", e.msg);
+    return r > 0 ? 2 : r < 0 ? 1 : 0;
 }
 
 /* ---- run ---- */
@@ -551,7 +552,15 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             }
             outcome[k] = 3;   /* failed, until it did not */
             FlowLock *lk = NULL;
-            if (lock_flow(state, prog, p->flows[which[k]].name, &lk)) { rc = 1; continue; }
+            char why[320];
+            int lr = lock_flow(state, prog, p->flows[which[k]].name, &lk, why, sizeof why);
+            if (lr) {   /* another process runs it: the history counts the start as skipped */
+                FlowErr se;
+                if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, now_ms(), "skipped", retry ? "retry" : "run",
+                                                    -1, 0, why, &se);
+                rc = 1;
+                continue;
+            }
             FlowErr ae;
             int gone = flow_state_runs_abandoned(state, p->flows[which[k]].name, now_ms(), &ae);
             if (gone > 0)
@@ -955,7 +964,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
         FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
         for (int i = 0; i < p->nflows && !rc; i++)
-            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i]);
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL, 0) ? 1 : 0;
         if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
         for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);

@@ -362,6 +362,9 @@ if NAP_MS=2500 sv_start "$sv_sd" native; then
   t_exec -C "$sv_sd" ./prog run slow
   t_expect_rc 1
   t_expect_grep "$C_ERR" "^prog: flow slow is already running \\(pid $sv_child\\)$" "the run's process named"
+  sv_runs "$sv_sd" native
+  [ "$(sv_count "select(.flow == \"slow\" and .status == \"skipped\" and .trigger == \"run\" and .message == \"flow slow is already running (pid $sv_child)\")")" = 1 ] ||
+    t_note "the refused run from the shell is not in the history as skipped: $(jq -c '[.[] | select(.trigger == "run")]' "$SV_RUNS")"
   sv_curl "http://127.0.0.1:$SV_PORT/metrics"
   grep -qE '^flowc_runs_total\{flow="slow",status="skipped"\} [1-9]' "$SV_BODY" || t_note "skipped not counted: $(grep 'flow="slow"' "$SV_BODY" | head -5)"
   sv_curl -X POST "http://127.0.0.1:$SV_PORT/flows/slow/run"
