@@ -2224,6 +2224,10 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
         if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);
+        /* the run history: a schedule every second would keep 86,400 rows a day */
+        days = getenv("FLOW_RUN_RETENTION_DAYS");
+        d = days && *days ? atof(days) : 90;
+        if (d > 0 && flow_state_runs_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);
     }
     free(R->delta_field);
     free(R->once_flag);

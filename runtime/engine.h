@@ -398,6 +398,8 @@ int    flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms
 cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err);
 /* the history, newest first, at most limit runs (<= 0: all); flow NULL: every flow's */
 cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err);
+/* every flow's runs that started before before_ms and ended (the history's retention) */
+int    flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err);
 /* the start and end of the flow's last run that did not fail (ok or record_errors); *have 0: none */
 int    flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err);
 

@@ -817,3 +817,8 @@ int flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms,
     sqlite3_finalize(q);
     return 0;
 }
+
+int flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
+    const void *a[] = { &before_ms };
+    return exec_args(st, "DELETE FROM runs WHERE started_ms < ? AND status <> 'running'", "i", a, err, NULL);
+}
