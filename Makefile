@@ -22,7 +22,7 @@ GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
-LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lm
+LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lm
 FLOWC_LIBS    := -ltcc -ldl -lpthread
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h

@@ -742,6 +742,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_file = {
     .kind = "file",
+    .commits_at_finish = 1,
     .open = fc_open, .finish = fc_finish, .close = fc_close,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
     .import_open = fi_open, .import_page = fi_page, .import_close = fi_close,

@@ -7,8 +7,9 @@
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
 cd "$(dirname "$0")/.."
-# tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
-want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev"
+# tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo); libssl-dev: libcrypto
+# for webhook signatures (HMAC, constant-time comparison: runtime/webhook.c)
+want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libssl-dev"
 case "${1:-build}" in
   test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
