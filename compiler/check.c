@@ -378,7 +378,7 @@ static Type *parse_result(C *c, const char *r, IrExpr *e) {
     X(auth, "an auth: none(), basic(user, password), bearer(token) or api_key(header, value)") \
     X(schedule, "a schedule: cron(\"...\"), every(15m), after(flow) or manual()") \
     X(trigger, "a trigger: webhook(\"/path\", verify = ...)") \
-    X(verify, "a verification: hmac(...), token(header, value), basic(user, password) or secret_url()") \
+    X(verify, "a verification: hmac(...), token(header, value), token(query = \"name\", value = ...), basic(user, password) or secret_url()") \
     X(paginate, "a pagination: page_number(...), offset(...), cursor(...), next_url(...) or link_header()") \
     X(mode, "an export mode: all(), delta(field, lag), once(flag, ...) or limit(n)") \
     X(request, "a request: get(...), post(...), put(...) or patch(...)") \
@@ -509,8 +509,8 @@ static void check_webhook(C *c, IrExpr *e) {
         if (a[2] && a[2]->kind == IR_STR && a[2]->slen == 0) ERR(a[2]->span, "the hmac secret is empty");
     } else if (strcmp(fn, "token") == 0) {
         if (!a[0] == !a[2]) ERR(e->span, "token(...) reads the token from a header or from the query: give `header` (token(\"X-Token\", "
-                                "env(\"TOKEN\"))) or `query` (token(query = \"token\", value = env(\"TOKEN\"))), not %s",
-                                a[0] ? "both" : "neither");
+                                "env(\"TOKEN\"))) or `query` (token(query = \"token\", value = env(\"TOKEN\"))); %s",
+                                a[0] ? "both are given" : "neither is given");
         check_header_name(c, a[0]);
         if (a[2] && a[2]->kind == IR_STR && a[2]->slen == 0) ERR(a[2]->span, "the query parameter's name is empty");
         if (a[1] && a[1]->kind == IR_STR && a[1]->slen == 0) ERR(a[1]->span, "the token is empty");
@@ -1152,7 +1152,9 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             int any = 0;
             for (int k = 0; k < NSETDEFS; k++)
                 if (set_defs[k].kind == kind && set_defs[k].where == where) { sug_offer(&sg, set_defs[k].name); any = 1; }
-            if (sug_best(&sg))
+            if (kind == CK_webhook && where == W_EXPORT && strcmp(s[i].name, "mode") == 0)
+                ERR(s[i].name_span, "a webhook export has no `mode`: every queued record is exported once, in arrival order");
+            else if (sug_best(&sg))
                 ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, conn_kind_names[kind],
                     where_names[where], sug_best(&sg));
             else if (!any)
@@ -1413,8 +1415,6 @@ static Type *check_step(C *c, IrStep *st, Type *rec) {
             if (!tr || tr->value->kind != IR_CALL || !tr->value->fn || strcmp(tr->value->fn->name, "webhook") != 0)
                 ERR(st->conn_span, "`from webhook` exports the records of the flow's webhook requests, but flow `%s` has no "
                     "`trigger = webhook(\"/path\", verify = ...)`", c->flow ? c->flow->name : "?");
-            const IrSetting *m = setting(st->settings, st->nsettings, "mode");
-            if (m) ERR(m->name_span, "a webhook export has no `mode`: every queued record is exported once, in arrival order");
         }
         check_settings(c, st->settings, st->nsettings, st->conn ? st->conn->kind : -1, W_EXPORT, &xenv, st->name_span, st->name);
         st->out = st->declared ? st->declared : &ty_json;
