@@ -299,3 +299,20 @@ for dir in "$Q" "$V"; do
 done
 [ "$(sqlite3 "$(ls "$V"/.flowstate/*.state.db)" 'select count(*) from webhook_secrets')" = 1 ] || t_note "no secret_url secret kept"
 t_done
+
+t_case webhook/secrets-baked
+B=$WH/baked
+if ! wh_build baked; then t_note "build failed: $(tail -n 20 "$B/build.log")"; fi
+strings -a "$B/prog" | grep -qF -e literal-secret-0f1e2d3c4b5a -e param-token-7c4a8d09ca3762af && t_note "a secret in the program's strings"
+[ "$(stat -c %a "$B/prog")" = 700 ] || t_note "the program is $(stat -c %a "$B/prog"), not 700"
+t_exec -C "$B" ./prog describe
+t_expect_rc 0
+t_expect_nogrep "$C_OUT" 'literal-secret|param-token' "describe shows a secret"
+t_expect_grep "$C_OUT" '"name":"partner_token","kind":"string","value":"<redacted>"' "a param given to token() is a secret param"
+t_expect_grep "$C_OUT" '"name":"hook_path","kind":"string","value":"/hooks/partner"' "the path's param is no secret"
+t_expect_grep "$C_OUT" '"url":"/hooks/partner"' "the path from its param"
+printf '{"a":1}' >"$B/body.json"
+wh_post "$B" POST /hooks/signed "$B/body.json" "X-Sig: $(openssl dgst -sha256 -hmac literal-secret-0f1e2d3c4b5a -hex <"$B/body.json" | sed 's/^.*= //')"
+wh_expect "the unmasked literal secret verifies" 204
+wh_post "$B" POST /hooks/partner "$B/body.json" "X-Partner-Token: param-token-7c4a8d09ca3762af"; wh_expect "the param's token" 204
+t_done

@@ -62,8 +62,14 @@ int main(int argc, char **argv) {
     FlowState *st = flow_state_open(state, flow_program.name, 0, &err);
     if (!st) { fprintf(stderr, "driver: %s\n", err.msg); return 1; }
     FlowCtx *cx = flow_ctx_new();
+    /* params as serve sets them: their defaults (the test flows' params are strings) */
+    char **defaults = flow_xcalloc((size_t)flow_program.nparams + 1, sizeof *defaults);
+    for (int i = 0; i < flow_program.nparams; i++) {
+        defaults[i] = flow_param_default(&flow_program.params[i]);
+        flow_ctx_set_param(cx, i, defaults[i] && flow_program.params[i].kind == FLOW_STRING ? flow_string(defaults[i], strlen(defaults[i])) : flow_null());
+    }
     FlowWebhooks *w = flow_webhooks_open(&flow_program, cx, st, &err);
-    if (!w) { fprintf(stderr, "driver: %s\n", err.msg); flow_ctx_free(cx); flow_state_close(st); return 1; }
+    if (!w) { fprintf(stderr, "driver: %s\n", err.msg); return 1; }
     int rc = 0;
     if (pending) {
         for (int i = 0; i < flow_program.nflows; i++)
@@ -87,5 +93,7 @@ int main(int argc, char **argv) {
     flow_webhooks_close(w);
     flow_ctx_free(cx);
     flow_state_close(st);
+    for (int i = 0; i < flow_program.nparams; i++) free(defaults[i]);
+    free(defaults);
     return rc;
 }
