@@ -315,6 +315,7 @@ static void print_summary(const FlowRunStats *st) {
         fputs(", imported", stderr);
         for (int i = 0; i < st->nimports; i++) fprintf(stderr, " %s=%ld", st->import_names[i], st->imported[i]);
     }
+    if (st->not_written) fprintf(stderr, ", not written %ld", st->not_written);
     fprintf(stderr, ", errors %ld", st->errors);
     if (st->errors) {
         int any = 0;
@@ -333,6 +334,7 @@ static void print_json(const FlowRunStats *st) {
     cJSON_AddNumberToObject(o, "errors", (double)st->errors);
     cJSON *im = cJSON_AddObjectToObject(o, "imported");
     for (int i = 0; i < st->nimports; i++) cJSON_AddNumberToObject(im, st->import_names[i], (double)st->imported[i]);
+    if (st->not_written) cJSON_AddNumberToObject(o, "not_written", (double)st->not_written);
     if (st->failed) cJSON_AddStringToObject(o, "failed", st->fail_msg);
     if (st->failed && st->fail_class && !st->interrupted) cJSON_AddStringToObject(o, "class", st->fail_class);
     if (st->interrupted) cJSON_AddStringToObject(o, "interrupted", st->interrupted == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,13 +1,18 @@
 /* conn_file.c — the file connector: exports read `file` (a path relative to the connection's
  * `dir`, or a glob) as NDJSON, a JSON array or CSV; imports write records grouped by their resolved
  * `file` name, each into a temporary file in the same directory that is renamed over the target at
- * the end of a successful run (and removed after a failed one). Also the NDJSON reader and writer
- * that the stdio connector shares. */
+ * the end of a successful run (and removed after a failed one); `write = append` (the default) first
+ * copies what the target held. Also the readers every record source shares: NDJSON lines (the stdio
+ * connector's too) and CSV rows, both through one buffered reader that tells a read error from the
+ * end, and the NDJSON writer. */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,31 +25,97 @@ static int format_of(const char *s) {
     return strcmp(s, "json") == 0 ? FMT_JSON : strcmp(s, "csv") == 0 ? FMT_CSV : FMT_NDJSON;
 }
 
-/* ---- NDJSON (shared with conn_stdio.c) ---- */
+static const char *format_name(int f) { return f == FMT_JSON ? "json" : f == FMT_CSV ? "csv" : "ndjson"; }
 
-struct FlowNdjson {
-    FILE *f;
-    char *name;
-    int close_file;
-    char *line; size_t cap;
-    long lineno;
-};
+/* ---- reading: a descriptor through our own buffer ----
+ * read() into a buffer that keeps only what the record being read needs (bounded by the page limit
+ * for lines and rows), so that a huge line costs no memory, a read error or a failed allocation is
+ * an error (never taken for the end of the input), and a CSV row can be read again from its start. */
 
-FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file) {
-    FlowNdjson *r = calloc(1, sizeof *r);
-    if (!r) abort();
-    r->f = f;
-    r->name = flow_xstrdup(name);
-    r->close_file = close_file;
-    return r;
+typedef struct In {
+    int fd, close_fd;
+    char *buf;
+    size_t cap;
+    size_t mark;    /* buf[mark..end) is kept when more is read (the record being read) */
+    size_t pos;     /* buf[pos..end) is not consumed yet */
+    size_t end;
+    int eof;        /* read() said the end */
+    int err;        /* the errno of a failed read or allocation */
+} In;
+
+static size_t read_limit;   /* at most this many bytes per read() (0: as many as fit); for the fuzz targets */
+void flow_read_limit(size_t n) { read_limit = n; }
+
+#define IN_CHUNK ((size_t)65536)
+
+static void in_init(In *in, int fd, int close_fd) {
+    memset(in, 0, sizeof *in);
+    in->fd = fd;
+    in->close_fd = close_fd;
 }
 
-void flow_ndjson_close(FlowNdjson *r) {
-    if (!r) return;
-    if (r->close_file && r->f) fclose(r->f);
-    free(r->line);
-    free(r->name);
-    free(r);
+static void in_free(In *in) {
+    if (in->close_fd && in->fd >= 0) close(in->fd);
+    in->fd = -1;
+    free(in->buf);
+    in->buf = NULL;
+}
+
+/* Reads more after end; bytes before mark are let go. 1 read some, 0 the end, -1 an error (in->err).
+ * There is always a spare byte after end (for a terminating NUL). */
+static int in_fill(In *in) {
+    if (in->err) return -1;
+    if (in->eof) return 0;
+    if (in->mark > 0) {
+        memmove(in->buf, in->buf + in->mark, in->end - in->mark);
+        in->pos -= in->mark;
+        in->end -= in->mark;
+        in->mark = 0;
+    }
+    if (in->cap - in->end < IN_CHUNK / 4 + 1) {
+        size_t ncap = in->cap ? in->cap * 2 : IN_CHUNK;
+        char *nb = realloc(in->buf, ncap);
+        if (!nb) { in->err = ENOMEM; return -1; }
+        in->buf = nb;
+        in->cap = ncap;
+    }
+    size_t want = in->cap - in->end - 1;
+    if (read_limit && want > read_limit) want = read_limit;
+    for (;;) {
+        /* wait for data with poll(), which a signal always interrupts (read() is restarted): a run
+         * told to stop (SIGTERM, SIGINT) while its input is a quiet pipe stops, as a read error */
+        if (flow_interrupted()) { in->err = EINTR; return -1; }
+        struct pollfd p = { .fd = in->fd, .events = POLLIN };
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            in->err = errno;
+            return -1;
+        }
+        ssize_t r = read(in->fd, in->buf + in->end, want);
+        if (r > 0) { in->end += (size_t)r; return 1; }
+        if (r == 0) { in->eof = 1; return 0; }
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+        in->err = errno ? errno : EIO;
+        return -1;
+    }
+}
+
+/* the whole input (a JSON array file): *n bytes, NUL-terminated; -1 on a read error (in->err) */
+static char *in_all(In *in, size_t *n) {
+    in->mark = 0;
+    int r;
+    while ((r = in_fill(in)) > 0) {}
+    if (r < 0) return NULL;
+    in->buf[in->end] = 0;
+    *n = in->end;
+    return in->buf;
+}
+
+/* skips a UTF-8 byte order mark at the start; -1 on a read error */
+static int in_skip_bom(In *in) {
+    while (in->end - in->pos < 3 && !in->eof) if (in_fill(in) < 0) return -1;
+    if (in->end - in->pos >= 3 && memcmp(in->buf + in->pos, "\xEF\xBB\xBF", 3) == 0) in->pos += 3;
+    return 0;
 }
 
 static int only_space(const char *s, size_t n) {
@@ -53,21 +124,62 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
+/* ---- NDJSON (shared with conn_stdio.c) ---- */
+
+struct FlowNdjson {
+    In in;
+    char *name;
+    long lineno;
+};
+
+FlowNdjson *flow_ndjson_open(int fd, const char *name, int close_fd) {
+    FlowNdjson *r = flow_xcalloc(1, sizeof *r);
+    in_init(&r->in, fd, close_fd);
+    r->name = flow_xstrdup(name);
+    return r;
+}
+
+void flow_ndjson_close(FlowNdjson *r) {
+    if (!r) return;
+    in_free(&r->in);
+    free(r->name);
+    free(r);
+}
+
 int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
+    In *in = &r->in;
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&r->line, &r->cap, r->f);
-        if (got < 0) {
-            if (ferror(r->f)) {
-                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", r->name, strerror(errno ? errno : EIO));
+        /* the next line: up to a newline or the end; one over the page limit is counted, not kept */
+        in->mark = in->pos;
+        size_t seen = 0, dropped = 0;
+        char *nl = NULL;
+        for (;;) {
+            if (in->end > in->pos + seen && (nl = memchr(in->buf + in->pos + seen, '\n', in->end - in->pos - seen))) break;
+            seen = in->end - in->pos;
+            if (seen > FLOW_PAGE_MAX_BYTES) {
+                dropped += seen;
+                in->pos = in->mark = in->end;
+                seen = 0;
+            }
+            int f = in_fill(in);
+            if (f < 0) {
+                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s after line %ld: %s", r->name, r->lineno, strerror(in->err));
                 return FLOW_NEXT_FAIL;
             }
-            return FLOW_NEXT_END;
+            if (f == 0) break;
         }
+        size_t n = nl ? (size_t)(nl - (in->buf + in->pos)) : in->end - in->pos;
+        if (!nl && !n && !dropped) return FLOW_NEXT_END;
+        char *s = in->buf + in->pos;
+        in->pos += n + (nl ? 1 : 0);
         r->lineno++;
-        size_t n = (size_t)got;
-        char *s = r->line;
-        if (r->lineno == 1 && n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF) {
+        if (dropped || n > FLOW_PAGE_MAX_BYTES) {
+            it->bytes = dropped + n;
+            flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s is %.1f MB, over the 5 MB page limit", r->lineno,
+                         r->name, (double)it->bytes / (1024.0 * 1024.0));
+            return FLOW_NEXT_ERROR;
+        }
+        if (r->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             s += 3;
             n -= 3;
         }
@@ -75,11 +187,6 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
         s[n] = 0;
         if (only_space(s, n)) continue;
         it->bytes = n;
-        if (n > FLOW_PAGE_MAX_BYTES) {
-            flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s is %.1f MB, over the 5 MB page limit", r->lineno,
-                         r->name, (double)n / (1024.0 * 1024.0));
-            return FLOW_NEXT_ERROR;
-        }
         FlowJsonError je;
         cJSON *j = flow_json_parse(s, n, &je);
         if (!j) {
@@ -127,96 +234,328 @@ int flow_mkdir_p(const char *dir, FlowErr *err) {
         *q = '/';
     }
     free(p);
+    errno = rc;
     return rc ? -1 : 0;
 }
 
-/* ---- CSV reading (RFC 4180: quoted fields, "" escapes, CRLF or LF, newlines inside quotes) ---- */
+/* ---- CSV reading ----
+ * RFC 4180: fields separated by commas, rows by LF, CRLF or CR; a field that starts with a quote is
+ * quoted (`""` is a quote, and it may hold commas and line breaks); a quote anywhere else, or text
+ * after a quoted field's closing quote, is malformed. (A NUL byte in a cell is that record's `value`
+ * error: text cannot carry it; invalid UTF-8 is left to the engine's check of every text.) A malformed row is one record error and the
+ * reader goes back to the row's start and resumes at the line after its first line, so one stray
+ * quote costs one row, not the rest of the file. A row over the page limit is a `too_large` error;
+ * when such a row is also malformed past its first line, there is no telling where the next row
+ * starts, and the read fails. */
 
-typedef struct Csv {
-    FILE *f;
-    long line;               /* the physical line being read, 1-based */
-    char *buf; size_t len, cap;
+enum { CS_START, CS_UNQ, CS_QUO, CS_QQ };   /* at a field's start, in an unquoted field, in a quoted one, after a quote in it */
+enum { ROW_OK, ROW_END, ROW_BAD, ROW_BIG, ROW_FAIL };
+
+struct FlowCsv {
+    In in;
+    char *name;
+    long line;                 /* the physical line at in.pos, 1-based */
+    int last_cr;               /* the byte before in.pos was a CR (a LF right after it ends no other line) */
+    char *out; size_t len, cap;    /* the row's fields, each NUL-terminated */
     size_t *starts; int nf, capf;
     char **hdr; int nhdr;
-} Csv;
+    /* the last row */
+    long row_line;             /* its first line */
+    size_t row_bytes;
+    char why[200];             /* ROW_BAD: what is wrong */
+    cJSON *bad_text;           /* ROW_BAD: its first line (owned until taken) */
+};
 
-static void csv_put(Csv *c, char ch) {
-    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->buf = flow_xrealloc(c->buf, c->cap); }
-    c->buf[c->len++] = ch;
+static void csv_put(FlowCsv *c, char ch) {
+    if (c->len + 1 >= c->cap) { c->cap = c->cap ? c->cap * 2 : 256; c->out = flow_xrealloc(c->out, c->cap); }
+    c->out[c->len++] = ch;
 }
 
-static void csv_field(Csv *c) {
+static void csv_field(FlowCsv *c) {
     if (c->nf == c->capf) { c->capf = c->capf ? c->capf * 2 : 16; c->starts = flow_xrealloc(c->starts, sizeof *c->starts * (size_t)c->capf); }
     c->starts[c->nf++] = c->len;
 }
 
-/* 1 a row (fields NUL-separated in buf), 0 the end, -1 an unterminated quote, -2 a read error */
-static int csv_row(Csv *c, long *start) {
-    for (;;) {
-        c->len = 0;
-        c->nf = 0;
-        int ch = getc(c->f);
-        if (ch == EOF) return ferror(c->f) ? -2 : 0;
-        *start = c->line;
-        int inq = 0, quoted = 0;
-        csv_field(c);
-        for (;;) {
-            if (inq) {
-                if (ch == EOF) return ferror(c->f) ? -2 : -1;
-                if (ch == '"') {
-                    int nx = getc(c->f);
-                    if (nx == '"') csv_put(c, '"');
-                    else { inq = 0; ch = nx; continue; }
-                } else {
-                    if (ch == '\n') c->line++;
-                    csv_put(c, (char)ch);
-                }
-                ch = getc(c->f);
-                continue;
-            }
-            if (ch == ',') { csv_put(c, 0); csv_field(c); ch = getc(c->f); continue; }
-            if (ch == '\r') {
-                int nx = getc(c->f);
-                if (nx != '\n' && nx != EOF) ungetc(nx, c->f);
-                ch = '\n';
-            }
-            if (ch == '\n' || ch == EOF) {
-                csv_put(c, 0);
-                if (ch == '\n') c->line++;
-                break;
-            }
-            if (ch == '"' && c->len == c->starts[c->nf - 1]) { inq = 1; quoted = 1; ch = getc(c->f); continue; }
-            csv_put(c, (char)ch);
-            ch = getc(c->f);
-        }
-        if (ferror(c->f)) return -2;
-        if (c->nf == 1 && c->len == 1 && !quoted) continue;    /* a blank line */
-        return 1;
-    }
+static int csv_read_fail(FlowCsv *c, FlowErr *err) {
+    flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s at line %ld: %s", c->name, c->line, strerror(c->in.err));
+    return ROW_FAIL;
 }
 
-static void csv_free(Csv *c) {
+/* consumes the rest of the current line and its line break; its text becomes bad_text */
+static int csv_skip_line(FlowCsv *c, FlowErr *err) {
+    In *in = &c->in;
+    FlowSb b = { 0 };
+    for (;;) {
+        if (in->pos == in->end) {
+            in->mark = in->pos;
+            int f = in_fill(in);
+            if (f < 0) { free(b.p); return csv_read_fail(c, err); }
+            if (f == 0) break;
+        }
+        char ch = in->buf[in->pos++];
+        if (ch == '\n' || ch == '\r') {
+            c->line++;
+            c->last_cr = ch == '\r';
+            break;
+        }
+        if (b.n < 65536) flow_sb_put(&b, &ch, 1);
+    }
+    cJSON_Delete(c->bad_text);
+    c->bad_text = flow_json_raw_text(b.p ? b.p : "", b.n);
+    free(b.p);
+    return ROW_BAD;
+}
+
+/* a row over the page limit whose quoted field spans lines: its start is gone, so there is no going
+ * back, and a missing quote may have taken any number of rows for its text */
+static int csv_lost(FlowCsv *c, FlowErr *err) {
+    flow_err_set(err, FLOW_ERR_PARSE,
+                 "line %ld of %s: a quoted field runs over the 5 MB page limit across several lines: a quote may be missing, "
+                 "so there is no telling where the next row starts", c->row_line, c->name);
+    return ROW_FAIL;
+}
+
+/* The next row: ROW_OK (its fields in out/starts), ROW_END, ROW_BAD (why; the reader is past it),
+ * ROW_BIG (over the page limit; past it) or ROW_FAIL (err: a read error, or no way to resume). */
+static int csv_row(FlowCsv *c, FlowErr *err) {
+    In *in = &c->in;
+again:
+    c->len = 0;
+    c->nf = 0;
+    c->why[0] = 0;
+    in->mark = in->pos;
+    if (in->pos == in->end) {
+        int f = in_fill(in);
+        if (f < 0) return csv_read_fail(c, err);
+        if (f == 0) return ROW_END;
+    }
+    if (c->last_cr && in->buf[in->pos] == '\n') {   /* the LF of a CRLF */
+        in->pos++;
+        c->last_cr = 0;
+        goto again;
+    }
+    in->mark = in->pos;        /* the row's start, kept while the row is not too big */
+    c->row_line = c->line;
+    int state = CS_START, quoted = 0, big = 0, spans = 0;   /* spans: a quoted line break so far */
+    size_t raw = 0;
+    csv_field(c);
+    for (;;) {
+        if (in->pos == in->end) {
+            if (big) in->mark = in->pos;
+            int f = in_fill(in);
+            if (f < 0) return csv_read_fail(c, err);
+            if (f > 0) continue;
+            if (state == CS_QUO) {   /* the end of the input inside a quoted field */
+                snprintf(c->why, sizeof c->why, "the quoted field %d is never closed", c->nf);
+                goto malformed;
+            }
+            if (!big) csv_put(c, 0);
+            break;
+        }
+        char ch = in->buf[in->pos];
+        switch (state) {
+        case CS_START:
+            if (ch == '"') { state = CS_QUO; quoted = 1; break; }
+            state = CS_UNQ;
+            /* fall through */
+        case CS_UNQ:
+            if (ch == ',') {
+                if (!big) { csv_put(c, 0); csv_field(c); }
+                state = CS_START;
+            } else if (ch == '\n' || ch == '\r') {
+                goto line_end;
+            } else if (ch == '"') {
+                snprintf(c->why, sizeof c->why, "a quote inside the unquoted field %d", c->nf);
+                goto malformed;
+            } else if (!big) csv_put(c, ch);
+            break;
+        case CS_QUO:
+            if (ch == '"') { state = CS_QQ; break; }
+            if (ch == '\r' || (ch == '\n' && !c->last_cr)) { c->line++; spans = 1; }
+            if (!big) csv_put(c, ch);
+            break;
+        case CS_QQ:
+            if (ch == '"') { if (!big) csv_put(c, '"'); state = CS_QUO; }
+            else if (ch == ',') { if (!big) { csv_put(c, 0); csv_field(c); } state = CS_START; }
+            else if (ch == '\n' || ch == '\r') goto line_end;
+            else {
+                snprintf(c->why, sizeof c->why, "text after the closing quote of field %d", c->nf);
+                goto malformed;
+            }
+            break;
+        }
+        in->pos++;
+        c->last_cr = ch == '\r';
+        if (++raw > FLOW_PAGE_MAX_BYTES && !big) big = 1;
+        if (big) in->mark = in->pos;
+        continue;
+    line_end:
+        in->pos++;
+        raw++;
+        c->line++;
+        c->last_cr = ch == '\r';
+        if (!big) csv_put(c, 0);
+        break;
+    }
+    c->row_bytes = raw;
+    if (big && spans) return csv_lost(c, err);
+    if (big) return ROW_BIG;
+    if (c->nf == 1 && c->len == 1 && !quoted) goto again;   /* a blank line */
+    return ROW_OK;
+
+malformed:
+    if (big) {
+        /* its start is gone: only a row still on its first line can be skipped */
+        if (spans) return csv_lost(c, err);
+    } else {
+        in->pos = in->mark;    /* back to the row's start: what follows its first line is read again */
+        c->line = c->row_line;
+    }
+    c->last_cr = 0;
+    return csv_skip_line(c, err);
+}
+
+void flow_csv_close(FlowCsv *c) {
     if (!c) return;
+    in_free(&c->in);
     for (int i = 0; i < c->nhdr; i++) free(c->hdr[i]);
     free(c->hdr);
-    free(c->buf);
+    free(c->out);
     free(c->starts);
+    free(c->name);
+    cJSON_Delete(c->bad_text);
     free(c);
+}
+
+FlowCsv *flow_csv_open(int fd, const char *name, int close_fd, FlowErr *err) {
+    FlowCsv *c = flow_xcalloc(1, sizeof *c);
+    in_init(&c->in, fd, close_fd);
+    c->name = flow_xstrdup(name);
+    c->line = 1;
+    if (in_skip_bom(&c->in)) {
+        csv_read_fail(c, err);
+        flow_csv_close(c);
+        return NULL;
+    }
+    int r = csv_row(c, err);
+    if (r == ROW_END) return c;    /* an empty file: no records */
+    if (r == ROW_BAD || r == ROW_BIG) {
+        if (r == ROW_BIG) snprintf(c->why, sizeof c->why, "is over the 5 MB page limit");
+        flow_err_set(err, FLOW_ERR_PARSE, "%s: the header (line %ld): %s", name, c->row_line, c->why);
+    }
+    if (r != ROW_OK) {
+        flow_csv_close(c);
+        return NULL;
+    }
+    c->hdr = flow_xcalloc((size_t)c->nf, sizeof *c->hdr);
+    for (int i = 0; i < c->nf; i++) {
+        c->hdr[c->nhdr++] = flow_xstrdup(c->out + c->starts[i]);
+        for (int k = 0; k < i; k++)
+            if (strcmp(c->hdr[k], c->hdr[i]) == 0) {
+                flow_err_set(err, FLOW_ERR_PARSE, "%s: the header has column `%s` twice", name, c->hdr[i]);
+                flow_csv_close(c);
+                return NULL;
+            }
+    }
+    return c;
+}
+
+int flow_csv_columns(const FlowCsv *c, const char *const **cols) {
+    *cols = (const char *const *)c->hdr;
+    return c->nhdr;
+}
+
+/* a row's cells as an array of texts (kept with its error when it does not match the header) */
+static cJSON *csv_fields_array(const FlowCsv *c) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < c->nf && i < 1000; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        cJSON_AddItemToArray(a, flow_json_raw_text(c->out + c->starts[i], n));
+    }
+    return a;
+}
+
+int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
+    if (!c->nhdr) return FLOW_NEXT_END;
+    int r = csv_row(c, err);
+    switch (r) {
+    case ROW_END: return FLOW_NEXT_END;
+    case ROW_FAIL: return FLOW_NEXT_FAIL;
+    case ROW_BIG:
+        it->bytes = c->row_bytes;
+        flow_err_set(&it->err, FLOW_ERR_TOO_LARGE, "line %ld of %s: the row is %.1f MB, over the 5 MB page limit", c->row_line,
+                     c->name, (double)c->row_bytes / (1024.0 * 1024.0));
+        return FLOW_NEXT_ERROR;
+    case ROW_BAD:
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %s", c->row_line, c->name, c->why);
+        it->rec = c->bad_text;
+        c->bad_text = NULL;
+        return FLOW_NEXT_ERROR;
+    }
+    if (c->nf != c->nhdr) {
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %d fields, but the header has %d", c->row_line, c->name, c->nf, c->nhdr);
+        it->rec = csv_fields_array(c);
+        return FLOW_NEXT_ERROR;
+    }
+    it->rec = cJSON_CreateObject();
+    it->bytes = c->row_bytes;
+    int nul = -1;    /* a cell holding a NUL byte cannot be carried as text (the engine checks the rest) */
+    for (int i = 0; i < c->nf; i++) {
+        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
+        int has_nul = strlen(c->out + c->starts[i]) != n;
+        if (has_nul && nul < 0) nul = i;
+        cJSON_AddItemToObject(it->rec, c->hdr[i], has_nul ? flow_json_raw_text(c->out + c->starts[i], n)
+                                                         : cJSON_CreateString(c->out + c->starts[i]));
+    }
+    if (nul >= 0) {   /* kept as its JSON text (the NUL as U+FFFD), not as a record */
+        flow_err_set(&it->err, FLOW_ERR_VALUE, "line %ld of %s: column `%s` holds a NUL byte, which text cannot carry", c->row_line,
+                     c->name, c->hdr[nul]);
+        it->rec = flow_json_to_text(it->rec);
+        return FLOW_NEXT_ERROR;
+    }
+    it->text_values = 1;
+    return FLOW_NEXT_RECORD;
+}
+
+/* ---- file names ----
+ * The one rule for `file`, on exports (a name or a glob) and imports (a name, constant or per
+ * record): a path relative to the connection's dir, its parts separated by `/`; `.` and empty parts
+ * are dropped. Refused: an absolute path, a `..` part, a name that ends in `/` or `/.` (a directory),
+ * and one that is nothing but the dir itself. NULL with the cleaned name in *clean (malloc'd), or
+ * why not. */
+static const char *file_name_rule(const char *name, char **clean) {
+    *clean = NULL;
+    if (!name[0]) return "is empty";
+    if (name[0] == '/') return "is an absolute path: it must be relative to the connection's dir";
+    FlowSb b = { 0 };
+    const char *last = name;
+    for (const char *p = name;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            free(b.p);
+            return "has a `..` part: it may not leave the connection's dir";
+        }
+        if (len && !(len == 1 && p[0] == '.')) {
+            if (b.n) flow_sb_put(&b, "/", 1);
+            flow_sb_put(&b, p, len);
+        }
+        last = p;
+        if (!slash) break;
+        p = slash + 1;
+    }
+    if (!b.n) return "names the connection's dir itself, not a file";
+    if (!last[0] || strcmp(last, ".") == 0) {
+        free(b.p);
+        return "ends with `/`: it names a directory, not a file";
+    }
+    *clean = flow_sb_take(&b);
+    return NULL;
 }
 
 /* ---- the connection ---- */
 
-typedef struct Out {           /* one file being written */
-    struct Out *next;          /* in creation order */
-    char *path, *tmp;
-    FILE *f;
-    int format;
-    long count;
-    char **cols; int ncols;    /* CSV header */
-    unsigned long used;        /* for closing the least recently used when too many are open */
-} Out;
-
-#define MAX_OPEN_OUTS 64
+typedef struct Out Out;
 
 typedef struct FileConn {
     char *dir;
@@ -226,17 +565,15 @@ typedef struct FileConn {
 } FileConn;
 
 static char *join_path(const char *dir, const char *file) {
-    if (file[0] == '/' || !dir[0] || strcmp(dir, ".") == 0) return flow_xstrdup(file);
+    if (!dir[0] || strcmp(dir, ".") == 0) return flow_xstrdup(file);
     size_t n = strlen(dir) + strlen(file) + 2;
-    char *p = malloc(n);
-    if (!p) abort();
+    char *p = flow_xcalloc(1, n);
     snprintf(p, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file);
     return p;
 }
 
 static void *fc_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
-    FileConn *fc = calloc(1, sizeof *fc);
-    if (!fc) abort();
+    FileConn *fc = flow_xcalloc(1, sizeof *fc);
     fc->dir = flow_xstrdup(flow_setting_str(s, NULL, "dir", "."));
     struct stat st;
     int bad = stat(fc->dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
@@ -258,75 +595,25 @@ static void *fc_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
     return fc;
 }
 
-static void out_free(Out *o, int remove_tmp) {
-    if (o->f) fclose(o->f);
-    if (remove_tmp && o->tmp) unlink(o->tmp);
-    for (int i = 0; i < o->ncols; i++) free(o->cols[i]);
-    free(o->cols);
-    free(o->path);
-    free(o->tmp);
-    free(o);
-}
-
-static int fc_finish(void *h, int ok, FlowErr *err) {
-    FileConn *fc = h;
-    int rc = 0;
-    for (Out *o = fc->outs, *next; o; o = next) {
-        next = o->next;
-        if (ok && rc == 0) {
-            if (!o->f && !(o->f = fopen(o->tmp, "a"))) {
-                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
-                rc = -1;
-            } else {
-                int bad = o->format == FMT_JSON && fputs("\n]\n", o->f) == EOF;
-                bad = bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-                bad = fclose(o->f) != 0 || bad;
-                o->f = NULL;
-                if (bad || rename(o->tmp, o->path) != 0) {
-                    flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
-                    rc = -1;
-                } else {
-                    free(o->tmp);
-                    o->tmp = NULL;
-                }
-            }
-        }
-        out_free(o, 1);
-    }
-    fc->outs = fc->last = NULL;
-    fc->nopen = 0;
-    return rc;
-}
-
-static void fc_close(void *h) {
-    FileConn *fc = h;
-    for (Out *o = fc->outs, *next; o; o = next) { next = o->next; out_free(o, 1); }
-    free(fc->dir);
-    free(fc);
-}
-
 /* ---- exports ---- */
 
 typedef struct FileExport {
     FileConn *fc;
     int format;
     char **paths; size_t npaths, next;
-    char *cur;                 /* the file being read */
-    FILE *f;
+    char *cur;                 /* the file being read, or NULL */
     FlowNdjson *nd;
+    FlowCsv *csv;
     cJSON *arr; long elem;     /* JSON: the array, the next element's number */
-    Csv *csv;
 } FileExport;
 
 static void fe_close_current(FileExport *x) {
-    if (x->nd) { flow_ndjson_close(x->nd); x->f = NULL; }
-    if (x->f) fclose(x->f);
+    flow_ndjson_close(x->nd);
     x->nd = NULL;
-    x->f = NULL;
+    flow_csv_close(x->csv);
+    x->csv = NULL;
     cJSON_Delete(x->arr);
     x->arr = NULL;
-    csv_free(x->csv);
-    x->csv = NULL;
     free(x->cur);
     x->cur = NULL;
 }
@@ -343,139 +630,76 @@ static void fe_close(void *h) {
 static int open_current(FileExport *x, FlowErr *err) {
     const char *path = x->paths[x->next++];
     x->cur = flow_xstrdup(path);
-    x->f = fopen(path, "rb");
-    if (!x->f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        errno = EISDIR;
+    }
+    if (fd < 0) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
     if (x->format == FMT_NDJSON) {
-        x->nd = flow_ndjson_open(x->f, path, 1);
+        x->nd = flow_ndjson_open(fd, path, 1);
         return 0;
     }
-    if (x->format == FMT_JSON) {
-        size_t cap = 65536, n = 0, got;
-        char *buf = malloc(cap);
-        if (!buf) abort();
-        while ((got = fread(buf + n, 1, cap - n - 1, x->f)) > 0) {
-            n += got;
-            if (n + 1 >= cap) { cap *= 2; buf = flow_xrealloc(buf, cap); }
-        }
-        if (ferror(x->f)) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(errno));
-            free(buf);
-            return -1;
-        }
-        buf[n] = 0;
-        FlowJsonError je;
-        x->arr = flow_json_parse(buf, n, &je);
-        if (!x->arr) {
-            flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON at line %ld, column %ld: %s", path, je.line, je.col, je.msg);
-            free(buf);
-            return -1;
-        }
-        free(buf);
-        if (!cJSON_IsArray(x->arr)) {
-            flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, flow_json_desc(x->arr));
-            return -1;
-        }
-        x->elem = 0;
-        return 0;
+    if (x->format == FMT_CSV) {
+        x->csv = flow_csv_open(fd, path, 1, err);
+        return x->csv ? 0 : -1;
     }
-    /* CSV: the header row */
-    Csv *c = x->csv = calloc(1, sizeof *c);
-    if (!c) abort();
-    c->f = x->f;
-    c->line = 1;
-    int b0 = getc(c->f);
-    if (b0 == 0xEF) {
-        int b1 = getc(c->f), b2 = getc(c->f);
-        if (b1 != 0xBB || b2 != 0xBF) { rewind(c->f); }
-    } else if (b0 != EOF) ungetc(b0, c->f);
-    long start;
-    int r = csv_row(c, &start);
-    if (r < 0) {
-        flow_err_set(err, FLOW_ERR_PARSE, r == -1 ? "%s: unterminated quoted field in the header" : "cannot read %s", path);
+    In in;
+    in_init(&in, fd, 1);
+    size_t n = 0;
+    char *buf = in_all(&in, &n);
+    if (!buf) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", path, strerror(in.err));
+        in_free(&in);
         return -1;
     }
-    if (r == 0) return 0;    /* an empty file: no records */
-    c->nhdr = c->nf;
-    c->hdr = calloc((size_t)c->nf, sizeof *c->hdr);
-    if (!c->hdr) abort();
-    for (int i = 0; i < c->nf; i++) {
-        c->hdr[i] = flow_xstrdup(c->buf + c->starts[i]);
-        for (int k = 0; k < i; k++)
-            if (strcmp(c->hdr[k], c->hdr[i]) == 0) {
-                flow_err_set(err, FLOW_ERR_PARSE, "%s: the header has column `%s` twice", path, c->hdr[i]);
-                return -1;
-            }
+    FlowJsonError je;
+    x->arr = flow_json_parse(buf, n, &je);
+    if (!x->arr) {
+        flow_err_set(err, FLOW_ERR_PARSE, "%s: malformed JSON at line %ld, column %ld: %s", path, je.line, je.col, je.msg);
+        in_free(&in);
+        return -1;
     }
+    in_free(&in);
+    if (!cJSON_IsArray(x->arr)) {
+        flow_err_set(err, FLOW_ERR_PARSE, "%s must hold a JSON array of records, not %s", path, flow_json_desc(x->arr));
+        return -1;
+    }
+    x->elem = 0;
     return 0;
 }
 
 static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
     if (x->nd) return flow_ndjson_next(x->nd, it, err);
-    if (x->arr) {
-        cJSON *e = x->arr->child;
-        if (!e) return FLOW_NEXT_END;
-        cJSON_DetachItemViaPointer(x->arr, e);
-        x->elem++;
-        if (!cJSON_IsObject(e)) {
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
-                         x->cur, flow_json_desc(e));
-            it->rec = e;
-            return FLOW_NEXT_ERROR;
-        }
+    if (x->csv) return flow_csv_next(x->csv, it, err);
+    if (!x->arr) return FLOW_NEXT_END;
+    cJSON *e = x->arr->child;
+    if (!e) return FLOW_NEXT_END;
+    cJSON_DetachItemViaPointer(x->arr, e);
+    x->elem++;
+    if (!cJSON_IsObject(e)) {
+        flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
+                     x->cur, flow_json_desc(e));
         it->rec = e;
-        return FLOW_NEXT_RECORD;
-    }
-    Csv *c = x->csv;
-    if (!c || !c->hdr) return FLOW_NEXT_END;
-    long start = 0;
-    int r = csv_row(c, &start);
-    if (r == 0) return FLOW_NEXT_END;
-    if (r == -2) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s: %s", x->cur, strerror(errno ? errno : EIO));
-        return FLOW_NEXT_FAIL;
-    }
-    if (r == -1) {
-        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: unterminated quoted field", start, x->cur);
         return FLOW_NEXT_ERROR;
     }
-    size_t bytes = c->len;
-    if (c->nf != c->nhdr) {
-        flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: %d fields, but the header has %d", start, x->cur, c->nf, c->nhdr);
-        it->rec = cJSON_CreateArray();
-        for (int i = 0; i < c->nf; i++) cJSON_AddItemToArray(it->rec, cJSON_CreateString(c->buf + c->starts[i]));
-        return FLOW_NEXT_ERROR;
-    }
-    it->rec = cJSON_CreateObject();
-    int nul = -1;    /* a cell holding a NUL byte cannot be carried as text (the engine checks the rest) */
-    for (int i = 0; i < c->nf; i++) {
-        size_t n = (i + 1 < c->nf ? c->starts[i + 1] : c->len) - c->starts[i] - 1;
-        int has_nul = strlen(c->buf + c->starts[i]) != n;
-        if (has_nul && nul < 0) nul = i;
-        cJSON_AddItemToObject(it->rec, c->hdr[i], has_nul ? flow_json_raw_text(c->buf + c->starts[i], n)
-                                                         : cJSON_CreateString(c->buf + c->starts[i]));
-    }
-    it->bytes = bytes;
-    if (nul >= 0) {   /* kept as its JSON text (the NUL as U+FFFD), not as a record */
-        flow_err_set(&it->err, FLOW_ERR_VALUE, "line %ld of %s: column `%s` holds a NUL byte, which text cannot carry", start,
-                     x->cur, c->hdr[nul]);
-        it->rec = flow_json_to_text(it->rec);
-        return FLOW_NEXT_ERROR;
-    }
+    it->rec = e;
     return FLOW_NEXT_RECORD;
 }
 
 static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
     FileExport *x = h;
     for (;;) {
-        if (!x->f && !x->nd) {
+        if (!x->cur) {
             if (x->next >= x->npaths) return FLOW_NEXT_END;
             if (open_current(x, err)) return FLOW_NEXT_FAIL;
         }
         int r = next_in_current(x, it, err);
-        if (r == FLOW_NEXT_RECORD && x->format == FMT_CSV) it->text_values = 1;
         if (r != FLOW_NEXT_END) return r;
         fe_close_current(x);
     }
@@ -483,11 +707,18 @@ static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
 
 static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FileConn *fc = conn;
-    FileExport *x = calloc(1, sizeof *x);
-    if (!x) abort();
+    const char *file = flow_setting_str(s, NULL, "file", "");
+    char *clean;
+    const char *why = file_name_rule(file, &clean);
+    if (why) {
+        flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", file, why);
+        return NULL;
+    }
+    FileExport *x = flow_xcalloc(1, sizeof *x);
     x->fc = fc;
     x->format = format_of(flow_setting_str(s, NULL, "format", "ndjson"));
-    char *path = join_path(fc->dir, flow_setting_str(s, NULL, "file", ""));
+    char *path = join_path(fc->dir, clean);
+    free(clean);
     if (strpbrk(path, "*?[")) {
         glob_t g;
         int r = glob(path, GLOB_ERR, NULL, &g);
@@ -498,8 +729,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
             free(x);
             return NULL;
         }
-        x->paths = calloc(g.gl_pathc, sizeof *x->paths);
-        if (!x->paths) abort();
+        x->paths = flow_xcalloc(g.gl_pathc, sizeof *x->paths);
         for (size_t i = 0; i < g.gl_pathc; i++) x->paths[x->npaths++] = flow_xstrdup(g.gl_pathv[i]);
         globfree(&g);
         free(path);
@@ -511,38 +741,82 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
             free(x);
             return NULL;
         }
-        x->paths = calloc(1, sizeof *x->paths);
-        if (!x->paths) abort();
+        x->paths = flow_xcalloc(1, sizeof *x->paths);
         x->paths[x->npaths++] = path;
     }
     return x;
 }
 
-/* ---- imports ---- */
+/* ---- imports ----
+ * Each target the run writes is an Out: a temporary file beside it (`.NAME.XXXXXX`) that becomes the
+ * target at the end of a successful run. write = replace starts it empty; write = append (the
+ * default) and every `errors retry` start it with a copy of what the target holds (a JSON array
+ * gains elements; a CSV target keeps its header, which must be the one this run writes), and the
+ * rename happens only if the target did not change meanwhile. So a target holds what it held before
+ * or that and all of the run's records: never a part of them. A target that cannot be written (a
+ * directory of that name, a file it cannot be appended to) fails each record sent to it, or the run
+ * when the file name is a constant. */
 
-typedef struct FileImport { FileConn *fc; const FlowSettings *s; } FileImport;
+struct Out {
+    Out *next;                 /* in creation order */
+    char *path, *tmp;
+    FILE *f;
+    int format;
+    char *bad;                 /* why the target cannot be written: every record for it fails with this */
+    long count;
+    int elems;                 /* JSON: the array holds elements (copied or written) */
+    char **cols; int ncols;    /* CSV: the columns */
+    int append, existed;
+    struct stat was;           /* append: the target as it was when copied */
+    unsigned long used;        /* for closing the least recently used when too many are open */
+};
 
-static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
-    FileImport *im = calloc(1, sizeof *im);
-    if (!im) abort();
-    im->fc = conn;
-    im->s = s;
-    return im;
+#define MAX_OPEN_OUTS 64
+
+typedef struct FileImport {
+    FileConn *fc;
+    const FlowSettings *s;
+    int const_file;            /* `file` is a constant: a target that cannot be written fails the run */
+    int retry;                 /* `errors retry`: records are added to what the targets hold */
+} FileImport;
+
+static void out_free(Out *o, int remove_tmp) {
+    if (o->f) fclose(o->f);
+    if (remove_tmp && o->tmp) unlink(o->tmp);
+    for (int i = 0; i < o->ncols; i++) free(o->cols[i]);
+    free(o->cols);
+    free(o->path);
+    free(o->tmp);
+    free(o->bad);
+    free(o);
 }
 
-static void fi_close(void *h) { free(h); }
+static void fc_close(void *h) {
+    FileConn *fc = h;
+    for (Out *o = fc->outs, *next; o; o = next) { next = o->next; out_free(o, 1); }
+    free(fc->dir);
+    free(fc);
+}
 
-/* a resolved file name must stay inside the connection's dir */
-static int name_ok(const char *name) {
-    if (!name[0] || name[0] == '/' || name[strlen(name) - 1] == '/') return 0;
-    for (const char *p = name; *p;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
-        if (!slash) break;
-        p = slash + 1;
-    }
-    return 1;
+static void out_link(FileConn *fc, Out *o) {
+    if (fc->last) fc->last->next = o;
+    else fc->outs = o;
+    fc->last = o;
+}
+
+/* the target cannot be written: its temporary file goes, and every record for it gets this error */
+static void out_bad(Out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_bad(Out *o, const char *fmt, ...) {
+    char msg[sizeof ((FlowErr *)0)->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o->tmp) unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    free(o->bad);
+    o->bad = flow_xstrdup(msg);
 }
 
 /* closes the least recently used output when too many are open; 0, or -1 with err */
@@ -575,93 +849,363 @@ static int out_reopen(FileConn *fc, Out *o, FlowErr *err) {
     return 0;
 }
 
-static Out *out_get(FileConn *fc, const char *path, int format, FlowErr *err) {
-    for (Out *o = fc->outs; o; o = o->next)
-        if (strcmp(o->path, path) == 0) return out_reopen(fc, o, err) ? NULL : o;
-    Out *o = calloc(1, sizeof *o);
-    if (!o) abort();
-    o->path = flow_xstrdup(path);
-    o->format = format;
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t tl = strlen(path) + 16;
-    o->tmp = malloc(tl);
-    if (!o->tmp) abort();
-    snprintf(o->tmp, tl, "%.*s.%s.XXXXXX", (int)dl, path, path + dl);
-    if (make_room(fc, err)) {
-        out_free(o, 0);
-        return NULL;
+/* whether a text would start a spreadsheet formula: `=`, `+`, `-`, `@`, a tab or a CR first, and it
+ * is not a plain number (-5, +3.25, -1e3 stay as they are) */
+static int formula_like(const char *s) {
+    if (!s[0] || !strchr("=+-@\t\r", s[0])) return 0;
+    const char *p = s + (s[0] == '+' || s[0] == '-');
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') { p++; digits++; }
+    if (*p == '.') for (p++; *p >= '0' && *p <= '9'; p++) digits++;
+    if (!digits) return 1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 1;
+        while (*p >= '0' && *p <= '9') p++;
     }
-    if (dl > 1) {   /* subdirectories a per-record name asks for */
-        char *sub = malloc(dl);
-        if (!sub) abort();
-        memcpy(sub, path, dl - 1);
-        sub[dl - 1] = 0;
-        struct stat st;
-        FlowErr e;
-        int bad = stat(sub, &st) != 0 && flow_mkdir_p(sub, &e);
-        free(sub);
-        if (bad) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, e.msg);
-            out_free(o, 0);
-            return NULL;
-        }
-    }
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
-        out_free(o, 0);
-        return NULL;
-    }
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* the file stays 0600: not an error */ }
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        out_free(o, 1);
-        return NULL;
-    }
-    fc->nopen++;
-    o->used = ++fc->tick;
-    if (fc->last) fc->last->next = o;
-    else fc->outs = o;
-    fc->last = o;
-    return o;
+    return *p != 0;
 }
 
-/* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces */
-static int csv_put_text(FILE *f, const char *s) {
+/* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces; unless formulas
+ * are allowed, a text that would start a formula gets a leading `'` (OWASP's advice) */
+static int csv_put_text(FILE *f, const char *s, int formulas) {
     int bad = 0;
     size_t n = strlen(s);
+    int tick = !formulas && formula_like(s);
     if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
         bad |= putc('"', f) == EOF;
+        if (tick) bad |= putc('\'', f) == EOF;
         for (const char *p = s; *p && !bad; p++) {
             if (*p == '"') bad |= putc('"', f) == EOF;
             bad |= putc(*p, f) == EOF;
         }
         bad |= putc('"', f) == EOF;
-    } else if (n) bad |= fputs(s, f) == EOF;
+    } else {
+        if (tick) bad |= putc('\'', f) == EOF;
+        if (n) bad |= fputs(s, f) == EOF;
+    }
     return bad ? -1 : 0;
 }
 
-static int csv_put_value(FILE *f, const cJSON *v) {
+static int csv_put_value(FILE *f, const cJSON *v, int formulas) {
     char num[40];
     char *owned = NULL;
     const char *s;
     if (!v || cJSON_IsNull(v)) s = "";
     else if (cJSON_IsString(v)) s = v->valuestring;
-    else if (cJSON_IsNumber(v)) s = flow_json_num_text(v, num);   /* as in JSON: ints with all their digits */
+    else if (cJSON_IsNumber(v)) { s = flow_json_num_text(v, num); formulas = 1; }   /* as in JSON: ints with all their digits */
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
     else s = owned = flow_json_print(v);
     if (!s) return -1;
-    int bad = csv_put_text(f, s);
+    int bad = csv_put_text(f, s, formulas);
     cJSON_free(owned);
     return bad;
 }
+
+/* ---- appending: what the target holds, checked and copied ---- */
+
+/* reads the target in chunks, calling fn on each; 0, or -1 with errno */
+static int read_chunks(int fd, off_t size, int (*fn)(void *st, const char *p, size_t n, off_t at), void *st) {
+    char buf[65536];
+    for (off_t at = 0; at < size;) {
+        size_t want = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) { errno = EIO; return -1; }   /* shorter than it was a moment ago */
+        if (fn && fn(st, buf, (size_t)r, at)) return 1;
+        at += r;
+    }
+    return 0;
+}
+
+typedef struct JsonScan {
+    int phase;                 /* 0 before the array, 1 in it, 2 after it, 3 not an array */
+    int depth, in_str, esc;
+    off_t open, last;          /* the array's `[`, its last byte before the closing `]` */
+} JsonScan;
+
+static int json_scan(void *sv, const char *p, size_t n, off_t at) {
+    JsonScan *s = sv;
+    for (size_t i = 0; i < n && s->phase != 3; i++) {
+        unsigned char c = (unsigned char)p[i];
+        off_t off = at + (off_t)i;
+        int space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+        if (s->phase == 0) {
+            if (off < 3 && (c == 0xEF || c == 0xBB || c == 0xBF)) continue;   /* a byte order mark */
+            if (space) continue;
+            if (c != '[') { s->phase = 3; break; }
+            s->phase = 1;
+            s->depth = 1;
+            s->open = s->last = off;
+            continue;
+        }
+        if (s->phase == 2) {
+            if (!space) s->phase = 3;
+            continue;
+        }
+        if (s->in_str) {
+            if (s->esc) s->esc = 0;
+            else if (c == '\\') s->esc = 1;
+            else if (c == '"') { s->in_str = 0; s->last = off; }
+            continue;
+        }
+        if (space) continue;
+        if (c == '"') s->in_str = 1;
+        else if (c == '[' || c == '{') s->depth++;
+        else if (c == ']' || c == '}') {
+            if (--s->depth == 0) {
+                s->phase = c == ']' ? 2 : 3;
+                continue;
+            }
+        }
+        s->last = off;
+    }
+    return s->phase == 3;
+}
+
+static int quote_scan(void *sv, const char *p, size_t n, off_t at) {
+    (void)at;
+    long *q = sv;
+    for (const char *e = p + n; (p = memchr(p, '"', (size_t)(e - p))); p++) (*q)++;
+    return 0;
+}
+
+/* writes all of buf to fd; 0, or -1 with errno */
+static int write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int copy_prefix(int from, int to, off_t len) {
+    char buf[65536];
+    for (off_t at = 0; at < len;) {
+        size_t want = len - at < (off_t)sizeof buf ? (size_t)(len - at) : sizeof buf;
+        ssize_t r = pread(from, buf, want, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) { errno = EIO; return -1; }
+        if (write_all(to, buf, (size_t)r)) return -1;
+        at += r;
+    }
+    return 0;
+}
+
+/* The columns this run writes to a CSV target: the first record's fields. */
+static char **record_columns(const cJSON *rec, int *n) {
+    *n = 0;
+    for (const cJSON *c = rec->child; c; c = c->next) (*n)++;
+    char **cols = flow_xcalloc((size_t)*n + 1, sizeof *cols);
+    int k = 0;
+    for (const cJSON *c = rec->child; c; c = c->next) cols[k++] = flow_xstrdup(c->string);
+    return cols;
+}
+
+static void columns_text(FlowSb *b, char *const *cols, int n) {
+    for (int i = 0; i < n && b->n < 400; i++) {
+        if (i) flow_sb_puts(b, ",");
+        flow_sb_puts(b, cols[i]);
+    }
+    if (b->n >= 400) flow_sb_puts(b, ",...");
+}
+
+/* append: starts the temporary file (fd) with what the target holds. 0; 1 the target cannot be
+ * appended to (o->bad); -1 the run fails (err) */
+static int start_from_target(Out *o, int fd, const cJSON *first, FlowErr *err) {
+    int src = open(o->path, O_RDONLY | O_CLOEXEC);
+    if (src < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s to append to it: %s", o->path, strerror(errno));
+        return -1;
+    }
+    off_t size = o->was.st_size, len = size;
+    int rc = 0, need_nl = 0;
+    char lastc = 0;
+    if (pread(src, &lastc, 1, size - 1) != 1) rc = -1;
+    else need_nl = lastc != '\n' && lastc != '\r';
+    if (!rc && o->format == FMT_JSON) {
+        JsonScan s = { 0 };
+        int r = read_chunks(src, size, json_scan, &s);
+        if (r < 0) rc = -1;
+        else if (r > 0 || s.phase != 2) {
+            out_bad(o, "cannot append to %s: it does not hold a JSON array (write = replace overwrites it)", o->path);
+            rc = 1;
+        } else {
+            len = s.last + 1;
+            o->elems = s.last != s.open;
+            need_nl = 0;
+        }
+    } else if (!rc && o->format == FMT_CSV) {
+        long quotes = 0;
+        if (read_chunks(src, size, quote_scan, &quotes)) rc = -1;
+        else if (quotes % 2) {
+            out_bad(o, "cannot append to %s: it ends inside a quoted field", o->path);
+            rc = 1;
+        } else {
+            FlowErr he;
+            int hfd = open(o->path, O_RDONLY | O_CLOEXEC);
+            FlowCsv *h = hfd < 0 ? NULL : flow_csv_open(hfd, o->path, 1, &he);
+            if (hfd < 0) rc = -1;
+            else if (!h) {
+                out_bad(o, "cannot append to %s: %s", o->path, he.msg);
+                rc = 1;
+            } else {
+                int nc;
+                char **mine = record_columns(first, &nc);
+                int same = nc == h->nhdr;
+                for (int i = 0; same && i < nc; i++) same = strcmp(mine[i], h->hdr[i]) == 0;
+                if (!same) {
+                    FlowSb a = { 0 }, b = { 0 };
+                    columns_text(&a, h->hdr, h->nhdr);
+                    columns_text(&b, mine, nc);
+                    out_bad(o, "cannot append to %s: its header is `%s`, but this run writes `%s` (write = replace overwrites it)",
+                            o->path, a.p ? a.p : "", b.p ? b.p : "");
+                    free(a.p);
+                    free(b.p);
+                    rc = 1;
+                }
+                for (int i = 0; i < nc; i++) free(mine[i]);
+                free(mine);
+                if (!rc) {
+                    o->cols = h->hdr;
+                    o->ncols = h->nhdr;
+                    h->hdr = NULL;
+                    h->nhdr = 0;
+                }
+                flow_csv_close(h);
+            }
+        }
+    }
+    if (!rc && (copy_prefix(src, fd, len) || (need_nl && write_all(fd, "\n", 1)))) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
+        rc = -1;
+    } else if (rc < 0) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot read %s to append to it: %s", o->path, strerror(errno ? errno : EIO));
+    }
+    close(src);
+    return rc;
+}
+
+/* A new Out for a target (linked into fc's list, bad or not); NULL when the run fails (err). */
+static Out *out_new(FileConn *fc, const char *path, int format, int append, const cJSON *first, int formulas, FlowErr *err) {
+    Out *o = flow_xcalloc(1, sizeof *o);
+    o->path = flow_xstrdup(path);
+    o->format = format;
+    o->append = append;
+    out_link(fc, o);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            out_bad(o, "cannot write %s: it is %s", path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+            return o;
+        }
+        o->existed = 1;
+        o->was = st;
+    } else if (errno == ENOTDIR || errno == ENAMETOOLONG || errno == ELOOP) {
+        out_bad(o, "cannot write %s: %s", path, strerror(errno));
+        return o;
+    } else if (errno != ENOENT) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    if (dl > 1 && !o->existed) {   /* subdirectories a per-record name asks for */
+        char *sub = flow_xcalloc(1, dl);
+        memcpy(sub, path, dl - 1);
+        FlowErr e;
+        int bad = stat(sub, &st) != 0 && flow_mkdir_p(sub, &e) ? errno : 0;
+        free(sub);
+        if (bad == ENOTDIR || bad == EEXIST || bad == ENAMETOOLONG) {
+            out_bad(o, "cannot write %s: %s", path, e.msg);
+            return o;
+        }
+        if (bad) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, e.msg);
+            return NULL;
+        }
+    }
+    size_t tl = strlen(path) + 16;
+    o->tmp = flow_xcalloc(1, tl);
+    snprintf(o->tmp, tl, "%.*s.%s.XXXXXX", (int)dl, path, path + dl);
+    if (make_room(fc, err)) return NULL;
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        if (e == ENAMETOOLONG) { out_bad(o, "cannot write %s: %s", path, strerror(e)); return o; }
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(e));
+        return NULL;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* the file stays 0600: not an error */ }
+    if (append && o->existed && o->was.st_size > 0) {
+        int r = start_from_target(o, fd, first, err);
+        if (r) {
+            close(fd);
+            if (r < 0) return NULL;
+            return o;   /* bad: out_bad removed the temporary file */
+        }
+    } else o->append = 0;   /* nothing to keep: the target is written as new */
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    fc->nopen++;
+    o->used = ++fc->tick;
+    int bad = 0;
+    errno = 0;
+    if (format == FMT_JSON && !o->append) bad = fputs("[", o->f) == EOF;
+    if (format == FMT_CSV && !o->append) {   /* the header: the first record's fields */
+        o->cols = record_columns(first, &o->ncols);
+        for (int k = 0; k < o->ncols && !bad; k++)
+            bad = (k && putc(',', o->f) == EOF) || csv_put_text(o->f, o->cols[k], formulas);
+        bad = bad || putc('\n', o->f) == EOF;
+    }
+    if (bad) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        return NULL;
+    }
+    return o;
+}
+
+static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
+    FileConn *fc = conn;
+    const cJSON *file = flow_setting(s, NULL, "file");
+    if (file) {   /* a constant name: checked once, before any record */
+        char *clean;
+        const char *why = file_name_rule(cJSON_GetStringValue(file), &clean);
+        if (why) {
+            flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", cJSON_GetStringValue(file), why);
+            return NULL;
+        }
+        char *path = join_path(fc->dir, clean);
+        free(clean);
+        struct stat st;
+        int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (dir) flow_err_set(err, FLOW_ERR_VALUE, "cannot write %s: it is a directory", path);
+        free(path);
+        if (dir) return NULL;
+    }
+    FileImport *im = flow_xcalloc(1, sizeof *im);
+    im->fc = fc;
+    im->s = s;
+    im->const_file = file != NULL;
+    im->retry = flow_settings_retrying(s);
+    return im;
+}
+
+static void fi_close(void *h) { free(h); }
 
 static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     FileImport *im = h;
@@ -670,44 +1214,52 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         FlowImportItem *it = &items[i];
         const char *name = flow_setting_str(im->s, it->rs, "file", "");
         int format = format_of(flow_setting_str(im->s, it->rs, "format", "ndjson"));
-        if (!name_ok(name)) {
+        int append = im->retry || strcmp(flow_setting_str(im->s, it->rs, "write", "append"), "append") == 0;
+        int formulas = cJSON_IsTrue(flow_setting(im->s, it->rs, "csv_formulas"));
+        char *clean;
+        const char *why = file_name_rule(name, &clean);
+        if (why) {
             it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "file name \"%.200s\" must be a relative path inside the connection's dir", name);
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);
             continue;
         }
         if (format == FMT_CSV && !cJSON_IsObject(it->out)) {
+            free(clean);
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", flow_json_desc(it->out));
             continue;
         }
-        char *path = join_path(fc->dir, name);
-        Out *o = out_get(fc, path, format, err);
+        char *path = join_path(fc->dir, clean);
+        free(clean);
+        Out *o = NULL;
+        for (Out *p = fc->outs; p && !o; p = p->next)
+            if (strcmp(p->path, path) == 0) o = p;
+        if (!o && !(o = out_new(fc, path, format, append, it->out, formulas, err))) {
+            free(path);
+            return -1;
+        }
         free(path);
-        if (!o) return -1;
-        if (o->format != format) {
+        if (o->bad) {
+            if (im->const_file) { flow_err_set(err, FLOW_ERR_VALUE, "%s", o->bad); return -1; }
             it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s is already written as %s", o->path,
-                         o->format == FMT_JSON ? "json" : o->format == FMT_CSV ? "csv" : "ndjson");
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s", o->bad);
             continue;
         }
+        if (o->format != format) {
+            it->failed = 1;
+            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s is already written as %s", o->path, format_name(o->format));
+            continue;
+        }
+        if (out_reopen(fc, o, err)) return -1;
         int bad = 0;
+        errno = 0;
         if (format == FMT_NDJSON) bad = flow_ndjson_write(o->f, it->out);
         else if (format == FMT_JSON) {
             char *t = flow_json_print(it->out);
-            bad = !t || fputs(o->count ? ",\n" : "[\n", o->f) == EOF || fputs(t, o->f) == EOF;
+            bad = !t || fputs(o->elems ? ",\n" : "\n", o->f) == EOF || fputs(t, o->f) == EOF;
             cJSON_free(t);
+            o->elems = 1;
         } else {
-            if (!o->count) {
-                for (const cJSON *c = it->out->child; c; c = c->next) o->ncols++;
-                o->cols = calloc((size_t)o->ncols + 1, sizeof *o->cols);
-                if (!o->cols) abort();
-                int k = 0;
-                for (const cJSON *c = it->out->child; c; c = c->next, k++) {
-                    o->cols[k] = flow_xstrdup(c->string);
-                    bad |= (k && putc(',', o->f) == EOF) || csv_put_text(o->f, c->string);
-                }
-                bad |= putc('\n', o->f) == EOF;
-            }
             const cJSON *extra = NULL;
             for (const cJSON *c = it->out->child; c && !extra; c = c->next) {
                 int found = 0;
@@ -722,7 +1274,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             }
             for (int k = 0; k < o->ncols && !bad; k++) {
                 if (k) bad |= putc(',', o->f) == EOF;
-                bad |= csv_put_value(o->f, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]));
+                bad |= csv_put_value(o->f, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]), formulas);
             }
             bad |= putc('\n', o->f) == EOF;
         }
@@ -732,17 +1284,104 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         o->count++;
     }
-    for (Out *o = fc->outs; o; o = o->next)
+    for (Out *o = fc->outs; o; o = o->next) {
+        errno = 0;
         if (o->f && fflush(o->f) != 0) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
             return -1;
         }
+    }
     return 0;
+}
+
+/* ---- the end of a run ---- */
+
+/* an Out's temporary file complete and on disk, and (append) its target as it was; 0, or -1 with err */
+static int out_complete(FileConn *fc, Out *o, FlowErr *err) {
+    if (out_reopen(fc, o, err)) return -1;
+    errno = 0;
+    int bad = o->format == FMT_JSON && fputs(o->elems ? "\n]\n" : "]\n", o->f) == EOF;
+    bad = bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
+    int e = errno;
+    if (fclose(o->f) != 0 && !bad) { bad = 1; e = errno; }
+    o->f = NULL;
+    fc->nopen--;
+    if (bad) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(e ? e : EIO));
+        return -1;
+    }
+    if (o->append) {
+        struct stat st;
+        int same = stat(o->path, &st) == 0 && st.st_dev == o->was.st_dev && st.st_ino == o->was.st_ino &&
+                   st.st_size == o->was.st_size && st.st_mtim.tv_sec == o->was.st_mtim.tv_sec &&
+                   st.st_mtim.tv_nsec == o->was.st_mtim.tv_nsec;
+        if (!same) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "%s changed while this run was appending to it: it was left as it was", o->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* a directory synced, so that a rename in it survives a crash; 0, or -1 with err */
+static int sync_dir(const char *dir, FlowErr *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot sync directory %s: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+static int fc_finish(void *h, int ok, FlowErr *err) {
+    FileConn *fc = h;
+    int rc = 0, done = 0;
+    /* every temporary file complete, and every target as it was, before the first rename */
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next)
+        if (!o->bad) rc = out_complete(fc, o, err);
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next) {
+        if (o->bad) continue;
+        if (rename(o->tmp, o->path) != 0) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s%s", o->path, strerror(errno),
+                         done ? " (files written before it stay written)" : "");
+            rc = -1;
+            break;
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+        done++;
+    }
+    /* the renames on disk: each directory once */
+    char **dirs = NULL;
+    int ndirs = 0;
+    for (Out *o = fc->outs; ok && o && !rc; o = o->next) {
+        if (o->bad || o->tmp) continue;
+        const char *slash = strrchr(o->path, '/');
+        char *d = slash ? flow_xcalloc(1, (size_t)(slash - o->path) + 2) : flow_xstrdup(".");
+        if (slash) memcpy(d, o->path, slash == o->path ? 1 : (size_t)(slash - o->path));
+        int seen = 0;
+        for (int k = 0; k < ndirs && !seen; k++) seen = strcmp(dirs[k], d) == 0;
+        if (seen) { free(d); continue; }
+        dirs = flow_xrealloc(dirs, sizeof *dirs * (size_t)(ndirs + 1));
+        dirs[ndirs++] = d;
+        rc = sync_dir(d, err);
+    }
+    for (int k = 0; k < ndirs; k++) free(dirs[k]);
+    free(dirs);
+    for (Out *o = fc->outs, *next; o; o = next) {
+        next = o->next;
+        out_free(o, 1);
+    }
+    fc->outs = fc->last = NULL;
+    fc->nopen = 0;
+    return rc;
 }
 
 const FlowConnector flow_conn_file = {
     .kind = "file",
-    .commits_at_finish = 1,
+    .commit_at_finish = 1,
     .open = fc_open, .finish = fc_finish, .close = fc_close,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
     .import_open = fi_open, .import_page = fi_page, .import_close = fi_close,

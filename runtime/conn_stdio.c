@@ -4,13 +4,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int stdio_state;        /* a connection has no state: a non-NULL token */
 
 static void *sc_open(const FlowSettings *s, unsigned uses, FlowErr *err) { return &stdio_state; }
 static void sc_close(void *h) {}
 
-static void *se_open(void *conn, const FlowSettings *s, FlowErr *err) { return flow_ndjson_open(stdin, "stdin", 0); }
+static void *se_open(void *conn, const FlowSettings *s, FlowErr *err) { return flow_ndjson_open(STDIN_FILENO, "stdin", 0); }
 static int se_next(void *h, FlowExportItem *it, FlowErr *err) { return flow_ndjson_next(h, it, err); }
 static void se_close(void *h) { flow_ndjson_close(h); }
 

@@ -132,6 +132,10 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         if (cJSON_IsArray(j)) return 0;
         snprintf(why, cap, "must be an array");
         return -1;
+    case FLOW_SETT_BOOL:
+        if (cJSON_IsBool(j)) return 0;
+        snprintf(why, cap, "must be true or false");
+        return -1;
     case FLOW_SETT_ANY:
     case FLOW_SETT_EXPR:
         return 0;
@@ -151,6 +155,7 @@ typedef struct ConnRt {
     FlowSettings *s;
     void *state;
     unsigned uses;
+    int committed;           /* its finish committed what the run wrote */
 } ConnRt;
 
 typedef struct StepRt {
@@ -969,6 +974,7 @@ cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, 
 
 const char *flow_settings_flow(const FlowSettings *s) { return s && s->R ? s->R->f->name : ""; }
 const FlowRunInfo *flow_settings_run(const FlowSettings *s) { return s && s->R ? s->R->ri : NULL; }
+int flow_settings_retrying(const FlowSettings *s) { return s && s->R->ri->retry != NULL; }
 
 int flow_settings_tracing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
 
@@ -2019,6 +2025,7 @@ static void export_pages(Run *R, StepRt *ex) {
             FlowErr e;
             int r = c->export_next(ex->h, &it, &e);
             if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
+            if (r == FLOW_NEXT_FAIL && interrupt_sig && !R->failed) { cJSON_Delete(it.rec); continue; }   /* a read a signal stopped */
             if (r == FLOW_NEXT_FAIL) {   /* the records already pulled still go through the steps */
                 cJSON_Delete(it.rec);
                 snprintf(export_fail, sizeof export_fail, "%s", e.msg);
@@ -2161,7 +2168,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     /* pages are written for good as they end, unless an import keeps its writes until the run ends well */
     R->pages_final = 1;
     for (int i = 0; i < R->nsteps; i++)
-        if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commits_at_finish))
+        if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
             R->pages_final = 0;
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
@@ -2172,7 +2179,20 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         ConnRt *c = &R->conns[i];
         if (!c->state) continue;
         FlowErr e;
-        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) run_fail_cls(R, e.cls, "connection %s: %s", c->def->name, e.msg);
+        c->committed = !R->failed;
+        if (c->c->finish && c->c->finish(c->state, !R->failed, &e) < 0) {
+            c->committed = 0;
+            run_fail_cls(R, e.cls, "connection %s: %s", c->def->name, e.msg);
+        }
+    }
+    /* what an import wrote through a connection that did not commit it (a failed run's files) was
+     * not written: the summary counts it as such, not as imported */
+    for (int i = 0; i < R->nsteps; i++) {
+        const StepRt *s = &R->steps[i];
+        if (s->def && s->import_index >= 0 && s->conn && s->c && s->c == s->conn->c && s->c->commit_at_finish && !s->conn->committed) {
+            st->not_written += st->imported[s->import_index];
+            st->imported[s->import_index] = 0;
+        }
     }
     for (int i = 0; i < p->nconns; i++) {
         ConnRt *c = &R->conns[i];

@@ -42,6 +42,7 @@ typedef enum {
     FLOW_SETT_WORD,     /* one of the words of its `word:a|b` type; a JSON null reads as the word "null" */
     FLOW_SETT_CTOR,     /* a constructor {"ctor": NAME, ...} or its bare NAME, of its `ctor:K` type */
     FLOW_SETT_ARGS,     /* a JSON array */
+    FLOW_SETT_BOOL,     /* true or false */
     FLOW_SETT_ANY,
     FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
                            flow_setting_eval (an export's `stop`, over each response) */
@@ -87,6 +88,8 @@ cJSON       *flow_setting_eval(const FlowSettings *s, const char *name, int64_t 
 const char  *flow_settings_flow(const FlowSettings *s);
 struct FlowRunInfo;
 const struct FlowRunInfo *flow_settings_run(const FlowSettings *s);
+/* Whether the run is an `errors retry` (a file import then adds to what its files hold). */
+int          flow_settings_retrying(const FlowSettings *s);
 /* Whether the step's requests are being traced (a preview), and a request to add to its trace
  * (the engine takes it; secrets are redacted before anyone sees it). */
 int          flow_settings_tracing(const FlowSettings *s);
@@ -130,8 +133,9 @@ typedef struct FlowConnector {
     const char *kind;
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
-    int commits_at_finish;  /* its imports are kept only when the run ends well (file: the atomic rename);
-                               the others have written a page for good when the page ends */
+    int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
+                               connection did not commit counts none of its imports' records, and a page
+                               is not written for good when it ends (the others' pages are) */
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
     /* the end of a flow's run: ok=1 commits what was written (renames files), ok=0 discards. 0 / -1 */
@@ -175,13 +179,24 @@ extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, fl
     flow_conn_webhook;
 const FlowConnector *flow_connector(const char *kind);
 
-/* NDJSON reading, shared by the file and stdio connectors: one record per line; blank lines are
- * skipped; a malformed line is a `parse` error naming its line, a line over FLOW_PAGE_MAX_BYTES a
- * `too_large` error. `name` is used in messages. */
+/* Record readers (conn_file.c) over a file descriptor, read through a buffer of their own: a read
+ * error (or memory running out) fails the read with FLOW_NEXT_FAIL, never looks like the end.
+ * NDJSON, shared by the file and stdio connectors: one record per line; blank lines are skipped; a
+ * malformed line is a `parse` error naming its line, a line over FLOW_PAGE_MAX_BYTES a `too_large`
+ * error (it is counted, not kept in memory). `name` is used in messages. */
 typedef struct FlowNdjson FlowNdjson;
-FlowNdjson *flow_ndjson_open(FILE *f, const char *name, int close_file);
+FlowNdjson *flow_ndjson_open(int fd, const char *name, int close_fd);
 int         flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err);
 void        flow_ndjson_close(FlowNdjson *r);
+/* CSV (RFC 4180) with a header row: each row an object of strings (text_values); a malformed row
+ * is one `parse` error and reading resumes at the line after its first line (see conn_file.c).
+ * flow_csv_open reads the header: NULL with err when it cannot be read or is malformed. */
+typedef struct FlowCsv FlowCsv;
+FlowCsv    *flow_csv_open(int fd, const char *name, int close_fd, FlowErr *err);
+int         flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err);
+void        flow_csv_close(FlowCsv *c);
+/* For the fuzz targets: at most n bytes per read() (0: no limit), so buffer refills are exercised. */
+void        flow_read_limit(size_t n);
 /* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
 int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
@@ -369,6 +384,7 @@ typedef struct FlowRunStats {
     int nimports;
     const char **import_names;    /* every import of the flow, in source order */
     long *imported;
+    long not_written;             /* records imports had written that a failed run discarded (files) */
     int failed;                   /* the run failed (settings, input, output) */
     int refused;                  /* ...before it began, for what it was asked: --since/--until give an inverted window */
     int interrupted;              /* ...stopped by this signal (SIGTERM, SIGINT) at a safe point: the page being read

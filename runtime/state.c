@@ -685,7 +685,7 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     }
     sqlite3_busy_timeout(q->db, 10000);
     if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms > ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)", -1, &q->record, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'", -1, &q->pending, NULL) != SQLITE_OK) {

@@ -144,6 +144,7 @@ static long unbase64(const char *s, size_t n, unsigned char *out, size_t cap) {
             out[o++] = (unsigned char)(acc >> bits & 0xFF);
         }
     }
+    if (acc & ((1u << bits) - 1)) return -1;   /* bits after the last byte must be 0: one encoding per value */
     return (long)o;
 }
 

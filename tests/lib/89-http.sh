@@ -47,12 +47,12 @@ hp_reset() {
 hp_by_path() { jq -r --arg p "$1" '.by_path[$p] // 0' "$STATS"; }
 hp_stat() { jq -r "$1" "$STATS"; }
 # hp_accounted: records never vanish: in the first run's summary, exported = imported + ignored +
-# errors (for a flow whose records reach one import)
+# errors + not_written (a failed run's file records; for a flow whose records reach one import)
 hp_accounted() {
   local line e s
   line=$(grep -m1 '^{' "$STDOUT")
   [ -n "$line" ] || { echo "no summary line on stdout"; return; }
-  e=$(jq '.exported' <<<"$line"); s=$(jq '.ignored + .errors + ([.imported[]] | add // 0)' <<<"$line")
+  e=$(jq '.exported' <<<"$line"); s=$(jq '.ignored + .errors + (.not_written // 0) + ([.imported[]] | add // 0)' <<<"$line")
   hp_want "imported + ignored + errors (of $e exported)" "$s" -eq "$e"
 }
 # hp_want WHAT ACTUAL TEST-OP EXPECTED (test(1) integer operators: -eq -le -ge -lt -gt -ne)

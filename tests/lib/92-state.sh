@@ -661,3 +661,47 @@ st_sql "destination" "$st_ow/data/dst.db" "select count(*), group_concat(id, ','
 st_x "$st_ow" state show --json
 st_jq "once progress" "$C_OUT" '[.[] | [.flow, .once_marked]]' '[["items",6]]'
 t_done
+
+# ===================================================================================================
+# 10. file imports and `errors retry`: the retry adds the retried records to what the run wrote
+#     (ndjson appending by default, a json array written with write = replace, a csv file keeping
+#     its header); the next run appends (default) or replaces (write = replace)
+
+st_fw=$st_root/files-retry
+st_setup files-retry "$st_fw"
+t_case "state/files-retry/run-then-retry-adds"
+st_build "$st_fw"
+st_x "$st_fw" run --json --now 2024-03-01T00:00:00Z
+t_expect_rc 3
+st_out '{"flow":"daily","exported":3,"ignored":0,"errors":1,"imported":{"day":2}}
+{"flow":"snapshot","exported":3,"ignored":0,"errors":1,"imported":{"snap":2}}
+{"flow":"table","exported":3,"ignored":0,"errors":1,"imported":{"rows":2}}'
+sqlite3 "$st_fw/data/src.db" <tests/state/files-retry/fix.sql
+st_x "$st_fw" errors retry --all --json --now 2024-03-01T08:00:00Z
+t_expect_rc 0
+st_out '{"flow":"daily","exported":1,"ignored":0,"errors":0,"imported":{"day":1}}
+{"flow":"snapshot","exported":1,"ignored":0,"errors":0,"imported":{"snap":1}}
+{"flow":"table","exported":1,"ignored":0,"errors":0,"imported":{"rows":1}}'
+st_eq "the day's file after the retry" "$(cat "$st_fw/out/orders-2024-03-01.ndjson")" '{"id":10,"name":"ann"}
+{"id":12,"name":"bob"}
+{"id":11,"name":"cy"}'
+st_eq "the json array (write = replace) after the retry" "$(cat "$st_fw/out/snapshot.json")" '[
+{"id":10,"name":"ann"},
+{"id":12,"name":"bob"},
+{"id":11,"name":"cy"}
+]'
+st_eq "the csv file after the retry" "$(cat "$st_fw/out/orders.csv")" 'id,name
+10,ann
+12,bob
+11,cy'
+st_eq "temporary files left" "$(cd "$st_fw/out" && ls -A | grep '^\.' | paste -sd ' ' -)" ''
+t_done
+
+t_case "state/files-retry/next-run-appends-or-replaces"
+st_x "$st_fw" run --json --now 2024-03-01T12:00:00Z
+t_expect_rc 0
+st_eq "the day's file after a second run that day (write = append)" "$(jq -c .id "$st_fw/out/orders-2024-03-01.ndjson" | paste -sd ' ' -)" \
+  '10 12 11 10 11 12'
+st_eq "the json array after a second run (write = replace)" "$(jq -c '[.[].id]' "$st_fw/out/snapshot.json")" '[10,11,12]'
+st_eq "the csv file after a second run (one header)" "$(paste -sd ' ' "$st_fw/out/orders.csv")" 'id,name 10,ann 12,bob 11,cy 10,ann 11,cy 12,bob'
+t_done

@@ -710,7 +710,8 @@ static void case_orders(void) {
     free(rows);
     check(leftover_temp_files() == 0, "temporary files left in data/");
 
-    /* a second run upserts: the same two rows, now updated; the files are replaced, not appended */
+    /* a second run upserts: the same two rows, now updated; the files gain the run's records
+     * (write = append, the default): the JSON array its elements */
     cur_case = "orders-again";
     rc = run_cli(&shop, NULL, "run", "orders", "--now", "2024-03-05T11:00:00Z", NULL);
     expect_rc(rc, 3);
@@ -718,7 +719,19 @@ static void case_orders(void) {
     rows = sql_rows("shop.db", "select id, email, amount_cents, stage from deals order by id");
     expect_text("deals after the second run", rows, "1|a@x.com|150000|updated\n7|g@x.com|200000|updated\n");
     free(rows);
-    expect_file("data/archive-US.ndjson", "{\"id\":3,\"total\":20.5}\n");
+    expect_file("data/archive-US.ndjson", "{\"id\":3,\"total\":20.5}\n{\"id\":3,\"total\":20.5}\n");
+    expect_file("data/all-2024-03-05.json",
+        "[\n"
+        "{\"id\":1,\"email\":\"a@x.com\",\"status\":\"paid\",\"total\":1500,\"region\":\"EU\",\"page\":1},\n"
+        "{\"id\":3,\"email\":\"c@x.com\",\"status\":\"open\",\"total\":20.5,\"region\":\"US\",\"note\":null,\"page\":1},\n"
+        "{\"id\":7,\"email\":\"g@x.com\",\"status\":\"paid\",\"total\":2000,\"region\":\"EU\",\"extra\":{\"k\":[1,2]},\"page\":3},\n"
+        "{\"id\":9,\"email\":\"i@x.com\",\"status\":\"paid\",\"total\":30,\"region\":\"EU\",\"page\":3},\n"
+        "{\"id\":1,\"email\":\"a@x.com\",\"status\":\"paid\",\"total\":1500,\"region\":\"EU\",\"page\":1},\n"
+        "{\"id\":3,\"email\":\"c@x.com\",\"status\":\"open\",\"total\":20.5,\"region\":\"US\",\"note\":null,\"page\":1},\n"
+        "{\"id\":7,\"email\":\"g@x.com\",\"status\":\"paid\",\"total\":2000,\"region\":\"EU\",\"extra\":{\"k\":[1,2]},\"page\":3},\n"
+        "{\"id\":9,\"email\":\"i@x.com\",\"status\":\"paid\",\"total\":30,\"region\":\"EU\",\"page\":3}\n"
+        "]\n");
+    check(leftover_temp_files() == 0, "temporary files left in data/");
 }
 
 static const char *const fan_ndjson =
@@ -823,16 +836,20 @@ static void case_failures(void) {
         "\"failed\":\"export gone: cannot read data/missing.ndjson: No such file or directory\",\"class\":\"connection\"}\n");
     check(!exists("data/good.ndjson"), "good.ndjson written by a failed run");
 
+    /* a per-record name whose directory is a file: those records' errors; the rest is written */
     cur_case = "unwritable-output";
     write_file("data/sub", "a file where the output wants a directory\n");
     rc = run_cli(&shop, NULL, "run", "bad_out", NULL);
-    expect_rc(rc, 1);
+    expect_rc(rc, 3);
     expect_text("stderr", cap_err,
-        "error: flow bad_out: import by_region: cannot write data/sub/EU.ndjson: Not a directory\n"
-        "flow bad_out: failed; exported 3, ignored 0, imported good=3 by_region=0, errors 0\n");
-    check(!exists("data/good.ndjson"), "good.ndjson kept after a failed run");
+        "error: flow bad_out step by_region [value] cannot write data/sub/EU.ndjson: Not a directory; record: {\"id\":1,\"region\":\"EU\",\"total\":1500}\n"
+        "error: flow bad_out step by_region [value] cannot write data/sub/US.ndjson: Not a directory; record: {\"id\":2,\"region\":\"US\",\"total\":50}\n"
+        "error: flow bad_out step by_region [value] cannot write data/sub/US.ndjson: Not a directory; record: {\"id\":3,\"region\":\"US\",\"total\":500}\n"
+        "flow bad_out: exported 3, ignored 0, imported good=3 by_region=0, errors 3 (value=3)\n");
+    expect_file("data/good.ndjson", fan_ndjson);
     check(leftover_temp_files() == 0, "temporary files left in data/");
     unlink("data/sub");
+    unlink("data/good.ndjson");
 
     cur_case = "connection-dir-not-a-directory";
     rc = run_cli(&shop, NULL, "run", "no_dir", NULL);
@@ -920,12 +937,14 @@ static void case_lookups(void) {
     expect_file("data/enriched.ndjson", "{\"email\":\"a@x.com\",\"customer\":\"ann\"}\n");
 
     cur_case = "lookup-skip-first";
+    unlink("data/enriched.ndjson");   /* each case writes it anew (write = append keeps what is there) */
     rc = run_cli(&shop, NULL, "run", "enrich2", NULL);
     expect_rc(rc, 0);
     expect_text("stderr", cap_err, "flow enrich2: exported 3, ignored 1, imported enriched=2, errors 0\n");
     expect_file("data/enriched.ndjson", "{\"email\":\"a@x.com\",\"customer\":\"ann\"}\n{\"email\":\"b@x.com\",\"customer\":\"bob\"}\n");
 
     cur_case = "lookup-null";
+    unlink("data/enriched.ndjson");   /* each case writes it anew (write = append keeps what is there) */
     rc = run_cli(&shop, NULL, "run", "enrich3", NULL);
     expect_rc(rc, 0);
     expect_file("data/enriched.ndjson",
@@ -1105,6 +1124,7 @@ static void case_settings_table(void) {
         check(ctor == (sp->type == FLOW_SETT_CTOR), "%s %s: type %s but runtime type %d", sp->kind, sp->name, t, (int)sp->type);
         check((strcmp(t, "cond") == 0) == (sp->type == FLOW_SETT_EXPR), "%s %s: only `cond` is evaluated by the connector", sp->kind, sp->name);
         check((strcmp(t, "args") == 0) == (sp->type == FLOW_SETT_ARGS), "%s %s: `args` is an array", sp->kind, sp->name);
+        check((strcmp(t, "bool") == 0) == (sp->type == FLOW_SETT_BOOL), "%s %s: `bool` is true or false at run time", sp->kind, sp->name);
         if (strcmp(t, "string") == 0 || strcmp(t, "template") == 0 || strcmp(t, "jsonpath") == 0 || strcmp(t, "sql") == 0 ||
             strcmp(t, "urlpath") == 0)
             check(sp->type == FLOW_SETT_STRING, "%s %s: type %s is a string at run time", sp->kind, sp->name, t);
