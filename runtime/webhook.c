@@ -5,8 +5,9 @@
  * the one JSON reader; `records` picks them out); subscription handshakes (`challenge`); and the
  * durable queue: a verified request's records are one event in the state store, committed (fsync'd)
  * before the request is answered, and a redelivery (X-GitHub-Delivery, X-Shopify-Webhook-Id,
- * Idempotency-Key seen within 24 h) is acknowledged without being queued again. Nothing here logs:
- * a refused request leaves no trace but its answer, and no answer ever holds a secret. */
+ * Idempotency-Key seen within 24 h) is acknowledged without being queued again. Nothing here logs
+ * a request: a refused one leaves no trace but its answer, no answer holds a secret, and the one
+ * line written (stderr: serve's log) is for a verified request the store could not take. */
 #define _DEFAULT_SOURCE   /* explicit_bzero, strncasecmp */
 #include "webhook.h"
 #include "jsonpath.h"
@@ -525,8 +526,12 @@ int flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowHttpResp *r
     pthread_mutex_unlock(&w->mu);
     free(key);
     texts_free(&t);
-    if (r < 0) {   /* not queued: the sender must try again */
-        answer(resp, err.cls == FLOW_ERR_INTERMITTENT ? 503 : 500, "the request could not be queued: %s", err.msg);
+    if (r < 0) {   /* not queued: the sender must try again. Why goes to the operator (serve's log), not to the sender */
+        int busy = err.cls == FLOW_ERR_INTERMITTENT;
+        fprintf(stderr, "webhook %s (flow %s): a verified request was not queued (answered %d): %s\n", h->path, h->flow, busy ? 503 : 500,
+                err.msg);
+        answer(resp, busy ? 503 : 500, busy ? "the request could not be queued now (the state store is busy); try again"
+                                            : "the request could not be queued (the state store cannot be written); try again");
         return -1;
     }
     answer(resp, h->status, NULL);

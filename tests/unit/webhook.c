@@ -571,6 +571,27 @@ static void test_open_errors(FlowState *st) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) check(flow_webhook_path_check(bad[i], why, sizeof why) != 0, "%s accepted", bad[i]);
 }
 
+/* a store that cannot take the request: 500, nothing queued, and the sender told to try again */
+static void test_store_fails(FlowWebhooks *w, FlowState *st) {
+    cur_case = "store fails";
+    char sql[4200];
+    snprintf(sql, sizeof sql, "sqlite3 '%s' 'DROP TABLE webhook_records' 2>&1", flow_state_path(st));
+    check(system(sql) == 0, "dropped the records' table");
+    fflush(stderr);
+    int se = dup(2), fe = open("store.err", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    dup2(fe, 2);
+    close(fe);
+    int status = POST(w, "/open", "{\"id\":1}", NULL);
+    fflush(stderr);
+    dup2(se, 2);
+    close(se);
+    check(status == 500 && last_fi == -1 && strstr(body_of(), "try again") && !strstr(body_of(), "state.db"), "500: %d %s", status, body_of());
+    char *err = read_file("store.err");
+    check(err && strstr(err, "webhook /open (flow open): a verified request was not queued (answered 500): ") && strstr(err, "webhook_records"),
+          "the reason in the log: %s", err ? err : "");
+    free(err);
+}
+
 int main(void) {
     char dir[] = "/tmp/flowc-webhook-XXXXXX";
     const char *tmp = getenv("TMPDIR");
@@ -595,6 +616,7 @@ int main(void) {
     test_runs(w);
     test_describe(w, st);
     test_open_errors(st);
+    test_store_fails(w, st);
     free(last.body);
     flow_webhooks_close(w);
     flow_ctx_free(cx);
