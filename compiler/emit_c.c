@@ -170,6 +170,22 @@ static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud
     return any_map(x->map, fn, ud);
 }
 
+/* Calls fn on every expression inside a `secret` argument of a constructor in x (hmac's secret,
+ * token's value, basic's password: builtins.def types them `secret`); stops when fn returns 1. */
+typedef struct { int (*fn)(const IrExpr *, void *); void *ud; } SecretArgs;
+static int in_secret_arg(const IrExpr *x, void *ud) {
+    const SecretArgs *sa = ud;
+    if (x->kind != IR_CALL || !x->fn || !x->fn->ctor) return 0;
+    for (int i = 0; i < x->fn->nparams && i < x->nkids; i++)
+        if (x->kids[i] && strcmp(x->fn->params[i].type, "secret") == 0 && any_expr(x->kids[i], sa->fn, sa->ud)) return 1;
+    return 0;
+}
+static int any_secret_arg(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) {
+    SecretArgs sa = { fn, ud };
+    return any_expr(x, in_secret_arg, &sa);
+}
+static int is_any(const IrExpr *x, void *ud) { (void)x; (void)ud; return 1; }
+
 typedef struct { const IrProgram *p; int *secret; } ParamMarks;
 static int mark_param(const IrExpr *x, void *ud) {
     ParamMarks *m = ud;
@@ -178,20 +194,23 @@ static int mark_param(const IrExpr *x, void *ud) {
     return 0;
 }
 
-/* secret[i] = params[i] feeds a SECRET setting (of a connection, a flow or any step) */
+/* params[i] feeds a setting s: the whole setting when it is SECRET, else its secret arguments */
+static void mark_setting_params(const IrSetting *s, ParamMarks *m) {
+    if (chk_setting_secret(s->def)) any_expr(s->value, mark_param, m);
+    else any_secret_arg(s->value, mark_param, m);
+}
+
+/* secret[i] = params[i] feeds a SECRET setting or a secret argument (of a connection, a flow or any step) */
 static void secret_params(const IrProgram *p, int *secret) {
     ParamMarks m = { p, secret };
     for (int i = 0; i < p->nparams; i++) secret[i] = 0;
     for (int c = 0; c < p->nconns; c++)
-        for (int i = 0; i < p->conns[c]->nsettings; i++)
-            if (chk_setting_secret(p->conns[c]->settings[i].def)) any_expr(p->conns[c]->settings[i].value, mark_param, &m);
+        for (int i = 0; i < p->conns[c]->nsettings; i++) mark_setting_params(&p->conns[c]->settings[i], &m);
     for (int f = 0; f < p->nflows; f++) {
         const IrFlow *fl = p->flows[f];
-        for (int i = 0; i < fl->nsettings; i++)
-            if (chk_setting_secret(fl->settings[i].def)) any_expr(fl->settings[i].value, mark_param, &m);
+        for (int i = 0; i < fl->nsettings; i++) mark_setting_params(&fl->settings[i], &m);
         for (int s = 0; s < fl->nall; s++)
-            for (int i = 0; i < fl->all[s]->nsettings; i++)
-                if (chk_setting_secret(fl->all[s]->settings[i].def)) any_expr(fl->all[s]->settings[i].value, mark_param, &m);
+            for (int i = 0; i < fl->all[s]->nsettings; i++) mark_setting_params(&fl->all[s]->settings[i], &m);
     }
 }
 
@@ -204,9 +223,16 @@ static int is_secret_param(const IrExpr *x, void *ud) {
 }
 static int is_str(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_STR && x->slen > 0; }
 
-/* A setting is secret when the table says so, or it mentions env() or a secret param. */
+/* A setting is secret when the table says so, it mentions env() or a secret param, or it holds a
+ * secret argument (a trigger's hmac secret). */
 static int setting_secret(E *e, const IrSetting *s) {
-    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e);
+    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e) ||
+           any_secret_arg(s->value, is_any, NULL);
+}
+
+/* text a setting bakes into the program as a secret: a string literal in a SECRET setting or in a secret argument */
+static int bakes_text(const IrSetting *s) {
+    return chk_setting_secret(s->def) ? any_expr(s->value, is_str, NULL) : any_secret_arg(s->value, is_str, NULL);
 }
 
 /* A C string literal of 2n bytes: n random bytes, then text XOR those bytes. */
@@ -242,12 +268,12 @@ int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams)
         for (int k = 0; k < p->envs[i]->nsettings && !baked; k++)
             for (int j = 0; j < p->nparams && !baked; j++) baked = secret[j] && strcmp(p->params[j]->name, p->envs[i]->settings[k].name) == 0;
     for (int c = 0; c < p->nconns && !baked; c++)
-        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++)
-            baked = chk_setting_secret(p->conns[c]->settings[i].def) && any_expr(p->conns[c]->settings[i].value, is_str, NULL);
-    for (int f = 0; f < p->nflows && !baked; f++)
+        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++) baked = bakes_text(&p->conns[c]->settings[i]);
+    for (int f = 0; f < p->nflows && !baked; f++) {
+        for (int i = 0; i < p->flows[f]->nsettings && !baked; i++) baked = bakes_text(&p->flows[f]->settings[i]);
         for (int s = 0; s < p->flows[f]->nall && !baked; s++)
-            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++)
-                baked = chk_setting_secret(p->flows[f]->all[s]->settings[i].def) && any_expr(p->flows[f]->all[s]->settings[i].value, is_str, NULL);
+            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++) baked = bakes_text(&p->flows[f]->all[s]->settings[i]);
+    }
     free(secret);
     return baked;
 }
@@ -430,10 +456,12 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
-        int outer = e->tpl_esc;
+        int outer = e->tpl_esc, outer_mask = e->mask;
         e->tpl_esc = strcmp(x->fn->params[i].name, "body") == 0 ? TPL_JSON : strcmp(x->fn->params[i].type, "urlpath") == 0 ? TPL_URL : TPL_TEXT;
+        if (strcmp(x->fn->params[i].type, "secret") == 0) e->mask = 1;   /* a literal secret is stored masked */
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
         e->tpl_esc = outer;
+        e->mask = outer_mask;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);

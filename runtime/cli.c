@@ -1,10 +1,11 @@
 /* cli.c — the built executable's command line (CLI.md): `run [FLOW...]` with params, a summary
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
- * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
- * `serve` (serve.c) and `runs` (the run history); `--version`. `run` runs flows in dependency order
- * (after() chains) with a live progress line on a terminal. Decides the exit codes: 0 every record
- * imported or ignored, 3 the run finished with record errors, 1 the run failed, 2 usage, 130/143
- * interrupted. Sets the process up so secrets cannot leave it in a core dump. */
+ * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted; with
+ * --show-secrets the secret_url() webhooks' full URLs); `serve` (serve.c) and `runs` (the run
+ * history); `--version`. `run` runs flows in dependency order (after() chains) with a live progress
+ * line on a terminal. Decides the exit codes: 0 every record imported or ignored, 3 the run finished
+ * with record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets
+ * cannot leave it in a core dump. */
 #define _DEFAULT_SOURCE   /* mkstemps */
 #include "engine.h"
 #include "serve.h"
@@ -49,7 +50,7 @@ static void usage(FILE *f, const char *prog) {
             "       %s errors edit ID [--state DIR]   (the record in $VISUAL or $EDITOR)\n"
             "       %s state show [FLOW] [--json] [--state DIR]\n"
             "       %s state reset [FLOW] [--state DIR]\n"
-            "       %s describe [--param k=v]...\n"
+            "       %s describe [--param k=v]... [--show-secrets] [--state DIR]\n"
             "       %s --version\n",
             prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
@@ -57,7 +58,7 @@ static void usage(FILE *f, const char *prog) {
 typedef struct Opts {
     const char **flows; int nflows;
     const char **params; int nparams;     /* "k=v" */
-    int json, all, quiet, no_chain;
+    int json, all, quiet, no_chain, show_secrets;
     const char *state, *since, *until, *now, *flow, *cls, *step, *data;
     const char *listen, *admin_token, *limit, *env;
     int given[32];                        /* which options were given (the valued ones by index, then flags) */
@@ -85,6 +86,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         if (strcmp(a, "--all") == 0) { o->all = 1; continue; }
         if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
         if (strcmp(a, "--no-chain") == 0) { o->no_chain = 1; continue; }
+        if (strcmp(a, "--show-secrets") == 0 && strcmp(cmd, "describe") == 0) { o->show_secrets = 1; continue; }
         static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data",
                                               "--listen", "--admin-token", "--limit", "--env", "--environment" };
         const char *val = NULL;
@@ -1198,6 +1200,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
     if (!owned) abort();
     int64_t start = now_ms();
     int rc = parse_time_opt(prog, "--now", o->now, &start) || set_params(p, cx, o, 0, prog, owned);
+    FlowState *state = NULL;
+    int state_tried = 0;
     if (!rc) {
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
@@ -1239,15 +1243,28 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
             cJSON_AddStringToObject(j, "name", f->name);
             cJSON_AddNumberToObject(j, "page_size", (double)page_size);
             if (f->nsettings) cJSON_AddItemToObject(j, "settings", describe_settings(cx, f->settings, f->nsettings));
+            /* a webhook trigger: its path, verification (secrets redacted) and the URL to post to; a
+             * secret_url()'s secret only with --show-secrets (made now when the store has none yet) */
+            if (o->show_secrets && !state && !state_tried) {
+                state_tried = 1;
+                for (int k = 0; k < p->nflows && !state; k++)
+                    for (int m = 0; m < p->flows[k].nsettings && !state; m++)
+                        if (p->flows[k].settings[m].name && strcmp(p->flows[k].settings[m].name, "trigger") == 0 &&
+                            !(state = open_state(p, prog, o, 0)))
+                            rc = 1;
+            }
+            cJSON *trig = flow_webhook_describe(p, cx, i, state, o->show_secrets);
+            if (trig) cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "settings"), "trigger", trig);
             cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
             cJSON_AddItemToArray(flows, j);
         }
-        char *t = flow_json_print(root);
+        char *t = rc ? NULL : flow_json_print(root);
         if (t) printf("%s\n", t);
         cJSON_free(t);
         cJSON_Delete(root);
         if (flush_stdout(prog)) rc = 1;
     }
+    flow_state_close(state);
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
     flow_ctx_free(cx);

@@ -61,6 +61,9 @@ extern const int flow_nsetting_specs;
 const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, const char *name);
 /* Whether a WORD or CTOR setting accepts the word / the constructor's name. */
 int  flow_setting_accepts(const FlowSettingSpec *sp, const char *word);
+/* Whether argument `param` of constructor `ctor` is a secret (its type is `secret` in builtins.def:
+ * hmac's secret, token's value, basic's password, ...). */
+int  flow_ctor_param_secret(const char *ctor, const char *param);
 /* What it accepts, for messages: "a,b,c" */
 void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap);
 /* A whole-number setting's bounds (RANGE in connectors.def): 1 with *lo, *hi, or 0 when unbounded. */
@@ -80,6 +83,11 @@ const char  *flow_settings_owner(const FlowSettings *s);
  * (`stop`) or that are FLOW_SETT_EXPR. A fresh tree; NULL when the setting is absent (err->msg
  * empty) or its evaluation failed (err says why). */
 cJSON       *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, const cJSON *response, FlowErr *err);
+/* The run these settings belong to: its flow's name, and its info (run id, the state store: NULL
+ * in previews and tests). */
+const char  *flow_settings_flow(const FlowSettings *s);
+struct FlowRunInfo;
+const struct FlowRunInfo *flow_settings_run(const FlowSettings *s);
 /* Whether the run is an `errors retry` (a file import then adds to what its files hold). */
 int          flow_settings_retrying(const FlowSettings *s);
 /* Whether the step's requests are being traced (a preview), and a request to add to its trace
@@ -126,7 +134,8 @@ typedef struct FlowConnector {
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
     int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
-                               connection did not commit counts none of its imports' records */
+                               connection did not commit counts none of its imports' records, and a page
+                               is not written for good when it ends (the others' pages are) */
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
     /* the end of a flow's run: ok=1 commits what was written (renames files), ok=0 discards. 0 / -1 */
@@ -140,6 +149,10 @@ typedef struct FlowConnector {
      * records. marks: an array, one per record, of {"record": the record as exported, "mode": the
      * mode setting evaluated for it}. Optional (a connector without it refuses once()); 0 or -1 */
     int   (*export_mark)(void *ex, const cJSON *marks, FlowErr *err);
+    /* optional: a page of its records went through the flow and every destination has committed it
+     * (the engine calls it only then, inside the page's state transaction; never when an import of
+     * the flow commits at finish). 0, or -1 (the run fails) */
+    int   (*export_page_done)(void *ex, FlowErr *err);
     /* lookups: 0 with *rows a fresh JSON array (caller owns), 1 a record error in err, -1 the run fails */
     void *(*lookup_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*lookup)(void *lk, const cJSON *rs, cJSON **rows, FlowErr *err);
@@ -162,7 +175,8 @@ typedef struct FlowConnector {
  * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */
 cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it);
 
-extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock,
+    flow_conn_webhook;
 const FlowConnector *flow_connector(const char *kind);
 
 /* Record readers (conn_file.c) over a file descriptor, read through a buffer of their own: a read
@@ -297,6 +311,36 @@ int         flow_state_knows(FlowState *st, int step, const char *flow, const ch
 int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
+
+/* The webhook queue (state.c, its own section): verified webhook requests as events holding their
+ * records, until a run of the flow takes them. The listener writes through a FlowQueue, a
+ * connection of its own whose commits are fsync'd (one user at a time: webhook.c holds a mutex). */
+typedef struct FlowQueue FlowQueue;
+FlowQueue  *flow_queue_open(FlowState *st, FlowErr *err);
+void        flow_queue_close(FlowQueue *q);
+/* One request's records (JSON texts) as one event, committed before it returns; delivery: its
+ * redelivery key (NULL: none). 0 queued (*id), 1 the same delivery of this flow was received within
+ * 24 h (nothing queued), -1 with err (class intermittent when the store stayed locked). */
+int         flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records,
+                           const size_t *lens, long n, int64_t *id, FlowErr *err);
+long        flow_queue_pending(FlowQueue *q, const char *flow);   /* queued events; -1 when unreadable */
+/* A run's side. claim: the flow's queued events become this run's, oldest first (records: how many
+ * the event holds; taken: how many of them earlier runs took through pages every destination had
+ * committed). records: up to max records of an event from seq `from` on, each handed to `each`
+ * (which returns non-zero to stop); the number handed, or -1 with err. progress: the event's first
+ * `taken` records are taken (a write of the page's transaction). The claimed events of a run that
+ * ends well are done in flow_state_run_end's transaction. queue_done: the flow's queued events are
+ * done now (a flow whose export is not `from webhook` takes its events when its run starts). */
+typedef struct FlowQueuedEvent { int64_t id; long records, taken; } FlowQueuedEvent;
+int         flow_state_queue_claim(FlowState *st, const char *flow, const char *run_id, FlowQueuedEvent **events, long *n, FlowErr *err);
+int         flow_state_queue_records(FlowState *st, int64_t event, long from, int max,
+                                     int (*each)(const char *text, size_t n, long seq, void *ud), void *ud, FlowErr *err);
+int         flow_state_queue_progress(FlowState *st, int64_t event, long taken, FlowErr *err);
+int         flow_state_queue_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err);
+/* A secret_url() flow's secret: read from the store, or made there once (FLOW_WEBHOOK_SECRET_LEN
+ * hex digits from getrandom; the store file becomes 0600). 0, or -1 with err. */
+#define FLOW_WEBHOOK_SECRET_LEN 32
+int         flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEBHOOK_SECRET_LEN + 1], FlowErr *err);
 
 /* ---- runs ---- */
 

@@ -1,7 +1,9 @@
 /* state.c — the durable state of an integration: one SQLite file (WAL, transactions) per
- * integration holding each flow's runs and delta time, and the error store (every record error
+ * integration holding each flow's runs and delta time, the error store (every record error
  * with its data, step, class, message, redacted request/response, run and trace key; open,
- * resolved or superseded). A file that is not a flowc state store is refused, never reset. */
+ * resolved or superseded), and the webhook queue (verified requests' records waiting for a run,
+ * secret_url secrets). A file that is not a flowc state store is refused, never reset. */
+#define _DEFAULT_SOURCE   /* explicit_bzero */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -42,7 +45,16 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
-    "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);";
+    "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
+    /* the webhook queue (see its section below) */
+    "CREATE TABLE IF NOT EXISTS webhook_events (id INTEGER PRIMARY KEY AUTOINCREMENT, flow TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL, delivery TEXT, records INTEGER NOT NULL, taken INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'queued', run_id TEXT, done_ms INTEGER);"
+    "CREATE INDEX IF NOT EXISTS webhook_events_queue ON webhook_events (flow, status, id);"
+    "CREATE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events (flow, delivery) WHERE delivery IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS webhook_records (event_id INTEGER NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,"
+    "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS webhook_secrets (flow TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);";
 
 static int fail_db(FlowState *st, FlowErr *err, const char *what) {
     flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
@@ -381,6 +393,8 @@ static int exec_args(FlowState *st, const char *sql, const char *fmt, const void
     return 0;
 }
 
+static int queue_run_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err);
+
 /* ---- runs and delta ---- */
 
 int flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err) {
@@ -445,6 +459,8 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
         const void *c[] = { *layout ? layout : NULL, flow };
         rc = exec_args(st, "UPDATE flows SET delta_layout = ? WHERE flow = ?", "ss", c, err, NULL);
     }
+    /* the webhook events the run took are done with its success, in the same transaction */
+    if (!rc && !s->failed && !s->interrupted) rc = queue_run_done(st, flow, run_id, finished_ms, err);
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = fail_db(st, err, "commit");
@@ -821,4 +837,241 @@ int flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms,
 int flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
     const void *a[] = { &before_ms };
     return exec_args(st, "DELETE FROM runs WHERE started_ms < ? AND status <> 'running'", "i", a, err, NULL);
+}
+
+/* ---- the webhook queue ----
+ * A verified webhook request is one event (webhook_events) holding its records in arrival order
+ * (webhook_records, as JSON text), written by the listener through a connection of its own
+ * (FlowQueue: synchronous=FULL, so the commit is on disk before the request is answered). Event
+ * ids only grow (AUTOINCREMENT): id order is arrival order. A run of the flow claims the queued
+ * events (run_id), reads their records page by page, and records after each page that every
+ * destination has committed how many records of an event it took (`taken`, in the page's
+ * transaction): a run that dies resumes after them. When the run ends well its claimed events are
+ * done in the transaction that ends it (flow_state_run_end), and their records are deleted; a done
+ * event is kept 24 hours for redelivery detection (its `delivery` key), then purged. Nothing of a
+ * request but its records and that key is stored: no header, query or body. secret_url()
+ * secrets are kept in webhook_secrets, the only table holding a secret (the file becomes 0600). */
+
+#define QUEUE_KEEP_MS ((int64_t)24 * 3600 * 1000)   /* redeliveries are recognised for 24 h */
+
+struct FlowQueue {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *dup, *event, *record, *pending;
+};
+
+static int queue_fail(FlowQueue *q, FlowErr *err, const char *what) {
+    int code = sqlite3_errcode(q->db);
+    flow_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? FLOW_ERR_INTERMITTENT : FLOW_ERR_CONNECTION,
+                 "state store %s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
+    return -1;
+}
+
+void flow_queue_close(FlowQueue *q) {
+    if (!q) return;
+    sqlite3_finalize(q->dup);
+    sqlite3_finalize(q->event);
+    sqlite3_finalize(q->record);
+    sqlite3_finalize(q->pending);
+    sqlite3_close(q->db);
+    free(q->path);
+    free(q);
+}
+
+FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
+    if (st->read_only) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s is read-only: webhook requests are queued there", st->path);
+        return NULL;
+    }
+    FlowQueue *q = flow_xcalloc(1, sizeof *q);
+    q->path = flow_xstrdup(st->path);
+    if (sqlite3_open_v2(st->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        flow_queue_close(q);
+        return NULL;
+    }
+    sqlite3_busy_timeout(q->db, 10000);
+    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)", -1, &q->record, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'", -1, &q->pending, NULL) != SQLITE_OK) {
+        queue_fail(q, err, "cannot prepare the webhook queue");
+        flow_queue_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+int flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records, const size_t *lens,
+                   long n, int64_t *id, FlowErr *err) {
+    *id = 0;
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return queue_fail(q, err, "cannot queue the request");
+    int rc = 0;
+    if (delivery) {   /* the same delivery within 24 h: acknowledged, not queued again */
+        sqlite3_reset(q->dup);
+        sqlite3_bind_text(q->dup, 1, flow, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->dup, 2, delivery, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q->dup, 3, now_ms - QUEUE_KEEP_MS);
+        int r = sqlite3_step(q->dup);
+        sqlite3_reset(q->dup);
+        if (r == SQLITE_ROW) { sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL); return 1; }
+        if (r != SQLITE_DONE) rc = -1;
+    }
+    if (!rc) {
+        sqlite3_reset(q->event);
+        sqlite3_bind_text(q->event, 1, flow, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q->event, 2, now_ms);
+        if (delivery) sqlite3_bind_text(q->event, 3, delivery, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(q->event, 3);
+        sqlite3_bind_int64(q->event, 4, n);
+        rc = sqlite3_step(q->event) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(q->event);
+        *id = sqlite3_last_insert_rowid(q->db);
+    }
+    for (long i = 0; i < n && !rc; i++) {
+        sqlite3_reset(q->record);
+        sqlite3_bind_int64(q->record, 1, *id);
+        sqlite3_bind_int64(q->record, 2, i);
+        sqlite3_bind_text(q->record, 3, records[i], (int)lens[i], SQLITE_STATIC);
+        rc = sqlite3_step(q->record) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(q->record);
+    }
+    if (!rc && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    queue_fail(q, err, "cannot queue the request");
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    *id = 0;
+    return -1;
+}
+
+long flow_queue_pending(FlowQueue *q, const char *flow) {
+    long n = -1;
+    sqlite3_reset(q->pending);
+    sqlite3_bind_text(q->pending, 1, flow, -1, SQLITE_STATIC);
+    if (sqlite3_step(q->pending) == SQLITE_ROW) n = (long)sqlite3_column_int64(q->pending, 0);
+    sqlite3_reset(q->pending);
+    return n;
+}
+
+int flow_state_queue_claim(FlowState *st, const char *flow, const char *run_id, FlowQueuedEvent **events, long *n, FlowErr *err) {
+    *events = NULL;
+    *n = 0;
+    const void *a[] = { run_id, flow };
+    if (exec_args(st, "UPDATE webhook_events SET run_id = ? WHERE flow = ? AND status = 'queued'", "ss", a, err, NULL)) return -1;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, records, taken FROM webhook_events WHERE flow = ? AND run_id = ? AND status = 'queued' "
+                                   "ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+        return fail_db(st, err, "read the webhook queue");
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, run_id, -1, SQLITE_TRANSIENT);
+    long cap = 0;
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *events = flow_xrealloc(*events, sizeof **events * (size_t)cap);
+        }
+        FlowQueuedEvent *e = &(*events)[(*n)++];
+        e->id = sqlite3_column_int64(q, 0);
+        e->records = (long)sqlite3_column_int64(q, 1);
+        e->taken = (long)sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) { free(*events); *events = NULL; *n = 0; return fail_db(st, err, "read the webhook queue"); }
+    return 0;
+}
+
+int flow_state_queue_records(FlowState *st, int64_t event, long from, int max, int (*each)(const char *text, size_t n, long seq, void *ud),
+                             void *ud, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM webhook_records WHERE event_id = ? AND seq >= ? ORDER BY seq LIMIT ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fail_db(st, err, "read the webhook queue");
+    sqlite3_bind_int64(q, 1, event);
+    sqlite3_bind_int64(q, 2, from);
+    sqlite3_bind_int(q, 3, max);
+    int r, got = 0;
+    /* the statement is finished before this returns: no read stays open across the run's writes */
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q, 1);
+        if (each(t ? t : "", (size_t)sqlite3_column_bytes(q, 1), (long)sqlite3_column_int64(q, 0), ud)) { r = SQLITE_DONE; break; }
+        got++;
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) return fail_db(st, err, "read the webhook queue");
+    return got;
+}
+
+int flow_state_queue_progress(FlowState *st, int64_t event, long taken, FlowErr *err) {
+    int64_t t = taken;
+    const void *a[] = { &t, &event, &t };
+    return exec_args(st, "UPDATE webhook_events SET taken = ? WHERE id = ? AND status = 'queued' AND taken < ?", "iii", a, err, NULL);
+}
+
+int flow_state_queue_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err) {
+    const void *a[] = { run_id, flow };
+    if (exec_args(st, "UPDATE webhook_events SET run_id = ? WHERE flow = ? AND status = 'queued'", "ss", a, err, NULL)) return -1;
+    return queue_run_done(st, flow, run_id, now_ms, err);
+}
+
+/* the run's claimed events are done; their records go; done events older than 24 h are purged */
+static int queue_run_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err) {
+    const void *a[] = { &now_ms, flow, run_id };
+    if (exec_args(st, "UPDATE webhook_events SET status = 'done', done_ms = ?, taken = records WHERE flow = ? AND run_id = ? "
+                      "AND status = 'queued'", "iss", a, err, NULL)) return -1;
+    const void *b[] = { flow, run_id };
+    if (exec_args(st, "DELETE FROM webhook_records WHERE event_id IN (SELECT id FROM webhook_events WHERE flow = ? AND run_id = ? "
+                      "AND status = 'done')", "ss", b, err, NULL)) return -1;
+    int64_t before = now_ms - QUEUE_KEEP_MS;
+    const void *c[] = { &before };
+    return exec_args(st, "DELETE FROM webhook_events WHERE status = 'done' AND received_ms < ?", "i", c, err, NULL);
+}
+
+int flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEBHOOK_SECRET_LEN + 1], FlowErr *err) {
+    out[0] = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(st->db, "SELECT secret FROM webhook_secrets WHERE flow = ?", -1, &q, NULL) != SQLITE_OK) {
+            if (st->read_only) break;   /* a store from before webhooks, read as it is: no secret yet */
+            return fail_db(st, err, "read the secret_url secret");
+        }
+        sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, FLOW_WEBHOOK_SECRET_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        if (out[0] || attempt) break;
+        if (st->read_only) break;
+        /* none yet: 128 random bits as 32 hex digits, made once (two processes at once keep the first) */
+        unsigned char raw[FLOW_WEBHOOK_SECRET_LEN / 2];
+        size_t got = 0;
+        while (got < sizeof raw) {
+            ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+            if (r > 0) got += (size_t)r;
+            else if (r < 0 && errno != EINTR) {
+                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot make a secret_url secret: getrandom: %s", strerror(errno));
+                return -1;
+            }
+        }
+        char hex[FLOW_WEBHOOK_SECRET_LEN + 1];
+        for (size_t i = 0; i < sizeof raw; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        const void *a[] = { flow, hex, &now };
+        int rc = exec_args(st, "INSERT OR IGNORE INTO webhook_secrets (flow, secret, created_ms) VALUES (?, ?, ?)", "ssi", a, err, NULL);
+        explicit_bzero(hex, sizeof hex);
+        explicit_bzero(raw, sizeof raw);
+        if (rc) return -1;
+        /* the store now holds a secret: only its owner reads it (the WAL files take the file's mode) */
+        static const char *const ext[] = { "", "-wal", "-shm" };
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s%s", st->path, ext[i]);
+            if (chmod(p, 0600) != 0 && errno != ENOENT) {}
+        }
+    }
+    if (!out[0]) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s holds no secret_url secret for flow %s yet (it is read-only here)", st->path, flow);
+        return -1;
+    }
+    return 0;
 }

@@ -1,6 +1,9 @@
-/* webhook.h — the webhook triggers of a program, as serve's listener (listen.c) calls them: routing
- * a path to its flow, verifying, parsing and durably queueing a request, and the queue's depth.
- * (The contract between serve and the webhook side of issue 11; serve calls only this.) */
+/* webhook.h — what the HTTP listener (serve) calls for a webhook path: the webhook triggers of a
+ * program (flows with trigger = webhook(...)), verification, body parsing, the durable queue and
+ * redelivery detection (runtime/webhook.c). The listener owns the socket, reads the whole body (and
+ * answers 413 itself beyond FLOW_WEBHOOK_MAX_BODY), counts requests by path and status for /metrics
+ * and wakes a flow's worker when handle() queued work for it. Not included by generated code.
+ * (The HTTP client's request is FlowHttpCall in http.h: the two never meet.) */
 #ifndef FLOW_WEBHOOK_H
 #define FLOW_WEBHOOK_H
 #include "engine.h"
@@ -25,18 +28,39 @@ typedef struct FlowHttpResp {
 
 typedef struct FlowWebhooks FlowWebhooks;
 /* The webhook triggers of a program (flows with trigger = webhook(...)); their params and env()
- * evaluated once; secret_url secrets read or created in the state store. NULL with err. */
+ * evaluated once (cx holds the params); secret_url secrets read or created in the state store. NULL
+ * with err (a trigger that cannot be evaluated, two flows on one path, a store that cannot be
+ * written). A program without webhook triggers gives an empty set that routes nothing. */
 FlowWebhooks *flow_webhooks_open(const FlowProgram *p, FlowCtx *cx, FlowState *st, FlowErr *err);
 void          flow_webhooks_close(FlowWebhooks *w);
-/* Is this path one of ours: -1 when not, else the flow's index (handle() answers 405 for a wrong
- * method itself). */
+/* -1 when the path is none of ours (the listener answers 404), else the flow's index. A secret_url
+ * flow's path routes with any one segment after it (a wrong secret is answered 401 by handle()).
+ * handle() answers 405 for a method other than POST. */
 int           flow_webhooks_route(const FlowWebhooks *w, const char *path);
-/* Verifies, parses, durably enqueues (committed before it returns) and fills the answer. Returns
- * the index of the flow that now has work queued (serve wakes its worker), or -1 (nothing queued:
- * refused, a redelivery, a challenge). Thread-safe. Never logs the body. */
+/* Verifies, parses, durably enqueues (committed, fsync'd, before it returns) and fills the answer.
+ * Returns the index of the flow that now has work queued (serve wakes its worker), or -1 (nothing
+ * queued: refused, a redelivery, a challenge). Thread-safe: one SQLite connection of its own behind
+ * a mutex, held only for the enqueue's transaction. Never logs or stores a refused request's body,
+ * and never answers with a secret. */
 int           flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowHttpResp *resp);
-/* How many events are queued and not yet processed for flow fi (the queue-depth gauge; at start a
- * flow with queued events runs at once). */
+/* How many events are queued and not yet processed for flow fi (serve's queue-depth gauge, and at
+ * start: a flow with queued events runs at once, so events acknowledged before a kill -9 are
+ * processed after the restart). -1 when the store cannot be read. */
 long          flow_webhooks_pending(FlowWebhooks *w, int fi);
+/* The number of webhook triggers (flows served on a path). */
+int           flow_webhooks_count(const FlowWebhooks *w);
+
+/* A webhook path as `serve` can serve it (the checker applies the same rule to constant paths):
+ * starts with `/`; ASCII path characters (RFC 3986 pchar, %XX escapes); no query, fragment, empty
+ * or dot segment; not /healthz, /metrics or /flows/... (serve's own). 0, or -1 with why. */
+int flow_webhook_path_check(const char *path, char *why, size_t cap);
+
+/* describe: flow fi's trigger as JSON: {"ctor":"webhook","path","method":"POST","verify":{...},
+ * "status","challenge"?,"url"}, every secret argument "<redacted>"; "url" is the path a sender
+ * posts to: for secret_url() the path with its secret when show_secrets and a state store are given
+ * (the secret is created then if the store has none yet), else with "<redacted>" in its place.
+ * NULL when the flow has no webhook trigger; a trigger that cannot be evaluated gives
+ * "<error: ...>". A fresh tree. */
+cJSON *flow_webhook_describe(const FlowProgram *p, FlowCtx *cx, int fi, FlowState *st, int show_secrets);
 
 #endif
