@@ -43,7 +43,8 @@ static const char usage_text[] =
     "  serve FILE [-P name=value]... [--env NAME] [--listen ADDR:PORT] [--param k=v]... [--state DIR] [--admin-token T]\n"
     "                         compiles in memory and serves: schedules, after() chains, webhooks, /healthz, /metrics\n"
     "  errors FILE list|retry|resolve|edit ...   state FILE show|reset [FLOW]   runs FILE [--flow F] [--json] [--limit N]\n"
-    "                         the executable's error store, state and run history commands, on FILE's state\n"
+    "  describe FILE [--param k=v]... [--show-secrets] [--state DIR]\n"
+    "                         the executable's error store, state, run history and describe commands, on FILE's state\n"
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
@@ -629,7 +630,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0 || strcmp(cmd, "serve") == 0 ||
-        strcmp(cmd, "runs") == 0)
+        strcmp(cmd, "runs") == 0 || strcmp(cmd, "describe") == 0)
         return cmd_run(argc, argv);
     if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
     if (strcmp(cmd, "preview") == 0) return cmd_preview(argc, argv);

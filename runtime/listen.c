@@ -56,9 +56,9 @@ static enum MHD_Result answer(FlowListener *l, struct MHD_Connection *c, FlowRou
     return ok;
 }
 
-/* a JSON answer: {"error": msg} (msg not NULL) or obj (taken) */
-static enum MHD_Result answer_json(FlowListener *l, struct MHD_Connection *c, FlowRoute route, int status, const char *msg, cJSON *obj,
-                                   const char *hname, const char *hval) {
+/* a JSON answer: {"error": msg} (msg not NULL) or obj (taken); webhook_flow as for answer() */
+static enum MHD_Result answer_json(FlowListener *l, struct MHD_Connection *c, FlowRoute route, int webhook_flow, int status, const char *msg,
+                                   cJSON *obj, const char *hname, const char *hval) {
     if (!obj) {
         obj = cJSON_CreateObject();
         cJSON_AddStringToObject(obj, "error", msg ? msg : "");
@@ -71,7 +71,7 @@ static enum MHD_Result answer_json(FlowListener *l, struct MHD_Connection *c, Fl
     memcpy(body, t ? t : "", n);
     body[n++] = '\n';
     cJSON_free(t);
-    return answer(l, c, route, -1, status, "application/json", body, n, hname, hval);
+    return answer(l, c, route, webhook_flow, status, "application/json", body, n, hname, hval);
 }
 
 /* ---- who asks ---- */
@@ -163,9 +163,9 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
     int fi = -1;
     for (int i = 0; i < l->p->nflows && fi < 0; i++)
         if (strlen(l->p->flows[i].name) == nflow && strncmp(l->p->flows[i].name, flow, nflow) == 0) fi = i;
-    if (fi < 0) return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 404, "no such flow", NULL, NULL, NULL);
+    if (fi < 0) return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 404, "no such flow", NULL, NULL, NULL);
     if (strcmp(method, "POST") != 0)
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 405, "use POST to start a run", NULL, MHD_HTTP_HEADER_ALLOW, "POST");
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 405, "use POST to start a run", NULL, MHD_HTTP_HEADER_ALLOW, "POST");
     char ip[INET6_ADDRSTRLEN + 8];
     int loopback;
     remote(c, ip, sizeof ip, &loopback);
@@ -174,39 +174,39 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
         const char *tok = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
         while (tok && *tok == ' ') tok++;
         if (!tok || !same_secret(tok, strlen(tok), l->token, l->ntoken))
-            return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 401, "this endpoint needs `Authorization: Bearer <the --admin-token>`", NULL,
+            return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 401, "this endpoint needs `Authorization: Bearer <the --admin-token>`", NULL,
                                MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"flowc\"");
     } else if (!loopback) {
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 403,
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 403,
                            "runs are started from loopback only; start serve with --admin-token to allow them from elsewhere", NULL, NULL,
                            NULL);
     }
     char since[128], until[128], why[300];
     if (flow_listen_query(query, since, until, sizeof since, why, sizeof why))
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 400, why, NULL, NULL, NULL);
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     int64_t s = 0, u = 0;
     if (since[0] && !flow_parse_iso8601(since, strlen(since), &s)) {
         snprintf(why, sizeof why, "since `%s` is not an ISO-8601 date-time", since);
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 400, why, NULL, NULL, NULL);
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     }
     if (until[0] && !flow_parse_iso8601(until, strlen(until), &u)) {
         snprintf(why, sizeof why, "until `%s` is not an ISO-8601 date-time", until);
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 400, why, NULL, NULL, NULL);
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     }
     if (since[0] && s > (until[0] ? u : now_ms())) {
         snprintf(why, sizeof why, "since %s is later than %s: the window would be empty", since, until[0] ? "until" : "now");
-        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 400, why, NULL, NULL, NULL);
+        return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     }
     char run_id[64] = "", msg[300] = "";
     int st = l->h.admin_run(l->h.arg, fi, since[0] ? since : NULL, until[0] ? until : NULL, run_id, sizeof run_id, msg, sizeof msg);
-    if (st != 202) return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, st, msg, NULL, NULL, NULL);
+    if (st != 202) return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, st, msg, NULL, NULL, NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "flow", l->p->flows[fi].name);
     cJSON_AddStringToObject(o, "run_id", run_id);
     cJSON_AddStringToObject(o, "status", "accepted");
     if (since[0]) cJSON_AddStringToObject(o, "since", since);
     if (until[0]) cJSON_AddStringToObject(o, "until", until);
-    return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, 202, NULL, o, NULL, NULL);
+    return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 202, NULL, o, NULL, NULL);
 }
 
 /* ---- the handler ---- */
@@ -245,8 +245,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             unsigned long long n = strtoull(cl, &end, 10);
             if (!errno && end != cl && n > FLOW_WEBHOOK_MAX_BODY) {
                 r->too_large = 1;
-                return answer_json(l, c, flow_webhooks_route(l->w, r->uri) >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, 413,
-                                   "the body is over 5 MB", NULL, NULL, NULL);
+                int wf = flow_webhooks_route(l->w, r->uri);
+                return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
             }
         }
         return MHD_YES;
@@ -278,7 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *path = r->uri;
     int wf = flow_webhooks_route(l->w, path);
     if (r->too_large)
-        return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, 413, "the body is over 5 MB", NULL, NULL, NULL);
+        return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
     if (wf >= 0) {
         char ip[INET6_ADDRSTRLEN + 8];
         int loopback;
@@ -294,14 +294,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (strcmp(path, "/healthz") == 0) {
-        if (!get) return answer_json(l, c, FLOW_ROUTE_HEALTHZ, 405, "use GET", NULL, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        if (!get) return answer_json(l, c, FLOW_ROUTE_HEALTHZ, -1, 405, "use GET", NULL, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         cJSON_AddNumberToObject(o, "flows", l->p->nflows);
-        return answer_json(l, c, FLOW_ROUTE_HEALTHZ, 200, NULL, o, NULL, NULL);
+        return answer_json(l, c, FLOW_ROUTE_HEALTHZ, -1, 200, NULL, o, NULL, NULL);
     }
     if (strcmp(path, "/metrics") == 0) {
-        if (!get) return answer_json(l, c, FLOW_ROUTE_METRICS, 405, "use GET", NULL, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        if (!get) return answer_json(l, c, FLOW_ROUTE_METRICS, -1, 405, "use GET", NULL, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         /* counted before it is rendered, so it counts itself as the answer it becomes */
         flow_metrics_request(l->m, FLOW_ROUTE_METRICS, -1, 200);
         char *t = flow_metrics_text(l->m, l->h.queue_depth, l->h.arg);
@@ -316,7 +316,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *name = path + 7, *slash = strchr(name, '/');
         if (slash && slash > name && strcmp(slash, "/run") == 0) return admin_run(l, c, method, name, (size_t)(slash - name), r->query);
     }
-    return answer_json(l, c, FLOW_ROUTE_OTHER, 404, "not found", NULL, NULL, NULL);
+    return answer_json(l, c, FLOW_ROUTE_OTHER, -1, 404, "not found", NULL, NULL, NULL);
 }
 
 /* ---- start and stop ---- */

@@ -629,6 +629,305 @@ C_FILES+=("$sv_pg/jit.out")
 grep -aq $'\r\e\[Kflow pages: [0-9]* records' "$sv_pg/jit.out" || t_note "flowc run drew no progress line on a pty"
 t_done
 
+# ===================================================================================================
+# 7. webhooks through serve's listener (tests/serve/hooks): every verification accepting and
+# refusing, the answers, /metrics by path and status with the queue depth, the durable queue across
+# a kill -9 right after the 204s, redeliveries processed once, and a webhook run being an ordinary
+# run (the lock, the history, the log). Natively and through the JIT.
+
+export GH_SECRET="gh-secret It's a Secret to Everybody" SHOP_SECRET="shpss_0123456789abcdef" HOOK_TOKEN="tok-9f8e7d6c5b4a"
+export HOOK_PASSWORD="pa:ss wörd" Q_TOKEN="q-token-5d41402abc4b2a76"
+
+# sv_hooks_copy DIR MODE: tests/serve/hooks in DIR with the slow program's nap hook, built natively
+sv_hooks_copy() {
+  sv_copy hooks "$1"
+  cp tests/serve/slow/hooks.c "$1/"
+  if [ "$2" = native ]; then san_build "$1" || t_note "flowc build failed:" "$(head -n 20 "$1/build.log")"; fi
+}
+# sv_cmd DIR MODE ARGS...: the program's command (native ./prog, JIT flowc CMD flow.flow) in DIR; C_OUT, C_ERR, C_RC
+sv_cmd() {
+  local dir=$1 mode=$2 cmd=$3; shift 3
+  if [ "$mode" = jit ]; then t_exec -C "$dir" "$FLOWC" "$cmd" flow.flow "$@"; else t_exec -C "$dir" ./prog "$cmd" "$@"; fi
+}
+# sv_post PATH FILE [HEADER...]: POST FILE's bytes to serve at PATH (with its query); SV_CODE, SV_BODY
+sv_post() {
+  local path=$1 file=$2 h; shift 2
+  local args=()
+  for h in "$@"; do args+=(-H "$h"); done
+  sv_curl -X POST --data-binary "@$file" -H 'Content-Type: application/json' "${args[@]}" "http://127.0.0.1:$SV_PORT$path"
+}
+# sv_want WHAT STATUS: the last answer's status
+sv_want() { [ "$SV_CODE" = "$2" ] || t_note "$1: $SV_CODE, expected $2: $(head -c 200 "$SV_BODY")"; }
+# sv_sql DIR SQL: a query on the state store
+sv_sql() { sqlite3 "$1/.flowstate/serve-hooks.state.db" "$2" 2>/dev/null; }
+# sv_drained DIR: no event queued and no run going on
+sv_drained() {
+  [ "$(sv_sql "$1" "select count(*) from webhook_events where status = 'queued'")" = 0 ] &&
+    [ "$(sv_sql "$1" "select count(*) from runs where status = 'running'")" = 0 ]
+}
+# sv_items FIRST LAST FILE: {"items":[{"id":FIRST,"name":"nFIRST"}, ...]}
+sv_items() {
+  local i sep=
+  { printf '{"items":['; for ((i = $1; i <= $2; i++)); do printf '%s{"id":%d,"name":"n%d"}' "$sep" "$i" "$i"; sep=,; done; printf ']}'; } >"$3"
+}
+sv_db_ids() { sqlite3 "$1/out/hooks.db" 'select id from items order by id' 2>/dev/null | tr '\n' ' '; }
+sv_file_ids() { sed 's/.*"id":\([0-9]*\).*/\1/' "$1/out/items.ndjson" 2>/dev/null | sort -n | tr '\n' ' '; }
+sv_seq() { local i; for ((i = $1; i <= $2; i++)); do printf '%d ' "$i"; done; }
+# sv_lines FILE: its lines (0 when it is not there)
+sv_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+sv_hooks() {
+  local mode=$1 d=$sv_root/hooks.$1 url sig i want_gh=1
+  local b=$d/body.json
+  t_case "serve/hooks/$mode/verify-accept-and-refuse"
+  sv_hooks_copy "$d" "$mode"
+  printf '{"id": 1, "note": "café — ok"}\n' >"$b"
+  printf '{"id": 1, "note": "café — ok" }\n' >"$d/tampered.json"
+  # the secret URL as describe --show-secrets makes it, before serve first runs
+  sv_cmd "$d" "$mode" describe --show-secrets
+  url=$(grep -o '"url":"/hooks/secret/[0-9a-f]*"' "$C_OUT" | sed 's/"url":"//; s/"$//')
+  [ ${#url} = $((14 + 32)) ] || t_note "describe --show-secrets shows no secret URL: $(head -c 300 "$C_OUT")"
+  if NAP_MS=0 sv_start "$d" "$mode"; then
+    # GitHub: X-Hub-Signature-256 as openssl makes it, and as @octokit/webhooks-methods does when npm could install it
+    sig=sha256=$(openssl dgst -sha256 -hmac "$GH_SECRET" -hex <"$b" | sed 's/^.*= //')
+    sv_post /hooks/github "$b" "X-Hub-Signature-256: $sig" "X-GitHub-Event: issues"; sv_want "GitHub, openssl's signature" 204
+    want_gh=1
+    if [ -f build/npm/webhook/node_modules/@octokit/webhooks-methods/package.json ]; then
+      sig=$(SIGN_SECRET=$GH_SECRET node tests/webhook/sign.mjs build/npm/webhook sign "$d/tampered.json")
+      sv_post /hooks/github "$d/tampered.json" "X-Hub-Signature-256: $sig"; sv_want "GitHub, octokit's signature" 204
+      want_gh=2
+    fi
+    sv_post /hooks/github "$d/tampered.json" "X-Hub-Signature-256: sha256=$(openssl dgst -sha256 -hmac "$GH_SECRET" -hex <"$b" | sed 's/^.*= //')"
+    sv_want "GitHub, another body's signature" 401
+    sv_post /hooks/github "$b"; sv_want "GitHub, unsigned" 401
+    sv_post /hooks/github "$b" "X-Hub-Signature-256: sha256=$(openssl dgst -sha256 -hmac wrong -hex <"$b" | sed 's/^.*= //')"
+    sv_want "GitHub, another secret" 401
+    # Shopify: base64
+    sv_post /hooks/shopify "$b" "X-Shopify-Hmac-Sha256: $(openssl dgst -sha256 -hmac "$SHOP_SECRET" -binary <"$b" | base64 -w0)"
+    sv_want "Shopify" 204
+    sv_post /hooks/shopify "$b" "X-Shopify-Hmac-Sha256: $(openssl dgst -sha256 -hmac "$SHOP_SECRET" -hex <"$b" | sed 's/^.*= //')"
+    sv_want "Shopify, hex for base64" 401
+    # tokens and basic
+    printf '{"events":[{"n":1},{"n":2}]}' >"$d/events.json"
+    sv_post /hooks/token "$d/events.json" "X-Webhook-Token: $HOOK_TOKEN"; sv_want "the token" 202
+    sv_post /hooks/token "$d/events.json" "X-Webhook-Token: ${HOOK_TOKEN}x"; sv_want "a longer token" 401
+    sv_post /hooks/token "$d/events.json"; sv_want "no token" 401
+    sv_post "/hooks/token-query?key=$HOOK_TOKEN" "$b"; sv_want "the token in the query" 204
+    sv_post "/hooks/token-query?key=nope" "$b"; sv_want "a wrong token in the query" 401
+    sv_post /hooks/basic "$b" "Authorization: Basic $(printf 'partner:%s' "$HOOK_PASSWORD" | base64 -w0)"; sv_want "basic" 200
+    sv_post /hooks/basic "$b" "Authorization: Basic $(printf 'partner:pa:ss' | base64 -w0)"; sv_want "basic, a wrong password" 401
+    sv_post /hooks/basic "$b"; sv_want "basic, none" 401
+    # the secret URL, and a handshake there
+    sv_post "$url" "$b"; sv_want "the secret URL" 204
+    sv_post /hooks/secret/0123456789abcdef0123456789abcdef "$b"; sv_want "a guessed secret" 401
+    sv_post /hooks/secret "$b"; sv_want "the path without its secret" 401
+    printf '{"challenge":"c-123","type":"url_verification"}' >"$d/challenge.json"
+    sv_post "$url" "$d/challenge.json"; sv_want "a handshake" 200
+    [ "$(cat "$SV_BODY")" = c-123 ] || t_note "the challenge was not echoed: $(head -c 100 "$SV_BODY")"
+    # the flows run what was accepted, once; nothing refused
+    sv_until 30 sv_drained "$d" || t_note "the queue was not taken within 30 s: $(sv_sql "$d" 'select flow, status from webhook_events')"
+    local one='{"id":1,"note":"café — ok"}'
+    [ "$(sv_lines "$d/out/github.ndjson")" = $want_gh ] || t_note "github wrote: $(head -c 300 "$d/out/github.ndjson" 2>/dev/null)"
+    for f in shopify token_query basic_auth secret_path; do
+      [ "$(cat "$d/out/$f.ndjson" 2>/dev/null)" = "$one" ] || t_note "$f wrote: $(head -c 300 "$d/out/$f.ndjson" 2>/dev/null)"
+    done
+    [ "$(cat "$d/out/token_header.ndjson" 2>/dev/null)" = "$(printf '{"n":1}\n{"n":2}')" ] || t_note "token_header wrote: $(cat "$d/out/token_header.ndjson" 2>/dev/null)"
+    sv_runs "$d" "$mode"
+    for f in github shopify token_header token_query basic_auth secret_path; do
+      [ "$(sv_count "select(.flow == \"$f\" and .trigger == \"webhook\" and .status == \"ok\")")" -ge 1 ] ||
+        t_note "no ok webhook run of $f: $(jq -c "[.[] | select(.flow == \"$f\")]" "$SV_RUNS")"
+    done
+    grep -qE '^[0-9T:.-]+Z flow shopify: ok in [0-9.]+ s: exported 1, ignored 0, imported 1, errors 0 \(run [0-9T]+Z-[0-9a-f]{8}, webhook\)$' "$SV_LOG" ||
+      t_note "no log line for shopify's webhook run: $(grep 'flow shopify' "$SV_LOG" | head -3)"
+    grep -qF -e "$GH_SECRET" -e "$SHOP_SECRET" -e "$HOOK_TOKEN" -e "$HOOK_PASSWORD" -e "${url##*/}" -e café "$SV_LOG" &&
+      t_note "serve's log shows a secret or a body"
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/answers-404-405-400-413"
+  if [ -n "$SV_PORT" ] && kill -0 "$SV_PID" 2>/dev/null; then
+    sv_post /hooks/nope "$b"; sv_want "an unknown path" 404
+    sv_post /hooks/github/x "$b"; sv_want "under a path that is not secret_url" 404
+    SV_BODY=$sv_root/curl.body
+    SV_CODE=$(curl -s -o "$SV_BODY" -D "$d/headers.txt" -w '%{http_code}' --max-time 20 "http://127.0.0.1:$SV_PORT/hooks/token")
+    sv_want "GET on a webhook path" 405
+    grep -qi '^Allow: POST' "$d/headers.txt" || t_note "405 without Allow: POST: $(cat "$d/headers.txt")"
+    sv_curl -X PUT --data-binary "@$d/events.json" -H "X-Webhook-Token: $HOOK_TOKEN" "http://127.0.0.1:$SV_PORT/hooks/token"
+    sv_want "PUT" 405
+    printf 'not json' >"$d/bad.txt"
+    sv_post /hooks/token "$d/bad.txt" "X-Webhook-Token: $HOOK_TOKEN"; sv_want "not JSON" 400
+    grep -q 'not JSON: malformed JSON at line 1, column 1' "$SV_BODY" || t_note "400 without the parse error: $(head -c 200 "$SV_BODY")"
+    printf '{"events":[]}\n{"events":' >"$d/bad.ndjson"
+    sv_post /hooks/token "$d/bad.ndjson" "X-Webhook-Token: $HOOK_TOKEN"; sv_want "a bad NDJSON line" 400
+    grep -q 'line 2: malformed JSON' "$SV_BODY" || t_note "400 without the line: $(head -c 200 "$SV_BODY")"
+    # over 5 MB, while it is read: from its Content-Length, and chunked (no length); exactly 5 MB is taken
+    head -c $((5 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$d/big.json"
+    sv_post /hooks/token "$d/big.json" "X-Webhook-Token: $HOOK_TOKEN"; sv_want "5 MB and a byte" 413
+    sv_post /hooks/token "$d/big.json" "X-Webhook-Token: $HOOK_TOKEN" 'Transfer-Encoding: chunked'; sv_want "5 MB and a byte, chunked" 413
+    { printf '{"events":[{"n":3}],"pad":"'; head -c $((5 * 1024 * 1024 - 29)) /dev/zero | tr '\0' x; printf '"}'; } >"$d/max.json"
+    [ "$(stat -c %s "$d/max.json")" = $((5 * 1024 * 1024)) ] || t_note "max.json is $(stat -c %s "$d/max.json") bytes"
+    sv_post /hooks/token "$d/max.json" "X-Webhook-Token: $HOOK_TOKEN" 'Transfer-Encoding: chunked'; sv_want "exactly 5 MB" 202
+    sv_until 20 eval '[ "$(sv_lines "$d/out/token_header.ndjson")" = 3 ]' || t_note "the 5 MB request was not run: $(cat "$d/out/token_header.ndjson")"
+    sv_curl "http://127.0.0.1:$SV_PORT/healthz"
+    [ "$SV_CODE" = 200 ] && [ "$(cat "$SV_BODY")" = '{"status":"ok","flows":9}' ] || t_note "/healthz: $SV_CODE $(head -c 100 "$SV_BODY")"
+  else
+    t_note "no serve to ask"
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/metrics-by-path-and-status"
+  if [ -n "$SV_PORT" ] && kill -0 "$SV_PID" 2>/dev/null; then
+    sv_curl "http://127.0.0.1:$SV_PORT/metrics"
+    cp "$SV_BODY" "$d/metrics.txt"
+    "$SV_PY" - "$d/metrics.txt" "$want_gh" >"$d/metrics.check" 2>&1 <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+gh_ok = int(sys.argv[2])
+bad = []
+def value(fam, sample, **labels):
+    for s in fams.get(fam).samples if fam in fams else []:
+        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()): return s.value
+    return None
+if fams.get("flowc_webhook_requests") is None or fams["flowc_webhook_requests"].type != "counter": bad.append("no counter flowc_webhook_requests")
+if fams.get("flowc_webhook_queue_depth") is None or fams["flowc_webhook_queue_depth"].type != "gauge": bad.append("no gauge flowc_webhook_queue_depth")
+want = [("github", "/hooks/github", "204", gh_ok), ("github", "/hooks/github", "401", 3), ("shopify", "/hooks/shopify", "204", 1),
+        ("shopify", "/hooks/shopify", "401", 1), ("token_header", "/hooks/token", "202", 2), ("token_header", "/hooks/token", "401", 2),
+        ("token_header", "/hooks/token", "405", 2), ("token_header", "/hooks/token", "400", 2), ("token_header", "/hooks/token", "413", 2),
+        ("token_query", "/hooks/token-query", "204", 1), ("token_query", "/hooks/token-query", "401", 1),
+        ("basic_auth", "/hooks/basic", "200", 1), ("basic_auth", "/hooks/basic", "401", 2),
+        ("secret_path", "/hooks/secret", "204", 1), ("secret_path", "/hooks/secret", "401", 2), ("secret_path", "/hooks/secret", "200", 1)]
+for flow, path, status, n in want:
+    v = value("flowc_webhook_requests", "flowc_webhook_requests_total", flow=flow, path=path, status=status)
+    if v != n: bad.append("webhook_requests_total{flow=%s,path=%s,status=%s} = %r, expected %d" % (flow, path, status, v, n))
+for s in fams["flowc_webhook_requests"].samples if "flowc_webhook_requests" in fams else []:
+    if s.labels.get("path", "").startswith("/hooks/secret/"): bad.append("a secret in a label: " + s.labels["path"])
+for flow in ("github", "shopify", "token_header", "token_query", "basic_auth", "secret_path", "to_db", "to_file", "ping"):
+    v = value("flowc_webhook_queue_depth", "flowc_webhook_queue_depth", flow=flow)
+    if v != 0: bad.append("queue depth of %s: %r, expected 0 (all taken)" % (flow, v))
+v = value("flowc_http_requests", "flowc_http_requests_total", route="other", status="404")
+if v is None or v < 2: bad.append("404s counted as route other: %r" % v)
+print("\n".join(bad) if bad else "ok")
+PY
+    [ "$(cat "$d/metrics.check")" = ok ] || t_note "/metrics:" "$(cat "$d/metrics.check")"
+    sv_stop TERM
+    [ "$SV_RC" = 0 ] || t_note "exit $SV_RC after SIGTERM"
+  else
+    t_note "no serve to ask"
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/queue-survives-kill-9-after-204"
+  # runs nap 1 s a page: the first request's run is still going when the last request is answered
+  # and serve is killed; the killed session's runs are interrupted, the events stay queued and the
+  # restarted serve runs them at once, without a request, each record once
+  if NAP_MS=1000 sv_start "$d" "$mode"; then
+    for i in 0 1 2; do
+      sv_items $((i * 3 + 1)) $((i * 3 + 3)) "$d/r.json"
+      sv_post /q/db "$d/r.json" "X-Token: $Q_TOKEN"; sv_want "request $i to /q/db" 204
+      sv_post /q/file "$d/r.json" "X-Token: $Q_TOKEN"; sv_want "request $i to /q/file" 204
+    done
+    sv_curl "http://127.0.0.1:$SV_PORT/metrics"
+    kill -9 "$SV_PID"; wait "$SV_PID" 2>/dev/null
+    grep -qE '^flowc_webhook_queue_depth\{flow="to_db"\} [1-9]' "$SV_BODY" ||
+      t_note "queue depth of to_db while its run naps: $(grep 'queue_depth' "$SV_BODY")"
+    sv_until 15 eval '[ "$(sv_sql "$d" "select count(*) from runs where status = '"'running'"'")" = 0 ]' || t_note "runs still going 15 s after the kill"
+    local queued
+    queued=$(sv_sql "$d" "select count(*) from webhook_events where status = 'queued' and flow in ('to_db', 'to_file')")
+    [ "${queued:-0}" -ge 1 ] || t_note "no event left queued at the kill (the test proves nothing): $(sv_sql "$d" 'select flow, status from webhook_events')"
+    sv_runs "$d" "$mode"
+    local before
+    before=$(sv_count 'select(.trigger == "webhook" and (.flow == "to_db" or .flow == "to_file"))')
+    if NAP_MS=0 sv_start "$d" "$mode"; then
+      sv_until 30 sv_drained "$d" || t_note "the restarted serve did not take the queue: $(sv_sql "$d" "select flow, status from webhook_events where status = 'queued'")"
+      sv_runs "$d" "$mode"
+      [ "$(sv_count 'select(.trigger == "webhook" and (.flow == "to_db" or .flow == "to_file"))')" -gt "$before" ] || t_note "no webhook run after the restart"
+      sv_stop TERM
+    fi
+    [ "$(sv_db_ids "$d")" = "$(sv_seq 1 9)" ] || t_note "database, each record once: $(sv_db_ids "$d")"
+    [ "$(sv_file_ids "$d")" = "$(sv_seq 1 9)" ] || t_note "file, each record once: $(sv_file_ids "$d")"
+    [ "$(sv_sql "$d" 'pragma integrity_check')" = ok ] || t_note "the state store is damaged"
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/redeliveries-once"
+  if NAP_MS=0 sv_start "$d" "$mode"; then
+    sv_items 20 21 "$d/a.json"
+    for i in 1 2 3; do
+      sv_post /q/db "$d/a.json" "X-Token: $Q_TOKEN" "X-GitHub-Delivery: 5a0d5b10-0000-4000-8000-00000000000$mode"; sv_want "GitHub delivery, time $i" 204
+    done
+    sv_items 22 22 "$d/b.json"
+    for i in 1 2; do sv_post /q/db "$d/b.json" "X-Token: $Q_TOKEN" "Idempotency-Key: key-$mode"; sv_want "Idempotency-Key, time $i" 204; done
+    sv_items 23 23 "$d/c.json"
+    for i in 1 2; do sv_post /q/db "$d/c.json" "X-Token: $Q_TOKEN" "X-Shopify-Webhook-Id: shop-$mode"; sv_want "Shopify webhook id, time $i" 204; done
+    sv_items 24 24 "$d/e.json"
+    for i in 1 2; do sv_post /q/db "$d/e.json" "X-Token: $Q_TOKEN"; sv_want "no key, time $i" 204; done
+    sv_until 20 sv_drained "$d" || t_note "the queue was not taken"
+    # a redelivery after its event was processed is still one
+    sv_post /q/db "$d/a.json" "X-Token: $Q_TOKEN" "X-GitHub-Delivery: 5a0d5b10-0000-4000-8000-00000000000$mode"; sv_want "a redelivery after the run" 204
+    sleep 0.5
+    sv_until 20 sv_drained "$d" || t_note "the queue was not taken"
+    [ "$(sv_db_ids "$d")" = "$(sv_seq 1 9)20 21 22 23 24 24 " ] || t_note "each delivery once, identical bodies without a key twice: $(sv_db_ids "$d")"
+    sv_stop TERM
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/webhook-run-is-an-ordinary-run"
+  # a webhook run holds the flow's lock: a run from a shell is refused naming its process, and is in
+  # the history as skipped; POST /flows/F/run is 409 meanwhile
+  if NAP_MS=1500 sv_start "$d" "$mode"; then
+    sv_items 30 31 "$d/f.json"
+    sv_post /q/db "$d/f.json" "X-Token: $Q_TOKEN"; sv_want "a request" 204
+    sv_until 10 eval '[ "$(sv_sql "$d" "select count(*) from runs where flow = '"'to_db'"' and status = '"'running'"'")" = 1 ]' || t_note "no webhook run going on"
+    local pid
+    pid=$(sv_sql "$d" "select pid from runs where flow = 'to_db' and status = 'running'")
+    sv_cmd "$d" "$mode" run to_db
+    t_expect_rc 1
+    t_expect_grep "$C_ERR" "flow to_db is already running \\(pid $pid\\)$" "the webhook run's process named"
+    sv_curl -X POST "http://127.0.0.1:$SV_PORT/flows/to_db/run"
+    [ "$SV_CODE" = 409 ] || t_note "POST /flows/to_db/run while the webhook run goes on: $SV_CODE"
+    sv_until 20 sv_drained "$d" || t_note "the run did not end"
+    sv_runs "$d" "$mode"
+    [ "$(jq -c "[.[] | select(.flow == \"to_db\" and .pid == $pid) | [.trigger, .status, .exported, .imported]]" "$SV_RUNS")" = '[["webhook","ok",2,2]]' ] ||
+      t_note "the webhook run in the history: $(jq -c "[.[] | select(.flow == \"to_db\")][0:3]" "$SV_RUNS")"
+    [ "$(sv_count "select(.flow == \"to_db\" and .status == \"skipped\" and .trigger == \"run\" and .message == \"flow to_db is already running (pid $pid)\")")" = 1 ] ||
+      t_note "the refused shell run is not in the history as skipped"
+    grep -qE "flow to_db: ok in [0-9.]+ s: exported 2, ignored 0, imported 2, errors 0 \(run [^,]+, webhook\)$" "$SV_LOG" || t_note "no log line for the webhook run"
+    # a flow with a webhook trigger and its own export runs it; its event is done
+    sv_post /q/ping "$d/bad.txt" "X-Token: $Q_TOKEN"; sv_want "ping (any body: the export is not from webhook)" 204
+    sv_until 20 eval '[ "$(sv_lines "$d/out/ping.ndjson")" = 2 ]' || t_note "ping did not run its export"
+    sv_until 10 sv_drained "$d" || t_note "ping's event is still queued"
+    sv_stop TERM
+    [ "$SV_RC" = 0 ] || t_note "exit $SV_RC"
+  fi
+  t_done
+
+  t_case "serve/hooks/$mode/queued-while-a-shell-run-holds-the-flow"
+  # the reverse: a run of ping from a shell holds the flow (it naps 2 s on its page); a request
+  # meanwhile is answered at once and queued, and serve runs it when the shell's run has ended
+  local shell lines
+  lines=$(sv_lines "$d/out/ping.ndjson")
+  if NAP_MS=0 sv_start "$d" "$mode"; then
+    if [ "$mode" = jit ]; then (cd "$d" && NAP_MS=2000 exec "$FLOWC" run flow.flow ping) </dev/null >"$d/shell.out" 2>"$d/shell.err" &
+    else (cd "$d" && NAP_MS=2000 exec ./prog run ping) </dev/null >"$d/shell.out" 2>"$d/shell.err" & fi
+    shell=$!
+    C_FILES+=("$d/shell.err")
+    sv_until 20 eval '[ "$(sv_sql "$d" "select count(*) from runs where flow = '"'ping'"' and status = '"'running'"'")" = 1 ]' || t_note "the shell's run did not start"
+    sv_post /q/ping "$d/bad.txt" "X-Token: $Q_TOKEN"; sv_want "a request while a shell runs ping" 204
+    [ "$(sv_sql "$d" "select count(*) from webhook_events where flow = 'ping' and status = 'queued'")" = 1 ] || t_note "not queued"
+    wait "$shell" || t_note "the shell's run: exit $?: $(head -c 300 "$d/shell.err")"
+    sv_until 20 eval '[ "$(sv_lines "$d/out/ping.ndjson")" = $((lines + 4)) ]' || t_note "the request was not run after the shell's run: $(sv_lines "$d/out/ping.ndjson") lines, $lines before"
+    sv_until 10 sv_drained "$d" || t_note "ping's event is still queued"
+    sv_runs "$d" "$mode"
+    [ "$(sv_count 'select(.flow == "ping" and .status == "skipped")')" = 0 ] || t_note "a webhook start was skipped (its event should wait)"
+    sv_stop TERM
+    [ "$SV_RC" = 0 ] || t_note "exit $SV_RC"
+  fi
+  t_done
+}
+sv_hooks native
+sv_hooks jit
+
 # every serve a case started is gone
 for sv_p in "${SV_PIDS[@]}"; do kill -9 "$sv_p" 2>/dev/null; done
 unset SV_PIDS
