@@ -323,6 +323,15 @@ void        flow_queue_close(FlowQueue *q);
  * 24 h (nothing queued), -1 with err (class intermittent when the store stayed locked). */
 int         flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records,
                            const size_t *lens, long n, int64_t *id, FlowErr *err);
+/* A group of requests in one transaction (one fsync for all), each one event as flow_queue_add
+ * queues it; an earlier one of the group counts for a redelivery. Each item's id, or dup when it
+ * was a redelivery. 0, or -1 with err: none of them was queued. */
+typedef struct FlowQueueItem {
+    const char *flow, *delivery;
+    const char *const *records; const size_t *lens; long n;
+    int64_t id; int dup;                   /* out */
+} FlowQueueItem;
+int         flow_queue_add_batch(FlowQueue *q, FlowQueueItem *items, int n, int64_t now_ms, FlowErr *err);
 long        flow_queue_pending(FlowQueue *q, const char *flow);   /* queued events; -1 when unreadable */
 /* A run's side. claim: the flow's queued events become this run's, oldest first (records: how many
  * the event holds; taken: how many of them earlier runs took through pages every destination had

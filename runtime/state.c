@@ -843,14 +843,16 @@ int flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
  * A verified webhook request is one event (webhook_events) holding its records in arrival order
  * (webhook_records, as JSON text), written by the listener through a connection of its own
  * (FlowQueue: synchronous=FULL, so the commit is on disk before the request is answered). Event
- * ids only grow (AUTOINCREMENT): id order is arrival order. A run of the flow claims the queued
- * events (run_id), reads their records page by page, and records after each page that every
- * destination has committed how many records of an event it took (`taken`, in the page's
- * transaction): a run that dies resumes after them. When the run ends well its claimed events are
- * done in the transaction that ends it (flow_state_run_end), and their records are deleted; a done
- * event is kept 24 hours for redelivery detection (its `delivery` key), then purged. Nothing of a
- * request but its records and that key is stored: no header, query or body. secret_url()
- * secrets are kept in webhook_secrets, the only table holding a secret (the file becomes 0600). */
+ * ids only grow (AUTOINCREMENT): id order is arrival order. Requests that arrive together share
+ * one transaction (flow_queue_add_batch: webhook.c commits them as a group, one fsync for all). A
+ * run of the flow claims the queued events (run_id), reads their records page by page, and records
+ * after each page that every destination has committed how many records of an event it took
+ * (`taken`, in the page's transaction): a run that dies resumes after them. When the run ends well
+ * its claimed events are done in the transaction that ends it (flow_state_run_end), and their
+ * records are deleted; a done event is kept 24 hours for redelivery detection (its `delivery` key),
+ * then purged. Nothing of a request but its records and that key is stored: no header, query or
+ * body. secret_url() secrets are kept in webhook_secrets, the only table holding a secret (the
+ * file becomes 0600). */
 
 #define QUEUE_KEEP_MS ((int64_t)24 * 3600 * 1000)   /* redeliveries are recognised for 24 h */
 
@@ -858,6 +860,7 @@ struct FlowQueue {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *dup, *event, *record, *pending;
+    int64_t busy_since_us;    /* when the store was first found locked, for the busy handler */
 };
 
 static int queue_fail(FlowQueue *q, FlowErr *err, const char *what) {
@@ -865,6 +868,19 @@ static int queue_fail(FlowQueue *q, FlowErr *err, const char *what) {
     flow_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? FLOW_ERR_INTERMITTENT : FLOW_ERR_CONNECTION,
                  "state store %s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
     return -1;
+}
+
+/* the busy handler: 1 to try again, 0 to give up after 10 s */
+static int queue_busy(void *arg, int count) {
+    FlowQueue *q = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    if (count == 0) q->busy_since_us = us;
+    if (us - q->busy_since_us > 10000000) return 0;
+    long wait = count < 4 ? 100 : count < 8 ? 500 : 2000;
+    nanosleep(&(struct timespec){ 0, wait * 1000 }, NULL);
+    return 1;
 }
 
 void flow_queue_close(FlowQueue *q) {
@@ -890,7 +906,9 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
         flow_queue_close(q);
         return NULL;
     }
-    sqlite3_busy_timeout(q->db, 10000);
+    /* a run's transaction (another process) holds the store for a moment: poll every 0.1..2 ms, not
+     * SQLite's default steps of up to 100 ms, so a request waits about as long as the lock is held */
+    sqlite3_busy_handler(q->db, queue_busy, q);
     if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
@@ -903,45 +921,57 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     return q;
 }
 
-int flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records, const size_t *lens,
-                   long n, int64_t *id, FlowErr *err) {
-    *id = 0;
-    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return queue_fail(q, err, "cannot queue the request");
-    int rc = 0;
-    if (delivery) {   /* the same delivery within 24 h: acknowledged, not queued again */
+/* one event of a batch, inside its transaction: 0 queued, 1 a redelivery, -1 a statement failed */
+static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
+    it->id = 0;
+    it->dup = 0;
+    if (it->delivery) {   /* the same delivery within 24 h (an earlier event of this batch included): not queued again */
         sqlite3_reset(q->dup);
-        sqlite3_bind_text(q->dup, 1, flow, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q->dup, 2, delivery, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->dup, 1, it->flow, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->dup, 2, it->delivery, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q->dup, 3, now_ms - QUEUE_KEEP_MS);
         int r = sqlite3_step(q->dup);
         sqlite3_reset(q->dup);
-        if (r == SQLITE_ROW) { sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL); return 1; }
-        if (r != SQLITE_DONE) rc = -1;
+        if (r == SQLITE_ROW) { it->dup = 1; return 1; }
+        if (r != SQLITE_DONE) return -1;
     }
-    if (!rc) {
-        sqlite3_reset(q->event);
-        sqlite3_bind_text(q->event, 1, flow, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q->event, 2, now_ms);
-        if (delivery) sqlite3_bind_text(q->event, 3, delivery, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(q->event, 3);
-        sqlite3_bind_int64(q->event, 4, n);
-        rc = sqlite3_step(q->event) == SQLITE_DONE ? 0 : -1;
-        sqlite3_reset(q->event);
-        *id = sqlite3_last_insert_rowid(q->db);
-    }
-    for (long i = 0; i < n && !rc; i++) {
+    sqlite3_reset(q->event);
+    sqlite3_bind_text(q->event, 1, it->flow, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q->event, 2, now_ms);
+    if (it->delivery) sqlite3_bind_text(q->event, 3, it->delivery, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(q->event, 3);
+    sqlite3_bind_int64(q->event, 4, it->n);
+    int rc = sqlite3_step(q->event) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(q->event);
+    it->id = sqlite3_last_insert_rowid(q->db);
+    for (long i = 0; i < it->n && !rc; i++) {
         sqlite3_reset(q->record);
-        sqlite3_bind_int64(q->record, 1, *id);
+        sqlite3_bind_int64(q->record, 1, it->id);
         sqlite3_bind_int64(q->record, 2, i);
-        sqlite3_bind_text(q->record, 3, records[i], (int)lens[i], SQLITE_STATIC);
+        sqlite3_bind_text(q->record, 3, it->records[i], (int)it->lens[i], SQLITE_STATIC);
         rc = sqlite3_step(q->record) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(q->record);
     }
+    return rc;
+}
+
+int flow_queue_add_batch(FlowQueue *q, FlowQueueItem *items, int n, int64_t now_ms, FlowErr *err) {
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return queue_fail(q, err, "cannot queue the request");
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = queue_one(q, &items[i], now_ms) < 0 ? -1 : 0;
     if (!rc && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
     queue_fail(q, err, "cannot queue the request");
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-    *id = 0;
+    for (int i = 0; i < n; i++) items[i].id = 0, items[i].dup = 0;
     return -1;
+}
+
+int flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records, const size_t *lens,
+                   long n, int64_t *id, FlowErr *err) {
+    FlowQueueItem it = { flow, delivery, records, lens, n, 0, 0 };
+    int r = flow_queue_add_batch(q, &it, 1, now_ms, err);
+    *id = it.id;
+    return r < 0 ? -1 : it.dup;
 }
 
 long flow_queue_pending(FlowQueue *q, const char *flow) {

@@ -44,11 +44,30 @@ typedef struct Hook {
     FlowJsonPath *records; char *records_text;
 } Hook;
 
+/* a verified request waiting for its group's commit */
+typedef struct Pending {
+    FlowQueueItem item;
+    size_t bytes;
+    struct Pending *next;
+    int done, rc;                         /* rc 0: written (item.id, or item.dup), -1: err */
+    FlowErr err;
+} Pending;
+
+/* Group commit: requests that arrive while a transaction is being written wait for the next one,
+ * which the first of them writes for all (one fsync however many there are); each is answered once
+ * its group is on disk. */
+#define GROUP_MAX 512                               /* requests in one transaction */
+#define GROUP_MAX_BYTES ((size_t)32 * 1024 * 1024)   /* ...and their records' text */
+
 struct FlowWebhooks {
     const FlowProgram *p;
     Hook *h; int n;
     FlowQueue *q;
-    pthread_mutex_t mu;                   /* the queue's connection: one request at a time */
+    pthread_mutex_t mu;                   /* the list below and `busy` */
+    pthread_cond_t cv;                    /* a group was written, or the connection was released */
+    Pending *head, *tail;                 /* requests waiting for a group */
+    int busy;                             /* a thread is using q (writing a group, or counting) */
+    long commits;                         /* transactions that queued requests */
 };
 
 static const char *const delivery_headers[] = { "X-GitHub-Delivery", "X-Shopify-Webhook-Id", "Idempotency-Key" };
@@ -461,6 +480,78 @@ static char *challenge_of(const Hook *h, const cJSON *doc) {
     return out;
 }
 
+/* ---- the queue: group commit ---- */
+
+/* the group first..(end of list) in one transaction, outside the mutex (the connection is ours:
+ * `busy`); each request's outcome in its Pending, which its thread reads once `done` is set under
+ * the mutex. A group that fails for a reason other than a busy store is written again one request
+ * at a time, so that a request the store refuses does not take the others of its group down with
+ * it. The number of transactions committed. */
+static long write_group(FlowWebhooks *w, Pending *first, int n) {
+    FlowQueueItem *items = flow_xcalloc((size_t)n, sizeof *items);
+    Pending **ps = flow_xcalloc((size_t)n, sizeof *ps);
+    int k = 0;
+    for (Pending *p = first; p; p = p->next) { ps[k] = p; items[k++] = p->item; }
+    long commits = 0;
+    FlowErr err;
+    memset(&err, 0, sizeof err);
+    int rc = flow_queue_add_batch(w->q, items, n, wall_ms(), &err);
+    if (rc == 0 || n == 1 || err.cls == FLOW_ERR_INTERMITTENT) {
+        commits += rc == 0;
+        for (k = 0; k < n; k++) {
+            ps[k]->item = items[k];
+            ps[k]->rc = rc;
+            if (rc) ps[k]->err = err;
+        }
+    } else {
+        for (k = 0; k < n; k++) {
+            ps[k]->rc = flow_queue_add_batch(w->q, &ps[k]->item, 1, wall_ms(), &ps[k]->err);
+            commits += ps[k]->rc == 0;
+        }
+    }
+    free(ps);
+    free(items);
+    return commits;
+}
+
+/* p joins the requests waiting to be written; returns when its group is on disk (or failed). The
+ * first waiter to find the connection free writes every request waiting then (up to a group's
+ * limits) in one transaction; the others wait for it, and the requests that arrive meanwhile form
+ * the next group. */
+static void enqueue(FlowWebhooks *w, Pending *p) {
+    pthread_mutex_lock(&w->mu);
+    if (w->tail) w->tail->next = p;
+    else w->head = p;
+    w->tail = p;
+    while (!p->done) {
+        if (w->busy) { pthread_cond_wait(&w->cv, &w->mu); continue; }
+        /* this thread writes the group at the head (its own request is in it, or in a later one) */
+        w->busy = 1;
+        Pending *first = w->head, *last = first;
+        int n = 1;
+        size_t bytes = first->bytes;
+        while (last->next && n < GROUP_MAX && bytes + last->next->bytes <= GROUP_MAX_BYTES) {
+            last = last->next;
+            bytes += last->bytes;
+            n++;
+        }
+        w->head = last->next;
+        if (!w->head) w->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&w->mu);
+        long commits = write_group(w, first, n);
+        pthread_mutex_lock(&w->mu);
+        w->commits += commits;
+        for (Pending *q = first, *next; q; q = next) {
+            next = q->next;
+            q->done = 1;   /* (q may be gone as soon as the mutex is released) */
+        }
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* ---- the routes ---- */
 
 static const Hook *find(const FlowWebhooks *w, const char *path) {
@@ -481,6 +572,14 @@ int flow_webhooks_route(const FlowWebhooks *w, const char *path) {
 }
 
 int flow_webhooks_count(const FlowWebhooks *w) { return w ? w->n : 0; }
+
+long flow_webhooks_commits(FlowWebhooks *w) {
+    if (!w) return 0;
+    pthread_mutex_lock(&w->mu);
+    long n = w->commits;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
 
 int flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowHttpResp *resp) {
     const Hook *h = find(w, rq->path);
@@ -519,11 +618,13 @@ int flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowHttpResp *r
     }
     cJSON_Delete(doc);
     char *key = delivery_key(rq);
-    int64_t id = 0;
-    FlowErr err;
-    pthread_mutex_lock(&w->mu);
-    int r = flow_queue_add(w->q, h->flow, key, wall_ms(), (const char *const *)t.v, t.n, t.count, &id, &err);
-    pthread_mutex_unlock(&w->mu);
+    Pending pe;
+    memset(&pe, 0, sizeof pe);
+    pe.item = (FlowQueueItem){ h->flow, key, (const char *const *)t.v, t.n, t.count, 0, 0 };
+    pe.bytes = t.bytes;
+    enqueue(w, &pe);
+    int r = pe.rc < 0 ? -1 : pe.item.dup;
+    FlowErr err = pe.err;
     free(key);
     texts_free(&t);
     if (r < 0) {   /* not queued: the sender must try again. Why goes to the operator (serve's log), not to the sender */
@@ -543,7 +644,13 @@ long flow_webhooks_pending(FlowWebhooks *w, int fi) {
     for (int i = 0; i < w->n; i++) {
         if (w->h[i].fi != fi) continue;
         pthread_mutex_lock(&w->mu);
+        while (w->busy) pthread_cond_wait(&w->cv, &w->mu);
+        w->busy = 1;
+        pthread_mutex_unlock(&w->mu);
         long n = flow_queue_pending(w->q, w->h[i].flow);
+        pthread_mutex_lock(&w->mu);
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
         return n;
     }
@@ -571,6 +678,7 @@ void flow_webhooks_close(FlowWebhooks *w) {
     free(w->h);
     flow_queue_close(w->q);
     pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     free(w);
 }
 
@@ -731,6 +839,7 @@ FlowWebhooks *flow_webhooks_open(const FlowProgram *p, FlowCtx *cx, FlowState *s
     FlowWebhooks *w = flow_xcalloc(1, sizeof *w);
     w->p = p;
     pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
     w->h = flow_xcalloc((size_t)p->nflows + 1, sizeof *w->h);
     for (int fi = 0; fi < p->nflows; fi++) {
         cJSON *trig = NULL;

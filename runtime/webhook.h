@@ -39,9 +39,10 @@ void          flow_webhooks_close(FlowWebhooks *w);
 int           flow_webhooks_route(const FlowWebhooks *w, const char *path);
 /* Verifies, parses, durably enqueues (committed, fsync'd, before it returns) and fills the answer.
  * Returns the index of the flow that now has work queued (serve wakes its worker), or -1 (nothing
- * queued: refused, a redelivery, a challenge). Thread-safe: one SQLite connection of its own behind
- * a mutex, held only for the enqueue's transaction. Never logs or stores a refused request's body,
- * and never answers with a secret. */
+ * queued: refused, a redelivery, a challenge). Thread-safe: one SQLite connection of its own;
+ * requests that arrive while a transaction is written are committed together in the next one (one
+ * fsync for the group), each answered once its group is on disk. Never logs or stores a refused
+ * request's body, and never answers with a secret. */
 int           flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowHttpResp *resp);
 /* How many events are queued and not yet processed for flow fi (serve's queue-depth gauge, and at
  * start: a flow with queued events runs at once, so events acknowledged before a kill -9 are
@@ -49,6 +50,9 @@ int           flow_webhooks_handle(FlowWebhooks *w, const FlowHttpReq *rq, FlowH
 long          flow_webhooks_pending(FlowWebhooks *w, int fi);
 /* The number of webhook triggers (flows served on a path). */
 int           flow_webhooks_count(const FlowWebhooks *w);
+/* How many transactions (each one fsync) have queued requests so far: handle()'s queued requests
+ * divided by this is the mean group size (for /metrics, if serve wants it, and the tests). */
+long          flow_webhooks_commits(FlowWebhooks *w);
 
 /* A webhook path as `serve` can serve it (the checker applies the same rule to constant paths):
  * starts with `/`; ASCII path characters (RFC 3986 pchar, %XX escapes); no query, fragment, empty

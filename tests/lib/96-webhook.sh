@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Suite `webhook`: everything behind a webhook path (runtime/webhook.c, conn_webhook.c, the queue
 # in state.c). The unit tests (tests/unit/webhook.c: published HMAC vectors, tokens, basic,
-# secret_url, bodies, challenges, redeliveries, threads); then real flows (tests/webhook/*/flow.flow)
-# built against the sanitized runtime, each with the driver tests/webhook/driver.c, which hands a
-# request to flow_webhooks_handle as the listener does: signatures made by `openssl dgst -hmac` for
-# every algorithm and encoding and by the npm package @octokit/webhooks-methods (build/npm/webhook,
-# SKIP without it), tokens, basic, secret_url (describe --show-secrets), 400/404/405/413, the durable
-# queue across a kill -9 right after the answer and in the middle of a run, redeliveries, and the
-# secrets nowhere they must not be. Executed directly rather than sourced: run it through tests/run.sh.
+# secret_url, bodies, challenges, redeliveries, threads and group commit); then real flows
+# (tests/webhook/*/flow.flow) built against the sanitized runtime, each with the driver
+# tests/webhook/driver.c, which hands a request to flow_webhooks_handle as the listener does (or
+# many at once, from threads): signatures made by `openssl dgst -hmac` for every algorithm and
+# encoding and by the npm package @octokit/webhooks-methods (build/npm/webhook, SKIP without it),
+# tokens, basic, secret_url (describe --show-secrets), 400/404/405/413, the durable queue across a
+# kill -9 right after the answer, in the middle of a run and in the middle of a load of 8 threads
+# at once (group commit), redeliveries, and the secrets nowhere they must not be.
+# Executed directly rather than sourced: run it through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" webhook
 
 wh_unit=build/tests/unit_webhook
@@ -243,6 +245,34 @@ t_expect_grep "$C_OUT" '"flow":"to_db","exported":5,' "to_db resumes after the 4
 t_expect_grep "$C_OUT" '"flow":"to_file","exported":9,' "to_file takes all 9 again (its writes were discarded)"
 [ "$(wh_db_ids)" = "$(wh_seq 1 9)" ] || t_note "database: each record once: $(wh_db_ids)"
 [ "$(wh_file_ids)" = "$(wh_seq 1 9)" ] || t_note "file: each record once: $(wh_file_ids)"
+t_done
+
+t_case webhook/kill-under-load
+# 8 threads at once (the listener's), requests committed in groups; kill -9 in the middle: every
+# request answered before the kill is processed, once, and nothing is processed twice
+rm -rf "$Q/.flowstate" "$Q/out" "$Q/acked.txt"; mkdir -p "$Q/out"
+printf '{"items":[{"id":@ID@,"name":"load"}]}' >"$Q/load.json"
+(cd "$Q" && exec ./driver --load 8 2000 --acked acked.txt POST /q/db -H "X-Token: $Q_TOKEN" --body load.json) </dev/null >"$Q/load.out" 2>"$Q/load.err" &
+lpid=$!
+for _ in $(seq 600); do [ -f "$Q/acked.txt" ] && [ "$(wc -l <"$Q/acked.txt")" -ge 200 ] && break; kill -0 $lpid 2>/dev/null || break; sleep 0.05; done
+kill -9 $lpid 2>/dev/null || t_note "the load ended before the kill: $(cat "$Q/load.out" "$Q/load.err")"
+wait $lpid 2>/dev/null
+C_FILES+=("$Q/load.out" "$Q/load.err")
+touch "$Q/acked.txt"
+acked=$(sort -u "$Q/acked.txt" | wc -l)
+[ "$acked" -ge 200 ] || t_note "only $acked requests answered before the kill"
+[ "$(wc -l <"$Q/acked.txt")" = "$acked" ] || t_note "a request answered as queued twice"
+t_exec -C "$Q" ./prog run to_db --json
+t_expect_rc 0
+t_expect_grep "$C_OUT" '"flow":"to_db","exported":[1-9]' "the run takes the queued requests"
+sqlite3 "$Q/out/queue.db" 'select id from items' | sort >"$Q/imported.txt"
+dups=$(uniq -d "$Q/imported.txt" | head -5 | tr '\n' ' ')
+[ -z "$dups" ] || t_note "records imported twice: $dups"
+lost=$(sort "$Q/acked.txt" | comm -23 - "$Q/imported.txt" | head -5 | tr '\n' ' ')
+[ -z "$lost" ] || t_note "answered and never processed: $lost"
+[ "$(awk '$1 < 1 || $1 > 16000' "$Q/imported.txt" | head -1)" = "" ] || t_note "a record no request sent"
+t_exec -C "$Q" ./prog run to_db --json
+t_expect_grep "$C_OUT" '"flow":"to_db","exported":0' "a second run takes nothing"
 t_done
 
 t_case webhook/redelivery

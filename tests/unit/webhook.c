@@ -5,18 +5,22 @@
  * tokens in a header and the query, basic credentials, secret_url, routing and the 404/405/413
  * answers, bodies as records (JSON, arrays, NDJSON, `records`, 400 with the reader's error),
  * challenge handshakes, redelivery keys (and their 24 hours), the durable queue taken by `run` in
- * arrival order, many threads at once, and describe's redaction. Prints `webhook: N passed, N failed`. */
+ * arrival order, many threads at once (group commit: each request once, a key sent at once by several
+ * threads queued once, a refused request alone refused), the queue's batch, and describe's
+ * redaction. Prints `webhook: N passed, N failed`. */
 #include "flow.h"
 #include "engine.h"
 #include "webhook.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int npass, nfail;
@@ -389,35 +393,205 @@ static void test_redelivery(FlowWebhooks *w, FlowState *st) {
     flow_queue_close(q);
 }
 
-/* many listener threads at once: every request verified and queued exactly once */
+/* ---- many listener threads at once ---- */
+
+/* a statement on the store through a connection of the test's own (another process's, as it were) */
+static sqlite3 *store_db(FlowState *st) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(flow_state_path(st), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cannot open the store: %s\n", db ? sqlite3_errmsg(db) : "?");
+        abort();
+    }
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+static long store_count(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *s = NULL;
+    long n = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+static int store_exec(sqlite3 *db, const char *sql) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) fprintf(stderr, "store: %s: %s\n", sql, msg ? msg : "?");
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* the queue's batch: one transaction, a delivery key seen earlier in the same batch, all or nothing */
+static void test_batch(FlowState *st) {
+    cur_case = "batch";
+    FlowErr err;
+    FlowQueue *q = flow_queue_open(st, &err);
+    check(q != NULL, "queue: %s", err.msg);
+    if (!q) return;
+    const char *r1[] = { "{\"b\":1}", "{\"b\":2}" }, *r2[] = { "{\"b\":3}" };
+    size_t l1[] = { 7, 7 }, l2[] = { 7 };
+    FlowQueueItem it[] = {
+        { "batch-a", "idempotency-key:k1", r1, l1, 2, 0, 0 },
+        { "batch-a", NULL, r2, l2, 1, 0, 0 },
+        { "batch-a", "idempotency-key:k1", r2, l2, 1, 0, 0 },   /* the first one's key: a redelivery */
+        { "batch-b", "idempotency-key:k1", r2, l2, 1, 0, 0 },   /* ...for another flow: an event */
+    };
+    int64_t now = 1800000000000;
+    check(flow_queue_add_batch(q, it, 4, now, &err) == 0, "a batch: %s", err.msg);
+    check(it[0].id > 0 && it[1].id > it[0].id && it[3].id > it[1].id && !it[0].dup && !it[1].dup && !it[3].dup, "ids in order: %lld %lld %lld",
+          (long long)it[0].id, (long long)it[1].id, (long long)it[3].id);
+    check(it[2].dup == 1 && it[2].id == 0, "the key seen earlier in the batch: dup %d id %lld", it[2].dup, (long long)it[2].id);
+    check(flow_queue_pending(q, "batch-a") == 2 && flow_queue_pending(q, "batch-b") == 1, "queued: %ld + %ld", flow_queue_pending(q, "batch-a"),
+          flow_queue_pending(q, "batch-b"));
+    FlowQueueItem again[] = { { "batch-a", "idempotency-key:k1", r2, l2, 1, 0, 0 }, { "batch-a", "idempotency-key:k2", r2, l2, 1, 0, 0 } };
+    check(flow_queue_add_batch(q, again, 2, now + 1000, &err) == 0 && again[0].dup == 1 && again[1].dup == 0 && again[1].id > it[3].id,
+          "a later batch: k1 a redelivery, k2 new");
+    /* a request the store refuses (no flow: NOT NULL) fails its batch: nothing of it is queued */
+    FlowQueueItem bad[] = { { "batch-a", "idempotency-key:k3", r2, l2, 1, 0, 0 }, { NULL, NULL, r2, l2, 1, 0, 0 } };
+    check(flow_queue_add_batch(q, bad, 2, now + 2000, &err) == -1 && bad[0].id == 0 && err.cls != FLOW_ERR_INTERMITTENT && *err.msg,
+          "a failed batch: -1 with why: %s", err.msg);
+    check(flow_queue_pending(q, "batch-a") == 3, "nothing of the failed batch queued: %ld", flow_queue_pending(q, "batch-a"));
+    FlowQueueItem k3[] = { { "batch-a", "idempotency-key:k3", r2, l2, 1, 0, 0 } };
+    check(flow_queue_add_batch(q, k3, 1, now + 3000, &err) == 0 && k3[0].dup == 0, "the failed batch's key is no redelivery");
+    flow_queue_close(q);
+}
+
+/* every request verified and queued exactly once */
+typedef struct Hammer {
+    long t, n;                 /* thread t sends n requests, bodies {"items":[{"thread":t,"i":i}]} */
+    const char *key;           /* an Idempotency-Key for each request, or NULL */
+    const char *body;          /* this body instead */
+    int want;                  /* the status every answer must have */
+    long queued, bad;          /* out */
+    pthread_t th;
+} Hammer;
 static FlowWebhooks *tw;
+static int arrived, answered;  /* requests about to be handed to handle(), and answered by it */
+static pthread_mutex_t arrived_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *hammer(void *arg) {
-    long t = (long)arg;
+    Hammer *hm = arg;
     Req r = { .n = 1 };
     r.h[0][0] = "X-Token";
     r.h[0][1] = "t0ken-value";
-    int bad = 0;
-    for (int i = 0; i < 50; i++) {
+    if (hm->key) { r.h[1][0] = "Idempotency-Key"; r.h[1][1] = hm->key; r.n = 2; }
+    for (long i = 0; i < hm->n; i++) {
         char body[128];
-        snprintf(body, sizeof body, "{\"items\":[{\"thread\":%ld,\"i\":%d}]}", t, i);
-        FlowHttpReq rq = { "POST", "/tok", NULL, get_header, &r, body, strlen(body), "127.0.0.1" };
+        snprintf(body, sizeof body, "{\"items\":[{\"thread\":%ld,\"i\":%ld}]}", hm->t, i);
+        const char *b = hm->body ? hm->body : body;
+        FlowHttpReq rq = { "POST", "/tok", NULL, get_header, &r, b, strlen(b), "127.0.0.1" };
         FlowHttpResp resp = { 0 };
-        if (flow_webhooks_handle(tw, &rq, &resp) != F_TOK || resp.status != 204) bad++;
+        pthread_mutex_lock(&arrived_mu);
+        arrived++;
+        pthread_mutex_unlock(&arrived_mu);
+        int fi = flow_webhooks_handle(tw, &rq, &resp);
+        pthread_mutex_lock(&arrived_mu);
+        answered++;
+        pthread_mutex_unlock(&arrived_mu);
+        if (resp.status != hm->want || (fi != F_TOK && fi != -1) || (fi == -1 && resp.status == 204 && !hm->key)) hm->bad++;
+        hm->queued += fi == F_TOK;
         free(resp.body);
     }
-    return (void *)(long)bad;
+    return NULL;
+}
+static void hammer_run(Hammer *hm, int n) {
+    for (int t = 0; t < n; t++) pthread_create(&hm[t].th, NULL, hammer, &hm[t]);
+}
+static long hammer_join(Hammer *hm, int n, long *queued) {
+    long bad = 0;
+    *queued = 0;
+    for (int t = 0; t < n; t++) {
+        pthread_join(hm[t].th, NULL);
+        bad += hm[t].bad;
+        *queued += hm[t].queued;
+    }
+    return bad;
 }
 
-static void test_threads(FlowWebhooks *w) {
+#define THREADS 16
+#define PER_THREAD 40
+static void test_threads(FlowWebhooks *w, FlowState *st) {
     cur_case = "threads";
-    long before = flow_webhooks_pending(w, F_TOK);
+    sqlite3 *db = store_db(st);
+    const char *rows = "SELECT count(*) FROM webhook_records r JOIN webhook_events e ON e.id = r.event_id WHERE e.flow = 'tok' AND r.record LIKE '{\"thread\":%'";
+    const char *distinct = "SELECT count(DISTINCT r.record) FROM webhook_records r JOIN webhook_events e ON e.id = r.event_id "
+                           "WHERE e.flow = 'tok' AND r.record LIKE '{\"thread\":%'";
+    long before = flow_webhooks_pending(w, F_TOK), rows0 = store_count(db, rows), commits0 = flow_webhooks_commits(w);
     tw = w;
-    pthread_t th[8];
-    for (long t = 0; t < 8; t++) pthread_create(&th[t], NULL, hammer, (void *)t);
-    long bad = 0;
-    for (int t = 0; t < 8; t++) { void *r; pthread_join(th[t], &r); bad += (long)r; }
-    check(bad == 0, "%ld requests not queued", bad);
-    check(flow_webhooks_pending(w, F_TOK) == before + 400, "400 events: %ld", flow_webhooks_pending(w, F_TOK) - before);
+    Hammer hm[THREADS];
+    for (int t = 0; t < THREADS; t++) hm[t] = (Hammer){ .t = t, .n = PER_THREAD, .want = 204 };
+    hammer_run(hm, THREADS);
+    long queued, bad = hammer_join(hm, THREADS, &queued);
+    long n = (long)THREADS * PER_THREAD;
+    check(bad == 0 && queued == n, "%ld requests answered wrong, %ld of %ld queued", bad, queued, n);
+    check(flow_webhooks_pending(w, F_TOK) == before + n, "%ld events: %ld", n, flow_webhooks_pending(w, F_TOK) - before);
+    check(store_count(db, rows) - rows0 == n && store_count(db, distinct) - rows0 == n, "each request's record once: %ld rows, %ld distinct",
+          store_count(db, rows) - rows0, store_count(db, distinct) - rows0);
+    long commits = flow_webhooks_commits(w) - commits0;
+    check(commits >= 1 && commits <= n, "%ld transactions for %ld requests", commits, n);
+    sqlite3_close(db);
+}
+
+/* Requests that arrive while the store is locked (a run's transaction in another process) wait, and
+ * are then written together: one transaction for the first, one for all who came while it waited. A
+ * delivery key sent by four threads at once is one event; a request the store refuses fails alone,
+ * not the group it was written with. */
+static void wait_arrived(int n) {
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&arrived_mu);
+        int a = arrived;
+        pthread_mutex_unlock(&arrived_mu);
+        if (a >= n) break;
+        nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+    }
+    nanosleep(&(struct timespec){ 0, 200000000 }, NULL);   /* ...and into handle(), past verification and parsing */
+}
+static void test_groups(FlowWebhooks *w, FlowState *st) {
+    cur_case = "group commit";
+    sqlite3 *db = store_db(st);
+    tw = w;
+    long before = flow_webhooks_pending(w, F_TOK), commits0 = flow_webhooks_commits(w);
+    Hammer hm[20];
+    for (int t = 0; t < 20; t++)
+        hm[t] = (Hammer){ .t = 100 + t, .n = 1, .want = 204, .key = t < 16 ? NULL : "group-delivery-1", .body = t < 16 ? NULL : "{\"items\":[{\"k\":1}]}" };
+    arrived = answered = 0;
+    check(store_exec(db, "BEGIN IMMEDIATE") == 0, "the store locked");
+    hammer_run(hm, 20);
+    wait_arrived(20);
+    pthread_mutex_lock(&arrived_mu);
+    int early = answered;
+    pthread_mutex_unlock(&arrived_mu);
+    check(early == 0, "nothing answered while the store is locked: %d", early);
+    store_exec(db, "COMMIT");
+    long queued, bad = hammer_join(hm, 20, &queued);
+    check(bad == 0 && queued == 17, "16 requests and one of 4 with the same key queued: %ld (%ld answered wrong)", queued, bad);
+    check(flow_webhooks_pending(w, F_TOK) == before + 17, "17 events: %ld", flow_webhooks_pending(w, F_TOK) - before);
+    long commits = flow_webhooks_commits(w) - commits0;
+    check(commits >= 1 && commits <= 3, "the waiting requests written together: %ld transactions for 20 requests", commits);
+
+    cur_case = "group commit, a request refused";
+    check(store_exec(db, "BEGIN IMMEDIATE; CREATE TRIGGER poison BEFORE INSERT ON webhook_records WHEN NEW.record LIKE '%poison%' "
+                         "BEGIN SELECT RAISE(ABORT, 'poisoned'); END") == 0, "a trigger that refuses one record");
+    before = flow_webhooks_pending(w, F_TOK);
+    Hammer hp[8];
+    for (int t = 0; t < 8; t++) hp[t] = (Hammer){ .t = 200 + t, .n = 1, .want = t == 7 ? 500 : 204, .body = t == 7 ? "{\"items\":[{\"poison\":1}]}" : NULL };
+    arrived = answered = 0;
+    fflush(stderr);
+    int se = dup(2), fe = open("group.err", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    dup2(fe, 2);
+    close(fe);
+    hammer_run(hp, 8);
+    wait_arrived(8);
+    store_exec(db, "COMMIT");
+    bad = hammer_join(hp, 8, &queued);
+    fflush(stderr);
+    dup2(se, 2);
+    close(se);
+    check(bad == 0 && queued == 7, "7 queued, the refused one answered 500: %ld queued, %ld answered wrong", queued, bad);
+    check(flow_webhooks_pending(w, F_TOK) == before + 7, "7 events: %ld", flow_webhooks_pending(w, F_TOK) - before);
+    char *err = read_file("group.err");
+    check(err && strstr(err, "poisoned") && !strstr(err, "t0ken-value"), "the reason in the log: %s", err ? err : "");
+    free(err);
+    store_exec(db, "DROP TRIGGER poison");
+    sqlite3_close(db);
 }
 
 /* flow_main with stdout/stderr to files */
@@ -612,7 +786,9 @@ int main(void) {
     test_bodies(w);
     test_challenge(w);
     test_redelivery(w, st);
-    test_threads(w);
+    test_batch(st);
+    test_threads(w, st);
+    test_groups(w, st);
     test_runs(w);
     test_describe(w, st);
     test_open_errors(st);
