@@ -95,6 +95,7 @@ bench: $(B)/flowc
 	bench/sqlite.sh
 	bench/postgres.sh
 	bench/serve.sh
+	bench/webhook.sh
 
 demo:
 	@scripts/demo.sh

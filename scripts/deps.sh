@@ -17,7 +17,7 @@ case "${1:-build}" in
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3 curl postgresql" ;;
+  bench) want="$want jq time sqlite3 curl postgresql wrk openssl" ;;
 esac
 # the npm oracles of the tests, each pinned by its lock file: `npm ci` into its own directory when it
 # is not there at the pinned version. oracle SRC DEST PACKAGE: tests/SRC's package.json and lock into
