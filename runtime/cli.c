@@ -636,6 +636,13 @@ static int parse_ids(const char *prog, const Opts *o, int from, long **ids) {
     return n;
 }
 
+/* a JSON array of the state store (errors, state, runs --json) on stdout, one line */
+static void print_json_array(const cJSON *a) {
+    char *t = flow_json_print(a);
+    printf("%s\n", t ? t : "[]");
+    cJSON_free(t);
+}
+
 static void print_error_line(const cJSON *e) {
     const cJSON *rec = cJSON_GetObjectItemCaseSensitive(e, "record");
     char *r = flow_json_print(rec);
@@ -844,11 +851,8 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     } else if (list) {
         cJSON *l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, !o->all, &e);
         if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (o->json) {
-            char *t = flow_json_print(l);
-            printf("%s\n", t ? t : "[]");
-            cJSON_free(t);
-        } else {
+        else if (o->json) print_json_array(l);
+        else {
             for (const cJSON *x = l->child; x; x = x->next) print_error_line(x);
             fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(l), o->all ? "" : "open ", cJSON_GetArraySize(l) == 1 ? "" : "s");
         }
@@ -992,11 +996,8 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         free(owned);
         flow_ctx_free(cx);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (o->json) {
-            char *t = flow_json_print(s);
-            printf("%s\n", t ? t : "[]");
-            cJSON_free(t);
-        } else {
+        else if (o->json) print_json_array(s);
+        else {
             printf("state store %s\n", flow_state_path(st));
             for (const cJSON *x = s->child; x; x = x->next) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
@@ -1112,11 +1113,8 @@ static int cmd_runs(const FlowProgram *p, const char *prog, const Opts *o) {
     FlowErr e;
     cJSON *l = flow_state_runs(st, o->flow, limit, &e);
     if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-    else if (o->json) {
-        char *t = flow_json_print(l);
-        printf("%s\n", t ? t : "[]");
-        cJSON_free(t);
-    } else {
+    else if (o->json) print_json_array(l);
+    else {
         for (const cJSON *x = l->child; x; x = x->next) {
             const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "status"));
             const cJSON *d = cJSON_GetObjectItemCaseSensitive(x, "duration_ms");

@@ -447,6 +447,18 @@ static int send_msg(int sock, const LaunchMsg *m) {
     return send(sock, m, sizeof *m, MSG_NOSIGNAL) == (ssize_t)sizeof *m ? 0 : -1;
 }
 
+/* a launch request's message: the request, and room for one descriptor (the run lock's) */
+static void launch_msg(struct msghdr *mh, struct iovec *iov, LaunchReq *rq, char *cbuf, size_t ncbuf) {
+    memset(cbuf, 0, ncbuf);
+    iov->iov_base = rq;
+    iov->iov_len = sizeof *rq;
+    memset(mh, 0, sizeof *mh);
+    mh->msg_iov = iov;
+    mh->msg_iovlen = 1;
+    mh->msg_control = cbuf;
+    mh->msg_controllen = ncbuf;
+}
+
 static void launcher(const Serve *S, int sock) __attribute__((noreturn));
 static void launcher(const Serve *S, int sock) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -476,13 +488,9 @@ static void launcher(const Serve *S, int sock) {
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             LaunchReq rq;
             char cbuf[CMSG_SPACE(sizeof(int))];
-            struct iovec iov = { &rq, sizeof rq };
+            struct iovec iov;
             struct msghdr mh;
-            memset(&mh, 0, sizeof mh);
-            mh.msg_iov = &iov;
-            mh.msg_iovlen = 1;
-            mh.msg_control = cbuf;
-            mh.msg_controllen = sizeof cbuf;
+            launch_msg(&mh, &iov, &rq, cbuf, sizeof cbuf);
             ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
             if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;   /* serve is done */
             if (n != (ssize_t)sizeof rq) continue;
@@ -535,14 +543,9 @@ static int read_msg(Serve *S, LaunchMsg *m) {
 
 static pid_t launch(Serve *S, const LaunchReq *rq, int lock_fd) {
     char cbuf[CMSG_SPACE(sizeof(int))];
-    memset(cbuf, 0, sizeof cbuf);
-    struct iovec iov = { (void *)rq, sizeof *rq };
+    struct iovec iov;
     struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
+    launch_msg(&mh, &iov, (LaunchReq *)rq, cbuf, sizeof cbuf);
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;

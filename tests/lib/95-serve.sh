@@ -665,14 +665,8 @@ sv_drained() {
   [ "$(sv_sql "$1" "select count(*) from webhook_events where status = 'queued'")" = 0 ] &&
     [ "$(sv_sql "$1" "select count(*) from runs where status = 'running'")" = 0 ]
 }
-# sv_items FIRST LAST FILE: {"items":[{"id":FIRST,"name":"nFIRST"}, ...]}
-sv_items() {
-  local i sep=
-  { printf '{"items":['; for ((i = $1; i <= $2; i++)); do printf '%s{"id":%d,"name":"n%d"}' "$sep" "$i" "$i"; sep=,; done; printf ']}'; } >"$3"
-}
 sv_db_ids() { sqlite3 "$1/out/hooks.db" 'select id from items order by id' 2>/dev/null | tr '\n' ' '; }
 sv_file_ids() { sed 's/.*"id":\([0-9]*\).*/\1/' "$1/out/items.ndjson" 2>/dev/null | sort -n | tr '\n' ' '; }
-sv_seq() { local i; for ((i = $1; i <= $2; i++)); do printf '%d ' "$i"; done; }
 # sv_lines FILE: its lines (0 when it is not there)
 sv_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
@@ -823,7 +817,7 @@ PY
   # restarted serve runs them at once, without a request, each record once
   if NAP_MS=1000 sv_start "$d" "$mode"; then
     for i in 0 1 2; do
-      sv_items $((i * 3 + 1)) $((i * 3 + 3)) "$d/r.json"
+      t_items $((i * 3 + 1)) $((i * 3 + 3)) "$d/r.json"
       sv_post /q/db "$d/r.json" "X-Token: $Q_TOKEN"; sv_want "request $i to /q/db" 204
       sv_post /q/file "$d/r.json" "X-Token: $Q_TOKEN"; sv_want "request $i to /q/file" 204
     done
@@ -844,30 +838,30 @@ PY
       [ "$(sv_count 'select(.trigger == "webhook" and (.flow == "to_db" or .flow == "to_file"))')" -gt "$before" ] || t_note "no webhook run after the restart"
       sv_stop TERM
     fi
-    [ "$(sv_db_ids "$d")" = "$(sv_seq 1 9)" ] || t_note "database, each record once: $(sv_db_ids "$d")"
-    [ "$(sv_file_ids "$d")" = "$(sv_seq 1 9)" ] || t_note "file, each record once: $(sv_file_ids "$d")"
+    [ "$(sv_db_ids "$d")" = "$(t_seq 1 9)" ] || t_note "database, each record once: $(sv_db_ids "$d")"
+    [ "$(sv_file_ids "$d")" = "$(t_seq 1 9)" ] || t_note "file, each record once: $(sv_file_ids "$d")"
     [ "$(sv_sql "$d" 'pragma integrity_check')" = ok ] || t_note "the state store is damaged"
   fi
   t_done
 
   t_case "serve/hooks/$mode/redeliveries-once"
   if NAP_MS=0 sv_start "$d" "$mode"; then
-    sv_items 20 21 "$d/a.json"
+    t_items 20 21 "$d/a.json"
     for i in 1 2 3; do
       sv_post /q/db "$d/a.json" "X-Token: $Q_TOKEN" "X-GitHub-Delivery: 5a0d5b10-0000-4000-8000-00000000000$mode"; sv_want "GitHub delivery, time $i" 204
     done
-    sv_items 22 22 "$d/b.json"
+    t_items 22 22 "$d/b.json"
     for i in 1 2; do sv_post /q/db "$d/b.json" "X-Token: $Q_TOKEN" "Idempotency-Key: key-$mode"; sv_want "Idempotency-Key, time $i" 204; done
-    sv_items 23 23 "$d/c.json"
+    t_items 23 23 "$d/c.json"
     for i in 1 2; do sv_post /q/db "$d/c.json" "X-Token: $Q_TOKEN" "X-Shopify-Webhook-Id: shop-$mode"; sv_want "Shopify webhook id, time $i" 204; done
-    sv_items 24 24 "$d/e.json"
+    t_items 24 24 "$d/e.json"
     for i in 1 2; do sv_post /q/db "$d/e.json" "X-Token: $Q_TOKEN"; sv_want "no key, time $i" 204; done
     sv_until 20 sv_drained "$d" || t_note "the queue was not taken"
     # a redelivery after its event was processed is still one
     sv_post /q/db "$d/a.json" "X-Token: $Q_TOKEN" "X-GitHub-Delivery: 5a0d5b10-0000-4000-8000-00000000000$mode"; sv_want "a redelivery after the run" 204
     sleep 0.5
     sv_until 20 sv_drained "$d" || t_note "the queue was not taken"
-    [ "$(sv_db_ids "$d")" = "$(sv_seq 1 9)20 21 22 23 24 24 " ] || t_note "each delivery once, identical bodies without a key twice: $(sv_db_ids "$d")"
+    [ "$(sv_db_ids "$d")" = "$(t_seq 1 9)20 21 22 23 24 24 " ] || t_note "each delivery once, identical bodies without a key twice: $(sv_db_ids "$d")"
     sv_stop TERM
   fi
   t_done
@@ -876,7 +870,7 @@ PY
   # a webhook run holds the flow's lock: a run from a shell is refused naming its process, and is in
   # the history as skipped; POST /flows/F/run is 409 meanwhile
   if NAP_MS=1500 sv_start "$d" "$mode"; then
-    sv_items 30 31 "$d/f.json"
+    t_items 30 31 "$d/f.json"
     sv_post /q/db "$d/f.json" "X-Token: $Q_TOKEN"; sv_want "a request" 204
     sv_until 10 eval '[ "$(sv_sql "$d" "select count(*) from runs where flow = '"'to_db'"' and status = '"'running'"'")" = 1 ]' || t_note "no webhook run going on"
     local pid

@@ -193,23 +193,17 @@ t_done
 # ---- the durable queue ----
 
 Q=$WH/queue
-# wh_items FIRST LAST FILE: {"items":[{"id":FIRST,"name":"nFIRST"}, ...]}
-wh_items() {
-  local i sep=
-  { printf '{"items":['; for ((i = $1; i <= $2; i++)); do printf '%s{"id":%d,"name":"n%d"}' "$sep" "$i" "$i"; sep=,; done; printf ']}'; } >"$3"
-}
 # wh_ids: the ids in the database and the file, sorted, one line each
 wh_db_ids() { sqlite3 "$Q/out/queue.db" 'select id from items order by id' 2>/dev/null | tr '\n' ' '; }
 wh_file_ids() { sed 's/.*"id":\([0-9]*\).*/\1/' "$Q/out/items.ndjson" 2>/dev/null | sort -n | tr '\n' ' '; }
-wh_seq() { local i; for ((i = $1; i <= $2; i++)); do printf '%d ' "$i"; done; }
 
 t_case webhook/kill-after-answer
 rm -rf "$Q/.flowstate" "$Q/out"; mkdir -p "$Q/out"
 for t in db file; do
-  wh_items 1 3 "$Q/a.json"
+  t_items 1 3 "$Q/a.json"
   wh_post "$Q" POST "/q/$t" "$Q/a.json" "X-Token: $Q_TOKEN"   # answered and queued, then the process goes on
   wh_expect "queued for $t" 204
-  wh_items 4 6 "$Q/b.json"
+  t_items 4 6 "$Q/b.json"
   rc=$( { (cd "$Q" && exec ./driver --kill POST "/q/$t" -H "X-Token: $Q_TOKEN" --body b.json) </dev/null >/dev/null 2>&1; echo $?; } 2>/dev/null)
   [ $rc = 137 ] || t_note "the driver was to die by SIGKILL right after the answer: exit $rc"
 done
@@ -217,18 +211,18 @@ t_exec -C "$Q" ./driver --pending
 t_expect_grep "$C_OUT" '^pending to_db 2$' "two events queued for to_db"
 t_exec -C "$Q" ./prog run --json
 t_expect_rc 0
-[ "$(wh_db_ids)" = "$(wh_seq 1 6)" ] || t_note "database after the restart: $(wh_db_ids)"
-[ "$(wh_file_ids)" = "$(wh_seq 1 6)" ] || t_note "file after the restart: $(wh_file_ids)"
+[ "$(wh_db_ids)" = "$(t_seq 1 6)" ] || t_note "database after the restart: $(wh_db_ids)"
+[ "$(wh_file_ids)" = "$(t_seq 1 6)" ] || t_note "file after the restart: $(wh_file_ids)"
 t_exec -C "$Q" ./prog run --json
 t_expect_grep "$C_OUT" '"flow":"to_db","exported":0' "a second run takes nothing"
-[ "$(wh_db_ids)" = "$(wh_seq 1 6)" ] || t_note "database after a second run: $(wh_db_ids)"
+[ "$(wh_db_ids)" = "$(t_seq 1 6)" ] || t_note "database after a second run: $(wh_db_ids)"
 t_done
 
 t_case webhook/kill-mid-run
 rm -rf "$Q/.flowstate" "$Q/out"; mkdir -p "$Q/out"
 # three requests of 3 records: 9 records in 5 pages of 2; the run dies before page 3 is written
 for r in 0 1 2; do
-  wh_items $((r * 3 + 1)) $((r * 3 + 3)) "$Q/r.json"
+  t_items $((r * 3 + 1)) $((r * 3 + 3)) "$Q/r.json"
   for t in db file; do wh_post "$Q" POST "/q/$t" "$Q/r.json" "X-Token: $Q_TOKEN"; wh_expect "request $r for $t" 204; done
 done
 for t in db file; do
@@ -237,14 +231,14 @@ for t in db file; do
   C_FILES+=("$Q/killed.out" "$Q/killed.err")
   [ $rc = 137 ] || t_note "the run of to_$t was to die at page 3: exit $rc"
 done
-[ "$(wh_db_ids)" = "$(wh_seq 1 4)" ] || t_note "the pages written for good before the kill: $(wh_db_ids)"
+[ "$(wh_db_ids)" = "$(t_seq 1 4)" ] || t_note "the pages written for good before the kill: $(wh_db_ids)"
 [ -f "$Q/out/items.ndjson" ] && t_note "the file import kept a killed run's writes: $(cat "$Q/out/items.ndjson")"
 t_exec -C "$Q" ./prog run --json
 t_expect_rc 0
 t_expect_grep "$C_OUT" '"flow":"to_db","exported":5,' "to_db resumes after the 4 records it took for good"
 t_expect_grep "$C_OUT" '"flow":"to_file","exported":9,' "to_file takes all 9 again (its writes were discarded)"
-[ "$(wh_db_ids)" = "$(wh_seq 1 9)" ] || t_note "database: each record once: $(wh_db_ids)"
-[ "$(wh_file_ids)" = "$(wh_seq 1 9)" ] || t_note "file: each record once: $(wh_file_ids)"
+[ "$(wh_db_ids)" = "$(t_seq 1 9)" ] || t_note "database: each record once: $(wh_db_ids)"
+[ "$(wh_file_ids)" = "$(t_seq 1 9)" ] || t_note "file: each record once: $(wh_file_ids)"
 t_done
 
 t_case webhook/kill-under-load
@@ -277,15 +271,15 @@ t_done
 
 t_case webhook/redelivery
 rm -rf "$Q/.flowstate" "$Q/out"; mkdir -p "$Q/out"
-wh_items 1 2 "$Q/a.json"
+t_items 1 2 "$Q/a.json"
 for i in 1 2 3; do
   wh_post "$Q" POST /q/db "$Q/a.json" "X-Token: $Q_TOKEN" "X-GitHub-Delivery: 5a0d5b10-0000-4000-8000-000000000001"
   wh_expect "delivery $i" 204
 done
-wh_items 3 3 "$Q/b.json"
+t_items 3 3 "$Q/b.json"
 wh_post "$Q" POST /q/db "$Q/b.json" "X-Token: $Q_TOKEN" "Idempotency-Key: key-1"; wh_expect "an idempotency key" 204
 wh_post "$Q" POST /q/db "$Q/b.json" "X-Token: $Q_TOKEN" "Idempotency-Key: key-1"; wh_expect "the same key" 204
-wh_items 10 10 "$Q/c.json"
+t_items 10 10 "$Q/c.json"
 wh_post "$Q" POST /q/db "$Q/c.json" "X-Token: $Q_TOKEN"; wh_expect "no key" 204
 wh_post "$Q" POST /q/db "$Q/c.json" "X-Token: $Q_TOKEN"; wh_expect "the same body, no key" 204
 t_exec -C "$Q" ./prog run to_db --json
