@@ -67,7 +67,9 @@ read -r hf_rps hf_p50 hf_p99 hf_n hf_bad < <(field hook_full)
 read -r pf_rps pf_p50 pf_p99 pf_n pf_bad < <(field peer_full)
 
 # every 204 is one queued event: serve's count; let the runs take the queue, then count
-total=$(curl -s "$base/metrics" | awk '/^flowc_webhook_requests_total\{/ && /status="204"/ { n += $NF } END { print n + 0 }')
+curl -s "$base/metrics" >metrics.txt
+total=$(awk '/^flowc_webhook_requests_total\{/ && /status="204"/ { n += $NF } END { print n + 0 }' metrics.txt)
+commits=$(awk '/^flowc_webhook_queue_commits_total / { print $2 + 0 }' metrics.txt)
 for _ in $(seq 600); do
   left=$(sqlite3 .flowstate/bench-webhook.state.db "select count(*) from webhook_events where status = 'queued'" 2>/dev/null)
   [ "$left" = 0 ] && break
@@ -86,7 +88,8 @@ awk -v d="$dur" -v rate="$rate" -v hp="$hp_rps" -v hp50="$hp_p50" -v hp99="$hp_p
   printf "    peer GET /healthz, same pacing: %.0f requests/s, p50 %.2f ms, p99 %.2f ms; webhook/peer p99 %.1fx\n", pp, pp50, pp99, hp99 / pp99
   printf "  full speed: %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", hf, hf50, hf99
   printf "    peer GET /healthz, full speed: %.0f requests/s, p50 %.2f ms, p99 %.2f ms; webhook/peer throughput %.2f, p99 %.1fx\n", pf, pf50, pf99, hf / pf, hf99 / pf99 }'
-echo "  every request: $total answered 204 (wrk saw $((hp_n + hf_n)) answers), $events events queued, $rows records imported by $runs runs of the flow"
+echo "  every request: $total answered 204 (wrk saw $((hp_n + hf_n)) answers), $events events queued in ${commits:-?} transactions" \
+     "(group commit: $(awk -v t="$total" -v c="${commits:-0}" 'BEGIN { printf "%.1f", c ? t / c : 0 }') requests each), $rows records imported by $runs runs of the flow"
 if [ "$hp_bad" != 0 ] || [ "$hf_bad" != 0 ] || [ "$events" != "$total" ] || [ "$rows" != "$total" ]; then
   echo "bench/webhook: requests refused ($hp_bad + $hf_bad non-2xx) or lost (answered $total, queued $events, imported $rows); see $out" >&2
   exit 1

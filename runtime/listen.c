@@ -304,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!get) return answer_json(l, c, FLOW_ROUTE_METRICS, -1, 405, "use GET", NULL, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         /* counted before it is rendered, so it counts itself as the answer it becomes */
         flow_metrics_request(l->m, FLOW_ROUTE_METRICS, -1, 200);
-        char *t = flow_metrics_text(l->m, l->h.queue_depth, l->h.arg);
+        char *t = flow_metrics_text(l->m, l->h.queue_depth, l->h.arg, flow_webhooks_count(l->w) ? flow_webhooks_commits(l->w) : -1);
         struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
         if (!resp) { free(t); return MHD_NO; }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");

@@ -209,7 +209,7 @@ static void hist(FlowSb *b, const char *name, const char *flow, const Hist *h, c
     sample(b, n, flow, NULL, NULL, (double)h->n);
 }
 
-char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), void *arg) {
+char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), void *arg, long queue_commits) {
     /* the queue depths are read outside the lock (they come from the state store) */
     long *depth = flow_xcalloc((size_t)m->nflows + 1, sizeof *depth);
     for (int i = 0; i < m->nflows; i++) depth[i] = queue_depth && m->f[i].webhook_path ? queue_depth(arg, i) : -1;
@@ -250,6 +250,11 @@ char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), 
     family(&b, "flowc_webhook_queue_depth", "gauge", "Webhook events received and not yet processed, by flow.");
     for (int i = 0; i < m->nflows; i++)
         if (depth[i] >= 0) sample(&b, "flowc_webhook_queue_depth", m->f[i].name, NULL, NULL, (double)depth[i]);
+    if (queue_commits >= 0) {
+        family(&b, "flowc_webhook_queue_commits_total", "counter",
+               "Transactions (each one fsync) that queued webhook requests: several requests at once share one.");
+        sample(&b, "flowc_webhook_queue_commits_total", NULL, NULL, NULL, (double)queue_commits);
+    }
     family(&b, "flowc_webhook_requests_total", "counter", "Requests to webhook paths, by flow, declared path and status.");
     for (int i = 0; i < m->nflows; i++) {
         if (!m->f[i].webhook_path) continue;

@@ -61,8 +61,9 @@ void  flow_metrics_next_run(FlowMetrics *m, int fi, int64_t ms);   /* <= 0: none
 void  flow_metrics_drift(FlowMetrics *m, double seconds);
 /* a request answered (webhook_flow: the flow of a webhook path, else -1) */
 void  flow_metrics_request(FlowMetrics *m, FlowRoute route, int webhook_flow, int status);
-/* the Prometheus text (malloc'd); queue_depth(arg, fi) gives a webhook flow's queue depth */
-char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), void *arg);
+/* the Prometheus text (malloc'd); queue_depth(arg, fi) gives a webhook flow's queue depth;
+ * queue_commits: the webhook queue's transactions so far (flow_webhooks_commits), < 0 to leave it out */
+char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), void *arg, long queue_commits);
 
 /* ---- the HTTP listener (listen.c, libmicrohttpd) ---- */
 

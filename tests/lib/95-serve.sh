@@ -6,7 +6,9 @@
 # a crash in a hook, catch_up, a schedule from a param that is not one; /healthz, /metrics (parsed
 # by Debian's python3-prometheus-client), POST /flows/F/run from loopback and with --admin-token, the
 # 413/404/405 answers; `OUT runs`; `OUT run` in dependency order with chains and --no-chain; the live
-# progress line on a pty and not on a pipe; --env. Programs: tests/serve/ (see its README.md).
+# progress line on a pty and not on a pipe; --env; webhooks through the listener (every verification,
+# the answers, their metrics, the durable queue across kill -9, redeliveries, the run lock). Programs:
+# tests/serve/NAME/flow.flow (each says at its top what it is for).
 # Flows are built against the sanitized runtime; `flowc serve` runs the sanitized compiler's JIT.
 
 sv_root=$T_TMP/serve
@@ -799,6 +801,11 @@ for s in fams["flowc_webhook_requests"].samples if "flowc_webhook_requests" in f
 for flow in ("github", "shopify", "token_header", "token_query", "basic_auth", "secret_path", "to_db", "to_file", "ping"):
     v = value("flowc_webhook_queue_depth", "flowc_webhook_queue_depth", flow=flow)
     if v != 0: bad.append("queue depth of %s: %r, expected 0 (all taken)" % (flow, v))
+# every queued request was committed by one transaction, shared or not: 1 <= commits <= requests queued
+queued = sum(s.value for s in fams["flowc_webhook_requests"].samples if s.labels.get("status") in ("200", "202", "204")) - 1 \
+    if "flowc_webhook_requests" in fams else 0   # (less the handshake, which queues nothing)
+c = value("flowc_webhook_queue_commits", "flowc_webhook_queue_commits_total")
+if c is None or c < 1 or c > queued: bad.append("webhook_queue_commits_total: %r for %r queued requests" % (c, queued))
 v = value("flowc_http_requests", "flowc_http_requests_total", route="other", status="404")
 if v is None or v < 2: bad.append("404s counted as route other: %r" % v)
 print("\n".join(bad) if bad else "ok")
