@@ -52,8 +52,10 @@ static const char *const schema =
     "  status TEXT NOT NULL DEFAULT 'queued', run_id TEXT, done_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS webhook_events_queue ON webhook_events (flow, status, id);"
     "CREATE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events (flow, delivery) WHERE delivery IS NOT NULL;"
+    /* (a rowid table: a record of 1 KB fits in its b-tree page; WITHOUT ROWID would spill all but
+     * ~1,000 bytes of it to an overflow page of its own, 4 KB a record) */
     "CREATE TABLE IF NOT EXISTS webhook_records (event_id INTEGER NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,"
-    "  PRIMARY KEY (event_id, seq)) WITHOUT ROWID;"
+    "  PRIMARY KEY (event_id, seq));"
     "CREATE TABLE IF NOT EXISTS webhook_secrets (flow TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);";
 
 static int fail_db(FlowState *st, FlowErr *err, const char *what) {
@@ -909,7 +911,11 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     /* a run's transaction (another process) holds the store for a moment: poll every 0.1..2 ms, not
      * SQLite's default steps of up to 100 ms, so a request waits about as long as the lock is held */
     sqlite3_busy_handler(q->db, queue_busy, q);
-    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
+    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
+     * tens of ms): the runs and serve's own connection, which write the same store, do them */
+    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
+     * tens of ms): the runs and serve's own connection, which write the same store, do them */
+    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)", -1, &q->record, NULL) != SQLITE_OK ||
