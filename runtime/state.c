@@ -218,11 +218,27 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
         flow_state_close(st);
         return NULL;
     }
-    int app = app_id(st->db);
+    /* the application id and the objects are read in one read transaction: another process making
+     * the store commits both at once, and two separate reads could see its id missing, then its tables */
+    int app = -1, nobj = -1;
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        app = app_id(st->db);
+        nobj = objects(st->db);
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    }
     if (app < 0) return refuse(st, err, app);
     if (app == 0) {   /* new, or being made by another process right now, or someone else's */
-        if (objects(st->db) != 0) return refuse(st, err, app);
-        if (create_store(st, name, err)) { flow_state_close(st); return NULL; }
+        if (nobj != 0) return refuse(st, err, app);
+        /* two processes making one store at once take turns (SQLite may answer "locked" at once,
+         * without waiting, when both change the journal mode): the second finds it made */
+        char *lk = flow_xcalloc(1, strlen(st->stem) + 16);
+        sprintf(lk, "%s.create.lock", st->stem);
+        int fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        free(lk);
+        if (fd >= 0) while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {}
+        int bad = create_store(st, name, err);
+        if (fd >= 0) close(fd);
+        if (bad) { flow_state_close(st); return NULL; }
     } else if (app != STATE_APP_ID) return refuse(st, err, app);
     if (!st->read_only && sqlite3_db_readonly(st->db, "main") != 1 &&
         (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||

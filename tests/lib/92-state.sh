@@ -501,7 +501,7 @@ t_expect_rc 0
 [ -e "$st_nw/.flowstate" ] && t_note "a preview created .flowstate"
 t_exec -C "$st_nw" "$FLOWC" run flow.flow --json
 t_expect_rc 0
-st_eq "state file names" "$(cd "$st_nw/.flowstate" 2>&1 && find . -mindepth 1 | sed 's|^\./||' | sort | paste -sd ' ' -)" "odd_name___.1.one.lock odd_name___.1.state.db"
+st_eq "state file names" "$(cd "$st_nw/.flowstate" 2>&1 && find . -mindepth 1 | sed 's|^\./||' | sort | paste -sd ' ' -)" "odd_name___.1.create.lock odd_name___.1.one.lock odd_name___.1.state.db"
 t_done
 
 # ===================================================================================================

@@ -2,12 +2,14 @@
 # run with the file's name, leave no temporary file and never a partial target; the summary counts
 # none of them as imported. The runtime ignores SIGXFSZ (flow_main), so the write fails with EFBIG
 # instead of the signal killing the process.
+mkdir -p data   # git keeps no empty folder
 awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"id\":%d,\"pad\":\"%s\"}\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }' >data/many.ndjson
 
 # 200 blocks of 512 bytes (dash) is 100 KB; the run writes 2 x 180 KB
 for adv_how in native jit; do
   t_case adversarial/22-file-size-limit/efbig-fails-cleanly-$adv_how
   rm -rf "$ADV_WORK/$adv_how"; adv_copy "$ADV_WORK/$adv_how"
+  mkdir -p "$ADV_WORK/$adv_how/data"
   cp data/many.ndjson "$ADV_WORK/$adv_how/data/"
   if [ $adv_how = native ]; then
     adv_build "$ADV_WORK/$adv_how"
