@@ -91,9 +91,11 @@ bench: $(B)/flowc
 	bench/run.sh
 	bench/mapping.sh
 	bench/preview.sh
+	bench/fmt.sh
 	bench/http.sh
 	bench/sqlite.sh
 	bench/postgres.sh
+	bench/diff.sh
 	bench/serve.sh
 	bench/webhook.sh
 

@@ -94,7 +94,8 @@ typedef struct { AstNode **items; int n, cap; } AstList;
 
 struct AstNode {
     unsigned kind : 8;         /* AstKind */
-    unsigned op : 8;           /* AstOp (UNARY, BINARY); 1 = template helper (CALL) or raw (TPL_VALUE) */
+    unsigned op : 8;           /* AstOp (UNARY, BINARY); 1 = template helper (CALL) or raw (TPL_VALUE), or
+                                  an INT of INT64_MIN written with its minus (-9223372036854775808) */
     unsigned name_quoted : 1;  /* the name was written as a "string" */
     unsigned depth : 15;       /* nesting depth of the subtree, to refuse pathological inputs */
     Span span;

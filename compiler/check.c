@@ -4,6 +4,7 @@
  * connector table does not know or that have the wrong type, and bad constructor arguments. */
 #include "check.h"
 #include "flow.h"
+#include "engine.h"
 #include "flow_re.h"
 #include "jsonpath.h"
 #include "http.h"
@@ -18,7 +19,7 @@
 /* ---- the connector settings table (runtime/connectors.def, which the runtime reads too) ---- */
 
 enum { W_CONN, W_EXPORT, W_LOOKUP, W_IMPORT };
-enum { REQ = 1, OPT = 2, SECRET = 4 };
+enum { REQ = FLOW_SETF_REQ, OPT = FLOW_SETF_OPT, SECRET = FLOW_SETF_SECRET, STEP = FLOW_SETF_STEP };
 static const char *const where_names[] = { "connection", "export", "lookup", "import" };
 
 typedef struct { int kind; int where; const char *name, *type; int flags; } SetDef;
@@ -51,16 +52,6 @@ static const SetDef set_defs[] = {
 #undef RANGE
 };
 #define NSETDEFS ((int)(sizeof set_defs / sizeof set_defs[0]))
-static const struct { const char *name; long long lo, hi; } set_ranges[] = {
-#define CONN(k)
-#define SET(...)
-#define RANGE(n, lo, hi) { #n, lo, hi },
-#include "connectors.def"
-#undef CONN
-#undef SET
-#undef RANGE
-};
-
 int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs[def].flags & SECRET); }
 const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
@@ -1170,6 +1161,10 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             venv.record = NULL;
             venv.no_record = ": `stop` looks at the response, not at records";
         }
+        if (d->flags & STEP) {                /* one value for the step: batch = record.n would mean nothing */
+            venv.record = NULL;
+            venv.no_record = arena_printf(c->ar, ": `%s` is one value for the whole step, not evaluated per record", d->name);
+        }
         if (strcmp(d->type, "sql") == 0) {    /* SQL text: values are bound through `args`, never spliced */
             const IrExpr *tag = template_tag(s[i].value);
             if (tag) {
@@ -1184,16 +1179,16 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
         }
         check_value(c, s[i].value, d->type, &venv, arena_printf(c->ar, "`%s`", s[i].name));
         IrExpr *v = s[i].value;
-        for (size_t r = 0; r < sizeof set_ranges / sizeof set_ranges[0]; r++)   /* RANGE lines of connectors.def */
-            if (strcmp(s[i].name, set_ranges[r].name) == 0 && v->kind == IR_INT && (v->ival < set_ranges[r].lo || v->ival > set_ranges[r].hi))
-                ERR(v->span, "`%s` must be between %lld and %lld, got %lld", s[i].name, set_ranges[r].lo, set_ranges[r].hi,
-                    (long long)v->ival);
-        if (((v->kind == IR_DURATION || v->kind == IR_INT) && v->ival <= 0) || (v->kind == IR_NUM && v->num <= 0)) {
-            if (strcmp(s[i].name, "timeout") == 0 || strcmp(s[i].name, "requests_per_second") == 0)
-                ERR(v->span, "`%s` must be positive", s[i].name);
+        if (kind == CK_file && strcmp(s[i].name, "file") == 0 && v->kind == IR_STR) {   /* a constant name: the runtime's rule */
+            char *clean = NULL;
+            const char *bad = flow_file_name_rule(v->str, &clean);
+            free(clean);
+            if (bad) ERR(v->span, "file \"%s\" %s", v->str, bad);
         }
-        if (v->kind == IR_DURATION && v->ival < 0 && strcmp(s[i].name, "backoff") == 0)
-            ERR(v->span, "`backoff` cannot be negative");
+        char why[160];   /* RANGE lines of connectors.def, by the runtime's own check */
+        if ((v->kind == IR_INT || v->kind == IR_DURATION || v->kind == IR_NUM) &&
+            flow_setting_check_range(s[i].name, d->type, v->kind == IR_NUM ? v->num : (double)v->ival, why, sizeof why))
+            ERR(v->span, "`%s` %s", s[i].name, why);
         if (strcmp(s[i].name, "allowed_origins") == 0 && v->kind == IR_ARRAY)   /* the runtime's own rule */
             for (int k = 0; k < v->nkids; k++)
                 if (v->kids[k] && v->kids[k]->kind == IR_STR && !flow_http_is_origin(v->kids[k]->str))

@@ -24,6 +24,9 @@ int emit_c_expr(FILE *out, Diags *diags, const Source *src, const IrExpr *x, con
  * name is a member of `names` and `xs.count` of an array is its length. */
 int emit_c_tests(FILE *out, Diags *diags, const IrProgram *p);
 
+/* secret[i] = p->params[i] feeds a SECRET setting (of a connection, a flow or any step): a secret
+ * wherever it appears (its value, its default). secret has p->nparams entries. */
+void emit_secret_params(const IrProgram *p, int *secret);
 /* Whether the program emit_c writes for these -P values bakes in a secret: the value or default of
  * a param that feeds a secret setting, or a string literal inside a secret setting. Such text is
  * stored masked, and `flowc build` writes the executable mode 0700. */

@@ -1,10 +1,13 @@
-/* hooks.c — the C files hooks name, c("file.c", "function"). A hook file is resolved relative to the
- * .flow file and accepted only as a regular file inside that file's directory tree (symlinks
- * resolved), of at most HOOK_MAX_BYTES, whose path can be #included; it is typed before it is
- * opened, so a FIFO or a device is never read. hooks_check then compiles each file once with libtcc
- * (jit_check_hook) and requires every function named from it. */
+/* hooks.c — the files a flow names beside itself: the C files hooks name, c("file.c", "function"),
+ * and the data files of test blocks, given x = file("fixtures/x.ndjson"). Both follow one rule
+ * (hooks_tree_file): resolved relative to the .flow file and accepted only as a regular file inside
+ * that file's directory tree (symlinks resolved), under a size limit; a file is typed before it is
+ * opened, so a FIFO or a device is never read. A hook's path must also be #includable; hooks_check
+ * then compiles each hook file once with libtcc (jit_check_hook) and requires every function named
+ * from it, and hooks_check_test_files says at its string which test data file breaks the rule. */
 #define _DEFAULT_SOURCE 1   /* realpath */
 #include "hooks.h"
+#include "builtins.h"
 #include "jit.h"
 #include <errno.h>
 #include <limits.h>
@@ -26,63 +29,71 @@ static const char *file_kind(mode_t m) {
          : S_ISCHR(m) || S_ISBLK(m) ? "a device" : "not a regular file";
 }
 
-int hook_resolve(const char *flow_file, const char *hook_file, char *out, size_t cap, char *why, size_t whycap) {
+int hooks_tree_file(const char *flow_file, const char *name, const char *what, const char *noun, long long max_bytes,
+                    char *out, size_t cap, char *why, size_t whycap) {
     out[0] = 0;
     why[0] = 0;
-    if (!*hook_file) { snprintf(why, whycap, "a hook file name cannot be empty"); return -1; }
-    if (bad_path_char(hook_file)) {
-        snprintf(why, whycap, "hook file \"%s\": a hook file's name cannot hold a quote, a backslash or a control character",
-                 hook_file);
-        return -1;
-    }
-    /* the .flow file's directory, as written (for messages) and resolved (the tree hooks must be in) */
+    if (!*name) { snprintf(why, whycap, "a %s name cannot be empty", what); return -1; }
+    /* the .flow file's directory, as written (for messages) and resolved (the tree the file must be in) */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", flow_file);
     char *slash = strrchr(dir, '/');
     if (slash) slash[slash == dir ? 1 : 0] = 0;
     else snprintf(dir, sizeof dir, ".");
     char *base = realpath(dir, NULL);
-    if (!base) { snprintf(why, whycap, "hook file \"%s\": the directory of the .flow file cannot be resolved: %s", hook_file, strerror(errno)); return -1; }
+    if (!base) { snprintf(why, whycap, "%s \"%s\": the directory of the .flow file cannot be resolved: %s", what, name, strerror(errno)); return -1; }
     char joined[2 * PATH_MAX + 2];
-    if (hook_file[0] == '/') snprintf(joined, sizeof joined, "%s", hook_file);
-    else snprintf(joined, sizeof joined, "%s/%s", dir, hook_file);
+    if (name[0] == '/') snprintf(joined, sizeof joined, "%s", name);
+    else snprintf(joined, sizeof joined, "%s/%s", dir, name);
     char *real = realpath(joined, NULL);
     int rc = -1;
     if (!real) {
-        if (errno == ENOENT || errno == ENOTDIR) snprintf(why, whycap, "hook file \"%s\" not found (looked for %s)", hook_file, joined);
-        else snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno));
+        if (errno == ENOENT || errno == ENOTDIR) snprintf(why, whycap, "%s \"%s\" not found (looked for %s)", what, name, joined);
+        else snprintf(why, whycap, "%s \"%s\" cannot be read: %s", what, name, strerror(errno));
         goto out;
     }
     size_t bl = strlen(base);
     int inside = strcmp(base, "/") == 0 || (strncmp(real, base, bl) == 0 && real[bl] == '/');
     if (!inside) {
-        snprintf(why, whycap, "hook file \"%s\" is outside the directory of %s: hook files must be inside the .flow file's "
-                 "directory tree (symlinks are followed)", hook_file, flow_file);
-        goto out;
-    }
-    if (bad_path_char(real)) {
-        snprintf(why, whycap, "hook file \"%s\": its path holds a quote, a backslash or a control character, which cannot be #included",
-                 hook_file);
+        snprintf(why, whycap, "%s \"%s\" is outside the directory of %s: %ss must be inside the .flow file's "
+                 "directory tree (symlinks are followed)", what, name, flow_file, what);
         goto out;
     }
     struct stat st;
-    if (stat(real, &st) != 0) { snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno)); goto out; }
+    if (stat(real, &st) != 0) { snprintf(why, whycap, "%s \"%s\" cannot be read: %s", what, name, strerror(errno)); goto out; }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whycap, "hook file \"%s\" is %s, not a C file", hook_file, file_kind(st.st_mode));
+        snprintf(why, whycap, "%s \"%s\" is %s, not %s", what, name, file_kind(st.st_mode), noun);
         goto out;
     }
-    if (st.st_size > HOOK_MAX_BYTES) {
-        snprintf(why, whycap, "hook file \"%s\" is too large (%lld bytes; at most %d)", hook_file, (long long)st.st_size, HOOK_MAX_BYTES);
+    if (st.st_size > max_bytes) {
+        snprintf(why, whycap, "%s \"%s\" is too large (%lld bytes; at most %lld)", what, name, (long long)st.st_size, max_bytes);
         goto out;
     }
-    if (access(real, R_OK) != 0) { snprintf(why, whycap, "hook file \"%s\" cannot be read: %s", hook_file, strerror(errno)); goto out; }
-    if (strlen(real) >= cap) { snprintf(why, whycap, "hook file \"%s\": its path is too long", hook_file); goto out; }
+    if (access(real, R_OK) != 0) { snprintf(why, whycap, "%s \"%s\" cannot be read: %s", what, name, strerror(errno)); goto out; }
+    if (strlen(real) >= cap) { snprintf(why, whycap, "%s \"%s\": its path is too long", what, name); goto out; }
     snprintf(out, cap, "%s", real);
     rc = 0;
 out:
     free(real);
     free(base);
     return rc;
+}
+
+int hook_resolve(const char *flow_file, const char *hook_file, char *out, size_t cap, char *why, size_t whycap) {
+    if (bad_path_char(hook_file)) {
+        out[0] = 0;
+        snprintf(why, whycap, "hook file \"%s\": a hook file's name cannot hold a quote, a backslash or a control character",
+                 hook_file);
+        return -1;
+    }
+    if (hooks_tree_file(flow_file, hook_file, "hook file", "a C file", HOOK_MAX_BYTES, out, cap, why, whycap) < 0) return -1;
+    if (bad_path_char(out)) {
+        out[0] = 0;
+        snprintf(why, whycap, "hook file \"%s\": its path holds a quote, a backslash or a control character, which cannot be #included",
+                 hook_file);
+        return -1;
+    }
+    return 0;
 }
 
 /* every c("file", "function") hook of the program with literal arguments, by file */
@@ -140,4 +151,23 @@ void hooks_check(const IrProgram *p, const Source *src, Diags *d) {
     for (int i = 0; i < nfiles; i++)
         jit_check_hook(files[i].path, files[i].file->str, files[i].fns, files[i].spans, files[i].nfns, src, files[i].file->span, d);
     free(files);
+}
+
+void hooks_check_test_files(const IrProgram *p, const Source *src, Diags *d) {
+    for (int t = 0; p && t < p->ntests; t++)
+        for (int g = 0; g < p->tests[t]->ngivens; g++) {
+            const IrExpr *f = hooks_given_file(&p->tests[t]->givens[g]);
+            char path[PATH_MAX], why[PATH_MAX + 512];
+            if (f && hooks_test_file(src->name, f->str, path, sizeof path, why, sizeof why) < 0) diag_error(d, src, f->span, "%s", why);
+        }
+}
+
+const IrExpr *hooks_given_file(const IrGiven *g) {
+    const IrExpr *v = g ? g->value : NULL;
+    if (!v || v->kind != IR_CALL || !v->fn || strcmp(v->fn->name, "file") != 0 || v->nkids < 1 || !v->kids[0]) return NULL;
+    return v->kids[0]->kind == IR_STR ? v->kids[0] : NULL;
+}
+
+int hooks_test_file(const char *flow_file, const char *name, char *out, size_t cap, char *why, size_t whycap) {
+    return hooks_tree_file(flow_file, name, "test data file", "a data file", TEST_FILE_MAX_BYTES, out, cap, why, whycap);
 }

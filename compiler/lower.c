@@ -495,7 +495,10 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
     switch (e->kind) {
     case AST_NULL: return mk(l, IR_NULL, e->span);
     case AST_BOOL: x = mk(l, IR_BOOL, e->span); x->ival = e->ival; return x;
-    case AST_INT: x = mk(l, IR_INT, e->span); x->ival = e->ival; return x;
+    case AST_INT:
+        if (e->ival == INT64_MIN && !e->op)   /* 9223372036854775808 not after unary minus (grammar/lexer.l) */
+            ERR(e->span, "integer literal too large (limit 9223372036854775807)");
+        x = mk(l, IR_INT, e->span); x->ival = e->ival; return x;
     case AST_NUM: x = mk(l, IR_NUM, e->span); x->num = e->num; return x;
     case AST_DURATION: x = mk(l, IR_DURATION, e->span); x->ival = e->ival; return x;
     case AST_SIZE: x = mk(l, IR_SIZE, e->span); x->ival = e->ival; return x;
@@ -536,6 +539,10 @@ static IrExpr *lower_expr(L *l, const AstNode *e, Scope *sc) {
         x->a = lower_expr(l, e->a, sc);
         if (e->op == OP_NEG && (x->a->kind == IR_INT || x->a->kind == IR_DURATION || x->a->kind == IR_SIZE)) {
             x->a->span = e->span;          /* -5, -5s: a negative literal, so range checks see it */
+            if (x->a->ival == INT64_MIN) {  /* - -9223372036854775808 */
+                ERR(e->span, "integer overflow: -(-9223372036854775808) is out of the int range");
+                return x->a;
+            }
             x->a->ival = -x->a->ival;
             return x->a;
         }

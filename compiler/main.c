@@ -9,11 +9,14 @@
 #include "jit.h"
 #include "test_run.h"
 #include "frontend.h"
+#include "fmt.h"
 #include "hooks.h"
 #include "ir.h"
 #include "suggest.h"
 #include "engine.h"
 #include "cron.h"
+#include "cli_diff.h"
+#include "resource.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,8 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
-    "  dump ast|ir FILE       print the syntax tree or the typed IR\n"
+    "  dump ast|ir|resources FILE\n"
+    "                         print the syntax tree, the typed IR, or the addressed resources diff reads\n"
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
@@ -48,6 +52,13 @@ static const char usage_text[] =
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
+    "  fmt [--check] [--diff] FILE...|-\n"
+    "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
+    "                         the files that would change (exit 1), --diff prints the changes\n"
+    "  diff OLD NEW [--format text|json] [--exit-code]   diff --env A --env B FILE\n"
+    "                         what changed, by resource (flow, step, map entry, type field, ...)\n"
+    "  merge BASE OURS THEIRS [-o OUT] [-L OURS-LABEL -L THEIRS-LABEL]\n"
+    "                         three-way merge by resource; conflicts marked around the item\n"
     "  eval [--data FILE] EXPR\n"
     "                         evaluates a Flow expression with `record` bound to the JSON data\n"
     "  eval --path JSONPATH [--data FILE]\n"
@@ -139,6 +150,7 @@ static int cmd_check(const Opts *o) {
         diag_init(&d);
         fe_run(&results[n], src, &d, FE_CHECK);
         hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
+        hooks_check_test_files(results[n].ir, src, &d);   /* test blocks' data files: by the same rule */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
@@ -151,8 +163,8 @@ static int cmd_check(const Opts *o) {
 }
 
 static int cmd_dump(const Opts *o) {
-    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir")))
-        return usage_error("dump needs a stage: `flowc dump ast FILE` or `flowc dump ir FILE`%s", "");
+    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir") && strcmp(o->stage, "resources")))
+        return usage_error("dump needs a stage: `flowc dump ast FILE`, `flowc dump ir FILE` or `flowc dump resources FILE`%s", "");
     if (o->nfiles != 1) return usage_error("dump takes exactly one FILE%s", "");
     const char *why;
     Source *src = src_load_file(o->files[0], &why);
@@ -163,10 +175,11 @@ static int cmd_dump(const Opts *o) {
     Diags d;
     diag_init(&d);
     FeResult r;
-    int ir = strcmp(o->stage, "ir") == 0;
-    fe_run(&r, src, &d, ir ? FE_CHECK : FE_PARSE);
+    int ir = strcmp(o->stage, "ir") == 0, res = strcmp(o->stage, "resources") == 0;
+    fe_run(&r, src, &d, ir || res ? FE_CHECK : FE_PARSE);
     if (ir && r.ir) ir_dump(stdout, r.ir);
-    else if (!ir) ast_dump(stdout, src, r.ast);
+    else if (res && r.ir && !d.errors) res_dump(stdout, res_build(r.arena, src, r.ast, r.ir));   /* the model diff and merge read */
+    else if (!ir && !res) ast_dump(stdout, src, r.ast);
     fflush(stdout);      /* the dump first, then the diagnostics: never interleaved */
     print_diags(&d, o);
     if (o->json) diag_print_json(&d, stderr);
@@ -276,6 +289,14 @@ static int cmd_emit(int argc, char **argv) {
     return rc;
 }
 
+/* A checked -P name=value: name and value in one malloc'd string (free the name), and the value
+ * hidden from `ps` for as long as flowc runs (flow_arg_take): it may be a token. */
+static EmitParam take_param(char *arg) {
+    char *kv = flow_arg_take(arg), *eq = strchr(kv, '=');
+    *eq = 0;
+    return (EmitParam){ kv, eq + 1 };
+}
+
 /* build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c] */
 static int cmd_build(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *env_name = NULL;
@@ -293,7 +314,7 @@ static int cmd_build(int argc, char **argv) {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v) return usage_error("-P takes name=value, not `%s`", v);
                 if (np == 256) return usage_error("too many -P values (limit %s)", "256");
-                params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+                params[np++] = take_param(argv[i]);
             }
         } else if (a[0] == '-' && a[1]) return usage_error("build: unknown option `%s`", a);
         else if (file) return usage_error("build takes one FILE%s", "");
@@ -340,7 +361,7 @@ static int cmd_run(int argc, char **argv) {
         else if (strcmp(argv[i], "-P") == 0 && i + 1 < argc) {
             const char *v = argv[++i], *eq = strchr(v, '=');
             if (!eq || eq == v || np == 256) { free(rargv); return usage_error("-P takes name=value, not `%s`", v); }
-            params[np++] = (EmitParam){ strndup(v, (size_t)(eq - v)), eq + 1 };
+            params[np++] = take_param(argv[i]);
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env_name = argv[++i];
         else rargv[rargc++] = argv[i];
     }
@@ -391,7 +412,11 @@ static int cmd_preview(int argc, char **argv) {
             int mock = strcmp(a, "--mock") == 0;
             if ((mock ? o.nmocks : o.nparams) == 64) return usage_error("too many %s values (limit 64)", a);
             if (mock) { o.mocks[o.nmocks].step = strndup(v, (size_t)(eq - v)); o.mocks[o.nmocks++].file = eq + 1; }
-            else { o.params[o.nparams].name = strndup(v, (size_t)(eq - v)); o.params[o.nparams++].value = eq + 1; }
+            else {
+                EmitParam pv = take_param(argv[i]);
+                o.params[o.nparams].name = pv.name;
+                o.params[o.nparams++].value = pv.value;
+            }
         } else return usage_error("preview: unknown option `%s`", a);
     }
     Compiled k;
@@ -453,15 +478,11 @@ static int cmd_eval(int argc, char **argv) {
 
 /* "15m", "1h", "1w", "90s", "1500ms" -> ms; 0 when it is not one */
 static int64_t cli_duration(const char *s) {
-    static const struct { const char *u; int64_t mul; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 } };
     int64_t v = 0;
     const char *p = s;
     while (*p >= '0' && *p <= '9') { if (v > 1000000000) return 0; v = v * 10 + (*p++ - '0'); }
     if (p == s) return 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(p, units[i].u) == 0) return v * units[i].mul;
-    return 0;
+    return v * flow_duration_unit(p, strlen(p));
 }
 
 /* --from T: ISO 8601 or Unix seconds; a date or time without Z or an offset is a local time in the
@@ -625,8 +646,11 @@ int main(int argc, char **argv) {
         printf("flowc %s\n", FLOWC_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "fmt") == 0) return fmt_command(argc, argv, isatty(2) && !getenv("NO_COLOR"));
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);
+    if (strcmp(cmd, "diff") == 0) return cli_diff(argc, argv);
+    if (strcmp(cmd, "merge") == 0) return cli_merge(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0 || strcmp(cmd, "serve") == 0 ||

@@ -25,6 +25,7 @@ typedef struct ParseCtx {
     const char **names;     /* interned identifiers: open addressing, power-of-two size */
     uint32_t nnames, cap_names;
     int start_token;        /* returned before the first real token (parse_expression) */
+    int keep_comments;      /* the scanner returns comments as FLOW_TOK_COMMENT (flowlex_tokens) */
 } ParseCtx;
 
 /* Parses a whole file into an AST (AST_FILE). Never NULL; syntax errors go to diags. */
@@ -32,7 +33,12 @@ AstNode *parse_source(Arena *ar, Diags *diags, const Source *src);
 /* Parses the whole text as one expression (flowc eval). NULL after a syntax error. */
 AstNode *parse_expression(Arena *ar, Diags *diags, const Source *src);
 
+/* A token as flowlex_tokens gives it: the parser's token number, or FLOW_TOK_COMMENT, and its bytes. */
+#define FLOW_TOK_COMMENT 10000
+typedef struct { int kind; Span span; } FlowTok;
+
 /* grammar/lexer.l */
+size_t flowlex_tokens(Arena *ar, Diags *diags, const Source *src, FlowTok **out);
 void flowlex_begin(ParseCtx *c);
 void flowlex_end(ParseCtx *c);
 int  flowlex_byte_at(ParseCtx *c, uint32_t off);

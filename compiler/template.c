@@ -427,6 +427,7 @@ static AstNode *ex_number(Ex *x) {
         v = v * 10 + d;
     }
     n->ival = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    n->op = n->ival == INT64_MIN;   /* written with its minus (see AST_INT in lower.c) */
     return n;
 }
 

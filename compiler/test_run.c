@@ -8,25 +8,23 @@
 #include "build.h"
 #include "builtins.h"
 #include "emit_c.h"
+#include "hooks.h"
 #include "engine.h"
 #include "ir.h"
 #include "jit.h"
 #include "suggest.h"
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* file("path"): a JSON array, or NDJSON, read relative to the .flow file */
-static cJSON *load_given_file(const char *flow_file, const char *path, char *why, size_t cap) {
-    char full[4096];
-    if (path[0] == '/') snprintf(full, sizeof full, "%s", path);
-    else {
-        const char *slash = strrchr(flow_file, '/');
-        snprintf(full, sizeof full, "%.*s%s", slash ? (int)(slash - flow_file + 1) : 0, flow_file, path);
-    }
+/* A mock's records from a file: a JSON array, or NDJSON (`full` is the path to open, `shown` the
+ * name for messages). A test block's file has passed hooks_test_file; a preview's --mock FILE is the
+ * command line's own choice (a FIFO from <(...) too). */
+static cJSON *load_given_file(const char *full, const char *shown, char *why, size_t cap) {
     FILE *f = fopen(full, "rb");
-    if (!f) { snprintf(why, cap, "cannot read %.400s", full); return NULL; }
+    if (!f) { snprintf(why, cap, "cannot read %.400s", shown); return NULL; }
     size_t len = 0, bufcap = 65536;
     char *buf = malloc(bufcap);
     if (!buf) abort();
@@ -50,7 +48,7 @@ static cJSON *load_given_file(const char *flow_file, const char *path, char *why
             if (!n || (n == 1 && p[0] == '\r')) continue;
             cJSON *r = flow_json_parse(p, n, &je);
             if (!r) {
-                snprintf(why, cap, "%.300s:%d:%ld: %.150s", full, line, je.col, je.msg);
+                snprintf(why, cap, "%.300s:%d:%ld: %.150s", shown, line, je.col, je.msg);
                 cJSON_Delete(j);
                 free(buf);
                 return NULL;
@@ -132,9 +130,12 @@ static int run_test(const JitProgram *j, int ti, const IrProgram *ir, const IrTe
         const IrGiven *gv = &t->givens[g];
         cJSON *val = NULL;
         char why[512] = "";
-        if (gv->value->kind == IR_CALL && gv->value->fn && strcmp(gv->value->fn->name, "file") == 0 && gv->value->kids[0])
-            val = load_given_file(src->name, gv->value->kids[0]->str, why, sizeof why);
-        else {
+        const IrExpr *file = hooks_given_file(gv);
+        char path[PATH_MAX];
+        if (file) {   /* the rule hook files follow: a regular file inside the .flow file's tree */
+            if (hooks_test_file(src->name, file->str, path, sizeof path, why, sizeof why) == 0)
+                val = load_given_file(path, file->str, why, sizeof why);
+        } else {
             FlowVal v = call_test_fn(j, ti, "given", g, cx, NULL);
             val = flow_failed(cx) ? NULL : flow_val_to_json(v);
             if (!val) snprintf(why, sizeof why, "%s", flow_error_message(cx));
@@ -234,6 +235,7 @@ int test_file(const Source *src, const IrProgram *ir, const char *c_text, FILE *
     diag_init(&d);
     emit_c_tests(mem, &d, ir);
     fclose(mem);
+    hooks_check_test_files(ir, src, &d);   /* every test data file, at its string, before any test runs */
     diag_sort(&d);
     diag_print_text(&d, stderr, 0);
     JitProgram *j = d.errors ? NULL : jit_for(src, all);
@@ -330,7 +332,7 @@ int preview_file(const Source *src, const IrProgram *ir, const char *c_text, con
         if (mock_target(ir, prog->flows[fi].name, step, file)) { rc = 2; break; }
         if (cJSON_GetObjectItemCaseSensitive(given, step)) { fprintf(stderr, "flowc: --mock %s is given twice\n", step); rc = 2; break; }
         char err[512] = "";
-        cJSON *data = load_given_file(".", o->mocks[i].file, err, sizeof err);
+        cJSON *data = load_given_file(o->mocks[i].file, o->mocks[i].file, err, sizeof err);
         if (!data) { fprintf(stderr, "flowc: --mock %s: %s\n", step, err); rc = 2; break; }
         if (strcmp(step, "existing") == 0) {   /* one record: a JSON object, or a file holding one */
             cJSON *one = cJSON_IsArray(data) && cJSON_GetArraySize(data) == 1 ? cJSON_DetachItemFromArray(data, 0) : NULL;

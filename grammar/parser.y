@@ -281,7 +281,9 @@ mul: mul '*' unary                { $$ = binop(ctx, @$, OP_MUL, $1, $3); DEEP($$
     | mul '%' unary               { $$ = binop(ctx, @$, OP_MOD, $1, $3); DEEP($$); }
     | unary
     ;
-unary: '-' unary                  { $$ = N1(UNARY, @$, $2); $$->op = OP_NEG; DEEP($$); }
+unary: '-' unary                  { if ($2 && $2->kind == AST_INT && $2->ival == INT64_MIN && !$2->op) {   /* -9223372036854775808 */
+                                        $$ = $2; $$->span = @$; $$->op = 1;
+                                      } else { $$ = N1(UNARY, @$, $2); $$->op = OP_NEG; DEEP($$); } }
     | postfix
     ;
 postfix: primary

@@ -108,7 +108,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         }
         if (which >= 0) o->given[which] = 1;
         switch (which) {
-        case 0: o->params[o->nparams++] = val; break;
+        case 0: o->params[o->nparams++] = flow_arg_take((char *)val); break;
         case 1: o->state = val; break;
         case 2: o->since = val; break;
         case 3: o->until = val; break;
@@ -131,6 +131,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
 }
 
 static void opts_free(Opts *o) {
+    for (int i = 0; i < o->nparams; i++) free((void *)o->params[i]);
     free(o->flows);
     free(o->params);
 }
@@ -142,15 +143,14 @@ static int parse_duration(const char *s, int64_t *ms) {
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || errno || !isfinite(v)) return 0;
-    double unit = strcmp(end, "") == 0 || strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 ? 1e3
-                : strcmp(end, "m") == 0 ? 6e4 : strcmp(end, "h") == 0 ? 3.6e6 : strcmp(end, "d") == 0 ? 8.64e7 : -1;
-    if (unit < 0) return 0;
+    double unit = *end ? (double)flow_duration_unit(end, strlen(end)) : 1;   /* a bare number is ms */
+    if (unit <= 0 || fabs(v * unit) >= 9.2e18) return 0;
     *ms = (int64_t)llround(v * unit);
     return 1;
 }
 
 /* A param's text as its kind; 0, or -1 with why. JSON values are kept in *own. */
-static int param_value(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap) {
+int flow_param_parse(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap) {
     char *end;
     *own = NULL;
     if (d->nullable && d->kind != FLOW_STRING && strcmp(text, "null") == 0) { *v = flow_null(); return 0; }
@@ -211,6 +211,13 @@ char *flow_param_default(const FlowParamDef *d) {
         return t;
     }
     return d->deflt ? flow_xstrdup(d->deflt) : NULL;
+}
+
+char *flow_arg_take(char *arg) {
+    char *copy = flow_xstrdup(arg);
+    char *eq = strchr(arg, '=');
+    if (eq) memset(eq + 1, '*', strlen(eq + 1));
+    return copy;
 }
 
 void flow_no_core_dumps(void) {
@@ -277,7 +284,7 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
         FlowVal v = flow_null();
         if (text) {
             char why[300];
-            int bad = param_value(d, text, &v, &owned[i], why, sizeof why);
+            int bad = flow_param_parse(d, text, &v, &owned[i], why, sizeof why);
             if (!bad && v.kind == FLOW_STRING && dflt && text == dflt) {   /* the value outlives dflt: keep it in the context */
                 cJSON *keep = cJSON_CreateString(text);
                 if (!keep) abort();
@@ -334,16 +341,17 @@ static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts 
     return st;
 }
 
-/* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
- * the lock file cannot be had). */
-static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk, char *why, size_t cap) {
+/* A flow's run lock: 0 with *lk held; else, after saying why on stderr and, when why is given, in
+ * why (class intermittent for a flow that is running: it can start once that run ends), 2 when
+ * another process runs the flow, 1 when the lock file cannot be had. */
+static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk, FlowErr *why) {
     long holder = 0;
     FlowErr e;
     int r = flow_state_lock(st, flow, lk, &holder, &e);
-    if (r > 0 && holder) snprintf(e.msg, sizeof e.msg, "flow %s is already running (pid %ld)", flow, holder);
-    else if (r > 0) snprintf(e.msg, sizeof e.msg, "flow %s is already running", flow);
+    if (r > 0 && holder) flow_err_set(&e, FLOW_ERR_INTERMITTENT, "flow %s is already running (pid %ld)", flow, holder);
+    else if (r > 0) flow_err_set(&e, FLOW_ERR_INTERMITTENT, "flow %s is already running", flow);
     if (r) fprintf(stderr, "%s: %s\n", prog, e.msg);
-    if (r && why) snprintf(why, cap, "%.300s", e.msg);
+    if (r && why) *why = e;
     return r > 0 ? 2 : r < 0 ? 1 : 0;
 }
 
@@ -554,13 +562,19 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             }
             outcome[k] = 3;   /* failed, until it did not */
             FlowLock *lk = NULL;
-            char why[320];
-            int lr = lock_flow(state, prog, p->flows[which[k]].name, &lk, why, sizeof why);
-            if (lr) {   /* another process runs it: the history counts the start as skipped */
+            FlowRunStats st;
+            FlowErr why;
+            int lr = lock_flow(state, prog, p->flows[which[k]].name, &lk, &why);
+            if (lr) {   /* a failed run, in --json too; another process runs it: the history counts the start as skipped */
                 FlowErr se;
                 if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, now_ms(), "skipped", retry ? "retry" : "run",
-                                                    -1, 0, why, &se);
-                rc = 1;
+                                                    -1, 0, why.msg, &se);
+                if (o->json) {
+                    flow_run_stats_failed(p, which[k], &st, why.cls, why.msg);
+                    print_json(&st);
+                    flow_run_stats_free(&st);
+                }
+                if (rc != 2) rc = 1;
                 continue;
             }
             FlowErr ae;
@@ -575,7 +589,6 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 rc = 1;
                 continue;
             }
-            FlowRunStats st;
             Progress pg = { p->flows[which[k]].name, { 0, 0 }, { 0, 0 }, 0 };
             clock_gettime(CLOCK_MONOTONIC, &pg.t0);
             ri.on_page = !o->quiet && isatty(STDERR_FILENO) ? progress_line : NULL;
@@ -970,7 +983,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
         FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
         for (int i = 0; i < p->nflows && !rc; i++)
-            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL, 0) ? 1 : 0;
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL) ? 1 : 0;
         if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
         for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);

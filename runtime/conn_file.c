@@ -146,6 +146,15 @@ void flow_ndjson_close(FlowNdjson *r) {
     free(r);
 }
 
+/* A parsed JSON value as the next record (it takes j): an object is one; anything else is a `parse`
+ * error at "line|element N of FILE", kept as read. NDJSON lines and JSON array elements alike. */
+static int take_record(FlowExportItem *it, cJSON *j, const char *unit, long n, const char *file) {
+    it->rec = j;
+    if (cJSON_IsObject(j)) return FLOW_NEXT_RECORD;
+    flow_err_set(&it->err, FLOW_ERR_PARSE, "%s %ld of %s: a record must be a JSON object, got %s", unit, n, file, flow_json_desc(j));
+    return FLOW_NEXT_ERROR;
+}
+
 int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
     In *in = &r->in;
     for (;;) {
@@ -194,14 +203,7 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
             it->rec = flow_json_raw_text(s, n);
             return FLOW_NEXT_ERROR;
         }
-        if (!cJSON_IsObject(j)) {
-            flow_err_set(&it->err, FLOW_ERR_PARSE, "line %ld of %s: a record must be a JSON object, got %s", r->lineno,
-                         r->name, flow_json_desc(j));
-            it->rec = j;
-            return FLOW_NEXT_ERROR;
-        }
-        it->rec = j;
-        return FLOW_NEXT_RECORD;
+        return take_record(it, j, "line", r->lineno, r->name);
     }
 }
 
@@ -522,8 +524,8 @@ int flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err) {
  * record): a path relative to the connection's dir, its parts separated by `/`; `.` and empty parts
  * are dropped. Refused: an absolute path, a `..` part, a name that ends in `/` or `/.` (a directory),
  * and one that is nothing but the dir itself. NULL with the cleaned name in *clean (malloc'd), or
- * why not. */
-static const char *file_name_rule(const char *name, char **clean) {
+ * why not. The checker holds a constant `file` to it too (compiler/check.c). */
+const char *flow_file_name_rule(const char *name, char **clean) {
     *clean = NULL;
     if (!name[0]) return "is empty";
     if (name[0] == '/') return "is an absolute path: it must be relative to the connection's dir";
@@ -682,14 +684,7 @@ static int next_in_current(FileExport *x, FlowExportItem *it, FlowErr *err) {
     if (!e) return FLOW_NEXT_END;
     cJSON_DetachItemViaPointer(x->arr, e);
     x->elem++;
-    if (!cJSON_IsObject(e)) {
-        flow_err_set(&it->err, FLOW_ERR_PARSE, "element %ld of %s: a record must be a JSON object, got %s", x->elem,
-                     x->cur, flow_json_desc(e));
-        it->rec = e;
-        return FLOW_NEXT_ERROR;
-    }
-    it->rec = e;
-    return FLOW_NEXT_RECORD;
+    return take_record(it, e, "element", x->elem, x->cur);
 }
 
 static int fe_next(void *h, FlowExportItem *it, FlowErr *err) {
@@ -709,7 +704,7 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
     FileConn *fc = conn;
     const char *file = flow_setting_str(s, NULL, "file", "");
     char *clean;
-    const char *why = file_name_rule(file, &clean);
+    const char *why = flow_file_name_rule(file, &clean);
     if (why) {
         flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", file, why);
         return NULL;
@@ -984,19 +979,10 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-static int copy_prefix(int from, int to, off_t len) {
-    char buf[65536];
-    for (off_t at = 0; at < len;) {
-        size_t want = len - at < (off_t)sizeof buf ? (size_t)(len - at) : sizeof buf;
-        ssize_t r = pread(from, buf, want, at);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return -1;
-        if (r == 0) { errno = EIO; return -1; }
-        if (write_all(to, buf, (size_t)r)) return -1;
-        at += r;
-    }
-    return 0;
-}
+static int write_chunk(void *to, const char *p, size_t n, off_t at) { (void)at; return write_all(*(int *)to, p, n); }
+
+/* the first len bytes of from onto to (read_chunks); nonzero with errno on failure */
+static int copy_prefix(int from, int to, off_t len) { return read_chunks(from, len, write_chunk, &to); }
 
 /* The columns this run writes to a CSV target: the first record's fields. */
 static char **record_columns(const cJSON *rec, int *n) {
@@ -1184,7 +1170,7 @@ static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
     const cJSON *file = flow_setting(s, NULL, "file");
     if (file) {   /* a constant name: checked once, before any record */
         char *clean;
-        const char *why = file_name_rule(cJSON_GetStringValue(file), &clean);
+        const char *why = flow_file_name_rule(cJSON_GetStringValue(file), &clean);
         if (why) {
             flow_err_set(err, FLOW_ERR_VALUE, "file \"%.200s\" %s", cJSON_GetStringValue(file), why);
             return NULL;
@@ -1217,7 +1203,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         int append = im->retry || strcmp(flow_setting_str(im->s, it->rs, "write", "append"), "append") == 0;
         int formulas = cJSON_IsTrue(flow_setting(im->s, it->rs, "csv_formulas"));
         char *clean;
-        const char *why = file_name_rule(name, &clean);
+        const char *why = flow_file_name_rule(name, &clean);
         if (why) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);

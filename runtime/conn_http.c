@@ -13,9 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define CONCURRENCY_MAX 256
-#define BATCH_MAX 1000
-
 /* ---- the connection ---- */
 
 typedef struct HttpConn {
@@ -26,16 +23,11 @@ typedef struct HttpConn {
     int concurrency;
 } HttpConn;
 
-static int num_setting(const FlowSettings *s, const char *name, double dflt, double lo, double hi, double *out, FlowErr *err) {
+/* A number setting, or its default when unset: the engine has held it to its RANGE in
+ * connectors.def (the checker's bounds too), so there are no other limits here. */
+static double num_setting(const FlowSettings *s, const char *name, double dflt) {
     const cJSON *j = flow_setting(s, NULL, name);
-    *out = dflt;
-    if (!j) return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble < lo || j->valuedouble > hi) {
-        flow_err_set(err, FLOW_ERR_VALUE, "setting %s must be a number from %g to %g", name, lo, hi);
-        return -1;
-    }
-    *out = j->valuedouble;
-    return 0;
+    return cJSON_IsNumber(j) ? j->valuedouble : dflt;
 }
 
 /* "Name: value" lines from an object of headers; -1 with err on a name or value that cannot be sent */
@@ -112,17 +104,11 @@ static void *h_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         origins[o.norigins++] = a->valuestring;
     }
     o.origins = origins;
-    double v;
-    if (num_setting(s, "timeout", 30000, 1, 3600000, &v, err)) goto bad;
-    o.timeout_ms = (long)v;
-    if (num_setting(s, "backoff", 200, 0, 600000, &v, err)) goto bad;
-    o.backoff_ms = (long)v;
-    if (num_setting(s, "retries", 3, 0, 20, &v, err)) goto bad;
-    o.retries = (int)v;
-    if (num_setting(s, "requests_per_second", 0, 0, 100000, &v, err)) goto bad;
-    o.rps = v;
-    if (num_setting(s, "concurrency", 1, 1, CONCURRENCY_MAX, &v, err)) goto bad;
-    c->concurrency = (int)v;
+    o.timeout_ms = (long)num_setting(s, "timeout", 30000);
+    o.backoff_ms = (long)num_setting(s, "backoff", 200);
+    o.retries = (int)num_setting(s, "retries", 3);
+    o.rps = num_setting(s, "requests_per_second", 0);   /* 0: unset, no rate limit (the table refuses a 0) */
+    c->concurrency = (int)num_setting(s, "concurrency", 1);
     const cJSON *tls = flow_setting(s, NULL, "verify_tls");
     if (tls && !cJSON_IsBool(tls)) { flow_err_set(err, FLOW_ERR_VALUE, "setting verify_tls must be true or false"); goto bad; }
     o.verify_tls = !tls || cJSON_IsTrue(tls);
@@ -799,11 +785,8 @@ static void *hi_open(void *conn, const FlowSettings *s, FlowErr *err) {
     HttpImport *im = flow_xcalloc(1, sizeof *im);
     im->c = conn;
     im->s = s;
-    double v;
-    if (num_setting(s, "batch", 1, 1, BATCH_MAX, &v, err)) { free(im); return NULL; }
-    im->batch = (int)v;
-    if (num_setting(s, "concurrency", im->c->concurrency, 1, CONCURRENCY_MAX, &v, err)) { free(im); return NULL; }
-    im->conc = (int)v;
+    im->batch = (int)num_setting(s, "batch", 1);
+    im->conc = (int)num_setting(s, "concurrency", im->c->concurrency);
     return im;
 }
 

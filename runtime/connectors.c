@@ -1,17 +1,19 @@
 /* connectors.c — the settings table every connector's settings are matched against, built from
  * runtime/connectors.def (the table the checker reads too), and what a word or constructor setting
  * accepts: the words of its `word:a|b` type, or the constructors of builtins.def whose result is its
- * `ctor:K` type. */
+ * `ctor:K` type; and the one check of a number setting against its RANGE, which the checker makes on
+ * constants and the engine on evaluated values. */
 #include "engine.h"
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-enum { REQ = 1, OPT = 2, SECRET = 4 };
+enum { REQ = FLOW_SETF_REQ, OPT = FLOW_SETF_OPT, SECRET = FLOW_SETF_SECRET, STEP = FLOW_SETF_STEP };
 
 const FlowSettingSpec flow_setting_specs[] = {
 #define CONN(k)
 #define RANGE(n, lo, hi)
-#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0 },
+#define SET(k, w, n, t, rt, f) { #k, FLOW_AT_##w, #n, FLOW_SETT_##rt, t, ((f) & REQ) != 0, ((f) & SECRET) != 0, ((f) & STEP) != 0 },
 #include "connectors.def"
 #undef CONN
 #undef RANGE
@@ -19,7 +21,7 @@ const FlowSettingSpec flow_setting_specs[] = {
 };
 const int flow_nsetting_specs = (int)(sizeof flow_setting_specs / sizeof flow_setting_specs[0]);
 
-static const struct { const char *name; long long lo, hi; } ranges[] = {
+static const struct { const char *name; double lo, hi; } ranges[] = {
 #define CONN(k)
 #define SET(k, w, n, t, rt, f)
 #define RANGE(n, lo, hi) { #n, lo, hi },
@@ -45,10 +47,26 @@ const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, 
     return NULL;
 }
 
-int flow_setting_range(const FlowSettingSpec *sp, long long *lo, long long *hi) {
-    for (size_t i = 0; sp && i < sizeof ranges / sizeof ranges[0]; i++)
-        if (strcmp(ranges[i].name, sp->name) == 0) { *lo = ranges[i].lo; *hi = ranges[i].hi; return 1; }
+int flow_setting_range(const char *name, double *lo, double *hi) {
+    for (size_t i = 0; name && i < sizeof ranges / sizeof ranges[0]; i++)
+        if (strcmp(ranges[i].name, name) == 0) { *lo = ranges[i].lo; *hi = ranges[i].hi; return 1; }
     return 0;
+}
+
+/* A bound or value as the flow writes it: a duration in its largest whole unit (90s, 1h, 250ms, 0s), a
+ * whole number by its digits, any other number by its shortest text. */
+static const char *range_text(char buf[48], const char *ctype, double v) {
+    if (ctype && strcmp(ctype, "duration") == 0 && v == floor(v) && fabs(v) < 1e15) return flow_duration_text(buf, (int64_t)v);
+    if (v == floor(v) && fabs(v) < 1e15) { snprintf(buf, 48, "%.0f", v); return buf; }
+    return flow_num_text(buf, v);
+}
+
+int flow_setting_check_range(const char *name, const char *ctype, double v, char *why, size_t cap) {
+    double lo, hi;
+    if (!flow_setting_range(name, &lo, &hi) || (v >= lo && v <= hi)) return 0;
+    char a[48], b[48], c[48];
+    snprintf(why, cap, "must be between %s and %s, got %s", range_text(a, ctype, lo), range_text(b, ctype, hi), range_text(c, ctype, v));
+    return 1;
 }
 
 int flow_setting_accepts(const FlowSettingSpec *sp, const char *word) {

@@ -13,7 +13,6 @@
  * second pass (serve started then) fires the wall times still ahead in it, as cron-parser does. */
 #include "cron.h"
 #include "flow.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,21 +44,7 @@ struct FlowSched {
     int every_hour;           /* fires in every hour of the day: both passes of a repeated hour */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int64_t fdiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-static int mdays(int64_t y, int m) {
-    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return md[m - 1] + (m == 2 && is_leap(y));
-}
 static int weekday(int64_t days) { return (int)((days % 7 + 7 + 4) % 7); }   /* 1970-01-01: Thursday */
 
 /* ---- parsing ---- */
@@ -81,7 +66,7 @@ typedef struct Vals {
     int lcount[9];     /* day of week `0L`..`7L` (0..7), day of month `L` (8) */
 } Vals;
 
-#define FAIL(...) do { seterr(err, errlen, __VA_ARGS__); return 0; } while (0)
+#define FAIL(...) do { flow_tz_seterr(err, errlen, __VA_ARGS__); return 0; } while (0)
 
 /* Replaces month and weekday names by their numbers (names stand alone: SUN6, JANFEB and MON/FRI
  * are refused; only the L of `FRIL` may follow one). */
@@ -338,7 +323,7 @@ const char *flow_cron_check(const char *expr, char *err, size_t errlen) {
 /* ---- wall times: naive local seconds since 1970-01-01T00:00 ---- */
 
 static int day_match(const CronSpec *c, int64_t y, int m, int d, int64_t days) {
-    int wd = weekday(days), last = mdays(y, m);
+    int wd = weekday(days), last = flow_days_in_month(y, (unsigned)m);
     int dom_m = (c->dom >> d & 1) || (c->dom_last && d == last);
     int dow_m = ((c->dow >> wd & 1) && (c->nth == 0 || (d + 6) / 7 == c->nth)) || ((c->dow_last >> wd & 1) && d > last - 7);
     if (!c->dom_star && !c->dow_star) return dom_m || dow_m;
@@ -368,20 +353,20 @@ static int64_t cron_next_wall(const CronSpec *c, int64_t w) {
         }
         int64_t dn = flow_days_from_civil(y, (unsigned)m, (unsigned)d);
         if (!day_match(c, y, m, d, dn)) {
-            if (++d > mdays(y, m)) { d = 1; if (++m > 12) { m = 1; y++; } }
+            if (++d > flow_days_in_month(y, (unsigned)m)) { d = 1; if (++m > 12) { m = 1; y++; } }
             h = mi = s = 0;
             continue;
         }
         if (!(c->hour >> h & 1)) {
             int nh = next_bit(c->hour, h + 1, 23);
-            if (nh < 0) { if (++d > mdays(y, m)) { d = 1; if (++m > 12) { m = 1; y++; } } h = mi = s = 0; continue; }
+            if (nh < 0) { if (++d > flow_days_in_month(y, (unsigned)m)) { d = 1; if (++m > 12) { m = 1; y++; } } h = mi = s = 0; continue; }
             h = nh; mi = s = 0;
         }
         if (!(c->min >> mi & 1)) {
             int nmi = next_bit(c->min, mi + 1, 59);
             if (nmi < 0) {
                 mi = s = 0;
-                if (++h > 23) { h = 0; if (++d > mdays(y, m)) { d = 1; if (++m > 12) { m = 1; y++; } } }
+                if (++h > 23) { h = 0; if (++d > flow_days_in_month(y, (unsigned)m)) { d = 1; if (++m > 12) { m = 1; y++; } } }
                 continue;
             }
             mi = nmi; s = 0;
@@ -390,7 +375,7 @@ static int64_t cron_next_wall(const CronSpec *c, int64_t w) {
             int ns = next_bit(c->sec, s + 1, 59);
             if (ns < 0) {
                 s = 0;
-                if (++mi > 59) { mi = 0; if (++h > 23) { h = 0; if (++d > mdays(y, m)) { d = 1; if (++m > 12) { m = 1; y++; } } } }
+                if (++mi > 59) { mi = 0; if (++h > 23) { h = 0; if (++d > flow_days_in_month(y, (unsigned)m)) { d = 1; if (++m > 12) { m = 1; y++; } } } }
                 continue;
             }
             s = ns;
@@ -532,35 +517,29 @@ static int32_t clock_time(const char *t) {
 }
 
 /* 7h, 15m, 90s, 2d, 1w: an interval as the language writes it */
-static const char *interval_text(int64_t sec, char buf[32]) {
-    static const struct { const char *u; int64_t n; } units[] = { { "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 } };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (sec % units[i].n == 0) { snprintf(buf, 32, "%lld%s", (long long)(sec / units[i].n), units[i].u); return buf; }
-    snprintf(buf, 32, "%llds", (long long)sec);
-    return buf;
-}
+static const char *interval_text(int64_t sec, char buf[32]) { return flow_duration_text(buf, sec * 1000); }
 
 FlowSched *flow_sched_every(int64_t interval_ms, const char *from, const char *to, unsigned days, const char *tz,
                             char *err, size_t errlen) {
-    if (interval_ms < 1000 || interval_ms % 1000) { seterr(err, errlen, "every(...) takes whole seconds, at least 1s"); return NULL; }
+    if (interval_ms < 1000 || interval_ms % 1000) { flow_tz_seterr(err, errlen, "every(...) takes whole seconds, at least 1s"); return NULL; }
     int64_t e = interval_ms / 1000;
     if (e > 86400 && e % 86400) {
-        seterr(err, errlen, "every(...): an interval of a day or more is whole days, as in every(1d), every(2d) or every(1w)");
+        flow_tz_seterr(err, errlen, "every(...): an interval of a day or more is whole days, as in every(1d), every(2d) or every(1w)");
         return NULL;
     }
-    if (e > 86400LL * 7 * 520) { seterr(err, errlen, "every(...): an interval over 520 weeks never comes round"); return NULL; }
+    if (e > 86400LL * 7 * 520) { flow_tz_seterr(err, errlen, "every(...): an interval over 520 weeks never comes round"); return NULL; }
     int32_t f = 0, t = 86399;
     if (from || to) {
-        if (!from || !to) { seterr(err, errlen, "between takes two clock times, as in [\"08:00\", \"18:00\"]"); return NULL; }
-        if (e >= 86400) { seterr(err, errlen, "between narrows an interval under a day; every(1d) runs at midnight (use cron(\"0 2 * * *\") for another time)"); return NULL; }
+        if (!from || !to) { flow_tz_seterr(err, errlen, "between takes two clock times, as in [\"08:00\", \"18:00\"]"); return NULL; }
+        if (e >= 86400) { flow_tz_seterr(err, errlen, "between narrows an interval under a day; every(1d) runs at midnight (use cron(\"0 2 * * *\") for another time)"); return NULL; }
         f = clock_time(from);
         t = clock_time(to);
         if (f < 0 || t < 0) {
-            seterr(err, errlen, "between: \"%.40s\" is not a clock time \"HH:MM\" (00:00 to 23:59)", f < 0 ? from : to);
+            flow_tz_seterr(err, errlen, "between: \"%.40s\" is not a clock time \"HH:MM\" (00:00 to 23:59)", f < 0 ? from : to);
             return NULL;
         }
     }
-    if (days & ~0x7Fu) { seterr(err, errlen, "on_days: not a set of weekdays"); return NULL; }
+    if (days & ~0x7Fu) { flow_tz_seterr(err, errlen, "on_days: not a set of weekdays"); return NULL; }
     if (!days) days = e >= 86400 && (e / 86400) % 7 == 0 ? 1u << 1 : 0x7F;   /* weeks: Mondays */
     FlowSched *s = sched_new(SCHED_EVERY, tz, err, errlen);
     if (!s) return NULL;
@@ -573,7 +552,7 @@ FlowSched *flow_sched_every(int64_t interval_ms, const char *from, const char *t
         for (int64_t x = 0; x < 86400; x += e) if (in_window(s, x)) hours |= 1u << (x / 3600);
         if (!hours) {
             char it[32];
-            seterr(err, errlen, "every(%s) never fires between %s and %s: no multiple of %s from midnight falls in it",
+            flow_tz_seterr(err, errlen, "every(%s) never fires between %s and %s: no multiple of %s from midnight falls in it",
                    interval_text(e, it), from, to, it);
             flow_sched_free(s);
             return NULL;

@@ -19,6 +19,8 @@ FlowTz *flow_tz_load(const char *name, char *err, size_t errlen);
 FlowTz *flow_tz_parse(const char *name, const unsigned char *data, size_t n, char *err, size_t errlen);
 void flow_tz_free(FlowTz *tz);
 const char *flow_tz_name(const FlowTz *tz);
+/* The message into err[0..errlen) (nothing when err is NULL): how tz.c and cron.c report. */
+void flow_tz_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The offset from UTC in seconds (east positive) at Unix second t. */
 int32_t flow_tz_offset(const FlowTz *tz, int64_t t);
 /* The first change of offset strictly after t: 1 with its instant and the offset from then on;

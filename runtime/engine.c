@@ -94,18 +94,13 @@ static int check_value(const FlowSettingSpec *sp, cJSON **pj, char *why, size_t 
         if (cJSON_IsString(j)) return 0;
         snprintf(why, cap, "must be a string");
         return -1;
-    case FLOW_SETT_INT: {
-        long long lo, hi;
-        if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble)) {
-            snprintf(why, cap, "must be a whole number");
+    case FLOW_SETT_INT:
+    case FLOW_SETT_NUMBER:
+        if (!cJSON_IsNumber(j) || (sp->type == FLOW_SETT_INT && j->valuedouble != floor(j->valuedouble))) {
+            snprintf(why, cap, sp->type == FLOW_SETT_INT ? "must be a whole number" : "must be a number");
             return -1;
         }
-        if (flow_setting_range(sp, &lo, &hi) && (j->valuedouble < (double)lo || j->valuedouble > (double)hi)) {
-            snprintf(why, cap, "must be between %lld and %lld, got %.17g", lo, hi, j->valuedouble);
-            return -1;
-        }
-        return 0;
-    }
+        return flow_setting_check_range(sp->name, sp->ctype, j->valuedouble, why, cap) ? -1 : 0;
     case FLOW_SETT_WORD:
         if (cJSON_IsNull(j) && flow_setting_accepts(sp, "null")) {
             cJSON_Delete(j);
@@ -656,10 +651,12 @@ static void set_kind(cJSON *v, int type) {
 }
 
 /* CSV cells are text: read those of declared number, int and bool fields as such, ints exactly (a
- * cell that does not read, 1e400 included, stays text, and validation names it); an empty cell of a
- * nullable field is null. In place. */
-static void coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t) {
-    if (!t || !t->is_record || !cJSON_IsObject(rec)) return;
+ * cell that does not read stays text, and validation names it); an empty cell of a nullable field is
+ * null. In place. A number cell too large for a double (1e400) stays text too, and is the record's
+ * `value` error as a non-finite number is from any source: -1 with e (the first such cell), else 0. */
+static int coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t, FlowErr *e) {
+    int bad = 0;
+    if (!t || !t->is_record || !cJSON_IsObject(rec)) return 0;
     for (int i = 0; i < t->nfields; i++) {
         const FlowTypeDef *ft = t->fields[i].type;
         cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, t->fields[i].name);
@@ -680,9 +677,16 @@ static void coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t) {
                 v->valueint = n->valueint;
                 v->valuestring = text;    /* an exact int's digits or the text as read, moved over */
                 n->valuestring = NULL;
-            } else if (!n && flow_text_number(R->cx, c, &d) == FLOW_TEXT_OK) {
-                set_kind(v, cJSON_Number);
-                v->valuedouble = d;
+            } else if (!n) {
+                int rc = flow_text_number(R->cx, c, &d);
+                if (rc == FLOW_TEXT_OK) {
+                    set_kind(v, cJSON_Number);
+                    v->valuedouble = d;
+                } else if (rc == FLOW_TEXT_RANGE && !bad) {
+                    flow_err_set(e, FLOW_ERR_VALUE, "record.%s is %.*s%s, which is not a finite number", t->fields[i].name,
+                                 (int)(c.n > 40 ? 40 : c.n), c.p, c.n > 40 ? "..." : "");
+                    bad = 1;
+                }
             }
             cJSON_Delete(n);
         } else if (ft->kind == FLOW_BOOL) {
@@ -691,6 +695,7 @@ static void coerce_text(Run *R, cJSON *rec, const FlowTypeDef *t) {
             else if (!strcasecmp(s, "false") || !strcmp(s, "0")) set_kind(v, cJSON_False);
         }
     }
+    return bad ? -1 : 0;
 }
 
 static int type_has_bool(const FlowTypeDef *t) {
@@ -921,7 +926,7 @@ static FlowSettings *settings_new(Run *R, const char *owner, const FlowSettingDe
         if (sp->type == FLOW_SETT_EXPR) continue;   /* the connector evaluates it when it needs it */
         if (d->per_record) {
             /* an export's mode may use the record: once(flag, mark = patch("/orders/{{record.id}}")) */
-            if (at == FLOW_AT_CONN || (at == FLOW_AT_EXPORT && strcmp(d->name, "mode") != 0)) {
+            if (at == FLOW_AT_CONN || sp->step || (at == FLOW_AT_EXPORT && strcmp(d->name, "mode") != 0)) {
                 run_fail(R, "%s: setting %s cannot depend on the record", owner, d->name);
                 goto bad;
             }
@@ -1844,6 +1849,32 @@ void flow_run_set_contexts(FlowCtx *cx, const FlowRunInfo *ri, const char *flow,
     flow_ctx_set_context(cx, FLOW_CTX_FLOW_NAME, flow ? flow_string(flow, strlen(flow)) : flow_null());
 }
 
+static int name_import(Run *R, const FlowStepDef *d) {
+    if (d->kind == FLOW_STEP_IMPORT) R->st->import_names[R->st->nimports++] = d->name ? d->name : step_kind_names[d->kind];
+    return 0;
+}
+
+void flow_run_stats_failed(const FlowProgram *p, int fi, FlowRunStats *st, FlowErrorClass cls, const char *msg) {
+    memset(st, 0, sizeof *st);
+    Run R0;
+    memset(&R0, 0, sizeof R0);
+    R0.p = p;
+    R0.st = st;
+    st->failed = 1;
+    st->fail_class = flow_error_class_names[cls];
+    snprintf(st->fail_msg, sizeof st->fail_msg, "%s", msg);
+    if (fi < 0 || fi >= p->nflows) return;
+    const FlowFlowDef *f = &p->flows[fi];
+    st->flow = f->name;
+    walk_steps(&R0, f->steps, f->nsteps, 0, count_import);
+    st->import_names = flow_xcalloc((size_t)st->nimports + 1, sizeof *st->import_names);
+    st->imported = flow_xcalloc((size_t)st->nimports + 1, sizeof *st->imported);
+    st->nimports = 0;
+    walk_steps(&R0, f->steps, f->nsteps, 0, name_import);
+    st->failed = 1;   /* walk_steps may have said why the steps cannot run: the message given stays */
+    snprintf(st->fail_msg, sizeof st->fail_msg, "%s", msg);
+}
+
 void flow_run_stats_free(FlowRunStats *st) {
     free(st->import_names);
     free(st->imported);
@@ -2047,7 +2078,8 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             /* once(): the record gets its flag after this page, whatever becomes of it (an error keeps it) */
             if (R->mode_def && add_mark(R, &marks, it.rec)) { cJSON_Delete(it.rec); break; }
-            if (it.text_values) coerce_text(R, it.rec, ex->def->type);
+            FlowErr te;
+            int bad_text = it.text_values && coerce_text(R, it.rec, ex->def->type, &te);
             FlowTimeLayout lay;
             int has_lay = R->delta_field && learn_layout(R, ex, it.rec, &lay);
             /* outside the delta window: ignored before its values and type are checked, or a record
@@ -2057,7 +2089,8 @@ static void export_pages(Run *R, StepRt *ex) {
                 cJSON_Delete(it.rec);
                 continue;
             }
-            int av = accept_values(it.rec, ex->def->type, "record", &e);
+            int av = bad_text ? -1 : accept_values(it.rec, ex->def->type, "record", &e);
+            if (bad_text) e = te;
             if (av) {
                 cJSON *kept = av == -2 ? flow_json_to_text(cJSON_Duplicate(it.rec, 1)) : NULL;
                 rec_error(R, ex, e.cls, e.msg, kept ? kept : it.rec);

@@ -39,6 +39,7 @@ typedef enum { FLOW_AT_CONN, FLOW_AT_EXPORT, FLOW_AT_LOOKUP, FLOW_AT_IMPORT } Fl
 typedef enum {
     FLOW_SETT_STRING,   /* a string */
     FLOW_SETT_INT,      /* a whole number (within its RANGE, if it has one) */
+    FLOW_SETT_NUMBER,   /* a number (within its RANGE, if it has one) */
     FLOW_SETT_WORD,     /* one of the words of its `word:a|b` type; a JSON null reads as the word "null" */
     FLOW_SETT_CTOR,     /* a constructor {"ctor": NAME, ...} or its bare NAME, of its `ctor:K` type */
     FLOW_SETT_ARGS,     /* a JSON array */
@@ -47,6 +48,8 @@ typedef enum {
     FLOW_SETT_EXPR      /* not evaluated up front: the connector evaluates it when it needs it, with
                            flow_setting_eval (an export's `stop`, over each response) */
 } FlowSettingType;
+/* The flags of a SET line in connectors.def (written there REQ, OPT, SECRET, STEP). */
+enum { FLOW_SETF_REQ = 1, FLOW_SETF_OPT = 2, FLOW_SETF_SECRET = 4, FLOW_SETF_STEP = 8 };
 typedef struct FlowSettingSpec {
     const char *kind;       /* the connection kind: "http", "file", ... */
     FlowSettingPlace at;
@@ -54,6 +57,7 @@ typedef struct FlowSettingSpec {
     FlowSettingType type;
     const char *ctype;      /* the checker's type ("string", "word:GET|POST", "ctor:mode", ...) */
     int required, secret;
+    int step;               /* one value for the whole step: it cannot depend on the record */
 } FlowSettingSpec;
 extern const FlowSettingSpec flow_setting_specs[];   /* every kind's, in connectors.def's order */
 extern const int flow_nsetting_specs;
@@ -66,8 +70,18 @@ int  flow_setting_accepts(const FlowSettingSpec *sp, const char *word);
 int  flow_ctor_param_secret(const char *ctor, const char *param);
 /* What it accepts, for messages: "a,b,c" */
 void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap);
-/* A whole-number setting's bounds (RANGE in connectors.def): 1 with *lo, *hi, or 0 when unbounded. */
-int  flow_setting_range(const FlowSettingSpec *sp, long long *lo, long long *hi);
+/* A number setting's bounds (RANGE in connectors.def, in its unit: ms for a duration): 1 with *lo,
+ * *hi, or 0 when unbounded. */
+int  flow_setting_range(const char *name, double *lo, double *hi);
+/* 1 with why ("must be between 1ms and 1h, got 2h") when v is outside the RANGE of setting `name`;
+ * ctype is the setting's checker type ("duration" says the bounds as durations). 0 when in range or
+ * unbounded. The checker (constants) and the engine (evaluated values) both ask this. */
+int  flow_setting_check_range(const char *name, const char *ctype, double v, char *why, size_t cap);
+
+/* The file connector's one rule for `file` (export names and globs, import names): NULL with the
+ * cleaned relative name in *clean (malloc'd), or why not ("is an absolute path: ..."), to be said as
+ * `file "NAME" WHY`. The runtime applies it to every name, the checker to constant ones. */
+const char *flow_file_name_rule(const char *name, char **clean);
 
 typedef struct FlowSettings FlowSettings;
 /* The value of a setting: this record's (from rs) when it is per record, else the constant one;
@@ -465,6 +479,9 @@ int  flow_interrupted(void);
  * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when
  * it failed (stats->fail_msg says why). Free stats with flow_run_stats_free. */
 int  flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *ri, FILE *errs, FlowRunStats *stats);
+/* The stats of flows[fi] when it did not start (another process runs it): a failed run that counted
+ * nothing, with its imports at 0, failing with cls and msg. Free with flow_run_stats_free. */
+void flow_run_stats_failed(const FlowProgram *p, int fi, FlowRunStats *stats, FlowErrorClass cls, const char *msg);
 void flow_run_stats_free(FlowRunStats *stats);
 
 /* A setting's value for describe: constants evaluated (secrets "<redacted>", per-record ones
@@ -473,11 +490,18 @@ cJSON *flow_describe_setting(FlowCtx *cx, const FlowSettingDef *d);
 
 /* ---- process setup and params (cli.c) ---- */
 
+/* A param's value from its text (--param, a baked default; flowc build checks -P values by it too):
+ * 0 with *v (and in *own a tree to free with it, for json), or -1 with why ("`abc` is not an int"). */
+int flow_param_parse(const FlowParamDef *d, const char *text, FlowVal *v, cJSON **own, char *why, size_t cap);
 /* A param's default (or -P) text, unmasked when it is a secret; malloc'd, NULL when it has none. */
 char *flow_param_default(const FlowParamDef *d);
 /* No core dump can hold a secret: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps other
  * processes of the user from attaching or reading /proc/PID/mem). Called first by every command of a
  * built executable and by flowc before it reads -P values, env() or runs a flow. */
 void flow_no_core_dumps(void);
+/* A `name=value` command-line argument (--param, flowc's -P): a malloc'd copy, and the value hidden
+ * from other processes: its bytes in argv are overwritten with '*', so `ps` and /proc/PID/cmdline
+ * show `token=****` for as long as the build or run lasts. */
+char *flow_arg_take(char *arg);
 
 #endif

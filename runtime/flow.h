@@ -197,6 +197,18 @@ int flow_text_number(FlowCtx *cx, FlowStr t, double *out);  /* decimal [e expone
 /* The proleptic Gregorian calendar: days since 1970-01-01 <-> year, month 1..12, day 1..31. */
 int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d);
 void    flow_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+int     flow_days_in_month(int64_t y, unsigned m);   /* 28..31; 0 for a month outside 1..12 */
+/* Unicode White_Space: the separators (Zs, Zl, Zp, by utf8proc) and the controls \t..\r and U+0085.
+ * flow_str_trim takes it off both ends of UTF-8 text (an invalid byte is not whitespace): the one
+ * trim of `trim`, the `trim` template helper and the conversions of text to numbers, bools and dates. */
+int     flow_is_space(int32_t c);
+FlowStr flow_str_trim(FlowStr s);
+/* Durations as the language writes them (100ms 90s 15m 2h 1d 1w): the one table of units, for the
+ * lexer, -P/--param values, flowc cron's --every and messages. flow_duration_unit: milliseconds in
+ * the unit u[0..n) (case-sensitive), 0 when it is none; flow_duration_text: ms in its largest whole
+ * unit (90s, 1h, 250ms, 0s; a negative value keeps its sign). Returns buf. */
+int64_t     flow_duration_unit(const char *u, size_t n);
+const char *flow_duration_text(char buf[32], int64_t ms);
 /* The shortest text that reads back as d (NaN, Infinity as such), for messages. Returns buf. */
 const char *flow_num_text(char buf[40], double d);
 /* Deep equality with int/number promotion; strings by bytes. */

@@ -6,8 +6,14 @@
 #ifndef FLOW_RE_H
 #define FLOW_RE_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct FlowRegex FlowRegex;
+
+/* Strict UTF-8 decoding, the one decoder of the regex engine and of JSONPath's parser: the length
+ * (1..4) of the sequence at s (n bytes available), 0 if it is invalid (overlong forms, surrogates,
+ * beyond U+10FFFF, truncated). */
+size_t flow_u8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 typedef enum {
     FLOW_RE_IREGEXP,     /* RFC 9485 exactly (plus `^` and `$` as anchors, as the JSONPath CTS expects) */

@@ -54,28 +54,6 @@ static void arena_free(Arena *a) {
  * UTF-8
  * ================================================================================================ */
 
-/* Strict decoding: returns the length (1..4) of the sequence at s (n bytes available), 0 if invalid
- * (overlong forms, surrogates, beyond U+10FFFF, truncated). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    if (n == 0) return 0;
-    unsigned char b = s[0];
-    if (b < 0x80) { *cp = b; return 1; }
-    size_t len;
-    uint32_t c, min;
-    if (b >= 0xC2 && b <= 0xDF) { len = 2; c = b & 0x1Fu; min = 0x80; }
-    else if (b >= 0xE0 && b <= 0xEF) { len = 3; c = b & 0x0Fu; min = 0x800; }
-    else if (b >= 0xF0 && b <= 0xF4) { len = 4; c = b & 0x07u; min = 0x10000; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3Fu);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    *cp = c;
-    return len;
-}
-
 static size_t utf8_encode(uint32_t c, char *out) {
     if (c < 0x80) { out[0] = (char)c; return 1; }
     if (c < 0x800) { out[0] = (char)(0xC0 | (c >> 6)); out[1] = (char)(0x80 | (c & 0x3F)); return 2; }
@@ -219,7 +197,7 @@ static const char *describe(const Parser *p, size_t at, char *buf, size_t n) {
     if (c == '\n') return "a newline";
     if (c == '\r') return "a carriage return";
     if (c > 0x20 && c < 0x7F) { snprintf(buf, n, "'%c'", c); return buf; }
-    if (utf8_decode((const unsigned char *)p->s + at, p->len - at, &cp)) {
+    if (flow_u8_decode((const unsigned char *)p->s + at, p->len - at, &cp)) {
         snprintf(buf, n, "U+%04X", (unsigned)cp);
         return buf;
     }
@@ -348,7 +326,7 @@ static bool parse_string(Parser *p, const char **out, size_t *outlen) {
             continue;
         }
         uint32_t cp;
-        size_t k = utf8_decode((const unsigned char *)p->s + p->pos, p->len - p->pos, &cp);
+        size_t k = flow_u8_decode((const unsigned char *)p->s + p->pos, p->len - p->pos, &cp);
         if (!k) { perr(p, p->pos, "invalid UTF-8 in a string literal"); return false; }
         memcpy(buf + n, p->s + p->pos, k);
         n += k;
@@ -368,7 +346,7 @@ static size_t name_char_len(const Parser *p, size_t at, bool first) {
     if (is_alpha(c) || c == '_' || (!first && is_digit(c))) return 1;
     if ((unsigned char)c < 0x80) return 0;
     uint32_t cp;
-    return utf8_decode((const unsigned char *)p->s + at, p->len - at, &cp);
+    return flow_u8_decode((const unsigned char *)p->s + at, p->len - at, &cp);
 }
 
 static bool parse_shorthand(Parser *p, Sel *sel) {

@@ -45,7 +45,11 @@ static FlowVal unwrap(FlowVal v) {
     if (cJSON_IsNumber(j)) {
         int64_t i;
         if (j->valuestring && flow_json_big_int(j, &i)) return flow_int(i);    /* an exact int past 2^53 */
-        return flow_number(j->valuedouble);
+        /* a whole number in the int64 range is an int (the JSON reader keeps the text of a whole
+         * number that is not that int), so `+ - *` on it are exact past 2^53 and overflow is an error */
+        double d = j->valuedouble;
+        if (!j->valuestring && d >= INT_LO && d < INT_HI && d == (double)(int64_t)d) return flow_int((int64_t)d);
+        return flow_number(d);
     }
     if (cJSON_IsString(j)) {
         const char *s = j->valuestring ? j->valuestring : "";
@@ -84,14 +88,6 @@ static const char *describe(char out[DESC_BUF], FlowVal v) {
     }
 }
 
-static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-static FlowStr trimmed(FlowStr s) {
-    while (s.n && is_space(*s.p)) { s.p++; s.n--; }
-    while (s.n && is_space(s.p[s.n - 1])) s.n--;
-    return s;
-}
-
 /* A NUL-terminated copy in scratch memory. */
 static char *scratch_cstr(FlowCtx *cx, const char *p, size_t n) {
     char *z = flow_scratch_alloc(cx, n + 1);
@@ -101,8 +97,14 @@ static char *scratch_cstr(FlowCtx *cx, const char *p, size_t n) {
 
 /* ---- arithmetic ---- */
 
-static FlowVal bad_operands(FlowCtx *cx, const char *sym, FlowVal a, FlowVal b) {
-    return flow_fail(cx, FLOW_ERR_VALUE, "cannot use `%s` on %s and %s", sym, flow_val_desc(a), flow_val_desc(b));
+/* The kind of v for a message, x being v unwrapped: a JSON number is "a number" whether unwrap made it
+ * an int or not (JSON has one kind of number). */
+static const char *desc_of(FlowVal v, FlowVal x) {
+    return v.kind == FLOW_JSON && v.j && cJSON_IsNumber(v.j) ? "a number" : flow_val_desc(x);
+}
+
+static FlowVal bad_operands(FlowCtx *cx, const char *sym, FlowVal a, FlowVal x, FlowVal b, FlowVal y) {
+    return flow_fail(cx, FLOW_ERR_VALUE, "cannot use `%s` on %s and %s", sym, desc_of(a, x), desc_of(b, y));
 }
 
 static FlowVal div_zero(FlowCtx *cx, FlowArith op) {
@@ -181,7 +183,7 @@ static int iso_pair(FlowVal *a, FlowVal *b) {
                : b->kind == FLOW_STRING && a->kind == FLOW_DATETIME ? b : NULL;
     if (!s) return 0;
     int64_t ms;
-    FlowStr t = trimmed(s->s);
+    FlowStr t = flow_str_trim(s->s);
     if (!flow_parse_iso8601(t.p, t.n, &ms)) return -1;
     *s = flow_datetime(ms);
     return 1;
@@ -194,8 +196,10 @@ static int comparable_pair(FlowVal a, FlowVal b, FlowVal *x, FlowVal *y) {
     *x = unwrap(a);
     *y = unwrap(b);
     int64_t ms;
-    if (x->kind == FLOW_DURATION && b.kind == FLOW_JSON && y->kind == FLOW_NUMBER && whole(y->n, &ms)) *y = flow_duration(ms);
-    if (y->kind == FLOW_DURATION && a.kind == FLOW_JSON && x->kind == FLOW_NUMBER && whole(x->n, &ms)) *x = flow_duration(ms);
+    if (x->kind == FLOW_DURATION && b.kind == FLOW_JSON && (y->kind == FLOW_INT || (y->kind == FLOW_NUMBER && whole(y->n, &ms))))
+        *y = flow_duration(y->kind == FLOW_INT ? y->i : ms);
+    if (y->kind == FLOW_DURATION && a.kind == FLOW_JSON && (x->kind == FLOW_INT || (x->kind == FLOW_NUMBER && whole(x->n, &ms))))
+        *x = flow_duration(x->kind == FLOW_INT ? x->i : ms);
     return iso_pair(x, y);
 }
 
@@ -220,7 +224,7 @@ FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
     int handled;
     FlowVal r = time_arith(cx, op, x, y, &handled);
     if (handled) return r;
-    return bad_operands(cx, sym, x, y);
+    return bad_operands(cx, sym, a, x, b, y);
 }
 
 FlowVal flow_op_neg(FlowCtx *cx, FlowVal a) {
@@ -234,7 +238,7 @@ FlowVal flow_op_neg(FlowCtx *cx, FlowVal a) {
         if (x.i == INT64_MIN) return flow_fail(cx, FLOW_ERR_VALUE, "duration overflow in unary `-`");
         return flow_duration(-x.i);
     default:
-        return flow_fail(cx, FLOW_ERR_VALUE, "cannot use unary `-` on %s", flow_val_desc(x));
+        return flow_fail(cx, FLOW_ERR_VALUE, "cannot use unary `-` on %s", desc_of(a, x));
     }
 }
 
@@ -299,7 +303,7 @@ FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
     if (is_num(x) && is_num(y)) c = cmp_num(x, y);
     else if (x.kind == FLOW_STRING && y.kind == FLOW_STRING) c = cmp_str(x.s, y.s);
     else if ((x.kind == FLOW_DATETIME || x.kind == FLOW_DURATION) && x.kind == y.kind) c = (x.i > y.i) - (x.i < y.i);
-    else return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare %s with %s using `%s`", flow_val_desc(x), flow_val_desc(y), sym);
+    else return flow_fail(cx, FLOW_ERR_VALUE, "cannot compare %s with %s using `%s`", desc_of(a, x), desc_of(b, y), sym);
     if (c == 2) return flow_bool(0);    /* NaN: unordered */
     switch (op) {
     case FLOW_CMP_LT: return flow_bool(c < 0);
@@ -334,7 +338,7 @@ FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list) {
     if (l.kind == FLOW_STRING) {
         FlowVal x = unwrap(item);
         if (x.kind != FLOW_STRING)
-            return flow_fail(cx, FLOW_ERR_VALUE, "`in` a string looks for a string, got %s", flow_val_desc(x));
+            return flow_fail(cx, FLOW_ERR_VALUE, "`in` a string looks for a string, got %s", desc_of(item, x));
         return flow_bool(has_substring(l.s, x.s));
     }
     return flow_fail(cx, FLOW_ERR_VALUE, "`in` needs an array or a string on its right, got %s", flow_val_desc(l));
@@ -347,7 +351,7 @@ int flow_truth(FlowCtx *cx, FlowVal v, const char *what) {
     FlowVal x = unwrap(v);
     if (x.kind == FLOW_NULL) return 0;
     if (x.kind == FLOW_BOOL) return x.b != 0;
-    flow_fail(cx, FLOW_ERR_VALUE, "%s must be a bool, got %s", what ? what : "the condition", flow_val_desc(x));
+    flow_fail(cx, FLOW_ERR_VALUE, "%s must be a bool, got %s", what ? what : "the condition", desc_of(v, x));
     return 0;
 }
 
@@ -426,7 +430,7 @@ static FlowVal to_int(FlowCtx *cx, FlowVal x, const char *what) {
         if (whole(x.n, &i)) return flow_int(i);
         return cannot(cx, what, x, FLOW_INT, x.n == floor(x.n) ? "out of the int range" : "not a whole number");
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         int rc = flow_text_int(t, &i);
         if (rc == FLOW_TEXT_OK) return flow_int(i);
         if (rc == FLOW_TEXT_RANGE) return cannot(cx, what, x, FLOW_INT, "out of the int range");
@@ -448,7 +452,7 @@ static FlowVal to_number(FlowCtx *cx, FlowVal x, const char *what) {
     case FLOW_DURATION: return flow_number((double)x.i);             /* milliseconds */
     case FLOW_DATETIME: return flow_number((double)x.i / 1000.0);    /* epoch seconds */
     case FLOW_STRING: {
-        int rc = flow_text_number(cx, trimmed(x.s), &d);
+        int rc = flow_text_number(cx, flow_str_trim(x.s), &d);
         if (rc == FLOW_TEXT_OK) return flow_number(d);
         return cannot(cx, what, x, FLOW_NUMBER, rc == FLOW_TEXT_RANGE ? "out of range" : "not a number");
     }
@@ -466,7 +470,7 @@ static FlowVal to_bool(FlowCtx *cx, FlowVal x, const char *what) {
         if (x.n == 0 || x.n == 1) return flow_bool(x.n == 1);
         return cannot(cx, what, x, FLOW_BOOL, "not 0 or 1");
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         if (flow_word_is(t, "true") || flow_word_is(t, "yes") || flow_word_is(t, "1")) return flow_bool(1);
         if (flow_word_is(t, "false") || flow_word_is(t, "no") || flow_word_is(t, "0")) return flow_bool(0);
         return cannot(cx, what, x, FLOW_BOOL, "expected true/false, yes/no or 1/0");
@@ -490,7 +494,7 @@ static FlowVal to_datetime(FlowCtx *cx, FlowVal x, const char *what) {
         return flow_datetime((int64_t)d);
     }
     case FLOW_STRING: {
-        FlowStr t = trimmed(x.s);
+        FlowStr t = flow_str_trim(x.s);
         if (flow_parse_iso8601(t.p, t.n, &ms)) return flow_datetime(ms);
         return cannot(cx, what, x, FLOW_DATETIME, "not an ISO-8601 date-time");
     }

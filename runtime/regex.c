@@ -47,8 +47,7 @@ static void ch_free(Chunk *c) {
 
 /* ---- UTF-8 ---- */
 
-/* Strict: the length (1..4) of the sequence at s, 0 if it is not valid UTF-8. */
-static size_t u8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+size_t flow_u8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
     if (n == 0) return 0;
     unsigned char b = s[0];
     if (b < 0x80) { *cp = b; return 1; }
@@ -70,7 +69,7 @@ static size_t u8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
 
 /* Lenient, for subjects: a byte that does not start a valid sequence is one character, U+FFFD. */
 static size_t u8_next(const unsigned char *s, size_t n, uint32_t *cp) {
-    size_t k = u8_decode(s, n, cp);
+    size_t k = flow_u8_decode(s, n, cp);
     if (k) return k;
     *cp = 0xFFFD;
     return 1;
@@ -270,7 +269,7 @@ static int escape(P *p, bool in_class, uint32_t *cp, Item *it) {
 /* CCchar = ( %x00-2C / %x2E-5A / %x5E-D7FF / %xE000-10FFFF ) / SingleCharEsc: one character of a
  * class (a range end), or, with an escape, possibly an item. */
 static int class_char(P *p, uint32_t *cp, Item *it) {
-    size_t k = p->pos < p->len ? u8_decode(p->s + p->pos, p->len - p->pos, cp) : 0;
+    size_t k = p->pos < p->len ? flow_u8_decode(p->s + p->pos, p->len - p->pos, cp) : 0;
     if (!k) { perr(p, p->pos, p->pos < p->len ? "invalid UTF-8" : "unterminated character class: `]` is missing"); return ESC_BAD; }
     if (*cp == '\\') { p->pos++; return escape(p, true, cp, it); }
     if (*cp == '[') { perr(p, p->pos, "`[` inside a character class must be escaped: `\\[`"); return ESC_BAD; }
@@ -346,7 +345,7 @@ static bool count(P *p, long *v) {
 static Node *piece(P *p) {
     uint32_t cp;
     size_t at = p->pos;
-    size_t k = u8_decode(p->s + p->pos, p->len - p->pos, &cp);
+    size_t k = flow_u8_decode(p->s + p->pos, p->len - p->pos, &cp);
     if (!k) { perr(p, at, "invalid UTF-8"); return NULL; }
     Node *atom = NULL;
     switch (cp) {

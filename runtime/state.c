@@ -63,6 +63,14 @@ static int fail_db(FlowState *st, FlowErr *err, const char *what) {
     return -1;
 }
 
+/* COMMIT the open transaction; one that fails is rolled back: 0, or -1 with err */
+static int commit_tx(FlowState *st, FlowErr *err) {
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    int r = fail_db(st, err, "commit");
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return r;
+}
+
 void flow_state_close(FlowState *st) {
     if (!st) return;
     if (st->in_tx) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -74,25 +82,16 @@ void flow_state_close(FlowState *st) {
 
 const char *flow_state_path(const FlowState *st) { return st ? st->path : ""; }
 
-/* the file's application_id, or -1 when it cannot be read as SQLite (not a database, unreadable) */
-static int app_id(sqlite3 *db) {
-    sqlite3_stmt *q = NULL;
-    int app = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        app = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return app;
-}
-
-/* the number of tables, views, ... in the file; -1 when it cannot be read */
-static int objects(sqlite3 *db) {
+/* the one integer a query gives, or -1 when it cannot be read (not a database, unreadable) */
+static int query_int(sqlite3 *db, const char *sql) {
     sqlite3_stmt *q = NULL;
     int n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        n = sqlite3_column_int(q, 0);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     return n;
 }
+static int app_id(sqlite3 *db) { return query_int(db, "PRAGMA application_id"); }              /* the file's application_id */
+static int objects(sqlite3 *db) { return query_int(db, "SELECT count(*) FROM sqlite_master"); }   /* tables, views, ... */
 
 static FlowState *refuse(FlowState *st, FlowErr *err, int app) {
     if (app < 0)
@@ -127,7 +126,7 @@ static int create_store(FlowState *st, const char *name, FlowErr *err) {
     if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
     int app = app_id(st->db), n = objects(st->db);
-    if (app == STATE_APP_ID) return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_db(st, err, "commit");
+    if (app == STATE_APP_ID) return commit_tx(st, err);
     if (app != 0 || n != 0) {   /* someone else's, made meanwhile */
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset", st->path);
@@ -154,6 +153,16 @@ static int create_store(FlowState *st, const char *name, FlowErr *err) {
     return 0;
 }
 
+/* name as part of a file name: anything but letters, digits, `-`, `_` and `.` as `_` (the store's
+ * file and the locks beside it; a `/` never gets through) */
+static void put_file_safe(FlowSb *b, const char *name) {
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+        flow_sb_put(b, ok ? &c : "_", 1);
+    }
+}
+
 /* path as an SQLite URI file name for a read-only, immutable open (%, ? and # escaped) */
 static char *ro_uri(const char *path) {
     FlowSb b = { 0 };
@@ -175,11 +184,7 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     flow_sb_puts(&b, dir);
     flow_sb_puts(&b, "/");
     const char *name = integration && *integration ? integration : "flows";
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-        flow_sb_put(&b, ok ? &c : "_", 1);
-    }
+    put_file_safe(&b, name);
     st->stem = flow_xstrdup(b.p);
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);
@@ -281,11 +286,7 @@ int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holde
     FlowSb b = { 0 };
     flow_sb_puts(&b, st->stem);
     flow_sb_puts(&b, ".");
-    for (const char *p = flow; *p; p++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-        flow_sb_put(&b, ok ? &c : "_", 1);
-    }
+    put_file_safe(&b, flow);
     flow_sb_puts(&b, ".lock");
     char *path = flow_sb_take(&b);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -357,12 +358,7 @@ int flow_state_commit(FlowState *st, FlowErr *err) {
     if (st) st->want_tx = 0;
     if (!st || !st->in_tx) return 0;
     st->in_tx = 0;
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int r = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
-    }
-    return 0;
+    return commit_tx(st, err);
 }
 
 void flow_state_rollback(FlowState *st) {
@@ -464,11 +460,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     /* the webhook events the run took are done with its success, in the same transaction */
     if (!rc && !s->failed && !s->interrupted) rc = queue_run_done(st, flow, run_id, finished_ms, err);
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return rc;
+    return commit_tx(st, err);
 }
 
 /* ---- the error store ---- */
@@ -608,11 +600,7 @@ int flow_state_error_edit(FlowState *st, long id, const char *record, const char
         rc = exec_args(st, "UPDATE errors SET record = ? WHERE id = ?", "si", b, err, NULL);
     }
     if (rc || !n) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc ? -1 : 1; }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = fail_db(st, err, "commit");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return rc;
+    return commit_tx(st, err);
 }
 
 int flow_state_knows(FlowState *st, int step, const char *flow, const char *name) {

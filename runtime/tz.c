@@ -32,8 +32,7 @@ struct FlowTz {
     TzDate start, end; /* DST starts (in standard local time), ends (in DST local time) */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+void flow_tz_seterr(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -115,21 +114,16 @@ static int parse_posix(FlowTz *z, const char *s) {
     return *s == 0;
 }
 
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-static int month_days(int64_t y, int m) {
-    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return md[m - 1] + (m == 2 && is_leap(y));
-}
 
 /* The day (days since 1970-01-01) of a rule date in year y. */
 static int64_t rule_day(const TzDate *d, int64_t y) {
     int64_t jan1 = flow_days_from_civil(y, 1, 1);
-    if (d->kind == 'J') return jan1 + d->n - 1 + (is_leap(y) && d->n >= 60);
+    if (d->kind == 'J') return jan1 + d->n - 1 + (flow_days_in_month(y, 2) == 29 && d->n >= 60);
     if (d->kind == 'n') return jan1 + d->n;
     int64_t first = flow_days_from_civil(y, (unsigned)d->m, 1);
     int wd0 = (int)(((first % 7) + 7 + 4) % 7);     /* 1970-01-01 was a Thursday (4) */
     int day = 1 + (d->d - wd0 + 7) % 7 + 7 * (d->w - 1);
-    while (day > month_days(y, d->m)) day -= 7;
+    while (day > flow_days_in_month(y, (unsigned)d->m)) day -= 7;
     return first + day - 1;
 }
 
@@ -272,7 +266,7 @@ static FlowTz *tz_utc(void) {
 
 FlowTz *flow_tz_parse(const char *name, const unsigned char *data, size_t n, char *err, size_t errlen) {
     const char *nm = name && *name ? name : "UTC";
-#define BAD(why) do { seterr(err, errlen, "time zone \"%s\": %s", nm, why); flow_tz_free(z); return NULL; } while (0)
+#define BAD(why) do { flow_tz_seterr(err, errlen, "time zone \"%s\": %s", nm, why); flow_tz_free(z); return NULL; } while (0)
     FlowTz *z = tz_utc();
     snprintf(z->name, sizeof z->name, "%s", nm);
     if (n < 44 || memcmp(data, "TZif", 4) != 0) BAD("not a TZif file");
@@ -366,7 +360,7 @@ static int name_ok(const char *s) {
 
 FlowTz *flow_tz_load(const char *name, char *err, size_t errlen) {
     if (!name || !*name || strcmp(name, "UTC") == 0) return tz_utc();
-    if (!name_ok(name)) { seterr(err, errlen, "unknown time zone \"%.200s\": not an IANA zone name like \"Europe/Berlin\"", name); return NULL; }
+    if (!name_ok(name)) { flow_tz_seterr(err, errlen, "unknown time zone \"%.200s\": not an IANA zone name like \"Europe/Berlin\"", name); return NULL; }
     const char *dir = getenv("TZDIR");
     if (!dir || !*dir) dir = "/usr/share/zoneinfo";
     char path[1024];
@@ -374,18 +368,18 @@ FlowTz *flow_tz_load(const char *name, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
-            seterr(err, errlen, "unknown time zone \"%s\"", name);
+            flow_tz_seterr(err, errlen, "unknown time zone \"%s\"", name);
         else
-            seterr(err, errlen, "time zone \"%s\": cannot read %s: %s", name, path, strerror(errno));
+            flow_tz_seterr(err, errlen, "time zone \"%s\": cannot read %s: %s", name, path, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        seterr(err, errlen, "unknown time zone \"%s\"", name);
+        flow_tz_seterr(err, errlen, "unknown time zone \"%s\"", name);
         return NULL;
     }
-    if (st.st_size > TZ_FILE_MAX) { close(fd); seterr(err, errlen, "time zone \"%s\": %s is too large for a TZif file", name, path); return NULL; }
+    if (st.st_size > TZ_FILE_MAX) { close(fd); flow_tz_seterr(err, errlen, "time zone \"%s\": %s is too large for a TZif file", name, path); return NULL; }
     size_t n = (size_t)st.st_size, got = 0;
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) abort();

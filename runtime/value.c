@@ -2,6 +2,7 @@
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "engine.h"
 #include "template.h"
+#include <utf8proc.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -207,6 +208,12 @@ int64_t flow_days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+int flow_days_in_month(int64_t y, unsigned m) {
+    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m < 1 || m > 12 ? 0 : md[m - 1] + (m == 2 && leap);
+}
+
 void flow_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -291,6 +298,28 @@ void flow_format_iso8601(int64_t ms, char out[32]) {
     if (y > 9999) y = 9999;
     snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m % 100, d % 100, (unsigned)(rem / 3600000) % 100,
              (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+}
+
+/* ---- durations (flow.h) ---- */
+
+static const struct { const char *unit; int64_t ms; } duration_units[] = {   /* largest first */
+    { "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+};
+
+int64_t flow_duration_unit(const char *u, size_t n) {
+    for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (strlen(duration_units[i].unit) == n && memcmp(duration_units[i].unit, u, n) == 0) return duration_units[i].ms;
+    return 0;
+}
+
+const char *flow_duration_text(char buf[32], int64_t ms) {
+    if (ms == 0) return strcpy(buf, "0s");
+    for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++)
+        if (ms % duration_units[i].ms == 0) {
+            snprintf(buf, 32, "%lld%s", (long long)(ms / duration_units[i].ms), duration_units[i].unit);
+            return buf;
+        }
+    return buf;   /* not reached: every ms is a whole number of ms */
 }
 
 /* ---- exact integers in cJSON trees (flow.h) ---- */
@@ -639,6 +668,35 @@ int flow_text_number(FlowCtx *cx, FlowStr t, double *out) {
     if (!isfinite(d)) return FLOW_TEXT_RANGE;
     *out = d;
     return FLOW_TEXT_OK;
+}
+
+int flow_is_space(int32_t c) {
+    if (c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85) return 1;
+    if (c < 0x80) return 0;
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
+}
+
+FlowStr flow_str_trim(FlowStr s) {
+    utf8proc_int32_t c;
+    while (s.n) {
+        if ((unsigned char)s.p[0] < 0x80) {   /* the common case, without utf8proc */
+            if (!flow_is_space((unsigned char)s.p[0])) break;
+            s.p++, s.n--;
+            continue;
+        }
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p, (utf8proc_ssize_t)(s.n < 4 ? s.n : 4), &c);
+        if (k <= 0 || !flow_is_space(c)) break;
+        s.p += k, s.n -= (size_t)k;
+    }
+    while (s.n) {
+        size_t b = s.n - 1;   /* the start of the last character: back over at most 3 continuation bytes */
+        while (b > 0 && s.n - b < 4 && ((unsigned char)s.p[b] & 0xC0) == 0x80) b--;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s.p + b, (utf8proc_ssize_t)(s.n - b), &c);
+        if (k != (utf8proc_ssize_t)(s.n - b) || !flow_is_space(c)) break;
+        s.n = b;
+    }
+    return s;
 }
 
 const char *flow_num_text(char buf[40], double d) {

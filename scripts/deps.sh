@@ -12,12 +12,13 @@ cd "$(dirname "$0")/.."
 # for webhook signatures (HMAC, constant-time comparison: runtime/webhook.c)
 want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libssl-dev"
 case "${1:-build}" in
-  # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql python3-prometheus-client bsdutils procps"
+  # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep;
+  # git: the diff suite drives real git
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql python3-prometheus-client bsdutils procps git"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3 curl postgresql wrk openssl" ;;
+  bench) want="$want jq time sqlite3 curl postgresql git wrk openssl" ;;
 esac
 # the npm oracles of the tests, each pinned by its lock file: `npm ci` into its own directory when it
 # is not there at the pinned version. oracle SRC DEST PACKAGE: tests/SRC's package.json and lock into

@@ -58,11 +58,6 @@ static int arg_duration(FlowCtx *cx, FlowVal v, const char *fn, const char *para
 
 /* ---- the calendar ---- */
 
-static int days_in_month(int64_t y, int m) {
-    static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dim[m - 1];
-}
 
 static const char *const month_names[12] = { "January", "February", "March", "April", "May", "June", "July",
                                               "August", "September", "October", "November", "December" };
@@ -226,7 +221,7 @@ static int parse_with(const char *s, size_t n, const char *f, size_t fn, int64_t
     if (meridiem == 2 && hour < 12) hour += 12;
     else if (meridiem == 1 && hour == 12) hour = 0;
     if (month < 1 || month > 12) { snprintf(why, 128, "month %d is out of range", month); return 0; }
-    if (day < 1 || day > days_in_month(year, month)) {
+    if (day < 1 || day > flow_days_in_month(year, (unsigned)month)) {
         snprintf(why, 128, "day %d is out of range for %04lld-%02d", day, (long long)year, month);
         return 0;
     }

@@ -48,15 +48,11 @@ static int whole(double d, int64_t *out) {
 /* "text" for a message (flow_quote, at most QUOTE_MAX bytes) */
 #define quoted(out, p, n) flow_quote(out, QUOTE_MAX * 4 + 8, p, n, QUOTE_MAX)
 
-/* The text of a string or of json holding a string, with ASCII whitespace trimmed. */
+/* The text of a string or of json holding a string, trimmed as `trim` trims (flow_str_trim). */
 static int text_of(FlowVal v, FlowStr *out) {
     FlowStr t;
     if (!flow_val_str(v, &t)) return 0;
-    const char *p = t.p;
-    size_t n = t.n;
-    while (n && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) { p++; n--; }
-    while (n && (p[n - 1] == ' ' || (p[n - 1] >= '\t' && p[n - 1] <= '\r'))) n--;
-    *out = (FlowStr){ p, n };
+    *out = flow_str_trim(t);
     return 1;
 }
 

@@ -11,7 +11,7 @@
 /* Text is UTF-8. len, substr and pad_left count code points; a byte that does not start a valid
  * UTF-8 sequence counts as one character on its own. lower and upper map case by the Unicode rules
  * (utf8proc) and return NFC; regexes run the one engine of runtime/regex.c, by code point; trim
- * removes ASCII whitespace; replace, split and the tests compare bytes. Results are copied into
+ * removes Unicode whitespace (flow_str_trim); replace, split and the tests compare bytes. Results are copied into
  * scratch memory and NUL-terminated. */
 
 #define MAX_RESULT ((size_t)16 << 20)   /* longest text replace, regex_replace and join build */
@@ -121,8 +121,6 @@ static int find(const char *h, size_t hn, const char *nd, size_t nn, size_t from
     }
     return 0;
 }
-
-static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 /* ---- case, trim, length ---- */
 
@@ -274,14 +272,12 @@ static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
 FlowVal flow_fn_lower(FlowCtx *cx, FlowVal a) { return change_case(cx, a, "lower", 0); }
 FlowVal flow_fn_upper(FlowCtx *cx, FlowVal a) { return change_case(cx, a, "upper", 1); }
 
-/* ASCII whitespace (space, \t \n \v \f \r) off both ends. */
+/* Unicode whitespace off both ends (flow_str_trim: the template helper and conversions trim alike). */
 FlowVal flow_fn_trim(FlowCtx *cx, FlowVal a) {
     FlowStr s;
     if (!flow_arg_str(cx, a, "trim", NULL, &s)) return flow_null();
-    size_t b = 0, e = s.n;
-    while (b < e && is_space((unsigned char)s.p[b])) b++;
-    while (e > b && is_space((unsigned char)s.p[e - 1])) e--;
-    return str_result(cx, s.p + b, e - b);
+    s = flow_str_trim(s);
+    return str_result(cx, s.p, s.n);
 }
 
 /* Characters of a string, elements of an array, members of an object. */

@@ -82,3 +82,7 @@ t_expect_rc 0
 t_done
 ev_err data-dash-needs-json 'record' 'invalid JSON data' /dev/null
 ev_err caret-in-template '"{{lowercse record.email}}"' '<expression>:1:4: error: unknown template helper .lowercse.; did you mean .lowercase.'
+# trim takes Unicode whitespace (White_Space: no-break, ideographic, em spaces, ...) off both ends,
+# the same in an expression, the template helper and the conversions of text (one flow_str_trim)
+ev_ok trim-unicode 'trim("\u00a0 a\u00a0b\u3000") + "|" + to_string(to_int("\u2003 42\u00a0")) + "|" + to_string(to_number(" 2.5\u202f"))' $'"a\xC2\xA0b|42|2.5"'
+ev_ok trim-unicode-template '"[{{trim \"\u00a0 a\u00a0b\u3000\"}}]"' $'"[a\xC2\xA0b]"'

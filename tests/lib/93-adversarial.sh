@@ -2,6 +2,7 @@
 # Suite `adversarial`: hostile data, servers, files, signals and concurrent runs, one folder each under
 # tests/adversarial/ (see its README.md). Each tests/adversarial/NAME/case.sh is sourced with its
 # current directory a fresh scratch copy of the folder; it reports its cases with t_case ... t_done.
+# ADV_ONLY="NAME..." runs only those folders (e.g. ADV_ONLY=06-bad-values tests/run.sh adversarial).
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" adversarial
 
@@ -51,6 +52,28 @@ adv_both() {
   [ "$tn" = "$tj" ] || t_note "written files differ between native and JIT:" "$(diff <(echo "$tn") <(echo "$tj") | head -n 12)"
 }
 
+# adv_refused NAME "CMD..." ERE...: for each flowc command CMD (build writes ./prog), one case
+# NAME-CMD: the command on flow.flow exits 1 within 20 s (a FIFO must not hang it), its stderr has a
+# line matching each ERE, nothing of /etc/passwd is printed and no executable is written (the files
+# a flow names beside itself, item 16: hook files and test data files)
+adv_refused() {
+  local name=$1 cmds=$2 cmd ere; shift 2
+  for cmd in $cmds; do
+    t_case "$name-$cmd"
+    rm -f prog
+    case $cmd in
+      build) t_exec timeout 20 "$FLOWC" build flow.flow -o prog ;;
+      *) t_exec timeout 20 "$FLOWC" "$cmd" flow.flow ;;
+    esac
+    t_expect_rc 1
+    for ere in "$@"; do t_expect_grep "$C_ERR" "$ere"; done
+    t_expect_nogrep "$C_ERR" 'root:' "the contents of /etc/passwd were printed"
+    t_expect_nogrep "$C_OUT" 'root:' "the contents of /etc/passwd were printed"
+    [ ! -e prog ] || t_note "an executable was built"
+    t_done
+  done
+}
+
 # adv_hex TEXT: TEXT's bytes as hex (for the test server's /raw?hex=)
 adv_hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 
@@ -78,6 +101,7 @@ trap adv_stop_servers EXIT
 make -s build/asan/libflowrt.a build/tests/http_server >/dev/null 2>&1
 for adv_case_sh in tests/adversarial/*/case.sh; do
   [ -f "$adv_case_sh" ] || continue
+  case " ${ADV_ONLY:-} " in "  ") ;; *" $(basename "$(dirname "$adv_case_sh")") "*) ;; *) continue ;; esac
   ADV_SRC=$ROOT/${adv_case_sh%/case.sh}
   ADV_NAME=adversarial/${ADV_SRC##*/}
   ADV_WORK=$T_TMP/adversarial/${ADV_SRC##*/}

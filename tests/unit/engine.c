@@ -84,7 +84,8 @@ static int run_cli(const FlowProgram *p, const char *in, ...) {
     argv[argc++] = (char *)"shop";
     va_list ap;
     va_start(ap, in);
-    for (const char *a; (a = va_arg(ap, const char *)) && argc < 39;) argv[argc++] = (char *)a;
+    /* writable copies, as a real argv is: flow_main overwrites --param values there (hidden from ps) */
+    for (const char *a; (a = va_arg(ap, const char *)) && argc < 39;) argv[argc++] = strdup(a);
     va_end(ap);
     argv[argc] = NULL;
     fflush(stdout);
@@ -114,6 +115,7 @@ static int run_cli(const FlowProgram *p, const char *in, ...) {
         close(si);
         clearerr(stdin);
     }
+    for (int i = 1; i < argc; i++) free(argv[i]);
     free(cap_out);
     free(cap_err);
     cap_out = read_file("cap.out");
@@ -1142,9 +1144,12 @@ static void case_settings_table(void) {
           "file exports' mode takes the mode constructors");
     const FlowSettingSpec *dsn = flow_setting_spec("postgres", FLOW_AT_CONN, "dsn");
     check(dsn && dsn->secret && dsn->required, "postgres dsn is a required secret");
-    long long lo = 0, hi = 0;
-    check(flow_setting_range(flow_setting_spec("http", FLOW_AT_EXPORT, "page_size"), &lo, &hi) && lo == 1 && hi == 10000,
-          "page_size is 1..10000");
+    double lo = 0, hi = 0;
+    check(flow_setting_range("page_size", &lo, &hi) && lo == 1 && hi == 10000, "page_size is 1..10000");
+    char why[200];
+    check(flow_setting_check_range("timeout", "duration", 7200000, why, sizeof why) && strcmp(why, "must be between 1ms and 1h, got 2h") == 0,
+          "a 2h timeout is out of range, said in durations");
+    check(!flow_setting_check_range("requests_per_second", "number", 0.5, why, sizeof why), "0.5 requests per second is in range");
 }
 
 int main(void) {

@@ -268,12 +268,17 @@ static void test_strings(void) {
     ERRX(VALUE, "upper: expected a string, got an object", flow_fn_upper(cx, J("{}")));
     ERRX(VALUE, "lower: expected a string, got null", flow_fn_lower(cx, NUL));
 
-    /* trim: ASCII whitespace */
+    /* trim: Unicode whitespace (White_Space: Zs, Zl, Zp, \t..\r, U+0085) */
     STR("a b", flow_fn_trim(cx, S("  a b \t\n")));
     STR("x", flow_fn_trim(cx, S("\v\f\rx\r")));
     STR("", flow_fn_trim(cx, S("   ")));
     STR("", flow_fn_trim(cx, S("")));
-    STR("\xC2\xA0" "a", flow_fn_trim(cx, S(" \xC2\xA0" "a ")));      /* U+00A0 is not ASCII whitespace */
+    STR("a", flow_fn_trim(cx, S(" \xC2\xA0" "a ")));                  /* U+00A0 no-break space */
+    STR("a\xC2\xA0" "b", flow_fn_trim(cx, S("\xE3\x80\x80" "a\xC2\xA0" "b\xE2\x80\xAF\xE2\x80\xA8\xC2\x85")));   /* U+3000, 202F, 2028, 0085; inner kept */
+    STR("", flow_fn_trim(cx, S("\xE2\x80\x83\xE1\x9A\x80\xE2\x80\xA9")));             /* U+2003, 1680, 2029: all space */
+    STR("\xE2\x80\x8B" "a", flow_fn_trim(cx, S("\xE2\x80\x8B" "a ")));       /* U+200B zero width space is Cf, not whitespace */
+    STR("\xC3\xA9", flow_fn_trim(cx, S("\xC2\xA0\xC3\xA9\xC2\xA0")));       /* é kept whole */
+    STR("\xA0" "a\xC2", flow_fn_trim(cx, S("\xA0" "a\xC2")));                  /* invalid bytes are not whitespace */
     STR("a\0b", flow_fn_trim(cx, S(" a\0b ")));
     ERRX(VALUE, "trim: expected a string, got a bool", flow_fn_trim(cx, J("true")));
 

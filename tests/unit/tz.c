@@ -8,18 +8,10 @@
  *
  * Prints `tz ZONE: N lines, M changes, K failed` and the failures; exits 1 on any failure. */
 #include "cron.h"
+#include "flow.h"   /* flow_days_from_civil: the runtime's one calendar, which every date goes through */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: zdump -v ZONE | unit_tz ZONE\n"); return 2; }
@@ -46,7 +38,7 @@ int main(int argc, char **argv) {
         }
         int m = 0;
         while (m < 12 && strcmp(mons[m], mon) != 0) m++;
-        int64_t t = days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+        int64_t t = flow_days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
         int32_t got = flow_tz_offset(tz, t);
         nlines++;
         if (got != off) { printf("FAIL %s at %lld: offset %d, zdump says %lld: %s", argv[1], (long long)t, got, off, line); failed++; }

@@ -53,3 +53,16 @@ for f in from_ndjson from_sqlite from_csv lookups; do
   t_done
 done
 ADV_NORM=
+
+# a CSV cell that is a number too large for a double is "not a finite number", as in every source
+# (it said "must be a number, got a string"); one past the int range in an int field is out of range
+adv_both adversarial/06-bad-values/csv-not-finite --json csv_numbers
+t_expect_rc 3
+t_expect_grep "$C_OUT" '"flow":"csv_numbers","exported":5,"ignored":0,"errors":4,"imported":\{"o":1\}' "1 imported, 4 errors"
+t_expect_grep "$C_ERR" 'step rows \[value\] record.total is 1e400, which is not a finite number' "1e400 in a number cell"
+t_expect_grep "$C_ERR" 'step rows \[value\] record.total is -1e309, which is not a finite number' "-1e309 in a number cell"
+t_expect_grep "$C_ERR" 'step rows \[value\] record.n is 1e400, which is not a finite number' "1e400 in an int cell"
+t_expect_grep "$C_ERR" 'step rows \[value\] record.n is out of the int range, got 99999999999999999999' "past int64 in an int cell"
+t_expect_nogrep "$C_ERR" 'got a string' "a number cell is never called a string"
+[ "$(cat "$ADV_NATIVE/out/nums.ndjson")" = '{"id":1,"total":1.5,"n":7}' ] || t_note "out/nums.ndjson:" "$(cat "$ADV_NATIVE/out/nums.ndjson")"
+t_done

@@ -57,6 +57,9 @@ if adv09_wait_rows "$adv09" "$adv09_a"; then
   t_exec -C "$adv09" "$FLOWC" run flow.flow --json
   t_expect_rc 1
   t_expect_grep "$C_ERR" "flow items is already running \\(pid $adv09_a\\)"
+  # under --json the refused flow has its line, as every failed run has (scripts read one per flow)
+  t_expect_grep "$C_OUT" "^\\{\"flow\":\"items\",\"exported\":0,\"ignored\":0,\"errors\":0,\"imported\":\\{\"copy\":0\\},\"failed\":\"flow items is already running \\(pid $adv09_a\\)\",\"class\":\"intermittent\"\\}$" "no JSON line for the refused flow"
+  [ "$(wc -l < "$C_OUT")" = 1 ] || t_note "run --json printed $(wc -l < "$C_OUT") lines for one flow"
   # errors retry takes the same lock
   t_exec -C "$adv09" ./prog errors retry --all
   t_expect_rc 1

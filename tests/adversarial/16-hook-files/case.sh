@@ -5,21 +5,7 @@
 # adv16_all NAME WANT: check, build, run, test and preview all exit 1 at once (no hang, no prog)
 # with WANT in the message at the hook's file string, and print nothing of /etc/passwd
 adv16_all() {
-  local name=$1 want=$2 cmd
-  for cmd in check build run test preview; do
-    t_case "adversarial/16-hook-files/$name-$cmd"
-    rm -f prog
-    case $cmd in
-      build) t_exec timeout 20 "$FLOWC" build flow.flow -o prog ;;
-      *) t_exec timeout 20 "$FLOWC" "$cmd" flow.flow ;;
-    esac
-    t_expect_rc 1
-    t_expect_grep "$C_ERR" "^flow\\.flow:8:26: error: hook file \"hooks/target\\.c\" $want"
-    t_expect_nogrep "$C_ERR" 'root:' "the contents of /etc/passwd were printed"
-    t_expect_nogrep "$C_OUT" 'root:' "the contents of /etc/passwd were printed"
-    [ ! -e prog ] || t_note "an executable was built"
-    t_done
-  done
+  adv_refused "adversarial/16-hook-files/$1" "check build run test preview" "^flow\\.flow:8:26: error: hook file \"hooks/target\\.c\" $2"
 }
 
 mkfifo hooks/target.c
