@@ -346,8 +346,11 @@ static int cmd_build(int argc, char **argv) {
  * `state FILE ...`, `runs FILE ...` and `serve FILE ...` are the executable's commands the same way
  * (serve forks a process per run: the compiled code is in the memory each child starts with). */
 static int cmd_run(int argc, char **argv) {
-    if (argc < 3 || (argv[2][0] == '-' && argv[2][1]))   /* "-": the flow on standard input */
-        return usage_error("%s needs a FILE: flowc run FILE [--flow NAME] [run options]", argv[1]);
+    if (argc < 3 || (argv[2][0] == '-' && argv[2][1])) {   /* "-": the flow on standard input */
+        char what[200];   /* run, errors, state, runs, serve, describe: each names itself */
+        snprintf(what, sizeof what, "%s needs a FILE: flowc %s FILE [options], the built executable's `%s` options", argv[1], argv[1], argv[1]);
+        return usage_error("%s", what);
+    }
     const char *file = argv[2], *env_name = NULL;
     EmitParam params[256];
     int np = 0;
