@@ -22,12 +22,12 @@ GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
-LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lm
-FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive -lcrypto
+LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lmicrohttpd -lpthread -lm
+FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h
 
-.PHONY: all test fuzz bench install clean deps deps-test demo
+.PHONY: all test fuzz bench install clean deps deps-test demo print-libs
 all: $(B)/flowc
 
 deps:
@@ -96,6 +96,8 @@ bench: $(B)/flowc
 	bench/sqlite.sh
 	bench/postgres.sh
 	bench/diff.sh
+	bench/serve.sh
+	bench/webhook.sh
 
 demo:
 	@scripts/demo.sh
@@ -108,6 +110,10 @@ install: $(B)/flowc $(B)/rel/libflowrt.a
 
 clean:
 	rm -rf $(B)
+
+# the libraries a program linked with libflowrt.a needs (tests that link their own drivers read them here)
+print-libs:
+	@echo $(LIBS)
 
 # ---- test programs (conformance runners): tests/conformance/NAME.c -> build/tests/NAME ----
 $(B)/tests/%: tests/conformance/%.c

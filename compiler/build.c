@@ -120,7 +120,7 @@ int build_native(const char *c_text, size_t len, const char *out, int private_ou
     const char *extra = getenv("FLOWC_CFLAGS");
     snprintf(flagbuf, sizeof flagbuf, "%s", extra ? extra : "");
     for (char *tok = strtok(flagbuf, " \t"); tok && argc < 50; tok = strtok(NULL, " \t")) argv[argc++] = tok;
-    const char *rest2[] = { tmp_c, lib_over && *lib_over ? lib_over : lib, "-lcjson", "-lsqlite3", "-lcurl", "-lpq", "-lutf8proc", "-lm", "-o", tmp_out, NULL };
+    const char *rest2[] = { tmp_c, lib_over && *lib_over ? lib_over : lib, "-lcjson", "-lsqlite3", "-lcurl", "-lpq", "-lutf8proc", "-lcrypto", "-lmicrohttpd", "-lpthread", "-lm", "-o", tmp_out, NULL };
     for (int i = 0; rest2[i] && argc < 63; i++) argv[argc++] = (char *)rest2[i];
     argv[argc] = NULL;
     pid_t pid;

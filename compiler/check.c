@@ -11,6 +11,7 @@
 #include "builtins.h"
 #include "suggest.h"
 #include "cron.h"
+#include "webhook.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ int chk_setting_secret(int def) { return def >= 0 && def < NSETDEFS && (set_defs
 const char *chk_setting_type(int def) { return def >= 0 && def < NSETDEFS ? set_defs[def].type : ""; }
 
 /* Flow-level settings: FLOW_SETTINGS(name, type) */
-#define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger")
+#define FLOW_SETTINGS(X) X(schedule, "ctor:schedule") X(trigger, "ctor:trigger") X(catch_up, "bool")
 static const struct { const char *name, *type; } flow_sets[] = {
 #define X(n, t) { #n, t },
     FLOW_SETTINGS(X)
@@ -368,7 +369,7 @@ static Type *parse_result(C *c, const char *r, IrExpr *e) {
     X(auth, "an auth: none(), basic(user, password), bearer(token) or api_key(header, value)") \
     X(schedule, "a schedule: cron(\"...\"), every(15m), after(flow) or manual()") \
     X(trigger, "a trigger: webhook(\"/path\", verify = ...)") \
-    X(verify, "a verification: hmac(...), token(header, value), basic(user, password) or secret_url()") \
+    X(verify, "a verification: hmac(...), token(header, value), token(query = \"name\", value = ...), basic(user, password) or secret_url()") \
     X(paginate, "a pagination: page_number(...), offset(...), cursor(...), next_url(...) or link_header()") \
     X(mode, "an export mode: all(), delta(field, lag), once(flag, ...) or limit(n)") \
     X(request, "a request: get(...), post(...), put(...) or patch(...)") \
@@ -467,6 +468,49 @@ static void check_every(C *c, IrExpr *e) {
     flow_sched_free(s);
 }
 
+/* A constant HTTP header name: a token (RFC 9110: letters, digits and !#$%&'*+-.^_`|~) */
+static void check_header_name(C *c, const IrExpr *h) {
+    if (!h || h->kind != IR_STR) return;
+    if (!h->slen) { ERR(h->span, "the header name is empty"); return; }
+    for (size_t i = 0; i < h->slen; i++) {
+        unsigned char ch = (unsigned char)h->str[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch)) continue;
+        ERR(h->span, "\"%s\" is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces or `:`)", h->str);
+        return;
+    }
+}
+
+/* webhook(path, verify, status, challenge) and its verifications: what the runtime would refuse when
+ * serve starts (runtime/webhook.c applies the same rules to values from params) */
+static void check_webhook(C *c, IrExpr *e) {
+    const char *fn = e->fn->name;
+    IrExpr **a = e->kids;
+    if (strcmp(fn, "webhook") == 0) {
+        char why[300];
+        if (a[0] && a[0]->kind == IR_STR && flow_webhook_path_check(a[0]->str, why, sizeof why)) ERR(a[0]->span, "%s", why);
+        if (e->nkids > 2 && a[2] && a[2]->kind == IR_INT && (a[2]->ival < 200 || a[2]->ival > 299))
+            ERR(a[2]->span, "a webhook answers a queued request with a success status, 200 to 299 (default 204); got %lld", (long long)a[2]->ival);
+        if (e->nkids > 1 && !a[1])
+            WARN(e->span, "webhook without `verify`: anyone who can reach the listener can start this flow (verify = hmac(...), token(...), "
+                 "basic(...) or secret_url())");
+        return;
+    }
+    if (strcmp(fn, "hmac") == 0) {
+        check_header_name(c, a[1]);
+        if (a[2] && a[2]->kind == IR_STR && a[2]->slen == 0) ERR(a[2]->span, "the hmac secret is empty");
+    } else if (strcmp(fn, "token") == 0) {
+        if (!a[0] == !a[2]) ERR(e->span, "token(...) reads the token from a header or from the query: give `header` (token(\"X-Token\", "
+                                "env(\"TOKEN\"))) or `query` (token(query = \"token\", value = env(\"TOKEN\"))); %s",
+                                a[0] ? "both are given" : "neither is given");
+        check_header_name(c, a[0]);
+        if (a[2] && a[2]->kind == IR_STR && a[2]->slen == 0) ERR(a[2]->span, "the query parameter's name is empty");
+        if (a[1] && a[1]->kind == IR_STR && a[1]->slen == 0) ERR(a[1]->span, "the token is empty");
+    } else if (strcmp(fn, "basic") == 0) {
+        if (a[0] && a[0]->kind == IR_STR && strchr(a[0]->str, ':')) ERR(a[0]->span, "a basic user cannot hold `:`");
+        if (a[1] && a[1]->kind == IR_STR && a[1]->slen == 0) ERR(a[1]->span, "the password is empty");
+    }
+}
+
 /* A constructor value of kind `k` (auth, paginate, mode, ...): a call or a bare zero-argument name. */
 static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const char *what) {
     if (e->kind == IR_ERROR) return;
@@ -498,8 +542,7 @@ static void check_ctor(C *c, IrExpr *e, const char *k, const Env *env, const cha
         }
         if (strcmp(e->fn->name, "delta") == 0 && e->kids[1] && e->kids[1]->kind == IR_DURATION && e->kids[1]->ival < 0)
             ERR(e->kids[1]->span, "the lag of delta() cannot be negative");
-        if (strcmp(e->fn->name, "webhook") == 0 && e->kids[0] && e->kids[0]->kind == IR_STR && e->kids[0]->str[0] != '/')
-            ERR(e->kids[0]->span, "a webhook path starts with `/`, as in \"/hooks/orders\"");
+        if (strcmp(e->fn->name, "webhook") == 0 || strcmp(k, "verify") == 0) check_webhook(c, e);
         if (strcmp(e->fn->name, "every") == 0) check_every(c, e);
         return;
     }
@@ -641,7 +684,7 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
         if (t->kind != TY_BOOL) want = "a bool condition";
         else need_value(c, e, env);
     } else {
-        Type *w = strcmp(base, "string") == 0 || strcmp(base, "sql") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
+        Type *w = strcmp(base, "string") == 0 || strcmp(base, "sql") == 0 || strcmp(base, "secret") == 0 ? &ty_string : strcmp(base, "int") == 0 ? &ty_int
                 : strcmp(base, "number") == 0 ? &ty_number : strcmp(base, "bool") == 0 ? &ty_bool
                 : strcmp(base, "datetime") == 0 ? &ty_datetime : strcmp(base, "duration") == 0 ? &ty_duration
                 : strcmp(base, "size") == 0 ? &ty_size : &ty_json;
@@ -1100,7 +1143,9 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             int any = 0;
             for (int k = 0; k < NSETDEFS; k++)
                 if (set_defs[k].kind == kind && set_defs[k].where == where) { sug_offer(&sg, set_defs[k].name); any = 1; }
-            if (sug_best(&sg))
+            if (kind == CK_webhook && where == W_EXPORT && strcmp(s[i].name, "mode") == 0)
+                ERR(s[i].name_span, "a webhook export has no `mode`: every queued record is exported once, in arrival order");
+            else if (sug_best(&sg))
                 ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, conn_kind_names[kind],
                     where_names[where], sug_best(&sg));
             else if (!any)
@@ -1310,6 +1355,10 @@ static void check_import(C *c, IrStep *st, Type *rec) {
     Env env = { 0 };
     env.record = rec;
     int kind = st->conn ? st->conn->kind : -1;
+    if (kind == CK_webhook) {
+        ERR(st->conn_span, "`webhook` is a source of records: an import cannot write into it");
+        kind = -1;
+    }
     check_settings(c, st->settings, st->nsettings, kind, W_IMPORT, &env, st->name_span, st->name);
     const IrSetting *up = setting(st->settings, st->nsettings, "upsert");
     const IrSetting *mode = setting(st->settings, st->nsettings, "mode");
@@ -1356,12 +1405,22 @@ static Type *check_step(C *c, IrStep *st, Type *rec) {
     case STEP_EXPORT: {
         Env xenv = { 0 };
         xenv.no_record = ": export settings are evaluated before any record is read";
+        if (st->conn && st->conn->kind == CK_webhook) {   /* `from webhook`: the records of the flow's own webhook requests */
+            const IrSetting *tr = c->flow ? setting(c->flow->settings, c->flow->nsettings, "trigger") : NULL;
+            if (!tr || tr->value->kind != IR_CALL || !tr->value->fn || strcmp(tr->value->fn->name, "webhook") != 0)
+                ERR(st->conn_span, "`from webhook` exports the records of the flow's webhook requests, but flow `%s` has no "
+                    "`trigger = webhook(\"/path\", verify = ...)`", c->flow ? c->flow->name : "?");
+        }
         check_settings(c, st->settings, st->nsettings, st->conn ? st->conn->kind : -1, W_EXPORT, &xenv, st->name_span, st->name);
         st->out = st->declared ? st->declared : &ty_json;
         return st->out;
     }
     case STEP_LOOKUP: {
         int lk = st->conn ? st->conn->kind : -1;
+        if (lk == CK_webhook) {
+            ERR(st->conn_span, "`webhook` is a source of records: only an export reads it (`export NAME from webhook`)");
+            lk = -1;
+        }
         if (lk == CK_file || lk == CK_stdio) {
             ERR(st->conn_span, "a lookup asks a connection per record: use an http, sqlite or postgres connection; `%s` is a %s connection",
                 st->conn->name, conn_kind_names[lk]);
@@ -1429,10 +1488,20 @@ static void check_flow(C *c, IrFlow *f) {
         }
         if (!type) {
             if (sug_best(&sg)) ERR(s->name_span, "unknown flow setting `%s`; did you mean `%s`?", s->name, sug_best(&sg));
-            else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule` and `trigger`, and steps", s->name);
+            else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule`, `trigger` and `catch_up`, and steps", s->name);
             continue;
         }
         check_value(c, s->value, type, &env, arena_printf(c->ar, "`%s`", s->name));
+    }
+    /* catch_up makes up a fire missed while serve was down: only a schedule with fire times has them */
+    const IrSetting *cu = setting(f->settings, f->nsettings, "catch_up");
+    if (cu && cu->value->kind == IR_BOOL && cu->value->ival) {
+        const IrSetting *sc = setting(f->settings, f->nsettings, "schedule");
+        const IrExpr *v = sc ? sc->value : NULL;
+        const char *fn = v && v->kind == IR_CALL && v->fn ? v->fn->name : v && v->kind == IR_WORD ? v->name : NULL;
+        if (!sc || (fn && strcmp(fn, "cron") != 0 && strcmp(fn, "every") != 0))
+            ERR(cu->value->span, "catch_up = true needs a cron(...) or every(...) schedule (it runs a fire missed while serve was down), "
+                "but flow `%s` has %s", f->name, sc ? arena_printf(c->ar, "`%s(...)`", fn ? fn : "?") : "no schedule");
     }
     check_hooks(c, f->hooks, f->nhooks);
     check_steps(c, f->steps, f->nsteps, &ty_json);
@@ -1509,6 +1578,48 @@ static void check_test(C *c, IrTest *t) {
     for (int i = 0; i < t->nexpects; i++) need_bool(c, t->expects[i], &xenv, "an expectation");
 }
 
+/* flow f's webhook(...) call, or NULL */
+static const IrExpr *webhook_of(const IrFlow *f) {
+    const IrSetting *tr = setting(f->settings, f->nsettings, "trigger");
+    const IrExpr *w = tr ? tr->value : NULL;
+    return w && w->kind == IR_CALL && w->fn && strcmp(w->fn->name, "webhook") == 0 ? w : NULL;
+}
+
+static int secret_url_of(const IrExpr *w) {
+    const IrExpr *v = w->nkids > 1 ? w->kids[1] : NULL;
+    return v && ((v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "secret_url") == 0) ||
+                 (v->kind == IR_WORD && strcmp(v->name, "secret_url") == 0));
+}
+
+/* One flow per webhook path (constant ones; serve refuses to start on two from params). A
+ * secret_url() flow's path takes one segment more (its secret), which no other path may hold. */
+static void check_webhook_paths(C *c) {
+    for (int i = 0; i < c->p->nflows; i++) {
+        const IrExpr *w = webhook_of(c->p->flows[i]);
+        const IrExpr *pa = w ? w->kids[0] : NULL;
+        if (!pa || pa->kind != IR_STR) continue;
+        for (int k = 0; k < i; k++) {
+            const IrExpr *o = webhook_of(c->p->flows[k]);
+            const IrExpr *po = o ? o->kids[0] : NULL;
+            if (!po || po->kind != IR_STR) continue;
+            int same = strcmp(pa->str, po->str) == 0;
+            const IrExpr *shorter = strlen(pa->str) < strlen(po->str) ? pa : po, *longer = shorter == pa ? po : pa;
+            const IrExpr *sw = shorter == pa ? w : o;
+            size_t sl = strlen(shorter->str);
+            int under = !same && secret_url_of(sw) && strncmp(longer->str, shorter->str, sl) == 0 && longer->str[sl] == '/' &&
+                        !strchr(longer->str + sl + 1, '/');
+            int line = 0, col = 0;
+            src_line_col(c->src, po->span.start, &line, &col);
+            if (same)
+                ERR(pa->span, "flow `%s` is already served at \"%s\" (line %d): each webhook path belongs to one flow",
+                    c->p->flows[k]->name, pa->str, line);
+            else if (under)
+                ERR(pa->span, "\"%s\" is where flow `%s`'s secret_url() takes its secret (\"%s/<secret>\"): give this webhook another path",
+                    longer->str, (shorter == pa ? c->p->flows[i] : c->p->flows[k])->name, shorter->str);
+        }
+    }
+}
+
 void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
     C cs = { ar, diags, p->src, p, NULL, NULL, NULL }, *c = &cs;
     Env konst = { 0 };
@@ -1558,6 +1669,7 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
         check_settings(c, x->settings, x->nsettings, x->kind, W_CONN, &konst, x->name_span, x->name);
     }
     for (int i = 0; i < p->nflows; i++) check_flow(c, p->flows[i]);
+    check_webhook_paths(c);
     /* after(...) chains must start somewhere: a cycle of flows waiting for each other never runs */
     for (int i = 0; i < p->nflows; i++) {
         IrFlow *f = p->flows[i];

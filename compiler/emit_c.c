@@ -98,7 +98,7 @@ typedef struct E {
     int test_names;      /* a test's given or expect: bare words are the names of what the run produced */
     int tpl_steps[64]; int ntpl;                     /* the iteration counter of each template being written, innermost last */
     int map_existing;    /* the map being written reads `existing` or `when creating/updating` */
-    int *secret_param;   /* per param: it feeds a secret setting (secret_params) */
+    int *secret_param;   /* per param: it feeds a secret setting (emit_secret_params) */
     int mask;            /* inside a secret setting: string literals are stored masked */
     char map_path[256];  /* the map entry being written (`customer.name`, `lines[].sku`): its errors name it */
 } E;
@@ -165,6 +165,22 @@ static void bsrc(E *e, Buf *b, Span sp) {
 /* ir_any_expr, by its short name here */
 static int any_expr(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) { return ir_any_expr(x, fn, ud); }
 
+/* Calls fn on every expression inside a `secret` argument of a constructor in x (hmac's secret,
+ * token's value, basic's password: builtins.def types them `secret`); stops when fn returns 1. */
+typedef struct { int (*fn)(const IrExpr *, void *); void *ud; } SecretArgs;
+static int in_secret_arg(const IrExpr *x, void *ud) {
+    const SecretArgs *sa = ud;
+    if (x->kind != IR_CALL || !x->fn || !x->fn->ctor) return 0;
+    for (int i = 0; i < x->fn->nparams && i < x->nkids; i++)
+        if (x->kids[i] && strcmp(x->fn->params[i].type, "secret") == 0 && any_expr(x->kids[i], sa->fn, sa->ud)) return 1;
+    return 0;
+}
+static int any_secret_arg(const IrExpr *x, int (*fn)(const IrExpr *, void *), void *ud) {
+    SecretArgs sa = { fn, ud };
+    return any_expr(x, in_secret_arg, &sa);
+}
+static int is_any(const IrExpr *x, void *ud) { (void)x; (void)ud; return 1; }
+
 typedef struct { const IrProgram *p; int *secret; } ParamMarks;
 static int mark_param(const IrExpr *x, void *ud) {
     ParamMarks *m = ud;
@@ -173,20 +189,24 @@ static int mark_param(const IrExpr *x, void *ud) {
     return 0;
 }
 
-/* the params that feed a SECRET setting (emit_c.h) */
+/* params[i] feeds a setting s: the whole setting when it is SECRET, else its secret arguments */
+static void mark_setting_params(const IrSetting *s, ParamMarks *m) {
+    if (chk_setting_secret(s->def)) any_expr(s->value, mark_param, m);
+    else any_secret_arg(s->value, mark_param, m);
+}
+
+/* secret[i] = params[i] feeds a SECRET setting or a secret argument, of a connection, a flow or any
+ * step (emit_c.h) */
 void emit_secret_params(const IrProgram *p, int *secret) {
     ParamMarks m = { p, secret };
     for (int i = 0; i < p->nparams; i++) secret[i] = 0;
     for (int c = 0; c < p->nconns; c++)
-        for (int i = 0; i < p->conns[c]->nsettings; i++)
-            if (chk_setting_secret(p->conns[c]->settings[i].def)) any_expr(p->conns[c]->settings[i].value, mark_param, &m);
+        for (int i = 0; i < p->conns[c]->nsettings; i++) mark_setting_params(&p->conns[c]->settings[i], &m);
     for (int f = 0; f < p->nflows; f++) {
         const IrFlow *fl = p->flows[f];
-        for (int i = 0; i < fl->nsettings; i++)
-            if (chk_setting_secret(fl->settings[i].def)) any_expr(fl->settings[i].value, mark_param, &m);
+        for (int i = 0; i < fl->nsettings; i++) mark_setting_params(&fl->settings[i], &m);
         for (int s = 0; s < fl->nall; s++)
-            for (int i = 0; i < fl->all[s]->nsettings; i++)
-                if (chk_setting_secret(fl->all[s]->settings[i].def)) any_expr(fl->all[s]->settings[i].value, mark_param, &m);
+            for (int i = 0; i < fl->all[s]->nsettings; i++) mark_setting_params(&fl->all[s]->settings[i], &m);
     }
 }
 
@@ -199,9 +219,16 @@ static int is_secret_param(const IrExpr *x, void *ud) {
 }
 static int is_str(const IrExpr *x, void *ud) { (void)ud; return x->kind == IR_STR && x->slen > 0; }
 
-/* A setting is secret when the table says so, or it mentions env() or a secret param. */
+/* A setting is secret when the table says so, it mentions env() or a secret param, or it holds a
+ * secret argument (a trigger's hmac secret). */
 static int setting_secret(E *e, const IrSetting *s) {
-    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e);
+    return chk_setting_secret(s->def) || any_expr(s->value, is_env, NULL) || any_expr(s->value, is_secret_param, e) ||
+           any_secret_arg(s->value, is_any, NULL);
+}
+
+/* text a setting bakes into the program as a secret: a string literal in a SECRET setting or in a secret argument */
+static int bakes_text(const IrSetting *s) {
+    return chk_setting_secret(s->def) ? any_expr(s->value, is_str, NULL) : any_secret_arg(s->value, is_str, NULL);
 }
 
 /* A C string literal of 2n bytes: n random bytes, then text XOR those bytes. */
@@ -232,13 +259,17 @@ int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams)
         baked = p->params[i]->def != NULL;
         for (int k = 0; k < nparams && !baked; k++) baked = strcmp(params[k].name, p->params[i]->name) == 0;
     }
+    /* an env block's value for a secret param is in the executable too (for --env NAME) */
+    for (int i = 0; i < p->nenvs && !baked; i++)
+        for (int k = 0; k < p->envs[i]->nsettings && !baked; k++)
+            for (int j = 0; j < p->nparams && !baked; j++) baked = secret[j] && strcmp(p->params[j]->name, p->envs[i]->settings[k].name) == 0;
     for (int c = 0; c < p->nconns && !baked; c++)
-        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++)
-            baked = chk_setting_secret(p->conns[c]->settings[i].def) && any_expr(p->conns[c]->settings[i].value, is_str, NULL);
-    for (int f = 0; f < p->nflows && !baked; f++)
+        for (int i = 0; i < p->conns[c]->nsettings && !baked; i++) baked = bakes_text(&p->conns[c]->settings[i]);
+    for (int f = 0; f < p->nflows && !baked; f++) {
+        for (int i = 0; i < p->flows[f]->nsettings && !baked; i++) baked = bakes_text(&p->flows[f]->settings[i]);
         for (int s = 0; s < p->flows[f]->nall && !baked; s++)
-            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++)
-                baked = chk_setting_secret(p->flows[f]->all[s]->settings[i].def) && any_expr(p->flows[f]->all[s]->settings[i].value, is_str, NULL);
+            for (int i = 0; i < p->flows[f]->all[s]->nsettings && !baked; i++) baked = bakes_text(&p->flows[f]->all[s]->settings[i]);
+    }
     free(secret);
     return baked;
 }
@@ -421,10 +452,12 @@ static int gen_ctor(E *e, const IrExpr *x) {
     for (int i = 0; i < x->fn->nparams && i < x->nkids; i++) {
         if (!x->kids[i]) continue;
         const IrExpr *a = x->kids[i];
-        int outer = e->tpl_esc;
+        int outer = e->tpl_esc, outer_mask = e->mask;
         e->tpl_esc = strcmp(x->fn->params[i].name, "body") == 0 ? TPL_JSON : strcmp(x->fn->params[i].type, "urlpath") == 0 ? TPL_URL : TPL_TEXT;
+        if (strcmp(x->fn->params[i].type, "secret") == 0) e->mask = 1;   /* a literal secret is stored masked */
         int v = (a->kind == IR_WORD || (a->kind == IR_CALL && a->fn && a->fn->ctor)) ? gen_ctor(e, a) : gen(e, a);
         e->tpl_esc = outer;
+        e->mask = outer_mask;
         bprintf(B, "flow_obj_put(o%d, \"%s\", t%d);\n", o, x->fn->params[i].name, v);
     }
     bprintf(B, "FlowVal t%d = flow_json(flow_scratch_keep(cx, o%d));\n", r, o);
@@ -1208,13 +1241,53 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     bputs(&e->out, "};\n\n");
     free(flow_steps);
     free(flow_sets);
+    /* env blocks, for the executable's --env NAME: each value's text as a -P would give it */
+    for (int i = 0; i < p->nenvs; i++) {
+        const IrEnv *env = p->envs[i];
+        bprintf(&e->out, "static const FlowEnvValue env_values%d[] = {\n", i);
+        int n = 0;
+        for (int k = 0; k < env->nsettings; k++) {
+            int pi = -1;
+            for (int j = 0; j < p->nparams; j++) if (strcmp(p->params[j]->name, env->settings[k].name) == 0) pi = j;
+            if (pi < 0) continue;
+            const IrExpr *v = env->settings[k].value;
+            char buf[64];
+            const char *text = v->kind == IR_STR ? v->str : v->kind == IR_BOOL ? (v->ival ? "true" : "false") : NULL;
+            if (v->kind == IR_INT || v->kind == IR_DURATION) { snprintf(buf, sizeof buf, "%lld", (long long)v->ival); text = buf; }
+            else if (v->kind == IR_NUM) { snprintf(buf, sizeof buf, "%.17g", v->num); text = buf; }
+            bprintf(&e->out, "    { %d, ", pi);
+            if (text && e->secret_param[pi]) {   /* masked, as a secret param's default is */
+                bputs(&e->out, "NULL, ");
+                bmasked(&e->out, text, strlen(text));
+                bprintf(&e->out, ", %zu },\n", strlen(text));
+            } else if (text) {
+                bstr(&e->out, text, strlen(text));
+                bputs(&e->out, ", NULL, 0 },\n");
+            } else bputs(&e->out, "NULL, NULL, 0 },\n");
+            n++;
+        }
+        if (!n) bputs(&e->out, "    { -1, NULL, NULL, 0 },\n");
+        bputs(&e->out, "};\n");
+        (void)n;
+    }
+    bputs(&e->out, "static const FlowEnvDef envs[] = {\n");
+    for (int i = 0; i < p->nenvs; i++) {
+        int n = 0;
+        for (int k = 0; k < p->envs[i]->nsettings; k++)
+            for (int j = 0; j < p->nparams; j++) n += strcmp(p->params[j]->name, p->envs[i]->settings[k].name) == 0;
+        bputs(&e->out, "    { ");
+        bstr(&e->out, p->envs[i]->name, strlen(p->envs[i]->name));
+        bprintf(&e->out, ", env_values%d, %d },\n", i, n);
+    }
+    if (!p->nenvs) bputs(&e->out, "    { NULL, NULL, 0 },\n");
+    bputs(&e->out, "};\n\n");
     bputs(&e->out, "const FlowProgram flow_program = { ");
     if (p->name) bstr(&e->out, p->name, strlen(p->name)); else bputs(&e->out, "\"flow\"");
     bputs(&e->out, ", ");
     if (p->version) bstr(&e->out, p->version, strlen(p->version)); else bputs(&e->out, "\"0.0.0\"");
     bputs(&e->out, ", ");
     bstr(&e->out, p->src->name, strlen(p->src->name));
-    bprintf(&e->out, ", params, %d, conns, %d, flows, %d, ", p->nparams, p->nconns, p->nflows);
+    bprintf(&e->out, ", params, %d, conns, %d, flows, %d, envs, %d, ", p->nparams, p->nconns, p->nflows, p->nenvs);
     if (p->environment) bstr(&e->out, p->environment, strlen(p->environment)); else bputs(&e->out, "NULL");
     bputs(&e->out, " };\n");
     if (with_main)

@@ -659,8 +659,36 @@ static void declare_step(L *l, IrStep *st) {
     map_put(l->ar, &l->steps, st->name, st);
 }
 
+/* the index of a connection kind in runtime/connectors.def, or -1 */
+static int conn_kind(const char *name) {
+    static const char *const kinds[] = {
+#define CONN(k) #k,
+#define SET(...)
+#define RANGE(...)
+#include "connectors.def"
+#undef CONN
+#undef SET
+#undef RANGE
+        NULL };
+    for (int k = 0; kinds[k]; k++) if (strcmp(kinds[k], name) == 0) return k;
+    return -1;
+}
+
+/* `from webhook` (LANGUAGE.md §4): the built-in source of webhook-triggered flows is never declared;
+ * its first use adds one connection `webhook` of kind webhook, without settings, to the program */
+static IrConn *builtin_webhook(L *l, const AstNode *step) {
+    IrConn *x = arena_alloc(l->ar, sizeof *x);
+    x->name = "webhook";
+    x->span = x->name_span = x->kind_span = step->c ? step->c->span : step->span;
+    x->kind = conn_kind("webhook");
+    map_put(l->ar, &l->conns, x->name, x);
+    l->p->conns[l->p->nconns++] = x;
+    return x;
+}
+
 static IrConn *use_conn(L *l, const AstNode *step) {
     IrConn *c = map_get(&l->conns, step->str);
+    if (!c && strcmp(step->str, "webhook") == 0) c = builtin_webhook(l, step);
     if (!c) { unknown(l, step->c ? step->c->span : step->span, "connection", step->str, &l->conns, NULL); return NULL; }
     c->used = 1;
     return c;
@@ -943,7 +971,10 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
         case AST_CONNECTION: {
             IrConn *x = arena_alloc(ar, sizeof *x);
             x->name = d->name; x->span = d->span; x->name_span = d->name_span;
-            declare(l, &l->conns, "connection", d->name, d->name_span, x);
+            if (strcmp(d->name, "webhook") == 0)
+                ERR(d->name_span, "`webhook` is the built-in source of webhook-triggered flows (`from webhook`): name this connection "
+                    "something else");
+            else declare(l, &l->conns, "connection", d->name, d->name_span, x);
             p->conns[p->nconns++] = x;
             break;
         }
@@ -979,9 +1010,9 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
         case AST_TABLE: p->tables[it++]->value = lower_expr(l, d->a, NULL); break;
         case AST_CONNECTION: {
             IrConn *x = p->conns[ic++];
-            x->kind = -1;
             x->kind_span = d->c ? d->c->span : d->span;
-            static const char *const kinds[] = {
+            x->kind = conn_kind(d->str);
+            static const char *const kinds[] = {   /* the kinds a connection may be declared with */
 #define CONN(k) #k,
 #define SET(...)
 #define RANGE(...)
@@ -990,8 +1021,12 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
 #undef SET
 #undef RANGE
                 NULL };
-            for (int k = 0; kinds[k]; k++) if (strcmp(kinds[k], d->str) == 0) x->kind = k;
             if (x->kind < 0) unknown(l, x->kind_span, "connection kind", d->str, NULL, kinds);
+            else if (x->kind == conn_kind("webhook")) {
+                ERR(x->kind_span, "a webhook is not declared as a connection: a flow with `trigger = webhook(...)` reads its requests "
+                    "with `export NAME from webhook { ... }`");
+                x->kind = -1;
+            }
             x->settings = lower_settings(l, d, &x->nsettings, 0, "setting");
             break;
         }

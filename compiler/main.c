@@ -47,8 +47,12 @@ static const char usage_text[] =
     "                         compiles in memory (libtcc) and runs, as the executable's `run` would;\n"
     "                         run options: [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
     "                         (--now T: as if the clock read T, a testing aid: the saved delta time stays)\n"
-    "  errors FILE list|retry|resolve|edit ...   state FILE show|reset [FLOW]\n"
-    "                         the executable's error store and state commands, on FILE's state\n"
+    "                         (run options also: [--env NAME] [--no-chain] [--quiet])\n"
+    "  serve FILE [-P name=value]... [--env NAME] [--listen ADDR:PORT] [--param k=v]... [--state DIR] [--admin-token T]\n"
+    "                         compiles in memory and serves: schedules, after() chains, webhooks, /healthz, /metrics\n"
+    "  errors FILE list|retry|resolve|edit ...   state FILE show|reset [FLOW]   runs FILE [--flow F] [--json] [--limit N]\n"
+    "  describe FILE [--param k=v]... [--show-secrets] [--state DIR]\n"
+    "                         the executable's error store, state, run history and describe commands, on FILE's state\n"
     "  cron EXPR [--from T] [--tz ZONE] [-n N]\n"
     "  cron --every INTERVAL [--between HH:MM-HH:MM] [--on-days mon,fri] [--from T] [--tz ZONE] [-n N]\n"
     "                         the next N fire times after T (default now, N 10): UTC, then the time in ZONE\n"
@@ -350,11 +354,15 @@ static int cmd_build(int argc, char **argv) {
 }
 
 /* run FILE [--flow NAME]... [-P name=value]... [--env NAME] [run options]: compiled in memory and run
- * exactly as the built executable's `run` (same options, summary and exit codes). `errors FILE ...`
- * and `state FILE ...` are the executable's `errors` and `state` the same way. */
+ * exactly as the built executable's `run` (same options, summary and exit codes). `errors FILE ...`,
+ * `state FILE ...`, `runs FILE ...` and `serve FILE ...` are the executable's commands the same way
+ * (serve forks a process per run: the compiled code is in the memory each child starts with). */
 static int cmd_run(int argc, char **argv) {
-    if (argc < 3 || (argv[2][0] == '-' && argv[2][1]))   /* "-": the flow on standard input */
-        return usage_error("%s needs a FILE: flowc run FILE [--flow NAME] [run options]", argv[1]);
+    if (argc < 3 || (argv[2][0] == '-' && argv[2][1])) {   /* "-": the flow on standard input */
+        char what[200];   /* run, errors, state, runs, serve, describe: each names itself */
+        snprintf(what, sizeof what, "%s needs a FILE: flowc %s FILE [options], the built executable's `%s` options", argv[1], argv[1], argv[1]);
+        return usage_error("%s", what);
+    }
     const char *file = argv[2], *env_name = NULL;
     EmitParam params[256];
     int np = 0;
@@ -671,7 +679,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "merge") == 0) return cli_merge(argc, argv);
     if (strcmp(cmd, "emit-c") == 0) return cmd_emit(argc, argv);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0) return cmd_run(argc, argv);
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "errors") == 0 || strcmp(cmd, "state") == 0 || strcmp(cmd, "serve") == 0 ||
+        strcmp(cmd, "runs") == 0 || strcmp(cmd, "describe") == 0)
+        return cmd_run(argc, argv);
     if (strcmp(cmd, "test") == 0) return cmd_test(argc, argv);
     if (strcmp(cmd, "preview") == 0) return cmd_preview(argc, argv);
     if (strcmp(cmd, "package") == 0) return pkg_main(argc, argv);          /* package.c */

@@ -1,11 +1,14 @@
 /* cli.c — the built executable's command line (CLI.md): `run [FLOW...]` with params, a summary
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
- * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted);
- * `--version`. Decides the exit codes: 0 every record imported or ignored, 3 the run finished with
- * record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets
+ * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted; with
+ * --show-secrets the secret_url() webhooks' full URLs); `serve` (serve.c) and `runs` (the run
+ * history); `--version`. `run` runs flows in dependency order (after() chains) with a live progress
+ * line on a terminal. Decides the exit codes: 0 every record imported or ignored, 3 the run finished
+ * with record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets
  * cannot leave it in a core dump. */
 #define _DEFAULT_SOURCE   /* mkstemps */
 #include "engine.h"
+#include "serve.h"
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -36,7 +39,10 @@ static const char *const step_kinds[] = {
 
 static void usage(FILE *f, const char *prog) {
     fprintf(f,
-            "usage: %s run [FLOW...] [--param k=v]... [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
+            "usage: %s run [FLOW...] [--param k=v]... [--env NAME] [--json] [--since T] [--until T] [--now T] [--state DIR]\n"
+            "              [--no-chain] [--quiet]\n"
+            "       %s serve [--listen ADDR:PORT] [--param k=v]... [--env NAME] [--state DIR] [--admin-token T]\n"
+            "       %s runs [--flow F] [--json] [--limit N] [--state DIR]\n"
             "       %s errors list [--json] [--flow F] [--class C] [--step S] [--all] [--state DIR]\n"
             "       %s errors retry ID...|--all [--flow F] [--class C] [--step S] [--param k=v]... [--json] [--state DIR]\n"
             "       %s errors retry ID --data FILE [--param k=v]... [--json] [--state DIR]\n"
@@ -44,16 +50,18 @@ static void usage(FILE *f, const char *prog) {
             "       %s errors edit ID [--state DIR]   (the record in $VISUAL or $EDITOR)\n"
             "       %s state show [FLOW] [--json] [--state DIR]\n"
             "       %s state reset [FLOW] [--state DIR]\n"
-            "       %s describe [--param k=v]...\n"
+            "       %s describe [--param k=v]... [--show-secrets] [--state DIR]\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
     const char **flows; int nflows;
     const char **params; int nparams;     /* "k=v" */
-    int json, all;
+    int json, all, quiet, no_chain, show_secrets;
     const char *state, *since, *until, *now, *flow, *cls, *step, *data;
+    const char *listen, *admin_token, *limit, *env;
+    int given[32];                        /* which options were given (the valued ones by index, then flags) */
 } Opts;
 
 /* 0, or 2 after a usage message */
@@ -76,7 +84,11 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         if (strcmp(a, "--") == 0) { dashdash = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--all") == 0) { o->all = 1; continue; }
-        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data" };
+        if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
+        if (strcmp(a, "--no-chain") == 0) { o->no_chain = 1; continue; }
+        if (strcmp(a, "--show-secrets") == 0 && strcmp(cmd, "describe") == 0) { o->show_secrets = 1; continue; }
+        static const char *const valued[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data",
+                                              "--listen", "--admin-token", "--limit", "--env", "--environment" };
         const char *val = NULL;
         int which = -1;
         for (int k = 0; k < (int)(sizeof valued / sizeof valued[0]) && which < 0; k++) {
@@ -94,6 +106,7 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
                 val = a + n + 1;
             }
         }
+        if (which >= 0) o->given[which] = 1;
         switch (which) {
         case 0: o->params[o->nparams++] = flow_arg_take((char *)val); break;
         case 1: o->state = val; break;
@@ -104,6 +117,10 @@ static int parse_opts(const char *prog, const char *cmd, int argc, char **argv, 
         case 6: o->cls = val; break;
         case 7: o->step = val; break;
         case 8: o->data = val; break;
+        case 9: o->listen = val; break;
+        case 10: o->admin_token = val; break;
+        case 11: o->limit = val; break;
+        case 12: case 13: o->env = val; break;
         default:
             fprintf(stderr, "%s %s: unknown option `%s`\n", prog, cmd, a);
             usage(stderr, prog);
@@ -212,6 +229,22 @@ void flow_no_core_dumps(void) {
 /* Sets every param in cx: --param values, then defaults. strict: a missing required param is an
  * error (run); otherwise it is null (describe). 0, or 1 after a message. */
 static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int strict, const char *prog, cJSON **owned) {
+    const FlowEnvDef *env = NULL;
+    if (o->env) {   /* --env NAME: that env block's values, under --param's */
+        for (int i = 0; i < p->nenvs && !env; i++) if (strcmp(p->envs[i].name, o->env) == 0) env = &p->envs[i];
+        if (!env) {
+            fprintf(stderr, "%s: no env `%s`", prog, o->env);
+            for (int i = 0; i < p->nenvs; i++) fprintf(stderr, "%s%s", i ? ", " : " (envs: ", p->envs[i].name);
+            fprintf(stderr, "%s\n", p->nenvs ? ")" : " (this program has no env blocks)");
+            return 1;
+        }
+        for (int k = 0; k < env->nvalues; k++)
+            if (env->values[k].param >= 0 && !env->values[k].text && !env->values[k].masked) {
+                fprintf(stderr, "%s: env %s: param %s is not a constant there: `flowc build --env %s` applies it when it builds\n", prog,
+                        env->name, p->params[env->values[k].param].name, env->name);
+                return 1;
+            }
+    }
     for (int k = 0; k < o->nparams; k++) {
         const char *eq = strchr(o->params[k], '=');
         size_t nl = eq ? (size_t)(eq - o->params[k]) : 0;
@@ -236,21 +269,31 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
             size_t nl = strlen(d->name);
             if (strncmp(o->params[k], d->name, nl) == 0 && o->params[k][nl] == '=') text = o->params[k] + nl + 1;
         }
-        int from_default = !text;
-        char *dflt = text ? NULL : flow_param_default(d);
-        if (!text) text = dflt;
+        int from_default = !text, from_env = 0;
+        char *dflt = NULL;
+        for (int k = 0; !text && env && k < env->nvalues; k++) {
+            const FlowEnvValue *ev = &env->values[k];
+            if (ev->param != i) continue;
+            from_env = 1;
+            if (ev->masked) {
+                FlowParamDef m = { d->name, d->kind, d->nullable, NULL, 1, ev->masked, ev->nmasked };
+                text = dflt = flow_param_default(&m);
+            } else text = ev->text;
+        }
+        if (!text) text = dflt = flow_param_default(d);
         FlowVal v = flow_null();
         if (text) {
             char why[300];
             int bad = flow_param_parse(d, text, &v, &owned[i], why, sizeof why);
-            if (!bad && v.kind == FLOW_STRING && from_default) {   /* the value outlives dflt: keep it in the context */
+            if (!bad && v.kind == FLOW_STRING && dflt && text == dflt) {   /* the value outlives dflt: keep it in the context */
                 cJSON *keep = cJSON_CreateString(text);
                 if (!keep) abort();
                 owned[i] = keep;
                 v = flow_string(keep->valuestring, strlen(keep->valuestring));
             }
             if (bad) {
-                fprintf(stderr, "%s: param %s%s: %s\n", prog, d->name, from_default ? " (its default)" : "",
+                fprintf(stderr, "%s: param %s%s%s%s: %s\n", prog, d->name, from_env ? " (from env " : from_default ? " (its default)" : "",
+                        from_env ? env->name : "", from_env ? ")" : "",
                         d->secret ? "the value is not valid for its type (it is a secret: not shown)" : why);
                 free(dflt);
                 return 1;
@@ -298,9 +341,9 @@ static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts 
     return st;
 }
 
-/* A flow's run lock: 0 with *lk held, or 1 after saying why not (another process runs the flow, or
- * the lock file cannot be had) on stderr and, when e is given, in e (class intermittent for a flow
- * that is running: it can start once that run ends). */
+/* A flow's run lock: 0 with *lk held; else, after saying why on stderr and, when why is given, in
+ * why (class intermittent for a flow that is running: it can start once that run ends), 2 when
+ * another process runs the flow, 1 when the lock file cannot be had. */
 static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock **lk, FlowErr *why) {
     long holder = 0;
     FlowErr e;
@@ -309,7 +352,7 @@ static int lock_flow(FlowState *st, const char *prog, const char *flow, FlowLock
     else if (r > 0) flow_err_set(&e, FLOW_ERR_INTERMITTENT, "flow %s is already running", flow);
     if (r) fprintf(stderr, "%s: %s\n", prog, e.msg);
     if (r && why) *why = e;
-    return r ? 1 : 0;
+    return r > 0 ? 2 : r < 0 ? 1 : 0;
 }
 
 /* ---- run ---- */
@@ -372,6 +415,75 @@ static void release_signals(const Handlers *old) {
     sigaction(SIGINT, &old->intr, NULL);
 }
 
+/* The flows a run runs, in order: the given ones (in their order; every flow in source order when
+ * none is named) and, with chain, every flow chained after them by after() (transitively), each
+ * placed right after the flow it runs after, its siblings in source order. pred[k]: the position in
+ * order of the flow that order[k] runs after, when that one is in this run too, else -1. Each flow
+ * runs once. Returns how many. cx has the params. */
+static int run_order(const FlowProgram *p, FlowCtx *cx, const int *named, int nnamed, int chain, int *order, int *pred) {
+    int nf = p->nflows;
+    int *after = flow_xcalloc((size_t)nf + 1, sizeof *after), *in = flow_xcalloc((size_t)nf + 1, sizeof *in);
+    int *anc = flow_xcalloc((size_t)nf + 1, sizeof *anc), *pos = flow_xcalloc((size_t)nf + 1, sizeof *pos);
+    for (int i = 0; i < nf; i++) { after[i] = flow_after_of(p, cx, i); pos[i] = -1; }
+    for (int k = 0; k < nnamed; k++) in[named[k]] = 1;
+    for (int changed = chain; changed;) {   /* what is chained after the set joins it */
+        changed = 0;
+        for (int i = 0; i < nf; i++)
+            if (!in[i] && after[i] >= 0 && in[after[i]]) in[i] = changed = 1;
+    }
+    /* each flow's nearest ancestor (through after()) in the set, -1 for none; chains are acyclic
+     * (the checker), and the walk is bounded anyway */
+    for (int i = 0; i < nf; i++) {
+        anc[i] = -1;
+        int a = after[i];
+        for (int steps = 0; a >= 0 && steps < nf && anc[i] < 0; steps++) {
+            if (in[a] && a != i) anc[i] = a;
+            a = after[a];
+        }
+    }
+    int n = 0;
+    /* a depth-first walk from each root (a flow of the set without an ancestor in it) */
+    int *stack = flow_xcalloc((size_t)nf + 1, sizeof *stack);
+    for (int k = 0; k < nnamed; k++) {
+        int root = named[k];
+        if (anc[root] >= 0 || pos[root] >= 0) continue;
+        int sp = 0;
+        stack[sp++] = root;
+        while (sp) {
+            int x = stack[--sp];
+            if (pos[x] >= 0) continue;
+            pos[x] = n;
+            pred[n] = anc[x] >= 0 ? pos[anc[x]] : -1;
+            order[n++] = x;
+            for (int g = nf - 1; g >= 0; g--)   /* pushed backwards: popped in source order */
+                if (in[g] && anc[g] == x && pos[g] < 0 && sp < nf) stack[sp++] = g;
+        }
+    }
+    free(stack);
+    free(after);
+    free(in);
+    free(anc);
+    free(pos);
+    return n;
+}
+
+/* the live progress line of `run` on a terminal: redrawn after a page, at most 10 times a second */
+typedef struct Progress { const char *flow; struct timespec t0, last; int drawn; } Progress;
+
+static void progress_line(void *arg, const FlowRunStats *st, long pages) {
+    Progress *pg = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double since_last = (double)(now.tv_sec - pg->last.tv_sec) + (double)(now.tv_nsec - pg->last.tv_nsec) / 1e9;
+    if (pg->drawn && since_last < 0.1) return;
+    double secs = (double)(now.tv_sec - pg->t0.tv_sec) + (double)(now.tv_nsec - pg->t0.tv_nsec) / 1e9;
+    fprintf(stderr, "\r\033[Kflow %s: %ld records, %ld page%s, %.0f records/s, %ld error%s", pg->flow, st->exported, pages,
+            pages == 1 ? "" : "s", secs > 0 ? (double)st->exported / secs : 0.0, st->errors, st->errors == 1 ? "" : "s");
+    fflush(stderr);
+    pg->last = now;
+    pg->drawn = 1;
+}
+
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();
@@ -409,9 +521,18 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
     if (!owned) abort();
     int rc = 0;
     FlowState *state = NULL;
+    int *pred = NULL, *outcome = NULL;
     if (set_params(p, cx, o, 1, prog, owned)) rc = 1;
     else if (!(state = open_state(p, prog, o, 0))) rc = 1;
     else {
+        /* the order: each flow after the one it runs after(), and what is chained after the flows
+         * named (not for a retry, nor with --no-chain) */
+        int *order = flow_xcalloc((size_t)p->nflows + 1, sizeof *order);
+        pred = flow_xcalloc((size_t)p->nflows + 1, sizeof *pred);
+        outcome = flow_xcalloc((size_t)p->nflows + 1, sizeof *outcome);
+        n = run_order(p, cx, which, n, !retry && !o->no_chain, order, pred);
+        free(which);
+        which = order;
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
         ri.state = state;
@@ -432,10 +553,22 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 rc = 128 + sig;
                 break;
             }
+            if (pred[k] >= 0 && outcome[pred[k]] != 1) {   /* after(A): only when A ran and did not fail */
+                fprintf(stderr, "%s: flow %s did not run: it runs after %s, which %s\n", prog, p->flows[which[k]].name,
+                        p->flows[which[pred[k]]].name, outcome[pred[k]] == 2 ? "did not run" : "failed");
+                outcome[k] = 2;
+                if (!rc) rc = 1;
+                continue;
+            }
+            outcome[k] = 3;   /* failed, until it did not */
             FlowLock *lk = NULL;
             FlowRunStats st;
             FlowErr why;
-            if (lock_flow(state, prog, p->flows[which[k]].name, &lk, &why)) {   /* a failed run, in --json too */
+            int lr = lock_flow(state, prog, p->flows[which[k]].name, &lk, &why);
+            if (lr) {   /* a failed run, in --json too; another process runs it: the history counts the start as skipped */
+                FlowErr se;
+                if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, now_ms(), "skipped", retry ? "retry" : "run",
+                                                    -1, 0, why.msg, &se);
                 if (o->json) {
                     flow_run_stats_failed(p, which[k], &st, why.cls, why.msg);
                     print_json(&st);
@@ -444,8 +577,26 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 if (rc != 2) rc = 1;
                 continue;
             }
+            FlowErr ae;
+            int gone = flow_state_runs_abandoned(state, p->flows[which[k]].name, now_ms(), &ae);
+            if (gone > 0)
+                fprintf(stderr, "%s: flow %s: %d earlier run%s left running by a process that ended without recording it: marked crashed\n",
+                        prog, p->flows[which[k]].name, gone, gone == 1 ? " was" : "s were");
+            /* the history says why it ran (the engine writes the rest) */
+            if (flow_state_run_planned(state, p->flows[which[k]].name, ri.run_id, ri.started_ms, retry ? "retry" : "run", -1, 0, &ae)) {
+                fprintf(stderr, "%s: %s\n", prog, ae.msg);
+                flow_state_unlock(lk);
+                rc = 1;
+                continue;
+            }
+            Progress pg = { p->flows[which[k]].name, { 0, 0 }, { 0, 0 }, 0 };
+            clock_gettime(CLOCK_MONOTONIC, &pg.t0);
+            ri.on_page = !o->quiet && isatty(STDERR_FILENO) ? progress_line : NULL;
+            ri.on_page_arg = &pg;
             int r = flow_run_flow(p, cx, which[k], &ri, stderr, &st);
+            if (pg.drawn) fputs("\r\033[K", stderr);   /* the summary takes the progress line's place */
             flow_state_unlock(lk);
+            if (r == 0) outcome[k] = 1;
             if (st.interrupted) {   /* 130 for SIGINT, 143 for SIGTERM, as a shell reports them */
                 fprintf(stderr, "error: flow %s: interrupted by %s: the page being read was dropped and what the connections "
                                 "wrote in this run discarded as for any failed run; the delta time did not move\n",
@@ -472,6 +623,8 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
     free(owned);
     flow_ctx_free(cx);
     free(which);
+    free(pred);
+    free(outcome);
     flow_state_close(state);
     return rc;
 }
@@ -494,6 +647,13 @@ static int parse_ids(const char *prog, const Opts *o, int from, long **ids) {
         (*ids)[n++] = v;
     }
     return n;
+}
+
+/* a JSON array of the state store (errors, state, runs --json) on stdout, one line */
+static void print_json_array(const cJSON *a) {
+    char *t = flow_json_print(a);
+    printf("%s\n", t ? t : "[]");
+    cJSON_free(t);
 }
 
 static void print_error_line(const cJSON *e) {
@@ -704,11 +864,8 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
     } else if (list) {
         cJSON *l = flow_state_errors(st, o->flow, o->cls, o->step, NULL, 0, !o->all, &e);
         if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (o->json) {
-            char *t = flow_json_print(l);
-            printf("%s\n", t ? t : "[]");
-            cJSON_free(t);
-        } else {
+        else if (o->json) print_json_array(l);
+        else {
             for (const cJSON *x = l->child; x; x = x->next) print_error_line(x);
             fprintf(stderr, "%d %serror%s\n", cJSON_GetArraySize(l), o->all ? "" : "open ", cJSON_GetArraySize(l) == 1 ? "" : "s");
         }
@@ -826,7 +983,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     if (strcmp(sub, "reset") == 0) {   /* not under a running flow's feet: its end would save its own time */
         FlowLock **lks = flow_xcalloc((size_t)p->nflows + 1, sizeof *lks);
         for (int i = 0; i < p->nflows && !rc; i++)
-            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL);
+            if (!flow || strcmp(p->flows[i].name, flow) == 0) rc = lock_flow(st, prog, p->flows[i].name, &lks[i], NULL) ? 1 : 0;
         if (!rc && flow_state_reset(st, flow, &e)) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
         else if (!rc) fprintf(stderr, "reset the delta time of %s\n", flow ? flow : "every flow");
         for (int i = 0; i < p->nflows; i++) flow_state_unlock(lks[i]);
@@ -852,11 +1009,8 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         free(owned);
         flow_ctx_free(cx);
         if (!s) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
-        else if (o->json) {
-            char *t = flow_json_print(s);
-            printf("%s\n", t ? t : "[]");
-            cJSON_free(t);
-        } else {
+        else if (o->json) print_json_array(s);
+        else {
             printf("state store %s\n", flow_state_path(st));
             for (const cJSON *x = s->child; x; x = x->next) {
                 const cJSON *ds = cJSON_GetObjectItemCaseSensitive(x, "delta_since");
@@ -883,6 +1037,123 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
 }
 
 static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) { return cmd_run_with(p, prog, o, NULL); }
+
+/* ---- serve and the run history ---- */
+
+/* a command's options must be among `allowed` (valued ones by their index in parse_opts, flags by
+ * name): 0, or 2 after saying which does not belong */
+static int only_options(const char *prog, const char *cmd, const Opts *o, const char *allowed) {
+    static const char *const names[] = { "--param", "--state", "--since", "--until", "--now", "--flow", "--class", "--step", "--data",
+                                         "--listen", "--admin-token", "--limit", "--env", "--environment" };
+    const char *bad = NULL;
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]) && !bad; i++)
+        if (o->given[i] && !strstr(allowed, names[i])) bad = names[i];
+    if (!bad && o->json && !strstr(allowed, "--json")) bad = "--json";
+    if (!bad && o->all && !strstr(allowed, "--all")) bad = "--all";
+    if (!bad && o->quiet && !strstr(allowed, "--quiet")) bad = "--quiet";
+    if (!bad && o->no_chain && !strstr(allowed, "--no-chain")) bad = "--no-chain";
+    if (!bad) return 0;
+    fprintf(stderr, "%s %s: %s does not go with %s (it takes %s)\n", prog, cmd, bad, cmd, allowed);
+    return 2;
+}
+
+static int cmd_serve(const FlowProgram *p, const char *prog, const Opts *o) {
+    if (only_options(prog, "serve", o, "--listen --param --env --environment --state --admin-token")) return 2;
+    if (o->nflows) {
+        fprintf(stderr, "%s serve: serves every flow of the program; it takes no flow names\n", prog);
+        return 2;
+    }
+    const char *env_token = getenv("FLOW_ADMIN_TOKEN");
+    if (o->admin_token && !*o->admin_token) {
+        fprintf(stderr, "%s serve: --admin-token is empty\n", prog);
+        return 2;
+    }
+    /* the token is kept here and wiped from the command line, which `ps` shows to everyone */
+    char *token = o->admin_token ? flow_xstrdup(o->admin_token) : env_token && *env_token ? flow_xstrdup(env_token) : NULL;
+    if (o->admin_token) memset((char *)o->admin_token, 'x', strlen(o->admin_token));
+    FlowCtx *cx = flow_ctx_new();
+    cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
+    int rc = set_params(p, cx, o, 1, prog, owned);
+    if (!rc) {
+        const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
+        FlowServeConfig cfg = { prog, o->listen ? o->listen : "127.0.0.1:8080", token, dir && *dir ? dir : ".flowstate", stderr };
+        FlowErr e;
+        int r = flow_serve(p, cx, &cfg, &e);
+        if (r < 0) { fprintf(stderr, "%s serve: %s\n", prog, e.msg); rc = 1; }
+        else rc = r > 0 ? 128 + r : 0;   /* a second signal ended it at once */
+    }
+    for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+    free(owned);
+    flow_ctx_free(cx);
+    if (token) memset(token, 0, strlen(token));
+    free(token);
+    return rc;
+}
+
+static int cmd_runs(const FlowProgram *p, const char *prog, const Opts *o) {
+    if (only_options(prog, "runs", o, "--flow --json --limit --state")) return 2;
+    if (o->nflows) { fprintf(stderr, "%s runs: give the flow with --flow F\n", prog); return 2; }
+    long limit = 20;
+    if (o->limit) {
+        char *end;
+        errno = 0;
+        limit = strtol(o->limit, &end, 10);
+        if (!*o->limit || *end || errno || limit < 0) {
+            fprintf(stderr, "%s runs: --limit takes a number of runs (0: all), not `%s`\n", prog, o->limit);
+            return 2;
+        }
+    }
+    FlowState *st = open_state(p, prog, o, 1);
+    if (!st) return 1;
+    int rc = 0;
+    if (o->flow) {
+        int found = 0;
+        for (int i = 0; i < p->nflows; i++) found |= strcmp(p->flows[i].name, o->flow) == 0;
+        if (!found) {
+            FlowErr e;
+            cJSON *any = flow_state_runs(st, o->flow, 1, &e);   /* a flow of an older version of the program */
+            found = any && any->child;
+            cJSON_Delete(any);
+        }
+        if (!found) {
+            fprintf(stderr, "%s runs: unknown flow `%s` (flows:", prog, o->flow);
+            for (int i = 0; i < p->nflows; i++) fprintf(stderr, "%s %s", i ? "," : "", p->flows[i].name);
+            fprintf(stderr, ")\n");
+            flow_state_close(st);
+            return 2;
+        }
+    }
+    FlowErr e;
+    cJSON *l = flow_state_runs(st, o->flow, limit, &e);
+    if (!l) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; }
+    else if (o->json) print_json_array(l);
+    else {
+        for (const cJSON *x = l->child; x; x = x->next) {
+            const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "status"));
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(x, "duration_ms");
+            char dur[32] = "-";
+            if (cJSON_IsNumber(d) && status && strcmp(status, "skipped") != 0) snprintf(dur, sizeof dur, "%.3f s", d->valuedouble / 1000.0);
+            const char *trig = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "trigger"));
+            printf("%s  %s  %s  %s  %s  %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "run_id")),
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "flow")), status ? status : "?",
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "started_at")), dur, trig ? trig : "-");
+            if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "exported")))
+                printf("  exported %.0f, ignored %.0f, imported %.0f, errors %.0f",
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "exported")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "ignored")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "imported")),
+                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "errors")));
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "message"));
+            if (msg) printf("  %s", msg);
+            putchar('\n');
+        }
+        if (!l->child) fprintf(stderr, "no runs%s%s\n", o->flow ? " of flow " : "", o->flow ? o->flow : "");
+    }
+    cJSON_Delete(l);
+    flow_state_close(st);
+    if (flush_stdout(prog)) rc = 1;
+    return rc;
+}
 
 /* ---- describe ---- */
 
@@ -940,6 +1211,8 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
     if (!owned) abort();
     int64_t start = now_ms();
     int rc = parse_time_opt(prog, "--now", o->now, &start) || set_params(p, cx, o, 0, prog, owned);
+    FlowState *state = NULL;
+    int state_tried = 0;
     if (!rc) {
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
@@ -983,15 +1256,28 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
             cJSON_AddStringToObject(j, "name", f->name);
             cJSON_AddNumberToObject(j, "page_size", (double)page_size);
             if (f->nsettings) cJSON_AddItemToObject(j, "settings", describe_settings(cx, f->settings, f->nsettings));
+            /* a webhook trigger: its path, verification (secrets redacted) and the URL to post to; a
+             * secret_url()'s secret only with --show-secrets (made now when the store has none yet) */
+            if (o->show_secrets && !state && !state_tried) {
+                state_tried = 1;
+                for (int k = 0; k < p->nflows && !state; k++)
+                    for (int m = 0; m < p->flows[k].nsettings && !state; m++)
+                        if (p->flows[k].settings[m].name && strcmp(p->flows[k].settings[m].name, "trigger") == 0 &&
+                            !(state = open_state(p, prog, o, 0)))
+                            rc = 1;
+            }
+            cJSON *trig = flow_webhook_describe(p, cx, i, state, o->show_secrets);
+            if (trig) cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "settings"), "trigger", trig);
             cJSON_AddItemToObject(j, "steps", describe_steps(p, cx, f->steps, f->nsteps, 0));
             cJSON_AddItemToArray(flows, j);
         }
-        char *t = flow_json_print(root);
+        char *t = rc ? NULL : flow_json_print(root);
         if (t) printf("%s\n", t);
         cJSON_free(t);
         cJSON_Delete(root);
         if (flush_stdout(prog)) rc = 1;
     }
+    flow_state_close(state);
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);
     flow_ctx_free(cx);
@@ -1018,8 +1304,9 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     }
     int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
     int is_errors = strcmp(cmd, "errors") == 0, is_state = strcmp(cmd, "state") == 0;
-    if (!is_run && !is_describe && !is_errors && !is_state) {
-        static const char *const later[] = { "preview", "serve" };
+    int is_serve = strcmp(cmd, "serve") == 0, is_runs = strcmp(cmd, "runs") == 0;
+    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs) {
+        static const char *const later[] = { "preview" };
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (strcmp(cmd, later[i]) == 0) {
                 fprintf(stderr, "%s: `%s` is not available in this build yet\n", prog, cmd);
@@ -1033,7 +1320,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     memset(&o, 0, sizeof o);
     int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, !is_describe);
     if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : is_errors ? cmd_errors(p, prog, &o) : is_state ? cmd_state(p, prog, &o)
-                    : cmd_describe(p, prog, &o);
+                    : is_serve ? cmd_serve(p, prog, &o) : is_runs ? cmd_runs(p, prog, &o) : cmd_describe(p, prog, &o);
     opts_free(&o);
     return rc;
 }

@@ -206,7 +206,7 @@ static char *build_url(const HttpConn *c, const char *path, const cJSON *query, 
 /* A request: Accept and, with a body, the content type go wherever it goes; auth, the connection's
  * headers and the step's are its credentials, which http.c sends only to trusted origins (every
  * request of the connector is made here). */
-static int req_init(FlowHttpReq *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
+static int req_init(FlowHttpCall *r, const HttpConn *c, const char *method, char *url, char *body, const cJSON *step_headers, FlowErr *err) {
     memset(r, 0, sizeof *r);
     r->method = flow_xstrdup(method);
     r->url = url;
@@ -274,7 +274,7 @@ static FlowJsonPath *compile_records(const FlowSettings *s, const cJSON *rs, Flo
 
 /* The records of a parsed response as a fresh array (copies), or NULL with err when the records path
  * matches nothing in a non-empty body or matches something that is not records. */
-static cJSON *take_records(const cJSON *doc, const FlowJsonPath *path, const char *path_text, const FlowHttpReq *r, FlowErr *err) {
+static cJSON *take_records(const cJSON *doc, const FlowJsonPath *path, const char *path_text, const FlowHttpCall *r, FlowErr *err) {
     if (!path) {
         if (cJSON_IsArray(doc)) return cJSON_Duplicate(doc, 1);
         cJSON *a = cJSON_CreateArray();
@@ -313,7 +313,7 @@ static cJSON *take_records(const cJSON *doc, const FlowJsonPath *path, const cha
 }
 
 /* The parsed body of a 2xx response: 0 with *doc (NULL for an empty body), or -1 with err */
-static int parse_body(const FlowHttpReq *r, cJSON **doc, FlowErr *err) {
+static int parse_body(const FlowHttpCall *r, cJSON **doc, FlowErr *err) {
     *doc = NULL;
     if (!r->resp || blank(r->resp, r->resp_len)) return 0;
     FlowJsonError je;
@@ -337,7 +337,7 @@ static int parse_body(const FlowHttpReq *r, cJSON **doc, FlowErr *err) {
     return -1;
 }
 
-static void log_req(const FlowSettings *s, const HttpConn *c, const FlowHttpReq *r, int records) {
+static void log_req(const FlowSettings *s, const HttpConn *c, const FlowHttpCall *r, int records) {
     if (!flow_settings_tracing(s)) return;
     cJSON *x = flow_http_exchange(c->h, r);
     if (records >= 0) cJSON_AddNumberToObject(x, "records", records);
@@ -490,7 +490,7 @@ static int hx_fetch(HttpExport *x, FlowErr *err) {
     char *url = NULL;
     cJSON *path = NULL, *query = NULL, *body = NULL, *headers = NULL;
     int rc = -1;
-    FlowHttpReq r;
+    FlowHttpCall r;
     memset(&r, 0, sizeof r);
     if ((x->pag == PG_NEXT_URL || x->pag == PG_LINK) && x->next) url = absolute(c, x->next);
     else {
@@ -623,7 +623,7 @@ static int hx_next(void *h, FlowExportItem *it, FlowErr *err) {
 static int hx_mark(void *h, const cJSON *marks, FlowErr *err) {
     HttpExport *x = h;
     int n = cJSON_GetArraySize(marks), nreq = 0;
-    FlowHttpReq *reqs = flow_xcalloc((size_t)n + 1, sizeof *reqs);
+    FlowHttpCall *reqs = flow_xcalloc((size_t)n + 1, sizeof *reqs);
     int rc = 0;
     for (const cJSON *m = marks->child; m && !rc; m = m->next) {
         const cJSON *req = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "mode"), "mark");
@@ -659,7 +659,7 @@ static int hx_mark(void *h, const cJSON *marks, FlowErr *err) {
 /* ---- requests for many records at once: identical ones sent once ---- */
 
 typedef struct Batch {
-    FlowHttpReq *reqs; int n;
+    FlowHttpCall *reqs; int n;
     int *of;                   /* item -> its request, or -1 (a record error already) */
     int *slots; int nslots;    /* hash table of requests (index + 1), for finding identical ones */
 } Batch;
@@ -686,7 +686,7 @@ static uint64_t fnv(uint64_t h, const char *s) {
 }
 
 /* adds a request unless an identical one (method, URL, body) is there; returns its index */
-static int batch_add(Batch *b, FlowHttpReq *r) {
+static int batch_add(Batch *b, FlowHttpCall *r) {
     uint64_t h = fnv(fnv(fnv(14695981039346656037ull, r->method), r->url), r->body ? r->body : "\x01");
     for (size_t k = (size_t)h & (size_t)(b->nslots - 1);; k = (k + 1) & (size_t)(b->nslots - 1)) {
         int i = b->slots[k] - 1;
@@ -695,7 +695,7 @@ static int batch_add(Batch *b, FlowHttpReq *r) {
             b->reqs[b->n] = *r;
             return b->n++;
         }
-        FlowHttpReq *o = &b->reqs[i];
+        FlowHttpCall *o = &b->reqs[i];
         if (strcmp(o->method, r->method) == 0 && strcmp(o->url, r->url) == 0 &&
             ((!o->body && !r->body) || (o->body && r->body && strcmp(o->body, r->body) == 0))) {
             flow_http_req_clear(r);
@@ -705,7 +705,7 @@ static int batch_add(Batch *b, FlowHttpReq *r) {
 }
 
 /* a 2xx response's rows (a fresh array), a 404 as none; -1 with err (and *http) otherwise */
-static int rows_of(const HttpConn *c, const FlowHttpReq *r, const FlowJsonPath *path, const char *path_text, cJSON **rows,
+static int rows_of(const HttpConn *c, const FlowHttpCall *r, const FlowJsonPath *path, const char *path_text, cJSON **rows,
                    FlowErr *err, cJSON **http) {
     *rows = NULL;
     if (r->outcome == FLOW_HTTP_OK && r->status == 404) { *rows = cJSON_CreateArray(); return 0; }
@@ -741,7 +741,7 @@ static void *hl_open(void *conn, const FlowSettings *s, FlowErr *err) {
 static void hl_close(void *h) { free(h); }
 
 /* a lookup's or an exists check's request for one record; -1 with err */
-static int record_req(const HttpConn *c, const FlowSettings *s, const cJSON *rs, FlowHttpReq *r, FlowErr *err) {
+static int record_req(const HttpConn *c, const FlowSettings *s, const cJSON *rs, FlowHttpCall *r, FlowErr *err) {
     const char *path = flow_setting_str(s, rs, "path", "");
     const cJSON *body = flow_setting(s, rs, "body");
     char *url = build_url(c, path, flow_setting(s, rs, "query"), NULL, NULL);
@@ -756,7 +756,7 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     Batch b;
     batch_init(&b, n);
     for (int i = 0; i < n; i++) {
-        FlowHttpReq r;
+        FlowHttpCall r;
         b.of[i] = -1;
         if (record_req(l->c, l->s, items[i].rs, &r, &items[i].err)) { items[i].failed = 1; continue; }
         b.of[i] = batch_add(&b, &r);
@@ -820,7 +820,7 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
             cJSON_AddItemToObject(q, key, cJSON_Duplicate(kv, 1));
             query = q;
         }
-        FlowHttpReq r;
+        FlowHttpCall r;
         char *url = build_url(im->c, path, query, NULL, NULL);
         cJSON_Delete(q);
         if (req_init(&r, im->c, "GET", url, NULL, flow_setting(im->s, items[i].rs, "headers"), &items[i].err)) {
@@ -882,7 +882,7 @@ static char *import_body(const HttpImport *im, FlowImportItem *items, int from, 
 static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     HttpImport *im = h;
     (void)err;
-    FlowHttpReq *reqs = flow_xcalloc((size_t)n, sizeof *reqs);
+    FlowHttpCall *reqs = flow_xcalloc((size_t)n, sizeof *reqs);
     int *from = flow_xcalloc((size_t)n + 1, sizeof *from), *to = flow_xcalloc((size_t)n + 1, sizeof *to);
     int nreq = 0;
     for (int i = 0; i < n;) {
@@ -942,7 +942,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     }
     flow_http_run(im->c->h, reqs, nreq, im->conc);
     for (int q = 0; q < nreq; q++) {
-        FlowHttpReq *r = &reqs[q];
+        FlowHttpCall *r = &reqs[q];
         log_req(im->s, im->c, r, -1);
         if (r->outcome != FLOW_HTTP_OK || !ok_status(r->status)) {
             FlowErr e;

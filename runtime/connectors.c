@@ -31,9 +31,9 @@ static const struct { const char *name; double lo, hi; } ranges[] = {
 #undef SET
 };
 
-/* the constructors of builtins.def: name and result ("ctor:mode"); functions have kind FN */
-static const struct { const char *name, *kind, *result; } builtins[] = {
-#define B(n, k, params, r, sym) { #n, #k, r },
+/* the constructors of builtins.def: name, parameters and result ("ctor:mode"); functions have kind FN */
+static const struct { const char *name, *kind, *params, *result; } builtins[] = {
+#define B(n, k, params, r, sym) { #n, #k, params, r },
 #include "builtins.def"
 #undef B
 };
@@ -91,4 +91,23 @@ void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap) {
     for (size_t i = 0; sp->type == FLOW_SETT_CTOR && i < sizeof builtins / sizeof builtins[0] && n < cap; i++)
         if (strcmp(builtins[i].kind, "CTOR") == 0 && strcmp(builtins[i].result, sp->ctype) == 0)
             n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "," : "", builtins[i].name);
+}
+
+int flow_ctor_param_secret(const char *ctor, const char *param) {
+    if (!ctor || !param) return 0;
+    size_t pn = strlen(param);
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+        if (strcmp(builtins[i].kind, "CTOR") != 0 || strcmp(builtins[i].name, ctor) != 0) continue;
+        /* "a:string, secret:secret, ...": the parameter named `param`, typed secret (maybe optional) */
+        for (const char *s = builtins[i].params; *s;) {
+            while (*s == ' ' || *s == ',') s++;
+            const char *end = strchr(s, ',');
+            if (!end) end = s + strlen(s);
+            if ((size_t)(end - s) >= pn + 7 && strncmp(s, param, pn) == 0 && strncmp(s + pn, ":secret", 7) == 0 &&
+                (s + pn + 7 == end || s[pn + 7] == '?'))
+                return 1;
+            s = end;
+        }
+    }
+    return 0;
 }

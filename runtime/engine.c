@@ -29,7 +29,8 @@ void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) {
 }
 
 const FlowConnector *flow_connector(const char *kind) {
-    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite, &flow_conn_http, &flow_conn_postgres };
+    static const FlowConnector *const all[] = { &flow_conn_file, &flow_conn_stdio, &flow_conn_sqlite, &flow_conn_http, &flow_conn_postgres,
+                                                &flow_conn_webhook };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->kind, kind) == 0) return all[i];
     return NULL;
@@ -202,6 +203,7 @@ typedef struct Run {
     FlowTimeLayout seen;           /* ...the layout the records show this run */
     int layout_mixed;              /* ...they show two */
     int sql_bound;                 /* the export's settings saw the window as the source compares it */
+    int pages_final;               /* no import of the flow commits at finish: a page is written for good when it ends */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -481,7 +483,7 @@ static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const ch
         free(ctx);
         free(key);
     }
-    if (!R->errs) return;
+    if (!R->errs || R->rl.quiet_records) return;
     char *hx = http ? flow_json_print(http) : NULL;
     char *d = data ? flow_json_print(data) : NULL;
     const char *dt = d ? d : "null";
@@ -975,6 +977,8 @@ cJSON *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, 
     return NULL;
 }
 
+const char *flow_settings_flow(const FlowSettings *s) { return s && s->R ? s->R->f->name : ""; }
+const FlowRunInfo *flow_settings_run(const FlowSettings *s) { return s && s->R ? s->R->ri : NULL; }
 int flow_settings_retrying(const FlowSettings *s) { return s && s->R->ri->retry != NULL; }
 
 int flow_settings_tracing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
@@ -1895,6 +1899,11 @@ static void page_end(Run *R, const List *page) {
             snprintf(by, sizeof by, "run %s", R->rl.run_id);
             if (flow_state_resolve_key(R->rl.state, R->f->name, page->v[i]->trace, by, R->rl.started_ms, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
         }
+    /* the export hears that the page is written for good (the webhook queue records how far it got),
+     * in the transaction that keeps the page's errors */
+    const StepRt *ex = &R->steps[R->f->steps[0].id];
+    if (!R->failed && R->pages_final && ex->h && ex->c && ex->c->export_page_done && ex->c->export_page_done(ex->h, &e))
+        run_fail_cls(R, e.cls, "export %s: %s", ex->label, e.msg);
     if (flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
@@ -2123,6 +2132,7 @@ static void export_pages(Run *R, StepRt *ex) {
         page_end(R, &page);
         list_free(R, &page);
         flow_scratch_reset(R->cx);
+        if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
     }
     FlowErr e;
     if (R->rl.state && flow_state_commit(R->rl.state, &e)) run_fail_cls(R, e.cls, "%s", e.msg);
@@ -2179,8 +2189,21 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     if (!R->failed && R->rl.state) {
         if (flow_state_run_begin(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, &se)) run_fail_cls(R, se.cls, "%s", se.msg);
         R->open_errors = flow_state_open_errors(R->rl.state, f->name);
+        /* a webhook-triggered flow whose export is not `from webhook` takes its queued events (they
+         * hold no records for it) as its run starts */
+        const FlowStepDef *ex = &f->steps[0];
+        int triggered = 0;
+        for (int i = 0; i < f->nsettings; i++) triggered |= f->settings[i].name && strcmp(f->settings[i].name, "trigger") == 0;
+        if (!R->failed && triggered && !R->rl.retry && ex->conn >= 0 && ex->conn < p->nconns && strcmp(p->conns[ex->conn].kind, "webhook") != 0 &&
+            flow_state_queue_done(R->rl.state, f->name, R->rl.run_id, R->rl.started_ms, &se))
+            run_fail_cls(R, se.cls, "%s", se.msg);
     }
     if (!R->failed) walk_steps(R, f->steps, f->nsteps, 0, open_step);
+    /* pages are written for good as they end, unless an import keeps its writes until the run ends well */
+    R->pages_final = 1;
+    for (int i = 0; i < R->nsteps; i++)
+        if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
+            R->pages_final = 0;
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
 
@@ -2256,6 +2279,10 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         const char *days = getenv("FLOW_ERROR_RETENTION_DAYS");
         double d = days && *days ? atof(days) : 30;
         if (d > 0 && flow_state_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);
+        /* the run history: a schedule every second would keep 86,400 rows a day */
+        days = getenv("FLOW_RUN_RETENTION_DAYS");
+        d = days && *days ? atof(days) : 90;
+        if (d > 0 && flow_state_runs_purge(R->rl.state, R->rl.started_ms - (int64_t)(d * 86400000.0), &se)) run_fail_cls(R, se.cls, "%s", se.msg);
     }
     free(R->delta_field);
     free(R->once_flag);

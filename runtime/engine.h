@@ -65,6 +65,9 @@ extern const int flow_nsetting_specs;
 const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, const char *name);
 /* Whether a WORD or CTOR setting accepts the word / the constructor's name. */
 int  flow_setting_accepts(const FlowSettingSpec *sp, const char *word);
+/* Whether argument `param` of constructor `ctor` is a secret (its type is `secret` in builtins.def:
+ * hmac's secret, token's value, basic's password, ...). */
+int  flow_ctor_param_secret(const char *ctor, const char *param);
 /* What it accepts, for messages: "a,b,c" */
 void flow_setting_choices(const FlowSettingSpec *sp, char *buf, size_t cap);
 /* A number setting's bounds (RANGE in connectors.def, in its unit: ms for a duration): 1 with *lo,
@@ -94,6 +97,11 @@ const char  *flow_settings_owner(const FlowSettings *s);
  * (`stop`) or that are FLOW_SETT_EXPR. A fresh tree; NULL when the setting is absent (err->msg
  * empty) or its evaluation failed (err says why). */
 cJSON       *flow_setting_eval(const FlowSettings *s, const char *name, int64_t page, const cJSON *response, FlowErr *err);
+/* The run these settings belong to: its flow's name, and its info (run id, the state store: NULL
+ * in previews and tests). */
+const char  *flow_settings_flow(const FlowSettings *s);
+struct FlowRunInfo;
+const struct FlowRunInfo *flow_settings_run(const FlowSettings *s);
 /* Whether the run is an `errors retry` (a file import then adds to what its files hold). */
 int          flow_settings_retrying(const FlowSettings *s);
 /* Whether the step's requests are being traced (a preview), and a request to add to its trace
@@ -140,7 +148,8 @@ typedef struct FlowConnector {
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
     int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
-                               connection did not commit counts none of its imports' records */
+                               connection did not commit counts none of its imports' records, and a page
+                               is not written for good when it ends (the others' pages are) */
     /* a connection: its state, or NULL with err (the run fails). uses: FLOW_USE_* of this flow */
     void *(*open)(const FlowSettings *s, unsigned uses, FlowErr *err);
     /* the end of a flow's run: ok=1 commits what was written (renames files), ok=0 discards. 0 / -1 */
@@ -154,6 +163,10 @@ typedef struct FlowConnector {
      * records. marks: an array, one per record, of {"record": the record as exported, "mode": the
      * mode setting evaluated for it}. Optional (a connector without it refuses once()); 0 or -1 */
     int   (*export_mark)(void *ex, const cJSON *marks, FlowErr *err);
+    /* optional: a page of its records went through the flow and every destination has committed it
+     * (the engine calls it only then, inside the page's state transaction; never when an import of
+     * the flow commits at finish). 0, or -1 (the run fails) */
+    int   (*export_page_done)(void *ex, FlowErr *err);
     /* lookups: 0 with *rows a fresh JSON array (caller owns), 1 a record error in err, -1 the run fails */
     void *(*lookup_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*lookup)(void *lk, const cJSON *rs, cJSON **rows, FlowErr *err);
@@ -176,7 +189,8 @@ typedef struct FlowConnector {
  * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */
 cJSON *flow_import_sent(const FlowSettings *s, const FlowImportItem *it);
 
-extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock;
+extern const FlowConnector flow_conn_file, flow_conn_stdio, flow_conn_sqlite, flow_conn_http, flow_conn_postgres, flow_conn_mock,
+    flow_conn_webhook;
 const FlowConnector *flow_connector(const char *kind);
 
 /* Record readers (conn_file.c) over a file descriptor, read through a buffer of their own: a read
@@ -269,6 +283,10 @@ const char *flow_state_path(const FlowState *st);
 typedef struct FlowLock FlowLock;
 int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
 void        flow_state_unlock(FlowLock *lock);
+/* the pid the lock names (serve's child runs the flow under the lock serve took); the lock's file
+ * descriptor (a child keeps it open, and the lock with it, even when serve is gone) */
+void        flow_state_lock_pid(FlowLock *lock, long pid);
+int         flow_state_lock_fd(const FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
 int         flow_state_commit(FlowState *st, FlowErr *err);
 void        flow_state_rollback(FlowState *st);                 /* drops the page's writes */
@@ -308,6 +326,45 @@ int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
 
+/* The webhook queue (state.c, its own section): verified webhook requests as events holding their
+ * records, until a run of the flow takes them. The listener writes through a FlowQueue, a
+ * connection of its own whose commits are fsync'd (one user at a time: webhook.c holds a mutex). */
+typedef struct FlowQueue FlowQueue;
+FlowQueue  *flow_queue_open(FlowState *st, FlowErr *err);
+void        flow_queue_close(FlowQueue *q);
+/* One request's records (JSON texts) as one event, committed before it returns; delivery: its
+ * redelivery key (NULL: none). 0 queued (*id), 1 the same delivery of this flow was received within
+ * 24 h (nothing queued), -1 with err (class intermittent when the store stayed locked). */
+int         flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records,
+                           const size_t *lens, long n, int64_t *id, FlowErr *err);
+/* A group of requests in one transaction (one fsync for all), each one event as flow_queue_add
+ * queues it; an earlier one of the group counts for a redelivery. Each item's id, or dup when it
+ * was a redelivery. 0, or -1 with err: none of them was queued. */
+typedef struct FlowQueueItem {
+    const char *flow, *delivery;
+    const char *const *records; const size_t *lens; long n;
+    int64_t id; int dup;                   /* out */
+} FlowQueueItem;
+int         flow_queue_add_batch(FlowQueue *q, FlowQueueItem *items, int n, int64_t now_ms, FlowErr *err);
+long        flow_queue_pending(FlowQueue *q, const char *flow);   /* queued events; -1 when unreadable */
+/* A run's side. claim: the flow's queued events become this run's, oldest first (records: how many
+ * the event holds; taken: how many of them earlier runs took through pages every destination had
+ * committed). records: up to max records of an event from seq `from` on, each handed to `each`
+ * (which returns non-zero to stop); the number handed, or -1 with err. progress: the event's first
+ * `taken` records are taken (a write of the page's transaction). The claimed events of a run that
+ * ends well are done in flow_state_run_end's transaction. queue_done: the flow's queued events are
+ * done now (a flow whose export is not `from webhook` takes its events when its run starts). */
+typedef struct FlowQueuedEvent { int64_t id; long records, taken; } FlowQueuedEvent;
+int         flow_state_queue_claim(FlowState *st, const char *flow, const char *run_id, FlowQueuedEvent **events, long *n, FlowErr *err);
+int         flow_state_queue_records(FlowState *st, int64_t event, long from, int max,
+                                     int (*each)(const char *text, size_t n, long seq, void *ud), void *ud, FlowErr *err);
+int         flow_state_queue_progress(FlowState *st, int64_t event, long taken, FlowErr *err);
+int         flow_state_queue_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err);
+/* A secret_url() flow's secret: read from the store, or made there once (FLOW_WEBHOOK_SECRET_LEN
+ * hex digits from getrandom; the store file becomes 0600). 0, or -1 with err. */
+#define FLOW_WEBHOOK_SECRET_LEN 32
+int         flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEBHOOK_SECRET_LEN + 1], FlowErr *err);
+
 /* ---- runs ---- */
 
 /* A step's name in messages and in the error store: its name, else its kind and line
@@ -340,6 +397,11 @@ typedef struct FlowRunInfo {
     const cJSON *retry;        /* `errors retry`: the kept errors to run again (flow_state_errors entries) */
     char run_id[40];
     char run_date[16];         /* YYYY-MM-DD */
+    int quiet_records;         /* record errors go to the error store only, not to `errs` (serve) */
+    /* called after each page that went through the flow (the live progress line): the counters so
+     * far and the pages done */
+    void (*on_page)(void *arg, const struct FlowRunStats *st, long pages);
+    void *on_page_arg;
 } FlowRunInfo;
 /* Fills a run's identity from its start time (ms since the epoch). */
 void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
@@ -362,6 +424,51 @@ typedef struct FlowRunStats {
     const char *fail_class;       /* ...the class of the error behind it (connection, parse, value, ...) */
     char fail_msg[1200];
 } FlowRunStats;
+
+/* A run's status in the history (the state store's runs, `OUT runs`, serve's log and metrics):
+ * X(id, name). running: not ended yet; skipped: not started, the flow was already running; crashed:
+ * its process ended without recording its end (a crash in a hook or the runtime, kill -9). */
+#define FLOW_RUN_STATUSES(X) X(RUNNING, "running") X(OK, "ok") X(RECORD_ERRORS, "record_errors") X(FAILED, "failed") \
+    X(INTERRUPTED, "interrupted") X(SKIPPED, "skipped") X(CRASHED, "crashed")
+typedef enum {
+#define X(id, s) FLOW_RUN_##id,
+    FLOW_RUN_STATUSES(X)
+#undef X
+    FLOW_RUN_STATUS_COUNT
+} FlowRunStatus;
+extern const char *const flow_run_status_names[FLOW_RUN_STATUS_COUNT];
+FlowRunStatus flow_run_status_of(const FlowRunStats *s);   /* of a run that ended */
+int           flow_run_status_parse(const char *name);      /* -1 for none */
+
+/* ---- the run history (state.c) ----
+ * serve writes a run's row before its process starts (why it runs: schedule, after, catch_up,
+ * webhook, admin; when it was due, -1 for none; how late it started), then the run writes its
+ * begin and end as any run does. */
+int    flow_state_run_planned(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, const char *trigger,
+                              int64_t due_ms, int64_t drift_us, FlowErr *err);
+int    flow_state_run_pid(FlowState *st, const char *flow, const char *run_id, long pid, FlowErr *err);
+/* a start that did not happen (status skipped: the flow was already running; failed: its lock or
+ * process could not be had): its row, with why */
+int    flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, int64_t at_ms, const char *status,
+                              const char *trigger, int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err);
+/* the run's process ended without recording its end: status crashed (or interrupted, or failed:
+ * serve killed it, or could not start it), with why. 1 recorded, 0 the run had recorded its end,
+ * -1 with err */
+int    flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status,
+                            const char *message, FlowErr *err);
+/* the flow's rows still `running` are marked crashed: called under the flow's lock, so no process
+ * runs them. How many, or -1 with err */
+int    flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, FlowErr *err);
+/* one run as JSON ({run_id, flow, status, started_at, finished_at, duration_ms, exported, ignored,
+ * imported, errors, trigger, due_at, drift_ms, pid, message}); NULL when there is none (err->msg
+ * empty) or with err */
+cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err);
+/* the history, newest first, at most limit runs (<= 0: all); flow NULL: every flow's */
+cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err);
+/* every flow's runs that started before before_ms and ended (the history's retention) */
+int    flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err);
+/* the start and end of the flow's last run that did not fail (ok or record_errors); *have 0: none */
+int    flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err);
 
 /* SIGTERM / SIGINT: the CLI's handler calls flow_interrupt(sig) (async-signal-safe); a run stops at
  * its next safe point (before a page's steps run, or between pages). flow_interrupt(0) clears it. */

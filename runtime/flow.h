@@ -404,11 +404,18 @@ typedef struct FlowParamDef {
     int secret; const char *masked; size_t nmasked;
 } FlowParamDef;
 
+/* An env block (`env sandbox { shop_url = "..." }`): `--env NAME` of the executable sets its params
+ * before --param does. A value is the text of a constant (a secret param's masked as above); text
+ * and masked both NULL: not a constant (`flowc build --env NAME` applies it). */
+typedef struct FlowEnvValue { int param; const char *text; const char *masked; size_t nmasked; } FlowEnvValue;
+typedef struct FlowEnvDef { const char *name; const FlowEnvValue *values; int nvalues; } FlowEnvDef;
+
 typedef struct FlowProgram {
     const char *name, *version, *source;       /* integration name, version, .flow file name */
     const FlowParamDef *params; int nparams;
     const FlowConnDef *conns; int nconns;
     const FlowFlowDef *flows; int nflows;
+    const FlowEnvDef *envs; int nenvs;
     const char *environment;                   /* the env block built in (flowc build --env NAME), or NULL */
 } FlowProgram;
 

@@ -134,7 +134,7 @@ void flow_http_free(FlowHttp *h) {
     free(h);
 }
 
-void flow_http_req_clear(FlowHttpReq *r) {
+void flow_http_req_clear(FlowHttpCall *r) {
     free(r->method);
     free(r->url);
     free(r->body);
@@ -157,7 +157,7 @@ static double rnd(FlowHttp *h) {   /* xorshift64*: jitter only */
 /* ---- one transfer ---- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
-    FlowHttpReq *r = ud;
+    FlowHttpCall *r = ud;
     size_t len = size * n;
     if (r->resp_len + len > FLOW_HTTP_BODY_MAX) { r->outcome = FLOW_HTTP_TOO_LARGE; return 0; }
     if (r->resp_len + len + 1 > r->resp_cap) {   /* grows geometrically: bodies arrive in small chunks */
@@ -173,7 +173,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
-    FlowHttpReq *r = ud;
+    FlowHttpCall *r = ud;
     size_t len = size * n;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {   /* a new response (after a redirect or 100) */
         cJSON_Delete(r->resp_headers);
@@ -200,7 +200,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return len;
 }
 
-static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
+static void start(FlowHttp *h, FlowHttpCall *r, int64_t t) {
     CURL *e = h->npool ? h->pool[--h->npool] : curl_easy_init();
     if (!e) abort();
     curl_easy_reset(e);
@@ -264,7 +264,7 @@ static void start(FlowHttp *h, FlowHttpReq *r, int64_t t) {
 }
 
 /* Retry-After: seconds, or an HTTP-date; -1 when absent or unreadable */
-static long retry_after_ms(const FlowHttpReq *r) {
+static long retry_after_ms(const FlowHttpCall *r) {
     const char *v = flow_http_header(r, "retry-after");
     if (!v || !*v) return -1;
     char *end;
@@ -276,14 +276,14 @@ static long retry_after_ms(const FlowHttpReq *r) {
     return d < 0 ? 0 : d > FLOW_HTTP_RETRY_AFTER_MAX_MS ? FLOW_HTTP_RETRY_AFTER_MAX_MS : (long)d;
 }
 
-static int retriable(const FlowHttpReq *r) {
+static int retriable(const FlowHttpCall *r) {
     if (r->outcome == FLOW_HTTP_TOO_LARGE) return 0;
     if (r->outcome != FLOW_HTTP_OK) return 1;
     return r->status >= 500 || r->status == 429;
 }
 
 static void finish(FlowHttp *h, CURL *e, CURLcode rc, int64_t t) {
-    FlowHttpReq *r = NULL;
+    FlowHttpCall *r = NULL;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
     curl_multi_remove_handle(h->multi, e);
     long status = 0;
@@ -343,7 +343,7 @@ static void finish(FlowHttp *h, CURL *e, CURLcode rc, int64_t t) {
     r->state = ST_DONE;
 }
 
-void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
+void flow_http_run(FlowHttp *h, FlowHttpCall *reqs, int n, int concurrency) {
     if (concurrency < 1) concurrency = 1;
     int active = 0, done = 0, first = 0;
     for (int i = 0; i < n; i++) {
@@ -357,7 +357,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
         /* one at a time keeps the order: a request waiting for its retry holds the ones after it */
         int upto = concurrency == 1 ? (first < n ? first + 1 : n) : n;
         for (int i = first; i < upto && active < concurrency; i++) {
-            FlowHttpReq *r = &reqs[i];
+            FlowHttpCall *r = &reqs[i];
             if (r->state != ST_WAIT && r->state != ST_HOP) continue;
             if (r->ready_at > t) { if (r->ready_at < wake) wake = r->ready_at; continue; }
             if (h->o.rps > 0) {
@@ -373,7 +373,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
         int left;
         while ((m = curl_multi_info_read(h->multi, &left))) {
             if (m->msg != CURLMSG_DONE) continue;
-            FlowHttpReq *r = NULL;
+            FlowHttpCall *r = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
             finish(h, m->easy_handle, m->data.result, now_ms());
             active--;
@@ -390,7 +390,7 @@ void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency) {
 
 /* ---- reading results ---- */
 
-const char *flow_http_header(const FlowHttpReq *r, const char *lower_name) {
+const char *flow_http_header(const FlowHttpCall *r, const char *lower_name) {
     const cJSON *v = r->resp_headers ? cJSON_GetObjectItemCaseSensitive(r->resp_headers, lower_name) : NULL;
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
@@ -425,13 +425,13 @@ static cJSON *excerpt(const char *p, size_t n) {
 }
 
 /* why a request went without its credentials, for the exchange and the error message */
-static void withheld_note(const FlowHttpReq *r, char *out, size_t cap) {
+static void withheld_note(const FlowHttpCall *r, char *out, size_t cap) {
     char o[300];
     flow_http_origin(r->final_url ? r->final_url : r->url, o, sizeof o);
     snprintf(out, cap, "not sent: %s is not the origin of base_url or one of allowed_origins", o);
 }
 
-cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r) {
+cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpCall *r) {
     cJSON *x = cJSON_CreateObject(), *rq = cJSON_AddObjectToObject(x, "request");
     cJSON_AddStringToObject(rq, "method", r->method ? r->method : "");
     cJSON_AddStringToObject(rq, "url", r->url ? r->url : "");
@@ -472,7 +472,7 @@ cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r) {
 }
 
 /* a short, one-line excerpt of the body for messages */
-static void body_hint(const FlowHttpReq *r, char *out, size_t cap) {
+static void body_hint(const FlowHttpCall *r, char *out, size_t cap) {
     size_t n = r->resp_len < 200 ? r->resp_len : 200, w = 0;
     for (size_t i = 0; i < n && w + 1 < cap; i++) {
         char c = r->resp[i];
@@ -483,7 +483,7 @@ static void body_hint(const FlowHttpReq *r, char *out, size_t cap) {
     if (r->resp_len > n && w + 4 < cap) strcat(out, "...");
 }
 
-void flow_http_error(const FlowHttp *h, const FlowHttpReq *r, FlowErr *e) {
+void flow_http_error(const FlowHttp *h, const FlowHttpCall *r, FlowErr *e) {
     char after[1200] = "";
     size_t al = 0;
     if (r->attempts > 1) al += (size_t)snprintf(after, sizeof after, " after %d attempts", r->attempts);

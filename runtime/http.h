@@ -35,7 +35,7 @@ void      flow_http_free(FlowHttp *h);
 
 typedef enum { FLOW_HTTP_OK, FLOW_HTTP_TRANSPORT, FLOW_HTTP_TIMEOUT, FLOW_HTTP_TOO_LARGE } FlowHttpOutcome;
 
-typedef struct FlowHttpReq {
+typedef struct FlowHttpCall {
     /* what to send (owned by the request; flow_http_req_clear frees them) */
     char *method;
     char *url;
@@ -57,20 +57,20 @@ typedef struct FlowHttpReq {
     int state; int64_t ready_at, started_at, first_at; void *easy;
     int hops;                    /* redirects followed */
     struct curl_slist *sent;     /* the headers of the transfer under way */
-} FlowHttpReq;
+} FlowHttpCall;
 
 /* Runs n requests with at most `concurrency` in flight, retrying as configured; returns when every
  * request has its final outcome. Order of completion is free; each result stays in its request. */
-void flow_http_run(FlowHttp *h, FlowHttpReq *reqs, int n, int concurrency);
-void flow_http_req_clear(FlowHttpReq *r);
+void flow_http_run(FlowHttp *h, FlowHttpCall *reqs, int n, int concurrency);
+void flow_http_req_clear(FlowHttpCall *r);
 
 /* The request and response as JSON: method, url, headers (credentials "<redacted>"), a body
  * excerpt; status, headers, body excerpt; attempts and ms. A fresh tree. */
-cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpReq *r);
+cJSON *flow_http_exchange(const FlowHttp *h, const FlowHttpCall *r);
 /* A failed request's error: class and message ("HTTP 500 from GET URL after 4 attempts: ..."). */
-void   flow_http_error(const FlowHttp *h, const FlowHttpReq *r, FlowErr *e);
+void   flow_http_error(const FlowHttp *h, const FlowHttpCall *r, FlowErr *e);
 /* A header's value from a response ("link", "content-type"), or NULL. */
-const char *flow_http_header(const FlowHttpReq *r, const char *lower_name);
+const char *flow_http_header(const FlowHttpCall *r, const char *lower_name);
 /* s percent-encoded for a URL path segment or query (a fresh string): every byte but the
  * unreserved A-Z a-z 0-9 - . _ ~ (flow_pct_encode). */
 char  *flow_http_escape(const char *s);

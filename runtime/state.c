@@ -1,7 +1,9 @@
 /* state.c — the durable state of an integration: one SQLite file (WAL, transactions) per
- * integration holding each flow's runs and delta time, and the error store (every record error
+ * integration holding each flow's runs and delta time, the error store (every record error
  * with its data, step, class, message, redacted request/response, run and trace key; open,
- * resolved or superseded). A file that is not a flowc state store is refused, never reset. */
+ * resolved or superseded), and the webhook queue (verified requests' records waiting for a run,
+ * secret_url secrets). A file that is not a flowc state store is refused, never reset. */
+#define _DEFAULT_SOURCE   /* explicit_bzero */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -33,6 +36,7 @@ static const char *const schema =
     "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0, delta_layout TEXT);"
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
     "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
+    "  trigger TEXT, due_ms INTEGER, drift_us INTEGER, pid INTEGER, message TEXT,"
     "  PRIMARY KEY (run_id, flow));"
     "CREATE TABLE IF NOT EXISTS errors (id INTEGER PRIMARY KEY, flow TEXT NOT NULL, step TEXT NOT NULL,"
     "  class TEXT NOT NULL, message TEXT NOT NULL, record TEXT, context TEXT, http TEXT, run_id TEXT,"
@@ -40,7 +44,19 @@ static const char *const schema =
     "  resolved_by TEXT);"
     "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
-    "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);";
+    "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
+    "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
+    /* the webhook queue (see its section below) */
+    "CREATE TABLE IF NOT EXISTS webhook_events (id INTEGER PRIMARY KEY AUTOINCREMENT, flow TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL, delivery TEXT, records INTEGER NOT NULL, taken INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'queued', run_id TEXT, done_ms INTEGER);"
+    "CREATE INDEX IF NOT EXISTS webhook_events_queue ON webhook_events (flow, status, id);"
+    "CREATE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events (flow, delivery) WHERE delivery IS NOT NULL;"
+    /* (a rowid table: a record of 1 KB fits in its b-tree page; WITHOUT ROWID would spill all but
+     * ~1,000 bytes of it to an overflow page of its own, 4 KB a record) */
+    "CREATE TABLE IF NOT EXISTS webhook_records (event_id INTEGER NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,"
+    "  PRIMARY KEY (event_id, seq));"
+    "CREATE TABLE IF NOT EXISTS webhook_secrets (flow TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);";
 
 static int fail_db(FlowState *st, FlowErr *err, const char *what) {
     flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
@@ -247,6 +263,13 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
         sqlite3_exec(st->db, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
     sqlite3_finalize(q);
+    q = NULL;
+    /* ...and one made before the run history kept why and when each run started, its columns */
+    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT trigger FROM runs LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN trigger TEXT; ALTER TABLE runs ADD COLUMN due_ms INTEGER; "
+                             "ALTER TABLE runs ADD COLUMN drift_us INTEGER; ALTER TABLE runs ADD COLUMN pid INTEGER; "
+                             "ALTER TABLE runs ADD COLUMN message TEXT", NULL, NULL, NULL);
+    sqlite3_finalize(q);
     return st;
 }
 
@@ -307,6 +330,14 @@ int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holde
     return 0;
 }
 
+void flow_state_lock_pid(FlowLock *l, long pid) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", pid);
+    if (l && (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, buf, (size_t)n, 0) != n)) {}   /* only a message would be wrong */
+}
+
+int flow_state_lock_fd(const FlowLock *l) { return l ? l->fd : -1; }
+
 void flow_state_unlock(FlowLock *l) {
     if (!l) return;
     if (ftruncate(l->fd, 0) != 0) {}   /* the pid goes before the lock does; a stale pid is only a message */
@@ -360,6 +391,8 @@ static int exec_args(FlowState *st, const char *sql, const char *fmt, const void
     return 0;
 }
 
+static int queue_run_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err);
+
 /* ---- runs and delta ---- */
 
 int flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err) {
@@ -386,9 +419,12 @@ int flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t c
     return 0;
 }
 
+/* (the row may be there already: serve writes it before the run's process starts) */
 int flow_state_run_begin(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, FlowErr *err) {
     const void *a[] = { run_id, flow, &started_ms };
-    return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running')", "ssi", a, err, NULL);
+    return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, status) VALUES (?, ?, ?, 'running') "
+                         "ON CONFLICT (run_id, flow) DO UPDATE SET started_ms = excluded.started_ms, status = 'running'",
+                     "ssi", a, err, NULL);
 }
 
 int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, int64_t finished_ms,
@@ -396,11 +432,16 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     long imported = 0;
     for (int i = 0; i < s->nimports; i++) imported += s->imported[i];
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
-    const char *status = s->interrupted ? "interrupted" : s->failed ? "failed" : s->errors ? "errors" : "ok";
+    const char *status = flow_run_status_names[flow_run_status_of(s)];
+    const char *msg = s->failed && s->fail_msg[0] ? s->fail_msg : NULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
-    const void *a[] = { &finished_ms, status, &ex, &ig, &im, &er, run_id, flow };
-    int rc = exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, exported = ?, ignored = ?, imported = ?, errors = ? "
-                           "WHERE run_id = ? AND flow = ?", "isiiiiss", a, err, NULL);
+    /* (a run that failed before it began has no row yet: it gets one) */
+    const void *a[] = { run_id, flow, &started_ms, &finished_ms, status, &ex, &ig, &im, &er, msg };
+    int rc = exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, finished_ms, status, exported, ignored, imported, errors, message) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, flow) DO UPDATE SET finished_ms = excluded.finished_ms, "
+                           "status = excluded.status, exported = excluded.exported, ignored = excluded.ignored, "
+                           "imported = excluded.imported, errors = excluded.errors, message = excluded.message",
+                       "ssiisiiiis", a, err, NULL);
     if (!rc) {
         int64_t marked = s->marked;
         const void *b[] = { flow, run_id, &finished_ms, status, &marked };
@@ -416,6 +457,8 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
         const void *c[] = { *layout ? layout : NULL, flow };
         rc = exec_args(st, "UPDATE flows SET delta_layout = ? WHERE flow = ?", "ss", c, err, NULL);
     }
+    /* the webhook events the run took are done with its success, in the same transaction */
+    if (!rc && !s->failed && !s->interrupted) rc = queue_run_done(st, flow, run_id, finished_ms, err);
     if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
     return commit_tx(st, err);
 }
@@ -618,4 +661,441 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
 int flow_state_reset(FlowState *st, const char *flow, FlowErr *err) {
     const void *a[] = { flow };
     return exec_args(st, "UPDATE flows SET last_success_ms = NULL WHERE (?1 IS NULL OR flow = ?1)", "s", a, err, NULL);
+}
+
+/* ---- the run history: every run's start, end, status, counts, and for serve why it ran (its
+ * trigger), when it was due and how late it started; skipped starts and crashed runs too ---- */
+
+const char *const flow_run_status_names[FLOW_RUN_STATUS_COUNT] = {
+#define X(id, s) s,
+    FLOW_RUN_STATUSES(X)
+#undef X
+};
+
+FlowRunStatus flow_run_status_of(const FlowRunStats *s) {
+    return s->interrupted ? FLOW_RUN_INTERRUPTED : s->failed ? FLOW_RUN_FAILED : s->errors ? FLOW_RUN_RECORD_ERRORS : FLOW_RUN_OK;
+}
+
+int flow_run_status_parse(const char *name) {
+    for (int i = 0; name && i < FLOW_RUN_STATUS_COUNT; i++)
+        if (strcmp(flow_run_status_names[i], name) == 0) return i;
+    return -1;
+}
+
+int flow_state_run_planned(FlowState *st, const char *flow, const char *run_id, int64_t started_ms, const char *trigger,
+                           int64_t due_ms, int64_t drift_us, FlowErr *err) {
+    const void *a[] = { run_id, flow, &started_ms, trigger, &due_ms, &drift_us };
+    return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, status, trigger, due_ms, drift_us) "
+                         "VALUES (?1, ?2, ?3, 'running', ?4, nullif(?5, -1), CASE WHEN ?5 = -1 THEN NULL ELSE ?6 END) "
+                         "ON CONFLICT (run_id, flow) DO UPDATE SET "
+                         "trigger = excluded.trigger, due_ms = excluded.due_ms, drift_us = excluded.drift_us",
+                     "ssisii", a, err, NULL);
+}
+
+int flow_state_run_pid(FlowState *st, const char *flow, const char *run_id, long pid, FlowErr *err) {
+    int64_t p = pid;
+    const void *a[] = { &p, run_id, flow };
+    return exec_args(st, "UPDATE runs SET pid = ? WHERE run_id = ? AND flow = ?", "iss", a, err, NULL);
+}
+
+int flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, int64_t at_ms, const char *status, const char *trigger,
+                           int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err) {
+    const void *a[] = { run_id, flow, &at_ms, &at_ms, status, trigger, &due_ms, &drift_us, message };
+    return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, finished_ms, status, trigger, due_ms, drift_us, message) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, -1), CASE WHEN ?7 = -1 THEN NULL ELSE ?8 END, ?9)", "ssiissiis", a, err, NULL);
+}
+
+int flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status, const char *message,
+                         FlowErr *err) {
+    sqlite3_int64 n = 0;
+    const void *a[] = { &finished_ms, status, message, run_id, flow };
+    if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, message = ? WHERE run_id = ? AND flow = ? AND status = 'running'",
+                  "issss", a, err, &n)) return -1;
+    if (!n) return 0;
+    /* the flow's last run is this one, and it did not succeed */
+    const void *b[] = { flow, run_id, &finished_ms, status };
+    if (exec_args(st, "INSERT INTO flows (flow, last_run_id, last_run_ms, last_status) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (flow) DO UPDATE SET last_run_id = excluded.last_run_id, last_run_ms = excluded.last_run_ms, "
+                      "last_status = excluded.last_status", "ssis", b, err, NULL)) return -1;
+    return 1;
+}
+
+int flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, FlowErr *err) {
+    sqlite3_int64 n = 0;
+    const void *a[] = { &now_ms, flow };
+    if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = 'crashed', message = coalesce(message, "
+                      "'its process ended without recording the end of the run (killed, or the machine stopped)') "
+                      "WHERE flow = ? AND status = 'running'", "is", a, err, &n)) return -1;
+    return (int)n;
+}
+
+/* one row of runs as JSON: the columns of RUN_COLS in that order */
+#define RUN_COLS "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, trigger, due_ms, drift_us, pid, message"
+#define RUN_COLS_OLD "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, NULL, NULL, NULL, NULL, NULL"
+static cJSON *run_row(sqlite3_stmt *q) {
+    cJSON *o = cJSON_CreateObject();
+    char iso[40];
+    str_col(o, "run_id", q, 0);
+    str_col(o, "flow", q, 1);
+    str_col(o, "status", q, 2);
+    int64_t start = sqlite3_column_int64(q, 3);
+    flow_format_iso8601(start, iso);
+    cJSON_AddStringToObject(o, "started_at", iso);
+    if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
+        int64_t end = sqlite3_column_int64(q, 4);
+        flow_format_iso8601(end, iso);
+        cJSON_AddStringToObject(o, "finished_at", iso);
+        cJSON_AddNumberToObject(o, "duration_ms", (double)(end - start));
+    } else {
+        cJSON_AddNullToObject(o, "finished_at");
+        cJSON_AddNullToObject(o, "duration_ms");
+    }
+    static const char *const counts[] = { "exported", "ignored", "imported", "errors" };
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_column_type(q, 5 + i) != SQLITE_NULL) cJSON_AddItemToObject(o, counts[i], flow_json_int(sqlite3_column_int64(q, 5 + i)));
+        else cJSON_AddNullToObject(o, counts[i]);
+    str_col(o, "trigger", q, 9);
+    if (sqlite3_column_type(q, 10) != SQLITE_NULL) {
+        flow_format_iso8601(sqlite3_column_int64(q, 10), iso);
+        cJSON_AddStringToObject(o, "due_at", iso);
+    } else cJSON_AddNullToObject(o, "due_at");
+    if (sqlite3_column_type(q, 11) != SQLITE_NULL) cJSON_AddNumberToObject(o, "drift_ms", (double)sqlite3_column_int64(q, 11) / 1000.0);
+    else cJSON_AddNullToObject(o, "drift_ms");
+    if (sqlite3_column_type(q, 12) != SQLITE_NULL) cJSON_AddItemToObject(o, "pid", flow_json_int(sqlite3_column_int64(q, 12)));
+    else cJSON_AddNullToObject(o, "pid");
+    str_col(o, "message", q, 13);
+    return o;
+}
+
+/* prepares sql (with %s for the columns) with the columns of this store: an older one read as it is
+ * lacks the columns of the history */
+static int prepare_runs(FlowState *st, const char *fmt, sqlite3_stmt **q) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, fmt, RUN_COLS);
+    if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
+    snprintf(sql, sizeof sql, fmt, RUN_COLS_OLD);
+    return sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (prepare_runs(st, "SELECT %s FROM runs WHERE run_id = ? AND flow = ?", &q)) { fail_db(st, err, "read"); return NULL; }
+    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
+    cJSON *o = NULL;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) o = run_row(q);
+    else if (rc != SQLITE_DONE) fail_db(st, err, "read");
+    else err->msg[0] = 0;
+    sqlite3_finalize(q);
+    return o;
+}
+
+cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (prepare_runs(st, "SELECT %s FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms DESC, rowid DESC LIMIT ?2", &q)) {
+        fail_db(st, err, "read");
+        return NULL;
+    }
+    if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+    cJSON *arr = cJSON_CreateArray();
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) cJSON_AddItemToArray(arr, run_row(q));
+    if (rc != SQLITE_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); arr = NULL; }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+int flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err) {
+    *have = 0;
+    *started_ms = *finished_ms = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT started_ms, coalesce(finished_ms, started_ms) FROM runs WHERE flow = ? "
+                                   "AND status IN ('ok', 'record_errors', 'errors') ORDER BY started_ms DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+        return fail_db(st, err, "read");
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *started_ms = sqlite3_column_int64(q, 0);
+        *finished_ms = sqlite3_column_int64(q, 1);
+        *have = 1;
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
+int flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
+    const void *a[] = { &before_ms };
+    return exec_args(st, "DELETE FROM runs WHERE started_ms < ? AND status <> 'running'", "i", a, err, NULL);
+}
+
+/* ---- the webhook queue ----
+ * A verified webhook request is one event (webhook_events) holding its records in arrival order
+ * (webhook_records, as JSON text), written by the listener through a connection of its own
+ * (FlowQueue: synchronous=FULL, so the commit is on disk before the request is answered). Event
+ * ids only grow (AUTOINCREMENT): id order is arrival order. Requests that arrive together share
+ * one transaction (flow_queue_add_batch: webhook.c commits them as a group, one fsync for all). A
+ * run of the flow claims the queued events (run_id), reads their records page by page, and records
+ * after each page that every destination has committed how many records of an event it took
+ * (`taken`, in the page's transaction): a run that dies resumes after them. When the run ends well
+ * its claimed events are done in the transaction that ends it (flow_state_run_end), and their
+ * records are deleted; a done event is kept 24 hours for redelivery detection (its `delivery` key),
+ * then purged. Nothing of a request but its records and that key is stored: no header, query or
+ * body. secret_url() secrets are kept in webhook_secrets, the only table holding a secret (the
+ * file becomes 0600). */
+
+#define QUEUE_KEEP_MS ((int64_t)24 * 3600 * 1000)   /* redeliveries are recognised for 24 h */
+
+struct FlowQueue {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *dup, *event, *record, *pending;
+    int64_t busy_since_us;    /* when the store was first found locked, for the busy handler */
+};
+
+static int queue_fail(FlowQueue *q, FlowErr *err, const char *what) {
+    int code = sqlite3_errcode(q->db);
+    flow_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? FLOW_ERR_INTERMITTENT : FLOW_ERR_CONNECTION,
+                 "state store %s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
+    return -1;
+}
+
+/* the busy handler: 1 to try again, 0 to give up after 10 s */
+static int queue_busy(void *arg, int count) {
+    FlowQueue *q = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    if (count == 0) q->busy_since_us = us;
+    if (us - q->busy_since_us > 10000000) return 0;
+    long wait = count < 4 ? 100 : count < 8 ? 500 : 2000;
+    nanosleep(&(struct timespec){ 0, wait * 1000 }, NULL);
+    return 1;
+}
+
+void flow_queue_close(FlowQueue *q) {
+    if (!q) return;
+    sqlite3_finalize(q->dup);
+    sqlite3_finalize(q->event);
+    sqlite3_finalize(q->record);
+    sqlite3_finalize(q->pending);
+    sqlite3_close(q->db);
+    free(q->path);
+    free(q);
+}
+
+FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
+    if (st->read_only) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s is read-only: webhook requests are queued there", st->path);
+        return NULL;
+    }
+    FlowQueue *q = flow_xcalloc(1, sizeof *q);
+    q->path = flow_xstrdup(st->path);
+    if (sqlite3_open_v2(st->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        flow_queue_close(q);
+        return NULL;
+    }
+    /* a run's transaction (another process) holds the store for a moment: poll every 0.1..2 ms, not
+     * SQLite's default steps of up to 100 ms, so a request waits about as long as the lock is held */
+    sqlite3_busy_handler(q->db, queue_busy, q);
+    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
+     * tens of ms): the runs and serve's own connection, which write the same store, do them */
+    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
+     * tens of ms): the runs and serve's own connection, which write the same store, do them */
+    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)", -1, &q->record, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'", -1, &q->pending, NULL) != SQLITE_OK) {
+        queue_fail(q, err, "cannot prepare the webhook queue");
+        flow_queue_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* one event of a batch, inside its transaction: 0 queued, 1 a redelivery, -1 a statement failed */
+static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
+    it->id = 0;
+    it->dup = 0;
+    if (it->delivery) {   /* the same delivery within 24 h (an earlier event of this batch included): not queued again */
+        sqlite3_reset(q->dup);
+        sqlite3_bind_text(q->dup, 1, it->flow, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->dup, 2, it->delivery, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q->dup, 3, now_ms - QUEUE_KEEP_MS);
+        int r = sqlite3_step(q->dup);
+        sqlite3_reset(q->dup);
+        if (r == SQLITE_ROW) { it->dup = 1; return 1; }
+        if (r != SQLITE_DONE) return -1;
+    }
+    sqlite3_reset(q->event);
+    sqlite3_bind_text(q->event, 1, it->flow, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q->event, 2, now_ms);
+    if (it->delivery) sqlite3_bind_text(q->event, 3, it->delivery, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(q->event, 3);
+    sqlite3_bind_int64(q->event, 4, it->n);
+    int rc = sqlite3_step(q->event) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(q->event);
+    it->id = sqlite3_last_insert_rowid(q->db);
+    for (long i = 0; i < it->n && !rc; i++) {
+        sqlite3_reset(q->record);
+        sqlite3_bind_int64(q->record, 1, it->id);
+        sqlite3_bind_int64(q->record, 2, i);
+        sqlite3_bind_text(q->record, 3, it->records[i], (int)it->lens[i], SQLITE_STATIC);
+        rc = sqlite3_step(q->record) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(q->record);
+    }
+    return rc;
+}
+
+int flow_queue_add_batch(FlowQueue *q, FlowQueueItem *items, int n, int64_t now_ms, FlowErr *err) {
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return queue_fail(q, err, "cannot queue the request");
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = queue_one(q, &items[i], now_ms) < 0 ? -1 : 0;
+    if (!rc && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    queue_fail(q, err, "cannot queue the request");
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < n; i++) items[i].id = 0, items[i].dup = 0;
+    return -1;
+}
+
+int flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t now_ms, const char *const *records, const size_t *lens,
+                   long n, int64_t *id, FlowErr *err) {
+    FlowQueueItem it = { flow, delivery, records, lens, n, 0, 0 };
+    int r = flow_queue_add_batch(q, &it, 1, now_ms, err);
+    *id = it.id;
+    return r < 0 ? -1 : it.dup;
+}
+
+long flow_queue_pending(FlowQueue *q, const char *flow) {
+    long n = -1;
+    sqlite3_reset(q->pending);
+    sqlite3_bind_text(q->pending, 1, flow, -1, SQLITE_STATIC);
+    if (sqlite3_step(q->pending) == SQLITE_ROW) n = (long)sqlite3_column_int64(q->pending, 0);
+    sqlite3_reset(q->pending);
+    return n;
+}
+
+int flow_state_queue_claim(FlowState *st, const char *flow, const char *run_id, FlowQueuedEvent **events, long *n, FlowErr *err) {
+    *events = NULL;
+    *n = 0;
+    const void *a[] = { run_id, flow };
+    if (exec_args(st, "UPDATE webhook_events SET run_id = ? WHERE flow = ? AND status = 'queued'", "ss", a, err, NULL)) return -1;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, records, taken FROM webhook_events WHERE flow = ? AND run_id = ? AND status = 'queued' "
+                                   "ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+        return fail_db(st, err, "read the webhook queue");
+    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, run_id, -1, SQLITE_TRANSIENT);
+    long cap = 0;
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *events = flow_xrealloc(*events, sizeof **events * (size_t)cap);
+        }
+        FlowQueuedEvent *e = &(*events)[(*n)++];
+        e->id = sqlite3_column_int64(q, 0);
+        e->records = (long)sqlite3_column_int64(q, 1);
+        e->taken = (long)sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) { free(*events); *events = NULL; *n = 0; return fail_db(st, err, "read the webhook queue"); }
+    return 0;
+}
+
+int flow_state_queue_records(FlowState *st, int64_t event, long from, int max, int (*each)(const char *text, size_t n, long seq, void *ud),
+                             void *ud, FlowErr *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM webhook_records WHERE event_id = ? AND seq >= ? ORDER BY seq LIMIT ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fail_db(st, err, "read the webhook queue");
+    sqlite3_bind_int64(q, 1, event);
+    sqlite3_bind_int64(q, 2, from);
+    sqlite3_bind_int(q, 3, max);
+    int r, got = 0;
+    /* the statement is finished before this returns: no read stays open across the run's writes */
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q, 1);
+        if (each(t ? t : "", (size_t)sqlite3_column_bytes(q, 1), (long)sqlite3_column_int64(q, 0), ud)) { r = SQLITE_DONE; break; }
+        got++;
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) return fail_db(st, err, "read the webhook queue");
+    return got;
+}
+
+int flow_state_queue_progress(FlowState *st, int64_t event, long taken, FlowErr *err) {
+    int64_t t = taken;
+    const void *a[] = { &t, &event, &t };
+    return exec_args(st, "UPDATE webhook_events SET taken = ? WHERE id = ? AND status = 'queued' AND taken < ?", "iii", a, err, NULL);
+}
+
+int flow_state_queue_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err) {
+    const void *a[] = { run_id, flow };
+    if (exec_args(st, "UPDATE webhook_events SET run_id = ? WHERE flow = ? AND status = 'queued'", "ss", a, err, NULL)) return -1;
+    return queue_run_done(st, flow, run_id, now_ms, err);
+}
+
+/* the run's claimed events are done; their records go; done events older than 24 h are purged */
+static int queue_run_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err) {
+    const void *a[] = { &now_ms, flow, run_id };
+    if (exec_args(st, "UPDATE webhook_events SET status = 'done', done_ms = ?, taken = records WHERE flow = ? AND run_id = ? "
+                      "AND status = 'queued'", "iss", a, err, NULL)) return -1;
+    const void *b[] = { flow, run_id };
+    if (exec_args(st, "DELETE FROM webhook_records WHERE event_id IN (SELECT id FROM webhook_events WHERE flow = ? AND run_id = ? "
+                      "AND status = 'done')", "ss", b, err, NULL)) return -1;
+    int64_t before = now_ms - QUEUE_KEEP_MS;
+    const void *c[] = { &before };
+    return exec_args(st, "DELETE FROM webhook_events WHERE status = 'done' AND received_ms < ?", "i", c, err, NULL);
+}
+
+int flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEBHOOK_SECRET_LEN + 1], FlowErr *err) {
+    out[0] = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(st->db, "SELECT secret FROM webhook_secrets WHERE flow = ?", -1, &q, NULL) != SQLITE_OK) {
+            if (st->read_only) break;   /* a store from before webhooks, read as it is: no secret yet */
+            return fail_db(st, err, "read the secret_url secret");
+        }
+        sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, FLOW_WEBHOOK_SECRET_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        if (out[0] || attempt) break;
+        if (st->read_only) break;
+        /* none yet: 128 random bits as 32 hex digits, made once (two processes at once keep the first) */
+        unsigned char raw[FLOW_WEBHOOK_SECRET_LEN / 2];
+        size_t got = 0;
+        while (got < sizeof raw) {
+            ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+            if (r > 0) got += (size_t)r;
+            else if (r < 0 && errno != EINTR) {
+                flow_err_set(err, FLOW_ERR_CONNECTION, "cannot make a secret_url secret: getrandom: %s", strerror(errno));
+                return -1;
+            }
+        }
+        char hex[FLOW_WEBHOOK_SECRET_LEN + 1];
+        for (size_t i = 0; i < sizeof raw; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        const void *a[] = { flow, hex, &now };
+        int rc = exec_args(st, "INSERT OR IGNORE INTO webhook_secrets (flow, secret, created_ms) VALUES (?, ?, ?)", "ssi", a, err, NULL);
+        explicit_bzero(hex, sizeof hex);
+        explicit_bzero(raw, sizeof raw);
+        if (rc) return -1;
+        /* the store now holds a secret: only its owner reads it (the WAL files take the file's mode) */
+        static const char *const ext[] = { "", "-wal", "-shm" };
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s%s", st->path, ext[i]);
+            if (chmod(p, 0600) != 0 && errno != ENOENT) {}
+        }
+    }
+    if (!out[0]) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s holds no secret_url secret for flow %s yet (it is read-only here)", st->path, flow);
+        return -1;
+    }
+    return 0;
 }

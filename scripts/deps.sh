@@ -1,34 +1,46 @@
 #!/bin/sh
 # Installs the Debian packages flowc needs to build and test, if any are missing.
 # Runs apt-get as root, through sudo otherwise; prints what to install when neither works.
-# `test` also installs the cron tests' oracle, the npm package cron-parser (tests/cron/package.json,
-# pinned by its lock file), into build/npm with npm; when npm cannot reach its registry it says so and
-# the oracle tests SKIP. Nothing is downloaded at build time.
+# `test` also installs the tests' oracles with npm, each pinned by its lock file: cron-parser
+# (tests/cron/package.json) into build/npm, @octokit/webhooks-methods (tests/webhook/package.json)
+# into build/npm/webhook; when npm cannot reach its registry it says so and the oracle tests SKIP.
+# Nothing is downloaded at build time.
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
 cd "$(dirname "$0")/.."
-# libarchive-dev, libssl-dev: flowc package/install (tar archives, SHA-256 checksums)
-# tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo)
-want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libarchive-dev libssl-dev"
+# tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo); libssl-dev: libcrypto
+# for webhook signatures (HMAC, constant-time comparison: runtime/webhook.c) and package checksums;
+# libarchive-dev: flowc package/install (tar archives)
+want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libssl-dev libarchive-dev"
 case "${1:-build}" in
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql git"   # git: the diff suite drives real git
+  # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep;
+  # git: the diff suite drives real git
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql python3-prometheus-client bsdutils procps git"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
-  bench) want="$want jq time sqlite3 curl postgresql git" ;;
+  bench) want="$want jq time sqlite3 curl postgresql git wrk openssl" ;;
 esac
-# the cron oracle (tests/cron): npm ci into build/npm when it is not there at the pinned version
+# the npm oracles of the tests, each pinned by its lock file: `npm ci` into its own directory when it
+# is not there at the pinned version. oracle SRC DEST PACKAGE: tests/SRC's package.json and lock into
+# DEST, where PACKAGE must then be.
+oracle() {
+  src=$1 dest=$2 pkg=$3
+  if [ -f "$dest/package-lock.json" ] && cmp -s "tests/$src/package-lock.json" "$dest/package-lock.json" &&
+     [ -f "$dest/node_modules/$pkg/package.json" ]; then return 0; fi
+  mkdir -p "$dest"
+  cp "tests/$src/package.json" "tests/$src/package-lock.json" "$dest/"
+  if ! (cd "$dest" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+    echo "deps: npm could not install $pkg (see $dest/npm.log): the $src oracle tests will SKIP" >&2
+    rm -rf "$dest/node_modules"
+  fi
+}
+# cron-parser (tests/cron) into build/npm; @octokit/webhooks-methods (tests/webhook) into build/npm/webhook
 npm_oracle() {
   [ "${1:-build}" = test ] || return 0
-  command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron oracle tests will SKIP" >&2; return 0; }
-  if [ -f build/npm/package-lock.json ] && cmp -s tests/cron/package-lock.json build/npm/package-lock.json &&
-     [ -f build/npm/node_modules/cron-parser/package.json ]; then return 0; fi
-  mkdir -p build/npm
-  cp tests/cron/package.json tests/cron/package-lock.json build/npm/
-  if ! (cd build/npm && timeout 300 npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
-    echo "deps: npm could not install cron-parser (see build/npm/npm.log): the cron oracle tests will SKIP" >&2
-    rm -rf build/npm/node_modules
-  fi
+  command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron and webhook oracle tests will SKIP" >&2; return 0; }
+  oracle cron build/npm cron-parser
+  oracle webhook build/npm/webhook @octokit/webhooks-methods
   return 0
 }
 trap 'npm_oracle "$1"' EXIT

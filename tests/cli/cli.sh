@@ -59,6 +59,16 @@ t_exec "$FLOWC" check
 t_expect_rc 2
 t_done
 
+# the executable's commands through the JIT each name themselves when FILE is missing (describe and
+# serve said "flowc run FILE")
+for c in run errors state runs serve describe; do
+  t_case cli/$c-no-file
+  t_exec "$FLOWC" $c
+  t_expect_rc 2
+  t_expect_grep "$C_ERR" "^flowc: $c needs a FILE: flowc $c FILE \\[options\\]"
+  t_done
+done
+
 t_case cli/check-error-format
 t_exec "$FLOWC" check "$cli_bad"
 t_expect_rc 1

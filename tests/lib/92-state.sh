@@ -256,7 +256,7 @@ st_x "$st_ew" errors list --flow items
 t_expect_grep "$C_ERR" '^2 open errors$'
 st_x "$st_ew" state show --json
 st_jq "state show" "$C_OUT" "$st_state_filter" \
-  '[{"flow":"items","delta_since":"2024-03-01T00:00:00.000Z","last_status":"errors","open_errors":2},{"flow":"tags","delta_since":"2024-03-01T00:00:00.000Z","last_status":"errors","open_errors":1}]'
+  '[{"flow":"items","delta_since":"2024-03-01T00:00:00.000Z","last_status":"record_errors","open_errors":2},{"flow":"tags","delta_since":"2024-03-01T00:00:00.000Z","last_status":"record_errors","open_errors":1}]'
 t_done
 
 # the same store read through the JIT: the same listing, the same filters
@@ -357,7 +357,7 @@ t_done
 t_case "state/resolve/record-errors-still-move-delta"
 st_x "$st_rw" state show by_id --json
 st_jq "state after a run with record errors" "$C_OUT" "$st_state_filter" \
-  '[{"flow":"by_id","delta_since":"2024-02-01T00:00:00.000Z","last_status":"errors","open_errors":1}]'
+  '[{"flow":"by_id","delta_since":"2024-02-01T00:00:00.000Z","last_status":"record_errors","open_errors":1}]'
 t_done
 
 t_case "state/resolve/later-run-resolves"
@@ -592,6 +592,7 @@ if [ -n "${FLOWC_REL:-}" ]; then
   t_exec -C "$st_cw" env FLOW_TEST_CLOCK=1 ./prog run --json --now 2024-06-01T00:00:00Z
   t_expect_rc 0
   st_out '{"flow":"bulk","exported":300000,"ignored":0,"errors":0,"imported":{"copy":300000}}'
+  t_expect_grep "$C_ERR" '^prog: flow bulk: 1 earlier run was left running by a process that ended without recording it: marked crashed$' "the rerun says so"
   st_sql "destination after the rerun" "$st_cw/data/dst.db" \
     "attach '$st_cw/data/src.db' as s; select count(*), count(distinct id), min(id), max(id) from items; select count(*) from items d join s.items x using (id) where d.name = x.name" \
     "300000|300000|1|300000;300000"
@@ -601,8 +602,10 @@ if [ -n "${FLOWC_REL:-}" ]; then
   st_jq "the delta time after the rerun" "$C_OUT" '[.[] | [.flow, .delta_since, .last_status]]' \
     '[["bulk","2024-06-01T00:00:00.000Z","ok"]]'
   st_sql "integrity of the state store after the rerun" "$st_sp" "pragma integrity_check" ok
+  # the killed run never recorded its end: the next run of the flow, holding its lock, marks it crashed;
+  # the first run (2024-02-01) is over 90 days ($FLOW_RUN_RETENTION_DAYS) before the rerun: purged
   st_sql "runs kept" "$st_sp" "select started_ms, status from runs order by rowid" \
-    "1706745600000|ok;1717200000000|running;1717200000000|ok"
+    "1717200000000|crashed;1717200000000|ok"
   t_done
 fi
 

@@ -239,3 +239,11 @@ san_build() {
   (cd "$1" && FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$T_SAN_CFLAGS \
      timeout 120 "$FLOWC" build flow.flow -o prog) >"$1/build.log" 2>&1
 }
+
+# t_items FIRST LAST FILE: the webhook body {"items":[{"id":FIRST,"name":"nFIRST"}, ...]} (the
+# webhook and serve suites' queue tests); t_seq FIRST LAST: "FIRST ... LAST " as their id lists read
+t_items() {
+  local i sep=
+  { printf '{"items":['; for ((i = $1; i <= $2; i++)); do printf '%s{"id":%d,"name":"n%d"}' "$sep" "$i" "$i"; sep=,; done; printf ']}'; } >"$3"
+}
+t_seq() { local i; for ((i = $1; i <= $2; i++)); do printf '%d ' "$i"; done; }

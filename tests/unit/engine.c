@@ -612,7 +612,7 @@ static const FlowFlowDef shop_flows[] = {
 };
 static const FlowProgram shop = {
     "shop", "1.2.3", "shop.flow", shop_params, 1, shop_conns, (int)(sizeof shop_conns / sizeof shop_conns[0]),
-    shop_flows, (int)(sizeof shop_flows / sizeof shop_flows[0]), NULL,
+    shop_flows, (int)(sizeof shop_flows / sizeof shop_flows[0]), NULL, 0, NULL,
 };
 
 /* ---- a small program: every flow in order, a required param, describe ----
@@ -667,7 +667,7 @@ static const FlowFlowDef tiny_flows[] = {
     { "one", one_steps, 3, one_flow_set, 1, 0, 3, NULL, NULL, NULL, NULL, NULL },
     { "two", two_steps, 2, NULL, 0, 0, 2, NULL, NULL, NULL, NULL, NULL },
 };
-static const FlowProgram tiny = { "tiny", "0.0.1", "tiny.flow", tiny_params, 2, tiny_conns, 2, tiny_flows, 2, NULL };
+static const FlowProgram tiny = { "tiny", "0.0.1", "tiny.flow", tiny_params, 2, tiny_conns, 2, tiny_flows, 2, NULL, 0, NULL };
 
 /* ================= the cases ================= */
 

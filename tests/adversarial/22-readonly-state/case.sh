@@ -19,7 +19,7 @@ else
   cp .flowstate/adv-readonly.state.db before.db
   adv22_ro ./prog state show --json
   t_expect_rc 0
-  [ "$(jq -c '[.[] | [.flow, .last_status, .open_errors]]' "$C_OUT")" = '[["items","errors",1]]' ] || t_note "state show --json: $(head -c 300 "$C_OUT")"
+  [ "$(jq -c '[.[] | [.flow, .last_status, .open_errors]]' "$C_OUT")" = '[["items","record_errors",1]]' ] || t_note "state show --json: $(head -c 300 "$C_OUT")"
   adv22_ro ./prog errors list --json
   t_expect_rc 0
   [ "$(jq -c '[.[] | [.id, .class, .record.id]]' "$C_OUT")" = '[[1,"value",2]]' ] || t_note "errors list --json: $(head -c 300 "$C_OUT")"

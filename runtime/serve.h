@@ -1,0 +1,98 @@
+/* serve.h — the operations half's internal API, between the executable's CLI (cli.c), the
+ * scheduler (serve.c), the HTTP listener (listen.c) and the metrics (metrics.c). */
+#ifndef FLOW_SERVE_H
+#define FLOW_SERVE_H
+#include "engine.h"
+#include "webhook.h"
+
+/* ---- serve (serve.c) ---- */
+
+typedef struct FlowServeConfig {
+    const char *prog;          /* the executable's name, for messages */
+    const char *listen;        /* ADDR:PORT (IPv4, [IPv6] or a host name); port 0: any free port */
+    const char *admin_token;   /* NULL: POST /flows/F/run only from loopback; else a bearer token from anywhere */
+    const char *state_dir;     /* NULL: ./.flowstate */
+    FILE *log;                 /* the start lines, one line per run, shutdown (stderr) */
+} FlowServeConfig;
+
+/* Runs the program's schedules, after() chains, webhooks and the listener until SIGTERM or SIGINT.
+ * cx has the params set. Returns 0 after a clean stop, the number of the signal that ended it at
+ * once (a second SIGTERM/SIGINT), or -1 when it could not start (err says why: a schedule from a
+ * param that is not one, the address in use, the state store). */
+int flow_serve(const FlowProgram *p, FlowCtx *cx, const FlowServeConfig *cfg, FlowErr *err);
+
+/* A flow's schedule from its `schedule` setting as the params make it: the kind, the FlowSched of
+ * cron() and every() (the caller frees it), after()'s flow; 0, or -1 with err naming the flow. cx
+ * has the params set. (serve, and `run`'s dependency order) */
+typedef enum { FLOW_SCHED_NONE, FLOW_SCHED_TIMED, FLOW_SCHED_AFTER, FLOW_SCHED_MANUAL } FlowSchedKind;
+typedef struct FlowFlowSched {
+    FlowSchedKind kind;
+    struct FlowSched *sched;   /* TIMED */
+    int after;                 /* AFTER: the index of the flow it follows */
+    int catch_up;              /* catch_up = true */
+    char desc[300];            /* as written, for the start lines: cron("0 2 * * *", "Europe/Berlin"), every(15m), after(a) */
+} FlowFlowSched;
+int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *out, FlowErr *err);
+/* the flow a flow's `schedule = after(...)` names, without evaluating anything else: -1 for none */
+int flow_after_of(const FlowProgram *p, FlowCtx *cx, int fi);
+
+/* ---- metrics (metrics.c): thread-safe ---- */
+
+/* the listener's routes, for the request counters: X(id, label) */
+#define FLOW_ROUTES(X) X(HEALTHZ, "/healthz") X(METRICS, "/metrics") X(ADMIN_RUN, "/flows/run") X(WEBHOOK, "webhook") \
+    X(OTHER, "other")
+typedef enum {
+#define X(id, s) FLOW_ROUTE_##id,
+    FLOW_ROUTES(X)
+#undef X
+    FLOW_ROUTE_COUNT
+} FlowRoute;
+
+typedef struct FlowMetrics FlowMetrics;
+FlowMetrics *flow_metrics_new(const FlowProgram *p, double started_unix);
+void  flow_metrics_free(FlowMetrics *m);
+/* the declared path of flow fi's webhook trigger (its requests' label) */
+void  flow_metrics_webhook_path(FlowMetrics *m, int fi, const char *path);
+/* a run ended (seconds < 0: it did not run, as a skipped start) with its counts */
+void  flow_metrics_run(FlowMetrics *m, int fi, FlowRunStatus st, double seconds, long exported, long imported, long ignored, long errors);
+void  flow_metrics_running(FlowMetrics *m, int fi, int running);
+void  flow_metrics_last_success(FlowMetrics *m, int fi, int64_t ms);
+void  flow_metrics_next_run(FlowMetrics *m, int fi, int64_t ms);   /* <= 0: none */
+void  flow_metrics_drift(FlowMetrics *m, double seconds);
+/* a request answered (webhook_flow: the flow of a webhook path, else -1) */
+void  flow_metrics_request(FlowMetrics *m, FlowRoute route, int webhook_flow, int status);
+/* the Prometheus text (malloc'd); queue_depth(arg, fi) gives a webhook flow's queue depth;
+ * queue_commits: the webhook queue's transactions so far (flow_webhooks_commits), < 0 to leave it out */
+char *flow_metrics_text(FlowMetrics *m, long (*queue_depth)(void *arg, int fi), void *arg, long queue_commits);
+
+/* ---- the HTTP listener (listen.c, libmicrohttpd) ---- */
+
+/* What the listener asks of serve; called from the listener's threads, so they must not block on
+ * a run. admin_run: a run of flow fi was asked for (since/until NULL when not given, already
+ * checked): 202 with *run_id set, or another status with msg (409 the flow is running). */
+typedef struct FlowListenHooks {
+    int  (*admin_run)(void *arg, int fi, const char *since, const char *until, char *run_id, size_t idcap, char *msg, size_t cap);
+    void (*webhook_queued)(void *arg, int fi);
+    long (*queue_depth)(void *arg, int fi);
+    void *arg;
+} FlowListenHooks;
+
+typedef struct FlowListener FlowListener;
+/* Binds addr (ADDR:PORT) and serves: GET /healthz, GET /metrics, POST /flows/F/run, the webhook
+ * paths. NULL with err (a bad address, the port in use). */
+FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const char *admin_token, FlowWebhooks *w, FlowMetrics *m,
+                                const FlowListenHooks *hooks, FlowErr *err);
+/* "127.0.0.1:8080", the port as bound */
+const char   *flow_listen_address(const FlowListener *l);
+/* stops accepting connections; those open go on */
+void          flow_listen_quiesce(FlowListener *l);
+/* connections still open */
+unsigned      flow_listen_connections(const FlowListener *l);
+void          flow_listen_stop(FlowListener *l);
+/* the listening socket */
+int           flow_listen_fd(const FlowListener *l);
+/* POST /flows/F/run's query string: since and until (percent-decoded; '+' stays '+'), each "" when
+ * absent; 0, or -1 with why (an unknown parameter, an empty or undecodable value) */
+int           flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap);
+
+#endif
