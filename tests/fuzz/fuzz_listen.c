@@ -24,7 +24,7 @@ static const FlowFlowDef flows[] = {
     { "orders", NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL },
     { "tick", NULL, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL },
 };
-static const FlowProgram prog = { "fuzz", "1", "fuzz.flow", NULL, 0, NULL, 0, flows, 2, NULL, 0 };
+static const FlowProgram prog = { "fuzz", "1", "fuzz.flow", NULL, 0, NULL, 0, flows, 2, NULL, 0, NULL };
 
 static int admin_run(void *arg, int fi, const char *since, const char *until, char *run_id, size_t idcap, char *msg, size_t cap) {
     (void)arg; (void)since; (void)until;

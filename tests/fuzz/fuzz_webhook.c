@@ -63,7 +63,7 @@ static const FlowFlowDef flows[] = {
     FLOW("gh", hook_steps, s_gh), FLOW("shop", file_steps, s_shop), FLOW("tokq", hook_steps, s_tokq), FLOW("basic", hook_steps, s_basic),
     FLOW("secret", hook_steps, s_secret), FLOW("open", hook_steps, s_open), FLOW("items", items_steps, s_items),
 };
-static const FlowProgram prog = { "fuzzhooks", "1", "fuzz.flow", NULL, 0, conns, 2, flows, 7, NULL, 0 };
+static const FlowProgram prog = { "fuzzhooks", "1", "fuzz.flow", NULL, 0, conns, 2, flows, 7, NULL, 0, NULL };
 
 static FlowWebhooks *w;
 static char url_secret[FLOW_WEBHOOK_SECRET_LEN + 1];

@@ -129,7 +129,7 @@ static const FlowFlowDef flows[] = {
     FLOW("ping", ping_steps, 2, s_ping),
     { "plain", file_steps, 1, NULL, 0, 0, 1, NULL, NULL, NULL, NULL, NULL },   /* no trigger */
 };
-static const FlowProgram prog = { "hooks", "1.0.0", "hooks.flow", NULL, 0, conns, 2, flows, (int)(sizeof flows / sizeof flows[0]), NULL, 0 };
+static const FlowProgram prog = { "hooks", "1.0.0", "hooks.flow", NULL, 0, conns, 2, flows, (int)(sizeof flows / sizeof flows[0]), NULL, 0, NULL };
 
 /* two flows on one path, and a path under a secret_url one */
 TRIGGER(t_dup, "{\"ctor\":\"webhook\",\"path\":\"/gh\"}")
@@ -696,7 +696,7 @@ static void test_describe(FlowWebhooks *w, FlowState *st) {
 static const char *open_error(const FlowSettingDef *sets, FlowState *st) {
     static char msg[1100];
     FlowFlowDef fl[2] = { FLOW("gh", file_steps, 1, s_gh), FLOW("other", file_steps, 1, sets) };
-    FlowProgram p2 = { "hooks", "1", "x", NULL, 0, conns, 2, fl, 2, NULL, 0 };
+    FlowProgram p2 = { "hooks", "1", "x", NULL, 0, conns, 2, fl, 2, NULL, 0, NULL };
     FlowCtx *cx = flow_ctx_new();
     FlowErr err;
     FlowWebhooks *w = flow_webhooks_open(&p2, cx, st, &err);
@@ -713,7 +713,7 @@ static void test_open_errors(FlowState *st) {
     static const FlowSettingDef s_secret2[] = { { "trigger", t_secret, NULL, 1 } };
     check(*open_error(s_secret2, st) == 0, "two paths");
     FlowFlowDef fl[2] = { FLOW("secret", hook_steps, 1, s_secret), FLOW("under", file_steps, 1, s_under) };
-    FlowProgram p2 = { "hooks", "1", "x", NULL, 0, conns, 2, fl, 2, NULL, 0 };
+    FlowProgram p2 = { "hooks", "1", "x", NULL, 0, conns, 2, fl, 2, NULL, 0, NULL };
     FlowCtx *cx = flow_ctx_new();
     FlowErr err;
     FlowWebhooks *w = flow_webhooks_open(&p2, cx, st, &err);
@@ -729,7 +729,7 @@ static void test_open_errors(FlowState *st) {
     m = open_error(s_env_missing, st);
     check(strstr(m, "flow other: trigger: environment variable FLOWC_TEST_NO_SUCH_VAR is not set") != NULL, "env: %s", m);
     FlowFlowDef one[1] = { FLOW("gh", file_steps, 1, s_gh) };
-    FlowProgram p3 = { "hooks", "1", "x", NULL, 0, conns, 2, one, 1, NULL, 0 };
+    FlowProgram p3 = { "hooks", "1", "x", NULL, 0, conns, 2, one, 1, NULL, 0, NULL };
     cx = flow_ctx_new();
     w = flow_webhooks_open(&p3, cx, NULL, &err);
     check(!w && strstr(err.msg, "state store"), "no store: %s", w ? "" : err.msg);
