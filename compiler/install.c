@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "frontend.h"
 #include "hooks.h"
+#include "merge.h"
 #include "source.h"
 #include "suggest.h"
 #include "flow.h"
@@ -131,7 +132,13 @@ static int mkdir_p(const char *dir) {
 }
 
 /* A file as it will be after the install, and where its bytes come from. */
-typedef struct Out { const char *path; const char *data; size_t len; int keep_local; char *owned; } Out;
+/* A file to write: data; and, when data holds the user's edits (a kept or merged file), pkg_data:
+ * what the package itself gives for it, whose hash installed.json records, so that the next update
+ * sees the edits as edits (and merges or keeps them) instead of replacing them. */
+typedef struct Out {
+    const char *path; const char *data; size_t len; int keep_local; char *owned;
+    const char *pkg_data; size_t pkg_len; char *pkg_owned;
+} Out;
 
 typedef struct Ctx {
     const char *pkg_file, *dir, *env;
@@ -145,6 +152,7 @@ typedef struct Ctx {
     const char *removed[PKG_MAX_ENTRIES]; int nremoved;
     char conflicts[8192]; size_t nconf;
     cJSON *params_set;               /* names of the params whose defaults install wrote */
+    int merged;                      /* the .flow file was edited and merged with the new version */
 } Ctx;
 
 static void conflict(Ctx *c, const char *fmt, const char *a, const char *b) {
@@ -164,13 +172,14 @@ static void add_param_set(Ctx *c, const char *name) {
     cJSON_AddItemToArray(c->params_set, cJSON_CreateString(name));
 }
 
-/* The new .flow text: the package's, with the defaults of (on an update) the params install set
- * before, then the env block's values, then the -P values. NULL after a message (rc in *rc). */
-static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len, int *rc) {
-    const PkgFile *pf = pkg_find(&c->pkg, c->pkg.flow_file);
+/* A .flow text (the package's, or on an update of an edited file the base's or the merged one) with
+ * the defaults of (on an update) the params install set before, as `local` has them, then, when
+ * `given`, the env block's values and the -P values. NULL after a message (rc in *rc). */
+static char *flow_text_of(Ctx *c, const char *text, size_t tlen, const char *local, size_t local_len, int given,
+                          size_t *len, int *rc) {
     char name[PATH_MAX];
     snprintf(name, sizeof name, "%s/%s", c->dir, c->pkg.flow_file);
-    Source *src = src_from_buffer(name, pf->data, pf->len);
+    Source *src = src_from_buffer(name, text, tlen);
     Diags d;
     diag_init(&d);
     FeResult r;
@@ -183,7 +192,7 @@ static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len,
     if (d.errors) {
         diag_sort(&d);
         diag_print_text(&d, stderr, 0);
-        fprintf(stderr, "flowc: install: %s: the package's .flow file does not check\n", c->pkg_file);
+        fprintf(stderr, "flowc: install: %s: the .flow file does not check\n", c->pkg_file);
         *rc = 1;
         goto out;
     }
@@ -210,7 +219,7 @@ static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len,
         }
         diag_free(&ld);
     }
-    if (c->env) {
+    if (given && c->env) {
         const IrEnv *ev = NULL;
         for (int i = 0; i < r.ir->nenvs; i++) if (strcmp(r.ir->envs[i]->name, c->env) == 0) ev = r.ir->envs[i];
         if (!ev) { pkg_no_env(c->pkg_file, c->env, r.ir); *rc = 2; goto out_local; }
@@ -221,7 +230,7 @@ static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len,
             add_param_set(c, ev->settings[i].name);
         }
     }
-    for (int i = 0; i < c->np && n < 1000; i++) {
+    for (int i = 0; given && i < c->np && n < 1000; i++) {
         const IrParam *pa = NULL;
         Suggest sg;
         sug_init(&sg, c->pnames[i]);
@@ -253,6 +262,12 @@ out:
     return out;
 }
 
+/* The package's .flow text with the values (see flow_text_of) */
+static char *flow_text(Ctx *c, const char *local, size_t local_len, size_t *len, int *rc) {
+    const PkgFile *pf = pkg_find(&c->pkg, c->pkg.flow_file);
+    return flow_text_of(c, pf->data, pf->len, local, local_len, 1, len, rc);
+}
+
 static Out *add_out(Ctx *c, const char *path) {
     c->outs = realloc(c->outs, sizeof *c->outs * (size_t)(c->nouts + 1));
     if (!c->outs) abort();
@@ -262,17 +277,57 @@ static Out *add_out(Ctx *c, const char *path) {
     return o;
 }
 
-/* The .flow file on an update when it was edited since install: the one place the three-way merge
- * goes. With flowc merge (compiler/merge.h) this is merge(base = the base package's .flow, ours =
- * local, theirs = the new package's .flow), its conflicts added with conflict() (each at its
- * resource address), its result checked in the staging copy like any other, and the -P and
- * --environment values applied to it (pkg_set_defaults on the merged text). Until then an edited
- * .flow file is a conflict: the update is refused and names the file. 0, or -1 after a message. */
+/* The .flow file on an update when it was edited since install: a three-way merge by resource
+ * (compiler/merge.h) of base = the installed package's .flow, ours = the local file, theirs = the new
+ * version's .flow, base and theirs with the values install set as the local file has them (so that
+ * install's own edits are no edit); then the env block's and the -P values on the merged text, which
+ * the staging check checks like any other. An item both sides changed differently, or a merge that
+ * does not check, is a conflict: the update is refused and names it. 0, or -1 after a message. */
 static int merge_edited(Ctx *c, const PkgFile *base, const char *local, size_t llen, Out *o, int *rc) {
-    (void)base; (void)local; (void)llen; (void)o; (void)rc;
-    conflict(c, "  %s/%s: edited since it was installed: a three-way merge of your edits with the new version is needed "
-                "(flowc merge); copy your edits aside and install again to take the new version as it is\n", c->dir, c->base.flow_file);
-    return 0;
+    const PkgFile *pf = pkg_find(&c->pkg, c->pkg.flow_file);
+    size_t blen = 0, tlen = 0;
+    char *btext = base ? flow_text_of(c, base->data, base->len, local, llen, 0, &blen, rc) : NULL;
+    if (!btext) {
+        if (*rc) return -1;
+        conflict(c, "  %s/%s: edited since it was installed, and the installed version is not in .flowpkg/base.flowpkg to merge with\n", c->dir, c->base.flow_file);
+        return 0;
+    }
+    char *ttext = flow_text_of(c, pf->data, pf->len, local, llen, 0, &tlen, rc);
+    if (!ttext) { free(btext); return -1; }
+    char lname[PATH_MAX], bname[PATH_MAX], tname[PATH_MAX];
+    snprintf(lname, sizeof lname, "%s/%s", c->dir, c->base.flow_file);
+    snprintf(bname, sizeof bname, "%s %s: %s", c->base.name, c->base.version, c->base.flow_file);
+    snprintf(tname, sizeof tname, "%s %s: %s", c->pkg.name, c->pkg.version, c->pkg.flow_file);
+    const char *names[3] = { bname, lname, tname }, *texts[3] = { btext, local, ttext };
+    size_t lens[3] = { blen, llen, tlen };
+    MergeResult mr;
+    int ret = 0;
+    if (merge_texts(names, texts, lens, "yours", c->pkg.version, &mr) < 0) {
+        conflict(c, "  %s/%s: edited since it was installed, and it does not check clean (above): fix it, then update\n", c->dir, c->base.flow_file);
+        goto out;
+    }
+    for (int i = 0; i < mr.nconflicts; i++)
+        conflict(c, "  %s: conflict: %s\n", mr.conflicts[i].address, mr.conflicts[i].why);
+    if (mr.nconflicts)
+        conflict(c, "  %s/%s: your edits and the new version change the same items (above): nothing was merged\n", c->dir, c->base.flow_file);
+    else {
+        o->owned = flow_text_of(c, mr.text, mr.len, NULL, 0, 1, &o->len, rc);
+        o->data = o->owned;
+        if (!o->owned) {
+            if (*rc == 1) { *rc = 0; conflict(c, "  %s/%s: your edits and the new version merge, but together they do not check (above)\n", c->dir, c->base.flow_file); }
+            else ret = -1;
+        } else {   /* what a plain update would write: the hash the next update compares with */
+            c->merged = 1;
+            o->pkg_owned = flow_text_of(c, pf->data, pf->len, local, llen, 1, &o->pkg_len, rc);
+            o->pkg_data = o->pkg_owned;
+            if (!o->pkg_owned) ret = -1;
+        }
+    }
+    merge_free(&mr);
+out:
+    free(btext);
+    free(ttext);
+    return ret;
 }
 
 /* The .flow file on an update. Unedited since install: the new version with the same values;
@@ -331,6 +386,7 @@ static int plan(Ctx *c, int *rc) {
         else if (r == 0 && sha && strcmp(hex, sha) == 0) { o->data = pf->data; o->len = pf->len; }   /* unedited */
         else if (r == 0 && old && old->len == pf->len && memcmp(old->data, pf->data, pf->len) == 0) {   /* edited; the package did not change it */
             o->owned = local; local = NULL; o->data = o->owned; o->len = llen; o->keep_local = 1;
+            o->pkg_data = pf->data; o->pkg_len = pf->len;
         } else conflict(c, r == 1 ? "  %s/%s: removed since it was installed, and the new version changes it\n"
                                   : "  %s/%s: edited since it was installed, and the new version changes it too\n", c->dir, pf->path);
         free(local);
@@ -507,7 +563,9 @@ static int run_install(Ctx *c) {
         cJSON_AddItemReferenceToObject(j, "params", c->params_set);
         for (int i = 0; i < c->nouts; i++) {
             char hex[65];
-            pkg_sha256_hex(c->outs[i].data, c->outs[i].len, hex);
+            const Out *o = &c->outs[i];
+            if (o->pkg_data) pkg_sha256_hex(o->pkg_data, o->pkg_len, hex);
+            else pkg_sha256_hex(o->data, o->len, hex);
             cJSON_AddStringToObject(files, c->outs[i].path, hex);
         }
         cJSON_AddItemToObject(j, "files", files);
@@ -533,6 +591,7 @@ static int run_install(Ctx *c) {
             printf("\n");
         }
         for (int i = 0; i < c->nouts; i++) if (c->outs[i].keep_local) printf("kept your edited %s (the new version does not change it)\n", c->outs[i].path);
+        if (c->merged) printf("merged your edits of %s with the new version (flowc merge, by resource)\n", c->pkg.flow_file);
         for (int i = 0; i < c->nremoved; i++) printf("removed %s (not in the new version)\n", c->removed[i]);
         still_needed(c);
     }
@@ -569,7 +628,7 @@ int install_main(int argc, char **argv) {
         rc = 2;
     } else rc = run_install(&c);
     for (int i = 0; i < c.np; i++) free((void *)c.pnames[i]);
-    for (int i = 0; i < c.nouts; i++) free(c.outs[i].owned);
+    for (int i = 0; i < c.nouts; i++) { free(c.outs[i].owned); free(c.outs[i].pkg_owned); }
     free(c.outs);
     if (c.dirfd >= 0) close(c.dirfd);
     pkg_free(&c.pkg);

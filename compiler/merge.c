@@ -3,6 +3,7 @@
  * neighbour, delete a removed one), so every item neither side touched keeps its bytes. Where both
  * sides changed one item differently, that item alone is wrapped in conflict markers. */
 #include "merge.h"
+#include "frontend.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,4 +346,33 @@ void merge_free(MergeResult *r) {
     for (int i = 0; i < r->nconflicts; i++) { free(r->conflicts[i].address); free(r->conflicts[i].why); }
     free(r->conflicts);
     memset(r, 0, sizeof *r);
+}
+
+int merge_texts(const char *const names[3], const char *const texts[3], const size_t lens[3],
+                const char *ours_label, const char *theirs_label, MergeResult *out) {
+    Diags dg, *d = &dg;
+    diag_init(d);
+    Source *src[3] = { 0 };
+    FeResult r[3];
+    Arena *ar = arena_new();
+    ResModel *m[3];
+    int bad = 0, ran = 0;
+    memset(out, 0, sizeof *out);
+    for (; ran < 3; ran++) {
+        src[ran] = src_from_buffer(names[ran], texts[ran], lens[ran]);
+        int before = d->errors;
+        fe_run(&r[ran], src[ran], d, FE_CHECK);
+        if (d->errors > before) bad = 1;
+        else m[ran] = res_build(ar, src[ran], r[ran].ast, r[ran].ir);
+    }
+    if (!bad) merge_models(m[0], m[1], m[2], ours_label, theirs_label, out);
+    else {
+        diag_sort(d);
+        diag_print_text(d, stderr, 0);
+    }
+    diag_free(d);
+    for (int i = 0; i < ran; i++) fe_result_free(&r[i]);
+    for (int i = 0; i < 3; i++) if (src[i]) src_free(src[i]);
+    arena_free(ar);
+    return bad ? -1 : 0;
 }

@@ -19,5 +19,10 @@ typedef struct MergeResult {
 void merge_models(const ResModel *base, const ResModel *ours, const ResModel *theirs,
                   const char *ours_label, const char *theirs_label, MergeResult *out);
 void merge_free(MergeResult *r);
+/* The same on three texts (install's update: the installed version, the local file, the new
+ * version), each checked first; names[i] name them in diagnostics. 0 with *out filled (its result
+ * not checked yet), or -1 when one of them does not check clean (its diagnostics printed on stderr). */
+int merge_texts(const char *const names[3], const char *const texts[3], const size_t lens[3],
+                const char *ours_label, const char *theirs_label, MergeResult *out);
 
 #endif

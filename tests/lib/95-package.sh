@@ -239,15 +239,59 @@ t_exec "$FLOWC" check "$pk_tmp/upd/shop.flow"
 t_expect_rc 0
 t_done
 
-t_case package/install/update-edited-needs-merge
-echo '// my local edit' >>"$pk_tmp/upd/shop.flow"
-cp "$pk_tmp/upd/shop.flow" "$pk_tmp/upd-before.flow"
-t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg upd
+# an edited .flow file is merged with the new version by resource (flowc merge's merge): base = the
+# installed version, ours = the local file, theirs = the new one; install's own values are no edit
+t_case package/install/update-edited-merges
+mkdir -p "$pk_tmp/v15"
+cp -r "$pk_shop"/. "$pk_tmp/v15/"
+sed -i 's/version "1.2.0"/version "1.5.0"/; s/import copy into files { file = "copy.ndjson", map { id = record.id } }/import copy into files { file = "copy.ndjson", map { id = record.id, email = record.email } }/' "$pk_tmp/v15/shop.flow"
+t_exec -C "$pk_tmp" "$FLOWC" package v15/shop.flow
+t_expect_rc 0
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg mrg -P region=EU
+t_expect_rc 0
+sed -i 's|schedule = cron("\*/15 \* \* \* \*")|schedule = cron("*/5 * * * *")  // mine: every 5 minutes|' "$pk_tmp/mrg/shop.flow"
+grep -q 'mine: every 5 minutes' "$pk_tmp/mrg/shop.flow" || t_note "the local edit was not made (the fixture changed?)"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.5.0.flowpkg mrg
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^updated shop-sync 1.2.0 -> 1.5.0 in mrg' "no line saying what was updated"
+t_expect_grep "$C_OUT" '^merged your edits of shop.flow with the new version' "the merge is not reported"
+t_expect_grep "$pk_tmp/mrg/shop.flow" 'schedule = cron\("\*/5 \* \* \* \*"\)  // mine: every 5 minutes' "the local edit was lost"
+t_expect_grep "$pk_tmp/mrg/shop.flow" 'map \{ id = record.id, email = record.email \}' "the new version's change is not there"
+t_expect_grep "$pk_tmp/mrg/shop.flow" '^param region: string = "EU"' "the value set at install was lost"
+t_expect_grep "$pk_tmp/mrg/shop.flow" 'version "1.5.0"' "the version line is not the new one"
+t_exec "$FLOWC" check "$pk_tmp/mrg/shop.flow"
+t_expect_rc 0
+t_done
+
+# both change the same item: the update is refused, the conflict named, nothing written
+t_case package/install/update-edited-conflict
+mkdir -p "$pk_tmp/v16"
+cp -r "$pk_tmp/v15"/. "$pk_tmp/v16/"
+sed -i 's/version "1.5.0"/version "1.6.0"/; s|schedule = cron("\*/15 \* \* \* \*")|schedule = cron("0 * * * *")|' "$pk_tmp/v16/shop.flow"
+t_exec -C "$pk_tmp" "$FLOWC" package v16/shop.flow
+t_expect_rc 0
+cp "$pk_tmp/mrg/shop.flow" "$pk_tmp/mrg-before.flow"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.6.0.flowpkg mrg
 t_expect_rc 1
-t_expect_grep "$C_ERR" 'upd/shop.flow: edited since it was installed: a three-way merge .* is needed \(flowc merge\)' "the refusal does not say a merge is needed"
+t_expect_grep "$C_ERR" 'flow orders › schedule: conflict: ' "the conflicting item is not named"
+t_expect_grep "$C_ERR" 'mrg/shop.flow: your edits and the new version change the same items' "the refusal does not say why"
 t_expect_grep "$C_ERR" 'nothing was written' "the refusal does not say nothing was written"
-cmp -s "$pk_tmp/upd/shop.flow" "$pk_tmp/upd-before.flow" || t_note "the edited file was changed"
-t_expect_grep "$pk_tmp/upd/.flowpkg/installed.json" '"version":.*"1.3.0"' "the record of the installed version moved"
+cmp -s "$pk_tmp/mrg/shop.flow" "$pk_tmp/mrg-before.flow" || t_note "the edited file was changed"
+t_expect_grep "$pk_tmp/mrg/.flowpkg/installed.json" '"version":.*"1.5.0"' "the record of the installed version moved"
+t_done
+
+# a kept local edit stays an edit for the next update too (installed.json records the package's
+# hash, not the edited file's: the second update replaced the hook with the package's)
+t_case package/install/kept-edit-survives-two-updates
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg two -P region=EU
+t_expect_rc 0
+echo '/* my tweak */' >>"$pk_tmp/two/hooks/hooks.c"
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.5.0.flowpkg two
+t_expect_rc 0
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.6.0.flowpkg two
+t_expect_rc 0
+t_expect_grep "$C_OUT" 'kept your edited hooks/hooks.c' "the kept local hook is not reported on the second update"
+t_expect_grep "$pk_tmp/two/hooks/hooks.c" 'my tweak' "the second update overwrote the local edit of the hook"
 t_done
 
 t_case package/install/update-renamed-flow-file
