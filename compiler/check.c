@@ -33,15 +33,6 @@ enum {
 #undef RANGE
     CK_COUNT
 };
-static const char *const conn_kind_names[] = {
-#define CONN(k) #k,
-#define SET(...)
-#define RANGE(...)
-#include "connectors.def"
-#undef CONN
-#undef SET
-#undef RANGE
-};
 static const SetDef set_defs[] = {
 #define CONN(k)
 #define SET(k, w, n, t, rt, f) { CK_##k, W_##w, #n, t, f },
@@ -1146,12 +1137,12 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             if (kind == CK_webhook && where == W_EXPORT && strcmp(s[i].name, "mode") == 0)
                 ERR(s[i].name_span, "a webhook export has no `mode`: every queued record is exported once, in arrival order");
             else if (sug_best(&sg))
-                ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, conn_kind_names[kind],
+                ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, flow_conn_kinds[kind],
                     where_names[where], sug_best(&sg));
             else if (!any)
-                ERR(s[i].name_span, "%s %ss take no settings, but `%s` is set", conn_kind_names[kind], where_names[where], s[i].name);
+                ERR(s[i].name_span, "%s %ss take no settings, but `%s` is set", flow_conn_kinds[kind], where_names[where], s[i].name);
             else
-                ERR(s[i].name_span, "unknown setting `%s` for %s %s", s[i].name, conn_kind_names[kind], where_names[where]);
+                ERR(s[i].name_span, "unknown setting `%s` for %s %s", s[i].name, flow_conn_kinds[kind], where_names[where]);
             continue;   /* its value means nothing without the setting */
         }
         s[i].def = (int)(d - set_defs);
@@ -1206,7 +1197,7 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
             if (sug_best(&sg)) misspelt = 1;
         }
         if (d->kind == kind && d->where == where && (d->flags & REQ) && !setting(s, n, d->name) && !misspelt)
-            ERR(owner, "%s %s%s%s needs `%s`", conn_kind_names[kind], where_names[where], owner_name ? " " : "",
+            ERR(owner, "%s %s%s%s needs `%s`", flow_conn_kinds[kind], where_names[where], owner_name ? " " : "",
                 owner_name ? arena_printf(c->ar, "`%s`", owner_name) : "", d->name);
     }
 }
@@ -1387,7 +1378,7 @@ static void check_import(C *c, IrStep *st, Type *rec) {
     check_hooks(c, st->hooks, st->nhooks);
     st->out = rec;
     if (st->response && kind >= 0 && kind != CK_http) {
-        ERR(st->name_span, "only http imports have a response to map; `%s` writes to a %s connection", st->name, conn_kind_names[kind]);
+        ERR(st->name_span, "only http imports have a response to map; `%s` writes to a %s connection", st->name, flow_conn_kinds[kind]);
         return;
     }
     if (st->response) {
@@ -1423,7 +1414,7 @@ static Type *check_step(C *c, IrStep *st, Type *rec) {
         }
         if (lk == CK_file || lk == CK_stdio) {
             ERR(st->conn_span, "a lookup asks a connection per record: use an http, sqlite or postgres connection; `%s` is a %s connection",
-                st->conn->name, conn_kind_names[lk]);
+                st->conn->name, flow_conn_kinds[lk]);
             lk = -1;
         }
         check_settings(c, st->settings, st->nsettings, lk, W_LOOKUP, &env, st->name_span, st->name);
@@ -1508,7 +1499,7 @@ static void check_flow(C *c, IrFlow *f) {
     for (int i = 0; i < f->nall; i++) {
         IrStep *st = f->all[i];
         if (st->kind == STEP_IMPORT && st->conn && st->conn->kind == CK_http && !st->map &&
-            !setting(st->settings, st->nsettings, "body") && strcmp(conn_kind_names[st->conn->kind], "http") == 0) {
+            !setting(st->settings, st->nsettings, "body") && strcmp(flow_conn_kinds[st->conn->kind], "http") == 0) {
             /* sending the record as it is: allowed, nothing to check */
         }
     }

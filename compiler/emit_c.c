@@ -1193,15 +1193,7 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
     char **conn_settings = calloc((size_t)(p->nconns ? p->nconns : 1), sizeof(char *));
     if (!conn_settings) abort();
     for (int i = 0; i < p->nconns; i++) conn_settings[i] = gen_settings(e, p->conns[i]->settings, p->conns[i]->nsettings, "conn");
-    static const char *const kinds[] = {
-#define CONN(k) #k,
-#define SET(...)
-#define RANGE(...)
-#include "connectors.def"
-#undef CONN
-#undef SET
-#undef RANGE
-    };
+    const char *const *kinds = flow_conn_kinds;
     bputs(&e->out, "static const FlowConnDef conns[] = {\n");
     for (int i = 0; i < p->nconns; i++) {
         bputs(&e->out, "    { ");

@@ -6,6 +6,7 @@
 #include "builtins.h"
 #include "suggest.h"
 #include "template.h"
+#include "engine.h"   /* flow_conn_kinds: runtime/connectors.def's kinds */
 #include <stddef.h>
 #include <string.h>
 
@@ -659,20 +660,6 @@ static void declare_step(L *l, IrStep *st) {
     map_put(l->ar, &l->steps, st->name, st);
 }
 
-/* the index of a connection kind in runtime/connectors.def, or -1 */
-static int conn_kind(const char *name) {
-    static const char *const kinds[] = {
-#define CONN(k) #k,
-#define SET(...)
-#define RANGE(...)
-#include "connectors.def"
-#undef CONN
-#undef SET
-#undef RANGE
-        NULL };
-    for (int k = 0; kinds[k]; k++) if (strcmp(kinds[k], name) == 0) return k;
-    return -1;
-}
 
 /* `from webhook` (LANGUAGE.md §4): the built-in source of webhook-triggered flows is never declared;
  * its first use adds one connection `webhook` of kind webhook, without settings, to the program */
@@ -680,7 +667,7 @@ static IrConn *builtin_webhook(L *l, const AstNode *step) {
     IrConn *x = arena_alloc(l->ar, sizeof *x);
     x->name = "webhook";
     x->span = x->name_span = x->kind_span = step->c ? step->c->span : step->span;
-    x->kind = conn_kind("webhook");
+    x->kind = flow_conn_kind("webhook");
     map_put(l->ar, &l->conns, x->name, x);
     l->p->conns[l->p->nconns++] = x;
     return x;
@@ -1011,18 +998,9 @@ IrProgram *lower_program(Arena *ar, Diags *diags, const Source *src, const AstNo
         case AST_CONNECTION: {
             IrConn *x = p->conns[ic++];
             x->kind_span = d->c ? d->c->span : d->span;
-            x->kind = conn_kind(d->str);
-            static const char *const kinds[] = {   /* the kinds a connection may be declared with */
-#define CONN(k) #k,
-#define SET(...)
-#define RANGE(...)
-#include "connectors.def"
-#undef CONN
-#undef SET
-#undef RANGE
-                NULL };
-            if (x->kind < 0) unknown(l, x->kind_span, "connection kind", d->str, NULL, kinds);
-            else if (x->kind == conn_kind("webhook")) {
+            x->kind = flow_conn_kind(d->str);
+            if (x->kind < 0) unknown(l, x->kind_span, "connection kind", d->str, NULL, flow_conn_kinds);
+            else if (x->kind == flow_conn_kind("webhook")) {
                 ERR(x->kind_span, "a webhook is not declared as a connection: a flow with `trigger = webhook(...)` reads its requests "
                     "with `export NAME from webhook { ... }`");
                 x->kind = -1;

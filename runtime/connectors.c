@@ -21,6 +21,22 @@ const FlowSettingSpec flow_setting_specs[] = {
 };
 const int flow_nsetting_specs = (int)(sizeof flow_setting_specs / sizeof flow_setting_specs[0]);
 
+const char *const flow_conn_kinds[] = {
+#define CONN(k) #k,
+#define SET(...)
+#define RANGE(...)
+#include "connectors.def"
+#undef CONN
+#undef SET
+#undef RANGE
+    NULL
+};
+
+int flow_conn_kind(const char *name) {
+    for (int k = 0; name && flow_conn_kinds[k]; k++) if (strcmp(flow_conn_kinds[k], name) == 0) return k;
+    return -1;
+}
+
 static const struct { const char *name; double lo, hi; } ranges[] = {
 #define CONN(k)
 #define SET(k, w, n, t, rt, f)

@@ -61,6 +61,10 @@ typedef struct FlowSettingSpec {
 } FlowSettingSpec;
 extern const FlowSettingSpec flow_setting_specs[];   /* every kind's, in connectors.def's order */
 extern const int flow_nsetting_specs;
+/* The connection kinds of connectors.def, in its order (a kind's index is its number in the IR),
+ * NULL-terminated; flow_conn_kind: the index of a name, or -1. */
+extern const char *const flow_conn_kinds[];
+int flow_conn_kind(const char *name);
 /* The entry for a setting of a kind at a place; NULL when the kind takes no such setting there. */
 const FlowSettingSpec *flow_setting_spec(const char *kind, FlowSettingPlace at, const char *name);
 /* Whether a WORD or CTOR setting accepts the word / the constructor's name. */
