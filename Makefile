@@ -121,7 +121,7 @@ $(B)/tests/%: tests/conformance/%.c
 	$(CC) $(BASEFLAGS) $(WARN) -O1 -g -o $@ $< $(LIBS)
 
 # ---- unit tests of the runtime: tests/unit/NAME.c -> build/tests/unit_NAME (sanitized, linked with libflowrt) ----
-$(B)/tests/unit_%: tests/unit/%.c $(B)/asan/libflowrt.a $(HDRS)
+$(B)/tests/unit_%: tests/unit/%.c tests/unit/check.h $(B)/asan/libflowrt.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(BASEFLAGS) $(WARN) $(SANFLAGS) -o $@ $< $(B)/asan/libflowrt.a $(LIBS)
 

@@ -23,20 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int npass, nfail;
-static const char *cur_case = "";
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...) {
-    if (ok) { npass++; return; }
-    nfail++;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL [%s] ", cur_case);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+#include "check.h"      /* check(), cur_case, npass, nfail */
 
 static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
