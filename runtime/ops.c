@@ -189,17 +189,22 @@ static int iso_pair(FlowVal *a, FlowVal *b) {
     return 1;
 }
 
+/* A whole JSON number u (raw unwrapped) compared with a duration is milliseconds. */
+static void json_ms_as_duration(FlowVal raw, FlowVal *u) {
+    int64_t ms;
+    if (raw.kind != FLOW_JSON) return;
+    if (u->kind == FLOW_INT) *u = flow_duration(u->i);
+    else if (u->kind == FLOW_NUMBER && whole(u->n, &ms)) *u = flow_duration(ms);
+}
+
 /* For comparisons, the unwrapped operands x, y of a, b: a string next to a datetime read as ISO-8601
  * (-1 when it does not read as one), and a JSON number next to a duration read as milliseconds, as
  * flow_val_to_json writes durations. */
 static int comparable_pair(FlowVal a, FlowVal b, FlowVal *x, FlowVal *y) {
     *x = unwrap(a);
     *y = unwrap(b);
-    int64_t ms;
-    if (x->kind == FLOW_DURATION && b.kind == FLOW_JSON && (y->kind == FLOW_INT || (y->kind == FLOW_NUMBER && whole(y->n, &ms))))
-        *y = flow_duration(y->kind == FLOW_INT ? y->i : ms);
-    if (y->kind == FLOW_DURATION && a.kind == FLOW_JSON && (x->kind == FLOW_INT || (x->kind == FLOW_NUMBER && whole(x->n, &ms))))
-        *x = flow_duration(x->kind == FLOW_INT ? x->i : ms);
+    if (x->kind == FLOW_DURATION) json_ms_as_duration(b, y);
+    if (y->kind == FLOW_DURATION) json_ms_as_duration(a, x);
     return iso_pair(x, y);
 }
 
