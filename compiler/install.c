@@ -4,9 +4,9 @@
  * keeps the installed package (base.flowpkg, the base of updates) and installed.json (what was
  * written, with its SHA-256, and which params install set). Installing a package of the same name
  * again is an update: files not edited since install are replaced; a hook or data file edited
- * locally is kept when the new version did not change it; the .flow file edited locally needs a
- * three-way merge (base.flowpkg's, the local one, the new one), which is refused until flowc merge
- * exists (see update_flow). Nothing is overwritten silently: a refusal writes nothing. Every file is
+ * locally is kept when the new version did not change it; the .flow file edited locally is merged
+ * by resource (base.flowpkg's, the local one, the new one: merge_edited); a conflict refuses the
+ * update. Nothing is overwritten silently: a refusal writes nothing. Every file is
  * written through directory descriptors opened with O_NOFOLLOW, so a symlink under DIR is never
  * followed, and replaced by rename. */
 #define _XOPEN_SOURCE 700   /* nftw */
