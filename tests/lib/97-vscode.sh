@@ -4,8 +4,9 @@
 #                             flowc's sources (the lexer's keywords and symbols, number units, type and
 #                             context names, template helpers, built-ins): the lists cannot drift.
 #                             UPDATE=1 regenerates it. Needs node only.
-#   vscode/resolve            server.js finds flowc as the `flowc.path` setting says, and refuses
-#                             with a message naming the setting (tests/vscode/launch.js)
+#   vscode/resolve            extension.js parses (node --check); server.js finds flowc as the
+#                             `flowc.path` setting says, and refuses with a message naming the
+#                             setting (tests/vscode/launch.js)
 #   vscode/assert/DIR/NAME    the `// scope: TEXT -> SCOPE` comments of tests/vscode/DIR/NAME.flow
 #                             hold under the real tokenizer VS Code uses: vscode-textmate with
 #                             vscode-oniguruma (tests/vscode/grammar.js; the npm packages are installed
@@ -50,6 +51,8 @@ else
 
   # ---- how the extension finds flowc ----
   t_case vscode/resolve
+  t_exec node --check editors/vscode/extension.js
+  t_expect_rc 0
   t_exec node tests/vscode/launch.js editors/vscode "$FLOWC" resolve
   t_expect_rc 0
   t_expect_nogrep "$C_OUT" '^FAIL' 'a check failed'
