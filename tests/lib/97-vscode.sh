@@ -14,6 +14,11 @@
 #   vscode/snapshot/DIR/NAME  the scopes of every token of examples/*.flow, the cases and the ```flow
 #                             blocks of LANGUAGE.md (a SKIPped part without it) against
 #                             tests/vscode/snapshots/DIR/NAME.snap; UPDATE=1 rewrites them
+#   vscode/lexer              the grammar agrees with the real lexer (`flowc dump tokens`) on every
+#                             .flow file of the repository without syntax errors: each character of
+#                             each comment, string, number, duration, size, operator word, literal and
+#                             symbol token carries the scope of its class, no real token is scoped
+#                             invalid, and no white space between tokens is in a string or comment
 #   vscode/invalid            every token the grammar scopes invalid.illegal, in every .flow file of
 #                             the repository, is where `flowc check` reports an error; in
 #                             tests/vscode/errors, every error flowc reports is such a token
@@ -82,9 +87,12 @@ else
         inb                       { print > f }' "$vs_lang"
       for f in "$vs_dir"/lang/*.flow; do vs_snapshot "language-md/$(basename "$f" .flow)" "$f"; done
     fi
-    find . \( -path ./build -o -path ./.git \) -prune -o -type f -name '*.flow' -print | sed 's|^\./||' | sort |
-      sed 's/^/invalid\t/' >>"$vs_jobs"
-    vs_files=$(grep -c '^invalid' "$vs_jobs")
+    find . \( -path ./build -o -path ./.git \) -prune -o -type f -name '*.flow' -print | sed 's|^\./||' | sort >"$vs_dir/files"
+    sed 's/^/invalid\t/' "$vs_dir/files" >>"$vs_jobs"
+    vs_files=$(wc -l <"$vs_dir/files")
+    # the real lexer's tokens of every file (flowc dump tokens, 200 files a process)
+    xargs -n 200 timeout -k 5 "$T_TIMEOUT" "$FLOWC" dump tokens <"$vs_dir/files" >"$vs_dir/tokens" 2>"$vs_dir/tokens.err"
+    printf 'lexer\t%s\n' "$vs_dir/tokens" >>"$vs_jobs"
 
     vs_out=$vs_dir/tokenize.out
     timeout -k 5 300 node tests/vscode/grammar.js "$vs_npm/node_modules" "$vs_grammar" "$vs_jobs" </dev/null >"$vs_out" 2>"$vs_dir/tokenize.err"
@@ -108,6 +116,14 @@ else
       else fail "vscode/snapshot/$key" "${G_MSGS[@]}"; fi
     done <"$vs_jobs"
     [ -n "$vs_lang" ] || skip vscode/snapshot/language-md "no ${SHARED_DIR:-../shared}/design/LANGUAGE.md beside this checkout: its examples are not covered"
+
+    # ---- the grammar's tokens are the lexer's ----
+    t_case vscode/lexer
+    [ "$(grep -c '^# ' "$vs_dir/tokens")" = "$vs_files" ] || t_note "flowc dump tokens gave $(grep -c '^# ' "$vs_dir/tokens") of $vs_files files"
+    san_found "$vs_dir/tokens.err" && t_note "sanitizer report:" "$(san_excerpt "$vs_dir/tokens.err")"
+    if line=$(grep -m1 -F "ok $vs_dir/tokens (" "$vs_out"); then C_NAME="vscode/lexer ${line#"ok $vs_dir/tokens "}"
+    else t_note "$(vs_failed "$vs_dir/tokens")"; fi
+    t_done
 
     # ---- invalid tokens are flowc's errors ----
     t_case vscode/invalid

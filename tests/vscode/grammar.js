@@ -11,6 +11,15 @@
 //                     of the `!SCOPE`s. `TEXT#N` checks the Nth occurrence.
 //   invalid IN        prints `IN:LINE:COL: TEXT` for every token scoped invalid.illegal (the suite
 //                     asks flowc whether it reports an error there)
+//   lexer TOKENS      TOKENS is `flowc dump tokens` of many files: for each file without syntax
+//                     errors, every character of every real token must carry the scope of its
+//                     class (a comment comment.*, a string string.*, an int constant.numeric.integer,
+//                     a duration constant.numeric.duration, an operator word or literal its keyword
+//                     or constant scope unless it follows a `.`, a symbol keyword.operator.* or
+//                     punctuation.*, names and keywords none of those), no character of a real token
+//                     outside comments and strings is scoped invalid, and the white space between
+//                     tokens is in no string or comment: where a string or comment ends, and what
+//                     each token is, the grammar agrees with grammar/lexer.l
 // Prints `ok IN`, or `FAIL IN` with the reasons, per job; exits 1 when any job failed.
 'use strict';
 const fs = require('fs');
@@ -136,6 +145,83 @@ function invalid(grammar, inPath) {
   return [];
 }
 
+// the dump: [{ name, errors, toks: [[start, end, class]] }]
+function readDump(p) {
+  const out = [];
+  for (const l of fs.readFileSync(p, 'utf8').split('\n')) {
+    if (!l) continue;
+    const h = /^# (.*) (\d+)$/.exec(l);
+    if (h) { out.push({ name: h[1], errors: Number(h[2]), toks: [] }); continue; }
+    const [a, b, c] = l.split(' ');
+    out[out.length - 1].toks.push([Number(a), Number(b), c]);
+  }
+  return out;
+}
+
+const any = (sc, list) => list.some((w) => has(sc, w));
+const NOT_CODE = ['comment', 'string', 'invalid', 'constant.numeric'];
+const LEX_RULES = {
+  comment: (sc) => has(sc, 'comment'),
+  string: (sc) => has(sc, 'string'),   // a template comment {{! }} inside is both
+  int: (sc) => has(sc, 'constant.numeric.integer'),
+  number: (sc) => has(sc, 'constant.numeric.float'),
+  duration: (sc) => has(sc, 'constant.numeric.duration'),
+  size: (sc) => has(sc, 'constant.numeric.size'),
+  literal: (sc, dot) => (dot ? has(sc, 'variable.other.property') : has(sc, 'constant.language')),
+  'operator-word': (sc, dot) => (dot ? has(sc, 'variable.other.property') : any(sc, ['keyword.control', 'keyword.operator.logical'])),
+  keyword: (sc) => sc.length > 0 && !any(sc, NOT_CODE),
+  name: (sc) => sc.length > 0 && !any(sc, [...NOT_CODE, 'keyword.control', 'keyword.operator']),
+  symbol: (sc) => any(sc, ['keyword.operator', 'punctuation']) && !any(sc, ['comment', 'string', 'invalid']),
+};
+
+function lexerCompare(grammar, dumpPath) {
+  const errs = [];
+  let files = 0, skipped = 0, ntok = 0;
+  for (const sec of readDump(dumpPath)) {
+    if (sec.errors > 0) { skipped++; continue; }
+    files++;
+    const buf = fs.readFileSync(sec.name);
+    const lines = tokenize(grammar, buf.toString('utf8'));
+    const starts = [0];
+    for (let i = 0; i < buf.length; i++) if (buf[i] === 10) starts.push(i + 1);
+    const at = (off) => {   // [line index, UTF-16 column] of a byte offset
+      let lo = 0, hi = starts.length - 1;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= off) lo = mid; else hi = mid - 1; }
+      return [lo, buf.toString('utf8', starts[lo], off).length];
+    };
+    const report = (off, what) => {
+      const [li, col] = at(off);
+      if (errs.length < 40) errs.push(`${sec.name}:${li + 1}:${col + 1}: ${what} (scopes: ${scopesAt(lines[li], col).join(' ') || 'none'}) in: ${lines[li] ? lines[li].line.trim().slice(0, 100) : ''}`);
+    };
+    const charsOf = function* (s, e) {   // the byte offsets that start a character on a line
+      for (let o = s; o < e; o++) if (buf[o] !== 10 && buf[o] !== 13 && (buf[o] & 0xc0) !== 0x80) yield o;
+    };
+    let prevEnd = 0, prev = null;
+    for (const [s, e, cls] of sec.toks) {
+      ntok++;
+      for (const o of charsOf(prevEnd, s)) {   // white space between tokens
+        if (o === 0 && buf[0] === 0xef) continue;   // a byte-order mark
+        const [li, col] = at(o);
+        if (any(scopesAt(lines[li], col), ['string', 'comment'])) { report(o, 'white space outside every token is scoped as a string or comment'); break; }
+      }
+      const rule = LEX_RULES[cls];
+      const dot = prev && prev[2] === 'symbol' && buf[prev[0]] === 46;
+      if (!rule) { errs.push(`${sec.name}: unknown token class ${cls}`); break; }
+      for (const o of charsOf(s, e)) {
+        const [li, col] = at(o);
+        const sc = scopesAt(lines[li], col);
+        if (!rule(sc, dot) || (cls !== 'comment' && cls !== 'string' && has(sc, 'invalid'))) {
+          report(o, `the lexer's ${cls} \`${buf.toString('utf8', s, Math.min(e, s + 40))}\` is not scoped as one`);
+          break;
+        }
+      }
+      prevEnd = e;
+      prev = [s, e, cls];
+    }
+  }
+  return { errs, note: ` (${files} files, ${ntok} tokens; ${skipped} files with syntax errors left out)` };
+}
+
 async function main() {
   const grammar = await loadGrammar();
   const jobs = fs.readFileSync(jobsPath, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t'));
@@ -146,6 +232,7 @@ async function main() {
       if (mode === 'snapshot') errs = snapshot(grammar, inPath, outPath);
       else if (mode === 'assert') { const r = assertFile(grammar, inPath); errs = r.errs; note = ` (${r.n} assertions)`; }
       else if (mode === 'invalid') { errs = invalid(grammar, inPath); continue; }
+      else if (mode === 'lexer') { const r = lexerCompare(grammar, inPath); errs = r.errs; note = r.note; }
       else errs = [`unknown job ${mode}`];
     } catch (e) {
       errs = [`${inPath}: ${e && e.stack ? e.stack : e}`];

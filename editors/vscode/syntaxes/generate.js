@@ -190,6 +190,7 @@ const repository = {
         endCaptures: { 0: { name: 'punctuation.section.braces.end.flow' } },
         patterns: [
           { include: '#comments' },
+          { include: '#operator-words' },
           { match: `(?:(${ID})|("(?:[^"\\\\]|\\\\.)*"))\\s*(:)`,
             captures: { 1: { name: 'entity.other.attribute-name.field.flow' }, 2: { name: 'string.quoted.double.flow' },
               3: { name: 'punctuation.separator.type.flow' } } },
@@ -197,7 +198,7 @@ const repository = {
           { match: ',', name: 'punctuation.separator.comma.flow' },
           { match: ';', name: 'punctuation.terminator.flow' },
         ] },
-      { name: 'meta.type.array.flow', begin: '\\[', end: '\\]',
+      { name: 'meta.type.array.flow', begin: '\\[', end: '\\]|$',
         beginCaptures: { 0: { name: 'punctuation.section.brackets.begin.flow' } },
         endCaptures: { 0: { name: 'punctuation.section.brackets.end.flow' } },
         patterns: [{ include: '#type' }] },
@@ -241,6 +242,11 @@ const repository = {
   },
   keywords: {
     patterns: Object.keys(KEYWORDS).map((scope) => ({ match: `\\b(?:${kw(scope)})\\b`, name: scope })),
+  },
+  // the words that may not name a field unquoted, where a field name is expected (a syntax error there)
+  'operator-words': {
+    patterns: Object.keys(KEYWORDS).filter((scope) => KEYWORDS[scope].every((w) => OPERATOR_WORDS.includes(w)))
+      .map((scope) => ({ match: `\\b(?:${kw(scope)})\\b`, name: scope })),
   },
   calls: {
     patterns: [
