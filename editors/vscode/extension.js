@@ -16,10 +16,11 @@ function workspaceDirs() {
 async function start() {
   const setting = vscode.workspace.getConfiguration('flowc').get('path', 'flowc');
   const found = resolveFlowc(setting, workspaceDirs(), process.env);
-  if (found.error) {
+  if (found.error) {   // told once, not awaited: activation does not wait for the user
     output.appendLine(found.error);
-    const pick = await vscode.window.showErrorMessage(found.error, 'Open Settings');
-    if (pick === 'Open Settings') vscode.commands.executeCommand('workbench.action.openSettings', 'flowc.path');
+    vscode.window.showErrorMessage(found.error, 'Open Settings').then((pick) => {
+      if (pick === 'Open Settings') vscode.commands.executeCommand('workbench.action.openSettings', 'flowc.path');
+    });
     return;
   }
   const cmd = serverCommand(found.path);

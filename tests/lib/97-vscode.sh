@@ -7,6 +7,9 @@
 #   vscode/resolve            extension.js parses (node --check); server.js finds flowc as the
 #                             `flowc.path` setting says, and refuses with a message naming the
 #                             setting (tests/vscode/launch.js)
+#   vscode/config             language-configuration.json's patterns on lines of Flow (indentation,
+#                             words), its pairs and comments, and the manifest's contributions, setting
+#                             and pinned dependency (tests/vscode/config.js)
 #   vscode/assert/DIR/NAME    the `// scope: TEXT -> SCOPE` comments of tests/vscode/DIR/NAME.flow
 #                             hold under the real tokenizer VS Code uses: vscode-textmate with
 #                             vscode-oniguruma (tests/vscode/grammar.js; the npm packages are installed
@@ -62,6 +65,14 @@ else
   t_expect_rc 0
   t_expect_nogrep "$C_OUT" '^FAIL' 'a check failed'
   [ "$C_RC" = 0 ] && C_NAME="vscode/resolve ($(grep -c '^ok ' "$C_OUT") checks)"
+  t_done
+
+  # ---- the language configuration and the manifest ----
+  t_case vscode/config
+  t_exec node tests/vscode/config.js editors/vscode
+  t_expect_rc 0
+  t_expect_nogrep "$C_OUT" '^FAIL' 'a check failed'
+  [ "$C_RC" = 0 ] && C_NAME="vscode/config ($(grep -c '^ok ' "$C_OUT") checks)"
   t_done
 
   # ---- the grammar under the real tokenizer ----
