@@ -42,8 +42,9 @@ function cStrings(rel, marker, firsts) {
 function words(list) {
   return [...new Set(list)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 }
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');   // a literal in a regex
 function alt(list) {
-  return words(list).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return words(list).map(esc).join('|');
 }
 function sameSet(what, fromSource, classified) {
   const a = new Set(fromSource), b = new Set(classified);
@@ -121,7 +122,6 @@ sameSet('lexer symbols (grammar/lexer.l)', lexSymbols.filter((s) => s !== '/*'),
 
 const ID = '[A-Za-z_][A-Za-z0-9_]*';
 const TYPE_END = '(?=\\s*(?:=|\\bfrom\\b|//|/\\*|[,;]))|$';
-const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // ---- the grammar ----
 const repository = {
