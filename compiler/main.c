@@ -10,7 +10,6 @@
 #include "test_run.h"
 #include "frontend.h"
 #include "fmt.h"
-#include "tokens.h"
 #include "hooks.h"
 #include "ir.h"
 #include "suggest.h"
@@ -21,6 +20,7 @@
 #include "clone.h"
 #include "cli_diff.h"
 #include "resource.h"
+#include "tokens.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
