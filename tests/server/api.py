@@ -486,6 +486,81 @@ def _():
 
 
 # ---------------------------------------------------------------------------------------------------
+# 4. revisions, snapshots, diff, revert, pull
+
+@case("server/revisions/snapshot-diff-revert")
+def _():
+    src = shop().replace('integration "shop"', 'integration "revs"')
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST")
+    v2 = src.replace('path = "/deals"', 'path = "/v2/deals"')
+    expect(S.req("PUT", "/v1/integrations/revs", body=v2), 200, "PUT v2")
+    snap = expect(S.req("POST", "/v1/integrations/revs/snapshots", body={"message": "before the filter change"}), 201, "snapshot")
+    check(snap["revision"] == 3 and snap["kind"] == "snapshot" and snap["message"] == "before the filter change", str(snap))
+    expect(S.req("POST", "/v1/integrations/revs/snapshots", body={}), 400, "a snapshot without a message")
+    v4 = v2.replace("record.total > 0", "record.total > 10")
+    expect(S.req("PUT", "/v1/integrations/revs", body=v4), 200, "PUT v4")
+    revs = expect(S.req("GET", "/v1/integrations/revs/revisions"), 200, "revisions")
+    check([(r["revision"], r["kind"]) for r in revs] == [(1, "create"), (2, "update"), (3, "snapshot"), (4, "update")], str(revs))
+    r2 = expect(S.req("GET", "/v1/integrations/revs/revisions/2"), 200, "revision 2")
+    check(r2["previous"] == 1 and [c["address"] for c in r2["changes"]] == ["flow orders \u203a import deals \u203a path"] and
+          r2["changes"][0]["action"] == "changed" and r2["changes"][0]["after"] == 'path = "/v2/deals"', str(r2))
+    check(expect(S.req("GET", "/v1/integrations/revs/revisions/3"), 200, "revision 3")["changes"] == [], "a snapshot changes nothing")
+    expect(S.req("GET", "/v1/integrations/revs/revisions/9"), 404, "revision 9")
+    expect(S.req("GET", "/v1/integrations/revs/revisions/x"), 404, "revision x")
+    d = expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=4"), 200, "diff 1..4")
+    check(sorted(c["address"].split(" \u203a ")[-1] for c in d["changes"]) == ["filter", "path"], str(d))
+    d = expect(S.req("GET", "/v1/integrations/revs/diff"), 200, "diff of the head")
+    check(d["from_revision"] == 3 and d["to_revision"] == 4 and len(d["changes"]) == 1, str(d))
+    expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=99"), 404, "diff to nothing")
+    expect(S.req("GET", "/v1/integrations/revs/diff?from=x"), 400, "diff from=x")
+    b = expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": 1}), 200, "revert to 1")
+    check(b["revision"] == 5 and b["source"] == src, "revision %s" % b["revision"])
+    check(expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=5"), 200, "diff 1..5")["changes"] == [], "revert is not equal to 1")
+    expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": 77}), 404, "revert to nothing")
+    expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": "1"}), 400, "revert to a string")
+    acts = [a["action"] for a in expect(S.req("GET", "/v1/audit?resource=revs"), 200, "audit")]
+    check(acts == ["create", "update", "snapshot", "update", "revert"], str(acts))
+    expect(S.req("GET", "/v1/integrations/nope/revisions"), 404, "revisions of nothing")
+
+
+@case("server/revisions/diff-against-a-clone-and-pull")
+def _():
+    src = shop().replace('integration "shop"', 'integration "up"')
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST")
+    expect(S.req("POST", "/v1/integrations/up/clone", body={"name": "down"}), 201, "clone")
+    down = expect(S.req("GET", "/v1/integrations/down"), 200, "GET down")["source"]
+    down2 = down.replace('path = "/deals"', 'path = "/v3/deals"')
+    expect(S.req("PUT", "/v1/integrations/down", body=down2), 200, "change the clone")
+    d = expect(S.req("GET", "/v1/integrations/up/diff?other=down"), 200, "diff against the clone")
+    addrs = sorted(c["address"] for c in d["changes"])
+    check(d["from"] == "down" and "flow orders \u203a import deals \u203a path" in addrs, str(d)[:600])
+    # the origin changes something else: the pull takes the clone's change and keeps the origin's
+    up2 = src.replace("record.total > 0", "record.total >= 1")
+    expect(S.req("PUT", "/v1/integrations/up", body=up2), 200, "change the origin")
+    b = expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "down"}), 200, "pull")
+    check('path = "/v3/deals"' in b["source"] and "record.total >= 1" in b["source"] and 'integration "up"' in b["source"], b["source"])
+    pulls = [a for a in expect(S.req("GET", "/v1/audit?resource=up"), 200, "audit") if a["action"] == "pull"]
+    check(len(pulls) == 1 and pulls[0]["detail"]["from"] == "down", str(pulls))
+    # the other way: the clone pulls the origin's filter
+    b = expect(S.req("POST", "/v1/integrations/down/pull", body={"from": "up"}), 200, "pull into the clone")
+    check("record.total >= 1" in b["source"] and 'integration "down"' in b["source"], b["source"])
+    # both change the same setting: 409 and nothing changes
+    head = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    expect(S.req("PUT", "/v1/integrations/up", body=head["source"].replace('"/v3/deals"', '"/up/deals"')), 200, "origin edits path")
+    cur = expect(S.req("GET", "/v1/integrations/down"), 200, "GET down")["source"]
+    expect(S.req("PUT", "/v1/integrations/down", body=cur.replace('"/v3/deals"', '"/down/deals"')), 200, "clone edits path")
+    before = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    b = expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "down"}), 409, "a conflicting pull")
+    check(b.get("conflicts") and "path" in b["conflicts"][0]["address"], str(b))
+    after = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    check(after["revision"] == before["revision"] and after["source"] == before["source"], "a conflicting pull changed the integration")
+    expect(S.req("POST", "/v1/integrations", body=shop().replace('"shop"', '"stranger"', 1)), 201, "an unrelated integration")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "stranger"}), 409, "a pull from an unrelated integration")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "nope"}), 404, "a pull from nothing")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={}), 400, "a pull from no one")
+
+
+# ---------------------------------------------------------------------------------------------------
 
 def report(name, err):
     if err is None:
