@@ -486,6 +486,87 @@ def _():
 
 
 # ---------------------------------------------------------------------------------------------------
+# 5. splicing a flow or an import, PATCH, DELETE and clone of a flow
+
+def fresh(name):
+    src = shop().replace('integration "shop"', 'integration "%s"' % name)
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST " + name)
+    return src
+
+
+@case("server/splice/put-an-import-and-a-flow")
+def _():
+    src = fresh("splice")
+    imp = 'import deals into crm {\n  method = PUT\n  path = "/deals/v2"\n  map {\n    external_id = "order-{{record.id}}"\n  }\n}\n'
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp), 200, "PUT import")
+    check(b["settings"] == {"method": "PUT", "path": '"/deals/v2"'} and list(b["map"]) == ["external_id"], str(b))
+    whole = expect(S.req("GET", "/v1/integrations/splice"), 200, "GET")["source"]
+    want = src.replace('    method = POST\n    path = "/deals"\n    map {\n      external_id = "order-{{record.id}}"\n      email = record.email\n    }',
+                       '    method = PUT\n    path = "/deals/v2"\n    map {\n      external_id = "order-{{record.id}}"\n    }')
+    check(whole == want, "the spliced text:\n" + whole)
+    r = subprocess.run([FLOWC, "fmt", "--check", "-"], input=whole, capture_output=True, text=True)
+    check(r.returncode == 0, "the spliced text is not in fmt layout: " + r.stdout + r.stderr)
+    changes = [a for a in expect(S.req("GET", "/v1/imports/splice.orders.deals/audit"), 200, "audit")][-1]["detail"]["changes"]
+    check(sorted(c["address"].split(" \u203a ")[-1] for c in changes) == ["email", "method", "path"], str(changes))
+    fl = 'flow archive {\n  schedule = every(1h)\n  export orders: Order from files { file = "orders.ndjson", format = ndjson }\n  import copy into files {\n    file = "copy2.ndjson"\n    map {\n      id = record.id\n    }\n  }\n}'
+    b = expect(S.req("PUT", "/v1/flows/splice.archive", body=fl), 200, "PUT flow")
+    check(b["schedule"] == "every(1h)" and b["source"] == fl, str(b))
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp.replace("record.id", "record.idd")), 422, "PUT a broken import")
+    check("idd" in b["errors"][0]["message"] and b["errors"][0]["line"] > 1, str(b))
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp.replace("import deals", "import offers")), 422, "PUT under another name")
+    check(b["errors"][0]["field"] == "name", str(b))
+    expect(S.req("PUT", "/v1/flows/splice.archive", body=fl + "\n\n" + fl.replace("flow archive", "flow other")), 422, "PUT two flows")
+    expect(S.req("PUT", "/v1/imports/splice.orders.nope", body=imp), 404, "PUT an unknown import")
+    check(expect(S.req("GET", "/v1/integrations/splice"), 200, "GET")["revision"] == 3, "a refused PUT made a revision")
+
+
+@case("server/splice/patch-a-flow-and-an-import")
+def _():
+    fresh("patchy")
+    b = expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"schedule": 'every(30m)'}), 200, "PATCH schedule")
+    check(b["schedule"] == "every(30m)", str(b))
+    b = expect(S.req("PATCH", "/v1/flows/patchy.archive", body={"schedule": 'cron("0 3 * * *")'}), 200, "PATCH a schedule that was not there")
+    check(b["schedule"] == 'cron("0 3 * * *")' and b["source"].startswith('flow archive {\n  schedule = cron("0 3 * * *")\n  export'), b["source"])
+    b = expect(S.req("PATCH", "/v1/flows/patchy.archive", body={"schedule": None}), 200, "PATCH schedule null")
+    check(b["schedule"] is None and "schedule" not in b["source"], b["source"])
+    b = expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"path": '"/v9/deals"', "concurrency": 4}}), 200, "PATCH settings")
+    check(b["settings"].get("path") == '"/v9/deals"' and b["settings"].get("concurrency") == "4", str(b["settings"]))
+    b = expect(S.req("PATCH", "/v1/exports/patchy.orders.orders", body={"settings": {"format": None}}), 200, "PATCH remove an inline setting")
+    check(b["settings"] == {"file": '"orders.ndjson"'} and b["source"] == 'export orders: Order from files { file = "orders.ndjson" }', b["source"])
+    b = expect(S.req("PATCH", "/v1/exports/patchy.orders.orders", body={"settings": {"format": "ndjson"}}), 200, "PATCH add an inline setting")
+    check(b["source"] == 'export orders: Order from files { format = ndjson, file = "orders.ndjson" }', b["source"])
+    expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"path": "nope("}}), 422, "PATCH a bad value")
+    b = expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"colour": '"red"'}}), 422, "PATCH an unknown setting")
+    check("colour" in b["errors"][0]["message"], str(b))
+    expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"disabled": True}), 400, "PATCH disabled on an import")
+    expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"settings": {"x": [1]}}), 400, "PATCH a list")
+    b = expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"disabled": True}), 200, "PATCH disabled")
+    check(b["disabled"] is True, str(b))
+    check([f["disabled"] for f in expect(S.req("GET", "/v1/flows"), 200, "flows") if f["id"] == "patchy.orders"] == [True], "list")
+    check(expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"disabled": False}), 200, "enable")["disabled"] is False, "enable")
+    acts = [a["action"] for a in expect(S.req("GET", "/v1/flows/patchy.orders/audit"), 200, "audit")]
+    check(acts.count("disable") == 1 and acts.count("enable") == 1, str(acts))
+
+
+@case("server/splice/delete-and-clone-a-flow")
+def _():
+    fresh("trim")
+    b = expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "orders_eu"}), 201, "clone a flow")
+    check(b["id"] == "trim.orders_eu" and b["schedule"] == "manual()" and b["notes"], str(b)[:400])
+    expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "archive"}), 409, "clone onto an existing flow")
+    expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "a-b"}), 400, "clone to a bad name")
+    st, hd, body = S.req("DELETE", "/v1/flows/trim.orders_eu")
+    check(st == 204, "DELETE a flow: %s %s" % (st, body))
+    expect(S.req("GET", "/v1/flows/trim.orders_eu"), 404, "GET a deleted flow")
+    expect(S.req("DELETE", "/v1/exports/trim.archive.orders"), 422, "DELETE an export its flow needs")
+    expect(S.req("DELETE", "/v1/imports/trim.archive.copy"), 204, "DELETE an import")
+    src = expect(S.req("GET", "/v1/integrations/trim"), 200, "GET")["source"]
+    check("import copy " not in src and "flow orders_eu" not in src, src)
+    r = subprocess.run([FLOWC, "fmt", "--check", "-"], input=src, capture_output=True, text=True)
+    check(r.returncode == 0, "after the deletes the text is not in fmt layout:\n" + src)
+
+
+# ---------------------------------------------------------------------------------------------------
 # 4. revisions, snapshots, diff, revert, pull
 
 @case("server/revisions/snapshot-diff-revert")
