@@ -32,12 +32,7 @@ load() {   # load NAME PATH: wrk's report in NAME.txt
   wrk -t2 -c16 -d"${dur}s" --latency -H "Authorization: Bearer $token" "$base$2" >"$out/$1.txt" 2>&1
 }
 field() {   # field NAME: requests/s, p50 ms, p99 ms, requests, non-2xx
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1 } /Non-2xx/ { bad = $NF }
-    END { printf "%s %s %s %s %s\n", rps, p50, p99, n, bad + 0 }' "$out/$1.txt"
+  awk -f "$PWD/bench/wrk.awk" "$out/$1.txt"
 }
 load flow /v1/flows/quickstart.orders
 load peer /healthz

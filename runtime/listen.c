@@ -36,10 +36,8 @@ struct FlowListener {
 typedef struct Req {
     char *uri;                 /* path?query as received; the '?' replaced by NUL */
     const char *query;         /* into uri, or NULL */
-    char *body;
-    size_t n, cap;
-    unsigned long long seen;   /* bytes of body received, those dropped too */
-    int started, too_large;
+    FlowBody b;
+    int started;
 } Req;
 
 /* ---- answers ---- */
@@ -103,6 +101,34 @@ static int same_secret(const char *a, size_t na, const char *b, size_t nb) {
     return d == 0;
 }
 
+int flow_body_announced_over(const char *content_length, size_t max) {
+    if (!content_length) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(content_length, &end, 10);
+    return !errno && end != content_length && n > max;
+}
+
+void flow_body_add(FlowBody *b, const char *data, size_t n, size_t max) {
+    if (!b->too_large && b->n + n > max) {   /* over the limit: what came is dropped, and what comes */
+        b->too_large = 1;
+        free(b->p);
+        b->p = NULL;
+        b->n = b->cap = 0;
+    }
+    if (b->too_large) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1) cap *= 2;
+        if (cap > max + 1) cap = max + 1;
+        b->p = flow_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
 static const char *header(void *ctx, const char *name) {
     return MHD_lookup_connection_value((struct MHD_Connection *)ctx, MHD_HEADER_KIND, name);
 }
@@ -113,12 +139,12 @@ static int hexval(char c) {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* percent-decodes s[0..n) into out (cap bytes); '+' stays '+' (an offset, not a space). 0, or -1 */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
+long flow_pct_decode(const char *s, size_t n, char *out, size_t cap, int plus_space) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (ch == '%') {
+        if (ch == '+' && plus_space) ch = ' ';
+        else if (ch == '%') {
             if (i + 2 >= n) return -1;
             int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
             if (a < 0 || b < 0) return -1;
@@ -129,7 +155,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
         out[k++] = ch;
     }
     out[k] = 0;
-    return 0;
+    return (long)k;
 }
 
 int flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap) {
@@ -144,7 +170,7 @@ int flow_listen_query(const char *q, char *since, char *until, size_t cap, char 
             snprintf(why, wcap, "unknown query parameter `%.*s` (this endpoint takes since and until)", (int)(kl > 40 ? 40 : kl), q);
             return -1;
         }
-        if (dst && (!eq || pct_decode(eq + 1, len - kl - 1, dst, cap) || !dst[0])) {
+        if (dst && (!eq || flow_pct_decode(eq + 1, len - kl - 1, dst, cap, 0) < 0 || !dst[0])) {
             snprintf(why, wcap, "%.*s needs an ISO-8601 date-time, percent-encoded (+ as %%2B)", (int)kl, q);
             return -1;
         }
@@ -226,7 +252,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     Req *r = *con_cls;
     if (!r) return;
     free(r->uri);
-    free(r->body);
+    free(r->b.p);
     free(r);
     *con_cls = NULL;
 }
@@ -239,52 +265,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) return MHD_NO;
     if (!r->started) {   /* the headers are in: a body announced over the limit is refused before it is read */
         r->started = 1;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (!errno && end != cl && n > FLOW_WEBHOOK_MAX_BODY) {
-                r->too_large = 1;
-                int wf = flow_webhooks_route(l->w, r->uri);
-                return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
-            }
+        if (flow_body_announced_over(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), FLOW_WEBHOOK_MAX_BODY)) {
+            r->b.too_large = 1;
+            int wf = flow_webhooks_route(l->w, r->uri);
+            return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        size_t n = *upload_size;
-        r->seen += n;
-        if (!r->too_large && r->n + n > FLOW_WEBHOOK_MAX_BODY) {   /* over the limit: what came is dropped, and what comes */
-            r->too_large = 1;
-            free(r->body);
-            r->body = NULL;
-            r->n = r->cap = 0;
-        }
-        if (!r->too_large) {
-            if (r->n + n + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap : 4096;
-                while (cap < r->n + n + 1) cap *= 2;
-                if (cap > FLOW_WEBHOOK_MAX_BODY + 1) cap = FLOW_WEBHOOK_MAX_BODY + 1;
-                r->body = flow_xrealloc(r->body, cap);
-                r->cap = cap;
-            }
-            memcpy(r->body + r->n, upload, n);
-            r->n += n;
-            r->body[r->n] = 0;
-        }
+        flow_body_add(&r->b, upload, *upload_size, FLOW_WEBHOOK_MAX_BODY);
         *upload_size = 0;
         return MHD_YES;
     }
     const char *path = r->uri;
     int wf = flow_webhooks_route(l->w, path);
-    if (r->too_large)
+    if (r->b.too_large)
         return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
     if (wf >= 0) {
         char ip[INET6_ADDRSTRLEN + 8];
         int loopback;
         flow_listen_peer(c, ip, sizeof ip, &loopback);
-        FlowHttpReq rq = { method, path, r->query, header, c, r->body ? r->body : "", r->n, ip };
+        FlowHttpReq rq = { method, path, r->query, header, c, r->b.p ? r->b.p : "", r->b.n, ip };
         FlowHttpResp resp = { 500, NULL, 0, NULL };
         int queued = flow_webhooks_handle(l->w, &rq, &resp);
         if (queued >= 0 && l->h.webhook_queued) l->h.webhook_queued(l->h.arg, queued);

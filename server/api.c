@@ -482,10 +482,6 @@ static int body_text(const SrvReq *rq, SrvResp *out, int package_ok, char **text
 
 /* ---- integrations ---- */
 
-static void commit_error(SrvResp *out, int st, const char *why) {
-    srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);
-}
-
 /* answers with the view of integration id as it now is */
 static void answer_integration(Srv *s, const char *id, int status, SrvResp *out) {
     long rev;
@@ -513,10 +509,7 @@ void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
         cJSON_AddItemToObject(det, "changes", srv_diff_json(NULL, d.m));
         SrvChange ch = { id, "create", NULL, text, len, NULL, 0, 0, "create", SRV_K_INTEGRATION, id, det };
         long rev;
-        char why[600];
-        int st = rev_commit(s, rq, &ch, &rev, why, sizeof why);
-        if (st) commit_error(out, st, why);
-        else answer_integration(s, id, 201, out);
+        if (!rev_commit(s, rq, &ch, &rev, out)) answer_integration(s, id, 201, out);
     }
     srv_doc_free(&d);
     free(text);
@@ -584,10 +577,7 @@ static int commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id,
     cJSON_AddItemToObject(det, "changes", changes);
     SrvChange ch = { id, kind, NULL, text, len, NULL, 0, rev, action, rkind, resource, det };
     long nrev;
-    char why[600];
-    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-    if (st) { commit_error(out, st, why); return -1; }
-    return 0;
+    return rev_commit(s, rq, &ch, &nrev, out);
 }
 
 void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
@@ -607,10 +597,7 @@ void api_integration_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
     SrvChange ch = { id, "delete", NULL, NULL, 0, NULL, 0, rev, "delete", SRV_K_INTEGRATION, id, NULL };
     long nrev;
-    char why[600];
-    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-    if (st) commit_error(out, st, why);
-    else srv_no_content(out);
+    if (!rev_commit(s, rq, &ch, &nrev, out)) srv_no_content(out);
 }
 
 /* text with [start, end) replaced by repl (malloc'd, *len) */
@@ -673,10 +660,7 @@ void api_integration_clone(Srv *s, const SrvReq *rq, SrvResp *out) {
         cJSON_AddItemToObject(det, "from_revision", flow_json_int(rev));
         SrvChange ch = { name, "clone", NULL, ntext, nlen, id, rev, 0, "clone", SRV_K_INTEGRATION, name, det };
         long nrev;
-        char why[600];
-        int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-        if (st) commit_error(out, st, why);
-        else answer_integration(s, name, 201, out);
+        if (!rev_commit(s, rq, &ch, &nrev, out)) answer_integration(s, name, 201, out);
     }
     srv_doc_free(&nd);
     free(ntext);

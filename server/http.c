@@ -35,14 +35,18 @@ struct Srv {
 typedef struct Req {
     char *uri;                 /* path?query as received, the '?' replaced by a NUL */
     const char *query;         /* into uri, or NULL */
-    char *body;
-    size_t n, cap;
-    int started, too_large;
+    FlowBody b;
+    int started;
 } Req;
 
 SrvStore *srv_store(Srv *s) { return s->st; }
 const char *srv_dir(Srv *s) { return s->dir; }
 const char *srv_address(const Srv *s) { return s->addr; }
+
+unsigned srv_connections(const Srv *s) {
+    const union MHD_DaemonInfo *di = s && s->d ? MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+    return di ? di->num_connections : 0;
+}
 void **srv_module(Srv *s, SrvModule m) { return &s->mods[m]; }
 
 static double mono(void) {
@@ -152,30 +156,6 @@ int srv_body_json(const SrvReq *rq, SrvResp *out, int want_array, cJSON **json) 
     return 0;
 }
 
-static int hexv(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* [s, s+n) percent-decoded, '+' a space: 0, or -1 (malformed, a NUL, too long) */
-static int qdecode(const char *s, size_t n, char *out, size_t cap) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') c = ' ';
-        else if (c == '%') {
-            if (i + 2 >= n) return -1;
-            int a = hexv(s[i + 1]), b = hexv(s[i + 2]);
-            if (a < 0 || b < 0) return -1;
-            c = (char)(a * 16 + b);
-            i += 2;
-        }
-        if (!c || k + 1 >= cap) return -1;
-        out[k++] = c;
-    }
-    out[k] = 0;
-    return 0;
-}
-
 int srv_query(const SrvReq *rq, const char *name, char *buf, size_t cap) {
     size_t nl = strlen(name);
     for (const char *q = rq->query; q && *q;) {
@@ -185,7 +165,7 @@ int srv_query(const SrvReq *rq, const char *name, char *buf, size_t cap) {
         size_t kl = eq ? (size_t)(eq - q) : len;
         if (kl == nl && memcmp(q, name, nl) == 0) {
             if (!eq) { buf[0] = 0; return 1; }
-            return qdecode(eq + 1, len - kl - 1, buf, cap) ? -1 : 1;
+            return flow_pct_decode(eq + 1, len - kl - 1, buf, cap, 1) < 0 ? -1 : 1;
         }
         q = amp ? amp + 1 : q + len;
     }
@@ -289,7 +269,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     Req *r = *con_cls;
     if (!r) return;
     free(r->uri);
-    free(r->body);
+    free(r->b.p);
     free(r);
     *con_cls = NULL;
 }
@@ -323,43 +303,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     SrvResp out = { 0, NULL, 0, NULL, NULL, NULL };
     if (!r->started) {   /* the headers are in: a body announced over the cap is refused before it is read */
         r->started = 1;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (!errno && end != cl && n > SRV_MAX_BODY) {
-                r->too_large = 1;
-                srv_error(&out, 413, "too_large", NULL, "the body is over 5 MB");
-                return send_resp(s, c, -1, &out, mono(), NULL, 0);
-            }
+        if (flow_body_announced_over(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), SRV_MAX_BODY)) {
+            r->b.too_large = 1;
+            srv_error(&out, 413, "too_large", NULL, "the body is over 5 MB");
+            return send_resp(s, c, -1, &out, mono(), NULL, 0);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        size_t n = *upload_size;
-        if (!r->too_large && r->n + n > SRV_MAX_BODY) {   /* over the cap: what came is dropped, and what comes */
-            r->too_large = 1;
-            free(r->body);
-            r->body = NULL;
-            r->n = r->cap = 0;
-        }
-        if (!r->too_large) {
-            if (r->n + n + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap : 4096;
-                while (cap < r->n + n + 1) cap *= 2;
-                r->body = flow_xrealloc(r->body, cap);
-                r->cap = cap;
-            }
-            memcpy(r->body + r->n, upload, n);
-            r->n += n;
-            r->body[r->n] = 0;
-        }
+        flow_body_add(&r->b, upload, *upload_size, SRV_MAX_BODY);
         *upload_size = 0;
         return MHD_YES;
     }
     double t0 = mono();
-    if (r->too_large) {
+    if (r->b.too_large) {
         srv_error(&out, 413, "too_large", NULL, "the body is over 5 MB");
         return send_resp(s, c, -1, &out, t0, NULL, 0);
     }
@@ -413,7 +370,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return send_resp(s, c, ri, &out, t0, NULL, 0);
         }
     }
-    SrvReq rq = { method, path, r->query, r->body ? r->body : "", r->n,
+    SrvReq rq = { method, path, r->query, r->b.p ? r->b.p : "", r->b.n,
                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), { 0 }, np, ip, &caller, ri, c };
     for (int i = 0; i < np; i++) rq.params[i] = params[i];
     rt->handler(s, &rq, &out);

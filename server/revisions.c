@@ -18,7 +18,7 @@ static int step_done(sqlite3_stmt *q) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap) {
+static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap) {
     SrvStore *st = srv_store(s);
     sqlite3 *db = store_db(st);
     int status = 500;
@@ -111,6 +111,14 @@ fail:
     cJSON_Delete(ch->detail);
     ch->detail = NULL;
     return status;
+}
+
+int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, SrvResp *out) {
+    char why[600];
+    int st = commit(s, rq, ch, rev, why, sizeof why);
+    if (!st) return 0;
+    srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);
+    return -1;
 }
 
 /* ---- reading revisions ---- */
@@ -273,10 +281,7 @@ void rev_snapshot(Srv *s, const SrvReq *rq, SrvResp *out) {
     }
     SrvChange ch = { id, "snapshot", m->valuestring, h.text, h.len, NULL, 0, h.rev, "snapshot", SRV_K_INTEGRATION, id, NULL };
     long nrev;
-    char why[600];
-    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-    if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
-    else {
+    if (!rev_commit(s, rq, &ch, &nrev, out)) {
         RevRow r;
         if (rev_read(s, id, nrev, &r) == 0) { srv_json(out, 201, row_json(&r, id)); row_free(&r); }
         else srv_error(out, 500, "store", NULL, "the snapshot was not found after it was stored");
@@ -371,10 +376,7 @@ void rev_revert(Srv *s, const SrvReq *rq, SrvResp *out) {
         cJSON_AddItemToObject(det, "changes", changes(&h, &old));
         SrvChange ch = { id, "revert", NULL, old.text, old.len, NULL, 0, h.rev, "revert", SRV_K_INTEGRATION, id, det };
         long nrev;
-        char why[600];
-        int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-        if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
-        else answer_view(s, rq, out);
+        if (!rev_commit(s, rq, &ch, &nrev, out)) answer_view(s, rq, out);
         row_free(&old);
     }
     cJSON_Delete(b);
@@ -480,10 +482,7 @@ void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) {
                 cJSON_AddItemToObject(det, "changes", srv_diff_json(mo, dm.m));
                 SrvChange ch = { id, "pull", NULL, mr.text, mr.len, NULL, 0, ours.rev, "pull", SRV_K_INTEGRATION, id, det };
                 long nrev;
-                char why[600];
-                int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-                if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
-                else answer_view(s, rq, out);
+                if (!rev_commit(s, rq, &ch, &nrev, out)) answer_view(s, rq, out);
             }
             srv_doc_free(&dm);
         }

@@ -1,6 +1,7 @@
 /* routes.c — the route table (routes.def) as data: matching a method and path to a route with its
  * {captures}, and the OpenAPI 3 document derived from the same table (GET /v1/openapi.json). */
 #include "server.h"
+#include "serve.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,27 +29,11 @@ static const char *const access_names[] = {
 #undef X
 };
 
-static int hexv(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* one path segment [s, s+n) percent-decoded into out: its length, or -1 (malformed, a NUL or '/', too long) */
-static int seg_decode(const char *s, size_t n, char *out, size_t cap) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n) return -1;
-            int a = hexv(s[i + 1]), b = hexv(s[i + 2]);
-            if (a < 0 || b < 0) return -1;
-            c = (char)(a * 16 + b);
-            i += 2;
-        }
-        if (!c || c == '/' || k + 1 >= cap) return -1;
-        out[k++] = c;
-    }
-    out[k] = 0;
-    return (int)k;
+/* one path segment [s, s+n) percent-decoded into out ('+' is itself): its length, or -1 (malformed, a
+ * NUL or '/' in it, too long) */
+static long seg_decode(const char *s, size_t n, char *out, size_t cap) {
+    long k = flow_pct_decode(s, n, out, cap, 0);
+    return k < 0 || memchr(out, '/', (size_t)k) ? -1 : k;
 }
 
 /* does path match pattern? captures decoded into bufs (each SRV-sized slot of bufcap/SRV_MAX_PARAMS) */

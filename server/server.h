@@ -129,6 +129,7 @@ typedef struct SrvConfig {
 /* Opens the workspace, starts the modules (modules.def) and the listener. NULL with why. */
 Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap);
 const char *srv_address(const Srv *s);   /* "127.0.0.1:PORT" as bound */
+unsigned srv_connections(const Srv *s);  /* connections open now */
 /* Stops the listener (the requests in progress finish), then the modules; frees everything. */
 void srv_stop(Srv *s);
 
@@ -229,9 +230,9 @@ typedef struct SrvChange {
     const char *resource;
     cJSON *detail;             /* taken */
 } SrvChange;
-/* 0 with *rev, or an HTTP status with why: 404 (no such integration), 409 (it exists, or its head
- * moved since expect_head), 500. */
-int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap);
+/* 0 with *rev, or -1 with the error answer in out: 404 (no such integration), 409 (it exists, or its
+ * head moved since expect_head), 500. */
+int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, SrvResp *out);
 
 /* ---- the command (cli.c) ---- */
 /* flowc server init DIR | flowc server DIR [--listen ADDR:PORT] | flowc server DIR audit verify: an exit code */
