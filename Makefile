@@ -14,18 +14,20 @@ B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DFLOWC_VERSION='"$(VERSION)"' \
-             -Icompiler -Istdlib -Iruntime -I$(B)/gen
+             -Icompiler -Iserver -Istdlib -Iruntime -I$(B)/gen
 CFLAGS  ?= -O2 -g
 # generated scanner/parser: compiled without -Werror (their code is not ours)
 GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+# the control plane (`flowc server`), linked into flowc with the compiler
+SERVER_SRCS   := $(wildcard server/*.c)
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lmicrohttpd -lpthread -lm
 FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
-HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h $(B)/gen/pow10.h
+HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def server/*.h server/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h $(B)/gen/pow10.h
 
 .PHONY: all test fuzz bench install clean deps deps-test demo print-libs
 all: $(B)/flowc
@@ -54,10 +56,13 @@ define VARIANT
 $(B)/$(1)/%.o: compiler/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
+$(B)/$(1)/srv/%.o: server/%.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
 $(B)/$(1)/gen_%.o: $(B)/gen/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(GENWARN) $(2) -c $$< -o $$@
-$(B)/$(1)/libflowc.a: $(patsubst compiler/%.c,$(B)/$(1)/%.o,$(COMPILER_SRCS)) $(B)/$(1)/gen_parser.o $(B)/$(1)/gen_lexer.o
+$(B)/$(1)/libflowc.a: $(patsubst compiler/%.c,$(B)/$(1)/%.o,$(COMPILER_SRCS)) $(patsubst server/%.c,$(B)/$(1)/srv/%.o,$(SERVER_SRCS)) $(B)/$(1)/gen_parser.o $(B)/$(1)/gen_lexer.o
 	rm -f $$@; ar rcs $$@ $$^
 $(B)/$(1)/rt/%.o: runtime/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
@@ -85,10 +90,10 @@ test: deps-test
 # ---- fuzzing (clang libFuzzer): one target per tests/fuzz/fuzz_NAME.c, each run FUZZ_SECONDS ----
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMPILER_SRCS) $(SERVER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(GENWARN) -o $@ \
-	  $< $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
+	  $< $(COMPILER_SRCS) $(SERVER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
 fuzz: deps-test $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $(B)/fuzz/fuzz_$$t $(FUZZ_SECONDS) || exit 1; done
 
@@ -104,6 +109,7 @@ bench: $(B)/flowc
 	bench/diff.sh
 	bench/serve.sh
 	bench/webhook.sh
+	bench/server.sh
 
 demo:
 	@scripts/demo.sh

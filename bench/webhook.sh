@@ -50,12 +50,7 @@ load() {
   WRK_BODIES=$PWD/signed.tsv WRK_METHOD=$2 WRK_RATE=$4 WRK_THREADS=2 wrk -t2 -c16 -d"${dur}s" --latency -s "$root/bench/webhook/post.lua" "$base$3" >"$1.txt" 2>&1
 }
 field() {   # field NAME: requests/s, p50 ms, p99 ms, requests, non-2xx
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1 } /Non-2xx/ { bad = $NF }
-    END { printf "%s %s %s %s %s\n", rps, p50, p99, n, bad + 0 }' "$1.txt"
+  awk -f "$root/bench/wrk.awk" "$1.txt"
 }
 load hook_paced POST /hooks/orders "$rate"
 load peer_paced GET /healthz "$rate"

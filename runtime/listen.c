@@ -36,10 +36,8 @@ struct FlowListener {
 typedef struct Req {
     char *uri;                 /* path?query as received; the '?' replaced by NUL */
     const char *query;         /* into uri, or NULL */
-    char *body;
-    size_t n, cap;
-    unsigned long long seen;   /* bytes of body received, those dropped too */
-    int started, too_large;
+    FlowBody b;
+    int started;
 } Req;
 
 /* ---- answers ---- */
@@ -76,7 +74,8 @@ static enum MHD_Result answer_json(FlowListener *l, struct MHD_Connection *c, Fl
 
 /* ---- who asks ---- */
 
-static void remote(struct MHD_Connection *c, char *out, size_t cap, int *loopback) {
+void flow_listen_peer(void *conn, char *out, size_t cap, int *loopback) {
+    struct MHD_Connection *c = conn;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     *loopback = 0;
@@ -102,6 +101,34 @@ static int same_secret(const char *a, size_t na, const char *b, size_t nb) {
     return d == 0;
 }
 
+int flow_body_announced_over(const char *content_length, size_t max) {
+    if (!content_length) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(content_length, &end, 10);
+    return !errno && end != content_length && n > max;
+}
+
+void flow_body_add(FlowBody *b, const char *data, size_t n, size_t max) {
+    if (!b->too_large && b->n + n > max) {   /* over the limit: what came is dropped, and what comes */
+        b->too_large = 1;
+        free(b->p);
+        b->p = NULL;
+        b->n = b->cap = 0;
+    }
+    if (b->too_large) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1) cap *= 2;
+        if (cap > max + 1) cap = max + 1;
+        b->p = flow_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
 static const char *header(void *ctx, const char *name) {
     return MHD_lookup_connection_value((struct MHD_Connection *)ctx, MHD_HEADER_KIND, name);
 }
@@ -112,12 +139,12 @@ static int hexval(char c) {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* percent-decodes s[0..n) into out (cap bytes); '+' stays '+' (an offset, not a space). 0, or -1 */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
+long flow_pct_decode(const char *s, size_t n, char *out, size_t cap, int plus_space) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (ch == '%') {
+        if (ch == '+' && plus_space) ch = ' ';
+        else if (ch == '%') {
             if (i + 2 >= n) return -1;
             int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
             if (a < 0 || b < 0) return -1;
@@ -128,7 +155,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
         out[k++] = ch;
     }
     out[k] = 0;
-    return 0;
+    return (long)k;
 }
 
 int flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap) {
@@ -143,7 +170,7 @@ int flow_listen_query(const char *q, char *since, char *until, size_t cap, char 
             snprintf(why, wcap, "unknown query parameter `%.*s` (this endpoint takes since and until)", (int)(kl > 40 ? 40 : kl), q);
             return -1;
         }
-        if (dst && (!eq || pct_decode(eq + 1, len - kl - 1, dst, cap) || !dst[0])) {
+        if (dst && (!eq || flow_pct_decode(eq + 1, len - kl - 1, dst, cap, 0) < 0 || !dst[0])) {
             snprintf(why, wcap, "%.*s needs an ISO-8601 date-time, percent-encoded (+ as %%2B)", (int)kl, q);
             return -1;
         }
@@ -168,7 +195,7 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
         return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 405, "use POST to start a run", NULL, MHD_HTTP_HEADER_ALLOW, "POST");
     char ip[INET6_ADDRSTRLEN + 8];
     int loopback;
-    remote(c, ip, sizeof ip, &loopback);
+    flow_listen_peer(c, ip, sizeof ip, &loopback);
     if (l->token) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *tok = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
@@ -225,7 +252,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     Req *r = *con_cls;
     if (!r) return;
     free(r->uri);
-    free(r->body);
+    free(r->b.p);
     free(r);
     *con_cls = NULL;
 }
@@ -238,52 +265,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) return MHD_NO;
     if (!r->started) {   /* the headers are in: a body announced over the limit is refused before it is read */
         r->started = 1;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (!errno && end != cl && n > FLOW_WEBHOOK_MAX_BODY) {
-                r->too_large = 1;
-                int wf = flow_webhooks_route(l->w, r->uri);
-                return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
-            }
+        if (flow_body_announced_over(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), FLOW_WEBHOOK_MAX_BODY)) {
+            r->b.too_large = 1;
+            int wf = flow_webhooks_route(l->w, r->uri);
+            return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        size_t n = *upload_size;
-        r->seen += n;
-        if (!r->too_large && r->n + n > FLOW_WEBHOOK_MAX_BODY) {   /* over the limit: what came is dropped, and what comes */
-            r->too_large = 1;
-            free(r->body);
-            r->body = NULL;
-            r->n = r->cap = 0;
-        }
-        if (!r->too_large) {
-            if (r->n + n + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap : 4096;
-                while (cap < r->n + n + 1) cap *= 2;
-                if (cap > FLOW_WEBHOOK_MAX_BODY + 1) cap = FLOW_WEBHOOK_MAX_BODY + 1;
-                r->body = flow_xrealloc(r->body, cap);
-                r->cap = cap;
-            }
-            memcpy(r->body + r->n, upload, n);
-            r->n += n;
-            r->body[r->n] = 0;
-        }
+        flow_body_add(&r->b, upload, *upload_size, FLOW_WEBHOOK_MAX_BODY);
         *upload_size = 0;
         return MHD_YES;
     }
     const char *path = r->uri;
     int wf = flow_webhooks_route(l->w, path);
-    if (r->too_large)
+    if (r->b.too_large)
         return answer_json(l, c, wf >= 0 ? FLOW_ROUTE_WEBHOOK : FLOW_ROUTE_OTHER, wf, 413, "the body is over 5 MB", NULL, NULL, NULL);
     if (wf >= 0) {
         char ip[INET6_ADDRSTRLEN + 8];
         int loopback;
-        remote(c, ip, sizeof ip, &loopback);
-        FlowHttpReq rq = { method, path, r->query, header, c, r->body ? r->body : "", r->n, ip };
+        flow_listen_peer(c, ip, sizeof ip, &loopback);
+        FlowHttpReq rq = { method, path, r->query, header, c, r->b.p ? r->b.p : "", r->b.n, ip };
         FlowHttpResp resp = { 500, NULL, 0, NULL };
         int queued = flow_webhooks_handle(l->w, &rq, &resp);
         if (queued >= 0 && l->h.webhook_queued) l->h.webhook_queued(l->h.arg, queued);
@@ -355,11 +357,10 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
     return 0;
 }
 
-FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const char *admin_token, FlowWebhooks *w, FlowMetrics *m,
-                                const FlowListenHooks *hooks, FlowErr *err) {
+int flow_listen_bind(const char *addr, int *fd_out, char *bound_addr, size_t cap, int *ipv6, FlowErr *err) {
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    if (parse_addr(addr, &ss, &sl, err)) return NULL;
+    if (parse_addr(addr, &ss, &sl, err)) return -1;
     /* bound here, so a port in use is a clear message (MHD would only say it failed) */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -367,8 +368,31 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
         listen(fd, 1024) != 0) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0) close(fd);
-        return NULL;
+        return -1;
     }
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    char host[INET6_ADDRSTRLEN] = "?";
+    snprintf(bound_addr, cap, "%s", addr);
+    if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0) {
+        if (bound.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, host, sizeof host);
+            snprintf(bound_addr, cap, "%s:%d", host, ntohs(((struct sockaddr_in *)&bound)->sin_port));
+        } else {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, host, sizeof host);
+            snprintf(bound_addr, cap, "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
+        }
+    }
+    *ipv6 = ss.ss_family == AF_INET6;
+    *fd_out = fd;
+    return 0;
+}
+
+FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const char *admin_token, FlowWebhooks *w, FlowMetrics *m,
+                                const FlowListenHooks *hooks, FlowErr *err) {
+    int fd = -1, ipv6 = 0;
+    char bound_addr[160];
+    if (flow_listen_bind(addr, &fd, bound_addr, sizeof bound_addr, &ipv6, err)) return NULL;
     FlowListener *l = flow_xcalloc(1, sizeof *l);
     l->p = p;
     l->w = w;
@@ -379,27 +403,13 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
         l->token = flow_xstrdup(admin_token);
         l->ntoken = strlen(admin_token);
     }
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0) {
-        if (bound.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-            snprintf(l->addr, sizeof l->addr, "%s:%d", host, port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-            snprintf(l->addr, sizeof l->addr, "[%s]:%d", host, port);
-        }
-    }
+    snprintf(l->addr, sizeof l->addr, "%s", bound_addr);
     /* a thread per connection: a webhook's answer waits for its event's commit to disk, and only its
      * own connection waits with it (in a pool, every connection of that thread would), while the
      * requests of the other connections join the next group commit (bench/webhook.sh: 2,634 against
      * 1,933 requests/s at full speed with 16 connections on 2 cores) */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (ipv6) flags |= MHD_USE_IPv6;
     l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,

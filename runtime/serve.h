@@ -91,6 +91,23 @@ unsigned      flow_listen_connections(const FlowListener *l);
 void          flow_listen_stop(FlowListener *l);
 /* the listening socket */
 int           flow_listen_fd(const FlowListener *l);
+/* Binds and listens on addr (ADDR:PORT, [IPv6]:PORT or a host name; port 0: any free port): 0 with
+ * the socket in *fd, the address as bound ("127.0.0.1:8080") and whether it is IPv6; or -1 with err
+ * (a bad address, the port in use). Shared with the control plane's listener (server/http.c). */
+int           flow_listen_bind(const char *addr, int *fd, char *bound, size_t cap, int *ipv6, FlowErr *err);
+/* Percent-decodes s[0..n) into out (cap bytes, NUL-terminated); '+' is a space when plus_space (a
+ * query value as forms send it), else itself (serve's since/until: an offset). The length, or -1
+ * when an escape is malformed, a NUL is decoded, or it does not fit. (serve's and the control
+ * plane's listeners) */
+long          flow_pct_decode(const char *s, size_t n, char *out, size_t cap, int plus_space);
+/* A request body read as it arrives, up to max bytes: past it, what came is dropped and what comes
+ * is dropped as it arrives (too_large set), never kept. p is NUL-terminated (malloc'd). */
+typedef struct FlowBody { char *p; size_t n, cap; int too_large; } FlowBody;
+void          flow_body_add(FlowBody *b, const char *data, size_t n, size_t max);
+/* whether a Content-Length header (NULL: none) announces more than max bytes */
+int           flow_body_announced_over(const char *content_length, size_t max);
+/* A libmicrohttpd connection's peer address as text, and whether it is loopback. */
+void          flow_listen_peer(void *mhd_connection, char *out, size_t cap, int *loopback);
 /* POST /flows/F/run's query string: since and until (percent-decoded; '+' stays '+'), each "" when
  * absent; 0, or -1 with why (an unknown parameter, an empty or undecodable value) */
 int           flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap);

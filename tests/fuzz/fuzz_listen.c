@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "exchange.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,41 +55,6 @@ static void start(void) {
     }
 }
 
-static void exchange(int p, const uint8_t *data, size_t size) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)p);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* closed with a reset, so that no TIME_WAIT is left behind: a hundred thousand exchanges a
-     * minute would otherwise use up the ephemeral ports */
-    struct linger lg = { 1, 0 };
-    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        perror("fuzz_listen: the listener cannot be reached");
-        abort();
-    }
-    size_t off = 0;
-    while (off < size) {
-        ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        off += (size_t)n;
-    }
-    shutdown(fd, SHUT_WR);
-    /* the answer, until the listener closes, or is quiet for a moment once it answered (it keeps a
-     * connection open for the next request), or says nothing for 2 s */
-    char buf[65536];
-    int got = 0;
-    for (;;) {
-        struct pollfd pf = { fd, POLLIN, 0 };
-        if (poll(&pf, 1, got ? 20 : 2000) <= 0) break;
-        if (recv(fd, buf, sizeof buf, 0) <= 0) break;
-        got = 1;
-    }
-    close(fd);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     uint8_t mode = data[0];
@@ -108,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     start();
-    exchange(port[mode & 1], data, size);
+    fuzz_exchange(port[mode & 1], data, size);
     /* the listener is done with the connection (its thread has ended) before the input is over, so
      * that a leak check between two inputs finds no handler half-way (at most 2 s) */
     for (int i = 0; i < 400 && flow_listen_connections(lis[mode & 1]); i++) usleep(5000);

@@ -1,8 +1,8 @@
-/* tokens.c — `flowc dump tokens`: the lexer's tokens of a file (flowlex_tokens, comments included)
+/* token_dump.c — `flowc dump tokens`: the lexer's tokens of a file (flowlex_tokens, comments included)
  * after a line `# NAME ERRORS` (its syntax errors), one per line as `START END CLASS`: byte offsets and a class an editor
  * grammar can be held to (tests/vscode/grammar.js compares the VS Code grammar's scopes with them
  * over every .flow file of the repository). */
-#include "tokens.h"
+#include "token_dump.h"
 #include "arena.h"
 #include "parse.h"
 #define YYSTYPE FLOWYYSTYPE   /* as grammar/lexer.l does: the parser header names them so */

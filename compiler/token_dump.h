@@ -1,6 +1,6 @@
-/* tokens.h — `flowc dump tokens` (tokens.c). */
-#ifndef FLOWC_TOKENS_H
-#define FLOWC_TOKENS_H
+/* token_dump.h — `flowc dump tokens` (token_dump.c). */
+#ifndef FLOWC_TOKEN_DUMP_H
+#define FLOWC_TOKEN_DUMP_H
 #include "diag.h"
 #include "source.h"
 #include <stdio.h>
