@@ -484,6 +484,17 @@ static void progress_line(void *arg, const FlowRunStats *st, long pages) {
     pg->drawn = 1;
 }
 
+/* FLOW_RUN_ID: the run id a caller chose (flowc server names a job's runs job-N, so its history and
+ * errors name the job); 1 to 39 of [A-Za-z0-9._-], else the run makes its own */
+static void run_id_from_env(FlowRunInfo *ri) {
+    const char *id = getenv("FLOW_RUN_ID");
+    size_t n = id ? strlen(id) : 0;
+    if (!n || n >= sizeof ri->run_id) return;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') || strchr("._-", id[i]))) return;
+    memcpy(ri->run_id, id, n + 1);
+}
+
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();
@@ -535,6 +546,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         which = order;
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
+        run_id_from_env(&ri);
         ri.state = state;
         ri.retry = retry;
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
