@@ -14,13 +14,13 @@ B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DFLOWC_VERSION='"$(VERSION)"' \
-             -Icompiler -Istdlib -Iruntime -I$(B)/gen
+             -Icompiler -Iserver -Istdlib -Iruntime -I$(B)/gen
 CFLAGS  ?= -O2 -g
 # generated scanner/parser: compiled without -Werror (their code is not ours)
 GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-# the control plane (flowc server, flowc remote): linked into flowc only
+# the control plane (`flowc server`, `flowc remote`), linked into flowc with the compiler
 SERVER_SRCS   := $(wildcard server/*.c)
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
@@ -50,12 +50,12 @@ define VARIANT
 $(B)/$(1)/%.o: compiler/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
+$(B)/$(1)/srv/%.o: server/%.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
 $(B)/$(1)/gen_%.o: $(B)/gen/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(GENWARN) $(2) -c $$< -o $$@
-$(B)/$(1)/srv/%.o: server/%.c $(HDRS)
-	@mkdir -p $$(dir $$@)
-	$$(CC) $(BASEFLAGS) -Iserver $(WARN) $(2) -c $$< -o $$@
 $(B)/$(1)/libflowc.a: $(patsubst compiler/%.c,$(B)/$(1)/%.o,$(COMPILER_SRCS)) $(patsubst server/%.c,$(B)/$(1)/srv/%.o,$(SERVER_SRCS)) $(B)/$(1)/gen_parser.o $(B)/$(1)/gen_lexer.o
 	rm -f $$@; ar rcs $$@ $$^
 $(B)/$(1)/rt/%.o: runtime/%.c $(HDRS)
@@ -84,10 +84,10 @@ test: deps-test
 # ---- fuzzing (clang libFuzzer): one target per tests/fuzz/fuzz_NAME.c, each run FUZZ_SECONDS ----
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMPILER_SRCS) $(SERVER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(GENWARN) -o $@ \
-	  $< $(COMPILER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
+	  $< $(COMPILER_SRCS) $(SERVER_SRCS) $(RUNTIME_SRCS) $(GEN_SRCS) $(LIBS) $(FLOWC_LIBS)
 fuzz: deps-test $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $(B)/fuzz/fuzz_$$t $(FUZZ_SECONDS) || exit 1; done
 

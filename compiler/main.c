@@ -20,6 +20,7 @@
 #include "clone.h"
 #include "cli_diff.h"
 #include "resource.h"
+#include "server.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -687,6 +688,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "package") == 0) return pkg_main(argc, argv);          /* package.c */
     if (strcmp(cmd, "install") == 0) return install_main(argc, argv);      /* install.c */
     if (strcmp(cmd, "clone") == 0) return clone_main(argc, argv);          /* clone.c */
+    if (strcmp(cmd, "server") == 0) return server_main(argc, argv);        /* server/cli.c */
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

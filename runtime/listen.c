@@ -76,7 +76,8 @@ static enum MHD_Result answer_json(FlowListener *l, struct MHD_Connection *c, Fl
 
 /* ---- who asks ---- */
 
-static void remote(struct MHD_Connection *c, char *out, size_t cap, int *loopback) {
+void flow_listen_peer(void *conn, char *out, size_t cap, int *loopback) {
+    struct MHD_Connection *c = conn;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     *loopback = 0;
@@ -168,7 +169,7 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
         return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 405, "use POST to start a run", NULL, MHD_HTTP_HEADER_ALLOW, "POST");
     char ip[INET6_ADDRSTRLEN + 8];
     int loopback;
-    remote(c, ip, sizeof ip, &loopback);
+    flow_listen_peer(c, ip, sizeof ip, &loopback);
     if (l->token) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *tok = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
@@ -282,7 +283,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (wf >= 0) {
         char ip[INET6_ADDRSTRLEN + 8];
         int loopback;
-        remote(c, ip, sizeof ip, &loopback);
+        flow_listen_peer(c, ip, sizeof ip, &loopback);
         FlowHttpReq rq = { method, path, r->query, header, c, r->body ? r->body : "", r->n, ip };
         FlowHttpResp resp = { 500, NULL, 0, NULL };
         int queued = flow_webhooks_handle(l->w, &rq, &resp);
@@ -355,11 +356,10 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
     return 0;
 }
 
-FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const char *admin_token, FlowWebhooks *w, FlowMetrics *m,
-                                const FlowListenHooks *hooks, FlowErr *err) {
+int flow_listen_bind(const char *addr, int *fd_out, char *bound_addr, size_t cap, int *ipv6, FlowErr *err) {
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    if (parse_addr(addr, &ss, &sl, err)) return NULL;
+    if (parse_addr(addr, &ss, &sl, err)) return -1;
     /* bound here, so a port in use is a clear message (MHD would only say it failed) */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -367,8 +367,31 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
         listen(fd, 1024) != 0) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0) close(fd);
-        return NULL;
+        return -1;
     }
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    char host[INET6_ADDRSTRLEN] = "?";
+    snprintf(bound_addr, cap, "%s", addr);
+    if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0) {
+        if (bound.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, host, sizeof host);
+            snprintf(bound_addr, cap, "%s:%d", host, ntohs(((struct sockaddr_in *)&bound)->sin_port));
+        } else {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, host, sizeof host);
+            snprintf(bound_addr, cap, "[%s]:%d", host, ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
+        }
+    }
+    *ipv6 = ss.ss_family == AF_INET6;
+    *fd_out = fd;
+    return 0;
+}
+
+FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const char *admin_token, FlowWebhooks *w, FlowMetrics *m,
+                                const FlowListenHooks *hooks, FlowErr *err) {
+    int fd = -1, ipv6 = 0;
+    char bound_addr[160];
+    if (flow_listen_bind(addr, &fd, bound_addr, sizeof bound_addr, &ipv6, err)) return NULL;
     FlowListener *l = flow_xcalloc(1, sizeof *l);
     l->p = p;
     l->w = w;
@@ -379,27 +402,13 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
         l->token = flow_xstrdup(admin_token);
         l->ntoken = strlen(admin_token);
     }
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0) {
-        if (bound.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-            snprintf(l->addr, sizeof l->addr, "%s:%d", host, port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-            snprintf(l->addr, sizeof l->addr, "[%s]:%d", host, port);
-        }
-    }
+    snprintf(l->addr, sizeof l->addr, "%s", bound_addr);
     /* a thread per connection: a webhook's answer waits for its event's commit to disk, and only its
      * own connection waits with it (in a pool, every connection of that thread would), while the
      * requests of the other connections join the next group commit (bench/webhook.sh: 2,634 against
      * 1,933 requests/s at full speed with 16 connections on 2 cores) */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (ipv6) flags |= MHD_USE_IPv6;
     l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,

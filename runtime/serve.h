@@ -91,6 +91,12 @@ unsigned      flow_listen_connections(const FlowListener *l);
 void          flow_listen_stop(FlowListener *l);
 /* the listening socket */
 int           flow_listen_fd(const FlowListener *l);
+/* Binds and listens on addr (ADDR:PORT, [IPv6]:PORT or a host name; port 0: any free port): 0 with
+ * the socket in *fd, the address as bound ("127.0.0.1:8080") and whether it is IPv6; or -1 with err
+ * (a bad address, the port in use). Shared with the control plane's listener (server/http.c). */
+int           flow_listen_bind(const char *addr, int *fd, char *bound, size_t cap, int *ipv6, FlowErr *err);
+/* A libmicrohttpd connection's peer address as text, and whether it is loopback. */
+void          flow_listen_peer(void *mhd_connection, char *out, size_t cap, int *loopback);
 /* POST /flows/F/run's query string: since and until (percent-decoded; '+' stays '+'), each "" when
  * absent; 0, or -1 with why (an unknown parameter, an empty or undecodable value) */
 int           flow_listen_query(const char *q, char *since, char *until, size_t cap, char *why, size_t wcap);

@@ -1,0 +1,175 @@
+/* routes.c — the route table (routes.def) as data: matching a method and path to a route with its
+ * {captures}, and the OpenAPI 3 document derived from the same table (GET /v1/openapi.json). */
+#include "server.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const SrvRoute srv_routes[] = {
+#define ROUTE(method, pattern, handler, kind, access, summary) { method, pattern, handler, kind, access, summary },
+#include "routes.def"
+#undef ROUTE
+};
+const int srv_nroutes = (int)(sizeof srv_routes / sizeof srv_routes[0]);
+
+const char *const srv_kind_names[SRV_K_COUNT] = {
+#define X(k, s, plural) s,
+    SRV_KINDS(X)
+#undef X
+};
+const char *const srv_kind_plural[SRV_K_COUNT] = {
+#define X(k, s, plural) plural,
+    SRV_KINDS(X)
+#undef X
+};
+static const char *const access_names[] = {
+#define X(k, s) s,
+    SRV_ACCESS(X)
+#undef X
+};
+
+static int hexv(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* one path segment [s, s+n) percent-decoded into out: its length, or -1 (malformed, a NUL or '/', too long) */
+static int seg_decode(const char *s, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n) return -1;
+            int a = hexv(s[i + 1]), b = hexv(s[i + 2]);
+            if (a < 0 || b < 0) return -1;
+            c = (char)(a * 16 + b);
+            i += 2;
+        }
+        if (!c || c == '/' || k + 1 >= cap) return -1;
+        out[k++] = c;
+    }
+    out[k] = 0;
+    return (int)k;
+}
+
+/* does path match pattern? captures decoded into bufs (each SRV-sized slot of bufcap/SRV_MAX_PARAMS) */
+static int match(const char *pat, const char *path, const char *params[], char *bufs, size_t bufcap, int *np) {
+    size_t slot = bufcap / SRV_MAX_PARAMS;
+    int n = 0;
+    while (*pat && *path) {
+        if (*pat != '/' || *path != '/') return 0;
+        pat++, path++;
+        const char *pe = strchr(pat, '/'), *se = strchr(path, '/');
+        size_t pl = pe ? (size_t)(pe - pat) : strlen(pat), sl = se ? (size_t)(se - path) : strlen(path);
+        if (pl >= 2 && pat[0] == '{') {
+            if (!sl || n >= SRV_MAX_PARAMS) return 0;
+            char *b = bufs + (size_t)n * slot;
+            if (seg_decode(path, sl, b, slot) <= 0) return 0;
+            params[n++] = b;
+        } else if (pl != sl || memcmp(pat, path, pl) != 0) {
+            return 0;
+        }
+        pat += pl, path += sl;
+    }
+    if (*pat || *path) return 0;
+    *np = n;
+    return 1;
+}
+
+int srv_route_find(const char *method, const char *path, const char *params[SRV_MAX_PARAMS], char *bufs, size_t bufcap,
+                   int *nparams, char *allowed, size_t acap) {
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    allowed[0] = 0;
+    size_t al = 0;
+    for (int i = 0; i < srv_nroutes; i++) {
+        int np = 0;
+        if (!match(srv_routes[i].pattern, path, params, bufs, bufcap, &np)) continue;
+        if (strcmp(srv_routes[i].method, m) == 0) {
+            *nparams = np;
+            allowed[0] = 0;
+            return i;
+        }
+        int w = snprintf(allowed + al, acap - al, "%s%s", al ? ", " : "", srv_routes[i].method);
+        if (w > 0 && al + (size_t)w < acap) al += (size_t)w;
+    }
+    *nparams = 0;
+    return -1;
+}
+
+/* ---- the OpenAPI document ---- */
+
+static cJSON *error_response(const char *what) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "description", what);
+    cJSON *c = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "content"), "application/json");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "schema"), "$ref", "#/components/schemas/Errors");
+    return r;
+}
+
+static cJSON *openapi(void) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "openapi", "3.0.3");
+    cJSON *info = cJSON_AddObjectToObject(doc, "info");
+    cJSON_AddStringToObject(info, "title", "flowc server");
+    cJSON_AddStringToObject(info, "version", FLOWC_VERSION);
+    cJSON *comp = cJSON_AddObjectToObject(doc, "components");
+    cJSON *sch = cJSON_AddObjectToObject(comp, "schemas");
+    cJSON *errs = cJSON_Parse("{\"type\":\"object\",\"required\":[\"errors\"],\"properties\":{\"errors\":{\"type\":\"array\",\"items\":"
+                              "{\"type\":\"object\",\"required\":[\"code\",\"message\"],\"properties\":{\"code\":{\"type\":\"string\"},"
+                              "\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true}}}}}}");
+    cJSON_AddItemToObject(sch, "Errors", errs);
+    cJSON *bearer = cJSON_AddObjectToObject(cJSON_AddObjectToObject(comp, "securitySchemes"), "bearer");
+    cJSON_AddStringToObject(bearer, "type", "http");
+    cJSON_AddStringToObject(bearer, "scheme", "bearer");
+    cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+    for (int i = 0; i < srv_nroutes; i++) {
+        const SrvRoute *r = &srv_routes[i];
+        cJSON *p = cJSON_GetObjectItemCaseSensitive(paths, r->pattern);
+        if (!p) p = cJSON_AddObjectToObject(paths, r->pattern);
+        char m[16];
+        size_t k = 0;
+        for (; r->method[k] && k + 1 < sizeof m; k++) m[k] = (char)(r->method[k] | 0x20);
+        m[k] = 0;
+        cJSON *op = cJSON_AddObjectToObject(p, m);
+        cJSON_AddStringToObject(op, "summary", r->summary);
+        cJSON_AddStringToObject(op, "x-flowc-access", access_names[r->access]);
+        if (r->kind != SRV_K_NONE) cJSON_AddStringToObject(op, "x-flowc-resource", srv_kind_names[r->kind]);
+        cJSON *tags = cJSON_AddArrayToObject(op, "tags");
+        cJSON_AddItemToArray(tags, cJSON_CreateString(r->kind == SRV_K_NONE ? "server" : srv_kind_plural[r->kind]));
+        if (r->access == SRV_A_PUBLIC) cJSON_AddArrayToObject(op, "security");
+        else cJSON_AddItemToArray(cJSON_AddArrayToObject(op, "security"), cJSON_Parse("{\"bearer\":[]}"));
+        /* the {captures} */
+        cJSON *params = NULL;
+        for (const char *s = strchr(r->pattern, '{'); s; s = strchr(s + 1, '{')) {
+            const char *e = strchr(s, '}');
+            if (!e) break;
+            if (!params) params = cJSON_AddArrayToObject(op, "parameters");
+            cJSON *pa = cJSON_CreateObject();
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(e - s - 1), s + 1);
+            cJSON_AddStringToObject(pa, "name", name);
+            cJSON_AddStringToObject(pa, "in", "path");
+            cJSON_AddBoolToObject(pa, "required", 1);
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(pa, "schema"), "type", "string");
+            cJSON_AddItemToArray(params, pa);
+        }
+        cJSON *resp = cJSON_AddObjectToObject(op, "responses");
+        const char *ok = strcmp(r->method, "DELETE") == 0 ? "204" : strcmp(r->method, "POST") == 0 ? "201" : "200";
+        cJSON *okr = cJSON_AddObjectToObject(resp, ok);
+        cJSON_AddStringToObject(okr, "description", "success");
+        if (r->access != SRV_A_PUBLIC) {
+            cJSON_AddItemToObject(resp, "401", error_response("no token, or one that is unknown, revoked or expired"));
+            cJSON_AddItemToObject(resp, "403", error_response("the token's scope does not reach this resource or route"));
+        }
+        if (strchr(r->pattern, '{')) cJSON_AddItemToObject(resp, "404", error_response("no such resource"));
+        if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "DELETE") != 0) {
+            cJSON_AddItemToObject(resp, "400", error_response("a malformed body"));
+            cJSON_AddItemToObject(resp, "413", error_response("a body over 5 MB"));
+        }
+    }
+    return doc;
+}
+
+void api_openapi(Srv *s, const SrvReq *rq, SrvResp *out) {
+    (void)s; (void)rq;
+    srv_json(out, 200, openapi());
+}
