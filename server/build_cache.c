@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE 1
 #include "build_cache.h"
 #include "package.h"   /* pkg_sha256_hex */
+#include "child.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,8 +17,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static int mkdir_p(const char *path, char *why, size_t cap) {
     if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
@@ -113,16 +112,8 @@ int srv_build_get(const char *dir, const char *flowc, const char *hash, char *ex
     int rc = 0;
     if (access(exe, X_OK) != 0) {   /* nobody built it while we waited */
         int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        pid_t pid = logfd < 0 ? -1 : fork();
-        if (pid == 0) {
-            dup2(logfd, 1);
-            dup2(logfd, 2);
-            int nul = open("/dev/null", O_RDONLY);
-            if (nul >= 0) dup2(nul, 0);
-            char *const argv[] = { (char *)flowc, "build", src, "-o", exe, NULL };
-            execve(flowc, argv, environ);
-            _exit(127);
-        }
+        char *const argv[] = { (char *)flowc, "build", src, "-o", exe, NULL };
+        pid_t pid = logfd < 0 ? -1 : srv_spawn(flowc, argv, NULL, NULL, -1, logfd, logfd);
         int status = 0;
         if (pid < 0) { snprintf(why, cap, "cannot start the build: %s", strerror(errno)); rc = -1; }
         else {

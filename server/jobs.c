@@ -8,9 +8,10 @@
  * lines and stderr kept in DIR/jobs/<id>.log (0600). The child gets SIGTERM if the server dies
  * (PR_SET_PDEATHSIG); a crash is a failed job, never a dead server. Cancel: SIGTERM, SIGKILL after
  * SRV_JOB_CANCEL_GRACE_MS. */
-#define _GNU_SOURCE 1   /* close_range, strsignal, pthread_cond_timedwait */
+#define _GNU_SOURCE 1   /* pipe2, strsignal */
 #include "jobs.h"
 #include "build_cache.h"
+#include "child.h"
 #include "flow.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -546,22 +546,8 @@ static void run_job(Worker *w, Claimed *c) {
     env[ne + 1] = NULL;
     int out[2] = { -1, -1 };
     int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_t parent = getpid(), pid = -1;
-    if (logfd >= 0 && pipe2(out, O_CLOEXEC) == 0) pid = fork();
-    if (pid == 0) {
-        /* the child: async-signal-safe calls only (the server has threads) */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent) _exit(143);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul < 0 || dup2(nul, 0) < 0 || dup2(out[1], 1) < 0 || dup2(logfd, 2) < 0 || chdir(dir) != 0) _exit(126);
-        close_range(3, ~0U, 0);
-        execve(exe, argv, env);
-        _exit(127);
-    }
+    pid_t pid = -1;
+    if (logfd >= 0 && pipe2(out, O_CLOEXEC) == 0) pid = srv_spawn(exe, argv, env, dir, -1, out[1], logfd);
     srv_secret_env_free(env);
     free(argv);
     if (pid < 0) {
