@@ -1,25 +1,783 @@
-/* api.c — the integrations, flows, exports and imports routes: .flow text in, JSON views of the typed IR out. */
+/* api.c — the integrations, flows, exports and imports routes: .flow text in (text/plain, or a
+ * .flowpkg package), checked by the front end before anything is stored (422 with the diagnostics),
+ * committed as a revision; JSON views out, derived from the typed IR and the resource model of the
+ * head revision (checked once per revision and kept). A flow's id is INTEGRATION.FLOW, an export's
+ * or import's INTEGRATION.FLOW.STEP. */
+#define _GNU_SOURCE
 #include "server.h"
+#include "diff.h"
+#include "ir.h"
+#include "package.h"
+#include "resource.h"
+#include "types.h"
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-void api_export_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_get(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_exports_list(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_clone(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_get(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+#define SEP " \xe2\x80\xba "   /* the resource model's address separator (›) */
+#define CACHE_N 32
+
+/* ---- checking text ---- */
+
+int srv_doc_load(SrvDoc *d, const char *name, const char *text, size_t len) {
+    memset(d, 0, sizeof *d);
+    diag_init(&d->d);
+    d->src = src_from_buffer(name, text, len);
+    d->ar = arena_new();
+    fe_run(&d->fe, d->src, &d->d, FE_CHECK);
+    d->ran = 1;
+    if (d->d.errors) return -1;
+    d->m = res_build(d->ar, d->src, d->fe.ast, d->fe.ir);
+    return 0;
+}
+
+void srv_doc_free(SrvDoc *d) {
+    diag_free(&d->d);
+    if (d->ran) fe_result_free(&d->fe);
+    if (d->ar) arena_free(d->ar);
+    if (d->src) src_free(d->src);
+    memset(d, 0, sizeof *d);
+}
+
+void srv_doc_422(const SrvDoc *d, SrvResp *out) {
+    diag_sort((Diags *)&d->d);
+    cJSON *o = cJSON_CreateObject(), *errs = cJSON_AddArrayToObject(o, "errors");
+    for (int i = 0; i < d->d.n; i++) {
+        const Diag *g = &d->d.items[i];
+        if (g->sev != DIAG_ERROR) continue;
+        cJSON *e = cJSON_CreateObject();
+        int l1, c1, l2, c2;
+        src_line_col(g->src, g->span.start, &l1, &c1);
+        src_line_col(g->src, g->span.end, &l2, &c2);
+        cJSON_AddStringToObject(e, "code", "invalid_flow");
+        cJSON_AddStringToObject(e, "message", g->msg);
+        cJSON_AddNullToObject(e, "field");
+        cJSON_AddStringToObject(e, "file", g->src->name);
+        cJSON_AddNumberToObject(e, "line", l1);
+        cJSON_AddNumberToObject(e, "column", c1);
+        cJSON_AddNumberToObject(e, "end_line", l2);
+        cJSON_AddNumberToObject(e, "end_column", c2);
+        cJSON_AddItemToArray(errs, e);
+    }
+    if (!cJSON_GetArraySize(errs)) {
+        cJSON_Delete(o);
+        srv_error(out, 422, "invalid_flow", NULL, "the text does not check");
+        return;
+    }
+    srv_json(out, 422, o);
+}
+
+cJSON *srv_diff_json(const ResModel *a, const ResModel *b) {
+    Arena *ar = arena_new();
+    Source *empty = src_from_buffer("<none>", "", 0);
+    const ResModel *ea = a ? a : res_build(ar, empty, NULL, NULL), *eb = b ? b : res_build(ar, empty, NULL, NULL);
+    DiffResult r = { 0 };
+    diff_models(ea, eb, &r);
+    static const char *const actions[] = {
+#define X(k, s) s,
+        DIFF_ACTIONS(X)
+#undef X
+    };
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < r.n; i++) {
+        const DiffChange *c = &r.items[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "action", actions[c->action]);
+        cJSON_AddStringToObject(o, "address", c->address);
+        if (c->before) cJSON_AddStringToObject(o, "before", c->before);
+        else cJSON_AddNullToObject(o, "before");
+        if (c->after) cJSON_AddStringToObject(o, "after", c->after);
+        else cJSON_AddNullToObject(o, "after");
+        cJSON *notes = cJSON_AddArrayToObject(o, "notes");
+        for (int k = 0; k < c->nnotes; k++) cJSON_AddItemToArray(notes, cJSON_CreateString(c->notes[k]));
+        cJSON_AddItemToArray(arr, o);
+    }
+    diff_free(&r);
+    src_free(empty);
+    arena_free(ar);
+    return arr;
+}
+
+/* ---- the store ---- */
+
+char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev) {
+    SrvStore *st = srv_store(s);
+    char *text = NULL;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT i.head, r.text FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head"
+                                         " WHERE i.id = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            *rev = (long)sqlite3_column_int64(q, 0);
+            *len = (size_t)sqlite3_column_bytes(q, 1);
+            text = flow_xcalloc(1, *len + 1);
+            memcpy(text, sqlite3_column_blob(q, 1), *len);
+        }
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return text;
+}
+
+/* the head revision of an integration and where it was cloned from: 0, or -1 when there is none */
+static int head_of(Srv *s, const char *id, long *rev, char *origin, size_t ocap) {
+    SrvStore *st = srv_store(s);
+    int found = -1;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT head, origin FROM integrations WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            found = 0;
+            *rev = (long)sqlite3_column_int64(q, 0);
+            if (origin) snprintf(origin, ocap, "%s", sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1) : "");
+        }
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return found;
+}
+
+/* the ids of every integration, in order (a JSON array of strings) */
+static cJSON *integration_ids(Srv *s) {
+    SrvStore *st = srv_store(s);
+    cJSON *a = cJSON_CreateArray();
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT id FROM integrations ORDER BY id", -1, &q, NULL) == SQLITE_OK)
+        while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(a, cJSON_CreateString((const char *)sqlite3_column_text(q, 0)));
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return a;
+}
+
+/* ---- the checked heads, kept per integration (the api module's state) ---- */
+
+typedef struct Cached { char *id; long rev; unsigned long used; SrvDoc doc; } Cached;
+typedef struct Api {
+    pthread_mutex_t lock;      /* the cache, and every use of a document in it */
+    Cached c[CACHE_N];
+    unsigned long tick;
+} Api;
+
+int api_start(Srv *s, char *why, size_t cap) {
+    (void)why; (void)cap;
+    Api *a = flow_xcalloc(1, sizeof *a);
+    pthread_mutex_init(&a->lock, NULL);
+    *srv_module(s, SRV_MOD_api) = a;
+    return 0;
+}
+
+void api_stop(Srv *s) {
+    Api *a = *srv_module(s, SRV_MOD_api);
+    if (!a) return;
+    for (int i = 0; i < CACHE_N; i++)
+        if (a->c[i].id) { free(a->c[i].id); srv_doc_free(&a->c[i].doc); }
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+    *srv_module(s, SRV_MOD_api) = NULL;
+}
+
+/* The checked head of integration id, with the api lock held (release with head_done), or NULL
+ * (the lock not held) when there is no such integration. */
+static const SrvDoc *head_get(Srv *s, const char *id, long *rev, char *origin, size_t ocap) {
+    Api *a = *srv_module(s, SRV_MOD_api);
+    if (head_of(s, id, rev, origin, ocap)) return NULL;
+    pthread_mutex_lock(&a->lock);
+    Cached *slot = NULL, *old = &a->c[0];
+    for (int i = 0; i < CACHE_N; i++) {
+        if (a->c[i].id && strcmp(a->c[i].id, id) == 0) { slot = &a->c[i]; break; }
+        if (a->c[i].used < old->used) old = &a->c[i];
+    }
+    if (slot && slot->rev == *rev) {
+        slot->used = ++a->tick;
+        return &slot->doc;
+    }
+    size_t len;
+    long trev;
+    char *text = srv_integration_text(s, id, &len, &trev);
+    if (!text) { pthread_mutex_unlock(&a->lock); return NULL; }
+    *rev = trev;
+    if (!slot) slot = old;
+    if (slot->id) { free(slot->id); srv_doc_free(&slot->doc); }
+    char name[300];
+    snprintf(name, sizeof name, "%s.flow", id);
+    srv_doc_load(&slot->doc, name, text, len);   /* a stored revision checked clean when it was stored */
+    free(text);
+    slot->id = flow_xstrdup(id);
+    slot->rev = trev;
+    slot->used = ++a->tick;
+    return &slot->doc;
+}
+
+static void head_done(Srv *s) {
+    Api *a = *srv_module(s, SRV_MOD_api);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- views ---- */
+
+/* the source with secrets masked (secret settings' string literals, credentials' arguments) */
+static char *masked_source(const SrvDoc *d) {
+    Resource whole;
+    memset(&whole, 0, sizeof whole);
+    whole.kind = RES_INTEGRATION;
+    whole.node = d->fe.ast;
+    whole.parent = -1;
+    whole.span.start = 0;
+    whole.span.end = (uint32_t)d->src->len;
+    return res_text(d->m, &whole);
+}
+
+static const Resource *res_at(const ResModel *m, const char *fmt, const char *a, const char *b) {
+    char addr[1200];
+    snprintf(addr, sizeof addr, fmt, a, b);
+    int i = res_find(m, addr);
+    return i < 0 ? NULL : &m->items[i];
+}
+
+/* a setting's value as source text (secrets masked): `name = value` without `name =` */
+static char *setting_value(const ResModel *m, const Resource *r) {
+    char *t = res_text(m, r);
+    char *eq = strchr(t, '=');
+    if (!eq) return t;
+    eq++;
+    while (*eq == ' ') eq++;
+    memmove(t, eq, strlen(eq) + 1);
+    return t;
+}
+
+/* {name: value text} of r's settings */
+static cJSON *settings_json(const ResModel *m, const Resource *r) {
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; r && k < r->nkids; k++) {
+        const Resource *c = &m->items[r->kids[k]];
+        if (c->kind != RES_SETTING || !c->name) continue;
+        char *v = setting_value(m, c);
+        cJSON_AddStringToObject(o, c->name, v);
+        free(v);
+    }
+    return o;
+}
+
+static void add_text(cJSON *o, const char *key, char *text) {   /* text taken */
+    cJSON_AddStringToObject(o, key, text ? text : "");
+    free(text);
+}
+
+static char *join_id(const char *a, const char *b, const char *c) {
+    char buf[900];
+    if (c) snprintf(buf, sizeof buf, "%s.%s.%s", a, b, c);
+    else snprintf(buf, sizeof buf, "%s.%s", a, b);
+    return flow_xstrdup(buf);
+}
+
+static void add_id(cJSON *arr, const char *a, const char *b, const char *c) {
+    char *id = join_id(a, b, c);
+    cJSON_AddItemToArray(arr, cJSON_CreateString(id));
+    free(id);
+}
+
+static int is_io(const IrStep *st) { return st->kind == STEP_EXPORT || st->kind == STEP_IMPORT; }
+
+static cJSON *integration_view(const SrvDoc *d, const char *id, long rev, const char *origin, int full) {
+    const IrProgram *p = d->fe.ir;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "name", p->name ? p->name : id);
+    if (p->version) cJSON_AddStringToObject(o, "version", p->version);
+    else cJSON_AddNullToObject(o, "version");
+    cJSON_AddNumberToObject(o, "revision", (double)rev);
+    if (origin && *origin) cJSON_AddStringToObject(o, "cloned_from", origin);
+    else cJSON_AddNullToObject(o, "cloned_from");
+    cJSON *flows = cJSON_AddArrayToObject(o, "flows"), *conns = cJSON_AddArrayToObject(o, "connections");
+    for (int i = 0; i < p->nflows; i++) add_id(flows, id, p->flows[i]->name, NULL);
+    for (int i = 0; i < p->nconns; i++) add_id(conns, id, p->conns[i]->name, NULL);
+    if (full) {
+        cJSON *ex = cJSON_AddArrayToObject(o, "exports"), *im = cJSON_AddArrayToObject(o, "imports");
+        for (int i = 0; i < p->nflows; i++)
+            for (int k = 0; k < p->flows[i]->nall; k++) {
+                const IrStep *st = p->flows[i]->all[k];
+                if (st->kind == STEP_EXPORT && st->name) add_id(ex, id, p->flows[i]->name, st->name);
+                if (st->kind == STEP_IMPORT && st->name) add_id(im, id, p->flows[i]->name, st->name);
+            }
+        cJSON *params = cJSON_AddArrayToObject(o, "params");
+        Arena *ar = arena_new();
+        for (int i = 0; i < p->nparams; i++) {
+            cJSON *pa = cJSON_CreateObject();
+            cJSON_AddStringToObject(pa, "name", p->params[i]->name);
+            cJSON_AddStringToObject(pa, "type", p->params[i]->type ? ty_str(ar, p->params[i]->type) : "json");
+            cJSON_AddItemToArray(params, pa);
+        }
+        arena_free(ar);
+        add_text(o, "source", masked_source(d));
+    }
+    return o;
+}
+
+static cJSON *flow_view(const SrvDoc *d, const char *integ, const IrFlow *f, long rev, int full) {
+    const ResModel *m = d->m;
+    cJSON *o = cJSON_CreateObject();
+    char *id = join_id(integ, f->name, NULL);
+    cJSON_AddStringToObject(o, "id", id);
+    free(id);
+    cJSON_AddStringToObject(o, "integration", integ);
+    cJSON_AddStringToObject(o, "name", f->name);
+    const Resource *r = res_at(m, "flow %s%s", f->name, "");
+    const Resource *sch = res_at(m, "flow %s" SEP "%s", f->name, "schedule");
+    if (sch) add_text(o, "schedule", setting_value(m, sch));
+    else cJSON_AddNullToObject(o, "schedule");
+    if (!full) return o;
+    cJSON_AddNumberToObject(o, "revision", (double)rev);
+    cJSON_AddItemToObject(o, "settings", settings_json(m, r));
+    cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    for (int k = 0; k < f->nall; k++) {
+        const IrStep *st = f->all[k];
+        cJSON *so = cJSON_CreateObject();
+        cJSON_AddStringToObject(so, "kind", ir_step_kind_names[st->kind]);
+        if (st->name) cJSON_AddStringToObject(so, "name", st->name);
+        else cJSON_AddNullToObject(so, "name");
+        if (st->name && is_io(st)) {
+            char *sid = join_id(integ, f->name, st->name);
+            cJSON_AddStringToObject(so, "id", sid);
+            free(sid);
+        }
+        if (st->conn) cJSON_AddStringToObject(so, "connection", st->conn->name);
+        cJSON_AddItemToArray(steps, so);
+    }
+    if (r) add_text(o, "source", res_text(m, r));
+    return o;
+}
+
+static cJSON *step_view(const SrvDoc *d, const char *integ, const IrFlow *f, const IrStep *st, long rev, int full) {
+    const ResModel *m = d->m;
+    const char *kind = ir_step_kind_names[st->kind];
+    cJSON *o = cJSON_CreateObject();
+    char *id = join_id(integ, f->name, st->name);
+    cJSON_AddStringToObject(o, "id", id);
+    free(id);
+    cJSON_AddStringToObject(o, "integration", integ);
+    char *fid = join_id(integ, f->name, NULL);
+    cJSON_AddStringToObject(o, "flow", fid);
+    free(fid);
+    cJSON_AddStringToObject(o, "name", st->name);
+    if (st->conn) {
+        char *cid = join_id(integ, st->conn->name, NULL);
+        cJSON_AddStringToObject(o, "connection", cid);
+        free(cid);
+    } else cJSON_AddNullToObject(o, "connection");
+    if (!full) return o;
+    cJSON_AddNumberToObject(o, "revision", (double)rev);
+    Arena *ar = arena_new();
+    if (st->kind == STEP_EXPORT) {
+        cJSON_AddStringToObject(o, "type", st->declared ? ty_str(ar, st->declared) : "json");
+        if (st->out) cJSON_AddStringToObject(o, "record_type", ty_str_full(ar, st->out));
+    } else if (st->in) cJSON_AddStringToObject(o, "record_type", ty_str_full(ar, st->in));
+    arena_free(ar);
+    char addr[600];
+    snprintf(addr, sizeof addr, "%s %s", kind, st->name);
+    const Resource *r = res_at(m, "flow %s" SEP "%s", f->name, addr);
+    cJSON_AddItemToObject(o, "settings", settings_json(m, r));
+    if (st->kind == STEP_IMPORT) {
+        cJSON *map = cJSON_AddObjectToObject(o, "map");
+        const Resource *mr = NULL;
+        for (int k = 0; r && k < r->nkids; k++) if (m->items[r->kids[k]].kind == RES_MAP) mr = &m->items[r->kids[k]];
+        for (int k = 0; mr && k < mr->nkids; k++) {
+            const Resource *e = &m->items[mr->kids[k]];
+            if (e->name) add_text(map, e->name, setting_value(m, e));
+        }
+    }
+    if (r) add_text(o, "source", res_text(m, r));
+    return o;
+}
+
+/* ---- finding a resource by id ---- */
+
+/* splits "a.b" or "a.b.c" into parts (n parts expected); 0, or -1 */
+static int split_id(const char *id, char parts[3][256], int n) {
+    int k = 0;
+    const char *p = id;
+    while (k < n) {
+        const char *dot = k < n - 1 ? strchr(p, '.') : NULL;
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if ((k < n - 1 && !dot) || !len || len >= 256) return -1;
+        memcpy(parts[k], p, len);
+        parts[k][len] = 0;
+        k++;
+        p = dot ? dot + 1 : p + len;
+    }
+    return strchr(parts[n - 1], '.') ? -1 : 0;
+}
+
+static const IrFlow *find_flow(const IrProgram *p, const char *name) {
+    for (int i = 0; i < p->nflows; i++) if (strcmp(p->flows[i]->name, name) == 0) return p->flows[i];
+    return NULL;
+}
+
+static const IrStep *find_step(const IrFlow *f, IrStepKind kind, const char *name) {
+    for (int k = 0; f && k < f->nall; k++)
+        if (f->all[k]->kind == kind && f->all[k]->name && strcmp(f->all[k]->name, name) == 0) return f->all[k];
+    return NULL;
+}
+
+/* ---- bodies ---- */
+
+static int is_name(const char *s) {
+    if (!s || !*s || strlen(s) > 100) return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')) return 0;
+    return 1;
+}
+
+static int ctype_is(const SrvReq *rq, const char *t) {
+    size_t n = strlen(t);
+    return rq->content_type && strncasecmp(rq->content_type, t, n) == 0 && (!rq->content_type[n] || rq->content_type[n] == ';');
+}
+
+/* the .flow text of a body: text/plain, or a verified package's .flow file. 0 with *text (malloc'd),
+ * or -1 with the answer in out */
+static int body_text(const SrvReq *rq, SrvResp *out, int package_ok, char **text, size_t *len) {
+    *text = NULL;
+    if (!rq->content_type || ctype_is(rq, "text/plain") || ctype_is(rq, "text/x-flow")) {
+        size_t at;
+        if (flow_text_check(rq->body, rq->nbody, &at) != FLOW_TEXT_OK) {
+            srv_error(out, 400, "invalid_text", NULL, "the body is not UTF-8 text without NUL bytes (byte %zu)", at);
+            return -1;
+        }
+        *text = flow_xcalloc(1, rq->nbody + 1);
+        memcpy(*text, rq->body, rq->nbody);
+        *len = rq->nbody;
+        return 0;
+    }
+    if (package_ok && (ctype_is(rq, "application/gzip") || ctype_is(rq, "application/x-gzip") || ctype_is(rq, "application/x-tar") ||
+                       ctype_is(rq, "application/octet-stream"))) {
+        Pkg pk;
+        char why[600];
+        if (pkg_read(rq->body, rq->nbody, &pk, why, sizeof why) || pkg_check_manifest(&pk, why, sizeof why)) {
+            srv_error(out, 422, "invalid_package", NULL, "the package does not verify: %s", why);
+            return -1;
+        }
+        const PkgFile *f = pkg_find(&pk, pk.flow_file);
+        if (pk.nfiles != 1 || !f) {
+            srv_error(out, 422, "invalid_package", NULL, "the package holds %d files besides its manifest: the server keeps an integration's "
+                      ".flow file only, so hooks and data files cannot be installed through it yet", pk.nfiles - 1);
+            pkg_free(&pk);
+            return -1;
+        }
+        *text = flow_xcalloc(1, f->len + 1);
+        memcpy(*text, f->data, f->len);
+        *len = f->len;
+        pkg_free(&pk);
+        return 0;
+    }
+    srv_error(out, 415, "unsupported_media_type", NULL, "this route takes .flow text as text/plain%s, not %s",
+              package_ok ? " or a .flowpkg package as application/gzip" : "", rq->content_type);
+    return -1;
+}
+
+/* ---- integrations ---- */
+
+static void commit_error(SrvResp *out, int st, const char *why) {
+    srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);
+}
+
+/* answers with the view of integration id as it now is */
+static void answer_integration(Srv *s, const char *id, int status, SrvResp *out) {
+    long rev;
+    char origin[256];
+    const SrvDoc *d = head_get(s, id, &rev, origin, sizeof origin);
+    if (!d) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    cJSON *v = integration_view(d, id, rev, origin, 1);
+    head_done(s);
+    srv_json(out, status, v);
+}
+
+void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
+    char *text;
+    size_t len;
+    if (body_text(rq, out, 1, &text, &len)) return;
+    SrvDoc d;
+    if (srv_doc_load(&d, "integration.flow", text, len)) {
+        srv_doc_422(&d, out);
+    } else if (!d.fe.ir->name || !is_name(d.fe.ir->name)) {
+        srv_error(out, 422, "invalid_flow", "integration", d.fe.ir->name ? "the integration's name `%s` cannot be an id: letters, digits, _ and -, "
+                  "at most 100" : "the text needs `integration \"NAME\"`: NAME is the integration's id%s", d.fe.ir->name ? d.fe.ir->name : "");
+    } else {
+        const char *id = d.fe.ir->name;
+        cJSON *det = cJSON_CreateObject();
+        cJSON_AddItemToObject(det, "changes", srv_diff_json(NULL, d.m));
+        SrvChange ch = { id, "create", NULL, text, len, NULL, 0, 0, "create", SRV_K_INTEGRATION, id, det };
+        long rev;
+        char why[600];
+        int st = rev_commit(s, rq, &ch, &rev, why, sizeof why);
+        if (st) commit_error(out, st, why);
+        else answer_integration(s, id, 201, out);
+    }
+    srv_doc_free(&d);
+    free(text);
+}
+
+static int scope_filter(const SrvReq *rq, SrvKind k, const char *id) { return srv_scope_allows(rq->caller, k, id); }
+
+void api_integrations_list(Srv *s, const SrvReq *rq, SrvResp *out) {
+    cJSON *ids = integration_ids(s), *e, *arr = cJSON_CreateArray();
+    cJSON_ArrayForEach(e, ids) {
+        if (!scope_filter(rq, SRV_K_INTEGRATION, e->valuestring)) continue;
+        long rev;
+        char origin[256];
+        const SrvDoc *d = head_get(s, e->valuestring, &rev, origin, sizeof origin);
+        if (!d) continue;
+        cJSON_AddItemToArray(arr, integration_view(d, e->valuestring, rev, origin, 0));
+        head_done(s);
+    }
+    cJSON_Delete(ids);
+    srv_page(rq, out, arr);
+}
+
+void api_integration_get(Srv *s, const SrvReq *rq, SrvResp *out) { answer_integration(s, rq->params[0], 200, out); }
+
+/* commits new text of integration id (made from head revision rev and its document old) as an update */
+static void commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
+                          SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra, int status) {
+    SrvDoc d;
+    char name[300];
+    snprintf(name, sizeof name, "%s.flow", id);
+    if (srv_doc_load(&d, name, text, len)) {
+        srv_doc_422(&d, out);
+        srv_doc_free(&d);
+        cJSON_Delete(extra);
+        return;
+    }
+    if (!d.fe.ir->name || strcmp(d.fe.ir->name, id) != 0) {
+        srv_error(out, 422, "invalid_flow", "integration", "the text must keep `integration \"%s\"` (a copy under another name is "
+                  "POST /v1/integrations/%s/clone)", id, id);
+        srv_doc_free(&d);
+        cJSON_Delete(extra);
+        return;
+    }
+    long r2;
+    char origin[256];
+    const SrvDoc *old = head_get(s, id, &r2, origin, sizeof origin);
+    if (!old || r2 != rev) {
+        if (old) head_done(s);
+        srv_error(out, old ? 409 : 404, old ? "conflict" : "not_found", NULL, old ? "integration `%s` changed while this request was made: try again"
+                  : "no integration `%s`", id);
+        srv_doc_free(&d);
+        cJSON_Delete(extra);
+        return;
+    }
+    cJSON *changes = srv_diff_json(old->m, d.m);
+    head_done(s);
+    if (!cJSON_GetArraySize(changes) && strcmp(kind, "update") == 0 && !extra) {   /* nothing changed: no revision */
+        cJSON_Delete(changes);
+        srv_doc_free(&d);
+        if (status == 204) srv_no_content(out);
+        else if (status) answer_integration(s, id, 200, out);
+        return;
+    }
+    cJSON *det = extra ? extra : cJSON_CreateObject();
+    cJSON_AddItemToObject(det, "changes", changes);
+    SrvChange ch = { id, kind, NULL, text, len, NULL, 0, rev, action, rkind, resource, det };
+    long nrev;
+    char why[600];
+    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+    srv_doc_free(&d);
+    if (st) commit_error(out, st, why);
+    else if (status == 204) srv_no_content(out);
+    else answer_integration(s, id, 200, out);
+}
+
+void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    char *text;
+    size_t len;
+    long rev;
+    if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    if (body_text(rq, out, 1, &text, &len)) return;
+    commit_update(s, rq, out, id, rev, "update", "update", SRV_K_INTEGRATION, id, text, len, NULL, 200);
+    free(text);
+}
+
+void api_integration_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    long rev;
+    if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    SrvChange ch = { id, "delete", NULL, NULL, 0, NULL, 0, rev, "delete", SRV_K_INTEGRATION, id, NULL };
+    long nrev;
+    char why[600];
+    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+    if (st) commit_error(out, st, why);
+    else srv_no_content(out);
+}
+
+/* text with [start, end) replaced by repl (malloc'd, *len) */
+static char *splice(const char *text, size_t tlen, uint32_t start, uint32_t end, const char *repl, size_t rlen, size_t *len) {
+    *len = tlen - (end - start) + rlen;
+    char *t = flow_xcalloc(1, *len + 1);
+    memcpy(t, text, start);
+    memcpy(t + start, repl, rlen);
+    memcpy(t + start + rlen, text + end, tlen - end);
+    return t;
+}
+
+/* the new-name field of a clone's body: 0 with it in name, or -1 with a 400 */
+static int clone_name(const SrvReq *rq, SrvResp *out, char *name, size_t cap) {
+    cJSON *b;
+    if (srv_body_json(rq, out, 0, &b)) return -1;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(b, "name");
+    int ok = cJSON_IsString(n) && is_name(n->valuestring);
+    if (ok) snprintf(name, cap, "%s", n->valuestring);
+    else srv_error(out, 400, "invalid_field", "name", "name is required: letters, digits, _ and -, at most 100");
+    cJSON_Delete(b);
+    return ok ? 0 : -1;
+}
+
+void api_integration_clone(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    char name[128];
+    long rev;
+    if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    if (clone_name(rq, out, name, sizeof name)) return;
+    size_t len;
+    char *text = srv_integration_text(s, id, &len, &rev);
+    if (!text) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    /* the name's string literal in `integration "NAME" ...` */
+    SrvDoc d;
+    srv_doc_load(&d, "integration.flow", text, len);
+    const AstNode *decl = NULL;
+    for (int i = 0; d.fe.ast && i < d.fe.ast->kids.n; i++)
+        if (d.fe.ast->kids.items[i]->kind == AST_INTEGRATION) decl = d.fe.ast->kids.items[i];
+    uint32_t q1 = decl ? decl->span.start : 0, q2;
+    while (q1 < len && text[q1] != '"') q1++;
+    for (q2 = q1 + 1; q2 < len && text[q2] != '"'; q2++) if (text[q2] == '\\') q2++;
+    srv_doc_free(&d);
+    if (!decl || q2 >= len) {
+        srv_error(out, 500, "store", NULL, "integration `%s` has no `integration \"NAME\"` to rename", id);
+        free(text);
+        return;
+    }
+    char lit[140];
+    int ln = snprintf(lit, sizeof lit, "\"%s\"", name);
+    size_t nlen;
+    char *ntext = splice(text, len, q1, q2 + 1, lit, (size_t)ln, &nlen);
+    free(text);
+    SrvDoc nd;
+    if (srv_doc_load(&nd, "clone.flow", ntext, nlen)) {
+        srv_doc_422(&nd, out);
+    } else {
+        cJSON *det = cJSON_CreateObject();
+        cJSON_AddStringToObject(det, "from", id);
+        cJSON_AddItemToObject(det, "from_revision", flow_json_int(rev));
+        SrvChange ch = { name, "clone", NULL, ntext, nlen, id, rev, 0, "clone", SRV_K_INTEGRATION, name, det };
+        long nrev;
+        char why[600];
+        int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+        if (st) commit_error(out, st, why);
+        else answer_integration(s, name, 201, out);
+    }
+    srv_doc_free(&nd);
+    free(ntext);
+}
+
+/* ---- flows, exports, imports: lists and views ---- */
+
+static int cmp_id(const void *a, const void *b) {
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    return strcmp(cJSON_GetObjectItemCaseSensitive(x, "id")->valuestring, cJSON_GetObjectItemCaseSensitive(y, "id")->valuestring);
+}
+
+static cJSON *sorted(cJSON *arr) {
+    int n = cJSON_GetArraySize(arr);
+    if (n < 2) return arr;
+    cJSON **v = flow_xcalloc((size_t)n, sizeof *v);
+    for (int i = 0; i < n; i++) v[i] = cJSON_DetachItemFromArray(arr, 0);
+    qsort(v, (size_t)n, sizeof *v, cmp_id);
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, v[i]);
+    free(v);
+    return arr;
+}
+
+static void list_resources(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
+    cJSON *ids = integration_ids(s), *e, *arr = cJSON_CreateArray();
+    cJSON_ArrayForEach(e, ids) {
+        long rev;
+        const SrvDoc *d = head_get(s, e->valuestring, &rev, NULL, 0);
+        if (!d) continue;
+        const IrProgram *p = d->fe.ir;
+        for (int i = 0; i < p->nflows; i++) {
+            const IrFlow *f = p->flows[i];
+            if (kind == SRV_K_FLOW) {
+                char *id = join_id(e->valuestring, f->name, NULL);
+                if (scope_filter(rq, kind, id)) cJSON_AddItemToArray(arr, flow_view(d, e->valuestring, f, rev, 0));
+                free(id);
+                continue;
+            }
+            for (int k = 0; k < f->nall; k++) {
+                const IrStep *st = f->all[k];
+                if (!st->name || st->kind != (kind == SRV_K_EXPORT ? STEP_EXPORT : STEP_IMPORT)) continue;
+                char *id = join_id(e->valuestring, f->name, st->name);
+                if (scope_filter(rq, kind, id)) cJSON_AddItemToArray(arr, step_view(d, e->valuestring, f, st, rev, 0));
+                free(id);
+            }
+        }
+        head_done(s);
+    }
+    cJSON_Delete(ids);
+    srv_page(rq, out, sorted(arr));
+}
+
+void api_flows_list(Srv *s, const SrvReq *rq, SrvResp *out) { list_resources(s, rq, out, SRV_K_FLOW); }
+void api_exports_list(Srv *s, const SrvReq *rq, SrvResp *out) { list_resources(s, rq, out, SRV_K_EXPORT); }
+void api_imports_list(Srv *s, const SrvReq *rq, SrvResp *out) { list_resources(s, rq, out, SRV_K_IMPORT); }
+
+/* The head of the integration of a flow, export or import id, with the flow and step found (the api
+ * lock held: head_done), or NULL with a 404 in out. */
+static const SrvDoc *locate(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind, char parts[3][256], long *rev, const IrFlow **f,
+                            const IrStep **st) {
+    const char *id = rq->params[0];
+    int n = kind == SRV_K_FLOW ? 2 : 3;
+    if (split_id(id, parts, n)) {
+        srv_error(out, 404, "not_found", "id", "no %s `%s`: a %s's id is %s", srv_kind_names[kind], id, srv_kind_names[kind],
+                  n == 2 ? "INTEGRATION.FLOW" : "INTEGRATION.FLOW.STEP");
+        return NULL;
+    }
+    const SrvDoc *d = head_get(s, parts[0], rev, NULL, 0);
+    if (!d) { srv_error(out, 404, "not_found", "id", "no %s `%s`: no integration `%s`", srv_kind_names[kind], id, parts[0]); return NULL; }
+    *f = find_flow(d->fe.ir, parts[1]);
+    *st = *f && n == 3 ? find_step(*f, kind == SRV_K_EXPORT ? STEP_EXPORT : STEP_IMPORT, parts[2]) : NULL;
+    if (!*f || (n == 3 && !*st)) {
+        head_done(s);
+        srv_error(out, 404, "not_found", "id", "no %s `%s` in integration `%s`", srv_kind_names[kind], id, parts[0]);
+        return NULL;
+    }
+    return d;
+}
+
+static void get_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
+    char parts[3][256];
+    long rev;
+    const IrFlow *f;
+    const IrStep *st;
+    const SrvDoc *d = locate(s, rq, out, kind, parts, &rev, &f, &st);
+    if (!d) return;
+    cJSON *v = kind == SRV_K_FLOW ? flow_view(d, parts[0], f, rev, 1) : step_view(d, parts[0], f, st, rev, 1);
+    head_done(s);
+    srv_json(out, 200, v);
+}
+
+void api_flow_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_FLOW); }
+void api_export_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_EXPORT); }
+void api_import_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_IMPORT); }
 void api_flow_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flows_list(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_get(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_flow_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_flow_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_flow_clone(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_export_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_export_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_export_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
 void api_import_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_imports_list(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integration_clone(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integration_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integration_get(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_integrations_list(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_import_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+void api_import_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }

@@ -161,9 +161,14 @@ static cJSON *openapi(void) {
             cJSON_AddItemToObject(resp, "403", error_response("the token's scope does not reach this resource or route"));
         }
         if (strchr(r->pattern, '{')) cJSON_AddItemToObject(resp, "404", error_response("no such resource"));
+        if (r->access == SRV_A_WRITE) {
+            cJSON_AddItemToObject(resp, "409", error_response("a conflict: the resource exists, changed meanwhile, or a merge conflicts"));
+            cJSON_AddItemToObject(resp, "422", error_response("the .flow text does not check: its diagnostics (file, line, column, message)"));
+        }
         if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "DELETE") != 0) {
             cJSON_AddItemToObject(resp, "400", error_response("a malformed body"));
             cJSON_AddItemToObject(resp, "413", error_response("a body over 5 MB"));
+            cJSON_AddItemToObject(resp, "415", error_response("a body of another media type than the route takes"));
         }
     }
     return doc;

@@ -14,7 +14,6 @@
 #include "frontend.h"
 #include "ir.h"
 #include "source.h"
-#include <sqlite3.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -65,29 +64,6 @@ void jobs_mod_stop(Srv *s) {
     srv_key_wipe(&R->key);
     free(R);
     *srv_module(s, SRV_MOD_jobs) = NULL;
-}
-
-/* until api.c has it: the head revision's text straight from the store (removed at the merge) */
-__attribute__((weak)) char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev) {
-    SrvStore *st = srv_store(s);
-    store_lock(st);
-    sqlite3_stmt *q = NULL;
-    char *text = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT r.text, r.rev FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head WHERE i.id = ?1",
-                           -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            *len = (size_t)sqlite3_column_bytes(q, 0);
-            text = malloc(*len + 1);
-            if (!text) abort();
-            memcpy(text, sqlite3_column_text(q, 0), *len);
-            text[*len] = 0;
-            *rev = (long)sqlite3_column_int64(q, 1);
-        }
-    }
-    sqlite3_finalize(q);
-    store_unlock(st);
-    return text;
 }
 
 /* ---- ids: integration.flow[.step] ---- */

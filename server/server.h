@@ -8,6 +8,7 @@
 #define FLOWC_SERVER_H
 #include <cjson/cJSON.h>
 #include "engine.h"   /* flow.h: the JSON reader and printer, flow_x* allocation */
+#include "frontend.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -190,6 +191,43 @@ long audit_verify(SrvStore *st, char *why, size_t cap);
 /* The source text of an integration's head revision (malloc'd, *len) and its revision number, or
  * NULL when there is no such integration. */
 char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev);
+
+/* One .flow text, checked: its syntax tree, typed IR and resource model (compiler/resource.h). */
+typedef struct SrvDoc {
+    struct Source *src;
+    struct Arena *ar;
+    FeResult fe;
+    Diags d;
+    struct ResModel *m;        /* NULL unless it checked clean */
+    int ran;
+} SrvDoc;
+/* Checks text (named name in diagnostics): 0 clean (d->m built), -1 with the diagnostics in d->d. */
+int  srv_doc_load(SrvDoc *d, const char *name, const char *text, size_t len);
+void srv_doc_free(SrvDoc *d);
+/* 422 `invalid_flow` with each error diagnostic as {"code","message","field","file","line","column",
+ * "end_line","end_column"} */
+void srv_doc_422(const SrvDoc *d, SrvResp *out);
+/* The semantic diff of two models (compiler/diff.c) as a JSON array of {"action","address","before",
+ * "after","notes"}; either may be NULL (nothing). */
+cJSON *srv_diff_json(const struct ResModel *a, const struct ResModel *b);
+
+/* ---- revisions (revisions.c) ---- */
+/* A change of an integration, committed as its next revision with its audit entry, in one transaction. */
+typedef struct SrvChange {
+    const char *integration;
+    const char *kind;          /* create | update | clone | revert | pull | snapshot | delete */
+    const char *message;       /* or NULL */
+    const char *text; size_t len;   /* the new source (delete: NULL) */
+    const char *origin; long origin_rev;   /* create by clone: what it was cloned from */
+    long expect_head;          /* the head the change was made from: 409 when it moved; 0 for create */
+    const char *action;        /* the audit action, the resource it names and its kind */
+    SrvKind rkind;
+    const char *resource;
+    cJSON *detail;             /* taken */
+} SrvChange;
+/* 0 with *rev, or an HTTP status with why: 404 (no such integration), 409 (it exists, or its head
+ * moved since expect_head), 500. */
+int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap);
 
 /* ---- the command (cli.c) ---- */
 /* flowc server init DIR | flowc server DIR [--listen ADDR:PORT] | flowc server DIR audit verify: an exit code */

@@ -305,6 +305,187 @@ def _():
 
 
 # ---------------------------------------------------------------------------------------------------
+# 2. integrations, flows, exports and imports
+
+SHOP = None
+
+
+def shop():
+    global SHOP
+    if SHOP is None:
+        SHOP = flow_file("shop.flow")
+    return SHOP
+
+
+def ensure_shop():
+    st, hd, b = S.req("GET", "/v1/integrations/shop")
+    if st == 404:
+        expect(S.req("POST", "/v1/integrations", body=shop()), 201, "POST /v1/integrations")
+
+
+@case("server/integrations/create-from-text")
+def _():
+    b = expect(S.req("POST", "/v1/integrations", body=shop()), 201, "POST /v1/integrations")
+    check(b["id"] == "shop" and b["revision"] >= 1 and b["version"] == "1.0.0", str(b)[:400])
+    check(b["flows"] == ["shop.orders", "shop.archive"] and b["exports"] == ["shop.orders.orders", "shop.archive.orders"], str(b)[:600])
+    check(b["source"] == shop(), "the source differs from what was posted")
+    expect(S.req("POST", "/v1/integrations", body=shop()), 409, "the same integration again")
+    lst = expect(S.req("GET", "/v1/integrations"), 200, "GET /v1/integrations")
+    check([i["id"] for i in lst] == ["shop"] and "source" not in lst[0], str(lst)[:300])
+
+
+@case("server/integrations/422-with-the-diagnostics")
+def _():
+    bad = shop().replace('integration "shop"', 'integration "broken"').replace("record.total > 0", "record.totl > 0")
+    b = expect(S.req("POST", "/v1/integrations", body=bad), 422, "a misspelt field")
+    e = b["errors"][0]
+    line = bad[:bad.index("record.totl")].count("\n") + 1
+    check(e["code"] == "invalid_flow" and e["line"] == line and e["column"] > 1 and "totl" in e["message"] and "total" in e["message"],
+          "the diagnostic: %s (expected line %d)" % (e, line))
+    b = expect(S.req("POST", "/v1/integrations", body="flow {"), 422, "a syntax error")
+    check(b["errors"][0]["line"] == 1, str(b))
+    b = expect(S.req("POST", "/v1/integrations", body=shop().replace('integration "shop" version "1.0.0"\n', "")), 422, "no integration name")
+    check(b["errors"][0]["field"] == "integration", str(b))
+    st, hd, b = S.req("GET", "/v1/integrations/broken")
+    check(st == 404, "a broken integration was stored: %s" % st)
+    expect(S.req("POST", "/v1/integrations", body=b"\xff\xfe", ctype="text/plain"), 400, "not UTF-8")
+    expect(S.req("POST", "/v1/integrations", body=b"x", ctype="image/png"), 415, "image/png")
+
+
+@case("server/integrations/create-from-a-package")
+def _():
+    d = os.path.join(WORK, "pkg")
+    os.makedirs(d, exist_ok=True)
+    src = shop().replace('integration "shop"', 'integration "pkgshop"')
+    open(os.path.join(d, "pkgshop.flow"), "w").write(src)
+    r = subprocess.run([FLOWC, "package", os.path.join(d, "pkgshop.flow"), "-o", os.path.join(d, "p.flowpkg")], capture_output=True, text=True)
+    check(r.returncode == 0, "flowc package: " + r.stderr)
+    data = open(os.path.join(d, "p.flowpkg"), "rb").read()
+    b = expect(S.req("POST", "/v1/integrations", body=data, ctype="application/gzip"), 201, "POST a package")
+    check(b["id"] == "pkgshop" and b["source"] == src, str(b)[:300])
+    tampered = bytearray(data)
+    tampered[len(tampered) // 2] ^= 0xff
+    b = expect(S.req("POST", "/v1/integrations", body=bytes(tampered), ctype="application/gzip"), 422, "a tampered package")
+    check(b["errors"][0]["code"] == "invalid_package", str(b))
+    expect(S.req("DELETE", "/v1/integrations/pkgshop"), 204, "DELETE")
+
+
+@case("server/integrations/get-put-delete")
+def _():
+    ensure_shop()
+    b = expect(S.req("GET", "/v1/integrations/shop"), 200, "GET")
+    rev = b["revision"]
+    changed = shop().replace('path = "/deals"', 'path = "/v2/deals"')
+    b = expect(S.req("PUT", "/v1/integrations/shop", body=changed), 200, "PUT")
+    check(b["revision"] == rev + 1 and '"/v2/deals"' in b["source"], "revision %s" % b["revision"])
+    b = expect(S.req("PUT", "/v1/integrations/shop", body=changed), 200, "PUT the same text")
+    check(b["revision"] == rev + 1, "an unchanged PUT made a revision: %s" % b["revision"])
+    b = expect(S.req("PUT", "/v1/integrations/shop", body=changed.replace("record.total", "record.nope")), 422, "PUT a broken text")
+    b = expect(S.req("PUT", "/v1/integrations/shop", body=changed.replace('"shop"', '"other"', 1)), 422, "PUT under another name")
+    check(b["errors"][0]["field"] == "integration", str(b))
+    check(expect(S.req("GET", "/v1/integrations/shop"), 200, "GET")["revision"] == rev + 1, "a refused PUT moved the revision")
+    ups = [a for a in expect(S.req("GET", "/v1/integrations/shop/audit"), 200, "audit") if a["action"] == "update"]
+    check(ups and any(c["address"].endswith("path") and '"/v2/deals"' in (c["after"] or "") for c in ups[-1]["detail"]["changes"]),
+          "the audit entry's diff: %s" % (ups[-1]["detail"] if ups else None))
+    expect(S.req("PUT", "/v1/integrations/shop", body=shop()), 200, "PUT back")
+    expect(S.req("PUT", "/v1/integrations/nope", body=shop()), 404, "PUT an unknown integration")
+    expect(S.req("DELETE", "/v1/integrations/nope"), 404, "DELETE an unknown integration")
+    expect(S.req("POST", "/v1/integrations", body=shop().replace('"shop"', '"gone"', 1)), 201, "POST gone")
+    st, hd, b = S.req("DELETE", "/v1/integrations/gone")
+    check(st == 204 and not b, "DELETE: %s %r" % (st, b))
+    expect(S.req("GET", "/v1/integrations/gone"), 404, "GET after DELETE")
+    expect(S.req("GET", "/v1/flows/gone.orders"), 404, "a flow of a deleted integration")
+
+
+@case("server/integrations/clone")
+def _():
+    ensure_shop()
+    b = expect(S.req("POST", "/v1/integrations/shop/clone", body={"name": "shop-copy"}), 201, "clone")
+    check(b["id"] == "shop-copy" and b["cloned_from"] == "shop" and 'integration "shop-copy"' in b["source"], str(b)[:300])
+    check(b["source"].replace('"shop-copy"', '"shop"', 1) == expect(S.req("GET", "/v1/integrations/shop"), 200, "GET")["source"],
+          "the clone differs in more than its name")
+    expect(S.req("POST", "/v1/integrations/shop/clone", body={"name": "shop-copy"}), 409, "clone onto an existing name")
+    expect(S.req("POST", "/v1/integrations/shop/clone", body={"name": "bad name!"}), 400, "clone to a bad name")
+    expect(S.req("POST", "/v1/integrations/nope/clone", body={"name": "x"}), 404, "clone of nothing")
+
+
+@case("server/flows-exports-imports/json-views")
+def _():
+    ensure_shop()
+    f = expect(S.req("GET", "/v1/flows/shop.orders"), 200, "GET flow")
+    check(f["id"] == "shop.orders" and f["integration"] == "shop" and f["schedule"] == 'cron("*/15 * * * *")', str(f)[:400])
+    check([s["kind"] for s in f["steps"]] == ["export", "filter", "import"] and f["steps"][2]["id"] == "shop.orders.deals", str(f["steps"]))
+    check(f["source"].startswith("flow orders {") and f["source"].endswith("}"), f["source"][:100])
+    e = expect(S.req("GET", "/v1/exports/shop.orders.orders"), 200, "GET export")
+    check(e["type"] == "Order" and e["connection"] == "shop.files" and e["settings"] == {"file": '"orders.ndjson"', "format": "ndjson"}, str(e))
+    check(e["record_type"], str(e))
+    i = expect(S.req("GET", "/v1/imports/shop.orders.deals"), 200, "GET import")
+    check(i["connection"] == "shop.crm" and i["settings"]["path"] == '"/deals"' and i["map"]["email"] == "record.email", str(i))
+    flows = expect(S.req("GET", "/v1/flows"), 200, "GET /v1/flows")
+    ids = [x["id"] for x in flows]
+    check("shop.orders" in ids and "shop.archive" in ids and ids == sorted(ids), str(ids))
+    ex = [x["id"] for x in expect(S.req("GET", "/v1/exports"), 200, "GET /v1/exports")]
+    im = [x["id"] for x in expect(S.req("GET", "/v1/imports"), 200, "GET /v1/imports")]
+    check("shop.orders.orders" in ex and "shop.archive.copy" in im and "shop.orders.deals" in im, "%s %s" % (ex, im))
+    for p in ("/v1/flows/shop.nope", "/v1/flows/nope.orders", "/v1/flows/shop", "/v1/exports/shop.orders.deals", "/v1/imports/shop.orders",
+              "/v1/imports/shop.orders.deals.x"):
+        expect(S.req("GET", p), 404, "GET " + p)
+
+
+@case("server/secrets-never-in-a-view")
+def _():
+    ensure_shop()
+    src = shop().replace('integration "shop"', 'integration "secretive"').replace('bearer(env("CRM_TOKEN"))', 'bearer("s3cr3t-literal")')
+    b = expect(S.req("POST", "/v1/integrations", body=src), 201, "POST")
+    check("s3cr3t-literal" not in json.dumps(b), "the secret in the integration's view")
+    for p in ("/v1/integrations/secretive", "/v1/imports/secretive.orders.deals", "/v1/flows/secretive.orders", "/v1/audit"):
+        check("s3cr3t-literal" not in json.dumps(expect(S.req("GET", p), 200, p)), "the secret in GET " + p)
+    expect(S.req("DELETE", "/v1/integrations/secretive"), 204, "DELETE")
+
+
+@case("server/scope/read-matrix")
+def _():
+    ensure_shop()
+    expect(S.req("GET", "/v1/integrations/shop-copy"), 200, "the clone exists")
+    tok = {}
+    for name, scope in (("flow", {"flows": ["shop.orders"]}), ("integ", {"integrations": ["shop-copy"]}),
+                        ("import", {"imports": ["shop.archive.copy"]})):
+        tok[name] = expect(S.req("POST", "/v1/tokens", body={"name": name, "scope": scope}), 201, "POST /v1/tokens")["token"]
+    matrix = [
+        ("flow", "/v1/flows/shop.orders", 200), ("flow", "/v1/exports/shop.orders.orders", 200), ("flow", "/v1/imports/shop.orders.deals", 200),
+        ("flow", "/v1/flows/shop.archive", 403), ("flow", "/v1/imports/shop.archive.copy", 403), ("flow", "/v1/integrations/shop", 403),
+        ("flow", "/v1/flows/shop-copy.orders", 403),
+        ("integ", "/v1/integrations/shop-copy", 200), ("integ", "/v1/flows/shop-copy.orders", 200),
+        ("integ", "/v1/imports/shop-copy.archive.copy", 200), ("integ", "/v1/integrations/shop", 403), ("integ", "/v1/flows/shop.orders", 403),
+        ("import", "/v1/imports/shop.archive.copy", 200), ("import", "/v1/flows/shop.archive", 403), ("import", "/v1/exports/shop.archive.orders", 403),
+    ]
+    bad = []
+    for who, path, want in matrix:
+        st, hd, b = S.req("GET", path, token=tok[who])
+        if st != want:
+            bad.append("%s GET %s: %s, expected %s" % (who, path, st, want))
+    lists = {"flow": (["shop.orders"], ["shop.orders.deals"]), "integ": (["shop-copy.archive", "shop-copy.orders"],
+             ["shop-copy.archive.copy", "shop-copy.orders.deals"]), "import": ([], ["shop.archive.copy"])}
+    for who, (fl, im) in lists.items():
+        got = [x["id"] for x in expect(S.req("GET", "/v1/flows", token=tok[who]), 200, "flows")]
+        if got != fl:
+            bad.append("%s GET /v1/flows: %s, expected %s" % (who, got, fl))
+        got = [x["id"] for x in expect(S.req("GET", "/v1/imports", token=tok[who]), 200, "imports")]
+        if got != im:
+            bad.append("%s GET /v1/imports: %s, expected %s" % (who, got, im))
+    got = [x["id"] for x in expect(S.req("GET", "/v1/integrations", token=tok["integ"]), 200, "integrations")]
+    if got != ["shop-copy"]:
+        bad.append("integ GET /v1/integrations: %s" % got)
+    # writes need a full token, even inside the scope
+    for m, p, body in (("PUT", "/v1/integrations/shop-copy", shop()), ("DELETE", "/v1/integrations/shop-copy", None),
+                       ("POST", "/v1/integrations", shop()), ("POST", "/v1/integrations/shop-copy/clone", {"name": "zz"})):
+        st, hd, b = S.req(m, p, body=body, token=tok["integ"])
+        if st != 403:
+            bad.append("integ %s %s: %s, expected 403" % (m, p, st))
+    check(not bad, "\n".join(bad))
+
+
+# ---------------------------------------------------------------------------------------------------
 
 def report(name, err):
     if err is None:
