@@ -37,6 +37,7 @@ typedef struct Runs { SrvJobs *J; SrvKey key; char flowc[4096], dir[4096]; } Run
 static Runs *runs_of(Srv *s) { return *srv_module(s, SRV_MOD_jobs); }
 
 SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
+const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
 
 int jobs_mod_start(Srv *s, char *why, size_t cap) {
     Runs *R = calloc(1, sizeof *R);
@@ -76,7 +77,8 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
     const char *d1 = strchr(id, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     int parts = !d1 ? 1 : !d2 ? 2 : 3;
     if (parts != (want >= 0 ? 3 : 2) || (d2 && strchr(d2 + 1, '.')) || d1 == id || (d2 && d2 == d1 + 1) || id[strlen(id) - 1] == '.') {
-        srv_error(out, 400, "invalid_id", NULL, "`%s` is not %s id (%s)", id, want == STEP_EXPORT ? "an export" : want == STEP_IMPORT ? "an import" : "a flow",
+        srv_error(out, 400, "invalid_id", NULL, "`%s` is not %s id (%s)", id,
+                  want == STEP_EXPORT ? "an export" : want == STEP_IMPORT ? "an import" : want == RUNS_CONNECTION ? "a connection" : "a flow",
                   want >= 0 ? "integration.flow.step" : "integration.flow");
         return -1;
     }
@@ -95,6 +97,13 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
     diag_free(&d);
     if (!t->fe.ir || errors) {   /* the store only holds integrations that check: this is not one any more */
         srv_error(out, 500, "internal", NULL, "integration `%s` (revision %ld) does not check", t->integ, t->rev);
+        runs_target_free(t);
+        return -1;
+    }
+    if (want == RUNS_CONNECTION) {   /* integration.connection: kept in t->flow */
+        for (int i = 0; i < t->fe.ir->nconns && !t->conn; i++) if (strcmp(t->fe.ir->conns[i]->name, t->flow) == 0) t->conn = t->fe.ir->conns[i];
+        if (t->conn) return 0;
+        srv_error(out, 404, "not_found", NULL, "integration `%s` has no connection `%s`", t->integ, t->flow);
         runs_target_free(t);
         return -1;
     }

@@ -14,13 +14,17 @@ typedef struct RunsTarget {
     FeResult fe;                               /* checked: fe.ir is the typed IR */
     const struct IrFlow *f;
     const struct IrStep *st;                   /* the step, for an export or import id */
+    const struct IrConn *conn;                 /* the connection, for a connection id (its name in flow) */
 } RunsTarget;
 
-/* id: integration.flow (want -1) or integration.flow.step of kind want (STEP_EXPORT, STEP_IMPORT);
+#define RUNS_CONNECTION (-3)
+/* id: integration.flow (want -1), integration.connection (want RUNS_CONNECTION) or
+ * integration.flow.step of kind want (STEP_EXPORT, STEP_IMPORT);
  * step_label: a flow id's step, kept in t->step unchecked. 0, or -1 with 400/404 in out. */
 int   runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTarget *t, SrvResp *out);
 void  runs_target_free(RunsTarget *t);
 SrvJobs *runs_jobs(Srv *s);
+const SrvKey *runs_key(Srv *s);   /* the workspace key (secrets.c) */
 /* the integration's secrets (and extra "NAME=value", may be NULL) over the server's environment; free
  * with srv_secret_env_free. NULL with a 500 in out. */
 char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out);
