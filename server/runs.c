@@ -38,6 +38,7 @@ static Runs *runs_of(Srv *s) { return *srv_module(s, SRV_MOD_jobs); }
 
 SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
 const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
+const char *runs_dir(Srv *s) { return runs_of(s)->dir; }
 
 int jobs_mod_start(Srv *s, char *why, size_t cap) {
     Runs *R = calloc(1, sizeof *R);
@@ -77,7 +78,7 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
     const char *d1 = strchr(id, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     int parts = !d1 ? 1 : !d2 ? 2 : 3;
     if (parts != (want >= 0 ? 3 : 2) || (d2 && strchr(d2 + 1, '.')) || d1 == id || (d2 && d2 == d1 + 1) || id[strlen(id) - 1] == '.') {
-        srv_error(out, 400, "invalid_id", NULL, "`%s` is not %s id (%s)", id,
+        srv_error(out, 404, "not_found", NULL, "`%s` is not %s id (%s)", id,
                   want == STEP_EXPORT ? "an export" : want == STEP_IMPORT ? "an import" : want == RUNS_CONNECTION ? "a connection" : "a flow",
                   want >= 0 ? "integration.flow.step" : "integration.flow");
         return -1;
@@ -397,7 +398,7 @@ void job_cancel(Srv *s, const SrvReq *rq, SrvResp *out) {
         snprintf(fid, sizeof fid, "%s.%s", jstr(job, "integration"), jstr(job, "flow"));
         audit_append(srv_store(s), 0, rq->caller, rq->addr, "cancel", SRV_K_FLOW, fid, d);
     }
-    job_answer(rq, out, job, code, why, 202);
+    job_answer(rq, out, job, code, why, 200);
 }
 
 void jobs_list(Srv *s, const SrvReq *rq, SrvResp *out) {

@@ -20,11 +20,12 @@ typedef struct RunsTarget {
 #define RUNS_CONNECTION (-3)
 /* id: integration.flow (want -1), integration.connection (want RUNS_CONNECTION) or
  * integration.flow.step of kind want (STEP_EXPORT, STEP_IMPORT);
- * step_label: a flow id's step, kept in t->step unchecked. 0, or -1 with 400/404 in out. */
+ * step_label: a flow id's step, kept in t->step unchecked. 0, or -1 with 404 in out (an id of the wrong shape names nothing). */
 int   runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTarget *t, SrvResp *out);
 void  runs_target_free(RunsTarget *t);
 SrvJobs *runs_jobs(Srv *s);
 const SrvKey *runs_key(Srv *s);   /* the workspace key (secrets.c) */
+const char *runs_dir(Srv *s);     /* the workspace, an absolute path */
 /* the integration's secrets (and extra "NAME=value", may be NULL) over the server's environment; free
  * with srv_secret_env_free. NULL with a 500 in out. */
 char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out);
