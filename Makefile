@@ -103,6 +103,7 @@ bench: $(B)/flowc
 	bench/diff.sh
 	bench/serve.sh
 	bench/webhook.sh
+	bench/server.sh
 
 demo:
 	@scripts/demo.sh

@@ -58,8 +58,8 @@ static char *aprintf2(const char *fmt, const char *a, const char *b) {
     return o;
 }
 
-/* The text of flow f with its edits, and notes of what changed on stderr. */
-static char *clone_text(const Source *src, const IrFlow *f, const char *nn) {
+/* The text of flow f with its edits, and notes of what changed on `notes` (when not NULL). */
+static char *clone_text(const Source *src, const IrFlow *f, const char *nn, FILE *notes) {
     Edit ed[8];
     int ne = 0;
     ed[ne++] = (Edit){ f->name_span.start, f->name_span.end, strdup(nn) };
@@ -68,7 +68,7 @@ static char *clone_text(const Source *src, const IrFlow *f, const char *nn) {
         const IrExpr *v = sc->value;
         int manual = v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "manual") == 0;
         if (!manual) {
-            fprintf(stderr, "flowc: clone: %s: schedule manual() (%s has %.*s)\n", nn, f->name, (int)(v->span.end - v->span.start), src->text + v->span.start);
+            if (notes) fprintf(notes, "flowc: clone: %s: schedule manual() (%s has %.*s)\n", nn, f->name, (int)(v->span.end - v->span.start), src->text + v->span.start);
             ed[ne++] = (Edit){ v->span.start, v->span.end, strdup("manual()") };
         }
     }
@@ -80,7 +80,7 @@ static char *clone_text(const Source *src, const IrFlow *f, const char *nn) {
         int r = last && strcmp(last + 1, f->name) == 0 ? asprintf(&full, "%.*s/%s", (int)(last - path), path, nn)
                                                        : asprintf(&full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", nn);
         if (r < 0) abort();
-        fprintf(stderr, "flowc: clone: %s: webhook path %s (%s has %s)\n", nn, full, f->name, path);
+        if (notes) fprintf(notes, "flowc: clone: %s: webhook path %s (%s has %s)\n", nn, full, f->name, path);
         ed[ne++] = (Edit){ tv->kids[0]->span.start, tv->kids[0]->span.end, quoted(full) };
         free(full);
     }
@@ -89,7 +89,7 @@ static char *clone_text(const Source *src, const IrFlow *f, const char *nn) {
     const IrExpr *mv = mode ? mode->value : NULL;
     if (mv && mv->kind == IR_CALL && mv->fn && strcmp(mv->fn->name, "once") == 0 && mv->nkids && mv->kids[0] && mv->kids[0]->kind == IR_STR) {
         char *flag = aprintf2("%s_%s", mv->kids[0]->str, nn);
-        fprintf(stderr, "flowc: clone: %s: once() flag \"%s\" (%s has \"%s\"): the source's records need that field%s\n", nn, flag, f->name,
+        if (notes) fprintf(notes, "flowc: clone: %s: once() flag \"%s\" (%s has \"%s\"): the source's records need that field%s\n", nn, flag, f->name,
                 mv->kids[0]->str, mv->nkids > 2 && mv->kids[2] ? "; its mark request is copied as it is: make it set the new flag" : "");
         ed[ne++] = (Edit){ mv->kids[0]->span.start, mv->kids[0]->span.end, quoted(flag) };
         free(flag);
@@ -109,6 +109,18 @@ static char *clone_text(const Source *src, const IrFlow *f, const char *nn) {
     fwrite(src->text + pos, 1, f->span.end - pos, m);
     fclose(m);
     return out;
+}
+
+char *clone_insert(const Source *src, const IrFlow *f, const char *nn, FILE *notes, size_t *len) {
+    char *ct = clone_text(src, f, nn, notes), *text = NULL;
+    FILE *m = open_memstream(&text, len);
+    if (!m) abort();
+    fwrite(src->text, 1, f->span.end, m);
+    fprintf(m, "\n\n%s", ct);
+    fwrite(src->text + f->span.end, 1, src->len - f->span.end, m);
+    fclose(m);
+    free(ct);
+    return text;
 }
 
 static int write_atomic(const char *out, const char *text, size_t len) {
@@ -170,14 +182,7 @@ int clone_main(int argc, char **argv) {
         rc = 2;
     }
     if (!rc) {
-        char *ct = clone_text(src, f, nn);
-        FILE *m = open_memstream(&text, &tlen);
-        if (!m) abort();
-        fwrite(src->text, 1, f->span.end, m);
-        fprintf(m, "\n\n%s", ct);
-        fwrite(src->text + f->span.end, 1, src->len - f->span.end, m);
-        fclose(m);
-        free(ct);
+        text = clone_insert(src, f, nn, stderr, &tlen);
         /* the result must check, hooks included (named as FILE: its hooks are where FILE's are) */
         Source *ns = src_from_buffer(file, text, tlen);
         Diags nd;

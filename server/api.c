@@ -5,6 +5,7 @@
  * or import's INTEGRATION.FLOW.STEP. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "clone.h"
 #include "diff.h"
 #include "ir.h"
 #include "package.h"
@@ -318,11 +319,12 @@ static cJSON *integration_view(const SrvDoc *d, const char *id, long rev, const 
     return o;
 }
 
-static cJSON *flow_view(const SrvDoc *d, const char *integ, const IrFlow *f, long rev, int full) {
+static cJSON *flow_view(Srv *s, const SrvDoc *d, const char *integ, const IrFlow *f, long rev, int full) {
     const ResModel *m = d->m;
     cJSON *o = cJSON_CreateObject();
     char *id = join_id(integ, f->name, NULL);
     cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddBoolToObject(o, "disabled", srv_flow_disabled(s, id));
     free(id);
     cJSON_AddStringToObject(o, "integration", integ);
     cJSON_AddStringToObject(o, "name", f->name);
@@ -539,9 +541,11 @@ void api_integrations_list(Srv *s, const SrvReq *rq, SrvResp *out) {
 
 void api_integration_get(Srv *s, const SrvReq *rq, SrvResp *out) { answer_integration(s, rq->params[0], 200, out); }
 
-/* commits new text of integration id (made from head revision rev and its document old) as an update */
-static void commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
-                          SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra, int status) {
+/* Commits new text of integration id, made from its head revision rev, as a revision of that kind
+ * with its audit entry (action on the resource; extra: more detail, taken). 0 when committed (or
+ * when nothing changed: no revision), or -1 with the answer in out (422, 404, 409). */
+static int commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
+                         SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra) {
     SrvDoc d;
     char name[300];
     snprintf(name, sizeof name, "%s.flow", id);
@@ -549,34 +553,32 @@ static void commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id
         srv_doc_422(&d, out);
         srv_doc_free(&d);
         cJSON_Delete(extra);
-        return;
+        return -1;
     }
     if (!d.fe.ir->name || strcmp(d.fe.ir->name, id) != 0) {
         srv_error(out, 422, "invalid_flow", "integration", "the text must keep `integration \"%s\"` (a copy under another name is "
                   "POST /v1/integrations/%s/clone)", id, id);
         srv_doc_free(&d);
         cJSON_Delete(extra);
-        return;
+        return -1;
     }
     long r2;
-    char origin[256];
-    const SrvDoc *old = head_get(s, id, &r2, origin, sizeof origin);
+    const SrvDoc *old = head_get(s, id, &r2, NULL, 0);
     if (!old || r2 != rev) {
         if (old) head_done(s);
         srv_error(out, old ? 409 : 404, old ? "conflict" : "not_found", NULL, old ? "integration `%s` changed while this request was made: try again"
                   : "no integration `%s`", id);
         srv_doc_free(&d);
         cJSON_Delete(extra);
-        return;
+        return -1;
     }
     cJSON *changes = srv_diff_json(old->m, d.m);
     head_done(s);
-    if (!cJSON_GetArraySize(changes) && strcmp(kind, "update") == 0 && !extra) {   /* nothing changed: no revision */
+    srv_doc_free(&d);
+    if (!cJSON_GetArraySize(changes) && strcmp(kind, "update") == 0) {   /* nothing changed: no revision */
         cJSON_Delete(changes);
-        srv_doc_free(&d);
-        if (status == 204) srv_no_content(out);
-        else if (status) answer_integration(s, id, 200, out);
-        return;
+        cJSON_Delete(extra);
+        return 0;
     }
     cJSON *det = extra ? extra : cJSON_CreateObject();
     cJSON_AddItemToObject(det, "changes", changes);
@@ -584,10 +586,8 @@ static void commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id
     long nrev;
     char why[600];
     int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
-    srv_doc_free(&d);
-    if (st) commit_error(out, st, why);
-    else if (status == 204) srv_no_content(out);
-    else answer_integration(s, id, 200, out);
+    if (st) { commit_error(out, st, why); return -1; }
+    return 0;
 }
 
 void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
@@ -597,7 +597,7 @@ void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
     long rev;
     if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
     if (body_text(rq, out, 1, &text, &len)) return;
-    commit_update(s, rq, out, id, rev, "update", "update", SRV_K_INTEGRATION, id, text, len, NULL, 200);
+    if (!commit_update(s, rq, out, id, rev, "update", "update", SRV_K_INTEGRATION, id, text, len, NULL)) answer_integration(s, id, 200, out);
     free(text);
 }
 
@@ -711,7 +711,7 @@ static void list_resources(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind)
             const IrFlow *f = p->flows[i];
             if (kind == SRV_K_FLOW) {
                 char *id = join_id(e->valuestring, f->name, NULL);
-                if (scope_filter(rq, kind, id)) cJSON_AddItemToArray(arr, flow_view(d, e->valuestring, f, rev, 0));
+                if (scope_filter(rq, kind, id)) cJSON_AddItemToArray(arr, flow_view(s, d, e->valuestring, f, rev, 0));
                 free(id);
                 continue;
             }
@@ -763,7 +763,7 @@ static void get_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
     const IrStep *st;
     const SrvDoc *d = locate(s, rq, out, kind, parts, &rev, &f, &st);
     if (!d) return;
-    cJSON *v = kind == SRV_K_FLOW ? flow_view(d, parts[0], f, rev, 1) : step_view(d, parts[0], f, st, rev, 1);
+    cJSON *v = kind == SRV_K_FLOW ? flow_view(s, d, parts[0], f, rev, 1) : step_view(d, parts[0], f, st, rev, 1);
     head_done(s);
     srv_json(out, 200, v);
 }
@@ -771,13 +771,389 @@ static void get_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
 void api_flow_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_FLOW); }
 void api_export_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_EXPORT); }
 void api_import_get(Srv *s, const SrvReq *rq, SrvResp *out) { get_resource(s, rq, out, SRV_K_IMPORT); }
-void api_flow_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_flow_clone(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_export_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_put(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_patch(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void api_import_delete(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+
+/* ---- flows, exports, imports: changes by splicing their text ---- */
+
+int srv_flow_disabled(Srv *s, const char *flow_id) {
+    SrvStore *st = srv_store(s);
+    int dis = 0;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT disabled FROM flow_state WHERE flow = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, flow_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) dis = sqlite3_column_int(q, 0) != 0;
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return dis;
+}
+
+/* the resource of a flow or step in the model */
+static const Resource *resource_of(const SrvDoc *d, const IrFlow *f, const IrStep *st) {
+    if (!st) return res_at(d->m, "flow %s%s", f->name, "");
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s %s", ir_step_kind_names[st->kind], st->name);
+    return res_at(d->m, "flow %s" SEP "%s", f->name, addr);
+}
+
+/* What a change of one resource starts from: the integration's text and revision, the resource's
+ * span and its line's indentation, and how many flows and steps of its flow there are. */
+typedef struct Target {
+    char parts[3][256];
+    long rev;
+    char *text; size_t len;
+    Span span;                 /* the resource */
+    Span lines; int whole;     /* its lines (res_line_span) */
+    char indent[64];
+    int nflows, nsteps;
+    char *id;                  /* the resource's id */
+} Target;
+
+static void target_free(Target *t) { free(t->text); free(t->id); }
+
+static int target_get(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind, Target *t) {
+    memset(t, 0, sizeof *t);
+    const IrFlow *f;
+    const IrStep *st;
+    const SrvDoc *d = locate(s, rq, out, kind, t->parts, &t->rev, &f, &st);
+    if (!d) return -1;
+    const Resource *r = resource_of(d, f, st);
+    if (!r) {
+        head_done(s);
+        srv_error(out, 500, "store", NULL, "`%s` has no resource in the model", rq->params[0]);
+        return -1;
+    }
+    t->len = d->src->len;
+    t->text = flow_xcalloc(1, t->len + 1);
+    memcpy(t->text, d->src->text, t->len);
+    t->span = r->span;
+    t->lines = res_line_span(d->src, r->span, &t->whole);
+    uint32_t b = r->span.start;
+    while (b > 0 && t->text[b - 1] != '\n') b--;
+    size_t k = 0;
+    while (b + k < r->span.start && (t->text[b + k] == ' ' || t->text[b + k] == '\t') && k + 1 < sizeof t->indent) {
+        t->indent[k] = t->text[b + k];
+        k++;
+    }
+    t->indent[k] = 0;
+    t->nflows = d->fe.ir->nflows;
+    t->nsteps = f->nall;
+    t->id = flow_xstrdup(rq->params[0]);
+    head_done(s);
+    return 0;
+}
+
+/* text with every line after the first indented by indent, without trailing newlines (malloc'd) */
+static char *reindent(const char *text, size_t len, const char *indent, size_t *out_len) {
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) len--;
+    FlowSb b = { NULL, 0, 0 };
+    size_t il = strlen(indent);
+    for (size_t i = 0; i < len; i++) {
+        flow_sb_put(&b, text + i, 1);
+        if (text[i] == '\n' && i + 1 < len && text[i + 1] != '\n') flow_sb_put(&b, indent, il);
+    }
+    *out_len = b.n;
+    return flow_sb_take(&b);
+}
+
+/* After a change: the flow (and step) the id names must still be there, and no flow or step more or
+ * fewer than allowed. 0, or -1 with a 422 in out. */
+static int still_there(const char *text, size_t len, SrvKind kind, const Target *t, int dflows, int dsteps, SrvResp *out) {
+    SrvDoc d;
+    if (srv_doc_load(&d, "change.flow", text, len)) {
+        srv_doc_422(&d, out);
+        srv_doc_free(&d);
+        return -1;
+    }
+    const IrFlow *f = find_flow(d.fe.ir, t->parts[1]);
+    const IrStep *st = f && kind != SRV_K_FLOW ? find_step(f, kind == SRV_K_EXPORT ? STEP_EXPORT : STEP_IMPORT, t->parts[2]) : NULL;
+    int ok = 1;
+    if (!f || (kind != SRV_K_FLOW && !st)) {
+        srv_error(out, 422, "invalid_flow", "name", "the text must declare %s `%s` (a new name is a clone, then a delete)",
+                  kind == SRV_K_FLOW ? "flow" : srv_kind_names[kind], kind == SRV_K_FLOW ? t->parts[1] : t->parts[2]);
+        ok = 0;
+    } else if (d.fe.ir->nflows != t->nflows + dflows || (kind != SRV_K_FLOW && f->nall != t->nsteps + dsteps)) {
+        srv_error(out, 422, "invalid_flow", NULL, "the text must hold the one %s it replaces, no more", srv_kind_names[kind]);
+        ok = 0;
+    }
+    srv_doc_free(&d);
+    return ok ? 0 : -1;
+}
+
+static void answer_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind, int status) {
+    get_resource(s, rq, out, kind);
+    if (out->status == 200) out->status = status;
+}
+
+static void put_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
+    Target t;
+    if (target_get(s, rq, out, kind, &t)) return;
+    char *body;
+    size_t blen;
+    if (body_text(rq, out, 0, &body, &blen)) { target_free(&t); return; }
+    size_t rlen, nlen;
+    char *re = reindent(body, blen, t.indent, &rlen);
+    char *ntext = splice(t.text, t.len, t.span.start, t.span.end, re, rlen, &nlen);
+    if (!still_there(ntext, nlen, kind, &t, 0, 0, out) &&
+        !commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, ntext, nlen, NULL))
+        answer_resource(s, rq, out, kind, 200);
+    free(ntext);
+    free(re);
+    free(body);
+    target_free(&t);
+}
+
+static void delete_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
+    Target t;
+    if (target_get(s, rq, out, kind, &t)) return;
+    size_t nlen;
+    Span sp = t.whole ? t.lines : t.span;
+    if (t.whole) {   /* a blank line on both sides: one goes with it (and a blank line before the end) */
+        int before = sp.start >= 2 && t.text[sp.start - 1] == '\n' && t.text[sp.start - 2] == '\n';
+        if (before && sp.end < t.len && t.text[sp.end] == '\n') sp.end++;
+        else if (before && sp.end >= t.len) sp.start--;
+    }
+    char *ntext = splice(t.text, t.len, sp.start, sp.end, "", 0, &nlen);
+    SrvDoc d;
+    if (srv_doc_load(&d, "change.flow", ntext, nlen)) srv_doc_422(&d, out);
+    else if (!commit_update(s, rq, out, t.parts[0], t.rev, "update", "delete", kind, t.id, ntext, nlen, NULL)) srv_no_content(out);
+    srv_doc_free(&d);
+    free(ntext);
+    target_free(&t);
+}
+
+typedef struct Edit { uint32_t start, end; char *text; } Edit;
+
+static int edit_cmp(const void *a, const void *b) {
+    const Edit *x = a, *y = b;
+    return x->start < y->start ? 1 : x->start > y->start ? -1 : 0;   /* last first */
+}
+
+/* a PATCH value as Flow source text: a string is taken as it is; numbers and booleans as JSON writes them */
+static char *value_text(const cJSON *v) {
+    if (cJSON_IsString(v)) return flow_xstrdup(v->valuestring);
+    if (cJSON_IsNumber(v) || cJSON_IsBool(v)) {
+        char *p = flow_json_print(v), *o = flow_xstrdup(p);
+        cJSON_free(p);
+        return o;
+    }
+    return NULL;
+}
+
+static void patch_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
+    cJSON *b;
+    if (srv_body_json(rq, out, 0, &b)) return;
+    const cJSON *m, *settings = cJSON_GetObjectItemCaseSensitive(b, "settings"), *sched = cJSON_GetObjectItemCaseSensitive(b, "schedule"),
+                *dis = cJSON_GetObjectItemCaseSensitive(b, "disabled");
+    cJSON_ArrayForEach(m, b) {
+        int ok = strcmp(m->string, "settings") == 0 || (kind == SRV_K_FLOW && (strcmp(m->string, "schedule") == 0 || strcmp(m->string, "disabled") == 0));
+        if (!ok) {
+            srv_error(out, 400, "invalid_field", m->string, "PATCH of %s takes %s, not `%.60s`", srv_kind_plural[kind],
+                      kind == SRV_K_FLOW ? "disabled, schedule and settings" : "settings", m->string);
+            cJSON_Delete(b);
+            return;
+        }
+    }
+    if ((settings && !cJSON_IsObject(settings)) || (dis && !cJSON_IsBool(dis)) || (sched && !cJSON_IsString(sched) && !cJSON_IsNull(sched))) {
+        const char *fld = settings && !cJSON_IsObject(settings) ? "settings" : dis && !cJSON_IsBool(dis) ? "disabled" : "schedule";
+        srv_error(out, 400, "invalid_field", fld, "%s", strcmp(fld, "settings") == 0 ? "settings is an object: name -> Flow source text (or null to remove)"
+                  : strcmp(fld, "disabled") == 0 ? "disabled is true or false" : "schedule is Flow source text (cron(\"0 * * * *\"), every(15m), manual()) or null");
+        cJSON_Delete(b);
+        return;
+    }
+    Target t;
+    if (target_get(s, rq, out, kind, &t)) { cJSON_Delete(b); return; }
+    /* the settings to set: name -> text (NULL: remove) */
+    int n = (settings ? cJSON_GetArraySize(settings) : 0) + (sched ? 1 : 0), ne = 0;
+    Edit *ed = flow_xcalloc((size_t)n + 1, sizeof *ed);
+    long rev2;
+    const SrvDoc *d = head_get(s, t.parts[0], &rev2, NULL, 0);
+    int bad = !d || rev2 != t.rev, locked = d != NULL;
+    if (bad) {
+        if (d) head_done(s);
+        locked = 0;
+        srv_error(out, 409, "conflict", NULL, "integration `%s` changed while this request was made: try again", t.parts[0]);
+    }
+    const Resource *r = NULL;
+    if (!bad) {
+        const IrFlow *f = find_flow(d->fe.ir, t.parts[1]);
+        const IrStep *st = f && kind != SRV_K_FLOW ? find_step(f, kind == SRV_K_EXPORT ? STEP_EXPORT : STEP_IMPORT, t.parts[2]) : NULL;
+        r = f ? resource_of(d, f, st) : NULL;
+    }
+    for (int pass = 0; !bad && r && pass < 2; pass++) {
+        const cJSON *list = pass == 0 ? settings : NULL;
+        const cJSON *e = pass == 0 ? (list ? list->child : NULL) : sched;
+        for (; e; e = pass == 0 ? e->next : NULL) {
+            const char *name = pass == 0 ? e->string : "schedule";
+            if (pass == 0 && kind == SRV_K_FLOW && sched && strcmp(name, "schedule") == 0) {
+                srv_error(out, 400, "invalid_field", "schedule", "schedule is given twice (as schedule and in settings)");
+                bad = 1;
+                break;
+            }
+            char *val = cJSON_IsNull(e) ? NULL : value_text(e);
+            if (!cJSON_IsNull(e) && !val) {
+                char fld[160];
+                snprintf(fld, sizeof fld, "settings.%.100s", name);
+                srv_error(out, 400, "invalid_field", fld, "%s is Flow source text (a JSON string), a number, true, false or null", fld);
+                bad = 1;
+                break;
+            }
+            const Resource *c = NULL;
+            for (int k = 0; k < r->nkids && !c; k++) {
+                const Resource *x = &d->m->items[r->kids[k]];
+                if (x->kind == RES_SETTING && x->name && strcmp(x->name, name) == 0) c = x;
+            }
+            Edit *x = &ed[ne];
+            if (c && val) {
+                x->start = c->span.start, x->end = c->span.end;
+                if (asprintf(&x->text, "%s = %s", name, val) < 0) abort();
+            } else if (c) {   /* remove: its lines when it stands alone, else it and a comma beside it */
+                int whole;
+                Span ls = res_line_span(d->src, c->span, &whole);
+                x->start = whole ? ls.start : c->span.start, x->end = whole ? ls.end : c->span.end;
+                if (!whole) {
+                    const char *tx = d->src->text;
+                    uint32_t e2 = x->end;
+                    while (e2 < d->src->len && tx[e2] == ' ') e2++;
+                    if (e2 < d->src->len && tx[e2] == ',') {
+                        e2++;
+                        while (e2 < d->src->len && tx[e2] == ' ') e2++;
+                        x->end = e2;
+                    } else {
+                        uint32_t s2 = x->start;
+                        while (s2 > 0 && tx[s2 - 1] == ' ') s2--;
+                        if (s2 > 0 && tx[s2 - 1] == ',') x->start = s2 - 1;
+                    }
+                }
+                x->text = flow_xstrdup("");
+            } else if (val) {   /* add, before its first enclosed item: inline when that is on the item's line */
+                const Resource *first = r->nkids ? &d->m->items[r->kids[0]] : NULL;
+                if (!first) {
+                    srv_error(out, 422, "invalid_flow", name, "`%s` has nothing inside to add a setting before", t.id);
+                    free(val);
+                    bad = 1;
+                    break;
+                }
+                const char *tx = d->src->text;
+                uint32_t p = first->span.start, ls = p;
+                while (ls > 0 && tx[ls - 1] != '\n') ls--;
+                int inl = ls <= r->span.start;
+                x->start = x->end = p;
+                if (inl) { if (asprintf(&x->text, "%s = %s, ", name, val) < 0) abort(); }
+                else if (asprintf(&x->text, "%s = %s\n%.*s", name, val, (int)(p - ls), tx + ls) < 0) abort();
+            } else {
+                free(val);
+                continue;   /* removing what is not there: nothing */
+            }
+            free(val);
+            ne++;
+        }
+    }
+    if (locked) head_done(s);
+    if (!bad && !r) { bad = 1; srv_error(out, 404, "not_found", "id", "no %s `%s`", srv_kind_names[kind], t.id); }
+    if (!bad) {
+        qsort(ed, (size_t)ne, sizeof *ed, edit_cmp);
+        char *text = flow_xcalloc(1, t.len + 1);
+        memcpy(text, t.text, t.len);
+        size_t len = t.len;
+        for (int i = 0; i < ne; i++) {
+            size_t nl;
+            char *nt = splice(text, len, ed[i].start, ed[i].end, ed[i].text, strlen(ed[i].text), &nl);
+            free(text);
+            text = nt;
+            len = nl;
+        }
+        int rc = 0;
+        if (ne) rc = still_there(text, len, kind, &t, 0, 0, out) || commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, text, len, NULL);
+        if (!rc && dis) {
+            SrvStore *st = srv_store(s);
+            store_lock(st);
+            int was = srv_flow_disabled(s, t.id);
+            sqlite3_stmt *q = NULL;
+            if (was != cJSON_IsTrue(dis) &&
+                sqlite3_prepare_v2(store_db(st), "INSERT INTO flow_state(flow, disabled) VALUES(?, ?) ON CONFLICT(flow) DO UPDATE SET disabled = excluded.disabled",
+                                   -1, &q, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(q, 1, t.id, -1, SQLITE_STATIC);
+                sqlite3_bind_int(q, 2, cJSON_IsTrue(dis));
+                if (sqlite3_step(q) == SQLITE_DONE) {
+                    cJSON *det = cJSON_CreateObject();
+                    cJSON_AddBoolToObject(det, "disabled", cJSON_IsTrue(dis));
+                    audit_append(st, 1, rq->caller, rq->addr, cJSON_IsTrue(dis) ? "disable" : "enable", SRV_K_FLOW, t.id, det);
+                }
+            }
+            sqlite3_finalize(q);
+            store_unlock(st);
+        }
+        if (!rc) answer_resource(s, rq, out, kind, 200);
+        free(text);
+    }
+    for (int i = 0; i < ne; i++) free(ed[i].text);
+    free(ed);
+    target_free(&t);
+    cJSON_Delete(b);
+}
+
+void api_flow_put(Srv *s, const SrvReq *rq, SrvResp *out) { put_resource(s, rq, out, SRV_K_FLOW); }
+void api_export_put(Srv *s, const SrvReq *rq, SrvResp *out) { put_resource(s, rq, out, SRV_K_EXPORT); }
+void api_import_put(Srv *s, const SrvReq *rq, SrvResp *out) { put_resource(s, rq, out, SRV_K_IMPORT); }
+void api_flow_delete(Srv *s, const SrvReq *rq, SrvResp *out) { delete_resource(s, rq, out, SRV_K_FLOW); }
+void api_export_delete(Srv *s, const SrvReq *rq, SrvResp *out) { delete_resource(s, rq, out, SRV_K_EXPORT); }
+void api_import_delete(Srv *s, const SrvReq *rq, SrvResp *out) { delete_resource(s, rq, out, SRV_K_IMPORT); }
+void api_flow_patch(Srv *s, const SrvReq *rq, SrvResp *out) { patch_resource(s, rq, out, SRV_K_FLOW); }
+void api_export_patch(Srv *s, const SrvReq *rq, SrvResp *out) { patch_resource(s, rq, out, SRV_K_EXPORT); }
+void api_import_patch(Srv *s, const SrvReq *rq, SrvResp *out) { patch_resource(s, rq, out, SRV_K_IMPORT); }
+
+void api_flow_clone(Srv *s, const SrvReq *rq, SrvResp *out) {
+    char name[128];
+    char parts[3][256];
+    long rev;
+    const IrFlow *f;
+    const IrStep *st;
+    const SrvDoc *d = locate(s, rq, out, SRV_K_FLOW, parts, &rev, &f, &st);
+    if (!d) return;
+    head_done(s);
+    if (clone_name(rq, out, name, sizeof name)) return;
+    d = head_get(s, parts[0], &rev, NULL, 0);
+    f = d ? find_flow(d->fe.ir, parts[1]) : NULL;
+    if (!f) {
+        if (d) head_done(s);
+        srv_error(out, 404, "not_found", "id", "no flow `%s`", rq->params[0]);
+        return;
+    }
+    if (find_flow(d->fe.ir, name) || !name[0] || (name[0] >= '0' && name[0] <= '9') || strchr(name, '-')) {
+        head_done(s);
+        srv_error(out, find_flow(d->fe.ir, name) ? 409 : 400, find_flow(d->fe.ir, name) ? "conflict" : "invalid_field", "name",
+                  "`%s` %s", name, find_flow(d->fe.ir, name) ? "is a flow of this integration already" : "is not a flow name (letters, digits, _)");
+        return;
+    }
+    char *notes = NULL;
+    size_t nn = 0, len;
+    FILE *nf = open_memstream(&notes, &nn);
+    if (!nf) abort();
+    char *text = clone_insert(d->src, f, name, nf, &len);
+    fclose(nf);
+    head_done(s);
+    char *nid = join_id(parts[0], name, NULL);
+    cJSON *det = cJSON_CreateObject();
+    cJSON_AddStringToObject(det, "from", rq->params[0]);
+    cJSON *na = cJSON_AddArrayToObject(det, "notes");
+    for (char *p = notes, *e; p && *p; p = e ? e + 1 : p + strlen(p)) {
+        e = strchr(p, '\n');
+        if (e) *e = 0;
+        if (*p) cJSON_AddItemToArray(na, cJSON_CreateString(strncmp(p, "flowc: clone: ", 14) == 0 ? p + 14 : p));
+    }
+    cJSON *notes_copy = cJSON_Duplicate(na, 1);
+    if (!commit_update(s, rq, out, parts[0], rev, "update", "clone", SRV_K_FLOW, nid, text, len, det)) {
+        SrvReq r2 = *rq;
+        r2.params[0] = nid;
+        get_resource(s, &r2, out, SRV_K_FLOW);
+        if (out->status == 200) {
+            cJSON *v = cJSON_ParseWithLength(out->body, out->len);
+            if (v) { cJSON_AddItemToObject(v, "notes", notes_copy); notes_copy = NULL; srv_json(out, 201, v); }
+        }
+    }
+    cJSON_Delete(notes_copy);
+    free(nid);
+    free(text);
+    free(notes);
+}

@@ -113,9 +113,389 @@ fail:
     return status;
 }
 
-void rev_diff(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void rev_get(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void rev_list(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void rev_revert(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
-void rev_snapshot(Srv *s, const SrvReq *rq, SrvResp *out) { (void)s; srv_error(out, 501, "not_implemented", NULL, "%s %s is not implemented yet", rq->method, srv_routes[rq->route].pattern); }
+/* ---- reading revisions ---- */
+
+typedef struct RevRow { long rev; char kind[16]; char *message; char *text; size_t len; char token[40]; int64_t created; } RevRow;
+
+static void row_free(RevRow *r) { free(r->message); free(r->text); memset(r, 0, sizeof *r); }
+
+/* revision rev of integration id (0: its head); 0, or -1 when there is none */
+static int rev_read(Srv *s, const char *id, long rev, RevRow *out) {
+    SrvStore *st = srv_store(s);
+    memset(out, 0, sizeof *out);
+    int found = -1;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = rev > 0 ? "SELECT rev, kind, message, text, token, created FROM revisions WHERE integration = ? AND rev = ?"
+                              : "SELECT r.rev, r.kind, r.message, r.text, r.token, r.created FROM revisions r JOIN integrations i ON i.id = r.integration"
+                                " AND i.head = r.rev WHERE r.integration = ?";
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (rev > 0) sqlite3_bind_int64(q, 2, rev);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            found = 0;
+            out->rev = (long)sqlite3_column_int64(q, 0);
+            snprintf(out->kind, sizeof out->kind, "%s", (const char *)sqlite3_column_text(q, 1));
+            if (sqlite3_column_type(q, 2) != SQLITE_NULL) out->message = flow_xstrdup((const char *)sqlite3_column_text(q, 2));
+            out->len = (size_t)sqlite3_column_bytes(q, 3);
+            out->text = flow_xcalloc(1, out->len + 1);
+            memcpy(out->text, sqlite3_column_blob(q, 3), out->len);
+            snprintf(out->token, sizeof out->token, "%s", sqlite3_column_text(q, 4) ? (const char *)sqlite3_column_text(q, 4) : "");
+            out->created = sqlite3_column_int64(q, 5);
+        }
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return found;
+}
+
+/* the revision before rev (0 when none) */
+static long rev_before(Srv *s, const char *id, long rev) {
+    SrvStore *st = srv_store(s);
+    long r = 0;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, rev);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return r;
+}
+
+/* a stored text as a checked document (a deleted integration's empty text: no model) */
+static const ResModel *load(SrvDoc *d, const char *name, const RevRow *r) {
+    memset(d, 0, sizeof *d);
+    if (!r || !r->text || !r->len) return NULL;
+    if (srv_doc_load(d, name, r->text, r->len)) return NULL;
+    return d->m;
+}
+
+/* the changes from revision a to b (either may be NULL) */
+static cJSON *changes(const RevRow *a, const RevRow *b) {
+    SrvDoc da, db;
+    const ResModel *ma = load(&da, "from.flow", a), *mb = load(&db, "to.flow", b);
+    cJSON *c = srv_diff_json(ma, mb);
+    srv_doc_free(&da);
+    srv_doc_free(&db);
+    return c;
+}
+
+static cJSON *row_json(const RevRow *r, const char *id) {
+    cJSON *o = cJSON_CreateObject();
+    char pid[24], iso[32];
+    snprintf(pid, sizeof pid, "%012ld", r->rev);   /* padded: ids sort as revisions do */
+    cJSON_AddStringToObject(o, "id", pid);
+    cJSON_AddStringToObject(o, "integration", id);
+    cJSON_AddNumberToObject(o, "revision", (double)r->rev);
+    cJSON_AddStringToObject(o, "kind", r->kind);
+    if (r->message) cJSON_AddStringToObject(o, "message", r->message);
+    else cJSON_AddNullToObject(o, "message");
+    if (r->token[0]) cJSON_AddStringToObject(o, "token", r->token);
+    else cJSON_AddNullToObject(o, "token");
+    store_iso(r->created, iso);
+    cJSON_AddStringToObject(o, "created", iso);
+    return o;
+}
+
+/* ---- routes ---- */
+
+void rev_list(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    SrvStore *st = srv_store(s);
+    cJSON *a = cJSON_CreateArray();
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            RevRow r;
+            memset(&r, 0, sizeof r);
+            r.rev = (long)sqlite3_column_int64(q, 0);
+            snprintf(r.kind, sizeof r.kind, "%s", (const char *)sqlite3_column_text(q, 1));
+            r.message = sqlite3_column_type(q, 2) != SQLITE_NULL ? (char *)sqlite3_column_text(q, 2) : NULL;
+            snprintf(r.token, sizeof r.token, "%s", sqlite3_column_text(q, 3) ? (const char *)sqlite3_column_text(q, 3) : "");
+            r.created = sqlite3_column_int64(q, 4);
+            cJSON_AddItemToArray(a, row_json(&r, id));
+        }
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    if (!cJSON_GetArraySize(a)) {
+        cJSON_Delete(a);
+        srv_error(out, 404, "not_found", "id", "no integration `%s`", id);
+        return;
+    }
+    srv_page(rq, out, a);
+}
+
+/* a revision number from text: > 0, or 0 */
+static long rev_number(const char *t) {
+    char *end;
+    long n = t && *t ? strtol(t, &end, 10) : 0;
+    return n > 0 && !*end ? n : 0;
+}
+
+void rev_get(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    long n = rev_number(rq->params[1]);
+    RevRow r, p;
+    if (!n || rev_read(s, id, n, &r)) {
+        srv_error(out, 404, "not_found", "rev", "integration `%s` has no revision `%s`", id, rq->params[1]);
+        return;
+    }
+    long pn = rev_before(s, id, n);
+    int hp = pn && rev_read(s, id, pn, &p) == 0;
+    cJSON *o = row_json(&r, id);
+    if (hp) cJSON_AddNumberToObject(o, "previous", (double)pn);
+    else cJSON_AddNullToObject(o, "previous");
+    cJSON_AddItemToObject(o, "changes", changes(hp ? &p : NULL, &r));
+    row_free(&r);
+    if (hp) row_free(&p);
+    srv_json(out, 200, o);
+}
+
+void rev_snapshot(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    RevRow h;
+    if (rev_read(s, id, 0, &h)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    cJSON *b;
+    if (srv_body_json(rq, out, 0, &b)) { row_free(&h); return; }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "message");
+    if (!cJSON_IsString(m) || !m->valuestring[0] || strlen(m->valuestring) > 1000) {
+        srv_error(out, 400, "invalid_field", "message", "message is required: a string of 1 to 1000 bytes");
+        cJSON_Delete(b);
+        row_free(&h);
+        return;
+    }
+    SrvChange ch = { id, "snapshot", m->valuestring, h.text, h.len, NULL, 0, h.rev, "snapshot", SRV_K_INTEGRATION, id, NULL };
+    long nrev;
+    char why[600];
+    int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+    if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
+    else {
+        RevRow r;
+        if (rev_read(s, id, nrev, &r) == 0) { srv_json(out, 201, row_json(&r, id)); row_free(&r); }
+        else srv_error(out, 500, "store", NULL, "the snapshot was not found after it was stored");
+    }
+    cJSON_Delete(b);
+    row_free(&h);
+}
+
+void rev_diff(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    char from[64], to[64], other[256];
+    int qf = srv_query(rq, "from", from, sizeof from), qt = srv_query(rq, "to", to, sizeof to), qo = srv_query(rq, "other", other, sizeof other);
+    RevRow a, b;
+    if (rev_read(s, id, 0, &b)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    cJSON *o = cJSON_CreateObject();
+    if (qo > 0) {
+        if (qf || qt) {
+            row_free(&b);
+            cJSON_Delete(o);
+            srv_error(out, 400, "invalid_parameter", "other", "other compares the heads: it takes no from or to");
+            return;
+        }
+        if (rev_read(s, other, 0, &a)) {
+            row_free(&b);
+            cJSON_Delete(o);
+            srv_error(out, 404, "not_found", "other", "no integration `%s`", other);
+            return;
+        }
+        /* from the other integration to this one */
+        cJSON_AddStringToObject(o, "from", other);
+        cJSON_AddNumberToObject(o, "from_revision", (double)a.rev);
+        cJSON_AddStringToObject(o, "to", id);
+        cJSON_AddNumberToObject(o, "to_revision", (double)b.rev);
+    } else {
+        long head = b.rev, tn = qt > 0 ? rev_number(to) : head;
+        if (qo < 0 || qf < 0 || qt < 0 || !tn || (qf > 0 && !rev_number(from))) {
+            row_free(&b);
+            cJSON_Delete(o);
+            srv_error(out, 400, "invalid_parameter", qf && !rev_number(from) ? "from" : "to", "from and to take revision numbers");
+            return;
+        }
+        row_free(&b);
+        long fn = qf > 0 ? rev_number(from) : rev_before(s, id, tn);
+        if (rev_read(s, id, tn, &b)) {
+            cJSON_Delete(o);
+            srv_error(out, 404, "not_found", "to", "integration `%s` has no revision %ld", id, tn);
+            return;
+        }
+        if (fn && rev_read(s, id, fn, &a)) {
+            row_free(&b);
+            cJSON_Delete(o);
+            srv_error(out, 404, "not_found", "from", "integration `%s` has no revision %ld", id, fn);
+            return;
+        }
+        if (!fn) memset(&a, 0, sizeof a);
+        cJSON_AddStringToObject(o, "from", id);
+        if (fn) cJSON_AddNumberToObject(o, "from_revision", (double)fn);
+        else cJSON_AddNullToObject(o, "from_revision");
+        cJSON_AddStringToObject(o, "to", id);
+        cJSON_AddNumberToObject(o, "to_revision", (double)tn);
+    }
+    cJSON_AddItemToObject(o, "changes", changes(a.text ? &a : NULL, &b));
+    row_free(&a);
+    row_free(&b);
+    srv_json(out, 200, o);
+}
+
+/* answers with the integration's view (GET /v1/integrations/{id}) */
+static void answer_view(Srv *s, const SrvReq *rq, SrvResp *out) {
+    SrvReq r2 = *rq;
+    api_integration_get(s, &r2, out);
+}
+
+void rev_revert(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    RevRow h, old;
+    if (rev_read(s, id, 0, &h)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    cJSON *b;
+    if (srv_body_json(rq, out, 0, &b)) { row_free(&h); return; }
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(b, "revision");
+    int64_t n = 0;
+    if (!cJSON_IsNumber(rv) || !flow_json_get_int(rv, &n) || n <= 0) {
+        srv_error(out, 400, "invalid_field", "revision", "revision is required: a revision number");
+    } else if (rev_read(s, id, (long)n, &old)) {
+        srv_error(out, 404, "not_found", "revision", "integration `%s` has no revision %lld", id, (long long)n);
+    } else if (!old.len) {
+        srv_error(out, 422, "invalid_field", "revision", "revision %lld is a deletion: there is nothing to revert to", (long long)n);
+        row_free(&old);
+    } else {
+        cJSON *det = cJSON_CreateObject();
+        cJSON_AddItemToObject(det, "to_revision", flow_json_int(n));
+        cJSON_AddItemToObject(det, "changes", changes(&h, &old));
+        SrvChange ch = { id, "revert", NULL, old.text, old.len, NULL, 0, h.rev, "revert", SRV_K_INTEGRATION, id, det };
+        long nrev;
+        char why[600];
+        int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+        if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
+        else answer_view(s, rq, out);
+        row_free(&old);
+    }
+    cJSON_Delete(b);
+    row_free(&h);
+}
+
+/* the origin and the origin's revision of integration id: 0, or -1 (none) */
+static int origin_of(Srv *s, const char *id, char *origin, size_t cap, long *orev) {
+    SrvStore *st = srv_store(s);
+    int found = -1;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            found = 0;
+            snprintf(origin, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+            *orev = (long)sqlite3_column_int64(q, 1);
+        }
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return found;
+}
+
+/* the clone's first revision (its text as cloned) */
+static long first_rev(Srv *s, const char *id) {
+    SrvStore *st = srv_store(s);
+    long r = 0;
+    store_lock(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    store_unlock(st);
+    return r;
+}
+
+void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) {
+    const char *id = rq->params[0];
+    RevRow ours, theirs, base;
+    memset(&base, 0, sizeof base);
+    if (rev_read(s, id, 0, &ours)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
+    cJSON *b;
+    if (srv_body_json(rq, out, 0, &b)) { row_free(&ours); return; }
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(b, "from");
+    char from[256] = "", o1[256] = "", o2[256] = "";   /* their origin, our origin */
+    long r1 = 0, r2 = 0, bn = 0;
+    if (cJSON_IsString(f)) snprintf(from, sizeof from, "%s", f->valuestring);
+    if (!from[0] || strcmp(from, id) == 0) {
+        srv_error(out, 400, "invalid_field", "from", "from is required: the id of this integration's clone or origin");
+        goto done0;
+    }
+    if (rev_read(s, from, 0, &theirs)) {
+        srv_error(out, 404, "not_found", "from", "no integration `%s`", from);
+        goto done0;
+    }
+    /* the common revision, as the side pulled from had it: its text when the clone was made */
+    if (origin_of(s, from, o1, sizeof o1, &r1) == 0 && strcmp(o1, id) == 0) bn = first_rev(s, from);
+    else if (origin_of(s, id, o2, sizeof o2, &r2) == 0 && strcmp(o2, from) == 0) bn = r2;
+    if (!bn || rev_read(s, from, bn, &base)) {   /* both ways, the base is the side pulled from, as it was at the clone */
+        srv_error(out, 409, "conflict", "from", "`%s` is neither a clone of `%s` nor its origin: pulls work between an integration and its direct clone",
+                  from, id);
+        goto done1;
+    }
+    SrvDoc db, dour, dth;
+    const ResModel *mb = load(&db, "base.flow", &base), *mo = load(&dour, "ours.flow", &ours), *mt = load(&dth, "theirs.flow", &theirs);
+    if (!mb || !mo || !mt) {
+        srv_error(out, 500, "store", NULL, "a stored revision no longer checks");
+    } else {
+        MergeResult mr;
+        merge_models(mb, mo, mt, id, from, &mr);
+        if (mr.nconflicts) {
+            cJSON *o = cJSON_CreateObject(), *errs = cJSON_AddArrayToObject(o, "errors"), *conf = cJSON_AddArrayToObject(o, "conflicts");
+            for (int i = 0; i < mr.nconflicts; i++) {
+                cJSON *e = cJSON_CreateObject();
+                char msg[1200];
+                snprintf(msg, sizeof msg, "%s: %s", mr.conflicts[i].address, mr.conflicts[i].why);
+                cJSON_AddStringToObject(e, "code", "conflict");
+                cJSON_AddStringToObject(e, "message", msg);
+                cJSON_AddNullToObject(e, "field");
+                cJSON_AddItemToArray(errs, e);
+                cJSON *c = cJSON_CreateObject();
+                cJSON_AddStringToObject(c, "address", mr.conflicts[i].address);
+                cJSON_AddStringToObject(c, "why", mr.conflicts[i].why);
+                cJSON_AddItemToArray(conf, c);
+            }
+            srv_json(out, 409, o);
+        } else {
+            SrvDoc dm;
+            if (srv_doc_load(&dm, "merged.flow", mr.text, mr.len)) {
+                srv_doc_422(&dm, out);
+                out->status = 409;
+            } else if (mr.len == ours.len && memcmp(mr.text, ours.text, ours.len) == 0) {
+                answer_view(s, rq, out);   /* nothing to pull */
+            } else {
+                cJSON *det = cJSON_CreateObject();
+                cJSON_AddStringToObject(det, "from", from);
+                cJSON_AddItemToObject(det, "from_revision", flow_json_int(theirs.rev));
+                cJSON_AddItemToObject(det, "base_revision", flow_json_int(bn));
+                cJSON_AddItemToObject(det, "changes", srv_diff_json(mo, dm.m));
+                SrvChange ch = { id, "pull", NULL, mr.text, mr.len, NULL, 0, ours.rev, "pull", SRV_K_INTEGRATION, id, det };
+                long nrev;
+                char why[600];
+                int st = rev_commit(s, rq, &ch, &nrev, why, sizeof why);
+                if (st) srv_error(out, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "store", NULL, "%s", why);
+                else answer_view(s, rq, out);
+            }
+            srv_doc_free(&dm);
+        }
+        merge_free(&mr);
+    }
+    srv_doc_free(&db);
+    srv_doc_free(&dour);
+    srv_doc_free(&dth);
+done1:
+    row_free(&theirs);
+    row_free(&base);
+done0:
+    cJSON_Delete(b);
+    row_free(&ours);
+}

@@ -192,6 +192,10 @@ long audit_verify(SrvStore *st, char *why, size_t cap);
  * NULL when there is no such integration. */
 char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev);
 
+/* Whether flow id (INTEGRATION.FLOW) was disabled by PATCH {"disabled": true}: its schedule and
+ * webhooks do not start runs while it is (state of the server, not of the source). */
+int  srv_flow_disabled(Srv *s, const char *flow_id);
+
 /* One .flow text, checked: its syntax tree, typed IR and resource model (compiler/resource.h). */
 typedef struct SrvDoc {
     struct Source *src;

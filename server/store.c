@@ -31,7 +31,9 @@ static const char schema[] =
     /* the audit log: append-only, each entry chained to the one before by SHA-256 (audit.c) */
     "CREATE TABLE IF NOT EXISTS audit(seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, token TEXT, token_name TEXT, addr TEXT,"
     " action TEXT NOT NULL, kind TEXT NOT NULL, resource TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_resource ON audit(resource);";
+    "CREATE INDEX IF NOT EXISTS audit_resource ON audit(resource);"
+    /* a flow's operational state that is not its source: disabled (PATCH {"disabled": true}) */
+    "CREATE TABLE IF NOT EXISTS flow_state(flow TEXT PRIMARY KEY, disabled INTEGER NOT NULL);";
 
 SrvStore *store_open(const char *dir, int create, char *why, size_t cap) {
     char path[4096];

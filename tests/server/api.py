@@ -486,6 +486,162 @@ def _():
 
 
 # ---------------------------------------------------------------------------------------------------
+# 5. splicing a flow or an import, PATCH, DELETE and clone of a flow
+
+def fresh(name):
+    src = shop().replace('integration "shop"', 'integration "%s"' % name)
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST " + name)
+    return src
+
+
+@case("server/splice/put-an-import-and-a-flow")
+def _():
+    src = fresh("splice")
+    imp = 'import deals into crm {\n  method = PUT\n  path = "/deals/v2"\n  map {\n    external_id = "order-{{record.id}}"\n  }\n}\n'
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp), 200, "PUT import")
+    check(b["settings"] == {"method": "PUT", "path": '"/deals/v2"'} and list(b["map"]) == ["external_id"], str(b))
+    whole = expect(S.req("GET", "/v1/integrations/splice"), 200, "GET")["source"]
+    want = src.replace('    method = POST\n    path = "/deals"\n    map {\n      external_id = "order-{{record.id}}"\n      email = record.email\n    }',
+                       '    method = PUT\n    path = "/deals/v2"\n    map {\n      external_id = "order-{{record.id}}"\n    }')
+    check(whole == want, "the spliced text:\n" + whole)
+    r = subprocess.run([FLOWC, "fmt", "--check", "-"], input=whole, capture_output=True, text=True)
+    check(r.returncode == 0, "the spliced text is not in fmt layout: " + r.stdout + r.stderr)
+    changes = [a for a in expect(S.req("GET", "/v1/imports/splice.orders.deals/audit"), 200, "audit")][-1]["detail"]["changes"]
+    check(sorted(c["address"].split(" \u203a ")[-1] for c in changes) == ["email", "method", "path"], str(changes))
+    fl = 'flow archive {\n  schedule = every(1h)\n  export orders: Order from files { file = "orders.ndjson", format = ndjson }\n  import copy into files {\n    file = "copy2.ndjson"\n    map {\n      id = record.id\n    }\n  }\n}'
+    b = expect(S.req("PUT", "/v1/flows/splice.archive", body=fl), 200, "PUT flow")
+    check(b["schedule"] == "every(1h)" and b["source"] == fl, str(b))
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp.replace("record.id", "record.idd")), 422, "PUT a broken import")
+    check("idd" in b["errors"][0]["message"] and b["errors"][0]["line"] > 1, str(b))
+    b = expect(S.req("PUT", "/v1/imports/splice.orders.deals", body=imp.replace("import deals", "import offers")), 422, "PUT under another name")
+    check(b["errors"][0]["field"] == "name", str(b))
+    expect(S.req("PUT", "/v1/flows/splice.archive", body=fl + "\n\n" + fl.replace("flow archive", "flow other")), 422, "PUT two flows")
+    expect(S.req("PUT", "/v1/imports/splice.orders.nope", body=imp), 404, "PUT an unknown import")
+    check(expect(S.req("GET", "/v1/integrations/splice"), 200, "GET")["revision"] == 3, "a refused PUT made a revision")
+
+
+@case("server/splice/patch-a-flow-and-an-import")
+def _():
+    fresh("patchy")
+    b = expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"schedule": 'every(30m)'}), 200, "PATCH schedule")
+    check(b["schedule"] == "every(30m)", str(b))
+    b = expect(S.req("PATCH", "/v1/flows/patchy.archive", body={"schedule": 'cron("0 3 * * *")'}), 200, "PATCH a schedule that was not there")
+    check(b["schedule"] == 'cron("0 3 * * *")' and b["source"].startswith('flow archive {\n  schedule = cron("0 3 * * *")\n  export'), b["source"])
+    b = expect(S.req("PATCH", "/v1/flows/patchy.archive", body={"schedule": None}), 200, "PATCH schedule null")
+    check(b["schedule"] is None and "schedule" not in b["source"], b["source"])
+    b = expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"path": '"/v9/deals"', "concurrency": 4}}), 200, "PATCH settings")
+    check(b["settings"].get("path") == '"/v9/deals"' and b["settings"].get("concurrency") == "4", str(b["settings"]))
+    b = expect(S.req("PATCH", "/v1/exports/patchy.orders.orders", body={"settings": {"format": None}}), 200, "PATCH remove an inline setting")
+    check(b["settings"] == {"file": '"orders.ndjson"'} and b["source"] == 'export orders: Order from files { file = "orders.ndjson" }', b["source"])
+    b = expect(S.req("PATCH", "/v1/exports/patchy.orders.orders", body={"settings": {"format": "ndjson"}}), 200, "PATCH add an inline setting")
+    check(b["source"] == 'export orders: Order from files { format = ndjson, file = "orders.ndjson" }', b["source"])
+    expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"path": "nope("}}), 422, "PATCH a bad value")
+    b = expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"settings": {"colour": '"red"'}}), 422, "PATCH an unknown setting")
+    check("colour" in b["errors"][0]["message"], str(b))
+    expect(S.req("PATCH", "/v1/imports/patchy.orders.deals", body={"disabled": True}), 400, "PATCH disabled on an import")
+    expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"settings": {"x": [1]}}), 400, "PATCH a list")
+    b = expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"disabled": True}), 200, "PATCH disabled")
+    check(b["disabled"] is True, str(b))
+    check([f["disabled"] for f in expect(S.req("GET", "/v1/flows"), 200, "flows") if f["id"] == "patchy.orders"] == [True], "list")
+    check(expect(S.req("PATCH", "/v1/flows/patchy.orders", body={"disabled": False}), 200, "enable")["disabled"] is False, "enable")
+    acts = [a["action"] for a in expect(S.req("GET", "/v1/flows/patchy.orders/audit"), 200, "audit")]
+    check(acts.count("disable") == 1 and acts.count("enable") == 1, str(acts))
+
+
+@case("server/splice/delete-and-clone-a-flow")
+def _():
+    fresh("trim")
+    b = expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "orders_eu"}), 201, "clone a flow")
+    check(b["id"] == "trim.orders_eu" and b["schedule"] == "manual()" and b["notes"], str(b)[:400])
+    expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "archive"}), 409, "clone onto an existing flow")
+    expect(S.req("POST", "/v1/flows/trim.orders/clone", body={"name": "a-b"}), 400, "clone to a bad name")
+    st, hd, body = S.req("DELETE", "/v1/flows/trim.orders_eu")
+    check(st == 204, "DELETE a flow: %s %s" % (st, body))
+    expect(S.req("GET", "/v1/flows/trim.orders_eu"), 404, "GET a deleted flow")
+    expect(S.req("DELETE", "/v1/exports/trim.archive.orders"), 422, "DELETE an export its flow needs")
+    expect(S.req("DELETE", "/v1/imports/trim.archive.copy"), 204, "DELETE an import")
+    src = expect(S.req("GET", "/v1/integrations/trim"), 200, "GET")["source"]
+    check("import copy " not in src and "flow orders_eu" not in src, src)
+    r = subprocess.run([FLOWC, "fmt", "--check", "-"], input=src, capture_output=True, text=True)
+    check(r.returncode == 0, "after the deletes the text is not in fmt layout:\n" + src)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. revisions, snapshots, diff, revert, pull
+
+@case("server/revisions/snapshot-diff-revert")
+def _():
+    src = shop().replace('integration "shop"', 'integration "revs"')
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST")
+    v2 = src.replace('path = "/deals"', 'path = "/v2/deals"')
+    expect(S.req("PUT", "/v1/integrations/revs", body=v2), 200, "PUT v2")
+    snap = expect(S.req("POST", "/v1/integrations/revs/snapshots", body={"message": "before the filter change"}), 201, "snapshot")
+    check(snap["revision"] == 3 and snap["kind"] == "snapshot" and snap["message"] == "before the filter change", str(snap))
+    expect(S.req("POST", "/v1/integrations/revs/snapshots", body={}), 400, "a snapshot without a message")
+    v4 = v2.replace("record.total > 0", "record.total > 10")
+    expect(S.req("PUT", "/v1/integrations/revs", body=v4), 200, "PUT v4")
+    revs = expect(S.req("GET", "/v1/integrations/revs/revisions"), 200, "revisions")
+    check([(r["revision"], r["kind"]) for r in revs] == [(1, "create"), (2, "update"), (3, "snapshot"), (4, "update")], str(revs))
+    r2 = expect(S.req("GET", "/v1/integrations/revs/revisions/2"), 200, "revision 2")
+    check(r2["previous"] == 1 and [c["address"] for c in r2["changes"]] == ["flow orders \u203a import deals \u203a path"] and
+          r2["changes"][0]["action"] == "changed" and r2["changes"][0]["after"] == 'path = "/v2/deals"', str(r2))
+    check(expect(S.req("GET", "/v1/integrations/revs/revisions/3"), 200, "revision 3")["changes"] == [], "a snapshot changes nothing")
+    expect(S.req("GET", "/v1/integrations/revs/revisions/9"), 404, "revision 9")
+    expect(S.req("GET", "/v1/integrations/revs/revisions/x"), 404, "revision x")
+    d = expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=4"), 200, "diff 1..4")
+    check(sorted(c["address"].split(" \u203a ")[-1] for c in d["changes"]) == ["filter", "path"], str(d))
+    d = expect(S.req("GET", "/v1/integrations/revs/diff"), 200, "diff of the head")
+    check(d["from_revision"] == 3 and d["to_revision"] == 4 and len(d["changes"]) == 1, str(d))
+    expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=99"), 404, "diff to nothing")
+    expect(S.req("GET", "/v1/integrations/revs/diff?from=x"), 400, "diff from=x")
+    b = expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": 1}), 200, "revert to 1")
+    check(b["revision"] == 5 and b["source"] == src, "revision %s" % b["revision"])
+    check(expect(S.req("GET", "/v1/integrations/revs/diff?from=1&to=5"), 200, "diff 1..5")["changes"] == [], "revert is not equal to 1")
+    expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": 77}), 404, "revert to nothing")
+    expect(S.req("POST", "/v1/integrations/revs/revert", body={"revision": "1"}), 400, "revert to a string")
+    acts = [a["action"] for a in expect(S.req("GET", "/v1/audit?resource=revs"), 200, "audit")]
+    check(acts == ["create", "update", "snapshot", "update", "revert"], str(acts))
+    expect(S.req("GET", "/v1/integrations/nope/revisions"), 404, "revisions of nothing")
+
+
+@case("server/revisions/diff-against-a-clone-and-pull")
+def _():
+    src = shop().replace('integration "shop"', 'integration "up"')
+    expect(S.req("POST", "/v1/integrations", body=src), 201, "POST")
+    expect(S.req("POST", "/v1/integrations/up/clone", body={"name": "down"}), 201, "clone")
+    down = expect(S.req("GET", "/v1/integrations/down"), 200, "GET down")["source"]
+    down2 = down.replace('path = "/deals"', 'path = "/v3/deals"')
+    expect(S.req("PUT", "/v1/integrations/down", body=down2), 200, "change the clone")
+    d = expect(S.req("GET", "/v1/integrations/up/diff?other=down"), 200, "diff against the clone")
+    addrs = sorted(c["address"] for c in d["changes"])
+    check(d["from"] == "down" and "flow orders \u203a import deals \u203a path" in addrs, str(d)[:600])
+    # the origin changes something else: the pull takes the clone's change and keeps the origin's
+    up2 = src.replace("record.total > 0", "record.total >= 1")
+    expect(S.req("PUT", "/v1/integrations/up", body=up2), 200, "change the origin")
+    b = expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "down"}), 200, "pull")
+    check('path = "/v3/deals"' in b["source"] and "record.total >= 1" in b["source"] and 'integration "up"' in b["source"], b["source"])
+    pulls = [a for a in expect(S.req("GET", "/v1/audit?resource=up"), 200, "audit") if a["action"] == "pull"]
+    check(len(pulls) == 1 and pulls[0]["detail"]["from"] == "down", str(pulls))
+    # the other way: the clone pulls the origin's filter
+    b = expect(S.req("POST", "/v1/integrations/down/pull", body={"from": "up"}), 200, "pull into the clone")
+    check("record.total >= 1" in b["source"] and 'integration "down"' in b["source"], b["source"])
+    # both change the same setting: 409 and nothing changes
+    head = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    expect(S.req("PUT", "/v1/integrations/up", body=head["source"].replace('"/v3/deals"', '"/up/deals"')), 200, "origin edits path")
+    cur = expect(S.req("GET", "/v1/integrations/down"), 200, "GET down")["source"]
+    expect(S.req("PUT", "/v1/integrations/down", body=cur.replace('"/v3/deals"', '"/down/deals"')), 200, "clone edits path")
+    before = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    b = expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "down"}), 409, "a conflicting pull")
+    check(b.get("conflicts") and "path" in b["conflicts"][0]["address"], str(b))
+    after = expect(S.req("GET", "/v1/integrations/up"), 200, "GET up")
+    check(after["revision"] == before["revision"] and after["source"] == before["source"], "a conflicting pull changed the integration")
+    expect(S.req("POST", "/v1/integrations", body=shop().replace('"shop"', '"stranger"', 1)), 201, "an unrelated integration")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "stranger"}), 409, "a pull from an unrelated integration")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={"from": "nope"}), 404, "a pull from nothing")
+    expect(S.req("POST", "/v1/integrations/up/pull", body={}), 400, "a pull from no one")
+
+
+# ---------------------------------------------------------------------------------------------------
 
 def report(name, err):
     if err is None:

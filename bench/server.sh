@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The control plane benchmark (issue 14): `flowc server` (release build) on 127.0.0.1 over a fresh
+# workspace holding examples/quickstart.flow, loaded by wrk (-t2 -c16, as fast as the answers come,
+# DURATION seconds each, default 10) with `GET /v1/flows/quickstart.orders` (a bearer token checked
+# against the store, the integration's head looked up, the flow's JSON view built from its typed IR
+# and resource model) and, as the peer, `GET /healthz` on the same server (no token, no store).
+# Prints requests/s and latency (p50, p99) of each and their ratios. Exit 1 when a request was not
+# answered 200 (the figures would mean nothing), 2 no wrk or no build.
+set -u
+export LC_ALL=C
+cd "$(dirname "$0")/.." || exit 2
+command -v wrk >/dev/null || { echo "bench/server: wrk is not installed (scripts/deps.sh bench)" >&2; exit 2; }
+flowc=$PWD/build/flowc
+[ -x "$flowc" ] || { echo "bench/server: build/flowc is missing (make)" >&2; exit 2; }
+dur=${DURATION:-10}
+out=build/bench/server
+rm -rf "$out"; mkdir -p "$out"
+token=$("$flowc" server init "$out/ws" | tail -n 1)
+"$flowc" server "$out/ws" --listen 127.0.0.1:0 </dev/null >"$out/server.out" 2>"$out/server.err" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+for _ in $(seq 100); do grep -q 'listening on http://' "$out/server.err" && break; sleep 0.05; done
+base=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$out/server.err" | head -1)
+[ -n "$base" ] || { echo "bench/server: the server did not start:" >&2; cat "$out/server.err" >&2; exit 2; }
+code=$(curl -s -o "$out/created.json" -w '%{http_code}' -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' \
+       --data-binary @examples/quickstart.flow "$base/v1/integrations")
+[ "$code" = 201 ] || { echo "bench/server: POST /v1/integrations answered $code" >&2; cat "$out/created.json" >&2; exit 2; }
+code=$(curl -s -o "$out/flow.json" -w '%{http_code}' -H "Authorization: Bearer $token" "$base/v1/flows/quickstart.orders")
+[ "$code" = 200 ] || { echo "bench/server: GET /v1/flows/quickstart.orders answered $code" >&2; exit 2; }
+
+load() {   # load NAME PATH: wrk's report in NAME.txt
+  wrk -t2 -c16 -d"${dur}s" --latency -H "Authorization: Bearer $token" "$base$2" >"$out/$1.txt" 2>&1
+}
+field() {   # field NAME: requests/s, p50 ms, p99 ms, requests, non-2xx
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    / requests in / { n = $1 } /Non-2xx/ { bad = $NF }
+    END { printf "%s %s %s %s %s\n", rps, p50, p99, n, bad + 0 }' "$out/$1.txt"
+}
+load flow /v1/flows/quickstart.orders
+load peer /healthz
+read -r f_rps f_p50 f_p99 f_n f_bad < <(field flow)
+read -r p_rps p_p50 p_p99 p_n p_bad < <(field peer)
+kill -TERM $pid; wait $pid; rc=$?; trap - EXIT
+awk -v d="$dur" -v f="$f_rps" -v f50="$f_p50" -v f99="$f_p99" -v p="$p_rps" -v p50="$p_p50" -v p99="$p_p99" -v bytes="$(wc -c <"$out/flow.json")" 'BEGIN {
+  printf "flowc server, wrk -t2 -c16, %d s each, as fast as the answers come:\n", d
+  printf "  GET /v1/flows/quickstart.orders (token checked, %d-byte JSON view): %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", bytes, f, f50, f99
+  printf "  peer GET /healthz: %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", p, p50, p99
+  printf "  flow/peer: throughput %.2f, p99 %.1fx\n", f / p, f99 / p99 }'
+if [ "$f_bad" != 0 ] || [ "$p_bad" != 0 ] || [ "$rc" != 0 ]; then
+  echo "bench/server: $f_bad + $p_bad answers were not 2xx, or the server exited $rc after SIGTERM; see $out" >&2
+  exit 1
+fi
