@@ -34,6 +34,8 @@ extern char **environ;
 
 typedef struct Runs { SrvJobs *J; SrvKey key; char flowc[4096], dir[4096]; } Runs;   /* dir: the workspace, absolute (children run elsewhere) */
 
+static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
+
 static Runs *runs_of(Srv *s) { return *srv_module(s, SRV_MOD_jobs); }
 
 SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
@@ -302,8 +304,6 @@ static void new_run_id(const char *kind, char *out, size_t cap) {
 
 /* ---- POST /v1/flows/{id}/run ---- */
 
-static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
-
 void run_flow(Srv *s, const SrvReq *rq, SrvResp *out) {
     /* the window from the body ({"since", "until"}, optional) or the query */
     cJSON *body = NULL;
@@ -567,7 +567,13 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
     }
     unlink(data);
     int code = res && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (res && code != 0 && code != 3) child_failed(out, "the import", status, timed_out, errline);
+    if (res && code != 0 && code != 3) {   /* the run's own words (its --json line's `failed`) over stderr's last line */
+        cJSON *line = flow_json_parse(res, strcspn(res, "\n"), NULL);
+        const char *f = line ? jstr(line, "failed") : NULL;
+        if (f) snprintf(errline, sizeof errline, "%.1000s", f);
+        cJSON_Delete(line);
+        child_failed(out, "the import", status, timed_out, errline);
+    }
     else if (res) {
         /* per record: ok, or the error the run kept for it (trace key RUNID:N) */
         cJSON *results = cJSON_CreateArray();
