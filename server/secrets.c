@@ -20,22 +20,6 @@ static int sodium_ready(char *why, size_t cap) {
 
 static void key_path(const char *dir, char *out, size_t cap) { snprintf(out, cap, "%s/%s", dir, SRV_KEY_FILE); }
 
-int srv_key_create(const char *dir, char *why, size_t cap) {
-    if (sodium_ready(why, cap)) return -1;
-    char path[4200];
-    key_path(dir, path, sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) { snprintf(why, cap, "cannot create the key file %s: %s", path, strerror(errno)); return -1; }
-    SrvKey k;
-    crypto_secretbox_keygen(k.k);
-    int bad = write(fd, k.k, sizeof k.k) != (ssize_t)sizeof k.k;
-    bad |= fsync(fd) != 0;
-    bad |= close(fd) != 0;
-    srv_key_wipe(&k);
-    if (bad) { snprintf(why, cap, "cannot write the key file %s: %s", path, strerror(errno)); unlink(path); return -1; }
-    return 0;
-}
-
 int srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return -1;
     char path[4200];

@@ -1,6 +1,6 @@
 /* secrets.h — the secrets a workspace's connections take from env(): kept encrypted at rest with
  * libsodium's secretbox under the workspace key (DIR/secret.key, 32 random bytes, mode 0600, made by
- * `flowc server init`), and decrypted only into a run's environment. No function here returns a
+ * `flowc server init`: server/cli.c), and decrypted only into a run's environment. No function here returns a
  * secret's value to anything but a child's environment. */
 #ifndef FLOWC_SERVER_SECRETS_H
 #define FLOWC_SERVER_SECRETS_H
@@ -14,8 +14,6 @@
 
 typedef struct SrvKey { unsigned char k[SRV_KEY_BYTES]; } SrvKey;
 
-/* Makes DIR/secret.key (O_EXCL, 0600): 0, or -1 with why. */
-int  srv_key_create(const char *dir, char *why, size_t cap);
 /* Reads DIR/secret.key: it must be a regular file of 32 bytes that only its owner can read or write
  * (as ssh refuses a readable private key). 0, or -1 with why. Wipe the key with srv_key_wipe. */
 int  srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap);
