@@ -265,6 +265,35 @@ def _():
     wait_job(mine["id"])
 
 
+@case("server-jobs/remote/the-command-line-client")
+def _():
+    def remote(*args, token=True, env=None):
+        e = dict(os.environ, **(env or {}))
+        pre = ["remote", S.base] + (["--token", S.token] if token is True else [])
+        return subprocess.run([api.FLOWC, *pre, *args], capture_output=True, text=True, timeout=120, env=e)
+    r = remote("integrations", "list")
+    check(r.returncode == 0 and [i["id"] for i in json.loads(r.stdout)] == ["shop"], "integrations list: %s %s" % (r.returncode, r.stderr))
+    r = remote("flows", "run", "shop.orders", "--wait")
+    check(r.returncode == 0 and json.loads(r.stdout)["status"] == "completed", "flows run --wait: %s %s %s" % (r.returncode, r.stdout[-300:], r.stderr))
+    jid = json.loads(r.stdout)["id"]
+    r = remote("jobs", "list", "--flow", "shop.orders", token=False, env={"FLOWC_TOKEN": S.token})
+    jobs = json.loads(r.stdout) if r.returncode == 0 else []
+    check(jobs and jobs[0]["id"] == jid, "jobs list with $FLOWC_TOKEN: %s %s" % (r.returncode, r.stderr))
+    every = json.loads(remote("jobs", "list").stdout)
+    check(len(every) == len(expect(S.req("GET", "/v1/jobs?limit=1000"), 200, "all jobs")), "jobs list did not follow the pages")
+    r = remote("errors", "list", "shop.orders", "deals")
+    check(r.returncode == 0 and all(e["step"] == "deals" for e in json.loads(r.stdout)), "errors list: %s" % r.stderr)
+    r = remote("jobs", "get", "999999")
+    check(r.returncode == 1 and "404 not_found" in r.stderr, "a 404: %s %s" % (r.returncode, r.stderr))
+    r = remote("jobs", "list", token=False, env={"FLOWC_TOKEN": ""})
+    check(r.returncode == 1 and "401" in r.stderr, "no token: %s %s" % (r.returncode, r.stderr))
+    r = remote("bogus")
+    check(r.returncode == 2 and "usage" in r.stderr, "usage: %s %s" % (r.returncode, r.stderr))
+    r = remote("tokens", "create", "ci", "--scope", '{"flows":["shop.orders"]}', "--expires", "1h")
+    check(r.returncode == 0 and json.loads(r.stdout)["token"].startswith("flw_"), "tokens create: %s" % r.stderr)
+    check(S.token not in r.stdout, "tokens create printed the caller's token")
+
+
 @case("server-jobs/audit/runs-and-secrets-audited-without-values")
 def _():
     entries = expect(S.req("GET", "/v1/audit?limit=1000"), 200, "audit")
