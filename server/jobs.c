@@ -67,19 +67,14 @@ static sqlite3 *open_db(const char *path, char *why, size_t cap) {
 }
 
 int srv_jobs_schema(sqlite3 *db, char *why, size_t cap) {
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-                     "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, integration TEXT NOT NULL, flow TEXT NOT NULL,"
-                     "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
-                     "  created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, server TEXT, pid INTEGER, cancel_ms INTEGER,"
-                     "  result TEXT, message TEXT, token_id TEXT, token_name TEXT);"
-                     "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
-                     "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
-                     NULL, NULL, &msg) == SQLITE_OK)
-        return 0;
-    snprintf(why, cap, "the store's jobs table: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
+    return srv_schema(db,
+                      "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, integration TEXT NOT NULL, flow TEXT NOT NULL,"
+                      "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
+                      "  created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, server TEXT, pid INTEGER, cancel_ms INTEGER,"
+                      "  result TEXT, message TEXT, token_id TEXT, token_name TEXT);"
+                      "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
+                      "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
+                      "jobs", why, cap);
 }
 
 /* ---- rows as JSON ---- */

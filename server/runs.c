@@ -373,23 +373,31 @@ static void job_answer(const SrvReq *rq, SrvResp *out, cJSON *job, int code, con
     srv_json(out, status, job);
 }
 
-void job_get(Srv *s, const SrvReq *rq, SrvResp *out) {
-    long id = job_id_param(rq->params[0], out);
-    if (id < 0) return;
+/* the job of the route's {id} when the caller may see it; else NULL with the answer made */
+static cJSON *visible_job(Srv *s, const SrvReq *rq, SrvResp *out, long *id) {
+    *id = job_id_param(rq->params[0], out);
+    if (*id < 0) return NULL;
     int code = 500;
     char why[600];
-    cJSON *job = srv_job_get(runs_jobs(s), id, &code, why, sizeof why);
+    cJSON *job = srv_job_get(runs_jobs(s), *id, &code, why, sizeof why);
+    if (job && job_visible(rq, job)) return job;
     job_answer(rq, out, job, code, why, 200);
+    return NULL;
+}
+
+void job_get(Srv *s, const SrvReq *rq, SrvResp *out) {
+    long id;
+    cJSON *job = visible_job(s, rq, out, &id);
+    if (job) srv_json(out, 200, job);
 }
 
 void job_cancel(Srv *s, const SrvReq *rq, SrvResp *out) {
-    long id = job_id_param(rq->params[0], out);
-    if (id < 0) return;
+    long id;
+    cJSON *job = visible_job(s, rq, out, &id);
+    if (!job) return;
+    cJSON_Delete(job);
     int code = 500;
     char why[600];
-    cJSON *job = srv_job_get(runs_jobs(s), id, &code, why, sizeof why);
-    if (!job || !job_visible(rq, job)) { job_answer(rq, out, job, code, why, 200); return; }
-    cJSON_Delete(job);
     job = srv_job_cancel(runs_jobs(s), id, &code, why, sizeof why);
     if (job) {
         cJSON *d = cJSON_CreateObject();

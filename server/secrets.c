@@ -41,16 +41,19 @@ int srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap) {
 
 void srv_key_wipe(SrvKey *key) { sodium_memzero(key->k, sizeof key->k); }
 
-int srv_secrets_schema(sqlite3 *db, char *why, size_t cap) {
+int srv_schema(sqlite3 *db, const char *sql, const char *what, char *why, size_t cap) {
     char *msg = NULL;
-    if (sqlite3_exec(db,
-                     "CREATE TABLE IF NOT EXISTS secrets (integration TEXT NOT NULL, name TEXT NOT NULL, connection TEXT NOT NULL,"
-                     "  box BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY (integration, name));",
-                     NULL, NULL, &msg) == SQLITE_OK)
-        return 0;
-    snprintf(why, cap, "the store's secrets table: %s", msg ? msg : sqlite3_errmsg(db));
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    snprintf(why, cap, "the store's %s table: %s", what, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     return -1;
+}
+
+int srv_secrets_schema(sqlite3 *db, char *why, size_t cap) {
+    return srv_schema(db,
+                      "CREATE TABLE IF NOT EXISTS secrets (integration TEXT NOT NULL, name TEXT NOT NULL, connection TEXT NOT NULL,"
+                      "  box BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY (integration, name));",
+                      "secrets", why, cap);
 }
 
 static int db_fail(sqlite3 *db, sqlite3_stmt *s, const char *what, char *why, size_t cap) {

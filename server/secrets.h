@@ -19,6 +19,8 @@ typedef struct SrvKey { unsigned char k[SRV_KEY_BYTES]; } SrvKey;
 int  srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap);
 void srv_key_wipe(SrvKey *key);
 
+/* Runs a schema's SQL (CREATE ... IF NOT EXISTS) on the store: 0, or -1 with why naming the table. */
+int  srv_schema(sqlite3 *db, const char *sql, const char *what, char *why, size_t cap);
 /* The secrets table in the workspace store (CREATE IF NOT EXISTS): 0, or -1 with why. */
 int  srv_secrets_schema(sqlite3 *db, char *why, size_t cap);
 /* Sets NAME's value for an integration (its env("NAME")), encrypted with a fresh nonce; conn: the
