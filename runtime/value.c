@@ -2,6 +2,7 @@
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "engine.h"
 #include "template.h"
+#include "flow_re.h"
 #include <utf8proc.h>
 #include <locale.h>
 #include <math.h>
@@ -32,6 +33,9 @@ struct FlowCtx {
     FlowVal contexts[FLOW_CTX_COUNT];
     const cJSON *response, *existing;
     char **secrets; int nsecrets;
+    /* the patterns regex_match and regex_replace compiled last (flow_ctx_regex), reused round robin */
+    struct { char *pat; size_t n; FlowRegex *re; } re_cache[FLOW_CTX_RE_CACHE];
+    unsigned re_next;
 };
 
 #define BLOCK_MIN ((size_t)64 * 1024)
@@ -55,7 +59,24 @@ void flow_ctx_free(FlowCtx *cx) {
     free(cx->lookups);
     for (int i = 0; i < cx->nsecrets; i++) free(cx->secrets[i]);
     free(cx->secrets);
+    for (int i = 0; i < FLOW_CTX_RE_CACHE; i++) { free(cx->re_cache[i].pat); flow_re_free(cx->re_cache[i].re); }
     free(cx);
+}
+
+FlowRegex *flow_ctx_regex(FlowCtx *cx, const char *pat, size_t n, char *why, size_t cap) {
+    for (int i = 0; i < FLOW_CTX_RE_CACHE; i++)
+        if (cx->re_cache[i].re && cx->re_cache[i].n == n && memcmp(cx->re_cache[i].pat, pat, n) == 0) return cx->re_cache[i].re;
+    FlowRegex *re = flow_re_compile(pat, n, FLOW_RE_FLOW, why, cap);
+    char *copy = re ? malloc(n + 1) : NULL;
+    if (!copy) { flow_re_free(re); if (re && cap) snprintf(why, cap, "out of memory"); return NULL; }
+    memcpy(copy, pat, n);
+    unsigned k = cx->re_next++ % FLOW_CTX_RE_CACHE;
+    free(cx->re_cache[k].pat);
+    flow_re_free(cx->re_cache[k].re);
+    cx->re_cache[k].pat = copy;
+    cx->re_cache[k].n = n;
+    cx->re_cache[k].re = re;
+    return re;
 }
 
 void flow_ctx_add_secret(FlowCtx *cx, const char *s, size_t n) {
@@ -380,16 +401,6 @@ static int number_syntax(const char *s) {
     return !*p;
 }
 
-/* strtod in the C locale's syntax (a hook may have set another decimal point) */
-static double c_strtod(const char *s) {
-    const struct lconv *lc = localeconv();
-    if (!lc || !lc->decimal_point || lc->decimal_point[0] == '.' || !lc->decimal_point[0] || strlen(s) > 400) return strtod(s, NULL);
-    char t[402];
-    strcpy(t, s);
-    for (char *c = t; *c; c++) if (*c == '.') *c = lc->decimal_point[0];
-    return strtod(t, NULL);
-}
-
 /* What a number's valuestring says (flow.h): NUM_NONE (none, or stale: it no longer reads as the
  * number's double, so a hook changed the number), NUM_INT (an int's digits, *i), NUM_TEXT (the text
  * as read, of a whole double that is not that int) */
@@ -399,7 +410,8 @@ static int num_text(const cJSON *j, int64_t *i) {
     const char *s = j->valuestring;
     if (flow_text_int((FlowStr){ s, strlen(s) }, i) == FLOW_TEXT_OK && s[0] != '+')
         return (double)*i == j->valuedouble ? NUM_INT : NUM_NONE;
-    return number_syntax(s) && c_strtod(s) == j->valuedouble ? NUM_TEXT : NUM_NONE;
+    double d;
+    return number_syntax(s) && flow_dec_parse(s, strlen(s), &d) && d == j->valuedouble ? NUM_TEXT : NUM_NONE;
 }
 
 int flow_json_big_int(const cJSON *j, int64_t *out) { return num_text(j, out) == NUM_INT; }
@@ -627,23 +639,6 @@ int flow_word_in(const char *w, const char *choices) {
     return 0;
 }
 
-/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
-static int decimal_syntax(FlowStr t) {
-    size_t i = 0, nd = 0, ne = 0;
-    if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-    for (; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (i < t.n && t.p[i] == '.')
-        for (i++; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (!nd) return 0;
-    if (i < t.n && (t.p[i] == 'e' || t.p[i] == 'E')) {
-        i++;
-        if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-        for (; i < t.n && is_digit(t.p[i]); i++) ne++;
-        if (!ne) return 0;
-    }
-    return i == t.n;
-}
-
 int flow_text_int(FlowStr t, int64_t *out) {
     size_t i = 0;
     int neg = 0;
@@ -661,10 +656,8 @@ int flow_text_int(FlowStr t, int64_t *out) {
 }
 
 int flow_text_number(FlowCtx *cx, FlowStr t, double *out) {
-    if (!decimal_syntax(t)) return FLOW_TEXT_SYNTAX;
-    char *z = flow_scratch_alloc(cx, t.n + 1);
-    memcpy(z, t.p, t.n);
-    double d = strtod(z, NULL);
+    double d;
+    if (!flow_dec_parse(t.p, t.n, &d)) return FLOW_TEXT_SYNTAX;
     if (!isfinite(d)) return FLOW_TEXT_RANGE;
     *out = d;
     return FLOW_TEXT_OK;
@@ -702,10 +695,7 @@ FlowStr flow_str_trim(FlowStr s) {
 const char *flow_num_text(char buf[40], double d) {
     if (isnan(d)) return "NaN";
     if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
+    flow_dec_format_g(buf, d, 1);
     return buf;
 }
 
