@@ -20,12 +20,12 @@ CFLAGS  ?= -O2 -g
 GENWARN := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
 
 COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-# the control plane (`flowc server`), linked into flowc with the compiler
+# the control plane (`flowc server`, `flowc remote`), linked into flowc with the compiler
 SERVER_SRCS   := $(wildcard server/*.c)
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lmicrohttpd -lpthread -lm
-FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive
+FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive -lsodium
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def server/*.h server/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h $(B)/gen/pow10.h
 
@@ -136,6 +136,11 @@ $(B)/tests/%: tests/conformance/%.c
 $(B)/tests/unit_%: tests/unit/%.c tests/unit/check.h $(B)/asan/libflowrt.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(BASEFLAGS) $(WARN) $(SANFLAGS) -o $@ $< $(B)/asan/libflowrt.a $(LIBS)
+
+# ---- unit tests of the control plane: tests/server/NAME.c -> build/tests/server_NAME (sanitized, linked with flowc's libraries) ----
+$(B)/tests/server_%: tests/server/%.c tests/unit/check.h $(B)/asan/libflowc.a $(B)/asan/libflowrt.a $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(BASEFLAGS) -Iserver $(WARN) $(SANFLAGS) -o $@ $< $(B)/asan/libflowc.a $(B)/asan/libflowrt.a $(LIBS) $(FLOWC_LIBS)
 
 # ---- the HTTP test server (tests/http/server.c): real HTTP on 127.0.0.1 for the http connector's tests ----
 $(B)/tests/http_server: tests/http/server.c

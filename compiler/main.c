@@ -22,6 +22,7 @@
 #include "resource.h"
 #include "token_dump.h"
 #include "server.h"
+#include "remote.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ static const char usage_text[] =
     "                         verifies PKG and writes it into DIR with those values as defaults (or updates it)\n"
     "  clone FILE FLOW NEW_NAME [-o OUT]\n"
     "                         a copy of FLOW under a new name: its own webhook path and once flag, manual()\n"
+    "  remote URL [--token T] integrations|flows|jobs|errors|tokens|audit ACTION [ARGS...]\n"
+    "                         flowc server's API from the command line (the token also from $FLOWC_TOKEN)\n"
     "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
     "  fmt [--check] [--diff] FILE...|-\n"
     "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
@@ -720,6 +723,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "install") == 0) return install_main(argc, argv);      /* install.c */
     if (strcmp(cmd, "clone") == 0) return clone_main(argc, argv);          /* clone.c */
     if (strcmp(cmd, "server") == 0) return server_main(argc, argv);        /* server/cli.c */
+    if (strcmp(cmd, "remote") == 0) return remote_main(argc, argv);        /* server/remote.c */
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

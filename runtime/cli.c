@@ -51,8 +51,9 @@ static void usage(FILE *f, const char *prog) {
             "       %s state show [FLOW] [--json] [--state DIR]\n"
             "       %s state reset [FLOW] [--state DIR]\n"
             "       %s describe [--param k=v]... [--show-secrets] [--state DIR]\n"
+            "       %s push FLOW IMPORT --data FILE|- [--param k=v]... [--env NAME] [--json] [--state DIR]\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
@@ -484,7 +485,21 @@ static void progress_line(void *arg, const FlowRunStats *st, long pages) {
     pg->drawn = 1;
 }
 
-static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry) {
+/* FLOW_RUN_ID: the run id a caller chose (flowc server names a job's runs job-N, so its history and
+ * errors name the job); 1 to 39 of [A-Za-z0-9._-], else the run makes its own */
+static void run_id_from_env(FlowRunInfo *ri) {
+    const char *id = getenv("FLOW_RUN_ID");
+    size_t n = id ? strlen(id) : 0;
+    if (!n || n >= sizeof ri->run_id) return;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') || strchr("._-", id[i]))) return;
+    memcpy(ri->run_id, id, n + 1);
+}
+
+/* retry: the kept errors to run again (`errors retry`), or the records pushed into a step (`push`:
+ * push set; such a run takes no run lock — it moves no delta time or once() flag — so pushes and a
+ * run of the flow go on side by side) */
+static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry, int push) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();
     int n = 0;
@@ -535,6 +550,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         which = order;
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
+        run_id_from_env(&ri);
         ri.state = state;
         ri.retry = retry;
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
@@ -564,7 +580,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             FlowLock *lk = NULL;
             FlowRunStats st;
             FlowErr why;
-            int lr = lock_flow(state, prog, p->flows[which[k]].name, &lk, &why);
+            int lr = push ? 0 : lock_flow(state, prog, p->flows[which[k]].name, &lk, &why);
             if (lr) {   /* a failed run, in --json too; another process runs it: the history counts the start as skipped */
                 FlowErr se;
                 if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, now_ms(), "skipped", retry ? "retry" : "run",
@@ -578,12 +594,12 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 continue;
             }
             FlowErr ae;
-            int gone = flow_state_runs_abandoned(state, p->flows[which[k]].name, now_ms(), &ae);
+            int gone = push ? 0 : flow_state_runs_abandoned(state, p->flows[which[k]].name, now_ms(), &ae);
             if (gone > 0)
                 fprintf(stderr, "%s: flow %s: %d earlier run%s left running by a process that ended without recording it: marked crashed\n",
                         prog, p->flows[which[k]].name, gone, gone == 1 ? " was" : "s were");
             /* the history says why it ran (the engine writes the rest) */
-            if (flow_state_run_planned(state, p->flows[which[k]].name, ri.run_id, ri.started_ms, retry ? "retry" : "run", -1, 0, &ae)) {
+            if (flow_state_run_planned(state, p->flows[which[k]].name, ri.run_id, ri.started_ms, push ? "push" : retry ? "retry" : "run", -1, 0, &ae)) {
                 fprintf(stderr, "%s: %s\n", prog, ae.msg);
                 flow_state_unlock(lk);
                 rc = 1;
@@ -928,7 +944,7 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
             ro.flows = fl;
             flow_state_close(st);
             st = NULL;
-            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, l);
+            if (ro.nflows) rc = cmd_run_with(p, prog, &ro, l, 0);
             free(fl);
         }
         cJSON_Delete(l);
@@ -1036,7 +1052,92 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
     return rc;
 }
 
-static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) { return cmd_run_with(p, prog, o, NULL); }
+static int cmd_run(const FlowProgram *p, const char *prog, const Opts *o) { return cmd_run_with(p, prog, o, NULL, 0); }
+
+static int only_options(const char *prog, const char *cmd, const Opts *o, const char *allowed);
+
+/* the import named `name` among steps (branch arms included) */
+static const FlowStepDef *find_import(const FlowStepDef *steps, int n, const char *name, int depth) {
+    for (int i = 0; i < n && depth < 64; i++) {
+        if (steps[i].kind == FLOW_STEP_IMPORT && steps[i].name && strcmp(steps[i].name, name) == 0) return &steps[i];
+        for (int a = 0; a < steps[i].narms; a++) {
+            const FlowStepDef *d = find_import(steps[i].arms[a].steps, steps[i].arms[a].nsteps, name, depth + 1);
+            if (d) return d;
+        }
+    }
+    return NULL;
+}
+
+/* push FLOW IMPORT --data FILE|-: the records of FILE (a JSON array of objects) enter FLOW at its
+ * import IMPORT, as records reaching it in a run do (its mapping, then the steps after it); one page.
+ * A record that fails is kept in the error store with the trace key RUNID:N (N from 1, its place in
+ * the array). Exit codes as run's. */
+static int cmd_push(const FlowProgram *p, const char *prog, const Opts *o) {
+    if (only_options(prog, "push", o, "--data --param --env --environment --json --state --quiet")) return 2;
+    if (o->nflows != 2 || !o->data) {
+        fprintf(stderr, "%s push: give FLOW IMPORT --data FILE (a JSON array of records; - for standard input)\n", prog);
+        return 2;
+    }
+    int fi = -1;
+    for (int i = 0; i < p->nflows && fi < 0; i++) if (strcmp(p->flows[i].name, o->flows[0]) == 0) fi = i;
+    if (fi < 0) { fprintf(stderr, "%s push: unknown flow `%s`\n", prog, o->flows[0]); return 2; }
+    if (!find_import(p->flows[fi].steps, p->flows[fi].nsteps, o->flows[1], 0)) {
+        fprintf(stderr, "%s push: flow %s has no import `%s`\n", prog, o->flows[0], o->flows[1]);
+        return 2;
+    }
+    size_t len = 0;
+    char *text = NULL;
+    if (strcmp(o->data, "-") == 0) {
+        FlowSb b = { 0 };
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0 && b.n <= FLOW_PAGE_MAX_BYTES) flow_sb_put(&b, buf, n);
+        if (b.n > FLOW_PAGE_MAX_BYTES) { free(b.p); errno = EFBIG; }
+        else { len = b.n; text = flow_sb_take(&b); }
+    } else text = slurp(o->data, FLOW_PAGE_MAX_BYTES, &len);
+    if (!text) { fprintf(stderr, "%s push: cannot read %s: %s\n", prog, o->data, strerror(errno)); return 1; }
+    FlowJsonError je;
+    cJSON *recs = flow_json_parse(text, len, &je);
+    free(text);
+    if (!cJSON_IsArray(recs)) {
+        char where[240];
+        if (recs) snprintf(where, sizeof where, "not a JSON array of records");
+        else snprintf(where, sizeof where, "%ld:%ld: invalid JSON: %s", je.line, je.col, je.msg);
+        fprintf(stderr, "%s push: %s: %s\n", prog, o->data, where);
+        cJSON_Delete(recs);
+        return 1;
+    }
+    const char *rid = getenv("FLOW_RUN_ID");
+    char run_key[48];
+    snprintf(run_key, sizeof run_key, "%.39s", rid && *rid ? rid : "push");
+    cJSON *list = cJSON_CreateArray();
+    int i = 0, rc = 0;
+    for (cJSON *r = recs->child; r; r = r->next, i++) {
+        if (!cJSON_IsObject(r)) {
+            fprintf(stderr, "%s push: %s: item %d is not a record (a JSON object)\n", prog, o->data, i + 1);
+            rc = 1;
+            break;
+        }
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "flow", p->flows[fi].name);
+        cJSON_AddStringToObject(e, "step", o->flows[1]);
+        cJSON_AddItemToObject(e, "record", cJSON_Duplicate(r, 1));
+        char key[80];
+        snprintf(key, sizeof key, "%s:%d", run_key, i + 1);
+        cJSON_AddStringToObject(e, "trace_key", key);
+        cJSON_AddItemToArray(list, e);
+    }
+    cJSON_Delete(recs);
+    if (!rc) {
+        Opts ro = *o;
+        const char *fl[1] = { p->flows[fi].name };
+        ro.flows = fl;
+        ro.nflows = 1;
+        rc = cmd_run_with(p, prog, &ro, list, 1);
+    }
+    cJSON_Delete(list);
+    return rc;
+}
 
 /* ---- serve and the run history ---- */
 
@@ -1304,8 +1405,8 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     }
     int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
     int is_errors = strcmp(cmd, "errors") == 0, is_state = strcmp(cmd, "state") == 0;
-    int is_serve = strcmp(cmd, "serve") == 0, is_runs = strcmp(cmd, "runs") == 0;
-    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs) {
+    int is_serve = strcmp(cmd, "serve") == 0, is_runs = strcmp(cmd, "runs") == 0, is_push = strcmp(cmd, "push") == 0;
+    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs && !is_push) {
         static const char *const later[] = { "preview" };
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (strcmp(cmd, later[i]) == 0) {
@@ -1320,7 +1421,8 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     memset(&o, 0, sizeof o);
     int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, !is_describe);
     if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : is_errors ? cmd_errors(p, prog, &o) : is_state ? cmd_state(p, prog, &o)
-                    : is_serve ? cmd_serve(p, prog, &o) : is_runs ? cmd_runs(p, prog, &o) : cmd_describe(p, prog, &o);
+                    : is_serve ? cmd_serve(p, prog, &o) : is_runs ? cmd_runs(p, prog, &o) : is_push ? cmd_push(p, prog, &o)
+                    : cmd_describe(p, prog, &o);
     opts_free(&o);
     return rc;
 }

@@ -13,8 +13,8 @@ set -e
 cd "$(dirname "$0")/.."
 # tzdata: the IANA zones schedules run in (runtime/tz.c reads /usr/share/zoneinfo); libssl-dev: libcrypto
 # for webhook signatures (HMAC, constant-time comparison: runtime/webhook.c) and package checksums;
-# libarchive-dev: flowc package/install (tar archives)
-want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libssl-dev libarchive-dev"
+# libarchive-dev: flowc package/install (tar archives); libsodium-dev: flowc server's secrets at rest (secretbox)
+want="make gcc flex bison sqlite3 tcc tzdata libcjson-dev libsqlite3-dev libcurl4-openssl-dev libtcc-dev libpq-dev libmicrohttpd-dev libutf8proc-dev libssl-dev libarchive-dev libsodium-dev"
 case "${1:-build}" in
   # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep;
   # git: the diff suite drives real git

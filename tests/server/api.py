@@ -675,4 +675,5 @@ def main():
     report("server/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
 
 
-main()
+if __name__ == "__main__":   # tests/server/jobs.py imports this driver's Server and helpers
+    main()

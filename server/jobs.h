@@ -1,0 +1,63 @@
+/* jobs.h — runs started through the API: the job table in the workspace store and the workers that
+ * run each job as a child process of its revision's built executable (build_cache.h), with the
+ * integration's secrets in its environment. A job is queued, claimed by exactly one worker (a
+ * transaction), runs, and ends completed (the run finished, record errors or not), failed (the run
+ * failed or its process crashed: the server goes on) or canceled. */
+#ifndef FLOWC_SERVER_JOBS_H
+#define FLOWC_SERVER_JOBS_H
+#include <stdio.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+#include "secrets.h"
+
+#define SRV_JOB_STATUSES(X) X(queued) X(running) X(completed) X(failed) X(canceled)
+#define SRV_JOB_CANCEL_GRACE_MS 10000   /* a canceled run still going this long after SIGTERM is killed */
+
+typedef struct SrvJobs SrvJobs;
+
+typedef struct SrvJobsConfig {
+    const char *dir;          /* the workspace: cache/, state/ (the runs' state stores), work/<integration>/ (their directory), jobs/ (logs) */
+    const char *db_path;      /* the store (SQLite); each worker has its own connection to it */
+    const SrvKey *key;        /* decrypts the secrets */
+    const char *flowc;        /* the flowc that builds revisions (an absolute path) */
+    const char *server_id;    /* recorded with each job it claims */
+    int workers;              /* jobs run at once (>= 1) */
+    FILE *log;                /* one line per job that ends; NULL: none */
+} SrvJobsConfig;
+
+/* What to run. kind "run": flow's run, with the delta window since/until (ISO 8601, or NULL); kind
+ * "retry": the open errors `ids` (n of them; none: every open one of the flow, and of step when given)
+ * run again from their failing steps. source: the integration's .flow text at this revision. */
+typedef struct SrvJobReq {
+    const char *integration, *flow, *kind, *step;
+    const char *since, *until;
+    const long *ids; int nids;
+    const char *source; size_t source_len;
+    const char *token_id, *token_name;   /* who asked (NULL: the server itself) */
+} SrvJobReq;
+
+int      srv_jobs_schema(sqlite3 *db, char *why, size_t cap);
+/* Starts the workers (the jobs another server process left running are marked failed first). NULL with why. */
+SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap);
+/* No new claims; each running job's process gets SIGTERM (and SIGKILL after the grace) and its job
+ * ends failed, "the server stopped"; the workers are joined. NULL is fine. */
+void     srv_jobs_stop(SrvJobs *J);
+
+/* Queues a job: its JSON (status queued), or NULL with *code 400 (a bad window: why names the field)
+ * or 500 and why. */
+cJSON   *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, size_t cap);
+/* A job as JSON, or NULL (none: *code 404; else 500 with why). */
+cJSON   *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap);
+/* Jobs newest first: filters (NULL/0 for none) by integration, flow, status, created at or after
+ * since_ms; before_id > 0: only ids below it (the next page); at most limit. NULL with why (a bad
+ * status: *code 400). */
+cJSON   *srv_jobs_list(SrvJobs *J, const char *integration, const char *flow, const char *status, long long since_ms, long before_id,
+                       int limit, int *code, char *why, size_t cap);
+/* Cancels a job: a queued one at once, a running one by SIGTERM to its process (its worker records it
+ * canceled when it has ended). The job's JSON, or NULL with *code 404, 409 (it has ended) or 500. */
+cJSON   *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap);
+/* Blocks until the job has ended or timeout_ms passed (tests, `flowc remote jobs wait`): its JSON as
+ * srv_job_get. */
+cJSON   *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap);
+
+#endif
