@@ -863,16 +863,10 @@ static void handle(Server *s, const char *body, size_t len) {
 
 static ssize_t read_fd(void *ud, char *buf, size_t cap) { return read(*(int *)ud, buf, cap); }
 
-int lsp_main(int argc, char **argv) {
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], "--stdio") != 0) {
-            fprintf(stderr, "flowc: lsp takes no arguments but --stdio (it speaks LSP on stdin and stdout), not `%s`\n", argv[i]);
-            return 2;
-        }
-    int fd = 0;
+int lsp_serve(RpcReadFn fn, void *ud, FILE *out, FILE *log) {
     Server s = { 0 };
-    s.out = stdout;
-    RpcReader *r = rpc_reader_new(read_fd, &fd);
+    s.out = out;
+    RpcReader *r = rpc_reader_new(fn, ud);
     while (!s.exited) {
         char *body;
         size_t len;
@@ -880,7 +874,7 @@ int lsp_main(int argc, char **argv) {
         RpcStatus st = rpc_read(r, &body, &len, &why);
         if (st == RPC_EOF) break;
         if (st == RPC_BADFRAME) {
-            fprintf(stderr, "flowc lsp: skipped %s\n", why);
+            if (log) fprintf(log, "flowc lsp: skipped %s\n", why);
             continue;
         }
         handle(&s, body, len);
@@ -893,4 +887,14 @@ int lsp_main(int argc, char **argv) {
         doc_free(d);
     }
     return s.shutdown && s.exited ? 0 : 1;
+}
+
+int lsp_main(int argc, char **argv) {
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--stdio") != 0) {
+            fprintf(stderr, "flowc: lsp takes no arguments but --stdio (it speaks LSP on stdin and stdout), not `%s`\n", argv[i]);
+            return 2;
+        }
+    int fd = 0;
+    return lsp_serve(read_fd, &fd, stdout, stderr);
 }

@@ -2,6 +2,7 @@
  * byte source (stdin, or a fuzzer's buffer), parsed by the runtime's one strict JSON reader and
  * classified as JSON-RPC 2.0 requests, notifications or responses; and framed replies written out.
  * A bad header block is skipped and reading goes on; nothing here exits or prints but replies. */
+#define _GNU_SOURCE   /* memmem */
 #include "lsp_rpc.h"
 #include "flow.h"
 #include <errno.h>
@@ -68,6 +69,13 @@ static size_t header_end(const RpcReader *r) {
     return 0;
 }
 
+/* The index of the next "Content-Length" (any case) in the unread bytes, or 0 when there is none. */
+static size_t find_clen(const RpcReader *r, size_t from) {
+    for (size_t i = from; i + 14 <= r->len; i++)
+        if ((r->buf[i] | 32) == 'c' && strncasecmp(r->buf + i, "Content-Length", 14) == 0) return i + 1;
+    return 0;
+}
+
 RpcStatus rpc_read(RpcReader *r, char **body, size_t *len, const char **why) {
     *body = NULL;
     *len = 0;
@@ -76,16 +84,32 @@ RpcStatus rpc_read(RpcReader *r, char **body, size_t *len, const char **why) {
         /* white space between messages (a stray newline) is no header */
         while (fill(r, 1) && (r->buf[r->pos] == '\r' || r->buf[r->pos] == '\n')) r->pos++;
         if (r->len == r->pos && r->eof) return RPC_EOF;
+        /* a message starts at its Content-Length header: other headers before it (Content-Type) are
+         * skipped silently, anything else (the rest of a body longer than it said, a block without
+         * Content-Length) is skipped and reported, so one bad frame never loses the ones after it */
+        size_t at;
+        while (!(at = find_clen(r, r->pos))) {
+            if (r->len - r->pos > RPC_MAX_HEADER) {
+                r->pos = r->len - 13;
+                *why = "bytes that are not a message (no Content-Length header)";
+                return RPC_BADFRAME;
+            }
+            if (!fill(r, r->len - r->pos + 1)) { r->pos = r->len; return RPC_EOF; }
+        }
+        at--;
+        if (at > r->pos) {
+            const char *sk = r->buf + r->pos;
+            size_t n = at - r->pos;
+            int report = sk[n - 1] != '\n' || memmem(sk, n, "\n\n", 2) || memmem(sk, n, "\n\r\n", 3);
+            r->pos = at;
+            if (report) { *why = "bytes that are not a message (a header block without Content-Length, or a body longer than its Content-Length)"; return RPC_BADFRAME; }
+        }
         size_t end;
         size_t have = 0;
         while (!(end = header_end(r))) {
             have = r->len - r->pos;
             if (have > RPC_MAX_HEADER) {
-                /* no blank line in sight: drop what was read up to its last newline and resync there */
-                size_t cut = r->len;
-                for (size_t i = r->len; i > r->pos + 1; i--)
-                    if (r->buf[i - 1] == '\n') { cut = i; break; }
-                r->pos = cut;
+                r->pos += 14;    /* past this Content-Length: the next one starts the next try */
                 *why = "a header block longer than 8192 bytes";
                 return RPC_BADFRAME;
             }
