@@ -155,6 +155,15 @@ static long param_offset(const Doc *d, const cJSON *params, const char *key, Fai
     return lq_offset(d->src, line, ch);
 }
 
+/* The open document of params and the byte offset of params.position: NULL when there is no such
+ * document, or (f set) when params are malformed. */
+static Doc *doc_at(Server *s, const cJSON *params, Fail *f, long *off) {
+    Doc *d = param_doc(s, params, f);
+    if (!d) return NULL;
+    *off = param_offset(d, params, "position", f);
+    return *off < 0 ? NULL : d;
+}
+
 /* ---- diagnostics ---- */
 static void publish(Server *s, Doc *d) {
     cJSON *params = cJSON_CreateObject();
@@ -308,10 +317,9 @@ static cJSON *hover_result(const Doc *d, Buf *b, Span sp) {
 }
 
 static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
-    Doc *d = param_doc(s, params, f);
-    if (!d) return NULL;
-    long off = param_offset(d, params, "position", f);
-    if (off < 0 || !d->fe.ir) return NULL;
+    long off;
+    Doc *d = doc_at(s, params, f, &off);
+    if (!d || !d->fe.ir) return NULL;
     const IrProgram *p = d->fe.ir;
     Arena *ar = d->fe.arena;
     LqHit h;
@@ -428,11 +436,10 @@ static int definition_span(const Doc *d, uint32_t off, Span *out) {
 }
 
 static cJSON *h_definition(Server *s, const cJSON *params, Fail *f) {
-    Doc *d = param_doc(s, params, f);
-    if (!d) return NULL;
-    long off = param_offset(d, params, "position", f);
+    long off;
+    Doc *d = doc_at(s, params, f, &off);
     Span sp;
-    if (off < 0 || !d->fe.ir || !definition_span(d, (uint32_t)off, &sp)) return NULL;
+    if (!d || !d->fe.ir || !definition_span(d, (uint32_t)off, &sp)) return NULL;
     cJSON *loc = cJSON_CreateObject();
     cJSON_AddStringToObject(loc, "uri", d->uri);
     cJSON_AddItemToObject(loc, "range", jrange(d->src, sp));
@@ -622,10 +629,9 @@ static int is_name(const char *s) {
 }
 
 static cJSON *h_prepare_rename(Server *s, const cJSON *params, Fail *f) {
-    Doc *d = param_doc(s, params, f);
-    if (!d) return NULL;
-    long off = param_offset(d, params, "position", f);
-    if (off < 0 || !d->fe.ir) return NULL;
+    long off;
+    Doc *d = doc_at(s, params, f, &off);
+    if (!d || !d->fe.ir) return NULL;
     Target t = rename_target(d, (uint32_t)off);
     if (t.kind == RN_NONE) return NULL;
     cJSON *r = cJSON_CreateObject();
@@ -635,10 +641,9 @@ static cJSON *h_prepare_rename(Server *s, const cJSON *params, Fail *f) {
 }
 
 static cJSON *h_rename(Server *s, const cJSON *params, Fail *f) {
-    Doc *d = param_doc(s, params, f);
+    long off;
+    Doc *d = doc_at(s, params, f, &off);
     if (!d) return NULL;
-    long off = param_offset(d, params, "position", f);
-    if (off < 0) return NULL;
     const char *nn = jstr(params, "newName");
     if (!is_name(nn)) return fail(f, RPC_INVALID_PARAMS, "`%s` is not a name (letters, digits and _, not starting with a digit)", nn ? nn : "");
     if (!d->fe.ir) return fail(f, RPC_REQUEST_FAILED, "the file has syntax errors: fix them before renaming");
@@ -667,10 +672,9 @@ static cJSON *h_rename(Server *s, const cJSON *params, Fail *f) {
 
 /* ---- completion (lsp_complete.c) ---- */
 static cJSON *h_completion(Server *s, const cJSON *params, Fail *f) {
-    Doc *d = param_doc(s, params, f);
+    long off;
+    Doc *d = doc_at(s, params, f, &off);
     if (!d) return NULL;
-    long off = param_offset(d, params, "position", f);
-    if (off < 0) return NULL;
     return lspc_complete(d->src, d->fe.ir, (uint32_t)off);
 }
 
