@@ -424,6 +424,11 @@ static int definition_span(const Doc *d, uint32_t off, Span *out) {
         if (x->kind == IR_PARAM && x->param) { *out = x->param->name_span; return 1; }
         if (x->kind == IR_TABLE && x->table) { *out = x->table->name_span; return 1; }
         if (x->kind == IR_LOOKUP && x->step) { *out = x->step->name_span; return 1; }
+        /* a field of a declared record type: the field in its type (a record made by the steps has none) */
+        if (x->kind == IR_FIELD && x->a && x->a->type && x->a->type->kind == TY_RECORD) {
+            const TypeField *tf = ty_field(x->a->type, x->name);
+            if (tf && tf->span.end > tf->span.start && tf->span.end <= d->src->len) { *out = tf->span; return 1; }
+        }
         if (x->kind == IR_INDEX && x->a && x->a->kind == IR_TABLE && x->a->table && lq_contains(x->a->span, off)) {
             *out = x->a->table->name_span;
             return 1;
