@@ -207,6 +207,16 @@ static void type_items(Ctx *c, Arena *ar, const Type *t) {
     for (int i = 0; i < t->nfields; i++) item(c, t->fields[i].name, CK_FIELD, ty_str(ar, t->fields[i].type), NULL);
 }
 
+/* the type of the each variable `name` whose each holds off (the innermost) */
+typedef struct { const char *name; uint32_t off; const Type *t; uint32_t width; } EachVar;
+static void each_var(const IrExpr *x, const IrStep *step, void *ud) {
+    EachVar *e = ud;
+    if (x->kind != IR_EACH || !x->var || !x->var->type || strcmp(x->var->name, e->name) != 0) return;
+    if (!lq_contains(x->span, e->off) || (e->t && x->span.end - x->span.start >= e->width)) return;
+    e->t = x->var->type;
+    e->width = x->span.end - x->span.start;
+}
+
 static void member_items(Ctx *c, const IrProgram *ir, uint32_t dot) {
     /* the chain of names before the dot: a.b.c */
     const char *names[16];
@@ -250,7 +260,10 @@ static void member_items(Ctx *c, const IrProgram *ir, uint32_t dot) {
     Arena *ar = r.arena;
     if (!st && ir) st = step_at(ir, dot > 0 ? dot - 1 : 0);
     const Type *t = NULL;
-    if (st && strcmp(root, "record") == 0) t = st->in;
+    EachVar ev = { root, dot > 0 ? dot - 1 : 0, NULL, 0 };
+    if (r.ir || ir) lq_each_expr(r.ir ? r.ir : ir, each_var, &ev);
+    if (ev.t) t = ev.t;
+    else if (st && strcmp(root, "record") == 0) t = st->in;
     else if (st) {
         /* a lookup of the step's flow: the lookups before it */
         const IrProgram *p = r.ir ? r.ir : ir;
