@@ -284,6 +284,13 @@ static void builtin_doc(Buf *b, const Builtin *fn) {
     bprintf(b, "\n```\n%s", fn->doc ? fn->doc : "");
 }
 
+/* a connection kind's name; an unknown kind (already an error) is -1 */
+static const char *kind_name(int k) {
+    int n = 0;
+    while (flow_conn_kinds[n]) n++;
+    return k >= 0 && k < n ? flow_conn_kinds[k] : "?";
+}
+
 static const char *const place_names[] = { "connection", "export", "lookup", "import" };
 
 /* A type for people: a named record spelled out one level (`{ id: int, items: [Item] }`), else as
@@ -327,7 +334,7 @@ static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
     Buf b = { 0 };
     if (h.setting) {
         const IrSetting *st = h.setting;
-        const char *kind = h.setting_kind >= 0 ? flow_conn_kinds[h.setting_kind] : NULL;
+        const char *kind = h.setting_kind >= 0 ? kind_name(h.setting_kind) : NULL;
         const FlowSettingSpec *spec = kind && h.setting_place >= 0 ? flow_setting_spec(kind, (FlowSettingPlace)h.setting_place, st->name) : NULL;
         bprintf(&b, "```flow\n%s", st->name);
         if (spec) bprintf(&b, ": %s", spec->ctype);
@@ -364,7 +371,7 @@ static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
     }
     if (h.conn_ref) {
         const IrConn *c = h.conn_ref->conn;
-        bprintf(&b, "connection `%s` = %s", c->name, flow_conn_kinds[c->kind]);
+        bprintf(&b, "connection `%s` = %s", c->name, kind_name(c->kind));
         return hover_result(d, &b, h.conn_ref->conn_span);
     }
     /* declarations by their names */
@@ -380,7 +387,7 @@ static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
         }
     for (int i = 0; i < p->nconns; i++)
         if (lq_contains(p->conns[i]->name_span, (uint32_t)off)) {
-            bprintf(&b, "connection `%s` = %s", p->conns[i]->name, flow_conn_kinds[p->conns[i]->kind]);
+            bprintf(&b, "connection `%s` = %s", p->conns[i]->name, kind_name(p->conns[i]->kind));
             return hover_result(d, &b, p->conns[i]->name_span);
         }
     if (h.step) {
@@ -389,7 +396,7 @@ static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
     }
     /* a type's name inside a type (`items: [Item]`) */
     const AstNode *n = lq_ast_at(d->fe.ast, (uint32_t)off, NULL);
-    if (n && n->kind == AST_TY_NAME) {
+    if (n && n->kind == AST_TY_NAME && n->name) {
         for (int i = 0; i < p->ntypes; i++)
             if (strcmp(p->types[i]->name, n->name) == 0) {
                 bprintf(&b, "```flow\ntype %s = %s\n```", p->types[i]->name, type_text(ar, p->types[i]->type));
@@ -411,7 +418,7 @@ static int definition_span(const Doc *d, uint32_t off, Span *out) {
     LqHit h;
     lq_find(p, off, &h);
     const AstNode *n = lq_ast_at(d->fe.ast, off, NULL);
-    if (n && n->kind == AST_TY_NAME) {
+    if (n && n->kind == AST_TY_NAME && n->name) {
         for (int i = 0; i < p->ntypes; i++)
             if (strcmp(p->types[i]->name, n->name) == 0) { *out = p->types[i]->name_span; return 1; }
     }
@@ -589,7 +596,7 @@ static Target rename_target(const Doc *d, uint32_t off) {
         if (lq_contains(ns, off)) return (Target){ RN_FIELD, h.expr->name, NULL, ns };
     }
     const AstNode *n = lq_ast_at(d->fe.ast, off, NULL);
-    if (n && n->kind == AST_TY_FIELD && lq_contains(n->name_span, off) && !n->name_quoted)
+    if (n && n->kind == AST_TY_FIELD && n->name && lq_contains(n->name_span, off) && !n->name_quoted)
         return (Target){ RN_FIELD, n->name, NULL, n->name_span };
     return t;
 }
@@ -622,7 +629,7 @@ static void rename_expr(const IrExpr *x, const IrStep *step, void *ud) {
 
 static void rename_ast(const AstNode *n, void *ud) {
     Edits *e = ud;
-    if (e->t->kind == RN_FIELD && n->kind == AST_TY_FIELD && !n->name_quoted && strcmp(n->name, e->t->name) == 0)
+    if (e->t->kind == RN_FIELD && n->kind == AST_TY_FIELD && n->name && !n->name_quoted && strcmp(n->name, e->t->name) == 0)
         add_span(e, n->name_span);
 }
 
