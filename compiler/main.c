@@ -21,6 +21,7 @@
 #include "clone.h"
 #include "cli_diff.h"
 #include "resource.h"
+#include "tokens.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,9 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  check FILE...          parse and type-check; diagnostics on stderr\n"
-    "  dump ast|ir|resources FILE\n"
-    "                         print the syntax tree, the typed IR, or the addressed resources diff reads\n"
+    "  dump ast|ir|resources FILE   dump tokens FILE...\n"
+    "                         print the syntax tree, the typed IR, the addressed resources diff reads,\n"
+    "                         or the lexer's tokens (byte offsets and a class, for editor grammars)\n"
     "  emit-c FILE            the generated C on stdout\n"
     "  build FILE [-o OUT] [-P name=value]... [--env NAME] [--keep-c]\n"
     "                         a native executable (default name: the integration's name)\n"
@@ -173,9 +175,38 @@ static int cmd_check(const Opts *o) {
     return unreadable ? EXIT_USAGE : errors ? EXIT_ERRORS : EXIT_OK;
 }
 
+/* dump tokens FILE...: the lexer only, file after file (one process for the hundreds of files the
+ * editor grammar's test compares) */
+static int cmd_dump_tokens(const Opts *o) {
+    if (o->nfiles == 0) return usage_error("dump tokens needs at least one FILE%s", "");
+    int rc = EXIT_OK;
+    for (int i = 0; i < o->nfiles; i++) {
+        const char *why;
+        Source *src = src_load_file(o->files[i], &why);
+        if (!src) {
+            fprintf(stderr, "flowc: cannot read `%s`: %s\n", o->files[i], why);
+            rc = EXIT_USAGE;
+            continue;
+        }
+        Diags d;
+        diag_init(&d);
+        FeResult r;
+        fe_run(&r, src, &d, FE_PARSE);   /* the syntax errors, lexical or not, which the header counts */
+        tokens_dump(stdout, o->files[i], src, d.errors);
+        fflush(stdout);
+        print_diags(&d, o);
+        if (d.errors && rc == EXIT_OK) rc = EXIT_ERRORS;
+        diag_free(&d);
+        fe_result_free(&r);
+        src_free(src);
+    }
+    return rc;
+}
+
 static int cmd_dump(const Opts *o) {
-    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir") && strcmp(o->stage, "resources")))
-        return usage_error("dump needs a stage: `flowc dump ast FILE`, `flowc dump ir FILE` or `flowc dump resources FILE`%s", "");
+    if (!o->stage || (strcmp(o->stage, "ast") && strcmp(o->stage, "ir") && strcmp(o->stage, "resources") && strcmp(o->stage, "tokens")))
+        return usage_error("dump needs a stage: `flowc dump ast FILE`, `flowc dump ir FILE`, `flowc dump resources FILE` or `flowc dump tokens FILE`%s", "");
+    if (strcmp(o->stage, "tokens") == 0) return cmd_dump_tokens(o);
     if (o->nfiles != 1) return usage_error("dump takes exactly one FILE%s", "");
     const char *why;
     Source *src = src_load_file(o->files[0], &why);
@@ -692,7 +723,7 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     int start = 2;
     if (strcmp(cmd, "dump") == 0) {
-        if (argc < 3) return usage_error("dump needs a stage: `flowc dump ast FILE` or `flowc dump ir FILE`%s", "");
+        if (argc < 3) return usage_error("dump needs a stage: `flowc dump ast FILE`, `flowc dump ir FILE`, `flowc dump resources FILE` or `flowc dump tokens FILE`%s", "");
         o.stage = argv[2];
         start = 3;
     }

@@ -3,7 +3,10 @@
 # Runs apt-get as root, through sudo otherwise; prints what to install when neither works.
 # `test` also installs the tests' oracles with npm, each pinned by its lock file: cron-parser
 # (tests/cron/package.json) into build/npm, @octokit/webhooks-methods (tests/webhook/package.json)
-# into build/npm/webhook; when npm cannot reach its registry it says so and the oracle tests SKIP.
+# into build/npm/webhook, vscode-textmate, vscode-oniguruma and @vscode/vsce (tests/vscode) into
+# build/npm/vscode, and the VS Code extension's own dependency vscode-languageclient
+# (editors/vscode/package.json, packed into its .vsix) into build/npm/vscode-ext; when npm cannot
+# reach its registry it says so and the tests that need them SKIP.
 # Nothing is downloaded at build time.
 # Usage: scripts/deps.sh build|test|fuzz|bench
 set -e
@@ -21,26 +24,27 @@ case "${1:-build}" in
   fuzz) want="$want clang libclang-rt-14-dev" ;;
   bench) want="$want jq time sqlite3 curl postgresql git wrk openssl" ;;
 esac
-# the npm oracles of the tests, each pinned by its lock file: `npm ci` into its own directory when it
-# is not there at the pinned version. oracle SRC DEST PACKAGE: tests/SRC's package.json and lock into
-# DEST, where PACKAGE must then be.
+# the npm packages of the tests, each pinned by its lock file: `npm ci` into its own directory when it
+# is not there at the pinned version. oracle SRC DEST PACKAGE: SRC's package.json and lock (SRC a
+# directory of the repository) into DEST, where PACKAGE must then be.
 oracle() {
   src=$1 dest=$2 pkg=$3
-  if [ -f "$dest/package-lock.json" ] && cmp -s "tests/$src/package-lock.json" "$dest/package-lock.json" &&
+  if [ -f "$dest/package-lock.json" ] && cmp -s "$src/package-lock.json" "$dest/package-lock.json" &&
      [ -f "$dest/node_modules/$pkg/package.json" ]; then return 0; fi
   mkdir -p "$dest"
-  cp "tests/$src/package.json" "tests/$src/package-lock.json" "$dest/"
+  cp "$src/package.json" "$src/package-lock.json" "$dest/"
   if ! (cd "$dest" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
-    echo "deps: npm could not install $pkg (see $dest/npm.log): the $src oracle tests will SKIP" >&2
+    echo "deps: npm could not install $pkg (see $dest/npm.log): the tests that need it will SKIP" >&2
     rm -rf "$dest/node_modules"
   fi
 }
-# cron-parser (tests/cron) into build/npm; @octokit/webhooks-methods (tests/webhook) into build/npm/webhook
 npm_oracle() {
   [ "${1:-build}" = test ] || return 0
-  command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron and webhook oracle tests will SKIP" >&2; return 0; }
-  oracle cron build/npm cron-parser
-  oracle webhook build/npm/webhook @octokit/webhooks-methods
+  command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron, webhook and vscode oracle tests will SKIP" >&2; return 0; }
+  oracle tests/cron build/npm cron-parser
+  oracle tests/webhook build/npm/webhook @octokit/webhooks-methods
+  oracle tests/vscode build/npm/vscode vscode-textmate
+  oracle editors/vscode build/npm/vscode-ext vscode-languageclient
   return 0
 }
 trap 'npm_oracle "$1"' EXIT

@@ -142,6 +142,28 @@ t_expect_rc 2
 t_expect_grep "$C_ERR" 'does-not-exist\.flow' "the message does not name the missing file"
 t_done
 
+# dump tokens: the lexer's tokens with byte spans and classes (the editor grammar's test reads them)
+t_case cli/dump-tokens
+mkdir -p "$T_TMP/cases/tokens"
+printf 'table t = [1.5, 2, 5MB, 15m, "s", not null] /* c */\n' >"$T_TMP/cases/tokens/ok.flow"
+printf 'table t = [15min]\n' >"$T_TMP/cases/tokens/bad.flow"
+t_exec -C "$T_TMP/cases/tokens" "$FLOWC" dump tokens ok.flow
+t_expect_rc 0
+printf '%s\n' '# ok.flow 0' '0 5 keyword' '6 7 name' '8 9 symbol' '10 11 symbol' '11 14 number' '14 15 symbol' \
+  '16 17 int' '17 18 symbol' '19 22 size' '22 23 symbol' '24 27 duration' '27 28 symbol' '29 32 string' '32 33 symbol' \
+  '34 37 operator-word' '38 42 literal' '42 43 symbol' '44 51 comment' >"$T_TMP/cases/tokens/expected"
+cmp -s "$C_OUT" "$T_TMP/cases/tokens/expected" ||
+  t_note "dump tokens ok.flow:" "$(diff -u --label expected --label actual "$T_TMP/cases/tokens/expected" "$C_OUT")"
+t_exec -C "$T_TMP/cases/tokens" "$FLOWC" dump tokens bad.flow ok.flow
+t_expect_rc 1
+t_expect_grep "$C_OUT" '^# bad\.flow 1$' 'no header `# bad.flow 1` (one syntax error)'
+t_expect_grep "$C_OUT" '^# ok\.flow 0$' 'no header `# ok.flow 0` after the file with an error'
+t_expect_grep "$C_ERR" '^bad\.flow:1:12: error: bad number suffix' 'the lexical error is not reported as check reports it'
+t_exec -C "$T_TMP/cases/tokens" "$FLOWC" dump tokens ok.flow missing.flow
+t_expect_rc 2
+t_expect_grep "$C_ERR" 'missing\.flow' 'the message does not name the missing file'
+t_done
+
 t_case cli/format-bad-value
 t_exec "$FLOWC" check --format xml "$cli_ok"
 t_expect_rc 2

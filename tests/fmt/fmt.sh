@@ -86,11 +86,12 @@ t_done
 
 # ---- the project's own .flow files stay formatted ----
 # Left out: goldens that quote line:col or line numbers of their .flow (diagnostics with carets, AST
-# dumps, JSON diagnostics, test-run failures, preview step names), the syntax errors, the
-# deliberately unformatted inputs of fmt/golden, fuzz seeds, and the versions diff and merge compare (their
+# dumps, JSON diagnostics, test-run failures, preview step names), the syntax errors (the lexical
+# ones of tests/vscode/errors too), the deliberately unformatted inputs of fmt/golden, fuzz seeds, and
+# the versions diff and merge compare (their
 # layout is under test: a reformatting is no change, a merge keeps untouched text byte for byte).
 # They are in fmt/property all the same.
-FMT_KEEP_EXCLUDE='^tests/(check/errors|fmt/golden|ast|json|flowtest|preview|diff|fuzz/seeds)/|^tests/adversarial/14-sql-template/injectable\.flow$'
+FMT_KEEP_EXCLUDE='^tests/(check/errors|fmt/golden|ast|json|flowtest|preview|diff|fuzz/seeds|vscode/errors)/|^tests/adversarial/14-sql-template/injectable\.flow$'
 t_case fmt/keep-formatted
 find . \( -path ./build -o -path ./.git \) -prune -o -type f -name '*.flow' -print | sed 's|^\./||' |
   grep -vE "$FMT_KEEP_EXCLUDE" | sort >"$fmt_dir/keep.list"
