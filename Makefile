@@ -103,6 +103,7 @@ bench: $(B)/flowc
 	bench/mapping.sh
 	bench/preview.sh
 	bench/fmt.sh
+	bench/lsp.sh
 	bench/http.sh
 	bench/sqlite.sh
 	bench/postgres.sh

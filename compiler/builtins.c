@@ -7,7 +7,7 @@
 static Builtin table[] = {
 #define FN 0
 #define CTOR 1
-#define B(name, kind, params, result, csym) { #name, kind, params, result, #csym, {{0}}, 0 },
+#define B(name, kind, params, result, csym, doc) { #name, kind, params, result, #csym, doc, {{0}}, 0 },
 #include "builtins.def"
 #undef B
 #undef FN

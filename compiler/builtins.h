@@ -14,6 +14,7 @@ struct Builtin {
     const char *name;
     int ctor;                /* 1: settings constructor */
     const char *params_text, *result, *csym;
+    const char *doc;         /* one sentence for people (hover, completion) */
     BiParam params[BI_MAX_PARAMS];
     int nparams;
 };

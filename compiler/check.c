@@ -78,6 +78,7 @@ typedef struct C {
 } C;
 
 #define ERR(sp, ...) diag_error(c->d, c->src, sp, __VA_ARGS__)
+#define FIX(sp, wrong, best) diag_fix(c->d, sp, wrong, best)   /* the suggestion as a quick fix (lsp) */
 #define WARN(sp, ...) diag_warning(c->d, c->src, sp, __VA_ARGS__)
 
 static Type *ty(C *c, IrExpr *e, const Env *env);
@@ -242,7 +243,10 @@ static Type *field_type(C *c, IrExpr *e, const Env *env) {
             Span sp = e->span;
             if (sp.end - sp.start > strlen(e->name)) sp.start = sp.end - (uint32_t)strlen(e->name);
             if (expr_text(c, e)[0] == 't' && strcmp(expr_text(c, e), "this value") == 0) sp = e->span;
-            if (sug_best(&s)) ERR(sp, "%s%s has no field `%s`; did you mean `%s`?", on, tn, e->name, sug_best(&s));
+            if (sug_best(&s)) {
+                ERR(sp, "%s%s has no field `%s`; did you mean `%s`?", on, tn, e->name, sug_best(&s));
+                FIX(sp, e->name, sug_best(&s));
+            }
             else if (bt->nfields == 0) ERR(sp, "%s%s has no fields, so `%s` cannot be read", on, tn, e->name);
             else if (e->a->kind == IR_RECORD && c->export && ty_field(c->export->declared, e->name))
                 ERR(sp, "record has no field `%s` here: an earlier `remove record.%s` took it out", e->name, e->name);
@@ -400,7 +404,10 @@ static void zone_error(C *c, IrExpr *e, const char *why) {
         if (w) sug_offer(&s, arena_strndup(c->ar, w, strlen(w)));
     }
     if (f) fclose(f);
-    if (sug_best(&s)) ERR(e->span, "%s; did you mean \"%s\"?", why, sug_best(&s));
+    if (sug_best(&s)) {
+        ERR(e->span, "%s; did you mean \"%s\"?", why, sug_best(&s));
+        FIX(e->span, e->str, sug_best(&s));
+    }
     else ERR(e->span, "%s", why);
 }
 
@@ -426,8 +433,10 @@ static void word_error(C *c, IrExpr *e, const char *set, const char *what) {
         strcat(list, i == 0 ? "" : i == n - 1 ? " or " : ", ");
         strcat(list, tok);
     }
-    if (e->kind == IR_WORD && sug_best(&s))
+    if (e->kind == IR_WORD && sug_best(&s)) {
         ERR(e->span, "`%s` is not a valid %s; did you mean `%s`? (expected %s)", e->name, what, sug_best(&s), list);
+        FIX(e->span, e->name, sug_best(&s));
+    }
     else if (e->kind == IR_WORD)
         ERR(e->span, "`%s` is not a valid %s: expected %s", e->name, what, list);
     else if (e->kind == IR_STR)
@@ -570,8 +579,10 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
                 sug_init(&sg, k->kind == IR_WORD ? k->name : "");
                 static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
                 for (int d = 0; d < 7; d++) sug_offer(&sg, days[d]);
-                if (k->kind == IR_WORD && sug_best(&sg))
+                if (k->kind == IR_WORD && sug_best(&sg)) {
                     ERR(k->span, "`%s` is not a weekday; did you mean `%s`? (mon tue wed thu fri sat sun)", k->name, sug_best(&sg));
+                    FIX(k->span, k->name, sug_best(&sg));
+                }
                 else ERR(k->span, "%s takes weekdays written as bare words: mon tue wed thu fri sat sun", what);
             } else if (seen >> w & 1) ERR(k->span, "`%s` is listed twice", k->name);
             else seen |= 1u << w;
@@ -615,7 +626,10 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
             Suggest s;
             sug_init(&s, e->name);
             for (int i = 0; i < rt->nfields; i++) sug_offer(&s, rt->fields[i].name);
-            if (sug_best(&s)) ERR(e->span, "%s has no field `%s`; did you mean `%s`?", tstr(c, rt), e->name, sug_best(&s));
+            if (sug_best(&s)) {
+                ERR(e->span, "%s has no field `%s`; did you mean `%s`?", tstr(c, rt), e->name, sug_best(&s));
+                FIX(e->span, e->name, sug_best(&s));
+            }
             else ERR(e->span, "%s has no field `%s`", tstr(c, rt), e->name);
             return;
         }
@@ -634,7 +648,10 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
             sug_offer(&s, c->p->flows[i]->name);
         }
         if (!found) {
-            if (sug_best(&s)) ERR(e->span, "unknown flow `%s`; did you mean `%s`?", e->name, sug_best(&s));
+            if (sug_best(&s)) {
+                ERR(e->span, "unknown flow `%s`; did you mean `%s`?", e->name, sug_best(&s));
+                FIX(e->span, e->name, sug_best(&s));
+            }
             else ERR(e->span, "unknown flow `%s`", e->name);
         } else if (found == c->flow) ERR(e->span, "a flow cannot run after itself");
         return;
@@ -956,7 +973,10 @@ static Type *word_type(C *c, IrExpr *e, const Env *env) {
     const Builtin *b = bi_lookup(e->name);
     if (b && b->ctor) ERR(e->span, "`%s` is a settings constructor and is not a value here", e->name);
     else if (b) ERR(e->span, "`%s` is a function: call it, as in %s(...)", e->name, e->name);
-    else if (sug_best(&s)) ERR(e->span, "unknown name `%s`; did you mean `%s`?", e->name, sug_best(&s));
+    else if (sug_best(&s)) {
+        ERR(e->span, "unknown name `%s`; did you mean `%s`?", e->name, sug_best(&s));
+        FIX(e->span, e->name, sug_best(&s));
+    }
     else if (c->flow && !env->record) ERR(e->span, "unknown name `%s`", e->name);
     else ERR(e->span, "unknown name `%s`: values come from `record`, a lookup, `param.NAME` or `env(\"NAME\")`", e->name);
     return &ty_error;
@@ -1136,9 +1156,11 @@ static void check_settings(C *c, IrSetting *s, int n, int kind, int where, const
                 if (set_defs[k].kind == kind && set_defs[k].where == where) { sug_offer(&sg, set_defs[k].name); any = 1; }
             if (kind == CK_webhook && where == W_EXPORT && strcmp(s[i].name, "mode") == 0)
                 ERR(s[i].name_span, "a webhook export has no `mode`: every queued record is exported once, in arrival order");
-            else if (sug_best(&sg))
+            else if (sug_best(&sg)) {
                 ERR(s[i].name_span, "unknown setting `%s` for %s %s; did you mean `%s`?", s[i].name, flow_conn_kinds[kind],
                     where_names[where], sug_best(&sg));
+                FIX(s[i].name_span, s[i].name, sug_best(&sg));
+            }
             else if (!any)
                 ERR(s[i].name_span, "%s %ss take no settings, but `%s` is set", flow_conn_kinds[kind], where_names[where], s[i].name);
             else
@@ -1247,7 +1269,10 @@ static Type *set_path(C *c, Type *t, IrExpr *target, Type *v, int remove) {
             Suggest s;
             sug_init(&s, target->name);
             for (int i = 0; i < parent_t->nfields; i++) sug_offer(&s, parent_t->fields[i].name);
-            if (sug_best(&s)) ERR(target->span, "cannot remove `%s`: no such field; did you mean `%s`?", target->name, sug_best(&s));
+            if (sug_best(&s)) {
+                ERR(target->span, "cannot remove `%s`: no such field; did you mean `%s`?", target->name, sug_best(&s));
+                FIX(target->span, target->name, sug_best(&s));
+            }
             else ERR(target->span, "cannot remove `%s`: no such field", target->name);
             return t;
         }
@@ -1368,7 +1393,10 @@ static void check_import(C *c, IrStep *st, Type *rec) {
                 Suggest s;
                 sug_init(&s, k->str);
                 for (int i = 0; i < out->nfields; i++) sug_offer(&s, out->fields[i].name);
-                if (sug_best(&s)) ERR(k->span, "the upsert key \"%s\" is not a mapped field; did you mean \"%s\"?", k->str, sug_best(&s));
+                if (sug_best(&s)) {
+                    ERR(k->span, "the upsert key \"%s\" is not a mapped field; did you mean \"%s\"?", k->str, sug_best(&s));
+                    FIX(k->span, k->str, sug_best(&s));
+                }
                 else ERR(k->span, "the upsert key \"%s\" is not a mapped field", k->str);
             }
         }
@@ -1478,7 +1506,10 @@ static void check_flow(C *c, IrFlow *f) {
             sug_offer(&sg, flow_sets[k].name);
         }
         if (!type) {
-            if (sug_best(&sg)) ERR(s->name_span, "unknown flow setting `%s`; did you mean `%s`?", s->name, sug_best(&sg));
+            if (sug_best(&sg)) {
+                ERR(s->name_span, "unknown flow setting `%s`; did you mean `%s`?", s->name, sug_best(&sg));
+                FIX(s->name_span, s->name, sug_best(&sg));
+            }
             else ERR(s->name_span, "unknown flow setting `%s`: a flow takes `schedule`, `trigger` and `catch_up`, and steps", s->name);
             continue;
         }

@@ -10,7 +10,7 @@ void diag_init(Diags *d) {
 }
 
 void diag_free(Diags *d) {
-    for (int i = 0; i < d->n; i++) free(d->items[i].msg);
+    for (int i = 0; i < d->n; i++) { free(d->items[i].msg); free(d->items[i].fix); }
     free(d->items);
     memset(d, 0, sizeof *d);
 }
@@ -42,7 +42,7 @@ static void add(Diags *d, DiagSeverity sev, const Source *src, Span sp, const ch
     }
     if (src && sp.end > src->len) sp.end = (uint32_t)src->len;
     if (src && sp.start > sp.end) sp.start = sp.end;
-    d->items[d->n++] = (Diag){ sev, src, sp, msg };
+    d->items[d->n++] = (Diag){ .sev = sev, .src = src, .span = sp, .msg = msg };
     if (sev == DIAG_ERROR) d->errors++; else d->warnings++;
 }
 
@@ -52,6 +52,22 @@ void diag_error(Diags *d, const Source *src, Span sp, const char *fmt, ...) {
 
 void diag_warning(Diags *d, const Source *src, Span sp, const char *fmt, ...) {
     va_list ap; va_start(ap, fmt); add(d, DIAG_WARNING, src, sp, fmt, ap); va_end(ap);
+}
+
+void diag_fix(Diags *d, Span sp, const char *wrong, const char *best) {
+    if (d->n == 0 || d->overflowed || !wrong || !best || !*wrong) return;
+    Diag *g = &d->items[d->n - 1];
+    const Source *src = g->src;
+    if (!src || sp.end > src->len || sp.start > sp.end || g->fix) return;
+    size_t wl = strlen(wrong);
+    for (uint32_t at = sp.end; at >= sp.start + wl && at >= wl; at--) {
+        if (memcmp(src->text + at - wl, wrong, wl) == 0) {
+            g->fix = strdup(best);
+            if (!g->fix) abort();
+            g->fix_span = (Span){ at - (uint32_t)wl, at };
+            return;
+        }
+    }
 }
 
 void diag_move(Diags *dst, Diags *src) {

@@ -11,6 +11,8 @@ typedef struct Diag {
     const Source *src;
     Span span;
     char *msg;            /* owned */
+    char *fix;            /* owned, or NULL: the text a "did you mean" suggests in place of fix_span */
+    Span fix_span;
 } Diag;
 
 typedef struct Diags {
@@ -27,6 +29,10 @@ void diag_init(Diags *d);
 void diag_free(Diags *d);
 void diag_error(Diags *d, const Source *src, Span sp, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void diag_warning(Diags *d, const Source *src, Span sp, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Attaches a suggested fix to the diagnostic just added: `best` in place of the last occurrence of
+ * `wrong` inside sp (nothing when sp's text does not hold it). The language server offers it as a
+ * quick fix; the text and JSON forms do not show it (the message says it already). */
+void diag_fix(Diags *d, Span sp, const char *wrong, const char *best);
 /* True once so many errors were reported that later stages should not run. */
 int  diag_full(const Diags *d);
 /* Sorts by file then position (stable), so output follows the source. */

@@ -1,6 +1,7 @@
 /* frontend.c — the front-end pipeline: text -> AST (grammar/) -> IR (lower) -> typed IR (check). */
 #include "frontend.h"
 #include "check.h"
+#include "hooks.h"
 #include "ir.h"
 #include "lower.h"
 #include "parse.h"
@@ -17,6 +18,13 @@ void fe_run(FeResult *r, Source *src, Diags *diags, FeStage upto) {
     r->ir = lower_program(r->arena, diags, src, r->ast);
     if (upto == FE_LOWER || diag_full(diags) || !r->ir) return;
     chk_program(r->arena, diags, r->ir);
+}
+
+void fe_check(FeResult *r, Source *src, Diags *diags) {
+    fe_run(r, src, diags, FE_CHECK);
+    hooks_check(r->ir, src, diags);              /* hook files: where they are, what they are, that they compile */
+    hooks_check_test_files(r->ir, src, diags);   /* test blocks' data files: by the same rule */
+    diag_sort(diags);
 }
 
 void fe_result_free(FeResult *r) {

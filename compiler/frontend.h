@@ -22,6 +22,10 @@ typedef struct FeResult {
  * syntax errors: every syntax error is reported, and no false errors follow from the holes they leave. */
 void fe_run(FeResult *r, Source *src, Diags *diags, FeStage upto);
 void fe_result_free(FeResult *r);
+/* What `flowc check` does for one file: fe_run to FE_CHECK, then the hook files and the test blocks'
+ * data files it names (hooks.c), with the diagnostics sorted by position. The language server runs the
+ * same, so the two cannot give different diagnostics. */
+void fe_check(FeResult *r, Source *src, Diags *diags);
 
 /* Parse and check a buffer of any bytes; prints nothing, frees everything; returns the error count.
  * Used by the fuzzer. */

@@ -18,7 +18,7 @@ static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
 typedef struct { const char *name; const void *addr; } Sym;
 
 #define X(fn) { #fn, (const void *)fn },
-#define B(name, kind, params, result, csym) B_##kind(csym)
+#define B(name, kind, params, result, csym, doc) B_##kind(csym)
 #define B_FN(csym) { #csym, (const void *)csym },
 #define B_CTOR(csym)
 static const Sym symbols[] = {

@@ -71,6 +71,7 @@ typedef struct L {
 } L;
 
 #define ERR(sp, ...) diag_error(l->d, l->src, sp, __VA_ARGS__)
+#define FIX(sp, wrong, best) diag_fix(l->d, sp, wrong, best)   /* the suggestion as a quick fix (lsp) */
 #define WARN(sp, ...) diag_warning(l->d, l->src, sp, __VA_ARGS__)
 #define NEWARR(T, n) ((T *)arena_alloc(l->ar, sizeof(T) * (size_t)((n) ? (n) : 1)))
 
@@ -86,7 +87,10 @@ static void unknown(L *l, Span sp, const char *what, const char *name, const Map
     if (m) map_suggest(m, &s);
     for (int i = 0; extra && extra[i]; i++) sug_offer(&s, extra[i]);
     const char *best = sug_best(&s);
-    if (best) ERR(sp, "unknown %s `%s`; did you mean `%s`?", what, name, best);
+    if (best) {
+        ERR(sp, "unknown %s `%s`; did you mean `%s`?", what, name, best);
+        FIX(sp, name, best);
+    }
     else ERR(sp, "unknown %s `%s`", what, name);
 }
 
@@ -257,7 +261,10 @@ static IrExpr *lower_context(L *l, const AstNode *e) {
     }
     IR_CONTEXTS(X)
 #undef X
-    if (sug_best(&s)) ERR(e->name_span, "`%s` has no field `%s`; did you mean `%s`?", root, f, sug_best(&s));
+    if (sug_best(&s)) {
+        ERR(e->name_span, "`%s` has no field `%s`; did you mean `%s`?", root, f, sug_best(&s));
+        FIX(e->name_span, f, sug_best(&s));
+    }
     else ERR(e->name_span, "`%s` has no field `%s`", root, f);
     return mk(l, IR_ERROR, e->span);
 }
@@ -279,6 +286,12 @@ static const Helper helpers[] = {
 
 static IrExpr *lower_call_args(L *l, const AstNode *e, const Builtin *b, Scope *sc, IrExpr *first_swapped);
 
+const char *lower_template_helper(int i, const char **builtin) {
+    if (i < 0 || (size_t)i >= sizeof helpers / sizeof helpers[0]) return NULL;
+    if (builtin) *builtin = helpers[i].builtin;
+    return helpers[i].helper;
+}
+
 static IrExpr *lower_helper(L *l, const AstNode *e, Scope *sc) {
     const Helper *h = NULL;
     Suggest s;
@@ -288,7 +301,10 @@ static IrExpr *lower_helper(L *l, const AstNode *e, Scope *sc) {
         sug_offer(&s, helpers[i].helper);
     }
     if (!h) {
-        if (sug_best(&s)) ERR(e->name_span, "unknown template helper `%s`; did you mean `%s`?", e->name, sug_best(&s));
+        if (sug_best(&s)) {
+            ERR(e->name_span, "unknown template helper `%s`; did you mean `%s`?", e->name, sug_best(&s));
+            FIX(e->name_span, e->name, sug_best(&s));
+        }
         else ERR(e->name_span, "unknown template helper `%s`", e->name);
         return mk(l, IR_ERROR, e->span);
     }
@@ -369,7 +385,10 @@ static IrExpr *lower_call_args(L *l, const AstNode *e, const Builtin *b, Scope *
                 sug_offer(&s, b->params[k].name);
             }
             if (slot < 0) {
-                if (sug_best(&s)) ERR(a->name_span, "`%s` has no parameter `%s`; did you mean `%s`?", b->name, a->name, sug_best(&s));
+                if (sug_best(&s)) {
+                    ERR(a->name_span, "`%s` has no parameter `%s`; did you mean `%s`?", b->name, a->name, sug_best(&s));
+                    FIX(a->name_span, a->name, sug_best(&s));
+                }
                 else if (b->nparams) ERR(a->name_span, "`%s` has no parameter `%s`", b->name, a->name);
                 else ERR(a->name_span, "`%s` takes no arguments", b->name);
                 continue;
@@ -412,7 +431,10 @@ static IrExpr *lower_call(L *l, const AstNode *e, Scope *sc) {
         Suggest s;
         sug_init(&s, e->name);
         for (int i = 0; i < bi_count(); i++) sug_offer(&s, bi_at(i)->name);
-        if (sug_best(&s)) ERR(e->name_span, "unknown function `%s`; did you mean `%s`?", e->name, sug_best(&s));
+        if (sug_best(&s)) {
+            ERR(e->name_span, "unknown function `%s`; did you mean `%s`?", e->name, sug_best(&s));
+            FIX(e->name_span, e->name, sug_best(&s));
+        }
         else ERR(e->name_span, "unknown function `%s`", e->name);
         for (int i = 0; i < e->kids.n; i++) {   /* still resolve names inside, for their own errors */
             const AstNode *a = e->kids.items[i];
@@ -690,7 +712,10 @@ static IrHook lower_hook(L *l, const AstNode *h, int flow_level) {
         sug_offer(&s, ir_hook_names[i]);
     }
     if (out.point < 0) {
-        if (sug_best(&s)) ERR(h->name_span, "unknown hook point `%s`; did you mean `%s`?", h->name, sug_best(&s));
+        if (sug_best(&s)) {
+            ERR(h->name_span, "unknown hook point `%s`; did you mean `%s`?", h->name, sug_best(&s));
+            FIX(h->name_span, h->name, sug_best(&s));
+        }
         else ERR(h->name_span, "unknown hook point `%s`: use pre_save_page, pre_map, post_map, post_submit or post_response_map", h->name);
     } else if (!flow_level && out.point == HOOK_pre_save_page) {
         ERR(h->name_span, "`pre_save_page` runs on the export's pages: declare it at the flow level, not inside an import");
@@ -779,7 +804,10 @@ static IrStep *lower_step(L *l, const AstNode *a, IrFlow *flow) {
                 sug_init(&s, a->name);
                 sug_offer(&s, "first_match");
                 sug_offer(&s, "all_matching");
-                if (sug_best(&s)) ERR(a->name_span, "unknown branch mode `%s`; did you mean `%s`?", a->name, sug_best(&s));
+                if (sug_best(&s)) {
+                    ERR(a->name_span, "unknown branch mode `%s`; did you mean `%s`?", a->name, sug_best(&s));
+                    FIX(a->name_span, a->name, sug_best(&s));
+                }
                 else ERR(a->name_span, "unknown branch mode `%s`: use first_match or all_matching", a->name);
             }
         }

@@ -10,6 +10,7 @@
 #include "test_run.h"
 #include "frontend.h"
 #include "fmt.h"
+#include "lsp.h"
 #include "hooks.h"
 #include "ir.h"
 #include "suggest.h"
@@ -72,6 +73,7 @@ static const char usage_text[] =
     "  fmt [--check] [--diff] FILE...|-\n"
     "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
     "                         the files that would change (exit 1), --diff prints the changes\n"
+    "  lsp                    the language server: LSP (JSON-RPC) on stdin and stdout, for editors\n"
     "  diff OLD NEW [--format text|json] [--exit-code]   diff --env A --env B FILE\n"
     "                         what changed, by resource (flow, step, map entry, type field, ...)\n"
     "  merge BASE OURS THEIRS [-o OUT] [-L OURS-LABEL -L THEIRS-LABEL]\n"
@@ -165,9 +167,7 @@ static int cmd_check(const Opts *o) {
         }
         Diags d;
         diag_init(&d);
-        fe_run(&results[n], src, &d, FE_CHECK);
-        hooks_check(results[n].ir, src, &d);   /* hook files: where they are, what they are, that they compile */
-        hooks_check_test_files(results[n].ir, src, &d);   /* test blocks' data files: by the same rule */
+        fe_check(&results[n], src, &d);   /* parse, lower, check; hook and test data files */
         srcs[n++] = src;
         errors += d.errors;
         print_diags(&d, o);
@@ -707,6 +707,7 @@ int main(int argc, char **argv) {
         printf("flowc %s\n", FLOWC_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(cmd, "lsp") == 0) return lsp_main(argc, argv);             /* lsp.c */
     if (strcmp(cmd, "fmt") == 0) return fmt_command(argc, argv, isatty(2) && !getenv("NO_COLOR"));
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "cron") == 0) return cmd_cron(argc, argv);

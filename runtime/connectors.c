@@ -49,7 +49,7 @@ static const struct { const char *name; double lo, hi; } ranges[] = {
 
 /* the constructors of builtins.def: name, parameters and result ("ctor:mode"); functions have kind FN */
 static const struct { const char *name, *kind, *params, *result; } builtins[] = {
-#define B(n, k, params, r, sym) { #n, #k, params, r },
+#define B(n, k, params, r, sym, doc) { #n, #k, params, r },
 #include "builtins.def"
 #undef B
 };
