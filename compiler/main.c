@@ -17,6 +17,7 @@
 #include "cron.h"
 #include "package.h"
 #include "install.h"
+#include "automap_cmd.h"
 #include "clone.h"
 #include "cli_diff.h"
 #include "resource.h"
@@ -62,6 +63,9 @@ static const char usage_text[] =
     "                         verifies PKG and writes it into DIR with those values as defaults (or updates it)\n"
     "  clone FILE FLOW NEW_NAME [-o OUT]\n"
     "                         a copy of FLOW under a new name: its own webhook path and once flag, manual()\n"
+    "  automap FILE [--flow F] [--import I] [--sample FILE.json] [--type T] [--write] [--json]\n"
+    "                         suggests map lines for the destination's fields the import does not map yet;\n"
+    "                         --write inserts the confident ones (the file stays formatted)\n"
     "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
     "  fmt [--check] [--diff] FILE...|-\n"
     "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
@@ -687,6 +691,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "package") == 0) return pkg_main(argc, argv);          /* package.c */
     if (strcmp(cmd, "install") == 0) return install_main(argc, argv);      /* install.c */
     if (strcmp(cmd, "clone") == 0) return clone_main(argc, argv);          /* clone.c */
+    if (strcmp(cmd, "automap") == 0) return automap_main(argc, argv);      /* automap_cmd.c */
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;
