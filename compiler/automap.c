@@ -308,7 +308,7 @@ static int subseq_last(const Words *a, const Words *b) {
 
 /* words that name little alone: a match that rests on one of them is weaker */
 static int generic_word(const char *w) {
-    static const char *const g[] = { "id", "name", "type", "date", "number", "code", "status", "key", "value", "at", "no", "ref", "time", "amount", "total" };
+    static const char *const g[] = { "id", "name", "type", "date", "number", "code", "status", "key", "value", "no", "reference", "time" };
     for (size_t i = 0; i < sizeof g / sizeof *g; i++) if (strcmp(w, g[i]) == 0) return 1;
     return 0;
 }
@@ -336,26 +336,26 @@ static double name_score(const Name *dn, const char *dpath, const Name *sn, cons
     if (extra > 0) {   /* the source says more: customer.email for email, billing_address.zip for billing_zip */
         double s = 0.86 - 0.04 * (extra - 1);
         if (dn->tok.n == 1 && generic_word(dn->tok.w[0])) s *= 0.7;
-        snprintf(why, cap, "%s is a more specific %s", spath, dpath);
+        snprintf(why, cap, "%s: %s with more context", spath, dpath);
         return s;
     }
     extra = subseq_last(&sn->tok, &dn->tok);
     if (extra > 0) {   /* the destination says more: contact_email from email */
         double s = 0.78 - 0.05 * (extra - 1);
         if (sn->tok.n == 1 && generic_word(sn->tok.w[0])) s *= 0.65;
-        snprintf(why, cap, "%s names %s more specifically", dpath, spath);
+        snprintf(why, cap, "%s: %s with more context", dpath, spath);
         return s;
     }
     /* the same last word, a specific one: MailingCity and address.city, supervisorEmail and manager.email */
     if (dn->tok.n && sn->tok.n && tok_eq(&dn->tok, dn->tok.n - 1, &sn->tok, sn->tok.n - 1) && !generic_word(dn->tok.w[dn->tok.n - 1])) {
-        snprintf(why, cap, "both name a %s (%s, %s)", dn->tok.w[dn->tok.n - 1], spath, dpath);
+        snprintf(why, cap, "both end in `%s` (%s, %s)", dn->tok.w[dn->tok.n - 1], spath, dpath);
         return 0.64;
     }
     /* one name starts the other: amount and amount_cents */
     int lo = dn->tok.n < sn->tok.n ? dn->tok.n : sn->tok.n, same = lo > 0;
     for (int i = 0; same && i < lo; i++) same = tok_eq(&dn->tok, i, &sn->tok, i);
     if (same && dn->tok.n != sn->tok.n && !generic_word(dn->tok.w[0])) {
-        snprintf(why, cap, "%s starts %s", dn->tok.n < sn->tok.n ? dpath : spath, dn->tok.n < sn->tok.n ? spath : dpath);
+        snprintf(why, cap, "%s begins as %s does", dn->tok.n < sn->tok.n ? spath : dpath, dn->tok.n < sn->tok.n ? dpath : spath);
         return 0.6;
     }
     return 0;
@@ -375,7 +375,7 @@ static Conv conversion(Kind d, Kind s) {
         if (s == K_INT || s == K_NUMBER) return (Conv){ 0.9, "to_string", "to_string(%s)" };
         if (s == K_BOOL) return (Conv){ 0.85, "to_string", "to_string(%s)" };
         if (s == K_DATETIME) return (Conv){ 0.95, NULL, "%s" };
-        if (s == K_RECORD || s == K_ARRAY) return (Conv){ 0.7, "to_json", "to_json(%s)" };
+        if (s == K_ARRAY) return (Conv){ 0.7, "to_json", "to_json(%s)" };
         return none;
     case K_INT:
         if (s == K_INT) return direct;
@@ -507,7 +507,7 @@ static Kind kind_of_json(const cJSON *v) {
         size_t n = strlen(s);
         int64_t ms;
         int date_like = n >= 10 && is_digit(s[0]) && is_digit(s[3]) && s[4] == '-' && s[7] == '-';
-        if (date_like && flow_parse_iso8601(s, n, &ms) == 0) return n == 10 ? K_DATE : K_DATETIME;
+        if (date_like && flow_parse_iso8601(s, n, &ms)) return n == 10 ? K_DATE : K_DATETIME;
         return K_STRING;
     }
     return K_ANY;   /* null: nothing to learn */
@@ -550,8 +550,8 @@ static const char *const_string(const IrExpr *e, const char **why) {
     if (e->kind == IR_STR) return e->str;
     if (e->kind == IR_PARAM && e->param && e->param->def && e->param->def->kind == IR_STR) return e->param->def->str;
     if (e->kind == IR_PARAM) { *why = "it is a param without a string default"; return NULL; }
-    if (e->kind == IR_CALL && e->fn && strcmp(e->fn->name, "env") == 0 && e->nkids && e->kids[0] && e->kids[0]->kind == IR_STR) {
-        const char *v = getenv(e->kids[0]->str);
+    if (e->kind == IR_ENV && e->name) {
+        const char *v = getenv(e->name);
         if (!v) { *why = "its env() variable is not set"; return NULL; }
         return v;
     }
@@ -620,8 +620,10 @@ static int read_postgres(Sides *sd, const char *conn, const char *dsn, const cha
     char *pw = pg_password(dsn);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
         char *m = redacted(pg ? PQerrorMessage(pg) : "out of memory", pw);
-        char *nl = strchr(m, '\n');
-        if (nl && nl[1] == 0) *nl = 0;
+        for (char *q = m; *q; q++) if (*q == '\n' || *q == '\t') *q = ' ';   /* libpq's lines as one */
+        size_t ml = strlen(m);
+        while (ml && m[ml - 1] == ' ') m[--ml] = 0;
+        for (char *q; (q = strstr(m, "  "));) memmove(q, q + 1, strlen(q));
         r->error = fmtstr("cannot connect to PostgreSQL (connection %s): %s", conn, m);
         free(m);
         free(pw);
