@@ -98,6 +98,7 @@ bench: $(B)/flowc
 	bench/diff.sh
 	bench/serve.sh
 	bench/webhook.sh
+	bench/automap.sh
 
 demo:
 	@scripts/demo.sh

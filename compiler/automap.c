@@ -273,7 +273,7 @@ static void name_of(Name *nm, const char *path) {
                     char joined[120] = "";
                     for (int k = 0; k < len; k++) { if (k) strcat(joined, "_"); strncat(joined, ws.w[i + k], 39); }
                     if (!nm->alias[0] && strcmp(joined, synonyms[s].canon) != 0)
-                        snprintf(nm->alias, sizeof nm->alias, "%s ~ %s", joined, synonyms[s].canon);
+                        snprintf(nm->alias, sizeof nm->alias, "%.55s ~ %.55s", joined, synonyms[s].canon);
                     i += len;
                     took = 1;
                     break;
@@ -1096,7 +1096,7 @@ int am_suggest(const IrProgram *p, const IrFlow *f, const IrStep *imp, const AmO
             cs[nc++] = c;
         }
     }
-    qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
+    if (nc) qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
 
     /* one source per destination field, best first; a source already used (by the map or a better
      * suggestion) counts less */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "usage: flowc automap FILE [--flow F] [--import I] [--sample FILE.json] [--type T] [--write] [--json]\n";
+static const char usage[] = "usage: flowc automap FILE [--flow F] [--import I | --at LINE:COL] [--sample FILE.json] [--type T] [--write] [--json]\n";
 
 static int bad_usage(const char *msg, const char *arg) {
     fprintf(stderr, "flowc: automap: ");
@@ -112,13 +112,14 @@ static void print_json(const AmResult *r, const IrFlow *f, const IrStep *imp) {
 }
 
 int automap_main(int argc, char **argv) {
-    const char *file = NULL, *flow = NULL, *import = NULL;
+    const char *file = NULL, *flow = NULL, *import = NULL, *at = NULL;
     AmOptions o = { 0 };
     int write = 0, json = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = strcmp(a, "--flow") == 0 ? &flow : strcmp(a, "--import") == 0 ? &import
-                          : strcmp(a, "--sample") == 0 ? &o.sample : strcmp(a, "--type") == 0 ? &o.type_name : NULL;
+                          : strcmp(a, "--sample") == 0 ? &o.sample : strcmp(a, "--type") == 0 ? &o.type_name
+                          : strcmp(a, "--at") == 0 ? &at : NULL;
         if (slot) {
             if (i + 1 >= argc) return bad_usage("%s needs a value", a);
             *slot = argv[++i];
@@ -129,6 +130,9 @@ int automap_main(int argc, char **argv) {
         else file = a;
     }
     if (!file) return bad_usage("FILE is missing%s", "");
+    int at_line = 0, at_col = 0;
+    if (at && (sscanf(at, "%d:%d", &at_line, &at_col) != 2 || at_line < 1 || at_col < 1)) return bad_usage("--at takes LINE:COL (1-based), not `%s`", at);
+    if (at && (flow || import)) return bad_usage("--at chooses the flow and the import: give it alone%s", "");
     if (o.sample && o.type_name) return bad_usage("--sample and --type both name the destination's fields: give one%s", "");
     if (write && strcmp(file, "-") == 0) return bad_usage("--write needs a file, not standard input%s", "");
     const char *err;
@@ -149,6 +153,19 @@ int automap_main(int argc, char **argv) {
         fprintf(stderr, "flowc: automap: %s does not check: fix it first\n", file);
         rc = 1;
         goto out;
+    }
+    if (at) {   /* the import at a place in the file, as the language server's code action finds it */
+        size_t off = src->len;
+        if (at_line <= src->nlines) {
+            size_t ls = src->lines[at_line - 1], le = at_line < src->nlines ? src->lines[at_line] : src->len;
+            off = ls + (size_t)at_col - 1 < le ? ls + (size_t)at_col - 1 : src->len;
+        }
+        if (!(imp = am_import_at(fr.ir, off, &f))) {
+            fprintf(stderr, "flowc: automap: %s:%s is not inside an import\n", file, at);
+            rc = 2;
+            goto out;
+        }
+        goto suggest;
     }
     names = calloc((size_t)fr.ir->nflows + 1, sizeof *names);
     if (!names) abort();
@@ -193,6 +210,7 @@ int automap_main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
+suggest:
     if (am_suggest(fr.ir, f, imp, &o, &r) != 0) {
         fprintf(stderr, "flowc: automap: flow %s \u203a import %s: %s\n", f->name, imp->name, r.error);
         rc = 1;
