@@ -270,7 +270,7 @@ static void name_of(Name *nm, const char *path) {
                         snprintf(nm->tok.w[nm->tok.n], sizeof nm->tok.w[0], "%s", synonyms[s].canon);
                         nm->segs[nm->tok.n++] = nm->nsegs;
                     }
-                    char joined[120] = "";
+                    char joined[200] = "";
                     for (int k = 0; k < len; k++) { if (k) strcat(joined, "_"); strncat(joined, ws.w[i + k], 39); }
                     if (!nm->alias[0] && strcmp(joined, synonyms[s].canon) != 0)
                         snprintf(nm->alias, sizeof nm->alias, "%.55s ~ %.55s", joined, synonyms[s].canon);
@@ -657,6 +657,23 @@ static int read_postgres(Sides *sd, const char *conn, const char *dsn, const cha
     return r->error ? -1 : 0;
 }
 
+/* the destination's fields from a sample's text (a JSON object, or an array of objects whose fields
+ * are joined); name says where it came from in messages */
+static int sample_fields(Sides *sd, const char *name, const char *text, size_t len, AmResult *r) {
+    FlowJsonError je;
+    cJSON *j = flow_json_parse(text, len, &je);
+    if (!j) { r->error = fmtstr("the sample %s is not JSON: line %ld, column %ld: %s", name, je.line, je.col, je.msg); return -1; }
+    int ok = 0;
+    if (cJSON_IsObject(j)) { dests_of_json(sd, j, "", 0); ok = 1; }
+    else if (cJSON_IsArray(j)) {
+        for (const cJSON *e = j->child; e; e = e->next) if (cJSON_IsObject(e)) { dests_of_json(sd, e, "", 0); ok = 1; }
+    }
+    cJSON_Delete(j);
+    if (!ok) { r->error = fmtstr("the sample %s holds no record: it must be a JSON object or an array of objects", name); return -1; }
+    if (sd->nd == 0) { r->error = fmtstr("the sample %s has no fields", name); return -1; }
+    return 0;
+}
+
 static int read_sample(Sides *sd, const char *path, AmResult *r) {
     FILE *f = fopen(path, "rb");
     if (!f) { r->error = fmtstr("cannot read the sample %s: %s", path, strerror(errno)); return -1; }
@@ -671,20 +688,11 @@ static int read_sample(Sides *sd, const char *path, AmResult *r) {
     char *buf = malloc(n + 1);
     if (!buf) abort();
     size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
     fclose(f);
-    FlowJsonError je;
-    cJSON *j = flow_json_parse(buf, got, &je);
+    int rc = bad ? (r->error = fmtstr("cannot read the sample %s: %s", path, strerror(errno)), -1) : sample_fields(sd, path, buf, got, r);
     free(buf);
-    if (!j) { r->error = fmtstr("the sample %s is not JSON: line %ld, column %ld: %s", path, je.line, je.col, je.msg); return -1; }
-    int ok = 0;
-    if (cJSON_IsObject(j)) { dests_of_json(sd, j, "", 0); ok = 1; }
-    else if (cJSON_IsArray(j)) {
-        for (const cJSON *e = j->child; e; e = e->next) if (cJSON_IsObject(e)) { dests_of_json(sd, e, "", 0); ok = 1; }
-    }
-    cJSON_Delete(j);
-    if (!ok) { r->error = fmtstr("the sample %s holds no record: it must be a JSON object or an array of objects", path); return -1; }
-    if (sd->nd == 0) { r->error = fmtstr("the sample %s has no fields", path); return -1; }
-    return 0;
+    return rc;
 }
 
 static void lower_words(const char *s, char *out, size_t cap) {
@@ -700,6 +708,11 @@ static const IrTypeDecl *find_type(const IrProgram *p, const char *name) {
 
 /* The destination's fields into sd and a description into r->dest. */
 static int read_dest(Sides *sd, const IrProgram *p, const IrStep *imp, const AmOptions *o, AmResult *r) {
+    if (o->sample_text) {
+        r->dest_kind = AM_DEST_SAMPLE;
+        r->dest = fmtstr("the sample %s", o->sample ? o->sample : "text");
+        return sample_fields(sd, o->sample ? o->sample : "text", o->sample_text, o->sample_len, r);
+    }
     if (o->sample) {
         r->dest_kind = AM_DEST_SAMPLE;
         r->dest = fmtstr("the sample %s", o->sample);

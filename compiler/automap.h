@@ -41,6 +41,7 @@ typedef struct AmEdit { size_t offset, length; char *text; } AmEdit;
 
 typedef struct AmOptions {
     const char *sample;    /* a JSON sample of the destination's records (an object or an array of objects), or NULL */
+    const char *sample_text; size_t sample_len;   /* the same given as text (an editor's buffer); `sample` then names it */
     const char *type_name; /* a declared type naming the destination's fields, or NULL */
     const char *dir;       /* relative sqlite paths are read from here (NULL: the current directory) */
 } AmOptions;
