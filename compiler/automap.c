@@ -40,6 +40,8 @@ static char *fmtstr(const char *fmt, ...) {
 }
 
 static void *xrealloc(void *p, size_t n) { p = realloc(p, n ? n : 1); if (!p) abort(); return p; }
+/* room for one more element in the growing array ptr of n used and cap allocated */
+#define GROW(ptr, n, cap) do { if ((n) == (cap)) { (cap) = (cap) ? 2 * (cap) : 16; (ptr) = xrealloc((ptr), sizeof *(ptr) * (size_t)(cap)); } } while (0)
 
 static int is_ident(const char *s) {
     if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return 0;
@@ -429,7 +431,7 @@ typedef struct {
 typedef struct { DField *d; int nd, dcap; SField *s; int ns, scap; } Sides;
 
 static DField *add_dest(Sides *sd, const char *path, const char *type, Kind k) {
-    if (sd->nd == sd->dcap) { sd->dcap = sd->dcap ? 2 * sd->dcap : 16; sd->d = xrealloc(sd->d, sizeof *sd->d * (size_t)sd->dcap); }
+    GROW(sd->d, sd->nd, sd->dcap);
     DField *f = &sd->d[sd->nd++];
     memset(f, 0, sizeof *f);
     f->path = xstrdup(path);
@@ -443,7 +445,7 @@ static DField *add_dest(Sides *sd, const char *path, const char *type, Kind k) {
 }
 
 static void add_source(Sides *sd, const char *path, const char *expr, Kind k, int nullable) {
-    if (sd->ns == sd->scap) { sd->scap = sd->scap ? 2 * sd->scap : 16; sd->s = xrealloc(sd->s, sizeof *sd->s * (size_t)sd->scap); }
+    GROW(sd->s, sd->ns, sd->scap);
     SField *f = &sd->s[sd->ns++];
     memset(f, 0, sizeof *f);
     f->path = xstrdup(path);
@@ -871,10 +873,7 @@ static char *value_text(const SField *s, const Conv *cv) {
 
 typedef struct { size_t at; char *text; } Ins;
 
-typedef struct {
-    Ins *v; int n, cap;
-    size_t (*ranges)[2];   /* per suggestion: its line's range in the new text (filled by apply) */
-} Inserts;
+typedef struct { Ins *v; int n, cap; } Inserts;   /* the pieces of text to insert, each at its place */
 
 /* the offset of the `}` that closes a nested entry (before its `when`) */
 static size_t closing_brace(const char *text, const IrMapEntry *e) {
@@ -883,14 +882,14 @@ static size_t closing_brace(const char *text, const IrMapEntry *e) {
     return end ? end - 1 : 0;
 }
 
-/* One piece of text per insertion point, holding suggestions sel[0..n) (paths relative to map m;
- * m NULL: a new map). Records where each suggestion's line lands inside its piece (offsets from the
- * piece's start) in line_at. */
-typedef struct { const char *rel; int idx; } Sel;
+typedef struct { const char *rel; int idx; } Sel;   /* a suggestion's target below the map at hand, and its index */
 
-static void emit_group(char **buf, size_t *len, FILE *mf, Sel *sel, int n, const char *text, const IrMap *m,
+/* Writes the map lines of suggestions sel[0..n) (paths relative to map m; m NULL: a new map) to mf,
+ * the piece inserted at map_close; the lines under a nested entry m already has go into a piece of
+ * their own at that entry's `}`, added to ins. Records in line_at where each suggestion's line lands
+ * inside its piece (offsets from the piece's start) and the piece's place. */
+static void emit_group(FILE *mf, Sel *sel, int n, const char *text, const IrMap *m,
                        Inserts *ins, const AmSuggestion *items, size_t (*line_at)[3], size_t map_close) {
-    (void)buf; (void)len;
     for (int i = 0; i < n; i++) {
         if (sel[i].rel == NULL) continue;
         const char *dot = strchr(sel[i].rel, '.');
@@ -927,15 +926,15 @@ static void emit_group(char **buf, size_t *len, FILE *mf, Sel *sel, int n, const
             size_t pl = 0;
             FILE *pf = open_memstream(&pb, &pl);
             if (!pf) abort();
-            emit_group(NULL, NULL, pf, sub, ns, text, ex->nested, ins, items, line_at, at);
+            emit_group(pf, sub, ns, text, ex->nested, ins, items, line_at, at);
             fputc('\n', pf);
             fclose(pf);
-            if (ins->n == ins->cap) { ins->cap = ins->cap ? 2 * ins->cap : 8; ins->v = xrealloc(ins->v, sizeof *ins->v * (size_t)ins->cap); }
+            GROW(ins->v, ins->n, ins->cap);
             ins->v[ins->n++] = (Ins){ at, pb };
         } else {
             char *k = key_text(head);
             fprintf(mf, "\n%s {", k);
-            emit_group(NULL, NULL, mf, sub, ns, text, NULL, ins, items, line_at, map_close);
+            emit_group(mf, sub, ns, text, NULL, ins, items, line_at, map_close);
             fprintf(mf, "\n}");
             free(k);
         }
@@ -961,16 +960,16 @@ static char *insert_text(const Source *src, const IrStep *imp, const AmSuggestio
     size_t at;
     if (imp->map) {
         at = imp->map->span.end - 1;
-        emit_group(NULL, NULL, pf, sel, ns, src->text, imp->map, &ins, items, line_at, at);
+        emit_group(pf, sel, ns, src->text, imp->map, &ins, items, line_at, at);
         fputc('\n', pf);
     } else {   /* no map yet: one, before the import's `}` */
         at = imp->span.end - 1;
         fputs("\nmap {", pf);
-        emit_group(NULL, NULL, pf, sel, ns, src->text, NULL, &ins, items, line_at, at);
+        emit_group(pf, sel, ns, src->text, NULL, &ins, items, line_at, at);
         fputs("\n}\n", pf);
     }
     fclose(pf);
-    if (ins.n == ins.cap) { ins.cap = ins.cap ? 2 * ins.cap : 8; ins.v = xrealloc(ins.v, sizeof *ins.v * (size_t)ins.cap); }
+    GROW(ins.v, ins.n, ins.cap);
     /* the pieces of nested entries were made first, but a line's offset is relative to its own piece:
      * find each suggestion's piece by the insertion point recorded with it */
     ins.v[ins.n++] = (Ins){ at, pb };
@@ -1105,7 +1104,7 @@ int am_suggest(const IrProgram *p, const IrFlow *f, const IrStep *imp, const AmO
             Cand c = score_pair(&sd.d[i], &sd.s[k]);
             if (c.score < AM_FLOOR * 0.7) continue;   /* room for the penalties below to matter */
             c.d = i, c.s = k;
-            if (nc == ccap) { ccap = ccap ? 2 * ccap : 64; cs = xrealloc(cs, sizeof *cs * (size_t)ccap); }
+            GROW(cs, nc, ccap);
             cs[nc++] = c;
         }
     }
