@@ -330,8 +330,11 @@ static double name_score(const Name *dn, const char *dpath, const Name *sn, cons
     for (int i = 0; eq && i < dn->tok.n; i++) eq = tok_eq(&dn->tok, i, &sn->tok, i);
     if (eq) {
         const char *al = sn->alias[0] ? sn->alias : dn->alias;
-        if (sn->nsegs > 1) { snprintf(why, cap, "the nested path %s, synonyms (%s)", spath, al); return 0.9; }
-        snprintf(why, cap, "synonyms (%s)", al);
+        char what[200];
+        if (al[0]) snprintf(what, sizeof what, "synonyms (%s)", al);
+        else snprintf(what, sizeof what, "the same words (%.90s, %.90s)", spath, dpath);   /* due_at and due */
+        if (sn->nsegs > 1) { snprintf(why, cap, "the nested path %s, %s", spath, what); return 0.9; }
+        snprintf(why, cap, "%s", what);
         return 0.92;
     }
     int extra = subseq_last(&dn->tok, &sn->tok);
