@@ -172,8 +172,7 @@ static int fmt_usage(const char *fmt, const char *arg) {
     return FMT_FAILED;
 }
 
-/* Writes text over path atomically: a temporary file beside it, with its mode, renamed over it. */
-static int write_atomic(const char *path, const char *text, size_t len, const char **why) {
+int fmt_write_atomic(const char *path, const char *text, size_t len, const char **why) {
     char *real = realpath(path, NULL);   /* through a symbolic link, to the file itself */
     const char *target = real ? real : path;
     struct stat st;
@@ -248,7 +247,7 @@ int fmt_command(int argc, char **argv, int color) {
             }
             if (!check && !diff) {
                 if (is_stdin) fwrite(out, 1, len, stdout);
-                else if (changed && write_atomic(files[i], out, len, &why) != 0) {
+                else if (changed && fmt_write_atomic(files[i], out, len, &why) != 0) {
                     fprintf(stderr, "flowc: cannot write `%s`: %s; the file is left as it is\n", files[i], why);
                     rc = FMT_FAILED;
                 }

@@ -18,6 +18,7 @@
 #include "cron.h"
 #include "package.h"
 #include "install.h"
+#include "automap_cmd.h"
 #include "clone.h"
 #include "cli_diff.h"
 #include "resource.h"
@@ -69,6 +70,9 @@ static const char usage_text[] =
     "                         a copy of FLOW under a new name: its own webhook path and once flag, manual()\n"
     "  remote URL [--token T] integrations|flows|jobs|errors|tokens|audit ACTION [ARGS...]\n"
     "                         flowc server's API from the command line (the token also from $FLOWC_TOKEN)\n"
+    "  automap FILE [--flow F] [--import I] [--sample FILE.json] [--type T] [--write] [--json]\n"
+    "                         suggests map lines for the destination's fields the import does not map yet;\n"
+    "                         --write inserts the confident ones (the file stays formatted)\n"
     "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
     "  fmt [--check] [--diff] FILE...|-\n"
     "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
@@ -725,6 +729,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "clone") == 0) return clone_main(argc, argv);          /* clone.c */
     if (strcmp(cmd, "server") == 0) return server_main(argc, argv);        /* server/cli.c */
     if (strcmp(cmd, "remote") == 0) return remote_main(argc, argv);        /* server/remote.c */
+    if (strcmp(cmd, "automap") == 0) return automap_main(argc, argv);      /* automap_cmd.c */
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

@@ -1,0 +1,21 @@
+CREATE TABLE leads (
+  id bigserial PRIMARY KEY,
+  salesforce_id text UNIQUE NOT NULL,
+  first_name text,
+  last_name text NOT NULL,
+  company_name text,
+  email text,
+  phone text,
+  job_title text,
+  lead_source text,
+  status text,
+  industry text,
+  annual_revenue numeric(14, 2),
+  employees integer,
+  created_at timestamptz,
+  street text,
+  city text,
+  postal_code text,
+  country text,
+  synced_at timestamptz DEFAULT now()
+);

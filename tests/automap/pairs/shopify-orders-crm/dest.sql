@@ -1,0 +1,1 @@
+CREATE TABLE contacts (contact_id INTEGER PRIMARY KEY, email TEXT NOT NULL, first_name TEXT, last_name TEXT, phone TEXT, street TEXT, city TEXT, state TEXT, postal_code TEXT, country TEXT, marketing_opt_in BOOLEAN, first_order_at DATETIME, lifetime_value REAL, source TEXT);
