@@ -10,6 +10,7 @@
 #include "fmt.h"
 #include "frontend.h"
 #include "ir.h"
+#include "automap.h"
 #include "lsp_complete.h"
 #include "lsp_query.h"
 #include "lsp_rpc.h"
@@ -191,6 +192,26 @@ static void publish(Server *s, Doc *d) {
     rpc_send_notification(s->out, "textDocument/publishDiagnostics", params);
 }
 
+/* ---- text built piece by piece (titles, hover) ---- */
+typedef struct Buf { char *p; size_t n, cap; } Buf;
+
+static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(Buf *b, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)n + 1 > b->cap) {
+        b->cap = (b->n + (size_t)n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p) abort();
+    }
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->n += (size_t)n;
+}
+
 /* ---- code actions: each provider adds its actions for [start, end] to out ---- */
 typedef void (*CodeActionProvider)(Doc *d, uint32_t start, uint32_t end, cJSON *out);
 
@@ -226,9 +247,46 @@ static void ca_suggestions(Doc *d, uint32_t start, uint32_t end, cJSON *out) {
     }
 }
 
-/* Providers in order; another (auto-map's suggestions for an import's map) is one more line here. */
+/* Auto-map (automap.h) on the import holding the range's start, in a file that checks clean: its
+ * confident suggestions as one edit, as `flowc automap --write` would make it (relative SQLite paths
+ * read beside the document). Nothing when there is nothing confident to add or no schema to read. */
+static void ca_automap(Doc *d, uint32_t start, uint32_t end, cJSON *out) {
+    (void)end;
+    if (!d->fe.ir) return;
+    for (int i = 0; i < d->diags.n; i++)
+        if (d->diags.items[i].sev == DIAG_ERROR) return;
+    const IrFlow *flow;
+    const IrStep *imp = am_import_at(d->fe.ir, start, &flow);
+    if (!imp) return;
+    char *dir = strdup(d->path), *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!dir) abort();
+    if (slash) *slash = 0;
+    AmOptions o = { .dir = slash ? dir : NULL };
+    AmResult r;
+    if (am_suggest(d->fe.ir, flow, imp, &o, &r) == 0 && r.edit.text && r.nconfident > 0) {
+        Buf title = { 0 };
+        bprintf(&title, "Auto-map %d field%s of import %s:", r.nconfident, r.nconfident == 1 ? "" : "s", imp->name);
+        for (int k = 0, shown = 0; k < r.n; k++)
+            if (r.items[k].confident && shown++ < 6) bprintf(&title, "%s %s", shown > 1 ? "," : "", r.items[k].target);
+        if (r.nconfident > 6) bprintf(&title, ", ...");
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "title", title.p);
+        free(title.p);
+        cJSON_AddStringToObject(a, "kind", "refactor.rewrite");
+        cJSON *changes = cJSON_AddObjectToObject(cJSON_AddObjectToObject(a, "edit"), "changes");
+        cJSON *edits = cJSON_AddArrayToObject(changes, d->uri);
+        Span sp = { .start = (uint32_t)r.edit.offset, .end = (uint32_t)(r.edit.offset + r.edit.length) };
+        cJSON_AddItemToArray(edits, jedit(d->src, sp, r.edit.text));
+        cJSON_AddItemToArray(out, a);
+    }
+    am_result_free(&r);
+    free(dir);
+}
+
+/* Providers in order. */
 static const CodeActionProvider code_action_providers[] = {
     ca_suggestions,
+    ca_automap,
 };
 
 static cJSON *h_code_action(Server *s, const cJSON *params, Fail *f) {
@@ -244,24 +302,6 @@ static cJSON *h_code_action(Server *s, const cJSON *params, Fail *f) {
 }
 
 /* ---- hover ---- */
-typedef struct Buf { char *p; size_t n, cap; } Buf;
-
-static void bprintf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(Buf *b, const char *fmt, ...) {
-    va_list ap, ap2;
-    va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (b->n + (size_t)n + 1 > b->cap) {
-        b->cap = (b->n + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort();
-    }
-    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    b->n += (size_t)n;
-}
 
 /* source text of a span on one line, runs of white space as one space, at most 80 bytes */
 static void btext(Buf *b, const Source *src, Span sp) {
@@ -709,6 +749,7 @@ static cJSON *h_initialize(Server *s, const cJSON *params, Fail *f) {
     cJSON *ca = cJSON_AddObjectToObject(caps, "codeActionProvider");
     cJSON *kinds = cJSON_AddArrayToObject(ca, "codeActionKinds");
     cJSON_AddItemToArray(kinds, cJSON_CreateString("quickfix"));
+    cJSON_AddItemToArray(kinds, cJSON_CreateString("refactor.rewrite"));
     cJSON *comp = cJSON_AddObjectToObject(caps, "completionProvider");
     cJSON *trig = cJSON_AddArrayToObject(comp, "triggerCharacters");
     cJSON_AddItemToArray(trig, cJSON_CreateString("."));
