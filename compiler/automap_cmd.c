@@ -233,7 +233,7 @@ suggest:
             diag_print_text(&nd, stderr, 0);
             fprintf(stderr, "flowc: automap: %s with the suggestions does not check: nothing was written\n", file);
             rc = 1;
-        } else if (fmt_write_atomic(file, r.text, len, &err) != 0) {
+        } else if (src_write_atomic(file, r.text, len, &err) != 0) {
             fprintf(stderr, "flowc: automap: cannot write `%s`: %s; the file is left as it is\n", file, err);
             rc = 2;
         } else {

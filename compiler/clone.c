@@ -123,25 +123,6 @@ char *clone_insert(const Source *src, const IrFlow *f, const char *nn, FILE *not
     return text;
 }
 
-static int write_atomic(const char *out, const char *text, size_t len) {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return -1;
-    struct stat st;
-    fchmod(fd, stat(out, &st) == 0 ? (st.st_mode & 07777) : 0644);
-    int ok = 1;
-    for (size_t off = 0; ok && off < len;) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) ok = 0; else off += (size_t)w;
-    }
-    ok = ok && fsync(fd) == 0;
-    close(fd);
-    if (ok && rename(tmp, out) == 0) return 0;
-    unlink(tmp);
-    return -1;
-}
 
 int clone_main(int argc, char **argv) {
     const char *pos[3] = { NULL, NULL, NULL }, *out = NULL;
@@ -201,7 +182,8 @@ int clone_main(int argc, char **argv) {
         src_free(ns);
     }
     if (!rc && out) {
-        if (write_atomic(out, text, tlen) < 0) { fprintf(stderr, "flowc: clone: cannot write %s: %s\n", out, strerror(errno)); rc = 2; }
+        const char *why;
+        if (src_write_atomic(out, text, tlen, &why) < 0) { fprintf(stderr, "flowc: clone: cannot write %s: %s\n", out, why); rc = 2; }
         else fprintf(stderr, "flowc: clone: wrote %s with flow %s (a copy of %s)\n", out, nn, flow);
     } else if (!rc) fwrite(text, 1, tlen, stdout);
     free(text);

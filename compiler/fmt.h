@@ -17,10 +17,6 @@ char *fmt_source(const Source *src, Diags *diags, size_t *len);
  * nothing when they are equal. */
 void fmt_udiff(FILE *out, const char *name, const char *a, size_t alen, const char *b, size_t blen);
 
-/* Writes text over path atomically: a temporary file beside it, with the file's mode, renamed over it (through a
- * symbolic link, its target). 0, or -1 with *why (static text). */
-int fmt_write_atomic(const char *path, const char *text, size_t len, const char **why);
-
 /* flowc fmt [--check] [--diff] [FILE...|-]: returns the exit code (0, 1 with --check when a file would
  * change, 2 on a file that does not parse or cannot be read or written). */
 int fmt_command(int argc, char **argv, int color);

@@ -1,7 +1,6 @@
 /* fmt_cmd.c — the `flowc fmt` command: formats files in place (a temporary file renamed over the
  * original, keeping its mode), or standard input to standard output; --check lists the files that
  * would change, --diff prints what would change as a unified diff (written here, as `diff -u`). */
-#define _DEFAULT_SOURCE 1   /* realpath */
 #include "fmt.h"
 #include <errno.h>
 #include <stdio.h>
@@ -172,40 +171,6 @@ static int fmt_usage(const char *fmt, const char *arg) {
     return FMT_FAILED;
 }
 
-int fmt_write_atomic(const char *path, const char *text, size_t len, const char **why) {
-    char *real = realpath(path, NULL);   /* through a symbolic link, to the file itself */
-    const char *target = real ? real : path;
-    struct stat st;
-    if (stat(target, &st) != 0) { *why = strerror(errno); free(real); return -1; }
-    size_t tl = strlen(target);
-    char *tmp = malloc(tl + 32);
-    if (!tmp) abort();
-    const char *slash = strrchr(target, '/');
-    size_t dir = slash ? (size_t)(slash - target) + 1 : 0;
-    memcpy(tmp, target, dir);
-    snprintf(tmp + dir, tl + 32 - dir, ".%s.fmt-XXXXXX", target + dir);
-    int fd = mkstemp(tmp);
-    int rc = -1;
-    if (fd < 0) { *why = strerror(errno); goto out; }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0) { if (errno == EINTR) continue; break; }
-        done += (size_t)w;
-    }
-    if (done < len || fchmod(fd, st.st_mode & 07777) != 0 || fsync(fd) != 0) {
-        *why = strerror(errno);
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) != 0 || rename(tmp, target) != 0) { *why = strerror(errno); unlink(tmp); goto out; }
-    rc = 0;
-out:
-    free(tmp);
-    free(real);
-    return rc;
-}
 
 int fmt_command(int argc, char **argv, int color) {
     int check = 0, diff = 0, nfiles = 0, rc = FMT_OK, dashdash = 0;
@@ -247,7 +212,7 @@ int fmt_command(int argc, char **argv, int color) {
             }
             if (!check && !diff) {
                 if (is_stdin) fwrite(out, 1, len, stdout);
-                else if (changed && fmt_write_atomic(files[i], out, len, &why) != 0) {
+                else if (changed && src_write_atomic(files[i], out, len, &why) != 0) {
                     fprintf(stderr, "flowc: cannot write `%s`: %s; the file is left as it is\n", files[i], why);
                     rc = FMT_FAILED;
                 }

@@ -1,10 +1,13 @@
-/* source.c — loads a file into memory and answers "which line and column is this byte?". */
+/* source.c — loads a file into memory and answers "which line and column is this byte?"; writes one
+ * back atomically. */
+#define _DEFAULT_SOURCE 1   /* realpath */
 #include "source.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_FILE (64u * 1024 * 1024)   /* sources over 64 MB are refused, however they are read (spans are 32-bit) */
 
@@ -104,4 +107,42 @@ const char *src_line_text(const Source *s, int line, size_t *len) {
     if (end > start && s->text[end - 1] == '\r') end--;
     *len = end - start;
     return s->text + start;
+}
+
+int src_write_atomic(const char *path, const char *text, size_t len, const char **why) {
+    char *real = realpath(path, NULL);   /* through a symbolic link, to the file itself */
+    const char *target = real ? real : path;
+    struct stat st;
+    mode_t mode;
+    if (stat(target, &st) == 0) mode = st.st_mode & 07777;   /* a file replaced keeps its mode */
+    else if (errno == ENOENT) { mode_t m = umask(0); umask(m); mode = 0666 & ~m; }   /* a new one: as open(2) makes it */
+    else { *why = strerror(errno); free(real); return -1; }
+    size_t tl = strlen(target);
+    char *tmp = malloc(tl + 32);
+    if (!tmp) abort();
+    const char *slash = strrchr(target, '/');
+    size_t dir = slash ? (size_t)(slash - target) + 1 : 0;
+    memcpy(tmp, target, dir);
+    snprintf(tmp + dir, tl + 32 - dir, ".%s.tmp-XXXXXX", target + dir);
+    int fd = mkstemp(tmp);
+    int rc = -1;
+    if (fd < 0) { *why = strerror(errno); goto out; }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, text + done, len - done);
+        if (w < 0) { if (errno == EINTR) continue; break; }
+        done += (size_t)w;
+    }
+    if (done < len || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+        *why = strerror(errno);
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (close(fd) != 0 || rename(tmp, target) != 0) { *why = strerror(errno); unlink(tmp); goto out; }
+    rc = 0;
+out:
+    free(tmp);
+    free(real);
+    return rc;
 }

@@ -25,4 +25,9 @@ void    src_line_col(const Source *s, uint32_t off, int *line, int *col);
 /* The text of a 1-based line, without its newline. */
 const char *src_line_text(const Source *s, int line, size_t *len);
 
+/* Writes text to path atomically (fmt, automap --write, clone -o, graph -o): a temporary file beside
+ * it, synced, renamed over it (through a symbolic link, its target); a file replaced keeps its mode, a
+ * new one gets 0666 less the umask. 0, or -1 with *why (static text). */
+int src_write_atomic(const char *path, const char *text, size_t len, const char **why);
+
 #endif

@@ -33,12 +33,6 @@ struct FlowListener {
 
 /* one request: the raw URI (MHD hands the handler a decoded path; the webhook side wants it as
  * sent) and the body read so far */
-typedef struct Req {
-    char *uri;                 /* path?query as received; the '?' replaced by NUL */
-    const char *query;         /* into uri, or NULL */
-    FlowBody b;
-    int started;
-} Req;
 
 /* ---- answers ---- */
 
@@ -238,18 +232,18 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
 
 /* ---- the handler ---- */
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+void *flow_mhd_req_begin(void *cls, const char *uri, struct MHD_Connection *c) {
     (void)cls; (void)c;
-    Req *r = flow_xcalloc(1, sizeof *r);
+    FlowMhdReq *r = flow_xcalloc(1, sizeof *r);
     r->uri = flow_xstrdup(uri ? uri : "/");
     char *q = strchr(r->uri, '?');
     if (q) { *q = 0; r->query = q + 1; }
     return r;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+void flow_mhd_req_end(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
     (void)cls; (void)c; (void)toe;
-    Req *r = *con_cls;
+    FlowMhdReq *r = *con_cls;
     if (!r) return;
     free(r->uri);
     free(r->b.p);
@@ -261,7 +255,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload, size_t *upload_size, void **con_cls) {
     (void)url; (void)version;
     FlowListener *l = cls;
-    Req *r = *con_cls;
+    FlowMhdReq *r = *con_cls;
     if (!r) return MHD_NO;
     if (!r->started) {   /* the headers are in: a body announced over the limit is refused before it is read */
         r->started = 1;
@@ -414,8 +408,8 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)l,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)l,
+                            MHD_OPTION_URI_LOG_CALLBACK, flow_mhd_req_begin, (void *)l,
+                            MHD_OPTION_NOTIFY_COMPLETED, flow_mhd_req_end, (void *)l,
                             MHD_OPTION_END);
     if (!l->d) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot start the HTTP listener on %s", l->addr);

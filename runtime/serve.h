@@ -4,6 +4,7 @@
 #define FLOW_SERVE_H
 #include "engine.h"
 #include "webhook.h"
+#include <microhttpd.h>
 
 /* ---- serve (serve.c) ---- */
 
@@ -106,6 +107,18 @@ typedef struct FlowBody { char *p; size_t n, cap; int too_large; } FlowBody;
 void          flow_body_add(FlowBody *b, const char *data, size_t n, size_t max);
 /* whether a Content-Length header (NULL: none) announces more than max bytes */
 int           flow_body_announced_over(const char *content_length, size_t max);
+/* One request's state while libmicrohttpd reads it (serve's and the control plane's listeners): the
+ * URI split at '?', the body so far. flow_mhd_req_begin is the MHD_OPTION_URI_LOG_CALLBACK that makes
+ * it, flow_mhd_req_end the MHD_OPTION_NOTIFY_COMPLETED callback that frees it (their mhd_connection is
+ * a struct MHD_Connection *, their toe an enum MHD_RequestTerminationCode). */
+typedef struct FlowMhdReq {
+    char *uri;                 /* path?query as received, the '?' replaced by a NUL */
+    const char *query;         /* into uri, or NULL */
+    FlowBody b;
+    int started;
+} FlowMhdReq;
+void         *flow_mhd_req_begin(void *cls, const char *uri, struct MHD_Connection *mhd_connection);
+void          flow_mhd_req_end(void *cls, struct MHD_Connection *mhd_connection, void **con_cls, enum MHD_RequestTerminationCode toe);
 /* A libmicrohttpd connection's peer address as text, and whether it is loopback. */
 void          flow_listen_peer(void *mhd_connection, char *out, size_t cap, int *loopback);
 /* POST /flows/F/run's query string: since and until (percent-decoded; '+' stays '+'), each "" when

@@ -32,12 +32,6 @@ struct Srv {
     double started;
 };
 
-typedef struct Req {
-    char *uri;                 /* path?query as received, the '?' replaced by a NUL */
-    const char *query;         /* into uri, or NULL */
-    FlowBody b;
-    int started;
-} Req;
 
 SrvStore *srv_store(Srv *s) { return s->st; }
 const char *srv_dir(Srv *s) { return s->dir; }
@@ -255,24 +249,6 @@ int srv_page(const SrvReq *rq, SrvResp *out, cJSON *items) {
 
 /* ---- one request ---- */
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-    (void)cls; (void)c;
-    Req *r = flow_xcalloc(1, sizeof *r);
-    r->uri = flow_xstrdup(uri ? uri : "/");
-    char *q = strchr(r->uri, '?');
-    if (q) { *q = 0; r->query = q + 1; }
-    return r;
-}
-
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)cls; (void)c; (void)toe;
-    Req *r = *con_cls;
-    if (!r) return;
-    free(r->uri);
-    free(r->b.p);
-    free(r);
-    *con_cls = NULL;
-}
 
 static enum MHD_Result send_resp(Srv *s, struct MHD_Connection *c, int route, SrvResp *out, double t0, const char *allow,
                                  int auth_challenge) {
@@ -298,7 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload, size_t *upload_size, void **con_cls) {
     (void)version; (void)url;
     Srv *s = cls;
-    Req *r = *con_cls;
+    FlowMhdReq *r = *con_cls;
     if (!r) return MHD_NO;
     SrvResp out = { 0, NULL, 0, NULL, NULL, NULL };
     if (!r->started) {   /* the headers are in: a body announced over the cap is refused before it is read */
@@ -416,8 +392,8 @@ Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap) {
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->fd,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)s,
+                            MHD_OPTION_URI_LOG_CALLBACK, flow_mhd_req_begin, (void *)s,
+                            MHD_OPTION_NOTIFY_COMPLETED, flow_mhd_req_end, (void *)s,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(why, cap, "cannot start the HTTP listener on %s", s->addr);
