@@ -98,7 +98,8 @@ static void put_where(FILE *m, const IrProgram *p, const IrStep *s, const char *
 static void put_conn(FILE *m, const char *word, const IrConn *c) {
     fprintf(m, "\n%s ", word);
     put_str(m, c->name, NAME_MAX_CP);
-    if (c->kind >= 0 && flow_conn_kinds[c->kind]) fprintf(m, " (%s)", flow_conn_kinds[c->kind]);
+    if (c->kind >= 0 && flow_conn_kinds[c->kind] && strcmp(c->name, flow_conn_kinds[c->kind]) != 0)   /* not `webhook (webhook)` */
+        fprintf(m, " (%s)", flow_conn_kinds[c->kind]);
 }
 
 static const char *const where_names[] = { "file", "table", "path", "sql", NULL };
@@ -111,9 +112,8 @@ static void step_label(FILE *m, const IrProgram *p, const IrStep *s) {
         if (s->conn) put_conn(m, "from", s->conn);
         put_where(m, p, s, where_names);
         const IrSetting *mode = setting(s->settings, s->nsettings, "mode");
-        fputs("\nmode = ", m);
-        if (mode) put_src(m, p, mode->value->span, EXPR_MAX);
-        else fputs("all()", m);
+        if (mode) { fputs("\nmode = ", m); put_src(m, p, mode->value->span, EXPR_MAX); }
+        else if (!s->conn || s->conn->kind != flow_conn_kind("webhook")) fputs("\nmode = all()", m);   /* the default; a webhook has none */
         break;
     }
     case STEP_LOOKUP: {
@@ -455,9 +455,11 @@ void graph_write(FILE *out, const IrProgram *p, const IrFlow *only, GraphFormat 
     G g = { .out = out, .em = fmt == GRAPH_MERMAID ? &mmd_emitter : &dot_emitter, .p = p };
     Text tt;
     FILE *m = text_open(&tt);
-    fputs("integration ", m);
-    put_str(m, p->name ? p->name : "", 2 * NAME_MAX_CP);
-    if (p->version) { fputc(' ', m); put_str(m, p->version, NAME_MAX_CP); }
+    if (p->name) {
+        fputs("integration ", m);
+        put_str(m, p->name, 2 * NAME_MAX_CP);
+        if (p->version) { fputc(' ', m); put_str(m, p->version, NAME_MAX_CP); }
+    } else put_str(m, p->src->name, 2 * NAME_MAX_CP);   /* no integration line: the file */
     if (only) { fputs(" — flow ", m); put_str(m, only->name, NAME_MAX_CP); }
     char *title = text_close(&tt);
     g.em->begin(out, title);
