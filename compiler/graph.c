@@ -171,7 +171,31 @@ static void entry_label(FILE *m, const IrProgram *p, const IrFlow *f) {
 
 /* ---------- emitters ---------- */
 
-typedef enum { N_ENTRY, N_EXPORT, N_LOOKUP, N_TRANSFORM, N_FILTER, N_BRANCH, N_MERGE, N_IMPORT, N_EMPTY, N_KINDS } NodeKind;
+/* The kinds of node, one table for both formats, so the two pictures cannot drift:
+ * X(kind, Mermaid class, fill, stroke, DOT shape and style, Mermaid shape open, close) */
+#define GRAPH_NODE_KINDS(X) \
+    X(ENTRY, "entry", "#fff3cd", "#b45309", "shape=oval, style=filled", "([", "])") \
+    X(EXPORT, "export", "#dbeafe", "#1d4ed8", "shape=box, style=\"rounded,filled\"", "[/", "/]") \
+    X(LOOKUP, "lookup", "#ede9fe", "#6d28d9", "shape=box, style=filled", "[[", "]]") \
+    X(TRANSFORM, "transform", "#f3f4f6", "#4b5563", "shape=box, style=filled", "[", "]") \
+    X(FILTER, "filter", "#fee2e2", "#b91c1c", "shape=box, style=\"filled,diagonals\"", "[\\", "/]") \
+    X(BRANCH, "branch", "#fef9c3", "#a16207", "shape=diamond, style=filled", "{", "}") \
+    X(MERGE, "merge", "#e5e7eb", "#4b5563", "shape=circle, style=filled, fontsize=9", "((", "))") \
+    X(IMPORT, "import", "#dcfce7", "#15803d", "shape=box, style=\"rounded,filled\"", "[(", ")]") \
+    X(EMPTY, "empty", NULL, NULL, "shape=plaintext", "[", "]")
+
+typedef enum {
+#define X(k, cls, fill, stroke, dot, open, close) N_##k,
+    GRAPH_NODE_KINDS(X)
+#undef X
+    N_KINDS
+} NodeKind;
+
+static const struct NodeLook { const char *cls, *fill, *stroke, *dot, *open, *close; } node_look[N_KINDS] = {
+#define X(k, cls, fill, stroke, dot, open, close) { cls, fill, stroke, dot, open, close },
+    GRAPH_NODE_KINDS(X)
+#undef X
+};
 
 typedef struct Edge {
     char from[48], to[48];
@@ -205,18 +229,6 @@ static void dot_quote(FILE *o, const char *s) {
     fputc('"', o);
 }
 
-static const char *const dot_style[N_KINDS] = {
-    [N_ENTRY] = "shape=oval, style=filled, fillcolor=\"#fff3cd\"",
-    [N_EXPORT] = "shape=box, style=\"rounded,filled\", fillcolor=\"#dbeafe\"",
-    [N_LOOKUP] = "shape=box, style=filled, fillcolor=\"#ede9fe\"",
-    [N_TRANSFORM] = "shape=box, style=filled, fillcolor=\"#f3f4f6\"",
-    [N_FILTER] = "shape=box, style=\"filled,diagonals\", fillcolor=\"#fee2e2\"",
-    [N_BRANCH] = "shape=diamond, style=filled, fillcolor=\"#fef9c3\"",
-    [N_MERGE] = "shape=circle, style=filled, fillcolor=\"#e5e7eb\", fontsize=9",
-    [N_IMPORT] = "shape=box, style=\"rounded,filled\", fillcolor=\"#dcfce7\"",
-    [N_EMPTY] = "shape=plaintext",
-};
-
 static void dot_begin(FILE *o, const char *title) {
     fputs("digraph flowc {\n  graph [rankdir=TB, compound=true, newrank=true, fontname=\"Helvetica\", labelloc=t, label=", o);
     dot_quote(o, title);
@@ -233,7 +245,10 @@ static void dot_cluster_begin(FILE *o, int depth, const char *id, const char *la
 static void dot_cluster_end(FILE *o, int depth) { indent(o, depth); fputs("}\n", o); }
 static void dot_node(FILE *o, int depth, const char *id, NodeKind k, const char *label) {
     indent(o, depth);
-    fprintf(o, "%s [%s, label=", id, dot_style[k]);
+    const struct NodeLook *l = &node_look[k];
+    fprintf(o, "%s [%s, ", id, l->dot);
+    if (l->fill) fprintf(o, "fillcolor=\"%s\", color=\"%s\", ", l->fill, l->stroke);
+    fputs("label=", o);
     dot_quote(o, label);
     fputs("];\n", o);
 }
@@ -266,25 +281,13 @@ static void mmd_quote(FILE *o, const char *s) {
     fputc('"', o);
 }
 
-static const char *const mmd_shape[N_KINDS][2] = {
-    [N_ENTRY] = { "([", "])" }, [N_EXPORT] = { "[/", "/]" }, [N_LOOKUP] = { "[[", "]]" },
-    [N_TRANSFORM] = { "[", "]" }, [N_FILTER] = { "[\\", "/]" }, [N_BRANCH] = { "{", "}" },
-    [N_MERGE] = { "((", "))" }, [N_IMPORT] = { "[(", ")]" }, [N_EMPTY] = { "[", "]" },
-};
-static const char *const mmd_class[N_KINDS] = {
-    [N_ENTRY] = "entry", [N_EXPORT] = "export", [N_LOOKUP] = "lookup", [N_TRANSFORM] = "transform",
-    [N_FILTER] = "filter", [N_BRANCH] = "branch", [N_MERGE] = "merge", [N_IMPORT] = "import", [N_EMPTY] = "empty",
-};
-
 /* The title is the label of one subgraph around everything (a front-matter title would be YAML, with
  * escaping rules of its own). */
 static void mmd_begin(FILE *o, const char *title) {
     fputs("flowchart TB\n", o);
-    fputs("  classDef entry fill:#fff3cd,stroke:#b45309\n  classDef export fill:#dbeafe,stroke:#1d4ed8\n"
-          "  classDef lookup fill:#ede9fe,stroke:#6d28d9\n  classDef transform fill:#f3f4f6,stroke:#4b5563\n"
-          "  classDef filter fill:#fee2e2,stroke:#b91c1c\n  classDef branch fill:#fef9c3,stroke:#a16207\n"
-          "  classDef merge fill:#e5e7eb,stroke:#4b5563\n  classDef import fill:#dcfce7,stroke:#15803d\n"
-          "  classDef empty fill:none,stroke:none\n", o);
+    for (int k = 0; k < N_KINDS; k++)
+        fprintf(o, "  classDef %s fill:%s,stroke:%s\n", node_look[k].cls, node_look[k].fill ? node_look[k].fill : "none",
+                node_look[k].stroke ? node_look[k].stroke : "none");
     fputs("  subgraph integration [", o);
     mmd_quote(o, title);
     fputs("]\n", o);
@@ -300,9 +303,9 @@ static void mmd_cluster_begin(FILE *o, int depth, const char *id, const char *la
 static void mmd_cluster_end(FILE *o, int depth) { indent(o, depth); fputs("end\n", o); }
 static void mmd_node(FILE *o, int depth, const char *id, NodeKind k, const char *label) {
     indent(o, depth);
-    fprintf(o, "%s%s", id, mmd_shape[k][0]);
+    fprintf(o, "%s%s", id, node_look[k].open);
     mmd_quote(o, label);
-    fprintf(o, "%s:::%s\n", mmd_shape[k][1], mmd_class[k]);
+    fprintf(o, "%s:::%s\n", node_look[k].close, node_look[k].cls);
 }
 static void mmd_edge(FILE *o, const Edge *e) {
     if (e->after) fprintf(o, "  %s -.->", e->ltail);
