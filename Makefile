@@ -25,7 +25,7 @@ RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
 LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lmicrohttpd -lpthread -lm
 FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
-HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h
+HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h $(B)/gen/pow10.h
 
 .PHONY: all test fuzz bench install clean deps deps-test demo print-libs
 all: $(B)/flowc
@@ -42,6 +42,12 @@ $(B)/gen/parser.c $(B)/gen/parser.h: grammar/parser.y
 $(B)/gen/lexer.c $(B)/gen/lexer.h: grammar/lexer.l $(B)/gen/parser.h
 	@mkdir -p $(B)/gen
 	flex --header-file=$(B)/gen/lexer.h -o $(B)/gen/lexer.c $<
+
+# the table of powers of ten runtime/decimal.c scales by, computed exactly by a generator
+$(B)/gen/pow10.h: scripts/gen_pow10.c
+	@mkdir -p $(B)/gen
+	$(CC) -std=c11 -O2 $(WARN) -o $(B)/gen/gen_pow10 $<
+	$(B)/gen/gen_pow10 > $@.tmp && mv $@.tmp $@
 
 # ---- one rule set per variant: release (rel) and sanitized (asan) ----
 define VARIANT

@@ -209,6 +209,20 @@ FlowStr flow_str_trim(FlowStr s);
  * unit (90s, 1h, 250ms, 0s; a negative value keeps its sign). Returns buf. */
 int64_t     flow_duration_unit(const char *u, size_t n);
 const char *flow_duration_text(char buf[32], int64_t ms);
+/* Numbers to and from decimal text, exactly (decimal.c). flow_dec_shortest: |x| (finite, not zero) as
+ * d x 10^p with the fewest digits that read back as x, d without trailing zeros (zero: d 0); returns
+ * d's digit count. flow_dec_to_double: the double nearest to d x 10^p (d < 2^64), ties to even,
+ * infinity past the largest. flow_dec_parse: the n bytes [+-]digits[.digits][(e|E)[+-]digits] (also .5
+ * and 5.) to their nearest double; 0 for other text. flow_dec_format_g: x as printf's %.Pg with P the
+ * larger of min_prec and x's shortest digit count (so the text reads back as x). flow_dec_digits: d's
+ * digits; flow_dec_count: how many. */
+int      flow_dec_shortest(double x, uint64_t *d, int *p);
+double   flow_dec_to_double(uint64_t d, int p);
+int      flow_dec_parse(const char *s, size_t n, double *out);
+size_t   flow_dec_format_g(char out[32], double x, int min_prec);
+size_t   flow_dec_digits(uint64_t d, char out[21]);
+int      flow_dec_count(uint64_t d);
+extern const uint64_t flow_dec_pow10[20];   /* 10^0 .. 10^19 */
 /* The shortest text that reads back as d (NaN, Infinity as such), for messages. Returns buf. */
 const char *flow_num_text(char buf[40], double d);
 /* Deep equality with int/number promotion; strings by bytes. */

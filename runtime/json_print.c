@@ -52,10 +52,7 @@ void flow_json_number(double d, char buf[32]) {
         buf[n] = 0;
         return;
     }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, 32, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
-    }
+    flow_dec_format_g(buf, d, 15);   /* %.15g, or more digits when 15 do not read back */
 }
 
 /* bytes written as they are inside a string: printable ASCII other than '"' and '\\' */

@@ -292,14 +292,7 @@ static cJSON *number(P *s) {
         d = (double)exact;
         want_exact = 1;
     } else {
-        char small[64], *z = (size_t)(p - b) < sizeof small ? small : xmalloc((size_t)(p - b) + 1);
-        memcpy(z, b, (size_t)(p - b));
-        z[p - b] = 0;
-        const struct lconv *lc = localeconv();    /* strtod reads the locale's decimal point (a hook may set one) */
-        if (lc && lc->decimal_point && lc->decimal_point[0] != '.' && lc->decimal_point[0])
-            for (char *c = z; *c; c++) if (*c == '.') *c = lc->decimal_point[0];
-        d = strtod(z, NULL);
-        if (z != small) cJSON_free(z);
+        flow_dec_parse((const char *)b, (size_t)(p - b), &d);   /* the syntax is checked above */
         if (!isfinite(d)) {
             cJSON_free(j);
             fail(s, b, "number out of range: %.*s%s", (int)(p - b > 40 ? 40 : p - b), (const char *)b, p - b > 40 ? "..." : "");

@@ -523,18 +523,12 @@ static Expr *parse_number(Parser *p) {
         if (!is_digit(peek(p))) { unexpected(p, "a digit in the exponent"); return NULL; }
         while (is_digit(peek(p))) p->pos++;
     }
-    /* strtod with the locale's decimal point, as cJSON does, so literals equal parsed data */
+    /* read as the JSON reader reads data (decimal.c), so literals equal parsed data */
     size_t n = p->pos - start;
-    char *tmp = palloc(p, n + 1);
-    if (!tmp) return NULL;
-    memcpy(tmp, p->s + start, n);
-    const struct lconv *lc = localeconv();
-    char dp = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
-    for (size_t i = 0; i < n; i++) if (tmp[i] == '.') tmp[i] = dp;
     Expr *e = new_expr(p, E_LIT, start);
     if (!e) return NULL;
     e->lit.k = V_NUM;
-    e->lit.num = strtod(tmp, NULL);
+    flow_dec_parse(p->s + start, n, &e->lit.num);
     cJSON *exact = flow_json_parse(p->s + start, n, NULL);   /* an int literal keeps its exact value */
     e->lit.exact = flow_json_get_int(exact, &e->lit.i);
     cJSON_Delete(exact);

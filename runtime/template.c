@@ -13,24 +13,12 @@
 
 /* The shortest decimal digits that read back as d (d finite and > 0): digits[] without trailing
  * zeros and the exponent n such that d = 0.DIGITS x 10^n (ECMAScript Number::toString's k and n). */
-static int shortest_digits(double d, char digits[20], int *n) {
-    char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
-        if (prec < 17 && strtod(tmp, NULL) != d) continue;
-        /* tmp is D.DDDDe[+-]XX */
-        int k = 0;
-        const char *p = tmp;
-        for (; *p && *p != 'e'; p++)
-            if (*p >= '0' && *p <= '9' && k < 19) digits[k++] = *p;
-        int e = *p == 'e' ? atoi(p + 1) : 0;
-        while (k > 1 && digits[k - 1] == '0') k--;
-        digits[k] = 0;
-        *n = e + 1;
-        return k;
-    }
-    digits[0] = '0'; digits[1] = 0; *n = 1;     /* not reached */
-    return 1;
+static int shortest_digits(double d, char digits[21], int *n) {
+    uint64_t m;
+    int p, k = flow_dec_shortest(d, &m, &p);
+    flow_dec_digits(m, digits);
+    *n = p + k;
+    return k;
 }
 
 size_t flow_tpl_format_number(double d, char out[32]) {
@@ -44,7 +32,7 @@ size_t flow_tpl_format_number(double d, char out[32]) {
     if (d == 0) { memcpy(out, "0", 2); return 1; }
     size_t o = 0;
     if (d < 0) { out[o++] = '-'; d = -d; }
-    char dg[20];
+    char dg[21];
     int n, k = shortest_digits(d, dg, &n);
     /* at most 1 + 21 digits + '.' or 1 + 6 + 17 + 2 or 1 + 17 + 5 bytes: always below 32 */
     if (k <= n && n <= 21) {                       /* 123000 */

@@ -380,16 +380,6 @@ static int number_syntax(const char *s) {
     return !*p;
 }
 
-/* strtod in the C locale's syntax (a hook may have set another decimal point) */
-static double c_strtod(const char *s) {
-    const struct lconv *lc = localeconv();
-    if (!lc || !lc->decimal_point || lc->decimal_point[0] == '.' || !lc->decimal_point[0] || strlen(s) > 400) return strtod(s, NULL);
-    char t[402];
-    strcpy(t, s);
-    for (char *c = t; *c; c++) if (*c == '.') *c = lc->decimal_point[0];
-    return strtod(t, NULL);
-}
-
 /* What a number's valuestring says (flow.h): NUM_NONE (none, or stale: it no longer reads as the
  * number's double, so a hook changed the number), NUM_INT (an int's digits, *i), NUM_TEXT (the text
  * as read, of a whole double that is not that int) */
@@ -399,7 +389,8 @@ static int num_text(const cJSON *j, int64_t *i) {
     const char *s = j->valuestring;
     if (flow_text_int((FlowStr){ s, strlen(s) }, i) == FLOW_TEXT_OK && s[0] != '+')
         return (double)*i == j->valuedouble ? NUM_INT : NUM_NONE;
-    return number_syntax(s) && c_strtod(s) == j->valuedouble ? NUM_TEXT : NUM_NONE;
+    double d;
+    return number_syntax(s) && flow_dec_parse(s, strlen(s), &d) && d == j->valuedouble ? NUM_TEXT : NUM_NONE;
 }
 
 int flow_json_big_int(const cJSON *j, int64_t *out) { return num_text(j, out) == NUM_INT; }
@@ -627,23 +618,6 @@ int flow_word_in(const char *w, const char *choices) {
     return 0;
 }
 
-/* [+-]? digits [. digits?]? | [+-]? . digits, then [eE][+-]?digits optionally */
-static int decimal_syntax(FlowStr t) {
-    size_t i = 0, nd = 0, ne = 0;
-    if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-    for (; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (i < t.n && t.p[i] == '.')
-        for (i++; i < t.n && is_digit(t.p[i]); i++) nd++;
-    if (!nd) return 0;
-    if (i < t.n && (t.p[i] == 'e' || t.p[i] == 'E')) {
-        i++;
-        if (i < t.n && (t.p[i] == '+' || t.p[i] == '-')) i++;
-        for (; i < t.n && is_digit(t.p[i]); i++) ne++;
-        if (!ne) return 0;
-    }
-    return i == t.n;
-}
-
 int flow_text_int(FlowStr t, int64_t *out) {
     size_t i = 0;
     int neg = 0;
@@ -661,10 +635,8 @@ int flow_text_int(FlowStr t, int64_t *out) {
 }
 
 int flow_text_number(FlowCtx *cx, FlowStr t, double *out) {
-    if (!decimal_syntax(t)) return FLOW_TEXT_SYNTAX;
-    char *z = flow_scratch_alloc(cx, t.n + 1);
-    memcpy(z, t.p, t.n);
-    double d = strtod(z, NULL);
+    double d;
+    if (!flow_dec_parse(t.p, t.n, &d)) return FLOW_TEXT_SYNTAX;
     if (!isfinite(d)) return FLOW_TEXT_RANGE;
     *out = d;
     return FLOW_TEXT_OK;
@@ -702,10 +674,7 @@ FlowStr flow_str_trim(FlowStr s) {
 const char *flow_num_text(char buf[40], double d) {
     if (isnan(d)) return "NaN";
     if (isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
+    flow_dec_format_g(buf, d, 1);
     return buf;
 }
 

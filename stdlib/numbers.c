@@ -56,7 +56,6 @@ static int text_of(FlowVal v, FlowStr *out) {
     return 1;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* ---- rounding ---- */
 
@@ -92,41 +91,18 @@ static double round_digits(double x, int64_t digits) {
         double s = x * pow10[digits];
         if (fabs(s) < 9e15 && s == nearbyint(s)) return s / pow10[digits];
     }
-    char buf[48];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(buf, sizeof buf, "%.*e", prec, x);
-        if (strtod(buf, NULL) == x) break;
-    }
-    /* buf is [-]d[.ddd]e[+-]xx: collect the digits and the exponent */
-    char dig[24];
-    int nd = 0, neg = buf[0] == '-';
-    const char *p = buf + neg;
-    for (; *p && *p != 'e'; p++)
-        if (is_digit(*p) && nd < (int)sizeof dig) dig[nd++] = *p;
-    long e10 = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
-    int64_t keep = (int64_t)e10 + digits + 1;   /* significant digits that stay */
+    /* the shortest digits of x: m x 10^p, its first digit at 10^(p + nd - 1) */
+    uint64_t m;
+    int p, nd = flow_dec_shortest(x, &m, &p);
+    int64_t keep = (int64_t)p + nd + digits;   /* significant digits that stay */
     if (keep >= nd) return x;
     if (keep < 0) return 0.0;
-    int up = dig[keep] >= '5';
-    if (keep == 0) {
-        if (!up) return 0.0;
-        snprintf(buf, sizeof buf, "%s1e%ld", neg ? "-" : "", e10 + 1);
-        return strtod(buf, NULL);
-    }
-    nd = (int)keep;
-    if (up) {
-        int i = nd - 1;
-        while (i >= 0 && dig[i] == '9') dig[i--] = '0';
-        if (i >= 0) dig[i]++;
-        else { dig[0] = '1'; nd = 1; e10++; }
-    }
-    int o = 0;
-    if (neg) buf[o++] = '-';
-    buf[o++] = dig[0];
-    buf[o++] = '.';
-    for (int i = 1; i < nd; i++) buf[o++] = dig[i];
-    snprintf(buf + o, sizeof buf - (size_t)o, "e%ld", e10);
-    return strtod(buf, NULL);
+    int drop = nd - (int)keep;                  /* 1..17 */
+    uint64_t q = m / flow_dec_pow10[drop], r = m % flow_dec_pow10[drop];
+    q += r >= 5 * flow_dec_pow10[drop - 1];     /* half away from zero: the sign is put back below */
+    if (!q) return 0.0;
+    double y = flow_dec_to_double(q, p + drop);
+    return x < 0 ? -y : y;
 }
 
 /* round(x): an int, half away from zero. round(x, digits): a number with that many decimals. */
