@@ -104,6 +104,12 @@ static void put_conn(FILE *m, const char *word, const IrConn *c) {
 
 static const char *const where_names[] = { "file", "table", "path", "sql", NULL };
 
+/* `hooks pre_map, post_submit`: the points a flow or an import hooks (the functions are code, not drawn) */
+static void put_hooks(FILE *m, const IrHook *h, int n) {
+    for (int i = 0; i < n; i++)
+        fprintf(m, "%s%s", i ? ", " : "\nhooks ", h[i].point >= 0 && h[i].point < HOOK_COUNT ? ir_hook_names[h[i].point] : "?");
+}
+
 static void step_label(FILE *m, const IrProgram *p, const IrStep *s) {
     fputs(ir_step_kind_names[s->kind], m);
     if (s->name && (s->kind == STEP_EXPORT || s->kind == STEP_LOOKUP || s->kind == STEP_IMPORT)) { fputc(' ', m); put_str(m, s->name, NAME_MAX_CP); }
@@ -146,6 +152,7 @@ static void step_label(FILE *m, const IrProgram *p, const IrStep *s) {
         static const char *const how[] = { "mode", "upsert", "method", NULL };
         put_where(m, p, s, how);
         if (s->map) fprintf(m, "\nmap: %d field%s", s->map->n, s->map->n == 1 ? "" : "s");
+        put_hooks(m, s->hooks, s->nhooks);
         break;
     }
     }
@@ -167,6 +174,7 @@ static void entry_label(FILE *m, const IrProgram *p, const IrFlow *f) {
     if (!sc && !t) fputs("manual()", m);
     const IrSetting *cu = setting(f->settings, f->nsettings, "catch_up");
     if (cu) { fputs("\ncatch_up = ", m); put_src(m, p, cu->value->span, EXPR_MAX); }
+    put_hooks(m, f->hooks, f->nhooks);
 }
 
 /* ---------- emitters ---------- */
@@ -558,6 +566,8 @@ int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err
     FILE *om = open_memstream(&o, &on), *emm = open_memstream(&e, &en);
     if (!om || !emm) abort();
     int fin = in[1], fout = outp[0], ferr = errp[0];
+    fcntl(fin, F_SETFL, fcntl(fin, F_GETFL) | O_NONBLOCK);   /* a blocking write of more than the pipe holds would
+                                                              * wait for dot while dot waits on a full stderr */
     while (fout >= 0 || ferr >= 0) {
         struct pollfd pf[3];
         int np = 0, iin = -1, iout = -1, ierr = -1;
@@ -571,7 +581,7 @@ int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err
         if (iin >= 0 && pf[iin].revents) {
             ssize_t w = pf[iin].revents & POLLOUT ? write(fin, dot + sent, len - sent) : -1;
             if (w > 0) sent += (size_t)w;
-            if (w < 0 || sent == len) { close(fin); fin = -1; }
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == len) { close(fin); fin = -1; }
         }
         int fds[2] = { iout, ierr };
         for (int k = 0; k < 2; k++) {

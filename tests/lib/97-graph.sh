@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Suite `graph`: `flowc graph` (compiler/graph.c), pictures of flows.
 #   graph/golden/NAME.{dot,mmd}   the DOT and Mermaid text of tests/graph/NAME.flow (hand-written: every
-#                                 step kind and entry, after() chains, hostile text) and of every
+#                                 step kind and entry, after() chains, hooks, hostile text) and of every
 #                                 examples/NAME.flow (goldens in tests/graph/examples/), against
 #                                 NAME.dot and NAME.mmd; the release build must print the same
 #                                 (UPDATE=1 rewrites them)
@@ -12,7 +12,8 @@
 #                                 them; headless Chromium renders it to a PNG, which must be a valid image,
 #                                 not blank, with the export's and import's colours (SKIP without chromium)
 #   graph/cli/*                   --flow, an unknown --flow (the flows named), a file that does not check
-#                                 (check's diagnostics and exit), no dot on PATH, usage errors, secrets
+#                                 (check's diagnostics and exit), no dot on PATH, a dot that fails, usage
+#                                 errors, secrets, DOT larger than a pipe holds
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" graph
 
@@ -221,3 +222,22 @@ t_expect_nogrep "$C_OUT" 'LITERAL-SECRET' "a secret is in the picture"
 t_exec -C "$gr_tmp" "$FLOWC" graph text.flow --format mermaid
 t_expect_nogrep "$C_OUT" 'LITERAL-SECRET' "a secret is in the Mermaid picture"
 t_done
+
+t_case graph/cli/large-svg
+# more DOT than a pipe holds (150 flows, ~110 KB): written to dot while its output is read
+if [ -z "$gr_have_dot" ]; then
+  skip graph/cli/large-svg "no Graphviz dot on this machine (Debian package graphviz)"
+else
+  python3 -c '
+import sys
+s = "connection c = file { dir = \"d\" }\n"
+for i in range(150):
+    s += "flow f%d {\n  export a from c { file = \"a-%d-%s.ndjson\" }\n  filter record.a == \"%s\"\n  import b into c { file = \"b.ndjson\" }\n}\n" % (i, i, "x" * 40, "y" * 50)
+open(sys.argv[1], "w").write(s)' "$gr_tmp/wide.flow"
+  t_exec "$FLOWC" graph "$gr_tmp/wide.flow"
+  [ "$(wc -c <"$C_OUT")" -gt 100000 ] || t_note "the DOT text is smaller than the test needs"
+  t_exec "$FLOWC" graph "$gr_tmp/wide.flow" --format svg -o "$gr_tmp/wide.svg"
+  t_expect_rc 0
+  [ "$(grep -c '<title>cluster_f[0-9]*</title>' "$gr_tmp/wide.svg" 2>/dev/null)" = 150 ] || t_note "the SVG does not hold 150 flows"
+  t_done
+fi
