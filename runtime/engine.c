@@ -163,6 +163,10 @@ typedef struct StepRt {
     int on_missing;          /* 0 fail, 1 skip, 2 null */
     int on_many_first;
     char label[96];
+    /* an import's per-page arrays, kept from page to page (grown, never shrunk; freed with the run) */
+    struct FlowImportItem *items;
+    struct Inst **owner;
+    int cap;
 } StepRt;
 
 typedef struct Inst {        /* a record (or a copy of it after an all_matching branch) on its way */
@@ -1270,13 +1274,22 @@ static cJSON *map_record(Run *R, const StepRt *s, const Inst *in, const cJSON *e
     return out;
 }
 
+/* an empty item: what the connector may set cleared (the 1 KB message only by its first byte) */
+static void import_item_clear(FlowImportItem *it) {
+    it->out = it->rs = NULL;
+    it->failed = 0;
+    it->err.cls = 0;
+    it->err.msg[0] = 0;
+    it->http = it->response = it->existing = NULL;
+}
+
 static void import_item_free(FlowImportItem *it) {
     cJSON_Delete((cJSON *)it->out);
     cJSON_Delete((cJSON *)it->rs);
     cJSON_Delete(it->response);
     cJSON_Delete(it->existing);
     cJSON_Delete(it->http);
-    memset(it, 0, sizeof *it);
+    import_item_clear(it);
 }
 
 /* A live preview: what a real import wrote (the records its destination took) goes where the mock
@@ -1296,8 +1309,17 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowFlowDef *fd = R->f;
     hook_list(R, s, fd->pre_map, "pre_map", L, -1);
     hook_list(R, s, d->pre_map, "pre_map", L, -1);
-    FlowImportItem *items = flow_xcalloc((size_t)L->n + 1, sizeof *items);
-    Inst **owner = flow_xcalloc((size_t)L->n + 1, sizeof *owner);
+    StepRt *sm = &R->steps[d->id];   /* this step's kept arrays */
+    if (sm->cap < L->n + 1) {
+        free(sm->items);
+        free(sm->owner);
+        sm->cap = L->n + 1;
+        sm->items = flow_xcalloc((size_t)sm->cap, sizeof *sm->items);
+        sm->owner = flow_xcalloc((size_t)sm->cap, sizeof *sm->owner);
+    }
+    FlowImportItem *items = sm->items;
+    Inst **owner = sm->owner;
+    for (int i = 0; i <= L->n; i++) import_item_clear(&items[i]);   /* a page before may have left copies */
     int n = 0, w = 0;
     /* map every record as if creating */
     for (int i = 0; i < L->n; i++) {
@@ -1457,8 +1479,6 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         hook_list(R, s, d->post_response_map, "post_response_map", L, s->import_index);
     }
     if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
-    free(items);
-    free(owner);
 }
 
 static void too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char *where) {
@@ -2234,6 +2254,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         settings_free(c->s);
     }
     free(R->conns);
+    for (int i = 0; i < R->nsteps; i++) { free(R->steps[i].items); free(R->steps[i].owner); }
     free(R->steps);
     /* the state: the run's end; the delta time moves only after a whole run that was not given a
      * window; retried entries that came through (or were ignored) are resolved */

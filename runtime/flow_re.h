@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 typedef struct FlowRegex FlowRegex;
+typedef struct FlowCtx FlowCtx;
 
 /* Strict UTF-8 decoding, the one decoder of the regex engine and of JSONPath's parser: the length
  * (1..4) of the sequence at s (n bytes available), 0 if it is invalid (overlong forms, surrogates,
@@ -29,6 +30,12 @@ typedef enum {
  * reason (and the 1-based character where it was found) in err. */
 FlowRegex *flow_re_compile(const char *pattern, size_t len, FlowReDialect dialect, char *err, size_t errlen);
 void flow_re_free(FlowRegex *re);
+/* A Flow-dialect pattern compiled once per run: the run context keeps the last FLOW_CTX_RE_CACHE patterns
+ * it compiled (value.c), so a pattern used on every record is not compiled for each. The result is
+ * cx's (do not free it), valid until cx is freed or as many other patterns are compiled; NULL with the
+ * reason in why, as flow_re_compile. */
+#define FLOW_CTX_RE_CACHE 8
+FlowRegex *flow_ctx_regex(FlowCtx *cx, const char *pattern, size_t len, char *why, size_t cap);
 int flow_re_groups(const FlowRegex *re);       /* capturing groups in the pattern */
 size_t flow_re_size(const FlowRegex *re);      /* instructions: the cost of one step */
 

@@ -2,6 +2,7 @@
  * conversions between FlowVal, cJSON and text. The ownership rule is in flow.h. */
 #include "engine.h"
 #include "template.h"
+#include "flow_re.h"
 #include <utf8proc.h>
 #include <locale.h>
 #include <math.h>
@@ -32,6 +33,9 @@ struct FlowCtx {
     FlowVal contexts[FLOW_CTX_COUNT];
     const cJSON *response, *existing;
     char **secrets; int nsecrets;
+    /* the patterns regex_match and regex_replace compiled last (flow_ctx_regex), reused round robin */
+    struct { char *pat; size_t n; FlowRegex *re; } re_cache[FLOW_CTX_RE_CACHE];
+    unsigned re_next;
 };
 
 #define BLOCK_MIN ((size_t)64 * 1024)
@@ -55,7 +59,24 @@ void flow_ctx_free(FlowCtx *cx) {
     free(cx->lookups);
     for (int i = 0; i < cx->nsecrets; i++) free(cx->secrets[i]);
     free(cx->secrets);
+    for (int i = 0; i < FLOW_CTX_RE_CACHE; i++) { free(cx->re_cache[i].pat); flow_re_free(cx->re_cache[i].re); }
     free(cx);
+}
+
+FlowRegex *flow_ctx_regex(FlowCtx *cx, const char *pat, size_t n, char *why, size_t cap) {
+    for (int i = 0; i < FLOW_CTX_RE_CACHE; i++)
+        if (cx->re_cache[i].re && cx->re_cache[i].n == n && memcmp(cx->re_cache[i].pat, pat, n) == 0) return cx->re_cache[i].re;
+    FlowRegex *re = flow_re_compile(pat, n, FLOW_RE_FLOW, why, cap);
+    char *copy = re ? malloc(n + 1) : NULL;
+    if (!copy) { flow_re_free(re); if (re && cap) snprintf(why, cap, "out of memory"); return NULL; }
+    memcpy(copy, pat, n);
+    unsigned k = cx->re_next++ % FLOW_CTX_RE_CACHE;
+    free(cx->re_cache[k].pat);
+    flow_re_free(cx->re_cache[k].re);
+    cx->re_cache[k].pat = copy;
+    cx->re_cache[k].n = n;
+    cx->re_cache[k].re = re;
+    return re;
 }
 
 void flow_ctx_add_secret(FlowCtx *cx, const char *s, size_t n) {

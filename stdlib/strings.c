@@ -331,15 +331,15 @@ FlowVal flow_fn_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
     return buf_result(cx, &out, "replace");
 }
 
-/* Compiles a pattern of the Flow dialect (runtime/regex.c); an invalid one is a `value` error that
- * names it and says why. */
+/* A pattern of the Flow dialect compiled (runtime/regex.c), once per run (flow_ctx_regex: the run
+ * context owns it); an invalid one is a `value` error that names it and says why. */
 static FlowRegex *compile(FlowCtx *cx, const char *fn, FlowStr pat) {
     char q[QUOTE_MAX * 4 + 8], why[200];
     if (memchr(pat.p, 0, pat.n)) {
         flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: it contains a NUL byte", fn, quoted(q, pat.p, pat.n));
         return NULL;
     }
-    FlowRegex *re = flow_re_compile(pat.p, pat.n, FLOW_RE_FLOW, why, sizeof why);
+    FlowRegex *re = flow_ctx_regex(cx, pat.p, pat.n, why, sizeof why);
     if (!re) flow_fail(cx, FLOW_ERR_VALUE, "%s: invalid pattern %s: %s", fn, quoted(q, pat.p, pat.n), why);
     return re;
 }
@@ -361,7 +361,6 @@ FlowVal flow_fn_regex_match(FlowCtx *cx, FlowVal a, FlowVal b) {
     if (!re) return flow_null();
     unsigned long long work = 0;
     int r = ran(cx, "regex_match", flow_re_match(re, s.p, s.n, 0, &work, REGEX_WORK));
-    flow_re_free(re);
     return r < 0 ? flow_null() : flow_bool(r);
 }
 
@@ -384,7 +383,6 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
         if (w.p[i] >= '1' && w.p[i] <= '9' && w.p[i] - '0' > groups) {
             char q[QUOTE_MAX * 4 + 8];
             int g = w.p[i] - '0';
-            flow_re_free(re);
             return flow_fail(cx, FLOW_ERR_VALUE, "regex_replace: the replacement refers to group %d but the pattern %s has %d",
                              g, quoted(q, pat.p, pat.n), groups);
         }
@@ -422,7 +420,6 @@ FlowVal flow_fn_regex_replace(FlowCtx *cx, FlowVal a, FlowVal b, FlowVal c) {
             pos = s.n + 1;
         }
     }
-    flow_re_free(re);
     if (r < 0) { free(out.p); return flow_null(); }
     if (pos < s.n) buf_put(&out, s.p + pos, s.n - pos);
     return buf_result(cx, &out, "regex_replace");

@@ -6,6 +6,7 @@
  * Prints one `FAIL group: tests/unit/stdlib.c:LINE: ...` line per failed assertion, then
  * `stdlib: N passed, N failed`; exits 1 when any assertion failed (2 for an unknown group). */
 #include "flow.h"
+#include "flow_re.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -535,6 +536,20 @@ static void test_regex(void) {
         free(w);
         free(s);
     }
+    /* the run context keeps the last patterns compiled (flow_ctx_regex): more patterns than it keeps,
+     * round after round, and a pattern that is a prefix of another, must each still be their own */
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 2 * FLOW_CTX_RE_CACHE + 3; k++) {
+            char pat[16], subj[16], other[16];
+            snprintf(pat, sizeof pat, "^x%dy$", k);
+            snprintf(subj, sizeof subj, "x%dy", k);
+            snprintf(other, sizeof other, "x%dy", k + 1);
+            TRUE(flow_fn_regex_match(cx, flow_string(subj, strlen(subj)), flow_string(pat, strlen(pat))));
+            FALSE(flow_fn_regex_match(cx, flow_string(other, strlen(other)), flow_string(pat, strlen(pat))));
+            STR("Z", flow_fn_regex_replace(cx, flow_string(subj, strlen(subj)), flow_string(pat, strlen(pat)), S("Z")));
+        }
+    TRUE(flow_fn_regex_match(cx, S("ab"), S("^ab$")));
+    FALSE(flow_fn_regex_match(cx, S("ab"), S("^a$")));   /* cached "^a" must not answer for "^a$" */
 }
 
 static void test_numbers(void) {
