@@ -21,10 +21,12 @@
 #include "automap_cmd.h"
 #include "clone.h"
 #include "cli_diff.h"
+#include "graph.h"
 #include "resource.h"
 #include "token_dump.h"
 #include "server.h"
 #include "remote.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,8 @@ static const char usage_text[] =
     "                         suggests map lines for the destination's fields the import does not map yet;\n"
     "                         --write inserts the confident ones (the file stays formatted)\n"
     "  (--env NAME is also --environment NAME: the env block's values, -P on top)\n"
+    "  graph FILE [--flow NAME] [--format dot|mermaid|svg] [-o OUT]\n"
+    "                         a picture of the flows (all of them, after() chains between them), or of one\n"
     "  fmt [--check] [--diff] FILE...|-\n"
     "                         rewrites files in the canonical layout (`-`: stdin to stdout); --check lists\n"
     "                         the files that would change (exit 1), --diff prints the changes\n"
@@ -697,6 +701,88 @@ static int cmd_cron(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* graph FILE [--flow NAME] [--format dot|mermaid|svg] [-o OUT]: the picture of a file that checks as
+ * `check` would (its diagnostics and exit 1 otherwise); SVG through Graphviz's dot. */
+static int cmd_graph(int argc, char **argv) {
+    const char *file = NULL, *flow = NULL, *format = "dot", *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--flow") == 0 || strcmp(a, "--format") == 0 || strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc) return usage_error("graph: %s needs a value", a);
+            const char *v = argv[++i];
+            if (a[1] == 'o') out = v;
+            else if (a[3] == 'l') flow = v;
+            else format = v;
+        } else if (a[0] == '-' && a[1]) return usage_error("graph: unknown option `%s`", a);
+        else if (file) return usage_error("graph takes one FILE%s", "");
+        else file = a;
+    }
+    if (!file) return usage_error("graph needs a FILE%s", "");
+    int svg = strcmp(format, "svg") == 0;
+    if (!svg && strcmp(format, "dot") && strcmp(format, "mermaid"))
+        return usage_error("graph: unknown format `%s`: use dot, mermaid or svg", format);
+    const char *why;
+    Source *src = src_load_file(file, &why);
+    if (!src) {
+        fprintf(stderr, "flowc: cannot read `%s`: %s\n", file, why);
+        return EXIT_USAGE;
+    }
+    Diags d;
+    diag_init(&d);
+    FeResult r;
+    fe_run(&r, src, &d, FE_CHECK);
+    hooks_check(r.ir, src, &d);
+    hooks_check_test_files(r.ir, src, &d);
+    diag_sort(&d);
+    diag_print_text(&d, stderr, isatty(2) && !getenv("NO_COLOR"));
+    int rc = d.errors ? EXIT_ERRORS : EXIT_OK;
+    const IrFlow *only = NULL;
+    if (rc == EXIT_OK && flow) {
+        for (int i = 0; i < r.ir->nflows; i++)
+            if (strcmp(r.ir->flows[i]->name, flow) == 0) only = r.ir->flows[i];
+        if (!only) {   /* the flows there are, and the closest name */
+            Suggest sg;
+            sug_init(&sg, flow);
+            fprintf(stderr, "flowc: graph: %s has no flow `%s`", file, flow);
+            for (int i = 0; i < r.ir->nflows; i++) sug_offer(&sg, r.ir->flows[i]->name);
+            if (sug_best(&sg)) fprintf(stderr, "; did you mean `%s`?", sug_best(&sg));
+            fputs(r.ir->nflows ? "\nflows:" : "\nit has no flows", stderr);
+            for (int i = 0; i < r.ir->nflows; i++) fprintf(stderr, " %s", r.ir->flows[i]->name);
+            fputc('\n', stderr);
+            rc = EXIT_USAGE;
+        }
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (rc == EXIT_OK) {
+        FILE *m = open_memstream(&text, &len);
+        if (!m) abort();
+        graph_write(m, r.ir, only, strcmp(format, "mermaid") == 0 ? GRAPH_MERMAID : GRAPH_DOT);
+        fclose(m);
+        if (svg) {
+            char *s, err[1024];
+            size_t sl;
+            if (graph_svg(text, len, &s, &sl, err, sizeof err) < 0) {
+                fprintf(stderr, "flowc: graph: %s\n", err);
+                rc = EXIT_ERRORS;
+            } else { free(text); text = s; len = sl; }
+        }
+    }
+    if (rc == EXIT_OK) {
+        FILE *o = out ? fopen(out, "w") : stdout;
+        if (!o || fwrite(text, 1, len, o) != len || (out ? fclose(o) : fflush(o)) != 0) {
+            fprintf(stderr, "flowc: graph: cannot write %s: %s\n", out ? out : "standard output", strerror(errno));
+            if (o && out) fclose(o);
+            rc = EXIT_USAGE;
+        }
+    }
+    free(text);
+    diag_free(&d);
+    fe_result_free(&r);
+    src_free(src);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fputs(usage_text, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -730,6 +816,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "server") == 0) return server_main(argc, argv);        /* server/cli.c */
     if (strcmp(cmd, "remote") == 0) return remote_main(argc, argv);        /* server/remote.c */
     if (strcmp(cmd, "automap") == 0) return automap_main(argc, argv);      /* automap_cmd.c */
+    if (strcmp(cmd, "graph") == 0) return cmd_graph(argc, argv);
     Opts o;
     memset(&o, 0, sizeof o);
     int start = 2;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target built by `make fuzz` (build/fuzz/fuzz_NAME from tests/fuzz/fuzz_NAME.c)
 # for SECONDS seconds. Its corpus is build/fuzz/NAME/corpus, seeded with the files under
-# tests/fuzz/seeds/NAME/ and, for the `check` and `fmt` targets (the .flow front end), every .flow under tests/
+# tests/fuzz/seeds/NAME/ and, for the `check`, `fmt` and `graph` targets (the .flow front end), every .flow under tests/
 # and examples/ (and the LANGUAGE.md blocks extracted by the lang suite into build/test/lang/, when
 # present) with a keyword dictionary; tests/fuzz/NAME.dict, when present, is the target's dictionary.
 # Logs to build/fuzz/NAME/fuzz.log and puts crashing inputs in build/fuzz/NAME/artifacts/.
@@ -40,7 +40,7 @@ while IFS= read -r f; do
   cp "$f" "$corpus/seed-$(printf '%s' "$f" | tr -c 'A-Za-z0-9._-' '_')"
   nseed=$((nseed + 1))
 done < <({ [ -d "tests/fuzz/seeds/$name" ] && find "tests/fuzz/seeds/$name" -type f
-           if [ "$name" = check ] || [ "$name" = fmt ]; then
+           if [ "$name" = check ] || [ "$name" = fmt ] || [ "$name" = graph ]; then
              find tests examples -type f -name '*.flow' 2>/dev/null
              [ -d build/test/lang ] && find build/test/lang -type f -name '*.flow'
            fi; } | sort)
@@ -48,7 +48,7 @@ done < <({ [ -d "tests/fuzz/seeds/$name" ] && find "tests/fuzz/seeds/$name" -typ
 # --- dictionary: the target's own, or for `check` the language's words and punctuation ---
 if [ -f "tests/fuzz/$name.dict" ]; then
   cp "tests/fuzz/$name.dict" "$dict"
-elif [ "$name" = check ] || [ "$name" = fmt ]; then
+elif [ "$name" = check ] || [ "$name" = fmt ] || [ "$name" = graph ]; then
 {
   for w in integration version param env table type connection flow export from lookup transform \
            filter branch when rest import into map each in where 'if' 'then' 'else' and or not remove \
