@@ -769,10 +769,10 @@ static int cmd_graph(int argc, char **argv) {
         }
     }
     if (rc == EXIT_OK) {
-        FILE *o = out ? fopen(out, "w") : stdout;
-        if (!o || fwrite(text, 1, len, o) != len || (out ? fclose(o) : fflush(o)) != 0) {
-            fprintf(stderr, "flowc: graph: cannot write %s: %s\n", out ? out : "standard output", strerror(errno));
-            if (o && out) fclose(o);
+        why = NULL;
+        if (out ? src_write_atomic(out, text, len, &why) != 0
+                : (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) && (why = strerror(errno))) {
+            fprintf(stderr, "flowc: graph: cannot write %s: %s\n", out ? out : "standard output", why);
             rc = EXIT_USAGE;
         }
     }
