@@ -643,6 +643,18 @@ def _():
 
 # ---------------------------------------------------------------------------------------------------
 
+def run_cases(cases):
+    """Runs each (name, function) case and reports it: a failed check, or any other exception's trace."""
+    for name, f in cases:
+        try:
+            f()
+            report(name, None)
+        except AssertionError as e:
+            report(name, e)
+        except Exception:
+            report(name, traceback.format_exc())
+
+
 def report(name, err):
     if err is None:
         print("PASS " + name, flush=True)
@@ -661,16 +673,8 @@ def main():
         report("server/starts", e)
         return
     last = [c for c in CASES if c[0].startswith("server/audit/verify")]
-    for name, f in [c for c in CASES if c not in last] + last:
-        if ONLY and not any(name.startswith(o) for o in ONLY):
-            continue
-        try:
-            f()
-            report(name, None)
-        except AssertionError as e:
-            report(name, e)
-        except Exception:
-            report(name, traceback.format_exc())
+    run_cases([c for c in CASES if c not in last and (not ONLY or any(c[0].startswith(o) for o in ONLY))] +
+              [c for c in last if not ONLY or any(c[0].startswith(o) for o in ONLY)])
     bad = S.stop()
     report("server/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
 

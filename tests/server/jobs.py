@@ -348,14 +348,7 @@ def main():
         if http:
             http.terminate()
         return
-    for name, f in CASES:
-        try:
-            f()
-            report(name, None)
-        except AssertionError as e:
-            report(name, e)
-        except Exception:
-            report(name, traceback.format_exc())
+    api.run_cases(CASES)
     bad = S.stop()
     report("server-jobs/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
     http.terminate()
