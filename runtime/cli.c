@@ -486,14 +486,14 @@ static void progress_line(void *arg, const FlowRunStats *st, long pages) {
 }
 
 /* FLOW_RUN_ID: the run id a caller chose (flowc server names a job's runs job-N, so its history and
- * errors name the job); 1 to 39 of [A-Za-z0-9._-], else the run makes its own */
-static void run_id_from_env(FlowRunInfo *ri) {
+ * errors name the job); 1 to 39 of [A-Za-z0-9._-], else NULL and the run makes its own */
+static const char *env_run_id(void) {
     const char *id = getenv("FLOW_RUN_ID");
     size_t n = id ? strlen(id) : 0;
-    if (!n || n >= sizeof ri->run_id) return;
+    if (!n || n >= sizeof ((FlowRunInfo *)0)->run_id) return NULL;
     for (size_t i = 0; i < n; i++)
-        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') || strchr("._-", id[i]))) return;
-    memcpy(ri->run_id, id, n + 1);
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') || strchr("._-", id[i]))) return NULL;
+    return id;
 }
 
 /* retry: the kept errors to run again (`errors retry`), or the records pushed into a step (`push`:
@@ -550,7 +550,8 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         which = order;
         FlowRunInfo ri;
         flow_run_info_init(&ri, start);
-        run_id_from_env(&ri);
+        const char *rid = env_run_id();
+        if (rid) memcpy(ri.run_id, rid, strlen(rid) + 1);
         ri.state = state;
         ri.retry = retry;
         if (o->since) { ri.since_ms = since; ri.since_set = 1; }
@@ -1107,9 +1108,9 @@ static int cmd_push(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON_Delete(recs);
         return 1;
     }
-    const char *rid = getenv("FLOW_RUN_ID");
+    const char *rid = env_run_id();   /* the same id the run takes */
     char run_key[48];
-    snprintf(run_key, sizeof run_key, "%.39s", rid && *rid ? rid : "push");
+    snprintf(run_key, sizeof run_key, "%s", rid ? rid : "push");
     cJSON *list = cJSON_CreateArray();
     int i = 0, rc = 0;
     for (cJSON *r = recs->child; r; r = r->next, i++) {
