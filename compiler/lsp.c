@@ -213,7 +213,9 @@ static void bprintf(Buf *b, const char *fmt, ...) {
 }
 
 /* ---- code actions: each provider adds its actions for [start, end] to out ---- */
-typedef void (*CodeActionProvider)(Doc *d, uint32_t start, uint32_t end, cJSON *out);
+/* invoked: the user asked (context.triggerKind 1, or none given), not the editor on its own as the
+ * cursor moves (2) */
+typedef void (*CodeActionProvider)(Doc *d, uint32_t start, uint32_t end, int invoked, cJSON *out);
 
 static cJSON *diag_json(const Doc *d, const Diag *g) {
     cJSON *j = cJSON_CreateObject();
@@ -225,7 +227,8 @@ static cJSON *diag_json(const Doc *d, const Diag *g) {
 }
 
 /* The "did you mean" of every diagnostic touching the range, as a quick fix that applies it. */
-static void ca_suggestions(Doc *d, uint32_t start, uint32_t end, cJSON *out) {
+static void ca_suggestions(Doc *d, uint32_t start, uint32_t end, int invoked, cJSON *out) {
+    (void)invoked;
     for (int i = 0; i < d->diags.n; i++) {
         const Diag *g = &d->diags.items[i];
         if (!g->fix || g->src != d->src || g->span.end < start || g->span.start > end) continue;
@@ -249,10 +252,12 @@ static void ca_suggestions(Doc *d, uint32_t start, uint32_t end, cJSON *out) {
 
 /* Auto-map (automap.h) on the import holding the range's start, in a file that checks clean: its
  * confident suggestions as one edit, as `flowc automap --write` would make it (relative SQLite paths
- * read beside the document). Nothing when there is nothing confident to add or no schema to read. */
-static void ca_automap(Doc *d, uint32_t start, uint32_t end, cJSON *out) {
+ * read beside the document). Nothing when there is nothing confident to add or no schema to read.
+ * Only when asked: it reads the destination's schema and checks each suggestion in place, too much for
+ * every cursor move, when editors ask on their own. */
+static void ca_automap(Doc *d, uint32_t start, uint32_t end, int invoked, cJSON *out) {
     (void)end;
-    if (!d->fe.ir) return;
+    if (!invoked || !d->fe.ir) return;
     for (int i = 0; i < d->diags.n; i++)
         if (d->diags.items[i].sev == DIAG_ERROR) return;
     const IrFlow *flow;
@@ -295,9 +300,11 @@ static cJSON *h_code_action(Server *s, const cJSON *params, Fail *f) {
     const cJSON *range = cJSON_GetObjectItemCaseSensitive(params, "range");
     long a = param_offset(d, range, "start", f), b = a < 0 ? -1 : param_offset(d, range, "end", f);
     if (a < 0 || b < 0) return NULL;
+    const cJSON *trigger = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(params, "context"), "triggerKind");
+    int invoked = !cJSON_IsNumber(trigger) || trigger->valuedouble != 2;
     cJSON *out = cJSON_CreateArray();
     for (size_t i = 0; i < sizeof code_action_providers / sizeof code_action_providers[0]; i++)
-        code_action_providers[i](d, (uint32_t)a, (uint32_t)(b < a ? a : b), out);
+        code_action_providers[i](d, (uint32_t)a, (uint32_t)(b < a ? a : b), invoked, out);
     return out;
 }
 
