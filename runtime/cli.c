@@ -52,8 +52,9 @@ static void usage(FILE *f, const char *prog) {
             "       %s state reset [FLOW] [--state DIR]\n"
             "       %s describe [--param k=v]... [--show-secrets] [--state DIR]\n"
             "       %s push FLOW IMPORT --data FILE|- [--param k=v]... [--env NAME] [--json] [--state DIR]\n"
+            "       %s gate [--param k=v]... [--env NAME] [--state DIR]   (flowc server's: schedules and webhooks on stdin/stdout)\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
@@ -1192,6 +1193,24 @@ static int cmd_serve(const FlowProgram *p, const char *prog, const Opts *o) {
     return rc;
 }
 
+/* `gate`: the schedules and webhooks of the program for flowc server (gate.c) */
+static int cmd_gate(const FlowProgram *p, const char *prog, const Opts *o) {
+    if (only_options(prog, "gate", o, "--param --env --environment --state")) return 2;
+    if (o->nflows) { fprintf(stderr, "%s gate: takes no flow names\n", prog); return 2; }
+    FlowCtx *cx = flow_ctx_new();
+    cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
+    int rc = set_params(p, cx, o, 1, prog, owned);
+    if (!rc) {
+        const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
+        FlowErr e;
+        if (flow_gate(p, cx, dir && *dir ? dir : ".flowstate", stdin, stdout, &e)) { fprintf(stderr, "%s gate: %s\n", prog, e.msg); rc = 1; }
+    }
+    for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+    free(owned);
+    flow_ctx_free(cx);
+    return rc;
+}
+
 static int cmd_runs(const FlowProgram *p, const char *prog, const Opts *o) {
     if (only_options(prog, "runs", o, "--flow --json --limit --state")) return 2;
     if (o->nflows) { fprintf(stderr, "%s runs: give the flow with --flow F\n", prog); return 2; }
@@ -1407,7 +1426,8 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
     int is_errors = strcmp(cmd, "errors") == 0, is_state = strcmp(cmd, "state") == 0;
     int is_serve = strcmp(cmd, "serve") == 0, is_runs = strcmp(cmd, "runs") == 0, is_push = strcmp(cmd, "push") == 0;
-    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs && !is_push) {
+    int is_gate = strcmp(cmd, "gate") == 0;
+    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs && !is_push && !is_gate) {
         static const char *const later[] = { "preview" };
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (strcmp(cmd, later[i]) == 0) {
@@ -1423,6 +1443,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, !is_describe);
     if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : is_errors ? cmd_errors(p, prog, &o) : is_state ? cmd_state(p, prog, &o)
                     : is_serve ? cmd_serve(p, prog, &o) : is_runs ? cmd_runs(p, prog, &o) : is_push ? cmd_push(p, prog, &o)
+                    : is_gate ? cmd_gate(p, prog, &o)
                     : cmd_describe(p, prog, &o);
     opts_free(&o);
     return rc;

@@ -84,18 +84,32 @@ int flow_after_of(const FlowProgram *p, FlowCtx *cx, int fi) {
     return r == fi ? -1 : r;
 }
 
-int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *out, FlowErr *err) {
-    memset(out, 0, sizeof *out);
-    out->after = -1;
+cJSON *flow_flow_sched_json(const FlowProgram *p, FlowCtx *cx, int fi, FlowErr *err) {
     const FlowFlowDef *f = &p->flows[fi];
     char why[600];
     int failed;
     cJSON *cu = flow_setting_json(cx, f, "catch_up", why, sizeof why, &failed);
-    if (failed) { flow_err_set(err, FLOW_ERR_VALUE, "flow %s: catch_up: %s", f->name, why); return -1; }
-    out->catch_up = cJSON_IsTrue(cu);
-    cJSON_Delete(cu);
+    if (failed) { flow_err_set(err, FLOW_ERR_VALUE, "flow %s: catch_up: %s", f->name, why); return NULL; }
     cJSON *j = flow_setting_json(cx, f, "schedule", why, sizeof why, &failed);
-    if (failed) { flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule: %s", f->name, why); return -1; }
+    if (failed) { cJSON_Delete(cu); flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule: %s", f->name, why); return NULL; }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "schedule", j ? j : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "catch_up", cu ? cu : cJSON_CreateNull());
+    return o;
+}
+
+static int name_index(const char *const *names, int n, const char *name) {
+    for (int i = 0; name && i < n; i++) if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+int flow_sched_from_json(const cJSON *sj, const char *const *names, int nflows, int fi, FlowFlowSched *out, FlowErr *err) {
+    memset(out, 0, sizeof *out);
+    out->after = -1;
+    const char *fname = names[fi];
+    out->catch_up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sj, "catch_up"));
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(sj, "schedule");
+    if (cJSON_IsNull(j)) j = NULL;
     const char *c = ctor_of(j);
     int rc = 0;
     if (!j || !c) {
@@ -106,10 +120,10 @@ int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *ou
     } else if (strcmp(c, "after") == 0) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "flow"));
         out->kind = FLOW_SCHED_AFTER;
-        out->after = flow_named(p, name);
+        out->after = name_index(names, nflows, name);
         snprintf(out->desc, sizeof out->desc, "after(%s)", name ? name : "?");
         if (out->after < 0 || out->after == fi) {
-            flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule after(%s): no such other flow", f->name, name ? name : "?");
+            flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule after(%s): no such other flow", fname, name ? name : "?");
             rc = -1;
         }
     } else if (strcmp(c, "cron") == 0 || strcmp(c, "every") == 0) {
@@ -152,19 +166,31 @@ int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *ou
             if (!e[0]) out->sched = flow_sched_every(ms, from, to, mask, tz, e, sizeof e);
         }
         if (!out->sched) {
-            flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule %s: %s", f->name, out->desc, e[0] ? e : "not a schedule");
+            flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule %s: %s", fname, out->desc, e[0] ? e : "not a schedule");
             rc = -1;
         }
     } else {
-        flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule: `%s` is not a schedule", f->name, c);
+        flow_err_set(err, FLOW_ERR_VALUE, "flow %s: schedule: `%s` is not a schedule", fname, c);
         rc = -1;
     }
     if (!rc && out->catch_up && out->kind != FLOW_SCHED_TIMED) {
-        flow_err_set(err, FLOW_ERR_VALUE, "flow %s: catch_up = true needs a cron() or every() schedule, not %s", f->name, out->desc);
+        flow_err_set(err, FLOW_ERR_VALUE, "flow %s: catch_up = true needs a cron() or every() schedule, not %s", fname, out->desc);
         rc = -1;
     }
-    cJSON_Delete(j);
     if (rc) { flow_sched_free(out->sched); out->sched = NULL; }
+    return rc;
+}
+
+int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *out, FlowErr *err) {
+    memset(out, 0, sizeof *out);
+    out->after = -1;
+    cJSON *sj = flow_flow_sched_json(p, cx, fi, err);
+    if (!sj) return -1;
+    const char **names = flow_xcalloc((size_t)p->nflows + 1, sizeof *names);
+    for (int i = 0; i < p->nflows; i++) names[i] = p->flows[i].name;
+    int rc = flow_sched_from_json(sj, names, p->nflows, fi, out, err);
+    free(names);
+    cJSON_Delete(sj);
     return rc;
 }
 

@@ -34,8 +34,22 @@ typedef struct FlowFlowSched {
     char desc[300];            /* as written, for the start lines: cron("0 2 * * *", "Europe/Berlin"), every(15m), after(a) */
 } FlowFlowSched;
 int flow_flow_sched(const FlowProgram *p, FlowCtx *cx, int fi, FlowFlowSched *out, FlowErr *err);
+/* The two halves of flow_flow_sched, for a scheduler outside the program (flowc server, through
+ * the executable's `gate`): flow fi's `schedule` and `catch_up` settings evaluated, as
+ * {"schedule": value|null, "catch_up": value|null} (a fresh tree; NULL with err); and a FlowFlowSched
+ * from that JSON, names[0..nflows) being the program's flow names (after() names one of them). */
+cJSON *flow_flow_sched_json(const FlowProgram *p, FlowCtx *cx, int fi, FlowErr *err);
+int flow_sched_from_json(const cJSON *sj, const char *const *names, int nflows, int fi, FlowFlowSched *out, FlowErr *err);
 /* the flow a flow's `schedule = after(...)` names, without evaluating anything else: -1 for none */
 int flow_after_of(const FlowProgram *p, FlowCtx *cx, int fi);
+
+/* ---- the gate (gate.c): `OUT gate`, what flowc server asks of a built integration ---- */
+
+/* Writes the program's schedules and webhook triggers as one JSON line on out, then (when it has
+ * webhook triggers) answers the webhook requests read from in until its end (the protocol is at the
+ * top of gate.c). The state store is state_dir's (NULL: ./.flowstate). 0 at the end of the input,
+ * -1 with err (a trigger or schedule that cannot be evaluated: said on out too; broken input). */
+int flow_gate(const FlowProgram *p, FlowCtx *cx, const char *state_dir, FILE *in, FILE *out, FlowErr *err);
 
 /* ---- metrics (metrics.c): thread-safe ---- */
 

@@ -7,20 +7,36 @@
 #include "builtins.h"
 #include "package.h"   /* pkg_conn_bindings */
 #include "secrets.h"
+#include "hooks.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* the env() names a connection takes, sorted, unique (a JSON array) */
-static cJSON *conn_env_names(const IrConn *c) {
+static void add_name(cJSON *names, const char *name) {
+    for (const cJSON *x = names->child; x; x = x->next) if (strcmp(x->valuestring, name) == 0) return;
+    cJSON_AddItemToArray(names, cJSON_CreateString(name));
+}
+
+static int trigger_env(const IrExpr *x, void *ud) {
+    if (x->kind == IR_CALL && x->fn && strcmp(x->fn->name, "env") == 0 && x->nkids && x->kids[0] && x->kids[0]->kind == IR_STR)
+        add_name(ud, x->kids[0]->str);
+    else if (x->kind == IR_ENV && x->name) add_name(ud, x->name);
+    return 0;
+}
+
+/* the env() names a connection takes, unique (a JSON array); the built-in `webhook` takes those of
+ * the flows' triggers (their verification's secrets) */
+static cJSON *conn_env_names(const RunsTarget *t) {
+    const IrConn *c = t->conn;
     cJSON *b = pkg_conn_bindings(c), *names = cJSON_CreateArray();
     for (const cJSON *st = b ? b->child : NULL; st; st = st->next)
-        for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(st, "env") ? cJSON_GetObjectItemCaseSensitive(st, "env")->child : NULL; e; e = e->next) {
-            int have = 0;
-            for (const cJSON *x = names->child; x && !have; x = x->next) have = strcmp(x->valuestring, e->valuestring) == 0;
-            if (!have) cJSON_AddItemToArray(names, cJSON_CreateString(e->valuestring));
-        }
+        for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(st, "env") ? cJSON_GetObjectItemCaseSensitive(st, "env")->child : NULL; e; e = e->next)
+            add_name(names, e->valuestring);
     cJSON_Delete(b);
+    if (c->kind == flow_conn_kind("webhook"))
+        for (int i = 0; i < t->fe.ir->nflows; i++)
+            for (int k = 0; k < t->fe.ir->flows[i]->nsettings; k++)
+                if (strcmp(t->fe.ir->flows[i]->settings[k].name, "trigger") == 0) ir_any_expr(t->fe.ir->flows[i]->settings[k].value, trigger_env, names);
     return names;
 }
 
@@ -79,7 +95,7 @@ static cJSON *conn_view(Srv *s, const RunsTarget *t, int full) {
             free(text);
         }
     }
-    cJSON *names = conn_env_names(c);
+    cJSON *names = conn_env_names(t);
     cJSON_AddItemToObject(o, "secrets", secret_state(s, t->integ, names));
     cJSON_Delete(names);
     return o;
@@ -151,7 +167,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (srv_body_json(rq, out, 0, &body)) return;
     RunsTarget t;
     if (runs_target(s, rq->params[0], RUNS_CONNECTION, NULL, &t, out)) { cJSON_Delete(body); return; }
-    cJSON *names = conn_env_names(t.conn);
+    cJSON *names = conn_env_names(&t);
     int bad = 0;
     for (const cJSON *x = body->child; x && !bad; x = x->next) {
         if (!takes(names, x->string)) {
@@ -181,6 +197,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
             cJSON *d = cJSON_CreateObject(), *set = cJSON_AddArrayToObject(d, "secrets");
             for (const cJSON *x = body->child; x; x = x->next) cJSON_AddItemToArray(set, cJSON_CreateString(x->string));   /* names, never values */
             audit_append(st, 0, rq->caller, rq->addr, "secrets.set", SRV_K_CONNECTION, t.id, d);
+            hooks_changed(s, t.integ);   /* its gate evaluates env() with them */
             srv_json(out, 200, conn_view(s, &t, 1));
         }
     }
@@ -194,7 +211,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
 void conn_secret_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
     RunsTarget t;
     if (runs_target(s, rq->params[0], RUNS_CONNECTION, NULL, &t, out)) return;
-    cJSON *names = conn_env_names(t.conn);
+    cJSON *names = conn_env_names(&t);
     if (!takes(names, rq->params[1])) srv_error(out, 404, "not_found", NULL, "connection %s takes no env(\"%s\")", t.id, rq->params[1]);
     else {
         char why[600];
@@ -208,6 +225,7 @@ void conn_secret_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
             cJSON *d = cJSON_CreateObject();
             cJSON_AddStringToObject(d, "secret", rq->params[1]);
             audit_append(st, 0, rq->caller, rq->addr, "secrets.delete", SRV_K_CONNECTION, t.id, d);
+            hooks_changed(s, t.integ);
             srv_no_content(out);
         }
     }

@@ -43,6 +43,9 @@ struct SrvJobs {
     sqlite3 *db;                 /* the API's connection (create, get, list, cancel), under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* a job was queued, or one ended, or stop */
+    pthread_mutex_t cbmu;        /* on_end and its arg */
+    void (*on_end)(void *arg, long id);
+    void *on_end_arg;
     int stopping;
     Worker *w;
     int nw;
@@ -71,7 +74,7 @@ int srv_jobs_schema(sqlite3 *db, char *why, size_t cap) {
                       "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, integration TEXT NOT NULL, flow TEXT NOT NULL,"
                       "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
                       "  created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, server TEXT, pid INTEGER, cancel_ms INTEGER,"
-                      "  result TEXT, message TEXT, token_id TEXT, token_name TEXT);"
+                      "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, trigger TEXT);"
                       "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
                       "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
                       "jobs", why, cap);
@@ -79,7 +82,7 @@ int srv_jobs_schema(sqlite3 *db, char *why, size_t cap) {
 
 /* ---- rows as JSON ---- */
 
-#define JOB_COLS "id, integration, flow, kind, status, since, until, created_ms, started_ms, finished_ms, result, message, revision, token_id, server"
+#define JOB_COLS "id, integration, flow, kind, status, since, until, created_ms, started_ms, finished_ms, result, message, revision, token_id, server, trigger"
 
 static void add_time(cJSON *o, const char *name, sqlite3_stmt *s, int col) {
     if (sqlite3_column_type(s, col) == SQLITE_NULL) { cJSON_AddNullToObject(o, name); return; }
@@ -128,6 +131,7 @@ static cJSON *row_json(sqlite3_stmt *s) {
     add_text(o, "revision", s, 12);
     add_text(o, "token_id", s, 13);
     add_text(o, "server", s, 14);
+    add_text(o, "trigger", s, 15);
     return o;
 }
 
@@ -265,8 +269,8 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     sqlite3_stmt *s = NULL;
     cJSON *o = NULL;
     if (sqlite3_prepare_v2(J->db,
-                           "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10)",
+                           "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, trigger)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11)",
                            -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, rq->integration, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, rq->flow, -1, SQLITE_STATIC);
@@ -278,6 +282,7 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
         sqlite3_bind_int64(s, 8, now_ms());
         sqlite3_bind_text(s, 9, rq->token_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 10, rq->token_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 11, rq->trigger ? rq->trigger : retry ? "retry" : "api", -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_DONE) o = get_locked(J, (long)sqlite3_last_insert_rowid(J->db), code, why, cap);
     }
     if (!o && s) { *code = 500; snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db)); }
@@ -661,6 +666,9 @@ static void *worker_main(void *arg) {
         int r = claim(w, &c);
         if (r == 1) {
             run_job(w, &c);
+            pthread_mutex_lock(&J->cbmu);
+            if (J->on_end) J->on_end(J->on_end_arg, c.id);
+            pthread_mutex_unlock(&J->cbmu);
             claimed_free(&c);
             continue;
         }
@@ -677,6 +685,13 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+void srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg) {
+    pthread_mutex_lock(&J->cbmu);
+    J->on_end = on_end;
+    J->on_end_arg = arg;
+    pthread_mutex_unlock(&J->cbmu);
+}
+
 SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     SrvJobs *J = calloc(1, sizeof *J);
     if (!J) abort();
@@ -688,6 +703,7 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     if (!J->dir || !J->db_path || !J->flowc || !J->server_id) abort();
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);
+    pthread_mutex_init(&J->cbmu, NULL);
     J->db = open_db(J->db_path, why, cap);
     if (!J->db || srv_jobs_schema(J->db, why, cap) || srv_secrets_schema(J->db, why, cap)) { srv_jobs_stop(J); return NULL; }
     /* jobs an earlier server process left running on this store: their processes got SIGTERM when it died */
@@ -731,6 +747,7 @@ void srv_jobs_stop(SrvJobs *J) {
     sqlite3_close(J->db);
     pthread_mutex_destroy(&J->mu);
     pthread_cond_destroy(&J->cv);
+    pthread_mutex_destroy(&J->cbmu);
     free(J->dir);
     free(J->db_path);
     free(J->flowc);

@@ -34,6 +34,7 @@ typedef struct SrvJobReq {
     const long *ids; int nids;
     const char *source; size_t source_len;
     const char *token_id, *token_name;   /* who asked (NULL: the server itself) */
+    const char *trigger;                 /* what started it: api (NULL), schedule, after, catch_up, webhook */
 } SrvJobReq;
 
 int      srv_jobs_schema(sqlite3 *db, char *why, size_t cap);
@@ -56,6 +57,9 @@ cJSON   *srv_jobs_list(SrvJobs *J, const char *integration, const char *flow, co
 /* Cancels a job: a queued one at once, a running one by SIGTERM to its process (its worker records it
  * canceled when it has ended). The job's JSON, or NULL with *code 404, 409 (it has ended) or 500. */
 cJSON   *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap);
+/* Calls on_end(arg, id) on a worker's thread each time a job this server ran has ended (its row
+ * says how); NULL removes it, and once that returns no call is under way. on_end must not block. */
+void     srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg);
 /* Blocks until the job has ended or timeout_ms passed (tests, `flowc remote jobs wait`): its JSON as
  * srv_job_get. */
 cJSON   *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap);

@@ -4,6 +4,7 @@
  * revert, and pull (a three-way merge by resource from a clone or its origin; 409 on a conflict). */
 #define _GNU_SOURCE
 #include "server.h"
+#include "hooks.h"
 #include "diff.h"
 #include "merge.h"
 #include "resource.h"
@@ -116,7 +117,7 @@ fail:
 int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, SrvResp *out) {
     char why[600];
     int st = commit(s, rq, ch, rev, why, sizeof why);
-    if (!st) return 0;
+    if (!st) { hooks_changed(s, ch->integration); return 0; }
     srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);
     return -1;
 }

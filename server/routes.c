@@ -45,7 +45,12 @@ static int match(const char *pat, const char *path, const char *params[], char *
         pat++, path++;
         const char *pe = strchr(pat, '/'), *se = strchr(path, '/');
         size_t pl = pe ? (size_t)(pe - pat) : strlen(pat), sl = se ? (size_t)(se - path) : strlen(path);
-        if (pl >= 2 && pat[0] == '{') {
+        if (pl >= 5 && pat[0] == '{' && memcmp(pat + pl - 4, "...}", 4) == 0 && !pat[pl]) {   /* {name...}: the rest, raw, with its '/' */
+            if (!sl || n >= SRV_MAX_PARAMS) return 0;
+            params[n++] = path - 1;
+            *np = n;
+            return 1;
+        } else if (pl >= 2 && pat[0] == '{') {
             if (!sl || n >= SRV_MAX_PARAMS) return 0;
             char *b = bufs + (size_t)n * slot;
             if (seg_decode(path, sl, b, slot) <= 0) return 0;
@@ -130,7 +135,7 @@ static cJSON *openapi(void) {
             if (!params) params = cJSON_AddArrayToObject(op, "parameters");
             cJSON *pa = cJSON_CreateObject();
             char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(e - s - 1), s + 1);
+            snprintf(name, sizeof name, "%.*s", (int)(e - s - 1 - (e - s > 4 && memcmp(e - 3, "...", 3) == 0 ? 3 : 0)), s + 1);
             cJSON_AddStringToObject(pa, "name", name);
             cJSON_AddStringToObject(pa, "in", "path");
             cJSON_AddBoolToObject(pa, "required", 1);

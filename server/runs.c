@@ -105,6 +105,17 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
     }
     if (want == RUNS_CONNECTION) {   /* integration.connection: kept in t->flow */
         for (int i = 0; i < t->fe.ir->nconns && !t->conn; i++) if (strcmp(t->fe.ir->conns[i]->name, t->flow) == 0) t->conn = t->fe.ir->conns[i];
+        /* `webhook`: the requests' source, whose secrets (its triggers' env() values) are set through it
+         * also when no export reads `from webhook` */
+        for (int i = 0; i < t->fe.ir->nflows && !t->conn && strcmp(t->flow, "webhook") == 0; i++)
+            for (int k = 0; k < t->fe.ir->flows[i]->nsettings && !t->conn; k++)
+                if (strcmp(t->fe.ir->flows[i]->settings[k].name, "trigger") == 0) {
+                    t->builtin = calloc(1, sizeof *t->builtin);
+                    if (!t->builtin) abort();
+                    t->builtin->name = "webhook";
+                    t->builtin->kind = flow_conn_kind("webhook");
+                    t->conn = t->builtin;
+                }
         if (t->conn) return 0;
         srv_error(out, 404, "not_found", NULL, "integration `%s` has no connection `%s`", t->integ, t->flow);
         runs_target_free(t);
@@ -129,6 +140,7 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
 }
 
 void runs_target_free(RunsTarget *t) {
+    free(t->builtin);
     fe_result_free(&t->fe);
     src_free(t->src);
     free(t->text);

@@ -15,6 +15,7 @@ typedef struct RunsTarget {
     const struct IrFlow *f;
     const struct IrStep *st;                   /* the step, for an export or import id */
     const struct IrConn *conn;                 /* the connection, for a connection id (its name in flow) */
+    struct IrConn *builtin;                    /* `webhook` when only triggers use it (no `from webhook`): made here */
 } RunsTarget;
 
 #define RUNS_CONNECTION (-3)
