@@ -1,7 +1,7 @@
 /* cli.c — the built executable's command line (CLI.md): `run [FLOW...]` with params, a summary
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
  * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted; with
- * --show-secrets the secret_url() webhooks' full URLs); `serve` (serve.c) and `runs` (the run
+ * --show-secrets the secret_url() webhooks' full URLs); `serve` (serve.c), `gate` (gate.c: flowc server's) and `runs` (the run
  * history); `--version`. `run` runs flows in dependency order (after() chains) with a live progress
  * line on a terminal. Decides the exit codes: 0 every record imported or ignored, 3 the run finished
  * with record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets

@@ -392,8 +392,18 @@ static void mark_dirty(Hooks *H, const char *id) {
 void hooks_changed(Srv *s, const char *id) {
     Hooks *H = hooks_of(s);
     if (!H) return;
+    size_t len;
+    long rev;
+    char *text = srv_integration_text(s, id, &len, &rev);
+    free(text);
     pthread_mutex_lock(&H->mu);
-    mark_dirty(H, id);
+    int at;
+    HInteg *I = text ? NULL : find(H, id, &at);
+    if (I) {   /* deleted: no request reaches it from now on (those under way end) */
+        H->v[at] = H->v[--H->n];
+        hlog("integration %s: deleted: its schedules and webhooks stopped", id);
+        retire(H, I);
+    } else if (text) mark_dirty(H, id);
     pthread_mutex_unlock(&H->mu);
 }
 
