@@ -54,7 +54,7 @@ static int cmd_init(const char *dir) {
         fprintf(stderr, "flowc server init: %s is already a workspace (it has store.db)\n", dir);
         return 1;
     }
-    SrvStore *st = store_open(dir, 1, why, sizeof why);
+    SrvStore *st = store_open(dir, NULL, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
     char id[40], secret[80];
     int rc = make_key(dir, why, sizeof why) || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
@@ -75,7 +75,7 @@ static int cmd_init(const char *dir) {
 
 static int cmd_verify(const char *dir) {
     char why[5000];
-    SrvStore *st = store_open(dir, 0, why, sizeof why);
+    SrvStore *st = store_open(dir, NULL, 0, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server: %s\n", why); return 2; }
     long bad = audit_verify(st, why, sizeof why);
     store_close(st);

@@ -373,7 +373,7 @@ Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-    s->st = store_open(cfg->dir, 0, why, cap);
+    s->st = store_open(cfg->dir, NULL, 0, why, cap);
     if (!s->st) { srv_stop(s); return NULL; }
     for (int i = 0; i < SRV_MOD_COUNT; i++) {
         if (modules[i].start(s, why, cap)) { srv_stop(s); return NULL; }

@@ -4,6 +4,7 @@
  * revert, and pull (a three-way merge by resource from a clone or its origin; 409 on a conflict). */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include "diff.h"
 #include "merge.h"
 #include "resource.h"
@@ -20,7 +21,7 @@ static int step_done(sqlite3_stmt *q) {
 
 static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap) {
     SrvStore *st = srv_store(s);
-    sqlite3 *db = store_db(st);
+    sqlite3 *db = db_sqlite(store_db(st));
     int status = 500;
     store_lock(st);
     if (store_begin(st)) {
@@ -137,7 +138,7 @@ static int rev_read(Srv *s, const char *id, long rev, RevRow *out) {
     const char *sql = rev > 0 ? "SELECT rev, kind, message, text, token, created FROM revisions WHERE integration = ? AND rev = ?"
                               : "SELECT r.rev, r.kind, r.message, r.text, r.token, r.created FROM revisions r JOIN integrations i ON i.id = r.integration"
                                 " AND i.head = r.rev WHERE r.integration = ?";
-    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), sql, -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         if (rev > 0) sqlite3_bind_int64(q, 2, rev);
         if (sqlite3_step(q) == SQLITE_ROW) {
@@ -163,7 +164,7 @@ static long rev_before(Srv *s, const char *id, long rev) {
     long r = 0;
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?", -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, rev);
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
@@ -216,7 +217,7 @@ void rev_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev", -1, &q, NULL) ==
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev", -1, &q, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         while (sqlite3_step(q) == SQLITE_ROW) {
@@ -389,7 +390,7 @@ static int origin_of(Srv *s, const char *id, char *origin, size_t cap, long *ore
     int found = -1;
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL", -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW) {
             found = 0;
@@ -408,7 +409,7 @@ static long first_rev(Srv *s, const char *id) {
     long r = 0;
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'", -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
     }

@@ -8,6 +8,7 @@
  * resolving an id to its integration, flow and step (runs.h). */
 #define _GNU_SOURCE 1   /* pipe2, strsignal */
 #include "runs.h"
+#include "db.h"
 #include "build_cache.h"
 #include "child.h"
 #include "diag.h"
@@ -199,7 +200,7 @@ char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out) {
     char why[1200];
     SrvStore *st = srv_store(s);
     store_lock(st);
-    char **env = srv_secret_env(store_db(st), &runs_of(s)->key, integ, environ, why, sizeof why);
+    char **env = srv_secret_env(db_sqlite(store_db(st)), &runs_of(s)->key, integ, environ, why, sizeof why);
     store_unlock(st);
     if (!env) { srv_error(out, 500, "secrets", NULL, "%s", why); return NULL; }
     if (extra) {

@@ -152,13 +152,18 @@ const char *srv_dir(Srv *s);              /* the workspace directory */
 void srv_count(Srv *s, int route, int status, double seconds);
 
 /* ---- the store (store.c) ---- */
-/* Opens DIR/store.db (create: makes the schema; else it must exist). NULL with why. */
-SrvStore *store_open(const char *dir, int create, char *why, size_t cap);
+/* Opens the workspace's store: DIR/store.db when dsn is NULL, else the PostgreSQL database dsn names
+ * (DIR still holds secret.key, the build cache and the runs' files). create: makes the schema and
+ * marks the store a workspace (refused when it is one); else it must be one. NULL with why (never a
+ * password). */
+SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, size_t cap);
 void store_close(SrvStore *st);
-struct sqlite3 *store_db(SrvStore *st);   /* the handle; hold store_lock around its use */
+struct Db *store_db(SrvStore *st);        /* the connection (db.h); hold store_lock around its use */
+const char *store_spec(SrvStore *st);     /* what it was opened with (a path or a DSN): for more connections */
+int  store_shared(SrvStore *st);          /* PostgreSQL: other servers may use it at once */
 void store_lock(SrvStore *st);
 void store_unlock(SrvStore *st);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (under the lock) */
+/* db_begin (the store's write lock) / COMMIT / ROLLBACK, under the lock */
 int  store_begin(SrvStore *st);
 int  store_commit(SrvStore *st);
 void store_rollback(SrvStore *st);

@@ -4,6 +4,7 @@
  * audited once), the scope check, and the /v1/tokens routes. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include "package.h"
 #include <sqlite3.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t ex
     char *scope_text = scope ? flow_json_print(scope) : NULL;
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)", -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(db_sqlite(store_db(st)), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)", -1, &q, NULL);
     if (rc == SQLITE_OK) {
         int64_t now = store_now_ms();
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -70,7 +71,7 @@ int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t ex
         else sqlite3_bind_null(q, 6);
         rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
-    if (rc != SQLITE_OK) snprintf(why, cap, "the store: %s", sqlite3_errmsg(store_db(st)));
+    if (rc != SQLITE_OK) snprintf(why, cap, "the store: %s", sqlite3_errmsg(db_sqlite(store_db(st))));
     sqlite3_finalize(q);
     store_unlock(st);
     cJSON_free(scope_text);
@@ -86,7 +87,7 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     sqlite3_stmt *q = NULL;
     int found = 0, expired_now = 0;
     int64_t expires = 0, revoked = 0;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?", -1, &q, NULL) ==
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?", -1, &q, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW) {
@@ -104,10 +105,10 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     sqlite3_finalize(q);
     if (expired_now) {   /* the first use after the expiry records it, once */
         sqlite3_stmt *u = NULL;
-        if (sqlite3_prepare_v2(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0", -1, &u, NULL) ==
+        if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0", -1, &u, NULL) ==
             SQLITE_OK) {
             sqlite3_bind_text(u, 1, c->id, -1, SQLITE_STATIC);
-            if (sqlite3_step(u) == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1) {
+            if (sqlite3_step(u) == SQLITE_DONE && sqlite3_changes(db_sqlite(store_db(st))) == 1) {
                 cJSON *d = cJSON_CreateObject();
                 char iso[32];
                 store_iso(expires, iso);
@@ -186,7 +187,7 @@ void tok_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id", -1, &q, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id", -1, &q, NULL) == SQLITE_OK)
         while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(a, token_json(q));
     sqlite3_finalize(q);
     store_unlock(st);
@@ -305,15 +306,15 @@ void tok_revoke(Srv *s, const SrvReq *rq, SrvResp *out) {
     store_lock(st);
     sqlite3_stmt *q = NULL;
     int found = 0, changed = 0;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT revoked FROM tokens WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT revoked FROM tokens WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW) found = 1 + (sqlite3_column_type(q, 0) != SQLITE_NULL);
     }
     sqlite3_finalize(q);
-    if (found == 1 && sqlite3_prepare_v2(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", -1, &q, NULL) == SQLITE_OK) {
+    if (found == 1 && sqlite3_prepare_v2(db_sqlite(store_db(st)), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(q, 1, store_now_ms());
         sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-        changed = sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1;
+        changed = sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db_sqlite(store_db(st))) == 1;
         sqlite3_finalize(q);
         if (changed) audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject());
     }
