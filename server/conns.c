@@ -35,7 +35,7 @@ static cJSON *secret_state(Srv *s, const char *integ, const cJSON *names) {
     char why[600];
     SrvStore *st = srv_store(s);
     store_lock(st);
-    cJSON *set = srv_secret_names(db_sqlite(store_db(st)), integ, why, sizeof why);
+    cJSON *set = srv_secret_names(store_db(st), integ, why, sizeof why);
     store_unlock(st);
     cJSON *arr = cJSON_CreateArray();
     for (const cJSON *n = names->child; n; n = n->next) {
@@ -101,11 +101,11 @@ static int cmp_id(const void *a, const void *b) {
 void conns_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = NULL;
     cJSON *ids = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(db_sqlite(store_db(st)), "SELECT id FROM integrations ORDER BY id", -1, &q, NULL) == SQLITE_OK)
-        while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(q, 0)));
-    sqlite3_finalize(q);
+    if ((q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id")) != NULL)
+        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(db_column_text(q, 0)));
+    db_finalize(q);
     store_unlock(st);
     cJSON *list = cJSON_CreateArray();
     for (const cJSON *i = ids->child; i; i = i->next) {
@@ -175,7 +175,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
         const SrvKey *key = runs_key(s);
         store_lock(st);
         for (const cJSON *x = body->child; x && !bad; x = x->next)
-            if (srv_secret_put(db_sqlite(store_db(st)), key, t.integ, t.conn->name, x->string, x->valuestring, strlen(x->valuestring), now, why, sizeof why)) bad = 1;
+            if (srv_secret_put(store_db(st), key, t.integ, t.conn->name, x->string, x->valuestring, strlen(x->valuestring), now, why, sizeof why)) bad = 1;
         store_unlock(st);
         if (bad) srv_error(out, 500, "internal", NULL, "%s", why);
         else {
@@ -201,7 +201,7 @@ void conn_secret_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
         char why[600];
         SrvStore *st = srv_store(s);
         store_lock(st);
-        int n = srv_secret_delete(db_sqlite(store_db(st)), t.integ, rq->params[1], why, sizeof why);
+        int n = srv_secret_delete(store_db(st), t.integ, rq->params[1], why, sizeof why);
         store_unlock(st);
         if (n < 0) srv_error(out, 500, "internal", NULL, "%s", why);
         else if (n == 0) srv_error(out, 404, "not_found", NULL, "secret %s of %s is not set", rq->params[1], t.integ);

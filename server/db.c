@@ -513,5 +513,3 @@ int db_run(DbStmt *s) {
     db_finalize(s);
     return r == DB_DONE ? 0 : -1;
 }
-
-struct sqlite3 *db_sqlite(Db *db) { return db->lite; }

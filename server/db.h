@@ -76,7 +76,4 @@ void db_finalize(DbStmt *s);   /* NULL is fine */
 /* steps a prepared and bound statement (NULL: a failed prepare) to its end and finalizes it: 0, or -1 */
 int  db_run(DbStmt *s);
 
-/* TRANSITIONAL (removed when every server file is on this API): the SQLite handle, NULL on PostgreSQL */
-struct sqlite3 *db_sqlite(Db *db);
-
 #endif

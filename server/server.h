@@ -125,10 +125,13 @@ int  srv_page(const SrvReq *rq, SrvResp *out, cJSON *items);
 typedef struct SrvConfig {
     const char *dir;           /* the workspace */
     const char *listen;        /* ADDR:PORT (port 0: any free port) */
+    const char *db;            /* the store's PostgreSQL DSN (--db), or NULL: DIR/store.db */
+    long long lease_ms;        /* --lease: how long a running job outlives its silent server (0: the default) */
 } SrvConfig;
 /* Opens the workspace, starts the modules (modules.def) and the listener. NULL with why. */
 Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap);
 const char *srv_address(const Srv *s);   /* "127.0.0.1:PORT" as bound */
+long long srv_lease_ms(const Srv *s);    /* --lease, or 0 */
 unsigned srv_connections(const Srv *s);  /* connections open now */
 /* Stops the listener (the requests in progress finish), then the modules; frees everything. */
 void srv_stop(Srv *s);
