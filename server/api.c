@@ -5,6 +5,7 @@
  * or import's INTEGRATION.FLOW.STEP. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include "clone.h"
 #include "diff.h"
 #include "ir.h"
@@ -12,7 +13,6 @@
 #include "resource.h"
 #include "types.h"
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,18 +107,18 @@ char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev) {
     SrvStore *st = srv_store(s);
     char *text = NULL;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT i.head, r.text FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head"
-                                         " WHERE i.id = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            *rev = (long)sqlite3_column_int64(q, 0);
-            *len = (size_t)sqlite3_column_bytes(q, 1);
+    DbStmt *q = db_prepare(store_db(st), "SELECT i.head, r.text FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head"
+                                         " WHERE i.id = ?");
+    if (q) {
+        db_bind_text(q, 1, id);
+        if (db_step(q) == DB_ROW) {
+            *rev = (long)db_column_int64(q, 0);
+            *len = db_column_bytes(q, 1);
             text = flow_xcalloc(1, *len + 1);
-            memcpy(text, sqlite3_column_blob(q, 1), *len);
+            memcpy(text, db_column_text(q, 1), *len);
         }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return text;
 }
@@ -128,16 +128,16 @@ static int head_of(Srv *s, const char *id, long *rev, char *origin, size_t ocap)
     SrvStore *st = srv_store(s);
     int found = -1;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT head, origin FROM integrations WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
+    DbStmt *q = db_prepare(store_db(st), "SELECT head, origin FROM integrations WHERE id = ?");
+    if (q) {
+        db_bind_text(q, 1, id);
+        if (db_step(q) == DB_ROW) {
             found = 0;
-            *rev = (long)sqlite3_column_int64(q, 0);
-            if (origin) snprintf(origin, ocap, "%s", sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1) : "");
+            *rev = (long)db_column_int64(q, 0);
+            if (origin) snprintf(origin, ocap, "%s", db_column_text(q, 1) ? db_column_text(q, 1) : "");
         }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -147,10 +147,10 @@ static cJSON *integration_ids(Srv *s) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id FROM integrations ORDER BY id", -1, &q, NULL) == SQLITE_OK)
-        while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(a, cJSON_CreateString((const char *)sqlite3_column_text(q, 0)));
-    sqlite3_finalize(q);
+    DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
+    if (q)
+        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(a, cJSON_CreateString(db_column_text(q, 0)));
+    db_finalize(q);
     store_unlock(st);
     return a;
 }
@@ -762,12 +762,12 @@ int srv_flow_disabled(Srv *s, const char *flow_id) {
     SrvStore *st = srv_store(s);
     int dis = 0;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT disabled FROM flow_state WHERE flow = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, flow_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) dis = sqlite3_column_int(q, 0) != 0;
+    DbStmt *q = db_prepare(store_db(st), "SELECT disabled FROM flow_state WHERE flow = ?");
+    if (q) {
+        db_bind_text(q, 1, flow_id);
+        if (db_step(q) == DB_ROW) dis = db_column_int64(q, 0) != 0;
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return dis;
 }
@@ -1051,21 +1051,26 @@ static void patch_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind)
         if (ne) rc = still_there(text, len, kind, &t, 0, 0, out) || commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, text, len, NULL);
         if (!rc && dis) {
             SrvStore *st = srv_store(s);
+            /* the change and its audit entry in one write transaction: a server beside this one sees both or neither */
             store_lock(st);
-            int was = srv_flow_disabled(s, t.id);
-            sqlite3_stmt *q = NULL;
-            if (was != cJSON_IsTrue(dis) &&
-                sqlite3_prepare_v2(store_db(st), "INSERT INTO flow_state(flow, disabled) VALUES(?, ?) ON CONFLICT(flow) DO UPDATE SET disabled = excluded.disabled",
-                                   -1, &q, NULL) == SQLITE_OK) {
-                sqlite3_bind_text(q, 1, t.id, -1, SQLITE_STATIC);
-                sqlite3_bind_int(q, 2, cJSON_IsTrue(dis));
-                if (sqlite3_step(q) == SQLITE_DONE) {
-                    cJSON *det = cJSON_CreateObject();
-                    cJSON_AddBoolToObject(det, "disabled", cJSON_IsTrue(dis));
-                    audit_append(st, 1, rq->caller, rq->addr, cJSON_IsTrue(dis) ? "disable" : "enable", SRV_K_FLOW, t.id, det);
+            if (store_begin(st) == 0) {
+                int ok = 1;
+                if (srv_flow_disabled(s, t.id) != cJSON_IsTrue(dis)) {
+                    DbStmt *q = db_prepare(store_db(st), "INSERT INTO flow_state(flow, disabled) VALUES(?, ?)"
+                                                         " ON CONFLICT(flow) DO UPDATE SET disabled = excluded.disabled");
+                    if (q) {
+                        db_bind_text(q, 1, t.id);
+                        db_bind_int64(q, 2, cJSON_IsTrue(dis));
+                    }
+                    ok = db_run(q) == 0;
+                    if (ok) {
+                        cJSON *det = cJSON_CreateObject();
+                        cJSON_AddBoolToObject(det, "disabled", cJSON_IsTrue(dis));
+                        ok = audit_append(st, 1, rq->caller, rq->addr, cJSON_IsTrue(dis) ? "disable" : "enable", SRV_K_FLOW, t.id, det) == 0;
+                    }
                 }
+                if (!ok || store_commit(st)) store_rollback(st);
             }
-            sqlite3_finalize(q);
             store_unlock(st);
         }
         if (!rc) answer_resource(s, rq, out, kind, 200);

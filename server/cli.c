@@ -1,9 +1,11 @@
-/* cli.c — the `flowc server` command: `init DIR` (a workspace: its store, the secrets' key file and
- * the first full-access token, printed alone on the last line), `DIR [--listen ADDR:PORT]` (serves
- * until SIGTERM or SIGINT, then stops cleanly) and `DIR audit verify` (the audit chain). Returns exit
- * codes to main.c: 0 ok, 1 failed (a broken chain), 2 usage. */
+/* cli.c — the `flowc server` command: `init DIR [--db DSN]` (a workspace: its store, the secrets' key
+ * file and the first full-access token, printed alone on the last line), `DIR [--listen ADDR:PORT]
+ * [--db DSN] [--lease T]` (serves until SIGTERM or SIGINT, then stops cleanly) and `DIR audit verify
+ * [--db DSN]` (the audit chain). --db names a PostgreSQL store, shown only with its password
+ * redacted. Returns exit codes to main.c: 0 ok, 1 failed (a broken chain), 2 usage. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,9 +19,9 @@
 
 static int usage(const char *msg) {
     if (msg) fprintf(stderr, "flowc server: %s\n", msg);
-    fprintf(stderr, "usage: flowc server init DIR\n"
-                    "       flowc server DIR [--listen ADDR:PORT]\n"
-                    "       flowc server DIR audit verify\n");
+    fprintf(stderr, "usage: flowc server init DIR [--db DSN]\n"
+                    "       flowc server DIR [--listen ADDR:PORT] [--db DSN] [--lease DURATION]\n"
+                    "       flowc server DIR audit verify [--db DSN]\n");
     return 2;
 }
 
@@ -42,8 +44,8 @@ static int make_key(const char *dir, char *why, size_t cap) {
     return 0;
 }
 
-static int cmd_init(const char *dir) {
-    char why[5000], path[4096];
+static int cmd_init(const char *dir, const char *dsn) {
+    char why[5000], path[4096], shown[1200];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "flowc server init: cannot make %s: %s\n", dir, strerror(errno));
         return 1;
@@ -54,7 +56,15 @@ static int cmd_init(const char *dir) {
         fprintf(stderr, "flowc server init: %s is already a workspace (it has store.db)\n", dir);
         return 1;
     }
-    SrvStore *st = store_open(dir, 1, why, sizeof why);
+    snprintf(path, sizeof path, "%s/secret.key", dir);
+    if (stat(path, &sb) == 0) {   /* before the store is touched: a second server's DIR holds a copied key */
+        fprintf(stderr, "flowc server init: %s already holds a secret.key: serve it (`flowc server %s%s`) rather than init it\n", dir, dir,
+                dsn ? " --db DSN" : "");
+        return 1;
+    }
+    if (dsn) db_redact(dsn, shown, sizeof shown);
+    else snprintf(shown, sizeof shown, "%s/store.db", dir);
+    SrvStore *st = store_open(dir, dsn, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
     char id[40], secret[80];
     int rc = make_key(dir, why, sizeof why) || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
@@ -67,15 +77,15 @@ static int cmd_init(const char *dir) {
     }
     store_close(st);
     if (rc) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
-    printf("workspace %s: store %s, secrets' key %s/secret.key\n", dir, path, dir);
+    printf("workspace %s: store %s, secrets' key %s/secret.key\n", dir, shown, dir);
     printf("token %s (full access) is shown only now; keep it:\n%s\n", id, secret);
     memset(secret, 0, sizeof secret);
     return 0;
 }
 
-static int cmd_verify(const char *dir) {
+static int cmd_verify(const char *dir, const char *dsn) {
     char why[5000];
-    SrvStore *st = store_open(dir, 0, why, sizeof why);
+    SrvStore *st = store_open(dir, dsn, 0, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server: %s\n", why); return 2; }
     long bad = audit_verify(st, why, sizeof why);
     store_close(st);
@@ -87,7 +97,7 @@ static int cmd_verify(const char *dir) {
     return 0;
 }
 
-static int cmd_serve(const char *dir, const char *listen) {
+static int cmd_serve(const char *dir, const char *listen, const char *dsn, long long lease_ms) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -95,10 +105,14 @@ static int cmd_serve(const char *dir, const char *listen) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);   /* before any thread starts: only sigwait below takes them */
     signal(SIGPIPE, SIG_IGN);
     char why[5000];
-    SrvConfig cfg = { dir, listen };
+    SrvConfig cfg = { dir, listen, dsn, lease_ms };
     Srv *s = srv_start(&cfg, why, sizeof why);
     if (!s) { fprintf(stderr, "flowc server: %s\n", why); return 1; }
-    fprintf(stderr, "flowc server: %s listening on http://%s\n", dir, srv_address(s));
+    if (dsn) {
+        char shown[1200];
+        db_redact(dsn, shown, sizeof shown);
+        fprintf(stderr, "flowc server: %s (store %s) listening on http://%s\n", dir, shown, srv_address(s));
+    } else fprintf(stderr, "flowc server: %s listening on http://%s\n", dir, srv_address(s));
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "flowc server: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -107,27 +121,59 @@ static int cmd_serve(const char *dir, const char *listen) {
     return 0;
 }
 
+/* --db DSN / --db=DSN at argv[*i]: 1 taken (*i moved past it), 0 not --db, -1 --db without a value */
+static int db_arg(int argc, char **argv, int *i, const char **dsn) {
+    if (strcmp(argv[*i], "--db") == 0) {
+        if (*i + 1 >= argc) return -1;
+        *dsn = argv[++*i];
+        return 1;
+    }
+    if (strncmp(argv[*i], "--db=", 5) == 0) { *dsn = argv[*i] + 5; return 1; }
+    return 0;
+}
+
 int server_main(int argc, char **argv) {
     /* argv[0] flowc, argv[1] "server" */
     if (argc < 3) return usage(NULL);
     if (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0) { usage(NULL); return 0; }
+    const char *dsn = NULL;
     if (strcmp(argv[2], "init") == 0) {
-        if (argc != 4) return usage("init takes one DIR");
-        return cmd_init(argv[3]);
+        const char *dir = NULL;
+        for (int i = 3; i < argc; i++) {
+            int d = db_arg(argc, argv, &i, &dsn);
+            if (d < 0) return usage("--db takes a PostgreSQL DSN");
+            if (d) continue;
+            if (dir || argv[i][0] == '-') return usage("init takes one DIR and --db DSN");
+            dir = argv[i];
+        }
+        if (!dir) return usage("init takes one DIR");
+        return cmd_init(dir, dsn);
     }
     const char *dir = argv[2], *listen = "127.0.0.1:8080";
-    if (argc >= 4 && strcmp(argv[3], "audit") == 0) {
-        if (argc != 5 || strcmp(argv[4], "verify") != 0) return usage("audit takes `verify`");
-        return cmd_verify(dir);
-    }
+    long long lease_ms = 0;
+    int audit = 0;
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen = argv[++i];
+        int d = db_arg(argc, argv, &i, &dsn);
+        if (d < 0) return usage("--db takes a PostgreSQL DSN");
+        if (d) continue;
+        if (strcmp(argv[i], "audit") == 0 && i == 3) {
+            if (i + 1 >= argc || strcmp(argv[i + 1], "verify") != 0) return usage("audit takes `verify`");
+            audit = 1;
+            i++;
+        } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen = argv[++i];
         else if (strncmp(argv[i], "--listen=", 9) == 0) listen = argv[i] + 9;
-        else {
-            char m[300];
-            snprintf(m, sizeof m, "unknown argument `%.200s`", argv[i]);
+        else if ((strcmp(argv[i], "--lease") == 0 && i + 1 < argc) || strncmp(argv[i], "--lease=", 8) == 0) {
+            const char *v = argv[i][7] == '=' ? argv[i] + 8 : argv[++i];
+            lease_ms = tokens_parse_duration(v);
+            if (lease_ms <= 0) return usage("--lease takes a duration: 30s, 2m, 1h");
+        } else {
+            char m[300], shown[1200];
+            db_redact(argv[i], shown, sizeof shown);   /* a misplaced DSN is not echoed with its password */
+            snprintf(m, sizeof m, "unknown argument `%.200s`", shown);
             return usage(m);
         }
     }
-    return cmd_serve(dir, listen);
+    if (audit && (lease_ms || strcmp(listen, "127.0.0.1:8080") != 0)) return usage("audit verify takes only --db");
+    if (audit) return cmd_verify(dir, dsn);
+    return cmd_serve(dir, listen, dsn, lease_ms);
 }

@@ -8,6 +8,7 @@
 #include "package.h"   /* pkg_conn_bindings */
 #include "secrets.h"
 #include "hooks.h"
+#include "db.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -116,11 +117,11 @@ static int cmp_id(const void *a, const void *b) {
 void conns_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = NULL;
     cJSON *ids = cJSON_CreateArray();
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id FROM integrations ORDER BY id", -1, &q, NULL) == SQLITE_OK)
-        while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(q, 0)));
-    sqlite3_finalize(q);
+    if ((q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id")) != NULL)
+        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(db_column_text(q, 0)));
+    db_finalize(q);
     store_unlock(st);
     cJSON *list = cJSON_CreateArray();
     for (const cJSON *i = ids->child; i; i = i->next) {

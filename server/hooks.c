@@ -26,11 +26,11 @@
 #include "child.h"
 #include "serve.h"
 #include "cron.h"
+#include "db.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,12 +498,11 @@ int hooks_start(Srv *s, char *why, size_t cap) {
     /* every integration, loaded by the loader */
     SrvStore *st = srv_store(s);
     store_lock(st);
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
     pthread_mutex_lock(&H->mu);
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id FROM integrations ORDER BY id", -1, &q, NULL) == SQLITE_OK)
-        while (sqlite3_step(q) == SQLITE_ROW) mark_dirty(H, (const char *)sqlite3_column_text(q, 0));
+    while (q && db_step(q) == DB_ROW) mark_dirty(H, db_column_text(q, 0));
     pthread_mutex_unlock(&H->mu);
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     if (pthread_create(&H->loader, NULL, loader_main, H) != 0) {
         snprintf(why, cap, "cannot start the hooks' loader: %s", strerror(errno));

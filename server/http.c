@@ -30,12 +30,14 @@ struct Srv {
     unsigned long *count;              /* [(nroutes + 1) * NCLASSES]: the last row for no route */
     double *seconds;                   /* [nroutes + 1] */
     double started;
+    long long lease_ms;                /* --lease (0: the default) */
 };
 
 
 SrvStore *srv_store(Srv *s) { return s->st; }
 const char *srv_dir(Srv *s) { return s->dir; }
 const char *srv_address(const Srv *s) { return s->addr; }
+long long srv_lease_ms(const Srv *s) { return s->lease_ms; }
 
 unsigned srv_connections(const Srv *s) {
     const union MHD_DaemonInfo *di = s && s->d ? MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
@@ -373,7 +375,8 @@ Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-    s->st = store_open(cfg->dir, 0, why, cap);
+    s->lease_ms = cfg->lease_ms;
+    s->st = store_open(cfg->dir, cfg->db, 0, why, cap);
     if (!s->st) { srv_stop(s); return NULL; }
     for (int i = 0; i < SRV_MOD_COUNT; i++) {
         if (modules[i].start(s, why, cap)) { srv_stop(s); return NULL; }

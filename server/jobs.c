@@ -35,12 +35,16 @@ static const char *const job_statuses[] = {
 #undef X
 };
 
-typedef struct Worker { SrvJobs *J; pthread_t th; sqlite3 *db; int started; } Worker;
+typedef struct Worker { SrvJobs *J; pthread_t th; Db *db; int started; } Worker;
 
 struct SrvJobs {
     SrvJobsConfig cfg;
-    char *dir, *db_path, *flowc, *server_id;
-    sqlite3 *db;                 /* the API's connection (create, get, list, cancel), under mu */
+    char *dir, *db_spec, *flowc, *server_id;
+    Db *db;                      /* the API's connection (create, get, list, cancel), under mu */
+    Db *lease_db;                /* the lease thread's */
+    pthread_t lease_th;
+    int lease_started;
+    int64_t lease_ms;
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* a job was queued, or one ended, or stop */
     pthread_mutex_t cbmu;        /* on_end and its arg */
@@ -57,49 +61,57 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static sqlite3 *open_db(const char *path, char *why, size_t cap) {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        snprintf(why, cap, "cannot open the store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
-    return db;
-}
+static Db *open_db(const char *spec, char *why, size_t cap) { return db_open(spec, 1, why, cap); }
 
-int srv_jobs_schema(sqlite3 *db, char *why, size_t cap) {
-    return srv_schema(db,
-                      "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, integration TEXT NOT NULL, flow TEXT NOT NULL,"
-                      "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
-                      "  created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER, server TEXT, pid INTEGER, cancel_ms INTEGER,"
-                      "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, trigger TEXT);"
-                      "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
-                      "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
-                      "jobs", why, cap);
+int srv_jobs_schema(Db *db, char *why, size_t cap) {
+    if (db_schema(db,
+                  "CREATE TABLE IF NOT EXISTS jobs (id {autoid}, integration TEXT NOT NULL, flow TEXT NOT NULL,"
+                  "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
+                  "  created_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT, server TEXT, pid BIGINT, cancel_ms BIGINT,"
+                  "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, source TEXT, heartbeat_ms BIGINT, trigger TEXT);"
+                  "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
+                  "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
+                  "jobs", why, cap))
+        return -1;
+    /* a store made before jobs kept their source and lease: the two columns added */
+    DbStmt *q = db_prepare(db, "SELECT source, heartbeat_ms FROM jobs WHERE id = 0");
+    int have = q && db_step(q) >= 0;
+    db_finalize(q);
+    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN source TEXT; ALTER TABLE jobs ADD COLUMN heartbeat_ms BIGINT")) {
+        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
+        return -1;
+    }
+    /* ...and before jobs kept what started them */
+    q = db_prepare(db, "SELECT trigger FROM jobs WHERE id = 0");
+    have = q && db_step(q) >= 0;
+    db_finalize(q);
+    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN trigger TEXT")) {
+        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- rows as JSON ---- */
 
 #define JOB_COLS "id, integration, flow, kind, status, since, until, created_ms, started_ms, finished_ms, result, message, revision, token_id, server, trigger"
 
-static void add_time(cJSON *o, const char *name, sqlite3_stmt *s, int col) {
-    if (sqlite3_column_type(s, col) == SQLITE_NULL) { cJSON_AddNullToObject(o, name); return; }
+static void add_time(cJSON *o, const char *name, DbStmt *s, int col) {
+    if (db_column_null(s, col)) { cJSON_AddNullToObject(o, name); return; }
     char iso[32];
-    flow_format_iso8601(sqlite3_column_int64(s, col), iso);
+    flow_format_iso8601(db_column_int64(s, col), iso);
     cJSON_AddStringToObject(o, name, iso);
 }
 
-static void add_text(cJSON *o, const char *name, sqlite3_stmt *s, int col) {
-    const char *t = (const char *)sqlite3_column_text(s, col);
+static void add_text(cJSON *o, const char *name, DbStmt *s, int col) {
+    const char *t = db_column_text(s, col);
     if (t) cJSON_AddStringToObject(o, name, t); else cJSON_AddNullToObject(o, name);
 }
 
-static cJSON *row_json(sqlite3_stmt *s) {
+static cJSON *row_json(DbStmt *s) {
     cJSON *o = cJSON_CreateObject();
     char id[32];
-    snprintf(id, sizeof id, "%lld", (long long)sqlite3_column_int64(s, 0));
+    snprintf(id, sizeof id, "%lld", (long long)db_column_int64(s, 0));
     cJSON_AddStringToObject(o, "id", id);
     add_text(o, "integration", s, 1);
     add_text(o, "flow", s, 2);
@@ -110,10 +122,10 @@ static cJSON *row_json(sqlite3_stmt *s) {
     add_time(o, "created_at", s, 7);
     add_time(o, "started_at", s, 8);
     add_time(o, "finished_at", s, 9);
-    if (sqlite3_column_type(s, 8) != SQLITE_NULL && sqlite3_column_type(s, 9) != SQLITE_NULL)
-        cJSON_AddNumberToObject(o, "duration_ms", (double)(sqlite3_column_int64(s, 9) - sqlite3_column_int64(s, 8)));
+    if (!db_column_null(s, 8) && !db_column_null(s, 9))
+        cJSON_AddNumberToObject(o, "duration_ms", (double)(db_column_int64(s, 9) - db_column_int64(s, 8)));
     else cJSON_AddNullToObject(o, "duration_ms");
-    const char *res = (const char *)sqlite3_column_text(s, 10);
+    const char *res = db_column_text(s, 10);
     cJSON *r = res ? cJSON_Parse(res) : NULL;
     static const char *const counts[] = { "exported", "ignored", "errors" };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
@@ -136,19 +148,19 @@ static cJSON *row_json(sqlite3_stmt *s) {
 }
 
 static cJSON *get_locked(SrvJobs *J, long id, int *code, char *why, size_t cap) {
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     cJSON *o = NULL;
-    if (sqlite3_prepare_v2(J->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1", -1, &s, NULL) != SQLITE_OK) {
-        snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db));
+    if ((s = db_prepare(J->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")) == NULL) {
+        snprintf(why, cap, "the store: %s", db_error(J->db));
         *code = 500;
         return NULL;
     }
-    sqlite3_bind_int64(s, 1, id);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) o = row_json(s);
-    else if (r == SQLITE_DONE) { *code = 404; snprintf(why, cap, "no job %ld", id); }
-    else { *code = 500; snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db)); }
-    sqlite3_finalize(s);
+    db_bind_int64(s, 1, id);
+    int r = db_step(s);
+    if (r == DB_ROW) o = row_json(s);
+    else if (r == DB_DONE) { *code = 404; snprintf(why, cap, "no job %ld", id); }
+    else { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
+    db_finalize(s);
     return o;
 }
 
@@ -191,25 +203,24 @@ cJSON *srv_jobs_list(SrvJobs *J, const char *integration, const char *flow, cons
         return NULL;
     }
     pthread_mutex_lock(&J->mu);
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     cJSON *arr = NULL;
-    if (sqlite3_prepare_v2(J->db,
+    if ((s = db_prepare(J->db,
                            "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR integration = ?1) AND (?2 IS NULL OR flow = ?2)"
-                           " AND (?3 IS NULL OR status = ?3) AND created_ms >= ?4 AND (?5 <= 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
-                           -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, integration, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, flow, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, status, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, since_ms);
-        sqlite3_bind_int64(s, 5, before_id);
-        sqlite3_bind_int(s, 6, limit > 0 ? limit : 100);
+                           " AND (?3 IS NULL OR status = ?3) AND created_ms >= ?4 AND (?5 <= 0 OR id < ?5) ORDER BY id DESC LIMIT ?6")) != NULL) {
+        db_bind_text(s, 1, integration);
+        db_bind_text(s, 2, flow);
+        db_bind_text(s, 3, status);
+        db_bind_int64(s, 4, since_ms);
+        db_bind_int64(s, 5, before_id);
+        db_bind_int64(s, 6, limit > 0 ? limit : 100);
         arr = cJSON_CreateArray();
         int r;
-        while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(arr, row_json(s));
-        if (r != SQLITE_DONE) { cJSON_Delete(arr); arr = NULL; }
+        while ((r = db_step(s)) == DB_ROW) cJSON_AddItemToArray(arr, row_json(s));
+        if (r != DB_DONE) { cJSON_Delete(arr); arr = NULL; }
     }
-    if (!arr) { *code = 500; snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db)); }
-    sqlite3_finalize(s);
+    if (!arr) { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
+    db_finalize(s);
     pthread_mutex_unlock(&J->mu);
     return arr;
 }
@@ -266,27 +277,30 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     char *atext = cJSON_PrintUnformatted(args);
     cJSON_Delete(args);
     pthread_mutex_lock(&J->mu);
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     cJSON *o = NULL;
-    if (sqlite3_prepare_v2(J->db,
-                           "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, trigger)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11)",
-                           -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, rq->integration, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, rq->flow, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, rq->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, atext, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 6, rq->since, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 7, rq->until, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 8, now_ms());
-        sqlite3_bind_text(s, 9, rq->token_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 10, rq->token_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 11, rq->trigger ? rq->trigger : retry ? "retry" : "api", -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_DONE) o = get_locked(J, (long)sqlite3_last_insert_rowid(J->db), code, why, cap);
+    long id = 0;
+    /* the source goes with the job: a server on another machine builds it from there */
+    if ((s = db_prepare(J->db,
+                        "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id")) != NULL) {
+        db_bind_text(s, 1, rq->integration);
+        db_bind_text(s, 2, rq->flow);
+        db_bind_text(s, 3, rq->kind);
+        db_bind_text(s, 4, atext);
+        db_bind_text(s, 5, hash);
+        db_bind_text(s, 6, rq->since);
+        db_bind_text(s, 7, rq->until);
+        db_bind_int64(s, 8, now_ms());
+        db_bind_text(s, 9, rq->token_id);
+        db_bind_text(s, 10, rq->token_name);
+        db_bind_textn(s, 11, rq->source, rq->source_len);
+        db_bind_text(s, 12, rq->trigger ? rq->trigger : retry ? "retry" : "api");
+        if (db_step(s) == DB_ROW) id = (long)db_column_int64(s, 0);
     }
-    if (!o && s) { *code = 500; snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db)); }
-    sqlite3_finalize(s);
+    db_finalize(s);
+    if (id > 0) o = get_locked(J, id, code, why, cap);
+    else { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
     pthread_cond_broadcast(&J->cv);
     pthread_mutex_unlock(&J->mu);
     cJSON_free(atext);
@@ -306,21 +320,20 @@ cJSON *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap) {
         /* a queued job is canceled here; a running one is asked to stop: its worker (in this server or
          * another) sees cancel_ms, signals its process and records the end */
         long long now = now_ms();
-        sqlite3_stmt *s = NULL;
-        int ok = sqlite3_prepare_v2(J->db,
+        DbStmt *s = NULL;
+        int ok = (s = db_prepare(J->db,
                                     "UPDATE jobs SET cancel_ms = COALESCE(cancel_ms, ?2),"
                                     " status = CASE status WHEN 'queued' THEN 'canceled' ELSE status END,"
                                     " finished_ms = CASE status WHEN 'queued' THEN ?2 ELSE finished_ms END,"
                                     " message = CASE status WHEN 'queued' THEN 'canceled before it ran' ELSE message END"
-                                    " WHERE id = ?1 AND status IN ('queued', 'running')",
-                                    -1, &s, NULL) == SQLITE_OK;
+                                    " WHERE id = ?1 AND status IN ('queued', 'running')")) != NULL;
         if (ok) {
-            sqlite3_bind_int64(s, 1, id);
-            sqlite3_bind_int64(s, 2, now);
-            ok = sqlite3_step(s) == SQLITE_DONE;
+            db_bind_int64(s, 1, id);
+            db_bind_int64(s, 2, now);
+            ok = db_step(s) == DB_DONE;
         }
-        if (!ok) { *code = 500; snprintf(why, cap, "the store: %s", sqlite3_errmsg(J->db)); }
-        sqlite3_finalize(s);
+        if (!ok) { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
+        db_finalize(s);
         cJSON_Delete(o);
         o = ok ? get_locked(J, id, code, why, cap) : NULL;
         if (o) {   /* the cancel's own mark, for the caller: a running job says it is being canceled */
@@ -336,100 +349,109 @@ cJSON *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap) {
 
 typedef struct Claimed {
     long id;
-    char *integration, *flow, *kind, *args, *revision;
+    char *integration, *flow, *kind, *args, *revision, *source;
+    size_t source_len;
 } Claimed;
 
 static void claimed_free(Claimed *c) {
-    free(c->integration); free(c->flow); free(c->kind); free(c->args); free(c->revision);
+    free(c->integration); free(c->flow); free(c->kind); free(c->args); free(c->revision); free(c->source);
     memset(c, 0, sizeof *c);
 }
 
-static char *col_dup(sqlite3_stmt *s, int col) {
-    const char *t = (const char *)sqlite3_column_text(s, col);
+static char *col_dup(DbStmt *s, int col) {
+    const char *t = db_column_text(s, col);
     char *d = strdup(t ? t : "");
     if (!d) abort();
     return d;
 }
 
-/* 1 claimed, 0 nothing to claim, -1 a store error (logged) */
+/* 1 claimed, 0 nothing to claim, -1 a store error. The claim is one write transaction, and the
+ * store's write lock (db_begin: every server on a shared store takes it) makes claimants take turns:
+ * the oldest queued job whose flow runs nowhere is taken by exactly one worker of one server, and the
+ * UPDATE's `status = 'queued'` guard answers for it besides. Its lease starts now (the store's clock). */
 static int claim(Worker *w, Claimed *c) {
     SrvJobs *J = w->J;
-    if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return -1;
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(w->db,
-                           "SELECT id, integration, flow, kind, args, revision FROM jobs j WHERE status = 'queued' AND NOT EXISTS"
-                           " (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.integration = j.integration AND r.flow = j.flow)"
-                           " ORDER BY id LIMIT 1",
-                           -1, &s, NULL) == SQLITE_OK) {
-        int r = sqlite3_step(s);
-        if (r == SQLITE_DONE) rc = 0;
-        else if (r == SQLITE_ROW) {
-            c->id = (long)sqlite3_column_int64(s, 0);
+    if (db_begin(w->db)) return -1;
+    int64_t now = db_now_ms(w->db);
+    DbStmt *s = NULL;
+    int rc = now < 0 ? -1 : 0;
+    if (rc == 0 && (s = db_prepare(w->db,
+                                   "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued' AND NOT EXISTS"
+                                   " (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.integration = j.integration AND r.flow = j.flow)"
+                                   " ORDER BY id LIMIT 1")) != NULL) {
+        int r = db_step(s);
+        if (r < 0) rc = -1;
+        else if (r == DB_ROW) {
+            c->id = (long)db_column_int64(s, 0);
             c->integration = col_dup(s, 1);
             c->flow = col_dup(s, 2);
             c->kind = col_dup(s, 3);
             c->args = col_dup(s, 4);
             c->revision = col_dup(s, 5);
+            c->source_len = db_column_bytes(s, 6);
+            c->source = malloc(c->source_len + 1);
+            if (!c->source) abort();
+            if (c->source_len) memcpy(c->source, db_column_text(s, 6), c->source_len);
+            c->source[c->source_len] = 0;
             rc = 1;
         }
-    }
-    sqlite3_finalize(s);
+    } else rc = -1;
+    db_finalize(s);
     s = NULL;
     if (rc == 1) {
-        if (sqlite3_prepare_v2(w->db, "UPDATE jobs SET status = 'running', started_ms = ?2, server = ?3 WHERE id = ?1 AND status = 'queued'",
-                               -1, &s, NULL) != SQLITE_OK)
+        if ((s = db_prepare(w->db, "UPDATE jobs SET status = 'running', started_ms = ?2, server = ?3, heartbeat_ms = ?4"
+                                   " WHERE id = ?1 AND status = 'queued'")) == NULL)
             rc = -1;
         else {
-            sqlite3_bind_int64(s, 1, c->id);
-            sqlite3_bind_int64(s, 2, now_ms());
-            sqlite3_bind_text(s, 3, J->server_id, -1, SQLITE_STATIC);
-            if (sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(w->db) != 1) rc = -1;
+            db_bind_int64(s, 1, c->id);
+            db_bind_int64(s, 2, now_ms());
+            db_bind_text(s, 3, J->server_id);
+            db_bind_int64(s, 4, now);
+            if (db_step(s) != DB_DONE || db_changes(s) != 1) rc = -1;
         }
-        sqlite3_finalize(s);
+        db_finalize(s);
     }
-    if (rc >= 0 && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return rc;
-    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc >= 0 && db_commit(w->db) == 0) return rc;
+    db_rollback(w->db);
     if (rc == 1) claimed_free(c);
     return -1;
 }
 
 static long long cancel_asked(Worker *w, long id) {
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     long long at = 0;
-    if (sqlite3_prepare_v2(w->db, "SELECT cancel_ms FROM jobs WHERE id = ?1", -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, id);
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) at = sqlite3_column_int64(s, 0);
+    if ((s = db_prepare(w->db, "SELECT cancel_ms FROM jobs WHERE id = ?1")) != NULL) {
+        db_bind_int64(s, 1, id);
+        if (db_step(s) == DB_ROW && !db_column_null(s, 0)) at = db_column_int64(s, 0);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return at;
 }
 
 static void set_pid(Worker *w, long id, long pid) {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(w->db, "UPDATE jobs SET pid = ?2 WHERE id = ?1", -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, pid);
-        sqlite3_step(s);
+    DbStmt *s = NULL;
+    if ((s = db_prepare(w->db, "UPDATE jobs SET pid = ?2 WHERE id = ?1")) != NULL) {
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, pid);
+        db_step(s);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
 }
 
 static void finish(Worker *w, long id, const char *status, const cJSON *result, const char *message) {
     char *res = result ? cJSON_PrintUnformatted(result) : NULL;
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     int tries = 0;
     for (;;) {   /* the end of a job is not lost to a busy store */
-        if (sqlite3_prepare_v2(w->db, "UPDATE jobs SET status = ?2, finished_ms = ?3, result = ?4, message = ?5 WHERE id = ?1", -1, &s, NULL) ==
-            SQLITE_OK) {
-            sqlite3_bind_int64(s, 1, id);
-            sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 3, now_ms());
-            sqlite3_bind_text(s, 4, res, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 5, message, -1, SQLITE_STATIC);
-            int r = sqlite3_step(s);
-            sqlite3_finalize(s);
-            if (r == SQLITE_DONE || ++tries >= 5) break;
+        if ((s = db_prepare(w->db, "UPDATE jobs SET status = ?2, finished_ms = ?3, result = ?4, message = ?5 WHERE id = ?1")) != NULL) {
+            db_bind_int64(s, 1, id);
+            db_bind_text(s, 2, status);
+            db_bind_int64(s, 3, now_ms());
+            db_bind_text(s, 4, res);
+            db_bind_text(s, 5, message);
+            int r = db_step(s);
+            db_finalize(s);
+            if (r == DB_DONE || ++tries >= 5) break;
         } else if (++tries >= 5) break;
         usleep(200000);
     }
@@ -480,16 +502,18 @@ static void add_classes(SrvJobs *J, const char *integration, const char *run_id,
     cJSON *cl = cJSON_AddObjectToObject(res, "error_classes");
     char path[4300];
     snprintf(path, sizeof path, "%s/state/%s.state.db", J->dir, integration);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(db); return; }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class", -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-        while (sqlite3_step(s) == SQLITE_ROW) cJSON_AddNumberToObject(cl, (const char *)sqlite3_column_text(s, 0), (double)sqlite3_column_int64(s, 1));
+    struct stat sb;
+    if (stat(path, &sb) != 0) return;   /* the run kept nothing */
+    char why[600];
+    Db *db = db_open(path, 0, why, sizeof why);
+    if (!db) return;
+    DbStmt *s = NULL;
+    if ((s = db_prepare(db, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class")) != NULL) {
+        db_bind_text(s, 1, run_id);
+        while (db_step(s) == DB_ROW) cJSON_AddNumberToObject(cl, db_column_text(s, 0), (double)db_column_int64(s, 1));
     }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    db_finalize(s);
+    db_close(db);
 }
 
 static void run_job(Worker *w, Claimed *c) {
@@ -498,7 +522,12 @@ static void run_job(Worker *w, Claimed *c) {
     int built = 0;
     cJSON *args = cJSON_Parse(c->args);
     if (!cJSON_IsArray(args)) { finish(w, c->id, "failed", NULL, "the job's arguments are damaged"); cJSON_Delete(args); return; }
-    if (srv_build_get(J->dir, J->flowc, c->revision, exe, sizeof exe, &built, why, sizeof why)) {
+    /* the job's source into this server's build cache (the job may have been queued on another
+     * machine, whose flowc and cache are its own): the executable under this server's hash */
+    char hash[SRV_HASH_LEN + 1];
+    snprintf(hash, sizeof hash, "%s", c->revision);
+    if ((c->source_len && srv_build_put(J->dir, c->source, c->source_len, hash, why, sizeof why))
+        || srv_build_get(J->dir, J->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         finish(w, c->id, "failed", NULL, why);
         cJSON_Delete(args);
         return;
@@ -632,7 +661,8 @@ static void run_job(Worker *w, Claimed *c) {
             snprintf(msg, sizeof msg, "%s; its process was killed (%s)", canceled ? "canceled" : "the server stopped", strsignal(sig));
         } else {
             st = "failed";
-            snprintf(msg, sizeof msg, "the run crashed: %s (signal %d); see its log, jobs/%ld.log", strsignal(sig), sig, c->id);
+            snprintf(msg, sizeof msg, "the run crashed: %s (signal %d); see its log, jobs/%ld.log on server %s", strsignal(sig), sig, c->id,
+                     J->server_id);
         }
     } else if (term_at && (code == 143 || code == 130)) {
         st = canceled ? "canceled" : "failed";
@@ -646,7 +676,7 @@ static void run_job(Worker *w, Claimed *c) {
     } else {
         st = "failed";
         if (failed[0]) snprintf(msg, sizeof msg, "%s", failed);
-        else snprintf(msg, sizeof msg, "the run failed (exit %d); see its log, jobs/%ld.log", code, c->id);
+        else snprintf(msg, sizeof msg, "the run failed (exit %d); see its log, jobs/%ld.log on server %s", code, c->id, J->server_id);
     }
     finish(w, c->id, st, res, msg[0] ? msg : NULL);
     cJSON_Delete(res);
@@ -692,37 +722,100 @@ void srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg) 
     pthread_mutex_unlock(&J->cbmu);
 }
 
+/* ---- leases: a running job is its server's while the server renews it ---- */
+
+/* Renews this server's running jobs' leases, then fails the running jobs of other servers whose
+ * lease ran out (their server died, or lost the store, for lease_ms): the store's clock throughout. */
+static void lease_tick(SrvJobs *J) {
+    Db *db = J->lease_db;
+    int64_t now = db_now_ms(db);
+    if (now < 0) return;
+    DbStmt *s = db_prepare(db, "UPDATE jobs SET heartbeat_ms = ?1 WHERE status = 'running' AND server = ?2");
+    if (s) {
+        db_bind_int64(s, 1, now);
+        db_bind_text(s, 2, J->server_id);
+    }
+    db_run(s);
+    s = db_prepare(db, "UPDATE jobs SET status = 'failed', finished_ms = ?3,"
+                       " message = 'the server running it (' || COALESCE(server, 'unknown') || ') stopped before it ended: its lease ran out'"
+                       " WHERE status = 'running' AND COALESCE(heartbeat_ms, 0) < ?1 AND (server IS NULL OR server <> ?2)"
+                       " RETURNING id, server");
+    if (!s) return;
+    db_bind_int64(s, 1, now - J->lease_ms);
+    db_bind_text(s, 2, J->server_id);
+    db_bind_int64(s, 3, now_ms());
+    int n = 0;
+    while (db_step(s) == DB_ROW) {
+        n++;
+        if (J->cfg.log) {
+            char iso[32];
+            flow_format_iso8601(now_ms(), iso);
+            fprintf(J->cfg.log, "%s server: job %lld: failed: its server %s stopped renewing its lease\n", iso, (long long)db_column_int64(s, 0),
+                    db_column_text(s, 1) ? db_column_text(s, 1) : "(unknown)");
+            fflush(J->cfg.log);
+        }
+    }
+    db_finalize(s);
+    if (n) {   /* their flows may run again: wake the workers */
+        pthread_mutex_lock(&J->mu);
+        pthread_cond_broadcast(&J->cv);
+        pthread_mutex_unlock(&J->mu);
+    }
+}
+
+static void *lease_main(void *arg) {
+    SrvJobs *J = arg;
+    int64_t beat = J->lease_ms / 10;
+    if (beat < 100) beat = 100;
+    if (beat > 3000) beat = 3000;
+    pthread_mutex_lock(&J->mu);
+    while (!J->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += beat / 1000;
+        ts.tv_nsec += (beat % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&J->cv, &J->mu, &ts);
+        if (J->stopping) break;
+        pthread_mutex_unlock(&J->mu);
+        lease_tick(J);
+        pthread_mutex_lock(&J->mu);
+    }
+    pthread_mutex_unlock(&J->mu);
+    return NULL;
+}
+
 SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     SrvJobs *J = calloc(1, sizeof *J);
     if (!J) abort();
     J->cfg = *cfg;
     J->dir = strdup(cfg->dir);
-    J->db_path = strdup(cfg->db_path);
+    J->db_spec = strdup(cfg->db_spec);
     J->flowc = strdup(cfg->flowc);
     J->server_id = strdup(cfg->server_id ? cfg->server_id : "server");
-    if (!J->dir || !J->db_path || !J->flowc || !J->server_id) abort();
+    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id) abort();
+    J->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : SRV_JOB_LEASE_MS;
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);
     pthread_mutex_init(&J->cbmu, NULL);
-    J->db = open_db(J->db_path, why, cap);
+    J->db = open_db(J->db_spec, why, cap);
     if (!J->db || srv_jobs_schema(J->db, why, cap) || srv_secrets_schema(J->db, why, cap)) { srv_jobs_stop(J); return NULL; }
-    /* jobs an earlier server process left running on this store: their processes got SIGTERM when it died */
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(J->db,
-                           "UPDATE jobs SET status = 'failed', finished_ms = ?1, message = 'the server running it stopped before it ended'"
-                           " WHERE status = 'running' AND (server IS NULL OR server = ?2)",
-                           -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, now_ms());
-        sqlite3_bind_text(s, 2, J->server_id, -1, SQLITE_STATIC);
-        sqlite3_step(s);
+    /* jobs left running by servers that are gone (their processes got SIGTERM when they died): failed
+     * now when their lease has run out, else by the lease thread when it does */
+    if (!(J->lease_db = open_db(J->db_spec, why, cap))) { srv_jobs_stop(J); return NULL; }
+    lease_tick(J);
+    if (pthread_create(&J->lease_th, NULL, lease_main, J) != 0) {
+        snprintf(why, cap, "cannot start the jobs' lease thread: %s", strerror(errno));
+        srv_jobs_stop(J);
+        return NULL;
     }
-    sqlite3_finalize(s);
+    J->lease_started = 1;
     J->nw = cfg->workers > 0 ? cfg->workers : 1;
     J->w = calloc((size_t)J->nw, sizeof *J->w);
     if (!J->w) abort();
     for (int i = 0; i < J->nw; i++) {
         J->w[i].J = J;
-        if (!(J->w[i].db = open_db(J->db_path, why, cap))) { srv_jobs_stop(J); return NULL; }
+        if (!(J->w[i].db = open_db(J->db_spec, why, cap))) { srv_jobs_stop(J); return NULL; }
         if (pthread_create(&J->w[i].th, NULL, worker_main, &J->w[i]) != 0) {
             snprintf(why, cap, "cannot start a job worker: %s", strerror(errno));
             srv_jobs_stop(J);
@@ -741,15 +834,18 @@ void srv_jobs_stop(SrvJobs *J) {
     pthread_mutex_unlock(&J->mu);
     for (int i = 0; i < J->nw; i++) {
         if (J->w[i].started) pthread_join(J->w[i].th, NULL);
-        sqlite3_close(J->w[i].db);
+        db_close(J->w[i].db);
     }
+    if (J->lease_started) pthread_join(J->lease_th, NULL);
+    db_close(J->lease_db);
     free(J->w);
-    sqlite3_close(J->db);
+    db_close(J->db);
     pthread_mutex_destroy(&J->mu);
     pthread_cond_destroy(&J->cv);
     pthread_mutex_destroy(&J->cbmu);
     free(J->dir);
-    free(J->db_path);
+    if (J->db_spec) memset(J->db_spec, 0, strlen(J->db_spec));   /* a DSN may hold a password */
+    free(J->db_spec);
     free(J->flowc);
     free(J->server_id);
     free(J);

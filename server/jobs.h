@@ -1,28 +1,31 @@
 /* jobs.h — runs started through the API: the job table in the workspace store and the workers that
  * run each job as a child process of its revision's built executable (build_cache.h), with the
  * integration's secrets in its environment. A job is queued, claimed by exactly one worker (a
- * transaction), runs, and ends completed (the run finished, record errors or not), failed (the run
+ * write transaction, which every server on a shared store takes in turn), runs under a lease its server
+ * renews, and ends completed (the run finished, record errors or not), failed (the run
  * failed or its process crashed: the server goes on) or canceled. */
 #ifndef FLOWC_SERVER_JOBS_H
 #define FLOWC_SERVER_JOBS_H
 #include <stdio.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <cjson/cJSON.h>
 #include "secrets.h"
 
 #define SRV_JOB_STATUSES(X) X(queued) X(running) X(completed) X(failed) X(canceled)
 #define SRV_JOB_CANCEL_GRACE_MS 10000   /* a canceled run still going this long after SIGTERM is killed */
+#define SRV_JOB_LEASE_MS 30000          /* a running job whose server has not renewed its lease this long is failed */
 
 typedef struct SrvJobs SrvJobs;
 
 typedef struct SrvJobsConfig {
     const char *dir;          /* the workspace: cache/, state/ (the runs' state stores), work/<integration>/ (their directory), jobs/ (logs) */
-    const char *db_path;      /* the store (SQLite); each worker has its own connection to it */
+    const char *db_spec;      /* the store (a SQLite path or a PostgreSQL DSN: db.h); each worker has its own connection to it */
     const SrvKey *key;        /* decrypts the secrets */
     const char *flowc;        /* the flowc that builds revisions (an absolute path) */
     const char *server_id;    /* recorded with each job it claims */
     int workers;              /* jobs run at once (>= 1) */
     FILE *log;                /* one line per job that ends; NULL: none */
+    long long lease_ms;       /* 0: SRV_JOB_LEASE_MS */
 } SrvJobsConfig;
 
 /* What to run. kind "run": flow's run, with the delta window since/until (ISO 8601, or NULL); kind
@@ -37,8 +40,10 @@ typedef struct SrvJobReq {
     const char *trigger;                 /* what started it: api (NULL), schedule, after, catch_up, webhook */
 } SrvJobReq;
 
-int      srv_jobs_schema(sqlite3 *db, char *why, size_t cap);
-/* Starts the workers (the jobs another server process left running are marked failed first). NULL with why. */
+int      srv_jobs_schema(Db *db, char *why, size_t cap);
+/* Starts the workers and the lease thread, which renews the leases of this server's running jobs and
+ * fails the running jobs of servers whose lease ran out (they died; at start: the ones an earlier
+ * process of this server left). NULL with why. */
 SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap);
 /* No new claims; each running job's process gets SIGTERM (and SIGKILL after the grace) and its job
  * ends failed, "the server stopped"; the workers are joined. NULL is fine. */

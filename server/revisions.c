@@ -5,39 +5,33 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "hooks.h"
+#include "db.h"
 #include "diff.h"
 #include "merge.h"
 #include "resource.h"
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int step_done(sqlite3_stmt *q) {
-    int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap) {
     SrvStore *st = srv_store(s);
-    sqlite3 *db = store_db(st);
+    Db *db = store_db(st);
     int status = 500;
     store_lock(st);
     if (store_begin(st)) {
-        snprintf(why, cap, "the store is busy: %s", sqlite3_errmsg(db));
+        snprintf(why, cap, "the store is busy: %s", db_error(db));
         store_unlock(st);
         cJSON_Delete(ch->detail);
         return 500;
     }
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = NULL;
     long head = 0, next = 1;
     int exists = 0;
-    if (sqlite3_prepare_v2(db, "SELECT head FROM integrations WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, ch->integration, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) { exists = 1; head = (long)sqlite3_column_int64(q, 0); }
+    if ((q = db_prepare(db, "SELECT head FROM integrations WHERE id = ?")) != NULL) {
+        db_bind_text(q, 1, ch->integration);
+        if (db_step(q) == DB_ROW) { exists = 1; head = (long)db_column_int64(q, 0); }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     q = NULL;
     int create = strcmp(ch->kind, "create") == 0 || strcmp(ch->kind, "clone") == 0;
     if (create && exists) {
@@ -57,43 +51,42 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
         goto fail;
     }
     /* numbers go on after a delete: a revision number is never reused */
-    if (sqlite3_prepare_v2(db, "SELECT MAX(rev) FROM revisions WHERE integration = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, ch->integration, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) next = (long)sqlite3_column_int64(q, 0) + 1;
+    if ((q = db_prepare(db, "SELECT MAX(rev) FROM revisions WHERE integration = ?")) != NULL) {
+        db_bind_text(q, 1, ch->integration);
+        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) next = (long)db_column_int64(q, 0) + 1;
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     q = NULL;
     int64_t now = store_now_ms();
     int del = strcmp(ch->kind, "delete") == 0;
-    if (sqlite3_prepare_v2(db, "INSERT INTO revisions(integration, rev, kind, message, text, token, created) VALUES(?,?,?,?,?,?,?)", -1, &q,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, ch->integration, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, next);
-        sqlite3_bind_text(q, 3, ch->kind, -1, SQLITE_STATIC);
-        if (ch->message) sqlite3_bind_text(q, 4, ch->message, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(q, 4);
-        sqlite3_bind_text(q, 5, ch->text ? ch->text : "", ch->text ? (int)ch->len : 0, SQLITE_STATIC);
-        sqlite3_bind_text(q, 6, rq && rq->caller ? rq->caller->id : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 7, now);
+    if ((q = db_prepare(db, "INSERT INTO revisions(integration, rev, kind, message, text, token, created) VALUES(?,?,?,?,?,?,?)")) != NULL) {
+        db_bind_text(q, 1, ch->integration);
+        db_bind_int64(q, 2, next);
+        db_bind_text(q, 3, ch->kind);
+        if (ch->message) db_bind_text(q, 4, ch->message);
+        else db_bind_null(q, 4);
+        db_bind_textn(q, 5, ch->text ? ch->text : "", ch->text ? ch->len : 0);
+        db_bind_text(q, 6, rq && rq->caller ? rq->caller->id : "");
+        db_bind_int64(q, 7, now);
     }
-    if (step_done(q)) goto store_fail;
+    if (db_run(q)) goto store_fail;
     q = NULL;
     if (create) {
-        if (sqlite3_prepare_v2(db, "INSERT INTO integrations(id, head, origin, origin_rev, created) VALUES(?,?,?,?,?)", -1, &q, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(q, 1, ch->integration, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 2, next);
-            if (ch->origin) { sqlite3_bind_text(q, 3, ch->origin, -1, SQLITE_STATIC); sqlite3_bind_int64(q, 4, ch->origin_rev); }
-            else { sqlite3_bind_null(q, 3); sqlite3_bind_null(q, 4); }
-            sqlite3_bind_int64(q, 5, now);
+        if ((q = db_prepare(db, "INSERT INTO integrations(id, head, origin, origin_rev, created) VALUES(?,?,?,?,?)")) != NULL) {
+            db_bind_text(q, 1, ch->integration);
+            db_bind_int64(q, 2, next);
+            if (ch->origin) { db_bind_text(q, 3, ch->origin); db_bind_int64(q, 4, ch->origin_rev); }
+            else { db_bind_null(q, 3); db_bind_null(q, 4); }
+            db_bind_int64(q, 5, now);
         }
     } else if (del) {
-        if (sqlite3_prepare_v2(db, "DELETE FROM integrations WHERE id = ?", -1, &q, NULL) == SQLITE_OK)
-            sqlite3_bind_text(q, 1, ch->integration, -1, SQLITE_STATIC);
-    } else if (sqlite3_prepare_v2(db, "UPDATE integrations SET head = ? WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, next);
-        sqlite3_bind_text(q, 2, ch->integration, -1, SQLITE_STATIC);
+        if ((q = db_prepare(db, "DELETE FROM integrations WHERE id = ?")) != NULL)
+            db_bind_text(q, 1, ch->integration);
+    } else if ((q = db_prepare(db, "UPDATE integrations SET head = ? WHERE id = ?")) != NULL) {
+        db_bind_int64(q, 1, next);
+        db_bind_text(q, 2, ch->integration);
     }
-    if (step_done(q)) goto store_fail;
+    if (db_run(q)) goto store_fail;
     if (!ch->detail) ch->detail = cJSON_CreateObject();
     cJSON_AddItemToObject(ch->detail, "revision", flow_json_int(next));
     if (ch->message) cJSON_AddStringToObject(ch->detail, "message", ch->message);
@@ -104,7 +97,7 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
     *rev = next;
     return 0;
 store_fail:
-    snprintf(why, cap, "the store: %s", sqlite3_errmsg(db));
+    snprintf(why, cap, "the store: %s", db_error(db));
     status = 500;
 fail:
     store_rollback(st);
@@ -134,26 +127,26 @@ static int rev_read(Srv *s, const char *id, long rev, RevRow *out) {
     memset(out, 0, sizeof *out);
     int found = -1;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = NULL;
     const char *sql = rev > 0 ? "SELECT rev, kind, message, text, token, created FROM revisions WHERE integration = ? AND rev = ?"
                               : "SELECT r.rev, r.kind, r.message, r.text, r.token, r.created FROM revisions r JOIN integrations i ON i.id = r.integration"
                                 " AND i.head = r.rev WHERE r.integration = ?";
-    if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (rev > 0) sqlite3_bind_int64(q, 2, rev);
-        if (sqlite3_step(q) == SQLITE_ROW) {
+    if ((q = db_prepare(store_db(st), sql)) != NULL) {
+        db_bind_text(q, 1, id);
+        if (rev > 0) db_bind_int64(q, 2, rev);
+        if (db_step(q) == DB_ROW) {
             found = 0;
-            out->rev = (long)sqlite3_column_int64(q, 0);
-            snprintf(out->kind, sizeof out->kind, "%s", (const char *)sqlite3_column_text(q, 1));
-            if (sqlite3_column_type(q, 2) != SQLITE_NULL) out->message = flow_xstrdup((const char *)sqlite3_column_text(q, 2));
-            out->len = (size_t)sqlite3_column_bytes(q, 3);
+            out->rev = (long)db_column_int64(q, 0);
+            snprintf(out->kind, sizeof out->kind, "%s", db_column_text(q, 1));
+            if (!db_column_null(q, 2)) out->message = flow_xstrdup(db_column_text(q, 2));
+            out->len = (size_t)db_column_bytes(q, 3);
             out->text = flow_xcalloc(1, out->len + 1);
-            memcpy(out->text, sqlite3_column_blob(q, 3), out->len);
-            snprintf(out->token, sizeof out->token, "%s", sqlite3_column_text(q, 4) ? (const char *)sqlite3_column_text(q, 4) : "");
-            out->created = sqlite3_column_int64(q, 5);
+            memcpy(out->text, db_column_text(q, 3), out->len);
+            snprintf(out->token, sizeof out->token, "%s", db_column_text(q, 4) ? db_column_text(q, 4) : "");
+            out->created = db_column_int64(q, 5);
         }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -163,13 +156,13 @@ static long rev_before(Srv *s, const char *id, long rev) {
     SrvStore *st = srv_store(s);
     long r = 0;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, rev);
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
+    DbStmt *q = NULL;
+    if ((q = db_prepare(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?")) != NULL) {
+        db_bind_text(q, 1, id);
+        db_bind_int64(q, 2, rev);
+        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) r = (long)db_column_int64(q, 0);
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return r;
 }
@@ -216,22 +209,21 @@ void rev_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev", -1, &q, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(q) == SQLITE_ROW) {
+    DbStmt *q = NULL;
+    if ((q = db_prepare(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev")) != NULL) {
+        db_bind_text(q, 1, id);
+        while (db_step(q) == DB_ROW) {
             RevRow r;
             memset(&r, 0, sizeof r);
-            r.rev = (long)sqlite3_column_int64(q, 0);
-            snprintf(r.kind, sizeof r.kind, "%s", (const char *)sqlite3_column_text(q, 1));
-            r.message = sqlite3_column_type(q, 2) != SQLITE_NULL ? (char *)sqlite3_column_text(q, 2) : NULL;
-            snprintf(r.token, sizeof r.token, "%s", sqlite3_column_text(q, 3) ? (const char *)sqlite3_column_text(q, 3) : "");
-            r.created = sqlite3_column_int64(q, 4);
+            r.rev = (long)db_column_int64(q, 0);
+            snprintf(r.kind, sizeof r.kind, "%s", db_column_text(q, 1));
+            r.message = !db_column_null(q, 2) ? (char *)db_column_text(q, 2) : NULL;
+            snprintf(r.token, sizeof r.token, "%s", db_column_text(q, 3) ? db_column_text(q, 3) : "");
+            r.created = db_column_int64(q, 4);
             cJSON_AddItemToArray(a, row_json(&r, id));
         }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     if (!cJSON_GetArraySize(a)) {
         cJSON_Delete(a);
@@ -389,16 +381,16 @@ static int origin_of(Srv *s, const char *id, char *origin, size_t cap, long *ore
     SrvStore *st = srv_store(s);
     int found = -1;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
+    DbStmt *q = NULL;
+    if ((q = db_prepare(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL")) != NULL) {
+        db_bind_text(q, 1, id);
+        if (db_step(q) == DB_ROW) {
             found = 0;
-            snprintf(origin, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-            *orev = (long)sqlite3_column_int64(q, 1);
+            snprintf(origin, cap, "%s", db_column_text(q, 0));
+            *orev = (long)db_column_int64(q, 1);
         }
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -408,12 +400,12 @@ static long first_rev(Srv *s, const char *id) {
     SrvStore *st = srv_store(s);
     long r = 0;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) r = (long)sqlite3_column_int64(q, 0);
+    DbStmt *q = NULL;
+    if ((q = db_prepare(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'")) != NULL) {
+        db_bind_text(q, 1, id);
+        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) r = (long)db_column_int64(q, 0);
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     store_unlock(st);
     return r;
 }

@@ -8,6 +8,7 @@
  * resolving an id to its integration, flow and step (runs.h). */
 #define _GNU_SOURCE 1   /* pipe2, strsignal */
 #include "runs.h"
+#include "db.h"
 #include "build_cache.h"
 #include "child.h"
 #include "diag.h"
@@ -50,11 +51,14 @@ int jobs_mod_start(Srv *s, char *why, size_t cap) {
     R->flowc[n] = 0;
     if (!realpath(srv_dir(s), R->dir)) { snprintf(why, cap, "%s: %s", srv_dir(s), strerror(errno)); free(R); return -1; }
     if (srv_key_load(R->dir, &R->key, why, cap)) { free(R); return -1; }
-    char db[4200], host[128] = "server", id[200];
-    snprintf(db, sizeof db, "%s/store.db", R->dir);
+    /* this server's id on the store's jobs: host, pid and a random part (two machines may share a host
+     * name and a pid) */
+    char host[128] = "server", id[200];
+    unsigned rnd = 0;
     gethostname(host, sizeof host - 1);
-    snprintf(id, sizeof id, "%.127s:%ld", host, (long)getpid());
-    SrvJobsConfig cfg = { R->dir, db, &R->key, R->flowc, id, 2, stderr };
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd = (unsigned)time(NULL);
+    snprintf(id, sizeof id, "%.127s:%ld:%04x", host, (long)getpid(), rnd & 0xffff);
+    SrvJobsConfig cfg = { R->dir, store_spec(srv_store(s)), &R->key, R->flowc, id, 2, stderr, srv_lease_ms(s) };
     R->J = srv_jobs_start(&cfg, why, cap);
     if (!R->J) { srv_key_wipe(&R->key); free(R); return -1; }
     *srv_module(s, SRV_MOD_jobs) = R;

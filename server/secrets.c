@@ -41,28 +41,20 @@ int srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap) {
 
 void srv_key_wipe(SrvKey *key) { sodium_memzero(key->k, sizeof key->k); }
 
-int srv_schema(sqlite3 *db, const char *sql, const char *what, char *why, size_t cap) {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
-    snprintf(why, cap, "the store's %s table: %s", what, msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
-}
-
-int srv_secrets_schema(sqlite3 *db, char *why, size_t cap) {
-    return srv_schema(db,
+int srv_secrets_schema(Db *db, char *why, size_t cap) {
+    return db_schema(db,
                       "CREATE TABLE IF NOT EXISTS secrets (integration TEXT NOT NULL, name TEXT NOT NULL, connection TEXT NOT NULL,"
-                      "  box BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY (integration, name));",
+                      "  box {blob} NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (integration, name));",
                       "secrets", why, cap);
 }
 
-static int db_fail(sqlite3 *db, sqlite3_stmt *s, const char *what, char *why, size_t cap) {
-    snprintf(why, cap, "the store: %s: %s", what, sqlite3_errmsg(db));
-    sqlite3_finalize(s);
+static int store_fail(Db *db, DbStmt *s, const char *what, char *why, size_t cap) {
+    snprintf(why, cap, "the store: %s: %s", what, db_error(db));
+    db_finalize(s);
     return -1;
 }
 
-int srv_secret_put(sqlite3 *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
+int srv_secret_put(Db *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
                    const char *value, size_t len, long long now_ms, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return -1;
     if (len > SRV_SECRET_MAX) { snprintf(why, cap, "a secret's value is at most %d bytes", SRV_SECRET_MAX); return -1; }
@@ -71,55 +63,54 @@ int srv_secret_put(sqlite3 *db, const SrvKey *key, const char *integration, cons
     if (!box) abort();
     randombytes_buf(box, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)value, len, box, key->k);
-    sqlite3_stmt *s = NULL;
+    DbStmt *s = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(db, "INSERT INTO secrets (integration, name, connection, box, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
-                               " ON CONFLICT (integration, name) DO UPDATE SET connection = ?3, box = ?4, updated_ms = ?5",
-                           -1, &s, NULL) != SQLITE_OK)
-        rc = db_fail(db, s, "set a secret", why, cap);
+    if ((s = db_prepare(db, "INSERT INTO secrets (integration, name, connection, box, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+                               " ON CONFLICT (integration, name) DO UPDATE SET connection = ?3, box = ?4, updated_ms = ?5")) == NULL)
+        rc = store_fail(db, s, "set a secret", why, cap);
     else {
-        sqlite3_bind_text(s, 1, integration, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, conn, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(s, 4, box, (int)blen, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, now_ms);
-        if (sqlite3_step(s) != SQLITE_DONE) rc = db_fail(db, s, "set a secret", why, cap), s = NULL;
-        sqlite3_finalize(s);
+        db_bind_text(s, 1, integration);
+        db_bind_text(s, 2, name);
+        db_bind_text(s, 3, conn);
+        db_bind_blob(s, 4, box, blen);
+        db_bind_int64(s, 5, now_ms);
+        if (db_step(s) != DB_DONE) rc = store_fail(db, s, "set a secret", why, cap), s = NULL;
+        db_finalize(s);
     }
     free(box);
     return rc;
 }
 
-int srv_secret_delete(sqlite3 *db, const char *integration, const char *name, char *why, size_t cap) {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, name ? "DELETE FROM secrets WHERE integration = ?1 AND name = ?2" : "DELETE FROM secrets WHERE integration = ?1",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_fail(db, s, "remove secrets", why, cap);
-    sqlite3_bind_text(s, 1, integration, -1, SQLITE_STATIC);
-    if (name) sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) return db_fail(db, s, "remove secrets", why, cap);
-    sqlite3_finalize(s);
-    return sqlite3_changes(db);
+int srv_secret_delete(Db *db, const char *integration, const char *name, char *why, size_t cap) {
+    DbStmt *s = NULL;
+    if ((s = db_prepare(db, name ? "DELETE FROM secrets WHERE integration = ?1 AND name = ?2" : "DELETE FROM secrets WHERE integration = ?1")) == NULL)
+        return store_fail(db, s, "remove secrets", why, cap);
+    db_bind_text(s, 1, integration);
+    if (name) db_bind_text(s, 2, name);
+    if (db_step(s) != DB_DONE) return store_fail(db, s, "remove secrets", why, cap);
+    int n = (int)db_changes(s);
+    db_finalize(s);
+    return n;
 }
 
-cJSON *srv_secret_names(sqlite3 *db, const char *integration, char *why, size_t cap) {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name, connection, updated_ms FROM secrets WHERE integration = ?1 ORDER BY name", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(db, s, "list secrets", why, cap);
+cJSON *srv_secret_names(Db *db, const char *integration, char *why, size_t cap) {
+    DbStmt *s = NULL;
+    if ((s = db_prepare(db, "SELECT name, connection, updated_ms FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
+        store_fail(db, s, "list secrets", why, cap);
         return NULL;
     }
-    sqlite3_bind_text(s, 1, integration, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, integration);
     cJSON *arr = cJSON_CreateArray();
     int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((r = db_step(s)) == DB_ROW) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(s, 0));
-        cJSON_AddStringToObject(o, "connection", (const char *)sqlite3_column_text(s, 1));
-        cJSON_AddNumberToObject(o, "updated_ms", (double)sqlite3_column_int64(s, 2));
+        cJSON_AddStringToObject(o, "name", db_column_text(s, 0));
+        cJSON_AddStringToObject(o, "connection", db_column_text(s, 1));
+        cJSON_AddNumberToObject(o, "updated_ms", (double)db_column_int64(s, 2));
         cJSON_AddItemToArray(arr, o);
     }
-    if (r != SQLITE_DONE) { cJSON_Delete(arr); db_fail(db, s, "list secrets", why, cap); return NULL; }
-    sqlite3_finalize(s);
+    if (r != DB_DONE) { cJSON_Delete(arr); store_fail(db, s, "list secrets", why, cap); return NULL; }
+    db_finalize(s);
     return arr;
 }
 
@@ -131,14 +122,14 @@ void srv_secret_env_free(char **env) {
     free(env);
 }
 
-char **srv_secret_env(sqlite3 *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap) {
+char **srv_secret_env(Db *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return NULL;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT name, box FROM secrets WHERE integration = ?1 ORDER BY name", -1, &s, NULL) != SQLITE_OK) {
-        db_fail(db, s, "read secrets", why, cap);
+    DbStmt *s = NULL;
+    if ((s = db_prepare(db, "SELECT name, box FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
+        store_fail(db, s, "read secrets", why, cap);
         return NULL;
     }
-    sqlite3_bind_text(s, 1, integration, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, integration);
     size_t nbase = 0;
     while (base && base[nbase]) nbase++;
     size_t n = 0, have = nbase + 8;
@@ -147,10 +138,10 @@ char **srv_secret_env(sqlite3 *db, const SrvKey *key, const char *integration, c
     size_t nmine = 0, havemine = 8;
     if (!env || !mine) abort();
     int r, rc = 0;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(s, 0);
-        const unsigned char *box = sqlite3_column_blob(s, 1);
-        size_t blen = (size_t)sqlite3_column_bytes(s, 1);
+    while ((r = db_step(s)) == DB_ROW) {
+        const char *name = db_column_text(s, 0);
+        const unsigned char *box = db_column_blob(s, 1);
+        size_t blen = (size_t)db_column_bytes(s, 1);
         if (blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) { snprintf(why, cap, "secret %s: the stored value is damaged", name); rc = -1; break; }
         size_t plen = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, nl = strlen(name);
         char *entry = malloc(nl + 1 + plen + 1);
@@ -177,8 +168,8 @@ char **srv_secret_env(sqlite3 *db, const SrvKey *key, const char *integration, c
         if (nmine == havemine) { mine = realloc(mine, (havemine *= 2) * sizeof *mine); if (!mine) abort(); }
         mine[nmine++] = entry;
     }
-    if (!rc && r != SQLITE_DONE) { db_fail(db, s, "read secrets", why, cap); s = NULL; rc = -1; }
-    sqlite3_finalize(s);
+    if (!rc && r != DB_DONE) { store_fail(db, s, "read secrets", why, cap); s = NULL; rc = -1; }
+    db_finalize(s);
     for (size_t i = 0; !rc && i < nbase; i++) {
         const char *eq = strchr(base[i], '=');
         size_t nl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);

@@ -125,10 +125,13 @@ int  srv_page(const SrvReq *rq, SrvResp *out, cJSON *items);
 typedef struct SrvConfig {
     const char *dir;           /* the workspace */
     const char *listen;        /* ADDR:PORT (port 0: any free port) */
+    const char *db;            /* the store's PostgreSQL DSN (--db), or NULL: DIR/store.db */
+    long long lease_ms;        /* --lease: how long a running job outlives its silent server (0: the default) */
 } SrvConfig;
 /* Opens the workspace, starts the modules (modules.def) and the listener. NULL with why. */
 Srv *srv_start(const SrvConfig *cfg, char *why, size_t cap);
 const char *srv_address(const Srv *s);   /* "127.0.0.1:PORT" as bound */
+long long srv_lease_ms(const Srv *s);    /* --lease, or 0 */
 unsigned srv_connections(const Srv *s);  /* connections open now */
 /* Stops the listener (the requests in progress finish), then the modules; frees everything. */
 void srv_stop(Srv *s);
@@ -152,13 +155,18 @@ const char *srv_dir(Srv *s);              /* the workspace directory */
 void srv_count(Srv *s, int route, int status, double seconds);
 
 /* ---- the store (store.c) ---- */
-/* Opens DIR/store.db (create: makes the schema; else it must exist). NULL with why. */
-SrvStore *store_open(const char *dir, int create, char *why, size_t cap);
+/* Opens the workspace's store: DIR/store.db when dsn is NULL, else the PostgreSQL database dsn names
+ * (DIR still holds secret.key, the build cache and the runs' files). create: makes the schema and
+ * marks the store a workspace (refused when it is one); else it must be one. NULL with why (never a
+ * password). */
+SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, size_t cap);
 void store_close(SrvStore *st);
-struct sqlite3 *store_db(SrvStore *st);   /* the handle; hold store_lock around its use */
+struct Db *store_db(SrvStore *st);        /* the connection (db.h); hold store_lock around its use */
+const char *store_spec(SrvStore *st);     /* what it was opened with (a path or a DSN): for more connections */
+int  store_shared(SrvStore *st);          /* PostgreSQL: other servers may use it at once */
 void store_lock(SrvStore *st);
 void store_unlock(SrvStore *st);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (under the lock) */
+/* db_begin (the store's write lock) / COMMIT / ROLLBACK, under the lock */
 int  store_begin(SrvStore *st);
 int  store_commit(SrvStore *st);
 void store_rollback(SrvStore *st);

@@ -1,11 +1,12 @@
-/* store.c — the workspace's store: DIR/store.db (SQLite, WAL), its schema (tokens, integrations,
- * their revisions, the audit log) and one lock around its use, since the listener answers on a thread
- * per connection. The SQL is kept to what SQLite and PostgreSQL both read (no AUTOINCREMENT, no
- * INSERT OR REPLACE), so a PostgreSQL backend can take the same statements. */
+/* store.c — the workspace's store: DIR/store.db (SQLite, WAL) by default, or a PostgreSQL database
+ * (`--db postgresql://...`) that several servers share; its schema (the workspace's mark, tokens,
+ * integrations, their revisions, the audit log, the flows' state) and one lock around its connection,
+ * since the listener answers on a thread per connection. Every statement goes through db.h, in the SQL
+ * both backends read. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,13 @@
 #include <time.h>
 
 struct SrvStore {
-    sqlite3 *db;
+    Db *db;
+    char *spec;                /* what db_open took: DIR/store.db or the DSN */
     pthread_mutex_t lock;
 };
 
 static const char schema[] =
+    /* meta: key `workspace` marks the store as one (its creation time) */
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* tokens: only the SHA-256 of the secret; scope NULL for full access; expires/revoked: ms or NULL */
     "CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, scope TEXT,"
@@ -35,37 +38,67 @@ static const char schema[] =
     /* a flow's operational state that is not its source: disabled (PATCH {"disabled": true}) */
     "CREATE TABLE IF NOT EXISTS flow_state(flow TEXT PRIMARY KEY, disabled INTEGER NOT NULL);";
 
-SrvStore *store_open(const char *dir, int create, char *why, size_t cap) {
-    char path[4096];
+/* whether the store is marked a workspace: 1, 0 (no mark, or no tables yet), or -1 (a store error, in why) */
+static int is_workspace(Db *db, char *why, size_t cap) {
+    DbStmt *q = db_prepare(db, "SELECT value FROM meta WHERE key = 'workspace'");
+    int r = q ? db_step(q) : -1;
+    db_finalize(q);
+    if (r < 0 && (strstr(db_error(db), "42P01") || strstr(db_error(db), "no such table"))) return 0;   /* no meta table */
+    if (r < 0) snprintf(why, cap, "the store: %s", db_error(db));
+    return r < 0 ? -1 : r == DB_ROW;
+}
+
+SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, size_t cap) {
+    char path[4096], shown[4200];
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         snprintf(why, cap, "%s is not a directory%s", dir, create ? "" : " (make a workspace with `flowc server init DIR`)");
         return NULL;
     }
+    if (dsn && !db_is_postgres(dsn)) {
+        db_redact(dsn, shown, sizeof shown);
+        snprintf(why, cap, "--db takes a PostgreSQL DSN (postgresql://USER@HOST/DB or `host=... dbname=...`), not `%.200s`", shown);
+        return NULL;
+    }
     snprintf(path, sizeof path, "%s/store.db", dir);
-    if (!create && stat(path, &sb) != 0) {
-        snprintf(why, cap, "%s is not a workspace: no store.db (make one with `flowc server init DIR`)", dir);
+    if (!dsn && !create && stat(path, &sb) != 0) {
+        snprintf(why, cap, "%s is not a workspace: no store.db (make one with `flowc server init DIR`, or name its PostgreSQL store with --db)",
+                 dir);
         return NULL;
     }
-    sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        snprintf(why, cap, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+    Db *db = db_open(dsn ? dsn : path, create, why, cap);
+    if (!db) return NULL;
+    if (dsn) db_redact(dsn, shown, sizeof shown);
+    else snprintf(shown, sizeof shown, "%s", path);
+    /* a PostgreSQL database serves only when `init` made it a workspace (a SQLite one: its file is the mark) */
+    int ws = dsn && !create ? is_workspace(db, why, cap) : 1;
+    if (ws <= 0) {
+        if (ws == 0) snprintf(why, cap, "%s is not a workspace's store (make one with `flowc server init DIR --db DSN`)", shown);
+        db_close(db);
         return NULL;
     }
-    sqlite3_busy_timeout(db, 10000);
-    char *err = NULL;
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK) {
-        snprintf(why, cap, "%s: %s", path, err ? err : sqlite3_errmsg(db));
-        sqlite3_free(err);
-        sqlite3_close(db);
-        return NULL;
+    if (db_schema(db, schema, "workspace", why, cap)) { db_close(db); return NULL; }
+    if (create) {
+        ws = is_workspace(db, why, cap);
+        if (ws != 0) {
+            if (ws > 0) snprintf(why, cap, "%s already holds a workspace", shown);
+            db_close(db);
+            return NULL;
+        }
+        char now[32];
+        snprintf(now, sizeof now, "%lld", (long long)store_now_ms());
+        DbStmt *q = db_prepare(db, "INSERT INTO meta(key, value) VALUES('workspace', ?)");
+        if (q) db_bind_text(q, 1, now);
+        if (db_run(q)) {
+            snprintf(why, cap, "the store: %s", db_error(db));
+            db_close(db);
+            return NULL;
+        }
     }
-    chmod(path, 0600);
+    if (!dsn) chmod(path, 0600);
     SrvStore *st = flow_xcalloc(1, sizeof *st);
     st->db = db;
+    st->spec = flow_xstrdup(dsn ? dsn : path);
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
@@ -76,18 +109,24 @@ SrvStore *store_open(const char *dir, int create, char *why, size_t cap) {
 
 void store_close(SrvStore *st) {
     if (!st) return;
-    sqlite3_close(st->db);
+    db_close(st->db);
     pthread_mutex_destroy(&st->lock);
+    if (st->spec) {   /* a DSN may hold a password */
+        memset(st->spec, 0, strlen(st->spec));
+        free(st->spec);
+    }
     free(st);
 }
 
-struct sqlite3 *store_db(SrvStore *st) { return st->db; }
+Db *store_db(SrvStore *st) { return st->db; }
+const char *store_spec(SrvStore *st) { return st->spec; }
+int store_shared(SrvStore *st) { return db_kind(st->db) == DB_POSTGRES; }
 void store_lock(SrvStore *st) { pthread_mutex_lock(&st->lock); }
 void store_unlock(SrvStore *st) { pthread_mutex_unlock(&st->lock); }
 
-int store_begin(SrvStore *st) { return sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
-int store_commit(SrvStore *st) { return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1; }
-void store_rollback(SrvStore *st) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); }
+int store_begin(SrvStore *st) { return db_begin(st->db); }
+int store_commit(SrvStore *st) { return db_commit(st->db); }
+void store_rollback(SrvStore *st) { db_rollback(st->db); }
 
 int64_t store_now_ms(void) {
     struct timespec ts;

@@ -4,8 +4,8 @@
  * audited once), the scope check, and the /v1/tokens routes. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "db.h"
 #include "package.h"
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,25 +56,25 @@ int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t ex
     pkg_sha256_hex(secret, strlen(secret), hash);
     char *scope_text = scope ? flow_json_print(scope) : NULL;
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)", -1, &q, NULL);
-    if (rc == SQLITE_OK) {
+    DbStmt *q = NULL;
+    int rc = -1;
+    if ((q = db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)")) != NULL) {
         int64_t now = store_now_ms();
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
-        if (scope_text) sqlite3_bind_text(q, 4, scope_text, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(q, 4);
-        sqlite3_bind_int64(q, 5, now);
-        if (expires_ms > 0) sqlite3_bind_int64(q, 6, now + expires_ms);
-        else sqlite3_bind_null(q, 6);
-        rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        db_bind_text(q, 1, id);
+        db_bind_text(q, 2, name);
+        db_bind_text(q, 3, hash);
+        if (scope_text) db_bind_text(q, 4, scope_text);
+        else db_bind_null(q, 4);
+        db_bind_int64(q, 5, now);
+        if (expires_ms > 0) db_bind_int64(q, 6, now + expires_ms);
+        else db_bind_null(q, 6);
+        rc = db_step(q) == DB_DONE ? 0 : -1;
     }
-    if (rc != SQLITE_OK) snprintf(why, cap, "the store: %s", sqlite3_errmsg(store_db(st)));
-    sqlite3_finalize(q);
+    if (rc) snprintf(why, cap, "the store: %s", db_error(store_db(st)));
+    db_finalize(q);
     store_unlock(st);
     cJSON_free(scope_text);
-    return rc == SQLITE_OK ? 0 : -1;
+    return rc;
 }
 
 int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, char *why, size_t cap) {
@@ -83,39 +83,40 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     pkg_sha256_hex(secret, strlen(secret), hash);
     memset(c, 0, sizeof *c);
     store_lock(st);
-    sqlite3_stmt *q = NULL;
+    DbStmt *q = NULL;
     int found = 0, expired_now = 0;
     int64_t expires = 0, revoked = 0;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?", -1, &q, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
+    if ((q = db_prepare(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?")) != NULL) {
+        db_bind_text(q, 1, hash);
+        if (db_step(q) == DB_ROW) {
             found = 1;
-            snprintf(c->id, sizeof c->id, "%s", (const char *)sqlite3_column_text(q, 0));
-            snprintf(c->name, sizeof c->name, "%s", (const char *)sqlite3_column_text(q, 1));
-            const char *sc = (const char *)sqlite3_column_text(q, 2);
+            snprintf(c->id, sizeof c->id, "%s", db_column_text(q, 0));
+            snprintf(c->name, sizeof c->name, "%s", db_column_text(q, 1));
+            const char *sc = db_column_text(q, 2);
             c->full = sc == NULL;
             if (sc) c->scope = cJSON_Parse(sc);
-            expires = sqlite3_column_type(q, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 3);
-            revoked = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
-            expired_now = !revoked && expires && expires <= store_now_ms() && sqlite3_column_int(q, 5) == 0;
+            expires = db_column_null(q, 3) ? 0 : db_column_int64(q, 3);
+            revoked = db_column_null(q, 4) ? 0 : db_column_int64(q, 4);
+            expired_now = !revoked && expires && expires <= store_now_ms() && db_column_int64(q, 5) == 0;
         }
     }
-    sqlite3_finalize(q);
-    if (expired_now) {   /* the first use after the expiry records it, once */
-        sqlite3_stmt *u = NULL;
-        if (sqlite3_prepare_v2(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0", -1, &u, NULL) ==
-            SQLITE_OK) {
-            sqlite3_bind_text(u, 1, c->id, -1, SQLITE_STATIC);
-            if (sqlite3_step(u) == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1) {
+    db_finalize(q);
+    if (expired_now && store_begin(st) == 0) {   /* the first use after the expiry records it, once (in every server) */
+        DbStmt *u = db_prepare(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0");
+        int ok = u != NULL;
+        if (u) {
+            db_bind_text(u, 1, c->id);
+            ok = db_step(u) == DB_DONE;
+            if (ok && db_changes(u) == 1) {
                 cJSON *d = cJSON_CreateObject();
                 char iso[32];
                 store_iso(expires, iso);
                 cJSON_AddStringToObject(d, "expired", iso);
-                audit_append(st, 1, c, addr, "token.expired", SRV_K_TOKEN, c->id, d);
+                ok = audit_append(st, 1, c, addr, "token.expired", SRV_K_TOKEN, c->id, d) == 0;
             }
         }
-        sqlite3_finalize(u);
+        db_finalize(u);
+        if (!ok || store_commit(st)) store_rollback(st);
     }
     store_unlock(st);
     if (!found) {
@@ -160,19 +161,19 @@ int srv_scope_allows(const SrvCaller *c, SrvKind kind, const char *id) {
 
 /* ---- routes ---- */
 
-static cJSON *token_json(sqlite3_stmt *q) {
+static cJSON *token_json(DbStmt *q) {
     cJSON *o = cJSON_CreateObject();
     char iso[32];
-    cJSON_AddStringToObject(o, "id", (const char *)sqlite3_column_text(q, 0));
-    cJSON_AddStringToObject(o, "name", (const char *)sqlite3_column_text(q, 1));
-    const char *sc = (const char *)sqlite3_column_text(q, 2);
+    cJSON_AddStringToObject(o, "id", db_column_text(q, 0));
+    cJSON_AddStringToObject(o, "name", db_column_text(q, 1));
+    const char *sc = db_column_text(q, 2);
     cJSON *scope = sc ? cJSON_Parse(sc) : NULL;
     if (scope) cJSON_AddItemToObject(o, "scope", scope);
     else cJSON_AddStringToObject(o, "scope", "full");
-    store_iso(sqlite3_column_int64(q, 3), iso);
+    store_iso(db_column_int64(q, 3), iso);
     cJSON_AddStringToObject(o, "created", iso);
-    int64_t exp = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
-    int64_t rev = sqlite3_column_type(q, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 5);
+    int64_t exp = db_column_null(q, 4) ? 0 : db_column_int64(q, 4);
+    int64_t rev = db_column_null(q, 5) ? 0 : db_column_int64(q, 5);
     if (exp) { store_iso(exp, iso); cJSON_AddStringToObject(o, "expires", iso); }
     else cJSON_AddNullToObject(o, "expires");
     if (rev) { store_iso(rev, iso); cJSON_AddStringToObject(o, "revoked", iso); }
@@ -185,10 +186,10 @@ void tok_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id", -1, &q, NULL) == SQLITE_OK)
-        while (sqlite3_step(q) == SQLITE_ROW) cJSON_AddItemToArray(a, token_json(q));
-    sqlite3_finalize(q);
+    DbStmt *q = NULL;
+    if ((q = db_prepare(store_db(st), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id")) != NULL)
+        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(a, token_json(q));
+    db_finalize(q);
     store_unlock(st);
     srv_page(rq, out, a);
 }
@@ -303,19 +304,29 @@ void tok_revoke(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     const char *id = rq->params[0];
     store_lock(st);
-    sqlite3_stmt *q = NULL;
-    int found = 0, changed = 0;
-    if (sqlite3_prepare_v2(store_db(st), "SELECT revoked FROM tokens WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) found = 1 + (sqlite3_column_type(q, 0) != SQLITE_NULL);
+    int found = 0, ok = store_begin(st) == 0;
+    DbStmt *q = ok ? db_prepare(store_db(st), "SELECT revoked FROM tokens WHERE id = ?") : NULL;
+    if (q) {
+        db_bind_text(q, 1, id);
+        int r = db_step(q);
+        if (r == DB_ROW) found = 1 + (!db_column_null(q, 0));
+        ok = r >= 0;
+    } else ok = 0;
+    db_finalize(q);
+    if (ok && found == 1) {   /* the revocation and its audit entry in one transaction */
+        q = db_prepare(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL");
+        if (q) {
+            db_bind_int64(q, 1, store_now_ms());
+            db_bind_text(q, 2, id);
+        }
+        ok = db_run(q) == 0 && audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject()) == 0;
     }
-    sqlite3_finalize(q);
-    if (found == 1 && sqlite3_prepare_v2(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, store_now_ms());
-        sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-        changed = sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1;
-        sqlite3_finalize(q);
-        if (changed) audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject());
+    if (ok && store_commit(st)) ok = 0;
+    if (!ok) {
+        srv_error(out, 500, "store", NULL, "the store: %s", db_error(store_db(st)));
+        store_rollback(st);
+        store_unlock(st);
+        return;
     }
     store_unlock(st);
     if (!found) { srv_error(out, 404, "not_found", "id", "no token `%s`", id); return; }

@@ -87,8 +87,8 @@ int main(int argc, char **argv) {
 
     cur_case = "secrets";
     snprintf(path, sizeof path, "%s/store.db", ws);
-    sqlite3 *db = NULL;
-    check(sqlite3_open(path, &db) == SQLITE_OK, "open the store");
+    Db *db = db_open(path, 1, why, sizeof why);
+    check(db != NULL, "open the store: %s", why);
     check(srv_secrets_schema(db, why, sizeof why) == 0, "schema: %s", why);
     check(srv_secret_put(db, &key, "shop", "data", "API_TOKEN", "first", 5, 1, why, sizeof why) == 0, "put: %s", why);
     check(srv_secret_put(db, &key, "shop", "data", "API_TOKEN", secret, strlen(secret), 2, why, sizeof why) == 0, "put again: %s", why);
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     srv_secret_env_free(env);
     check(srv_secret_put(db, &key, "other", "c", "X", "x", 1, 3, why, sizeof why) == 0 && srv_secret_delete(db, "other", NULL, why, sizeof why) == 1,
           "delete: %s", why);
-    sqlite3_close(db);
+    db_close(db);
 
     cur_case = "build-cache";
     char h1[SRV_HASH_LEN + 1], h2[SRV_HASH_LEN + 1], exe[4400];
@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/work/shop/data/in.ndjson", ws);
     write_file(path, rec);
     snprintf(path, sizeof path, "%s/store.db", ws);
-    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", 2, stderr };
+    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", 2, stderr, 0 };
     SrvJobs *J = srv_jobs_start(&cfg, why, sizeof why);
     check(J != NULL, "start: %s", why);
     if (!J) goto out;
@@ -174,14 +174,12 @@ int main(int argc, char **argv) {
     long pid = 0;
     for (int i = 0; i < 600 && !pid; i++) {   /* its pid, once it runs */
         usleep(100000);
-        sqlite3 *d2 = NULL;
-        sqlite3_open(cfg.db_path, &d2);
-        sqlite3_stmt *s = NULL;
-        sqlite3_prepare_v2(d2, "SELECT pid FROM jobs WHERE id = ?1", -1, &s, NULL);
-        sqlite3_bind_int64(s, 1, id2);
-        if (sqlite3_step(s) == SQLITE_ROW) pid = (long)sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        sqlite3_close(d2);
+        Db *d2 = db_open(cfg.db_spec, 0, why, sizeof why);
+        DbStmt *s = d2 ? db_prepare(d2, "SELECT pid FROM jobs WHERE id = ?1") : NULL;
+        if (s) db_bind_int64(s, 1, id2);
+        if (s && db_step(s) == DB_ROW) pid = (long)db_column_int64(s, 0);
+        db_finalize(s);
+        db_close(d2);
     }
     check(pid > 0, "the job's process id is recorded");
     /* a second job of the same flow waits for the first */
