@@ -5,7 +5,8 @@
  * body's records and the durable queue in the state store, exactly as `serve` does it). The gate
  * writes one line of JSON on its standard output first:
  *   {"integration", "flows": [{"name", "sched": {"schedule", "catch_up"}, "catch_up_due", "webhook", "pending"}], "webhooks": N}
- * ("webhook": the trigger as `describe` shows it, secrets redacted; "pending": events queued and not
+ * ("webhook": the trigger as `describe` shows it, secrets redacted, and for secret_url() "secret_url":
+ * its path with the secret, as `describe --show-secrets` shows it; "pending": events queued and not
  * yet run; "catch_up_due": a catch_up flow whose fire came while nothing ran it), or {"error": why}.
  * Without webhook triggers it ends there. Otherwise it answers requests, one at a time, from its
  * standard input: a line {"method","path","query","addr","headers":{...},"body":N,"disabled":[flows]}
@@ -67,6 +68,13 @@ static cJSON *hello(const FlowProgram *p, FlowCtx *cx, FlowState *st, FlowWebhoo
         flow_sched_free(sc.sched);
         cJSON *w = flow_webhook_describe(p, cx, fi, st, 0);
         cJSON_AddItemToObject(f, "webhook", w ? w : cJSON_CreateNull());
+        const char *vc = w ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "verify"), "ctor")) : NULL;
+        if (vc && strcmp(vc, "secret_url") == 0) {   /* the URL with its secret, which flowc made: shown to full tokens who ask */
+            cJSON *full = flow_webhook_describe(p, cx, fi, st, 1);
+            const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(full, "url"));
+            if (u) cJSON_AddStringToObject(f, "secret_url", u);
+            cJSON_Delete(full);
+        }
         cJSON_AddNumberToObject(f, "pending", w ? (double)flow_webhooks_pending(wh, fi) : 0);
         cJSON_AddItemToArray(flows, f);
     }

@@ -50,6 +50,7 @@ typedef struct HFlow {
     FlowFlowSched sc;
     int64_t next_ms;          /* cron/every: the next due time; -1 */
     cJSON *webhook;           /* the trigger as describe shows it (secrets redacted), or NULL */
+    char *secret_url;         /* a secret_url() trigger's path with its secret */
     int64_t retry_ms, backoff_ms;
 } HFlow;
 
@@ -111,6 +112,7 @@ static void integ_free(HInteg *I) {
         free(I->f[i].name);
         flow_sched_free(I->f[i].sc.sched);
         cJSON_Delete(I->f[i].webhook);
+        if (I->f[i].secret_url) { memset(I->f[i].secret_url, 0, strlen(I->f[i].secret_url)); free(I->f[i].secret_url); }
     }
     free(I->f);
     free(I->id);
@@ -164,13 +166,38 @@ static int jobs_of(Srv *s, const char *integ, const char *flow, const char *stat
     return n;
 }
 
+/* A schedule's fire at due is this server's to start: 1 when no other server on the store took it
+ * (servers sharing a PostgreSQL store each keep the timers), 0 when one did, -1 on a store error
+ * (then it is started: a fire is not lost to a busy store). */
+static int fire_claim(Srv *s, const char *fid, int64_t due) {
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    Db *db = store_db(st);
+    DbStmt *q = db_prepare(db, "INSERT INTO schedule_fires (flow, due_ms) VALUES (?1, ?2) ON CONFLICT (flow, due_ms) DO NOTHING");
+    int rc = -1;
+    if (q) {
+        db_bind_text(q, 1, fid);
+        db_bind_int64(q, 2, due);
+        if (db_step(q) == DB_DONE) rc = db_changes(q) == 1;
+    }
+    db_finalize(q);
+    if (rc == 1 && (q = db_prepare(db, "DELETE FROM schedule_fires WHERE flow = ?1 AND due_ms < ?2"))) {   /* older claims are done with */
+        db_bind_text(q, 1, fid);
+        db_bind_int64(q, 2, due - 86400000);
+        db_run(q);
+    }
+    store_unlock(st);
+    return rc;
+}
+
 /* Queues a job running flow fi of I for trigger (schedule, after, catch_up, webhook), unless the flow
  * is disabled, or a job of it is queued, or (but for webhook: requests queued while it runs need
- * one more run) running. Under mu. */
-static void fire(Hooks *H, HInteg *I, int fi, const char *trigger) {
+ * one more run) running, or (a schedule's fire at due >= 0) another server took that fire. Under mu. */
+static void fire(Hooks *H, HInteg *I, int fi, const char *trigger, int64_t due) {
     Srv *s = H->s;
     char fid[600];
     snprintf(fid, sizeof fid, "%s.%s", I->id, I->f[fi].name);
+    if (due >= 0 && fire_claim(s, fid, due) == 0) return;
     if (srv_flow_disabled(s, fid)) {   /* (a schedule's fires are not logged: GET .../hooks says it is disabled) */
         if (strcmp(trigger, "schedule") != 0) hlog("flow %s: %s: not started: the flow is disabled", fid, trigger);
         return;
@@ -298,6 +325,8 @@ static int integ_load(Hooks *H, HInteg *I) {
         if (I->f[i].sc.kind == FLOW_SCHED_TIMED) I->f[i].next_ms = flow_sched_next(I->f[i].sc.sched, now);
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "webhook");
         if (cJSON_IsObject(w)) I->f[i].webhook = cJSON_Duplicate(w, 1);
+        const char *su = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "secret_url"));
+        if (su) I->f[i].secret_url = flow_xstrdup(su);
     }
     free(names);
     if (!rc && !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(h, "webhooks"))) rc = -1;
@@ -312,8 +341,8 @@ static int integ_load(Hooks *H, HInteg *I) {
         i = 0;
         pthread_mutex_lock(&H->mu);
         for (const cJSON *f = flows->child; f; f = f->next, i++) {
-            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "catch_up_due"))) fire(H, I, i, "catch_up");
-            if (I->f[i].webhook && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(f, "pending")) > 0) fire(H, I, i, "webhook");
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "catch_up_due"))) fire(H, I, i, "catch_up", -1);
+            if (I->f[i].webhook && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(f, "pending")) > 0) fire(H, I, i, "webhook", -1);
         }
         pthread_mutex_unlock(&H->mu);
     }
@@ -436,7 +465,7 @@ static void job_ended(Hooks *H, long id) {
         int ok = strcmp(status, "completed") == 0;
         if (ok)   /* the flows chained after it */
             for (int g = 0; g < I->nf; g++)
-                if (I->f[g].sc.kind == FLOW_SCHED_AFTER && I->f[g].sc.after == fi) fire(H, I, g, "after");
+                if (I->f[g].sc.kind == FLOW_SCHED_AFTER && I->f[g].sc.after == fi) fire(H, I, g, "after", -1);
         HFlow *f = &I->f[fi];
         if (f->webhook && ok) f->backoff_ms = 0;
         else if (f->webhook && strcmp(status, "failed") == 0) {   /* its requests stay queued: again after a pause that grows */
@@ -463,10 +492,10 @@ static void *timer_main(void *arg) {
             if (I->state != H_READY) continue;
             for (int fi = 0; fi < I->nf; fi++) {
                 HFlow *f = &I->f[fi];
-                if (f->retry_ms > 0 && f->retry_ms <= now) { f->retry_ms = 0; fire(H, I, fi, "webhook"); }
+                if (f->retry_ms > 0 && f->retry_ms <= now) { f->retry_ms = 0; fire(H, I, fi, "webhook", -1); }
                 if (f->sc.kind == FLOW_SCHED_TIMED && f->next_ms >= 0 && f->next_ms <= now) {
                     int64_t due = f->next_ms;
-                    fire(H, I, fi, "schedule");
+                    fire(H, I, fi, "schedule", due);
                     /* missed fires are not made up: the next one is after now */
                     int64_t t = now_ms();
                     f->next_ms = flow_sched_next(f->sc.sched, t > due ? t : due);
@@ -498,6 +527,12 @@ int hooks_start(Srv *s, char *why, size_t cap) {
     /* every integration, loaded by the loader */
     SrvStore *st = srv_store(s);
     store_lock(st);
+    if (db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
+                  "schedule_fires", why, cap)) {
+        store_unlock(st);
+        hooks_stop(s);
+        return -1;
+    }
     DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
     pthread_mutex_lock(&H->mu);
     while (q && db_step(q) == DB_ROW) mark_dirty(H, db_column_text(q, 0));
@@ -626,7 +661,7 @@ void hooks_deliver(Srv *s, const SrvReq *rq, SrvResp *out) {
     int fi = queued ? hflow_index(I, queued) : -1;
     if (fi >= 0) {
         pthread_mutex_lock(&H->mu);
-        fire(H, I, fi, "webhook");
+        fire(H, I, fi, "webhook", -1);
         pthread_mutex_unlock(&H->mu);
     }
     cJSON_Delete(a);
@@ -643,6 +678,17 @@ void hooks_get(Srv *s, const SrvReq *rq, SrvResp *out) {
     char *text = srv_integration_text(s, id, &len, &head);
     if (!text) { srv_error(out, 404, "not_found", NULL, "no integration `%s`", id); return; }
     free(text);
+    char show[16] = "";
+    int sq = srv_query(rq, "show_secrets", show, sizeof show);
+    int reveal = sq > 0 && strcmp(show, "true") == 0;
+    if (sq < 0 || (sq > 0 && !reveal && strcmp(show, "false") != 0)) {
+        srv_error(out, 400, "invalid_parameter", "show_secrets", "show_secrets takes true or false");
+        return;
+    }
+    if (reveal && !rq->caller->full) {
+        srv_error(out, 403, "forbidden", "show_secrets", "show_secrets=true needs a full-access token; token %s is scoped", rq->caller->id);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddNumberToObject(o, "head", (double)head);
@@ -677,7 +723,7 @@ void hooks_get(Srv *s, const SrvReq *rq, SrvResp *out) {
                 FlowSb b = { NULL, 0, 0 };
                 flow_sb_puts(&b, "/hooks/");
                 flow_sb_puts(&b, id);
-                flow_sb_puts(&b, u ? u : "");
+                flow_sb_puts(&b, reveal && f->secret_url ? f->secret_url : u ? u : "");
                 char *url = flow_sb_take(&b);
                 cJSON_ReplaceItemInObjectCaseSensitive(w, "url", cJSON_CreateString(url));
                 free(url);

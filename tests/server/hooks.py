@@ -159,6 +159,28 @@ def _():
     check(st == 401 and b"wrong" in b and HOOK_TOKEN.encode() not in b, "a wrong token: %s %s" % (st, b))
 
 
+@case("server-hooks/webhook/secret-url-shown-to-full-tokens-who-ask")
+def _():
+    b = expect(S.req("GET", "/v1/integrations/hooks/hooks"), 200, "hooks")
+    f = {x["id"]: x for x in b["flows"]}
+    check(f["hooks.by_url"]["webhook"]["url"] == "/hooks/hooks/by-url/<redacted>", str(f["hooks.by_url"]))
+    b = expect(S.req("GET", "/v1/integrations/hooks/hooks?show_secrets=true"), 200, "show_secrets")
+    url = {x["id"]: x for x in b["flows"]}["hooks.by_url"]["webhook"]["url"]
+    check(url.startswith("/hooks/hooks/by-url/") and "redacted" not in url and len(url) > 30, url)
+    t = expect(S.req("POST", "/v1/tokens", {"name": "hooks-reader", "scope": {"integrations": ["hooks"]}}), 201, "a scoped token")["token"]
+    expect(S.req("GET", "/v1/integrations/hooks/hooks", token=t), 200, "a scoped token reads the hooks")
+    expect(S.req("GET", "/v1/integrations/hooks/hooks?show_secrets=true", token=t), 403, "a scoped token asks for the secret")
+    expect(S.req("GET", "/v1/integrations/hooks/hooks?show_secrets=yes"), 400, "show_secrets=yes")
+    st, _, b = S.req("POST", url, json.dumps({"challenge": "abc123"}).encode(), token=None, headers={"Content-Type": "application/json"}, raw=True)
+    check(st == 200 and b == b"abc123", "the handshake: %s %s" % (st, b))
+    body = json.dumps({"id": 30, "name": "thirty"}).encode()
+    st, _, b = S.req("POST", url, body, token=None, headers={"Content-Type": "application/json"}, raw=True)
+    check(st == 204, "at its secret URL: %s %s" % (st, b))
+    st, _, b = deliver("/by-url/not-the-secret", body, {"Content-Type": "application/json"})
+    check(st == 401, "a wrong secret: %s %s" % (st, b))
+    until(60, "by_url's run", lambda: [r["id"] for r in outfile("by_url.ndjson")] == [30])
+
+
 @case("server-hooks/webhook/refusals")
 def _():
     body = json.dumps({"id": 9, "name": "nine"}).encode()
