@@ -7,7 +7,7 @@
 #include <string.h>
 
 const SrvRoute srv_routes[] = {
-#define ROUTE(method, pattern, handler, kind, access, summary) { method, pattern, handler, kind, access, summary },
+#define ROUTE(method, pattern, handler, kind, access, ok, body, summary) { method, pattern, handler, kind, access, ok, body, summary },
 #include "routes.def"
 #undef ROUTE
 };
@@ -107,6 +107,14 @@ static cJSON *openapi(void) {
                               "{\"type\":\"object\",\"required\":[\"code\",\"message\"],\"properties\":{\"code\":{\"type\":\"string\"},"
                               "\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\",\"nullable\":true}}}}}}");
     cJSON_AddItemToObject(sch, "Errors", errs);
+    /* the JSON request bodies, by name */
+    static const struct { const char *id, *media, *schema, *media2, *schema2; } bodies[SRV_B_COUNT] = {
+#define SCHEMA(id, media, schema, media2, schema2) { #id, media, schema, media2, schema2 },
+#include "schemas.def"
+#undef SCHEMA
+    };
+    for (int i = 0; i < SRV_B_COUNT; i++)
+        if (bodies[i].media && strcmp(bodies[i].media, "application/json") == 0) cJSON_AddItemToObject(sch, bodies[i].id, cJSON_Parse(bodies[i].schema));
     cJSON *bearer = cJSON_AddObjectToObject(cJSON_AddObjectToObject(comp, "securitySchemes"), "bearer");
     cJSON_AddStringToObject(bearer, "type", "http");
     cJSON_AddStringToObject(bearer, "scheme", "bearer");
@@ -142,10 +150,28 @@ static cJSON *openapi(void) {
             cJSON_AddStringToObject(cJSON_AddObjectToObject(pa, "schema"), "type", "string");
             cJSON_AddItemToArray(params, pa);
         }
+        if (r->body != SRV_B_NONE) {   /* its body: a $ref for JSON ones, the schema itself for text and packages */
+            cJSON *rb = cJSON_AddObjectToObject(op, "requestBody"), *content = cJSON_AddObjectToObject(rb, "content");
+            cJSON_AddBoolToObject(rb, "required", r->body != SRV_B_RUN_WINDOW && r->body != SRV_B_ERROR_IDS);
+            const char *media[2] = { bodies[r->body].media, bodies[r->body].media2 }, *schema[2] = { bodies[r->body].schema, bodies[r->body].schema2 };
+            for (int mi = 0; mi < 2 && media[mi]; mi++) {
+                cJSON *sc = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, media[mi]), "schema");
+                if (strcmp(media[mi], "application/json") == 0) {
+                    char ref[96];
+                    snprintf(ref, sizeof ref, "#/components/schemas/%s", bodies[r->body].id);
+                    cJSON_AddStringToObject(sc, "$ref", ref);
+                } else {
+                    cJSON *inl = cJSON_Parse(schema[mi]);
+                    for (cJSON *x = inl ? inl->child : NULL; x; x = x->next) cJSON_AddItemToObject(sc, x->string, cJSON_Duplicate(x, 1));
+                    cJSON_Delete(inl);
+                }
+            }
+        }
         cJSON *resp = cJSON_AddObjectToObject(op, "responses");
-        const char *ok = strcmp(r->method, "DELETE") == 0 ? "204" : strcmp(r->method, "POST") == 0 ? "201" : "200";
+        char ok[8];
+        snprintf(ok, sizeof ok, r->ok ? "%d" : "2XX", r->ok);
         cJSON *okr = cJSON_AddObjectToObject(resp, ok);
-        cJSON_AddStringToObject(okr, "description", "success");
+        cJSON_AddStringToObject(okr, "description", r->ok == 204 ? "success, no content" : r->ok ? "success" : "success: the status the resource chooses");
         if (r->access != SRV_A_PUBLIC) {
             cJSON_AddItemToObject(resp, "401", error_response("no token, or one that is unknown, revoked or expired"));
             cJSON_AddItemToObject(resp, "403", error_response("the token's scope does not reach this resource or route"));

@@ -57,6 +57,14 @@ typedef struct SrvCaller {
  * export or import, its flow (the first two parts). JOB: pass the job's flow id with SRV_K_FLOW. */
 int srv_scope_allows(const SrvCaller *c, SrvKind kind, const char *id);
 
+/* the request bodies a route takes (schemas.def) */
+typedef enum {
+#define SCHEMA(id, media, schema, media2, schema2) SRV_B_##id,
+#include "schemas.def"
+#undef SCHEMA
+    SRV_B_COUNT
+} SrvBody;
+
 /* ---- a request and its answer ---- */
 typedef struct SrvReq {
     const char *method;        /* "GET" ... (HEAD is served as GET without the body) */
@@ -89,9 +97,11 @@ typedef struct SrvRoute {
     SrvHandler *handler;
     SrvKind kind;
     SrvAccess access;
+    int ok;                               /* its success status (200, 201, 204) */
+    SrvBody body;                         /* the body it takes */
     const char *summary;                  /* the OpenAPI summary */
 } SrvRoute;
-#define ROUTE(method, pattern, handler, kind, access, summary) SrvHandler handler;
+#define ROUTE(method, pattern, handler, kind, access, ok, body, summary) SrvHandler handler;
 #include "routes.def"
 #undef ROUTE
 extern const SrvRoute srv_routes[];

@@ -93,9 +93,37 @@ class Server:
             st, hd, b = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as e:
             st, hd, b = e.code, e.headers, e.read()
+        if 200 <= st < 300:
+            SUCCESS.setdefault((method, path.split("?")[0]), set()).add(st)
         if not raw and hd.get("Content-Type", "").startswith("application/json"):
             b = json.loads(b)
         return st, hd, b
+
+
+SUCCESS = {}   # (method, path) -> the 2xx statuses every driver's requests were answered with
+
+
+def check_success_codes(server, least):
+    """Every success answer seen so far against its route's documented success status in the OpenAPI
+    document (the route as the router finds it: the first of routes.def whose pattern matches); fails
+    when fewer than `least` routes were seen succeeding."""
+    doc = expect(server.req("GET", "/v1/openapi.json", token=None), 200, "GET /v1/openapi.json")
+    routes = re.findall(r'^ROUTE\("(\w+)",\s*"([^"]+)"', open(os.path.join(ROOT, "server", "routes.def")).read(), re.M)
+    def pattern(p):   # {name}: one segment; a last {name...}: the rest
+        return re.compile("^" + "/".join(".+" if g.endswith("...}") else "[^/]+" if g.startswith("{") else re.escape(g) for g in p.split("/")) + "$")
+    pats = [(m, p, pattern(p)) for m, p in routes]
+    covered, bad = set(), []
+    for (m, path), sts in sorted(SUCCESS.items()):
+        hit = [p for rm, p, rx in pats if rm == ("GET" if m == "HEAD" else m) and rx.match(path)]
+        if not hit:
+            continue
+        documented = [c for c in doc["paths"][hit[0]][m.lower()]["responses"] if c.startswith("2")]
+        covered.add((m, hit[0]))
+        for st in sts:
+            if str(st) not in documented and not (200 <= st < 300 and "2XX" in documented):
+                bad.append("%s %s (%s %s) answered %d, documented %s" % (m, path, m, hit[0], st, documented))
+    check(not bad, "\n".join(bad))
+    check(len(covered) >= least, "only %d routes were seen succeeding: %s" % (len(covered), sorted(covered)))
 
 
 def check(cond, msg):
@@ -261,6 +289,15 @@ def _():
     want = {(m.lower(), p) for m, p in routes}
     have = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     check(want == have, "only in routes.def: %s; only in openapi.json: %s" % (sorted(want - have), sorted(have - want)))
+    schemas = doc["components"]["schemas"]
+    for m, p in routes:   # a body's schema: every PUT and PATCH takes one; each $ref resolves
+        rb = doc["paths"][p][m.lower()].get("requestBody")
+        check(rb or m not in ("PUT", "PATCH"), "%s %s documents no request body" % (m, p))
+        for media, c in (rb or {}).get("content", {}).items():
+            ref = c["schema"].get("$ref", "")
+            check(c["schema"] and (not ref or ref.split("/")[-1] in schemas), "%s %s: %s schema %s" % (m, p, media, c["schema"]))
+    check(doc["paths"]["/v1/tokens"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/TOKEN" and
+          schemas["TOKEN"]["required"] == ["name", "scope"], "POST /v1/tokens' body: %s" % schemas.get("TOKEN"))
     for m, p in routes:   # the router knows every one: never `no route`
         path = re.sub(r"\{[^}]*\}", "nosuch", p)
         st, hd, b = S.req(m, path, body={} if m in ("POST", "PUT", "PATCH") else None)
@@ -268,6 +305,11 @@ def _():
         op = doc["paths"][p][m.lower()]
         check(op.get("summary") and str(st) in op["responses"] or st in (401, 403, 501),
               "%s %s answered %s, not in its documented responses %s" % (m, p, st, sorted(op["responses"])))
+
+
+@case("server/openapi/success-codes-as-answered")
+def _():
+    check_success_codes(S, 25)
 
 
 @case("server/metrics")
@@ -672,7 +714,7 @@ def main():
     except Exception as e:
         report("server/starts", e)
         return
-    last = [c for c in CASES if c[0].startswith("server/audit/verify")]
+    last = [c for c in CASES if c[0].startswith(("server/audit/verify", "server/openapi/success-codes"))]
     run_cases([c for c in CASES if c not in last and (not ONLY or any(c[0].startswith(o) for o in ONLY))] +
               [c for c in last if not ONLY or any(c[0].startswith(o) for o in ONLY)])
     bad = S.stop()

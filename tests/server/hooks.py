@@ -293,6 +293,11 @@ def _():
     check(not hits, "a secret's value is in: %s" % hits)
 
 
+@case("server-hooks/openapi/success-codes-as-answered")
+def _():
+    api.check_success_codes(S, 4)
+
+
 def main():
     global S
     os.makedirs(WORK, exist_ok=True)

@@ -327,6 +327,11 @@ def _():
     check(n == 1, "the secret is not in the store (%d rows)" % n)
 
 
+@case("server-jobs/openapi/success-codes-as-answered")
+def _():
+    api.check_success_codes(S, 8)
+
+
 def main():
     global S, HTTP
     os.makedirs(WORK, exist_ok=True)
