@@ -887,21 +887,122 @@ static void put_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
     target_free(&t);
 }
 
+/* what removing a target takes out: its lines when it has them to itself, and a blank line on both
+ * sides goes with it (a blank line before the end too); else its span */
+static Span removal_span(const Target *t) {
+    Span sp = t->whole ? t->lines : t->span;
+    if (t->whole) {
+        int before = sp.start >= 2 && t->text[sp.start - 1] == '\n' && t->text[sp.start - 2] == '\n';
+        if (before && sp.end < t->len && t->text[sp.end] == '\n') sp.end++;
+        else if (before && sp.end >= t->len) sp.start--;
+    }
+    return sp;
+}
+
 static void delete_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
     Target t;
     if (target_get(s, rq, out, kind, &t)) return;
     size_t nlen;
-    Span sp = t.whole ? t.lines : t.span;
-    if (t.whole) {   /* a blank line on both sides: one goes with it (and a blank line before the end) */
-        int before = sp.start >= 2 && t.text[sp.start - 1] == '\n' && t.text[sp.start - 2] == '\n';
-        if (before && sp.end < t.len && t.text[sp.end] == '\n') sp.end++;
-        else if (before && sp.end >= t.len) sp.start--;
-    }
+    Span sp = removal_span(&t);
     char *ntext = splice(t.text, t.len, sp.start, sp.end, "", 0, &nlen);
     SrvDoc d;
     if (srv_doc_load(&d, "change.flow", ntext, nlen)) srv_doc_422(&d, out);
     else if (!commit_update(s, rq, out, t.parts[0], t.rev, "update", "delete", kind, t.id, ntext, nlen, NULL)) srv_no_content(out);
     srv_doc_free(&d);
+    free(ntext);
+    target_free(&t);
+}
+
+/* ---- connections: PUT and DELETE by their text, as flows are ---- */
+
+static const IrConn *find_conn(const IrProgram *p, const char *name) {
+    for (int i = 0; i < p->nconns; i++) if (strcmp(p->conns[i]->name, name) == 0) return p->conns[i];
+    return NULL;
+}
+
+/* The connection id of the request names, as a Target (nsteps: the integration's connections), and
+ * the steps that use it ("INTEGRATION.FLOW.STEP", in source order) into users. 0, or -1 with the
+ * answer in out. */
+static int conn_target(Srv *s, const SrvReq *rq, SrvResp *out, Target *t, cJSON *users) {
+    memset(t, 0, sizeof *t);
+    const char *id = rq->params[0];
+    if (split_id(id, t->parts, 2)) {
+        srv_error(out, 404, "not_found", "id", "no connection `%s`: a connection's id is INTEGRATION.CONNECTION", id);
+        return -1;
+    }
+    const SrvDoc *d = head_get(s, t->parts[0], &t->rev, NULL, 0);
+    if (!d) { srv_error(out, 404, "not_found", "id", "no connection `%s`: no integration `%s`", id, t->parts[0]); return -1; }
+    const IrConn *c = find_conn(d->fe.ir, t->parts[1]);
+    const Resource *r = c ? res_at(d->m, "connection %s%s", t->parts[1], "") : NULL;
+    if (!c || !r) {
+        head_done(s);
+        if (c || strcmp(t->parts[1], "webhook") == 0)
+            srv_error(out, 409, "conflict", "id", "`%s` is the built-in source of webhook-triggered flows: it has no text to replace or remove", id);
+        else srv_error(out, 404, "not_found", "id", "no connection `%s` in integration `%s`", id, t->parts[0]);
+        return -1;
+    }
+    for (int i = 0; i < d->fe.ir->nflows; i++)
+        for (int k = 0; k < d->fe.ir->flows[i]->nall; k++)
+            if (d->fe.ir->flows[i]->all[k]->conn == c) {
+                char *u = join_id(t->parts[0], d->fe.ir->flows[i]->name, d->fe.ir->flows[i]->all[k]->name);
+                cJSON_AddItemToArray(users, cJSON_CreateString(u));
+                free(u);
+            }
+    t->len = d->src->len;
+    t->text = flow_xcalloc(1, t->len + 1);
+    memcpy(t->text, d->src->text, t->len);
+    t->span = r->span;
+    t->lines = res_line_span(d->src, r->span, &t->whole);
+    t->nsteps = d->fe.ir->nconns;
+    t->id = flow_xstrdup(id);
+    head_done(s);
+    return 0;
+}
+
+void api_connection_put(Srv *s, const SrvReq *rq, SrvResp *out) {
+    Target t;
+    cJSON *users = cJSON_CreateArray();
+    if (conn_target(s, rq, out, &t, users)) { cJSON_Delete(users); return; }
+    cJSON_Delete(users);
+    char *body;
+    size_t blen;
+    if (body_text(rq, out, 0, &body, &blen)) { target_free(&t); return; }
+    size_t rlen, nlen;
+    char *re = reindent(body, blen, "", &rlen);
+    char *ntext = splice(t.text, t.len, t.span.start, t.span.end, re, rlen, &nlen);
+    SrvDoc d;
+    if (srv_doc_load(&d, "change.flow", ntext, nlen)) srv_doc_422(&d, out);
+    else if (!find_conn(d.fe.ir, t.parts[1]))
+        srv_error(out, 422, "invalid_flow", "name", "the text must declare connection `%s` (a new name is a new connection, then a delete)", t.parts[1]);
+    else if (d.fe.ir->nconns != t.nsteps) srv_error(out, 422, "invalid_flow", NULL, "the text must hold the one connection it replaces, no more");
+    else if (!commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", SRV_K_CONNECTION, t.id, ntext, nlen, NULL))
+        conn_get(s, rq, out);
+    srv_doc_free(&d);
+    free(ntext);
+    free(re);
+    free(body);
+    target_free(&t);
+}
+
+void api_connection_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
+    Target t;
+    cJSON *users = cJSON_CreateArray();
+    if (conn_target(s, rq, out, &t, users)) { cJSON_Delete(users); return; }
+    if (cJSON_GetArraySize(users)) {   /* refused while steps use it: they are named */
+        char *list = cJSON_PrintUnformatted(users);
+        srv_error(out, 409, "conflict", NULL, "connection %s is used by %s: change or remove them first", t.id, list);
+        cJSON_free(list);
+        cJSON *o = cJSON_ParseWithLength(out->body, out->len);
+        cJSON_AddItemToObject(o, "used_by", users);
+        srv_json(out, 409, o);
+        target_free(&t);
+        return;
+    }
+    cJSON_Delete(users);
+    size_t nlen;
+    Span sp = removal_span(&t);
+    char *ntext = splice(t.text, t.len, sp.start, sp.end, "", 0, &nlen);
+    if (!commit_update(s, rq, out, t.parts[0], t.rev, "update", "delete", SRV_K_CONNECTION, t.id, ntext, nlen, NULL)) srv_no_content(out);
     free(ntext);
     target_free(&t);
 }

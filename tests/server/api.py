@@ -611,6 +611,35 @@ def _():
 # ---------------------------------------------------------------------------------------------------
 # 4. revisions, snapshots, diff, revert, pull
 
+@case("server/connections/put-and-delete-by-text")
+def _():
+    src = fresh("conns").replace("connection files = file", 'connection spare = file { dir = "spare" }\nconnection files = file')
+    expect(S.req("PUT", "/v1/integrations/conns", body=src), 200, "add a spare connection")
+    b = expect(S.req("DELETE", "/v1/connections/conns.crm"), 409, "delete a connection a step uses")
+    check(b.get("used_by") == ["conns.orders.deals"] and "conns.orders.deals" in b["errors"][0]["message"], str(b))
+    b = expect(S.req("DELETE", "/v1/connections/conns.files"), 409, "delete one both flows use")
+    check(b["used_by"] == ["conns.orders.orders", "conns.archive.orders", "conns.archive.copy"], str(b))
+    new = 'connection crm = http {\n  base_url = "http://127.0.0.1:10"\n  auth = bearer(env("CRM_TOKEN"))\n}'
+    b = expect(S.req("PUT", "/v1/connections/conns.crm", body=new), 200, "PUT a connection's text")
+    check(b["id"] == "conns.crm" and b["settings"]["base_url"] == '"http://127.0.0.1:10"' and b["settings"]["auth"] == "<redacted>", str(b))
+    text = expect(S.req("GET", "/v1/integrations/conns"), 200, "GET")["source"]
+    check(new in text and 'base_url = "http://127.0.0.1:9"' not in text and "flow orders {" in text, text[:800])
+    expect(S.req("PUT", "/v1/connections/conns.crm", body=new.replace("crm", "crm2", 1)), 422, "another name")
+    expect(S.req("PUT", "/v1/connections/conns.crm", body=new + '\nconnection more = file { dir = "m" }'), 422, "two connections")
+    b = expect(S.req("PUT", "/v1/connections/conns.crm", body=new.replace("http {", "http { nope = 1")), 422, "a setting http does not take")
+    check(b["errors"][0].get("line"), str(b))
+    expect(S.req("DELETE", "/v1/connections/conns.spare"), 204, "delete an unused connection")
+    text = expect(S.req("GET", "/v1/integrations/conns"), 200, "GET")["source"]
+    check("spare" not in text and "connection files = file" in text, text[:600])
+    expect(S.req("GET", "/v1/connections/conns.spare"), 404, "the deleted connection")
+    expect(S.req("DELETE", "/v1/connections/conns.spare"), 404, "delete it again")
+    expect(S.req("DELETE", "/v1/connections/nope.crm"), 404, "no integration")
+    revs = expect(S.req("GET", "/v1/integrations/conns/revisions"), 200, "revisions")
+    check([r["kind"] for r in revs] == ["create", "update", "update", "update"], str(revs))
+    acts = [(e["action"], e["resource"]) for e in expect(S.req("GET", "/v1/audit?resource=conns.crm"), 200, "audit")]
+    check(("update", "conns.crm") in acts, str(acts))
+
+
 @case("server/revisions/snapshot-diff-revert")
 def _():
     src = shop().replace('integration "shop"', 'integration "revs"')

@@ -100,6 +100,8 @@ def _():
           str(f["hooks.github"]))
     check(f["hooks.tokened"]["webhook"]["url"] == "/hooks/hooks/in/token", str(f["hooks.tokened"]))
     check(GH_SECRET not in json.dumps(b) and HOOK_TOKEN not in json.dumps(b), "the hooks' view shows a secret")
+    b = expect(S.req("DELETE", "/v1/connections/hooks.webhook"), 409, "delete the built-in webhook connection")
+    check("built-in" in b["errors"][0]["message"], str(b))
 
 
 @case("server-hooks/schedule/every-second-fires-jobs-and-the-chain-follows")
