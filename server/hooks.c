@@ -27,6 +27,11 @@
 #include "serve.h"
 #include "cron.h"
 #include "db.h"
+#include "builtins.h"
+#include "diag.h"
+#include "frontend.h"
+#include "ir.h"
+#include "source.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -350,6 +355,29 @@ static int integ_load(Hooks *H, HInteg *I) {
     return rc;
 }
 
+/* Whether a text has anything to serve: a flow with a trigger, or with a schedule that is not
+ * manual() (one from a param is looked at when it runs). Without, no build and no gate. */
+static int serves_anything(const char *text, size_t len) {
+    Source *src = src_from_buffer("integration.flow", text, len);
+    Diags d;
+    diag_init(&d);
+    FeResult fe;
+    fe_run(&fe, src, &d, FE_CHECK);
+    int any = !fe.ir || d.errors;   /* (stored texts check; if not, the gate says why) */
+    for (int i = 0; fe.ir && !any && i < fe.ir->nflows; i++)
+        for (int k = 0; k < fe.ir->flows[i]->nsettings && !any; k++) {
+            const IrSetting *st = &fe.ir->flows[i]->settings[k];
+            const IrExpr *v = st->value;
+            if (strcmp(st->name, "trigger") == 0) any = 1;
+            else if (strcmp(st->name, "schedule") == 0)
+                any = !(v && v->kind == IR_CALL && v->fn && strcmp(v->fn->name, "manual") == 0);
+        }
+    diag_free(&d);
+    fe_result_free(&fe);
+    src_free(src);
+    return any;
+}
+
 /* (Re)loads integration id from its head revision (the loader's thread). */
 static void load(Hooks *H, const char *id) {
     size_t len = 0;
@@ -375,7 +403,7 @@ static void load(Hooks *H, const char *id) {
     I->len = len;
     I->state = H_LOADING;
     pthread_mutex_init(&I->gmu, NULL);
-    int rc = integ_load(H, I);
+    int rc = serves_anything(text, len) ? integ_load(H, I) : 0;
     I->state = rc ? H_FAILED : H_READY;
     pthread_mutex_lock(&H->mu);
     old = find(H, id, &at);
