@@ -10,6 +10,8 @@
 #include "diff.h"
 #include "ir.h"
 #include "package.h"
+#include "files.h"
+#include "hooks.h"   /* compiler/hooks.h: hooks_check */
 #include "resource.h"
 #include "types.h"
 #include <pthread.h>
@@ -29,6 +31,9 @@ int srv_doc_load(SrvDoc *d, const char *name, const char *text, size_t len) {
     d->ar = arena_new();
     fe_run(&d->fe, d->src, &d->d, FE_CHECK);
     d->ran = 1;
+    /* as flowc check: hook files and test data files where the name says (beside the integration's
+     * files, srv_files_name), each hook file compiled once */
+    if (!d->d.errors && d->fe.ir) { hooks_check(d->fe.ir, d->src, &d->d); hooks_check_test_files(d->fe.ir, d->src, &d->d); }
     if (d->d.errors) return -1;
     d->m = res_build(d->ar, d->src, d->fe.ast, d->fe.ir);
     return 0;
@@ -55,7 +60,8 @@ void srv_doc_422(const SrvDoc *d, SrvResp *out) {
         cJSON_AddStringToObject(e, "code", "invalid_flow");
         cJSON_AddStringToObject(e, "message", g->msg);
         cJSON_AddNullToObject(e, "field");
-        cJSON_AddStringToObject(e, "file", g->src->name);
+        const char *slash = strrchr(g->src->name, '/');   /* checked beside its files: the name without the directory */
+        cJSON_AddStringToObject(e, "file", slash ? slash + 1 : g->src->name);
         cJSON_AddNumberToObject(e, "line", l1);
         cJSON_AddNumberToObject(e, "column", c1);
         cJSON_AddNumberToObject(e, "end_line", l2);
@@ -204,8 +210,9 @@ static const SrvDoc *head_get(Srv *s, const char *id, long *rev, char *origin, s
     *rev = trev;
     if (!slot) slot = old;
     if (slot->id) { free(slot->id); srv_doc_free(&slot->doc); }
-    char name[300];
-    snprintf(name, sizeof name, "%s.flow", id);
+    char name[4400], base[300];
+    snprintf(base, sizeof base, "%s.flow", id);
+    srv_files_name(s, id, base, name, sizeof name);   /* beside its files */
     srv_doc_load(&slot->doc, name, text, len);   /* a stored revision checked clean when it was stored */
     free(text);
     slot->id = flow_xstrdup(id);
@@ -439,9 +446,10 @@ static int ctype_is(const SrvReq *rq, const char *t) {
     return rq->content_type && strncasecmp(rq->content_type, t, n) == 0 && (!rq->content_type[n] || rq->content_type[n] == ';');
 }
 
-/* the .flow text of a body: text/plain, or a verified package's .flow file. 0 with *text (malloc'd),
- * or -1 with the answer in out */
-static int body_text(const SrvReq *rq, SrvResp *out, int package_ok, char **text, size_t *len) {
+/* the .flow text of a body: text/plain, or a verified package's .flow file and (into files, when it
+ * is not NULL) the files beside it. 0 with *text (malloc'd), or -1 with the answer in out */
+static int body_text(const SrvReq *rq, SrvResp *out, SrvFiles *files, char **text, size_t *len) {
+    int package_ok = files != NULL;
     *text = NULL;
     if (!rq->content_type || ctype_is(rq, "text/plain") || ctype_is(rq, "text/x-flow")) {
         size_t at;
@@ -463,12 +471,13 @@ static int body_text(const SrvReq *rq, SrvResp *out, int package_ok, char **text
             return -1;
         }
         const PkgFile *f = pkg_find(&pk, pk.flow_file);
-        if (pk.nfiles != 1 || !f) {
-            srv_error(out, 422, "invalid_package", NULL, "the package holds %d files besides its manifest: the server keeps an integration's "
-                      ".flow file only, so hooks and data files cannot be installed through it yet", pk.nfiles - 1);
+        if (!f) {
+            srv_error(out, 422, "invalid_package", NULL, "the package has no .flow file");
             pkg_free(&pk);
             return -1;
         }
+        for (int i = 0; i < pk.nfiles; i++)   /* hooks and data files: kept with the revision */
+            if (&pk.files[i] != f) srv_files_add(files, pk.files[i].path, pk.files[i].role, pk.files[i].data, pk.files[i].len);
         *text = flow_xcalloc(1, f->len + 1);
         memcpy(*text, f->data, f->len);
         *len = f->len;
@@ -490,15 +499,27 @@ static void answer_integration(Srv *s, const char *id, int status, SrvResp *out)
     if (!d) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
     cJSON *v = integration_view(d, id, rev, origin, 1);
     head_done(s);
+    SrvFiles f;
+    if (srv_files_read(s, id, rev, &f) == 0) cJSON_AddItemToObject(v, "files", srv_files_json(&f));
+    srv_files_free(&f);
     srv_json(out, status, v);
 }
 
 void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
     char *text;
     size_t len;
-    if (body_text(rq, out, 1, &text, &len)) return;
+    SrvFiles files = { 0 };
+    if (body_text(rq, out, &files, &text, &len)) { srv_files_free(&files); return; }
+    char stage[4300] = "", name[4400], why[600];
+    if (files.n && srv_files_stage(s, &files, stage, sizeof stage, why, sizeof why)) {
+        srv_error(out, 500, "internal", NULL, "%s", why);
+        srv_files_free(&files);
+        free(text);
+        return;
+    }
+    snprintf(name, sizeof name, "%s%sintegration.flow", stage, stage[0] ? "/" : "");
     SrvDoc d;
-    if (srv_doc_load(&d, "integration.flow", text, len)) {
+    if (srv_doc_load(&d, name, text, len)) {
         srv_doc_422(&d, out);
     } else if (!d.fe.ir->name || !is_name(d.fe.ir->name)) {
         srv_error(out, 422, "invalid_flow", "integration", d.fe.ir->name ? "the integration's name `%s` cannot be an id: letters, digits, _ and -, "
@@ -507,11 +528,14 @@ void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
         const char *id = d.fe.ir->name;
         cJSON *det = cJSON_CreateObject();
         cJSON_AddItemToObject(det, "changes", srv_diff_json(NULL, d.m));
-        SrvChange ch = { id, "create", NULL, text, len, NULL, 0, 0, "create", SRV_K_INTEGRATION, id, det };
+        if (files.n) cJSON_AddItemToObject(det, "files", srv_files_json(&files));
+        SrvChange ch = { id, "create", NULL, text, len, NULL, 0, 0, "create", SRV_K_INTEGRATION, id, det, &files, NULL, 0 };
         long rev;
         if (!rev_commit(s, rq, &ch, &rev, out)) answer_integration(s, id, 201, out);
     }
     srv_doc_free(&d);
+    if (stage[0]) srv_files_unstage(stage);
+    srv_files_free(&files);
     free(text);
 }
 
@@ -537,12 +561,22 @@ void api_integration_get(Srv *s, const SrvReq *rq, SrvResp *out) { answer_integr
 /* Commits new text of integration id, made from its head revision rev, as a revision of that kind
  * with its audit entry (action on the resource; extra: more detail, taken). 0 when committed (or
  * when nothing changed: no revision), or -1 with the answer in out (422, 404, 409). */
-static int commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
-                         SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra) {
+static int commit_update_files(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
+                               SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra, const SrvFiles *files) {
     SrvDoc d;
-    char name[300];
-    snprintf(name, sizeof name, "%s.flow", id);
-    if (srv_doc_load(&d, name, text, len)) {
+    char name[4400], base[300], stage[4000] = "", why[600];
+    snprintf(base, sizeof base, "%s.flow", id);
+    if (files && files->n && srv_files_stage(s, files, stage, sizeof stage, why, sizeof why)) {
+        srv_error(out, 500, "internal", NULL, "%s", why);
+        cJSON_Delete(extra);
+        return -1;
+    }
+    if (stage[0]) snprintf(name, sizeof name, "%.4000s/%.299s", stage, base);
+    else if (files) snprintf(name, sizeof name, "%s", base);   /* a package without files: nothing beside it */
+    else srv_files_name(s, id, base, name, sizeof name);
+    int bad = srv_doc_load(&d, name, text, len);
+    if (stage[0]) srv_files_unstage(stage);
+    if (bad) {
         srv_doc_422(&d, out);
         srv_doc_free(&d);
         cJSON_Delete(extra);
@@ -568,16 +602,22 @@ static int commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id,
     cJSON *changes = srv_diff_json(old->m, d.m);
     head_done(s);
     srv_doc_free(&d);
-    if (!cJSON_GetArraySize(changes) && strcmp(kind, "update") == 0) {   /* nothing changed: no revision */
+    if (!cJSON_GetArraySize(changes) && strcmp(kind, "update") == 0 && !files) {   /* nothing changed: no revision */
         cJSON_Delete(changes);
         cJSON_Delete(extra);
         return 0;
     }
     cJSON *det = extra ? extra : cJSON_CreateObject();
     cJSON_AddItemToObject(det, "changes", changes);
-    SrvChange ch = { id, kind, NULL, text, len, NULL, 0, rev, action, rkind, resource, det };
+    if (files) cJSON_AddItemToObject(det, "files", srv_files_json(files));
+    SrvChange ch = { id, kind, NULL, text, len, NULL, 0, rev, action, rkind, resource, det, files, NULL, 0 };
     long nrev;
     return rev_commit(s, rq, &ch, &nrev, out);
+}
+
+static int commit_update(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
+                         SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra) {
+    return commit_update_files(s, rq, out, id, rev, kind, action, rkind, resource, text, len, extra, NULL);
 }
 
 void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
@@ -586,8 +626,12 @@ void api_integration_put(Srv *s, const SrvReq *rq, SrvResp *out) {
     size_t len;
     long rev;
     if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
-    if (body_text(rq, out, 1, &text, &len)) return;
-    if (!commit_update(s, rq, out, id, rev, "update", "update", SRV_K_INTEGRATION, id, text, len, NULL)) answer_integration(s, id, 200, out);
+    SrvFiles files = { 0 };
+    if (body_text(rq, out, &files, &text, &len)) { srv_files_free(&files); return; }
+    int package = rq->content_type && !ctype_is(rq, "text/plain") && !ctype_is(rq, "text/x-flow");   /* its files replace the revision's */
+    if (!commit_update_files(s, rq, out, id, rev, "update", "update", SRV_K_INTEGRATION, id, text, len, NULL, package ? &files : NULL))
+        answer_integration(s, id, 200, out);
+    srv_files_free(&files);
     free(text);
 }
 
@@ -595,7 +639,7 @@ void api_integration_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
     const char *id = rq->params[0];
     long rev;
     if (head_of(s, id, &rev, NULL, 0)) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
-    SrvChange ch = { id, "delete", NULL, NULL, 0, NULL, 0, rev, "delete", SRV_K_INTEGRATION, id, NULL };
+    SrvChange ch = { id, "delete", NULL, NULL, 0, NULL, 0, rev, "delete", SRV_K_INTEGRATION, id, NULL, NULL, NULL, 0 };
     long nrev;
     if (!rev_commit(s, rq, &ch, &nrev, out)) srv_no_content(out);
 }
@@ -633,7 +677,9 @@ void api_integration_clone(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (!text) { srv_error(out, 404, "not_found", "id", "no integration `%s`", id); return; }
     /* the name's string literal in `integration "NAME" ...` */
     SrvDoc d;
-    srv_doc_load(&d, "integration.flow", text, len);
+    char oname[4400];
+    srv_files_name(s, id, "integration.flow", oname, sizeof oname);
+    srv_doc_load(&d, oname, text, len);
     const AstNode *decl = NULL;
     for (int i = 0; d.fe.ast && i < d.fe.ast->kids.n; i++)
         if (d.fe.ast->kids.items[i]->kind == AST_INTEGRATION) decl = d.fe.ast->kids.items[i];
@@ -652,13 +698,14 @@ void api_integration_clone(Srv *s, const SrvReq *rq, SrvResp *out) {
     char *ntext = splice(text, len, q1, q2 + 1, lit, (size_t)ln, &nlen);
     free(text);
     SrvDoc nd;
-    if (srv_doc_load(&nd, "clone.flow", ntext, nlen)) {
+    srv_files_name(s, id, "clone.flow", oname, sizeof oname);
+    if (srv_doc_load(&nd, oname, ntext, nlen)) {
         srv_doc_422(&nd, out);
     } else {
         cJSON *det = cJSON_CreateObject();
         cJSON_AddStringToObject(det, "from", id);
         cJSON_AddItemToObject(det, "from_revision", flow_json_int(rev));
-        SrvChange ch = { name, "clone", NULL, ntext, nlen, id, rev, 0, "clone", SRV_K_INTEGRATION, name, det };
+        SrvChange ch = { name, "clone", NULL, ntext, nlen, id, rev, 0, "clone", SRV_K_INTEGRATION, name, det, NULL, id, rev };
         long nrev;
         if (!rev_commit(s, rq, &ch, &nrev, out)) answer_integration(s, name, 201, out);
     }
@@ -842,9 +889,16 @@ static char *reindent(const char *text, size_t len, const char *indent, size_t *
 
 /* After a change: the flow (and step) the id names must still be there, and no flow or step more or
  * fewer than allowed. 0, or -1 with a 422 in out. */
-static int still_there(const char *text, size_t len, SrvKind kind, const Target *t, int dflows, int dsteps, SrvResp *out) {
+/* a changed text of integ checked beside its files */
+static int load_change(Srv *s, SrvDoc *d, const char *integ, const char *text, size_t len) {
+    char name[4400];
+    srv_files_name(s, integ, "change.flow", name, sizeof name);
+    return srv_doc_load(d, name, text, len);
+}
+
+static int still_there(Srv *s, const char *text, size_t len, SrvKind kind, const Target *t, int dflows, int dsteps, SrvResp *out) {
     SrvDoc d;
-    if (srv_doc_load(&d, "change.flow", text, len)) {
+    if (load_change(s, &d, t->parts[0], text, len)) {
         srv_doc_422(&d, out);
         srv_doc_free(&d);
         return -1;
@@ -874,11 +928,11 @@ static void put_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind) {
     if (target_get(s, rq, out, kind, &t)) return;
     char *body;
     size_t blen;
-    if (body_text(rq, out, 0, &body, &blen)) { target_free(&t); return; }
+    if (body_text(rq, out, NULL, &body, &blen)) { target_free(&t); return; }
     size_t rlen, nlen;
     char *re = reindent(body, blen, t.indent, &rlen);
     char *ntext = splice(t.text, t.len, t.span.start, t.span.end, re, rlen, &nlen);
-    if (!still_there(ntext, nlen, kind, &t, 0, 0, out) &&
+    if (!still_there(s, ntext, nlen, kind, &t, 0, 0, out) &&
         !commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, ntext, nlen, NULL))
         answer_resource(s, rq, out, kind, 200);
     free(ntext);
@@ -906,7 +960,7 @@ static void delete_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind
     Span sp = removal_span(&t);
     char *ntext = splice(t.text, t.len, sp.start, sp.end, "", 0, &nlen);
     SrvDoc d;
-    if (srv_doc_load(&d, "change.flow", ntext, nlen)) srv_doc_422(&d, out);
+    if (load_change(s, &d, t.parts[0], ntext, nlen)) srv_doc_422(&d, out);
     else if (!commit_update(s, rq, out, t.parts[0], t.rev, "update", "delete", kind, t.id, ntext, nlen, NULL)) srv_no_content(out);
     srv_doc_free(&d);
     free(ntext);
@@ -966,12 +1020,12 @@ void api_connection_put(Srv *s, const SrvReq *rq, SrvResp *out) {
     cJSON_Delete(users);
     char *body;
     size_t blen;
-    if (body_text(rq, out, 0, &body, &blen)) { target_free(&t); return; }
+    if (body_text(rq, out, NULL, &body, &blen)) { target_free(&t); return; }
     size_t rlen, nlen;
     char *re = reindent(body, blen, "", &rlen);
     char *ntext = splice(t.text, t.len, t.span.start, t.span.end, re, rlen, &nlen);
     SrvDoc d;
-    if (srv_doc_load(&d, "change.flow", ntext, nlen)) srv_doc_422(&d, out);
+    if (load_change(s, &d, t.parts[0], ntext, nlen)) srv_doc_422(&d, out);
     else if (!find_conn(d.fe.ir, t.parts[1]))
         srv_error(out, 422, "invalid_flow", "name", "the text must declare connection `%s` (a new name is a new connection, then a delete)", t.parts[1]);
     else if (d.fe.ir->nconns != t.nsteps) srv_error(out, 422, "invalid_flow", NULL, "the text must hold the one connection it replaces, no more");
@@ -1149,7 +1203,7 @@ static void patch_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind)
             len = nl;
         }
         int rc = 0;
-        if (ne) rc = still_there(text, len, kind, &t, 0, 0, out) || commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, text, len, NULL);
+        if (ne) rc = still_there(s, text, len, kind, &t, 0, 0, out) || commit_update(s, rq, out, t.parts[0], t.rev, "update", "update", kind, t.id, text, len, NULL);
         if (!rc && dis) {
             SrvStore *st = srv_store(s);
             /* the change and its audit entry in one write transaction: a server beside this one sees both or neither */

@@ -7,6 +7,7 @@
 #include "build_cache.h"
 #include "package.h"   /* pkg_sha256_hex */
 #include "child.h"
+#include "files.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,7 +25,7 @@ static int mkdir_p(const char *path, char *why, size_t cap) {
     return -1;
 }
 
-int srv_build_put(const char *dir, const char *text, size_t len, char hash[SRV_HASH_LEN + 1], char *why, size_t cap) {
+int srv_build_put(const char *dir, const char *integ, const char *text, size_t len, char hash[SRV_HASH_LEN + 1], char *why, size_t cap) {
     /* the identity of this flowc and of the build's environment goes into the hash with the text */
     struct stat self;
     char ident[1200];
@@ -32,20 +33,39 @@ int srv_build_put(const char *dir, const char *text, size_t len, char hash[SRV_H
     if (stat("/proc/self/exe", &self) != 0) memset(&self, 0, sizeof self);
     int n = snprintf(ident, sizeof ident, "flowc-build-cache 1\n%lld %lld.%09ld\n%.300s\n%.300s\n%.300s\n", (long long)self.st_size,
                      (long long)self.st_mtim.tv_sec, self.st_mtim.tv_nsec, rl ? rl : "", cf ? cf : "", cc ? cc : "");
-    size_t total = (size_t)n + len;
-    char *all = malloc(total + 1);
-    if (!all) abort();
-    memcpy(all, ident, (size_t)n);
-    memcpy(all + n, text, len);
-    pkg_sha256_hex(all, total, hash);
-    free(all);
+    SrvFiles files;
+    srv_files_dir_list(dir, integ, &files);
+    FlowSb all = { NULL, 0, 0 };
+    flow_sb_put(&all, ident, (size_t)n);
+    flow_sb_put(&all, text, len);
+    for (int i = 0; i < files.n; i++) {   /* each file: NUL, its path, NUL, its size, NUL, its bytes */
+        char sz[32];
+        flow_sb_put(&all, "", 1);
+        flow_sb_put(&all, files.v[i].path, strlen(files.v[i].path) + 1);
+        int k = snprintf(sz, sizeof sz, "%zu", files.v[i].len);
+        flow_sb_put(&all, sz, (size_t)k + 1);
+        flow_sb_put(&all, files.v[i].data, files.v[i].len);
+    }
+    pkg_sha256_hex(all.p ? all.p : "", all.n, hash);
+    free(all.p);
     char path[4200], tmp[4300], src[4300];
     snprintf(path, sizeof path, "%s/cache", dir);
-    if (mkdir_p(path, why, cap)) return -1;
+    int made = mkdir_p(path, why, cap) == 0;
     snprintf(path, sizeof path, "%s/cache/%s", dir, hash);
-    if (mkdir_p(path, why, cap)) return -1;
+    if (!made || mkdir_p(path, why, cap)) { srv_files_free(&files); return -1; }
     snprintf(src, sizeof src, "%s/integration.flow", path);
-    if (access(src, F_OK) == 0) return 0;
+    if (access(src, F_OK) == 0) { srv_files_free(&files); return 0; }
+    /* the files first: integration.flow there says the whole revision is */
+    for (int i = 0; i < files.n; i++) {
+        char fp[4400];
+        snprintf(fp, sizeof fp, "%s/%s", path, files.v[i].path);
+        for (char *c = fp + strlen(path) + 1; (c = strchr(c, '/')); c++) { *c = 0; mkdir(fp, 0700); *c = '/'; }
+        FILE *f = fopen(fp, "wb");
+        int ok = f && fwrite(files.v[i].data, 1, files.v[i].len, f) == files.v[i].len;
+        if (f && fclose(f) != 0) ok = 0;
+        if (!ok) { snprintf(why, cap, "cannot write %s: %s", fp, strerror(errno)); srv_files_free(&files); return -1; }
+    }
+    srv_files_free(&files);
     snprintf(tmp, sizeof tmp, "%s/.integration.flow.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) { snprintf(why, cap, "cannot write into %s: %s", path, strerror(errno)); return -1; }

@@ -9,8 +9,10 @@
 
 #define SRV_HASH_LEN 64
 
-/* Keeps a revision's source under its hash (written once, atomically): 0 with hash set, or -1 with why. */
-int srv_build_put(const char *dir, const char *text, size_t len, char hash[SRV_HASH_LEN + 1], char *why, size_t cap);
+/* Keeps a revision's source under its hash (written once, atomically), with the files its integration
+ * has beside it in DIR/files/INTEGRATION/ (files.h; integ NULL: none), which the hash covers too: 0
+ * with hash set, or -1 with why. */
+int srv_build_put(const char *dir, const char *integ, const char *text, size_t len, char hash[SRV_HASH_LEN + 1], char *why, size_t cap);
 /* The executable of the revision with that hash, built now (by `flowc build` in a child process,
  * under an flock on DIR/cache/<hash>/lock, so two builders of one revision build it once) when it is
  * not there yet. flowc: the flowc executable to build with. *built: 1 when this call built it.

@@ -7,7 +7,8 @@
 #include "builtins.h"
 #include "package.h"   /* pkg_conn_bindings */
 #include "secrets.h"
-#include "hooks.h"
+#include "triggers.h"
+#include "files.h"
 #include "db.h"
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,9 @@ void conns_list(Srv *s, const SrvReq *rq, SrvResp *out) {
         char *text = srv_integration_text(s, i->valuestring, &len, &rev);
         if (!text) continue;
         /* the connection names from the checked source (runs_target parses it per id) */
-        Source *src = src_from_buffer("integration.flow", text, len);
+        char name[4400];
+        srv_files_name(s, i->valuestring, "integration.flow", name, sizeof name);
+        Source *src = src_from_buffer(name, text, len);
         Diags d;
         diag_init(&d);
         FeResult fe;
@@ -198,7 +201,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
             cJSON *d = cJSON_CreateObject(), *set = cJSON_AddArrayToObject(d, "secrets");
             for (const cJSON *x = body->child; x; x = x->next) cJSON_AddItemToArray(set, cJSON_CreateString(x->string));   /* names, never values */
             audit_append(st, 0, rq->caller, rq->addr, "secrets.set", SRV_K_CONNECTION, t.id, d);
-            hooks_changed(s, t.integ);   /* its gate evaluates env() with them */
+            triggers_changed(s, t.integ);   /* its gate evaluates env() with them */
             srv_json(out, 200, conn_view(s, &t, 1));
         }
     }
@@ -226,7 +229,7 @@ void conn_secret_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
             cJSON *d = cJSON_CreateObject();
             cJSON_AddStringToObject(d, "secret", rq->params[1]);
             audit_append(st, 0, rq->caller, rq->addr, "secrets.delete", SRV_K_CONNECTION, t.id, d);
-            hooks_changed(s, t.integ);
+            triggers_changed(s, t.integ);
             srv_no_content(out);
         }
     }

@@ -249,7 +249,7 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     if (!window_ok(rq, code, why, cap)) return NULL;
     if (retry && (rq->since || rq->until)) { *code = 400; snprintf(why, cap, "since: a retry takes no delta window"); return NULL; }
     char hash[SRV_HASH_LEN + 1];
-    if (srv_build_put(J->dir, rq->source, rq->source_len, hash, why, cap)) { *code = 500; return NULL; }
+    if (srv_build_put(J->dir, rq->integration, rq->source, rq->source_len, hash, why, cap)) { *code = 500; return NULL; }
     /* the child's arguments after the executable; --state is added when it runs */
     cJSON *args = cJSON_CreateArray();
     if (!retry) {
@@ -526,7 +526,7 @@ static void run_job(Worker *w, Claimed *c) {
      * machine, whose flowc and cache are its own): the executable under this server's hash */
     char hash[SRV_HASH_LEN + 1];
     snprintf(hash, sizeof hash, "%s", c->revision);
-    if ((c->source_len && srv_build_put(J->dir, c->source, c->source_len, hash, why, sizeof why))
+    if ((c->source_len && srv_build_put(J->dir, c->integration, c->source, c->source_len, hash, why, sizeof why))
         || srv_build_get(J->dir, J->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         finish(w, c->id, "failed", NULL, why);
         cJSON_Delete(args);

@@ -4,7 +4,8 @@
  * revert, and pull (a three-way merge by resource from a clone or its origin; 409 on a conflict). */
 #define _GNU_SOURCE
 #include "server.h"
-#include "hooks.h"
+#include "triggers.h"
+#include "files.h"
 #include "db.h"
 #include "diff.h"
 #include "merge.h"
@@ -71,6 +72,11 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
     }
     if (db_run(q)) goto store_fail;
     q = NULL;
+    /* its files: those given, else those of the revision it comes from (the head before; a revert's
+     * old revision; a clone's origin) */
+    if (!del && srv_files_commit(db, ch->integration, next, ch->files, ch->files_from ? ch->files_from : ch->integration,
+                                 ch->files_from ? ch->files_from_rev : head))
+        goto store_fail;
     if (create) {
         if ((q = db_prepare(db, "INSERT INTO integrations(id, head, origin, origin_rev, created) VALUES(?,?,?,?,?)")) != NULL) {
             db_bind_text(q, 1, ch->integration);
@@ -110,7 +116,12 @@ fail:
 int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, SrvResp *out) {
     char why[600];
     int st = commit(s, rq, ch, rev, why, sizeof why);
-    if (!st) { hooks_changed(s, ch->integration); return 0; }
+    if (!st) {
+        char fwhy[600];
+        if (srv_files_sync(s, ch->integration, fwhy, sizeof fwhy)) fprintf(stderr, "flowc server: integration %s: %s\n", ch->integration, fwhy);
+        triggers_changed(s, ch->integration);
+        return 0;
+    }
     srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);
     return -1;
 }
@@ -168,17 +179,19 @@ static long rev_before(Srv *s, const char *id, long rev) {
 }
 
 /* a stored text as a checked document (a deleted integration's empty text: no model) */
-static const ResModel *load(SrvDoc *d, const char *name, const RevRow *r) {
+static const ResModel *load(Srv *s, const char *integ, SrvDoc *d, const char *base, const RevRow *r) {
     memset(d, 0, sizeof *d);
     if (!r || !r->text || !r->len) return NULL;
+    char name[4400];
+    srv_files_name(s, integ, base, name, sizeof name);   /* beside the integration's files (its head's) */
     if (srv_doc_load(d, name, r->text, r->len)) return NULL;
     return d->m;
 }
 
 /* the changes from revision a to b (either may be NULL) */
-static cJSON *changes(const RevRow *a, const RevRow *b) {
+static cJSON *changes(Srv *s, const char *integ, const RevRow *a, const RevRow *b) {
     SrvDoc da, db;
-    const ResModel *ma = load(&da, "from.flow", a), *mb = load(&db, "to.flow", b);
+    const ResModel *ma = load(s, integ, &da, "from.flow", a), *mb = load(s, integ, &db, "to.flow", b);
     cJSON *c = srv_diff_json(ma, mb);
     srv_doc_free(&da);
     srv_doc_free(&db);
@@ -253,7 +266,7 @@ void rev_get(Srv *s, const SrvReq *rq, SrvResp *out) {
     cJSON *o = row_json(&r, id);
     if (hp) cJSON_AddNumberToObject(o, "previous", (double)pn);
     else cJSON_AddNullToObject(o, "previous");
-    cJSON_AddItemToObject(o, "changes", changes(hp ? &p : NULL, &r));
+    cJSON_AddItemToObject(o, "changes", changes(s, id, hp ? &p : NULL, &r));
     row_free(&r);
     if (hp) row_free(&p);
     srv_json(out, 200, o);
@@ -272,7 +285,7 @@ void rev_snapshot(Srv *s, const SrvReq *rq, SrvResp *out) {
         row_free(&h);
         return;
     }
-    SrvChange ch = { id, "snapshot", m->valuestring, h.text, h.len, NULL, 0, h.rev, "snapshot", SRV_K_INTEGRATION, id, NULL };
+    SrvChange ch = { id, "snapshot", m->valuestring, h.text, h.len, NULL, 0, h.rev, "snapshot", SRV_K_INTEGRATION, id, NULL, NULL, NULL, 0 };
     long nrev;
     if (!rev_commit(s, rq, &ch, &nrev, out)) {
         RevRow r;
@@ -336,7 +349,7 @@ void rev_diff(Srv *s, const SrvReq *rq, SrvResp *out) {
         cJSON_AddStringToObject(o, "to", id);
         cJSON_AddNumberToObject(o, "to_revision", (double)tn);
     }
-    cJSON_AddItemToObject(o, "changes", changes(a.text ? &a : NULL, &b));
+    cJSON_AddItemToObject(o, "changes", changes(s, id, a.text ? &a : NULL, &b));
     row_free(&a);
     row_free(&b);
     srv_json(out, 200, o);
@@ -366,8 +379,8 @@ void rev_revert(Srv *s, const SrvReq *rq, SrvResp *out) {
     } else {
         cJSON *det = cJSON_CreateObject();
         cJSON_AddItemToObject(det, "to_revision", flow_json_int(n));
-        cJSON_AddItemToObject(det, "changes", changes(&h, &old));
-        SrvChange ch = { id, "revert", NULL, old.text, old.len, NULL, 0, h.rev, "revert", SRV_K_INTEGRATION, id, det };
+        cJSON_AddItemToObject(det, "changes", changes(s, id, &h, &old));
+        SrvChange ch = { id, "revert", NULL, old.text, old.len, NULL, 0, h.rev, "revert", SRV_K_INTEGRATION, id, det, NULL, id, (long)n };   /* its files too */
         long nrev;
         if (!rev_commit(s, rq, &ch, &nrev, out)) answer_view(s, rq, out);
         row_free(&old);
@@ -438,7 +451,8 @@ void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) {
         goto done1;
     }
     SrvDoc db, dour, dth;
-    const ResModel *mb = load(&db, "base.flow", &base), *mo = load(&dour, "ours.flow", &ours), *mt = load(&dth, "theirs.flow", &theirs);
+    const ResModel *mb = load(s, from, &db, "base.flow", &base), *mo = load(s, id, &dour, "ours.flow", &ours),
+                   *mt = load(s, from, &dth, "theirs.flow", &theirs);
     if (!mb || !mo || !mt) {
         srv_error(out, 500, "store", NULL, "a stored revision no longer checks");
     } else {
@@ -462,7 +476,9 @@ void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) {
             srv_json(out, 409, o);
         } else {
             SrvDoc dm;
-            if (srv_doc_load(&dm, "merged.flow", mr.text, mr.len)) {
+            char mname[4400];
+            srv_files_name(s, id, "merged.flow", mname, sizeof mname);   /* a pull keeps our files */
+            if (srv_doc_load(&dm, mname, mr.text, mr.len)) {
                 srv_doc_422(&dm, out);
                 out->status = 409;
             } else if (mr.len == ours.len && memcmp(mr.text, ours.text, ours.len) == 0) {
@@ -473,7 +489,7 @@ void rev_pull(Srv *s, const SrvReq *rq, SrvResp *out) {
                 cJSON_AddItemToObject(det, "from_revision", flow_json_int(theirs.rev));
                 cJSON_AddItemToObject(det, "base_revision", flow_json_int(bn));
                 cJSON_AddItemToObject(det, "changes", srv_diff_json(mo, dm.m));
-                SrvChange ch = { id, "pull", NULL, mr.text, mr.len, NULL, 0, ours.rev, "pull", SRV_K_INTEGRATION, id, det };
+                SrvChange ch = { id, "pull", NULL, mr.text, mr.len, NULL, 0, ours.rev, "pull", SRV_K_INTEGRATION, id, det, NULL, NULL, 0 };
                 long nrev;
                 if (!rev_commit(s, rq, &ch, &nrev, out)) answer_view(s, rq, out);
             }

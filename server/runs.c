@@ -11,6 +11,7 @@
 #include "db.h"
 #include "build_cache.h"
 #include "child.h"
+#include "files.h"
 #include "diag.h"
 #include "frontend.h"
 #include "ir.h"
@@ -96,7 +97,9 @@ int runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTa
     snprintf(t->id, sizeof t->id, "%s", id);
     t->text = srv_integration_text(s, t->integ, &t->len, &t->rev);
     if (!t->text) { srv_error(out, 404, "not_found", NULL, "no integration `%s`", t->integ); return -1; }
-    t->src = src_from_buffer("integration.flow", t->text, t->len);
+    char name[4400];
+    srv_files_name(s, t->integ, "integration.flow", name, sizeof name);   /* beside its files */
+    t->src = src_from_buffer(name, t->text, t->len);
     Diags d;
     diag_init(&d);
     fe_run(&t->fe, t->src, &d, FE_CHECK);
@@ -495,7 +498,7 @@ void run_export(Srv *s, const SrvReq *rq, SrvResp *out) {
     RunsTarget t;
     if (runs_target(s, rq->params[0], STEP_EXPORT, NULL, &t, out)) return;
     char hash[SRV_HASH_LEN + 1], why[1200], src[4400], lim[24];
-    if (srv_build_put(runs_of(s)->dir, t.text, t.len, hash, why, sizeof why)) { srv_error(out, 500, "internal", NULL, "%s", why); runs_target_free(&t); return; }
+    if (srv_build_put(runs_of(s)->dir, t.integ, t.text, t.len, hash, why, sizeof why)) { srv_error(out, 500, "internal", NULL, "%s", why); runs_target_free(&t); return; }
     snprintf(src, sizeof src, "%s/cache/%s/integration.flow", runs_of(s)->dir, hash);
     snprintf(lim, sizeof lim, "%ld", limit);
     char **env = runs_env(s, t.integ, NULL, out);
@@ -549,7 +552,7 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (runs_target(s, rq->params[0], STEP_IMPORT, NULL, &t, out)) { cJSON_Delete(recs); return; }
     char hash[SRV_HASH_LEN + 1], why[1200], exe[4400], dir[4300], data[4500], state[4300], run_id[64], rid_env[96];
     int built = 0;
-    if (srv_build_put(runs_of(s)->dir, t.text, t.len, hash, why, sizeof why) ||
+    if (srv_build_put(runs_of(s)->dir, t.integ, t.text, t.len, hash, why, sizeof why) ||
         srv_build_get(runs_of(s)->dir, runs_of(s)->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         srv_error(out, 500, "build_failed", NULL, "%s", why);
         runs_target_free(&t);

@@ -247,6 +247,8 @@ typedef struct SrvChange {
     SrvKind rkind;
     const char *resource;
     cJSON *detail;             /* taken */
+    const struct SrvFiles *files;   /* a package's files beside the text (files.h); NULL: those of files_from's revision */
+    const char *files_from; long files_from_rev;   /* NULL: the integration's head before the change */
 } SrvChange;
 /* 0 with *rev, or -1 with the error answer in out: 404 (no such integration), 409 (it exists, or its
  * head moved since expect_head), 500. */

@@ -6,7 +6,7 @@ Each server is stopped with SIGTERM and must exit 0 without a sanitizer report (
 
     FLOWC=build/asan/flowc python3 tests/server/api.py WORKDIR [CASE-PREFIX...]
 """
-import json, os, re, signal, sqlite3, subprocess, sys, time, traceback, urllib.error, urllib.request
+import hashlib, json, os, re, signal, sqlite3, subprocess, sys, time, traceback, urllib.error, urllib.request
 
 FLOWC = os.environ["FLOWC"]
 WORK = sys.argv[1]
@@ -410,6 +410,54 @@ def _():
     b = expect(S.req("POST", "/v1/integrations", body=bytes(tampered), ctype="application/gzip"), 422, "a tampered package")
     check(b["errors"][0]["code"] == "invalid_package", str(b))
     expect(S.req("DELETE", "/v1/integrations/pkgshop"), 204, "DELETE")
+
+
+def wait_job(jid, secs=120):
+    for _ in range(secs * 10):
+        b = expect(S.req("GET", "/v1/jobs/" + jid), 200, "GET /v1/jobs/" + jid)
+        if b["status"] not in ("queued", "running"):
+            return b
+        time.sleep(0.1)
+    raise AssertionError("job %s did not end in %d s" % (jid, secs))
+
+
+@case("server/integrations/a-package-with-hook-and-data-files")
+def _():
+    d = os.path.join(HERE, "pkghooks")
+    pkg = os.path.join(WORK, "pkghooks.flowpkg")
+    r = subprocess.run([FLOWC, "package", os.path.join(d, "pkghooks.flow"), "-o", pkg], capture_output=True, text=True)
+    check(r.returncode == 0, "flowc package: " + r.stderr)
+    b = expect(S.req("POST", "/v1/integrations", body=open(pkg, "rb").read(), ctype="application/gzip"), 201, "POST the package")
+    want = [{"path": "fixtures/items.json", "role": "data"}, {"path": "hooks/odd.c", "role": "hook"}]
+    check([{k: f[k] for k in ("path", "role")} for f in b.get("files", [])] == want, "files: %s" % b.get("files"))
+    hook = open(os.path.join(d, "hooks/odd.c"), "rb").read()
+    check(b["files"][1]["size"] == len(hook) and b["files"][1]["sha256"] == hashlib.sha256(hook).hexdigest(), str(b["files"]))
+    data = os.path.join(S.dir, "work/pkghooks/data")
+    os.makedirs(data, exist_ok=True)
+    open(os.path.join(data, "items.ndjson"), "w").write("".join('{"id": %d, "name": "n%d"}\n' % (i, i) for i in range(1, 6)))
+
+    def run_copy():
+        j = wait_job(expect(S.req("POST", "/v1/flows/pkghooks.copy/run"), 201, "run")["id"])
+        check(j["status"] == "completed" and (j["exported"], j["ignored"]) == (5, 3) and j["imported"] == {"out": 2}, "the hook did not run: %s" % j)
+    run_copy()
+    # the text alone changes: the files stay
+    text = open(os.path.join(d, "pkghooks.flow")).read()
+    b = expect(S.req("PUT", "/v1/integrations/pkghooks", body=text.replace('"out.ndjson"', '"out2.ndjson"')), 200, "PUT the text")
+    check([f["path"] for f in b["files"]] == ["fixtures/items.json", "hooks/odd.c"], "after PUT: %s" % b["files"])
+    run_copy()
+    check(os.path.exists(os.path.join(data, "out2.ndjson")), "the changed text did not run")
+    # without the hook file the text does not check: a package that leaves it out is refused by its own manifest
+    b = expect(S.req("PUT", "/v1/integrations/pkghooks", body=text.replace("hooks/odd.c", "hooks/gone.c")), 422, "a hook that is not there")
+    check("gone.c" in b["errors"][0]["message"] and b["errors"][0]["file"] == "pkghooks.flow", str(b))
+    c = expect(S.req("POST", "/v1/integrations/pkghooks/clone", body={"name": "pkghooks2"}), 201, "clone")
+    check([f["path"] for f in c["files"]] == ["fixtures/items.json", "hooks/odd.c"], "the clone's files: %s" % c["files"])
+    b = expect(S.req("POST", "/v1/integrations/pkghooks/revert", body={"revision": 1}), 200, "revert")
+    check(len(b["files"]) == 2, "after revert: %s" % b["files"])
+    b = expect(S.req("PUT", "/v1/integrations/pkghooks", body=open(pkg, "rb").read(), ctype="application/gzip"), 200, "PUT the package again")
+    check(len(b["files"]) == 2, str(b.get("files")))
+    for i in ("pkghooks", "pkghooks2"):
+        expect(S.req("DELETE", "/v1/integrations/" + i), 204, "DELETE " + i)
+    check(not os.path.exists(os.path.join(S.dir, "files/pkghooks")), "the deleted integration's files stay on disk")
 
 
 @case("server/integrations/get-put-delete")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The server-jobs suite's second driver (tests/lib/98-server-jobs.sh): a real `flowc server` (FLOWC,
 the sanitized build) on 127.0.0.1 serving the schedules and webhooks of tests/server/hooks/hooks.flow
-(server/hooks.c, the executable's `gate`): a schedule firing jobs every second and the after() chain
+(server/triggers.c, the executable's `gate`): a schedule firing jobs every second and the after() chain
 behind it, catch_up, GitHub-signed deliveries (HMAC-SHA256 over the raw body, as GitHub signs) and a
 token in a header becoming jobs whose runs take the bodies, the refusals (401, 404, 405, a
 redelivery), a disabled flow never started, the integration replaced, reverted and deleted taking

@@ -120,12 +120,12 @@ int main(int argc, char **argv) {
     cur_case = "build-cache";
     char h1[SRV_HASH_LEN + 1], h2[SRV_HASH_LEN + 1], exe[4400];
     int built = 0;
-    check(srv_build_put(ws, FLOW_TEXT, strlen(FLOW_TEXT), h1, why, sizeof why) == 0, "put: %s", why);
-    check(srv_build_put(ws, FLOW_TEXT, strlen(FLOW_TEXT), h2, why, sizeof why) == 0 && strcmp(h1, h2) == 0, "the same text, the same hash");
+    check(srv_build_put(ws, NULL, FLOW_TEXT, strlen(FLOW_TEXT), h1, why, sizeof why) == 0, "put: %s", why);
+    check(srv_build_put(ws, NULL, FLOW_TEXT, strlen(FLOW_TEXT), h2, why, sizeof why) == 0 && strcmp(h1, h2) == 0, "the same text, the same hash");
     check(srv_build_get(ws, flowc, h1, exe, sizeof exe, &built, why, sizeof why) == 0 && built == 1, "build: %s", why);
     check(srv_build_get(ws, flowc, h1, exe, sizeof exe, &built, why, sizeof why) == 0 && built == 0, "cached: built %d", built);
     const char *broken = "flow {";
-    check(srv_build_put(ws, broken, strlen(broken), h2, why, sizeof why) == 0 && strcmp(h1, h2) != 0, "another text, another hash");
+    check(srv_build_put(ws, NULL, broken, strlen(broken), h2, why, sizeof why) == 0 && strcmp(h1, h2) != 0, "another text, another hash");
     check(srv_build_get(ws, flowc, h2, exe, sizeof exe, &built, why, sizeof why) < 0 && strstr(why, "build of revision"), "a failed build says so: %s", why);
     check(srv_build_get(ws, flowc, "../../etc", exe, sizeof exe, &built, why, sizeof why) < 0, "not a hash");
 

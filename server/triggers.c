@@ -1,4 +1,4 @@
-/* hooks.c — every integration's schedules and webhooks in `flowc server` (the hooks module). For each
+/* triggers.c — every integration's schedules and webhooks in `flowc server` (the triggers module). For each
  * integration the head revision's executable (build_cache.h) runs as a long-lived child, its `gate`
  * (runtime/gate.c): it evaluates the flows' schedules and webhook triggers with the integration's
  * params and secrets, and verifies and durably queues webhook requests exactly as `serve` does
@@ -16,17 +16,18 @@
  *     its webhook answers 503 before anything is verified or queued.
  * After a restart: acknowledged webhook requests are processed at least once (they are on disk before
  * the answer; a run that dies leaves them queued); a schedule's fire at most once. A change of an
- * integration (hooks_changed) reloads it: the new revision is built and its gate started while the
+ * integration (triggers_changed) reloads it: the new revision is built and its gate started while the
  * old one goes on serving, then they are swapped. GET /v1/integrations/{id}/hooks shows what is
  * served. */
 #define _GNU_SOURCE 1
-#include "hooks.h"
+#include "triggers.h"
 #include "runs.h"
 #include "build_cache.h"
 #include "child.h"
 #include "serve.h"
 #include "cron.h"
 #include "db.h"
+#include "files.h"
 #include "builtins.h"
 #include "diag.h"
 #include "frontend.h"
@@ -86,7 +87,7 @@ typedef struct Hooks {
     int started;
 } Hooks;
 
-static Hooks *hooks_of(Srv *s) { return *srv_module(s, SRV_MOD_hooks); }
+static Hooks *triggers_of(Srv *s) { return *srv_module(s, SRV_MOD_triggers); }
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -257,7 +258,7 @@ static int integ_load(Hooks *H, HInteg *I) {
     Srv *s = H->s;
     char hash[SRV_HASH_LEN + 1], why[1200], exe[4400], dir[4400], state[4400];
     int built = 0;
-    if (srv_build_put(runs_dir(s), I->text, I->len, hash, why, sizeof why) ||
+    if (srv_build_put(runs_dir(s), I->id, I->text, I->len, hash, why, sizeof why) ||
         srv_build_get(runs_dir(s), H->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         I->error = flow_xstrdup(why);
         return -1;
@@ -357,8 +358,10 @@ static int integ_load(Hooks *H, HInteg *I) {
 
 /* Whether a text has anything to serve: a flow with a trigger, or with a schedule that is not
  * manual() (one from a param is looked at when it runs). Without, no build and no gate. */
-static int serves_anything(const char *text, size_t len) {
-    Source *src = src_from_buffer("integration.flow", text, len);
+static int serves_anything(Srv *s, const char *integ, const char *text, size_t len) {
+    char name[4400];
+    srv_files_name(s, integ, "integration.flow", name, sizeof name);
+    Source *src = src_from_buffer(name, text, len);
     Diags d;
     diag_init(&d);
     FeResult fe;
@@ -403,7 +406,7 @@ static void load(Hooks *H, const char *id) {
     I->len = len;
     I->state = H_LOADING;
     pthread_mutex_init(&I->gmu, NULL);
-    int rc = serves_anything(text, len) ? integ_load(H, I) : 0;
+    int rc = serves_anything(H->s, id, text, len) ? integ_load(H, I) : 0;
     I->state = rc ? H_FAILED : H_READY;
     pthread_mutex_lock(&H->mu);
     old = find(H, id, &at);
@@ -446,8 +449,8 @@ static void mark_dirty(Hooks *H, const char *id) {
     pthread_cond_broadcast(&H->lcv);
 }
 
-void hooks_changed(Srv *s, const char *id) {
-    Hooks *H = hooks_of(s);
+void triggers_changed(Srv *s, const char *id) {
+    Hooks *H = triggers_of(s);
     if (!H) return;
     size_t len;
     long rev;
@@ -542,7 +545,7 @@ static void *timer_main(void *arg) {
 
 /* ---- the module ---- */
 
-int hooks_start(Srv *s, char *why, size_t cap) {
+int triggers_start(Srv *s, char *why, size_t cap) {
     Hooks *H = flow_xcalloc(1, sizeof *H);
     H->s = s;
     ssize_t n = readlink("/proc/self/exe", H->flowc, sizeof H->flowc - 1);
@@ -551,14 +554,14 @@ int hooks_start(Srv *s, char *why, size_t cap) {
     pthread_mutex_init(&H->mu, NULL);
     pthread_cond_init(&H->lcv, NULL);
     pthread_cond_init(&H->tcv, NULL);
-    *srv_module(s, SRV_MOD_hooks) = H;
+    *srv_module(s, SRV_MOD_triggers) = H;
     /* every integration, loaded by the loader */
     SrvStore *st = srv_store(s);
     store_lock(st);
     if (db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
                   "schedule_fires", why, cap)) {
         store_unlock(st);
-        hooks_stop(s);
+        triggers_stop(s);
         return -1;
     }
     DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
@@ -569,7 +572,7 @@ int hooks_start(Srv *s, char *why, size_t cap) {
     store_unlock(st);
     if (pthread_create(&H->loader, NULL, loader_main, H) != 0) {
         snprintf(why, cap, "cannot start the hooks' loader: %s", strerror(errno));
-        hooks_stop(s);
+        triggers_stop(s);
         return -1;
     }
     if (pthread_create(&H->timer, NULL, timer_main, H) != 0) {
@@ -579,7 +582,7 @@ int hooks_start(Srv *s, char *why, size_t cap) {
         pthread_cond_broadcast(&H->lcv);
         pthread_mutex_unlock(&H->mu);
         pthread_join(H->loader, NULL);
-        hooks_stop(s);
+        triggers_stop(s);
         return -1;
     }
     H->started = 1;
@@ -587,8 +590,8 @@ int hooks_start(Srv *s, char *why, size_t cap) {
     return 0;
 }
 
-void hooks_stop(Srv *s) {
-    Hooks *H = hooks_of(s);
+void triggers_stop(Srv *s) {
+    Hooks *H = triggers_of(s);
     if (!H) return;
     if (H->started) {
         srv_jobs_on_end(runs_jobs(s), NULL, NULL);
@@ -609,7 +612,7 @@ void hooks_stop(Srv *s) {
     pthread_cond_destroy(&H->lcv);
     pthread_cond_destroy(&H->tcv);
     free(H);
-    *srv_module(s, SRV_MOD_hooks) = NULL;
+    *srv_module(s, SRV_MOD_triggers) = NULL;
 }
 
 /* ---- POST /hooks/{integration}/{path...}: a webhook request ---- */
@@ -624,8 +627,8 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-void hooks_deliver(Srv *s, const SrvReq *rq, SrvResp *out) {
-    Hooks *H = hooks_of(s);
+void triggers_deliver(Srv *s, const SrvReq *rq, SrvResp *out) {
+    Hooks *H = triggers_of(s);
     const char *integ = rq->params[0], *path = rq->params[1];
     HInteg *I = acquire(H, integ);
     if (!I) {
@@ -698,8 +701,8 @@ void hooks_deliver(Srv *s, const SrvReq *rq, SrvResp *out) {
 
 /* ---- GET /v1/integrations/{id}/hooks ---- */
 
-void hooks_get(Srv *s, const SrvReq *rq, SrvResp *out) {
-    Hooks *H = hooks_of(s);
+void triggers_get(Srv *s, const SrvReq *rq, SrvResp *out) {
+    Hooks *H = triggers_of(s);
     const char *id = rq->params[0];
     size_t len;
     long head = 0;

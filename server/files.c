@@ -1,0 +1,236 @@
+/* files.c — the files a package brings beside its .flow file (files.h): the store's revision_files
+ * (every revision of an integration holds its files; a change of the text alone keeps the files of
+ * the revision before, a revert those of the revision it goes back to, a clone its origin's), the
+ * head's written out under DIR/files/INTEGRATION/ (the integration's text is checked there, so its
+ * hooks and test data resolve as they do beside a .flow file, and built from there), and the files
+ * module that makes the table and writes every head's files when the server starts. */
+#define _GNU_SOURCE 1
+#include "files.h"
+#include "db.h"
+#include "package.h"   /* pkg_sha256_hex, pkg_path_ok */
+#include "runs.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void srv_files_free(SrvFiles *f) {
+    for (int i = 0; i < f->n; i++) { free(f->v[i].path); free(f->v[i].role); free(f->v[i].data); }
+    free(f->v);
+    memset(f, 0, sizeof *f);
+}
+
+void srv_files_add(SrvFiles *f, const char *path, const char *role, const char *data, size_t len) {
+    f->v = flow_xrealloc(f->v, sizeof *f->v * (size_t)(f->n + 1));
+    SrvFile *x = &f->v[f->n++];
+    x->path = flow_xstrdup(path);
+    x->role = flow_xstrdup(role ? role : "data");
+    x->data = flow_xcalloc(1, len + 1);
+    memcpy(x->data, data, len);
+    x->len = len;
+}
+
+cJSON *srv_files_json(const SrvFiles *f) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < f->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        char h[65];
+        pkg_sha256_hex(f->v[i].data, f->v[i].len, h);
+        cJSON_AddStringToObject(o, "path", f->v[i].path);
+        cJSON_AddStringToObject(o, "role", f->v[i].role);
+        cJSON_AddNumberToObject(o, "size", (double)f->v[i].len);
+        cJSON_AddStringToObject(o, "sha256", h);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+int srv_files_commit(Db *db, const char *integ, long rev, const SrvFiles *files, const char *from_integ, long from_rev) {
+    if (files) {
+        for (int i = 0; i < files->n; i++) {
+            DbStmt *q = db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data) VALUES (?1, ?2, ?3, ?4, ?5)");
+            if (q) {
+                db_bind_text(q, 1, integ);
+                db_bind_int64(q, 2, rev);
+                db_bind_text(q, 3, files->v[i].path);
+                db_bind_text(q, 4, files->v[i].role);
+                db_bind_blob(q, 5, files->v[i].data, files->v[i].len);
+            }
+            if (db_run(q)) return -1;
+        }
+        return 0;
+    }
+    if (from_rev <= 0) return 0;
+    DbStmt *q = db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data)"
+                               " SELECT ?1, ?2, path, role, data FROM revision_files WHERE integration = ?3 AND rev = ?4");
+    if (q) {
+        db_bind_text(q, 1, integ);
+        db_bind_int64(q, 2, rev);
+        db_bind_text(q, 3, from_integ);
+        db_bind_int64(q, 4, from_rev);
+    }
+    return db_run(q);
+}
+
+int srv_files_read(Srv *s, const char *integ, long rev, SrvFiles *out) {
+    memset(out, 0, sizeof *out);
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    DbStmt *q = db_prepare(store_db(st), "SELECT path, role, data FROM revision_files WHERE integration = ?1 AND rev = ?2 ORDER BY path");
+    int rc = q ? 0 : -1;
+    if (q) {
+        db_bind_text(q, 1, integ);
+        db_bind_int64(q, 2, rev);
+        int r;
+        while ((r = db_step(q)) == DB_ROW)
+            srv_files_add(out, db_column_text(q, 0), db_column_text(q, 1), db_column_blob(q, 2) ? db_column_blob(q, 2) : "", db_column_bytes(q, 2));
+        if (r < 0) rc = -1;
+    }
+    db_finalize(q);
+    store_unlock(st);
+    return rc;
+}
+
+void srv_files_name(Srv *s, const char *integ, const char *base, char *out, size_t cap) {
+    snprintf(out, cap, "%s/files/%s/%s", srv_dir(s), integ, base);
+}
+
+/* ---- directories ---- */
+
+static void rm_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char p[4300];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) rm_tree(p);
+        else unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* each file under dir at its path (its directories made), 0600 */
+static int write_files(const char *dir, const SrvFiles *f, char *why, size_t cap) {
+    for (int i = 0; i < f->n; i++) {
+        char p[4300];
+        if (pkg_path_ok(f->v[i].path, why, cap)) return -1;
+        snprintf(p, sizeof p, "%s/%s", dir, f->v[i].path);
+        for (char *c = p + strlen(dir) + 1; (c = strchr(c, '/')); c++) {
+            *c = 0;
+            if (mkdir(p, 0700) != 0 && errno != EEXIST) { snprintf(why, cap, "cannot create %s: %s", p, strerror(errno)); return -1; }
+            *c = '/';
+        }
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        size_t done = 0;
+        while (fd >= 0 && done < f->v[i].len) {
+            ssize_t w = write(fd, f->v[i].data + done, f->v[i].len - done);
+            if (w <= 0) break;
+            done += (size_t)w;
+        }
+        if (fd < 0 || done < f->v[i].len || close(fd) != 0) { snprintf(why, cap, "cannot write %s: %s", p, strerror(errno)); return -1; }
+    }
+    return 0;
+}
+
+int srv_files_stage(Srv *s, const SrvFiles *f, char *out, size_t cap, char *why, size_t wcap) {
+    char base[4200];
+    snprintf(base, sizeof base, "%s/files", srv_dir(s));
+    mkdir(base, 0700);
+    snprintf(out, cap, "%s/files/.stage-XXXXXX", srv_dir(s));
+    if (!mkdtemp(out)) { snprintf(why, wcap, "cannot create %s: %s", out, strerror(errno)); return -1; }
+    if (write_files(out, f, why, wcap)) { srv_files_unstage(out); return -1; }
+    return 0;
+}
+
+void srv_files_unstage(const char *dir) { rm_tree(dir); }
+
+int srv_files_sync(Srv *s, const char *integ, char *why, size_t cap) {
+    size_t len;
+    long rev = 0;
+    char *text = srv_integration_text(s, integ, &len, &rev);
+    free(text);
+    SrvFiles f = { 0 };
+    if (text && srv_files_read(s, integ, rev, &f)) { snprintf(why, cap, "the store: the files of %s cannot be read", integ); return -1; }
+    char dir[4300], tmp[4400];
+    snprintf(dir, sizeof dir, "%s/files/%s", srv_dir(s), integ);
+    int rc = 0;
+    if (!f.n) rm_tree(dir);
+    else if (srv_files_stage(s, &f, tmp, sizeof tmp, why, cap)) rc = -1;
+    else {   /* the new set in place at once */
+        char old[4400];
+        snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid());
+        rm_tree(old);
+        int had = rename(dir, old) == 0;
+        if (rename(tmp, dir) != 0) { snprintf(why, cap, "cannot write %s: %s", dir, strerror(errno)); srv_files_unstage(tmp); rc = -1; }
+        if (had) rm_tree(old);
+    }
+    srv_files_free(&f);
+    return rc;
+}
+
+static void list_dir(const char *root, const char *rel, SrvFiles *out) {
+    char p[4300];
+    snprintf(p, sizeof p, "%s%s%s", root, *rel ? "/" : "", rel);
+    DIR *d = opendir(p);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char r[4300], full[8700];
+        snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, r);
+        struct stat sb;
+        if (lstat(full, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) { list_dir(root, r, out); continue; }
+        if (!S_ISREG(sb.st_mode)) continue;
+        FILE *fp = fopen(full, "rb");
+        if (!fp) continue;
+        char *data = flow_xcalloc(1, (size_t)sb.st_size + 1);
+        size_t n = fread(data, 1, (size_t)sb.st_size, fp);
+        fclose(fp);
+        srv_files_add(out, r, "file", data, n);
+        free(data);
+    }
+    closedir(d);
+}
+
+static int by_path(const void *a, const void *b) { return strcmp(((const SrvFile *)a)->path, ((const SrvFile *)b)->path); }
+
+int srv_files_dir_list(const char *wsdir, const char *integ, SrvFiles *out) {
+    memset(out, 0, sizeof *out);
+    if (!integ) return 0;
+    char root[4300];
+    snprintf(root, sizeof root, "%s/files/%s", wsdir, integ);
+    list_dir(root, "", out);
+    if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, by_path);
+    return 0;
+}
+
+/* ---- the module ---- */
+
+int files_start(Srv *s, char *why, size_t cap) {
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    int rc = db_schema(store_db(st),
+                       "CREATE TABLE IF NOT EXISTS revision_files (integration TEXT NOT NULL, rev BIGINT NOT NULL, path TEXT NOT NULL,"
+                       " role TEXT NOT NULL, data {blob} NOT NULL, PRIMARY KEY (integration, rev, path))",
+                       "revision_files", why, cap);
+    cJSON *ids = cJSON_CreateArray();
+    DbStmt *q = rc ? NULL : db_prepare(store_db(st), "SELECT DISTINCT f.integration FROM revision_files f JOIN integrations i ON i.id = f.integration");
+    while (q && db_step(q) == DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(db_column_text(q, 0)));
+    db_finalize(q);
+    store_unlock(st);
+    for (const cJSON *i = ids->child; i && !rc; i = i->next) rc = srv_files_sync(s, i->valuestring, why, cap);
+    cJSON_Delete(ids);
+    return rc;
+}
+
+void files_stop(Srv *s) { (void)s; }
