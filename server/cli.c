@@ -58,7 +58,7 @@ static int cmd_init(const char *dir, const char *dsn) {
     }
     snprintf(path, sizeof path, "%s/secret.key", dir);
     if (stat(path, &sb) == 0) {   /* before the store is touched: a second server's DIR holds a copied key */
-        fprintf(stderr, "flowc server init: %s already holds a secret.key: serve it (`flowc server %s%s`) rather than init it\n", dir, dir,
+        fprintf(stderr, "flowc server init: %s is already a workspace (it holds secret.key): serve it with `flowc server %s%s`\n", dir, dir,
                 dsn ? " --db DSN" : "");
         return 1;
     }

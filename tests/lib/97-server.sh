@@ -10,20 +10,4 @@ srv_tmp=$T_TMP/server
 rm -rf "$srv_tmp"; mkdir -p "$srv_tmp"
 srv_out=$srv_tmp/driver.out
 FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/api.py "$srv_tmp/work" >"$srv_out" 2>"$srv_tmp/driver.err"
-srv_rc=$?
-srv_name= srv_detail=()
-srv_flush() {
-  [ -n "$srv_name" ] || return 0
-  if [ "$srv_state" = PASS ]; then pass "$srv_name"; else fail "$srv_name" "${srv_detail[@]}"; fi
-  srv_name= srv_detail=()
-}
-while IFS= read -r line; do
-  case $line in
-    "PASS "* | "FAIL "*) srv_flush; srv_state=${line%% *}; srv_name=${line#* } ;;
-    *) srv_detail+=("${line#    }") ;;
-  esac
-done <"$srv_out"
-srv_flush
-if [ "$srv_rc" != 0 ] || ! grep -q '^PASS server/stops-cleanly\|^FAIL server/stops-cleanly' "$srv_out"; then
-  fail server/driver "tests/server/api.py exited $srv_rc before its last case" "$(tail -n 20 "$srv_tmp/driver.err")"
-fi
+t_driver server/driver server/stops-cleanly-on-sigterm "$srv_out" $? "$srv_tmp/driver.err"

@@ -51,20 +51,4 @@ fi
 # ---- through a real flowc server (tests/server/jobs.py; each of its lines a case) ----
 sj_out=$sj_root/driver.out
 FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/jobs.py "$sj_root/server" >"$sj_out" 2>"$sj_root/driver.err"
-sj_rc=$?
-sj_name= sj_detail=()
-sj_flush() {
-  [ -n "$sj_name" ] || return 0
-  if [ "$sj_state" = PASS ]; then pass "$sj_name"; else fail "$sj_name" "${sj_detail[@]}"; fi
-  sj_name= sj_detail=()
-}
-while IFS= read -r line; do
-  case $line in
-    "PASS "* | "FAIL "*) sj_flush; sj_state=${line%% *}; sj_name=${line#* } ;;
-    *) sj_detail+=("${line#    }") ;;
-  esac
-done <"$sj_out"
-sj_flush
-if [ "$sj_rc" != 0 ] || ! grep -q '^PASS server-jobs/stops-cleanly\|^FAIL server-jobs/stops-cleanly' "$sj_out"; then
-  fail server-jobs/driver "tests/server/jobs.py exited $sj_rc before its last case" "$(tail -n 20 "$sj_root/driver.err")"
-fi
+t_driver server-jobs/driver server-jobs/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/driver.err"
