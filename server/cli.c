@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "db.h"
+#include "secrets.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -67,7 +68,13 @@ static int cmd_init(const char *dir, const char *dsn) {
     SrvStore *st = store_open(dir, dsn, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
     char id[40], secret[80];
-    int rc = make_key(dir, why, sizeof why) || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
+    SrvKey key;
+    int rc = make_key(dir, why, sizeof why) || srv_key_load(dir, &key, why, sizeof why);
+    if (!rc) {
+        rc = srv_key_bind(store_db(st), &key, why, sizeof why) != 0;
+        srv_key_wipe(&key);
+    }
+    rc = rc || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
     if (!rc) {
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "name", "init");

@@ -4,6 +4,7 @@
 # (scripts/pg.sh: a cluster under build/test/server-pg, 127.0.0.1 on a free port, trust
 # authentication) and stopped at its end, even when a case fails. Every workspace is `init --db` on a
 # database of its own, with a DSN whose password (pw-S3CRET-...) must never show.
+#   server-pg/db/...     tests/server/db.c, the store's statement API, on SQLite and on PostgreSQL
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
 #   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) on a PostgreSQL store
 #   server-pg/two/...    tests/server/two.py: two servers, two workspace directories, one store: a
@@ -34,6 +35,18 @@ if [ -n "$spg_port" ]; then
   export FLOWC_TEST_PG="host=127.0.0.1 port=$spg_port user=flowtest" PG_BIN
   # runs are built against the sanitized runtime, as every end-to-end suite builds its flows
   export FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$T_SAN_CFLAGS
+
+  t_build_unit server-pg/db build/tests/server_db
+  if [ "$T_BUILT" = 1 ]; then
+    t_case server-pg/db/sqlite-and-postgres
+    psql_ok=$("$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d postgres -c "CREATE DATABASE unit_db" 2>&1)
+    [ -z "$psql_ok" ] || t_note "CREATE DATABASE unit_db: $psql_ok"
+    t_exec build/tests/server_db "$spg/unit.db" "$FLOWC_TEST_PG dbname=unit_db password=pw-S3CRET-unit"
+    t_expect_rc 0
+    t_expect_grep "$C_OUT" ' 0 failed' "the unit program did not pass"
+    t_expect_nogrep "$C_ERR" 'S3CRET' "a password was printed"
+    t_done
+  fi
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/api.py "$spg/api" >"$spg/api.out" 2>"$spg/api.err"
   t_driver server-pg/driver server-pg/stops-cleanly-on-sigterm "$spg/api.out" $? "$spg/api.err"

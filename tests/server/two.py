@@ -79,6 +79,24 @@ def _():
     expect(A.req("GET", "/v1/integrations", token=t["token"]), 401, "the revoked token through A")
 
 
+@case("server-pg/two/a-server-with-another-key-is-refused")
+def _():
+    d = os.path.join(WORK, "two-c")
+    subprocess.run(["rm", "-rf", d])
+    os.makedirs(d, mode=0o700)
+    with open(os.path.join(d, "secret.key"), "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(os.path.join(d, "secret.key"), 0o600)
+    r = subprocess.run([api.FLOWC, "server", d, "--listen", "127.0.0.1:0", *A.db_args()], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "secret.key is not this workspace's key" in r.stderr, "another key: %d %s" % (r.returncode, r.stderr[-600:]))
+    check(api.PG_SECRET not in r.stderr, "the DSN's password in the message: %s" % r.stderr)
+    r = subprocess.run([api.FLOWC, "server", d, "--listen", "127.0.0.1:0", "--db", A.dsn.replace("dbname=", "dbname=nowhere_")],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "nowhere_" in r.stderr and api.PG_SECRET not in r.stderr, "no such database: %d %s" % (r.returncode, r.stderr[-600:]))
+    r = subprocess.run([api.FLOWC, "server", "init", os.path.join(WORK, "two-d"), *A.db_args()], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "already holds a workspace" in r.stderr and api.PG_SECRET not in r.stderr, "a second init: %d %s" % (r.returncode, r.stderr))
+
+
 @case("server-pg/two/every-job-runs-exactly-once")
 def _():
     flows = ["tally.c1", "tally.c2", "tally.c3", "tally.c4"]
