@@ -71,7 +71,9 @@ static int cmd_init(const char *dir, const char *dsn) {
     SrvKey key;
     int rc = make_key(dir, why, sizeof why) || srv_key_load(dir, &key, why, sizeof why);
     if (!rc) {
+        store_lock(st);
         rc = srv_key_bind(store_db(st), &key, why, sizeof why) != 0;
+        store_unlock(st);
         srv_key_wipe(&key);
     }
     rc = rc || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
