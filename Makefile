@@ -111,6 +111,7 @@ bench: $(B)/flowc
 	bench/serve.sh
 	bench/webhook.sh
 	bench/server.sh
+	STORE=postgres bench/server.sh
 	bench/automap.sh
 
 demo:

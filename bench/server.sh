@@ -7,21 +7,35 @@
 # Then `POST /v1/imports/quickstart.orders.big_orders/run` with 100 records (wrk -t2 -c4 with a Lua
 # script posting the same JSON array: each request builds nothing — the revision's executable is
 # cached — but starts it as a child process that upserts the 100 records into SQLite and answers per
-# record). Prints requests/s and latency (p50, p99) of each and their ratios. Exit 1 when a request was not
-# answered 200 (the figures would mean nothing), 2 no wrk or no build.
+# record). Prints requests/s and latency (p50, p99) of each and their ratios. STORE=postgres: the same
+# with the workspace's store in PostgreSQL (`--db`; a server scripts/pg.sh starts under build/bench,
+# stopped at the end; fsync off as in the tests). FLOWC_BIN: another flowc to measure (default
+# build/flowc). Exit 1 when a request was not answered 200 (the figures would mean nothing), 2 no wrk,
+# no build or no PostgreSQL.
 set -u
 export LC_ALL=C
 cd "$(dirname "$0")/.." || exit 2
 command -v wrk >/dev/null || { echo "bench/server: wrk is not installed (scripts/deps.sh bench)" >&2; exit 2; }
-flowc=$PWD/build/flowc
-[ -x "$flowc" ] || { echo "bench/server: build/flowc is missing (make)" >&2; exit 2; }
+flowc=${FLOWC_BIN:-$PWD/build/flowc}
+[ -x "$flowc" ] || { echo "bench/server: $flowc is missing (make)" >&2; exit 2; }
 dur=${DURATION:-10}
-out=build/bench/server
+store=${STORE:-sqlite}
+out=$PWD/build/bench/server-$store
+[ -f "$out/pg/data/postmaster.pid" ] && scripts/pg.sh stop "$out/pg" >/dev/null 2>&1
 rm -rf "$out"; mkdir -p "$out"
-token=$("$flowc" server init "$out/ws" | tail -n 1)
-"$flowc" server "$out/ws" --listen 127.0.0.1:0 </dev/null >"$out/server.out" 2>"$out/server.err" &
+db=()
+if [ "$store" = postgres ]; then
+  port=$(scripts/pg.sh start "$out/pg") || { echo "bench/server: PostgreSQL did not start (scripts/deps.sh test installs it)" >&2; exit 2; }
+  "${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -X -q -h 127.0.0.1 -p "$port" -U flowtest -d postgres -c "CREATE DATABASE bench" || exit 2
+  db=(--db "host=127.0.0.1 port=$port user=flowtest dbname=bench")
+elif [ "$store" != sqlite ]; then
+  echo "bench/server: STORE is sqlite or postgres, not $store" >&2; exit 2
+fi
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; [ "$store" = postgres ] && scripts/pg.sh stop "$out/pg" >/dev/null 2>&1' EXIT
+token=$("$flowc" server init "$out/ws" "${db[@]}" | tail -n 1)
+"$flowc" server "$out/ws" --listen 127.0.0.1:0 "${db[@]}" </dev/null >"$out/server.out" 2>"$out/server.err" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do grep -q 'listening on http://' "$out/server.err" && break; sleep 0.05; done
 base=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$out/server.err" | head -1)
 [ -n "$base" ] || { echo "bench/server: the server did not start:" >&2; cat "$out/server.err" >&2; exit 2; }
@@ -63,9 +77,11 @@ f:close()
 LUA
 wrk -t2 -c4 -d"${dur}s" --latency -s "$out/import.lua" -H "Authorization: Bearer $token" "$base$imp" >"$out/import.txt" 2>&1
 read -r i_rps i_p50 i_p99 i_n i_bad < <(field import)
-kill -TERM $pid; wait $pid; rc=$?; trap - EXIT
-awk -v d="$dur" -v f="$f_rps" -v f50="$f_p50" -v f99="$f_p99" -v p="$p_rps" -v p50="$p_p50" -v p99="$p_p99" -v bytes="$(wc -c <"$out/flow.json")" 'BEGIN {
-  printf "flowc server, wrk -t2 -c16, %d s each, as fast as the answers come:\n", d
+kill -TERM $pid; wait $pid; rc=$?; pid=
+[ "$store" = postgres ] && scripts/pg.sh stop "$out/pg" >/dev/null 2>&1
+trap - EXIT
+awk -v store="$store" -v d="$dur" -v f="$f_rps" -v f50="$f_p50" -v f99="$f_p99" -v p="$p_rps" -v p50="$p_p50" -v p99="$p_p99" -v bytes="$(wc -c <"$out/flow.json")" 'BEGIN {
+  printf "flowc server (store: %s), wrk -t2 -c16, %d s each, as fast as the answers come:\n", store, d
   printf "  GET /v1/flows/quickstart.orders (token checked, %d-byte JSON view): %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", bytes, f, f50, f99
   printf "  peer GET /healthz: %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", p, p50, p99
   printf "  flow/peer: throughput %.2f, p99 %.1fx\n", f / p, f99 / p99 }'

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "db.h"
+#include "secrets.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -58,7 +59,7 @@ static int cmd_init(const char *dir, const char *dsn) {
     }
     snprintf(path, sizeof path, "%s/secret.key", dir);
     if (stat(path, &sb) == 0) {   /* before the store is touched: a second server's DIR holds a copied key */
-        fprintf(stderr, "flowc server init: %s already holds a secret.key: serve it (`flowc server %s%s`) rather than init it\n", dir, dir,
+        fprintf(stderr, "flowc server init: %s is already a workspace (it holds secret.key): serve it with `flowc server %s%s`\n", dir, dir,
                 dsn ? " --db DSN" : "");
         return 1;
     }
@@ -67,7 +68,15 @@ static int cmd_init(const char *dir, const char *dsn) {
     SrvStore *st = store_open(dir, dsn, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
     char id[40], secret[80];
-    int rc = make_key(dir, why, sizeof why) || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
+    SrvKey key;
+    int rc = make_key(dir, why, sizeof why) || srv_key_load(dir, &key, why, sizeof why);
+    if (!rc) {
+        store_lock(st);
+        rc = srv_key_bind(store_db(st), &key, why, sizeof why) != 0;
+        store_unlock(st);
+        srv_key_wipe(&key);
+    }
+    rc = rc || tokens_create(st, "init", NULL, 0, id, secret, why, sizeof why);
     if (!rc) {
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "name", "init");

@@ -413,7 +413,7 @@ static int claim(Worker *w, Claimed *c) {
     }
     if (rc >= 0 && db_commit(w->db) == 0) return rc;
     db_rollback(w->db);
-    if (rc == 1) claimed_free(c);
+    claimed_free(c);   /* what a claim that failed after its SELECT had read */
     return -1;
 }
 

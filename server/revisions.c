@@ -16,9 +16,9 @@
 
 static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why, size_t cap) {
     SrvStore *st = srv_store(s);
-    Db *db = store_db(st);
     int status = 500;
     store_lock(st);
+    Db *db = store_db(st);
     if (store_begin(st)) {
         snprintf(why, cap, "the store is busy: %s", db_error(db));
         store_unlock(st);

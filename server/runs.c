@@ -52,6 +52,11 @@ int jobs_mod_start(Srv *s, char *why, size_t cap) {
     R->flowc[n] = 0;
     if (!realpath(srv_dir(s), R->dir)) { snprintf(why, cap, "%s: %s", srv_dir(s), strerror(errno)); free(R); return -1; }
     if (srv_key_load(R->dir, &R->key, why, cap)) { free(R); return -1; }
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    int bound = srv_key_bind(store_db(st), &R->key, why, cap);
+    store_unlock(st);
+    if (bound) { srv_key_wipe(&R->key); free(R); return -1; }
     /* this server's id on the store's jobs: host, pid and a random part (two machines may share a host
      * name and a pid) */
     char host[128] = "server", id[200];

@@ -41,6 +41,31 @@ int srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap) {
 
 void srv_key_wipe(SrvKey *key) { sodium_memzero(key->k, sizeof key->k); }
 
+int srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap) {
+    if (sodium_ready(why, cap)) return -1;
+    static const char label[] = "flowc workspace key id\n";
+    unsigned char h[crypto_hash_sha256_BYTES], in[sizeof label - 1 + SRV_KEY_BYTES];
+    memcpy(in, label, sizeof label - 1);
+    memcpy(in + sizeof label - 1, key->k, SRV_KEY_BYTES);
+    crypto_hash_sha256(h, in, sizeof in);
+    sodium_memzero(in, sizeof in);
+    char id[2 * sizeof h + 1];
+    sodium_bin2hex(id, sizeof id, h, sizeof h);
+    DbStmt *s = db_prepare(db, "INSERT INTO meta(key, value) VALUES('key_id', ?) ON CONFLICT(key) DO NOTHING");
+    if (s) db_bind_text(s, 1, id);
+    if (db_run(s)) { snprintf(why, cap, "the store: %s", db_error(db)); return -1; }
+    s = db_prepare(db, "SELECT value FROM meta WHERE key = 'key_id'");
+    int r = s ? db_step(s) : -1, same = r == DB_ROW && db_column_text(s, 0) && strcmp(db_column_text(s, 0), id) == 0;
+    db_finalize(s);
+    if (r != DB_ROW) { snprintf(why, cap, "the store: %s", db_error(db)); return -1; }
+    if (!same) {
+        snprintf(why, cap, "%s is not this workspace's key (the store's secrets were encrypted under another): copy secret.key from the "
+                 "workspace directory `flowc server init` made", SRV_KEY_FILE);
+        return -1;
+    }
+    return 0;
+}
+
 int srv_secrets_schema(Db *db, char *why, size_t cap) {
     return db_schema(db,
                       "CREATE TABLE IF NOT EXISTS secrets (integration TEXT NOT NULL, name TEXT NOT NULL, connection TEXT NOT NULL,"

@@ -18,6 +18,10 @@ typedef struct SrvKey { unsigned char k[SRV_KEY_BYTES]; } SrvKey;
  * (as ssh refuses a readable private key). 0, or -1 with why. Wipe the key with srv_key_wipe. */
 int  srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap);
 void srv_key_wipe(SrvKey *key);
+/* Binds the key to the store: the store keeps the key's id (a SHA-256 of it, in meta `key_id`),
+ * recorded by the first to bind; a key whose id is not the store's is refused (another DIR's
+ * secret.key: the secrets would not decrypt). 0, or -1 with why. */
+int  srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap);
 
 /* The secrets table in the workspace store (CREATE IF NOT EXISTS): 0, or -1 with why. */
 int  srv_secrets_schema(Db *db, char *why, size_t cap);

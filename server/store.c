@@ -1,8 +1,11 @@
 /* store.c — the workspace's store: DIR/store.db (SQLite, WAL) by default, or a PostgreSQL database
  * (`--db postgresql://...`) that several servers share; its schema (the workspace's mark, tokens,
- * integrations, their revisions, the audit log, the flows' state) and one lock around its connection,
- * since the listener answers on a thread per connection. Every statement goes through db.h, in the SQL
- * both backends read. */
+ * integrations, their revisions, the audit log, the flows' state) and its connections, since the
+ * listener answers on a thread per connection: store_lock gives the calling thread a connection of its
+ * own until the matching store_unlock (nested calls share it). SQLite keeps one connection, so its
+ * users take turns as before; PostgreSQL a pool of up to STORE_PG_CONNS, opened as they are needed, so
+ * requests do not wait for each other's round trips. Every statement goes through db.h, in the SQL both
+ * backends read. */
 #define _GNU_SOURCE
 #include "server.h"
 #include "db.h"
@@ -13,11 +16,25 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define STORE_PG_CONNS 8
+
 struct SrvStore {
-    Db *db;
+    Db *db;                    /* the first connection (in the pool too) */
     char *spec;                /* what db_open took: DIR/store.db or the DSN */
-    pthread_mutex_t lock;
+    pthread_mutex_t mu;        /* the pool */
+    pthread_cond_t cv;         /* a connection came back */
+    Db *idle[STORE_PG_CONNS];
+    int nidle, nopen, max;
 };
+
+/* the connections this thread holds, by store (a thread holds at most a few stores' at once) */
+#define HELD_MAX 4
+static _Thread_local struct { SrvStore *st; Db *db; int depth; } held[HELD_MAX];
+
+static int held_at(SrvStore *st) {
+    for (int i = 0; i < HELD_MAX; i++) if (held[i].st == st) return i;
+    return -1;
+}
 
 static const char schema[] =
     /* meta: key `workspace` marks the store as one (its creation time) */
@@ -99,18 +116,19 @@ SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, si
     SrvStore *st = flow_xcalloc(1, sizeof *st);
     st->db = db;
     st->spec = flow_xstrdup(dsn ? dsn : path);
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&st->lock, &a);
-    pthread_mutexattr_destroy(&a);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->idle[st->nidle++] = db;
+    st->nopen = 1;
+    st->max = dsn ? STORE_PG_CONNS : 1;
     return st;
 }
 
 void store_close(SrvStore *st) {
     if (!st) return;
-    db_close(st->db);
-    pthread_mutex_destroy(&st->lock);
+    for (int i = 0; i < st->nidle; i++) db_close(st->idle[i]);   /* every one is idle: no request runs */
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
     if (st->spec) {   /* a DSN may hold a password */
         memset(st->spec, 0, strlen(st->spec));
         free(st->spec);
@@ -118,15 +136,56 @@ void store_close(SrvStore *st) {
     free(st);
 }
 
-Db *store_db(SrvStore *st) { return st->db; }
+void store_lock(SrvStore *st) {
+    int h = held_at(st);
+    if (h >= 0) { held[h].depth++; return; }
+    h = held_at(NULL);
+    if (h < 0) abort();   /* more stores at once than any caller holds */
+    pthread_mutex_lock(&st->mu);
+    Db *db = NULL;
+    while (!db) {
+        if (st->nidle) db = st->idle[--st->nidle];
+        else if (st->nopen < st->max) {
+            st->nopen++;   /* counted while it opens, outside the pool's lock */
+            pthread_mutex_unlock(&st->mu);
+            char why[600];
+            db = db_open(st->spec, 0, why, sizeof why);
+            pthread_mutex_lock(&st->mu);
+            if (!db) st->max = --st->nopen;   /* the database takes no more: make do with those open */
+        } else pthread_cond_wait(&st->cv, &st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    held[h].st = st;
+    held[h].db = db;
+    held[h].depth = 1;
+}
+
+void store_unlock(SrvStore *st) {
+    int h = held_at(st);
+    if (h < 0 || --held[h].depth > 0) return;
+    Db *db = held[h].db;
+    if (db_in_transaction(db)) db_rollback(db);   /* a transaction never outlives its lock */
+    held[h].st = NULL;
+    held[h].db = NULL;
+    pthread_mutex_lock(&st->mu);
+    st->idle[st->nidle++] = db;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+Db *store_db(SrvStore *st) {
+    int h = held_at(st);
+    if (h >= 0) return held[h].db;
+    fprintf(stderr, "flowc server: internal error: the store used without store_lock\n");
+    abort();
+}
+
 const char *store_spec(SrvStore *st) { return st->spec; }
 int store_shared(SrvStore *st) { return db_kind(st->db) == DB_POSTGRES; }
-void store_lock(SrvStore *st) { pthread_mutex_lock(&st->lock); }
-void store_unlock(SrvStore *st) { pthread_mutex_unlock(&st->lock); }
 
-int store_begin(SrvStore *st) { return db_begin(st->db); }
-int store_commit(SrvStore *st) { return db_commit(st->db); }
-void store_rollback(SrvStore *st) { db_rollback(st->db); }
+int store_begin(SrvStore *st) { return db_begin(store_db(st)); }
+int store_commit(SrvStore *st) { return db_commit(store_db(st)); }
+void store_rollback(SrvStore *st) { db_rollback(store_db(st)); }
 
 int64_t store_now_ms(void) {
     struct timespec ts;

@@ -50,27 +50,9 @@ fi
 
 # ---- through a real flowc server (tests/server/jobs.py: runs; tests/server/hooks.py: schedules and
 # webhooks; each of their lines a case) ----
-sj_name= sj_detail=()
-sj_flush() {
-  [ -n "$sj_name" ] || return 0
-  if [ "$sj_state" = PASS ]; then pass "$sj_name"; else fail "$sj_name" "${sj_detail[@]}"; fi
-  sj_name= sj_detail=()
-}
-# sj_driver SCRIPT LAST: runs tests/server/SCRIPT.py, a case per PASS/FAIL line; LAST is its last case
-sj_driver() {
-  local out=$sj_root/$1.out rc line
-  FLOWC="$FLOWC" timeout -k 5 900 python3 "tests/server/$1.py" "$sj_root/$1" >"$out" 2>"$sj_root/$1.err"
-  rc=$?
-  while IFS= read -r line; do
-    case $line in
-      "PASS "* | "FAIL "*) sj_flush; sj_state=${line%% *}; sj_name=${line#* } ;;
-      *) sj_detail+=("${line#    }") ;;
-    esac
-  done <"$out"
-  sj_flush
-  if [ "$rc" != 0 ] || ! grep -q "^PASS $2\|^FAIL $2" "$out"; then
-    fail "server-jobs/driver-$1" "tests/server/$1.py exited $rc before its last case" "$(tail -n 20 "$sj_root/$1.err")"
-  fi
-}
-sj_driver jobs server-jobs/stops-cleanly
-sj_driver hooks server-hooks/stops-cleanly
+sj_out=$sj_root/driver.out
+FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/jobs.py "$sj_root/server" >"$sj_out" 2>"$sj_root/driver.err"
+t_driver server-jobs/driver server-jobs/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/driver.err"
+sj_out=$sj_root/hooks.out
+FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/hooks.py "$sj_root/hooks" >"$sj_out" 2>"$sj_root/hooks.err"
+t_driver server-jobs/driver-hooks server-hooks/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/hooks.err"

@@ -231,6 +231,29 @@ t_build_unit() {
   t_done
 }
 
+# t_driver NAME LAST OUT RC ERR: the cases a driver printed into OUT (lines `PASS NAME` / `FAIL NAME`
+# followed by indented details: tests/server/*.py), each counted as passed or failed; a driver that
+# exited RC != 0, or never reached its last case LAST, is the failed case NAME (ERR's tail with it).
+t_driver() {
+  local name=$1 last=$2 out=$3 rc=$4 err=$5 line d_state= d_name= d_detail=()
+  while IFS= read -r line; do
+    case $line in
+      "PASS "* | "FAIL "*)
+        if [ -n "$d_name" ]; then
+          if [ "$d_state" = PASS ]; then pass "$d_name"; else fail "$d_name" "${d_detail[@]}"; fi
+        fi
+        d_state=${line%% *}; d_name=${line#* }; d_detail=() ;;
+      *) d_detail+=("${line#    }") ;;
+    esac
+  done <"$out"
+  if [ -n "$d_name" ]; then
+    if [ "$d_state" = PASS ]; then pass "$d_name"; else fail "$d_name" "${d_detail[@]}"; fi
+  fi
+  if [ "$rc" != 0 ] || ! grep -q "^PASS $last\|^FAIL $last" "$out"; then
+    fail "$name" "the driver exited $rc before its last case ($last)" "$(tail -n 20 "$err")"
+  fi
+}
+
 # san_build DIR: `flowc build flow.flow -o prog` in DIR against the sanitized runtime
 # (build/asan/libflowrt.a, ASan+UBSan, no recovery), the way every end-to-end suite builds its flows;
 # its output in DIR/build.log. The build's exit status.

@@ -5,10 +5,17 @@ line per case: `PASS NAME` or `FAIL NAME` with indented details (tests/lib/97-se
 Each server is stopped with SIGTERM and must exit 0 without a sanitizer report (leaks count).
 
     FLOWC=build/asan/flowc python3 tests/server/api.py WORKDIR [CASE-PREFIX...]
+
+The store is SQLite (DIR/store.db) unless FLOWC_TEST_PG names a PostgreSQL server ("host=... port=...
+user=..."; tests/lib/97-server-pg.sh starts one): then every workspace is `init --db` on a database of
+its own, every case runs the same against it, and its names read server-pg/..., server-jobs-pg/....
 """
 import hashlib, json, os, re, signal, sqlite3, subprocess, sys, time, traceback, urllib.error, urllib.request
 
 FLOWC = os.environ["FLOWC"]
+PG = os.environ.get("FLOWC_TEST_PG")          # the PostgreSQL server for the stores, or None: SQLite
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+PG_SECRET = "pw-S3CRET-store-7c1d"            # every store DSN's password: never in a log, an answer or the workspace
 WORK = sys.argv[1]
 ONLY = sys.argv[2:]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,27 +28,80 @@ def run(*args, **kw):
     return subprocess.run([FLOWC, *args], capture_output=True, text=True, timeout=120, **kw)
 
 
+def psql(db, *args, check_rc=True):
+    """psql on the FLOWC_TEST_PG server's database db: its unaligned output"""
+    r = subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
+                        "%s dbname=%s" % (PG, db), *args], capture_output=True, text=True, timeout=60)
+    if check_rc and r.returncode != 0:
+        raise AssertionError("psql %s: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
 class Server:
-    """a workspace made by `flowc server init` and a server on it, on a free port"""
+    """a workspace made by `flowc server init` and a server on it, on a free port. share: another
+    Server whose PostgreSQL store this one serves too (a second machine: its own DIR, with a copy of
+    secret.key, and no init)"""
     n = 0
 
-    def __init__(self, name):
+    def __init__(self, name, share=None, args=()):
         Server.n += 1
         self.dir = os.path.join(WORK, name)
+        self.args = list(args)
         subprocess.run(["rm", "-rf", self.dir])
-        r = run("server", "init", self.dir)
-        if r.returncode != 0:
-            raise AssertionError("server init failed: " + r.stderr)
-        self.init_out = r.stdout
-        self.token = r.stdout.rstrip("\n").split("\n")[-1]
+        self.dsn = None
+        if share:
+            self.dsn, self.dbname, self.token, self.init_out = share.dsn, share.dbname, share.token, share.init_out
+            os.makedirs(self.dir, mode=0o700)
+            key = os.path.join(self.dir, "secret.key")
+            with open(key, "wb") as f:
+                f.write(open(os.path.join(share.dir, "secret.key"), "rb").read())
+            os.chmod(key, 0o600)
+        else:
+            if PG:
+                self.dbname = "ws_" + re.sub(r"[^a-z0-9]", "_", name.lower())
+                psql("postgres", "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.dbname, "-c", "CREATE DATABASE %s" % self.dbname)
+                self.dsn = "%s dbname=%s password=%s" % (PG, self.dbname, PG_SECRET)
+            r = run("server", "init", self.dir, *self.db_args())
+            if r.returncode != 0:
+                raise AssertionError("server init failed: " + r.stderr)
+            self.init_out = r.stdout
+            self.token = r.stdout.rstrip("\n").split("\n")[-1]
         self.proc = None
         self.start()
+
+    def db_args(self):
+        """the arguments that name the store: --db DSN on PostgreSQL"""
+        return ["--db", self.dsn] if self.dsn else []
+
+    def sql(self, statement, *params):
+        """a statement on the store, as its owner could run it behind the server's back: the rows"""
+        if not self.dsn:
+            db = sqlite3.connect(os.path.join(self.dir, "store.db"), timeout=10)
+            try:
+                rows = db.execute(statement, params).fetchall()
+                db.commit()
+            finally:
+                db.close()
+            return rows
+        for p in params:   # the tests' own values, quoted as literals
+            statement = statement.replace("?", "'" + str(p).replace("'", "''") + "'", 1)
+        out = psql(self.dbname, "-c", statement)
+        return [tuple(int(v) if re.fullmatch(r"-?\d+", v) else v for v in line.split("|")) for line in out.splitlines() if line]
+
+    def store_bytes(self):
+        """everything the store holds, as bytes (the file; on PostgreSQL a dump of the database)"""
+        if not self.dsn:
+            return open(os.path.join(self.dir, "store.db"), "rb").read()
+        r = subprocess.run([os.path.join(PG_BIN, "pg_dump"), "-a", "%s dbname=%s" % (PG, self.dbname)], capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("pg_dump: " + r.stderr.decode())
+        return r.stdout
 
     def start(self):
         self.log = os.path.join(WORK, "server.%d.log" % Server.n)
         Server.n += 1
-        self.proc = subprocess.Popen([FLOWC, "server", self.dir, "--listen", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        self.proc = subprocess.Popen([FLOWC, "server", self.dir, "--listen", "127.0.0.1:0", *self.db_args(), *self.args],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
         for _ in range(600):
             m = re.search(r"listening on http://(127\.0\.0\.1:\d+)", open(self.log).read())
             if m:
@@ -69,6 +129,8 @@ class Server:
             bad.append("the server exited %s after SIGTERM" % rc)
         if SAN_RE.search(log):
             bad.append("sanitizer report: " + log[SAN_RE.search(log).start():][:3000])
+        if PG_SECRET in log:
+            bad.append("the store DSN's password is in the server's log")
         return bad
 
     def req(self, method, path, body=None, token="", ctype=None, headers=None, raw=False):
@@ -166,8 +228,8 @@ def _():
     key = os.path.join(S.dir, "secret.key")
     check(oct(os.stat(key).st_mode & 0o777) == "0o600", "secret.key mode %o" % (os.stat(key).st_mode & 0o777))
     check(os.path.getsize(key) == 32, "secret.key holds %d bytes" % os.path.getsize(key))
-    check(S.token.encode() not in open(os.path.join(S.dir, "store.db"), "rb").read(), "the token's secret is in store.db")
-    r = run("server", "init", S.dir)
+    check(S.token.encode() not in S.store_bytes(), "the token's secret is in the store")
+    r = run("server", "init", S.dir, *S.db_args())
     check(r.returncode == 1 and "already a workspace" in r.stderr, "init over a workspace: %d %s" % (r.returncode, r.stderr))
 
 
@@ -323,26 +385,19 @@ def _():
 
 @case("server/audit/verify-catches-an-edited-row")
 def _():
-    r = run("server", S.dir, "audit", "verify")
+    r = run("server", S.dir, "audit", "verify", *S.db_args())
     check(r.returncode == 0 and "intact" in r.stdout, "verify before: %d %s %s" % (r.returncode, r.stdout, r.stderr))
     entries = expect(S.req("GET", "/v1/audit"), 200, "GET /v1/audit")
     check(len(entries) >= 5 and all(re.fullmatch(r"[0-9a-f]{64}", e["hash"]) for e in entries), "entries: %d" % len(entries))
     check(S.token not in json.dumps(entries), "the audit log holds a token's secret")
     expect(S.req("PUT", "/v1/audit", body={}), 405, "PUT /v1/audit")
     expect(S.req("DELETE", "/v1/audit", body={}), 405, "DELETE /v1/audit")
-    db = sqlite3.connect(os.path.join(S.dir, "store.db"))
-    db.execute("UPDATE audit SET token_name = 'someone else' WHERE seq = 2")
-    db.commit()
-    db.close()
-    r = run("server", S.dir, "audit", "verify")
+    S.sql("UPDATE audit SET token_name = 'someone else' WHERE seq = 2")
+    r = run("server", S.dir, "audit", "verify", *S.db_args())
     check(r.returncode == 1 and "entry 2 was changed" in r.stderr, "verify after an edit: %d %s %s" % (r.returncode, r.stdout, r.stderr))
-    db = sqlite3.connect(os.path.join(S.dir, "store.db"))
-    db.execute("UPDATE audit SET token_name = ? WHERE seq = 2", (entries[1]["who"]["name"],))
-    db.commit()
-    db.execute("DELETE FROM audit WHERE seq = 3")
-    db.commit()
-    db.close()
-    r = run("server", S.dir, "audit", "verify")
+    S.sql("UPDATE audit SET token_name = ? WHERE seq = 2", entries[1]["who"]["name"])
+    S.sql("DELETE FROM audit WHERE seq = 3")
+    r = run("server", S.dir, "audit", "verify", *S.db_args())
     check(r.returncode == 1 and "entry 3 is missing" in r.stderr, "verify after a removal: %d %s %s" % (r.returncode, r.stdout, r.stderr))
 
 
@@ -775,6 +830,8 @@ def run_cases(cases):
 
 
 def report(name, err):
+    if PG:   # the same case on a PostgreSQL store
+        name = re.sub(r"^(server(-jobs)?)/", r"\1-pg/", name)
     if err is None:
         print("PASS " + name, flush=True)
     else:

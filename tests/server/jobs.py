@@ -8,7 +8,7 @@ audit entries, and the secret's value nowhere at rest. Prints PASS NAME / FAIL N
 
     FLOWC=build/asan/flowc python3 tests/server/jobs.py WORKDIR
 """
-import json, os, re, signal, sqlite3, subprocess, sys, time, traceback, urllib.request
+import json, os, re, signal, subprocess, sys, time, traceback, urllib.request
 
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,12 +55,8 @@ def wait_job(jid, until=("completed", "failed", "canceled"), secs=90):
 
 
 def job_pid(jid):
-    db = sqlite3.connect(os.path.join(S.dir, "store.db"), timeout=10)
-    try:
-        r = db.execute("SELECT pid FROM jobs WHERE id = ?", (int(jid),)).fetchone()
-    finally:
-        db.close()
-    return r[0] if r else None
+    r = S.sql("SELECT pid FROM jobs WHERE id = ?", int(jid))
+    return r[0][0] if r and r[0][0] != "" else None
 
 
 def run(flow, body=None, token=""):
@@ -320,10 +316,10 @@ def _():
                 pass
     if SECRET in open(S.log).read():
         hits.append("the server's log")
+    if SECRET.encode() in S.store_bytes():
+        hits.append("the store")
     check(not hits, "the secret's value is in: %s" % hits)
-    db = sqlite3.connect(os.path.join(S.dir, "store.db"))
-    n = db.execute("SELECT count(*) FROM secrets WHERE integration = 'shop' AND name = 'API_TOKEN'").fetchone()[0]
-    db.close()
+    n = S.sql("SELECT count(*) FROM secrets WHERE integration = 'shop' AND name = 'API_TOKEN'")[0][0]
     check(n == 1, "the secret is not in the store (%d rows)" % n)
 
 

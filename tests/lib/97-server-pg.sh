@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+[ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" server-pg
+# Suite `server-pg`: `flowc server --db` on a real PostgreSQL 15 server started for the suite
+# (scripts/pg.sh: a cluster under build/test/server-pg, 127.0.0.1 on a free port, trust
+# authentication) and stopped at its end, even when a case fails. Every workspace is `init --db` on a
+# database of its own, with a DSN whose password (pw-S3CRET-...) must never show.
+#   server-pg/db/...     tests/server/db.c, the store's statement API, on SQLite and on PostgreSQL
+#   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
+#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) on a PostgreSQL store
+#   server-pg/two/...    tests/server/two.py: two servers, two workspace directories, one store: a
+#                        change seen through both, 40 jobs queued through both run exactly once (each
+#                        run writes a row into PostgreSQL: the rows are counted), concurrent changes
+#                        keep one audit chain, a killed server's job failed when its lease runs out
+# SKIP when the PostgreSQL binaries are not installed (scripts/deps.sh test installs them).
+
+spg=$T_TMP/server-pg
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+[ -f "$spg/pg/data/postmaster.pid" ] && scripts/pg.sh stop "$spg/pg" >/dev/null 2>&1   # left by a killed run
+rm -rf "$spg"; mkdir -p "$spg"
+
+spg_port=
+if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ] || [ ! -x "$PG_BIN/postgres" ] || [ ! -x "$PG_BIN/psql" ] ||
+   [ ! -x "$PG_BIN/pg_dump" ]; then
+  skip server-pg "PostgreSQL 15 is not installed: $PG_BIN/{initdb,pg_ctl,postgres,psql,pg_dump} are missing (scripts/deps.sh test installs it)"
+else
+  trap 'scripts/pg.sh stop "$spg/pg" >/dev/null 2>&1' EXIT
+  if ! spg_port=$(PG_BIN=$PG_BIN scripts/pg.sh start "$spg/pg" 2>"$spg/start.err"); then
+    fail server-pg/postgres "the test server did not start:" "$(cat "$spg/start.err")"
+    spg_port=
+  fi
+fi
+
+if [ -n "$spg_port" ]; then
+  make -s build/tests/http_server build/asan/libflowrt.a >/dev/null 2>&1
+  export FLOWC_TEST_PG="host=127.0.0.1 port=$spg_port user=flowtest" PG_BIN
+  # runs are built against the sanitized runtime, as every end-to-end suite builds its flows
+  export FLOWC_RUNTIME_LIB=$ROOT/build/asan/libflowrt.a FLOWC_CFLAGS=$T_SAN_CFLAGS
+
+  t_build_unit server-pg/db build/tests/server_db
+  if [ "$T_BUILT" = 1 ]; then
+    t_case server-pg/db/sqlite-and-postgres
+    psql_ok=$("$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d postgres -c "CREATE DATABASE unit_db" 2>&1)
+    [ -z "$psql_ok" ] || t_note "CREATE DATABASE unit_db: $psql_ok"
+    t_exec build/tests/server_db "$spg/unit.db" "$FLOWC_TEST_PG dbname=unit_db password=pw-S3CRET-unit"
+    t_expect_rc 0
+    t_expect_grep "$C_OUT" ' 0 failed' "the unit program did not pass"
+    t_expect_nogrep "$C_ERR" 'S3CRET' "a password was printed"
+    t_done
+  fi
+
+  FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/api.py "$spg/api" >"$spg/api.out" 2>"$spg/api.err"
+  t_driver server-pg/driver server-pg/stops-cleanly-on-sigterm "$spg/api.out" $? "$spg/api.err"
+
+  FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/jobs.py "$spg/jobs" >"$spg/jobs.out" 2>"$spg/jobs.err"
+  t_driver server-jobs-pg/driver server-jobs-pg/stops-cleanly-on-sigterm "$spg/jobs.out" $? "$spg/jobs.err"
+
+  FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/two.py "$spg/two" >"$spg/two.out" 2>"$spg/two.err"
+  t_driver server-pg/two/driver server-pg/two/stops-cleanly-on-sigterm "$spg/two.out" $? "$spg/two.err"
+  unset FLOWC_TEST_PG
+
+  t_case server-pg/postgres-stops
+  t_exec scripts/pg.sh stop "$spg/pg"
+  t_expect_rc 0
+  t_done
+  trap - EXIT
+fi

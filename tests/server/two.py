@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""The server-pg suite's two-server driver (tests/lib/97-server-pg.sh): two `flowc server` processes
+(FLOWC, the sanitized build) on two ports and two workspace directories (as on two machines: the
+second holds a copy of the first's secret.key and was never `init`), serving one PostgreSQL store
+(FLOWC_TEST_PG). Prints PASS NAME / FAIL NAME lines:
+  - a change made through one server is seen through the other at once (an integration, a flow's
+    disabled flag, a revoked token);
+  - many jobs queued through both run exactly once each: the runs of tests/server/two/tally.flow write
+    one row per run (its run id) into a PostgreSQL table, and those rows are counted;
+  - concurrent changes through both servers leave one audit chain that `audit verify` finds intact;
+  - a server killed (kill -9) while it runs a job: the other fails that job when its lease runs out;
+  - the store DSN's password is in no log, answer, audit entry or workspace file; the survivor stops
+    cleanly on SIGTERM (exit 0, no sanitizer report).
+
+    FLOWC=build/asan/flowc FLOWC_TEST_PG="host=... port=... user=..." python3 tests/server/two.py WORKDIR
+"""
+import json, os, re, signal, subprocess, sys, threading, time, traceback
+
+sys.argv = [sys.argv[0], sys.argv[1]]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import api   # noqa: E402  the server suite's Server, check, expect, report
+from api import check, expect, psql, report   # noqa: E402
+
+WORK = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+LEASE = 3                      # seconds: --lease of both servers
+TALLY_DB = "two_tally"         # the database the runs write into
+TALLY_SECRET = "tally-pw-S3CRET-91b"
+CASES = []
+A = B = None
+
+
+def case(name):
+    def deco(f):
+        CASES.append((name, f))
+        return f
+    return deco
+
+
+def wait_job(srv, jid, secs=180):
+    b = None
+    for _ in range(secs * 10):
+        b = expect(srv.req("GET", "/v1/jobs/" + jid), 200, "GET /v1/jobs/" + jid)
+        if b["status"] in ("completed", "failed", "canceled"):
+            return b
+        time.sleep(0.1)
+    raise AssertionError("job %s still %s after %d s" % (jid, b and b["status"], secs))
+
+
+def in_parallel(calls):
+    """runs each call on a thread of its own, all at once: their results, in order"""
+    out = [None] * len(calls)
+
+    def one(i, f):
+        try:
+            out[i] = f()
+        except Exception as e:   # noqa: BLE001  reported by the caller's checks
+            out[i] = e
+    ts = [threading.Thread(target=one, args=(i, f)) for i, f in enumerate(calls)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+@case("server-pg/two/a-change-through-one-is-seen-through-the-other")
+def _():
+    expect(B.req("GET", "/v1/integrations/tally"), 200, "the integration created through A, through B")
+    b = expect(B.req("PATCH", "/v1/flows/tally.c4", {"disabled": True}), 200, "PATCH through B")
+    check(b.get("disabled") is True, str(b)[:300])
+    b = expect(A.req("GET", "/v1/flows/tally.c4"), 200, "GET through A")
+    check(b.get("disabled") is True, "A does not see B's change: %s" % str(b)[:300])
+    expect(A.req("PATCH", "/v1/flows/tally.c4", {"disabled": False}), 200, "PATCH through A")
+    check(expect(B.req("GET", "/v1/flows/tally.c4"), 200, "GET through B").get("disabled") is False, "B does not see A's change")
+    t = expect(A.req("POST", "/v1/tokens", {"name": "short-lived", "scope": "full"}), 201, "a token made through A")
+    expect(B.req("GET", "/v1/integrations", token=t["token"]), 200, "the token through B")
+    expect(B.req("DELETE", "/v1/tokens/" + t["id"]), 204, "revoked through B")
+    expect(A.req("GET", "/v1/integrations", token=t["token"]), 401, "the revoked token through A")
+
+
+@case("server-pg/two/a-server-with-another-key-is-refused")
+def _():
+    d = os.path.join(WORK, "two-c")
+    subprocess.run(["rm", "-rf", d])
+    os.makedirs(d, mode=0o700)
+    with open(os.path.join(d, "secret.key"), "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(os.path.join(d, "secret.key"), 0o600)
+    r = subprocess.run([api.FLOWC, "server", d, "--listen", "127.0.0.1:0", *A.db_args()], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "secret.key is not this workspace's key" in r.stderr, "another key: %d %s" % (r.returncode, r.stderr[-600:]))
+    check(api.PG_SECRET not in r.stderr, "the DSN's password in the message: %s" % r.stderr)
+    r = subprocess.run([api.FLOWC, "server", d, "--listen", "127.0.0.1:0", "--db", A.dsn.replace("dbname=", "dbname=nowhere_")],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "nowhere_" in r.stderr and api.PG_SECRET not in r.stderr, "no such database: %d %s" % (r.returncode, r.stderr[-600:]))
+    r = subprocess.run([api.FLOWC, "server", "init", os.path.join(WORK, "two-d"), *A.db_args()], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "already holds a workspace" in r.stderr and api.PG_SECRET not in r.stderr, "a second init: %d %s" % (r.returncode, r.stderr))
+
+
+@case("server-pg/two/every-job-runs-exactly-once")
+def _():
+    flows = ["tally.c1", "tally.c2", "tally.c3", "tally.c4"]
+    calls = []
+    for i in range(40):   # 10 jobs of each flow, queued through both servers at once
+        srv = A if i % 2 == 0 else B
+        calls.append(lambda srv=srv, f=flows[i % 4]: srv.req("POST", "/v1/flows/%s/run" % f))
+    res = in_parallel(calls)
+    ids = []
+    for r in res:
+        check(not isinstance(r, Exception), "a request failed: %s" % (r,))
+        ids.append(expect(r, 201, "POST run")["id"])
+    check(len(set(ids)) == 40, "40 jobs, %d ids" % len(set(ids)))
+    jobs = [wait_job(A if k % 2 else B, jid) for k, jid in enumerate(ids)]
+    bad = [(j["id"], j["status"], j["message"]) for j in jobs if j["status"] != "completed"]
+    check(not bad, "jobs that did not complete: %s" % bad[:5])
+    rows = psql(TALLY_DB, "-c", "SELECT run, count(*) FROM tally_runs WHERE flow LIKE 'c%' GROUP BY run ORDER BY run")
+    counts = dict(line.split("|") for line in rows.splitlines() if line)
+    want = {"job-" + i for i in ids}
+    twice = {k: v for k, v in counts.items() if v != "1"}
+    check(not twice, "runs that wrote more than once (a job run twice): %s" % twice)
+    check(set(counts) == want, "runs missing: %s; runs no job asked for: %s" % (sorted(want - set(counts))[:5], sorted(set(counts) - want)[:5]))
+    servers = {j["server"] for j in jobs}
+    check(len(servers) == 2, "the jobs ran on %s: both servers should have claimed some" % servers)
+
+
+@case("server-pg/two/concurrent-changes-keep-one-audit-chain")
+def _():
+    before = len(expect(A.req("GET", "/v1/audit?limit=1000"), 200, "audit"))
+    calls = []
+    for i in range(30):
+        srv = A if i % 2 == 0 else B
+        if i % 3 == 0:
+            calls.append(lambda srv=srv, i=i: srv.req("POST", "/v1/tokens", {"name": "t%d" % i, "scope": "full"}))
+        elif i % 3 == 1:
+            calls.append(lambda srv=srv, i=i: srv.req("POST", "/v1/integrations/tally/snapshots", {"message": "snap %d" % i}))
+        else:
+            calls.append(lambda srv=srv, i=i: srv.req("PATCH", "/v1/flows/tally.c%d" % (1 + i % 4), {"disabled": i % 4 == 2}))
+    res = in_parallel(calls)
+    made = 0
+    for i, r in enumerate(res):
+        check(not isinstance(r, Exception), "a request failed: %s" % (r,))
+        # a change of the integration made from a head that moved meanwhile is refused (409: try again)
+        ok = (201,) if i % 3 == 0 else (200, 201, 409)
+        check(r[0] in ok, "a change answered %s: %s" % (r[0], str(r[2])[:300]))
+        made += i % 3 != 2 and r[0] in (200, 201)
+    after = expect(B.req("GET", "/v1/audit?limit=1000"), 200, "audit")
+    seqs = [e["seq"] for e in after]
+    check(seqs == list(range(1, len(seqs) + 1)), "the audit's seqs are not 1..N: %s" % seqs[-40:])
+    check(made >= 10 and len(after) >= before + made, "%d entries after %d changes (%d before)" % (len(after), made, before))
+    r = api.run("server", A.dir, "audit", "verify", *A.db_args())
+    check(r.returncode == 0 and "intact" in r.stdout, "audit verify: %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    # the check can fail: a forked link is found
+    prev = A.sql("SELECT prev FROM audit WHERE seq = ?", len(after))[0][0]
+    A.sql("UPDATE audit SET prev = ? WHERE seq = ?", "0" * 64, len(after))
+    r = api.run("server", B.dir, "audit", "verify", *B.db_args())
+    A.sql("UPDATE audit SET prev = ? WHERE seq = ?", prev, len(after))
+    check(r.returncode == 1 and "does not follow" in r.stderr, "a forked entry went unseen: %d %s" % (r.returncode, r.stderr))
+
+
+@case("server-pg/two/a-killed-server's-job-fails-when-its-lease-runs-out")
+def _():
+    global A, B
+    job = expect(A.req("POST", "/v1/flows/tally.slow/run"), 201, "the slow job")
+    j = None
+    for _ in range(1800):   # until it runs (its server built it first)
+        j = expect(A.req("GET", "/v1/jobs/" + job["id"]), 200, "GET job")
+        if j["status"] != "queued":
+            break
+        time.sleep(0.1)
+    check(j["status"] == "running", "the slow job: %s" % j)
+    time.sleep(0.5)
+    owner, other = (A, B) if str(A.proc.pid) in j["server"].split(":") else (B, A)
+    check(str(owner.proc.pid) in j["server"].split(":"), "job %s runs on %s, neither server (%s, %s)" % (j["id"], j["server"], A.proc.pid, B.proc.pid))
+    owner.proc.send_signal(signal.SIGKILL)
+    owner.proc.wait(30)
+    owner.proc = None
+    t0 = time.time()
+    j = wait_job(other, job["id"], secs=60)
+    took = time.time() - t0
+    check(j["status"] == "failed" and "lease ran out" in (j["message"] or ""), "the dead server's job: %s" % j)
+    check(took < LEASE * 4, "failed %.1f s after the kill (lease %d s)" % (took, LEASE))
+    A, B = other, owner   # the survivor is A from here on
+    r = expect(A.req("POST", "/v1/flows/tally.c1/run"), 201, "a job after the kill")
+    check(wait_job(A, r["id"])["status"] == "completed", "the survivor runs jobs")
+
+
+@case("server-pg/two/no-password-in-logs-answers-audit-or-workspace")
+def _():
+    audit = json.dumps(expect(A.req("GET", "/v1/audit?limit=1000"), 200, "audit"))
+    jobs = json.dumps(expect(A.req("GET", "/v1/jobs?limit=1000"), 200, "jobs"))
+    conns = json.dumps(expect(A.req("GET", "/v1/connections/tally.db"), 200, "the connection"))
+    hits = []
+    for what, text in (("the audit", audit), ("the jobs", jobs), ("the connection", conns)):
+        for secret in (api.PG_SECRET, TALLY_SECRET):
+            if secret in text:
+                hits.append("%s shows %s" % (what, secret))
+    for srv in (A, B):
+        for d, _, files in os.walk(srv.dir):
+            for f in files:
+                p = os.path.join(d, f)
+                try:
+                    data = open(p, "rb").read()
+                except OSError:
+                    continue
+                for secret in (api.PG_SECRET, TALLY_SECRET):
+                    if secret.encode() in data:
+                        hits.append("%s holds %s" % (os.path.relpath(p, WORK), secret))
+        if api.PG_SECRET in open(srv.log).read():
+            hits.append("the log of %s" % srv.dir)
+    if TALLY_SECRET.encode() in A.store_bytes():
+        hits.append("the store holds the tally DSN's password in clear")
+    check(not hits, "; ".join(hits))
+
+
+def main():
+    global A, B
+    os.makedirs(WORK, exist_ok=True)
+    try:
+        A = api.Server("two-a", args=("--lease", "%ds" % LEASE))
+        B = api.Server("two-b", share=A, args=("--lease", "%ds" % LEASE))
+        psql("postgres", "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % TALLY_DB, "-c", "CREATE DATABASE %s" % TALLY_DB)
+        psql(TALLY_DB, "-c", "CREATE TABLE tally_runs (run text NOT NULL, flow text NOT NULL)")
+        expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/tally.flow")).read()), 201, "POST /v1/integrations")
+        dsn = "%s dbname=%s password=%s" % (api.PG, TALLY_DB, TALLY_SECRET)
+        expect(B.req("PUT", "/v1/connections/tally.db/secrets", {"TALLY_DSN": dsn}), 200, "the DSN as a secret, through B")
+    except Exception as e:
+        report("server-pg/two/starts", e if isinstance(e, AssertionError) else traceback.format_exc())
+        for s in (A, B):
+            if s:
+                s.stop()
+        return
+    api.run_cases(CASES)
+    bad = A.stop() + (B.stop() if B.proc else [])
+    report("server-pg/two/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
+
+
+main()
