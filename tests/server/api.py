@@ -162,6 +162,33 @@ class Server:
         return st, hd, b
 
 
+def files_holding(root, secrets, skip=()):
+    """the files under root (relative paths) whose bytes hold one of secrets, but for those in skip"""
+    hits = []
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.relpath(p, root) in skip:
+                continue
+            try:
+                data = open(p, "rb").read()
+            except OSError:
+                continue
+            if any(x.encode() in data for x in secrets):
+                hits.append(os.path.relpath(p, root))
+    return hits
+
+
+def cases_into(cases):
+    """a @case decorator for a driver's own list of cases"""
+    def case(name):
+        def deco(f):
+            cases.append((name, f))
+            return f
+        return deco
+    return case
+
+
 SUCCESS = {}   # (method, path) -> the 2xx statuses every driver's requests were answered with
 
 
@@ -827,6 +854,27 @@ def run_cases(cases):
             report(name, e)
         except Exception:
             report(name, traceback.format_exc())
+
+
+def drive(prefix, start, prepare, cases, cleanup=None):
+    """A driver's run: start() makes its server, prepare(server) what the cases need (either failing
+    is PREFIX/starts); then the cases; then the server stopped by SIGTERM, which must be clean
+    (PREFIX/stops-cleanly-on-sigterm); then cleanup()."""
+    server = None
+    try:
+        server = start()
+        prepare(server)
+        ok = True
+    except Exception as e:
+        report(prefix + "/starts", e if isinstance(e, AssertionError) else traceback.format_exc())
+        ok = False
+    if ok:
+        run_cases(cases)
+    bad = server.stop() if server else []
+    if ok:
+        report(prefix + "/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
+    if cleanup:
+        cleanup()
 
 
 def report(name, err):

@@ -11,12 +11,12 @@ FAIL NAME lines.
 
     FLOWC=build/asan/flowc python3 tests/server/hooks.py WORKDIR
 """
-import glob, hashlib, hmac, json, os, sys, time, traceback
+import glob, hashlib, hmac, json, os, sys, time
 
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api   # noqa: E402  the server suite's Server, check, expect, report, run_cases
-from api import check, expect, report   # noqa: E402
+from api import check, expect   # noqa: E402
 
 WORK = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,13 +24,7 @@ GH_SECRET = "gh-Hook-Secret-4Rw9"
 HOOK_TOKEN = "tok-Hook-Value-8Lp2"
 CASES = []
 S = None
-
-
-def case(name):
-    def deco(f):
-        CASES.append((name, f))
-        return f
-    return deco
+case = api.cases_into(CASES)
 
 
 def until(secs, what, fn):
@@ -279,16 +273,7 @@ def _():
 
 @case("server-hooks/secrets/nowhere-but-the-store")
 def _():
-    hits = []
-    for d, _, files in os.walk(S.dir):
-        for f in files:
-            p = os.path.join(d, f)
-            try:
-                data = open(p, "rb").read()
-            except OSError:
-                continue
-            if GH_SECRET.encode() in data or HOOK_TOKEN.encode() in data:
-                hits.append(os.path.relpath(p, S.dir))
+    hits = api.files_holding(S.dir, (GH_SECRET, HOOK_TOKEN))
     for log in glob.glob(os.path.join(WORK, "server.*.log")):
         if GH_SECRET in open(log).read() or HOOK_TOKEN in open(log).read():
             hits.append(log)
@@ -300,25 +285,20 @@ def _():
     api.check_success_codes(S, 4)
 
 
-def main():
+def start():
     global S
     os.makedirs(WORK, exist_ok=True)
-    try:
-        S = api.Server("hooks")
-        work = os.path.join(S.dir, "work/hooks")
-        os.makedirs(os.path.join(work, "data"), exist_ok=True)
-        os.makedirs(os.path.join(work, "out"), exist_ok=True)
-        with open(os.path.join(work, "data/items.ndjson"), "w") as f:
-            f.write('{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n')
-        expect(S.req("POST", "/v1/integrations", open(os.path.join(HERE, "hooks/hooks.flow")).read()), 201, "POST /v1/integrations")
-    except Exception as e:
-        report("server-hooks/starts", e if isinstance(e, AssertionError) else traceback.format_exc())
-        if S:
-            S.stop()
-        return
-    api.run_cases(CASES)
-    bad = S.stop()
-    report("server-hooks/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
+    S = api.Server("hooks")
+    return S
 
 
-main()
+def prepare(server):
+    work = os.path.join(server.dir, "work/hooks")
+    os.makedirs(os.path.join(work, "data"), exist_ok=True)
+    os.makedirs(os.path.join(work, "out"), exist_ok=True)
+    with open(os.path.join(work, "data/items.ndjson"), "w") as f:
+        f.write('{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n')
+    expect(server.req("POST", "/v1/integrations", open(os.path.join(HERE, "hooks/hooks.flow")).read()), 201, "POST /v1/integrations")
+
+
+api.drive("server-hooks", start, prepare, CASES)

@@ -8,12 +8,12 @@ audit entries, and the secret's value nowhere at rest. Prints PASS NAME / FAIL N
 
     FLOWC=build/asan/flowc python3 tests/server/jobs.py WORKDIR
 """
-import json, os, re, signal, subprocess, sys, time, traceback, urllib.request
+import json, os, re, signal, subprocess, sys, time, urllib.request
 
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api   # noqa: E402  the server suite's Server, check, expect, report
-from api import check, expect, report   # noqa: E402
+from api import check, expect   # noqa: E402
 
 WORK = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,12 +23,7 @@ CASES = []
 S = None
 HTTP = None
 
-
-def case(name):
-    def deco(f):
-        CASES.append((name, f))
-        return f
-    return deco
+case = api.cases_into(CASES)
 
 
 def start_http():
@@ -303,17 +298,8 @@ def _():
 
 @case("server-jobs/secrets/nowhere-at-rest")
 def _():
-    hits = []
-    for d, _, files in os.walk(S.dir):
-        for f in files:
-            p = os.path.join(d, f)
-            if p == os.path.join(S.dir, "work/shop/data/orders.ndjson"):
-                continue   # the test's input holds the secret as data: the flow compares tokens with it
-            try:
-                if SECRET.encode() in open(p, "rb").read():
-                    hits.append(os.path.relpath(p, S.dir))
-            except OSError:
-                pass
+    # the test's input holds the secret as data: the flow compares tokens with it
+    hits = api.files_holding(S.dir, (SECRET,), skip=("work/shop/data/orders.ndjson",))
     if SECRET in open(S.log).read():
         hits.append("the server's log")
     if SECRET.encode() in S.store_bytes():
@@ -328,32 +314,29 @@ def _():
     api.check_success_codes(S, 8)
 
 
-def main():
-    global S, HTTP
+def start():
+    global S, HTTP, HTTP_PROC
     os.makedirs(WORK, exist_ok=True)
-    http = None
-    try:
-        http, HTTP = start_http()
-        S = api.Server("jobs")
-        text = open(os.path.join(HERE, "jobs/shop.flow")).read().replace('"http://127.0.0.1:9"', '"%s"' % HTTP)
-        expect(S.req("POST", "/v1/integrations", text), 201, "POST /v1/integrations")
-        data = os.path.join(S.dir, "work/shop/data")
-        os.makedirs(data, exist_ok=True)
-        with open(os.path.join(data, "orders.ndjson"), "w") as f:
-            for i, tok, qty in [(1, SECRET, 2), (2, SECRET, 0), (3, "other", 1), (4, SECRET, 4)]:
-                f.write(json.dumps({"id": i, "token": tok, "qty": qty}) + "\n")
-    except Exception as e:
-        report("server-jobs/starts", e if isinstance(e, AssertionError) else traceback.format_exc())
-        if S:
-            S.stop()
-        if http:
-            http.terminate()
-        return
-    api.run_cases(CASES)
-    bad = S.stop()
-    report("server-jobs/stops-cleanly-on-sigterm", "\n".join(bad) if bad else None)
-    http.terminate()
-    http.wait()
+    HTTP_PROC, HTTP = start_http()
+    S = api.Server("jobs")
+    return S
 
 
-main()
+def prepare(server):
+    text = open(os.path.join(HERE, "jobs/shop.flow")).read().replace('"http://127.0.0.1:9"', '"%s"' % HTTP)
+    expect(server.req("POST", "/v1/integrations", text), 201, "POST /v1/integrations")
+    data = os.path.join(server.dir, "work/shop/data")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "orders.ndjson"), "w") as f:
+        for i, tok, qty in [(1, SECRET, 2), (2, SECRET, 0), (3, "other", 1), (4, SECRET, 4)]:
+            f.write(json.dumps({"id": i, "token": tok, "qty": qty}) + "\n")
+
+
+def stop_http():
+    if HTTP_PROC:
+        HTTP_PROC.terminate()
+        HTTP_PROC.wait()
+
+
+HTTP_PROC = None
+api.drive("server-jobs", start, prepare, CASES, stop_http)
