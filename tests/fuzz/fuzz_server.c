@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sqlite3.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 
 #include "package.h"
 #include "server.h"
+#include "db.h"
 #include "exchange.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,27 +32,31 @@ static int port;
 static void add_token(SrvStore *st, const char *id, const char *secret, const char *scope) {
     char hash[65];
     pkg_sha256_hex(secret, strlen(secret), hash);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created) VALUES(?, 'fuzz', ?, ?, 0)", -1, &q, NULL) != SQLITE_OK)
-        abort();
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
-    if (scope) sqlite3_bind_text(q, 3, scope, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(q, 3);
-    if (sqlite3_step(q) != SQLITE_DONE) abort();
-    sqlite3_finalize(q);
+    store_lock(st);
+    DbStmt *q = db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created) VALUES(?, 'fuzz', ?, ?, 0)");
+    if (!q) abort();
+    db_bind_text(q, 1, id);
+    db_bind_text(q, 2, hash);
+    db_bind_text(q, 3, scope);
+    if (db_run(q)) abort();
+    store_unlock(st);
 }
 
 static void start(void) {
     if (srv) return;
     char dir[] = "/tmp/fuzz_server.XXXXXX", why[600];
     if (!mkdtemp(dir)) abort();
-    SrvStore *st = store_open(dir, 1, why, sizeof why);
+    SrvStore *st = store_open(dir, NULL, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "fuzz_server: %s\n", why); abort(); }
     add_token(st, "tok_fuzz", "flw_fuzz", NULL);
     add_token(st, "tok_scoped", "flw_scoped", "{\"integrations\":[\"shop\"]}");
     store_close(st);
-    SrvConfig cfg = { dir, "127.0.0.1:0" };
+    char key[700];   /* the secrets' key, as `server init` makes it (the jobs module needs it) */
+    snprintf(key, sizeof key, "%s/secret.key", dir);
+    int kf = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (kf < 0 || write(kf, "0123456789abcdef0123456789abcdef", 32) != 32) abort();
+    close(kf);
+    SrvConfig cfg = { dir, "127.0.0.1:0", NULL, 0 };
     srv = srv_start(&cfg, why, sizeof why);
     if (!srv) { fprintf(stderr, "fuzz_server: %s\n", why); abort(); }
     port = atoi(strrchr(srv_address(srv), ':') + 1);
