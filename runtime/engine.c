@@ -76,6 +76,11 @@ const char *flow_setting_ctor(const FlowSettings *s, const cJSON *rs, const char
     return dflt;
 }
 
+static int settings_per_record(const FlowSettings *s) {
+    for (int i = 0; s && i < s->n; i++) if (s->defs[i].name && s->defs[i].per_record) return 1;
+    return 0;
+}
+
 static void settings_free(FlowSettings *s) {
     if (!s) return;
     for (int i = 0; i < s->n; i++) cJSON_Delete(s->konst[i]);
@@ -170,7 +175,9 @@ typedef struct StepRt {
 } StepRt;
 
 typedef struct Inst {        /* a record (or a copy of it after an all_matching branch) on its way */
-    cJSON *rec;
+    cJSON *rec;              /* NULL while only its typed form exists (inst_rec makes it) */
+    const FlowTSlot *trec;   /* typed: the record decoded into slots (the page arena), or NULL */
+    const char *raw; size_t rawn;   /* typed: its JSON text as exported (the page arena) */
     char *trace;             /* its trace key (owned), when the run keeps state */
     cJSON **lk;              /* lookup results by step id (owned) */
     long seq;                /* its position in the page: arms merge back in this order */
@@ -208,6 +215,12 @@ typedef struct Run {
     int layout_mixed;              /* ...they show two */
     int sql_bound;                 /* the export's settings saw the window as the source compares it */
     int pages_final;               /* no import of the flow commits at finish: a page is written for good when it ends */
+    /* typed records (flow.h): taken straight from the export's text when the flow's steps have typed
+     * variants and nothing needs the generic tree first; they live in the page arena */
+    int typed;
+    FlowArena arena;
+    FlowBuf tbuf;                  /* typed maps' output for the import being written */
+    const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
 } Run;
 
 static void list_push(List *l, Inst *in) {
@@ -249,6 +262,23 @@ static void list_free(Run *R, List *l) {
     free(l->v);
     l->v = NULL;
     l->n = l->cap = 0;
+}
+
+static char *trace_key_of(const cJSON *rec);
+
+/* The record as a cJSON tree, made from its text when only its typed form exists yet (the steps
+ * that have no typed variant, hooks, errors). Its trace key is the one of the record as exported. */
+static cJSON *inst_rec(Run *R, Inst *in) {
+    if (!in->rec && in->raw) {
+        in->rec = flow_json_parse(in->raw, in->rawn, NULL);
+        if (!in->rec) in->rec = cJSON_CreateObject();   /* cannot happen: the typed decoder read it */
+        if (R->rl.state && !in->trace) in->trace = trace_key_of(in->rec);
+    }
+    return in->rec;
+}
+
+static void list_materialize(Run *R, List *L) {
+    for (int i = 0; i < L->n; i++) inst_rec(R, L->v[i]);
 }
 
 /* ---- secrets: texts never printed ----
@@ -512,11 +542,11 @@ static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const ch
 static void rec_error(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data) {
     rec_error_core(R, s, cls, msg, data, NULL, NULL);
 }
-static void rec_error_in(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const Inst *in) {
-    rec_error_core(R, s, cls, msg, in->rec, NULL, in);
+static void rec_error_in(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, Inst *in) {
+    rec_error_core(R, s, cls, msg, inst_rec(R, in), NULL, in);
 }
-static void rec_error_in_http(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const Inst *in, const cJSON *http) {
-    rec_error_core(R, s, cls, msg, in->rec, http, in);
+static void rec_error_in_http(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, Inst *in, const cJSON *http) {
+    rec_error_core(R, s, cls, msg, inst_rec(R, in), http, in);
 }
 
 /* ---- record sizes and declared types ---- */
@@ -1039,6 +1069,7 @@ static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
  * becomes an error that says it was written instead of an import. Returns the abort flag. */
 static int hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L, int written) {
     if (!fn || !L->n || R->failed) return 0;
+    list_materialize(R, L);
     int n = L->n;
     cJSON **recs = flow_xcalloc((size_t)n, sizeof *recs);
     FlowHookVerdict *ver = flow_xcalloc((size_t)n, sizeof *ver);
@@ -1072,7 +1103,14 @@ static void step_filter(Run *R, const StepRt *s, List *L) {
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
         FlowErr e;
-        int r = s->def->fn ? call_step(R, s->def->fn, in, in->rec, &e, "filter") : 1;
+        int r = -1;
+        if (in->trec && s->def->tfn) {   /* typed; a failure is decided (and named) the generic way */
+            ctx_enter(R, in);
+            r = s->def->tfn(R->cx, in->trec);
+            if (flow_failed(R->cx)) r = -1;
+            ctx_leave(R);
+        }
+        if (r < 0) r = s->def->fn ? call_step(R, s->def->fn, in, inst_rec(R, in), &e, "filter") : 1;
         if (r < 0) { rec_error_in(R, s, e.cls, e.msg, in); inst_free(R, in); continue; }
         if (r == 0) { R->st->ignored++; inst_free(R, in); continue; }
         L->v[w++] = in;
@@ -1259,11 +1297,11 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
 
 /* The import's output for a record: the map's (updating: with `existing` in scope) or a copy of the
  * record. NULL with e when the record failed. */
-static cJSON *map_record(Run *R, const StepRt *s, const Inst *in, const cJSON *existing, int updating, FlowErr *e) {
-    if (!s->def->map) return cJSON_Duplicate(in->rec, 1);
+static cJSON *map_record(Run *R, const StepRt *s, Inst *in, const cJSON *existing, int updating, FlowErr *e) {
+    if (!s->def->map) return cJSON_Duplicate(inst_rec(R, in), 1);
     ctx_enter(R, in);
     flow_ctx_set_existing(R->cx, existing);
-    cJSON *out = s->def->map(R->cx, in->rec, updating);
+    cJSON *out = s->def->map(R->cx, inst_rec(R, in), updating);
     if (!out || flow_failed(R->cx)) {
         take_error(R, e, "map");
         cJSON_Delete(out);
@@ -1277,6 +1315,8 @@ static cJSON *map_record(Run *R, const StepRt *s, const Inst *in, const cJSON *e
 /* an empty item: what the connector may set cleared (the 1 KB message only by its first byte) */
 static void import_item_clear(FlowImportItem *it) {
     it->out = it->rs = NULL;
+    it->text = NULL;
+    it->textn = 0;
     it->failed = 0;
     it->err.cls = 0;
     it->err.msg[0] = 0;
@@ -1321,12 +1361,32 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     Inst **owner = sm->owner;
     for (int i = 0; i <= L->n; i++) import_item_clear(&items[i]);   /* a page before may have left copies */
     int n = 0, w = 0;
+    /* typed records map straight to text when nothing after needs the output as a tree */
+    int typed = d->tmap && c->import_text && !R->ri->mocks && !settings_per_record(s->s) && !fd->post_map && !d->post_map && !fd->post_submit &&
+                !d->post_submit && !((c->import_existing_page || c->import_existing) && (c->upsert_by_lookup || d->map_existing));
+    R->tbuf.n = 0;
     /* map every record as if creating */
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
         FlowErr e;
         cJSON *rs = NULL, *out = NULL;
         if (R->failed) { L->v[w++] = in; continue; }
+        if (typed && in->trec) {
+            size_t at = R->tbuf.n;
+            ctx_enter(R, in);
+            int r = d->tmap(R->cx, in->trec, &R->tbuf);
+            int ok = r == 0 && !flow_failed(R->cx) && !R->tbuf.oom;
+            ctx_leave(R);
+            if (ok) {
+                items[n].text = (const char *)(uintptr_t)at;   /* an offset until the buffer stops growing */
+                items[n].textn = R->tbuf.n - at;
+                owner[n++] = in;
+                continue;
+            }
+            R->tbuf.n = at;
+            R->tbuf.oom = 0;
+        }
+        inst_rec(R, in);
         if (eval_rs(R, s, in, &rs, &e) || !(out = map_record(R, s, in, NULL, 0, &e))) {
             cJSON_Delete(rs);
             rec_error_in(R, s, e.cls, e.msg, in);
@@ -1337,6 +1397,8 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         items[n].rs = rs;
         owner[n++] = in;
     }
+    for (int k = 0; k < n; k++)
+        if (!items[k].out) items[k].text = R->tbuf.p + (uintptr_t)items[k].text;
     /* upserts: which records exist already (a page at once, or one by one); those are mapped again
      * as updates, with `existing` in scope */
     /* an http upsert's exists request decides the request; a database upsert decides itself, and is
@@ -1538,6 +1600,12 @@ static void run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
         long errors_before = R->st->errors;
         /* the records' order inside the page is by seq; ord only breaks ties after a branch */
         for (int k = 0; k < L->n; k++) L->v[k]->ord = k;
+        /* typed records go on typed only into a filter or an import that has a typed variant */
+        if (R->typed && !(d->kind == FLOW_STEP_FILTER && d->tfn) && !(d->kind == FLOW_STEP_IMPORT && d->tmap)) {
+            list_materialize(R, L);
+            if (d->kind != FLOW_STEP_FILTER && d->kind != FLOW_STEP_LOOKUP && d->kind != FLOW_STEP_IMPORT)
+                for (int k = 0; k < L->n; k++) L->v[k]->trec = NULL;   /* a transform may change it: the tree is the record now */
+        }
         switch (d->kind) {
         case FLOW_STEP_FILTER: step_filter(R, s, L); break;
         case FLOW_STEP_TRANSFORM: step_transform(R, s, L); break;
@@ -2039,6 +2107,35 @@ static int add_mark(Run *R, cJSON **marks, const cJSON *rec) {
     return 0;
 }
 
+/* FlowExportItem.typed: a record's JSON text decoded into slots of the export's declared type, in
+ * the page arena (the text copied there too: the slots' strings point into it). 0 when taken. */
+static int take_typed(void *arg, const char *text, size_t n) {
+    Run *R = arg;
+    char *copy = flow_arena_alloc(&R->arena, n + 1);
+    memcpy(copy, text, n);
+    copy[n] = 0;
+    FlowTSlot *root = flow_arena_alloc(&R->arena, sizeof *root);
+    if (flow_json_decode_typed(R->f->steps[0].type, copy, n, &R->arena, root)) return -1;
+    R->took = root;
+    R->took_raw = copy;
+    R->took_rawn = n;
+    return 0;
+}
+
+/* Whether the run takes records typed: the export declares a record type, some step has a typed
+ * variant, and nothing before the steps needs the tree (once(), delta(), a pre_save_page hook, a
+ * preview or test, a retry). FLOW_TYPED=off turns it off (to compare the two ways). */
+static int typed_run(const Run *R) {
+    const FlowFlowDef *f = R->f;
+    const char *env = getenv("FLOW_TYPED");
+    if (env && strcmp(env, "off") == 0) return 0;
+    if (!f->steps[0].type || !f->steps[0].type->is_record || R->ri->mocks || R->rl.retry || R->once_flag || R->mode_def ||
+        R->delta_field || f->pre_save_page)
+        return 0;
+    for (int i = 1; i < f->nsteps; i++) if (f->steps[i].tfn || f->steps[i].tmap) return 1;
+    return 0;
+}
+
 static void export_pages(Run *R, StepRt *ex) {
     const FlowFlowDef *f = R->f;
     const FlowConnector *c = ex->c;
@@ -2073,6 +2170,7 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             FlowExportItem it;
             memset(&it, 0, sizeof it);
+            if (R->typed) { it.typed = take_typed; it.typed_arg = R; }
             FlowErr e;
             int r = c->export_next(ex->h, &it, &e);
             if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
@@ -2086,6 +2184,17 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             pulled++;
             R->st->exported++;
+            if (r == FLOW_NEXT_TYPED) {   /* decoded and checked against the type already (take_typed) */
+                bytes += it.bytes;
+                Inst *in = inst_new(R, NULL, seq++);
+                in->trec = R->took;
+                in->raw = R->took_raw;
+                in->rawn = R->took_rawn;
+                /* its trace key only when open errors may be resolved by it; else when it errs */
+                if (R->rl.state && R->open_errors > 0) inst_rec(R, in);
+                list_push(&page, in);
+                continue;
+            }
             if (r == FLOW_NEXT_ERROR) {
                 rec_error(R, ex, it.err.cls, it.err.msg, it.rec);
                 cJSON_Delete(it.rec);
@@ -2151,6 +2260,7 @@ static void export_pages(Run *R, StepRt *ex) {
         marks = NULL;
         page_end(R, &page);
         list_free(R, &page);
+        flow_arena_reset(&R->arena);   /* the page's typed records */
         flow_scratch_reset(R->cx);
         if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
     }
@@ -2224,8 +2334,11 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     for (int i = 0; i < R->nsteps; i++)
         if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
             R->pages_final = 0;
+    R->typed = typed_run(R);
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
+    flow_arena_free(&R->arena);
+    flow_buf_free(&R->tbuf);
 
     /* the end: commit (or discard) what the connections wrote */
     for (int i = 0; i < R->nsteps; i++) close_step(R, &R->steps[i]);

@@ -104,6 +104,24 @@ e2e_case() {
     msgs+=("written files differ from the native build:" "$(diff -u --label native --label jit <(e2e_tree "$work") <(e2e_tree "$jit") | head -n 15)")
   fi
   if [ ${#msgs[@]} -eq 0 ]; then pass "$name (jit)"; else fail "$name (jit)" "${msgs[@]}"; fi
+
+  # a flow with typed variants (docs/language.md, "Typed records") runs again the generic way
+  # (FLOW_TYPED=off): everything it prints and writes must be identical
+  grep -q 'static int t\(fn\|map\)[0-9]' <("$FLOWC" emit-c "$work/flow.flow" 2>/dev/null) || return 0
+  local gen=$work.generic
+  e2e_setup "$src" "$example" "$gen"
+  cp "$work/prog" "$gen/prog"
+  # shellcheck disable=SC2086
+  (cd "$gen" && FLOW_TYPED=off exec timeout -k 5 "$T_TIMEOUT" ./prog run --json $args) </dev/null >"$gen/stdout" 2>"$gen/stderr"
+  echo "exit $?" >>"$gen/stdout"
+  msgs=()
+  if san_found "$gen/stdout" "$gen/stderr"; then msgs+=("sanitizer report:" "$(san_excerpt "$gen/stdout" "$gen/stderr")"); fi
+  cmp -s "$work/stdout" "$gen/stdout" || msgs+=("stdout differs from the typed run:" "$(diff -u --label typed --label generic "$work/stdout" "$gen/stdout" | head -n 15)")
+  cmp -s "$work/stderr" "$gen/stderr" || msgs+=("stderr differs from the typed run:" "$(diff -u --label typed --label generic "$work/stderr" "$gen/stderr" | head -n 15)")
+  if ! cmp -s <(e2e_tree "$work") <(e2e_tree "$gen"); then
+    msgs+=("written files differ from the typed run:" "$(diff -u --label typed --label generic <(e2e_tree "$work") <(e2e_tree "$gen") | head -n 15)")
+  fi
+  if [ ${#msgs[@]} -eq 0 ]; then pass "$name (generic)"; else fail "$name (generic)" "${msgs[@]}"; fi
 }
 
 make -s build/asan/libflowrt.a >/dev/null 2>&1
