@@ -862,6 +862,23 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
 
 /* ---- typed maps: the output printed as it is built (flow_tp_*), into `FlowBuf *ob` ---- */
 
+/* flow_tp_keyraw(ob, "\"key\":", n): the member name printed now by the runtime's own JSON printer */
+static void bkey(E *e, const char *key) {
+    cJSON *j = cJSON_CreateString(key);
+    char *t = j ? flow_json_print(j) : NULL;
+    if (!t) abort();
+    size_t n = strlen(t);
+    bputs(B, "flow_tp_keyraw(ob, ");
+    Buf k = { 0 };
+    bput(&k, t, n);
+    bputc(&k, ':');
+    bstr(B, k.p, k.n);
+    bprintf(B, ", %zu);\n", k.n);
+    free(k.p);
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
 static void gen_map_print(E *e, const IrMap *m);
 
 /* each x in xs [where c] { ... } | => v, printed as a JSON array */
@@ -916,15 +933,12 @@ static void gen_map_print(E *e, const IrMap *m) {
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
         if (en->nested) {
-            bputs(B, "flow_tp_key(ob, ");
-            bstr(B, en->name, strlen(en->name));
-            bputs(B, ");\nflow_tp_open(ob, '{');\n");
+            bkey(e, en->name);
+            bputs(B, "flow_tp_open(ob, '{');\n");
             gen_map_print(e, en->nested);
             bputs(B, "flow_tp_close(ob, '}');\n");
         } else if (en->value->kind == IR_EACH && !en->override) {
-            bputs(B, "flow_tp_key(ob, ");
-            bstr(B, en->name, strlen(en->name));
-            bputs(B, ");\n");
+            bkey(e, en->name);
             gen_each_print(e, en->value);
         } else {
             int v = gen(e, en->value);
@@ -935,9 +949,9 @@ static void gen_map_print(E *e, const IrMap *m) {
                 bputs(B, ");\n");
                 v = cv;
             }
-            bputs(B, "if (flow_failed(cx)) return -1;\nflow_tp_key(ob, ");
-            bstr(B, en->name, strlen(en->name));
-            bprintf(B, ");\nflow_tp_val(ob, t%d);\n", v);
+            bputs(B, "if (flow_failed(cx)) return -1;\n");
+            bkey(e, en->name);
+            bprintf(B, "flow_tp_val(ob, t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
         bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
@@ -1036,7 +1050,7 @@ static void gen_type(E *e, const Type *t, char *name, size_t cap) {
         for (int i = 0; i < t->nfields; i++) {
             bputs(&e->out, "    { ");
             bstr(&e->out, t->fields[i].name, strlen(t->fields[i].name));
-            bprintf(&e->out, ", &%s },\n", fn[i]);
+            bprintf(&e->out, ", &%s, %zu },\n", fn[i], strlen(t->fields[i].name));
         }
         bputs(&e->out, "};\n");
         nf = t->nfields;

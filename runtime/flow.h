@@ -146,6 +146,9 @@ typedef struct FlowJsonError {
     char msg[160];
 } FlowJsonError;
 cJSON   *flow_json_parse(const char *text, size_t n, FlowJsonError *err);
+/* The first byte of p..e that a JSON string cannot hold as it is ('"', '\\', a control
+ * character, or any non-ASCII byte), or e: the scan both the reader and the printer use. */
+const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned char *e);
 /* Checks text from any source: FLOW_TEXT_OK, FLOW_TEXT_NUL (a NUL byte) or FLOW_TEXT_UTF8 (not valid
  * UTF-8), with the byte offset of the first bad byte in *at. */
 int      flow_text_check(const char *p, size_t n, size_t *at);
@@ -353,7 +356,7 @@ typedef struct FlowSettingDef {
 /* Declared record types, for validating exported records: a field's kind, nullability and, for
  * records and arrays, the nested type. */
 typedef struct FlowTypeDef FlowTypeDef;
-typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; } FlowFieldDef;
+typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ } FlowFieldDef;
 struct FlowTypeDef {
     FlowKind kind;              /* FLOW_JSON for records and arrays too */
     int nullable;
@@ -386,6 +389,7 @@ void flow_buf_free(FlowBuf *b);
 void flow_tp_open(FlowBuf *b, char c);          /* '{' or '[' */
 void flow_tp_close(FlowBuf *b, char c);         /* '}' or ']' */
 void flow_tp_key(FlowBuf *b, const char *key);  /* `,` unless first, then "key": */
+void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n);   /* ...with "key": printed already (flowc does) */
 void flow_tp_elem(FlowBuf *b);                  /* `,` unless first */
 void flow_tp_val(FlowBuf *b, FlowVal v);        /* the value, as flow_obj_add + flow_json_print give it */
 typedef int (*FlowTStepFn)(FlowCtx *cx, const FlowTSlot *rec);               /* typed filter: as FlowStepFn */
@@ -510,7 +514,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask) \
-    X(flow_tp_open) X(flow_tp_close) X(flow_tp_key) X(flow_tp_elem) X(flow_tp_val)
+    X(flow_tp_open) X(flow_tp_close) X(flow_tp_key) X(flow_tp_keyraw) X(flow_tp_elem) X(flow_tp_val)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

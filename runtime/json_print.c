@@ -55,24 +55,12 @@ void flow_json_number(double d, char buf[32]) {
     flow_dec_format_g(buf, d, 15);   /* %.15g, or more digits when 15 do not read back */
 }
 
-/* bytes written as they are inside a string: printable ASCII other than '"' and '\\' */
-static const unsigned char plain[256] = {
-#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-    R16(0), R16(0),
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    R16(1), R16(1),
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
-#undef R16
-};
-
 /* s[0..n), stopping early at a NUL (as a cJSON string made from it would end there) */
 static void str_n(Out *o, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s, *run = p, *end = p + n;
     put1(o, '"');
     for (;;) {
-        while (p < end && plain[*p]) p++;
+        p = flow_json_plain_end(p, end);   /* printable ASCII other than '"' and '\\' */
         if (p >= end) break;
         unsigned c = *p;
         if (!c) break;
@@ -188,6 +176,13 @@ void flow_tp_key(FlowBuf *b, const char *key) {
     if (o.n && o.p[o.n - 1] != '{') put1(&o, ',');
     str(&o, key);
     put1(&o, ':');
+    out_back(b, &o);
+}
+
+void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n) {
+    Out o = out_of(b);
+    if (o.n && o.p[o.n - 1] != '{') put1(&o, ',');
+    put(&o, text, n);
     out_back(b, &o);
 }
 

@@ -99,6 +99,21 @@ static const unsigned char plain[256] = {
 #undef R16
 };
 
+/* The first byte from p on (before e) that is not plain: eight bytes at a time while they all are. */
+const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned char *e) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t stop = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x;
+        if (stop & high) break;
+        p += 8;
+    }
+    while (p < e && plain[*p]) p++;
+    return p;
+}
+
 static int hex4(const unsigned char *p, unsigned *out) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
@@ -200,8 +215,7 @@ static const unsigned char *str_end(const unsigned char *b, const unsigned char 
 /* The string starting after the opening quote at s->p: a fresh NUL-terminated copy (cJSON_malloc),
  * s->p after the closing quote; NULL on an error. */
 static char *string(P *s) {
-    const unsigned char *b = s->p, *p = b, *e = s->end;
-    while (p < e && plain[*p]) p++;
+    const unsigned char *b = s->p, *e = s->end, *p = flow_json_plain_end(b, e);
     if (p < e && *p == '"') {    /* the common case: ASCII without escapes */
         size_t n = (size_t)(p - b);
         char *out = xmalloc(n + 1);
@@ -283,18 +297,31 @@ static int num_scan(P *s, Num *m) {
     else while (p < e && is_digit(*p)) { if (p - d0 < 19) v = v * 10 + (*p - '0'); p++; }
     int nd = (int)(p - d0), simple = 1;
     if (p < e && is_digit(*p)) return fail(s, p, "invalid number (a leading zero)");
+    /* the digits as one integer mant (while it has at most 19 significant digits) scaled by 10^e10 */
+    uint64_t mant = v;
+    int sig = v ? nd : 0, fast = nd <= 19;
+    long e10 = 0;
     if (p < e && *p == '.') {
         simple = 0;
         p++;
         if (p >= e || !is_digit(*p)) return fail(s, p, "invalid number (no digit after the point)");
-        while (p < e && is_digit(*p)) p++;
+        for (; p < e && is_digit(*p); p++) {
+            if (!fast) continue;
+            if (mant || *p != '0') sig++;
+            if (sig > 19) { fast = 0; continue; }
+            mant = mant * 10 + (*p - '0');
+            e10--;
+        }
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         simple = 0;
         p++;
-        if (p < e && (*p == '+' || *p == '-')) p++;
+        int eneg = 0;
+        if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
         if (p >= e || !is_digit(*p)) return fail(s, p, "invalid number (no digit in the exponent)");
-        while (p < e && is_digit(*p)) p++;
+        long x = 0;
+        for (; p < e && is_digit(*p); p++) if (x < 100000) x = x * 10 + (*p - '0');
+        e10 += eneg ? -x : x;
     }
     s->p = p;
     m->b = b; m->e = p; m->v = v; m->nd = nd; m->neg = neg; m->simple = simple;
@@ -308,7 +335,13 @@ static int num_scan(P *s, Num *m) {
         d = (double)m->exact;
         m->want_exact = 1;
     } else {
-        flow_dec_parse((const char *)b, (size_t)(p - b), &d);   /* the syntax is checked above */
+        /* mant and 10^|e10| exact as doubles: one division or multiplication rounds correctly (Clinger) */
+        static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+        if (fast && sig <= 15 && e10 >= -22 && e10 <= 22) {
+            d = e10 < 0 ? (double)mant / p10[-e10] : (double)mant * p10[e10];
+            if (neg) d = -d;
+        } else flow_dec_parse((const char *)b, (size_t)(p - b), &d);   /* the syntax is checked above */
         if (!isfinite(d))
             return fail(s, b, "number out of range: %.*s%s", (int)(p - b > 40 ? 40 : p - b), (const char *)b, p - b > 40 ? "..." : "");
         /* a whole double: the int it is when the text is exactly that int; otherwise (9007199254740993.5,
@@ -466,8 +499,7 @@ static void td_ws(TD *d) { skip_ws(&d->s); }
  * has no escapes, else decoded into the arena; -1 on an error */
 static int td_string(TD *d, FlowStr *out) {
     P *s = &d->s;
-    const unsigned char *b = s->p, *p = b, *e = s->end;
-    while (p < e && plain[*p]) p++;
+    const unsigned char *b = s->p, *e = s->end, *p = flow_json_plain_end(b, e);
     if (p < e && *p == '"') {
         if (out) { out->p = (const char *)b; out->n = (size_t)(p - b); }
         s->p = p + 1;
@@ -553,25 +585,36 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     else for (int next = 0;;) {
         if (s->p >= s->end || *s->p != '"') return -1;
         s->p++;
-        FlowStr key;
-        if (td_string(d, &key)) return -1;
+        /* the declared field of that name: most records list their fields in the declared order, so
+         * the one after the last is tried first, on the raw text (a name needing no escapes) */
+        int k = -1;
+        if (next < nf) {
+            const FlowFieldDef *fd = &t->fields[next];
+            size_t len = fd->len ? fd->len : strlen(fd->name);
+            if ((size_t)(s->end - s->p) > len && memcmp(s->p, fd->name, len) == 0 && s->p[len] == '"') {
+                k = next;
+                s->p += len + 1;
+            }
+        }
+        if (k < 0) {
+            FlowStr key;
+            if (td_string(d, &key)) return -1;
+            for (int i = 0; i < nf; i++) {
+                const FlowFieldDef *fd = &t->fields[i];
+                size_t len = fd->len ? fd->len : strlen(fd->name);
+                if (len == key.n && memcmp(fd->name, key.p, len) == 0) { k = i; break; }
+            }
+        }
         td_ws(d);
         if (s->p >= s->end || *s->p != ':') return -1;
         s->p++;
         td_ws(d);
-        /* the declared field of that name: most records list their fields in the declared order */
-        int k = -1;
-        for (int i = 0; i < nf; i++) {
-            int at = (next + i) % nf;
-            const char *name = t->fields[at].name;
-            if (strncmp(name, key.p, key.n) == 0 && name[key.n] == 0) { k = at; break; }
-        }
         if (k < 0) { if (td_skip(d)) return -1; }
         else {
             if (seen[k]) return -1;   /* a duplicate: the generic path reads the first */
             seen[k] = 1;
             if (td_value(d, t->fields[k].type, &kids[k])) return -1;
-            next = k + 1 < nf ? k + 1 : 0;
+            next = k + 1;
         }
         td_ws(d);
         if (s->p >= s->end) return -1;
