@@ -1,6 +1,7 @@
-/* engine.h — the runtime's internal API between the engine (engine.c), the connectors
- * (conn_*.c) and the executable's CLI (cli.c): evaluated settings, the connector table of callbacks
- * and the settings each one reads, record errors, and one flow's run with its counters.
+/* engine.h — the runtime's internal API between the engine (engine.c and the files beside it that
+ * share engine_int.h), the connectors (conn_*.c) and the executable's CLI (cli.c): evaluated
+ * settings, the connector table of callbacks and the settings each one reads, record errors, and
+ * one flow's run with its counters.
  * Generated code never includes this header; it sees only flow.h. */
 #ifndef FLOW_ENGINE_H
 #define FLOW_ENGINE_H
@@ -396,7 +397,7 @@ typedef struct FlowMocks {
     FlowMockMode mode;   /* TEST: every connection is the mock. PREVIEW: real connections, but the
                             steps named in `given` and (unless live) every import use the mock */
     int live;            /* PREVIEW: imports really write */
-    cJSON *trace;        /* PREVIEW: an array the engine fills, one entry per step run (see engine.c) */
+    cJSON *trace;        /* PREVIEW: an array the engine fills, one entry per step run (see trace.c) */
     int limit;           /* PREVIEW: records of the first (and only) page, 1..100 */
 } FlowMocks;
 

@@ -492,7 +492,7 @@ FlowVal flow_context(FlowCtx *cx, FlowContextId id);
 FlowVal flow_response(FlowCtx *cx);
 FlowVal flow_existing(FlowCtx *cx);
 
-/* The engine's side of the same context (runtime/engine.c sets them). */
+/* The engine's side of the same context (runtime/engine.c and steps.c set them). */
 void flow_ctx_set_param(FlowCtx *cx, int index, FlowVal v);
 void flow_ctx_set_lookup(FlowCtx *cx, int step_id, const cJSON *result);   /* NULL: null */
 void flow_ctx_set_context(FlowCtx *cx, FlowContextId id, FlowVal v);
