@@ -42,7 +42,7 @@ typedef struct Inst {        /* a record (or a copy of it after an all_matching 
     const FlowTSlot *trec;   /* typed: the record decoded into slots (the page arena), or NULL */
     const char *raw; size_t rawn;   /* typed: its JSON text as exported (the page arena) */
     char *trace;             /* its trace key (owned), when the run keeps state */
-    cJSON **lk;              /* lookup results by step id (owned) */
+    cJSON **lk;              /* lookup results by step id (owned; the array is allocated with the entry) */
     long seq;                /* its position in the page: arms merge back in this order */
     long ord;
     int imported;

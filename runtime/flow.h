@@ -12,6 +12,7 @@
 #define FLOW_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
 /* ---- values ---- */
@@ -386,10 +387,21 @@ int flow_json_decode_typed(const FlowTypeDef *t, const char *text, size_t n, Flo
  * generic map builds (the same printer underneath), so the two are byte for byte the same. */
 typedef struct FlowBuf { char *p; size_t n, cap; int oom; } FlowBuf;
 void flow_buf_free(FlowBuf *b);
-void flow_tp_open(FlowBuf *b, char c);          /* '{' or '[' */
-void flow_tp_close(FlowBuf *b, char c);         /* '}' or ']' */
+void flow_tp_byte_grow(FlowBuf *b, char c);
+static inline void flow_tp_open(FlowBuf *b, char c) {   /* '{' or '[' */
+    if (b->n + 2 > b->cap) flow_tp_byte_grow(b, c);
+    else b->p[b->n++] = c;
+}
+static inline void flow_tp_close(FlowBuf *b, char c) { flow_tp_open(b, c); }   /* '}' or ']' */
 void flow_tp_key(FlowBuf *b, const char *key);  /* `,` unless first, then "key": */
-void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n);   /* ...with "key": printed already (flowc does) */
+void flow_tp_keyraw_grow(FlowBuf *b, const char *text, size_t n);
+/* ...with "key": printed already (flowc does): the common case inline, growing out of line */
+static inline void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n) {
+    if (b->n + n + 2 > b->cap) { flow_tp_keyraw_grow(b, text, n); return; }
+    if (b->n && b->p[b->n - 1] != '{') b->p[b->n++] = ',';
+    memcpy(b->p + b->n, text, n);
+    b->n += n;
+}
 void flow_tp_elem(FlowBuf *b);                  /* `,` unless first */
 void flow_tp_val(FlowBuf *b, FlowVal v);        /* the value, as flow_obj_add + flow_json_print give it */
 typedef int (*FlowTStepFn)(FlowCtx *cx, const FlowTSlot *rec);               /* typed filter: as FlowStepFn */
@@ -514,7 +526,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask) \
-    X(flow_tp_open) X(flow_tp_close) X(flow_tp_key) X(flow_tp_keyraw) X(flow_tp_elem) X(flow_tp_val)
+    X(flow_tp_byte_grow) X(flow_tp_key) X(flow_tp_keyraw_grow) X(flow_tp_elem) X(flow_tp_val)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

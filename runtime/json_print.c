@@ -164,8 +164,7 @@ void flow_buf_free(FlowBuf *b) {
     memset(b, 0, sizeof *b);
 }
 
-void flow_tp_open(FlowBuf *b, char c) { Out o = out_of(b); put1(&o, c); out_back(b, &o); }
-void flow_tp_close(FlowBuf *b, char c) { Out o = out_of(b); put1(&o, c); out_back(b, &o); }
+void flow_tp_byte_grow(FlowBuf *b, char c) { Out o = out_of(b); put1(&o, c); out_back(b, &o); }
 
 void flow_tp_elem(FlowBuf *b) {
     if (b->n && b->p[b->n - 1] != '[') { Out o = out_of(b); put1(&o, ','); out_back(b, &o); }
@@ -179,7 +178,7 @@ void flow_tp_key(FlowBuf *b, const char *key) {
     out_back(b, &o);
 }
 
-void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n) {
+void flow_tp_keyraw_grow(FlowBuf *b, const char *text, size_t n) {
     Out o = out_of(b);
     if (o.n && o.p[o.n - 1] != '{') put1(&o, ',');
     put(&o, text, n);

@@ -578,8 +578,8 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     if (++s->depth > FLOW_JSON_DEPTH) return -1;
     int nf = t->nfields;
     FlowTSlot *kids = nf ? flow_arena_alloc(d->a, sizeof *kids * (size_t)nf) : NULL;
-    unsigned char seen_small[64], *seen = nf <= 64 ? seen_small : flow_arena_alloc(d->a, (size_t)nf);
-    memset(seen, 0, (size_t)nf);
+    uint64_t seen_bits = 0;   /* the fields seen: bits for the first 64, bytes past them */
+    unsigned char *seen_more = nf > 64 ? memset(flow_arena_alloc(d->a, (size_t)nf), 0, (size_t)nf) : NULL;
     td_ws(d);
     if (s->p < s->end && *s->p == '}') s->p++;
     else for (int next = 0;;) {
@@ -611,8 +611,9 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
         td_ws(d);
         if (k < 0) { if (td_skip(d)) return -1; }
         else {
-            if (seen[k]) return -1;   /* a duplicate: the generic path reads the first */
-            seen[k] = 1;
+            if (k < 64 ? (seen_bits >> k & 1) : seen_more[k]) return -1;   /* a duplicate: the generic path reads the first */
+            if (k < 64) seen_bits |= (uint64_t)1 << k;
+            else seen_more[k] = 1;
             if (td_value(d, t->fields[k].type, &kids[k])) return -1;
             next = k + 1;
         }
@@ -624,7 +625,7 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     }
     s->depth--;
     for (int i = 0; i < nf; i++)
-        if (!seen[i] && td_absent(t->fields[i].type, 0, &kids[i])) return -1;
+        if (!(i < 64 ? (seen_bits >> i & 1) : seen_more[i]) && td_absent(t->fields[i].type, 0, &kids[i])) return -1;
     out->v = flow_null();
     out->kids = kids;
     out->n = nf;

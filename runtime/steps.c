@@ -21,9 +21,10 @@ void eng_list_push(List *l, Inst *in) {
 }
 
 Inst *eng_inst_new(Run *R, cJSON *rec, long seq) {
-    Inst *in = flow_xcalloc(1, sizeof *in);
+    /* one allocation: the lookup slots follow the record's entry */
+    Inst *in = flow_xcalloc(1, sizeof *in + sizeof *in->lk * (size_t)R->nslots);
     in->rec = rec;
-    in->lk = flow_xcalloc((size_t)R->nslots, sizeof *in->lk);
+    in->lk = (cJSON **)(in + 1);
     in->seq = seq;
     return in;
 }
@@ -55,7 +56,6 @@ void eng_inst_free(Run *R, Inst *in) {
     if (!in) return;
     cJSON_Delete(in->rec);
     for (int i = 0; i < R->nslots; i++) cJSON_Delete(in->lk[i]);
-    free(in->lk);
     free(in->trace);
     free(in);
 }
@@ -98,6 +98,7 @@ static size_t list_size(const List *l) {
 /* ---- calling generated code ---- */
 
 void eng_ctx_enter(Run *R, const Inst *in) {
+    if (!R->f->nlookups) return;   /* no step of the flow reads a lookup's result */
     for (int i = 0; i < R->nslots; i++) flow_ctx_set_lookup(R->cx, i, in ? in->lk[i] : NULL);
 }
 
