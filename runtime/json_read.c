@@ -106,8 +106,13 @@ const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned 
         uint64_t x;
         memcpy(&x, p, 8);
         uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        uint64_t stop = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x;
-        if (stop & high) break;
+        uint64_t stop = (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* each test's lowest flagged byte is exact (a borrow only runs upwards): the first one stops */
+        if (stop) return p + (__builtin_ctzll(stop) >> 3);
+#else
+        if (stop) break;
+#endif
         p += 8;
     }
     while (p < e && plain[*p]) p++;
@@ -564,6 +569,7 @@ static int td_skip(TD *d) {
 }
 
 static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out);
+static inline int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out);
 
 /* a declared field that is missing, or null: fine when the type allows it (check_type's rules) */
 static int td_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out) {
@@ -614,7 +620,10 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
             if (k < 64 ? (seen_bits >> k & 1) : seen_more[k]) return -1;   /* a duplicate: the generic path reads the first */
             if (k < 64) seen_bits |= (uint64_t)1 << k;
             else seen_more[k] = 1;
-            if (td_value(d, t->fields[k].type, &kids[k])) return -1;
+            const FlowTypeDef *ft = t->fields[k].type;
+            if (ft && !ft->is_record && !ft->is_array && ft->kind != FLOW_JSON && s->p < s->end && *s->p != 'n') {
+                if (td_scalar(d, ft, &kids[k])) return -1;
+            } else if (td_value(d, ft, &kids[k])) return -1;
             next = k + 1;
         }
         td_ws(d);
@@ -664,18 +673,10 @@ static int td_array(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     return 0;
 }
 
-static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
+/* a declared scalar (not null: the caller saw no `null`) */
+static inline int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     P *s = &d->s;
-    if (s->p >= s->end) return -1;
     unsigned c = *s->p;
-    if (c == 'n') return literal(s, "null", 4) ? td_absent(t, 1, out) : -1;
-    if (!t || (t->kind == FLOW_JSON && !t->is_record && !t->is_array)) {   /* any JSON: checked, not kept */
-        *out = flow_tslot_null;
-        out->null = 0;
-        return td_skip(d);
-    }
-    if (t->is_record) return c == '{' ? td_record(d, t, out) : -1;
-    if (t->is_array) return c == '[' ? td_array(d, t, out) : -1;
     out->kids = NULL;
     out->n = 0;
     out->null = 0;
@@ -716,6 +717,21 @@ static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     }
     default: return -1;   /* FLOW_NULL takes only null */
     }
+}
+
+static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
+    P *s = &d->s;
+    if (s->p >= s->end) return -1;
+    unsigned c = *s->p;
+    if (c == 'n') return literal(s, "null", 4) ? td_absent(t, 1, out) : -1;
+    if (!t || (t->kind == FLOW_JSON && !t->is_record && !t->is_array)) {   /* any JSON: checked, not kept */
+        *out = flow_tslot_null;
+        out->null = 0;
+        return td_skip(d);
+    }
+    if (t->is_record) return c == '{' ? td_record(d, t, out) : -1;
+    if (t->is_array) return c == '[' ? td_array(d, t, out) : -1;
+    return td_scalar(d, t, out);
 }
 
 int flow_json_decode_typed(const FlowTypeDef *t, const char *text, size_t n, FlowArena *a, FlowTSlot *root) {
