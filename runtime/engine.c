@@ -707,6 +707,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
             R->pages_final = 0;
     R->typed = typed_run(R);
+    for (int i = 0; i < R->nsteps; i++) R->lookups |= R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_LOOKUP;
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
     flow_arena_free(&R->arena);

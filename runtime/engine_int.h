@@ -81,6 +81,7 @@ typedef struct Run {
     /* typed records (flow.h): taken straight from the export's text when the flow's steps have typed
      * variants and nothing needs the generic tree first; they live in the page arena */
     int typed;
+    int lookups;                   /* the flow has lookup steps (else no record carries a result) */
     FlowArena arena;
     FlowBuf tbuf;                  /* typed maps' output for the import being written */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */

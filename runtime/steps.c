@@ -98,7 +98,7 @@ static size_t list_size(const List *l) {
 /* ---- calling generated code ---- */
 
 void eng_ctx_enter(Run *R, const Inst *in) {
-    if (!R->f->nlookups) return;   /* no step of the flow reads a lookup's result */
+    if (!R->lookups) return;   /* no step of the flow reads a lookup's result */
     for (int i = 0; i < R->nslots; i++) flow_ctx_set_lookup(R->cx, i, in ? in->lk[i] : NULL);
 }
 
