@@ -696,9 +696,8 @@ static inline int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
         if (num_scan(s, &m)) return -1;
         if (t->kind == FLOW_NUMBER) { out->v = flow_number(m.d); return 0; }
         /* an int: plain digits only (1.0 and 1e3 are ints too, but the generic path reads them) */
-        if (!m.simple || (m.neg && m.v == 0)) return -1;
+        if (!m.simple || (m.neg && m.v == 0) || (!m.want_exact && m.nd > 15)) return -1;
         int64_t i = m.want_exact ? m.exact : (int64_t)m.d;
-        if (!m.want_exact && m.nd > 15) return -1;
         out->v = t->kind == FLOW_INT ? flow_int(i) : flow_duration(i);
         return 0;
     case FLOW_DATETIME: {   /* checked as check_type checks it; its value is not kept (typed code does not read it) */
