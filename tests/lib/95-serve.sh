@@ -1,4 +1,7 @@
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" serve
+# Schedules fire on the clock and their drift is checked: tests/run.sh runs this suite in its timing
+# lane (see there).
+# lane: timing
 # Suite `serve`: `OUT serve` and `flowc serve` as real processes on 127.0.0.1 (a free port, as the
 # kernel picks it: --listen 127.0.0.1:0, read back from the log), driven with curl and signals: a
 # 6-field cron every 2 s, after() chains, an overlapping fire skipped, a run from a shell while serve
