@@ -511,12 +511,9 @@ static void gen_if(E *e, const IrExpr *cond, int negate, const char *then) {
     bprintf(B, "))%s", then);
 }
 
-/* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
-static int gen_each_array(E *e, const IrExpr *x) {
-    int arr = newtmp(e);
-    bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n{\n", arr);
+/* each x in xs: the loop over the JSON array xs, opened, with x (t<v>) bound to each element */
+static void gen_each_loop(E *e, const IrExpr *x, int v) {
     int list = gen(e, x->a);
-    int v = var_id(e, x->var);
     int it = newtmp(e);
     const char *ek = x->var->type ? kind_of(x->var->type) : "FLOW_JSON";
     bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))\n"
@@ -524,6 +521,13 @@ static int gen_each_array(E *e, const IrExpr *x) {
                "FlowVal t%d = flow_val_from_json(cx, it%d, %s, ", list, list, it, list, it, it, it, v, it, ek);
     bstr(B, x->var->name, strlen(x->var->name));
     bputs(B, ");\n");
+}
+
+/* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
+static int gen_each_array(E *e, const IrExpr *x) {
+    int arr = newtmp(e);
+    bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n{\n", arr);
+    gen_each_loop(e, x, var_id(e, x->var));
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
         size_t len = strlen(e->map_path);
@@ -896,16 +900,7 @@ static void gen_each_print(E *e, const IrExpr *x) {
         e->tvars[e->ntvars].var = x->var;
         e->tvars[e->ntvars].type = ty->elem;
         e->ntvars++;
-    } else {
-        int list = gen(e, x->a);
-        int it = newtmp(e);
-        const char *ek = x->var->type ? kind_of(x->var->type) : "FLOW_JSON";
-        bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))\n"
-                   "for (const cJSON *it%d = t%d.j->child; it%d; it%d = it%d->next) {\n"
-                   "FlowVal t%d = flow_val_from_json(cx, it%d, %s, ", list, list, it, list, it, it, it, v, it, ek);
-        bstr(B, x->var->name, strlen(x->var->name));
-        bputs(B, ");\n");
-    }
+    } else gen_each_loop(e, x, v);
     int pushed = e->ntvars;
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
