@@ -479,20 +479,23 @@ static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, ch
     return cJSON_CreateString(s);
 }
 
-/* the columns of a result, once per result: each one's kind, and whether an earlier column has
- * its name (the first of equal names wins) */
-typedef struct Cols { int n, cap; Kind *kind; char *dup; } Cols;
+/* the columns of a result, once per result: each one's kind, its name as a key rows take without a
+ * copy (flow_sql_key; NULL when refused), and whether an earlier column has its name (the first of
+ * equal names wins) */
+typedef struct Cols { int n, cap; Kind *kind; char *dup; const char **key; } Cols;
 
 static void cols_of(Cols *c, const PGresult *r) {
     int n = PQnfields(r);
     if (n > c->cap) {
         c->kind = flow_xrealloc(c->kind, sizeof *c->kind * (size_t)n);
         c->dup = flow_xrealloc(c->dup, (size_t)n);
+        c->key = flow_xrealloc(c->key, sizeof *c->key * (size_t)n);
         c->cap = n;
     }
     c->n = n;
     for (int i = 0; i < n; i++) {
         c->kind[i] = oid_kind(PQftype(r, i));
+        c->key[i] = PQfname(r, i) ? flow_sql_key(PQfname(r, i)) : NULL;
         c->dup[i] = 0;
         for (int k = 0; k < i && !c->dup[i]; k++) c->dup[i] = strcmp(PQfname(r, k), PQfname(r, i)) == 0;
     }
@@ -501,6 +504,7 @@ static void cols_of(Cols *c, const PGresult *r) {
 static void cols_free(Cols *c) {
     free(c->kind);
     free(c->dup);
+    free(c->key);
     memset(c, 0, sizeof *c);
 }
 
@@ -528,7 +532,8 @@ static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *byte
                 v = cJSON_CreateString(t);
             }
         }
-        cJSON_AddItemToObject(o, name, v);
+        if (c->key[i]) cJSON_AddItemToObjectCS(o, c->key[i], v);
+        else cJSON_AddItemToObject(o, name, v);
     }
     if (bytes) *bytes = b;
     return e->msg[0] ? flow_json_to_text(o) : o;

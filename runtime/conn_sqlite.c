@@ -96,13 +96,15 @@ static cJSON *nul_text(const char *p, size_t n) {
     return r;
 }
 
-/* A statement's result columns, read once (not per row): their names, and which ones an earlier
- * column's name hides (the first of equal names wins). */
-typedef struct Cols { int n, cap; char **name; char *dup; } Cols;
+/* A statement's result columns, read once (not per row): their names, each one's key (flow_sql_key:
+ * rows take it without a copy; NULL when refused), and which ones an earlier column's name hides
+ * (the first of equal names wins). */
+typedef struct Cols { int n, cap; char **name; const char **key; char *dup; } Cols;
 
 static void cols_free(Cols *c) {
     for (int i = 0; i < c->n; i++) free(c->name[i]);
     free(c->name);
+    free(c->key);
     free(c->dup);
     memset(c, 0, sizeof *c);
 }
@@ -114,6 +116,7 @@ static void cols_load(Cols *c, sqlite3_stmt *st) {
     int n = sqlite3_column_count(st);
     if (n > c->cap) {
         c->name = flow_xrealloc(c->name, sizeof *c->name * (size_t)n);
+        c->key = flow_xrealloc(c->key, sizeof *c->key * (size_t)n);
         c->dup = flow_xrealloc(c->dup, (size_t)n);
         c->cap = n;
     }
@@ -121,6 +124,7 @@ static void cols_load(Cols *c, sqlite3_stmt *st) {
     for (int i = 0; i < n; i++) {
         const char *name = sqlite3_column_name(st, i);
         c->name[i] = name ? flow_xstrdup(name) : NULL;
+        c->key[i] = name ? flow_sql_key(name) : NULL;
         c->dup[i] = !name;
         for (int k = 0; k < i && !c->dup[i]; k++) c->dup[i] = c->name[k] && strcmp(c->name[k], name) == 0;
     }
@@ -162,7 +166,8 @@ static cJSON *row_object(sqlite3_stmt *st, const Cols *c, FlowErr *e) {
         default: v = cJSON_CreateNull(); break;
         }
         if (!v) abort();
-        cJSON_AddItemToObject(o, name, v);
+        if (c->key[i]) cJSON_AddItemToObjectCS(o, c->key[i], v);
+        else cJSON_AddItemToObject(o, name, v);
     }
     return e->msg[0] ? flow_json_to_text(o) : o;
 }
