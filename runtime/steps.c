@@ -324,6 +324,13 @@ static int cmp_inst(const void *a, const void *b) {
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
+/* the list back in page order; most lists never left it (no branch, no failure reordering), and
+ * checking costs less than qsort's buffer */
+static void list_order(List *L) {
+    for (int i = 1; i < L->n; i++)
+        if (cmp_inst(&L->v[i - 1], &L->v[i]) > 0) { qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst); return; }
+}
+
 static void step_branch(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     int na = d->narms;
@@ -377,7 +384,7 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
         }
         free(sub[a].v);
     }
-    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    list_order(L);
     free(sub);
     free(hit);
 }
@@ -617,7 +624,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         eng_hook_list(R, s, fd->post_response_map, "post_response_map", L, s->import_index);
         eng_hook_list(R, s, d->post_response_map, "post_response_map", L, s->import_index);
     }
-    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    list_order(L);
 }
 
 /* ---- the step loop ---- */
