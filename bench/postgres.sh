@@ -3,7 +3,9 @@
 # (bench/postgres/upsert.flow, `flowc build`, native), upserted into an empty table (every row
 # inserted) and again (every row updated), against the physical floor: `psql \copy` of the same
 # rows out of the source and into a table of the same shape (two psql processes, a pipe between).
-# Prints rows/s of each and the ratio, and flowc's peak RSS at 100k and 1M rows (it must stay flat).
+# Prints rows/s of each and the ratio, the CPU time of each side (the client: flowc or the two psql;
+# the server: its backends, which a loaded machine does not change), and flowc's peak RSS at 100k
+# and 1M rows (it must stay flat).
 # The server is a throwaway one (scripts/pg.sh) under build/bench/postgres, stopped at the end.
 # BENCH_PG_ROWS (default 1000000) and BENCH_PG_RSS_ROWS (default 100000) change the sizes.
 set -u
@@ -36,40 +38,53 @@ SQL
 "$flowc" build bench/postgres/upsert.flow -o "$out/upsert" || exit 1
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-# flow_run N TABLE LABEL: one native run; sets F_MS and F_RSS (KB)
+# srv_cpu: the server's CPU time so far in ms (the postmaster and its ended backends)
+pm=$(head -n 1 "$out/server/data/postmaster.pid")
+srv_cpu() { sleep 0.2; awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15 + $16 + $17) * 1000 / hz }' "/proc/$pm/stat"; }
+# flow_run N TABLE LABEL: one native run; sets F_MS, F_CPU and F_SRV (ms: flowc's, the server's) and F_RSS (KB)
 flow_run() {
   local t0 t1
   sed "s/table = \"dst\"/table = \"$2\"/" bench/postgres/upsert.flow > "$out/$3.flow"
   if [ "$2" != dst ]; then "$flowc" build "$out/$3.flow" -o "$out/$3" >/dev/null || exit 1; else cp "$out/upsert" "$out/$3"; fi
+  s0=$(srv_cpu)
   t0=$(now_ms)
-  (cd "$out" && PG_DSN=$dsn exec /usr/bin/time -f 'maxrss %M' "./$3" run --json --param "n=$1") >"$out/$3.out" 2>"$out/$3.err" ||
+  (cd "$out" && PG_DSN=$dsn exec /usr/bin/time -f 'maxrss %M cpu %U %S' "./$3" run --json --param "n=$1") >"$out/$3.out" 2>"$out/$3.err" ||
     { echo "bench: the flowc run failed:"; tail -n 5 "$out/$3.err"; exit 1; }
   t1=$(now_ms)
   F_MS=$((t1 - t0))
-  F_RSS=$(sed -n 's/^maxrss //p' "$out/$3.err")
+  F_SRV=$(( $(srv_cpu) - s0 ))
+  F_RSS=$(sed -n 's/^maxrss \([0-9]*\) .*/\1/p' "$out/$3.err")
+  F_CPU=$(awk '/^maxrss / { printf "%d", ($4 + $5) * 1000 }' "$out/$3.err")
   grep -q "\"imported\":{\"people\":$1}" "$out/$3.out" || { echo "bench: unexpected result: $(cat "$out/$3.out")"; exit 1; }
 }
 
-flow_run "$n" dst insert;  ins_ms=$F_MS; rss_big=$F_RSS
-flow_run "$n" dst update;  upd_ms=$F_MS
+flow_run "$n" dst insert;  ins_ms=$F_MS; ins_cpu=$F_CPU; ins_srv=$F_SRV; rss_big=$F_RSS
+flow_run "$n" dst update;  upd_ms=$F_MS; upd_cpu=$F_CPU; upd_srv=$F_SRV
 flow_run "$small" dst_small small; rss_small=$F_RSS
 
 # the floor: the same rows, mapped by the server, copied out and in by psql
+s0=$(srv_cpu)
 t0=$(now_ms)
-psql_ -c "\\copy (SELECT id, lower(email), name, round(amount, 2), created_at, active, 'bench' FROM src WHERE id <= $n ORDER BY id) TO STDOUT" |
-  psql_ -c "\\copy dst_copy FROM STDIN" || exit 1
+export -f psql_
+export PG_BIN port n
+/usr/bin/time -o "$out/copy.time" -f 'cpu %U %S' bash -c 'set -o pipefail
+  psql_ -c "\\copy (SELECT id, lower(email), name, round(amount, 2), created_at, active, '"'bench'"' FROM src WHERE id <= $n ORDER BY id) TO STDOUT" |
+  psql_ -c "\\copy dst_copy FROM STDIN"' || exit 1
 t1=$(now_ms)
 copy_ms=$((t1 - t0))
+copy_srv=$(( $(srv_cpu) - s0 ))
+copy_cpu=$(awk '/^cpu / { printf "%d", ($2 + $3) * 1000 }' "$out/copy.time")
 same=$(psql_ -At -c "SELECT count(*) FROM (SELECT * FROM dst EXCEPT SELECT * FROM dst_copy) d")
 rows=$(psql_ -At -c "SELECT count(*) FROM dst")
 
 awk -v n="$n" -v i="$ins_ms" -v u="$upd_ms" -v c="$copy_ms" -v r1="$rss_small" -v r2="$rss_big" -v small="$small" \
-    -v rows="$rows" -v diff="$same" 'BEGIN {
-  printf "postgres benchmark: %d rows PostgreSQL -> PostgreSQL (dst holds %d rows, %d differ from the copy)\n", n, rows, diff
-  printf "%-34s %10s %12s %10s\n", "", "seconds", "rows/s", "vs copy"
-  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row new", i / 1000, n / (i / 1000), i / c
-  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row updated", u / 1000, n / (u / 1000), u / c
-  printf "%-34s %10.2f %12.0f %9s\n", "psql \\copy out | \\copy in (floor)", c / 1000, n / (c / 1000), "1.0x"
+    -v ic="$ins_cpu" -v uc="$upd_cpu" -v cc="$copy_cpu" -v is="$ins_srv" -v us="$upd_srv" -v cs="$copy_srv" \
+    -v rows="$rows" -v diff="$same" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+  printf "postgres benchmark: %d rows PostgreSQL -> PostgreSQL (dst holds %d rows, %d differ from the copy; load average %s)\n", n, rows, diff, load
+  printf "%-34s %10s %12s %10s %10s %10s %10s\n", "", "seconds", "rows/s", "vs copy", "client s", "server s", "cpu vs copy"
+  printf "%-34s %10.2f %12.0f %9.1fx %10.2f %10.2f %9.1fx\n", "flowc upsert, every row new", i / 1000, n / (i / 1000), i / c, ic / 1000, is / 1000, (ic + is) / (cc + cs)
+  printf "%-34s %10.2f %12.0f %9.1fx %10.2f %10.2f %9.1fx\n", "flowc upsert, every row updated", u / 1000, n / (u / 1000), u / c, uc / 1000, us / 1000, (uc + us) / (cc + cs)
+  printf "%-34s %10.2f %12.0f %9s %10.2f %10.2f %9s\n", "psql \\copy out | \\copy in (floor)", c / 1000, n / (c / 1000), "1.0x", cc / 1000, cs / 1000, "1.0x"
   printf "flowc peak RSS: %.1f MB at %d rows, %.1f MB at %d rows (flat: %s)\n", r1 / 1024, small, r2 / 1024, n,
          (r2 < r1 * 1.5 + 4096) ? "yes" : "NO"
 }'

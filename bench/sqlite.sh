@@ -3,8 +3,10 @@
 # (bench/sqlite/upsert.flow, `flowc build`, native; the same mapping as bench/postgres.sh), upserted
 # into an empty table (every row inserted) and again (every row updated), against the sqlite3 CLI
 # doing the same in SQL (`INSERT INTO dst SELECT ... FROM src ON CONFLICT (id) DO UPDATE`, the floor:
-# no process boundary, no JSON). Prints rows/s of each and the ratio, and flowc's peak RSS at 100k
-# and 1M rows (it must stay flat). BENCH_SQLITE_ROWS / BENCH_SQLITE_RSS_ROWS change the sizes.
+# no process boundary, no JSON). Prints rows/s of each and the ratio, wall clock and CPU time (user +
+# sys: what a loaded machine does not change; flowc commits each page, so its wall clock also holds
+# a page's fsyncs, the CLI's one transaction only one), and flowc's peak RSS at 100k and 1M rows (it
+# must stay flat). BENCH_SQLITE_ROWS / BENCH_SQLITE_RSS_ROWS change the sizes.
 set -u
 export LC_ALL=C
 cd "$(dirname "$0")/.." || exit 2
@@ -29,20 +31,21 @@ SQL
 "$flowc" build "$OLDPWD/bench/sqlite/upsert.flow" -o upsert || exit 1
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-# flow_run N: one native run into dst.db; sets F_MS and F_RSS (KB)
+# flow_run N: one native run into dst.db; sets F_MS, F_CPU (ms) and F_RSS (KB)
 flow_run() {
   local t0 t1
   t0=$(now_ms)
-  /usr/bin/time -f 'maxrss %M' ./upsert run --json --param "n=$1" >flow.out 2>flow.err ||
+  /usr/bin/time -f 'maxrss %M cpu %U %S' ./upsert run --json --param "n=$1" >flow.out 2>flow.err ||
     { echo "bench: the flowc run failed:"; tail -n 5 flow.err; exit 1; }
   t1=$(now_ms)
   F_MS=$((t1 - t0))
-  F_RSS=$(sed -n 's/^maxrss //p' flow.err)
+  F_RSS=$(sed -n 's/^maxrss \([0-9]*\) .*/\1/p' flow.err)
+  F_CPU=$(awk '/^maxrss / { printf "%d", ($4 + $5) * 1000 }' flow.err)
   grep -q "\"imported\":{\"people\":$1}" flow.out || { echo "bench: unexpected result: $(cat flow.out)"; exit 1; }
 }
 sqlite3 dst.db "$DST" || exit 1
-flow_run "$n"; ins_ms=$F_MS; rss_big=$F_RSS
-flow_run "$n"; upd_ms=$F_MS
+flow_run "$n"; ins_ms=$F_MS; ins_cpu=$F_CPU; rss_big=$F_RSS
+flow_run "$n"; upd_ms=$F_MS; upd_cpu=$F_CPU
 rm -f dst.db; sqlite3 dst.db "$DST" || exit 1
 flow_run "$small"; rss_small=$F_RSS
 rm -f dst.db; sqlite3 dst.db "$DST" || exit 1
@@ -53,19 +56,29 @@ sqlite3 cli.db "$DST" || exit 1
 SQL="ATTACH 'src.db' AS s; BEGIN; INSERT INTO dst SELECT id, lower(email), name, round(amount, 2), created_at, active, 'bench' FROM s.src WHERE id <= $n ORDER BY id
   ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, amount = excluded.amount,
   created_at = excluded.created_at, active = excluded.active, source = excluded.source; COMMIT;"
-t0=$(now_ms); sqlite3 cli.db "$SQL" || exit 1; t1=$(now_ms); cli_ins_ms=$((t1 - t0))
-t0=$(now_ms); sqlite3 cli.db "$SQL" || exit 1; t1=$(now_ms); cli_upd_ms=$((t1 - t0))
+# cli_run: one run of the CLI; sets C_MS and C_CPU (ms)
+cli_run() {
+  local t0 t1
+  t0=$(now_ms)
+  /usr/bin/time -o cli.time -f 'cpu %U %S' sqlite3 cli.db "$SQL" || exit 1
+  t1=$(now_ms)
+  C_MS=$((t1 - t0))
+  C_CPU=$(awk '/^cpu / { printf "%d", ($2 + $3) * 1000 }' cli.time)
+}
+cli_run; cli_ins_ms=$C_MS; cli_ins_cpu=$C_CPU
+cli_run; cli_upd_ms=$C_MS; cli_upd_cpu=$C_CPU
 diff=$(sqlite3 dst.db "ATTACH 'cli.db' AS c; SELECT count(*) FROM (SELECT * FROM dst EXCEPT SELECT * FROM c.dst)")
 rows=$(sqlite3 dst.db "SELECT count(*) FROM dst")
 
 awk -v n="$n" -v i="$ins_ms" -v u="$upd_ms" -v ci="$cli_ins_ms" -v cu="$cli_upd_ms" -v r1="$rss_small" -v r2="$rss_big" \
-    -v small="$small" -v rows="$rows" -v diff="$diff" 'BEGIN {
-  printf "sqlite benchmark: %d rows SQLite -> SQLite (dst holds %d rows, %d differ from the CLI'"'"'s)\n", n, rows, diff
-  printf "%-34s %10s %12s %10s\n", "", "seconds", "rows/s", "vs CLI"
-  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row new", i / 1000, n / (i / 1000), i / ci
-  printf "%-34s %10.2f %12.0f %9.1fx\n", "flowc upsert, every row updated", u / 1000, n / (u / 1000), u / cu
-  printf "%-34s %10.2f %12.0f %9s\n", "sqlite3 INSERT ... SELECT, new", ci / 1000, n / (ci / 1000), "1.0x"
-  printf "%-34s %10.2f %12.0f %9s\n", "sqlite3 INSERT ... SELECT, update", cu / 1000, n / (cu / 1000), "1.0x"
+    -v ic="$ins_cpu" -v uc="$upd_cpu" -v cic="$cli_ins_cpu" -v cuc="$cli_upd_cpu" \
+    -v small="$small" -v rows="$rows" -v diff="$diff" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+  printf "sqlite benchmark: %d rows SQLite -> SQLite (dst holds %d rows, %d differ from the CLI'"'"'s; load average %s)\n", n, rows, diff, load
+  printf "%-34s %10s %12s %10s %10s %10s\n", "", "seconds", "rows/s", "vs CLI", "cpu s", "cpu vs CLI"
+  printf "%-34s %10.2f %12.0f %9.1fx %10.2f %9.1fx\n", "flowc upsert, every row new", i / 1000, n / (i / 1000), i / ci, ic / 1000, ic / (cic ? cic : 1)
+  printf "%-34s %10.2f %12.0f %9.1fx %10.2f %9.1fx\n", "flowc upsert, every row updated", u / 1000, n / (u / 1000), u / cu, uc / 1000, uc / (cuc ? cuc : 1)
+  printf "%-34s %10.2f %12.0f %9s %10.2f %9s\n", "sqlite3 INSERT ... SELECT, new", ci / 1000, n / (ci / 1000), "1.0x", cic / 1000, "1.0x"
+  printf "%-34s %10.2f %12.0f %9s %10.2f %9s\n", "sqlite3 INSERT ... SELECT, update", cu / 1000, n / (cu / 1000), "1.0x", cuc / 1000, "1.0x"
   printf "flowc peak RSS: %.1f MB at %d rows, %.1f MB at %d rows (flat: %s)\n", r1 / 1024, small, r2 / 1024, n,
          (r2 < r1 * 1.5 + 4096) ? "yes" : "NO"
 }'

@@ -1,10 +1,12 @@
 /* conn_postgres.c — the PostgreSQL connector (libpq). Exports run `sql` with `$1..$n` `args` through
  * a server-side cursor (FETCH in batches, so memory stays flat) and hand out rows as JSON objects
  * (ints, floats and numeric as numbers, bool, json/jsonb parsed, timestamps as ISO-8601 UTC, the
- * rest as text); lookups run a prepared `sql` per record; imports insert into `table` (or upsert on
- * a key: INSERT ... ON CONFLICT (key) DO UPDATE) with multi-row statements, one transaction per
- * page, replaying a page row by row under savepoints when a statement fails so that only the bad
- * records become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
+ * rest as text); lookups run a prepared `sql` per record; imports write a page in one transaction:
+ * rows go in through the COPY protocol (text format) straight into `table`, or, for an upsert on a
+ * key, into a temporary staging table followed by one INSERT ... SELECT ... ON CONFLICT (key) DO
+ * UPDATE (multi-row INSERTs where COPY cannot go: a view, a table whose columns are not known);
+ * when that fails, the page is replayed row by row under savepoints so that only the bad records
+ * become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
  * secret: its password is stripped from every message. */
 #include "engine.h"
 #include <math.h>
@@ -401,8 +403,12 @@ static cJSON *ts_json(const char *s, int tz) {
     if (s[i] == '.') { i++; while (s[i] >= '0' && s[i] <= '9') i++; }
     char out[48];
     const char *off = s + i;
-    if (!*off || (tz && strcmp(off, "+00") == 0)) {
-        snprintf(out, sizeof out, "%.10sT%.*sZ", s, (int)(i - 11), s + 11);
+    if ((!*off || (tz && strcmp(off, "+00") == 0)) && i - 11 + 13 <= sizeof out) {
+        memcpy(out, s, 10);   /* YYYY-MM-DD */
+        out[10] = 'T';
+        memcpy(out + 11, s + 11, i - 11);   /* hh:mm:ss[.ffffff] */
+        out[i] = 'Z';
+        out[i + 1] = 0;
         return cJSON_CreateString(out);
     }
     if (tz && (off[0] == '+' || off[0] == '-')) {
@@ -417,13 +423,38 @@ static cJSON *ts_json(const char *s, int tz) {
     return cJSON_CreateString(s);
 }
 
+/* number text of PostgreSQL's int and numeric output read without the JSON reader, where that
+ * gives the reader's very value: -?[1-9][0-9]{0,17} (an int), or -?digits.digits with up to 19
+ * digits that is no whole number (a double, ties to even as the reader rounds). NULL otherwise. */
+static cJSON *number_json(const char *s, int len) {
+    int i = s[0] == '-', nd = 0, dot = -1;
+    if (i >= len || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < len && s[i + 1] != '.')) return NULL;
+    if (i && s[i] == '0') return NULL;   /* -0 and -0.x: the reader's */
+    int64_t v = 0;
+    for (int k = i; k < len; k++) {
+        if (s[k] == '.' && dot < 0 && k > i && k + 1 < len) { dot = k; continue; }
+        if (s[k] < '0' || s[k] > '9' || ++nd > 18) return NULL;
+        v = v * 10 + (s[k] - '0');
+    }
+    if (dot < 0) return flow_json_int(i ? -v : v);
+    double d;
+    if (!flow_dec_parse(s, (size_t)len, &d) || d == floor(d)) return NULL;
+    cJSON *j = cJSON_CreateNumber(d);
+    if (!j) abort();
+    return j;
+}
+
 /* A column's text as JSON; NULL (with why) when flowc cannot hold it: a number that is not finite
  * (NaN, Infinity, a numeric past a double's range) or json text its reader refuses (U+0000, deeper
  * than it nests). Whole numbers keep their exact value over the whole int64 range (flow.h). */
 static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, char *why, size_t cap) {
     switch (k) {
     case K_NUMBER: {
-        /* int, float and numeric text is JSON number text, except for NaN and Infinity */
+        /* int, float and numeric text is JSON number text, except for NaN and Infinity. The usual
+         * texts are read here: an int of up to 18 digits, a fraction that is no whole number (as the
+         * JSON reader reads them); the reader takes the rest. */
+        cJSON *fast = number_json(s, len);
+        if (fast) return fast;
         FlowJsonError je;
         cJSON *j = flow_json_parse(s, (size_t)len, &je);
         if (cJSON_IsNumber(j)) return j;
@@ -448,20 +479,23 @@ static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, ch
     return cJSON_CreateString(s);
 }
 
-/* the columns of a result, once per result: each one's kind, and whether an earlier column has
- * its name (the first of equal names wins) */
-typedef struct Cols { int n, cap; Kind *kind; char *dup; } Cols;
+/* the columns of a result, once per result: each one's kind, its name as a key rows take without a
+ * copy (flow_sql_key; NULL when refused), and whether an earlier column has its name (the first of
+ * equal names wins) */
+typedef struct Cols { int n, cap; Kind *kind; char *dup; const char **key; } Cols;
 
 static void cols_of(Cols *c, const PGresult *r) {
     int n = PQnfields(r);
     if (n > c->cap) {
         c->kind = flow_xrealloc(c->kind, sizeof *c->kind * (size_t)n);
         c->dup = flow_xrealloc(c->dup, (size_t)n);
+        c->key = flow_xrealloc(c->key, sizeof *c->key * (size_t)n);
         c->cap = n;
     }
     c->n = n;
     for (int i = 0; i < n; i++) {
         c->kind[i] = oid_kind(PQftype(r, i));
+        c->key[i] = PQfname(r, i) ? flow_sql_key(PQfname(r, i)) : NULL;
         c->dup[i] = 0;
         for (int k = 0; k < i && !c->dup[i]; k++) c->dup[i] = strcmp(PQfname(r, k), PQfname(r, i)) == 0;
     }
@@ -470,6 +504,7 @@ static void cols_of(Cols *c, const PGresult *r) {
 static void cols_free(Cols *c) {
     free(c->kind);
     free(c->dup);
+    free(c->key);
     memset(c, 0, sizeof *c);
 }
 
@@ -497,7 +532,8 @@ static cJSON *row_object(const PGresult *r, const Cols *c, int row, size_t *byte
                 v = cJSON_CreateString(t);
             }
         }
-        cJSON_AddItemToObject(o, name, v);
+        if (c->key[i]) cJSON_AddItemToObjectCS(o, c->key[i], v);
+        else cJSON_AddItemToObject(o, name, v);
     }
     if (bytes) *bytes = b;
     return e->msg[0] ? flow_json_to_text(o) : o;
@@ -1006,6 +1042,10 @@ typedef struct PgImport {
     char *key;         /* upsert: the key column */
     int exists;        /* the table is known to exist */
     int known;         /* its columns were read */
+    int copy;          /* ...and it takes COPY (a table, not a view; no rules, which COPY skips) */
+    char stage[32];    /* upsert: the session's staging table for COPY (a temporary table)... */
+    int stage_gen;     /* ...made on the connection of this generation + 1 (0: not made) */
+    int staged;        /* rows were copied into it in the current transaction */
     char why[1000];    /* why a key did not fit its column (existing_chunk) */
     TCol *tcols; int ntcols;
     Params ps;
@@ -1018,6 +1058,7 @@ static void tcols_free(PgImport *im) {
     im->tcols = NULL;
     im->ntcols = 0;
     im->known = 0;
+    im->copy = 0;
 }
 
 static void di_close(void *h) {
@@ -1037,6 +1078,7 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
     im->p = conn;
     im->table = table;
     im->key = key;
+    snprintf(im->stage, sizeof im->stage, "flow_stage_%d", ++im->p->nstmt);
     return im;
 }
 
@@ -1082,8 +1124,8 @@ static int load_columns(PgImport *im, FlowErr *err) {
     const char *v[1] = { b.p };
     PGresult *r = PQexecParams(im->p->pc,
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory <> 'A' AND a.attgenerated = '', "
-        "a.atttypid IN (114, 3802), t.typcategory = 'A' "
-        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "a.atttypid IN (114, 3802), t.typcategory = 'A', c.relkind IN ('r', 'p') AND NOT c.relhasrules "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_class c ON c.oid = a.attrelid "
         "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         1, NULL, v, NULL, NULL, 0);
     free(b.p);
@@ -1095,6 +1137,7 @@ static int load_columns(PgImport *im, FlowErr *err) {
     tcols_free(im);
     im->ntcols = PQntuples(r);
     im->tcols = flow_xcalloc((size_t)im->ntcols + 1, sizeof *im->tcols);
+    im->copy = im->ntcols > 0 && PQgetvalue(r, 0, 5)[0] == 't';
     for (int i = 0; i < im->ntcols; i++) {
         im->tcols[i].name = flow_xstrdup(PQgetvalue(r, i, 0));
         im->tcols[i].type = flow_xstrdup(PQgetvalue(r, i, 1));
@@ -1290,6 +1333,138 @@ static PGresult *insert_rows(PgImport *im, FlowImportItem *items, const int *idx
     return r;
 }
 
+/* a value in COPY's text format: \N for NULL, else the text with backslash, tab, newline and
+ * carriage return escaped */
+static void sb_copy_value(FlowSb *b, const char *t) {
+    if (!t) { flow_sb_put(b, "\\N", 2); return; }
+    size_t n = strlen(t);
+    if (b->n + 2 * n + 1 > b->cap) {   /* room for every byte escaped: one pass, no checks inside */
+        b->cap = (b->n + 2 * n + 1) * 2;
+        b->p = flow_xrealloc(b->p, b->cap);
+    }
+    char *w = b->p + b->n;
+    for (const char *q = t;;) {
+        size_t run = strcspn(q, "\\\t\n\r");
+        memcpy(w, q, run);
+        w += run;
+        q += run;
+        if (!*q) break;
+        *w++ = '\\';
+        *w++ = *q == '\t' ? 't' : *q == '\n' ? 'n' : *q == '\r' ? 'r' : '\\';
+        q++;
+    }
+    *w = 0;
+    b->n = (size_t)(w - b->p);
+}
+
+/* a field's value in COPY's text format: the text col_text gives, without copying it first */
+static void sb_copy_field(FlowSb *b, const TCol *t, const cJSON *v) {
+    char nb[32];
+    if (!v || cJSON_IsNull(v)) sb_copy_value(b, NULL);
+    else if (t && t->json) {
+        char *own;
+        sb_copy_value(b, col_text(t, v, &own));
+        free(own);
+    } else if (cJSON_IsString(v)) sb_copy_value(b, v->valuestring);
+    else if (cJSON_IsNumber(v)) sb_copy_value(b, flow_json_num_text(v, nb));   /* digits: nothing to escape */
+    else if (cJSON_IsBool(v)) sb_copy_value(b, cJSON_IsTrue(v) ? "true" : "false");
+    else {
+        char *own;
+        sb_copy_value(b, col_text(t, v, &own));
+        free(own);
+    }
+}
+
+/* the session's staging table of an upsert, outside the page's transaction: a temporary table with
+ * the destination's columns and types, emptied at each commit. 0, or -1 (COPY cannot be used: the
+ * page goes in as multi-row INSERTs) */
+static int stage_make(PgImport *im) {
+    if (im->stage_gen == im->p->generation + 1) return 0;
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "CREATE TEMPORARY TABLE IF NOT EXISTS ");
+    flow_sql_ident(&b, im->stage);
+    flow_sb_puts(&b, " ON COMMIT DELETE ROWS AS SELECT * FROM ");
+    sb_table(&b, im->table);
+    flow_sb_puts(&b, " WITH NO DATA");
+    int ok = exec_ok(im->p->pc, b.p);
+    free(b.p);
+    if (!ok) return -1;
+    im->stage_gen = im->p->generation + 1;
+    return 0;
+}
+
+/* The rows items[idx[0..nrows)] (valid, with the same fields, in the page's transaction) through
+ * COPY ... FROM STDIN: straight into the table for inserts; for upserts into the staging table,
+ * then INSERT INTO the table SELECT from it ON CONFLICT. The PGresult of the last command (its
+ * status PGRES_COMMAND_OK when every row went in). */
+static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, int nrows) {
+    PGconn *pc = im->p->pc;
+    const cJSON *first = items[idx[0]].out;
+    int ncols = cJSON_GetArraySize(first), ci = 0;
+    const TCol **tc = flow_xcalloc((size_t)ncols + 1, sizeof *tc);   /* each field's column */
+    FlowSb cols = { 0 };
+    flow_sb_puts(&cols, "(");
+    for (const cJSON *c = first->child; c; c = c->next, ci++) {
+        tc[ci] = tcol(im, c->string);
+        if (c != first->child) flow_sb_puts(&cols, ", ");
+        flow_sql_ident(&cols, c->string);
+    }
+    flow_sb_puts(&cols, ")");
+    FlowSb b = { 0 };
+    PGresult *r = NULL;
+    if (im->key && im->staged) {   /* an earlier group of this page's rows is still there */
+        flow_sb_puts(&b, "DELETE FROM ");
+        flow_sql_ident(&b, im->stage);
+        r = PQexec(pc, b.p);
+        b.n = 0;
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) goto out;
+        PQclear(r);
+    }
+    flow_sb_puts(&b, "COPY ");
+    if (im->key) flow_sql_ident(&b, im->stage);
+    else sb_table(&b, im->table);
+    flow_sb_puts(&b, " ");
+    flow_sb_puts(&b, cols.p);
+    flow_sb_puts(&b, " FROM STDIN");
+    r = PQexec(pc, b.p);
+    if (PQresultStatus(r) != PGRES_COPY_IN) goto out;
+    PQclear(r);
+    /* the rows as COPY text: tab between values, a newline after each row */
+    b.n = 0;
+    for (int k = 0; k < nrows; k++) {
+        ci = 0;
+        for (const cJSON *c = items[idx[k]].out->child; c; c = c->next, ci++) {
+            if (ci) flow_sb_put(&b, "\t", 1);
+            sb_copy_field(&b, tc[ci], c);
+        }
+        flow_sb_put(&b, "\n", 1);
+    }
+    /* on a send failure, PQputCopyEnd fails too and the result says why */
+    if (PQputCopyData(pc, b.p ? b.p : "", (int)b.n) == 1) PQputCopyEnd(pc, NULL);
+    r = PQgetResult(pc);
+    for (PGresult *more; (more = PQgetResult(pc)) != NULL;) PQclear(more);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK || !im->key) goto out;
+    PQclear(r);
+    im->staged = 1;
+    b.n = 0;
+    flow_sb_puts(&b, "INSERT INTO ");
+    sb_table(&b, im->table);
+    flow_sb_puts(&b, " ");
+    flow_sb_puts(&b, cols.p);
+    flow_sb_puts(&b, " SELECT ");
+    flow_sb_puts(&b, cols.p + 1);
+    b.n--;   /* without the column list's ")" */
+    flow_sb_puts(&b, " FROM ");
+    flow_sql_ident(&b, im->stage);
+    sb_conflict(&b, im, first);
+    r = PQexec(pc, b.p);
+out:
+    free(tc);
+    free(cols.p);
+    free(b.p);
+    return r;
+}
+
 /* A record error from a failed row (class duplicate for unique violations) */
 static void row_error(PgImport *im, FlowImportItem *it, PGresult *r) {
     char msg[1000];
@@ -1317,8 +1492,8 @@ static int rows_failure(PgImport *im, PGresult *r, FlowErr *err) {
     return PAGE_FAIL;
 }
 
-/* One try at a page. careful = 0: multi-row statements; a record's failure anywhere makes it
- * return 3 (replay the page carefully). careful = 1: each row under a savepoint. */
+/* One try at a page. careful = 0: COPY (or multi-row statements); a record's failure anywhere makes
+ * it return 3 (replay the page carefully). careful = 1: each row under a savepoint. */
 static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, FlowErr *err) {
     PGconn *pc = im->p->pc;
     /* the records that can be written at all, and the table */
@@ -1345,6 +1520,10 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
     }
     int lo = load_columns(im, err);
     if (lo != PAGE_OK) return lo;
+    /* COPY for a table whose columns are known (an upsert's staging table is made first, outside
+     * the transaction); multi-row INSERTs otherwise */
+    int copy = !careful && im->known && im->copy && (!im->key || stage_make(im) == 0);
+    im->staged = 0;
     PGresult *r = PQexec(pc, "BEGIN");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         int o = page_failure(im, r, "cannot start a transaction", err);
@@ -1360,8 +1539,8 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
         if (careful) idx[nr++] = i++;
         else {
             int ncols = cJSON_GetArraySize(items[i].out);
-            int maxrows = ncols ? PG_MAX_PARAMS / ncols : 1;
-            if (maxrows > PG_CHUNK_ROWS) maxrows = PG_CHUNK_ROWS;
+            int maxrows = copy ? n : ncols ? PG_MAX_PARAMS / ncols : 1;
+            if (maxrows > PG_CHUNK_ROWS && !copy) maxrows = PG_CHUNK_ROWS;
             const cJSON *first = items[i].out;
             idx[nr++] = i++;
             for (; i < n && nr < maxrows; i++) {
@@ -1379,7 +1558,7 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
             }
             PQclear(r);
         }
-        r = insert_rows(im, items, idx, nr);
+        r = copy ? copy_rows(im, items, idx, nr) : insert_rows(im, items, idx, nr);
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             PQclear(r);
             if (careful) {
@@ -1390,6 +1569,10 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
             continue;
         }
         o = rows_failure(im, r, err);
+        if (o == PAGE_FAIL && copy) {   /* COPY's own failure: the row-by-row replay says what it is */
+            o = PAGE_OK;
+            memset(err, 0, sizeof *err);
+        }
         if (o == PAGE_OK) {
             if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
             else {

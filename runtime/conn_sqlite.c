@@ -2,7 +2,9 @@
  * (INTEGER and REAL as numbers, TEXT as strings, NULL as null, BLOB as base64 text); lookups run
  * their `sql` with per-record `args`; imports insert into `table` (or upsert on a key: INSERT ...
  * ON CONFLICT(key) DO UPDATE) with prepared statements, one transaction per page, creating the
- * table from the first record when it does not exist. */
+ * table from the first record when it does not exist. Statements are prepared once per run (an
+ * import keeps one per column list), values are bound straight from the records without copies, and
+ * an export reads its columns' names once: the per-row work is the rows' own. */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -37,7 +39,8 @@ static void *db_open(const FlowSettings *s, unsigned uses, FlowErr *err) {
         }
     }
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | ((uses & FLOW_USE_IMPORT) ? SQLITE_OPEN_CREATE : 0);
+    /* a connection belongs to one run, on one thread: SQLite's per-call locking is not needed */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | ((uses & FLOW_USE_IMPORT) ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
@@ -93,16 +96,51 @@ static cJSON *nul_text(const char *p, size_t n) {
     return r;
 }
 
-/* The current row as an object: integers exact over the whole int64 range (flow.h). A TEXT holding
- * a NUL byte cannot be carried (flowc's text ends at a NUL): e says which column (e->msg is empty
- * otherwise) and the row comes back as its JSON text, the data kept with the record error. */
-static cJSON *row_object(sqlite3_stmt *st, FlowErr *e) {
-    cJSON *o = cJSON_CreateObject();
+/* A statement's result columns, read once (not per row): their names, each one's key (flow_sql_key:
+ * rows take it without a copy; NULL when refused), and which ones an earlier column's name hides
+ * (the first of equal names wins). */
+typedef struct Cols { int n, cap; char **name; const char **key; char *dup; } Cols;
+
+static void cols_free(Cols *c) {
+    for (int i = 0; i < c->n; i++) free(c->name[i]);
+    free(c->name);
+    free(c->key);
+    free(c->dup);
+    memset(c, 0, sizeof *c);
+}
+
+/* c from st's columns: after a prepare, or a reset (SQLite may prepare a statement again when the
+ * schema changed, and its columns with it) */
+static void cols_load(Cols *c, sqlite3_stmt *st) {
+    for (int i = 0; i < c->n; i++) free(c->name[i]);
     int n = sqlite3_column_count(st);
-    e->msg[0] = 0;
+    if (n > c->cap) {
+        c->name = flow_xrealloc(c->name, sizeof *c->name * (size_t)n);
+        c->key = flow_xrealloc(c->key, sizeof *c->key * (size_t)n);
+        c->dup = flow_xrealloc(c->dup, (size_t)n);
+        c->cap = n;
+    }
+    c->n = n;
     for (int i = 0; i < n; i++) {
         const char *name = sqlite3_column_name(st, i);
-        if (!name || cJSON_GetObjectItemCaseSensitive(o, name)) continue;   /* the first of equal names wins */
+        c->name[i] = name ? flow_xstrdup(name) : NULL;
+        c->key[i] = name ? flow_sql_key(name) : NULL;
+        c->dup[i] = !name;
+        for (int k = 0; k < i && !c->dup[i]; k++) c->dup[i] = c->name[k] && strcmp(c->name[k], name) == 0;
+    }
+}
+
+/* The current row as an object (the columns c read from st): integers exact over the whole int64
+ * range (flow.h). A TEXT holding a NUL byte cannot be carried (flowc's text ends at a NUL): e says
+ * which column (e->msg is empty otherwise) and the row comes back as its JSON text, the data kept
+ * with the record error. */
+static cJSON *row_object(sqlite3_stmt *st, const Cols *c, FlowErr *e) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) abort();
+    e->msg[0] = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (c->dup[i]) continue;
+        const char *name = c->name[i];
         cJSON *v;
         switch (sqlite3_column_type(st, i)) {
         case SQLITE_INTEGER: v = flow_json_int(sqlite3_column_int64(st, i)); break;
@@ -110,7 +148,7 @@ static cJSON *row_object(sqlite3_stmt *st, FlowErr *e) {
         case SQLITE_TEXT: {
             const char *t = (const char *)sqlite3_column_text(st, i);
             size_t len = (size_t)sqlite3_column_bytes(st, i);
-            if (t && strlen(t) != len) {
+            if (t && memchr(t, 0, len)) {
                 if (!e->msg[0])
                     flow_err_set(e, FLOW_ERR_VALUE, "column %s holds a NUL byte (at byte %zu of %zu), which text cannot carry",
                                  name, strlen(t), len);
@@ -127,12 +165,17 @@ static cJSON *row_object(sqlite3_stmt *st, FlowErr *e) {
         }
         default: v = cJSON_CreateNull(); break;
         }
-        cJSON_AddItemToObject(o, name, v);
+        if (!v) abort();
+        if (c->key[i]) cJSON_AddItemToObjectCS(o, c->key[i], v);
+        else cJSON_AddItemToObject(o, name, v);
     }
     return e->msg[0] ? flow_json_to_text(o) : o;
 }
 
-static int bind_value(sqlite3_stmt *st, int i, const cJSON *v) {
+/* v bound as parameter i. copy = 0 binds a string in place: v must then outlive the statement's
+ * next step (the caller binds, steps and resets while it holds v, and binds every parameter again
+ * before the step after). Objects and arrays are bound as their JSON text, which SQLite frees. */
+static int bind_value(sqlite3_stmt *st, int i, const cJSON *v, int copy) {
     if (!v || cJSON_IsNull(v)) return sqlite3_bind_null(st, i);
     if (cJSON_IsBool(v)) return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
     if (cJSON_IsNumber(v)) {
@@ -140,14 +183,14 @@ static int bind_value(sqlite3_stmt *st, int i, const cJSON *v) {
         if (flow_json_get_int(v, &iv)) return sqlite3_bind_int64(st, i, iv);   /* exact over the whole int64 range */
         return sqlite3_bind_double(st, i, v->valuedouble);
     }
-    if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
+    if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
     char *t = flow_json_print(v);
-    int rc = sqlite3_bind_text(st, i, t ? t : "null", -1, SQLITE_TRANSIENT);
-    cJSON_free(t);
-    return rc;
+    if (!t) return sqlite3_bind_text(st, i, "null", -1, SQLITE_STATIC);
+    return sqlite3_bind_text(st, i, t, -1, cJSON_free);
 }
 
-static int bind_args(sqlite3_stmt *st, const cJSON *args, FlowErr *err) {
+/* copy: as bind_value's */
+static int bind_args(sqlite3_stmt *st, const cJSON *args, int copy, FlowErr *err) {
     int want = sqlite3_bind_parameter_count(st);
     int have = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : 0;
     if (want != have) {
@@ -157,7 +200,7 @@ static int bind_args(sqlite3_stmt *st, const cJSON *args, FlowErr *err) {
     }
     int i = 1;
     for (const cJSON *a = have ? args->child : NULL; a; a = a->next, i++)
-        if (bind_value(st, i, a) != SQLITE_OK) {
+        if (bind_value(st, i, a, copy) != SQLITE_OK) {
             flow_err_set(err, FLOW_ERR_VALUE, "cannot bind argument %d: %s", i, sqlite3_errmsg(sqlite3_db_handle(st)));
             return -1;
         }
@@ -176,7 +219,7 @@ static int fatal_rc(int rc) {
 
 /* ---- exports ---- */
 
-typedef struct DbExport { Db *d; sqlite3_stmt *st, *mark; char *sql; } DbExport;
+typedef struct DbExport { Db *d; sqlite3_stmt *st, *mark; char *sql; Cols cols; long rows; } DbExport;
 
 static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     Db *d = conn;
@@ -190,7 +233,7 @@ static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
         flow_err_set(err, FLOW_ERR_VALUE, "%s: the sql holds no statement", d->path);
         return NULL;
     }
-    if (bind_args(st, flow_setting(s, NULL, "args"), err)) {
+    if (bind_args(st, flow_setting(s, NULL, "args"), 1, err)) {   /* the rows are read after dx_open returns */
         sqlite3_finalize(st);
         return NULL;
     }
@@ -221,7 +264,7 @@ static int dx_mark(void *h, const cJSON *marks, FlowErr *err) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "record"), key);
         if (!v || cJSON_IsNull(v)) continue;   /* no key: nothing to mark */
         sqlite3_reset(x->mark);
-        bind_value(x->mark, 1, v);
+        bind_value(x->mark, 1, v, 0);
         if (sqlite3_step(x->mark) != SQLITE_DONE) {
             flow_err_set(err, FLOW_ERR_CONNECTION, "once(): %s", sqlite3_errmsg(x->d->db));
             sqlite3_exec(x->d->db, "ROLLBACK TO flow_once; RELEASE flow_once", NULL, NULL, NULL);
@@ -240,7 +283,8 @@ static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
     DbExport *x = h;
     int rc = sqlite3_step(x->st);
     if (rc == SQLITE_ROW) {
-        it->rec = row_object(x->st, &it->err);
+        if (!x->rows++) cols_load(&x->cols, x->st);   /* the statement runs once: its columns are known now */
+        it->rec = row_object(x->st, &x->cols, &it->err);
         return it->err.msg[0] ? FLOW_NEXT_ERROR : FLOW_NEXT_RECORD;
     }
     if (rc == SQLITE_DONE) return FLOW_NEXT_END;
@@ -252,13 +296,14 @@ static void dx_close(void *h) {
     DbExport *x = h;
     sqlite3_finalize(x->st);
     sqlite3_finalize(x->mark);
+    cols_free(&x->cols);
     free(x->sql);
     free(x);
 }
 
 /* ---- lookups ---- */
 
-typedef struct DbLookup { Db *d; const FlowSettings *s; sqlite3_stmt *st; char *sql; } DbLookup;
+typedef struct DbLookup { Db *d; const FlowSettings *s; sqlite3_stmt *st; char *sql; Cols cols; } DbLookup;
 
 static void *dl_open(void *conn, const FlowSettings *s, FlowErr *err) {
     DbLookup *lk = calloc(1, sizeof *lk);
@@ -287,11 +332,12 @@ static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
     }
     sqlite3_reset(lk->st);
     sqlite3_clear_bindings(lk->st);
-    if (bind_args(lk->st, flow_setting(lk->s, rs, "args"), err)) return -1;
+    if (bind_args(lk->st, flow_setting(lk->s, rs, "args"), 0, err)) return -1;
     cJSON *out = cJSON_CreateArray();
-    int rc;
+    int rc, nrow = 0;
     while ((rc = sqlite3_step(lk->st)) == SQLITE_ROW) {
-        cJSON *o = row_object(lk->st, err);
+        if (!nrow++) cols_load(&lk->cols, lk->st);
+        cJSON *o = row_object(lk->st, &lk->cols, err);
         if (err->msg[0]) {   /* a value the record cannot take: a record error */
             cJSON_Delete(o);
             cJSON_Delete(out);
@@ -314,13 +360,30 @@ static int dl_lookup(void *h, const cJSON *rs, cJSON **rows, FlowErr *err) {
 static void dl_close(void *h) {
     DbLookup *lk = h;
     sqlite3_finalize(lk->st);
+    cols_free(&lk->cols);
     free(lk->sql);
     free(lk);
 }
 
 /* ---- imports ---- */
 
-typedef struct Stmt { struct Stmt *next; char *sig; sqlite3_stmt *st; } Stmt;
+/* an INSERT for one column list (the record's field names, in order), prepared once per run */
+typedef struct Stmt { struct Stmt *next; char **cols; int ncols; sqlite3_stmt *st; } Stmt;
+
+static void stmt_free(Stmt *s) {
+    sqlite3_finalize(s->st);
+    for (int i = 0; i < s->ncols; i++) free(s->cols[i]);
+    free(s->cols);
+    free(s);
+}
+
+/* whether rec's fields are s's columns, in order */
+static int stmt_fits(const Stmt *s, const cJSON *rec) {
+    int i = 0;
+    for (const cJSON *c = rec->child; c; c = c->next, i++)
+        if (i >= s->ncols || strcmp(s->cols[i], c->string) != 0) return 0;
+    return i == s->ncols;
+}
 
 typedef struct DbImport {
     Db *d;
@@ -329,10 +392,11 @@ typedef struct DbImport {
     int exists;                /* the table is known to exist */
     Stmt *stmts; int nstmts;   /* INSERTs by column list */
     sqlite3_stmt *find;        /* upsert: the existing row by key */
+    Cols cols;                 /* find's columns */
 } DbImport;
 
 static void stmts_clear(DbImport *im) {
-    for (Stmt *s = im->stmts, *n; s; s = n) { n = s->next; sqlite3_finalize(s->st); free(s->sig); free(s); }
+    for (Stmt *s = im->stmts, *n; s; s = n) { n = s->next; stmt_free(s); }
     im->stmts = NULL;
     im->nstmts = 0;
 }
@@ -341,6 +405,7 @@ static void di_close(void *h) {
     DbImport *im = h;
     stmts_clear(im);
     sqlite3_finalize(im->find);
+    cols_free(&im->cols);
     free(im->table);
     free(im->key);
     free(im);
@@ -408,12 +473,17 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
     return 0;
 }
 
+/* The INSERT for rec's column list: the cached one (the last one used first: a flow's records
+ * mostly share their fields), or prepared now and cached. NULL with a record error. */
 static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
-    FlowSb sig = { 0 };
-    flow_sb_puts(&sig, "");
-    for (const cJSON *c = rec->child; c; c = c->next) { flow_sb_puts(&sig, c->string); flow_sb_put(&sig, "\x1f", 1); }
-    for (Stmt *s = im->stmts; s; s = s->next)
-        if (strcmp(s->sig, sig.p) == 0) { free(sig.p); return s->st; }
+    for (Stmt **at = &im->stmts; *at; at = &(*at)->next)
+        if (stmt_fits(*at, rec)) {
+            Stmt *s = *at;
+            *at = s->next;
+            s->next = im->stmts;
+            im->stmts = s;
+            return s->st;
+        }
     if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
     FlowSb b = { 0 };
     flow_sb_puts(&b, "INSERT INTO ");
@@ -445,16 +515,17 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
         }
     }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(im->d->db, b.p, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(im->d->db, b.p, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         flow_err_set(e, FLOW_ERR_VALUE, "%s", sqlite3_errmsg(im->d->db));
         free(b.p);
-        free(sig.p);
         return NULL;
     }
     free(b.p);
-    Stmt *s = calloc(1, sizeof *s);
-    if (!s) abort();
-    s->sig = sig.p;
+    Stmt *s = flow_xcalloc(1, sizeof *s);
+    s->ncols = cJSON_GetArraySize(rec);
+    s->cols = flow_xcalloc((size_t)s->ncols + 1, sizeof *s->cols);
+    int k = 0;
+    for (const cJSON *c = rec->child; c; c = c->next) s->cols[k++] = flow_xstrdup(c->string);
     s->st = st;
     s->next = im->stmts;
     im->stmts = s;
@@ -485,11 +556,12 @@ static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **exist
         }
     }
     sqlite3_reset(im->find);
-    bind_value(im->find, 1, key);
+    bind_value(im->find, 1, key, 0);
     int rc = sqlite3_step(im->find);
     if (rc == SQLITE_ROW) {
         FlowErr re;
-        cJSON *o = row_object(im->find, &re);
+        cols_load(&im->cols, im->find);
+        cJSON *o = row_object(im->find, &im->cols, &re);
         if (re.msg[0]) {   /* the existing row holds a value flowc cannot read: the record cannot be mapped */
             cJSON_Delete(o);
             flow_err_set(err, re.cls, "the existing row's %s", re.msg);
@@ -532,7 +604,7 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         sqlite3_stmt *st = insert_stmt(im, rec, &it->err);
         if (!st) { it->failed = 1; continue; }
         int k = 1;
-        for (const cJSON *c = rec->child; c; c = c->next, k++) bind_value(st, k, c);
+        for (const cJSON *c = rec->child; c; c = c->next, k++) bind_value(st, k, c, 0);   /* every parameter, each time */
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {
             int ext = sqlite3_extended_errcode(db);
@@ -547,7 +619,6 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
                          "table %s: %s", im->table, sqlite3_errmsg(db));
         }
         sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
     }
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "%s: cannot commit: %s", im->d->path, msg ? msg : sqlite3_errmsg(db));

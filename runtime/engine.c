@@ -618,7 +618,9 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             bytes += it.bytes ? it.bytes : eng_json_size(it.rec);
             Inst *in = eng_inst_new(R, it.rec, seq++);
-            if (R->rl.state) in->trace = eng_trace_key(in->rec);
+            /* its trace key now only when open errors may be resolved by it (page_end); else when it errs
+             * or before a step may change it (eng_list_traces) */
+            if (R->rl.state && R->open_errors > 0) in->trace = eng_trace_key(in->rec);
             eng_list_push(&page, in);
         }
         if (R->failed) { eng_list_free(R, &page); cJSON_Delete(marks); break; }

@@ -239,6 +239,10 @@ char       *flow_sql_once_update(const char *sql, const cJSON *marks, const char
 /* an SQL import's `table` and, for mode = upsert(key), its key (NULL for insert); both malloc'd.
  * 0, or -1 with err */
 int         flow_sql_import_target(const FlowSettings *s, char **table, char **key, FlowErr *err);
+/* A result column's name as a key that lives as long as the process (interned: one copy per distinct
+ * name), for rows built with cJSON_AddItemToObjectCS: no copy of the name per row. NULL once a few
+ * thousand names are held (a flow that names its columns per record): the caller copies then. */
+const char *flow_sql_key(const char *name);
 
 /* ---- the text layouts of datetimes (timelayout.c) ----
  * A delta field written as text is compared as text by the source: `updated_at > ?` with

@@ -95,6 +95,7 @@ void eng_inst_free(Run *R, Inst *in);
 void eng_list_free(Run *R, List *l);
 cJSON *eng_inst_rec(Run *R, Inst *in);
 void eng_list_materialize(Run *R, List *L);
+void eng_list_traces(Run *R, List *L);
 size_t eng_json_size(const cJSON *j);
 void eng_ctx_enter(Run *R, const Inst *in);
 void eng_ctx_leave(Run *R);

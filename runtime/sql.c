@@ -1,7 +1,8 @@
 /* sql.c — SQL text shared by the sqlite and postgres connectors: quoted identifiers, the table an
- * export's query reads, and the UPDATE that sets a once() flag. */
+ * export's query reads, the UPDATE that sets a once() flag, and result columns' names as keys. */
 #include "engine.h"
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -74,4 +75,29 @@ int flow_sql_import_target(const FlowSettings *s, char **table, char **key, Flow
     }
     *table = flow_xstrdup(t);
     return 0;
+}
+
+/* the interned names: open addressing, never freed (reachable until the process ends) */
+#define SQL_KEYS_CAP 8192      /* slots; at most half of them are used */
+static const char *sql_keys[SQL_KEYS_CAP];
+static int sql_nkeys;
+static pthread_mutex_t sql_keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
+const char *flow_sql_key(const char *name) {
+    unsigned h = 2166136261u;
+    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    const char *out = NULL;
+    pthread_mutex_lock(&sql_keys_mu);
+    for (unsigned i = h & (SQL_KEYS_CAP - 1);; i = (i + 1) & (SQL_KEYS_CAP - 1)) {
+        if (!sql_keys[i]) {
+            if (sql_nkeys < SQL_KEYS_CAP / 2) {
+                sql_keys[i] = out = flow_xstrdup(name);
+                sql_nkeys++;
+            }
+            break;
+        }
+        if (strcmp(sql_keys[i], name) == 0) { out = sql_keys[i]; break; }
+    }
+    pthread_mutex_unlock(&sql_keys_mu);
+    return out;
 }

@@ -52,6 +52,17 @@ void eng_list_materialize(Run *R, List *L) {
     for (int i = 0; i < L->n; i++) eng_inst_rec(R, L->v[i]);
 }
 
+/* A record's trace key is the one of the record as exported. It is worked out only when needed (an
+ * error, or open errors to resolve: export_pages), and before anything may change the record: a
+ * transform, a hook, a response mapping. */
+void eng_list_traces(Run *R, List *L) {
+    if (!R->rl.state) return;
+    for (int i = 0; i < L->n; i++) {
+        Inst *in = L->v[i];
+        if (!in->trace && eng_inst_rec(R, in)) in->trace = eng_trace_key(in->rec);
+    }
+}
+
 void eng_inst_free(Run *R, Inst *in) {
     if (!in) return;
     cJSON_Delete(in->rec);
@@ -143,6 +154,7 @@ static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, 
 int eng_hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, List *L, int written) {
     if (!fn || !L->n || R->failed) return 0;
     eng_list_materialize(R, L);
+    eng_list_traces(R, L);
     int n = L->n;
     cJSON **recs = flow_xcalloc((size_t)n, sizeof *recs);
     FlowHookVerdict *ver = flow_xcalloc((size_t)n, sizeof *ver);
@@ -312,6 +324,13 @@ static int cmp_inst(const void *a, const void *b) {
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
+/* the list back in page order; most lists never left it (no branch, no failure reordering), and
+ * checking costs less than qsort's buffer */
+static void list_order(List *L) {
+    for (int i = 1; i < L->n; i++)
+        if (cmp_inst(&L->v[i - 1], &L->v[i]) > 0) { qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst); return; }
+}
+
 static void step_branch(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     int na = d->narms;
@@ -365,7 +384,7 @@ static void step_branch(Run *R, const StepRt *s, List *L) {
         }
         free(sub[a].v);
     }
-    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    list_order(L);
     free(sub);
     free(hit);
 }
@@ -605,7 +624,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         eng_hook_list(R, s, fd->post_response_map, "post_response_map", L, s->import_index);
         eng_hook_list(R, s, d->post_response_map, "post_response_map", L, s->import_index);
     }
-    if (L->n > 1) qsort(L->v, (size_t)L->n, sizeof *L->v, cmp_inst);
+    list_order(L);
 }
 
 /* ---- the step loop ---- */
@@ -635,6 +654,7 @@ void eng_run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
         long errors_before = R->st->errors;
         /* the records' order inside the page is by seq; ord only breaks ties after a branch */
         for (int k = 0; k < L->n; k++) L->v[k]->ord = k;
+        if (d->kind == FLOW_STEP_TRANSFORM || (d->kind == FLOW_STEP_IMPORT && d->response)) eng_list_traces(R, L);
         /* typed records go on typed only into a filter or an import that has a typed variant */
         if (R->typed && !(d->kind == FLOW_STEP_FILTER && d->tfn) && !(d->kind == FLOW_STEP_IMPORT && d->tmap)) {
             eng_list_materialize(R, L);

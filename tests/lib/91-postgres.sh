@@ -82,7 +82,8 @@ pg_expect() {
   done
   if [ -f "$src/check.sh" ]; then
     # shellcheck disable=SC1091,SC2034  # the variables are for check.sh
-    out=$(cd "$work" && WORK=$work MODE=$mode DB=$PG_DB; . "$src/check.sh" 2>&1)
+    # (the case's directory may be relative: check.sh is found before the cd)
+    out=$(chk=$(cd "$src" && pwd)/check.sh && cd "$work" && WORK=$work MODE=$mode DB=$PG_DB; . "$chk" 2>&1)
     [ -z "$out" ] || PG_MSGS+=("check.sh:" "$out")
   fi
   # the dsn's password appears nowhere: not on stdout, not on stderr, not in a written file
