@@ -38,10 +38,10 @@ deps-test:
 	@scripts/deps.sh test
 
 # ---- generated front end ----
-$(B)/gen/parser.c $(B)/gen/parser.h: grammar/parser.y
+$(B)/gen/parser.c $(B)/gen/parser.h &: grammar/parser.y
 	@mkdir -p $(B)/gen
 	bison -Wall -Werror --defines=$(B)/gen/parser.h -o $(B)/gen/parser.c $<
-$(B)/gen/lexer.c $(B)/gen/lexer.h: grammar/lexer.l $(B)/gen/parser.h
+$(B)/gen/lexer.c $(B)/gen/lexer.h &: grammar/lexer.l $(B)/gen/parser.h
 	@mkdir -p $(B)/gen
 	flex --header-file=$(B)/gen/lexer.h -o $(B)/gen/lexer.c $<
 
@@ -83,8 +83,18 @@ $(B)/asan/flowc: $(B)/asan/main.o $(B)/asan/libflowc.a $(B)/asan/libflowrt.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(FLOWC_LIBS)
 
 # ---- tests: every suite under tests/, run against the sanitized compiler ----
+# Both compilers and every test program are built first, in one make over TEST_JOBS processes (default:
+# the number of CPUs), so that no suite builds while others run (a test program that does not build
+# leaves it to its suite, which reports it by name); tests/run.sh then runs the suites, several at
+# once (T_JOBS, default the number of CPUs; see its header).
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_PROGS := $(patsubst tests/unit/%.c,$(B)/tests/unit_%,$(wildcard tests/unit/*.c)) \
+              $(patsubst tests/server/%.c,$(B)/tests/server_%,$(wildcard tests/server/*.c)) \
+              $(patsubst tests/conformance/%.c,$(B)/tests/%,$(wildcard tests/conformance/*.c)) \
+              $(B)/tests/http_server
 test: deps-test
-	@$(MAKE) --no-print-directory $(B)/flowc $(B)/asan/flowc
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -k $(B)/flowc $(B)/asan/flowc $(TEST_PROGS) || \
+	  $(MAKE) --no-print-directory $(B)/flowc $(B)/asan/flowc
 	@FLOWC=$(B)/asan/flowc FLOWC_REL=$(B)/flowc tests/run.sh
 
 # ---- fuzzing (clang libFuzzer): one target per tests/fuzz/fuzz_NAME.c, each run FUZZ_SECONDS ----

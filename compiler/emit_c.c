@@ -101,6 +101,12 @@ typedef struct E {
     int *secret_param;   /* per param: it feeds a secret setting (emit_secret_params) */
     int mask;            /* inside a secret setting: string literals are stored masked */
     char map_path[256];  /* the map entry being written (`customer.name`, `lines[].sku`): its errors name it */
+    /* typed variants (flow.h, typed records): a filter or map written a second time over
+     * `const FlowTSlot *rec`, for the steps that see the record as its export declared it */
+    const Type *typed_root;   /* the flow's export's declared record type while its steps see it, else NULL */
+    int typed;                /* writing a typed variant now */
+    int typed_fail;           /* ...and it met something only the generic variant can do */
+    struct { const IrVar *var; const Type *type; } tvars[32]; int ntvars;   /* `each` variables over typed arrays */
 } E;
 
 #define ERR(sp, ...) do { diag_error(e->d, e->src, sp, __VA_ARGS__); e->errors++; } while (0)
@@ -278,6 +284,38 @@ int emit_bakes_secrets(const IrProgram *p, const EmitParam *params, int nparams)
 
 static int gen(E *e, const IrExpr *x);
 static int gen_each_array(E *e, const IrExpr *x);
+
+/* ---- typed variants: reading a typed record's slots ---- */
+
+/* the declared kinds a typed slot holds a value of (flow.h: FlowTSlot.v) */
+static int typed_scalar(const Type *t) {
+    switch (t ? t->kind : TY_ERROR) {
+    case TY_STRING: case TY_INT: case TY_NUMBER: case TY_BOOL: case TY_DURATION: case TY_SIZE: return 1;
+    default: return 0;
+    }
+}
+
+/* When x reads a typed record's slot (record, an `each` variable over a typed array, or fields of
+ * those through declared records): 1 with the slot as a C expression and its declared type. */
+static int tslot(E *e, const IrExpr *x, char *out, size_t cap, const Type **ty) {
+    if (!e->typed || !x) return 0;
+    if (x->kind == IR_RECORD) { snprintf(out, cap, "rec"); *ty = e->typed_root; return 1; }
+    if (x->kind == IR_VAR && x->var)
+        for (int i = e->ntvars - 1; i >= 0; i--)
+            if (e->tvars[i].var == x->var) { snprintf(out, cap, "s%d", var_id(e, x->var)); *ty = e->tvars[i].type; return 1; }
+    if (x->kind == IR_FIELD && x->name) {
+        char base[400];
+        const Type *bt;
+        if (!tslot(e, x->a, base, sizeof base, &bt) || !bt || bt->kind != TY_RECORD) return 0;
+        for (int i = 0; i < bt->nfields; i++)
+            if (strcmp(bt->fields[i].name, x->name) == 0) {
+                if ((size_t)snprintf(out, cap, "flow_tfield(%s, %d)", base, i) >= cap) return 0;
+                *ty = bt->fields[i].type;
+                return 1;
+            }
+    }
+    return 0;
+}
 static int gen_object(E *e, const IrMap *m);
 static void gen_map_into(E *e, const IrMap *m, const char *obj);
 
@@ -473,12 +511,9 @@ static void gen_if(E *e, const IrExpr *cond, int negate, const char *then) {
     bprintf(B, "))%s", then);
 }
 
-/* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
-static int gen_each_array(E *e, const IrExpr *x) {
-    int arr = newtmp(e);
-    bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n{\n", arr);
+/* each x in xs: the loop over the JSON array xs, opened, with x (t<v>) bound to each element */
+static void gen_each_loop(E *e, const IrExpr *x, int v) {
     int list = gen(e, x->a);
-    int v = var_id(e, x->var);
     int it = newtmp(e);
     const char *ek = x->var->type ? kind_of(x->var->type) : "FLOW_JSON";
     bprintf(B, "if (t%d.kind == FLOW_JSON && cJSON_IsArray(t%d.j))\n"
@@ -486,6 +521,13 @@ static int gen_each_array(E *e, const IrExpr *x) {
                "FlowVal t%d = flow_val_from_json(cx, it%d, %s, ", list, list, it, list, it, it, it, v, it, ek);
     bstr(B, x->var->name, strlen(x->var->name));
     bputs(B, ");\n");
+}
+
+/* each x in xs [where c] { ... } | => v : builds `cJSON *o<N>` (an array the caller owns) and returns N */
+static int gen_each_array(E *e, const IrExpr *x) {
+    int arr = newtmp(e);
+    bprintf(B, "cJSON *o%d = cJSON_CreateArray();\n{\n", arr);
+    gen_each_loop(e, x, var_id(e, x->var));
     if (x->b) gen_if(e, x->b, 1, " continue;\n");
     if (x->map) {
         size_t len = strlen(e->map_path);
@@ -552,8 +594,10 @@ static int gen(E *e, const IrExpr *x) {
         bprintf(B, "FlowVal t%d = flow_text_done(&t%d);\n", r, text);
         return r;
     }
-    case IR_RECORD: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_json(rec);\n", r); return r;
-    case IR_LOOKUP: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_lookup_result(cx, %d);\n", r, x->step->id); return r;
+    case IR_RECORD:
+        if (e->typed) e->typed_fail = 1;   /* the record as a whole: a cJSON tree */
+        r = newtmp(e); bprintf(B, "FlowVal t%d = flow_json(rec);\n", r); return r;
+    case IR_LOOKUP: if (e->typed) e->typed_fail = 1; r = newtmp(e); bprintf(B, "FlowVal t%d = flow_lookup_result(cx, %d);\n", r, x->step->id); return r;
     case IR_PARAM: {
         int idx = 0;
         for (int i = 0; i < e->p->nparams; i++) if (e->p->params[i] == x->param) idx = i;
@@ -578,9 +622,10 @@ static int gen(E *e, const IrExpr *x) {
         bprintf(B, "FlowVal t%d = flow_context(cx, %s);\n", r, names[x->op]);
         return r;
     }
-    case IR_RESPONSE: r = newtmp(e); bprintf(B, "FlowVal t%d = flow_response(cx);\n", r); return r;
-    case IR_EXISTING: e->map_existing = 1; r = newtmp(e); bprintf(B, "FlowVal t%d = flow_existing(cx);\n", r); return r;
+    case IR_RESPONSE: if (e->typed) e->typed_fail = 1; r = newtmp(e); bprintf(B, "FlowVal t%d = flow_response(cx);\n", r); return r;
+    case IR_EXISTING: if (e->typed) e->typed_fail = 1; e->map_existing = 1; r = newtmp(e); bprintf(B, "FlowVal t%d = flow_existing(cx);\n", r); return r;
     case IR_MAPCTX:
+        if (e->typed) e->typed_fail = 1;
         r = newtmp(e);
         if (e->in_map) e->map_existing = 1;
         bprintf(B, "FlowVal t%d = flow_bool(%s);\n", r, !e->in_map ? "0" : x->op ? "updating" : "!updating");
@@ -601,6 +646,11 @@ static int gen(E *e, const IrExpr *x) {
             else bprintf(B, "FlowVal t%d = flow_null();\n", r);   /* @key outside an iteration */
             return r;
         }
+        if (e->typed) {   /* an `each` variable over a typed array: its element's value, when a scalar */
+            char sl[400];
+            const Type *ty;
+            if (tslot(e, x, sl, sizeof sl, &ty) && !typed_scalar(ty)) e->typed_fail = 1;
+        }
         bprintf(B, "FlowVal t%d = t%d;\n", r, var_id(e, x->var));
         return r;
     }
@@ -620,6 +670,14 @@ static int gen(E *e, const IrExpr *x) {
         return r;
     }
     case IR_FIELD: {
+        char sl[400];
+        const Type *ty;
+        if (tslot(e, x, sl, sizeof sl, &ty)) {   /* a typed record's field: its slot, by position */
+            if (!typed_scalar(ty) || kind_enum(ty) != kind_enum(x->type)) e->typed_fail = 1;
+            r = newtmp(e);
+            bprintf(B, "FlowVal t%d = %s->v;\n", r, sl);
+            return r;
+        }
         int base = gen(e, x->a);
         r = newtmp(e);
         if (e->test_names && strcmp(x->name, "count") == 0)   /* in a test, `deals.count` counts what `deals` wrote */
@@ -806,6 +864,96 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
     }
 }
 
+/* ---- typed maps: the output printed as it is built (flow_tp_*), into `FlowBuf *ob` ---- */
+
+/* flow_tp_keyraw(ob, "\"key\":", n): the member name printed now by the runtime's own JSON printer */
+static void bkey(E *e, const char *key) {
+    cJSON *j = cJSON_CreateString(key);
+    char *t = j ? flow_json_print(j) : NULL;
+    if (!t) abort();
+    size_t n = strlen(t);
+    bputs(B, "flow_tp_keyraw(ob, ");
+    Buf k = { 0 };
+    bput(&k, t, n);
+    bputc(&k, ':');
+    bstr(B, k.p, k.n);
+    bprintf(B, ", %zu);\n", k.n);
+    free(k.p);
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
+static void gen_map_print(E *e, const IrMap *m);
+
+/* each x in xs [where c] { ... } | => v, printed as a JSON array */
+static void gen_each_print(E *e, const IrExpr *x) {
+    bputs(B, "flow_tp_open(ob, '[');\n{\n");
+    int v = var_id(e, x->var);
+    char sl[400];
+    const Type *ty;
+    if (tslot(e, x->a, sl, sizeof sl, &ty) && ty && ty->kind == TY_ARRAY && e->ntvars < 32
+        && kind_enum(ty->elem) == kind_enum(x->var->type)) {   /* a typed array: its element slots */
+        int arr = newtmp(e), idx = newtmp(e);
+        bprintf(B, "const FlowTSlot *a%d = %s;\nfor (int i%d = 0; i%d < a%d->n; i%d++) {\n"
+                   "const FlowTSlot *s%d = &a%d->kids[i%d];\nFlowVal t%d = s%d->v; (void)t%d;\n",
+                arr, sl, idx, idx, arr, idx, v, arr, idx, v, v, v);
+        e->tvars[e->ntvars].var = x->var;
+        e->tvars[e->ntvars].type = ty->elem;
+        e->ntvars++;
+    } else gen_each_loop(e, x, v);
+    int pushed = e->ntvars;
+    if (x->b) gen_if(e, x->b, 1, " continue;\n");
+    if (x->map) {
+        size_t len = strlen(e->map_path);
+        if (len && len + 2 < sizeof e->map_path) strcat(e->map_path, "[]");
+        bputs(B, "flow_tp_elem(ob);\nflow_tp_open(ob, '{');\n");
+        gen_map_print(e, x->map);
+        bputs(B, "flow_tp_close(ob, '}');\n");
+        e->map_path[len] = 0;
+    } else {
+        int val = gen(e, x->c);
+        bprintf(B, "flow_tp_elem(ob);\nflow_tp_val(ob, t%d);\n", val);
+    }
+    bputs(B, "if (flow_failed(cx)) return -1;\n}\n}\nflow_tp_close(ob, ']');\n");
+    if (pushed && e->tvars[pushed - 1].var == x->var) e->ntvars = pushed - 1;
+}
+
+/* A map block's entries, printed in order (gen_map_into's tree, as flow_json_print prints it); any
+ * failure returns -1 at once: the record is then mapped the generic way, which names the entry. */
+static void gen_map_print(E *e, const IrMap *m) {
+    for (int i = 0; i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        size_t len = strlen(e->map_path);
+        snprintf(e->map_path + len, sizeof e->map_path - len, "%s%s", len ? "." : "", en->name);
+        bputs(B, "{\n");
+        if (en->when) gen_if(e, en->when, 0, " {\n");
+        if (en->nested) {
+            bkey(e, en->name);
+            bputs(B, "flow_tp_open(ob, '{');\n");
+            gen_map_print(e, en->nested);
+            bputs(B, "flow_tp_close(ob, '}');\n");
+        } else if (en->value->kind == IR_EACH && !en->override) {
+            bkey(e, en->name);
+            gen_each_print(e, en->value);
+        } else {
+            int v = gen(e, en->value);
+            if (en->override) {
+                int cv = newtmp(e);
+                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
+                bstr(B, e->map_path, strlen(e->map_path));
+                bputs(B, ");\n");
+                v = cv;
+            }
+            bputs(B, "if (flow_failed(cx)) return -1;\n");
+            bkey(e, en->name);
+            bprintf(B, "flow_tp_val(ob, t%d);\n", v);
+        }
+        if (en->when) bputs(B, "}\n");
+        bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
+        e->map_path[len] = 0;
+    }
+}
+
 /* ---- functions ---- */
 
 static int begin_fn(E *e, Buf *body) {
@@ -897,7 +1045,7 @@ static void gen_type(E *e, const Type *t, char *name, size_t cap) {
         for (int i = 0; i < t->nfields; i++) {
             bputs(&e->out, "    { ");
             bstr(&e->out, t->fields[i].name, strlen(t->fields[i].name));
-            bprintf(&e->out, ", &%s },\n", fn[i]);
+            bprintf(&e->out, ", &%s, %zu },\n", fn[i], strlen(t->fields[i].name));
         }
         bputs(&e->out, "};\n");
         nf = t->nfields;
@@ -945,6 +1093,44 @@ static void gen_assign_stmts(E *e, const IrAssign *as, int n) {
 }
 
 static char *gen_steps(E *e, IrStep *const *steps, int n);
+
+/* The typed variant of a filter or an import's map (e->typed_root set): written, and its name put
+ * in name, only when it needs nothing the typed record cannot give; else name stays "NULL". */
+static void gen_typed_fn(E *e, const IrStep *st, char *name) {
+    strcpy(name, "NULL");
+    if (!e->typed_root) return;
+    if (st->kind != STEP_FILTER && !(st->kind == STEP_IMPORT && st->map)) return;
+    Buf body;
+    e->typed = 1;
+    e->typed_fail = 0;
+    e->ntvars = 0;
+    int id = begin_fn(e, &body);
+    char head[160];
+    if (st->kind == STEP_FILTER) {
+        int v = gen(e, st->cond);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        snprintf(head, sizeof head, "static int tfn%d(FlowCtx *cx, const FlowTSlot *rec)", id);
+        snprintf(name, 64, "tfn%d", id);
+    } else {
+        e->in_map = 1;
+        e->map_path[0] = 0;
+        bputs(&body, "flow_tp_open(ob, '{');\n");
+        gen_map_print(e, st->map);
+        bputs(&body, "flow_tp_close(ob, '}');\nreturn flow_failed(cx) || ob->oom ? -1 : 0;\n");
+        e->in_map = 0;
+        snprintf(head, sizeof head, "static int tmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *ob)", id);
+        snprintf(name, 64, "tmap%d", id);
+    }
+    e->typed = 0;
+    e->ntvars = 0;
+    if (e->typed_fail) {   /* not this step: the generic variant serves it */
+        free(body.p);
+        e->body = NULL;
+        strcpy(name, "NULL");
+        return;
+    }
+    end_fn(e, &body, head, st->kind == STEP_FILTER ? st->span : st->map->span);
+}
 
 static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, char *respname, char *settings, char *type) {
     strcpy(fnname, "NULL"); strcpy(mapname, "NULL"); strcpy(respname, "NULL"); strcpy(type, "NULL");
@@ -998,7 +1184,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     }
 }
 
-typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64]; int map_existing; } StepNames;
+typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64], tfn[64], tmap[64]; int map_existing; } StepNames;
 
 static char *gen_steps(E *e, IrStep *const *steps, int n) {
     StepNames *nm = calloc((size_t)(n ? n : 1), sizeof(StepNames));
@@ -1008,6 +1194,16 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         e->map_existing = 0;
         gen_step_fns(e, st, nm[i].fn, nm[i].map, nm[i].resp, nm[i].settings, nm[i].type);
         nm[i].map_existing = e->map_existing;
+        strcpy(nm[i].tfn, "NULL");
+        strcpy(nm[i].tmap, "NULL");
+        /* the typed record holds while the steps only read it: filters, and imports without a
+         * response mapping; an import that looks up `existing` is mapped the generic way */
+        if (st->kind == STEP_FILTER) gen_typed_fn(e, st, nm[i].tfn);
+        else if (st->kind == STEP_IMPORT && !st->response && !nm[i].map_existing) gen_typed_fn(e, st, nm[i].tmap);
+        else if (st->kind != STEP_EXPORT || i > 0) e->typed_root = NULL;
+        if (st->kind == STEP_IMPORT && st->response) e->typed_root = NULL;
+        const Type *typed_root = e->typed_root;
+        e->typed_root = NULL;   /* branch arms: the generic way */
         strcpy(nm[i].arms, "NULL");
         if (st->kind == STEP_BRANCH) {
             char **armsteps = calloc((size_t)(st->narms ? st->narms : 1), sizeof(char *));
@@ -1040,6 +1236,7 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
             free(armsteps);
             free(conds);
         }
+        e->typed_root = typed_root;
     }
     char *arr = malloc(64);
     if (!arr) abort();
@@ -1056,10 +1253,11 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         if (st->name) bstr(&e->out, st->name, strlen(st->name)); else bputs(&e->out, "NULL");
         const char *hk[HOOK_COUNT];
         hook_names(st->hooks, st->nhooks, hk);
-        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s, %d },\n", st->conn ? conn_index(e, st->conn) : -1,
+        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s, %d, %s, %s },\n", st->conn ? conn_index(e, st->conn) : -1,
                 nm[i].settings, st->nsettings, strcmp(nm[i].type, "NULL") ? "&" : "", nm[i].type, nm[i].fn, st->all_matching,
                 nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span),
-                hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map], nm[i].map_existing);
+                hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map], nm[i].map_existing,
+                nm[i].tfn, nm[i].tmap);
     }
     if (!n) bputs(&e->out, "    { FLOW_STEP_FILTER, 0, NULL, -1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");
@@ -1213,7 +1411,11 @@ int emit_c(FILE *out, Diags *diags, const IrProgram *p, const EmitParam *params,
         e->flow = p->flows[i];
         e->flow_index = i;
         flow_sets[i] = gen_settings(e, p->flows[i]->settings, p->flows[i]->nsettings, "flow");
+        const IrFlow *fl = p->flows[i];
+        const Type *dt = fl->nsteps && fl->steps[0]->kind == STEP_EXPORT ? fl->steps[0]->declared : NULL;
+        e->typed_root = dt && dt->kind == TY_RECORD ? dt : NULL;
         flow_steps[i] = gen_steps(e, p->flows[i]->steps, p->flows[i]->nsteps);
+        e->typed_root = NULL;
     }
     bputs(&e->out, "static const FlowFlowDef flows[] = {\n");
     for (int i = 0; i < p->nflows; i++) {

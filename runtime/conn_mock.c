@@ -3,7 +3,7 @@
  * the given data; imports capture what they would write — an http import's rendered `body`, else
  * the mapped output — and an upsert finds `given existing`, when there is one, as the destination's
  * record. Its steps' settings are matched, checked and evaluated by the settings table of the
- * connection kind it stands in for (engine.c). */
+ * connection kind it stands in for (settings.c). */
 #include "engine.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* conn_stdio.c — the stdio connector: exports read NDJSON records from standard input, imports
- * write NDJSON records to standard output (flushed page by page). */
+ * write NDJSON records to standard output (flushed page by page), typed maps' text as it is. */
 #include "engine.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +20,8 @@ static void si_close(void *h) {}
 
 static int si_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     for (int i = 0; i < n; i++)
-        if (flow_ndjson_write(stdout, items[i].out)) {
+        if (items[i].out ? flow_ndjson_write(stdout, items[i].out)
+                         : fwrite(items[i].text, 1, items[i].textn, stdout) != items[i].textn || putc('\n', stdout) == EOF) {
             flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write to standard output: %s", strerror(errno ? errno : EIO));
             return -1;
         }
@@ -33,6 +34,7 @@ static int si_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 
 const FlowConnector flow_conn_stdio = {
     .kind = "stdio",
+    .import_text = 1,
     .open = sc_open, .close = sc_close,
     .export_open = se_open, .export_next = se_next, .export_close = se_close,
     .import_open = si_open, .import_page = si_page, .import_close = si_close,

@@ -1,6 +1,7 @@
-/* engine.h — the runtime's internal API between the engine (engine.c), the connectors
- * (conn_*.c) and the executable's CLI (cli.c): evaluated settings, the connector table of callbacks
- * and the settings each one reads, record errors, and one flow's run with its counters.
+/* engine.h — the runtime's internal API between the engine (engine.c and the files beside it that
+ * share engine_int.h), the connectors (conn_*.c) and the executable's CLI (cli.c): evaluated
+ * settings, the connector table of callbacks and the settings each one reads, record errors, and
+ * one flow's run with its counters.
  * Generated code never includes this header; it sees only flow.h. */
 #ifndef FLOW_ENGINE_H
 #define FLOW_ENGINE_H
@@ -117,7 +118,7 @@ void         flow_settings_log(const FlowSettings *s, cJSON *exchange);
 
 enum { FLOW_USE_EXPORT = 1, FLOW_USE_LOOKUP = 2, FLOW_USE_IMPORT = 4 };
 /* export_next results */
-enum { FLOW_NEXT_RECORD, FLOW_NEXT_ERROR, FLOW_NEXT_END, FLOW_NEXT_FAIL };
+enum { FLOW_NEXT_RECORD, FLOW_NEXT_ERROR, FLOW_NEXT_END, FLOW_NEXT_FAIL, FLOW_NEXT_TYPED };
 
 typedef struct FlowExportItem {
     cJSON *rec;        /* RECORD: the record (an object; the engine takes it). ERROR: the data to keep
@@ -125,10 +126,18 @@ typedef struct FlowExportItem {
     size_t bytes;      /* the record's size in the source; 0 when unknown */
     int text_values;   /* every value arrived as text (CSV): the engine reads them as the declared types */
     FlowErr err;       /* ERROR: the record error */
+    /* Set by the engine when it can take records typed (flow.h, typed records). A reader of JSON
+     * text offers each record's text to typed() before parsing it; when that answers 0 the engine
+     * has the record, and export_next answers FLOW_NEXT_TYPED (rec NULL, bytes set). Otherwise the
+     * reader goes on as always. */
+    int (*typed)(void *arg, const char *text, size_t n);
+    void *typed_arg;
 } FlowExportItem;
 
 typedef struct FlowImportItem {
-    const cJSON *out;  /* the object to write (the map's output) */
+    const cJSON *out;  /* the object to write (the map's output); NULL when text holds it */
+    const char *text;  /* a typed map's output as JSON text (connectors with import_text only) */
+    size_t textn;
     const cJSON *rs;   /* this record's per-record settings, or NULL */
     int failed;        /* set by the connector for a record that could not be written... */
     FlowErr err;       /* ...with its error */
@@ -151,6 +160,7 @@ typedef struct FlowConnector {
     const char *kind;
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
+    int import_text;        /* import_page also takes items whose output is JSON text (out NULL, text set) */
     int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
                                connection did not commit counts none of its imports' records, and a page
                                is not written for good when it ends (the others' pages are) */
@@ -387,7 +397,7 @@ typedef struct FlowMocks {
     FlowMockMode mode;   /* TEST: every connection is the mock. PREVIEW: real connections, but the
                             steps named in `given` and (unless live) every import use the mock */
     int live;            /* PREVIEW: imports really write */
-    cJSON *trace;        /* PREVIEW: an array the engine fills, one entry per step run (see engine.c) */
+    cJSON *trace;        /* PREVIEW: an array the engine fills, one entry per step run (see trace.c) */
     int limit;           /* PREVIEW: records of the first (and only) page, 1..100 */
 } FlowMocks;
 

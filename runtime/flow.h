@@ -12,6 +12,7 @@
 #define FLOW_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
 /* ---- values ---- */
@@ -50,6 +51,14 @@ static inline FlowVal flow_datetime(int64_t ms) { FlowVal v; v.kind = FLOW_DATET
 static inline FlowVal flow_duration(int64_t ms) { FlowVal v; v.kind = FLOW_DURATION; v.i = ms; return v; }
 static inline FlowVal flow_json(const cJSON *j) { FlowVal v; if (!j || (j->type & 0xFF) == cJSON_NULL) return flow_null(); v.kind = FLOW_JSON; v.j = j; return v; }
 static inline int flow_is_null(FlowVal v) { return v.kind == FLOW_NULL; }
+
+/* ---- arenas (mem.c): memory handed out in blocks and freed all at once ----
+ * alloc rounds up to 16 bytes and does not zero; reset keeps one block (grown to what the last
+ * round used), free gives everything back. A zeroed FlowArena is empty and ready. */
+typedef struct FlowArena { struct FlowArenaBlock *blocks; } FlowArena;
+void *flow_arena_alloc(FlowArena *a, size_t n);
+void  flow_arena_reset(FlowArena *a);
+void  flow_arena_free(FlowArena *a);
 
 /* ---- the context of one run: scratch memory per record, the current error ---- */
 
@@ -138,6 +147,9 @@ typedef struct FlowJsonError {
     char msg[160];
 } FlowJsonError;
 cJSON   *flow_json_parse(const char *text, size_t n, FlowJsonError *err);
+/* The first byte of p..e that a JSON string cannot hold as it is ('"', '\\', a control
+ * character, or any non-ASCII byte), or e: the scan both the reader and the printer use. */
+const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned char *e);
 /* Checks text from any source: FLOW_TEXT_OK, FLOW_TEXT_NUL (a NUL byte) or FLOW_TEXT_UTF8 (not valid
  * UTF-8), with the byte offset of the first bad byte in *at. */
 int      flow_text_check(const char *p, size_t n, size_t *at);
@@ -345,7 +357,7 @@ typedef struct FlowSettingDef {
 /* Declared record types, for validating exported records: a field's kind, nullability and, for
  * records and arrays, the nested type. */
 typedef struct FlowTypeDef FlowTypeDef;
-typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; } FlowFieldDef;
+typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ } FlowFieldDef;
 struct FlowTypeDef {
     FlowKind kind;              /* FLOW_JSON for records and arrays too */
     int nullable;
@@ -353,6 +365,47 @@ struct FlowTypeDef {
     const FlowFieldDef *fields; int nfields;   /* records */
     const FlowTypeDef *elem;                   /* arrays */
 };
+
+/* ---- typed records: a record of its export's declared type, read without a cJSON tree ----
+ * json_read.c decodes a record's JSON text straight into slots (flow_json_decode_typed); the code
+ * flowc generates for the steps that only read such a record (filters, import maps) reads its
+ * fields by position, and its maps print their output directly (flow_tp_*). One slot per declared
+ * field, in the type's order; a nested record's or array's slot holds its fields or elements in
+ * kids[0..n); a scalar's v is the value flow_field gives for its declared kind. A null or missing
+ * value is a slot with null set, no kids and a null v. Strings point into the page's copy of the
+ * record's text (followed by their quote, so p[n] is readable) or into the page arena; a page's
+ * typed records live until the page ends. Generated code never sees a record the decoder did
+ * not take: those go the generic way (cJSON), as do steps the typed code cannot serve. */
+typedef struct FlowTSlot { FlowVal v; const struct FlowTSlot *kids; int n; int null; } FlowTSlot;
+static const FlowTSlot flow_tslot_null = { { FLOW_NULL, { 0 } }, NULL, 0, 1 };
+static inline const FlowTSlot *flow_tfield(const FlowTSlot *s, int i) { return s->kids && i < s->n ? &s->kids[i] : &flow_tslot_null; }
+/* 0 with *root, or -1: the text is not a record that fits t exactly as the generic path reads it.
+ * The slots point into text, which must outlive them (and be readable one byte past n). */
+int flow_json_decode_typed(const FlowTypeDef *t, const char *text, size_t n, FlowArena *a, FlowTSlot *root);
+
+/* Output text built by a typed map: JSON printed as flow_json_print prints the cJSON tree the
+ * generic map builds (the same printer underneath), so the two are byte for byte the same. */
+typedef struct FlowBuf { char *p; size_t n, cap; int oom; } FlowBuf;
+void flow_buf_free(FlowBuf *b);
+void flow_tp_byte_grow(FlowBuf *b, char c);
+static inline void flow_tp_open(FlowBuf *b, char c) {   /* '{' or '[' */
+    if (b->n + 2 > b->cap) flow_tp_byte_grow(b, c);
+    else b->p[b->n++] = c;
+}
+static inline void flow_tp_close(FlowBuf *b, char c) { flow_tp_open(b, c); }   /* '}' or ']' */
+void flow_tp_key(FlowBuf *b, const char *key);  /* `,` unless first, then "key": */
+void flow_tp_keyraw_grow(FlowBuf *b, const char *text, size_t n);
+/* ...with "key": printed already (flowc does): the common case inline, growing out of line */
+static inline void flow_tp_keyraw(FlowBuf *b, const char *text, size_t n) {
+    if (b->n + n + 2 > b->cap) { flow_tp_keyraw_grow(b, text, n); return; }
+    if (b->n && b->p[b->n - 1] != '{') b->p[b->n++] = ',';
+    memcpy(b->p + b->n, text, n);
+    b->n += n;
+}
+void flow_tp_elem(FlowBuf *b);                  /* `,` unless first */
+void flow_tp_val(FlowBuf *b, FlowVal v);        /* the value, as flow_obj_add + flow_json_print give it */
+typedef int (*FlowTStepFn)(FlowCtx *cx, const FlowTSlot *rec);               /* typed filter: as FlowStepFn */
+typedef int (*FlowTMapFn)(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *out);  /* 0, or -1: map it the generic way */
 
 /* ---- hooks: C functions a flow names with c("file.c", "function") ----
  * A hook gets a page and decides, for each record, keep (the default), skip (the record is ignored
@@ -398,6 +451,8 @@ struct FlowStepDef {
     FlowHookFn pre_map, post_map, post_submit, post_response_map;   /* import hooks */
     int map_existing;           /* the map reads `existing` or `when creating/updating`: a database
                                    upsert looks each record up before mapping it */
+    FlowTStepFn tfn;            /* filter: the same condition over a typed record, or NULL */
+    FlowTMapFn tmap;            /* import: the same map over a typed record, printing, or NULL */
 };
 
 typedef struct FlowConnDef { const char *name; const char *kind; const FlowSettingDef *settings; int nsettings; } FlowConnDef;
@@ -449,7 +504,7 @@ FlowVal flow_context(FlowCtx *cx, FlowContextId id);
 FlowVal flow_response(FlowCtx *cx);
 FlowVal flow_existing(FlowCtx *cx);
 
-/* The engine's side of the same context (runtime/engine.c sets them). */
+/* The engine's side of the same context (runtime/engine.c and steps.c set them). */
 void flow_ctx_set_param(FlowCtx *cx, int index, FlowVal v);
 void flow_ctx_set_lookup(FlowCtx *cx, int step_id, const cJSON *result);   /* NULL: null */
 void flow_ctx_set_context(FlowCtx *cx, FlowContextId id, FlowVal v);
@@ -470,7 +525,8 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
-    X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask)
+    X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask) \
+    X(flow_tp_byte_grow) X(flow_tp_key) X(flow_tp_keyraw_grow) X(flow_tp_elem) X(flow_tp_val)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

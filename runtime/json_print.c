@@ -55,28 +55,18 @@ void flow_json_number(double d, char buf[32]) {
     flow_dec_format_g(buf, d, 15);   /* %.15g, or more digits when 15 do not read back */
 }
 
-/* bytes written as they are inside a string: printable ASCII other than '"' and '\\' */
-static const unsigned char plain[256] = {
-#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-    R16(0), R16(0),
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    R16(1), R16(1),
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
-#undef R16
-};
-
-static void str(Out *o, const char *s) {
-    const unsigned char *p = (const unsigned char *)s, *run = p;
+/* s[0..n), stopping early at a NUL (as a cJSON string made from it would end there) */
+static void str_n(Out *o, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *run = p, *end = p + n;
     put1(o, '"');
     for (;;) {
-        while (plain[*p]) p++;
+        p = flow_json_plain_end(p, end);   /* printable ASCII other than '"' and '\\' */
+        if (p >= end) break;
         unsigned c = *p;
         if (!c) break;
         put(o, (const char *)run, (size_t)(p - run));
         if (c >= 0x80) {
-            size_t k = flow_utf8_seq(p, strnlen((const char *)p, 4));
+            size_t k = flow_utf8_seq(p, strnlen((const char *)p, (size_t)(end - p) < 4 ? (size_t)(end - p) : 4));
             if (k) put(o, (const char *)p, k);
             else { put(o, "\\ufffd", 6); k = 1; }
             p += k;
@@ -101,6 +91,8 @@ static void str(Out *o, const char *s) {
     put(o, (const char *)run, (size_t)(p - run));
     put1(o, '"');
 }
+
+static void str(Out *o, const char *s) { str_n(o, s, strlen(s)); }
 
 static void tabs(Out *o, int n) { while (n-- > 0) put1(o, '\t'); }
 
@@ -159,4 +151,62 @@ char *flow_json_print_pretty(const cJSON *j) { Out o = { 0 }; return print(&o, j
 char *flow_json_print_into(const cJSON *j, char *buf, size_t cap, size_t *len) {
     Out o = { buf, 0, cap, 0, buf };
     return print(&o, j, 0, len);
+}
+
+/* ---- typed maps' output (flow.h: FlowBuf) ----
+ * The same Out underneath, so a typed map prints what the generic map's tree prints. */
+
+static Out out_of(FlowBuf *b) { Out o = { b->p, b->n, b->cap, b->oom, NULL }; return o; }
+static void out_back(FlowBuf *b, const Out *o) { b->p = o->p; b->n = o->n; b->cap = o->cap; b->oom = o->oom; }
+
+void flow_buf_free(FlowBuf *b) {
+    cJSON_free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+void flow_tp_byte_grow(FlowBuf *b, char c) { Out o = out_of(b); put1(&o, c); out_back(b, &o); }
+
+void flow_tp_elem(FlowBuf *b) {
+    if (b->n && b->p[b->n - 1] != '[') { Out o = out_of(b); put1(&o, ','); out_back(b, &o); }
+}
+
+void flow_tp_key(FlowBuf *b, const char *key) {
+    Out o = out_of(b);
+    if (o.n && o.p[o.n - 1] != '{') put1(&o, ',');
+    str(&o, key);
+    put1(&o, ':');
+    out_back(b, &o);
+}
+
+void flow_tp_keyraw_grow(FlowBuf *b, const char *text, size_t n) {
+    Out o = out_of(b);
+    if (o.n && o.p[o.n - 1] != '{') put1(&o, ',');
+    put(&o, text, n);
+    out_back(b, &o);
+}
+
+void flow_tp_val(FlowBuf *b, FlowVal v) {
+    Out o = out_of(b);
+    char num[32];
+    switch (v.kind) {
+    case FLOW_NULL: put(&o, "null", 4); break;
+    case FLOW_BOOL: if (v.b) put(&o, "true", 4); else put(&o, "false", 5); break;
+    case FLOW_INT: case FLOW_DURATION: {   /* flow_json_int's digits */
+        char tmp[24], *q = tmp + sizeof tmp;
+        uint64_t u = v.i < 0 ? (uint64_t)0 - (uint64_t)v.i : (uint64_t)v.i;
+        do *--q = (char)('0' + u % 10); while (u /= 10);
+        if (v.i < 0) *--q = '-';
+        put(&o, q, (size_t)(tmp + sizeof tmp - q));
+        break;
+    }
+    case FLOW_NUMBER: flow_json_number(v.n, num); puts_(&o, num); break;   /* "null" when not finite, as flow_val_to_json */
+    case FLOW_STRING: str_n(&o, v.s.p ? v.s.p : "", v.s.p ? v.s.n : 0); break;
+    case FLOW_JSON: value(&o, v.j, 0, 0); break;
+    default: {   /* a date-time: its text as flow_val_to_json gives it */
+        cJSON *j = flow_val_to_json(v);
+        value(&o, j, 0, 0);
+        cJSON_Delete(j);
+    }
+    }
+    out_back(b, &o);
 }

@@ -1,6 +1,7 @@
 /* mem.c — the runtime's allocation helpers, which abort when memory runs out (no step can go on
  * without it, and a half-built record must never be written), a growing string for building
- * URLs, bodies and SQL, and base64 (a basic credential). Used by the engine, the connectors and the
+ * URLs, bodies and SQL, arenas (memory freed all at once: a record's scratch, a page's typed
+ * records), and base64 (a basic credential). Used by the engine, the connectors and the
  * HTTP client. */
 #include "engine.h"
 #include <stdlib.h>
@@ -16,6 +17,56 @@ void *flow_xrealloc(void *p, size_t n) {
     p = realloc(p, n ? n : 1);
     if (!p) abort();
     return p;
+}
+
+/* ---- arenas ---- */
+
+struct FlowArenaBlock { struct FlowArenaBlock *next; size_t size, used; };
+#define ARENA_MIN ((size_t)64 * 1024)
+#define ARENA_MAX ((size_t)64 * 1024 * 1024)
+#define ARENA_HDR ((sizeof(struct FlowArenaBlock) + 15) & ~(size_t)15)
+
+void *flow_arena_alloc(FlowArena *a, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    struct FlowArenaBlock *b = a->blocks;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > ARENA_MIN ? n : ARENA_MIN;
+        struct FlowArenaBlock *nb = malloc(ARENA_HDR + size);
+        if (!nb) abort();
+        nb->size = size;
+        nb->used = 0;
+        nb->next = a->blocks;
+        a->blocks = nb;
+        b = nb;
+    }
+    void *p = (char *)b + ARENA_HDR + b->used;
+    b->used += n;
+    return p;
+}
+
+void flow_arena_reset(FlowArena *a) {
+    /* keep one block; if the last round needed several, the kept one grows to hold them all, so the
+     * next round fits in a single block and malloc is not asked again */
+    if (!a->blocks) return;
+    size_t total = 0;
+    int n = 0;
+    for (struct FlowArenaBlock *b = a->blocks; b; b = b->next) { total += b->used; n++; }
+    if (n > 1) {
+        flow_arena_free(a);
+        size_t size = total + total / 2 > ARENA_MIN ? total + total / 2 : ARENA_MIN;
+        if (size > ARENA_MAX) size = ARENA_MAX;
+        struct FlowArenaBlock *nb = malloc(ARENA_HDR + size);
+        if (!nb) abort();
+        nb->size = size;
+        nb->next = NULL;
+        a->blocks = nb;
+    }
+    a->blocks->used = 0;
+}
+
+void flow_arena_free(FlowArena *a) {
+    for (struct FlowArenaBlock *b = a->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
+    a->blocks = NULL;
 }
 
 char *flow_xstrdup(const char *s) {

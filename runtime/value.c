@@ -18,10 +18,8 @@ const char *const flow_error_class_names[FLOW_ERR_COUNT] = {
 #undef X
 };
 
-typedef struct Block { struct Block *next; size_t size, used; } Block;
-
 struct FlowCtx {
-    Block *blocks;             /* scratch: the first block is kept across resets */
+    FlowArena scratch;         /* per record: its first block is kept across resets */
     cJSON **kept; size_t nkept, capkept;
     int failed, located;
     FlowErrorClass cls;
@@ -38,9 +36,6 @@ struct FlowCtx {
     unsigned re_next;
 };
 
-#define BLOCK_MIN ((size_t)64 * 1024)
-#define HDR ((sizeof(Block) + 15) & ~(size_t)15)
-
 FlowCtx *flow_ctx_new(void) {
     FlowCtx *cx = calloc(1, sizeof *cx);
     if (!cx) abort();
@@ -53,7 +48,7 @@ FlowCtx *flow_ctx_new(void) {
 void flow_ctx_free(FlowCtx *cx) {
     if (!cx) return;
     flow_scratch_reset(cx);
-    for (Block *b = cx->blocks, *n; b; b = n) { n = b->next; free(b); }
+    flow_arena_free(&cx->scratch);
     free(cx->kept);
     free(cx->params);
     free(cx->lookups);
@@ -131,42 +126,10 @@ void flow_ctx_set_existing(FlowCtx *cx, const cJSON *e) { cx->existing = e; }
 FlowVal flow_response(FlowCtx *cx) { return flow_json(cx->response); }
 FlowVal flow_existing(FlowCtx *cx) { return flow_json(cx->existing); }
 
-void *flow_scratch_alloc(FlowCtx *cx, size_t n) {
-    n = (n + 15) & ~(size_t)15;
-    Block *b = cx->blocks;
-    if (!b || b->size - b->used < n) {
-        size_t size = n > BLOCK_MIN ? n : BLOCK_MIN;
-        Block *nb = malloc(HDR + size);
-        if (!nb) abort();
-        nb->size = size; nb->used = 0;
-        nb->next = cx->blocks;
-        cx->blocks = nb;
-        b = nb;
-    }
-    void *p = (char *)b + HDR + b->used;
-    b->used += n;
-    return memset(p, 0, n);
-}
+void *flow_scratch_alloc(FlowCtx *cx, size_t n) { return memset(flow_arena_alloc(&cx->scratch, n), 0, n); }
 
 void flow_scratch_reset(FlowCtx *cx) {
-    /* keep one block; if the last round needed several, the kept one grows to hold them all, so the
-     * next round fits in a single block and malloc is not asked again */
-    if (cx->blocks) {
-        size_t total = 0;
-        int n = 0;
-        for (Block *b = cx->blocks; b; b = b->next) { total += b->used; n++; }
-        if (n > 1) {
-            for (Block *b = cx->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
-            size_t size = total + total / 2 > BLOCK_MIN ? total + total / 2 : BLOCK_MIN;
-            if (size > (size_t)64 * 1024 * 1024) size = (size_t)64 * 1024 * 1024;
-            Block *nb = malloc(HDR + size);
-            if (!nb) abort();
-            nb->size = size;
-            nb->next = NULL;
-            cx->blocks = nb;
-        }
-        cx->blocks->used = 0;
-    }
+    flow_arena_reset(&cx->scratch);
     for (size_t i = 0; i < cx->nkept; i++) cJSON_Delete(cx->kept[i]);
     cx->nkept = 0;
 }

@@ -42,10 +42,13 @@ oracle() {
 npm_oracle() {
   [ "${1:-build}" = test ] || return 0
   command -v npm >/dev/null 2>&1 || { echo "deps: no npm: the cron, webhook and vscode oracle tests will SKIP" >&2; return 0; }
-  oracle tests/cron build/npm cron-parser
-  oracle tests/webhook build/npm/webhook @octokit/webhooks-methods
-  oracle tests/vscode build/npm/vscode vscode-textmate
-  oracle editors/vscode build/npm/vscode-ext vscode-languageclient
+  # the four at once (each in its own directory; npm's cache takes concurrent use): they mostly wait
+  # on the network
+  oracle tests/cron build/npm cron-parser &
+  oracle tests/webhook build/npm/webhook @octokit/webhooks-methods &
+  oracle tests/vscode build/npm/vscode vscode-textmate &
+  oracle editors/vscode build/npm/vscode-ext vscode-languageclient &
+  wait
   return 0
 }
 trap 'npm_oracle "$1"' EXIT

@@ -5,4 +5,6 @@
 # Files under ok/ must exit 0, files under errors/ must exit 1.
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" check
+# A long CPU-bound suite: tests/run.sh starts it before the others (see there).
+# lane: heavy
 golden_suite check tests/check 1 check

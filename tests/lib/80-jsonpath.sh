@@ -6,6 +6,8 @@
 # the release build must pass every case too (one more case). Sourced by tests/run.sh (suite
 # `jsonpath`); executed directly, it runs itself through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" jsonpath
+# A long CPU-bound suite: tests/run.sh starts it before the others (see there).
+# lane: heavy
 
 jp_cts=$(t_find_suite conformance/jsonpath-cts.json)
 jp_runner=build/tests/jsonpath_cts

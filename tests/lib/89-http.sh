@@ -8,6 +8,9 @@
 # expectation and print and store the same. The case format is in tests/http/cases/README.md.
 # With UPDATE=1, expected.out, expected.sink.* and expected.files are rewritten from the native run.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" http
+# Some cases time their runs (a rate limit, Retry-After, timeouts with an upper bound): tests/run.sh
+# runs this suite in its timing lane (see there).
+# lane: timing
 
 hp=$T_TMP/http
 rm -rf "$hp"; mkdir -p "$hp"

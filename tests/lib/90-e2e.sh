@@ -38,6 +38,18 @@ e2e_tree() {
    done)
 }
 
+# e2e_same A B LABEL_A LABEL_B: appends to msgs how run B (its stdout, stderr and written files)
+# differs from run A; nothing when they are identical
+e2e_same() {
+  local a=$1 b=$2 la=$3 lb=$4
+  if san_found "$b/stdout" "$b/stderr"; then msgs+=("sanitizer report:" "$(san_excerpt "$b/stdout" "$b/stderr")"); fi
+  cmp -s "$a/stdout" "$b/stdout" || msgs+=("stdout differs from the $la run:" "$(diff -u --label "$la" --label "$lb" "$a/stdout" "$b/stdout" | head -n 15)")
+  cmp -s "$a/stderr" "$b/stderr" || msgs+=("stderr differs from the $la run:" "$(diff -u --label "$la" --label "$lb" "$a/stderr" "$b/stderr" | head -n 15)")
+  if ! cmp -s <(e2e_tree "$a") <(e2e_tree "$b"); then
+    msgs+=("written files differ from the $la run:" "$(diff -u --label "$la" --label "$lb" <(e2e_tree "$a") <(e2e_tree "$b") | head -n 15)")
+  fi
+}
+
 e2e_case() {
   local src=$1 example=${2:-} name work args rc
   name=e2e/${src#tests/e2e/}
@@ -97,13 +109,21 @@ e2e_case() {
   (cd "$jit" && exec timeout -k 5 "$T_TIMEOUT" "$FLOWC" run flow.flow --json $args) </dev/null >"$jit/stdout" 2>"$jit/stderr"
   echo "exit $?" >>"$jit/stdout"
   msgs=()
-  if san_found "$jit/stdout" "$jit/stderr"; then msgs+=("sanitizer report:" "$(san_excerpt "$jit/stdout" "$jit/stderr")"); fi
-  cmp -s "$work/stdout" "$jit/stdout" || msgs+=("stdout differs from the native build:" "$(diff -u --label native --label jit "$work/stdout" "$jit/stdout" | head -n 15)")
-  cmp -s "$work/stderr" "$jit/stderr" || msgs+=("stderr differs from the native build:" "$(diff -u --label native --label jit "$work/stderr" "$jit/stderr" | head -n 15)")
-  if ! cmp -s <(e2e_tree "$work") <(e2e_tree "$jit"); then
-    msgs+=("written files differ from the native build:" "$(diff -u --label native --label jit <(e2e_tree "$work") <(e2e_tree "$jit") | head -n 15)")
-  fi
+  e2e_same "$work" "$jit" native jit
   if [ ${#msgs[@]} -eq 0 ]; then pass "$name (jit)"; else fail "$name (jit)" "${msgs[@]}"; fi
+
+  # a flow with typed variants (docs/language.md, "Typed records") runs again the generic way
+  # (FLOW_TYPED=off): everything it prints and writes must be identical
+  grep -q 'static int t\(fn\|map\)[0-9]' <("$FLOWC" emit-c "$work/flow.flow" 2>/dev/null) || return 0
+  local gen=$work.generic
+  e2e_setup "$src" "$example" "$gen"
+  cp "$work/prog" "$gen/prog"
+  # shellcheck disable=SC2086
+  (cd "$gen" && FLOW_TYPED=off exec timeout -k 5 "$T_TIMEOUT" ./prog run --json $args) </dev/null >"$gen/stdout" 2>"$gen/stderr"
+  echo "exit $?" >>"$gen/stdout"
+  msgs=()
+  e2e_same "$work" "$gen" typed generic
+  if [ ${#msgs[@]} -eq 0 ]; then pass "$name (generic)"; else fail "$name (generic)" "${msgs[@]}"; fi
 }
 
 make -s build/asan/libflowrt.a >/dev/null 2>&1

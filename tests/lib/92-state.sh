@@ -530,9 +530,14 @@ st_jq "records" "$C_OUT" '[.[].record.id]' '[1,2,3]'
 # a retry while another connection holds the store open: the write-ahead log is left behind (not
 # checkpointed away), holding the new errors; it must not hold a secret either
 st_db=$st_xw/.flowstate/state-secret.state.db
-( echo 'select count(*) from errors;'; sleep 1.5 ) | sqlite3 "$st_db" >/dev/null 2>&1 &
+# (the holder keeps its connection until the retry is done: it has answered its query, so it has the
+# store open, before the retry starts)
+rm -f "$st_xw/holder.out" "$st_xw/holder.done"
+( echo 'select count(*) from errors;'
+  for _ in $(seq 600); do [ -e "$st_xw/holder.done" ] && break; sleep 0.05; done ) | sqlite3 "$st_db" >"$st_xw/holder.out" 2>&1 &
 st_holder=$!
-sleep 0.3
+for _ in $(seq 200); do [ -s "$st_xw/holder.out" ] && break; sleep 0.05; done
+[ -s "$st_xw/holder.out" ] || t_note "the other connection did not answer its query within 10 s"
 t_exec -C "$st_xw" env SECRET_X=$st_sx SECRET_Y=$st_sy ./prog errors retry --all
 t_expect_rc 3
 if [ -s "$st_db-wal" ]; then
@@ -542,6 +547,7 @@ else
 fi
 st_hits=$(grep -alE "$st_sx|$st_sy|S3CRET" "$st_xw"/.flowstate/* 2>&1)
 [ -z "$st_hits" ] || t_note "after a retry, a secret is in: $st_hits"
+touch "$st_xw/holder.done"
 wait "$st_holder" 2>/dev/null
 t_exec -C "$st_xw" ./prog errors list --all --json
 st_jq "entries after the retry" "$C_OUT" '[.[] | [.id, .status]]' \

@@ -5,6 +5,8 @@
 # ADV_ONLY="NAME..." runs only those folders (e.g. ADV_ONLY=06-bad-values tests/run.sh adversarial).
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" adversarial
+# A long CPU-bound suite: tests/run.sh starts it before the others (see there).
+# lane: heavy
 
 # adv_copy DIR: a fresh copy of the case's folder (ADV_SRC) in DIR; data/NAME.sql files become SQLite
 # databases data/NAME.db (as in the e2e suite)

@@ -1,4 +1,7 @@
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" serve
+# Schedules fire on the clock and their drift is checked: tests/run.sh runs this suite in its timing
+# lane (see there).
+# lane: timing
 # Suite `serve`: `OUT serve` and `flowc serve` as real processes on 127.0.0.1 (a free port, as the
 # kernel picks it: --listen 127.0.0.1:0, read back from the log), driven with curl and signals: a
 # 6-field cron every 2 s, after() chains, an overlapping fire skipped, a run from a shell while serve
@@ -661,13 +664,14 @@ sv_post() {
 # sv_want WHAT STATUS: the last answer's status
 sv_want() { [ "$SV_CODE" = "$2" ] || t_note "$1: $SV_CODE, expected $2: $(head -c 200 "$SV_BODY")"; }
 # sv_sql DIR SQL: a query on the state store
-sv_sql() { sqlite3 "$1/.flowstate/serve-hooks.state.db" "$2" 2>/dev/null; }
+# (serve writes the store meanwhile: a read waits for its lock, up to 5 s, rather than failing empty)
+sv_sql() { sqlite3 -cmd '.timeout 5000' "$1/.flowstate/serve-hooks.state.db" "$2" 2>/dev/null; }
 # sv_drained DIR: no event queued and no run going on
 sv_drained() {
   [ "$(sv_sql "$1" "select count(*) from webhook_events where status = 'queued'")" = 0 ] &&
     [ "$(sv_sql "$1" "select count(*) from runs where status = 'running'")" = 0 ]
 }
-sv_db_ids() { sqlite3 "$1/out/hooks.db" 'select id from items order by id' 2>/dev/null | tr '\n' ' '; }
+sv_db_ids() { sqlite3 -cmd '.timeout 5000' "$1/out/hooks.db" 'select id from items order by id' 2>/dev/null | tr '\n' ' '; }
 sv_file_ids() { sed 's/.*"id":\([0-9]*\).*/\1/' "$1/out/items.ndjson" 2>/dev/null | sort -n | tr '\n' ' '; }
 # sv_lines FILE: its lines (0 when it is not there)
 sv_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }

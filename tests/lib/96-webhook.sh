@@ -11,6 +11,9 @@
 # at once (group commit), redeliveries, and the secrets nowhere they must not be.
 # Executed directly rather than sourced: run it through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" webhook
+# Processes killed in the middle of loads, and waits on them: tests/run.sh runs this suite in its
+# timing lane (see there).
+# lane: timing
 
 wh_unit=build/tests/unit_webhook
 t_build_unit webhook "$wh_unit"

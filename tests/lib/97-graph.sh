@@ -16,6 +16,8 @@
 #                                 errors, secrets, DOT larger than a pipe holds
 # Executed directly rather than sourced: run this suite through tests/run.sh.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" graph
+# A long CPU-bound suite: tests/run.sh starts it before the others (see there).
+# lane: heavy
 
 gr_tmp=$T_TMP/graph
 rm -rf "$gr_tmp"

@@ -1,4 +1,6 @@
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" server
+# Tokens expire on the clock: tests/run.sh runs this suite in its timing lane (see there).
+# lane: timing
 # Suite `server`: `flowc server` (the sanitized build) as real processes on 127.0.0.1, over
 # workspaces made by `flowc server init`, driven with real HTTP by tests/server/api.py (python3's
 # urllib, curl for bodies over the cap): init, the listener's conventions (401/403/404/405/413/400,

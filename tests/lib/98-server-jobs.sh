@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" server-jobs
+# Runs killed and canceled while they go on: tests/run.sh runs this suite in its timing lane (see
+# there).
+# lane: timing
 # Suite `server-jobs`: the control plane's runs and secrets (issue 14, server/secrets.c, build_cache.c,
 # jobs.c), first as a unit program over a real store and real child processes
 # (tests/server/jobs.c), then through a real `flowc server` on 127.0.0.1 driven with curl:

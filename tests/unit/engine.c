@@ -173,7 +173,7 @@ static const FlowTypeDef t_string = { FLOW_STRING, 0, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_number = { FLOW_NUMBER, 0, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_string_opt = { FLOW_STRING, 1, 0, 0, NULL, 0, NULL };
 static const FlowFieldDef order_fields[] = {
-    { "id", &t_int }, { "email", &t_string }, { "status", &t_string }, { "total", &t_number }, { "note", &t_string_opt },
+    { "id", &t_int, 2 }, { "email", &t_string, 5 }, { "status", &t_string, 6 }, { "total", &t_number, 5 }, { "note", &t_string_opt, 4 },
 };
 static const FlowTypeDef t_order = { FLOW_JSON, 0, 1, 0, order_fields, 5, NULL };
 

@@ -20,21 +20,28 @@ grep -q 'token=\*\*\*\*' seen-build 2>/dev/null || t_note "the build's command l
 grep -q "$tok" seen-build 2>/dev/null && t_note "ps showed the -P value during the build: $(cat seen-build)"
 t_done
 
-# a build stopped by SIGTERM while the compiler runs leaves nothing beside the output
+# a build stopped by SIGTERM while the compiler runs leaves nothing beside the output: the compiler
+# (slow.sh, its pid in ./started) starts, flowc is terminated, and only once flowc has ended does the
+# compiler go on (it outlives flowc: it must find no C to compile and write nothing)
 cat >slow.sh <<'CC'
 #!/bin/sh
-touch "$STARTED"; sleep 5; exec cc "$@"
+echo $$ >"$STARTED"
+for _ in $(seq 600); do [ -e "$GO" ] && break; sleep 0.05; done
+exec cc "$@"
 CC
 chmod +x slow.sh
 t_case adversarial/15-params-hidden/build-terminated
 mkdir -p out
-env STARTED="$PWD/started" CC="$PWD/slow.sh" "$FLOWC" build flow.flow -o out/prog -P "token=$tok" 2>err-term &
+env STARTED="$PWD/started" GO="$PWD/go" CC="$PWD/slow.sh" \
+  "$FLOWC" build flow.flow -o out/prog -P "token=$tok" 2>err-term &
 pid=$!
-for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
-[ -e started ] || t_note "the compiler never started"
+for _ in $(seq 100); do [ -s started ] && break; sleep 0.1; done
+[ -s started ] || t_note "the compiler never started"
 kill -TERM $pid; wait $pid; rc=$?
 [ $rc -ne 0 ] || t_note "the terminated build exited 0"
-sleep 5.5   # the compiler outlives flowc: it must find no C to compile and write nothing
+touch go
+cc_pid=$(cat started 2>/dev/null)
+for _ in $(seq 600); do [ -n "$cc_pid" ] && kill -0 "$cc_pid" 2>/dev/null || break; sleep 0.05; done
 left=$(find out -mindepth 1 2>/dev/null)
 [ -z "$left" ] || t_note "a terminated build left files behind: $left"
 grep -rq "$tok" out err-term 2>/dev/null && t_note "the token was left on disk or printed"
@@ -48,8 +55,12 @@ for how in jit native; do
   else ./prog run --param "token=$tok" <fifo >out-$how 2>err-$how & fi
   pid=$!
   exec 9>fifo
-  sleep 1.5
-  seen=$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null)
+  # the run is waiting on its input once its command line is masked (10 s at most)
+  for _ in $(seq 200); do
+    seen=$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null)
+    case $seen in *"token=****"*) break ;; esac
+    sleep 0.05
+  done
   echo '{"id":1}' >&9; exec 9>&-
   wait $pid; rc=$?
   [ $rc -eq 0 ] || t_note "the run exited $rc: $(cat err-$how)"

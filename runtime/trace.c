@@ -1,0 +1,62 @@
+/* trace.c — a preview's trace: what each step received and passed on (a lookup's results too),
+ * the requests the step logged, and what a live preview's imports wrote. */
+#include "engine_int.h"
+
+/* The step's logged requests move into its trace entry. */
+static void trace_requests(cJSON *entry, const StepRt *s) {
+    cJSON *log = entry ? eng_settings_take_log(s->s) : NULL;
+    if (log) cJSON_AddItemToObject(entry, "requests", log);
+}
+
+/* A live preview: what a real import wrote (the records its destination took) goes where the mock
+ * puts what it would write, so the preview shows it. */
+void eng_preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int n) {
+    const FlowMocks *mk = R->ri->mocks;
+    if (!mk || mk->mode != FLOW_MOCK_PREVIEW || !mk->live || !mk->captured) return;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(mk->captured, s->def->name);
+    if (!arr) arr = cJSON_AddArrayToObject(mk->captured, s->def->name);
+    for (int k = 0; k < n; k++)
+        if (!items[k].failed) cJSON_AddItemToArray(arr, flow_import_sent(s->s, &items[k]));
+}
+
+/* copies of a list's records (lookup_id >= 0: of their results of that lookup), as an array */
+/* copies of a list's records (lookup_id >= 0: their results of that lookup), as an array */
+static cJSON *trace_records(const List *L, int lookup_id) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < L->n; i++) {
+        if (lookup_id >= 0) {
+            const cJSON *res = L->v[i]->lk ? L->v[i]->lk[lookup_id] : NULL;
+            cJSON_AddItemToArray(a, res ? cJSON_Duplicate(res, 1) : cJSON_CreateNull());
+        } else cJSON_AddItemToArray(a, cJSON_Duplicate(L->v[i]->rec, 1));
+    }
+    return a;
+}
+
+cJSON *eng_trace_begin(Run *R, const StepRt *s, const List *L) {
+    cJSON *t = R->ri->mocks ? R->ri->mocks->trace : NULL;
+    if (!t) return NULL;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "step", s->label);
+    cJSON_AddStringToObject(e, "kind", eng_step_kind_names[s->def->kind]);
+    if (R->arm) cJSON_AddStringToObject(e, "arm", R->arm);
+    cJSON_AddItemToObject(e, "in", trace_records(L, -1));
+    cJSON_AddItemToArray(t, e);
+    return e;
+}
+
+void eng_trace_end(cJSON *e, const StepRt *s, const List *L) {
+    if (!e) return;
+    trace_requests(e, s);
+    cJSON_AddItemToObject(e, "out", trace_records(L, -1));
+    if (s->def->kind == FLOW_STEP_LOOKUP) cJSON_AddItemToObject(e, "results", trace_records(L, s->def->id));
+}
+
+/* A preview's entry for the export: the page it passed on, and its requests. */
+void eng_trace_export(Run *R, const StepRt *ex, const List *page) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "step", ex->label);
+    cJSON_AddStringToObject(e, "kind", "export");
+    cJSON_AddItemToObject(e, "out", trace_records(page, -1));
+    trace_requests(e, ex);
+    cJSON_AddItemToArray(R->ri->mocks->trace, e);
+}
