@@ -1,7 +1,7 @@
 /* tests/unit/decimal.c — runtime/decimal.c against glibc's correctly rounded strtod and printf:
  * shortest digits (they read back, and no fewer digits do), parsing (bit for bit equal to strtod,
  * including more than 19 digits, subnormals, halfway cases, overflow and underflow), and the %g layout
- * (equal to the printf loop it replaces). Random doubles are drawn as bit patterns from a fixed seed;
+ * (equal to the printf loop it replaces), and the JSON reader's own number scan. Random doubles are drawn as bit patterns from a fixed seed;
  * DECIMAL_N sets how many (default 200000 per check; run with 10000000 by hand after a change). */
 #include "flow.h"
 #include "check.h"
@@ -121,6 +121,34 @@ static void test_parse(long n) {
     }
 }
 
+/* The JSON reader's numbers (flow_json_parse: its own scan, short decimals by one exact division,
+ * the rest by flow_dec_parse) against strtod: the same double (zero's sign aside: a whole number is
+ * read as the int it is). Mostly short decimals (prices, amounts), where the fast path is taken. */
+static void test_read(long n) {
+    cur_case = "read";
+    char t[96];
+    for (long i = 0; i < n; i++) {
+        int ip = (int)(next() % 9), fp = (int)(next() % 12), o = 0;
+        if (next() & 1) t[o++] = '-';
+        if (!ip) t[o++] = '0';
+        else {
+            t[o++] = (char)('1' + next() % 9);
+            for (int k = 1; k < ip; k++) t[o++] = (char)('0' + next() % 10);
+        }
+        if (fp) {
+            t[o++] = '.';
+            for (int k = 0; k < fp; k++) t[o++] = (char)('0' + (next() % 3 ? next() % 10 : 0));
+        }
+        if (next() % 4 == 0) o += snprintf(t + o, sizeof t - (size_t)o, "e%d", (int)(next() % 61) - 30);
+        t[o] = 0;
+        cJSON *j = flow_json_parse(t, (size_t)o, NULL);
+        double want = strtod(t, NULL);
+        check(j && cJSON_IsNumber(j) && (j->valuedouble == want) && (want == 0 || bits(j->valuedouble) == bits(want)),
+              "read \"%s\": %.17g, strtod %.17g", t, j ? j->valuedouble : 0.0, want);
+        cJSON_Delete(j);
+    }
+}
+
 /* %g layout: equal to the printf loop that started at min_prec and took the first that read back */
 static void same_g(double x, int min_prec) {
     char ours[32], theirs[40];
@@ -152,6 +180,7 @@ int main(int argc, char **argv) {
     if (argc > 1) n = atol(argv[1]);
     test_shortest(n);
     test_parse(n);
+    test_read(n);
     test_format(n);
     printf("decimal: %d passed, %d failed\n", npass, nfail);
     return nfail != 0;
