@@ -299,7 +299,11 @@ static int num_scan(P *s, Num *m) {
     uint64_t v = 0;
     const unsigned char *d0 = p;
     if (*p == '0') p++;
-    else while (p < e && is_digit(*p)) { if (p - d0 < 19) v = v * 10 + (*p - '0'); p++; }
+    else {
+        const unsigned char *stop = e - p > 19 ? p + 19 : e;   /* the first 19 digits make v */
+        while (p < stop && is_digit(*p)) v = v * 10 + (*p++ - '0');
+        while (p < e && is_digit(*p)) p++;
+    }
     int nd = (int)(p - d0), simple = 1;
     if (p < e && is_digit(*p)) return fail(s, p, "invalid number (a leading zero)");
     /* the digits as one integer mant (while it has at most 19 significant digits) scaled by 10^e10 */
@@ -351,7 +355,8 @@ static int num_scan(P *s, Num *m) {
             return fail(s, b, "number out of range: %.*s%s", (int)(p - b > 40 ? 40 : p - b), (const char *)b, p - b > 40 ? "..." : "");
         /* a whole double: the int it is when the text is exactly that int; otherwise (9007199254740993.5,
          * 1e-400, -9223372036854775809) the text is kept, so the number is no int and prints as read */
-        if (d == floor(d)) {
+        /* whole? every double from 2^52 up is; below, the truncated int tells (no libm call) */
+        if (fabs(d) >= 4503599627370496.0 || d == (double)(int64_t)d) {
             if (exact_int(b, p, &m->exact)) { m->want_exact = 1; d = (double)m->exact; }   /* -0.0 is the int 0 */
             else m->want_text = 1;
         }
