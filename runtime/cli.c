@@ -310,12 +310,6 @@ static int set_params(const FlowProgram *p, FlowCtx *cx, const Opts *o, int stri
     return 0;
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int parse_time_opt(const char *prog, const char *opt, const char *text, int64_t *ms) {
     if (!text) return 0;
     if (!flow_parse_iso8601(text, strlen(text), ms)) {
@@ -517,7 +511,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
         }
         which[n++] = found;
     }
-    int64_t start = now_ms(), since = 0, until = 0;
+    int64_t start = flow_wall_ms(), since = 0, until = 0;
     if (parse_time_opt(prog, "--now", o->now, &start) || parse_time_opt(prog, "--since", o->since, &since)
         || parse_time_opt(prog, "--until", o->until, &until)) {
         free(which);
@@ -585,7 +579,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             int lr = push ? 0 : lock_flow(state, prog, p->flows[which[k]].name, &lk, &why);
             if (lr) {   /* a failed run, in --json too; another process runs it: the history counts the start as skipped */
                 FlowErr se;
-                if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, now_ms(), "skipped", retry ? "retry" : "run",
+                if (lr == 2) flow_state_run_skipped(state, p->flows[which[k]].name, ri.run_id, flow_wall_ms(), "skipped", retry ? "retry" : "run",
                                                     -1, 0, why.msg, &se);
                 if (o->json) {
                     flow_run_stats_failed(p, which[k], &st, why.cls, why.msg);
@@ -596,7 +590,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
                 continue;
             }
             FlowErr ae;
-            int gone = push ? 0 : flow_state_runs_abandoned(state, p->flows[which[k]].name, now_ms(), &ae);
+            int gone = push ? 0 : flow_state_runs_abandoned(state, p->flows[which[k]].name, flow_wall_ms(), &ae);
             if (gone > 0)
                 fprintf(stderr, "%s: flow %s: %d earlier run%s left running by a process that ended without recording it: marked crashed\n",
                         prog, p->flows[which[k]].name, gone, gone == 1 ? " was" : "s were");
@@ -787,7 +781,7 @@ static char *slurp(const char *path, size_t max, size_t *len) {
 static int store_record(const char *prog, FlowState *st, long id, const cJSON *rec, const char *by) {
     char *t = flow_json_print(rec);
     FlowErr e;
-    int r = flow_state_error_edit(st, id, t ? t : "null", by, now_ms(), &e);
+    int r = flow_state_error_edit(st, id, t ? t : "null", by, flow_wall_ms(), &e);
     cJSON_free(t);
     if (r < 0) fprintf(stderr, "%s: %s\n", prog, e.msg);
     else if (r > 0) fprintf(stderr, "%s: no open error %ld\n", prog, id);
@@ -905,7 +899,7 @@ static int cmd_errors(const FlowProgram *p, const char *prog, const Opts *o) {
             if (l && !n) fprintf(stderr, "no open errors to resolve\n");
         }
         for (int i = 0; i < n && !rc; i++) {
-            int r = flow_state_error_resolve(st, which[i], "errors resolve", now_ms(), &e);
+            int r = flow_state_error_resolve(st, which[i], "errors resolve", flow_wall_ms(), &e);
             if (r < 0) { fprintf(stderr, "%s: %s\n", prog, e.msg); rc = 1; break; }
             if (r > 0) { fprintf(stderr, "%s: no open error %ld\n", prog, which[i]); rc = 1; }
             else fprintf(stderr, "resolved %ld\n", which[i]);
@@ -1013,7 +1007,7 @@ static int cmd_state(const FlowProgram *p, const char *prog, const Opts *o) {
         cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
         if (s && set_params(p, cx, o, 0, prog, owned) == 0) {
             FlowRunInfo ri;
-            flow_run_info_init(&ri, now_ms());
+            flow_run_info_init(&ri, flow_wall_ms());
             flow_ctx_set_now(cx, ri.started_ms);
             flow_run_set_contexts(cx, &ri, NULL, 0, FLOW_PAGE_SIZE_DEFAULT);
             for (cJSON *x = s->child; x; x = x->next) {
@@ -1330,7 +1324,7 @@ static int cmd_describe(const FlowProgram *p, const char *prog, const Opts *o) {
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = calloc((size_t)p->nparams + 1, sizeof *owned);
     if (!owned) abort();
-    int64_t start = now_ms();
+    int64_t start = flow_wall_ms();
     int rc = parse_time_opt(prog, "--now", o->now, &start) || set_params(p, cx, o, 0, prog, owned);
     FlowState *state = NULL;
     int state_tried = 0;

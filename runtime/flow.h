@@ -103,6 +103,8 @@ void     flow_ctx_set_now(FlowCtx *cx, int64_t ms);
 void     flow_ctx_add_secret(FlowCtx *cx, const char *s, size_t n);
 const char *flow_ctx_secret(const FlowCtx *cx, int i);
 int64_t  flow_ctx_now(const FlowCtx *cx);
+/* The wall clock: ms since 1970-01-01T00:00:00Z (CLOCK_REALTIME), for every part that stamps times. */
+int64_t  flow_wall_ms(void);
 
 /* ---- conversions (runtime/value.c) ---- */
 

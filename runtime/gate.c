@@ -25,12 +25,6 @@
 
 #define GATE_LINE_MAX ((size_t)1 << 20)   /* a request's line: its headers */
 
-static int64_t gate_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* writes obj (taken) as one line, then n bytes of body: 0, or -1 when the server is gone */
 static int put_line(FILE *out, cJSON *obj, const char *body, size_t n) {
     char *t = flow_json_print(obj);
@@ -49,7 +43,7 @@ static int catch_up_due(FlowState *st, const char *flow, const FlowFlowSched *sc
     if (flow_state_last_ok_run(st, flow, &a, &b, &have, &e)) return 0;
     if (!have) return 1;
     int64_t next = flow_sched_next(sc->sched, a);
-    return next >= 0 && next <= gate_now_ms();
+    return next >= 0 && next <= flow_wall_ms();
 }
 
 static cJSON *hello(const FlowProgram *p, FlowCtx *cx, FlowState *st, FlowWebhooks *wh, FlowErr *err) {

@@ -173,12 +173,6 @@ int flow_listen_query(const char *q, char *since, char *until, size_t cap, char 
     return 0;
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, const char *method, const char *flow, size_t nflow,
                                  const char *query) {
     int fi = -1;
@@ -214,7 +208,7 @@ static enum MHD_Result admin_run(FlowListener *l, struct MHD_Connection *c, cons
         snprintf(why, sizeof why, "until `%s` is not an ISO-8601 date-time", until);
         return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     }
-    if (since[0] && s > (until[0] ? u : now_ms())) {
+    if (since[0] && s > (until[0] ? u : flow_wall_ms())) {
         snprintf(why, sizeof why, "since %s is later than %s: the window would be empty", since, until[0] ? "until" : "now");
         return answer_json(l, c, FLOW_ROUTE_ADMIN_RUN, -1, 400, why, NULL, NULL, NULL);
     }

@@ -248,12 +248,6 @@ typedef struct Serve {
     int stopping;
 } Serve;
 
-static int64_t real_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static double mono_since(const struct timespec *t0) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -269,7 +263,7 @@ static void wake_up(Serve *S) {
 static void slog(Serve *S, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slog(Serve *S, const char *fmt, ...) {
     char now[32];
-    flow_format_iso8601(real_ms(), now);
+    flow_format_iso8601(flow_wall_ms(), now);
     va_list ap;
     va_start(ap, fmt);
     FlowSb b = { 0 };
@@ -295,7 +289,7 @@ static int hook_admin_run(void *arg, int fi, const char *since, const char *unti
     if (since) s->since_set = flow_parse_iso8601(since, strlen(since), &s->since_ms);
     if (until) s->until_set = flow_parse_iso8601(until, strlen(until), &s->until_ms);
     FlowRunInfo ri;
-    flow_run_info_init(&ri, real_ms());
+    flow_run_info_init(&ri, flow_wall_ms());
     snprintf(s->run_id, sizeof s->run_id, "%s", ri.run_id);
     int status = 202;
     pthread_mutex_lock(&S->mu);
@@ -336,7 +330,7 @@ static long hook_queue_depth(void *arg, int fi) {
 
 static void log_run(Serve *S, int fi, const cJSON *row, FlowRunStatus s, double secs, const char *trigger) {
     char now[32];
-    flow_format_iso8601(real_ms(), now);
+    flow_format_iso8601(flow_wall_ms(), now);
     FlowSb b = { 0 };
     char buf[256];
     snprintf(buf, sizeof buf, "%s flow %s: %s", now, S->p->flows[fi].name, flow_run_status_names[s]);
@@ -650,7 +644,7 @@ static void start(Serve *S, int fi, const char *trigger, int64_t due, const Star
     pid_t pid = launch(S, &rq, flow_state_lock_fd(lk));
     if (pid < 0) {
         snprintf(why, sizeof why, "cannot start the run's process: %s", strerror(errno));
-        flow_state_run_abort(S->st, flow, ri.run_id, real_ms(), "failed", why, &e);
+        flow_state_run_abort(S->st, flow, ri.run_id, flow_wall_ms(), "failed", why, &e);
         flow_state_unlock(lk);
         cJSON *row = flow_state_run_get(S->st, flow, ri.run_id, &e);
         flow_metrics_run(S->m, fi, FLOW_RUN_FAILED, 0, 0, 0, 0, 0);
@@ -677,7 +671,7 @@ static void finish(Serve *S, int fi, int w, const char *killed) {
     FlowRt *r = &S->f[fi];
     const char *flow = S->p->flows[fi].name;
     double secs = mono_since(&r->t0);
-    int64_t now = real_ms();
+    int64_t now = flow_wall_ms();
     FlowErr e;
     cJSON *row = flow_state_run_get(S->st, flow, r->run_id, &e);
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "status"));
@@ -802,7 +796,7 @@ static void arm_timer(Serve *S) {
 }
 
 static void fire_due(Serve *S, int clock_changed) {
-    int64_t now = real_ms();
+    int64_t now = flow_wall_ms();
     for (int fi = 0; fi < S->p->nflows; fi++) {
         FlowRt *r = &S->f[fi];
         if (r->retry_ms > 0 && r->retry_ms <= now && !r->pid) {
@@ -816,7 +810,7 @@ static void fire_due(Serve *S, int clock_changed) {
             int64_t due = r->next_ms;
             start(S, fi, "schedule", due, NULL);
             /* missed fires are not made up: the next one is after now */
-            now = real_ms();
+            now = flow_wall_ms();
             r->next_ms = sched_next(r, now > due ? now : due);
         }
         flow_metrics_next_run(S->m, fi, r->next_ms);
@@ -924,7 +918,7 @@ int flow_serve(const FlowProgram *p, FlowCtx *cx, const FlowServeConfig *cfg, Fl
     if (S->lpid < 0) { flow_err_set(err, FLOW_ERR_VALUE, "cannot start the run launcher: %s", strerror(errno)); goto out; }
     if (!(S->st = flow_state_open(cfg->state_dir, p->name, 0, err))) goto out;
     if (!(S->wh = flow_webhooks_open(p, cx, S->st, err))) goto out;
-    S->m = flow_metrics_new(p, (double)real_ms() / 1000.0);
+    S->m = flow_metrics_new(p, (double)flow_wall_ms() / 1000.0);
     for (int fi = 0; fi < p->nflows; fi++) {
         int64_t a, b;
         int have = 0;
@@ -942,7 +936,7 @@ int flow_serve(const FlowProgram *p, FlowCtx *cx, const FlowServeConfig *cfg, Fl
     if (S->sfd < 0 || S->efd < 0 || S->tfd < 0) { flow_err_set(err, FLOW_ERR_VALUE, "cannot set up the scheduler: %s", strerror(errno)); goto out; }
     FlowListenHooks hooks = { hook_admin_run, hook_webhook_queued, hook_queue_depth, S };
     if (!(S->l = flow_listen_start(p, cfg->listen ? cfg->listen : "127.0.0.1:8080", cfg->admin_token, S->wh, S->m, &hooks, err))) goto out;
-    int64_t now = real_ms();
+    int64_t now = flow_wall_ms();
     for (int fi = 0; fi < p->nflows; fi++) {
         FlowRt *r = &S->f[fi];
         if (r->sc.kind != FLOW_SCHED_TIMED) continue;

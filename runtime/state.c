@@ -1077,9 +1077,7 @@ int flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEB
         }
         char hex[FLOW_WEBHOOK_SECRET_LEN + 1];
         for (size_t i = 0; i < sizeof raw; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = flow_wall_ms();
         const void *a[] = { flow, hex, &now };
         int rc = exec_args(st, "INSERT OR IGNORE INTO webhook_secrets (flow, secret, created_ms) VALUES (?, ?, ?)", "ssi", a, err, NULL);
         explicit_bzero(hex, sizeof hex);

@@ -39,10 +39,14 @@ struct FlowCtx {
 FlowCtx *flow_ctx_new(void) {
     FlowCtx *cx = calloc(1, sizeof *cx);
     if (!cx) abort();
+    cx->now_ms = flow_wall_ms();
+    return cx;
+}
+
+int64_t flow_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    cx->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    return cx;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void flow_ctx_free(FlowCtx *cx) {

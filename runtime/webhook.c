@@ -107,12 +107,6 @@ int flow_webhook_path_check(const char *path, char *why, size_t cap) {
 
 /* ---- small helpers ---- */
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sha256(const void *p, size_t n, unsigned char out[SHA256_DIGEST_LENGTH]) {
     unsigned int len = 0;
     EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
@@ -495,7 +489,7 @@ static long write_group(FlowWebhooks *w, Pending *first, int n) {
     long commits = 0;
     FlowErr err;
     memset(&err, 0, sizeof err);
-    int rc = flow_queue_add_batch(w->q, items, n, wall_ms(), &err);
+    int rc = flow_queue_add_batch(w->q, items, n, flow_wall_ms(), &err);
     if (rc == 0 || n == 1 || err.cls == FLOW_ERR_INTERMITTENT) {
         commits += rc == 0;
         for (k = 0; k < n; k++) {
@@ -505,7 +499,7 @@ static long write_group(FlowWebhooks *w, Pending *first, int n) {
         }
     } else {
         for (k = 0; k < n; k++) {
-            ps[k]->rc = flow_queue_add_batch(w->q, &ps[k]->item, 1, wall_ms(), &ps[k]->err);
+            ps[k]->rc = flow_queue_add_batch(w->q, &ps[k]->item, 1, flow_wall_ms(), &ps[k]->err);
             commits += ps[k]->rc == 0;
         }
     }

@@ -61,7 +61,7 @@ int audit_append(SrvStore *st, int locked, const SrvCaller *c, const char *addr,
     }
     db_finalize(q);
     if (r < 0) goto fail;
-    int64_t at = store_now_ms();
+    int64_t at = flow_wall_ms();
     const char *tid = c ? c->id : "", *tname = c ? (c->id[0] ? c->name : "system") : "system";
     const char *ks = srv_kind_names[kind];
     char h[65];

@@ -188,9 +188,7 @@ void conn_secrets_put(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (!bad) {
         char why[1200];
         SrvStore *st = srv_store(s);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        long long now = flow_wall_ms();
         const SrvKey *key = runs_key(s);
         store_lock(st);
         for (const cJSON *x = body->child; x && !bad; x = x->next)

@@ -4,6 +4,7 @@
  * transaction holds one advisory lock for its life, so that writers on every server take turns. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "flow.h"   /* flow_wall_ms */
 #include <ctype.h>
 #include <postgresql/libpq-fe.h>
 #include <sqlite3.h>
@@ -287,11 +288,7 @@ int db_in_transaction(const Db *db) {
 }
 
 int64_t db_now_ms(Db *db) {
-    if (db->kind == DB_SQLITE) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (db->kind == DB_SQLITE) return flow_wall_ms();
     DbStmt *s = db_prepare(db, "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)");
     int64_t t = s && db_step(s) == DB_ROW ? db_column_int64(s, 0) : -1;
     db_finalize(s);

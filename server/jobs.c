@@ -55,12 +55,6 @@ struct SrvJobs {
     int nw;
 };
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static Db *open_db(const char *spec, char *why, size_t cap) { return db_open(spec, 1, why, cap); }
 
 int srv_jobs_schema(Db *db, char *why, size_t cap) {
@@ -172,13 +166,13 @@ cJSON *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap) {
 }
 
 cJSON *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap) {
-    long long until = now_ms() + timeout_ms;
+    long long until = flow_wall_ms() + timeout_ms;
     pthread_mutex_lock(&J->mu);
     cJSON *o;
     for (;;) {
         o = get_locked(J, id, code, why, cap);
         const char *st = o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "status")) : NULL;
-        if (!o || !st || (strcmp(st, "queued") && strcmp(st, "running")) || now_ms() >= until || J->stopping) break;
+        if (!o || !st || (strcmp(st, "queued") && strcmp(st, "running")) || flow_wall_ms() >= until || J->stopping) break;
         cJSON_Delete(o);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -235,7 +229,7 @@ static int window_ok(const SrvJobReq *rq, int *code, char *why, size_t cap) {
     if (rq->until && !flow_parse_iso8601(rq->until, strlen(rq->until), &until)) {
         *code = 400; snprintf(why, cap, "until: `%.100s` is not an ISO-8601 date-time", rq->until); return 0;
     }
-    if (rq->since && since > (rq->until ? until : now_ms())) {
+    if (rq->since && since > (rq->until ? until : flow_wall_ms())) {
         *code = 400;
         snprintf(why, cap, "since: %.100s is later than %s: the window would be empty", rq->since, rq->until ? "until" : "now");
         return 0;
@@ -291,7 +285,7 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
         db_bind_text(s, 5, hash);
         db_bind_text(s, 6, rq->since);
         db_bind_text(s, 7, rq->until);
-        db_bind_int64(s, 8, now_ms());
+        db_bind_int64(s, 8, flow_wall_ms());
         db_bind_text(s, 9, rq->token_id);
         db_bind_text(s, 10, rq->token_name);
         db_bind_textn(s, 11, rq->source, rq->source_len);
@@ -319,7 +313,7 @@ cJSON *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap) {
     } else if (o) {
         /* a queued job is canceled here; a running one is asked to stop: its worker (in this server or
          * another) sees cancel_ms, signals its process and records the end */
-        long long now = now_ms();
+        long long now = flow_wall_ms();
         DbStmt *s = NULL;
         int ok = (s = db_prepare(J->db,
                                     "UPDATE jobs SET cancel_ms = COALESCE(cancel_ms, ?2),"
@@ -404,7 +398,7 @@ static int claim(Worker *w, Claimed *c) {
             rc = -1;
         else {
             db_bind_int64(s, 1, c->id);
-            db_bind_int64(s, 2, now_ms());
+            db_bind_int64(s, 2, flow_wall_ms());
             db_bind_text(s, 3, J->server_id);
             db_bind_int64(s, 4, now);
             if (db_step(s) != DB_DONE || db_changes(s) != 1) rc = -1;
@@ -446,7 +440,7 @@ static void finish(Worker *w, long id, const char *status, const cJSON *result, 
         if ((s = db_prepare(w->db, "UPDATE jobs SET status = ?2, finished_ms = ?3, result = ?4, message = ?5 WHERE id = ?1")) != NULL) {
             db_bind_int64(s, 1, id);
             db_bind_text(s, 2, status);
-            db_bind_int64(s, 3, now_ms());
+            db_bind_int64(s, 3, flow_wall_ms());
             db_bind_text(s, 4, res);
             db_bind_text(s, 5, message);
             int r = db_step(s);
@@ -459,7 +453,7 @@ static void finish(Worker *w, long id, const char *status, const cJSON *result, 
     SrvJobs *J = w->J;
     if (J->cfg.log) {
         char iso[32];
-        flow_format_iso8601(now_ms(), iso);
+        flow_format_iso8601(flow_wall_ms(), iso);
         fprintf(J->cfg.log, "%s server: job %ld: %s%s%s\n", iso, id, status, message ? ": " : "", message ? message : "");
         fflush(J->cfg.log);
     }
@@ -628,7 +622,7 @@ static void run_job(Worker *w, Claimed *c) {
                 buf[n] = 0;
             }
         }
-        long long now = now_ms();
+        long long now = flow_wall_ms();
         int stopping;
         pthread_mutex_lock(&J->mu);
         stopping = J->stopping;
@@ -743,13 +737,13 @@ static void lease_tick(SrvJobs *J) {
     if (!s) return;
     db_bind_int64(s, 1, now - J->lease_ms);
     db_bind_text(s, 2, J->server_id);
-    db_bind_int64(s, 3, now_ms());
+    db_bind_int64(s, 3, flow_wall_ms());
     int n = 0;
     while (db_step(s) == DB_ROW) {
         n++;
         if (J->cfg.log) {
             char iso[32];
-            flow_format_iso8601(now_ms(), iso);
+            flow_format_iso8601(flow_wall_ms(), iso);
             fprintf(J->cfg.log, "%s server: job %lld: failed: its server %s stopped renewing its lease\n", iso, (long long)db_column_int64(s, 0),
                     db_column_text(s, 1) ? db_column_text(s, 1) : "(unknown)");
             fflush(J->cfg.log);

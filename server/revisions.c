@@ -58,7 +58,7 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
     }
     db_finalize(q);
     q = NULL;
-    int64_t now = store_now_ms();
+    int64_t now = flow_wall_ms();
     int del = strcmp(ch->kind, "delete") == 0;
     if ((q = db_prepare(db, "INSERT INTO revisions(integration, rev, kind, message, text, token, created) VALUES(?,?,?,?,?,?,?)")) != NULL) {
         db_bind_text(q, 1, ch->integration);

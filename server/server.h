@@ -184,7 +184,6 @@ void store_unlock(SrvStore *st);
 int  store_begin(SrvStore *st);
 int  store_commit(SrvStore *st);
 void store_rollback(SrvStore *st);
-int64_t store_now_ms(void);
 /* an ISO-8601 UTC time (ms precision) of ms since the epoch */
 void store_iso(int64_t ms, char out[32]);
 

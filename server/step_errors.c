@@ -186,9 +186,7 @@ void errs_resolve(Srv *s, const SrvReq *rq, SrvResp *out) {
     else if (st && !ids_open_here(st, &t, ids, n, out)) {
         char by[200];
         snprintf(by, sizeof by, "api %.40s (%.120s)", rq->caller->id, rq->caller->name);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = flow_wall_ms();
         FlowErr e;
         int bad = 0;
         for (int i = 0; i < n && !bad; i++) bad = flow_state_error_resolve(st, ids[i], by, now, &e) < 0;

@@ -103,7 +103,7 @@ SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, si
             return NULL;
         }
         char now[32];
-        snprintf(now, sizeof now, "%lld", (long long)store_now_ms());
+        snprintf(now, sizeof now, "%lld", (long long)flow_wall_ms());
         DbStmt *q = db_prepare(db, "INSERT INTO meta(key, value) VALUES('workspace', ?)");
         if (q) db_bind_text(q, 1, now);
         if (db_run(q)) {
@@ -186,12 +186,6 @@ int store_shared(SrvStore *st) { return db_kind(st->db) == DB_POSTGRES; }
 int store_begin(SrvStore *st) { return db_begin(store_db(st)); }
 int store_commit(SrvStore *st) { return db_commit(store_db(st)); }
 void store_rollback(SrvStore *st) { db_rollback(store_db(st)); }
-
-int64_t store_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void store_iso(int64_t ms, char out[32]) {
     time_t t = (time_t)(ms / 1000);

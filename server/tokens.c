@@ -59,7 +59,7 @@ int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t ex
     DbStmt *q = NULL;
     int rc = -1;
     if ((q = db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)")) != NULL) {
-        int64_t now = store_now_ms();
+        int64_t now = flow_wall_ms();
         db_bind_text(q, 1, id);
         db_bind_text(q, 2, name);
         db_bind_text(q, 3, hash);
@@ -97,7 +97,7 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
             if (sc) c->scope = cJSON_Parse(sc);
             expires = db_column_null(q, 3) ? 0 : db_column_int64(q, 3);
             revoked = db_column_null(q, 4) ? 0 : db_column_int64(q, 4);
-            expired_now = !revoked && expires && expires <= store_now_ms() && db_column_int64(q, 5) == 0;
+            expired_now = !revoked && expires && expires <= flow_wall_ms() && db_column_int64(q, 5) == 0;
         }
     }
     db_finalize(q);
@@ -127,7 +127,7 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     if (revoked) {
         store_iso(revoked, iso);
         snprintf(why, cap, "token %s was revoked at %s", c->id, iso);
-    } else if (expires && expires <= store_now_ms()) {
+    } else if (expires && expires <= flow_wall_ms()) {
         store_iso(expires, iso);
         snprintf(why, cap, "token %s expired at %s", c->id, iso);
     } else {
@@ -178,7 +178,7 @@ static cJSON *token_json(DbStmt *q) {
     else cJSON_AddNullToObject(o, "expires");
     if (rev) { store_iso(rev, iso); cJSON_AddStringToObject(o, "revoked", iso); }
     else cJSON_AddNullToObject(o, "revoked");
-    cJSON_AddStringToObject(o, "status", rev ? "revoked" : exp && exp <= store_now_ms() ? "expired" : "active");
+    cJSON_AddStringToObject(o, "status", rev ? "revoked" : exp && exp <= flow_wall_ms() ? "expired" : "active");
     return o;
 }
 
@@ -292,7 +292,7 @@ void tok_create(Srv *s, const SrvReq *rq, SrvResp *out) {
     else cJSON_AddStringToObject(o, "scope", "full");
     if (ms) {
         char iso[32];
-        store_iso(store_now_ms() + ms, iso);
+        store_iso(flow_wall_ms() + ms, iso);
         cJSON_AddStringToObject(o, "expires", iso);
     } else cJSON_AddNullToObject(o, "expires");
     memset(secret, 0, sizeof secret);
@@ -316,7 +316,7 @@ void tok_revoke(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (ok && found == 1) {   /* the revocation and its audit entry in one transaction */
         q = db_prepare(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL");
         if (q) {
-            db_bind_int64(q, 1, store_now_ms());
+            db_bind_int64(q, 1, flow_wall_ms());
             db_bind_text(q, 2, id);
         }
         ok = db_run(q) == 0 && audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject()) == 0;

@@ -89,16 +89,10 @@ typedef struct Hooks {
 
 static Hooks *triggers_of(Srv *s) { return *srv_module(s, SRV_MOD_triggers); }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void hlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void hlog(const char *fmt, ...) {
     char iso[32], buf[1600];
-    flow_format_iso8601(now_ms(), iso);
+    flow_format_iso8601(flow_wall_ms(), iso);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -319,7 +313,7 @@ static int integ_load(Hooks *H, HInteg *I) {
         I->f[i].next_ms = -1;
     }
     int rc = 0;
-    int64_t now = now_ms();
+    int64_t now = flow_wall_ms();
     i = 0;
     for (const cJSON *f = flows->child; f && !rc; f = f->next, i++) {
         FlowErr e;
@@ -502,7 +496,7 @@ static void job_ended(Hooks *H, long id) {
         else if (f->webhook && strcmp(status, "failed") == 0) {   /* its requests stay queued: again after a pause that grows */
             f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 1000;
             if (f->backoff_ms > HOOKS_BACKOFF_MAX_MS) f->backoff_ms = HOOKS_BACKOFF_MAX_MS;
-            f->retry_ms = now_ms() + f->backoff_ms;
+            f->retry_ms = flow_wall_ms() + f->backoff_ms;
         }
     }
     cJSON_Delete(job);
@@ -517,7 +511,7 @@ static void *timer_main(void *arg) {
             memmove(H->ended, H->ended + 1, sizeof *H->ended * (size_t)--H->nended);
             job_ended(H, id);
         }
-        int64_t now = now_ms(), next = now + 60000;
+        int64_t now = flow_wall_ms(), next = now + 60000;
         for (int k = 0; k < H->n; k++) {
             HInteg *I = H->v[k];
             if (I->state != H_READY) continue;
@@ -528,7 +522,7 @@ static void *timer_main(void *arg) {
                     int64_t due = f->next_ms;
                     fire(H, I, fi, "schedule", due);
                     /* missed fires are not made up: the next one is after now */
-                    int64_t t = now_ms();
+                    int64_t t = flow_wall_ms();
                     f->next_ms = flow_sched_next(f->sc.sched, t > due ? t : due);
                 }
                 if (f->retry_ms > 0 && f->retry_ms < next) next = f->retry_ms;
