@@ -738,8 +738,7 @@ static int cmd_graph(int argc, char **argv) {
     int rc = d.errors ? EXIT_ERRORS : EXIT_OK;
     const IrFlow *only = NULL;
     if (rc == EXIT_OK && flow) {
-        for (int i = 0; i < r.ir->nflows; i++)
-            if (strcmp(r.ir->flows[i]->name, flow) == 0) only = r.ir->flows[i];
+        only = ir_flow_named(r.ir, flow);
         if (!only) {   /* the flows there are, and the closest name */
             Suggest sg;
             sug_init(&sg, flow);
