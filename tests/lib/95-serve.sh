@@ -879,8 +879,9 @@ PY
 
   t_case "serve/hooks/$mode/webhook-run-is-an-ordinary-run"
   # a webhook run holds the flow's lock: a run from a shell is refused naming its process, and is in
-  # the history as skipped; POST /flows/F/run is 409 meanwhile
-  if NAP_MS=1500 sv_start "$d" "$mode"; then
+  # the history as skipped; POST /flows/F/run is 409 meanwhile (the run naps while $d/hold exists)
+  : >"$d/hold"
+  if NAP_MS=0 NAP_UNTIL="$d/hold" sv_start "$d" "$mode"; then
     t_items 30 31 "$d/f.json"
     sv_post /q/db "$d/f.json" "X-Token: $Q_TOKEN"; sv_want "a request" 204
     sv_until 10 eval '[ "$(sv_sql "$d" "select count(*) from runs where flow = '"'to_db'"' and status = '"'running'"'")" = 1 ]' || t_note "no webhook run going on"
@@ -891,6 +892,7 @@ PY
     t_expect_grep "$C_ERR" "flow to_db is already running \\(pid $pid\\)$" "the webhook run's process named"
     sv_curl -X POST "http://127.0.0.1:$SV_PORT/flows/to_db/run"
     [ "$SV_CODE" = 409 ] || t_note "POST /flows/to_db/run while the webhook run goes on: $SV_CODE"
+    rm -f "$d/hold"
     sv_until 20 sv_drained "$d" || t_note "the run did not end"
     sv_runs "$d" "$mode"
     [ "$(jq -c "[.[] | select(.flow == \"to_db\" and .pid == $pid) | [.trigger, .status, .exported, .imported]]" "$SV_RUNS")" = '[["webhook","ok",2,2]]' ] ||
