@@ -420,34 +420,41 @@ static void dl_close(void *h) {
 
 /* ---- imports ---- */
 
-/* an INSERT for one column list (the record's field names, in order), prepared once per run */
-typedef struct Stmt { struct Stmt *next; char **cols; int ncols; sqlite3_stmt *st; } Stmt;
-
-static void stmt_free(Stmt *s) {
-    sqlite3_finalize(s->st);
-    for (int i = 0; i < s->ncols; i++) free(s->cols[i]);
-    free(s->cols);
-    free(s);
-}
-
 /* One row to write: its columns' names and values (bind_val's kinds), from the map's object or a
- * typed map's values (FlowImportItem.tout): one shape, so the two are written the same. */
-typedef struct Row { int n, cap; const char **name; FlowVal *v; } Row;
+ * typed map's values (FlowImportItem.tout): one shape, so the two are written the same. A typed
+ * map's row with every entry present is its values as they are, its names the step's table
+ * (stat: that table, which lives as long as the program). */
+typedef struct Row {
+    int n;
+    const char *const *name;
+    const FlowVal *v;
+    const char *const *stat;
+    const char **bname; FlowVal *bv; int cap;   /* the buffers name and v point to otherwise */
+} Row;
 
 static void row_put(Row *r, const char *name, FlowVal v) {
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
-        r->name = flow_xrealloc(r->name, sizeof *r->name * (size_t)r->cap);
-        r->v = flow_xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
+        r->bname = flow_xrealloc(r->bname, sizeof *r->bname * (size_t)r->cap);
+        r->bv = flow_xrealloc(r->bv, sizeof *r->bv * (size_t)r->cap);
     }
-    r->name[r->n] = name;
-    r->v[r->n++] = v;
+    r->bname[r->n] = name;
+    r->bv[r->n++] = v;
+    r->name = r->bname;
+    r->v = r->bv;
 }
 
 /* the item's row in r; -1 when its output is no object */
 static int row_of(Row *r, const FlowImportItem *it) {
     r->n = 0;
+    r->stat = NULL;
     if (it->tout) {
+        if (!memchr(it->tout->has, 0, (size_t)it->nnames)) {
+            r->n = it->nnames;
+            r->name = r->stat = it->names;
+            r->v = it->tout->v;
+            return 0;
+        }
         for (int i = 0; i < it->nnames; i++)
             if (it->tout->has[i]) row_put(r, it->names[i], it->tout->v[i]);
         return 0;
@@ -462,10 +469,28 @@ static int row_has(const Row *r, const char *name) {
     return 0;
 }
 
+/* an INSERT for one column list (the record's field names, in order), prepared once per run */
+typedef struct Stmt {
+    struct Stmt *next;
+    char **cols; int ncols;
+    sqlite3_stmt *st;
+    int has_key;                /* the upsert key is among the columns */
+    const char *const *stat;    /* a typed map's names table known to be these columns (Row.stat) */
+} Stmt;
+
+static void stmt_free(Stmt *s) {
+    sqlite3_finalize(s->st);
+    for (int i = 0; i < s->ncols; i++) free(s->cols[i]);
+    free(s->cols);
+    free(s);
+}
+
 /* whether the row's columns are s's, in order */
-static int stmt_fits(const Stmt *s, const Row *r) {
+static int stmt_fits(Stmt *s, const Row *r) {
     if (r->n != s->ncols) return 0;
+    if (r->stat && r->stat == s->stat) return 1;
     for (int i = 0; i < r->n; i++) if (strcmp(s->cols[i], r->name[i]) != 0) return 0;
+    if (r->stat) s->stat = r->stat;
     return 1;
 }
 
@@ -491,8 +516,8 @@ static void di_close(void *h) {
     stmts_clear(im);
     sqlite3_finalize(im->find);
     cols_free(&im->cols);
-    free(im->row.name);
-    free(im->row.v);
+    free(im->row.bname);
+    free(im->row.bv);
     free(im->table);
     free(im->key);
     free(im);
@@ -561,17 +586,22 @@ static int create_table(DbImport *im, const Row *r, FlowErr *e) {
     return 0;
 }
 
-/* The INSERT for the row's column list: the cached one (the last one used first: a flow's records
- * mostly share their fields), or prepared now and cached. NULL with a record error. */
-static sqlite3_stmt *insert_stmt(DbImport *im, const Row *r, FlowErr *e) {
+/* The cached INSERT for the row's column list (the last one used first: a flow's records mostly
+ * share their fields), or NULL. */
+static Stmt *cached_stmt(DbImport *im, const Row *r) {
     for (Stmt **at = &im->stmts; *at; at = &(*at)->next)
         if (stmt_fits(*at, r)) {
             Stmt *s = *at;
             *at = s->next;
             s->next = im->stmts;
             im->stmts = s;
-            return s->st;
+            return s;
         }
+    return NULL;
+}
+
+/* The INSERT for the row's column list, prepared now and cached. NULL with a record error. */
+static Stmt *insert_stmt(DbImport *im, const Row *r, FlowErr *e) {
     if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
     FlowSb b = { 0 };
     flow_sb_puts(&b, "INSERT INTO ");
@@ -614,10 +644,12 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const Row *r, FlowErr *e) {
     s->cols = flow_xcalloc((size_t)s->ncols + 1, sizeof *s->cols);
     for (int i = 0; i < r->n; i++) s->cols[i] = flow_xstrdup(r->name[i]);
     s->st = st;
+    s->has_key = im->key && row_has(r, im->key);
+    s->stat = r->stat;
     s->next = im->stmts;
     im->stmts = s;
     im->nstmts++;
-    return st;
+    return s;
 }
 
 static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
@@ -682,14 +714,15 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
             continue;
         }
-        if (im->key && !row_has(r, im->key)) {
+        Stmt *cs = cached_stmt(im, r);
+        if (im->key && !(cs ? cs->has_key : row_has(r, im->key))) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
             continue;
         }
-        if (!table_exists(im) && create_table(im, r, &it->err)) { it->failed = 1; continue; }
-        sqlite3_stmt *st = insert_stmt(im, r, &it->err);
-        if (!st) { it->failed = 1; continue; }
+        if (!cs && !table_exists(im) && create_table(im, r, &it->err)) { it->failed = 1; continue; }
+        if (!cs && !(cs = insert_stmt(im, r, &it->err))) { it->failed = 1; continue; }
+        sqlite3_stmt *st = cs->st;
         for (int k = 0; k < r->n; k++) bind_val(st, k + 1, r->v[k]);   /* every parameter, each time */
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {

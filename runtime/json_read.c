@@ -77,6 +77,7 @@ int flow_text_check(const char *text, size_t n, size_t *at) {
             p += 8;
         }
         if (p == e) break;
+        if (*p - 1u < 0x7Fu) { p++; continue; }   /* ASCII, not NUL: the short tail */
         if (*p == 0) { if (at) *at = (size_t)(p - (const unsigned char *)text); return FLOW_TEXT_NUL; }
         size_t k = flow_utf8_seq(p, (size_t)(e - p));
         if (!k) { if (at) *at = (size_t)(p - (const unsigned char *)text); return FLOW_TEXT_UTF8; }

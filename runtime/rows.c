@@ -124,28 +124,37 @@ static size_t val_size(FlowVal v) {
 
 int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols) {
     const FlowTypeDef *t = r->type;
-    FlowArena *a = r->arena;
     int nf = t->nfields;
-    FlowTSlot *kids = nf ? flow_arena_alloc(a, sizeof *kids * (size_t)nf) : NULL;
-    FlowVal *keep = flow_arena_alloc(a, sizeof *keep * (size_t)(p->n ? p->n : 1));
+    size_t text = 0;
+    for (int i = 0; i < p->n; i++) {   /* the values every record must hold (validate.c, check_values) */
+        if (p->field[i] == COL_SKIPPED) continue;
+        const FlowVal *v = &cols[i];
+        switch (v->kind) {
+        case FLOW_NULL: case FLOW_BOOL: case FLOW_INT: break;
+        case FLOW_NUMBER: if (!isfinite(v->n)) return -1; break;
+        case FLOW_STRING:
+            if (v->s.n && flow_text_check(v->s.p, v->s.n, NULL) != FLOW_TEXT_OK) return -1;   /* a NUL byte, or not UTF-8 */
+            text += v->s.n + 1;
+            break;
+        default: return -1;
+        }
+    }
+    /* one piece of the page's arena: the root, its slots, the columns kept, their text */
+    char *m = flow_arena_alloc(r->arena, sizeof(FlowTSlot) * (size_t)(nf + 1) + sizeof(FlowVal) * (size_t)p->n + text);
+    FlowTSlot *root = (FlowTSlot *)m, *kids = root + 1;
+    FlowVal *keep = (FlowVal *)(kids + nf);
+    char *tp = (char *)(keep + p->n);
     size_t bytes = 2;
     int members = 0;
     for (int i = 0; i < p->n; i++) {
         int k = p->field[i];
         if (k == COL_SKIPPED) continue;
         FlowVal v = cols[i];
-        switch (v.kind) {   /* the values every record must hold (validate.c, check_values) */
-        case FLOW_NULL: case FLOW_BOOL: case FLOW_INT: break;
-        case FLOW_NUMBER: if (!isfinite(v.n)) return -1; break;
-        case FLOW_STRING: {
-            if (v.s.n && flow_text_check(v.s.p, v.s.n, NULL) != FLOW_TEXT_OK) return -1;   /* a NUL byte, or not UTF-8 */
-            char *c = flow_arena_alloc(a, v.s.n + 1);
-            if (v.s.n) memcpy(c, v.s.p, v.s.n);
-            c[v.s.n] = 0;
-            v.s.p = c;
-            break;
-        }
-        default: return -1;
+        if (v.kind == FLOW_STRING) {
+            if (v.s.n) memcpy(tp, v.s.p, v.s.n);
+            tp[v.s.n] = 0;
+            v.s.p = tp;
+            tp += v.s.n + 1;
         }
         if (k >= 0) {
             if (v.kind == FLOW_NULL ? flow_tslot_absent(t->fields[k].type, 1, &kids[k]) : take_field(t->fields[k].type, &v, &kids[k]))
@@ -157,9 +166,8 @@ int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols) {
     }
     bytes += members ? (size_t)members - 1 : 0;   /* the commas */
     for (int j = 0; j < p->nabsent; j++) kids[p->absent[j]] = flow_tslot_null;
-    FlowTSlot *root = flow_arena_alloc(a, sizeof *root);
     root->v = flow_null();
-    root->kids = kids;
+    root->kids = nf ? kids : NULL;
     root->n = nf;
     root->null = 0;
     r->took = root;

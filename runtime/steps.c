@@ -463,9 +463,9 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         cJSON *rs = NULL, *out = NULL;
         if (R->failed) { L->v[w++] = in; continue; }
         if (tvals && in->trec) {
-            FlowTOut *o = flow_arena_alloc(&R->arena, sizeof *o);
-            o->v = flow_arena_alloc(&R->arena, sizeof *o->v * (size_t)d->ntv);
-            o->has = memset(flow_arena_alloc(&R->arena, (size_t)d->ntv), 0, (size_t)d->ntv);
+            FlowTOut *o = flow_arena_alloc(&R->arena, sizeof *o + (sizeof *o->v + 1) * (size_t)d->ntv);
+            o->v = (FlowVal *)(o + 1);
+            o->has = memset(o->v + d->ntv, 0, (size_t)d->ntv);
             o->a = &R->arena;
             o->bad = 0;
             eng_ctx_enter(R, in);
