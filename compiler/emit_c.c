@@ -823,6 +823,18 @@ static int gen_object(E *e, const IrMap *m) {
     return obj;
 }
 
+/* A map entry's value (its IR value, converted to its type override), named by e->map_path in a
+ * conversion's error; returns its temporary. */
+static int gen_entry_value(E *e, const IrMapEntry *en) {
+    int v = gen(e, en->value);
+    if (!en->override) return v;
+    int cv = newtmp(e);
+    bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
+    bstr(B, e->map_path, strlen(e->map_path));
+    bputs(B, ");\n");
+    return cv;
+}
+
 /* Each entry's error names it: `flow_fail_at(cx, "customer.name")` after it (the first failure of the
  * record gets the name of the entry it happened in). */
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
@@ -844,14 +856,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", o%d);\n", arr);
         } else {
-            int v = gen(e, en->value);
-            if (en->override) {
-                int cv = newtmp(e);
-                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, path, strlen(path));
-                bputs(B, ");\n");
-                v = cv;
-            }
+            int v = gen_entry_value(e, en);
             bprintf(B, "flow_obj_add(%s, ", obj);
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", t%d);\n", v);
@@ -936,14 +941,7 @@ static void gen_map_print(E *e, const IrMap *m) {
             bkey(e, en->name);
             gen_each_print(e, en->value);
         } else {
-            int v = gen(e, en->value);
-            if (en->override) {
-                int cv = newtmp(e);
-                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, e->map_path, strlen(e->map_path));
-                bputs(B, ");\n");
-                v = cv;
-            }
+            int v = gen_entry_value(e, en);
             bputs(B, "if (flow_failed(cx)) return -1;\n");
             bkey(e, en->name);
             bprintf(B, "flow_tp_val(ob, t%d);\n", v);
@@ -1155,14 +1153,7 @@ static void gen_typed_vals(E *e, const IrStep *st, char *name, char *names, int 
         snprintf(e->map_path, sizeof e->map_path, "%s", en->name);
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
-        int v = gen(e, en->value);
-        if (en->override) {
-            int cv = newtmp(e);
-            bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-            bstr(B, e->map_path, strlen(e->map_path));
-            bputs(B, ");\n");
-            v = cv;
-        }
+        int v = gen_entry_value(e, en);
         bprintf(B, "if (flow_failed(cx)) return -1;\nflow_tv_put(ov, %d, t%d);\n", i, v);
         if (en->when) bputs(B, "}\n");
         bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
