@@ -616,9 +616,10 @@ void flow_tv_put(FlowTOut *o, int i, FlowVal v) {
             return;
         }
     }
-    if (v.kind == FLOW_JSON && flow_json_scalar(v.j, &v)) { o->bad = 1; return; }
     int64_t whole;
-    if (v.kind == FLOW_NUMBER && !isfinite(v.n)) v = flow_null();
+    if (v.kind == FLOW_JSON) {   /* a copy of the tree's value: read as the tree reads it (a number's text counts) */
+        if (flow_json_scalar(v.j, &v)) { o->bad = 1; return; }
+    } else if (v.kind == FLOW_NUMBER && !isfinite(v.n)) v = flow_null();
     else if (v.kind == FLOW_NUMBER && flow_double_int(v.n, &whole)) v = flow_int(whole);   /* as the tree's number reads */
     if (v.kind == FLOW_STRING) {   /* out of the record's scratch into the page's arena, as copy_json keeps it */
         const char *p = v.s.p ? v.s.p : "", *z = memchr(p, 0, v.s.p ? v.s.n : 0);
