@@ -862,7 +862,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bprintf(B, ", t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "if (flow_failed(cx)) flow_fail_at(cx, ");
+        bputs(B, "if (FLOW_FAILED(cx)) flow_fail_at(cx, ");
         bstr(B, path, strlen(path));
         bputs(B, ");\n}\n");
         e->map_path[len] = 0;
@@ -919,7 +919,7 @@ static void gen_each_print(E *e, const IrExpr *x) {
         int val = gen(e, x->c);
         bprintf(B, "flow_tp_elem(ob);\nflow_tp_val(ob, t%d);\n", val);
     }
-    bputs(B, "if (flow_failed(cx)) return -1;\n}\n}\nflow_tp_close(ob, ']');\n");
+    bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n}\nflow_tp_close(ob, ']');\n");
     if (pushed && e->tvars[pushed - 1].var == x->var) e->ntvars = pushed - 1;
 }
 
@@ -942,12 +942,12 @@ static void gen_map_print(E *e, const IrMap *m) {
             gen_each_print(e, en->value);
         } else {
             int v = gen_entry_value(e, en);
-            bputs(B, "if (flow_failed(cx)) return -1;\n");
+            bputs(B, "if (FLOW_FAILED(cx)) return -1;\n");
             bkey(e, en->name);
             bprintf(B, "flow_tp_val(ob, t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
+        bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n");
         e->map_path[len] = 0;
     }
 }
@@ -1043,7 +1043,11 @@ static void gen_type(E *e, const Type *t, char *name, size_t cap) {
         for (int i = 0; i < t->nfields; i++) {
             bputs(&e->out, "    { ");
             bstr(&e->out, t->fields[i].name, strlen(t->fields[i].name));
-            bprintf(&e->out, ", &%s, %zu },\n", fn[i], strlen(t->fields[i].name));
+            const unsigned char *nm = (const unsigned char *)t->fields[i].name;
+            size_t len = strlen(t->fields[i].name);
+            bprintf(&e->out, ", &%s, %zu, FLOW_KEY8(", fn[i], len);
+            for (size_t k = 0; k < 8; k++) bprintf(&e->out, "%s%u", k ? ", " : "", k < len ? nm[k] : 0u);
+            bputs(&e->out, ") },\n");
         }
         bputs(&e->out, "};\n");
         nf = t->nfields;
@@ -1106,7 +1110,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
     char head[160];
     if (st->kind == STEP_FILTER) {
         int v = gen(e, st->cond);
-        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn FLOW_FAILED(cx) ? -1 : keep;\n", v);
         snprintf(head, sizeof head, "static int tfn%d(FlowCtx *cx, const FlowTSlot *rec)", id);
         snprintf(name, 64, "tfn%d", id);
     } else {
@@ -1114,7 +1118,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
         e->map_path[0] = 0;
         bputs(&body, "flow_tp_open(ob, '{');\n");
         gen_map_print(e, st->map);
-        bputs(&body, "flow_tp_close(ob, '}');\nreturn flow_failed(cx) || ob->oom ? -1 : 0;\n");
+        bputs(&body, "flow_tp_close(ob, '}');\nreturn FLOW_FAILED(cx) || ob->oom ? -1 : 0;\n");
         e->in_map = 0;
         snprintf(head, sizeof head, "static int tmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *ob)", id);
         snprintf(name, 64, "tmap%d", id);
@@ -1154,11 +1158,11 @@ static void gen_typed_vals(E *e, const IrStep *st, char *name, char *names, int 
         bputs(B, "{\n");
         if (en->when) gen_if(e, en->when, 0, " {\n");
         int v = gen_entry_value(e, en);
-        bprintf(B, "if (flow_failed(cx)) return -1;\nflow_tv_put(ov, %d, t%d);\n", i, v);
+        bprintf(B, "if (FLOW_FAILED(cx)) return -1;\nflow_tv_put(ov, %d, t%d);\n", i, v);
         if (en->when) bputs(B, "}\n");
-        bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
+        bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n");
     }
-    bputs(B, "return flow_failed(cx) || ov->bad ? -1 : 0;\n");
+    bputs(B, "return FLOW_FAILED(cx) || ov->bad ? -1 : 0;\n");
     e->map_path[0] = 0;
     e->in_map = 0;
     e->typed = 0;
@@ -1194,7 +1198,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     case STEP_FILTER: {
         int id = begin_fn(e, &body);
         int v = gen(e, st->cond);
-        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn FLOW_FAILED(cx) ? -1 : keep;\n", v);
         snprintf(fnname, 64, "fn%d", id);
         snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
         end_fn(e, &body, head, st->span);
@@ -1203,7 +1207,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     case STEP_TRANSFORM: {
         int id = begin_fn(e, &body);
         gen_assign_stmts(e, st->assigns, st->nassigns);
-        bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+        bputs(&body, "return FLOW_FAILED(cx) ? -1 : 0;\n");
         snprintf(fnname, 64, "fn%d", id);
         snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
         end_fn(e, &body, head, st->span);
@@ -1215,7 +1219,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
             e->in_map = 1;
             bputs(&body, "cJSON *out = cJSON_CreateObject();\n");
             gen_map_into(e, st->map, "out");
-            bputs(&body, "(void)updating;\nif (flow_failed(cx)) { cJSON_Delete(out); return NULL; }\nreturn out;\n");
+            bputs(&body, "(void)updating;\nif (FLOW_FAILED(cx)) { cJSON_Delete(out); return NULL; }\nreturn out;\n");
             e->in_map = 0;
             snprintf(mapname, 64, "map%d", id);
             snprintf(head, sizeof head, "static cJSON *map%d(FlowCtx *cx, cJSON *rec, int updating)", id);
@@ -1224,7 +1228,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
         if (st->response) {
             int id = begin_fn(e, &body);
             gen_assign_stmts(e, st->response, st->nresponse);
-            bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+            bputs(&body, "return FLOW_FAILED(cx) ? -1 : 0;\n");
             snprintf(respname, 64, "fn%d", id);
             snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
             end_fn(e, &body, head, st->span);
@@ -1270,7 +1274,7 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
                     Buf body;
                     int id = begin_fn(e, &body);
                     int v = gen(e, st->arms[a].cond);
-                    bprintf(&body, "int yes = flow_truth(cx, t%d, \"the branch condition\");\nreturn flow_failed(cx) ? -1 : yes;\n", v);
+                    bprintf(&body, "int yes = flow_truth(cx, t%d, \"the branch condition\");\nreturn FLOW_FAILED(cx) ? -1 : yes;\n", v);
                     snprintf(conds[a], 64, "fn%d", id);
                     char head[128];
                     snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
