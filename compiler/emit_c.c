@@ -823,6 +823,18 @@ static int gen_object(E *e, const IrMap *m) {
     return obj;
 }
 
+/* A map entry's value (its IR value, converted to its type override), named by e->map_path in a
+ * conversion's error; returns its temporary. */
+static int gen_entry_value(E *e, const IrMapEntry *en) {
+    int v = gen(e, en->value);
+    if (!en->override) return v;
+    int cv = newtmp(e);
+    bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
+    bstr(B, e->map_path, strlen(e->map_path));
+    bputs(B, ");\n");
+    return cv;
+}
+
 /* Each entry's error names it: `flow_fail_at(cx, "customer.name")` after it (the first failure of the
  * record gets the name of the entry it happened in). */
 static void gen_map_into(E *e, const IrMap *m, const char *obj) {
@@ -844,14 +856,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", o%d);\n", arr);
         } else {
-            int v = gen(e, en->value);
-            if (en->override) {
-                int cv = newtmp(e);
-                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, path, strlen(path));
-                bputs(B, ");\n");
-                v = cv;
-            }
+            int v = gen_entry_value(e, en);
             bprintf(B, "flow_obj_add(%s, ", obj);
             bstr(B, en->name, strlen(en->name));
             bprintf(B, ", t%d);\n", v);
@@ -936,14 +941,7 @@ static void gen_map_print(E *e, const IrMap *m) {
             bkey(e, en->name);
             gen_each_print(e, en->value);
         } else {
-            int v = gen(e, en->value);
-            if (en->override) {
-                int cv = newtmp(e);
-                bprintf(B, "FlowVal t%d = flow_convert(cx, t%d, %s, ", cv, v, kind_of(en->override));
-                bstr(B, e->map_path, strlen(e->map_path));
-                bputs(B, ");\n");
-                v = cv;
-            }
+            int v = gen_entry_value(e, en);
             bputs(B, "if (FLOW_FAILED(cx)) return -1;\n");
             bkey(e, en->name);
             bprintf(B, "flow_tp_val(ob, t%d);\n", v);
@@ -1136,6 +1134,58 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
     end_fn(e, &body, head, st->kind == STEP_FILTER ? st->span : st->map->span);
 }
 
+/* The typed variant of an import's map that gives its entries as values (flow.h, FlowTOut) for
+ * destinations that bind them (SQL): written when every entry is a scalar (no nested block, no
+ * `each`) and the map needs nothing the typed record cannot give; its name and its entries' names
+ * table go in name and names, else both stay "NULL". *ntv: the number of entries. */
+static void gen_typed_vals(E *e, const IrStep *st, char *name, char *names, int *ntv) {
+    strcpy(name, "NULL");
+    strcpy(names, "NULL");
+    *ntv = 0;
+    if (!e->typed_root || st->kind != STEP_IMPORT || !st->map || !st->map->n) return;
+    const IrMap *m = st->map;
+    for (int i = 0; i < m->n; i++)
+        if (m->entries[i].nested || (m->entries[i].value->kind == IR_EACH && !m->entries[i].override)) return;
+    Buf body;
+    e->typed = 1;
+    e->typed_fail = 0;
+    e->ntvars = 0;
+    e->in_map = 1;
+    int id = begin_fn(e, &body);
+    for (int i = 0; i < m->n; i++) {
+        const IrMapEntry *en = &m->entries[i];
+        snprintf(e->map_path, sizeof e->map_path, "%s", en->name);
+        bputs(B, "{\n");
+        if (en->when) gen_if(e, en->when, 0, " {\n");
+        int v = gen_entry_value(e, en);
+        bprintf(B, "if (FLOW_FAILED(cx)) return -1;\nflow_tv_put(ov, %d, t%d);\n", i, v);
+        if (en->when) bputs(B, "}\n");
+        bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n");
+    }
+    bputs(B, "return FLOW_FAILED(cx) || ov->bad ? -1 : 0;\n");
+    e->map_path[0] = 0;
+    e->in_map = 0;
+    e->typed = 0;
+    e->ntvars = 0;
+    if (e->typed_fail) {   /* not this step: the generic variant serves it */
+        free(body.p);
+        e->body = NULL;
+        return;
+    }
+    char head[160];
+    snprintf(head, sizeof head, "static int tvmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowTOut *ov)", id);
+    snprintf(name, 64, "tvmap%d", id);
+    end_fn(e, &body, head, st->map->span);
+    snprintf(names, 64, "tvnames%d", id);
+    bprintf(&e->out, "static const char *const %s[] = {", names);
+    for (int i = 0; i < m->n; i++) {
+        bputs(&e->out, i ? ", " : " ");
+        bstr(&e->out, m->entries[i].name, strlen(m->entries[i].name));
+    }
+    bputs(&e->out, " };\n\n");
+    *ntv = m->n;
+}
+
 static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, char *respname, char *settings, char *type) {
     strcpy(fnname, "NULL"); strcpy(mapname, "NULL"); strcpy(respname, "NULL"); strcpy(type, "NULL");
     char *sa = gen_settings(e, st->settings, st->nsettings, "st");
@@ -1188,7 +1238,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     }
 }
 
-typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64], tfn[64], tmap[64]; int map_existing; } StepNames;
+typedef struct StepNames { char fn[64], map[64], resp[64], settings[64], type[64], arms[64], tfn[64], tmap[64], tvmap[64], tvnames[64]; int map_existing, ntv; } StepNames;
 
 static char *gen_steps(E *e, IrStep *const *steps, int n) {
     StepNames *nm = calloc((size_t)(n ? n : 1), sizeof(StepNames));
@@ -1200,11 +1250,15 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         nm[i].map_existing = e->map_existing;
         strcpy(nm[i].tfn, "NULL");
         strcpy(nm[i].tmap, "NULL");
+        strcpy(nm[i].tvmap, "NULL");
+        strcpy(nm[i].tvnames, "NULL");
         /* the typed record holds while the steps only read it: filters, and imports without a
          * response mapping; an import that looks up `existing` is mapped the generic way */
         if (st->kind == STEP_FILTER) gen_typed_fn(e, st, nm[i].tfn);
-        else if (st->kind == STEP_IMPORT && !st->response && !nm[i].map_existing) gen_typed_fn(e, st, nm[i].tmap);
-        else if (st->kind != STEP_EXPORT || i > 0) e->typed_root = NULL;
+        else if (st->kind == STEP_IMPORT && !st->response && !nm[i].map_existing) {
+            gen_typed_fn(e, st, nm[i].tmap);
+            gen_typed_vals(e, st, nm[i].tvmap, nm[i].tvnames, &nm[i].ntv);
+        } else if (st->kind != STEP_EXPORT || i > 0) e->typed_root = NULL;
         if (st->kind == STEP_IMPORT && st->response) e->typed_root = NULL;
         const Type *typed_root = e->typed_root;
         e->typed_root = NULL;   /* branch arms: the generic way */
@@ -1257,11 +1311,11 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
         if (st->name) bstr(&e->out, st->name, strlen(st->name)); else bputs(&e->out, "NULL");
         const char *hk[HOOK_COUNT];
         hook_names(st->hooks, st->nhooks, hk);
-        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s, %d, %s, %s },\n", st->conn ? conn_index(e, st->conn) : -1,
+        bprintf(&e->out, ", %d, %s, %d, %s%s, %s, %d, %s, %d, %s, %s, %d, %s, %s, %s, %s, %d, %s, %s, %s, %s, %d },\n", st->conn ? conn_index(e, st->conn) : -1,
                 nm[i].settings, st->nsettings, strcmp(nm[i].type, "NULL") ? "&" : "", nm[i].type, nm[i].fn, st->all_matching,
                 nm[i].arms, st->narms, nm[i].map, nm[i].resp, line_of(e, st->span),
                 hk[HOOK_pre_map], hk[HOOK_post_map], hk[HOOK_post_submit], hk[HOOK_post_response_map], nm[i].map_existing,
-                nm[i].tfn, nm[i].tmap);
+                nm[i].tfn, nm[i].tmap, nm[i].tvmap, nm[i].tvnames, nm[i].ntv);
     }
     if (!n) bputs(&e->out, "    { FLOW_STEP_FILTER, 0, NULL, -1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },\n");
     bputs(&e->out, "};\n\n");

@@ -4,7 +4,9 @@
  * ON CONFLICT(key) DO UPDATE) with prepared statements, one transaction per page, creating the
  * table from the first record when it does not exist. Statements are prepared once per run (an
  * import keeps one per column list), values are bound straight from the records without copies, and
- * an export reads its columns' names once: the per-row work is the rows' own. */
+ * an export reads its columns' names once: the per-row work is the rows' own. A typed run's rows go
+ * straight into typed records (engine.h, typed rows) and a typed map's values are bound as they are
+ * (FlowImportItem.tout), through the same binder as objects' values. */
 #include "engine.h"
 #include <errno.h>
 #include <math.h>
@@ -172,21 +174,39 @@ static cJSON *row_object(sqlite3_stmt *st, const Cols *c, FlowErr *e) {
     return e->msg[0] ? flow_json_to_text(o) : o;
 }
 
-/* v bound as parameter i. copy = 0 binds a string in place: v must then outlive the statement's
- * next step (the caller binds, steps and resets while it holds v, and binds every parameter again
- * before the step after). Objects and arrays are bound as their JSON text, which SQLite frees. */
-static int bind_value(sqlite3_stmt *st, int i, const cJSON *v, int copy) {
-    if (!v || cJSON_IsNull(v)) return sqlite3_bind_null(st, i);
-    if (cJSON_IsBool(v)) return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
-    if (cJSON_IsNumber(v)) {
-        int64_t iv;
-        if (flow_json_get_int(v, &iv)) return sqlite3_bind_int64(st, i, iv);   /* exact over the whole int64 range */
-        return sqlite3_bind_double(st, i, v->valuedouble);
+/* A value as its column holds it: null, an int (bools 0 / 1), a double, text; an object or array
+ * (FLOW_JSON) as its JSON text, which SQLite frees. A string is bound in place: it must outlive the
+ * statement's next step (the caller binds, steps and resets while it holds it, and binds every
+ * parameter again before the step after). The one binder of written rows, whether they come as
+ * objects or as a typed map's values (flow_json_scalar's kinds, flow.h FlowTOut), so the two bind
+ * the same. */
+static int bind_val(sqlite3_stmt *st, int i, FlowVal v) {
+    switch (v.kind) {
+    case FLOW_BOOL: return sqlite3_bind_int(st, i, v.b);
+    case FLOW_INT: return sqlite3_bind_int64(st, i, v.i);   /* exact over the whole int64 range */
+    case FLOW_NUMBER: return sqlite3_bind_double(st, i, v.n);
+    case FLOW_STRING: return sqlite3_bind_text(st, i, v.s.p, v.s.n < 0x7fffffff ? (int)v.s.n : -1, SQLITE_STATIC);
+    case FLOW_JSON: {
+        char *t = flow_json_print(v.j);
+        if (!t) return sqlite3_bind_text(st, i, "null", -1, SQLITE_STATIC);
+        return sqlite3_bind_text(st, i, t, -1, cJSON_free);
     }
-    if (cJSON_IsString(v)) return sqlite3_bind_text(st, i, v->valuestring, -1, copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
-    char *t = flow_json_print(v);
-    if (!t) return sqlite3_bind_text(st, i, "null", -1, SQLITE_STATIC);
-    return sqlite3_bind_text(st, i, t, -1, cJSON_free);
+    default: return sqlite3_bind_null(st, i);
+    }
+}
+
+/* a JSON value as bind_val takes it: a scalar as flow_json_scalar reads it, else the tree */
+static FlowVal json_val(const cJSON *v) {
+    FlowVal x;
+    if (flow_json_scalar(v, &x)) { x.kind = FLOW_JSON; x.j = v; }
+    return x;
+}
+
+/* v bound as parameter i; copy = 1 copies a string (rows read after the call returns) */
+static int bind_value(sqlite3_stmt *st, int i, const cJSON *v, int copy) {
+    FlowVal x = json_val(v);
+    if (copy && x.kind == FLOW_STRING) return sqlite3_bind_text(st, i, x.s.p, -1, SQLITE_TRANSIENT);
+    return bind_val(st, i, x);
 }
 
 /* copy: as bind_value's */
@@ -219,7 +239,34 @@ static int fatal_rc(int rc) {
 
 /* ---- exports ---- */
 
-typedef struct DbExport { Db *d; sqlite3_stmt *st, *mark; char *sql; Cols cols; long rows; } DbExport;
+typedef struct DbExport {
+    Db *d;
+    sqlite3_stmt *st, *mark;
+    char *sql;
+    Cols cols;
+    long rows;
+    const FlowRowPlan *plan;   /* typed rows (engine.h): the columns matched to the declared type, or NULL */
+    FlowVal *vals;             /* ...a row's values, one per column */
+} DbExport;
+
+/* The current row offered to the engine as a typed record (engine.h, typed rows): 0 taken, -1 the
+ * generic way (a BLOB, whose base64 text only the generic way makes, or a row that does not fit). */
+static int row_typed(DbExport *x, FlowRows *rows) {
+    for (int i = 0; i < x->cols.n; i++) {
+        switch (sqlite3_column_type(x->st, i)) {
+        case SQLITE_INTEGER: x->vals[i] = flow_int(sqlite3_column_int64(x->st, i)); break;
+        case SQLITE_FLOAT: x->vals[i] = flow_number(sqlite3_column_double(x->st, i)); break;
+        case SQLITE_TEXT: {
+            const char *t = (const char *)sqlite3_column_text(x->st, i);
+            x->vals[i] = flow_string(t ? t : "", t ? (size_t)sqlite3_column_bytes(x->st, i) : 0);
+            break;
+        }
+        case SQLITE_NULL: x->vals[i] = flow_null(); break;
+        default: return -1;
+        }
+    }
+    return flow_rows_take(rows, x->plan, x->vals);
+}
 
 static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {
     Db *d = conn;
@@ -283,7 +330,12 @@ static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
     DbExport *x = h;
     int rc = sqlite3_step(x->st);
     if (rc == SQLITE_ROW) {
-        if (!x->rows++) cols_load(&x->cols, x->st);   /* the statement runs once: its columns are known now */
+        if (!x->rows++) {   /* the statement runs once: its columns are known now */
+            cols_load(&x->cols, x->st);
+            if (it->rows && (x->plan = flow_rows_plan(it->rows, x->cols.n, (const char *const *)x->cols.name)))
+                x->vals = flow_xcalloc((size_t)x->cols.n + 1, sizeof *x->vals);
+        }
+        if (x->plan && it->rows && row_typed(x, it->rows) == 0) return FLOW_NEXT_TYPED;
         it->rec = row_object(x->st, &x->cols, &it->err);
         return it->err.msg[0] ? FLOW_NEXT_ERROR : FLOW_NEXT_RECORD;
     }
@@ -297,6 +349,7 @@ static void dx_close(void *h) {
     sqlite3_finalize(x->st);
     sqlite3_finalize(x->mark);
     cols_free(&x->cols);
+    free(x->vals);
     free(x->sql);
     free(x);
 }
@@ -367,8 +420,63 @@ static void dl_close(void *h) {
 
 /* ---- imports ---- */
 
+/* One row to write: its columns' names and values (bind_val's kinds), from the map's object or a
+ * typed map's values (FlowImportItem.tout): one shape, so the two are written the same. A typed
+ * map's row with every entry present is its values as they are, its names the step's table
+ * (stat: that table, which lives as long as the program). */
+typedef struct Row {
+    int n;
+    const char *const *name;
+    const FlowVal *v;
+    const char *const *stat;
+    const char **bname; FlowVal *bv; int cap;   /* the buffers name and v point to otherwise */
+} Row;
+
+static void row_put(Row *r, const char *name, FlowVal v) {
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->bname = flow_xrealloc(r->bname, sizeof *r->bname * (size_t)r->cap);
+        r->bv = flow_xrealloc(r->bv, sizeof *r->bv * (size_t)r->cap);
+    }
+    r->bname[r->n] = name;
+    r->bv[r->n++] = v;
+    r->name = r->bname;
+    r->v = r->bv;
+}
+
+/* the item's row in r; -1 when its output is no object */
+static int row_of(Row *r, const FlowImportItem *it) {
+    r->n = 0;
+    r->stat = NULL;
+    if (it->tout) {
+        if (!memchr(it->tout->has, 0, (size_t)it->nnames)) {
+            r->n = it->nnames;
+            r->name = r->stat = it->names;
+            r->v = it->tout->v;
+            return 0;
+        }
+        for (int i = 0; i < it->nnames; i++)
+            if (it->tout->has[i]) row_put(r, it->names[i], it->tout->v[i]);
+        return 0;
+    }
+    if (!cJSON_IsObject(it->out)) return -1;
+    for (const cJSON *c = it->out->child; c; c = c->next) row_put(r, c->string, json_val(c));
+    return 0;
+}
+
+static int row_has(const Row *r, const char *name) {
+    for (int i = 0; i < r->n; i++) if (strcmp(r->name[i], name) == 0) return 1;
+    return 0;
+}
+
 /* an INSERT for one column list (the record's field names, in order), prepared once per run */
-typedef struct Stmt { struct Stmt *next; char **cols; int ncols; sqlite3_stmt *st; } Stmt;
+typedef struct Stmt {
+    struct Stmt *next;
+    char **cols; int ncols;
+    sqlite3_stmt *st;
+    int has_key;                /* the upsert key is among the columns */
+    const char *const *stat;    /* a typed map's names table known to be these columns (Row.stat) */
+} Stmt;
 
 static void stmt_free(Stmt *s) {
     sqlite3_finalize(s->st);
@@ -377,12 +485,13 @@ static void stmt_free(Stmt *s) {
     free(s);
 }
 
-/* whether rec's fields are s's columns, in order */
-static int stmt_fits(const Stmt *s, const cJSON *rec) {
-    int i = 0;
-    for (const cJSON *c = rec->child; c; c = c->next, i++)
-        if (i >= s->ncols || strcmp(s->cols[i], c->string) != 0) return 0;
-    return i == s->ncols;
+/* whether the row's columns are s's, in order */
+static int stmt_fits(Stmt *s, const Row *r) {
+    if (r->n != s->ncols) return 0;
+    if (r->stat && r->stat == s->stat) return 1;
+    for (int i = 0; i < r->n; i++) if (strcmp(s->cols[i], r->name[i]) != 0) return 0;
+    if (r->stat) s->stat = r->stat;
+    return 1;
 }
 
 typedef struct DbImport {
@@ -393,6 +502,7 @@ typedef struct DbImport {
     Stmt *stmts; int nstmts;   /* INSERTs by column list */
     sqlite3_stmt *find;        /* upsert: the existing row by key */
     Cols cols;                 /* find's columns */
+    Row row;                   /* the row being written */
 } DbImport;
 
 static void stmts_clear(DbImport *im) {
@@ -406,6 +516,8 @@ static void di_close(void *h) {
     stmts_clear(im);
     sqlite3_finalize(im->find);
     cols_free(&im->cols);
+    free(im->row.bname);
+    free(im->row.bv);
     free(im->table);
     free(im->key);
     free(im);
@@ -432,17 +544,18 @@ static int table_exists(DbImport *im) {
     return im->exists;
 }
 
-static const char *column_type(const cJSON *v) {
-    int64_t iv;
-    if (cJSON_IsNumber(v)) return flow_json_get_int(v, &iv) ? " INTEGER" : " REAL";
-    if (cJSON_IsBool(v)) return " INTEGER";
-    if (cJSON_IsNull(v)) return "";
-    return " TEXT";
+static const char *column_type(FlowVal v) {
+    switch (v.kind) {
+    case FLOW_INT: case FLOW_BOOL: return " INTEGER";
+    case FLOW_NUMBER: return " REAL";
+    case FLOW_NULL: return "";
+    default: return " TEXT";
+    }
 }
 
-/* CREATE TABLE from a record's keys; 0, or -1 with a record error */
-static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
-    if (!rec->child) {
+/* CREATE TABLE from a row's columns; 0, or -1 with a record error */
+static int create_table(DbImport *im, const Row *r, FlowErr *e) {
+    if (!r->n) {
         flow_err_set(e, FLOW_ERR_VALUE, "cannot create table %s from a record without fields", im->table);
         return -1;
     }
@@ -450,10 +563,10 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
     flow_sb_puts(&b, "CREATE TABLE IF NOT EXISTS ");
     flow_sql_ident(&b, im->table);
     flow_sb_puts(&b, " (");
-    for (const cJSON *c = rec->child; c; c = c->next) {
-        if (c != rec->child) flow_sb_puts(&b, ", ");
-        flow_sql_ident(&b, c->string);
-        flow_sb_puts(&b, column_type(c));
+    for (int i = 0; i < r->n; i++) {
+        if (i) flow_sb_puts(&b, ", ");
+        flow_sql_ident(&b, r->name[i]);
+        flow_sb_puts(&b, column_type(r->v[i]));
     }
     if (im->key) {
         flow_sb_puts(&b, ", UNIQUE (");
@@ -473,42 +586,47 @@ static int create_table(DbImport *im, const cJSON *rec, FlowErr *e) {
     return 0;
 }
 
-/* The INSERT for rec's column list: the cached one (the last one used first: a flow's records
- * mostly share their fields), or prepared now and cached. NULL with a record error. */
-static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
+/* The cached INSERT for the row's column list (the last one used first: a flow's records mostly
+ * share their fields), or NULL. */
+static Stmt *cached_stmt(DbImport *im, const Row *r) {
     for (Stmt **at = &im->stmts; *at; at = &(*at)->next)
-        if (stmt_fits(*at, rec)) {
+        if (stmt_fits(*at, r)) {
             Stmt *s = *at;
             *at = s->next;
             s->next = im->stmts;
             im->stmts = s;
-            return s->st;
+            return s;
         }
+    return NULL;
+}
+
+/* The INSERT for the row's column list, prepared now and cached. NULL with a record error. */
+static Stmt *insert_stmt(DbImport *im, const Row *r, FlowErr *e) {
     if (im->nstmts >= MAX_CACHED_STMTS) stmts_clear(im);
     FlowSb b = { 0 };
     flow_sb_puts(&b, "INSERT INTO ");
     flow_sql_ident(&b, im->table);
-    if (!rec->child) flow_sb_puts(&b, " DEFAULT VALUES");
+    if (!r->n) flow_sb_puts(&b, " DEFAULT VALUES");
     else {
         flow_sb_puts(&b, " (");
-        for (const cJSON *c = rec->child; c; c = c->next) {
-            if (c != rec->child) flow_sb_puts(&b, ", ");
-            flow_sql_ident(&b, c->string);
+        for (int i = 0; i < r->n; i++) {
+            if (i) flow_sb_puts(&b, ", ");
+            flow_sql_ident(&b, r->name[i]);
         }
         flow_sb_puts(&b, ") VALUES (");
-        for (const cJSON *c = rec->child; c; c = c->next) flow_sb_puts(&b, c != rec->child ? ", ?" : "?");
+        for (int i = 0; i < r->n; i++) flow_sb_puts(&b, i ? ", ?" : "?");
         flow_sb_puts(&b, ")");
         if (im->key) {
             flow_sb_puts(&b, " ON CONFLICT (");
             flow_sql_ident(&b, im->key);
             flow_sb_puts(&b, ")");
             int any = 0;
-            for (const cJSON *c = rec->child; c; c = c->next) {
-                if (strcmp(c->string, im->key) == 0) continue;
+            for (int i = 0; i < r->n; i++) {
+                if (strcmp(r->name[i], im->key) == 0) continue;
                 flow_sb_puts(&b, any ? ", " : " DO UPDATE SET ");
-                flow_sql_ident(&b, c->string);
+                flow_sql_ident(&b, r->name[i]);
                 flow_sb_puts(&b, " = excluded.");
-                flow_sql_ident(&b, c->string);
+                flow_sql_ident(&b, r->name[i]);
                 any = 1;
             }
             if (!any) flow_sb_puts(&b, " DO NOTHING");
@@ -522,15 +640,16 @@ static sqlite3_stmt *insert_stmt(DbImport *im, const cJSON *rec, FlowErr *e) {
     }
     free(b.p);
     Stmt *s = flow_xcalloc(1, sizeof *s);
-    s->ncols = cJSON_GetArraySize(rec);
+    s->ncols = r->n;
     s->cols = flow_xcalloc((size_t)s->ncols + 1, sizeof *s->cols);
-    int k = 0;
-    for (const cJSON *c = rec->child; c; c = c->next) s->cols[k++] = flow_xstrdup(c->string);
+    for (int i = 0; i < r->n; i++) s->cols[i] = flow_xstrdup(r->name[i]);
     s->st = st;
+    s->has_key = im->key && row_has(r, im->key);
+    s->stat = r->stat;
     s->next = im->stmts;
     im->stmts = s;
     im->nstmts++;
-    return st;
+    return s;
 }
 
 static int di_existing(void *h, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err) {
@@ -589,22 +708,22 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     }
     for (int i = 0; i < n; i++) {
         FlowImportItem *it = &items[i];
-        const cJSON *rec = it->out;
-        if (!cJSON_IsObject(rec)) {
+        Row *r = &im->row;
+        if (row_of(r, it)) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
             continue;
         }
-        if (im->key && !cJSON_GetObjectItemCaseSensitive(rec, im->key)) {
+        Stmt *cs = cached_stmt(im, r);
+        if (im->key && !(cs ? cs->has_key : row_has(r, im->key))) {
             it->failed = 1;
             flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
             continue;
         }
-        if (!table_exists(im) && create_table(im, rec, &it->err)) { it->failed = 1; continue; }
-        sqlite3_stmt *st = insert_stmt(im, rec, &it->err);
-        if (!st) { it->failed = 1; continue; }
-        int k = 1;
-        for (const cJSON *c = rec->child; c; c = c->next, k++) bind_value(st, k, c, 0);   /* every parameter, each time */
+        if (!cs && !table_exists(im) && create_table(im, r, &it->err)) { it->failed = 1; continue; }
+        if (!cs && !(cs = insert_stmt(im, r, &it->err))) { it->failed = 1; continue; }
+        sqlite3_stmt *st = cs->st;
+        for (int k = 0; k < r->n; k++) bind_val(st, k + 1, r->v[k]);   /* every parameter, each time */
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {
             int ext = sqlite3_extended_errcode(db);
@@ -635,4 +754,5 @@ const FlowConnector flow_conn_sqlite = {
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,
     .import_open = di_open, .import_existing = di_existing, .import_page = di_page, .import_close = di_close,
+    .import_vals = 1,
 };

@@ -521,7 +521,7 @@ static int typed_run(const Run *R) {
     if (!f->steps[0].type || !f->steps[0].type->is_record || R->ri->mocks || R->rl.retry || R->once_flag || R->mode_def ||
         R->delta_field || f->pre_save_page)
         return 0;
-    for (int i = 1; i < f->nsteps; i++) if (f->steps[i].tfn || f->steps[i].tmap) return 1;
+    for (int i = 1; i < f->nsteps; i++) if (f->steps[i].tfn || f->steps[i].tmap || f->steps[i].tvmap) return 1;
     return 0;
 }
 
@@ -559,7 +559,7 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             FlowExportItem it;
             memset(&it, 0, sizeof it);
-            if (R->typed) { it.typed = take_typed; it.typed_arg = R; }
+            if (R->typed) { it.typed = take_typed; it.typed_arg = R; it.rows = &R->rows; R->rows.took = NULL; }
             FlowErr e;
             int r = c->export_next(ex->h, &it, &e);
             if (r == FLOW_NEXT_END) { end = 1; cJSON_Delete(it.rec); break; }
@@ -573,12 +573,19 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             pulled++;
             R->st->exported++;
-            if (r == FLOW_NEXT_TYPED) {   /* decoded and checked against the type already (take_typed) */
-                bytes += it.bytes;
+            if (r == FLOW_NEXT_TYPED) {   /* decoded and checked against the type already (take_typed, flow_rows_take) */
                 Inst *in = eng_inst_new(R, NULL, seq++);
-                in->trec = R->took;
-                in->raw = R->took_raw;
-                in->rawn = R->took_rawn;
+                if (R->rows.took) {   /* a row */
+                    bytes += R->rows.took_bytes;
+                    in->trec = R->rows.took;
+                    in->plan = R->rows.took_plan;
+                    in->cols = R->rows.took_cols;
+                } else {
+                    bytes += it.bytes;
+                    in->trec = R->took;
+                    in->raw = R->took_raw;
+                    in->rawn = R->took_rawn;
+                }
                 /* its trace key only when open errors may be resolved by it; else when it errs */
                 if (R->rl.state && R->open_errors > 0) eng_inst_rec(R, in);
                 eng_list_push(&page, in);
@@ -709,11 +716,14 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
             R->pages_final = 0;
     R->typed = typed_run(R);
+    R->rows.type = f->steps[0].type;
+    R->rows.arena = &R->arena;
     for (int i = 0; i < R->nsteps; i++) R->lookups |= R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_LOOKUP;
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
     flow_arena_free(&R->arena);
     flow_buf_free(&R->tbuf);
+    eng_rows_free(&R->rows);
 
     /* the end: commit (or discard) what the connections wrote */
     for (int i = 0; i < R->nsteps; i++) close_step(R, &R->steps[i]);

@@ -132,12 +132,40 @@ typedef struct FlowExportItem {
      * reader goes on as always. */
     int (*typed)(void *arg, const char *text, size_t n);
     void *typed_arg;
+    /* Set by the engine too: a reader of rows offers each row to it (typed rows, below). */
+    struct FlowRows *rows;
 } FlowExportItem;
+
+/* ---- typed rows (rows.c): an SQL export's rows straight into typed records (flow.h) ----
+ * When the engine takes records typed, FlowExportItem.rows is set. A connector that reads rows of
+ * typed columns matches its statement's column names to the export's declared fields once
+ * (flow_rows_plan; NULL when its rows cannot be typed: a column name that is not UTF-8, a declared
+ * field that may not be missing is no column), then offers each row's values to flow_rows_take as
+ * the kinds the generic way's object holds: null, bool, int (exact over the whole int64 range),
+ * number (a double) and string (p[0..n), copied; it need not be NUL-terminated). 0: the engine has
+ * the record, and export_next answers FLOW_NEXT_TYPED. -1: the row is not one the generic way takes
+ * unchanged and reads the same (a misfit of a declared field, text that is not UTF-8 or holds a
+ * NUL, a number that is not finite, another kind), so the connector builds the row's object as
+ * always, and the generic way reports it. Undeclared columns are kept for the record's tree (what
+ * errors and steps without a typed variant see) but are no slots; of equal names the first counts.
+ * The plan lives as long as the run. */
+typedef struct FlowRows FlowRows;
+typedef struct FlowRowPlan FlowRowPlan;
+const FlowRowPlan *flow_rows_plan(FlowRows *r, int n, const char *const *names);
+int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols);
+/* A declared field that is missing (is_null 0) or null (1): a null slot in *out, 0 when the type
+ * allows it (validate.c's rule), else -1. json_read.c's typed decoder and typed rows share it. */
+int flow_tslot_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out);
 
 typedef struct FlowImportItem {
     const cJSON *out;  /* the object to write (the map's output); NULL when text holds it */
     const char *text;  /* a typed map's output as JSON text (connectors with import_text only) */
     size_t textn;
+    /* a typed map's output as values (connectors with import_vals only; out and text NULL): tout->v[i]
+     * is column names[i] when tout->has[i] (flow.h, FlowTOut), for i < nnames */
+    const FlowTOut *tout;
+    const char *const *names;
+    int nnames;
     const cJSON *rs;   /* this record's per-record settings, or NULL */
     int failed;        /* set by the connector for a record that could not be written... */
     FlowErr err;       /* ...with its error */
@@ -161,6 +189,7 @@ typedef struct FlowConnector {
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
     int import_text;        /* import_page also takes items whose output is JSON text (out NULL, text set) */
+    int import_vals;        /* ...or values (out NULL, tout set): preferred over text */
     int commit_at_finish;   /* imports are durable only when finish commits them (files): a run whose
                                connection did not commit counts none of its imports' records, and a page
                                is not written for good when it ends (the others' pages are) */

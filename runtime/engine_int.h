@@ -41,6 +41,7 @@ typedef struct Inst {        /* a record (or a copy of it after an all_matching 
     cJSON *rec;              /* NULL while only its typed form exists (eng_inst_rec makes it) */
     const FlowTSlot *trec;   /* typed: the record decoded into slots (the page arena), or NULL */
     const char *raw; size_t rawn;   /* typed: its JSON text as exported (the page arena) */
+    const FlowRowPlan *plan; const FlowVal *cols;   /* typed: or its row's columns (rows.c; the page arena) */
     char *trace;             /* its trace key (owned), when the run keeps state */
     cJSON **lk;              /* lookup results by step id (owned; the array is allocated with the entry) */
     long seq;                /* its position in the page: arms merge back in this order */
@@ -50,6 +51,15 @@ typedef struct Inst {        /* a record (or a copy of it after an all_matching 
 } Inst;
 
 typedef struct List { Inst **v; int n, cap; } List;
+
+/* typed rows (engine.h; rows.c): what SQL exports offer their rows to */
+struct FlowRows {
+    const FlowTypeDef *type;       /* the export's declared record type */
+    FlowArena *arena;              /* the page's: slots, the columns kept, their text */
+    FlowRowPlan **plans; int nplans;   /* every statement's, freed with the run */
+    /* the row flow_rows_take took last: its slots, columns and size as eng_json_size gives it */
+    const FlowTSlot *took; const FlowRowPlan *took_plan; const FlowVal *took_cols; size_t took_bytes;
+};
 
 typedef struct Run {
     const FlowProgram *p;
@@ -85,6 +95,7 @@ typedef struct Run {
     int lookups;                   /* the flow has lookup steps (else no record carries a result) */
     FlowArena arena;
     FlowBuf tbuf;                  /* typed maps' output for the import being written */
+    FlowRows rows;                 /* typed rows from an SQL export */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
     Inst *spare;                   /* freed record entries, reused (freed with the run) */
 } Run;
@@ -100,6 +111,7 @@ cJSON *eng_inst_rec(Run *R, Inst *in);
 void eng_list_materialize(Run *R, List *L);
 void eng_list_traces(Run *R, List *L);
 size_t eng_json_size(const cJSON *j);
+size_t eng_num_size(double d);   /* a number's share of eng_json_size */
 void eng_ctx_enter(Run *R, const Inst *in);
 void eng_ctx_leave(Run *R);
 void eng_take_error(Run *R, FlowErr *e, const char *what);
@@ -107,6 +119,11 @@ int eng_hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, Lis
 void eng_too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char *where);
 void eng_run_steps(Run *R, const FlowStepDef *steps, int n, List *L);
 extern const char *const eng_step_kind_names[];
+
+/* ---- rows.c: typed rows (engine.h) ---- */
+
+cJSON *eng_row_tree(const FlowRowPlan *p, const FlowVal *cols);   /* the row's object, as the generic way reads it */
+void eng_rows_free(FlowRows *r);
 
 /* ---- settings.c: a connection's or step's settings, evaluated and checked ---- */
 

@@ -140,6 +140,13 @@ void     flow_json_int_set(cJSON *num, int64_t i);        /* makes a number (re)
 void     flow_json_num_text_set(cJSON *num, const char *text, size_t n);   /* the reader's text */
 /* 1 with *out when j is a number holding a whole value in the int64 range (exactly), else 0. */
 int      flow_json_get_int(const cJSON *j, int64_t *out);
+/* 1 with *out when d is whole and in the int64 range: what flow_json_get_int takes of a number
+ * without text. */
+int      flow_double_int(double d, int64_t *out);
+/* A scalar JSON value (NULL too) as a FlowVal: null, bool, int (when flow_json_get_int takes it), else
+ * number, string (pointing into j): 0. -1 for objects and arrays. The kinds typed rows and a typed
+ * map's values hold (FlowTOut), so a destination binds the two the same. */
+int      flow_json_scalar(const cJSON *j, FlowVal *out);
 /* 1 when j is a number carrying an int's digits (an int beyond +-2^53) with *out, else 0. */
 int      flow_json_big_int(const cJSON *j, int64_t *out);
 /* A number's exact JSON text: the int's digits or flow_json_number's text in buf, or the number's
@@ -468,6 +475,19 @@ void flow_tp_val(FlowBuf *b, FlowVal v);        /* the value, as flow_obj_add + 
 typedef int (*FlowTStepFn)(FlowCtx *cx, const FlowTSlot *rec);               /* typed filter: as FlowStepFn */
 typedef int (*FlowTMapFn)(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *out);  /* 0, or -1: map it the generic way */
 
+/* A typed map's output as values, for destinations that bind values rather than write text (SQL):
+ * one value per top-level entry of the map, in the map's order (FlowStepDef.tvnames). flow_tv_put
+ * sets entry i to what flow_obj_add would put into the generic map's object, so a destination that
+ * binds either the same way binds the same: a string copied into o->a (scratch text does not outlive
+ * the record), a date-time as its ISO-8601 text, a duration as its int, a number that is not finite
+ * as null, a whole number in the int64 range as that int (what flow_json_get_int reads in the tree),
+ * a json scalar as the value it holds. v[i] is null, bool, int, number or string only. An entry whose `when` did not hold is not
+ * set (has[i] stays 0: the column is not written). A json value is not put: bad is set, and the
+ * record is mapped the generic way. */
+typedef struct FlowTOut { FlowVal *v; unsigned char *has; FlowArena *a; int bad; } FlowTOut;
+void flow_tv_put(FlowTOut *o, int i, FlowVal v);
+typedef int (*FlowTVMapFn)(FlowCtx *cx, const FlowTSlot *rec, FlowTOut *out);  /* 0, or -1: map it the generic way */
+
 /* ---- hooks: C functions a flow names with c("file.c", "function") ----
  * A hook gets a page and decides, for each record, keep (the default), skip (the record is ignored
  * and counted) or error (a record error with the hook's message); it may change the records in
@@ -514,6 +534,10 @@ struct FlowStepDef {
                                    upsert looks each record up before mapping it */
     FlowTStepFn tfn;            /* filter: the same condition over a typed record, or NULL */
     FlowTMapFn tmap;            /* import: the same map over a typed record, printing, or NULL */
+    FlowTVMapFn tvmap;          /* import: the same map over a typed record, as values (its entries are
+                                   all scalars: no nested block, no `each`), or NULL */
+    const char *const *tvnames; /* ...the entries' names, in the map's order */
+    int ntv;
 };
 
 typedef struct FlowConnDef { const char *name; const char *kind; const FlowSettingDef *settings; int nsettings; } FlowConnDef;
@@ -587,7 +611,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
     X(flow_text_done) X(flow_table_get) X(flow_param) X(flow_lookup_result) X(flow_context) \
     X(flow_response) X(flow_existing) X(flow_ctx_add_secret) X(flow_unmask) \
-    X(flow_tp_byte_grow) X(flow_tp_key) X(flow_tp_keyraw_grow) X(flow_tp_elem) X(flow_tp_val)
+    X(flow_tp_byte_grow) X(flow_tp_key) X(flow_tp_keyraw_grow) X(flow_tp_elem) X(flow_tp_val) X(flow_tv_put)
 /* The cJSON functions generated code calls. */
 #define FLOW_CJSON_ABI(X) \
     X(cJSON_CreateObject) X(cJSON_CreateArray) X(cJSON_AddItemToArray) X(cJSON_AddItemToObject) \

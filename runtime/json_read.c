@@ -8,7 +8,7 @@
  * raw or escaped), may not hold raw control characters, and may not hold U+0000 at all (`\u0000`):
  * the runtime's text is NUL-terminated, so such a string could only be cut short. Errors give the
  * byte offset, line and column of the offending byte. Nesting is limited to FLOW_JSON_DEPTH. */
-#include "flow.h"
+#include "engine.h"
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -77,6 +77,7 @@ int flow_text_check(const char *text, size_t n, size_t *at) {
             p += 8;
         }
         if (p == e) break;
+        if (*p - 1u < 0x7Fu) { p++; continue; }   /* ASCII, not NUL: the short tail */
         if (*p == 0) { if (at) *at = (size_t)(p - (const unsigned char *)text); return FLOW_TEXT_NUL; }
         size_t k = flow_utf8_seq(p, (size_t)(e - p));
         if (!k) { if (at) *at = (size_t)(p - (const unsigned char *)text); return FLOW_TEXT_UTF8; }
@@ -580,7 +581,7 @@ static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out);
 static inline __attribute__((always_inline)) int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out);
 
 /* a declared field that is missing, or null: fine when the type allows it (check_type's rules) */
-static int td_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out) {
+int flow_tslot_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out) {
     *out = flow_tslot_null;
     if (!t || t->nullable || (t->kind == FLOW_JSON && !t->is_record && !t->is_array)) return 0;
     return is_null && t->kind == FLOW_NULL && !t->is_record && !t->is_array ? 0 : -1;
@@ -658,7 +659,7 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     }
     s->depth--;
     for (int i = 0; i < nf; i++)
-        if (!(i < 64 ? (seen_bits >> i & 1) : seen_more[i]) && td_absent(t->fields[i].type, 0, &kids[i])) return -1;
+        if (!(i < 64 ? (seen_bits >> i & 1) : seen_more[i]) && flow_tslot_absent(t->fields[i].type, 0, &kids[i])) return -1;
     out->v = flow_null();
     out->kids = kids;
     out->n = nf;
@@ -746,7 +747,7 @@ static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     P *s = &d->s;
     if (s->p >= s->end) return -1;
     unsigned c = *s->p;
-    if (c == 'n') return literal(s, "null", 4) ? td_absent(t, 1, out) : -1;
+    if (c == 'n') return literal(s, "null", 4) ? flow_tslot_absent(t, 1, out) : -1;
     if (!t || (t->kind == FLOW_JSON && !t->is_record && !t->is_array)) {   /* any JSON: checked, not kept */
         *out = flow_tslot_null;
         out->null = 0;

@@ -602,6 +602,37 @@ void flow_obj_add(cJSON *obj, const char *key, FlowVal v) {
     if (item && !cJSON_AddItemToObjectCS(obj, key, item)) cJSON_Delete(item);
 }
 
+void flow_tv_put(FlowTOut *o, int i, FlowVal v) {
+    if (v.kind == FLOW_DATETIME || v.kind == FLOW_DURATION) {   /* as copy_json gives them: text, an int */
+        if (v.kind == FLOW_DURATION) v = flow_int(v.i);
+        else {
+            cJSON *j = copy_json(v);
+            char *t = flow_arena_alloc(o->a, strlen(j->valuestring) + 1);
+            strcpy(t, j->valuestring);
+            v = flow_string(t, strlen(t));
+            cJSON_Delete(j);
+            o->v[i] = v;
+            o->has[i] = 1;
+            return;
+        }
+    }
+    int64_t whole;
+    if (v.kind == FLOW_JSON) {   /* a copy of the tree's value: read as the tree reads it (a number's text counts) */
+        if (flow_json_scalar(v.j, &v)) { o->bad = 1; return; }
+    } else if (v.kind == FLOW_NUMBER && !isfinite(v.n)) v = flow_null();
+    else if (v.kind == FLOW_NUMBER && flow_double_int(v.n, &whole)) v = flow_int(whole);   /* as the tree's number reads */
+    if (v.kind == FLOW_STRING) {   /* out of the record's scratch into the page's arena, as copy_json keeps it */
+        const char *p = v.s.p ? v.s.p : "", *z = memchr(p, 0, v.s.p ? v.s.n : 0);
+        size_t n = z ? (size_t)(z - p) : v.s.p ? v.s.n : 0;
+        char *t = flow_arena_alloc(o->a, n + 1);
+        if (n) memcpy(t, p, n);
+        t[n] = 0;
+        v = flow_string(t, n);
+    }
+    o->v[i] = v;
+    o->has[i] = 1;
+}
+
 /* ---- text buffers ---- */
 
 void flow_text_put(FlowCtx *cx, FlowText *t, const char *s, size_t n) {

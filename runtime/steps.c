@@ -45,8 +45,8 @@ static Inst *inst_copy(Run *R, const Inst *src) {
 /* The record as a cJSON tree, made from its text when only its typed form exists yet (the steps
  * that have no typed variant, hooks, errors). Its trace key is the one of the record as exported. */
 cJSON *eng_inst_rec(Run *R, Inst *in) {
-    if (!in->rec && in->raw) {
-        in->rec = flow_json_parse(in->raw, in->rawn, NULL);
+    if (!in->rec && (in->raw || in->cols)) {
+        in->rec = in->raw ? flow_json_parse(in->raw, in->rawn, NULL) : eng_row_tree(in->plan, in->cols);
         if (!in->rec) in->rec = cJSON_CreateObject();   /* cannot happen: the typed decoder read it */
         if (R->rl.state && !in->trace) in->trace = eng_trace_key(in->rec);
     }
@@ -91,14 +91,16 @@ void eng_list_free(Run *R, List *l) {
 
 /* ---- record sizes: the page limit ---- */
 
+size_t eng_num_size(double v) {
+    double d = fabs(v);
+    if (d == floor(d) && d < 1e15) { size_t n = 1; while (d >= 10) { d /= 10; n++; } return n + (v < 0); }
+    return 20;
+}
+
 size_t eng_json_size(const cJSON *j) {
     if (!j) return 4;
     if (cJSON_IsString(j)) return strlen(j->valuestring) + 2;
-    if (cJSON_IsNumber(j)) {
-        double d = fabs(j->valuedouble);
-        if (d == floor(d) && d < 1e15) { size_t n = 1; while (d >= 10) { d /= 10; n++; } return n + (j->valuedouble < 0); }
-        return 20;
-    }
+    if (cJSON_IsNumber(j)) return eng_num_size(j->valuedouble);
     if (cJSON_IsTrue(j) || cJSON_IsNull(j)) return 4;
     if (cJSON_IsFalse(j)) return 5;
     if (cJSON_IsRaw(j)) return j->valuestring ? strlen(j->valuestring) : 0;
@@ -422,6 +424,9 @@ static void import_item_clear(FlowImportItem *it) {
     it->out = it->rs = NULL;
     it->text = NULL;
     it->textn = 0;
+    it->tout = NULL;
+    it->names = NULL;
+    it->nnames = 0;
     it->failed = 0;
     it->err.cls = 0;
     it->err.msg[0] = 0;
@@ -455,10 +460,12 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     Inst **owner = sm->owner;
     for (int i = 0; i <= L->n; i++) import_item_clear(&items[i]);   /* a page before may have left copies */
     int n = 0, w = 0;
-    /* typed records map straight to text when nothing after needs the output as a tree */
-    int typed = d->tmap && c->import_text && !R->ri->mocks && !eng_settings_per_record(s->s) && !fd->post_map && !d->post_map &&
-                !fd->post_submit && !d->post_submit &&
-                !((c->import_existing_page || c->import_existing) && (c->upsert_by_lookup || d->map_existing));
+    /* typed records map straight to values (a destination that binds them) or text when nothing
+     * after needs the output as a tree */
+    int typed = !R->ri->mocks && !eng_settings_per_record(s->s) && !fd->post_map && !d->post_map && !fd->post_submit &&
+                !d->post_submit && !((c->import_existing_page || c->import_existing) && (c->upsert_by_lookup || d->map_existing));
+    int tvals = typed && d->tvmap && c->import_vals;
+    typed = typed && !tvals && d->tmap && c->import_text;
     R->tbuf.n = 0;
     /* map every record as if creating */
     for (int i = 0; i < L->n; i++) {
@@ -466,6 +473,24 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         FlowErr e;
         cJSON *rs = NULL, *out = NULL;
         if (R->failed) { L->v[w++] = in; continue; }
+        if (tvals && in->trec) {
+            FlowTOut *o = flow_arena_alloc(&R->arena, sizeof *o + (sizeof *o->v + 1) * (size_t)d->ntv);
+            o->v = (FlowVal *)(o + 1);
+            o->has = memset(o->v + d->ntv, 0, (size_t)d->ntv);
+            o->a = &R->arena;
+            o->bad = 0;
+            eng_ctx_enter(R, in);
+            int ok = d->tvmap(R->cx, in->trec, o) == 0 && !flow_failed(R->cx) && !o->bad;
+            eng_ctx_leave(R);
+            if (ok) {
+                items[n].tout = o;
+                items[n].names = d->tvnames;
+                items[n].nnames = d->ntv;
+                owner[n++] = in;
+                continue;
+            }
+            /* a failure is decided (and named) the generic way */
+        }
         if (typed && in->trec) {
             size_t at = R->tbuf.n;
             eng_ctx_enter(R, in);
@@ -493,7 +518,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         owner[n++] = in;
     }
     for (int k = 0; k < n; k++)
-        if (!items[k].out) items[k].text = R->tbuf.p + (uintptr_t)items[k].text;
+        if (!items[k].out && !items[k].tout) items[k].text = R->tbuf.p + (uintptr_t)items[k].text;
     /* upserts: which records exist already (a page at once, or one by one); those are mapped again
      * as updates, with `existing` in scope */
     /* an http upsert's exists request decides the request; a database upsert decides itself, and is
@@ -667,7 +692,7 @@ void eng_run_steps(Run *R, const FlowStepDef *steps, int n, List *L) {
         for (int k = 0; k < L->n; k++) L->v[k]->ord = k;
         if (d->kind == FLOW_STEP_TRANSFORM || (d->kind == FLOW_STEP_IMPORT && d->response)) eng_list_traces(R, L);
         /* typed records go on typed only into a filter or an import that has a typed variant */
-        if (R->typed && !(d->kind == FLOW_STEP_FILTER && d->tfn) && !(d->kind == FLOW_STEP_IMPORT && d->tmap)) {
+        if (R->typed && !(d->kind == FLOW_STEP_FILTER && d->tfn) && !(d->kind == FLOW_STEP_IMPORT && (d->tmap || d->tvmap))) {
             eng_list_materialize(R, L);
             if (d->kind != FLOW_STEP_FILTER && d->kind != FLOW_STEP_LOOKUP && d->kind != FLOW_STEP_IMPORT)
                 for (int k = 0; k < L->n; k++) L->v[k]->trec = NULL;   /* a transform may change it: the tree is the record now */

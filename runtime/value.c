@@ -390,10 +390,25 @@ int flow_json_get_int(const cJSON *j, int64_t *out) {
         if (k == NUM_INT) return 1;
         if (k == NUM_TEXT) return 0;    /* whole as a double, but its text was no int64 */
     }
-    double d = j->valuedouble;
+    return flow_double_int(j->valuedouble, out);
+}
+
+int flow_double_int(double d, int64_t *out) {
     if (!(d >= -TWO63 && d < TWO63) || d != floor(d)) return 0;
     *out = (int64_t)d;
     return 1;
+}
+
+int flow_json_scalar(const cJSON *j, FlowVal *out) {
+    int64_t i;
+    switch (j ? j->type & 0xFF : cJSON_NULL) {
+    case cJSON_NULL: *out = flow_null(); return 0;
+    case cJSON_True: *out = flow_bool(1); return 0;
+    case cJSON_False: *out = flow_bool(0); return 0;
+    case cJSON_Number: *out = flow_json_get_int(j, &i) ? flow_int(i) : flow_number(j->valuedouble); return 0;
+    case cJSON_String: *out = flow_string(j->valuestring, strlen(j->valuestring)); return 0;
+    default: return -1;
+    }
 }
 
 void flow_json_num_text_set(cJSON *j, const char *text, size_t n) {

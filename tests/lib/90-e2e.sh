@@ -114,7 +114,7 @@ e2e_case() {
 
   # a flow with typed variants (docs/language.md, "Typed records") runs again the generic way
   # (FLOW_TYPED=off): everything it prints and writes must be identical
-  grep -q 'static int t\(fn\|map\)[0-9]' <("$FLOWC" emit-c "$work/flow.flow" 2>/dev/null) || return 0
+  grep -q 'static int t\(fn\|map\|vmap\)[0-9]' <("$FLOWC" emit-c "$work/flow.flow" 2>/dev/null) || return 0
   local gen=$work.generic
   e2e_setup "$src" "$example" "$gen"
   cp "$work/prog" "$gen/prog"
