@@ -4,7 +4,8 @@
  * rest as text); lookups run a prepared `sql` per record; imports write a page in one transaction:
  * rows go in through the COPY protocol (text format) straight into `table`, or, for an upsert on a
  * key, into a temporary staging table followed by one INSERT ... SELECT ... ON CONFLICT (key) DO
- * UPDATE (multi-row INSERTs where COPY cannot go: a view, a table whose columns are not known);
+ * UPDATE, or straight into `table` too while the pages' keys are new (multi-row INSERTs where COPY
+ * cannot go: a view, a table whose columns are not known);
  * when that fails, the page is replayed row by row under savepoints so that only the bad records
  * become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
  * secret: its password is stripped from every message. */
@@ -1127,8 +1128,9 @@ static int table_exists(PgImport *im, FlowErr *err) {
  * staging way instead, so the table ends as ON CONFLICT leaves it. Only where the outcome cannot
  * tell the two ways apart: the key has the unique index ON CONFLICT (key) infers (immediate, whole,
  * on that one column), and the table has no triggers of its own (ON CONFLICT fires UPDATE's
- * statement triggers too), no row-level security, and no sequence or identity column (a COPY that
- * failed would have taken numbers from it). Sets im->direct; PAGE_OK, or PAGE_AGAIN / PAGE_FAIL. */
+ * statement triggers too; nor its partitions), no row-level security, and no sequence or identity
+ * column (a COPY that failed would have taken numbers from it). Sets im->direct; PAGE_OK, or
+ * PAGE_AGAIN with err. */
 static int direct_ok(PgImport *im, FlowErr *err) {
     FlowSb b = { 0 };
     sb_table(&b, im->table);
@@ -1137,7 +1139,8 @@ static int direct_ok(PgImport *im, FlowErr *err) {
         "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
         "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1 "
         "AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2) "
-        "AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal) "
+        "AND NOT EXISTS (SELECT FROM pg_trigger WHERE (tgrelid = to_regclass($1) "
+        "OR tgrelid IN (SELECT relid FROM pg_partition_tree(to_regclass($1)))) AND NOT tgisinternal) "
         "AND NOT (SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)) "
         "AND NOT EXISTS (SELECT FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
@@ -1145,9 +1148,13 @@ static int direct_ok(PgImport *im, FlowErr *err) {
         2, NULL, v, NULL, NULL, 0);
     free(b.p);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        int o = page_failure(im, r, "cannot read the table's indexes", err);
+        FailKind k = fail_kind(im->p->pc, r);
+        int o = PAGE_OK;
+        if (k == FAIL_CONN || k == FAIL_RETRY) {   /* else (a server without these catalogs): the staging way */
+            o = page_failure(im, r, "cannot read the table's indexes", err);
+            im->known = 0;   /* read again with the columns */
+        }
         PQclear(r);
-        im->known = 0;   /* read again with the columns */
         return o;
     }
     im->direct = PQgetvalue(r, 0, 0)[0] == 't';
