@@ -55,8 +55,18 @@ static inline int flow_is_null(FlowVal v) { return v.kind == FLOW_NULL; }
 /* ---- arenas (mem.c): memory handed out in blocks and freed all at once ----
  * alloc rounds up to 16 bytes and does not zero; reset keeps one block (grown to what the last
  * round used), free gives everything back. A zeroed FlowArena is empty and ready. */
-typedef struct FlowArena { struct FlowArenaBlock *blocks; } FlowArena;
-void *flow_arena_alloc(FlowArena *a, size_t n);
+typedef struct FlowArena { struct FlowArenaBlock *blocks; char *cur, *end; /* the newest block's room */ } FlowArena;
+void *flow_arena_grow(FlowArena *a, size_t n);   /* a new block: flow_arena_alloc's slow path */
+/* n bytes aligned to 16 (n == 0 counts as 1), valid until the arena is reset or freed */
+static inline void *flow_arena_alloc(FlowArena *a, size_t n) {
+    n = n ? (n + 15) & ~(size_t)15 : 16;
+    if ((size_t)(a->end - a->cur) >= n) {
+        void *p = a->cur;
+        a->cur += n;
+        return p;
+    }
+    return flow_arena_grow(a, n);
+}
 void  flow_arena_reset(FlowArena *a);
 void  flow_arena_free(FlowArena *a);
 
@@ -90,6 +100,10 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree);
  * `return flow_fail(cx, FLOW_ERR_VALUE, "...")`. */
 FlowVal  flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int      flow_failed(const FlowCtx *cx);
+/* The first members of every FlowCtx (value.c), which generated code reads inline: FLOW_FAILED is
+ * flow_failed without a call. */
+typedef struct FlowCtxHead { FlowArena scratch; int failed; } FlowCtxHead;
+#define FLOW_FAILED(cx) (((const FlowCtxHead *)(const void *)(cx))->failed)
 /* Names where the current error happened (a map entry: "customer.name"), once: the message becomes
  * "customer.name: ..." unless it already starts so. */
 void     flow_fail_at(FlowCtx *cx, const char *where);
@@ -271,9 +285,49 @@ FLOW_FN1(flow_fn_env)
 typedef enum { FLOW_OP_ADD, FLOW_OP_SUB, FLOW_OP_MUL, FLOW_OP_DIV, FLOW_OP_MOD } FlowArith;
 typedef enum { FLOW_CMP_EQ, FLOW_CMP_NE, FLOW_CMP_LT, FLOW_CMP_LE, FLOW_CMP_GT, FLOW_CMP_GE } FlowCmp;
 
-FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b);
+/* flow_op_arith and flow_op_cmp: every case is ops.c's (the _full functions); the commonest ones — `+ - *`
+ * of two ints that do not overflow or of numbers with a finite result, comparisons of two ints, of two
+ * numbers and `==`/`!=` of two strings — are answered inline first, by the same rules (the C compiler
+ * then sees the kinds the typed code knows). tcc (the JIT) calls the full functions. */
+FlowVal flow_op_arith_full(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b);
 FlowVal flow_op_neg(FlowCtx *cx, FlowVal a);
-FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b);
+FlowVal flow_op_cmp_full(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b);
+static inline FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
+#if defined(__GNUC__) && !defined(__TINYC__)
+    if (op <= FLOW_OP_MUL) {
+        if (a.kind == FLOW_INT && b.kind == FLOW_INT) {
+            int64_t r;
+            int over = op == FLOW_OP_ADD ? __builtin_add_overflow(a.i, b.i, &r)
+                     : op == FLOW_OP_SUB ? __builtin_sub_overflow(a.i, b.i, &r) : __builtin_mul_overflow(a.i, b.i, &r);
+            if (!over) return flow_int(r);
+        } else if ((a.kind == FLOW_NUMBER || a.kind == FLOW_INT) && (b.kind == FLOW_NUMBER || b.kind == FLOW_INT)) {
+            double x = a.kind == FLOW_INT ? (double)a.i : a.n, y = b.kind == FLOW_INT ? (double)b.i : b.n;
+            double r = op == FLOW_OP_ADD ? x + y : op == FLOW_OP_SUB ? x - y : x * y;
+            if (__builtin_isfinite(r)) return flow_number(r);
+        }
+    }
+#endif
+    return flow_op_arith_full(cx, op, a, b);
+}
+static inline FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
+#if defined(__GNUC__) && !defined(__TINYC__)
+    int c = 2;
+    if (a.kind == FLOW_INT && b.kind == FLOW_INT) c = (a.i > b.i) - (a.i < b.i);
+    else if (a.kind == FLOW_NUMBER && b.kind == FLOW_NUMBER && !__builtin_isnan(a.n) && !__builtin_isnan(b.n))
+        c = (a.n > b.n) - (a.n < b.n);
+    else if (a.kind == FLOW_STRING && b.kind == FLOW_STRING && a.s.p && b.s.p && (op == FLOW_CMP_EQ || op == FLOW_CMP_NE))
+        c = a.s.n != b.s.n || (a.s.n && __builtin_memcmp(a.s.p, b.s.p, a.s.n) != 0);   /* equal or not */
+    if (c != 2) switch (op) {
+        case FLOW_CMP_EQ: return flow_bool(c == 0);
+        case FLOW_CMP_NE: return flow_bool(c != 0);
+        case FLOW_CMP_LT: return flow_bool(c < 0);
+        case FLOW_CMP_LE: return flow_bool(c <= 0);
+        case FLOW_CMP_GT: return flow_bool(c > 0);
+        case FLOW_CMP_GE: return flow_bool(c >= 0);
+        }
+#endif
+    return flow_op_cmp_full(cx, op, a, b);
+}
 FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list);
 /* A condition's value: bool true; null, false -> 0. Json holding a non-bool fails (no truthiness). */
 int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
@@ -359,7 +413,12 @@ typedef struct FlowSettingDef {
 /* Declared record types, for validating exported records: a field's kind, nullability and, for
  * records and arrays, the nested type. */
 typedef struct FlowTypeDef FlowTypeDef;
-typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ } FlowFieldDef;
+/* key8: the name's first 8 bytes (zero-padded) as FLOW_KEY8 packs them, for matching a member name
+ * a word at a time (0: not given, the name is compared as bytes) */
+typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ uint64_t key8; } FlowFieldDef;
+#define FLOW_KEY8(a, b, c, d, e, f, g, h) \
+    ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 | (uint64_t)(e) << 32 | \
+     (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
 struct FlowTypeDef {
     FlowKind kind;              /* FLOW_JSON for records and arrays too */
     int nullable;
@@ -522,7 +581,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_fail_at) X(flow_ctx_now) \
     X(flow_val_to_json) X(flow_val_from_json) X(flow_val_text) X(flow_val_equal) \
     X(flow_parse_iso8601) X(flow_format_iso8601) \
-    X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
+    X(flow_op_arith_full) X(flow_op_neg) X(flow_op_cmp_full) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \
