@@ -4,7 +4,8 @@
  * rest as text); lookups run a prepared `sql` per record; imports write a page in one transaction:
  * rows go in through the COPY protocol (text format) straight into `table`, or, for an upsert on a
  * key, into a temporary staging table followed by one INSERT ... SELECT ... ON CONFLICT (key) DO
- * UPDATE (multi-row INSERTs where COPY cannot go: a view, a table whose columns are not known);
+ * UPDATE, or straight into `table` too while the pages' keys are new (multi-row INSERTs where COPY
+ * cannot go: a view, a table whose columns are not known);
  * when that fails, the page is replayed row by row under savepoints so that only the bad records
  * become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
  * secret: its password is stripped from every message. */
@@ -22,6 +23,7 @@
 #define PG_FETCH_BYTES (4u << 20)     /* ...fewer when rows are large */
 #define PG_CHUNK_ROWS 1000            /* rows per INSERT statement */
 #define PG_MAX_PARAMS 65535           /* the protocol's limit of parameters per statement */
+#define PG_DIRECT_WAIT 64             /* upserts: most pages staged after a conflict before COPY straight again */
 
 /* type oids (catalog/pg_type_d.h, which libpq-dev does not ship) */
 enum {
@@ -1046,6 +1048,9 @@ typedef struct PgImport {
     char stage[32];    /* upsert: the session's staging table for COPY (a temporary table)... */
     int stage_gen;     /* ...made on the connection of this generation + 1 (0: not made) */
     int staged;        /* rows were copied into it in the current transaction */
+    int direct;        /* upsert: a page without conflicts may COPY straight into the table (direct_ok) */
+    int direct_skip;   /* pages to go through the staging table before trying that again... */
+    int direct_wait;   /* ...after the next conflict (doubles with each one, up to PG_DIRECT_WAIT) */
     char why[1000];    /* why a key did not fit its column (existing_chunk) */
     TCol *tcols; int ntcols;
     Params ps;
@@ -1059,6 +1064,7 @@ static void tcols_free(PgImport *im) {
     im->ntcols = 0;
     im->known = 0;
     im->copy = 0;
+    im->direct = 0;
 }
 
 static void di_close(void *h) {
@@ -1116,6 +1122,46 @@ static int table_exists(PgImport *im, FlowErr *err) {
     return im->exists;
 }
 
+/* An upsert's page whose keys are all new is a plain insert: COPY can write it straight into the
+ * table, which the server does at less than half the cost of the staging table's COPY followed by
+ * INSERT ... ON CONFLICT. A conflict makes that COPY fail (unique_violation), and the page goes the
+ * staging way instead, so the table ends as ON CONFLICT leaves it. Only where the outcome cannot
+ * tell the two ways apart: the key has the unique index ON CONFLICT (key) infers (immediate, whole,
+ * on that one column), and the table has no triggers of its own (ON CONFLICT fires UPDATE's
+ * statement triggers too; nor its partitions), no row-level security, and no sequence or identity
+ * column (a COPY that failed would have taken numbers from it). Sets im->direct; PAGE_OK, or
+ * PAGE_AGAIN with err. */
+static int direct_ok(PgImport *im, FlowErr *err) {
+    FlowSb b = { 0 };
+    sb_table(&b, im->table);
+    const char *v[2] = { b.p, im->key };
+    PGresult *r = PQexecParams(im->p->pc,
+        "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1 "
+        "AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2) "
+        "AND NOT EXISTS (SELECT FROM pg_trigger WHERE (tgrelid = to_regclass($1) "
+        "OR tgrelid IN (SELECT relid FROM pg_partition_tree(to_regclass($1)))) AND NOT tgisinternal) "
+        "AND NOT (SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass($1)) "
+        "AND NOT EXISTS (SELECT FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%'))",
+        2, NULL, v, NULL, NULL, 0);
+    free(b.p);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        FailKind k = fail_kind(im->p->pc, r);
+        int o = PAGE_OK;
+        if (k == FAIL_CONN || k == FAIL_RETRY) {   /* else (a server without these catalogs): the staging way */
+            o = page_failure(im, r, "cannot read the table's indexes", err);
+            im->known = 0;   /* read again with the columns */
+        }
+        PQclear(r);
+        return o;
+    }
+    im->direct = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return PAGE_OK;
+}
+
 /* reads the table's columns (once it exists); PAGE_OK, or PAGE_AGAIN / PAGE_FAIL with err */
 static int load_columns(PgImport *im, FlowErr *err) {
     if (im->known || !im->exists) return PAGE_OK;
@@ -1147,7 +1193,7 @@ static int load_columns(PgImport *im, FlowErr *err) {
     }
     im->known = 1;
     PQclear(r);
-    return PAGE_OK;
+    return im->key && im->copy ? direct_ok(im, err) : PAGE_OK;
 }
 
 static const TCol *tcol(const PgImport *im, const char *name) {
@@ -1393,14 +1439,22 @@ static int stage_make(PgImport *im) {
     return 0;
 }
 
-/* The rows items[idx[0..nrows)] (valid, with the same fields, in the page's transaction) through
- * COPY ... FROM STDIN: straight into the table for inserts; for upserts into the staging table,
- * then INSERT INTO the table SELECT from it ON CONFLICT. The PGresult of the last command (its
- * status PGRES_COMMAND_OK when every row went in). */
-static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, int nrows) {
+/* What a page's COPY command does around the COPY (copy_rows' how), and which of its commands a
+ * result is about (its *role) */
+enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4 };
+enum { ROLE_BEGIN, ROLE_ROWS, ROLE_COMMIT };
+
+/* The rows items[idx[0..nrows)] (valid, with the same fields) through COPY ... FROM STDIN: straight
+ * into the table for inserts (and upserts with CP_DIRECT); for upserts into the staging table,
+ * then INSERT INTO the table SELECT from it ON CONFLICT. CP_BEGIN starts the page's transaction
+ * first, CP_COMMIT commits it after. Every command goes in one query string, so the page costs two
+ * round trips (the server's answer to the COPY, then the rows and every result), and the server
+ * skips the rest after a failure. The PGresult of the first command that failed (*role says which),
+ * or of the last (its status PGRES_COMMAND_OK: every row went in). */
+static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, int nrows, int how, int *role) {
     PGconn *pc = im->p->pc;
     const cJSON *first = items[idx[0]].out;
-    int ncols = cJSON_GetArraySize(first), ci = 0;
+    int ncols = cJSON_GetArraySize(first), ci = 0, staged = im->key && !(how & CP_DIRECT);
     const TCol **tc = flow_xcalloc((size_t)ncols + 1, sizeof *tc);   /* each field's column */
     FlowSb cols = { 0 };
     flow_sb_puts(&cols, "(");
@@ -1410,54 +1464,80 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
         flow_sql_ident(&cols, c->string);
     }
     flow_sb_puts(&cols, ")");
+    /* the commands, and the role of each one's result */
+    int roles[5], nroles = 0;
     FlowSb b = { 0 };
-    PGresult *r = NULL;
-    if (im->key && im->staged) {   /* an earlier group of this page's rows is still there */
+    if (how & CP_BEGIN) { flow_sb_puts(&b, "BEGIN; "); roles[nroles++] = ROLE_BEGIN; }
+    if (staged && im->staged) {   /* an earlier group of this page's rows is still there */
         flow_sb_puts(&b, "DELETE FROM ");
         flow_sql_ident(&b, im->stage);
-        r = PQexec(pc, b.p);
-        b.n = 0;
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) goto out;
-        PQclear(r);
+        flow_sb_puts(&b, "; ");
+        roles[nroles++] = ROLE_ROWS;
     }
     flow_sb_puts(&b, "COPY ");
-    if (im->key) flow_sql_ident(&b, im->stage);
+    if (staged) flow_sql_ident(&b, im->stage);
     else sb_table(&b, im->table);
     flow_sb_puts(&b, " ");
     flow_sb_puts(&b, cols.p);
     flow_sb_puts(&b, " FROM STDIN");
-    r = PQexec(pc, b.p);
-    if (PQresultStatus(r) != PGRES_COPY_IN) goto out;
-    PQclear(r);
-    /* the rows as COPY text: tab between values, a newline after each row */
-    b.n = 0;
-    for (int k = 0; k < nrows; k++) {
-        ci = 0;
-        for (const cJSON *c = items[idx[k]].out->child; c; c = c->next, ci++) {
-            if (ci) flow_sb_put(&b, "\t", 1);
-            sb_copy_field(&b, tc[ci], c);
-        }
-        flow_sb_put(&b, "\n", 1);
+    roles[nroles++] = ROLE_ROWS;
+    if (staged) {
+        flow_sb_puts(&b, "; INSERT INTO ");
+        sb_table(&b, im->table);
+        flow_sb_puts(&b, " ");
+        flow_sb_puts(&b, cols.p);
+        flow_sb_puts(&b, " SELECT ");
+        flow_sb_puts(&b, cols.p + 1);
+        b.n--;   /* without the column list's ")" */
+        flow_sb_puts(&b, " FROM ");
+        flow_sql_ident(&b, im->stage);
+        sb_conflict(&b, im, first);
+        roles[nroles++] = ROLE_ROWS;
     }
-    /* on a send failure, PQputCopyEnd fails too and the result says why */
-    if (PQputCopyData(pc, b.p ? b.p : "", (int)b.n) == 1) PQputCopyEnd(pc, NULL);
-    r = PQgetResult(pc);
-    for (PGresult *more; (more = PQgetResult(pc)) != NULL;) PQclear(more);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK || !im->key) goto out;
-    PQclear(r);
-    im->staged = 1;
-    b.n = 0;
-    flow_sb_puts(&b, "INSERT INTO ");
-    sb_table(&b, im->table);
-    flow_sb_puts(&b, " ");
-    flow_sb_puts(&b, cols.p);
-    flow_sb_puts(&b, " SELECT ");
-    flow_sb_puts(&b, cols.p + 1);
-    b.n--;   /* without the column list's ")" */
-    flow_sb_puts(&b, " FROM ");
-    flow_sql_ident(&b, im->stage);
-    sb_conflict(&b, im, first);
-    r = PQexec(pc, b.p);
+    if (how & CP_COMMIT) { flow_sb_puts(&b, "; COMMIT"); roles[nroles++] = ROLE_COMMIT; }
+    *role = ROLE_ROWS;
+    PGresult *r = NULL, *last = NULL;
+    if (!PQsendQuery(pc, b.p)) goto out;   /* r NULL: the connection's error says why */
+    /* the results in order: each command's, the COPY's after its rows; a failure ends them */
+    int k = 0, failed = 0;
+    while ((r = PQgetResult(pc)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN) {
+            PQclear(r);
+            if (staged) im->staged = 1;   /* whatever comes of it, a later group empties the table first */
+            /* the rows as COPY text: tab between values, a newline after each row */
+            b.n = 0;
+            for (int j = 0; j < nrows; j++) {
+                ci = 0;
+                for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
+                    if (ci) flow_sb_put(&b, "\t", 1);
+                    sb_copy_field(&b, tc[ci], c);
+                }
+                flow_sb_put(&b, "\n", 1);
+            }
+            /* on a send failure, PQputCopyEnd fails too and the next result says why */
+            if (PQputCopyData(pc, b.p ? b.p : "", (int)b.n) == 1) PQputCopyEnd(pc, NULL);
+            continue;
+        }
+        if (st != PGRES_COMMAND_OK) {   /* the server skipped the rest: read what is left */
+            *role = roles[k < nroles ? k : nroles - 1];
+            PQclear(last);
+            last = r;
+            for (PGresult *more; (more = PQgetResult(pc)) != NULL;) PQclear(more);
+            failed = 1;
+            break;
+        }
+        *role = roles[k < nroles ? k : nroles - 1];
+        k++;
+        PQclear(last);
+        last = r;
+    }
+    if (!failed && k < nroles) {   /* answers missing: the connection's error says why */
+        *role = roles[k];
+        PQclear(last);
+        last = NULL;
+    }
+    r = last;
 out:
     free(tc);
     free(cols.p);
@@ -1492,9 +1572,21 @@ static int rows_failure(PgImport *im, PGresult *r, FlowErr *err) {
     return PAGE_FAIL;
 }
 
+/* the outcome of a COMMIT that failed (FAIL_RECORD in the careful replay is a deferred constraint:
+ * every row of the page shares the blame) */
+static int commit_failure(PgImport *im, FlowImportItem *items, int n, int careful, PGresult *r, FlowErr *err) {
+    FailKind k = fail_kind(im->p->pc, r);
+    if (k == FAIL_RECORD && !careful) return 3;
+    if (k != FAIL_RECORD) return page_failure(im, r, "cannot commit", err);
+    for (int i = 0; i < n; i++) if (!items[i].failed) row_error(im, &items[i], r);
+    return PAGE_OK;
+}
+
 /* One try at a page. careful = 0: COPY (or multi-row statements); a record's failure anywhere makes
- * it return 3 (replay the page carefully). careful = 1: each row under a savepoint. */
-static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, FlowErr *err) {
+ * it return 3 (replay the page carefully); an upsert's COPY straight into the table that failed
+ * returns 4 (do the page again through the staging table: staged = 1). careful = 1: each row under
+ * a savepoint. */
+static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, int staged, FlowErr *err) {
     PGconn *pc = im->p->pc;
     /* the records that can be written at all, and the table */
     for (int i = 0; i < n; i++) {
@@ -1521,18 +1613,27 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
     int lo = load_columns(im, err);
     if (lo != PAGE_OK) return lo;
     /* COPY for a table whose columns are known (an upsert's staging table is made first, outside
-     * the transaction); multi-row INSERTs otherwise */
-    int copy = !careful && im->known && im->copy && (!im->key || stage_make(im) == 0);
-    im->staged = 0;
-    PGresult *r = PQexec(pc, "BEGIN");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        int o = page_failure(im, r, "cannot start a transaction", err);
-        PQclear(r);
-        return o;
+     * the transaction, unless the page goes straight in); multi-row INSERTs otherwise. The
+     * transaction starts and ends with the COPY's commands. */
+    int copy = !careful && im->known && im->copy, direct = 0;
+    if (copy && im->key && im->direct && !staged) {
+        if (im->direct_skip) im->direct_skip--;
+        else direct = 1;
     }
-    PQclear(r);
+    if (copy && im->key && !direct && stage_make(im)) copy = 0;
+    im->staged = 0;
+    PGresult *r;
+    if (!copy) {
+        r = PQexec(pc, "BEGIN");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            int o = page_failure(im, r, "cannot start a transaction", err);
+            PQclear(r);
+            return o;
+        }
+        PQclear(r);
+    }
     int *idx = flow_xcalloc((size_t)n + 1, sizeof *idx);
-    int o = PAGE_OK;
+    int o = PAGE_OK, begun = !copy, committed = 0;
     for (int i = 0; i < n && o == PAGE_OK;) {
         if (items[i].failed) { i++; continue; }
         int nr = 0;
@@ -1558,9 +1659,17 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
             }
             PQclear(r);
         }
-        r = copy ? copy_rows(im, items, idx, nr) : insert_rows(im, items, idx, nr);
+        int role = ROLE_ROWS;
+        if (copy) {
+            int last = 1;   /* no group after this one: the COPY's commands commit */
+            for (int j = i; j < n && last; j++) last = items[j].failed != 0;
+            r = copy_rows(im, items, idx, nr, (begun ? 0 : CP_BEGIN) | (last ? CP_COMMIT : 0) | (direct ? CP_DIRECT : 0),
+                          &role);
+            begun = 1;
+        } else r = insert_rows(im, items, idx, nr);
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             PQclear(r);
+            committed = role == ROLE_COMMIT;
             if (careful) {
                 r = PQexec(pc, "RELEASE SAVEPOINT flow_row");
                 if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot release a savepoint", err);
@@ -1568,34 +1677,45 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
             }
             continue;
         }
-        o = rows_failure(im, r, err);
-        if (o == PAGE_FAIL && copy) {   /* COPY's own failure: the row-by-row replay says what it is */
-            o = PAGE_OK;
-            memset(err, 0, sizeof *err);
-        }
-        if (o == PAGE_OK) {
-            if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
-            else {
-                row_error(im, &items[idx[0]], r);
-                PQclear(r);
-                r = PQexec(pc, "ROLLBACK TO SAVEPOINT flow_row");
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot roll back to a savepoint", err);
+        if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
+        else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
+        else if (direct && fail_kind(pc, r) != FAIL_CONN && fail_kind(pc, r) != FAIL_RETRY) {
+            /* a key was there already (or some other failure, which the staging way names): the
+             * next pages go that way too for a while, longer after each conflict */
+            if (is_sqlstate(r, "23505")) {
+                im->direct_wait = im->direct_wait ? im->direct_wait * 2 : 1;
+                if (im->direct_wait > PG_DIRECT_WAIT) im->direct_wait = PG_DIRECT_WAIT;
+                im->direct_skip = im->direct_wait;
+            }
+            o = 4;
+        } else {
+            o = rows_failure(im, r, err);
+            if (o == PAGE_FAIL && copy) {   /* COPY's own failure: the row-by-row replay says what it is */
+                o = PAGE_OK;
+                memset(err, 0, sizeof *err);
+            }
+            if (o == PAGE_OK) {
+                if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
+                else {
+                    row_error(im, &items[idx[0]], r);
+                    PQclear(r);
+                    r = PQexec(pc, "ROLLBACK TO SAVEPOINT flow_row");
+                    if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot roll back to a savepoint", err);
+                }
             }
         }
         PQclear(r);
     }
     free(idx);
     if (o != PAGE_OK) {
-        if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
+        if (begun && PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
         return o;
     }
+    if (direct && im->direct_wait) im->direct_wait /= 2;
+    if (committed || !begun) return PAGE_OK;
     r = PQexec(pc, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        FailKind k = fail_kind(pc, r);
-        if (k == FAIL_RECORD && !careful) o = 3;
-        else if (k == FAIL_RECORD) {   /* a deferred constraint: every row of the page shares the blame */
-            for (int i = 0; i < n; i++) if (!items[i].failed) row_error(im, &items[i], r);
-        } else o = page_failure(im, r, "cannot commit", err);
+        o = commit_failure(im, items, n, careful, r, err);
         PQclear(r);
         if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
         return o;
@@ -1607,13 +1727,14 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, Fl
 static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PgImport *im = h;
     Pg *p = im->p;
-    int careful = 0;
+    int careful = 0, staged = 0;
     for (int attempt = 1;;) {
         if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
-        int o = page_once(im, items, n, careful, err);
+        int o = page_once(im, items, n, careful, staged, err);
         if (o == PAGE_OK) return 0;
         if (o == PAGE_FAIL) return -1;
         if (o == 3) { careful = 1; continue; }
+        if (o == 4) { staged = 1; continue; }
         /* PAGE_AGAIN: nothing of this page was committed */
         if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
         if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));

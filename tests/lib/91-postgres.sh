@@ -6,7 +6,7 @@
 # through the JIT (`flowc run`), each in a fresh database; both must meet every expectation and
 # print and store the same. The case format is in tests/postgres/cases/README.md. Every dsn holds a
 # password with S3CRET in it: no output may show it. With UPDATE=1, expected.out, expected.err and
-# expected.db are rewritten from the native run.
+# expected.db are rewritten from the native run. PG_CASES="NAME ..." runs only those cases.
 [ "${BASH_SOURCE[0]}" != "$0" ] || exec "$(dirname "$0")/../run.sh" postgres
 
 pg=$T_TMP/postgres
@@ -139,7 +139,9 @@ fi
 if [ -n "$PG_PORT" ]; then
   for d in tests/postgres/cases/*/; do
     [ -f "$d/flow.flow" ] || continue
-    pg_case "${d%/}"
+    d=${d%/}
+    [ -z "${PG_CASES:-}" ] || [[ " $PG_CASES " == *" ${d##*/} "* ]] || continue
+    pg_case "$d"
   done
 
   # Peak memory of a 100k-row export through the release build stays small: rows are streamed
