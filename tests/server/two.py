@@ -79,6 +79,77 @@ def _():
     expect(A.req("GET", "/v1/integrations", token=t["token"]), 401, "the revoked token through A")
 
 
+def until(secs, what, fn):
+    """polls fn (every 0.1 s) until it returns a true value, which it returns; fails after secs"""
+    last = None
+    for _ in range(int(secs * 10)):
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("%s: not within %d s (last: %s)" % (what, secs, str(last)[:400]))
+
+
+def hooks_view(srv, integ, status, rev=None):
+    """srv's view of integ's schedules and webhooks once it serves the store's head (revision rev) in status"""
+    def look():
+        st, _, b = srv.req("GET", "/v1/integrations/%s/hooks" % integ)
+        return b if st == 200 and b["status"] == status and b["revision"] == b["head"] and (rev is None or b["head"] == rev) else None
+    return until(120, "%s serving %s revision %s (%s)" % (srv.dir, integ, rev, status), look)
+
+
+def beat_jobs(flow, trigger):
+    b = expect(A.req("GET", "/v1/jobs?flow=beat.%s&limit=1000" % flow), 200, "jobs of beat." + flow)
+    return [j for j in b if j["trigger"] == trigger]
+
+
+@case("server-pg/two/triggers-changed-through-one-serve-on-both-without-a-restart")
+def _():
+    tok = "beat-tok-S3CRET-77x"
+    for srv in (A, B):   # each server's work directory of the integration (as on two machines)
+        os.makedirs(os.path.join(srv.dir, "work/beat/data"), exist_ok=True)
+        os.makedirs(os.path.join(srv.dir, "work/beat/out"), exist_ok=True)
+        with open(os.path.join(srv.dir, "work/beat/data/items.ndjson"), "w") as f:
+            f.write('{"id": 1, "name": "one"}\n')
+    text = open(os.path.join(HERE, "two/beat.flow")).read()
+    b = expect(A.req("POST", "/v1/integrations", text), 201, "beat through A")
+    # B loads what A took: its gate says the trigger's secret is missing, then serves once it is set through A
+    b = hooks_view(B, "beat", "failed", b["revision"])
+    check("BEAT_TOKEN" in b.get("error", ""), "B without the secret: %s" % b)
+    expect(A.req("PUT", "/v1/connections/beat.webhook/secrets", {"BEAT_TOKEN": tok}), 200, "the secret through A")
+    b = hooks_view(B, "beat", "ready")
+    f = {x["id"]: x for x in b["flows"]}
+    check(f["beat.tick"]["schedule"] == "every(1s)" and f["beat.tick"]["next_run"], "B's timer: %s" % f["beat.tick"])
+    check(f["beat.hooked"]["webhook"]["url"] == "/hooks/beat/in", "B's webhook: %s" % f["beat.hooked"])
+    body = json.dumps({"id": 7}).encode()
+    hdr = {"X-Token": tok, "Content-Type": "application/json"}
+    st, _, _ = B.req("POST", "/hooks/beat/in", body, token=None, headers=hdr, raw=True)
+    check(st == 202, "a delivery to B: %s" % st)
+    until(60, "the delivery's job", lambda: beat_jobs("hooked", "webhook"))
+    # a change through A: B serves the new path and not the old one
+    b = expect(A.req("PUT", "/v1/integrations/beat", text.replace('webhook("/in"', 'webhook("/in/v2"')), 200, "PUT beat through A")
+    hooks_view(B, "beat", "ready", b["revision"])
+    st, _, _ = B.req("POST", "/hooks/beat/in/v2", body, token=None, headers=hdr, raw=True)
+    check(st == 202, "the new path through B: %s" % st)
+    st, _, _ = B.req("POST", "/hooks/beat/in", body, token=None, headers=hdr, raw=True)
+    check(st == 404, "the old path through B: %s" % st)
+    until(60, "three fires of tick", lambda: len(beat_jobs("tick", "schedule")) >= 3)
+    # a delete through A stops both: B's webhook is gone and no fire follows
+    expect(A.req("DELETE", "/v1/integrations/beat"), 204, "DELETE beat through A")
+    until(10, "B stops serving the deleted integration's webhook",
+          lambda: B.req("POST", "/hooks/beat/in/v2", body, token=None, headers=hdr, raw=True)[0] == 404)
+    time.sleep(1.5)
+    n = len(beat_jobs("tick", "schedule"))
+    time.sleep(2.5)
+    check(len(beat_jobs("tick", "schedule")) == n, "a deleted integration's schedule fired")
+    # each fire was claimed by one server: the jobs the two logs say they queued are the jobs there are
+    queued = sum(len(re.findall(r"flow beat\.tick: job \d+ queued \(schedule", open(srv.log).read())) for srv in (A, B))
+    check(queued == n, "%d schedule jobs, %d queued by the servers' logs" % (n, queued))
+    for srv in (A, B):
+        check("integration beat: deleted" in open(srv.log).read(), "%s did not stop beat" % srv.dir)
+        check(tok not in open(srv.log).read(), "the webhook token in %s's log" % srv.dir)
+
+
 @case("server-pg/two/a-server-with-another-key-is-refused")
 def _():
     d = os.path.join(WORK, "two-c")
