@@ -11,6 +11,7 @@
 #define _GNU_SOURCE 1   /* pipe2, strsignal */
 #include "jobs.h"
 #include "build_cache.h"
+#include "files.h"
 #include "child.h"
 #include "flow.h"
 #include <errno.h>
@@ -520,6 +521,14 @@ static void run_job(Worker *w, Claimed *c) {
      * machine, whose flowc and cache are its own): the executable under this server's hash */
     char hash[SRV_HASH_LEN + 1];
     snprintf(hash, sizeof hash, "%s", c->revision);
+    /* the integration's files as the store has them (another server may have changed them); if they
+     * cannot be, it is built with those there, which a missing hook file's build error names */
+    if (srv_files_ensure(J->dir, NULL, w->db, c->integration, why, sizeof why) && J->cfg.log) {
+        char iso[32];
+        flow_format_iso8601(flow_wall_ms(), iso);
+        fprintf(J->cfg.log, "%s server: job %ld: the files of %s are not brought up to date: %s\n", iso, c->id, c->integration, why);
+        fflush(J->cfg.log);
+    }
     if ((c->source_len && srv_build_put(J->dir, c->integration, c->source, c->source_len, hash, why, sizeof why))
         || srv_build_get(J->dir, J->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         finish(w, c->id, "failed", NULL, why);

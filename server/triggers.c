@@ -438,6 +438,8 @@ static void load(Hooks *H, const char *id) {
     char *sig = ns > 0 ? flow_xstrdup(sigs[0]) : NULL;
     if (ns > 0) sigs_free(ids, sigs, ns);
     char *text = srv_integration_text(H->s, id, &len, &rev);
+    char why[1200];
+    if (!text && srv_files_sync(H->s, id, why, sizeof why)) hlog("integration %s: %s", id, why);   /* deleted through another server: its files go */
     pthread_mutex_lock(&H->mu);
     int at = -1;
     HInteg *old = find(H, id, &at);

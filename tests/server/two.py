@@ -5,6 +5,12 @@ second holds a copy of the first's secret.key and was never `init`), serving one
 (FLOWC_TEST_PG). Prints PASS NAME / FAIL NAME lines:
   - a change made through one server is seen through the other at once (an integration, a flow's
     disabled flag, a revoked token);
+  - schedules and webhooks made, changed (the text, the trigger's secret) and deleted through one
+    server are served, and stopped, by the other without a restart, each schedule fire claimed once
+    (tests/server/two/beat.flow);
+  - a package's hook and data files taken through one server are the other's too: a text changed
+    through it checks beside them, both servers' runs use them, a new package's files replace them
+    on both, a delete removes them on both;
   - many jobs queued through both run exactly once each: the runs of tests/server/two/tally.flow write
     one row per run (its run id) into a PostgreSQL table, and those rows are counted;
   - concurrent changes through both servers leave one audit chain that `audit verify` finds intact;
@@ -14,7 +20,7 @@ second holds a copy of the first's secret.key and was never `init`), serving one
 
     FLOWC=build/asan/flowc FLOWC_TEST_PG="host=... port=... user=..." python3 tests/server/two.py WORKDIR
 """
-import json, os, re, signal, subprocess, sys, threading, time, traceback
+import json, os, re, shutil, signal, subprocess, sys, threading, time, traceback
 
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -148,6 +154,47 @@ def _():
     for srv in (A, B):
         check("integration beat: deleted" in open(srv.log).read(), "%s did not stop beat" % srv.dir)
         check(tok not in open(srv.log).read(), "the webhook token in %s's log" % srv.dir)
+
+
+@case("server-pg/two/a-package's-files-reach-the-other-server")
+def _():
+    src = os.path.join(HERE, "pkghooks")
+    even = os.path.join(WORK, "pkgeven")   # the same package, its hook dropping even ids instead
+    subprocess.run(["rm", "-rf", even])
+    shutil.copytree(src, even)
+    hook = open(os.path.join(src, "hooks/odd.c")).read()
+    check("% 2 != 0" in hook, "the hook's test is not where it was")
+    open(os.path.join(even, "hooks/odd.c"), "w").write(hook.replace("% 2 != 0", "% 2 == 0"))
+    pkgs = []
+    for d in (src, even):
+        pkgs.append(os.path.join(WORK, os.path.basename(d) + ".flowpkg"))
+        r = subprocess.run([api.FLOWC, "package", os.path.join(d, "pkghooks.flow"), "-o", pkgs[-1]], capture_output=True, text=True)
+        check(r.returncode == 0, "flowc package: " + r.stderr)
+    for srv in (A, B):
+        data = os.path.join(srv.dir, "work/pkghooks/data")
+        os.makedirs(data, exist_ok=True)
+        open(os.path.join(data, "items.ndjson"), "w").write("".join('{"id": %d, "name": "n%d"}\n' % (i, i) for i in range(1, 6)))
+    expect(A.req("POST", "/v1/integrations", body=open(pkgs[0], "rb").read(), ctype="application/gzip"), 201, "the package through A")
+    # its text changed through B is checked beside the files A took
+    text = open(os.path.join(src, "pkghooks.flow")).read()
+    expect(B.req("PUT", "/v1/integrations/pkghooks", body=text.replace('"out.ndjson"', '"out2.ndjson"')), 200, "PUT the text through B")
+    on_b = os.path.join(B.dir, "files/pkghooks/hooks/odd.c")
+    check(os.path.exists(on_b) and open(on_b).read() == hook, "B's copy of the hook file")
+
+    def runs(ignored):
+        jobs = [expect((A if k % 2 else B).req("POST", "/v1/flows/pkghooks.copy/run"), 201, "run")["id"] for k in range(6)]
+        for jid in jobs:
+            j = wait_job(A, jid)
+            check(j["status"] == "completed" and (j["exported"], j["ignored"]) == (5, ignored),
+                  "a run on %s did not drop %d: %s" % (j["server"], ignored, {k: j.get(k) for k in ("status", "exported", "ignored", "message")}))
+    runs(3)
+    # new files through A: both servers' runs use them
+    expect(A.req("PUT", "/v1/integrations/pkghooks", body=open(pkgs[1], "rb").read(), ctype="application/gzip"), 200, "the new package through A")
+    runs(2)
+    expect(B.req("GET", "/v1/integrations/pkghooks"), 200, "through B")
+    check("% 2 == 0" in open(on_b).read(), "B's copy of the changed hook file")
+    expect(A.req("DELETE", "/v1/integrations/pkghooks"), 204, "DELETE through A")
+    until(10, "B's copy of the deleted integration's files removed", lambda: not os.path.exists(os.path.join(B.dir, "files/pkghooks")))
 
 
 @case("server-pg/two/a-server-with-another-key-is-refused")
