@@ -40,7 +40,7 @@ typedef struct Worker { SrvJobs *J; pthread_t th; Db *db; int started; } Worker;
 
 struct SrvJobs {
     SrvJobsConfig cfg;
-    char *dir, *db_spec, *flowc, *server_id;
+    char *dir, *db_spec, *flowc, *server_id, *place;
     Db *db;                      /* the API's connection (create, get, list, cancel), under mu */
     Db *lease_db;                /* the lease thread's */
     pthread_t lease_th;
@@ -63,26 +63,28 @@ int srv_jobs_schema(Db *db, char *why, size_t cap) {
                   "CREATE TABLE IF NOT EXISTS jobs (id {autoid}, integration TEXT NOT NULL, flow TEXT NOT NULL,"
                   "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
                   "  created_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT, server TEXT, pid BIGINT, cancel_ms BIGINT,"
-                  "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, source TEXT, heartbeat_ms BIGINT, trigger TEXT);"
+                  "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, source TEXT, heartbeat_ms BIGINT, trigger TEXT, place TEXT);"
                   "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
                   "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
                   "jobs", why, cap))
         return -1;
-    /* a store made before jobs kept their source and lease: the two columns added */
-    DbStmt *q = db_prepare(db, "SELECT source, heartbeat_ms FROM jobs WHERE id = 0");
-    int have = q && db_step(q) >= 0;
-    db_finalize(q);
-    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN source TEXT; ALTER TABLE jobs ADD COLUMN heartbeat_ms BIGINT")) {
-        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
-        return -1;
-    }
-    /* ...and before jobs kept what started them */
-    q = db_prepare(db, "SELECT trigger FROM jobs WHERE id = 0");
-    have = q && db_step(q) >= 0;
-    db_finalize(q);
-    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN trigger TEXT")) {
-        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
-        return -1;
+    /* columns a store made by an older server lacks: added (each probed by a query that needs them) */
+    static const struct { const char *probe, *add; } added[] = {
+        /* before jobs kept their source and lease */
+        { "SELECT source, heartbeat_ms FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN source TEXT; ALTER TABLE jobs ADD COLUMN heartbeat_ms BIGINT" },
+        /* before jobs kept what started them */
+        { "SELECT trigger FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN trigger TEXT" },
+        /* before jobs that read a server's state store were pinned to its directory */
+        { "SELECT place FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN place TEXT" },
+    };
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        DbStmt *q = db_prepare(db, added[i].probe);
+        int have = q && db_step(q) >= 0;
+        db_finalize(q);
+        if (!have && db_exec(db, added[i].add)) {
+            snprintf(why, cap, "the store's jobs table: %s", db_error(db));
+            return -1;
+        }
     }
     return 0;
 }
@@ -157,6 +159,21 @@ static cJSON *get_locked(SrvJobs *J, long id, int *code, char *why, size_t cap) 
     else { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
     db_finalize(s);
     return o;
+}
+
+long srv_jobs_queued_here(SrvJobs *J, const char *integration, const char *flow) {
+    pthread_mutex_lock(&J->mu);
+    DbStmt *s = db_prepare(J->db, "SELECT count(*) FROM jobs WHERE status = 'queued' AND integration = ?1 AND flow = ?2 AND place = ?3");
+    long n = -1;
+    if (s) {
+        db_bind_text(s, 1, integration);
+        db_bind_text(s, 2, flow);
+        db_bind_text(s, 3, J->place);
+        if (db_step(s) == DB_ROW) n = (long)db_column_int64(s, 0);
+    }
+    db_finalize(s);
+    pthread_mutex_unlock(&J->mu);
+    return n;
 }
 
 cJSON *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap) {
@@ -277,8 +294,8 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     long id = 0;
     /* the source goes with the job: a server on another machine builds it from there */
     if ((s = db_prepare(J->db,
-                        "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id")) != NULL) {
+                        "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger,"
+                        " place) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id")) != NULL) {
         db_bind_text(s, 1, rq->integration);
         db_bind_text(s, 2, rq->flow);
         db_bind_text(s, 3, rq->kind);
@@ -291,6 +308,7 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
         db_bind_text(s, 10, rq->token_name);
         db_bind_textn(s, 11, rq->source, rq->source_len);
         db_bind_text(s, 12, rq->trigger ? rq->trigger : retry ? "retry" : "api");
+        db_bind_text(s, 13, retry || (rq->trigger && strcmp(rq->trigger, "webhook") == 0) ? J->place : NULL);   /* (jobs.h) */
         if (db_step(s) == DB_ROW) id = (long)db_column_int64(s, 0);
     }
     db_finalize(s);
@@ -371,9 +389,11 @@ static int claim(Worker *w, Claimed *c) {
     DbStmt *s = NULL;
     int rc = now < 0 ? -1 : 0;
     if (rc == 0 && (s = db_prepare(w->db,
-                                   "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued' AND NOT EXISTS"
+                                   "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued'"
+                                   " AND (place IS NULL OR place = ?1) AND NOT EXISTS"
                                    " (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.integration = j.integration AND r.flow = j.flow)"
                                    " ORDER BY id LIMIT 1")) != NULL) {
+        db_bind_text(s, 1, J->place);
         int r = db_step(s);
         if (r < 0) rc = -1;
         else if (r == DB_ROW) {
@@ -796,7 +816,8 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     J->db_spec = strdup(cfg->db_spec);
     J->flowc = strdup(cfg->flowc);
     J->server_id = strdup(cfg->server_id ? cfg->server_id : "server");
-    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id) abort();
+    J->place = strdup(cfg->place ? cfg->place : "");
+    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id || !J->place) abort();
     J->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : SRV_JOB_LEASE_MS;
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);
@@ -851,5 +872,6 @@ void srv_jobs_stop(SrvJobs *J) {
     free(J->db_spec);
     free(J->flowc);
     free(J->server_id);
+    free(J->place);
     free(J);
 }

@@ -211,8 +211,11 @@ static void fire(Hooks *H, HInteg *I, int fi, const char *trigger, int64_t due) 
         return;
     }
     long other = 0;
-    if (jobs_of(s, I->id, I->f[fi].name, "queued", &other) ||
-        (strcmp(trigger, "webhook") != 0 && jobs_of(s, I->id, I->f[fi].name, "running", &other))) {
+    int webhook = strcmp(trigger, "webhook") == 0;
+    /* (a webhook run takes the requests queued in this server's state store: only a job pinned to this
+     * server's place, jobs.h, takes them) */
+    if (webhook ? srv_jobs_queued_here(runs_jobs(s), I->id, I->f[fi].name) > 0
+                : (jobs_of(s, I->id, I->f[fi].name, "queued", &other) || jobs_of(s, I->id, I->f[fi].name, "running", &other))) {
         if (strcmp(trigger, "webhook") != 0) hlog("flow %s: %s: skipped: job %ld of the flow has not ended", fid, trigger, other);
         return;
     }

@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/work/shop/data/in.ndjson", ws);
     write_file(path, rec);
     snprintf(path, sizeof path, "%s/store.db", ws);
-    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", 2, stderr, 0 };
+    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", "test-place", 2, stderr, 0 };
     SrvJobs *J = srv_jobs_start(&cfg, why, sizeof why);
     check(J != NULL, "start: %s", why);
     if (!J) goto out;

@@ -8,6 +8,8 @@ second holds a copy of the first's secret.key and was never `init`), serving one
   - schedules and webhooks made, changed (the text, the trigger's secret) and deleted through one
     server are served, and stopped, by the other without a restart, each schedule fire claimed once
     (tests/server/two/beat.flow);
+  - a webhook request is run by a job of the server that queued it (its state store holds it), and a
+    retry of errors by the server whose error store they are in;
   - a package's hook and data files taken through one server are the other's too: a text changed
     through it checks beside them, both servers' runs use them, a new package's files replace them
     on both, a delete removes them on both;
@@ -25,7 +27,7 @@ import json, os, re, shutil, signal, subprocess, sys, threading, time, traceback
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api   # noqa: E402  the server suite's Server, check, expect, report
-from api import check, expect, psql, report   # noqa: E402
+from api import check, expect, psql, report, until   # noqa: E402
 
 WORK = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -83,17 +85,6 @@ def _():
     expect(B.req("GET", "/v1/integrations", token=t["token"]), 200, "the token through B")
     expect(B.req("DELETE", "/v1/tokens/" + t["id"]), 204, "revoked through B")
     expect(A.req("GET", "/v1/integrations", token=t["token"]), 401, "the revoked token through A")
-
-
-def until(secs, what, fn):
-    """polls fn (every 0.1 s) until it returns a true value, which it returns; fails after secs"""
-    last = None
-    for _ in range(int(secs * 10)):
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("%s: not within %d s (last: %s)" % (what, secs, str(last)[:400]))
 
 
 def hooks_view(srv, integ, status, rev=None):
@@ -195,6 +186,45 @@ def _():
     check("% 2 == 0" in open(on_b).read(), "B's copy of the changed hook file")
     expect(A.req("DELETE", "/v1/integrations/pkghooks"), 204, "DELETE through A")
     until(10, "B's copy of the deleted integration's files removed", lambda: not os.path.exists(os.path.join(B.dir, "files/pkghooks")))
+
+
+@case("server-pg/two/a-webhook-request-is-run-by-the-server-that-queued-it")
+def _():
+    tok = "beat-tok-S3CRET-77x"
+    b = expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/beat.flow")).read().replace("every(1s)", "manual()")), 201, "beat")
+    expect(B.req("PUT", "/v1/connections/beat.webhook/secrets", {"BEAT_TOKEN": tok}), 200, "the secret through B")
+    for srv in (A, B):
+        hooks_view(srv, "beat", "ready")
+
+    def out(srv):
+        p = os.path.join(srv.dir, "work/beat/out/hooked.ndjson")
+        return [json.loads(line)["id"] for line in open(p)] if os.path.exists(p) else []
+    # the requests wait in the receiving server's state store: its own runs take them, whichever
+    # server a job of the flow would otherwise have gone to
+    for k in range(8):
+        srv, other = (A, B) if k % 2 else (B, A)
+        rid = 100 + k
+        st, _, _ = srv.req("POST", "/hooks/beat/in", json.dumps({"id": rid}).encode(), token=None,
+                           headers={"X-Token": tok, "Content-Type": "application/json"}, raw=True)
+        check(st == 202, "delivery %d: %s" % (rid, st))
+        until(60, "request %d run on the server that took it (%s)" % (rid, srv.dir), lambda: rid in out(srv))
+        check(rid not in out(other), "request %d also run on %s" % (rid, other.dir))
+    for j in beat_jobs("hooked", "webhook"):
+        check(j["status"] in ("completed", "queued", "running"), "a webhook job: %s" % j)
+    # a retry of errors listed through a server runs on that server (the ids are its error store's)
+    for srv in (A, B):
+        with open(os.path.join(srv.dir, "work/beat/data/mixed.ndjson"), "w") as f:
+            f.write('{"id": 1, "name": "one"}\n{"id": "two"}\n')
+    for k in range(4):
+        j = wait_job(A, expect(A.req("POST", "/v1/flows/beat.picky/run"), 201, "run picky")["id"])
+        check(j["status"] == "completed" and j["errors"] == 1, "picky's run: %s" % j)
+        owner = A if str(A.proc.pid) in j["server"].split(":") else B
+        errs = expect(owner.req("GET", "/v1/flows/beat.picky/items/errors"), 200, "picky's errors through the server that ran it")
+        check(errs and all(e["run_id"] for e in errs), "errors: %s" % errs)
+        r = wait_job(A, expect(owner.req("POST", "/v1/flows/beat.picky/items/retry", {"errors": [errs[-1]["id"]]}), 201, "retry")["id"])
+        check(r["status"] == "completed" and str(owner.proc.pid) in r["server"].split(":"),
+              "the retry of %s's error ran on %s: %s" % (owner.dir, r["server"], {x: r.get(x) for x in ("status", "exported", "errors", "message")}))
+    expect(A.req("DELETE", "/v1/integrations/beat"), 204, "DELETE beat")
 
 
 @case("server-pg/two/a-server-with-another-key-is-refused")
