@@ -53,46 +53,46 @@ cJSON *srv_files_json(const SrvFiles *f) {
     return a;
 }
 
-int srv_files_commit(Db *db, const char *integ, long rev, const SrvFiles *files, const char *from_integ, long from_rev) {
+int srv_files_commit(FlowDb *db, const char *integ, long rev, const SrvFiles *files, const char *from_integ, long from_rev) {
     if (files) {
         for (int i = 0; i < files->n; i++) {
-            DbStmt *q = db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data) VALUES (?1, ?2, ?3, ?4, ?5)");
+            FlowDbStmt *q = flow_db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data) VALUES (?1, ?2, ?3, ?4, ?5)");
             if (q) {
-                db_bind_text(q, 1, integ);
-                db_bind_int64(q, 2, rev);
-                db_bind_text(q, 3, files->v[i].path);
-                db_bind_text(q, 4, files->v[i].role);
-                db_bind_blob(q, 5, files->v[i].data, files->v[i].len);
+                flow_db_bind_text(q, 1, integ);
+                flow_db_bind_int64(q, 2, rev);
+                flow_db_bind_text(q, 3, files->v[i].path);
+                flow_db_bind_text(q, 4, files->v[i].role);
+                flow_db_bind_blob(q, 5, files->v[i].data, files->v[i].len);
             }
-            if (db_run(q)) return -1;
+            if (flow_db_run(q)) return -1;
         }
         return 0;
     }
     if (from_rev <= 0) return 0;
-    DbStmt *q = db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data)"
+    FlowDbStmt *q = flow_db_prepare(db, "INSERT INTO revision_files (integration, rev, path, role, data)"
                                " SELECT ?1, ?2, path, role, data FROM revision_files WHERE integration = ?3 AND rev = ?4");
     if (q) {
-        db_bind_text(q, 1, integ);
-        db_bind_int64(q, 2, rev);
-        db_bind_text(q, 3, from_integ);
-        db_bind_int64(q, 4, from_rev);
+        flow_db_bind_text(q, 1, integ);
+        flow_db_bind_int64(q, 2, rev);
+        flow_db_bind_text(q, 3, from_integ);
+        flow_db_bind_int64(q, 4, from_rev);
     }
-    return db_run(q);
+    return flow_db_run(q);
 }
 
-static int read_files(Db *db, const char *integ, long rev, SrvFiles *out) {
+static int read_files(FlowDb *db, const char *integ, long rev, SrvFiles *out) {
     memset(out, 0, sizeof *out);
-    DbStmt *q = db_prepare(db, "SELECT path, role, data FROM revision_files WHERE integration = ?1 AND rev = ?2 ORDER BY path");
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT path, role, data FROM revision_files WHERE integration = ?1 AND rev = ?2 ORDER BY path");
     int rc = q ? 0 : -1;
     if (q) {
-        db_bind_text(q, 1, integ);
-        db_bind_int64(q, 2, rev);
+        flow_db_bind_text(q, 1, integ);
+        flow_db_bind_int64(q, 2, rev);
         int r;
-        while ((r = db_step(q)) == DB_ROW)
-            srv_files_add(out, db_column_text(q, 0), db_column_text(q, 1), db_column_blob(q, 2) ? db_column_blob(q, 2) : "", db_column_bytes(q, 2));
+        while ((r = flow_db_step(q)) == FLOW_DB_ROW)
+            srv_files_add(out, flow_db_column_text(q, 0), flow_db_column_text(q, 1), flow_db_column_blob(q, 2) ? flow_db_column_blob(q, 2) : "", flow_db_column_bytes(q, 2));
         if (r < 0) rc = -1;
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     return rc;
 }
 
@@ -167,13 +167,13 @@ void srv_files_unstage(const char *dir) { rm_tree(dir); }
 static pthread_mutex_t files_mu = PTHREAD_MUTEX_INITIALIZER;   /* one writer of DIR/files/ at a time */
 
 /* the head's mark, "CREATED:REV", of integ in the store: 1, 0 when there is no such integration, -1 */
-static int head_mark(Db *db, const char *integ, long *rev, int64_t *created) {
-    DbStmt *q = db_prepare(db, "SELECT head, created FROM integrations WHERE id = ?1");
-    if (q) db_bind_text(q, 1, integ);
-    int r = q ? db_step(q) : -1;
-    if (r == DB_ROW) { *rev = (long)db_column_int64(q, 0); *created = db_column_int64(q, 1); }
-    db_finalize(q);
-    return r == DB_ROW ? 1 : r == DB_DONE ? 0 : -1;
+static int head_mark(FlowDb *db, const char *integ, long *rev, int64_t *created) {
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT head, created FROM integrations WHERE id = ?1");
+    if (q) flow_db_bind_text(q, 1, integ);
+    int r = q ? flow_db_step(q) : -1;
+    if (r == FLOW_DB_ROW) { *rev = (long)flow_db_column_int64(q, 0); *created = flow_db_column_int64(q, 1); }
+    flow_db_finalize(q);
+    return r == FLOW_DB_ROW ? 1 : r == FLOW_DB_DONE ? 0 : -1;
 }
 
 static void mark_path(const char *wsdir, const char *integ, char *out, size_t cap) { snprintf(out, cap, "%s/files/.%s.revision", wsdir, integ); }
@@ -191,7 +191,7 @@ static int read_mark(const char *wsdir, const char *integ, long *rev, int64_t *c
     return ok;
 }
 
-int srv_files_ensure(const char *wsdir, SrvStore *st, Db *db, const char *integ, char *why, size_t cap) {
+int srv_files_ensure(const char *wsdir, SrvStore *st, FlowDb *db, const char *integ, char *why, size_t cap) {
     long rev = 0, mrev = 0;
     int64_t created = 0, mcreated = 0;
     if (st) { store_lock(st); db = store_db(st); }
@@ -199,9 +199,9 @@ int srv_files_ensure(const char *wsdir, SrvStore *st, Db *db, const char *integ,
     int marked = read_mark(wsdir, integ, &mrev, &mcreated);
     SrvFiles f = { 0 };
     int rc = 0;
-    if (have < 0) { snprintf(why, cap, "the store: integration %s cannot be read: %s", integ, db_error(db)); rc = -1; }
+    if (have < 0) { snprintf(why, cap, "the store: integration %s cannot be read: %s", integ, flow_db_error(db)); rc = -1; }
     else if (have && marked && mrev == rev && mcreated == created) have = 2;   /* they are there */
-    else if (have && read_files(db, integ, rev, &f)) { snprintf(why, cap, "the store: the files of %s cannot be read: %s", integ, db_error(db)); rc = -1; }
+    else if (have && read_files(db, integ, rev, &f)) { snprintf(why, cap, "the store: the files of %s cannot be read: %s", integ, flow_db_error(db)); rc = -1; }
     if (st) store_unlock(st);
     if (rc || have == 2 || (!have && !marked)) { srv_files_free(&f); return rc; }
     char dir[4300], tmp[4400], mark[4400];
@@ -290,14 +290,14 @@ int srv_files_dir_list(const char *wsdir, const char *integ, SrvFiles *out) {
 int files_start(Srv *s, char *why, size_t cap) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    int rc = db_schema(store_db(st),
+    int rc = flow_db_schema(store_db(st),
                        "CREATE TABLE IF NOT EXISTS revision_files (integration TEXT NOT NULL, rev BIGINT NOT NULL, path TEXT NOT NULL,"
                        " role TEXT NOT NULL, data {blob} NOT NULL, PRIMARY KEY (integration, rev, path))",
                        "revision_files", why, cap);
     cJSON *ids = cJSON_CreateArray();
-    DbStmt *q = rc ? NULL : db_prepare(store_db(st), "SELECT DISTINCT f.integration FROM revision_files f JOIN integrations i ON i.id = f.integration");
-    while (q && db_step(q) == DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(db_column_text(q, 0)));
-    db_finalize(q);
+    FlowDbStmt *q = rc ? NULL : flow_db_prepare(store_db(st), "SELECT DISTINCT f.integration FROM revision_files f JOIN integrations i ON i.id = f.integration");
+    while (q && flow_db_step(q) == FLOW_DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(flow_db_column_text(q, 0)));
+    flow_db_finalize(q);
     store_unlock(st);
     for (const cJSON *i = ids->child; i && !rc; i = i->next) rc = srv_files_sync(s, i->valuestring, why, cap);
     cJSON_Delete(ids);

@@ -45,7 +45,7 @@ typedef struct SrvJobReq {
     const char *trigger;                 /* what started it: api (NULL), schedule, after, catch_up, webhook */
 } SrvJobReq;
 
-int      srv_jobs_schema(Db *db, char *why, size_t cap);
+int      srv_jobs_schema(FlowDb *db, char *why, size_t cap);
 /* Starts the workers and the lease thread, which renews the leases of this server's running jobs and
  * fails the running jobs of servers whose lease ran out (they died; at start: the ones an earlier
  * process of this server left). NULL with why. */

@@ -180,19 +180,19 @@ static int jobs_of(Srv *s, const char *integ, const char *flow, const char *stat
 static int fire_claim(Srv *s, const char *fid, int64_t due) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    Db *db = store_db(st);
-    DbStmt *q = db_prepare(db, "INSERT INTO schedule_fires (flow, due_ms) VALUES (?1, ?2) ON CONFLICT (flow, due_ms) DO NOTHING");
+    FlowDb *db = store_db(st);
+    FlowDbStmt *q = flow_db_prepare(db, "INSERT INTO schedule_fires (flow, due_ms) VALUES (?1, ?2) ON CONFLICT (flow, due_ms) DO NOTHING");
     int rc = -1;
     if (q) {
-        db_bind_text(q, 1, fid);
-        db_bind_int64(q, 2, due);
-        if (db_step(q) == DB_DONE) rc = db_changes(q) == 1;
+        flow_db_bind_text(q, 1, fid);
+        flow_db_bind_int64(q, 2, due);
+        if (flow_db_step(q) == FLOW_DB_DONE) rc = flow_db_changes(q) == 1;
     }
-    db_finalize(q);
-    if (rc == 1 && (q = db_prepare(db, "DELETE FROM schedule_fires WHERE flow = ?1 AND due_ms < ?2"))) {   /* older claims are done with */
-        db_bind_text(q, 1, fid);
-        db_bind_int64(q, 2, due - 86400000);
-        db_run(q);
+    flow_db_finalize(q);
+    if (rc == 1 && (q = flow_db_prepare(db, "DELETE FROM schedule_fires WHERE flow = ?1 AND due_ms < ?2"))) {   /* older claims are done with */
+        flow_db_bind_text(q, 1, fid);
+        flow_db_bind_int64(q, 2, due - 86400000);
+        flow_db_run(q);
     }
     store_unlock(st);
     return rc;
@@ -394,27 +394,27 @@ static int integ_sigs(Srv *s, const char *only, char ***ids, char ***sigs) {
     int n = 0, cap = 0;
     *ids = *sigs = NULL;
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), only ?
+    FlowDbStmt *q = flow_db_prepare(store_db(st), only ?
         "SELECT i.id, i.head, i.created, (SELECT count(*) FROM secrets s WHERE s.integration = i.id),"
         " (SELECT coalesce(max(s.updated_ms), 0) FROM secrets s WHERE s.integration = i.id) FROM integrations i WHERE i.id = ?" :
         "SELECT i.id, i.head, i.created, (SELECT count(*) FROM secrets s WHERE s.integration = i.id),"
         " (SELECT coalesce(max(s.updated_ms), 0) FROM secrets s WHERE s.integration = i.id) FROM integrations i");
-    if (q && only) db_bind_text(q, 1, only);
-    int r = q ? db_step(q) : -1;
-    for (; r == DB_ROW; r = db_step(q)) {
+    if (q && only) flow_db_bind_text(q, 1, only);
+    int r = q ? flow_db_step(q) : -1;
+    for (; r == FLOW_DB_ROW; r = flow_db_step(q)) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             *ids = flow_xrealloc(*ids, sizeof **ids * (size_t)cap);
             *sigs = flow_xrealloc(*sigs, sizeof **sigs * (size_t)cap);
         }
         char sig[128];
-        snprintf(sig, sizeof sig, "%lld:%lld:%lld:%lld", (long long)db_column_int64(q, 1), (long long)db_column_int64(q, 2),
-                 (long long)db_column_int64(q, 3), (long long)db_column_int64(q, 4));
-        (*ids)[n] = flow_xstrdup(db_column_text(q, 0));
+        snprintf(sig, sizeof sig, "%lld:%lld:%lld:%lld", (long long)flow_db_column_int64(q, 1), (long long)flow_db_column_int64(q, 2),
+                 (long long)flow_db_column_int64(q, 3), (long long)flow_db_column_int64(q, 4));
+        (*ids)[n] = flow_xstrdup(flow_db_column_text(q, 0));
         (*sigs)[n++] = flow_xstrdup(sig);
     }
-    if (r < 0) hlog("the store's integrations cannot be read: %s", db_error(store_db(st)));
-    db_finalize(q);
+    if (r < 0) hlog("the store's integrations cannot be read: %s", flow_db_error(store_db(st)));
+    flow_db_finalize(q);
     store_unlock(st);
     if (r < 0) {
         for (int i = 0; i < n; i++) { free((*ids)[i]); free((*sigs)[i]); }
@@ -646,17 +646,17 @@ int triggers_start(Srv *s, char *why, size_t cap) {
     /* every integration, loaded by the loader */
     SrvStore *st = srv_store(s);
     store_lock(st);
-    if (db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
+    if (flow_db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
                   "schedule_fires", why, cap)) {
         store_unlock(st);
         triggers_stop(s);
         return -1;
     }
-    DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
     pthread_mutex_lock(&H->mu);
-    while (q && db_step(q) == DB_ROW) mark_dirty(H, db_column_text(q, 0));
+    while (q && flow_db_step(q) == FLOW_DB_ROW) mark_dirty(H, flow_db_column_text(q, 0));
     pthread_mutex_unlock(&H->mu);
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     if (pthread_create(&H->loader, NULL, loader_main, H) != 0) {
         snprintf(why, cap, "cannot start the hooks' loader: %s", strerror(errno));
