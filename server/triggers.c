@@ -88,6 +88,7 @@ typedef struct Hooks {
     char **dirty; int ndirty;
     char *loading;            /* the integration the loader is loading now, or NULL */
     int64_t polled_ms;        /* the timer's last look at the store's integrations */
+    int poll_failing;         /* that look failed (said once, until it works again) */
     long *ended; int nended, cended;
     int stopping;
     pthread_t loader, timer;
@@ -388,8 +389,8 @@ static int serves_anything(Srv *s, const char *integ, const char *text, size_t l
 
 /* Every integration's signature in the store (only's, when only is set): what changes when a server
  * commits a revision, deletes and makes it again, or sets or deletes one of its secrets. n ids and
- * sigs (malloc'd, in *ids and *sigs), or -1 on a store error. */
-static int integ_sigs(Srv *s, const char *only, char ***ids, char ***sigs) {
+ * sigs (malloc'd, in *ids and *sigs), or -1 with why. */
+static int integ_sigs(Srv *s, const char *only, char ***ids, char ***sigs, char *why, size_t wcap) {
     SrvStore *st = srv_store(s);
     int n = 0, cap = 0;
     *ids = *sigs = NULL;
@@ -413,7 +414,7 @@ static int integ_sigs(Srv *s, const char *only, char ***ids, char ***sigs) {
         (*ids)[n] = flow_xstrdup(flow_db_column_text(q, 0));
         (*sigs)[n++] = flow_xstrdup(sig);
     }
-    if (r < 0) hlog("the store's integrations cannot be read: %s", flow_db_error(store_db(st)));
+    if (r < 0) snprintf(why, wcap, "%s", flow_db_error(store_db(st)));
     flow_db_finalize(q);
     store_unlock(st);
     if (r < 0) {
@@ -436,12 +437,11 @@ static void sigs_free(char **ids, char **sigs, int n) {
 static void load(Hooks *H, const char *id) {
     size_t len = 0;
     long rev = 0;
-    char **ids, **sigs;   /* (read before the text: a change between them is seen again by the next poll) */
-    int ns = integ_sigs(H->s, id, &ids, &sigs);
+    char **ids, **sigs, why[600];   /* (read before the text: a change between them is seen again by the next poll) */
+    int ns = integ_sigs(H->s, id, &ids, &sigs, why, sizeof why);
     char *sig = ns > 0 ? flow_xstrdup(sigs[0]) : NULL;
     if (ns > 0) sigs_free(ids, sigs, ns);
     char *text = srv_integration_text(H->s, id, &len, &rev);
-    char why[1200];
     if (!text && srv_files_sync(H->s, id, why, sizeof why)) hlog("integration %s: %s", id, why);   /* deleted through another server: its files go */
     pthread_mutex_lock(&H->mu);
     int at = -1;
@@ -535,9 +535,13 @@ void triggers_changed(Srv *s, const char *id) {
  * unless it is there already */
 static void poll_store(Hooks *H) {
     pthread_mutex_unlock(&H->mu);
-    char **ids, **sigs;
-    int n = integ_sigs(H->s, NULL, &ids, &sigs);
+    char **ids, **sigs, why[600];
+    int n = integ_sigs(H->s, NULL, &ids, &sigs, why, sizeof why);
     pthread_mutex_lock(&H->mu);
+    if (n < 0 && !H->poll_failing)
+        hlog("the store's integrations cannot be read (changes through other servers are not seen until they can): %s", why);
+    else if (n >= 0 && H->poll_failing) hlog("the store's integrations can be read again");
+    H->poll_failing = n < 0;
     if (n < 0) return;
     for (int i = 0; i < n; i++) {
         HInteg *I = find(H, ids[i], NULL);
