@@ -113,18 +113,18 @@ char *srv_integration_text(Srv *s, const char *id, size_t *len, long *rev) {
     SrvStore *st = srv_store(s);
     char *text = NULL;
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "SELECT i.head, r.text FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head"
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT i.head, r.text FROM integrations i JOIN revisions r ON r.integration = i.id AND r.rev = i.head"
                                          " WHERE i.id = ?");
     if (q) {
-        db_bind_text(q, 1, id);
-        if (db_step(q) == DB_ROW) {
-            *rev = (long)db_column_int64(q, 0);
-            *len = db_column_bytes(q, 1);
+        flow_db_bind_text(q, 1, id);
+        if (flow_db_step(q) == FLOW_DB_ROW) {
+            *rev = (long)flow_db_column_int64(q, 0);
+            *len = flow_db_column_bytes(q, 1);
             text = flow_xcalloc(1, *len + 1);
-            memcpy(text, db_column_text(q, 1), *len);
+            memcpy(text, flow_db_column_text(q, 1), *len);
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return text;
 }
@@ -134,16 +134,16 @@ static int head_of(Srv *s, const char *id, long *rev, char *origin, size_t ocap)
     SrvStore *st = srv_store(s);
     int found = -1;
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "SELECT head, origin FROM integrations WHERE id = ?");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT head, origin FROM integrations WHERE id = ?");
     if (q) {
-        db_bind_text(q, 1, id);
-        if (db_step(q) == DB_ROW) {
+        flow_db_bind_text(q, 1, id);
+        if (flow_db_step(q) == FLOW_DB_ROW) {
             found = 0;
-            *rev = (long)db_column_int64(q, 0);
-            if (origin) snprintf(origin, ocap, "%s", db_column_text(q, 1) ? db_column_text(q, 1) : "");
+            *rev = (long)flow_db_column_int64(q, 0);
+            if (origin) snprintf(origin, ocap, "%s", flow_db_column_text(q, 1) ? flow_db_column_text(q, 1) : "");
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -153,10 +153,10 @@ static cJSON *integration_ids(Srv *s) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
     if (q)
-        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(a, cJSON_CreateString(db_column_text(q, 0)));
-    db_finalize(q);
+        while (flow_db_step(q) == FLOW_DB_ROW) cJSON_AddItemToArray(a, cJSON_CreateString(flow_db_column_text(q, 0)));
+    flow_db_finalize(q);
     store_unlock(st);
     return a;
 }
@@ -809,12 +809,12 @@ int srv_flow_disabled(Srv *s, const char *flow_id) {
     SrvStore *st = srv_store(s);
     int dis = 0;
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "SELECT disabled FROM flow_state WHERE flow = ?");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT disabled FROM flow_state WHERE flow = ?");
     if (q) {
-        db_bind_text(q, 1, flow_id);
-        if (db_step(q) == DB_ROW) dis = db_column_int64(q, 0) != 0;
+        flow_db_bind_text(q, 1, flow_id);
+        if (flow_db_step(q) == FLOW_DB_ROW) dis = flow_db_column_int64(q, 0) != 0;
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return dis;
 }
@@ -1211,13 +1211,13 @@ static void patch_resource(Srv *s, const SrvReq *rq, SrvResp *out, SrvKind kind)
             if (store_begin(st) == 0) {
                 int ok = 1;
                 if (srv_flow_disabled(s, t.id) != cJSON_IsTrue(dis)) {
-                    DbStmt *q = db_prepare(store_db(st), "INSERT INTO flow_state(flow, disabled) VALUES(?, ?)"
+                    FlowDbStmt *q = flow_db_prepare(store_db(st), "INSERT INTO flow_state(flow, disabled) VALUES(?, ?)"
                                                          " ON CONFLICT(flow) DO UPDATE SET disabled = excluded.disabled");
                     if (q) {
-                        db_bind_text(q, 1, t.id);
-                        db_bind_int64(q, 2, cJSON_IsTrue(dis));
+                        flow_db_bind_text(q, 1, t.id);
+                        flow_db_bind_int64(q, 2, cJSON_IsTrue(dis));
                     }
-                    ok = db_run(q) == 0;
+                    ok = flow_db_run(q) == 0;
                     if (ok) {
                         cJSON *det = cJSON_CreateObject();
                         cJSON_AddBoolToObject(det, "disabled", cJSON_IsTrue(dis));

@@ -13,8 +13,8 @@
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-static const char *col(DbStmt *q, int i) {
-    const char *s = db_column_text(q, i);
+static const char *col(FlowDbStmt *q, int i) {
+    const char *s = flow_db_column_text(q, i);
     return s ? s : "";
 }
 
@@ -44,44 +44,44 @@ int audit_append(SrvStore *st, int locked, const SrvCaller *c, const char *addr,
     char *dt = flow_json_print(detail);
     cJSON_Delete(detail);
     if (!locked) store_lock(st);
-    Db *db = store_db(st);
+    FlowDb *db = store_db(st);
     /* the append is a write transaction (its own, or the caller's): the store's write lock, taken by
      * every server on a shared store, makes appends take turns, so two never chain to one entry */
-    int own_tx = !db_in_transaction(db);
+    int own_tx = !flow_db_in_transaction(db);
     int rc = -1;
     if (own_tx && store_begin(st)) goto out;
     int64_t seq = 1;
     char prev[65];
     snprintf(prev, sizeof prev, "%s", zero_hash);
-    DbStmt *q = db_prepare(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    int r = q ? db_step(q) : -1;
-    if (r == DB_ROW) {
-        seq = db_column_int64(q, 0) + 1;
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    int r = q ? flow_db_step(q) : -1;
+    if (r == FLOW_DB_ROW) {
+        seq = flow_db_column_int64(q, 0) + 1;
         snprintf(prev, sizeof prev, "%s", col(q, 1));
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     if (r < 0) goto fail;
     int64_t at = flow_wall_ms();
     const char *tid = c ? c->id : "", *tname = c ? (c->id[0] ? c->name : "system") : "system";
     const char *ks = srv_kind_names[kind];
     char h[65];
     entry_hash(seq, at, tid, tname, addr ? addr : "", action, ks, resource ? resource : "", dt, prev, h);
-    q = db_prepare(db, "INSERT INTO audit(seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash)"
+    q = flow_db_prepare(db, "INSERT INTO audit(seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash)"
                        " VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     if (q) {
-        db_bind_int64(q, 1, seq);
-        db_bind_int64(q, 2, at);
-        db_bind_text(q, 3, tid);
-        db_bind_text(q, 4, tname);
-        db_bind_text(q, 5, addr ? addr : "");
-        db_bind_text(q, 6, action);
-        db_bind_text(q, 7, ks);
-        db_bind_text(q, 8, resource ? resource : "");
-        db_bind_text(q, 9, dt);
-        db_bind_text(q, 10, prev);
-        db_bind_text(q, 11, h);
+        flow_db_bind_int64(q, 1, seq);
+        flow_db_bind_int64(q, 2, at);
+        flow_db_bind_text(q, 3, tid);
+        flow_db_bind_text(q, 4, tname);
+        flow_db_bind_text(q, 5, addr ? addr : "");
+        flow_db_bind_text(q, 6, action);
+        flow_db_bind_text(q, 7, ks);
+        flow_db_bind_text(q, 8, resource ? resource : "");
+        flow_db_bind_text(q, 9, dt);
+        flow_db_bind_text(q, 10, prev);
+        flow_db_bind_text(q, 11, h);
     }
-    if (db_run(q) == 0) rc = 0;
+    if (flow_db_run(q) == 0) rc = 0;
 fail:
     if (own_tx) {
         if (rc == 0 && store_commit(st)) rc = -1;
@@ -99,10 +99,10 @@ long audit_verify(SrvStore *st, char *why, size_t cap) {
     char prev[65];
     snprintf(prev, sizeof prev, "%s", zero_hash);
     int64_t want = 1;
-    DbStmt *q = db_prepare(store_db(st), "SELECT seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash FROM audit ORDER BY seq");
-    int rc = q ? DB_ROW : -1;
-    while (!bad && rc == DB_ROW && (rc = db_step(q)) == DB_ROW) {
-        int64_t seq = db_column_int64(q, 0);
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash FROM audit ORDER BY seq");
+    int rc = q ? FLOW_DB_ROW : -1;
+    while (!bad && rc == FLOW_DB_ROW && (rc = flow_db_step(q)) == FLOW_DB_ROW) {
+        int64_t seq = flow_db_column_int64(q, 0);
         char h[65];
         if (seq != want) {
             snprintf(why, cap, "entry %lld is missing (the next is %lld): a row was removed", (long long)want, (long long)seq);
@@ -114,7 +114,7 @@ long audit_verify(SrvStore *st, char *why, size_t cap) {
             bad = (long)seq;
             break;
         }
-        entry_hash(seq, db_column_int64(q, 1), col(q, 2), col(q, 3), col(q, 4), col(q, 5), col(q, 6), col(q, 7), col(q, 8), prev, h);
+        entry_hash(seq, flow_db_column_int64(q, 1), col(q, 2), col(q, 3), col(q, 4), col(q, 5), col(q, 6), col(q, 7), col(q, 8), prev, h);
         if (strcmp(h, col(q, 10)) != 0) {
             snprintf(why, cap, "entry %lld was changed: its fields no longer give its hash", (long long)seq);
             bad = (long)seq;
@@ -124,9 +124,9 @@ long audit_verify(SrvStore *st, char *why, size_t cap) {
         want++;
         n++;
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     if (!bad && rc < 0) {
-        snprintf(why, cap, "cannot read the audit log: %s", db_error(store_db(st)));
+        snprintf(why, cap, "cannot read the audit log: %s", flow_db_error(store_db(st)));
         store_unlock(st);
         return -1;
     }
@@ -137,14 +137,14 @@ long audit_verify(SrvStore *st, char *why, size_t cap) {
 
 /* ---- routes ---- */
 
-static cJSON *entry_json(DbStmt *q) {
+static cJSON *entry_json(FlowDbStmt *q) {
     cJSON *o = cJSON_CreateObject();
     char id[24], iso[32];
-    int64_t seq = db_column_int64(q, 0);
+    int64_t seq = flow_db_column_int64(q, 0);
     snprintf(id, sizeof id, "%012lld", (long long)seq);   /* padded: ids sort as the entries do */
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddItemToObject(o, "seq", flow_json_int(seq));
-    store_iso(db_column_int64(q, 1), iso);
+    store_iso(flow_db_column_int64(q, 1), iso);
     cJSON_AddStringToObject(o, "at", iso);
     cJSON *who = cJSON_AddObjectToObject(o, "who");
     if (col(q, 2)[0]) cJSON_AddStringToObject(who, "token", col(q, 2));
@@ -182,16 +182,16 @@ static void audit_query(Srv *s, const SrvReq *rq, SrvResp *out, const char *reso
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "SELECT seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash FROM audit"
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT seq, at, token, token_name, addr, action, kind, resource, detail, prev, hash FROM audit"
                                          " WHERE at >= ?1 AND at <= ?2 AND (?3 IS NULL OR resource = ?3 OR substr(resource, 1, length(?3) + 1) = ?3 || '.')"
                                          " ORDER BY seq");
     if (q) {
-        db_bind_int64(q, 1, f);
-        db_bind_int64(q, 2, t);
-        db_bind_text(q, 3, resource);
-        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(a, entry_json(q));
+        flow_db_bind_int64(q, 1, f);
+        flow_db_bind_int64(q, 2, t);
+        flow_db_bind_text(q, 3, resource);
+        while (flow_db_step(q) == FLOW_DB_ROW) cJSON_AddItemToArray(a, entry_json(q));
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     srv_page(rq, out, a);
 }

@@ -63,7 +63,7 @@ static int cmd_init(const char *dir, const char *dsn) {
                 dsn ? " --db DSN" : "");
         return 1;
     }
-    if (dsn) db_redact(dsn, shown, sizeof shown);
+    if (dsn) flow_db_redact(dsn, shown, sizeof shown);
     else snprintf(shown, sizeof shown, "%s/store.db", dir);
     SrvStore *st = store_open(dir, dsn, 1, why, sizeof why);
     if (!st) { fprintf(stderr, "flowc server init: %s\n", why); return 1; }
@@ -119,7 +119,7 @@ static int cmd_serve(const char *dir, const char *listen, const char *dsn, long 
     if (!s) { fprintf(stderr, "flowc server: %s\n", why); return 1; }
     if (dsn) {
         char shown[1200];
-        db_redact(dsn, shown, sizeof shown);
+        flow_db_redact(dsn, shown, sizeof shown);
         fprintf(stderr, "flowc server: %s (store %s) listening on http://%s\n", dir, shown, srv_address(s));
     } else fprintf(stderr, "flowc server: %s listening on http://%s\n", dir, srv_address(s));
     int sig = 0;
@@ -177,7 +177,7 @@ int server_main(int argc, char **argv) {
             if (lease_ms <= 0) return usage("--lease takes a duration: 30s, 2m, 1h");
         } else {
             char m[300], shown[1200];
-            db_redact(argv[i], shown, sizeof shown);   /* a misplaced DSN is not echoed with its password */
+            flow_db_redact(argv[i], shown, sizeof shown);   /* a misplaced DSN is not echoed with its password */
             snprintf(m, sizeof m, "unknown argument `%.200s`", shown);
             return usage(m);
         }

@@ -118,11 +118,11 @@ static int cmp_id(const void *a, const void *b) {
 void conns_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    DbStmt *q = NULL;
+    FlowDbStmt *q = NULL;
     cJSON *ids = cJSON_CreateArray();
-    if ((q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id")) != NULL)
-        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(db_column_text(q, 0)));
-    db_finalize(q);
+    if ((q = flow_db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id")) != NULL)
+        while (flow_db_step(q) == FLOW_DB_ROW) cJSON_AddItemToArray(ids, cJSON_CreateString(flow_db_column_text(q, 0)));
+    flow_db_finalize(q);
     store_unlock(st);
     cJSON *list = cJSON_CreateArray();
     for (const cJSON *i = ids->child; i; i = i->next) {

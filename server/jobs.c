@@ -11,6 +11,7 @@
 #define _GNU_SOURCE 1   /* pipe2, strsignal */
 #include "jobs.h"
 #include "build_cache.h"
+#include "files.h"
 #include "child.h"
 #include "flow.h"
 #include <errno.h>
@@ -35,13 +36,13 @@ static const char *const job_statuses[] = {
 #undef X
 };
 
-typedef struct Worker { SrvJobs *J; pthread_t th; Db *db; int started; } Worker;
+typedef struct Worker { SrvJobs *J; pthread_t th; FlowDb *db; int started; } Worker;
 
 struct SrvJobs {
     SrvJobsConfig cfg;
-    char *dir, *db_spec, *flowc, *server_id;
-    Db *db;                      /* the API's connection (create, get, list, cancel), under mu */
-    Db *lease_db;                /* the lease thread's */
+    char *dir, *db_spec, *flowc, *server_id, *place;
+    FlowDb *db;                      /* the API's connection (create, get, list, cancel), under mu */
+    FlowDb *lease_db;                /* the lease thread's */
     pthread_t lease_th;
     int lease_started;
     int64_t lease_ms;
@@ -55,33 +56,35 @@ struct SrvJobs {
     int nw;
 };
 
-static Db *open_db(const char *spec, char *why, size_t cap) { return db_open(spec, 1, why, cap); }
+static FlowDb *open_db(const char *spec, char *why, size_t cap) { return flow_db_open(spec, 1, why, cap); }
 
-int srv_jobs_schema(Db *db, char *why, size_t cap) {
-    if (db_schema(db,
+int srv_jobs_schema(FlowDb *db, char *why, size_t cap) {
+    if (flow_db_schema(db,
                   "CREATE TABLE IF NOT EXISTS jobs (id {autoid}, integration TEXT NOT NULL, flow TEXT NOT NULL,"
                   "  kind TEXT NOT NULL, args TEXT NOT NULL, revision TEXT NOT NULL, status TEXT NOT NULL, since TEXT, until TEXT,"
                   "  created_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT, server TEXT, pid BIGINT, cancel_ms BIGINT,"
-                  "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, source TEXT, heartbeat_ms BIGINT, trigger TEXT);"
+                  "  result TEXT, message TEXT, token_id TEXT, token_name TEXT, source TEXT, heartbeat_ms BIGINT, trigger TEXT, place TEXT);"
                   "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);"
                   "CREATE INDEX IF NOT EXISTS jobs_flow ON jobs (integration, flow, id);",
                   "jobs", why, cap))
         return -1;
-    /* a store made before jobs kept their source and lease: the two columns added */
-    DbStmt *q = db_prepare(db, "SELECT source, heartbeat_ms FROM jobs WHERE id = 0");
-    int have = q && db_step(q) >= 0;
-    db_finalize(q);
-    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN source TEXT; ALTER TABLE jobs ADD COLUMN heartbeat_ms BIGINT")) {
-        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
-        return -1;
-    }
-    /* ...and before jobs kept what started them */
-    q = db_prepare(db, "SELECT trigger FROM jobs WHERE id = 0");
-    have = q && db_step(q) >= 0;
-    db_finalize(q);
-    if (!have && db_exec(db, "ALTER TABLE jobs ADD COLUMN trigger TEXT")) {
-        snprintf(why, cap, "the store's jobs table: %s", db_error(db));
-        return -1;
+    /* columns a store made by an older server lacks: added (each probed by a query that needs them) */
+    static const struct { const char *probe, *add; } added[] = {
+        /* before jobs kept their source and lease */
+        { "SELECT source, heartbeat_ms FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN source TEXT; ALTER TABLE jobs ADD COLUMN heartbeat_ms BIGINT" },
+        /* before jobs kept what started them */
+        { "SELECT trigger FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN trigger TEXT" },
+        /* before jobs that read a server's state store were pinned to its directory */
+        { "SELECT place FROM jobs WHERE id = 0", "ALTER TABLE jobs ADD COLUMN place TEXT" },
+    };
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        FlowDbStmt *q = flow_db_prepare(db, added[i].probe);
+        int have = q && flow_db_step(q) >= 0;
+        flow_db_finalize(q);
+        if (!have && flow_db_exec(db, added[i].add)) {
+            snprintf(why, cap, "the store's jobs table: %s", flow_db_error(db));
+            return -1;
+        }
     }
     return 0;
 }
@@ -90,22 +93,22 @@ int srv_jobs_schema(Db *db, char *why, size_t cap) {
 
 #define JOB_COLS "id, integration, flow, kind, status, since, until, created_ms, started_ms, finished_ms, result, message, revision, token_id, server, trigger"
 
-static void add_time(cJSON *o, const char *name, DbStmt *s, int col) {
-    if (db_column_null(s, col)) { cJSON_AddNullToObject(o, name); return; }
+static void add_time(cJSON *o, const char *name, FlowDbStmt *s, int col) {
+    if (flow_db_column_null(s, col)) { cJSON_AddNullToObject(o, name); return; }
     char iso[32];
-    flow_format_iso8601(db_column_int64(s, col), iso);
+    flow_format_iso8601(flow_db_column_int64(s, col), iso);
     cJSON_AddStringToObject(o, name, iso);
 }
 
-static void add_text(cJSON *o, const char *name, DbStmt *s, int col) {
-    const char *t = db_column_text(s, col);
+static void add_text(cJSON *o, const char *name, FlowDbStmt *s, int col) {
+    const char *t = flow_db_column_text(s, col);
     if (t) cJSON_AddStringToObject(o, name, t); else cJSON_AddNullToObject(o, name);
 }
 
-static cJSON *row_json(DbStmt *s) {
+static cJSON *row_json(FlowDbStmt *s) {
     cJSON *o = cJSON_CreateObject();
     char id[32];
-    snprintf(id, sizeof id, "%lld", (long long)db_column_int64(s, 0));
+    snprintf(id, sizeof id, "%lld", (long long)flow_db_column_int64(s, 0));
     cJSON_AddStringToObject(o, "id", id);
     add_text(o, "integration", s, 1);
     add_text(o, "flow", s, 2);
@@ -116,10 +119,10 @@ static cJSON *row_json(DbStmt *s) {
     add_time(o, "created_at", s, 7);
     add_time(o, "started_at", s, 8);
     add_time(o, "finished_at", s, 9);
-    if (!db_column_null(s, 8) && !db_column_null(s, 9))
-        cJSON_AddNumberToObject(o, "duration_ms", (double)(db_column_int64(s, 9) - db_column_int64(s, 8)));
+    if (!flow_db_column_null(s, 8) && !flow_db_column_null(s, 9))
+        cJSON_AddNumberToObject(o, "duration_ms", (double)(flow_db_column_int64(s, 9) - flow_db_column_int64(s, 8)));
     else cJSON_AddNullToObject(o, "duration_ms");
-    const char *res = db_column_text(s, 10);
+    const char *res = flow_db_column_text(s, 10);
     cJSON *r = res ? cJSON_Parse(res) : NULL;
     static const char *const counts[] = { "exported", "ignored", "errors" };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
@@ -142,20 +145,35 @@ static cJSON *row_json(DbStmt *s) {
 }
 
 static cJSON *get_locked(SrvJobs *J, long id, int *code, char *why, size_t cap) {
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     cJSON *o = NULL;
-    if ((s = db_prepare(J->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")) == NULL) {
-        snprintf(why, cap, "the store: %s", db_error(J->db));
+    if ((s = flow_db_prepare(J->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")) == NULL) {
+        snprintf(why, cap, "the store: %s", flow_db_error(J->db));
         *code = 500;
         return NULL;
     }
-    db_bind_int64(s, 1, id);
-    int r = db_step(s);
-    if (r == DB_ROW) o = row_json(s);
-    else if (r == DB_DONE) { *code = 404; snprintf(why, cap, "no job %ld", id); }
-    else { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
-    db_finalize(s);
+    flow_db_bind_int64(s, 1, id);
+    int r = flow_db_step(s);
+    if (r == FLOW_DB_ROW) o = row_json(s);
+    else if (r == FLOW_DB_DONE) { *code = 404; snprintf(why, cap, "no job %ld", id); }
+    else { *code = 500; snprintf(why, cap, "the store: %s", flow_db_error(J->db)); }
+    flow_db_finalize(s);
     return o;
+}
+
+long srv_jobs_queued_here(SrvJobs *J, const char *integration, const char *flow) {
+    pthread_mutex_lock(&J->mu);
+    FlowDbStmt *s = flow_db_prepare(J->db, "SELECT count(*) FROM jobs WHERE status = 'queued' AND integration = ?1 AND flow = ?2 AND place = ?3");
+    long n = -1;
+    if (s) {
+        flow_db_bind_text(s, 1, integration);
+        flow_db_bind_text(s, 2, flow);
+        flow_db_bind_text(s, 3, J->place);
+        if (flow_db_step(s) == FLOW_DB_ROW) n = (long)flow_db_column_int64(s, 0);
+    }
+    flow_db_finalize(s);
+    pthread_mutex_unlock(&J->mu);
+    return n;
 }
 
 cJSON *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap) {
@@ -197,24 +215,24 @@ cJSON *srv_jobs_list(SrvJobs *J, const char *integration, const char *flow, cons
         return NULL;
     }
     pthread_mutex_lock(&J->mu);
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     cJSON *arr = NULL;
-    if ((s = db_prepare(J->db,
+    if ((s = flow_db_prepare(J->db,
                            "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR integration = ?1) AND (?2 IS NULL OR flow = ?2)"
                            " AND (?3 IS NULL OR status = ?3) AND created_ms >= ?4 AND (?5 <= 0 OR id < ?5) ORDER BY id DESC LIMIT ?6")) != NULL) {
-        db_bind_text(s, 1, integration);
-        db_bind_text(s, 2, flow);
-        db_bind_text(s, 3, status);
-        db_bind_int64(s, 4, since_ms);
-        db_bind_int64(s, 5, before_id);
-        db_bind_int64(s, 6, limit > 0 ? limit : 100);
+        flow_db_bind_text(s, 1, integration);
+        flow_db_bind_text(s, 2, flow);
+        flow_db_bind_text(s, 3, status);
+        flow_db_bind_int64(s, 4, since_ms);
+        flow_db_bind_int64(s, 5, before_id);
+        flow_db_bind_int64(s, 6, limit > 0 ? limit : 100);
         arr = cJSON_CreateArray();
         int r;
-        while ((r = db_step(s)) == DB_ROW) cJSON_AddItemToArray(arr, row_json(s));
-        if (r != DB_DONE) { cJSON_Delete(arr); arr = NULL; }
+        while ((r = flow_db_step(s)) == FLOW_DB_ROW) cJSON_AddItemToArray(arr, row_json(s));
+        if (r != FLOW_DB_DONE) { cJSON_Delete(arr); arr = NULL; }
     }
-    if (!arr) { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
-    db_finalize(s);
+    if (!arr) { *code = 500; snprintf(why, cap, "the store: %s", flow_db_error(J->db)); }
+    flow_db_finalize(s);
     pthread_mutex_unlock(&J->mu);
     return arr;
 }
@@ -271,30 +289,31 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     char *atext = cJSON_PrintUnformatted(args);
     cJSON_Delete(args);
     pthread_mutex_lock(&J->mu);
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     cJSON *o = NULL;
     long id = 0;
     /* the source goes with the job: a server on another machine builds it from there */
-    if ((s = db_prepare(J->db,
-                        "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id")) != NULL) {
-        db_bind_text(s, 1, rq->integration);
-        db_bind_text(s, 2, rq->flow);
-        db_bind_text(s, 3, rq->kind);
-        db_bind_text(s, 4, atext);
-        db_bind_text(s, 5, hash);
-        db_bind_text(s, 6, rq->since);
-        db_bind_text(s, 7, rq->until);
-        db_bind_int64(s, 8, flow_wall_ms());
-        db_bind_text(s, 9, rq->token_id);
-        db_bind_text(s, 10, rq->token_name);
-        db_bind_textn(s, 11, rq->source, rq->source_len);
-        db_bind_text(s, 12, rq->trigger ? rq->trigger : retry ? "retry" : "api");
-        if (db_step(s) == DB_ROW) id = (long)db_column_int64(s, 0);
+    if ((s = flow_db_prepare(J->db,
+                        "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger,"
+                        " place) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id")) != NULL) {
+        flow_db_bind_text(s, 1, rq->integration);
+        flow_db_bind_text(s, 2, rq->flow);
+        flow_db_bind_text(s, 3, rq->kind);
+        flow_db_bind_text(s, 4, atext);
+        flow_db_bind_text(s, 5, hash);
+        flow_db_bind_text(s, 6, rq->since);
+        flow_db_bind_text(s, 7, rq->until);
+        flow_db_bind_int64(s, 8, flow_wall_ms());
+        flow_db_bind_text(s, 9, rq->token_id);
+        flow_db_bind_text(s, 10, rq->token_name);
+        flow_db_bind_textn(s, 11, rq->source, rq->source_len);
+        flow_db_bind_text(s, 12, rq->trigger ? rq->trigger : retry ? "retry" : "api");
+        flow_db_bind_text(s, 13, retry || (rq->trigger && strcmp(rq->trigger, "webhook") == 0) ? J->place : NULL);   /* (jobs.h) */
+        if (flow_db_step(s) == FLOW_DB_ROW) id = (long)flow_db_column_int64(s, 0);
     }
-    db_finalize(s);
+    flow_db_finalize(s);
     if (id > 0) o = get_locked(J, id, code, why, cap);
-    else { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
+    else { *code = 500; snprintf(why, cap, "the store: %s", flow_db_error(J->db)); }
     pthread_cond_broadcast(&J->cv);
     pthread_mutex_unlock(&J->mu);
     cJSON_free(atext);
@@ -314,20 +333,20 @@ cJSON *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap) {
         /* a queued job is canceled here; a running one is asked to stop: its worker (in this server or
          * another) sees cancel_ms, signals its process and records the end */
         long long now = flow_wall_ms();
-        DbStmt *s = NULL;
-        int ok = (s = db_prepare(J->db,
+        FlowDbStmt *s = NULL;
+        int ok = (s = flow_db_prepare(J->db,
                                     "UPDATE jobs SET cancel_ms = COALESCE(cancel_ms, ?2),"
                                     " status = CASE status WHEN 'queued' THEN 'canceled' ELSE status END,"
                                     " finished_ms = CASE status WHEN 'queued' THEN ?2 ELSE finished_ms END,"
                                     " message = CASE status WHEN 'queued' THEN 'canceled before it ran' ELSE message END"
                                     " WHERE id = ?1 AND status IN ('queued', 'running')")) != NULL;
         if (ok) {
-            db_bind_int64(s, 1, id);
-            db_bind_int64(s, 2, now);
-            ok = db_step(s) == DB_DONE;
+            flow_db_bind_int64(s, 1, id);
+            flow_db_bind_int64(s, 2, now);
+            ok = flow_db_step(s) == FLOW_DB_DONE;
         }
-        if (!ok) { *code = 500; snprintf(why, cap, "the store: %s", db_error(J->db)); }
-        db_finalize(s);
+        if (!ok) { *code = 500; snprintf(why, cap, "the store: %s", flow_db_error(J->db)); }
+        flow_db_finalize(s);
         cJSON_Delete(o);
         o = ok ? get_locked(J, id, code, why, cap) : NULL;
         if (o) {   /* the cancel's own mark, for the caller: a running job says it is being canceled */
@@ -352,100 +371,102 @@ static void claimed_free(Claimed *c) {
     memset(c, 0, sizeof *c);
 }
 
-static char *col_dup(DbStmt *s, int col) {
-    const char *t = db_column_text(s, col);
+static char *col_dup(FlowDbStmt *s, int col) {
+    const char *t = flow_db_column_text(s, col);
     char *d = strdup(t ? t : "");
     if (!d) abort();
     return d;
 }
 
 /* 1 claimed, 0 nothing to claim, -1 a store error. The claim is one write transaction, and the
- * store's write lock (db_begin: every server on a shared store takes it) makes claimants take turns:
+ * store's write lock (flow_db_begin: every server on a shared store takes it) makes claimants take turns:
  * the oldest queued job whose flow runs nowhere is taken by exactly one worker of one server, and the
  * UPDATE's `status = 'queued'` guard answers for it besides. Its lease starts now (the store's clock). */
 static int claim(Worker *w, Claimed *c) {
     SrvJobs *J = w->J;
-    if (db_begin(w->db)) return -1;
-    int64_t now = db_now_ms(w->db);
-    DbStmt *s = NULL;
+    if (flow_db_begin(w->db)) return -1;
+    int64_t now = flow_db_now_ms(w->db);
+    FlowDbStmt *s = NULL;
     int rc = now < 0 ? -1 : 0;
-    if (rc == 0 && (s = db_prepare(w->db,
-                                   "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued' AND NOT EXISTS"
+    if (rc == 0 && (s = flow_db_prepare(w->db,
+                                   "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued'"
+                                   " AND (place IS NULL OR place = ?1) AND NOT EXISTS"
                                    " (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.integration = j.integration AND r.flow = j.flow)"
                                    " ORDER BY id LIMIT 1")) != NULL) {
-        int r = db_step(s);
+        flow_db_bind_text(s, 1, J->place);
+        int r = flow_db_step(s);
         if (r < 0) rc = -1;
-        else if (r == DB_ROW) {
-            c->id = (long)db_column_int64(s, 0);
+        else if (r == FLOW_DB_ROW) {
+            c->id = (long)flow_db_column_int64(s, 0);
             c->integration = col_dup(s, 1);
             c->flow = col_dup(s, 2);
             c->kind = col_dup(s, 3);
             c->args = col_dup(s, 4);
             c->revision = col_dup(s, 5);
-            c->source_len = db_column_bytes(s, 6);
+            c->source_len = flow_db_column_bytes(s, 6);
             c->source = malloc(c->source_len + 1);
             if (!c->source) abort();
-            if (c->source_len) memcpy(c->source, db_column_text(s, 6), c->source_len);
+            if (c->source_len) memcpy(c->source, flow_db_column_text(s, 6), c->source_len);
             c->source[c->source_len] = 0;
             rc = 1;
         }
     } else rc = -1;
-    db_finalize(s);
+    flow_db_finalize(s);
     s = NULL;
     if (rc == 1) {
-        if ((s = db_prepare(w->db, "UPDATE jobs SET status = 'running', started_ms = ?2, server = ?3, heartbeat_ms = ?4"
+        if ((s = flow_db_prepare(w->db, "UPDATE jobs SET status = 'running', started_ms = ?2, server = ?3, heartbeat_ms = ?4"
                                    " WHERE id = ?1 AND status = 'queued'")) == NULL)
             rc = -1;
         else {
-            db_bind_int64(s, 1, c->id);
-            db_bind_int64(s, 2, flow_wall_ms());
-            db_bind_text(s, 3, J->server_id);
-            db_bind_int64(s, 4, now);
-            if (db_step(s) != DB_DONE || db_changes(s) != 1) rc = -1;
+            flow_db_bind_int64(s, 1, c->id);
+            flow_db_bind_int64(s, 2, flow_wall_ms());
+            flow_db_bind_text(s, 3, J->server_id);
+            flow_db_bind_int64(s, 4, now);
+            if (flow_db_step(s) != FLOW_DB_DONE || flow_db_changes(s) != 1) rc = -1;
         }
-        db_finalize(s);
+        flow_db_finalize(s);
     }
-    if (rc >= 0 && db_commit(w->db) == 0) return rc;
-    db_rollback(w->db);
+    if (rc >= 0 && flow_db_commit(w->db) == 0) return rc;
+    flow_db_rollback(w->db);
     claimed_free(c);   /* what a claim that failed after its SELECT had read */
     return -1;
 }
 
 static long long cancel_asked(Worker *w, long id) {
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     long long at = 0;
-    if ((s = db_prepare(w->db, "SELECT cancel_ms FROM jobs WHERE id = ?1")) != NULL) {
-        db_bind_int64(s, 1, id);
-        if (db_step(s) == DB_ROW && !db_column_null(s, 0)) at = db_column_int64(s, 0);
+    if ((s = flow_db_prepare(w->db, "SELECT cancel_ms FROM jobs WHERE id = ?1")) != NULL) {
+        flow_db_bind_int64(s, 1, id);
+        if (flow_db_step(s) == FLOW_DB_ROW && !flow_db_column_null(s, 0)) at = flow_db_column_int64(s, 0);
     }
-    db_finalize(s);
+    flow_db_finalize(s);
     return at;
 }
 
 static void set_pid(Worker *w, long id, long pid) {
-    DbStmt *s = NULL;
-    if ((s = db_prepare(w->db, "UPDATE jobs SET pid = ?2 WHERE id = ?1")) != NULL) {
-        db_bind_int64(s, 1, id);
-        db_bind_int64(s, 2, pid);
-        db_step(s);
+    FlowDbStmt *s = NULL;
+    if ((s = flow_db_prepare(w->db, "UPDATE jobs SET pid = ?2 WHERE id = ?1")) != NULL) {
+        flow_db_bind_int64(s, 1, id);
+        flow_db_bind_int64(s, 2, pid);
+        flow_db_step(s);
     }
-    db_finalize(s);
+    flow_db_finalize(s);
 }
 
 static void finish(Worker *w, long id, const char *status, const cJSON *result, const char *message) {
     char *res = result ? cJSON_PrintUnformatted(result) : NULL;
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     int tries = 0;
     for (;;) {   /* the end of a job is not lost to a busy store */
-        if ((s = db_prepare(w->db, "UPDATE jobs SET status = ?2, finished_ms = ?3, result = ?4, message = ?5 WHERE id = ?1")) != NULL) {
-            db_bind_int64(s, 1, id);
-            db_bind_text(s, 2, status);
-            db_bind_int64(s, 3, flow_wall_ms());
-            db_bind_text(s, 4, res);
-            db_bind_text(s, 5, message);
-            int r = db_step(s);
-            db_finalize(s);
-            if (r == DB_DONE || ++tries >= 5) break;
+        if ((s = flow_db_prepare(w->db, "UPDATE jobs SET status = ?2, finished_ms = ?3, result = ?4, message = ?5 WHERE id = ?1")) != NULL) {
+            flow_db_bind_int64(s, 1, id);
+            flow_db_bind_text(s, 2, status);
+            flow_db_bind_int64(s, 3, flow_wall_ms());
+            flow_db_bind_text(s, 4, res);
+            flow_db_bind_text(s, 5, message);
+            int r = flow_db_step(s);
+            flow_db_finalize(s);
+            if (r == FLOW_DB_DONE || ++tries >= 5) break;
         } else if (++tries >= 5) break;
         usleep(200000);
     }
@@ -499,15 +520,15 @@ static void add_classes(SrvJobs *J, const char *integration, const char *run_id,
     struct stat sb;
     if (stat(path, &sb) != 0) return;   /* the run kept nothing */
     char why[600];
-    Db *db = db_open(path, 0, why, sizeof why);
+    FlowDb *db = flow_db_open(path, 0, why, sizeof why);
     if (!db) return;
-    DbStmt *s = NULL;
-    if ((s = db_prepare(db, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class")) != NULL) {
-        db_bind_text(s, 1, run_id);
-        while (db_step(s) == DB_ROW) cJSON_AddNumberToObject(cl, db_column_text(s, 0), (double)db_column_int64(s, 1));
+    FlowDbStmt *s = NULL;
+    if ((s = flow_db_prepare(db, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class")) != NULL) {
+        flow_db_bind_text(s, 1, run_id);
+        while (flow_db_step(s) == FLOW_DB_ROW) cJSON_AddNumberToObject(cl, flow_db_column_text(s, 0), (double)flow_db_column_int64(s, 1));
     }
-    db_finalize(s);
-    db_close(db);
+    flow_db_finalize(s);
+    flow_db_close(db);
 }
 
 static void run_job(Worker *w, Claimed *c) {
@@ -520,6 +541,14 @@ static void run_job(Worker *w, Claimed *c) {
      * machine, whose flowc and cache are its own): the executable under this server's hash */
     char hash[SRV_HASH_LEN + 1];
     snprintf(hash, sizeof hash, "%s", c->revision);
+    /* the integration's files as the store has them (another server may have changed them); if they
+     * cannot be, it is built with those there, which a missing hook file's build error names */
+    if (srv_files_ensure(J->dir, NULL, w->db, c->integration, why, sizeof why) && J->cfg.log) {
+        char iso[32];
+        flow_format_iso8601(flow_wall_ms(), iso);
+        fprintf(J->cfg.log, "%s server: job %ld: the files of %s are not brought up to date: %s\n", iso, c->id, c->integration, why);
+        fflush(J->cfg.log);
+    }
     if ((c->source_len && srv_build_put(J->dir, c->integration, c->source, c->source_len, hash, why, sizeof why))
         || srv_build_get(J->dir, J->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
         finish(w, c->id, "failed", NULL, why);
@@ -721,35 +750,35 @@ void srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg) 
 /* Renews this server's running jobs' leases, then fails the running jobs of other servers whose
  * lease ran out (their server died, or lost the store, for lease_ms): the store's clock throughout. */
 static void lease_tick(SrvJobs *J) {
-    Db *db = J->lease_db;
-    int64_t now = db_now_ms(db);
+    FlowDb *db = J->lease_db;
+    int64_t now = flow_db_now_ms(db);
     if (now < 0) return;
-    DbStmt *s = db_prepare(db, "UPDATE jobs SET heartbeat_ms = ?1 WHERE status = 'running' AND server = ?2");
+    FlowDbStmt *s = flow_db_prepare(db, "UPDATE jobs SET heartbeat_ms = ?1 WHERE status = 'running' AND server = ?2");
     if (s) {
-        db_bind_int64(s, 1, now);
-        db_bind_text(s, 2, J->server_id);
+        flow_db_bind_int64(s, 1, now);
+        flow_db_bind_text(s, 2, J->server_id);
     }
-    db_run(s);
-    s = db_prepare(db, "UPDATE jobs SET status = 'failed', finished_ms = ?3,"
+    flow_db_run(s);
+    s = flow_db_prepare(db, "UPDATE jobs SET status = 'failed', finished_ms = ?3,"
                        " message = 'the server running it (' || COALESCE(server, 'unknown') || ') stopped before it ended: its lease ran out'"
                        " WHERE status = 'running' AND COALESCE(heartbeat_ms, 0) < ?1 AND (server IS NULL OR server <> ?2)"
                        " RETURNING id, server");
     if (!s) return;
-    db_bind_int64(s, 1, now - J->lease_ms);
-    db_bind_text(s, 2, J->server_id);
-    db_bind_int64(s, 3, flow_wall_ms());
+    flow_db_bind_int64(s, 1, now - J->lease_ms);
+    flow_db_bind_text(s, 2, J->server_id);
+    flow_db_bind_int64(s, 3, flow_wall_ms());
     int n = 0;
-    while (db_step(s) == DB_ROW) {
+    while (flow_db_step(s) == FLOW_DB_ROW) {
         n++;
         if (J->cfg.log) {
             char iso[32];
             flow_format_iso8601(flow_wall_ms(), iso);
-            fprintf(J->cfg.log, "%s server: job %lld: failed: its server %s stopped renewing its lease\n", iso, (long long)db_column_int64(s, 0),
-                    db_column_text(s, 1) ? db_column_text(s, 1) : "(unknown)");
+            fprintf(J->cfg.log, "%s server: job %lld: failed: its server %s stopped renewing its lease\n", iso, (long long)flow_db_column_int64(s, 0),
+                    flow_db_column_text(s, 1) ? flow_db_column_text(s, 1) : "(unknown)");
             fflush(J->cfg.log);
         }
     }
-    db_finalize(s);
+    flow_db_finalize(s);
     if (n) {   /* their flows may run again: wake the workers */
         pthread_mutex_lock(&J->mu);
         pthread_cond_broadcast(&J->cv);
@@ -787,7 +816,8 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     J->db_spec = strdup(cfg->db_spec);
     J->flowc = strdup(cfg->flowc);
     J->server_id = strdup(cfg->server_id ? cfg->server_id : "server");
-    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id) abort();
+    J->place = strdup(cfg->place ? cfg->place : "");
+    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id || !J->place) abort();
     J->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : SRV_JOB_LEASE_MS;
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);
@@ -828,12 +858,12 @@ void srv_jobs_stop(SrvJobs *J) {
     pthread_mutex_unlock(&J->mu);
     for (int i = 0; i < J->nw; i++) {
         if (J->w[i].started) pthread_join(J->w[i].th, NULL);
-        db_close(J->w[i].db);
+        flow_db_close(J->w[i].db);
     }
     if (J->lease_started) pthread_join(J->lease_th, NULL);
-    db_close(J->lease_db);
+    flow_db_close(J->lease_db);
     free(J->w);
-    db_close(J->db);
+    flow_db_close(J->db);
     pthread_mutex_destroy(&J->mu);
     pthread_cond_destroy(&J->cv);
     pthread_mutex_destroy(&J->cbmu);
@@ -842,5 +872,6 @@ void srv_jobs_stop(SrvJobs *J) {
     free(J->db_spec);
     free(J->flowc);
     free(J->server_id);
+    free(J->place);
     free(J);
 }

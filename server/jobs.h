@@ -3,7 +3,10 @@
  * integration's secrets in its environment. A job is queued, claimed by exactly one worker (a
  * write transaction, which every server on a shared store takes in turn), runs under a lease its server
  * renews, and ends completed (the run finished, record errors or not), failed (the run
- * failed or its process crashed: the server goes on) or canceled. */
+ * failed or its process crashed: the server goes on) or canceled. The runs' state stores are each
+ * workspace directory's own (DIR/state): a job that reads what the queuing server's holds — a webhook
+ * run (the requests its gate queued there) or a retry (error ids of its error store) — is pinned to
+ * that directory's place and claimed only by a server started on that DIR. */
 #ifndef FLOWC_SERVER_JOBS_H
 #define FLOWC_SERVER_JOBS_H
 #include <stdio.h>
@@ -23,6 +26,8 @@ typedef struct SrvJobsConfig {
     const SrvKey *key;        /* decrypts the secrets */
     const char *flowc;        /* the flowc that builds revisions (an absolute path) */
     const char *server_id;    /* recorded with each job it claims */
+    const char *place;        /* the workspace directory's own id (DIR/place): a job that reads this DIR's
+                               * state store is claimed only by a server with this place */
     int workers;              /* jobs run at once (>= 1) */
     FILE *log;                /* one line per job that ends; NULL: none */
     long long lease_ms;       /* 0: SRV_JOB_LEASE_MS */
@@ -40,7 +45,7 @@ typedef struct SrvJobReq {
     const char *trigger;                 /* what started it: api (NULL), schedule, after, catch_up, webhook */
 } SrvJobReq;
 
-int      srv_jobs_schema(Db *db, char *why, size_t cap);
+int      srv_jobs_schema(FlowDb *db, char *why, size_t cap);
 /* Starts the workers and the lease thread, which renews the leases of this server's running jobs and
  * fails the running jobs of servers whose lease ran out (they died; at start: the ones an earlier
  * process of this server left). NULL with why. */
@@ -52,6 +57,8 @@ void     srv_jobs_stop(SrvJobs *J);
 /* Queues a job: its JSON (status queued), or NULL with *code 400 (a bad window: why names the field)
  * or 500 and why. */
 cJSON   *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, size_t cap);
+/* How many jobs of integration's flow are queued for this server's place (pinned to it). -1 on a store error. */
+long     srv_jobs_queued_here(SrvJobs *J, const char *integration, const char *flow);
 /* A job as JSON, or NULL (none: *code 404; else 500 with why). */
 cJSON   *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap);
 /* Jobs newest first: filters (NULL/0 for none) by integration, flow, status, created at or after

@@ -18,21 +18,21 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
     SrvStore *st = srv_store(s);
     int status = 500;
     store_lock(st);
-    Db *db = store_db(st);
+    FlowDb *db = store_db(st);
     if (store_begin(st)) {
-        snprintf(why, cap, "the store is busy: %s", db_error(db));
+        snprintf(why, cap, "the store is busy: %s", flow_db_error(db));
         store_unlock(st);
         cJSON_Delete(ch->detail);
         return 500;
     }
-    DbStmt *q = NULL;
+    FlowDbStmt *q = NULL;
     long head = 0, next = 1;
     int exists = 0;
-    if ((q = db_prepare(db, "SELECT head FROM integrations WHERE id = ?")) != NULL) {
-        db_bind_text(q, 1, ch->integration);
-        if (db_step(q) == DB_ROW) { exists = 1; head = (long)db_column_int64(q, 0); }
+    if ((q = flow_db_prepare(db, "SELECT head FROM integrations WHERE id = ?")) != NULL) {
+        flow_db_bind_text(q, 1, ch->integration);
+        if (flow_db_step(q) == FLOW_DB_ROW) { exists = 1; head = (long)flow_db_column_int64(q, 0); }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     q = NULL;
     int create = strcmp(ch->kind, "create") == 0 || strcmp(ch->kind, "clone") == 0;
     if (create && exists) {
@@ -52,25 +52,25 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
         goto fail;
     }
     /* numbers go on after a delete: a revision number is never reused */
-    if ((q = db_prepare(db, "SELECT MAX(rev) FROM revisions WHERE integration = ?")) != NULL) {
-        db_bind_text(q, 1, ch->integration);
-        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) next = (long)db_column_int64(q, 0) + 1;
+    if ((q = flow_db_prepare(db, "SELECT MAX(rev) FROM revisions WHERE integration = ?")) != NULL) {
+        flow_db_bind_text(q, 1, ch->integration);
+        if (flow_db_step(q) == FLOW_DB_ROW && !flow_db_column_null(q, 0)) next = (long)flow_db_column_int64(q, 0) + 1;
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     q = NULL;
     int64_t now = flow_wall_ms();
     int del = strcmp(ch->kind, "delete") == 0;
-    if ((q = db_prepare(db, "INSERT INTO revisions(integration, rev, kind, message, text, token, created) VALUES(?,?,?,?,?,?,?)")) != NULL) {
-        db_bind_text(q, 1, ch->integration);
-        db_bind_int64(q, 2, next);
-        db_bind_text(q, 3, ch->kind);
-        if (ch->message) db_bind_text(q, 4, ch->message);
-        else db_bind_null(q, 4);
-        db_bind_textn(q, 5, ch->text ? ch->text : "", ch->text ? ch->len : 0);
-        db_bind_text(q, 6, rq && rq->caller ? rq->caller->id : "");
-        db_bind_int64(q, 7, now);
+    if ((q = flow_db_prepare(db, "INSERT INTO revisions(integration, rev, kind, message, text, token, created) VALUES(?,?,?,?,?,?,?)")) != NULL) {
+        flow_db_bind_text(q, 1, ch->integration);
+        flow_db_bind_int64(q, 2, next);
+        flow_db_bind_text(q, 3, ch->kind);
+        if (ch->message) flow_db_bind_text(q, 4, ch->message);
+        else flow_db_bind_null(q, 4);
+        flow_db_bind_textn(q, 5, ch->text ? ch->text : "", ch->text ? ch->len : 0);
+        flow_db_bind_text(q, 6, rq && rq->caller ? rq->caller->id : "");
+        flow_db_bind_int64(q, 7, now);
     }
-    if (db_run(q)) goto store_fail;
+    if (flow_db_run(q)) goto store_fail;
     q = NULL;
     /* its files: those given, else those of the revision it comes from (the head before; a revert's
      * old revision; a clone's origin) */
@@ -78,21 +78,21 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
                                  ch->files_from ? ch->files_from_rev : head))
         goto store_fail;
     if (create) {
-        if ((q = db_prepare(db, "INSERT INTO integrations(id, head, origin, origin_rev, created) VALUES(?,?,?,?,?)")) != NULL) {
-            db_bind_text(q, 1, ch->integration);
-            db_bind_int64(q, 2, next);
-            if (ch->origin) { db_bind_text(q, 3, ch->origin); db_bind_int64(q, 4, ch->origin_rev); }
-            else { db_bind_null(q, 3); db_bind_null(q, 4); }
-            db_bind_int64(q, 5, now);
+        if ((q = flow_db_prepare(db, "INSERT INTO integrations(id, head, origin, origin_rev, created) VALUES(?,?,?,?,?)")) != NULL) {
+            flow_db_bind_text(q, 1, ch->integration);
+            flow_db_bind_int64(q, 2, next);
+            if (ch->origin) { flow_db_bind_text(q, 3, ch->origin); flow_db_bind_int64(q, 4, ch->origin_rev); }
+            else { flow_db_bind_null(q, 3); flow_db_bind_null(q, 4); }
+            flow_db_bind_int64(q, 5, now);
         }
     } else if (del) {
-        if ((q = db_prepare(db, "DELETE FROM integrations WHERE id = ?")) != NULL)
-            db_bind_text(q, 1, ch->integration);
-    } else if ((q = db_prepare(db, "UPDATE integrations SET head = ? WHERE id = ?")) != NULL) {
-        db_bind_int64(q, 1, next);
-        db_bind_text(q, 2, ch->integration);
+        if ((q = flow_db_prepare(db, "DELETE FROM integrations WHERE id = ?")) != NULL)
+            flow_db_bind_text(q, 1, ch->integration);
+    } else if ((q = flow_db_prepare(db, "UPDATE integrations SET head = ? WHERE id = ?")) != NULL) {
+        flow_db_bind_int64(q, 1, next);
+        flow_db_bind_text(q, 2, ch->integration);
     }
-    if (db_run(q)) goto store_fail;
+    if (flow_db_run(q)) goto store_fail;
     if (!ch->detail) ch->detail = cJSON_CreateObject();
     cJSON_AddItemToObject(ch->detail, "revision", flow_json_int(next));
     if (ch->message) cJSON_AddStringToObject(ch->detail, "message", ch->message);
@@ -103,7 +103,7 @@ static int commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, char *why,
     *rev = next;
     return 0;
 store_fail:
-    snprintf(why, cap, "the store: %s", db_error(db));
+    snprintf(why, cap, "the store: %s", flow_db_error(db));
     status = 500;
 fail:
     store_rollback(st);
@@ -138,26 +138,26 @@ static int rev_read(Srv *s, const char *id, long rev, RevRow *out) {
     memset(out, 0, sizeof *out);
     int found = -1;
     store_lock(st);
-    DbStmt *q = NULL;
+    FlowDbStmt *q = NULL;
     const char *sql = rev > 0 ? "SELECT rev, kind, message, text, token, created FROM revisions WHERE integration = ? AND rev = ?"
                               : "SELECT r.rev, r.kind, r.message, r.text, r.token, r.created FROM revisions r JOIN integrations i ON i.id = r.integration"
                                 " AND i.head = r.rev WHERE r.integration = ?";
-    if ((q = db_prepare(store_db(st), sql)) != NULL) {
-        db_bind_text(q, 1, id);
-        if (rev > 0) db_bind_int64(q, 2, rev);
-        if (db_step(q) == DB_ROW) {
+    if ((q = flow_db_prepare(store_db(st), sql)) != NULL) {
+        flow_db_bind_text(q, 1, id);
+        if (rev > 0) flow_db_bind_int64(q, 2, rev);
+        if (flow_db_step(q) == FLOW_DB_ROW) {
             found = 0;
-            out->rev = (long)db_column_int64(q, 0);
-            snprintf(out->kind, sizeof out->kind, "%s", db_column_text(q, 1));
-            if (!db_column_null(q, 2)) out->message = flow_xstrdup(db_column_text(q, 2));
-            out->len = (size_t)db_column_bytes(q, 3);
+            out->rev = (long)flow_db_column_int64(q, 0);
+            snprintf(out->kind, sizeof out->kind, "%s", flow_db_column_text(q, 1));
+            if (!flow_db_column_null(q, 2)) out->message = flow_xstrdup(flow_db_column_text(q, 2));
+            out->len = (size_t)flow_db_column_bytes(q, 3);
             out->text = flow_xcalloc(1, out->len + 1);
-            memcpy(out->text, db_column_text(q, 3), out->len);
-            snprintf(out->token, sizeof out->token, "%s", db_column_text(q, 4) ? db_column_text(q, 4) : "");
-            out->created = db_column_int64(q, 5);
+            memcpy(out->text, flow_db_column_text(q, 3), out->len);
+            snprintf(out->token, sizeof out->token, "%s", flow_db_column_text(q, 4) ? flow_db_column_text(q, 4) : "");
+            out->created = flow_db_column_int64(q, 5);
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -167,13 +167,13 @@ static long rev_before(Srv *s, const char *id, long rev) {
     SrvStore *st = srv_store(s);
     long r = 0;
     store_lock(st);
-    DbStmt *q = NULL;
-    if ((q = db_prepare(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?")) != NULL) {
-        db_bind_text(q, 1, id);
-        db_bind_int64(q, 2, rev);
-        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) r = (long)db_column_int64(q, 0);
+    FlowDbStmt *q = NULL;
+    if ((q = flow_db_prepare(store_db(st), "SELECT MAX(rev) FROM revisions WHERE integration = ? AND rev < ?")) != NULL) {
+        flow_db_bind_text(q, 1, id);
+        flow_db_bind_int64(q, 2, rev);
+        if (flow_db_step(q) == FLOW_DB_ROW && !flow_db_column_null(q, 0)) r = (long)flow_db_column_int64(q, 0);
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return r;
 }
@@ -222,21 +222,21 @@ void rev_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    DbStmt *q = NULL;
-    if ((q = db_prepare(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev")) != NULL) {
-        db_bind_text(q, 1, id);
-        while (db_step(q) == DB_ROW) {
+    FlowDbStmt *q = NULL;
+    if ((q = flow_db_prepare(store_db(st), "SELECT rev, kind, message, token, created FROM revisions WHERE integration = ? ORDER BY rev")) != NULL) {
+        flow_db_bind_text(q, 1, id);
+        while (flow_db_step(q) == FLOW_DB_ROW) {
             RevRow r;
             memset(&r, 0, sizeof r);
-            r.rev = (long)db_column_int64(q, 0);
-            snprintf(r.kind, sizeof r.kind, "%s", db_column_text(q, 1));
-            r.message = !db_column_null(q, 2) ? (char *)db_column_text(q, 2) : NULL;
-            snprintf(r.token, sizeof r.token, "%s", db_column_text(q, 3) ? db_column_text(q, 3) : "");
-            r.created = db_column_int64(q, 4);
+            r.rev = (long)flow_db_column_int64(q, 0);
+            snprintf(r.kind, sizeof r.kind, "%s", flow_db_column_text(q, 1));
+            r.message = !flow_db_column_null(q, 2) ? (char *)flow_db_column_text(q, 2) : NULL;
+            snprintf(r.token, sizeof r.token, "%s", flow_db_column_text(q, 3) ? flow_db_column_text(q, 3) : "");
+            r.created = flow_db_column_int64(q, 4);
             cJSON_AddItemToArray(a, row_json(&r, id));
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     if (!cJSON_GetArraySize(a)) {
         cJSON_Delete(a);
@@ -394,16 +394,16 @@ static int origin_of(Srv *s, const char *id, char *origin, size_t cap, long *ore
     SrvStore *st = srv_store(s);
     int found = -1;
     store_lock(st);
-    DbStmt *q = NULL;
-    if ((q = db_prepare(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL")) != NULL) {
-        db_bind_text(q, 1, id);
-        if (db_step(q) == DB_ROW) {
+    FlowDbStmt *q = NULL;
+    if ((q = flow_db_prepare(store_db(st), "SELECT origin, origin_rev FROM integrations WHERE id = ? AND origin IS NOT NULL")) != NULL) {
+        flow_db_bind_text(q, 1, id);
+        if (flow_db_step(q) == FLOW_DB_ROW) {
             found = 0;
-            snprintf(origin, cap, "%s", db_column_text(q, 0));
-            *orev = (long)db_column_int64(q, 1);
+            snprintf(origin, cap, "%s", flow_db_column_text(q, 0));
+            *orev = (long)flow_db_column_int64(q, 1);
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return found;
 }
@@ -413,12 +413,12 @@ static long first_rev(Srv *s, const char *id) {
     SrvStore *st = srv_store(s);
     long r = 0;
     store_lock(st);
-    DbStmt *q = NULL;
-    if ((q = db_prepare(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'")) != NULL) {
-        db_bind_text(q, 1, id);
-        if (db_step(q) == DB_ROW && !db_column_null(q, 0)) r = (long)db_column_int64(q, 0);
+    FlowDbStmt *q = NULL;
+    if ((q = flow_db_prepare(store_db(st), "SELECT MIN(rev) FROM revisions WHERE integration = ? AND kind = 'clone'")) != NULL) {
+        flow_db_bind_text(q, 1, id);
+        if (flow_db_step(q) == FLOW_DB_ROW && !flow_db_column_null(q, 0)) r = (long)flow_db_column_int64(q, 0);
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     return r;
 }

@@ -44,6 +44,37 @@ SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
 const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
 const char *runs_dir(Srv *s) { return runs_of(s)->dir; }
 
+/* The workspace directory's place (jobs.h): 32 random hex digits in DIR/place, made by the first
+ * server started on it (servers on one DIR share it, as they share its state stores). 0, or -1 with why. */
+static int place_of(const char *dir, char out[64], char *why, size_t cap) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/place", dir);
+    for (int attempt = 0; attempt < 50; attempt++) {
+        FILE *f = fopen(path, "re");
+        if (f) {
+            int ok = fgets(out, 64, f) != NULL;
+            fclose(f);
+            out[strcspn(out, "\n")] = 0;
+            if (ok && strlen(out) == 32 && strspn(out, "0123456789abcdef") == 32) return 0;
+            if (ok && *out) { snprintf(why, cap, "%s is damaged (not 32 hex digits): remove it, and this directory gets a new one", path); return -1; }
+            usleep(20000);   /* being written by another server starting on this DIR */
+            continue;
+        }
+        if (errno != ENOENT) { snprintf(why, cap, "cannot read %s: %s", path, strerror(errno)); return -1; }
+        unsigned char r[16];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) { snprintf(why, cap, "getrandom: %s", strerror(errno)); return -1; }
+        for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST) continue;   /* another server made it first */
+        char line[40];
+        int n = snprintf(line, sizeof line, "%s\n", out);
+        if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) != 0) { snprintf(why, cap, "cannot write %s: %s", path, strerror(errno)); return -1; }
+        return 0;
+    }
+    snprintf(why, cap, "%s stays empty", path);
+    return -1;
+}
+
 int jobs_mod_start(Srv *s, char *why, size_t cap) {
     Runs *R = calloc(1, sizeof *R);
     if (!R) abort();
@@ -64,7 +95,9 @@ int jobs_mod_start(Srv *s, char *why, size_t cap) {
     gethostname(host, sizeof host - 1);
     if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd = (unsigned)time(NULL);
     snprintf(id, sizeof id, "%.127s:%ld:%04x", host, (long)getpid(), rnd & 0xffff);
-    SrvJobsConfig cfg = { R->dir, store_spec(srv_store(s)), &R->key, R->flowc, id, 2, stderr, srv_lease_ms(s) };
+    char place[64];
+    if (place_of(R->dir, place, why, cap)) { srv_key_wipe(&R->key); free(R); return -1; }
+    SrvJobsConfig cfg = { R->dir, store_spec(srv_store(s)), &R->key, R->flowc, id, place, 2, stderr, srv_lease_ms(s) };
     R->J = srv_jobs_start(&cfg, why, cap);
     if (!R->J) { srv_key_wipe(&R->key); free(R); return -1; }
     *srv_module(s, SRV_MOD_jobs) = R;

@@ -41,7 +41,7 @@ int srv_key_load(const char *dir, SrvKey *key, char *why, size_t cap) {
 
 void srv_key_wipe(SrvKey *key) { sodium_memzero(key->k, sizeof key->k); }
 
-int srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap) {
+int srv_key_bind(FlowDb *db, const SrvKey *key, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return -1;
     static const char label[] = "flowc workspace key id\n";
     unsigned char h[crypto_hash_sha256_BYTES], in[sizeof label - 1 + SRV_KEY_BYTES];
@@ -51,13 +51,13 @@ int srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap) {
     sodium_memzero(in, sizeof in);
     char id[2 * sizeof h + 1];
     sodium_bin2hex(id, sizeof id, h, sizeof h);
-    DbStmt *s = db_prepare(db, "INSERT INTO meta(key, value) VALUES('key_id', ?) ON CONFLICT(key) DO NOTHING");
-    if (s) db_bind_text(s, 1, id);
-    if (db_run(s)) { snprintf(why, cap, "the store: %s", db_error(db)); return -1; }
-    s = db_prepare(db, "SELECT value FROM meta WHERE key = 'key_id'");
-    int r = s ? db_step(s) : -1, same = r == DB_ROW && db_column_text(s, 0) && strcmp(db_column_text(s, 0), id) == 0;
-    db_finalize(s);
-    if (r != DB_ROW) { snprintf(why, cap, "the store: %s", db_error(db)); return -1; }
+    FlowDbStmt *s = flow_db_prepare(db, "INSERT INTO meta(key, value) VALUES('key_id', ?) ON CONFLICT(key) DO NOTHING");
+    if (s) flow_db_bind_text(s, 1, id);
+    if (flow_db_run(s)) { snprintf(why, cap, "the store: %s", flow_db_error(db)); return -1; }
+    s = flow_db_prepare(db, "SELECT value FROM meta WHERE key = 'key_id'");
+    int r = s ? flow_db_step(s) : -1, same = r == FLOW_DB_ROW && flow_db_column_text(s, 0) && strcmp(flow_db_column_text(s, 0), id) == 0;
+    flow_db_finalize(s);
+    if (r != FLOW_DB_ROW) { snprintf(why, cap, "the store: %s", flow_db_error(db)); return -1; }
     if (!same) {
         snprintf(why, cap, "%s is not this workspace's key (the store's secrets were encrypted under another): copy secret.key from the "
                  "workspace directory `flowc server init` made", SRV_KEY_FILE);
@@ -66,20 +66,20 @@ int srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap) {
     return 0;
 }
 
-int srv_secrets_schema(Db *db, char *why, size_t cap) {
-    return db_schema(db,
+int srv_secrets_schema(FlowDb *db, char *why, size_t cap) {
+    return flow_db_schema(db,
                       "CREATE TABLE IF NOT EXISTS secrets (integration TEXT NOT NULL, name TEXT NOT NULL, connection TEXT NOT NULL,"
                       "  box {blob} NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (integration, name));",
                       "secrets", why, cap);
 }
 
-static int store_fail(Db *db, DbStmt *s, const char *what, char *why, size_t cap) {
-    snprintf(why, cap, "the store: %s: %s", what, db_error(db));
-    db_finalize(s);
+static int store_fail(FlowDb *db, FlowDbStmt *s, const char *what, char *why, size_t cap) {
+    snprintf(why, cap, "the store: %s: %s", what, flow_db_error(db));
+    flow_db_finalize(s);
     return -1;
 }
 
-int srv_secret_put(Db *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
+int srv_secret_put(FlowDb *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
                    const char *value, size_t len, long long now_ms, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return -1;
     if (len > SRV_SECRET_MAX) { snprintf(why, cap, "a secret's value is at most %d bytes", SRV_SECRET_MAX); return -1; }
@@ -88,54 +88,54 @@ int srv_secret_put(Db *db, const SrvKey *key, const char *integration, const cha
     if (!box) abort();
     randombytes_buf(box, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)value, len, box, key->k);
-    DbStmt *s = NULL;
+    FlowDbStmt *s = NULL;
     int rc = 0;
-    if ((s = db_prepare(db, "INSERT INTO secrets (integration, name, connection, box, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+    if ((s = flow_db_prepare(db, "INSERT INTO secrets (integration, name, connection, box, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
                                " ON CONFLICT (integration, name) DO UPDATE SET connection = ?3, box = ?4, updated_ms = ?5")) == NULL)
         rc = store_fail(db, s, "set a secret", why, cap);
     else {
-        db_bind_text(s, 1, integration);
-        db_bind_text(s, 2, name);
-        db_bind_text(s, 3, conn);
-        db_bind_blob(s, 4, box, blen);
-        db_bind_int64(s, 5, now_ms);
-        if (db_step(s) != DB_DONE) rc = store_fail(db, s, "set a secret", why, cap), s = NULL;
-        db_finalize(s);
+        flow_db_bind_text(s, 1, integration);
+        flow_db_bind_text(s, 2, name);
+        flow_db_bind_text(s, 3, conn);
+        flow_db_bind_blob(s, 4, box, blen);
+        flow_db_bind_int64(s, 5, now_ms);
+        if (flow_db_step(s) != FLOW_DB_DONE) rc = store_fail(db, s, "set a secret", why, cap), s = NULL;
+        flow_db_finalize(s);
     }
     free(box);
     return rc;
 }
 
-int srv_secret_delete(Db *db, const char *integration, const char *name, char *why, size_t cap) {
-    DbStmt *s = NULL;
-    if ((s = db_prepare(db, name ? "DELETE FROM secrets WHERE integration = ?1 AND name = ?2" : "DELETE FROM secrets WHERE integration = ?1")) == NULL)
+int srv_secret_delete(FlowDb *db, const char *integration, const char *name, char *why, size_t cap) {
+    FlowDbStmt *s = NULL;
+    if ((s = flow_db_prepare(db, name ? "DELETE FROM secrets WHERE integration = ?1 AND name = ?2" : "DELETE FROM secrets WHERE integration = ?1")) == NULL)
         return store_fail(db, s, "remove secrets", why, cap);
-    db_bind_text(s, 1, integration);
-    if (name) db_bind_text(s, 2, name);
-    if (db_step(s) != DB_DONE) return store_fail(db, s, "remove secrets", why, cap);
-    int n = (int)db_changes(s);
-    db_finalize(s);
+    flow_db_bind_text(s, 1, integration);
+    if (name) flow_db_bind_text(s, 2, name);
+    if (flow_db_step(s) != FLOW_DB_DONE) return store_fail(db, s, "remove secrets", why, cap);
+    int n = (int)flow_db_changes(s);
+    flow_db_finalize(s);
     return n;
 }
 
-cJSON *srv_secret_names(Db *db, const char *integration, char *why, size_t cap) {
-    DbStmt *s = NULL;
-    if ((s = db_prepare(db, "SELECT name, connection, updated_ms FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
+cJSON *srv_secret_names(FlowDb *db, const char *integration, char *why, size_t cap) {
+    FlowDbStmt *s = NULL;
+    if ((s = flow_db_prepare(db, "SELECT name, connection, updated_ms FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
         store_fail(db, s, "list secrets", why, cap);
         return NULL;
     }
-    db_bind_text(s, 1, integration);
+    flow_db_bind_text(s, 1, integration);
     cJSON *arr = cJSON_CreateArray();
     int r;
-    while ((r = db_step(s)) == DB_ROW) {
+    while ((r = flow_db_step(s)) == FLOW_DB_ROW) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", db_column_text(s, 0));
-        cJSON_AddStringToObject(o, "connection", db_column_text(s, 1));
-        cJSON_AddNumberToObject(o, "updated_ms", (double)db_column_int64(s, 2));
+        cJSON_AddStringToObject(o, "name", flow_db_column_text(s, 0));
+        cJSON_AddStringToObject(o, "connection", flow_db_column_text(s, 1));
+        cJSON_AddNumberToObject(o, "updated_ms", (double)flow_db_column_int64(s, 2));
         cJSON_AddItemToArray(arr, o);
     }
-    if (r != DB_DONE) { cJSON_Delete(arr); store_fail(db, s, "list secrets", why, cap); return NULL; }
-    db_finalize(s);
+    if (r != FLOW_DB_DONE) { cJSON_Delete(arr); store_fail(db, s, "list secrets", why, cap); return NULL; }
+    flow_db_finalize(s);
     return arr;
 }
 
@@ -147,14 +147,14 @@ void srv_secret_env_free(char **env) {
     free(env);
 }
 
-char **srv_secret_env(Db *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap) {
+char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return NULL;
-    DbStmt *s = NULL;
-    if ((s = db_prepare(db, "SELECT name, box FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
+    FlowDbStmt *s = NULL;
+    if ((s = flow_db_prepare(db, "SELECT name, box FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
         store_fail(db, s, "read secrets", why, cap);
         return NULL;
     }
-    db_bind_text(s, 1, integration);
+    flow_db_bind_text(s, 1, integration);
     size_t nbase = 0;
     while (base && base[nbase]) nbase++;
     size_t n = 0, have = nbase + 8;
@@ -163,10 +163,10 @@ char **srv_secret_env(Db *db, const SrvKey *key, const char *integration, char *
     size_t nmine = 0, havemine = 8;
     if (!env || !mine) abort();
     int r, rc = 0;
-    while ((r = db_step(s)) == DB_ROW) {
-        const char *name = db_column_text(s, 0);
-        const unsigned char *box = db_column_blob(s, 1);
-        size_t blen = (size_t)db_column_bytes(s, 1);
+    while ((r = flow_db_step(s)) == FLOW_DB_ROW) {
+        const char *name = flow_db_column_text(s, 0);
+        const unsigned char *box = flow_db_column_blob(s, 1);
+        size_t blen = (size_t)flow_db_column_bytes(s, 1);
         if (blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) { snprintf(why, cap, "secret %s: the stored value is damaged", name); rc = -1; break; }
         size_t plen = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, nl = strlen(name);
         char *entry = malloc(nl + 1 + plen + 1);
@@ -193,8 +193,8 @@ char **srv_secret_env(Db *db, const SrvKey *key, const char *integration, char *
         if (nmine == havemine) { mine = realloc(mine, (havemine *= 2) * sizeof *mine); if (!mine) abort(); }
         mine[nmine++] = entry;
     }
-    if (!rc && r != DB_DONE) { store_fail(db, s, "read secrets", why, cap); s = NULL; rc = -1; }
-    db_finalize(s);
+    if (!rc && r != FLOW_DB_DONE) { store_fail(db, s, "read secrets", why, cap); s = NULL; rc = -1; }
+    flow_db_finalize(s);
     for (size_t i = 0; !rc && i < nbase; i++) {
         const char *eq = strchr(base[i], '=');
         size_t nl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);

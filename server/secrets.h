@@ -21,24 +21,24 @@ void srv_key_wipe(SrvKey *key);
 /* Binds the key to the store: the store keeps the key's id (a SHA-256 of it, in meta `key_id`),
  * recorded by the first to bind; a key whose id is not the store's is refused (another DIR's
  * secret.key: the secrets would not decrypt). 0, or -1 with why. */
-int  srv_key_bind(Db *db, const SrvKey *key, char *why, size_t cap);
+int  srv_key_bind(FlowDb *db, const SrvKey *key, char *why, size_t cap);
 
 /* The secrets table in the workspace store (CREATE IF NOT EXISTS): 0, or -1 with why. */
-int  srv_secrets_schema(Db *db, char *why, size_t cap);
+int  srv_secrets_schema(FlowDb *db, char *why, size_t cap);
 /* Sets NAME's value for an integration (its env("NAME")), encrypted with a fresh nonce; conn: the
  * connection it was set through. 0, or -1 with why. value is not kept anywhere else. */
-int  srv_secret_put(Db *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
+int  srv_secret_put(FlowDb *db, const SrvKey *key, const char *integration, const char *conn, const char *name,
                     const char *value, size_t len, long long now_ms, char *why, size_t cap);
 /* Removes one (name) or every (name NULL) secret of an integration: how many, or -1 with why. */
-int  srv_secret_delete(Db *db, const char *integration, const char *name, char *why, size_t cap);
+int  srv_secret_delete(FlowDb *db, const char *integration, const char *name, char *why, size_t cap);
 /* The names set for an integration, as [{"name","connection","updated_at"}] — never a value. NULL
  * with why on a store error. */
-cJSON *srv_secret_names(Db *db, const char *integration, char *why, size_t cap);
+cJSON *srv_secret_names(FlowDb *db, const char *integration, char *why, size_t cap);
 /* A child's environment: the entries of base (NULL-terminated, e.g. environ) whose name is not a
  * secret's, then NAME=value for each secret of the integration, decrypted. NULL with why (a value that
  * does not decrypt: the key is not the one it was stored with). Free with srv_secret_env_free, which
  * wipes the values. */
-char **srv_secret_env(Db *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap);
+char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap);
 void   srv_secret_env_free(char **env);
 
 #endif

@@ -171,7 +171,7 @@ void srv_count(Srv *s, int route, int status, double seconds);
  * password). */
 SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, size_t cap);
 void store_close(SrvStore *st);
-struct Db *store_db(SrvStore *st);        /* this thread's connection (db.h): only between store_lock and store_unlock */
+struct FlowDb *store_db(SrvStore *st);        /* this thread's connection (db.h): only between store_lock and store_unlock */
 const char *store_spec(SrvStore *st);     /* what it was opened with (a path or a DSN): for more connections */
 int  store_shared(SrvStore *st);          /* PostgreSQL: other servers may use it at once */
 /* a connection of the store for this thread until the matching unlock (calls nest). SQLite: one
@@ -180,7 +180,7 @@ int  store_shared(SrvStore *st);          /* PostgreSQL: other servers may use i
  * at the last unlock is rolled back. */
 void store_lock(SrvStore *st);
 void store_unlock(SrvStore *st);
-/* db_begin (the store's write lock) / COMMIT / ROLLBACK, under the lock */
+/* flow_db_begin (the store's write lock) / COMMIT / ROLLBACK, under the lock */
 int  store_begin(SrvStore *st);
 int  store_commit(SrvStore *st);
 void store_rollback(SrvStore *st);

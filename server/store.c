@@ -19,17 +19,17 @@
 #define STORE_PG_CONNS 8
 
 struct SrvStore {
-    Db *db;                    /* the first connection (in the pool too) */
-    char *spec;                /* what db_open took: DIR/store.db or the DSN */
+    FlowDb *db;                    /* the first connection (in the pool too) */
+    char *spec;                /* what flow_db_open took: DIR/store.db or the DSN */
     pthread_mutex_t mu;        /* the pool */
     pthread_cond_t cv;         /* a connection came back */
-    Db *idle[STORE_PG_CONNS];
+    FlowDb *idle[STORE_PG_CONNS];
     int nidle, nopen, max;
 };
 
 /* the connections this thread holds, by store (a thread holds at most a few stores' at once) */
 #define HELD_MAX 4
-static _Thread_local struct { SrvStore *st; Db *db; int depth; } held[HELD_MAX];
+static _Thread_local struct { SrvStore *st; FlowDb *db; int depth; } held[HELD_MAX];
 
 static int held_at(SrvStore *st) {
     for (int i = 0; i < HELD_MAX; i++) if (held[i].st == st) return i;
@@ -56,13 +56,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS flow_state(flow TEXT PRIMARY KEY, disabled INTEGER NOT NULL);";
 
 /* whether the store is marked a workspace: 1, 0 (no mark, or no tables yet), or -1 (a store error, in why) */
-static int is_workspace(Db *db, char *why, size_t cap) {
-    DbStmt *q = db_prepare(db, "SELECT value FROM meta WHERE key = 'workspace'");
-    int r = q ? db_step(q) : -1;
-    db_finalize(q);
-    if (r < 0 && (strstr(db_error(db), "42P01") || strstr(db_error(db), "no such table"))) return 0;   /* no meta table */
-    if (r < 0) snprintf(why, cap, "the store: %s", db_error(db));
-    return r < 0 ? -1 : r == DB_ROW;
+static int is_workspace(FlowDb *db, char *why, size_t cap) {
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT value FROM meta WHERE key = 'workspace'");
+    int r = q ? flow_db_step(q) : -1;
+    flow_db_finalize(q);
+    if (r < 0 && (strstr(flow_db_error(db), "42P01") || strstr(flow_db_error(db), "no such table"))) return 0;   /* no meta table */
+    if (r < 0) snprintf(why, cap, "the store: %s", flow_db_error(db));
+    return r < 0 ? -1 : r == FLOW_DB_ROW;
 }
 
 SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, size_t cap) {
@@ -72,8 +72,8 @@ SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, si
         snprintf(why, cap, "%s is not a directory%s", dir, create ? "" : " (make a workspace with `flowc server init DIR`)");
         return NULL;
     }
-    if (dsn && !db_is_postgres(dsn)) {
-        db_redact(dsn, shown, sizeof shown);
+    if (dsn && !flow_db_is_postgres(dsn)) {
+        flow_db_redact(dsn, shown, sizeof shown);
         snprintf(why, cap, "--db takes a PostgreSQL DSN (postgresql://USER@HOST/DB or `host=... dbname=...`), not `%.200s`", shown);
         return NULL;
     }
@@ -83,32 +83,32 @@ SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, si
                  dir);
         return NULL;
     }
-    Db *db = db_open(dsn ? dsn : path, create, why, cap);
+    FlowDb *db = flow_db_open(dsn ? dsn : path, create, why, cap);
     if (!db) return NULL;
-    if (dsn) db_redact(dsn, shown, sizeof shown);
+    if (dsn) flow_db_redact(dsn, shown, sizeof shown);
     else snprintf(shown, sizeof shown, "%s", path);
     /* a PostgreSQL database serves only when `init` made it a workspace (a SQLite one: its file is the mark) */
     int ws = dsn && !create ? is_workspace(db, why, cap) : 1;
     if (ws <= 0) {
         if (ws == 0) snprintf(why, cap, "%s is not a workspace's store (make one with `flowc server init DIR --db DSN`)", shown);
-        db_close(db);
+        flow_db_close(db);
         return NULL;
     }
-    if (db_schema(db, schema, "workspace", why, cap)) { db_close(db); return NULL; }
+    if (flow_db_schema(db, schema, "workspace", why, cap)) { flow_db_close(db); return NULL; }
     if (create) {
         ws = is_workspace(db, why, cap);
         if (ws != 0) {
             if (ws > 0) snprintf(why, cap, "%s already holds a workspace", shown);
-            db_close(db);
+            flow_db_close(db);
             return NULL;
         }
         char now[32];
         snprintf(now, sizeof now, "%lld", (long long)flow_wall_ms());
-        DbStmt *q = db_prepare(db, "INSERT INTO meta(key, value) VALUES('workspace', ?)");
-        if (q) db_bind_text(q, 1, now);
-        if (db_run(q)) {
-            snprintf(why, cap, "the store: %s", db_error(db));
-            db_close(db);
+        FlowDbStmt *q = flow_db_prepare(db, "INSERT INTO meta(key, value) VALUES('workspace', ?)");
+        if (q) flow_db_bind_text(q, 1, now);
+        if (flow_db_run(q)) {
+            snprintf(why, cap, "the store: %s", flow_db_error(db));
+            flow_db_close(db);
             return NULL;
         }
     }
@@ -126,7 +126,7 @@ SrvStore *store_open(const char *dir, const char *dsn, int create, char *why, si
 
 void store_close(SrvStore *st) {
     if (!st) return;
-    for (int i = 0; i < st->nidle; i++) db_close(st->idle[i]);   /* every one is idle: no request runs */
+    for (int i = 0; i < st->nidle; i++) flow_db_close(st->idle[i]);   /* every one is idle: no request runs */
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     if (st->spec) {   /* a DSN may hold a password */
@@ -142,14 +142,14 @@ void store_lock(SrvStore *st) {
     h = held_at(NULL);
     if (h < 0) abort();   /* more stores at once than any caller holds */
     pthread_mutex_lock(&st->mu);
-    Db *db = NULL;
+    FlowDb *db = NULL;
     while (!db) {
         if (st->nidle) db = st->idle[--st->nidle];
         else if (st->nopen < st->max) {
             st->nopen++;   /* counted while it opens, outside the pool's lock */
             pthread_mutex_unlock(&st->mu);
             char why[600];
-            db = db_open(st->spec, 0, why, sizeof why);
+            db = flow_db_open(st->spec, 0, why, sizeof why);
             pthread_mutex_lock(&st->mu);
             if (!db) st->max = --st->nopen;   /* the database takes no more: make do with those open */
         } else pthread_cond_wait(&st->cv, &st->mu);
@@ -163,8 +163,8 @@ void store_lock(SrvStore *st) {
 void store_unlock(SrvStore *st) {
     int h = held_at(st);
     if (h < 0 || --held[h].depth > 0) return;
-    Db *db = held[h].db;
-    if (db_in_transaction(db)) db_rollback(db);   /* a transaction never outlives its lock */
+    FlowDb *db = held[h].db;
+    if (flow_db_in_transaction(db)) flow_db_rollback(db);   /* a transaction never outlives its lock */
     held[h].st = NULL;
     held[h].db = NULL;
     pthread_mutex_lock(&st->mu);
@@ -173,7 +173,7 @@ void store_unlock(SrvStore *st) {
     pthread_mutex_unlock(&st->mu);
 }
 
-Db *store_db(SrvStore *st) {
+FlowDb *store_db(SrvStore *st) {
     int h = held_at(st);
     if (h >= 0) return held[h].db;
     fprintf(stderr, "flowc server: internal error: the store used without store_lock\n");
@@ -181,11 +181,11 @@ Db *store_db(SrvStore *st) {
 }
 
 const char *store_spec(SrvStore *st) { return st->spec; }
-int store_shared(SrvStore *st) { return db_kind(st->db) == DB_POSTGRES; }
+int store_shared(SrvStore *st) { return flow_db_kind(st->db) == FLOW_DB_POSTGRES; }
 
-int store_begin(SrvStore *st) { return db_begin(store_db(st)); }
-int store_commit(SrvStore *st) { return db_commit(store_db(st)); }
-void store_rollback(SrvStore *st) { db_rollback(store_db(st)); }
+int store_begin(SrvStore *st) { return flow_db_begin(store_db(st)); }
+int store_commit(SrvStore *st) { return flow_db_commit(store_db(st)); }
+void store_rollback(SrvStore *st) { flow_db_rollback(store_db(st)); }
 
 void store_iso(int64_t ms, char out[32]) {
     time_t t = (time_t)(ms / 1000);

@@ -56,22 +56,22 @@ int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t ex
     pkg_sha256_hex(secret, strlen(secret), hash);
     char *scope_text = scope ? flow_json_print(scope) : NULL;
     store_lock(st);
-    DbStmt *q = NULL;
+    FlowDbStmt *q = NULL;
     int rc = -1;
-    if ((q = db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)")) != NULL) {
+    if ((q = flow_db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created, expires) VALUES(?,?,?,?,?,?)")) != NULL) {
         int64_t now = flow_wall_ms();
-        db_bind_text(q, 1, id);
-        db_bind_text(q, 2, name);
-        db_bind_text(q, 3, hash);
-        if (scope_text) db_bind_text(q, 4, scope_text);
-        else db_bind_null(q, 4);
-        db_bind_int64(q, 5, now);
-        if (expires_ms > 0) db_bind_int64(q, 6, now + expires_ms);
-        else db_bind_null(q, 6);
-        rc = db_step(q) == DB_DONE ? 0 : -1;
+        flow_db_bind_text(q, 1, id);
+        flow_db_bind_text(q, 2, name);
+        flow_db_bind_text(q, 3, hash);
+        if (scope_text) flow_db_bind_text(q, 4, scope_text);
+        else flow_db_bind_null(q, 4);
+        flow_db_bind_int64(q, 5, now);
+        if (expires_ms > 0) flow_db_bind_int64(q, 6, now + expires_ms);
+        else flow_db_bind_null(q, 6);
+        rc = flow_db_step(q) == FLOW_DB_DONE ? 0 : -1;
     }
-    if (rc) snprintf(why, cap, "the store: %s", db_error(store_db(st)));
-    db_finalize(q);
+    if (rc) snprintf(why, cap, "the store: %s", flow_db_error(store_db(st)));
+    flow_db_finalize(q);
     store_unlock(st);
     cJSON_free(scope_text);
     return rc;
@@ -83,31 +83,31 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     pkg_sha256_hex(secret, strlen(secret), hash);
     memset(c, 0, sizeof *c);
     store_lock(st);
-    DbStmt *q = NULL;
+    FlowDbStmt *q = NULL;
     int found = 0, expired_now = 0;
     int64_t expires = 0, revoked = 0;
-    if ((q = db_prepare(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?")) != NULL) {
-        db_bind_text(q, 1, hash);
-        if (db_step(q) == DB_ROW) {
+    if ((q = flow_db_prepare(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?")) != NULL) {
+        flow_db_bind_text(q, 1, hash);
+        if (flow_db_step(q) == FLOW_DB_ROW) {
             found = 1;
-            snprintf(c->id, sizeof c->id, "%s", db_column_text(q, 0));
-            snprintf(c->name, sizeof c->name, "%s", db_column_text(q, 1));
-            const char *sc = db_column_text(q, 2);
+            snprintf(c->id, sizeof c->id, "%s", flow_db_column_text(q, 0));
+            snprintf(c->name, sizeof c->name, "%s", flow_db_column_text(q, 1));
+            const char *sc = flow_db_column_text(q, 2);
             c->full = sc == NULL;
             if (sc) c->scope = cJSON_Parse(sc);
-            expires = db_column_null(q, 3) ? 0 : db_column_int64(q, 3);
-            revoked = db_column_null(q, 4) ? 0 : db_column_int64(q, 4);
-            expired_now = !revoked && expires && expires <= flow_wall_ms() && db_column_int64(q, 5) == 0;
+            expires = flow_db_column_null(q, 3) ? 0 : flow_db_column_int64(q, 3);
+            revoked = flow_db_column_null(q, 4) ? 0 : flow_db_column_int64(q, 4);
+            expired_now = !revoked && expires && expires <= flow_wall_ms() && flow_db_column_int64(q, 5) == 0;
         }
     }
-    db_finalize(q);
+    flow_db_finalize(q);
     if (expired_now && store_begin(st) == 0) {   /* the first use after the expiry records it, once (in every server) */
-        DbStmt *u = db_prepare(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0");
+        FlowDbStmt *u = flow_db_prepare(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0");
         int ok = u != NULL;
         if (u) {
-            db_bind_text(u, 1, c->id);
-            ok = db_step(u) == DB_DONE;
-            if (ok && db_changes(u) == 1) {
+            flow_db_bind_text(u, 1, c->id);
+            ok = flow_db_step(u) == FLOW_DB_DONE;
+            if (ok && flow_db_changes(u) == 1) {
                 cJSON *d = cJSON_CreateObject();
                 char iso[32];
                 store_iso(expires, iso);
@@ -115,7 +115,7 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
                 ok = audit_append(st, 1, c, addr, "token.expired", SRV_K_TOKEN, c->id, d) == 0;
             }
         }
-        db_finalize(u);
+        flow_db_finalize(u);
         if (!ok || store_commit(st)) store_rollback(st);
     }
     store_unlock(st);
@@ -161,19 +161,19 @@ int srv_scope_allows(const SrvCaller *c, SrvKind kind, const char *id) {
 
 /* ---- routes ---- */
 
-static cJSON *token_json(DbStmt *q) {
+static cJSON *token_json(FlowDbStmt *q) {
     cJSON *o = cJSON_CreateObject();
     char iso[32];
-    cJSON_AddStringToObject(o, "id", db_column_text(q, 0));
-    cJSON_AddStringToObject(o, "name", db_column_text(q, 1));
-    const char *sc = db_column_text(q, 2);
+    cJSON_AddStringToObject(o, "id", flow_db_column_text(q, 0));
+    cJSON_AddStringToObject(o, "name", flow_db_column_text(q, 1));
+    const char *sc = flow_db_column_text(q, 2);
     cJSON *scope = sc ? cJSON_Parse(sc) : NULL;
     if (scope) cJSON_AddItemToObject(o, "scope", scope);
     else cJSON_AddStringToObject(o, "scope", "full");
-    store_iso(db_column_int64(q, 3), iso);
+    store_iso(flow_db_column_int64(q, 3), iso);
     cJSON_AddStringToObject(o, "created", iso);
-    int64_t exp = db_column_null(q, 4) ? 0 : db_column_int64(q, 4);
-    int64_t rev = db_column_null(q, 5) ? 0 : db_column_int64(q, 5);
+    int64_t exp = flow_db_column_null(q, 4) ? 0 : flow_db_column_int64(q, 4);
+    int64_t rev = flow_db_column_null(q, 5) ? 0 : flow_db_column_int64(q, 5);
     if (exp) { store_iso(exp, iso); cJSON_AddStringToObject(o, "expires", iso); }
     else cJSON_AddNullToObject(o, "expires");
     if (rev) { store_iso(rev, iso); cJSON_AddStringToObject(o, "revoked", iso); }
@@ -186,10 +186,10 @@ void tok_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     SrvStore *st = srv_store(s);
     cJSON *a = cJSON_CreateArray();
     store_lock(st);
-    DbStmt *q = NULL;
-    if ((q = db_prepare(store_db(st), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id")) != NULL)
-        while (db_step(q) == DB_ROW) cJSON_AddItemToArray(a, token_json(q));
-    db_finalize(q);
+    FlowDbStmt *q = NULL;
+    if ((q = flow_db_prepare(store_db(st), "SELECT id, name, scope, created, expires, revoked FROM tokens ORDER BY id")) != NULL)
+        while (flow_db_step(q) == FLOW_DB_ROW) cJSON_AddItemToArray(a, token_json(q));
+    flow_db_finalize(q);
     store_unlock(st);
     srv_page(rq, out, a);
 }
@@ -305,25 +305,25 @@ void tok_revoke(Srv *s, const SrvReq *rq, SrvResp *out) {
     const char *id = rq->params[0];
     store_lock(st);
     int found = 0, ok = store_begin(st) == 0;
-    DbStmt *q = ok ? db_prepare(store_db(st), "SELECT revoked FROM tokens WHERE id = ?") : NULL;
+    FlowDbStmt *q = ok ? flow_db_prepare(store_db(st), "SELECT revoked FROM tokens WHERE id = ?") : NULL;
     if (q) {
-        db_bind_text(q, 1, id);
-        int r = db_step(q);
-        if (r == DB_ROW) found = 1 + (!db_column_null(q, 0));
+        flow_db_bind_text(q, 1, id);
+        int r = flow_db_step(q);
+        if (r == FLOW_DB_ROW) found = 1 + (!flow_db_column_null(q, 0));
         ok = r >= 0;
     } else ok = 0;
-    db_finalize(q);
+    flow_db_finalize(q);
     if (ok && found == 1) {   /* the revocation and its audit entry in one transaction */
-        q = db_prepare(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL");
+        q = flow_db_prepare(store_db(st), "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL");
         if (q) {
-            db_bind_int64(q, 1, flow_wall_ms());
-            db_bind_text(q, 2, id);
+            flow_db_bind_int64(q, 1, flow_wall_ms());
+            flow_db_bind_text(q, 2, id);
         }
-        ok = db_run(q) == 0 && audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject()) == 0;
+        ok = flow_db_run(q) == 0 && audit_append(st, 1, rq->caller, rq->addr, "token.revoke", SRV_K_TOKEN, id, cJSON_CreateObject()) == 0;
     }
     if (ok && store_commit(st)) ok = 0;
     if (!ok) {
-        srv_error(out, 500, "store", NULL, "the store: %s", db_error(store_db(st)));
+        srv_error(out, 500, "store", NULL, "the store: %s", flow_db_error(store_db(st)));
         store_rollback(st);
         store_unlock(st);
         return;

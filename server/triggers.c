@@ -17,7 +17,10 @@
  * After a restart: acknowledged webhook requests are processed at least once (they are on disk before
  * the answer; a run that dies leaves them queued); a schedule's fire at most once. A change of an
  * integration (triggers_changed) reloads it: the new revision is built and its gate started while the
- * old one goes on serving, then they are swapped. GET /v1/integrations/{id}/hooks shows what is
+ * old one goes on serving, then they are swapped. Changes made through other servers sharing the store
+ * are found by the timer, which compares each integration's signature in the store (head revision,
+ * creation, its secrets' count and last change) with the one loaded every HOOKS_POLL_MS: a new or
+ * changed integration is loaded, a deleted one stopped, as on the server that took the change. GET /v1/integrations/{id}/hooks shows what is
  * served. */
 #define _GNU_SOURCE 1
 #include "triggers.h"
@@ -47,6 +50,7 @@
 #include <unistd.h>
 
 #define HOOKS_BACKOFF_MAX_MS 60000   /* a webhook flow whose run failed runs again after 1 s, 2 s, ... this */
+#define HOOKS_POLL_MS 1000           /* how often the store's integrations are compared with those loaded */
 
 enum { H_LOADING, H_READY, H_FAILED };
 static const char *const state_names[] = { "loading", "ready", "failed" };
@@ -63,6 +67,7 @@ typedef struct HFlow {
 typedef struct HInteg {
     char *id;
     long rev;
+    char *sig;                /* what the store said of it before it was loaded (integ_sigs); NULL */
     char *text; size_t len;   /* the revision's source: its jobs run it */
     int refs;                 /* (under Hooks.mu) requests using it; freed when 0 after it left the list */
     int gone;                 /* no longer in the list */
@@ -81,6 +86,9 @@ typedef struct Hooks {
     pthread_cond_t lcv, tcv;  /* the loader's (dirty), the timer's (a change, a job ended, stop) */
     HInteg **v; int n;
     char **dirty; int ndirty;
+    char *loading;            /* the integration the loader is loading now, or NULL */
+    int64_t polled_ms;        /* the timer's last look at the store's integrations */
+    int poll_failing;         /* that look failed (said once, until it works again) */
     long *ended; int nended, cended;
     int stopping;
     pthread_t loader, timer;
@@ -116,6 +124,7 @@ static void integ_free(HInteg *I) {
     }
     free(I->f);
     free(I->id);
+    free(I->sig);
     free(I->text);
     free(I->error);
     pthread_mutex_destroy(&I->gmu);
@@ -172,19 +181,19 @@ static int jobs_of(Srv *s, const char *integ, const char *flow, const char *stat
 static int fire_claim(Srv *s, const char *fid, int64_t due) {
     SrvStore *st = srv_store(s);
     store_lock(st);
-    Db *db = store_db(st);
-    DbStmt *q = db_prepare(db, "INSERT INTO schedule_fires (flow, due_ms) VALUES (?1, ?2) ON CONFLICT (flow, due_ms) DO NOTHING");
+    FlowDb *db = store_db(st);
+    FlowDbStmt *q = flow_db_prepare(db, "INSERT INTO schedule_fires (flow, due_ms) VALUES (?1, ?2) ON CONFLICT (flow, due_ms) DO NOTHING");
     int rc = -1;
     if (q) {
-        db_bind_text(q, 1, fid);
-        db_bind_int64(q, 2, due);
-        if (db_step(q) == DB_DONE) rc = db_changes(q) == 1;
+        flow_db_bind_text(q, 1, fid);
+        flow_db_bind_int64(q, 2, due);
+        if (flow_db_step(q) == FLOW_DB_DONE) rc = flow_db_changes(q) == 1;
     }
-    db_finalize(q);
-    if (rc == 1 && (q = db_prepare(db, "DELETE FROM schedule_fires WHERE flow = ?1 AND due_ms < ?2"))) {   /* older claims are done with */
-        db_bind_text(q, 1, fid);
-        db_bind_int64(q, 2, due - 86400000);
-        db_run(q);
+    flow_db_finalize(q);
+    if (rc == 1 && (q = flow_db_prepare(db, "DELETE FROM schedule_fires WHERE flow = ?1 AND due_ms < ?2"))) {   /* older claims are done with */
+        flow_db_bind_text(q, 1, fid);
+        flow_db_bind_int64(q, 2, due - 86400000);
+        flow_db_run(q);
     }
     store_unlock(st);
     return rc;
@@ -203,8 +212,11 @@ static void fire(Hooks *H, HInteg *I, int fi, const char *trigger, int64_t due) 
         return;
     }
     long other = 0;
-    if (jobs_of(s, I->id, I->f[fi].name, "queued", &other) ||
-        (strcmp(trigger, "webhook") != 0 && jobs_of(s, I->id, I->f[fi].name, "running", &other))) {
+    int webhook = strcmp(trigger, "webhook") == 0;
+    /* (a webhook run takes the requests queued in this server's state store: only a job pinned to this
+     * server's place, jobs.h, takes them) */
+    if (webhook ? srv_jobs_queued_here(runs_jobs(s), I->id, I->f[fi].name) > 0
+                : (jobs_of(s, I->id, I->f[fi].name, "queued", &other) || jobs_of(s, I->id, I->f[fi].name, "running", &other))) {
         if (strcmp(trigger, "webhook") != 0) hlog("flow %s: %s: skipped: job %ld of the flow has not ended", fid, trigger, other);
         return;
     }
@@ -375,11 +387,62 @@ static int serves_anything(Srv *s, const char *integ, const char *text, size_t l
     return any;
 }
 
+/* Every integration's signature in the store (only's, when only is set): what changes when a server
+ * commits a revision, deletes and makes it again, or sets or deletes one of its secrets. n ids and
+ * sigs (malloc'd, in *ids and *sigs), or -1 with why. */
+static int integ_sigs(Srv *s, const char *only, char ***ids, char ***sigs, char *why, size_t wcap) {
+    SrvStore *st = srv_store(s);
+    int n = 0, cap = 0;
+    *ids = *sigs = NULL;
+    store_lock(st);
+    FlowDbStmt *q = flow_db_prepare(store_db(st), only ?
+        "SELECT i.id, i.head, i.created, (SELECT count(*) FROM secrets s WHERE s.integration = i.id),"
+        " (SELECT coalesce(max(s.updated_ms), 0) FROM secrets s WHERE s.integration = i.id) FROM integrations i WHERE i.id = ?" :
+        "SELECT i.id, i.head, i.created, (SELECT count(*) FROM secrets s WHERE s.integration = i.id),"
+        " (SELECT coalesce(max(s.updated_ms), 0) FROM secrets s WHERE s.integration = i.id) FROM integrations i");
+    if (q && only) flow_db_bind_text(q, 1, only);
+    int r = q ? flow_db_step(q) : -1;
+    for (; r == FLOW_DB_ROW; r = flow_db_step(q)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *ids = flow_xrealloc(*ids, sizeof **ids * (size_t)cap);
+            *sigs = flow_xrealloc(*sigs, sizeof **sigs * (size_t)cap);
+        }
+        char sig[128];
+        snprintf(sig, sizeof sig, "%lld:%lld:%lld:%lld", (long long)flow_db_column_int64(q, 1), (long long)flow_db_column_int64(q, 2),
+                 (long long)flow_db_column_int64(q, 3), (long long)flow_db_column_int64(q, 4));
+        (*ids)[n] = flow_xstrdup(flow_db_column_text(q, 0));
+        (*sigs)[n++] = flow_xstrdup(sig);
+    }
+    if (r < 0) snprintf(why, wcap, "%s", flow_db_error(store_db(st)));
+    flow_db_finalize(q);
+    store_unlock(st);
+    if (r < 0) {
+        for (int i = 0; i < n; i++) { free((*ids)[i]); free((*sigs)[i]); }
+        free(*ids);
+        free(*sigs);
+        *ids = *sigs = NULL;
+        return -1;
+    }
+    return n;
+}
+
+static void sigs_free(char **ids, char **sigs, int n) {
+    for (int i = 0; i < n; i++) { free(ids[i]); free(sigs[i]); }
+    free(ids);
+    free(sigs);
+}
+
 /* (Re)loads integration id from its head revision (the loader's thread). */
 static void load(Hooks *H, const char *id) {
     size_t len = 0;
     long rev = 0;
+    char **ids, **sigs, why[600];   /* (read before the text: a change between them is seen again by the next poll) */
+    int ns = integ_sigs(H->s, id, &ids, &sigs, why, sizeof why);
+    char *sig = ns > 0 ? flow_xstrdup(sigs[0]) : NULL;
+    if (ns > 0) sigs_free(ids, sigs, ns);
     char *text = srv_integration_text(H->s, id, &len, &rev);
+    if (!text && srv_files_sync(H->s, id, why, sizeof why)) hlog("integration %s: %s", id, why);   /* deleted through another server: its files go */
     pthread_mutex_lock(&H->mu);
     int at = -1;
     HInteg *old = find(H, id, &at);
@@ -390,11 +453,13 @@ static void load(Hooks *H, const char *id) {
             retire(H, old);
         }
         pthread_mutex_unlock(&H->mu);
+        free(sig);
         return;
     }
     pthread_mutex_unlock(&H->mu);
     HInteg *I = flow_xcalloc(1, sizeof *I);
     I->id = flow_xstrdup(id);
+    I->sig = sig;
     I->rev = rev;
     I->text = text;
     I->len = len;
@@ -426,10 +491,12 @@ static void *loader_main(void *arg) {
         if (H->stopping) break;
         char *id = H->dirty[0];
         memmove(H->dirty, H->dirty + 1, sizeof *H->dirty * (size_t)--H->ndirty);
+        H->loading = id;
         pthread_mutex_unlock(&H->mu);
         load(H, id);
-        free(id);
         pthread_mutex_lock(&H->mu);
+        H->loading = NULL;
+        free(id);
     }
     pthread_mutex_unlock(&H->mu);
     return NULL;
@@ -461,7 +528,32 @@ void triggers_changed(Srv *s, const char *id) {
     pthread_mutex_unlock(&H->mu);
 }
 
-/* ---- the timer: schedules, chains, retries ---- */
+/* ---- the timer: schedules, chains, retries, changes through other servers ---- */
+
+/* under mu, which it leaves while it reads the store: each integration whose signature in the store
+ * differs from the one loaded (or that is loaded and no longer in the store) goes to the loader,
+ * unless it is there already */
+static void poll_store(Hooks *H) {
+    pthread_mutex_unlock(&H->mu);
+    char **ids, **sigs, why[600];
+    int n = integ_sigs(H->s, NULL, &ids, &sigs, why, sizeof why);
+    pthread_mutex_lock(&H->mu);
+    if (n < 0 && !H->poll_failing)
+        hlog("the store's integrations cannot be read (changes through other servers are not seen until they can): %s", why);
+    else if (n >= 0 && H->poll_failing) hlog("the store's integrations can be read again");
+    H->poll_failing = n < 0;
+    if (n < 0) return;
+    for (int i = 0; i < n; i++) {
+        HInteg *I = find(H, ids[i], NULL);
+        if ((!I || !I->sig || strcmp(I->sig, sigs[i]) != 0) && !(H->loading && strcmp(H->loading, ids[i]) == 0)) mark_dirty(H, ids[i]);
+    }
+    for (int k = 0; k < H->n; k++) {
+        int in = 0;
+        for (int i = 0; i < n && !in; i++) in = strcmp(ids[i], H->v[k]->id) == 0;
+        if (!in && !(H->loading && strcmp(H->loading, H->v[k]->id) == 0)) mark_dirty(H, H->v[k]->id);
+    }
+    sigs_free(ids, sigs, n);
+}
 
 static void on_job_end(void *arg, long id) {
     Hooks *H = arg;
@@ -512,6 +604,12 @@ static void *timer_main(void *arg) {
             job_ended(H, id);
         }
         int64_t now = flow_wall_ms(), next = now + 60000;
+        if (now - H->polled_ms >= HOOKS_POLL_MS) {
+            poll_store(H);
+            if (H->stopping) break;
+            H->polled_ms = now = flow_wall_ms();
+        }
+        if (H->polled_ms + HOOKS_POLL_MS < next) next = H->polled_ms + HOOKS_POLL_MS;
         for (int k = 0; k < H->n; k++) {
             HInteg *I = H->v[k];
             if (I->state != H_READY) continue;
@@ -552,17 +650,17 @@ int triggers_start(Srv *s, char *why, size_t cap) {
     /* every integration, loaded by the loader */
     SrvStore *st = srv_store(s);
     store_lock(st);
-    if (db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
+    if (flow_db_schema(store_db(st), "CREATE TABLE IF NOT EXISTS schedule_fires (flow TEXT NOT NULL, due_ms BIGINT NOT NULL, PRIMARY KEY (flow, due_ms))",
                   "schedule_fires", why, cap)) {
         store_unlock(st);
         triggers_stop(s);
         return -1;
     }
-    DbStmt *q = db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "SELECT id FROM integrations ORDER BY id");
     pthread_mutex_lock(&H->mu);
-    while (q && db_step(q) == DB_ROW) mark_dirty(H, db_column_text(q, 0));
+    while (q && flow_db_step(q) == FLOW_DB_ROW) mark_dirty(H, flow_db_column_text(q, 0));
     pthread_mutex_unlock(&H->mu);
-    db_finalize(q);
+    flow_db_finalize(q);
     store_unlock(st);
     if (pthread_create(&H->loader, NULL, loader_main, H) != 0) {
         snprintf(why, cap, "cannot start the hooks' loader: %s", strerror(errno));

@@ -33,12 +33,12 @@ static void add_token(SrvStore *st, const char *id, const char *secret, const ch
     char hash[65];
     pkg_sha256_hex(secret, strlen(secret), hash);
     store_lock(st);
-    DbStmt *q = db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created) VALUES(?, 'fuzz', ?, ?, 0)");
+    FlowDbStmt *q = flow_db_prepare(store_db(st), "INSERT INTO tokens(id, name, hash, scope, created) VALUES(?, 'fuzz', ?, ?, 0)");
     if (!q) abort();
-    db_bind_text(q, 1, id);
-    db_bind_text(q, 2, hash);
-    db_bind_text(q, 3, scope);
-    if (db_run(q)) abort();
+    flow_db_bind_text(q, 1, id);
+    flow_db_bind_text(q, 2, hash);
+    flow_db_bind_text(q, 3, scope);
+    if (flow_db_run(q)) abort();
     store_unlock(st);
 }
 

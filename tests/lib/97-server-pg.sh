@@ -8,7 +8,9 @@
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
 #   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) on a PostgreSQL store
 #   server-pg/two/...    tests/server/two.py: two servers, two workspace directories, one store: a
-#                        change seen through both, 40 jobs queued through both run exactly once (each
+#                        change seen through both, schedules and webhooks made, changed and deleted
+#                        through one served (and stopped) by both without a restart, a package's
+#                        files taken through one used by both servers' checks and runs, 40 jobs queued through both run exactly once (each
 #                        run writes a row into PostgreSQL: the rows are counted), concurrent changes
 #                        keep one audit chain, a killed server's job failed when its lease runs out
 # SKIP when the PostgreSQL binaries are not installed (scripts/deps.sh test installs them).

@@ -220,6 +220,17 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
+def until(secs, what, fn):
+    """polls fn (every 0.1 s) until it returns a true value, which it returns; fails after secs"""
+    last = None
+    for _ in range(int(secs * 10)):
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("%s: not within %d s (last: %s)" % (what, secs, str(last)[:400]))
+
+
 def expect(resp, status, what=""):
     st, hd, b = resp
     check(st == status, "%s: status %s, expected %s: %s" % (what, st, status, str(b)[:600]))

@@ -16,7 +16,7 @@ import glob, hashlib, hmac, json, os, sys, time
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api   # noqa: E402  the server suite's Server, check, expect, report, run_cases
-from api import check, expect   # noqa: E402
+from api import check, expect, until   # noqa: E402
 
 WORK = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,17 +25,6 @@ HOOK_TOKEN = "tok-Hook-Value-8Lp2"
 CASES = []
 S = None
 case = api.cases_into(CASES)
-
-
-def until(secs, what, fn):
-    """polls fn (every 0.1 s) until it returns a true value, which it returns; fails after secs"""
-    last = None
-    for _ in range(int(secs * 10)):
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("%s: not within %d s (last: %s)" % (what, secs, str(last)[:400]))
 
 
 def jobs(flow, **filters):

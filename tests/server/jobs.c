@@ -65,12 +65,12 @@ static long job_pid(const char *spec, long id) {
     long pid = 0;
     for (int i = 0; i < 600 && !pid; i++) {
         usleep(100000);
-        Db *d2 = db_open(spec, 0, why, sizeof why);
-        DbStmt *s = d2 ? db_prepare(d2, "SELECT pid FROM jobs WHERE id = ?1") : NULL;
-        if (s) db_bind_int64(s, 1, id);
-        if (s && db_step(s) == DB_ROW) pid = (long)db_column_int64(s, 0);
-        db_finalize(s);
-        db_close(d2);
+        FlowDb *d2 = flow_db_open(spec, 0, why, sizeof why);
+        FlowDbStmt *s = d2 ? flow_db_prepare(d2, "SELECT pid FROM jobs WHERE id = ?1") : NULL;
+        if (s) flow_db_bind_int64(s, 1, id);
+        if (s && flow_db_step(s) == FLOW_DB_ROW) pid = (long)flow_db_column_int64(s, 0);
+        flow_db_finalize(s);
+        flow_db_close(d2);
     }
     return pid;
 }
@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
 
     cur_case = "secrets";
     snprintf(path, sizeof path, "%s/store.db", ws);
-    Db *db = db_open(path, 1, why, sizeof why);
+    FlowDb *db = flow_db_open(path, 1, why, sizeof why);
     check(db != NULL, "open the store: %s", why);
     check(srv_secrets_schema(db, why, sizeof why) == 0, "schema: %s", why);
     check(srv_secret_put(db, &key, "shop", "data", "API_TOKEN", "first", 5, 1, why, sizeof why) == 0, "put: %s", why);
@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     srv_secret_env_free(env);
     check(srv_secret_put(db, &key, "other", "c", "X", "x", 1, 3, why, sizeof why) == 0 && srv_secret_delete(db, "other", NULL, why, sizeof why) == 1,
           "delete: %s", why);
-    db_close(db);
+    flow_db_close(db);
 
     cur_case = "build-cache";
     char h1[SRV_HASH_LEN + 1], h2[SRV_HASH_LEN + 1], exe[4400];
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/work/shop/data/in.ndjson", ws);
     write_file(path, rec);
     snprintf(path, sizeof path, "%s/store.db", ws);
-    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", 2, stderr, 0 };
+    SrvJobsConfig cfg = { ws, path, &key, flowc, "test", "test-place", 2, stderr, 0 };
     SrvJobs *J = srv_jobs_start(&cfg, why, sizeof why);
     check(J != NULL, "start: %s", why);
     if (!J) goto out;

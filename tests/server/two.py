@@ -5,6 +5,14 @@ second holds a copy of the first's secret.key and was never `init`), serving one
 (FLOWC_TEST_PG). Prints PASS NAME / FAIL NAME lines:
   - a change made through one server is seen through the other at once (an integration, a flow's
     disabled flag, a revoked token);
+  - schedules and webhooks made, changed (the text, the trigger's secret) and deleted through one
+    server are served, and stopped, by the other without a restart, each schedule fire claimed once
+    (tests/server/two/beat.flow);
+  - a webhook request is run by a job of the server that queued it (its state store holds it), and a
+    retry of errors by the server whose error store they are in;
+  - a package's hook and data files taken through one server are the other's too: a text changed
+    through it checks beside them, both servers' runs use them, a new package's files replace them
+    on both, a delete removes them on both;
   - many jobs queued through both run exactly once each: the runs of tests/server/two/tally.flow write
     one row per run (its run id) into a PostgreSQL table, and those rows are counted;
   - concurrent changes through both servers leave one audit chain that `audit verify` finds intact;
@@ -14,12 +22,12 @@ second holds a copy of the first's secret.key and was never `init`), serving one
 
     FLOWC=build/asan/flowc FLOWC_TEST_PG="host=... port=... user=..." python3 tests/server/two.py WORKDIR
 """
-import json, os, re, signal, subprocess, sys, threading, time, traceback
+import json, os, re, shutil, signal, subprocess, sys, threading, time, traceback
 
 sys.argv = [sys.argv[0], sys.argv[1]]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api   # noqa: E402  the server suite's Server, check, expect, report
-from api import check, expect, psql, report   # noqa: E402
+from api import check, expect, psql, report, until   # noqa: E402
 
 WORK = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,6 +85,146 @@ def _():
     expect(B.req("GET", "/v1/integrations", token=t["token"]), 200, "the token through B")
     expect(B.req("DELETE", "/v1/tokens/" + t["id"]), 204, "revoked through B")
     expect(A.req("GET", "/v1/integrations", token=t["token"]), 401, "the revoked token through A")
+
+
+def hooks_view(srv, integ, status, rev=None):
+    """srv's view of integ's schedules and webhooks once it serves the store's head (revision rev) in status"""
+    def look():
+        st, _, b = srv.req("GET", "/v1/integrations/%s/hooks" % integ)
+        return b if st == 200 and b["status"] == status and b["revision"] == b["head"] and (rev is None or b["head"] == rev) else None
+    return until(120, "%s serving %s revision %s (%s)" % (srv.dir, integ, rev, status), look)
+
+
+def beat_jobs(flow, trigger):
+    b = expect(A.req("GET", "/v1/jobs?flow=beat.%s&limit=1000" % flow), 200, "jobs of beat." + flow)
+    return [j for j in b if j["trigger"] == trigger]
+
+
+@case("server-pg/two/triggers-changed-through-one-serve-on-both-without-a-restart")
+def _():
+    tok = "beat-tok-S3CRET-77x"
+    for srv in (A, B):   # each server's work directory of the integration (as on two machines)
+        os.makedirs(os.path.join(srv.dir, "work/beat/data"), exist_ok=True)
+        os.makedirs(os.path.join(srv.dir, "work/beat/out"), exist_ok=True)
+        with open(os.path.join(srv.dir, "work/beat/data/items.ndjson"), "w") as f:
+            f.write('{"id": 1, "name": "one"}\n')
+    text = open(os.path.join(HERE, "two/beat.flow")).read()
+    b = expect(A.req("POST", "/v1/integrations", text), 201, "beat through A")
+    # B loads what A took: its gate says the trigger's secret is missing, then serves once it is set through A
+    b = hooks_view(B, "beat", "failed", b["revision"])
+    check("BEAT_TOKEN" in b.get("error", ""), "B without the secret: %s" % b)
+    expect(A.req("PUT", "/v1/connections/beat.webhook/secrets", {"BEAT_TOKEN": tok}), 200, "the secret through A")
+    b = hooks_view(B, "beat", "ready")
+    f = {x["id"]: x for x in b["flows"]}
+    check(f["beat.tick"]["schedule"] == "every(1s)" and f["beat.tick"]["next_run"], "B's timer: %s" % f["beat.tick"])
+    check(f["beat.hooked"]["webhook"]["url"] == "/hooks/beat/in", "B's webhook: %s" % f["beat.hooked"])
+    body = json.dumps({"id": 7}).encode()
+    hdr = {"X-Token": tok, "Content-Type": "application/json"}
+    st, _, _ = B.req("POST", "/hooks/beat/in", body, token=None, headers=hdr, raw=True)
+    check(st == 202, "a delivery to B: %s" % st)
+    until(60, "the delivery's job", lambda: beat_jobs("hooked", "webhook"))
+    # a change through A: B serves the new path and not the old one
+    b = expect(A.req("PUT", "/v1/integrations/beat", text.replace('webhook("/in"', 'webhook("/in/v2"')), 200, "PUT beat through A")
+    hooks_view(B, "beat", "ready", b["revision"])
+    st, _, _ = B.req("POST", "/hooks/beat/in/v2", body, token=None, headers=hdr, raw=True)
+    check(st == 202, "the new path through B: %s" % st)
+    st, _, _ = B.req("POST", "/hooks/beat/in", body, token=None, headers=hdr, raw=True)
+    check(st == 404, "the old path through B: %s" % st)
+    until(60, "three fires of tick", lambda: len(beat_jobs("tick", "schedule")) >= 3)
+    # a delete through A stops both: B's webhook is gone and no fire follows
+    expect(A.req("DELETE", "/v1/integrations/beat"), 204, "DELETE beat through A")
+    until(10, "B stops serving the deleted integration's webhook",
+          lambda: B.req("POST", "/hooks/beat/in/v2", body, token=None, headers=hdr, raw=True)[0] == 404)
+    time.sleep(1.5)
+    n = len(beat_jobs("tick", "schedule"))
+    time.sleep(2.5)
+    check(len(beat_jobs("tick", "schedule")) == n, "a deleted integration's schedule fired")
+    # each fire was claimed by one server: the jobs the two logs say they queued are the jobs there are
+    queued = sum(len(re.findall(r"flow beat\.tick: job \d+ queued \(schedule", open(srv.log).read())) for srv in (A, B))
+    check(queued == n, "%d schedule jobs, %d queued by the servers' logs" % (n, queued))
+    for srv in (A, B):
+        check("integration beat: deleted" in open(srv.log).read(), "%s did not stop beat" % srv.dir)
+        check(tok not in open(srv.log).read(), "the webhook token in %s's log" % srv.dir)
+
+
+@case("server-pg/two/a-package's-files-reach-the-other-server")
+def _():
+    src = os.path.join(HERE, "pkghooks")
+    even = os.path.join(WORK, "pkgeven")   # the same package, its hook dropping even ids instead
+    subprocess.run(["rm", "-rf", even])
+    shutil.copytree(src, even)
+    hook = open(os.path.join(src, "hooks/odd.c")).read()
+    check("% 2 != 0" in hook, "the hook's test is not where it was")
+    open(os.path.join(even, "hooks/odd.c"), "w").write(hook.replace("% 2 != 0", "% 2 == 0"))
+    pkgs = []
+    for d in (src, even):
+        pkgs.append(os.path.join(WORK, os.path.basename(d) + ".flowpkg"))
+        r = subprocess.run([api.FLOWC, "package", os.path.join(d, "pkghooks.flow"), "-o", pkgs[-1]], capture_output=True, text=True)
+        check(r.returncode == 0, "flowc package: " + r.stderr)
+    for srv in (A, B):
+        data = os.path.join(srv.dir, "work/pkghooks/data")
+        os.makedirs(data, exist_ok=True)
+        open(os.path.join(data, "items.ndjson"), "w").write("".join('{"id": %d, "name": "n%d"}\n' % (i, i) for i in range(1, 6)))
+    expect(A.req("POST", "/v1/integrations", body=open(pkgs[0], "rb").read(), ctype="application/gzip"), 201, "the package through A")
+    # its text changed through B is checked beside the files A took
+    text = open(os.path.join(src, "pkghooks.flow")).read()
+    expect(B.req("PUT", "/v1/integrations/pkghooks", body=text.replace('"out.ndjson"', '"out2.ndjson"')), 200, "PUT the text through B")
+    on_b = os.path.join(B.dir, "files/pkghooks/hooks/odd.c")
+    check(os.path.exists(on_b) and open(on_b).read() == hook, "B's copy of the hook file")
+
+    def runs(ignored):
+        jobs = [expect((A if k % 2 else B).req("POST", "/v1/flows/pkghooks.copy/run"), 201, "run")["id"] for k in range(6)]
+        for jid in jobs:
+            j = wait_job(A, jid)
+            check(j["status"] == "completed" and (j["exported"], j["ignored"]) == (5, ignored),
+                  "a run on %s did not drop %d: %s" % (j["server"], ignored, {k: j.get(k) for k in ("status", "exported", "ignored", "message")}))
+    runs(3)
+    # new files through A: both servers' runs use them
+    expect(A.req("PUT", "/v1/integrations/pkghooks", body=open(pkgs[1], "rb").read(), ctype="application/gzip"), 200, "the new package through A")
+    runs(2)
+    expect(B.req("GET", "/v1/integrations/pkghooks"), 200, "through B")
+    check("% 2 == 0" in open(on_b).read(), "B's copy of the changed hook file")
+    expect(A.req("DELETE", "/v1/integrations/pkghooks"), 204, "DELETE through A")
+    until(10, "B's copy of the deleted integration's files removed", lambda: not os.path.exists(os.path.join(B.dir, "files/pkghooks")))
+
+
+@case("server-pg/two/a-webhook-request-is-run-by-the-server-that-queued-it")
+def _():
+    tok = "beat-tok-S3CRET-77x"
+    b = expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/beat.flow")).read().replace("every(1s)", "manual()")), 201, "beat")
+    expect(B.req("PUT", "/v1/connections/beat.webhook/secrets", {"BEAT_TOKEN": tok}), 200, "the secret through B")
+    for srv in (A, B):
+        hooks_view(srv, "beat", "ready")
+
+    def out(srv):
+        p = os.path.join(srv.dir, "work/beat/out/hooked.ndjson")
+        return [json.loads(line)["id"] for line in open(p)] if os.path.exists(p) else []
+    # the requests wait in the receiving server's state store: its own runs take them, whichever
+    # server a job of the flow would otherwise have gone to
+    for k in range(8):
+        srv, other = (A, B) if k % 2 else (B, A)
+        rid = 100 + k
+        st, _, _ = srv.req("POST", "/hooks/beat/in", json.dumps({"id": rid}).encode(), token=None,
+                           headers={"X-Token": tok, "Content-Type": "application/json"}, raw=True)
+        check(st == 202, "delivery %d: %s" % (rid, st))
+        until(60, "request %d run on the server that took it (%s)" % (rid, srv.dir), lambda: rid in out(srv))
+        check(rid not in out(other), "request %d also run on %s" % (rid, other.dir))
+    for j in beat_jobs("hooked", "webhook"):
+        check(j["status"] in ("completed", "queued", "running"), "a webhook job: %s" % j)
+    # a retry of errors listed through a server runs on that server (the ids are its error store's)
+    for srv in (A, B):
+        with open(os.path.join(srv.dir, "work/beat/data/mixed.ndjson"), "w") as f:
+            f.write('{"id": 1, "name": "one"}\n{"id": "two"}\n')
+    for k in range(4):
+        j = wait_job(A, expect(A.req("POST", "/v1/flows/beat.picky/run"), 201, "run picky")["id"])
+        check(j["status"] == "completed" and j["errors"] == 1, "picky's run: %s" % j)
+        owner = A if str(A.proc.pid) in j["server"].split(":") else B
+        errs = expect(owner.req("GET", "/v1/flows/beat.picky/items/errors"), 200, "picky's errors through the server that ran it")
+        check(errs and all(e["run_id"] for e in errs), "errors: %s" % errs)
+        r = wait_job(A, expect(owner.req("POST", "/v1/flows/beat.picky/items/retry", {"errors": [errs[-1]["id"]]}), 201, "retry")["id"])
+        check(r["status"] == "completed" and str(owner.proc.pid) in r["server"].split(":"),
+              "the retry of %s's error ran on %s: %s" % (owner.dir, r["server"], {x: r.get(x) for x in ("status", "exported", "errors", "message")}))
+    expect(A.req("DELETE", "/v1/integrations/beat"), 204, "DELETE beat")
 
 
 @case("server-pg/two/a-server-with-another-key-is-refused")
