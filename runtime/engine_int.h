@@ -82,6 +82,7 @@ typedef struct Run {
      * variants and nothing needs the generic tree first; they live in the page arena */
     int typed;
     int lookups;                   /* the flow has lookup steps (else no record carries a result) */
+    int debug_lines;               /* lines written for a debug window (eng_debug_write) */
     FlowArena arena;
     FlowBuf tbuf;                  /* typed maps' output for the import being written */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
@@ -112,6 +113,9 @@ void eng_settings_free(FlowSettings *s);
 int eng_eval_rs(Run *R, const StepRt *s, const Inst *in, cJSON **rs, FlowErr *e);
 int eng_settings_per_record(const FlowSettings *s);
 cJSON *eng_settings_take_log(FlowSettings *s);
+/* a debug window: when the run records the requests of connection `conn` (FlowRunInfo's debug_conns),
+ * the step's requests logged are written (eng_debug_write) */
+void eng_settings_debug(FlowSettings *s, const char *conn);
 
 /* ---- validate.c: exported records and lookup results against their declared type ---- */
 
@@ -136,5 +140,9 @@ cJSON *eng_trace_begin(Run *R, const StepRt *s, const List *L);
 void eng_trace_end(cJSON *e, const StepRt *s, const List *L);
 void eng_trace_export(Run *R, const StepRt *ex, const List *page);
 void eng_preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int n);
+/* A debug window's line (takes exchange): {"connection", "flow", "step", "run_id", "at", "exchange"}
+ * with every secret redacted, on the run's debug stream; at most FLOW_DEBUG_MAX_LINES per run. */
+#define FLOW_DEBUG_MAX_LINES 500
+void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange);
 
 #endif

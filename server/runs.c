@@ -247,11 +247,8 @@ static int work_dir(Srv *s, const char *integ, char *out, size_t cap) {
     return mkdir(out, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Runs argv[0] with env in the integration's directory until it ends (SYNC_TIMEOUT_MS at most):
- * its standard output (malloc'd, NUL-terminated) and the last line of its standard error; *status as
- * waitpid's, *timed_out. NULL with why when it could not start. */
-static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const env[], size_t *outlen, char *errline, size_t ecap,
-                      int *status, int *timed_out, char *why, size_t cap) {
+char *runs_exec(Srv *s, const char *integ, char *const argv[], char *const env[], long timeout_ms, size_t *outlen, char *errline,
+                size_t ecap, int *status, int *timed_out, char *why, size_t cap) {
     char dir[4300];
     *timed_out = 0;
     errline[0] = 0;
@@ -292,7 +289,7 @@ static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (!killed && ms > SYNC_TIMEOUT_MS) { kill(pid, SIGKILL); killed = 1; *timed_out = 1; }
+        if (!killed && ms > timeout_ms) { kill(pid, SIGKILL); killed = 1; *timed_out = 1; }
         if (pf[0].fd < 0 && pf[1].fd < 0) break;
     }
     if (out[0] >= 0) close(out[0]);
@@ -308,6 +305,17 @@ static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const
     else o.p[o.n] = 0;
     *outlen = o.n;
     return o.p;
+}
+
+int runs_exe(Srv *s, const RunsTarget *t, char *exe, size_t cap, SrvResp *out) {
+    char hash[SRV_HASH_LEN + 1], why[1200];
+    int built = 0;
+    if (srv_build_put(runs_of(s)->dir, t->integ, t->text, t->len, hash, why, sizeof why) ||
+        srv_build_get(runs_of(s)->dir, runs_of(s)->flowc, hash, exe, cap, &built, why, sizeof why)) {
+        srv_error(out, 500, "build_failed", NULL, "%s", why);
+        return -1;
+    }
+    return 0;
 }
 
 /* a child that did not end well, as an answer: 504 timed out, 502 crashed or failed */
@@ -512,7 +520,7 @@ void run_export(Srv *s, const SrvReq *rq, SrvResp *out) {
     size_t n = 0;
     int status = 0, timed_out = 0;
     char errline[1100];
-    char *text = run_sync(s, t.integ, argv, env, &n, errline, sizeof errline, &status, &timed_out, why, sizeof why);
+    char *text = runs_exec(s, t.integ, argv, env, SYNC_TIMEOUT_MS, &n, errline, sizeof errline, &status, &timed_out, why, sizeof why);
     srv_secret_env_free(env);
     cJSON *doc = text && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? flow_json_parse(text, n, NULL) : NULL;
     if (!text) srv_error(out, 500, "internal", NULL, "%s", why);
@@ -555,11 +563,8 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         }
     RunsTarget t;
     if (runs_target(s, rq->params[0], STEP_IMPORT, NULL, &t, out)) { cJSON_Delete(recs); return; }
-    char hash[SRV_HASH_LEN + 1], why[1200], exe[4400], dir[4300], data[4500], state[4300], run_id[64], rid_env[96];
-    int built = 0;
-    if (srv_build_put(runs_of(s)->dir, t.integ, t.text, t.len, hash, why, sizeof why) ||
-        srv_build_get(runs_of(s)->dir, runs_of(s)->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
-        srv_error(out, 500, "build_failed", NULL, "%s", why);
+    char why[1200], exe[4400], dir[4300], data[4500], state[4300], run_id[64], rid_env[96];
+    if (runs_exe(s, &t, exe, sizeof exe, out)) {
         runs_target_free(&t);
         cJSON_Delete(recs);
         return;
@@ -593,7 +598,7 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
     char errline[1100];
     if (env) {
         char *argv[] = { exe, "push", t.flow, t.step, "--data", data, "--json", "--state", state, NULL };
-        res = run_sync(s, t.integ, argv, env, &rl, errline, sizeof errline, &status, &timed_out, why, sizeof why);
+        res = runs_exec(s, t.integ, argv, env, SYNC_TIMEOUT_MS, &rl, errline, sizeof errline, &status, &timed_out, why, sizeof why);
         srv_secret_env_free(env);
         if (!res) srv_error(out, 500, "internal", NULL, "%s", why);
     }
