@@ -1,5 +1,5 @@
 /* engine_int.h — private to the engine's files (engine.c, steps.c, settings.c, validate.c,
- * errors.c, trace.c): the run's own types (Run, its connections and steps, the records on their
+ * errors.c, trace.c, probe.c): the run's own types (Run, its connections and steps, the records on their
  * way) and the functions those files share, prefixed eng_. FlowSettings stays private to
  * settings.c. Nothing outside these files includes it: the public headers are flow.h (generated
  * code) and engine.h (connectors, the CLI, flowc). */

@@ -16,7 +16,7 @@ Prints PASS NAME / FAIL NAME lines (server-jobs/conn-..., server-jobs-pg/conn-..
 
     FLOWC=build/asan/flowc python3 tests/server/conns.py WORKDIR
 """
-import json, os, socket, sqlite3, sys, threading, time
+import json, os, socket, sqlite3, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.argv = [sys.argv[0], sys.argv[1]]
@@ -287,6 +287,29 @@ def _():
     a = expect(S.req("GET", "/v1/audit?resource=conns.api&limit=1000"), 200, "audit")
     acts = [x["action"] for x in a]
     check("debug.start" in acts and "debug.stop" in acts, str(acts))
+
+
+@case("server-jobs/conn-remote/connections-test-and-debug")
+def _():
+    def remote(*args):
+        return subprocess.run([api.FLOWC, "remote", S.base, "--token", S.token, "connections", *args], capture_output=True, text=True,
+                              timeout=120)
+    r = remote("list")
+    check(r.returncode == 0 and "conns.api" in [c["id"] for c in json.loads(r.stdout)], r.stdout + r.stderr)
+    r = remote("test", "conns.api")
+    check(r.returncode == 0 and json.loads(r.stdout)["ok"] is True, r.stdout + r.stderr)
+    r = remote("test", "conns.refused", "--timeout", "5")
+    check(r.returncode == 1 and json.loads(r.stdout)["class"] == "connection", "a failed test exits 1: %s" % (r.stdout + r.stderr))
+    r = remote("debug", "conns.api", "--minutes", "2")
+    check(r.returncode == 0 and json.loads(r.stdout)["debugging"] is True, r.stdout + r.stderr)
+    r = remote("debug", "conns.api")
+    check(r.returncode == 0 and isinstance(json.loads(r.stdout), list), r.stdout + r.stderr)
+    r = remote("debug", "conns.api", "--minutes", "0")
+    check(r.returncode == 0 and json.loads(r.stdout)["debugging"] is False, r.stdout + r.stderr)
+    r = remote("debug", "conns.api", "--minutes", "99")
+    check(r.returncode == 1 and "minutes" in r.stderr, r.stderr)
+    r = remote("test")
+    check(r.returncode == 2, "no id: %s" % r.stderr)
 
 
 @case("server-jobs/conn-debug/secret-nowhere-in-the-workspace")
