@@ -625,6 +625,7 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->rl.state && R->open_errors > 0) in->trace = eng_trace_key(in->rec);
             eng_list_push(&page, in);
         }
+        if (pulled) eng_debug_sql(ex, pulled, 0);
         if (R->failed) { eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!pulled) { eng_list_free(R, &page); cJSON_Delete(marks); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) eng_too_large(R, ex, &page, bytes, "as exported");

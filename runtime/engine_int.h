@@ -116,6 +116,7 @@ cJSON *eng_settings_take_log(FlowSettings *s);
 /* a debug window: when the run records the requests of connection `conn` (FlowRunInfo's debug_conns),
  * the step's requests logged are written (eng_debug_write) */
 void eng_settings_debug(FlowSettings *s, const char *conn);
+int eng_settings_debugging(const FlowSettings *s);
 
 /* ---- validate.c: exported records and lookup results against their declared type ---- */
 
@@ -144,5 +145,9 @@ void eng_preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int
  * with every secret redacted, on the run's debug stream; at most FLOW_DEBUG_MAX_LINES per run. */
 #define FLOW_DEBUG_MAX_LINES 500
 void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange);
+/* ...and what a step asked of an SQL connection (sqlite, postgres) being debugged, one line per page:
+ * an export's or lookup's `sql` and `args` with the rows it read (`lookups`: the records looked up),
+ * an import's `table` with the rows written and failed */
+void eng_debug_sql(const StepRt *s, long rows, long failed);
 
 #endif

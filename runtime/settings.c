@@ -223,6 +223,8 @@ static int previewing(const FlowSettings *s) { return s && s->R->ri->mocks && s-
 
 int flow_settings_tracing(const FlowSettings *s) { return previewing(s) || (s && s->debug_conn); }
 
+int eng_settings_debugging(const FlowSettings *s) { return s && s->debug_conn && !previewing(s); }
+
 void eng_settings_debug(FlowSettings *s, const char *conn) {
     const char *l = s ? s->R->ri->debug_conns : NULL;
     if (!l || !s->R->ri->debug) return;

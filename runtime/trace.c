@@ -2,6 +2,7 @@
  * the requests the step logged, and what a live preview's imports wrote; and a debug window's
  * lines: the requests of the steps on a connection being debugged, redacted, as NDJSON. */
 #include "engine_int.h"
+#include <string.h>
 
 /* The step's logged requests move into its trace entry. */
 static void trace_requests(cJSON *entry, const StepRt *s) {
@@ -77,4 +78,20 @@ void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange
     if (t) { fputs(t, R->ri->debug); fputc('\n', R->ri->debug); fflush(R->ri->debug); }
     cJSON_free(t);
     cJSON_Delete(o);
+}
+
+void eng_debug_sql(const StepRt *s, long rows, long failed) {
+    if (!s->conn || !eng_settings_debugging(s->s) || s->c != s->conn->c) return;
+    const char *kind = s->conn->def->kind;
+    if (strcmp(kind, "sqlite") != 0 && strcmp(kind, "postgres") != 0) return;
+    cJSON *x = cJSON_CreateObject();
+    const char *sql = flow_setting_str(s->s, NULL, "sql", NULL);
+    if (sql) {
+        cJSON_AddStringToObject(x, "sql", sql);
+        const cJSON *args = flow_setting(s->s, NULL, "args");
+        if (args) cJSON_AddItemToObject(x, "args", cJSON_Duplicate(args, 1));
+    } else cJSON_AddStringToObject(x, "table", flow_setting_str(s->s, NULL, "table", ""));
+    cJSON_AddNumberToObject(x, s->def->kind == FLOW_STEP_LOOKUP ? "lookups" : "rows", (double)rows);
+    if (s->def->kind == FLOW_STEP_IMPORT) cJSON_AddNumberToObject(x, "failed", (double)failed);
+    flow_settings_log(s->s, x);
 }

@@ -98,8 +98,13 @@ flow others {
 }
 
 flow rows {
-  export rows: Item from db { sql = "SELECT id, name FROM items" }
-  import d into nodb { table = "t" }
+  export rows: Item from db { sql = "SELECT id, name FROM items WHERE id >= ?", args = [1] }
+  import d into files { file = "rows.ndjson" }
+}
+
+flow tosql {
+  export items: Item from api { path = "/items", records = "$.items" }
+  import copied into db { table = "copied" }
 }
 
 flow missing {
@@ -186,7 +191,7 @@ def _():
 @case("server-jobs/conn-test/sqlite-select-1-and-a-missing-path")
 def _():
     b = test("db")
-    check(b["ok"] is True and b["exists"] is True and b["access"] == "read", str(b))
+    check(b["ok"] is True and b["exists"] is True and b["access"] == "read and write", str(b))
     failed(test("nodb"), "connection", "missing/none.db", "No such file")
 
 
@@ -268,6 +273,21 @@ def _():
     nxt = hd["Link"].split(">")[0].lstrip("<")
     st, hd, b2 = S.req("GET", nxt)
     check(st == 200 and b2[0]["id"] == e[1]["id"], "the next page: %s" % b2)
+
+
+@case("server-jobs/conn-debug/sql-statements-and-row-counts")
+def _():
+    expect(S.req("POST", "/v1/connections/conns.db/debug", {"minutes": 5}), 200, "open a window on the sqlite connection")
+    for flow in ("rows", "tosql"):
+        j = expect(S.req("POST", "/v1/flows/conns.%s/run" % flow, {}), 201, "run " + flow)
+        b = wait_job(j["id"])
+        check(b["status"] == "completed", "the run of %s: %s" % (flow, b))
+    e = expect(S.req("GET", "/v1/connections/conns.db/debug"), 200, "the sqlite connection's entries")
+    got = [{k: x.get(k) for k in ("flow", "step", "sql", "args", "table", "rows", "failed") if k in x} for x in e]
+    want = [{"flow": "rows", "step": "export rows", "sql": "SELECT id, name FROM items WHERE id >= ?", "args": [1], "rows": 1},
+            {"flow": "tosql", "step": "import copied", "table": "copied", "rows": 2, "failed": 0}]
+    check(got == want, "entries: %s" % got)
+    expect(S.req("POST", "/v1/connections/conns.db/debug", {"minutes": 0}), 200, "stop")
 
 
 @case("server-jobs/conn-debug/stopped-and-expired-windows-record-nothing")
