@@ -125,18 +125,9 @@ def failed(b, cls, *words):
     check(SECRET not in json.dumps(b), "the secret is in the answer: %s" % b)
 
 
-def wait_job(jid, secs=180):
-    for _ in range(secs * 10):
-        b = expect(S.req("GET", "/v1/jobs/" + jid), 200, "GET /v1/jobs/" + jid)
-        if b["status"] not in ("queued", "running"):
-            return b
-        time.sleep(0.1)
-    raise AssertionError("job %s did not end in %d s" % (jid, secs))
-
-
 def run_pull():
     j = expect(S.req("POST", "/v1/flows/conns.pull/run", {}), 201, "run pull")
-    b = wait_job(j["id"])
+    b = api.wait_job(j["id"])
     check(b["status"] == "completed" and b["exported"] == 2, "the run: %s" % b)
     return b
 
@@ -280,7 +271,7 @@ def _():
     expect(S.req("POST", "/v1/connections/conns.db/debug", {"minutes": 5}), 200, "open a window on the sqlite connection")
     for flow in ("rows", "tosql"):
         j = expect(S.req("POST", "/v1/flows/conns.%s/run" % flow, {}), 201, "run " + flow)
-        b = wait_job(j["id"])
+        b = api.wait_job(j["id"])
         check(b["status"] == "completed", "the run of %s: %s" % (flow, b))
     e = expect(S.req("GET", "/v1/connections/conns.db/debug"), 200, "the sqlite connection's entries")
     got = [{k: x.get(k) for k in ("flow", "step", "sql", "args", "table", "rows", "failed") if k in x} for x in e]
@@ -362,7 +353,7 @@ def start():
     free.bind(("127.0.0.1", 0))
     PORTS["refused"] = free.getsockname()[1]
     free.close()
-    S = api.Server("conns")
+    S = api.S = api.Server("conns")   # api.wait_job asks api.S
     return S
 
 
