@@ -126,8 +126,7 @@ void srv_debug_end(Db *db, const char *integ, const char *job, const char *path,
 
 /* ---- the routes ---- */
 
-/* the window of a connection: {"debugging", "until"} (until null when none is open) */
-static cJSON *window_json(Db *db, const char *conn) {
+cJSON *srv_debug_window(Db *db, const char *conn) {
     cJSON *o = cJSON_CreateObject();
     DbStmt *q = db_prepare(db, "SELECT until_ms FROM conn_debug_windows WHERE conn = ?");
     long long until = 0;
@@ -187,7 +186,7 @@ void conn_debug_set(Srv *s, const SrvReq *rq, SrvResp *out) {
         db_bind_int64(q, 3, now);
     }
     int bad = db_run(q);
-    cJSON *w = bad ? NULL : window_json(db, t.id);
+    cJSON *w = bad ? NULL : srv_debug_window(db, t.id);
     char err[300];
     snprintf(err, sizeof err, "%s", bad ? db_error(db) : "");
     store_unlock(st);
@@ -241,7 +240,7 @@ void conn_debug_list(Srv *s, const SrvReq *rq, SrvResp *out) {
     char err[300] = "";
     if (!q) snprintf(err, sizeof err, "%s", db_error(db));
     db_finalize(q);
-    cJSON *w = window_json(db, t.id);
+    cJSON *w = srv_debug_window(db, t.id);
     store_unlock(st);
     if (err[0]) { cJSON_Delete(items); srv_error(out, 500, "internal", NULL, "the debug entries of %s: %s", t.id, err); }
     else {

@@ -4,6 +4,7 @@
 #ifndef FLOWC_SERVER_CONN_DEBUG_H
 #define FLOWC_SERVER_CONN_DEBUG_H
 #include <stdio.h>
+#include <cjson/cJSON.h>
 #include "db.h"
 
 #define SRV_DEBUG_MAX_MINUTES 60     /* the longest window one POST opens (documented in docs/cli.md) */
@@ -18,5 +19,9 @@ int  srv_debug_begin(Db *db, const char *integ, const char *dir, const char *job
 /* After the run: its lines into the store (those recorded while their window was open), the file
  * removed; what could not be kept is counted on log (may be NULL). */
 void srv_debug_end(Db *db, const char *integ, const char *job, const char *path, FILE *log);
+
+/* the debug window of connection `conn` (integration.name): {"debugging", "until"}, until null when
+ * none is open now */
+cJSON *srv_debug_window(Db *db, const char *conn);
 
 #endif

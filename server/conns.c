@@ -9,6 +9,7 @@
 #include "builtins.h"
 #include "package.h"   /* pkg_conn_bindings */
 #include "secrets.h"
+#include "conn_debug.h"
 #include "triggers.h"
 #include "files.h"
 #include "db.h"
@@ -106,6 +107,10 @@ static cJSON *conn_view(Srv *s, const RunsTarget *t, int full) {
     cJSON *names = conn_env_names(t);
     cJSON_AddItemToObject(o, "secrets", secret_state(s, t->integ, names));
     cJSON_Delete(names);
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    cJSON_AddItemToObject(o, "debug", srv_debug_window(store_db(st), t->id));
+    store_unlock(st);
     return o;
 }
 

@@ -2,7 +2,8 @@
  * GET /v1/jobs, GET /v1/jobs/{id}, POST /v1/jobs/{id}/cancel; POST /v1/exports/{id}/run (the first
  * page of the export, up to 100 records, through `flowc preview` in a child process); POST
  * /v1/imports/{id}/run (records pushed through the import: the revision's built executable's `push`
- * in a child process, per-record results from the errors it kept). Every child gets the
+ * in a child process, per-record results from the errors it kept; recorded by an open connection
+ * debug window as a job's run is). Every child gets the
  * integration's secrets in its environment and runs in DIR/work/<integration>; a crash in one is a
  * failed answer, never a dead server. Also the helpers the errors and connections routes share:
  * resolving an id to its integration, flow and step (runs.h). */
@@ -11,6 +12,7 @@
 #include "db.h"
 #include "build_cache.h"
 #include "child.h"
+#include "conn_debug.h"
 #include "files.h"
 #include "diag.h"
 #include "frontend.h"
@@ -217,25 +219,23 @@ void runs_page_answer(const SrvReq *rq, SrvResp *out, cJSON *items, int limit) {
 
 /* ---- children that answer at once: previews and pushes ---- */
 
-/* The integration's secrets and extra (NAME=value, may be NULL) over the server's environment; NULL
- * with a 500 in out. */
-char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out) {
+/* The integration's secrets and extra (NAME=value strings, NULL-terminated; may be NULL) over the
+ * server's environment; NULL with a 500 in out. */
+char **runs_env(Srv *s, const char *integ, const char *const *extra, SrvResp *out) {
     char why[1200];
     SrvStore *st = srv_store(s);
     store_lock(st);
     char **env = srv_secret_env(store_db(st), &runs_of(s)->key, integ, environ, why, sizeof why);
     store_unlock(st);
     if (!env) { srv_error(out, 500, "secrets", NULL, "%s", why); return NULL; }
-    if (extra) {
-        size_t n = 0;
-        while (env[n]) n++;
-        char **e2 = realloc(env, (n + 2) * sizeof *env);
-        if (!e2) abort();
-        env = e2;
-        env[n] = strdup(extra);
-        if (!env[n]) abort();
-        env[n + 1] = NULL;
-    }
+    size_t n = 0, k = 0;
+    while (env[n]) n++;
+    while (extra && extra[k]) k++;
+    char **e2 = realloc(env, (n + k + 1) * sizeof *env);
+    if (!e2) abort();
+    env = e2;
+    for (size_t i = 0; i < k; i++) if (!(env[n++] = strdup(extra[i]))) abort();
+    env[n] = NULL;
     return env;
 }
 
@@ -591,7 +591,17 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
     }
     close(fd);
     cJSON_free(text);
-    char **env = runs_env(s, t.integ, rid_env, out);
+    /* FLOW_RUN_ID, and the connections an open debug window records (conn_debug.c) */
+    char dconns[2048], dpath[4600], dc_env[2100], df_env[4700];
+    SrvStore *sto = srv_store(s);
+    store_lock(sto);
+    int debugging = srv_debug_begin(store_db(sto), t.integ, dir, run_id, dconns, sizeof dconns, dpath, sizeof dpath);
+    store_unlock(sto);
+    snprintf(dc_env, sizeof dc_env, "FLOW_DEBUG_CONNECTIONS=%s", dconns);
+    snprintf(df_env, sizeof df_env, "FLOW_DEBUG_FILE=%s", dpath);
+    const char *extra[] = { rid_env, dc_env, df_env, NULL };
+    if (!debugging) extra[1] = NULL;   /* FLOW_RUN_ID alone */
+    char **env = runs_env(s, t.integ, extra, out);
     char *res = NULL;
     size_t rl = 0;
     int status = 0, timed_out = 0;
@@ -603,6 +613,11 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         if (!res) srv_error(out, 500, "internal", NULL, "%s", why);
     }
     unlink(data);
+    if (debugging) {
+        store_lock(sto);
+        srv_debug_end(store_db(sto), t.integ, run_id, dpath, stderr);
+        store_unlock(sto);
+    }
     int code = res && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (res && code != 0 && code != 3) {   /* the run's own words (its --json line's `failed`) over stderr's last line */
         cJSON *line = flow_json_parse(res, strcspn(res, "\n"), NULL);

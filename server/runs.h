@@ -27,9 +27,9 @@ void  runs_target_free(RunsTarget *t);
 SrvJobs *runs_jobs(Srv *s);
 const SrvKey *runs_key(Srv *s);   /* the workspace key (secrets.c) */
 const char *runs_dir(Srv *s);     /* the workspace, an absolute path */
-/* the integration's secrets (and extra "NAME=value", may be NULL) over the server's environment; free
- * with srv_secret_env_free. NULL with a 500 in out. */
-char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out);
+/* the integration's secrets (and extra "NAME=value" strings, NULL-terminated; may be NULL) over the
+ * server's environment; free with srv_secret_env_free. NULL with a 500 in out. */
+char **runs_env(Srv *s, const char *integ, const char *const *extra, SrvResp *out);
 /* the target's revision built (once per content hash, build_cache.h): its executable's path in exe;
  * 0, or -1 with a 500 in out */
 int   runs_exe(Srv *s, const RunsTarget *t, char *exe, size_t cap, SrvResp *out);

@@ -10,7 +10,8 @@ in its body), a socket that accepts and never answers, and a port nobody listens
     200 and 403; on a PostgreSQL store also a postgres connection's SELECT 1, good and bad.
     POST|GET /v1/connections/{id}/debug: validation; a window recording a run's requests (redacted:
     the secret set through PUT /secrets appears in no answer, though the endpoint echoes it), paged
-    with Link, the window's end in Flow-Debug-Until; a window stopped (minutes 0) and one that expired
+    with Link, the window's end in Flow-Debug-Until and the connection's view; an SQL connection's
+    statements and row counts, a push's too; a window stopped (minutes 0) and one that expired
     recording nothing more.
 Prints PASS NAME / FAIL NAME lines (server-jobs/conn-..., server-jobs-pg/conn-... on PostgreSQL).
 
@@ -238,6 +239,8 @@ def _():
 def _():
     b = expect(S.req("POST", "/v1/connections/conns.api/debug", {"minutes": 15}), 200, "open a window")
     check(b["debugging"] is True and b["until"] and b["minutes"] == 15, str(b))
+    c = expect(S.req("GET", "/v1/connections/conns.api"), 200, "the connection")
+    check(c["debug"] == {"debugging": True, "until": b["until"]}, "the connection's view: %s" % c.get("debug"))
     run_pull()
     e, until = debug_entries()
     check(until == b["until"], "Flow-Debug-Until %s, the window ends %s" % (until, b["until"]))
@@ -278,6 +281,11 @@ def _():
     want = [{"flow": "rows", "step": "export rows", "sql": "SELECT id, name FROM items WHERE id >= ?", "args": [1], "rows": 1},
             {"flow": "tosql", "step": "import copied", "table": "copied", "rows": 2, "failed": 0}]
     check(got == want, "entries: %s" % got)
+    # records pushed through an import are recorded as a run's
+    b = expect(S.req("POST", "/v1/imports/conns.tosql.copied/run", [{"id": 7, "name": "seven"}]), 200, "push one record")
+    check(b["ok"] == 1, str(b))
+    e = expect(S.req("GET", "/v1/connections/conns.db/debug"), 200, "the sqlite connection's entries")
+    check(len(e) == 3 and e[-1]["job"] == b["run_id"] and e[-1]["table"] == "copied" and e[-1]["rows"] == 1, "the push: %s" % e[-1:])
     expect(S.req("POST", "/v1/connections/conns.db/debug", {"minutes": 0}), 200, "stop")
 
 
@@ -285,6 +293,8 @@ def _():
 def _():
     b = expect(S.req("POST", "/v1/connections/conns.api/debug", {"minutes": 0}), 200, "stop")
     check(b["debugging"] is False and b["until"] is None, str(b))
+    c = expect(S.req("GET", "/v1/connections/conns.api"), 200, "the connection")
+    check(c["debug"] == {"debugging": False, "until": None}, "the connection's view: %s" % c.get("debug"))
     n = len(debug_entries()[0])
     run_pull()
     e, until = debug_entries()
