@@ -3,7 +3,8 @@
 # one shared prelude, then numbered units (I<n>/T<n> types and flow_<n>), each with a record type of
 # nine fields (a nested record, an array of a named type, a nullable field) and a flow with an
 # export from a `file` connection, a transform, a filter and a two-arm branch whose imports map with
-# templates, `??`, `each`, `if/then/else`, a static table and built-ins. Deterministic.
+# templates, `??`, `each`, `if/then/else`, a static table and built-ins; every flow but the first
+# runs after the one before (one after() chain through the whole file). Deterministic.
 # Usage: bench/genflow.sh SIZE_MB
 set -eu
 export LC_ALL=C
@@ -35,6 +36,7 @@ type T@ = {
 }
 
 flow flow_@ {
+  schedule = after(flow_%PREV%)
   export orders_@: T@ from files { file = "orders-@.ndjson", format = ndjson }
   transform {
     record.email = lower(trim(record.email))
@@ -80,5 +82,9 @@ EOF
 awk -v unit="$unit" -v target=$((mb * 1048576)) 'BEGIN {
   unit = unit "\n\n"
   b = 0
-  while (b < target) { n++; u = unit; gsub(/@/, n, u); printf "%s", u; b += length(u) }
+  while (b < target) {
+    n++; u = unit; gsub(/@/, n, u)
+    if (n == 1) sub(/  schedule = after\(flow_%PREV%\)\n/, "", u); else gsub(/%PREV%/, n - 1, u)
+    printf "%s", u; b += length(u)
+  }
 }'

@@ -1043,11 +1043,6 @@ static int check_text(const char *name, const char *text, size_t len, int n, con
 
 /* ---- the whole ---- */
 
-const IrFlow *am_flow(const IrProgram *p, const char *name) {
-    for (int i = 0; i < p->nflows; i++) if (strcmp(p->flows[i]->name, name) == 0) return p->flows[i];
-    return NULL;
-}
-
 const IrStep *am_import(const IrFlow *f, const char *name) {
     for (int i = 0; i < f->nall; i++) if (f->all[i]->kind == STEP_IMPORT && strcmp(f->all[i]->name, name) == 0) return f->all[i];
     return NULL;

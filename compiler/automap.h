@@ -66,7 +66,6 @@ void am_result_free(AmResult *r);
 /* The import whose text holds offset (its map, its settings, its name), and its flow; NULL when none. */
 const IrStep *am_import_at(const IrProgram *p, size_t offset, const IrFlow **flow);
 /* The flow named `name` / import named `name` of flow f; NULL when there is none. */
-const IrFlow *am_flow(const IrProgram *p, const char *name);
 const IrStep *am_import(const IrFlow *f, const char *name);
 
 #endif

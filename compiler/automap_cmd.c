@@ -177,7 +177,7 @@ int automap_main(int argc, char **argv) {
         fprintf(stderr, ")\n");
         rc = 2;
         goto out;
-    } else if (!(f = am_flow(fr.ir, flow))) {
+    } else if (!(f = ir_flow_named(fr.ir, flow))) {
         Suggest sg;
         sug_init(&sg, flow);
         for (int i = 0; i < fr.ir->nflows; i++) sug_offer(&sg, names[i]);

@@ -640,14 +640,11 @@ static void check_value(C *c, IrExpr *e, const char *spec, const Env *env, const
     if (strcmp(spec, "flow") == 0) {
         if (e->kind != IR_WORD) { ERR(e->span, "%s must name a flow", what); return; }
         e->type = &ty_string;
-        IrFlow *found = NULL;
-        Suggest s;
-        sug_init(&s, e->name);
-        for (int i = 0; i < c->p->nflows; i++) {
-            if (strcmp(c->p->flows[i]->name, e->name) == 0) found = c->p->flows[i];
-            sug_offer(&s, c->p->flows[i]->name);
-        }
+        IrFlow *found = ir_flow_named(c->p, e->name);
         if (!found) {
+            Suggest s;   /* a near name only for an unknown one (every flow's after() would make this quadratic) */
+            sug_init(&s, e->name);
+            for (int i = 0; i < c->p->nflows; i++) sug_offer(&s, c->p->flows[i]->name);
             if (sug_best(&s)) {
                 ERR(e->span, "unknown flow `%s`; did you mean `%s`?", e->name, sug_best(&s));
                 FIX(e->span, e->name, sug_best(&s));
@@ -1692,26 +1689,40 @@ void chk_program(Arena *ar, Diags *diags, IrProgram *p) {
     }
     for (int i = 0; i < p->nflows; i++) check_flow(c, p->flows[i]);
     check_webhook_paths(c);
-    /* after(...) chains must start somewhere: a cycle of flows waiting for each other never runs */
-    for (int i = 0; i < p->nflows; i++) {
-        IrFlow *f = p->flows[i];
-        int steps = 0;
-        IrExpr *first_word = NULL;
-        for (IrFlow *cur = f; cur && steps <= p->nflows; steps++) {
-            const IrSetting *s = setting(cur->settings, cur->nsettings, "schedule");
+    /* after(...) chains must start somewhere: a cycle of flows waiting for each other never runs.
+     * Each flow waits for at most one other, so the flows on a cycle are found in one walk (linear in
+     * the flows, however long the chains); each of them is reported, in the order of the file. */
+    if (p->nflows) {
+        int n = p->nflows, *next = calloc((size_t)n, sizeof *next), *state = calloc((size_t)n, sizeof *state);
+        int *path = calloc((size_t)n, sizeof *path);
+        IrExpr **word = calloc((size_t)n, sizeof *word);
+        if (!next || !state || !path || !word) abort();
+        for (int i = 0; i < n; i++) {
+            IrFlow *f = p->flows[i];
+            const IrSetting *s = setting(f->settings, f->nsettings, "schedule");
             IrExpr *v = s ? s->value : NULL;
-            if (!v || v->kind != IR_CALL || !v->fn || strcmp(v->fn->name, "after") != 0 || !v->kids[0] || v->kids[0]->kind != IR_WORD) break;
-            if (!first_word) first_word = v->kids[0];
-            IrFlow *next = NULL;
-            for (int k = 0; k < p->nflows; k++) if (strcmp(p->flows[k]->name, v->kids[0]->name) == 0) next = p->flows[k];
-            if (next == f && cur != f) {
-                ERR(first_word->span, "flow `%s` runs after `%s`, which (through `after`) waits for `%s`: this cycle never starts",
-                    f->name, first_word->name, f->name);
-                break;
-            }
-            if (next == cur) break;   /* after(itself): reported already */
-            cur = next;
+            next[i] = -1;
+            if (!v || v->kind != IR_CALL || !v->fn || strcmp(v->fn->name, "after") != 0 || !v->kids[0] || v->kids[0]->kind != IR_WORD) continue;
+            IrFlow *to = ir_flow_named(p, v->kids[0]->name);
+            for (int k = 0; to && k < n; k++) if (p->flows[k] == to) { next[i] = k; break; }
+            word[i] = v->kids[0];
         }
+        /* state: 0 not seen, 1 on the walk now, 2 done, 3 on a cycle of two or more flows */
+        for (int i = 0; i < n; i++) {
+            int len = 0, at = i;
+            while (at >= 0 && state[at] == 0) { state[at] = 1; path[len++] = at; at = next[at]; }
+            if (at >= 0 && state[at] == 1) {   /* the walk closed a cycle: the path from `at` on */
+                int from = 0;
+                while (path[from] != at) from++;
+                if (len - from > 1) for (int k = from; k < len; k++) state[path[k]] = 3;
+            }
+            for (int k = 0; k < len; k++) if (state[path[k]] == 1) state[path[k]] = 2;
+        }
+        for (int i = 0; i < n; i++)
+            if (state[i] == 3)
+                ERR(word[i]->span, "flow `%s` runs after `%s`, which (through `after`) waits for `%s`: this cycle never starts",
+                    p->flows[i]->name, word[i]->name, p->flows[i]->name);
+        free(next); free(state); free(path); free(word);
     }
     for (int i = 0; i < p->ntests; i++) check_test(c, p->tests[i]);
     /* warnings: declared and never used (not worth reading while there are errors) */

@@ -857,7 +857,7 @@ static void gen_map_into(E *e, const IrMap *m, const char *obj) {
             bprintf(B, ", t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "if (flow_failed(cx)) flow_fail_at(cx, ");
+        bputs(B, "if (FLOW_FAILED(cx)) flow_fail_at(cx, ");
         bstr(B, path, strlen(path));
         bputs(B, ");\n}\n");
         e->map_path[len] = 0;
@@ -914,7 +914,7 @@ static void gen_each_print(E *e, const IrExpr *x) {
         int val = gen(e, x->c);
         bprintf(B, "flow_tp_elem(ob);\nflow_tp_val(ob, t%d);\n", val);
     }
-    bputs(B, "if (flow_failed(cx)) return -1;\n}\n}\nflow_tp_close(ob, ']');\n");
+    bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n}\nflow_tp_close(ob, ']');\n");
     if (pushed && e->tvars[pushed - 1].var == x->var) e->ntvars = pushed - 1;
 }
 
@@ -944,12 +944,12 @@ static void gen_map_print(E *e, const IrMap *m) {
                 bputs(B, ");\n");
                 v = cv;
             }
-            bputs(B, "if (flow_failed(cx)) return -1;\n");
+            bputs(B, "if (FLOW_FAILED(cx)) return -1;\n");
             bkey(e, en->name);
             bprintf(B, "flow_tp_val(ob, t%d);\n", v);
         }
         if (en->when) bputs(B, "}\n");
-        bputs(B, "if (flow_failed(cx)) return -1;\n}\n");
+        bputs(B, "if (FLOW_FAILED(cx)) return -1;\n}\n");
         e->map_path[len] = 0;
     }
 }
@@ -1045,7 +1045,11 @@ static void gen_type(E *e, const Type *t, char *name, size_t cap) {
         for (int i = 0; i < t->nfields; i++) {
             bputs(&e->out, "    { ");
             bstr(&e->out, t->fields[i].name, strlen(t->fields[i].name));
-            bprintf(&e->out, ", &%s, %zu },\n", fn[i], strlen(t->fields[i].name));
+            const unsigned char *nm = (const unsigned char *)t->fields[i].name;
+            size_t len = strlen(t->fields[i].name);
+            bprintf(&e->out, ", &%s, %zu, FLOW_KEY8(", fn[i], len);
+            for (size_t k = 0; k < 8; k++) bprintf(&e->out, "%s%u", k ? ", " : "", k < len ? nm[k] : 0u);
+            bputs(&e->out, ") },\n");
         }
         bputs(&e->out, "};\n");
         nf = t->nfields;
@@ -1108,7 +1112,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
     char head[160];
     if (st->kind == STEP_FILTER) {
         int v = gen(e, st->cond);
-        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn FLOW_FAILED(cx) ? -1 : keep;\n", v);
         snprintf(head, sizeof head, "static int tfn%d(FlowCtx *cx, const FlowTSlot *rec)", id);
         snprintf(name, 64, "tfn%d", id);
     } else {
@@ -1116,7 +1120,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
         e->map_path[0] = 0;
         bputs(&body, "flow_tp_open(ob, '{');\n");
         gen_map_print(e, st->map);
-        bputs(&body, "flow_tp_close(ob, '}');\nreturn flow_failed(cx) || ob->oom ? -1 : 0;\n");
+        bputs(&body, "flow_tp_close(ob, '}');\nreturn FLOW_FAILED(cx) || ob->oom ? -1 : 0;\n");
         e->in_map = 0;
         snprintf(head, sizeof head, "static int tmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *ob)", id);
         snprintf(name, 64, "tmap%d", id);
@@ -1144,7 +1148,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     case STEP_FILTER: {
         int id = begin_fn(e, &body);
         int v = gen(e, st->cond);
-        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn flow_failed(cx) ? -1 : keep;\n", v);
+        bprintf(&body, "int keep = flow_truth(cx, t%d, \"the filter\");\nreturn FLOW_FAILED(cx) ? -1 : keep;\n", v);
         snprintf(fnname, 64, "fn%d", id);
         snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
         end_fn(e, &body, head, st->span);
@@ -1153,7 +1157,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
     case STEP_TRANSFORM: {
         int id = begin_fn(e, &body);
         gen_assign_stmts(e, st->assigns, st->nassigns);
-        bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+        bputs(&body, "return FLOW_FAILED(cx) ? -1 : 0;\n");
         snprintf(fnname, 64, "fn%d", id);
         snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
         end_fn(e, &body, head, st->span);
@@ -1165,7 +1169,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
             e->in_map = 1;
             bputs(&body, "cJSON *out = cJSON_CreateObject();\n");
             gen_map_into(e, st->map, "out");
-            bputs(&body, "(void)updating;\nif (flow_failed(cx)) { cJSON_Delete(out); return NULL; }\nreturn out;\n");
+            bputs(&body, "(void)updating;\nif (FLOW_FAILED(cx)) { cJSON_Delete(out); return NULL; }\nreturn out;\n");
             e->in_map = 0;
             snprintf(mapname, 64, "map%d", id);
             snprintf(head, sizeof head, "static cJSON *map%d(FlowCtx *cx, cJSON *rec, int updating)", id);
@@ -1174,7 +1178,7 @@ static void gen_step_fns(E *e, const IrStep *st, char *fnname, char *mapname, ch
         if (st->response) {
             int id = begin_fn(e, &body);
             gen_assign_stmts(e, st->response, st->nresponse);
-            bputs(&body, "return flow_failed(cx) ? -1 : 0;\n");
+            bputs(&body, "return FLOW_FAILED(cx) ? -1 : 0;\n");
             snprintf(respname, 64, "fn%d", id);
             snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);
             end_fn(e, &body, head, st->span);
@@ -1216,7 +1220,7 @@ static char *gen_steps(E *e, IrStep *const *steps, int n) {
                     Buf body;
                     int id = begin_fn(e, &body);
                     int v = gen(e, st->arms[a].cond);
-                    bprintf(&body, "int yes = flow_truth(cx, t%d, \"the branch condition\");\nreturn flow_failed(cx) ? -1 : yes;\n", v);
+                    bprintf(&body, "int yes = flow_truth(cx, t%d, \"the branch condition\");\nreturn FLOW_FAILED(cx) ? -1 : yes;\n", v);
                     snprintf(conds[a], 64, "fn%d", id);
                     char head[128];
                     snprintf(head, sizeof head, "static int fn%d(FlowCtx *cx, cJSON *rec)", id);

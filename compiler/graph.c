@@ -13,6 +13,7 @@
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -526,7 +528,13 @@ void graph_write(FILE *out, const IrProgram *p, const IrFlow *only, GraphFormat 
 
 /* ---------- SVG through Graphviz ---------- */
 
-int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err, size_t errlen) {
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int graph_svg(const char *dot, size_t len, long timeout_ms, char **svg, size_t *svglen, char *err, size_t errlen) {
     int in[2], outp[2], errp[2];
     *svg = NULL;
     *svglen = 0;
@@ -565,7 +573,8 @@ int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err
     size_t on = 0, en = 0, sent = 0;
     FILE *om = open_memstream(&o, &on), *emm = open_memstream(&e, &en);
     if (!om || !emm) abort();
-    int fin = in[1], fout = outp[0], ferr = errp[0];
+    int fin = in[1], fout = outp[0], ferr = errp[0], late = 0;
+    long long deadline = mono_ms() + timeout_ms;
     fcntl(fin, F_SETFL, fcntl(fin, F_GETFL) | O_NONBLOCK);   /* a blocking write of more than the pipe holds would
                                                               * wait for dot while dot waits on a full stderr */
     while (fout >= 0 || ferr >= 0) {
@@ -574,10 +583,14 @@ int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err
         if (fin >= 0) { iin = np; pf[np++] = (struct pollfd){ fin, POLLOUT, 0 }; }
         if (fout >= 0) { iout = np; pf[np++] = (struct pollfd){ fout, POLLIN, 0 }; }
         if (ferr >= 0) { ierr = np; pf[np++] = (struct pollfd){ ferr, POLLIN, 0 }; }
-        if (poll(pf, (nfds_t)np, -1) < 0) {
+        long long left = deadline - mono_ms();
+        if (left <= 0) { late = 1; kill(pid, SIGKILL); break; }   /* a layout that would not end: dot is stopped */
+        int pr = poll(pf, (nfds_t)np, left > INT_MAX ? INT_MAX : (int)left);
+        if (pr < 0) {
             if (errno == EINTR) continue;
             break;
         }
+        if (pr == 0) continue;
         if (iin >= 0 && pf[iin].revents) {
             ssize_t w = pf[iin].revents & POLLOUT ? write(fin, dot + sent, len - sent) : -1;
             if (w > 0) sent += (size_t)w;
@@ -601,6 +614,13 @@ int graph_svg(const char *dot, size_t len, char **svg, size_t *svglen, char *err
     sigaction(SIGPIPE, &old, NULL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (late) {
+        snprintf(err, errlen, "Graphviz's `dot -Tsvg` did not finish within %ld s and was stopped (FLOWC_GRAPH_TIMEOUT sets the limit;"
+                 " --format dot writes the DOT text without laying it out)", timeout_ms / 1000);
+        free(o);
+        free(e);
+        return -1;
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || on == 0) {
         while (en && (e[en - 1] == '\n' || e[en - 1] == '\r')) e[--en] = 0;
         snprintf(err, errlen, "Graphviz's `dot -Tsvg` failed (%s %d)%s%s", WIFEXITED(status) ? "exit" : "signal",

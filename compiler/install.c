@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -493,6 +494,17 @@ static void still_needed(const Ctx *c) {
     src_free(src);
 }
 
+/* One install into a directory at a time: an exclusive lock on DIR itself (flock on its descriptor,
+ * released when the process ends), taken before anything there is read; a second install is refused
+ * at once rather than interleaving its reads and writes with the first's. 0, or -1 after a message. */
+static int lock_dir(Ctx *c) {
+    if (flock(c->dirfd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno == EWOULDBLOCK)
+        fprintf(stderr, "flowc: install: another flowc install into %s is running: nothing was installed; run it again when it ends\n", c->dir);
+    else fprintf(stderr, "flowc: install: cannot lock %s: %s: nothing was installed\n", c->dir, strerror(errno));
+    return -1;
+}
+
 static int run_install(Ctx *c) {
     const char *err;
     Source *pk = src_load_file(c->pkg_file, &err);
@@ -510,6 +522,7 @@ static int run_install(Ctx *c) {
         src_free(pk);
         return 2;
     }
+    if (c->dirfd >= 0 && lock_dir(c) != 0) { src_free(pk); return 1; }
     c->params_set = cJSON_CreateArray();
     char *inst;
     size_t ilen;
@@ -538,9 +551,16 @@ static int run_install(Ctx *c) {
         rc = 1;
     }
     char stage[PATH_MAX] = "";
-    if (!rc && c->dirfd < 0 && (mkdir_p(c->dir) != 0 || (c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
-        fprintf(stderr, "flowc: install: cannot make directory %s: %s\n", c->dir, strerror(errno));
-        rc = 2;
+    if (!rc && c->dirfd < 0) {
+        if (mkdir_p(c->dir) != 0 || (c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            fprintf(stderr, "flowc: install: cannot make directory %s: %s\n", c->dir, strerror(errno));
+            rc = 2;
+        } else if (lock_dir(c) != 0) rc = 1;
+        else if (faccessat(c->dirfd, ".flowpkg/installed.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            /* planned for a new directory, which another install filled meanwhile */
+            fprintf(stderr, "flowc: install: another flowc install wrote %s meanwhile: nothing was written; run it again\n", c->dir);
+            rc = 1;
+        }
     }
     if (!rc && mkdirat(c->dirfd, ".flowpkg", 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "flowc: install: cannot make %s/.flowpkg: %s\n", c->dir, strerror(errno));

@@ -273,6 +273,12 @@ static void full_type(D *d, const Type *t, int ind) {
     if (t->nullable) fputs("?", d->out);
 }
 
+IrFlow *ir_flow_named(const IrProgram *p, const char *name) {
+    for (int i = 0; i < p->nflows; i++)
+        if (strcmp(p->flows[i]->name, name) == 0) return p->flows[i];
+    return NULL;
+}
+
 void ir_dump(FILE *out, const IrProgram *p) {
     D d = { out, p, arena_new() };
     if (p->name) {

@@ -209,6 +209,8 @@ extern const char *const ir_hook_names[];
 extern const char *const ir_context_roots[], *const ir_context_fields[];
 
 IrExpr *ir_expr(Arena *a, IrExprKind k, Span sp);
+/* The flow of that name, or NULL. */
+IrFlow *ir_flow_named(const IrProgram *p, const char *name);
 /* Prints the program; with types when the checker has run. Golden tests diff this. */
 void ir_dump(FILE *out, const IrProgram *p);
 /* Calls fn on every expression in x (maps of each-bodies included); stops when fn returns 1. */

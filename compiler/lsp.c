@@ -454,11 +454,6 @@ static cJSON *h_hover(Server *s, const cJSON *params, Fail *f) {
 }
 
 /* ---- definition ---- */
-static const IrFlow *flow_named(const IrProgram *p, const char *name) {
-    for (int i = 0; i < p->nflows; i++)
-        if (strcmp(p->flows[i]->name, name) == 0) return p->flows[i];
-    return NULL;
-}
 
 static int definition_span(const Doc *d, uint32_t off, Span *out) {
     const IrProgram *p = d->fe.ir;
@@ -470,7 +465,7 @@ static int definition_span(const Doc *d, uint32_t off, Span *out) {
             if (strcmp(p->types[i]->name, n->name) == 0) { *out = p->types[i]->name_span; return 1; }
     }
     if (h.after_word) {
-        const IrFlow *fl = flow_named(p, h.after_word->name);
+        const IrFlow *fl = ir_flow_named(p, h.after_word->name);
         if (fl) { *out = fl->name_span; return 1; }
     }
     if (h.expr) {
@@ -634,7 +629,7 @@ static Target rename_target(const Doc *d, uint32_t off) {
             if (fl->all[k]->name && lq_contains(fl->all[k]->name_span, off))
                 return (Target){ RN_STEP, fl->all[k]->name, fl->all[k], fl->all[k]->name_span };
     }
-    if (h.after_word && flow_named(p, h.after_word->name)) return (Target){ RN_FLOW, h.after_word->name, NULL, h.after_word->span };
+    if (h.after_word && ir_flow_named(p, h.after_word->name)) return (Target){ RN_FLOW, h.after_word->name, NULL, h.after_word->span };
     if (h.test_flow) return (Target){ RN_FLOW, h.test_flow->flow->name, NULL, h.test_flow->flow_span };
     if (h.given && h.given->step) return (Target){ RN_STEP, h.given->step->name, h.given->step, h.given->name_span };
     if (h.expr && h.expr->kind == IR_LOOKUP && h.expr->step) return (Target){ RN_STEP, h.expr->step->name, h.expr->step, h.expr->span };

@@ -738,8 +738,7 @@ static int cmd_graph(int argc, char **argv) {
     int rc = d.errors ? EXIT_ERRORS : EXIT_OK;
     const IrFlow *only = NULL;
     if (rc == EXIT_OK && flow) {
-        for (int i = 0; i < r.ir->nflows; i++)
-            if (strcmp(r.ir->flows[i]->name, flow) == 0) only = r.ir->flows[i];
+        only = ir_flow_named(r.ir, flow);
         if (!only) {   /* the flows there are, and the closest name */
             Suggest sg;
             sug_init(&sg, flow);
@@ -762,7 +761,14 @@ static int cmd_graph(int argc, char **argv) {
         if (svg) {
             char *s, err[1024];
             size_t sl;
-            if (graph_svg(text, len, &s, &sl, err, sizeof err) < 0) {
+            /* dot's time limit: FLOWC_GRAPH_TIMEOUT seconds (default 60) */
+            const char *lim = getenv("FLOWC_GRAPH_TIMEOUT");
+            char *end = NULL;
+            long secs = lim && *lim ? strtol(lim, &end, 10) : 60;
+            if (lim && *lim && (*end || secs < 1 || secs > 86400)) {
+                fprintf(stderr, "flowc: graph: FLOWC_GRAPH_TIMEOUT must be a whole number of seconds from 1 to 86400, not `%s`\n", lim);
+                rc = EXIT_USAGE;
+            } else if (graph_svg(text, len, secs * 1000, &s, &sl, err, sizeof err) < 0) {
                 fprintf(stderr, "flowc: graph: %s\n", err);
                 rc = EXIT_ERRORS;
             } else { free(text); text = s; len = sl; }

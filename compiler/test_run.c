@@ -291,8 +291,7 @@ static void put_requests(FILE *out, const cJSON *reqs, int color) {
  * find); 0, or -1 after saying why (with the closest step's name) */
 static int mock_target(const IrProgram *ir, const char *flow, const char *step, const char *file) {
     if (strcmp(step, "existing") == 0) return 0;
-    const IrFlow *fl = NULL;
-    for (int i = 0; ir && i < ir->nflows && !fl; i++) if (strcmp(ir->flows[i]->name, flow) == 0) fl = ir->flows[i];
+    const IrFlow *fl = ir ? ir_flow_named(ir, flow) : NULL;
     Suggest sg;
     sug_init(&sg, step);
     for (int i = 0; fl && i < fl->nall; i++) {

@@ -747,6 +747,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
     free(R->conns);
     for (int i = 0; i < R->nsteps; i++) { free(R->steps[i].items); free(R->steps[i].owner); }
     free(R->steps);
+    eng_inst_spares_free(R);
     /* the state: the run's end; the delta time moves only after a whole run that was not given a
      * window; retried entries that came through (or were ignored) are resolved */
     if (R->rl.state) {

@@ -46,6 +46,7 @@ typedef struct Inst {        /* a record (or a copy of it after an all_matching 
     long seq;                /* its position in the page: arms merge back in this order */
     long ord;
     int imported;
+    struct Inst *spare;      /* freed entries wait in Run.spare for the next record (no malloc per record) */
 } Inst;
 
 typedef struct List { Inst **v; int n, cap; } List;
@@ -86,13 +87,15 @@ typedef struct Run {
     FlowArena arena;
     FlowBuf tbuf;                  /* typed maps' output for the import being written */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
+    Inst *spare;                   /* freed record entries, reused (freed with the run) */
 } Run;
 
 /* ---- steps.c: the records on their way, calling generated code, hooks, the step loop ---- */
 
 void eng_list_push(List *l, Inst *in);
 Inst *eng_inst_new(Run *R, cJSON *rec, long seq);
-void eng_inst_free(Run *R, Inst *in);
+void eng_inst_free(Run *R, Inst *in);   /* its entry is kept for the next record */
+void eng_inst_spares_free(Run *R);
 void eng_list_free(Run *R, List *l);
 cJSON *eng_inst_rec(Run *R, Inst *in);
 void eng_list_materialize(Run *R, List *L);

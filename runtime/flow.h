@@ -55,8 +55,18 @@ static inline int flow_is_null(FlowVal v) { return v.kind == FLOW_NULL; }
 /* ---- arenas (mem.c): memory handed out in blocks and freed all at once ----
  * alloc rounds up to 16 bytes and does not zero; reset keeps one block (grown to what the last
  * round used), free gives everything back. A zeroed FlowArena is empty and ready. */
-typedef struct FlowArena { struct FlowArenaBlock *blocks; } FlowArena;
-void *flow_arena_alloc(FlowArena *a, size_t n);
+typedef struct FlowArena { struct FlowArenaBlock *blocks; char *cur, *end; /* the newest block's room */ } FlowArena;
+void *flow_arena_grow(FlowArena *a, size_t n);   /* a new block: flow_arena_alloc's slow path */
+/* n bytes aligned to 16 (n == 0 counts as 1), valid until the arena is reset or freed */
+static inline void *flow_arena_alloc(FlowArena *a, size_t n) {
+    n = n ? (n + 15) & ~(size_t)15 : 16;
+    if ((size_t)(a->end - a->cur) >= n) {
+        void *p = a->cur;
+        a->cur += n;
+        return p;
+    }
+    return flow_arena_grow(a, n);
+}
 void  flow_arena_reset(FlowArena *a);
 void  flow_arena_free(FlowArena *a);
 
@@ -90,6 +100,10 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree);
  * `return flow_fail(cx, FLOW_ERR_VALUE, "...")`. */
 FlowVal  flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int      flow_failed(const FlowCtx *cx);
+/* The first members of every FlowCtx (value.c), which generated code reads inline: FLOW_FAILED is
+ * flow_failed without a call. */
+typedef struct FlowCtxHead { FlowArena scratch; int failed; } FlowCtxHead;
+#define FLOW_FAILED(cx) (((const FlowCtxHead *)(const void *)(cx))->failed)
 /* Names where the current error happened (a map entry: "customer.name"), once: the message becomes
  * "customer.name: ..." unless it already starts so. */
 void     flow_fail_at(FlowCtx *cx, const char *where);
@@ -359,7 +373,12 @@ typedef struct FlowSettingDef {
 /* Declared record types, for validating exported records: a field's kind, nullability and, for
  * records and arrays, the nested type. */
 typedef struct FlowTypeDef FlowTypeDef;
-typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ } FlowFieldDef;
+/* key8: the name's first 8 bytes (zero-padded) as FLOW_KEY8 packs them, for matching a member name
+ * a word at a time (0: not given, the name is compared as bytes) */
+typedef struct FlowFieldDef { const char *name; const FlowTypeDef *type; size_t len; /* strlen(name) */ uint64_t key8; } FlowFieldDef;
+#define FLOW_KEY8(a, b, c, d, e, f, g, h) \
+    ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 | (uint64_t)(e) << 32 | \
+     (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
 struct FlowTypeDef {
     FlowKind kind;              /* FLOW_JSON for records and arrays too */
     int nullable;

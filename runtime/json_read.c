@@ -379,8 +379,9 @@ static cJSON *number(P *s) {
 
 /* ---- values ---- */
 
-static void skip_ws(P *s) {
+static inline void skip_ws(P *s) {
     const unsigned char *p = s->p, *e = s->end;
+    if (p < e && *p > ' ') return;   /* the usual case: no white space at all */
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     s->p = p;
 }
@@ -583,6 +584,22 @@ static int td_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out) {
     return is_null && t->kind == FLOW_NULL && !t->is_record && !t->is_array ? 0 : -1;
 }
 
+/* the raw text at p (more than len bytes to e) starts with the field's name: its first 8 bytes
+ * compared as one word when flowc gave them (key8), the rest as bytes */
+static inline int key_is(const unsigned char *p, const unsigned char *e, const FlowFieldDef *fd, size_t len) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (fd->key8 && e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t m = len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+        return !((x ^ fd->key8) & m) && (len <= 8 || memcmp(p + 8, fd->name + 8, len - 8) == 0);
+    }
+#else
+    (void)e;
+#endif
+    return memcmp(p, fd->name, len) == 0;
+}
+
 static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     P *s = &d->s;
     s->p++;
@@ -602,7 +619,7 @@ static int td_record(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
         if (next < nf) {
             const FlowFieldDef *fd = &t->fields[next];
             size_t len = fd->len ? fd->len : strlen(fd->name);
-            if ((size_t)(s->end - s->p) > len && memcmp(s->p, fd->name, len) == 0 && s->p[len] == '"') {
+            if ((size_t)(s->end - s->p) > len && key_is(s->p, s->end, fd, len) && s->p[len] == '"') {
                 k = next;
                 s->p += len + 1;
             }

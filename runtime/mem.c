@@ -26,21 +26,29 @@ struct FlowArenaBlock { struct FlowArenaBlock *next; size_t size, used; };
 #define ARENA_MAX ((size_t)64 * 1024 * 1024)
 #define ARENA_HDR ((sizeof(struct FlowArenaBlock) + 15) & ~(size_t)15)
 
-void *flow_arena_alloc(FlowArena *a, size_t n) {
-    n = (n + 15) & ~(size_t)15;
-    struct FlowArenaBlock *b = a->blocks;
-    if (!b || b->size - b->used < n) {
-        size_t size = n > ARENA_MIN ? n : ARENA_MIN;
-        struct FlowArenaBlock *nb = malloc(ARENA_HDR + size);
-        if (!nb) abort();
-        nb->size = size;
-        nb->used = 0;
-        nb->next = a->blocks;
-        a->blocks = nb;
-        b = nb;
-    }
-    void *p = (char *)b + ARENA_HDR + b->used;
-    b->used += n;
+#define ARENA_DATA(b) ((char *)(b) + ARENA_HDR)
+
+/* the newest block's use, from the cursor */
+static void arena_note(FlowArena *a) {
+    if (a->blocks) a->blocks->used = (size_t)(a->cur - ARENA_DATA(a->blocks));
+}
+
+static void arena_push(FlowArena *a, size_t size) {
+    struct FlowArenaBlock *nb = malloc(ARENA_HDR + size);
+    if (!nb) abort();
+    nb->size = size;
+    nb->used = 0;
+    nb->next = a->blocks;
+    a->blocks = nb;
+    a->cur = ARENA_DATA(nb);
+    a->end = a->cur + size;
+}
+
+void *flow_arena_grow(FlowArena *a, size_t n) {   /* n is rounded already */
+    arena_note(a);
+    arena_push(a, n > ARENA_MIN ? n : ARENA_MIN);
+    void *p = a->cur;
+    a->cur += n;
     return p;
 }
 
@@ -48,6 +56,7 @@ void flow_arena_reset(FlowArena *a) {
     /* keep one block; if the last round needed several, the kept one grows to hold them all, so the
      * next round fits in a single block and malloc is not asked again */
     if (!a->blocks) return;
+    arena_note(a);
     size_t total = 0;
     int n = 0;
     for (struct FlowArenaBlock *b = a->blocks; b; b = b->next) { total += b->used; n++; }
@@ -55,18 +64,17 @@ void flow_arena_reset(FlowArena *a) {
         flow_arena_free(a);
         size_t size = total + total / 2 > ARENA_MIN ? total + total / 2 : ARENA_MIN;
         if (size > ARENA_MAX) size = ARENA_MAX;
-        struct FlowArenaBlock *nb = malloc(ARENA_HDR + size);
-        if (!nb) abort();
-        nb->size = size;
-        nb->next = NULL;
-        a->blocks = nb;
+        arena_push(a, size);
     }
     a->blocks->used = 0;
+    a->cur = ARENA_DATA(a->blocks);
+    a->end = a->cur + a->blocks->size;
 }
 
 void flow_arena_free(FlowArena *a) {
     for (struct FlowArenaBlock *b = a->blocks, *nx; b; b = nx) { nx = b->next; free(b); }
     a->blocks = NULL;
+    a->cur = a->end = NULL;
 }
 
 char *flow_xstrdup(const char *s) {

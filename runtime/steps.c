@@ -21,8 +21,13 @@ void eng_list_push(List *l, Inst *in) {
 }
 
 Inst *eng_inst_new(Run *R, cJSON *rec, long seq) {
-    /* one allocation: the lookup slots follow the record's entry */
-    Inst *in = flow_xcalloc(1, sizeof *in + sizeof *in->lk * (size_t)R->nslots);
+    /* one allocation: the lookup slots follow the record's entry; a freed entry is taken first */
+    size_t size = sizeof(Inst) + sizeof(cJSON *) * (size_t)R->nslots;
+    Inst *in = R->spare;
+    if (in) {
+        R->spare = in->spare;
+        memset(in, 0, size);
+    } else in = flow_xcalloc(1, size);
     in->rec = rec;
     in->lk = (cJSON **)(in + 1);
     in->seq = seq;
@@ -68,7 +73,13 @@ void eng_inst_free(Run *R, Inst *in) {
     cJSON_Delete(in->rec);
     for (int i = 0; i < R->nslots; i++) cJSON_Delete(in->lk[i]);
     free(in->trace);
-    free(in);
+    in->spare = R->spare;
+    R->spare = in;
+}
+
+void eng_inst_spares_free(Run *R) {
+    for (Inst *in = R->spare, *nx; in; in = nx) { nx = in->spare; free(in); }
+    R->spare = NULL;
 }
 
 void eng_list_free(Run *R, List *l) {

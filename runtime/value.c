@@ -19,9 +19,9 @@ const char *const flow_error_class_names[FLOW_ERR_COUNT] = {
 };
 
 struct FlowCtx {
-    FlowArena scratch;         /* per record: its first block is kept across resets */
+    FlowCtxHead h;             /* first: scratch (per record: its first block is kept across resets), failed */
     cJSON **kept; size_t nkept, capkept;
-    int failed, located;
+    int located;
     FlowErrorClass cls;
     char msg[512];
     int64_t now_ms;
@@ -52,7 +52,7 @@ int64_t flow_wall_ms(void) {
 void flow_ctx_free(FlowCtx *cx) {
     if (!cx) return;
     flow_scratch_reset(cx);
-    flow_arena_free(&cx->scratch);
+    flow_arena_free(&cx->h.scratch);
     free(cx->kept);
     free(cx->params);
     free(cx->lookups);
@@ -130,10 +130,10 @@ void flow_ctx_set_existing(FlowCtx *cx, const cJSON *e) { cx->existing = e; }
 FlowVal flow_response(FlowCtx *cx) { return flow_json(cx->response); }
 FlowVal flow_existing(FlowCtx *cx) { return flow_json(cx->existing); }
 
-void *flow_scratch_alloc(FlowCtx *cx, size_t n) { return memset(flow_arena_alloc(&cx->scratch, n), 0, n); }
+void *flow_scratch_alloc(FlowCtx *cx, size_t n) { return memset(flow_arena_alloc(&cx->h.scratch, n), 0, n); }
 
 void flow_scratch_reset(FlowCtx *cx) {
-    flow_arena_reset(&cx->scratch);
+    flow_arena_reset(&cx->h.scratch);
     for (size_t i = 0; i < cx->nkept; i++) cJSON_Delete(cx->kept[i]);
     cx->nkept = 0;
 }
@@ -150,8 +150,8 @@ const cJSON *flow_scratch_keep(FlowCtx *cx, cJSON *tree) {
 }
 
 FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
-    if (!cx->failed) {
-        cx->failed = 1;
+    if (!cx->h.failed) {
+        cx->h.failed = 1;
         cx->located = 0;
         cx->cls = cls;
         va_list ap;
@@ -162,10 +162,10 @@ FlowVal flow_fail(FlowCtx *cx, FlowErrorClass cls, const char *fmt, ...) {
     return flow_null();
 }
 
-int flow_failed(const FlowCtx *cx) { return cx->failed; }
+int flow_failed(const FlowCtx *cx) { return cx->h.failed; }
 
 void flow_fail_at(FlowCtx *cx, const char *where) {
-    if (!cx->failed || cx->located || !where || !*where) return;
+    if (!cx->h.failed || cx->located || !where || !*where) return;
     cx->located = 1;
     size_t n = strlen(where);
     if (strncmp(cx->msg, where, n) == 0 && cx->msg[n] == ':') return;
@@ -180,8 +180,8 @@ void flow_fail_at(FlowCtx *cx, const char *where) {
     cx->msg[w + 2 + rest] = 0;
 }
 FlowErrorClass flow_error_class(const FlowCtx *cx) { return cx->cls; }
-const char *flow_error_message(const FlowCtx *cx) { return cx->failed ? cx->msg : ""; }
-void flow_clear_error(FlowCtx *cx) { cx->failed = 0; cx->located = 0; cx->msg[0] = 0; }
+const char *flow_error_message(const FlowCtx *cx) { return cx->h.failed ? cx->msg : ""; }
+void flow_clear_error(FlowCtx *cx) { cx->h.failed = 0; cx->located = 0; cx->msg[0] = 0; }
 void flow_ctx_set_now(FlowCtx *cx, int64_t ms) { cx->now_ms = ms; }
 int64_t flow_ctx_now(const FlowCtx *cx) { return cx->now_ms; }
 

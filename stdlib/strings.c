@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Text is UTF-8. len, substr and pad_left count code points; a byte that does not start a valid
@@ -207,17 +208,30 @@ static void canonical_order(utf8proc_int32_t *cp, size_t n) {
 static FlowVal change_case(FlowCtx *cx, FlowVal a, const char *fn, int up) {
     FlowStr s;
     if (!flow_arg_str(cx, a, fn, NULL, &s)) return flow_null();
+    /* ASCII: mapped while copied, 8 bytes at a time, then byte by byte (a byte past ASCII sends the
+     * text the full way): a byte b < 0x80 is in [lo, hi] when b + (0x80 - lo) has its top bit set and
+     * b + (0x7F - hi) has not (no carry crosses bytes); those bytes get 0x20 flipped */
+    char *d = flow_scratch_alloc(cx, s.n + 1);
     size_t i = 0;
-    while (i < s.n && (unsigned char)s.p[i] < 0x80) i++;
-    if (i == s.n) {
-        FlowVal r = str_result(cx, s.p, s.n);
-        char *d = (char *)r.s.p;
-        for (size_t k = 0; k < s.n; k++) {
-            if (up && d[k] >= 'a' && d[k] <= 'z') d[k] = (char)(d[k] - 'a' + 'A');
-            else if (!up && d[k] >= 'A' && d[k] <= 'Z') d[k] = (char)(d[k] - 'A' + 'a');
-        }
-        return r;
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    const uint64_t lo = ones * (0x80 - (up ? 'a' : 'A')), hi = ones * (0x7F - (up ? 'z' : 'Z'));
+    for (; i + 8 <= s.n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s.p + i, 8);
+        if (x & high) break;
+        x ^= (((x + lo) & ~(x + hi)) & high) >> 2;
+        memcpy(d + i, &x, 8);
     }
+    if (up) for (; i < s.n; i++) {
+        unsigned c = (unsigned char)s.p[i];
+        if (c >= 0x80) break;
+        d[i] = (char)(c - ((c - 'a' < 26u) << 5));
+    } else for (; i < s.n; i++) {
+        unsigned c = (unsigned char)s.p[i];
+        if (c >= 0x80) break;
+        d[i] = (char)(c + ((c - 'A' < 26u) << 5));
+    }
+    if (i == s.n) return flow_string(d, s.n);
     /* the code points (at most one per byte) */
     utf8proc_int32_t *cps = malloc(s.n * sizeof *cps);
     if (!cps) abort();

@@ -22,18 +22,35 @@ static const FlowTypeDef t_bool = { FLOW_BOOL, 0, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_dur = { FLOW_DURATION, 1, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_dt = { FLOW_DATETIME, 1, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_json = { FLOW_JSON, 0, 0, 0, NULL, 0, NULL };
-static const FlowFieldDef line_fields[] = { { "sku", &t_str, 3 }, { "qty", &t_int, 3 }, { "price", &t_num, 5 } };
+static const FlowFieldDef line_fields[] = {
+    { "sku", &t_str, 3, FLOW_KEY8('s', 'k', 'u', 0, 0, 0, 0, 0) },
+    { "qty", &t_int, 3, FLOW_KEY8('q', 't', 'y', 0, 0, 0, 0, 0) },
+    { "price", &t_num, 5, FLOW_KEY8('p', 'r', 'i', 'c', 'e', 0, 0, 0) },
+};
 static const FlowTypeDef t_line = { FLOW_JSON, 0, 1, 0, line_fields, 3, NULL };
 static const FlowTypeDef t_lines = { FLOW_JSON, 0, 0, 1, NULL, 0, &t_line };
 static const FlowTypeDef t_tags = { FLOW_JSON, 1, 0, 1, NULL, 0, &t_str };
-static const FlowFieldDef owner_fields[] = { { "first", &t_str, 5 }, { "last", &t_str_opt, 4 }, { "vip", &t_bool, 3 } };
+static const FlowFieldDef owner_fields[] = {
+    { "first", &t_str, 5, FLOW_KEY8('f', 'i', 'r', 's', 't', 0, 0, 0) },
+    { "last", &t_str_opt, 4, FLOW_KEY8('l', 'a', 's', 't', 0, 0, 0, 0) },
+    { "vip", &t_bool, 3, FLOW_KEY8('v', 'i', 'p', 0, 0, 0, 0, 0) },
+};
 static const FlowTypeDef t_owner = { FLOW_JSON, 1, 1, 0, owner_fields, 3, NULL };
 static const FlowFieldDef rec_fields[] = {
-    { "id", &t_int, 2 }, { "name", &t_str, 4 }, { "note", &t_str_opt, 4 }, { "score", &t_num, 5 }, { "on", &t_bool, 2 },
-    { "seen", &t_dt, 4 }, { "wait", &t_dur, 4 }, { "meta", &t_json, 4 }, { "owner", &t_owner, 5 }, { "lines", &t_lines, 5 },
-    { "tags", &t_tags, 4 },
+    { "id", &t_int, 2, FLOW_KEY8('i', 'd', 0, 0, 0, 0, 0, 0) },
+    { "name", &t_str, 4, FLOW_KEY8('n', 'a', 'm', 'e', 0, 0, 0, 0) },
+    { "note", &t_str_opt, 4, FLOW_KEY8('n', 'o', 't', 'e', 0, 0, 0, 0) },
+    { "score", &t_num, 5, FLOW_KEY8('s', 'c', 'o', 'r', 'e', 0, 0, 0) },
+    { "on", &t_bool, 2, FLOW_KEY8('o', 'n', 0, 0, 0, 0, 0, 0) },
+    { "seen", &t_dt, 4, FLOW_KEY8('s', 'e', 'e', 'n', 0, 0, 0, 0) },
+    { "wait", &t_dur, 4, FLOW_KEY8('w', 'a', 'i', 't', 0, 0, 0, 0) },
+    { "meta", &t_json, 4, FLOW_KEY8('m', 'e', 't', 'a', 0, 0, 0, 0) },
+    { "owner", &t_owner, 5, FLOW_KEY8('o', 'w', 'n', 'e', 'r', 0, 0, 0) },
+    { "lines", &t_lines, 5, FLOW_KEY8('l', 'i', 'n', 'e', 's', 0, 0, 0) },
+    { "tags", &t_tags, 4, FLOW_KEY8('t', 'a', 'g', 's', 0, 0, 0, 0) },
+    { "customer_ref", &t_str_opt, 12, FLOW_KEY8('c', 'u', 's', 't', 'o', 'm', 'e', 'r') },
 };
-static const FlowTypeDef t_rec = { FLOW_JSON, 0, 1, 0, rec_fields, 11, NULL };
+static const FlowTypeDef t_rec = { FLOW_JSON, 0, 1, 0, rec_fields, 12, NULL };
 
 static void same_text(FlowVal a, FlowVal b) {
     FlowBuf x = { 0 }, y = { 0 };

@@ -316,6 +316,22 @@ t_expect_grep "$C_OUT" 'removed shop.flow \(not in the new version\)' "the old .
 t_expect_grep "$pk_tmp/ren/store.flow" '^param region: string = "US"' "the value set at install did not move to the renamed file"
 t_done
 
+t_case package/install/one-at-a-time
+# while another install holds DIR (the lock install takes: flock on the directory, here held by
+# util-linux's flock for a moment), a second one is refused at once and writes nothing
+mkdir -p "$pk_tmp/busy"
+flock -o "$pk_tmp/busy" sleep 30 &
+pk_holder=$!
+for _ in $(seq 100); do flock -n "$pk_tmp/busy" true 2>/dev/null || break; sleep 0.05; done
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg busy -P region=EU
+t_expect_rc 1
+t_expect_grep "$C_ERR" 'another flowc install into busy is running: nothing was installed' "a concurrent install is not refused"
+[ -z "$(ls -A "$pk_tmp/busy")" ] || t_note "the refused install wrote: $(ls -A "$pk_tmp/busy")"
+pkill -P "$pk_holder" 2>/dev/null; kill "$pk_holder" 2>/dev/null; wait "$pk_holder" 2>/dev/null
+t_exec -C "$pk_tmp" "$FLOWC" install shop-sync-1.2.0.flowpkg busy -P region=EU
+t_expect_rc 0
+t_done
+
 t_case package/install/update-other-integration
 t_exec -C "$pk_tmp/bad" sh -c 'printf "integration \"other\" version \"1\"\n" > other.flow && "$1" package other.flow -o ../other.flowpkg' sh "$FLOWC"
 t_exec -C "$pk_tmp" "$FLOWC" install other.flowpkg upd

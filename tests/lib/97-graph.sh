@@ -187,6 +187,20 @@ t_expect_grep "$C_ERR" "dot -Tsvg. failed \(exit 1\): Error: syntax error in lin
 [ -e "$gr_tmp/none.svg" ] && t_note "an output file was written"
 t_done
 
+t_case graph/cli/dot-hangs
+# a `dot` that never finishes is stopped at FLOWC_GRAPH_TIMEOUT: exit 1 with a message naming the
+# limit, nothing written (without the limit this case waits for its own timeout and fails)
+printf '#!/bin/sh\nexec sleep 600\n' >"$gr_tmp/fakebin/dot"
+chmod +x "$gr_tmp/fakebin/dot"
+t_exec env FLOWC_GRAPH_TIMEOUT=1 PATH="$gr_tmp/fakebin:/usr/bin:/bin" "$FLOWC" graph examples/quickstart.flow --format svg -o "$gr_tmp/none.svg"
+t_expect_rc 1
+t_expect_grep "$C_ERR" "did not finish within 1 s and was stopped \(FLOWC_GRAPH_TIMEOUT" "the time limit is not named"
+[ -e "$gr_tmp/none.svg" ] && t_note "an output file was written"
+t_exec env FLOWC_GRAPH_TIMEOUT=soon "$FLOWC" graph examples/quickstart.flow --format svg
+t_expect_rc 2
+t_expect_grep "$C_ERR" "FLOWC_GRAPH_TIMEOUT must be a whole number of seconds" "a bad limit is not refused"
+t_done
+
 t_case graph/cli/usage
 t_exec "$FLOWC" graph examples/quickstart.flow --format png
 t_expect_rc 2

@@ -173,7 +173,11 @@ static const FlowTypeDef t_string = { FLOW_STRING, 0, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_number = { FLOW_NUMBER, 0, 0, 0, NULL, 0, NULL };
 static const FlowTypeDef t_string_opt = { FLOW_STRING, 1, 0, 0, NULL, 0, NULL };
 static const FlowFieldDef order_fields[] = {
-    { "id", &t_int, 2 }, { "email", &t_string, 5 }, { "status", &t_string, 6 }, { "total", &t_number, 5 }, { "note", &t_string_opt, 4 },
+    { "id", &t_int, 2, FLOW_KEY8('i', 'd', 0, 0, 0, 0, 0, 0) },
+    { "email", &t_string, 5, FLOW_KEY8('e', 'm', 'a', 'i', 'l', 0, 0, 0) },
+    { "status", &t_string, 6, FLOW_KEY8('s', 't', 'a', 't', 'u', 's', 0, 0) },
+    { "total", &t_number, 5, FLOW_KEY8('t', 'o', 't', 'a', 'l', 0, 0, 0) },
+    { "note", &t_string_opt, 4, FLOW_KEY8('n', 'o', 't', 'e', 0, 0, 0, 0) },
 };
 static const FlowTypeDef t_order = { FLOW_JSON, 0, 1, 0, order_fields, 5, NULL };
 

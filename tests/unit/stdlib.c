@@ -241,6 +241,25 @@ static void test_strings(void) {
             flow_clear_error(cx);
         }
     }
+    {   /* ASCII takes 8 bytes at a time: every ASCII byte at every offset of a word, the bytes
+         * next to the letter ranges (@ [ ` {) included, against the plain byte rule */
+        char in[129], want_lo[129], want_up[129];
+        int bad = 0;
+        for (int shift = 0; shift < 8 && !bad; shift++) {
+            for (int i = 0; i < 128; i++) {
+                int c = (i + shift) % 128 ? (i + shift) % 128 : 'Q';   /* no NUL: it is text too, but keep it simple */
+                in[i] = (char)c;
+                want_lo[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+                want_up[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+            }
+            for (size_t n = 0; n <= 128 && !bad; n += 1 + (n > 20) * 9) {
+                FlowVal lo = flow_fn_lower(cx, flow_string(in, n)), up = flow_fn_upper(cx, flow_string(in, n));
+                bad = lo.kind != FLOW_STRING || up.kind != FLOW_STRING || lo.s.n != n || up.s.n != n
+                   || memcmp(lo.s.p, want_lo, n) != 0 || memcmp(up.s.p, want_up, n) != 0;
+            }
+        }
+        report(!bad, __LINE__, "lower/upper of every ASCII byte at every offset");
+    }
     {   /* hostile text: a long run of combining marks out of canonical order is put in order in
          * O(n log n) (utf8proc's own reordering is quadratic: minutes for this string) */
         size_t pairs = 200000, n = 1 + pairs * 4;
