@@ -285,9 +285,49 @@ FLOW_FN1(flow_fn_env)
 typedef enum { FLOW_OP_ADD, FLOW_OP_SUB, FLOW_OP_MUL, FLOW_OP_DIV, FLOW_OP_MOD } FlowArith;
 typedef enum { FLOW_CMP_EQ, FLOW_CMP_NE, FLOW_CMP_LT, FLOW_CMP_LE, FLOW_CMP_GT, FLOW_CMP_GE } FlowCmp;
 
-FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b);
+/* flow_op_arith and flow_op_cmp: every case is ops.c's (the _full functions); the commonest ones — `+ - *`
+ * of two ints that do not overflow or of numbers with a finite result, comparisons of two ints, of two
+ * numbers and `==`/`!=` of two strings — are answered inline first, by the same rules (the C compiler
+ * then sees the kinds the typed code knows). tcc (the JIT) calls the full functions. */
+FlowVal flow_op_arith_full(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b);
 FlowVal flow_op_neg(FlowCtx *cx, FlowVal a);
-FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b);
+FlowVal flow_op_cmp_full(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b);
+static inline FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
+#if defined(__GNUC__) && !defined(__TINYC__)
+    if (op <= FLOW_OP_MUL) {
+        if (a.kind == FLOW_INT && b.kind == FLOW_INT) {
+            int64_t r;
+            int over = op == FLOW_OP_ADD ? __builtin_add_overflow(a.i, b.i, &r)
+                     : op == FLOW_OP_SUB ? __builtin_sub_overflow(a.i, b.i, &r) : __builtin_mul_overflow(a.i, b.i, &r);
+            if (!over) return flow_int(r);
+        } else if ((a.kind == FLOW_NUMBER || a.kind == FLOW_INT) && (b.kind == FLOW_NUMBER || b.kind == FLOW_INT)) {
+            double x = a.kind == FLOW_INT ? (double)a.i : a.n, y = b.kind == FLOW_INT ? (double)b.i : b.n;
+            double r = op == FLOW_OP_ADD ? x + y : op == FLOW_OP_SUB ? x - y : x * y;
+            if (__builtin_isfinite(r)) return flow_number(r);
+        }
+    }
+#endif
+    return flow_op_arith_full(cx, op, a, b);
+}
+static inline FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
+#if defined(__GNUC__) && !defined(__TINYC__)
+    int c = 2;
+    if (a.kind == FLOW_INT && b.kind == FLOW_INT) c = (a.i > b.i) - (a.i < b.i);
+    else if (a.kind == FLOW_NUMBER && b.kind == FLOW_NUMBER && !__builtin_isnan(a.n) && !__builtin_isnan(b.n))
+        c = (a.n > b.n) - (a.n < b.n);
+    else if (a.kind == FLOW_STRING && b.kind == FLOW_STRING && a.s.p && b.s.p && (op == FLOW_CMP_EQ || op == FLOW_CMP_NE))
+        c = a.s.n != b.s.n || (a.s.n && __builtin_memcmp(a.s.p, b.s.p, a.s.n) != 0);   /* equal or not */
+    if (c != 2) switch (op) {
+        case FLOW_CMP_EQ: return flow_bool(c == 0);
+        case FLOW_CMP_NE: return flow_bool(c != 0);
+        case FLOW_CMP_LT: return flow_bool(c < 0);
+        case FLOW_CMP_LE: return flow_bool(c <= 0);
+        case FLOW_CMP_GT: return flow_bool(c > 0);
+        case FLOW_CMP_GE: return flow_bool(c >= 0);
+        }
+#endif
+    return flow_op_cmp_full(cx, op, a, b);
+}
 FlowVal flow_op_in(FlowCtx *cx, FlowVal item, FlowVal list);
 /* A condition's value: bool true; null, false -> 0. Json holding a non-bool fails (no truthiness). */
 int     flow_truth(FlowCtx *cx, FlowVal v, const char *what);
@@ -541,7 +581,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv);
     X(flow_scratch_alloc) X(flow_scratch_keep) X(flow_fail) X(flow_failed) X(flow_fail_at) X(flow_ctx_now) \
     X(flow_val_to_json) X(flow_val_from_json) X(flow_val_text) X(flow_val_equal) \
     X(flow_parse_iso8601) X(flow_format_iso8601) \
-    X(flow_op_arith) X(flow_op_neg) X(flow_op_cmp) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
+    X(flow_op_arith_full) X(flow_op_neg) X(flow_op_cmp_full) X(flow_op_in) X(flow_truth) X(flow_tpl_true) \
     X(flow_tpl_section_true) X(flow_field) X(flow_index) X(flow_convert) X(flow_set_path) \
     X(flow_remove_path) X(flow_obj_put) X(flow_obj_add) X(flow_text_put) X(flow_text_val) X(flow_text_val_json) X(flow_text_val_url) \
     X(flow_text_val_html) X(flow_tpl_with_true) X(flow_tpl_lookup) X(flow_tpl_key) X(flow_tpl_step) \

@@ -100,7 +100,7 @@ static const unsigned char plain[256] = {
 };
 
 /* The first byte from p on (before e) that is not plain: eight bytes at a time while they all are. */
-const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned char *e) {
+static inline __attribute__((always_inline)) const unsigned char *plain_end(const unsigned char *p, const unsigned char *e) {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     while (e - p >= 8) {
         uint64_t x;
@@ -118,6 +118,8 @@ const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned 
     while (p < e && plain[*p]) p++;
     return p;
 }
+
+const unsigned char *flow_json_plain_end(const unsigned char *p, const unsigned char *e) { return plain_end(p, e); }
 
 static int hex4(const unsigned char *p, unsigned *out) {
     unsigned v = 0;
@@ -510,7 +512,7 @@ static void td_ws(TD *d) { skip_ws(&d->s); }
  * has no escapes, else decoded into the arena; -1 on an error */
 static int td_string(TD *d, FlowStr *out) {
     P *s = &d->s;
-    const unsigned char *b = s->p, *e = s->end, *p = flow_json_plain_end(b, e);
+    const unsigned char *b = s->p, *e = s->end, *p = plain_end(b, e);
     if (p < e && *p == '"') {
         if (out) { out->p = (const char *)b; out->n = (size_t)(p - b); }
         s->p = p + 1;
@@ -575,7 +577,7 @@ static int td_skip(TD *d) {
 }
 
 static int td_value(TD *d, const FlowTypeDef *t, FlowTSlot *out);
-static inline int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out);
+static inline __attribute__((always_inline)) int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out);
 
 /* a declared field that is missing, or null: fine when the type allows it (check_type's rules) */
 static int td_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out) {
@@ -696,7 +698,7 @@ static int td_array(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
 }
 
 /* a declared scalar (not null: the caller saw no `null`) */
-static inline int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
+static inline __attribute__((always_inline)) int td_scalar(TD *d, const FlowTypeDef *t, FlowTSlot *out) {
     P *s = &d->s;
     unsigned c = *s->p;
     out->kids = NULL;

@@ -208,7 +208,7 @@ static int comparable_pair(FlowVal a, FlowVal b, FlowVal *x, FlowVal *y) {
     return iso_pair(x, y);
 }
 
-FlowVal flow_op_arith(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
+FlowVal flow_op_arith_full(FlowCtx *cx, FlowArith op, FlowVal a, FlowVal b) {
     if ((unsigned)op > FLOW_OP_MOD) return flow_fail(cx, FLOW_ERR_VALUE, "unknown arithmetic operator %d", (int)op);
     FlowVal x = unwrap(a), y = unwrap(b);
     const char *sym = arith_sym[op];
@@ -293,7 +293,7 @@ static int values_equal(FlowVal a, FlowVal b) {
     }
 }
 
-FlowVal flow_op_cmp(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
+FlowVal flow_op_cmp_full(FlowCtx *cx, FlowCmp op, FlowVal a, FlowVal b) {
     if ((unsigned)op > FLOW_CMP_GE) return flow_fail(cx, FLOW_ERR_VALUE, "unknown comparison operator %d", (int)op);
     if (op == FLOW_CMP_EQ) return flow_bool(values_equal(a, b));
     if (op == FLOW_CMP_NE) return flow_bool(!values_equal(a, b));
