@@ -2,7 +2,8 @@
  * per flow on stderr and, with --json, one line per flow on stdout; `errors list|retry|resolve` and
  * `state show|reset` over the state store; `describe` (the program as JSON, secrets redacted; with
  * --show-secrets the secret_url() webhooks' full URLs); `serve` (serve.c), `gate` (gate.c: flowc server's) and `runs` (the run
- * history); `--version`. `run` runs flows in dependency order (after() chains) with a live progress
+ * history); `ping CONNECTION` (probe.c: the connection proven outside a run); `--version`. A run
+ * records a debug window's requests when flowc server asks (FLOW_DEBUG_CONNECTIONS, FLOW_DEBUG_FILE). `run` runs flows in dependency order (after() chains) with a live progress
  * line on a terminal. Decides the exit codes: 0 every record imported or ignored, 3 the run finished
  * with record errors, 1 the run failed, 2 usage, 130/143 interrupted. Sets the process up so secrets
  * cannot leave it in a core dump. */
@@ -53,8 +54,9 @@ static void usage(FILE *f, const char *prog) {
             "       %s describe [--param k=v]... [--show-secrets] [--state DIR]\n"
             "       %s push FLOW IMPORT --data FILE|- [--param k=v]... [--env NAME] [--json] [--state DIR]\n"
             "       %s gate [--param k=v]... [--env NAME] [--state DIR]   (flowc server's: schedules and webhooks on stdin/stdout)\n"
+            "       %s ping CONNECTION [--param k=v]... [--env NAME]   (the connection proven outside a run; one JSON line)\n"
             "       %s --version\n",
-            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 typedef struct Opts {
@@ -494,6 +496,22 @@ static const char *env_run_id(void) {
 /* retry: the kept errors to run again (`errors retry`), or the records pushed into a step (`push`:
  * push set; such a run takes no run lock — it moves no delta time or once() flag — so pushes and a
  * run of the flow go on side by side) */
+/* A debug window (flowc server's POST /v1/connections/{id}/debug): FLOW_DEBUG_CONNECTIONS names the
+ * connections (comma-separated) whose requests the run appends, redacted, to FLOW_DEBUG_FILE as NDJSON
+ * (trace.c). A file that cannot be opened is said, and the run goes on without. */
+static FILE *debug_stream(const char *prog, FlowRunInfo *ri) {
+    const char *c = getenv("FLOW_DEBUG_CONNECTIONS"), *f = getenv("FLOW_DEBUG_FILE");
+    if (!c || !*c || !f || !*f) return NULL;
+    FILE *d = fopen(f, "ae");
+    if (!d) {
+        fprintf(stderr, "%s: warning: cannot record the debug window's requests in %s: %s\n", prog, f, strerror(errno));
+        return NULL;
+    }
+    ri->debug = d;
+    ri->debug_conns = c;
+    return d;
+}
+
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry, int push) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();
@@ -555,6 +573,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
          * fixed times that do (FLOW_TEST_CLOCK=1) */
         const char *tc = getenv("FLOW_TEST_CLOCK");
         if (o->now && !(tc && strcmp(tc, "1") == 0)) ri.now_set = 1;
+        FILE *debug = debug_stream(prog, &ri);
         Handlers old;
         catch_signals(&old);
         for (int k = 0; k < n; k++) {
@@ -629,6 +648,7 @@ static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, c
             flow_run_stats_free(&st);
         }
         release_signals(&old);
+        if (debug) fclose(debug);
         if (flush_stdout(prog) && rc < 128) rc = 1;
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
@@ -1205,6 +1225,42 @@ static int cmd_gate(const FlowProgram *p, const char *prog, const Opts *o) {
     return rc;
 }
 
+/* `ping CONNECTION`: the connection proven outside a run (probe.c), one JSON line on stdout; 0 ok, 1
+ * not (the line says why, with the class a run would record), 2 usage */
+static int cmd_ping(const FlowProgram *p, const char *prog, const Opts *o) {
+    if (only_options(prog, "ping", o, "--param --env --environment")) return 2;
+    if (o->nflows != 1) {
+        fprintf(stderr, "%s ping: give one connection's name", prog);
+        for (int i = 0; i < p->nconns; i++) fprintf(stderr, "%s%s", i ? ", " : " (connections: ", p->conns[i].name);
+        fprintf(stderr, "%s\n", p->nconns ? ")" : "");
+        return 2;
+    }
+    FlowCtx *cx = flow_ctx_new();
+    cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
+    int rc = set_params(p, cx, o, 1, prog, owned);
+    if (!rc) {
+        cJSON *res = NULL;
+        int r = flow_conn_probe(p, cx, o->flows[0], &res);
+        if (r < 0) {
+            fprintf(stderr, "%s ping: no connection `%s`", prog, o->flows[0]);
+            for (int i = 0; i < p->nconns; i++) fprintf(stderr, "%s%s", i ? ", " : " (connections: ", p->conns[i].name);
+            fprintf(stderr, "%s\n", p->nconns ? ")" : "");
+            rc = 2;
+        } else {
+            char *t = flow_json_print(res);
+            printf("%s\n", t ? t : "null");
+            cJSON_free(t);
+            rc = r ? 1 : 0;
+            if (flush_stdout(prog)) rc = 1;
+        }
+        cJSON_Delete(res);
+    }
+    for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
+    free(owned);
+    flow_ctx_free(cx);
+    return rc;
+}
+
 static int cmd_runs(const FlowProgram *p, const char *prog, const Opts *o) {
     if (only_options(prog, "runs", o, "--flow --json --limit --state")) return 2;
     if (o->nflows) { fprintf(stderr, "%s runs: give the flow with --flow F\n", prog); return 2; }
@@ -1420,8 +1476,8 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     int is_run = strcmp(cmd, "run") == 0, is_describe = strcmp(cmd, "describe") == 0;
     int is_errors = strcmp(cmd, "errors") == 0, is_state = strcmp(cmd, "state") == 0;
     int is_serve = strcmp(cmd, "serve") == 0, is_runs = strcmp(cmd, "runs") == 0, is_push = strcmp(cmd, "push") == 0;
-    int is_gate = strcmp(cmd, "gate") == 0;
-    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs && !is_push && !is_gate) {
+    int is_gate = strcmp(cmd, "gate") == 0, is_ping = strcmp(cmd, "ping") == 0;
+    if (!is_run && !is_describe && !is_errors && !is_state && !is_serve && !is_runs && !is_push && !is_gate && !is_ping) {
         static const char *const later[] = { "preview" };
         for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
             if (strcmp(cmd, later[i]) == 0) {
@@ -1437,7 +1493,7 @@ int flow_main(const FlowProgram *p, int argc, char **argv) {
     int rc = parse_opts(prog, cmd, argc - 2, argv + 2, &o, !is_describe);
     if (rc == 0) rc = is_run ? cmd_run(p, prog, &o) : is_errors ? cmd_errors(p, prog, &o) : is_state ? cmd_state(p, prog, &o)
                     : is_serve ? cmd_serve(p, prog, &o) : is_runs ? cmd_runs(p, prog, &o) : is_push ? cmd_push(p, prog, &o)
-                    : is_gate ? cmd_gate(p, prog, &o)
+                    : is_gate ? cmd_gate(p, prog, &o) : is_ping ? cmd_ping(p, prog, &o)
                     : cmd_describe(p, prog, &o);
     opts_free(&o);
     return rc;

@@ -1378,11 +1378,16 @@ static int fc_finish(void *h, int ok, FlowErr *err) {
     return rc;
 }
 
+/* the connection proven (probe.c): dir reachable with the access its steps need */
+static int fc_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    return flow_probe_path(flow_setting_str(s, NULL, "dir", "."), 1, uses, info, err);
+}
+
 const FlowConnector flow_conn_file = {
     .kind = "file",
     .import_text = 1,
     .commit_at_finish = 1,
-    .open = fc_open, .finish = fc_finish, .close = fc_close,
+    .open = fc_open, .finish = fc_finish, .close = fc_close, .probe = fc_probe,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
     .import_open = fi_open, .import_page = fi_page, .import_close = fi_close,
 };

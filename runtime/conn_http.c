@@ -15,6 +15,8 @@
 
 /* ---- the connection ---- */
 
+static int ok_status(long st) { return st >= 200 && st < 300; }
+
 typedef struct HttpConn {
     FlowHttp *h;
     char *base;                 /* base_url without a trailing / */
@@ -226,7 +228,6 @@ static char *body_text(const cJSON *body) {
     return r;
 }
 
-static int ok_status(long st) { return st >= 200 && st < 300; }
 
 static int blank(const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) if (!isspace((unsigned char)p[i])) return 0;
@@ -976,10 +977,32 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     return 0;
 }
 
+/* the connection proven (probe.c): a GET of its `ping` path (base_url itself without one) with its
+ * auth and headers, one attempt (no retries); a 2xx answer, after redirects, is ok */
+static int h_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    (void)uses;
+    HttpConn *c = h_open(s, FLOW_USE_EXPORT, err);
+    if (!c) return -1;
+    flow_http_set_retries(c->h, 0);
+    FlowHttpCall r;
+    int rc = -1;
+    if (req_init(&r, c, "GET", build_url(c, flow_setting_str(s, NULL, "ping", ""), NULL, NULL, NULL), NULL, NULL, err) == 0) {
+        flow_http_run(c->h, &r, 1, 1);
+        cJSON_AddStringToObject(info, "url", r.url);
+        if (r.outcome == FLOW_HTTP_OK) cJSON_AddNumberToObject(info, "status", (double)r.status);
+        if (r.outcome == FLOW_HTTP_OK && ok_status(r.status)) rc = 0;
+        else flow_http_error(c->h, &r, err);
+        log_req(s, c, &r, -1);
+    }
+    flow_http_req_clear(&r);
+    conn_free(c);
+    return rc;
+}
+
 const FlowConnector flow_conn_http = {
     .kind = "http",
     .upsert_by_lookup = 1,
-    .open = h_open, .finish = h_finish, .close = h_close,
+    .open = h_open, .finish = h_finish, .close = h_close, .probe = h_probe,
     .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,
     .lookup_open = hl_open, .lookup_page = hl_page, .lookup_close = hl_close,
     .import_open = hi_open, .import_existing_page = hi_existing, .import_page = hi_page, .import_close = hi_close,

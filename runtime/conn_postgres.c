@@ -1908,9 +1908,26 @@ static int di_existing_page(void *h, FlowImportItem *items, int n, FlowErr *err)
     }
 }
 
+/* the connection proven (probe.c): connected as a run connects, then SELECT 1 */
+static int pg_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    (void)info;
+    Pg *p = pg_open(s, uses, err);
+    if (!p) return -1;
+    PGresult *r = PQexec(p->pc, "SELECT 1");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc) {
+        char msg[900];
+        clean_msg(p, r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(p->pc), msg, sizeof msg);
+        flow_err_set(err, FLOW_ERR_CONNECTION, "SELECT 1: %s", msg);
+    }
+    PQclear(r);
+    pg_close(p);
+    return rc;
+}
+
 const FlowConnector flow_conn_postgres = {
     .kind = "postgres",
-    .open = pg_open, .close = pg_close,
+    .open = pg_open, .close = pg_close, .probe = pg_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
     .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page, .import_close = di_close,

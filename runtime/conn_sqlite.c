@@ -748,9 +748,28 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     return 0;
 }
 
+/* the connection proven (probe.c): the file reachable with the access its steps need, then opened
+ * read-only (nothing is created) and `SELECT 1 FROM sqlite_master` (a file that is not a database
+ * fails here) */
+static int db_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    const char *path = flow_setting_str(s, NULL, "path", "");
+    if (strcmp(path, ":memory:") == 0) { cJSON_AddStringToObject(info, "note", "an in-memory database: each run has its own"); return 0; }
+    if (flow_probe_path(path, 0, uses, info, err)) return -1;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "exists"))) return 0;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 const FlowConnector flow_conn_sqlite = {
     .kind = "sqlite",
-    .open = db_open, .close = db_close,
+    .open = db_open, .close = db_close, .probe = db_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,
     .import_open = di_open, .import_existing = di_existing, .import_page = di_page, .import_close = di_close,

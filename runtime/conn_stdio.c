@@ -32,10 +32,17 @@ static int si_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     return 0;
 }
 
+/* a connection test (probe.c): nothing to open; what can be said */
+static int sc_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    cJSON_AddStringToObject(info, "note", "stdio reads the run's standard input and writes its standard output: there is nothing to open "
+                                          "before a run");
+    return 0;
+}
+
 const FlowConnector flow_conn_stdio = {
     .kind = "stdio",
     .import_text = 1,
-    .open = sc_open, .close = sc_close,
+    .open = sc_open, .close = sc_close, .probe = sc_probe,
     .export_open = se_open, .export_next = se_next, .export_close = se_close,
     .import_open = si_open, .import_page = si_page, .import_close = si_close,
 };

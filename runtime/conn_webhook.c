@@ -133,8 +133,16 @@ static int wx_page_done(void *h, FlowErr *err) {
     return 0;
 }
 
+/* a connection test (probe.c): nothing to open; what can be said */
+static int w_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err) {
+    (void)s; (void)uses; (void)err;
+    cJSON_AddStringToObject(info, "note", "webhook requests are received and queued by the server (flowc serve, flowc server): there is "
+                                          "nothing to open before a run");
+    return 0;
+}
+
 const FlowConnector flow_conn_webhook = {
     .kind = "webhook",
-    .open = w_open, .close = w_close,
+    .open = w_open, .close = w_close, .probe = w_probe,
     .export_open = wx_open, .export_next = wx_next, .export_close = wx_close, .export_page_done = wx_page_done,
 };

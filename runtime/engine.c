@@ -133,6 +133,7 @@ static int delta_window(Run *R, StepRt *s, const char *owner) {
         s->s = eng_settings_new(R, owner, s->def->settings, s->def->nsettings, s->conn->def->kind, FLOW_AT_EXPORT);
     }
     flow_run_set_contexts(R->cx, &R->rl, R->f->name, 0, R->page_size);
+    if (s->s) eng_settings_debug(s->s, s->conn->def->name);
     return s->s ? 0 : -1;
 }
 
@@ -224,6 +225,7 @@ static int open_step(Run *R, const FlowStepDef *d) {
     FlowSettingPlace at = d->kind == FLOW_STEP_EXPORT ? FLOW_AT_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_AT_LOOKUP : FLOW_AT_IMPORT;
     s->s = eng_settings_new(R, owner, d->settings, d->nsettings, s->conn->def->kind, at);
     if (!s->s) return -1;
+    if (!mocked) eng_settings_debug(s->s, s->conn->def->name);
     FlowErr e;
     if (d->kind == FLOW_STEP_LOOKUP) {
         const char *m = flow_setting_ctor(s->s, NULL, "on_missing", "fail");
@@ -630,6 +632,7 @@ static void export_pages(Run *R, StepRt *ex) {
             if (R->rl.state && R->open_errors > 0) in->trace = eng_trace_key(in->rec);
             eng_list_push(&page, in);
         }
+        if (pulled) eng_debug_sql(ex, pulled, 0);
         if (R->failed) { eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!pulled) { eng_list_free(R, &page); cJSON_Delete(marks); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) eng_too_large(R, ex, &page, bytes, "as exported");

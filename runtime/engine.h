@@ -226,6 +226,11 @@ typedef struct FlowConnector {
     int   (*import_existing_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     void  (*import_close)(void *im);
+    /* optional: proves the connection works outside a run (probe.c: `ping`, flowc server's POST
+     * /v1/connections/{id}/test) and changes nothing (no file, directory or database is created):
+     * the cheapest thing that shows a run could use it for `uses` (FLOW_USE_*). 0 with what it
+     * learned added to info (an object), or -1 with err, of the class a run would record. */
+    int   (*probe)(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err);
 } FlowConnector;
 
 /* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
@@ -449,7 +454,23 @@ typedef struct FlowRunInfo {
      * far and the pages done */
     void (*on_page)(void *arg, const struct FlowRunStats *st, long pages);
     void *on_page_arg;
+    /* a connection debug window (flowc server's POST /v1/connections/{id}/debug): the requests of the
+     * steps on the connections named in debug_conns (comma-separated), redacted, as NDJSON lines on
+     * debug (trace.c); NULL: none */
+    FILE *debug;
+    const char *debug_conns;
 } FlowRunInfo;
+/* Proves the connection `conn` of the program works, outside a run (probe.c): its settings evaluated
+ * as a run would (params and env() from cx), then its connector's probe for what the program's steps
+ * use it for. *result: {"connection", "kind", "ok": true, "latency_ms", ...what the probe learned} or
+ * {"connection", "kind", "ok": false, "class", "message"}, secrets redacted. 0 ok, 1 not ok, -1 no
+ * such connection (*result NULL). */
+int flow_conn_probe(const FlowProgram *p, FlowCtx *cx, const char *conn, cJSON **result);
+/* For the probes of connections on files (file, sqlite): whether `path` (a directory when is_dir)
+ * can be used as the run uses it (FLOW_USE_*), creating nothing: reading needs it to exist and be
+ * readable; writing needs it writable or, when it does not exist yet, its nearest existing directory
+ * writable (a run makes it). 0 with info's path, access, exists (and a note), or -1 with err. */
+int flow_probe_path(const char *path, int is_dir, unsigned uses, cJSON *info, FlowErr *err);
 /* Fills a run's identity from its start time (ms since the epoch). */
 void flow_run_info_init(FlowRunInfo *ri, int64_t started_ms);
 /* Sets the run-level contexts (run.*, delta.*, flow.name, page.*) of cx. */

@@ -1,5 +1,5 @@
 /* engine_int.h — private to the engine's files (engine.c, steps.c, settings.c, validate.c,
- * errors.c, trace.c): the run's own types (Run, its connections and steps, the records on their
+ * errors.c, trace.c, probe.c): the run's own types (Run, its connections and steps, the records on their
  * way) and the functions those files share, prefixed eng_. FlowSettings stays private to
  * settings.c. Nothing outside these files includes it: the public headers are flow.h (generated
  * code) and engine.h (connectors, the CLI, flowc). */
@@ -93,6 +93,7 @@ typedef struct Run {
      * variants and nothing needs the generic tree first; they live in the page arena */
     int typed;
     int lookups;                   /* the flow has lookup steps (else no record carries a result) */
+    int debug_lines;               /* lines written for a debug window (eng_debug_write) */
     FlowArena arena;
     FlowBuf tbuf;                  /* typed maps' output for the import being written */
     FlowRows rows;                 /* typed rows from an SQL export */
@@ -132,6 +133,10 @@ void eng_settings_free(FlowSettings *s);
 int eng_eval_rs(Run *R, const StepRt *s, const Inst *in, cJSON **rs, FlowErr *e);
 int eng_settings_per_record(const FlowSettings *s);
 cJSON *eng_settings_take_log(FlowSettings *s);
+/* a debug window: when the run records the requests of connection `conn` (FlowRunInfo's debug_conns),
+ * the step's requests logged are written (eng_debug_write) */
+void eng_settings_debug(FlowSettings *s, const char *conn);
+int eng_settings_debugging(const FlowSettings *s);
 
 /* ---- validate.c: exported records and lookup results against their declared type ---- */
 
@@ -156,5 +161,13 @@ cJSON *eng_trace_begin(Run *R, const StepRt *s, const List *L);
 void eng_trace_end(cJSON *e, const StepRt *s, const List *L);
 void eng_trace_export(Run *R, const StepRt *ex, const List *page);
 void eng_preview_wrote(Run *R, const StepRt *s, const FlowImportItem *items, int n);
+/* A debug window's line (takes exchange): {"connection", "flow", "step", "run_id", "at", "exchange"}
+ * with every secret redacted, on the run's debug stream; at most FLOW_DEBUG_MAX_LINES per run. */
+#define FLOW_DEBUG_MAX_LINES 500
+void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange);
+/* ...and what a step asked of an SQL connection (sqlite, postgres) being debugged, one line per page:
+ * an export's or lookup's `sql` and `args` with the rows it read (`lookups`: the records looked up),
+ * an import's `table` with the rows written and failed */
+void eng_debug_sql(const StepRt *s, long rows, long failed);
 
 #endif

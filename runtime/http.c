@@ -123,6 +123,8 @@ FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err) {
     return h;
 }
 
+void flow_http_set_retries(FlowHttp *h, int retries) { h->o.retries = retries; }
+
 void flow_http_free(FlowHttp *h) {
     if (!h) return;
     for (int i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);

@@ -32,6 +32,8 @@ typedef struct FlowHttp FlowHttp;
 /* NULL with err when an origin is not an http(s) URL. */
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err);
 void      flow_http_free(FlowHttp *h);
+/* Changes the retries after the first attempt (a connection test makes one attempt). */
+void      flow_http_set_retries(FlowHttp *h, int retries);
 
 typedef enum { FLOW_HTTP_OK, FLOW_HTTP_TRANSPORT, FLOW_HTTP_TIMEOUT, FLOW_HTTP_TOO_LARGE } FlowHttpOutcome;
 

@@ -15,6 +15,7 @@ struct FlowSettings {
     const FlowSettingSpec **specs;      /* the table entry each one matched */
     struct Run *R;                      /* the run, for evaluating settings again */
     cJSON *log;                         /* a preview: the requests of the step, until its trace takes them */
+    const char *debug_conn;             /* a debug window is open on its connection (this name): its requests are written */
 };
 
 const char *flow_settings_owner(const FlowSettings *s) { return s->owner; }
@@ -218,10 +219,27 @@ const char *flow_settings_flow(const FlowSettings *s) { return s && s->R ? s->R-
 const FlowRunInfo *flow_settings_run(const FlowSettings *s) { return s && s->R ? s->R->ri : NULL; }
 int flow_settings_retrying(const FlowSettings *s) { return s && s->R->ri->retry != NULL; }
 
-int flow_settings_tracing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
+static int previewing(const FlowSettings *s) { return s && s->R->ri->mocks && s->R->ri->mocks->trace; }
+
+int flow_settings_tracing(const FlowSettings *s) { return previewing(s) || (s && s->debug_conn); }
+
+int eng_settings_debugging(const FlowSettings *s) { return s && s->debug_conn && !previewing(s); }
+
+void eng_settings_debug(FlowSettings *s, const char *conn) {
+    const char *l = s ? s->R->ri->debug_conns : NULL;
+    if (!l || !s->R->ri->debug) return;
+    size_t n = strlen(conn);
+    for (const char *p = l; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t k = comma ? (size_t)(comma - p) : strlen(p);
+        if (k == n && strncmp(p, conn, n) == 0) { s->debug_conn = conn; return; }
+        p += k + (comma != NULL);
+    }
+}
 
 void flow_settings_log(const FlowSettings *s, cJSON *exchange) {
-    if (!flow_settings_tracing(s)) { cJSON_Delete(exchange); return; }
+    if (!previewing(s) && s && s->debug_conn) { eng_debug_write(s->R, s->debug_conn, s->owner, exchange); return; }
+    if (!previewing(s)) { cJSON_Delete(exchange); return; }
     FlowSettings *w = (FlowSettings *)s;
     if (!w->log) w->log = cJSON_CreateArray();
     cJSON_AddItemToArray(w->log, exchange);

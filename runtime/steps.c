@@ -282,6 +282,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
 
 static void step_lookup(Run *R, const StepRt *s, List *L) {
     int w = 0;
+    eng_debug_sql(s, L->n, 0);
     if (s->c->lookup_page) {   /* the whole page at once: the connector runs the requests concurrently */
         FlowLookupItem *items = flow_xcalloc((size_t)L->n + 1, sizeof *items);
         Inst **owner = flow_xcalloc((size_t)L->n + 1, sizeof *owner);
@@ -592,6 +593,11 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         FlowErr e;
         if (c->import_page(s->h, items, n, &e) < 0) eng_run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
         else if (c != &flow_conn_mock) eng_preview_wrote(R, s, items, n);
+        if (eng_settings_debugging(s->s)) {
+            long bad = 0;
+            for (int k = 0; k < n; k++) bad += items[k].failed != 0;
+            eng_debug_sql(s, R->failed ? 0 : n - bad, R->failed ? n : bad);
+        }
     }
     /* post_submit: what was written; an error verdict makes the record an error */
     FlowHookFn post_submits[2] = { fd->post_submit, d->post_submit };

@@ -1,6 +1,8 @@
 /* trace.c — a preview's trace: what each step received and passed on (a lookup's results too),
- * the requests the step logged, and what a live preview's imports wrote. */
+ * the requests the step logged, and what a live preview's imports wrote; and a debug window's
+ * lines: the requests of the steps on a connection being debugged, redacted, as NDJSON. */
 #include "engine_int.h"
+#include <string.h>
 
 /* The step's logged requests move into its trace entry. */
 static void trace_requests(cJSON *entry, const StepRt *s) {
@@ -59,4 +61,37 @@ void eng_trace_export(Run *R, const StepRt *ex, const List *page) {
     cJSON_AddItemToObject(e, "out", trace_records(page, -1));
     trace_requests(e, ex);
     cJSON_AddItemToArray(R->ri->mocks->trace, e);
+}
+
+void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange) {
+    if (!R->ri->debug || R->debug_lines >= FLOW_DEBUG_MAX_LINES) { cJSON_Delete(exchange); return; }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "connection", conn);
+    cJSON_AddStringToObject(o, "flow", R->f->name);
+    cJSON_AddStringToObject(o, "step", step);
+    cJSON_AddStringToObject(o, "run_id", R->ri->run_id);
+    cJSON_AddNumberToObject(o, "at", (double)flow_wall_ms());
+    if (++R->debug_lines == FLOW_DEBUG_MAX_LINES) cJSON_AddBoolToObject(o, "last", 1);   /* the run records no more */
+    cJSON_AddItemToObject(o, "exchange", exchange);
+    eng_redact_tree(R, o->child);
+    char *t = flow_json_print(o);
+    if (t) { fputs(t, R->ri->debug); fputc('\n', R->ri->debug); fflush(R->ri->debug); }
+    cJSON_free(t);
+    cJSON_Delete(o);
+}
+
+void eng_debug_sql(const StepRt *s, long rows, long failed) {
+    if (!s->conn || !eng_settings_debugging(s->s) || s->c != s->conn->c) return;
+    const char *kind = s->conn->def->kind;
+    if (strcmp(kind, "sqlite") != 0 && strcmp(kind, "postgres") != 0) return;
+    cJSON *x = cJSON_CreateObject();
+    const char *sql = flow_setting_str(s->s, NULL, "sql", NULL);
+    if (sql) {
+        cJSON_AddStringToObject(x, "sql", sql);
+        const cJSON *args = flow_setting(s->s, NULL, "args");
+        if (args) cJSON_AddItemToObject(x, "args", cJSON_Duplicate(args, 1));
+    } else cJSON_AddStringToObject(x, "table", flow_setting_str(s->s, NULL, "table", ""));
+    cJSON_AddNumberToObject(x, s->def->kind == FLOW_STEP_LOOKUP ? "lookups" : "rows", (double)rows);
+    if (s->def->kind == FLOW_STEP_IMPORT) cJSON_AddNumberToObject(x, "failed", (double)failed);
+    flow_settings_log(s->s, x);
 }

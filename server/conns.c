@@ -1,18 +1,25 @@
 /* conns.c — the connections routes: GET /v1/connections, GET /v1/connections/{id} (kind, settings —
  * a setting that holds a secret or an env() value shown as <redacted> —, the env() names it takes and
  * which are set), PUT /v1/connections/{id}/secrets ({"NAME": "value"}: the env() values it takes,
- * kept encrypted by secrets.c, never returned), DELETE /v1/connections/{id}/secrets/{name}. */
+ * kept encrypted by secrets.c, never returned), DELETE /v1/connections/{id}/secrets/{name}, POST
+ * /v1/connections/{id}/test (the head revision's executable's `ping CONNECTION` in a child process,
+ * with the secrets, killed at the test's time limit). The debug routes are conn_debug.c's. */
 #include "runs.h"
 #include "ir.h"
 #include "builtins.h"
 #include "package.h"   /* pkg_conn_bindings */
 #include "secrets.h"
+#include "conn_debug.h"
 #include "triggers.h"
 #include "files.h"
 #include "db.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+
+#define CONN_TEST_TIMEOUT_S 10       /* a test still going after this (?timeout=S, 1..60) is stopped */
+#define CONN_TEST_TIMEOUT_MAX_S 60
 
 static void add_name(cJSON *names, const char *name) {
     for (const cJSON *x = names->child; x; x = x->next) if (strcmp(x->valuestring, name) == 0) return;
@@ -100,6 +107,10 @@ static cJSON *conn_view(Srv *s, const RunsTarget *t, int full) {
     cJSON *names = conn_env_names(t);
     cJSON_AddItemToObject(o, "secrets", secret_state(s, t->integ, names));
     cJSON_Delete(names);
+    SrvStore *st = srv_store(s);
+    store_lock(st);
+    cJSON_AddItemToObject(o, "debug", srv_debug_window(store_db(st), t->id));
+    store_unlock(st);
     return o;
 }
 
@@ -232,5 +243,73 @@ void conn_secret_delete(Srv *s, const SrvReq *rq, SrvResp *out) {
         }
     }
     cJSON_Delete(names);
+    runs_target_free(&t);
+}
+
+/* ---- POST /v1/connections/{id}/test ---- */
+
+void conn_test(Srv *s, const SrvReq *rq, SrvResp *out) {
+    char buf[32];
+    long limit = CONN_TEST_TIMEOUT_S;
+    int q = srv_query(rq, "timeout", buf, sizeof buf);
+    if (q) {
+        char *end;
+        limit = q > 0 ? strtol(buf, &end, 10) : -1;
+        if (q < 0 || end == buf || *end || limit < 1 || limit > CONN_TEST_TIMEOUT_MAX_S) {
+            srv_error(out, 400, "invalid_parameter", "timeout", "timeout takes whole seconds from 1 to %d", CONN_TEST_TIMEOUT_MAX_S);
+            return;
+        }
+    }
+    if (rq->nbody) { srv_error(out, 400, "invalid_body", NULL, "POST /v1/connections/{id}/test takes no body (?timeout=S)"); return; }
+    RunsTarget t;
+    if (runs_target(s, rq->params[0], RUNS_CONNECTION, NULL, &t, out)) return;
+    const char *kind = t.conn->kind >= 0 ? flow_conn_kinds[t.conn->kind] : "?";
+    cJSON *res = NULL;
+    char exe[4400];
+    if (t.builtin) {   /* `webhook` used only by triggers: the program has no such connection to ping */
+        res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "connection", t.conn->name);
+        cJSON_AddStringToObject(res, "kind", kind);
+        cJSON_AddBoolToObject(res, "ok", 1);
+        cJSON_AddNumberToObject(res, "latency_ms", 0);
+        cJSON_AddStringToObject(res, "note", "webhook requests are received and queued by this server: there is nothing to open");
+    } else if (runs_exe(s, &t, exe, sizeof exe, out) == 0) {
+        char **env = runs_env(s, t.integ, NULL, out);
+        char *argv[] = { exe, "ping", (char *)t.conn->name, NULL };
+        char errline[1100], why[1200];
+        size_t n = 0;
+        int status = 0, timed_out = 0;
+        char *text = env ? runs_exec(s, t.integ, argv, env, limit * 1000, &n, errline, sizeof errline, &status, &timed_out, why, sizeof why)
+                         : NULL;
+        srv_secret_env_free(env);
+        int code = text && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (env && !text) srv_error(out, 500, "internal", NULL, "%s", why);
+        else if (timed_out) {
+            res = cJSON_CreateObject();
+            cJSON_AddStringToObject(res, "connection", t.conn->name);
+            cJSON_AddStringToObject(res, "kind", kind);
+            cJSON_AddBoolToObject(res, "ok", 0);
+            cJSON_AddStringToObject(res, "class", "connection");
+            char msg[300];
+            snprintf(msg, sizeof msg, "connection %s: no answer within %ld s (the test's limit, ?timeout=S): the test was stopped", t.conn->name, limit);
+            cJSON_AddStringToObject(res, "message", msg);
+        } else if (text && (code == 0 || code == 1) && !(res = flow_json_parse(text, strcspn(text, "\n"), NULL)))
+            srv_error(out, 502, "run_failed", NULL, "the connection test answered no result: %s", errline[0] ? errline : "no message");
+        else if (text && !res) {
+            if (WIFSIGNALED(status)) srv_error(out, 502, "crashed", NULL, "the connection test crashed (signal %d)", WTERMSIG(status));
+            else srv_error(out, 502, "run_failed", NULL, "the connection test failed: %s", errline[0] ? errline : "no message");
+        }
+        free(text);
+    }
+    if (res) {
+        cJSON_AddStringToObject(res, "id", t.id);
+        cJSON_AddNumberToObject(res, "revision", (double)t.rev);
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddBoolToObject(d, "ok", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "ok")));
+        const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "class"));
+        if (cls) cJSON_AddStringToObject(d, "class", cls);
+        audit_append(srv_store(s), 0, rq->caller, rq->addr, "test", SRV_K_CONNECTION, t.id, d);
+        srv_json(out, 200, res);
+    }
     runs_target_free(&t);
 }

@@ -258,11 +258,17 @@ static enum MHD_Result send_resp(Srv *s, struct MHD_Connection *c, int route, Sr
     struct MHD_Response *r = MHD_create_response_from_buffer(out->len, out->body ? out->body : (char *)"",
                                                              out->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     out->body = NULL;
-    if (!r) { free(out->link); free(out->location); return MHD_NO; }
+    if (!r) { free(out->link); free(out->location); free(out->header); return MHD_NO; }
     if (out->content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
     if (out->link) MHD_add_response_header(r, "Link", out->link);
     if (out->location) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, out->location);
     if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    char *colon = out->header ? strchr(out->header, ':') : NULL;
+    if (colon) {
+        *colon = 0;
+        MHD_add_response_header(r, out->header, colon + 1 + strspn(colon + 1, " "));
+    }
+    free(out->header);
     if (auth_challenge) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"flowc\"");
     free(out->link);
     free(out->location);
@@ -278,7 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     Srv *s = cls;
     FlowMhdReq *r = *con_cls;
     if (!r) return MHD_NO;
-    SrvResp out = { 0, NULL, 0, NULL, NULL, NULL };
+    SrvResp out = { 0, NULL, 0, NULL, NULL, NULL, NULL };
     if (!r->started) {   /* the headers are in: a body announced over the cap is refused before it is read */
         r->started = 1;
         if (flow_body_announced_over(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), SRV_MAX_BODY)) {

@@ -4,7 +4,8 @@
  *   prog run FLOW --json --no-chain --state DIR/state [--since T] [--until T]        (kind run)
  *   prog errors retry ID...|--all --flow F [--step S] --json --state DIR/state        (kind retry)
  * as a child process in DIR/work/<integration>, with the integration's secrets in its environment,
- * FLOW_RUN_ID=job-<id> (so the run history and the errors name the job), stdout read as `--json`
+ * FLOW_RUN_ID=job-<id> (so the run history and the errors name the job) and, while a connection debug
+ * window of the integration is open, the connections to record (conn_debug.c), stdout read as `--json`
  * lines and stderr kept in DIR/jobs/<id>.log (0600). The child gets SIGTERM if the server dies
  * (PR_SET_PDEATHSIG); a crash is a failed job, never a dead server. Cancel: SIGTERM, SIGKILL after
  * SRV_JOB_CANCEL_GRACE_MS. */
@@ -13,6 +14,7 @@
 #include "build_cache.h"
 #include "files.h"
 #include "child.h"
+#include "conn_debug.h"
 #include "flow.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -587,15 +589,18 @@ static void run_job(Worker *w, Claimed *c) {
         cJSON_Delete(args);
         return;
     }
+    /* FLOW_RUN_ID, and the connections an open debug window records (conn_debug.c) */
+    char dconns[2048], dpath[4600];
+    int debugging = srv_debug_begin(w->db, c->integration, dir, run_id, dconns, sizeof dconns, dpath, sizeof dpath);
     size_t ne = 0;
     while (env[ne]) ne++;
-    char **env2 = realloc(env, (ne + 2) * sizeof *env);
+    char **env2 = realloc(env, (ne + 4) * sizeof *env);
     if (!env2) abort();
     env = env2;
-    env[ne] = malloc(strlen(run_id) + 13);
-    if (!env[ne]) abort();
-    sprintf(env[ne], "FLOW_RUN_ID=%s", run_id);
-    env[ne + 1] = NULL;
+    if (asprintf(&env[ne++], "FLOW_RUN_ID=%s", run_id) < 0) abort();
+    if (debugging && (asprintf(&env[ne++], "FLOW_DEBUG_CONNECTIONS=%s", dconns) < 0 || asprintf(&env[ne++], "FLOW_DEBUG_FILE=%s", dpath) < 0))
+        abort();
+    env[ne] = NULL;
     int out[2] = { -1, -1 };
     int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     pid_t pid = -1;
@@ -604,6 +609,7 @@ static void run_job(Worker *w, Claimed *c) {
     free(argv);
     if (pid < 0) {
         snprintf(why, sizeof why, "cannot start the run: %s", strerror(errno));
+        if (debugging) unlink(dpath);
         if (out[0] >= 0) { close(out[0]); close(out[1]); }
         if (logfd >= 0) close(logfd);
         finish(w, c->id, "failed", NULL, why);
@@ -672,6 +678,7 @@ static void run_job(Worker *w, Claimed *c) {
     free(buf);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (debugging) srv_debug_end(w->db, c->integration, run_id, dpath, J->cfg.log);
     add_classes(J, c->integration, run_id, res);
     const char *st;
     char msg[1400];
@@ -823,7 +830,7 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     pthread_cond_init(&J->cv, NULL);
     pthread_mutex_init(&J->cbmu, NULL);
     J->db = open_db(J->db_spec, why, cap);
-    if (!J->db || srv_jobs_schema(J->db, why, cap) || srv_secrets_schema(J->db, why, cap)) { srv_jobs_stop(J); return NULL; }
+    if (!J->db || srv_jobs_schema(J->db, why, cap) || srv_secrets_schema(J->db, why, cap) || srv_debug_schema(J->db, why, cap)) { srv_jobs_stop(J); return NULL; }
     /* jobs left running by servers that are gone (their processes got SIGTERM when they died): failed
      * now when their lease has run out, else by the lease thread when it does */
     if (!(J->lease_db = open_db(J->db_spec, why, cap))) { srv_jobs_stop(J); return NULL; }

@@ -24,6 +24,7 @@ static int usage(const char *why) {
             "       flowc remote URL [--token T] flows list|get ID|run ID [--since T] [--until T] [--wait]\n"
             "       flowc remote URL [--token T] jobs list [--flow ID] [--status S]|get ID|cancel ID|wait ID\n"
             "       flowc remote URL [--token T] errors list FLOW STEP [--resolved]|resolve FLOW STEP ID...|retry FLOW STEP [ID...] [--wait]\n"
+            "       flowc remote URL [--token T] connections list|get ID|test ID [--timeout S]|debug ID [--minutes N]\n"
             "       flowc remote URL [--token T] tokens list|create NAME [--scope JSON] [--expires D]|revoke ID\n"
             "       flowc remote URL [--token T] audit [--resource ID] [--from T] [--to T]\n"
             "  the token: --token T or $FLOWC_TOKEN\n");
@@ -318,6 +319,41 @@ static int dispatch(const Remote *r, int argc, char **argv, int *taken) {
             cJSON_free(body);
         }
         free(a3);
+    } else if (!strcmp(res, "connections")) {
+        if (!strcmp(act, "list") && argc == 2) rc = list(r, "/v1/connections");
+        else if (!strcmp(act, "get") && argc == 3) { snprintf(path, sizeof path, "/v1/connections/%s", a2); rc = call(r, "GET", path, NULL, 0, NULL, NULL); }
+        else if (!strcmp(act, "test") && argc >= 3) {
+            /* the answer printed; exit 1 when the connection does not work */
+            taken[2] = 1;
+            const char *to = opt(argc, argv, 3, "--timeout", taken);
+            for (int i = 0; i < argc; i++) if (!taken[i]) { free(a2); return usage("connections test takes ID [--timeout S]"); }
+            char *et = to ? enc(to) : NULL;
+            snprintf(path, sizeof path, "/v1/connections/%s/test%s%s", a2, et ? "?timeout=" : "", et ? et : "");
+            free(et);
+            cJSON *j = NULL;
+            rc = call(r, "POST", path, NULL, 0, NULL, &j);
+            if (!rc) {
+                char *t = flow_json_print_pretty(j);
+                printf("%s\n", t ? t : "null");
+                cJSON_free(t);
+                rc = fflush(stdout) == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok")) ? 0 : 1;
+            }
+            cJSON_Delete(j);
+        } else if (!strcmp(act, "debug") && argc >= 3) {
+            /* --minutes N opens (0 stops) a window; without it, what the window recorded */
+            taken[2] = 1;
+            const char *mins = opt(argc, argv, 3, "--minutes", taken);
+            for (int i = 0; i < argc; i++) if (!taken[i]) { free(a2); return usage("connections debug takes ID [--minutes N]"); }
+            snprintf(path, sizeof path, "/v1/connections/%s/debug", a2);
+            if (!mins) rc = list(r, path);
+            else {
+                char *end, body[64];
+                long m = strtol(mins, &end, 10);
+                if (!*mins || *end) { free(a2); return usage("--minutes takes a whole number (0 stops the window)"); }
+                snprintf(body, sizeof body, "{\"minutes\":%ld}", m);
+                rc = call(r, "POST", path, body, strlen(body), "application/json", NULL);
+            }
+        }
     } else if (!strcmp(res, "tokens")) {
         if (!strcmp(act, "list") && argc == 2) rc = list(r, "/v1/tokens");
         else if (!strcmp(act, "revoke") && argc == 3) { snprintf(path, sizeof path, "/v1/tokens/%s", a2); rc = call(r, "DELETE", path, NULL, 0, NULL, NULL); }
@@ -357,7 +393,7 @@ int remote_main(int argc, char **argv) {
         memset(argv[i + 1], 'x', strlen(argv[i + 1]));   /* out of `ps` */
         i += 2;
     } else if (getenv("FLOWC_TOKEN") && *getenv("FLOWC_TOKEN")) r.token = strdup(getenv("FLOWC_TOKEN"));
-    if (i >= argc) { free(r.token); return usage("give a resource: integrations, flows, jobs, errors, tokens, audit"); }
+    if (i >= argc) { free(r.token); return usage("give a resource: integrations, flows, jobs, errors, connections, tokens, audit"); }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int n = argc - i;
     int *taken = calloc((size_t)n + 1, sizeof *taken);

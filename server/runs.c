@@ -2,7 +2,8 @@
  * GET /v1/jobs, GET /v1/jobs/{id}, POST /v1/jobs/{id}/cancel; POST /v1/exports/{id}/run (the first
  * page of the export, up to 100 records, through `flowc preview` in a child process); POST
  * /v1/imports/{id}/run (records pushed through the import: the revision's built executable's `push`
- * in a child process, per-record results from the errors it kept). Every child gets the
+ * in a child process, per-record results from the errors it kept; recorded by an open connection
+ * debug window as a job's run is). Every child gets the
  * integration's secrets in its environment and runs in DIR/work/<integration>; a crash in one is a
  * failed answer, never a dead server. Also the helpers the errors and connections routes share:
  * resolving an id to its integration, flow and step (runs.h). */
@@ -11,6 +12,7 @@
 #include "db.h"
 #include "build_cache.h"
 #include "child.h"
+#include "conn_debug.h"
 #include "files.h"
 #include "diag.h"
 #include "frontend.h"
@@ -250,25 +252,23 @@ void runs_page_answer(const SrvReq *rq, SrvResp *out, cJSON *items, int limit) {
 
 /* ---- children that answer at once: previews and pushes ---- */
 
-/* The integration's secrets and extra (NAME=value, may be NULL) over the server's environment; NULL
- * with a 500 in out. */
-char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out) {
+/* The integration's secrets and extra (NAME=value strings, NULL-terminated; may be NULL) over the
+ * server's environment; NULL with a 500 in out. */
+char **runs_env(Srv *s, const char *integ, const char *const *extra, SrvResp *out) {
     char why[1200];
     SrvStore *st = srv_store(s);
     store_lock(st);
     char **env = srv_secret_env(store_db(st), &runs_of(s)->key, integ, environ, why, sizeof why);
     store_unlock(st);
     if (!env) { srv_error(out, 500, "secrets", NULL, "%s", why); return NULL; }
-    if (extra) {
-        size_t n = 0;
-        while (env[n]) n++;
-        char **e2 = realloc(env, (n + 2) * sizeof *env);
-        if (!e2) abort();
-        env = e2;
-        env[n] = strdup(extra);
-        if (!env[n]) abort();
-        env[n + 1] = NULL;
-    }
+    size_t n = 0, k = 0;
+    while (env[n]) n++;
+    while (extra && extra[k]) k++;
+    char **e2 = realloc(env, (n + k + 1) * sizeof *env);
+    if (!e2) abort();
+    env = e2;
+    for (size_t i = 0; i < k; i++) if (!(env[n++] = strdup(extra[i]))) abort();
+    env[n] = NULL;
     return env;
 }
 
@@ -280,11 +280,8 @@ static int work_dir(Srv *s, const char *integ, char *out, size_t cap) {
     return mkdir(out, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Runs argv[0] with env in the integration's directory until it ends (SYNC_TIMEOUT_MS at most):
- * its standard output (malloc'd, NUL-terminated) and the last line of its standard error; *status as
- * waitpid's, *timed_out. NULL with why when it could not start. */
-static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const env[], size_t *outlen, char *errline, size_t ecap,
-                      int *status, int *timed_out, char *why, size_t cap) {
+char *runs_exec(Srv *s, const char *integ, char *const argv[], char *const env[], long timeout_ms, size_t *outlen, char *errline,
+                size_t ecap, int *status, int *timed_out, char *why, size_t cap) {
     char dir[4300];
     *timed_out = 0;
     errline[0] = 0;
@@ -325,7 +322,7 @@ static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (!killed && ms > SYNC_TIMEOUT_MS) { kill(pid, SIGKILL); killed = 1; *timed_out = 1; }
+        if (!killed && ms > timeout_ms) { kill(pid, SIGKILL); killed = 1; *timed_out = 1; }
         if (pf[0].fd < 0 && pf[1].fd < 0) break;
     }
     if (out[0] >= 0) close(out[0]);
@@ -341,6 +338,17 @@ static char *run_sync(Srv *s, const char *integ, char *const argv[], char *const
     else o.p[o.n] = 0;
     *outlen = o.n;
     return o.p;
+}
+
+int runs_exe(Srv *s, const RunsTarget *t, char *exe, size_t cap, SrvResp *out) {
+    char hash[SRV_HASH_LEN + 1], why[1200];
+    int built = 0;
+    if (srv_build_put(runs_of(s)->dir, t->integ, t->text, t->len, hash, why, sizeof why) ||
+        srv_build_get(runs_of(s)->dir, runs_of(s)->flowc, hash, exe, cap, &built, why, sizeof why)) {
+        srv_error(out, 500, "build_failed", NULL, "%s", why);
+        return -1;
+    }
+    return 0;
 }
 
 /* a child that did not end well, as an answer: 504 timed out, 502 crashed or failed */
@@ -545,7 +553,7 @@ void run_export(Srv *s, const SrvReq *rq, SrvResp *out) {
     size_t n = 0;
     int status = 0, timed_out = 0;
     char errline[1100];
-    char *text = run_sync(s, t.integ, argv, env, &n, errline, sizeof errline, &status, &timed_out, why, sizeof why);
+    char *text = runs_exec(s, t.integ, argv, env, SYNC_TIMEOUT_MS, &n, errline, sizeof errline, &status, &timed_out, why, sizeof why);
     srv_secret_env_free(env);
     cJSON *doc = text && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? flow_json_parse(text, n, NULL) : NULL;
     if (!text) srv_error(out, 500, "internal", NULL, "%s", why);
@@ -588,11 +596,8 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         }
     RunsTarget t;
     if (runs_target(s, rq->params[0], STEP_IMPORT, NULL, &t, out)) { cJSON_Delete(recs); return; }
-    char hash[SRV_HASH_LEN + 1], why[1200], exe[4400], dir[4300], data[4500], state[4300], run_id[64], rid_env[96];
-    int built = 0;
-    if (srv_build_put(runs_of(s)->dir, t.integ, t.text, t.len, hash, why, sizeof why) ||
-        srv_build_get(runs_of(s)->dir, runs_of(s)->flowc, hash, exe, sizeof exe, &built, why, sizeof why)) {
-        srv_error(out, 500, "build_failed", NULL, "%s", why);
+    char why[1200], exe[4400], dir[4300], data[4500], state[4300], run_id[64], rid_env[96];
+    if (runs_exe(s, &t, exe, sizeof exe, out)) {
         runs_target_free(&t);
         cJSON_Delete(recs);
         return;
@@ -619,18 +624,33 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
     }
     close(fd);
     cJSON_free(text);
-    char **env = runs_env(s, t.integ, rid_env, out);
+    /* FLOW_RUN_ID, and the connections an open debug window records (conn_debug.c) */
+    char dconns[2048], dpath[4600], dc_env[2100], df_env[4700];
+    SrvStore *sto = srv_store(s);
+    store_lock(sto);
+    int debugging = srv_debug_begin(store_db(sto), t.integ, dir, run_id, dconns, sizeof dconns, dpath, sizeof dpath);
+    store_unlock(sto);
+    snprintf(dc_env, sizeof dc_env, "FLOW_DEBUG_CONNECTIONS=%s", dconns);
+    snprintf(df_env, sizeof df_env, "FLOW_DEBUG_FILE=%s", dpath);
+    const char *extra[] = { rid_env, dc_env, df_env, NULL };
+    if (!debugging) extra[1] = NULL;   /* FLOW_RUN_ID alone */
+    char **env = runs_env(s, t.integ, extra, out);
     char *res = NULL;
     size_t rl = 0;
     int status = 0, timed_out = 0;
     char errline[1100];
     if (env) {
         char *argv[] = { exe, "push", t.flow, t.step, "--data", data, "--json", "--state", state, NULL };
-        res = run_sync(s, t.integ, argv, env, &rl, errline, sizeof errline, &status, &timed_out, why, sizeof why);
+        res = runs_exec(s, t.integ, argv, env, SYNC_TIMEOUT_MS, &rl, errline, sizeof errline, &status, &timed_out, why, sizeof why);
         srv_secret_env_free(env);
         if (!res) srv_error(out, 500, "internal", NULL, "%s", why);
     }
     unlink(data);
+    if (debugging) {
+        store_lock(sto);
+        srv_debug_end(store_db(sto), t.integ, run_id, dpath, stderr);
+        store_unlock(sto);
+    }
     int code = res && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (res && code != 0 && code != 3) {   /* the run's own words (its --json line's `failed`) over stderr's last line */
         cJSON *line = flow_json_parse(res, strcspn(res, "\n"), NULL);

@@ -27,9 +27,17 @@ void  runs_target_free(RunsTarget *t);
 SrvJobs *runs_jobs(Srv *s);
 const SrvKey *runs_key(Srv *s);   /* the workspace key (secrets.c) */
 const char *runs_dir(Srv *s);     /* the workspace, an absolute path */
-/* the integration's secrets (and extra "NAME=value", may be NULL) over the server's environment; free
- * with srv_secret_env_free. NULL with a 500 in out. */
-char **runs_env(Srv *s, const char *integ, const char *extra, SrvResp *out);
+/* the integration's secrets (and extra "NAME=value" strings, NULL-terminated; may be NULL) over the
+ * server's environment; free with srv_secret_env_free. NULL with a 500 in out. */
+char **runs_env(Srv *s, const char *integ, const char *const *extra, SrvResp *out);
+/* the target's revision built (once per content hash, build_cache.h): its executable's path in exe;
+ * 0, or -1 with a 500 in out */
+int   runs_exe(Srv *s, const RunsTarget *t, char *exe, size_t cap, SrvResp *out);
+/* Runs argv[0] with env in the integration's directory (DIR/work/<integration>) until it ends, killed
+ * (SIGKILL) after timeout_ms: its standard output (malloc'd, NUL-terminated, *outlen) and the last line
+ * of its standard error; *status as waitpid's, *timed_out. NULL with why when it could not start. */
+char *runs_exec(Srv *s, const char *integ, char *const argv[], char *const env[], long timeout_ms, size_t *outlen, char *errline,
+                size_t ecap, int *status, int *timed_out, char *why, size_t cap);
 /* ?limit= (1..SRV_PAGE_MAX) and ?after= (an id): 0, or -1 with a 400 in out */
 int   runs_page(const SrvReq *rq, SrvResp *out, int *limit, long *after);
 /* items (taken: at most limit + 1 read, in page order) as the answer, with a Link rel="next" when

@@ -87,6 +87,7 @@ typedef struct SrvResp {
     const char *content_type;  /* static text */
     char *link;                /* a Link header (malloc'd) or NULL */
     char *location;            /* a Location header (malloc'd) or NULL */
+    char *header;              /* one more header, "Name: value" (malloc'd), or NULL */
 } SrvResp;
 
 typedef void SrvHandler(Srv *s, const SrvReq *rq, SrvResp *out);

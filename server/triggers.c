@@ -275,7 +275,7 @@ static int integ_load(Hooks *H, HInteg *I) {
     mkdir(dir, 0700);
     snprintf(dir, sizeof dir, "%s/work/%s", runs_dir(s), I->id);
     mkdir(dir, 0700);
-    SrvResp r = { 0, NULL, 0, NULL, NULL, NULL };
+    SrvResp r = { 0, NULL, 0, NULL, NULL, NULL, NULL };
     char **env = runs_env(s, I->id, NULL, &r);
     if (!env) {
         I->error = flow_xstrdup(r.body ? r.body : "the secrets cannot be read");

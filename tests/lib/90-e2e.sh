@@ -196,6 +196,31 @@ t_expect_rc 0
 t_expect_grep "$C_OUT" '^\{"flow":"copy","exported":1,"ignored":0,"errors":0,"imported":\{"out":1\}\}$'
 [ -f "$ex/data/out-EU.ndjson" ] || t_note "data/out-EU.ndjson was not written"
 t_done
+t_case "e2e/exe-cli/ping-file-connection"
+t_exec -C "$ex" ./prog ping input --param region=EU
+t_expect_rc 0
+t_expect_grep "$C_OUT" '^\{"connection":"input","kind":"file","ok":true,"latency_ms":[0-9]+,"path":"data","access":"read and write","exists":true\}$'
+t_done
+t_case "e2e/exe-cli/ping-failures-say-their-class-and-no-secret"
+t_exec -C "$ex" env API_TOKEN_SECRET=tok-s3cr3t ./prog ping api --param region=EU
+t_expect_rc 1
+t_expect_grep "$C_OUT" '"ok":false,"class":"connection","message":"connection api: cannot reach GET http://127\.0\.0\.1:9'
+t_expect_nogrep "$C_OUT" 's3cr3t' "a secret appears in ping's answer"
+t_exec -C "$ex" env 'PG_DSN_SECRET=host=127.0.0.1 port=9 dbname=x user=u password=pw-s3cr3t connect_timeout=2' ./prog ping pg --param region=EU
+t_expect_rc 1
+t_expect_grep "$C_OUT" '"kind":"postgres","ok":false,"class":"connection"'
+t_expect_nogrep "$C_OUT" 's3cr3t' "a password appears in ping's answer"
+t_done
+t_case "e2e/exe-cli/ping-usage"
+t_exec -C "$ex" ./prog ping --param region=EU
+t_expect_rc 2
+t_expect_grep "$C_ERR" "give one connection's name \(connections: input, pg, api\)"
+t_exec -C "$ex" ./prog ping nope --param region=EU
+t_expect_rc 2
+t_expect_grep "$C_ERR" 'no connection `nope` \(connections: input, pg, api\)'
+t_exec -C "$ex" ./prog ping input --json
+t_expect_rc 2
+t_done
 
 # flowc installed elsewhere finds its runtime relative to itself
 if [ -n "${FLOWC_REL:-}" ]; then

@@ -6,7 +6,8 @@
 # database of its own, with a DSN whose password (pw-S3CRET-...) must never show.
 #   server-pg/db/...     tests/server/db.c, the store's statement API, on SQLite and on PostgreSQL
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
-#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) on a PostgreSQL store
+#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) and conns.py's (connection
+#                        tests, a postgres connection's too, and debug windows) on a PostgreSQL store
 #   server-pg/two/...    tests/server/two.py: two servers, two workspace directories, one store: a
 #                        change seen through both, schedules and webhooks made, changed and deleted
 #                        through one served (and stopped) by both without a restart, a package's
@@ -55,6 +56,9 @@ if [ -n "$spg_port" ]; then
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/jobs.py "$spg/jobs" >"$spg/jobs.out" 2>"$spg/jobs.err"
   t_driver server-jobs-pg/driver server-jobs-pg/stops-cleanly-on-sigterm "$spg/jobs.out" $? "$spg/jobs.err"
+
+  FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$spg/conns" >"$spg/conns.out" 2>"$spg/conns.err"
+  t_driver server-jobs-pg/driver-conns server-jobs-pg/conn/stops-cleanly-on-sigterm "$spg/conns.out" $? "$spg/conns.err"
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/two.py "$spg/two" >"$spg/two.out" 2>"$spg/two.err"
   t_driver server-pg/two/driver server-pg/two/stops-cleanly-on-sigterm "$spg/two.out" $? "$spg/two.err"

@@ -12,6 +12,7 @@
 #                              with the secret in its environment, a window refused, one job of a flow
 #                              at a time, a kill -9 of the run = a failed job, cancel, 404/409, paging)
 #   server-jobs/no-secret-at-rest   the secret's value is nowhere in the workspace (store, logs, cache)
+#   server-jobs/conn-...       POST /v1/connections/{id}/test and /debug (tests/server/conns.py)
 # Runs are built against the sanitized runtime, as every end-to-end suite builds its flows.
 
 sj_root=$T_TMP/server-jobs
@@ -52,10 +53,13 @@ if [ "$T_BUILT" = 1 ]; then
 fi
 
 # ---- through a real flowc server (tests/server/jobs.py: runs; tests/server/hooks.py: schedules and
-# webhooks; each of their lines a case) ----
+# webhooks; tests/server/conns.py: connection tests and debug windows; each of their lines a case) ----
 sj_out=$sj_root/driver.out
 FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/jobs.py "$sj_root/server" >"$sj_out" 2>"$sj_root/driver.err"
 t_driver server-jobs/driver server-jobs/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/driver.err"
 sj_out=$sj_root/hooks.out
 FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/hooks.py "$sj_root/hooks" >"$sj_out" 2>"$sj_root/hooks.err"
 t_driver server-jobs/driver-hooks server-hooks/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/hooks.err"
+sj_out=$sj_root/conns.out
+FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$sj_root/conns" >"$sj_out" 2>"$sj_root/conns.err"
+t_driver server-jobs/driver-conns server-jobs/conn/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/conns.err"
