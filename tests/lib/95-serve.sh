@@ -891,7 +891,11 @@ PY
   if NAP_MS=0 NAP_UNTIL="$d/hold" sv_start "$d" "$mode"; then
     t_items 30 31 "$d/f.json"
     sv_post /q/db "$d/f.json" "X-Token: $Q_TOKEN"; sv_want "a request" 204
-    sv_until 10 eval '[ "$(sv_sql "$d" "select count(*) from runs where flow = '"'to_db'"' and status = '"'running'"'")" = 1 ]' || t_note "no webhook run going on"
+    # going on: its row says running with its process, and the run lock names the same process (serve
+    # takes the lock, then writes its child's pid there and in the row)
+    sv_until 10 eval '[ -n "$(sv_sql "$d" "select pid from runs where flow = '"'to_db'"' and status = '"'running'"'")" ] &&
+      [ "$(sv_sql "$d" "select pid from runs where flow = '"'to_db'"' and status = '"'running'"'")" = "$(cat "$d/.flowstate/serve-hooks.to_db.lock" 2>/dev/null)" ]' ||
+      t_note "no webhook run going on"
     local pid
     pid=$(sv_sql "$d" "select pid from runs where flow = 'to_db' and status = 'running'")
     sv_cmd "$d" "$mode" run to_db
