@@ -27,13 +27,14 @@ command -v jq >/dev/null || { echo "bench: jq is not installed (apt-get install 
 "$flowc" build bench/mapping/orders.flow -o "$out/orders" || exit 1
 cc -O2 -o "$out/handwritten" bench/mapping/handwritten.c -lcjson -lm || exit 1
 
-# best K NAME CMD...: the best of K runs, stdin from the n-record file, stdout kept in NAME.out:
+# best K NAME CMD...: the best of K runs, stdin from the n-record file, stdout kept in NAME.out (or
+# written to $BEST_OUT):
 # prints "WALL_MS CPU_MS" (each the best of its K)
 best() {
   local k=$1 name=$2 bw= bc= t0 t1 w c; shift 2
   for _ in $(seq "$k"); do
     t0=$(date +%s%N)
-    /usr/bin/time -f '%U %S' -o "$out/$name.time" "$@" < "$out/orders-$n.ndjson" > "$out/$name.out" 2>"$out/$name.err" \
+    /usr/bin/time -f '%U %S' -o "$out/$name.time" "$@" < "$out/orders-$n.ndjson" > "${BEST_OUT:-$out/$name.out}" 2>"$out/$name.err" \
       || { echo "bench: $name failed:"; head -5 "$out/$name.err"; exit 1; }
     t1=$(date +%s%N)
     w=$(( (t1 - t0) / 1000000 ))
@@ -48,6 +49,10 @@ read -r gen_ms gen_cpu < <(best "$runs" generic env FLOW_TYPED=off "$out/orders"
 read -r jit_ms jit_cpu < <(best "$runs" jit "$flowc" run bench/mapping/orders.flow)
 read -r hw_ms hw_cpu < <(best "$runs" handwritten "$out/handwritten")
 read -r jq_ms jq_cpu < <(best "$jq_runs" jq jq -c -f bench/mapping/orders.jq)
+# the same two again writing to /dev/null: what is left of the wall clock without the page cache's
+# writeback of ~200 MB of output (which holds back the faster writer more)
+read -r flow0_ms flow0_cpu < <(BEST_OUT=/dev/null best "$runs" null-flowc "$out/orders" run)
+read -r hw0_ms hw0_cpu < <(BEST_OUT=/dev/null best "$runs" null-handwritten "$out/handwritten")
 for v in generic jit jq; do
   cmp -s "$out/flowc.out" "$out/$v.out" || { echo "bench: the $v run's output differs from the native typed run's"; exit 1; }
 done
@@ -57,7 +62,8 @@ rss_big=$( ( /usr/bin/time -f %M "$out/orders" run < "$out/orders-$n.ndjson" > /
 
 awk -v n="$n" -v f="$flow_ms" -v fc="$flow_cpu" -v g="$gen_ms" -v gc="$gen_cpu" -v jt="$jit_ms" -v jc="$jit_cpu" \
     -v h="$hw_ms" -v hc="$hw_cpu" -v j="$jq_ms" -v jqc="$jq_cpu" -v lf="$lines_flow" -v lh="$lines_hw" -v lj="$lines_jq" \
-    -v r1="$rss_small" -v r2="$rss_big" -v small="$small" 'function rate(ms) { return ms > 0 ? n / (ms / 1000) : 0 }
+    -v r1="$rss_small" -v r2="$rss_big" -v small="$small" \
+    -v f0="$flow0_ms" -v f0c="$flow0_cpu" -v h0="$hw0_ms" -v h0c="$hw0_cpu" 'function rate(ms) { return ms > 0 ? n / (ms / 1000) : 0 }
 function ratio(a, b) { return b > 0 ? a / b : 0 }
 BEGIN {
   printf "mapping benchmark: %d orders in, %d / %d / %d mapped out (flowc / hand-written C / jq)\n", n, lf, lh, lj
@@ -68,6 +74,7 @@ BEGIN {
   printf "%-30s %9.3f %12.0f %9.3f %12.0f\n", "hand-written C+cJSON", h / 1000, rate(h), hc / 1000, rate(hc)
   printf "%-30s %9.3f %12.0f %9.3f %12.0f\n", "jq 1.6", j / 1000, rate(j), jqc / 1000, rate(jqc)
   printf "flowc vs hand-written C: %.2fx its speed by wall clock, %.2fx by CPU time (target >= 4x)\n", ratio(h, f), ratio(hc, fc)
+  printf "...the two writing to /dev/null: %.2fx by wall clock (%.3f s against %.3f s), %.2fx by CPU time\n", ratio(h0, f0), f0 / 1000, h0 / 1000, ratio(h0c, f0c)
   printf "flowc vs jq: %.1fx faster by wall clock, %.1fx by CPU time (target >= 25x)\n", ratio(j, f), ratio(jqc, fc)
   printf "JIT vs native: %.2fx its speed by wall clock, %.2fx by CPU time (target >= 0.67x)\n", ratio(f, jt), ratio(fc, jc)
   printf "typed vs generic: %.2fx by wall clock, %.2fx by CPU time\n", ratio(g, f), ratio(gc, fc)
