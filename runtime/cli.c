@@ -1225,14 +1225,19 @@ static int cmd_gate(const FlowProgram *p, const char *prog, const Opts *o) {
     return rc;
 }
 
+/* ends a usage message with the program's connections: " (connections: a, b)" and a newline */
+static void conns_hint(const FlowProgram *p) {
+    for (int i = 0; i < p->nconns; i++) fprintf(stderr, "%s%s", i ? ", " : " (connections: ", p->conns[i].name);
+    fprintf(stderr, "%s\n", p->nconns ? ")" : "");
+}
+
 /* `ping CONNECTION`: the connection proven outside a run (probe.c), one JSON line on stdout; 0 ok, 1
  * not (the line says why, with the class a run would record), 2 usage */
 static int cmd_ping(const FlowProgram *p, const char *prog, const Opts *o) {
     if (only_options(prog, "ping", o, "--param --env --environment")) return 2;
     if (o->nflows != 1) {
         fprintf(stderr, "%s ping: give one connection's name", prog);
-        for (int i = 0; i < p->nconns; i++) fprintf(stderr, "%s%s", i ? ", " : " (connections: ", p->conns[i].name);
-        fprintf(stderr, "%s\n", p->nconns ? ")" : "");
+        conns_hint(p);
         return 2;
     }
     FlowCtx *cx = flow_ctx_new();
@@ -1243,8 +1248,7 @@ static int cmd_ping(const FlowProgram *p, const char *prog, const Opts *o) {
         int r = flow_conn_probe(p, cx, o->flows[0], &res);
         if (r < 0) {
             fprintf(stderr, "%s ping: no connection `%s`", prog, o->flows[0]);
-            for (int i = 0; i < p->nconns; i++) fprintf(stderr, "%s%s", i ? ", " : " (connections: ", p->conns[i].name);
-            fprintf(stderr, "%s\n", p->nconns ? ")" : "");
+            conns_hint(p);
             rc = 2;
         } else {
             char *t = flow_json_print(res);
