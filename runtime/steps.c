@@ -64,7 +64,9 @@ void eng_list_traces(Run *R, List *L) {
     if (!R->rl.state) return;
     for (int i = 0; i < L->n; i++) {
         Inst *in = L->v[i];
-        if (!in->trace && eng_inst_rec(R, in)) in->trace = eng_trace_key(in->rec);
+        if (in->trace) continue;
+        eng_inst_rec(R, in);   /* a tree made now comes with its trace key */
+        if (!in->trace && in->rec) in->trace = eng_trace_key(in->rec);
     }
 }
 
@@ -481,7 +483,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
             o->a = &R->arena;
             o->bad = 0;
             eng_ctx_enter(R, in);
-            int ok = d->tvmap(R->cx, in->trec, o) == 0 && !flow_failed(R->cx) && !o->bad;
+            int ok = d->tvmap(R->cx, in->trec, o) == 0;   /* -1 when it failed or a value did not fit (o->bad) */
             eng_ctx_leave(R);
             if (ok) {
                 items[n].tout = o;
