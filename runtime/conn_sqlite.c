@@ -114,8 +114,13 @@ static void cols_free(Cols *c) {
 /* c from st's columns: after a prepare, or a reset (SQLite may prepare a statement again when the
  * schema changed, and its columns with it) */
 static void cols_load(Cols *c, sqlite3_stmt *st) {
+    int n = sqlite3_column_count(st), same = n == c->n;
+    for (int i = 0; same && i < n; i++) {   /* the statement's columns as loaded already: nothing to do */
+        const char *name = sqlite3_column_name(st, i);
+        same = name && c->name[i] && strcmp(name, c->name[i]) == 0;
+    }
+    if (same) return;
     for (int i = 0; i < c->n; i++) free(c->name[i]);
-    int n = sqlite3_column_count(st);
     if (n > c->cap) {
         c->name = flow_xrealloc(c->name, sizeof *c->name * (size_t)n);
         c->key = flow_xrealloc(c->key, sizeof *c->key * (size_t)n);
