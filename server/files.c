@@ -210,17 +210,15 @@ int srv_files_ensure(const char *wsdir, SrvStore *st, FlowDb *db, const char *in
     pthread_mutex_lock(&files_mu);
     /* another thread may have written a newer head's meanwhile: that stays */
     if (have && read_mark(wsdir, integ, &mrev, &mcreated) && mcreated == created && mrev >= rev) have = 2;
-    if (have == 2) {}
-    else if (!have) { rm_tree(dir); unlink(mark); }   /* deleted */
-    else {
+    if (!have) { rm_tree(dir); unlink(mark); }   /* deleted */
+    else if (have != 2) {
         char base[4300];
         snprintf(base, sizeof base, "%s/files", wsdir);
         if (mkdir(base, 0700) != 0 && errno != EEXIST) { snprintf(why, cap, "cannot create %s: %s", base, strerror(errno)); rc = -1; }
         unlink(mark);   /* (no mark while the files change: a failure leaves them to be written again) */
-        if (rc) {}
-        else if (!f.n) rm_tree(dir);
-        else if (stage_in(wsdir, &f, tmp, sizeof tmp, why, cap)) rc = -1;
-        else {   /* the new set in place at once */
+        if (!rc && !f.n) rm_tree(dir);
+        else if (!rc && stage_in(wsdir, &f, tmp, sizeof tmp, why, cap)) rc = -1;
+        else if (!rc) {   /* the new set in place at once */
             char old[4400];
             snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid());
             rm_tree(old);
