@@ -57,10 +57,10 @@ static int setup_step(Run *R, const FlowStepDef *d) {
         s->import_index = R->st->nimports;
         R->st->import_names[R->st->nimports++] = d->name ? d->name : s->label;
     }
-    if (d->kind == FLOW_STEP_EXPORT || d->kind == FLOW_STEP_LOOKUP || d->kind == FLOW_STEP_IMPORT) {
+    if (flow_step_use(d->kind)) {
         if (d->conn < 0 || d->conn >= R->p->nconns) return eng_run_fail(R, "step %s has no connection", s->label);
         s->conn = &R->conns[d->conn];
-        s->conn->uses |= d->kind == FLOW_STEP_EXPORT ? FLOW_USE_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_USE_LOOKUP : FLOW_USE_IMPORT;
+        s->conn->uses |= flow_step_use(d->kind);
     }
     return 0;
 }

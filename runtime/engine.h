@@ -117,6 +117,10 @@ void         flow_settings_log(const FlowSettings *s, cJSON *exchange);
 /* ---- connectors ---- */
 
 enum { FLOW_USE_EXPORT = 1, FLOW_USE_LOOKUP = 2, FLOW_USE_IMPORT = 4 };
+/* what a step of that kind uses its connection for (0: it has none) */
+static inline unsigned flow_step_use(int kind) {
+    return kind == FLOW_STEP_EXPORT ? FLOW_USE_EXPORT : kind == FLOW_STEP_LOOKUP ? FLOW_USE_LOOKUP : kind == FLOW_STEP_IMPORT ? FLOW_USE_IMPORT : 0;
+}
 /* export_next results */
 enum { FLOW_NEXT_RECORD, FLOW_NEXT_ERROR, FLOW_NEXT_END, FLOW_NEXT_FAIL, FLOW_NEXT_TYPED };
 

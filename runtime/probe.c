@@ -69,19 +69,11 @@ static unsigned uses_of(const FlowStepDef *steps, int n, int ci, int depth) {
     unsigned u = 0;
     for (int i = 0; i < n && depth < 64; i++) {
         const FlowStepDef *d = &steps[i];
-        if (d->conn == ci)
-            u |= d->kind == FLOW_STEP_EXPORT ? FLOW_USE_EXPORT : d->kind == FLOW_STEP_LOOKUP ? FLOW_USE_LOOKUP
-               : d->kind == FLOW_STEP_IMPORT ? FLOW_USE_IMPORT : 0;
+        if (d->conn == ci) u |= flow_step_use(d->kind);
         if (d->kind == FLOW_STEP_BRANCH)
             for (int a = 0; a < d->narms; a++) u |= uses_of(d->arms[a].steps, d->arms[a].nsteps, ci, depth + 1);
     }
     return u;
-}
-
-static double mono_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
 int flow_conn_probe(const FlowProgram *p, FlowCtx *cx, const char *conn, cJSON **result) {
@@ -111,7 +103,7 @@ int flow_conn_probe(const FlowProgram *p, FlowCtx *cx, const char *conn, cJSON *
     cJSON *info = cJSON_CreateObject();
     char owner[160];
     snprintf(owner, sizeof owner, "connection %s", d->name);
-    double t0 = mono_ms();
+    double t0 = flow_mono_ms();
     FlowSettings *s = eng_settings_new(R, owner, d->settings, d->nsettings, d->kind, FLOW_AT_CONN);
     if (s && !c) eng_run_fail(R, "%s: the %s connector is not available in this runtime", owner, d->kind);
     else if (s && !c->probe) cJSON_AddStringToObject(info, "note", "this kind of connection has nothing to open before a run");
@@ -119,7 +111,7 @@ int flow_conn_probe(const FlowProgram *p, FlowCtx *cx, const char *conn, cJSON *
         FlowErr e;
         if (c->probe(s, uses, info, &e)) eng_run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
     }
-    double ms = mono_ms() - t0;
+    double ms = flow_mono_ms() - t0;
     eng_settings_free(s);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "connection", d->name);
