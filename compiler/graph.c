@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -528,12 +527,6 @@ void graph_write(FILE *out, const IrProgram *p, const IrFlow *only, GraphFormat 
 
 /* ---------- SVG through Graphviz ---------- */
 
-static long long mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int graph_svg(const char *dot, size_t len, long timeout_ms, char **svg, size_t *svglen, char *err, size_t errlen) {
     int in[2], outp[2], errp[2];
     *svg = NULL;
@@ -574,7 +567,7 @@ int graph_svg(const char *dot, size_t len, long timeout_ms, char **svg, size_t *
     FILE *om = open_memstream(&o, &on), *emm = open_memstream(&e, &en);
     if (!om || !emm) abort();
     int fin = in[1], fout = outp[0], ferr = errp[0], late = 0;
-    long long deadline = mono_ms() + timeout_ms;
+    double deadline = flow_mono_ms() + (double)timeout_ms;
     fcntl(fin, F_SETFL, fcntl(fin, F_GETFL) | O_NONBLOCK);   /* a blocking write of more than the pipe holds would
                                                               * wait for dot while dot waits on a full stderr */
     while (fout >= 0 || ferr >= 0) {
@@ -583,9 +576,9 @@ int graph_svg(const char *dot, size_t len, long timeout_ms, char **svg, size_t *
         if (fin >= 0) { iin = np; pf[np++] = (struct pollfd){ fin, POLLOUT, 0 }; }
         if (fout >= 0) { iout = np; pf[np++] = (struct pollfd){ fout, POLLIN, 0 }; }
         if (ferr >= 0) { ierr = np; pf[np++] = (struct pollfd){ ferr, POLLIN, 0 }; }
-        long long left = deadline - mono_ms();
+        double left = deadline - flow_mono_ms();
         if (left <= 0) { late = 1; kill(pid, SIGKILL); break; }   /* a layout that would not end: dot is stopped */
-        int pr = poll(pf, (nfds_t)np, left > INT_MAX ? INT_MAX : (int)left);
+        int pr = poll(pf, (nfds_t)np, left >= INT_MAX ? INT_MAX : (int)left + 1);
         if (pr < 0) {
             if (errno == EINTR) continue;
             break;

@@ -119,6 +119,8 @@ const char *flow_ctx_secret(const FlowCtx *cx, int i);
 int64_t  flow_ctx_now(const FlowCtx *cx);
 /* The wall clock: ms since 1970-01-01T00:00:00Z (CLOCK_REALTIME), for every part that stamps times. */
 int64_t  flow_wall_ms(void);
+/* A monotonic clock in milliseconds (fractions kept), for measuring and time limits. */
+double   flow_mono_ms(void);
 
 /* ---- conversions (runtime/value.c) ---- */
 
