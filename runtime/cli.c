@@ -493,9 +493,6 @@ static const char *env_run_id(void) {
     return id;
 }
 
-/* retry: the kept errors to run again (`errors retry`), or the records pushed into a step (`push`:
- * push set; such a run takes no run lock — it moves no delta time or once() flag — so pushes and a
- * run of the flow go on side by side) */
 /* A debug window (flowc server's POST /v1/connections/{id}/debug): FLOW_DEBUG_CONNECTIONS names the
  * connections (comma-separated) whose requests the run appends, redacted, to FLOW_DEBUG_FILE as NDJSON
  * (trace.c). A file that cannot be opened is said, and the run goes on without. */
@@ -512,6 +509,9 @@ static FILE *debug_stream(const char *prog, FlowRunInfo *ri) {
     return d;
 }
 
+/* retry: the kept errors to run again (`errors retry`), or the records pushed into a step (`push`:
+ * push set; such a run takes no run lock — it moves no delta time or once() flag — so pushes and a
+ * run of the flow go on side by side) */
 static int cmd_run_with(const FlowProgram *p, const char *prog, const Opts *o, const cJSON *retry, int push) {
     int *which = calloc((size_t)(o->nflows ? o->nflows : p->nflows) + 1, sizeof *which);
     if (!which) abort();

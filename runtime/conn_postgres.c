@@ -1677,9 +1677,10 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
             }
             continue;
         }
+        int kind = direct && role != ROLE_BEGIN && role != ROLE_COMMIT ? fail_kind(pc, r) : FAIL_CONN;
         if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
         else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
-        else if (direct && fail_kind(pc, r) != FAIL_CONN && fail_kind(pc, r) != FAIL_RETRY) {
+        else if (direct && kind != FAIL_CONN && kind != FAIL_RETRY) {
             /* a key was there already (or some other failure, which the staging way names): the
              * next pages go that way too for a while, longer after each conflict */
             if (is_sqlstate(r, "23505")) {

@@ -238,7 +238,7 @@ void eng_settings_debug(FlowSettings *s, const char *conn) {
 }
 
 void flow_settings_log(const FlowSettings *s, cJSON *exchange) {
-    if (!previewing(s) && s && s->debug_conn) { eng_debug_write(s->R, s->debug_conn, s->owner, exchange); return; }
+    if (eng_settings_debugging(s)) { eng_debug_write(s->R, s->debug_conn, s->owner, exchange); return; }
     if (!previewing(s)) { cJSON_Delete(exchange); return; }
     FlowSettings *w = (FlowSettings *)s;
     if (!w->log) w->log = cJSON_CreateArray();
