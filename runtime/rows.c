@@ -182,15 +182,7 @@ cJSON *eng_row_tree(const FlowRowPlan *p, const FlowVal *cols) {
     if (!o) abort();
     for (int i = 0; i < p->n; i++) {
         if (p->field[i] == COL_SKIPPED) continue;
-        FlowVal v = cols[i];
-        cJSON *j;
-        switch (v.kind) {
-        case FLOW_BOOL: j = cJSON_CreateBool(v.b); break;
-        case FLOW_INT: j = flow_json_int(v.i); break;
-        case FLOW_NUMBER: j = cJSON_CreateNumber(v.n); break;
-        case FLOW_STRING: j = cJSON_CreateString(v.s.p); break;   /* NUL-terminated in the arena */
-        default: j = cJSON_CreateNull(); break;
-        }
+        cJSON *j = flow_val_to_json(cols[i]);   /* null, bool, int, finite number or text: a column's value */
         if (!j) abort();
         if (p->key[i]) cJSON_AddItemToObjectCS(o, p->key[i], j);
         else cJSON_AddItemToObject(o, p->name[i], j);
