@@ -368,22 +368,31 @@ static void page_begin(Run *R) {
     if (R->rl.state && !R->failed && flow_state_begin(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
 }
 
-static void page_end(Run *R, const List *page) {
+void eng_resolve_list(Run *R, const List *L) {
     FlowErr e;
-    if (!R->rl.state) return;
-    if (!R->failed && R->open_errors > 0 && !R->rl.retry)   /* a retry resolves its entries by id at the end */
-        for (int i = 0; i < page->n && !R->failed; i++) {
-            if (!page->v[i]->trace) continue;
-            char by[96];
-            snprintf(by, sizeof by, "run %s", R->rl.run_id);
-            if (flow_state_resolve_key(R->rl.state, R->f->name, page->v[i]->trace, by, R->rl.started_ms, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
-        }
-    /* the export hears that the page is written for good (the webhook queue records how far it got),
-     * in the transaction that keeps the page's errors */
-    const StepRt *ex = &R->steps[R->f->steps[0].id];
-    if (!R->failed && R->pages_final && ex->h && ex->c && ex->c->export_page_done && ex->c->export_page_done(ex->h, &e))
-        eng_run_fail_cls(R, e.cls, "export %s: %s", ex->label, e.msg);
-    if (flow_state_commit(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
+    if (!R->rl.state || R->failed || R->open_errors <= 0 || R->rl.retry) return;   /* a retry resolves its entries by id at the end */
+    for (int i = 0; i < L->n && !R->failed; i++) {
+        if (!L->v[i]->trace) continue;
+        char by[96];
+        snprintf(by, sizeof by, "run %s", R->rl.run_id);
+        if (flow_state_resolve_key(R->rl.state, R->f->name, L->v[i]->trace, by, R->rl.started_ms, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
+    }
+}
+
+void eng_page_done(Run *R, int64_t page, int parked) {
+    FlowErr e;
+    if (R->rl.state) {
+        /* the export hears that the page is written for good (the webhook queue records how far it
+         * got), in the transaction that keeps the page's errors */
+        const StepRt *ex = &R->steps[R->f->steps[0].id];
+        if (!R->failed && R->pages_final && ex->h && ex->c && ex->c->export_page_done && ex->c->export_page_done(ex->h, &e))
+            eng_run_fail_cls(R, e.cls, "export %s: %s", ex->label, e.msg);
+        if (flow_state_commit(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
+        if (page != R->page) page_begin(R);   /* the page begun since keeps its writes together too */
+    }
+    if (!parked) return;
+    flow_arena_reset(&R->parena);
+    if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)page);
 }
 
 /* ---- interruption ---- */
@@ -396,6 +405,8 @@ int flow_interrupted(void) { return interrupt_sig; }
 static int stop_here(Run *R) {
     int sig = interrupt_sig;
     if (!sig || R->failed) return R->failed;
+    eng_pipe_flush(R);   /* the page in flight ends as it would have before the signal */
+    if (R->failed) return 1;
     eng_run_fail(R, "interrupted by %s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
     R->st->interrupted = sig;
     return 1;
@@ -468,7 +479,8 @@ static void retry_pages(Run *R) {
         if (!R->failed)
             for (int k = 0; k < page.n; k++)
                 if (!page.v[k]->imported) R->st->ignored++;
-        page_end(R, &page);
+        eng_resolve_list(R, &page);
+        eng_page_done(R, R->page, 0);
         eng_list_free(R, &page);
         flow_scratch_reset(R->cx);
     }
@@ -527,6 +539,35 @@ static int typed_run(const Run *R) {
     return 0;
 }
 
+/* a page dropped whole (an interruption while it was read, or the page before's write failed the
+ * run): its counts given back, its state writes rolled back, as if it was never read */
+static void drop_page(Run *R, const Counts *was) {
+    R->st->exported = was->exported + R->flushed.exported;
+    R->st->ignored = was->ignored + R->flushed.ignored;
+    R->st->errors = was->errors + R->flushed.errors;
+    for (int i = 0; i < FLOW_ERR_COUNT; i++) R->st->by_class[i] = was->by_class[i] + R->flushed.by_class[i];
+    flow_state_rollback(R->rl.state);
+    R->page--;
+    R->pipe_failed = 0;
+}
+
+/* Whether the run may keep a page's write in flight while the next page is read and mapped
+ * (steps.c, pipelined writes): not where something outside the steps sees a page as it ends — a
+ * test's or preview's capture, a retry's pages, once() flags set after each page, the webhook
+ * queue told how far the pages got, a debug window's lines in the order things happened. */
+static int pipe_run(const Run *R) {
+    const char *env = getenv("FLOW_PIPELINE");   /* off: every write finished at once (to compare) */
+    if (env && strcmp(env, "off") == 0) return 0;
+    if (R->ri->mocks || R->rl.retry || R->once_flag || R->mode_def) return 0;
+    for (int i = 0; i < R->nsteps; i++) {
+        const StepRt *s = &R->steps[i];
+        if (!s->def) continue;
+        if (s->s && eng_settings_debugging(s->s)) return 0;
+        if (s->def->kind == FLOW_STEP_EXPORT && s->c && s->c->export_page_done) return 0;
+    }
+    return 1;
+}
+
 static void export_pages(Run *R, StepRt *ex) {
     const FlowFlowDef *f = R->f;
     const FlowConnector *c = ex->c;
@@ -540,10 +581,11 @@ static void export_pages(Run *R, StepRt *ex) {
         List page = { 0 };
         long pulled = 0;
         size_t bytes = 0;
-        /* the counters as the page began: a page dropped by an interruption is not counted */
-        long was_exported = R->st->exported, was_ignored = R->st->ignored, was_errors = R->st->errors;
-        long was_by_class[FLOW_ERR_COUNT];
-        memcpy(was_by_class, R->st->by_class, sizeof was_by_class);
+        /* the counters as the page began: a page dropped by an interruption is not counted (what
+         * finishing the page in flight added meanwhile is: R->flushed) */
+        Counts was;
+        eng_counts_take(R, &was);
+        memset(&R->flushed, 0, sizeof R->flushed);
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
         page_begin(R);
@@ -551,12 +593,7 @@ static void export_pages(Run *R, StepRt *ex) {
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
             if (interrupt_sig && !R->failed && stop_here(R)) {   /* no step has seen this page: it is dropped whole */
-                R->st->exported = was_exported;
-                R->st->ignored = was_ignored;
-                R->st->errors = was_errors;
-                memcpy(R->st->by_class, was_by_class, sizeof was_by_class);
-                flow_state_rollback(R->rl.state);
-                R->page--;
+                drop_page(R, &was);
                 break;
             }
             FlowExportItem it;
@@ -633,6 +670,7 @@ static void export_pages(Run *R, StepRt *ex) {
             eng_list_push(&page, in);
         }
         if (pulled) eng_debug_sql(ex, pulled, 0);
+        if (R->pipe_failed) drop_page(R, &was);   /* the page before's write failed the run: this one was never read */
         if (R->failed) { eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!pulled) { eng_list_free(R, &page); cJSON_Delete(marks); R->page--; break; }
         if (bytes > FLOW_PAGE_MAX_BYTES) eng_too_large(R, ex, &page, bytes, "as exported");
@@ -644,6 +682,10 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             eng_run_steps(R, f->steps + 1, f->nsteps - 1, &page);
         }
+        /* a page in flight from before this page (whose records all stopped short of its import)
+         * ends before this one */
+        if (R->pend.s && R->pend.page != R->page) eng_pipe_flush(R);
+        if (R->pipe_failed) { drop_page(R, &was); eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!R->failed)
             for (int i = 0; i < page.n; i++)
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
@@ -654,12 +696,22 @@ static void export_pages(Run *R, StepRt *ex) {
         }
         cJSON_Delete(marks);
         marks = NULL;
-        page_end(R, &page);
+        eng_resolve_list(R, &page);
         eng_list_free(R, &page);
-        flow_arena_reset(&R->arena);   /* the page's typed records */
+        if (R->pend.s) {   /* its import is still writing: the page's end waits for it, its arena parked */
+            R->pend.page_done = 1;
+            FlowArena a = R->arena;
+            R->arena = R->parena;
+            R->parena = a;
+        } else {
+            eng_page_done(R, R->page, 0);
+            flow_arena_reset(&R->arena);   /* the page's typed records */
+            if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
+        }
         flow_scratch_reset(R->cx);
-        if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
     }
+    eng_pipe_flush(R);   /* the last page in flight, before the run's state is committed */
+    R->pipe_failed = 0;
     FlowErr e;
     if (R->rl.state && flow_state_commit(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
     if (export_fail[0]) eng_run_fail_cls(R, export_cls, "export %s: %s", ex->label, export_fail);
@@ -719,11 +771,14 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
         if (R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_IMPORT && (!R->steps[i].c || R->steps[i].c->commit_at_finish))
             R->pages_final = 0;
     R->typed = typed_run(R);
+    R->pipe = !R->failed && pipe_run(R);
+    eng_mark_tails(R, f->steps, f->nsteps, 1);
     R->rows.type = f->steps[0].type;
     R->rows.arena = &R->arena;
     for (int i = 0; i < R->nsteps; i++) R->lookups |= R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_LOOKUP;
     if (!R->failed && R->rl.retry) retry_pages(R);
     else if (!R->failed) export_pages(R, &R->steps[f->steps[0].id]);
+    eng_pipe_free(R);
     flow_arena_free(&R->arena);
     flow_buf_free(&R->tbuf);
     eng_rows_free(&R->rows);

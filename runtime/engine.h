@@ -229,6 +229,16 @@ typedef struct FlowConnector {
      * existing (or failed, err, http). 0, or -1 the run fails */
     int   (*import_existing_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
+    /* optional, both or neither: import_page in two halves, so that a page's write overlaps the
+     * engine's work on the next page. import_send starts writing the page (0, or -1 the run fails:
+     * nothing was started); import_finish waits for it and reports as import_page does (per-record
+     * failures in items, 0, or -1 the run fails). The engine keeps the items, and what they point
+     * to, as they were until import_finish, and calls import_finish for every page sent before it
+     * sends the next one, before anything may read what the page wrote (a lookup, an upsert's
+     * lookup, another import, a hook), and before the run ends or fails (steps.c, "pipelined
+     * writes"). Where the engine does not pipeline, it calls the two one after the other. */
+    int   (*import_send)(void *im, FlowImportItem *items, int n, FlowErr *err);
+    int   (*import_finish)(void *im, FlowImportItem *items, int n, FlowErr *err);
     void  (*import_close)(void *im);
     /* optional: proves the connection works outside a run (probe.c: `ping`, flowc server's POST
      * /v1/connections/{id}/test) and changes nothing (no file, directory or database is created):
@@ -236,6 +246,18 @@ typedef struct FlowConnector {
      * learned added to info (an object), or -1 with err, of the class a run would record. */
     int   (*probe)(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err);
 } FlowConnector;
+
+/* A page's bytes written by a thread of their own (writer.c), for imports that write to a file
+ * descriptor (stdio, file): the engine thread appends the page (flow_writer_put: 0, or -1 when
+ * memory ran out; the page is then not sent), flow_writer_send hands it to the thread,
+ * flow_writer_wait joins it and answers the write's errno (0: every byte written, as write(2) in the
+ * engine thread would have). One page at a time: send after wait. flow_writer_free waits first. */
+typedef struct FlowWriter FlowWriter;
+FlowWriter *flow_writer_new(void);
+int flow_writer_put(FlowWriter *w, const char *p, size_t n);
+void flow_writer_send(FlowWriter *w, int fd);
+int flow_writer_wait(FlowWriter *w);
+void flow_writer_free(FlowWriter *w);
 
 /* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
  * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */

@@ -31,6 +31,7 @@ typedef struct StepRt {
     int on_missing;          /* 0 fail, 1 skip, 2 null */
     int on_many_first;
     char label[96];
+    int tail;                /* nothing runs after this step on a record's way (pipelined writes) */
     /* an import's per-page arrays, kept from page to page (grown, never shrunk; freed with the run) */
     struct FlowImportItem *items;
     struct Inst **owner;
@@ -51,6 +52,20 @@ typedef struct Inst {        /* a record (or a copy of it after an all_matching 
 } Inst;
 
 typedef struct List { Inst **v; int n, cap; } List;
+
+/* the counters a page may have to give back (an interruption, a failed write of the page before) */
+typedef struct Counts { long exported, ignored, errors, by_class[FLOW_ERR_COUNT]; } Counts;
+
+/* Pipelined writes (steps.c): the one page an import has sent (import_send) and not yet finished,
+ * its records and arrays kept as they were; s NULL when none. */
+typedef struct Pending {
+    StepRt *s;
+    struct FlowImportItem *items;   /* the step's arrays, swapped with these when it sends */
+    Inst **owner;
+    int n, cap;
+    int64_t page;                   /* the page it belongs to */
+    int page_done;                  /* that page has ended but for it: its end (eng_page_done) waits too */
+} Pending;
 
 /* typed rows (engine.h; rows.c): what SQL exports offer their rows to */
 struct FlowRows {
@@ -99,6 +114,15 @@ typedef struct Run {
     FlowRows rows;                 /* typed rows from an SQL export */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
     Inst *spare;                   /* freed record entries, reused (freed with the run) */
+    /* pipelined writes (steps.c): whether the run may keep a page in flight, the page in flight,
+     * its typed text and (after its page ended) its page's arena, the counters its finishing added
+     * during the current page, and whether finishing it failed the run */
+    int pipe;
+    Pending pend;
+    FlowBuf pbuf;
+    FlowArena parena;
+    Counts flushed;
+    int pipe_failed;
 } Run;
 
 /* ---- steps.c: the records on their way, calling generated code, hooks, the step loop ---- */
@@ -120,6 +144,21 @@ int eng_hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, Lis
 void eng_too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char *where);
 void eng_run_steps(Run *R, const FlowStepDef *steps, int n, List *L);
 extern const char *const eng_step_kind_names[];
+/* pipelined writes: which steps are last on a record's way (StepRt.tail); the page in flight
+ * finished (its records' outcomes, hooks, counts; then its page's end when that waits for it). */
+void eng_mark_tails(Run *R, const FlowStepDef *steps, int n, int tail);
+void eng_pipe_flush(Run *R);
+void eng_pipe_free(Run *R);
+void eng_counts_take(const Run *R, Counts *c);
+
+/* ---- engine.c: a page's end ---- */
+
+/* the records that came through resolve their open errors (when the run keeps state) */
+void eng_resolve_list(Run *R, const List *L);
+/* the rest of a page's end: the export told, the page's state committed (a page begun since gets
+ * its transaction); parked: the page's end waited for its write in flight, so its arena (parked in
+ * R->parena) is reset and the progress reported here */
+void eng_page_done(Run *R, int64_t page, int parked);
 
 /* ---- rows.c: typed rows (engine.h) ---- */
 

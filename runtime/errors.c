@@ -224,6 +224,8 @@ static cJSON *inst_context(const Run *R, const Inst *in) {
  * `in` (when the record is on its way) gives its trace key and lookup results. */
 static void rec_error_core(Run *R, const StepRt *s, FlowErrorClass cls, const char *msg, const cJSON *data, const cJSON *http,
                            const Inst *in) {
+    eng_pipe_flush(R);   /* the page in flight first: its errors come before this one, as without pipelining */
+    if (R->pipe_failed) return;   /* its write failed the run: this page is as if never read (export_pages drops it) */
     R->st->errors++;
     if ((unsigned)cls < FLOW_ERR_COUNT) R->st->by_class[cls]++;
     const char *cname = (unsigned)cls < FLOW_ERR_COUNT ? flow_error_class_names[cls] : "value";

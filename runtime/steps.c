@@ -155,6 +155,7 @@ static int call_step(Run *R, FlowStepFn fn, const Inst *in, cJSON *rec, FlowErr 
  * recs. Returns the page's abort flag. A hook that returns non-zero fails the run. */
 static int hook_call(Run *R, const StepRt *s, FlowHookFn fn, const char *point, cJSON **recs, int n,
                      FlowHookVerdict *ver, char (*msg)[256]) {
+    eng_pipe_flush(R);   /* a hook may look at the destination: the page in flight is written first */
     FlowHookPage pg = { R->f->name, s ? s->label : "", point, n, recs, ver, msg, 0 };
     for (int i = 0; i < n; i++) { ver[i] = FLOW_HOOK_KEEP; msg[i][0] = 0; }
     int rc = fn(&pg);
@@ -284,6 +285,7 @@ static int lookup_result(Run *R, const StepRt *s, Inst *in, cJSON *rows) {
 
 static void step_lookup(Run *R, const StepRt *s, List *L) {
     int w = 0;
+    eng_pipe_flush(R);   /* a lookup may read what the page in flight writes */
     eng_debug_sql(s, L->n, 0);
     if (s->c->lookup_page) {   /* the whole page at once: the connector runs the requests concurrently */
         FlowLookupItem *items = flow_xcalloc((size_t)L->n + 1, sizeof *items);
@@ -445,6 +447,9 @@ static void import_item_free(FlowImportItem *it) {
     import_item_clear(it);
 }
 
+static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *items, Inst **owner, int n, int wrote,
+                            const FlowErr *we);
+
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
     const FlowConnector *c = s->c;
@@ -522,6 +527,9 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     }
     for (int k = 0; k < n; k++)
         if (!items[k].out && !items[k].tout) items[k].text = R->tbuf.p + (uintptr_t)items[k].text;
+    /* the page in flight (the page before's, or another import's) is written before this import
+     * looks at its destination or writes to it: the mapping above is the work its write overlapped */
+    eng_pipe_flush(R);
     /* upserts: which records exist already (a page at once, or one by one); those are mapped again
      * as updates, with `existing` in scope */
     /* an http upsert's exists request decides the request; a database upsert decides itself, and is
@@ -591,9 +599,45 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         free(ver);
         free(msg);
     }
+    int wrote = 0;
+    FlowErr we;
     if (n && !R->failed) {
-        FlowErr e;
-        if (c->import_page(s->h, items, n, &e) < 0) eng_run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
+        /* pipelined: the page is sent and the flow goes on; the rest happens when it is finished */
+        if (R->pipe && s->tail && !d->response && c->import_send && c->import_finish) {
+            wrote = c->import_send(s->h, items, n, &we);
+            if (wrote == 0) {
+                Pending *p = &R->pend;
+                p->s = sm;
+                p->n = n;
+                p->page = R->page;
+                p->page_done = 0;
+                FlowImportItem *ti = p->items;
+                Inst **to = p->owner;
+                int tc = p->cap;
+                p->items = sm->items, p->owner = sm->owner, p->cap = sm->cap;
+                sm->items = ti, sm->owner = to, sm->cap = tc;
+                FlowBuf tb = R->tbuf;   /* the items' text stays where it is */
+                R->tbuf = R->pbuf;
+                R->pbuf = tb;
+                L->n = w;
+                list_order(L);
+                return;
+            }
+        } else wrote = c->import_page(s->h, items, n, &we);
+    }
+    import_outcomes(R, sm, L, w, items, owner, n, wrote, &we);
+}
+
+/* What follows an import's write of n records (items, owner): the run failed when the write did
+ * (wrote -1, with e), else the preview's view, the debug line, post_submit, each record's outcome
+ * (an error, or imported and back in L from w on), the response mapping and its hooks. */
+static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *items, Inst **owner, int n, int wrote,
+                            const FlowErr *we) {
+    const FlowStepDef *d = s->def;
+    const FlowConnector *c = s->c;
+    const FlowFlowDef *fd = R->f;
+    if (n && !R->failed) {
+        if (wrote < 0) eng_run_fail_cls(R, we->cls, "import %s: %s", d->name, we->msg);
         else if (c != &flow_conn_mock) eng_preview_wrote(R, s, items, n);
         if (eng_settings_debugging(s->s)) {
             long bad = 0;
@@ -669,6 +713,69 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         eng_hook_list(R, s, d->post_response_map, "post_response_map", L, s->import_index);
     }
     list_order(L);
+}
+
+/* ---- pipelined writes ----
+ * An import whose connector splits its write (import_send, import_finish) and after which nothing
+ * runs on a record's way (StepRt.tail, no response mapping) sends its page and lets the flow go on
+ * with the next page: the page's write overlaps the reading and mapping of the next (R->pend). The
+ * page is finished — its records' outcomes, post_submit, counts, preview, debug line, exactly what
+ * follows import_page otherwise — at the first of: the next import's write (after its mapping, so
+ * at most one page is in flight), a lookup, a hook, a record error (so errors are kept and printed
+ * in the order they would be without it), the end of the page after it, an interruption, and the
+ * end of the export. Its page's end (the state's commit, the arena) waits for it (eng_page_done),
+ * and the next page's state writes come after it. A run pipelines only where nothing else sees a
+ * page before it ends (engine.c, pipe_run). */
+
+void eng_counts_take(const Run *R, Counts *c) {
+    c->exported = R->st->exported;
+    c->ignored = R->st->ignored;
+    c->errors = R->st->errors;
+    memcpy(c->by_class, R->st->by_class, sizeof c->by_class);
+}
+
+void eng_pipe_flush(Run *R) {
+    Pending p = R->pend;
+    if (!p.s) return;
+    R->pend.s = NULL;   /* what finishing it calls (hooks, record errors) finds nothing in flight */
+    StepRt *s = p.s;
+    Counts before, after;
+    eng_counts_take(R, &before);
+    /* as when it was sent: a failure of the page after it (not seen yet without pipelining) does not
+     * change how this one ends, and this one's failure is the run's */
+    int failed = R->failed;
+    R->failed = 0;
+    FlowErr e;
+    int wrote = s->c->import_finish(s->h, p.items, p.n, &e);
+    List done = { flow_xcalloc((size_t)p.n + 1, sizeof(Inst *)), 0, p.n + 1 };
+    import_outcomes(R, s, &done, 0, p.items, p.owner, p.n, wrote, &e);
+    eng_resolve_list(R, &done);   /* nothing runs after the import: the records end here */
+    eng_list_free(R, &done);
+    if (R->failed && !failed) R->pipe_failed = 1;
+    R->failed |= failed;
+    if (p.page_done) eng_page_done(R, p.page, 1);
+    eng_counts_take(R, &after);
+    R->flushed.exported += after.exported - before.exported;
+    R->flushed.ignored += after.ignored - before.ignored;
+    R->flushed.errors += after.errors - before.errors;
+    for (int i = 0; i < FLOW_ERR_COUNT; i++) R->flushed.by_class[i] += after.by_class[i] - before.by_class[i];
+}
+
+void eng_pipe_free(Run *R) {
+    free(R->pend.items);
+    free(R->pend.owner);
+    flow_buf_free(&R->pbuf);
+    flow_arena_free(&R->parena);
+    memset(&R->pend, 0, sizeof R->pend);
+}
+
+void eng_mark_tails(Run *R, const FlowStepDef *steps, int n, int tail) {
+    for (int i = 0; i < n; i++) {
+        int t = tail && i == n - 1;
+        R->steps[steps[i].id].tail = t;
+        if (steps[i].kind == FLOW_STEP_BRANCH)
+            for (int a = 0; a < steps[i].narms; a++) eng_mark_tails(R, steps[i].arms[a].steps, steps[i].arms[a].nsteps, t);
+    }
 }
 
 /* ---- the step loop ---- */
