@@ -7,8 +7,10 @@
  * UPDATE, or straight into `table` too while the pages' keys are new (multi-row INSERTs where COPY
  * cannot go: a view, a table whose columns are not known);
  * when that fails, the page is replayed row by row under savepoints so that only the bad records
- * become errors. Connection losses reconnect and retry with a short backoff. The dsn is a
- * secret: its password is stripped from every message. */
+ * become errors. A page's last COPY may be sent (import_send) and its results read when the engine
+ * finishes the page (import_finish), the run reading and mapping the next page meanwhile.
+ * Connection losses reconnect and retry with a short backoff. The dsn is a secret: its password
+ * is stripped from every message. */
 #include "engine.h"
 #include <math.h>
 #include <postgresql/libpq-fe.h>
@@ -1055,6 +1057,14 @@ typedef struct PgImport {
     TCol *tcols; int ntcols;
     Params ps;
     Cols cols;
+    /* pipelined writes (di_send, di_finish): a page whose last COPY went out and whose results
+     * are read by di_finish, with the try it belongs to; or a page di_send wrote whole */
+    int sending;       /* di_send is trying the page: its last COPY may stop once its rows are out */
+    int sent;          /* ...it did */
+    struct CopyWait *cw;
+    int s_careful, s_staged, s_attempt, s_direct;
+    int s_done, s_rc;  /* di_send wrote the page whole (no COPY to wait for): its outcome... */
+    FlowErr s_err;     /* ...and its error */
 } PgImport;
 
 static void tcols_free(PgImport *im) {
@@ -1069,6 +1079,7 @@ static void tcols_free(PgImport *im) {
 
 static void di_close(void *h) {
     PgImport *im = h;
+    free(im->cw);
     tcols_free(im);
     free(im->table);
     free(im->key);
@@ -1090,6 +1101,9 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
 
 /* An outcome of the page's work that stops it: how, and why in err */
 enum { PAGE_OK = 0, PAGE_AGAIN = 1, PAGE_FAIL = -1 };
+/* ...and page_once's others: 3 replay row by row, 4 through the staging table, PAGE_SENT (di_send:
+ * the last COPY's results are still to come), PAGE_NONE (pages_from: no try made yet) */
+enum { PAGE_SENT = 5, PAGE_NONE = 6 };
 
 /* the outcome for a failed command outside the records (BEGIN, COMMIT, a catalog query) */
 static int page_failure(PgImport *im, PGresult *r, const char *what, FlowErr *err) {
@@ -1441,8 +1455,60 @@ static int stage_make(PgImport *im) {
 
 /* What a page's COPY command does around the COPY (copy_rows' how), and which of its commands a
  * result is about (its *role) */
-enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4 };
-enum { ROLE_BEGIN, ROLE_ROWS, ROLE_COMMIT };
+enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4, CP_DEFER = 8 };
+enum { ROLE_BEGIN, ROLE_ROWS, ROLE_COMMIT, ROLE_DEFERRED };
+
+/* A group's commands sent in one query string: each one's role, how many results have come, the
+ * last one that did (owned), the COPY's rows to put when the server asks for them */
+typedef struct CopyWait {
+    int roles[5], nroles, k, staged;
+    PGresult *last;
+    FlowSb rows;
+} CopyWait;
+
+/* The results of cw's commands in order, from where it stands: each command's, the COPY's after
+ * its rows; a failure ends them. The last result (a failure, or the last command's), with *role
+ * saying whose; NULL when answers are missing (the connection's error says why). defer: returns
+ * NULL with *role ROLE_DEFERRED once the rows are out, the rest to be read by a later call. */
+static PGresult *copy_wait(PgImport *im, CopyWait *cw, int defer, int *role) {
+    PGconn *pc = im->p->pc;
+    PGresult *r;
+    int failed = 0;
+    while ((r = PQgetResult(pc)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN) {
+            PQclear(r);
+            if (cw->staged) im->staged = 1;   /* whatever comes of it, a later group empties the table first */
+            /* on a send failure, PQputCopyEnd fails too and the next result says why */
+            if (PQputCopyData(pc, cw->rows.p ? cw->rows.p : "", (int)cw->rows.n) == 1) PQputCopyEnd(pc, NULL);
+            if (defer) { *role = ROLE_DEFERRED; return NULL; }
+            continue;
+        }
+        if (st != PGRES_COMMAND_OK) {   /* the server skipped the rest: read what is left */
+            *role = cw->roles[cw->k < cw->nroles ? cw->k : cw->nroles - 1];
+            PQclear(cw->last);
+            cw->last = r;
+            for (PGresult *more; (more = PQgetResult(pc)) != NULL;) PQclear(more);
+            failed = 1;
+            break;
+        }
+        *role = cw->roles[cw->k < cw->nroles ? cw->k : cw->nroles - 1];
+        cw->k++;
+        PQclear(cw->last);
+        cw->last = r;
+    }
+    if (!failed && cw->k < cw->nroles) {   /* answers missing: the connection's error says why */
+        *role = cw->roles[cw->k];
+        PQclear(cw->last);
+        cw->last = NULL;
+    }
+    r = cw->last;
+    cw->last = NULL;
+    free(cw->rows.p);
+    cw->rows.p = NULL;
+    cw->rows.n = 0;
+    return r;
+}
 
 /* The rows items[idx[0..nrows)] (valid, with the same fields) through COPY ... FROM STDIN: straight
  * into the table for inserts (and upserts with CP_DIRECT); for upserts into the staging table,
@@ -1465,14 +1531,17 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
     }
     flow_sb_puts(&cols, ")");
     /* the commands, and the role of each one's result */
-    int roles[5], nroles = 0;
+    if (!im->cw) im->cw = flow_xcalloc(1, sizeof *im->cw);
+    CopyWait *cw = im->cw;
+    memset(cw, 0, sizeof *cw);
+    cw->staged = staged;
     FlowSb b = { 0 };
-    if (how & CP_BEGIN) { flow_sb_puts(&b, "BEGIN; "); roles[nroles++] = ROLE_BEGIN; }
+    if (how & CP_BEGIN) { flow_sb_puts(&b, "BEGIN; "); cw->roles[cw->nroles++] = ROLE_BEGIN; }
     if (staged && im->staged) {   /* an earlier group of this page's rows is still there */
         flow_sb_puts(&b, "DELETE FROM ");
         flow_sql_ident(&b, im->stage);
         flow_sb_puts(&b, "; ");
-        roles[nroles++] = ROLE_ROWS;
+        cw->roles[cw->nroles++] = ROLE_ROWS;
     }
     flow_sb_puts(&b, "COPY ");
     if (staged) flow_sql_ident(&b, im->stage);
@@ -1480,7 +1549,7 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
     flow_sb_puts(&b, " ");
     flow_sb_puts(&b, cols.p);
     flow_sb_puts(&b, " FROM STDIN");
-    roles[nroles++] = ROLE_ROWS;
+    cw->roles[cw->nroles++] = ROLE_ROWS;
     if (staged) {
         flow_sb_puts(&b, "; INSERT INTO ");
         sb_table(&b, im->table);
@@ -1492,53 +1561,25 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
         flow_sb_puts(&b, " FROM ");
         flow_sql_ident(&b, im->stage);
         sb_conflict(&b, im, first);
-        roles[nroles++] = ROLE_ROWS;
+        cw->roles[cw->nroles++] = ROLE_ROWS;
     }
-    if (how & CP_COMMIT) { flow_sb_puts(&b, "; COMMIT"); roles[nroles++] = ROLE_COMMIT; }
+    if (how & CP_COMMIT) { flow_sb_puts(&b, "; COMMIT"); cw->roles[cw->nroles++] = ROLE_COMMIT; }
+    /* the rows as COPY text: tab between values, a newline after each row */
+    for (int j = 0; j < nrows; j++) {
+        ci = 0;
+        for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
+            if (ci) flow_sb_put(&cw->rows, "\t", 1);
+            sb_copy_field(&cw->rows, tc[ci], c);
+        }
+        flow_sb_put(&cw->rows, "\n", 1);
+    }
     *role = ROLE_ROWS;
-    PGresult *r = NULL, *last = NULL;
-    if (!PQsendQuery(pc, b.p)) goto out;   /* r NULL: the connection's error says why */
-    /* the results in order: each command's, the COPY's after its rows; a failure ends them */
-    int k = 0, failed = 0;
-    while ((r = PQgetResult(pc)) != NULL) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_COPY_IN) {
-            PQclear(r);
-            if (staged) im->staged = 1;   /* whatever comes of it, a later group empties the table first */
-            /* the rows as COPY text: tab between values, a newline after each row */
-            b.n = 0;
-            for (int j = 0; j < nrows; j++) {
-                ci = 0;
-                for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
-                    if (ci) flow_sb_put(&b, "\t", 1);
-                    sb_copy_field(&b, tc[ci], c);
-                }
-                flow_sb_put(&b, "\n", 1);
-            }
-            /* on a send failure, PQputCopyEnd fails too and the next result says why */
-            if (PQputCopyData(pc, b.p ? b.p : "", (int)b.n) == 1) PQputCopyEnd(pc, NULL);
-            continue;
-        }
-        if (st != PGRES_COMMAND_OK) {   /* the server skipped the rest: read what is left */
-            *role = roles[k < nroles ? k : nroles - 1];
-            PQclear(last);
-            last = r;
-            for (PGresult *more; (more = PQgetResult(pc)) != NULL;) PQclear(more);
-            failed = 1;
-            break;
-        }
-        *role = roles[k < nroles ? k : nroles - 1];
-        k++;
-        PQclear(last);
-        last = r;
+    PGresult *r = NULL;
+    if (PQsendQuery(pc, b.p)) r = copy_wait(im, cw, (how & CP_DEFER) != 0, role);   /* r NULL: the connection's error says why */
+    else {
+        free(cw->rows.p);
+        memset(&cw->rows, 0, sizeof cw->rows);
     }
-    if (!failed && k < nroles) {   /* answers missing: the connection's error says why */
-        *role = roles[k];
-        PQclear(last);
-        last = NULL;
-    }
-    r = last;
-out:
     free(tc);
     free(cols.p);
     free(b.p);
@@ -1579,6 +1620,77 @@ static int commit_failure(PgImport *im, FlowImportItem *items, int n, int carefu
     if (k == FAIL_RECORD && !careful) return 3;
     if (k != FAIL_RECORD) return page_failure(im, r, "cannot commit", err);
     for (int i = 0; i < n; i++) if (!items[i].failed) row_error(im, &items[i], r);
+    return PAGE_OK;
+}
+
+/* The outcome of a group of rows from its last result r (consumed) and whose it is (role): PAGE_OK
+ * (committed set when it was the COMMIT's), or what page_once returns for its failure */
+static int group_outcome(PgImport *im, FlowImportItem *items, int n, int careful, int direct, int copy, const int *idx, PGresult *r,
+                         int role, int *committed, FlowErr *err) {
+    PGconn *pc = im->p->pc;
+    int o = PAGE_OK;
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        *committed = role == ROLE_COMMIT;
+        if (careful) {
+            r = PQexec(pc, "RELEASE SAVEPOINT flow_row");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot release a savepoint", err);
+            PQclear(r);
+        }
+        return o;
+    }
+    int kind = direct && role != ROLE_BEGIN && role != ROLE_COMMIT ? fail_kind(pc, r) : FAIL_CONN;
+    if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
+    else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
+    else if (direct && kind != FAIL_CONN && kind != FAIL_RETRY) {
+        /* a key was there already (or some other failure, which the staging way names): the
+         * next pages go that way too for a while, longer after each conflict */
+        if (is_sqlstate(r, "23505")) {
+            im->direct_wait = im->direct_wait ? im->direct_wait * 2 : 1;
+            if (im->direct_wait > PG_DIRECT_WAIT) im->direct_wait = PG_DIRECT_WAIT;
+            im->direct_skip = im->direct_wait;
+        }
+        o = 4;
+    } else {
+        o = rows_failure(im, r, err);
+        if (o == PAGE_FAIL && copy) {   /* COPY's own failure: the row-by-row replay says what it is */
+            o = PAGE_OK;
+            memset(err, 0, sizeof *err);
+        }
+        if (o == PAGE_OK) {
+            if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
+            else {
+                row_error(im, &items[idx[0]], r);
+                PQclear(r);
+                r = PQexec(pc, "ROLLBACK TO SAVEPOINT flow_row");
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot roll back to a savepoint", err);
+            }
+        }
+    }
+    PQclear(r);
+    return o;
+}
+
+/* A page's try after its groups: rolled back when it failed, else committed (unless its last
+ * COPY's commands did). page_once's outcome. */
+static int page_tail(PgImport *im, FlowImportItem *items, int n, int careful, int direct, int begun, int committed, int o,
+                     FlowErr *err) {
+    PGconn *pc = im->p->pc;
+    PGresult *r;
+    if (o != PAGE_OK) {
+        if (begun && PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
+        return o;
+    }
+    if (direct && im->direct_wait) im->direct_wait /= 2;
+    if (committed || !begun) return PAGE_OK;
+    r = PQexec(pc, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        o = commit_failure(im, items, n, careful, r, err);
+        PQclear(r);
+        if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
+        return o;
+    }
+    PQclear(r);
     return PAGE_OK;
 }
 
@@ -1663,83 +1775,81 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
         if (copy) {
             int last = 1;   /* no group after this one: the COPY's commands commit */
             for (int j = i; j < n && last; j++) last = items[j].failed != 0;
-            r = copy_rows(im, items, idx, nr, (begun ? 0 : CP_BEGIN) | (last ? CP_COMMIT : 0) | (direct ? CP_DIRECT : 0),
+            /* di_send: the last group's results are read by di_finish, while the run goes on */
+            int defer = last && im->sending && !careful ? CP_DEFER : 0;
+            r = copy_rows(im, items, idx, nr, (begun ? 0 : CP_BEGIN) | (last ? CP_COMMIT : 0) | (direct ? CP_DIRECT : 0) | defer,
                           &role);
             begun = 1;
+            if (role == ROLE_DEFERRED) {
+                im->sent = 1;
+                im->s_direct = direct;
+                free(idx);
+                return PAGE_SENT;
+            }
         } else r = insert_rows(im, items, idx, nr);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            PQclear(r);
-            committed = role == ROLE_COMMIT;
-            if (careful) {
-                r = PQexec(pc, "RELEASE SAVEPOINT flow_row");
-                if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot release a savepoint", err);
-                PQclear(r);
-            }
-            continue;
-        }
-        int kind = direct && role != ROLE_BEGIN && role != ROLE_COMMIT ? fail_kind(pc, r) : FAIL_CONN;
-        if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
-        else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
-        else if (direct && kind != FAIL_CONN && kind != FAIL_RETRY) {
-            /* a key was there already (or some other failure, which the staging way names): the
-             * next pages go that way too for a while, longer after each conflict */
-            if (is_sqlstate(r, "23505")) {
-                im->direct_wait = im->direct_wait ? im->direct_wait * 2 : 1;
-                if (im->direct_wait > PG_DIRECT_WAIT) im->direct_wait = PG_DIRECT_WAIT;
-                im->direct_skip = im->direct_wait;
-            }
-            o = 4;
-        } else {
-            o = rows_failure(im, r, err);
-            if (o == PAGE_FAIL && copy) {   /* COPY's own failure: the row-by-row replay says what it is */
-                o = PAGE_OK;
-                memset(err, 0, sizeof *err);
-            }
-            if (o == PAGE_OK) {
-                if (!careful) o = 3;   /* some record of these failed: replay the page row by row */
-                else {
-                    row_error(im, &items[idx[0]], r);
-                    PQclear(r);
-                    r = PQexec(pc, "ROLLBACK TO SAVEPOINT flow_row");
-                    if (PQresultStatus(r) != PGRES_COMMAND_OK) o = page_failure(im, r, "cannot roll back to a savepoint", err);
-                }
-            }
-        }
-        PQclear(r);
+        o = group_outcome(im, items, n, careful, direct, copy, idx, r, role, &committed, err);
     }
     free(idx);
-    if (o != PAGE_OK) {
-        if (begun && PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
-        return o;
-    }
-    if (direct && im->direct_wait) im->direct_wait /= 2;
-    if (committed || !begun) return PAGE_OK;
-    r = PQexec(pc, "COMMIT");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        o = commit_failure(im, items, n, careful, r, err);
-        PQclear(r);
-        if (PQstatus(pc) == CONNECTION_OK) exec_ok(pc, "ROLLBACK");
-        return o;
-    }
-    PQclear(r);
-    return PAGE_OK;
+    return page_tail(im, items, n, careful, direct, begun, committed, o, err);
 }
 
-static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
-    PgImport *im = h;
+/* pages_from: the tries at a page from the outcome o of the one just made (PAGE_NONE: none yet)
+ * until it is written or fails: careful after a record failed (3), through the staging table after
+ * a straight COPY met a key (4), again after a connection error (PAGE_AGAIN, up to PG_ATTEMPTS
+ * tries). 0 written, -1 failed (err), 1 sent (di_send: di_finish reads what the server says). */
+static int pages_from(PgImport *im, FlowImportItem *items, int n, int careful, int staged, int attempt, int o, FlowErr *err) {
     Pg *p = im->p;
-    int careful = 0, staged = 0;
-    for (int attempt = 1;;) {
-        if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
-        int o = page_once(im, items, n, careful, staged, err);
+    for (;;) {
+        if (o == PAGE_NONE) {
+            if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
+            o = page_once(im, items, n, careful, staged, err);
+        }
+        if (o == PAGE_SENT) {
+            im->s_careful = careful;
+            im->s_staged = staged;
+            im->s_attempt = attempt;
+            return 1;
+        }
         if (o == PAGE_OK) return 0;
         if (o == PAGE_FAIL) return -1;
-        if (o == 3) { careful = 1; continue; }
-        if (o == 4) { staged = 1; continue; }
+        if (o == 3) { careful = 1; o = PAGE_NONE; continue; }
+        if (o == 4) { staged = 1; o = PAGE_NONE; continue; }
         /* PAGE_AGAIN: nothing of this page was committed */
         if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
         if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
+        o = PAGE_NONE;
     }
+}
+
+static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    return pages_from(h, items, n, 0, 0, 1, PAGE_NONE, err) < 0 ? -1 : 0;
+}
+
+/* Pipelined writes (engine.h): the page's commands go out, and once its last COPY's rows are out
+ * too the run goes on; di_finish reads the results (the COPY's, an upsert's INSERT, COMMIT) and
+ * does what a failure calls for as di_page would (the page row by row, through the staging table,
+ * again after a connection error). A page without such a COPY is written whole by di_send. The
+ * engine finishes the page before the connection is used again (a lookup, another import). */
+static int di_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    PgImport *im = h;
+    im->sending = 1;
+    im->s_done = 0;
+    int rc = pages_from(im, items, n, 0, 0, 1, PAGE_NONE, err);
+    im->sending = 0;
+    if (rc < 0) return -1;
+    im->s_done = rc == 0;
+    return 0;
+}
+
+static int di_finish(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    PgImport *im = h;
+    if (im->s_done || !im->sent) { im->s_done = 0; return 0; }
+    im->sent = 0;
+    int role = ROLE_ROWS, committed = 0;
+    PGresult *r = copy_wait(im, im->cw, 0, &role);
+    int o = group_outcome(im, items, n, 0, im->s_direct, 1, NULL, r, role, &committed, err);
+    o = page_tail(im, items, n, 0, im->s_direct, 1, committed, o, err);
+    return pages_from(im, items, n, im->s_careful, im->s_staged, im->s_attempt, o, err) < 0 ? -1 : 0;
 }
 
 /* ---- upserts: the existing rows of a page ---- */
@@ -1931,5 +2041,6 @@ const FlowConnector flow_conn_postgres = {
     .open = pg_open, .close = pg_close, .probe = pg_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
-    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page, .import_close = di_close,
+    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page,
+    .import_send = di_send, .import_finish = di_finish, .import_close = di_close,
 };

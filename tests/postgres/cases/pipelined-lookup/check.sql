@@ -1,0 +1,2 @@
+SELECT id, before FROM sink ORDER BY id;
+SELECT id, last, prev FROM odd ORDER BY id;
