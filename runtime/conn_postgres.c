@@ -1040,6 +1040,14 @@ static int dl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
  * it through unnest() (not an array, not generated) */
 typedef struct TCol { char *name; char *type; int unnest, json, array; } TCol;
 
+/* A group's commands sent in one query string: each one's role, how many results have come, the
+ * last one that did (owned), the COPY's rows to put when the server asks for them */
+typedef struct CopyWait {
+    int roles[5], nroles, k, staged;
+    PGresult *last;
+    FlowSb rows;
+} CopyWait;
+
 typedef struct PgImport {
     Pg *p;
     char *table;
@@ -1061,7 +1069,7 @@ typedef struct PgImport {
      * are read by di_finish, with the try it belongs to; or a page di_send wrote whole */
     int sending;       /* di_send is trying the page: its last COPY may stop once its rows are out */
     int sent;          /* ...it did */
-    struct CopyWait *cw;
+    CopyWait *cw;
     int s_careful, s_staged, s_attempt, s_direct;
     int s_done, s_rc;  /* di_send wrote the page whole (no COPY to wait for): its outcome... */
     FlowErr s_err;     /* ...and its error */
@@ -1079,7 +1087,11 @@ static void tcols_free(PgImport *im) {
 
 static void di_close(void *h) {
     PgImport *im = h;
-    free(im->cw);
+    if (im->cw) {   /* (the engine finishes every page it sent before it closes the import) */
+        PQclear(im->cw->last);
+        free(im->cw->rows.p);
+        free(im->cw);
+    }
     tcols_free(im);
     free(im->table);
     free(im->key);
@@ -1457,14 +1469,6 @@ static int stage_make(PgImport *im) {
  * result is about (its *role) */
 enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4, CP_DEFER = 8 };
 enum { ROLE_BEGIN, ROLE_ROWS, ROLE_COMMIT, ROLE_DEFERRED };
-
-/* A group's commands sent in one query string: each one's role, how many results have come, the
- * last one that did (owned), the COPY's rows to put when the server asks for them */
-typedef struct CopyWait {
-    int roles[5], nroles, k, staged;
-    PGresult *last;
-    FlowSb rows;
-} CopyWait;
 
 /* The results of cw's commands in order, from where it stands: each command's, the COPY's after
  * its rows; a failure ends them. The last result (a failure, or the last command's), with *role
