@@ -8,6 +8,7 @@
 #   pipeline/epipe/*    stdout a pipe nobody reads: the same with EPIPE
 #   pipeline/efbig/*    stdout a file past RLIMIT_FSIZE on a later page: the pages before counted
 #                       imported, the failed one not, the output cut where the limit is
+#   pipeline/interrupt/*  SIGTERM with a slow reader: the records counted imported are the lines it got
 #   pipeline/jit        the same failure through `flowc run`
 # Each failure is checked against the exact lines the run printed before pipelining (the same with
 # FLOW_PIPELINE=off). Executed directly rather than sourced: run this suite through tests/run.sh.
@@ -79,6 +80,33 @@ done <<'EOF'
 small 5 1720 1715
 big 1000 2000 1000
 EOF
+
+# SIGTERM while a slow reader holds the output back (a page in flight, the writer or the engine
+# waiting on the pipe): every record counted imported is a line the reader got, and none other
+printf '%s\n' 'import sys, time' 'n = 0' 'while True:' '    b = sys.stdin.buffer.read(16384)' '    if not b: break' \
+  '    n += b.count(b"\n"); time.sleep(0.1)' 'print(n)' >"$pl/slow.py"
+for flow in small big; do
+  t_case "pipeline/interrupt/$flow"
+  for mode in on off; do
+    rm -f "$pl/fifo" && mkfifo "$pl/fifo"
+    (cd "$pl" && exec timeout 60 python3 slow.py <fifo >count.txt) &
+    rd=$!
+    (cd "$pl" && FLOW_PIPELINE=$mode exec timeout 60 ./prog run "$flow" >fifo 2>int.err) &
+    pid=$!
+    sleep 0.6
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    wait "$rd"
+    C_FILES+=("$pl/int.err")
+    got=$(cat "$pl/count.txt")
+    # the run ends interrupted (143), or, when it had written everything, well (0)
+    [ "$rc" = 143 ] || [ "$rc" = 0 ] || t_note "FLOW_PIPELINE=$mode: exit $rc"
+    grep -qE "^flow $flow: (interrupted; )?exported $got, ignored 0, imported lines=$got, errors 0$" "$pl/int.err" ||
+      t_note "FLOW_PIPELINE=$mode: the reader got $got lines; the run said: $(tail -n 1 "$pl/int.err")"
+  done
+  t_done
+done
 
 t_case pipeline/jit
 t_exec -C "$pl" bash -c "exec \"\$0\" run flow.flow big > /dev/full" "$FLOWC"
