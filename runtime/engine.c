@@ -772,7 +772,7 @@ int flow_run_flow(const FlowProgram *p, FlowCtx *cx, int fi, const FlowRunInfo *
             R->pages_final = 0;
     R->typed = typed_run(R);
     R->pipe = !R->failed && pipe_run(R);
-    eng_mark_tails(R, f->steps, f->nsteps, 1);
+    if (R->pipe) eng_mark_tails(R, f->steps, f->nsteps, 1);   /* (the steps' ids are known good only then) */
     R->rows.type = f->steps[0].type;
     R->rows.arena = &R->arena;
     for (int i = 0; i < R->nsteps; i++) R->lookups |= R->steps[i].def && R->steps[i].def->kind == FLOW_STEP_LOOKUP;

@@ -751,7 +751,9 @@ void eng_pipe_flush(Run *R) {
     import_outcomes(R, s, &done, 0, p.items, p.owner, p.n, wrote, &e);
     eng_resolve_list(R, &done);   /* nothing runs after the import: the records end here */
     eng_list_free(R, &done);
-    if (R->failed && !failed) R->pipe_failed = 1;
+    /* a page read since is then as if never read (export_pages drops it); a write of the same page
+     * after it (another arm's import) just finds the run failed, as it would have */
+    if (R->failed && !failed && p.page != R->page) R->pipe_failed = 1;
     R->failed |= failed;
     if (p.page_done) eng_page_done(R, p.page, 1);
     eng_counts_take(R, &after);

@@ -4,7 +4,8 @@
 # 1,000 go through the writer thread) built against the sanitized runtime:
 #   pipeline/output/*   the output is the same with FLOW_PIPELINE=off, every line in order
 #   pipeline/enospc/*   stdout on /dev/full: the run fails naming the error, and counts only the
-#                       page whose write failed as exported (the next page, read meanwhile, is not)
+#                       page whose write failed as exported (the next page, read meanwhile, is not;
+#                       /arms: two imports in one page, the page counted once)
 #   pipeline/epipe/*    stdout a pipe nobody reads: the same with EPIPE
 #   pipeline/efbig/*    stdout a file past RLIMIT_FSIZE on a later page: the pages before counted
 #                       imported, the failed one not, the output cut where the limit is
@@ -80,6 +81,13 @@ done <<'EOF'
 small 5 1720 1715
 big 1000 2000 1000
 EOF
+
+# two imports in one page (one per arm): the first one's failed write fails the run before the
+# second one writes, and the page stays counted as exported
+pl_fail pipeline/enospc/arms "exec ./prog run arms > /dev/full" "error: flow arms: import odd: cannot write to standard output: No space left on device
+flow arms: failed; exported 5, ignored 0, imported odd=0 even=0, errors 0"
+pl_fail pipeline/epipe/arms "exec python3 closed.py ./prog run arms" "error: flow arms: import odd: cannot write to standard output: Broken pipe
+flow arms: failed; exported 5, ignored 0, imported odd=0 even=0, errors 0"
 
 # SIGTERM while a slow reader holds the output back (a page in flight, the writer or the engine
 # waiting on the pipe): every record counted imported is a line the reader got, and none other
