@@ -99,7 +99,10 @@ for flow in small big; do
     rm -f "$pl/fifo" && mkfifo "$pl/fifo"
     (cd "$pl" && exec timeout 60 python3 slow.py <fifo >count.txt) &
     rd=$!
-    (cd "$pl" && FLOW_PIPELINE=$mode exec timeout 60 ./prog run "$flow" >fifo 2>int.err) &
+    # (--foreground: timeout passes the signal to the run alone, not to its process group too,
+    # which would be a second SIGTERM, the default action's; a state of its own: a killed run's
+    # would be found by the next case)
+    (cd "$pl" && rm -rf st-int && FLOW_PIPELINE=$mode exec timeout --foreground 60 ./prog run "$flow" --state st-int >fifo 2>int.err) &
     pid=$!
     sleep 0.6
     kill -TERM "$pid" 2>/dev/null
