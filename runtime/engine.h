@@ -324,23 +324,28 @@ void    flow_datetime_texts(int n, const int64_t *ms, const char *const *text);
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 
 /* ---- the state store (state.c): runs, delta times and the error store, one SQLite file per
- * integration (DIR/<integration>.state.db) ---- */
+ * integration (DIR/<integration>.state.db), or a PostgreSQL schema per integration ---- */
 
 typedef struct FlowState FlowState;
 /* NULL with err when the file cannot be created, is damaged, or is not a flowc state store (it is
  * never reset), or cannot be written unless read_only (the command only reads: a store on a
  * read-only file system is opened as it is). dir NULL: ./.flowstate */
 FlowState  *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err);
+/* The same, where db says: NULL or "" the SQLite file in dir; a PostgreSQL DSN (flow_db_is_postgres)
+ * the integration's schema flowstate_<integration> in that database, made on first use (dir is not
+ * used). Messages show the DSN with its password redacted. */
+FlowState  *flow_state_open_at(const char *db, const char *dir, const char *integration, int read_only, FlowErr *err);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
-/* One run of a flow at a time per state directory, in every process: 0 with *lock held (release it
- * with flow_state_unlock), 1 when another process holds it (*holder: its pid, 0 when unknown), -1
- * with err. A lock whose process ended, however it ended, is free. */
+/* One run of a flow at a time per state directory (or PostgreSQL database), in every process: 0 with
+ * *lock held (release it with flow_state_unlock), 1 when another process holds it (*holder: its pid,
+ * 0 when unknown), -1 with err. A lock whose process ended, however it ended, is free. */
 typedef struct FlowLock FlowLock;
 int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
 void        flow_state_unlock(FlowLock *lock);
 /* the pid the lock names (serve's child runs the flow under the lock serve took); the lock's file
- * descriptor (a child keeps it open, and the lock with it, even when serve is gone) */
+ * descriptor (a child keeps it open, and the lock with it, even when serve is gone; -1 for a
+ * PostgreSQL store's lock, which is its connection's and cannot be handed on) */
 void        flow_state_lock_pid(FlowLock *lock, long pid);
 int         flow_state_lock_fd(const FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
@@ -381,6 +386,8 @@ int         flow_state_knows(FlowState *st, int step, const char *flow, const ch
 int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
+/* {"class": count} of the record errors a run kept, or NULL with err */
+cJSON      *flow_state_run_error_classes(FlowState *st, const char *run_id, FlowErr *err);
 
 /* The webhook queue (state.c, its own section): verified webhook requests as events holding their
  * records, until a run of the flow takes them. The listener writes through a FlowQueue, a
