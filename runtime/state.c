@@ -1134,7 +1134,8 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     q->pg = st->pg;
     if (queue_connect(q, st, err)) { flow_queue_close(q); return NULL; }
     if (!(q->dup = flow_db_prepare(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1")) ||
-        !(q->event = flow_db_prepare(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?) RETURNING id")) ||
+        !(q->event = flow_db_prepare(q->db, q->pg ? "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?) RETURNING id"
+                                                  : "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
         !(q->record = flow_db_prepare(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)")) ||
         !(q->pending = flow_db_prepare(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'"))) {
         queue_fail(q, err, "cannot prepare the webhook queue");
@@ -1163,9 +1164,12 @@ static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
     flow_db_bind_int64(q->event, 2, now_ms);
     flow_db_bind_text(q->event, 3, it->delivery);
     flow_db_bind_int64(q->event, 4, it->n);
+    /* (the event's id: RETURNING on PostgreSQL; on SQLite the connection's last rowid, as RETURNING
+     * there costs an ephemeral table per request, a fifth of the request's instructions) */
     int r = flow_db_step(q->event);
-    if (r == FLOW_DB_ROW) it->id = flow_db_column_int64(q->event, 0);
-    int rc = r == FLOW_DB_ROW && flow_db_step(q->event) == FLOW_DB_DONE ? 0 : -1;
+    if (r == FLOW_DB_ROW) it->id = flow_db_column_int64(q->event, 0), r = flow_db_step(q->event);
+    else if (r == FLOW_DB_DONE && !q->pg) it->id = sqlite3_last_insert_rowid(flow_db_sqlite(q->db));
+    int rc = r == FLOW_DB_DONE && it->id > 0 ? 0 : -1;
     flow_db_reset(q->event);
     for (long i = 0; i < it->n && !rc; i++) {
         flow_db_reset(q->record);
