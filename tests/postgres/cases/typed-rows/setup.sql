@@ -18,3 +18,4 @@ INSERT INTO src VALUES
 CREATE TABLE dst (id bigint PRIMARY KEY, name text, amount numeric, f8 float8, neg float8, qty bigint, active boolean,
                   born text, local text, note text);
 CREATE TABLE ins (LIKE dst);
+ALTER TABLE dst ADD CHECK (qty <> 10);
