@@ -443,8 +443,15 @@ static int number_val(const char *s, int len, FlowVal *out) {
         v = v * 10 + (s[k] - '0');
     }
     if (dot < 0) { *out = flow_int(i ? -v : v); return 1; }
+    /* up to 15 digits: the digits and the power of ten are exact doubles, so one division rounds
+     * correctly (Clinger), as flow_dec_parse would */
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
     double d;
-    if (!flow_dec_parse(s, (size_t)len, &d) || d == floor(d)) return 0;
+    if (nd <= 15) {
+        d = (double)v / p10[len - 1 - dot];
+        if (i) d = -d;
+    } else if (!flow_dec_parse(s, (size_t)len, &d)) return 0;
+    if (d == floor(d)) return 0;
     *out = flow_number(d);
     return 1;
 }
@@ -1824,17 +1831,18 @@ static cJSON *vals_objects(FlowImportItem *items, int n) {
         for (int k = 0; k < it->nnames; k++) need += it->tout->has[k] != 0;
     }
     if (!need) return NULL;
-    cJSON *blk = flow_xcalloc(need, sizeof *blk), *at = blk;
+    cJSON *blk = malloc(need * sizeof *blk), *at = blk;   /* each node zeroed as it is taken */
+    if (!blk) abort();
     for (int i = 0; i < n; i++) {
         FlowImportItem *it = &items[i];
         if (!it->tout || it->out) continue;
         cJSON *o = at++, *last = NULL;
-        o->type = cJSON_Object;
+        *o = (cJSON){ .type = cJSON_Object };
         for (int k = 0; k < it->nnames; k++) {
             if (!it->tout->has[k]) continue;
             FlowVal v = it->tout->v[k];
             cJSON *j = at++;
-            j->string = (char *)(uintptr_t)it->names[k];
+            *j = (cJSON){ .string = (char *)(uintptr_t)it->names[k] };
             switch (v.kind) {   /* flow_tv_put puts only these */
             case FLOW_BOOL: j->type = v.b ? cJSON_True : cJSON_False; break;
             case FLOW_INT: flow_json_int_set(j, v.i); break;

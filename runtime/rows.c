@@ -161,7 +161,7 @@ int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols, size_
                 return -1;
         }
         keep[i] = v;
-        bytes += p->name_bytes[i] + val_size(v);
+        if (!sent) bytes += p->name_bytes[i] + val_size(v);
         members++;
     }
     bytes += members ? (size_t)members - 1 : 0;   /* the commas */
