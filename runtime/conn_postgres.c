@@ -1816,12 +1816,30 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
     return PAGE_OK;
 }
 
+static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    PgImport *im = h;
+    Pg *p = im->p;
+    int careful = 0, staged = 0;
+    for (int attempt = 1;;) {
+        if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
+        int o = page_once(im, items, n, careful, staged, err);
+        if (o == PAGE_OK) return 0;
+        if (o == PAGE_FAIL) return -1;
+        if (o == 3) { careful = 1; continue; }
+        if (o == 4) { staged = 1; continue; }
+        /* PAGE_AGAIN: nothing of this page was committed */
+        if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
+        if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
+    }
+}
+
 /* A typed map's values (FlowImportItem.tout; flow_tv_put makes them what flow_obj_add puts into the
  * generic map's object) as that object, for the page's write: the items whose output came as values
  * get it as out until vals_objects_free. The objects are read only: their nodes are one block of the
  * page (returned; NULL when no item has values), their names the step's names table, their strings
  * the values' own text in the page's arena; a number's digits (an int past 2^53) are its own. A node
- * holds what flow_val_to_json makes of the value. */
+ * holds what flow_val_to_json makes of the value. They live as long as the page's write does (every
+ * replay of it included). */
 static cJSON *vals_objects(FlowImportItem *items, int n) {
     size_t need = 0;
     for (int i = 0; i < n; i++) {
@@ -1876,25 +1894,10 @@ static void vals_objects_free(FlowImportItem *items, int n, cJSON *blk) {
     free(blk);
 }
 
-static int page_write(PgImport *im, FlowImportItem *items, int n, FlowErr *err) {
-    Pg *p = im->p;
-    int careful = 0, staged = 0;
-    for (int attempt = 1;;) {
-        if (PQstatus(p->pc) != CONNECTION_OK && pg_reconnect(p, err)) return -1;
-        int o = page_once(im, items, n, careful, staged, err);
-        if (o == PAGE_OK) return 0;
-        if (o == PAGE_FAIL) return -1;
-        if (o == 3) { careful = 1; continue; }
-        if (o == 4) { staged = 1; continue; }
-        /* PAGE_AGAIN: nothing of this page was committed */
-        if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
-        if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
-    }
-}
-
-static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+/* import_page: di_page, with the items whose output came as values given it as objects */
+static int di_page_values(void *h, FlowImportItem *items, int n, FlowErr *err) {
     cJSON *vals = vals_objects(items, n);
-    int rc = page_write(h, items, n, err);
+    int rc = di_page(h, items, n, err);
     vals_objects_free(items, n, vals);
     return rc;
 }
@@ -2088,6 +2091,6 @@ const FlowConnector flow_conn_postgres = {
     .open = pg_open, .close = pg_close, .probe = pg_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
-    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page, .import_close = di_close,
+    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page_values, .import_close = di_close,
     .import_vals = 1,
 };
