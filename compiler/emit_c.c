@@ -1096,6 +1096,28 @@ static void gen_assign_stmts(E *e, const IrAssign *as, int n) {
 
 static char *gen_steps(E *e, IrStep *const *steps, int n);
 
+/* A typed variant's function: typed_begin opens its body (the typed record's compilation on);
+ * typed_end closes it, writing it with head when every expression compiled the typed way (1), or
+ * dropping it (0) when one needs what the typed record cannot give (the generic variant serves). */
+static int typed_begin(E *e, Buf *body) {
+    e->typed = 1;
+    e->typed_fail = 0;
+    e->ntvars = 0;
+    return begin_fn(e, body);
+}
+
+static int typed_end(E *e, Buf *body, const char *head, Span span) {
+    e->typed = 0;
+    e->ntvars = 0;
+    if (e->typed_fail) {
+        free(body->p);
+        e->body = NULL;
+        return 0;
+    }
+    end_fn(e, body, head, span);
+    return 1;
+}
+
 /* The typed variant of a filter or an import's map (e->typed_root set): written, and its name put
  * in name, only when it needs nothing the typed record cannot give; else name stays "NULL". */
 static void gen_typed_fn(E *e, const IrStep *st, char *name) {
@@ -1103,10 +1125,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
     if (!e->typed_root) return;
     if (st->kind != STEP_FILTER && !(st->kind == STEP_IMPORT && st->map)) return;
     Buf body;
-    e->typed = 1;
-    e->typed_fail = 0;
-    e->ntvars = 0;
-    int id = begin_fn(e, &body);
+    int id = typed_begin(e, &body);
     char head[160];
     if (st->kind == STEP_FILTER) {
         int v = gen(e, st->cond);
@@ -1123,15 +1142,7 @@ static void gen_typed_fn(E *e, const IrStep *st, char *name) {
         snprintf(head, sizeof head, "static int tmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *ob)", id);
         snprintf(name, 64, "tmap%d", id);
     }
-    e->typed = 0;
-    e->ntvars = 0;
-    if (e->typed_fail) {   /* not this step: the generic variant serves it */
-        free(body.p);
-        e->body = NULL;
-        strcpy(name, "NULL");
-        return;
-    }
-    end_fn(e, &body, head, st->kind == STEP_FILTER ? st->span : st->map->span);
+    if (!typed_end(e, &body, head, st->kind == STEP_FILTER ? st->span : st->map->span)) strcpy(name, "NULL");
 }
 
 /* The typed variant of an import's map that gives its entries as values (flow.h, FlowTOut) for
@@ -1147,11 +1158,8 @@ static void gen_typed_vals(E *e, const IrStep *st, char *name, char *names, int 
     for (int i = 0; i < m->n; i++)
         if (m->entries[i].nested || (m->entries[i].value->kind == IR_EACH && !m->entries[i].override)) return;
     Buf body;
-    e->typed = 1;
-    e->typed_fail = 0;
-    e->ntvars = 0;
+    int id = typed_begin(e, &body);
     e->in_map = 1;
-    int id = begin_fn(e, &body);
     for (int i = 0; i < m->n; i++) {
         const IrMapEntry *en = &m->entries[i];
         snprintf(e->map_path, sizeof e->map_path, "%s", en->name);
@@ -1165,17 +1173,10 @@ static void gen_typed_vals(E *e, const IrStep *st, char *name, char *names, int 
     bputs(B, "return FLOW_FAILED(cx) || ov->bad ? -1 : 0;\n");
     e->map_path[0] = 0;
     e->in_map = 0;
-    e->typed = 0;
-    e->ntvars = 0;
-    if (e->typed_fail) {   /* not this step: the generic variant serves it */
-        free(body.p);
-        e->body = NULL;
-        return;
-    }
     char head[160];
     snprintf(head, sizeof head, "static int tvmap%d(FlowCtx *cx, const FlowTSlot *rec, FlowTOut *ov)", id);
+    if (!typed_end(e, &body, head, st->map->span)) return;
     snprintf(name, 64, "tvmap%d", id);
-    end_fn(e, &body, head, st->map->span);
     snprintf(names, 64, "tvnames%d", id);
     bprintf(&e->out, "static const char *const %s[] = {", names);
     for (int i = 0; i < m->n; i++) {

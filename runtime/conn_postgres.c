@@ -2088,6 +2088,7 @@ static int pg_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *
 
 const FlowConnector flow_conn_postgres = {
     .kind = "postgres",
+    .sql = 1,
     .open = pg_open, .close = pg_close, .probe = pg_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,

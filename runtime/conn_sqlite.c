@@ -774,6 +774,7 @@ static int db_probe(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *
 
 const FlowConnector flow_conn_sqlite = {
     .kind = "sqlite",
+    .sql = 1,
     .open = db_open, .close = db_close, .probe = db_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_close = dl_close,

@@ -192,6 +192,8 @@ typedef struct FlowLookupItem {
 
 typedef struct FlowConnector {
     const char *kind;
+    int sql;                /* the steps run a statement (`sql`/`args`) or name a `table`: a debug window
+                               records each page's statement and row counts (eng_debug_sql) */
     int upsert_by_lookup;   /* an upsert is decided by looking the record up (http's exists request),
                                so the lookup runs whatever the map needs */
     int import_text;        /* import_page also takes items whose output is JSON text (out NULL, text set) */

@@ -81,9 +81,7 @@ void eng_debug_write(Run *R, const char *conn, const char *step, cJSON *exchange
 }
 
 void eng_debug_sql(const StepRt *s, long rows, long failed) {
-    if (!s->conn || !eng_settings_debugging(s->s) || s->c != s->conn->c) return;
-    const char *kind = s->conn->def->kind;
-    if (strcmp(kind, "sqlite") != 0 && strcmp(kind, "postgres") != 0) return;
+    if (!s->conn || !eng_settings_debugging(s->s) || s->c != s->conn->c || !s->c->sql) return;
     cJSON *x = cJSON_CreateObject();
     const char *sql = flow_setting_str(s->s, NULL, "sql", NULL);
     if (sql) {

@@ -188,6 +188,25 @@ void api_stop(Srv *s) {
     *srv_module(s, SRV_MOD_api) = NULL;
 }
 
+/* Checks text as the source file base (integration.flow, ID.flow) would be: beside files when there
+ * are any (staged in a directory of their own for the check, removed after), beside the head's files
+ * of integration integ when files is NULL and integ is set, else alone. 0 with *d loaded (free it;
+ * srv_doc_load's answer in *bad), or -1 with the answer (500) in out and *d untouched. */
+static int doc_load_beside(Srv *s, SrvDoc *d, int *bad, const char *base, const char *text, size_t len, const SrvFiles *files,
+                           const char *integ, SrvResp *out) {
+    char name[4400], stage[4000] = "", why[600];
+    if (files && files->n && srv_files_stage(s, files, stage, sizeof stage, why, sizeof why)) {
+        srv_error(out, 500, "internal", NULL, "%s", why);
+        return -1;
+    }
+    if (stage[0]) snprintf(name, sizeof name, "%.3999s/%.299s", stage, base);
+    else if (files || !integ) snprintf(name, sizeof name, "%s", base);   /* a package without files: nothing beside it */
+    else srv_files_name(s, integ, base, name, sizeof name);
+    *bad = srv_doc_load(d, name, text, len);
+    if (stage[0]) srv_files_unstage(stage);
+    return 0;
+}
+
 /* The checked head of integration id, with the api lock held (release with head_done), or NULL
  * (the lock not held) when there is no such integration. */
 static const SrvDoc *head_get(Srv *s, const char *id, long *rev, char *origin, size_t ocap) {
@@ -210,10 +229,10 @@ static const SrvDoc *head_get(Srv *s, const char *id, long *rev, char *origin, s
     *rev = trev;
     if (!slot) slot = old;
     if (slot->id) { free(slot->id); srv_doc_free(&slot->doc); }
-    char name[4400], base[300];
+    char base[300];
+    int bad;   /* (a stored revision checked clean when it was stored) */
     snprintf(base, sizeof base, "%s.flow", id);
-    srv_files_name(s, id, base, name, sizeof name);   /* beside its files */
-    srv_doc_load(&slot->doc, name, text, len);   /* a stored revision checked clean when it was stored */
+    doc_load_beside(s, &slot->doc, &bad, base, text, len, NULL, id, NULL);   /* beside its files */
     free(text);
     slot->id = flow_xstrdup(id);
     slot->rev = trev;
@@ -510,16 +529,14 @@ void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
     size_t len;
     SrvFiles files = { 0 };
     if (body_text(rq, out, &files, &text, &len)) { srv_files_free(&files); return; }
-    char stage[4300] = "", name[4400], why[600];
-    if (files.n && srv_files_stage(s, &files, stage, sizeof stage, why, sizeof why)) {
-        srv_error(out, 500, "internal", NULL, "%s", why);
+    SrvDoc d;
+    int bad;
+    if (doc_load_beside(s, &d, &bad, "integration.flow", text, len, &files, NULL, out)) {
         srv_files_free(&files);
         free(text);
         return;
     }
-    snprintf(name, sizeof name, "%s%sintegration.flow", stage, stage[0] ? "/" : "");
-    SrvDoc d;
-    if (srv_doc_load(&d, name, text, len)) {
+    if (bad) {
         srv_doc_422(&d, out);
     } else if (!d.fe.ir->name || !is_name(d.fe.ir->name)) {
         srv_error(out, 422, "invalid_flow", "integration", d.fe.ir->name ? "the integration's name `%s` cannot be an id: letters, digits, _ and -, "
@@ -534,7 +551,6 @@ void api_integrations_create(Srv *s, const SrvReq *rq, SrvResp *out) {
         if (!rev_commit(s, rq, &ch, &rev, out)) answer_integration(s, id, 201, out);
     }
     srv_doc_free(&d);
-    if (stage[0]) srv_files_unstage(stage);
     srv_files_free(&files);
     free(text);
 }
@@ -564,18 +580,13 @@ void api_integration_get(Srv *s, const SrvReq *rq, SrvResp *out) { answer_integr
 static int commit_update_files(Srv *s, const SrvReq *rq, SrvResp *out, const char *id, long rev, const char *kind, const char *action,
                                SrvKind rkind, const char *resource, const char *text, size_t len, cJSON *extra, const SrvFiles *files) {
     SrvDoc d;
-    char name[4400], base[300], stage[4000] = "", why[600];
+    char base[300];
+    int bad;
     snprintf(base, sizeof base, "%s.flow", id);
-    if (files && files->n && srv_files_stage(s, files, stage, sizeof stage, why, sizeof why)) {
-        srv_error(out, 500, "internal", NULL, "%s", why);
+    if (doc_load_beside(s, &d, &bad, base, text, len, files, id, out)) {
         cJSON_Delete(extra);
         return -1;
     }
-    if (stage[0]) snprintf(name, sizeof name, "%.4000s/%.299s", stage, base);
-    else if (files) snprintf(name, sizeof name, "%s", base);   /* a package without files: nothing beside it */
-    else srv_files_name(s, id, base, name, sizeof name);
-    int bad = srv_doc_load(&d, name, text, len);
-    if (stage[0]) srv_files_unstage(stage);
     if (bad) {
         srv_doc_422(&d, out);
         srv_doc_free(&d);
@@ -887,14 +898,15 @@ static char *reindent(const char *text, size_t len, const char *indent, size_t *
     return flow_sb_take(&b);
 }
 
-/* After a change: the flow (and step) the id names must still be there, and no flow or step more or
- * fewer than allowed. 0, or -1 with a 422 in out. */
 /* a changed text of integ checked beside its files */
 static int load_change(Srv *s, SrvDoc *d, const char *integ, const char *text, size_t len) {
-    char name[4400];
-    srv_files_name(s, integ, "change.flow", name, sizeof name);
-    return srv_doc_load(d, name, text, len);
+    int bad;
+    doc_load_beside(s, d, &bad, "change.flow", text, len, NULL, integ, NULL);
+    return bad;
 }
+
+/* After a change: the flow (and step) the id names must still be there, and no flow or step more or
+ * fewer than allowed. 0, or -1 with a 422 in out. */
 
 static int still_there(Srv *s, const char *text, size_t len, SrvKind kind, const Target *t, int dflows, int dsteps, SrvResp *out) {
     SrvDoc d;

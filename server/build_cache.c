@@ -8,6 +8,7 @@
 #include "package.h"   /* pkg_sha256_hex */
 #include "child.h"
 #include "files.h"
+#include "source.h"  /* src_write_atomic */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,7 +49,7 @@ int srv_build_put(const char *dir, const char *integ, const char *text, size_t l
     }
     pkg_sha256_hex(all.p ? all.p : "", all.n, hash);
     free(all.p);
-    char path[4200], tmp[4300], src[4300];
+    char path[4200], src[4300];
     snprintf(path, sizeof path, "%s/cache", dir);
     int made = mkdir_p(path, why, cap) == 0;
     snprintf(path, sizeof path, "%s/cache/%s", dir, hash);
@@ -56,31 +57,11 @@ int srv_build_put(const char *dir, const char *integ, const char *text, size_t l
     snprintf(src, sizeof src, "%s/integration.flow", path);
     if (access(src, F_OK) == 0) { srv_files_free(&files); return 0; }
     /* the files first: integration.flow there says the whole revision is */
-    for (int i = 0; i < files.n; i++) {
-        char fp[4400];
-        snprintf(fp, sizeof fp, "%s/%s", path, files.v[i].path);
-        for (char *c = fp + strlen(path) + 1; (c = strchr(c, '/')); c++) { *c = 0; mkdir(fp, 0700); *c = '/'; }
-        FILE *f = fopen(fp, "wb");
-        int ok = f && fwrite(files.v[i].data, 1, files.v[i].len, f) == files.v[i].len;
-        if (f && fclose(f) != 0) ok = 0;
-        if (!ok) { snprintf(why, cap, "cannot write %s: %s", fp, strerror(errno)); srv_files_free(&files); return -1; }
-    }
+    int rc = srv_files_write(path, &files, why, cap);
     srv_files_free(&files);
-    snprintf(tmp, sizeof tmp, "%s/.integration.flow.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) { snprintf(why, cap, "cannot write into %s: %s", path, strerror(errno)); return -1; }
-    size_t done = 0;
-    int bad = 0;
-    while (done < len && !bad) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w <= 0) bad = 1; else done += (size_t)w;
-    }
-    bad |= close(fd) != 0;
-    if (bad || rename(tmp, src) != 0) {
-        snprintf(why, cap, "cannot write %s: %s", src, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
+    if (rc) return -1;
+    const char *err;
+    if (src_write_atomic(src, text, len, &err)) { snprintf(why, cap, "cannot write %s: %s", src, err); return -1; }
     return 0;
 }
 

@@ -123,8 +123,7 @@ static void rm_tree(const char *dir) {
     rmdir(dir);
 }
 
-/* each file under dir at its path (its directories made), 0600 */
-static int write_files(const char *dir, const SrvFiles *f, char *why, size_t cap) {
+int srv_files_write(const char *dir, const SrvFiles *f, char *why, size_t cap) {
     for (int i = 0; i < f->n; i++) {
         char p[4300];
         if (pkg_path_ok(f->v[i].path, why, cap)) return -1;
@@ -152,7 +151,7 @@ static int stage_in(const char *wsdir, const SrvFiles *f, char *out, size_t cap,
     mkdir(base, 0700);
     snprintf(out, cap, "%s/files/.stage-XXXXXX", wsdir);
     if (!mkdtemp(out)) { snprintf(why, wcap, "cannot create %s: %s", out, strerror(errno)); return -1; }
-    if (write_files(out, f, why, wcap)) { srv_files_unstage(out); return -1; }
+    if (srv_files_write(out, f, why, wcap)) { srv_files_unstage(out); return -1; }
     return 0;
 }
 

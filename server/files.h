@@ -31,6 +31,9 @@ int    srv_files_ensure(const char *wsdir, SrvStore *st, struct FlowDb *db, cons
  * path in out; remove it with srv_files_unstage. 0, or -1 with why. */
 int    srv_files_stage(Srv *s, const SrvFiles *f, char *out, size_t cap, char *why, size_t wcap);
 void   srv_files_unstage(const char *dir);
+/* Writes each file under dir at its path (its directories made; a path a package may not hold is
+ * refused), mode 0600. 0, or -1 with why. */
+int    srv_files_write(const char *dir, const SrvFiles *f, char *why, size_t cap);
 /* the files beside a build's source: the hash of what DIR/files/INTEGRATION/ holds folded into h (a
  * SHA-256 context's text), and the files copied into dest. (build_cache.c) */
 int    srv_files_dir_list(const char *wsdir, const char *integ, SrvFiles *out);

@@ -513,18 +513,17 @@ static void mark_dirty(Hooks *H, const char *id) {
 void triggers_changed(Srv *s, const char *id) {
     Hooks *H = triggers_of(s);
     if (!H) return;
-    size_t len;
-    long rev;
-    char *text = srv_integration_text(s, id, &len, &rev);
-    free(text);
+    char **ids, **sigs, why[600];   /* (whether it is still there: its signature, not its whole text) */
+    int there = integ_sigs(s, id, &ids, &sigs, why, sizeof why);
+    if (there > 0) sigs_free(ids, sigs, there);
     pthread_mutex_lock(&H->mu);
     int at;
-    HInteg *I = text ? NULL : find(H, id, &at);
+    HInteg *I = there == 0 ? find(H, id, &at) : NULL;
     if (I) {   /* deleted: no request reaches it from now on (those under way end) */
         H->v[at] = H->v[--H->n];
         hlog("integration %s: deleted: its schedules and webhooks stopped", id);
         retire(H, I);
-    } else if (text) mark_dirty(H, id);
+    } else if (there != 0) mark_dirty(H, id);   /* (a store error: the loader reads it again) */
     pthread_mutex_unlock(&H->mu);
 }
 
