@@ -152,11 +152,13 @@ typedef struct FlowExportItem {
  * NUL, a number that is not finite, another kind), so the connector builds the row's object as
  * always, and the generic way reports it. Undeclared columns are kept for the record's tree (what
  * errors and steps without a typed variant see) but are no slots; of equal names the first counts.
+ * sent: the row's size as the connector counts it for the generic way's record (FlowExportItem.bytes,
+ * what the page's size limit adds up), or 0 when that is the size of its JSON text.
  * The plan lives as long as the run. */
 typedef struct FlowRows FlowRows;
 typedef struct FlowRowPlan FlowRowPlan;
 const FlowRowPlan *flow_rows_plan(FlowRows *r, int n, const char *const *names);
-int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols);
+int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols, size_t sent);
 /* A declared field that is missing (is_null 0) or null (1): a null slot in *out, 0 when the type
  * allows it (validate.c's rule), else -1. json_read.c's typed decoder and typed rows share it. */
 int flow_tslot_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out);
