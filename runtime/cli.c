@@ -330,11 +330,13 @@ static int flush_stdout(const char *prog) {
 
 /* ---- the state store ---- */
 
-/* read_only: the command only reads the store (state show, errors list) */
+/* read_only: the command only reads the store (state show, errors list). The store is the SQLite file
+ * in --state (FLOW_STATE_DIR, ./.flowstate), or the PostgreSQL database FLOW_STATE_DB names (flowc
+ * server passes its store's DSN so; never on the command line, which `ps` shows to everyone). */
 static FlowState *open_state(const FlowProgram *p, const char *prog, const Opts *o, int read_only) {
     const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
     FlowErr e;
-    FlowState *st = flow_state_open(dir && *dir ? dir : ".flowstate", p->name, read_only, &e);
+    FlowState *st = flow_state_open_at(getenv("FLOW_STATE_DB"), dir && *dir ? dir : ".flowstate", p->name, read_only, &e);
     if (!st) fprintf(stderr, "%s: %s\n", prog, e.msg);
     return st;
 }
@@ -1191,6 +1193,11 @@ static int cmd_serve(const FlowProgram *p, const char *prog, const Opts *o) {
     FlowCtx *cx = flow_ctx_new();
     cJSON **owned = flow_xcalloc((size_t)p->nparams + 1, sizeof *owned);
     int rc = set_params(p, cx, o, 1, prog, owned);
+    const char *sdb = getenv("FLOW_STATE_DB");
+    if (!rc && sdb && *sdb) {   /* serve hands each run the flock it took, which a PostgreSQL lock cannot be */
+        fprintf(stderr, "%s serve: keeps its runs' state in the SQLite store of --state (FLOW_STATE_DIR); unset FLOW_STATE_DB\n", prog);
+        rc = 2;
+    }
     if (!rc) {
         const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
         FlowServeConfig cfg = { prog, o->listen ? o->listen : "127.0.0.1:8080", token, dir && *dir ? dir : ".flowstate", stderr };
@@ -1217,7 +1224,7 @@ static int cmd_gate(const FlowProgram *p, const char *prog, const Opts *o) {
     if (!rc) {
         const char *dir = o->state ? o->state : getenv("FLOW_STATE_DIR");
         FlowErr e;
-        if (flow_gate(p, cx, dir && *dir ? dir : ".flowstate", stdin, stdout, &e)) { fprintf(stderr, "%s gate: %s\n", prog, e.msg); rc = 1; }
+        if (flow_gate(p, cx, getenv("FLOW_STATE_DB"), dir && *dir ? dir : ".flowstate", stdin, stdout, &e)) { fprintf(stderr, "%s gate: %s\n", prog, e.msg); rc = 1; }
     }
     for (int i = 0; i < p->nparams; i++) cJSON_Delete(owned[i]);
     free(owned);

@@ -1,7 +1,9 @@
 /* conn_postgres.c — the PostgreSQL connector (libpq). Exports run `sql` with `$1..$n` `args` through
  * a server-side cursor (FETCH in batches, so memory stays flat) and hand out rows as JSON objects
  * (ints, floats and numeric as numbers, bool, json/jsonb parsed, timestamps as ISO-8601 UTC, the
- * rest as text); lookups run a prepared `sql` per record; imports write a page in one transaction:
+ * rest as text), or, in a typed run, as typed rows (engine.h: the same values, without the object);
+ * lookups run a prepared `sql` per record; imports write a page in one transaction (a typed map's
+ * values made the generic map's object for it):
  * rows go in through the COPY protocol (text format) straight into `table`, or, for an upsert on a
  * key, into a temporary staging table followed by one INSERT ... SELECT ... ON CONFLICT (key) DO
  * UPDATE, or straight into `table` too while the pages' keys are new (multi-row INSERTs where COPY
@@ -12,8 +14,10 @@
  * Connection losses reconnect and retry with a short backoff. The dsn is a secret: its password
  * is stripped from every message. */
 #include "engine.h"
+#include <limits.h>
 #include <math.h>
 #include <postgresql/libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,25 +399,24 @@ static int digits(const char *s, int n) {
 }
 
 /* A timestamp's text (ISO DateStyle: `2026-11-01 01:00:00[.ffffff][+00]`) as ISO-8601 UTC:
- * `2026-11-01T01:00:00[.ffffff]Z`. A timestamp without time zone is taken as UTC; an offset other
- * than +00 is converted through the runtime's parser (to milliseconds). Anything else (infinity,
- * BC dates, years past 9999) is kept as PostgreSQL wrote it. */
-static cJSON *ts_json(const char *s, int tz) {
+ * `2026-11-01T01:00:00[.ffffff]Z` (in out). A timestamp without time zone is taken as UTC; an offset
+ * other than +00 is converted through the runtime's parser (to milliseconds). Anything else
+ * (infinity, BC dates, years past 9999) is kept as PostgreSQL wrote it (s itself). */
+static const char *ts_text(const char *s, int tz, char out[48]) {
     size_t n = strlen(s);
     if (n < 19 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) || s[10] != ' ' ||
         !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
-        return cJSON_CreateString(s);
+        return s;
     size_t i = 19;
     if (s[i] == '.') { i++; while (s[i] >= '0' && s[i] <= '9') i++; }
-    char out[48];
     const char *off = s + i;
-    if ((!*off || (tz && strcmp(off, "+00") == 0)) && i - 11 + 13 <= sizeof out) {
+    if ((!*off || (tz && strcmp(off, "+00") == 0)) && i - 11 + 13 <= 48) {
         memcpy(out, s, 10);   /* YYYY-MM-DD */
         out[10] = 'T';
         memcpy(out + 11, s + 11, i - 11);   /* hh:mm:ss[.ffffff] */
         out[i] = 'Z';
         out[i + 1] = 0;
-        return cJSON_CreateString(out);
+        return out;
     }
     if (tz && (off[0] == '+' || off[0] == '-')) {
         char iso[64];
@@ -421,31 +424,38 @@ static cJSON *ts_json(const char *s, int tz) {
         int64_t ms;
         if (flow_parse_iso8601(iso, strlen(iso), &ms)) {
             flow_format_iso8601(ms, out);
-            return cJSON_CreateString(out);
+            return out;
         }
     }
-    return cJSON_CreateString(s);
+    return s;
 }
 
 /* number text of PostgreSQL's int and numeric output read without the JSON reader, where that
  * gives the reader's very value: -?[1-9][0-9]{0,17} (an int), or -?digits.digits with up to 19
- * digits that is no whole number (a double, ties to even as the reader rounds). NULL otherwise. */
-static cJSON *number_json(const char *s, int len) {
+ * digits that is no whole number (a double, ties to even as the reader rounds): 1 with *out (an int
+ * or a number). 0 otherwise. */
+static int number_val(const char *s, int len, FlowVal *out) {
     int i = s[0] == '-', nd = 0, dot = -1;
-    if (i >= len || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < len && s[i + 1] != '.')) return NULL;
-    if (i && s[i] == '0') return NULL;   /* -0 and -0.x: the reader's */
+    if (i >= len || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < len && s[i + 1] != '.')) return 0;
+    if (i && s[i] == '0') return 0;   /* -0 and -0.x: the reader's */
     int64_t v = 0;
     for (int k = i; k < len; k++) {
         if (s[k] == '.' && dot < 0 && k > i && k + 1 < len) { dot = k; continue; }
-        if (s[k] < '0' || s[k] > '9' || ++nd > 18) return NULL;
+        if (s[k] < '0' || s[k] > '9' || ++nd > 18) return 0;
         v = v * 10 + (s[k] - '0');
     }
-    if (dot < 0) return flow_json_int(i ? -v : v);
+    if (dot < 0) { *out = flow_int(i ? -v : v); return 1; }
+    /* up to 15 digits: the digits and the power of ten are exact doubles, so one division rounds
+     * correctly (Clinger), as flow_dec_parse would */
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
     double d;
-    if (!flow_dec_parse(s, (size_t)len, &d) || d == floor(d)) return NULL;
-    cJSON *j = cJSON_CreateNumber(d);
-    if (!j) abort();
-    return j;
+    if (nd <= 15) {
+        d = (double)v / p10[len - 1 - dot];
+        if (i) d = -d;
+    } else if (!flow_dec_parse(s, (size_t)len, &d)) return 0;
+    if (d == floor(d)) return 0;
+    *out = flow_number(d);
+    return 1;
 }
 
 /* A column's text as JSON; NULL (with why) when flowc cannot hold it: a number that is not finite
@@ -457,8 +467,12 @@ static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, ch
         /* int, float and numeric text is JSON number text, except for NaN and Infinity. The usual
          * texts are read here: an int of up to 18 digits, a fraction that is no whole number (as the
          * JSON reader reads them); the reader takes the rest. */
-        cJSON *fast = number_json(s, len);
-        if (fast) return fast;
+        FlowVal fast;
+        if (number_val(s, len, &fast)) {
+            cJSON *j = fast.kind == FLOW_INT ? flow_json_int(fast.i) : cJSON_CreateNumber(fast.n);
+            if (!j) abort();
+            return j;
+        }
         FlowJsonError je;
         cJSON *j = flow_json_parse(s, (size_t)len, &je);
         if (cJSON_IsNumber(j)) return j;
@@ -476,11 +490,43 @@ static cJSON *value_json(const char *s, int len, Kind k, FlowErrorClass *cls, ch
         snprintf(why, cap, "its JSON cannot be read (line %ld, column %ld: %s)", je.line, je.col, je.msg);
         return NULL;
     }
-    case K_TS: return ts_json(s, 0);
-    case K_TSTZ: return ts_json(s, 1);
+    case K_TS: case K_TSTZ: {
+        char out[48];
+        return cJSON_CreateString(ts_text(s, k == K_TSTZ, out));
+    }
     case K_TEXT: break;
     }
     return cJSON_CreateString(s);
+}
+
+/* A column's text (not NULL) as the value typed rows take (engine.h): the value the generic way's
+ * object holds there (value_json), as flow_json_scalar reads it. out's text points into s or ts (a
+ * timestamp's room). 0, or -1: the row goes the generic way, which holds it or says why not: json
+ * (no scalar), a number the reader refuses or keeps as its text (a whole number past int64's range),
+ * -0 (flow_json_scalar reads the int 0; the object holds -0). */
+static int value_typed(const char *s, int len, Kind k, char ts[48], FlowVal *out) {
+    switch (k) {
+    case K_NUMBER: {
+        if (number_val(s, len, out)) return 0;   /* as value_json's first reading */
+        cJSON *j = flow_json_parse(s, (size_t)len, NULL);
+        int64_t i;
+        int ok = cJSON_IsNumber(j) && (!j->valuestring || flow_json_big_int(j, &i)) &&
+                 !(j->valuedouble == 0 && signbit(j->valuedouble));
+        if (ok) flow_json_scalar(j, out);
+        cJSON_Delete(j);
+        return ok ? 0 : -1;
+    }
+    case K_BOOL: *out = flow_bool(s[0] == 't'); return 0;
+    case K_JSON: return -1;
+    case K_TS: case K_TSTZ: {
+        const char *t = ts_text(s, k == K_TSTZ, ts);
+        *out = flow_string(t, t == s ? (size_t)len : strlen(t));
+        return 0;
+    }
+    case K_TEXT: break;
+    }
+    *out = flow_string(s, (size_t)len);
+    return 0;
 }
 
 /* the columns of a result, once per result: each one's kind, its name as a key rows take without a
@@ -613,6 +659,12 @@ typedef struct PgExport {
     long total;        /* rows handed out */
     char *sql;         /* the export's sql (once(): the table it reads) */
     PGconn *mark;      /* once(): a connection of its own, so each page's flags commit at once */
+    /* typed rows (engine.h): the cursor's columns matched to the declared type once (or NULL) */
+    int planned;
+    const FlowRowPlan *plan;
+    FlowVal *vals;     /* ...a row's values, one per column */
+    char (*ts)[48];    /* ...room for each column's timestamp text */
+    size_t names;      /* ...what the columns' names add to a row's size as row_object counts it */
 } PgExport;
 
 /* the result of the FETCH in flight (every result of it read) */
@@ -633,6 +685,8 @@ static void dx_close(void *h) {
     } else PQfinish(x->pc);
     if (x->mark) PQfinish(x->mark);
     cols_free(&x->cols);
+    free(x->vals);
+    free(x->ts);
     free(x->sql);
     free(x);
 }
@@ -782,12 +836,49 @@ static int dx_fetch(PgExport *x, FlowErr *err) {
     return 0;
 }
 
+/* The cursor's columns matched to the export's declared type (typed rows, engine.h), at its first
+ * rows: every FETCH from it has the same columns. */
+static void dx_plan(PgExport *x, FlowRows *rows) {
+    x->planned = 1;
+    const char **names = flow_xcalloc((size_t)x->cols.n + 1, sizeof *names);
+    x->names = 2;
+    for (int i = 0; i < x->cols.n; i++) {
+        names[i] = PQfname(x->res, i);
+        if (!x->cols.dup[i]) x->names += strlen(names[i]) + 4;
+    }
+    x->plan = flow_rows_plan(rows, x->cols.n, names);
+    free(names);
+    if (!x->plan) return;
+    x->vals = flow_xcalloc((size_t)x->cols.n + 1, sizeof *x->vals);
+    x->ts = flow_xcalloc((size_t)x->cols.n + 1, sizeof *x->ts);
+}
+
+/* The current row offered to the engine as a typed record: 0 taken, -1 the generic way (a value
+ * value_typed leaves to it, or a row that does not fit). Its size is row_object's. */
+static int row_typed(PgExport *x, FlowRows *rows) {
+    size_t bytes = x->names;
+    for (int i = 0; i < x->cols.n; i++) {
+        if (x->cols.dup[i]) continue;   /* no field of the object (the plan skips it) */
+        int len = PQgetlength(x->res, x->row, i);
+        bytes += (size_t)len;
+        if (PQgetisnull(x->res, x->row, i)) x->vals[i] = flow_null();
+        else if (value_typed(PQgetvalue(x->res, x->row, i), len, x->cols.kind[i], x->ts[i], &x->vals[i])) return -1;
+    }
+    return flow_rows_take(rows, x->plan, x->vals, bytes);
+}
+
 static int dx_next(void *h, FlowExportItem *it, FlowErr *err) {
     PgExport *x = h;
     if (x->row >= x->nrows) {
         if (x->done || (x->res && x->nrows == 0)) goto end;
         if (dx_fetch(x, err)) return FLOW_NEXT_FAIL;
         if (x->nrows == 0) goto end;
+    }
+    if (it->rows && !x->planned) dx_plan(x, it->rows);
+    if (x->plan && it->rows && row_typed(x, it->rows) == 0) {
+        x->row++;
+        x->total++;
+        return FLOW_NEXT_TYPED;
     }
     it->rec = row_object(x->res, &x->cols, x->row++, &it->bytes, &it->err);
     x->total++;
@@ -1071,8 +1162,8 @@ typedef struct PgImport {
     int sent;          /* ...it did */
     CopyWait *cw;
     int s_careful, s_staged, s_attempt, s_direct;
-    int s_done, s_rc;  /* di_send wrote the page whole (no COPY to wait for): its outcome... */
-    FlowErr s_err;     /* ...and its error */
+    int s_done;        /* di_send wrote the page whole (no COPY to wait for) */
+    cJSON *s_vals;     /* the page's typed values as objects (vals_objects) until it is finished */
 } PgImport;
 
 static void tcols_free(PgImport *im) {
@@ -1829,6 +1920,75 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     return pages_from(h, items, n, 0, 0, 1, PAGE_NONE, err) < 0 ? -1 : 0;
 }
 
+/* A typed map's values (FlowImportItem.tout; flow_tv_put makes them what flow_obj_add puts into the
+ * generic map's object) as that object, for the page's write: the items whose output came as values
+ * get it as out until vals_objects_free. The objects are read only: their nodes are one block of the
+ * page (returned; NULL when no item has values), their names the step's names table, their strings
+ * the values' own text in the page's arena; a number's digits (an int past 2^53) are its own. A node
+ * holds what flow_val_to_json makes of the value. They live as long as the page's write does (every
+ * replay of it included). */
+static cJSON *vals_objects(FlowImportItem *items, int n) {
+    size_t need = 0;
+    for (int i = 0; i < n; i++) {
+        const FlowImportItem *it = &items[i];
+        if (!it->tout || it->out) continue;
+        need++;
+        for (int k = 0; k < it->nnames; k++) need += it->tout->has[k] != 0;
+    }
+    if (!need) return NULL;
+    cJSON *blk = malloc(need * sizeof *blk), *at = blk;   /* each node zeroed as it is taken */
+    if (!blk) abort();
+    for (int i = 0; i < n; i++) {
+        FlowImportItem *it = &items[i];
+        if (!it->tout || it->out) continue;
+        cJSON *o = at++, *last = NULL;
+        *o = (cJSON){ .type = cJSON_Object };
+        for (int k = 0; k < it->nnames; k++) {
+            if (!it->tout->has[k]) continue;
+            FlowVal v = it->tout->v[k];
+            cJSON *j = at++;
+            *j = (cJSON){ .string = (char *)(uintptr_t)it->names[k] };
+            switch (v.kind) {   /* flow_tv_put puts only these */
+            case FLOW_BOOL: j->type = v.b ? cJSON_True : cJSON_False; break;
+            case FLOW_INT: flow_json_int_set(j, v.i); break;
+            case FLOW_NUMBER:   /* finite (flow_tv_put): as cJSON_CreateNumber */
+                j->type = cJSON_Number;
+                j->valuedouble = v.n;
+                j->valueint = v.n >= INT_MAX ? INT_MAX : v.n <= (double)INT_MIN ? INT_MIN : (int)v.n;
+                break;
+            case FLOW_STRING: j->type = cJSON_String | cJSON_IsReference; j->valuestring = (char *)(uintptr_t)v.s.p; break;
+            default: j->type = cJSON_NULL; break;
+            }
+            j->type |= cJSON_StringIsConst;
+            if (last) { last->next = j; j->prev = last; }
+            else o->child = j;
+            last = j;
+        }
+        if (o->child) o->child->prev = last;
+        it->out = o;
+    }
+    return blk;
+}
+
+static void vals_objects_free(FlowImportItem *items, int n, cJSON *blk) {
+    if (!blk) return;
+    for (int i = 0; i < n; i++) {
+        if (!items[i].tout || !items[i].out) continue;
+        for (cJSON *j = items[i].out->child; j; j = j->next)
+            if (cJSON_IsNumber(j) && j->valuestring) cJSON_free(j->valuestring);   /* flow_json_int_set's digits */
+        items[i].out = NULL;
+    }
+    free(blk);
+}
+
+/* import_page: di_page, with the items whose output came as values given it as objects */
+static int di_page_values(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    cJSON *vals = vals_objects(items, n);
+    int rc = di_page(h, items, n, err);
+    vals_objects_free(items, n, vals);
+    return rc;
+}
+
 /* Pipelined writes (engine.h): the page's commands go out, and once its last COPY's rows are out
  * too the run goes on; di_finish reads the results (the COPY's, an upsert's INSERT, COMMIT) and
  * does what a failure calls for as di_page would (the page row by row, through the staging table,
@@ -1836,10 +1996,15 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
  * engine finishes the page before the connection is used again (a lookup, another import). */
 static int di_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PgImport *im = h;
+    im->s_vals = vals_objects(items, n);   /* as di_page_values: until the page is finished */
     im->sending = 1;
     im->s_done = 0;
     int rc = pages_from(im, items, n, 0, 0, 1, PAGE_NONE, err);
     im->sending = 0;
+    if (rc != 1) {
+        vals_objects_free(items, n, im->s_vals);
+        im->s_vals = NULL;
+    }
     if (rc < 0) return -1;
     im->s_done = rc == 0;
     return 0;
@@ -1853,7 +2018,10 @@ static int di_finish(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PGresult *r = copy_wait(im, im->cw, 0, &role);
     int o = group_outcome(im, items, n, 0, im->s_direct, 1, NULL, r, role, &committed, err);
     o = page_tail(im, items, n, 0, im->s_direct, 1, committed, o, err);
-    return pages_from(im, items, n, im->s_careful, im->s_staged, im->s_attempt, o, err) < 0 ? -1 : 0;
+    int rc = pages_from(im, items, n, im->s_careful, im->s_staged, im->s_attempt, o, err);
+    vals_objects_free(items, n, im->s_vals);
+    im->s_vals = NULL;
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- upserts: the existing rows of a page ---- */
@@ -2046,6 +2214,7 @@ const FlowConnector flow_conn_postgres = {
     .open = pg_open, .close = pg_close, .probe = pg_probe,
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
-    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page,
+    .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page_values,
     .import_send = di_send, .import_finish = di_finish, .import_close = di_close,
+    .import_vals = 1,
 };

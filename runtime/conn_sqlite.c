@@ -270,7 +270,7 @@ static int row_typed(DbExport *x, FlowRows *rows) {
         default: return -1;
         }
     }
-    return flow_rows_take(rows, x->plan, x->vals);
+    return flow_rows_take(rows, x->plan, x->vals, 0);
 }
 
 static void *dx_open(void *conn, const FlowSettings *s, FlowErr *err) {

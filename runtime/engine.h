@@ -152,11 +152,13 @@ typedef struct FlowExportItem {
  * NUL, a number that is not finite, another kind), so the connector builds the row's object as
  * always, and the generic way reports it. Undeclared columns are kept for the record's tree (what
  * errors and steps without a typed variant see) but are no slots; of equal names the first counts.
+ * sent: the row's size as the connector counts it for the generic way's record (FlowExportItem.bytes,
+ * what the page's size limit adds up), or 0 when that is the size of its JSON text.
  * The plan lives as long as the run. */
 typedef struct FlowRows FlowRows;
 typedef struct FlowRowPlan FlowRowPlan;
 const FlowRowPlan *flow_rows_plan(FlowRows *r, int n, const char *const *names);
-int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols);
+int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols, size_t sent);
 /* A declared field that is missing (is_null 0) or null (1): a null slot in *out, 0 when the type
  * allows it (validate.c's rule), else -1. json_read.c's typed decoder and typed rows share it. */
 int flow_tslot_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out);
@@ -348,23 +350,28 @@ void    flow_datetime_texts(int n, const int64_t *ms, const char *const *text);
 int         flow_mkdir_p(const char *dir, FlowErr *err);
 
 /* ---- the state store (state.c): runs, delta times and the error store, one SQLite file per
- * integration (DIR/<integration>.state.db) ---- */
+ * integration (DIR/<integration>.state.db), or a PostgreSQL schema per integration ---- */
 
 typedef struct FlowState FlowState;
 /* NULL with err when the file cannot be created, is damaged, or is not a flowc state store (it is
  * never reset), or cannot be written unless read_only (the command only reads: a store on a
  * read-only file system is opened as it is). dir NULL: ./.flowstate */
 FlowState  *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err);
+/* The same, where db says: NULL or "" the SQLite file in dir; a PostgreSQL DSN (flow_db_is_postgres)
+ * the integration's schema flowstate_<integration> in that database, made on first use (dir is not
+ * used). Messages show the DSN with its password redacted. */
+FlowState  *flow_state_open_at(const char *db, const char *dir, const char *integration, int read_only, FlowErr *err);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
-/* One run of a flow at a time per state directory, in every process: 0 with *lock held (release it
- * with flow_state_unlock), 1 when another process holds it (*holder: its pid, 0 when unknown), -1
- * with err. A lock whose process ended, however it ended, is free. */
+/* One run of a flow at a time per state directory (or PostgreSQL database), in every process: 0 with
+ * *lock held (release it with flow_state_unlock), 1 when another process holds it (*holder: its pid,
+ * 0 when unknown), -1 with err. A lock whose process ended, however it ended, is free. */
 typedef struct FlowLock FlowLock;
 int         flow_state_lock(FlowState *st, const char *flow, FlowLock **lock, long *holder, FlowErr *err);
 void        flow_state_unlock(FlowLock *lock);
 /* the pid the lock names (serve's child runs the flow under the lock serve took); the lock's file
- * descriptor (a child keeps it open, and the lock with it, even when serve is gone) */
+ * descriptor (a child keeps it open, and the lock with it, even when serve is gone; -1 for a
+ * PostgreSQL store's lock, which is its connection's and cannot be handed on) */
 void        flow_state_lock_pid(FlowLock *lock, long pid);
 int         flow_state_lock_fd(const FlowLock *lock);
 int         flow_state_begin(FlowState *st, FlowErr *err);    /* a transaction for a page's writes */
@@ -405,6 +412,8 @@ int         flow_state_knows(FlowState *st, int step, const char *flow, const ch
 int         flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err);   /* resolved errors older than that */
 cJSON      *flow_state_show(FlowState *st, const char *flow, FlowErr *err);
 int         flow_state_reset(FlowState *st, const char *flow, FlowErr *err);
+/* {"class": count} of the record errors a run kept, or NULL with err */
+cJSON      *flow_state_run_error_classes(FlowState *st, const char *run_id, FlowErr *err);
 
 /* The webhook queue (state.c, its own section): verified webhook requests as events holding their
  * records, until a run of the flow takes them. The listener writes through a FlowQueue, a

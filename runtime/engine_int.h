@@ -72,7 +72,7 @@ struct FlowRows {
     const FlowTypeDef *type;       /* the export's declared record type */
     FlowArena *arena;              /* the page's: slots, the columns kept, their text */
     FlowRowPlan **plans; int nplans;   /* every statement's, freed with the run */
-    /* the row flow_rows_take took last: its slots, columns and size as eng_json_size gives it */
+    /* the row flow_rows_take took last: its slots, columns and size (as sent, or as eng_json_size gives it) */
     const FlowTSlot *took; const FlowRowPlan *took_plan; const FlowVal *took_cols; size_t took_bytes;
 };
 

@@ -485,7 +485,8 @@ typedef int (*FlowTMapFn)(FlowCtx *cx, const FlowTSlot *rec, FlowBuf *out);  /* 
  * as null, a whole number in the int64 range as that int (what flow_json_get_int reads in the tree),
  * a json scalar as the value it holds. v[i] is null, bool, int, number or string only. An entry whose `when` did not hold is not
  * set (has[i] stays 0: the column is not written). A json value is not put: bad is set, and the
- * record is mapped the generic way. */
+ * record is mapped the generic way; so is a number whose text in that object is not its value's
+ * (-0, a json number kept as written), for destinations that write the object's text (COPY). */
 typedef struct FlowTOut { FlowVal *v; unsigned char *has; FlowArena *a; int bad; } FlowTOut;
 void flow_tv_put(FlowTOut *o, int i, FlowVal v);
 typedef int (*FlowTVMapFn)(FlowCtx *cx, const FlowTSlot *rec, FlowTOut *out);  /* 0, or -1: map it the generic way */

@@ -153,8 +153,8 @@ static int serve_one(const FlowProgram *p, FlowWebhooks *wh, FILE *in, FILE *out
     return 1;
 }
 
-int flow_gate(const FlowProgram *p, FlowCtx *cx, const char *state_dir, FILE *in, FILE *out, FlowErr *err) {
-    FlowState *st = flow_state_open(state_dir, p->name, 0, err);
+int flow_gate(const FlowProgram *p, FlowCtx *cx, const char *state_db, const char *state_dir, FILE *in, FILE *out, FlowErr *err) {
+    FlowState *st = flow_state_open_at(state_db, state_dir, p->name, 0, err);
     FlowWebhooks *wh = st ? flow_webhooks_open(p, cx, st, err) : NULL;
     cJSON *h = wh ? hello(p, cx, st, wh, err) : NULL;
     int rc = -1;

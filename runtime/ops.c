@@ -617,6 +617,15 @@ void flow_tv_put(FlowTOut *o, int i, FlowVal v) {
         }
     }
     int64_t whole;
+    /* a number whose text in the generic map's object is not its value's (-0; a json number printed
+     * as read, e.g. 9007199254740993.5): that object is made, so destinations that write text (COPY)
+     * write the same either way */
+    if (v.kind == FLOW_JSON && cJSON_IsNumber(v.j) &&
+        ((v.j->valuestring && !flow_json_big_int(v.j, &whole)) || (v.j->valuedouble == 0 && signbit(v.j->valuedouble)))) {
+        o->bad = 1;
+        return;
+    }
+    if (v.kind == FLOW_NUMBER && v.n == 0 && signbit(v.n)) { o->bad = 1; return; }
     if (v.kind == FLOW_JSON) {   /* a copy of the tree's value: read as the tree reads it (a number's text counts) */
         if (flow_json_scalar(v.j, &v)) { o->bad = 1; return; }
     } else if (v.kind == FLOW_NUMBER && !isfinite(v.n)) v = flow_null();

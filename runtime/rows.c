@@ -4,8 +4,8 @@
  * the generic way (the row's object, then validate.c's checks of values and type) takes unchanged
  * and reads the same: the same rules as the typed JSON decoder (json_read.c). The columns are kept
  * too, as the generic way would hold them, so the record's tree can be made on demand
- * (eng_row_tree) and its size is the one eng_json_size gives that tree. Connectors: SQLite, and any
- * other that reads typed columns. */
+ * (eng_row_tree); its size is the one the connector gives the generic way's record (its size as
+ * sent), or else the one eng_json_size gives that tree. Connectors: SQLite, PostgreSQL. */
 #include "engine_int.h"
 #include <math.h>
 #include <stdlib.h>
@@ -122,7 +122,7 @@ static size_t val_size(FlowVal v) {
     }
 }
 
-int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols) {
+int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols, size_t sent) {
     const FlowTypeDef *t = r->type;
     int nf = t->nfields;
     size_t text = 0;
@@ -161,7 +161,7 @@ int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols) {
                 return -1;
         }
         keep[i] = v;
-        bytes += p->name_bytes[i] + val_size(v);
+        if (!sent) bytes += p->name_bytes[i] + val_size(v);
         members++;
     }
     bytes += members ? (size_t)members - 1 : 0;   /* the commas */
@@ -173,7 +173,7 @@ int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols) {
     r->took = root;
     r->took_plan = p;
     r->took_cols = keep;
-    r->took_bytes = bytes;
+    r->took_bytes = sent ? sent : bytes;
     return 0;
 }
 

@@ -47,9 +47,10 @@ int flow_after_of(const FlowProgram *p, FlowCtx *cx, int fi);
 
 /* Writes the program's schedules and webhook triggers as one JSON line on out, then (when it has
  * webhook triggers) answers the webhook requests read from in until its end (the protocol is at the
- * top of gate.c). The state store is state_dir's (NULL: ./.flowstate). 0 at the end of the input,
+ * top of gate.c). The state store is state_db's (a PostgreSQL DSN: flow_state_open_at) or else
+ * state_dir's (NULL: ./.flowstate). 0 at the end of the input,
  * -1 with err (a trigger or schedule that cannot be evaluated: said on out too; broken input). */
-int flow_gate(const FlowProgram *p, FlowCtx *cx, const char *state_dir, FILE *in, FILE *out, FlowErr *err);
+int flow_gate(const FlowProgram *p, FlowCtx *cx, const char *state_db, const char *state_dir, FILE *in, FILE *out, FlowErr *err);
 
 /* ---- metrics (metrics.c): thread-safe ---- */
 

@@ -1,10 +1,17 @@
-/* state.c — the durable state of an integration: one SQLite file (WAL, transactions) per
- * integration holding each flow's runs and delta time, the error store (every record error
- * with its data, step, class, message, redacted request/response, run and trace key; open,
- * resolved or superseded), and the webhook queue (verified requests' records waiting for a run,
- * secret_url secrets). A file that is not a flowc state store is refused, never reset. */
+/* state.c — the durable state of an integration: each flow's runs and delta time, the error store
+ * (every record error with its data, step, class, message, redacted request/response, run and trace
+ * key; open, resolved or superseded), the webhook queue (verified requests' records waiting for a
+ * run, secret_url secrets) and one run of a flow at a time. By default one SQLite file (WAL,
+ * transactions) per integration, DIR/<integration>.state.db; a file that is not a flowc state store
+ * is refused, never reset. With a PostgreSQL DSN (flow_state_open_at: FLOW_STATE_DB, `flowc server
+ * --db`) the same tables in a schema of the integration's own, made on first use, so that every
+ * process and machine on that database shares the state. Every statement goes through db.h in the
+ * SQL both read; what only one backend has (the file's application id, the read-only immutable open,
+ * the queue's pragmas and busy handler; the schema; the run lock: flock or an advisory lock) is
+ * chosen where the store is opened. */
 #define _DEFAULT_SOURCE   /* explicit_bzero */
 #include "engine.h"
+#include "db.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -22,61 +29,77 @@
 #define STATE_FORMAT 1
 
 struct FlowState {
-    sqlite3 *db;
-    char *path;
-    char *stem;    /* DIR/<integration>: the store is STEM.state.db, a flow's run lock STEM.<flow>.lock */
+    FlowDb *db;
+    char *path;    /* as messages show it: the SQLite file, or the PostgreSQL DSN (password redacted) and the schema */
+    char *stem;    /* SQLite: DIR/<integration>: the store is STEM.state.db, a flow's run lock STEM.<flow>.lock */
+    char *spec;    /* PostgreSQL: the DSN (the run locks' and the queue's connections; never shown) */
+    char *schema;  /* PostgreSQL: the integration's schema, as an SQL identifier (quoted) */
+    char *txname;  /* the name of the store's write lock (flow_db_begin_named) */
+    int pg;        /* the store is in PostgreSQL */
     int read_only; /* on a read-only file system: opened immutable, for reading */
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
 };
 
+/* The tables, in the SQL both backends read: {int} {id} {autoid} {rowid} are flow_db_schema's words
+ * (on SQLite this is exactly the text the store has always been made with; PostgreSQL makes rowid
+ * explicit, where `ORDER BY rowid` keeps insertion order). */
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS flows (flow TEXT PRIMARY KEY, last_success_ms INTEGER, last_run_id TEXT,"
-    "  last_run_ms INTEGER, last_status TEXT, once_marked INTEGER NOT NULL DEFAULT 0, delta_layout TEXT);"
-    "CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms INTEGER NOT NULL,"
-    "  finished_ms INTEGER, status TEXT NOT NULL, exported INTEGER, ignored INTEGER, imported INTEGER, errors INTEGER,"
-    "  trigger TEXT, due_ms INTEGER, drift_us INTEGER, pid INTEGER, message TEXT,"
+    "CREATE TABLE IF NOT EXISTS flows (flow TEXT PRIMARY KEY, last_success_ms {int}, last_run_id TEXT,"
+    "  last_run_ms {int}, last_status TEXT, once_marked {int} NOT NULL DEFAULT 0, delta_layout TEXT);"
+    "CREATE TABLE IF NOT EXISTS runs ({rowid}run_id TEXT NOT NULL, flow TEXT NOT NULL, started_ms {int} NOT NULL,"
+    "  finished_ms {int}, status TEXT NOT NULL, exported {int}, ignored {int}, imported {int}, errors {int},"
+    "  trigger TEXT, due_ms {int}, drift_us {int}, pid {int}, message TEXT,"
     "  PRIMARY KEY (run_id, flow));"
-    "CREATE TABLE IF NOT EXISTS errors (id INTEGER PRIMARY KEY, flow TEXT NOT NULL, step TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS errors (id {id}, flow TEXT NOT NULL, step TEXT NOT NULL,"
     "  class TEXT NOT NULL, message TEXT NOT NULL, record TEXT, context TEXT, http TEXT, run_id TEXT,"
-    "  at_ms INTEGER NOT NULL, trace_key TEXT, status TEXT NOT NULL DEFAULT 'open', resolved_ms INTEGER,"
+    "  at_ms {int} NOT NULL, trace_key TEXT, status TEXT NOT NULL DEFAULT 'open', resolved_ms {int},"
     "  resolved_by TEXT);"
-    "CREATE TABLE IF NOT EXISTS error_edits (error_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL, record TEXT);"
+    "CREATE TABLE IF NOT EXISTS error_edits ({rowid}error_id {int} NOT NULL, at_ms {int} NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
     "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
     /* the webhook queue (see its section below) */
-    "CREATE TABLE IF NOT EXISTS webhook_events (id INTEGER PRIMARY KEY AUTOINCREMENT, flow TEXT NOT NULL,"
-    "  received_ms INTEGER NOT NULL, delivery TEXT, records INTEGER NOT NULL, taken INTEGER NOT NULL DEFAULT 0,"
-    "  status TEXT NOT NULL DEFAULT 'queued', run_id TEXT, done_ms INTEGER);"
+    "CREATE TABLE IF NOT EXISTS webhook_events (id {autoid}, flow TEXT NOT NULL,"
+    "  received_ms {int} NOT NULL, delivery TEXT, records {int} NOT NULL, taken {int} NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'queued', run_id TEXT, done_ms {int});"
     "CREATE INDEX IF NOT EXISTS webhook_events_queue ON webhook_events (flow, status, id);"
     "CREATE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events (flow, delivery) WHERE delivery IS NOT NULL;"
     /* (a rowid table: a record of 1 KB fits in its b-tree page; WITHOUT ROWID would spill all but
      * ~1,000 bytes of it to an overflow page of its own, 4 KB a record) */
-    "CREATE TABLE IF NOT EXISTS webhook_records (event_id INTEGER NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS webhook_records (event_id {int} NOT NULL, seq {int} NOT NULL, record TEXT NOT NULL,"
     "  PRIMARY KEY (event_id, seq));"
-    "CREATE TABLE IF NOT EXISTS webhook_secrets (flow TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS webhook_secrets (flow TEXT PRIMARY KEY, secret TEXT NOT NULL, created_ms {int} NOT NULL);";
+
+static sqlite3 *lite(FlowState *st);
 
 static int fail_db(FlowState *st, FlowErr *err, const char *what) {
-    flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: %s: %s", st->path, what, st->pg ? flow_db_error(st->db) : sqlite3_errmsg(lite(st)));
     return -1;
 }
 
 /* COMMIT the open transaction; one that fails is rolled back: 0, or -1 with err */
 static int commit_tx(FlowState *st, FlowErr *err) {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    if (flow_db_commit(st->db) == 0) return 0;
     int r = fail_db(st, err, "commit");
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    flow_db_rollback(st->db);
     return r;
 }
 
+/* a write transaction on the store: SQLite's file lock, or on PostgreSQL the integration's own */
+static int begin_tx(FlowState *st) { return flow_db_begin_named(st->db, st->txname); }
+
 void flow_state_close(FlowState *st) {
     if (!st) return;
-    if (st->in_tx) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(st->db);
+    if (st->in_tx) flow_db_rollback(st->db);
+    flow_db_close(st->db);
     free(st->path);
     free(st->stem);
+    if (st->spec) explicit_bzero(st->spec, strlen(st->spec));
+    free(st->spec);
+    free(st->schema);
+    free(st->txname);
     free(st);
 }
 
@@ -93,10 +116,13 @@ static int query_int(sqlite3 *db, const char *sql) {
 static int app_id(sqlite3 *db) { return query_int(db, "PRAGMA application_id"); }              /* the file's application_id */
 static int objects(sqlite3 *db) { return query_int(db, "SELECT count(*) FROM sqlite_master"); }   /* tables, views, ... */
 
+/* a SQLite store's connection, for what only SQLite has (its file's application id, pragmas) */
+static sqlite3 *lite(FlowState *st) { return flow_db_sqlite(st->db); }
+
 static FlowState *refuse(FlowState *st, FlowErr *err, int app) {
     if (app < 0)
         flow_err_set(err, FLOW_ERR_VALUE, "%s is not a flowc state store (%s); move it away, it is not reset", st->path,
-                     sqlite3_errmsg(st->db));
+                     sqlite3_errmsg(lite(st)));
     else
         flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset",
                      st->path);
@@ -106,48 +132,59 @@ static FlowState *refuse(FlowState *st, FlowErr *err, int app) {
 
 /* the format this runtime writes; a newer one is refused. 0, or -1 with err */
 static int check_format(FlowState *st, FlowErr *err) {
-    sqlite3_stmt *q = NULL;
+    FlowDbStmt *q = flow_db_prepare(st->db, "SELECT value FROM meta WHERE key = 'format'");
     int rc = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
-        int fmt = sqlite3_column_int(q, 0);
+    if (q && flow_db_step(q) == FLOW_DB_ROW) {
+        const char *v = flow_db_column_text(q, 0);
+        int fmt = v ? atoi(v) : 0;
         if (fmt > STATE_FORMAT) {
             flow_err_set(err, FLOW_ERR_VALUE, "%s was written by a newer flowc (format %d; this one reads %d)", st->path, fmt, STATE_FORMAT);
             rc = -1;
         }
     }
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
     return rc;
+}
+
+/* the tables (made when missing) and the store's meta rows: 0, or -1 (flow_db_error) */
+static int make_tables(FlowState *st, const char *name) {
+    char why[256];
+    FlowSb b = { 0 };
+    if (st->pg) {   /* the integration's schema, made with its tables under the schema lock (flow_db_schema) */
+        flow_sb_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
+        flow_sb_puts(&b, st->schema);
+        flow_sb_puts(&b, ";");
+    }
+    flow_sb_puts(&b, schema);
+    char *sql = flow_sb_take(&b);
+    int rc = flow_db_schema(st->db, sql, "state", why, sizeof why);
+    free(sql);
+    if (rc) return -1;
+    char ins[256];
+    snprintf(ins, sizeof ins, "INSERT INTO meta VALUES ('format', '%d'), ('integration', ?) ON CONFLICT (key) DO NOTHING", STATE_FORMAT);
+    FlowDbStmt *q = flow_db_prepare(st->db, ins);
+    if (q) flow_db_bind_text(q, 1, name);
+    return flow_db_run(q);
 }
 
 /* A new (empty) file becomes a state store, in one transaction: a second process opening it at the
  * same time waits, then finds it made. 0, or -1 with err. */
 static int create_store(FlowState *st, const char *name, FlowErr *err) {
     /* WAL is set outside a transaction; setting it twice is harmless */
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "cannot create the tables");
-    int app = app_id(st->db), n = objects(st->db);
+    if (flow_db_exec(st->db, "PRAGMA journal_mode=WAL")) return fail_db(st, err, "cannot create the tables");
+    if (begin_tx(st)) return fail_db(st, err, "cannot create the tables");
+    int app = app_id(lite(st)), n = objects(lite(st));
     if (app == STATE_APP_ID) return commit_tx(st, err);
     if (app != 0 || n != 0) {   /* someone else's, made meanwhile */
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        flow_db_rollback(st->db);
         flow_err_set(err, FLOW_ERR_VALUE, "%s is an SQLite file of something else, not a flowc state store; move it away, it is not reset", st->path);
         return -1;
     }
     char sql[256];
     snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", STATE_APP_ID);
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK;
-    if (!rc) {
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('format', '%d'), ('integration', ?)", STATE_FORMAT);
-        rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK;
-        if (!rc) {
-            sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-            rc = sqlite3_step(q) != SQLITE_DONE;
-        }
-        sqlite3_finalize(q);
-    }
-    if (rc || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (flow_db_exec(st->db, sql) || make_tables(st, name) || flow_db_commit(st->db)) {
         fail_db(st, err, "cannot create the tables");
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        flow_db_rollback(st->db);
         return -1;
     }
     return 0;
@@ -176,20 +213,85 @@ static char *ro_uri(const char *path) {
     return flow_sb_take(&b);
 }
 
+/* The integration's schema on PostgreSQL: flowstate_<name> as a quoted identifier (a name too long
+ * for PostgreSQL's 63 bytes keeps its first 36 and a hash of the whole). */
+static char *pg_schema_name(const char *name) {
+    char raw[80];
+    if (strlen(name) <= 53) snprintf(raw, sizeof raw, "flowstate_%s", name);
+    else snprintf(raw, sizeof raw, "flowstate_%.36s_%016llx", name, (unsigned long long)flow_db_lock_key(name));
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "\"");
+    for (const char *p = raw; *p; p++) flow_sb_put(&b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+    flow_sb_puts(&b, "\"");
+    return flow_sb_take(&b);
+}
+
+/* The store in PostgreSQL (spec: a DSN): the integration's schema, made with its tables on first use. */
+static FlowState *open_pg(FlowState *st, const char *spec, const char *name, FlowErr *err) {
+    st->pg = 1;
+    st->spec = flow_xstrdup(spec);
+    st->schema = pg_schema_name(name);
+    char shown[1024], why[1400];
+    flow_db_redact(spec, shown, sizeof shown);
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, shown);
+    flow_sb_puts(&b, " (schema ");
+    flow_sb_puts(&b, st->schema);
+    flow_sb_puts(&b, ")");
+    st->path = flow_sb_take(&b);
+    st->txname = flow_xcalloc(1, strlen(st->schema) + 16);
+    sprintf(st->txname, "flowc state %s", st->schema);
+    if (!(st->db = flow_db_open(spec, 0, why, sizeof why))) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "the state store: %s", why);
+        flow_state_close(st);
+        return NULL;
+    }
+    char *set = flow_xcalloc(1, strlen(st->schema) + 32);
+    sprintf(set, "SET search_path TO %s", st->schema);
+    int rc = flow_db_session(st->db, set);
+    free(set);
+    /* made already (the usual case): no schema statements, no schema lock */
+    FlowDbStmt *q = rc ? NULL : flow_db_prepare(st->db, "SELECT 1 FROM meta WHERE key = 'format'");
+    int made = q && flow_db_step(q) == FLOW_DB_ROW;
+    flow_db_finalize(q);
+    if (rc || (!made && make_tables(st, name))) {
+        fail_db(st, err, "cannot create the tables");
+        flow_state_close(st);
+        return NULL;
+    }
+    if (check_format(st, err)) { flow_state_close(st); return NULL; }
+    return st;
+}
+
 FlowState *flow_state_open(const char *dir, const char *integration, int read_only, FlowErr *err) {
+    return flow_state_open_at(NULL, dir, integration, read_only, err);
+}
+
+FlowState *flow_state_open_at(const char *db, const char *dir, const char *integration, int read_only, FlowErr *err) {
     if (!dir || !*dir) dir = ".flowstate";
     FlowState *st = flow_xcalloc(1, sizeof *st);
+    const char *name = integration && *integration ? integration : "flows";
+    if (db && *db) {
+        if (!flow_db_is_postgres(db)) {
+            flow_err_set(err, FLOW_ERR_VALUE, "the state store's database is not a PostgreSQL DSN (postgresql://... or host=... dbname=...); "
+                                              "a SQLite state store is a directory: --state (FLOW_STATE_DIR)");
+            free(st);
+            return NULL;
+        }
+        return open_pg(st, db, name, err);
+    }
     /* the file is named for the integration, with anything unusual in the name as _ */
     FlowSb b = { 0 };
     flow_sb_puts(&b, dir);
     flow_sb_puts(&b, "/");
-    const char *name = integration && *integration ? integration : "flows";
     put_file_safe(&b, name);
     st->stem = flow_xstrdup(b.p);
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);
+    st->txname = flow_xstrdup(st->path);
     struct stat sb;
     int exists = stat(st->path, &sb) == 0;
+    sqlite3 *h = NULL;
     /* a store on a read-only file system can be read (state show, errors list), not run on */
     struct statvfs vf;
     if (statvfs(exists ? st->path : dir, &vf) == 0 && (vf.f_flag & ST_RDONLY)) {
@@ -201,27 +303,30 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
             return NULL;
         }
         char *uri = ro_uri(st->path);
-        int orc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        int orc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
         free(uri);
+        st->db = flow_db_adopt_sqlite(h);
         if (orc != SQLITE_OK) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, h ? sqlite3_errmsg(h) : "out of memory");
             flow_state_close(st);
             return NULL;
         }
         st->read_only = 1;
-        int app = app_id(st->db);
+        int app = app_id(h);
         if (app != STATE_APP_ID) return refuse(st, err, app);
         if (check_format(st, err)) { flow_state_close(st); return NULL; }
         return st;
     }
     if (flow_mkdir_p(dir, err)) { flow_state_close(st); return NULL; }
-    if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+    int orc = sqlite3_open_v2(st->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    st->db = flow_db_adopt_sqlite(h);
+    if (orc != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, h ? sqlite3_errmsg(h) : "out of memory");
         flow_state_close(st);
         return NULL;
     }
-    sqlite3_busy_timeout(st->db, 10000);
-    if (sqlite3_db_readonly(st->db, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
+    sqlite3_busy_timeout(h, 10000);
+    if (sqlite3_db_readonly(h, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
         flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s cannot be written (%s): a run records its state there", st->path,
                      access(st->path, W_OK) != 0 ? strerror(errno) : "read-only");
         flow_state_close(st);
@@ -230,10 +335,10 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     /* the application id and the objects are read in one read transaction: another process making
      * the store commits both at once, and two separate reads could see its id missing, then its tables */
     int app = -1, nobj = -1;
-    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
-        app = app_id(st->db);
-        nobj = objects(st->db);
-        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        app = app_id(h);
+        nobj = objects(h);
+        sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
     }
     if (app < 0) return refuse(st, err, app);
     if (app == 0) {   /* new, or being made by another process right now, or someone else's */
@@ -249,9 +354,10 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
         if (fd >= 0) close(fd);
         if (bad) { flow_state_close(st); return NULL; }
     } else if (app != STATE_APP_ID) return refuse(st, err, app);
-    if (!st->read_only && sqlite3_db_readonly(st->db, "main") != 1 &&
-        (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-         sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
+    char why[256];
+    if (!st->read_only && sqlite3_db_readonly(h, "main") != 1 &&
+        (sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+         flow_db_schema(st->db, schema, "state", why, sizeof why))) {
         fail_db(st, err, "the file is damaged or not a flowc state store (it is not reset)");
         flow_state_close(st);
         return NULL;
@@ -260,29 +366,99 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     /* a store made before the delta field's layout was kept gets its column (a second process doing
      * the same at once fails harmlessly) */
     sqlite3_stmt *q = NULL;
-    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
-        sqlite3_exec(st->db, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
+    if (!st->read_only && sqlite3_prepare_v2(h, "SELECT delta_layout FROM flows LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(h, "ALTER TABLE flows ADD COLUMN delta_layout TEXT", NULL, NULL, NULL);
     sqlite3_finalize(q);
     q = NULL;
     /* ...and one made before the run history kept why and when each run started, its columns */
-    if (!st->read_only && sqlite3_prepare_v2(st->db, "SELECT trigger FROM runs LIMIT 0", -1, &q, NULL) != SQLITE_OK)
-        sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN trigger TEXT; ALTER TABLE runs ADD COLUMN due_ms INTEGER; "
-                             "ALTER TABLE runs ADD COLUMN drift_us INTEGER; ALTER TABLE runs ADD COLUMN pid INTEGER; "
-                             "ALTER TABLE runs ADD COLUMN message TEXT", NULL, NULL, NULL);
+    if (!st->read_only && sqlite3_prepare_v2(h, "SELECT trigger FROM runs LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        sqlite3_exec(h, "ALTER TABLE runs ADD COLUMN trigger TEXT; ALTER TABLE runs ADD COLUMN due_ms INTEGER; "
+                        "ALTER TABLE runs ADD COLUMN drift_us INTEGER; ALTER TABLE runs ADD COLUMN pid INTEGER; "
+                        "ALTER TABLE runs ADD COLUMN message TEXT", NULL, NULL, NULL);
     sqlite3_finalize(q);
     return st;
 }
 
-/* ---- one run of a flow at a time: an flock on STEM.<flow>.lock, which holds the runner's pid ----
- * The kernel drops the lock when its process ends, however it ends, so a killed run's lock is taken
- * over by the next run. The file stays (removing it would let two processes lock two different
- * files of one name). */
+/* ---- one run of a flow at a time ----
+ * SQLite: an flock on STEM.<flow>.lock, which holds the runner's pid. The kernel drops the lock when
+ * its process ends, however it ends, so a killed run's lock is taken over by the next run. The file
+ * stays (removing it would let two processes lock two different files of one name).
+ * PostgreSQL: a session advisory lock keyed by the schema and the flow, held by a connection of the
+ * lock's own in the run's process (the database drops it when that connection ends: the process
+ * ended, however it ended); the holder's pid is that connection's application_name. */
 
-struct FlowLock { int fd; };
+struct FlowLock { int fd; FlowDb *db; };
+
+#define LOCK_APP "flowc run pid "
+
+/* the flow's advisory lock key on PostgreSQL */
+static int64_t pg_lock_key(const FlowState *st, const char *flow) {
+    FlowSb b = { 0 };
+    flow_sb_puts(&b, "flowc run ");
+    flow_sb_puts(&b, st->schema);
+    flow_sb_puts(&b, " ");
+    flow_sb_puts(&b, flow);
+    char *name = flow_sb_take(&b);
+    int64_t key = flow_db_lock_key(name);
+    free(name);
+    return key;
+}
+
+/* the pid (application_name LOCK_APP pid) of the session that holds key; 0 when unknown */
+static long pg_lock_holder(FlowDb *db, int64_t key) {
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                                        "AND l.classid::bigint = ? AND l.objid::bigint = ? LIMIT 1");
+    long pid = 0;
+    if (q) {
+        flow_db_bind_int64(q, 1, (int64_t)(((uint64_t)key >> 32) & 0xffffffffu));
+        flow_db_bind_int64(q, 2, (int64_t)((uint64_t)key & 0xffffffffu));
+        if (flow_db_step(q) == FLOW_DB_ROW) {
+            const char *app = flow_db_column_text(q, 0);
+            if (app && strncmp(app, LOCK_APP, strlen(LOCK_APP)) == 0) pid = strtol(app + strlen(LOCK_APP), NULL, 10);
+        }
+    }
+    flow_db_finalize(q);
+    return pid;
+}
+
+static void pg_lock_name(FlowDb *db, long pid) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "SET application_name = '" LOCK_APP "%ld'", pid);
+    if (flow_db_exec(db, sql)) {}   /* only a message would be wrong */
+}
+
+static int pg_lock(FlowState *st, const char *flow, FlowLock **out, long *holder, FlowErr *err) {
+    char why[1400];
+    FlowDb *db = flow_db_open(st->spec, 0, why, sizeof why);
+    if (!db) { flow_err_set(err, FLOW_ERR_CONNECTION, "the run lock of flow %s: %s", flow, why); return -1; }
+    int64_t key = pg_lock_key(st, flow);
+    pg_lock_name(db, (long)getpid());
+    FlowDbStmt *q = flow_db_prepare(db, "SELECT pg_try_advisory_lock(?)");
+    if (q) flow_db_bind_int64(q, 1, key);
+    int r = q ? flow_db_step(q) : -1;
+    int got = r == FLOW_DB_ROW && flow_db_column_int64(q, 0) == 1;
+    flow_db_finalize(q);
+    if (r != FLOW_DB_ROW) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: the run lock of flow %s: %s", st->path, flow, flow_db_error(db));
+        flow_db_close(db);
+        return -1;
+    }
+    if (!got) {
+        *holder = pg_lock_holder(db, key);
+        flow_db_close(db);
+        return 1;
+    }
+    *out = flow_xcalloc(1, sizeof **out);
+    (*out)->fd = -1;
+    (*out)->db = db;
+    return 0;
+}
 
 int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holder, FlowErr *err) {
     *out = NULL;
     *holder = 0;
+    if (st->pg) return pg_lock(st, flow, out, holder, err);
     FlowSb b = { 0 };
     flow_sb_puts(&b, st->stem);
     flow_sb_puts(&b, ".");
@@ -331,6 +507,7 @@ int flow_state_lock(FlowState *st, const char *flow, FlowLock **out, long *holde
 }
 
 void flow_state_lock_pid(FlowLock *l, long pid) {
+    if (l && l->db) { pg_lock_name(l->db, pid); return; }
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld\n", pid);
     if (l && (ftruncate(l->fd, 0) != 0 || pwrite(l->fd, buf, (size_t)n, 0) != n)) {}   /* only a message would be wrong */
@@ -340,6 +517,11 @@ int flow_state_lock_fd(const FlowLock *l) { return l ? l->fd : -1; }
 
 void flow_state_unlock(FlowLock *l) {
     if (!l) return;
+    if (l->db) {   /* the lock ends with its session */
+        flow_db_close(l->db);
+        free(l);
+        return;
+    }
     if (ftruncate(l->fd, 0) != 0) {}   /* the pid goes before the lock does; a stale pid is only a message */
     close(l->fd);
     free(l);
@@ -366,29 +548,45 @@ void flow_state_rollback(FlowState *st) {
     st->want_tx = 0;
     if (!st->in_tx) return;
     st->in_tx = 0;
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    flow_db_rollback(st->db);
 }
 
-/* runs one statement with text/int64 arguments given as a format: 's' text (NULL = null), 'i' int64 */
-static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, sqlite3_int64 *changes) {
-    sqlite3_stmt *q;
+/* binds arguments given as a format: 's' text (NULL = null), 'i' int64 */
+static void bind_args(FlowDbStmt *q, const char *fmt, const void *const *args) {
+    for (int i = 0; fmt[i]; i++) {
+        if (fmt[i] == 's') flow_db_bind_text(q, i + 1, args[i]);
+        else flow_db_bind_int64(q, i + 1, *(const int64_t *)args[i]);
+    }
+}
+
+/* runs one statement with arguments (bind_args); changes: the rows it changed; returned: the first
+ * column of the first row it returned (INSERT ... RETURNING id), when not NULL */
+static int exec_ret(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes, int64_t *returned) {
     if (st->want_tx && !st->in_tx) {
-        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
+        if (begin_tx(st)) return fail_db(st, err, "begin");
         st->in_tx = 1;
     }
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return fail_db(st, err, "prepare");
-    for (int i = 0; fmt[i]; i++) {
-        if (fmt[i] == 's') {
-            const char *s = args[i];
-            if (s) sqlite3_bind_text(q, i + 1, s, -1, SQLITE_TRANSIENT);
-            else sqlite3_bind_null(q, i + 1);
-        } else sqlite3_bind_int64(q, i + 1, *(const int64_t *)args[i]);
-    }
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail_db(st, err, "write");
-    if (changes) *changes = sqlite3_changes64(st->db);
-    return 0;
+    FlowDbStmt *q = flow_db_prepare(st->db, sql);
+    if (!q) return fail_db(st, err, "prepare");
+    bind_args(q, fmt, args);
+    int rc;
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW)
+        if (returned) { *returned = flow_db_column_int64(q, 0); returned = NULL; }
+    if (rc == FLOW_DB_DONE && changes) *changes = flow_db_changes(q);
+    if (rc != FLOW_DB_DONE) fail_db(st, err, "write");
+    flow_db_finalize(q);
+    return rc == FLOW_DB_DONE ? 0 : -1;
+}
+
+static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes) {
+    return exec_ret(st, sql, fmt, args, err, changes, NULL);
+}
+
+/* a reading statement with its arguments bound (bind_args), or NULL (flow_db_error) */
+static FlowDbStmt *query(FlowState *st, const char *sql, const char *fmt, const void *const *args) {
+    FlowDbStmt *q = flow_db_prepare(st->db, sql);
+    if (q) bind_args(q, fmt, args);
+    return q;
 }
 
 static int queue_run_done(FlowState *st, const char *flow, const char *run_id, int64_t now_ms, FlowErr *err);
@@ -398,24 +596,21 @@ static int queue_run_done(FlowState *st, const char *flow, const char *run_id, i
 int flow_state_last_success(FlowState *st, const char *flow, int64_t *ms, int *have, FlowErr *err) {
     *have = 0;
     *ms = 0;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT last_success_ms FROM flows WHERE flow = ? AND last_success_ms IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
-        return fail_db(st, err, "read");
-    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) { *ms = sqlite3_column_int64(q, 0); *have = 1; }
-    sqlite3_finalize(q);
-    return 0;
+    const void *a[] = { flow };
+    FlowDbStmt *q = query(st, "SELECT last_success_ms FROM flows WHERE flow = ? AND last_success_ms IS NOT NULL", "s", a);
+    int r = q ? flow_db_step(q) : -1;
+    if (r == FLOW_DB_ROW) { *ms = flow_db_column_int64(q, 0); *have = 1; }
+    flow_db_finalize(q);
+    return r < 0 ? fail_db(st, err, "read") : 0;
 }
 
 int flow_state_delta_layout(FlowState *st, const char *flow, char *out, size_t cap) {
-    sqlite3_stmt *q;
     out[0] = 0;
     /* (a store read as it is may be older than the column: no layout) */
-    if (sqlite3_prepare_v2(st->db, "SELECT delta_layout FROM flows WHERE flow = ? AND delta_layout IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
+    const void *a[] = { flow };
+    FlowDbStmt *q = query(st, "SELECT delta_layout FROM flows WHERE flow = ? AND delta_layout IS NOT NULL", "s", a);
+    if (q && flow_db_step(q) == FLOW_DB_ROW) snprintf(out, cap, "%s", flow_db_column_text(q, 0));
+    flow_db_finalize(q);
     return 0;
 }
 
@@ -434,7 +629,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     int64_t ex = s->exported, ig = s->ignored, im = imported, er = s->errors;
     const char *status = flow_run_status_names[flow_run_status_of(s)];
     const char *msg = s->failed && s->fail_msg[0] ? s->fail_msg : NULL;
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
+    if (begin_tx(st)) return fail_db(st, err, "begin");
     /* (a run that failed before it began has no row yet: it gets one) */
     const void *a[] = { run_id, flow, &started_ms, &finished_ms, status, &ex, &ig, &im, &er, msg };
     int rc = exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, finished_ms, status, exported, ignored, imported, errors, message) "
@@ -447,7 +642,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
         const void *b[] = { flow, run_id, &finished_ms, status, &marked };
         rc = exec_args(st, "INSERT INTO flows (flow, last_run_id, last_run_ms, last_status, once_marked) VALUES (?, ?, ?, ?, ?) "
                            "ON CONFLICT (flow) DO UPDATE SET last_run_id = excluded.last_run_id, last_run_ms = excluded.last_run_ms, "
-                           "last_status = excluded.last_status, once_marked = once_marked + excluded.once_marked", "ssisi", b, err, NULL);
+                           "last_status = excluded.last_status, once_marked = flows.once_marked + excluded.once_marked", "ssisi", b, err, NULL);
     }
     if (!rc && advance) {
         const void *c[] = { &started_ms, flow };
@@ -459,7 +654,7 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
     }
     /* the webhook events the run took are done with its success, in the same transaction */
     if (!rc && !s->failed && !s->interrupted) rc = queue_run_done(st, flow, run_id, finished_ms, err);
-    if (rc) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc; }
+    if (rc) { flow_db_rollback(st->db); return rc; }
     return commit_tx(st, err);
 }
 
@@ -467,13 +662,13 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
 
 long flow_state_error_add(FlowState *st, const FlowStateError *e, FlowErr *err) {
     const void *a[] = { e->flow, e->step, e->cls, e->message, e->record, e->context, e->http, e->run_id, &e->at_ms, e->trace_key };
-    if (exec_args(st, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ssssssssis", a, err, NULL)) return -1;
-    long id = (long)sqlite3_last_insert_rowid(st->db);
+    int64_t lid = -1;
+    if (exec_ret(st, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", "ssssssssis", a, err, NULL, &lid)) return -1;
+    long id = (long)lid;
     if (e->trace_key) {   /* an older open error of the same record is superseded by this one */
         char by[32];
         snprintf(by, sizeof by, "error %ld", id);
-        int64_t lid = id;
         const void *b[] = { &e->at_ms, by, e->flow, e->trace_key, &lid };
         if (exec_args(st, "UPDATE errors SET status = 'superseded', resolved_ms = ?, resolved_by = ? "
                           "WHERE flow = ? AND trace_key = ? AND status = 'open' AND id <> ?", "isssi", b, err, NULL)) return -1;
@@ -482,13 +677,12 @@ long flow_state_error_add(FlowState *st, const FlowStateError *e, FlowErr *err) 
 }
 
 long flow_state_open_errors(FlowState *st, const char *flow) {
-    sqlite3_stmt *q;
+    const void *a[] = { flow };
+    FlowDbStmt *q = query(st, "SELECT count(*) FROM errors WHERE status = 'open' AND (?1 IS NULL OR flow = ?1)", "s", a);
+    if (!q) return -1;
     long n = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM errors WHERE status = 'open' AND (?1 IS NULL OR flow = ?1)", -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) n = (long)sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    if (flow_db_step(q) == FLOW_DB_ROW) n = (long)flow_db_column_int64(q, 0);
+    flow_db_finalize(q);
     return n;
 }
 
@@ -499,119 +693,115 @@ int flow_state_resolve_key(FlowState *st, const char *flow, const char *trace_ke
 }
 
 int flow_state_error_resolve(FlowState *st, long id, const char *by, int64_t at_ms, FlowErr *err) {
-    int64_t lid = id;
-    sqlite3_int64 n = 0;
+    int64_t lid = id, n = 0;
     const void *a[] = { &at_ms, by, &lid };
     if (exec_args(st, "UPDATE errors SET status = 'resolved', resolved_ms = ?, resolved_by = ? WHERE id = ? AND status = 'open'",
                   "isi", a, err, &n)) return -1;
     return n ? 0 : 1;
 }
 
-static cJSON *json_col(sqlite3_stmt *q, int i) {
-    const char *t = (const char *)sqlite3_column_text(q, i);
+static cJSON *json_col(FlowDbStmt *q, int i) {
+    const char *t = flow_db_column_text(q, i);
     if (!t) return cJSON_CreateNull();
-    cJSON *j = flow_json_parse(t, (size_t)sqlite3_column_bytes(q, i), NULL);
-    return j ? j : flow_json_raw_text(t, (size_t)sqlite3_column_bytes(q, i));
+    cJSON *j = flow_json_parse(t, flow_db_column_bytes(q, i), NULL);
+    return j ? j : flow_json_raw_text(t, flow_db_column_bytes(q, i));
 }
 
-static void str_col(cJSON *o, const char *name, sqlite3_stmt *q, int i) {
-    const char *t = (const char *)sqlite3_column_text(q, i);
+static void str_col(cJSON *o, const char *name, FlowDbStmt *q, int i) {
+    const char *t = flow_db_column_text(q, i);
     if (t) cJSON_AddStringToObject(o, name, t);
     else cJSON_AddNullToObject(o, name);
 }
 
 /* an error's edits, oldest first: [{"at", "by", "record"}], or NULL (none, or a store from before
  * edits, read as it is) */
-static cJSON *edit_history(FlowState *st, sqlite3_int64 id) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT at_ms, by, record FROM error_edits WHERE error_id = ? ORDER BY rowid", -1, &q, NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_int64(q, 1, id);
+static cJSON *edit_history(FlowState *st, int64_t id) {
+    const void *a[] = { &id };
+    FlowDbStmt *q = query(st, "SELECT at_ms, by, record FROM error_edits WHERE error_id = ? ORDER BY rowid", "i", a);
     cJSON *h = NULL;
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while (q && flow_db_step(q) == FLOW_DB_ROW) {
         if (!h) h = cJSON_CreateArray();
         cJSON *o = cJSON_CreateObject();
         char iso[40];
-        flow_format_iso8601(sqlite3_column_int64(q, 0), iso);
+        flow_format_iso8601(flow_db_column_int64(q, 0), iso);
         cJSON_AddStringToObject(o, "at", iso);
         str_col(o, "by", q, 1);
         cJSON_AddItemToObject(o, "record", json_col(q, 2));
         cJSON_AddItemToArray(h, o);
     }
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
     return h;
 }
 
 cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids, int open_only,
                          FlowErr *err) {
-    sqlite3_stmt *q;
     const char *sql = "SELECT id, flow, step, class, message, record, context, http, run_id, at_ms, trace_key, status, resolved_ms, resolved_by "
                       "FROM errors WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR class = ?2) AND (?3 = 0 OR status = 'open') "
-                      "AND (?4 IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) { fail_db(st, err, "read"); return NULL; }
+                      "AND (CAST(?4 AS BIGINT) IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
+    FlowDbStmt *q = flow_db_prepare(st->db, sql);
+    if (!q) { fail_db(st, err, "read"); return NULL; }
     cJSON *arr = cJSON_CreateArray();
-    for (int k = 0; k < (nids ? nids : 1); k++) {
-        sqlite3_reset(q);
-        sqlite3_clear_bindings(q);
-        if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-        if (cls) sqlite3_bind_text(q, 2, cls, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(q, 3, open_only);
-        if (nids) sqlite3_bind_int64(q, 4, ids[k]);
-        if (step) sqlite3_bind_text(q, 5, step, -1, SQLITE_TRANSIENT);
-        while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc = FLOW_DB_DONE;
+    for (int k = 0; k < (nids ? nids : 1) && rc == FLOW_DB_DONE; k++) {
+        flow_db_reset(q);
+        flow_db_bind_text(q, 1, flow);
+        flow_db_bind_text(q, 2, cls);
+        flow_db_bind_int64(q, 3, open_only);
+        if (nids) flow_db_bind_int64(q, 4, ids[k]);
+        else flow_db_bind_null(q, 4);
+        flow_db_bind_text(q, 5, step);
+        while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(q, 0));
+            cJSON_AddNumberToObject(o, "id", (double)flow_db_column_int64(q, 0));
             str_col(o, "flow", q, 1);
             str_col(o, "step", q, 2);
             str_col(o, "class", q, 3);
             str_col(o, "message", q, 4);
             cJSON_AddItemToObject(o, "record", json_col(q, 5));
-            if (sqlite3_column_type(q, 6) != SQLITE_NULL) cJSON_AddItemToObject(o, "context", json_col(q, 6));
-            if (sqlite3_column_type(q, 7) != SQLITE_NULL) cJSON_AddItemToObject(o, "http", json_col(q, 7));
+            if (!flow_db_column_null(q, 6)) cJSON_AddItemToObject(o, "context", json_col(q, 6));
+            if (!flow_db_column_null(q, 7)) cJSON_AddItemToObject(o, "http", json_col(q, 7));
             str_col(o, "run_id", q, 8);
             char iso[40];
-            flow_format_iso8601(sqlite3_column_int64(q, 9), iso);
+            flow_format_iso8601(flow_db_column_int64(q, 9), iso);
             cJSON_AddStringToObject(o, "at", iso);
             str_col(o, "trace_key", q, 10);
             str_col(o, "status", q, 11);
-            if (sqlite3_column_type(q, 12) != SQLITE_NULL) {
-                flow_format_iso8601(sqlite3_column_int64(q, 12), iso);
+            if (!flow_db_column_null(q, 12)) {
+                flow_format_iso8601(flow_db_column_int64(q, 12), iso);
                 cJSON_AddStringToObject(o, "resolved_at", iso);
                 str_col(o, "resolved_by", q, 13);
             }
-            cJSON *h = edit_history(st, sqlite3_column_int64(q, 0));
+            cJSON *h = edit_history(st, flow_db_column_int64(q, 0));
             if (h) cJSON_AddItemToObject(o, "history", h);
             cJSON_AddItemToArray(arr, o);
         }
     }
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
+    if (rc != FLOW_DB_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); return NULL; }
     return arr;
 }
 
 int flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err) {
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail_db(st, err, "begin");
-    int64_t lid = id;
+    if (begin_tx(st)) return fail_db(st, err, "begin");
+    int64_t lid = id, n = 0;
     const void *a[] = { &lid, &at_ms, by, &lid };
-    sqlite3_int64 n = 0;
     int rc = exec_args(st, "INSERT INTO error_edits (error_id, at_ms, by, record) SELECT ?, ?, ?, record FROM errors "
                            "WHERE id = ? AND status = 'open'", "iisi", a, err, &n);
     if (!rc && n) {
         const void *b[] = { record, &lid };
         rc = exec_args(st, "UPDATE errors SET record = ? WHERE id = ?", "si", b, err, NULL);
     }
-    if (rc || !n) { sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); return rc ? -1 : 1; }
+    if (rc || !n) { flow_db_rollback(st->db); return rc ? -1 : 1; }
     return commit_tx(st, err);
 }
 
 int flow_state_knows(FlowState *st, int step, const char *flow, const char *name) {
-    sqlite3_stmt *q;
     const char *sql = step ? "SELECT 1 FROM errors WHERE step = ?1 AND (?2 IS NULL OR flow = ?2) LIMIT 1"
                            : "SELECT 1 FROM errors WHERE flow = ?1 LIMIT 1";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return 0;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    if (step && flow) sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
-    int found = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
+    const void *a[] = { name, flow };
+    FlowDbStmt *q = query(st, sql, step ? "ss" : "s", a);
+    int found = q && flow_db_step(q) == FLOW_DB_ROW;
+    flow_db_finalize(q);
     return found;
 }
 
@@ -621,7 +811,6 @@ int flow_state_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
 }
 
 cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
-    sqlite3_stmt *q;
     const char *sql = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
                       "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, f.delta_layout "
                       "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
@@ -629,38 +818,51 @@ cJSON *flow_state_show(FlowState *st, const char *flow, FlowErr *err) {
     const char *old = "SELECT f.flow, f.last_success_ms, f.last_run_id, f.last_run_ms, f.last_status, "
                       "(SELECT count(*) FROM errors e WHERE e.flow = f.flow AND e.status = 'open'), f.once_marked, NULL "
                       "FROM flows f WHERE (?1 IS NULL OR f.flow = ?1) ORDER BY f.flow";
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK && sqlite3_prepare_v2(st->db, old, -1, &q, NULL) != SQLITE_OK) {
-        fail_db(st, err, "read");
-        return NULL;
-    }
-    if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
+    const void *a[] = { flow };
+    FlowDbStmt *q = query(st, sql, "s", a);
+    if (!q) q = query(st, old, "s", a);
+    if (!q) { fail_db(st, err, "read"); return NULL; }
     cJSON *arr = cJSON_CreateArray();
     char iso[40];
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc;
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {
         cJSON *o = cJSON_CreateObject();
         str_col(o, "flow", q, 0);
-        if (sqlite3_column_type(q, 1) != SQLITE_NULL) {
-            flow_format_iso8601(sqlite3_column_int64(q, 1), iso);
+        if (!flow_db_column_null(q, 1)) {
+            flow_format_iso8601(flow_db_column_int64(q, 1), iso);
             cJSON_AddStringToObject(o, "delta_since", iso);
         } else cJSON_AddNullToObject(o, "delta_since");
         str_col(o, "last_run_id", q, 2);
-        if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
-            flow_format_iso8601(sqlite3_column_int64(q, 3), iso);
+        if (!flow_db_column_null(q, 3)) {
+            flow_format_iso8601(flow_db_column_int64(q, 3), iso);
             cJSON_AddStringToObject(o, "last_run_at", iso);
         }
         str_col(o, "last_status", q, 4);
-        cJSON_AddNumberToObject(o, "open_errors", (double)sqlite3_column_int64(q, 5));
-        cJSON_AddNumberToObject(o, "once_marked", (double)sqlite3_column_int64(q, 6));
+        cJSON_AddNumberToObject(o, "open_errors", (double)flow_db_column_int64(q, 5));
+        cJSON_AddNumberToObject(o, "once_marked", (double)flow_db_column_int64(q, 6));
         str_col(o, "delta_layout", q, 7);
         cJSON_AddItemToArray(arr, o);
     }
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
+    if (rc != FLOW_DB_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); return NULL; }
     return arr;
 }
 
 int flow_state_reset(FlowState *st, const char *flow, FlowErr *err) {
     const void *a[] = { flow };
     return exec_args(st, "UPDATE flows SET last_success_ms = NULL WHERE (?1 IS NULL OR flow = ?1)", "s", a, err, NULL);
+}
+
+cJSON *flow_state_run_error_classes(FlowState *st, const char *run_id, FlowErr *err) {
+    const void *a[] = { run_id };
+    FlowDbStmt *q = query(st, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class", "s", a);
+    if (!q) { fail_db(st, err, "read"); return NULL; }
+    cJSON *o = cJSON_CreateObject();
+    int rc;
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW) cJSON_AddNumberToObject(o, flow_db_column_text(q, 0), (double)flow_db_column_int64(q, 1));
+    flow_db_finalize(q);
+    if (rc != FLOW_DB_DONE) { fail_db(st, err, "read"); cJSON_Delete(o); return NULL; }
+    return o;
 }
 
 /* ---- the run history: every run's start, end, status, counts, and for serve why it ran (its
@@ -698,16 +900,21 @@ int flow_state_run_pid(FlowState *st, const char *flow, const char *run_id, long
     return exec_args(st, "UPDATE runs SET pid = ? WHERE run_id = ? AND flow = ?", "iss", a, err, NULL);
 }
 
+/* (a row of the run already there is replaced whole, as a new row would be) */
 int flow_state_run_skipped(FlowState *st, const char *flow, const char *run_id, int64_t at_ms, const char *status, const char *trigger,
                            int64_t due_ms, int64_t drift_us, const char *message, FlowErr *err) {
     const void *a[] = { run_id, flow, &at_ms, &at_ms, status, trigger, &due_ms, &drift_us, message };
-    return exec_args(st, "INSERT OR REPLACE INTO runs (run_id, flow, started_ms, finished_ms, status, trigger, due_ms, drift_us, message) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, -1), CASE WHEN ?7 = -1 THEN NULL ELSE ?8 END, ?9)", "ssiissiis", a, err, NULL);
+    return exec_args(st, "INSERT INTO runs (run_id, flow, started_ms, finished_ms, status, trigger, due_ms, drift_us, message) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, -1), CASE WHEN ?7 = -1 THEN NULL ELSE ?8 END, ?9) "
+                         "ON CONFLICT (run_id, flow) DO UPDATE SET started_ms = excluded.started_ms, finished_ms = excluded.finished_ms, "
+                         "status = excluded.status, exported = NULL, ignored = NULL, imported = NULL, errors = NULL, "
+                         "trigger = excluded.trigger, due_ms = excluded.due_ms, drift_us = excluded.drift_us, pid = NULL, "
+                         "message = excluded.message", "ssiissiis", a, err, NULL);
 }
 
 int flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, int64_t finished_ms, const char *status, const char *message,
                          FlowErr *err) {
-    sqlite3_int64 n = 0;
+    int64_t n = 0;
     const void *a[] = { &finished_ms, status, message, run_id, flow };
     if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = ?, message = ? WHERE run_id = ? AND flow = ? AND status = 'running'",
                   "issss", a, err, &n)) return -1;
@@ -721,7 +928,7 @@ int flow_state_run_abort(FlowState *st, const char *flow, const char *run_id, in
 }
 
 int flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, FlowErr *err) {
-    sqlite3_int64 n = 0;
+    int64_t n = 0;
     const void *a[] = { &now_ms, flow };
     if (exec_args(st, "UPDATE runs SET finished_ms = ?, status = 'crashed', message = coalesce(message, "
                       "'its process ended without recording the end of the run (killed, or the machine stopped)') "
@@ -732,17 +939,17 @@ int flow_state_runs_abandoned(FlowState *st, const char *flow, int64_t now_ms, F
 /* one row of runs as JSON: the columns of RUN_COLS in that order */
 #define RUN_COLS "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, trigger, due_ms, drift_us, pid, message"
 #define RUN_COLS_OLD "run_id, flow, status, started_ms, finished_ms, exported, ignored, imported, errors, NULL, NULL, NULL, NULL, NULL"
-static cJSON *run_row(sqlite3_stmt *q) {
+static cJSON *run_row(FlowDbStmt *q) {
     cJSON *o = cJSON_CreateObject();
     char iso[40];
     str_col(o, "run_id", q, 0);
     str_col(o, "flow", q, 1);
     str_col(o, "status", q, 2);
-    int64_t start = sqlite3_column_int64(q, 3);
+    int64_t start = flow_db_column_int64(q, 3);
     flow_format_iso8601(start, iso);
     cJSON_AddStringToObject(o, "started_at", iso);
-    if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
-        int64_t end = sqlite3_column_int64(q, 4);
+    if (!flow_db_column_null(q, 4)) {
+        int64_t end = flow_db_column_int64(q, 4);
         flow_format_iso8601(end, iso);
         cJSON_AddStringToObject(o, "finished_at", iso);
         cJSON_AddNumberToObject(o, "duration_ms", (double)(end - start));
@@ -752,16 +959,16 @@ static cJSON *run_row(sqlite3_stmt *q) {
     }
     static const char *const counts[] = { "exported", "ignored", "imported", "errors" };
     for (int i = 0; i < 4; i++)
-        if (sqlite3_column_type(q, 5 + i) != SQLITE_NULL) cJSON_AddItemToObject(o, counts[i], flow_json_int(sqlite3_column_int64(q, 5 + i)));
+        if (!flow_db_column_null(q, 5 + i)) cJSON_AddItemToObject(o, counts[i], flow_json_int(flow_db_column_int64(q, 5 + i)));
         else cJSON_AddNullToObject(o, counts[i]);
     str_col(o, "trigger", q, 9);
-    if (sqlite3_column_type(q, 10) != SQLITE_NULL) {
-        flow_format_iso8601(sqlite3_column_int64(q, 10), iso);
+    if (!flow_db_column_null(q, 10)) {
+        flow_format_iso8601(flow_db_column_int64(q, 10), iso);
         cJSON_AddStringToObject(o, "due_at", iso);
     } else cJSON_AddNullToObject(o, "due_at");
-    if (sqlite3_column_type(q, 11) != SQLITE_NULL) cJSON_AddNumberToObject(o, "drift_ms", (double)sqlite3_column_int64(q, 11) / 1000.0);
+    if (!flow_db_column_null(q, 11)) cJSON_AddNumberToObject(o, "drift_ms", (double)flow_db_column_int64(q, 11) / 1000.0);
     else cJSON_AddNullToObject(o, "drift_ms");
-    if (sqlite3_column_type(q, 12) != SQLITE_NULL) cJSON_AddItemToObject(o, "pid", flow_json_int(sqlite3_column_int64(q, 12)));
+    if (!flow_db_column_null(q, 12)) cJSON_AddItemToObject(o, "pid", flow_json_int(flow_db_column_int64(q, 12)));
     else cJSON_AddNullToObject(o, "pid");
     str_col(o, "message", q, 13);
     return o;
@@ -769,58 +976,55 @@ static cJSON *run_row(sqlite3_stmt *q) {
 
 /* prepares sql (with %s for the columns) with the columns of this store: an older one read as it is
  * lacks the columns of the history */
-static int prepare_runs(FlowState *st, const char *fmt, sqlite3_stmt **q) {
+static FlowDbStmt *prepare_runs(FlowState *st, const char *fmt) {
     char sql[1024];
     snprintf(sql, sizeof sql, fmt, RUN_COLS);
-    if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
+    FlowDbStmt *q = flow_db_prepare(st->db, sql);
+    if (q) return q;
     snprintf(sql, sizeof sql, fmt, RUN_COLS_OLD);
-    return sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : -1;
+    return flow_db_prepare(st->db, sql);
 }
 
 cJSON *flow_state_run_get(FlowState *st, const char *flow, const char *run_id, FlowErr *err) {
-    sqlite3_stmt *q;
-    if (prepare_runs(st, "SELECT %s FROM runs WHERE run_id = ? AND flow = ?", &q)) { fail_db(st, err, "read"); return NULL; }
-    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 2, flow, -1, SQLITE_TRANSIENT);
+    FlowDbStmt *q = prepare_runs(st, "SELECT %s FROM runs WHERE run_id = ? AND flow = ?");
+    if (!q) { fail_db(st, err, "read"); return NULL; }
+    flow_db_bind_text(q, 1, run_id);
+    flow_db_bind_text(q, 2, flow);
     cJSON *o = NULL;
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) o = run_row(q);
-    else if (rc != SQLITE_DONE) fail_db(st, err, "read");
+    int rc = flow_db_step(q);
+    if (rc == FLOW_DB_ROW) o = run_row(q);
+    else if (rc != FLOW_DB_DONE) fail_db(st, err, "read");
     else err->msg[0] = 0;
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
     return o;
 }
 
 cJSON *flow_state_runs(FlowState *st, const char *flow, long limit, FlowErr *err) {
-    sqlite3_stmt *q;
-    if (prepare_runs(st, "SELECT %s FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms DESC, rowid DESC LIMIT ?2", &q)) {
-        fail_db(st, err, "read");
-        return NULL;
-    }
-    if (flow) sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+    FlowDbStmt *q = prepare_runs(st, "SELECT %s FROM runs WHERE (?1 IS NULL OR flow = ?1) ORDER BY started_ms DESC, rowid DESC LIMIT ?2");
+    if (!q) { fail_db(st, err, "read"); return NULL; }
+    flow_db_bind_text(q, 1, flow);
+    flow_db_bind_int64(q, 2, limit > 0 ? limit : INT64_MAX);
     cJSON *arr = cJSON_CreateArray();
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) cJSON_AddItemToArray(arr, run_row(q));
-    if (rc != SQLITE_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); arr = NULL; }
-    sqlite3_finalize(q);
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW) cJSON_AddItemToArray(arr, run_row(q));
+    if (rc != FLOW_DB_DONE) { fail_db(st, err, "read"); cJSON_Delete(arr); arr = NULL; }
+    flow_db_finalize(q);
     return arr;
 }
 
 int flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_ms, int64_t *finished_ms, int *have, FlowErr *err) {
     *have = 0;
     *started_ms = *finished_ms = 0;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT started_ms, coalesce(finished_ms, started_ms) FROM runs WHERE flow = ? "
-                                   "AND status IN ('ok', 'record_errors', 'errors') ORDER BY started_ms DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
-        return fail_db(st, err, "read");
-    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        *started_ms = sqlite3_column_int64(q, 0);
-        *finished_ms = sqlite3_column_int64(q, 1);
+    const void *a[] = { flow };
+    FlowDbStmt *q = query(st, "SELECT started_ms, coalesce(finished_ms, started_ms) FROM runs WHERE flow = ? "
+                              "AND status IN ('ok', 'record_errors', 'errors') ORDER BY started_ms DESC LIMIT 1", "s", a);
+    if (!q) return fail_db(st, err, "read");
+    if (flow_db_step(q) == FLOW_DB_ROW) {
+        *started_ms = flow_db_column_int64(q, 0);
+        *finished_ms = flow_db_column_int64(q, 1);
         *have = 1;
     }
-    sqlite3_finalize(q);
+    flow_db_finalize(q);
     return 0;
 }
 
@@ -847,16 +1051,19 @@ int flow_state_runs_purge(FlowState *st, int64_t before_ms, FlowErr *err) {
 #define QUEUE_KEEP_MS ((int64_t)24 * 3600 * 1000)   /* redeliveries are recognised for 24 h */
 
 struct FlowQueue {
-    sqlite3 *db;
-    char *path;
-    sqlite3_stmt *dup, *event, *record, *pending;
+    FlowDb *db;
+    char *path;      /* as messages show it (flow_state_path) */
+    char *txname;    /* the store's write lock (flow_db_begin_named) */
+    int pg;
+    FlowDbStmt *dup, *event, *record, *pending;
     int64_t busy_since_us;    /* when the store was first found locked, for the busy handler */
 };
 
 static int queue_fail(FlowQueue *q, FlowErr *err, const char *what) {
-    int code = sqlite3_errcode(q->db);
+    sqlite3 *h = flow_db_sqlite(q->db);
+    int code = h ? sqlite3_errcode(h) : 0;
     flow_err_set(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? FLOW_ERR_INTERMITTENT : FLOW_ERR_CONNECTION,
-                 "state store %s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
+                 "state store %s: %s: %s", q->path, what, h ? sqlite3_errmsg(h) : flow_db_error(q->db));
     return -1;
 }
 
@@ -875,13 +1082,45 @@ static int queue_busy(void *arg, int count) {
 
 void flow_queue_close(FlowQueue *q) {
     if (!q) return;
-    sqlite3_finalize(q->dup);
-    sqlite3_finalize(q->event);
-    sqlite3_finalize(q->record);
-    sqlite3_finalize(q->pending);
-    sqlite3_close(q->db);
+    flow_db_finalize(q->dup);
+    flow_db_finalize(q->event);
+    flow_db_finalize(q->record);
+    flow_db_finalize(q->pending);
+    flow_db_close(q->db);
     free(q->path);
+    free(q->txname);
     free(q);
+}
+
+/* the queue's own connection: on SQLite with its busy handler and commits on disk; 0, or -1 with err */
+static int queue_connect(FlowQueue *q, FlowState *st, FlowErr *err) {
+    if (st->pg) {
+        char why[1400];
+        if (!(q->db = flow_db_open(st->spec, 0, why, sizeof why))) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "the webhook queue's state store: %s", why);
+            return -1;
+        }
+        char *set = flow_xcalloc(1, strlen(st->schema) + 32);
+        sprintf(set, "SET search_path TO %s", st->schema);
+        int rc = flow_db_session(q->db, set);
+        free(set);
+        return rc ? queue_fail(q, err, "cannot open the webhook queue") : 0;
+    }
+    sqlite3 *h = NULL;
+    int orc = sqlite3_open_v2(st->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    q->db = flow_db_adopt_sqlite(h);
+    if (orc != SQLITE_OK) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, h ? sqlite3_errmsg(h) : "out of memory");
+        return -1;
+    }
+    /* a run's transaction (another process) holds the store for a moment: poll every 0.1..2 ms, not
+     * SQLite's default steps of up to 100 ms, so a request waits about as long as the lock is held */
+    sqlite3_busy_handler(h, queue_busy, q);
+    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
+     * tens of ms): the runs and serve's own connection, which write the same store, do them */
+    if (sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL) != SQLITE_OK)
+        return queue_fail(q, err, "cannot prepare the webhook queue");
+    return 0;
 }
 
 FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
@@ -891,23 +1130,14 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     }
     FlowQueue *q = flow_xcalloc(1, sizeof *q);
     q->path = flow_xstrdup(st->path);
-    if (sqlite3_open_v2(st->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot open the state store %s: %s", st->path, q->db ? sqlite3_errmsg(q->db) : "out of memory");
-        flow_queue_close(q);
-        return NULL;
-    }
-    /* a run's transaction (another process) holds the store for a moment: poll every 0.1..2 ms, not
-     * SQLite's default steps of up to 100 ms, so a request waits about as long as the lock is held */
-    sqlite3_busy_handler(q->db, queue_busy, q);
-    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
-     * tens of ms): the runs and serve's own connection, which write the same store, do them */
-    /* no checkpoint in a request's commit (copying the WAL into the database and syncing it takes
-     * tens of ms): the runs and serve's own connection, which write the same store, do them */
-    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1", -1, &q->dup, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)", -1, &q->event, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)", -1, &q->record, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'", -1, &q->pending, NULL) != SQLITE_OK) {
+    q->txname = flow_xstrdup(st->txname);
+    q->pg = st->pg;
+    if (queue_connect(q, st, err)) { flow_queue_close(q); return NULL; }
+    if (!(q->dup = flow_db_prepare(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1")) ||
+        !(q->event = flow_db_prepare(q->db, q->pg ? "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?) RETURNING id"
+                                                  : "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
+        !(q->record = flow_db_prepare(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)")) ||
+        !(q->pending = flow_db_prepare(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'"))) {
         queue_fail(q, err, "cannot prepare the webhook queue");
         flow_queue_close(q);
         return NULL;
@@ -920,42 +1150,45 @@ static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
     it->id = 0;
     it->dup = 0;
     if (it->delivery) {   /* the same delivery within 24 h (an earlier event of this batch included): not queued again */
-        sqlite3_reset(q->dup);
-        sqlite3_bind_text(q->dup, 1, it->flow, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q->dup, 2, it->delivery, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q->dup, 3, now_ms - QUEUE_KEEP_MS);
-        int r = sqlite3_step(q->dup);
-        sqlite3_reset(q->dup);
-        if (r == SQLITE_ROW) { it->dup = 1; return 1; }
-        if (r != SQLITE_DONE) return -1;
+        flow_db_reset(q->dup);
+        flow_db_bind_text(q->dup, 1, it->flow);
+        flow_db_bind_text(q->dup, 2, it->delivery);
+        flow_db_bind_int64(q->dup, 3, now_ms - QUEUE_KEEP_MS);
+        int r = flow_db_step(q->dup);
+        flow_db_reset(q->dup);
+        if (r == FLOW_DB_ROW) { it->dup = 1; return 1; }
+        if (r != FLOW_DB_DONE) return -1;
     }
-    sqlite3_reset(q->event);
-    sqlite3_bind_text(q->event, 1, it->flow, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q->event, 2, now_ms);
-    if (it->delivery) sqlite3_bind_text(q->event, 3, it->delivery, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(q->event, 3);
-    sqlite3_bind_int64(q->event, 4, it->n);
-    int rc = sqlite3_step(q->event) == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(q->event);
-    it->id = sqlite3_last_insert_rowid(q->db);
+    flow_db_reset(q->event);
+    flow_db_bind_text(q->event, 1, it->flow);
+    flow_db_bind_int64(q->event, 2, now_ms);
+    flow_db_bind_text(q->event, 3, it->delivery);
+    flow_db_bind_int64(q->event, 4, it->n);
+    /* (the event's id: RETURNING on PostgreSQL; on SQLite the connection's last rowid, as RETURNING
+     * there costs an ephemeral table per request, a fifth of the request's instructions) */
+    int r = flow_db_step(q->event);
+    if (r == FLOW_DB_ROW) it->id = flow_db_column_int64(q->event, 0), r = flow_db_step(q->event);
+    else if (r == FLOW_DB_DONE && !q->pg) it->id = sqlite3_last_insert_rowid(flow_db_sqlite(q->db));
+    int rc = r == FLOW_DB_DONE && it->id > 0 ? 0 : -1;
+    flow_db_reset(q->event);
     for (long i = 0; i < it->n && !rc; i++) {
-        sqlite3_reset(q->record);
-        sqlite3_bind_int64(q->record, 1, it->id);
-        sqlite3_bind_int64(q->record, 2, i);
-        sqlite3_bind_text(q->record, 3, it->records[i], (int)it->lens[i], SQLITE_STATIC);
-        rc = sqlite3_step(q->record) == SQLITE_DONE ? 0 : -1;
-        sqlite3_reset(q->record);
+        flow_db_reset(q->record);
+        flow_db_bind_int64(q->record, 1, it->id);
+        flow_db_bind_int64(q->record, 2, i);
+        flow_db_bind_textn(q->record, 3, it->records[i], it->lens[i]);
+        rc = flow_db_step(q->record) == FLOW_DB_DONE ? 0 : -1;
+        flow_db_reset(q->record);
     }
     return rc;
 }
 
 int flow_queue_add_batch(FlowQueue *q, FlowQueueItem *items, int n, int64_t now_ms, FlowErr *err) {
-    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return queue_fail(q, err, "cannot queue the request");
+    if (flow_db_begin_named(q->db, q->txname)) return queue_fail(q, err, "cannot queue the request");
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) rc = queue_one(q, &items[i], now_ms) < 0 ? -1 : 0;
-    if (!rc && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    if (!rc && flow_db_commit(q->db) == 0) return 0;
     queue_fail(q, err, "cannot queue the request");
-    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    flow_db_rollback(q->db);
     for (int i = 0; i < n; i++) items[i].id = 0, items[i].dup = 0;
     return -1;
 }
@@ -970,10 +1203,10 @@ int flow_queue_add(FlowQueue *q, const char *flow, const char *delivery, int64_t
 
 long flow_queue_pending(FlowQueue *q, const char *flow) {
     long n = -1;
-    sqlite3_reset(q->pending);
-    sqlite3_bind_text(q->pending, 1, flow, -1, SQLITE_STATIC);
-    if (sqlite3_step(q->pending) == SQLITE_ROW) n = (long)sqlite3_column_int64(q->pending, 0);
-    sqlite3_reset(q->pending);
+    flow_db_reset(q->pending);
+    flow_db_bind_text(q->pending, 1, flow);
+    if (flow_db_step(q->pending) == FLOW_DB_ROW) n = (long)flow_db_column_int64(q->pending, 0);
+    flow_db_reset(q->pending);
     return n;
 }
 
@@ -982,48 +1215,43 @@ int flow_state_queue_claim(FlowState *st, const char *flow, const char *run_id, 
     *n = 0;
     const void *a[] = { run_id, flow };
     if (exec_args(st, "UPDATE webhook_events SET run_id = ? WHERE flow = ? AND status = 'queued'", "ss", a, err, NULL)) return -1;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, records, taken FROM webhook_events WHERE flow = ? AND run_id = ? AND status = 'queued' "
-                                   "ORDER BY id", -1, &q, NULL) != SQLITE_OK)
-        return fail_db(st, err, "read the webhook queue");
-    sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 2, run_id, -1, SQLITE_TRANSIENT);
+    const void *b[] = { flow, run_id };
+    FlowDbStmt *q = query(st, "SELECT id, records, taken FROM webhook_events WHERE flow = ? AND run_id = ? AND status = 'queued' "
+                              "ORDER BY id", "ss", b);
+    if (!q) return fail_db(st, err, "read the webhook queue");
     long cap = 0;
     int r;
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((r = flow_db_step(q)) == FLOW_DB_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *events = flow_xrealloc(*events, sizeof **events * (size_t)cap);
         }
         FlowQueuedEvent *e = &(*events)[(*n)++];
-        e->id = sqlite3_column_int64(q, 0);
-        e->records = (long)sqlite3_column_int64(q, 1);
-        e->taken = (long)sqlite3_column_int64(q, 2);
+        e->id = flow_db_column_int64(q, 0);
+        e->records = (long)flow_db_column_int64(q, 1);
+        e->taken = (long)flow_db_column_int64(q, 2);
     }
-    sqlite3_finalize(q);
-    if (r != SQLITE_DONE) { free(*events); *events = NULL; *n = 0; return fail_db(st, err, "read the webhook queue"); }
+    flow_db_finalize(q);
+    if (r != FLOW_DB_DONE) { free(*events); *events = NULL; *n = 0; return fail_db(st, err, "read the webhook queue"); }
     return 0;
 }
 
 int flow_state_queue_records(FlowState *st, int64_t event, long from, int max, int (*each)(const char *text, size_t n, long seq, void *ud),
                              void *ud, FlowErr *err) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT seq, record FROM webhook_records WHERE event_id = ? AND seq >= ? ORDER BY seq LIMIT ?", -1, &q,
-                           NULL) != SQLITE_OK)
-        return fail_db(st, err, "read the webhook queue");
-    sqlite3_bind_int64(q, 1, event);
-    sqlite3_bind_int64(q, 2, from);
-    sqlite3_bind_int(q, 3, max);
+    int64_t f = from, m = max;
+    const void *a[] = { &event, &f, &m };
+    FlowDbStmt *q = query(st, "SELECT seq, record FROM webhook_records WHERE event_id = ? AND seq >= ? ORDER BY seq LIMIT ?", "iii", a);
+    if (!q) return fail_db(st, err, "read the webhook queue");
     int r, got = 0;
     /* the statement is finished before this returns: no read stays open across the run's writes */
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(q, 1);
-        if (each(t ? t : "", (size_t)sqlite3_column_bytes(q, 1), (long)sqlite3_column_int64(q, 0), ud)) { r = SQLITE_DONE; break; }
+    while ((r = flow_db_step(q)) == FLOW_DB_ROW) {
+        const char *t = flow_db_column_text(q, 1);
+        if (each(t ? t : "", flow_db_column_bytes(q, 1), (long)flow_db_column_int64(q, 0), ud)) { r = FLOW_DB_DONE; break; }
         got++;
     }
-    sqlite3_finalize(q);
-    if (r != SQLITE_DONE) return fail_db(st, err, "read the webhook queue");
-    return got;
+    if (r != FLOW_DB_DONE) fail_db(st, err, "read the webhook queue");
+    flow_db_finalize(q);
+    return r != FLOW_DB_DONE ? -1 : got;
 }
 
 int flow_state_queue_progress(FlowState *st, int64_t event, long taken, FlowErr *err) {
@@ -1054,14 +1282,16 @@ static int queue_run_done(FlowState *st, const char *flow, const char *run_id, i
 int flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEBHOOK_SECRET_LEN + 1], FlowErr *err) {
     out[0] = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(st->db, "SELECT secret FROM webhook_secrets WHERE flow = ?", -1, &q, NULL) != SQLITE_OK) {
+        const void *a[] = { flow };
+        FlowDbStmt *q = query(st, "SELECT secret FROM webhook_secrets WHERE flow = ?", "s", a);
+        if (!q) {
             if (st->read_only) break;   /* a store from before webhooks, read as it is: no secret yet */
             return fail_db(st, err, "read the secret_url secret");
         }
-        sqlite3_bind_text(q, 1, flow, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW) snprintf(out, FLOW_WEBHOOK_SECRET_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-        sqlite3_finalize(q);
+        int got_row = flow_db_step(q);
+        if (got_row == FLOW_DB_ROW) snprintf(out, FLOW_WEBHOOK_SECRET_LEN + 1, "%s", flow_db_column_text(q, 0));
+        flow_db_finalize(q);
+        if (got_row < 0) return fail_db(st, err, "read the secret_url secret");
         if (out[0] || attempt) break;
         if (st->read_only) break;
         /* none yet: 128 random bits as 32 hex digits, made once (two processes at once keep the first) */
@@ -1078,14 +1308,15 @@ int flow_state_webhook_secret(FlowState *st, const char *flow, char out[FLOW_WEB
         char hex[FLOW_WEBHOOK_SECRET_LEN + 1];
         for (size_t i = 0; i < sizeof raw; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
         int64_t now = flow_wall_ms();
-        const void *a[] = { flow, hex, &now };
-        int rc = exec_args(st, "INSERT OR IGNORE INTO webhook_secrets (flow, secret, created_ms) VALUES (?, ?, ?)", "ssi", a, err, NULL);
+        const void *b[] = { flow, hex, &now };
+        int rc = exec_args(st, "INSERT INTO webhook_secrets (flow, secret, created_ms) VALUES (?, ?, ?) ON CONFLICT (flow) DO NOTHING", "ssi", b,
+                           err, NULL);
         explicit_bzero(hex, sizeof hex);
         explicit_bzero(raw, sizeof raw);
         if (rc) return -1;
         /* the store now holds a secret: only its owner reads it (the WAL files take the file's mode) */
         static const char *const ext[] = { "", "-wal", "-shm" };
-        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        for (size_t i = 0; !st->pg && i < sizeof ext / sizeof ext[0]; i++) {
             char p[4096];
             snprintf(p, sizeof p, "%s%s", st->path, ext[i]);
             if (chmod(p, 0600) != 0 && errno != ENOENT) {}

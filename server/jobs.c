@@ -165,7 +165,7 @@ static cJSON *get_locked(SrvJobs *J, long id, int *code, char *why, size_t cap) 
 
 long srv_jobs_queued_here(SrvJobs *J, const char *integration, const char *flow) {
     pthread_mutex_lock(&J->mu);
-    FlowDbStmt *s = flow_db_prepare(J->db, "SELECT count(*) FROM jobs WHERE status = 'queued' AND integration = ?1 AND flow = ?2 AND place = ?3");
+    FlowDbStmt *s = flow_db_prepare(J->db, "SELECT count(*) FROM jobs WHERE status = 'queued' AND integration = ?1 AND flow = ?2 AND (?3 IS NULL OR place = ?3)");
     long n = -1;
     if (s) {
         flow_db_bind_text(s, 1, integration);
@@ -392,7 +392,7 @@ static int claim(Worker *w, Claimed *c) {
     int rc = now < 0 ? -1 : 0;
     if (rc == 0 && (s = flow_db_prepare(w->db,
                                    "SELECT id, integration, flow, kind, args, revision, source FROM jobs j WHERE status = 'queued'"
-                                   " AND (place IS NULL OR place = ?1) AND NOT EXISTS"
+                                   " AND (place IS NULL OR ?1 IS NULL OR place = ?1) AND NOT EXISTS"
                                    " (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.integration = j.integration AND r.flow = j.flow)"
                                    " ORDER BY id LIMIT 1")) != NULL) {
         flow_db_bind_text(s, 1, J->place);
@@ -516,21 +516,28 @@ static void add_line(cJSON *res, const char *line, char *failed, size_t cap) {
 
 /* the classes of the record errors the run kept (its run id is the job's) */
 static void add_classes(SrvJobs *J, const char *integration, const char *run_id, cJSON *res) {
-    cJSON *cl = cJSON_AddObjectToObject(res, "error_classes");
-    char path[4300];
-    snprintf(path, sizeof path, "%s/state/%s.state.db", J->dir, integration);
+    int none = 0;
+    FlowErr e;
+    FlowState *st = srv_state_open(J->db_spec, J->dir, integration, 1, &none, &e);
+    cJSON *cl = st ? flow_state_run_error_classes(st, run_id, &e) : NULL;   /* (none: the run kept nothing) */
+    flow_state_close(st);
+    cJSON_AddItemToObject(res, "error_classes", cl ? cl : cJSON_CreateObject());
+}
+
+FlowState *srv_state_open(const char *db_spec, const char *dir, const char *integration, int read_only, int *none, FlowErr *err) {
+    char sdir[4200];
+    snprintf(sdir, sizeof sdir, "%s/state", dir);
+    *none = 0;
+    if (flow_db_is_postgres(db_spec)) return flow_state_open_at(db_spec, sdir, integration, read_only, err);
+    char path[4500];
+    snprintf(path, sizeof path, "%s/%s.state.db", sdir, integration);
     struct stat sb;
-    if (stat(path, &sb) != 0) return;   /* the run kept nothing */
-    char why[600];
-    FlowDb *db = flow_db_open(path, 0, why, sizeof why);
-    if (!db) return;
-    FlowDbStmt *s = NULL;
-    if ((s = flow_db_prepare(db, "SELECT class, count(*) FROM errors WHERE run_id = ?1 GROUP BY class ORDER BY class")) != NULL) {
-        flow_db_bind_text(s, 1, run_id);
-        while (flow_db_step(s) == FLOW_DB_ROW) cJSON_AddNumberToObject(cl, flow_db_column_text(s, 0), (double)flow_db_column_int64(s, 1));
+    if (stat(path, &sb) != 0) {
+        *none = 1;
+        flow_err_set(err, FLOW_ERR_VALUE, "no run of %s has kept state yet", integration);
+        return NULL;
     }
-    flow_db_finalize(s);
-    flow_db_close(db);
+    return flow_state_open(sdir, integration, read_only, err);
 }
 
 static void run_job(Worker *w, Claimed *c) {
@@ -582,7 +589,7 @@ static void run_job(Worker *w, Claimed *c) {
     argv[k] = NULL;
     char run_id[64];
     snprintf(run_id, sizeof run_id, "job-%ld", c->id);
-    char **env = srv_secret_env(w->db, J->cfg.key, c->integration, environ, why, sizeof why);
+    char **env = srv_secret_env(w->db, J->cfg.key, c->integration, J->db_spec, environ, why, sizeof why);
     if (!env) {
         finish(w, c->id, "failed", NULL, why);
         free(argv);
@@ -823,8 +830,8 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     J->db_spec = strdup(cfg->db_spec);
     J->flowc = strdup(cfg->flowc);
     J->server_id = strdup(cfg->server_id ? cfg->server_id : "server");
-    J->place = strdup(cfg->place ? cfg->place : "");
-    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id || !J->place) abort();
+    J->place = cfg->place ? strdup(cfg->place) : NULL;
+    if (!J->dir || !J->db_spec || !J->flowc || !J->server_id || (cfg->place && !J->place)) abort();
     J->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : SRV_JOB_LEASE_MS;
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);

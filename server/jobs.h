@@ -3,16 +3,19 @@
  * integration's secrets in its environment. A job is queued, claimed by exactly one worker (a
  * write transaction, which every server on a shared store takes in turn), runs under a lease its server
  * renews, and ends completed (the run finished, record errors or not), failed (the run
- * failed or its process crashed: the server goes on) or canceled. The runs' state stores are each
- * workspace directory's own (DIR/state): a job that reads what the queuing server's holds — a webhook
- * run (the requests its gate queued there) or a retry (error ids of its error store) — is pinned to
- * that directory's place and claimed only by a server started on that DIR. */
+ * failed or its process crashed: the server goes on) or canceled. On a PostgreSQL store the runs'
+ * state is there too (each integration's schema; the children get its DSN as FLOW_STATE_DB), so any
+ * server runs any job. On a SQLite store the runs' state stores are each workspace directory's own
+ * (DIR/state): a job that reads what the queuing server's holds — a webhook run (the requests its gate
+ * queued there) or a retry (error ids of its error store) — is pinned to that directory's place and
+ * claimed only by a server started on that DIR. */
 #ifndef FLOWC_SERVER_JOBS_H
 #define FLOWC_SERVER_JOBS_H
 #include <stdio.h>
 #include "db.h"
 #include <cjson/cJSON.h>
 #include "secrets.h"
+#include "engine.h"   /* FlowState */
 
 #define SRV_JOB_STATUSES(X) X(queued) X(running) X(completed) X(failed) X(canceled)
 #define SRV_JOB_CANCEL_GRACE_MS 10000   /* a canceled run still going this long after SIGTERM is killed */
@@ -27,7 +30,8 @@ typedef struct SrvJobsConfig {
     const char *flowc;        /* the flowc that builds revisions (an absolute path) */
     const char *server_id;    /* recorded with each job it claims */
     const char *place;        /* the workspace directory's own id (DIR/place): a job that reads this DIR's
-                               * state store is claimed only by a server with this place */
+                               * state store is claimed only by a server with this place; NULL on a
+                               * PostgreSQL store (no job is pinned, and this server claims any) */
     int workers;              /* jobs run at once (>= 1) */
     FILE *log;                /* one line per job that ends; NULL: none */
     long long lease_ms;       /* 0: SRV_JOB_LEASE_MS */
@@ -57,7 +61,8 @@ void     srv_jobs_stop(SrvJobs *J);
 /* Queues a job: its JSON (status queued), or NULL with *code 400 (a bad window: why names the field)
  * or 500 and why. */
 cJSON   *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, size_t cap);
-/* How many jobs of integration's flow are queued for this server's place (pinned to it). -1 on a store error. */
+/* How many jobs of integration's flow are queued for this server's place (pinned to it; without a
+ * place: queued at all). -1 on a store error. */
 long     srv_jobs_queued_here(SrvJobs *J, const char *integration, const char *flow);
 /* A job as JSON, or NULL (none: *code 404; else 500 with why). */
 cJSON   *srv_job_get(SrvJobs *J, long id, int *code, char *why, size_t cap);
@@ -72,6 +77,10 @@ cJSON   *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap);
 /* Calls on_end(arg, id) on a worker's thread each time a job this server ran has ended (its row
  * says how); NULL removes it, and once that returns no call is under way. on_end must not block. */
 void     srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg);
+/* The runs' state store of integration (runtime/state.c): on a PostgreSQL store (db_spec a DSN) its
+ * schema in that database (made on first use), the one every server's runs write; else the SQLite file
+ * DIR/state/<integration>.state.db, or NULL with *none set when no run has made it yet. NULL with err. */
+FlowState *srv_state_open(const char *db_spec, const char *dir, const char *integration, int read_only, int *none, FlowErr *err);
 /* Blocks until the job has ended or timeout_ms passed (tests, `flowc remote jobs wait`): its JSON as
  * srv_job_get. */
 cJSON   *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap);

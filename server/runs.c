@@ -47,7 +47,9 @@ const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
 const char *runs_dir(Srv *s) { return runs_of(s)->dir; }
 
 /* The workspace directory's place (jobs.h): 32 random hex digits in DIR/place, made by the first
- * server started on it (servers on one DIR share it, as they share its state stores). 0, or -1 with why. */
+ * server started on it (servers on one DIR share it, as they share its state stores). Only a SQLite
+ * store's servers have one: servers on one SQLite store file but on several directories keep the runs'
+ * state each in its own DIR/state. 0, or -1 with why. */
 static int place_of(const char *dir, char out[64], char *why, size_t cap) {
     char path[4200];
     snprintf(path, sizeof path, "%s/place", dir);
@@ -97,9 +99,11 @@ int jobs_mod_start(Srv *s, char *why, size_t cap) {
     gethostname(host, sizeof host - 1);
     if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd = (unsigned)time(NULL);
     snprintf(id, sizeof id, "%.127s:%ld:%04x", host, (long)getpid(), rnd & 0xffff);
+    /* (on a PostgreSQL store the runs' state is in the store too: no job is pinned to a directory) */
     char place[64];
-    if (place_of(R->dir, place, why, cap)) { srv_key_wipe(&R->key); free(R); return -1; }
-    SrvJobsConfig cfg = { R->dir, store_spec(srv_store(s)), &R->key, R->flowc, id, place, 2, stderr, srv_lease_ms(s) };
+    int pinned = !flow_db_is_postgres(store_spec(srv_store(s)));
+    if (pinned && place_of(R->dir, place, why, cap)) { srv_key_wipe(&R->key); free(R); return -1; }
+    SrvJobsConfig cfg = { R->dir, store_spec(srv_store(s)), &R->key, R->flowc, id, pinned ? place : NULL, 2, stderr, srv_lease_ms(s) };
     R->J = srv_jobs_start(&cfg, why, cap);
     if (!R->J) { srv_key_wipe(&R->key); free(R); return -1; }
     *srv_module(s, SRV_MOD_jobs) = R;
@@ -258,7 +262,7 @@ char **runs_env(Srv *s, const char *integ, const char *const *extra, SrvResp *ou
     char why[1200];
     SrvStore *st = srv_store(s);
     store_lock(st);
-    char **env = srv_secret_env(store_db(st), &runs_of(s)->key, integ, environ, why, sizeof why);
+    char **env = srv_secret_env(store_db(st), &runs_of(s)->key, integ, store_spec(st), environ, why, sizeof why);
     store_unlock(st);
     if (!env) { srv_error(out, 500, "secrets", NULL, "%s", why); return NULL; }
     size_t n = 0, k = 0;
@@ -670,7 +674,8 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         }
         int nerr = 0;
         FlowErr fe;
-        FlowState *fs = flow_state_open(state, t.integ, 1, &fe);
+        int none = 0;
+        FlowState *fs = srv_state_open(store_spec(srv_store(s)), runs_of(s)->dir, t.integ, 1, &none, &fe);
         cJSON *errs = fs ? flow_state_errors(fs, t.flow, NULL, t.step, NULL, 0, 1, &fe) : NULL;
         size_t kl = strlen(run_id);
         for (const cJSON *e = errs ? errs->child : NULL; e; e = e->next) {

@@ -147,7 +147,15 @@ void srv_secret_env_free(char **env) {
     free(env);
 }
 
-char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap) {
+#define STATE_DB_VAR "FLOW_STATE_DB"
+
+/* whether an environment entry (or a secret's NAME=) is FLOW_STATE_DB's: only the server sets it */
+static int is_state_db(const char *entry) {
+    size_t n = strlen(STATE_DB_VAR);
+    return strncmp(entry, STATE_DB_VAR, n) == 0 && entry[n] == '=';
+}
+
+char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, const char *state_db, char *const *base, char *why, size_t cap) {
     if (sodium_ready(why, cap)) return NULL;
     FlowDbStmt *s = NULL;
     if ((s = flow_db_prepare(db, "SELECT name, box FROM secrets WHERE integration = ?1 ORDER BY name")) == NULL) {
@@ -162,6 +170,11 @@ char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, ch
     char **mine = calloc(8, sizeof *mine);   /* the secrets' NAME= prefixes, to leave base's out */
     size_t nmine = 0, havemine = 8;
     if (!env || !mine) abort();
+    if (state_db && flow_db_is_postgres(state_db)) {   /* the runs' state in the store's database (never on argv) */
+        size_t len = strlen(STATE_DB_VAR) + 1 + strlen(state_db) + 1;
+        if (!(env[n] = malloc(len))) abort();
+        snprintf(env[n++], len, "%s=%s", STATE_DB_VAR, state_db);
+    }
     int r, rc = 0;
     while ((r = flow_db_step(s)) == FLOW_DB_ROW) {
         const char *name = flow_db_column_text(s, 0);
@@ -188,6 +201,11 @@ char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, ch
             rc = -1;
             break;
         }
+        if (is_state_db(entry)) {   /* the server's to set */
+            sodium_memzero(entry, nl + 1 + plen);
+            free(entry);
+            continue;
+        }
         if (n + 1 >= have) { env = realloc(env, (have *= 2) * sizeof *env); if (!env) abort(); }
         env[n++] = entry;
         if (nmine == havemine) { mine = realloc(mine, (havemine *= 2) * sizeof *mine); if (!mine) abort(); }
@@ -200,7 +218,7 @@ char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, ch
         size_t nl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
         int shadowed = 0;
         for (size_t k = 0; k < nmine && !shadowed; k++) shadowed = strncmp(mine[k], base[i], nl) == 0 && mine[k][nl] == '=';
-        if (shadowed) continue;
+        if (shadowed || is_state_db(base[i])) continue;
         if (n + 1 >= have) { env = realloc(env, (have *= 2) * sizeof *env); if (!env) abort(); }
         env[n] = strdup(base[i]);
         if (!env[n++]) abort();

@@ -34,11 +34,13 @@ int  srv_secret_delete(FlowDb *db, const char *integration, const char *name, ch
 /* The names set for an integration, as [{"name","connection","updated_at"}] — never a value. NULL
  * with why on a store error. */
 cJSON *srv_secret_names(FlowDb *db, const char *integration, char *why, size_t cap);
-/* A child's environment: the entries of base (NULL-terminated, e.g. environ) whose name is not a
- * secret's, then NAME=value for each secret of the integration, decrypted. NULL with why (a value that
+/* A child's environment: FLOW_STATE_DB=state_db when state_db is a PostgreSQL DSN (the store's: the
+ * runs keep their state there, runtime/state.c), NAME=value for each secret of the integration,
+ * decrypted, then the entries of base (NULL-terminated, e.g. environ) whose name is not a secret's;
+ * a FLOW_STATE_DB of base or of a secret is left out (the server's alone). NULL with why (a value that
  * does not decrypt: the key is not the one it was stored with). Free with srv_secret_env_free, which
  * wipes the values. */
-char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, char *const *base, char *why, size_t cap);
+char **srv_secret_env(FlowDb *db, const SrvKey *key, const char *integration, const char *state_db, char *const *base, char *why, size_t cap);
 void   srv_secret_env_free(char **env);
 
 #endif

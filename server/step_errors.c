@@ -1,5 +1,6 @@
-/* step_errors.c — the errors routes over each integration's state store (DIR/state/<integration>
- * .state.db, the one the runs write): GET /v1/flows/{flow}/{step}/errors (open ones; filters class,
+/* step_errors.c — the errors routes over each integration's state store (the one the runs write:
+ * DIR/state/<integration>.state.db, or on a PostgreSQL store the integration's schema there, which
+ * every server's runs share: srv_state_open): GET /v1/flows/{flow}/{step}/errors (open ones; filters class,
  * occurred_after, occurred_before; paged by id), GET .../resolved, PUT .../resolved {"errors": [ids]},
  * POST .../retry {"errors": [ids]} (none: every open one of the step) — a retry job, as a run is —,
  * GET /v1/exports/{id}/errors. */
@@ -13,17 +14,12 @@
 
 static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
 
-/* the integration's state store; NULL with *none when it has none yet (no run made it), or a 500 */
+/* the integration's state store (srv_state_open); NULL with *none when it has none yet (no run made
+ * it), or a 500 */
 static FlowState *state_of(Srv *s, const char *integ, int read_only, int *none, SrvResp *out) {
-    char dir[4200], path[4500];
-    snprintf(dir, sizeof dir, "%s/state", runs_dir(s));
-    snprintf(path, sizeof path, "%s/%s.state.db", dir, integ);
-    struct stat sb;
-    *none = stat(path, &sb) != 0;
-    if (*none) return NULL;
     FlowErr e;
-    FlowState *st = flow_state_open(dir, integ, read_only, &e);
-    if (!st) srv_error(out, 500, "internal", NULL, "%s", e.msg);
+    FlowState *st = srv_state_open(store_spec(srv_store(s)), runs_dir(s), integ, read_only, none, &e);
+    if (!st && !*none) srv_error(out, 500, "internal", NULL, "%s", e.msg);
     return st;
 }
 

@@ -213,8 +213,9 @@ static void fire(Hooks *H, HInteg *I, int fi, const char *trigger, int64_t due) 
     }
     long other = 0;
     int webhook = strcmp(trigger, "webhook") == 0;
-    /* (a webhook run takes the requests queued in this server's state store: only a job pinned to this
-     * server's place, jobs.h, takes them) */
+    /* (a webhook run takes the requests queued in the state store: on a SQLite store this server's
+     * own, which only a job pinned to this server's place takes, jobs.h; on a PostgreSQL store the
+     * shared one, which any server's job takes) */
     if (webhook ? srv_jobs_queued_here(runs_jobs(s), I->id, I->f[fi].name) > 0
                 : (jobs_of(s, I->id, I->f[fi].name, "queued", &other) || jobs_of(s, I->id, I->f[fi].name, "running", &other))) {
         if (strcmp(trigger, "webhook") != 0) hlog("flow %s: %s: skipped: job %ld of the flow has not ended", fid, trigger, other);

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     r.type = &t_rec;
     r.arena = &a;
     const FlowRowPlan *p = flow_rows_plan(&r, n, cn);
-    if (p && flow_rows_take(&r, p, v) == 0) {
+    if (p && flow_rows_take(&r, p, v, 0) == 0) {
         /* the generic way: the row's object (of equal names the first; text as C text), checked */
         cJSON *o = cJSON_CreateObject();
         for (int i = 0; i < n; i++) {

@@ -8,10 +8,16 @@
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
 #   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) and conns.py's (connection
 #                        tests, a postgres connection's too, and debug windows) on a PostgreSQL store
+#   server-pg/state/...  `flowc run`, `state show` and `errors list` with FLOW_STATE_DB: the runs' state in
+#                        a schema of the database (no state file), the password never shown; serve refuses
+#                        it; a value that is not a DSN is refused
 #   server-pg/two/...    tests/server/two.py: two servers, two workspace directories, one store: a
 #                        change seen through both, schedules and webhooks made, changed and deleted
 #                        through one served (and stopped) by both without a restart, a package's
-#                        files taken through one used by both servers' checks and runs, 40 jobs queued through both run exactly once (each
+#                        files taken through one used by both servers' checks and runs, the runs' state
+#                        shared in the store (a delta flow, an error listed/resolved/retried through the other
+#                        server, a webhook request run once, a killed run's lock released, no secret in
+#                        it), 40 jobs queued through both run exactly once (each
 #                        run writes a row into PostgreSQL: the rows are counted), concurrent changes
 #                        keep one audit chain, a killed server's job failed when its lease runs out
 # SKIP when the PostgreSQL binaries are not installed (scripts/deps.sh test installs them).
@@ -59,6 +65,46 @@ if [ -n "$spg_port" ]; then
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$spg/conns" >"$spg/conns.out" 2>"$spg/conns.err"
   t_driver server-jobs-pg/driver-conns server-jobs-pg/conn/stops-cleanly-on-sigterm "$spg/conns.out" $? "$spg/conns.err"
+
+  # the runs' state in PostgreSQL for a plain `flowc run` (tests/state/delta's flow)
+  sd=$spg/state-cli
+  mkdir -p "$sd/data"
+  cp tests/state/delta/flow.flow "$sd/"
+  sqlite3 "$sd/data/src.db" <tests/state/delta/src.sql && sqlite3 "$sd/data/dst.db" <tests/state/delta/dst.sql
+  "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d postgres -c "CREATE DATABASE state_cli" >/dev/null 2>&1
+  sdb="$FLOWC_TEST_PG dbname=state_cli password=pw-S3CRET-state"
+  t_case server-pg/state/run-keeps-its-state-in-postgresql
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
+  t_expect_rc 0
+  t_expect_grep "$C_ERR" 'exported 4, ignored 0, imported copy=4' "the first run"
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
+  t_expect_rc 0
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" state flow.flow show
+  t_expect_rc 0
+  t_expect_grep "$C_OUT" 'state store host=127.0.0.1 .*password=<redacted> \(schema "flowstate_state-delta"\)' "the store named, password redacted"
+  t_expect_grep "$C_OUT" 'items: delta from 20' "the delta time kept there"
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" runs flow.flow --json
+  t_expect_rc 0
+  t_expect_grep "$C_OUT" '"status":"ok"' "the run history"
+  [ ! -e "$sd/.flowstate" ] || t_note "a state directory was made: $(ls -A "$sd/.flowstate")"
+  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c 'SELECT count(*) FROM "flowstate_state-delta".runs' 2>&1)
+  [ "$n" = 2 ] || t_note "runs in the schema: $n (expected 2)"
+  for f in "${C_FILES[@]}"; do t_expect_nogrep "$f" 'S3CRET' "the password was printed"; done
+  t_done
+
+  t_case server-pg/state/serve-refuses-it-and-a-path-is-not-a-dsn
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" serve flow.flow --listen 127.0.0.1:0
+  t_expect_rc 2
+  t_expect_grep "$C_ERR" 'serve: keeps its runs. state in the SQLite store of --state .*unset FLOW_STATE_DB' "serve's refusal"
+  t_expect_nogrep "$C_ERR" 'S3CRET' "the password was printed"
+  t_exec -C "$sd" env FLOW_STATE_DB="$sd/x.db" "$FLOWC" run flow.flow
+  t_expect_rc 1
+  t_expect_grep "$C_ERR" 'is not a PostgreSQL DSN' "a path refused"
+  t_exec -C "$sd" env FLOW_STATE_DB="host=127.0.0.1 port=1 user=flowtest password=pw-S3CRET-state" "$FLOWC" errors flow.flow list
+  t_expect_rc 1
+  t_expect_grep "$C_ERR" 'cannot connect to the store host=127.0.0.1 port=1 user=flowtest password=<redacted>' "an unreachable database named"
+  t_expect_nogrep "$C_ERR" 'S3CRET' "the password was printed"
+  t_done
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/two.py "$spg/two" >"$spg/two.out" 2>"$spg/two.err"
   t_driver server-pg/two/driver server-pg/two/stops-cleanly-on-sigterm "$spg/two.out" $? "$spg/two.err"

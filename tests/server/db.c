@@ -2,7 +2,9 @@
  * SQLite file, and a PostgreSQL database when a DSN is given (the server-pg suite's). The same checks
  * on each: schema words, typed binds read back (NULL, text with quotes and `?`, int64, bytes with
  * NULs), `?N` reused, `?` inside a literal left alone, RETURNING, changes, transactions, the write
- * lock making a second connection's flow_db_begin wait, errors, the store's clock; and flow_db_redact.
+ * lock making a second connection's flow_db_begin wait (a named one: the same name waits, another does
+ * not), a statement reset and run again, the state store's schema words ({id} {int} {rowid}: insertion
+ * order as `ORDER BY rowid`), errors, the store's clock; and flow_db_redact.
  * Usage: server_db SQLITE_FILE [PG_DSN]. Prints `N passed, N failed`; exit 1 on a failure. */
 #define _DEFAULT_SOURCE 1
 #include "../unit/check.h"
@@ -25,16 +27,16 @@ static void redact(const char *in, const char *want) {
     check(strcmp(out, want) == 0, "flow_db_redact(%s): %s, expected %s", in, out, want);
 }
 
-typedef struct Waiter { const char *spec; int64_t began, waited; int rc; } Waiter;
+typedef struct Waiter { const char *spec, *name; int64_t began, waited; int rc; } Waiter;
 
-/* a second connection's write transaction: how long its flow_db_begin waited */
+/* a second connection's write transaction (named when name is set): how long its begin waited */
 static void *second_writer(void *arg) {
     Waiter *w = arg;
     char why[600];
     FlowDb *db = flow_db_open(w->spec, 0, why, sizeof why);
     if (!db) { w->rc = -2; return NULL; }
     int64_t t0 = mono_ms();
-    w->rc = flow_db_begin(db);
+    w->rc = w->name ? flow_db_begin_named(db, w->name) : flow_db_begin(db);
     w->waited = mono_ms() - t0;
     if (!w->rc) {
         FlowDbStmt *s = flow_db_prepare(db, "INSERT INTO t(name, n) VALUES('second', 2)");
@@ -128,7 +130,7 @@ static void backend(const char *spec, const char *label) {
 
     /* the write lock: a second connection's flow_db_begin waits until this transaction ends */
     check(flow_db_begin(db) == 0, "begin the first writer: %s", flow_db_error(db));
-    Waiter w = { spec, 0, 0, -1 };
+    Waiter w = { spec, NULL, 0, 0, -1 };
     pthread_t th;
     pthread_create(&th, NULL, second_writer, &w);
     usleep(400000);
@@ -141,6 +143,51 @@ static void backend(const char *spec, const char *label) {
               && strcmp(flow_db_column_text(s, 0), "second") == 0,
           "the writers took turns");
     flow_db_finalize(s);
+
+    /* a named write lock: on PostgreSQL the same name waits and another does not (SQLite: the file's lock,
+     * so both wait) */
+    for (int same = 1; same >= 0; same--) {
+        check(flow_db_begin_named(db, "state one") == 0, "begin named: %s", flow_db_error(db));
+        Waiter n = { spec, same ? "state one" : "state two", 0, 0, -1 };
+        pthread_create(&th, NULL, second_writer, &n);
+        usleep(400000);
+        check(flow_db_commit(db) == 0, "commit named: %s", flow_db_error(db));
+        pthread_join(th, NULL);
+        int waits = same || !flow_db_is_postgres(spec);
+        check(n.rc == 0 && (waits ? n.waited >= 300 : n.waited < 300), "a writer of %s name waited %lld ms (rc %d)", same ? "the same" : "another",
+              (long long)n.waited, n.rc);
+    }
+
+    /* a statement reset and run again with new binds */
+    s = flow_db_prepare(db, "SELECT count(*) FROM t WHERE name = ?");
+    for (int k = 0; k < 3 && s; k++) {
+        if (k) flow_db_reset(s);
+        flow_db_bind_text(s, 1, k == 1 ? "first" : "nobody");
+        check(flow_db_step(s) == FLOW_DB_ROW && flow_db_column_int64(s, 0) == (k == 1), "reset, run %d: %s", k, flow_db_error(db));
+    }
+    flow_db_finalize(s);
+
+    /* the state store's words: {id} {int}, and {rowid} whose order is insertion order on both */
+    flow_db_exec(db, "DROP TABLE IF EXISTS w");
+    check(flow_db_schema(db, "CREATE TABLE IF NOT EXISTS w ({rowid}k TEXT PRIMARY KEY, v {int} NOT NULL)", "w", why, sizeof why) == 0, "w: %s", why);
+    static const char *const ks[] = { "c", "a", "b" };
+    for (int i = 0; i < 3; i++) {
+        s = flow_db_prepare(db, "INSERT INTO w (k, v) VALUES (?, ?)");
+        flow_db_bind_text(s, 1, ks[i]);
+        flow_db_bind_int64(s, 2, (int64_t)1 << 40);
+        check(flow_db_run(s) == 0, "insert w: %s", flow_db_error(db));
+    }
+    s = flow_db_prepare(db, "SELECT k, v FROM w ORDER BY rowid");
+    for (int i = 0; i < 3 && s; i++)
+        check(flow_db_step(s) == FLOW_DB_ROW && strcmp(flow_db_column_text(s, 0), ks[i]) == 0 && flow_db_column_int64(s, 1) == (int64_t)1 << 40,
+              "w in insertion order, %d: %s", i, flow_db_error(db));
+    flow_db_finalize(s);
+    flow_db_exec(db, "DROP TABLE IF EXISTS e");
+    check(flow_db_schema(db, "CREATE TABLE IF NOT EXISTS e (id {id}, x TEXT)", "e", why, sizeof why) == 0, "e: %s", why);
+    s = flow_db_prepare(db, "INSERT INTO e (x) VALUES ('x') RETURNING id");
+    check(s && flow_db_step(s) == FLOW_DB_ROW && flow_db_column_int64(s, 0) == 1, "{id}: the first is 1: %s", flow_db_error(db));
+    flow_db_finalize(s);
+    flow_db_exec(db, "DROP TABLE w; DROP TABLE e");
 
     /* errors name what went wrong; the connection goes on */
     s = flow_db_prepare(db, "SELECT nope FROM t");

@@ -114,8 +114,8 @@ int main(int argc, char **argv) {
           "names: %s", nt);
     cJSON_free(nt);
     cJSON_Delete(names);
-    char *base[] = { "PATH=/usr/bin", "API_TOKEN=from-the-server-environment", NULL };
-    char **env = srv_secret_env(db, &key, "shop", base, why, sizeof why);
+    char *base[] = { "PATH=/usr/bin", "API_TOKEN=from-the-server-environment", "FLOW_STATE_DB=host=elsewhere dbname=x", NULL };
+    char **env = srv_secret_env(db, &key, "shop", "/ws/store.db", base, why, sizeof why);   /* (a SQLite store: no FLOW_STATE_DB) */
     int found = 0, shadow = 0, n = 0;
     for (int i = 0; env && env[i]; i++, n++) {
         if (strncmp(env[i], "API_TOKEN=", 10) == 0 && strcmp(env[i] + 10, secret) == 0) found++;
@@ -124,9 +124,16 @@ int main(int argc, char **argv) {
     check(env && found == 1 && !shadow && n == 2, "env: the secret once, in place of the server's own (found %d, shadow %d, n %d): %s", found,
           shadow, n, env ? "" : why);
     srv_secret_env_free(env);
+    /* a PostgreSQL store: its DSN as FLOW_STATE_DB, once, whatever the server's environment says */
+    env = srv_secret_env(db, &key, "shop", "host=h dbname=d password=pw", base, why, sizeof why);
+    int sdb = 0;
+    n = 0;
+    for (int i = 0; env && env[i]; i++, n++) sdb += strncmp(env[i], "FLOW_STATE_DB=", 14) == 0 && strcmp(env[i] + 14, "host=h dbname=d password=pw") == 0;
+    check(env && sdb == 1 && n == 3, "env on a PostgreSQL store: FLOW_STATE_DB %d, n %d", sdb, n);
+    srv_secret_env_free(env);
     SrvKey other;
     memset(&other, 7, sizeof other);
-    env = srv_secret_env(db, &other, "shop", base, why, sizeof why);
+    env = srv_secret_env(db, &other, "shop", NULL, base, why, sizeof why);
     check(!env && strstr(why, "does not decrypt") && !strstr(why, secret), "another key must not decrypt: %s", why);
     srv_secret_env_free(env);
     check(srv_secret_put(db, &key, "other", "c", "X", "x", 1, 3, why, sizeof why) == 0 && srv_secret_delete(db, "other", NULL, why, sizeof why) == 1,

@@ -8,8 +8,13 @@ second holds a copy of the first's secret.key and was never `init`), serving one
   - schedules and webhooks made, changed (the text, the trigger's secret) and deleted through one
     server are served, and stopped, by the other without a restart, each schedule fire claimed once
     (tests/server/two/beat.flow);
-  - a webhook request is run by a job of the server that queued it (its state store holds it), and a
-    retry of errors by the server whose error store they are in;
+  - the runs' state is the store's (each integration's schema flowstate_<integration>, the children
+    given its DSN as FLOW_STATE_DB): a delta flow run on one server then the other takes only the rows
+    changed since the last run on either (tests/server/two/shared.flow); an error kept by a run on one
+    is listed, resolved and retried through the other; a webhook request taken by either server is run
+    once, by whichever server claims its job, with its record; a run killed with SIGKILL releases its
+    run lock (an advisory lock of its own connection) and the next run takes it; no state file in
+    either directory, and no secret in the state tables;
   - a package's hook and data files taken through one server are the other's too: a text changed
     through it checks beside them, both servers' runs use them, a new package's files replace them
     on both, a delete removes them on both;
@@ -188,10 +193,87 @@ def _():
     until(10, "B's copy of the deleted integration's files removed", lambda: not os.path.exists(os.path.join(B.dir, "files/pkghooks")))
 
 
-@case("server-pg/two/a-webhook-request-is-run-by-the-server-that-queued-it")
+def on(srv, j):
+    """whether job j ran on server srv"""
+    return str(srv.proc.pid) in (j.get("server") or "").split(":")
+
+
+def shared_setup():
+    """the shared integration (tests/server/two/shared.flow) and its tables in the tally database"""
+    psql(TALLY_DB, "-c", "DROP TABLE IF EXISTS shared_items, shared_seen",
+         "-c", "CREATE TABLE shared_items (id int PRIMARY KEY, name text, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+         "-c", "CREATE TABLE shared_seen (run text NOT NULL, id int NOT NULL CONSTRAINT not_13 CHECK (id % 100 <> 13))")
+    st, _, _ = A.req("GET", "/v1/integrations/shared")
+    if st != 200:
+        expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/shared.flow")).read()), 201, "shared through A")
+        dsn = "%s dbname=%s password=%s" % (api.PG, TALLY_DB, TALLY_SECRET)
+        expect(B.req("PUT", "/v1/connections/shared.db/secrets", {"SHARED_DSN": dsn}), 200, "its DSN as a secret, through B")
+
+
+def shared_run(srv):
+    """a run of shared.changes asked through srv, waited for"""
+    return wait_job(srv, expect(srv.req("POST", "/v1/flows/shared.changes/run"), 201, "run shared.changes")["id"])
+
+
+@case("server-pg/two/a-delta-flow-run-on-one-then-the-other-exports-only-the-new-records")
+def _():
+    shared_setup()
+    # a job asked through a server is nearly always claimed by it (its worker wakes at once): runs
+    # asked through A and B in turn go back and forth between the servers; every run, wherever it ran,
+    # takes only the rows changed since the last run, on either server (the delta time is the store's)
+    total, last, switches = 0, None, 0
+    for k in range(12):
+        rows = ",".join("(%d, 'n%d')" % (1000 + 10 * k + i, i) for i in range(3))
+        psql(TALLY_DB, "-c", "INSERT INTO shared_items (id, name) VALUES " + rows)
+        time.sleep(1.1)   # (a row written during the second a run starts comes with the next run)
+        j = shared_run(A if k % 2 == 0 else B)
+        check(j["status"] == "completed" and (j["exported"], j["ignored"]) == (total + 3, total),
+              "run %d on %s took %s of %d rows, %d of them new: %s" % (k, j["server"], j.get("exported"), total + 3, 3,
+                                                                       {x: j.get(x) for x in ("status", "exported", "ignored", "message")}))
+        total += 3
+        where = "A" if on(A, j) else "B"
+        switches += last is not None and where != last
+        last = where
+        if switches >= 2 and k >= 3:
+            break
+    check(switches >= 1, "every run was on one server: the test proved nothing")
+    seen = psql(TALLY_DB, "-c", "SELECT count(*), count(DISTINCT id) FROM shared_seen").strip()
+    check(seen == "%d|%d" % (total, total), "rows imported (all, distinct): %s, want %d" % (seen, total))
+
+
+@case("server-pg/two/an-error-kept-on-one-is-listed-resolved-and-retried-through-the-other")
+def _():
+    shared_setup()
+    psql(TALLY_DB, "-c", "INSERT INTO shared_items (id, name) VALUES (2013, 'x'), (2014, 'y'), (2113, 'z')")
+    time.sleep(1.1)
+    j = shared_run(A)
+    check(j["status"] == "completed" and j["errors"] == 2, "the run: %s" % j)
+    owner, other = (A, B) if on(A, j) else (B, A)
+    # the two errors (2013 and 2113 break not_13) through the server that did not run it
+    errs = expect(other.req("GET", "/v1/flows/shared.changes/seen/errors"), 200, "the errors through the other server")
+    got = sorted(e["record"]["id"] for e in errs)
+    check(got == [2013, 2113], "the other server lists %s" % got)
+    by_id = {e["record"]["id"]: e["id"] for e in errs}
+    expect(other.req("PUT", "/v1/flows/shared.changes/seen/resolved", {"errors": [by_id[2113]]}), 200, "resolved through the other server")
+    res = expect(owner.req("GET", "/v1/flows/shared.changes/seen/resolved"), 200, "resolved through the owner")
+    check([e["id"] for e in res] == [by_id[2113]], "the owner's resolved: %s" % res)
+    left = expect(owner.req("GET", "/v1/flows/shared.changes/seen/errors"), 200, "open through the owner")
+    check([e["id"] for e in left] == [by_id[2013]], "the owner's open errors: %s" % left)
+    # the retry, asked through the other server, succeeds once the table takes the row; the
+    # error is done on both servers
+    psql(TALLY_DB, "-c", "ALTER TABLE shared_seen DROP CONSTRAINT not_13")
+    r = wait_job(other, expect(other.req("POST", "/v1/flows/shared.changes/seen/retry", {"errors": [by_id[2013]]}), 201, "retry")["id"])
+    check(r["status"] == "completed" and r["errors"] == 0, "the retry: %s" % {x: r.get(x) for x in ("status", "server", "errors", "message")})
+    rows = psql(TALLY_DB, "-c", "SELECT run FROM shared_seen WHERE id = 2013").strip()
+    check(rows == "job-" + r["id"], "the retried record's row: %r (the retry's run: job-%s)" % (rows, r["id"]))
+    for srv in (A, B):
+        check(expect(srv.req("GET", "/v1/flows/shared.changes/seen/errors"), 200, "open errors") == [], "an open error left on %s" % srv.dir)
+
+
+@case("server-pg/two/a-webhook-request-is-run-once-by-whichever-server-claims-it")
 def _():
     tok = "beat-tok-S3CRET-77x"
-    b = expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/beat.flow")).read().replace("every(1s)", "manual()")), 201, "beat")
+    expect(A.req("POST", "/v1/integrations", open(os.path.join(HERE, "two/beat.flow")).read().replace("every(1s)", "manual()")), 201, "beat")
     expect(B.req("PUT", "/v1/connections/beat.webhook/secrets", {"BEAT_TOKEN": tok}), 200, "the secret through B")
     for srv in (A, B):
         hooks_view(srv, "beat", "ready")
@@ -199,32 +281,62 @@ def _():
     def out(srv):
         p = os.path.join(srv.dir, "work/beat/out/hooked.ndjson")
         return [json.loads(line)["id"] for line in open(p)] if os.path.exists(p) else []
-    # the requests wait in the receiving server's state store: its own runs take them, whichever
-    # server a job of the flow would otherwise have gone to
+    # the requests wait in the store's queue (the state store in PostgreSQL), whichever server took
+    # them: a run on either server takes each once, with its record
+    before = {j["id"] for j in beat_jobs("hooked", "webhook")}
+    sent = []
     for k in range(8):
-        srv, other = (A, B) if k % 2 else (B, A)
+        srv = A if k % 2 else B
         rid = 100 + k
         st, _, _ = srv.req("POST", "/hooks/beat/in", json.dumps({"id": rid}).encode(), token=None,
                            headers={"X-Token": tok, "Content-Type": "application/json"}, raw=True)
         check(st == 202, "delivery %d: %s" % (rid, st))
-        until(60, "request %d run on the server that took it (%s)" % (rid, srv.dir), lambda: rid in out(srv))
-        check(rid not in out(other), "request %d also run on %s" % (rid, other.dir))
-    for j in beat_jobs("hooked", "webhook"):
-        check(j["status"] in ("completed", "queued", "running"), "a webhook job: %s" % j)
-    # a retry of errors listed through a server runs on that server (the ids are its error store's)
-    for srv in (A, B):
-        with open(os.path.join(srv.dir, "work/beat/data/mixed.ndjson"), "w") as f:
-            f.write('{"id": 1, "name": "one"}\n{"id": "two"}\n')
-    for k in range(4):
-        j = wait_job(A, expect(A.req("POST", "/v1/flows/beat.picky/run"), 201, "run picky")["id"])
-        check(j["status"] == "completed" and j["errors"] == 1, "picky's run: %s" % j)
-        owner = A if str(A.proc.pid) in j["server"].split(":") else B
-        errs = expect(owner.req("GET", "/v1/flows/beat.picky/items/errors"), 200, "picky's errors through the server that ran it")
-        check(errs and all(e["run_id"] for e in errs), "errors: %s" % errs)
-        r = wait_job(A, expect(owner.req("POST", "/v1/flows/beat.picky/items/retry", {"errors": [errs[-1]["id"]]}), 201, "retry")["id"])
-        check(r["status"] == "completed" and str(owner.proc.pid) in r["server"].split(":"),
-              "the retry of %s's error ran on %s: %s" % (owner.dir, r["server"], {x: r.get(x) for x in ("status", "exported", "errors", "message")}))
+        sent.append(rid)
+        until(60, "request %d run" % rid, lambda: rid in out(A) + out(B))
+    def ours():
+        return [j for j in beat_jobs("hooked", "webhook") if j["id"] not in before]
+    until(60, "the webhook jobs ended", lambda: all(j["status"] in ("completed", "failed") for j in ours()))
+    got = sorted(x for x in out(A) + out(B) if x >= 100)   # (7: the triggers case's delivery)
+    check(got == sent, "the requests run (both servers' outputs): %s, sent %s" % (got, sent))
+    for j in ours():
+        check(j["status"] == "completed", "a webhook job: %s" % j)
     expect(A.req("DELETE", "/v1/integrations/beat"), 204, "DELETE beat")
+
+
+@case("server-pg/two/a-run-killed-with-sigkill-releases-its-lock")
+def _():
+    def holders():
+        rows = psql("postgres", "-c", "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'flowc run pid %'")
+        return [int(x.rsplit(" ", 1)[1]) for x in rows.splitlines() if x]
+    job = expect(A.req("POST", "/v1/flows/tally.slow/run"), 201, "the slow job")
+    pids = until(120, "the slow run holding its lock", holders)
+    check(len(pids) == 1, "run locks held: %s" % pids)
+    os.kill(pids[0], signal.SIGKILL)
+    j = wait_job(A, job["id"], secs=60)
+    check(j["status"] == "failed", "the killed run's job: %s" % j)
+    # the lock went with the process: the next run of the flow takes it
+    job = expect(B.req("POST", "/v1/flows/tally.slow/run"), 201, "the slow job again")
+    again = until(120, "the next run holding the lock", lambda: [p for p in holders() if p != pids[0]])
+    check(len(again) == 1, "run locks held: %s" % again)
+    j = wait_job(A, job["id"], secs=60)
+    check(j["status"] == "completed", "the next run: %s" % {x: j.get(x) for x in ("status", "server", "message")})
+
+
+@case("server-pg/two/the-runs-state-is-in-the-store-and-holds-no-secret")
+def _():
+    schemas = psql(A.dbname, "-c", "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'flowstate_%' ORDER BY 1").split()
+    check("flowstate_tally" in schemas and "flowstate_shared" in schemas, "the state schemas: %s" % schemas)
+    for srv in (A, B):
+        d = os.path.join(srv.dir, "state")
+        files = [f for f in os.listdir(d) if f.endswith(".state.db")] if os.path.isdir(d) else []
+        check(not files, "state files in %s: %s" % (d, files))
+    r = subprocess.run([os.path.join(api.PG_BIN, "pg_dump"), "-a", "-n", "flowstate_*", "%s dbname=%s" % (api.PG, A.dbname)],
+                       capture_output=True, timeout=60)
+    check(r.returncode == 0, "pg_dump: %s" % r.stderr.decode()[-500:])
+    dump = r.stdout
+    check(b"shared_seen" in dump and b"job-" in dump, "the state dump holds no run or error: %s" % dump[:300])
+    for secret in (api.PG_SECRET, TALLY_SECRET, "beat-tok-S3CRET-77x"):
+        check(secret.encode() not in dump, "the state tables hold %s" % secret)
 
 
 @case("server-pg/two/a-server-with-another-key-is-refused")
