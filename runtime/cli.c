@@ -393,18 +393,16 @@ static void print_json(const FlowRunStats *st) {
     cJSON_Delete(o);
 }
 
-/* SIGTERM and SIGINT stop a run at its next safe point (engine.c); the same signal again ends the
- * process at once (SA_RESETHAND). */
-static void on_signal(int sig) { flow_interrupt(sig); }
-
+/* SIGTERM and SIGINT stop a run at its next safe point; the same signal again ends the process at
+ * once (flow_stop_signal, engine.c). */
 typedef struct Handlers { struct sigaction term, intr; } Handlers;
 
 static void catch_signals(Handlers *old) {
     flow_interrupt(0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sa.sa_handler = flow_stop_signal;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, &old->term);
     sigaction(SIGINT, &sa, &old->intr);

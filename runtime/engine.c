@@ -398,8 +398,30 @@ void eng_page_done(Run *R, int64_t page, int parked) {
 /* ---- interruption ---- */
 
 static volatile sig_atomic_t interrupt_sig;
-void flow_interrupt(int sig) { interrupt_sig = sig; }
+static struct timespec first_term, first_int;   /* when each signal first came (0: not yet) */
+
+void flow_interrupt(int sig) {
+    if (!sig) first_term = first_int = (struct timespec){ 0, 0 };
+    interrupt_sig = sig;
+}
 int flow_interrupted(void) { return interrupt_sig; }
+
+/* Only async-signal-safe calls here (clock_gettime, signal, raise). The same signal within 250 ms of
+ * its first coming is that request delivered twice: GNU timeout signals its child and then the
+ * child's process group, a supervisor may signal the process and then its group. */
+void flow_stop_signal(int sig) {
+    struct timespec *first = sig == SIGINT ? &first_int : &first_term, now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!first->tv_sec && !first->tv_nsec) {
+        *first = now;
+        interrupt_sig = sig;
+        return;
+    }
+    long long ms = (long long)(now.tv_sec - first->tv_sec) * 1000 + (now.tv_nsec - first->tv_nsec) / 1000000;
+    if (ms < 250) return;
+    signal(sig, SIG_DFL);   /* again: the process ends at once, by the signal */
+    raise(sig);
+}
 
 /* the run stops here when a signal came: 1 (R failed as interrupted), else 0 */
 static int stop_here(Run *R) {

@@ -579,6 +579,10 @@ int    flow_state_last_ok_run(FlowState *st, const char *flow, int64_t *started_
  * its next safe point (before a page's steps run, or between pages). flow_interrupt(0) clears it. */
 void flow_interrupt(int sig);
 int  flow_interrupted(void);
+/* The handler of SIGTERM and SIGINT during runs (install it without SA_RESETHAND): the first of
+ * each asks the run to stop at its next safe point (flow_interrupt); the same signal again ends the
+ * process at once, but not within 250 ms of the first (one request delivered twice). */
+void flow_stop_signal(int sig);
 
 /* Runs flows[fi] of p: record errors go to `errs` (one line each, secrets redacted). Params must be
  * set in cx already. Returns 0 when the run finished (stats filled; errors may have occurred), -1 when

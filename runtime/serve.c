@@ -405,8 +405,6 @@ typedef struct LaunchMsg {        /* launcher -> serve */
 } LaunchMsg;
 enum { LAUNCHED = 1, ENDED = 2 };
 
-static void on_child_signal(int sig) { flow_interrupt(sig); }
-
 /* every descriptor but 0, 1, 2 and keep */
 static void close_from(int keep) {
     int lo = 3;
@@ -428,8 +426,8 @@ static void run_child(const Serve *S, const LaunchReq *rq, int lock_fd, pid_t la
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_child_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;   /* the same signal again ends the run at once */
+    sa.sa_handler = flow_stop_signal;
+    sa.sa_flags = SA_RESTART;   /* the same signal again ends the run at once (but one sent twice at once) */
     flow_interrupt(0);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

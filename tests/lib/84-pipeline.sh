@@ -119,6 +119,30 @@ for flow in small big; do
   t_done
 done
 
+# SIGTERM twice within moments (as GNU timeout sends it, to the run and then to its process group)
+# is one request: the run still stops at its next safe point and says so
+# (the reader reads nothing for a second: the run is held back on the full pipe when both come)
+printf '%s\n' 'import sys, time' 'time.sleep(1.0)' 'print(sys.stdin.buffer.read().count(b"\n"))' >"$pl/late.py"
+t_case pipeline/interrupt/twice-at-once
+rm -f "$pl/fifo" && mkfifo "$pl/fifo"
+(cd "$pl" && exec timeout 60 python3 late.py <fifo >count.txt) &
+rd=$!
+(cd "$pl" && rm -rf st-int && exec ./prog run big --state st-int >fifo 2>int.err) &
+pid=$!
+sleep 0.6
+kill -TERM "$pid" 2>/dev/null
+sleep 0.05
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+wait "$rd"
+C_FILES+=("$pl/int.err")
+got=$(cat "$pl/count.txt")
+[ "$rc" = 143 ] || t_note "exit $rc, expected 143"
+grep -qE "^flow big: interrupted; exported $got, ignored 0, imported lines=$got, errors 0$" "$pl/int.err" ||
+  t_note "the reader got $got lines; the run said: $(tail -n 1 "$pl/int.err")"
+t_done
+
 t_case pipeline/jit
 t_exec -C "$pl" bash -c "exec \"\$0\" run flow.flow big > /dev/full" "$FLOWC"
 t_expect_rc 1
