@@ -89,6 +89,27 @@ flow arms: failed; exported 5, ignored 0, imported odd=0 even=0, errors 0"
 pl_fail pipeline/epipe/arms "exec python3 closed.py ./prog run arms" "error: flow arms: import odd: cannot write to standard output: Broken pipe
 flow arms: failed; exported 5, ignored 0, imported odd=0 even=0, errors 0"
 
+# pl_interrupt READER FLOW MODE [TWICE]: FLOW run with FLOW_PIPELINE=MODE into a fifo that READER (a
+# script in $pl) reads, sent SIGTERM after 0.6 s (and again 50 ms later with TWICE); leaves the exit
+# status in pl_rc and the lines the reader got in pl_got. (--foreground: timeout passes a signal to
+# the run alone, not to its process group too; a state of its own: a killed run's would be found by
+# the next case)
+pl_interrupt() {
+  rm -f "$pl/fifo" && mkfifo "$pl/fifo"
+  (cd "$pl" && exec timeout 60 python3 "$1" <fifo >count.txt) &
+  local rd=$! pid
+  (cd "$pl" && rm -rf st-int && FLOW_PIPELINE=$3 exec timeout --foreground 60 ./prog run "$2" --state st-int >fifo 2>int.err) &
+  pid=$!
+  sleep 0.6
+  kill -TERM "$pid" 2>/dev/null
+  [ -n "${4:-}" ] && { sleep 0.05; kill -TERM "$pid" 2>/dev/null; }
+  wait "$pid"
+  pl_rc=$?
+  wait "$rd"
+  C_FILES+=("$pl/int.err")
+  pl_got=$(cat "$pl/count.txt")
+}
+
 # SIGTERM while a slow reader holds the output back (a page in flight, the writer or the engine
 # waiting on the pipe): every record counted imported is a line the reader got, and none other
 printf '%s\n' 'import sys, time' 'n = 0' 'while True:' '    b = sys.stdin.buffer.read(16384)' '    if not b: break' \
@@ -96,25 +117,11 @@ printf '%s\n' 'import sys, time' 'n = 0' 'while True:' '    b = sys.stdin.buffer
 for flow in small big; do
   t_case "pipeline/interrupt/$flow"
   for mode in on off; do
-    rm -f "$pl/fifo" && mkfifo "$pl/fifo"
-    (cd "$pl" && exec timeout 60 python3 slow.py <fifo >count.txt) &
-    rd=$!
-    # (--foreground: timeout passes the signal to the run alone, not to its process group too,
-    # which would be a second SIGTERM, the default action's; a state of its own: a killed run's
-    # would be found by the next case)
-    (cd "$pl" && rm -rf st-int && FLOW_PIPELINE=$mode exec timeout --foreground 60 ./prog run "$flow" --state st-int >fifo 2>int.err) &
-    pid=$!
-    sleep 0.6
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid"
-    rc=$?
-    wait "$rd"
-    C_FILES+=("$pl/int.err")
-    got=$(cat "$pl/count.txt")
+    pl_interrupt slow.py "$flow" "$mode"
     # the run ends interrupted (143), or, when it had written everything, well (0)
-    [ "$rc" = 143 ] || [ "$rc" = 0 ] || t_note "FLOW_PIPELINE=$mode: exit $rc"
-    grep -qE "^flow $flow: (interrupted; )?exported $got, ignored 0, imported lines=$got, errors 0$" "$pl/int.err" ||
-      t_note "FLOW_PIPELINE=$mode: the reader got $got lines; the run said: $(tail -n 1 "$pl/int.err")"
+    [ "$pl_rc" = 143 ] || [ "$pl_rc" = 0 ] || t_note "FLOW_PIPELINE=$mode: exit $pl_rc"
+    grep -qE "^flow $flow: (interrupted; )?exported $pl_got, ignored 0, imported lines=$pl_got, errors 0$" "$pl/int.err" ||
+      t_note "FLOW_PIPELINE=$mode: the reader got $pl_got lines; the run said: $(tail -n 1 "$pl/int.err")"
   done
   t_done
 done
@@ -124,23 +131,10 @@ done
 # (the reader reads nothing for a second: the run is held back on the full pipe when both come)
 printf '%s\n' 'import sys, time' 'time.sleep(1.0)' 'print(sys.stdin.buffer.read().count(b"\n"))' >"$pl/late.py"
 t_case pipeline/interrupt/twice-at-once
-rm -f "$pl/fifo" && mkfifo "$pl/fifo"
-(cd "$pl" && exec timeout 60 python3 late.py <fifo >count.txt) &
-rd=$!
-(cd "$pl" && rm -rf st-int && exec ./prog run big --state st-int >fifo 2>int.err) &
-pid=$!
-sleep 0.6
-kill -TERM "$pid" 2>/dev/null
-sleep 0.05
-kill -TERM "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
-wait "$rd"
-C_FILES+=("$pl/int.err")
-got=$(cat "$pl/count.txt")
-[ "$rc" = 143 ] || t_note "exit $rc, expected 143"
-grep -qE "^flow big: interrupted; exported $got, ignored 0, imported lines=$got, errors 0$" "$pl/int.err" ||
-  t_note "the reader got $got lines; the run said: $(tail -n 1 "$pl/int.err")"
+pl_interrupt late.py big on twice
+[ "$pl_rc" = 143 ] || t_note "exit $pl_rc, expected 143"
+grep -qE "^flow big: interrupted; exported $pl_got, ignored 0, imported lines=$pl_got, errors 0$" "$pl/int.err" ||
+  t_note "the reader got $pl_got lines; the run said: $(tail -n 1 "$pl/int.err")"
 t_done
 
 t_case pipeline/jit
