@@ -6,6 +6,7 @@
 #include "db.h"
 #include "flow.h"   /* flow_wall_ms */
 #include <ctype.h>
+#include <poll.h>
 #include <postgresql/libpq-fe.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -217,6 +218,19 @@ static void pg_heal(FlowDb *db) {
             if (db->session) PQclear(PQexec(db->pg, db->session));
         }
     }
+}
+
+int flow_db_alive(FlowDb *db) {
+    if (db->kind != FLOW_DB_POSTGRES) return 1;
+    /* what the server sent is read without waiting, while there is any: a session the server ended
+     * sends its FATAL message and then the end of the stream, which libpq sees on the next read */
+    for (int i = 0; i < 8 && PQstatus(db->pg) == CONNECTION_OK; i++) {
+        struct pollfd pfd = { .fd = PQsocket(db->pg), .events = POLLIN };
+        if (pfd.fd < 0) return 0;
+        if (poll(&pfd, 1, 0) <= 0) break;   /* nothing to read: it stands */
+        if (!PQconsumeInput(db->pg)) return 0;
+    }
+    return PQstatus(db->pg) == CONNECTION_OK;
 }
 
 int flow_db_exec(FlowDb *db, const char *sql) {

@@ -40,6 +40,9 @@ FlowDbKind flow_db_kind(const FlowDb *db);
 /* the last error on this connection, for messages (never a password) */
 const char *flow_db_error(const FlowDb *db);
 
+/* Whether the connection still stands, asked without a round trip (PostgreSQL: a session the server
+ * ended, e.g. by pg_terminate_backend or a restart, is seen; SQLite: always 1). */
+int  flow_db_alive(FlowDb *db);
 /* Runs statements without parameters (one or several, `;`-separated): 0, or -1 (flow_db_error). */
 int  flow_db_exec(FlowDb *db, const char *sql);
 /* Runs a schema (CREATE TABLE|INDEX ... IF NOT EXISTS), after putting each dialect's words for

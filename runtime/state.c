@@ -39,7 +39,13 @@ struct FlowState {
     int read_only; /* on a read-only file system: opened immutable, for reading */
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
+    struct FlowLock *locks;   /* PostgreSQL: the run locks taken through it and still held */
 };
+
+/* a run lock (flow_state_lock): an flock'd file, or a PostgreSQL session holding an advisory lock,
+ * which is also on its store's list (st->locks) while both are open: a commit first asks whether
+ * each lock's session still stands (commit_tx) */
+struct FlowLock { int fd; FlowDb *db; char *flow; FlowState *st; FlowLock *next; };
 
 /* The tables, in the SQL both backends read: {int} {id} {autoid} {rowid} are flow_db_schema's words
  * (on SQLite this is exactly the text the store has always been made with; PostgreSQL makes rowid
@@ -81,6 +87,15 @@ static int fail_db(FlowState *st, FlowErr *err, const char *what) {
 
 /* COMMIT the open transaction; one that fails is rolled back: 0, or -1 with err */
 static int commit_tx(FlowState *st, FlowErr *err) {
+    /* a run whose lock's session ended (the database restarted, the session was terminated) no
+     * longer holds the lock, and another run of the flow may have taken it: it commits nothing more */
+    for (const struct FlowLock *l = st->locks; l; l = l->next)
+        if (!flow_db_alive(l->db)) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "state store %s: the run lock of flow %s was lost (its session with the "
+                         "database ended): nothing more of the run is committed", st->path, l->flow);
+            flow_db_rollback(st->db);
+            return -1;
+        }
     if (flow_db_commit(st->db) == 0) return 0;
     int r = fail_db(st, err, "commit");
     flow_db_rollback(st->db);
@@ -92,6 +107,7 @@ static int begin_tx(FlowState *st) { return flow_db_begin_named(st->db, st->txna
 
 void flow_state_close(FlowState *st) {
     if (!st) return;
+    for (struct FlowLock *l = st->locks; l; l = l->next) l->st = NULL;   /* (they stay held until unlocked) */
     if (st->in_tx) flow_db_rollback(st->db);
     flow_db_close(st->db);
     free(st->path);
@@ -387,8 +403,6 @@ FlowState *flow_state_open_at(const char *db, const char *dir, const char *integ
  * lock's own in the run's process (the database drops it when that connection ends: the process
  * ended, however it ended); the holder's pid is that connection's application_name. */
 
-struct FlowLock { int fd; FlowDb *db; };
-
 #define LOCK_APP "flowc run pid "
 
 /* the flow's advisory lock key on PostgreSQL */
@@ -452,6 +466,10 @@ static int pg_lock(FlowState *st, const char *flow, FlowLock **out, long *holder
     *out = flow_xcalloc(1, sizeof **out);
     (*out)->fd = -1;
     (*out)->db = db;
+    (*out)->flow = flow_xstrdup(flow);
+    (*out)->st = st;
+    (*out)->next = st->locks;
+    st->locks = *out;
     return 0;
 }
 
@@ -518,7 +536,10 @@ int flow_state_lock_fd(const FlowLock *l) { return l ? l->fd : -1; }
 void flow_state_unlock(FlowLock *l) {
     if (!l) return;
     if (l->db) {   /* the lock ends with its session */
+        for (struct FlowLock **p = l->st ? &l->st->locks : NULL; p && *p; p = &(*p)->next)
+            if (*p == l) { *p = l->next; break; }
         flow_db_close(l->db);
+        free(l->flow);
         free(l);
         return;
     }

@@ -322,6 +322,22 @@ def _():
     check(j["status"] == "completed", "the next run: %s" % {x: j.get(x) for x in ("status", "server", "message")})
 
 
+@case("server-pg/two/a-run-whose-lock-session-ends-commits-nothing-more")
+def _():
+    # the database ends the run lock's session (as a restart would): the lock is gone, another run
+    # may take it, so the run must not record itself as a good run of the flow
+    def holders():
+        rows = psql("postgres", "-c", "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'flowc run pid %'")
+        return [x.split("|")[0] for x in rows.splitlines() if x]
+    job = expect(A.req("POST", "/v1/flows/tally.slow/run"), 201, "the slow job")
+    backends = until(120, "the slow run holding its lock", holders)
+    check(len(backends) == 1, "run locks held: %s" % backends)
+    psql("postgres", "-c", "SELECT pg_terminate_backend(%s)" % backends[0])
+    j = wait_job(A, job["id"], secs=60)
+    check(j["status"] == "failed", "the run that lost its lock: %s" % {x: j.get(x) for x in ("status", "message")})
+    check("run lock of flow slow was lost" in json.dumps(j), "the job does not say the lock was lost: %s" % j)
+
+
 @case("server-pg/two/the-runs-state-is-in-the-store-and-holds-no-secret")
 def _():
     schemas = psql(A.dbname, "-c", "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'flowstate_%' ORDER BY 1").split()
