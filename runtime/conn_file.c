@@ -968,16 +968,11 @@ static int quote_scan(void *sv, const char *p, size_t n, off_t at) {
     return 0;
 }
 
-/* writes all of buf to fd; 0, or -1 with errno */
+/* writes all of buf to fd (flow_write_all); 0, or -1 with errno */
 static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    int e = flow_write_all(fd, p, n);
+    if (e) errno = e;
+    return e ? -1 : 0;
 }
 
 static int write_chunk(void *to, const char *p, size_t n, off_t at) { (void)at; return write_all(*(int *)to, p, n); }

@@ -262,6 +262,8 @@ int flow_writer_put(FlowWriter *w, const char *p, size_t n);
 void flow_writer_send(FlowWriter *w, int fd);
 int flow_writer_wait(FlowWriter *w);
 void flow_writer_free(FlowWriter *w);
+/* Writes all n bytes to fd (a short write goes on, EINTR is retried): 0, or the errno of the failure. */
+int flow_write_all(int fd, const char *p, size_t n);
 
 /* What an import sends for a record, as previews and tests show it: its rendered `body` (parsed when
  * it is JSON) when the import has one, else the mapped output. A fresh tree. (conn_mock.c) */

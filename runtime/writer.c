@@ -58,8 +58,7 @@ int flow_writer_put(FlowWriter *w, const char *p, size_t n) {
     return 0;
 }
 
-/* every byte to fd (a short write goes on; EINTR retried); the errno of a failure, or 0 */
-static int write_out(int fd, const char *p, size_t n) {
+int flow_write_all(int fd, const char *p, size_t n) {
     while (n) {
         ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR) continue;
@@ -77,7 +76,7 @@ static void *writer_main(void *arg) {
     for (;;) {
         int posted = W_POSTED;
         if (atomic_compare_exchange_strong(&w->state, &posted, W_WRITING)) {
-            w->err = write_out(w->fd, w->busy.p, w->busy.n);
+            w->err = flow_write_all(w->fd, w->busy.p, w->busy.n);
             atomic_store(&w->state, W_DONE);
             if (atomic_load(&w->waiting)) {
                 pthread_mutex_lock(&w->mu);
@@ -107,14 +106,14 @@ void flow_writer_send(FlowWriter *w, int fd) {
     if (!w->busy.n) return;
     /* a small page is written here and now: handing it over (a wake-up, a context switch) costs
      * more than the write it would overlap (measured: 4 KB pages of 20 records) */
-    if (w->busy.n < FLOW_WRITER_THREAD_MIN) { w->err = write_out(fd, w->busy.p, w->busy.n); return; }
+    if (w->busy.n < FLOW_WRITER_THREAD_MIN) { w->err = flow_write_all(fd, w->busy.p, w->busy.n); return; }
     if (!w->started) {
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);   /* the thread starts with every signal blocked */
         w->started = pthread_create(&w->th, NULL, writer_main, w) == 0;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (!w->started) { w->err = write_out(fd, w->busy.p, w->busy.n); return; }   /* no thread: written here, now */
+        if (!w->started) { w->err = flow_write_all(fd, w->busy.p, w->busy.n); return; }   /* no thread: written here, now */
     }
     atomic_store(&w->state, W_POSTED);
     if (atomic_load(&w->sleeping)) {
@@ -127,7 +126,7 @@ void flow_writer_send(FlowWriter *w, int fd) {
 int flow_writer_wait(FlowWriter *w) {
     int posted = W_POSTED;
     if (atomic_compare_exchange_strong(&w->state, &posted, W_IDLE)) {
-        w->err = write_out(w->fd, w->busy.p, w->busy.n);   /* the thread has not begun it: written here */
+        w->err = flow_write_all(w->fd, w->busy.p, w->busy.n);   /* the thread has not begun it: written here */
     } else if (posted == W_WRITING) {
         pthread_mutex_lock(&w->mu);
         atomic_store(&w->waiting, 1);

@@ -134,13 +134,9 @@ int srv_files_write(const char *dir, const SrvFiles *f, char *why, size_t cap) {
             *c = '/';
         }
         int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        size_t done = 0;
-        while (fd >= 0 && done < f->v[i].len) {
-            ssize_t w = write(fd, f->v[i].data + done, f->v[i].len - done);
-            if (w <= 0) break;
-            done += (size_t)w;
-        }
-        if (fd < 0 || done < f->v[i].len || close(fd) != 0) { snprintf(why, cap, "cannot write %s: %s", p, strerror(errno)); return -1; }
+        int e = fd < 0 ? errno : flow_write_all(fd, f->v[i].data, f->v[i].len);
+        if (fd >= 0 && close(fd) != 0 && !e) e = errno;
+        if (e) { snprintf(why, cap, "cannot write %s: %s", p, strerror(e)); return -1; }
     }
     return 0;
 }
