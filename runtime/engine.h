@@ -363,6 +363,8 @@ FlowState  *flow_state_open(const char *dir, const char *integration, int read_o
  * the integration's schema flowstate_<integration> in that database, made on first use (dir is not
  * used). Messages show the DSN with its password redacted. */
 FlowState  *flow_state_open_at(const char *db, const char *dir, const char *integration, int read_only, FlowErr *err);
+/* Whether the SQLite store of integration in dir (NULL: ./.flowstate) is there (a run has kept state). */
+int         flow_state_file_exists(const char *dir, const char *integration);
 void        flow_state_close(FlowState *st);
 const char *flow_state_path(const FlowState *st);
 /* One run of a flow at a time per state directory (or PostgreSQL database), in every process: 0 with

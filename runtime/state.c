@@ -283,6 +283,23 @@ FlowState *flow_state_open(const char *dir, const char *integration, int read_on
     return flow_state_open_at(NULL, dir, integration, read_only, err);
 }
 
+/* the SQLite store's stem in dir: DIR/<integration>, anything unusual in the name as _ */
+static void file_stem(FlowSb *b, const char *dir, const char *name) {
+    flow_sb_puts(b, dir);
+    flow_sb_puts(b, "/");
+    put_file_safe(b, name);
+}
+
+int flow_state_file_exists(const char *dir, const char *integration) {
+    FlowSb b = { 0 };
+    file_stem(&b, dir && *dir ? dir : ".flowstate", integration && *integration ? integration : "flows");
+    flow_sb_puts(&b, ".state.db");
+    struct stat sb;
+    int there = stat(b.p, &sb) == 0;
+    free(b.p);
+    return there;
+}
+
 FlowState *flow_state_open_at(const char *db, const char *dir, const char *integration, int read_only, FlowErr *err) {
     if (!dir || !*dir) dir = ".flowstate";
     FlowState *st = flow_xcalloc(1, sizeof *st);
@@ -296,11 +313,8 @@ FlowState *flow_state_open_at(const char *db, const char *dir, const char *integ
         }
         return open_pg(st, db, name, err);
     }
-    /* the file is named for the integration, with anything unusual in the name as _ */
     FlowSb b = { 0 };
-    flow_sb_puts(&b, dir);
-    flow_sb_puts(&b, "/");
-    put_file_safe(&b, name);
+    file_stem(&b, dir, name);
     st->stem = flow_xstrdup(b.p);
     flow_sb_puts(&b, ".state.db");
     st->path = flow_sb_take(&b);

@@ -527,17 +527,13 @@ static void add_classes(SrvJobs *J, const char *integration, const char *run_id,
 FlowState *srv_state_open(const char *db_spec, const char *dir, const char *integration, int read_only, int *none, FlowErr *err) {
     char sdir[4200];
     snprintf(sdir, sizeof sdir, "%s/state", dir);
-    *none = 0;
-    if (flow_db_is_postgres(db_spec)) return flow_state_open_at(db_spec, sdir, integration, read_only, err);
-    char path[4500];
-    snprintf(path, sizeof path, "%s/%s.state.db", sdir, integration);
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        *none = 1;
+    int pg = flow_db_is_postgres(db_spec);
+    *none = !pg && !flow_state_file_exists(sdir, integration);
+    if (*none) {
         flow_err_set(err, FLOW_ERR_VALUE, "no run of %s has kept state yet", integration);
         return NULL;
     }
-    return flow_state_open(sdir, integration, read_only, err);
+    return flow_state_open_at(pg ? db_spec : NULL, sdir, integration, read_only, err);
 }
 
 static void run_job(Worker *w, Claimed *c) {
