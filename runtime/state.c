@@ -594,27 +594,26 @@ static void bind_args(FlowDbStmt *q, const char *fmt, const void *const *args) {
     }
 }
 
-/* runs one statement with arguments (bind_args); changes: the rows it changed; returned: the first
- * column of the first row it returned (INSERT ... RETURNING id), when not NULL */
-static int exec_ret(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes, int64_t *returned) {
-    if (st->want_tx && !st->in_tx) {
-        if (begin_tx(st)) return fail_db(st, err, "begin");
-        st->in_tx = 1;
-    }
+/* a write's transaction: the one the store wants open for its writes (want_tx) begun if it is not yet; 0, or -1 */
+static int write_tx(FlowState *st, FlowErr *err) {
+    if (!st->want_tx || st->in_tx) return 0;
+    if (begin_tx(st)) return fail_db(st, err, "begin");
+    st->in_tx = 1;
+    return 0;
+}
+
+/* runs one statement with arguments (bind_args); changes: the rows it changed, when not NULL */
+static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes) {
+    if (write_tx(st, err)) return -1;
     FlowDbStmt *q = flow_db_prepare(st->db, sql);
     if (!q) return fail_db(st, err, "prepare");
     bind_args(q, fmt, args);
     int rc;
-    while ((rc = flow_db_step(q)) == FLOW_DB_ROW)
-        if (returned) { *returned = flow_db_column_int64(q, 0); returned = NULL; }
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {}
     if (rc == FLOW_DB_DONE && changes) *changes = flow_db_changes(q);
     if (rc != FLOW_DB_DONE) fail_db(st, err, "write");
     flow_db_finalize(q);
     return rc == FLOW_DB_DONE ? 0 : -1;
-}
-
-static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes) {
-    return exec_ret(st, sql, fmt, args, err, changes, NULL);
 }
 
 /* a reading statement with its arguments bound (bind_args), or NULL (flow_db_error) */
@@ -697,9 +696,15 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
 
 long flow_state_error_add(FlowState *st, const FlowStateError *e, FlowErr *err) {
     const void *a[] = { e->flow, e->step, e->cls, e->message, e->record, e->context, e->http, e->run_id, &e->at_ms, e->trace_key };
-    int64_t lid = -1;
-    if (exec_ret(st, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", "ssssssssis", a, err, NULL, &lid)) return -1;
+    if (write_tx(st, err)) return -1;
+    FlowDbStmt *q = flow_db_prepare_insert(st->db, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
+                                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!q) return fail_db(st, err, "prepare");
+    bind_args(q, "ssssssssis", a);
+    int64_t lid = flow_db_insert(q);
+    if (lid < 0) fail_db(st, err, "write");
+    flow_db_finalize(q);
+    if (lid < 0) return -1;
     long id = (long)lid;
     if (e->trace_key) {   /* an older open error of the same record is superseded by this one */
         char by[32];
@@ -1169,8 +1174,7 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     q->pg = st->pg;
     if (queue_connect(q, st, err)) { flow_queue_close(q); return NULL; }
     if (!(q->dup = flow_db_prepare(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1")) ||
-        !(q->event = flow_db_prepare(q->db, q->pg ? "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?) RETURNING id"
-                                                  : "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
+        !(q->event = flow_db_prepare_insert(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
         !(q->record = flow_db_prepare(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)")) ||
         !(q->pending = flow_db_prepare(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'"))) {
         queue_fail(q, err, "cannot prepare the webhook queue");
@@ -1199,12 +1203,9 @@ static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
     flow_db_bind_int64(q->event, 2, now_ms);
     flow_db_bind_text(q->event, 3, it->delivery);
     flow_db_bind_int64(q->event, 4, it->n);
-    /* (the event's id: RETURNING on PostgreSQL; on SQLite the connection's last rowid, as RETURNING
-     * there costs an ephemeral table per request, a fifth of the request's instructions) */
-    int r = flow_db_step(q->event);
-    if (r == FLOW_DB_ROW) it->id = flow_db_column_int64(q->event, 0), r = flow_db_step(q->event);
-    else if (r == FLOW_DB_DONE && !q->pg) it->id = sqlite3_last_insert_rowid(flow_db_sqlite(q->db));
-    int rc = r == FLOW_DB_DONE && it->id > 0 ? 0 : -1;
+    int64_t id = flow_db_insert(q->event);
+    it->id = id > 0 ? id : 0;
+    int rc = id > 0 ? 0 : -1;
     flow_db_reset(q->event);
     for (long i = 0; i < it->n && !rc; i++) {
         flow_db_reset(q->record);
