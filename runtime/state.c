@@ -65,6 +65,7 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS error_edits ({rowid}error_id {int} NOT NULL, at_ms {int} NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
+    "CREATE INDEX IF NOT EXISTS errors_run ON errors (run_id);"
     "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
     /* the webhook queue (see its section below) */
     "CREATE TABLE IF NOT EXISTS webhook_events (id {autoid}, flow TEXT NOT NULL,"
@@ -775,11 +776,21 @@ static cJSON *edit_history(FlowState *st, int64_t id) {
 
 cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids, int open_only,
                          FlowErr *err) {
+    FlowErrorQuery f = { .flow = flow, .cls = cls, .step = step, .ids = ids, .nids = nids, .open_only = open_only };
+    return flow_state_errors_where(st, &f, err);
+}
+
+cJSON *flow_state_errors_where(FlowState *st, const FlowErrorQuery *f, FlowErr *err) {
     const char *sql = "SELECT id, flow, step, class, message, record, context, http, run_id, at_ms, trace_key, status, resolved_ms, resolved_by "
                       "FROM errors WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR class = ?2) AND (?3 = 0 OR status = 'open') "
-                      "AND (CAST(?4 AS BIGINT) IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
+                      "AND (CAST(?4 AS BIGINT) IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) AND (?6 IS NULL OR run_id = ?6) "
+                      "AND (?7 = 0 OR status = 'resolved') AND id > ?8 AND at_ms > ?9 AND at_ms < ?10 ORDER BY id LIMIT ?11";
     FlowDbStmt *q = flow_db_prepare(st->db, sql);
     if (!q) { fail_db(st, err, "read"); return NULL; }
+    const char *flow = f->flow, *cls = f->cls, *step = f->step;
+    const long *ids = f->ids;
+    int nids = f->nids, open_only = f->open_only;
+    int64_t lo = f->at_lo ? *f->at_lo : INT64_MIN, hi = f->at_hi ? *f->at_hi : INT64_MAX, limit = f->limit > 0 ? f->limit : INT64_MAX;
     cJSON *arr = cJSON_CreateArray();
     int rc = FLOW_DB_DONE;
     for (int k = 0; k < (nids ? nids : 1) && rc == FLOW_DB_DONE; k++) {
@@ -790,6 +801,12 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
         if (nids) flow_db_bind_int64(q, 4, ids[k]);
         else flow_db_bind_null(q, 4);
         flow_db_bind_text(q, 5, step);
+        flow_db_bind_text(q, 6, f->run_id);
+        flow_db_bind_int64(q, 7, f->resolved_only);
+        flow_db_bind_int64(q, 8, f->after_id);
+        flow_db_bind_int64(q, 9, lo);
+        flow_db_bind_int64(q, 10, hi);
+        flow_db_bind_int64(q, 11, limit);
         while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)flow_db_column_int64(q, 0));
