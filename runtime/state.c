@@ -27,6 +27,9 @@
 
 #define STATE_APP_ID 0x464c4f57      /* "FLOW" in PRAGMA application_id */
 #define STATE_FORMAT 1
+/* the tables' revision (meta key `tables`): a PostgreSQL store made by an older one is given what the
+ * schema text added since (CREATE ... IF NOT EXISTS; a SQLite store runs the text at each writable open) */
+#define STATE_TABLES "2"
 
 struct FlowState {
     FlowDb *db;
@@ -181,7 +184,9 @@ static int make_tables(FlowState *st, const char *name) {
     snprintf(ins, sizeof ins, "INSERT INTO meta VALUES ('format', '%d'), ('integration', ?) ON CONFLICT (key) DO NOTHING", STATE_FORMAT);
     FlowDbStmt *q = flow_db_prepare(st->db, ins);
     if (q) flow_db_bind_text(q, 1, name);
-    return flow_db_run(q);
+    if (flow_db_run(q)) return -1;
+    return flow_db_run(flow_db_prepare(st->db, "INSERT INTO meta VALUES ('tables', '" STATE_TABLES "') "
+                                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
 }
 
 /* A new (empty) file becomes a state store, in one transaction: a second process opening it at the
@@ -267,8 +272,8 @@ static FlowState *open_pg(FlowState *st, const char *spec, const char *name, Flo
     sprintf(set, "SET search_path TO %s", st->schema);
     int rc = flow_db_session(st->db, set);
     free(set);
-    /* made already (the usual case): no schema statements, no schema lock */
-    FlowDbStmt *q = rc ? NULL : flow_db_prepare(st->db, "SELECT 1 FROM meta WHERE key = 'format'");
+    /* made already by this revision of the tables (the usual case): no schema statements, no schema lock */
+    FlowDbStmt *q = rc ? NULL : flow_db_prepare(st->db, "SELECT 1 FROM meta WHERE key = 'tables' AND value = '" STATE_TABLES "'");
     int made = q && flow_db_step(q) == FLOW_DB_ROW;
     flow_db_finalize(q);
     if (rc || (!made && make_tables(st, name))) {
