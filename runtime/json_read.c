@@ -440,7 +440,7 @@ static void member_put(cJSON *c, cJSON *item, Names *m) {
     if (m->tab) same = *(slot = names_slot(m, item->string));
     else
         for (cJSON *x = c->child; x; x = x->next)
-            if (strcmp(x->string, item->string) == 0) { same = x; break; }
+            if (x->string[0] == item->string[0] && strcmp(x->string, item->string) == 0) { same = x; break; }
     if (same) {
         cJSON_ReplaceItemViaPointer(c, same, item);
         if (slot) *slot = item;
