@@ -290,7 +290,7 @@ static int gen_each_array(E *e, const IrExpr *x);
 /* the declared kinds a typed slot holds a value of (flow.h: FlowTSlot.v) */
 static int typed_scalar(const Type *t) {
     switch (t ? t->kind : TY_ERROR) {
-    case TY_STRING: case TY_INT: case TY_NUMBER: case TY_BOOL: case TY_DURATION: case TY_SIZE: return 1;
+    case TY_STRING: case TY_INT: case TY_NUMBER: case TY_BOOL: case TY_DURATION: case TY_SIZE: case TY_DATETIME: return 1;
     default: return 0;
     }
 }

@@ -208,6 +208,10 @@ FlowStr  flow_val_text(FlowCtx *cx, FlowVal v);
 int      flow_parse_iso8601(const char *s, size_t n, int64_t *ms);
 /* Writes ISO-8601 UTC with milliseconds: 2024-01-02T03:04:05.678Z (24 chars + NUL). */
 void     flow_format_iso8601(int64_t ms, char out[32]);
+/* epoch seconds (a number given for a datetime) as ms: 0 when out of range (|s| >= 9e12) */
+int      flow_datetime_of_seconds(double s, int64_t *ms);
+/* a datetime's text as flow_val_to_json writes it (flow_format_iso8601's, or a delta bound's layout) */
+void     flow_datetime_text(int64_t ms, char out[64]);
 /* How a value is named in messages: "a string", "an int", "an object", "null", ... */
 const char *flow_json_desc(const cJSON *j);
 const char *flow_val_desc(FlowVal v);

@@ -202,7 +202,13 @@ void flow_tp_val(FlowBuf *b, FlowVal v) {
     case FLOW_NUMBER: flow_json_number(v.n, num); puts_(&o, num); break;   /* "null" when not finite, as flow_val_to_json */
     case FLOW_STRING: str_n(&o, v.s.p ? v.s.p : "", v.s.p ? v.s.n : 0); break;
     case FLOW_JSON: value(&o, v.j, 0, 0); break;
-    default: {   /* a date-time: its text as flow_val_to_json gives it */
+    case FLOW_DATETIME: {   /* its text as flow_val_to_json gives it */
+        char iso[64];
+        flow_datetime_text(v.i, iso);
+        str_n(&o, iso, strlen(iso));
+        break;
+    }
+    default: {
         cJSON *j = flow_val_to_json(v);
         value(&o, j, 0, 0);
         cJSON_Delete(j);

@@ -775,7 +775,7 @@ static inline __attribute__((always_inline)) int td_scalar(TD *d, const FlowType
         int64_t i = m.want_exact ? m.exact : (int64_t)m.d;
         out->v = t->kind == FLOW_INT ? flow_int(i) : flow_duration(i);
         return 0;
-    case FLOW_DATETIME: {   /* checked as check_type checks it; its value is not kept (typed code does not read it) */
+    case FLOW_DATETIME: {   /* the value flow_val_from_json reads: ISO-8601 text, or epoch seconds */
         int64_t ms;
         if (c == '"') {
             FlowStr str;
@@ -783,10 +783,9 @@ static inline __attribute__((always_inline)) int td_scalar(TD *d, const FlowType
             if (td_string(d, &str)) return -1;
             if (!flow_parse_iso8601(str.p, str.n, &ms)) return -1;
         } else if (c == '-' || is_digit(c)) {
-            if (num_scan(s, &m)) return -1;
+            if (num_scan(s, &m) || !flow_datetime_of_seconds(m.d, &ms)) return -1;
         } else return -1;
-        *out = flow_tslot_null;
-        out->null = 0;
+        out->v = flow_datetime(ms);
         return 0;
     }
     default: return -1;   /* FLOW_NULL takes only null */

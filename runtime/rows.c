@@ -103,10 +103,13 @@ static int take_field(const FlowTypeDef *t, FlowVal *v, FlowTSlot *out) {
         else if (v->kind != FLOW_BOOL) return -1;
         out->v = *v;
         return 0;
-    case FLOW_DATETIME: {   /* checked as validate.c checks it; its value is not kept (typed code does not read it) */
+    case FLOW_DATETIME: {   /* the value flow_val_from_json reads from the generic row: ISO-8601 text, or epoch seconds */
         int64_t ms;
-        if (v->kind == FLOW_INT || v->kind == FLOW_NUMBER) return 0;
-        return v->kind == FLOW_STRING && flow_parse_iso8601(v->s.p, v->s.n, &ms) ? 0 : -1;
+        if (v->kind == FLOW_INT || v->kind == FLOW_NUMBER) {
+            if (!flow_datetime_of_seconds(v->kind == FLOW_INT ? (double)v->i : v->n, &ms)) return -1;
+        } else if (v->kind != FLOW_STRING || !flow_parse_iso8601(v->s.p, v->s.n, &ms)) return -1;
+        out->v = flow_datetime(ms);
+        return 0;
     }
     default: return -1;   /* FLOW_NULL takes only null */
     }

@@ -247,7 +247,10 @@ int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
     }
     if (!digits(s, n, 0, 4, &y) || n < 10 || s[4] != '-' || !digits(s, n, 5, 2, &mo) || s[7] != '-' || !digits(s, n, 8, 2, &d))
         return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+    /* a day the month has (2024-02-30 is no date: it is refused, never read as March 1st) */
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return 0;
     size_t i = 10;
     int64_t offset_min = 0;
     if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
@@ -545,6 +548,18 @@ void flow_datetime_texts(int n, const int64_t *ms, const char *const *text) {
     for (int i = 0; i < dt_n; i++) { dt_ms[i] = ms[i]; dt_text[i] = text[i]; }
 }
 
+void flow_datetime_text(int64_t ms, char out[64]) {
+    for (int i = 0; i < dt_n; i++)
+        if (ms == dt_ms[i]) { snprintf(out, 64, "%s", dt_text[i]); return; }
+    flow_format_iso8601(ms, out);
+}
+
+int flow_datetime_of_seconds(double s, int64_t *ms) {
+    if (!(fabs(s) < 9.0e12)) return 0;
+    *ms = (int64_t)(s * 1000);
+    return 1;
+}
+
 cJSON *flow_val_to_json(FlowVal v) {
     switch (v.kind) {
     case FLOW_NULL: return cJSON_CreateNull();
@@ -564,9 +579,8 @@ cJSON *flow_val_to_json(FlowVal v) {
         return j;
     }
     case FLOW_DATETIME: {
-        for (int i = 0; i < dt_n; i++) if (v.i == dt_ms[i]) return cJSON_CreateString(dt_text[i]);
-        char buf[32];
-        flow_format_iso8601(v.i, buf);
+        char buf[64];
+        flow_datetime_text(v.i, buf);
         return cJSON_CreateString(buf);
     }
     case FLOW_JSON: return cJSON_Duplicate(v.j, 1);
@@ -754,7 +768,7 @@ FlowVal flow_val_from_json(FlowCtx *cx, const cJSON *j, FlowKind want, const cha
     case FLOW_DATETIME: {
         int64_t ms;
         if (cJSON_IsString(j) && flow_parse_iso8601(j->valuestring, strlen(j->valuestring), &ms)) return flow_datetime(ms);
-        if (cJSON_IsNumber(j) && fabs(j->valuedouble) < 9.0e12) return flow_datetime((int64_t)(j->valuedouble * 1000));
+        if (cJSON_IsNumber(j) && flow_datetime_of_seconds(j->valuedouble, &ms)) return flow_datetime(ms);
         if (cJSON_IsString(j)) return flow_fail(cx, FLOW_ERR_VALUE, "%s must be an ISO-8601 date-time, got \"%.40s\"", what, j->valuestring);
         break;
     }

@@ -745,6 +745,13 @@ static void test_dates(void) {
     ERRX(VALUE, "parse_date: \"garbage\" is not an ISO-8601 date-time (give a format, e.g. \"DD/MM/YYYY\")",
          flow_fn_parse_date(cx, S("garbage"), NUL));
     ERR(VALUE, "is not an ISO-8601 date-time", flow_fn_parse_date(cx, S(""), NUL));
+    /* a day the month has: leap years by the Gregorian rule, no rolling into the next month */
+    DATE("2024-02-29T00:00:00Z", flow_fn_parse_date(cx, S("2024-02-29"), NUL));
+    DATE("2000-02-29T00:00:00Z", flow_fn_parse_date(cx, S("2000-02-29"), NUL));
+    ERR(VALUE, "is not an ISO-8601 date-time", flow_fn_parse_date(cx, S("2023-02-29"), NUL));
+    ERR(VALUE, "is not an ISO-8601 date-time", flow_fn_parse_date(cx, S("1900-02-29T00:00:00Z"), NUL));
+    ERR(VALUE, "is not an ISO-8601 date-time", flow_fn_parse_date(cx, S("2024-02-30"), NUL));
+    ERR(VALUE, "is not an ISO-8601 date-time", flow_fn_parse_date(cx, S("2024-04-31T12:00:00Z"), NUL));
     ERRX(VALUE, "parse_date: expected a string, got an int", flow_fn_parse_date(cx, I(5), NUL));
 
     /* parse_date: formats */

@@ -15,6 +15,7 @@ INSERT INTO src VALUES
   (11, 'Big', 1e300, -9223372036854775808, 0, 'not a date', NULL, NULL),
   (12, 'Whole', 9007199254740993, 5, 1.0, 0.5, 'n', 2.5),
   (13, 'Min', -9223372036854775808, NULL, 0.0, NULL, NULL, X'0102'),
-  (14, 'Tiny', 5e-324, 2, 1, '2024-02-30', NULL, NULL);
+  (14, 'Tiny', 5e-324, 2, 1, '2024-02-29', NULL, NULL),
+  (15, 'Feb 30', 1.5, 1, 1, '2024-02-30', NULL, NULL);
 CREATE TABLE kept (id INTEGER PRIMARY KEY, name, amount, half, qty, active, flag, note, doubled, seen);
 INSERT INTO kept VALUES (1, 'old', 0, 0, 0, 0, 'old', 'old', 0, 0);
