@@ -265,24 +265,33 @@ typedef struct FlowConnector {
 } FlowConnector;
 
 /* A destination's bytes written by a thread of their own (writer.c), for imports that write to a
- * file descriptor (stdio, file), several pages at once: the engine thread appends a page's bytes
- * (flow_writer_put: 0, or -1 when memory ran out: flow_writer_page_drop then takes back what the page
- * put) and ends the page (flow_writer_page_end). Once the pages ended hold 64 KB they go to the
- * thread, which writes them while the engine works on the next ones (one buffer written at a time).
- * flow_writer_ready: how many of the pages ended and not finished (oldest first) can be finished
- * without waiting (their bytes are out, or the write that failed cut them); flow_writer_finish
- * finishes the oldest: 0 when all its bytes were written, else the errno of the write that failed
- * (a page whose bytes are not out yet is written, with the pages before it, and waited for). After a
- * failure nothing more is written and every later page fails with it. flow_writer_free waits for the
- * write going on; pages not finished are not written. */
+ * file descriptor (stdio, file), several pages at once. The engine thread appends bytes
+ * (flow_writer_put: 0, or -1 when memory ran out) and marks where a page's bytes end
+ * (flow_writer_mark: an offset in the stream written); once the bytes marked hold 64 KB they go to
+ * the thread, which writes them while the engine works on the next pages (one buffer written at a
+ * time). flow_writer_unput takes back what was put after a mark (not handed over yet).
+ * flow_writer_out: whether every byte before a mark is written: 0 yes; the errno of the write that
+ * failed (the bytes before it are out); or, wait 0, EAGAIN when not yet (wait 1 writes them now,
+ * with what came before, and waits). After a failure nothing more is written. flush: everything
+ * put written now (0, or the errno); written: how many bytes are (the stream's offset).
+ * The pages of one import (stdio): page_end marks a page's end and keeps it, oldest first;
+ * page_drop takes back what the page being put put; ready: how many of the pages kept can be
+ * finished without waiting (their bytes are out, or the write that failed cut them); finish:
+ * the oldest page's flow_writer_out, waited for. flow_writer_free waits for the write going on;
+ * what was not handed over is not written. */
 typedef struct FlowWriter FlowWriter;
 FlowWriter *flow_writer_new(int fd);
-int  flow_writer_put(FlowWriter *w, const char *p, size_t n);
-void flow_writer_page_end(FlowWriter *w);
-void flow_writer_page_drop(FlowWriter *w);
-int  flow_writer_ready(FlowWriter *w);
-int  flow_writer_finish(FlowWriter *w);
-void flow_writer_free(FlowWriter *w);
+int      flow_writer_put(FlowWriter *w, const char *p, size_t n);
+uint64_t flow_writer_mark(FlowWriter *w);
+void     flow_writer_unput(FlowWriter *w, uint64_t mark);
+int      flow_writer_out(FlowWriter *w, uint64_t end, int wait);
+int      flow_writer_flush(FlowWriter *w);
+uint64_t flow_writer_written(const FlowWriter *w);
+void     flow_writer_page_end(FlowWriter *w);
+void     flow_writer_page_drop(FlowWriter *w);
+int      flow_writer_ready(FlowWriter *w);
+int      flow_writer_finish(FlowWriter *w);
+void     flow_writer_free(FlowWriter *w);
 /* Writes all n bytes to fd (a short write goes on, EINTR is retried): 0, or the errno of the failure. */
 int flow_write_all(int fd, const char *p, size_t n);
 
@@ -312,8 +321,6 @@ int         flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err);
 void        flow_csv_close(FlowCsv *c);
 /* For the fuzz targets: at most n bytes per read() (0: no limit), so buffer refills are exercised. */
 void        flow_read_limit(size_t n);
-/* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
-int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
 /* SQL text (sql.c) for the sqlite and postgres connectors: an identifier in double quotes; the table
  * an export reads (the name after its first FROM; malloc'd, or NULL); once()'s

@@ -634,6 +634,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
                     for (int k = c->import_ready(s->h); k > 0 && R->pq_n && !R->pipe_failed; k--) pipe_finish_oldest(R);
                 return;
             }
+            eng_pipe_flush(R);   /* the pages sent before it end first, as they would have before this one was read */
         } else wrote = c->import_page(s->h, items, n, &we);
     }
     import_outcomes(R, sm, L, w, items, owner, n, wrote, &we);

@@ -35,7 +35,7 @@ struct FlowWriter {
     uint64_t base;          /* the stream offset of fill's first byte */
     uint64_t out;           /* every byte before it is written */
     int fail;               /* the first write that failed: its errno (nothing is written after it) */
-    size_t page_at;         /* fill.n when the page being put began */
+    uint64_t page_at;       /* the stream offset where the page being put began */
     uint64_t *ends;         /* the pages ended and not finished, oldest first: their end offsets */
     int head, n, cap;
     atomic_int state;
@@ -61,7 +61,7 @@ FlowWriter *flow_writer_new(int fd) {
 
 int flow_writer_put(FlowWriter *w, const char *p, size_t n) {
     if (w->fill.n + n > w->fill.cap) {
-        size_t cap = w->fill.cap ? w->fill.cap : FLOW_WRITER_BATCH * 2;
+        size_t cap = w->fill.cap ? w->fill.cap : 16 * 1024;
         while (cap < w->fill.n + n) cap *= 2;
         char *np = realloc(w->fill.p, cap);
         if (!np) { w->fill.oom = 1; return -1; }
@@ -151,7 +151,6 @@ static void hand_over(FlowWriter *w, int wait) {
     w->busy = w->fill;
     w->fill = t;
     w->fill.n = 0;
-    w->page_at = 0;
     w->base += w->busy.n;
     if (!wait && !w->started) {
         sigset_t all, old;
@@ -169,6 +168,34 @@ static void hand_over(FlowWriter *w, int wait) {
     }
 }
 
+uint64_t flow_writer_mark(FlowWriter *w) {
+    uint64_t end = w->base + w->fill.n;
+    if (w->fill.n >= FLOW_WRITER_BATCH) hand_over(w, 0);
+    return end;
+}
+
+void flow_writer_unput(FlowWriter *w, uint64_t mark) {
+    if (mark >= w->base && mark - w->base <= w->fill.n) w->fill.n = (size_t)(mark - w->base);
+    w->fill.oom = 0;
+}
+
+int flow_writer_out(FlowWriter *w, uint64_t end, int wait) {
+    if (end <= w->out) return 0;
+    if (!w->fail) {
+        if (!wait) collect(w, 0);
+        else if (end > w->base) hand_over(w, 1);   /* still in fill: written now, with what came before it */
+        else collect(w, 1);
+    }
+    if (end <= w->out) return 0;
+    return w->fail ? w->fail : wait ? EIO : EAGAIN;
+}
+
+int flow_writer_flush(FlowWriter *w) { return flow_writer_out(w, w->base + w->fill.n, 1); }
+
+uint64_t flow_writer_written(const FlowWriter *w) { return w->out; }
+
+/* ---- pages, oldest first (the stdio import's): their ends kept here ---- */
+
 void flow_writer_page_end(FlowWriter *w) {
     if (w->n == w->cap) {
         int cap = w->cap ? w->cap * 2 : 64;
@@ -179,34 +206,29 @@ void flow_writer_page_end(FlowWriter *w) {
         w->cap = cap;
         w->head = 0;
     }
-    w->ends[(w->head + w->n++) % w->cap] = w->base + w->fill.n;
-    w->page_at = w->fill.n;
-    if (w->fill.n >= FLOW_WRITER_BATCH) hand_over(w, 0);
+    w->ends[(w->head + w->n++) % w->cap] = flow_writer_mark(w);
+    w->page_at = w->base + w->fill.n;
 }
 
-void flow_writer_page_drop(FlowWriter *w) {
-    w->fill.n = w->page_at;
-    w->fill.oom = 0;
-}
+void flow_writer_page_drop(FlowWriter *w) { flow_writer_unput(w, w->page_at); }
 
 int flow_writer_ready(FlowWriter *w) {
-    collect(w, 0);
     int k = 0;
-    while (k < w->n && w->ends[(w->head + k) % w->cap] <= w->out) k++;
-    return k + (k < w->n && w->fail);   /* the page the failed write cut ends too */
+    while (k < w->n) {
+        int r = flow_writer_out(w, w->ends[(w->head + k) % w->cap], 0);
+        if (r == EAGAIN) break;
+        k++;
+        if (r) break;   /* the page the failed write cut ends too */
+    }
+    return k;
 }
 
 int flow_writer_finish(FlowWriter *w) {
     if (!w->n) return 0;
     uint64_t end = w->ends[w->head];
-    if (end > w->out && !w->fail) {
-        if (end > w->base) hand_over(w, 1);   /* still in fill: written now, with what came before it */
-        else collect(w, 1);
-    }
     w->head = (w->head + 1) % w->cap;
     w->n--;
-    if (end <= w->out) return 0;
-    return w->fail ? w->fail : EIO;
+    return flow_writer_out(w, end, 1);
 }
 
 void flow_writer_free(FlowWriter *w) {

@@ -14,6 +14,8 @@
 #   pipeline/batched/small  pages of 5 reach standard output in writes of 64 KB (strace), not one
 #                       write per page (FLOW_PIPELINE=off still writes each page alone)
 #   pipeline/jit-output/*  the JIT's output is the native run's
+#   pipeline/file/*     the same into a file: its output, a write failing (ulimit -f) part of the way
+#                       through a batch of pages, batched writes (pipeline/batched/fsmall)
 #   pipeline/state/*    a write failing part of the way through a batch of pages: the open errors of
 #                       the records it did not write stay open
 # Each failure is checked against the exact lines the run printed before pipelining (the same with
@@ -164,6 +166,54 @@ else
   on=$(grep -c 'write(1,' "$pl/strace.on"); off=$(grep -c 'write(1,' "$pl/strace.off")
   [ "$on" -ge 1 ] && [ "$on" -le 12 ] || t_note "$on writes to standard output for 600 pages of ~600 bytes (want at most 12: 64 KB each)"
   [ "$off" = 600 ] || t_note "FLOW_PIPELINE=off: $off writes to standard output, not one per page (600)"
+  t_done
+fi
+
+# Into a file (a writer per target, conn_file.c): the file holds what standard output got, with and
+# without pipelining; pages of 5 reach it in writes of 64 KB and less (strace); a write that fails
+# (ulimit -f) fails the run naming the file, with the counts of a run that writes each page alone
+# (the pages before the failed one not written, as the run failed), and leaves no file behind
+for flow in fsmall fbig; do
+  t_case "pipeline/file/output/$flow"
+  for mode in on off; do
+    rm -rf "$pl/fout"
+    t_exec -C "$pl" env FLOW_PIPELINE=$mode ./prog run "$flow"
+    t_expect_rc 0
+    cmp -s "$pl/fout/lines.ndjson" "$pl/out.small" || t_note "FLOW_PIPELINE=$mode: the file is not what standard output got"
+  done
+  t_done
+done
+# pages of 100 records into 100 files, more than the 64 kept open: the same files either way
+t_case pipeline/file/output/fmany
+for mode in on off; do
+  rm -rf "$pl/fout"
+  t_exec -C "$pl" env FLOW_PIPELINE=$mode ./prog run fmany
+  t_expect_rc 0
+  rm -rf "$pl/many.$mode" && mv "$pl/fout/many" "$pl/many.$mode"
+done
+[ "$(cat "$pl"/many.on/*.ndjson | wc -l)" = 3000 ] || t_note "the files hold $(cat "$pl"/many.on/*.ndjson | wc -l) lines, not 3000"
+diff -r "$pl/many.on" "$pl/many.off" >/dev/null || t_note "the files differ from FLOW_PIPELINE=off's"
+t_done
+while read -r flow fx fw; do
+  pl_fail "pipeline/file/efbig/$flow" "rm -rf st fout; ulimit -f 200; exec ./prog run $flow --state st" \
+    "error: flow $flow: import lines: cannot write fout/lines.ndjson: File too large
+flow $flow: failed; exported $fx, ignored 0, imported lines=0, not written $fw, errors 0"
+  t_case "pipeline/file/efbig/$flow-no-file"
+  [ -z "$(ls -A "$pl/fout" 2>/dev/null)" ] || t_note "the failed run left files: $(ls -A "$pl/fout")"
+  t_done
+done <<'EOF2'
+fsmall 1720 1715
+fbig 2000 1000
+EOF2
+if command -v strace >/dev/null; then
+  t_case pipeline/batched/fsmall
+  for mode in on off; do
+    t_exec -C "$pl" env FLOW_PIPELINE=$mode ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=write -o "fstrace.$mode" ./prog run fsmall
+    t_expect_rc 0
+  done
+  on=$(grep -vc 'write(2,' "$pl/fstrace.on"); off=$(grep -vc 'write(2,' "$pl/fstrace.off")
+  [ "$on" -ge 1 ] && [ "$on" -le 12 ] || t_note "$on writes to the file for 600 pages of ~600 bytes (want at most 12)"
+  [ "$off" -ge 600 ] || t_note "FLOW_PIPELINE=off: $off writes to the file, fewer than one per page (600)"
   t_done
 fi
 
