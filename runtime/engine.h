@@ -436,6 +436,19 @@ int         flow_state_error_resolve(FlowState *st, long id, const char *by, int
  * "history": the records it held before, oldest first */
 cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids,
                               int open_only, FlowErr *err);
+/* the same with every filter (zero fields: no filter), in id order, read by the store's query so that
+ * a page costs what it holds (not the whole store) */
+typedef struct FlowErrorQuery {
+    const char *flow, *cls, *step, *run_id;
+    const long *ids;            /* only these (nids of them) */
+    int nids;
+    int open_only;              /* status open */
+    int resolved_only;          /* status resolved */
+    long after_id;              /* ids above it */
+    const int64_t *at_lo, *at_hi;   /* at_ms strictly between them (NULL: no bound) */
+    long limit;                 /* at most this many (0: all); with ids: per id */
+} FlowErrorQuery;
+cJSON      *flow_state_errors_where(FlowState *st, const FlowErrorQuery *f, FlowErr *err);
 /* replaces an open error's record (JSON text), keeping the old one in its history: 0, 1 no such
  * open error, -1 with err */
 int         flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err);
