@@ -776,7 +776,7 @@ typedef struct FileImport {
     int retry;                 /* `errors retry`: records are added to what the targets hold */
     FilePage *pages;           /* the pages sent and not finished, a ring, oldest first */
     int head, npages, cap;
-    FlowSb line;               /* a record's bytes, made before they are put */
+    FlowSb line;               /* a CSV row's bytes, made before they are put */
 } FileImport;
 
 static void out_free(Out *o, int remove_tmp) {
@@ -1275,20 +1275,6 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
         }
         if (out_reopen(fc, o, err)) return -1;
         int bad = 0;
-        line->n = 0;
-        if (format == FMT_JSON) flow_sb_puts(line, o->elems ? ",\n" : "\n");
-        if (format != FMT_CSV && !it->out) flow_sb_put(line, it->text, it->textn);
-        else if (format != FMT_CSV) {
-            /* most records print into a stack buffer; only big ones need a heap buffer (the same printer) */
-            char small[8192];
-            size_t tn;
-            char *t = flow_json_print_into(it->out, small, sizeof small, &tn);
-            bad = !t;
-            if (t) flow_sb_put(line, t, tn);
-            if (t && t != small) cJSON_free(t);
-        }
-        if (format == FMT_NDJSON) flow_sb_put(line, "\n", 1);
-        if (format == FMT_JSON) o->elems = 1;
         if (format == FMT_CSV) {
             const cJSON *extra = NULL;
             for (const cJSON *c = it->out->child; c && !extra; c = c->next) {
@@ -1302,13 +1288,28 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
                              extra->string, o->path);
                 continue;
             }
+            line->n = 0;
             for (int k = 0; k < o->ncols && !bad; k++) {
                 if (k) flow_sb_put(line, ",", 1);
                 bad |= csv_put_value(line, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]), formulas);
             }
             flow_sb_put(line, "\n", 1);
+            bad = bad || (!o->werr && flow_writer_put(o->w, line->p, line->n));
+        } else if (!o->werr) {   /* (after a failed write nothing more is written to it) */
+            if (format == FMT_JSON) bad = o->elems ? flow_writer_put(o->w, ",\n", 2) : flow_writer_put(o->w, "\n", 1);
+            o->elems = format == FMT_JSON;
+            if (!it->out) bad = bad || flow_writer_put(o->w, it->text, it->textn);
+            else {
+                /* most records print into a stack buffer; only big ones need a heap buffer (the same printer) */
+                char small[8192];
+                size_t tn;
+                char *t = flow_json_print_into(it->out, small, sizeof small, &tn);
+                bad = bad || !t || flow_writer_put(o->w, t, tn);
+                if (t && t != small) cJSON_free(t);
+            }
+            if (format == FMT_NDJSON) bad = bad || flow_writer_put(o->w, "\n", 1);
         }
-        if (bad || (!o->werr && flow_writer_put(o->w, line->p, line->n))) {
+        if (bad) {
             flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(ENOMEM));
             return -1;
         }
