@@ -4,6 +4,7 @@
  * transaction holds one advisory lock for its life, so that writers on every server take turns. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "dynlib.h"
 #include "flow.h"   /* flow_wall_ms */
 #include <ctype.h>
 #include <poll.h>
@@ -162,6 +163,12 @@ FlowDb *flow_db_open(const char *spec, int create, char *why, size_t cap) {
     if (!db) abort();
     if (flow_db_is_postgres(spec)) {
         db->kind = FLOW_DB_POSTGRES;
+        const char *lib = flow_dynlib_need(FLOW_LIB_PQ);
+        if (lib) {
+            snprintf(why, cap, "%s", lib);
+            free(db);
+            return NULL;
+        }
         db->pg = PQconnectdb(spec);
         if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
             char shown[1024];

@@ -6,6 +6,7 @@
 #ifndef FLOW_ENGINE_H
 #define FLOW_ENGINE_H
 #include "flow.h"
+#include "dynlib.h"
 #include <stdio.h>
 
 #define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
@@ -262,6 +263,9 @@ typedef struct FlowConnector {
      * the cheapest thing that shows a run could use it for `uses` (FLOW_USE_*). 0 with what it
      * learned added to info (an object), or -1 with err, of the class a run would record. */
     int   (*probe)(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err);
+    /* the library its calls go to (FlowLib, dynlib.h: loaded when first used), loaded before open and
+     * probe so that a missing one fails the connection naming it; 0 (FLOW_LIB_NONE): none */
+    int lib;
 } FlowConnector;
 
 /* A destination's bytes written by a thread of their own (writer.c), for imports that write to a

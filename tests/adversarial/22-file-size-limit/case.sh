@@ -5,8 +5,8 @@
 mkdir -p data   # git keeps no empty folder
 awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"id\":%d,\"pad\":\"%s\"}\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }' >data/many.ndjson
 
-# 300 blocks of 512 bytes (dash) is 150 KB: room for a fresh state store (86 KB since the errors'
-# run_id index; 100 KB no longer held it with its journal), while the run writes 2 x 180 KB
+# 300 blocks of 512 bytes (dash) is 150 KB, room for the state store (about 90 KB made, its WAL
+# as much again); the run writes 2 x 180 KB
 for adv_how in native jit; do
   t_case adversarial/22-file-size-limit/efbig-fails-cleanly-$adv_how
   rm -rf "$ADV_WORK/$adv_how"; adv_copy "$ADV_WORK/$adv_how"
