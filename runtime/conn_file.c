@@ -2,9 +2,9 @@
  * `dir`, or a glob) as NDJSON, a JSON array or CSV; imports write records grouped by their resolved
  * `file` name, each into a temporary file in the same directory that is renamed over the target at
  * the end of a successful run (and removed after a failed one); `write = append` (the default) first
- * copies what the target held. Also the readers every record source shares: NDJSON lines (the stdio
- * connector's too) and CSV rows, both through one buffered reader that tells a read error from the
- * end, and the NDJSON writer. */
+ * copies what the target held; each open target's bytes go through a writer (writer.c), several
+ * pages at once. Also the readers every record source shares: NDJSON lines (the stdio connector's
+ * too) and CSV rows, both through one buffered reader that tells a read error from the end. */
 #include "engine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -206,17 +206,6 @@ int flow_ndjson_next(FlowNdjson *r, FlowExportItem *it, FlowErr *err) {
         }
         return take_record(it, j, "line", r->lineno, r->name);
     }
-}
-
-int flow_ndjson_write(FILE *f, const cJSON *rec) {
-    /* most records print into a stack buffer; only big ones need a heap buffer (the same exact printer) */
-    char small[8192];
-    size_t n;
-    char *t = flow_json_print_into(rec, small, sizeof small, &n);
-    if (!t) return -1;
-    int bad = fwrite(t, 1, n, f) != n || putc('\n', f) == EOF;
-    if (t != small) cJSON_free(t);
-    return bad ? -1 : 0;
 }
 
 int flow_mkdir_p(const char *dir, FlowErr *err) {
@@ -565,6 +554,7 @@ typedef struct FileConn {
     Out *outs, *last;
     int nopen;
     unsigned long tick;
+    unsigned long sends;       /* the imports' sends so far */
 } FileConn;
 
 static char *join_path(const char *dir, const char *file) {
@@ -756,7 +746,11 @@ static void *fe_open(void *conn, const FlowSettings *s, FlowErr *err) {
 struct Out {
     Out *next;                 /* in creation order */
     char *path, *tmp;
-    FILE *f;
+    int fd;                    /* the temporary file, open (-1: closed while too many were open)... */
+    FlowWriter *w;             /* ...and its writer (writer.c) while it is open */
+    uint64_t wbase;            /* the bytes its writers closed before wrote (its offsets go on from there) */
+    int werr;                  /* a write that failed as a writer was closed (errno): nothing after wbase is written */
+    unsigned long touched;     /* the send that last put bytes into it (FileConn.sends) */
     int format;
     char *bad;                 /* why the target cannot be written: every record for it fails with this */
     long count;
@@ -769,15 +763,25 @@ struct Out {
 
 #define MAX_OPEN_OUTS 64
 
+/* A page sent (import_send) and not finished: where its bytes end in each target it wrote to. */
+typedef struct FilePage {
+    struct { Out *o; uint64_t end; } *v;
+    int n, cap;
+} FilePage;
+
 typedef struct FileImport {
     FileConn *fc;
     const FlowSettings *s;
     int const_file;            /* `file` is a constant: a target that cannot be written fails the run */
     int retry;                 /* `errors retry`: records are added to what the targets hold */
+    FilePage *pages;           /* the pages sent and not finished, a ring, oldest first */
+    int head, npages, cap;
+    FlowSb line;               /* a CSV row's bytes, made before they are put */
 } FileImport;
 
 static void out_free(Out *o, int remove_tmp) {
-    if (o->f) fclose(o->f);
+    flow_writer_free(o->w);
+    if (o->fd >= 0) close(o->fd);
     if (remove_tmp && o->tmp) unlink(o->tmp);
     for (int i = 0; i < o->ncols; i++) free(o->cols[i]);
     free(o->cols);
@@ -815,17 +819,28 @@ static void out_bad(Out *o, const char *fmt, ...) {
     o->bad = flow_xstrdup(msg);
 }
 
+/* an Out's temporary file closed (its bytes written first; a write that fails is kept in werr and
+ * reported for the pages whose bytes it held); 0, or -1 with errno when close fails */
+static int out_shut(FileConn *fc, Out *o) {
+    int e = flow_writer_flush(o->w);
+    if (e && !o->werr) o->werr = e;
+    o->wbase += flow_writer_written(o->w);   /* (all it was given, unless a write failed) */
+    flow_writer_free(o->w);
+    o->w = NULL;
+    int bad = close(o->fd) != 0;
+    o->fd = -1;
+    fc->nopen--;
+    return bad ? -1 : 0;
+}
+
 /* closes the least recently used output when too many are open; 0, or -1 with err */
 static int make_room(FileConn *fc, FlowErr *err) {
     if (fc->nopen < MAX_OPEN_OUTS) return 0;
     Out *lru = NULL;
     for (Out *p = fc->outs; p; p = p->next)
-        if (p->f && (!lru || p->used < lru->used)) lru = p;
+        if (p->fd >= 0 && (!lru || p->used < lru->used)) lru = p;
     if (!lru) return 0;
-    int bad = fclose(lru->f) != 0;
-    lru->f = NULL;
-    fc->nopen--;
-    if (bad) {
+    if (out_shut(fc, lru)) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", lru->path, strerror(errno));
         return -1;
     }
@@ -834,15 +849,28 @@ static int make_room(FileConn *fc, FlowErr *err) {
 
 static int out_reopen(FileConn *fc, Out *o, FlowErr *err) {
     o->used = ++fc->tick;
-    if (o->f) return 0;
+    if (o->fd >= 0) return 0;
     if (make_room(fc, err)) return -1;
-    o->f = fopen(o->tmp, "a");
-    if (!o->f) {
+    o->fd = open(o->tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (o->fd < 0) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno));
         return -1;
     }
+    o->w = flow_writer_new(o->fd);
     fc->nopen++;
     return 0;
+}
+
+/* where the bytes put into o so far end (the page's mark); after a failed write, past what got out */
+static uint64_t out_mark(Out *o) { return o->werr ? o->wbase + 1 : o->wbase + (o->w ? flow_writer_mark(o->w) : 0); }
+
+/* whether o's bytes before `end` are written: 0, the errno of the write that failed, or (wait 0)
+ * EAGAIN when not yet */
+static int out_written(Out *o, uint64_t end, int wait) {
+    if (end <= o->wbase) return 0;
+    if (o->werr) return o->werr;
+    if (!o->w) return EIO;   /* cannot happen: a writer closed took every byte put (wbase) */
+    return flow_writer_out(o->w, end - o->wbase, wait);
 }
 
 /* whether a text would start a spreadsheet formula: `=`, `+`, `-`, `@`, a tab or a CR first, and it
@@ -865,26 +893,27 @@ static int formula_like(const char *s) {
 
 /* one CSV field, quoted when it holds a comma, a quote, a line break or edge spaces; unless formulas
  * are allowed, a text that would start a formula gets a leading `'` (OWASP's advice) */
-static int csv_put_text(FILE *f, const char *s, int formulas) {
-    int bad = 0;
+static void csv_put_text(FlowSb *b, const char *s, int formulas) {
     size_t n = strlen(s);
     int tick = !formulas && formula_like(s);
     if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
-        bad |= putc('"', f) == EOF;
-        if (tick) bad |= putc('\'', f) == EOF;
-        for (const char *p = s; *p && !bad; p++) {
-            if (*p == '"') bad |= putc('"', f) == EOF;
-            bad |= putc(*p, f) == EOF;
+        flow_sb_put(b, "\"", 1);
+        if (tick) flow_sb_put(b, "'", 1);
+        for (const char *p = s, *q; *p; p = q) {
+            q = strchr(p, '"');
+            if (!q) { flow_sb_puts(b, p); break; }
+            flow_sb_put(b, p, (size_t)(q - p) + 1);
+            flow_sb_put(b, "\"", 1);   /* a quote doubled */
+            q++;
         }
-        bad |= putc('"', f) == EOF;
+        flow_sb_put(b, "\"", 1);
     } else {
-        if (tick) bad |= putc('\'', f) == EOF;
-        if (n) bad |= fputs(s, f) == EOF;
+        if (tick) flow_sb_put(b, "'", 1);
+        flow_sb_put(b, s, n);
     }
-    return bad ? -1 : 0;
 }
 
-static int csv_put_value(FILE *f, const cJSON *v, int formulas) {
+static int csv_put_value(FlowSb *b, const cJSON *v, int formulas) {
     char num[40];
     char *owned = NULL;
     const char *s;
@@ -894,9 +923,9 @@ static int csv_put_value(FILE *f, const cJSON *v, int formulas) {
     else if (cJSON_IsBool(v)) s = cJSON_IsTrue(v) ? "true" : "false";
     else s = owned = flow_json_print(v);
     if (!s) return -1;
-    int bad = csv_put_text(f, s, formulas);
+    csv_put_text(b, s, formulas);
     cJSON_free(owned);
-    return bad;
+    return 0;
 }
 
 /* ---- appending: what the target holds, checked and copied ---- */
@@ -1077,6 +1106,7 @@ static int start_from_target(Out *o, int fd, const cJSON *first, FlowErr *err) {
 /* A new Out for a target (linked into fc's list, bad or not); NULL when the run fails (err). */
 static Out *out_new(FileConn *fc, const char *path, int format, int append, const cJSON *first, int formulas, FlowErr *err) {
     Out *o = flow_xcalloc(1, sizeof *o);
+    o->fd = -1;
     o->path = flow_xstrdup(path);
     o->format = format;
     o->append = append;
@@ -1137,25 +1167,25 @@ static Out *out_new(FileConn *fc, const char *path, int format, int append, cons
             return o;   /* bad: out_bad removed the temporary file */
         }
     } else o->append = 0;   /* nothing to keep: the target is written as new */
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
+    o->fd = fd;
+    o->w = flow_writer_new(fd);
     fc->nopen++;
     o->used = ++fc->tick;
-    int bad = 0;
-    errno = 0;
-    if (format == FMT_JSON && !o->append) bad = fputs("[", o->f) == EOF;
+    /* its start, written with the first page's records */
+    FlowSb h = { 0 };
+    if (format == FMT_JSON && !o->append) flow_sb_put(&h, "[", 1);
     if (format == FMT_CSV && !o->append) {   /* the header: the first record's fields */
         o->cols = record_columns(first, &o->ncols);
-        for (int k = 0; k < o->ncols && !bad; k++)
-            bad = (k && putc(',', o->f) == EOF) || csv_put_text(o->f, o->cols[k], formulas);
-        bad = bad || putc('\n', o->f) == EOF;
+        for (int k = 0; k < o->ncols; k++) {
+            if (k) flow_sb_put(&h, ",", 1);
+            csv_put_text(&h, o->cols[k], formulas);
+        }
+        flow_sb_put(&h, "\n", 1);
     }
+    int bad = h.n && flow_writer_put(o->w, h.p, h.n);
+    free(h.p);
     if (bad) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", path, strerror(ENOMEM));
         return NULL;
     }
     return o;
@@ -1187,11 +1217,18 @@ static void *fi_open(void *conn, const FlowSettings *s, FlowErr *err) {
     return im;
 }
 
-static void fi_close(void *h) { free(h); }
-
-static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+static void fi_close(void *h) {
     FileImport *im = h;
+    for (int i = 0; i < im->cap; i++) free(im->pages[i].v);
+    free(im->pages);
+    free(im->line.p);
+    free(im);
+}
+
+/* a page's records put into their targets' writers; where its bytes end in each kept (FilePage) */
+static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, FlowErr *err) {
     FileConn *fc = im->fc;
+    FlowSb *line = &im->line;
     for (int i = 0; i < n; i++) {
         FlowImportItem *it = &items[i];
         const char *name = flow_setting_str(im->s, it->rs, "file", "");
@@ -1238,22 +1275,7 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         if (out_reopen(fc, o, err)) return -1;
         int bad = 0;
-        errno = 0;
-        if (format == FMT_NDJSON && !it->out)
-            bad = fwrite(it->text, 1, it->textn, o->f) != it->textn || putc('\n', o->f) == EOF;
-        else if (format == FMT_NDJSON) bad = flow_ndjson_write(o->f, it->out);
-        else if (format == FMT_JSON) {
-            char *t = it->out ? flow_json_print(it->out) : NULL;
-            if (!it->out) {
-                t = cJSON_malloc(it->textn + 1);
-                if (!t) abort();
-                memcpy(t, it->text, it->textn);
-                t[it->textn] = 0;
-            }
-            bad = !t || fputs(o->elems ? ",\n" : "\n", o->f) == EOF || fputs(t, o->f) == EOF;
-            cJSON_free(t);
-            o->elems = 1;
-        } else {
+        if (format == FMT_CSV) {
             const cJSON *extra = NULL;
             for (const cJSON *c = it->out->child; c && !extra; c = c->next) {
                 int found = 0;
@@ -1266,26 +1288,107 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
                              extra->string, o->path);
                 continue;
             }
+            line->n = 0;
             for (int k = 0; k < o->ncols && !bad; k++) {
-                if (k) bad |= putc(',', o->f) == EOF;
-                bad |= csv_put_value(o->f, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]), formulas);
+                if (k) flow_sb_put(line, ",", 1);
+                bad |= csv_put_value(line, cJSON_GetObjectItemCaseSensitive(it->out, o->cols[k]), formulas);
             }
-            bad |= putc('\n', o->f) == EOF;
+            flow_sb_put(line, "\n", 1);
+            bad = bad || (!o->werr && flow_writer_put(o->w, line->p, line->n));
+        } else if (!o->werr) {   /* (after a failed write nothing more is written to it) */
+            if (format == FMT_JSON) bad = o->elems ? flow_writer_put(o->w, ",\n", 2) : flow_writer_put(o->w, "\n", 1);
+            o->elems = format == FMT_JSON;
+            if (!it->out) bad = bad || flow_writer_put(o->w, it->text, it->textn);
+            else {
+                /* most records print into a stack buffer; only big ones need a heap buffer (the same printer) */
+                char small[8192];
+                size_t tn;
+                char *t = flow_json_print_into(it->out, small, sizeof small, &tn);
+                bad = bad || !t || flow_writer_put(o->w, t, tn);
+                if (t && t != small) cJSON_free(t);
+            }
+            if (format == FMT_NDJSON) bad = bad || flow_writer_put(o->w, "\n", 1);
         }
         if (bad) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(ENOMEM));
             return -1;
         }
         o->count++;
+        if (o->touched != fc->sends) {   /* the page's first record for it */
+            o->touched = fc->sends;
+            if (pg->n == pg->cap) {
+                pg->cap = pg->cap ? pg->cap * 2 : 4;
+                pg->v = flow_xrealloc(pg->v, sizeof *pg->v * (size_t)pg->cap);
+            }
+            pg->v[pg->n].o = o;
+            pg->v[pg->n++].end = 0;
+        }
     }
-    for (Out *o = fc->outs; o; o = o->next) {
-        errno = 0;
-        if (o->f && fflush(o->f) != 0) {
-            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
+    for (int k = 0; k < pg->n; k++) pg->v[k].end = out_mark(pg->v[k].o);
+    return 0;
+}
+
+/* The import's pages, several in flight (import_send, import_ready, import_finish): a page's bytes
+ * are put into each target's writer, which writes them 64 KB at a time by a thread of its own; the
+ * page is finished, in order, once its bytes are out of every writer it used. A write that fails
+ * fails the page whose bytes it cut ("cannot write PATH: ..."), as when each page is written alone. */
+static int fi_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    FileImport *im = h;
+    if (im->npages == im->cap) {
+        int cap = im->cap ? im->cap * 2 : 16;
+        FilePage *np = flow_xcalloc((size_t)cap, sizeof *np);
+        for (int i = 0; i < im->npages; i++) np[i] = im->pages[(im->head + i) % im->cap];
+        for (int i = im->npages; i < im->cap; i++) np[i] = im->pages[(im->head + i) % im->cap];   /* their arrays, empty */
+        free(im->pages);
+        im->pages = np;
+        im->cap = cap;
+        im->head = 0;
+    }
+    FilePage *pg = &im->pages[(im->head + im->npages) % im->cap];
+    pg->n = 0;
+    im->fc->sends++;
+    if (fi_put(im, pg, items, n, err)) return -1;   /* the run fails: the page is not kept */
+    im->npages++;
+    return 0;
+}
+
+/* whether a page's bytes are out: 0, EAGAIN not yet (wait 0), or -1 with err */
+static int page_out(FilePage *pg, int wait, FlowErr *err) {
+    for (int k = 0; k < pg->n; k++) {
+        int r = out_written(pg->v[k].o, pg->v[k].end, wait);
+        if (r == EAGAIN) return r;
+        if (r) {
+            flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", pg->v[k].o->path, strerror(r));
             return -1;
         }
     }
     return 0;
+}
+
+static int fi_ready(void *h) {
+    FileImport *im = h;
+    FlowErr e;
+    int k = 0;
+    while (k < im->npages) {
+        int r = page_out(&im->pages[(im->head + k) % im->cap], 0, &e);
+        if (r == EAGAIN) break;
+        k++;
+        if (r) break;   /* the page the failed write cut ends too */
+    }
+    return k;
+}
+
+static int fi_finish(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    FileImport *im = h;
+    if (!im->npages) return 0;
+    FilePage *pg = &im->pages[im->head];
+    im->head = (im->head + 1) % im->cap;
+    im->npages--;
+    return page_out(pg, 1, err) ? -1 : 0;
+}
+
+static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
+    return fi_send(h, items, n, err) < 0 ? -1 : fi_finish(h, items, n, err);
 }
 
 /* ---- the end of a run ---- */
@@ -1294,13 +1397,18 @@ static int fi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
 static int out_complete(FileConn *fc, Out *o, FlowErr *err) {
     if (out_reopen(fc, o, err)) return -1;
     errno = 0;
-    int bad = o->format == FMT_JSON && fputs(o->elems ? "\n]\n" : "]\n", o->f) == EOF;
-    bad = bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-    int e = errno;
-    if (fclose(o->f) != 0 && !bad) { bad = 1; e = errno; }
-    o->f = NULL;
+    const char *end = o->elems ? "\n]\n" : "]\n";
+    int e = o->format == FMT_JSON && flow_writer_put(o->w, end, strlen(end)) ? ENOMEM : 0;
+    if (!e) e = flow_writer_flush(o->w);
+    if (!e && !o->werr && fsync(o->fd) != 0) e = errno;
+    if (!e) e = o->werr;
+    int fd = o->fd;
+    o->fd = -1;
+    flow_writer_free(o->w);
+    o->w = NULL;
+    if (close(fd) != 0 && !e) e = errno;
     fc->nopen--;
-    if (bad) {
+    if (e) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write %s: %s", o->path, strerror(e ? e : EIO));
         return -1;
     }
@@ -1384,5 +1492,6 @@ const FlowConnector flow_conn_file = {
     .commit_at_finish = 1,
     .open = fc_open, .finish = fc_finish, .close = fc_close, .probe = fc_probe,
     .export_open = fe_open, .export_next = fe_next, .export_close = fe_close,
-    .import_open = fi_open, .import_page = fi_page, .import_close = fi_close,
+    .import_open = fi_open, .import_page = fi_page, .import_send = fi_send, .import_finish = fi_finish,
+    .import_ready = fi_ready, .import_close = fi_close,
 };

@@ -1,6 +1,6 @@
 /* conn_stdio.c — the stdio connector: exports read NDJSON records from standard input, imports
- * write NDJSON records to standard output (page by page, by a writer thread: writer.c), typed
- * maps' text as it is. */
+ * write NDJSON records to standard output (several pages in one write, by a writer thread:
+ * writer.c), typed maps' text as it is. */
 #include "engine.h"
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +17,10 @@ static void *se_open(void *conn, const FlowSettings *s, FlowErr *err) { return f
 static int se_next(void *h, FlowExportItem *it, FlowErr *err) { return flow_ndjson_next(h, it, err); }
 static void se_close(void *h) { flow_ndjson_close(h); }
 
-/* an import: its pages go to standard output through a writer thread (writer.c), each one
- * written while the engine works on the next (import_send, import_finish) */
-static void *si_open(void *conn, const FlowSettings *s, FlowErr *err) { return flow_writer_new(); }
+/* an import: its pages go to standard output through a writer (writer.c), several small pages in
+ * one write(2), written while the engine works on the next pages (import_send, import_ready,
+ * import_finish) */
+static void *si_open(void *conn, const FlowSettings *s, FlowErr *err) { return flow_writer_new(STDOUT_FILENO); }
 static void si_close(void *h) { flow_writer_free(h); }
 
 static int si_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
@@ -41,18 +42,21 @@ static int si_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
         bad = !t || flow_writer_put(w, t, tn) || flow_writer_put(w, "\n", 1);
         if (t && t != small) cJSON_free(t);
     }
-    if (bad) {   /* the run fails: nothing more is sent */
+    if (bad) {   /* the run fails: nothing of the page is sent */
+        flow_writer_page_drop(w);
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write to standard output: %s", strerror(ENOMEM));
         return -1;
     }
-    flow_writer_send(w, STDOUT_FILENO);
+    flow_writer_page_end(w);
     return 0;
 }
+
+static int si_ready(void *h) { return flow_writer_ready(h); }
 
 static int si_finish(void *h, FlowImportItem *items, int n, FlowErr *err) {
     (void)items;
     (void)n;
-    int e = flow_writer_wait(h);
+    int e = flow_writer_finish(h);
     if (e) {
         flow_err_set(err, FLOW_ERR_CONNECTION, "cannot write to standard output: %s", strerror(e));
         return -1;
@@ -77,5 +81,6 @@ const FlowConnector flow_conn_stdio = {
     .open = sc_open, .close = sc_close, .probe = sc_probe,
     .export_open = se_open, .export_next = se_next, .export_close = se_close,
     .import_open = si_open, .import_page = si_page, .import_send = si_send, .import_finish = si_finish,
+    .import_ready = si_ready,
     .import_close = si_close,
 };

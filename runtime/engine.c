@@ -381,7 +381,7 @@ void eng_resolve_list(Run *R, const List *L) {
     }
 }
 
-void eng_page_done(Run *R, int64_t page, int parked) {
+void eng_page_done(Run *R, int64_t page, FlowArena *parked) {
     FlowErr e;
     if (R->rl.state) {
         /* the export hears that the page is written for good (the webhook queue records how far it
@@ -393,7 +393,7 @@ void eng_page_done(Run *R, int64_t page, int parked) {
         if (page != R->page) page_begin(R);   /* the page begun since keeps its writes together too */
     }
     if (!parked) return;
-    flow_arena_reset(&R->parena);
+    flow_arena_reset(parked);
     if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)page);
 }
 
@@ -429,7 +429,7 @@ void flow_stop_signal(int sig) {
 static int stop_here(Run *R) {
     int sig = interrupt_sig;
     if (!sig || R->failed) return R->failed;
-    eng_pipe_flush(R);   /* the page in flight ends as it would have before the signal */
+    eng_pipe_flush(R);   /* the pages in flight end as they would have before the signal */
     if (R->failed) return 1;
     eng_run_fail(R, "interrupted by %s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
     R->st->interrupted = sig;
@@ -504,7 +504,7 @@ static void retry_pages(Run *R) {
             for (int k = 0; k < page.n; k++)
                 if (!page.v[k]->imported) R->st->ignored++;
         eng_resolve_list(R, &page);
-        eng_page_done(R, R->page, 0);
+        eng_page_done(R, R->page, NULL);
         eng_list_free(R, &page);
         flow_scratch_reset(R->cx);
     }
@@ -563,15 +563,17 @@ static int typed_run(const Run *R) {
     return 0;
 }
 
-/* a page dropped whole (an interruption while it was read, or the page before's write failed the
- * run): its counts given back, its state writes rolled back, as if it was never read */
-static void drop_page(Run *R, const Counts *was) {
-    R->st->exported = was->exported + R->flushed.exported;
-    R->st->ignored = was->ignored + R->flushed.ignored;
-    R->st->errors = was->errors + R->flushed.errors;
-    for (int i = 0; i < FLOW_ERR_COUNT; i++) R->st->by_class[i] = was->by_class[i] + R->flushed.by_class[i];
+/* a page dropped whole (an interruption while it was read), or the pages from R->drop on (a page
+ * in flight before them failed the run: pipe_failed): their counts given back, their state writes
+ * rolled back, as if never read (what finishing pages in flight added meanwhile stays: R->flushed) */
+static void drop_page(Run *R) {
+    const Counts *was = R->pipe_failed ? &R->drop_was : &R->page_was, *fl = R->pipe_failed ? &R->drop_fl : &R->page_fl;
+    R->st->exported = was->exported + R->flushed.exported - fl->exported;
+    R->st->ignored = was->ignored + R->flushed.ignored - fl->ignored;
+    R->st->errors = was->errors + R->flushed.errors - fl->errors;
+    for (int i = 0; i < FLOW_ERR_COUNT; i++) R->st->by_class[i] = was->by_class[i] + R->flushed.by_class[i] - fl->by_class[i];
     flow_state_rollback(R->rl.state);
-    R->page--;
+    R->page = R->pipe_failed ? R->drop - 1 : R->page - 1;
     R->pipe_failed = 0;
 }
 
@@ -606,10 +608,10 @@ static void export_pages(Run *R, StepRt *ex) {
         long pulled = 0;
         size_t bytes = 0;
         /* the counters as the page began: a page dropped by an interruption is not counted (what
-         * finishing the page in flight added meanwhile is: R->flushed) */
-        Counts was;
-        eng_counts_take(R, &was);
-        memset(&R->flushed, 0, sizeof R->flushed);
+         * finishing pages in flight added meanwhile is: R->flushed) */
+        eng_counts_take(R, &R->page_was);
+        R->page_fl = R->flushed;
+        R->page_bytes = 0;
         R->page++;
         flow_run_set_contexts(R->cx, R->ri, f->name, R->page, R->page_size);
         page_begin(R);
@@ -617,7 +619,7 @@ static void export_pages(Run *R, StepRt *ex) {
         while (pulled < R->page_size) {
             if (R->limit && R->st->exported >= R->limit) { end = 1; break; }
             if (interrupt_sig && !R->failed && stop_here(R)) {   /* no step has seen this page: it is dropped whole */
-                drop_page(R, &was);
+                drop_page(R);
                 break;
             }
             FlowExportItem it;
@@ -694,9 +696,10 @@ static void export_pages(Run *R, StepRt *ex) {
             eng_list_push(&page, in);
         }
         if (pulled) eng_debug_sql(ex, pulled, 0);
-        if (R->pipe_failed) drop_page(R, &was);   /* the page before's write failed the run: this one was never read */
+        if (R->pipe_failed) drop_page(R);   /* a page before's write failed the run: this one was never read */
         if (R->failed) { eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!pulled) { eng_list_free(R, &page); cJSON_Delete(marks); R->page--; break; }
+        R->page_bytes = bytes;
         if (bytes > FLOW_PAGE_MAX_BYTES) eng_too_large(R, ex, &page, bytes, "as exported");
         else {
             if (eng_hook_list(R, ex, f->pre_save_page, "pre_save_page", &page, -1)) end = 1;   /* abort: no more pages */
@@ -706,10 +709,10 @@ static void export_pages(Run *R, StepRt *ex) {
             }
             eng_run_steps(R, f->steps + 1, f->nsteps - 1, &page);
         }
-        /* a page in flight from before this page (whose records all stopped short of its import)
-         * ends before this one */
-        if (R->pend.s && R->pend.page != R->page) eng_pipe_flush(R);
-        if (R->pipe_failed) { drop_page(R, &was); eng_list_free(R, &page); cJSON_Delete(marks); break; }
+        /* pages in flight from before this page (whose records all stopped short of its import)
+         * end before this one */
+        eng_pipe_settle(R);
+        if (R->pipe_failed) { drop_page(R); eng_list_free(R, &page); cJSON_Delete(marks); break; }
         if (!R->failed)
             for (int i = 0; i < page.n; i++)
                 if (!page.v[i]->imported) R->st->ignored++;   /* reached the end without an import */
@@ -722,20 +725,15 @@ static void export_pages(Run *R, StepRt *ex) {
         marks = NULL;
         eng_resolve_list(R, &page);
         eng_list_free(R, &page);
-        if (R->pend.s) {   /* its import is still writing: the page's end waits for it, its arena parked */
-            R->pend.page_done = 1;
-            FlowArena a = R->arena;
-            R->arena = R->parena;
-            R->parena = a;
-        } else {
-            eng_page_done(R, R->page, 0);
+        if (!eng_pipe_park(R)) {   /* (else its import is still writing: the page's end waits for it) */
+            eng_page_done(R, R->page, NULL);
             flow_arena_reset(&R->arena);   /* the page's typed records */
             if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
         }
         flow_scratch_reset(R->cx);
     }
-    eng_pipe_flush(R);   /* the last page in flight, before the run's state is committed */
-    R->pipe_failed = 0;
+    eng_pipe_flush(R);   /* the last pages in flight, before the run's state is committed */
+    if (R->pipe_failed) drop_page(R);   /* ...and when one of them failed the run, the pages after it */
     FlowErr e;
     if (R->rl.state && flow_state_commit(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
     if (export_fail[0]) eng_run_fail_cls(R, export_cls, "export %s: %s", ex->label, export_fail);

@@ -11,6 +11,10 @@
 
 #define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
 #define FLOW_PAGE_SIZE_DEFAULT 20
+/* pipelined writes (steps.c): at most this many pages in flight, holding at most this many bytes as
+ * exported (but one page always) */
+#define FLOW_PIPE_PAGES 64
+#define FLOW_PIPE_BYTES ((size_t)2 * 1024 * 1024)
 
 /* ---- memory (mem.c): these abort when memory runs out; a growing NUL-terminated string ---- */
 
@@ -239,11 +243,20 @@ typedef struct FlowConnector {
      * nothing was started); import_finish waits for it and reports as import_page does (per-record
      * failures in items, 0, or -1 the run fails). The engine keeps the items, and what they point
      * to, as they were until import_finish, and calls import_finish for every page sent before it
-     * sends the next one, before anything may read what the page wrote (a lookup, an upsert's
-     * lookup, another import, a hook), and before the run ends or fails (steps.c, "pipelined
-     * writes"). Where the engine does not pipeline, it calls the two one after the other. */
+     * sends the next one (unless the connector has import_ready, below), before anything may read
+     * what the page wrote (a lookup, an upsert's lookup, another import, a hook), and before the run
+     * ends or fails (steps.c, "pipelined writes"). Where the engine does not pipeline, it calls the
+     * two one after the other. */
     int   (*import_send)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_finish)(void *im, FlowImportItem *items, int n, FlowErr *err);
+    /* optional, with the two above: the connector takes a page's bytes at import_send and writes
+     * them later, several pages at once (stdio, files: writer.c). The engine may then keep several
+     * of the step's pages sent (up to FLOW_PIPE_PAGES, FLOW_PIPE_BYTES), and finishes them strictly
+     * in the order sent: import_finish finishes the oldest page not finished yet (writing it, with
+     * the pages before it, when its bytes are not out yet). import_ready answers how many of those
+     * pages, oldest first, import_finish can finish now without waiting. Pages the engine drops after
+     * a failed write are never finished; the connector writes nothing more after a failure. */
+    int   (*import_ready)(void *im);
     void  (*import_close)(void *im);
     /* optional: proves the connection works outside a run (probe.c: `ping`, flowc server's POST
      * /v1/connections/{id}/test) and changes nothing (no file, directory or database is created):
@@ -255,17 +268,34 @@ typedef struct FlowConnector {
     int lib;
 } FlowConnector;
 
-/* A page's bytes written by a thread of their own (writer.c), for imports that write to a file
- * descriptor (stdio, file): the engine thread appends the page (flow_writer_put: 0, or -1 when
- * memory ran out; the page is then not sent), flow_writer_send hands it to the thread,
- * flow_writer_wait joins it and answers the write's errno (0: every byte written, as write(2) in the
- * engine thread would have). One page at a time: send after wait. flow_writer_free waits first. */
+/* A destination's bytes written by a thread of their own (writer.c), for imports that write to a
+ * file descriptor (stdio, file), several pages at once. The engine thread appends bytes
+ * (flow_writer_put: 0, or -1 when memory ran out) and marks where a page's bytes end
+ * (flow_writer_mark: an offset in the stream written); once the bytes marked hold 64 KB they go to
+ * the thread, which writes them while the engine works on the next pages (one buffer written at a
+ * time). flow_writer_unput takes back what was put after a mark (not handed over yet).
+ * flow_writer_out: whether every byte before a mark is written: 0 yes; the errno of the write that
+ * failed (the bytes before it are out); or, wait 0, EAGAIN when not yet (wait 1 writes them now,
+ * with what came before, and waits). After a failure nothing more is written. flush: everything
+ * put written now (0, or the errno); written: how many bytes are (the stream's offset).
+ * The pages of one import (stdio): page_end marks a page's end and keeps it, oldest first;
+ * page_drop takes back what the page being put put; ready: how many of the pages kept can be
+ * finished without waiting (their bytes are out, or the write that failed cut them); finish:
+ * the oldest page's flow_writer_out, waited for. flow_writer_free waits for the write going on;
+ * what was not handed over is not written. */
 typedef struct FlowWriter FlowWriter;
-FlowWriter *flow_writer_new(void);
-int flow_writer_put(FlowWriter *w, const char *p, size_t n);
-void flow_writer_send(FlowWriter *w, int fd);
-int flow_writer_wait(FlowWriter *w);
-void flow_writer_free(FlowWriter *w);
+FlowWriter *flow_writer_new(int fd);
+int      flow_writer_put(FlowWriter *w, const char *p, size_t n);
+uint64_t flow_writer_mark(FlowWriter *w);
+void     flow_writer_unput(FlowWriter *w, uint64_t mark);
+int      flow_writer_out(FlowWriter *w, uint64_t end, int wait);
+int      flow_writer_flush(FlowWriter *w);
+uint64_t flow_writer_written(const FlowWriter *w);
+void     flow_writer_page_end(FlowWriter *w);
+void     flow_writer_page_drop(FlowWriter *w);
+int      flow_writer_ready(FlowWriter *w);
+int      flow_writer_finish(FlowWriter *w);
+void     flow_writer_free(FlowWriter *w);
 /* Writes all n bytes to fd (a short write goes on, EINTR is retried): 0, or the errno of the failure. */
 int flow_write_all(int fd, const char *p, size_t n);
 
@@ -295,8 +325,6 @@ int         flow_csv_next(FlowCsv *c, FlowExportItem *it, FlowErr *err);
 void        flow_csv_close(FlowCsv *c);
 /* For the fuzz targets: at most n bytes per read() (0: no limit), so buffer refills are exercised. */
 void        flow_read_limit(size_t n);
-/* A record as one NDJSON line (with the newline) on f; 0, or -1 on a write error. */
-int         flow_ndjson_write(FILE *f, const cJSON *rec);
 
 /* SQL text (sql.c) for the sqlite and postgres connectors: an identifier in double quotes; the table
  * an export reads (the name after its first FROM; malloc'd, or NULL); once()'s

@@ -56,8 +56,8 @@ typedef struct List { Inst **v; int n, cap; } List;
 /* the counters a page may have to give back (an interruption, a failed write of the page before) */
 typedef struct Counts { long exported, ignored, errors, by_class[FLOW_ERR_COUNT]; } Counts;
 
-/* Pipelined writes (steps.c): the one page an import has sent (import_send) and not yet finished,
- * its records and arrays kept as they were; s NULL when none. */
+/* Pipelined writes (steps.c): a page an import has sent (import_send) and not yet finished, its
+ * records and arrays kept as they were; pages in flight are finished in the order sent. */
 typedef struct Pending {
     StepRt *s;
     struct FlowImportItem *items;   /* the step's arrays, swapped with these when it sends */
@@ -65,6 +65,10 @@ typedef struct Pending {
     int n, cap;
     int64_t page;                   /* the page it belongs to */
     int page_done;                  /* that page has ended but for it: its end (eng_page_done) waits too */
+    FlowBuf buf;                    /* its typed maps' text (swapped with Run.tbuf when it sends) */
+    FlowArena arena;                /* its page's arena, parked here when the page ended before it */
+    size_t bytes;                   /* its page's size as exported */
+    Counts was, fl;                 /* the counters as its page began, and Run.flushed then */
 } Pending;
 
 /* typed rows (engine.h; rows.c): what SQL exports offer their rows to */
@@ -114,15 +118,22 @@ typedef struct Run {
     FlowRows rows;                 /* typed rows from an SQL export */
     const FlowTSlot *took; const char *took_raw; size_t took_rawn;   /* the record take_typed decoded last */
     Inst *spare;                   /* freed record entries, reused (freed with the run) */
-    /* pipelined writes (steps.c): whether the run may keep a page in flight, the page in flight,
-     * its typed text and (after its page ended) its page's arena, the counters its finishing added
-     * during the current page, and whether finishing it failed the run */
+    /* pipelined writes (steps.c): whether the run may keep pages in flight; the pages in flight, a
+     * ring oldest first, and the bytes their pages hold; one being finished (finishing); the counters
+     * finishing pages added since the run began (flushed); the counters, number and size of the
+     * page being read; whether finishing a page failed the run after a later page was read
+     * (pipe_failed: the pages from drop on are dropped, drop_was and drop_fl their counters) */
     int pipe;
-    Pending pend;
-    FlowBuf pbuf;
-    FlowArena parena;
+    Pending pq[FLOW_PIPE_PAGES];
+    int pq_head, pq_n;
+    size_t pq_bytes;
+    int finishing;
     Counts flushed;
+    Counts page_was, page_fl;
+    size_t page_bytes;
     int pipe_failed;
+    int64_t drop;
+    Counts drop_was, drop_fl;
 } Run;
 
 /* ---- steps.c: the records on their way, calling generated code, hooks, the step loop ---- */
@@ -144,10 +155,14 @@ int eng_hook_list(Run *R, const StepRt *s, FlowHookFn fn, const char *point, Lis
 void eng_too_large(Run *R, const StepRt *s, List *L, size_t bytes, const char *where);
 void eng_run_steps(Run *R, const FlowStepDef *steps, int n, List *L);
 extern const char *const eng_step_kind_names[];
-/* pipelined writes: which steps are last on a record's way (StepRt.tail); the page in flight
- * finished (its records' outcomes, hooks, counts; then its page's end when that waits for it). */
+/* pipelined writes: which steps are last on a record's way (StepRt.tail); every page in flight
+ * finished, in order (its records' outcomes, hooks, counts; then its page's end when that waits for
+ * it); as the page being read ends: the pages in flight finished unless the newest is its own
+ * (settle), then its end made to wait for that one, its arena parked there (park: 1), or not (0) */
 void eng_mark_tails(Run *R, const FlowStepDef *steps, int n, int tail);
 void eng_pipe_flush(Run *R);
+void eng_pipe_settle(Run *R);
+int eng_pipe_park(Run *R);
 void eng_pipe_free(Run *R);
 void eng_counts_take(const Run *R, Counts *c);
 
@@ -156,9 +171,9 @@ void eng_counts_take(const Run *R, Counts *c);
 /* the records that came through resolve their open errors (when the run keeps state) */
 void eng_resolve_list(Run *R, const List *L);
 /* the rest of a page's end: the export told, the page's state committed (a page begun since gets
- * its transaction); parked: the page's end waited for its write in flight, so its arena (parked in
- * R->parena) is reset and the progress reported here */
-void eng_page_done(Run *R, int64_t page, int parked);
+ * its transaction); parked: the page's end waited for its write in flight, so its arena (parked
+ * there) is reset and the progress reported here */
+void eng_page_done(Run *R, int64_t page, FlowArena *parked);
 
 /* ---- rows.c: typed rows (engine.h) ---- */
 

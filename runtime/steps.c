@@ -449,6 +449,9 @@ static void import_item_free(FlowImportItem *it) {
 
 static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *items, Inst **owner, int n, int wrote,
                             const FlowErr *we);
+static int pipe_many(const Run *R, const StepRt *s);
+static void pipe_room(Run *R, const StepRt *s);
+static void pipe_finish_oldest(Run *R);
 
 static void step_import(Run *R, const StepRt *s, List *L) {
     const FlowStepDef *d = s->def;
@@ -527,9 +530,10 @@ static void step_import(Run *R, const StepRt *s, List *L) {
     }
     for (int k = 0; k < n; k++)
         if (!items[k].out && !items[k].tout) items[k].text = R->tbuf.p + (uintptr_t)items[k].text;
-    /* the page in flight (the page before's, or another import's) is written before this import
-     * looks at its destination or writes to it: the mapping above is the work its write overlapped */
-    eng_pipe_flush(R);
+    /* the pages in flight (the pages before's, or another import's) are written before this import
+     * looks at its destination or writes to it (the mapping above is the work their write
+     * overlapped); but those of this import, when its connector keeps several, stay in flight */
+    pipe_room(R, s);
     /* upserts: which records exist already (a page at once, or one by one); those are mapped again
      * as updates, with `existing` in scope */
     /* an http upsert's exists request decides the request; a database upsert decides itself, and is
@@ -606,23 +610,31 @@ static void step_import(Run *R, const StepRt *s, List *L) {
         if (R->pipe && s->tail && !d->response && c->import_send && c->import_finish) {
             wrote = c->import_send(s->h, items, n, &we);
             if (wrote == 0) {
-                Pending *p = &R->pend;
+                Pending *p = &R->pq[(R->pq_head + R->pq_n++) % FLOW_PIPE_PAGES];
                 p->s = sm;
                 p->n = n;
                 p->page = R->page;
                 p->page_done = 0;
+                p->bytes = R->page_bytes;
+                p->was = R->page_was;
+                p->fl = R->page_fl;
+                R->pq_bytes += p->bytes;
                 FlowImportItem *ti = p->items;
                 Inst **to = p->owner;
                 int tc = p->cap;
                 p->items = sm->items, p->owner = sm->owner, p->cap = sm->cap;
                 sm->items = ti, sm->owner = to, sm->cap = tc;
                 FlowBuf tb = R->tbuf;   /* the items' text stays where it is */
-                R->tbuf = R->pbuf;
-                R->pbuf = tb;
+                R->tbuf = p->buf;
+                p->buf = tb;
                 L->n = w;
                 list_order(L);
+                /* the pages whose bytes are out already end now, in order */
+                if (pipe_many(R, s))
+                    for (int k = c->import_ready(s->h); k > 0 && R->pq_n && !R->pipe_failed; k--) pipe_finish_oldest(R);
                 return;
             }
+            eng_pipe_flush(R);   /* the pages sent before it end first, as they would have before this one was read */
         } else wrote = c->import_page(s->h, items, n, &we);
     }
     import_outcomes(R, sm, L, w, items, owner, n, wrote, &we);
@@ -718,14 +730,21 @@ static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *i
 /* ---- pipelined writes ----
  * An import whose connector splits its write (import_send, import_finish) and after which nothing
  * runs on a record's way (StepRt.tail, no response mapping) sends its page and lets the flow go on
- * with the next page: the page's write overlaps the reading and mapping of the next (R->pend). The
+ * with the next page: the page's write overlaps the reading and mapping of the next (R->pq). The
  * page is finished — its records' outcomes, post_submit, counts, preview, debug line, exactly what
- * follows import_page otherwise — at the first of: the next import's write (after its mapping, so
- * at most one page is in flight), a lookup, a hook, a record error (so errors are kept and printed
- * in the order they would be without it), the end of the page after it, an interruption, and the
- * end of the export. Its page's end (the state's commit, the arena) waits for it (eng_page_done),
- * and the next page's state writes come after it. A run pipelines only where nothing else sees a
- * page before it ends (engine.c, pipe_run). */
+ * follows import_page otherwise — at the first of: the next write of another import (after its
+ * mapping), a lookup, a hook, a record error (so errors are kept and printed in the order they
+ * would be without it: an error is printed only once every page before it has finished), the end
+ * of a later page that did not reach the import, an interruption, and the end of the export. Its
+ * page's end (the state's commit, the arena, the progress) waits for it (eng_page_done), and the
+ * next page's state writes come after it.
+ * A connector that takes a page's bytes at send and writes several pages at once (import_ready:
+ * stdio, files) keeps several of an import's pages in flight, up to FLOW_PIPE_PAGES and
+ * FLOW_PIPE_BYTES, when the import has no post_submit hook (which may look at the destination):
+ * each is finished when the connector says its bytes are out, or at the points above, strictly in
+ * the order sent. A page whose write failed the run is finished (its records counted exported,
+ * not imported); the pages read after it are dropped as if never read (export_pages).
+ * A run pipelines only where nothing else sees a page before it ends (engine.c, pipe_run). */
 
 void eng_counts_take(const Run *R, Counts *c) {
     c->exported = R->st->exported;
@@ -734,28 +753,68 @@ void eng_counts_take(const Run *R, Counts *c) {
     memcpy(c->by_class, R->st->by_class, sizeof c->by_class);
 }
 
-void eng_pipe_flush(Run *R) {
-    Pending p = R->pend;
-    if (!p.s) return;
-    R->pend.s = NULL;   /* what finishing it calls (hooks, record errors) finds nothing in flight */
-    StepRt *s = p.s;
+/* whether import s may keep several pages in flight */
+static int pipe_many(const Run *R, const StepRt *s) {
+    return s->c->import_ready && !R->f->post_submit && !s->def->post_submit;
+}
+
+/* the pages in flight after a page whose write failed the run: dropped, never finished (their
+ * records freed, their parked arenas reset); the first page to drop (theirs, or the page being read
+ * when it is later) with its counters, for export_pages */
+static void pipe_drop_after(Run *R, int64_t failed_page) {
+    if (R->pq_n) {
+        const Pending *first = &R->pq[R->pq_head];
+        R->drop = first->page;
+        R->drop_was = first->was;
+        R->drop_fl = first->fl;
+    } else {
+        R->drop = R->page;
+        R->drop_was = R->page_was;
+        R->drop_fl = R->page_fl;
+    }
+    if (R->pq_n || failed_page != R->page) R->pipe_failed = 1;
+    for (; R->pq_n; R->pq_n--) {
+        Pending *p = &R->pq[R->pq_head];
+        R->pq_head = (R->pq_head + 1) % FLOW_PIPE_PAGES;
+        for (int k = 0; k < p->n; k++) {
+            import_item_free(&p->items[k]);
+            eng_inst_free(R, p->owner[k]);
+        }
+        flow_arena_reset(&p->arena);
+        p->s = NULL;
+        p->n = 0;
+    }
+    R->pq_bytes = 0;
+}
+
+/* the oldest page in flight finished: what follows its write, then its page's end if that waited */
+static void pipe_finish_oldest(Run *R) {
+    Pending *p = &R->pq[R->pq_head];
+    R->pq_head = (R->pq_head + 1) % FLOW_PIPE_PAGES;
+    R->pq_n--;
+    R->pq_bytes -= p->bytes;
+    StepRt *s = p->s;
+    p->s = NULL;
     Counts before, after;
     eng_counts_take(R, &before);
-    /* as when it was sent: a failure of the page after it (not seen yet without pipelining) does not
+    /* as when it was sent: a failure of a page after it (not seen yet without pipelining) does not
      * change how this one ends, and this one's failure is the run's */
     int failed = R->failed;
     R->failed = 0;
+    R->finishing++;   /* what finishing it calls (hooks, record errors) finishes no later page first */
     FlowErr e;
-    int wrote = s->c->import_finish(s->h, p.items, p.n, &e);
-    List done = { flow_xcalloc((size_t)p.n + 1, sizeof(Inst *)), 0, p.n + 1 };
-    import_outcomes(R, s, &done, 0, p.items, p.owner, p.n, wrote, &e);
+    int wrote = s->c->import_finish(s->h, p->items, p->n, &e);
+    List done = { flow_xcalloc((size_t)p->n + 1, sizeof(Inst *)), 0, p->n + 1 };
+    import_outcomes(R, s, &done, 0, p->items, p->owner, p->n, wrote, &e);
     eng_resolve_list(R, &done);   /* nothing runs after the import: the records end here */
     eng_list_free(R, &done);
-    /* a page read since is then as if never read (export_pages drops it); a write of the same page
-     * after it (another arm's import) just finds the run failed, as it would have */
-    if (R->failed && !failed && p.page != R->page) R->pipe_failed = 1;
+    R->finishing--;
+    p->n = 0;
+    /* the pages read since are then as if never read (export_pages drops them); a write of the same
+     * page after it (another arm's import) just finds the run failed, as it would have */
+    if (R->failed && !failed) pipe_drop_after(R, p->page);
     R->failed |= failed;
-    if (p.page_done) eng_page_done(R, p.page, 1);
+    if (p->page_done) eng_page_done(R, p->page, &p->arena);
     eng_counts_take(R, &after);
     R->flushed.exported += after.exported - before.exported;
     R->flushed.ignored += after.ignored - before.ignored;
@@ -763,12 +822,46 @@ void eng_pipe_flush(Run *R) {
     for (int i = 0; i < FLOW_ERR_COUNT; i++) R->flushed.by_class[i] += after.by_class[i] - before.by_class[i];
 }
 
+/* before import s writes: pages in flight of another import, or of one that keeps a single page,
+ * finished; of s's own, as many as keep them within the bounds with this page */
+static void pipe_room(Run *R, const StepRt *s) {
+    if (!R->pq_n) return;
+    const Pending *last = &R->pq[(R->pq_head + R->pq_n - 1) % FLOW_PIPE_PAGES];
+    if (last->s != s || !pipe_many(R, s)) { eng_pipe_flush(R); return; }
+    while (R->pq_n && !R->finishing && !R->pipe_failed &&
+           (R->pq_n >= FLOW_PIPE_PAGES || R->pq_bytes + R->page_bytes > FLOW_PIPE_BYTES))
+        pipe_finish_oldest(R);
+}
+
+void eng_pipe_flush(Run *R) {
+    if (R->finishing) return;   /* a page being finished: the pages after it finish after it */
+    while (R->pq_n && !R->pipe_failed) pipe_finish_oldest(R);
+}
+
+void eng_pipe_settle(Run *R) {
+    if (R->pq_n && R->pq[(R->pq_head + R->pq_n - 1) % FLOW_PIPE_PAGES].page != R->page) eng_pipe_flush(R);
+}
+
+int eng_pipe_park(Run *R) {
+    if (!R->pq_n) return 0;
+    Pending *last = &R->pq[(R->pq_head + R->pq_n - 1) % FLOW_PIPE_PAGES];
+    last->page_done = 1;
+    FlowArena a = R->arena;
+    R->arena = last->arena;
+    last->arena = a;
+    return 1;
+}
+
 void eng_pipe_free(Run *R) {
-    free(R->pend.items);
-    free(R->pend.owner);
-    flow_buf_free(&R->pbuf);
-    flow_arena_free(&R->parena);
-    memset(&R->pend, 0, sizeof R->pend);
+    for (int i = 0; i < FLOW_PIPE_PAGES; i++) {
+        Pending *p = &R->pq[i];
+        free(p->items);
+        free(p->owner);
+        flow_buf_free(&p->buf);
+        flow_arena_free(&p->arena);
+    }
+    memset(R->pq, 0, sizeof R->pq);
+    R->pq_n = 0;
 }
 
 void eng_mark_tails(Run *R, const FlowStepDef *steps, int n, int tail) {

@@ -19,7 +19,7 @@ case "${1:-build}" in
   # python3-prometheus-client: the serve suite parses /metrics with it; bsdutils: script(1), a pty; procps: pgrep;
   # git: the diff suite drives real git; graphviz: `flowc graph --format svg` runs its dot, and the graph suite
   # checks every DOT golden with it; chromium: the graph suite renders each SVG to a PNG, headless
-  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind jq curl postgresql python3-prometheus-client bsdutils procps git graphviz chromium"
+  test) want="$want clang libclang-rt-14-dev sqlite3 valgrind strace jq curl postgresql python3-prometheus-client bsdutils procps git graphviz chromium"
         # node and npm run the cron oracle; a node from elsewhere (nodesource) counts
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
