@@ -1588,8 +1588,7 @@ static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
     case B_TS: case B_TSTZ: rc = flow_pgbin_timestamp(b, s, n, t->bin == B_TSTZ); break;
     case B_BOOL:   /* the texts a bool sends; boolin's other spellings go as text */
         if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) { rc = -1; break; }
-        flow_pgbin_len(b, 1);
-        flow_sb_put(b, s[0] == 't' ? "\1" : "", 1);
+        flow_pgbin_bytes(b, -1, s[0] == 't' ? "\1" : "", 1);
         break;
     case B_FLOAT8: {   /* the number's own text read as float8in reads it (strtod, correctly rounded) */
         if (!cJSON_IsNumber(v)) { rc = -1; break; }
@@ -1597,19 +1596,12 @@ static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
         errno = 0;
         double d = strtod(s, &end);
         if (end != s + n || errno || !isfinite(d)) { rc = -1; break; }
-        uint64_t u;
-        memcpy(&u, &d, sizeof u);
-        char w[8];
-        for (int i = 0; i < 8; i++) w[i] = (char)(u >> (56 - 8 * i));
-        flow_pgbin_len(b, 8);
-        flow_sb_put(b, w, 8);
+        flow_pgbin_float8(b, d);
         break;
     }
     case B_TEXT: case B_JSON: case B_JSONB:   /* the text itself (jsonb: after its format's version, 1) */
         if (n > INT32_MAX - 1) { rc = -1; break; }
-        flow_pgbin_len(b, (int32_t)n + (t->bin == B_JSONB));
-        if (t->bin == B_JSONB) flow_sb_put(b, "\1", 1);
-        flow_sb_put(b, s, n);
+        flow_pgbin_bytes(b, t->bin == B_JSONB ? 1 : -1, s, n);
         break;
     default: rc = -1; break;
     }
@@ -1624,7 +1616,7 @@ static int copy_binary(FlowSb *b, FlowImportItem *items, const int *idx, int nro
     for (int ci = 0; ci < ncols; ci++) if (!tc[ci] || tc[ci]->bin == B_NONE) return -1;
     flow_sb_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);   /* signature, flags, header extension */
     for (int j = 0; j < nrows; j++) {
-        char nc[2] = { (char)(ncols >> 8), (char)ncols };
+        char nc[2] = { (char)(ncols >> 8), (char)ncols };   /* (a row's 2 bytes: not worth a call less) */
         flow_sb_put(b, nc, 2);
         int ci = 0;
         for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++)

@@ -145,6 +145,9 @@ typedef struct FlowExportItem {
  * would send, when it can give exactly the value the server's input function reads from that text
  * (0); else it writes nothing (-1). */
 void flow_pgbin_len(FlowSb *b, int32_t len);
+/* n bytes as they are (text, json), after a format version byte when version >= 0 (jsonb: 1) */
+void flow_pgbin_bytes(FlowSb *b, int version, const char *s, size_t n);
+void flow_pgbin_float8(FlowSb *b, double d);
 /* -?[0-9]{1,19} within the range of an integer of `bytes` (2, 4, 8) */
 int  flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes);
 /* -?D+(.D+)?([eE][+-]?D+)? (at most 1000 digits, exponent within ±1000) as a numeric, with the

@@ -8,13 +8,37 @@
 #include <stdint.h>
 #include <string.h>
 
-static void put_be(FlowSb *b, uint64_t v, int n) {
-    char w[8];
-    for (int i = 0; i < n; i++) w[i] = (char)(v >> (8 * (n - 1 - i)));
-    flow_sb_put(b, w, (size_t)n);
+/* n more bytes at the end of b, to be written (b stays NUL-terminated, as flow_sb_put leaves it) */
+static unsigned char *room(FlowSb *b, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = flow_xrealloc(b->p, b->cap);
+    }
+    unsigned char *w = (unsigned char *)b->p + b->n;
+    b->n += n;
+    b->p[b->n] = 0;
+    return w;
 }
 
-void flow_pgbin_len(FlowSb *b, int32_t len) { put_be(b, (uint32_t)len, 4); }
+/* v's low n bytes at w, big-endian; the byte after them */
+static unsigned char *put_be(unsigned char *w, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) w[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+    return w + n;
+}
+
+void flow_pgbin_len(FlowSb *b, int32_t len) { put_be(room(b, 4), (uint32_t)len, 4); }
+
+void flow_pgbin_bytes(FlowSb *b, int version, const char *s, size_t n) {
+    unsigned char *w = put_be(room(b, 4 + (version >= 0) + n), (uint32_t)(n + (version >= 0)), 4);
+    if (version >= 0) *w++ = (unsigned char)version;
+    if (n) memcpy(w, s, n);
+}
+
+void flow_pgbin_float8(FlowSb *b, double d) {
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    put_be(put_be(room(b, 12), 8, 4), u, 8);
+}
 
 int flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes) {
     size_t i = n && s[0] == '-';
@@ -26,8 +50,7 @@ int flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes) {
     }
     uint64_t lim = bytes == 2 ? 32767u : bytes == 4 ? 2147483647u : (uint64_t)INT64_MAX;
     if (v > lim + (i ? 1 : 0)) return -1;
-    flow_pgbin_len(b, bytes);
-    put_be(b, i ? (uint64_t)0 - v : v, bytes);
+    put_be(put_be(room(b, 4 + (size_t)bytes), (uint32_t)bytes, 4), i ? (uint64_t)0 - v : v, bytes);
     return 0;
 }
 
@@ -69,11 +92,9 @@ int flow_pgbin_numeric(FlowSb *b, const char *s, size_t n) {
     long e10 = ex - (long)frac_n;
     while (nd && d[nd - 1] == '0') { nd--; e10++; }
     if (!nd) {   /* zero: positive, whatever its sign */
-        flow_pgbin_len(b, 8);
-        put_be(b, 0, 2);
-        put_be(b, 0, 2);
-        put_be(b, 0, 2);
-        put_be(b, (uint64_t)dscale, 2);
+        unsigned char *w = put_be(room(b, 12), 8, 4);
+        memset(w, 0, 6);
+        put_be(w + 6, (uint64_t)dscale, 2);
         return 0;
     }
     /* groups of four digits, the point on a group's edge: zeros after until e10 is a multiple of 4,
@@ -84,11 +105,11 @@ int flow_pgbin_numeric(FlowSb *b, const char *s, size_t n) {
     total += pad_before;
     size_t ngroups = total / 4;
     long weight = (long)ngroups - 1 + e10 / 4;
-    flow_pgbin_len(b, (int32_t)(8 + 2 * ngroups));
-    put_be(b, ngroups, 2);
-    put_be(b, (uint64_t)(int64_t)weight, 2);
-    put_be(b, neg ? 0x4000 : 0, 2);
-    put_be(b, (uint64_t)dscale, 2);
+    unsigned char *w = put_be(room(b, 12 + 2 * ngroups), 8 + 2 * ngroups, 4);
+    w = put_be(w, ngroups, 2);
+    w = put_be(w, (uint64_t)(int64_t)weight, 2);
+    w = put_be(w, neg ? 0x4000 : 0, 2);
+    w = put_be(w, (uint64_t)dscale, 2);
     for (size_t g = 0; g < ngroups; g++) {
         unsigned v = 0;
         for (size_t k = 0; k < 4; k++) {
@@ -96,7 +117,7 @@ int flow_pgbin_numeric(FlowSb *b, const char *s, size_t n) {
             int dig = at < pad_before || at - pad_before >= nd ? 0 : d[at - pad_before] - '0';
             v = v * 10 + (unsigned)dig;
         }
-        put_be(b, v, 2);
+        w = put_be(w, v, 2);
     }
     return 0;
 }
@@ -151,7 +172,6 @@ int flow_pgbin_ts_micros(const char *s, size_t n, int tz, int64_t *out) {
 int flow_pgbin_timestamp(FlowSb *b, const char *s, size_t n, int tz) {
     int64_t us;
     if (flow_pgbin_ts_micros(s, n, tz, &us)) return -1;
-    flow_pgbin_len(b, 8);
-    put_be(b, (uint64_t)us, 8);
+    put_be(put_be(room(b, 12), 8, 4), (uint64_t)us, 8);
     return 0;
 }
