@@ -1159,6 +1159,7 @@ typedef struct TCol { char *name; char *type; int unnest, json, array; BinKind b
  * last one that did (owned), the COPY's rows to put when the server asks for them */
 typedef struct CopyWait {
     int roles[5], nroles, k, staged;
+    int novel;         /* the COPY was binary or went through one slot (copy_rows) */
     PGresult *last;
     FlowSb rows;
 } CopyWait;
@@ -1231,7 +1232,8 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
 
 /* An outcome of the page's work that stops it: how, and why in err */
 enum { PAGE_OK = 0, PAGE_AGAIN = 1, PAGE_FAIL = -1 };
-/* ...and page_once's others: 3 replay row by row, 4 through the staging table, PAGE_SENT (di_send:
+/* ...and page_once's others: 3 replay row by row, 4 through the staging table, 7 again in COPY text
+ * (group_outcome), PAGE_SENT (di_send:
  * the last COPY's results are still to come), PAGE_NONE (pages_from: no try made yet) */
 enum { PAGE_SENT = 5, PAGE_NONE = 6 };
 
@@ -1763,7 +1765,9 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
             flow_sb_put(&cw->rows, "\n", 1);
         }
     if (bin) flow_sb_puts(&b, " (FORMAT binary)");
-    if (!im->text_only && copy_one_slot(pc, nrows, bin ? 0 : cw->rows.n)) flow_sb_puts(&b, " WHERE pg_catalog.random() >= 0");
+    int slot = !im->text_only && copy_one_slot(pc, nrows, bin ? 0 : cw->rows.n);
+    if (slot) flow_sb_puts(&b, " WHERE pg_catalog.random() >= 0");
+    cw->novel = bin || slot;
     cw->roles[cw->nroles++] = ROLE_ROWS;
     if (staged) {
         flow_sb_puts(&b, "; INSERT INTO ");
@@ -1846,7 +1850,14 @@ static int group_outcome(PgImport *im, FlowImportItem *items, int n, int careful
         return o;
     }
     int kind = direct && role != ROLE_BEGIN && role != ROLE_COMMIT ? fail_kind(pc, r) : FAIL_CONN;
-    if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
+    FailKind why = fail_kind(pc, r);
+    if (copy && role == ROLE_ROWS && im->cw && im->cw->novel && !im->text_only &&
+        (why == FAIL_RUN || is_sqlstate(r, "22P03"))) {
+        /* a server that refuses binary COPY or COPY's WHERE (or its binary values): this import
+         * sends COPY text from now on, this page too */
+        im->text_only = 1;
+        o = 7;
+    } else if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
     else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
     else if (direct && kind != FAIL_CONN && kind != FAIL_RETRY) {
         /* a key was there already (or some other failure, which the staging way names): the
@@ -2020,6 +2031,7 @@ static int pages_from(PgImport *im, FlowImportItem *items, int n, int careful, i
         if (o == PAGE_FAIL) return -1;
         if (o == 3) { careful = 1; o = PAGE_NONE; continue; }
         if (o == 4) { staged = 1; o = PAGE_NONE; continue; }
+        if (o == 7) { o = PAGE_NONE; continue; }
         /* PAGE_AGAIN: nothing of this page was committed */
         if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
         if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));
