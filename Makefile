@@ -24,7 +24,13 @@ COMPILER_SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 SERVER_SRCS   := $(wildcard server/*.c)
 # the runtime library (libflowrt.a): linked into built flows, and into flowc for eval and previews
 RUNTIME_SRCS  := $(filter-out runtime/main.c,$(wildcard runtime/*.c stdlib/*.c))
-LIBS          := -lcjson -lsqlite3 -lcurl -lpq -lutf8proc -lcrypto -lmicrohttpd -lpthread -lm
+# what a built flow links (compiler/build.c is given this list); the runtime loads libcurl, libpq and
+# libmicrohttpd when a flow first uses them (runtime/dynlib.c): flowc and the tests link them as well
+RT_LIBS       := -lcjson -lsqlite3 -lutf8proc -lcrypto -lpthread -lm
+LIBS          := $(RT_LIBS) -lcurl -lpq -lmicrohttpd
+# their sonames, read from the -dev packages' links, for dlopen
+soname         = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+DYNLIB_DEFS   := -DFLOW_SONAME_CURL='"$(call soname,curl)"' -DFLOW_SONAME_PQ='"$(call soname,pq)"' -DFLOW_SONAME_MHD='"$(call soname,microhttpd)"'
 FLOWC_LIBS    := -ltcc -ldl -lpthread -larchive -lsodium
 GEN_SRCS      := $(B)/gen/parser.c $(B)/gen/lexer.c
 HDRS          := $(wildcard compiler/*.h stdlib/*.def runtime/*.h runtime/*.def server/*.h server/*.def) $(B)/gen/parser.h $(B)/gen/lexer.h $(B)/gen/pow10.h
@@ -67,6 +73,12 @@ $(B)/$(1)/libflowc.a: $(patsubst compiler/%.c,$(B)/$(1)/%.o,$(COMPILER_SRCS)) $(
 $(B)/$(1)/rt/%.o: runtime/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@
+$(B)/$(1)/rt/dynlib.o: runtime/dynlib.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) $(DYNLIB_DEFS) -c $$< -o $$@
+$(B)/$(1)/build.o: compiler/build.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(BASEFLAGS) $(WARN) $(2) -DFLOWC_RT_LIBS='"$(RT_LIBS)"' -c $$< -o $$@
 $(B)/$(1)/rt/std_%.o: stdlib/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(BASEFLAGS) $(WARN) $(2) -c $$< -o $$@

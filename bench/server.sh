@@ -7,7 +7,8 @@
 # Then `POST /v1/imports/quickstart.orders.big_orders/run` with 100 records (wrk -t2 -c4 with a Lua
 # script posting the same JSON array: each request builds nothing — the revision's executable is
 # cached — but starts it as a child process that upserts the 100 records into SQLite and answers per
-# record). Prints requests/s and latency (p50, p99) of each and their ratios. STORE=postgres: the same
+# record). Then NERR (default 20000) records that fail pushed, and `GET .../big_orders/errors?limit=100`
+# loaded like the first. Prints requests/s and latency (p50, p99) of each and their ratios. STORE=postgres: the same
 # with the workspace's store in PostgreSQL (`--db`; a server scripts/pg.sh starts under build/bench,
 # stopped at the end; fsync off as in the tests). FLOWC_BIN: another flowc to measure (default
 # build/flowc). Exit 1 when a request was not answered 200 (the figures would mean nothing), 2 no wrk,
@@ -77,6 +78,22 @@ f:close()
 LUA
 wrk -t2 -c4 -d"${dur}s" --latency -s "$out/import.lua" -H "Authorization: Bearer $token" "$base$imp" >"$out/import.txt" 2>&1
 read -r i_rps i_p50 i_p99 i_n i_bad < <(field import)
+# GET .../errors?limit=100 (one page of the step's open errors) after NERR (default 20000) records
+# that fail pushed in requests of 1000: a page must cost what it holds, not the whole store
+nerr=${NERR:-20000}
+python3 -c 'import json
+print(json.dumps([{"id": i, "email": "bad%d@example.com" % i, "name": "Bad %d" % i, "total": "not a number", "note": None,
+                   "customer": {"first": "B", "last": str(i), "vip": False}, "items": []} for i in range(1, 1001)], separators=(",", ":")))' >"$out/bad.json"
+for ((k = 0; k < nerr / 1000; k++)); do
+  curl -s -o "$out/bad-answer.json" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary @"$out/bad.json" "$base$imp"
+done
+errs=/v1/flows/quickstart.orders/big_orders/errors
+code=$(curl -s -o "$out/errors.json" -w '%{http_code}' -H "Authorization: Bearer $token" "$base$errs?limit=100")
+n_page=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$out/errors.json" 2>/dev/null)
+[ "$code" = 200 ] && [ "$n_page" = 100 ] || { echo "bench/server: GET $errs?limit=100 answered $code with ${n_page:-no} errors" >&2; exit 2; }
+load errors "$errs?limit=100"
+read -r e_rps e_p50 e_p99 e_n e_bad < <(field errors)
+[ "${e_n:-0}" -gt 0 ] || echo "bench/server: no GET $errs was answered within wrk's 2 s timeout" >&2
 kill -TERM $pid; wait $pid; rc=$?; pid=
 [ "$store" = postgres ] && scripts/pg.sh stop "$out/pg" >/dev/null 2>&1
 trap - EXIT
@@ -87,7 +104,9 @@ awk -v store="$store" -v d="$dur" -v f="$f_rps" -v f50="$f_p50" -v f99="$f_p99" 
   printf "  flow/peer: throughput %.2f, p99 %.1fx\n", f / p, f99 / p99 }'
 awk -v d="$dur" -v r="$i_rps" -v r50="$i_p50" -v r99="$i_p99" 'BEGIN {
   printf "  POST /v1/imports/quickstart.orders.big_orders/run, 100 records each (wrk -t2 -c4, %d s; a child process per request): %.1f requests/s (%.0f records/s), p50 %.1f ms, p99 %.1f ms\n", d, r, r * 100, r50, r99 }'
-if [ "$f_bad" != 0 ] || [ "$p_bad" != 0 ] || [ "$i_bad" != 0 ] || [ "$rc" != 0 ]; then
-  echo "bench/server: $f_bad + $p_bad + $i_bad answers were not 2xx, or the server exited $rc after SIGTERM; see $out" >&2
+awk -v n="$nerr" -v r="$e_rps" -v r50="$e_p50" -v r99="$e_p99" 'BEGIN {
+  printf "  GET /v1/flows/quickstart.orders/big_orders/errors?limit=100 with %d open errors kept: %.0f requests/s, p50 %.2f ms, p99 %.2f ms\n", n, r, r50, r99 }'
+if [ "$f_bad" != 0 ] || [ "$p_bad" != 0 ] || [ "$i_bad" != 0 ] || [ "$e_bad" != 0 ] || [ "$rc" != 0 ]; then
+  echo "bench/server: $f_bad + $p_bad + $i_bad + $e_bad answers were not 2xx, or the server exited $rc after SIGTERM; see $out" >&2
   exit 1
 fi

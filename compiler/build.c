@@ -3,6 +3,9 @@
  * libpq); the executable is renamed into place with its final mode (0700 when it bakes in secrets),
  * and the C is removed on every path unless --keep-c. The only place flowc starts a process. */
 #define _DEFAULT_SOURCE 1   /* mkdtemp */
+#ifndef FLOWC_RT_LIBS   /* (the Makefile gives its RT_LIBS) */
+#define FLOWC_RT_LIBS "-lcjson -lsqlite3 -lutf8proc -lcrypto -lpthread -lm"
+#endif
 #include "build.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -120,8 +123,15 @@ int build_native(const char *c_text, size_t len, const char *out, int private_ou
     const char *extra = getenv("FLOWC_CFLAGS");
     snprintf(flagbuf, sizeof flagbuf, "%s", extra ? extra : "");
     for (char *tok = strtok(flagbuf, " \t"); tok && argc < 50; tok = strtok(NULL, " \t")) argv[argc++] = tok;
-    const char *rest2[] = { tmp_c, lib_over && *lib_over ? lib_over : lib, "-lcjson", "-lsqlite3", "-lcurl", "-lpq", "-lutf8proc", "-lcrypto", "-lmicrohttpd", "-lpthread", "-lm", "-o", tmp_out, NULL };
-    for (int i = 0; rest2[i] && argc < 63; i++) argv[argc++] = (char *)rest2[i];
+    argv[argc++] = tmp_c;
+    argv[argc++] = (char *)(lib_over && *lib_over ? lib_over : lib);
+    /* the libraries a built flow links, as the Makefile lists them (RT_LIBS; libcurl, libpq and
+     * libmicrohttpd are loaded when first used: runtime/dynlib.c) */
+    char libsbuf[512];
+    snprintf(libsbuf, sizeof libsbuf, "%s", FLOWC_RT_LIBS);
+    for (char *tok = strtok(libsbuf, " \t"); tok && argc < 60; tok = strtok(NULL, " \t")) argv[argc++] = tok;
+    argv[argc++] = "-o";
+    argv[argc++] = tmp_out;
     argv[argc] = NULL;
     pid_t pid;
     int sp = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);

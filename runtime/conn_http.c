@@ -1006,4 +1006,5 @@ const FlowConnector flow_conn_http = {
     .export_open = hx_open, .export_next = hx_next, .export_close = hx_close, .export_mark = hx_mark,
     .lookup_open = hl_open, .lookup_page = hl_page, .lookup_close = hl_close,
     .import_open = hi_open, .import_existing_page = hi_existing, .import_page = hi_page, .import_close = hi_close,
+    .lib = FLOW_LIB_CURL,
 };

@@ -2340,4 +2340,5 @@ const FlowConnector flow_conn_postgres = {
     .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page_values,
     .import_send = di_send, .import_finish = di_finish, .import_close = di_close,
     .import_vals = 1,
+    .lib = FLOW_LIB_PQ,
 };

@@ -4,6 +4,7 @@
  * transaction holds one advisory lock for its life, so that writers on every server take turns. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "dynlib.h"
 #include "flow.h"   /* flow_wall_ms */
 #include <ctype.h>
 #include <poll.h>
@@ -27,12 +28,19 @@
     X("{rowid}", "", "rowid BIGINT GENERATED ALWAYS AS IDENTITY, ") \
     X("{blob}", "BLOB", "BYTEA")
 
+/* Statements are kept for reuse (flow_db_prepare finds the one of the same text that flow_db_finalize
+ * gave back, reset, instead of preparing it again: SQLite's parser and planner cost more than most
+ * statements' run); at most DB_KEEP per connection, the least recently used one making room. */
+#define DB_KEEP 24
+
 struct FlowDb {
     FlowDbKind kind;
     sqlite3 *lite;
     PGconn *pg;
     char *session;   /* PostgreSQL: statements run again after a reconnection (flow_db_session) */
     char err[1024];
+    FlowDbStmt *kept[DB_KEEP];   /* statements given back, ready for reuse (their text: ->text) */
+    unsigned long kept_use[DB_KEEP], uses;
 };
 
 typedef struct PgParam { char *val; int len, fmt; Oid type; } PgParam;
@@ -47,6 +55,7 @@ struct FlowDbStmt {
     PGresult *res;
     int row, ran;
     long changes;
+    char *text;            /* the text it was prepared from (the key of its reuse) */
     unsigned char *blob;   /* the current blob column, decoded */
     int blob_col;
     size_t blob_len;
@@ -154,6 +163,12 @@ FlowDb *flow_db_open(const char *spec, int create, char *why, size_t cap) {
     if (!db) abort();
     if (flow_db_is_postgres(spec)) {
         db->kind = FLOW_DB_POSTGRES;
+        const char *lib = flow_dynlib_need(FLOW_LIB_PQ);
+        if (lib) {
+            snprintf(why, cap, "%s", lib);
+            free(db);
+            return NULL;
+        }
         db->pg = PQconnectdb(spec);
         if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
             char shown[1024];
@@ -197,8 +212,11 @@ FlowDb *flow_db_adopt_sqlite(void *handle) {
 
 void *flow_db_sqlite(FlowDb *db) { return db ? db->lite : NULL; }
 
+static void stmt_free(FlowDbStmt *s);
+
 void flow_db_close(FlowDb *db) {
     if (!db) return;
+    for (int i = 0; i < DB_KEEP; i++) stmt_free(db->kept[i]);
     if (db->lite) sqlite3_close(db->lite);
     if (db->pg) PQfinish(db->pg);
     free(db->session);
@@ -381,20 +399,29 @@ static char *pg_sql(const char *sql, int *npar) {
 }
 
 FlowDbStmt *flow_db_prepare(FlowDb *db, const char *sql) {
+    if (db->kind == FLOW_DB_POSTGRES && !flow_db_in_transaction(db)) pg_heal(db);
+    for (int i = 0; i < DB_KEEP; i++)   /* (given back reset: flow_db_finalize) */
+        if (db->kept[i] && strcmp(db->kept[i]->text, sql) == 0) {
+            FlowDbStmt *k = db->kept[i];
+            db->kept[i] = NULL;
+            return k;
+        }
     FlowDbStmt *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->db = db;
     s->blob_col = -1;
+    s->text = strdup(sql);
+    if (!s->text) abort();
     if (db->kind == FLOW_DB_SQLITE) {
         if (sqlite3_prepare_v2(db->lite, sql, -1, &s->lite, NULL) != SQLITE_OK) {
             set_err(db, "%s", sqlite3_errmsg(db->lite));
             sqlite3_finalize(s->lite);
+            free(s->text);
             free(s);
             return NULL;
         }
         return s;
     }
-    if (!flow_db_in_transaction(db)) pg_heal(db);
     s->sql = pg_sql(sql, &s->npar);
     s->par = calloc((size_t)s->npar + 1, sizeof *s->par);
     if (!s->par) abort();
@@ -561,7 +588,7 @@ void flow_db_reset(FlowDbStmt *s) {
     for (int i = 0; i < s->npar; i++) pg_par(s, i + 1);
 }
 
-void flow_db_finalize(FlowDbStmt *s) {
+static void stmt_free(FlowDbStmt *s) {
     if (!s) return;
     if (s->lite) sqlite3_finalize(s->lite);
     blob_drop(s);
@@ -569,7 +596,46 @@ void flow_db_finalize(FlowDbStmt *s) {
     for (int i = 0; i < s->npar; i++) free(s->par[i].val);
     free(s->par);
     free(s->sql);
+    free(s->text);
     free(s);
+}
+
+/* (kept for reuse, reset: a free place, or the least recently used one's) */
+void flow_db_finalize(FlowDbStmt *s) {
+    if (!s) return;
+    FlowDb *db = s->db;
+    flow_db_reset(s);
+    int at = 0;
+    for (int i = 0; i < DB_KEEP; i++) {
+        if (!db->kept[i]) { at = i; break; }
+        if (db->kept_use[i] < db->kept_use[at]) at = i;
+    }
+    stmt_free(db->kept[at]);
+    db->kept[at] = s;
+    db->kept_use[at] = ++db->uses;
+}
+
+FlowDbStmt *flow_db_prepare_insert(FlowDb *db, const char *sql) {
+    if (db->kind == FLOW_DB_SQLITE) return flow_db_prepare(db, sql);
+    size_t n = strlen(sql);
+    char *t = malloc(n + sizeof " RETURNING id");
+    if (!t) abort();
+    memcpy(t, sql, n);
+    memcpy(t + n, " RETURNING id", sizeof " RETURNING id");
+    FlowDbStmt *s = flow_db_prepare(db, t);
+    free(t);
+    return s;
+}
+
+int64_t flow_db_insert(FlowDbStmt *s) {
+    if (!s) return -1;
+    int64_t id = 0;
+    int r = flow_db_step(s);
+    if (r == FLOW_DB_ROW) { id = flow_db_column_int64(s, 0); r = flow_db_step(s); }
+    else if (r == FLOW_DB_DONE && s->lite) id = sqlite3_last_insert_rowid(s->db->lite);
+    if (r != FLOW_DB_DONE) return -1;
+    if (id <= 0) { set_err(s->db, "the insert gave no id"); return -1; }
+    return id;
 }
 
 int flow_db_run(FlowDbStmt *s) {

@@ -74,7 +74,8 @@ int  flow_db_in_transaction(const FlowDb *db);
 int64_t flow_db_now_ms(FlowDb *db);
 
 /* A statement: NULL on error (flow_db_error). Bind by 1-based index before the first flow_db_step; values are
- * copied. text NULL binds NULL. */
+ * copied. text NULL binds NULL. flow_db_finalize gives it back to its connection, which keeps the last
+ * ones used, reset, and hands one out again for the same text (prepared once, not per use). */
 FlowDbStmt *flow_db_prepare(FlowDb *db, const char *sql);
 void flow_db_bind_text(FlowDbStmt *s, int i, const char *text);   /* NULL: a NULL of type text */
 void flow_db_bind_textn(FlowDbStmt *s, int i, const char *text, size_t len);
@@ -96,6 +97,14 @@ long flow_db_changes(FlowDbStmt *s);
 /* makes a statement ready to bind and step again (its bindings cleared) */
 void flow_db_reset(FlowDbStmt *s);
 void flow_db_finalize(FlowDbStmt *s);   /* NULL is fine */
+
+/* An INSERT (without RETURNING) into a table whose key `id` is {id} or {autoid}, prepared so that
+ * flow_db_insert gives the new row's id: on PostgreSQL the sql with ` RETURNING id`; on SQLite the sql
+ * as it is, the id being the connection's last rowid (RETURNING there makes an ephemeral table on
+ * every step). Bind as for flow_db_prepare; NULL on error. */
+FlowDbStmt *flow_db_prepare_insert(FlowDb *db, const char *sql);
+/* steps such an INSERT to its end: the new row's id (> 0), or -1 (flow_db_error) */
+int64_t flow_db_insert(FlowDbStmt *s);
 
 /* steps a prepared and bound statement (NULL: a failed prepare) to its end and finalizes it: 0, or -1 */
 int  flow_db_run(FlowDbStmt *s);

@@ -293,6 +293,8 @@ static int open_conn(Run *R, ConnRt *c) {
         c->state = (void *)mk;
         return 0;
     }
+    const char *why = flow_dynlib_need(c->c->lib);
+    if (why) return eng_run_fail_cls(R, FLOW_ERR_CONNECTION, "connection %s: %s", d->name, why);
     c->state = c->c->open(c->s, c->uses, &e);
     if (c->state && all_mock) c->state = (void *)R->ri->mocks;
     if (!c->state) return eng_run_fail_cls(R, e.cls, "connection %s: %s", d->name, e.msg);

@@ -6,6 +6,7 @@
 #ifndef FLOW_ENGINE_H
 #define FLOW_ENGINE_H
 #include "flow.h"
+#include "dynlib.h"
 #include <stdio.h>
 
 #define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
@@ -268,6 +269,9 @@ typedef struct FlowConnector {
      * the cheapest thing that shows a run could use it for `uses` (FLOW_USE_*). 0 with what it
      * learned added to info (an object), or -1 with err, of the class a run would record. */
     int   (*probe)(const FlowSettings *s, unsigned uses, cJSON *info, FlowErr *err);
+    /* the library its calls go to (FlowLib, dynlib.h: loaded when first used), loaded before open and
+     * probe so that a missing one fails the connection naming it; 0 (FLOW_LIB_NONE): none */
+    int lib;
 } FlowConnector;
 
 /* A page's bytes written by a thread of their own (writer.c), for imports that write to a file
@@ -427,6 +431,19 @@ int         flow_state_error_resolve(FlowState *st, long id, const char *by, int
  * "history": the records it held before, oldest first */
 cJSON      *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids,
                               int open_only, FlowErr *err);
+/* the same with every filter (zero fields: no filter), in id order, read by the store's query so that
+ * a page costs what it holds (not the whole store) */
+typedef struct FlowErrorQuery {
+    const char *flow, *cls, *step, *run_id;
+    const long *ids;            /* only these (nids of them) */
+    int nids;
+    int open_only;              /* status open */
+    int resolved_only;          /* status resolved */
+    long after_id;              /* ids above it */
+    const int64_t *at_lo, *at_hi;   /* at_ms strictly between them (NULL: no bound) */
+    long limit;                 /* at most this many (0: all); with ids: per id */
+} FlowErrorQuery;
+cJSON      *flow_state_errors_where(FlowState *st, const FlowErrorQuery *f, FlowErr *err);
 /* replaces an open error's record (JSON text), keeping the old one in its history: 0, 1 no such
  * open error, -1 with err */
 int         flow_state_error_edit(FlowState *st, long id, const char *record, const char *by, int64_t at_ms, FlowErr *err);

@@ -5,6 +5,7 @@
  * pass a token bucket of capacity one, so they are spaced at least 1/rps apart. */
 #define _DEFAULT_SOURCE
 #include "http.h"
+#include "dynlib.h"
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ static int64_t now_ms(void) {
  * origin judged is the one libcurl connects to. 0, or -1 when url has no http(s) scheme or no host. */
 static int origin_of(const char *url, Origin *o) {
     memset(o, 0, sizeof *o);
+    if (flow_dynlib_need(FLOW_LIB_CURL)) return -1;
     CURLU *u = curl_url();
     if (!u) abort();
     char *scheme = NULL, *host = NULL, *port = NULL;
@@ -95,6 +97,11 @@ void flow_http_origin(const char *url, char *out, size_t cap) {
 }
 
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err) {
+    const char *lib = flow_dynlib_need(FLOW_LIB_CURL);
+    if (lib) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "%s", lib);
+        return NULL;
+    }
     pthread_once(&curl_once, curl_init);
     FlowHttp *h = calloc(1, sizeof *h);
     if (!h) abort();

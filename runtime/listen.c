@@ -6,6 +6,7 @@
  * kept). No handler waits for a run: an admin run is handed to the scheduler, which starts it. */
 #define _GNU_SOURCE
 #include "serve.h"
+#include "dynlib.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -380,6 +381,11 @@ FlowListener *flow_listen_start(const FlowProgram *p, const char *addr, const ch
                                 const FlowListenHooks *hooks, FlowErr *err) {
     int fd = -1, ipv6 = 0;
     char bound_addr[160];
+    const char *lib = flow_dynlib_need(FLOW_LIB_MHD);
+    if (lib) {
+        flow_err_set(err, FLOW_ERR_CONNECTION, "%s", lib);
+        return NULL;
+    }
     if (flow_listen_bind(addr, &fd, bound_addr, sizeof bound_addr, &ipv6, err)) return NULL;
     FlowListener *l = flow_xcalloc(1, sizeof *l);
     l->p = p;

@@ -27,6 +27,9 @@
 
 #define STATE_APP_ID 0x464c4f57      /* "FLOW" in PRAGMA application_id */
 #define STATE_FORMAT 1
+/* the tables' revision (meta key `tables`): a PostgreSQL store made by an older one is given what the
+ * schema text added since (CREATE ... IF NOT EXISTS; a SQLite store runs the text at each writable open) */
+#define STATE_TABLES "2"
 
 struct FlowState {
     FlowDb *db;
@@ -65,6 +68,7 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS error_edits ({rowid}error_id {int} NOT NULL, at_ms {int} NOT NULL, by TEXT NOT NULL, record TEXT);"
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
+    "CREATE INDEX IF NOT EXISTS errors_run ON errors (run_id);"
     "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
     /* the webhook queue (see its section below) */
     "CREATE TABLE IF NOT EXISTS webhook_events (id {autoid}, flow TEXT NOT NULL,"
@@ -180,7 +184,9 @@ static int make_tables(FlowState *st, const char *name) {
     snprintf(ins, sizeof ins, "INSERT INTO meta VALUES ('format', '%d'), ('integration', ?) ON CONFLICT (key) DO NOTHING", STATE_FORMAT);
     FlowDbStmt *q = flow_db_prepare(st->db, ins);
     if (q) flow_db_bind_text(q, 1, name);
-    return flow_db_run(q);
+    if (flow_db_run(q)) return -1;
+    return flow_db_run(flow_db_prepare(st->db, "INSERT INTO meta VALUES ('tables', '" STATE_TABLES "') "
+                                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
 }
 
 /* A new (empty) file becomes a state store, in one transaction: a second process opening it at the
@@ -266,8 +272,8 @@ static FlowState *open_pg(FlowState *st, const char *spec, const char *name, Flo
     sprintf(set, "SET search_path TO %s", st->schema);
     int rc = flow_db_session(st->db, set);
     free(set);
-    /* made already (the usual case): no schema statements, no schema lock */
-    FlowDbStmt *q = rc ? NULL : flow_db_prepare(st->db, "SELECT 1 FROM meta WHERE key = 'format'");
+    /* made already by this revision of the tables (the usual case): no schema statements, no schema lock */
+    FlowDbStmt *q = rc ? NULL : flow_db_prepare(st->db, "SELECT 1 FROM meta WHERE key = 'tables' AND value = '" STATE_TABLES "'");
     int made = q && flow_db_step(q) == FLOW_DB_ROW;
     flow_db_finalize(q);
     if (rc || (!made && make_tables(st, name))) {
@@ -594,27 +600,26 @@ static void bind_args(FlowDbStmt *q, const char *fmt, const void *const *args) {
     }
 }
 
-/* runs one statement with arguments (bind_args); changes: the rows it changed; returned: the first
- * column of the first row it returned (INSERT ... RETURNING id), when not NULL */
-static int exec_ret(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes, int64_t *returned) {
-    if (st->want_tx && !st->in_tx) {
-        if (begin_tx(st)) return fail_db(st, err, "begin");
-        st->in_tx = 1;
-    }
+/* a write's transaction: the one the store wants open for its writes (want_tx) begun if it is not yet; 0, or -1 */
+static int write_tx(FlowState *st, FlowErr *err) {
+    if (!st->want_tx || st->in_tx) return 0;
+    if (begin_tx(st)) return fail_db(st, err, "begin");
+    st->in_tx = 1;
+    return 0;
+}
+
+/* runs one statement with arguments (bind_args); changes: the rows it changed, when not NULL */
+static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes) {
+    if (write_tx(st, err)) return -1;
     FlowDbStmt *q = flow_db_prepare(st->db, sql);
     if (!q) return fail_db(st, err, "prepare");
     bind_args(q, fmt, args);
     int rc;
-    while ((rc = flow_db_step(q)) == FLOW_DB_ROW)
-        if (returned) { *returned = flow_db_column_int64(q, 0); returned = NULL; }
+    while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {}
     if (rc == FLOW_DB_DONE && changes) *changes = flow_db_changes(q);
     if (rc != FLOW_DB_DONE) fail_db(st, err, "write");
     flow_db_finalize(q);
     return rc == FLOW_DB_DONE ? 0 : -1;
-}
-
-static int exec_args(FlowState *st, const char *sql, const char *fmt, const void *const *args, FlowErr *err, int64_t *changes) {
-    return exec_ret(st, sql, fmt, args, err, changes, NULL);
 }
 
 /* a reading statement with its arguments bound (bind_args), or NULL (flow_db_error) */
@@ -697,9 +702,15 @@ int flow_state_run_end(FlowState *st, const char *flow, const char *run_id, int6
 
 long flow_state_error_add(FlowState *st, const FlowStateError *e, FlowErr *err) {
     const void *a[] = { e->flow, e->step, e->cls, e->message, e->record, e->context, e->http, e->run_id, &e->at_ms, e->trace_key };
-    int64_t lid = -1;
-    if (exec_ret(st, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", "ssssssssis", a, err, NULL, &lid)) return -1;
+    if (write_tx(st, err)) return -1;
+    FlowDbStmt *q = flow_db_prepare_insert(st->db, "INSERT INTO errors (flow, step, class, message, record, context, http, run_id, at_ms, trace_key) "
+                                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!q) return fail_db(st, err, "prepare");
+    bind_args(q, "ssssssssis", a);
+    int64_t lid = flow_db_insert(q);
+    if (lid < 0) fail_db(st, err, "write");
+    flow_db_finalize(q);
+    if (lid < 0) return -1;
     long id = (long)lid;
     if (e->trace_key) {   /* an older open error of the same record is superseded by this one */
         char by[32];
@@ -770,11 +781,21 @@ static cJSON *edit_history(FlowState *st, int64_t id) {
 
 cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const char *step, const long *ids, int nids, int open_only,
                          FlowErr *err) {
+    FlowErrorQuery f = { .flow = flow, .cls = cls, .step = step, .ids = ids, .nids = nids, .open_only = open_only };
+    return flow_state_errors_where(st, &f, err);
+}
+
+cJSON *flow_state_errors_where(FlowState *st, const FlowErrorQuery *f, FlowErr *err) {
     const char *sql = "SELECT id, flow, step, class, message, record, context, http, run_id, at_ms, trace_key, status, resolved_ms, resolved_by "
                       "FROM errors WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR class = ?2) AND (?3 = 0 OR status = 'open') "
-                      "AND (CAST(?4 AS BIGINT) IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) ORDER BY id";
+                      "AND (CAST(?4 AS BIGINT) IS NULL OR id = ?4) AND (?5 IS NULL OR step = ?5) AND (?6 IS NULL OR run_id = ?6) "
+                      "AND (?7 = 0 OR status = 'resolved') AND id > ?8 AND at_ms > ?9 AND at_ms < ?10 ORDER BY id LIMIT ?11";
     FlowDbStmt *q = flow_db_prepare(st->db, sql);
     if (!q) { fail_db(st, err, "read"); return NULL; }
+    const char *flow = f->flow, *cls = f->cls, *step = f->step;
+    const long *ids = f->ids;
+    int nids = f->nids, open_only = f->open_only;
+    int64_t lo = f->at_lo ? *f->at_lo : INT64_MIN, hi = f->at_hi ? *f->at_hi : INT64_MAX, limit = f->limit > 0 ? f->limit : INT64_MAX;
     cJSON *arr = cJSON_CreateArray();
     int rc = FLOW_DB_DONE;
     for (int k = 0; k < (nids ? nids : 1) && rc == FLOW_DB_DONE; k++) {
@@ -785,6 +806,12 @@ cJSON *flow_state_errors(FlowState *st, const char *flow, const char *cls, const
         if (nids) flow_db_bind_int64(q, 4, ids[k]);
         else flow_db_bind_null(q, 4);
         flow_db_bind_text(q, 5, step);
+        flow_db_bind_text(q, 6, f->run_id);
+        flow_db_bind_int64(q, 7, f->resolved_only);
+        flow_db_bind_int64(q, 8, f->after_id);
+        flow_db_bind_int64(q, 9, lo);
+        flow_db_bind_int64(q, 10, hi);
+        flow_db_bind_int64(q, 11, limit);
         while ((rc = flow_db_step(q)) == FLOW_DB_ROW) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)flow_db_column_int64(q, 0));
@@ -1169,8 +1196,7 @@ FlowQueue *flow_queue_open(FlowState *st, FlowErr *err) {
     q->pg = st->pg;
     if (queue_connect(q, st, err)) { flow_queue_close(q); return NULL; }
     if (!(q->dup = flow_db_prepare(q->db, "SELECT 1 FROM webhook_events WHERE flow = ? AND delivery = ? AND received_ms >= ? LIMIT 1")) ||
-        !(q->event = flow_db_prepare(q->db, q->pg ? "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?) RETURNING id"
-                                                  : "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
+        !(q->event = flow_db_prepare_insert(q->db, "INSERT INTO webhook_events (flow, received_ms, delivery, records) VALUES (?, ?, ?, ?)")) ||
         !(q->record = flow_db_prepare(q->db, "INSERT INTO webhook_records (event_id, seq, record) VALUES (?, ?, ?)")) ||
         !(q->pending = flow_db_prepare(q->db, "SELECT count(*) FROM webhook_events WHERE flow = ? AND status = 'queued'"))) {
         queue_fail(q, err, "cannot prepare the webhook queue");
@@ -1199,12 +1225,9 @@ static int queue_one(FlowQueue *q, FlowQueueItem *it, int64_t now_ms) {
     flow_db_bind_int64(q->event, 2, now_ms);
     flow_db_bind_text(q->event, 3, it->delivery);
     flow_db_bind_int64(q->event, 4, it->n);
-    /* (the event's id: RETURNING on PostgreSQL; on SQLite the connection's last rowid, as RETURNING
-     * there costs an ephemeral table per request, a fifth of the request's instructions) */
-    int r = flow_db_step(q->event);
-    if (r == FLOW_DB_ROW) it->id = flow_db_column_int64(q->event, 0), r = flow_db_step(q->event);
-    else if (r == FLOW_DB_DONE && !q->pg) it->id = sqlite3_last_insert_rowid(flow_db_sqlite(q->db));
-    int rc = r == FLOW_DB_DONE && it->id > 0 ? 0 : -1;
+    int64_t id = flow_db_insert(q->event);
+    it->id = id > 0 ? id : 0;
+    int rc = id > 0 ? 0 : -1;
     flow_db_reset(q->event);
     for (long i = 0; i < it->n && !rc; i++) {
         flow_db_reset(q->record);

@@ -295,9 +295,9 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
     cJSON *o = NULL;
     long id = 0;
     /* the source goes with the job: a server on another machine builds it from there */
-    if ((s = flow_db_prepare(J->db,
+    if ((s = flow_db_prepare_insert(J->db,
                         "INSERT INTO jobs (integration, flow, kind, args, revision, status, since, until, created_ms, token_id, token_name, source, trigger,"
-                        " place) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id")) != NULL) {
+                        " place) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")) != NULL) {
         flow_db_bind_text(s, 1, rq->integration);
         flow_db_bind_text(s, 2, rq->flow);
         flow_db_bind_text(s, 3, rq->kind);
@@ -311,7 +311,8 @@ cJSON *srv_job_create(SrvJobs *J, const SrvJobReq *rq, int *code, char *why, siz
         flow_db_bind_textn(s, 11, rq->source, rq->source_len);
         flow_db_bind_text(s, 12, rq->trigger ? rq->trigger : retry ? "retry" : "api");
         flow_db_bind_text(s, 13, retry || (rq->trigger && strcmp(rq->trigger, "webhook") == 0) ? J->place : NULL);   /* (jobs.h) */
-        if (flow_db_step(s) == FLOW_DB_ROW) id = (long)flow_db_column_int64(s, 0);
+        int64_t nid = flow_db_insert(s);
+        if (nid > 0) id = (long)nid;
     }
     flow_db_finalize(s);
     if (id > 0) o = get_locked(J, id, code, why, cap);

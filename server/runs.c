@@ -676,7 +676,8 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         FlowErr fe;
         int none = 0;
         FlowState *fs = srv_state_open(store_spec(srv_store(s)), runs_of(s)->dir, t.integ, 1, &none, &fe);
-        cJSON *errs = fs ? flow_state_errors(fs, t.flow, NULL, t.step, NULL, 0, 1, &fe) : NULL;
+        FlowErrorQuery f = { .flow = t.flow, .step = t.step, .run_id = run_id, .open_only = 1 };
+        cJSON *errs = fs ? flow_state_errors_where(fs, &f, &fe) : NULL;
         size_t kl = strlen(run_id);
         for (const cJSON *e = errs ? errs->child : NULL; e; e = e->next) {
             const char *key = jstr(e, "trace_key");

@@ -64,20 +64,13 @@ static void list(Srv *s, const SrvReq *rq, SrvResp *out, const RunsTarget *t, in
     FlowState *st = state_of(s, t->integ, 1, &none, out);
     if (!st && !none) return;
     FlowErr e;
-    cJSON *all = st ? flow_state_errors(st, t->flow, cls[0] ? cls : NULL, t->step, NULL, 0, !resolved, &e) : cJSON_CreateArray();
+    /* (one more than a page: runs_page_answer's sign of a next one) */
+    FlowErrorQuery f = { .flow = t->flow, .cls = cls[0] ? cls : NULL, .step = t->step, .open_only = !resolved, .resolved_only = resolved,
+                         .after_id = after, .at_lo = after_t[0] ? &lo : NULL, .at_hi = before_t[0] ? &hi : NULL, .limit = limit + 1L };
+    cJSON *page = st ? flow_state_errors_where(st, &f, &e) : cJSON_CreateArray();
     flow_state_close(st);
-    if (!all) { srv_error(out, 500, "internal", NULL, "%s", e.msg); return; }
-    cJSON *page = cJSON_CreateArray();
-    while (all->child && cJSON_GetArraySize(page) <= limit) {
-        cJSON *x = cJSON_DetachItemViaPointer(all, all->child);
-        const char *status = jstr(x, "status"), *at = jstr(x, "at");
-        int64_t ms = 0;
-        int keep = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "id")) > after &&
-                   (!resolved || (status && strcmp(status, "resolved") == 0)) && at && flow_parse_iso8601(at, strlen(at), &ms) && ms > lo && ms < hi;
-        if (keep) cJSON_AddItemToArray(page, entry(x));
-        else cJSON_Delete(x);
-    }
-    cJSON_Delete(all);
+    if (!page) { srv_error(out, 500, "internal", NULL, "%s", e.msg); return; }
+    for (cJSON *x = page->child; x; x = x->next) entry(x);
     runs_page_answer(rq, out, page, limit);
 }
 

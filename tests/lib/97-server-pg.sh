@@ -92,6 +92,20 @@ if [ -n "$spg_port" ]; then
   for f in "${C_FILES[@]}"; do t_expect_nogrep "$f" 'S3CRET' "the password was printed"; done
   t_done
 
+  # a store made by an older flowc (no errors_run index, no `tables` revision) is given what it lacks
+  t_case server-pg/state/an-older-store-gets-the-new-index
+  "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
+    -c 'DROP INDEX "flowstate_state-delta".errors_run' -c "DELETE FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" >/dev/null 2>&1
+  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
+  [ "$n" = 0 ] || t_note "the index was not dropped: $n"
+  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
+  t_expect_rc 0
+  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
+  [ "$n" = 1 ] || t_note "the index errors_run after the run: $n (expected 1)"
+  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT value FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" 2>&1)
+  [ "$n" = 2 ] || t_note "the tables' revision after the run: $n (expected 2)"
+  t_done
+
   t_case server-pg/state/serve-refuses-it-and-a-path-is-not-a-dsn
   t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" serve flow.flow --listen 127.0.0.1:0
   t_expect_rc 2
