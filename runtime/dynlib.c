@@ -32,15 +32,10 @@
 #endif
 
 /* the real functions, set by load() */
-#define LIB(id, soname, what)
 #define FN(lib, ret, name, params, args) static ret (*real_##name) params;
 #define FNV(lib, name, params, args) static void (*real_##name) params;
 #define VA(lib, name) static __typeof__(name) *real_##name;
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
 
 typedef struct Lib {
     const char *soname, *what;
@@ -51,14 +46,7 @@ typedef struct Lib {
 
 static Lib libs[FLOW_LIB_COUNT] = {
 #define LIB(id, soname, what) [FLOW_LIB_##id] = { soname, what, PTHREAD_ONCE_INIT, 0, "" },
-#define FN(lib, ret, name, params, args)
-#define FNV(lib, name, params, args)
-#define VA(lib, name)
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
 };
 
 static void load(FlowLib i) {
@@ -71,7 +59,6 @@ static void load(FlowLib i) {
     }
     const char *missing = NULL;
     void *f;
-#define LIB(id, soname, what)
 #define TAKE(lib, name) \
     if (FLOW_LIB_##lib == i) { \
         if ((f = dlsym(h, #name)) != NULL) memcpy(&real_##name, &f, sizeof f); \
@@ -81,11 +68,7 @@ static void load(FlowLib i) {
 #define FNV(lib, name, params, args) TAKE(lib, name)
 #define VA(lib, name) TAKE(lib, name)
 #include "dynlib.def"
-#undef LIB
 #undef TAKE
-#undef FN
-#undef FNV
-#undef VA
     if (missing) {
         snprintf(l->why, sizeof l->why, "cannot use %s, %s: it has no %s (another version of the library?)", l->soname, l->what, missing);
         return;   /* (h stays open: unloading a library whose constructors ran is not worth the risk) */
@@ -94,25 +77,11 @@ static void load(FlowLib i) {
 }
 
 #define LIB(id, soname, what) static void load_##id(void) { load(FLOW_LIB_##id); }
-#define FN(lib, ret, name, params, args)
-#define FNV(lib, name, params, args)
-#define VA(lib, name)
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
 
 static void (*const loaders[FLOW_LIB_COUNT])(void) = {
 #define LIB(id, soname, what) [FLOW_LIB_##id] = load_##id,
-#define FN(lib, ret, name, params, args)
-#define FNV(lib, name, params, args)
-#define VA(lib, name)
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
 };
 
 const char *flow_dynlib_need(FlowLib i) {
@@ -133,15 +102,9 @@ static void need(FlowLib i) {
     abort();
 }
 
-#define LIB(id, soname, what)
 #define FN(lib, ret, name, params, args) ret name params { need(FLOW_LIB_##lib); return real_##name args; }
 #define FNV(lib, name, params, args) void name params { need(FLOW_LIB_##lib); real_##name args; }
-#define VA(lib, name)
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
 
 /* ---- the variadic ones ---- */
 

@@ -7,14 +7,7 @@
 typedef enum {
     FLOW_LIB_NONE,
 #define LIB(id, soname, what) FLOW_LIB_##id,
-#define FN(lib, ret, name, params, args)
-#define FNV(lib, name, params, args)
-#define VA(lib, name)
 #include "dynlib.def"
-#undef LIB
-#undef FN
-#undef FNV
-#undef VA
     FLOW_LIB_COUNT
 } FlowLib;
 

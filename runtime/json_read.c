@@ -406,10 +406,57 @@ static void append(cJSON *parent, cJSON *child) {
     head->prev = child;
 }
 
+/* The members of an object being read, to find an earlier one of the same name: of two members with
+ * one name the last one's value is read, in the first one's place (as jq, JavaScript and PostgreSQL's
+ * jsonb read them), so that no record holds a name twice. The list is scanned while it is short; past
+ * NAMES_SCAN members the names go into a hash table (open addressing, at most half full). */
+#define NAMES_SCAN 16
+typedef struct Names { cJSON **tab; size_t cap, n; } Names;
+
+static size_t name_hash(const char *k) {
+    uint64_t h = 1469598103934665603u;   /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++) h = (h ^ *p) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* the slot holding the member named k, or the empty one where it would go */
+static cJSON **names_slot(Names *m, const char *k) {
+    size_t i = name_hash(k) & (m->cap - 1);
+    while (m->tab[i] && strcmp(m->tab[i]->string, k) != 0) i = (i + 1) & (m->cap - 1);
+    return &m->tab[i];
+}
+
+static void names_grow(Names *m, cJSON *first) {
+    free(m->tab);
+    m->cap = m->cap ? m->cap * 2 : 64;
+    m->tab = calloc(m->cap, sizeof *m->tab);
+    if (!m->tab) abort();
+    for (cJSON *x = first; x; x = x->next) *names_slot(m, x->string) = x;
+}
+
+/* item (named) into object c: replacing the member of that name, or appended */
+static void member_put(cJSON *c, cJSON *item, Names *m) {
+    cJSON **slot = NULL, *same = NULL;
+    if (m->tab) same = *(slot = names_slot(m, item->string));
+    else
+        for (cJSON *x = c->child; x; x = x->next)
+            if (x->string[0] == item->string[0] && strcmp(x->string, item->string) == 0) { same = x; break; }
+    if (same) {
+        cJSON_ReplaceItemViaPointer(c, same, item);
+        if (slot) *slot = item;
+        return;
+    }
+    append(c, item);
+    m->n++;
+    if (slot && 2 * m->n <= m->cap) *slot = item;
+    else if (slot || m->n > NAMES_SCAN) names_grow(m, c->child);
+}
+
 static cJSON *container(P *s, int object) {
     const unsigned char *open = s->p++;
     if (++s->depth > FLOW_JSON_DEPTH) { fail(s, open, "nested deeper than %d levels", FLOW_JSON_DEPTH); return NULL; }
     cJSON *c = node(object ? cJSON_Object : cJSON_Array);
+    Names names = { NULL, 0, 0 };
     skip_ws(s);
     if (s->p < s->end && *s->p == (object ? '}' : ']')) { s->p++; s->depth--; return c; }
     for (;;) {
@@ -426,7 +473,8 @@ static cJSON *container(P *s, int object) {
         cJSON *item = value(s);
         if (!item) { cJSON_free(key); goto bad; }
         item->string = key;
-        append(c, item);
+        if (object) member_put(c, item, &names);
+        else append(c, item);
         skip_ws(s);
         if (s->p >= s->end) { fail(s, s->p, "unexpected end of the text in %s", object ? "an object" : "an array"); goto bad; }
         if (*s->p == ',') { s->p++; skip_ws(s); continue; }
@@ -435,8 +483,10 @@ static cJSON *container(P *s, int object) {
         goto bad;
     }
     s->depth--;
+    free(names.tab);
     return c;
 bad:
+    free(names.tab);
     cJSON_Delete(c);
     return NULL;
 }

@@ -1,7 +1,7 @@
 /* libFuzzer target for `make fuzz` (tests/fuzz/run.sh): feeds arbitrary bytes to the runtime's one
  * JSON reader (runtime/json_read.c, flow_json_parse), which must never crash, hang, leak or read out
  * of bounds. What it accepts must hold up: every string is valid UTF-8 without NUL, every number is
- * finite, and the exact printer's text reads back to an equal tree that prints the same text again
+ * finite, no object holds a name twice, and the exact printer's text reads back to an equal tree that prints the same text again
  * (ints keep their exact value). A refusal must point inside the input. The buffer is not
  * NUL-terminated. */
 #include <math.h>
@@ -24,6 +24,10 @@ static void check_values(const cJSON *j) {
             /* text on a number is believed: an exact int's digits, or the text as read */
             if (j->valuestring && !flow_json_big_int(j, &i) && flow_json_num_text(j, b) != j->valuestring) abort();
         }
+        if (cJSON_IsObject(j))   /* no object holds a name twice (the last one's value stands) */
+            for (const cJSON *a = j->child; a; a = a->next)
+                for (const cJSON *b = a->next; b; b = b->next)
+                    if (strcmp(a->string, b->string) == 0) abort();
         if (j->child) check_values(j->child);
     }
 }
