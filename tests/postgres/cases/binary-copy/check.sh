@@ -18,20 +18,5 @@ if [ "$MODE" = native ]; then
   want 2 'COPY "flow_stage_[0-9]*" (.*) FROM STDIN (FORMAT binary)' "pgbin_up through the staging table in binary"
   want 0 'COPY "pgbin_text" (.*) FROM STDIN (FORMAT binary)' "pgbin_text (a domain, an array, a real) in binary"
   want 1 'COPY "pgbin_text" (.*) FROM STDIN; COMMIT' "pgbin_text as text"
-  tdb=${DB}_text
-  pg_sql postgres -c "DROP DATABASE IF EXISTS $tdb" -c "CREATE DATABASE $tdb" >/dev/null 2>&1
-  pg_sql "$tdb" -f "$(dirname "$chk")/setup.sql" >/dev/null 2>&1
-  : >text.out; : >text.err
-  for run in 1 2; do
-    [ "$run" = 2 ] && pg_sql "$tdb" -f "$(dirname "$chk")/between.sql" >/dev/null 2>&1
-    (FLOW_PG_COPY=text PG_DSN="host=127.0.0.1 port=$PG_PORT user=flowtest dbname=$tdb password=$PG_SECRET" \
-       exec timeout -k 5 "$PG_RUN_TIMEOUT" ./prog run --json) <"$(dirname "$chk")/stdin" >>text.out 2>>text.err
-    echo "exit $?" >>text.out
-  done
-  pg_sql "$tdb" -A -F '|' -P footer=off -f "$(dirname "$chk")/check.sql" >text.db 2>&1
-  for f in out err db; do
-    a=$WORK/std$f; [ "$f" = db ] && a=$WORK/db
-    sed "s/$tdb/DB/g" text.$f | pg_norm | diff -u --label binary --label text "$a" - | head -n 20
-  done
-  pg_sql postgres -c "DROP DATABASE IF EXISTS $tdb" >/dev/null 2>&1
+  pg_again "$(dirname "$chk")" text FLOW_PG_COPY=text
 fi
