@@ -4,7 +4,8 @@
  * rest as text), or, in a typed run, as typed rows (engine.h: the same values, without the object);
  * lookups run a prepared `sql` per record; imports write a page in one transaction (a typed map's
  * values made the generic map's object for it):
- * rows go in through the COPY protocol (text format) straight into `table`, or, for an upsert on a
+ * rows go in through the COPY protocol (binary where every column and value allows it, pg_binary.c;
+ * else text; through one slot where the server's buffered COPY costs more) straight into `table`, or, for an upsert on a
  * key, into a temporary staging table followed by one INSERT ... SELECT ... ON CONFLICT (key) DO
  * UPDATE, or straight into `table` too while the pages' keys are new (multi-row INSERTs where COPY
  * cannot go: a view, a table whose columns are not known);
@@ -14,6 +15,7 @@
  * Connection losses reconnect and retry with a short backoff. The dsn is a secret: its password
  * is stripped from every message. */
 #include "engine.h"
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <postgresql/libpq-fe.h>
@@ -30,12 +32,13 @@
 #define PG_CHUNK_ROWS 1000            /* rows per INSERT statement */
 #define PG_MAX_PARAMS 65535           /* the protocol's limit of parameters per statement */
 #define PG_DIRECT_WAIT 64             /* upserts: most pages staged after a conflict before COPY straight again */
+#define PG_SINGLE_ROWS 600            /* a COPY that would buffer this many rows at once goes through one slot */
 
 /* type oids (catalog/pg_type_d.h, which libpq-dev does not ship) */
 enum {
     OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26, OID_JSON = 114,
     OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184, OID_NUMERIC = 1700,
-    OID_JSONB = 3802
+    OID_JSONB = 3802, OID_TEXT = 25, OID_BPCHAR = 1042, OID_VARCHAR = 1043
 };
 
 /* ---- messages ---- */
@@ -1127,14 +1130,36 @@ static int dl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
 
 /* ---- imports ---- */
 
+/* How a column's values go in binary COPY (copy_binary): not at all (the page goes as text), or
+ * as the type's binary form made from the value's text */
+typedef enum { B_NONE, B_INT2, B_INT4, B_INT8, B_FLOAT8, B_BOOL, B_TEXT, B_NUMERIC, B_TS, B_TSTZ, B_JSON, B_JSONB } BinKind;
+
+static BinKind oid_bin(Oid t) {
+    switch (t) {
+    case OID_INT2: return B_INT2;
+    case OID_INT4: return B_INT4;
+    case OID_INT8: return B_INT8;
+    case OID_FLOAT8: return B_FLOAT8;
+    case OID_BOOL: return B_BOOL;
+    case OID_TEXT: case OID_BPCHAR: case OID_VARCHAR: return B_TEXT;
+    case OID_NUMERIC: return B_NUMERIC;
+    case OID_TIMESTAMP: return B_TS;
+    case OID_TIMESTAMPTZ: return B_TSTZ;
+    case OID_JSON: return B_JSON;
+    case OID_JSONB: return B_JSONB;
+    default: return B_NONE;   /* float4 too: a double's float is not always the decimal text's */
+    }
+}
+
 /* a column of the destination table: its name, its type as SQL writes it, whether rows can reach
- * it through unnest() (not an array, not generated) */
-typedef struct TCol { char *name; char *type; int unnest, json, array; } TCol;
+ * it through unnest() (not an array, not generated), how it takes binary COPY */
+typedef struct TCol { char *name; char *type; int unnest, json, array; BinKind bin; } TCol;
 
 /* A group's commands sent in one query string: each one's role, how many results have come, the
  * last one that did (owned), the COPY's rows to put when the server asks for them */
 typedef struct CopyWait {
     int roles[5], nroles, k, staged;
+    int novel;         /* the COPY was binary or went through one slot (copy_rows) */
     PGresult *last;
     FlowSb rows;
 } CopyWait;
@@ -1163,6 +1188,7 @@ typedef struct PgImport {
     CopyWait *cw;
     int s_careful, s_staged, s_attempt, s_direct;
     int s_done;        /* di_send wrote the page whole (no COPY to wait for) */
+    int text_only;     /* FLOW_PG_COPY=text: COPY as before binary COPY and the one-slot COPY */
     cJSON *s_vals;     /* the page's typed values as objects (vals_objects) until it is finished */
 } PgImport;
 
@@ -1199,12 +1225,15 @@ static void *di_open(void *conn, const FlowSettings *s, FlowErr *err) {
     im->table = table;
     im->key = key;
     snprintf(im->stage, sizeof im->stage, "flow_stage_%d", ++im->p->nstmt);
+    const char *how = getenv("FLOW_PG_COPY");
+    im->text_only = how && strcmp(how, "text") == 0;
     return im;
 }
 
 /* An outcome of the page's work that stops it: how, and why in err */
 enum { PAGE_OK = 0, PAGE_AGAIN = 1, PAGE_FAIL = -1 };
-/* ...and page_once's others: 3 replay row by row, 4 through the staging table, PAGE_SENT (di_send:
+/* ...and page_once's others: 3 replay row by row, 4 through the staging table, 7 again in COPY text
+ * (group_outcome), PAGE_SENT (di_send:
  * the last COPY's results are still to come), PAGE_NONE (pages_from: no try made yet) */
 enum { PAGE_SENT = 5, PAGE_NONE = 6 };
 
@@ -1287,7 +1316,7 @@ static int load_columns(PgImport *im, FlowErr *err) {
     const char *v[1] = { b.p };
     PGresult *r = PQexecParams(im->p->pc,
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory <> 'A' AND a.attgenerated = '', "
-        "a.atttypid IN (114, 3802), t.typcategory = 'A', c.relkind IN ('r', 'p') AND NOT c.relhasrules "
+        "a.atttypid IN (114, 3802), t.typcategory = 'A', c.relkind IN ('r', 'p') AND NOT c.relhasrules, a.atttypid "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_class c ON c.oid = a.attrelid "
         "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         1, NULL, v, NULL, NULL, 0);
@@ -1301,12 +1330,17 @@ static int load_columns(PgImport *im, FlowErr *err) {
     im->ntcols = PQntuples(r);
     im->tcols = flow_xcalloc((size_t)im->ntcols + 1, sizeof *im->tcols);
     im->copy = im->ntcols > 0 && PQgetvalue(r, 0, 5)[0] == 't';
+    /* binary timestamps are microseconds only where the server keeps them so (since 10, always) */
+    const char *idt = PQparameterStatus(im->p->pc, "integer_datetimes");
+    int int_ts = idt && strcmp(idt, "on") == 0;
     for (int i = 0; i < im->ntcols; i++) {
         im->tcols[i].name = flow_xstrdup(PQgetvalue(r, i, 0));
         im->tcols[i].type = flow_xstrdup(PQgetvalue(r, i, 1));
         im->tcols[i].unnest = PQgetvalue(r, i, 2)[0] == 't';
         im->tcols[i].json = PQgetvalue(r, i, 3)[0] == 't';
         im->tcols[i].array = PQgetvalue(r, i, 4)[0] == 't';
+        im->tcols[i].bin = oid_bin((Oid)strtoul(PQgetvalue(r, i, 6), NULL, 10));
+        if (!int_ts && (im->tcols[i].bin == B_TS || im->tcols[i].bin == B_TSTZ)) im->tcols[i].bin = B_NONE;
     }
     im->known = 1;
     PQclear(r);
@@ -1520,22 +1554,78 @@ static void sb_copy_value(FlowSb *b, const char *t) {
     b->n = (size_t)(w - b->p);
 }
 
-/* a field's value in COPY's text format: the text col_text gives, without copying it first */
+/* a field's value as the text its column reads: col_text's, without copying it first where the
+ * value holds it (NULL for null; *own to free) */
+static const char *field_text(const TCol *t, const cJSON *v, char nb[32], char **own) {
+    *own = NULL;
+    if (!v || cJSON_IsNull(v)) return NULL;
+    if (t && t->json) return col_text(t, v, own);
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (cJSON_IsNumber(v)) return flow_json_num_text(v, nb);
+    if (cJSON_IsBool(v)) return cJSON_IsTrue(v) ? "true" : "false";
+    return col_text(t, v, own);
+}
+
+/* a field's value in COPY's text format */
 static void sb_copy_field(FlowSb *b, const TCol *t, const cJSON *v) {
-    char nb[32];
-    if (!v || cJSON_IsNull(v)) sb_copy_value(b, NULL);
-    else if (t && t->json) {
-        char *own;
-        sb_copy_value(b, col_text(t, v, &own));
-        free(own);
-    } else if (cJSON_IsString(v)) sb_copy_value(b, v->valuestring);
-    else if (cJSON_IsNumber(v)) sb_copy_value(b, flow_json_num_text(v, nb));   /* digits: nothing to escape */
-    else if (cJSON_IsBool(v)) sb_copy_value(b, cJSON_IsTrue(v) ? "true" : "false");
-    else {
-        char *own;
-        sb_copy_value(b, col_text(t, v, &own));
-        free(own);
+    char nb[32], *own;
+    sb_copy_value(b, field_text(t, v, nb, &own));
+    free(own);
+}
+
+/* A field's value in binary COPY, made from the text the text format sends (field_text), when the
+ * column's binary form gives the server the very value its input function reads from that text
+ * (pg_binary.c): 0, or -1 (nothing written: the page goes as text). */
+static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
+    char nb[32], *own;
+    const char *s = field_text(t, v, nb, &own);
+    if (!s) { flow_pgbin_len(b, -1); return 0; }
+    size_t n = strlen(s);
+    int rc = 0;
+    switch (t->bin) {
+    case B_INT2: rc = flow_pgbin_int(b, s, n, 2); break;
+    case B_INT4: rc = flow_pgbin_int(b, s, n, 4); break;
+    case B_INT8: rc = flow_pgbin_int(b, s, n, 8); break;
+    case B_NUMERIC: rc = flow_pgbin_numeric(b, s, n); break;
+    case B_TS: case B_TSTZ: rc = flow_pgbin_timestamp(b, s, n, t->bin == B_TSTZ); break;
+    case B_BOOL:   /* the texts a bool sends; boolin's other spellings go as text */
+        if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0) { rc = -1; break; }
+        flow_pgbin_bytes(b, -1, s[0] == 't' ? "\1" : "", 1);
+        break;
+    case B_FLOAT8: {   /* the number's own text read as float8in reads it (strtod, correctly rounded) */
+        if (!cJSON_IsNumber(v)) { rc = -1; break; }
+        char *end;
+        errno = 0;
+        double d = strtod(s, &end);
+        if (end != s + n || errno || !isfinite(d)) { rc = -1; break; }
+        flow_pgbin_float8(b, d);
+        break;
     }
+    case B_TEXT: case B_JSON: case B_JSONB:   /* the text itself (jsonb: after its format's version, 1) */
+        if (n > INT32_MAX - 1) { rc = -1; break; }
+        flow_pgbin_bytes(b, t->bin == B_JSONB ? 1 : -1, s, n);
+        break;
+    default: rc = -1; break;
+    }
+    free(own);
+    return rc;
+}
+
+/* The rows items[idx[0..nrows)] in binary COPY (into b, emptied first) when every field's column
+ * takes it and every value fits (sb_binary_field): 0, or -1 (b emptied: the rows go as text). */
+static int copy_binary(FlowSb *b, FlowImportItem *items, const int *idx, int nrows, const TCol **tc, int ncols) {
+    b->n = 0;
+    for (int ci = 0; ci < ncols; ci++) if (!tc[ci] || tc[ci]->bin == B_NONE) return -1;
+    flow_sb_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);   /* signature, flags, header extension */
+    for (int j = 0; j < nrows; j++) {
+        char nc[2] = { (char)(ncols >> 8), (char)ncols };   /* (a row's 2 bytes: not worth a call less) */
+        flow_sb_put(b, nc, 2);
+        int ci = 0;
+        for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++)
+            if (sb_binary_field(b, tc[ci], c)) { b->n = 0; return -1; }
+    }
+    flow_sb_put(b, "\377\377", 2);
+    return 0;
 }
 
 /* the session's staging table of an upsert, outside the page's transaction: a temporary table with
@@ -1605,6 +1695,24 @@ static PGresult *copy_wait(PgImport *im, CopyWait *cw, int defer, int *role) {
     return r;
 }
 
+/* Whether a COPY of nrows rows (text_bytes of COPY text; 0: binary) should insert through one slot.
+ * COPY buffers up to 1000 rows (or, in text, 64 KB of it) and makes a slot for each one it holds at
+ * once; PostgreSQL 12 to 16 remember each slot's tuple descriptor in the resource owner by a probe
+ * over all the equal entries, quadratic in the slots, which costs a page of 1000 rows more than the
+ * per-row inserts of a COPY that uses one slot (measured: 20% of the server's work on a page of
+ * 1000 rows; below ~500 rows the buffered way wins). A volatile WHERE clause makes COPY insert row by
+ * row through one slot (COPY FROM's WHERE came in 12; 17 remembers resources in a hash). */
+static int copy_one_slot(PGconn *pc, int nrows, size_t text_bytes) {
+    int v = PQserverVersion(pc);
+    if (v < 120000 || v >= 170000) return 0;
+    long held = nrows < 1000 ? nrows : 1000;
+    if (text_bytes) {
+        long per = (long)(text_bytes / (size_t)nrows) + 1, fit = 65535 / per + 1;
+        if (fit < held) held = fit;
+    }
+    return held >= PG_SINGLE_ROWS;
+}
+
 /* The rows items[idx[0..nrows)] (valid, with the same fields) through COPY ... FROM STDIN: straight
  * into the table for inserts (and upserts with CP_DIRECT); for upserts into the staging table,
  * then INSERT INTO the table SELECT from it ON CONFLICT. CP_BEGIN starts the page's transaction
@@ -1644,6 +1752,22 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
     flow_sb_puts(&b, " ");
     flow_sb_puts(&b, cols.p);
     flow_sb_puts(&b, " FROM STDIN");
+    /* the rows: in binary COPY where every column and value allows (the server reads them at less
+     * cost), else as COPY text: tab between values, a newline after each row */
+    int bin = !im->text_only && copy_binary(&cw->rows, items, idx, nrows, tc, ncols) == 0;
+    if (!bin)
+        for (int j = 0; j < nrows; j++) {
+            ci = 0;
+            for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
+                if (ci) flow_sb_put(&cw->rows, "\t", 1);
+                sb_copy_field(&cw->rows, tc[ci], c);
+            }
+            flow_sb_put(&cw->rows, "\n", 1);
+        }
+    if (bin) flow_sb_puts(&b, " (FORMAT binary)");
+    int slot = !im->text_only && copy_one_slot(pc, nrows, bin ? 0 : cw->rows.n);
+    if (slot) flow_sb_puts(&b, " WHERE pg_catalog.random() >= 0");
+    cw->novel = bin || slot;
     cw->roles[cw->nroles++] = ROLE_ROWS;
     if (staged) {
         flow_sb_puts(&b, "; INSERT INTO ");
@@ -1659,15 +1783,6 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
         cw->roles[cw->nroles++] = ROLE_ROWS;
     }
     if (how & CP_COMMIT) { flow_sb_puts(&b, "; COMMIT"); cw->roles[cw->nroles++] = ROLE_COMMIT; }
-    /* the rows as COPY text: tab between values, a newline after each row */
-    for (int j = 0; j < nrows; j++) {
-        ci = 0;
-        for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
-            if (ci) flow_sb_put(&cw->rows, "\t", 1);
-            sb_copy_field(&cw->rows, tc[ci], c);
-        }
-        flow_sb_put(&cw->rows, "\n", 1);
-    }
     *role = ROLE_ROWS;
     PGresult *r = NULL;
     if (PQsendQuery(pc, b.p)) r = copy_wait(im, cw, (how & CP_DEFER) != 0, role);   /* r NULL: the connection's error says why */
@@ -1735,7 +1850,14 @@ static int group_outcome(PgImport *im, FlowImportItem *items, int n, int careful
         return o;
     }
     int kind = direct && role != ROLE_BEGIN && role != ROLE_COMMIT ? fail_kind(pc, r) : FAIL_CONN;
-    if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
+    FailKind why = fail_kind(pc, r);
+    if (copy && role == ROLE_ROWS && im->cw && im->cw->novel && !im->text_only &&
+        (why == FAIL_RUN || is_sqlstate(r, "22P03"))) {
+        /* a server that refuses binary COPY or COPY's WHERE (or its binary values): this import
+         * sends COPY text from now on, this page too */
+        im->text_only = 1;
+        o = 7;
+    } else if (role == ROLE_BEGIN) o = page_failure(im, r, "cannot start a transaction", err);
     else if (role == ROLE_COMMIT) o = commit_failure(im, items, n, careful, r, err);
     else if (direct && kind != FAIL_CONN && kind != FAIL_RETRY) {
         /* a key was there already (or some other failure, which the staging way names): the
@@ -1909,6 +2031,7 @@ static int pages_from(PgImport *im, FlowImportItem *items, int n, int careful, i
         if (o == PAGE_FAIL) return -1;
         if (o == 3) { careful = 1; o = PAGE_NONE; continue; }
         if (o == 4) { staged = 1; o = PAGE_NONE; continue; }
+        if (o == 7) { o = PAGE_NONE; continue; }
         /* PAGE_AGAIN: nothing of this page was committed */
         if (++attempt > PG_ATTEMPTS) { attempts_err(err); return -1; }
         if (PQstatus(p->pc) == CONNECTION_OK) sleep_ms((long)PG_BACKOFF_MS << (attempt - 2));

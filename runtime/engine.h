@@ -145,6 +145,25 @@ typedef struct FlowExportItem {
     struct FlowRows *rows;
 } FlowExportItem;
 
+/* ---- PostgreSQL's binary COPY values (pg_binary.c) ----
+ * Each writes a whole field (its length word, then its bytes) made from the text the text format
+ * would send, when it can give exactly the value the server's input function reads from that text
+ * (0); else it writes nothing (-1). */
+void flow_pgbin_len(FlowSb *b, int32_t len);
+/* n bytes as they are (text, json), after a format version byte when version >= 0 (jsonb: 1) */
+void flow_pgbin_bytes(FlowSb *b, int version, const char *s, size_t n);
+void flow_pgbin_float8(FlowSb *b, double d);
+/* -?[0-9]{1,19} within the range of an integer of `bytes` (2, 4, 8) */
+int  flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes);
+/* -?D+(.D+)?([eE][+-]?D+)? (at most 1000 digits, exponent within ±1000) as a numeric, with the
+ * display scale numeric_in gives it (the server applies the column's typmod to both alike) */
+int  flow_pgbin_numeric(FlowSb *b, const char *s, size_t n);
+/* YYYY-MM-DD[T ]hh:mm:ss[.f{1,6}][Z|±hh:mm] (years 1-9999, a real date, hours to 23, seconds to 59)
+ * as microseconds since 2000-01-01 00:00 UTC: the offset applied for a timestamptz (tz), ignored
+ * for a timestamp, as the server does (the session's zone is UTC) */
+int  flow_pgbin_ts_micros(const char *s, size_t n, int tz, int64_t *us);
+int  flow_pgbin_timestamp(FlowSb *b, const char *s, size_t n, int tz);
+
 /* ---- typed rows (rows.c): an SQL export's rows straight into typed records (flow.h) ----
  * When the engine takes records typed, FlowExportItem.rows is set. A connector that reads rows of
  * typed columns matches its statement's column names to the export's declared fields once

@@ -59,6 +59,33 @@ pg_mode() {
   PG_DB=$db
 }
 
+# pg_again SRC NAME ENV...: for a case's check.sh (in the native run's directory): the native build
+# run again as pg_mode runs it (setup.sql, the runs with between.sql before each one after the first,
+# stdin, args) with ENV (NAME=value ...) into a database of its own, DB_NAME; prints how its stdout,
+# stderr and check.sql's output differ from the case's run (nothing when they are the same).
+pg_again() {
+  local src=$1 name=$2 db=${DB}_$2 runs=1 i in=/dev/null f a args=()
+  shift 2
+  [ -f "$src/runs" ] && runs=$(cat "$src/runs")
+  [ -f "$src/stdin" ] && in=$src/stdin
+  [ -f "$src/args" ] && read -ra args < <(tr '\n' ' ' < "$src/args")
+  pg_sql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  [ -f "$src/setup.sql" ] && pg_sql "$db" -f "$src/setup.sql" >/dev/null 2>&1
+  : >"$name.out"; : >"$name.err"
+  for ((i = 1; i <= runs; i++)); do
+    [ "$i" -gt 1 ] && [ -f "$src/between.sql" ] && pg_sql "$db" -f "$src/between.sql" >/dev/null 2>&1
+    (exec env "$@" "PG_DSN=host=127.0.0.1 port=$PG_PORT user=flowtest dbname=$db password=$PG_SECRET" \
+       timeout -k 5 "$PG_RUN_TIMEOUT" ./prog run --json "${args[@]}") <"$in" >>"$name.out" 2>>"$name.err"
+    echo "exit $?" >>"$name.out"
+  done
+  pg_sql "$db" -A -F '|' -P footer=off -f "$src/check.sql" >"$name.db" 2>&1
+  for f in out err db; do
+    a=$WORK/std$f; [ "$f" = db ] && a=$WORK/db
+    sed "s/$db/DB/g" "$name.$f" | pg_norm | diff -u --label "$MODE" --label "$name" "$a" - | head -n 20
+  done
+  pg_sql postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+}
+
 # pg_expect SRC WORK MODE: every expectation of the case for one mode; the problems go to PG_MSGS
 pg_expect() {
   local src=$1 work=$2 mode=$3 upd=0 out f
