@@ -820,6 +820,9 @@ static void pipe_finish_oldest(Run *R) {
     R->flushed.ignored += after.ignored - before.ignored;
     R->flushed.errors += after.errors - before.errors;
     for (int i = 0; i < FLOW_ERR_COUNT; i++) R->flushed.by_class[i] += after.by_class[i] - before.by_class[i];
+    /* an empty queue starts again at its first slot: a run that keeps one page in flight reuses one
+     * slot's buffers (items, text, arena) instead of filling all FLOW_PIPE_PAGES of them in turn */
+    if (!R->pq_n) R->pq_head = 0;
 }
 
 /* before import s writes: pages in flight of another import, or of one that keeps a single page,

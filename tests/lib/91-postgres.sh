@@ -191,6 +191,25 @@ if [ -n "$PG_PORT" ]; then
     t_done
   fi
 
+  # ...and so does a 100k-row import written in pipelined pages of 1000 (tests/postgres/import-rss.flow)
+  if [ -n "${FLOWC_REL:-}" ] && [ -x /usr/bin/time ]; then
+    t_case "postgres/import-100k-rss"
+    rw=$pg/rss-import
+    rm -rf "$rw"; mkdir -p "$rw"
+    cp tests/postgres/import-rss.flow "$rw/flow.flow"
+    pg_sql postgres -c "DROP DATABASE IF EXISTS c_rss_import" -c "CREATE DATABASE c_rss_import" >/dev/null 2>&1
+    pg_sql c_rss_import -c "CREATE TABLE copied (id bigint PRIMARY KEY, name text, amount numeric, pad text)" >/dev/null 2>&1
+    t_exec -C "$rw" "$FLOWC_REL" build flow.flow -o prog
+    t_expect_rc 0
+    t_exec -C "$rw" env "PG_DSN=host=127.0.0.1 port=$PG_PORT user=flowtest dbname=c_rss_import password=$PG_SECRET" \
+      /usr/bin/time -f 'maxrss %M' ./prog run --json
+    t_expect_rc 0
+    t_expect_grep "$C_OUT" '"imported":\{"copied":100000\}' "not every row was imported"
+    rss=$(sed -n 's/^maxrss //p' "$C_ERR")
+    if [ -z "$rss" ] || [ "$rss" -gt 40960 ]; then t_note "peak RSS ${rss:-?} KB, expected under 40 MB"; fi
+    t_done
+  fi
+
   # Nothing stays behind: the server stops, and no postgres process of this cluster remains.
   t_case "postgres/server-stops"
   t_exec scripts/pg.sh stop "$pg/server"
