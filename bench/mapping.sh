@@ -67,10 +67,11 @@ done
 lines_flow=$(wc -l < "$out/flowc.out"); lines_hw=$(wc -l < "$out/handwritten.out"); lines_jq=$(wc -l < "$out/jq.out")
 rss_small=$( ( /usr/bin/time -f %M "$out/orders" run < "$out/orders-$small.ndjson" > /dev/null 2>"$out/rss1.err" ); tail -n 1 "$out/rss1.err")
 rss_big=$( ( /usr/bin/time -f %M "$out/orders" run < "$out/orders-$n.ndjson" > /dev/null 2>"$out/rss2.err" ); tail -n 1 "$out/rss2.err")
+rss_1000=$( ( /usr/bin/time -f %M "$out/orders-1000" run < "$out/orders-$n.ndjson" > /dev/null 2>"$out/rss3.err" ); tail -n 1 "$out/rss3.err")
 
 awk -v n="$n" -v f="$flow_ms" -v fc="$flow_cpu" -v g="$gen_ms" -v gc="$gen_cpu" -v jt="$jit_ms" -v jc="$jit_cpu" \
     -v h="$hw_ms" -v hc="$hw_cpu" -v j="$jq_ms" -v jqc="$jq_cpu" -v lf="$lines_flow" -v lh="$lines_hw" -v lj="$lines_jq" \
-    -v r1="$rss_small" -v r2="$rss_big" -v small="$small" \
+    -v r1="$rss_small" -v r2="$rss_big" -v r3="$rss_1000" -v small="$small" \
     -v f0="$flow0_ms" -v f0c="$flow0_cpu" -v h0="$hw0_ms" -v h0c="$hw0_cpu" -v p="$p1k_ms" -v pc="$p1k_cpu" 'function rate(ms) { return ms > 0 ? n / (ms / 1000) : 0 }
 function ratio(a, b) { return b > 0 ? a / b : 0 }
 BEGIN {
@@ -88,5 +89,5 @@ BEGIN {
   printf "flowc vs jq: %.1fx faster by wall clock, %.1fx by CPU time (target >= 25x)\n", ratio(j, f), ratio(jqc, fc)
   printf "JIT vs native: %.2fx its speed by wall clock, %.2fx by CPU time (target >= 0.67x)\n", ratio(f, jt), ratio(fc, jc)
   printf "typed vs generic: %.2fx by wall clock, %.2fx by CPU time\n", ratio(g, f), ratio(gc, fc)
-  printf "peak RSS: %.1f MB at %d records, %.1f MB at %d records (target < 20 MB, flat)\n", r1 / 1024, small, r2 / 1024, n
+  printf "peak RSS: %.1f MB at %d records, %.1f MB at %d records (target < 20 MB, flat); pages of 1000: %.1f MB at %d records\n", r1 / 1024, small, r2 / 1024, n, r3 / 1024, n
 }'
