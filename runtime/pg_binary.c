@@ -126,25 +126,13 @@ static int dig2(const char *s) {
     return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
 }
 
-/* days since 1970-01-01 of a date in the proleptic Gregorian calendar */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int flow_pgbin_ts_micros(const char *s, size_t n, int tz, int64_t *out) {
     if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':') return -1;
     int y1 = dig2(s), y2 = dig2(s + 2), mo = dig2(s + 5), d = dig2(s + 8), h = dig2(s + 11), mi = dig2(s + 14),
         se = dig2(s + 17);
     if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return -1;
     int y = y1 * 100 + y2;
-    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return -1;
+    if (y < 1 || d > flow_days_in_month(y, (unsigned)mo)) return -1;
     size_t i = 19;
     int64_t us = 0;
     if (i < n && s[i] == '.') {
@@ -163,7 +151,7 @@ int flow_pgbin_ts_micros(const char *s, size_t n, int tz, int64_t *out) {
         i += 6;
     }
     if (i != n) return -1;
-    int64_t secs = (days_from_civil(y, mo, d) - 10957) * 86400 + h * 3600 + mi * 60 + se;   /* 10957: days to 2000-01-01 */
+    int64_t secs = (flow_days_from_civil(y, (unsigned)mo, (unsigned)d) - 10957) * 86400 + h * 3600 + mi * 60 + se;   /* 10957: days to 2000-01-01 */
     if (tz) secs -= off;   /* a timestamp without time zone ignores the zone, as the server does */
     *out = secs * 1000000 + us;
     return 0;

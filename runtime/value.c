@@ -248,9 +248,7 @@ int flow_parse_iso8601(const char *s, size_t n, int64_t *ms) {
     if (!digits(s, n, 0, 4, &y) || n < 10 || s[4] != '-' || !digits(s, n, 5, 2, &mo) || s[7] != '-' || !digits(s, n, 8, 2, &d))
         return 0;
     /* a day the month has (2024-02-30 is no date: it is refused, never read as March 1st) */
-    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return 0;
+    if (d < 1 || d > flow_days_in_month(y, (unsigned)mo)) return 0;
     size_t i = 10;
     int64_t offset_min = 0;
     if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
