@@ -97,11 +97,6 @@ void flow_http_origin(const char *url, char *out, size_t cap) {
 }
 
 FlowHttp *flow_http_new(const FlowHttpOpts *o, FlowErr *err) {
-    const char *lib = flow_dynlib_need(FLOW_LIB_CURL);
-    if (lib) {
-        flow_err_set(err, FLOW_ERR_CONNECTION, "%s", lib);
-        return NULL;
-    }
     pthread_once(&curl_once, curl_init);
     FlowHttp *h = calloc(1, sizeof *h);
     if (!h) abort();

@@ -105,9 +105,10 @@ int flow_conn_probe(const FlowProgram *p, FlowCtx *cx, const char *conn, cJSON *
     snprintf(owner, sizeof owner, "connection %s", d->name);
     double t0 = flow_mono_ms();
     FlowSettings *s = eng_settings_new(R, owner, d->settings, d->nsettings, d->kind, FLOW_AT_CONN);
+    const char *nolib = c ? flow_dynlib_need(c->lib) : NULL;
     if (s && !c) eng_run_fail(R, "%s: the %s connector is not available in this runtime", owner, d->kind);
     else if (s && !c->probe) cJSON_AddStringToObject(info, "note", "this kind of connection has nothing to open before a run");
-    else if (s && flow_dynlib_need(c->lib)) eng_run_fail_cls(R, FLOW_ERR_CONNECTION, "%s: %s", owner, flow_dynlib_need(c->lib));
+    else if (s && nolib) eng_run_fail_cls(R, FLOW_ERR_CONNECTION, "%s: %s", owner, nolib);
     else if (s) {
         FlowErr e;
         if (c->probe(s, uses, info, &e)) eng_run_fail_cls(R, e.cls, "%s: %s", owner, e.msg);
