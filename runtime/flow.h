@@ -210,8 +210,9 @@ int      flow_parse_iso8601(const char *s, size_t n, int64_t *ms);
 void     flow_format_iso8601(int64_t ms, char out[32]);
 /* epoch seconds (a number given for a datetime) as ms: 0 when out of range (|s| >= 9e12) */
 int      flow_datetime_of_seconds(double s, int64_t *ms);
-/* a datetime's text as flow_val_to_json writes it (flow_format_iso8601's, or a delta bound's layout) */
-void     flow_datetime_text(int64_t ms, char out[64]);
+/* a datetime's text as flow_val_to_json writes it: flow_format_iso8601's (in buf), or a delta
+ * bound's text in its layout (no length limit) */
+const char *flow_datetime_text(int64_t ms, char buf[32]);
 /* How a value is named in messages: "a string", "an int", "an object", "null", ... */
 const char *flow_json_desc(const cJSON *j);
 const char *flow_val_desc(FlowVal v);

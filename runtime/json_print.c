@@ -203,8 +203,8 @@ void flow_tp_val(FlowBuf *b, FlowVal v) {
     case FLOW_STRING: str_n(&o, v.s.p ? v.s.p : "", v.s.p ? v.s.n : 0); break;
     case FLOW_JSON: value(&o, v.j, 0, 0); break;
     case FLOW_DATETIME: {   /* its text as flow_val_to_json gives it */
-        char iso[64];
-        flow_datetime_text(v.i, iso);
+        char buf[32];
+        const char *iso = flow_datetime_text(v.i, buf);
         str_n(&o, iso, strlen(iso));
         break;
     }

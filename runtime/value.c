@@ -546,10 +546,11 @@ void flow_datetime_texts(int n, const int64_t *ms, const char *const *text) {
     for (int i = 0; i < dt_n; i++) { dt_ms[i] = ms[i]; dt_text[i] = text[i]; }
 }
 
-void flow_datetime_text(int64_t ms, char out[64]) {
+const char *flow_datetime_text(int64_t ms, char buf[32]) {
     for (int i = 0; i < dt_n; i++)
-        if (ms == dt_ms[i]) { snprintf(out, 64, "%s", dt_text[i]); return; }
-    flow_format_iso8601(ms, out);
+        if (ms == dt_ms[i]) return dt_text[i];
+    flow_format_iso8601(ms, buf);
+    return buf;
 }
 
 int flow_datetime_of_seconds(double s, int64_t *ms) {
@@ -577,9 +578,8 @@ cJSON *flow_val_to_json(FlowVal v) {
         return j;
     }
     case FLOW_DATETIME: {
-        char buf[64];
-        flow_datetime_text(v.i, buf);
-        return cJSON_CreateString(buf);
+        char buf[32];
+        return cJSON_CreateString(flow_datetime_text(v.i, buf));
     }
     case FLOW_JSON: return cJSON_Duplicate(v.j, 1);
     }
