@@ -1238,8 +1238,7 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
         char *clean;
         const char *why = flow_file_name_rule(name, &clean);
         if (why) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);
+            flow_import_fail(it, FLOW_ERR_VALUE, "file \"%.200s\" %s", name, why);
             continue;
         }
         if (!it->out && format == FMT_CSV) {   /* a typed map's text: CSV needs its members (the engine frees it) */
@@ -1248,8 +1247,7 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
         }
         if (format == FMT_CSV && !cJSON_IsObject(it->out)) {
             free(clean);
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", flow_json_desc(it->out));
+            flow_import_fail(it, FLOW_ERR_VALUE, "a CSV row must be an object, got %s", flow_json_desc(it->out));
             continue;
         }
         char *path = join_path(fc->dir, clean);
@@ -1264,13 +1262,11 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
         free(path);
         if (o->bad) {
             if (im->const_file) { flow_err_set(err, FLOW_ERR_VALUE, "%s", o->bad); return -1; }
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s", o->bad);
+            flow_import_fail(it, FLOW_ERR_VALUE, "%s", o->bad);
             continue;
         }
         if (o->format != format) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "%s is already written as %s", o->path, format_name(o->format));
+            flow_import_fail(it, FLOW_ERR_VALUE, "%s is already written as %s", o->path, format_name(o->format));
             continue;
         }
         if (out_reopen(fc, o, err)) return -1;
@@ -1283,9 +1279,8 @@ static int fi_put(FileImport *im, FilePage *pg, FlowImportItem *items, int n, Fl
                 if (!found) extra = c;
             }
             if (extra) {
-                it->failed = 1;
-                flow_err_set(&it->err, FLOW_ERR_VALUE, "field `%s` is not a column of %s (its columns come from the first record)",
-                             extra->string, o->path);
+                flow_import_fail(it, FLOW_ERR_VALUE, "field `%s` is not a column of %s (its columns come from the first record)",
+                                  extra->string, o->path);
                 continue;
             }
             line->n = 0;

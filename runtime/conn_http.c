@@ -758,8 +758,11 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     batch_init(&b, n);
     for (int i = 0; i < n; i++) {
         FlowHttpCall r;
+        FlowErr e;
         b.of[i] = -1;
-        if (record_req(l->c, l->s, items[i].rs, &r, &items[i].err)) { items[i].failed = 1; continue; }
+        e.cls = 0;
+        e.msg[0] = 0;
+        if (record_req(l->c, l->s, items[i].rs, &r, &e)) { flow_lookup_fail(&items[i], e.cls, "%s", e.msg); continue; }
         b.of[i] = batch_add(&b, &r);
     }
     flow_http_run(l->c->h, b.reqs, b.n, l->c->concurrency);
@@ -767,11 +770,14 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     for (int i = 0; i < n; i++) {
         if (b.of[i] < 0) continue;
         int bad;
-        FlowJsonPath *p = compile_records(l->s, items[i].rs, &items[i].err, &bad);
-        if (bad) { items[i].failed = 1; continue; }
-        if (rows_of(l->c, &b.reqs[b.of[i]], p, flow_setting_str(l->s, items[i].rs, "records", NULL), &items[i].rows,
-                    &items[i].err, &items[i].http))
-            items[i].failed = 1;
+        FlowErr e;
+        e.cls = 0;
+        e.msg[0] = 0;
+        FlowJsonPath *p = compile_records(l->s, items[i].rs, &e, &bad);
+        if (bad) { flow_lookup_fail(&items[i], e.cls, "%s", e.msg); continue; }
+        if (rows_of(l->c, &b.reqs[b.of[i]], p, flow_setting_str(l->s, items[i].rs, "records", NULL), &items[i].rows, &e,
+                    &items[i].http))
+            flow_lookup_fail(&items[i], e.cls, "%s", e.msg);
         flow_jsonpath_free(p);
     }
     batch_free(&b);
@@ -807,14 +813,13 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
         const cJSON *ex = cJSON_GetObjectItemCaseSensitive(up, "exists");
         const char *key = arg_str(up, "key");
         const char *path = arg_str(ex, "path");
-        if (!path) { items[i].failed = 1; flow_err_set(&items[i].err, FLOW_ERR_VALUE, "upsert: exists needs get(path, ...)"); continue; }
+        if (!path) { flow_import_fail(&items[i], FLOW_ERR_VALUE, "upsert: exists needs get(path, ...)"); continue; }
         const cJSON *query = cJSON_GetObjectItemCaseSensitive(ex, "query");
         cJSON *q = NULL;
         if (!query || cJSON_IsNull(query)) {   /* no query: ?key=<the mapped value of key> */
             const cJSON *kv = key ? cJSON_GetObjectItemCaseSensitive(items[i].out, key) : NULL;
             if (!kv || cJSON_IsNull(kv)) {
-                items[i].failed = 1;
-                flow_err_set(&items[i].err, FLOW_ERR_VALUE, "upsert: the mapped record has no `%s` to look for", key ? key : "key");
+                flow_import_fail(&items[i], FLOW_ERR_VALUE, "upsert: the mapped record has no `%s` to look for", key ? key : "key");
                 continue;
             }
             q = cJSON_CreateObject();
@@ -822,11 +827,14 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
             query = q;
         }
         FlowHttpCall r;
+        FlowErr e;
+        e.cls = 0;
+        e.msg[0] = 0;
         char *url = build_url(im->c, path, query, NULL, NULL);
         cJSON_Delete(q);
-        if (req_init(&r, im->c, "GET", url, NULL, flow_setting(im->s, items[i].rs, "headers"), &items[i].err)) {
+        if (req_init(&r, im->c, "GET", url, NULL, flow_setting(im->s, items[i].rs, "headers"), &e)) {
             flow_http_req_clear(&r);
-            items[i].failed = 1;
+            flow_import_fail(&items[i], e.cls, "%s", e.msg);
             continue;
         }
         b.of[i] = batch_add(&b, &r);
@@ -840,18 +848,19 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
         char msg[300];
         FlowJsonPath *p = rtext ? flow_jsonpath_compile(rtext, msg, sizeof msg) : NULL;
         if (rtext && !p) {
-            items[i].failed = 1;
-            flow_err_set(&items[i].err, FLOW_ERR_VALUE, "upsert: records \"%s\" is not a JSONPath query: %s", rtext, msg);
+            flow_import_fail(&items[i], FLOW_ERR_VALUE, "upsert: records \"%s\" is not a JSONPath query: %s", rtext, msg);
             continue;
         }
         cJSON *rows = NULL;
-        if (rows_of(im->c, &b.reqs[b.of[i]], p, rtext, &rows, &items[i].err, &items[i].http)) items[i].failed = 1;
+        FlowErr e;
+        e.cls = 0;
+        e.msg[0] = 0;
+        if (rows_of(im->c, &b.reqs[b.of[i]], p, rtext, &rows, &e, &items[i].http)) flow_import_fail(&items[i], e.cls, "%s", e.msg);
         else {
             int nr = cJSON_GetArraySize(rows);
             if (nr > 1) {
-                items[i].failed = 1;
-                flow_err_set(&items[i].err, FLOW_ERR_VALUE, "upsert: the exists request %s matched %d records, not one",
-                             b.reqs[b.of[i]].url, nr);
+                flow_import_fail(&items[i], FLOW_ERR_VALUE, "upsert: the exists request %s matched %d records, not one",
+                                 b.reqs[b.of[i]].url, nr);
             } else if (nr == 1) items[i].existing = cJSON_DetachItemFromArray(rows, 0);
         }
         cJSON_Delete(rows);
@@ -902,16 +911,14 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             const char *ids = cJSON_IsString(idv) ? idv->valuestring : NULL;
             if (cJSON_IsNumber(idv)) ids = flow_json_num_text(idv, num);   /* exact */
             if (ids && (strcmp(ids, ".") == 0 || strcmp(ids, "..") == 0)) {   /* a dot segment would move up the path */
-                it->failed = 1;
-                flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
-                             idf ? idf : "id", ids);
+                flow_import_fail(it, FLOW_ERR_VALUE, "upsert: the existing record's `%s` is `%s`, which cannot address an update",
+                                 idf ? idf : "id", ids);
                 i++;
                 continue;
             }
             if (!ids || !*ids) {
-                it->failed = 1;
-                flow_err_set(&it->err, FLOW_ERR_VALUE, "upsert: the existing record has no `%s` to address the update with",
-                             idf ? idf : "id");
+                flow_import_fail(it, FLOW_ERR_VALUE, "upsert: the existing record has no `%s` to address the update with",
+                                 idf ? idf : "id");
                 i++;
                 continue;
             }
@@ -931,8 +938,10 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             body = import_body(im, items, i, end, im->batch > 1);
         }
         FlowErr e;
+        e.cls = 0;
+        e.msg[0] = 0;
         if (req_init(&reqs[nreq], im->c, method, url, body, headers, &e)) {
-            for (int k = i; k < end; k++) { items[k].failed = 1; items[k].err = e; }
+            for (int k = i; k < end; k++) flow_import_fail(&items[k], e.cls, "%s", e.msg);
             flow_http_req_clear(&reqs[nreq]);
             i = end;
             continue;
@@ -949,8 +958,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             FlowErr e;
             flow_http_error(im->c->h, r, &e);
             for (int k = from[q]; k < to[q]; k++) {
-                items[k].failed = 1;
-                items[k].err = e;
+                flow_import_fail(&items[k], e.cls, "%s", e.msg);
                 items[k].http = flow_http_exchange(im->c->h, r);
             }
             continue;

@@ -1061,11 +1061,13 @@ static int dl_batch(PgLookup *lk, FlowLookupItem *items, int from, int n, FlowEr
         if (st == PGRES_PIPELINE_SYNC) { PQclear(r); break; }
         if (!got && q < end && st != PGRES_PIPELINE_ABORTED && out == 0) {
             FlowLookupItem *it = &items[q];
-            int t = dl_result(lk, r, &it->rows, &it->err);
-            if (t == 1) it->failed = 1;
+            FlowErr e;
+            e.cls = 0;
+            e.msg[0] = 0;
+            int t = dl_result(lk, r, &it->rows, &e);
+            if (t == 1) flow_lookup_fail(it, e.cls, "%s", e.msg);
             else if (t < 0 || t == 2) {
-                *err = it->err;
-                memset(&it->err, 0, sizeof it->err);
+                *err = e;
                 out = t;   /* -1: the rest is read (aborted) up to the sync; 2: the connection is gone */
             }
         }
@@ -1101,9 +1103,12 @@ static int dl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     for (int i = 1; i < n && same; i++) same = strcmp(flow_setting_str(lk->s, items[i].rs, "sql", ""), sql) == 0;
     if (!same || n == 1) {
         for (int i = 0; i < n; i++) {
-            int t = dl_lookup(lk, items[i].rs, &items[i].rows, &items[i].err);
-            if (t < 0) { *err = items[i].err; return -1; }
-            if (t > 0) items[i].failed = 1;
+            FlowErr e;
+            e.cls = 0;
+            e.msg[0] = 0;
+            int t = dl_lookup(lk, items[i].rs, &items[i].rows, &e);
+            if (t < 0) { *err = e; return -1; }
+            if (t > 0) flow_lookup_fail(&items[i], e.cls, "%s", e.msg);
         }
         return 0;
     }
@@ -1800,8 +1805,7 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
 static void row_error(PgImport *im, FlowImportItem *it, PGresult *r) {
     char msg[1000];
     result_msg(im->p, im->p->pc, r, -1, msg, sizeof msg);
-    it->failed = 1;
-    flow_err_set(&it->err, is_sqlstate(r, "23505") ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE, "table %s: %s", im->table, msg);
+    flow_import_fail(it, is_sqlstate(r, "23505") ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE, "table %s: %s", im->table, msg);
 }
 
 /* the failure of a statement that writes rows: PAGE_AGAIN / PAGE_FAIL with err, or PAGE_OK when it
@@ -1920,14 +1924,11 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
     /* the records that can be written at all, and the table */
     for (int i = 0; i < n; i++) {
         FlowImportItem *it = &items[i];
-        it->failed = 0;
-        memset(&it->err, 0, sizeof it->err);
+        flow_import_unfail(it);
         if (!cJSON_IsObject(it->out)) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
+            flow_import_fail(it, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
         } else if (im->key && !cJSON_GetObjectItemCaseSensitive(it->out, im->key)) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
+            flow_import_fail(it, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
         }
     }
     int ex = table_exists(im, err);
@@ -1935,8 +1936,11 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
     if (ex == 2) return PAGE_AGAIN;
     for (int i = 0; i < n && !im->exists; i++) {
         if (items[i].failed) continue;
-        int o = create_table(im, items[i].out, &items[i].err, err);
-        if (o == 2) items[i].failed = 1;
+        FlowErr re;
+        re.cls = 0;
+        re.msg[0] = 0;
+        int o = create_table(im, items[i].out, &re, err);
+        if (o == 2) flow_import_fail(&items[i], re.cls, "%s", re.msg);
         else if (o != PAGE_OK) return o;
     }
     int lo = load_columns(im, err);
@@ -2243,8 +2247,7 @@ static int existing_chunk(PgImport *im, FlowImportItem *items, const int *idx, i
                     if (!re.msg[0]) it->existing = o;
                     else {   /* the existing row holds a value flowc cannot read: the record cannot be mapped */
                         cJSON_Delete(o);
-                        it->failed = 1;
-                        flow_err_set(&it->err, re.cls, "the existing row's %s", re.msg);
+                        flow_import_fail(it, re.cls, "the existing row's %s", re.msg);
                     }
                 }
             }
@@ -2283,9 +2286,8 @@ static int existing_once(PgImport *im, FlowImportItem *items, int n, FlowErr *er
                     o = existing_chunk(im, items, idx + k, 1, err);
                     if (o == 3) {
                         FlowImportItem *it = &items[idx[k]];
-                        it->failed = 1;
-                        flow_err_set(&it->err, FLOW_ERR_VALUE, "table %s: the upsert key `%s` does not fit its column: %s",
-                                     im->table, im->key, im->why);
+                        flow_import_fail(it, FLOW_ERR_VALUE, "table %s: the upsert key `%s` does not fit its column: %s",
+                                          im->table, im->key, im->why);
                         o = PAGE_OK;
                     }
                 }

@@ -715,18 +715,23 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         FlowImportItem *it = &items[i];
         Row *r = &im->row;
         if (row_of(r, it)) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
+            flow_import_fail(it, FLOW_ERR_VALUE, "a row for table %s must be an object", im->table);
             continue;
         }
         Stmt *cs = cached_stmt(im, r);
         if (im->key && !(cs ? cs->has_key : row_has(r, im->key))) {
-            it->failed = 1;
-            flow_err_set(&it->err, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
+            flow_import_fail(it, FLOW_ERR_VALUE, "the upsert key `%s` is missing from the row", im->key);
             continue;
         }
-        if (!cs && !table_exists(im) && create_table(im, r, &it->err)) { it->failed = 1; continue; }
-        if (!cs && !(cs = insert_stmt(im, r, &it->err))) { it->failed = 1; continue; }
+        if (!cs) {
+            FlowErr e;
+            e.cls = 0;
+            e.msg[0] = 0;
+            if ((!table_exists(im) && create_table(im, r, &e)) || !(cs = insert_stmt(im, r, &e))) {
+                flow_import_fail(it, e.cls, "%s", e.msg);
+                continue;
+            }
+        }
         sqlite3_stmt *st = cs->st;
         for (int k = 0; k < r->n; k++) bind_val(st, k + 1, r->v[k]);   /* every parameter, each time */
         int rc = sqlite3_step(st);
@@ -738,9 +743,8 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
                 sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 return -1;
             }
-            it->failed = 1;
-            flow_err_set(&it->err, ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE,
-                         "table %s: %s", im->table, sqlite3_errmsg(db));
+            flow_import_fail(it, ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ? FLOW_ERR_DUPLICATE : FLOW_ERR_VALUE,
+                              "table %s: %s", im->table, sqlite3_errmsg(db));
         }
         sqlite3_reset(st);
     }

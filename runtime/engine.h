@@ -8,6 +8,7 @@
 #include "flow.h"
 #include "dynlib.h"
 #include <stdio.h>
+#include <stdlib.h>
 
 #define FLOW_PAGE_MAX_BYTES ((size_t)5 * 1024 * 1024)   /* a page may not exceed 5 MB */
 #define FLOW_PAGE_SIZE_DEFAULT 20
@@ -187,6 +188,11 @@ int flow_rows_take(FlowRows *r, const FlowRowPlan *p, const FlowVal *cols, size_
  * allows it (validate.c's rule), else -1. json_read.c's typed decoder and typed rows share it. */
 int flow_tslot_absent(const FlowTypeDef *t, int is_null, FlowTSlot *out);
 
+/* A page's item's record error: its class and message (NULL until the record fails). An item is
+ * ~100 bytes, so that the pages the engine keeps in flight (FLOW_PIPE_PAGES, each with its items)
+ * cost no more than their records; a FlowErr's 1 KB message is for the run's own errors. */
+typedef struct FlowItemErr { FlowErrorClass cls; char *text; } FlowItemErr;
+
 typedef struct FlowImportItem {
     const cJSON *out;  /* the object to write (the map's output); NULL when text holds it */
     const char *text;  /* a typed map's output as JSON text (connectors with import_text only) */
@@ -198,7 +204,7 @@ typedef struct FlowImportItem {
     int nnames;
     const cJSON *rs;   /* this record's per-record settings, or NULL */
     int failed;        /* set by the connector for a record that could not be written... */
-    FlowErr err;       /* ...with its error */
+    FlowItemErr err;   /* ...with its error: both set by flow_import_fail only (ownership: below) */
     cJSON *http;       /* ...and, optionally, the request and response behind it (engine frees) */
     cJSON *response;   /* optionally set by the connector: what the destination answered (engine frees) */
     cJSON *existing;   /* upsert: the destination's record (import_existing_page sets it; engine frees);
@@ -208,11 +214,28 @@ typedef struct FlowImportItem {
 /* One record's lookup, for connectors that look up a page at once */
 typedef struct FlowLookupItem {
     const cJSON *rs;   /* the record's per-record settings, or NULL */
-    int failed;        /* set by the connector: a record error in err (and http)... */
-    FlowErr err;
+    int failed;        /* set by the connector: a record error in err (flow_lookup_fail) and http... */
+    FlowItemErr err;
     cJSON *http;
     cJSON *rows;       /* ...or the rows found: a fresh JSON array (engine frees) */
 } FlowLookupItem;
+
+/* A record error on a page's item, set by the connector through these only, never by hand:
+ * flow_import_fail / flow_lookup_fail set the item's failed and its error's class and message (the
+ * message formatted as flow_err_set formats a FlowErr's, so it reads the same, cut at the same
+ * 1023 bytes; a second failure of the item replaces the first), and flow_import_unfail takes them
+ * back (a page's retry). The message is allocated then and only then, and belongs to the item: the
+ * engine frees it where it frees the item (steps.c, import_item_free and the lookup's loop), so a
+ * connector never frees it and never copies an item's err into another item. */
+void flow_import_fail(FlowImportItem *it, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void flow_lookup_fail(FlowLookupItem *it, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void flow_item_err_free(FlowItemErr *e) {
+    if (e->text) { free(e->text); e->text = NULL; }   /* (most items: nothing to free, no call) */
+    e->cls = 0;
+}
+static inline void flow_import_unfail(FlowImportItem *it) { it->failed = 0; flow_item_err_free(&it->err); }
+/* the message: "" for an item marked failed with none */
+static inline const char *flow_item_msg(const FlowItemErr *e) { return e->text ? e->text : ""; }
 
 typedef struct FlowConnector {
     const char *kind;

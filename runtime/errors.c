@@ -1,7 +1,8 @@
 /* errors.c — the error path: a run's failure (the first one, with its class), record errors
  * (counted, one line each on the error stream, kept in the error store with their trace key and
- * lookup results for a retry, captured by a test), and the run's secrets, kept in every form the
- * engine may print them in and redacted from everything it prints. */
+ * lookup results for a retry, captured by a test; a page's import and lookup items' errors, set by
+ * the connectors, their message allocated only when a record fails), and the run's secrets, kept
+ * in every form the engine may print them in and redacted from everything it prints. */
 #include "engine_int.h"
 #include <ctype.h>
 #include <stdarg.h>
@@ -18,6 +19,32 @@ void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+}
+
+/* ---- a page's items' record errors (engine.h): the message allocated when a record fails ---- */
+
+static void item_err_vset(FlowItemErr *e, FlowErrorClass cls, const char *fmt, va_list ap) {
+    char msg[sizeof ((FlowErr *)0)->msg];   /* what flow_err_set would keep, cut where it cuts */
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    free(e->text);
+    e->text = flow_xstrdup(msg);
+    e->cls = cls;
+}
+
+void flow_import_fail(FlowImportItem *it, FlowErrorClass cls, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    item_err_vset(&it->err, cls, fmt, ap);
+    va_end(ap);
+    it->failed = 1;
+}
+
+void flow_lookup_fail(FlowLookupItem *it, FlowErrorClass cls, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    item_err_vset(&it->err, cls, fmt, ap);
+    va_end(ap);
+    it->failed = 1;
 }
 
 /* ---- secrets: texts never printed ----

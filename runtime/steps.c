@@ -305,15 +305,17 @@ static void step_lookup(Run *R, const StepRt *s, List *L) {
             Inst *in = owner[k];
             FlowLookupItem *it = &items[k];
             cJSON_Delete((cJSON *)it->rs);
-            if (R->failed) { cJSON_Delete(it->rows); cJSON_Delete(it->http); L->v[w++] = in; continue; }
+            if (R->failed) { cJSON_Delete(it->rows); cJSON_Delete(it->http); flow_item_err_free(&it->err); L->v[w++] = in; continue; }
             if (it->failed) {
-                eng_rec_error_in_http(R, s, it->err.cls, it->err.msg, in, it->http);
+                eng_rec_error_in_http(R, s, it->err.cls, flow_item_msg(&it->err), in, it->http);
+                flow_item_err_free(&it->err);
                 cJSON_Delete(it->rows);
                 cJSON_Delete(it->http);
                 eng_inst_free(R, in);
                 continue;
             }
             cJSON_Delete(it->http);
+            flow_item_err_free(&it->err);
             if (lookup_result(R, s, in, it->rows)) L->v[w++] = in;
         }
         free(items);
@@ -424,7 +426,8 @@ static cJSON *map_record(Run *R, const StepRt *s, Inst *in, const cJSON *existin
     return out;
 }
 
-/* an empty item: what the connector may set cleared (the 1 KB message only by its first byte) */
+/* an empty item: what the connector may set cleared (nothing freed: it may be a copy of an item
+ * kept at another index, which is freed there) */
 static void import_item_clear(FlowImportItem *it) {
     it->out = it->rs = NULL;
     it->text = NULL;
@@ -434,7 +437,7 @@ static void import_item_clear(FlowImportItem *it) {
     it->nnames = 0;
     it->failed = 0;
     it->err.cls = 0;
-    it->err.msg[0] = 0;
+    it->err.text = NULL;
     it->http = it->response = it->existing = NULL;
 }
 
@@ -444,6 +447,7 @@ static void import_item_free(FlowImportItem *it) {
     cJSON_Delete(it->response);
     cJSON_Delete(it->existing);
     cJSON_Delete(it->http);
+    flow_item_err_free(&it->err);
     import_item_clear(it);
 }
 
@@ -544,16 +548,18 @@ static void step_import(Run *R, const StepRt *s, List *L) {
             if (c->import_existing_page(s->h, items, n, &e) < 0) eng_run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
         } else {
             for (int k = 0; k < n && !R->failed; k++) {
-                int r = c->import_existing(s->h, items[k].rs, items[k].out, &items[k].existing, &items[k].err);
-                if (r < 0) eng_run_fail(R, "import %s: %s", d->name, items[k].err.msg);
-                else if (r > 0) items[k].failed = 1;
+                e.cls = 0;
+                e.msg[0] = 0;
+                int r = c->import_existing(s->h, items[k].rs, items[k].out, &items[k].existing, &e);
+                if (r < 0) eng_run_fail(R, "import %s: %s", d->name, e.msg);
+                else if (r > 0) flow_import_fail(&items[k], e.cls, "%s", e.msg);
             }
         }
         int keep = 0;
         for (int k = 0; k < n; k++) {
             FlowImportItem *it = &items[k];
             if (!R->failed && it->failed) {
-                eng_rec_error_in_http(R, s, it->err.cls, it->err.msg, owner[k], it->http);
+                eng_rec_error_in_http(R, s, it->err.cls, flow_item_msg(&it->err), owner[k], it->http);
                 import_item_free(it);
                 eng_inst_free(R, owner[k]);
                 continue;
@@ -671,10 +677,8 @@ static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *i
         for (int k = 0; k < m; k++) {
             FlowImportItem *it = &items[idx[k]];
             if (outs[k] && outs[k] != it->out) { cJSON_Delete((cJSON *)it->out); it->out = outs[k]; }
-            if (ver[k] == FLOW_HOOK_ERROR) {
-                it->failed = 1;
-                flow_err_set(&it->err, FLOW_ERR_VALUE, "hook post_submit: %s", msg[k][0] ? msg[k] : "rejected the record");
-            }
+            if (ver[k] == FLOW_HOOK_ERROR)
+                flow_import_fail(it, FLOW_ERR_VALUE, "hook post_submit: %s", msg[k][0] ? msg[k] : "rejected the record");
         }
         free(outs);
         free(ver);
@@ -686,7 +690,7 @@ static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *i
         FlowImportItem *it = &items[k];
         if (!R->failed) {
             if (it->failed) {
-                eng_rec_error_in_http(R, s, it->err.cls, it->err.msg, in, it->http);
+                eng_rec_error_in_http(R, s, it->err.cls, flow_item_msg(&it->err), in, it->http);
                 eng_inst_free(R, in);
                 goto done;
             }
