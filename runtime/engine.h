@@ -271,13 +271,13 @@ typedef struct FlowConnector {
     /* optional, preferred over lookup: a page's lookups at once (concurrently); 0, or -1 the run fails */
     int   (*lookup_page)(void *lk, FlowLookupItem *items, int n, FlowErr *err);
     void  (*lookup_close)(void *lk);
-    /* imports: import_page writes a page (per-record failures in items), 0, or -1 the run fails.
-     * import_existing (optional) finds the destination's record for an upsert: 0 with *existing a
-     * fresh object or NULL, 1 a record error, -1 the run fails. */
+    /* imports: import_page writes a page (per-record failures in items, flow_import_fail), 0, or -1
+     * the run fails. import_existing (optional) finds the destination's record for an upsert: 0 with
+     * *existing a fresh object or NULL, 1 a record error, -1 the run fails. */
     void *(*import_open)(void *conn, const FlowSettings *s, FlowErr *err);
     int   (*import_existing)(void *im, const cJSON *rs, const cJSON *out, cJSON **existing, FlowErr *err);
     /* optional, preferred over import_existing: a page's upsert lookups at once; sets each item's
-     * existing (or failed, err, http). 0, or -1 the run fails */
+     * existing (or its failure, flow_import_fail, and http). 0, or -1 the run fails */
     int   (*import_existing_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_page)(void *im, FlowImportItem *items, int n, FlowErr *err);
     /* optional, both or neither: import_page in two halves, so that a page's write overlaps the
