@@ -1474,8 +1474,8 @@ static int create_table(PgImport *im, const cJSON *rec, FlowErr *rerr, FlowErr *
 /* whether two outputs have the same fields in the same order */
 static int same_fields(const cJSON *a, const cJSON *b) {
     const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-        if (strcmp(x->string, y->string) != 0) return 0;
+    for (; x && y; x = x->next, y = y->next)   /* (a typed map's rows share their names) */
+        if (x->string != y->string && strcmp(x->string, y->string) != 0) return 0;
     return !x && !y;
 }
 
@@ -1619,6 +1619,12 @@ static void sb_copy_field(FlowSb *b, const TCol *t, const cJSON *v) {
  * column's binary form gives the server the very value its input function reads from that text
  * (pg_binary.c): 0, or -1 (nothing written: the page goes as text). */
 static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
+    /* an int column from a number that holds an integer exactly: the value, not its text read back */
+    if ((t->bin == B_INT2 || t->bin == B_INT4 || t->bin == B_INT8) && cJSON_IsNumber(v) && !v->valuestring) {
+        double d = v->valuedouble;
+        if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(int64_t)d)
+            return flow_pgbin_int_val(b, (int64_t)d, t->bin == B_INT2 ? 2 : t->bin == B_INT4 ? 4 : 8);
+    }
     char nb[32], *own;
     const char *s = field_text(t, v, nb, &own);
     if (!s) { flow_pgbin_len(b, -1); return 0; }
@@ -2237,11 +2243,9 @@ static void sent_done(PgImport *im, Sent *e, int rc) {
 static int stream_way(const PgImport *im, FlowImportItem *items, int n) {
     if (!n || !im->exists || !im->known || !im->copy) return 0;
     const cJSON *first = items[0].out;
-    for (int i = 0; i < n; i++) {
-        const cJSON *o = items[i].out;
-        if (!cJSON_IsObject(o) || (im->key && !cJSON_GetObjectItemCaseSensitive(o, im->key))) return 0;
-        if (i && !same_fields(first, o)) return 0;
-    }
+    if (!cJSON_IsObject(first) || (im->key && !cJSON_GetObjectItemCaseSensitive(first, im->key))) return 0;
+    for (int i = 1; i < n; i++)   /* the same fields as the first row's: the key too */
+        if (!cJSON_IsObject(items[i].out) || !same_fields(first, items[i].out)) return 0;
     return !im->key || (im->direct && !im->direct_skip) ? 1 : 2;
 }
 
