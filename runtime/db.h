@@ -43,6 +43,10 @@ const char *flow_db_error(const FlowDb *db);
 /* Whether the connection still stands, asked without a round trip (PostgreSQL: a session the server
  * ended, e.g. by pg_terminate_backend or a restart, is seen; SQLite: always 1). */
 int  flow_db_alive(FlowDb *db);
+/* Whether another user may be given the connection as it is: it stands (flow_db_alive), no
+ * transaction is open and every statement handed out has been given back (flow_db_finalize), so that
+ * nothing of its last user's carries over (a pool of connections asks this before keeping one). */
+int  flow_db_reusable(FlowDb *db);
 /* Runs statements without parameters (one or several, `;`-separated): 0, or -1 (flow_db_error). */
 int  flow_db_exec(FlowDb *db, const char *sql);
 /* Runs a schema (CREATE TABLE|INDEX ... IF NOT EXISTS), after putting each dialect's words for

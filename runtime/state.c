@@ -12,6 +12,7 @@
 #define _DEFAULT_SOURCE   /* explicit_bzero */
 #include "engine.h"
 #include "db.h"
+#include "state_pool.h"   /* flow_state_reusable */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -43,6 +44,8 @@ struct FlowState {
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
     struct FlowLock *locks;   /* PostgreSQL: the run locks taken through it and still held */
+    dev_t dev;     /* SQLite: the file opened (a store removed and made again is another file: flow_state_reusable) */
+    ino_t ino;
 };
 
 /* a run lock (flow_state_lock): an flock'd file, or a PostgreSQL session holding an advisory lock,
@@ -125,6 +128,13 @@ void flow_state_close(FlowState *st) {
 }
 
 const char *flow_state_path(const FlowState *st) { return st ? st->path : ""; }
+
+int flow_state_reusable(FlowState *st) {
+    if (!st || st->read_only || st->in_tx || st->want_tx || st->locks || !flow_db_reusable(st->db)) return 0;
+    if (st->pg) return 1;
+    struct stat sb;   /* the file it opened is still the store's (not removed, nor replaced by a new one) */
+    return stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino;
+}
 
 /* the one integer a query gives, or -1 when it cannot be read (not a database, unreadable) */
 static int query_int(sqlite3 *db, const char *sql) {
@@ -362,6 +372,7 @@ FlowState *flow_state_open_at(const char *db, const char *dir, const char *integ
         flow_state_close(st);
         return NULL;
     }
+    if (stat(st->path, &sb) == 0) { st->dev = sb.st_dev; st->ino = sb.st_ino; }
     sqlite3_busy_timeout(h, 10000);
     if (sqlite3_db_readonly(h, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
         flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s cannot be written (%s): a run records its state there", st->path,

@@ -6,8 +6,10 @@
 # database of its own, with a DSN whose password (pw-S3CRET-...) must never show.
 #   server-pg/db/...     tests/server/db.c, the store's statement API, on SQLite and on PostgreSQL
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
-#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) and conns.py's (connection
-#                        tests, a postgres connection's too, and debug windows) on a PostgreSQL store
+#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client), conns.py's (connection
+#                        tests, a postgres connection's too, and debug windows) and pool.py's (the runs'
+#                        state stores kept open between requests; the cluster restarted between two)
+#                        on a PostgreSQL store
 #   server-pg/state/...  `flowc run`, `state show` and `errors list` with FLOW_STATE_DB: the runs' state in
 #                        a schema of the database (no state file), the password never shown; serve refuses
 #                        it; a value that is not a DSN is refused
@@ -65,6 +67,10 @@ if [ -n "$spg_port" ]; then
 
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$spg/conns" >"$spg/conns.out" 2>"$spg/conns.err"
   t_driver server-jobs-pg/driver-conns server-jobs-pg/conn/stops-cleanly-on-sigterm "$spg/conns.out" $? "$spg/conns.err"
+
+  # the state stores kept open between requests; pool/postgresql-restart restarts the cluster
+  FLOWC="$FLOWC" FLOWC_TEST_PG_DIR="$spg/pg" timeout -k 5 900 python3 tests/server/pool.py "$spg/pool" >"$spg/pool.out" 2>"$spg/pool.err"
+  t_driver server-jobs-pg/driver-pool server-jobs-pg/pool/stops-cleanly-on-sigterm "$spg/pool.out" $? "$spg/pool.err"
 
   # the runs' state in PostgreSQL for a plain `flowc run` (tests/state/delta's flow)
   sd=$spg/state-cli
