@@ -30,7 +30,7 @@
 #define STATE_FORMAT 1
 /* the tables' revision (meta key `tables`): a PostgreSQL store made by an older one is given what the
  * schema text added since (CREATE ... IF NOT EXISTS; a SQLite store runs the text at each writable open) */
-#define STATE_TABLES "3"
+#define STATE_TABLES "4"
 
 struct FlowState {
     FlowDb *db;
@@ -73,6 +73,9 @@ static const char *const schema =
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
     "CREATE INDEX IF NOT EXISTS errors_run ON errors (run_id);"
+    /* a step's page of open (or resolved) errors in id order (GET .../errors): read in order, not all
+     * sorted; without it PostgreSQL, before its first ANALYZE of a table just filled, sorted every open error */
+    "CREATE INDEX IF NOT EXISTS errors_page ON errors (flow, step, status, id);"
     "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
     /* the webhook queue (see its section below) */
     "CREATE TABLE IF NOT EXISTS webhook_events (id {autoid}, flow TEXT NOT NULL,"

@@ -98,18 +98,24 @@ if [ -n "$spg_port" ]; then
   for f in "${C_FILES[@]}"; do t_expect_nogrep "$f" 'S3CRET' "the password was printed"; done
   t_done
 
-  # a store made by an older flowc (no errors_run index, no `tables` revision) is given what it lacks
+  # a store made by an older flowc (no errors_run or errors_page index, an older `tables` revision or
+  # none) is given what it lacks
   t_case server-pg/state/an-older-store-gets-the-new-index
-  "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
-    -c 'DROP INDEX "flowstate_state-delta".errors_run' -c "DELETE FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" >/dev/null 2>&1
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
-  [ "$n" = 0 ] || t_note "the index was not dropped: $n"
-  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
-  t_expect_rc 0
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
-  [ "$n" = 1 ] || t_note "the index errors_run after the run: $n (expected 1)"
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT value FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" 2>&1)
-  [ "$n" = 3 ] || t_note "the tables' revision after the run: $n (expected 3)"
+  for old in none 3; do
+    "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
+      -c 'DROP INDEX "flowstate_state-delta".errors_run' -c 'DROP INDEX "flowstate_state-delta".errors_page' \
+      -c "DELETE FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" >/dev/null 2>&1
+    [ "$old" = none ] || "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
+      -c "INSERT INTO \"flowstate_state-delta\".meta VALUES ('tables', '$old')" >/dev/null 2>&1
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname IN ('errors_run', 'errors_page')" 2>&1)
+    [ "$n" = 0 ] || t_note "the indexes were not dropped: $n"
+    t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
+    t_expect_rc 0
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE indexname IN ('errors_run', 'errors_page')" 2>&1)
+    [ "$n" = errors_page,errors_run ] || t_note "tables' revision $old: the indexes after the run: $n (expected errors_page,errors_run)"
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT value FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" 2>&1)
+    [ "$n" = 4 ] || t_note "tables' revision $old: the revision after the run: $n (expected 4)"
+  done
   t_done
 
   t_case server-pg/state/serve-refuses-it-and-a-path-is-not-a-dsn

@@ -100,10 +100,7 @@ def _():
     check(e[0]["id"] not in [x["id"] for x in errors()], "the resolved error is still listed")
 
 
-@case("server-jobs/pool/postgresql-restart")
-def _():
-    if not S.dsn:
-        return   # (PostgreSQL only)
+def pg_restart():
     check(PG_DIR, "FLOWC_TEST_PG_DIR is not set: the cluster cannot be restarted")
     before = errors()
     old = state_sessions()
@@ -119,6 +116,10 @@ def _():
     b = expect(S.req("PUT", "/v1/flows/quickstart.orders/big_orders/resolved", {"errors": [e[-1]["id"]]}), 200, "resolve after the restart")
     check(b == {"resolved": [e[-1]["id"]]}, str(b))
     check(len(state_sessions()) == 1, "sessions reading errors after the restart: %s" % state_sessions())
+
+
+if api.PG:   # (a case of the PostgreSQL store's only)
+    case("server-jobs/pool/postgresql-restart")(pg_restart)
 
 
 @case("server-jobs/pool/state-removed-by-hand")
