@@ -542,6 +542,8 @@ void srv_state_done(SrvJobs *J, FlowState *st, int ok) { flow_state_pool_give(J-
 
 void srv_state_forget(SrvJobs *J, const char *integration) { if (J) flow_state_pool_forget(J->pool, integration); }
 
+void srv_state_counts(SrvJobs *J, long *opened, long *reused) { flow_state_pool_counts(J->pool, opened, reused); }
+
 static void run_job(Worker *w, Claimed *c) {
     SrvJobs *J = w->J;
     char why[1200] = "", exe[4400], dir[4400], logp[4400];

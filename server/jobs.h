@@ -88,6 +88,8 @@ FlowState *srv_state_open(SrvJobs *J, const char *integration, int read_only, in
 void     srv_state_done(SrvJobs *J, FlowState *st, int ok);
 /* integration was changed or deleted: its stores are opened afresh by their next users. */
 void     srv_state_forget(SrvJobs *J, const char *integration);
+/* state stores opened, and uses served by one kept open, since the server started (/metrics) */
+void     srv_state_counts(SrvJobs *J, long *opened, long *reused);
 /* Blocks until the job has ended or timeout_ms passed (tests, `flowc remote jobs wait`): its JSON as
  * srv_job_get. */
 cJSON   *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap);

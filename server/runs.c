@@ -44,6 +44,12 @@ static Runs *runs_of(Srv *s) { return *srv_module(s, SRV_MOD_jobs); }
 
 SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
 void runs_state_forget(Srv *s, const char *integ) { Runs *R = runs_of(s); if (R) srv_state_forget(R->J, integ); }
+int runs_state_counts(Srv *s, long *opened, long *reused) {
+    Runs *R = runs_of(s);
+    if (!R) return -1;
+    srv_state_counts(R->J, opened, reused);
+    return 0;
+}
 const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
 const char *runs_dir(Srv *s) { return runs_of(s)->dir; }
 

@@ -72,6 +72,13 @@ def state_fds():
     return fds
 
 
+def metrics():
+    """the state stores' counters of /metrics"""
+    st, _, b = S.req("GET", "/metrics", token=None, raw=True)
+    check(st == 200, "GET /metrics: %s" % st)
+    return {k: int(v) for k, v in (line.split() for line in b.decode().splitlines() if line.startswith("flowc_server_state_store_"))}
+
+
 def remove_state():
     """the integration's state removed by hand, as docs/cli.md tells to start afresh"""
     if S.dsn:
@@ -93,6 +100,9 @@ def _():
         seen.append(state_sessions() if S.dsn else state_fds())
     # (before the pool: a session or an open per request, ended with it: nothing between requests)
     check(all(len(x) == 1 for x in seen), "between requests, the open stores were %s" % seen)
+    m = metrics()
+    check(m.get("flowc_server_state_store_opens_total", 99) <= 2 and m.get("flowc_server_state_store_reuses_total", 0) >= 11,
+          "/metrics: %s" % m)
     check(len(set().union(*seen)) == 1, "the requests were served by several stores: %s" % seen)
     e = errors()
     b = expect(S.req("PUT", "/v1/flows/quickstart.orders/big_orders/resolved", {"errors": [e[0]["id"]]}), 200, "resolve")
