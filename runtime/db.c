@@ -43,6 +43,7 @@ struct FlowDb {
     unsigned long kept_use[DB_KEEP], uses;
     long out;        /* statements handed out (flow_db_prepare) and not given back yet (flow_db_finalize) */
     int tx;          /* PostgreSQL: a transaction begun (flow_db_begin) and not yet committed or rolled back */
+    int pinned;      /* PostgreSQL: its session is never made again (flow_db_pin_session) */
 };
 
 typedef struct PgParam { char *val; int len, fmt; Oid type; } PgParam;
@@ -233,7 +234,7 @@ const char *flow_db_error(const FlowDb *db) { return db->err[0] ? db->err : "no 
  * back). flow_db_alive reads what the server sent without a round trip, so the first statement after
  * a restart runs on the new session instead of failing on the old one. */
 static void pg_heal(FlowDb *db) {
-    if (db->tx || flow_db_alive(db)) return;
+    if (db->tx || db->pinned || flow_db_alive(db)) return;
     PQreset(db->pg);
     if (PQstatus(db->pg) == CONNECTION_OK) {
         PGresult *r = PQexec(db->pg, "SET TimeZone = 'UTC'; SET client_min_messages = warning");
@@ -254,6 +255,8 @@ int flow_db_alive(FlowDb *db) {
     }
     return PQstatus(db->pg) == CONNECTION_OK;
 }
+
+void flow_db_pin_session(FlowDb *db) { db->pinned = 1; }
 
 int flow_db_reusable(FlowDb *db) { return db && db->out == 0 && !flow_db_in_transaction(db) && flow_db_alive(db); }
 

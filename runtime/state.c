@@ -482,6 +482,7 @@ static int pg_lock(FlowState *st, const char *flow, FlowLock **out, long *holder
     FlowDb *db = flow_db_open(st->spec, 0, why, sizeof why);
     if (!db) { flow_err_set(err, FLOW_ERR_CONNECTION, "the run lock of flow %s: %s", flow, why); return -1; }
     int64_t key = pg_lock_key(st, flow);
+    flow_db_pin_session(db);   /* (the lock is the session's: one made again holds nothing) */
     pg_lock_name(db, (long)getpid());
     FlowDbStmt *q = flow_db_prepare(db, "SELECT pg_try_advisory_lock(?)");
     if (q) flow_db_bind_int64(q, 1, key);
