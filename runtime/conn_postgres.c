@@ -11,13 +11,15 @@
  * cannot go: a view, a table whose columns are not known);
  * when that fails, the page is replayed row by row under savepoints so that only the bad records
  * become errors. A page's last COPY may be sent (import_send) and its results read when the engine
- * finishes the page (import_finish), the run reading and mapping the next page meanwhile.
+ * finishes the page (import_finish), the run reading and mapping the next page meanwhile; the pages
+ * of an import that the engine keeps in flight share one COPY (a stream, "pipelined writes").
  * Connection losses reconnect and retry with a short backoff. The dsn is a secret: its password
  * is stripped from every message. */
 #include "engine.h"
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <postgresql/libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1160,9 +1162,25 @@ typedef struct TCol { char *name; char *type; int unnest, json, array; BinKind b
 typedef struct CopyWait {
     int roles[5], nroles, k, staged;
     int novel;         /* the COPY was binary or went through one slot (copy_rows) */
+    int bin;           /* ...binary */
+    int broken;        /* a stream's rows could not be put: its end fails and says why */
     PGresult *last;
     FlowSb rows;
 } CopyWait;
+
+/* A page sent (di_send) and not yet finished (di_finish) */
+typedef struct Sent {
+    FlowImportItem *items;
+    int n;
+    int open;          /* its rows are in the work under way on the connection (PgImport.out) */
+    int done, rc;      /* its outcome is known: written (rc 0), or the run fails (rc -1, err) */
+    cJSON *vals;       /* its typed values as objects (vals_objects) until then; a stream's page lets
+                          them go once its rows are put, and makes them again to be written again */
+    FlowErr err;
+} Sent;
+
+/* what is under way on the connection for the pages sent (PgImport.out) */
+enum { OUT_NONE, OUT_PAGE, OUT_STREAM, OUT_ENDED };
 
 typedef struct PgImport {
     Pg *p;
@@ -1181,15 +1199,27 @@ typedef struct PgImport {
     TCol *tcols; int ntcols;
     Params ps;
     Cols cols;
-    /* pipelined writes (di_send, di_finish): a page whose last COPY went out and whose results
-     * are read by di_finish, with the try it belongs to; or a page di_send wrote whole */
+    /* pipelined writes ("pipelined writes" below): the pages sent and not finished, oldest first
+     * (q[q_head..q_head + q_n)), and what is under way for them (out): nothing, the last COPY of
+     * one page (OUT_PAGE, with the try it belongs to: s_careful...), or a stream taking the rows of
+     * the pages not done yet (OUT_STREAM; OUT_ENDED once its COPY is ended) */
+    Sent *q;
+    int q_head, q_n, q_cap;
+    int out;
     int sending;       /* di_send is trying the page: its last COPY may stop once its rows are out */
     int sent;          /* ...it did */
     CopyWait *cw;
     int s_careful, s_staged, s_attempt, s_direct;
-    int s_done;        /* di_send wrote the page whole (no COPY to wait for) */
+    int st_way;        /* the stream's rows go straight into the table (1) or into the staging table (2)... */
+    cJSON *st_first;   /* ...with the fields of its first row (a copy) */
+    const TCol **st_tc;      /* ...each one's column */
+    int st_ncols;
+    long st_rows;      /* ...rows and bytes put so far */
+    size_t st_bytes;
+    long stream_rows;  /* the rows and pages the last stream took (how the next one is likely to go) */
+    int st_pages, stream_pages;
+    int broken;        /* a page's write failed the run: nothing more is written */
     int text_only;     /* FLOW_PG_COPY=text: COPY as before binary COPY and the one-slot COPY */
-    cJSON *s_vals;     /* the page's typed values as objects (vals_objects) until it is finished */
 } PgImport;
 
 static void tcols_free(PgImport *im) {
@@ -1204,7 +1234,19 @@ static void tcols_free(PgImport *im) {
 
 static void di_close(void *h) {
     PgImport *im = h;
-    if (im->cw) {   /* (the engine finishes every page it sent before it closes the import) */
+    /* (the engine finishes every page it sent before it closes the import, but for those it drops
+     * after a failed write, whose outcomes are known by then.) A stream still open is cancelled:
+     * none of its rows stays. */
+    if (im->out != OUT_NONE && PQstatus(im->p->pc) == CONNECTION_OK) {
+        if (im->out == OUT_STREAM) PQputCopyEnd(im->p->pc, "the run ended before these rows were finished");
+        for (PGresult *r; (r = PQgetResult(im->p->pc)) != NULL;) PQclear(r);
+        if (PQtransactionStatus(im->p->pc) != PQTRANS_IDLE) exec_ok(im->p->pc, "ROLLBACK");
+    }
+    for (int k = im->q_head; k < im->q_head + im->q_n; k++) free(im->q[k].vals);
+    free(im->q);
+    free(im->st_tc);
+    cJSON_Delete(im->st_first);
+    if (im->cw) {
         PQclear(im->cw->last);
         free(im->cw->rows.p);
         free(im->cw);
@@ -1432,8 +1474,8 @@ static int create_table(PgImport *im, const cJSON *rec, FlowErr *rerr, FlowErr *
 /* whether two outputs have the same fields in the same order */
 static int same_fields(const cJSON *a, const cJSON *b) {
     const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-        if (strcmp(x->string, y->string) != 0) return 0;
+    for (; x && y; x = x->next, y = y->next)   /* (a typed map's rows share their names) */
+        if (x->string != y->string && strcmp(x->string, y->string) != 0) return 0;
     return !x && !y;
 }
 
@@ -1577,6 +1619,12 @@ static void sb_copy_field(FlowSb *b, const TCol *t, const cJSON *v) {
  * column's binary form gives the server the very value its input function reads from that text
  * (pg_binary.c): 0, or -1 (nothing written: the page goes as text). */
 static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
+    /* an int column from a number that holds an integer exactly: the value, not its text read back */
+    if ((t->bin == B_INT2 || t->bin == B_INT4 || t->bin == B_INT8) && cJSON_IsNumber(v) && !v->valuestring) {
+        double d = v->valuedouble;
+        if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(int64_t)d)
+            return flow_pgbin_int_val(b, (int64_t)d, t->bin == B_INT2 ? 2 : t->bin == B_INT4 ? 4 : 8);
+    }
     char nb[32], *own;
     const char *s = field_text(t, v, nb, &own);
     if (!s) { flow_pgbin_len(b, -1); return 0; }
@@ -1611,21 +1659,39 @@ static int sb_binary_field(FlowSb *b, const TCol *t, const cJSON *v) {
     return rc;
 }
 
-/* The rows items[idx[0..nrows)] in binary COPY (into b, emptied first) when every field's column
- * takes it and every value fits (sb_binary_field): 0, or -1 (b emptied: the rows go as text). */
-static int copy_binary(FlowSb *b, FlowImportItem *items, const int *idx, int nrows, const TCol **tc, int ncols) {
-    b->n = 0;
+/* binary COPY's header and trailer (copy_binary's parts) */
+enum { BIN_HEAD = 1, BIN_TAIL = 2 };
+#define PG_BIN_TAIL "\377\377"
+
+/* The rows items[idx[0..nrows)] in binary COPY (appended to b; with its header and trailer as parts
+ * says) when every field's column takes it and every value fits (sb_binary_field): 0, or -1 (b as
+ * it was: the rows go as text). */
+static int copy_binary(FlowSb *b, FlowImportItem *items, const int *idx, int nrows, const TCol **tc, int ncols, int parts) {
+    size_t was = b->n;
     for (int ci = 0; ci < ncols; ci++) if (!tc[ci] || tc[ci]->bin == B_NONE) return -1;
-    flow_sb_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);   /* signature, flags, header extension */
+    if (parts & BIN_HEAD) flow_sb_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);   /* signature, flags, header extension */
     for (int j = 0; j < nrows; j++) {
         char nc[2] = { (char)(ncols >> 8), (char)ncols };   /* (a row's 2 bytes: not worth a call less) */
         flow_sb_put(b, nc, 2);
         int ci = 0;
         for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++)
-            if (sb_binary_field(b, tc[ci], c)) { b->n = 0; return -1; }
+            if (sb_binary_field(b, tc[ci], c)) { b->n = was; return -1; }
     }
-    flow_sb_put(b, "\377\377", 2);
+    if (parts & BIN_TAIL) flow_sb_put(b, PG_BIN_TAIL, 2);
     return 0;
+}
+
+/* The rows items[idx[0..nrows)] in COPY's text format, appended to b: tab between values, a
+ * newline after each row */
+static void copy_text(FlowSb *b, FlowImportItem *items, const int *idx, int nrows, const TCol **tc) {
+    for (int j = 0; j < nrows; j++) {
+        int ci = 0;
+        for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
+            if (ci) flow_sb_put(b, "\t", 1);
+            sb_copy_field(b, tc[ci], c);
+        }
+        flow_sb_put(b, "\n", 1);
+    }
 }
 
 /* the session's staging table of an upsert, outside the page's transaction: a temporary table with
@@ -1648,14 +1714,18 @@ static int stage_make(PgImport *im) {
 
 /* What a page's COPY command does around the COPY (copy_rows' how), and which of its commands a
  * result is about (its *role) */
-enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4, CP_DEFER = 8 };
+enum { CP_BEGIN = 1, CP_COMMIT = 2, CP_DIRECT = 4, CP_DEFER = 8, CP_STREAM = 16 };
 enum { ROLE_BEGIN, ROLE_ROWS, ROLE_COMMIT, ROLE_DEFERRED };
+
+/* copy_wait's ways: every result read; or, once the COPY's rows are out, return (the rest to be
+ * read by a later call) with the COPY ended (CW_END) or still taking rows (CW_OPEN: a stream's) */
+enum { CW_ALL = 0, CW_END = 1, CW_OPEN = 2 };
 
 /* The results of cw's commands in order, from where it stands: each command's, the COPY's after
  * its rows; a failure ends them. The last result (a failure, or the last command's), with *role
- * saying whose; NULL when answers are missing (the connection's error says why). defer: returns
- * NULL with *role ROLE_DEFERRED once the rows are out, the rest to be read by a later call. */
-static PGresult *copy_wait(PgImport *im, CopyWait *cw, int defer, int *role) {
+ * saying whose; NULL when answers are missing (the connection's error says why). CW_END, CW_OPEN:
+ * returns NULL with *role ROLE_DEFERRED once the rows are out. */
+static PGresult *copy_wait(PgImport *im, CopyWait *cw, int how, int *role) {
     PGconn *pc = im->p->pc;
     PGresult *r;
     int failed = 0;
@@ -1665,8 +1735,15 @@ static PGresult *copy_wait(PgImport *im, CopyWait *cw, int defer, int *role) {
             PQclear(r);
             if (cw->staged) im->staged = 1;   /* whatever comes of it, a later group empties the table first */
             /* on a send failure, PQputCopyEnd fails too and the next result says why */
-            if (PQputCopyData(pc, cw->rows.p ? cw->rows.p : "", (int)cw->rows.n) == 1) PQputCopyEnd(pc, NULL);
-            if (defer) { *role = ROLE_DEFERRED; return NULL; }
+            int put = PQputCopyData(pc, cw->rows.p ? cw->rows.p : "", (int)cw->rows.n) == 1;
+            cw->rows.n = 0;
+            if (how == CW_OPEN) {
+                if (!put) cw->broken = 1;
+                *role = ROLE_DEFERRED;
+                return NULL;
+            }
+            if (put) PQputCopyEnd(pc, NULL);
+            if (how == CW_END) { *role = ROLE_DEFERRED; return NULL; }
             continue;
         }
         if (st != PGRES_COMMAND_OK) {   /* the server skipped the rest: read what is left */
@@ -1753,19 +1830,16 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
     flow_sb_puts(&b, cols.p);
     flow_sb_puts(&b, " FROM STDIN");
     /* the rows: in binary COPY where every column and value allows (the server reads them at less
-     * cost), else as COPY text: tab between values, a newline after each row */
-    int bin = !im->text_only && copy_binary(&cw->rows, items, idx, nrows, tc, ncols) == 0;
-    if (!bin)
-        for (int j = 0; j < nrows; j++) {
-            ci = 0;
-            for (const cJSON *c = items[idx[j]].out->child; c; c = c->next, ci++) {
-                if (ci) flow_sb_put(&cw->rows, "\t", 1);
-                sb_copy_field(&cw->rows, tc[ci], c);
-            }
-            flow_sb_put(&cw->rows, "\n", 1);
-        }
+     * cost), else as COPY text. A stream's trailer comes at its end. */
+    int stream = (how & CP_STREAM) != 0;
+    int bin = !im->text_only && copy_binary(&cw->rows, items, idx, nrows, tc, ncols, stream ? BIN_HEAD : BIN_HEAD | BIN_TAIL) == 0;
+    if (!bin) copy_text(&cw->rows, items, idx, nrows, tc);
+    cw->bin = bin;
     if (bin) flow_sb_puts(&b, " (FORMAT binary)");
-    int slot = !im->text_only && copy_one_slot(pc, nrows, bin ? 0 : cw->rows.n);
+    /* a stream is expected to take as many rows as the last one did when that took several pages
+     * (else this page may well be its only one: a last page, or imports that take turns) */
+    int expect = stream && im->stream_pages > 1 && im->stream_rows > nrows ? (int)(im->stream_rows < 1000 ? im->stream_rows : 1000) : nrows;
+    int slot = !im->text_only && copy_one_slot(pc, expect, bin ? 0 : (size_t)((double)cw->rows.n * expect / nrows));
     if (slot) flow_sb_puts(&b, " WHERE pg_catalog.random() >= 0");
     cw->novel = bin || slot;
     cw->roles[cw->nroles++] = ROLE_ROWS;
@@ -1785,12 +1859,17 @@ static PGresult *copy_rows(PgImport *im, FlowImportItem *items, const int *idx, 
     if (how & CP_COMMIT) { flow_sb_puts(&b, "; COMMIT"); cw->roles[cw->nroles++] = ROLE_COMMIT; }
     *role = ROLE_ROWS;
     PGresult *r = NULL;
-    if (PQsendQuery(pc, b.p)) r = copy_wait(im, cw, (how & CP_DEFER) != 0, role);   /* r NULL: the connection's error says why */
+    if (PQsendQuery(pc, b.p))   /* r NULL: the connection's error says why */
+        r = copy_wait(im, cw, stream ? CW_OPEN : (how & CP_DEFER) ? CW_END : CW_ALL, role);
     else {
         free(cw->rows.p);
         memset(&cw->rows, 0, sizeof cw->rows);
     }
-    free(tc);
+    if (stream && *role == ROLE_DEFERRED) {   /* the stream's next pages are formatted by them */
+        free(im->st_tc);
+        im->st_tc = tc;
+        im->st_ncols = ncols;
+    } else free(tc);
     free(cols.p);
     free(b.p);
     return r;
@@ -2112,39 +2191,299 @@ static int di_page_values(void *h, FlowImportItem *items, int n, FlowErr *err) {
     return rc;
 }
 
-/* Pipelined writes (engine.h): the page's commands go out, and once its last COPY's rows are out
- * too the run goes on; di_finish reads the results (the COPY's, an upsert's INSERT, COMMIT) and
- * does what a failure calls for as di_page would (the page row by row, through the staging table,
- * again after a connection error). A page without such a COPY is written whole by di_send. The
- * engine finishes the page before the connection is used again (a lookup, another import). */
+/* ---- pipelined writes ----
+ * di_send takes a page and di_finish reports on it, in the order sent (engine.h). A page whose rows
+ * all go one way (valid rows with the same fields, into a table known to take COPY: straight in, or
+ * through the staging table) joins the stream: one COPY ... FROM STDIN, in one transaction, takes
+ * the rows of page after page as they are sent, so the server works on them without a command, a
+ * transaction and a round trip per page. The stream ends (its COPY ended, then the INSERT from the
+ * staging table and the COMMIT that went with it) once it took PG_STREAM_ROWS rows or
+ * PG_STREAM_BYTES, when a page cannot join it, when the server says something meanwhile (an error:
+ * the server would throw the rest away), when the engine finishes one of its pages, or when the
+ * connection is needed (an upsert's lookup). Its pages are done only after its COMMIT (di_ready says
+ * how many are); when it failed, each of its pages is written again on its own as di_page writes it,
+ * so that a bad row fails only its own record. Any other page goes as before: its last COPY sent,
+ * its results read when the next page is sent or it is finished. After a page's write failed the
+ * run, nothing more is written. */
+
+#define PG_STREAM_ROWS 16384          /* a stream ends after this many rows... */
+#define PG_STREAM_BYTES (8u << 20)    /* ...or bytes of COPY data */
+
+/* a new entry at the end of the pages sent */
+static Sent *sent_push(PgImport *im, FlowImportItem *items, int n) {
+    if (im->q_head + im->q_n == im->q_cap) {
+        if (im->q_head) {
+            memmove(im->q, im->q + im->q_head, (size_t)im->q_n * sizeof *im->q);
+            im->q_head = 0;
+        } else {
+            im->q_cap = im->q_cap ? im->q_cap * 2 : 8;
+            im->q = flow_xrealloc(im->q, (size_t)im->q_cap * sizeof *im->q);
+        }
+    }
+    Sent *e = &im->q[im->q_head + im->q_n++];
+    memset(e, 0, sizeof *e);
+    e->items = items;
+    e->n = n;
+    return e;
+}
+
+/* page e's outcome known: rc 0 written, -1 the run fails (e->err) */
+static void sent_done(PgImport *im, Sent *e, int rc) {
+    e->open = 0;
+    e->done = 1;
+    e->rc = rc < 0 ? -1 : 0;
+    if (e->rc) im->broken = 1;
+    vals_objects_free(e->items, e->n, e->vals);
+    e->vals = NULL;
+}
+
+/* The way page items[0..n) would take in a stream: 1 straight into the table, 2 through the
+ * staging table; 0 when it cannot join one (a record that is no valid row, a row with other fields
+ * than the first's, a table not known yet or that COPY cannot fill). */
+static int stream_way(const PgImport *im, FlowImportItem *items, int n) {
+    if (!n || !im->exists || !im->known || !im->copy) return 0;
+    const cJSON *first = items[0].out;
+    if (!cJSON_IsObject(first) || (im->key && !cJSON_GetObjectItemCaseSensitive(first, im->key))) return 0;
+    for (int i = 1; i < n; i++)   /* the same fields as the first row's: the key too */
+        if (!cJSON_IsObject(items[i].out) || !same_fields(first, items[i].out)) return 0;
+    return !im->key || (im->direct && !im->direct_skip) ? 1 : 2;
+}
+
+/* a page that goes through the staging table counts down the pages to go that way (page_once) */
+static void stream_count(PgImport *im, int way) {
+    if (way == 2 && im->direct && im->direct_skip) im->direct_skip--;
+}
+
+/* whether the server said something since the stream's last rows (an error, or a notice) */
+static int server_said(PgImport *im) {
+    struct pollfd pf = { .fd = PQsocket(im->p->pc), .events = POLLIN };
+    return pf.fd >= 0 && poll(&pf, 1, 0) > 0;
+}
+
+/* the stream's COPY ended (its trailer, then the end): its results are read by settle */
+static void stream_end(PgImport *im) {
+    PGconn *pc = im->p->pc;
+    if (!im->cw->broken && im->cw->bin && PQputCopyData(pc, PG_BIN_TAIL, 2) != 1) im->cw->broken = 1;
+    PQputCopyEnd(pc, NULL);   /* a failure: the results say why */
+    im->out = OUT_ENDED;
+    im->stream_rows = im->st_rows;
+    im->stream_pages = im->st_pages;
+    free(im->st_tc);
+    im->st_tc = NULL;
+    cJSON_Delete(im->st_first);
+    im->st_first = NULL;
+}
+
+/* a stream's page e, its rows put: its values' objects go until it is written again (if ever) */
+static void stream_put(Sent *e) {
+    e->open = 1;
+    vals_objects_free(e->items, e->n, e->vals);
+    e->vals = NULL;
+}
+
+/* Page e's rows put into the open stream, in its format: 0, or -1 when its values do not take that
+ * format (nothing put) */
+static int stream_add(PgImport *im, Sent *e) {
+    CopyWait *cw = im->cw;
+    if (!e->vals) e->vals = vals_objects(e->items, e->n);   /* (a page put again) */
+    int *idx = flow_xcalloc((size_t)e->n + 1, sizeof *idx);
+    for (int i = 0; i < e->n; i++) idx[i] = i;
+    cw->rows.n = 0;
+    int ok = 1;
+    if (cw->bin) ok = copy_binary(&cw->rows, e->items, idx, e->n, im->st_tc, im->st_ncols, 0) == 0;
+    else copy_text(&cw->rows, e->items, idx, e->n, im->st_tc);
+    free(idx);
+    if (!ok) return -1;
+    stream_put(e);
+    PGconn *pc = im->p->pc;
+    /* a failure to put them: the stream's end fails, and says why */
+    if (!cw->broken && (PQputCopyData(pc, cw->rows.p, (int)cw->rows.n) != 1 || PQflush(pc) != 0)) cw->broken = 1;
+    im->st_rows += e->n;
+    im->st_pages++;
+    im->st_bytes += cw->rows.n;
+    cw->rows.n = 0;
+    return 0;
+}
+
+/* Page e into the open stream when it can go the stream's way (way; a page that could go straight
+ * in may go through the staging table) with its fields, and its values take the stream's format: 1
+ * joined, 0 not (the stream is as it was). */
+static int stream_join(PgImport *im, Sent *e, int way) {
+    if ((way != im->st_way && !(way == 1 && im->st_way == 2)) || !same_fields(im->st_first, e->items[0].out) || server_said(im) ||
+        stream_add(im, e))
+        return 0;
+    stream_count(im, way);
+    if (im->st_rows >= PG_STREAM_ROWS || im->st_bytes >= PG_STREAM_BYTES) stream_end(im);
+    return 1;
+}
+
+/* A stream opened with page e, which goes the given way (the connection free): the COPY's commands
+ * sent and e's rows put (1), or the COPY did not start (0; *r and *role say why, as copy_rows). */
+static int stream_open(PgImport *im, Sent *e, int way, PGresult **r, int *role) {
+    im->staged = 0;
+    if (!e->vals) e->vals = vals_objects(e->items, e->n);
+    int *idx = flow_xcalloc((size_t)e->n + 1, sizeof *idx);
+    for (int i = 0; i < e->n; i++) idx[i] = i;
+    *role = ROLE_ROWS;
+    *r = copy_rows(im, e->items, idx, e->n, CP_BEGIN | CP_COMMIT | (way == 1 ? CP_DIRECT : 0) | CP_STREAM, role);
+    free(idx);
+    if (*role != ROLE_DEFERRED) return 0;
+    im->out = OUT_STREAM;
+    im->st_way = way;
+    cJSON_Delete(im->st_first);
+    im->st_first = cJSON_Duplicate(e->items[0].out, 1);
+    stream_put(e);
+    im->st_rows = e->n;
+    im->st_pages = 1;
+    im->st_bytes = 0;
+    return 1;
+}
+
+/* The pages of a stream that went straight into the table and failed (a key was there, most
+ * likely), again as one stream through the staging table: 1 when it is under way, 0 when not (the
+ * pages are then written one by one). */
+static int restream(PgImport *im) {
+    if (stage_make(im)) return 0;
+    Sent *first = NULL;
+    for (int k = im->q_head; k < im->q_head + im->q_n && !first; k++)
+        if (im->q[k].open) first = &im->q[k];
+    PGresult *r;
+    int role, committed = 0;
+    if (!stream_open(im, first, 2, &r, &role)) {   /* ended by its failure, which the pages meet again */
+        FlowErr err;
+        int o = group_outcome(im, first->items, first->n, 0, 0, 1, NULL, r, role, &committed, &err);
+        page_tail(im, first->items, first->n, 0, 0, 1, committed, o, &err);
+        return 0;
+    }
+    for (int k = first - im->q + 1; k < im->q_head + im->q_n; k++)
+        if (im->q[k].open && stream_add(im, &im->q[k])) {   /* (the format took them before) */
+            PQputCopyEnd(im->p->pc, "the rows do not take the format");
+            for (PGresult *x; (x = PQgetResult(im->p->pc)) != NULL;) PQclear(x);
+            if (PQtransactionStatus(im->p->pc) != PQTRANS_IDLE) exec_ok(im->p->pc, "ROLLBACK");
+            im->out = OUT_NONE;
+            free(im->st_tc);
+            im->st_tc = NULL;
+            return 0;
+        }
+    return 1;
+}
+
+/* The outcome of every page sent whose outcome is not known yet: their stream's or their page's
+ * results read, and what a failure calls for done (each of a failed stream's pages written again on
+ * its own, di_page's way; the page's next try). */
+static void settle(PgImport *im) {
+    int out = im->out;
+    if (out == OUT_NONE) return;
+    Sent *first = NULL;
+    for (int k = im->q_head; k < im->q_head + im->q_n && !first; k++)
+        if (im->q[k].open) first = &im->q[k];
+    if (out == OUT_STREAM) stream_end(im);
+    im->out = OUT_NONE;
+    int role = ROLE_ROWS, committed = 0;
+    PGresult *r = copy_wait(im, im->cw, CW_ALL, &role);
+    if (!first) { PQclear(r); return; }   /* (none: cannot be, every page sent has an entry) */
+    if (out == OUT_PAGE) {
+        im->sent = 0;
+        int o = group_outcome(im, first->items, first->n, 0, im->s_direct, 1, NULL, r, role, &committed, &first->err);
+        o = page_tail(im, first->items, first->n, 0, im->s_direct, 1, committed, o, &first->err);
+        sent_done(im, first, pages_from(im, first->items, first->n, im->s_careful, im->s_staged, im->s_attempt, o, &first->err));
+        return;
+    }
+    int direct = im->st_way == 1 && im->key;
+    FlowErr err = { 0 };
+    int o = group_outcome(im, first->items, first->n, 0, direct, 1, NULL, r, role, &committed, &err);
+    o = page_tail(im, first->items, first->n, 0, direct, 1, committed, o, &err);
+    if (o == 4 && restream(im)) {   /* (through the staging table: that cannot fail with 4) */
+        settle(im);
+        return;
+    }
+    for (int k = im->q_head; k < im->q_head + im->q_n; k++) {
+        Sent *e = &im->q[k];
+        if (!e->open) continue;
+        int rc = 0;
+        if (im->broken) {   /* never finished: the engine drops the pages after the one that failed */
+            flow_err_set(&e->err, FLOW_ERR_VALUE, "table %s: not written: the write of a page before it failed", im->table);
+            rc = -1;
+        } else if (o == PAGE_FAIL) {
+            e->err = err;
+            rc = -1;
+        } else if (o != PAGE_OK) {
+            /* the stream failed: each page on its own, through the staging table after a straight COPY
+             * failed, as its next try after a connection error */
+            int again = o == PAGE_AGAIN && e == first;
+            if (again) e->err = err;
+            if (!e->vals) e->vals = vals_objects(e->items, e->n);   /* (a stream's page let them go) */
+            rc = pages_from(im, e->items, e->n, 0, o == 4, 1, again ? PAGE_AGAIN : PAGE_NONE, &e->err);
+        } else if (direct && e != first && im->direct_wait) im->direct_wait /= 2;   /* as page_tail for each page */
+        sent_done(im, e, rc);
+    }
+}
+
+/* The stream started with page e (the connection free): 1 when e is taken care of (in the stream,
+ * or written another way when the stream could not start), 0 when it could not start at all. */
+static int stream_start(PgImport *im, Sent *e, int way) {
+    if (way == 2 && stage_make(im)) return 0;
+    stream_count(im, way);
+    PGresult *r;
+    int role, committed = 0;
+    if (stream_open(im, e, way, &r, &role)) {
+        if (im->st_rows >= PG_STREAM_ROWS) stream_end(im);
+        return 1;
+    }
+    /* the COPY did not start (r says why): what page_once does after such a failure */
+    int direct = way == 1 && im->key;
+    int o = group_outcome(im, e->items, e->n, 0, direct, 1, NULL, r, role, &committed, &e->err);
+    o = page_tail(im, e->items, e->n, 0, direct, 1, committed, o, &e->err);
+    sent_done(im, e, pages_from(im, e->items, e->n, 0, way == 2, 1, o, &e->err));
+    return 1;
+}
+
 static int di_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PgImport *im = h;
-    im->s_vals = vals_objects(items, n);   /* as di_page_values: until the page is finished */
-    im->sending = 1;
-    im->s_done = 0;
-    int rc = pages_from(im, items, n, 0, 0, 1, PAGE_NONE, err);
-    im->sending = 0;
-    if (rc != 1) {
-        vals_objects_free(items, n, im->s_vals);
-        im->s_vals = NULL;
+    (void)err;   /* a failure is the page's outcome, reported when it is finished */
+    Sent *e = sent_push(im, items, n);
+    e->vals = vals_objects(items, n);   /* as di_page_values: until its outcome is known */
+    int way = im->broken ? 0 : stream_way(im, items, n);
+    if (way && im->out == OUT_STREAM && stream_join(im, e, way)) return 0;
+    settle(im);
+    if (im->broken) {   /* never finished: the engine drops the pages after the one that failed */
+        flow_err_set(&e->err, FLOW_ERR_VALUE, "table %s: not written: the write of a page before it failed", im->table);
+        sent_done(im, e, -1);
+        return 0;
     }
-    if (rc < 0) return -1;
-    im->s_done = rc == 0;
+    way = stream_way(im, items, n);
+    if (way && stream_start(im, e, way)) return 0;
+    im->sending = 1;
+    int rc = pages_from(im, items, n, 0, 0, 1, PAGE_NONE, &e->err);
+    im->sending = 0;
+    if (rc == 1) {
+        im->out = OUT_PAGE;
+        e->open = 1;
+    } else sent_done(im, e, rc);
     return 0;
 }
 
 static int di_finish(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PgImport *im = h;
-    if (im->s_done || !im->sent) { im->s_done = 0; return 0; }
-    im->sent = 0;
-    int role = ROLE_ROWS, committed = 0;
-    PGresult *r = copy_wait(im, im->cw, 0, &role);
-    int o = group_outcome(im, items, n, 0, im->s_direct, 1, NULL, r, role, &committed, err);
-    o = page_tail(im, items, n, 0, im->s_direct, 1, committed, o, err);
-    int rc = pages_from(im, items, n, im->s_careful, im->s_staged, im->s_attempt, o, err);
-    vals_objects_free(items, n, im->s_vals);
-    im->s_vals = NULL;
-    return rc < 0 ? -1 : 0;
+    Sent *e = im->q_n ? &im->q[im->q_head] : NULL;
+    if (!e || e->items != items || e->n != n) {   /* (the engine finishes pages in the order sent) */
+        flow_err_set(err, FLOW_ERR_VALUE, "table %s: a page was finished out of order", im->table);
+        return -1;
+    }
+    if (!e->done) settle(im);
+    int rc = e->rc;
+    if (rc) *err = e->err;
+    im->q_head++;
+    im->q_n--;
+    return rc;
+}
+
+/* how many of the pages sent, oldest first, are done (their outcomes known) */
+static int di_ready(void *h) {
+    PgImport *im = h;
+    int k = 0;
+    while (k < im->q_n && im->q[im->q_head + k].done) k++;
+    return k;
 }
 
 /* ---- upserts: the existing rows of a page ---- */
@@ -2300,6 +2639,7 @@ static int existing_once(PgImport *im, FlowImportItem *items, int n, FlowErr *er
 static int di_existing_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
     PgImport *im = h;
     if (!im->key) return 0;
+    settle(im);   /* the pages sent before are in the table first, and the connection free */
     for (int attempt = 1;; attempt++) {
         if (PQstatus(im->p->pc) != CONNECTION_OK && pg_reconnect(im->p, err)) return -1;
         for (int i = 0; i < n; i++) {
@@ -2338,7 +2678,7 @@ const FlowConnector flow_conn_postgres = {
     .export_open = dx_open, .export_next = dx_next, .export_close = dx_close, .export_mark = dx_mark,
     .lookup_open = dl_open, .lookup = dl_lookup, .lookup_page = dl_page, .lookup_close = dl_close,
     .import_open = di_open, .import_existing_page = di_existing_page, .import_page = di_page_values,
-    .import_send = di_send, .import_finish = di_finish, .import_close = di_close,
+    .import_send = di_send, .import_finish = di_finish, .import_ready = di_ready, .import_close = di_close,
     .import_vals = 1,
     .lib = FLOW_LIB_PQ,
 };

@@ -155,6 +155,7 @@ void flow_pgbin_bytes(FlowSb *b, int version, const char *s, size_t n);
 void flow_pgbin_float8(FlowSb *b, double d);
 /* -?[0-9]{1,19} within the range of an integer of `bytes` (2, 4, 8) */
 int  flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes);
+int  flow_pgbin_int_val(FlowSb *b, int64_t v, int bytes);   /* the value itself; -1 out of range */
 /* -?D+(.D+)?([eE][+-]?D+)? (at most 1000 digits, exponent within ±1000) as a numeric, with the
  * display scale numeric_in gives it (the server applies the column's typmod to both alike) */
 int  flow_pgbin_numeric(FlowSb *b, const char *s, size_t n);
@@ -269,7 +270,7 @@ typedef struct FlowConnector {
     int   (*import_send)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_finish)(void *im, FlowImportItem *items, int n, FlowErr *err);
     /* optional, with the two above: the connector takes a page's bytes at import_send and writes
-     * them later, several pages at once (stdio, files: writer.c). The engine may then keep several
+     * them later, several pages at once (stdio, files: writer.c; postgres: one COPY for them). The engine may then keep several
      * of the step's pages sent (up to FLOW_PIPE_PAGES, FLOW_PIPE_BYTES), and finishes them strictly
      * in the order sent: import_finish finishes the oldest page not finished yet (writing it, with
      * the pages before it, when its bytes are not out yet). import_ready answers how many of those

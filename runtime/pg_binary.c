@@ -40,6 +40,12 @@ void flow_pgbin_float8(FlowSb *b, double d) {
     put_be(put_be(room(b, 12), 8, 4), u, 8);
 }
 
+int flow_pgbin_int_val(FlowSb *b, int64_t v, int bytes) {
+    if ((bytes == 2 && (v < INT16_MIN || v > INT16_MAX)) || (bytes == 4 && (v < INT32_MIN || v > INT32_MAX))) return -1;
+    put_be(put_be(room(b, 4 + (size_t)bytes), (uint32_t)bytes, 4), (uint64_t)v, bytes);
+    return 0;
+}
+
 int flow_pgbin_int(FlowSb *b, const char *s, size_t n, int bytes) {
     size_t i = n && s[0] == '-';
     if (i >= n || n - i > 19) return -1;

@@ -820,14 +820,19 @@ static void pipe_finish_oldest(Run *R) {
     R->flushed.ignored += after.ignored - before.ignored;
     R->flushed.errors += after.errors - before.errors;
     for (int i = 0; i < FLOW_ERR_COUNT; i++) R->flushed.by_class[i] += after.by_class[i] - before.by_class[i];
-    /* its buffers (items, text, arena), idle now, go to the slot the next page sent takes, so that as
-     * many slots' buffers are ever made as pages are in flight at once, not all FLOW_PIPE_PAGES of
-     * them in turn (pages of 1000 to stdout grew to 170 MB) */
-    Pending *nx = &R->pq[(R->pq_head + R->pq_n) % FLOW_PIPE_PAGES];
-    if (nx != p && !nx->s) {
+    /* its buffers (items, text, arena), idle now, go to the first slot without buffers that the next
+     * pages sent take, so that as many slots' buffers are ever made as pages are in flight at once,
+     * not all FLOW_PIPE_PAGES of them in turn (pages of 1000 to stdout grew to 170 MB; a connector
+     * that finishes many pages at once left them spread over every slot). p is the last slot the
+     * next pages take: the scan stops there. */
+    for (int j = 0; j < FLOW_PIPE_PAGES; j++) {
+        Pending *nx = &R->pq[(R->pq_head + R->pq_n + j) % FLOW_PIPE_PAGES];
+        if (nx == p) break;
+        if (nx->cap) continue;   /* has buffers of its own */
         Pending t = *nx;
         nx->items = p->items, nx->owner = p->owner, nx->cap = p->cap, nx->buf = p->buf, nx->arena = p->arena;
         p->items = t.items, p->owner = t.owner, p->cap = t.cap, p->buf = t.buf, p->arena = t.arena;
+        break;
     }
 }
 

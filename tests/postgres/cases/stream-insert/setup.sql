@@ -1,0 +1,1 @@
+CREATE TABLE stream_ins (id int PRIMARY KEY, v text CHECK (v <> 'bad'));
