@@ -41,6 +41,9 @@ struct FlowDb {
     char err[1024];
     FlowDbStmt *kept[DB_KEEP];   /* statements given back, ready for reuse (their text: ->text) */
     unsigned long kept_use[DB_KEEP], uses;
+    long out;        /* statements handed out (flow_db_prepare) and not given back yet (flow_db_finalize) */
+    int tx;          /* PostgreSQL: a transaction begun (flow_db_begin) and not yet committed or rolled back */
+    int pinned;      /* PostgreSQL: its session is never made again (flow_db_pin_session) */
 };
 
 typedef struct PgParam { char *val; int len, fmt; Oid type; } PgParam;
@@ -226,15 +229,17 @@ void flow_db_close(FlowDb *db) {
 FlowDbKind flow_db_kind(const FlowDb *db) { return db->kind; }
 const char *flow_db_error(const FlowDb *db) { return db->err[0] ? db->err : "no error"; }
 
-/* PostgreSQL: a connection that broke (the database restarted) is made again, between transactions */
+/* PostgreSQL: a connection that broke (the database restarted, the session was ended) is made again,
+ * between transactions (one under way is lost with its session: its statements fail until it is rolled
+ * back). flow_db_alive reads what the server sent without a round trip, so the first statement after
+ * a restart runs on the new session instead of failing on the old one. */
 static void pg_heal(FlowDb *db) {
-    if (PQstatus(db->pg) == CONNECTION_BAD) {
-        PQreset(db->pg);
-        if (PQstatus(db->pg) == CONNECTION_OK) {
-            PGresult *r = PQexec(db->pg, "SET TimeZone = 'UTC'; SET client_min_messages = warning");
-            PQclear(r);
-            if (db->session) PQclear(PQexec(db->pg, db->session));
-        }
+    if (db->tx || db->pinned || flow_db_alive(db)) return;
+    PQreset(db->pg);
+    if (PQstatus(db->pg) == CONNECTION_OK) {
+        PGresult *r = PQexec(db->pg, "SET TimeZone = 'UTC'; SET client_min_messages = warning");
+        PQclear(r);
+        if (db->session) PQclear(PQexec(db->pg, db->session));
     }
 }
 
@@ -251,6 +256,10 @@ int flow_db_alive(FlowDb *db) {
     return PQstatus(db->pg) == CONNECTION_OK;
 }
 
+void flow_db_pin_session(FlowDb *db) { db->pinned = 1; }
+
+int flow_db_reusable(FlowDb *db) { return db && db->out == 0 && !flow_db_in_transaction(db) && flow_db_alive(db); }
+
 int flow_db_exec(FlowDb *db, const char *sql) {
     if (db->kind == FLOW_DB_SQLITE) {
         char *msg = NULL;
@@ -259,7 +268,7 @@ int flow_db_exec(FlowDb *db, const char *sql) {
         sqlite3_free(msg);
         return -1;
     }
-    if (!flow_db_in_transaction(db)) pg_heal(db);
+    pg_heal(db);
     PGresult *r = PQexec(db->pg, sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
@@ -324,7 +333,7 @@ int flow_db_begin(FlowDb *db) {
     if (db->kind == FLOW_DB_SQLITE) return flow_db_exec(db, "BEGIN IMMEDIATE");
     char sql[200];
     snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", DB_PG_WRITE_LOCK);
-    if (flow_db_exec(db, sql) == 0) return 0;
+    if (flow_db_exec(db, sql) == 0) { db->tx = 1; return 0; }
     if (flow_db_in_transaction(db)) flow_db_rollback(db);
     return -1;
 }
@@ -340,17 +349,22 @@ int flow_db_begin_named(FlowDb *db, const char *name) {
     if (db->kind == FLOW_DB_SQLITE) return flow_db_exec(db, "BEGIN IMMEDIATE");
     char sql[200];
     snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)flow_db_lock_key(name));
-    if (flow_db_exec(db, sql) == 0) return 0;
+    if (flow_db_exec(db, sql) == 0) { db->tx = 1; return 0; }
     if (flow_db_in_transaction(db)) flow_db_rollback(db);
     return -1;
 }
 
-int flow_db_commit(FlowDb *db) { return flow_db_exec(db, "COMMIT"); }
+int flow_db_commit(FlowDb *db) {
+    int rc = flow_db_exec(db, "COMMIT");
+    db->tx = 0;   /* (a COMMIT that fails ends the transaction too) */
+    return rc;
+}
 
 void flow_db_rollback(FlowDb *db) {
     char keep[sizeof db->err];
     memcpy(keep, db->err, sizeof keep);   /* the error that led here is the one to tell */
     flow_db_exec(db, "ROLLBACK");
+    db->tx = 0;
     memcpy(db->err, keep, sizeof keep);
 }
 
@@ -399,11 +413,12 @@ static char *pg_sql(const char *sql, int *npar) {
 }
 
 FlowDbStmt *flow_db_prepare(FlowDb *db, const char *sql) {
-    if (db->kind == FLOW_DB_POSTGRES && !flow_db_in_transaction(db)) pg_heal(db);
+    if (db->kind == FLOW_DB_POSTGRES) pg_heal(db);
     for (int i = 0; i < DB_KEEP; i++)   /* (given back reset: flow_db_finalize) */
         if (db->kept[i] && strcmp(db->kept[i]->text, sql) == 0) {
             FlowDbStmt *k = db->kept[i];
             db->kept[i] = NULL;
+            db->out++;
             return k;
         }
     FlowDbStmt *s = calloc(1, sizeof *s);
@@ -420,11 +435,13 @@ FlowDbStmt *flow_db_prepare(FlowDb *db, const char *sql) {
             free(s);
             return NULL;
         }
+        db->out++;
         return s;
     }
     s->sql = pg_sql(sql, &s->npar);
     s->par = calloc((size_t)s->npar + 1, sizeof *s->par);
     if (!s->par) abort();
+    db->out++;
     return s;
 }
 
@@ -605,6 +622,7 @@ void flow_db_finalize(FlowDbStmt *s) {
     if (!s) return;
     FlowDb *db = s->db;
     flow_db_reset(s);
+    db->out--;
     int at = 0;
     for (int i = 0; i < DB_KEEP; i++) {
         if (!db->kept[i]) { at = i; break; }

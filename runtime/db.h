@@ -43,6 +43,15 @@ const char *flow_db_error(const FlowDb *db);
 /* Whether the connection still stands, asked without a round trip (PostgreSQL: a session the server
  * ended, e.g. by pg_terminate_backend or a restart, is seen; SQLite: always 1). */
 int  flow_db_alive(FlowDb *db);
+/* PostgreSQL: the connection's session is never made again after it ended (statements fail instead):
+ * what the session holds (a run's session advisory lock) ended with it, and its holder must see that
+ * (flow_db_alive) rather than go on with a new session that holds nothing. Otherwise a connection
+ * that broke is made again between transactions. */
+void flow_db_pin_session(FlowDb *db);
+/* Whether another user may be given the connection as it is: it stands (flow_db_alive), no
+ * transaction is open and every statement handed out has been given back (flow_db_finalize), so that
+ * nothing of its last user's carries over (a pool of connections asks this before keeping one). */
+int  flow_db_reusable(FlowDb *db);
 /* Runs statements without parameters (one or several, `;`-separated): 0, or -1 (flow_db_error). */
 int  flow_db_exec(FlowDb *db, const char *sql);
 /* Runs a schema (CREATE TABLE|INDEX ... IF NOT EXISTS), after putting each dialect's words for

@@ -12,6 +12,7 @@
 #define _DEFAULT_SOURCE   /* explicit_bzero */
 #include "engine.h"
 #include "db.h"
+#include "state_pool.h"   /* flow_state_reusable */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -29,7 +30,7 @@
 #define STATE_FORMAT 1
 /* the tables' revision (meta key `tables`): a PostgreSQL store made by an older one is given what the
  * schema text added since (CREATE ... IF NOT EXISTS; a SQLite store runs the text at each writable open) */
-#define STATE_TABLES "3"
+#define STATE_TABLES "4"
 
 struct FlowState {
     FlowDb *db;
@@ -43,6 +44,8 @@ struct FlowState {
     int want_tx;   /* a page is on: its first write begins the transaction */
     int in_tx;
     struct FlowLock *locks;   /* PostgreSQL: the run locks taken through it and still held */
+    dev_t dev;     /* SQLite: the file opened (a store removed and made again is another file: flow_state_reusable) */
+    ino_t ino;
 };
 
 /* a run lock (flow_state_lock): an flock'd file, or a PostgreSQL session holding an advisory lock,
@@ -70,6 +73,9 @@ static const char *const schema =
     "CREATE INDEX IF NOT EXISTS errors_trace ON errors (flow, trace_key, status);"
     "CREATE INDEX IF NOT EXISTS errors_status ON errors (status, at_ms);"
     "CREATE INDEX IF NOT EXISTS errors_run ON errors (run_id);"
+    /* a step's page of open (or resolved) errors in id order (GET .../errors): read in order, not all
+     * sorted; without it PostgreSQL, before its first ANALYZE of a table just filled, sorted every open error */
+    "CREATE INDEX IF NOT EXISTS errors_page ON errors (flow, step, status, id);"
     "CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started_ms);"
     /* the webhook queue (see its section below) */
     "CREATE TABLE IF NOT EXISTS webhook_events (id {autoid}, flow TEXT NOT NULL,"
@@ -125,6 +131,13 @@ void flow_state_close(FlowState *st) {
 }
 
 const char *flow_state_path(const FlowState *st) { return st ? st->path : ""; }
+
+int flow_state_reusable(FlowState *st) {
+    if (!st || st->read_only || st->in_tx || st->want_tx || st->locks || !flow_db_reusable(st->db)) return 0;
+    if (st->pg) return 1;
+    struct stat sb;   /* the file it opened is still the store's (not removed, nor replaced by a new one) */
+    return stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino;
+}
 
 /* the one integer a query gives, or -1 when it cannot be read (not a database, unreadable) */
 static int query_int(sqlite3 *db, const char *sql) {
@@ -362,6 +375,7 @@ FlowState *flow_state_open_at(const char *db, const char *dir, const char *integ
         flow_state_close(st);
         return NULL;
     }
+    if (stat(st->path, &sb) == 0) { st->dev = sb.st_dev; st->ino = sb.st_ino; }
     sqlite3_busy_timeout(h, 10000);
     if (sqlite3_db_readonly(h, "main") == 1 && !read_only) {   /* SQLite opened it read-only: not writable */
         flow_err_set(err, FLOW_ERR_CONNECTION, "the state store %s cannot be written (%s): a run records its state there", st->path,
@@ -468,6 +482,7 @@ static int pg_lock(FlowState *st, const char *flow, FlowLock **out, long *holder
     FlowDb *db = flow_db_open(st->spec, 0, why, sizeof why);
     if (!db) { flow_err_set(err, FLOW_ERR_CONNECTION, "the run lock of flow %s: %s", flow, why); return -1; }
     int64_t key = pg_lock_key(st, flow);
+    flow_db_pin_session(db);   /* (the lock is the session's: one made again holds nothing) */
     pg_lock_name(db, (long)getpid());
     FlowDbStmt *q = flow_db_prepare(db, "SELECT pg_try_advisory_lock(?)");
     if (q) flow_db_bind_int64(q, 1, key);

@@ -6,13 +6,14 @@
 #
 #   scripts/pg.sh start DIR   starts it (a fresh cluster when DIR/data is missing); prints the port
 #   scripts/pg.sh stop DIR    stops it (fast), if it runs
+#   scripts/pg.sh restart DIR stops it (fast: every session is ended) and starts it again on its port
 #   scripts/pg.sh dsn DIR     prints a dsn for it
 # PG_BIN (default /usr/lib/postgresql/15/bin) holds initdb, pg_ctl and postgres.
 set -u
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:-}
 dir=${2:-}
-if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: scripts/pg.sh start|stop|dsn DIR" >&2; exit 2; fi
+if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: scripts/pg.sh start|stop|restart|dsn DIR" >&2; exit 2; fi
 mkdir -p "$dir" && dir=$(cd "$dir" && pwd -P) || exit 2   # -P: a link made below is followed
 
 # as_pg CMD...: CMD as the unprivileged user when we are root
@@ -86,9 +87,14 @@ case $cmd in
     rm -f "$dir/port"
     case $dir in */flowc-pg.*) rm -rf "$dir" ;; esac   # the stand-in made by start under $TMPDIR
     ;;
+  restart)
+    [ -s "$dir/port" ] || { echo "pg.sh: no server runs in $dir" >&2; exit 1; }
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 30 restart >/dev/null 2>&1 ||
+      { echo "pg.sh: the restart failed:" >&2; tail -n 20 "$dir/server.log" >&2 2>/dev/null; exit 1; }
+    ;;
   dsn)
     [ -s "$dir/port" ] || { echo "pg.sh: no server runs in $dir" >&2; exit 1; }
     echo "host=127.0.0.1 port=$(cat "$dir/port") user=flowtest dbname=flowtest"
     ;;
-  *) echo "usage: scripts/pg.sh start|stop|dsn DIR" >&2; exit 2 ;;
+  *) echo "usage: scripts/pg.sh start|stop|restart|dsn DIR" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "serve.h"
+#include "runs.h"   /* runs_state_counts */
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -467,6 +468,15 @@ void api_metrics(Srv *s, const SrvReq *rq, SrvResp *out) {
                  "# HELP flowc_server_start_time_seconds When the server started (Unix time).\n"
                  "# TYPE flowc_server_start_time_seconds gauge\nflowc_server_start_time_seconds %.3f\n", s->started);
     flow_sb_put(&b, line, (size_t)w);
+    long opened, reused;
+    if (runs_state_counts(s, &opened, &reused) == 0) {
+        w = snprintf(line, sizeof line,
+                     "# HELP flowc_server_state_store_opens_total The runs' state stores opened (runtime/state_pool.c).\n"
+                     "# TYPE flowc_server_state_store_opens_total counter\nflowc_server_state_store_opens_total %ld\n"
+                     "# HELP flowc_server_state_store_reuses_total Uses of a state store served by one kept open.\n"
+                     "# TYPE flowc_server_state_store_reuses_total counter\nflowc_server_state_store_reuses_total %ld\n", opened, reused);
+        flow_sb_put(&b, line, (size_t)w);
+    }
     size_t bn = b.n;
     srv_text(out, 200, "text/plain; version=0.0.4; charset=utf-8", flow_sb_take(&b), bn);
 }

@@ -16,6 +16,7 @@
 #include "child.h"
 #include "conn_debug.h"
 #include "flow.h"
+#include "state_pool.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -56,6 +57,7 @@ struct SrvJobs {
     int stopping;
     Worker *w;
     int nw;
+    FlowStatePool *pool;         /* the runs' state stores the API and the workers read (srv_state_open) */
 };
 
 static FlowDb *open_db(const char *spec, char *why, size_t cap) { return flow_db_open(spec, 1, why, cap); }
@@ -519,23 +521,28 @@ static void add_line(cJSON *res, const char *line, char *failed, size_t cap) {
 static void add_classes(SrvJobs *J, const char *integration, const char *run_id, cJSON *res) {
     int none = 0;
     FlowErr e;
-    FlowState *st = srv_state_open(J->db_spec, J->dir, integration, 1, &none, &e);
+    FlowState *st = srv_state_open(J, integration, 1, &none, &e);
     cJSON *cl = st ? flow_state_run_error_classes(st, run_id, &e) : NULL;   /* (none: the run kept nothing) */
-    flow_state_close(st);
+    srv_state_done(J, st, cl != NULL);
     cJSON_AddItemToObject(res, "error_classes", cl ? cl : cJSON_CreateObject());
 }
 
-FlowState *srv_state_open(const char *db_spec, const char *dir, const char *integration, int read_only, int *none, FlowErr *err) {
+FlowState *srv_state_open(SrvJobs *J, const char *integration, int read_only, int *none, FlowErr *err) {
     char sdir[4200];
-    snprintf(sdir, sizeof sdir, "%s/state", dir);
-    int pg = flow_db_is_postgres(db_spec);
-    *none = !pg && !flow_state_file_exists(sdir, integration);
+    snprintf(sdir, sizeof sdir, "%s/state", J->dir);
+    *none = !flow_db_is_postgres(J->db_spec) && !flow_state_file_exists(sdir, integration);
     if (*none) {
         flow_err_set(err, FLOW_ERR_VALUE, "no run of %s has kept state yet", integration);
         return NULL;
     }
-    return flow_state_open_at(pg ? db_spec : NULL, sdir, integration, read_only, err);
+    return flow_state_pool_take(J->pool, integration, read_only, err);
 }
+
+void srv_state_done(SrvJobs *J, FlowState *st, int ok) { flow_state_pool_give(J->pool, st, ok); }
+
+void srv_state_forget(SrvJobs *J, const char *integration) { if (J) flow_state_pool_forget(J->pool, integration); }
+
+void srv_state_counts(SrvJobs *J, long *opened, long *reused) { flow_state_pool_counts(J->pool, opened, reused); }
 
 static void run_job(Worker *w, Claimed *c) {
     SrvJobs *J = w->J;
@@ -813,6 +820,7 @@ static void *lease_main(void *arg) {
         if (J->stopping) break;
         pthread_mutex_unlock(&J->mu);
         lease_tick(J);
+        flow_state_pool_sweep(J->pool);   /* (idle state stores closed in time while no request comes) */
         pthread_mutex_lock(&J->mu);
     }
     pthread_mutex_unlock(&J->mu);
@@ -833,6 +841,9 @@ SrvJobs *srv_jobs_start(const SrvJobsConfig *cfg, char *why, size_t cap) {
     pthread_mutex_init(&J->mu, NULL);
     pthread_cond_init(&J->cv, NULL);
     pthread_mutex_init(&J->cbmu, NULL);
+    char sdir[4200];
+    snprintf(sdir, sizeof sdir, "%s/state", J->dir);
+    J->pool = flow_state_pool_new(flow_db_is_postgres(J->db_spec) ? J->db_spec : NULL, sdir);
     J->db = open_db(J->db_spec, why, cap);
     if (!J->db || srv_jobs_schema(J->db, why, cap) || srv_secrets_schema(J->db, why, cap) || srv_debug_schema(J->db, why, cap)) { srv_jobs_stop(J); return NULL; }
     /* jobs left running by servers that are gone (their processes got SIGTERM when they died): failed
@@ -875,6 +886,7 @@ void srv_jobs_stop(SrvJobs *J) {
     flow_db_close(J->lease_db);
     free(J->w);
     flow_db_close(J->db);
+    flow_state_pool_free(J->pool);
     pthread_mutex_destroy(&J->mu);
     pthread_cond_destroy(&J->cv);
     pthread_mutex_destroy(&J->cbmu);

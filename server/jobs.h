@@ -77,10 +77,19 @@ cJSON   *srv_job_cancel(SrvJobs *J, long id, int *code, char *why, size_t cap);
 /* Calls on_end(arg, id) on a worker's thread each time a job this server ran has ended (its row
  * says how); NULL removes it, and once that returns no call is under way. on_end must not block. */
 void     srv_jobs_on_end(SrvJobs *J, void (*on_end)(void *arg, long id), void *arg);
-/* The runs' state store of integration (runtime/state.c): on a PostgreSQL store (db_spec a DSN) its
- * schema in that database (made on first use), the one every server's runs write; else the SQLite file
- * DIR/state/<integration>.state.db, or NULL with *none set when no run has made it yet. NULL with err. */
-FlowState *srv_state_open(const char *db_spec, const char *dir, const char *integration, int read_only, int *none, FlowErr *err);
+/* The runs' state store of integration (runtime/state.c) for one user until srv_state_done: on a
+ * PostgreSQL store (db_spec a DSN) its schema in that database (made on first use), the one every
+ * server's runs write; else the SQLite file DIR/state/<integration>.state.db, or NULL with *none set
+ * when no run has made it yet. NULL with err. The server keeps the stores open between users
+ * (runtime/state_pool.h): a request pays no new open, nor a new PostgreSQL session. */
+FlowState *srv_state_open(SrvJobs *J, const char *integration, int read_only, int *none, FlowErr *err);
+/* Gives back what srv_state_open gave (NULL is fine); ok: its user met no store error (else it is
+ * closed, and the next user opens it afresh). */
+void     srv_state_done(SrvJobs *J, FlowState *st, int ok);
+/* integration was changed or deleted: its stores are opened afresh by their next users. */
+void     srv_state_forget(SrvJobs *J, const char *integration);
+/* state stores opened, and uses served by one kept open, since the server started (/metrics) */
+void     srv_state_counts(SrvJobs *J, long *opened, long *reused);
 /* Blocks until the job has ended or timeout_ms passed (tests, `flowc remote jobs wait`): its JSON as
  * srv_job_get. */
 cJSON   *srv_job_wait(SrvJobs *J, long id, long timeout_ms, int *code, char *why, size_t cap);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "server.h"
 #include "triggers.h"
+#include "runs.h"      /* runs_state_forget */
 #include "files.h"
 #include "db.h"
 #include "diff.h"
@@ -120,6 +121,7 @@ int rev_commit(Srv *s, const SrvReq *rq, SrvChange *ch, long *rev, SrvResp *out)
         char fwhy[600];
         if (srv_files_sync(s, ch->integration, fwhy, sizeof fwhy)) fprintf(stderr, "flowc server: integration %s: %s\n", ch->integration, fwhy);
         triggers_changed(s, ch->integration);
+        runs_state_forget(s, ch->integration);   /* (deleted, or made again: not read through a store kept from before) */
         return 0;
     }
     srv_error(out, st, st == 404 ? "not_found" : st == 409 ? "conflict" : "store", NULL, "%s", why);

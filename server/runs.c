@@ -43,6 +43,13 @@ static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringV
 static Runs *runs_of(Srv *s) { return *srv_module(s, SRV_MOD_jobs); }
 
 SrvJobs *runs_jobs(Srv *s) { return runs_of(s)->J; }
+void runs_state_forget(Srv *s, const char *integ) { Runs *R = runs_of(s); if (R) srv_state_forget(R->J, integ); }
+int runs_state_counts(Srv *s, long *opened, long *reused) {
+    Runs *R = runs_of(s);
+    if (!R) return -1;
+    srv_state_counts(R->J, opened, reused);
+    return 0;
+}
 const SrvKey *runs_key(Srv *s) { return &runs_of(s)->key; }
 const char *runs_dir(Srv *s) { return runs_of(s)->dir; }
 
@@ -675,7 +682,7 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
         int nerr = 0;
         FlowErr fe;
         int none = 0;
-        FlowState *fs = srv_state_open(store_spec(srv_store(s)), runs_of(s)->dir, t.integ, 1, &none, &fe);
+        FlowState *fs = srv_state_open(runs_jobs(s), t.integ, 1, &none, &fe);
         FlowErrorQuery f = { .flow = t.flow, .step = t.step, .run_id = run_id, .open_only = 1 };
         cJSON *errs = fs ? flow_state_errors_where(fs, &f, &fe) : NULL;
         size_t kl = strlen(run_id);
@@ -691,8 +698,8 @@ void run_import(Srv *s, const SrvReq *rq, SrvResp *out) {
             cJSON_AddStringToObject(r, "message", jstr(e, "message") ? jstr(e, "message") : "");
             nerr++;
         }
+        srv_state_done(runs_jobs(s), fs, errs != NULL);
         cJSON_Delete(errs);
-        flow_state_close(fs);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "import", t.id);
         cJSON_AddNumberToObject(o, "revision", (double)t.rev);

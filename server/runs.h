@@ -25,6 +25,11 @@ typedef struct RunsTarget {
 int   runs_target(Srv *s, const char *id, int want, const char *step_label, RunsTarget *t, SrvResp *out);
 void  runs_target_free(RunsTarget *t);
 SrvJobs *runs_jobs(Srv *s);
+/* integ was changed or deleted: the state stores the server keeps open of it are opened afresh
+ * (srv_state_forget); nothing when the jobs module is not started */
+void  runs_state_forget(Srv *s, const char *integ);
+/* srv_state_counts: 0, or -1 when the jobs module is not started */
+int   runs_state_counts(Srv *s, long *opened, long *reused);
 const SrvKey *runs_key(Srv *s);   /* the workspace key (secrets.c) */
 const char *runs_dir(Srv *s);     /* the workspace, an absolute path */
 /* the integration's secrets (and extra "NAME=value" strings, NULL-terminated; may be NULL) over the

@@ -1,6 +1,6 @@
 /* step_errors.c — the errors routes over each integration's state store (the one the runs write:
  * DIR/state/<integration>.state.db, or on a PostgreSQL store the integration's schema there, which
- * every server's runs share: srv_state_open): GET /v1/flows/{flow}/{step}/errors (open ones; filters class,
+ * every server's runs share: srv_state_open, kept open between requests): GET /v1/flows/{flow}/{step}/errors (open ones; filters class,
  * occurred_after, occurred_before; paged by id), GET .../resolved, PUT .../resolved {"errors": [ids]},
  * POST .../retry {"errors": [ids]} (none: every open one of the step) — a retry job, as a run is —,
  * GET /v1/exports/{id}/errors. */
@@ -18,7 +18,7 @@ static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringV
  * it), or a 500 */
 static FlowState *state_of(Srv *s, const char *integ, int read_only, int *none, SrvResp *out) {
     FlowErr e;
-    FlowState *st = srv_state_open(store_spec(srv_store(s)), runs_dir(s), integ, read_only, none, &e);
+    FlowState *st = srv_state_open(runs_jobs(s), integ, read_only, none, &e);
     if (!st && !*none) srv_error(out, 500, "internal", NULL, "%s", e.msg);
     return st;
 }
@@ -68,7 +68,7 @@ static void list(Srv *s, const SrvReq *rq, SrvResp *out, const RunsTarget *t, in
     FlowErrorQuery f = { .flow = t->flow, .cls = cls[0] ? cls : NULL, .step = t->step, .open_only = !resolved, .resolved_only = resolved,
                          .after_id = after, .at_lo = after_t[0] ? &lo : NULL, .at_hi = before_t[0] ? &hi : NULL, .limit = limit + 1L };
     cJSON *page = st ? flow_state_errors_where(st, &f, &e) : cJSON_CreateArray();
-    flow_state_close(st);
+    srv_state_done(runs_jobs(s), st, page != NULL);
     if (!page) { srv_error(out, 500, "internal", NULL, "%s", e.msg); return; }
     for (cJSON *x = page->child; x; x = x->next) entry(x);
     runs_page_answer(rq, out, page, limit);
@@ -135,7 +135,8 @@ static int body_ids(const SrvReq *rq, SrvResp *out, int none_ok, long **ids) {
     return n;
 }
 
-/* every id is an open error of the target's flow and step: 0, or -1 with a 400 naming the others */
+/* every id is an open error of the target's flow and step: 0, or 1 with a 400 naming the others, or
+ * -1 with a 500 (the store failed) */
 static int ids_open_here(FlowState *st, const RunsTarget *t, const long *ids, int n, SrvResp *out) {
     FlowErr e;
     cJSON *found = flow_state_errors(st, t->flow, NULL, t->step, ids, n, 1, &e);
@@ -146,7 +147,7 @@ static int ids_open_here(FlowState *st, const RunsTarget *t, const long *ids, in
         if (!hit) {
             srv_error(out, 400, "invalid_field", "errors", "%ld is not an open error of %s step %s", ids[i], t->id, t->step);
             cJSON_Delete(found);
-            return -1;
+            return 1;
         }
     }
     cJSON_Delete(found);
@@ -169,16 +170,15 @@ void errs_resolve(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (n < 0) return;
     RunsTarget t;
     if (runs_target(s, rq->params[0], -1, rq->params[1], &t, out)) { free(ids); return; }
-    int none;
+    int none, bad = 0;
     FlowState *st = state_of(s, t.integ, 0, &none, out);
     if (none) srv_error(out, 400, "invalid_field", "errors", "%ld is not an open error of %s step %s", ids[0], t.id, t.step);
-    else if (st && !ids_open_here(st, &t, ids, n, out)) {
+    else if (st && !(bad = ids_open_here(st, &t, ids, n, out))) {
         char by[200];
         snprintf(by, sizeof by, "api %.40s (%.120s)", rq->caller->id, rq->caller->name);
         int64_t now = flow_wall_ms();
         FlowErr e;
-        int bad = 0;
-        for (int i = 0; i < n && !bad; i++) bad = flow_state_error_resolve(st, ids[i], by, now, &e) < 0;
+        for (int i = 0; i < n && !bad; i++) bad = flow_state_error_resolve(st, ids[i], by, now, &e) < 0 ? -1 : 0;
         if (bad) srv_error(out, 500, "internal", NULL, "%s", e.msg);
         else {
             cJSON *d = cJSON_CreateObject();
@@ -190,7 +190,7 @@ void errs_resolve(Srv *s, const SrvReq *rq, SrvResp *out) {
             srv_json(out, 200, o);
         }
     }
-    flow_state_close(st);
+    srv_state_done(runs_jobs(s), st, bad >= 0);
     free(ids);
     runs_target_free(&t);
 }
@@ -205,8 +205,9 @@ void errs_retry(Srv *s, const SrvReq *rq, SrvResp *out) {
     if (n) {
         FlowState *st = state_of(s, t.integ, 1, &none, out);
         if (none) { srv_error(out, 400, "invalid_field", "errors", "%ld is not an open error of %s step %s", ids[0], t.id, t.step); ok = 0; }
-        else ok = st && !ids_open_here(st, &t, ids, n, out);
-        flow_state_close(st);
+        int r = st ? ids_open_here(st, &t, ids, n, out) : -1;
+        if (!none) ok = r == 0;
+        srv_state_done(runs_jobs(s), st, r >= 0);
     }
     if (ok) {
         SrvJobReq jr = { .integration = t.integ, .flow = t.flow, .kind = "retry", .step = t.step, .ids = ids, .nids = n, .source = t.text,

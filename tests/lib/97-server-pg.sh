@@ -6,8 +6,10 @@
 # database of its own, with a DSN whose password (pw-S3CRET-...) must never show.
 #   server-pg/db/...     tests/server/db.c, the store's statement API, on SQLite and on PostgreSQL
 #   server-pg/...        tests/server/api.py's cases, the same as the server suite's, on a PostgreSQL store
-#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client) and conns.py's (connection
-#                        tests, a postgres connection's too, and debug windows) on a PostgreSQL store
+#   server-jobs-pg/...   tests/server/jobs.py's (runs, secrets, jobs, the client), conns.py's (connection
+#                        tests, a postgres connection's too, and debug windows) and pool.py's (the runs'
+#                        state stores kept open between requests; the cluster restarted between two)
+#                        on a PostgreSQL store
 #   server-pg/state/...  `flowc run`, `state show` and `errors list` with FLOW_STATE_DB: the runs' state in
 #                        a schema of the database (no state file), the password never shown; serve refuses
 #                        it; a value that is not a DSN is refused
@@ -66,6 +68,10 @@ if [ -n "$spg_port" ]; then
   FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$spg/conns" >"$spg/conns.out" 2>"$spg/conns.err"
   t_driver server-jobs-pg/driver-conns server-jobs-pg/conn/stops-cleanly-on-sigterm "$spg/conns.out" $? "$spg/conns.err"
 
+  # the state stores kept open between requests; pool/postgresql-restart restarts the cluster
+  FLOWC="$FLOWC" FLOWC_TEST_PG_DIR="$spg/pg" timeout -k 5 900 python3 tests/server/pool.py "$spg/pool" >"$spg/pool.out" 2>"$spg/pool.err"
+  t_driver server-jobs-pg/driver-pool server-jobs-pg/pool/stops-cleanly-on-sigterm "$spg/pool.out" $? "$spg/pool.err"
+
   # the runs' state in PostgreSQL for a plain `flowc run` (tests/state/delta's flow)
   sd=$spg/state-cli
   mkdir -p "$sd/data"
@@ -92,18 +98,24 @@ if [ -n "$spg_port" ]; then
   for f in "${C_FILES[@]}"; do t_expect_nogrep "$f" 'S3CRET' "the password was printed"; done
   t_done
 
-  # a store made by an older flowc (no errors_run index, no `tables` revision) is given what it lacks
+  # a store made by an older flowc (no errors_run or errors_page index, an older `tables` revision or
+  # none) is given what it lacks
   t_case server-pg/state/an-older-store-gets-the-new-index
-  "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
-    -c 'DROP INDEX "flowstate_state-delta".errors_run' -c "DELETE FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" >/dev/null 2>&1
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
-  [ "$n" = 0 ] || t_note "the index was not dropped: $n"
-  t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
-  t_expect_rc 0
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'errors_run'" 2>&1)
-  [ "$n" = 1 ] || t_note "the index errors_run after the run: $n (expected 1)"
-  n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT value FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" 2>&1)
-  [ "$n" = 3 ] || t_note "the tables' revision after the run: $n (expected 3)"
+  for old in none 3; do
+    "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
+      -c 'DROP INDEX "flowstate_state-delta".errors_run' -c 'DROP INDEX "flowstate_state-delta".errors_page' \
+      -c "DELETE FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" >/dev/null 2>&1
+    [ "$old" = none ] || "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli \
+      -c "INSERT INTO \"flowstate_state-delta\".meta VALUES ('tables', '$old')" >/dev/null 2>&1
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT count(*) FROM pg_indexes WHERE indexname IN ('errors_run', 'errors_page')" 2>&1)
+    [ "$n" = 0 ] || t_note "the indexes were not dropped: $n"
+    t_exec -C "$sd" env FLOW_STATE_DB="$sdb" "$FLOWC" run flow.flow
+    t_expect_rc 0
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE indexname IN ('errors_run', 'errors_page')" 2>&1)
+    [ "$n" = errors_page,errors_run ] || t_note "tables' revision $old: the indexes after the run: $n (expected errors_page,errors_run)"
+    n=$("$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$spg_port" -U flowtest -d state_cli -c "SELECT value FROM \"flowstate_state-delta\".meta WHERE key = 'tables'" 2>&1)
+    [ "$n" = 4 ] || t_note "tables' revision $old: the revision after the run: $n (expected 4)"
+  done
   t_done
 
   t_case server-pg/state/serve-refuses-it-and-a-path-is-not-a-dsn

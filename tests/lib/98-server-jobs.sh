@@ -13,6 +13,7 @@
 #                              at a time, a kill -9 of the run = a failed job, cancel, 404/409, paging)
 #   server-jobs/no-secret-at-rest   the secret's value is nowhere in the workspace (store, logs, cache)
 #   server-jobs/conn-...       POST /v1/connections/{id}/test and /debug (tests/server/conns.py)
+#   server-jobs/pool/...       the runs' state stores kept open between requests (tests/server/pool.py)
 # Runs are built against the sanitized runtime, as every end-to-end suite builds its flows.
 
 sj_root=$T_TMP/server-jobs
@@ -63,3 +64,6 @@ t_driver server-jobs/driver-hooks server-hooks/stops-cleanly-on-sigterm "$sj_out
 sj_out=$sj_root/conns.out
 FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/conns.py "$sj_root/conns" >"$sj_out" 2>"$sj_root/conns.err"
 t_driver server-jobs/driver-conns server-jobs/conn/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/conns.err"
+sj_out=$sj_root/pool.out
+FLOWC="$FLOWC" timeout -k 5 900 python3 tests/server/pool.py "$sj_root/pool" >"$sj_out" 2>"$sj_root/pool.err"
+t_driver server-jobs/driver-pool server-jobs/pool/stops-cleanly-on-sigterm "$sj_out" $? "$sj_root/pool.err"

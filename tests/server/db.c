@@ -4,7 +4,9 @@
  * NULs), `?N` reused, `?` inside a literal left alone, RETURNING, changes, transactions, the write
  * lock making a second connection's flow_db_begin wait (a named one: the same name waits, another does
  * not), a statement reset and run again, the state store's schema words ({id} {int} {rowid}: insertion
- * order as `ORDER BY rowid`), errors, the store's clock; and flow_db_redact.
+ * order as `ORDER BY rowid`), errors, the store's clock, flow_db_reusable (a statement out, a
+ * transaction open); on PostgreSQL a session the server ended (pg_terminate_backend) made again before
+ * the next statement, which runs, and a pinned one (flow_db_pin_session) not; and flow_db_redact.
  * Usage: server_db SQLITE_FILE [PG_DSN]. Prints `N passed, N failed`; exit 1 on a failure. */
 #define _DEFAULT_SOURCE 1
 #include "../unit/check.h"
@@ -197,6 +199,48 @@ static void backend(const char *spec, const char *label) {
     s = flow_db_prepare(db, "SELECT 1");
     check(s && flow_db_step(s) == FLOW_DB_ROW && flow_db_column_int64(s, 0) == 1, "the connection goes on after an error");
     flow_db_finalize(s);
+
+    /* reusable by another user only with nothing of its last one's left */
+    check(flow_db_reusable(db), "an idle connection is reusable");
+    s = flow_db_prepare(db, "SELECT 1");
+    check(!flow_db_reusable(db), "reusable with a statement out");
+    flow_db_finalize(s);
+    check(flow_db_begin(db) == 0 && !flow_db_reusable(db), "reusable in a transaction");
+    flow_db_rollback(db);
+    check(flow_db_reusable(db), "reusable again: %s", flow_db_error(db));
+
+    /* PostgreSQL: a session the server ended is made again before the next statement (which runs,
+     * instead of failing on the old one); a pinned one stays ended */
+    if (flow_db_kind(db) == FLOW_DB_POSTGRES) {
+        FlowDb *other = flow_db_open(spec, 0, why, sizeof why);
+        check(other != NULL, "a second connection: %s", why);
+        for (int pinned = 0; pinned < 2 && other; pinned++) {
+            FlowDb *victim = flow_db_open(spec, 0, why, sizeof why);
+            if (!victim) { check(0, "open: %s", why); break; }
+            if (pinned) flow_db_pin_session(victim);
+            char set[120], app[40];
+            snprintf(app, sizeof app, "flowc-unit-victim-%d", pinned);
+            snprintf(set, sizeof set, "SET application_name = '%s'", app);
+            check(flow_db_session(victim, set) == 0, "application_name");
+            s = flow_db_prepare(other, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE application_name = ?) x");
+            if (s) flow_db_bind_text(s, 1, app);
+            check(s && flow_db_step(s) == FLOW_DB_ROW && flow_db_column_int64(s, 0) == 1, "terminated: %s", flow_db_error(other));
+            flow_db_finalize(s);
+            for (int k = 0; k < 50 && flow_db_alive(victim); k++) usleep(20000);   /* (the goodbye arrives) */
+            check(!flow_db_alive(victim) && !flow_db_reusable(victim), "pinned %d: the ended session is seen", pinned);
+            s = flow_db_prepare(victim, "SELECT current_setting('application_name')");
+            int r = s ? flow_db_step(s) : -1;
+            if (!pinned)
+                check(r == FLOW_DB_ROW && strcmp(flow_db_column_text(s, 0), app) == 0,
+                      "made again with its session settings: %d %s", r, flow_db_error(victim));
+            else
+                check(r < 0 && !flow_db_alive(victim), "a pinned session is not made again: %d", r);
+            flow_db_finalize(s);
+            flow_db_close(victim);
+        }
+        flow_db_close(other);
+    }
 
     /* the store's clock */
     int64_t now = flow_db_now_ms(db), here = (int64_t)time(NULL) * 1000;
