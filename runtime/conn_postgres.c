@@ -2210,7 +2210,7 @@ static int di_page_values(void *h, FlowImportItem *items, int n, FlowErr *err) {
  * its results read when the next page is sent or it is finished. After a page's write failed the
  * run, nothing more is written. */
 
-#define PG_STREAM_ROWS 16384          /* a stream ends after this many rows... */
+#define PG_STREAM_ROWS 8192           /* a stream ends after this many rows... */
 #define PG_STREAM_BYTES (8u << 20)    /* ...or bytes of COPY data */
 
 /* a new entry at the end of the pages sent */
