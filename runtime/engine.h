@@ -293,10 +293,11 @@ typedef struct FlowConnector {
     int   (*import_send)(void *im, FlowImportItem *items, int n, FlowErr *err);
     int   (*import_finish)(void *im, FlowImportItem *items, int n, FlowErr *err);
     /* optional, with the two above: the connector takes a page's bytes at import_send and writes
-     * them later, several pages at once (stdio, files: writer.c; postgres: one COPY for them). The engine may then keep several
-     * of the step's pages sent (up to FLOW_PIPE_PAGES, FLOW_PIPE_BYTES), and finishes them strictly
-     * in the order sent: import_finish finishes the oldest page not finished yet (writing it, with
-     * the pages before it, when its bytes are not out yet). import_ready answers how many of those
+     * them later, several pages at once (stdio, files: writer.c; postgres: one COPY for them). The
+     * engine may then keep several of the step's pages sent (up to FLOW_PIPE_PAGES, FLOW_PIPE_BYTES),
+     * and finishes them strictly in the order sent: import_finish finishes the oldest page not
+     * finished yet (writing it, with the pages before it, when its bytes are not out yet; postgres:
+     * its stream ended and committed, and what a failure calls for done). import_ready answers how many of those
      * pages, oldest first, import_finish can finish now without waiting. Pages the engine drops after
      * a failed write are never finished; the connector writes nothing more after a failure. */
     int   (*import_ready)(void *im);
