@@ -333,8 +333,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             srv_error(&out, 401, "unauthorized", NULL, "this route needs `Authorization: Bearer <token>`");
             return send_resp(s, c, ri, &out, t0, NULL, 1);
         }
-        if (tokens_check(s, tok, ip, &caller, why, sizeof why)) {
-            srv_error(&out, 401, "unauthorized", NULL, "%s", why);
+        int refused = tokens_check(s, tok, ip, &caller, why, sizeof why);
+        if (refused) {   /* 401, or 503 when the store could not say */
+            srv_error(&out, refused, refused == 401 ? "unauthorized" : "store", NULL, "%s", why);
             return send_resp(s, c, ri, &out, t0, NULL, 1);
         }
         int ok = caller.full;

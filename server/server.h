@@ -194,7 +194,8 @@ void store_iso(int64_t ms, char out[32]);
 int tokens_create(SrvStore *st, const char *name, const cJSON *scope, int64_t expires_ms, char id[40], char secret[80], char *why,
                   size_t cap);
 /* The caller of a bearer secret: 0 (c filled, the caller frees c->scope with cJSON_Delete), 401 with
- * why when unknown, revoked or expired (an expiry seen the first time is audited). */
+ * why when unknown, revoked or expired (an expiry seen the first time is audited), 503 with why when
+ * the store could not be read (nothing is known of the token then: a refusal would be a lie). */
 int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, char *why, size_t cap);
 /* parses "30d", "12h", "90m", "never": ms, 0 for never; -1 when malformed */
 int64_t tokens_parse_duration(const char *s);

@@ -84,11 +84,12 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
     memset(c, 0, sizeof *c);
     store_lock(st);
     FlowDbStmt *q = NULL;
-    int found = 0, expired_now = 0;
+    int found = 0, expired_now = 0, step = -1;
     int64_t expires = 0, revoked = 0;
+    char failed[200] = "";   /* the store could not be read: no answer about the token at all */
     if ((q = flow_db_prepare(store_db(st), "SELECT id, name, scope, expires, revoked, expiry_audited FROM tokens WHERE hash = ?")) != NULL) {
         flow_db_bind_text(q, 1, hash);
-        if (flow_db_step(q) == FLOW_DB_ROW) {
+        if ((step = flow_db_step(q)) == FLOW_DB_ROW) {
             found = 1;
             snprintf(c->id, sizeof c->id, "%s", flow_db_column_text(q, 0));
             snprintf(c->name, sizeof c->name, "%s", flow_db_column_text(q, 1));
@@ -100,6 +101,7 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
             expired_now = !revoked && expires && expires <= flow_wall_ms() && flow_db_column_int64(q, 5) == 0;
         }
     }
+    if (step < 0) snprintf(failed, sizeof failed, "%s", flow_db_error(store_db(st)));
     flow_db_finalize(q);
     if (expired_now && store_begin(st) == 0) {   /* the first use after the expiry records it, once (in every server) */
         FlowDbStmt *u = flow_db_prepare(store_db(st), "UPDATE tokens SET expiry_audited = 1 WHERE id = ? AND expiry_audited = 0");
@@ -119,6 +121,10 @@ int tokens_check(Srv *s, const char *secret, const char *addr, SrvCaller *c, cha
         if (!ok || store_commit(st)) store_rollback(st);
     }
     store_unlock(st);
+    if (step < 0) {
+        snprintf(why, cap, "the workspace store could not be read to check the token: %s", failed[0] ? failed : "no answer");
+        return 503;
+    }
     if (!found) {
         snprintf(why, cap, "the token is not known (a wrong token, or one of another workspace)");
         return 401;
