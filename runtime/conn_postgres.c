@@ -2201,8 +2201,9 @@ static int di_page_values(void *h, FlowImportItem *items, int n, FlowErr *err) {
  * through the staging table) joins the stream: one COPY ... FROM STDIN, in one transaction, takes
  * the rows of page after page as they are sent, so the server works on them without a command, a
  * transaction and a round trip per page. The stream ends (its COPY ended, then the INSERT from the
- * staging table and the COMMIT that went with it) once it took PG_STREAM_ROWS rows or
- * PG_STREAM_BYTES, when a page cannot join it, when the server says something meanwhile (an error:
+ * staging table and the COMMIT that went with it) once it took PG_STREAM_ROWS rows, PG_STREAM_BYTES
+ * or one page less than the engine keeps in flight (so that the engine's bound does not end it and
+ * wait for the server at once), when a page cannot join it, when the server says something meanwhile (an error:
  * the server would throw the rest away), when the engine finishes one of its pages, or when the
  * connection is needed (an upsert's lookup). Its pages are done only after its COMMIT (di_ready says
  * how many are); when it failed, each of its pages is written again on its own as di_page writes it,
@@ -2317,7 +2318,7 @@ static int stream_join(PgImport *im, Sent *e, int way) {
         stream_add(im, e))
         return 0;
     stream_count(im, way);
-    if (im->st_rows >= PG_STREAM_ROWS || im->st_bytes >= PG_STREAM_BYTES) stream_end(im);
+    if (im->st_rows >= PG_STREAM_ROWS || im->st_bytes >= PG_STREAM_BYTES || im->st_pages >= FLOW_PIPE_PAGES - 1) stream_end(im);
     return 1;
 }
 

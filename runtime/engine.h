@@ -14,7 +14,7 @@
 #define FLOW_PAGE_SIZE_DEFAULT 20
 /* pipelined writes (steps.c): at most this many pages in flight, holding at most this many bytes as
  * exported (but one page always) */
-#define FLOW_PIPE_PAGES 64
+#define FLOW_PIPE_PAGES 256
 #define FLOW_PIPE_BYTES ((size_t)2 * 1024 * 1024)
 
 /* ---- memory (mem.c): these abort when memory runs out; a growing NUL-terminated string ---- */

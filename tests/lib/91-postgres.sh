@@ -202,7 +202,7 @@ if [ -n "$PG_PORT" ]; then
       "CREATE TABLE copied (id bigint PRIMARY KEY, name text, amount numeric, pad text)"
   fi
 
-  # SIGTERM while streams of pages are under way (the release build, 1M rows in pages of 100): the run
+  # SIGTERM while streams of pages are under way (the release build, 1M rows in pages of 20): the run
   # ends interrupted (143) or, had it finished, well (0); the rows it counts imported are exactly the
   # rows in the table, none lost and none more (the pages in flight finished, or none of their rows
   # committed)
