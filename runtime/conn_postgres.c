@@ -1224,6 +1224,8 @@ typedef struct PgImport {
     long stream_rows;  /* the rows and pages the last stream took (how the next one is likely to go) */
     int st_pages, stream_pages;
     int broken;        /* a page's write failed the run: nothing more is written */
+    int *all;          /* 0, 1, 2, ...: a whole page's rows as copy_rows takes them (all_rows) */
+    int nall;
     int text_only;     /* FLOW_PG_COPY=text: COPY as before binary COPY and the one-slot COPY */
 } PgImport;
 
@@ -1237,20 +1239,35 @@ static void tcols_free(PgImport *im) {
     im->direct = 0;
 }
 
+/* the open stream's own state let go (its columns, its first row's fields) */
+static void stream_forget(PgImport *im) {
+    free(im->st_tc);
+    im->st_tc = NULL;
+    cJSON_Delete(im->st_first);
+    im->st_first = NULL;
+}
+
+/* What is under way on the connection given up: a stream's COPY cancelled (why: the server's error),
+ * every result read, the transaction rolled back; none of its rows stays */
+static void stream_cancel(PgImport *im, const char *why) {
+    PGconn *pc = im->p->pc;
+    if (im->out != OUT_NONE && PQstatus(pc) == CONNECTION_OK) {
+        if (im->out == OUT_STREAM) PQputCopyEnd(pc, why);
+        for (PGresult *r; (r = PQgetResult(pc)) != NULL;) PQclear(r);
+        if (PQtransactionStatus(pc) != PQTRANS_IDLE) exec_ok(pc, "ROLLBACK");
+    }
+    im->out = OUT_NONE;
+    stream_forget(im);
+}
+
 static void di_close(void *h) {
     PgImport *im = h;
     /* (the engine finishes every page it sent before it closes the import, but for those it drops
-     * after a failed write, whose outcomes are known by then.) A stream still open is cancelled:
-     * none of its rows stays. */
-    if (im->out != OUT_NONE && PQstatus(im->p->pc) == CONNECTION_OK) {
-        if (im->out == OUT_STREAM) PQputCopyEnd(im->p->pc, "the run ended before these rows were finished");
-        for (PGresult *r; (r = PQgetResult(im->p->pc)) != NULL;) PQclear(r);
-        if (PQtransactionStatus(im->p->pc) != PQTRANS_IDLE) exec_ok(im->p->pc, "ROLLBACK");
-    }
+     * after a failed write, whose outcomes are known by then) */
+    stream_cancel(im, "the run ended before these rows were finished");
     for (int k = im->q_head; k < im->q_head + im->q_n; k++) free(im->q[k].vals);
     free(im->q);
-    free(im->st_tc);
-    cJSON_Delete(im->st_first);
+    free(im->all);
     if (im->cw) {
         PQclear(im->cw->last);
         free(im->cw->rows.p);
@@ -2232,14 +2249,47 @@ static Sent *sent_push(PgImport *im, FlowImportItem *items, int n) {
     return e;
 }
 
+/* page e's typed values' objects let go (sent_vals makes them again) */
+static void sent_vals_free(Sent *e) {
+    vals_objects_free(e->items, e->n, e->vals);
+    e->vals = NULL;
+}
+
 /* page e's outcome known: rc 0 written, -1 the run fails (e->err) */
 static void sent_done(PgImport *im, Sent *e, int rc) {
     e->open = 0;
     e->done = 1;
     e->rc = rc < 0 ? -1 : 0;
     if (e->rc) im->broken = 1;
-    vals_objects_free(e->items, e->n, e->vals);
-    e->vals = NULL;
+    sent_vals_free(e);
+}
+
+/* page e's typed values as objects (vals_objects) again, for its rows to be formatted (once more) */
+static void sent_vals(Sent *e) {
+    if (!e->vals) e->vals = vals_objects(e->items, e->n);
+}
+
+/* page e never written: an earlier page's write failed the run, and the engine drops e */
+static void sent_dropped(PgImport *im, Sent *e) {
+    flow_err_set(&e->err, FLOW_ERR_VALUE, "table %s: not written: the write of a page before it failed", im->table);
+    sent_done(im, e, -1);
+}
+
+/* the oldest page whose rows are in the work under way (NULL: none) */
+static Sent *first_open(PgImport *im) {
+    for (int k = im->q_head; k < im->q_head + im->q_n; k++)
+        if (im->q[k].open) return &im->q[k];
+    return NULL;
+}
+
+/* the indexes of a whole page of n rows (0, 1, ..., n - 1), the import's own */
+static const int *all_rows(PgImport *im, int n) {
+    if (n > im->nall) {
+        im->all = flow_xrealloc(im->all, (size_t)n * sizeof *im->all);
+        for (int i = im->nall; i < n; i++) im->all[i] = i;
+        im->nall = n;
+    }
+    return im->all;
 }
 
 /* The way page items[0..n) would take in a stream: 1 straight into the table, 2 through the
@@ -2273,32 +2323,24 @@ static void stream_end(PgImport *im) {
     im->out = OUT_ENDED;
     im->stream_rows = im->st_rows;
     im->stream_pages = im->st_pages;
-    free(im->st_tc);
-    im->st_tc = NULL;
-    cJSON_Delete(im->st_first);
-    im->st_first = NULL;
+    stream_forget(im);
 }
 
 /* a stream's page e, its rows put: its values' objects go until it is written again (if ever) */
 static void stream_put(Sent *e) {
     e->open = 1;
-    vals_objects_free(e->items, e->n, e->vals);
-    e->vals = NULL;
+    sent_vals_free(e);
 }
 
 /* Page e's rows put into the open stream, in its format: 0, or -1 when its values do not take that
  * format (nothing put) */
 static int stream_add(PgImport *im, Sent *e) {
     CopyWait *cw = im->cw;
-    if (!e->vals) e->vals = vals_objects(e->items, e->n);   /* (a page put again) */
-    int *idx = flow_xcalloc((size_t)e->n + 1, sizeof *idx);
-    for (int i = 0; i < e->n; i++) idx[i] = i;
+    sent_vals(e);
+    const int *idx = all_rows(im, e->n);
     cw->rows.n = 0;
-    int ok = 1;
-    if (cw->bin) ok = copy_binary(&cw->rows, e->items, idx, e->n, im->st_tc, im->st_ncols, 0) == 0;
-    else copy_text(&cw->rows, e->items, idx, e->n, im->st_tc);
-    free(idx);
-    if (!ok) return -1;
+    if (cw->bin && copy_binary(&cw->rows, e->items, idx, e->n, im->st_tc, im->st_ncols, 0)) return -1;
+    if (!cw->bin) copy_text(&cw->rows, e->items, idx, e->n, im->st_tc);
     stream_put(e);
     PGconn *pc = im->p->pc;
     /* a failure to put them: the stream's end fails, and says why */
@@ -2310,6 +2352,11 @@ static int stream_add(PgImport *im, Sent *e) {
     return 0;
 }
 
+/* the stream ended when it is as long as it may be */
+static void stream_end_if_full(PgImport *im) {
+    if (im->st_rows >= PG_STREAM_ROWS || im->st_bytes >= PG_STREAM_BYTES || im->st_pages >= FLOW_PIPE_PAGES - 1) stream_end(im);
+}
+
 /* Page e into the open stream when it can go the stream's way (way; a page that could go straight
  * in may go through the staging table) with its fields, and its values take the stream's format: 1
  * joined, 0 not (the stream is as it was). */
@@ -2318,7 +2365,7 @@ static int stream_join(PgImport *im, Sent *e, int way) {
         stream_add(im, e))
         return 0;
     stream_count(im, way);
-    if (im->st_rows >= PG_STREAM_ROWS || im->st_bytes >= PG_STREAM_BYTES || im->st_pages >= FLOW_PIPE_PAGES - 1) stream_end(im);
+    stream_end_if_full(im);
     return 1;
 }
 
@@ -2326,12 +2373,9 @@ static int stream_join(PgImport *im, Sent *e, int way) {
  * sent and e's rows put (1), or the COPY did not start (0; *r and *role say why, as copy_rows). */
 static int stream_open(PgImport *im, Sent *e, int way, PGresult **r, int *role) {
     im->staged = 0;
-    if (!e->vals) e->vals = vals_objects(e->items, e->n);
-    int *idx = flow_xcalloc((size_t)e->n + 1, sizeof *idx);
-    for (int i = 0; i < e->n; i++) idx[i] = i;
+    sent_vals(e);
     *role = ROLE_ROWS;
-    *r = copy_rows(im, e->items, idx, e->n, CP_BEGIN | CP_COMMIT | (way == 1 ? CP_DIRECT : 0) | CP_STREAM, role);
-    free(idx);
+    *r = copy_rows(im, e->items, all_rows(im, e->n), e->n, CP_BEGIN | CP_COMMIT | (way == 1 ? CP_DIRECT : 0) | CP_STREAM, role);
     if (*role != ROLE_DEFERRED) return 0;
     im->out = OUT_STREAM;
     im->st_way = way;
@@ -2349,9 +2393,7 @@ static int stream_open(PgImport *im, Sent *e, int way, PGresult **r, int *role) 
  * pages are then written one by one). */
 static int restream(PgImport *im) {
     if (stage_make(im)) return 0;
-    Sent *first = NULL;
-    for (int k = im->q_head; k < im->q_head + im->q_n && !first; k++)
-        if (im->q[k].open) first = &im->q[k];
+    Sent *first = first_open(im);
     PGresult *r;
     int role, committed = 0;
     if (!stream_open(im, first, 2, &r, &role)) {   /* ended by its failure, which the pages meet again */
@@ -2362,12 +2404,7 @@ static int restream(PgImport *im) {
     }
     for (int k = first - im->q + 1; k < im->q_head + im->q_n; k++)
         if (im->q[k].open && stream_add(im, &im->q[k])) {   /* (the format took them before) */
-            PQputCopyEnd(im->p->pc, "the rows do not take the format");
-            for (PGresult *x; (x = PQgetResult(im->p->pc)) != NULL;) PQclear(x);
-            if (PQtransactionStatus(im->p->pc) != PQTRANS_IDLE) exec_ok(im->p->pc, "ROLLBACK");
-            im->out = OUT_NONE;
-            free(im->st_tc);
-            im->st_tc = NULL;
+            stream_cancel(im, "the rows do not take the format");
             return 0;
         }
     return 1;
@@ -2379,9 +2416,7 @@ static int restream(PgImport *im) {
 static void settle(PgImport *im) {
     int out = im->out;
     if (out == OUT_NONE) return;
-    Sent *first = NULL;
-    for (int k = im->q_head; k < im->q_head + im->q_n && !first; k++)
-        if (im->q[k].open) first = &im->q[k];
+    Sent *first = first_open(im);
     if (out == OUT_STREAM) stream_end(im);
     im->out = OUT_NONE;
     int role = ROLE_ROWS, committed = 0;
@@ -2405,11 +2440,12 @@ static void settle(PgImport *im) {
     for (int k = im->q_head; k < im->q_head + im->q_n; k++) {
         Sent *e = &im->q[k];
         if (!e->open) continue;
+        if (im->broken) {
+            sent_dropped(im, e);
+            continue;
+        }
         int rc = 0;
-        if (im->broken) {   /* never finished: the engine drops the pages after the one that failed */
-            flow_err_set(&e->err, FLOW_ERR_VALUE, "table %s: not written: the write of a page before it failed", im->table);
-            rc = -1;
-        } else if (o == PAGE_FAIL) {
+        if (o == PAGE_FAIL) {
             e->err = err;
             rc = -1;
         } else if (o != PAGE_OK) {
@@ -2417,7 +2453,7 @@ static void settle(PgImport *im) {
              * failed, as its next try after a connection error */
             int again = o == PAGE_AGAIN && e == first;
             if (again) e->err = err;
-            if (!e->vals) e->vals = vals_objects(e->items, e->n);   /* (a stream's page let them go) */
+            sent_vals(e);   /* (a stream's page let them go) */
             rc = pages_from(im, e->items, e->n, 0, o == 4, 1, again ? PAGE_AGAIN : PAGE_NONE, &e->err);
         } else if (direct && e != first && im->direct_wait) im->direct_wait /= 2;   /* as page_tail for each page */
         sent_done(im, e, rc);
@@ -2432,7 +2468,7 @@ static int stream_start(PgImport *im, Sent *e, int way) {
     PGresult *r;
     int role, committed = 0;
     if (stream_open(im, e, way, &r, &role)) {
-        if (im->st_rows >= PG_STREAM_ROWS) stream_end(im);
+        stream_end_if_full(im);
         return 1;
     }
     /* the COPY did not start (r says why): what page_once does after such a failure */
@@ -2451,9 +2487,8 @@ static int di_send(void *h, FlowImportItem *items, int n, FlowErr *err) {
     int way = im->broken ? 0 : stream_way(im, items, n);
     if (way && im->out == OUT_STREAM && stream_join(im, e, way)) return 0;
     settle(im);
-    if (im->broken) {   /* never finished: the engine drops the pages after the one that failed */
-        flow_err_set(&e->err, FLOW_ERR_VALUE, "table %s: not written: the write of a page before it failed", im->table);
-        sent_done(im, e, -1);
+    if (im->broken) {
+        sent_dropped(im, e);
         return 0;
     }
     way = stream_way(im, items, n);
