@@ -760,8 +760,7 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
         FlowHttpCall r;
         FlowErr e;
         b.of[i] = -1;
-        e.cls = 0;
-        e.msg[0] = 0;
+        flow_err_clear(&e);
         if (record_req(l->c, l->s, items[i].rs, &r, &e)) { flow_lookup_fail(&items[i], e.cls, "%s", e.msg); continue; }
         b.of[i] = batch_add(&b, &r);
     }
@@ -771,8 +770,7 @@ static int hl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
         if (b.of[i] < 0) continue;
         int bad;
         FlowErr e;
-        e.cls = 0;
-        e.msg[0] = 0;
+        flow_err_clear(&e);
         FlowJsonPath *p = compile_records(l->s, items[i].rs, &e, &bad);
         if (bad) { flow_lookup_fail(&items[i], e.cls, "%s", e.msg); continue; }
         if (rows_of(l->c, &b.reqs[b.of[i]], p, flow_setting_str(l->s, items[i].rs, "records", NULL), &items[i].rows, &e,
@@ -828,8 +826,7 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         FlowHttpCall r;
         FlowErr e;
-        e.cls = 0;
-        e.msg[0] = 0;
+        flow_err_clear(&e);
         char *url = build_url(im->c, path, query, NULL, NULL);
         cJSON_Delete(q);
         if (req_init(&r, im->c, "GET", url, NULL, flow_setting(im->s, items[i].rs, "headers"), &e)) {
@@ -853,8 +850,7 @@ static int hi_existing(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         cJSON *rows = NULL;
         FlowErr e;
-        e.cls = 0;
-        e.msg[0] = 0;
+        flow_err_clear(&e);
         if (rows_of(im->c, &b.reqs[b.of[i]], p, rtext, &rows, &e, &items[i].http)) flow_import_fail(&items[i], e.cls, "%s", e.msg);
         else {
             int nr = cJSON_GetArraySize(rows);
@@ -938,8 +934,7 @@ static int hi_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
             body = import_body(im, items, i, end, im->batch > 1);
         }
         FlowErr e;
-        e.cls = 0;
-        e.msg[0] = 0;
+        flow_err_clear(&e);
         if (req_init(&reqs[nreq], im->c, method, url, body, headers, &e)) {
             for (int k = i; k < end; k++) flow_import_fail(&items[k], e.cls, "%s", e.msg);
             flow_http_req_clear(&reqs[nreq]);

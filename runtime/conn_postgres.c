@@ -1064,8 +1064,7 @@ static int dl_batch(PgLookup *lk, FlowLookupItem *items, int from, int n, FlowEr
         if (!got && q < end && st != PGRES_PIPELINE_ABORTED && out == 0) {
             FlowLookupItem *it = &items[q];
             FlowErr e;
-            e.cls = 0;
-            e.msg[0] = 0;
+            flow_err_clear(&e);
             int t = dl_result(lk, r, &it->rows, &e);
             if (t == 1) flow_lookup_fail(it, e.cls, "%s", e.msg);
             else if (t < 0 || t == 2) {
@@ -1106,8 +1105,7 @@ static int dl_page(void *h, FlowLookupItem *items, int n, FlowErr *err) {
     if (!same || n == 1) {
         for (int i = 0; i < n; i++) {
             FlowErr e;
-            e.cls = 0;
-            e.msg[0] = 0;
+            flow_err_clear(&e);
             int t = dl_lookup(lk, items[i].rs, &items[i].rows, &e);
             if (t < 0) { *err = e; return -1; }
             if (t > 0) flow_lookup_fail(&items[i], e.cls, "%s", e.msg);
@@ -2033,8 +2031,7 @@ static int page_once(PgImport *im, FlowImportItem *items, int n, int careful, in
     for (int i = 0; i < n && !im->exists; i++) {
         if (items[i].failed) continue;
         FlowErr re;
-        re.cls = 0;
-        re.msg[0] = 0;
+        flow_err_clear(&re);
         int o = create_table(im, items[i].out, &re, err);
         if (o == 2) flow_import_fail(&items[i], re.cls, "%s", re.msg);
         else if (o != PAGE_OK) return o;

@@ -725,8 +725,7 @@ static int di_page(void *h, FlowImportItem *items, int n, FlowErr *err) {
         }
         if (!cs) {
             FlowErr e;
-            e.cls = 0;
-            e.msg[0] = 0;
+            flow_err_clear(&e);
             if ((!table_exists(im) && create_table(im, r, &e)) || !(cs = insert_stmt(im, r, &e))) {
                 flow_import_fail(it, e.cls, "%s", e.msg);
                 continue;

@@ -34,6 +34,8 @@ char *flow_base64(const char *s, size_t n);
 
 typedef struct FlowErr { FlowErrorClass cls; char msg[1024]; } FlowErr;
 void flow_err_set(FlowErr *e, FlowErrorClass cls, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* no error yet: the class and an empty message, without clearing the whole 1 KB */
+static inline void flow_err_clear(FlowErr *e) { e->cls = 0; e->msg[0] = 0; }
 
 /* ---- settings ----
  * Every connection kind's settings, per place, are in one table (runtime/connectors.def, which the

@@ -548,8 +548,7 @@ static void step_import(Run *R, const StepRt *s, List *L) {
             if (c->import_existing_page(s->h, items, n, &e) < 0) eng_run_fail_cls(R, e.cls, "import %s: %s", d->name, e.msg);
         } else {
             for (int k = 0; k < n && !R->failed; k++) {
-                e.cls = 0;
-                e.msg[0] = 0;
+                flow_err_clear(&e);
                 int r = c->import_existing(s->h, items[k].rs, items[k].out, &items[k].existing, &e);
                 if (r < 0) eng_run_fail(R, "import %s: %s", d->name, e.msg);
                 else if (r > 0) flow_import_fail(&items[k], e.cls, "%s", e.msg);
@@ -743,7 +742,7 @@ static void import_outcomes(Run *R, StepRt *s, List *L, int w, FlowImportItem *i
  * page's end (the state's commit, the arena, the progress) waits for it (eng_page_done), and the
  * next page's state writes come after it.
  * A connector that takes a page's bytes at send and writes several pages at once (import_ready:
- * stdio, files) keeps several of an import's pages in flight, up to FLOW_PIPE_PAGES and
+ * stdio, files, postgres) keeps several of an import's pages in flight, up to FLOW_PIPE_PAGES and
  * FLOW_PIPE_BYTES, when the import has no post_submit hook (which may look at the destination):
  * each is finished when the connector says its bytes are out, or at the points above, strictly in
  * the order sent. A page whose write failed the run is finished (its records counted exported,
