@@ -60,14 +60,18 @@ static void unlink_entry(FlowStatePool *p, Entry *e) {
     e->next = NULL;
 }
 
-/* under mu: the idle entries past their time onto *out (closed by the caller, outside mu) */
+/* under mu: e unlinked onto *gone (closed by the caller, outside mu) */
+static void retire(FlowStatePool *p, Entry *e, Entry **gone) {
+    unlink_entry(p, e);
+    e->next = *gone;
+    *gone = e;
+}
+
+/* under mu: the idle entries past their time onto *out */
 static void expire(FlowStatePool *p, int64_t now, Entry **out) {
     for (Entry *e = p->list, *next; e; e = next) {
         next = e->next;
-        if (e->taken || now - e->idle_since < FLOW_STATE_POOL_IDLE_MS) continue;
-        unlink_entry(p, e);
-        e->next = *out;
-        *out = e;
+        if (!e->taken && now - e->idle_since >= FLOW_STATE_POOL_IDLE_MS) retire(p, e, out);
     }
 }
 
@@ -138,24 +142,19 @@ void flow_state_pool_give(FlowStatePool *p, FlowState *st, int ok) {
         return;
     }
     int64_t now = now_ms();
-    if (!keep || e->stale) {
-        unlink_entry(p, e);
-        e->next = gone;
-        gone = e;
-    } else {
+    if (!keep || e->stale) retire(p, e, &gone);
+    else {
+        /* (at the front: the most recently used is found first, and the oldest idle make room) */
+        unlink_entry(p, e);   /* (taken: the idle count as it was) */
         e->taken = 0;
         e->idle_since = now;
-        /* (at the front: the most recently used is found first, and the oldest idle make room) */
-        for (Entry **pp = &p->list; *pp; pp = &(*pp)->next) if (*pp == e) { *pp = e->next; break; }
         e->next = p->list;
         p->list = e;
         p->nidle++;
         while (p->nidle > FLOW_STATE_POOL_IDLE_MAX) {
             Entry *old = NULL;
             for (Entry *x = p->list; x; x = x->next) if (!x->taken && (!old || x->idle_since <= old->idle_since)) old = x;
-            unlink_entry(p, old);
-            old->next = gone;
-            gone = old;
+            retire(p, old, &gone);
         }
     }
     expire(p, now, &gone);
@@ -171,10 +170,8 @@ void flow_state_pool_forget(FlowStatePool *p, const char *integration) {
     for (Entry *e = p->list, *next; e; e = next) {
         next = e->next;
         if (strcmp(e->integ, integration) != 0) continue;
-        if (e->taken) { e->stale = 1; continue; }
-        unlink_entry(p, e);
-        e->next = gone;
-        gone = e;
+        if (e->taken) e->stale = 1;
+        else retire(p, e, &gone);
     }
     pthread_mutex_unlock(&p->mu);
     close_all(gone);
