@@ -381,7 +381,7 @@ void eng_resolve_list(Run *R, const List *L) {
     }
 }
 
-void eng_page_done(Run *R, int64_t page, FlowArena *parked) {
+void eng_page_done(Run *R, int64_t page, FlowArena *arena) {
     FlowErr e;
     if (R->rl.state) {
         /* the export hears that the page is written for good (the webhook queue records how far it
@@ -392,8 +392,8 @@ void eng_page_done(Run *R, int64_t page, FlowArena *parked) {
         if (flow_state_commit(R->rl.state, &e)) eng_run_fail_cls(R, e.cls, "%s", e.msg);
         if (page != R->page) page_begin(R);   /* the page begun since keeps its writes together too */
     }
-    if (!parked) return;
-    flow_arena_reset(parked);
+    if (!arena) return;
+    flow_arena_reset(arena);
     if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)page);
 }
 
@@ -725,11 +725,9 @@ static void export_pages(Run *R, StepRt *ex) {
         marks = NULL;
         eng_resolve_list(R, &page);
         eng_list_free(R, &page);
-        if (!eng_pipe_park(R)) {   /* (else its import is still writing: the page's end waits for it) */
-            eng_page_done(R, R->page, NULL);
-            flow_arena_reset(&R->arena);   /* the page's typed records */
-            if (R->rl.on_page && !R->failed) R->rl.on_page(R->rl.on_page_arg, R->st, (long)R->page);
-        }
+        /* its end, its arena (the page's typed records) reset; or, while its import is still
+         * writing, the page's end waits for it, its arena parked */
+        if (!eng_pipe_park(R)) eng_page_done(R, R->page, &R->arena);
         flow_scratch_reset(R->cx);
     }
     eng_pipe_flush(R);   /* the last pages in flight, before the run's state is committed */

@@ -171,9 +171,9 @@ void eng_counts_take(const Run *R, Counts *c);
 /* the records that came through resolve their open errors (when the run keeps state) */
 void eng_resolve_list(Run *R, const List *L);
 /* the rest of a page's end: the export told, the page's state committed (a page begun since gets
- * its transaction); parked: the page's end waited for its write in flight, so its arena (parked
- * there) is reset and the progress reported here */
-void eng_page_done(Run *R, int64_t page, FlowArena *parked);
+ * its transaction); arena (NULL for a retry's page): the page's arena — R->arena, or where it was
+ * parked while its write was in flight — reset, and the progress reported */
+void eng_page_done(Run *R, int64_t page, FlowArena *arena);
 
 /* ---- rows.c: typed rows (engine.h) ---- */
 
